@@ -1,0 +1,73 @@
+//! The audit trail: every change to a ticket is an event naming its actor and time.
+
+use super::TicketId;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorRole {
+    Operator,
+    PrivacyOperator,
+    Supervisor,
+    Admin,
+    /// A PagoPA team or third party sending a resolution notice.
+    Target,
+    /// A channel acting for the requester (a call, a chat session, an email, an API client).
+    Requester,
+    Bot,
+    System,
+}
+
+/// Who did it. `id` is an operator id, a target id, a client id or `system`: never personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub id: String,
+    pub role: ActorRole,
+}
+
+impl Actor {
+    pub fn system() -> Self {
+        Self {
+            id: "system".into(),
+            role: ActorRole::System,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Created,
+    Triaged,
+    TakenInCharge,
+    Classified,
+    RoutedToTeam,
+    Note,
+    Message,
+    ContactClosed,
+    Escalated,
+    NoticeReceived,
+    Answered,
+    Resolved,
+    Closed,
+    Reopened,
+    AutoResolved,
+    AutoClosed,
+    NotServed,
+    Reminder,
+    DeadlineWarning,
+    DeadlineBreached,
+    RequesterErased,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub ticket_id: TicketId,
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub kind: EventKind,
+    /// What changed. Message bodies live here, so erasure scrubs this field.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub detail: serde_json::Value,
+}

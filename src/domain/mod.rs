@@ -1,0 +1,12 @@
+//! The contact-center domain: tickets, their types and lifecycle, and the events that record every
+//! change. Nothing here knows about AWS, SQLite or HTTP.
+
+pub mod event;
+pub mod lifecycle;
+pub mod ticket;
+pub mod types;
+
+pub use event::{Actor, ActorRole, Event, EventKind};
+pub use lifecycle::{LifecycleError, TicketState};
+pub use ticket::{Requester, Ticket, TicketId, TicketReference};
+pub use types::{ChannelKind, Duty, Outcome, Party, TicketType};
