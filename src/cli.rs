@@ -1,0 +1,223 @@
+//! What the `sportello rules` commands do, kept in the library so tests can run them.
+
+use crate::rules::cases;
+use crate::rules::{Contact, Diagnostic, Facts, Rules, Severity, explain, graph, load, vocabulary};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub enum RulesAction {
+    Check {
+        path: PathBuf,
+    },
+    Explain {
+        channel: String,
+        category: String,
+        at: String,
+        facts: Vec<String>,
+        rules: PathBuf,
+    },
+    Test {
+        paths: Vec<PathBuf>,
+        rules: PathBuf,
+    },
+    Graph {
+        rules: PathBuf,
+    },
+    Schema,
+}
+
+pub fn rules(action: RulesAction) -> ExitCode {
+    let (out, code) = run(action);
+    if code == 0 {
+        print!("{out}");
+    } else {
+        eprint!("{out}");
+    }
+    ExitCode::from(code)
+}
+
+fn print_diagnostics(out: &mut String, diagnostics: &[Diagnostic]) {
+    for d in diagnostics {
+        out.push_str(&d.to_string());
+        out.push('\n');
+    }
+}
+
+fn load_or_report(path: &Path, out: &mut String) -> Option<Rules> {
+    match Rules::load(path) {
+        Ok(r) => Some(r),
+        Err(diagnostics) => {
+            out.push_str(&format!("rulebook `{}` has errors:\n\n", path.display()));
+            print_diagnostics(out, &diagnostics);
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            out.push_str(&format!(
+                "{errors} error(s), {} warning(s)\n",
+                diagnostics.len() - errors
+            ));
+            None
+        }
+    }
+}
+
+/// Runs a rules command; returns what it prints and its exit status.
+pub fn run(action: RulesAction) -> (String, u8) {
+    let mut out = String::new();
+    match action {
+        RulesAction::Check { path } => {
+            let Some(rules) = load_or_report(&path, &mut out) else {
+                return (out, 1);
+            };
+            let b = &rules.book;
+            out.push_str(&format!("Checking '{}'  SUCCESS\nFound:\n", rules.file));
+            let flows_in_use = b.flows.len();
+            for (n, what) in [
+                (b.categories.len(), "categories"),
+                (b.channels.len(), "channels"),
+                (b.teams.len(), "teams"),
+                (b.schedules.len(), "schedules"),
+                (flows_in_use, "flows"),
+                (b.targets.len(), "escalation targets"),
+                (b.sla.targets.len(), "SLA targets"),
+                (b.messages.len(), "messages"),
+                (rules.knowledge.ids().len(), "knowledge articles"),
+            ] {
+                out.push_str(&format!(" - {n} {what}\n"));
+            }
+            out.push_str(&format!(" - languages: {}\n", b.languages.join(", ")));
+            if !rules.warnings.is_empty() {
+                out.push_str(&format!("\n{} warning(s):\n\n", rules.warnings.len()));
+                print_diagnostics(&mut out, &rules.warnings);
+            }
+            (out, 0)
+        }
+        RulesAction::Explain {
+            channel,
+            category,
+            at,
+            facts,
+            rules,
+        } => {
+            let Some(rules) = load_or_report(&rules, &mut out) else {
+                return (out, 1);
+            };
+            let mut known = Facts::default();
+            for f in &facts {
+                let Some((name, value)) = f.split_once('=') else {
+                    return (format!("--fact `{f}`: write NAME=true or NAME=false\n"), 2);
+                };
+                let Ok(value) = value.trim().parse::<bool>() else {
+                    return (
+                        format!("--fact `{f}`: the value must be true or false\n"),
+                        2,
+                    );
+                };
+                if name == "in_service_hours" {
+                    return (
+                        "--fact in_service_hours: it is computed from --at; change --at instead\n"
+                            .into(),
+                        2,
+                    );
+                }
+                if !known.set(name.trim(), value) {
+                    let names: Vec<&str> = vocabulary::FACTS.iter().map(|(f, _)| *f).collect();
+                    let hint = crate::rules::diagnostic::did_you_mean(name, names.iter().copied())
+                        .map(|b| format!(" (did you mean `{b}`?)"))
+                        .unwrap_or_default();
+                    return (
+                        format!(
+                            "--fact: unknown fact `{name}`{hint}; facts: {}\n",
+                            names.join(", ")
+                        ),
+                        2,
+                    );
+                }
+            }
+            let at = match parse_time(&rules, &channel, &at) {
+                Ok(t) => t,
+                Err(e) => return (format!("--at: {e}\n"), 2),
+            };
+            match rules.evaluate(&Contact {
+                channel: &channel,
+                category: &category,
+                at,
+                facts: known,
+            }) {
+                Ok(decision) => (explain::render(&rules, &decision, &channel, &category), 0),
+                Err(e) => (format!("{e}\n"), 2),
+            }
+        }
+        RulesAction::Test { paths, rules } => {
+            let Some(rules) = load_or_report(&rules, &mut out) else {
+                return (out, 1);
+            };
+            let files = match cases::collect(&paths) {
+                Ok(f) => f,
+                Err(e) => return (format!("cannot read test cases: {e}\n"), 1),
+            };
+            let (mut passed, mut failed) = (0, 0);
+            for file in files {
+                out.push_str(&format!("{}\n", file.display()));
+                match cases::run_file(&rules, &file) {
+                    Err(diagnostics) => {
+                        failed += 1;
+                        print_diagnostics(&mut out, &diagnostics);
+                    }
+                    Ok(results) => {
+                        for r in results {
+                            if r.passed() {
+                                passed += 1;
+                                out.push_str(&format!("  ok    {}\n", r.name));
+                            } else {
+                                failed += 1;
+                                out.push_str(&format!(
+                                    "  FAIL  {} ({}:{})\n",
+                                    r.name, r.file, r.line
+                                ));
+                                for f in &r.failures {
+                                    out.push_str(&format!("      {f}\n"));
+                                }
+                                if !r.actual.is_empty() {
+                                    out.push_str(&format!("      the flow did: {}\n", r.actual));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            out.push_str(&format!("\n{passed} passed, {failed} failed\n"));
+            (out, u8::from(failed > 0))
+        }
+        RulesAction::Graph { rules } => {
+            let Some(rules) = load_or_report(&rules, &mut out) else {
+                return (out, 1);
+            };
+            (graph::mermaid(&rules.book), 0)
+        }
+        RulesAction::Schema => (load::schema_text(), 0),
+    }
+}
+
+fn parse_time(rules: &Rules, channel: &str, at: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(t) = at.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let civil: jiff::civil::DateTime = at
+        .parse()
+        .map_err(|_| format!("`{at}` is not a time; write e.g. 2026-12-26T21:30:00+01:00"))?;
+    let tz = rules
+        .time_zone_of(channel)
+        .cloned()
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    civil
+        .to_zoned_datetime(tz)
+        .map(|z| z.timestamp())
+        .map_err(|e| e.to_string())
+}
+
+#[allow(dead_code)]
+fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}

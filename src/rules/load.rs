@@ -1,0 +1,320 @@
+//! Reading a rulebook: size and alias budgets, YAML syntax, structure against the JSON Schema
+//! (every error at once), then the semantic checks of `validate`.
+
+use super::diagnostic::Diagnostic;
+use super::model::Rulebook;
+use super::source_map::{Pos, SourceMap, escape_segment};
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Larger files are refused before parsing: a rulebook is a few dozen kilobytes.
+pub const MAX_RULEBOOK_BYTES: usize = 1024 * 1024;
+/// The file looked for when a folder is given.
+pub const RULEBOOK_FILE: &str = "rulebook.yaml";
+
+/// A rulebook text with its name, its parsed tree and where each node stands.
+pub struct Source {
+    pub file: String,
+    pub dir: PathBuf,
+    pub text: String,
+    pub map: SourceMap,
+}
+
+impl Source {
+    /// Reads `path`, a rulebook file or a folder holding `rulebook.yaml`.
+    pub fn read(path: &Path) -> Result<Self, Box<Diagnostic>> {
+        let file = if path.is_dir() {
+            path.join(RULEBOOK_FILE)
+        } else {
+            path.to_path_buf()
+        };
+        let shown = file.display().to_string();
+        let fail = |m: String| Box::new(Diagnostic::error("", m));
+        let meta =
+            std::fs::metadata(&file).map_err(|e| fail(format!("cannot read `{shown}`: {e}")))?;
+        if meta.len() > MAX_RULEBOOK_BYTES as u64 {
+            return Err(fail(format!(
+                "`{shown}` is {} bytes; a rulebook may be at most {MAX_RULEBOOK_BYTES} bytes",
+                meta.len()
+            )));
+        }
+        let bytes =
+            std::fs::read(&file).map_err(|e| fail(format!("cannot read `{shown}`: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            fail(format!(
+                "`{shown}` is not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(Self::from_text(shown, dir, text))
+    }
+
+    pub fn from_text(file: impl Into<String>, dir: PathBuf, text: String) -> Self {
+        let map = SourceMap::index(&text);
+        Self {
+            file: file.into(),
+            dir,
+            text,
+            map,
+        }
+    }
+
+    fn locate(&self, mut d: Diagnostic) -> Diagnostic {
+        d.locate(&self.file, &self.text, &self.map);
+        d
+    }
+}
+
+fn yaml_options() -> serde_saphyr::Options {
+    let mut aliases = serde_saphyr::options::AliasLimits::default();
+    // A rulebook has no reason to expand aliases much; a "billion laughs" file stops here.
+    aliases.max_total_replayed_events = 20_000;
+    aliases.max_alias_expansions_per_anchor = 200;
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: 64,
+            max_nodes: 200_000,
+            max_aliases: 1_000,
+            max_documents: 1,
+        },
+        alias_limits: aliases,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        with_snippet: false,
+    }
+}
+
+fn yaml_error(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
+    let message = err.without_snippet().to_string();
+    // Keep the message itself; the location is rendered our way.
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
+    let mut d = Diagnostic::error("", message);
+    match err.location() {
+        Some(loc) => d.locate_at(
+            &source.file,
+            &source.text,
+            Pos {
+                line: loc.line() as usize,
+                col: loc.column() as usize,
+                len: 1,
+            },
+        ),
+        None => d.location = None,
+    }
+    d
+}
+
+/// The JSON Schema of the rulebook, as checked into `rules/rulebook.schema.json`.
+pub fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::to_value(schemars::schema_for!(Rulebook)).expect("the schema is JSON")
+    })
+}
+
+/// The schema as a pretty-printed document, ending with a newline.
+pub fn schema_text() -> String {
+    serde_json::to_string_pretty(schema()).expect("the schema is JSON") + "\n"
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR
+        .get_or_init(|| jsonschema::validator_for(schema()).expect("the rulebook schema compiles"))
+}
+
+/// Parses and checks structure. On success, the typed rulebook; otherwise every error found.
+pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
+    let tree: Value = serde_saphyr::from_str_with_options(&source.text, yaml_options())
+        .map_err(|e| vec![yaml_error(source, &e)])?;
+    let mut errors = Vec::new();
+    for err in validator().iter_errors(&tree) {
+        structural(&err, &mut errors);
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|d: &Diagnostic| {
+            source
+                .map
+                .locate(&d.pointer, d.at_key)
+                .map(|p| (p.line, p.col))
+        });
+        errors.dedup_by(|a, b| a.pointer == b.pointer && a.message == b.message);
+        return Err(errors.into_iter().map(|d| source.locate(d)).collect());
+    }
+    // The schema accepted the tree, so this only fails on what it cannot express.
+    serde_saphyr::from_str_with_options(&source.text, yaml_options())
+        .map_err(|e| vec![yaml_error(source, &e)])
+}
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn subschema<'a>(pointer: &str) -> Option<&'a Value> {
+    schema().pointer(pointer)
+}
+
+fn resolve(schema_node: &Value) -> &Value {
+    match schema_node
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+    {
+        Some(p) => subschema(p).map(resolve).unwrap_or(schema_node),
+        None => schema_node,
+    }
+}
+
+/// The keys a mapping allows, read from the schema node that rejected an unknown one.
+fn allowed_keys(schema_path: &str) -> Vec<String> {
+    let parent = schema_path
+        .strip_suffix("/additionalProperties")
+        .unwrap_or(schema_path);
+    subschema(parent)
+        .map(resolve)
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Turns one schema violation into diagnostics that say what is wrong in rulebook terms.
+fn structural(err: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) {
+    let pointer = err.instance_path().to_string();
+    let instance = err.instance();
+    match err.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let allowed = allowed_keys(&err.schema_path().to_string());
+            for key in unexpected {
+                let d = Diagnostic::error(
+                    format!("{pointer}/{}", escape_segment(key)),
+                    format!("unknown key `{key}`"),
+                )
+                .at_key();
+                let d = match super::diagnostic::did_you_mean(
+                    key,
+                    allowed.iter().map(String::as_str),
+                ) {
+                    Some(best) => d.with_help(format!("did you mean `{best}`?")),
+                    None if !allowed.is_empty() => {
+                        d.with_help(format!("allowed keys here: {}", allowed.join(", ")))
+                    }
+                    None => d,
+                };
+                out.push(d);
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let key = property.as_str().unwrap_or_default();
+            out.push(Diagnostic::error(pointer, format!("missing key `{key}`")).at_key());
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = format!("{kind:?}")
+                .to_lowercase()
+                .replace("single(", "")
+                .replace(')', "");
+            out.push(Diagnostic::error(
+                pointer,
+                format!("expected {expected}, found {}", describe(instance)),
+            ));
+        }
+        ValidationErrorKind::Enum { options } => {
+            let options: Vec<&str> = options
+                .as_array()
+                .map(|o| o.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let found = instance
+                .as_str()
+                .map(|s| format!("`{s}`"))
+                .unwrap_or_else(|| describe(instance).to_string());
+            let d = Diagnostic::error(
+                pointer,
+                format!("{found} is not one of: {}", options.join(", ")),
+            );
+            out.push(match instance.as_str() {
+                Some(s) => d.suggest(s, options.iter().copied()),
+                None => d,
+            });
+        }
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            // Report the alternative the author most likely meant: one whose shape matches.
+            let candidates = context.iter().filter(|errs| {
+                !errs.iter().any(|e| {
+                    e.instance_path().as_str() == pointer
+                        && matches!(e.kind(), ValidationErrorKind::Type { .. })
+                })
+            });
+            match candidates.min_by_key(|errs| errs.len()) {
+                Some(errs) if !errs.is_empty() => {
+                    errs.iter().for_each(|e| structural(e, out))
+                }
+                _ if is_step(&pointer) => out.push(step_form_error(&pointer, instance)),
+                _ => out.push(Diagnostic::error(
+                    pointer,
+                    format!(
+                        "{} does not have any of the allowed shapes here",
+                        describe(instance)
+                    ),
+                )),
+            }
+        }
+        _ => out.push(Diagnostic::error(pointer, err.to_string())),
+    }
+}
+
+fn is_step(pointer: &str) -> bool {
+    let parent = &pointer[..pointer.rfind('/').unwrap_or(0)];
+    parent.ends_with("/start")
+        || parent.ends_with("/then")
+        || parent.ends_with("/else")
+        || parent.starts_with("/flows/") && parent.matches('/').count() == 2
+}
+
+const STEP_FORMS: [&str; 5] = ["classify", "escalate", "flow", "end", "if"];
+
+fn step_form_error(pointer: &str, instance: &Value) -> Diagnostic {
+    let d = Diagnostic::error(pointer, format!("{} is not a step", describe(instance)))
+        .with_help("a step is a name (`take_in_charge`), or one of `classify: Q`, `escalate: [targets]`, `flow: name`, `end: outcome`, `if: fact` with `then`/`else`");
+    match instance.as_object().and_then(|o| o.keys().next()) {
+        Some(key) if !STEP_FORMS.contains(&key.as_str()) => Diagnostic::error(
+            format!("{pointer}/{}", escape_segment(key)),
+            format!("unknown step form `{key}`"),
+        )
+        .at_key()
+        .suggest(key, STEP_FORMS),
+        _ => d,
+    }
+}
+
+/// Reads, parses and checks a rulebook. Errors stop here; warnings come back with the book.
+pub fn load(path: &Path) -> Result<(Rulebook, Source, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let source = Source::read(path).map_err(|d| vec![*d])?;
+    let book = parse(&source)?;
+    let mut diagnostics = super::validate::check(&book, &source.dir);
+    diagnostics
+        .iter_mut()
+        .for_each(|d| d.locate(&source.file, &source.text, &source.map));
+    diagnostics.sort_by_key(|d| {
+        (
+            d.severity,
+            d.location.as_ref().map(|l| (l.pos.line, l.pos.col)),
+        )
+    });
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(diagnostics);
+    }
+    Ok((book, source, diagnostics))
+}

@@ -1,0 +1,362 @@
+//! The rulebook as written in YAML: the serde model behind `rules/rulebook.yaml` and its JSON
+//! Schema. Every struct refuses unknown keys. References between blocks are plain ids here;
+//! `validate` checks them and `compile` resolves them.
+
+use crate::domain::{ChannelKind, Duty, Outcome, TicketType};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Identifier of a block defined once and referenced by name (`snake_case`).
+pub type Id = String;
+
+/// A text in every language of the rulebook, e.g. `{it: "Benvenuto", en: "Welcome"}`.
+pub type Text = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "Sportello rulebook",
+    description = "How the contact center works: categories, channels, flows, teams, hours, escalation targets, SLAs and messages."
+)]
+pub struct Rulebook {
+    /// Format version of this file. Only 1 exists.
+    pub version: u32,
+    /// Languages every user-facing text must be written in; the first is the default.
+    pub languages: Vec<String>,
+    /// Request categories: the summary table of section 2.
+    pub categories: BTreeMap<Id, Category>,
+    /// Teams that work tickets.
+    pub teams: BTreeMap<Id, Team>,
+    /// Named service-hour calendars.
+    pub schedules: BTreeMap<Id, Schedule>,
+    /// Inbound channels and how a contact starts on each.
+    pub channels: BTreeMap<Id, Channel>,
+    /// Named flows: sequences of steps, referenced by channels and by other flows.
+    pub flows: BTreeMap<Id, Vec<Step>>,
+    /// Where escalations go: PagoPA teams and third parties.
+    pub targets: BTreeMap<Id, Target>,
+    /// Service-level targets per ticket type, counted in business hours.
+    pub sla: Sla,
+    /// Legal clocks of the GDPR.
+    pub gdpr: Gdpr,
+    /// How long data is kept.
+    pub retention: Retention,
+    /// Fields that clients may attach to a ticket (payment notice code, app version...).
+    #[serde(default)]
+    pub custom_fields: BTreeMap<Id, CustomField>,
+    /// Steps added by this rulebook beyond the built-in vocabulary.
+    #[serde(default)]
+    pub custom_steps: BTreeMap<Id, CustomStep>,
+    /// User-facing messages, by id, in every language.
+    pub messages: BTreeMap<Id, Text>,
+    /// Folder of knowledge-base articles, relative to this file.
+    #[serde(default)]
+    pub knowledge: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub name: Text,
+    #[serde(default)]
+    pub description: Text,
+    /// Ticket types of the summary table (one, or Q and I for malfunction reports).
+    pub types: Vec<TicketType>,
+    /// Duties of the operator service (C, L, R).
+    pub operator_service: Vec<Duty>,
+    /// Duties of PagoPA and/or third parties (L).
+    #[serde(default)]
+    pub pagopa_or_third_parties: Vec<Duty>,
+    /// Channels this category can arrive on; all channels when omitted.
+    #[serde(default)]
+    pub channels: Option<Vec<Id>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    pub name: Text,
+    /// New tickets go to this team until routed elsewhere. Exactly one team is the default.
+    #[serde(default)]
+    pub default: bool,
+    /// The privacy referent's team: `route_to_privacy_team` sends tickets here.
+    #[serde(default)]
+    pub privacy: bool,
+    /// Who leads the team (a role, not a person).
+    #[serde(default)]
+    pub lead: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// IANA time zone, e.g. `Europe/Rome`.
+    pub time_zone: String,
+    /// Opening intervals per weekday, `HH:MM-HH:MM` local time (end exclusive, `24:00` allowed).
+    pub weekly: Weekly,
+    /// Closed every year: fixed dates (`MM-DD`) or days after Easter.
+    #[serde(default)]
+    pub holidays: Vec<Holiday>,
+    /// One-off closures.
+    #[serde(default)]
+    pub closed_dates: Vec<ClosedDate>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Weekly {
+    #[serde(default)]
+    pub monday: Vec<String>,
+    #[serde(default)]
+    pub tuesday: Vec<String>,
+    #[serde(default)]
+    pub wednesday: Vec<String>,
+    #[serde(default)]
+    pub thursday: Vec<String>,
+    #[serde(default)]
+    pub friday: Vec<String>,
+    #[serde(default)]
+    pub saturday: Vec<String>,
+    #[serde(default)]
+    pub sunday: Vec<String>,
+}
+
+impl Weekly {
+    pub fn days(&self) -> [(&'static str, &Vec<String>); 7] {
+        [
+            ("monday", &self.monday),
+            ("tuesday", &self.tuesday),
+            ("wednesday", &self.wednesday),
+            ("thursday", &self.thursday),
+            ("friday", &self.friday),
+            ("saturday", &self.saturday),
+            ("sunday", &self.sunday),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Holiday {
+    pub name: String,
+    /// A fixed day, `MM-DD`.
+    #[serde(default)]
+    pub date: Option<String>,
+    /// Days after Easter Sunday (Easter Monday is 1).
+    #[serde(default)]
+    pub easter: Option<i16>,
+    /// First year in force.
+    #[serde(default)]
+    pub from: Option<i16>,
+    /// Last year in force.
+    #[serde(default)]
+    pub until: Option<i16>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClosedDate {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    pub kind: ChannelKind,
+    pub name: Text,
+    /// Service hours of the operators behind this channel.
+    pub schedule: Id,
+    /// A chatbot answers first on this channel.
+    #[serde(default)]
+    pub bot: bool,
+    /// How users reach this channel, told to them when another channel is closed.
+    pub contact_point: Text,
+    /// Channels suggested when this one cannot serve the user (out of hours).
+    #[serde(default)]
+    pub alternative_channels: Vec<Id>,
+    /// First steps of every contact; `category_flow` continues with `flows[category]`.
+    pub start: Vec<Step>,
+    /// The flow each category follows on this channel.
+    pub flows: BTreeMap<Id, Id>,
+}
+
+/// One step of a flow: a step name, or one of the forms below.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Step {
+    /// A step of the vocabulary (`take_in_charge`, `resolve`...) or a custom step.
+    Name(Id),
+    /// `classify: Q`: the operator sets the ticket type.
+    Classify(ClassifyStep),
+    /// `escalate: [targets]`: send to PagoPA and/or third parties; the operator picks among these.
+    Escalate(EscalateStep),
+    /// `flow: name`: continue with a named flow, then come back.
+    Flow(FlowStep),
+    /// `end: outcome`: the contact ends here with this outcome.
+    End(EndStep),
+    /// `if: fact` with `then` and `else` branches.
+    Branch(BranchStep),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifyStep {
+    pub classify: TicketType,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateStep {
+    pub escalate: Vec<Id>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowStep {
+    pub flow: Id,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndStep {
+    pub end: Outcome,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BranchStep {
+    /// A fact: `in_service_hours`, `bot_resolved`, `operator_can_solve`, `incident_active`.
+    #[serde(rename = "if")]
+    pub condition: Id,
+    pub then: Vec<Step>,
+    #[serde(rename = "else", default)]
+    pub otherwise: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetParty {
+    Pagopa,
+    ThirdParty,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub name: Text,
+    pub party: TargetParty,
+    pub delivery: Delivery,
+    /// Ticket fields this target may receive; nothing else leaves Sportello.
+    pub fields: Vec<String>,
+    /// Remind the target when no resolution notice came within this business time (e.g. `16h`).
+    #[serde(default)]
+    pub remind_after: Option<String>,
+}
+
+/// How an escalation reaches its target: exactly one of `sqs` or `email`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    #[serde(default)]
+    pub sqs: Option<SqsDelivery>,
+    #[serde(default)]
+    pub email: Option<EmailDelivery>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SqsDelivery {
+    /// Queue name (resolved to a URL in the deployment) where escalation messages are sent.
+    pub queue: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailDelivery {
+    pub to: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sla {
+    /// The schedule whose open hours count as business time.
+    pub schedule: Id,
+    /// Raise a warning when this share of the time is used, e.g. 80.
+    pub warn_at_percent: u8,
+    /// Targets per ticket type.
+    pub targets: BTreeMap<TicketType, SlaTarget>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTarget {
+    /// Business time to take in charge, e.g. `2h`.
+    pub first_response: String,
+    /// Business time to resolve, e.g. `16h`.
+    pub resolution: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gdpr {
+    /// Art. 12(3): answer a data-subject request within one month.
+    pub data_subject_request: LegalClock,
+    /// Art. 33: notify a personal-data breach to the supervisory authority within 72 hours.
+    pub breach_notification: LegalClock,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LegalClock {
+    /// Calendar time, e.g. `1 month` or `72h`.
+    pub deadline: String,
+    /// Ticket types this clock runs on.
+    pub applies_to: Vec<TicketType>,
+    /// The article it comes from, shown to operators.
+    pub legal_basis: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Closed tickets and their events are deleted this many days after closing.
+    pub closed_ticket_days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldFormat {
+    Text,
+    /// pagoPA payment notice code (NAV): 18 digits.
+    NoticeCode,
+    /// Fiscal code of a creditor entity: 11 digits.
+    EntityFiscalCode,
+    /// Italian personal fiscal code (16 characters) or an entity's (11 digits).
+    FiscalCode,
+    /// RptId: creditor fiscal code (11 digits) followed by the notice code (18 digits).
+    RptId,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomField {
+    pub label: Text,
+    pub format: FieldFormat,
+    /// Holds personal data: kept from logs and from targets not cleared for it.
+    #[serde(default)]
+    pub personal: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomStep {
+    pub description: String,
+    /// Who performs it.
+    pub actor: crate::domain::Party,
+    /// Channel kinds where it is allowed; all when omitted.
+    #[serde(default)]
+    pub channels: Option<Vec<ChannelKind>>,
+}

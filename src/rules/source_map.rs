@@ -1,0 +1,187 @@
+//! Where each node of a YAML document stands, by JSON-pointer path, so that a check on the
+//! parsed rulebook can say file:line:col and show the offending line.
+
+use serde_saphyr::granit_parser::{Event, Parser};
+use std::collections::HashMap;
+
+/// A 1-based line and column, with the byte length to underline when known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+    pub len: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct NodeSpan {
+    /// The mapping key that introduced this node, if any.
+    pub key: Option<Pos>,
+    pub value: Pos,
+}
+
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    nodes: HashMap<String, NodeSpan>,
+}
+
+enum Frame {
+    Map {
+        path: String,
+        key: Option<(String, Pos)>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
+}
+
+/// Escapes one JSON-pointer segment (RFC 6901).
+pub fn escape_segment(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn pos(span: &serde_saphyr::granit_parser::Span, one_line_scalar: bool) -> Pos {
+    let len = if one_line_scalar && span.end.line() == span.start.line() {
+        span.end.col().saturating_sub(span.start.col()).max(1)
+    } else {
+        1
+    };
+    Pos {
+        line: span.start.line(),
+        col: span.start.col() + 1,
+        len,
+    }
+}
+
+impl SourceMap {
+    /// Indexes a YAML text. A text that does not parse gives what was indexed before the error;
+    /// the loader reports the syntax error itself.
+    pub fn index(text: &str) -> Self {
+        let mut nodes = HashMap::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        for item in Parser::new_from_str(text) {
+            let Ok((event, span)) = item else { break };
+            let (opens, is_scalar) = match &event {
+                Event::Scalar(..) | Event::Alias(..) => (None, true),
+                Event::MappingStart(..) => (Some(true), false),
+                Event::SequenceStart(..) => (Some(false), false),
+                Event::MappingEnd | Event::SequenceEnd => {
+                    stack.pop();
+                    continue;
+                }
+                _ => continue,
+            };
+            let here = pos(&span, is_scalar);
+            // A scalar where a mapping expects a key is the key itself.
+            if let Some(Frame::Map {
+                key: key @ None, ..
+            }) = stack.last_mut()
+            {
+                match &event {
+                    Event::Scalar(value, ..) => {
+                        *key = Some((escape_segment(value), here));
+                        continue;
+                    }
+                    // Complex keys are not used in rulebooks: index them under a placeholder.
+                    _ => *key = Some(("?".into(), here)),
+                }
+            }
+            let (path, key_pos) = match stack.last_mut() {
+                None => (String::new(), None),
+                Some(Frame::Map { path, key }) => {
+                    let (k, p) = key.take().unwrap_or_default();
+                    (format!("{path}/{k}"), Some(p))
+                }
+                Some(Frame::Seq { path, next }) => {
+                    *next += 1;
+                    (format!("{path}/{}", *next - 1), None)
+                }
+            };
+            nodes.insert(
+                path.clone(),
+                NodeSpan {
+                    key: key_pos,
+                    value: here,
+                },
+            );
+            match opens {
+                Some(true) => stack.push(Frame::Map { path, key: None }),
+                Some(false) => stack.push(Frame::Seq { path, next: 0 }),
+                None => {}
+            }
+        }
+        Self { nodes }
+    }
+
+    pub fn get(&self, pointer: &str) -> Option<NodeSpan> {
+        self.nodes.get(pointer).copied()
+    }
+
+    /// The closest located node: the path itself or its nearest ancestor (for a missing key).
+    pub fn locate(&self, pointer: &str, at_key: bool) -> Option<Pos> {
+        let mut p = pointer;
+        loop {
+            if let Some(span) = self.nodes.get(p) {
+                let exact = p.len() == pointer.len();
+                return Some(if at_key && exact {
+                    span.key.unwrap_or(span.value)
+                } else if exact {
+                    span.value
+                } else {
+                    span.key.unwrap_or(span.value)
+                });
+            }
+            p = &p[..p.rfind('/')?];
+        }
+    }
+}
+
+impl Default for Pos {
+    fn default() -> Self {
+        Pos {
+            line: 1,
+            col: 1,
+            len: 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_values_and_items_are_located() {
+        let text = "a:\n  b: hello\n  list:\n    - x\n    - {c: 1}\n\"s/l\": 2\n";
+        let map = SourceMap::index(text);
+        let b = map.get("/a/b").unwrap();
+        assert_eq!(
+            b.key.unwrap(),
+            Pos {
+                line: 2,
+                col: 3,
+                len: 1
+            }
+        );
+        assert_eq!(
+            b.value,
+            Pos {
+                line: 2,
+                col: 6,
+                len: 5
+            }
+        );
+        assert_eq!(map.get("/a/list/0").unwrap().value.line, 4);
+        assert_eq!(
+            map.get("/a/list/1/c").unwrap().value,
+            Pos {
+                line: 5,
+                col: 11,
+                len: 1
+            }
+        );
+        assert_eq!(map.get("/s~1l").unwrap().value.line, 6);
+        // A missing key is reported at its nearest ancestor's key.
+        assert_eq!(map.locate("/a/list/1/missing", false).unwrap().line, 5);
+    }
+}

@@ -1,0 +1,1118 @@
+//! Semantic checks of a structurally valid rulebook. Each finding is a diagnostic at the JSON
+//! pointer of the node it is about; the loader turns pointers into file:line:col.
+
+use super::diagnostic::{Diagnostic, did_you_mean};
+use super::model::{Rulebook, Step, Text};
+use super::source_map::escape_segment as esc;
+use super::vocabulary::{self, CATEGORY_FLOW};
+use super::walk::{Detail, Facts, Problem, walk};
+use crate::domain::{ChannelKind, Duty, Outcome, Party, TicketType};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Every check; errors and warnings together.
+pub fn check(book: &Rulebook, dir: &Path) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        book,
+        out: Vec::new(),
+    };
+    c.version_and_languages();
+    c.texts();
+    c.categories();
+    c.teams();
+    c.schedules();
+    c.channels();
+    c.flows();
+    c.paths();
+    c.targets();
+    c.sla_and_gdpr();
+    c.messages();
+    c.custom();
+    c.knowledge(dir);
+    c.out
+}
+
+struct Checker<'r> {
+    book: &'r Rulebook,
+    out: Vec<Diagnostic>,
+}
+
+fn names<V>(map: &BTreeMap<String, V>) -> impl Iterator<Item = &str> + Clone {
+    map.keys().map(String::as_str)
+}
+
+/// Field names a target may receive besides `custom.<field>`.
+pub const TARGET_FIELDS: &[&str] = &[
+    "reference",
+    "channel",
+    "category",
+    "ticket_type",
+    "created_at",
+    "subject",
+    "description",
+    "conversation",
+    "attachments",
+    "requester.name",
+    "requester.email",
+    "requester.phone",
+    "requester.fiscal_code",
+];
+
+/// Placeholders a message may use.
+pub const MESSAGE_PLACEHOLDERS: &[&str] = &[
+    "reference",
+    "alternative_channels",
+    "next_opening",
+    "channel",
+];
+
+impl<'r> Checker<'r> {
+    fn error(&mut self, pointer: impl Into<String>, message: impl Into<String>) -> &mut Diagnostic {
+        self.out.push(Diagnostic::error(pointer, message));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    fn warn(&mut self, pointer: impl Into<String>, message: impl Into<String>) -> &mut Diagnostic {
+        self.out.push(Diagnostic::warning(pointer, message));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    /// A reference to a block that must exist, with did-you-mean.
+    fn reference<V>(
+        &mut self,
+        pointer: String,
+        kind: &str,
+        id: &str,
+        defined: &BTreeMap<String, V>,
+    ) -> bool {
+        if defined.contains_key(id) {
+            return true;
+        }
+        let d = Diagnostic::error(pointer, format!("unknown {kind} `{id}`"))
+            .suggest(id, names(defined));
+        let d = if d.help.is_none() && !defined.is_empty() {
+            d.with_help(format!(
+                "defined {kind}s: {}",
+                names(defined).collect::<Vec<_>>().join(", ")
+            ))
+        } else {
+            d
+        };
+        self.out.push(d);
+        false
+    }
+
+    fn version_and_languages(&mut self) {
+        if self.book.version != 1 {
+            self.error(
+                "/version",
+                format!(
+                    "unsupported rulebook version {}; this Sportello reads version 1",
+                    self.book.version
+                ),
+            );
+        }
+        if self.book.languages.is_empty() {
+            self.error(
+                "/languages",
+                "at least one language is needed for user-facing messages",
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (i, lang) in self.book.languages.iter().enumerate() {
+            if lang.len() != 2 || !lang.bytes().all(|b| b.is_ascii_lowercase()) {
+                self.error(
+                    format!("/languages/{i}"),
+                    format!(
+                        "`{lang}` is not a two-letter language code (ISO 639-1, e.g. `it`, `en`)"
+                    ),
+                );
+            }
+            if !seen.insert(lang) {
+                self.error(
+                    format!("/languages/{i}"),
+                    format!("language `{lang}` is listed twice"),
+                );
+            }
+        }
+    }
+
+    fn text(&mut self, pointer: String, text: &Text, what: &str) {
+        for lang in &self.book.languages {
+            match text.get(lang) {
+                Some(t) if !t.trim().is_empty() => {}
+                _ => {
+                    self.error(pointer.clone(), format!("{what} has no `{lang}` text"))
+                        .at_key = true;
+                }
+            }
+        }
+        for lang in text.keys().filter(|l| !self.book.languages.contains(l)) {
+            let langs: Vec<&str> = self.book.languages.iter().map(String::as_str).collect();
+            let d = Diagnostic::error(
+                format!("{pointer}/{}", esc(lang)),
+                format!(
+                    "`{lang}` is not one of the rulebook's languages ({})",
+                    langs.join(", ")
+                ),
+            )
+            .at_key()
+            .suggest(lang, langs);
+            self.out.push(d);
+        }
+    }
+
+    fn texts(&mut self) {
+        let b = self.book;
+        for (id, c) in &b.categories {
+            self.text(
+                format!("/categories/{}/name", esc(id)),
+                &c.name,
+                &format!("the name of category `{id}`"),
+            );
+        }
+        for (id, t) in &b.teams {
+            self.text(
+                format!("/teams/{}/name", esc(id)),
+                &t.name,
+                &format!("the name of team `{id}`"),
+            );
+        }
+        for (id, c) in &b.channels {
+            self.text(
+                format!("/channels/{}/name", esc(id)),
+                &c.name,
+                &format!("the name of channel `{id}`"),
+            );
+            self.text(
+                format!("/channels/{}/contact_point", esc(id)),
+                &c.contact_point,
+                &format!("the contact point of channel `{id}`"),
+            );
+        }
+        for (id, t) in &b.targets {
+            self.text(
+                format!("/targets/{}/name", esc(id)),
+                &t.name,
+                &format!("the name of target `{id}`"),
+            );
+        }
+        for (id, f) in &b.custom_fields {
+            self.text(
+                format!("/custom_fields/{}/label", esc(id)),
+                &f.label,
+                &format!("the label of field `{id}`"),
+            );
+        }
+        for (id, m) in &b.messages {
+            self.text(
+                format!("/messages/{}", esc(id)),
+                m,
+                &format!("message `{id}`"),
+            );
+        }
+    }
+
+    fn categories(&mut self) {
+        let b = self.book;
+        if b.categories.is_empty() {
+            self.error("/categories", "no categories are defined");
+        }
+        for (id, c) in &b.categories {
+            let at = format!("/categories/{}", esc(id));
+            if c.types.is_empty() {
+                self.error(
+                    format!("{at}/types"),
+                    format!("category `{id}` has no ticket type"),
+                );
+            }
+            let privacy = c.types.iter().filter(|t| t.is_privacy()).count();
+            if privacy != 0 && privacy != c.types.len() {
+                self.error(
+                    format!("{at}/types"),
+                    format!("category `{id}` mixes privacy and non-privacy types"),
+                )
+                .help = Some(
+                    "privacy tickets (PQ, PA, PI) follow their own flows and team (section 3.5)"
+                        .into(),
+                );
+            }
+            let bot_only = c.types == [TicketType::B];
+            if bot_only && !c.operator_service.is_empty() {
+                self.warn(format!("{at}/operator_service"), format!("category `{id}` is handled by the bot alone (type B), yet gives the operator service duties"));
+            }
+            if !bot_only {
+                for duty in [Duty::C, Duty::R] {
+                    if !c.operator_service.contains(&duty) {
+                        self.error(format!("{at}/operator_service"), format!("category `{id}` does not give {duty:?} to the operator service"))
+                            .help = Some("section 2: every ticket is taken in charge (C) and resolved (R) by the operator service".into());
+                    }
+                }
+            }
+            if c.pagopa_or_third_parties.iter().any(|d| *d != Duty::L) {
+                self.error(format!("{at}/pagopa_or_third_parties"), format!("category `{id}`: PagoPA and third parties only work tickets (L); C and R stay with the operator service"));
+            }
+            if let Some(channels) = &c.channels {
+                for (i, ch) in channels.iter().enumerate() {
+                    self.reference(format!("{at}/channels/{i}"), "channel", ch, &b.channels);
+                }
+                if channels.is_empty() {
+                    self.warn(
+                        format!("{at}/channels"),
+                        format!("category `{id}` arrives on no channel"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn teams(&mut self) {
+        let b = self.book;
+        let defaults: Vec<&str> = b
+            .teams
+            .iter()
+            .filter(|(_, t)| t.default)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        match defaults.len() {
+            1 => {}
+            0 => {
+                self.error(
+                    "/teams",
+                    "no team is `default: true`: new tickets would have no team",
+                )
+                .at_key = true;
+            }
+            _ => {
+                for id in &defaults[1..] {
+                    self.error(
+                        format!("/teams/{}/default", esc(id)),
+                        format!(
+                            "teams {} are all `default: true`; exactly one may be",
+                            defaults.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        let privacy: Vec<&str> = b
+            .teams
+            .iter()
+            .filter(|(_, t)| t.privacy)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        if privacy.len() > 1 {
+            for id in &privacy[1..] {
+                self.error(
+                    format!("/teams/{}/privacy", esc(id)),
+                    format!(
+                        "teams {} are all `privacy: true`; privacy tickets go to exactly one team",
+                        privacy.join(", ")
+                    ),
+                );
+            }
+        }
+        let has_privacy_category = b
+            .categories
+            .values()
+            .any(|c| c.types.iter().any(|t| t.is_privacy()));
+        if has_privacy_category && privacy.is_empty() {
+            self.error(
+                "/teams",
+                "privacy categories exist but no team is `privacy: true`",
+            )
+            .help = Some(
+                "section 3: privacy tickets are handled by the team led by the privacy referent"
+                    .into(),
+            );
+        }
+    }
+
+    fn schedules(&mut self) {
+        for (id, s) in &self.book.schedules {
+            let at = format!("/schedules/{}", esc(id));
+            for problem in super::schedule::problems(s) {
+                self.error(format!("{at}{}", problem.pointer), problem.message);
+            }
+        }
+    }
+
+    fn channels(&mut self) {
+        let b = self.book;
+        if b.channels.is_empty() {
+            self.error("/channels", "no channels are defined");
+        }
+        for (id, ch) in &b.channels {
+            let at = format!("/channels/{}", esc(id));
+            self.reference(
+                format!("{at}/schedule"),
+                "schedule",
+                &ch.schedule,
+                &b.schedules,
+            );
+            for (i, alt) in ch.alternative_channels.iter().enumerate() {
+                if alt == id {
+                    self.error(
+                        format!("{at}/alternative_channels/{i}"),
+                        format!("channel `{id}` suggests itself as an alternative"),
+                    );
+                } else {
+                    self.reference(
+                        format!("{at}/alternative_channels/{i}"),
+                        "channel",
+                        alt,
+                        &b.channels,
+                    );
+                }
+            }
+            for (category, flow) in &ch.flows {
+                let here = format!("{at}/flows/{}", esc(category));
+                if let Some(c) = b.categories.get(category) {
+                    if c.channels.as_ref().is_some_and(|chs| !chs.contains(id)) {
+                        self.warn(here.clone(), format!("category `{category}` does not arrive on channel `{id}`; this flow is never used")).at_key = true;
+                    }
+                } else {
+                    let d =
+                        Diagnostic::error(here.clone(), format!("unknown category `{category}`"))
+                            .at_key()
+                            .suggest(category, names(&b.categories));
+                    self.out.push(d);
+                }
+                self.reference(here, "flow", flow, &b.flows);
+            }
+            for (category, c) in &b.categories {
+                let arrives = c.channels.as_ref().is_none_or(|chs| chs.contains(id));
+                if arrives && !ch.flows.contains_key(category) {
+                    self.error(format!("{at}/flows"), format!("category `{category}` can arrive on channel `{id}` but has no flow there")).at_key = true;
+                }
+                if arrives && c.types == [TicketType::B] && !ch.bot {
+                    let msg = format!(
+                        "category `{category}` is handled by a bot (type B), but channel `{id}` has no bot"
+                    );
+                    self.error(format!("/categories/{}/channels", esc(category)), msg)
+                        .help = Some(format!(
+                        "list the channels with a bot in `categories.{category}.channels`"
+                    ));
+                }
+            }
+            let mut uses_category_flow = false;
+            visit(&ch.start, &mut |s| {
+                uses_category_flow |= matches!(s, Step::Name(n) if n == CATEGORY_FLOW)
+            });
+            if !uses_category_flow {
+                self.warn(format!("{at}/start"), format!("channel `{id}` never continues with `{CATEGORY_FLOW}`, so its category flows are never used"));
+            }
+        }
+    }
+
+    /// Checks that do not depend on the path: names, forms and references of every step.
+    fn flows(&mut self) {
+        let b = self.book;
+        let mut lists: Vec<(String, &'r [Step])> = b
+            .flows
+            .iter()
+            .map(|(id, s)| (format!("/flows/{}", esc(id)), s.as_slice()))
+            .collect();
+        lists.extend(
+            b.channels
+                .iter()
+                .map(|(id, ch)| (format!("/channels/{}/start", esc(id)), ch.start.as_slice())),
+        );
+        for (base, steps) in lists {
+            if steps.is_empty() {
+                self.error(base.clone(), "a flow needs at least one step");
+            }
+            self.step_list(&base, steps);
+        }
+        let mut used = BTreeSet::new();
+        for ch in b.channels.values() {
+            used.extend(ch.flows.values().map(String::as_str));
+            visit(&ch.start, &mut |s| {
+                if let Step::Flow(f) = s {
+                    used.insert(f.flow.as_str());
+                }
+            });
+        }
+        for steps in b.flows.values() {
+            visit(steps, &mut |s| {
+                if let Step::Flow(f) = s {
+                    used.insert(f.flow.as_str());
+                }
+            });
+        }
+        for id in b.flows.keys().filter(|id| !used.contains(id.as_str())) {
+            self.warn(
+                format!("/flows/{}", esc(id)),
+                format!("flow `{id}` is not used by any channel or flow"),
+            )
+            .at_key = true;
+        }
+    }
+
+    fn step_list(&mut self, base: &str, steps: &[Step]) {
+        let b = self.book;
+        for (i, step) in steps.iter().enumerate() {
+            let here = format!("{base}/{i}");
+            match step {
+                Step::Name(name) if name == CATEGORY_FLOW => {}
+                Step::Name(name) => {
+                    if matches!(name.as_str(), "classify" | "escalate") {
+                        self.error(here, format!("`{name}` needs a value here"))
+                            .help = Some(if name == "classify" {
+                            "write `classify: Q` (B, Q, A, I, PQ, PA, PI)".into()
+                        } else {
+                            "write `escalate: [target, ...]`".into()
+                        });
+                    } else if vocabulary::builtin(name).is_none()
+                        && !b.custom_steps.contains_key(name)
+                    {
+                        let known = vocabulary::STEPS
+                            .iter()
+                            .map(|s| s.name)
+                            .chain(names(&b.custom_steps))
+                            .chain([CATEGORY_FLOW]);
+                        let d = Diagnostic::error(here, format!("unknown step `{name}`"))
+                            .suggest(name, known);
+                        let d = if d.help.is_none() {
+                            d.with_help(
+                                "declare it under `custom_steps` to add a step to the vocabulary",
+                            )
+                        } else {
+                            d
+                        };
+                        self.out.push(d);
+                    }
+                }
+                Step::Classify(_) => {}
+                Step::Escalate(e) => {
+                    if e.escalate.is_empty() {
+                        self.error(
+                            format!("{here}/escalate"),
+                            "an escalation needs at least one target",
+                        );
+                    }
+                    for (j, t) in e.escalate.iter().enumerate() {
+                        self.reference(format!("{here}/escalate/{j}"), "target", t, &b.targets);
+                    }
+                }
+                Step::Flow(f) => {
+                    self.reference(format!("{here}/flow"), "flow", &f.flow, &b.flows);
+                }
+                Step::End(_) => {
+                    if i + 1 < steps.len() {
+                        self.warn(
+                            format!("{base}/{}", i + 1),
+                            "this step comes after `end` and is never reached",
+                        );
+                    }
+                }
+                Step::Branch(br) => {
+                    if !vocabulary::is_fact(&br.condition) {
+                        let known = vocabulary::FACTS.iter().map(|(f, _)| *f);
+                        self.out.push(
+                            Diagnostic::error(
+                                format!("{here}/if"),
+                                format!("unknown fact `{}`", br.condition),
+                            )
+                            .suggest(&br.condition, known.clone())
+                            .with_help_if_none(format!(
+                                "facts: {}",
+                                known.collect::<Vec<_>>().join(", ")
+                            )),
+                        );
+                    }
+                    if br.then.is_empty() {
+                        self.error(format!("{here}/then"), "`then` has no steps");
+                    }
+                    self.step_list(&format!("{here}/then"), &br.then);
+                    self.step_list(&format!("{here}/else"), &br.otherwise);
+                }
+            }
+        }
+    }
+
+    /// Walks every channel × arriving category × combination of facts and checks each path.
+    fn paths(&mut self) {
+        let b = self.book;
+        let mut reported = BTreeSet::new();
+        for (ch_id, ch) in &b.channels {
+            for (cat_id, cat) in &b.categories {
+                if cat
+                    .channels
+                    .as_ref()
+                    .is_some_and(|chs| !chs.contains(ch_id))
+                    || !ch.flows.contains_key(cat_id)
+                {
+                    continue;
+                }
+                let mut seen_paths = BTreeSet::new();
+                for facts in Facts::all() {
+                    let w = walk(b, ch_id, cat_id, facts, true);
+                    let key: Vec<Option<String>> =
+                        w.steps.iter().map(|s| s.pointer.clone()).collect();
+                    if !seen_paths.insert(key) {
+                        continue;
+                    }
+                    let when = describe_facts(&w.consulted);
+                    let ctx = format!("on channel `{ch_id}`, category `{cat_id}`{when}");
+                    for p in &w.problems {
+                        let (pointer, msg) = match p {
+                            Problem::NoFlowForCategory { pointer } => (
+                                pointer,
+                                format!("no flow for category `{cat_id}` on channel `{ch_id}`"),
+                            ),
+                            Problem::UnknownFlow { .. } => continue, // reported with the reference
+                            Problem::Recursion { name, pointer } => (
+                                pointer,
+                                format!("flow `{name}` includes itself, so the contact never ends"),
+                            ),
+                            Problem::CategoryFlowInsideFlow { pointer } => (
+                                pointer,
+                                format!(
+                                    "`{CATEGORY_FLOW}` may only appear in a channel's `start` steps"
+                                ),
+                            ),
+                            Problem::UnknownFact { .. } => continue, // reported by the step check
+                        };
+                        if reported.insert((pointer.clone(), msg.clone())) {
+                            self.error(pointer.clone(), msg);
+                        }
+                    }
+                    // The same finding at the same step is reported once, with the first context met.
+                    let mut report = |c: &mut Self,
+                                      pointer: &str,
+                                      warn: bool,
+                                      msg: String,
+                                      help: Option<String>| {
+                        let core = msg
+                            .split(" on channel `")
+                            .next()
+                            .unwrap_or(&msg)
+                            .to_string();
+                        if reported.insert((pointer.to_string(), core)) {
+                            let d = if warn {
+                                c.warn(pointer, msg)
+                            } else {
+                                c.error(pointer, msg)
+                            };
+                            d.help = help;
+                        }
+                    };
+                    let last = w
+                        .steps
+                        .last()
+                        .and_then(|s| s.pointer.clone())
+                        .unwrap_or_else(|| format!("/channels/{}/start", esc(ch_id)));
+                    if w.outcome.is_none() {
+                        report(self, &last, false, format!("the contact never ends {ctx}"), Some("a path must reach `resolve`, `auto_resolve`, `auto_close` or `end: <outcome>`".into()));
+                    }
+                    let mut taken = false;
+                    let mut classified = false;
+                    let mut escalated = false;
+                    let mut ended: Option<Outcome> = None;
+                    let mut routed = false;
+                    for s in &w.steps {
+                        let p = s.pointer.clone().unwrap_or_default();
+                        let info = vocabulary::builtin(s.name);
+                        let allowed = info.map(|i| i.allowed).or_else(|| {
+                            b.custom_steps.get(s.name).map(|c| match &c.channels {
+                                Some(kinds) => vocabulary::Allowed::Only(Box::leak(
+                                    kinds.clone().into_boxed_slice(),
+                                )),
+                                None => vocabulary::Allowed::Everywhere,
+                            })
+                        });
+                        if let Some(allowed) = allowed
+                            && !allowed.permits(ch.kind, ch.bot)
+                        {
+                            report(
+                                self,
+                                &p,
+                                false,
+                                format!(
+                                    "step `{}` is not valid on channel `{ch_id}` ({})",
+                                    s.name, ch.kind
+                                ),
+                                Some(format!("`{}` is allowed on {}", s.name, allowed.describe())),
+                            );
+                        }
+                        if let Detail::Classify(TicketType::B) = s.detail
+                            && !ch.bot
+                        {
+                            report(
+                                self,
+                                &p,
+                                false,
+                                format!("type B on channel `{ch_id}`, which has no bot"),
+                                Some(
+                                    "B tickets are opened and resolved by a chatbot (section 2)"
+                                        .into(),
+                                ),
+                            );
+                        }
+                        let operator_step =
+                            matches!(s.actor, Party::OperatorService | Party::PrivacyTeam)
+                                || s.name == "await_resolution_notice";
+                        if s.name == "take_in_charge" {
+                            taken = true;
+                        } else if operator_step && !taken {
+                            report(self, &p, false, format!("`{}` comes before `take_in_charge` {ctx}", s.name), Some("section 2: every ticket is first taken in charge (C) by the operator service".into()));
+                        }
+                        match (&s.detail, s.name) {
+                            (Detail::Classify(t), _) => {
+                                classified = true;
+                                // A bot-only category that reaches an operator was not solved by
+                                // the bot, so it is no longer a B request: any type fits.
+                                let bot_only = cat.types == [TicketType::B];
+                                if !cat.types.contains(t) && !bot_only {
+                                    let table: Vec<&str> =
+                                        cat.types.iter().map(|t| t.code()).collect();
+                                    let msg = format!(
+                                        "category `{cat_id}` is classified {t} on channel `{ch_id}`, but the summary table types it {}",
+                                        table.join("/")
+                                    );
+                                    if t.is_privacy() != cat.types.iter().any(|c| c.is_privacy()) {
+                                        report(
+                                            self,
+                                            &p,
+                                            false,
+                                            msg,
+                                            Some(
+                                                "privacy and non-privacy types cannot be swapped"
+                                                    .into(),
+                                            ),
+                                        );
+                                    } else {
+                                        report(
+                                            self,
+                                            &p,
+                                            true,
+                                            msg,
+                                            Some(format!(
+                                                "decide which one holds: change this `classify` or `categories.{cat_id}.types`"
+                                            )),
+                                        );
+                                    }
+                                }
+                            }
+                            (_, "route_to_privacy_team") => routed = true,
+                            (_, "escalate") => escalated = true,
+                            (_, "await_resolution_notice") if !escalated => {
+                                report(
+                                    self,
+                                    &p,
+                                    false,
+                                    format!(
+                                        "`await_resolution_notice` without an escalation before it {ctx}"
+                                    ),
+                                    None,
+                                );
+                            }
+                            (_, "resolve") if !classified => {
+                                report(
+                                    self,
+                                    &p,
+                                    false,
+                                    format!("the ticket is resolved without a type {ctx}"),
+                                    Some("add `classify: <type>` before `resolve`".into()),
+                                );
+                            }
+                            _ => {}
+                        }
+                        let outcome = info.and_then(|i| i.outcome).or(match s.detail {
+                            Detail::End(o) => Some(o),
+                            _ => None,
+                        });
+                        if let Some(o) = outcome {
+                            if let Some(before) = ended {
+                                report(
+                                    self,
+                                    &p,
+                                    false,
+                                    format!(
+                                        "the contact already ended ({before}) before this step {ctx}"
+                                    ),
+                                    None,
+                                );
+                            }
+                            ended = Some(o);
+                        }
+                    }
+                    let is_privacy = cat.types.iter().any(|t| t.is_privacy());
+                    if is_privacy && taken && !routed {
+                        report(self, &last, false, format!("privacy category `{cat_id}` never reaches the privacy team {ctx}"), Some("add `route_to_privacy_team` after `take_in_charge` (sections 3 and 3.5)".into()));
+                    }
+                    if !is_privacy && routed {
+                        report(
+                            self,
+                            &last,
+                            true,
+                            format!(
+                                "category `{cat_id}` is not a privacy category but is routed to the privacy team {ctx}"
+                            ),
+                            None,
+                        );
+                    }
+                    if escalated && !w.steps.iter().any(|s| s.name == "await_resolution_notice") {
+                        report(
+                            self,
+                            &last,
+                            true,
+                            format!(
+                                "an escalation is sent but no resolution notice is awaited {ctx}"
+                            ),
+                            None,
+                        );
+                    }
+                    if escalated && cat.pagopa_or_third_parties.is_empty() {
+                        report(
+                            self,
+                            &last,
+                            true,
+                            format!(
+                                "category `{cat_id}` escalates {ctx}, but the summary table gives PagoPA/third parties no duty for it"
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn targets(&mut self) {
+        let b = self.book;
+        for (id, t) in &b.targets {
+            let at = format!("/targets/{}", esc(id));
+            match (&t.delivery.sqs, &t.delivery.email) {
+                (Some(_), Some(_)) => {
+                    self.error(
+                        format!("{at}/delivery"),
+                        format!("target `{id}` has both `sqs` and `email` delivery; choose one"),
+                    );
+                }
+                (None, None) => {
+                    self.error(format!("{at}/delivery"), format!("target `{id}` has no delivery: add `sqs: {{queue: ...}}` or `email: {{to: [...]}}`"));
+                }
+                (Some(sqs), None) => {
+                    let ok = !sqs.queue.is_empty()
+                        && sqs.queue.len() <= 80
+                        && sqs
+                            .queue
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                    if !ok {
+                        self.error(format!("{at}/delivery/sqs/queue"), format!("`{}` is not a valid SQS queue name (1–80 letters, digits, `-`, `_`)", sqs.queue));
+                    }
+                }
+                (None, Some(email)) => {
+                    if email.to.is_empty() {
+                        self.error(format!("{at}/delivery/email/to"), "no recipient address");
+                    }
+                    for (i, addr) in email.to.iter().enumerate() {
+                        if !looks_like_address(addr) {
+                            self.error(
+                                format!("{at}/delivery/email/to/{i}"),
+                                format!("`{addr}` is not an email address"),
+                            );
+                        }
+                    }
+                }
+            }
+            if t.fields.is_empty() {
+                self.warn(
+                    format!("{at}/fields"),
+                    format!("target `{id}` receives no ticket field, not even the reference"),
+                );
+            }
+            for (i, f) in t.fields.iter().enumerate() {
+                let here = format!("{at}/fields/{i}");
+                if let Some(custom) = f.strip_prefix("custom.") {
+                    if self.reference(here.clone(), "custom field", custom, &b.custom_fields)
+                        && b.custom_fields[custom].personal
+                        && t.party == super::model::TargetParty::ThirdParty
+                    {
+                        self.warn(
+                            here,
+                            format!("third party `{id}` receives personal data (`{f}`)"),
+                        )
+                        .help = Some(
+                            "send third parties only what they need (GDPR art. 5(1)(c))".into(),
+                        );
+                    }
+                } else if !TARGET_FIELDS.contains(&f.as_str()) {
+                    let known = TARGET_FIELDS.iter().copied().chain(
+                        b.custom_fields
+                            .keys()
+                            .map(|k| Box::leak(format!("custom.{k}").into_boxed_str()) as &str),
+                    );
+                    let d = Diagnostic::error(here, format!("unknown ticket field `{f}`"))
+                        .suggest(f, known);
+                    self.out.push(d);
+                } else if f.starts_with("requester.")
+                    && t.party == super::model::TargetParty::ThirdParty
+                {
+                    self.warn(
+                        here,
+                        format!("third party `{id}` receives personal data (`{f}`)"),
+                    )
+                    .help =
+                        Some("send third parties only what they need (GDPR art. 5(1)(c))".into());
+                }
+            }
+            if let Some(r) = &t.remind_after
+                && let Err(e) = super::schedule::business_duration(r)
+            {
+                self.error(format!("{at}/remind_after"), e);
+            }
+        }
+        let used: BTreeSet<&str> = b
+            .flows
+            .values()
+            .chain(b.channels.values().map(|c| &c.start))
+            .flat_map(|steps| {
+                let mut v = Vec::new();
+                visit(steps, &mut |s| {
+                    if let Step::Escalate(e) = s {
+                        v.extend(e.escalate.iter().map(String::as_str));
+                    }
+                });
+                v
+            })
+            .collect();
+        for id in b.targets.keys().filter(|id| !used.contains(id.as_str())) {
+            self.warn(
+                format!("/targets/{}", esc(id)),
+                format!("target `{id}` is never escalated to"),
+            )
+            .at_key = true;
+        }
+    }
+
+    fn sla_and_gdpr(&mut self) {
+        let b = self.book;
+        self.reference(
+            "/sla/schedule".into(),
+            "schedule",
+            &b.sla.schedule,
+            &b.schedules,
+        );
+        if !(1..=99).contains(&b.sla.warn_at_percent) {
+            self.error(
+                "/sla/warn_at_percent",
+                "the warning threshold must be between 1 and 99 per cent",
+            );
+        }
+        for (t, target) in &b.sla.targets {
+            let at = format!("/sla/targets/{t}");
+            if *t == TicketType::B {
+                self.warn(
+                    at.clone(),
+                    "type B tickets are resolved by the bot; an SLA for them is never used",
+                )
+                .at_key = true;
+            }
+            let first = super::schedule::business_duration(&target.first_response);
+            let resolution = super::schedule::business_duration(&target.resolution);
+            if let Err(e) = &first {
+                self.error(format!("{at}/first_response"), e.clone());
+            }
+            if let Err(e) = &resolution {
+                self.error(format!("{at}/resolution"), e.clone());
+            }
+            if let (Ok(f), Ok(r)) = (first, resolution)
+                && f > r
+            {
+                self.warn(
+                    format!("{at}/first_response"),
+                    format!(
+                        "the first-response target of {t} is longer than its resolution target"
+                    ),
+                );
+            }
+        }
+        for t in TicketType::ALL
+            .iter()
+            .filter(|t| **t != TicketType::B && !b.sla.targets.contains_key(t))
+        {
+            self.warn("/sla/targets", format!("no SLA target for type {t}"))
+                .at_key = true;
+        }
+        for (key, clock) in [
+            ("data_subject_request", &b.gdpr.data_subject_request),
+            ("breach_notification", &b.gdpr.breach_notification),
+        ] {
+            let at = format!("/gdpr/{key}");
+            if let Err(e) = super::schedule::calendar_span(&clock.deadline) {
+                self.error(format!("{at}/deadline"), e);
+            }
+            for (i, t) in clock.applies_to.iter().enumerate() {
+                if !t.is_privacy() {
+                    self.error(
+                        format!("{at}/applies_to/{i}"),
+                        format!("GDPR clocks run on privacy tickets (PQ, PA, PI), not on {t}"),
+                    );
+                }
+            }
+        }
+        if b.retention.closed_ticket_days == 0 {
+            self.error(
+                "/retention/closed_ticket_days",
+                "closed tickets would be deleted at once; give a retention period in days",
+            );
+        }
+    }
+
+    fn messages(&mut self) {
+        let b = self.book;
+        for (ch_id, ch) in &b.channels {
+            let mut needed = BTreeSet::new();
+            let mut collect = |steps: &[Step]| {
+                visit(steps, &mut |s| {
+                    if let Step::Name(n) = s
+                        && let Some(m) = vocabulary::builtin(n).and_then(|i| i.message)
+                    {
+                        needed.insert(m);
+                    }
+                })
+            };
+            collect(&ch.start);
+            ch.flows
+                .values()
+                .filter_map(|f| b.flows.get(f))
+                .for_each(|f| collect(f));
+            for m in needed {
+                if !b.messages.contains_key(m) {
+                    self.error(
+                        "/messages",
+                        format!("channel `{ch_id}` speaks message `{m}`, which is not defined"),
+                    )
+                    .at_key = true;
+                }
+            }
+        }
+        for (id, text) in &b.messages {
+            for (lang, t) in text {
+                for placeholder in placeholders(t) {
+                    if !MESSAGE_PLACEHOLDERS.contains(&placeholder) {
+                        let d = Diagnostic::error(
+                            format!("/messages/{}/{}", esc(id), esc(lang)),
+                            format!("unknown placeholder `{{{placeholder}}}` in message `{id}`"),
+                        )
+                        .suggest(placeholder, MESSAGE_PLACEHOLDERS.iter().copied())
+                        .with_help_if_none(format!(
+                            "placeholders: {}",
+                            MESSAGE_PLACEHOLDERS
+                                .iter()
+                                .map(|p| format!("{{{p}}}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                        self.out.push(d);
+                    }
+                }
+            }
+        }
+    }
+
+    fn custom(&mut self) {
+        for id in self.book.custom_steps.keys() {
+            if vocabulary::builtin(id).is_some() || id == CATEGORY_FLOW {
+                self.error(
+                    format!("/custom_steps/{}", esc(id)),
+                    format!("`{id}` is a built-in step and cannot be redefined"),
+                )
+                .at_key = true;
+            }
+        }
+    }
+
+    fn knowledge(&mut self, dir: &Path) {
+        let Some(folder) = &self.book.knowledge else {
+            return;
+        };
+        let path = dir.join(folder);
+        match crate::knowledge::load_dir(&path) {
+            Err(e) => {
+                self.error(
+                    "/knowledge",
+                    format!(
+                        "cannot read the knowledge base at `{}`: {e}",
+                        path.display()
+                    ),
+                );
+            }
+            Ok(kb) => {
+                for problem in kb.check(
+                    &self.book.languages,
+                    self.book.categories.keys().map(String::as_str).collect(),
+                ) {
+                    let d = if problem.is_error {
+                        self.error("/knowledge", problem.message)
+                    } else {
+                        self.warn("/knowledge", problem.message)
+                    };
+                    d.help = problem.help;
+                }
+            }
+        }
+    }
+}
+
+trait HelpIfNone {
+    fn with_help_if_none(self, help: String) -> Self;
+}
+
+impl HelpIfNone for Diagnostic {
+    fn with_help_if_none(self, help: String) -> Self {
+        if self.help.is_none() {
+            self.with_help(help)
+        } else {
+            self
+        }
+    }
+}
+
+/// Visits every step of a list, branches included.
+pub fn visit<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
+    for s in steps {
+        f(s);
+        if let Step::Branch(b) = s {
+            visit(&b.then, f);
+            visit(&b.otherwise, f);
+        }
+    }
+}
+
+fn describe_facts(consulted: &[(&str, bool)]) -> String {
+    if consulted.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = consulted.iter().map(|(f, v)| format!("{f}={v}")).collect();
+    format!(" when {}", parts.join(", "))
+}
+
+/// `{name}` placeholders in a message.
+pub fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    text.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+}
+
+fn looks_like_address(addr: &str) -> bool {
+    match addr.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !addr.contains(char::is_whitespace)
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    }
+}
+
+#[allow(dead_code)]
+fn unused(_: ChannelKind) -> Option<&'static str> {
+    did_you_mean("", [])
+}

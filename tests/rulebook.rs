@@ -1,0 +1,103 @@
+//! The default rulebook, its schema, its test cases, and a corpus of broken rulebooks that must
+//! be rejected with every error located.
+
+use sportello::cli::{RulesAction, run};
+use sportello::rules::{Rules, Severity, load};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn default_rulebook_passes_with_only_the_intended_warnings() {
+    let rules = Rules::load(&root().join("rules")).unwrap_or_else(|errors| {
+        panic!("{}", errors.iter().map(ToString::to_string).collect::<String>());
+    });
+    let warnings: Vec<String> = rules.warnings.iter().map(|w| w.message.clone()).collect();
+    assert!(rules.warnings.iter().all(|w| w.severity == Severity::Warning));
+    // Section 3.4 types API advanced and specialist requests Q where the summary table says A.
+    assert_eq!(
+        warnings,
+        [
+            "category `advanced_info` is classified Q on channel `api`, but the summary table types it A",
+            "category `specialist_support` is classified Q on channel `api`, but the summary table types it A",
+        ]
+    );
+}
+
+#[test]
+fn checked_in_schema_matches_the_code() {
+    let on_disk = std::fs::read_to_string(root().join("rules/rulebook.schema.json")).unwrap();
+    assert!(
+        on_disk == load::schema_text(),
+        "rules/rulebook.schema.json is stale: run `cargo run -- rules schema > rules/rulebook.schema.json`"
+    );
+    let first_line = std::fs::read_to_string(root().join("rules/rulebook.yaml")).unwrap();
+    assert_eq!(first_line.lines().next(), Some("# yaml-language-server: $schema=./rulebook.schema.json"));
+}
+
+#[test]
+fn rule_test_cases_pass() {
+    let (out, code) = run(RulesAction::Test { paths: vec![root().join("rules/tests")], rules: root().join("rules") });
+    assert_eq!(code, 0, "{out}");
+    let summary = out.lines().last().unwrap();
+    let passed: usize = summary.split(' ').next().unwrap().parse().unwrap();
+    assert!(passed >= 100, "only {passed} cases: {summary}");
+}
+
+#[test]
+fn a_failing_case_says_which_expectation_and_what_the_flow_did() {
+    let dir = tempdir("failing-case");
+    let file = dir.join("cases.yaml");
+    std::fs::write(
+        &file,
+        "cases:\n  - name: wrong on purpose\n    channel: voice\n    category: basic_info\n    at: \"2026-12-02T10:00:00+01:00\"\n    expect:\n      outcome: auto_closed\n      ticket_type: A\n      steps: [resolve, take_in_charge]\n",
+    )
+    .unwrap();
+    let (out, code) = run(RulesAction::Test { paths: vec![file], rules: root().join("rules") });
+    assert_eq!(code, 1);
+    assert!(out.contains("FAIL  wrong on purpose"), "{out}");
+    assert!(out.contains("cases.yaml:2)"), "the case's line: {out}");
+    assert!(out.contains("outcome: expected auto_closed, got resolved"), "{out}");
+    assert!(out.contains("ticket_type: expected A, got Q"), "{out}");
+    assert!(out.contains("`take_in_charge` out of order"), "{out}");
+    assert!(out.contains("the flow did: in_service_hours=true"), "{out}");
+    assert!(out.ends_with("0 passed, 1 failed\n"), "{out}");
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sportello-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Each file of `tests/broken/` starts with `# expect: <text>` lines; every one must appear in
+/// the rendered errors, and the file must be rejected.
+#[test]
+fn broken_rulebooks_are_rejected_with_located_messages() {
+    let dir = root().join("tests/broken");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+    files.sort();
+    assert!(files.len() >= 10, "the broken corpus has only {} files", files.len());
+    let mut failures = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let expected: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# expect: ")).collect();
+        assert!(!expected.is_empty(), "{} has no `# expect:` line", file.display());
+        let shown = match Rules::load(Path::new(file)) {
+            Ok(_) => {
+                failures.push(format!("{}: accepted", file.display()));
+                continue;
+            }
+            Err(errors) => errors.iter().map(ToString::to_string).collect::<String>(),
+        };
+        for e in expected {
+            let e = e.replace("{file}", &file.display().to_string());
+            if !shown.contains(&e) {
+                failures.push(format!("{}: missing `{e}` in:\n{shown}", file.display()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
