@@ -1,1 +1,42 @@
-fn main() {}
+//! Loading plus validating the default rulebook, and deciding one contact's path.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use sportello::rules::{Contact, Facts, Rules};
+use std::hint::black_box;
+use std::path::Path;
+
+fn rules_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+}
+
+fn load_and_validate(c: &mut Criterion) {
+    let text = std::fs::read_to_string(rules_dir().join("rulebook.yaml")).unwrap();
+    c.bench_function("rulebook/load+validate (file, with knowledge base)", |b| {
+        b.iter(|| Rules::load(black_box(rules_dir())).unwrap())
+    });
+    c.bench_function("rulebook/parse+validate (text only)", |b| {
+        b.iter(|| Rules::from_text("rulebook.yaml", Path::new("/nonexistent"), black_box(&text)))
+    });
+}
+
+fn decide(c: &mut Criterion) {
+    let rules = Rules::load(rules_dir()).unwrap();
+    let at = "2026-12-02T10:00:00+01:00".parse().unwrap();
+    let facts = Facts { incident_active: false, ..Facts::default() };
+    c.bench_function("rulebook/decide one contact (voice malfunction, with deadlines)", |b| {
+        b.iter(|| {
+            let contact = Contact { channel: "voice", category: "malfunction", at: black_box(at), facts };
+            rules.evaluate(black_box(&contact)).unwrap().walk.steps.len()
+        })
+    });
+    let at_night = "2026-12-26T21:30:00+01:00".parse().unwrap();
+    c.bench_function("rulebook/decide one contact (chat out of hours)", |b| {
+        b.iter(|| {
+            let contact = Contact { channel: "chat", category: "basic_info", at: black_box(at_night), facts };
+            rules.evaluate(black_box(&contact)).unwrap().walk.steps.len()
+        })
+    });
+}
+
+criterion_group!(benches, load_and_validate, decide);
+criterion_main!(benches);

@@ -6,23 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub enum RulesAction {
-    Check {
-        path: PathBuf,
-    },
-    Explain {
-        channel: String,
-        category: String,
-        at: String,
-        facts: Vec<String>,
-        rules: PathBuf,
-    },
-    Test {
-        paths: Vec<PathBuf>,
-        rules: PathBuf,
-    },
-    Graph {
-        rules: PathBuf,
-    },
+    Check { path: PathBuf },
+    Explain { channel: String, category: String, at: String, facts: Vec<String>, rules: PathBuf },
+    Test { paths: Vec<PathBuf>, rules: PathBuf },
+    Graph { rules: PathBuf },
     Schema,
 }
 
@@ -50,10 +37,7 @@ fn load_or_report(path: &Path, out: &mut String) -> Option<Rules> {
             out.push_str(&format!("rulebook `{}` has errors:\n\n", path.display()));
             print_diagnostics(out, &diagnostics);
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            out.push_str(&format!(
-                "{errors} error(s), {} warning(s)\n",
-                diagnostics.len() - errors
-            ));
+            out.push_str(&format!("{errors} error(s), {} warning(s)\n", diagnostics.len() - errors));
             None
         }
     }
@@ -77,7 +61,7 @@ pub fn run(action: RulesAction) -> (String, u8) {
                 (b.schedules.len(), "schedules"),
                 (flows_in_use, "flows"),
                 (b.targets.len(), "escalation targets"),
-                (b.sla.targets.len(), "SLA targets"),
+                (b.sla.targets.iter().count(), "SLA targets"),
                 (b.messages.len(), "messages"),
                 (rules.knowledge.ids().len(), "knowledge articles"),
             ] {
@@ -90,13 +74,7 @@ pub fn run(action: RulesAction) -> (String, u8) {
             }
             (out, 0)
         }
-        RulesAction::Explain {
-            channel,
-            category,
-            at,
-            facts,
-            rules,
-        } => {
+        RulesAction::Explain { channel, category, at, facts, rules } => {
             let Some(rules) = load_or_report(&rules, &mut out) else {
                 return (out, 1);
             };
@@ -106,42 +84,24 @@ pub fn run(action: RulesAction) -> (String, u8) {
                     return (format!("--fact `{f}`: write NAME=true or NAME=false\n"), 2);
                 };
                 let Ok(value) = value.trim().parse::<bool>() else {
-                    return (
-                        format!("--fact `{f}`: the value must be true or false\n"),
-                        2,
-                    );
+                    return (format!("--fact `{f}`: the value must be true or false\n"), 2);
                 };
                 if name == "in_service_hours" {
-                    return (
-                        "--fact in_service_hours: it is computed from --at; change --at instead\n"
-                            .into(),
-                        2,
-                    );
+                    return ("--fact in_service_hours: it is computed from --at; change --at instead\n".into(), 2);
                 }
                 if !known.set(name.trim(), value) {
                     let names: Vec<&str> = vocabulary::FACTS.iter().map(|(f, _)| *f).collect();
                     let hint = crate::rules::diagnostic::did_you_mean(name, names.iter().copied())
                         .map(|b| format!(" (did you mean `{b}`?)"))
                         .unwrap_or_default();
-                    return (
-                        format!(
-                            "--fact: unknown fact `{name}`{hint}; facts: {}\n",
-                            names.join(", ")
-                        ),
-                        2,
-                    );
+                    return (format!("--fact: unknown fact `{name}`{hint}; facts: {}\n", names.join(", ")), 2);
                 }
             }
             let at = match parse_time(&rules, &channel, &at) {
                 Ok(t) => t,
                 Err(e) => return (format!("--at: {e}\n"), 2),
             };
-            match rules.evaluate(&Contact {
-                channel: &channel,
-                category: &category,
-                at,
-                facts: known,
-            }) {
+            match rules.evaluate(&Contact { channel: &channel, category: &category, at, facts: known }) {
                 Ok(decision) => (explain::render(&rules, &decision, &channel, &category), 0),
                 Err(e) => (format!("{e}\n"), 2),
             }
@@ -169,10 +129,7 @@ pub fn run(action: RulesAction) -> (String, u8) {
                                 out.push_str(&format!("  ok    {}\n", r.name));
                             } else {
                                 failed += 1;
-                                out.push_str(&format!(
-                                    "  FAIL  {} ({}:{})\n",
-                                    r.name, r.file, r.line
-                                ));
+                                out.push_str(&format!("  FAIL  {} ({}:{})\n", r.name, r.file, r.line));
                                 for f in &r.failures {
                                     out.push_str(&format!("      {f}\n"));
                                 }
@@ -201,17 +158,10 @@ fn parse_time(rules: &Rules, channel: &str, at: &str) -> Result<jiff::Timestamp,
     if let Ok(t) = at.parse::<jiff::Timestamp>() {
         return Ok(t);
     }
-    let civil: jiff::civil::DateTime = at
-        .parse()
-        .map_err(|_| format!("`{at}` is not a time; write e.g. 2026-12-26T21:30:00+01:00"))?;
-    let tz = rules
-        .time_zone_of(channel)
-        .cloned()
-        .unwrap_or(jiff::tz::TimeZone::UTC);
-    civil
-        .to_zoned_datetime(tz)
-        .map(|z| z.timestamp())
-        .map_err(|e| e.to_string())
+    let civil: jiff::civil::DateTime =
+        at.parse().map_err(|_| format!("`{at}` is not a time; write e.g. 2026-12-26T21:30:00+01:00"))?;
+    let tz = rules.time_zone_of(channel).cloned().unwrap_or(jiff::tz::TimeZone::UTC);
+    civil.to_zoned_datetime(tz).map(|z| z.timestamp()).map_err(|e| e.to_string())
 }
 
 #[allow(dead_code)]

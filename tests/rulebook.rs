@@ -16,10 +16,12 @@ fn default_rulebook_passes_with_only_the_intended_warnings() {
     });
     let warnings: Vec<String> = rules.warnings.iter().map(|w| w.message.clone()).collect();
     assert!(rules.warnings.iter().all(|w| w.severity == Severity::Warning));
-    // Section 3.4 types API advanced and specialist requests Q where the summary table says A.
+    // Section 3.4 types API advanced and specialist requests Q where the summary table says A;
+    // section 3.2 lets the bot close any request, where 3.5 sends privacy ones to operators.
     assert_eq!(
         warnings,
         [
+            "the bot can resolve and close privacy requests (privacy_activity, privacy_issue, privacy_question), which section 3.5 says the operator service takes in charge",
             "category `advanced_info` is classified Q on channel `api`, but the summary table types it A",
             "category `specialist_support` is classified Q on channel `api`, but the summary table types it A",
         ]
@@ -77,7 +79,11 @@ fn tempdir(name: &str) -> PathBuf {
 #[test]
 fn broken_rulebooks_are_rejected_with_located_messages() {
     let dir = root().join("tests/broken");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
     files.sort();
     assert!(files.len() >= 10, "the broken corpus has only {} files", files.len());
     let mut failures = Vec::new();
@@ -100,4 +106,69 @@ fn broken_rulebooks_are_rejected_with_located_messages() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A file over the size limit is refused from its metadata, before it is read or parsed.
+#[test]
+fn oversized_rulebook_is_refused_before_parsing() {
+    let dir = tempdir("oversized");
+    let file = dir.join("rulebook.yaml");
+    // Valid YAML all along (a comment), so only the size can be the reason for the refusal.
+    let mut text = String::from("version: 1\n");
+    while text.len() <= load::MAX_RULEBOOK_BYTES {
+        text.push_str("# padding padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(&file, &text).unwrap();
+    let errors = match Rules::load(&dir) {
+        Ok(_) => panic!("a {} byte rulebook was accepted", text.len()),
+        Err(errors) => errors,
+    };
+    let shown: String = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 1, "{shown}");
+    assert!(shown.contains(&format!("a rulebook may be at most {} bytes", load::MAX_RULEBOOK_BYTES)), "{shown}");
+    assert!(shown.contains(&format!("is {} bytes", text.len())), "{shown}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The variant the rulebook's comment describes: the bot hands privacy requests to an operator.
+#[test]
+fn privacy_to_operator_variant_passes_its_cases_without_the_warning() {
+    let text = std::fs::read_to_string(root().join("rules/rulebook.yaml")).unwrap();
+    let branch = "      - if: bot_resolved
+        then: [auto_resolve]
+        else:
+          - if: in_service_hours
+            then: [handoff_to_operator, category_flow]
+            else: [auto_close, suggest_alternative_channels]
+";
+    let variant = "      - if: privacy_request
+        then:
+          - if: in_service_hours
+            then: [handoff_to_operator, category_flow]
+            else: [auto_close, suggest_alternative_channels]
+        else:
+          - if: bot_resolved
+            then: [auto_resolve]
+            else:
+              - if: in_service_hours
+                then: [handoff_to_operator, category_flow]
+                else: [auto_close, suggest_alternative_channels]
+";
+    assert!(text.contains(branch), "the chat start changed: update this test");
+    let dir = tempdir("privacy-variant");
+    let knowledge = format!("knowledge: {}", root().join("rules/knowledge").display());
+    std::fs::write(
+        dir.join("rulebook.yaml"),
+        text.replace(branch, variant).replace("knowledge: knowledge", &knowledge),
+    )
+    .unwrap();
+    let rules =
+        Rules::load(&dir).unwrap_or_else(|e| panic!("{}", e.iter().map(ToString::to_string).collect::<String>()));
+    assert!(rules.warnings.iter().all(|w| !w.message.contains("privacy requests")), "{:?}", rules.warnings);
+    let (out, code) = run(RulesAction::Test {
+        paths: vec![root().join("tests/fixtures/privacy-to-operator.cases.yaml")],
+        rules: dir,
+    });
+    assert_eq!(code, 0, "{out}");
+    assert!(out.ends_with("4 passed, 0 failed\n"), "{out}");
 }

@@ -5,11 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "sportello",
-    version,
-    about = "Contact-center workflow engine for PagoPA's channels"
-)]
+#[command(name = "sportello", version, about = "Contact-center workflow engine for PagoPA's channels")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,22 +63,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Rules(cmd) => sportello::cli::rules(match cmd {
             RulesCommand::Check { path } => sportello::cli::RulesAction::Check { path },
-            RulesCommand::Explain {
-                channel,
-                category,
-                at,
-                facts,
-                rules,
-            } => sportello::cli::RulesAction::Explain {
-                channel,
-                category,
-                at,
-                facts,
-                rules,
-            },
-            RulesCommand::Test { paths, rules } => {
-                sportello::cli::RulesAction::Test { paths, rules }
+            RulesCommand::Explain { channel, category, at, facts, rules } => {
+                sportello::cli::RulesAction::Explain { channel, category, at, facts, rules }
             }
+            RulesCommand::Test { paths, rules } => sportello::cli::RulesAction::Test { paths, rules },
             RulesCommand::Graph { rules } => sportello::cli::RulesAction::Graph { rules },
             RulesCommand::Schema => sportello::cli::RulesAction::Schema,
         }),

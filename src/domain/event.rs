@@ -28,10 +28,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Self {
-        Self {
-            id: "system".into(),
-            role: ActorRole::System,
-        }
+        Self { id: "system".into(), role: ActorRole::System }
     }
 }
 

@@ -84,18 +84,11 @@ impl TicketState {
 
     /// Still waiting for the operator service or a target: counts against SLAs.
     pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            Self::New | Self::TakenInCharge | Self::InProgress | Self::AwaitingResolutionNotice
-        )
+        matches!(self, Self::New | Self::TakenInCharge | Self::InProgress | Self::AwaitingResolutionNotice)
     }
 
     pub fn transition(self, to: TicketState) -> Result<TicketState, LifecycleError> {
-        if self.successors().contains(&to) {
-            Ok(to)
-        } else {
-            Err(LifecycleError::IllegalTransition { from: self, to })
-        }
+        if self.successors().contains(&to) { Ok(to) } else { Err(LifecycleError::IllegalTransition { from: self, to }) }
     }
 }
 
@@ -118,14 +111,7 @@ mod tests {
 
     #[test]
     fn the_operator_path_is_legal() {
-        let path = [
-            TakenInCharge,
-            InProgress,
-            AwaitingResolutionNotice,
-            InProgress,
-            Resolved,
-            Closed,
-        ];
+        let path = [TakenInCharge, InProgress, AwaitingResolutionNotice, InProgress, Resolved, Closed];
         let mut state = New;
         for next in path {
             state = state.transition(next).unwrap();
@@ -136,23 +122,11 @@ mod tests {
 
     #[test]
     fn illegal_transitions_are_typed_errors() {
-        assert_eq!(
-            New.transition(Resolved),
-            Err(LifecycleError::IllegalTransition {
-                from: New,
-                to: Resolved
-            })
-        );
+        assert_eq!(New.transition(Resolved), Err(LifecycleError::IllegalTransition { from: New, to: Resolved }));
         assert!(Closed.transition(InProgress).is_err());
         assert!(AwaitingResolutionNotice.transition(Resolved).is_err());
-        let msg = AutoClosed
-            .transition(TakenInCharge)
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            msg,
-            "a ticket cannot go from `auto_closed` to `taken_in_charge`"
-        );
+        let msg = AutoClosed.transition(TakenInCharge).unwrap_err().to_string();
+        assert_eq!(msg, "a ticket cannot go from `auto_closed` to `taken_in_charge`");
     }
 
     #[test]

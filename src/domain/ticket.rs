@@ -43,9 +43,8 @@ impl TicketReference {
     /// A fresh random reference (40 bits); stores reject the rare collision and the caller retries.
     pub fn generate() -> Self {
         let bits = uuid::Uuid::new_v4().as_u128();
-        let code: String = (0..REFERENCE_LEN)
-            .map(|i| REFERENCE_ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
-            .collect();
+        let code: String =
+            (0..REFERENCE_LEN).map(|i| REFERENCE_ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect();
         Self(format!("{REFERENCE_PREFIX}{code}"))
     }
 
@@ -53,8 +52,7 @@ impl TicketReference {
     pub fn find_in(text: &str) -> Option<Self> {
         let upper = text.to_ascii_uppercase();
         upper.match_indices(REFERENCE_PREFIX).find_map(|(at, _)| {
-            let code = upper
-                .get(at + REFERENCE_PREFIX.len()..at + REFERENCE_PREFIX.len() + REFERENCE_LEN)?;
+            let code = upper.get(at + REFERENCE_PREFIX.len()..at + REFERENCE_PREFIX.len() + REFERENCE_LEN)?;
             let boundary_after = upper[at + REFERENCE_PREFIX.len() + REFERENCE_LEN..]
                 .chars()
                 .next()
@@ -156,12 +154,7 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    pub fn new(
-        channel: impl Into<String>,
-        channel_kind: ChannelKind,
-        team: impl Into<String>,
-        now: Timestamp,
-    ) -> Self {
+    pub fn new(channel: impl Into<String>, channel_kind: ChannelKind, team: impl Into<String>, now: Timestamp) -> Self {
         Self {
             id: TicketId::new(),
             reference: TicketReference::generate(),
@@ -204,18 +197,11 @@ mod tests {
     fn references_are_short_and_found_in_text() {
         let r = TicketReference::generate();
         assert_eq!(r.as_str().len(), 11);
-        let subject = format!(
-            "Re: la tua richiesta [{}] - sollecito",
-            r.as_str().to_lowercase()
-        );
+        let subject = format!("Re: la tua richiesta [{}] - sollecito", r.as_str().to_lowercase());
         assert_eq!(TicketReference::find_in(&subject), Some(r));
         assert_eq!(TicketReference::find_in("SP-12345"), None);
         assert_eq!(TicketReference::find_in("SP-ABCDEFGHX"), None, "too long");
-        assert_eq!(
-            TicketReference::find_in("SP-ABCDEFGI"),
-            None,
-            "I is not in the alphabet"
-        );
+        assert_eq!(TicketReference::find_in("SP-ABCDEFGI"), None, "I is not in the alphabet");
     }
 
     #[test]

@@ -6,9 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The "tipo ticket" attribute of section 2.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub enum TicketType {
     /// BOT: opened and fully resolved by the chatbot.
     B,
@@ -27,15 +25,7 @@ pub enum TicketType {
 }
 
 impl TicketType {
-    pub const ALL: [TicketType; 7] = [
-        Self::B,
-        Self::Q,
-        Self::A,
-        Self::I,
-        Self::PQ,
-        Self::PA,
-        Self::PI,
-    ];
+    pub const ALL: [TicketType; 7] = [Self::B, Self::Q, Self::A, Self::I, Self::PQ, Self::PA, Self::PI];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -88,9 +78,7 @@ impl FromStr for TicketType {
 }
 
 /// The duties of section 2: taking in charge (C), working (L), resolving (R).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub enum Duty {
     /// Presa in carico: taking the ticket in charge.
     C,
@@ -129,9 +117,7 @@ impl Party {
 }
 
 /// What kind of channel a contact arrives on; it decides which steps a flow may use there.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
     Voice,
@@ -211,10 +197,7 @@ mod tests {
 
     #[test]
     fn only_p_types_are_privacy() {
-        let privacy: Vec<_> = TicketType::ALL
-            .into_iter()
-            .filter(|t| t.is_privacy())
-            .collect();
+        let privacy: Vec<_> = TicketType::ALL.into_iter().filter(|t| t.is_privacy()).collect();
         assert_eq!(privacy, [TicketType::PQ, TicketType::PA, TicketType::PI]);
     }
 }

@@ -70,10 +70,7 @@ impl Interval {
         if start >= end {
             return Err(CalendarError::EmptyInterval { start, end });
         }
-        Ok(Interval {
-            start,
-            end: Some(end),
-        })
+        Ok(Interval { start, end: Some(end) })
     }
 
     /// An interval from `start` to 24:00; never empty, since `start` is at most 23:59:59.999….
@@ -128,21 +125,10 @@ impl FromStr for Interval {
 pub enum HolidayRule {
     /// A fixed day every year, e.g. 25 April; optional first/last year in force (4 October is a
     /// national holiday from 2026, law 151/2025). 29 February only occurs in leap years.
-    Fixed {
-        month: i8,
-        day: i8,
-        name: String,
-        from_year: Option<i16>,
-        until_year: Option<i16>,
-    },
+    Fixed { month: i8, day: i8, name: String, from_year: Option<i16>, until_year: Option<i16> },
     /// Days after Easter Sunday (Easter Monday = 1; negative = before). The years in force refer
     /// to the year of the Easter Sunday it is counted from.
-    Easter {
-        offset_days: i16,
-        name: String,
-        from_year: Option<i16>,
-        until_year: Option<i16>,
-    },
+    Easter { offset_days: i16, name: String, from_year: Option<i16>, until_year: Option<i16> },
 }
 
 /// Largest accepted `offset_days`: beyond a year the rule no longer describes a feast of that
@@ -159,16 +145,9 @@ impl HolidayRule {
     /// Whether the rule applies in `year` (for Easter rules: the year of the Easter Sunday).
     pub fn in_force(&self, year: i16) -> bool {
         let (from, until) = match self {
-            HolidayRule::Fixed {
-                from_year,
-                until_year,
-                ..
+            HolidayRule::Fixed { from_year, until_year, .. } | HolidayRule::Easter { from_year, until_year, .. } => {
+                (*from_year, *until_year)
             }
-            | HolidayRule::Easter {
-                from_year,
-                until_year,
-                ..
-            } => (*from_year, *until_year),
         };
         from.is_none_or(|f| year >= f) && until.is_none_or(|u| year <= u)
     }
@@ -181,9 +160,7 @@ impl HolidayRule {
         }
         match *self {
             HolidayRule::Fixed { month, day, .. } => Date::new(year, month, day).ok(),
-            HolidayRule::Easter { offset_days, .. } => easter(year)?
-                .checked_add(ONE_DAY * i32::from(offset_days))
-                .ok(),
+            HolidayRule::Easter { offset_days, .. } => easter(year)?.checked_add(ONE_DAY * i32::from(offset_days)).ok(),
         }
     }
 
@@ -205,41 +182,23 @@ impl HolidayRule {
 
     /// Checks the rule makes sense; the error's message says what is wrong.
     pub fn validate(&self) -> Result<(), CalendarError> {
-        let problem = |problem: String| {
-            Err(CalendarError::InvalidHoliday {
-                name: self.name().to_string(),
-                problem,
-            })
-        };
+        let problem = |problem: String| Err(CalendarError::InvalidHoliday { name: self.name().to_string(), problem });
         if self.name().trim().is_empty() {
             return problem("the name must not be empty".to_string());
         }
         let (from_year, until_year) = match self {
-            HolidayRule::Fixed {
-                month,
-                day,
-                from_year,
-                until_year,
-                ..
-            } => {
+            HolidayRule::Fixed { month, day, from_year, until_year, .. } => {
                 if !(1..=12).contains(month) {
                     return problem(format!("month {month} is not between 1 and 12"));
                 }
                 // A leap year, so that 29 February is accepted.
                 let days = Date::new(2024, *month, 1).map_or(31, |d| d.days_in_month());
                 if !(1..=days).contains(day) {
-                    return problem(format!(
-                        "day {day} does not exist in month {month} (which has {days} days)"
-                    ));
+                    return problem(format!("day {day} does not exist in month {month} (which has {days} days)"));
                 }
                 (from_year, until_year)
             }
-            HolidayRule::Easter {
-                offset_days,
-                from_year,
-                until_year,
-                ..
-            } => {
+            HolidayRule::Easter { offset_days, from_year, until_year, .. } => {
                 if offset_days.unsigned_abs() > MAX_EASTER_OFFSET_DAYS.unsigned_abs() {
                     return problem(format!(
                         "offset_days {offset_days} is more than {MAX_EASTER_OFFSET_DAYS} days from Easter"
@@ -251,9 +210,7 @@ impl HolidayRule {
         if let (Some(from), Some(until)) = (from_year, until_year)
             && from > until
         {
-            return problem(format!(
-                "from_year {from} is after until_year {until}, so it is never in force"
-            ));
+            return problem(format!("from_year {from} is after until_year {until}, so it is never in force"));
         }
         Ok(())
     }
@@ -313,12 +270,7 @@ pub fn italian_national_holidays() -> Vec<HolidayRule> {
         fixed(5, 1, "Festa del Lavoro", None),
         fixed(6, 2, "Festa della Repubblica", None),
         fixed(8, 15, "Ferragosto", None),
-        fixed(
-            10,
-            4,
-            "San Francesco d'Assisi, patrono d'Italia",
-            Some(2026),
-        ),
+        fixed(10, 4, "San Francesco d'Assisi, patrono d'Italia", Some(2026)),
         fixed(11, 1, "Ognissanti", None),
         fixed(12, 8, "Immacolata Concezione", None),
         fixed(12, 25, "Natale", None),
@@ -343,12 +295,7 @@ type Span = (Timestamp, Timestamp);
 impl Schedule {
     /// A schedule that is never open; fill in the fields from there.
     pub fn closed(time_zone: TimeZone) -> Schedule {
-        Schedule {
-            time_zone,
-            weekly: Default::default(),
-            holidays: Vec::new(),
-            closed_dates: Vec::new(),
-        }
+        Schedule { time_zone, weekly: Default::default(), holidays: Vec::new(), closed_dates: Vec::new() }
     }
 
     /// Checks every interval and holiday rule, returning the first problem.
@@ -357,10 +304,7 @@ impl Schedule {
             if let Some(end) = iv.end
                 && iv.start >= end
             {
-                return Err(CalendarError::EmptyInterval {
-                    start: iv.start,
-                    end,
-                });
+                return Err(CalendarError::EmptyInterval { start: iv.start, end });
             }
         }
         self.holidays.iter().try_for_each(HolidayRule::validate)
@@ -379,12 +323,7 @@ impl Schedule {
             .iter()
             .find(|h| h.matches(date))
             .map(HolidayRule::name)
-            .or_else(|| {
-                self.closed_dates
-                    .iter()
-                    .find(|(d, _)| *d == date)
-                    .map(|(_, reason)| reason.as_str())
-            })
+            .or_else(|| self.closed_dates.iter().find(|(d, _)| *d == date).map(|(_, reason)| reason.as_str()))
     }
 
     /// The first instant at or after `at` when the service is open: `at` itself if open now.
@@ -477,10 +416,7 @@ impl Schedule {
             let Some((start, end)) = iv.on(date) else {
                 continue;
             };
-            let (Ok(start), Ok(end)) = (
-                self.time_zone.to_timestamp(start),
-                self.time_zone.to_timestamp(end),
-            ) else {
+            let (Ok(start), Ok(end)) = (self.time_zone.to_timestamp(start), self.time_zone.to_timestamp(end)) else {
                 continue;
             };
             // A compatible mapping can invert an interval that lies inside a DST gap.
@@ -492,22 +428,16 @@ impl Schedule {
 }
 
 fn sat_add(ts: Timestamp, d: SignedDuration) -> Timestamp {
-    ts.checked_add(d).unwrap_or(if d.is_negative() {
-        Timestamp::MIN
-    } else {
-        Timestamp::MAX
-    })
+    ts.checked_add(d).unwrap_or(if d.is_negative() { Timestamp::MIN } else { Timestamp::MAX })
 }
 
 /// The instant whose UTC reading is `date` 00:00, saturated at jiff's limits.
 fn utc_midnight(date: Date) -> Timestamp {
-    Offset::UTC
-        .to_timestamp(date.to_datetime(Time::midnight()))
-        .unwrap_or(if date.year() > 0 {
-            Timestamp::MAX
-        } else {
-            Timestamp::MIN
-        })
+    Offset::UTC.to_timestamp(date.to_datetime(Time::midnight())).unwrap_or(if date.year() > 0 {
+        Timestamp::MAX
+    } else {
+        Timestamp::MIN
+    })
 }
 
 /// Sorts and merges touching or overlapping spans.
@@ -617,13 +547,7 @@ impl<'a> Backward<'a> {
     fn new(schedule: &'a Schedule, from: Timestamp) -> Self {
         let utc_day = Offset::UTC.to_datetime(from).date();
         let first = utc_day.saturating_add(ONE_DAY * 3);
-        Backward {
-            schedule,
-            next_day: Some(first),
-            known: Self::end_bound(first),
-            ceiling: from,
-            pending: Vec::new(),
-        }
+        Backward { schedule, next_day: Some(first), known: Self::end_bound(first), ceiling: from, pending: Vec::new() }
     }
 
     /// Latest instant a span of `day` or earlier can reach: its UTC end of day plus an offset.

@@ -43,10 +43,7 @@ impl Diagnostic {
     }
 
     pub fn warning(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Warning,
-            ..Self::error(pointer, message)
-        }
+        Self { severity: Severity::Warning, ..Self::error(pointer, message) }
     }
 
     pub fn at_key(mut self) -> Self {
@@ -73,16 +70,12 @@ impl Diagnostic {
     }
 
     pub fn locate_at(&mut self, file: &str, text: &str, pos: Pos) {
-        let line_text = text
-            .lines()
-            .nth(pos.line.saturating_sub(1))
-            .unwrap_or("")
-            .to_string();
-        self.location = Some(Location {
-            file: file.to_string(),
-            pos,
-            line_text,
-        });
+        let line_text = text.lines().nth(pos.line.saturating_sub(1)).unwrap_or("").to_string();
+        self.location = Some(Location { file: file.to_string(), pos, line_text });
+    }
+
+    pub fn with_help_if_none(self, help: impl Into<String>) -> Self {
+        if self.help.is_none() { self.with_help(help) } else { self }
     }
 
     pub fn is_error(&self) -> bool {
@@ -108,14 +101,7 @@ impl fmt::Display for Diagnostic {
             for c in loc.line_text.chars().take(loc.pos.col.saturating_sub(1)) {
                 marker.push(if c == '\t' { '\t' } else { ' ' });
             }
-            let width = loc.pos.len.clamp(
-                1,
-                loc.line_text
-                    .chars()
-                    .count()
-                    .saturating_sub(loc.pos.col - 1)
-                    .max(1),
-            );
+            let width = loc.pos.len.clamp(1, loc.line_text.chars().count().saturating_sub(loc.pos.col - 1).max(1));
             let _ = write!(marker, "{}", "^".repeat(width));
             writeln!(f, "{pad} | {marker}")?;
         }
@@ -128,34 +114,34 @@ impl fmt::Display for Diagnostic {
 
 /// Edit distance between two short names (Levenshtein, by characters).
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let next = (diagonal + usize::from(ca != cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            diagonal = row[j + 1];
-            row[j + 1] = next;
+    // Optimal string alignment: a swap of neighbours counts as one edit (`emial` for `email`).
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 /// The known name closest to `unknown`, if it is close enough to be a typo.
-pub fn did_you_mean<'a>(
-    unknown: &str,
-    known: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let budget = (unknown.chars().count() / 3).max(1);
     known
         .into_iter()
         .map(|k| (edit_distance(&unknown.to_lowercase(), &k.to_lowercase()), k))
-        .filter(|(d, k)| {
-            *d <= budget || (k.len() > 3 && (k.contains(unknown) || unknown.contains(k)))
-        })
+        .filter(|(d, k)| *d <= budget || (k.len() > 3 && (k.contains(unknown) || unknown.contains(k))))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
 }
@@ -171,6 +157,10 @@ mod tests {
         assert_eq!(did_you_mean("flws", known), Some("flows"));
         assert_eq!(did_you_mean("colour", known), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("emial", "email"), 1);
+        assert_eq!(did_you_mean("emial", ["email", "voice"]), Some("email"));
+        assert_eq!(edit_distance("emial", "email"), 1);
+        assert_eq!(did_you_mean("emial", ["email", "voice"]), Some("email"));
     }
 
     #[test]

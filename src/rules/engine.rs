@@ -66,23 +66,11 @@ impl Decision<'_> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvalError {
     #[error("unknown channel `{name}`{}", hint(.suggestion, .known))]
-    UnknownChannel {
-        name: String,
-        suggestion: Option<String>,
-        known: Vec<String>,
-    },
+    UnknownChannel { name: String, suggestion: Option<String>, known: Vec<String> },
     #[error("unknown category `{name}`{}", hint(.suggestion, .known))]
-    UnknownCategory {
-        name: String,
-        suggestion: Option<String>,
-        known: Vec<String>,
-    },
+    UnknownCategory { name: String, suggestion: Option<String>, known: Vec<String> },
     #[error("category `{category}` does not arrive on channel `{channel}` (it arrives on: {})", .arrives_on.join(", "))]
-    CategoryNotOnChannel {
-        category: String,
-        channel: String,
-        arrives_on: Vec<String>,
-    },
+    CategoryNotOnChannel { category: String, channel: String, arrives_on: Vec<String> },
 }
 
 fn hint(suggestion: &Option<String>, known: &[String]) -> String {
@@ -110,37 +98,24 @@ impl Rules {
         let source = Source::from_text(file, dir.to_path_buf(), text.to_string());
         let book = load::parse(&source)?;
         let mut diagnostics = super::validate::check(&book, dir);
-        diagnostics
-            .iter_mut()
-            .for_each(|d| d.locate(&source.file, &source.text, &source.map));
+        diagnostics.iter_mut().for_each(|d| d.locate(&source.file, &source.text, &source.map));
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(diagnostics);
         }
         Self::build(book, &source, diagnostics)
     }
 
-    fn build(
-        book: Rulebook,
-        source: &Source,
-        warnings: Vec<Diagnostic>,
-    ) -> Result<Rules, Vec<Diagnostic>> {
+    fn build(book: Rulebook, source: &Source, warnings: Vec<Diagnostic>) -> Result<Rules, Vec<Diagnostic>> {
         let mut calendars = BTreeMap::new();
         for (id, s) in &book.schedules {
-            let compiled = schedule::compile(s)
-                .map_err(|e| vec![Diagnostic::error(format!("/schedules/{id}"), e)])?;
+            let compiled = schedule::compile(s).map_err(|e| vec![Diagnostic::error(format!("/schedules/{id}"), e)])?;
             calendars.insert(id.clone(), compiled);
         }
         let knowledge = match &book.knowledge {
             Some(dir) => crate::knowledge::load_dir(&source.dir.join(dir)).unwrap_or_default(),
             None => KnowledgeBase::default(),
         };
-        Ok(Rules {
-            book,
-            calendars,
-            knowledge,
-            warnings,
-            file: source.file.clone(),
-        })
+        Ok(Rules { book, calendars, knowledge, warnings, file: source.file.clone() })
     }
 
     pub fn time_zone_of(&self, channel: &str) -> Option<&jiff::tz::TimeZone> {
@@ -150,33 +125,16 @@ impl Rules {
 
     /// Fills a message's placeholders for a contact on `channel`. `{reference}` stays for the
     /// ticket store to fill once the ticket exists.
-    pub fn fill(
-        &self,
-        template: &str,
-        decision: &Decision<'_>,
-        lang: &str,
-        channel: &str,
-    ) -> String {
-        let alternatives: Vec<String> =
-            self.book.channels.get(channel).map_or_else(Vec::new, |ch| {
-                ch.alternative_channels
-                    .iter()
-                    .filter_map(|alt| self.book.channels.get(alt))
-                    .filter_map(|alt| alt.contact_point.get(lang).cloned())
-                    .collect()
-            });
-        let next = decision
-            .next_opening
-            .as_ref()
-            .map(|z| z.strftime("%d/%m/%Y %H:%M").to_string())
-            .unwrap_or_default();
-        let channel_name = self
-            .book
-            .channels
-            .get(channel)
-            .and_then(|c| c.name.get(lang))
-            .cloned()
-            .unwrap_or_default();
+    pub fn fill(&self, template: &str, decision: &Decision<'_>, lang: &str, channel: &str) -> String {
+        let alternatives: Vec<String> = self.book.channels.get(channel).map_or_else(Vec::new, |ch| {
+            ch.alternative_channels
+                .iter()
+                .filter_map(|alt| self.book.channels.get(alt))
+                .filter_map(|alt| alt.contact_point.get(lang).cloned())
+                .collect()
+        });
+        let next = decision.next_opening.as_ref().map(|z| z.strftime("%d/%m/%Y %H:%M").to_string()).unwrap_or_default();
+        let channel_name = self.book.channels.get(channel).and_then(|c| c.name.get(lang)).cloned().unwrap_or_default();
         template
             .replace("{alternative_channels}", &alternatives.join("; "))
             .replace("{next_opening}", &next)
@@ -187,19 +145,11 @@ impl Rules {
     pub fn evaluate<'r>(&'r self, contact: &Contact<'r>) -> Result<Decision<'r>, EvalError> {
         let Some(channel) = self.book.channels.get(contact.channel) else {
             let (name, suggestion, known) = unknown(contact.channel, &self.book.channels);
-            return Err(EvalError::UnknownChannel {
-                name,
-                suggestion,
-                known,
-            });
+            return Err(EvalError::UnknownChannel { name, suggestion, known });
         };
         let Some(category) = self.book.categories.get(contact.category) else {
             let (name, suggestion, known) = unknown(contact.category, &self.book.categories);
-            return Err(EvalError::UnknownCategory {
-                name,
-                suggestion,
-                known,
-            });
+            return Err(EvalError::UnknownCategory { name, suggestion, known });
         };
         if let Some(arrives_on) = &category.channels
             && !arrives_on.iter().any(|c| c == contact.channel)
@@ -216,24 +166,13 @@ impl Rules {
         let next_opening = if in_service_hours {
             None
         } else {
-            cal.next_opening(contact.at)
-                .map(|t| t.to_zoned_datetime(cal.time_zone.clone()))
+            cal.next_opening(contact.at).map(|t| t.to_zoned_datetime(cal.time_zone.clone()))
         };
         let closure_reason = cal.closure_reason(local_time.date());
-        let facts = Facts {
-            in_service_hours,
-            ..contact.facts
-        };
+        let facts = Facts { in_service_hours, ..contact.facts };
         let walk = walk(&self.book, contact.channel, contact.category, facts, false);
         let deadlines = self.deadlines(&walk, contact.at);
-        Ok(Decision {
-            walk,
-            local_time,
-            in_service_hours,
-            next_opening,
-            closure_reason,
-            deadlines,
-        })
+        Ok(Decision { walk, local_time, in_service_hours, next_opening, closure_reason, deadlines })
     }
 
     /// SLA targets and GDPR clocks that start with the contact, for the type its path sets.
@@ -245,11 +184,8 @@ impl Rules {
         let Some(cal) = self.calendars.get(&self.book.sla.schedule) else {
             return out;
         };
-        if let Some(target) = self.book.sla.targets.get(&t) {
-            for (kind, text) in [
-                ("first_response", &target.first_response),
-                ("resolution", &target.resolution),
-            ] {
+        if let Some(target) = self.book.sla.targets.get(t) {
+            for (kind, text) in [("first_response", &target.first_response), ("resolution", &target.resolution)] {
                 if let Ok(d) = schedule::business_duration(text)
                     && let Some(due) = cal.add_business_time(at, d)
                 {
@@ -268,15 +204,9 @@ impl Rules {
         ] {
             if clock.applies_to.contains(&t)
                 && let Ok(span) = schedule::calendar_span(&clock.deadline)
-                && let Ok(due) = at
-                    .to_zoned_datetime(cal.time_zone.clone())
-                    .checked_add(span)
+                && let Ok(due) = at.to_zoned_datetime(cal.time_zone.clone()).checked_add(span)
             {
-                out.push(DeadlineInfo {
-                    kind,
-                    due,
-                    basis: format!("{} ({})", clock.deadline, clock.legal_basis),
-                });
+                out.push(DeadlineInfo { kind, due, basis: format!("{} ({})", clock.deadline, clock.legal_basis) });
             }
         }
         out

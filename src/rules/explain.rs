@@ -8,54 +8,27 @@ use std::fmt::Write as _;
 fn step_meaning(rules: &Rules, name: &str) -> String {
     match vocabulary::builtin(name) {
         Some(info) => format!("{} (§{})", info.meaning, info.section),
-        None => rules
-            .book
-            .custom_steps
-            .get(name)
-            .map(|c| c.description.clone())
-            .unwrap_or_default(),
+        None => rules.book.custom_steps.get(name).map(|c| c.description.clone()).unwrap_or_default(),
     }
 }
 
 fn text<'a>(rules: &'a Rules, t: &'a super::model::Text) -> &'a str {
-    rules
-        .book
-        .languages
-        .first()
-        .and_then(|l| t.get(l))
-        .map(String::as_str)
-        .unwrap_or("")
+    rules.book.languages.first().and_then(|l| t.get(l)).map(String::as_str).unwrap_or("")
 }
 
 pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &str) -> String {
     let mut out = String::new();
     let w = &decision.walk;
     let cat = &rules.book.categories[category];
-    let _ = writeln!(
-        out,
-        "contact:   {channel} / {category} ({})",
-        text(rules, &cat.name)
-    );
-    let _ = writeln!(
-        out,
-        "at:        {}",
-        decision.local_time.strftime("%A %Y-%m-%d %H:%M %Z (%:z)")
-    );
-    let hours = if decision.in_service_hours {
-        "yes".to_string()
-    } else {
-        "no".to_string()
-    };
+    let _ = writeln!(out, "contact:   {channel} / {category} ({})", text(rules, &cat.name));
+    let _ = writeln!(out, "at:        {}", decision.local_time.strftime("%A %Y-%m-%d %H:%M %Z (%:z)"));
+    let hours = if decision.in_service_hours { "yes".to_string() } else { "no".to_string() };
     let mut hours_line = format!("in service hours: {hours}");
     if let Some(reason) = decision.closure_reason {
         let _ = write!(hours_line, " — closed today: {reason}");
     }
     if let Some(next) = &decision.next_opening {
-        let _ = write!(
-            hours_line,
-            " — operators available from {}",
-            next.strftime("%a %Y-%m-%d %H:%M")
-        );
+        let _ = write!(hours_line, " — operators available from {}", next.strftime("%a %Y-%m-%d %H:%M"));
     }
     let _ = writeln!(out, "{hours_line}");
     for (fact, value) in &w.consulted {
@@ -81,30 +54,19 @@ pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &
             step_meaning(rules, s.name),
             via
         );
-        if let Some(message) = vocabulary::builtin(s.name)
-            .and_then(|i| i.message)
-            .and_then(|m| rules.book.messages.get(m))
+        if let Some(message) =
+            vocabulary::builtin(s.name).and_then(|i| i.message).and_then(|m| rules.book.messages.get(m))
         {
             let said = rules.fill(
                 text(rules, message),
                 decision,
-                rules
-                    .book
-                    .languages
-                    .first()
-                    .map(String::as_str)
-                    .unwrap_or("it"),
+                rules.book.languages.first().map(String::as_str).unwrap_or("it"),
                 channel,
             );
             let _ = writeln!(out, "      says: \"{said}\"");
         }
         if s.name == "answer_from_knowledge_base" || s.name == "give_self_service_directions" {
-            let lang = rules
-                .book
-                .languages
-                .first()
-                .map(String::as_str)
-                .unwrap_or("it");
+            let lang = rules.book.languages.first().map(String::as_str).unwrap_or("it");
             for a in rules.knowledge.for_category(category, lang).take(3) {
                 let _ = writeln!(out, "      article: {} — {}", a.meta.id, a.meta.title);
             }
@@ -113,21 +75,14 @@ pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &
     let _ = writeln!(
         out,
         "\noutcome:     {}",
-        w.outcome
-            .map(|o| o.to_string())
-            .unwrap_or_else(|| "(none: the path does not end)".into())
+        w.outcome.map(|o| o.to_string()).unwrap_or_else(|| "(none: the path does not end)".into())
     );
     let type_line = match w.ticket_type {
         Some(t) => format!("{t} ({})", t.name()),
         None => "(not classified)".into(),
     };
     let _ = writeln!(out, "ticket type: {type_line}");
-    let team_name = rules
-        .book
-        .teams
-        .get(w.team)
-        .map(|t| text(rules, &t.name))
-        .unwrap_or("");
+    let team_name = rules.book.teams.get(w.team).map(|t| text(rules, &t.name)).unwrap_or("");
     let _ = writeln!(out, "team:        {} ({team_name})", w.team);
     if w.escalate_to.is_empty() {
         let _ = writeln!(out, "targets:     none");
@@ -140,12 +95,8 @@ pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &
                 (_, Some(e)) => format!("email to {}", e.to.join(", ")),
                 _ => String::new(),
             };
-            let _ = writeln!(
-                out,
-                "  - {t} ({}) by {how}; fields: {}",
-                text(rules, &target.name),
-                target.fields.join(", ")
-            );
+            let _ =
+                writeln!(out, "  - {t} ({}) by {how}; fields: {}", text(rules, &target.name), target.fields.join(", "));
         }
     }
     if decision.deadlines.is_empty() {
@@ -153,13 +104,7 @@ pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &
     } else {
         let _ = writeln!(out, "deadlines:");
         for d in &decision.deadlines {
-            let _ = writeln!(
-                out,
-                "  - {:<26} {}  ({})",
-                d.kind,
-                d.due.strftime("%a %Y-%m-%d %H:%M %Z"),
-                d.basis
-            );
+            let _ = writeln!(out, "  - {:<26} {}  ({})", d.kind, d.due.strftime("%a %Y-%m-%d %H:%M %Z"), d.basis);
         }
     }
     out

@@ -74,10 +74,7 @@ impl<'r> Drawer<'r> {
                     from = vec![(id, None)];
                 }
                 Step::Escalate(e) => {
-                    let id = self.node(
-                        &format!("escalate to {}", e.escalate.join(" / ")),
-                        ("[/", "/]"),
-                    );
+                    let id = self.node(&format!("escalate to {}", e.escalate.join(" / ")), ("[/", "/]"));
                     self.edge(&from, &id);
                     from = vec![(id, None)];
                 }
@@ -94,18 +91,8 @@ impl<'r> Drawer<'r> {
                 Step::Branch(b) => {
                     let id = self.node(&format!("{}?", b.condition), ("{", "}"));
                     self.edge(&from, &id);
-                    let mut ends = self.steps(
-                        &b.then,
-                        vec![(id.clone(), Some("yes".into()))],
-                        channel,
-                        depth + 1,
-                    );
-                    ends.extend(self.steps(
-                        &b.otherwise,
-                        vec![(id, Some("no".into()))],
-                        channel,
-                        depth + 1,
-                    ));
+                    let mut ends = self.steps(&b.then, vec![(id.clone(), Some("yes".into()))], channel, depth + 1);
+                    ends.extend(self.steps(&b.otherwise, vec![(id, Some("no".into()))], channel, depth + 1));
                     from = ends;
                 }
             }
@@ -118,19 +105,10 @@ impl<'r> Drawer<'r> {
 pub fn mermaid(book: &Rulebook) -> String {
     let mut doc = String::new();
     for (id, ch) in &book.channels {
-        let mut d = Drawer {
-            book,
-            out: String::new(),
-            next_id: 0,
-            prefix: format!("{id}_"),
-        };
+        let mut d = Drawer { book, out: String::new(), next_id: 0, prefix: format!("{id}_") };
         let start = d.node(&format!("{id} contact"), ("((", "))"));
         d.steps(&ch.start, vec![(start, None)], id, 0);
-        let _ = write!(
-            doc,
-            "### {id}\n\n```mermaid\nflowchart TD\n{}```\n\n",
-            d.out
-        );
+        let _ = write!(doc, "### {id}\n\n```mermaid\nflowchart TD\n{}```\n\n", d.out);
     }
     doc
 }

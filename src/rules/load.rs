@@ -25,41 +25,26 @@ pub struct Source {
 impl Source {
     /// Reads `path`, a rulebook file or a folder holding `rulebook.yaml`.
     pub fn read(path: &Path) -> Result<Self, Box<Diagnostic>> {
-        let file = if path.is_dir() {
-            path.join(RULEBOOK_FILE)
-        } else {
-            path.to_path_buf()
-        };
+        let file = if path.is_dir() { path.join(RULEBOOK_FILE) } else { path.to_path_buf() };
         let shown = file.display().to_string();
         let fail = |m: String| Box::new(Diagnostic::error("", m));
-        let meta =
-            std::fs::metadata(&file).map_err(|e| fail(format!("cannot read `{shown}`: {e}")))?;
+        let meta = std::fs::metadata(&file).map_err(|e| fail(format!("cannot read `{shown}`: {e}")))?;
         if meta.len() > MAX_RULEBOOK_BYTES as u64 {
             return Err(fail(format!(
                 "`{shown}` is {} bytes; a rulebook may be at most {MAX_RULEBOOK_BYTES} bytes",
                 meta.len()
             )));
         }
-        let bytes =
-            std::fs::read(&file).map_err(|e| fail(format!("cannot read `{shown}`: {e}")))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            fail(format!(
-                "`{shown}` is not UTF-8 text (byte {})",
-                e.utf8_error().valid_up_to()
-            ))
-        })?;
+        let bytes = std::fs::read(&file).map_err(|e| fail(format!("cannot read `{shown}`: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| fail(format!("`{shown}` is not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(Self::from_text(shown, dir, text))
     }
 
     pub fn from_text(file: impl Into<String>, dir: PathBuf, text: String) -> Self {
         let map = SourceMap::index(&text);
-        Self {
-            file: file.into(),
-            dir,
-            text,
-            map,
-        }
+        Self { file: file.into(), dir, text, map }
     }
 
     fn locate(&self, mut d: Diagnostic) -> Diagnostic {
@@ -89,21 +74,21 @@ fn yaml_options() -> serde_saphyr::Options {
 fn yaml_error(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
     let message = err.without_snippet().to_string();
     // Keep the message itself; the location is rendered our way.
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_string();
+    let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+    // Say it in rulebook terms rather than in the parser's options.
+    let message = match message.strip_prefix("duplicate mapping key: ") {
+        Some(rest) => {
+            let key = rest.split(", set ").next().unwrap_or(rest).trim();
+            format!("duplicate key `{key}`: each key may appear once in a mapping")
+        }
+        None => message,
+    };
     let mut d = Diagnostic::error("", message);
     match err.location() {
         Some(loc) => d.locate_at(
             &source.file,
             &source.text,
-            Pos {
-                line: loc.line() as usize,
-                col: loc.column() as usize,
-                len: 1,
-            },
+            Pos { line: loc.line() as usize, col: loc.column() as usize, len: 1 },
         ),
         None => d.location = None,
     }
@@ -113,9 +98,7 @@ fn yaml_error(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
 /// The JSON Schema of the rulebook, as checked into `rules/rulebook.schema.json`.
 pub fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        serde_json::to_value(schemars::schema_for!(Rulebook)).expect("the schema is JSON")
-    })
+    SCHEMA.get_or_init(|| serde_json::to_value(schemars::schema_for!(Rulebook)).expect("the schema is JSON"))
 }
 
 /// The schema as a pretty-printed document, ending with a newline.
@@ -125,31 +108,25 @@ pub fn schema_text() -> String {
 
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR
-        .get_or_init(|| jsonschema::validator_for(schema()).expect("the rulebook schema compiles"))
+    VALIDATOR.get_or_init(|| jsonschema::validator_for(schema()).expect("the rulebook schema compiles"))
 }
 
 /// Parses and checks structure. On success, the typed rulebook; otherwise every error found.
 pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
-    let tree: Value = serde_saphyr::from_str_with_options(&source.text, yaml_options())
-        .map_err(|e| vec![yaml_error(source, &e)])?;
+    let tree: Value =
+        serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])?;
     let mut errors = Vec::new();
     for err in validator().iter_errors(&tree) {
         structural(&err, &mut errors);
     }
     if !errors.is_empty() {
-        errors.sort_by_key(|d: &Diagnostic| {
-            source
-                .map
-                .locate(&d.pointer, d.at_key)
-                .map(|p| (p.line, p.col))
-        });
+        drop_missing_keys_explained_by_typos(&mut errors);
+        errors.sort_by_key(|d: &Diagnostic| source.map.locate(&d.pointer, d.at_key).map(|p| (p.line, p.col)));
         errors.dedup_by(|a, b| a.pointer == b.pointer && a.message == b.message);
         return Err(errors.into_iter().map(|d| source.locate(d)).collect());
     }
     // The schema accepted the tree, so this only fails on what it cannot express.
-    serde_saphyr::from_str_with_options(&source.text, yaml_options())
-        .map_err(|e| vec![yaml_error(source, &e)])
+    serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])
 }
 
 fn describe(value: &Value) -> &'static str {
@@ -168,11 +145,7 @@ fn subschema<'a>(pointer: &str) -> Option<&'a Value> {
 }
 
 fn resolve(schema_node: &Value) -> &Value {
-    match schema_node
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix('#'))
-    {
+    match schema_node.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
         Some(p) => subschema(p).map(resolve).unwrap_or(schema_node),
         None => schema_node,
     }
@@ -180,15 +153,62 @@ fn resolve(schema_node: &Value) -> &Value {
 
 /// The keys a mapping allows, read from the schema node that rejected an unknown one.
 fn allowed_keys(schema_path: &str) -> Vec<String> {
-    let parent = schema_path
-        .strip_suffix("/additionalProperties")
-        .unwrap_or(schema_path);
+    let parent = schema_path.strip_suffix("/additionalProperties").unwrap_or(schema_path);
     subschema(parent)
         .map(resolve)
         .and_then(|s| s.get("properties"))
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default()
+}
+
+/// How the rulebook's documentation names JSON types.
+fn type_name(kind: &str) -> &'static str {
+    match kind {
+        "array" => "a list",
+        "object" => "a mapping",
+        "string" => "a string",
+        "integer" => "a whole number",
+        "number" => "a number",
+        "boolean" => "true or false",
+        _ => "nothing",
+    }
+}
+
+fn shown_value(instance: &Value) -> String {
+    match instance {
+        Value::String(s) => format!("`{s}`"),
+        Value::Number(n) => format!("`{n}`"),
+        Value::Bool(b) => format!("`{b}`"),
+        other => describe(other).to_string(),
+    }
+}
+
+fn not_one_of(pointer: String, instance: &Value, options: &[String]) -> Diagnostic {
+    let d = Diagnostic::error(pointer, format!("{} is not one of: {}", shown_value(instance), options.join(", ")));
+    match instance.as_str() {
+        Some(s) => d.suggest(s, options.iter().map(String::as_str)),
+        None => d,
+    }
+}
+
+/// The values allowed where every alternative is a single constant (how documented enums look).
+fn constant_options(context: &[Vec<jsonschema::ValidationError<'static>>], pointer: &str) -> Option<Vec<String>> {
+    let mut options = Vec::new();
+    for errs in context {
+        let [only] = errs.as_slice() else { return None };
+        if only.instance_path().as_str() != pointer {
+            return None;
+        }
+        match only.kind() {
+            ValidationErrorKind::Constant { expected_value } => options.push(expected_value.as_str()?.to_string()),
+            ValidationErrorKind::Enum { options: values } => {
+                options.extend(values.as_array()?.iter().filter_map(|v| v.as_str().map(str::to_string)))
+            }
+            _ => return None,
+        }
+    }
+    Some(options)
 }
 
 /// Turns one schema violation into diagnostics that say what is wrong in rulebook terms.
@@ -199,19 +219,11 @@ fn structural(err: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) 
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let allowed = allowed_keys(&err.schema_path().to_string());
             for key in unexpected {
-                let d = Diagnostic::error(
-                    format!("{pointer}/{}", escape_segment(key)),
-                    format!("unknown key `{key}`"),
-                )
-                .at_key();
-                let d = match super::diagnostic::did_you_mean(
-                    key,
-                    allowed.iter().map(String::as_str),
-                ) {
+                let d = Diagnostic::error(format!("{pointer}/{}", escape_segment(key)), format!("unknown key `{key}`"))
+                    .at_key();
+                let d = match super::diagnostic::did_you_mean(key, allowed.iter().map(String::as_str)) {
                     Some(best) => d.with_help(format!("did you mean `{best}`?")),
-                    None if !allowed.is_empty() => {
-                        d.with_help(format!("allowed keys here: {}", allowed.join(", ")))
-                    }
+                    None if !allowed.is_empty() => d.with_help(format!("allowed keys here: {}", allowed.join(", "))),
                     None => d,
                 };
                 out.push(d);
@@ -222,52 +234,56 @@ fn structural(err: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) 
             out.push(Diagnostic::error(pointer, format!("missing key `{key}`")).at_key());
         }
         ValidationErrorKind::Type { kind } => {
-            let expected = format!("{kind:?}")
-                .to_lowercase()
-                .replace("single(", "")
-                .replace(')', "");
-            out.push(Diagnostic::error(
-                pointer,
-                format!("expected {expected}, found {}", describe(instance)),
-            ));
+            let expected = match kind {
+                jsonschema::error::TypeKind::Single(t) => type_name(&t.to_string()).to_string(),
+                jsonschema::error::TypeKind::Multiple(ts) => {
+                    ts.iter().map(|t| type_name(&t.to_string())).collect::<Vec<_>>().join(" or ")
+                }
+            };
+            out.push(Diagnostic::error(pointer, format!("expected {expected}, found {}", describe(instance))));
         }
         ValidationErrorKind::Enum { options } => {
-            let options: Vec<&str> = options
+            let options: Vec<String> = options
                 .as_array()
-                .map(|o| o.iter().filter_map(Value::as_str).collect())
+                .map(|o| o.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
                 .unwrap_or_default();
-            let found = instance
-                .as_str()
-                .map(|s| format!("`{s}`"))
-                .unwrap_or_else(|| describe(instance).to_string());
-            let d = Diagnostic::error(
+            out.push(not_one_of(pointer, instance, &options));
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            out.push(not_one_of(pointer, instance, &[expected_value.as_str().unwrap_or_default().to_string()]));
+        }
+        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            out.push(Diagnostic::error(
                 pointer,
-                format!("{found} is not one of: {}", options.join(", ")),
-            );
-            out.push(match instance.as_str() {
-                Some(s) => d.suggest(s, options.iter().copied()),
-                None => d,
-            });
+                format!("{} is more than the maximum, {limit}", shown_value(instance)),
+            ));
+        }
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            out.push(Diagnostic::error(
+                pointer,
+                format!("{} is less than the minimum, {limit}", shown_value(instance)),
+            ));
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            if let Some(options) = constant_options(context, &pointer) {
+                out.push(not_one_of(pointer, instance, &options));
+                return;
+            }
+            if is_step(&pointer) {
+                step_errors(&pointer, instance, context, out);
+                return;
+            }
             // Report the alternative the author most likely meant: one whose shape matches.
             let candidates = context.iter().filter(|errs| {
                 !errs.iter().any(|e| {
-                    e.instance_path().as_str() == pointer
-                        && matches!(e.kind(), ValidationErrorKind::Type { .. })
+                    e.instance_path().as_str() == pointer && matches!(e.kind(), ValidationErrorKind::Type { .. })
                 })
             });
             match candidates.min_by_key(|errs| errs.len()) {
-                Some(errs) if !errs.is_empty() => {
-                    errs.iter().for_each(|e| structural(e, out))
-                }
-                _ if is_step(&pointer) => out.push(step_form_error(&pointer, instance)),
+                Some(errs) if !errs.is_empty() => errs.iter().for_each(|e| structural(e, out)),
                 _ => out.push(Diagnostic::error(
                     pointer,
-                    format!(
-                        "{} does not have any of the allowed shapes here",
-                        describe(instance)
-                    ),
+                    format!("{} does not have any of the allowed shapes here", describe(instance)),
                 )),
             }
         }
@@ -283,20 +299,49 @@ fn is_step(pointer: &str) -> bool {
         || parent.starts_with("/flows/") && parent.matches('/').count() == 2
 }
 
-const STEP_FORMS: [&str; 5] = ["classify", "escalate", "flow", "end", "if"];
+/// The mapping forms of a step, in the order of `model::Step`'s variants after `Name`.
+pub(crate) const STEP_FORMS: [&str; 5] = ["classify", "escalate", "flow", "end", "if"];
 
-fn step_form_error(pointer: &str, instance: &Value) -> Diagnostic {
-    let d = Diagnostic::error(pointer, format!("{} is not a step", describe(instance)))
-        .with_help("a step is a name (`take_in_charge`), or one of `classify: Q`, `escalate: [targets]`, `flow: name`, `end: outcome`, `if: fact` with `then`/`else`");
-    match instance.as_object().and_then(|o| o.keys().next()) {
-        Some(key) if !STEP_FORMS.contains(&key.as_str()) => Diagnostic::error(
-            format!("{pointer}/{}", escape_segment(key)),
-            format!("unknown step form `{key}`"),
-        )
-        .at_key()
-        .suggest(key, STEP_FORMS),
-        _ => d,
+/// A step that fits no form: explain it by the form its key names, or name the unknown form.
+fn step_errors(
+    pointer: &str,
+    instance: &Value,
+    context: &[Vec<jsonschema::ValidationError<'static>>],
+    out: &mut Vec<Diagnostic>,
+) {
+    let form = instance.as_object().and_then(|o| {
+        let named = o.keys().find_map(|k| STEP_FORMS.iter().position(|f| f == k));
+        named.map(|i| (i, None)).or_else(|| o.keys().next().map(|k| (usize::MAX, Some(k.clone()))))
+    });
+    match form {
+        // The variant index: `Name` comes first, then the forms.
+        Some((i, None)) if i + 1 < context.len() => context[i + 1].iter().for_each(|e| structural(e, out)),
+        Some((_, Some(key))) => out.push(
+            Diagnostic::error(format!("{pointer}/{}", escape_segment(&key)), format!("unknown step form `{key}`"))
+                .at_key()
+                .suggest(&key, STEP_FORMS)
+                .with_help_if_none("a step is a name (`take_in_charge`), or one of `classify: Q`, `escalate: [targets]`, `flow: name`, `end: outcome`, `if: fact` with `then`/`else`"),
+        ),
+        _ => out.push(
+            Diagnostic::error(pointer, format!("{} is not a step", describe(instance)))
+                .with_help("a step is a name (`take_in_charge`), or one of `classify: Q`, `escalate: [targets]`, `flow: name`, `end: outcome`, `if: fact` with `then`/`else`"),
+        ),
     }
+}
+
+/// Drops "missing key `k`" where the same mapping has an unknown key that is a typo of `k`.
+fn drop_missing_keys_explained_by_typos(errors: &mut Vec<Diagnostic>) {
+    let typos: Vec<(String, String)> = errors
+        .iter()
+        .filter(|d| d.message.starts_with("unknown key"))
+        .filter_map(|d| {
+            let meant = d.help.as_deref()?.strip_prefix("did you mean `")?.strip_suffix("`?")?;
+            Some((d.pointer[..d.pointer.rfind('/')?].to_string(), meant.to_string()))
+        })
+        .collect();
+    errors.retain(|d| {
+        !typos.iter().any(|(parent, meant)| d.pointer == *parent && d.message == format!("missing key `{meant}`"))
+    });
 }
 
 /// Reads, parses and checks a rulebook. Errors stop here; warnings come back with the book.
@@ -304,15 +349,8 @@ pub fn load(path: &Path) -> Result<(Rulebook, Source, Vec<Diagnostic>), Vec<Diag
     let source = Source::read(path).map_err(|d| vec![*d])?;
     let book = parse(&source)?;
     let mut diagnostics = super::validate::check(&book, &source.dir);
-    diagnostics
-        .iter_mut()
-        .for_each(|d| d.locate(&source.file, &source.text, &source.map));
-    diagnostics.sort_by_key(|d| {
-        (
-            d.severity,
-            d.location.as_ref().map(|l| (l.pos.line, l.pos.col)),
-        )
-    });
+    diagnostics.iter_mut().for_each(|d| d.locate(&source.file, &source.text, &source.map));
+    diagnostics.sort_by_key(|d| (d.severity, d.location.as_ref().map(|l| (l.pos.line, l.pos.col))));
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }

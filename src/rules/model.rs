@@ -285,9 +285,47 @@ pub struct Sla {
     /// The schedule whose open hours count as business time.
     pub schedule: Id,
     /// Raise a warning when this share of the time is used, e.g. 80.
+    #[schemars(range(min = 1, max = 99))]
     pub warn_at_percent: u8,
     /// Targets per ticket type.
-    pub targets: BTreeMap<TicketType, SlaTarget>,
+    pub targets: SlaTargets,
+}
+
+/// SLA targets by ticket type; B tickets are closed by the bot and have none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub struct SlaTargets {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub Q: Option<SlaTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub A: Option<SlaTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub I: Option<SlaTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub PQ: Option<SlaTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub PA: Option<SlaTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub PI: Option<SlaTarget>,
+}
+
+impl SlaTargets {
+    pub fn get(&self, t: TicketType) -> Option<&SlaTarget> {
+        match t {
+            TicketType::B => None,
+            TicketType::Q => self.Q.as_ref(),
+            TicketType::A => self.A.as_ref(),
+            TicketType::I => self.I.as_ref(),
+            TicketType::PQ => self.PQ.as_ref(),
+            TicketType::PA => self.PA.as_ref(),
+            TicketType::PI => self.PI.as_ref(),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (TicketType, &SlaTarget)> {
+        TicketType::ALL.into_iter().filter_map(|t| self.get(t).map(|s| (t, s)))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -25,14 +25,8 @@ pub struct SourceMap {
 }
 
 enum Frame {
-    Map {
-        path: String,
-        key: Option<(String, Pos)>,
-    },
-    Seq {
-        path: String,
-        next: usize,
-    },
+    Map { path: String, key: Option<(String, Pos)> },
+    Seq { path: String, next: usize },
 }
 
 /// Escapes one JSON-pointer segment (RFC 6901).
@@ -46,11 +40,7 @@ fn pos(span: &serde_saphyr::granit_parser::Span, one_line_scalar: bool) -> Pos {
     } else {
         1
     };
-    Pos {
-        line: span.start.line(),
-        col: span.start.col() + 1,
-        len,
-    }
+    Pos { line: span.start.line(), col: span.start.col() + 1, len }
 }
 
 impl SourceMap {
@@ -73,10 +63,7 @@ impl SourceMap {
             };
             let here = pos(&span, is_scalar);
             // A scalar where a mapping expects a key is the key itself.
-            if let Some(Frame::Map {
-                key: key @ None, ..
-            }) = stack.last_mut()
-            {
+            if let Some(Frame::Map { key: key @ None, .. }) = stack.last_mut() {
                 match &event {
                     Event::Scalar(value, ..) => {
                         *key = Some((escape_segment(value), here));
@@ -97,13 +84,7 @@ impl SourceMap {
                     (format!("{path}/{}", *next - 1), None)
                 }
             };
-            nodes.insert(
-                path.clone(),
-                NodeSpan {
-                    key: key_pos,
-                    value: here,
-                },
-            );
+            nodes.insert(path.clone(), NodeSpan { key: key_pos, value: here });
             match opens {
                 Some(true) => stack.push(Frame::Map { path, key: None }),
                 Some(false) => stack.push(Frame::Seq { path, next: 0 }),
@@ -118,11 +99,15 @@ impl SourceMap {
     }
 
     /// The closest located node: the path itself or its nearest ancestor (for a missing key).
+    /// A node that came from a `<<: *anchor` merge is located at the merge line.
     pub fn locate(&self, pointer: &str, at_key: bool) -> Option<Pos> {
         let mut p = pointer;
         loop {
             if let Some(span) = self.nodes.get(p) {
                 let exact = p.len() == pointer.len();
+                if !exact && let Some(merge) = self.nodes.get(&format!("{p}/<<")) {
+                    return Some(merge.key.unwrap_or(merge.value));
+                }
                 return Some(if at_key && exact {
                     span.key.unwrap_or(span.value)
                 } else if exact {
@@ -138,11 +123,7 @@ impl SourceMap {
 
 impl Default for Pos {
     fn default() -> Self {
-        Pos {
-            line: 1,
-            col: 1,
-            len: 1,
-        }
+        Pos { line: 1, col: 1, len: 1 }
     }
 }
 
@@ -155,31 +136,10 @@ mod tests {
         let text = "a:\n  b: hello\n  list:\n    - x\n    - {c: 1}\n\"s/l\": 2\n";
         let map = SourceMap::index(text);
         let b = map.get("/a/b").unwrap();
-        assert_eq!(
-            b.key.unwrap(),
-            Pos {
-                line: 2,
-                col: 3,
-                len: 1
-            }
-        );
-        assert_eq!(
-            b.value,
-            Pos {
-                line: 2,
-                col: 6,
-                len: 5
-            }
-        );
+        assert_eq!(b.key.unwrap(), Pos { line: 2, col: 3, len: 1 });
+        assert_eq!(b.value, Pos { line: 2, col: 6, len: 5 });
         assert_eq!(map.get("/a/list/0").unwrap().value.line, 4);
-        assert_eq!(
-            map.get("/a/list/1/c").unwrap().value,
-            Pos {
-                line: 5,
-                col: 11,
-                len: 1
-            }
-        );
+        assert_eq!(map.get("/a/list/1/c").unwrap().value, Pos { line: 5, col: 11, len: 1 });
         assert_eq!(map.get("/s~1l").unwrap().value.line, 6);
         // A missing key is reported at its nearest ancestor's key.
         assert_eq!(map.locate("/a/list/1/missing", false).unwrap().line, 5);

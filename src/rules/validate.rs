@@ -1,21 +1,18 @@
 //! Semantic checks of a structurally valid rulebook. Each finding is a diagnostic at the JSON
 //! pointer of the node it is about; the loader turns pointers into file:line:col.
 
-use super::diagnostic::{Diagnostic, did_you_mean};
+use super::diagnostic::Diagnostic;
 use super::model::{Rulebook, Step, Text};
 use super::source_map::escape_segment as esc;
 use super::vocabulary::{self, CATEGORY_FLOW};
 use super::walk::{Detail, Facts, Problem, walk};
-use crate::domain::{ChannelKind, Duty, Outcome, Party, TicketType};
+use crate::domain::{Duty, Outcome, Party, TicketType};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Every check; errors and warnings together.
 pub fn check(book: &Rulebook, dir: &Path) -> Vec<Diagnostic> {
-    let mut c = Checker {
-        book,
-        out: Vec::new(),
-    };
+    let mut c = Checker { book, out: Vec::new() };
     c.version_and_languages();
     c.texts();
     c.categories();
@@ -59,12 +56,7 @@ pub const TARGET_FIELDS: &[&str] = &[
 ];
 
 /// Placeholders a message may use.
-pub const MESSAGE_PLACEHOLDERS: &[&str] = &[
-    "reference",
-    "alternative_channels",
-    "next_opening",
-    "channel",
-];
+pub const MESSAGE_PLACEHOLDERS: &[&str] = &["reference", "alternative_channels", "next_opening", "channel"];
 
 impl<'r> Checker<'r> {
     fn error(&mut self, pointer: impl Into<String>, message: impl Into<String>) -> &mut Diagnostic {
@@ -78,23 +70,13 @@ impl<'r> Checker<'r> {
     }
 
     /// A reference to a block that must exist, with did-you-mean.
-    fn reference<V>(
-        &mut self,
-        pointer: String,
-        kind: &str,
-        id: &str,
-        defined: &BTreeMap<String, V>,
-    ) -> bool {
+    fn reference<V>(&mut self, pointer: String, kind: &str, id: &str, defined: &BTreeMap<String, V>) -> bool {
         if defined.contains_key(id) {
             return true;
         }
-        let d = Diagnostic::error(pointer, format!("unknown {kind} `{id}`"))
-            .suggest(id, names(defined));
+        let d = Diagnostic::error(pointer, format!("unknown {kind} `{id}`")).suggest(id, names(defined));
         let d = if d.help.is_none() && !defined.is_empty() {
-            d.with_help(format!(
-                "defined {kind}s: {}",
-                names(defined).collect::<Vec<_>>().join(", ")
-            ))
+            d.with_help(format!("defined {kind}s: {}", names(defined).collect::<Vec<_>>().join(", ")))
         } else {
             d
         };
@@ -106,33 +88,22 @@ impl<'r> Checker<'r> {
         if self.book.version != 1 {
             self.error(
                 "/version",
-                format!(
-                    "unsupported rulebook version {}; this Sportello reads version 1",
-                    self.book.version
-                ),
+                format!("unsupported rulebook version {}; this Sportello reads version 1", self.book.version),
             );
         }
         if self.book.languages.is_empty() {
-            self.error(
-                "/languages",
-                "at least one language is needed for user-facing messages",
-            );
+            self.error("/languages", "at least one language is needed for user-facing messages");
         }
         let mut seen = BTreeSet::new();
         for (i, lang) in self.book.languages.iter().enumerate() {
             if lang.len() != 2 || !lang.bytes().all(|b| b.is_ascii_lowercase()) {
                 self.error(
                     format!("/languages/{i}"),
-                    format!(
-                        "`{lang}` is not a two-letter language code (ISO 639-1, e.g. `it`, `en`)"
-                    ),
+                    format!("`{lang}` is not a two-letter language code (ISO 639-1, e.g. `it`, `en`)"),
                 );
             }
             if !seen.insert(lang) {
-                self.error(
-                    format!("/languages/{i}"),
-                    format!("language `{lang}` is listed twice"),
-                );
+                self.error(format!("/languages/{i}"), format!("language `{lang}` is listed twice"));
             }
         }
     }
@@ -142,8 +113,7 @@ impl<'r> Checker<'r> {
             match text.get(lang) {
                 Some(t) if !t.trim().is_empty() => {}
                 _ => {
-                    self.error(pointer.clone(), format!("{what} has no `{lang}` text"))
-                        .at_key = true;
+                    self.error(pointer.clone(), format!("{what} has no `{lang}` text")).at_key = true;
                 }
             }
         }
@@ -151,10 +121,7 @@ impl<'r> Checker<'r> {
             let langs: Vec<&str> = self.book.languages.iter().map(String::as_str).collect();
             let d = Diagnostic::error(
                 format!("{pointer}/{}", esc(lang)),
-                format!(
-                    "`{lang}` is not one of the rulebook's languages ({})",
-                    langs.join(", ")
-                ),
+                format!("`{lang}` is not one of the rulebook's languages ({})", langs.join(", ")),
             )
             .at_key()
             .suggest(lang, langs);
@@ -165,25 +132,13 @@ impl<'r> Checker<'r> {
     fn texts(&mut self) {
         let b = self.book;
         for (id, c) in &b.categories {
-            self.text(
-                format!("/categories/{}/name", esc(id)),
-                &c.name,
-                &format!("the name of category `{id}`"),
-            );
+            self.text(format!("/categories/{}/name", esc(id)), &c.name, &format!("the name of category `{id}`"));
         }
         for (id, t) in &b.teams {
-            self.text(
-                format!("/teams/{}/name", esc(id)),
-                &t.name,
-                &format!("the name of team `{id}`"),
-            );
+            self.text(format!("/teams/{}/name", esc(id)), &t.name, &format!("the name of team `{id}`"));
         }
         for (id, c) in &b.channels {
-            self.text(
-                format!("/channels/{}/name", esc(id)),
-                &c.name,
-                &format!("the name of channel `{id}`"),
-            );
+            self.text(format!("/channels/{}/name", esc(id)), &c.name, &format!("the name of channel `{id}`"));
             self.text(
                 format!("/channels/{}/contact_point", esc(id)),
                 &c.contact_point,
@@ -191,25 +146,13 @@ impl<'r> Checker<'r> {
             );
         }
         for (id, t) in &b.targets {
-            self.text(
-                format!("/targets/{}/name", esc(id)),
-                &t.name,
-                &format!("the name of target `{id}`"),
-            );
+            self.text(format!("/targets/{}/name", esc(id)), &t.name, &format!("the name of target `{id}`"));
         }
         for (id, f) in &b.custom_fields {
-            self.text(
-                format!("/custom_fields/{}/label", esc(id)),
-                &f.label,
-                &format!("the label of field `{id}`"),
-            );
+            self.text(format!("/custom_fields/{}/label", esc(id)), &f.label, &format!("the label of field `{id}`"));
         }
         for (id, m) in &b.messages {
-            self.text(
-                format!("/messages/{}", esc(id)),
-                m,
-                &format!("message `{id}`"),
-            );
+            self.text(format!("/messages/{}", esc(id)), m, &format!("message `{id}`"));
         }
     }
 
@@ -221,31 +164,33 @@ impl<'r> Checker<'r> {
         for (id, c) in &b.categories {
             let at = format!("/categories/{}", esc(id));
             if c.types.is_empty() {
-                self.error(
-                    format!("{at}/types"),
-                    format!("category `{id}` has no ticket type"),
-                );
+                self.error(format!("{at}/types"), format!("category `{id}` has no ticket type"));
             }
             let privacy = c.types.iter().filter(|t| t.is_privacy()).count();
             if privacy != 0 && privacy != c.types.len() {
-                self.error(
-                    format!("{at}/types"),
-                    format!("category `{id}` mixes privacy and non-privacy types"),
-                )
-                .help = Some(
-                    "privacy tickets (PQ, PA, PI) follow their own flows and team (section 3.5)"
-                        .into(),
-                );
+                self.error(format!("{at}/types"), format!("category `{id}` mixes privacy and non-privacy types"))
+                    .help = Some("privacy tickets (PQ, PA, PI) follow their own flows and team (section 3.5)".into());
             }
             let bot_only = c.types == [TicketType::B];
             if bot_only && !c.operator_service.is_empty() {
-                self.warn(format!("{at}/operator_service"), format!("category `{id}` is handled by the bot alone (type B), yet gives the operator service duties"));
+                self.warn(
+                    format!("{at}/operator_service"),
+                    format!(
+                        "category `{id}` is handled by the bot alone (type B), yet gives the operator service duties"
+                    ),
+                );
             }
             if !bot_only {
                 for duty in [Duty::C, Duty::R] {
                     if !c.operator_service.contains(&duty) {
-                        self.error(format!("{at}/operator_service"), format!("category `{id}` does not give {duty:?} to the operator service"))
-                            .help = Some("section 2: every ticket is taken in charge (C) and resolved (R) by the operator service".into());
+                        self.error(
+                            format!("{at}/operator_service"),
+                            format!("category `{id}` does not give {duty:?} to the operator service"),
+                        )
+                        .help = Some(
+                            "section 2: every ticket is taken in charge (C) and resolved (R) by the operator service"
+                                .into(),
+                        );
                     }
                 }
             }
@@ -257,10 +202,7 @@ impl<'r> Checker<'r> {
                     self.reference(format!("{at}/channels/{i}"), "channel", ch, &b.channels);
                 }
                 if channels.is_empty() {
-                    self.warn(
-                        format!("{at}/channels"),
-                        format!("category `{id}` arrives on no channel"),
-                    );
+                    self.warn(format!("{at}/channels"), format!("category `{id}` arrives on no channel"));
                 }
             }
         }
@@ -268,39 +210,22 @@ impl<'r> Checker<'r> {
 
     fn teams(&mut self) {
         let b = self.book;
-        let defaults: Vec<&str> = b
-            .teams
-            .iter()
-            .filter(|(_, t)| t.default)
-            .map(|(id, _)| id.as_str())
-            .collect();
+        let defaults: Vec<&str> = b.teams.iter().filter(|(_, t)| t.default).map(|(id, _)| id.as_str()).collect();
         match defaults.len() {
             1 => {}
             0 => {
-                self.error(
-                    "/teams",
-                    "no team is `default: true`: new tickets would have no team",
-                )
-                .at_key = true;
+                self.error("/teams", "no team is `default: true`: new tickets would have no team").at_key = true;
             }
             _ => {
                 for id in &defaults[1..] {
                     self.error(
                         format!("/teams/{}/default", esc(id)),
-                        format!(
-                            "teams {} are all `default: true`; exactly one may be",
-                            defaults.join(", ")
-                        ),
+                        format!("teams {} are all `default: true`; exactly one may be", defaults.join(", ")),
                     );
                 }
             }
         }
-        let privacy: Vec<&str> = b
-            .teams
-            .iter()
-            .filter(|(_, t)| t.privacy)
-            .map(|(id, _)| id.as_str())
-            .collect();
+        let privacy: Vec<&str> = b.teams.iter().filter(|(_, t)| t.privacy).map(|(id, _)| id.as_str()).collect();
         if privacy.len() > 1 {
             for id in &privacy[1..] {
                 self.error(
@@ -312,19 +237,11 @@ impl<'r> Checker<'r> {
                 );
             }
         }
-        let has_privacy_category = b
-            .categories
-            .values()
-            .any(|c| c.types.iter().any(|t| t.is_privacy()));
+        let has_privacy_category = b.categories.values().any(|c| c.types.iter().any(|t| t.is_privacy()));
         if has_privacy_category && privacy.is_empty() {
-            self.error(
-                "/teams",
-                "privacy categories exist but no team is `privacy: true`",
-            )
-            .help = Some(
-                "section 3: privacy tickets are handled by the team led by the privacy referent"
-                    .into(),
-            );
+            let d = self.error("/teams", "privacy categories exist but no team is `privacy: true`");
+            d.at_key = true;
+            d.help = Some("section 3: privacy tickets are handled by the team led by the privacy referent".into());
         }
     }
 
@@ -344,12 +261,7 @@ impl<'r> Checker<'r> {
         }
         for (id, ch) in &b.channels {
             let at = format!("/channels/{}", esc(id));
-            self.reference(
-                format!("{at}/schedule"),
-                "schedule",
-                &ch.schedule,
-                &b.schedules,
-            );
+            self.reference(format!("{at}/schedule"), "schedule", &ch.schedule, &b.schedules);
             for (i, alt) in ch.alternative_channels.iter().enumerate() {
                 if alt == id {
                     self.error(
@@ -357,25 +269,23 @@ impl<'r> Checker<'r> {
                         format!("channel `{id}` suggests itself as an alternative"),
                     );
                 } else {
-                    self.reference(
-                        format!("{at}/alternative_channels/{i}"),
-                        "channel",
-                        alt,
-                        &b.channels,
-                    );
+                    self.reference(format!("{at}/alternative_channels/{i}"), "channel", alt, &b.channels);
                 }
             }
             for (category, flow) in &ch.flows {
                 let here = format!("{at}/flows/{}", esc(category));
                 if let Some(c) = b.categories.get(category) {
                     if c.channels.as_ref().is_some_and(|chs| !chs.contains(id)) {
-                        self.warn(here.clone(), format!("category `{category}` does not arrive on channel `{id}`; this flow is never used")).at_key = true;
+                        self.warn(
+                            here.clone(),
+                            format!("category `{category}` does not arrive on channel `{id}`; this flow is never used"),
+                        )
+                        .at_key = true;
                     }
                 } else {
-                    let d =
-                        Diagnostic::error(here.clone(), format!("unknown category `{category}`"))
-                            .at_key()
-                            .suggest(category, names(&b.categories));
+                    let d = Diagnostic::error(here.clone(), format!("unknown category `{category}`"))
+                        .at_key()
+                        .suggest(category, names(&b.categories));
                     self.out.push(d);
                 }
                 self.reference(here, "flow", flow, &b.flows);
@@ -383,24 +293,28 @@ impl<'r> Checker<'r> {
             for (category, c) in &b.categories {
                 let arrives = c.channels.as_ref().is_none_or(|chs| chs.contains(id));
                 if arrives && !ch.flows.contains_key(category) {
-                    self.error(format!("{at}/flows"), format!("category `{category}` can arrive on channel `{id}` but has no flow there")).at_key = true;
+                    self.error(
+                        format!("{at}/flows"),
+                        format!("category `{category}` can arrive on channel `{id}` but has no flow there"),
+                    )
+                    .at_key = true;
                 }
                 if arrives && c.types == [TicketType::B] && !ch.bot {
-                    let msg = format!(
-                        "category `{category}` is handled by a bot (type B), but channel `{id}` has no bot"
-                    );
-                    self.error(format!("/categories/{}/channels", esc(category)), msg)
-                        .help = Some(format!(
-                        "list the channels with a bot in `categories.{category}.channels`"
-                    ));
+                    let msg =
+                        format!("category `{category}` is handled by a bot (type B), but channel `{id}` has no bot");
+                    self.error(format!("/categories/{}/channels", esc(category)), msg).help =
+                        Some(format!("list the channels with a bot in `categories.{category}.channels`"));
                 }
             }
             let mut uses_category_flow = false;
-            visit(&ch.start, &mut |s| {
-                uses_category_flow |= matches!(s, Step::Name(n) if n == CATEGORY_FLOW)
-            });
+            visit(&ch.start, &mut |s| uses_category_flow |= matches!(s, Step::Name(n) if n == CATEGORY_FLOW));
             if !uses_category_flow {
-                self.warn(format!("{at}/start"), format!("channel `{id}` never continues with `{CATEGORY_FLOW}`, so its category flows are never used"));
+                self.warn(
+                    format!("{at}/start"),
+                    format!(
+                        "channel `{id}` never continues with `{CATEGORY_FLOW}`, so its category flows are never used"
+                    ),
+                );
             }
         }
     }
@@ -408,16 +322,9 @@ impl<'r> Checker<'r> {
     /// Checks that do not depend on the path: names, forms and references of every step.
     fn flows(&mut self) {
         let b = self.book;
-        let mut lists: Vec<(String, &'r [Step])> = b
-            .flows
-            .iter()
-            .map(|(id, s)| (format!("/flows/{}", esc(id)), s.as_slice()))
-            .collect();
-        lists.extend(
-            b.channels
-                .iter()
-                .map(|(id, ch)| (format!("/channels/{}/start", esc(id)), ch.start.as_slice())),
-        );
+        let mut lists: Vec<(String, &'r [Step])> =
+            b.flows.iter().map(|(id, s)| (format!("/flows/{}", esc(id)), s.as_slice())).collect();
+        lists.extend(b.channels.iter().map(|(id, ch)| (format!("/channels/{}/start", esc(id)), ch.start.as_slice())));
         for (base, steps) in lists {
             if steps.is_empty() {
                 self.error(base.clone(), "a flow needs at least one step");
@@ -441,11 +348,8 @@ impl<'r> Checker<'r> {
             });
         }
         for id in b.flows.keys().filter(|id| !used.contains(id.as_str())) {
-            self.warn(
-                format!("/flows/{}", esc(id)),
-                format!("flow `{id}` is not used by any channel or flow"),
-            )
-            .at_key = true;
+            self.warn(format!("/flows/{}", esc(id)), format!("flow `{id}` is not used by any channel or flow"))
+                .at_key = true;
         }
     }
 
@@ -457,26 +361,20 @@ impl<'r> Checker<'r> {
                 Step::Name(name) if name == CATEGORY_FLOW => {}
                 Step::Name(name) => {
                     if matches!(name.as_str(), "classify" | "escalate") {
-                        self.error(here, format!("`{name}` needs a value here"))
-                            .help = Some(if name == "classify" {
+                        self.error(here, format!("`{name}` needs a value here")).help = Some(if name == "classify" {
                             "write `classify: Q` (B, Q, A, I, PQ, PA, PI)".into()
                         } else {
                             "write `escalate: [target, ...]`".into()
                         });
-                    } else if vocabulary::builtin(name).is_none()
-                        && !b.custom_steps.contains_key(name)
-                    {
+                    } else if vocabulary::builtin(name).is_none() && !b.custom_steps.contains_key(name) {
                         let known = vocabulary::STEPS
                             .iter()
                             .map(|s| s.name)
                             .chain(names(&b.custom_steps))
                             .chain([CATEGORY_FLOW]);
-                        let d = Diagnostic::error(here, format!("unknown step `{name}`"))
-                            .suggest(name, known);
+                        let d = Diagnostic::error(here, format!("unknown step `{name}`")).suggest(name, known);
                         let d = if d.help.is_none() {
-                            d.with_help(
-                                "declare it under `custom_steps` to add a step to the vocabulary",
-                            )
+                            d.with_help("declare it under `custom_steps` to add a step to the vocabulary")
                         } else {
                             d
                         };
@@ -486,10 +384,7 @@ impl<'r> Checker<'r> {
                 Step::Classify(_) => {}
                 Step::Escalate(e) => {
                     if e.escalate.is_empty() {
-                        self.error(
-                            format!("{here}/escalate"),
-                            "an escalation needs at least one target",
-                        );
+                        self.error(format!("{here}/escalate"), "an escalation needs at least one target");
                     }
                     for (j, t) in e.escalate.iter().enumerate() {
                         self.reference(format!("{here}/escalate/{j}"), "target", t, &b.targets);
@@ -500,25 +395,16 @@ impl<'r> Checker<'r> {
                 }
                 Step::End(_) => {
                     if i + 1 < steps.len() {
-                        self.warn(
-                            format!("{base}/{}", i + 1),
-                            "this step comes after `end` and is never reached",
-                        );
+                        self.warn(format!("{base}/{}", i + 1), "this step comes after `end` and is never reached");
                     }
                 }
                 Step::Branch(br) => {
                     if !vocabulary::is_fact(&br.condition) {
                         let known = vocabulary::FACTS.iter().map(|(f, _)| *f);
                         self.out.push(
-                            Diagnostic::error(
-                                format!("{here}/if"),
-                                format!("unknown fact `{}`", br.condition),
-                            )
-                            .suggest(&br.condition, known.clone())
-                            .with_help_if_none(format!(
-                                "facts: {}",
-                                known.collect::<Vec<_>>().join(", ")
-                            )),
+                            Diagnostic::error(format!("{here}/if"), format!("unknown fact `{}`", br.condition))
+                                .suggest(&br.condition, known.clone())
+                                .with_help_if_none(format!("facts: {}", known.collect::<Vec<_>>().join(", "))),
                         );
                     }
                     if br.then.is_empty() {
@@ -535,21 +421,17 @@ impl<'r> Checker<'r> {
     fn paths(&mut self) {
         let b = self.book;
         let mut reported = BTreeSet::new();
+        // Privacy categories the bot may close, by the step that closes them.
+        let mut bot_privacy: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (ch_id, ch) in &b.channels {
             for (cat_id, cat) in &b.categories {
-                if cat
-                    .channels
-                    .as_ref()
-                    .is_some_and(|chs| !chs.contains(ch_id))
-                    || !ch.flows.contains_key(cat_id)
-                {
+                if cat.channels.as_ref().is_some_and(|chs| !chs.contains(ch_id)) || !ch.flows.contains_key(cat_id) {
                     continue;
                 }
                 let mut seen_paths = BTreeSet::new();
                 for facts in Facts::all() {
                     let w = walk(b, ch_id, cat_id, facts, true);
-                    let key: Vec<Option<String>> =
-                        w.steps.iter().map(|s| s.pointer.clone()).collect();
+                    let key: Vec<Option<String>> = w.steps.iter().map(|s| s.pointer.clone()).collect();
                     if !seen_paths.insert(key) {
                         continue;
                     }
@@ -557,21 +439,16 @@ impl<'r> Checker<'r> {
                     let ctx = format!("on channel `{ch_id}`, category `{cat_id}`{when}");
                     for p in &w.problems {
                         let (pointer, msg) = match p {
-                            Problem::NoFlowForCategory { pointer } => (
-                                pointer,
-                                format!("no flow for category `{cat_id}` on channel `{ch_id}`"),
-                            ),
+                            Problem::NoFlowForCategory { pointer } => {
+                                (pointer, format!("no flow for category `{cat_id}` on channel `{ch_id}`"))
+                            }
                             Problem::UnknownFlow { .. } => continue, // reported with the reference
-                            Problem::Recursion { name, pointer } => (
-                                pointer,
-                                format!("flow `{name}` includes itself, so the contact never ends"),
-                            ),
-                            Problem::CategoryFlowInsideFlow { pointer } => (
-                                pointer,
-                                format!(
-                                    "`{CATEGORY_FLOW}` may only appear in a channel's `start` steps"
-                                ),
-                            ),
+                            Problem::Recursion { name, pointer } => {
+                                (pointer, format!("flow `{name}` includes itself, so the contact never ends"))
+                            }
+                            Problem::CategoryFlowInsideFlow { pointer } => {
+                                (pointer, format!("`{CATEGORY_FLOW}` may only appear in a channel's `start` steps"))
+                            }
                             Problem::UnknownFact { .. } => continue, // reported by the step check
                         };
                         if reported.insert((pointer.clone(), msg.clone())) {
@@ -579,22 +456,10 @@ impl<'r> Checker<'r> {
                         }
                     }
                     // The same finding at the same step is reported once, with the first context met.
-                    let mut report = |c: &mut Self,
-                                      pointer: &str,
-                                      warn: bool,
-                                      msg: String,
-                                      help: Option<String>| {
-                        let core = msg
-                            .split(" on channel `")
-                            .next()
-                            .unwrap_or(&msg)
-                            .to_string();
+                    let mut report = |c: &mut Self, pointer: &str, warn: bool, msg: String, help: Option<String>| {
+                        let core = msg.split(" on channel `").next().unwrap_or(&msg).to_string();
                         if reported.insert((pointer.to_string(), core)) {
-                            let d = if warn {
-                                c.warn(pointer, msg)
-                            } else {
-                                c.error(pointer, msg)
-                            };
+                            let d = if warn { c.warn(pointer, msg) } else { c.error(pointer, msg) };
                             d.help = help;
                         }
                     };
@@ -603,8 +468,23 @@ impl<'r> Checker<'r> {
                         .last()
                         .and_then(|s| s.pointer.clone())
                         .unwrap_or_else(|| format!("/channels/{}/start", esc(ch_id)));
-                    if w.outcome.is_none() {
-                        report(self, &last, false, format!("the contact never ends {ctx}"), Some("a path must reach `resolve`, `auto_resolve`, `auto_close` or `end: <outcome>`".into()));
+                    // An unknown fact, flow or a loop already explains a path that does not end.
+                    let broken = w.problems.iter().any(|p| {
+                        matches!(
+                            p,
+                            Problem::UnknownFlow { .. } | Problem::UnknownFact { .. } | Problem::Recursion { .. }
+                        )
+                    });
+                    if w.outcome.is_none() && !broken {
+                        report(
+                            self,
+                            &last,
+                            false,
+                            format!("the contact never ends {ctx}"),
+                            Some(
+                                "a path must reach `resolve`, `auto_resolve`, `auto_close` or `end: <outcome>`".into(),
+                            ),
+                        );
                     }
                     let mut taken = false;
                     let mut classified = false;
@@ -616,9 +496,7 @@ impl<'r> Checker<'r> {
                         let info = vocabulary::builtin(s.name);
                         let allowed = info.map(|i| i.allowed).or_else(|| {
                             b.custom_steps.get(s.name).map(|c| match &c.channels {
-                                Some(kinds) => vocabulary::Allowed::Only(Box::leak(
-                                    kinds.clone().into_boxed_slice(),
-                                )),
+                                Some(kinds) => vocabulary::Allowed::Only(Box::leak(kinds.clone().into_boxed_slice())),
                                 None => vocabulary::Allowed::Everywhere,
                             })
                         });
@@ -629,10 +507,7 @@ impl<'r> Checker<'r> {
                                 self,
                                 &p,
                                 false,
-                                format!(
-                                    "step `{}` is not valid on channel `{ch_id}` ({})",
-                                    s.name, ch.kind
-                                ),
+                                format!("step `{}` is not valid on channel `{ch_id}` ({})", s.name, ch.kind),
                                 Some(format!("`{}` is allowed on {}", s.name, allowed.describe())),
                             );
                         }
@@ -644,19 +519,24 @@ impl<'r> Checker<'r> {
                                 &p,
                                 false,
                                 format!("type B on channel `{ch_id}`, which has no bot"),
-                                Some(
-                                    "B tickets are opened and resolved by a chatbot (section 2)"
-                                        .into(),
-                                ),
+                                Some("B tickets are opened and resolved by a chatbot (section 2)".into()),
                             );
                         }
-                        let operator_step =
-                            matches!(s.actor, Party::OperatorService | Party::PrivacyTeam)
-                                || s.name == "await_resolution_notice";
+                        let operator_step = matches!(s.actor, Party::OperatorService | Party::PrivacyTeam)
+                            || s.name == "await_resolution_notice";
                         if s.name == "take_in_charge" {
                             taken = true;
                         } else if operator_step && !taken {
-                            report(self, &p, false, format!("`{}` comes before `take_in_charge` {ctx}", s.name), Some("section 2: every ticket is first taken in charge (C) by the operator service".into()));
+                            report(
+                                self,
+                                &p,
+                                false,
+                                format!("`{}` comes before `take_in_charge` {ctx}", s.name),
+                                Some(
+                                    "section 2: every ticket is first taken in charge (C) by the operator service"
+                                        .into(),
+                                ),
+                            );
                         }
                         match (&s.detail, s.name) {
                             (Detail::Classify(t), _) => {
@@ -665,8 +545,7 @@ impl<'r> Checker<'r> {
                                 // the bot, so it is no longer a B request: any type fits.
                                 let bot_only = cat.types == [TicketType::B];
                                 if !cat.types.contains(t) && !bot_only {
-                                    let table: Vec<&str> =
-                                        cat.types.iter().map(|t| t.code()).collect();
+                                    let table: Vec<&str> = cat.types.iter().map(|t| t.code()).collect();
                                     let msg = format!(
                                         "category `{cat_id}` is classified {t} on channel `{ch_id}`, but the summary table types it {}",
                                         table.join("/")
@@ -677,10 +556,7 @@ impl<'r> Checker<'r> {
                                             &p,
                                             false,
                                             msg,
-                                            Some(
-                                                "privacy and non-privacy types cannot be swapped"
-                                                    .into(),
-                                            ),
+                                            Some("privacy and non-privacy types cannot be swapped".into()),
                                         );
                                     } else {
                                         report(
@@ -702,9 +578,7 @@ impl<'r> Checker<'r> {
                                     self,
                                     &p,
                                     false,
-                                    format!(
-                                        "`await_resolution_notice` without an escalation before it {ctx}"
-                                    ),
+                                    format!("`await_resolution_notice` without an escalation before it {ctx}"),
                                     None,
                                 );
                             }
@@ -729,9 +603,7 @@ impl<'r> Checker<'r> {
                                     self,
                                     &p,
                                     false,
-                                    format!(
-                                        "the contact already ended ({before}) before this step {ctx}"
-                                    ),
+                                    format!("the contact already ended ({before}) before this step {ctx}"),
                                     None,
                                 );
                             }
@@ -739,8 +611,21 @@ impl<'r> Checker<'r> {
                         }
                     }
                     let is_privacy = cat.types.iter().any(|t| t.is_privacy());
+                    // Point where the route belongs: the step that takes the ticket in charge.
+                    let taken_at = w
+                        .steps
+                        .iter()
+                        .find(|s| s.name == "take_in_charge")
+                        .and_then(|s| s.pointer.clone())
+                        .unwrap_or_else(|| last.clone());
                     if is_privacy && taken && !routed {
-                        report(self, &last, false, format!("privacy category `{cat_id}` never reaches the privacy team {ctx}"), Some("add `route_to_privacy_team` after `take_in_charge` (sections 3 and 3.5)".into()));
+                        report(
+                            self,
+                            &taken_at,
+                            false,
+                            format!("privacy category `{cat_id}` never reaches the privacy team {ctx}"),
+                            Some("add `route_to_privacy_team` after `take_in_charge` (sections 3 and 3.5)".into()),
+                        );
                     }
                     if !is_privacy && routed {
                         report(
@@ -753,14 +638,21 @@ impl<'r> Checker<'r> {
                             None,
                         );
                     }
+                    if is_privacy && w.outcome == Some(Outcome::AutoResolved) {
+                        let at_step = w
+                            .steps
+                            .iter()
+                            .find(|s| s.name == "auto_resolve")
+                            .and_then(|s| s.pointer.clone())
+                            .unwrap_or_else(|| last.clone());
+                        bot_privacy.entry(at_step).or_default().push(cat_id.clone());
+                    }
                     if escalated && !w.steps.iter().any(|s| s.name == "await_resolution_notice") {
                         report(
                             self,
                             &last,
                             true,
-                            format!(
-                                "an escalation is sent but no resolution notice is awaited {ctx}"
-                            ),
+                            format!("an escalation is sent but no resolution notice is awaited {ctx}"),
                             None,
                         );
                     }
@@ -778,6 +670,19 @@ impl<'r> Checker<'r> {
                 }
             }
         }
+        self.bot_closes_privacy(bot_privacy);
+    }
+
+    fn bot_closes_privacy(&mut self, bot_privacy: BTreeMap<String, Vec<String>>) {
+        for (pointer, mut categories) in bot_privacy {
+            categories.dedup();
+            let msg = format!(
+                "the bot can resolve and close privacy requests ({}), which section 3.5 says the operator service takes in charge",
+                categories.join(", ")
+            );
+            self.warn(pointer, msg).help =
+                Some("to hand them to an operator, branch on `privacy_request` before `bot_resolved`".into());
+        }
     }
 
     fn targets(&mut self) {
@@ -789,20 +694,25 @@ impl<'r> Checker<'r> {
                     self.error(
                         format!("{at}/delivery"),
                         format!("target `{id}` has both `sqs` and `email` delivery; choose one"),
-                    );
+                    )
+                    .at_key = true;
                 }
                 (None, None) => {
-                    self.error(format!("{at}/delivery"), format!("target `{id}` has no delivery: add `sqs: {{queue: ...}}` or `email: {{to: [...]}}`"));
+                    self.error(
+                        format!("{at}/delivery"),
+                        format!("target `{id}` has no delivery: add `sqs: {{queue: ...}}` or `email: {{to: [...]}}`"),
+                    )
+                    .at_key = true;
                 }
                 (Some(sqs), None) => {
                     let ok = !sqs.queue.is_empty()
                         && sqs.queue.len() <= 80
-                        && sqs
-                            .queue
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                        && sqs.queue.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
                     if !ok {
-                        self.error(format!("{at}/delivery/sqs/queue"), format!("`{}` is not a valid SQS queue name (1–80 letters, digits, `-`, `_`)", sqs.queue));
+                        self.error(
+                            format!("{at}/delivery/sqs/queue"),
+                            format!("`{}` is not a valid SQS queue name (1–80 letters, digits, `-`, `_`)", sqs.queue),
+                        );
                     }
                 }
                 (None, Some(email)) => {
@@ -832,31 +742,17 @@ impl<'r> Checker<'r> {
                         && b.custom_fields[custom].personal
                         && t.party == super::model::TargetParty::ThirdParty
                     {
-                        self.warn(
-                            here,
-                            format!("third party `{id}` receives personal data (`{f}`)"),
-                        )
-                        .help = Some(
-                            "send third parties only what they need (GDPR art. 5(1)(c))".into(),
-                        );
+                        self.warn(here, format!("third party `{id}` receives personal data (`{f}`)")).help =
+                            Some("send third parties only what they need (GDPR art. 5(1)(c))".into());
                     }
                 } else if !TARGET_FIELDS.contains(&f.as_str()) {
                     let known = TARGET_FIELDS.iter().copied().chain(
-                        b.custom_fields
-                            .keys()
-                            .map(|k| Box::leak(format!("custom.{k}").into_boxed_str()) as &str),
+                        b.custom_fields.keys().map(|k| Box::leak(format!("custom.{k}").into_boxed_str()) as &str),
                     );
-                    let d = Diagnostic::error(here, format!("unknown ticket field `{f}`"))
-                        .suggest(f, known);
+                    let d = Diagnostic::error(here, format!("unknown ticket field `{f}`")).suggest(f, known);
                     self.out.push(d);
-                } else if f.starts_with("requester.")
-                    && t.party == super::model::TargetParty::ThirdParty
-                {
-                    self.warn(
-                        here,
-                        format!("third party `{id}` receives personal data (`{f}`)"),
-                    )
-                    .help =
+                } else if f.starts_with("requester.") && t.party == super::model::TargetParty::ThirdParty {
+                    self.warn(here, format!("third party `{id}` receives personal data (`{f}`)")).help =
                         Some("send third parties only what they need (GDPR art. 5(1)(c))".into());
                 }
             }
@@ -881,37 +777,18 @@ impl<'r> Checker<'r> {
             })
             .collect();
         for id in b.targets.keys().filter(|id| !used.contains(id.as_str())) {
-            self.warn(
-                format!("/targets/{}", esc(id)),
-                format!("target `{id}` is never escalated to"),
-            )
-            .at_key = true;
+            self.warn(format!("/targets/{}", esc(id)), format!("target `{id}` is never escalated to")).at_key = true;
         }
     }
 
     fn sla_and_gdpr(&mut self) {
         let b = self.book;
-        self.reference(
-            "/sla/schedule".into(),
-            "schedule",
-            &b.sla.schedule,
-            &b.schedules,
-        );
+        self.reference("/sla/schedule".into(), "schedule", &b.sla.schedule, &b.schedules);
         if !(1..=99).contains(&b.sla.warn_at_percent) {
-            self.error(
-                "/sla/warn_at_percent",
-                "the warning threshold must be between 1 and 99 per cent",
-            );
+            self.error("/sla/warn_at_percent", "the warning threshold must be between 1 and 99 per cent");
         }
-        for (t, target) in &b.sla.targets {
+        for (t, target) in b.sla.targets.iter() {
             let at = format!("/sla/targets/{t}");
-            if *t == TicketType::B {
-                self.warn(
-                    at.clone(),
-                    "type B tickets are resolved by the bot; an SLA for them is never used",
-                )
-                .at_key = true;
-            }
             let first = super::schedule::business_duration(&target.first_response);
             let resolution = super::schedule::business_duration(&target.resolution);
             if let Err(e) = &first {
@@ -925,18 +802,12 @@ impl<'r> Checker<'r> {
             {
                 self.warn(
                     format!("{at}/first_response"),
-                    format!(
-                        "the first-response target of {t} is longer than its resolution target"
-                    ),
+                    format!("the first-response target of {t} is longer than its resolution target"),
                 );
             }
         }
-        for t in TicketType::ALL
-            .iter()
-            .filter(|t| **t != TicketType::B && !b.sla.targets.contains_key(t))
-        {
-            self.warn("/sla/targets", format!("no SLA target for type {t}"))
-                .at_key = true;
+        for t in TicketType::ALL.iter().filter(|t| **t != TicketType::B && b.sla.targets.get(**t).is_none()) {
+            self.warn("/sla/targets", format!("no SLA target for type {t}")).at_key = true;
         }
         for (key, clock) in [
             ("data_subject_request", &b.gdpr.data_subject_request),
@@ -977,17 +848,11 @@ impl<'r> Checker<'r> {
                 })
             };
             collect(&ch.start);
-            ch.flows
-                .values()
-                .filter_map(|f| b.flows.get(f))
-                .for_each(|f| collect(f));
+            ch.flows.values().filter_map(|f| b.flows.get(f)).for_each(|f| collect(f));
             for m in needed {
                 if !b.messages.contains_key(m) {
-                    self.error(
-                        "/messages",
-                        format!("channel `{ch_id}` speaks message `{m}`, which is not defined"),
-                    )
-                    .at_key = true;
+                    self.error("/messages", format!("channel `{ch_id}` speaks message `{m}`, which is not defined"))
+                        .at_key = true;
                 }
             }
         }
@@ -1002,11 +867,7 @@ impl<'r> Checker<'r> {
                         .suggest(placeholder, MESSAGE_PLACEHOLDERS.iter().copied())
                         .with_help_if_none(format!(
                             "placeholders: {}",
-                            MESSAGE_PLACEHOLDERS
-                                .iter()
-                                .map(|p| format!("{{{p}}}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            MESSAGE_PLACEHOLDERS.iter().map(|p| format!("{{{p}}}")).collect::<Vec<_>>().join(", ")
                         ));
                         self.out.push(d);
                     }
@@ -1034,19 +895,11 @@ impl<'r> Checker<'r> {
         let path = dir.join(folder);
         match crate::knowledge::load_dir(&path) {
             Err(e) => {
-                self.error(
-                    "/knowledge",
-                    format!(
-                        "cannot read the knowledge base at `{}`: {e}",
-                        path.display()
-                    ),
-                );
+                self.error("/knowledge", format!("cannot read the knowledge base at `{}`: {e}", path.display()));
             }
             Ok(kb) => {
-                for problem in kb.check(
-                    &self.book.languages,
-                    self.book.categories.keys().map(String::as_str).collect(),
-                ) {
+                for problem in kb.check(&self.book.languages, self.book.categories.keys().map(String::as_str).collect())
+                {
                     let d = if problem.is_error {
                         self.error("/knowledge", problem.message)
                     } else {
@@ -1055,20 +908,6 @@ impl<'r> Checker<'r> {
                     d.help = problem.help;
                 }
             }
-        }
-    }
-}
-
-trait HelpIfNone {
-    fn with_help_if_none(self, help: String) -> Self;
-}
-
-impl HelpIfNone for Diagnostic {
-    fn with_help_if_none(self, help: String) -> Self {
-        if self.help.is_none() {
-            self.with_help(help)
-        } else {
-            self
         }
     }
 }
@@ -1094,9 +933,7 @@ fn describe_facts(consulted: &[(&str, bool)]) -> String {
 
 /// `{name}` placeholders in a message.
 pub fn placeholders(text: &str) -> impl Iterator<Item = &str> {
-    text.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+    text.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
 }
 
 fn looks_like_address(addr: &str) -> bool {
@@ -1110,9 +947,4 @@ fn looks_like_address(addr: &str) -> bool {
         }
         None => false,
     }
-}
-
-#[allow(dead_code)]
-fn unused(_: ChannelKind) -> Option<&'static str> {
-    did_you_mean("", [])
 }

@@ -37,15 +37,7 @@ const fn step(
     actor: Party,
     allowed: Allowed,
 ) -> StepInfo {
-    StepInfo {
-        name,
-        meaning,
-        section,
-        actor,
-        allowed,
-        outcome: None,
-        message: None,
-    }
+    StepInfo { name, meaning, section, actor, allowed, outcome: None, message: None }
 }
 
 const fn says(mut s: StepInfo, message: &'static str) -> StepInfo {
@@ -82,23 +74,8 @@ pub const STEPS: &[StepInfo] = &[
         ),
         "ivr_out_of_hours",
     ),
-    says(
-        step(
-            "chat_welcome",
-            "chat welcome message",
-            "3.2",
-            Bot,
-            Only(&[ChannelKind::Chat]),
-        ),
-        "chat_welcome",
-    ),
-    step(
-        "bot_conversation",
-        "the chatbot tries to solve the request",
-        "3.2",
-        Bot,
-        WithBot,
-    ),
+    says(step("chat_welcome", "chat welcome message", "3.2", Bot, Only(&[ChannelKind::Chat])), "chat_welcome"),
+    step("bot_conversation", "the chatbot tries to solve the request", "3.2", Bot, WithBot),
     says(
         ends(
             step(
@@ -113,13 +90,7 @@ pub const STEPS: &[StepInfo] = &[
         "chat_auto_resolved",
     ),
     says(
-        step(
-            "handoff_to_operator",
-            "the user asks for an operator in service hours",
-            "3.2",
-            Bot,
-            WithBot,
-        ),
+        step("handoff_to_operator", "the user asks for an operator in service hours", "3.2", Bot, WithBot),
         "chat_handoff",
     ),
     says(
@@ -145,20 +116,8 @@ pub const STEPS: &[StepInfo] = &[
         ),
         "alternative_channels",
     ),
-    step(
-        "take_in_charge",
-        "the operator takes the ticket in charge (C)",
-        "2",
-        OperatorService,
-        Everywhere,
-    ),
-    step(
-        "classify",
-        "the operator sets the ticket type",
-        "2",
-        OperatorService,
-        Everywhere,
-    ),
+    step("take_in_charge", "the operator takes the ticket in charge (C)", "2", OperatorService, Everywhere),
+    step("classify", "the operator sets the ticket type", "2", OperatorService, Everywhere),
     step(
         "route_to_privacy_team",
         "privacy tickets go to the privacy referent's team",
@@ -166,13 +125,7 @@ pub const STEPS: &[StepInfo] = &[
         OperatorService,
         Everywhere,
     ),
-    step(
-        "answer_from_knowledge_base",
-        "standard answer from the knowledge base",
-        "3.1",
-        OperatorService,
-        Everywhere,
-    ),
+    step("answer_from_knowledge_base", "standard answer from the knowledge base", "3.1", OperatorService, Everywhere),
     step(
         "give_self_service_directions",
         "PQ: point the citizen to the self-service function",
@@ -208,13 +161,7 @@ pub const STEPS: &[StepInfo] = &[
         OperatorService,
         Synchronous,
     ),
-    step(
-        "escalate",
-        "send to PagoPA and/or third parties",
-        "3.1",
-        OperatorService,
-        Everywhere,
-    ),
+    step("escalate", "send to PagoPA and/or third parties", "3.1", OperatorService, Everywhere),
     step(
         "await_resolution_notice",
         "PagoPA or the third party works it (L) and sends a resolution notice",
@@ -222,23 +169,8 @@ pub const STEPS: &[StepInfo] = &[
         PagopaOrThirdParty,
         Everywhere,
     ),
-    step(
-        "compose_answer",
-        "the operator fills in the answer",
-        "3.1",
-        OperatorService,
-        Everywhere,
-    ),
-    ends(
-        step(
-            "resolve",
-            "the operator resolves the ticket (R)",
-            "2",
-            OperatorService,
-            Everywhere,
-        ),
-        Outcome::Resolved,
-    ),
+    step("compose_answer", "the operator fills in the answer", "3.1", OperatorService, Everywhere),
+    ends(step("resolve", "the operator resolves the ticket (R)", "2", OperatorService, Everywhere), Outcome::Resolved),
 ];
 
 pub fn builtin(name: &str) -> Option<&'static StepInfo> {
@@ -247,20 +179,15 @@ pub fn builtin(name: &str) -> Option<&'static StepInfo> {
 
 /// Facts a flow can branch on.
 pub const FACTS: &[(&str, &str)] = &[
-    (
-        "in_service_hours",
-        "computed from the contact's time and the channel's schedule",
-    ),
+    ("in_service_hours", "computed from the contact's time and the channel's schedule"),
     ("bot_resolved", "the chatbot solved the request"),
-    (
-        "operator_can_solve",
-        "the operator can solve an advanced request without escalating",
-    ),
-    (
-        "incident_active",
-        "an incident is declared on the PagoPA service concerned",
-    ),
+    ("operator_can_solve", "the operator can solve an advanced request without escalating"),
+    ("incident_active", "an incident is declared on the PagoPA service concerned"),
+    ("privacy_request", "computed from the category: a privacy request (PQ, PA, PI)"),
 ];
+
+/// Facts Sportello computes itself; a contact cannot set them.
+pub const COMPUTED_FACTS: &[&str] = &["in_service_hours", "privacy_request"];
 
 pub fn is_fact(name: &str) -> bool {
     FACTS.iter().any(|(f, _)| *f == name)
@@ -279,14 +206,7 @@ impl Allowed {
     pub fn describe(self) -> String {
         match self {
             Everywhere => "every channel".into(),
-            Only(kinds) => {
-                kinds
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-                    + " channels"
-            }
+            Only(kinds) => kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ") + " channels",
             Synchronous => "synchronous channels (voice, chat)".into(),
             WithBot => "channels with a chatbot".into(),
         }

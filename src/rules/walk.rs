@@ -11,6 +11,8 @@ pub struct Facts {
     pub bot_resolved: bool,
     pub operator_can_solve: bool,
     pub incident_active: bool,
+    /// Computed from the category: its types are privacy types (PQ, PA, PI).
+    pub privacy_request: bool,
 }
 
 impl Facts {
@@ -20,6 +22,7 @@ impl Facts {
             "bot_resolved" => Some(self.bot_resolved),
             "operator_can_solve" => Some(self.operator_can_solve),
             "incident_active" => Some(self.incident_active),
+            "privacy_request" => Some(self.privacy_request),
             _ => None,
         }
     }
@@ -43,6 +46,7 @@ impl Facts {
             bot_resolved: bits & 2 != 0,
             operator_can_solve: bits & 4 != 0,
             incident_active: bits & 8 != 0,
+            privacy_request: false,
         })
     }
 }
@@ -110,30 +114,16 @@ struct Walker<'r> {
 const MAX_FLOW_DEPTH: usize = 32;
 
 /// Walks `category` on `channel`. With `record`, each step keeps its JSON pointer for messages.
-pub fn walk<'r>(
-    book: &'r Rulebook,
-    channel: &'r str,
-    category: &'r str,
-    facts: Facts,
-    record: bool,
-) -> Walk<'r> {
-    let default_team = book
-        .teams
-        .iter()
-        .find(|(_, t)| t.default)
-        .map(|(id, _)| id.as_str())
-        .unwrap_or("");
+pub fn walk<'r>(book: &'r Rulebook, channel: &'r str, category: &'r str, mut facts: Facts, record: bool) -> Walk<'r> {
+    facts.privacy_request = book.categories.get(category).is_some_and(|c| c.types.iter().any(|t| t.is_privacy()));
+    let default_team = book.teams.iter().find(|(_, t)| t.default).map(|(id, _)| id.as_str()).unwrap_or("");
     let mut walker = Walker {
         book,
         channel,
         category,
         facts,
         record,
-        privacy_team: book
-            .teams
-            .iter()
-            .find(|(_, t)| t.privacy)
-            .map(|(id, _)| id.as_str()),
+        privacy_team: book.teams.iter().find(|(_, t)| t.privacy).map(|(id, _)| id.as_str()),
         routed_to_privacy: false,
         active_flows: Vec::new(),
         walk: Walk {
@@ -161,12 +151,7 @@ impl<'r> Walker<'r> {
         self.record.then(make)
     }
 
-    fn steps(
-        &mut self,
-        steps: &'r [Step],
-        flow: Option<&'r str>,
-        base: Option<&str>,
-    ) -> Result<(), Ended> {
+    fn steps(&mut self, steps: &'r [Step], flow: Option<&'r str>, base: Option<&str>) -> Result<(), Ended> {
         for (i, step) in steps.iter().enumerate() {
             let here = base.map(|b| format!("{b}/{i}"));
             self.step(step, flow, here)?;
@@ -174,62 +159,28 @@ impl<'r> Walker<'r> {
         Ok(())
     }
 
-    fn take(
-        &mut self,
-        name: &'r str,
-        detail: Detail<'r>,
-        flow: Option<&'r str>,
-        pointer: Option<String>,
-    ) {
+    fn take(&mut self, name: &'r str, detail: Detail<'r>, flow: Option<&'r str>, pointer: Option<String>) {
         let actor = match vocabulary::builtin(name) {
             Some(info) => info.actor,
             None if name == "end" => Party::System,
-            None => self
-                .book
-                .custom_steps
-                .get(name)
-                .map(|c| c.actor)
-                .unwrap_or(Party::OperatorService),
+            None => self.book.custom_steps.get(name).map(|c| c.actor).unwrap_or(Party::OperatorService),
         };
-        let actor = if actor == Party::OperatorService && self.routed_to_privacy {
-            Party::PrivacyTeam
-        } else {
-            actor
-        };
-        self.walk.steps.push(Taken {
-            name,
-            detail,
-            actor,
-            flow,
-            pointer,
-        });
+        let actor = if actor == Party::OperatorService && self.routed_to_privacy { Party::PrivacyTeam } else { actor };
+        self.walk.steps.push(Taken { name, detail, actor, flow, pointer });
     }
 
-    fn step(
-        &mut self,
-        step: &'r Step,
-        flow: Option<&'r str>,
-        here: Option<String>,
-    ) -> Result<(), Ended> {
+    fn step(&mut self, step: &'r Step, flow: Option<&'r str>, here: Option<String>) -> Result<(), Ended> {
         match step {
             Step::Name(name) if name == CATEGORY_FLOW => {
                 if flow.is_some() {
-                    self.walk.problems.push(Problem::CategoryFlowInsideFlow {
-                        pointer: here.unwrap_or_default(),
-                    });
+                    self.walk.problems.push(Problem::CategoryFlowInsideFlow { pointer: here.unwrap_or_default() });
                     return Ok(());
                 }
-                let target = self
-                    .book
-                    .channels
-                    .get(self.channel)
-                    .and_then(|c| c.flows.get(self.category));
+                let target = self.book.channels.get(self.channel).and_then(|c| c.flows.get(self.category));
                 match target {
                     Some(name) => self.include(name, here),
                     None => {
-                        self.walk.problems.push(Problem::NoFlowForCategory {
-                            pointer: here.unwrap_or_default(),
-                        });
+                        self.walk.problems.push(Problem::NoFlowForCategory { pointer: here.unwrap_or_default() });
                         Ok(())
                     }
                 }
@@ -286,11 +237,7 @@ impl<'r> Walker<'r> {
                 if !self.walk.consulted.iter().any(|(f, _)| *f == b.condition) {
                     self.walk.consulted.push((&b.condition, value));
                 }
-                let (branch, key) = if value {
-                    (&b.then, "then")
-                } else {
-                    (&b.otherwise, "else")
-                };
+                let (branch, key) = if value { (&b.then, "then") } else { (&b.otherwise, "else") };
                 let base = here.map(|h| format!("{h}/{key}"));
                 self.steps(branch, flow, base.as_deref())
             }
@@ -299,17 +246,11 @@ impl<'r> Walker<'r> {
 
     fn include(&mut self, name: &'r str, here: Option<String>) -> Result<(), Ended> {
         let Some((key, steps)) = self.book.flows.get_key_value(name) else {
-            self.walk.problems.push(Problem::UnknownFlow {
-                name: name.to_string(),
-                pointer: here.unwrap_or_default(),
-            });
+            self.walk.problems.push(Problem::UnknownFlow { name: name.to_string(), pointer: here.unwrap_or_default() });
             return Ok(());
         };
         if self.active_flows.contains(&key.as_str()) || self.active_flows.len() >= MAX_FLOW_DEPTH {
-            self.walk.problems.push(Problem::Recursion {
-                name: name.to_string(),
-                pointer: here.unwrap_or_default(),
-            });
+            self.walk.problems.push(Problem::Recursion { name: name.to_string(), pointer: here.unwrap_or_default() });
             return Ok(());
         }
         self.active_flows.push(key);
