@@ -172,3 +172,17 @@ fn privacy_to_operator_variant_passes_its_cases_without_the_warning() {
     assert_eq!(code, 0, "{out}");
     assert!(out.ends_with("4 passed, 0 failed\n"), "{out}");
 }
+
+#[test]
+fn readme_embeds_the_current_graph() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let (graph, code) = run(RulesAction::Graph { rules: root().join("rules") });
+    assert_eq!(code, 0);
+    let start = readme.find("<!-- graph:start").expect("graph markers in README");
+    let body = &readme[readme[start..].find('\n').unwrap() + start + 1..readme.find("<!-- graph:end -->").unwrap()];
+    assert!(
+        body.trim() == graph.trim(),
+        "README's flow graph is stale: paste the output of `cargo run -- rules graph`"
+    );
+    assert!(graph.matches("```mermaid").count() == 4, "one diagram per channel");
+}

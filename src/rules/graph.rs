@@ -64,7 +64,9 @@ impl<'r> Drawer<'r> {
                     from = ends;
                 }
                 Step::Name(n) => {
-                    let id = self.node(n, ("[", "]"));
+                    // Steps that end the contact are drawn as terminals.
+                    let ends = super::vocabulary::builtin(n).is_some_and(|s| s.outcome.is_some());
+                    let id = self.node(n, if ends { ("([", "])") } else { ("[", "]") });
                     self.edge(&from, &id);
                     from = vec![(id, None)];
                 }
