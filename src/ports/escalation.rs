@@ -21,6 +21,7 @@ pub const ESCALATION_SCHEMA: &str = "sportello.escalation/v1";
 #[schemars(title = "Sportello escalation message")]
 pub struct EscalationMessage {
     /// Always `sportello.escalation/v1` for this shape.
+    #[schemars(extend("const" = "sportello.escalation/v1"))]
     pub schema: String,
     /// Unique per escalation; a target may receive a message twice and should dedupe on this.
     pub escalation_id: String,
