@@ -338,13 +338,13 @@ impl DynamoStore {
         let Some(item) = self.get_item(ticket_pk(id), TICKET_SK).await? else {
             return Ok(());
         };
-        if let Some(reference) = text(&item, "reference") {
-            if let Some(r) = self.get_item(ref_pk(reference), REF_SK).await? {
-                if let Some(key) = text(&r, "idempotency_key") {
-                    self.delete_item(idem_pk(key), IDEM_SK.into()).await?;
-                }
-                self.delete_item(ref_pk(reference), REF_SK.into()).await?;
+        if let Some(reference) = text(&item, "reference")
+            && let Some(r) = self.get_item(ref_pk(reference), REF_SK).await?
+        {
+            if let Some(key) = text(&r, "idempotency_key") {
+                self.delete_item(idem_pk(key), IDEM_SK.into()).await?;
             }
+            self.delete_item(ref_pk(reference), REF_SK.into()).await?;
         }
         for row in self.event_rows(&TicketId(id.to_owned())).await? {
             if let Some(sk) = text(&row, SK) {
