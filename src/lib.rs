@@ -1,7 +1,9 @@
 //! Sportello: a contact-center workflow engine. Every contact opens a ticket; a declarative YAML
 //! rulebook decides its type, flow, team, hours and escalation targets.
 
+pub mod adapters;
 pub mod cli;
 pub mod domain;
 pub mod knowledge;
+pub mod ports;
 pub mod rules;

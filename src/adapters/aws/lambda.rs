@@ -1,0 +1,112 @@
+//! The consumer side of a step queue in Lambda: the event source mapping hands a batch of SQS
+//! records; each runs once (idempotency records absorb redeliveries), and failures are reported
+//! per message (`ReportBatchItemFailures`), so one bad message never fails its batch.
+
+use crate::ports::step_queue::{DEDUP_ATTRIBUTE, STEP_ATTRIBUTE};
+use crate::ports::{IdempotencyStore, RunOnce, RunOnceError, StepMessage, run_once};
+pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::time::Duration;
+
+/// How long a handler may hold a message's idempotency record, and how long a completed one is
+/// remembered. The lease should exceed the function timeout; the window, the queue's retention.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchSettings {
+    pub lease: Duration,
+    pub keep_for: Duration,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(15 * 60),
+            keep_for: Duration::from_secs(4 * 86_400),
+        }
+    }
+}
+
+/// Reads a step message out of an SQS record, as [`super::SqsQueue`] published it.
+pub fn step_message(record: &SqsMessage) -> Result<StepMessage, String> {
+    let mut attributes = BTreeMap::new();
+    let (mut step, mut dedup_id) = (None, None);
+    for (name, value) in &record.message_attributes {
+        let Some(v) = value.string_value.clone() else {
+            continue;
+        };
+        match name.as_str() {
+            STEP_ATTRIBUTE => step = Some(v),
+            DEDUP_ATTRIBUTE => dedup_id = Some(v),
+            _ => {
+                attributes.insert(name.clone(), v);
+            }
+        }
+    }
+    let body = record.body.as_deref().ok_or("no body")?;
+    let body = serde_json::from_str(body).map_err(|e| {
+        format!(
+            "body is not JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        )
+    })?;
+    Ok(StepMessage {
+        step: step.ok_or("no step attribute")?,
+        dedup_id: dedup_id.ok_or("no deduplication id attribute")?,
+        body,
+        attributes,
+    })
+}
+
+/// Runs `handler` once per record and answers which records failed.
+pub async fn handle_batch<F, Fut, E>(
+    event: SqsEvent,
+    idempotency: &dyn IdempotencyStore,
+    settings: BatchSettings,
+    handler: F,
+) -> SqsBatchResponse
+where
+    F: Fn(StepMessage) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let message = match step_message(&record) {
+            Ok(m) => m,
+            Err(why) => {
+                // Retried until the redrive policy moves it, whole, to the dead-letter queue.
+                tracing::warn!(message_id = %message_id, why, "unreadable step message");
+                response.add_failure(message_id);
+                continue;
+            }
+        };
+        let key = message.idempotency_key();
+        let step = message.step.clone();
+        match run_once(idempotency, &key, settings.lease, settings.keep_for, || {
+            handler(message)
+        })
+        .await
+        {
+            Ok(RunOnce::Ran(())) => tracing::debug!(message_id = %message_id, step, "step handled"),
+            Ok(RunOnce::AlreadyDone) => {
+                tracing::info!(message_id = %message_id, step, "redelivered step skipped")
+            }
+            Ok(RunOnce::InProgress) => {
+                tracing::info!(message_id = %message_id, step, "step busy elsewhere; retry later");
+                response.add_failure(message_id);
+            }
+            Err(RunOnceError::Handler(e)) => {
+                tracing::warn!(message_id = %message_id, step, error = %e, "step failed");
+                response.add_failure(message_id);
+            }
+            Err(RunOnceError::Store(e)) => {
+                tracing::warn!(message_id = %message_id, step, error = %e, "idempotency store failed");
+                response.add_failure(message_id);
+            }
+        }
+    }
+    response
+}

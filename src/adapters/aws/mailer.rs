@@ -1,0 +1,46 @@
+//! Mail through SES `SendRawEmail`, so the threading headers we build are the ones sent.
+
+use super::unavailable;
+use crate::ports::{Mailer, OutgoingMail, SentMail, StoreError, StoreResult};
+use async_trait::async_trait;
+use aws_sdk_ses::primitives::Blob;
+use aws_sdk_ses::types::RawMessage;
+
+#[derive(Clone)]
+pub struct SesMailer {
+    ses: aws_sdk_ses::Client,
+}
+
+impl SesMailer {
+    pub fn new(ses: aws_sdk_ses::Client) -> Self {
+        Self { ses }
+    }
+}
+
+#[async_trait]
+impl Mailer for SesMailer {
+    async fn send(&self, mail: &OutgoingMail) -> StoreResult<SentMail> {
+        let raw = mail.to_mime(jiff::Timestamp::now())?;
+        let message = RawMessage::builder()
+            .data(Blob::new(raw))
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let out = self
+            .ses
+            .send_raw_email()
+            .raw_message(message)
+            .send()
+            .await
+            .map_err(|e| unavailable("SendRawEmail", e))?;
+        tracing::info!(
+            message_id = %mail.message_id,
+            reference = ?mail.ticket.as_ref().map(|r| r.as_str()),
+            ses_message_id = %out.message_id,
+            "mail sent"
+        );
+        Ok(SentMail {
+            message_id: mail.message_id.clone(),
+            transport_id: out.message_id,
+        })
+    }
+}

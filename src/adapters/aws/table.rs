@@ -1,0 +1,110 @@
+//! The single-table layout (documented in `docs/dynamodb.md`) and a helper that creates it.
+
+use crate::ports::{StoreError, StoreResult};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// Team work queues: `Q#<team>#<state>`, sorted by creation.
+pub const BY_QUEUE: &str = "by_queue";
+pub const QUEUE_PK: &str = "queue_pk";
+pub const QUEUE_SK: &str = "queue_sk";
+/// Requester look-ups, one sparse index per key kind, sorted by creation.
+pub const BY_EMAIL: &str = "by_email";
+pub const BY_PHONE: &str = "by_phone";
+pub const BY_FISCAL_CODE: &str = "by_fiscal_code";
+pub const RQ_EMAIL: &str = "rq_email";
+pub const RQ_PHONE: &str = "rq_phone";
+pub const RQ_FISCAL_CODE: &str = "rq_fiscal_code";
+pub const RQ_SK: &str = "rq_sk";
+/// Closed tickets by closing instant, for the retention purge (sparse).
+pub const BY_CLOSED: &str = "by_closed";
+pub const CLOSED_PK: &str = "closed_pk";
+pub const CLOSED_SK: &str = "closed_sk";
+/// DynamoDB's TTL attribute (epoch seconds) on idempotency and deduplication records.
+pub const EXPIRES_AT: &str = "expires_at";
+
+fn s(name: &str) -> StoreResult<AttributeDefinition> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+fn key(name: &str, kind: KeyType) -> StoreResult<KeySchemaElement> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+fn index(name: &str, pk: &str, sk: &str) -> StoreResult<GlobalSecondaryIndex> {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(pk, KeyType::Hash)?)
+        .key_schema(key(sk, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+/// Creates the table with its indexes and TTL (on-demand billing). For tests and first set-up;
+/// production tables come from the infrastructure template with the same layout.
+pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
+    let mut req = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?);
+    for attr in [
+        PK,
+        SK,
+        QUEUE_PK,
+        QUEUE_SK,
+        RQ_EMAIL,
+        RQ_PHONE,
+        RQ_FISCAL_CODE,
+        RQ_SK,
+        CLOSED_PK,
+        CLOSED_SK,
+    ] {
+        req = req.attribute_definitions(s(attr)?);
+    }
+    for (name, pk, sk) in [
+        (BY_QUEUE, QUEUE_PK, QUEUE_SK),
+        (BY_EMAIL, RQ_EMAIL, RQ_SK),
+        (BY_PHONE, RQ_PHONE, RQ_SK),
+        (BY_FISCAL_CODE, RQ_FISCAL_CODE, RQ_SK),
+        (BY_CLOSED, CLOSED_PK, CLOSED_SK),
+    ] {
+        req = req.global_secondary_indexes(index(name, pk, sk)?);
+    }
+    req.send()
+        .await
+        .map_err(|e| super::unavailable("CreateTable", e))?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(EXPIRES_AT)
+                .enabled(true)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| super::unavailable("UpdateTimeToLive", e))?;
+    Ok(())
+}

@@ -1,0 +1,686 @@
+//! Tickets, events and idempotency records in one DynamoDB table (see `docs/dynamodb.md`).
+
+use super::dedup::{Begin, Records};
+use super::table::*;
+use super::unavailable;
+use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState};
+use crate::ports::event_log::single_ticket;
+use crate::ports::idempotency::validate_key;
+use crate::ports::ticket_store::{
+    MAX_EVENTS_PER_WRITE, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new,
+    validate_update,
+};
+use crate::ports::{
+    Claim, Created, Erasure, EventLog, IdempotencyStore, RequesterKey, StoreError, StoreResult,
+    TicketStore,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
+use jiff::Timestamp;
+use std::collections::HashMap;
+use std::time::Duration;
+
+type Item = HashMap<String, AttributeValue>;
+
+const TICKET_SK: &str = "TICKET";
+const REF_SK: &str = "REF";
+const IDEM_SK: &str = "IDEM";
+const EVENT_PREFIX: &str = "E#";
+const CLOSED: &str = "CLOSED";
+/// Conflicting writers retry an erasure this many times before giving up.
+const ERASE_TRIES: usize = 5;
+
+/// Tickets, events and idempotency records (implements [`TicketStore`], [`EventLog`] and
+/// [`IdempotencyStore`]).
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    records: Records,
+}
+
+fn ticket_pk(id: &str) -> String {
+    format!("T#{id}")
+}
+fn ref_pk(reference: &str) -> String {
+    format!("R#{reference}")
+}
+fn idem_pk(key: &str) -> String {
+    format!("I#{key}")
+}
+/// Zero-padded microseconds, so string order is time order.
+fn sortable(t: Timestamp) -> String {
+    format!("{:020}", t.as_microsecond().max(0))
+}
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))
+}
+fn corrupt(what: &str, e: &serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!(
+        "{what}: unreadable JSON ({:?} error at line {}, column {})",
+        e.classify(),
+        e.line(),
+        e.column()
+    ))
+}
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+fn number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
+    r.map_err(|e| StoreError::Invalid(format!("request: {e}")))
+}
+
+fn ticket_item(t: &Ticket) -> StoreResult<Item> {
+    let mut item: Item = HashMap::from([
+        (PK.into(), s(ticket_pk(&t.id.0))),
+        (SK.into(), s(TICKET_SK)),
+        ("doc".into(), s(to_json(t)?)),
+        ("version".into(), AttributeValue::N(t.version.to_string())),
+        ("reference".into(), s(&t.reference.0)),
+        ("state".into(), s(t.state.as_str())),
+        (QUEUE_PK.into(), s(format!("Q#{}#{}", t.team, t.state))),
+        (
+            QUEUE_SK.into(),
+            s(format!("{}#{}", sortable(t.created_at), t.id)),
+        ),
+        (
+            RQ_SK.into(),
+            s(format!("{}#{}", sortable(t.created_at), t.id)),
+        ),
+    ]);
+    let keys = RequesterKey::of(&t.requester);
+    for (attr, value) in [
+        (RQ_EMAIL, keys.email),
+        (RQ_PHONE, keys.phone),
+        (RQ_FISCAL_CODE, keys.fiscal_code),
+    ] {
+        if let Some(v) = value {
+            item.insert(attr.into(), s(v));
+        }
+    }
+    if let (true, Some(closed)) = (t.state.is_final(), t.closed_at) {
+        item.insert(CLOSED_PK.into(), s(CLOSED));
+        item.insert(
+            CLOSED_SK.into(),
+            s(format!("{}#{}", sortable(closed), t.id)),
+        );
+    }
+    Ok(item)
+}
+
+fn read_ticket(item: &Item) -> StoreResult<Ticket> {
+    let pk = text(item, PK).unwrap_or("?");
+    let id = pk.strip_prefix("T#").unwrap_or(pk);
+    let doc = text(item, "doc")
+        .ok_or_else(|| StoreError::Corrupt(format!("ticket {id}: no document")))?;
+    let mut ticket: Ticket =
+        serde_json::from_str(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
+    if ticket.id.0 != id {
+        return Err(StoreError::Corrupt(format!(
+            "ticket {id}: its record names another id"
+        )));
+    }
+    ticket.version = number(item, "version")
+        .and_then(|v| u64::try_from(v).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("ticket {id}: no version")))?;
+    Ok(ticket)
+}
+
+fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
+    // Same-instant events keep their order through the batch id (time-ordered) and index.
+    let batch = uuid::Uuid::now_v7().simple().to_string();
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            Ok(HashMap::from([
+                (PK.into(), s(ticket_pk(&e.ticket_id.0))),
+                (
+                    SK.into(),
+                    s(format!("{EVENT_PREFIX}{}#{batch}#{i:03}", sortable(e.at))),
+                ),
+                ("doc".into(), s(to_json(e)?)),
+            ]))
+        })
+        .collect()
+}
+
+fn put(table: &str, item: Item, condition: Option<&str>) -> StoreResult<TransactWriteItem> {
+    let put = build(
+        Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build(),
+    )?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Which items of a cancelled transaction failed their condition (by position).
+fn failed_conditions(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        TransactWriteItemsError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+) -> Option<Vec<bool>> {
+    match e.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(c) => Some(
+            c.cancellation_reasons()
+                .iter()
+                .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        let table = table.into();
+        Self {
+            records: Records {
+                client: client.clone(),
+                table: table.clone(),
+            },
+            client,
+            table,
+        }
+    }
+
+    async fn get_item(&self, pk: String, sk: &str) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    async fn delete_item(&self, pk: String, sk: String) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", e))?;
+        Ok(())
+    }
+
+    /// All items of a query, following pages, up to `limit`.
+    async fn query(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+        names: &[(&str, &str)],
+        limit: usize,
+    ) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .scan_index_forward(true)
+                .consistent_read(index.is_none())
+                .set_exclusive_start_key(start.take())
+                .limit(
+                    i32::try_from(limit.saturating_sub(items.len()).clamp(1, 1000)).unwrap_or(1000),
+                );
+            for (k, v) in values {
+                req = req.expression_attribute_values(*k, v.clone());
+            }
+            for (k, v) in names {
+                req = req.expression_attribute_names(*k, *v);
+            }
+            let out = req.send().await.map_err(|e| unavailable("Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if items.len() < limit && !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        items.truncate(limit);
+        Ok(items)
+    }
+
+    async fn event_rows(&self, id: &TicketId) -> StoreResult<Vec<Item>> {
+        self.query(
+            None,
+            "#pk = :pk AND begins_with(#sk, :prefix)",
+            &[(":pk", s(ticket_pk(&id.0))), (":prefix", s(EVENT_PREFIX))],
+            &[("#pk", PK), ("#sk", SK)],
+            usize::MAX,
+        )
+        .await
+    }
+
+    async fn replay(&self, key: &str) -> StoreResult<Option<Ticket>> {
+        let Some(record) = self.get_item(idem_pk(key), IDEM_SK).await? else {
+            return Ok(None);
+        };
+        let id = text(&record, "ticket_id")
+            .ok_or_else(|| StoreError::Corrupt("idempotency record without a ticket".into()))?;
+        match self.get_item(ticket_pk(id), TICKET_SK).await? {
+            Some(item) => read_ticket(&item).map(Some),
+            None => Err(StoreError::Corrupt(format!(
+                "idempotency record points at missing ticket {id}"
+            ))),
+        }
+    }
+
+    async fn requester_query(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
+        let (index, attr) = match key {
+            RequesterKey::Email(_) => (BY_EMAIL, RQ_EMAIL),
+            RequesterKey::Phone(_) => (BY_PHONE, RQ_PHONE),
+            RequesterKey::FiscalCode(_) => (BY_FISCAL_CODE, RQ_FISCAL_CODE),
+        };
+        let items = self
+            .query(
+                Some(index),
+                "#k = :v",
+                &[(":v", s(key.normalized()?))],
+                &[("#k", attr)],
+                usize::MAX,
+            )
+            .await?;
+        items.iter().map(read_ticket).collect()
+    }
+
+    async fn scrub_events(&self, id: &TicketId) -> StoreResult<()> {
+        for mut row in self.event_rows(id).await? {
+            let scrubbed = match text(&row, "doc").map(serde_json::from_str::<Event>) {
+                Some(Ok(mut event)) => {
+                    if !scrub_event(&mut event) {
+                        continue;
+                    }
+                    to_json(&event)?
+                }
+                // Unreadable, so possibly holding anything: keep only that it existed.
+                _ => r#"{"erased":true}"#.to_string(),
+            };
+            row.insert("doc".into(), s(scrubbed));
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(row))
+                .send()
+                .await
+                .map_err(|e| unavailable("PutItem", e))?;
+        }
+        Ok(())
+    }
+
+    async fn purge_one(&self, id: &str) -> StoreResult<()> {
+        // The ticket item goes last, so an interrupted purge finds it again next time.
+        let Some(item) = self.get_item(ticket_pk(id), TICKET_SK).await? else {
+            return Ok(());
+        };
+        if let Some(reference) = text(&item, "reference")
+            && let Some(r) = self.get_item(ref_pk(reference), REF_SK).await?
+        {
+            if let Some(key) = text(&r, "idempotency_key") {
+                self.delete_item(idem_pk(key), IDEM_SK.into()).await?;
+            }
+            self.delete_item(ref_pk(reference), REF_SK.into()).await?;
+        }
+        for row in self.event_rows(&TicketId(id.to_owned())).await? {
+            if let Some(sk) = text(&row, SK) {
+                self.delete_item(ticket_pk(id), sk.to_owned()).await?;
+            }
+        }
+        self.delete_item(ticket_pk(id), TICKET_SK.into()).await
+    }
+}
+
+#[async_trait]
+impl TicketStore for DynamoStore {
+    async fn create(
+        &self,
+        idempotency_key: &str,
+        ticket: &Ticket,
+        actor: &Actor,
+    ) -> StoreResult<Created> {
+        validate_new(idempotency_key, ticket)?;
+        if let Some(earlier) = self.replay(idempotency_key).await? {
+            tracing::info!(ticket_id = %earlier.id, reference = %earlier.reference, replayed = true, "ticket created");
+            return Ok(Created {
+                ticket: earlier,
+                replayed: true,
+            });
+        }
+        let not_there = Some("attribute_not_exists(pk)");
+        let reference_item = HashMap::from([
+            (PK.into(), s(ref_pk(&ticket.reference.0))),
+            (SK.into(), s(REF_SK)),
+            ("ticket_id".into(), s(&ticket.id.0)),
+            ("idempotency_key".into(), s(idempotency_key)),
+        ]);
+        let idem_item = HashMap::from([
+            (PK.into(), s(idem_pk(idempotency_key))),
+            (SK.into(), s(IDEM_SK)),
+            ("ticket_id".into(), s(&ticket.id.0)),
+        ]);
+        let mut event = event_items(&[created_event(ticket, actor)])?;
+        let items = vec![
+            put(&self.table, ticket_item(ticket)?, not_there)?,
+            put(&self.table, reference_item, not_there)?,
+            put(&self.table, idem_item, not_there)?,
+            put(&self.table, event.remove(0), None)?,
+        ];
+        let written = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        if let Err(e) = written {
+            // A concurrent create with the same key may have won: that is a replay, not an error.
+            if let Some(earlier) = self.replay(idempotency_key).await? {
+                return Ok(Created {
+                    ticket: earlier,
+                    replayed: true,
+                });
+            }
+            return Err(match failed_conditions(&e).as_deref() {
+                Some([true, ..]) => {
+                    StoreError::Duplicate(format!("ticket id {} is taken", ticket.id))
+                }
+                Some([_, true, ..]) => {
+                    StoreError::Duplicate(format!("reference {} is taken", ticket.reference))
+                }
+                _ => unavailable("TransactWriteItems", e),
+            });
+        }
+        tracing::info!(ticket_id = %ticket.id, reference = %ticket.reference, replayed = false, "ticket created");
+        Ok(Created {
+            ticket: ticket.clone(),
+            replayed: false,
+        })
+    }
+
+    async fn get(&self, id: &TicketId) -> StoreResult<Ticket> {
+        match self.get_item(ticket_pk(&id.0), TICKET_SK).await? {
+            Some(item) => read_ticket(&item),
+            None => Err(StoreError::NotFound(format!("ticket {id}"))),
+        }
+    }
+
+    async fn get_by_reference(&self, reference: &TicketReference) -> StoreResult<Ticket> {
+        // The uniqueness item doubles as a strongly consistent index.
+        let Some(r) = self.get_item(ref_pk(&reference.0), REF_SK).await? else {
+            return Err(StoreError::NotFound(format!("ticket {reference}")));
+        };
+        let id = text(&r, "ticket_id")
+            .ok_or_else(|| StoreError::Corrupt(format!("reference {reference}: no ticket id")))?;
+        match self.get(&TicketId(id.to_owned())).await {
+            Err(StoreError::NotFound(_)) => {
+                Err(StoreError::NotFound(format!("ticket {reference}")))
+            }
+            other => other,
+        }
+    }
+
+    async fn update(&self, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket> {
+        validate_update(ticket, events)?;
+        let mut next = ticket.clone();
+        next.version = ticket.version + 1;
+        let ticket_put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(ticket_item(&next)?))
+                .condition_expression("#version = :expected AND #reference = :reference")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_names("#reference", "reference")
+                .expression_attribute_values(
+                    ":expected",
+                    AttributeValue::N(ticket.version.to_string()),
+                )
+                .expression_attribute_values(":reference", s(&ticket.reference.0))
+                .build(),
+        )?;
+        let mut items = vec![TransactWriteItem::builder().put(ticket_put).build()];
+        for e in event_items(events)? {
+            items.push(put(&self.table, e, None)?);
+        }
+        let written = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        if let Err(e) = written {
+            let Some(current) = self.get_item(ticket_pk(&ticket.id.0), TICKET_SK).await? else {
+                return Err(StoreError::NotFound(format!("ticket {}", ticket.id)));
+            };
+            let found = number(&current, "version").and_then(|v| u64::try_from(v).ok());
+            return Err(match found {
+                Some(found) if found != ticket.version => {
+                    tracing::debug!(ticket_id = %ticket.id, expected = ticket.version, found, "ticket update refused");
+                    StoreError::Conflict {
+                        expected: ticket.version,
+                        found,
+                    }
+                }
+                _ if text(&current, "reference") != Some(ticket.reference.as_str()) => {
+                    StoreError::Invalid(format!(
+                        "ticket {}: the reference cannot change",
+                        ticket.id
+                    ))
+                }
+                None => StoreError::Corrupt(format!("ticket {}: no version", ticket.id)),
+                _ => unavailable("TransactWriteItems", e),
+            });
+        }
+        tracing::info!(
+            ticket_id = %next.id, reference = %next.reference, version = next.version,
+            state = %next.state, events = events.len(), "ticket updated"
+        );
+        Ok(next)
+    }
+
+    async fn work_queue(
+        &self,
+        team: &str,
+        state: TicketState,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let items = self
+            .query(
+                Some(BY_QUEUE),
+                "#q = :q",
+                &[(":q", s(format!("Q#{team}#{state}")))],
+                &[("#q", QUEUE_PK)],
+                limit.min(1000),
+            )
+            .await?;
+        items.iter().map(read_ticket).collect()
+    }
+
+    async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
+        self.requester_query(key).await
+    }
+
+    async fn erase_requester(
+        &self,
+        key: &RequesterKey,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Erasure> {
+        let mut erased = Erasure::default();
+        for found in self.requester_query(key).await? {
+            for attempt in 1..=ERASE_TRIES {
+                let current = match self.get(&found.id).await {
+                    Ok(t) => t,
+                    Err(StoreError::NotFound(_)) => break,
+                    Err(e) => return Err(e),
+                };
+                if !RequesterKey::of(&current.requester).matches(key) {
+                    break; // erased meanwhile (the index lags)
+                }
+                // Events first: if we stop half-way, the ticket still matches and a retry
+                // finishes the job.
+                self.scrub_events(&current.id).await?;
+                let mut next = current.clone();
+                let audit = erase_ticket(&mut next, key, actor, now);
+                match self.update(&next, &[audit]).await {
+                    Ok(_) => {
+                        tracing::info!(ticket_id = %next.id, matched_on = key.kind(), "requester data erased");
+                        erased.tickets.push(next.id);
+                        break;
+                    }
+                    Err(StoreError::Conflict { .. }) if attempt < ERASE_TRIES => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(erased)
+    }
+
+    async fn purge_closed(
+        &self,
+        retention_days: u32,
+        now: Timestamp,
+    ) -> StoreResult<Vec<TicketId>> {
+        let cutoff = sortable(retention_cutoff(retention_days, now)?);
+        let candidates = self
+            .query(
+                Some(BY_CLOSED),
+                "#c = :c AND #at < :cutoff",
+                &[(":c", s(CLOSED)), (":cutoff", s(cutoff.clone()))],
+                &[("#c", CLOSED_PK), ("#at", CLOSED_SK)],
+                usize::MAX,
+            )
+            .await?;
+        let mut purged = Vec::new();
+        for item in candidates {
+            let Some(id) = text(&item, PK).and_then(|pk| pk.strip_prefix("T#")) else {
+                continue;
+            };
+            // Decided on the indexed attributes of the current item, not the (lagging) index
+            // nor the document, which a damaged record could not give.
+            let Some(current) = self.get_item(ticket_pk(id), TICKET_SK).await? else {
+                continue;
+            };
+            let is_final = text(&current, "state").is_some_and(|st| {
+                TicketState::ALL
+                    .iter()
+                    .any(|x| x.as_str() == st && x.is_final())
+            });
+            let closed_before = text(&current, CLOSED_SK).is_some_and(|at| at < cutoff.as_str());
+            if is_final && closed_before {
+                self.purge_one(id).await?;
+                purged.push(TicketId(id.to_owned()));
+            }
+        }
+        tracing::info!(
+            purged = purged.len(),
+            retention_days,
+            "closed tickets purged"
+        );
+        Ok(purged)
+    }
+}
+
+#[async_trait]
+impl EventLog for DynamoStore {
+    async fn append(&self, events: &[Event]) -> StoreResult<()> {
+        let Some(ticket_id) = single_ticket(events)? else {
+            return Ok(());
+        };
+        if events.len() > MAX_EVENTS_PER_WRITE {
+            return Err(StoreError::Invalid("too many events in one append".into()));
+        }
+        let check = build(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(PK, s(ticket_pk(&ticket_id.0)))
+                .key(SK, s(TICKET_SK))
+                .condition_expression("attribute_exists(pk)")
+                .build(),
+        )?;
+        let mut items = vec![TransactWriteItem::builder().condition_check(check).build()];
+        for e in event_items(events)? {
+            items.push(put(&self.table, e, None)?);
+        }
+        let written = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(failed_conditions(&e).as_deref(), Some([true, ..])) => {
+                Err(StoreError::NotFound(format!("ticket {ticket_id}")))
+            }
+            Err(e) => Err(unavailable("TransactWriteItems", e)),
+        }
+    }
+
+    async fn list(&self, ticket: &TicketId) -> StoreResult<Vec<Event>> {
+        self.event_rows(ticket)
+            .await?
+            .iter()
+            .map(|row| {
+                let sk = text(row, SK).unwrap_or("?");
+                let doc = text(row, "doc").ok_or_else(|| {
+                    StoreError::Corrupt(format!("event {sk} of ticket {ticket}: no document"))
+                })?;
+                serde_json::from_str(doc)
+                    .map_err(|e| corrupt(&format!("event {sk} of ticket {ticket}"), &e))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoStore {
+    async fn claim(&self, key: &str, lease: Duration) -> StoreResult<Claim> {
+        validate_key(key)?;
+        Ok(
+            match self.records.begin(&format!("S#{key}"), lease).await? {
+                Begin::Go => Claim::Acquired,
+                Begin::Done(_) => Claim::Completed,
+                Begin::Busy => Claim::InProgress,
+            },
+        )
+    }
+
+    async fn complete(&self, key: &str, keep_for: Duration) -> StoreResult<()> {
+        validate_key(key)?;
+        self.records
+            .finish(&format!("S#{key}"), keep_for, None)
+            .await
+    }
+
+    async fn release(&self, key: &str) -> StoreResult<()> {
+        validate_key(key)?;
+        self.records.abandon(&format!("S#{key}")).await
+    }
+}

@@ -1,0 +1,573 @@
+//! Tickets, their events and idempotency records in SQLite.
+
+use super::db::{Db, corrupt, is_unique_violation, micros, unavailable};
+use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState};
+use crate::ports::event_log::single_ticket;
+use crate::ports::idempotency::{ms_after, now_ms, validate_key};
+use crate::ports::ticket_store::{
+    created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
+};
+use crate::ports::{
+    Claim, Created, Erasure, EventLog, IdempotencyStore, RequesterKey, StoreError, StoreResult,
+    TicketStore,
+};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use std::time::Duration;
+
+/// Tickets, events and idempotency records (implements [`TicketStore`], [`EventLog`] and
+/// [`IdempotencyStore`]).
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+const MAX_LIST: usize = 1000;
+
+fn read_ticket(id: &str, doc: &str, version: i64) -> StoreResult<Ticket> {
+    let mut ticket: Ticket =
+        serde_json::from_str(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
+    if ticket.id.0 != id {
+        return Err(StoreError::Corrupt(format!(
+            "ticket {id}: its record names another id"
+        )));
+    }
+    // The column is what version checks compare, so it is the truth.
+    ticket.version = u64::try_from(version)
+        .map_err(|_| StoreError::Corrupt(format!("ticket {id}: negative version")))?;
+    Ok(ticket)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))
+}
+
+fn immediate(conn: &mut Connection) -> StoreResult<Transaction<'_>> {
+    // IMMEDIATE takes the write lock up front, so a read-then-write cannot be overtaken by
+    // another connection (another process) opening the same file.
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(unavailable)
+}
+
+fn load(conn: &Connection, id: &str) -> StoreResult<Option<Ticket>> {
+    conn.query_row(
+        "SELECT doc, version FROM tickets WHERE id = ?1",
+        [id],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+    )
+    .optional()
+    .map_err(unavailable)?
+    .map(|(doc, version)| read_ticket(id, &doc, version))
+    .transpose()
+}
+
+fn list(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Ticket>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(unavailable)?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .map_err(unavailable)?;
+    rows.map(|row| {
+        let (id, doc, version) = row.map_err(unavailable)?;
+        read_ticket(&id, &doc, version)
+    })
+    .collect()
+}
+
+fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> StoreResult<()> {
+    let mut stmt = tx
+        .prepare_cached("INSERT INTO events (ticket_id, at, doc) VALUES (?1, ?2, ?3)")
+        .map_err(unavailable)?;
+    for e in events {
+        stmt.execute(params![e.ticket_id.0, micros(e.at), to_json(e)?])
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+/// Writes the ticket's row (doc and indexed columns) for a ticket that exists.
+fn write_row(tx: &Transaction<'_>, t: &Ticket) -> StoreResult<()> {
+    let keys = RequesterKey::of(&t.requester);
+    tx.execute(
+        "UPDATE tickets SET team = ?2, state = ?3, closed_at = ?4, version = ?5, rq_email = ?6,
+            rq_phone = ?7, rq_fiscal_code = ?8, doc = ?9 WHERE id = ?1",
+        params![
+            t.id.0,
+            t.team,
+            t.state.as_str(),
+            t.closed_at.map(micros),
+            t.version as i64,
+            keys.email,
+            keys.phone,
+            keys.fiscal_code,
+            to_json(t)?
+        ],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn create_tx(
+    conn: &mut Connection,
+    key: &str,
+    ticket: &Ticket,
+    actor: &Actor,
+) -> StoreResult<Created> {
+    let tx = immediate(conn)?;
+    let earlier: Option<String> = tx
+        .query_row(
+            "SELECT ticket_id FROM ticket_idempotency WHERE key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    if let Some(id) = earlier {
+        let ticket = load(&tx, &id)?.ok_or_else(|| {
+            StoreError::Corrupt(format!("idempotency record points at missing ticket {id}"))
+        })?;
+        return Ok(Created {
+            ticket,
+            replayed: true,
+        });
+    }
+    let keys = RequesterKey::of(&ticket.requester);
+    let inserted = tx.execute(
+        "INSERT INTO tickets (id, reference, team, state, created_at, closed_at, version,
+            rq_email, rq_phone, rq_fiscal_code, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10)",
+        params![
+            ticket.id.0,
+            ticket.reference.0,
+            ticket.team,
+            ticket.state.as_str(),
+            micros(ticket.created_at),
+            ticket.closed_at.map(micros),
+            keys.email,
+            keys.phone,
+            keys.fiscal_code,
+            to_json(ticket)?
+        ],
+    );
+    if let Err(e) = inserted {
+        if !is_unique_violation(&e) {
+            return Err(unavailable(e));
+        }
+        let id_taken = load(&tx, &ticket.id.0).is_ok_and(|t| t.is_some());
+        return Err(StoreError::Duplicate(if id_taken {
+            format!("ticket id {} is taken", ticket.id)
+        } else {
+            format!("reference {} is taken", ticket.reference)
+        }));
+    }
+    insert_events(&tx, &[created_event(ticket, actor)])?;
+    tx.execute(
+        "INSERT INTO ticket_idempotency (key, ticket_id) VALUES (?1, ?2)",
+        params![key, ticket.id.0],
+    )
+    .map_err(unavailable)?;
+    tx.commit().map_err(unavailable)?;
+    Ok(Created {
+        ticket: ticket.clone(),
+        replayed: false,
+    })
+}
+
+fn update_tx(conn: &mut Connection, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket> {
+    let tx = immediate(conn)?;
+    let stored: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT version, reference FROM tickets WHERE id = ?1",
+            [&ticket.id.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    let Some((found, reference)) = stored else {
+        return Err(StoreError::NotFound(format!("ticket {}", ticket.id)));
+    };
+    let found = found as u64;
+    if found != ticket.version {
+        return Err(StoreError::Conflict {
+            expected: ticket.version,
+            found,
+        });
+    }
+    if reference != ticket.reference.0 {
+        return Err(StoreError::Invalid(format!(
+            "ticket {}: the reference cannot change",
+            ticket.id
+        )));
+    }
+    let mut next = ticket.clone();
+    next.version = found + 1;
+    write_row(&tx, &next)?;
+    insert_events(&tx, events)?;
+    tx.commit().map_err(unavailable)?;
+    Ok(next)
+}
+
+fn erase_tx(
+    conn: &mut Connection,
+    key: &RequesterKey,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<Erasure> {
+    let column = match key {
+        RequesterKey::Email(_) => "rq_email",
+        RequesterKey::Phone(_) => "rq_phone",
+        RequesterKey::FiscalCode(_) => "rq_fiscal_code",
+    };
+    let value = key.normalized()?;
+    let tx = immediate(conn)?;
+    let tickets = list(
+        &tx,
+        &format!(
+            "SELECT id, doc, version FROM tickets WHERE {column} = ?1 ORDER BY created_at, id"
+        ),
+        [&value],
+    )?;
+    let mut erased = Erasure::default();
+    for mut ticket in tickets {
+        let audit = erase_ticket(&mut ticket, key, actor, now);
+        ticket.version += 1;
+        write_row(&tx, &ticket)?;
+        let mut stmt = tx
+            .prepare_cached("SELECT seq, doc FROM events WHERE ticket_id = ?1")
+            .map_err(unavailable)?;
+        let rows: Vec<(i64, String)> = stmt
+            .query_map([&ticket.id.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(unavailable)?
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)?;
+        for (seq, doc) in rows {
+            let Ok(mut event) = serde_json::from_str::<Event>(&doc) else {
+                // Unreadable, so possibly holding anything: keep only that it existed.
+                tx.execute(
+                    "UPDATE events SET doc = json_object('erased', json('true')) WHERE seq = ?1",
+                    [seq],
+                )
+                .map_err(unavailable)?;
+                continue;
+            };
+            if scrub_event(&mut event) {
+                tx.execute(
+                    "UPDATE events SET doc = ?2 WHERE seq = ?1",
+                    params![seq, to_json(&event)?],
+                )
+                .map_err(unavailable)?;
+            }
+        }
+        insert_events(&tx, &[audit])?;
+        erased.tickets.push(ticket.id.clone());
+    }
+    tx.commit().map_err(unavailable)?;
+    Ok(erased)
+}
+
+fn purge_tx(
+    conn: &mut Connection,
+    retention_days: u32,
+    now: Timestamp,
+) -> StoreResult<Vec<TicketId>> {
+    let cutoff = retention_cutoff(retention_days, now)?;
+    let finals: Vec<&str> = TicketState::ALL
+        .iter()
+        .filter(|s| s.is_final())
+        .map(|s| s.as_str())
+        .collect();
+    let tx = immediate(conn)?;
+    // Decided on the indexed columns alone, so a damaged document cannot stop the purge.
+    let sql = format!(
+        "SELECT id FROM tickets WHERE closed_at IS NOT NULL AND closed_at < ?1 AND state IN ({})",
+        finals
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let ids: Vec<String> = tx
+        .prepare(&sql)
+        .map_err(unavailable)?
+        .query_map([micros(cutoff)], |r| r.get(0))
+        .map_err(unavailable)?
+        .collect::<Result<_, _>>()
+        .map_err(unavailable)?;
+    for id in &ids {
+        tx.execute("DELETE FROM events WHERE ticket_id = ?1", [id])
+            .map_err(unavailable)?;
+        tx.execute("DELETE FROM ticket_idempotency WHERE ticket_id = ?1", [id])
+            .map_err(unavailable)?;
+        tx.execute("DELETE FROM tickets WHERE id = ?1", [id])
+            .map_err(unavailable)?;
+    }
+    tx.commit().map_err(unavailable)?;
+    Ok(ids.into_iter().map(TicketId).collect())
+}
+
+#[async_trait]
+impl TicketStore for SqliteStore {
+    async fn create(
+        &self,
+        idempotency_key: &str,
+        ticket: &Ticket,
+        actor: &Actor,
+    ) -> StoreResult<Created> {
+        validate_new(idempotency_key, ticket)?;
+        let (key, ticket, actor) = (idempotency_key.to_owned(), ticket.clone(), actor.clone());
+        let created = self
+            .db
+            .call(move |c| create_tx(c, &key, &ticket, &actor))
+            .await?;
+        tracing::info!(
+            ticket_id = %created.ticket.id,
+            reference = %created.ticket.reference,
+            replayed = created.replayed,
+            "ticket created"
+        );
+        Ok(created)
+    }
+
+    async fn get(&self, id: &TicketId) -> StoreResult<Ticket> {
+        let id = id.0.clone();
+        self.db
+            .call(move |c| {
+                load(c, &id)?.ok_or_else(|| StoreError::NotFound(format!("ticket {id}")))
+            })
+            .await
+    }
+
+    async fn get_by_reference(&self, reference: &TicketReference) -> StoreResult<Ticket> {
+        let reference = reference.0.clone();
+        self.db
+            .call(move |c| {
+                list(
+                    c,
+                    "SELECT id, doc, version FROM tickets WHERE reference = ?1",
+                    [&reference],
+                )?
+                .pop()
+                .ok_or_else(|| StoreError::NotFound(format!("ticket {reference}")))
+            })
+            .await
+    }
+
+    async fn update(&self, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket> {
+        validate_update(ticket, events)?;
+        let (t, ev) = (ticket.clone(), events.to_vec());
+        let result = self.db.call(move |c| update_tx(c, &t, &ev)).await;
+        match &result {
+            Ok(next) => tracing::info!(
+                ticket_id = %next.id, reference = %next.reference, version = next.version,
+                state = %next.state, events = events.len(), "ticket updated"
+            ),
+            Err(e) => tracing::debug!(ticket_id = %ticket.id, error = %e, "ticket update refused"),
+        }
+        result
+    }
+
+    async fn work_queue(
+        &self,
+        team: &str,
+        state: TicketState,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        let team = team.to_owned();
+        let limit = limit.min(MAX_LIST) as i64;
+        self.db
+            .call(move |c| {
+                list(
+                    c,
+                    "SELECT id, doc, version FROM tickets WHERE team = ?1 AND state = ?2
+                     ORDER BY created_at, id LIMIT ?3",
+                    params![team, state.as_str(), limit],
+                )
+            })
+            .await
+    }
+
+    async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
+        let column = match key {
+            RequesterKey::Email(_) => "rq_email",
+            RequesterKey::Phone(_) => "rq_phone",
+            RequesterKey::FiscalCode(_) => "rq_fiscal_code",
+        };
+        let value = key.normalized()?;
+        self.db
+            .call(move |c| {
+                list(
+                    c,
+                    &format!("SELECT id, doc, version FROM tickets WHERE {column} = ?1 ORDER BY created_at, id"),
+                    [&value],
+                )
+            })
+            .await
+    }
+
+    async fn erase_requester(
+        &self,
+        key: &RequesterKey,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Erasure> {
+        let (k, a) = (key.clone(), actor.clone());
+        let erased = self.db.call(move |c| erase_tx(c, &k, &a, now)).await?;
+        for id in &erased.tickets {
+            tracing::info!(ticket_id = %id, matched_on = key.kind(), "requester data erased");
+        }
+        Ok(erased)
+    }
+
+    async fn purge_closed(
+        &self,
+        retention_days: u32,
+        now: Timestamp,
+    ) -> StoreResult<Vec<TicketId>> {
+        let purged = self
+            .db
+            .call(move |c| purge_tx(c, retention_days, now))
+            .await?;
+        tracing::info!(
+            purged = purged.len(),
+            retention_days,
+            "closed tickets purged"
+        );
+        Ok(purged)
+    }
+}
+
+#[async_trait]
+impl EventLog for SqliteStore {
+    async fn append(&self, events: &[Event]) -> StoreResult<()> {
+        let Some(ticket_id) = single_ticket(events)?.cloned() else {
+            return Ok(());
+        };
+        if events.len() > crate::ports::ticket_store::MAX_EVENTS_PER_WRITE {
+            return Err(StoreError::Invalid("too many events in one append".into()));
+        }
+        let events = events.to_vec();
+        self.db
+            .call(move |c| {
+                let tx = immediate(c)?;
+                let exists = tx
+                    .query_row(
+                        "SELECT 1 FROM tickets WHERE id = ?1",
+                        [&ticket_id.0],
+                        |_| Ok(()),
+                    )
+                    .optional()
+                    .map_err(unavailable)?
+                    .is_some();
+                if !exists {
+                    return Err(StoreError::NotFound(format!("ticket {ticket_id}")));
+                }
+                insert_events(&tx, &events)?;
+                tx.commit().map_err(unavailable)
+            })
+            .await
+    }
+
+    async fn list(&self, ticket: &TicketId) -> StoreResult<Vec<Event>> {
+        let id = ticket.0.clone();
+        self.db
+            .call(move |c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT seq, doc FROM events WHERE ticket_id = ?1 ORDER BY at, seq",
+                    )
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map([&id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                    .map_err(unavailable)?;
+                rows.map(|row| {
+                    let (seq, doc) = row.map_err(unavailable)?;
+                    serde_json::from_str(&doc)
+                        .map_err(|e| corrupt(&format!("event {seq} of ticket {id}"), &e))
+                })
+                .collect()
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for SqliteStore {
+    async fn claim(&self, key: &str, lease: Duration) -> StoreResult<Claim> {
+        validate_key(key)?;
+        let key = key.to_owned();
+        self.db
+            .call(move |c| {
+                let now = now_ms();
+                let tx = immediate(c)?;
+                let held: Option<(String, i64)> = tx
+                    .query_row("SELECT status, until_ms FROM step_claims WHERE key = ?1", [&key], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
+                    .map_err(unavailable)?;
+                let claim = match held {
+                    Some((status, until)) if until > now => {
+                        if status == "COMPLETED" { Claim::Completed } else { Claim::InProgress }
+                    }
+                    _ => {
+                        tx.execute(
+                            "INSERT INTO step_claims (key, status, until_ms) VALUES (?1, 'INPROGRESS', ?2)
+                             ON CONFLICT (key) DO UPDATE SET status = 'INPROGRESS', until_ms = ?2",
+                            params![key, ms_after(lease)],
+                        )
+                        .map_err(unavailable)?;
+                        Claim::Acquired
+                    }
+                };
+                // Housekeeping: records past their window protect nothing.
+                tx.execute("DELETE FROM step_claims WHERE until_ms < ?1", [now - 60_000])
+                    .map_err(unavailable)?;
+                tx.commit().map_err(unavailable)?;
+                Ok(claim)
+            })
+            .await
+    }
+
+    async fn complete(&self, key: &str, keep_for: Duration) -> StoreResult<()> {
+        validate_key(key)?;
+        let key = key.to_owned();
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO step_claims (key, status, until_ms) VALUES (?1, 'COMPLETED', ?2)
+                     ON CONFLICT (key) DO UPDATE SET status = 'COMPLETED', until_ms = ?2",
+                    params![key, ms_after(keep_for)],
+                )
+                .map(drop)
+                .map_err(unavailable)
+            })
+            .await
+    }
+
+    async fn release(&self, key: &str) -> StoreResult<()> {
+        validate_key(key)?;
+        let key = key.to_owned();
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "DELETE FROM step_claims WHERE key = ?1 AND status = 'INPROGRESS'",
+                    [key],
+                )
+                .map(drop)
+                .map_err(unavailable)
+            })
+            .await
+    }
+}

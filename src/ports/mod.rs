@@ -1,0 +1,19 @@
+//! Ports: the small traits the engine uses to keep tickets, record events, chain steps, send mail
+//! and escalate. Two adapter sets implement them: `adapters::embedded` (SQLite, local) and
+//! `adapters::aws` (DynamoDB, SQS, SES). Both pass the same contract suite in `tests/`.
+
+pub mod error;
+pub mod escalation;
+pub mod event_log;
+pub mod idempotency;
+pub mod mailer;
+pub mod step_queue;
+pub mod ticket_store;
+
+pub use error::{StoreError, StoreResult};
+pub use escalation::{EscalationDelivery, EscalationMessage, EscalationRoute};
+pub use event_log::EventLog;
+pub use idempotency::{Claim, IdempotencyStore, RunOnce, RunOnceError, run_once};
+pub use mailer::{Mailer, OutgoingMail, SentMail};
+pub use step_queue::{DeadLetter, Delivery, Published, StepMessage, StepQueue};
+pub use ticket_store::{Created, Erasure, RequesterKey, TicketStore};

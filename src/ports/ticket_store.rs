@@ -1,0 +1,356 @@
+//! Where tickets live: never lost, never duplicated.
+
+use super::{StoreError, StoreResult};
+use crate::domain::{
+    Actor, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState,
+};
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+/// The most events one update may carry (DynamoDB transactions hold 100 items; this leaves room).
+pub const MAX_EVENTS_PER_WRITE: usize = 50;
+/// Idempotency keys are opaque client strings (an `Idempotency-Key` header, a contact id).
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// The result of [`TicketStore::create`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub ticket: Ticket,
+    /// The key had been used before: this is the ticket created then, nothing new was written.
+    pub replayed: bool,
+}
+
+/// One way to recognise a requester. Values are compared normalised (see [`RequesterKey::normalized`]).
+#[derive(Clone, PartialEq, Eq)]
+pub enum RequesterKey {
+    Email(String),
+    Phone(String),
+    FiscalCode(String),
+}
+
+// Personal data: a Debug that prints the value would leak it into logs and panics.
+impl std::fmt::Debug for RequesterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RequesterKey::{}(..)", self.kind())
+    }
+}
+
+impl RequesterKey {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Email(_) => "email",
+            Self::Phone(_) => "phone",
+            Self::FiscalCode(_) => "fiscal_code",
+        }
+    }
+
+    /// The form stores index and compare: e-mail lower-cased, phone reduced to `+` and digits,
+    /// fiscal code upper-cased without spaces. Empty keys are refused: they would match nobody
+    /// (or, worse, everybody without one).
+    pub fn normalized(&self) -> StoreResult<String> {
+        let value = match self {
+            Self::Email(v) => v.trim().to_lowercase(),
+            Self::Phone(v) => normalize_phone(v),
+            Self::FiscalCode(v) => v.split_whitespace().collect::<String>().to_uppercase(),
+        };
+        if value.is_empty() || value == "+" {
+            return Err(StoreError::Invalid(format!(
+                "empty requester {} key",
+                self.kind()
+            )));
+        }
+        Ok(value)
+    }
+
+    /// The normalised keys a requester can be found by.
+    pub fn of(requester: &Requester) -> RequesterKeys {
+        let key = |k: Option<RequesterKey>| k.and_then(|k| k.normalized().ok());
+        RequesterKeys {
+            email: key(requester.email.clone().map(Self::Email)),
+            phone: key(requester.phone.clone().map(Self::Phone)),
+            fiscal_code: key(requester.fiscal_code.clone().map(Self::FiscalCode)),
+        }
+    }
+}
+
+fn normalize_phone(raw: &str) -> String {
+    let trimmed = raw.trim();
+    let mut out = String::with_capacity(trimmed.len());
+    if trimmed.starts_with('+') {
+        out.push('+');
+    }
+    out.extend(trimmed.chars().filter(char::is_ascii_digit));
+    out
+}
+
+/// The normalised, indexable keys of one requester.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RequesterKeys {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub fiscal_code: Option<String>,
+}
+
+impl RequesterKeys {
+    pub fn matches(&self, key: &RequesterKey) -> bool {
+        let Ok(wanted) = key.normalized() else {
+            return false;
+        };
+        let have = match key {
+            RequesterKey::Email(_) => &self.email,
+            RequesterKey::Phone(_) => &self.phone,
+            RequesterKey::FiscalCode(_) => &self.fiscal_code,
+        };
+        have.as_deref() == Some(wanted.as_str())
+    }
+}
+
+/// What an erasure did: the tickets whose requester data is gone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Erasure {
+    pub tickets: Vec<TicketId>,
+}
+
+#[async_trait]
+pub trait TicketStore: Send + Sync {
+    /// Creates `ticket` once per `idempotency_key`. The ticket, its `Created` event (by `actor`)
+    /// and the idempotency record are written atomically. The same key again returns the ticket
+    /// created the first time, flagged `replayed`, whatever the new ticket says. A reference or
+    /// id already taken by another ticket is `Duplicate`: generate a new reference and retry.
+    async fn create(
+        &self,
+        idempotency_key: &str,
+        ticket: &Ticket,
+        actor: &Actor,
+    ) -> StoreResult<Created>;
+
+    async fn get(&self, id: &TicketId) -> StoreResult<Ticket>;
+
+    async fn get_by_reference(&self, reference: &TicketReference) -> StoreResult<Ticket>;
+
+    /// Writes `ticket`, which must carry the version it was read at, together with `events`,
+    /// atomically. Returns the stored ticket with its version bumped. If the stored version
+    /// differs, nothing is written and the answer is `Conflict`: re-read, re-apply, retry.
+    async fn update(&self, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket>;
+
+    /// A team's tickets in one state, oldest first, at most `limit`.
+    async fn work_queue(
+        &self,
+        team: &str,
+        state: TicketState,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>>;
+
+    /// Every ticket of a requester, oldest first.
+    async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>>;
+
+    /// GDPR art. 17: blanks requester data on every ticket of the requester and scrubs their
+    /// events' details, leaving a `RequesterErased` event (by `actor`, with no personal data).
+    async fn erase_requester(
+        &self,
+        key: &RequesterKey,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Erasure>;
+
+    /// Deletes tickets closed (in a final state) more than `retention_days` before `now`, with
+    /// their events and records. Open and recently closed tickets stay. Returns what went.
+    async fn purge_closed(&self, retention_days: u32, now: Timestamp)
+    -> StoreResult<Vec<TicketId>>;
+}
+
+/// The checks every store makes before creating a ticket.
+pub fn validate_new(idempotency_key: &str, ticket: &Ticket) -> StoreResult<()> {
+    if idempotency_key.is_empty() || idempotency_key.len() > MAX_IDEMPOTENCY_KEY_LEN {
+        return Err(StoreError::Invalid(format!(
+            "an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY_LEN} bytes"
+        )));
+    }
+    if idempotency_key.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(
+            "an idempotency key has no control characters".into(),
+        ));
+    }
+    if ticket.version != 0 {
+        return Err(StoreError::Invalid(format!(
+            "a new ticket has version 0, not {}",
+            ticket.version
+        )));
+    }
+    validate_ids(ticket)
+}
+
+/// The checks every store makes before an update.
+pub fn validate_update(ticket: &Ticket, events: &[Event]) -> StoreResult<()> {
+    validate_ids(ticket)?;
+    if events.len() > MAX_EVENTS_PER_WRITE {
+        return Err(StoreError::Invalid(format!(
+            "at most {MAX_EVENTS_PER_WRITE} events per update"
+        )));
+    }
+    if let Some(e) = events.iter().find(|e| e.ticket_id != ticket.id) {
+        return Err(StoreError::Invalid(format!(
+            "an event of ticket {} cannot be written with ticket {}",
+            e.ticket_id, ticket.id
+        )));
+    }
+    Ok(())
+}
+
+fn validate_ids(ticket: &Ticket) -> StoreResult<()> {
+    if ticket.id.0.is_empty() || ticket.reference.0.is_empty() || ticket.team.is_empty() {
+        return Err(StoreError::Invalid(
+            "a ticket needs an id, a reference and a team".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The `Created` event every store writes with a new ticket. No personal data in it.
+pub fn created_event(ticket: &Ticket, actor: &Actor) -> Event {
+    Event {
+        ticket_id: ticket.id.clone(),
+        at: ticket.created_at,
+        actor: actor.clone(),
+        kind: EventKind::Created,
+        detail: serde_json::json!({
+            "reference": ticket.reference,
+            "channel": ticket.channel,
+            "team": ticket.team,
+            "state": ticket.state,
+        }),
+    }
+}
+
+/// Blanks the personal data of one ticket: the requester, the free-text subject, and any field
+/// whose value repeats one of the requester's identifiers. Returns the erasure's audit event.
+pub fn erase_ticket(
+    ticket: &mut Ticket,
+    key: &RequesterKey,
+    actor: &Actor,
+    now: Timestamp,
+) -> Event {
+    let keys = RequesterKey::of(&ticket.requester);
+    let identifiers: Vec<String> = [&keys.email, &keys.phone, &keys.fiscal_code]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    let mut erased_fields: Vec<String> = Vec::new();
+    ticket.fields.retain(|name, value| {
+        let v = value.trim();
+        let personal = identifiers
+            .iter()
+            .any(|id| id.eq_ignore_ascii_case(v) || normalize_phone(v) == *id);
+        if personal {
+            erased_fields.push(name.clone());
+        }
+        !personal
+    });
+    ticket.requester = Requester::default();
+    ticket.subject = None;
+    ticket.updated_at = now;
+    Event {
+        ticket_id: ticket.id.clone(),
+        at: now,
+        actor: actor.clone(),
+        kind: EventKind::RequesterErased,
+        detail: serde_json::json!({
+            "matched_on": key.kind(),
+            "erased": ["requester", "subject", "event_details"],
+            "erased_fields": erased_fields,
+        }),
+    }
+}
+
+/// Scrubs an event's detail. A store cannot tell a message body from a structured detail that
+/// quotes one, so all of it goes; who, when and what kind of change stay.
+pub fn scrub_event(event: &mut Event) -> bool {
+    if event.detail.is_null() || event.kind == EventKind::RequesterErased {
+        return false;
+    }
+    event.detail = serde_json::json!({"erased": true});
+    true
+}
+
+/// The instant before which closed tickets are purged.
+pub fn retention_cutoff(retention_days: u32, now: Timestamp) -> StoreResult<Timestamp> {
+    let span = jiff::SignedDuration::from_hours(i64::from(retention_days) * 24);
+    now.checked_sub(span)
+        .map_err(|_| StoreError::Invalid(format!("retention of {retention_days} days")))
+}
+
+/// A ticket the purge may delete: in a final state, closed before the cutoff.
+pub fn purgeable(ticket: &Ticket, cutoff: Timestamp) -> bool {
+    ticket.state.is_final() && ticket.closed_at.is_some_and(|at| at < cutoff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_normalised() {
+        assert_eq!(
+            RequesterKey::Email(" Mario.Rossi@Example.IT ".into()).normalized(),
+            Ok("mario.rossi@example.it".into())
+        );
+        assert_eq!(
+            RequesterKey::Phone("+39 333 123-4567".into()).normalized(),
+            Ok("+393331234567".into())
+        );
+        assert_eq!(
+            RequesterKey::FiscalCode("rssmra80a01 h501u".into()).normalized(),
+            Ok("RSSMRA80A01H501U".into())
+        );
+        assert!(RequesterKey::Phone(" - ".into()).normalized().is_err());
+        assert!(RequesterKey::Email("".into()).normalized().is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_value() {
+        let k = RequesterKey::Email("mario@example.it".into());
+        assert_eq!(format!("{k:?}"), "RequesterKey::email(..)");
+    }
+
+    #[test]
+    fn erasure_blanks_personal_fields_only() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut t = Ticket::new("email", crate::domain::ChannelKind::Email, "privacy", now);
+        t.requester.email = Some("Mario@Example.it".into());
+        t.requester.fiscal_code = Some("RSSMRA80A01H501U".into());
+        t.subject = Some("Mario Rossi, my payment".into());
+        t.fields.insert("payer".into(), "rssmra80a01h501u".into());
+        t.fields
+            .insert("notice_code".into(), "302000100000009424".into());
+        let ev = erase_ticket(
+            &mut t,
+            &RequesterKey::Email("mario@example.it".into()),
+            &Actor::system(),
+            now,
+        );
+        assert!(t.requester.is_empty());
+        assert_eq!(t.subject, None);
+        assert_eq!(t.fields.keys().collect::<Vec<_>>(), ["notice_code"]);
+        assert_eq!(ev.kind, EventKind::RequesterErased);
+        let text = ev.detail.to_string();
+        assert!(!text.to_lowercase().contains("mario"), "{text}");
+        assert!(text.contains("payer"));
+    }
+
+    #[test]
+    fn only_final_tickets_past_the_cutoff_are_purgeable() {
+        let day = 86_400;
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let cutoff = retention_cutoff(30, now).unwrap();
+        assert_eq!(cutoff.as_second(), 1_800_000_000 - 30 * day);
+        let old = Timestamp::from_second(1_800_000_000 - 31 * day).unwrap();
+        let mut t = Ticket::new("chat", crate::domain::ChannelKind::Chat, "first_level", old);
+        assert!(!purgeable(&t, cutoff), "open");
+        t.move_to(TicketState::AutoClosed, old).unwrap();
+        assert!(purgeable(&t, cutoff));
+        let recent = Timestamp::from_second(1_800_000_000 - 29 * day).unwrap();
+        t.closed_at = Some(recent);
+        assert!(!purgeable(&t, cutoff));
+    }
+}
