@@ -8,32 +8,12 @@ use std::time::Duration;
 async fn an_unreadable_queued_message_is_dead_lettered_whole() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
-    let q = SqliteQueue::new(
-        Db::open(&path).unwrap(),
-        "steps",
-        5,
-        Duration::from_secs(60),
-    );
-    q.publish(&StepMessage::new(
-        "triage",
-        "bad-1",
-        serde_json::json!({"ok": true}),
-    ))
-    .await
-    .unwrap();
-    q.publish(&StepMessage::new(
-        "triage",
-        "good-1",
-        serde_json::json!({"ok": true}),
-    ))
-    .await
-    .unwrap();
+    let q = SqliteQueue::new(Db::open(&path).unwrap(), "steps", 5, Duration::from_secs(60));
+    q.publish(&StepMessage::new("triage", "bad-1", serde_json::json!({"ok": true}))).await.unwrap();
+    q.publish(&StepMessage::new("triage", "good-1", serde_json::json!({"ok": true}))).await.unwrap();
     rusqlite::Connection::open(&path)
         .unwrap()
-        .execute(
-            "UPDATE queue_messages SET body = '{truncated' WHERE dedup_id = 'bad-1'",
-            [],
-        )
+        .execute("UPDATE queue_messages SET body = '{truncated' WHERE dedup_id = 'bad-1'", [])
         .unwrap();
 
     let got = q.receive(10, Duration::from_secs(30)).await.unwrap();
@@ -50,25 +30,15 @@ fn a_database_from_a_newer_build_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     drop(Db::open(&path).unwrap());
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .pragma_update(None, "user_version", 99)
-        .unwrap();
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
     let err = Db::open(&path).err().expect("refused");
-    assert!(
-        matches!(err, StoreError::Unavailable(ref m) if m.contains("newer")),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::Unavailable(ref m) if m.contains("newer")), "{err}");
 }
 
 #[test]
 fn a_file_that_is_not_a_database_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.txt");
-    std::fs::write(
-        &path,
-        "these are not the tickets you are looking for, ".repeat(200),
-    )
-    .unwrap();
+    std::fs::write(&path, "these are not the tickets you are looking for, ".repeat(200)).unwrap();
     assert!(matches!(Db::open(&path), Err(StoreError::Unavailable(_))));
 }

@@ -61,10 +61,7 @@ fn schema_accepts_valid_messages_and_refuses_broken_ones() {
         let mut m = good.clone();
         m[field] = value;
         assert!(!validator.is_valid(&m), "{field} = {} passed", m[field]);
-        assert!(
-            serde_json::from_value::<sportello::ports::EscalationMessage>(m).is_err()
-                || field == "reference"
-        );
+        assert!(serde_json::from_value::<sportello::ports::EscalationMessage>(m).is_err() || field == "reference");
     }
     let mut missing = good.clone();
     missing.as_object_mut().unwrap().remove("escalated_at");

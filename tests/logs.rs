@@ -57,36 +57,19 @@ async fn a_day_of_work(b: &dyn Backend) -> Ticket {
     t.requester.phone = Some(SECRETS[2].into());
     t.requester.fiscal_code = Some(SECRETS[3].into());
     t.subject = Some(format!("{}: {}", SECRETS[0], SECRETS[4]));
-    p.tickets
-        .create(&format!("k-{}", t.id), &t, &Actor::system())
-        .await
-        .unwrap();
+    p.tickets.create(&format!("k-{}", t.id), &t, &Actor::system()).await.unwrap();
     let mut t = p.tickets.get(&t.id).await.unwrap();
     t.move_to(TicketState::TakenInCharge, now).unwrap();
     let message = Event {
         ticket_id: t.id.clone(),
         at: now,
-        actor: Actor {
-            id: "email".into(),
-            role: ActorRole::Requester,
-        },
+        actor: Actor { id: "email".into(), role: ActorRole::Requester },
         kind: EventKind::Message,
         detail: serde_json::json!({"body": format!("{} abito in {} e ho {}", SECRETS[0], SECRETS[5], SECRETS[4])}),
     };
     let t = p.tickets.update(&t, &[message]).await.unwrap();
     // A stale update is refused: the refusal is logged too.
-    assert!(
-        p.tickets
-            .update(
-                &Ticket {
-                    version: 0,
-                    ..t.clone()
-                },
-                &[]
-            )
-            .await
-            .is_err()
-    );
+    assert!(p.tickets.update(&Ticket { version: 0, ..t.clone() }, &[]).await.is_err());
     let mail = OutgoingMail {
         from: "assistenza@sportello.example".into(),
         to: vec![SECRETS[1].into()],
@@ -101,26 +84,16 @@ async fn a_day_of_work(b: &dyn Backend) -> Ticket {
     p.mailer.send(&mail).await.unwrap();
     let q = b.queue(3).await;
     q.publish(
-        &StepMessage::new(
-            "notify",
-            format!("n-{}", t.id),
-            serde_json::json!({"text": SECRETS[4]}),
-        )
-        .with_attribute("reference", t.reference.0.clone()),
+        &StepMessage::new("notify", format!("n-{}", t.id), serde_json::json!({"text": SECRETS[4]}))
+            .with_attribute("reference", t.reference.0.clone()),
     )
     .await
     .unwrap();
     for d in q.receive(10, Duration::from_secs(5)).await.unwrap() {
         q.ack(&d.receipt).await.unwrap();
     }
-    let privacy = Actor {
-        id: "dpo-1".into(),
-        role: ActorRole::PrivacyOperator,
-    };
-    p.tickets
-        .erase_requester(&RequesterKey::Email(SECRETS[1].into()), &privacy, now)
-        .await
-        .unwrap();
+    let privacy = Actor { id: "dpo-1".into(), role: ActorRole::PrivacyOperator };
+    p.tickets.erase_requester(&RequesterKey::Email(SECRETS[1].into()), &privacy, now).await.unwrap();
     t
 }
 
@@ -132,10 +105,7 @@ fn assert_clean(logs: &str, t: &Ticket) {
             let line_start = logs[..at].rfind('\n').map_or(0, |i| i + 1);
             let line_end = logs[at..].find('\n').map_or(logs.len(), |i| at + i);
             let line = &logs[line_start..line_end];
-            panic!(
-                "`{secret}` reached the logs: {}",
-                &line[..line.len().min(400)]
-            );
+            panic!("`{secret}` reached the logs: {}", &line[..line.len().min(400)]);
         }
     }
 }

@@ -22,50 +22,26 @@ async fn failures_are_reported_per_message_and_redeliveries_skipped() {
             if m.body["fail"] == true {
                 return Err("the ticket is locked");
             }
-            handled.lock().unwrap().push((
-                m.step,
-                m.dedup_id,
-                m.attributes.get("reference").cloned(),
-            ));
+            handled.lock().unwrap().push((m.step, m.dedup_id, m.attributes.get("reference").cloned()));
             Ok(())
         }
     };
-    let response = handle_batch(
-        event.clone(),
-        idempotency.as_ref(),
-        BatchSettings::default(),
-        handler,
-    )
-    .await;
+    let response = handle_batch(event.clone(), idempotency.as_ref(), BatchSettings::default(), handler).await;
 
-    let failed: Vec<_> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
+    let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(
         failed,
-        [
-            "22222222-2222-4222-8222-222222222222",
-            "33333333-3333-4333-8333-333333333333"
-        ],
+        ["22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333"],
         "the failing handler and the unreadable body, nothing else"
     );
     assert_eq!(
         handled.lock().unwrap().as_slice(),
-        [(
-            "triage".to_string(),
-            "triage-0001".to_string(),
-            Some("SP-7K3Q9XWD".to_string())
-        )],
+        [("triage".to_string(), "triage-0001".to_string(), Some("SP-7K3Q9XWD".to_string()))],
         "the fourth record repeats the first and is skipped"
     );
     // The shape Lambda reads back.
     let json = serde_json::to_value(&response).unwrap();
-    assert_eq!(
-        json["batchItemFailures"][0]["itemIdentifier"],
-        "22222222-2222-4222-8222-222222222222"
-    );
+    assert_eq!(json["batchItemFailures"][0]["itemIdentifier"], "22222222-2222-4222-8222-222222222222");
 
     // Lambda retries the failed ones: the one that failed in the handler runs now.
     let retried = handle_batch(event, idempotency.as_ref(), BatchSettings::default(), |m| {
@@ -76,18 +52,9 @@ async fn failures_are_reported_per_message_and_redeliveries_skipped() {
         }
     })
     .await;
-    let failed: Vec<_> = retried
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
+    let failed: Vec<_> = retried.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, ["33333333-3333-4333-8333-333333333333"]);
-    let dedups: Vec<_> = handled
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|h| h.1.clone())
-        .collect();
+    let dedups: Vec<_> = handled.lock().unwrap().iter().map(|h| h.1.clone()).collect();
     assert_eq!(dedups, ["triage-0001", "triage-0002"]);
 }
 
@@ -97,8 +64,5 @@ fn records_without_the_step_attributes_are_refused() {
     let mut record = event.records.remove(0);
     assert!(step_message(&record).is_ok());
     record.message_attributes.remove("sportello.dedup_id");
-    assert_eq!(
-        step_message(&record).unwrap_err(),
-        "no deduplication id attribute"
-    );
+    assert_eq!(step_message(&record).unwrap_err(), "no deduplication id attribute");
 }

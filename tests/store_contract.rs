@@ -9,8 +9,7 @@ use sportello::domain::{
     Actor, ActorRole, ChannelKind, Event, EventKind, Ticket, TicketId, TicketReference, TicketState,
 };
 use sportello::ports::{
-    EscalationMessage, EscalationRoute, OutgoingMail, RequesterKey, RunOnce, StepMessage,
-    StoreError, run_once,
+    EscalationMessage, EscalationRoute, OutgoingMail, RequesterKey, RunOnce, StepMessage, StoreError, run_once,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,10 +28,7 @@ fn days_ago(days: i64) -> Timestamp {
 }
 
 fn operator() -> Actor {
-    Actor {
-        id: "op-17".into(),
-        role: ActorRole::Operator,
-    }
+    Actor { id: "op-17".into(), role: ActorRole::Operator }
 }
 
 fn ticket(team: &str, created_at: Timestamp) -> Ticket {
@@ -57,33 +53,19 @@ async fn idempotent_create(b: &dyn Backend) {
     let p = b.ports();
     let k = key();
     let first = ticket("first_level", days_ago(1));
-    let created = p
-        .tickets
-        .create(&k, &first, &Actor::system())
-        .await
-        .unwrap();
+    let created = p.tickets.create(&k, &first, &Actor::system()).await.unwrap();
     assert!(!created.replayed);
     assert_eq!(created.ticket, first);
 
     // A retry builds a new ticket (new id, new reference): the key still wins.
     let retry = ticket("first_level", days_ago(1));
-    let again = p
-        .tickets
-        .create(&k, &retry, &Actor::system())
-        .await
-        .unwrap();
+    let again = p.tickets.create(&k, &retry, &Actor::system()).await.unwrap();
     assert!(again.replayed);
     assert_eq!(again.ticket, first);
-    assert!(matches!(
-        p.tickets.get(&retry.id).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(p.tickets.get(&retry.id).await, Err(StoreError::NotFound(_))));
 
     assert_eq!(p.tickets.get(&first.id).await.unwrap(), first);
-    assert_eq!(
-        p.tickets.get_by_reference(&first.reference).await.unwrap(),
-        first
-    );
+    assert_eq!(p.tickets.get_by_reference(&first.reference).await.unwrap(), first);
     let events = p.events.list(&first.id).await.unwrap();
     assert_eq!(events.len(), 1, "one Created event, not one per call");
     assert_eq!(events[0].kind, EventKind::Created);
@@ -94,11 +76,9 @@ async fn idempotent_create(b: &dyn Backend) {
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let (tickets, k2) = (p.tickets.clone(), k2.clone());
-            tokio::spawn(async move {
-                tickets
-                    .create(&k2, &ticket("first_level", days_ago(1)), &Actor::system())
-                    .await
-            })
+            tokio::spawn(
+                async move { tickets.create(&k2, &ticket("first_level", days_ago(1)), &Actor::system()).await },
+            )
         })
         .collect();
     let mut ids = Vec::new();
@@ -115,38 +95,21 @@ async fn idempotent_create(b: &dyn Backend) {
     // Another key cannot take a reference (or an id) that is in use.
     let mut clash = ticket("first_level", days_ago(1));
     clash.reference = first.reference.clone();
-    assert!(matches!(
-        p.tickets.create(&key(), &clash, &Actor::system()).await,
-        Err(StoreError::Duplicate(_))
-    ));
+    assert!(matches!(p.tickets.create(&key(), &clash, &Actor::system()).await, Err(StoreError::Duplicate(_))));
     let mut clash = ticket("first_level", days_ago(1));
     clash.id = first.id.clone();
-    assert!(matches!(
-        p.tickets.create(&key(), &clash, &Actor::system()).await,
-        Err(StoreError::Duplicate(_))
-    ));
+    assert!(matches!(p.tickets.create(&key(), &clash, &Actor::system()).await, Err(StoreError::Duplicate(_))));
 
-    assert!(matches!(
-        p.tickets
-            .create("", &ticket("t", now()), &Actor::system())
-            .await,
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(p.tickets.create("", &ticket("t", now()), &Actor::system()).await, Err(StoreError::Invalid(_))));
     let mut versioned = ticket("t", now());
     versioned.version = 3;
-    assert!(matches!(
-        p.tickets.create(&key(), &versioned, &Actor::system()).await,
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(p.tickets.create(&key(), &versioned, &Actor::system()).await, Err(StoreError::Invalid(_))));
 }
 
 async fn one_winner_among_concurrent_updates(b: &dyn Backend) {
     let p = b.ports();
     let t = ticket("first_level", days_ago(1));
-    p.tickets
-        .create(&key(), &t, &Actor::system())
-        .await
-        .unwrap();
+    p.tickets.create(&key(), &t, &Actor::system()).await.unwrap();
     let read = p.tickets.get(&t.id).await.unwrap();
     assert_eq!(read.version, 0);
 
@@ -166,10 +129,7 @@ async fn one_winner_among_concurrent_updates(b: &dyn Backend) {
     for task in tasks {
         match task.await.unwrap() {
             Ok(t) => winners.push(t),
-            Err(StoreError::Conflict {
-                expected: 0,
-                found: 1,
-            }) => conflicts += 1,
+            Err(StoreError::Conflict { expected: 0, found: 1 }) => conflicts += 1,
             Err(e) => panic!("unexpected {e:?}"),
         }
     }
@@ -180,70 +140,31 @@ async fn one_winner_among_concurrent_updates(b: &dyn Backend) {
     assert_eq!(stored.version, 1);
     assert_eq!(stored.state, TicketState::TakenInCharge);
     let events = p.events.list(&t.id).await.unwrap();
-    let notes: Vec<_> = events
-        .iter()
-        .filter(|e| e.kind == EventKind::Note)
-        .collect();
+    let notes: Vec<_> = events.iter().filter(|e| e.kind == EventKind::Note).collect();
     assert_eq!(notes.len(), 1, "the losers' events were not written");
-    assert_eq!(
-        notes[0].detail["text"],
-        format!("taken by {}", stored.assignee.clone().unwrap())
-    );
+    assert_eq!(notes[0].detail["text"], format!("taken by {}", stored.assignee.clone().unwrap()));
 
     // The winner's next update goes through from the version it got back.
     let mut next = stored.clone();
     next.move_to(TicketState::InProgress, now()).unwrap();
     assert_eq!(p.tickets.update(&next, &[]).await.unwrap().version, 2);
-    assert!(matches!(
-        p.tickets.update(&next, &[]).await,
-        Err(StoreError::Conflict {
-            expected: 1,
-            found: 2
-        })
-    ));
+    assert!(matches!(p.tickets.update(&next, &[]).await, Err(StoreError::Conflict { expected: 1, found: 2 })));
 }
 
 async fn update_refuses_bad_input(b: &dyn Backend) {
     let p = b.ports();
     let t = ticket("first_level", days_ago(1));
-    assert!(matches!(
-        p.tickets.update(&t, &[]).await,
-        Err(StoreError::NotFound(_))
-    ));
-    p.tickets
-        .create(&key(), &t, &Actor::system())
-        .await
-        .unwrap();
+    assert!(matches!(p.tickets.update(&t, &[]).await, Err(StoreError::NotFound(_))));
+    p.tickets.create(&key(), &t, &Actor::system()).await.unwrap();
     let other = ticket("first_level", days_ago(1));
-    assert!(matches!(
-        p.tickets.update(&t, &[note(&other, now(), "x")]).await,
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(p.tickets.update(&t, &[note(&other, now(), "x")]).await, Err(StoreError::Invalid(_))));
     let mut moved = t.clone();
     moved.reference = TicketReference::generate();
-    assert!(matches!(
-        p.tickets.update(&moved, &[]).await,
-        Err(StoreError::Invalid(_))
-    ));
-    assert_eq!(
-        p.tickets.get(&t.id).await.unwrap().version,
-        0,
-        "nothing was written"
-    );
-    assert!(matches!(
-        p.tickets.get(&TicketId::new()).await,
-        Err(StoreError::NotFound(_))
-    ));
-    assert!(matches!(
-        p.tickets
-            .get_by_reference(&TicketReference::generate())
-            .await,
-        Err(StoreError::NotFound(_))
-    ));
-    assert!(matches!(
-        p.events.append(&[note(&other, now(), "x")]).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(p.tickets.update(&moved, &[]).await, Err(StoreError::Invalid(_))));
+    assert_eq!(p.tickets.get(&t.id).await.unwrap().version, 0, "nothing was written");
+    assert!(matches!(p.tickets.get(&TicketId::new()).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(p.tickets.get_by_reference(&TicketReference::generate()).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(p.events.append(&[note(&other, now(), "x")]).await, Err(StoreError::NotFound(_))));
     assert!(p.events.list(&TicketId::new()).await.unwrap().is_empty());
 }
 
@@ -252,38 +173,16 @@ async fn corrupt_records_are_errors_not_panics(b: &dyn Backend) {
     let team = format!("team-{}", uuid::Uuid::new_v4());
     let good = ticket(&team, days_ago(2));
     let bad = ticket(&team, days_ago(1));
-    p.tickets
-        .create(&key(), &good, &Actor::system())
-        .await
-        .unwrap();
-    p.tickets
-        .create(&key(), &bad, &Actor::system())
-        .await
-        .unwrap();
+    p.tickets.create(&key(), &good, &Actor::system()).await.unwrap();
+    p.tickets.create(&key(), &bad, &Actor::system()).await.unwrap();
     b.corrupt_ticket(&bad.id).await;
-    assert!(matches!(
-        p.tickets.get(&bad.id).await,
-        Err(StoreError::Corrupt(_))
-    ));
-    assert!(matches!(
-        p.tickets.get_by_reference(&bad.reference).await,
-        Err(StoreError::Corrupt(_))
-    ));
-    assert!(matches!(
-        p.tickets.work_queue(&team, TicketState::New, 10).await,
-        Err(StoreError::Corrupt(_))
-    ));
+    assert!(matches!(p.tickets.get(&bad.id).await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(p.tickets.get_by_reference(&bad.reference).await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(p.tickets.work_queue(&team, TicketState::New, 10).await, Err(StoreError::Corrupt(_))));
     let err = p.tickets.get(&bad.id).await.unwrap_err().to_string();
     assert!(err.contains(&bad.id.0), "{err}");
-    assert!(
-        !err.contains("not json"),
-        "the message does not quote stored data: {err}"
-    );
-    assert_eq!(
-        p.tickets.get(&good.id).await.unwrap(),
-        good,
-        "other tickets still read"
-    );
+    assert!(!err.contains("not json"), "the message does not quote stored data: {err}");
+    assert_eq!(p.tickets.get(&good.id).await.unwrap(), good, "other tickets still read");
 }
 
 async fn work_queue_is_oldest_first(b: &dyn Backend) {
@@ -292,68 +191,30 @@ async fn work_queue_is_oldest_first(b: &dyn Backend) {
     let mut expected = Vec::new();
     for age in [3, 9, 1, 7, 5] {
         let t = ticket(&team, days_ago(age));
-        p.tickets
-            .create(&key(), &t, &Actor::system())
-            .await
-            .unwrap();
+        p.tickets.create(&key(), &t, &Actor::system()).await.unwrap();
         expected.push((age, t.id));
     }
     // Noise: another team, and a ticket of this team in another state.
-    p.tickets
-        .create(&key(), &ticket("elsewhere", days_ago(20)), &Actor::system())
-        .await
-        .unwrap();
+    p.tickets.create(&key(), &ticket("elsewhere", days_ago(20)), &Actor::system()).await.unwrap();
     let mut taken = ticket(&team, days_ago(30));
-    p.tickets
-        .create(&key(), &taken, &Actor::system())
-        .await
-        .unwrap();
+    p.tickets.create(&key(), &taken, &Actor::system()).await.unwrap();
     taken.move_to(TicketState::TakenInCharge, now()).unwrap();
     p.tickets.update(&taken, &[]).await.unwrap();
 
     expected.sort_by_key(|(age, _)| -age);
-    let got: Vec<_> = p
-        .tickets
-        .work_queue(&team, TicketState::New, 3)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.id)
-        .collect();
+    let got: Vec<_> =
+        p.tickets.work_queue(&team, TicketState::New, 3).await.unwrap().into_iter().map(|t| t.id).collect();
     let want: Vec<_> = expected.iter().take(3).map(|(_, id)| id.clone()).collect();
     assert_eq!(got, want);
-    assert_eq!(
-        p.tickets
-            .work_queue(&team, TicketState::New, 100)
-            .await
-            .unwrap()
-            .len(),
-        5
-    );
-    let in_charge = p
-        .tickets
-        .work_queue(&team, TicketState::TakenInCharge, 10)
-        .await
-        .unwrap();
+    assert_eq!(p.tickets.work_queue(&team, TicketState::New, 100).await.unwrap().len(), 5);
+    let in_charge = p.tickets.work_queue(&team, TicketState::TakenInCharge, 10).await.unwrap();
     assert_eq!(in_charge.len(), 1);
     assert_eq!(in_charge[0].id, taken.id);
-    assert!(
-        p.tickets
-            .work_queue(&team, TicketState::Closed, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(p.tickets.work_queue(&team, TicketState::Closed, 10).await.unwrap().is_empty());
 }
 
 /// Personal data used below; none of it may survive an erasure.
-const PII: [&str; 5] = [
-    "Mario Rossi",
-    "mario.rossi@example.it",
-    "3331234567",
-    "RSSMRA80A01H501U",
-    "via Roma 1",
-];
+const PII: [&str; 5] = ["Mario Rossi", "mario.rossi@example.it", "3331234567", "RSSMRA80A01H501U", "via Roma 1"];
 
 async fn erasure_leaves_no_personal_data(b: &dyn Backend) {
     let p = b.ports();
@@ -369,19 +230,12 @@ async fn erasure_leaves_no_personal_data(b: &dyn Backend) {
         t.requester.fiscal_code = Some(fiscal.clone());
         t.subject = Some("Mario Rossi: pagamento non registrato".into());
         t.fields.insert("payer_fiscal_code".into(), fiscal.clone());
-        t.fields
-            .insert("notice_code".into(), "302000100000009424".into());
-        p.tickets
-            .create(&key(), &t, &Actor::system())
-            .await
-            .unwrap();
+        t.fields.insert("notice_code".into(), "302000100000009424".into());
+        p.tickets.create(&key(), &t, &Actor::system()).await.unwrap();
         let msg = Event {
             ticket_id: t.id.clone(),
             at: days_ago(age) + SignedDuration::from_secs(60),
-            actor: Actor {
-                id: "email".into(),
-                role: ActorRole::Requester,
-            },
+            actor: Actor { id: "email".into(), role: ActorRole::Requester },
             kind: EventKind::Message,
             detail: serde_json::json!({"body": format!("Sono Mario Rossi, via Roma 1, scrivetemi a {email}")}),
         };
@@ -390,110 +244,44 @@ async fn erasure_leaves_no_personal_data(b: &dyn Backend) {
     }
     let mut someone_else = ticket("privacy", days_ago(3));
     someone_else.requester.email = Some(format!("luigi+{tag}@example.it"));
-    p.tickets
-        .create(&key(), &someone_else, &Actor::system())
-        .await
-        .unwrap();
+    p.tickets.create(&key(), &someone_else, &Actor::system()).await.unwrap();
 
     // Found by any of the keys, whatever the formatting.
-    let by_email = p
-        .tickets
-        .find_by_requester(&RequesterKey::Email(email.to_uppercase()))
-        .await
-        .unwrap();
-    assert_eq!(
-        by_email.iter().map(|t| &t.id).collect::<Vec<_>>(),
-        mine.iter().map(|t| &t.id).collect::<Vec<_>>()
-    );
-    assert_eq!(
-        p.tickets
-            .find_by_requester(&RequesterKey::FiscalCode(fiscal.to_lowercase()))
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
-    assert!(
-        p.tickets
-            .find_by_requester(&RequesterKey::Phone("+39-333-1234567".into()))
-            .await
-            .unwrap()
-            .len()
-            >= 2
-    );
+    let by_email = p.tickets.find_by_requester(&RequesterKey::Email(email.to_uppercase())).await.unwrap();
+    assert_eq!(by_email.iter().map(|t| &t.id).collect::<Vec<_>>(), mine.iter().map(|t| &t.id).collect::<Vec<_>>());
+    assert_eq!(p.tickets.find_by_requester(&RequesterKey::FiscalCode(fiscal.to_lowercase())).await.unwrap().len(), 2);
+    assert!(p.tickets.find_by_requester(&RequesterKey::Phone("+39-333-1234567".into())).await.unwrap().len() >= 2);
 
-    let privacy_operator = Actor {
-        id: "dpo-2".into(),
-        role: ActorRole::PrivacyOperator,
-    };
-    let erased = p
-        .tickets
-        .erase_requester(
-            &RequesterKey::FiscalCode(fiscal.clone()),
-            &privacy_operator,
-            now(),
-        )
-        .await
-        .unwrap();
+    let privacy_operator = Actor { id: "dpo-2".into(), role: ActorRole::PrivacyOperator };
+    let erased =
+        p.tickets.erase_requester(&RequesterKey::FiscalCode(fiscal.clone()), &privacy_operator, now()).await.unwrap();
     let mut erased_ids = erased.tickets.clone();
     erased_ids.sort();
     let mut mine_ids: Vec<_> = mine.iter().map(|t| t.id.clone()).collect();
     mine_ids.sort();
     assert_eq!(erased_ids, mine_ids);
 
-    let pii: Vec<String> = PII
-        .iter()
-        .map(|s| s.to_lowercase())
-        .chain([email.to_lowercase(), fiscal.to_lowercase()])
-        .collect();
+    let pii: Vec<String> =
+        PII.iter().map(|s| s.to_lowercase()).chain([email.to_lowercase(), fiscal.to_lowercase()]).collect();
     for t in &mine {
         let stored = p.tickets.get(&t.id).await.unwrap();
         assert!(stored.requester.is_empty());
         assert_eq!(stored.version, 1, "erasure is an update like any other");
-        assert_eq!(
-            stored.fields.get("notice_code").map(String::as_str),
-            Some("302000100000009424")
-        );
+        assert_eq!(stored.fields.get("notice_code").map(String::as_str), Some("302000100000009424"));
         let events = p.events.list(&t.id).await.unwrap();
-        let text = format!(
-            "{}{}",
-            serde_json::to_string(&stored).unwrap(),
-            serde_json::to_string(&events).unwrap()
-        )
-        .to_lowercase();
+        let text = format!("{}{}", serde_json::to_string(&stored).unwrap(), serde_json::to_string(&events).unwrap())
+            .to_lowercase();
         for secret in &pii {
-            assert!(
-                !text.contains(secret.as_str()),
-                "`{secret}` survived the erasure"
-            );
+            assert!(!text.contains(secret.as_str()), "`{secret}` survived the erasure");
         }
-        let audit: Vec<_> = events
-            .iter()
-            .filter(|e| e.kind == EventKind::RequesterErased)
-            .collect();
+        let audit: Vec<_> = events.iter().filter(|e| e.kind == EventKind::RequesterErased).collect();
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0].actor, privacy_operator);
         assert_eq!(audit[0].at, now());
-        assert_eq!(
-            events.len(),
-            3,
-            "Created, Message, RequesterErased: the trail keeps its shape"
-        );
+        assert_eq!(events.len(), 3, "Created, Message, RequesterErased: the trail keeps its shape");
     }
-    assert!(
-        p.tickets
-            .find_by_requester(&RequesterKey::Email(email.clone()))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        p.tickets
-            .find_by_requester(&RequesterKey::FiscalCode(fiscal.clone()))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(p.tickets.find_by_requester(&RequesterKey::Email(email.clone())).await.unwrap().is_empty());
+    assert!(p.tickets.find_by_requester(&RequesterKey::FiscalCode(fiscal.clone())).await.unwrap().is_empty());
     let untouched = p.tickets.get(&someone_else.id).await.unwrap();
     assert_eq!(untouched, someone_else);
 
@@ -507,9 +295,7 @@ async fn erasure_leaves_no_personal_data(b: &dyn Backend) {
             .is_empty()
     );
     assert!(matches!(
-        p.tickets
-            .erase_requester(&RequesterKey::Email("  ".into()), &privacy_operator, now())
-            .await,
+        p.tickets.erase_requester(&RequesterKey::Email("  ".into()), &privacy_operator, now()).await,
         Err(StoreError::Invalid(_))
     ));
 }
@@ -521,8 +307,7 @@ async fn purge_removes_only_closed_tickets_past_retention(b: &dyn Backend) {
         let mut t = ticket(&team, days_ago(created));
         if let Some(s) = state {
             if s == TicketState::Closed {
-                t.move_to(TicketState::TakenInCharge, days_ago(created))
-                    .unwrap();
+                t.move_to(TicketState::TakenInCharge, days_ago(created)).unwrap();
                 t.move_to(TicketState::Resolved, days_ago(closed)).unwrap();
             }
             t.move_to(s, days_ago(closed)).unwrap();
@@ -533,57 +318,28 @@ async fn purge_removes_only_closed_tickets_past_retention(b: &dyn Backend) {
     let old_auto = make(Some(TicketState::AutoClosed), 45, 45);
     let recent_closed = make(Some(TicketState::NotServed), 20, 20);
     let mut resolved_long_ago = make(None, 60, 0);
-    resolved_long_ago
-        .move_to(TicketState::TakenInCharge, days_ago(60))
-        .unwrap();
-    resolved_long_ago
-        .move_to(TicketState::Resolved, days_ago(59))
-        .unwrap();
+    resolved_long_ago.move_to(TicketState::TakenInCharge, days_ago(60)).unwrap();
+    resolved_long_ago.move_to(TicketState::Resolved, days_ago(59)).unwrap();
     let open_old = make(None, 90, 0);
-    let all = [
-        &old_closed,
-        &old_auto,
-        &recent_closed,
-        &resolved_long_ago,
-        &open_old,
-    ];
+    let all = [&old_closed, &old_auto, &recent_closed, &resolved_long_ago, &open_old];
     for t in all {
         // Created straight in their state: this is about the purge, not the lifecycle.
         p.tickets.create(&key(), t, &Actor::system()).await.unwrap();
-        p.events
-            .append(&[note(t, t.updated_at, "worked")])
-            .await
-            .unwrap();
+        p.events.append(&[note(t, t.updated_at, "worked")]).await.unwrap();
     }
     let purged = p.tickets.purge_closed(30, now()).await.unwrap();
     for t in [&old_closed, &old_auto] {
         assert!(purged.contains(&t.id), "{} should be purged", t.state);
-        assert!(matches!(
-            p.tickets.get(&t.id).await,
-            Err(StoreError::NotFound(_))
-        ));
-        assert!(matches!(
-            p.tickets.get_by_reference(&t.reference).await,
-            Err(StoreError::NotFound(_))
-        ));
-        assert!(
-            p.events.list(&t.id).await.unwrap().is_empty(),
-            "its events went with it"
-        );
+        assert!(matches!(p.tickets.get(&t.id).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(p.tickets.get_by_reference(&t.reference).await, Err(StoreError::NotFound(_))));
+        assert!(p.events.list(&t.id).await.unwrap().is_empty(), "its events went with it");
     }
     for t in [&recent_closed, &resolved_long_ago, &open_old] {
         assert!(!purged.contains(&t.id), "{} must stay", t.state);
         assert_eq!(&p.tickets.get(&t.id).await.unwrap(), t);
         assert_eq!(p.events.list(&t.id).await.unwrap().len(), 2);
     }
-    assert!(
-        p.tickets
-            .purge_closed(30, now())
-            .await
-            .unwrap()
-            .iter()
-            .all(|id| !all.iter().any(|t| &t.id == id))
-    );
+    assert!(p.tickets.purge_closed(30, now()).await.unwrap().iter().all(|id| !all.iter().any(|t| &t.id == id)));
 }
 
 async fn nothing_acknowledged_is_lost(b: &dyn Backend) {
@@ -595,21 +351,11 @@ async fn nothing_acknowledged_is_lost(b: &dyn Backend) {
             let team = team.clone();
             tokio::spawn(async move {
                 let t = ticket(&team, days_ago(1) + SignedDuration::from_secs(i));
-                p.tickets
-                    .create(&format!("{team}-{i}"), &t, &Actor::system())
-                    .await
-                    .unwrap();
+                p.tickets.create(&format!("{team}-{i}"), &t, &Actor::system()).await.unwrap();
                 let mut t = p.tickets.get(&t.id).await.unwrap();
                 t.subject = Some(format!("subject {i}"));
-                let t = p
-                    .tickets
-                    .update(&t, &[note(&t, now(), &format!("n{i}"))])
-                    .await
-                    .unwrap();
-                p.events
-                    .append(&[note(&t, now() + SignedDuration::from_secs(1), "later")])
-                    .await
-                    .unwrap();
+                let t = p.tickets.update(&t, &[note(&t, now(), &format!("n{i}"))]).await.unwrap();
+                p.events.append(&[note(&t, now() + SignedDuration::from_secs(1), "later")]).await.unwrap();
                 t
             })
         })
@@ -621,24 +367,10 @@ async fn nothing_acknowledged_is_lost(b: &dyn Backend) {
     let reopened = b.reopen().await;
     for t in &acknowledged {
         assert_eq!(&reopened.tickets.get(&t.id).await.unwrap(), t);
-        let kinds: Vec<_> = reopened
-            .events
-            .list(&t.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
-        assert_eq!(
-            kinds,
-            [EventKind::Created, EventKind::Note, EventKind::Note]
-        );
+        let kinds: Vec<_> = reopened.events.list(&t.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EventKind::Created, EventKind::Note, EventKind::Note]);
     }
-    let queue = reopened
-        .tickets
-        .work_queue(&team, TicketState::New, 1000)
-        .await
-        .unwrap();
+    let queue = reopened.tickets.work_queue(&team, TicketState::New, 1000).await.unwrap();
     assert_eq!(queue.len(), 40);
     assert!(queue.windows(2).all(|w| w[0].created_at <= w[1].created_at));
 }
@@ -646,18 +378,10 @@ async fn nothing_acknowledged_is_lost(b: &dyn Backend) {
 async fn events_keep_their_order(b: &dyn Backend) {
     let p = b.ports();
     let t = ticket("first_level", days_ago(3));
-    p.tickets
-        .create(&key(), &t, &Actor::system())
-        .await
-        .unwrap();
-    let batch: Vec<_> = (0..5)
-        .map(|i| note(&t, days_ago(2), &format!("same instant {i}")))
-        .collect();
+    p.tickets.create(&key(), &t, &Actor::system()).await.unwrap();
+    let batch: Vec<_> = (0..5).map(|i| note(&t, days_ago(2), &format!("same instant {i}"))).collect();
     p.events.append(&batch).await.unwrap();
-    p.events
-        .append(&[note(&t, days_ago(1), "later")])
-        .await
-        .unwrap();
+    p.events.append(&[note(&t, days_ago(1), "later")]).await.unwrap();
     let texts: Vec<_> = p
         .events
         .list(&t.id)
@@ -669,32 +393,19 @@ async fn events_keep_their_order(b: &dyn Backend) {
         .collect();
     assert_eq!(
         texts,
-        [
-            "same instant 0",
-            "same instant 1",
-            "same instant 2",
-            "same instant 3",
-            "same instant 4",
-            "later"
-        ]
+        ["same instant 0", "same instant 1", "same instant 2", "same instant 3", "same instant 4", "later"]
     );
     let other = ticket("first_level", now());
     assert!(matches!(
-        p.events
-            .append(&[note(&t, now(), "a"), note(&other, now(), "b")])
-            .await,
+        p.events.append(&[note(&t, now(), "a"), note(&other, now(), "b")]).await,
         Err(StoreError::Invalid(_))
     ));
 }
 
 fn step(dedup: &str, ticket: &Ticket) -> StepMessage {
-    StepMessage::new(
-        "triage",
-        dedup,
-        serde_json::json!({"ticket_id": ticket.id, "hint": "pagamento", "n": [1, 2, 3]}),
-    )
-    .with_attribute("ticket_id", ticket.id.0.clone())
-    .with_attribute("reference", ticket.reference.0.clone())
+    StepMessage::new("triage", dedup, serde_json::json!({"ticket_id": ticket.id, "hint": "pagamento", "n": [1, 2, 3]}))
+        .with_attribute("ticket_id", ticket.id.0.clone())
+        .with_attribute("reference", ticket.reference.0.clone())
 }
 
 async fn publish_deduplicates(b: &dyn Backend) {
@@ -713,31 +424,20 @@ async fn publish_deduplicates(b: &dyn Backend) {
     dedups.sort();
     assert_eq!(dedups, ["d-1", "d-2"], "one message per deduplication id");
     let d1 = got.iter().find(|d| d.message.dedup_id == "d-1").unwrap();
-    assert_eq!(
-        d1.message,
-        step("d-1", &t),
-        "step, body and attributes arrive whole"
-    );
+    assert_eq!(d1.message, step("d-1", &t), "step, body and attributes arrive whole");
     assert_eq!(d1.attempts, 1);
     assert!(matches!(
-        q.publish(&StepMessage::new("bad step!", "x", serde_json::json!({})))
-            .await,
+        q.publish(&StepMessage::new("bad step!", "x", serde_json::json!({}))).await,
         Err(StoreError::Invalid(_))
     ));
-    assert!(matches!(
-        q.receive(0, Duration::from_secs(1)).await,
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(q.receive(0, Duration::from_secs(1)).await, Err(StoreError::Invalid(_))));
 }
 
 async fn redelivery_has_one_effect(b: &dyn Backend) {
     let p = b.ports();
     let q = b.queue(5).await;
     let t = ticket("first_level", days_ago(1));
-    p.tickets
-        .create(&key(), &t, &Actor::system())
-        .await
-        .unwrap();
+    p.tickets.create(&key(), &t, &Actor::system()).await.unwrap();
     let dedup = format!("triage-{}", t.id);
     q.publish(&step(&dedup, &t)).await.unwrap();
     let runs = Arc::new(AtomicUsize::new(0));
@@ -747,47 +447,23 @@ async fn redelivery_has_one_effect(b: &dyn Backend) {
         let (p, runs) = (p.clone(), runs.clone());
         async move {
             let key = delivery.message.idempotency_key();
-            run_once(
-                p.idempotency.as_ref(),
-                &key,
-                Duration::from_secs(60),
-                Duration::from_secs(3600),
-                || async {
-                    runs.fetch_add(1, Ordering::SeqCst);
-                    let id = TicketId(
-                        delivery.message.body["ticket_id"]
-                            .as_str()
-                            .unwrap()
-                            .to_owned(),
-                    );
-                    let t = p.tickets.get(&id).await?;
-                    p.tickets.update(&t, &[note(&t, now(), "triaged")]).await
-                },
-            )
+            run_once(p.idempotency.as_ref(), &key, Duration::from_secs(60), Duration::from_secs(3600), || async {
+                runs.fetch_add(1, Ordering::SeqCst);
+                let id = TicketId(delivery.message.body["ticket_id"].as_str().unwrap().to_owned());
+                let t = p.tickets.get(&id).await?;
+                p.tickets.update(&t, &[note(&t, now(), "triaged")]).await
+            })
             .await
         }
     };
-    let first = q
-        .receive(1, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .pop()
-        .expect("delivered");
+    let first = q.receive(1, Duration::from_secs(30)).await.unwrap().pop().expect("delivered");
     assert!(matches!(handle(first.clone()).await, Ok(RunOnce::Ran(_))));
     q.nack(&first.receipt).await.unwrap(); // as if the visibility timeout ran out
 
-    let second = q
-        .receive(1, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .pop()
-        .expect("delivered again");
+    let second = q.receive(1, Duration::from_secs(30)).await.unwrap().pop().expect("delivered again");
     assert_eq!(second.message_id, first.message_id);
     assert_eq!(second.attempts, 2);
-    assert!(matches!(
-        handle(second.clone()).await,
-        Ok(RunOnce::AlreadyDone)
-    ));
+    assert!(matches!(handle(second.clone()).await, Ok(RunOnce::AlreadyDone)));
     q.ack(&second.receipt).await.unwrap();
     q.ack(&second.receipt).await.unwrap(); // acking twice is harmless
 
@@ -798,59 +474,28 @@ async fn redelivery_has_one_effect(b: &dyn Backend) {
         q.ack(&d.receipt).await.unwrap();
     }
     assert_eq!(runs.load(Ordering::SeqCst), 1);
-    let notes = p
-        .events
-        .list(&t.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == EventKind::Note)
-        .count();
+    let notes = p.events.list(&t.id).await.unwrap().into_iter().filter(|e| e.kind == EventKind::Note).count();
     assert_eq!(notes, 1);
     assert_eq!(p.tickets.get(&t.id).await.unwrap().version, 1);
-    assert!(
-        q.receive(10, Duration::from_secs(30))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(q.receive(10, Duration::from_secs(30)).await.unwrap().is_empty());
 
     // A failed effect releases its claim: the retry runs it.
     let k = format!("step:failing:{}", uuid::Uuid::new_v4());
-    let failed: Result<RunOnce<()>, _> = run_once(
-        p.idempotency.as_ref(),
-        &k,
-        Duration::from_secs(60),
-        Duration::from_secs(60),
-        || async { Err("boom") },
-    )
-    .await;
+    let failed: Result<RunOnce<()>, _> =
+        run_once(p.idempotency.as_ref(), &k, Duration::from_secs(60), Duration::from_secs(60), || async {
+            Err("boom")
+        })
+        .await;
     assert!(failed.is_err());
-    let retried = run_once(
-        p.idempotency.as_ref(),
-        &k,
-        Duration::from_secs(60),
-        Duration::from_secs(60),
-        || async { Ok::<_, &str>(7) },
-    )
+    let retried = run_once(p.idempotency.as_ref(), &k, Duration::from_secs(60), Duration::from_secs(60), || async {
+        Ok::<_, &str>(7)
+    })
     .await;
     assert!(matches!(retried, Ok(RunOnce::Ran(7))));
     // A claim held by a live worker is left alone.
     let held = format!("step:held:{}", uuid::Uuid::new_v4());
-    assert_eq!(
-        p.idempotency
-            .claim(&held, Duration::from_secs(60))
-            .await
-            .unwrap(),
-        sportello::ports::Claim::Acquired
-    );
-    assert_eq!(
-        p.idempotency
-            .claim(&held, Duration::from_secs(60))
-            .await
-            .unwrap(),
-        sportello::ports::Claim::InProgress
-    );
+    assert_eq!(p.idempotency.claim(&held, Duration::from_secs(60)).await.unwrap(), sportello::ports::Claim::Acquired);
+    assert_eq!(p.idempotency.claim(&held, Duration::from_secs(60)).await.unwrap(), sportello::ports::Claim::InProgress);
 }
 
 async fn dead_letters_after_max_attempts_and_redrive(b: &dyn Backend) {
@@ -859,76 +504,34 @@ async fn dead_letters_after_max_attempts_and_redrive(b: &dyn Backend) {
     let sent = step("poison-1", &t);
     q.publish(&sent).await.unwrap();
     for attempt in 1..=3 {
-        let d = q
-            .receive(1, Duration::from_secs(30))
-            .await
-            .unwrap()
-            .pop()
-            .unwrap_or_else(|| panic!("attempt {attempt}"));
+        let d =
+            q.receive(1, Duration::from_secs(30)).await.unwrap().pop().unwrap_or_else(|| panic!("attempt {attempt}"));
         assert_eq!(d.attempts, attempt);
         q.nack(&d.receipt).await.unwrap();
     }
-    assert!(
-        q.receive(10, Duration::from_secs(30))
-            .await
-            .unwrap()
-            .is_empty(),
-        "moved after 3 attempts"
-    );
+    assert!(q.receive(10, Duration::from_secs(30)).await.unwrap().is_empty(), "moved after 3 attempts");
     let dead = q.dead_letters(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].message().unwrap(), sent, "kept whole");
     assert!(dead[0].attempts >= 3);
-    assert_eq!(
-        q.dead_letters(10).await.unwrap().len(),
-        1,
-        "listing does not consume"
-    );
+    assert_eq!(q.dead_letters(10).await.unwrap().len(), 1, "listing does not consume");
 
     assert_eq!(q.redrive(10).await.unwrap(), 1);
     assert!(q.dead_letters(10).await.unwrap().is_empty());
-    let back = q
-        .receive(1, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .pop()
-        .expect("re-driven");
+    let back = q.receive(1, Duration::from_secs(30)).await.unwrap().pop().expect("re-driven");
     assert_eq!(back.message, sent);
     assert_eq!(back.attempts, 1, "attempts start again");
     q.ack(&back.receipt).await.unwrap();
-    assert!(
-        q.receive(10, Duration::from_secs(30))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(q.receive(10, Duration::from_secs(30)).await.unwrap().is_empty());
 }
 
 async fn visibility_timeout_redelivers(b: &dyn Backend) {
     let q = b.queue(5).await;
-    q.publish(&step("vis-1", &ticket("first_level", now())))
-        .await
-        .unwrap();
-    let d = q
-        .receive(1, Duration::from_secs(1))
-        .await
-        .unwrap()
-        .pop()
-        .expect("delivered");
-    assert!(
-        q.receive(10, Duration::from_secs(1))
-            .await
-            .unwrap()
-            .is_empty(),
-        "hidden while in flight"
-    );
+    q.publish(&step("vis-1", &ticket("first_level", now()))).await.unwrap();
+    let d = q.receive(1, Duration::from_secs(1)).await.unwrap().pop().expect("delivered");
+    assert!(q.receive(10, Duration::from_secs(1)).await.unwrap().is_empty(), "hidden while in flight");
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let again = q
-        .receive(1, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .pop()
-        .expect("visible again");
+    let again = q.receive(1, Duration::from_secs(30)).await.unwrap().pop().expect("visible again");
     assert_eq!(again.message_id, d.message_id);
     assert_eq!(again.attempts, 2);
     q.ack(&again.receipt).await.unwrap();
@@ -943,10 +546,7 @@ fn mail(message_id: &str) -> OutgoingMail {
         html: None,
         message_id: message_id.into(),
         in_reply_to: Some("CAB123@mail.example.it".into()),
-        references: vec![
-            "CAA001@mail.example.it".into(),
-            "CAB123@mail.example.it".into(),
-        ],
+        references: vec!["CAA001@mail.example.it".into(), "CAB123@mail.example.it".into()],
         ticket: Some(TicketReference("SP-7K3Q9XWD".into())),
     }
 }
@@ -958,20 +558,14 @@ async fn mail_is_sent_threaded(b: &dyn Backend) {
     assert_eq!(sent.message_id, id);
     assert!(!sent.transport_id.is_empty());
     let raw = b.sent_mail().await;
-    let ours: Vec<_> = raw
-        .iter()
-        .filter(|m| m.contains(&format!("Message-ID: <{id}>")))
-        .collect();
+    let ours: Vec<_> = raw.iter().filter(|m| m.contains(&format!("Message-ID: <{id}>"))).collect();
     assert_eq!(ours.len(), 1, "sent once: {raw:?}");
     assert!(ours[0].contains("In-Reply-To: <CAB123@mail.example.it>"));
     assert!(ours[0].contains("References: <CAA001@mail.example.it> <CAB123@mail.example.it>"));
     assert!(ours[0].contains("X-Sportello-Reference: SP-7K3Q9XWD"));
     let mut bad = mail(&id);
     bad.to = vec![];
-    assert!(matches!(
-        p.mailer.send(&bad).await,
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(p.mailer.send(&bad).await, Err(StoreError::Invalid(_))));
 }
 
 fn escalation(t: &Ticket) -> EscalationMessage {
@@ -988,9 +582,7 @@ fn escalation(t: &Ticket) -> EscalationMessage {
         due: Some(now() + SignedDuration::from_hours(48)),
         summary: "Payment notice paid twice, please check the creditor's reconciliation.".into(),
         fields: BTreeMap::from([("notice_code".to_string(), "302000100000009424".to_string())]),
-        reply_to: Some(
-            "https://sqs.eu-south-1.amazonaws.com/000000000000/sportello-notices".into(),
-        ),
+        reply_to: Some("https://sqs.eu-south-1.amazonaws.com/000000000000/sportello-notices".into()),
     }
 }
 
@@ -1006,15 +598,9 @@ async fn escalations_by_queue_and_mail(b: &dyn Backend) {
         serde_json::from_str(include_str!("../docs/escalation-message.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let body: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&body)
-        .map(|e| e.to_string())
-        .collect();
+    let errors: Vec<String> = validator.iter_errors(&body).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(
-        serde_json::from_value::<EscalationMessage>(body).unwrap(),
-        msg
-    );
+    assert_eq!(serde_json::from_value::<EscalationMessage>(body).unwrap(), msg);
 
     let route = EscalationRoute::Email {
         from: "escalation@sportello.example".into(),
@@ -1022,23 +608,13 @@ async fn escalations_by_queue_and_mail(b: &dyn Backend) {
     };
     p.escalation.deliver(&route, &msg).await.unwrap();
     let mails = b.sent_mail().await;
-    let ours: Vec<_> = mails
-        .iter()
-        .filter(|m| {
-            m.contains(&format!(
-                "[{}] Escalation to pagopa_specialists",
-                t.reference
-            ))
-        })
-        .collect();
+    let ours: Vec<_> =
+        mails.iter().filter(|m| m.contains(&format!("[{}] Escalation to pagopa_specialists", t.reference))).collect();
     assert_eq!(ours.len(), 1);
     assert!(ours[0].contains("302000100000009424"));
     let mut wrong = msg.clone();
     wrong.schema = "v0".into();
-    assert!(matches!(
-        p.escalation.deliver(&route, &wrong).await,
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(p.escalation.deliver(&route, &wrong).await, Err(StoreError::Invalid(_))));
 }
 
 macro_rules! contract {

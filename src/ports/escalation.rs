@@ -64,11 +64,7 @@ pub enum EscalationRoute {
 #[async_trait]
 pub trait EscalationDelivery: Send + Sync {
     /// Sends `message` along `route`; returns the transport's id for the audit event.
-    async fn deliver(
-        &self,
-        route: &EscalationRoute,
-        message: &EscalationMessage,
-    ) -> StoreResult<String>;
+    async fn deliver(&self, route: &EscalationRoute, message: &EscalationMessage) -> StoreResult<String>;
 }
 
 impl EscalationMessage {
@@ -80,9 +76,7 @@ impl EscalationMessage {
             )));
         }
         if self.escalation_id.is_empty() || self.target.is_empty() {
-            return Err(StoreError::Invalid(
-                "an escalation needs an id and a target".into(),
-            ));
+            return Err(StoreError::Invalid("an escalation needs an id and a target".into()));
         }
         Ok(())
     }
@@ -95,14 +89,10 @@ impl EscalationMessage {
     /// The e-mail form: a readable summary, then the same JSON as the queue message so a
     /// target's automation can read either.
     pub fn to_mail(&self, from: &str, to: &[String]) -> StoreResult<OutgoingMail> {
-        let json =
-            serde_json::to_string_pretty(self).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let json = serde_json::to_string_pretty(self).map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.validate()?;
         let domain = from.split_once('@').map_or("sportello.invalid", |(_, d)| d);
-        let kind = self
-            .ticket_type
-            .map(|t| format!("{} ({})", t.code(), t.name()))
-            .unwrap_or_else(|| "-".into());
+        let kind = self.ticket_type.map(|t| format!("{} ({})", t.code(), t.name())).unwrap_or_else(|| "-".into());
         let mut text = format!(
             "Ticket {reference} is escalated to {target}.\n\nType: {kind}\nCategory: {category}\nChannel: {channel}\nEscalated at: {at}\n",
             reference = self.reference,
@@ -135,15 +125,7 @@ impl EscalationMessage {
 }
 
 fn sanitize_id(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).collect()
 }
 
 /// The JSON Schema of [`EscalationMessage`], as checked in under `docs/`.

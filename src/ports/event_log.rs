@@ -23,9 +23,7 @@ pub(crate) fn single_ticket(events: &[Event]) -> StoreResult<Option<&TicketId>> 
         return Ok(None);
     };
     if events.iter().any(|e| e.ticket_id != first.ticket_id) {
-        return Err(super::StoreError::Invalid(
-            "events appended together must belong to one ticket".into(),
-        ));
+        return Err(super::StoreError::Invalid("events appended together must belong to one ticket".into()));
     }
     Ok(Some(&first.ticket_id))
 }

@@ -85,9 +85,7 @@ where
 /// Idempotency keys are stored as record keys; refuse what no backend can hold.
 pub fn validate_key(key: &str) -> StoreResult<()> {
     if key.is_empty() || key.len() > 512 || key.chars().any(char::is_control) {
-        return Err(StoreError::Invalid(
-            "an idempotency key has 1 to 512 bytes and no control characters".into(),
-        ));
+        return Err(StoreError::Invalid("an idempotency key has 1 to 512 bytes and no control characters".into()));
     }
     Ok(())
 }

@@ -59,33 +59,22 @@ impl OutgoingMail {
         let address_ok = |a: &str| {
             let a = a.trim();
             a.len() <= 320
-                && a.split_once('@')
-                    .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-                && !a
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+                && a.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+                && !a.chars().any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
         };
         let id_ok = |id: &str| {
-            !id.is_empty()
-                && id.contains('@')
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_graphic() && c != '<' && c != '>')
+            !id.is_empty() && id.contains('@') && id.chars().all(|c| c.is_ascii_graphic() && c != '<' && c != '>')
         };
         if !address_ok(&self.from) {
             return Err(StoreError::Invalid("sender address is not valid".into()));
         }
         if self.to.is_empty() || self.to.len() > 50 || !self.to.iter().all(|a| address_ok(a)) {
-            return Err(StoreError::Invalid(
-                "1 to 50 valid recipient addresses are needed".into(),
-            ));
+            return Err(StoreError::Invalid("1 to 50 valid recipient addresses are needed".into()));
         }
         if !header_safe(&self.subject) {
             return Err(StoreError::Invalid("the subject has a line break".into()));
         }
-        let ids = std::iter::once(&self.message_id)
-            .chain(self.in_reply_to.iter())
-            .chain(self.references.iter());
+        let ids = std::iter::once(&self.message_id).chain(self.in_reply_to.iter()).chain(self.references.iter());
         for id in ids {
             if !id_ok(id) {
                 return Err(StoreError::Invalid(format!("`{id}` is not a message id")));
@@ -97,11 +86,7 @@ impl OutgoingMail {
     /// The message as raw MIME (RFC 5322), ready for SES `SendRawEmail` or an outbox.
     pub fn to_mime(&self, date: Timestamp) -> StoreResult<Vec<u8>> {
         self.validate()?;
-        let to: Vec<Address<'_>> = self
-            .to
-            .iter()
-            .map(|a| Address::new_address(None::<&str>, a.trim()))
-            .collect();
+        let to: Vec<Address<'_>> = self.to.iter().map(|a| Address::new_address(None::<&str>, a.trim())).collect();
         let mut builder = MessageBuilder::new()
             .from(Address::new_address(None::<&str>, self.from.trim()))
             .to(Address::new_list(to))
@@ -113,9 +98,7 @@ impl OutgoingMail {
             builder = builder.in_reply_to(MessageId::new(parent.as_str()));
         }
         if !self.references.is_empty() {
-            builder = builder.references(MessageId::new_list(
-                self.references.iter().map(String::as_str),
-            ));
+            builder = builder.references(MessageId::new_list(self.references.iter().map(String::as_str)));
         }
         if let Some(html) = &self.html {
             builder = builder.html_body(html.as_str());
@@ -123,9 +106,7 @@ impl OutgoingMail {
         if let Some(reference) = &self.ticket {
             builder = builder.header(REFERENCE_HEADER, Text::new(reference.as_str()));
         }
-        builder
-            .write_to_vec()
-            .map_err(|e| StoreError::Invalid(format!("cannot build the message: {e}")))
+        builder.write_to_vec().map_err(|e| StoreError::Invalid(format!("cannot build the message: {e}")))
     }
 }
 
@@ -142,36 +123,19 @@ mod tests {
             html: None,
             message_id: "reply-1@sportello.example".into(),
             in_reply_to: Some("orig-1@mail.example.it".into()),
-            references: vec![
-                "orig-0@mail.example.it".into(),
-                "orig-1@mail.example.it".into(),
-            ],
+            references: vec!["orig-0@mail.example.it".into(), "orig-1@mail.example.it".into()],
             ticket: Some(TicketReference("SP-7K3Q9XWD".into())),
         }
     }
 
     #[test]
     fn mime_carries_threading_headers() {
-        let raw = mail()
-            .to_mime(Timestamp::from_second(1_800_000_000).unwrap())
-            .unwrap();
+        let raw = mail().to_mime(Timestamp::from_second(1_800_000_000).unwrap()).unwrap();
         let text = String::from_utf8(raw).unwrap();
-        assert!(
-            text.contains("Message-ID: <reply-1@sportello.example>"),
-            "{text}"
-        );
-        assert!(
-            text.contains("In-Reply-To: <orig-1@mail.example.it>"),
-            "{text}"
-        );
-        assert!(
-            text.contains("References: <orig-0@mail.example.it> <orig-1@mail.example.it>"),
-            "{text}"
-        );
-        assert!(
-            text.contains("X-Sportello-Reference: SP-7K3Q9XWD"),
-            "{text}"
-        );
+        assert!(text.contains("Message-ID: <reply-1@sportello.example>"), "{text}");
+        assert!(text.contains("In-Reply-To: <orig-1@mail.example.it>"), "{text}");
+        assert!(text.contains("References: <orig-0@mail.example.it> <orig-1@mail.example.it>"), "{text}");
+        assert!(text.contains("X-Sportello-Reference: SP-7K3Q9XWD"), "{text}");
         assert!(text.contains("ecco la risposta"), "{text}");
     }
 

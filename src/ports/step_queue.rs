@@ -26,17 +26,8 @@ pub struct StepMessage {
 }
 
 impl StepMessage {
-    pub fn new(
-        step: impl Into<String>,
-        dedup_id: impl Into<String>,
-        body: serde_json::Value,
-    ) -> Self {
-        Self {
-            step: step.into(),
-            dedup_id: dedup_id.into(),
-            body,
-            attributes: BTreeMap::new(),
-        }
+    pub fn new(step: impl Into<String>, dedup_id: impl Into<String>, body: serde_json::Value) -> Self {
+        Self { step: step.into(), dedup_id: dedup_id.into(), body, attributes: BTreeMap::new() }
     }
 
     pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -54,32 +45,21 @@ impl StepMessage {
         let name_ok = |s: &str| {
             !s.is_empty()
                 && s.len() <= 80
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         };
         if !name_ok(&self.step) {
-            return Err(StoreError::Invalid(
-                "a step name has 1 to 80 of [A-Za-z0-9_.-]".into(),
-            ));
+            return Err(StoreError::Invalid("a step name has 1 to 80 of [A-Za-z0-9_.-]".into()));
         }
-        if self.dedup_id.is_empty()
-            || self.dedup_id.len() > 128
-            || self.dedup_id.chars().any(|c| !c.is_ascii_graphic())
+        if self.dedup_id.is_empty() || self.dedup_id.len() > 128 || self.dedup_id.chars().any(|c| !c.is_ascii_graphic())
         {
-            return Err(StoreError::Invalid(
-                "a deduplication id has 1 to 128 printable ASCII characters".into(),
-            ));
+            return Err(StoreError::Invalid("a deduplication id has 1 to 128 printable ASCII characters".into()));
         }
         if self.attributes.len() > MAX_ATTRIBUTES {
-            return Err(StoreError::Invalid(format!(
-                "at most {MAX_ATTRIBUTES} attributes"
-            )));
+            return Err(StoreError::Invalid(format!("at most {MAX_ATTRIBUTES} attributes")));
         }
         for (name, value) in &self.attributes {
             if !name_ok(name) || name.starts_with("sportello.") || name.starts_with("aws.") {
-                return Err(StoreError::Invalid(format!(
-                    "attribute name `{name}` is not allowed"
-                )));
+                return Err(StoreError::Invalid(format!("attribute name `{name}` is not allowed")));
             }
             if value.is_empty() {
                 // SQS refuses empty string attributes.
@@ -168,11 +148,5 @@ pub trait StepQueue: Send + Sync {
 }
 
 pub(crate) fn validate_batch(max: usize) -> StoreResult<()> {
-    if (1..=10).contains(&max) {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(
-            "receive 1 to 10 messages at a time".into(),
-        ))
-    }
+    if (1..=10).contains(&max) { Ok(()) } else { Err(StoreError::Invalid("receive 1 to 10 messages at a time".into())) }
 }

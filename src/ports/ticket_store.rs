@@ -1,9 +1,7 @@
 //! Where tickets live: never lost, never duplicated.
 
 use super::{StoreError, StoreResult};
-use crate::domain::{
-    Actor, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState,
-};
+use crate::domain::{Actor, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
@@ -54,10 +52,7 @@ impl RequesterKey {
             Self::FiscalCode(v) => v.split_whitespace().collect::<String>().to_uppercase(),
         };
         if value.is_empty() || value == "+" {
-            return Err(StoreError::Invalid(format!(
-                "empty requester {} key",
-                self.kind()
-            )));
+            return Err(StoreError::Invalid(format!("empty requester {} key", self.kind())));
         }
         Ok(value)
     }
@@ -117,12 +112,7 @@ pub trait TicketStore: Send + Sync {
     /// and the idempotency record are written atomically. The same key again returns the ticket
     /// created the first time, flagged `replayed`, whatever the new ticket says. A reference or
     /// id already taken by another ticket is `Duplicate`: generate a new reference and retry.
-    async fn create(
-        &self,
-        idempotency_key: &str,
-        ticket: &Ticket,
-        actor: &Actor,
-    ) -> StoreResult<Created>;
+    async fn create(&self, idempotency_key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created>;
 
     async fn get(&self, id: &TicketId) -> StoreResult<Ticket>;
 
@@ -134,48 +124,30 @@ pub trait TicketStore: Send + Sync {
     async fn update(&self, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket>;
 
     /// A team's tickets in one state, oldest first, at most `limit`.
-    async fn work_queue(
-        &self,
-        team: &str,
-        state: TicketState,
-        limit: usize,
-    ) -> StoreResult<Vec<Ticket>>;
+    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>>;
 
     /// Every ticket of a requester, oldest first.
     async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>>;
 
     /// GDPR art. 17: blanks requester data on every ticket of the requester and scrubs their
     /// events' details, leaving a `RequesterErased` event (by `actor`, with no personal data).
-    async fn erase_requester(
-        &self,
-        key: &RequesterKey,
-        actor: &Actor,
-        now: Timestamp,
-    ) -> StoreResult<Erasure>;
+    async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: Timestamp) -> StoreResult<Erasure>;
 
     /// Deletes tickets closed (in a final state) more than `retention_days` before `now`, with
     /// their events and records. Open and recently closed tickets stay. Returns what went.
-    async fn purge_closed(&self, retention_days: u32, now: Timestamp)
-    -> StoreResult<Vec<TicketId>>;
+    async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>>;
 }
 
 /// The checks every store makes before creating a ticket.
 pub fn validate_new(idempotency_key: &str, ticket: &Ticket) -> StoreResult<()> {
     if idempotency_key.is_empty() || idempotency_key.len() > MAX_IDEMPOTENCY_KEY_LEN {
-        return Err(StoreError::Invalid(format!(
-            "an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY_LEN} bytes"
-        )));
+        return Err(StoreError::Invalid(format!("an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY_LEN} bytes")));
     }
     if idempotency_key.chars().any(char::is_control) {
-        return Err(StoreError::Invalid(
-            "an idempotency key has no control characters".into(),
-        ));
+        return Err(StoreError::Invalid("an idempotency key has no control characters".into()));
     }
     if ticket.version != 0 {
-        return Err(StoreError::Invalid(format!(
-            "a new ticket has version 0, not {}",
-            ticket.version
-        )));
+        return Err(StoreError::Invalid(format!("a new ticket has version 0, not {}", ticket.version)));
     }
     validate_ids(ticket)
 }
@@ -184,9 +156,7 @@ pub fn validate_new(idempotency_key: &str, ticket: &Ticket) -> StoreResult<()> {
 pub fn validate_update(ticket: &Ticket, events: &[Event]) -> StoreResult<()> {
     validate_ids(ticket)?;
     if events.len() > MAX_EVENTS_PER_WRITE {
-        return Err(StoreError::Invalid(format!(
-            "at most {MAX_EVENTS_PER_WRITE} events per update"
-        )));
+        return Err(StoreError::Invalid(format!("at most {MAX_EVENTS_PER_WRITE} events per update")));
     }
     if let Some(e) = events.iter().find(|e| e.ticket_id != ticket.id) {
         return Err(StoreError::Invalid(format!(
@@ -199,9 +169,7 @@ pub fn validate_update(ticket: &Ticket, events: &[Event]) -> StoreResult<()> {
 
 fn validate_ids(ticket: &Ticket) -> StoreResult<()> {
     if ticket.id.0.is_empty() || ticket.reference.0.is_empty() || ticket.team.is_empty() {
-        return Err(StoreError::Invalid(
-            "a ticket needs an id, a reference and a team".into(),
-        ));
+        return Err(StoreError::Invalid("a ticket needs an id, a reference and a team".into()));
     }
     Ok(())
 }
@@ -224,24 +192,14 @@ pub fn created_event(ticket: &Ticket, actor: &Actor) -> Event {
 
 /// Blanks the personal data of one ticket: the requester, the free-text subject, and any field
 /// whose value repeats one of the requester's identifiers. Returns the erasure's audit event.
-pub fn erase_ticket(
-    ticket: &mut Ticket,
-    key: &RequesterKey,
-    actor: &Actor,
-    now: Timestamp,
-) -> Event {
+pub fn erase_ticket(ticket: &mut Ticket, key: &RequesterKey, actor: &Actor, now: Timestamp) -> Event {
     let keys = RequesterKey::of(&ticket.requester);
-    let identifiers: Vec<String> = [&keys.email, &keys.phone, &keys.fiscal_code]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
+    let identifiers: Vec<String> =
+        [&keys.email, &keys.phone, &keys.fiscal_code].into_iter().flatten().cloned().collect();
     let mut erased_fields: Vec<String> = Vec::new();
     ticket.fields.retain(|name, value| {
         let v = value.trim();
-        let personal = identifiers
-            .iter()
-            .any(|id| id.eq_ignore_ascii_case(v) || normalize_phone(v) == *id);
+        let personal = identifiers.iter().any(|id| id.eq_ignore_ascii_case(v) || normalize_phone(v) == *id);
         if personal {
             erased_fields.push(name.clone());
         }
@@ -276,8 +234,7 @@ pub fn scrub_event(event: &mut Event) -> bool {
 /// The instant before which closed tickets are purged.
 pub fn retention_cutoff(retention_days: u32, now: Timestamp) -> StoreResult<Timestamp> {
     let span = jiff::SignedDuration::from_hours(i64::from(retention_days) * 24);
-    now.checked_sub(span)
-        .map_err(|_| StoreError::Invalid(format!("retention of {retention_days} days")))
+    now.checked_sub(span).map_err(|_| StoreError::Invalid(format!("retention of {retention_days} days")))
 }
 
 /// A ticket the purge may delete: in a final state, closed before the cutoff.
@@ -295,14 +252,8 @@ mod tests {
             RequesterKey::Email(" Mario.Rossi@Example.IT ".into()).normalized(),
             Ok("mario.rossi@example.it".into())
         );
-        assert_eq!(
-            RequesterKey::Phone("+39 333 123-4567".into()).normalized(),
-            Ok("+393331234567".into())
-        );
-        assert_eq!(
-            RequesterKey::FiscalCode("rssmra80a01 h501u".into()).normalized(),
-            Ok("RSSMRA80A01H501U".into())
-        );
+        assert_eq!(RequesterKey::Phone("+39 333 123-4567".into()).normalized(), Ok("+393331234567".into()));
+        assert_eq!(RequesterKey::FiscalCode("rssmra80a01 h501u".into()).normalized(), Ok("RSSMRA80A01H501U".into()));
         assert!(RequesterKey::Phone(" - ".into()).normalized().is_err());
         assert!(RequesterKey::Email("".into()).normalized().is_err());
     }
@@ -321,14 +272,8 @@ mod tests {
         t.requester.fiscal_code = Some("RSSMRA80A01H501U".into());
         t.subject = Some("Mario Rossi, my payment".into());
         t.fields.insert("payer".into(), "rssmra80a01h501u".into());
-        t.fields
-            .insert("notice_code".into(), "302000100000009424".into());
-        let ev = erase_ticket(
-            &mut t,
-            &RequesterKey::Email("mario@example.it".into()),
-            &Actor::system(),
-            now,
-        );
+        t.fields.insert("notice_code".into(), "302000100000009424".into());
+        let ev = erase_ticket(&mut t, &RequesterKey::Email("mario@example.it".into()), &Actor::system(), now);
         assert!(t.requester.is_empty());
         assert_eq!(t.subject, None);
         assert_eq!(t.fields.keys().collect::<Vec<_>>(), ["notice_code"]);

@@ -1,8 +1,6 @@
 use super::{Backend, Ports};
 use async_trait::async_trait;
-use sportello::adapters::embedded::{
-    Db, EmbeddedEscalation, OutboxMailer, SqliteQueue, SqliteStore,
-};
+use sportello::adapters::embedded::{Db, EmbeddedEscalation, OutboxMailer, SqliteQueue, SqliteStore};
 use sportello::domain::TicketId;
 use sportello::ports::{EscalationRoute, StepQueue};
 use std::path::PathBuf;
@@ -22,12 +20,7 @@ impl EmbeddedBackend {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("sportello.db");
         let db = Db::open(&path).expect("open db");
-        Self {
-            _dir: dir,
-            path,
-            db,
-            queues: AtomicU32::new(0),
-        }
+        Self { _dir: dir, path, db, queues: AtomicU32::new(0) }
     }
 
     fn ports_on(db: &Db) -> Ports {
@@ -58,12 +51,7 @@ impl Backend for EmbeddedBackend {
 
     async fn queue(&self, max_attempts: u32) -> Arc<dyn StepQueue> {
         let n = self.queues.fetch_add(1, Ordering::SeqCst);
-        Arc::new(SqliteQueue::new(
-            self.db.clone(),
-            format!("steps-{n}"),
-            max_attempts,
-            Duration::from_secs(300),
-        ))
+        Arc::new(SqliteQueue::new(self.db.clone(), format!("steps-{n}"), max_attempts, Duration::from_secs(300)))
     }
 
     async fn sent_mail(&self) -> Vec<String> {
@@ -79,32 +67,20 @@ impl Backend for EmbeddedBackend {
     async fn corrupt_ticket(&self, id: &TicketId) {
         let n = self
             .raw()
-            .execute(
-                "UPDATE tickets SET doc = '{\"id\": 42, not json' WHERE id = ?1",
-                [&id.0],
-            )
+            .execute("UPDATE tickets SET doc = '{\"id\": 42, not json' WHERE id = ?1", [&id.0])
             .expect("corrupt");
         assert_eq!(n, 1);
     }
 
     async fn escalation_queue(&self) -> EscalationRoute {
         let n = self.queues.fetch_add(1, Ordering::SeqCst);
-        EscalationRoute::Queue {
-            queue: format!("escalations-{n}"),
-        }
+        EscalationRoute::Queue { queue: format!("escalations-{n}") }
     }
 
     async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String> {
-        let EscalationRoute::Queue { queue } = route else {
-            panic!("not a queue route")
-        };
+        let EscalationRoute::Queue { queue } = route else { panic!("not a queue route") };
         let q = SqliteQueue::new(self.db.clone(), queue.clone(), 5, Duration::from_secs(300));
-        let got = q
-            .receive(10, Duration::from_secs(30))
-            .await
-            .expect("receive");
-        got.into_iter()
-            .map(|d| d.message.body.to_string())
-            .collect()
+        let got = q.receive(10, Duration::from_secs(30)).await.expect("receive");
+        got.into_iter().map(|d| d.message.body.to_string()).collect()
     }
 }

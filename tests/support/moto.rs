@@ -8,9 +8,7 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::types::AttributeValue;
-use sportello::adapters::aws::{
-    AwsEscalation, DynamoStore, SesMailer, SqsQueue, create_queue_with_dlq, table,
-};
+use sportello::adapters::aws::{AwsEscalation, DynamoStore, SesMailer, SqsQueue, create_queue_with_dlq, table};
 use sportello::domain::TicketId;
 use sportello::ports::{EscalationRoute, StepQueue};
 use std::io::{Read, Write};
@@ -51,10 +49,7 @@ impl MotoServer {
             "{} not found: run `scripts/test-env.sh` to create the test virtualenv with moto",
             moto.display()
         );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let child = Command::new(&python)
             .args(["-c", LAUNCHER, &port.to_string()])
             .stdin(Stdio::null())
@@ -65,10 +60,7 @@ impl MotoServer {
         let server = Self { child, port };
         let deadline = Instant::now() + Duration::from_secs(60);
         while server.get("/moto-api/").is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not answer on port {port} within 60 s"
-            );
+            assert!(Instant::now() < deadline, "moto_server did not answer on port {port} within 60 s");
             std::thread::sleep(Duration::from_millis(100));
         }
         server
@@ -135,22 +127,14 @@ impl MotoBackend {
         let config = sdk_config(&server).await;
         let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
         let table = format!("sportello-{tag}");
-        table::create_table(&aws_sdk_dynamodb::Client::new(&config), &table)
-            .await
-            .expect("create table");
+        table::create_table(&aws_sdk_dynamodb::Client::new(&config), &table).await.expect("create table");
         aws_sdk_ses::Client::new(&config)
             .verify_domain_identity()
             .domain("sportello.example")
             .send()
             .await
             .expect("verify SES domain");
-        Self {
-            server,
-            config,
-            table,
-            names: AtomicU32::new(0),
-            tag,
-        }
+        Self { server, config, table, names: AtomicU32::new(0), tag }
     }
 
     fn ports_on(&self, config: &SdkConfig) -> Ports {
@@ -171,11 +155,7 @@ impl MotoBackend {
     }
 
     fn name(&self, prefix: &str) -> String {
-        format!(
-            "{prefix}-{}-{}",
-            self.tag,
-            self.names.fetch_add(1, Ordering::SeqCst)
-        )
+        format!("{prefix}-{}-{}", self.tag, self.names.fetch_add(1, Ordering::SeqCst))
     }
 }
 
@@ -192,9 +172,7 @@ impl Backend for MotoBackend {
     async fn queue(&self, max_attempts: u32) -> Arc<dyn StepQueue> {
         let sqs = aws_sdk_sqs::Client::new(&self.config);
         let name = self.name("steps");
-        let (url, dlq) = create_queue_with_dlq(&sqs, &name, max_attempts)
-            .await
-            .expect("create queues");
+        let (url, dlq) = create_queue_with_dlq(&sqs, &name, max_attempts).await.expect("create queues");
         Arc::new(SqsQueue::new(
             sqs,
             aws_sdk_dynamodb::Client::new(&self.config),
@@ -215,11 +193,7 @@ impl Backend for MotoBackend {
         let data: serde_json::Value = serde_json::from_str(&data).expect("data.json is JSON");
         data["ses"]["RawMessage"]
             .as_array()
-            .map(|all| {
-                all.iter()
-                    .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|all| all.iter().filter_map(|m| m["raw_data"].as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     }
 
@@ -251,9 +225,7 @@ impl Backend for MotoBackend {
     }
 
     async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String> {
-        let EscalationRoute::Queue { queue } = route else {
-            panic!("not a queue route")
-        };
+        let EscalationRoute::Queue { queue } = route else { panic!("not a queue route") };
         aws_sdk_sqs::Client::new(&self.config)
             .receive_message()
             .queue_url(queue)

@@ -37,12 +37,7 @@ fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn item(
-    pk: &str,
-    status: &str,
-    until_ms: i64,
-    value: Option<&str>,
-) -> HashMap<String, AttributeValue> {
+fn item(pk: &str, status: &str, until_ms: i64, value: Option<&str>) -> HashMap<String, AttributeValue> {
     let mut item = HashMap::from([
         (PK.to_string(), AttributeValue::S(pk.to_string())),
         (SK.to_string(), AttributeValue::S(SORT.to_string())),
@@ -74,9 +69,7 @@ impl Records {
                 .await;
             match put {
                 Ok(_) => return Ok(Begin::Go),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
                 Err(e) => return Err(unavailable("PutItem", e)),
             }
             let got = self
@@ -94,34 +87,19 @@ impl Records {
                 .get(UNTIL)
                 .and_then(|v| v.as_n().ok())
                 .and_then(|v| v.parse::<i64>().ok())
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("idempotency record {pk}: no expiry"))
-                })?;
+                .ok_or_else(|| StoreError::Corrupt(format!("idempotency record {pk}: no expiry")))?;
             if until < now_ms() {
                 continue;
             }
-            return Ok(
-                match found
-                    .get(STATUS)
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                {
-                    Some(COMPLETED) => {
-                        Begin::Done(found.get(VALUE).and_then(|v| v.as_s().ok()).cloned())
-                    }
-                    _ => Begin::Busy,
-                },
-            );
+            return Ok(match found.get(STATUS).and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some(COMPLETED) => Begin::Done(found.get(VALUE).and_then(|v| v.as_s().ok()).cloned()),
+                _ => Begin::Busy,
+            });
         }
         Ok(Begin::Busy)
     }
 
-    pub async fn finish(
-        &self,
-        pk: &str,
-        keep_for: Duration,
-        value: Option<&str>,
-    ) -> StoreResult<()> {
+    pub async fn finish(&self, pk: &str, keep_for: Duration, value: Option<&str>) -> StoreResult<()> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -147,12 +125,7 @@ impl Records {
             .await;
         match deleted {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
             Err(e) => Err(unavailable("DeleteItem", e)),
         }
     }

@@ -3,9 +3,7 @@
 
 use super::dedup::{Begin, Records};
 use super::{SesMailer, unavailable};
-use crate::ports::{
-    EscalationDelivery, EscalationMessage, EscalationRoute, Mailer, StoreError, StoreResult,
-};
+use crate::ports::{EscalationDelivery, EscalationMessage, EscalationRoute, Mailer, StoreError, StoreResult};
 use async_trait::async_trait;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use std::time::Duration;
@@ -28,14 +26,7 @@ impl AwsEscalation {
         dynamodb: aws_sdk_dynamodb::Client,
         table: impl Into<String>,
     ) -> Self {
-        Self {
-            sqs,
-            mailer: SesMailer::new(ses),
-            records: Records {
-                client: dynamodb,
-                table: table.into(),
-            },
-        }
+        Self { sqs, mailer: SesMailer::new(ses), records: Records { client: dynamodb, table: table.into() } }
     }
 
     async fn send_to_queue(&self, url: &str, message: &EscalationMessage) -> StoreResult<String> {
@@ -86,20 +77,11 @@ impl AwsEscalation {
 
 #[async_trait]
 impl EscalationDelivery for AwsEscalation {
-    async fn deliver(
-        &self,
-        route: &EscalationRoute,
-        message: &EscalationMessage,
-    ) -> StoreResult<String> {
+    async fn deliver(&self, route: &EscalationRoute, message: &EscalationMessage) -> StoreResult<String> {
         message.validate()?;
         let id = match route {
             EscalationRoute::Queue { queue } => self.send_to_queue(queue, message).await?,
-            EscalationRoute::Email { from, to } => {
-                self.mailer
-                    .send(&message.to_mail(from, to)?)
-                    .await?
-                    .transport_id
-            }
+            EscalationRoute::Email { from, to } => self.mailer.send(&message.to_mail(from, to)?).await?.transport_id,
         };
         tracing::info!(
             ticket_id = %message.ticket_id, reference = %message.reference, target = %message.target,

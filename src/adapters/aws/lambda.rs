@@ -20,10 +20,7 @@ pub struct BatchSettings {
 
 impl Default for BatchSettings {
     fn default() -> Self {
-        Self {
-            lease: Duration::from_secs(15 * 60),
-            keep_for: Duration::from_secs(4 * 86_400),
-        }
+        Self { lease: Duration::from_secs(15 * 60), keep_for: Duration::from_secs(4 * 86_400) }
     }
 }
 
@@ -44,13 +41,8 @@ pub fn step_message(record: &SqsMessage) -> Result<StepMessage, String> {
         }
     }
     let body = record.body.as_deref().ok_or("no body")?;
-    let body = serde_json::from_str(body).map_err(|e| {
-        format!(
-            "body is not JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        )
-    })?;
+    let body = serde_json::from_str(body)
+        .map_err(|e| format!("body is not JSON (line {}, column {})", e.line(), e.column()))?;
     Ok(StepMessage {
         step: step.ok_or("no step attribute")?,
         dedup_id: dedup_id.ok_or("no deduplication id attribute")?,
@@ -85,11 +77,7 @@ where
         };
         let key = message.idempotency_key();
         let step = message.step.clone();
-        match run_once(idempotency, &key, settings.lease, settings.keep_for, || {
-            handler(message)
-        })
-        .await
-        {
+        match run_once(idempotency, &key, settings.lease, settings.keep_for, || handler(message)).await {
             Ok(RunOnce::Ran(())) => tracing::debug!(message_id = %message_id, step, "step handled"),
             Ok(RunOnce::AlreadyDone) => {
                 tracing::info!(message_id = %message_id, step, "redelivered step skipped")

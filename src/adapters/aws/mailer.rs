@@ -21,26 +21,16 @@ impl SesMailer {
 impl Mailer for SesMailer {
     async fn send(&self, mail: &OutgoingMail) -> StoreResult<SentMail> {
         let raw = mail.to_mime(jiff::Timestamp::now())?;
-        let message = RawMessage::builder()
-            .data(Blob::new(raw))
-            .build()
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let out = self
-            .ses
-            .send_raw_email()
-            .raw_message(message)
-            .send()
-            .await
-            .map_err(|e| unavailable("SendRawEmail", e))?;
+        let message =
+            RawMessage::builder().data(Blob::new(raw)).build().map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let out =
+            self.ses.send_raw_email().raw_message(message).send().await.map_err(|e| unavailable("SendRawEmail", e))?;
         tracing::info!(
             message_id = %mail.message_id,
             reference = ?mail.ticket.as_ref().map(|r| r.as_str()),
             ses_message_id = %out.message_id,
             "mail sent"
         );
-        Ok(SentMail {
-            message_id: mail.message_id.clone(),
-            transport_id: out.message_id,
-        })
+        Ok(SentMail { message_id: mail.message_id.clone(), transport_id: out.message_id })
     }
 }

@@ -37,8 +37,5 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    StoreError::Unavailable(format!(
-        "{op}: {}",
-        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-    ))
+    StoreError::Unavailable(format!("{op}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))
 }

@@ -4,13 +4,9 @@
 use super::dedup::{Begin, Records};
 use super::unavailable;
 use crate::ports::step_queue::{DEDUP_ATTRIBUTE, STEP_ATTRIBUTE, validate_batch};
-use crate::ports::{
-    DeadLetter, Delivery, Published, StepMessage, StepQueue, StoreError, StoreResult,
-};
+use crate::ports::{DeadLetter, Delivery, Published, StepMessage, StepQueue, StoreError, StoreResult};
 use async_trait::async_trait;
-use aws_sdk_sqs::types::{
-    Message, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
-};
+use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -44,10 +40,7 @@ impl SqsQueue {
     ) -> Self {
         Self {
             sqs,
-            records: Records {
-                client: dynamodb,
-                table: table.into(),
-            },
+            records: Records { client: dynamodb, table: table.into() },
             name: name.into(),
             url: url.into(),
             dlq_url: dlq_url.into(),
@@ -84,19 +77,11 @@ impl SqsQueue {
         for (name, value) in attributes {
             req = req.message_attributes(name, string_attribute(value)?);
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| unavailable("SendMessage", e))?;
+        let out = req.send().await.map_err(|e| unavailable("SendMessage", e))?;
         Ok(out.message_id.unwrap_or_default())
     }
 
-    async fn receive_raw(
-        &self,
-        url: &str,
-        max: usize,
-        visibility: Duration,
-    ) -> StoreResult<Vec<Message>> {
+    async fn receive_raw(&self, url: &str, max: usize, visibility: Duration) -> StoreResult<Vec<Message>> {
         let out = self
             .sqs
             .receive_message()
@@ -199,10 +184,7 @@ impl StepQueue for SqsQueue {
         let key = self.dedup_key(&message.dedup_id);
         match self.records.begin(&key, PUBLISH_LEASE).await? {
             Begin::Done(id) => {
-                return Ok(Published {
-                    message_id: id.unwrap_or_default(),
-                    duplicate: true,
-                });
+                return Ok(Published { message_id: id.unwrap_or_default(), duplicate: true });
             }
             // Saying "duplicate" here could lose the message if that publisher then fails.
             Begin::Busy => {
@@ -213,15 +195,8 @@ impl StepQueue for SqsQueue {
             }
             Begin::Go => {}
         }
-        let sent = self
-            .send(
-                &self.url,
-                &message.step,
-                &message.dedup_id,
-                message.body.to_string(),
-                &message.attributes,
-            )
-            .await;
+        let sent =
+            self.send(&self.url, &message.step, &message.dedup_id, message.body.to_string(), &message.attributes).await;
         let message_id = match sent {
             Ok(id) => id,
             Err(e) => {
@@ -231,20 +206,13 @@ impl StepQueue for SqsQueue {
                 return Err(e);
             }
         };
-        if let Err(e) = self
-            .records
-            .finish(&key, self.dedup_window, Some(&message_id))
-            .await
-        {
+        if let Err(e) = self.records.finish(&key, self.dedup_window, Some(&message_id)).await {
             // Sent already; the worst case is that a retry sends again, which step handlers
             // absorb through their own idempotency records.
             tracing::warn!(error = %e, message_id = %message_id, "could not record a publish");
         }
         tracing::debug!(queue = %self.name, step = %message.step, message_id = %message_id, "step published");
-        Ok(Published {
-            message_id,
-            duplicate: false,
-        })
+        Ok(Published { message_id, duplicate: false })
     }
 
     async fn receive(&self, max: usize, visibility: Duration) -> StoreResult<Vec<Delivery>> {
@@ -294,9 +262,8 @@ impl StepQueue for SqsQueue {
         match changed {
             Ok(_) => Ok(()),
             Err(e)
-                if e.as_service_error().is_some_and(|s| {
-                    s.is_message_not_inflight() || s.is_receipt_handle_is_invalid()
-                }) =>
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_message_not_inflight() || s.is_receipt_handle_is_invalid()) =>
             {
                 Err(StoreError::NotFound("no message holds this receipt".into()))
             }
@@ -334,22 +301,13 @@ impl StepQueue for SqsQueue {
                 break;
             }
         }
-        Ok(order
-            .into_iter()
-            .filter_map(|id| seen.remove(&id))
-            .collect())
+        Ok(order.into_iter().filter_map(|id| seen.remove(&id)).collect())
     }
 
     async fn redrive(&self, max: usize) -> StoreResult<usize> {
         let mut moved = 0;
         while moved < max {
-            let batch = self
-                .receive_raw(
-                    &self.dlq_url,
-                    (max - moved).min(10),
-                    Duration::from_secs(60),
-                )
-                .await?;
+            let batch = self.receive_raw(&self.dlq_url, (max - moved).min(10), Duration::from_secs(60)).await?;
             if batch.is_empty() {
                 break;
             }
@@ -400,8 +358,7 @@ pub async fn create_queue_with_dlq(
         .attributes
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
         .ok_or_else(|| StoreError::Unavailable("the dead-letter queue has no ARN".into()))?;
-    let policy =
-        serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_attempts.max(1)});
+    let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_attempts.max(1)});
     let url = sqs
         .create_queue()
         .queue_name(name)

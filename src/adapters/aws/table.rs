@@ -3,8 +3,8 @@
 use crate::ports::{StoreError, StoreResult};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 
 pub const PK: &str = "pk";
@@ -49,11 +49,7 @@ fn index(name: &str, pk: &str, sk: &str) -> StoreResult<GlobalSecondaryIndex> {
         .index_name(name)
         .key_schema(key(pk, KeyType::Hash)?)
         .key_schema(key(sk, KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
         .build()
         .map_err(|e| StoreError::Invalid(e.to_string()))
 }
@@ -67,18 +63,7 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?);
-    for attr in [
-        PK,
-        SK,
-        QUEUE_PK,
-        QUEUE_SK,
-        RQ_EMAIL,
-        RQ_PHONE,
-        RQ_FISCAL_CODE,
-        RQ_SK,
-        CLOSED_PK,
-        CLOSED_SK,
-    ] {
+    for attr in [PK, SK, QUEUE_PK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, RQ_SK, CLOSED_PK, CLOSED_SK] {
         req = req.attribute_definitions(s(attr)?);
     }
     for (name, pk, sk) in [
@@ -90,9 +75,7 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
     ] {
         req = req.global_secondary_indexes(index(name, pk, sk)?);
     }
-    req.send()
-        .await
-        .map_err(|e| super::unavailable("CreateTable", e))?;
+    req.send().await.map_err(|e| super::unavailable("CreateTable", e))?;
     client
         .update_time_to_live()
         .table_name(table)

@@ -7,12 +7,10 @@ use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState
 use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::validate_key;
 use crate::ports::ticket_store::{
-    MAX_EVENTS_PER_WRITE, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new,
-    validate_update,
+    MAX_EVENTS_PER_WRITE, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
 };
 use crate::ports::{
-    Claim, Created, Erasure, EventLog, IdempotencyStore, RequesterKey, StoreError, StoreResult,
-    TicketStore,
+    Claim, Created, Erasure, EventLog, IdempotencyStore, RequesterKey, StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -69,14 +67,10 @@ fn corrupt(what: &str, e: &serde_json::Error) -> StoreError {
     ))
 }
 fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 fn number(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
 fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
     r.map_err(|e| StoreError::Invalid(format!("request: {e}")))
@@ -91,31 +85,18 @@ fn ticket_item(t: &Ticket) -> StoreResult<Item> {
         ("reference".into(), s(&t.reference.0)),
         ("state".into(), s(t.state.as_str())),
         (QUEUE_PK.into(), s(format!("Q#{}#{}", t.team, t.state))),
-        (
-            QUEUE_SK.into(),
-            s(format!("{}#{}", sortable(t.created_at), t.id)),
-        ),
-        (
-            RQ_SK.into(),
-            s(format!("{}#{}", sortable(t.created_at), t.id)),
-        ),
+        (QUEUE_SK.into(), s(format!("{}#{}", sortable(t.created_at), t.id))),
+        (RQ_SK.into(), s(format!("{}#{}", sortable(t.created_at), t.id))),
     ]);
     let keys = RequesterKey::of(&t.requester);
-    for (attr, value) in [
-        (RQ_EMAIL, keys.email),
-        (RQ_PHONE, keys.phone),
-        (RQ_FISCAL_CODE, keys.fiscal_code),
-    ] {
+    for (attr, value) in [(RQ_EMAIL, keys.email), (RQ_PHONE, keys.phone), (RQ_FISCAL_CODE, keys.fiscal_code)] {
         if let Some(v) = value {
             item.insert(attr.into(), s(v));
         }
     }
     if let (true, Some(closed)) = (t.state.is_final(), t.closed_at) {
         item.insert(CLOSED_PK.into(), s(CLOSED));
-        item.insert(
-            CLOSED_SK.into(),
-            s(format!("{}#{}", sortable(closed), t.id)),
-        );
+        item.insert(CLOSED_SK.into(), s(format!("{}#{}", sortable(closed), t.id)));
     }
     Ok(item)
 }
@@ -123,14 +104,10 @@ fn ticket_item(t: &Ticket) -> StoreResult<Item> {
 fn read_ticket(item: &Item) -> StoreResult<Ticket> {
     let pk = text(item, PK).unwrap_or("?");
     let id = pk.strip_prefix("T#").unwrap_or(pk);
-    let doc = text(item, "doc")
-        .ok_or_else(|| StoreError::Corrupt(format!("ticket {id}: no document")))?;
-    let mut ticket: Ticket =
-        serde_json::from_str(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
+    let doc = text(item, "doc").ok_or_else(|| StoreError::Corrupt(format!("ticket {id}: no document")))?;
+    let mut ticket: Ticket = serde_json::from_str(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
     if ticket.id.0 != id {
-        return Err(StoreError::Corrupt(format!(
-            "ticket {id}: its record names another id"
-        )));
+        return Err(StoreError::Corrupt(format!("ticket {id}: its record names another id")));
     }
     ticket.version = number(item, "version")
         .and_then(|v| u64::try_from(v).ok())
@@ -147,10 +124,7 @@ fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
         .map(|(i, e)| {
             Ok(HashMap::from([
                 (PK.into(), s(ticket_pk(&e.ticket_id.0))),
-                (
-                    SK.into(),
-                    s(format!("{EVENT_PREFIX}{}#{batch}#{i:03}", sortable(e.at))),
-                ),
+                (SK.into(), s(format!("{EVENT_PREFIX}{}#{batch}#{i:03}", sortable(e.at)))),
                 ("doc".into(), s(to_json(e)?)),
             ]))
         })
@@ -170,18 +144,12 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> StoreResult<Transact
 
 /// Which items of a cancelled transaction failed their condition (by position).
 fn failed_conditions(
-    e: &aws_sdk_dynamodb::error::SdkError<
-        TransactWriteItemsError,
-        aws_sdk_dynamodb::config::http::HttpResponse,
-    >,
+    e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> Option<Vec<bool>> {
     match e.as_service_error()? {
-        TransactWriteItemsError::TransactionCanceledException(c) => Some(
-            c.cancellation_reasons()
-                .iter()
-                .map(|r| r.code() == Some("ConditionalCheckFailed"))
-                .collect(),
-        ),
+        TransactWriteItemsError::TransactionCanceledException(c) => {
+            Some(c.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect())
+        }
         _ => None,
     }
 }
@@ -189,14 +157,7 @@ fn failed_conditions(
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         let table = table.into();
-        Self {
-            records: Records {
-                client: client.clone(),
-                table: table.clone(),
-            },
-            client,
-            table,
-        }
+        Self { records: Records { client: client.clone(), table: table.clone() }, client, table }
     }
 
     async fn get_item(&self, pk: String, sk: &str) -> StoreResult<Option<Item>> {
@@ -246,9 +207,7 @@ impl DynamoStore {
                 .scan_index_forward(true)
                 .consistent_read(index.is_none())
                 .set_exclusive_start_key(start.take())
-                .limit(
-                    i32::try_from(limit.saturating_sub(items.len()).clamp(1, 1000)).unwrap_or(1000),
-                );
+                .limit(i32::try_from(limit.saturating_sub(items.len()).clamp(1, 1000)).unwrap_or(1000));
             for (k, v) in values {
                 req = req.expression_attribute_values(*k, v.clone());
             }
@@ -285,9 +244,7 @@ impl DynamoStore {
             .ok_or_else(|| StoreError::Corrupt("idempotency record without a ticket".into()))?;
         match self.get_item(ticket_pk(id), TICKET_SK).await? {
             Some(item) => read_ticket(&item).map(Some),
-            None => Err(StoreError::Corrupt(format!(
-                "idempotency record points at missing ticket {id}"
-            ))),
+            None => Err(StoreError::Corrupt(format!("idempotency record points at missing ticket {id}"))),
         }
     }
 
@@ -297,15 +254,8 @@ impl DynamoStore {
             RequesterKey::Phone(_) => (BY_PHONE, RQ_PHONE),
             RequesterKey::FiscalCode(_) => (BY_FISCAL_CODE, RQ_FISCAL_CODE),
         };
-        let items = self
-            .query(
-                Some(index),
-                "#k = :v",
-                &[(":v", s(key.normalized()?))],
-                &[("#k", attr)],
-                usize::MAX,
-            )
-            .await?;
+        let items =
+            self.query(Some(index), "#k = :v", &[(":v", s(key.normalized()?))], &[("#k", attr)], usize::MAX).await?;
         items.iter().map(read_ticket).collect()
     }
 
@@ -357,19 +307,11 @@ impl DynamoStore {
 
 #[async_trait]
 impl TicketStore for DynamoStore {
-    async fn create(
-        &self,
-        idempotency_key: &str,
-        ticket: &Ticket,
-        actor: &Actor,
-    ) -> StoreResult<Created> {
+    async fn create(&self, idempotency_key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created> {
         validate_new(idempotency_key, ticket)?;
         if let Some(earlier) = self.replay(idempotency_key).await? {
             tracing::info!(ticket_id = %earlier.id, reference = %earlier.reference, replayed = true, "ticket created");
-            return Ok(Created {
-                ticket: earlier,
-                replayed: true,
-            });
+            return Ok(Created { ticket: earlier, replayed: true });
         }
         let not_there = Some("attribute_not_exists(pk)");
         let reference_item = HashMap::from([
@@ -390,35 +332,20 @@ impl TicketStore for DynamoStore {
             put(&self.table, idem_item, not_there)?,
             put(&self.table, event.remove(0), None)?,
         ];
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
+        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         if let Err(e) = written {
             // A concurrent create with the same key may have won: that is a replay, not an error.
             if let Some(earlier) = self.replay(idempotency_key).await? {
-                return Ok(Created {
-                    ticket: earlier,
-                    replayed: true,
-                });
+                return Ok(Created { ticket: earlier, replayed: true });
             }
             return Err(match failed_conditions(&e).as_deref() {
-                Some([true, ..]) => {
-                    StoreError::Duplicate(format!("ticket id {} is taken", ticket.id))
-                }
-                Some([_, true, ..]) => {
-                    StoreError::Duplicate(format!("reference {} is taken", ticket.reference))
-                }
+                Some([true, ..]) => StoreError::Duplicate(format!("ticket id {} is taken", ticket.id)),
+                Some([_, true, ..]) => StoreError::Duplicate(format!("reference {} is taken", ticket.reference)),
                 _ => unavailable("TransactWriteItems", e),
             });
         }
         tracing::info!(ticket_id = %ticket.id, reference = %ticket.reference, replayed = false, "ticket created");
-        Ok(Created {
-            ticket: ticket.clone(),
-            replayed: false,
-        })
+        Ok(Created { ticket: ticket.clone(), replayed: false })
     }
 
     async fn get(&self, id: &TicketId) -> StoreResult<Ticket> {
@@ -433,12 +360,10 @@ impl TicketStore for DynamoStore {
         let Some(r) = self.get_item(ref_pk(&reference.0), REF_SK).await? else {
             return Err(StoreError::NotFound(format!("ticket {reference}")));
         };
-        let id = text(&r, "ticket_id")
-            .ok_or_else(|| StoreError::Corrupt(format!("reference {reference}: no ticket id")))?;
+        let id =
+            text(&r, "ticket_id").ok_or_else(|| StoreError::Corrupt(format!("reference {reference}: no ticket id")))?;
         match self.get(&TicketId(id.to_owned())).await {
-            Err(StoreError::NotFound(_)) => {
-                Err(StoreError::NotFound(format!("ticket {reference}")))
-            }
+            Err(StoreError::NotFound(_)) => Err(StoreError::NotFound(format!("ticket {reference}"))),
             other => other,
         }
     }
@@ -454,10 +379,7 @@ impl TicketStore for DynamoStore {
                 .condition_expression("#version = :expected AND #reference = :reference")
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_names("#reference", "reference")
-                .expression_attribute_values(
-                    ":expected",
-                    AttributeValue::N(ticket.version.to_string()),
-                )
+                .expression_attribute_values(":expected", AttributeValue::N(ticket.version.to_string()))
                 .expression_attribute_values(":reference", s(&ticket.reference.0))
                 .build(),
         )?;
@@ -465,12 +387,7 @@ impl TicketStore for DynamoStore {
         for e in event_items(events)? {
             items.push(put(&self.table, e, None)?);
         }
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
+        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         if let Err(e) = written {
             let Some(current) = self.get_item(ticket_pk(&ticket.id.0), TICKET_SK).await? else {
                 return Err(StoreError::NotFound(format!("ticket {}", ticket.id)));
@@ -479,16 +396,10 @@ impl TicketStore for DynamoStore {
             return Err(match found {
                 Some(found) if found != ticket.version => {
                     tracing::debug!(ticket_id = %ticket.id, expected = ticket.version, found, "ticket update refused");
-                    StoreError::Conflict {
-                        expected: ticket.version,
-                        found,
-                    }
+                    StoreError::Conflict { expected: ticket.version, found }
                 }
                 _ if text(&current, "reference") != Some(ticket.reference.as_str()) => {
-                    StoreError::Invalid(format!(
-                        "ticket {}: the reference cannot change",
-                        ticket.id
-                    ))
+                    StoreError::Invalid(format!("ticket {}: the reference cannot change", ticket.id))
                 }
                 None => StoreError::Corrupt(format!("ticket {}: no version", ticket.id)),
                 _ => unavailable("TransactWriteItems", e),
@@ -501,12 +412,7 @@ impl TicketStore for DynamoStore {
         Ok(next)
     }
 
-    async fn work_queue(
-        &self,
-        team: &str,
-        state: TicketState,
-        limit: usize,
-    ) -> StoreResult<Vec<Ticket>> {
+    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -526,12 +432,7 @@ impl TicketStore for DynamoStore {
         self.requester_query(key).await
     }
 
-    async fn erase_requester(
-        &self,
-        key: &RequesterKey,
-        actor: &Actor,
-        now: Timestamp,
-    ) -> StoreResult<Erasure> {
+    async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: Timestamp) -> StoreResult<Erasure> {
         let mut erased = Erasure::default();
         for found in self.requester_query(key).await? {
             for attempt in 1..=ERASE_TRIES {
@@ -562,11 +463,7 @@ impl TicketStore for DynamoStore {
         Ok(erased)
     }
 
-    async fn purge_closed(
-        &self,
-        retention_days: u32,
-        now: Timestamp,
-    ) -> StoreResult<Vec<TicketId>> {
+    async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {
         let cutoff = sortable(retention_cutoff(retention_days, now)?);
         let candidates = self
             .query(
@@ -587,22 +484,15 @@ impl TicketStore for DynamoStore {
             let Some(current) = self.get_item(ticket_pk(id), TICKET_SK).await? else {
                 continue;
             };
-            let is_final = text(&current, "state").is_some_and(|st| {
-                TicketState::ALL
-                    .iter()
-                    .any(|x| x.as_str() == st && x.is_final())
-            });
+            let is_final = text(&current, "state")
+                .is_some_and(|st| TicketState::ALL.iter().any(|x| x.as_str() == st && x.is_final()));
             let closed_before = text(&current, CLOSED_SK).is_some_and(|at| at < cutoff.as_str());
             if is_final && closed_before {
                 self.purge_one(id).await?;
                 purged.push(TicketId(id.to_owned()));
             }
         }
-        tracing::info!(
-            purged = purged.len(),
-            retention_days,
-            "closed tickets purged"
-        );
+        tracing::info!(purged = purged.len(), retention_days, "closed tickets purged");
         Ok(purged)
     }
 }
@@ -628,12 +518,7 @@ impl EventLog for DynamoStore {
         for e in event_items(events)? {
             items.push(put(&self.table, e, None)?);
         }
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
+        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         match written {
             Ok(_) => Ok(()),
             Err(e) if matches!(failed_conditions(&e).as_deref(), Some([true, ..])) => {
@@ -649,11 +534,9 @@ impl EventLog for DynamoStore {
             .iter()
             .map(|row| {
                 let sk = text(row, SK).unwrap_or("?");
-                let doc = text(row, "doc").ok_or_else(|| {
-                    StoreError::Corrupt(format!("event {sk} of ticket {ticket}: no document"))
-                })?;
-                serde_json::from_str(doc)
-                    .map_err(|e| corrupt(&format!("event {sk} of ticket {ticket}"), &e))
+                let doc = text(row, "doc")
+                    .ok_or_else(|| StoreError::Corrupt(format!("event {sk} of ticket {ticket}: no document")))?;
+                serde_json::from_str(doc).map_err(|e| corrupt(&format!("event {sk} of ticket {ticket}"), &e))
             })
             .collect()
     }
@@ -663,20 +546,16 @@ impl EventLog for DynamoStore {
 impl IdempotencyStore for DynamoStore {
     async fn claim(&self, key: &str, lease: Duration) -> StoreResult<Claim> {
         validate_key(key)?;
-        Ok(
-            match self.records.begin(&format!("S#{key}"), lease).await? {
-                Begin::Go => Claim::Acquired,
-                Begin::Done(_) => Claim::Completed,
-                Begin::Busy => Claim::InProgress,
-            },
-        )
+        Ok(match self.records.begin(&format!("S#{key}"), lease).await? {
+            Begin::Go => Claim::Acquired,
+            Begin::Done(_) => Claim::Completed,
+            Begin::Busy => Claim::InProgress,
+        })
     }
 
     async fn complete(&self, key: &str, keep_for: Duration) -> StoreResult<()> {
         validate_key(key)?;
-        self.records
-            .finish(&format!("S#{key}"), keep_for, None)
-            .await
+        self.records.finish(&format!("S#{key}"), keep_for, None).await
     }
 
     async fn release(&self, key: &str) -> StoreResult<()> {

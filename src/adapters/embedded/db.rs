@@ -102,24 +102,16 @@ impl Db {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
         let mut conn = Connection::open(path.as_ref()).map_err(unavailable)?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(unavailable)?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(unavailable)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(unavailable)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(unavailable)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Unavailable(format!(
-                "SQLite refused WAL mode (got `{mode}`)"
-            )));
+            return Err(StoreError::Unavailable(format!("SQLite refused WAL mode (got `{mode}`)")));
         }
         // FULL: a commit that returned is on disk, even across a power cut (NORMAL would allow
         // losing the last transactions in WAL mode), so an acknowledged write is never lost.
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .map_err(unavailable)?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(unavailable)?;
         migrate(&mut conn)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Runs `f` with the connection on the blocking pool.
@@ -155,8 +147,7 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction().map_err(unavailable)?;
         tx.execute_batch(sql).map_err(unavailable)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)
-            .map_err(unavailable)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(unavailable)?;
         tx.commit().map_err(unavailable)?;
     }
     Ok(())

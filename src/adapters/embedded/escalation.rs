@@ -2,9 +2,7 @@
 
 use super::queue::publish_tx;
 use super::{Db, OutboxMailer};
-use crate::ports::{
-    EscalationDelivery, EscalationMessage, EscalationRoute, Mailer, StepMessage, StoreResult,
-};
+use crate::ports::{EscalationDelivery, EscalationMessage, EscalationRoute, Mailer, StepMessage, StoreResult};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -19,43 +17,29 @@ pub struct EmbeddedEscalation {
 
 impl EmbeddedEscalation {
     pub fn new(db: Db) -> Self {
-        Self {
-            mailer: OutboxMailer::new(db.clone()),
-            db,
-        }
+        Self { mailer: OutboxMailer::new(db.clone()), db }
     }
 }
 
 #[async_trait]
 impl EscalationDelivery for EmbeddedEscalation {
-    async fn deliver(
-        &self,
-        route: &EscalationRoute,
-        message: &EscalationMessage,
-    ) -> StoreResult<String> {
+    async fn deliver(&self, route: &EscalationRoute, message: &EscalationMessage) -> StoreResult<String> {
         message.validate()?;
         let id = match route {
             EscalationRoute::Queue { queue } => {
-                let body = serde_json::to_value(message)
-                    .map_err(|e| crate::ports::StoreError::Invalid(e.to_string()))?;
+                let body =
+                    serde_json::to_value(message).map_err(|e| crate::ports::StoreError::Invalid(e.to_string()))?;
                 let step = StepMessage::new(ESCALATION_STEP, message.escalation_id.clone(), body)
                     .with_attribute("reference", message.reference.as_str())
                     .with_attribute("target", message.target.clone());
                 step.validate()?;
                 let queue = queue.clone();
                 // A day, like the AWS adapter's delivery record: a retried dispatch is sent once.
-                let published = self
-                    .db
-                    .call(move |c| publish_tx(c, &queue, &step, Duration::from_secs(86_400)))
-                    .await?;
+                let published =
+                    self.db.call(move |c| publish_tx(c, &queue, &step, Duration::from_secs(86_400))).await?;
                 published.message_id
             }
-            EscalationRoute::Email { from, to } => {
-                self.mailer
-                    .send(&message.to_mail(from, to)?)
-                    .await?
-                    .transport_id
-            }
+            EscalationRoute::Email { from, to } => self.mailer.send(&message.to_mail(from, to)?).await?.transport_id,
         };
         tracing::info!(
             ticket_id = %message.ticket_id, reference = %message.reference, target = %message.target,

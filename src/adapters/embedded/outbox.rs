@@ -62,18 +62,10 @@ impl OutboxMailer {
                     })
                     .map_err(unavailable)?;
                 rows.map(|row| {
-                    let (id, message_id, ticket_reference, recipients, raw, created_ms) =
-                        row.map_err(unavailable)?;
+                    let (id, message_id, ticket_reference, recipients, raw, created_ms) = row.map_err(unavailable)?;
                     let recipients = serde_json::from_str(&recipients)
                         .map_err(|e| super::db::corrupt(&format!("outbox message {id}"), &e))?;
-                    Ok(OutboxEntry {
-                        id,
-                        message_id,
-                        ticket_reference,
-                        recipients,
-                        raw,
-                        created_ms,
-                    })
+                    Ok(OutboxEntry { id, message_id, ticket_reference, recipients, raw, created_ms })
                 })
                 .collect()
             })
@@ -100,9 +92,6 @@ impl Mailer for OutboxMailer {
             })
             .await?;
         tracing::info!(message_id = %mail.message_id, reference = ?mail.ticket.as_ref().map(|r| r.as_str()), outbox_id = id, "mail stored in the outbox");
-        Ok(SentMail {
-            message_id: mail.message_id.clone(),
-            transport_id: format!("outbox-{id}"),
-        })
+        Ok(SentMail { message_id: mail.message_id.clone(), transport_id: format!("outbox-{id}") })
     }
 }

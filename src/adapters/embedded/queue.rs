@@ -4,9 +4,7 @@
 use super::db::{Db, corrupt, unavailable};
 use crate::ports::idempotency::now_ms;
 use crate::ports::step_queue::validate_batch;
-use crate::ports::{
-    DeadLetter, Delivery, Published, StepMessage, StepQueue, StoreError, StoreResult,
-};
+use crate::ports::{DeadLetter, Delivery, Published, StepMessage, StepQueue, StoreError, StoreResult};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::BTreeMap;
@@ -24,18 +22,8 @@ pub struct SqliteQueue {
 impl SqliteQueue {
     /// `max_attempts` receives without an ack send a message to the dead letters;
     /// `dedup_window` is how long a deduplication id is remembered (SQS FIFO uses 5 minutes).
-    pub fn new(
-        db: Db,
-        queue: impl Into<String>,
-        max_attempts: u32,
-        dedup_window: Duration,
-    ) -> Self {
-        Self {
-            db,
-            queue: queue.into(),
-            max_attempts: max_attempts.max(1),
-            dedup_window,
-        }
+    pub fn new(db: Db, queue: impl Into<String>, max_attempts: u32, dedup_window: Duration) -> Self {
+        Self { db, queue: queue.into(), max_attempts: max_attempts.max(1), dedup_window }
     }
 
     pub fn name(&self) -> &str {
@@ -54,9 +42,7 @@ pub(super) fn publish_tx(
     window: Duration,
 ) -> StoreResult<Published> {
     let now = now_ms();
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(unavailable)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
     let earlier: Option<String> = tx
         .query_row(
             "SELECT message_id FROM queue_dedup WHERE queue = ?1 AND dedup_id = ?2 AND expires_ms > ?3",
@@ -66,14 +52,10 @@ pub(super) fn publish_tx(
         .optional()
         .map_err(unavailable)?;
     if let Some(message_id) = earlier {
-        return Ok(Published {
-            message_id,
-            duplicate: true,
-        });
+        return Ok(Published { message_id, duplicate: true });
     }
     let message_id = uuid::Uuid::now_v7().to_string();
-    let attributes = serde_json::to_string(&message.attributes)
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let attributes = serde_json::to_string(&message.attributes).map_err(|e| StoreError::Invalid(e.to_string()))?;
     tx.execute(
         "INSERT INTO queue_messages (message_id, queue, step, dedup_id, body, attributes, attempts, visible_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
@@ -83,24 +65,13 @@ pub(super) fn publish_tx(
     tx.execute(
         "INSERT INTO queue_dedup (queue, dedup_id, message_id, expires_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (queue, dedup_id) DO UPDATE SET message_id = ?3, expires_ms = ?4",
-        params![
-            queue,
-            message.dedup_id,
-            message_id,
-            now.saturating_add(ms(window))
-        ],
+        params![queue, message.dedup_id, message_id, now.saturating_add(ms(window))],
     )
     .map_err(unavailable)?;
-    tx.execute(
-        "DELETE FROM queue_dedup WHERE queue = ?1 AND expires_ms <= ?2",
-        params![queue, now],
-    )
-    .map_err(unavailable)?;
+    tx.execute("DELETE FROM queue_dedup WHERE queue = ?1 AND expires_ms <= ?2", params![queue, now])
+        .map_err(unavailable)?;
     tx.commit().map_err(unavailable)?;
-    Ok(Published {
-        message_id,
-        duplicate: false,
-    })
+    Ok(Published { message_id, duplicate: false })
 }
 
 struct Row {
@@ -114,16 +85,10 @@ struct Row {
 }
 
 fn parse(row: &Row) -> StoreResult<StepMessage> {
-    let body = serde_json::from_str(&row.body)
-        .map_err(|e| corrupt(&format!("message {}", row.message_id), &e))?;
+    let body = serde_json::from_str(&row.body).map_err(|e| corrupt(&format!("message {}", row.message_id), &e))?;
     let attributes: BTreeMap<String, String> = serde_json::from_str(&row.attributes)
         .map_err(|e| corrupt(&format!("attributes of message {}", row.message_id), &e))?;
-    Ok(StepMessage {
-        step: row.step.clone(),
-        dedup_id: row.dedup_id.clone(),
-        body,
-        attributes,
-    })
+    Ok(StepMessage { step: row.step.clone(), dedup_id: row.dedup_id.clone(), body, attributes })
 }
 
 fn bury(tx: &rusqlite::Transaction<'_>, queue: &str, row: &Row, now: i64) -> StoreResult<()> {
@@ -133,8 +98,7 @@ fn bury(tx: &rusqlite::Transaction<'_>, queue: &str, row: &Row, now: i64) -> Sto
         params![row.message_id, queue, row.step, row.dedup_id, row.body, row.attributes, row.attempts, now],
     )
     .map_err(unavailable)?;
-    tx.execute("DELETE FROM queue_messages WHERE seq = ?1", [row.seq])
-        .map_err(unavailable)?;
+    tx.execute("DELETE FROM queue_messages WHERE seq = ?1", [row.seq]).map_err(unavailable)?;
     Ok(())
 }
 
@@ -146,9 +110,7 @@ fn receive_tx(
     visibility: Duration,
 ) -> StoreResult<Vec<Delivery>> {
     let now = now_ms();
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(unavailable)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
     let mut deliveries = Vec::new();
     loop {
         let rows: Vec<Row> = tx
@@ -215,10 +177,7 @@ impl StepQueue for SqliteQueue {
     async fn publish(&self, message: &StepMessage) -> StoreResult<Published> {
         message.validate()?;
         let (queue, m, window) = (self.queue.clone(), message.clone(), self.dedup_window);
-        let published = self
-            .db
-            .call(move |c| publish_tx(c, &queue, &m, window))
-            .await?;
+        let published = self.db.call(move |c| publish_tx(c, &queue, &m, window)).await?;
         tracing::debug!(
             queue = %self.queue, step = %message.step, message_id = %published.message_id,
             duplicate = published.duplicate, "step published"
@@ -229,21 +188,16 @@ impl StepQueue for SqliteQueue {
     async fn receive(&self, max: usize, visibility: Duration) -> StoreResult<Vec<Delivery>> {
         validate_batch(max)?;
         let (queue, max_attempts) = (self.queue.clone(), self.max_attempts);
-        self.db
-            .call(move |c| receive_tx(c, &queue, max_attempts, max, visibility))
-            .await
+        self.db.call(move |c| receive_tx(c, &queue, max_attempts, max, visibility)).await
     }
 
     async fn ack(&self, receipt: &str) -> StoreResult<()> {
         let (queue, receipt) = (self.queue.clone(), receipt.to_owned());
         self.db
             .call(move |c| {
-                c.execute(
-                    "DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2",
-                    params![queue, receipt],
-                )
-                .map(drop)
-                .map_err(unavailable)
+                c.execute("DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2", params![queue, receipt])
+                    .map(drop)
+                    .map_err(unavailable)
             })
             .await
     }

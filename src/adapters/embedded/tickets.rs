@@ -8,8 +8,7 @@ use crate::ports::ticket_store::{
     created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
 };
 use crate::ports::{
-    Claim, Created, Erasure, EventLog, IdempotencyStore, RequesterKey, StoreError, StoreResult,
-    TicketStore,
+    Claim, Created, Erasure, EventLog, IdempotencyStore, RequesterKey, StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -32,16 +31,13 @@ impl SqliteStore {
 const MAX_LIST: usize = 1000;
 
 fn read_ticket(id: &str, doc: &str, version: i64) -> StoreResult<Ticket> {
-    let mut ticket: Ticket =
-        serde_json::from_str(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
+    let mut ticket: Ticket = serde_json::from_str(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
     if ticket.id.0 != id {
-        return Err(StoreError::Corrupt(format!(
-            "ticket {id}: its record names another id"
-        )));
+        return Err(StoreError::Corrupt(format!("ticket {id}: its record names another id")));
     }
     // The column is what version checks compare, so it is the truth.
-    ticket.version = u64::try_from(version)
-        .map_err(|_| StoreError::Corrupt(format!("ticket {id}: negative version")))?;
+    ticket.version =
+        u64::try_from(version).map_err(|_| StoreError::Corrupt(format!("ticket {id}: negative version")))?;
     Ok(ticket)
 }
 
@@ -52,16 +48,13 @@ fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
 fn immediate(conn: &mut Connection) -> StoreResult<Transaction<'_>> {
     // IMMEDIATE takes the write lock up front, so a read-then-write cannot be overtaken by
     // another connection (another process) opening the same file.
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(unavailable)
+    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)
 }
 
 fn load(conn: &Connection, id: &str) -> StoreResult<Option<Ticket>> {
-    conn.query_row(
-        "SELECT doc, version FROM tickets WHERE id = ?1",
-        [id],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
-    )
+    conn.query_row("SELECT doc, version FROM tickets WHERE id = ?1", [id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })
     .optional()
     .map_err(unavailable)?
     .map(|(doc, version)| read_ticket(id, &doc, version))
@@ -71,13 +64,7 @@ fn load(conn: &Connection, id: &str) -> StoreResult<Option<Ticket>> {
 fn list(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Ticket>> {
     let mut stmt = conn.prepare_cached(sql).map_err(unavailable)?;
     let rows = stmt
-        .query_map(params, |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })
+        .query_map(params, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
         .map_err(unavailable)?;
     rows.map(|row| {
         let (id, doc, version) = row.map_err(unavailable)?;
@@ -87,12 +74,10 @@ fn list(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreRes
 }
 
 fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> StoreResult<()> {
-    let mut stmt = tx
-        .prepare_cached("INSERT INTO events (ticket_id, at, doc) VALUES (?1, ?2, ?3)")
-        .map_err(unavailable)?;
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO events (ticket_id, at, doc) VALUES (?1, ?2, ?3)").map_err(unavailable)?;
     for e in events {
-        stmt.execute(params![e.ticket_id.0, micros(e.at), to_json(e)?])
-            .map_err(unavailable)?;
+        stmt.execute(params![e.ticket_id.0, micros(e.at), to_json(e)?]).map_err(unavailable)?;
     }
     Ok(())
 }
@@ -119,29 +104,16 @@ fn write_row(tx: &Transaction<'_>, t: &Ticket) -> StoreResult<()> {
     Ok(())
 }
 
-fn create_tx(
-    conn: &mut Connection,
-    key: &str,
-    ticket: &Ticket,
-    actor: &Actor,
-) -> StoreResult<Created> {
+fn create_tx(conn: &mut Connection, key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created> {
     let tx = immediate(conn)?;
     let earlier: Option<String> = tx
-        .query_row(
-            "SELECT ticket_id FROM ticket_idempotency WHERE key = ?1",
-            [key],
-            |r| r.get(0),
-        )
+        .query_row("SELECT ticket_id FROM ticket_idempotency WHERE key = ?1", [key], |r| r.get(0))
         .optional()
         .map_err(unavailable)?;
     if let Some(id) = earlier {
-        let ticket = load(&tx, &id)?.ok_or_else(|| {
-            StoreError::Corrupt(format!("idempotency record points at missing ticket {id}"))
-        })?;
-        return Ok(Created {
-            ticket,
-            replayed: true,
-        });
+        let ticket = load(&tx, &id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("idempotency record points at missing ticket {id}")))?;
+        return Ok(Created { ticket, replayed: true });
     }
     let keys = RequesterKey::of(&ticket.requester);
     let inserted = tx.execute(
@@ -173,26 +145,18 @@ fn create_tx(
         }));
     }
     insert_events(&tx, &[created_event(ticket, actor)])?;
-    tx.execute(
-        "INSERT INTO ticket_idempotency (key, ticket_id) VALUES (?1, ?2)",
-        params![key, ticket.id.0],
-    )
-    .map_err(unavailable)?;
+    tx.execute("INSERT INTO ticket_idempotency (key, ticket_id) VALUES (?1, ?2)", params![key, ticket.id.0])
+        .map_err(unavailable)?;
     tx.commit().map_err(unavailable)?;
-    Ok(Created {
-        ticket: ticket.clone(),
-        replayed: false,
-    })
+    Ok(Created { ticket: ticket.clone(), replayed: false })
 }
 
 fn update_tx(conn: &mut Connection, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket> {
     let tx = immediate(conn)?;
     let stored: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT version, reference FROM tickets WHERE id = ?1",
-            [&ticket.id.0],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT version, reference FROM tickets WHERE id = ?1", [&ticket.id.0], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()
         .map_err(unavailable)?;
     let Some((found, reference)) = stored else {
@@ -200,16 +164,10 @@ fn update_tx(conn: &mut Connection, ticket: &Ticket, events: &[Event]) -> StoreR
     };
     let found = found as u64;
     if found != ticket.version {
-        return Err(StoreError::Conflict {
-            expected: ticket.version,
-            found,
-        });
+        return Err(StoreError::Conflict { expected: ticket.version, found });
     }
     if reference != ticket.reference.0 {
-        return Err(StoreError::Invalid(format!(
-            "ticket {}: the reference cannot change",
-            ticket.id
-        )));
+        return Err(StoreError::Invalid(format!("ticket {}: the reference cannot change", ticket.id)));
     }
     let mut next = ticket.clone();
     next.version = found + 1;
@@ -219,12 +177,7 @@ fn update_tx(conn: &mut Connection, ticket: &Ticket, events: &[Event]) -> StoreR
     Ok(next)
 }
 
-fn erase_tx(
-    conn: &mut Connection,
-    key: &RequesterKey,
-    actor: &Actor,
-    now: Timestamp,
-) -> StoreResult<Erasure> {
+fn erase_tx(conn: &mut Connection, key: &RequesterKey, actor: &Actor, now: Timestamp) -> StoreResult<Erasure> {
     let column = match key {
         RequesterKey::Email(_) => "rq_email",
         RequesterKey::Phone(_) => "rq_phone",
@@ -234,9 +187,7 @@ fn erase_tx(
     let tx = immediate(conn)?;
     let tickets = list(
         &tx,
-        &format!(
-            "SELECT id, doc, version FROM tickets WHERE {column} = ?1 ORDER BY created_at, id"
-        ),
+        &format!("SELECT id, doc, version FROM tickets WHERE {column} = ?1 ORDER BY created_at, id"),
         [&value],
     )?;
     let mut erased = Erasure::default();
@@ -244,9 +195,7 @@ fn erase_tx(
         let audit = erase_ticket(&mut ticket, key, actor, now);
         ticket.version += 1;
         write_row(&tx, &ticket)?;
-        let mut stmt = tx
-            .prepare_cached("SELECT seq, doc FROM events WHERE ticket_id = ?1")
-            .map_err(unavailable)?;
+        let mut stmt = tx.prepare_cached("SELECT seq, doc FROM events WHERE ticket_id = ?1").map_err(unavailable)?;
         let rows: Vec<(i64, String)> = stmt
             .query_map([&ticket.id.0], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(unavailable)?
@@ -255,19 +204,13 @@ fn erase_tx(
         for (seq, doc) in rows {
             let Ok(mut event) = serde_json::from_str::<Event>(&doc) else {
                 // Unreadable, so possibly holding anything: keep only that it existed.
-                tx.execute(
-                    "UPDATE events SET doc = json_object('erased', json('true')) WHERE seq = ?1",
-                    [seq],
-                )
-                .map_err(unavailable)?;
+                tx.execute("UPDATE events SET doc = json_object('erased', json('true')) WHERE seq = ?1", [seq])
+                    .map_err(unavailable)?;
                 continue;
             };
             if scrub_event(&mut event) {
-                tx.execute(
-                    "UPDATE events SET doc = ?2 WHERE seq = ?1",
-                    params![seq, to_json(&event)?],
-                )
-                .map_err(unavailable)?;
+                tx.execute("UPDATE events SET doc = ?2 WHERE seq = ?1", params![seq, to_json(&event)?])
+                    .map_err(unavailable)?;
             }
         }
         insert_events(&tx, &[audit])?;
@@ -277,26 +220,14 @@ fn erase_tx(
     Ok(erased)
 }
 
-fn purge_tx(
-    conn: &mut Connection,
-    retention_days: u32,
-    now: Timestamp,
-) -> StoreResult<Vec<TicketId>> {
+fn purge_tx(conn: &mut Connection, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {
     let cutoff = retention_cutoff(retention_days, now)?;
-    let finals: Vec<&str> = TicketState::ALL
-        .iter()
-        .filter(|s| s.is_final())
-        .map(|s| s.as_str())
-        .collect();
+    let finals: Vec<&str> = TicketState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect();
     let tx = immediate(conn)?;
     // Decided on the indexed columns alone, so a damaged document cannot stop the purge.
     let sql = format!(
         "SELECT id FROM tickets WHERE closed_at IS NOT NULL AND closed_at < ?1 AND state IN ({})",
-        finals
-            .iter()
-            .map(|s| format!("'{s}'"))
-            .collect::<Vec<_>>()
-            .join(",")
+        finals.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(",")
     );
     let ids: Vec<String> = tx
         .prepare(&sql)
@@ -306,12 +237,9 @@ fn purge_tx(
         .collect::<Result<_, _>>()
         .map_err(unavailable)?;
     for id in &ids {
-        tx.execute("DELETE FROM events WHERE ticket_id = ?1", [id])
-            .map_err(unavailable)?;
-        tx.execute("DELETE FROM ticket_idempotency WHERE ticket_id = ?1", [id])
-            .map_err(unavailable)?;
-        tx.execute("DELETE FROM tickets WHERE id = ?1", [id])
-            .map_err(unavailable)?;
+        tx.execute("DELETE FROM events WHERE ticket_id = ?1", [id]).map_err(unavailable)?;
+        tx.execute("DELETE FROM ticket_idempotency WHERE ticket_id = ?1", [id]).map_err(unavailable)?;
+        tx.execute("DELETE FROM tickets WHERE id = ?1", [id]).map_err(unavailable)?;
     }
     tx.commit().map_err(unavailable)?;
     Ok(ids.into_iter().map(TicketId).collect())
@@ -319,18 +247,10 @@ fn purge_tx(
 
 #[async_trait]
 impl TicketStore for SqliteStore {
-    async fn create(
-        &self,
-        idempotency_key: &str,
-        ticket: &Ticket,
-        actor: &Actor,
-    ) -> StoreResult<Created> {
+    async fn create(&self, idempotency_key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created> {
         validate_new(idempotency_key, ticket)?;
         let (key, ticket, actor) = (idempotency_key.to_owned(), ticket.clone(), actor.clone());
-        let created = self
-            .db
-            .call(move |c| create_tx(c, &key, &ticket, &actor))
-            .await?;
+        let created = self.db.call(move |c| create_tx(c, &key, &ticket, &actor)).await?;
         tracing::info!(
             ticket_id = %created.ticket.id,
             reference = %created.ticket.reference,
@@ -342,24 +262,16 @@ impl TicketStore for SqliteStore {
 
     async fn get(&self, id: &TicketId) -> StoreResult<Ticket> {
         let id = id.0.clone();
-        self.db
-            .call(move |c| {
-                load(c, &id)?.ok_or_else(|| StoreError::NotFound(format!("ticket {id}")))
-            })
-            .await
+        self.db.call(move |c| load(c, &id)?.ok_or_else(|| StoreError::NotFound(format!("ticket {id}")))).await
     }
 
     async fn get_by_reference(&self, reference: &TicketReference) -> StoreResult<Ticket> {
         let reference = reference.0.clone();
         self.db
             .call(move |c| {
-                list(
-                    c,
-                    "SELECT id, doc, version FROM tickets WHERE reference = ?1",
-                    [&reference],
-                )?
-                .pop()
-                .ok_or_else(|| StoreError::NotFound(format!("ticket {reference}")))
+                list(c, "SELECT id, doc, version FROM tickets WHERE reference = ?1", [&reference])?
+                    .pop()
+                    .ok_or_else(|| StoreError::NotFound(format!("ticket {reference}")))
             })
             .await
     }
@@ -378,12 +290,7 @@ impl TicketStore for SqliteStore {
         result
     }
 
-    async fn work_queue(
-        &self,
-        team: &str,
-        state: TicketState,
-        limit: usize,
-    ) -> StoreResult<Vec<Ticket>> {
+    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>> {
         let team = team.to_owned();
         let limit = limit.min(MAX_LIST) as i64;
         self.db
@@ -416,12 +323,7 @@ impl TicketStore for SqliteStore {
             .await
     }
 
-    async fn erase_requester(
-        &self,
-        key: &RequesterKey,
-        actor: &Actor,
-        now: Timestamp,
-    ) -> StoreResult<Erasure> {
+    async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: Timestamp) -> StoreResult<Erasure> {
         let (k, a) = (key.clone(), actor.clone());
         let erased = self.db.call(move |c| erase_tx(c, &k, &a, now)).await?;
         for id in &erased.tickets {
@@ -430,20 +332,9 @@ impl TicketStore for SqliteStore {
         Ok(erased)
     }
 
-    async fn purge_closed(
-        &self,
-        retention_days: u32,
-        now: Timestamp,
-    ) -> StoreResult<Vec<TicketId>> {
-        let purged = self
-            .db
-            .call(move |c| purge_tx(c, retention_days, now))
-            .await?;
-        tracing::info!(
-            purged = purged.len(),
-            retention_days,
-            "closed tickets purged"
-        );
+    async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {
+        let purged = self.db.call(move |c| purge_tx(c, retention_days, now)).await?;
+        tracing::info!(purged = purged.len(), retention_days, "closed tickets purged");
         Ok(purged)
     }
 }
@@ -462,11 +353,7 @@ impl EventLog for SqliteStore {
             .call(move |c| {
                 let tx = immediate(c)?;
                 let exists = tx
-                    .query_row(
-                        "SELECT 1 FROM tickets WHERE id = ?1",
-                        [&ticket_id.0],
-                        |_| Ok(()),
-                    )
+                    .query_row("SELECT 1 FROM tickets WHERE id = ?1", [&ticket_id.0], |_| Ok(()))
                     .optional()
                     .map_err(unavailable)?
                     .is_some();
@@ -484,17 +371,14 @@ impl EventLog for SqliteStore {
         self.db
             .call(move |c| {
                 let mut stmt = c
-                    .prepare_cached(
-                        "SELECT seq, doc FROM events WHERE ticket_id = ?1 ORDER BY at, seq",
-                    )
+                    .prepare_cached("SELECT seq, doc FROM events WHERE ticket_id = ?1 ORDER BY at, seq")
                     .map_err(unavailable)?;
                 let rows = stmt
                     .query_map([&id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
                     .map_err(unavailable)?;
                 rows.map(|row| {
                     let (seq, doc) = row.map_err(unavailable)?;
-                    serde_json::from_str(&doc)
-                        .map_err(|e| corrupt(&format!("event {seq} of ticket {id}"), &e))
+                    serde_json::from_str(&doc).map_err(|e| corrupt(&format!("event {seq} of ticket {id}"), &e))
                 })
                 .collect()
             })
@@ -519,7 +403,11 @@ impl IdempotencyStore for SqliteStore {
                     .map_err(unavailable)?;
                 let claim = match held {
                     Some((status, until)) if until > now => {
-                        if status == "COMPLETED" { Claim::Completed } else { Claim::InProgress }
+                        if status == "COMPLETED" {
+                            Claim::Completed
+                        } else {
+                            Claim::InProgress
+                        }
                     }
                     _ => {
                         tx.execute(
@@ -532,8 +420,7 @@ impl IdempotencyStore for SqliteStore {
                     }
                 };
                 // Housekeeping: records past their window protect nothing.
-                tx.execute("DELETE FROM step_claims WHERE until_ms < ?1", [now - 60_000])
-                    .map_err(unavailable)?;
+                tx.execute("DELETE FROM step_claims WHERE until_ms < ?1", [now - 60_000]).map_err(unavailable)?;
                 tx.commit().map_err(unavailable)?;
                 Ok(claim)
             })
@@ -561,12 +448,9 @@ impl IdempotencyStore for SqliteStore {
         let key = key.to_owned();
         self.db
             .call(move |c| {
-                c.execute(
-                    "DELETE FROM step_claims WHERE key = ?1 AND status = 'INPROGRESS'",
-                    [key],
-                )
-                .map(drop)
-                .map_err(unavailable)
+                c.execute("DELETE FROM step_claims WHERE key = ?1 AND status = 'INPROGRESS'", [key])
+                    .map(drop)
+                    .map_err(unavailable)
             })
             .await
     }
