@@ -407,12 +407,13 @@ impl Schedule {
     }
 
     /// Open stretches contributed by one local date, unmerged.
-    fn day_spans(&self, date: Date, out: &mut Vec<Span>) {
-        if self.closure_reason(date).is_some() {
+    fn day_spans(&self, date: Date, closed: &mut ClosedDays, out: &mut Vec<Span>) {
+        let weekday = usize::from(date.weekday().to_monday_zero_offset().unsigned_abs());
+        let intervals = &self.weekly[weekday];
+        if intervals.is_empty() || closed.contains(self, date) {
             return;
         }
-        let weekday = usize::from(date.weekday().to_monday_zero_offset().unsigned_abs());
-        for iv in &self.weekly[weekday] {
+        for iv in intervals {
             let Some((start, end)) = iv.on(date) else {
                 continue;
             };
@@ -424,6 +425,51 @@ impl Schedule {
                 out.push((start, end));
             }
         }
+    }
+}
+
+/// The closed dates of one year, so that scanning day by day does not re-run every holiday rule
+/// (and Easter's computus) for each day.
+#[derive(Default)]
+struct ClosedDays {
+    year: Option<i16>,
+    /// Sorted.
+    dates: Vec<Date>,
+}
+
+impl ClosedDays {
+    fn contains(&mut self, schedule: &Schedule, date: Date) -> bool {
+        if self.year != Some(date.year()) {
+            self.fill(schedule, date.year());
+        }
+        self.dates.binary_search(&date).is_ok()
+    }
+
+    fn fill(&mut self, schedule: &Schedule, year: i16) {
+        self.year = Some(year);
+        self.dates.clear();
+        for rule in &schedule.holidays {
+            match *rule {
+                HolidayRule::Fixed { .. } => self.dates.extend(rule.date_in(year)),
+                HolidayRule::Easter { offset_days, .. } => {
+                    // The Easter years whose holiday can fall in `year`: at most two, even for
+                    // offsets of many years.
+                    let back = |d: Option<Date>| {
+                        d.and_then(|d| d.checked_sub(ONE_DAY * i32::from(offset_days)).ok()).map(|d| d.year())
+                    };
+                    let (Some(first), Some(last)) =
+                        (back(Date::new(year, 1, 1).ok()), back(Date::new(year, 12, 31).ok()))
+                    else {
+                        continue;
+                    };
+                    for easter_year in first..=last {
+                        self.dates.extend(rule.date_in(easter_year).filter(|d| d.year() == year));
+                    }
+                }
+            }
+        }
+        self.dates.extend(schedule.closed_dates.iter().map(|(d, _)| *d).filter(|d| d.year() == year));
+        self.dates.sort_unstable();
     }
 }
 
@@ -464,6 +510,7 @@ struct Forward<'a> {
     floor: Timestamp,
     /// Loaded spans at or after `floor`, merged and sorted.
     pending: Vec<Span>,
+    closed: ClosedDays,
 }
 
 impl<'a> Forward<'a> {
@@ -477,6 +524,7 @@ impl<'a> Forward<'a> {
             known: sat_add(utc_midnight(first), -MAX_OFFSET),
             floor: from,
             pending: Vec::new(),
+            closed: ClosedDays::default(),
         }
     }
 
@@ -515,7 +563,7 @@ impl<'a> Forward<'a> {
             self.known = Timestamp::MAX;
             return;
         };
-        self.schedule.day_spans(day, &mut self.pending);
+        self.schedule.day_spans(day, &mut self.closed, &mut self.pending);
         let floor = self.floor;
         self.pending.retain_mut(|span| {
             span.0 = span.0.max(floor);
@@ -541,13 +589,21 @@ struct Backward<'a> {
     ceiling: Timestamp,
     /// Loaded spans at or before `ceiling`, merged and sorted.
     pending: Vec<Span>,
+    closed: ClosedDays,
 }
 
 impl<'a> Backward<'a> {
     fn new(schedule: &'a Schedule, from: Timestamp) -> Self {
         let utc_day = Offset::UTC.to_datetime(from).date();
         let first = utc_day.saturating_add(ONE_DAY * 3);
-        Backward { schedule, next_day: Some(first), known: Self::end_bound(first), ceiling: from, pending: Vec::new() }
+        Backward {
+            schedule,
+            next_day: Some(first),
+            known: Self::end_bound(first),
+            ceiling: from,
+            pending: Vec::new(),
+            closed: ClosedDays::default(),
+        }
     }
 
     /// Latest instant a span of `day` or earlier can reach: its UTC end of day plus an offset.
@@ -590,7 +646,7 @@ impl<'a> Backward<'a> {
             self.known = Timestamp::MIN;
             return;
         };
-        self.schedule.day_spans(day, &mut self.pending);
+        self.schedule.day_spans(day, &mut self.closed, &mut self.pending);
         let ceiling = self.ceiling;
         self.pending.retain_mut(|span| {
             span.1 = span.1.min(ceiling);
@@ -602,5 +658,65 @@ impl<'a> Backward<'a> {
             Some(prev) => Self::end_bound(prev),
             None => Timestamp::MIN,
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rule() -> impl Strategy<Value = HolidayRule> {
+        let years = (prop::option::of(1990i16..2060), prop::option::of(1990i16..2060));
+        prop_oneof![
+            (1i8..=12, 1i8..=31, years.clone()).prop_map(|(month, day, (from_year, until_year))| {
+                HolidayRule::Fixed { month, day, name: format!("{day}/{month}"), from_year, until_year }
+            }),
+            (any::<i16>(), years).prop_map(|(offset_days, (from_year, until_year))| {
+                HolidayRule::Easter {
+                    // Mostly realistic offsets, sometimes absurd ones spanning decades.
+                    offset_days: if offset_days % 4 == 0 { offset_days } else { offset_days % 400 },
+                    name: format!("Easter{offset_days:+}"),
+                    from_year,
+                    until_year,
+                }
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The per-year cache used by the scanners agrees with the rules read one day at a time.
+        #[test]
+        fn closed_days_cache_agrees_with_closure_reason(
+            rules in prop::collection::vec(rule(), 0..6),
+            days in prop::collection::vec(0i32..365 * 80, 1..40),
+        ) {
+            let mut schedule = Schedule::closed(TimeZone::UTC);
+            schedule.holidays = rules;
+            schedule.closed_dates.push((date_at(days[0]), "closed".into()));
+            let mut cache = ClosedDays::default();
+            for &n in &days {
+                let d = date_at(n);
+                prop_assert_eq!(cache.contains(&schedule, d), schedule.closure_reason(d).is_some(), "{}", d);
+                // Neighbours of holidays too, as they are the likeliest to be off by one.
+                for rule in &schedule.holidays {
+                    if let Some(h) = rule.date_in(d.year()) {
+                        for near in [h.yesterday(), Ok(h), h.tomorrow()].into_iter().flatten() {
+                            prop_assert_eq!(
+                                cache.contains(&schedule, near),
+                                schedule.closure_reason(near).is_some(),
+                                "{}", near
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn date_at(n: i32) -> Date {
+        jiff::civil::date(1985, 1, 1) + ONE_DAY * n
     }
 }
