@@ -197,7 +197,10 @@ fn is_no_reply(from: &Mailbox) -> bool {
 fn is_ours(domain: &str, our_domains: &[&str]) -> bool {
     let domain = domain.trim().trim_end_matches('>').to_ascii_lowercase();
     our_domains.iter().any(|ours| {
-        let ours = ours.trim().trim_start_matches(['@', '.']).to_ascii_lowercase();
+        let ours = ours
+            .trim()
+            .trim_start_matches(['@', '.'])
+            .to_ascii_lowercase();
         !ours.is_empty()
             && (domain == ours
                 || domain

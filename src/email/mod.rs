@@ -25,12 +25,12 @@ pub use auto_reply::{AutoReply, SuppressReason, auto_reply_policy};
 pub use bounce::{Bounce, BounceKind, bounce, is_bounce};
 pub use error::EmailError;
 pub use parse::{
-    Attachment, BodySource, ControlHeaders, DeliveryReport, InboundEmail, MAX_EMAIL_BYTES,
-    Mailbox, RecipientStatus, parse_inbound,
+    Attachment, BodySource, ControlHeaders, DeliveryReport, InboundEmail, MAX_EMAIL_BYTES, Mailbox,
+    RecipientStatus, parse_inbound,
 };
 pub use reminder::looks_like_reminder;
 pub use ses::{
     DmarcPolicy, VerdictAction, VerdictDecision, VerdictKind, VerdictPolicy, VerdictReason,
     VerdictStatus, Verdicts, parse_ses_sns_notification,
 };
-pub use thread::{ThreadKeys, normalize_subject, thread_keys};
+pub use thread::{MAX_THREAD_IDS, ThreadKeys, normalize_subject, thread_keys};

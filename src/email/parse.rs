@@ -3,8 +3,11 @@
 use super::EmailError;
 use jiff::Timestamp;
 use mail_parser::decoders::html::html_to_text;
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{
+    Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// The largest raw message accepted. SES itself caps inbound mail at 40 MB, but a support ticket
 /// has no use for more than this, and parsing is bounded by it.
@@ -127,14 +130,14 @@ pub struct InboundEmail {
 /// the result would be misleading: empty input, input over [`MAX_EMAIL_BYTES`], input with no
 /// recognisable header, and a multipart whose closing boundary never comes (a cut-off upload).
 pub fn parse_inbound(raw: &[u8]) -> Result<InboundEmail, EmailError> {
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Err(EmailError::Empty);
-    }
     if raw.len() > MAX_EMAIL_BYTES {
         return Err(EmailError::TooLarge {
             size: raw.len(),
             limit: MAX_EMAIL_BYTES,
         });
+    }
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(EmailError::Empty);
     }
     // Binary data may still parse as "headers" in a lenient parser; real mail never has NULs
     // in its header block.
@@ -146,7 +149,9 @@ pub fn parse_inbound(raw: &[u8]) -> Result<InboundEmail, EmailError> {
         .parse(raw)
         .ok_or(EmailError::NotAnEmail("no header found"))?;
     if !has_rfc5322_header(&message) {
-        return Err(EmailError::NotAnEmail("none of the RFC 5322 headers is present"));
+        return Err(EmailError::NotAnEmail(
+            "none of the RFC 5322 headers is present",
+        ));
     }
     check_not_truncated(&message, raw)?;
 
@@ -158,9 +163,7 @@ pub fn parse_inbound(raw: &[u8]) -> Result<InboundEmail, EmailError> {
         cc: message.cc().map(mailboxes).unwrap_or_default(),
         subject: message.subject().map(|s| s.trim().to_owned()),
         date: message.date().and_then(to_timestamp),
-        message_id: message
-            .message_id()
-            .and_then(|id| normalize_message_id(id)),
+        message_id: message.message_id().and_then(normalize_message_id),
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
         body,
@@ -177,7 +180,11 @@ pub fn parse_inbound(raw: &[u8]) -> Result<InboundEmail, EmailError> {
 
 /// Strips the angle brackets and surrounding space of a Message-ID; `None` if nothing is left.
 pub(crate) fn normalize_message_id(id: &str) -> Option<String> {
-    let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let id = id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     (!id.is_empty()).then(|| id.to_owned())
 }
 
@@ -214,25 +221,24 @@ fn has_rfc5322_header(message: &Message<'_>) -> bool {
 /// the whole message. Only the top-level structure is checked: an attached message may be
 /// legitimately incomplete (bounces quote just the start of the original).
 fn check_not_truncated(message: &Message<'_>, raw: &[u8]) -> Result<(), EmailError> {
-    for part in &message.parts {
-        if !part.is_multipart() {
-            continue;
-        }
+    // One pass over the lines, so a message with thousands of parts stays linear.
+    let closed: HashSet<&[u8]> = raw
+        .split(|&b| b == b'\n')
+        .map(|line| line.trim_ascii_end())
+        .filter_map(|line| line.strip_prefix(b"--")?.strip_suffix(b"--"))
+        .collect();
+    for part in message.parts.iter().filter(|p| p.is_multipart()) {
         let Some(boundary) = part.content_type().and_then(|ct| ct.attribute("boundary")) else {
             continue;
         };
-        let closing = format!("--{boundary}--");
-        if !contains(raw, closing.as_bytes()) {
+        if !closed.contains(boundary.as_bytes()) {
+            // RFC 2046 caps boundaries at 70 characters; keep a hostile one out of the logs.
             return Err(EmailError::Truncated {
-                boundary: boundary.to_owned(),
+                boundary: boundary.chars().take(70).collect(),
             });
         }
     }
     Ok(())
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn mailboxes(address: &Address<'_>) -> Vec<Mailbox> {
@@ -257,18 +263,13 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
         HeaderValue::TextList(list) => list.iter().map(|t| t.as_ref()).collect(),
         _ => Vec::new(),
     };
-    let mut out: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
     // Some clients separate ids with commas or put several in one token; split on both.
-    for id in raw
-        .iter()
+    raw.iter()
         .flat_map(|t| t.split(|c: char| c.is_whitespace() || c == ','))
         .filter_map(normalize_message_id)
-    {
-        if !out.contains(&id) {
-            out.push(id);
-        }
-    }
-    out
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
 }
 
 fn to_timestamp(date: &mail_parser::DateTime) -> Option<Timestamp> {
@@ -325,16 +326,76 @@ fn text_body(message: &Message<'_>) -> (String, BodySource) {
         if html.is_empty() {
             return (String::new(), BodySource::None);
         }
-        let text: Vec<String> = html.iter().map(|h| html_to_text(h)).collect();
-        return (tidy(&text.join("\n")), BodySource::Html);
+        let text: Vec<String> = html
+            .iter()
+            .map(|h| html_to_text(&with_block_breaks(h)))
+            .collect();
+        return (tidy_converted(&text.join("\n")), BodySource::Html);
     }
     (tidy(&plain.join("\n")), BodySource::Plain)
 }
 
-/// `\n` line ends and no trailing blank lines, so callers and tests need not care about CRLF.
+/// `\n` line ends and no blank lines around, so callers and tests need not care about CRLF.
 fn tidy(text: &str) -> String {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    text.trim_end().to_owned()
+    text.trim_start_matches('\n').trim_end().to_owned()
+}
+
+/// Converted HTML: lines trimmed, at most one blank line in a row.
+fn tidy_converted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in tidy(text).lines().map(str::trim) {
+        blank = if line.is_empty() { blank + 1 } else { 0 };
+        if blank < 2 {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// mail-parser's converter breaks lines only at `<br>` and `</p>`, while webmail and Outlook
+/// put lines in `<div>`s and lists in `<li>`s: break after those too, and space table cells.
+fn with_block_breaks(html: &str) -> String {
+    const LINES: [&str; 13] = [
+        "div",
+        "li",
+        "tr",
+        "ul",
+        "ol",
+        "table",
+        "blockquote",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    ];
+    // ASCII lower-casing keeps byte offsets, so positions found in `lower` index `html`.
+    let lower = html.to_ascii_lowercase();
+    let mut out = String::with_capacity(html.len() + html.len() / 16);
+    let mut copied = 0;
+    for (at, _) in lower.match_indices("</") {
+        let name_start = at + 2;
+        let name_end = lower[name_start..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(lower.len(), |n| name_start + n);
+        let name = &lower[name_start..name_end];
+        let insert = if LINES.contains(&name) {
+            "<br>"
+        } else if name == "td" || name == "th" {
+            " "
+        } else {
+            continue;
+        };
+        out.push_str(&html[copied..at]);
+        out.push_str(insert);
+        copied = at;
+    }
+    out.push_str(&html[copied..]);
+    out
 }
 
 fn attachments(message: &Message<'_>) -> Vec<Attachment> {
@@ -356,9 +417,7 @@ fn attachments(message: &Message<'_>) -> Vec<Attachment> {
                 mime_type,
             ),
             size: part.len(),
-            inline: part
-                .content_disposition()
-                .is_some_and(|cd| cd.is_inline())
+            inline: part.content_disposition().is_some_and(|cd| cd.is_inline())
                 || matches!(part.body, PartType::InlineBinary(_)),
         })
         .collect()
@@ -420,7 +479,9 @@ fn control_headers(message: &Message<'_>) -> ControlHeaders {
 fn delivery_report(message: &Message<'_>) -> Option<DeliveryReport> {
     let root = message.root_part().content_type()?;
     if !(root.ctype().eq_ignore_ascii_case("multipart")
-        && root.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report")))
+        && root
+            .subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("report")))
     {
         return None;
     }
@@ -484,8 +545,8 @@ fn recipient_statuses(body: &str) -> Vec<RecipientStatus> {
                 })
             };
             let action = field("Action");
-            let status = field("Status")
-                .map(|s| s.split_whitespace().next().unwrap_or_default().to_owned());
+            let status =
+                field("Status").map(|s| s.split_whitespace().next().unwrap_or_default().to_owned());
             (action.is_some() || status.is_some()).then_some(RecipientStatus { action, status })
         })
         .collect()

@@ -71,15 +71,14 @@ impl Verdicts {
             spf: status(&receipt.spf_verdict),
             dkim: status(&receipt.dkim_verdict),
             dmarc: status(&receipt.dmarc_verdict),
-            dmarc_policy: receipt
-                .dmarc_policy
-                .as_deref()
-                .and_then(|p| match p.trim().to_ascii_lowercase().as_str() {
+            dmarc_policy: receipt.dmarc_policy.as_deref().and_then(|p| {
+                match p.trim().to_ascii_lowercase().as_str() {
                     "none" => Some(DmarcPolicy::None),
                     "quarantine" => Some(DmarcPolicy::Quarantine),
                     "reject" => Some(DmarcPolicy::Reject),
                     _ => None,
-                }),
+                }
+            }),
         }
     }
 }
@@ -321,7 +320,9 @@ pub fn parse_ses_sns_notification(json: &str) -> Result<(Vec<u8>, Verdicts), Ema
         let message = value
             .get("Message")
             .and_then(Value::as_str)
-            .ok_or_else(|| EmailError::BadNotification("SNS notification without Message".into()))?;
+            .ok_or_else(|| {
+                EmailError::BadNotification("SNS notification without Message".into())
+            })?;
         value = serde_json::from_str(message).map_err(bad_json)?;
     }
     let ses: SesNotification = serde_json::from_value(value).map_err(bad_json)?;

@@ -3,12 +3,18 @@
 use super::InboundEmail;
 use crate::domain::TicketReference;
 use serde::Serialize;
+use std::collections::HashSet;
+
+/// How many Message-IDs [`ThreadKeys`] carries: enough for any real thread (a long one has a few
+/// dozen), and a bound on the lookups a crafted `References` header can cause.
+pub const MAX_THREAD_IDS: usize = 32;
 
 /// What the caller looks an existing ticket up by, strongest first: the Message-IDs of mail we
 /// sent (quoted back in `In-Reply-To`/`References`), then the reference token in the subject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ThreadKeys {
-    /// `In-Reply-To` first, then `References` newest first; without `<>`, no duplicates.
+    /// `In-Reply-To` first, then `References` newest first; without `<>`, no duplicates, at most
+    /// [`MAX_THREAD_IDS`].
     pub message_ids: Vec<String>,
     /// `SP-XXXXXXXX` found in the subject (any case, as clients and people retype it).
     pub reference_in_subject: Option<TicketReference>,
@@ -17,17 +23,16 @@ pub struct ThreadKeys {
 }
 
 pub fn thread_keys(email: &InboundEmail) -> ThreadKeys {
-    let mut message_ids: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
     // References lists the thread oldest first; the newest is the likeliest to be ours.
-    for id in email
+    let message_ids = email
         .in_reply_to
         .iter()
         .chain(email.references.iter().rev())
-    {
-        if !message_ids.contains(id) {
-            message_ids.push(id.clone());
-        }
-    }
+        .filter(|id| seen.insert(id.as_str()))
+        .take(MAX_THREAD_IDS)
+        .cloned()
+        .collect();
     let subject = email.subject.as_deref().unwrap_or_default();
     ThreadKeys {
         message_ids,
