@@ -180,6 +180,15 @@ fn windows_1252_8bit() {
 }
 
 #[test]
+fn multi_byte_charsets_decode() {
+    let raw = b"From: =?ISO-2022-JP?B?GyRCJDMkcyRLJEEkTxsoQg==?= <k@example.jp>\r\n\
+        Subject: =?GB2312?B?xOO6w6OsuLa/7sqnsNw=?=\r\n\r\nx\r\n";
+    let e = parse_inbound(raw).unwrap();
+    assert_eq!(sender(&e).1, Some("こんにちは"));
+    assert_eq!(e.subject.as_deref(), Some("你好，付款失败"));
+}
+
+#[test]
 fn reply_threads_by_message_id_and_subject_reference() {
     let e = email("07-reply-threaded.eml");
     let keys = thread_keys(&e);
