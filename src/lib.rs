@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod cli;
 pub mod domain;
+pub mod email;
 pub mod knowledge;
 pub mod ports;
 pub mod rules;
