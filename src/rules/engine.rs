@@ -89,32 +89,25 @@ fn unknown<V>(name: &str, map: &BTreeMap<String, V>) -> (String, Option<String>,
 impl Rules {
     /// Loads and checks a rulebook file or folder. Errors are every problem found, located.
     pub fn load(path: &Path) -> Result<Rules, Vec<Diagnostic>> {
-        let (book, source, warnings) = load::load(path)?;
-        Self::build(book, &source, warnings)
+        let (checked, source) = load::load(path)?;
+        Self::build(checked, &source)
     }
 
-    /// Loads a rulebook from text (tests, benchmarks, an embedded default).
+    /// Loads a rulebook from text (tests, benchmarks, an embedded default); `dir` is where its
+    /// relative paths (the knowledge base) are read from.
     pub fn from_text(file: &str, dir: &Path, text: &str) -> Result<Rules, Vec<Diagnostic>> {
         let source = Source::from_text(file, dir.to_path_buf(), text.to_string());
-        let book = load::parse(&source)?;
-        let mut diagnostics = super::validate::check(&book, dir);
-        diagnostics.iter_mut().for_each(|d| d.locate(&source.file, &source.text, &source.map));
-        if diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(diagnostics);
-        }
-        Self::build(book, &source, diagnostics)
+        let checked = load::check(&source)?;
+        Self::build(checked, &source)
     }
 
-    fn build(book: Rulebook, source: &Source, warnings: Vec<Diagnostic>) -> Result<Rules, Vec<Diagnostic>> {
+    fn build(checked: load::Checked, source: &Source) -> Result<Rules, Vec<Diagnostic>> {
+        let load::Checked { book, warnings, knowledge } = checked;
         let mut calendars = BTreeMap::new();
         for (id, s) in &book.schedules {
             let compiled = schedule::compile(s).map_err(|e| vec![Diagnostic::error(format!("/schedules/{id}"), e)])?;
             calendars.insert(id.clone(), compiled);
         }
-        let knowledge = match &book.knowledge {
-            Some(dir) => crate::knowledge::load_dir(&source.dir.join(dir)).unwrap_or_default(),
-            None => KnowledgeBase::default(),
-        };
         Ok(Rules { book, calendars, knowledge, warnings, file: source.file.clone() })
     }
 

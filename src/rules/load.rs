@@ -4,6 +4,7 @@
 use super::diagnostic::Diagnostic;
 use super::model::Rulebook;
 use super::source_map::{Pos, SourceMap, escape_segment};
+use crate::knowledge::KnowledgeBase;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -344,15 +345,33 @@ fn drop_missing_keys_explained_by_typos(errors: &mut Vec<Diagnostic>) {
     });
 }
 
-/// Reads, parses and checks a rulebook. Errors stop here; warnings come back with the book.
-pub fn load(path: &Path) -> Result<(Rulebook, Source, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let source = Source::read(path).map_err(|d| vec![*d])?;
-    let book = parse(&source)?;
-    let mut diagnostics = super::validate::check(&book, &source.dir);
+/// A rulebook that passed every check, with its warnings and its knowledge base.
+pub struct Checked {
+    pub book: Rulebook,
+    pub warnings: Vec<Diagnostic>,
+    pub knowledge: KnowledgeBase,
+}
+
+/// Parses and checks a rulebook text. Errors stop here; warnings come back with the book.
+pub fn check(source: &Source) -> Result<Checked, Vec<Diagnostic>> {
+    let book = parse(source)?;
+    // Read once: checked here, then kept for the engine.
+    let knowledge = book.knowledge.as_ref().map(|folder| {
+        let path = source.dir.join(folder);
+        crate::knowledge::load_dir(&path)
+            .map_err(|e| format!("cannot read the knowledge base at `{}`: {e}", path.display()))
+    });
+    let mut diagnostics = super::validate::check(&book, knowledge.as_ref());
     diagnostics.iter_mut().for_each(|d| d.locate(&source.file, &source.text, &source.map));
     diagnostics.sort_by_key(|d| (d.severity, d.location.as_ref().map(|l| (l.pos.line, l.pos.col))));
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }
-    Ok((book, source, diagnostics))
+    Ok(Checked { book, warnings: diagnostics, knowledge: knowledge.and_then(Result::ok).unwrap_or_default() })
+}
+
+/// Reads, parses and checks a rulebook file or folder.
+pub fn load(path: &Path) -> Result<(Checked, Source), Vec<Diagnostic>> {
+    let source = Source::read(path).map_err(|d| vec![*d])?;
+    Ok((check(&source)?, source))
 }

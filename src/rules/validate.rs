@@ -7,11 +7,11 @@ use super::source_map::escape_segment as esc;
 use super::vocabulary::{self, CATEGORY_FLOW};
 use super::walk::{Detail, Facts, Problem, walk};
 use crate::domain::{Duty, Outcome, Party, TicketType};
+use crate::knowledge::KnowledgeBase;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 /// Every check; errors and warnings together.
-pub fn check(book: &Rulebook, dir: &Path) -> Vec<Diagnostic> {
+pub fn check(book: &Rulebook, knowledge: Option<&Result<KnowledgeBase, String>>) -> Vec<Diagnostic> {
     let mut c = Checker { book, out: Vec::new() };
     c.version_and_languages();
     c.texts();
@@ -25,7 +25,7 @@ pub fn check(book: &Rulebook, dir: &Path) -> Vec<Diagnostic> {
     c.sla_and_gdpr();
     c.messages();
     c.custom();
-    c.knowledge(dir);
+    c.knowledge(knowledge);
     c.out
 }
 
@@ -428,13 +428,16 @@ impl<'r> Checker<'r> {
                 if cat.channels.as_ref().is_some_and(|chs| !chs.contains(ch_id)) || !ch.flows.contains_key(cat_id) {
                     continue;
                 }
+                // A path depends only on the facts it consulted: walk cheaply, and record the
+                // pointers (for messages) once per distinct path.
                 let mut seen_paths = BTreeSet::new();
                 for facts in Facts::all() {
-                    let w = walk(b, ch_id, cat_id, facts, true);
-                    let key: Vec<Option<String>> = w.steps.iter().map(|s| s.pointer.clone()).collect();
+                    let quick = walk(b, ch_id, cat_id, facts, false);
+                    let key: Vec<(&str, bool)> = quick.consulted.clone();
                     if !seen_paths.insert(key) {
                         continue;
                     }
+                    let w = walk(b, ch_id, cat_id, facts, true);
                     let when = describe_facts(&w.consulted);
                     let ctx = format!("on channel `{ch_id}`, category `{cat_id}`{when}");
                     for p in &w.problems {
@@ -888,14 +891,13 @@ impl<'r> Checker<'r> {
         }
     }
 
-    fn knowledge(&mut self, dir: &Path) {
-        let Some(folder) = &self.book.knowledge else {
+    fn knowledge(&mut self, knowledge: Option<&Result<KnowledgeBase, String>>) {
+        let Some(knowledge) = knowledge else {
             return;
         };
-        let path = dir.join(folder);
-        match crate::knowledge::load_dir(&path) {
+        match knowledge {
             Err(e) => {
-                self.error("/knowledge", format!("cannot read the knowledge base at `{}`: {e}", path.display()));
+                self.error("/knowledge", e.clone());
             }
             Ok(kb) => {
                 for problem in kb.check(&self.book.languages, self.book.categories.keys().map(String::as_str).collect())
