@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod cli;
 pub mod domain;
 pub mod email;
+pub mod engine;
 pub mod knowledge;
 pub mod ports;
 pub mod rules;

@@ -146,6 +146,9 @@ pub struct Ticket {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub related: Option<TicketReference>,
     pub created_at: Timestamp,
+    /// When the rulebook was applied (category, team, deadlines); triage runs once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triaged_at: Option<Timestamp>,
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<Timestamp>,
@@ -172,6 +175,7 @@ impl Ticket {
             escalations: Vec::new(),
             related: None,
             created_at: now,
+            triaged_at: None,
             updated_at: now,
             closed_at: None,
             version: 0,

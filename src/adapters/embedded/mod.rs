@@ -16,3 +16,26 @@ pub use escalation::EmbeddedEscalation;
 pub use outbox::{OutboxEntry, OutboxMailer};
 pub use queue::SqliteQueue;
 pub use tickets::SqliteStore;
+
+/// The step queue of the local engine, and how often a failing step is tried before it is
+/// dead-lettered.
+pub const STEP_QUEUE: &str = "steps";
+pub const STEP_MAX_ATTEMPTS: u32 = 5;
+
+/// Every port of the engine on one SQLite file.
+pub fn ports(db: &Db) -> crate::engine::Ports {
+    let store = std::sync::Arc::new(SqliteStore::new(db.clone()));
+    crate::engine::Ports {
+        tickets: store.clone(),
+        events: store.clone(),
+        idempotency: store,
+        steps: std::sync::Arc::new(SqliteQueue::new(
+            db.clone(),
+            STEP_QUEUE,
+            STEP_MAX_ATTEMPTS,
+            std::time::Duration::from_secs(24 * 3600),
+        )),
+        mailer: std::sync::Arc::new(OutboxMailer::new(db.clone())),
+        escalations: std::sync::Arc::new(EmbeddedEscalation::new(db.clone())),
+    }
+}

@@ -1,0 +1,94 @@
+//! The engine: the one place where contacts become tickets and tickets move along their flow.
+//! Channels (HTTP routers, Lambda handlers) and step workers call it; it talks to storage,
+//! queues and mail only through the ports.
+
+mod intake;
+mod steps;
+mod triage;
+
+pub use intake::{NewContact, validate_fields};
+pub use steps::{TRIAGE, handle_step};
+pub use triage::Triaged;
+
+use crate::domain::{Ticket, TicketId, TicketReference};
+use crate::ports::{EscalationDelivery, EventLog, IdempotencyStore, Mailer, StepQueue, StoreError, TicketStore};
+use crate::rules::Rules;
+use jiff::Timestamp;
+use std::sync::Arc;
+
+/// The ports the engine works through; both adapter sets provide them.
+#[derive(Clone)]
+pub struct Ports {
+    pub tickets: Arc<dyn TicketStore>,
+    pub events: Arc<dyn EventLog>,
+    pub steps: Arc<dyn StepQueue>,
+    pub mailer: Arc<dyn Mailer>,
+    pub escalations: Arc<dyn EscalationDelivery>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+}
+
+/// What time it is; tests and replays set it.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Engine {
+    pub rules: Arc<Rules>,
+    pub ports: Ports,
+    pub clock: Clock,
+}
+
+/// Why the engine refused or failed. HTTP maps these onto status codes.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Bad input: `field` says where (a JSON pointer or a parameter name).
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request does not fit the ticket's state or flow; says what is expected instead.
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => EngineError::NotFound(what),
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+impl EngineError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.into(), message: message.into() }
+    }
+}
+
+impl Engine {
+    pub fn new(rules: Arc<Rules>, ports: Ports) -> Self {
+        Self { rules, ports, clock: Arc::new(Timestamp::now) }
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    pub async fn ticket(&self, id: &TicketId) -> Result<Ticket, EngineError> {
+        Ok(self.ports.tickets.get(id).await?)
+    }
+
+    pub async fn ticket_by_reference(&self, reference: &str) -> Result<Ticket, EngineError> {
+        let reference = TicketReference::find_in(reference)
+            .filter(|r| r.as_str().len() == reference.trim().len())
+            .ok_or_else(|| EngineError::invalid("reference", "a reference looks like SP-7K3Q9XWD"))?;
+        Ok(self.ports.tickets.get_by_reference(&reference).await?)
+    }
+}

@@ -1,0 +1,53 @@
+//! Step messages: what each queued step does. Every handler may run twice for one message (queues
+//! redeliver), so each is idempotent or runs once through the idempotency store.
+
+use super::{Engine, EngineError};
+use crate::domain::TicketId;
+use crate::ports::StepMessage;
+
+pub const TRIAGE: &str = "triage";
+
+fn ticket_id(message: &StepMessage) -> Result<TicketId, EngineError> {
+    message
+        .body
+        .get("ticket_id")
+        .and_then(|v| v.as_str())
+        .map(|s| TicketId(s.to_string()))
+        .ok_or_else(|| EngineError::invalid("/ticket_id", format!("step `{}` needs a ticket_id", message.step)))
+}
+
+/// Runs one step message. An error leaves the message for redelivery (and, after the queue's
+/// maximum attempts, its dead-letter queue).
+pub async fn handle_step(engine: &Engine, message: &StepMessage) -> Result<(), EngineError> {
+    match message.step.as_str() {
+        TRIAGE => engine.triage(&ticket_id(message)?).await.map(|_| ()),
+        other => Err(EngineError::invalid("step", format!("no handler for step `{other}`"))),
+    }
+}
+
+impl Engine {
+    /// Runs what is waiting on the step queue, up to `max` messages; returns how many succeeded.
+    /// The local server's workers and tests use it; on AWS, SQS invokes the step Lambdas.
+    pub async fn run_pending_steps(&self, max: usize) -> Result<usize, EngineError> {
+        let mut done = 0;
+        while done < max {
+            let batch = self.ports.steps.receive(10.min(max - done), std::time::Duration::from_secs(30)).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for delivery in batch {
+                match handle_step(self, &delivery.message).await {
+                    Ok(()) => {
+                        self.ports.steps.ack(&delivery.receipt).await?;
+                        done += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(step = %delivery.message.step, error = %e, "step failed; it will be retried");
+                        self.ports.steps.nack(&delivery.receipt).await?;
+                    }
+                }
+            }
+        }
+        Ok(done)
+    }
+}

@@ -1,0 +1,106 @@
+//! Triage: the rulebook decides the ticket's category, suggested type, team, deadlines and
+//! what happens out of service hours.
+
+use super::{Engine, EngineError};
+use crate::domain::{Actor, Deadline, Event, EventKind, Outcome, TicketId, TicketState, TicketType};
+use crate::ports::StoreError;
+use crate::rules::walk::Detail;
+use crate::rules::{Contact, Facts};
+use serde_json::json;
+
+/// The category a ticket gets when nobody said which: the operator confirms or changes it.
+pub const DEFAULT_CATEGORY: &str = "basic_info";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Triaged {
+    pub category: String,
+    pub suggested_type: Option<TicketType>,
+    pub team: String,
+    pub in_service_hours: bool,
+    pub state: TicketState,
+}
+
+impl Engine {
+    /// Applies the rulebook to a new ticket. Running it again changes nothing.
+    pub async fn triage(&self, id: &TicketId) -> Result<Triaged, EngineError> {
+        loop {
+            let mut ticket = self.ports.tickets.get(id).await?;
+            let category = ticket.category.clone().unwrap_or_else(|| DEFAULT_CATEGORY.to_string());
+            let contact = Contact {
+                channel: &ticket.channel,
+                category: &category,
+                at: ticket.created_at,
+                facts: Facts::default(),
+            };
+            let decision =
+                self.rules.evaluate(&contact).map_err(|e| EngineError::invalid("category", e.to_string()))?;
+            let suggested_type = decision.walk.steps.iter().find_map(|s| match s.detail {
+                Detail::Classify(t) => Some(t),
+                _ => None,
+            });
+            let triaged = Triaged {
+                category: category.clone(),
+                suggested_type,
+                team: decision.walk.team.to_string(),
+                in_service_hours: decision.in_service_hours,
+                state: ticket.state,
+            };
+            if ticket.triaged_at.is_some() || ticket.state != TicketState::New {
+                return Ok(triaged);
+            }
+            let now = self.now();
+            ticket.category = Some(category.clone());
+            ticket.team = triaged.team.clone();
+            ticket.deadlines = decision
+                .deadlines
+                .iter()
+                .map(|d| Deadline {
+                    kind: d.kind.to_string(),
+                    due: d.due.timestamp(),
+                    warned_at: None,
+                    breached_at: None,
+                })
+                .collect();
+            // Out of hours the flow may end the contact at once (a call not served, a chat closed).
+            let ended = match decision.outcome() {
+                Some(Outcome::NotServed) => Some((TicketState::NotServed, EventKind::NotServed)),
+                Some(Outcome::AutoClosed) => Some((TicketState::AutoClosed, EventKind::AutoClosed)),
+                _ => None,
+            };
+            let mut events = vec![Event {
+                ticket_id: ticket.id.clone(),
+                at: now,
+                actor: Actor::system(),
+                kind: EventKind::Triaged,
+                detail: json!({
+                    "category": category,
+                    "suggested_type": suggested_type,
+                    "team": triaged.team,
+                    "in_service_hours": decision.in_service_hours,
+                    "next_opening": decision.next_opening.as_ref().map(|z| z.timestamp()),
+                }),
+            }];
+            if let Some((state, kind)) = ended {
+                ticket.move_to(state, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                events.push(Event {
+                    ticket_id: ticket.id.clone(),
+                    at: now,
+                    actor: Actor::system(),
+                    kind,
+                    detail: json!(null),
+                });
+            }
+            ticket.triaged_at = Some(now);
+            ticket.updated_at = now;
+            match self.ports.tickets.update(&ticket, &events).await {
+                Ok(saved) => {
+                    tracing::info!(ticket = %saved.id, reference = %saved.reference, team = %saved.team, "ticket triaged");
+                    return Ok(Triaged { state: saved.state, ..triaged });
+                }
+                // Someone else changed it meanwhile: read again and decide again.
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
