@@ -6,6 +6,7 @@ pub mod cli;
 pub mod domain;
 pub mod email;
 pub mod engine;
+pub mod http;
 pub mod knowledge;
 pub mod ports;
 pub mod rules;

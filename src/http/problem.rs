@@ -1,0 +1,127 @@
+//! Errors as RFC 9457 `application/problem+json`, with the field at fault when there is one.
+
+use crate::engine::EngineError;
+use crate::ports::StoreError;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Where in the request the problem is: a JSON pointer, a header or a parameter name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            field: None,
+        }
+    }
+
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    pub fn unprocessable(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, detail).at(field)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+impl From<EngineError> for Problem {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Invalid { field, message } => Problem::unprocessable(field, message),
+            EngineError::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, format!("{what} not found")),
+            EngineError::Conflict(why) => Problem::new(StatusCode::CONFLICT, why),
+            EngineError::Store(StoreError::Conflict { .. }) => {
+                Problem::new(StatusCode::CONFLICT, "the ticket changed meanwhile; read it again and retry")
+            }
+            EngineError::Store(StoreError::Invalid(why)) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, why),
+            EngineError::Store(StoreError::Duplicate(why)) => Problem::new(StatusCode::CONFLICT, why),
+            EngineError::Store(StoreError::NotFound(what)) => Problem::new(StatusCode::NOT_FOUND, format!("{what} not found")),
+            EngineError::Store(e @ StoreError::Unavailable(_)) => {
+                tracing::warn!(error = %e, "storage unavailable");
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "storage is unavailable; retry shortly")
+            }
+            EngineError::Store(e) => {
+                tracing::error!(error = %e, "storage failure");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error; the request was not applied")
+            }
+        }
+    }
+}
+
+/// `Json<T>` whose rejections are problem+json that say what is wrong and where.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_problem(rejection)),
+        }
+    }
+}
+
+fn json_problem(rejection: JsonRejection) -> Problem {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as `Content-Type: application/json`")
+                .at("Content-Type")
+        }
+        JsonRejection::JsonDataError(e) => {
+            // serde_path_to_error's message names the path: `fields.notice_code: invalid type...`.
+            let text = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_else(|| e.body_text());
+            let (path, message) = text.split_once(": ").unwrap_or((".", &text));
+            let pointer = if path == "." { String::new() } else { format!("/{}", path.replace('.', "/")) };
+            Problem::unprocessable(pointer, message.to_string())
+        }
+        JsonRejection::JsonSyntaxError(e) => {
+            let text = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_else(|| e.body_text());
+            Problem::bad_request(format!("the body is not valid JSON: {text}"))
+        }
+        JsonRejection::BytesRejection(e) => {
+            let status = e.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(status, format!("the body is larger than {} bytes", super::MAX_BODY_BYTES))
+            } else {
+                Problem::new(status, e.body_text())
+            }
+        }
+        other => Problem::new(other.status(), other.body_text()),
+    }
+}
