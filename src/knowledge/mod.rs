@@ -1,6 +1,8 @@
 //! The knowledge base: Markdown articles with YAML front matter under `rules/knowledge/`, one file
 //! per article and language (`pay-pagopa-notice.it.md`).
 
+pub mod search;
+
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
