@@ -70,7 +70,9 @@ impl From<EngineError> for Problem {
             }
             EngineError::Store(StoreError::Invalid(why)) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, why),
             EngineError::Store(StoreError::Duplicate(why)) => Problem::new(StatusCode::CONFLICT, why),
-            EngineError::Store(StoreError::NotFound(what)) => Problem::new(StatusCode::NOT_FOUND, format!("{what} not found")),
+            EngineError::Store(StoreError::NotFound(what)) => {
+                Problem::new(StatusCode::NOT_FOUND, format!("{what} not found"))
+            }
             EngineError::Store(e @ StoreError::Unavailable(_)) => {
                 tracing::warn!(error = %e, "storage unavailable");
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "storage is unavailable; retry shortly")
