@@ -94,3 +94,26 @@ async fn bad_contacts_say_which_field_is_wrong() {
     assert!(field_of(engine.open(c.clone()).await).starts_with("requester/fiscal_code: the check character"));
     assert_eq!(engine.run_pending_steps(10).await.unwrap(), 0, "nothing was opened");
 }
+
+#[tokio::test]
+async fn closed_tickets_expire_after_the_rulebooks_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    // A call out of hours ends at once (not served), so it is closed on the day it came in.
+    let engine = engine_at(dir.path(), "2026-12-26T21:30:00+01:00");
+    let call = engine.open(contact("voice", "call-9", Some("basic_info"))).await.unwrap().ticket;
+    let open = engine.open(contact("email", "mail-9", None)).await.unwrap().ticket;
+    engine.run_pending_steps(10).await.unwrap();
+    let days = engine.rules.book.retention.closed_ticket_days;
+    assert_eq!(days, 730);
+
+    let later = |d: i64| {
+        let at =
+            "2026-12-26T21:30:00+01:00".parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_hours(24 * d);
+        Engine::clone(&engine).with_clock(Arc::new(move || at))
+    };
+    assert_eq!(later(i64::from(days) - 1).purge_expired().await.unwrap(), 0, "not yet");
+    assert_eq!(later(i64::from(days) + 1).purge_expired().await.unwrap(), 1);
+    assert!(matches!(engine.ticket(&call.id).await, Err(EngineError::NotFound(_))));
+    assert!(engine.ports.events.list(&call.id).await.unwrap().is_empty(), "its events went with it");
+    assert_eq!(engine.ticket(&open.id).await.unwrap().state, TicketState::New, "open tickets stay");
+}
