@@ -126,8 +126,11 @@ pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
         errors.dedup_by(|a, b| a.pointer == b.pointer && a.message == b.message);
         return Err(errors.into_iter().map(|d| source.locate(d)).collect());
     }
-    // The schema accepted the tree, so this only fails on what it cannot express.
-    serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])
+    // The schema accepted the tree, so this only fails on what it cannot express; then parse the
+    // text again for an error with its position.
+    serde_json::from_value(tree).or_else(|_| {
+        serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])
+    })
 }
 
 fn describe(value: &Value) -> &'static str {
