@@ -10,3 +10,4 @@ pub mod http;
 pub mod knowledge;
 pub mod ports;
 pub mod rules;
+pub mod server;

@@ -1,4 +1,4 @@
-//! The `sportello` command: rulebook tools (and, later, the local server).
+//! The `sportello` command: the local server (the default) and the rulebook tools.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -7,12 +7,22 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "sportello", version, about = "Contact-center workflow engine for PagoPA's channels")]
 struct Cli {
+    /// Without a command, Sportello serves (as `sportello serve`).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run Sportello locally: every endpoint on one port, workers and clock in-process.
+    Serve {
+        #[arg(long, env = "SPORTELLO_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        data: PathBuf,
+        #[arg(long, env = "SPORTELLO_RULES", default_value = "rules")]
+        rules: PathBuf,
+    },
     /// Check, explain, test and draw the rulebook.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -60,7 +70,14 @@ enum RulesCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    // No command: serve, with the same defaults and environment as `sportello serve`.
+    let Some(command) = cli.command.or_else(|| Cli::parse_from(["sportello", "serve"]).command) else {
+        return ExitCode::FAILURE;
+    };
+    match command {
+        Command::Serve { listen, data, rules } => {
+            serve(sportello::server::ServerConfig { listen, data_dir: data, rules })
+        }
         Command::Rules(cmd) => sportello::cli::rules(match cmd {
             RulesCommand::Check { path } => sportello::cli::RulesAction::Check { path },
             RulesCommand::Explain { channel, category, at, facts, rules } => {
@@ -70,5 +87,23 @@ fn main() -> ExitCode {
             RulesCommand::Graph { rules } => sportello::cli::RulesAction::Graph { rules },
             RulesCommand::Schema => sportello::cli::RulesAction::Schema,
         }),
+    }
+}
+
+fn serve(config: sportello::server::ServerConfig) -> ExitCode {
+    tracing_subscriber::fmt().with_target(false).init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(sportello::server::serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -12,6 +12,17 @@ use axum::routing::get;
 /// Largest request body any endpoint accepts; raw email has its own, larger limit.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// Every endpoint of Sportello on one router: what the local server serves. Each Lambda function
+/// serves its own part of it.
+pub fn app(engine: Engine) -> Router {
+    Router::new()
+        .merge(health())
+        .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(AppState { engine })
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -29,4 +40,12 @@ pub fn health() -> Router<AppState> {
             }))
         }),
     )
+}
+
+async fn no_such_endpoint(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
+    Problem::new(axum::http::StatusCode::NOT_FOUND, format!("no endpoint {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
+    Problem::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, format!("{} does not take {method}", uri.path()))
 }

@@ -1,0 +1,43 @@
+//! What every endpoint shares: problem+json for unknown routes and methods, and /health.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use sportello::adapters::embedded::{Db, ports};
+use sportello::engine::Engine;
+use sportello::rules::Rules;
+use std::path::Path;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+fn app(dir: &Path) -> axum::Router {
+    let rules = Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap();
+    let db = Db::open(dir.join("db.sqlite")).unwrap();
+    sportello::http::app(Engine::new(Arc::new(rules), ports(&db)))
+}
+
+async fn call(app: axum::Router, method: &str, uri: &str) -> (StatusCode, String, String) {
+    let response = app.oneshot(Request::builder().method(method).uri(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let content_type =
+        response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, content_type, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn health_answers_and_unknown_routes_are_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, _, body) = call(app(dir.path()), "GET", "/health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(r#""status":"ok""#), "{body}");
+
+    let (status, content_type, body) = call(app(dir.path()), "GET", "/nowhere").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(content_type, "application/problem+json");
+    assert!(body.contains("no endpoint GET /nowhere"), "{body}");
+
+    let (status, content_type, body) = call(app(dir.path()), "DELETE", "/health").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(content_type, "application/problem+json");
+    assert!(body.contains("/health does not take DELETE"), "{body}");
+}
