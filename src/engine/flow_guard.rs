@@ -207,7 +207,10 @@ impl FlowGuard {
             ));
         }
         if !self.allows_step(ticket.ticket_type, "close_contact") {
-            return Err(format!("the flow of this ticket has no close_contact; it expects {}", self.expected_next(ticket)));
+            return Err(format!(
+                "the flow of this ticket has no close_contact; it expects {}",
+                self.expected_next(ticket)
+            ));
         }
         if already_closed {
             return Err("the contact is already closed; the ticket continues asynchronously".into());
@@ -220,9 +223,13 @@ impl FlowGuard {
 
     pub fn check_escalate(&self, ticket: &Ticket, target: &str) -> Result<(), EscalateRefusal> {
         let targets = self.escalation_targets(ticket.ticket_type);
-        if !matches!(ticket.state, TicketState::InProgress | TicketState::TakenInCharge)
-            || (ticket.ticket_type.is_none() && self.classifies())
-        {
+        // An escalate step offers several targets: the operator may pick more than one, so a
+        // ticket already waiting for one notice may go to another target too.
+        let workable = matches!(
+            ticket.state,
+            TicketState::InProgress | TicketState::TakenInCharge | TicketState::AwaitingResolutionNotice
+        );
+        if !workable || (ticket.ticket_type.is_none() && self.classifies()) {
             return Err(EscalateRefusal::Flow(self.refuse(ticket, "escalate")));
         }
         if targets.is_empty() {
@@ -238,7 +245,9 @@ impl FlowGuard {
             )));
         }
         if pending_targets(ticket).contains(&target) {
-            return Err(EscalateRefusal::Flow(format!("the ticket already awaits the resolution notice from {target}")));
+            return Err(EscalateRefusal::Flow(format!(
+                "the ticket already awaits the resolution notice from {target}"
+            )));
         }
         Ok(())
     }

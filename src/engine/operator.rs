@@ -97,8 +97,9 @@ fn lifecycle(e: crate::domain::LifecycleError) -> EngineError {
 
 impl Engine {
     fn guard(&self, ticket: &Ticket) -> Result<FlowGuard, EngineError> {
-        FlowGuard::of(&self.rules.book, ticket)
-            .ok_or_else(|| EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into()))
+        FlowGuard::of(&self.rules.book, ticket).ok_or_else(|| {
+            EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
+        })
     }
 
     /// Reads the ticket, lets `apply` change it and name the events, writes both; on a version
@@ -265,8 +266,15 @@ impl Engine {
                 Envelope { escalation_id: &escalation_id, at: now, due, summary, reply_to: reply_to.clone() },
             );
             let transport_id = self.ports.escalations.deliver(&route, &message).await?;
-            ticket.move_to(TicketState::AwaitingResolutionNotice, now).map_err(lifecycle)?;
-            ticket.escalations.push(Escalation { target: target_id.to_string(), sent_at: now, notice_at: None, notice: None });
+            if ticket.state != TicketState::AwaitingResolutionNotice {
+                ticket.move_to(TicketState::AwaitingResolutionNotice, now).map_err(lifecycle)?;
+            }
+            ticket.escalations.push(Escalation {
+                target: target_id.to_string(),
+                sent_at: now,
+                notice_at: None,
+                notice: None,
+            });
             ticket.updated_at = now;
             let sent_fields: Vec<&String> = message.fields.keys().collect();
             let ev = event(
@@ -381,7 +389,9 @@ impl Engine {
         let events = self.ports.events.list(id).await?;
         Ok(events
             .iter()
-            .find(|e| e.kind == EventKind::Message && e.detail.get("from").and_then(|f| f.as_str()) == Some("requester"))
+            .find(|e| {
+                e.kind == EventKind::Message && e.detail.get("from").and_then(|f| f.as_str()) == Some("requester")
+            })
             .and_then(|e| e.detail.get("body").and_then(|b| b.as_str()).map(str::to_string)))
     }
 

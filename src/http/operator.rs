@@ -72,7 +72,8 @@ impl NoticeSecrets {
     }
 
     fn verify(&self, target: &str, headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), Problem> {
-        let secret = self.0.get(target).ok_or_else(|| unauthorized(format!("target `{target}` has no notice secret")))?;
+        let secret =
+            self.0.get(target).ok_or_else(|| unauthorized(format!("target `{target}` has no notice secret")))?;
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
         let timestamp: i64 = header(TIMESTAMP_HEADER)
             .ok_or_else(|| unauthorized("sign the notice: the timestamp header is missing").at(TIMESTAMP_HEADER))?
@@ -415,11 +416,12 @@ async fn notice(
     let reference = TicketReference::find_in(&body.reference)
         .filter(|r| r.as_str().len() == body.reference.trim().len())
         .ok_or_else(|| Problem::unprocessable("/reference", "a reference looks like SP-7K3Q9XWD"))?;
-    let ticket = api.engine.receive_resolution_notice(&target, &reference, &body.notice).await.map_err(|e| match e {
-        EngineError::NotFound(_) => {
-            Problem::new(StatusCode::NOT_FOUND, format!("no ticket {reference}")).at("/reference")
-        }
-        other => other.into(),
-    })?;
+    let ticket =
+        api.engine.receive_resolution_notice(&target, &reference, &body.notice).await.map_err(|e| match e {
+            EngineError::NotFound(_) => {
+                Problem::new(StatusCode::NOT_FOUND, format!("no ticket {reference}")).at("/reference")
+            }
+            other => other.into(),
+        })?;
     Ok(Json(json!({"reference": ticket.reference, "state": ticket.state})))
 }

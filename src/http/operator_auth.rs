@@ -329,7 +329,9 @@ impl Authenticator {
                     .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
-                    .ok_or_else(|| unauthorized("the Authorization header is not `Bearer <token>`").at("Authorization"))?;
+                    .ok_or_else(|| {
+                        unauthorized("the Authorization header is not `Bearer <token>`").at("Authorization")
+                    })?;
                 match file.verify(token) {
                     Ok(Some(identity)) => Ok(identity),
                     Ok(None) => Err(unauthorized("unknown or revoked operator token").at("Authorization")),
