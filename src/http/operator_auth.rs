@@ -215,7 +215,7 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A fresh token: 256 random bits (two v4 UUIDs, from the OS's generator), hex.
+/// A fresh token: two v4 UUIDs from the OS's generator (244 random bits), hex.
 pub fn new_token() -> String {
     let a = uuid::Uuid::new_v4();
     let b = uuid::Uuid::new_v4();
