@@ -480,3 +480,51 @@ async fn a_revoked_token_stops_working_without_a_restart() {
     let (status, _) = d.call(Role::Operator, Method::GET, "/operator/whoami", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// On AWS the identity comes from the JWT authorizer's claims, which the Lambda function puts on
+/// the request; a bearer token alone is not accepted there.
+#[tokio::test]
+async fn on_aws_the_authorizer_claims_are_the_identity() {
+    use sportello::http::operator_auth::AuthorizerClaims;
+    let d = Desk::new();
+    let r = d.open("email", "privacy_question", "mail-aws").await;
+    let api = OperatorApi::new(
+        d.engine.clone(),
+        Authenticator::Claims,
+        EscalationSettings::default(),
+        NoticeSecrets::default(),
+    );
+    let app: Router = router(api);
+    let get = |claims: Option<Value>| {
+        let mut req = Request::get(format!("/operator/tickets/{r}")).body(Body::empty()).unwrap();
+        if let Some(c) = claims {
+            req.extensions_mut().insert(AuthorizerClaims(c));
+        }
+        app.clone().oneshot(req)
+    };
+    let status = |resp: axum::response::Response| resp.status();
+    assert_eq!(status(get(None).await.unwrap()), StatusCode::UNAUTHORIZED);
+    let operator = json!({"sub": "8f0c-op", "cognito:groups": "[operator]"});
+    assert_eq!(status(get(Some(operator)).await.unwrap()), StatusCode::FORBIDDEN, "a privacy ticket");
+    let privacy = json!({"sub": "8f0c-priv", "cognito:groups": "[operator privacy_operator]"});
+    assert_eq!(status(get(Some(privacy)).await.unwrap()), StatusCode::OK);
+    let nobody = json!({"sub": "8f0c-x", "cognito:groups": "[]"});
+    assert_eq!(status(get(Some(nobody)).await.unwrap()), StatusCode::FORBIDDEN);
+}
+
+/// Two operators take the same ticket at once: the version check lets one win, the other is told
+/// who has it, and the ticket records one taking in charge.
+#[tokio::test]
+async fn two_operators_racing_for_a_ticket() {
+    let d = Desk::new();
+    let r = d.open("email", "basic_info", "race").await;
+    let id = d.engine.ticket_by_reference(&r).await.unwrap().id;
+    let actor = |id: &str| sportello::domain::Actor { id: id.into(), role: sportello::domain::ActorRole::Operator };
+    let (op_a, op_b) = (actor("op-a"), actor("op-b"));
+    let (a, b) = tokio::join!(d.engine.take_in_charge(&id, &op_a), d.engine.take_in_charge(&id, &op_b));
+    assert!(a.is_ok() != b.is_ok(), "exactly one wins: {a:?} {b:?}");
+    let loser = a.err().or(b.err()).unwrap().to_string();
+    assert!(loser.starts_with("the ticket is already in charge of operator op-"), "{loser}");
+    let events = d.engine.ports.events.list(&id).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.kind == sportello::domain::EventKind::TakenInCharge).count(), 1);
+}
