@@ -8,6 +8,7 @@ pub mod email;
 pub mod engine;
 pub mod http;
 pub mod knowledge;
+pub mod operators_cli;
 pub mod ports;
 pub mod rules;
 pub mod server;

@@ -71,12 +71,18 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     tokio::spawn(run_workers(engine.clone()));
     tokio::spawn(run_clock(engine.clone()));
     println!("{}", banner(addr, &config));
-    axum::serve(listener, crate::http::app(engine))
+    let operators = crate::http::local_operator_api(engine.clone(), operators_file(&config));
+    axum::serve(listener, crate::http::app(engine, operators))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Where operator tokens live: `SPORTELLO_OPERATORS`, else `operators.json` in the data folder.
+fn operators_file(config: &ServerConfig) -> PathBuf {
+    std::env::var_os("SPORTELLO_OPERATORS").map(PathBuf::from).unwrap_or_else(|| config.data_dir.join("operators.json"))
 }
 
 fn banner(addr: SocketAddr, config: &ServerConfig) -> String {

@@ -12,7 +12,9 @@ use tower::ServiceExt;
 fn app(dir: &Path) -> axum::Router {
     let rules = Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap();
     let db = Db::open(dir.join("db.sqlite")).unwrap();
-    sportello::http::app(Engine::new(Arc::new(rules), ports(&db)))
+    let engine = Engine::new(Arc::new(rules), ports(&db));
+    let operators = sportello::http::local_operator_api(engine.clone(), dir.join("operators.json"));
+    sportello::http::app(engine, operators)
 }
 
 async fn call(app: axum::Router, method: &str, uri: &str) -> (StatusCode, String, String) {

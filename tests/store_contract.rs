@@ -577,7 +577,7 @@ fn escalation(t: &Ticket) -> EscalationMessage {
         target: "pagopa_specialists".into(),
         ticket_type: Some(sportello::domain::TicketType::A),
         category: Some("specialist_support".into()),
-        channel: "api".into(),
+        channel: Some("api".into()),
         escalated_at: now(),
         due: Some(now() + SignedDuration::from_hours(48)),
         summary: "Payment notice paid twice, please check the creditor's reconciliation.".into(),

@@ -26,6 +26,25 @@ enum Command {
     /// Check, explain, test and draw the rulebook.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Manage the local operator tokens (file `SPORTELLO_OPERATORS`, default data/operators.json).
+    #[command(subcommand)]
+    Operators(OperatorsCommand),
+}
+
+#[derive(Subcommand)]
+enum OperatorsCommand {
+    /// Add an operator and print its token once.
+    Add {
+        /// The operator's account id, e.g. op-017 (not a name or an e-mail address).
+        id: String,
+        /// operator, privacy_operator, supervisor, admin (repeatable or comma-separated).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// List operators and their roles (never tokens).
+    List,
+    /// Revoke an operator's token.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -87,6 +106,22 @@ fn main() -> ExitCode {
             RulesCommand::Graph { rules } => sportello::cli::RulesAction::Graph { rules },
             RulesCommand::Schema => sportello::cli::RulesAction::Schema,
         }),
+        Command::Operators(cmd) => {
+            use sportello::operators_cli::{OperatorsAction, run};
+            let action = match cmd {
+                OperatorsCommand::Add { id, roles } => OperatorsAction::Add { id, roles },
+                OperatorsCommand::List => OperatorsAction::List,
+                OperatorsCommand::Revoke { id } => OperatorsAction::Revoke { id },
+            };
+            let path = sportello::http::operator_auth::operators_path();
+            let (out, code) = run(&path, action, jiff::Timestamp::now());
+            if code == 0 {
+                print!("{out}");
+            } else {
+                eprint!("{out}");
+            }
+            ExitCode::from(code)
+        }
     }
 }
 

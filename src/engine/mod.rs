@@ -2,11 +2,15 @@
 //! Channels (HTTP routers, Lambda handlers) and step workers call it; it talks to storage,
 //! queues and mail only through the ports.
 
+pub mod flow_guard;
 mod intake;
+pub mod operator;
 mod steps;
 mod triage;
 
+pub use flow_guard::FlowGuard;
 pub use intake::{NewContact, validate_fields};
+pub use operator::{Escalated, EscalationSettings, TicketView};
 pub use steps::{TRIAGE, handle_step};
 pub use triage::Triaged;
 

@@ -1,6 +1,8 @@
 //! HTTP: the axum routers shared by the Lambda functions and the local server, and what every
 //! endpoint has in common (problem+json errors, body limits, content-type checks).
 
+pub mod operator;
+pub mod operator_auth;
 pub mod problem;
 
 pub use problem::{ApiJson, Problem};
@@ -14,13 +16,22 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Every endpoint of Sportello on one router: what the local server serves. Each Lambda function
 /// serves its own part of it.
-pub fn app(engine: Engine) -> Router {
-    Router::new()
-        .merge(health())
+pub fn app(engine: Engine, operators: operator::OperatorApi) -> Router {
+    let channels = Router::new().merge(health()).with_state(AppState { engine });
+    channels
+        .merge(operator::router(operators))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(AppState { engine })
+}
+
+/// The operator API as the local server runs it: tokens from `data/operators.json` (managed with
+/// `sportello operators`), escalation settings and target secrets from the environment.
+pub fn local_operator_api(engine: Engine, operators_file: std::path::PathBuf) -> operator::OperatorApi {
+    let escalation = crate::engine::EscalationSettings::from_env(&engine.rules.book);
+    let secrets = operator::NoticeSecrets::from_env(&engine.rules.book);
+    let auth = operator_auth::Authenticator::Tokens(operator_auth::TokenFile::new(operators_file));
+    operator::OperatorApi::new(engine, auth, escalation, secrets)
 }
 
 /// What every handler can reach.

@@ -35,8 +35,9 @@ pub struct EscalationMessage {
     pub target: String,
     pub ticket_type: Option<TicketType>,
     pub category: Option<String>,
-    /// The channel the contact came from (`voice`, `chat`, `email`, `api`...).
-    pub channel: String,
+    /// The channel the contact came from (`voice`, `chat`, `email`, `api`...), when the target
+    /// may see it.
+    pub channel: Option<String>,
     /// RFC 3339 instant of the escalation.
     #[schemars(with = "String", extend("format" = "date-time"))]
     pub escalated_at: Timestamp,
@@ -45,7 +46,8 @@ pub struct EscalationMessage {
     pub due: Option<Timestamp>,
     /// The operator's description of what is needed.
     pub summary: String,
-    /// Client-specific fields (payment notice code, creditor fiscal code, app version...).
+    /// The ticket fields the target may see, named as in the rulebook's target `fields` list:
+    /// `subject`, `description`, `created_at`, `requester.*`, `custom.notice_code`...
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
     /// Where to send the resolution notice (a queue URL or an e-mail address).
@@ -98,7 +100,7 @@ impl EscalationMessage {
             reference = self.reference,
             target = self.target,
             category = self.category.as_deref().unwrap_or("-"),
-            channel = self.channel,
+            channel = self.channel.as_deref().unwrap_or("-"),
             at = self.escalated_at,
         );
         if let Some(due) = self.due {

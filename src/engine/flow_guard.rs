@@ -1,0 +1,394 @@
+//! What the rulebook lets an operator do on a ticket, and what its flow expects next.
+//!
+//! A ticket's flow depends on facts an operator learns while working it (can they solve it, is an
+//! incident active), so the guard walks the ticket's channel × category with every combination of
+//! facts and keeps the paths an operator works (those with `take_in_charge`). Once the ticket has a
+//! type, only the paths that classify into that type still apply.
+
+use crate::domain::{Ticket, TicketState, TicketType};
+use crate::rules::Facts;
+use crate::rules::model::Rulebook;
+use crate::rules::walk::{Detail, walk};
+use std::collections::BTreeSet;
+
+/// One step of an operator path, owned so the guard outlives the walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PathStep {
+    Named(String),
+    Classify(TicketType),
+    Escalate(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OperatorPath {
+    steps: Vec<PathStep>,
+    team: String,
+}
+
+impl OperatorPath {
+    fn has(&self, name: &str) -> bool {
+        self.steps.iter().any(|s| matches!(s, PathStep::Named(n) if n == name))
+    }
+
+    fn classifies_into(&self) -> impl Iterator<Item = TicketType> + '_ {
+        self.steps.iter().filter_map(|s| match s {
+            PathStep::Classify(t) => Some(*t),
+            _ => None,
+        })
+    }
+
+    fn targets(&self) -> impl Iterator<Item = &str> + '_ {
+        self.steps.iter().flat_map(|s| match s {
+            PathStep::Escalate(targets) => targets.iter().map(String::as_str).collect::<Vec<_>>(),
+            _ => Vec::new(),
+        })
+    }
+}
+
+/// The operator paths of one channel × category.
+#[derive(Debug, Clone)]
+pub struct FlowGuard {
+    pub channel: String,
+    pub category: String,
+    paths: Vec<OperatorPath>,
+}
+
+/// The flow's verdict on an action.
+pub type Verdict = Result<(), String>;
+
+impl FlowGuard {
+    pub fn new(book: &Rulebook, channel: &str, category: &str) -> Self {
+        let mut paths: Vec<OperatorPath> = Vec::new();
+        for facts in Facts::all() {
+            let w = walk(book, channel, category, facts, false);
+            if !w.steps.iter().any(|s| s.name == "take_in_charge") {
+                continue;
+            }
+            let steps = w
+                .steps
+                .iter()
+                .map(|s| match &s.detail {
+                    Detail::Classify(t) => PathStep::Classify(*t),
+                    Detail::Escalate(targets) => PathStep::Escalate(targets.to_vec()),
+                    _ => PathStep::Named(s.name.to_string()),
+                })
+                .collect();
+            let path = OperatorPath { steps, team: w.team.to_string() };
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+        Self { channel: channel.into(), category: category.into(), paths }
+    }
+
+    /// The guard of a ticket's flow; a ticket not yet triaged has no category and no flow.
+    pub fn of(book: &Rulebook, ticket: &Ticket) -> Option<Self> {
+        ticket.category.as_deref().map(|c| Self::new(book, &ticket.channel, c))
+    }
+
+    /// An operator works this flow at all (a bot-only category has no operator path).
+    pub fn has_operator_path(&self) -> bool {
+        !self.paths.is_empty()
+    }
+
+    /// The paths still open to a ticket of this type (every path while it has none).
+    fn paths_for(&self, ticket_type: Option<TicketType>) -> impl Iterator<Item = &OperatorPath> + '_ {
+        self.paths.iter().filter(move |p| ticket_type.is_none_or(|t| p.classifies_into().any(|c| c == t)))
+    }
+
+    /// The types an operator may classify this ticket into.
+    pub fn classify_types(&self) -> BTreeSet<TicketType> {
+        self.paths.iter().flat_map(|p| p.classifies_into()).collect()
+    }
+
+    /// Whether the flow has the operator set a type at all.
+    pub fn classifies(&self) -> bool {
+        !self.classify_types().is_empty()
+    }
+
+    /// The targets the flow escalates to for a ticket of this type, in rulebook order.
+    pub fn escalation_targets(&self, ticket_type: Option<TicketType>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for t in self.paths_for(ticket_type).flat_map(|p| p.targets()) {
+            if !out.iter().any(|o| o == t) {
+                out.push(t.to_string());
+            }
+        }
+        out
+    }
+
+    /// Some path of this type has the step.
+    pub fn allows_step(&self, ticket_type: Option<TicketType>, step: &str) -> bool {
+        self.paths_for(ticket_type).any(|p| p.has(step))
+    }
+
+    /// Every path of this type waits for a resolution notice before `resolve`.
+    pub fn needs_notice(&self, ticket_type: Option<TicketType>) -> bool {
+        let mut paths = self.paths_for(ticket_type).peekable();
+        paths.peek().is_some() && paths.all(|p| p.has("await_resolution_notice"))
+    }
+
+    /// The team every path of this type ends with, when they agree (`route_to_privacy_team`).
+    pub fn team_for(&self, ticket_type: TicketType) -> Option<&str> {
+        let mut teams = self.paths_for(Some(ticket_type)).map(|p| p.team.as_str());
+        let first = teams.next()?;
+        teams.all(|t| t == first).then_some(first)
+    }
+
+    /// What the flow expects the operator (or a target) to do next on `ticket`.
+    pub fn expected_next(&self, ticket: &Ticket) -> String {
+        if ticket.triaged_at.is_none() {
+            return "the rulebook's triage".into();
+        }
+        let pending = pending_targets(ticket);
+        match ticket.state {
+            TicketState::New => "take_in_charge".into(),
+            TicketState::TakenInCharge | TicketState::InProgress => {
+                if ticket.ticket_type.is_none() && self.classifies() {
+                    format!("classify (as {})", join_types(&self.classify_types()))
+                } else if !pending.is_empty() {
+                    format!("the resolution notice from {}", pending.join(" and "))
+                } else if self.needs_notice(ticket.ticket_type) && !has_notice(ticket) {
+                    format!("escalate (to {})", self.escalation_targets(ticket.ticket_type).join(" or "))
+                } else {
+                    "resolve".into()
+                }
+            }
+            TicketState::AwaitingResolutionNotice => {
+                format!("the resolution notice from {}", pending.join(" and "))
+            }
+            TicketState::Resolved => "nothing more from the operator: the ticket is resolved".into(),
+            other => format!("nothing more: the ticket is {other}"),
+        }
+    }
+
+    /// A refusal that says what the flow expects instead of `action`.
+    pub fn refuse(&self, ticket: &Ticket, action: &str) -> String {
+        format!("the flow expects {} before {action}", self.expected_next(ticket))
+    }
+
+    /// May an operator take the ticket in charge now?
+    pub fn check_take_in_charge(&self, ticket: &Ticket) -> Verdict {
+        if ticket.triaged_at.is_none() || !self.has_operator_path() || ticket.state != TicketState::New {
+            return Err(self.refuse(ticket, "take_in_charge"));
+        }
+        Ok(())
+    }
+
+    /// May the ticket be classified as `to`? Wrong types are the caller's input error, so they come
+    /// back as `Err(Ok(allowed))`; a wrong moment as `Err(Err(message))`.
+    pub fn check_classify(&self, ticket: &Ticket, to: TicketType) -> Result<(), ClassifyRefusal> {
+        if !matches!(ticket.state, TicketState::TakenInCharge | TicketState::InProgress) {
+            return Err(ClassifyRefusal::Flow(self.refuse(ticket, "classify")));
+        }
+        if !ticket.escalations.is_empty() && ticket.ticket_type != Some(to) {
+            return Err(ClassifyRefusal::Flow(format!(
+                "the ticket was escalated as {}; its type cannot change now",
+                ticket.ticket_type.map_or("-", TicketType::code)
+            )));
+        }
+        let allowed = self.classify_types();
+        if !allowed.contains(&to) {
+            return Err(ClassifyRefusal::Type(format!(
+                "the rulebook classifies category `{}` on channel `{}` only as {}",
+                self.category,
+                self.channel,
+                join_types(&allowed)
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn check_close_contact(&self, ticket: &Ticket, already_closed: bool) -> Verdict {
+        if !ticket.channel_kind.is_synchronous() {
+            return Err(format!(
+                "a contact on the {} channel is already asynchronous; close_contact is for calls and chats",
+                ticket.channel_kind
+            ));
+        }
+        if !self.allows_step(ticket.ticket_type, "close_contact") {
+            return Err(format!(
+                "the flow of this ticket has no close_contact; it expects {}",
+                self.expected_next(ticket)
+            ));
+        }
+        if already_closed {
+            return Err("the contact is already closed; the ticket continues asynchronously".into());
+        }
+        if ticket.state == TicketState::New || ticket.state.is_final() {
+            return Err(self.refuse(ticket, "close_contact"));
+        }
+        Ok(())
+    }
+
+    pub fn check_escalate(&self, ticket: &Ticket, target: &str) -> Result<(), EscalateRefusal> {
+        let targets = self.escalation_targets(ticket.ticket_type);
+        // An escalate step offers several targets: the operator may pick more than one, so a
+        // ticket already waiting for one notice may go to another target too.
+        let workable = matches!(
+            ticket.state,
+            TicketState::InProgress | TicketState::TakenInCharge | TicketState::AwaitingResolutionNotice
+        );
+        if !workable || (ticket.ticket_type.is_none() && self.classifies()) {
+            return Err(EscalateRefusal::Flow(self.refuse(ticket, "escalate")));
+        }
+        if targets.is_empty() {
+            return Err(EscalateRefusal::Flow(format!(
+                "the flow of this ticket does not escalate; it expects {}",
+                self.expected_next(ticket)
+            )));
+        }
+        if !targets.iter().any(|t| t == target) {
+            return Err(EscalateRefusal::Target(format!(
+                "the flow escalates this ticket only to {}",
+                targets.join(", ")
+            )));
+        }
+        if pending_targets(ticket).contains(&target) {
+            return Err(EscalateRefusal::Flow(format!(
+                "the ticket already awaits the resolution notice from {target}"
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn check_resolve(&self, ticket: &Ticket) -> Verdict {
+        let ready = matches!(ticket.state, TicketState::TakenInCharge | TicketState::InProgress)
+            && (ticket.ticket_type.is_some() || !self.classifies())
+            && pending_targets(ticket).is_empty()
+            && (!self.needs_notice(ticket.ticket_type) || has_notice(ticket));
+        if ready { Ok(()) } else { Err(self.refuse(ticket, "resolve")) }
+    }
+}
+
+/// Why a classification was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClassifyRefusal {
+    /// The type is not one the rulebook allows here (the request is wrong).
+    Type(String),
+    /// Not now (the flow is elsewhere).
+    Flow(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EscalateRefusal {
+    Target(String),
+    Flow(String),
+}
+
+/// Targets escalated to that have not sent their notice yet.
+pub fn pending_targets(ticket: &Ticket) -> Vec<&str> {
+    ticket.escalations.iter().filter(|e| e.notice_at.is_none()).map(|e| e.target.as_str()).collect()
+}
+
+fn has_notice(ticket: &Ticket) -> bool {
+    ticket.escalations.iter().any(|e| e.notice_at.is_some())
+}
+
+fn join_types(types: &BTreeSet<TicketType>) -> String {
+    let codes: Vec<&str> = types.iter().map(|t| t.code()).collect();
+    match codes.len() {
+        0 => "nothing (this flow sets no type)".into(),
+        1 => codes[0].into(),
+        _ => format!("{} or {}", codes[..codes.len() - 1].join(", "), codes[codes.len() - 1]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ChannelKind, Escalation};
+    use crate::rules::Rules;
+    use jiff::Timestamp;
+
+    fn rules() -> Rules {
+        Rules::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap()
+    }
+
+    fn ticket(channel: &str, kind: ChannelKind, category: &str) -> Ticket {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut t = Ticket::new(channel, kind, "first_level", now);
+        t.category = Some(category.into());
+        t.triaged_at = Some(now);
+        t
+    }
+
+    #[test]
+    fn classify_types_come_from_the_rulebook_paths() {
+        let r = rules();
+        let types = |ch: &str, cat: &str| FlowGuard::new(&r.book, ch, cat).classify_types();
+        assert_eq!(types("email", "basic_info"), [TicketType::Q].into());
+        assert_eq!(types("email", "malfunction"), [TicketType::Q, TicketType::I].into());
+        // Section 3.4's quirk: advanced API requests are Q.
+        assert_eq!(types("api", "advanced_info"), [TicketType::Q].into());
+        assert_eq!(types("voice", "privacy_issue"), [TicketType::PI].into());
+        // A chat the bot could not solve goes to an operator as a basic request.
+        assert_eq!(types("chat", "bot"), [TicketType::Q].into());
+    }
+
+    #[test]
+    fn escalation_targets_depend_on_the_type() {
+        let r = rules();
+        let g = FlowGuard::new(&r.book, "email", "malfunction");
+        assert_eq!(g.escalation_targets(Some(TicketType::I)), ["pagopa_incident_management"]);
+        assert!(g.escalation_targets(Some(TicketType::Q)).is_empty(), "an active incident: no escalation");
+        let g = FlowGuard::new(&r.book, "email", "specialist_support");
+        assert_eq!(g.escalation_targets(Some(TicketType::A)), ["pagopa_specialists", "third_parties"]);
+        assert!(g.needs_notice(Some(TicketType::A)));
+        let g = FlowGuard::new(&r.book, "email", "advanced_info");
+        assert!(!g.needs_notice(Some(TicketType::A)), "the operator may solve it without escalating");
+    }
+
+    #[test]
+    fn resolve_waits_for_the_notice_and_says_so() {
+        let r = rules();
+        let mut t = ticket("email", ChannelKind::Email, "specialist_support");
+        let g = FlowGuard::of(&r.book, &t).unwrap();
+        assert_eq!(g.check_resolve(&t).unwrap_err(), "the flow expects take_in_charge before resolve");
+        t.state = TicketState::InProgress;
+        assert_eq!(g.check_resolve(&t).unwrap_err(), "the flow expects classify (as A) before resolve");
+        t.ticket_type = Some(TicketType::A);
+        assert_eq!(
+            g.check_resolve(&t).unwrap_err(),
+            "the flow expects escalate (to pagopa_specialists or third_parties) before resolve"
+        );
+        t.state = TicketState::AwaitingResolutionNotice;
+        t.escalations.push(Escalation {
+            target: "pagopa_specialists".into(),
+            sent_at: t.created_at,
+            notice_at: None,
+            notice: None,
+        });
+        assert_eq!(
+            g.check_resolve(&t).unwrap_err(),
+            "the flow expects the resolution notice from pagopa_specialists before resolve"
+        );
+        t.escalations[0].notice_at = Some(t.created_at);
+        t.state = TicketState::InProgress;
+        assert_eq!(g.check_resolve(&t), Ok(()));
+    }
+
+    #[test]
+    fn close_contact_only_on_synchronous_paths_that_have_it() {
+        let r = rules();
+        let mut mail = ticket("email", ChannelKind::Email, "basic_info");
+        mail.state = TicketState::InProgress;
+        let g = FlowGuard::of(&r.book, &mail).unwrap();
+        assert!(g.check_close_contact(&mail, false).unwrap_err().contains("already asynchronous"));
+        let mut call = ticket("voice", ChannelKind::Voice, "advanced_info");
+        call.state = TicketState::InProgress;
+        call.ticket_type = Some(TicketType::A);
+        let g = FlowGuard::of(&r.book, &call).unwrap();
+        assert_eq!(g.check_close_contact(&call, false), Ok(()));
+        assert!(g.check_close_contact(&call, true).unwrap_err().contains("already closed"));
+    }
+
+    #[test]
+    fn privacy_types_route_to_the_privacy_team() {
+        let r = rules();
+        let g = FlowGuard::new(&r.book, "email", "privacy_activity");
+        assert_eq!(g.team_for(TicketType::PA), Some("privacy"));
+        let g = FlowGuard::new(&r.book, "email", "basic_info");
+        assert_eq!(g.team_for(TicketType::Q), Some("first_level"));
+    }
+}

@@ -1,0 +1,525 @@
+//! The operator service's actions on a ticket: take in charge (C), classify, notes and escalations
+//! (L), answer and resolve (R), close a synchronous contact. The rulebook's flow decides what is
+//! allowed when ([`FlowGuard`]); every action is an event naming its actor, and every write retries
+//! on a version conflict by reading the ticket again and deciding again.
+
+use super::flow_guard::{ClassifyRefusal, EscalateRefusal, FlowGuard, pending_targets};
+use super::{Engine, EngineError};
+use crate::domain::{Actor, Escalation, Event, EventKind, Ticket, TicketId, TicketReference, TicketState, TicketType};
+use crate::knowledge::search::{Hit, KnowledgeIndex, detect_language};
+use crate::ports::escalation::ESCALATION_SCHEMA;
+use crate::ports::{EscalationMessage, EscalationRoute, StoreError};
+use crate::rules::schedule;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// How many times an action re-reads and re-applies after a version conflict.
+const MAX_ATTEMPTS: usize = 8;
+/// Longest note, answer, summary or notice (bytes).
+pub const MAX_TEXT_BYTES: usize = 32 * 1024;
+/// Open states, in the order a work queue reads them.
+const QUEUE_STATES: [TicketState; 4] =
+    [TicketState::New, TicketState::TakenInCharge, TicketState::InProgress, TicketState::AwaitingResolutionNotice];
+
+/// Deployment details escalations need beyond the rulebook.
+#[derive(Debug, Clone, Default)]
+pub struct EscalationSettings {
+    /// Sender of escalation e-mails.
+    pub mail_from: String,
+    /// Rulebook queue names → what the delivery port takes (an SQS URL on AWS). A name not listed
+    /// is passed as is (the embedded store's queues are named).
+    pub queue_urls: BTreeMap<String, String>,
+    /// Where targets on a queue send resolution notices (the reply queue).
+    pub reply_queue: Option<String>,
+    /// Where targets by e-mail reply with their notice.
+    pub reply_email: Option<String>,
+}
+
+impl EscalationSettings {
+    /// From the environment: `SPORTELLO_ESCALATION_FROM`, `SPORTELLO_REPLY_QUEUE`,
+    /// `SPORTELLO_REPLY_EMAIL`, and `SPORTELLO_QUEUE_URL_<NAME>` per queue (name upper-cased,
+    /// `-` as `_`).
+    pub fn from_env(book: &crate::rules::model::Rulebook) -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let mut queue_urls = BTreeMap::new();
+        for target in book.targets.values() {
+            if let Some(sqs) = &target.delivery.sqs {
+                let key = format!("SPORTELLO_QUEUE_URL_{}", sqs.queue.to_ascii_uppercase().replace('-', "_"));
+                if let Some(url) = var(&key) {
+                    queue_urls.insert(sqs.queue.clone(), url);
+                }
+            }
+        }
+        Self {
+            mail_from: var("SPORTELLO_ESCALATION_FROM").unwrap_or_else(|| "sportello@pagopa.example".into()),
+            queue_urls,
+            reply_queue: var("SPORTELLO_REPLY_QUEUE"),
+            reply_email: var("SPORTELLO_REPLY_EMAIL"),
+        }
+    }
+}
+
+/// A ticket as an operator sees it: the record, its events, and what the flow expects next.
+#[derive(Debug, Clone)]
+pub struct TicketView {
+    pub ticket: Ticket,
+    pub events: Vec<Event>,
+    pub expected_next: String,
+    pub classify_types: Vec<TicketType>,
+    pub escalation_targets: Vec<String>,
+}
+
+/// What an escalation did.
+#[derive(Debug, Clone)]
+pub struct Escalated {
+    pub ticket: Ticket,
+    pub message: EscalationMessage,
+    pub transport_id: String,
+}
+
+fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
+    if text.trim().is_empty() {
+        return Err(EngineError::invalid(field, "must not be empty"));
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(EngineError::invalid(field, format!("at most {MAX_TEXT_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+fn event(ticket: &Ticket, actor: &Actor, kind: EventKind, at: jiff::Timestamp, detail: serde_json::Value) -> Event {
+    Event { ticket_id: ticket.id.clone(), at, actor: actor.clone(), kind, detail }
+}
+
+fn lifecycle(e: crate::domain::LifecycleError) -> EngineError {
+    EngineError::Conflict(e.to_string())
+}
+
+impl Engine {
+    fn guard(&self, ticket: &Ticket) -> Result<FlowGuard, EngineError> {
+        FlowGuard::of(&self.rules.book, ticket).ok_or_else(|| {
+            EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
+        })
+    }
+
+    /// Reads the ticket, lets `apply` change it and name the events, writes both; on a version
+    /// conflict, starts again from a fresh read. No events means nothing to write.
+    async fn change<F>(&self, id: &TicketId, mut apply: F) -> Result<Ticket, EngineError>
+    where
+        F: FnMut(&mut Ticket, &FlowGuard) -> Result<Vec<Event>, EngineError>,
+    {
+        for _ in 0..MAX_ATTEMPTS {
+            let mut ticket = self.ports.tickets.get(id).await?;
+            let guard = self.guard(&ticket)?;
+            let events = apply(&mut ticket, &guard)?;
+            if events.is_empty() {
+                return Ok(ticket);
+            }
+            ticket.updated_at = self.now();
+            match self.ports.tickets.update(&ticket, &events).await {
+                Ok(saved) => return Ok(saved),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Conflict("the ticket keeps changing; read it again and retry".into()))
+    }
+
+    /// The ticket with its events and what the flow expects next.
+    pub async fn ticket_view(&self, id: &TicketId) -> Result<TicketView, EngineError> {
+        let ticket = self.ports.tickets.get(id).await?;
+        let events = self.ports.events.list(id).await?;
+        let (expected_next, classify_types, escalation_targets) = match FlowGuard::of(&self.rules.book, &ticket) {
+            Some(g) => (
+                g.expected_next(&ticket),
+                g.classify_types().into_iter().collect(),
+                g.escalation_targets(ticket.ticket_type),
+            ),
+            None => ("the rulebook's triage".into(), Vec::new(), Vec::new()),
+        };
+        Ok(TicketView { ticket, events, expected_next, classify_types, escalation_targets })
+    }
+
+    /// C: the operator takes the ticket in charge and becomes its assignee. Taking one's own
+    /// ticket again changes nothing.
+    pub async fn take_in_charge(&self, id: &TicketId, actor: &Actor) -> Result<Ticket, EngineError> {
+        let now = self.now();
+        self.change(id, |t, guard| {
+            if t.state == TicketState::TakenInCharge && t.assignee.as_deref() == Some(actor.id.as_str()) {
+                return Ok(Vec::new());
+            }
+            if t.state != TicketState::New
+                && let Some(who) = &t.assignee
+            {
+                return Err(EngineError::Conflict(format!("the ticket is already in charge of operator {who}")));
+            }
+            guard.check_take_in_charge(t).map_err(EngineError::Conflict)?;
+            t.move_to(TicketState::TakenInCharge, now).map_err(lifecycle)?;
+            t.assignee = Some(actor.id.clone());
+            Ok(vec![event(t, actor, EventKind::TakenInCharge, now, json!({"assignee": actor.id}))])
+        })
+        .await
+    }
+
+    /// Sets the ticket type, among those the flow allows on its channel and category. A privacy
+    /// type moves the ticket to the team its flow routes to.
+    pub async fn classify(&self, id: &TicketId, actor: &Actor, to: TicketType) -> Result<Ticket, EngineError> {
+        let now = self.now();
+        self.change(id, |t, guard| {
+            if t.ticket_type == Some(to) && t.state != TicketState::TakenInCharge {
+                return Ok(Vec::new());
+            }
+            guard.check_classify(t, to).map_err(|r| match r {
+                ClassifyRefusal::Type(m) => EngineError::invalid("/ticket_type", m),
+                ClassifyRefusal::Flow(m) => EngineError::Conflict(m),
+            })?;
+            let from = t.ticket_type;
+            t.ticket_type = Some(to);
+            if t.state == TicketState::TakenInCharge {
+                t.move_to(TicketState::InProgress, now).map_err(lifecycle)?;
+            }
+            let mut events = vec![event(t, actor, EventKind::Classified, now, json!({"from": from, "to": to}))];
+            if let Some(team) = guard.team_for(to)
+                && team != t.team
+            {
+                let previous = std::mem::replace(&mut t.team, team.to_string());
+                events.push(event(t, actor, EventKind::RoutedToTeam, now, json!({"from": previous, "to": team})));
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    /// L: a note on the ticket, for the team. Allowed until the ticket is closed.
+    pub async fn add_note(&self, id: &TicketId, actor: &Actor, text: &str) -> Result<Event, EngineError> {
+        check_text("/text", text)?;
+        let ticket = self.ports.tickets.get(id).await?;
+        if ticket.state.is_final() {
+            return Err(EngineError::Conflict(format!("the ticket is {}; it takes no more notes", ticket.state)));
+        }
+        let note = event(&ticket, actor, EventKind::Note, self.now(), json!({"text": text}));
+        self.ports.events.append(std::slice::from_ref(&note)).await?;
+        Ok(note)
+    }
+
+    /// Ends the call or chat: the ticket continues asynchronously. Only on synchronous channels
+    /// whose flow has `close_contact`, once.
+    pub async fn close_contact(&self, id: &TicketId, actor: &Actor) -> Result<Ticket, EngineError> {
+        let now = self.now();
+        let events = self.ports.events.list(id).await?;
+        let already = events.iter().any(|e| e.kind == EventKind::ContactClosed);
+        self.change(id, |t, guard| {
+            guard.check_close_contact(t, already).map_err(EngineError::Conflict)?;
+            Ok(vec![event(t, actor, EventKind::ContactClosed, now, json!({"continues_as": "asynchronous"}))])
+        })
+        .await
+    }
+
+    /// L: sends the ticket to one of the flow's targets with only the fields the target may see,
+    /// and waits for its resolution notice.
+    pub async fn escalate(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        target_id: &str,
+        summary: &str,
+        settings: &EscalationSettings,
+    ) -> Result<Escalated, EngineError> {
+        check_text("/summary", summary)?;
+        let Some(target) = self.rules.book.targets.get(target_id) else {
+            let known: Vec<&str> = self.rules.book.targets.keys().map(String::as_str).collect();
+            return Err(EngineError::invalid(
+                "/target",
+                format!("unknown target `{target_id}`; targets: {}", known.join(", ")),
+            ));
+        };
+        let route = match (&target.delivery.sqs, &target.delivery.email) {
+            (Some(sqs), _) => EscalationRoute::Queue {
+                queue: settings.queue_urls.get(&sqs.queue).cloned().unwrap_or_else(|| sqs.queue.clone()),
+            },
+            (None, Some(email)) => EscalationRoute::Email { from: settings.mail_from.clone(), to: email.to.clone() },
+            (None, None) => return Err(EngineError::Conflict(format!("target `{target_id}` has no delivery"))),
+        };
+        let reply_to = if target.delivery.sqs.is_some() { &settings.reply_queue } else { &settings.reply_email };
+        // One id for every attempt: the delivery port sends a given escalation once.
+        let escalation_id = uuid::Uuid::now_v7().to_string();
+        let now = self.now();
+        let due = self.remind_at(target.remind_after.as_deref(), now);
+        for _ in 0..MAX_ATTEMPTS {
+            let mut ticket = self.ports.tickets.get(id).await?;
+            let guard = self.guard(&ticket)?;
+            guard.check_escalate(&ticket, target_id).map_err(|r| match r {
+                EscalateRefusal::Target(m) => EngineError::invalid("/target", m),
+                EscalateRefusal::Flow(m) => EngineError::Conflict(m),
+            })?;
+            let description = self.first_message(id).await?;
+            let conversation = if target.fields.iter().any(|f| f == "conversation") {
+                Some(self.conversation(id).await?)
+            } else {
+                None
+            };
+            let message = escalation_message(
+                &ticket,
+                target_id,
+                &target.fields,
+                Bodies { description: description.as_deref(), conversation: conversation.as_deref() },
+                Envelope { escalation_id: &escalation_id, at: now, due, summary, reply_to: reply_to.clone() },
+            );
+            let transport_id = self.ports.escalations.deliver(&route, &message).await?;
+            if ticket.state != TicketState::AwaitingResolutionNotice {
+                ticket.move_to(TicketState::AwaitingResolutionNotice, now).map_err(lifecycle)?;
+            }
+            ticket.escalations.push(Escalation {
+                target: target_id.to_string(),
+                sent_at: now,
+                notice_at: None,
+                notice: None,
+            });
+            ticket.updated_at = now;
+            let sent_fields: Vec<&String> = message.fields.keys().collect();
+            let ev = event(
+                &ticket,
+                actor,
+                EventKind::Escalated,
+                now,
+                json!({
+                    "target": target_id,
+                    "escalation_id": escalation_id,
+                    "transport_id": transport_id,
+                    "summary": summary,
+                    "fields": sent_fields,
+                }),
+            );
+            match self.ports.tickets.update(&ticket, &[ev]).await {
+                Ok(saved) => {
+                    tracing::info!(ticket = %saved.id, reference = %saved.reference, target = target_id, "ticket escalated");
+                    return Ok(Escalated { ticket: saved, message, transport_id });
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Conflict("the ticket keeps changing; read it again and retry".into()))
+    }
+
+    /// A target's resolution notice: the ticket goes back to its operator (the assignee stays)
+    /// with the notice attached. The same notice twice changes nothing.
+    pub async fn receive_resolution_notice(
+        &self,
+        target_id: &str,
+        reference: &TicketReference,
+        notice: &str,
+    ) -> Result<Ticket, EngineError> {
+        check_text("/notice", notice)?;
+        if !self.rules.book.targets.contains_key(target_id) {
+            return Err(EngineError::NotFound(format!("target {target_id}")));
+        }
+        let ticket = self.ports.tickets.get_by_reference(reference).await?;
+        let actor = Actor { id: target_id.to_string(), role: crate::domain::ActorRole::Target };
+        let now = self.now();
+        self.change(&ticket.id, |t, _| {
+            let Some(at) = t.escalations.iter().position(|e| e.target == target_id && e.notice_at.is_none()) else {
+                if t.escalations.iter().any(|e| e.target == target_id && e.notice.as_deref() == Some(notice)) {
+                    return Ok(Vec::new());
+                }
+                return Err(EngineError::Conflict(format!(
+                    "ticket {} awaits no resolution notice from {target_id}",
+                    t.reference
+                )));
+            };
+            t.escalations[at].notice_at = Some(now);
+            t.escalations[at].notice = Some(notice.to_string());
+            if t.state == TicketState::AwaitingResolutionNotice && pending_targets(t).is_empty() {
+                t.move_to(TicketState::InProgress, now).map_err(lifecycle)?;
+            }
+            Ok(vec![event(
+                t,
+                &actor,
+                EventKind::NoticeReceived,
+                now,
+                json!({"target": target_id, "notice": notice, "assignee": t.assignee}),
+            )])
+        })
+        .await
+    }
+
+    /// R: the operator's answer, and the ticket resolved. Refused while the flow expects something
+    /// else first (a type, an escalation, a resolution notice).
+    pub async fn answer_and_resolve(&self, id: &TicketId, actor: &Actor, answer: &str) -> Result<Ticket, EngineError> {
+        check_text("/answer", answer)?;
+        let now = self.now();
+        self.change(id, |t, guard| {
+            guard.check_resolve(t).map_err(EngineError::Conflict)?;
+            t.move_to(TicketState::Resolved, now).map_err(lifecycle)?;
+            Ok(vec![
+                event(t, actor, EventKind::Answered, now, json!({"body": answer, "channel": t.channel})),
+                event(t, actor, EventKind::Resolved, now, json!({"ticket_type": t.ticket_type})),
+            ])
+        })
+        .await
+    }
+
+    /// Knowledge-base articles for the ticket, from its subject and first message.
+    pub async fn suggestions(
+        &self,
+        index: &KnowledgeIndex,
+        id: &TicketId,
+        lang: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Hit>, EngineError> {
+        let ticket = self.ports.tickets.get(id).await?;
+        let first = self.first_message(id).await?.unwrap_or_default();
+        let query = format!("{} {first}", ticket.subject.as_deref().unwrap_or_default());
+        let lang = lang.map(str::to_string).unwrap_or_else(|| detect_language(&query).to_string());
+        Ok(index.search(&query, &lang, limit.clamp(1, 20)))
+    }
+
+    /// A team's open tickets, nearest deadline first (tickets without one last, oldest first).
+    pub async fn work_queue(&self, team: &str, limit: usize) -> Result<Vec<Ticket>, EngineError> {
+        let mut all = Vec::new();
+        for state in QUEUE_STATES {
+            all.extend(self.ports.tickets.work_queue(team, state, limit).await?);
+        }
+        all.sort_by_key(|t| (nearest_deadline(t).is_none(), nearest_deadline(t), t.created_at));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    async fn first_message(&self, id: &TicketId) -> Result<Option<String>, EngineError> {
+        let events = self.ports.events.list(id).await?;
+        Ok(events
+            .iter()
+            .find(|e| {
+                e.kind == EventKind::Message && e.detail.get("from").and_then(|f| f.as_str()) == Some("requester")
+            })
+            .and_then(|e| e.detail.get("body").and_then(|b| b.as_str()).map(str::to_string)))
+    }
+
+    async fn conversation(&self, id: &TicketId) -> Result<String, EngineError> {
+        let events = self.ports.events.list(id).await?;
+        let mut text = String::new();
+        for e in events.iter().filter(|e| e.kind == EventKind::Message) {
+            let from = e.detail.get("from").and_then(|f| f.as_str()).unwrap_or("?");
+            let body = e.detail.get("body").and_then(|b| b.as_str()).unwrap_or_default();
+            text.push_str(&format!("[{} {from}]\n{body}\n\n", e.at));
+        }
+        Ok(truncate(text, MAX_TEXT_BYTES))
+    }
+
+    /// When a target should be reminded, in the SLA calendar's business time.
+    fn remind_at(&self, remind_after: Option<&str>, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        let d = schedule::business_duration(remind_after?).ok()?;
+        self.rules.calendars.get(&self.rules.book.sla.schedule)?.add_business_time(now, d)
+    }
+}
+
+/// The earliest deadline still running on a ticket.
+pub fn nearest_deadline(ticket: &Ticket) -> Option<jiff::Timestamp> {
+    ticket.deadlines.iter().map(|d| d.due).min()
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+struct Bodies<'a> {
+    description: Option<&'a str>,
+    conversation: Option<&'a str>,
+}
+
+struct Envelope<'a> {
+    escalation_id: &'a str,
+    at: jiff::Timestamp,
+    due: Option<jiff::Timestamp>,
+    summary: &'a str,
+    reply_to: Option<String>,
+}
+
+/// The escalation message with only the fields the target's `fields` list names. The envelope
+/// (ids, reference, target, times, the operator's summary) always goes: the target needs it to
+/// work the case and answer.
+fn escalation_message(
+    ticket: &Ticket,
+    target: &str,
+    allowed: &[String],
+    bodies: Bodies<'_>,
+    envelope: Envelope<'_>,
+) -> EscalationMessage {
+    let may = |name: &str| allowed.iter().any(|f| f == name);
+    let mut fields = BTreeMap::new();
+    let mut put = |name: &str, value: Option<&str>| {
+        if may(name)
+            && let Some(v) = value.filter(|v| !v.is_empty())
+        {
+            fields.insert(name.to_string(), v.to_string());
+        }
+    };
+    put("created_at", Some(&ticket.created_at.to_string()));
+    put("subject", ticket.subject.as_deref());
+    put("description", bodies.description);
+    put("conversation", bodies.conversation);
+    put("requester.name", ticket.requester.name.as_deref());
+    put("requester.email", ticket.requester.email.as_deref());
+    put("requester.phone", ticket.requester.phone.as_deref());
+    put("requester.fiscal_code", ticket.requester.fiscal_code.as_deref());
+    for (name, value) in &ticket.fields {
+        put(&format!("custom.{name}"), Some(value));
+    }
+    EscalationMessage {
+        schema: ESCALATION_SCHEMA.to_string(),
+        escalation_id: envelope.escalation_id.to_string(),
+        ticket_id: ticket.id.clone(),
+        reference: ticket.reference.clone(),
+        target: target.to_string(),
+        ticket_type: ticket.ticket_type.filter(|_| may("ticket_type")),
+        category: ticket.category.clone().filter(|_| may("category")),
+        channel: may("channel").then(|| ticket.channel.clone()),
+        escalated_at: envelope.at,
+        due: envelope.due,
+        summary: envelope.summary.to_string(),
+        fields,
+        reply_to: envelope.reply_to,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ChannelKind, Requester};
+
+    #[test]
+    fn a_message_carries_only_what_the_target_may_see() {
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let mut t = Ticket::new("email", ChannelKind::Email, "first_level", now);
+        t.category = Some("specialist_support".into());
+        t.ticket_type = Some(TicketType::A);
+        t.subject = Some("Doppio addebito".into());
+        t.requester = Requester {
+            email: Some("mario@example.it".into()),
+            fiscal_code: Some("RSSMRA85T10A562S".into()),
+            ..Requester::default()
+        };
+        t.fields.insert("notice_code".into(), "302001234567890123".into());
+        let allowed: Vec<String> =
+            ["reference", "category", "subject", "custom.notice_code"].map(String::from).to_vec();
+        let m = escalation_message(
+            &t,
+            "third_parties",
+            &allowed,
+            Bodies { description: Some("Ho pagato due volte"), conversation: Some("everything") },
+            Envelope { escalation_id: "e-1", at: now, due: None, summary: "check the payment", reply_to: None },
+        );
+        assert_eq!(m.fields.keys().collect::<Vec<_>>(), ["custom.notice_code", "subject"]);
+        assert_eq!(m.category.as_deref(), Some("specialist_support"));
+        assert_eq!((m.ticket_type, m.channel.as_deref()), (None, None));
+        let json = m.to_json().unwrap();
+        assert!(!json.contains("mario@example.it") && !json.contains("RSSMRA85T10A562S"), "{json}");
+    }
+}

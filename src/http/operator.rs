@@ -1,0 +1,427 @@
+//! The operator API under `/operator/...`: the work queue, a ticket with its events, and the
+//! actions of the flow (take in charge, classify, notes, close contact, escalate, resolve,
+//! knowledge suggestions), plus the endpoint where targets post resolution notices, signed with
+//! HMAC-SHA256 per target.
+//!
+//! Errors are problem+json: 401 without a valid identity, 403 naming the role needed, 409 saying
+//! what the flow expects next, 422 pointing at the wrong field.
+
+use super::operator_auth::{Authenticator, Endpoint, OperatorIdentity, unauthorized};
+use super::{ApiJson, MAX_BODY_BYTES, Problem};
+use crate::domain::{Ticket, TicketId, TicketReference, TicketType};
+use crate::engine::{Engine, EngineError, EscalationSettings};
+use crate::knowledge::search::KnowledgeIndex;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hmac::{KeyInit, Mac};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Header with the Unix time (seconds) a notice was signed at.
+pub const TIMESTAMP_HEADER: &str = "x-sportello-timestamp";
+/// Header with `sha256=<hex>`: HMAC-SHA256 of `<timestamp>.<body>` with the target's secret.
+pub const SIGNATURE_HEADER: &str = "x-sportello-signature";
+/// A signed notice is accepted this long after (or before) its timestamp, in seconds.
+pub const REPLAY_WINDOW_SECONDS: i64 = 300;
+const DEFAULT_QUEUE_LIMIT: usize = 50;
+const MAX_QUEUE_LIMIT: usize = 200;
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// Each target's secret for signing notices.
+#[derive(Clone, Default)]
+pub struct NoticeSecrets(BTreeMap<String, Vec<u8>>);
+
+impl std::fmt::Debug for NoticeSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+impl NoticeSecrets {
+    pub fn insert(&mut self, target: impl Into<String>, secret: impl Into<Vec<u8>>) {
+        self.0.insert(target.into(), secret.into());
+    }
+
+    /// `SPORTELLO_TARGET_SECRET_<TARGET>` (target id upper-cased) for each target of the rulebook.
+    pub fn from_env(book: &crate::rules::model::Rulebook) -> Self {
+        let mut secrets = Self::default();
+        for id in book.targets.keys() {
+            if let Ok(secret) = std::env::var(format!("SPORTELLO_TARGET_SECRET_{}", id.to_ascii_uppercase()))
+                && !secret.is_empty()
+            {
+                secrets.insert(id.clone(), secret.into_bytes());
+            }
+        }
+        secrets
+    }
+
+    /// `sha256=<hex>` for a body signed at `timestamp`: what a target sends.
+    pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+        let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    fn verify(&self, target: &str, headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), Problem> {
+        let secret =
+            self.0.get(target).ok_or_else(|| unauthorized(format!("target `{target}` has no notice secret")))?;
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        let timestamp: i64 = header(TIMESTAMP_HEADER)
+            .ok_or_else(|| unauthorized("sign the notice: the timestamp header is missing").at(TIMESTAMP_HEADER))?
+            .parse()
+            .map_err(|_| unauthorized("the timestamp is Unix seconds").at(TIMESTAMP_HEADER))?;
+        if (now - timestamp).abs() > REPLAY_WINDOW_SECONDS {
+            return Err(unauthorized(format!(
+                "the signature is older (or newer) than {REPLAY_WINDOW_SECONDS} seconds; sign again"
+            ))
+            .at(TIMESTAMP_HEADER));
+        }
+        let tag = header(SIGNATURE_HEADER)
+            .and_then(|s| s.strip_prefix("sha256="))
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or_else(|| unauthorized("the signature header is `sha256=<hex>`").at(SIGNATURE_HEADER))?;
+        let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        // verify_slice compares in constant time.
+        mac.verify_slice(&tag).map_err(|_| unauthorized("the signature does not match").at(SIGNATURE_HEADER))
+    }
+}
+
+/// What the operator API's handlers share.
+#[derive(Clone)]
+pub struct OperatorApi {
+    pub engine: Engine,
+    pub auth: Arc<Authenticator>,
+    pub escalation: Arc<EscalationSettings>,
+    pub secrets: Arc<NoticeSecrets>,
+    /// Built once from the rulebook's knowledge base.
+    pub knowledge: Arc<KnowledgeIndex>,
+}
+
+impl OperatorApi {
+    pub fn new(engine: Engine, auth: Authenticator, escalation: EscalationSettings, secrets: NoticeSecrets) -> Self {
+        let knowledge = Arc::new(KnowledgeIndex::build(&engine.rules.knowledge));
+        Self { engine, auth: Arc::new(auth), escalation: Arc::new(escalation), secrets: Arc::new(secrets), knowledge }
+    }
+}
+
+impl FromRequestParts<OperatorApi> for OperatorIdentity {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &OperatorApi) -> Result<Self, Self::Rejection> {
+        state.auth.identify(parts)
+    }
+}
+
+/// The operator API, ready to merge into any router (the local server's, a Lambda's).
+pub fn router<S: Clone + Send + Sync + 'static>(api: OperatorApi) -> Router<S> {
+    Router::new()
+        .route("/operator/whoami", get(whoami))
+        .route("/operator/queue", get(queue))
+        .route("/operator/tickets/{ticket}", get(ticket))
+        .route("/operator/tickets/{ticket}/suggestions", get(suggestions))
+        .route("/operator/tickets/{ticket}/take-in-charge", post(take_in_charge))
+        .route("/operator/tickets/{ticket}/classify", post(classify))
+        .route("/operator/tickets/{ticket}/notes", post(note))
+        .route("/operator/tickets/{ticket}/close-contact", post(close_contact))
+        .route("/operator/tickets/{ticket}/escalate", post(escalate))
+        .route("/operator/tickets/{ticket}/resolve", post(resolve))
+        .route("/operator/targets/{target}/notices", post(notice))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(api)
+}
+
+/// A privacy ticket: on the privacy team, of a privacy type, or of a privacy category.
+pub fn is_privacy(engine: &Engine, ticket: &Ticket) -> bool {
+    let book = &engine.rules.book;
+    book.teams.get(&ticket.team).is_some_and(|t| t.privacy)
+        || ticket.ticket_type.is_some_and(TicketType::is_privacy)
+        || ticket
+            .category
+            .as_ref()
+            .and_then(|c| book.categories.get(c))
+            .is_some_and(|c| c.types.iter().any(|t| t.is_privacy()))
+}
+
+/// Finds a ticket by reference (`SP-7K3Q9XWD`) or internal id.
+async fn find(engine: &Engine, key: &str) -> Result<Ticket, Problem> {
+    if key.len() > 64 {
+        return Err(Problem::new(StatusCode::NOT_FOUND, "no such ticket").at("ticket"));
+    }
+    let found = if key.to_ascii_uppercase().starts_with("SP-") {
+        engine.ticket_by_reference(key).await
+    } else {
+        engine.ticket(&TicketId(key.to_string())).await
+    };
+    found.map_err(|e| match e {
+        EngineError::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, format!("no ticket `{key}`")).at("ticket"),
+        other => other.into(),
+    })
+}
+
+/// The ticket and the actor, once the caller may act on it (privacy tickets need the privacy role).
+async fn authorize(
+    api: &OperatorApi,
+    who: &OperatorIdentity,
+    endpoint: Endpoint,
+    key: &str,
+) -> Result<(Ticket, crate::domain::Actor), Problem> {
+    let actor = who.require(endpoint)?;
+    let ticket = find(&api.engine, key).await?;
+    let actor = if is_privacy(&api.engine, &ticket) { who.require_privacy(endpoint)? } else { actor };
+    Ok((ticket, actor))
+}
+
+fn ticket_json(t: &Ticket) -> Value {
+    serde_json::to_value(t).unwrap_or(Value::Null)
+}
+
+async fn whoami(who: OperatorIdentity) -> Result<Json<Value>, Problem> {
+    who.require(Endpoint::WhoAmI)?;
+    Ok(Json(json!({"id": who.id, "roles": who.roles})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueQuery {
+    team: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn queue(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    who.require(Endpoint::Queue)?;
+    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let book = &api.engine.rules.book;
+    let privacy_team = book.teams.iter().find(|(_, t)| t.privacy).map(|(id, _)| id.clone());
+    let default_team = book.teams.iter().find(|(_, t)| t.default).map(|(id, _)| id.clone()).unwrap_or_default();
+    let team = match q.team {
+        Some(team) => team,
+        None if who.has(super::operator_auth::PRIVACY_ROLE) => privacy_team.clone().unwrap_or(default_team),
+        None => default_team,
+    };
+    if !book.teams.contains_key(&team) {
+        let known: Vec<&str> = book.teams.keys().map(String::as_str).collect();
+        return Err(Problem::unprocessable("team", format!("unknown team `{team}`; teams: {}", known.join(", "))));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_QUEUE_LIMIT);
+    if !(1..=MAX_QUEUE_LIMIT).contains(&limit) {
+        return Err(Problem::unprocessable("limit", format!("1 to {MAX_QUEUE_LIMIT}")));
+    }
+    let privacy_caller = who.has(super::operator_auth::PRIVACY_ROLE);
+    if privacy_team.as_deref() == Some(team.as_str()) && !privacy_caller {
+        who.require_privacy(Endpoint::Queue)?;
+    }
+    let tickets = api.engine.work_queue(&team, limit).await?;
+    let items: Vec<Value> = tickets
+        .iter()
+        .filter(|t| privacy_caller || !is_privacy(&api.engine, t))
+        .map(|t| {
+            json!({
+                "id": t.id,
+                "reference": t.reference,
+                "state": t.state,
+                "channel": t.channel,
+                "category": t.category,
+                "ticket_type": t.ticket_type,
+                "assignee": t.assignee,
+                "created_at": t.created_at,
+                "next_deadline": crate::engine::operator::nearest_deadline(t),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"team": team, "tickets": items})))
+}
+
+async fn ticket(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let (t, _) = authorize(&api, &who, Endpoint::Ticket, &key).await?;
+    let view = api.engine.ticket_view(&t.id).await?;
+    Ok(Json(json!({
+        "ticket": ticket_json(&view.ticket),
+        "events": view.events,
+        "expected_next": view.expected_next,
+        "classify_types": view.classify_types,
+        "escalation_targets": view.escalation_targets,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuggestionQuery {
+    lang: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn suggestions(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+    query: Result<Query<SuggestionQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let (t, _) = authorize(&api, &who, Endpoint::Suggestions, &key).await?;
+    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    if let Some(lang) = &q.lang
+        && !api.engine.rules.book.languages.contains(lang)
+    {
+        return Err(Problem::unprocessable(
+            "lang",
+            format!("languages: {}", api.engine.rules.book.languages.join(", ")),
+        ));
+    }
+    let hits = api.engine.suggestions(&api.knowledge, &t.id, q.lang.as_deref(), q.limit.unwrap_or(5)).await?;
+    let items: Vec<Value> = hits
+        .iter()
+        .map(|h| json!({"id": h.id, "lang": h.lang, "title": h.title, "score": h.score, "excerpt": h.excerpt}))
+        .collect();
+    Ok(Json(json!({"suggestions": items})))
+}
+
+async fn take_in_charge(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let (t, actor) = authorize(&api, &who, Endpoint::TakeInCharge, &key).await?;
+    Ok(Json(ticket_json(&api.engine.take_in_charge(&t.id, &actor).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassifyBody {
+    ticket_type: TicketType,
+}
+
+async fn classify(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+    body: Result<ApiJson<ClassifyBody>, Problem>,
+) -> Result<Json<Value>, Problem> {
+    let (t, actor) = authorize(&api, &who, Endpoint::Classify, &key).await?;
+    let ApiJson(body) = body?;
+    Ok(Json(ticket_json(&api.engine.classify(&t.id, &actor, body.ticket_type).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
+}
+
+async fn note(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+    body: Result<ApiJson<NoteBody>, Problem>,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    let (t, actor) = authorize(&api, &who, Endpoint::Note, &key).await?;
+    let ApiJson(body) = body?;
+    let event = api.engine.add_note(&t.id, &actor, &body.text).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::to_value(event).unwrap_or(Value::Null))))
+}
+
+async fn close_contact(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let (t, actor) = authorize(&api, &who, Endpoint::CloseContact, &key).await?;
+    Ok(Json(ticket_json(&api.engine.close_contact(&t.id, &actor).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EscalateBody {
+    target: String,
+    summary: String,
+}
+
+async fn escalate(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+    body: Result<ApiJson<EscalateBody>, Problem>,
+) -> Result<Json<Value>, Problem> {
+    let (t, actor) = authorize(&api, &who, Endpoint::Escalate, &key).await?;
+    let ApiJson(body) = body?;
+    let done = api.engine.escalate(&t.id, &actor, &body.target, &body.summary, &api.escalation).await?;
+    Ok(Json(json!({
+        "ticket": ticket_json(&done.ticket),
+        "escalation_id": done.message.escalation_id,
+        "transport_id": done.transport_id,
+        "fields_sent": done.message.fields.keys().collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    answer: String,
+}
+
+async fn resolve(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+    body: Result<ApiJson<ResolveBody>, Problem>,
+) -> Result<Json<Value>, Problem> {
+    let (t, actor) = authorize(&api, &who, Endpoint::Resolve, &key).await?;
+    let ApiJson(body) = body?;
+    Ok(Json(ticket_json(&api.engine.answer_and_resolve(&t.id, &actor, &body.answer).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeBody {
+    reference: String,
+    notice: String,
+}
+
+/// `POST /operator/targets/{target}/notices`: a target's resolution notice, signed with its secret.
+async fn notice(
+    State(api): State<OperatorApi>,
+    Path(target): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    if !api.engine.rules.book.targets.contains_key(&target) {
+        return Err(Problem::new(StatusCode::NOT_FOUND, format!("no target `{target}`")).at("target"));
+    }
+    api.secrets.verify(&target, &headers, &body, api.engine.now().as_second())?;
+    let body: NoticeBody = serde_json::from_slice(&body).map_err(|e| {
+        if e.is_data() {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+        } else {
+            Problem::bad_request(format!("the body is not valid JSON: {e}"))
+        }
+    })?;
+    let reference = TicketReference::find_in(&body.reference)
+        .filter(|r| r.as_str().len() == body.reference.trim().len())
+        .ok_or_else(|| Problem::unprocessable("/reference", "a reference looks like SP-7K3Q9XWD"))?;
+    let ticket =
+        api.engine.receive_resolution_notice(&target, &reference, &body.notice).await.map_err(|e| match e {
+            EngineError::NotFound(_) => {
+                Problem::new(StatusCode::NOT_FOUND, format!("no ticket {reference}")).at("/reference")
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(json!({"reference": ticket.reference, "state": ticket.state})))
+}
