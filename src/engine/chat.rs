@@ -80,6 +80,7 @@ pub struct StartedChat {
     pub replayed: bool,
     /// The conversation so far (the welcome, for a new session).
     pub messages: Vec<ChatMessage>,
+    pub handed_off: bool,
 }
 
 /// What one call added to the conversation, and where the chat stands.
@@ -87,6 +88,8 @@ pub struct StartedChat {
 pub struct ChatReply {
     pub ticket: Ticket,
     pub messages: Vec<ChatMessage>,
+    /// An operator has the chat: the user's messages wait for them, the bot is silent.
+    pub handed_off: bool,
 }
 
 /// The conversation after a cursor.
@@ -145,7 +148,12 @@ impl Session {
     /// The messages among `events` (about to be appended), numbered after the ones there.
     fn numbered(&self, events: &[Event]) -> Vec<ChatMessage> {
         let seq = self.messages.len();
-        events.iter().filter(|e| e.kind == EventKind::Message).enumerate().map(|(i, e)| message_of(seq + i + 1, e)).collect()
+        events
+            .iter()
+            .filter(|e| e.kind == EventKind::Message)
+            .enumerate()
+            .map(|(i, e)| message_of(seq + i + 1, e))
+            .collect()
     }
 }
 
@@ -218,7 +226,9 @@ fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
 fn builtin_phrase(id: &str, lang: &str) -> &'static str {
     match (id, lang) {
         ("chat_bot_answer_footer", "en") => "Did this solve your problem? Tell me it did, or ask for an operator.",
-        ("chat_bot_answer_footer", _) => "Ti ho aiutato? Confermalo se il problema è risolto, oppure chiedi un operatore.",
+        ("chat_bot_answer_footer", _) => {
+            "Ti ho aiutato? Confermalo se il problema è risolto, oppure chiedi un operatore."
+        }
         ("chat_bot_unsure", "en") => "I'm not sure I understood. These guides may help:",
         ("chat_bot_unsure", _) => "Non sono sicuro di aver capito. Queste guide potrebbero aiutarti:",
         ("chat_bot_unsure_footer", "en") => "Try asking in other words, or ask for an operator.",
@@ -295,7 +305,10 @@ impl Engine {
         {
             return Err(EngineError::invalid(
                 "/lang",
-                format!("`{lang}` is not a language of the service; use one of: {}", self.rules.book.languages.join(", ")),
+                format!(
+                    "`{lang}` is not a language of the service; use one of: {}",
+                    self.rules.book.languages.join(", ")
+                ),
             ));
         }
         let created = self
@@ -340,6 +353,7 @@ impl Engine {
                     ticket,
                     token,
                     replayed: true,
+                    handed_off: existing.handoff_at.is_some(),
                     messages: existing.messages,
                 });
             }
@@ -356,7 +370,14 @@ impl Engine {
                 Ok(saved) => {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat session started");
                     let messages = Session::default().numbered(&new_events);
-                    return Ok(StartedChat { ticket: saved, token, lang, replayed: created.replayed, messages });
+                    return Ok(StartedChat {
+                        ticket: saved,
+                        token,
+                        lang,
+                        replayed: created.replayed,
+                        messages,
+                        handed_off: false,
+                    });
                 }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
@@ -405,7 +426,7 @@ impl Engine {
             events.push(self.bot_answer(&ticket.id, now, text, &lang));
         }
         self.ports.events.append(&events).await?;
-        Ok(ChatReply { messages: session.numbered(&events), ticket })
+        Ok(ChatReply { messages: session.numbered(&events), ticket, handed_off: session.handoff_at.is_some() })
     }
 
     fn bot_answer(&self, ticket: &TicketId, now: Timestamp, text: &str, lang: &str) -> Event {
@@ -437,7 +458,7 @@ impl Engine {
         loop {
             let (mut ticket, session, _) = self.chat_session(reference, token).await?;
             match ticket.state {
-                TicketState::AutoResolved => return Ok(ChatReply { ticket, messages: Vec::new() }),
+                TicketState::AutoResolved => return Ok(ChatReply { ticket, messages: Vec::new(), handed_off: false }),
                 s if s.is_final() => return Err(closed(s)),
                 _ => {}
             }
@@ -480,7 +501,7 @@ impl Engine {
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat resolved by the bot");
-                    return Ok(ChatReply { messages: session.numbered(&events), ticket: saved });
+                    return Ok(ChatReply { messages: session.numbered(&events), ticket: saved, handed_off: false });
                 }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
@@ -499,10 +520,10 @@ impl Engine {
                 if ticket.triaged_at.is_none() && ticket.state == TicketState::New {
                     self.queue_handoff_triage(&ticket).await?;
                 }
-                return Ok(ChatReply { ticket, messages: Vec::new() });
+                return Ok(ChatReply { ticket, messages: Vec::new(), handed_off: true });
             }
             match ticket.state {
-                TicketState::AutoClosed => return Ok(ChatReply { ticket, messages: Vec::new() }),
+                TicketState::AutoClosed => return Ok(ChatReply { ticket, messages: Vec::new(), handed_off: false }),
                 s if s.is_final() => return Err(closed(s)),
                 _ => {}
             }
@@ -556,7 +577,8 @@ impl Engine {
                     } else {
                         tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat closed out of hours");
                     }
-                    return Ok(ChatReply { messages: session.numbered(&events), ticket: saved });
+                    let handed_off = saved.state == TicketState::New;
+                    return Ok(ChatReply { messages: session.numbered(&events), ticket: saved, handed_off });
                 }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
@@ -574,7 +596,12 @@ impl Engine {
     }
 
     /// The conversation after message `after` (0 for all of it), for the app to poll.
-    pub async fn chat_messages(&self, reference: &str, token: &str, after: usize) -> Result<ChatTranscript, EngineError> {
+    pub async fn chat_messages(
+        &self,
+        reference: &str,
+        token: &str,
+        after: usize,
+    ) -> Result<ChatTranscript, EngineError> {
         let (ticket, session, _) = self.chat_session(reference, token).await?;
         let next = session.messages.len();
         let messages = session.messages.into_iter().filter(|m| m.seq > after).collect();
