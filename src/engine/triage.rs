@@ -28,12 +28,7 @@ impl Engine {
             let category = ticket.category.clone().unwrap_or_else(|| DEFAULT_CATEGORY.to_string());
             // A chat talks with the bot first: the rulebook applies from the handoff (engine/chat.rs).
             let (at, waits_for_bot) = self.triage_time(&ticket).await?;
-            let contact = Contact {
-                channel: &ticket.channel,
-                category: &category,
-                at,
-                facts: Facts::default(),
-            };
+            let contact = Contact { channel: &ticket.channel, category: &category, at, facts: Facts::default() };
             let decision =
                 self.rules.evaluate(&contact).map_err(|e| EngineError::invalid("category", e.to_string()))?;
             let suggested_type = decision.walk.steps.iter().find_map(|s| match s.detail {
