@@ -504,3 +504,29 @@ async fn operator_messages_only_reach_chats_handed_off_to_them() {
     assert!(app.engine.chat_operator_message(&t.id, &operator, &"x".repeat(5000)).await.is_err());
     assert!(app.engine.chat_operator_message(&t.id, &operator, "Eccomi").await.is_ok());
 }
+
+#[tokio::test]
+async fn an_unclear_question_gets_a_few_guides_and_the_offer_of_an_operator() {
+    let app = app(IN_HOURS);
+    let s = app.start(json!({"session_id": session_id(), "lang": "it"})).await;
+    let r = app.say(&s, "pagamento").await;
+    let bot = &r.body["messages"][1];
+    assert_eq!(bot["article"], Value::Null, "no single answer: {bot}");
+    let suggested = bot["suggestions"].as_array().unwrap();
+    assert!((2..=3).contains(&suggested.len()), "{bot}");
+    let body = bot["body"].as_str().unwrap();
+    assert!(body.starts_with("Non sono sicuro di aver capito."), "{body}");
+    assert!(body.contains("chiedi un operatore"), "{body}");
+    // Each suggested guide is listed by its title.
+    let kb = &app.engine.rules.knowledge;
+    for id in suggested {
+        let title = &kb
+            .articles
+            .iter()
+            .find(|a| Some(a.meta.id.as_str()) == id.as_str() && a.meta.lang == "it")
+            .unwrap()
+            .meta
+            .title;
+        assert!(body.contains(&format!("- {title}")), "{title} in {body}");
+    }
+}
