@@ -2,12 +2,14 @@
 //! Channels (HTTP routers, Lambda handlers) and step workers call it; it talks to storage,
 //! queues and mail only through the ports.
 
+mod chat;
 pub mod flow_guard;
 mod intake;
 pub mod operator;
 mod steps;
 mod triage;
 
+pub use chat::{BOT_TEAM, ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
 pub use flow_guard::FlowGuard;
 pub use intake::{NewContact, validate_fields};
 pub use operator::{Escalated, EscalationSettings, TicketView};
@@ -15,6 +17,7 @@ pub use steps::{TRIAGE, handle_step};
 pub use triage::Triaged;
 
 use crate::domain::{Ticket, TicketId, TicketReference};
+use crate::knowledge::search::KnowledgeIndex;
 use crate::ports::{EscalationDelivery, EventLog, IdempotencyStore, Mailer, StepQueue, StoreError, TicketStore};
 use crate::rules::Rules;
 use jiff::Timestamp;
@@ -39,6 +42,8 @@ pub struct Engine {
     pub rules: Arc<Rules>,
     pub ports: Ports,
     pub clock: Clock,
+    /// The chatbot's search index over `rules.knowledge`, built once with the engine.
+    pub knowledge: Arc<KnowledgeIndex>,
 }
 
 /// Why the engine refused or failed. HTTP maps these onto status codes.
@@ -73,7 +78,8 @@ impl EngineError {
 
 impl Engine {
     pub fn new(rules: Arc<Rules>, ports: Ports) -> Self {
-        Self { rules, ports, clock: Arc::new(Timestamp::now) }
+        let knowledge = Arc::new(KnowledgeIndex::build(&rules.knowledge));
+        Self { rules, ports, clock: Arc::new(Timestamp::now), knowledge }
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {

@@ -26,12 +26,9 @@ impl Engine {
         loop {
             let mut ticket = self.ports.tickets.get(id).await?;
             let category = ticket.category.clone().unwrap_or_else(|| DEFAULT_CATEGORY.to_string());
-            let contact = Contact {
-                channel: &ticket.channel,
-                category: &category,
-                at: ticket.created_at,
-                facts: Facts::default(),
-            };
+            // A chat talks with the bot first: the rulebook applies from the handoff (engine/chat.rs).
+            let (at, waits_for_bot) = self.triage_time(&ticket).await?;
+            let contact = Contact { channel: &ticket.channel, category: &category, at, facts: Facts::default() };
             let decision =
                 self.rules.evaluate(&contact).map_err(|e| EngineError::invalid("category", e.to_string()))?;
             let suggested_type = decision.walk.steps.iter().find_map(|s| match s.detail {
@@ -45,7 +42,7 @@ impl Engine {
                 in_service_hours: decision.in_service_hours,
                 state: ticket.state,
             };
-            if ticket.triaged_at.is_some() || ticket.state != TicketState::New {
+            if ticket.triaged_at.is_some() || ticket.state != TicketState::New || waits_for_bot {
                 return Ok(triaged);
             }
             let now = self.now();

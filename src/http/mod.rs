@@ -1,6 +1,7 @@
 //! HTTP: the axum routers shared by the Lambda functions and the local server, and what every
 //! endpoint has in common (problem+json errors, body limits, content-type checks).
 
+pub mod chat;
 pub mod operator;
 pub mod operator_auth;
 pub mod problem;
@@ -17,7 +18,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Every endpoint of Sportello on one router: what the local server serves. Each Lambda function
 /// serves its own part of it.
 pub fn app(engine: Engine, operators: operator::OperatorApi) -> Router {
-    let channels = Router::new().merge(health()).with_state(AppState { engine });
+    let channels = Router::new().merge(health()).merge(chat::router()).with_state(AppState { engine });
     channels
         .merge(operator::router(operators))
         .fallback(no_such_endpoint)

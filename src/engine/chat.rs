@@ -1,0 +1,651 @@
+//! The mobile chat (section 3.2): a chat session is a ticket on the `chat` channel.
+//!
+//! Welcome, then the bot answers from the knowledge base. The user either confirms an answer
+//! solved it (type B, resolved and closed automatically, at any hour) or asks for an operator:
+//! in service hours the chat is handed off (triage routes it to its team's work queue), out of
+//! hours it is closed automatically with the other channels to try.
+//!
+//! Everything said stays on the ticket as `Message` events (`detail.from` is `user`, `bot` or
+//! `operator`). Chat bookkeeping is kept in `Note` events whose `detail.chat` says what they are:
+//! `session` (the hash of a session token and the language) and `handoff`.
+//!
+//! A session authenticates its follow-up calls with a bearer token returned at the start: only
+//! its SHA-256 is stored, so neither the store nor an operator can act as the user, and a
+//! reference alone (printed in every message) opens nothing.
+
+use super::triage::DEFAULT_CATEGORY;
+use super::{Engine, EngineError, NewContact, TRIAGE};
+use crate::domain::{
+    Actor, ActorRole, ChannelKind, Event, EventKind, Outcome, Requester, Ticket, TicketId, TicketState, TicketType,
+};
+use crate::knowledge::search::{BotAnswer, Hit, detect_language};
+use crate::ports::{StepMessage, StoreError};
+use crate::rules::{Contact, Decision, Facts};
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// The channel id of the rulebook that chat sessions open tickets on.
+pub const CHAT_CHANNEL: &str = "chat";
+/// Longest message a user or an operator may write into a chat (bytes).
+pub const MAX_CHAT_MESSAGE_BYTES: usize = 4 * 1024;
+/// Who holds a chat while the bot talks: no operator team sees it in its work queue until the
+/// handoff, when triage gives it its team.
+pub const BOT_TEAM: &str = "chatbot";
+/// The category of a chat solved by the bot when the user did not start from one.
+const BOT_CATEGORY: &str = "bot";
+/// Session ids are the client's retry key: long enough to be random, short enough to index.
+const SESSION_ID_LEN: std::ops::RangeInclusive<usize> = 16..=128;
+
+/// A chat session the app starts.
+#[derive(Debug, Clone, Default)]
+pub struct NewChatSession {
+    /// The client's id for the session (a UUID): a retried start returns the same ticket.
+    pub session_id: String,
+    /// `it` or `en` (a rulebook language); otherwise detected from the first message.
+    pub lang: Option<String>,
+    /// The category the app suggests (its menu), kept on the ticket for reporting.
+    pub category: Option<String>,
+    /// Who the app's login says the user is.
+    pub requester: Requester,
+}
+
+/// One message of the conversation, as the app shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatMessage {
+    /// Position in the conversation, from 1: poll with `after` = the last one seen.
+    pub seq: usize,
+    pub at: Timestamp,
+    /// `user`, `bot` or `operator`.
+    pub from: String,
+    pub body: String,
+    /// The knowledge-base article a bot answer comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub article: Option<String>,
+    /// Articles the bot offers when unsure.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
+}
+
+/// A started (or resumed) session.
+#[derive(Debug, Clone)]
+pub struct StartedChat {
+    pub ticket: Ticket,
+    /// The bearer token for the session's follow-up calls. Shown once; only its hash is kept.
+    pub token: String,
+    /// The session language, if known yet.
+    pub lang: Option<String>,
+    /// The same session id had started this chat before.
+    pub replayed: bool,
+    /// The conversation so far (the welcome, for a new session).
+    pub messages: Vec<ChatMessage>,
+    pub handed_off: bool,
+}
+
+/// What one call added to the conversation, and where the chat stands.
+#[derive(Debug, Clone)]
+pub struct ChatReply {
+    pub ticket: Ticket,
+    pub messages: Vec<ChatMessage>,
+    /// An operator has the chat: the user's messages wait for them, the bot is silent.
+    pub handed_off: bool,
+}
+
+/// The conversation after a cursor.
+#[derive(Debug, Clone)]
+pub struct ChatTranscript {
+    pub ticket: Ticket,
+    pub messages: Vec<ChatMessage>,
+    /// The `after` to poll with next.
+    pub next: usize,
+    pub handed_off: bool,
+}
+
+/// What the events say about a session.
+#[derive(Debug, Default)]
+struct Session {
+    token_hashes: Vec<String>,
+    lang: Option<String>,
+    handoff_at: Option<Timestamp>,
+    messages: Vec<ChatMessage>,
+    user_messages: usize,
+}
+
+impl Session {
+    fn of(events: &[Event]) -> Option<Session> {
+        let mut s = Session::default();
+        let mut started = false;
+        for e in events {
+            let d = &e.detail;
+            let text = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            match (e.kind, text("chat").as_deref()) {
+                (EventKind::Note, Some("session")) => {
+                    started = true;
+                    s.token_hashes.extend(text("token_sha256"));
+                    if s.lang.is_none() {
+                        s.lang = text("lang");
+                    }
+                }
+                (EventKind::Note, Some("handoff")) => {
+                    s.handoff_at.get_or_insert(e.at);
+                }
+                (EventKind::Message, _) => {
+                    if text("from").as_deref() == Some("user") {
+                        s.user_messages += 1;
+                        if s.lang.is_none() {
+                            s.lang = text("lang");
+                        }
+                    }
+                    s.messages.push(message_of(s.messages.len() + 1, e));
+                }
+                _ => {}
+            }
+        }
+        started.then_some(s)
+    }
+
+    /// The messages among `events` (about to be appended), numbered after the ones there.
+    fn numbered(&self, events: &[Event]) -> Vec<ChatMessage> {
+        let seq = self.messages.len();
+        events
+            .iter()
+            .filter(|e| e.kind == EventKind::Message)
+            .enumerate()
+            .map(|(i, e)| message_of(seq + i + 1, e))
+            .collect()
+    }
+}
+
+fn message_of(seq: usize, e: &Event) -> ChatMessage {
+    let text = |k: &str| e.detail.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    ChatMessage {
+        seq,
+        at: e.at,
+        from: text("from").unwrap_or_default(),
+        body: text("body").unwrap_or_default(),
+        article: text("article"),
+        suggestions: e
+            .detail
+            .get("suggestions")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 244 random bits from the OS generator (two UUIDv4s), as 64 hex characters.
+fn new_token() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+fn event(ticket: &TicketId, at: Timestamp, actor: &Actor, kind: EventKind, detail: serde_json::Value) -> Event {
+    Event { ticket_id: ticket.clone(), at, actor: actor.clone(), kind, detail }
+}
+
+fn bot() -> Actor {
+    Actor { id: "chatbot".into(), role: ActorRole::Bot }
+}
+
+fn requester() -> Actor {
+    Actor { id: CHAT_CHANNEL.into(), role: ActorRole::Requester }
+}
+
+fn bot_says(ticket: &TicketId, at: Timestamp, body: String) -> Event {
+    event(ticket, at, &bot(), EventKind::Message, json!({"from": "bot", "body": body}))
+}
+
+/// Why a closed chat takes no more messages, and what to do instead.
+fn closed(state: TicketState) -> EngineError {
+    EngineError::Conflict(match state {
+        TicketState::AutoResolved => {
+            "this chat is already closed: the request was resolved; start a new chat for another question".into()
+        }
+        TicketState::AutoClosed => "this chat is already closed: operators were not available; start a new chat \
+                                    or use one of the other channels"
+            .into(),
+        s => format!("this chat is already closed (`{s}`); start a new chat for another question"),
+    })
+}
+
+fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
+    if text.trim().is_empty() {
+        return Err(EngineError::invalid(field, "the message is empty"));
+    }
+    if text.len() > MAX_CHAT_MESSAGE_BYTES {
+        return Err(EngineError::invalid(field, format!("at most {MAX_CHAT_MESSAGE_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+/// Bot phrases the rulebook does not define (it may, under the same ids, to reword them).
+fn builtin_phrase(id: &str, lang: &str) -> &'static str {
+    match (id, lang) {
+        ("chat_bot_answer_footer", "en") => "Did this solve your problem? Tell me it did, or ask for an operator.",
+        ("chat_bot_answer_footer", _) => {
+            "Ti ho aiutato? Confermalo se il problema è risolto, oppure chiedi un operatore."
+        }
+        ("chat_bot_unsure", "en") => "I'm not sure I understood. These guides may help:",
+        ("chat_bot_unsure", _) => "Non sono sicuro di aver capito. Queste guide potrebbero aiutarti:",
+        ("chat_bot_unsure_footer", "en") => "Try asking in other words, or ask for an operator.",
+        ("chat_bot_unsure_footer", _) => "Prova a riformulare la domanda, oppure chiedi un operatore.",
+        ("chat_bot_no_match", "en") => {
+            "I couldn't find an answer to that in our guides. Try asking in other words, or ask for an operator."
+        }
+        ("chat_bot_no_match", _) => {
+            "Non ho trovato una risposta nelle nostre guide. Prova a riformulare la domanda, oppure chiedi un operatore."
+        }
+        _ => "",
+    }
+}
+
+impl Engine {
+    /// When triage applies the rulebook to `ticket`, and whether it must wait. A chat talks with
+    /// the bot first; only when the user asks for an operator (in hours) is it triaged, as of then.
+    pub(super) async fn triage_time(&self, ticket: &Ticket) -> Result<(Timestamp, bool), EngineError> {
+        if ticket.channel_kind != ChannelKind::Chat || ticket.triaged_at.is_some() {
+            return Ok((ticket.created_at, false));
+        }
+        let events = self.ports.events.list(&ticket.id).await?;
+        let handoff = events
+            .iter()
+            .find(|e| e.kind == EventKind::Note && e.detail.get("chat").and_then(|v| v.as_str()) == Some("handoff"));
+        Ok(match handoff {
+            Some(e) => (e.at, false),
+            None => (self.now(), true),
+        })
+    }
+
+    /// A rulebook message in `lang` (or the first language that has it), placeholders filled.
+    fn chat_text(&self, id: &str, lang: &str, decision: Option<&Decision<'_>>, ticket: &Ticket) -> String {
+        let template = self.rules.book.messages.get(id).and_then(|t| {
+            t.get(lang).or_else(|| self.rules.book.languages.iter().find_map(|l| t.get(l))).or(t.values().next())
+        });
+        let template = template.map_or(builtin_phrase(id, lang), String::as_str);
+        let filled = match decision {
+            Some(d) => self.rules.fill(template, d, lang, &ticket.channel),
+            None => template.to_string(),
+        };
+        filled.replace("{reference}", ticket.reference.as_str())
+    }
+
+    fn default_lang(&self) -> String {
+        self.rules.book.languages.first().cloned().unwrap_or_else(|| "it".into())
+    }
+
+    fn decide<'r>(&'r self, category: &'r str, bot_resolved: bool) -> Result<Decision<'r>, EngineError> {
+        let contact = Contact {
+            channel: CHAT_CHANNEL,
+            category,
+            at: self.now(),
+            facts: Facts { bot_resolved, ..Facts::default() },
+        };
+        self.rules.evaluate(&contact).map_err(|e| EngineError::invalid("category", e.to_string()))
+    }
+
+    /// Starts a chat session: opens its ticket (once per session id) and says the welcome.
+    /// A retried start returns the same ticket with a fresh token (the earlier ones stay valid:
+    /// the client may have lost the first answer).
+    pub async fn chat_start(&self, session: NewChatSession) -> Result<StartedChat, EngineError> {
+        let id = session.session_id.trim();
+        if !SESSION_ID_LEN.contains(&id.len())
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+        {
+            return Err(EngineError::invalid(
+                "/session_id",
+                "a session id has 16 to 128 of [A-Za-z0-9._:-]; use a random UUID per session",
+            ));
+        }
+        if let Some(lang) = &session.lang
+            && !self.rules.book.languages.contains(lang)
+        {
+            return Err(EngineError::invalid(
+                "/lang",
+                format!(
+                    "`{lang}` is not a language of the service; use one of: {}",
+                    self.rules.book.languages.join(", ")
+                ),
+            ));
+        }
+        let created = self
+            .open(NewContact {
+                channel: CHAT_CHANNEL.into(),
+                idempotency_key: format!("chat:{id}"),
+                category: session.category.clone(),
+                requester: session.requester.clone(),
+                actor: Some(requester()),
+                ..NewContact::default()
+            })
+            .await
+            .map_err(|e| match e {
+                EngineError::Invalid { field, message } if !field.starts_with('/') => {
+                    EngineError::Invalid { field: format!("/{field}"), message }
+                }
+                other => other,
+            })?;
+        let token = new_token();
+        let lang = session.lang.clone();
+        loop {
+            let ticket = self.ports.tickets.get(&created.ticket.id).await?;
+            if ticket.channel_kind != ChannelKind::Chat {
+                return Err(EngineError::Conflict("this session id belongs to another channel's contact".into()));
+            }
+            let events = self.ports.events.list(&ticket.id).await?;
+            let now = self.now();
+            let session_note = |lang: &Option<String>| {
+                event(
+                    &ticket.id,
+                    now,
+                    &requester(),
+                    EventKind::Note,
+                    json!({"chat": "session", "lang": lang, "token_sha256": sha256_hex(&token)}),
+                )
+            };
+            if let Some(existing) = Session::of(&events) {
+                // A retry: one more token for the same session.
+                self.ports.events.append(&[session_note(&None)]).await?;
+                return Ok(StartedChat {
+                    lang: existing.lang.clone(),
+                    ticket,
+                    token,
+                    replayed: true,
+                    handed_off: existing.handoff_at.is_some(),
+                    messages: existing.messages,
+                });
+            }
+            // First start (or a retry after a start that stopped half-way): the bot holds the chat.
+            let welcome_lang = lang.clone().unwrap_or_else(|| self.default_lang());
+            let welcome = self.chat_text("chat_welcome", &welcome_lang, None, &ticket);
+            let mut updated = ticket.clone();
+            if updated.state == TicketState::New && updated.triaged_at.is_none() {
+                updated.team = BOT_TEAM.into();
+            }
+            updated.updated_at = now;
+            let new_events = vec![session_note(&lang), bot_says(&ticket.id, now, welcome)];
+            match self.ports.tickets.update(&updated, &new_events).await {
+                Ok(saved) => {
+                    tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat session started");
+                    let messages = Session::default().numbered(&new_events);
+                    return Ok(StartedChat {
+                        ticket: saved,
+                        token,
+                        lang,
+                        replayed: created.replayed,
+                        messages,
+                        handed_off: false,
+                    });
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The session of `reference`, if `token` opens it. Unknown references, other channels'
+    /// tickets and wrong tokens all look the same: not found.
+    async fn chat_session(&self, reference: &str, token: &str) -> Result<(Ticket, Session, Vec<Event>), EngineError> {
+        let not_found = || EngineError::NotFound("chat session".into());
+        let ticket = match self.ticket_by_reference(reference).await {
+            Ok(t) => t,
+            Err(EngineError::NotFound(_) | EngineError::Invalid { .. }) => return Err(not_found()),
+            Err(e) => return Err(e),
+        };
+        if ticket.channel_kind != ChannelKind::Chat {
+            return Err(not_found());
+        }
+        let events = self.ports.events.list(&ticket.id).await?;
+        let session = Session::of(&events).ok_or_else(not_found)?;
+        let hash = sha256_hex(token);
+        if token.is_empty() || !session.token_hashes.contains(&hash) {
+            return Err(not_found());
+        }
+        Ok((ticket, session, events))
+    }
+
+    /// The user writes; the bot answers from the knowledge base (or, after the handoff, the
+    /// message waits for the operator).
+    pub async fn chat_user_message(&self, reference: &str, token: &str, text: &str) -> Result<ChatReply, EngineError> {
+        check_text("/text", text)?;
+        let (ticket, session, _) = self.chat_session(reference, token).await?;
+        if ticket.state.is_final() {
+            return Err(closed(ticket.state));
+        }
+        let now = self.now();
+        let detected = session.lang.is_none().then(|| detect_language(text).to_string());
+        let lang = session.lang.clone().or(detected.clone()).unwrap_or_else(|| self.default_lang());
+        let mut said = json!({"from": "user", "body": text});
+        if let Some(l) = &detected {
+            said["lang"] = json!(l);
+        }
+        let mut events = vec![event(&ticket.id, now, &requester(), EventKind::Message, said)];
+        if session.handoff_at.is_none() {
+            events.push(self.bot_answer(&ticket.id, now, text, &lang));
+        }
+        self.ports.events.append(&events).await?;
+        Ok(ChatReply { messages: session.numbered(&events), ticket, handed_off: session.handoff_at.is_some() })
+    }
+
+    fn bot_answer(&self, ticket: &TicketId, now: Timestamp, text: &str, lang: &str) -> Event {
+        let phrase = |id: &str| {
+            self.rules.book.messages.get(id).and_then(|t| t.get(lang)).map_or(builtin_phrase(id, lang), String::as_str)
+        };
+        let detail = match self.knowledge.answer(text, lang) {
+            BotAnswer::Confident(Hit { id, title, excerpt, .. }) => json!({
+                "from": "bot",
+                "body": format!("{title}\n\n{excerpt}\n\n{}", phrase("chat_bot_answer_footer")),
+                "article": id,
+            }),
+            BotAnswer::Unsure(hits) => {
+                let list: Vec<String> = hits.iter().map(|h| format!("- {}", h.title)).collect();
+                json!({
+                    "from": "bot",
+                    "body": format!("{}\n{}\n{}", phrase("chat_bot_unsure"), list.join("\n"), phrase("chat_bot_unsure_footer")),
+                    "suggestions": hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
+                })
+            }
+            BotAnswer::NoMatch => json!({"from": "bot", "body": phrase("chat_bot_no_match")}),
+        };
+        event(ticket, now, &bot(), EventKind::Message, detail)
+    }
+
+    /// The user confirms the bot solved it: type B, resolved and closed automatically, at any
+    /// hour. The category the user started from stays on the ticket. Saying it twice is harmless.
+    pub async fn chat_resolved(&self, reference: &str, token: &str) -> Result<ChatReply, EngineError> {
+        loop {
+            let (mut ticket, session, _) = self.chat_session(reference, token).await?;
+            match ticket.state {
+                TicketState::AutoResolved => return Ok(ChatReply { ticket, messages: Vec::new(), handed_off: false }),
+                s if s.is_final() => return Err(closed(s)),
+                _ => {}
+            }
+            if session.handoff_at.is_some() {
+                return Err(EngineError::Conflict(
+                    "an operator is handling this chat now; the operator resolves it with you".into(),
+                ));
+            }
+            if session.user_messages == 0 {
+                return Err(EngineError::Conflict(
+                    "nothing to confirm yet: write your question, the assistant answers, then confirm it solved it"
+                        .into(),
+                ));
+            }
+            let category = ticket.category.clone().unwrap_or_else(|| BOT_CATEGORY.to_string());
+            let decision = self.decide(&category, true)?;
+            if decision.outcome() != Some(Outcome::AutoResolved) {
+                // The admin's rulebook sends this category to the operators even when the bot solved it.
+                return Err(EngineError::Conflict(format!(
+                    "the rulebook does not let the assistant close `{category}` requests; ask for an operator"
+                )));
+            }
+            let lang = session.lang.clone().unwrap_or_else(|| self.default_lang());
+            let now = self.now();
+            let ticket_type = decision.ticket_type().unwrap_or(TicketType::B);
+            let text = self.chat_text("chat_auto_resolved", &lang, Some(&decision), &ticket);
+            ticket.category = Some(category.clone());
+            ticket.ticket_type = Some(ticket_type);
+            ticket.move_to(TicketState::AutoResolved, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+            let events = vec![
+                event(
+                    &ticket.id,
+                    now,
+                    &requester(),
+                    EventKind::AutoResolved,
+                    json!({"ticket_type": ticket_type, "category": category}),
+                ),
+                bot_says(&ticket.id, now, text),
+            ];
+            match self.ports.tickets.update(&ticket, &events).await {
+                Ok(saved) => {
+                    tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat resolved by the bot");
+                    return Ok(ChatReply { messages: session.numbered(&events), ticket: saved, handed_off: false });
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The user asks for an operator. In service hours the chat is handed off and triage queued
+    /// (it gives the ticket its team and deadlines); out of hours it is closed automatically with
+    /// the other channels to try. Asking twice is harmless.
+    pub async fn chat_request_operator(&self, reference: &str, token: &str) -> Result<ChatReply, EngineError> {
+        loop {
+            let (mut ticket, session, _) = self.chat_session(reference, token).await?;
+            if session.handoff_at.is_some() {
+                // Queue triage again in case the first attempt stopped after the handoff was saved.
+                if ticket.triaged_at.is_none() && ticket.state == TicketState::New {
+                    self.queue_handoff_triage(&ticket).await?;
+                }
+                return Ok(ChatReply { ticket, messages: Vec::new(), handed_off: true });
+            }
+            match ticket.state {
+                TicketState::AutoClosed => return Ok(ChatReply { ticket, messages: Vec::new(), handed_off: false }),
+                s if s.is_final() => return Err(closed(s)),
+                _ => {}
+            }
+            let category = ticket.category.clone().unwrap_or_else(|| DEFAULT_CATEGORY.to_string());
+            let decision = self.decide(&category, false)?;
+            let lang = session.lang.clone().unwrap_or_else(|| self.default_lang());
+            let now = self.now();
+            let steps = decision.walk.step_names();
+            let events = if steps.contains(&"handoff_to_operator") {
+                ticket.updated_at = now;
+                vec![
+                    event(
+                        &ticket.id,
+                        now,
+                        &requester(),
+                        EventKind::Note,
+                        json!({"chat": "handoff", "in_service_hours": decision.in_service_hours}),
+                    ),
+                    bot_says(&ticket.id, now, self.chat_text("chat_handoff", &lang, Some(&decision), &ticket)),
+                ]
+            } else if decision.outcome() == Some(Outcome::AutoClosed) {
+                ticket.move_to(TicketState::AutoClosed, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                let mut events = vec![
+                    event(
+                        &ticket.id,
+                        now,
+                        &requester(),
+                        EventKind::AutoClosed,
+                        json!({
+                            "reason": "out_of_service_hours",
+                            "next_opening": decision.next_opening.as_ref().map(|z| z.timestamp()),
+                        }),
+                    ),
+                    bot_says(&ticket.id, now, self.chat_text("chat_out_of_hours", &lang, Some(&decision), &ticket)),
+                ];
+                if steps.contains(&"suggest_alternative_channels") {
+                    let text = self.chat_text("alternative_channels", &lang, Some(&decision), &ticket);
+                    events.push(bot_says(&ticket.id, now, text));
+                }
+                events
+            } else {
+                return Err(EngineError::Conflict(format!(
+                    "the rulebook has no operator handoff for `{category}` chats at this time"
+                )));
+            };
+            match self.ports.tickets.update(&ticket, &events).await {
+                Ok(saved) => {
+                    if saved.state == TicketState::New {
+                        self.queue_handoff_triage(&saved).await?;
+                        tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat handed off");
+                    } else {
+                        tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat closed out of hours");
+                    }
+                    let handed_off = saved.state == TicketState::New;
+                    return Ok(ChatReply { messages: session.numbered(&events), ticket: saved, handed_off });
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn queue_handoff_triage(&self, ticket: &Ticket) -> Result<(), EngineError> {
+        // Its own dedup id: the triage queued at intake found the chat still with the bot.
+        let step = StepMessage::new(TRIAGE, format!("{}.handoff", ticket.id), json!({"ticket_id": ticket.id}))
+            .with_attribute("ticket_id", ticket.id.to_string())
+            .with_attribute("reference", ticket.reference.to_string());
+        self.ports.steps.publish(&step).await?;
+        Ok(())
+    }
+
+    /// The conversation after message `after` (0 for all of it), for the app to poll.
+    pub async fn chat_messages(
+        &self,
+        reference: &str,
+        token: &str,
+        after: usize,
+    ) -> Result<ChatTranscript, EngineError> {
+        let (ticket, session, _) = self.chat_session(reference, token).await?;
+        let next = session.messages.len();
+        let messages = session.messages.into_iter().filter(|m| m.seq > after).collect();
+        Ok(ChatTranscript { ticket, messages, next, handed_off: session.handoff_at.is_some() })
+    }
+
+    /// An operator writes into a chat handed off to them; the app reads it with its next poll.
+    pub async fn chat_operator_message(
+        &self,
+        ticket_id: &TicketId,
+        operator: &Actor,
+        body: &str,
+    ) -> Result<ChatMessage, EngineError> {
+        check_text("/body", body)?;
+        let ticket = self.ticket(ticket_id).await?;
+        if ticket.channel_kind != ChannelKind::Chat {
+            return Err(EngineError::Conflict(format!(
+                "ticket {} came by {}, not chat: answer it on its own channel",
+                ticket.reference, ticket.channel
+            )));
+        }
+        if ticket.state.is_final() {
+            return Err(EngineError::Conflict(format!(
+                "chat {} is closed (`{}`): the user no longer reads it; answer by another channel",
+                ticket.reference, ticket.state
+            )));
+        }
+        let events = self.ports.events.list(&ticket.id).await?;
+        let session = Session::of(&events).unwrap_or_default();
+        if session.handoff_at.is_none() {
+            return Err(EngineError::Conflict(format!(
+                "chat {} is still with the assistant; it reaches the operators when the user asks for one",
+                ticket.reference
+            )));
+        }
+        let said = event(
+            &ticket.id,
+            self.now(),
+            operator,
+            EventKind::Message,
+            json!({"from": "operator", "body": body, "operator": operator.id}),
+        );
+        self.ports.events.append(std::slice::from_ref(&said)).await?;
+        let mut numbered = session.numbered(&[said]);
+        Ok(numbered.remove(0))
+    }
+}
