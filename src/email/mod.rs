@@ -22,6 +22,7 @@ mod ses;
 mod thread;
 
 pub use auto_reply::{AutoReply, SuppressReason, auto_reply_policy};
+pub(crate) use auto_reply::is_machine_generated;
 pub use bounce::{Bounce, BounceKind, bounce, is_bounce};
 pub use error::EmailError;
 pub use parse::{

@@ -2,10 +2,12 @@
 //! Channels (HTTP routers, Lambda handlers) and step workers call it; it talks to storage,
 //! queues and mail only through the ports.
 
+mod email;
 mod intake;
 mod steps;
 mod triage;
 
+pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
 pub use intake::{NewContact, validate_fields};
 pub use steps::{TRIAGE, handle_step};
 pub use triage::Triaged;

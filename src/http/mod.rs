@@ -1,6 +1,7 @@
 //! HTTP: the axum routers shared by the Lambda functions and the local server, and what every
 //! endpoint has in common (problem+json errors, body limits, content-type checks).
 
+pub mod email;
 pub mod problem;
 
 pub use problem::{ApiJson, Problem};
