@@ -11,8 +11,8 @@
 //! SES replaces the Message-ID of what it sends with its own, so on AWS the `[SP-XXXXXXXX]` tag
 //! that every subject we send carries is what usually finds the ticket.
 
-use super::{Engine, EngineError, NewContact};
 use super::intake::{MAX_MESSAGE_BYTES, MAX_SUBJECT_BYTES};
+use super::{Engine, EngineError, NewContact};
 use crate::domain::{Actor, ActorRole, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState};
 use crate::email::{
     self, AutoReply, BounceKind, InboundEmail, VerdictAction, VerdictDecision, Verdicts, auto_reply_policy,
@@ -55,11 +55,15 @@ pub enum EmailAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum Acknowledgement {
-    Sent { message_id: String },
+    Sent {
+        message_id: String,
+    },
     /// Sent when this message (or a redelivery of it) was first handled.
     AlreadySent,
     /// Not sent, and why (RFC 3834 and loop protection, quarantine, no usable address).
-    Suppressed { reason: String },
+    Suppressed {
+        reason: String,
+    },
     /// Only new tickets are acknowledged.
     NotApplicable,
 }
@@ -206,10 +210,12 @@ impl Engine {
         if let Some(bounce) = email::bounce(&email) {
             return self.record_bounce(settings, &email, &decision, &key, bounce).await;
         }
-        let own_id = email.message_id.as_deref().is_some_and(|id| {
-            id.rsplit_once('@').is_some_and(|(_, d)| is_our_domain(d, &settings.our_domains))
-        });
-        let own_sender = email.from.as_ref().is_some_and(|f| f.address.trim().eq_ignore_ascii_case(settings.from.trim()));
+        let own_id = email
+            .message_id
+            .as_deref()
+            .is_some_and(|id| id.rsplit_once('@').is_some_and(|(_, d)| is_our_domain(d, &settings.our_domains)));
+        let own_sender =
+            email.from.as_ref().is_some_and(|f| f.address.trim().eq_ignore_ascii_case(settings.from.trim()));
         if own_id || own_sender {
             tracing::info!(message_id = log_id, "our own mail came back; ignored");
             return Ok(EmailOutcome::new(EmailAction::IgnoredOwn, &email, &decision));
@@ -443,7 +449,12 @@ impl Engine {
     }
 
     /// The acknowledgement in the requester's language; `None` without a deliverable address.
-    fn acknowledgement_mail(&self, settings: &EmailSettings, email: &InboundEmail, ticket: &Ticket) -> Option<OutgoingMail> {
+    fn acknowledgement_mail(
+        &self,
+        settings: &EmailSettings,
+        email: &InboundEmail,
+        ticket: &Ticket,
+    ) -> Option<OutgoingMail> {
         let to = ticket.requester.email.clone()?;
         let book = &self.rules.book;
         let sample = format!("{}\n{}", email.subject.as_deref().unwrap_or_default(), email.body);
@@ -508,9 +519,13 @@ impl Engine {
     ) -> Result<EmailOutcome, EngineError> {
         let mut outcome = EmailOutcome::new(EmailAction::IgnoredBounce, email, decision);
         outcome.quarantined = false;
-        let reference = bounce.original_message_id.as_deref().and_then(|id| reference_in_message_id(id, &settings.our_domains));
+        let reference =
+            bounce.original_message_id.as_deref().and_then(|id| reference_in_message_id(id, &settings.our_domains));
         let Some(reference) = reference else {
-            tracing::info!(message_id = email.message_id.as_deref().unwrap_or("(none)"), "a bounce about mail that is not ours; ignored");
+            tracing::info!(
+                message_id = email.message_id.as_deref().unwrap_or("(none)"),
+                "a bounce about mail that is not ours; ignored"
+            );
             return Ok(outcome);
         };
         let Some(ticket) = self.find_ticket(&reference).await? else {
