@@ -435,7 +435,9 @@ async fn http_accepts_raw_mime_and_says_what_happened() {
 async fn http_bad_input_is_problem_json_never_500() {
     let env = env();
     let good = eml("01-plain-utf8.eml");
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, StatusCode, &str)> = vec![
+    // Content type, token, body; expected status and a phrase of the detail.
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         ("message/rfc822", None, good.clone(), StatusCode::UNAUTHORIZED, "X-Sportello-Mail-Token"),
         ("message/rfc822", Some("wrong"), good.clone(), StatusCode::UNAUTHORIZED, "not valid"),
         ("application/json", Some(SECRET), good.clone(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "message/rfc822"),
