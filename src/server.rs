@@ -72,12 +72,31 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     tokio::spawn(run_clock(engine.clone()));
     println!("{}", banner(addr, &config));
     let operators = crate::http::local_operator_api(engine.clone(), operators_file(&config));
-    axum::serve(listener, crate::http::app(engine, operators))
+    let mail_token = mail_token(&config)?;
+    axum::serve(listener, crate::http::app(engine, operators, mail_token))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+/// The secret the mail gateway presents on `POST /email/inbound`: `SPORTELLO_MAIL_TOKEN_SHA256`
+/// when set, else a random one kept in `mail-token.txt` in the data folder.
+fn mail_token(config: &ServerConfig) -> Result<crate::http::email::MailToken, String> {
+    if std::env::var_os(crate::http::email::MAIL_TOKEN_ENV).is_some() {
+        return crate::http::email::MailToken::from_env();
+    }
+    let path = config.data_dir.join("mail-token.txt");
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => {
+            let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+            std::fs::write(&path, &secret).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            secret
+        }
+    };
+    Ok(crate::http::email::MailToken::for_secret(&secret))
 }
 
 /// Where operator tokens live: `SPORTELLO_OPERATORS`, else `operators.json` in the data folder.
@@ -92,11 +111,16 @@ fn banner(addr: SocketAddr, config: &ServerConfig) -> String {
 
 Try:
   curl http://{addr}/health
+  curl -X POST http://{addr}/chat/sessions -H 'content-type: application/json' \\
+       -d '{{\"session_id\": \"3f1c2d9e-5b6a-4c7d-8e9f-0a1b2c3d4e5f\", \"lang\": \"it\"}}'
+  cargo run -- operators add anna --role operator      # a token for the operator API
   cargo run -- rules explain --channel voice --category reminder --at 2026-12-02T10:00
+  email: POST /email/inbound (message/rfc822) with X-Sportello-Mail-Token from {}
 
 Stop with Ctrl-C; tickets stay in {}.",
         config.rules.display(),
         config.data_dir.display(),
+        config.data_dir.join("mail-token.txt").display(),
         config.data_dir.join("sportello.db").display()
     )
 }

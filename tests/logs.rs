@@ -80,6 +80,7 @@ async fn a_day_of_work(b: &dyn Backend) -> Ticket {
         in_reply_to: None,
         references: vec![],
         ticket: Some(t.reference.clone()),
+        auto_submitted: None,
     };
     p.mailer.send(&mail).await.unwrap();
     let q = b.queue(3).await;

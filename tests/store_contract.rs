@@ -548,6 +548,7 @@ fn mail(message_id: &str) -> OutgoingMail {
         in_reply_to: Some("CAB123@mail.example.it".into()),
         references: vec!["CAA001@mail.example.it".into(), "CAB123@mail.example.it".into()],
         ticket: Some(TicketReference("SP-7K3Q9XWD".into())),
+        auto_submitted: None,
     }
 }
 

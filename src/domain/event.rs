@@ -56,6 +56,8 @@ pub enum EventKind {
     DeadlineWarning,
     DeadlineBreached,
     RequesterErased,
+    /// Mail we sent to the requester bounced (a delivery status notification came back).
+    DeliveryFailed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,6 +21,7 @@ mod reminder;
 mod ses;
 mod thread;
 
+pub(crate) use auto_reply::is_machine_generated;
 pub use auto_reply::{AutoReply, SuppressReason, auto_reply_policy};
 pub use bounce::{Bounce, BounceKind, bounce, is_bounce};
 pub use error::EmailError;

@@ -85,7 +85,8 @@ impl Verdicts {
 pub enum VerdictAction {
     /// Open or thread the ticket as usual (with any reasons shown on it as flags).
     Accept,
-    /// Keep the message aside for a person to release; no ticket, no acknowledgement.
+    /// Open the ticket flagged for an operator to check (a quarantine note on it); no
+    /// acknowledgement is sent.
     Quarantine,
     /// Drop the message (it stays in the raw store for audit); no ticket, no acknowledgement.
     Reject,

@@ -3,6 +3,7 @@
 //! queues and mail only through the ports.
 
 mod chat;
+mod email;
 pub mod flow_guard;
 mod intake;
 pub mod operator;
@@ -10,6 +11,7 @@ mod steps;
 mod triage;
 
 pub use chat::{BOT_TEAM, ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
+pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
 pub use flow_guard::FlowGuard;
 pub use intake::{NewContact, validate_fields};
 pub use operator::{Escalated, EscalationSettings, TicketView};

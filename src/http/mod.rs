@@ -2,6 +2,7 @@
 //! endpoint has in common (problem+json errors, body limits, content-type checks).
 
 pub mod chat;
+pub mod email;
 pub mod operator;
 pub mod operator_auth;
 pub mod problem;
@@ -17,8 +18,12 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Every endpoint of Sportello on one router: what the local server serves. Each Lambda function
 /// serves its own part of it.
-pub fn app(engine: Engine, operators: operator::OperatorApi) -> Router {
-    let channels = Router::new().merge(health()).merge(chat::router()).with_state(AppState { engine });
+pub fn app(engine: Engine, operators: operator::OperatorApi, mail_token: email::MailToken) -> Router {
+    let channels = Router::new()
+        .merge(health())
+        .merge(chat::router())
+        .merge(email::router(mail_token))
+        .with_state(AppState { engine });
     channels
         .merge(operator::router(operators))
         .fallback(no_such_endpoint)

@@ -120,6 +120,7 @@ impl EscalationMessage {
             in_reply_to: None,
             references: Vec::new(),
             ticket: Some(self.reference.clone()),
+            auto_submitted: None,
         };
         mail.validate()?;
         Ok(mail)

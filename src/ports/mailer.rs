@@ -14,7 +14,7 @@ use mail_builder::headers::text::Text;
 pub const REFERENCE_HEADER: &str = "X-Sportello-Reference";
 
 /// A message to send. Ids are given without angle brackets (`abc@sportello.example`).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct OutgoingMail {
     pub from: String,
     pub to: Vec<String>,
@@ -26,6 +26,9 @@ pub struct OutgoingMail {
     /// The thread so far, oldest first.
     pub references: Vec<String>,
     pub ticket: Option<TicketReference>,
+    /// RFC 3834 `Auto-Submitted` value (`auto-replied` for acknowledgements), so the
+    /// requester's own autoresponder does not answer us back.
+    pub auto_submitted: Option<String>,
 }
 
 // Addresses and bodies are personal data: keep them out of logs and panic messages.
@@ -71,7 +74,7 @@ impl OutgoingMail {
         if self.to.is_empty() || self.to.len() > 50 || !self.to.iter().all(|a| address_ok(a)) {
             return Err(StoreError::Invalid("1 to 50 valid recipient addresses are needed".into()));
         }
-        if !header_safe(&self.subject) {
+        if !header_safe(&self.subject) || self.auto_submitted.as_deref().is_some_and(|v| !header_safe(v)) {
             return Err(StoreError::Invalid("the subject has a line break".into()));
         }
         let ids = std::iter::once(&self.message_id).chain(self.in_reply_to.iter()).chain(self.references.iter());
@@ -106,6 +109,9 @@ impl OutgoingMail {
         if let Some(reference) = &self.ticket {
             builder = builder.header(REFERENCE_HEADER, Text::new(reference.as_str()));
         }
+        if let Some(value) = &self.auto_submitted {
+            builder = builder.header("Auto-Submitted", Text::new(value.as_str()));
+        }
         builder.write_to_vec().map_err(|e| StoreError::Invalid(format!("cannot build the message: {e}")))
     }
 }
@@ -125,6 +131,7 @@ mod tests {
             in_reply_to: Some("orig-1@mail.example.it".into()),
             references: vec!["orig-0@mail.example.it".into(), "orig-1@mail.example.it".into()],
             ticket: Some(TicketReference("SP-7K3Q9XWD".into())),
+            auto_submitted: Some("auto-replied".into()),
         }
     }
 
@@ -136,6 +143,7 @@ mod tests {
         assert!(text.contains("In-Reply-To: <orig-1@mail.example.it>"), "{text}");
         assert!(text.contains("References: <orig-0@mail.example.it> <orig-1@mail.example.it>"), "{text}");
         assert!(text.contains("X-Sportello-Reference: SP-7K3Q9XWD"), "{text}");
+        assert!(text.contains("Auto-Submitted: auto-replied"), "{text}");
         assert!(text.contains("ecco la risposta"), "{text}");
     }
 

@@ -53,6 +53,9 @@ pub struct Rulebook {
     /// Folder of knowledge-base articles, relative to this file.
     #[serde(default)]
     pub knowledge: Option<String>,
+    /// The email channel's mailbox: sender, our domains, SES verdict policy, acknowledgement.
+    #[serde(default)]
+    pub email: Option<EmailSettings>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -397,4 +400,30 @@ pub struct CustomStep {
     /// Channel kinds where it is allowed; all when omitted.
     #[serde(default)]
     pub channels: Option<Vec<ChannelKind>>,
+}
+
+/// How inbound mail is handled and answered.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// The channel inbound mail opens tickets on; must be of kind `email`.
+    #[serde(default = "default_email_channel")]
+    pub channel: Id,
+    /// The address our mail is sent from, e.g. `assistenza@sportello.pagopa.it`. Its domain also
+    /// names our outgoing Message-IDs.
+    pub from: String,
+    /// Domains we send from (subdomains included): mail from them gets no automatic reply, and
+    /// Message-IDs minted there are ours.
+    pub our_domains: Vec<String>,
+    /// What to do when an SES check (spam, virus, SPF, DKIM, DMARC) fails.
+    #[serde(default)]
+    pub verdicts: crate::email::VerdictPolicy,
+    /// Message sent to acknowledge a new ticket (may use `{reference}`).
+    pub acknowledgement: Id,
+    /// Message used as the acknowledgement's subject, after the `[SP-XXXXXXXX]` tag.
+    pub acknowledgement_subject: Id,
+}
+
+fn default_email_channel() -> Id {
+    "email".into()
 }

@@ -25,6 +25,7 @@ pub fn check(book: &Rulebook, knowledge: Option<&Result<KnowledgeBase, String>>)
     c.sla_and_gdpr();
     c.messages();
     c.custom();
+    c.email();
     c.knowledge(knowledge);
     c.out
 }
@@ -948,5 +949,64 @@ fn looks_like_address(addr: &str) -> bool {
                 && !domain.ends_with('.')
         }
         None => false,
+    }
+}
+
+impl Checker<'_> {
+    /// The `email:` block: a real email channel, a sender inside our domains, defined messages.
+    fn email(&mut self) {
+        let b = self.book;
+        let Some(e) = &b.email else {
+            return;
+        };
+        if self.reference("/email/channel".into(), "channel", &e.channel, &b.channels)
+            && b.channels[&e.channel].kind != crate::domain::ChannelKind::Email
+        {
+            self.error("/email/channel", format!("channel `{}` is not of kind `email`", e.channel));
+        }
+        if e.our_domains.is_empty() {
+            self.error("/email/our_domains", "at least one domain is needed: the one of `from`");
+        }
+        for (i, d) in e.our_domains.iter().enumerate() {
+            let ok = d.contains('.')
+                && !d.starts_with('.')
+                && !d.ends_with('.')
+                && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            if !ok {
+                self.error(format!("/email/our_domains/{i}"), format!("`{d}` is not a domain name"));
+            }
+        }
+        if !looks_like_address(&e.from) || e.from.contains(['<', '>', ',', ';', '"']) {
+            self.error("/email/from", format!("`{}` is not an email address", e.from));
+        } else {
+            let domain = e.from.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+            let ours = e.our_domains.iter().any(|d| {
+                let d = d.to_ascii_lowercase();
+                domain == d || domain.ends_with(&format!(".{d}"))
+            });
+            if !ours {
+                self.error(
+                    "/email/from",
+                    format!("the domain of `{}` is not among `our_domains`, so replies to our mail would not be recognised as ours", e.from),
+                );
+            }
+        }
+        for (key, id) in
+            [("acknowledgement", &e.acknowledgement), ("acknowledgement_subject", &e.acknowledgement_subject)]
+        {
+            let at = format!("/email/{key}");
+            if !self.reference(at.clone(), "message", id, &b.messages) {
+                continue;
+            }
+            let text = &b.messages[id];
+            if key == "acknowledgement" && text.values().any(|t| !t.contains("{reference}")) {
+                self.warn(
+                    at,
+                    format!("message `{id}` does not tell the requester their `{{reference}}` in every language"),
+                );
+            } else if key == "acknowledgement_subject" && text.values().any(|t| t.contains(['\r', '\n'])) {
+                self.error(at, format!("message `{id}` is a subject and cannot span lines"));
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! Build the SDK configuration once per cold start ([`load_config`]) and share the clients.
 
 mod dedup;
+pub mod email_inbound;
 mod escalation;
 pub mod lambda;
 mod mailer;

@@ -1,0 +1,592 @@
+//! Inbound email: one raw message becomes a new ticket (acknowledged with its reference), a
+//! message or reminder on the ticket it answers, a delivery failure on the ticket whose mail
+//! bounced, or nothing at all (rejected by the SES verdicts, our own mail coming back).
+//!
+//! Every path is idempotent on the message: SES, SNS and SQS deliver at least once, and the HTTP
+//! sender retries. New tickets use the Message-ID as the intake idempotency key; events on an
+//! existing ticket and the acknowledgement run once through the idempotency store.
+//!
+//! Threading needs no index: our outgoing Message-IDs carry the ticket reference
+//! (`<SP-7K3Q9XWD.{uuid}@sportello.pagopa.it>`), so `In-Reply-To`/`References` name the ticket.
+//! SES replaces the Message-ID of what it sends with its own, so on AWS the `[SP-XXXXXXXX]` tag
+//! that every subject we send carries is what usually finds the ticket.
+
+use super::intake::{MAX_MESSAGE_BYTES, MAX_SUBJECT_BYTES};
+use super::{Engine, EngineError, NewContact};
+use crate::domain::{Actor, ActorRole, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState};
+use crate::email::{
+    self, AutoReply, BounceKind, InboundEmail, VerdictAction, VerdictDecision, Verdicts, auto_reply_policy,
+    looks_like_reminder, thread_keys,
+};
+use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
+use crate::rules::model::EmailSettings;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// The category a new mail gets when it chases an earlier request by quoting its reference.
+pub const REMINDER_CATEGORY: &str = "reminder";
+
+/// How long a claim on one inbound message lasts, and how long a handled one is remembered
+/// (beyond SQS's longest retention, 14 days).
+const LEASE: Duration = Duration::from_secs(5 * 60);
+const REMEMBER: Duration = Duration::from_secs(15 * 86_400);
+
+/// What happened to an inbound message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailAction {
+    /// A new ticket (or the one this message opened before, on redelivery).
+    Opened,
+    /// Added as a message to the ticket it answers.
+    Threaded,
+    /// Added as a reminder to the open ticket it chases.
+    Reminder,
+    /// A delivery status notification: no ticket; recorded on ours if it is about our mail.
+    IgnoredBounce,
+    /// Our own mail came back: nothing recorded.
+    IgnoredOwn,
+    /// Refused by the rulebook's SES verdict policy: nothing recorded.
+    RejectedVerdict,
+}
+
+/// Whether the requester was sent the automatic acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Acknowledgement {
+    Sent {
+        message_id: String,
+    },
+    /// Sent when this message (or a redelivery of it) was first handled.
+    AlreadySent,
+    /// Not sent, and why (RFC 3834 and loop protection, quarantine, no usable address).
+    Suppressed {
+        reason: String,
+    },
+    /// Only new tickets are acknowledged.
+    NotApplicable,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailOutcome {
+    pub action: EmailAction,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<TicketReference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<TicketId>,
+    /// The inbound Message-ID (without `<>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// This message had been handled before: nothing new was written.
+    pub replayed: bool,
+    /// A resolved ticket went back to `in_progress` because the requester wrote again.
+    pub reopened: bool,
+    /// Opened but flagged for an operator by the verdict policy.
+    pub quarantined: bool,
+    /// For a new ticket on a final one: the ticket this one follows up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related: Option<TicketReference>,
+    pub acknowledgement: Acknowledgement,
+    /// SES checks that did not pass, with the action the policy gave each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verdicts: Vec<String>,
+}
+
+impl EmailOutcome {
+    fn new(action: EmailAction, email: &InboundEmail, decision: &VerdictDecision) -> Self {
+        Self {
+            action,
+            reference: None,
+            ticket_id: None,
+            message_id: email.message_id.clone(),
+            replayed: false,
+            reopened: false,
+            quarantined: decision.action == VerdictAction::Quarantine,
+            related: None,
+            acknowledgement: Acknowledgement::NotApplicable,
+            verdicts: decision.reasons.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn on(mut self, ticket: &Ticket) -> Self {
+        self.reference = Some(ticket.reference.clone());
+        self.ticket_id = Some(ticket.id.clone());
+        self
+    }
+}
+
+/// The Message-ID of mail about ticket `reference`, minted in `domain`.
+pub fn outgoing_message_id(reference: &TicketReference, domain: &str) -> String {
+    format!("{reference}.{}@{domain}", uuid::Uuid::new_v4().simple())
+}
+
+/// The ticket reference carried by one of our Message-IDs (see [`outgoing_message_id`]); `None`
+/// for anybody else's, including look-alikes minted outside `our_domains`.
+pub fn reference_in_message_id(id: &str, our_domains: &[String]) -> Option<TicketReference> {
+    let (local, domain) = id.trim().trim_matches(['<', '>']).rsplit_once('@')?;
+    if !is_our_domain(domain, our_domains) {
+        return None;
+    }
+    let reference = TicketReference::find_in(local)?;
+    let rest = local.get(reference.as_str().len()..)?;
+    (local[..reference.as_str().len()].eq_ignore_ascii_case(reference.as_str()) && rest.starts_with('.'))
+        .then_some(reference)
+}
+
+fn is_our_domain(domain: &str, our_domains: &[String]) -> bool {
+    let domain = domain.trim().to_ascii_lowercase();
+    our_domains.iter().any(|d| {
+        let d = d.trim().trim_start_matches(['@', '.']).to_ascii_lowercase();
+        !d.is_empty() && (domain == d || domain.strip_suffix(&d).is_some_and(|head| head.ends_with('.')))
+    })
+}
+
+/// The idempotency key of an inbound message: its Message-ID, or a digest when it has none (or
+/// one no store can hold as a key).
+fn inbound_key(email: &InboundEmail, raw: &[u8]) -> String {
+    match &email.message_id {
+        Some(id) if id.len() <= 200 && !id.chars().any(char::is_control) => format!("email:{id}"),
+        Some(id) => format!("email-sha256:{}", sha256_hex(id.as_bytes())),
+        None => format!("email-sha256:{}", sha256_hex(raw)),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary.
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn requester_actor() -> Actor {
+    Actor { id: "email".into(), role: ActorRole::Requester }
+}
+
+fn once_error(e: RunOnceError<EngineError>) -> EngineError {
+    match e {
+        RunOnceError::Store(e) => e.into(),
+        RunOnceError::Handler(e) => e,
+    }
+}
+
+fn busy() -> EngineError {
+    EngineError::Conflict("this message is being handled by another worker; retry shortly".into())
+}
+
+impl Engine {
+    fn email_settings(&self) -> Result<&EmailSettings, EngineError> {
+        self.rules.book.email.as_ref().ok_or_else(|| {
+            EngineError::Conflict("the rulebook has no `email:` block, so inbound mail cannot be handled".into())
+        })
+    }
+
+    /// Handles one inbound message, raw MIME as received, with SES's verdicts when it came
+    /// through SES. Bad input is `Invalid` with a reason that quotes no content.
+    pub async fn receive_email(&self, raw: &[u8], verdicts: Option<Verdicts>) -> Result<EmailOutcome, EngineError> {
+        let settings = self.email_settings()?;
+        let email = email::parse_inbound(raw).map_err(|e| EngineError::invalid("message", e.to_string()))?;
+        let key = inbound_key(&email, raw);
+        let decision = verdicts.map_or_else(
+            || VerdictDecision { action: VerdictAction::Accept, reasons: Vec::new() },
+            |v| settings.verdicts.decide(&v),
+        );
+        let log_id = email.message_id.as_deref().unwrap_or("(none)");
+
+        if decision.action == VerdictAction::Reject {
+            let reasons: Vec<String> = decision.reasons.iter().map(ToString::to_string).collect();
+            tracing::info!(message_id = log_id, reasons = ?reasons, "inbound mail rejected by the SES verdicts");
+            return Ok(EmailOutcome::new(EmailAction::RejectedVerdict, &email, &decision));
+        }
+        if let Some(bounce) = email::bounce(&email) {
+            return self.record_bounce(settings, &email, &decision, &key, bounce).await;
+        }
+        let own_id = email
+            .message_id
+            .as_deref()
+            .is_some_and(|id| id.rsplit_once('@').is_some_and(|(_, d)| is_our_domain(d, &settings.our_domains)));
+        let own_sender =
+            email.from.as_ref().is_some_and(|f| f.address.trim().eq_ignore_ascii_case(settings.from.trim()));
+        if own_id || own_sender {
+            tracing::info!(message_id = log_id, "our own mail came back; ignored");
+            return Ok(EmailOutcome::new(EmailAction::IgnoredOwn, &email, &decision));
+        }
+
+        let keys = thread_keys(&email);
+        let mut answered = None;
+        for id in &keys.message_ids {
+            if let Some(reference) = reference_in_message_id(id, &settings.our_domains)
+                && let Some(t) = self.find_ticket(&reference).await?
+            {
+                answered = Some(t);
+                break;
+            }
+        }
+        if answered.is_none()
+            && let Some(reference) = &keys.reference_in_subject
+        {
+            answered = self.find_ticket(reference).await?;
+        }
+        if let Some(ticket) = answered {
+            if ticket.state.is_final() {
+                // Nothing more can happen on it: the requester's new mail is a new ticket about it.
+                let category = looks_like_reminder(&email).then_some(REMINDER_CATEGORY);
+                return self.open_from_email(settings, &email, &decision, &key, category, Some(ticket.reference)).await;
+            }
+            return self.add_to_ticket(&email, &decision, &key, ticket).await;
+        }
+        // A new mail quoting an earlier request's reference chases it.
+        if let Some(reference) = TicketReference::find_in(&email.body)
+            && let Some(earlier) = self.find_ticket(&reference).await?
+        {
+            return self
+                .open_from_email(settings, &email, &decision, &key, Some(REMINDER_CATEGORY), Some(earlier.reference))
+                .await;
+        }
+        self.open_from_email(settings, &email, &decision, &key, None, None).await
+    }
+
+    async fn find_ticket(&self, reference: &TicketReference) -> Result<Option<Ticket>, EngineError> {
+        match self.ports.tickets.get_by_reference(reference).await {
+            Ok(t) => Ok(Some(t)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What the inbound message looked like, for the operator: never logged, erased with the
+    /// requester's data.
+    fn envelope(email: &InboundEmail, decision: &VerdictDecision) -> Value {
+        json!({
+            "message_id": email.message_id,
+            "subject": email.subject,
+            "body_source": email.body_source,
+            "attachments": email.attachments,
+            "auto_submitted": email.control.auto_submitted,
+            "verdicts": decision.reasons,
+            "quarantine": decision.action == VerdictAction::Quarantine,
+        })
+    }
+
+    /// A reply or reminder on a ticket still alive: one event (and a reopening if it was resolved).
+    async fn add_to_ticket(
+        &self,
+        email: &InboundEmail,
+        decision: &VerdictDecision,
+        key: &str,
+        ticket: Ticket,
+    ) -> Result<EmailOutcome, EngineError> {
+        let machine = crate::email::is_machine_generated(email);
+        let reminder = ticket.state.is_open() && looks_like_reminder(email);
+        let action = if reminder { EmailAction::Reminder } else { EmailAction::Threaded };
+        let mut outcome = EmailOutcome::new(action, email, decision).on(&ticket);
+        let body = truncate(&email.body, MAX_MESSAGE_BYTES).to_string();
+        let effect = || async {
+            loop {
+                let mut current = self.ports.tickets.get(&ticket.id).await?;
+                let now = self.now();
+                let mut detail = Self::envelope(email, decision);
+                detail["from"] = json!("requester");
+                detail["body"] = json!(body);
+                let ticket_id = current.id.clone();
+                let event = |kind, detail| Event {
+                    ticket_id: ticket_id.clone(),
+                    at: now,
+                    actor: requester_actor(),
+                    kind,
+                    detail,
+                };
+                let mut events = vec![event(if reminder { EventKind::Reminder } else { EventKind::Message }, detail)];
+                if decision.action == VerdictAction::Quarantine {
+                    events.push(event(EventKind::Note, json!({"quarantine": true, "verdicts": decision.reasons})));
+                }
+                // An autoresponder answering our mail must not reopen anything.
+                if current.state != TicketState::Resolved || machine {
+                    self.ports.events.append(&events).await?;
+                    return Ok::<bool, EngineError>(false);
+                }
+                current.move_to(TicketState::InProgress, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                events.push(event(EventKind::Reopened, json!({"reason": "the requester wrote again"})));
+                match self.ports.tickets.update(&current, &events).await {
+                    Ok(_) => return Ok(true),
+                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        match run_once(self.ports.idempotency.as_ref(), key, LEASE, REMEMBER, effect).await.map_err(once_error)? {
+            RunOnce::Ran(reopened) => {
+                outcome.reopened = reopened;
+                tracing::info!(ticket = %ticket.id, reference = %ticket.reference, ?action, reopened, "inbound mail added to its ticket");
+            }
+            RunOnce::AlreadyDone => outcome.replayed = true,
+            RunOnce::InProgress => return Err(busy()),
+        }
+        Ok(outcome)
+    }
+
+    async fn open_from_email(
+        &self,
+        settings: &EmailSettings,
+        email: &InboundEmail,
+        decision: &VerdictDecision,
+        key: &str,
+        category: Option<&str>,
+        related: Option<TicketReference>,
+    ) -> Result<EmailOutcome, EngineError> {
+        let from = email.from.as_ref();
+        let address = email.reply_to.first().or(from).map(|m| m.address.trim().to_string()).filter(|a| !a.is_empty());
+        let requester = Requester {
+            name: from.and_then(|m| m.name.clone()).or_else(|| email.reply_to.first().and_then(|m| m.name.clone())),
+            email: address,
+            ..Requester::default()
+        };
+        let subject = email.subject.as_deref().map(|s| truncate(s, MAX_SUBJECT_BYTES).to_string());
+        let body = truncate(&email.body, MAX_MESSAGE_BYTES);
+        // A rulebook without the reminder category still gets the ticket, uncategorised.
+        let category = category.filter(|c| self.rules.book.categories.contains_key(*c)).map(str::to_string);
+        let contact = NewContact {
+            channel: settings.channel.clone(),
+            idempotency_key: key.to_string(),
+            category,
+            subject,
+            message: (!body.trim().is_empty()).then(|| body.to_string()),
+            requester,
+            related: related.clone(),
+            actor: Some(requester_actor()),
+            ..NewContact::default()
+        };
+        let created = self.open(contact).await?;
+        let ticket = created.ticket;
+        let mut outcome = EmailOutcome::new(EmailAction::Opened, email, decision).on(&ticket);
+        outcome.replayed = created.replayed;
+        outcome.related = ticket.related.clone();
+
+        // The envelope (attachments, verdicts, quarantine flag) as a note. Run once, and on
+        // redelivery too, so a crash between the two writes is repaired by the retry.
+        let note = Event {
+            ticket_id: ticket.id.clone(),
+            at: self.now(),
+            actor: Actor::system(),
+            kind: EventKind::Note,
+            detail: json!({"email": Self::envelope(email, decision)}),
+        };
+        let note_key = format!("email-envelope:{}", ticket.id);
+        let wrote = run_once(self.ports.idempotency.as_ref(), &note_key, LEASE, REMEMBER, || async {
+            self.ports.events.append(std::slice::from_ref(&note)).await.map_err(EngineError::from)
+        })
+        .await
+        .map_err(once_error)?;
+        if wrote == RunOnce::InProgress {
+            return Err(busy());
+        }
+
+        outcome.acknowledgement = if decision.action == VerdictAction::Quarantine {
+            Acknowledgement::Suppressed { reason: "quarantined by the SES verdicts".into() }
+        } else {
+            let ours: Vec<&str> = settings.our_domains.iter().map(String::as_str).collect();
+            match auto_reply_policy(email, &ours) {
+                AutoReply::Suppressed(reason) => Acknowledgement::Suppressed { reason: reason.to_string() },
+                AutoReply::Allowed => self.acknowledge(settings, email, &ticket).await?,
+            }
+        };
+        Ok(outcome)
+    }
+
+    /// Sends the rulebook's acknowledgement, once per ticket, threaded on the inbound message.
+    async fn acknowledge(
+        &self,
+        settings: &EmailSettings,
+        email: &InboundEmail,
+        ticket: &Ticket,
+    ) -> Result<Acknowledgement, EngineError> {
+        let Some(mail) = self.acknowledgement_mail(settings, email, ticket) else {
+            return Ok(Acknowledgement::Suppressed { reason: "no address the acknowledgement can be sent to".into() });
+        };
+        let key = format!("email-ack:{}", ticket.id);
+        let sent = run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, || async {
+            let sent = self.ports.mailer.send(&mail).await?;
+            let event = Event {
+                ticket_id: ticket.id.clone(),
+                at: self.now(),
+                actor: Actor::system(),
+                kind: EventKind::Message,
+                detail: json!({
+                    "from": "sportello",
+                    "auto": "acknowledgement",
+                    "message_id": sent.message_id,
+                    "transport_id": sent.transport_id,
+                    "in_reply_to": mail.in_reply_to,
+                    "subject": mail.subject,
+                    "body": mail.text,
+                }),
+            };
+            // The mail is out: a failure to note it must not send it twice.
+            if let Err(e) = self.ports.events.append(&[event]).await {
+                tracing::warn!(ticket = %ticket.id, error = %e, "acknowledgement sent but not recorded");
+            }
+            Ok::<_, EngineError>(sent.message_id)
+        })
+        .await
+        .map_err(once_error)?;
+        match sent {
+            RunOnce::Ran(message_id) => {
+                tracing::info!(ticket = %ticket.id, reference = %ticket.reference, message_id, "acknowledgement sent");
+                Ok(Acknowledgement::Sent { message_id })
+            }
+            RunOnce::AlreadyDone => Ok(Acknowledgement::AlreadySent),
+            RunOnce::InProgress => Err(busy()),
+        }
+    }
+
+    /// The acknowledgement in the requester's language; `None` without a deliverable address.
+    fn acknowledgement_mail(
+        &self,
+        settings: &EmailSettings,
+        email: &InboundEmail,
+        ticket: &Ticket,
+    ) -> Option<OutgoingMail> {
+        let to = ticket.requester.email.clone()?;
+        let book = &self.rules.book;
+        let sample = format!("{}\n{}", email.subject.as_deref().unwrap_or_default(), email.body);
+        let detected = crate::knowledge::search::detect_language(&sample);
+        let default = book.languages.first().map(String::as_str).unwrap_or("it");
+        let text_in = |id: &str| {
+            let texts = book.messages.get(id)?;
+            texts.get(detected).or_else(|| texts.get(default)).or_else(|| texts.values().next()).cloned()
+        };
+        let channel_name = book
+            .channels
+            .get(&settings.channel)
+            .and_then(|c| c.name.get(detected).or_else(|| c.name.get(default)))
+            .cloned()
+            .unwrap_or_default();
+        let fill = |t: String| {
+            t.replace("{reference}", ticket.reference.as_str())
+                .replace("{channel}", &channel_name)
+                .replace("{alternative_channels}", "")
+                .replace("{next_opening}", "")
+        };
+        let text = fill(text_in(&settings.acknowledgement)?);
+        let heading = fill(text_in(&settings.acknowledgement_subject)?);
+        let original = crate::email::normalize_subject(email.subject.as_deref().unwrap_or_default());
+        let mut subject = format!("[{}] {heading}", ticket.reference);
+        if !original.is_empty() {
+            subject = format!("{subject}: {original}");
+        }
+        let subject: String = truncate(&subject, 250).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let domain = settings.from.rsplit_once('@').map_or("localhost", |(_, d)| d);
+        let mut references: Vec<String> = email.references.clone();
+        references.extend(email.message_id.clone());
+        // Long threads: the first message and the latest ones are what clients thread by.
+        if references.len() > 20 {
+            references.drain(1..references.len() - 19);
+        }
+        let mail = OutgoingMail {
+            from: settings.from.clone(),
+            to: vec![to],
+            subject,
+            text,
+            html: None,
+            message_id: outgoing_message_id(&ticket.reference, domain),
+            in_reply_to: email.message_id.clone(),
+            references,
+            ticket: Some(ticket.reference.clone()),
+            auto_submitted: Some("auto-replied".into()),
+        };
+        // An address or id that would break the headers: no acknowledgement, but the ticket stands.
+        mail.validate().ok().map(|()| mail)
+    }
+
+    /// A delivery status notification: never a ticket. When it is about our mail, the ticket the
+    /// mail was about gets a `DeliveryFailed` event (once), so an operator can try another way.
+    async fn record_bounce(
+        &self,
+        settings: &EmailSettings,
+        email: &InboundEmail,
+        decision: &VerdictDecision,
+        key: &str,
+        bounce: crate::email::Bounce,
+    ) -> Result<EmailOutcome, EngineError> {
+        let mut outcome = EmailOutcome::new(EmailAction::IgnoredBounce, email, decision);
+        outcome.quarantined = false;
+        let reference =
+            bounce.original_message_id.as_deref().and_then(|id| reference_in_message_id(id, &settings.our_domains));
+        let Some(reference) = reference else {
+            tracing::info!(
+                message_id = email.message_id.as_deref().unwrap_or("(none)"),
+                "a bounce about mail that is not ours; ignored"
+            );
+            return Ok(outcome);
+        };
+        let Some(ticket) = self.find_ticket(&reference).await? else {
+            tracing::info!(reference = %reference, "a bounce about a ticket that no longer exists; ignored");
+            return Ok(outcome);
+        };
+        outcome = outcome.on(&ticket);
+        if matches!(bounce.kind, BounceKind::Delivered | BounceKind::Delayed) {
+            // Not a failure (yet): SES or the remote server is still trying.
+            return Ok(outcome);
+        }
+        let event = Event {
+            ticket_id: ticket.id.clone(),
+            at: self.now(),
+            actor: Actor::system(),
+            kind: EventKind::DeliveryFailed,
+            detail: json!({
+                "message_id": bounce.original_message_id,
+                "kind": bounce.kind,
+                "status": bounce.status,
+                "report_message_id": email.message_id,
+            }),
+        };
+        let ran = run_once(self.ports.idempotency.as_ref(), key, LEASE, REMEMBER, || async {
+            self.ports.events.append(std::slice::from_ref(&event)).await.map_err(EngineError::from)
+        })
+        .await
+        .map_err(once_error)?;
+        match ran {
+            RunOnce::Ran(()) => {
+                tracing::info!(ticket = %ticket.id, reference = %ticket.reference, status = ?bounce.status, "our mail bounced")
+            }
+            RunOnce::AlreadyDone => outcome.replayed = true,
+            RunOnce::InProgress => return Err(busy()),
+        }
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_message_ids_carry_the_reference() {
+        let ours = vec!["sportello.pagopa.it".to_string()];
+        let r = TicketReference("SP-7K3Q9XWD".into());
+        let id = outgoing_message_id(&r, "sportello.pagopa.it");
+        assert_eq!(reference_in_message_id(&id, &ours), Some(r.clone()));
+        assert_eq!(reference_in_message_id(&format!("<{}>", id.to_lowercase()), &ours), Some(r));
+        assert_eq!(reference_in_message_id("SP-7K3Q9XWD.abc@evil.example", &ours), None, "not our domain");
+        assert_eq!(reference_in_message_id("x.SP-7K3Q9XWD.abc@sportello.pagopa.it", &ours), None, "not at the start");
+        assert_eq!(reference_in_message_id("SP-7K3Q9XWDX.abc@sportello.pagopa.it", &ours), None);
+        assert_eq!(reference_in_message_id("0102019a-000000@sportello.pagopa.it", &ours), None);
+        assert_eq!(reference_in_message_id("no-at-sign", &ours), None);
+    }
+
+    #[test]
+    fn truncation_keeps_characters_whole() {
+        assert_eq!(truncate("perché", 5), "perch");
+        assert_eq!(truncate("perché", 6), "perch");
+        assert_eq!(truncate("perché", 7), "perché");
+    }
+}

@@ -1,0 +1,73 @@
+//! The SES path against moto through the real SDK: an SQS batch of SNS-wrapped SES notifications
+//! handled on DynamoDB, SQS and SES. Needs `scripts/test-env.sh` (moto in `.venv`).
+#![cfg(feature = "aws")]
+
+mod support;
+
+use sportello::adapters::aws::email_inbound::handle_email_batch;
+use sportello::adapters::aws::lambda::SqsEvent;
+use sportello::adapters::aws::{AwsEscalation, DynamoStore, SesMailer, SqsQueue, create_queue_with_dlq, table};
+use sportello::domain::{EventKind, TicketState};
+use sportello::engine::{Engine, Ports};
+use sportello::rules::Rules;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const EVENT: &str = include_str!("fixtures/events/email-sqs-ses.json");
+
+async fn engine_on_moto() -> (Engine, Arc<support::moto::MotoServer>) {
+    let server = tokio::task::spawn_blocking(support::moto::server).await.expect("moto");
+    let config = support::moto::sdk_config(&server).await;
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let table = format!("sportello-email-{tag}");
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let ses = aws_sdk_ses::Client::new(&config);
+    table::create_table(&dynamodb, &table).await.expect("create table");
+    ses.verify_domain_identity().domain("sportello.pagopa.it").send().await.expect("verify SES domain");
+    let (url, dlq_url) = create_queue_with_dlq(&sqs, &format!("steps-{tag}"), 5).await.expect("queues");
+    let store = Arc::new(DynamoStore::new(dynamodb.clone(), table.clone()));
+    let ports = Ports {
+        tickets: store.clone(),
+        events: store.clone(),
+        idempotency: store,
+        steps: Arc::new(SqsQueue::new(
+            sqs.clone(),
+            dynamodb.clone(),
+            table.clone(),
+            "steps",
+            url,
+            dlq_url,
+            Duration::from_secs(3600),
+        )),
+        mailer: Arc::new(SesMailer::new(ses.clone())),
+        escalations: Arc::new(AwsEscalation::new(sqs, ses, dynamodb, table)),
+    };
+    let rules = Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).expect("default rulebook");
+    let now: jiff::Timestamp = "2026-03-14T19:05:34+01:00".parse().unwrap();
+    (Engine::new(Arc::new(rules), ports).with_clock(Arc::new(move || now)), server)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ses_batch_opens_one_ticket_acknowledged_through_ses_and_fails_only_the_poison() {
+    let (engine, _server) = engine_on_moto().await;
+    let event: SqsEvent = serde_json::from_str(EVENT).unwrap();
+    let poison = event.records[2].message_id.clone().unwrap();
+    let response = handle_email_batch(&engine, event).await;
+    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, [poison.as_str()]);
+
+    let opened = engine.ports.tickets.work_queue("first_level", TicketState::New, 10).await.unwrap();
+    assert_eq!(opened.len(), 1, "the clean message only; the infected one was rejected");
+    let events = engine.ports.events.list(&opened[0].id).await.unwrap();
+    let ack = events.iter().find(|e| e.kind == EventKind::Message && e.detail["from"] == "sportello");
+    let ack = ack.expect("the acknowledgement went out through SES");
+    assert!(!ack.detail["transport_id"].as_str().unwrap().is_empty(), "SES gave it an id");
+
+    // SQS redelivers the batch: nothing new is written or sent.
+    let event: SqsEvent = serde_json::from_str(EVENT).unwrap();
+    assert_eq!(handle_email_batch(&engine, event).await.batch_item_failures.len(), 1);
+    assert_eq!(engine.ports.tickets.work_queue("first_level", TicketState::New, 10).await.unwrap().len(), 1);
+    assert_eq!(engine.ports.events.list(&opened[0].id).await.unwrap().len(), events.len());
+}
