@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Sets up what the AWS-side tests need: a project-local virtualenv with moto's server, which the
-# test harness starts on a free loopback port. Safe to run again: it only installs what is missing.
+# test harness starts on a free loopback port, and cfn-lint with the serverless rules, which check
+# infra/template.yaml. Safe to run again: it only installs what is missing.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 moto_spec='moto[server]==5.*'
+cfn_lint_specs=('cfn-lint==1.*' 'cfn-lint-serverless==0.3.*')
 
 if [[ ! -x "$venv/bin/python" ]]; then
     echo "creating $venv"
@@ -26,3 +28,17 @@ fi
 
 test -x "$venv/bin/moto_server" || { echo "moto_server missing from $venv/bin" >&2; exit 1; }
 echo "ok: $venv/bin/moto_server"
+
+if "$venv/bin/python" - <<'PY' 2>/dev/null
+import importlib.metadata as m, sys
+sys.exit(0 if m.version("cfn-lint").startswith("1.") and m.version("cfn-lint-serverless") else 1)
+PY
+then
+    echo "cfn-lint $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("cfn-lint"))') already installed in $venv"
+else
+    echo "installing ${cfn_lint_specs[*]} into $venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${cfn_lint_specs[@]}"
+fi
+
+test -x "$venv/bin/cfn-lint" || { echo "cfn-lint missing from $venv/bin" >&2; exit 1; }
+echo "ok: $venv/bin/cfn-lint"
