@@ -3,6 +3,7 @@
 
 pub mod chat;
 pub mod email;
+pub mod openapi;
 pub mod operator;
 pub mod operator_auth;
 pub mod problem;
@@ -26,6 +27,7 @@ pub fn app(engine: Engine, operators: operator::OperatorApi, mail_token: email::
         .with_state(AppState { engine });
     channels
         .merge(operator::router(operators))
+        .merge(openapi::router())
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
