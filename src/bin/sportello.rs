@@ -16,6 +16,33 @@ enum Command {
     /// Check, explain, test and draw the rulebook.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// API keys of the ticket API's clients.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Create a key for a client of the rulebook; the key is printed once.
+    Add {
+        client: String,
+        /// Key file (default: $SPORTELLO_API_KEYS or data/api-keys.json).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+    },
+    /// List keys (ids, clients, status; never the keys).
+    List {
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// Revoke a key by its id.
+    Revoke {
+        key_id: String,
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -70,5 +97,21 @@ fn main() -> ExitCode {
             RulesCommand::Graph { rules } => sportello::cli::RulesAction::Graph { rules },
             RulesCommand::Schema => sportello::cli::RulesAction::Schema,
         }),
+        Command::Clients(cmd) => {
+            use sportello::clients::ClientsAction;
+            let path = |keys: Option<PathBuf>| keys.unwrap_or_else(sportello::http::auth::ApiKeys::path_from_env);
+            let action = match cmd {
+                ClientsCommand::Add { client, keys, rules } => ClientsAction::Add { client, keys: path(keys), rules },
+                ClientsCommand::List { keys } => ClientsAction::List { keys: path(keys) },
+                ClientsCommand::Revoke { key_id, keys } => ClientsAction::Revoke { key_id, keys: path(keys) },
+            };
+            let (out, code) = sportello::clients::run(action, jiff::Timestamp::now());
+            if code == 0 {
+                print!("{out}");
+            } else {
+                eprint!("{out}");
+            }
+            ExitCode::from(code)
+        }
     }
 }

@@ -1,7 +1,11 @@
 //! HTTP: the axum routers shared by the Lambda functions and the local server, and what every
 //! endpoint has in common (problem+json errors, body limits, content-type checks).
 
+pub mod api;
+pub mod auth;
+pub mod errors;
 pub mod problem;
+pub mod voice;
 
 pub use problem::{ApiJson, Problem};
 
