@@ -116,7 +116,10 @@ pub async fn voice_event(engine: &Engine, app: Router, event: LambdaEvent<Value>
         // An error takes the contact flow's error branch, which plays its own message.
         return match crate::http::voice::answer_call(engine, &connect.to_call()).await {
             Ok(answer) => Ok(serde_json::to_value(answer.to_connect())?),
-            Err(problem) => Err(format!("{} ({})", problem.detail, problem.field.unwrap_or_default()).into()),
+            Err(problem) => {
+                let problem = crate::http::voice::connect_pointer(problem);
+                Err(format!("{} ({})", problem.detail, problem.field.unwrap_or_default()).into())
+            }
         };
     }
     let request: LambdaRequest =

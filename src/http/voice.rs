@@ -266,7 +266,7 @@ async fn connect(
 }
 
 /// Errors about the plain contract's fields, pointed at where they sit in a Connect event.
-fn connect_pointer(mut p: Problem) -> Problem {
+pub fn connect_pointer(mut p: Problem) -> Problem {
     p.field = p.field.map(|f| match f.as_str() {
         "/call_id" => "/Details/ContactData/ContactId".to_string(),
         "/caller" => "/Details/ContactData/CustomerEndpoint/Address".to_string(),
