@@ -3,11 +3,14 @@
 
 pub mod adapters;
 pub mod cli;
+pub mod clients;
 pub mod domain;
 pub mod email;
 pub mod engine;
 pub mod http;
 pub mod knowledge;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod operators_cli;
 pub mod ports;
 pub mod rules;

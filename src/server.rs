@@ -71,9 +71,12 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     tokio::spawn(run_workers(engine.clone()));
     tokio::spawn(run_clock(engine.clone()));
     println!("{}", banner(addr, &config));
-    let operators = crate::http::local_operator_api(engine.clone(), operators_file(&config));
-    let mail_token = mail_token(&config)?;
-    axum::serve(listener, crate::http::app(engine, operators, mail_token))
+    let credentials = crate::http::Credentials {
+        operators: crate::http::local_operator_api(engine.clone(), operators_file(&config)),
+        mail_token: mail_token(&config)?,
+        api_clients: crate::http::auth::Authenticator::api_keys(api_keys_file(&config)),
+    };
+    axum::serve(listener, crate::http::app(engine, credentials))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -97,6 +100,11 @@ fn mail_token(config: &ServerConfig) -> Result<crate::http::email::MailToken, St
         }
     };
     Ok(crate::http::email::MailToken::for_secret(&secret))
+}
+
+/// Where client API keys live: `SPORTELLO_API_KEYS`, else `api-keys.json` in the data folder.
+fn api_keys_file(config: &ServerConfig) -> PathBuf {
+    std::env::var_os("SPORTELLO_API_KEYS").map(PathBuf::from).unwrap_or_else(|| config.data_dir.join("api-keys.json"))
 }
 
 /// Where operator tokens live: `SPORTELLO_OPERATORS`, else `operators.json` in the data folder.

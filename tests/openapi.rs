@@ -201,7 +201,12 @@ fn app(dir: &Path) -> axum::Router {
     let db = Db::open(dir.join("db.sqlite")).unwrap();
     let engine = Engine::new(Arc::new(rules), ports(&db));
     let operators = sportello::http::local_operator_api(engine.clone(), dir.join("operators.json"));
-    sportello::http::app(engine, operators, sportello::http::email::MailToken::for_secret("test"))
+    let credentials = sportello::http::Credentials {
+        operators,
+        mail_token: sportello::http::email::MailToken::for_secret("test"),
+        api_clients: sportello::http::auth::Authenticator::api_keys(dir.join("api-keys.json")),
+    };
+    sportello::http::app(engine, credentials)
 }
 
 async fn get(app: axum::Router, uri: &str) -> (StatusCode, String, String) {

@@ -29,6 +29,9 @@ enum Command {
     /// Manage the local operator tokens (file `SPORTELLO_OPERATORS`, default data/operators.json).
     #[command(subcommand)]
     Operators(OperatorsCommand),
+    /// API keys of the ticket API's clients.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
 }
 
 #[derive(Subcommand)]
@@ -45,6 +48,30 @@ enum OperatorsCommand {
     List,
     /// Revoke an operator's token.
     Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Create a key for a client of the rulebook; the key is printed once.
+    Add {
+        client: String,
+        /// Key file (default: $SPORTELLO_API_KEYS or data/api-keys.json).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+    },
+    /// List keys (ids, clients, status; never the keys).
+    List {
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// Revoke a key by its id.
+    Revoke {
+        key_id: String,
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -114,13 +141,17 @@ fn main() -> ExitCode {
                 OperatorsCommand::Revoke { id } => OperatorsAction::Revoke { id },
             };
             let path = sportello::http::operator_auth::operators_path();
-            let (out, code) = run(&path, action, jiff::Timestamp::now());
-            if code == 0 {
-                print!("{out}");
-            } else {
-                eprint!("{out}");
-            }
-            ExitCode::from(code)
+            finish(run(&path, action, jiff::Timestamp::now()))
+        }
+        Command::Clients(cmd) => {
+            use sportello::clients::ClientsAction;
+            let path = |keys: Option<PathBuf>| keys.unwrap_or_else(sportello::http::auth::ApiKeys::path_from_env);
+            let action = match cmd {
+                ClientsCommand::Add { client, keys, rules } => ClientsAction::Add { client, keys: path(keys), rules },
+                ClientsCommand::List { keys } => ClientsAction::List { keys: path(keys) },
+                ClientsCommand::Revoke { key_id, keys } => ClientsAction::Revoke { key_id, keys: path(keys) },
+            };
+            finish(sportello::clients::run(action, jiff::Timestamp::now()))
         }
     }
 }
@@ -141,4 +172,14 @@ fn serve(config: sportello::server::ServerConfig) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a command's output (errors to stderr) and exits with its status.
+fn finish((out, code): (String, u8)) -> ExitCode {
+    if code == 0 {
+        print!("{out}");
+    } else {
+        eprint!("{out}");
+    }
+    ExitCode::from(code)
 }

@@ -1,12 +1,16 @@
 //! HTTP: the axum routers shared by the Lambda functions and the local server, and what every
 //! endpoint has in common (problem+json errors, body limits, content-type checks).
 
+pub mod api;
+pub mod auth;
 pub mod chat;
 pub mod email;
+pub mod errors;
 pub mod openapi;
 pub mod operator;
 pub mod operator_auth;
 pub mod problem;
+pub mod voice;
 
 pub use problem::{ApiJson, Problem};
 
@@ -17,13 +21,26 @@ use axum::routing::get;
 /// Largest request body any endpoint accepts; raw email has its own, larger limit.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// How the local server recognises each kind of caller; on AWS, API Gateway's authorizers do.
+pub struct Credentials {
+    /// Operator tokens (and their roles), escalation settings and target secrets.
+    pub operators: operator::OperatorApi,
+    /// The mail gateway's shared secret on `POST /email/inbound`.
+    pub mail_token: email::MailToken,
+    /// API keys of PagoPA's client apps.
+    pub api_clients: auth::Authenticator,
+}
+
 /// Every endpoint of Sportello on one router: what the local server serves. Each Lambda function
 /// serves its own part of it.
-pub fn app(engine: Engine, operators: operator::OperatorApi, mail_token: email::MailToken) -> Router {
+pub fn app(engine: Engine, credentials: Credentials) -> Router {
+    let Credentials { operators, mail_token, api_clients } = credentials;
     let channels = Router::new()
         .merge(health())
+        .merge(voice::router())
         .merge(chat::router())
         .merge(email::router(mail_token))
+        .merge(api::router_with(api_clients))
         .with_state(AppState { engine });
     channels
         .merge(operator::router(operators))

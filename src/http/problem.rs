@@ -109,7 +109,10 @@ fn json_problem(rejection: JsonRejection) -> Problem {
             // serde_path_to_error's message names the path: `fields.notice_code: invalid type...`.
             let text = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_else(|| e.body_text());
             let (path, message) = text.split_once(": ").unwrap_or((".", &text));
-            let pointer = if path == "." { String::new() } else { format!("/{}", path.replace('.', "/")) };
+            // `items[0].code` → `/items/0/code`.
+            let dotted = path.replace('[', ".").replace(']', "");
+            let segments: Vec<&str> = dotted.split('.').filter(|s| !s.is_empty()).collect();
+            let pointer = if segments.is_empty() { String::new() } else { format!("/{}", segments.join("/")) };
             Problem::unprocessable(pointer, message.to_string())
         }
         JsonRejection::JsonSyntaxError(e) => {

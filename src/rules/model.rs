@@ -50,6 +50,9 @@ pub struct Rulebook {
     pub custom_steps: BTreeMap<Id, CustomStep>,
     /// User-facing messages, by id, in every language.
     pub messages: BTreeMap<Id, Text>,
+    /// Client applications of the ticket API and how their own categories map onto ours.
+    #[serde(default)]
+    pub clients: BTreeMap<Id, Client>,
     /// Folder of knowledge-base articles, relative to this file.
     #[serde(default)]
     pub knowledge: Option<String>,
@@ -426,4 +429,41 @@ pub struct EmailSettings {
 
 fn default_email_channel() -> Id {
     "email".into()
+}
+
+/// A client application of the ticket API (the IO app, a PagoPA back office...).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    pub name: Text,
+    /// The client's own tree onto our categories: `category/subcategory`, or `category` for all
+    /// of its subcategories. The most specific entry wins.
+    pub categories: BTreeMap<String, Id>,
+    /// Our category for a subcategory the client added after this rulebook was written; the
+    /// operator confirms or changes it.
+    pub default: Id,
+}
+
+impl Client {
+    /// Our category for the client's `category` and `subcategory`, or `None` when the client's
+    /// category is not in its tree at all.
+    pub fn map(&self, category: &str, subcategory: Option<&str>) -> Option<&Id> {
+        if let Some(sub) = subcategory
+            && let Some(ours) = self.categories.get(&format!("{category}/{sub}"))
+        {
+            return Some(ours);
+        }
+        if let Some(ours) = self.categories.get(category) {
+            return Some(ours);
+        }
+        let known = self.categories.keys().any(|k| k.split('/').next() == Some(category));
+        known.then_some(&self.default)
+    }
+
+    /// The client's top-level categories, as it names them.
+    pub fn client_categories(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.categories.keys().filter_map(|k| k.split('/').next()).collect();
+        out.dedup();
+        out
+    }
 }

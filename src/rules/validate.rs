@@ -26,6 +26,7 @@ pub fn check(book: &Rulebook, knowledge: Option<&Result<KnowledgeBase, String>>)
     c.messages();
     c.custom();
     c.email();
+    c.clients();
     c.knowledge(knowledge);
     c.out
 }
@@ -888,6 +889,41 @@ impl<'r> Checker<'r> {
                     format!("`{id}` is a built-in step and cannot be redefined"),
                 )
                 .at_key = true;
+            }
+        }
+    }
+
+    /// API clients: every mapping lands on a category that exists and arrives by API.
+    fn clients(&mut self) {
+        let b = self.book;
+        for (id, client) in &b.clients {
+            let at = format!("/clients/{}", esc(id));
+            self.text(format!("{at}/name"), &client.name, &format!("the name of client `{id}`"));
+            let mappings =
+                client.categories.iter().map(|(k, v)| (format!("{at}/categories/{}", esc(k)), Some(k.as_str()), v));
+            let default = std::iter::once((format!("{at}/default"), None, &client.default));
+            for (pointer, key, ours) in mappings.chain(default) {
+                if let Some(key) = key {
+                    let segments: Vec<&str> = key.split('/').collect();
+                    if segments.len() > 2 || segments.iter().any(|s| s.trim().is_empty()) {
+                        self.error(
+                            pointer.clone(),
+                            format!("`{key}` is not `category` or `category/subcategory` of the client's tree"),
+                        )
+                        .at_key = true;
+                    }
+                }
+                if !self.reference(pointer.clone(), "category", ours, &b.categories) {
+                    continue;
+                }
+                if let Some(channels) = &b.categories[ours].channels
+                    && !b
+                        .channels
+                        .iter()
+                        .any(|(ch, c)| c.kind == crate::domain::ChannelKind::Api && channels.contains(ch))
+                {
+                    self.error(pointer, format!("category `{ours}` does not arrive on any API channel"));
+                }
             }
         }
     }

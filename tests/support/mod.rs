@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the support code
 
 pub mod embedded;
+pub mod http;
 #[cfg(feature = "aws")]
 pub mod moto;
 

@@ -1,0 +1,271 @@
+//! The ticket API for PagoPA's client applications (the IO app, Checkout...): open a ticket with
+//! the client's own category tree, and read a ticket's status by its reference.
+//!
+//! Every call names its client (see [`super::auth`]); a client sees only its own tickets.
+
+use super::auth::{Authenticator, ClientIdentity};
+use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
+use crate::domain::{Actor, ActorRole, EventKind, Requester, Ticket, TicketState, TicketType, codes};
+use crate::engine::{Engine, NewContact, validate_fields};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The rulebook channel API tickets arrive on.
+pub const CHANNEL: &str = "api";
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// The routes, authenticating clients as the environment says (see [`Authenticator::from_env`]).
+pub fn router() -> Router<AppState> {
+    router_with(Authenticator::from_env())
+}
+
+pub fn router_with(auth: Authenticator) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/tickets", post(create_ticket))
+        .route("/api/v1/tickets/{reference}", get(ticket_status))
+        .layer(Extension(Arc::new(auth)))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(errors::problem_json))
+}
+
+/// `POST /api/v1/tickets`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    /// The client's category, e.g. `io_pagamenti_pagopa`.
+    pub category: String,
+    /// The client's subcategory, e.g. `pagamenti_pagopa_blocco`.
+    #[serde(default)]
+    pub subcategory: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    pub message: String,
+    #[serde(default)]
+    pub requester: RequesterIn,
+    /// Custom fields of the rulebook: `notice_code`, `creditor_fiscal_code`, `rpt_id`,
+    /// `app_version`, `failure_code`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RequesterIn {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub fiscal_code: Option<String>,
+}
+
+/// What a client may know about its ticket.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TicketStatus {
+    pub reference: String,
+    pub state: TicketState,
+    /// Our category (the rulebook's), which the operator may change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_type: Option<TicketType>,
+    pub created_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
+}
+
+impl From<&Ticket> for TicketStatus {
+    fn from(t: &Ticket) -> Self {
+        Self {
+            reference: t.reference.to_string(),
+            state: t.state,
+            category: t.category.clone(),
+            ticket_type: t.ticket_type,
+            created_at: t.created_at,
+            closed_at: t.closed_at,
+        }
+    }
+}
+
+fn location(t: &Ticket) -> HeaderValue {
+    HeaderValue::from_str(&format!("/api/v1/tickets/{}", t.reference)).expect("references are ASCII")
+}
+
+/// The `Idempotency-Key` header: 1 to 255 printable ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<String, Problem> {
+    let at = "Idempotency-Key";
+    let Some(value) = headers.get(IDEMPOTENCY_HEADER) else {
+        return Err(Problem::bad_request(
+            "send an `Idempotency-Key` header (e.g. a UUID) so a retry never opens a second ticket",
+        )
+        .at(at));
+    };
+    let bytes = value.as_bytes();
+    if bytes.is_empty() || bytes.len() > MAX_IDEMPOTENCY_KEY {
+        return Err(Problem::bad_request(format!("the key has 1 to {MAX_IDEMPOTENCY_KEY} characters")).at(at));
+    }
+    if !bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return Err(Problem::bad_request("the key has printable ASCII characters only").at(at));
+    }
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// The client's configuration in the rulebook; a client authenticated but not configured there
+/// cannot open tickets.
+fn client_config<'r>(engine: &'r Engine, who: &ClientIdentity) -> Result<&'r crate::rules::model::Client, Problem> {
+    engine.rules.book.clients.get(&who.client_id).ok_or_else(|| {
+        Problem::new(StatusCode::FORBIDDEN, format!("client `{}` is not configured in the rulebook", who.client_id))
+    })
+}
+
+fn blank_to_none(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Turns the request into a contact, checking every field and saying which one is wrong.
+fn contact_of(engine: &Engine, who: &ClientIdentity, key: &str, req: &CreateTicket) -> Result<NewContact, Problem> {
+    let client = client_config(engine, who)?;
+    let category = req.category.trim();
+    let subcategory = req.subcategory.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let Some(ours) = client.map(category, subcategory) else {
+        let known = client.client_categories().join(", ");
+        return Err(Problem::unprocessable(
+            "/category",
+            format!("`{category}` is not a category of client `{}`; known: {known}", who.client_id),
+        ));
+    };
+    if req.message.trim().is_empty() {
+        return Err(Problem::unprocessable("/message", "the message is empty"));
+    }
+    let requester = Requester {
+        name: blank_to_none(req.requester.name.clone()),
+        email: blank_to_none(req.requester.email.clone()),
+        phone: blank_to_none(req.requester.phone.clone()),
+        fiscal_code: blank_to_none(req.requester.fiscal_code.clone()).map(|c| c.to_uppercase()),
+    };
+    if let Some(email) = &requester.email
+        && (email.len() > 254 || !email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.')))
+    {
+        return Err(Problem::unprocessable("/requester/email", "not an e-mail address"));
+    }
+    if let Some(phone) = &requester.phone
+        && (phone.len() > 32 || phone.chars().filter(char::is_ascii_digit).count() < 6)
+    {
+        return Err(Problem::unprocessable("/requester/phone", "not a phone number"));
+    }
+    if let Some(fc) = &requester.fiscal_code {
+        codes::check_fiscal_code(fc).map_err(|m| Problem::unprocessable("/requester/fiscal_code", m))?;
+    }
+    let fields: BTreeMap<String, String> =
+        req.fields.iter().map(|(k, v)| (k.clone(), v.trim().to_string())).filter(|(_, v)| !v.is_empty()).collect();
+    validate_fields(&engine.rules, &fields, "/fields").map_err(Problem::from)?;
+    // An RptId is the creditor's fiscal code followed by the notice code: they must agree.
+    if let (Some(rpt), Some(creditor), Some(notice)) =
+        (fields.get("rpt_id"), fields.get("creditor_fiscal_code"), fields.get("notice_code"))
+        && *rpt != format!("{creditor}{notice}")
+    {
+        return Err(Problem::unprocessable(
+            "/fields/rpt_id",
+            "the RptId is not creditor_fiscal_code followed by notice_code",
+        ));
+    }
+    Ok(NewContact {
+        channel: CHANNEL.into(),
+        // The client's own key, scoped to the client; hashed so any printable key fits the store.
+        idempotency_key: format!("api:{}:{}", who.client_id, super::auth::sha256_hex(key.as_bytes())),
+        category: Some(ours.clone()),
+        subject: blank_to_none(req.subject.clone()),
+        message: Some(req.message.clone()),
+        requester,
+        fields,
+        related: None,
+        actor: Some(Actor { id: who.client_id.clone(), role: ActorRole::Requester }),
+    })
+}
+
+/// Whether the client opened this ticket: the `created` event names the client as its actor.
+async fn owned_by(engine: &Engine, ticket: &Ticket, client_id: &str) -> Result<bool, Problem> {
+    if engine.rules.book.channels.get(&ticket.channel).is_none_or(|c| c.kind != crate::domain::ChannelKind::Api) {
+        return Ok(false);
+    }
+    let events =
+        engine.ports.events.list(&ticket.id).await.map_err(|e| Problem::from(crate::engine::EngineError::from(e)))?;
+    Ok(events.iter().any(|e| e.kind == EventKind::Created && e.actor.id == client_id))
+}
+
+/// Whether a replayed request carries what the first one did: same key, other content is an
+/// error (a client bug), never silently the old ticket.
+async fn same_request(engine: &Engine, ticket: &Ticket, contact: &NewContact) -> Result<bool, Problem> {
+    let events =
+        engine.ports.events.list(&ticket.id).await.map_err(|e| Problem::from(crate::engine::EngineError::from(e)))?;
+    let message = events
+        .iter()
+        .find(|e| e.kind == EventKind::Message)
+        .and_then(|e| e.detail.get("body"))
+        .and_then(|b| b.as_str());
+    Ok(ticket.category == contact.category
+        && ticket.subject == contact.subject
+        && ticket.requester == contact.requester
+        && ticket.fields == contact.fields
+        && message == contact.message.as_deref())
+}
+
+async fn create_ticket(
+    State(state): State<AppState>,
+    who: ClientIdentity,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CreateTicket>,
+) -> Result<Response, Problem> {
+    let key = idempotency_key(&headers)?;
+    let contact = contact_of(&state.engine, &who, &key, &req)?;
+    let created = state.engine.open(contact.clone()).await?;
+    let ticket = &created.ticket;
+    let status = if created.replayed {
+        if !same_request(&state.engine, ticket, &contact).await? {
+            return Err(Problem::unprocessable(
+                "Idempotency-Key",
+                "this key was used for a different request; use a new key for a new ticket",
+            ));
+        }
+        tracing::info!(reference = %ticket.reference, client = %who.client_id, "API request replayed");
+        StatusCode::OK
+    } else {
+        tracing::info!(reference = %ticket.reference, client = %who.client_id, via = %who.via, "API ticket opened");
+        StatusCode::CREATED
+    };
+    let mut response = (status, Json(TicketStatus::from(ticket))).into_response();
+    response.headers_mut().insert(header::LOCATION, location(ticket));
+    Ok(response)
+}
+
+async fn ticket_status(
+    State(state): State<AppState>,
+    who: ClientIdentity,
+    Path(reference): Path<String>,
+) -> Result<Json<TicketStatus>, Problem> {
+    client_config(&state.engine, &who)?;
+    let not_found =
+        || Problem::new(StatusCode::NOT_FOUND, format!("no ticket `{reference}` for this client")).at("reference");
+    let ticket = match state.engine.ticket_by_reference(&reference).await {
+        Ok(t) => t,
+        Err(crate::engine::EngineError::NotFound(_) | crate::engine::EngineError::Invalid { .. }) => {
+            return Err(not_found());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // Another client's ticket is, for this client, no ticket at all.
+    if !owned_by(&state.engine, &ticket, &who.client_id).await? {
+        return Err(not_found());
+    }
+    Ok(Json(TicketStatus::from(&ticket)))
+}

@@ -1,0 +1,320 @@
+//! Who is calling the ticket API. Locally: API keys, stored as SHA-256 hashes in a JSON file
+//! (`sportello clients add` prints a key once and keeps only its hash). On AWS: the identity API
+//! Gateway already checked, read from the Lambda request context (a Lambda or JWT authorizer's
+//! `client_id`, or the IAM principal of a SigV4-signed call).
+
+use super::Problem;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+use subtle::ConstantTimeEq;
+
+/// Where API keys live unless `SPORTELLO_API_KEYS` says otherwise.
+pub const DEFAULT_KEYS_FILE: &str = "data/api-keys.json";
+/// Keys start with this, so a leaked one is recognisable (secret scanners, logs).
+pub const KEY_PREFIX: &str = "spk_";
+
+/// An authenticated API client: `client_id` is a key of the rulebook's `clients`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    pub client_id: String,
+    /// How it was recognised, for the logs: `api-key:<key id>`, `authorizer`, `iam`.
+    pub via: String,
+}
+
+/// One stored key: its hash, never the key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoredKey {
+    pub id: String,
+    pub client: String,
+    /// Hex SHA-256 of the whole key.
+    pub sha256: String,
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFile {
+    pub keys: Vec<StoredKey>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("cannot read {path}: {error}")]
+    Read { path: String, error: std::io::Error },
+    #[error("{path} is not an API key file (line {line}, column {column}): {message}")]
+    Parse { path: String, line: usize, column: usize, message: String },
+    #[error("cannot write {path}: {error}")]
+    Write { path: String, error: std::io::Error },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl KeyFile {
+    /// Reads the file; a missing file is an empty one (no client can call yet).
+    pub fn read(path: &Path) -> Result<Self, KeyFileError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(error) => return Err(KeyFileError::Read { path: path.display().to_string(), error }),
+        };
+        serde_json::from_str(&text).map_err(|e| KeyFileError::Parse {
+            path: path.display().to_string(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes through a temporary file and a rename, so readers never see half a file; the
+    /// file is readable by its owner only.
+    pub fn write(&self, path: &Path) -> Result<(), KeyFileError> {
+        let err = |error| KeyFileError::Write { path: path.display().to_string(), error };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(self).expect("key files serialise");
+        std::fs::write(&tmp, text + "\n").map_err(err)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+        }
+        std::fs::rename(&tmp, path).map_err(err)
+    }
+
+    /// Adds a key for `client`; returns the key, which is shown once and stored only hashed.
+    pub fn add(&mut self, client: &str, now: Timestamp) -> (StoredKey, String) {
+        let id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        // Two v4 UUIDs: 244 random bits from the OS generator.
+        let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let key = format!("{KEY_PREFIX}{id}_{secret}");
+        let stored = StoredKey {
+            id,
+            client: client.to_string(),
+            sha256: sha256_hex(key.as_bytes()),
+            created_at: now,
+            revoked_at: None,
+        };
+        self.keys.push(stored.clone());
+        (stored, key)
+    }
+
+    /// Revokes a key by id; false when there is no such key.
+    pub fn revoke(&mut self, id: &str, now: Timestamp) -> bool {
+        let mut found = false;
+        for k in self.keys.iter_mut().filter(|k| k.id == id) {
+            k.revoked_at.get_or_insert(now);
+            found = true;
+        }
+        found
+    }
+
+    /// The client of a presented key. Every live hash is compared, in constant time, whatever
+    /// matches first: how long this takes says nothing about the key.
+    pub fn client_of(&self, presented: &str) -> Option<&StoredKey> {
+        let hash = Sha256::digest(presented.as_bytes());
+        let mut found = None;
+        for k in &self.keys {
+            let Some(stored) = decode_hex(&k.sha256) else { continue };
+            let equal: bool = stored.as_slice().ct_eq(hash.as_slice()).into();
+            if equal && k.revoked_at.is_none() {
+                found = Some(k);
+            }
+        }
+        found
+    }
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() != 64 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// The key file, read again when it changes on disk (a revoked key stops working without a
+/// restart).
+pub struct ApiKeys {
+    path: PathBuf,
+    cache: Mutex<(Option<SystemTime>, Arc<KeyFile>)>,
+}
+
+impl ApiKeys {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into(), cache: Mutex::new((None, Arc::new(KeyFile::default()))) }
+    }
+
+    /// `SPORTELLO_API_KEYS`, or `data/api-keys.json`.
+    pub fn path_from_env() -> PathBuf {
+        std::env::var_os("SPORTELLO_API_KEYS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_KEYS_FILE))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn current(&self) -> Result<Arc<KeyFile>, KeyFileError> {
+        let modified = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if modified.is_none() || cache.0 != modified {
+            cache.1 = Arc::new(KeyFile::read(&self.path)?);
+            cache.0 = modified;
+        }
+        Ok(cache.1.clone())
+    }
+}
+
+/// How the API recognises its clients; one per router, shared by every request.
+pub struct Authenticator {
+    pub keys: Option<ApiKeys>,
+    /// IAM principal ARN → client id, for SigV4-signed calls (`SPORTELLO_IAM_CLIENTS`:
+    /// `arn=client,arn=client`).
+    pub iam: BTreeMap<String, String>,
+}
+
+impl Authenticator {
+    pub fn api_keys(path: impl Into<PathBuf>) -> Self {
+        Self { keys: Some(ApiKeys::new(path)), iam: BTreeMap::new() }
+    }
+
+    /// API keys from `SPORTELLO_API_KEYS` (or the default file) and IAM principals from
+    /// `SPORTELLO_IAM_CLIENTS`.
+    pub fn from_env() -> Self {
+        let iam = std::env::var("SPORTELLO_IAM_CLIENTS")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|pair| pair.trim().rsplit_once('='))
+            .map(|(arn, client)| (arn.trim().to_string(), client.trim().to_string()))
+            .collect();
+        Self { keys: Some(ApiKeys::new(ApiKeys::path_from_env())), iam }
+    }
+
+    fn by_key(&self, parts: &Parts) -> Result<ClientIdentity, Unauthorized> {
+        let presented = presented_key(parts)?;
+        let Some(keys) = &self.keys else {
+            return Err(Unauthorized::new("this endpoint does not accept API keys"));
+        };
+        let file = keys.current().map_err(|e| {
+            tracing::error!(error = %e, "API key file unreadable");
+            Unauthorized::new("API keys cannot be checked right now")
+        })?;
+        match file.client_of(presented) {
+            Some(k) => Ok(ClientIdentity { client_id: k.client.clone(), via: format!("api-key:{}", k.id) }),
+            None => Err(Unauthorized::new("the API key is not valid (unknown or revoked)").invalid()),
+        }
+    }
+
+    #[cfg(feature = "aws")]
+    fn by_context(&self, context: &lambda_http::request::RequestContext) -> Result<ClientIdentity, Unauthorized> {
+        use lambda_http::request::RequestContext;
+        let RequestContext::ApiGatewayV2(ctx) = context else {
+            return Err(Unauthorized::new("requests must come through the HTTP API"));
+        };
+        let Some(authorizer) = &ctx.authorizer else {
+            return Err(Unauthorized::new("the request carries no authorizer identity"));
+        };
+        if let Some(client) = authorizer.fields.get("client_id").and_then(|v| v.as_str()) {
+            return Ok(ClientIdentity { client_id: client.to_string(), via: "authorizer".into() });
+        }
+        if let Some(client) = authorizer.jwt.as_ref().and_then(|j| j.claims.get("client_id")) {
+            return Ok(ClientIdentity { client_id: client.clone(), via: "jwt".into() });
+        }
+        if let Some(arn) = authorizer.iam.as_ref().and_then(|i| i.user_arn.as_deref()) {
+            return match self.iam.get(arn) {
+                Some(client) => Ok(ClientIdentity { client_id: client.clone(), via: "iam".into() }),
+                None => Err(Unauthorized::new("this IAM principal is not a known client").invalid()),
+            };
+        }
+        Err(Unauthorized::new("the authorizer named no client"))
+    }
+
+    /// Recognises the caller of a request.
+    pub fn identify(&self, parts: &Parts) -> Result<ClientIdentity, Unauthorized> {
+        #[cfg(feature = "aws")]
+        if let Some(context) = parts.extensions.get::<lambda_http::request::RequestContext>() {
+            return self.by_context(context);
+        }
+        self.by_key(parts)
+    }
+}
+
+/// The key of `Authorization: Bearer <key>` or `X-Api-Key: <key>`.
+fn presented_key(parts: &Parts) -> Result<&str, Unauthorized> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let text = value.to_str().map_err(|_| Unauthorized::new("the Authorization header is not text").invalid())?;
+        let Some((scheme, key)) = text.split_once(' ') else {
+            return Err(Unauthorized::new("write `Authorization: Bearer <API key>`").invalid());
+        };
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(Unauthorized::new(format!("the `{scheme}` scheme is not accepted; use Bearer")).invalid());
+        }
+        return Ok(key.trim());
+    }
+    if let Some(value) = parts.headers.get("x-api-key") {
+        return value
+            .to_str()
+            .map(str::trim)
+            .map_err(|_| Unauthorized::new("the X-Api-Key header is not text").invalid());
+    }
+    Err(Unauthorized::new("no API key: send `Authorization: Bearer <API key>`"))
+}
+
+/// 401 with a `WWW-Authenticate` challenge (RFC 6750).
+#[derive(Debug)]
+pub struct Unauthorized {
+    detail: String,
+    invalid: bool,
+}
+
+impl Unauthorized {
+    fn new(detail: impl Into<String>) -> Self {
+        Self { detail: detail.into(), invalid: false }
+    }
+    fn invalid(mut self) -> Self {
+        self.invalid = true;
+        self
+    }
+}
+
+impl IntoResponse for Unauthorized {
+    fn into_response(self) -> Response {
+        let challenge = if self.invalid {
+            r#"Bearer realm="sportello", error="invalid_token""#
+        } else {
+            r#"Bearer realm="sportello""#
+        };
+        let mut response = Problem::new(StatusCode::UNAUTHORIZED, self.detail).at("Authorization").into_response();
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        response
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIdentity {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(auth) = parts.extensions.get::<Arc<Authenticator>>().cloned() else {
+            tracing::error!("no authenticator installed on this router");
+            return Err(
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "authentication is not configured").into_response()
+            );
+        };
+        auth.identify(parts).map_err(IntoResponse::into_response)
+    }
+}

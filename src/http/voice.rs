@@ -1,0 +1,278 @@
+//! Voice / IVR: what the telephony platform calls when a call starts. In service hours the caller
+//! hears the welcome and waits for an operator, with a ticket open; out of hours, the closed
+//! message and the other channels, and the call is recorded as not served.
+//!
+//! Two shapes of the same thing: a plain JSON contract (`POST /voice/calls`) and the event an
+//! Amazon Connect contact flow sends its Lambda (`POST /voice/connect`, or the event itself, see
+//! `functions/voice`). A retried call (same call id) gets the same ticket and the same answer.
+
+use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
+use crate::domain::{Actor, ActorRole, Requester, TicketState};
+use crate::engine::{Engine, NewContact};
+use crate::rules::{Contact, Facts};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The rulebook channel calls arrive on.
+pub const CHANNEL: &str = "voice";
+const MAX_CALL_ID: usize = 128;
+
+/// The IVR menu: the digit the caller pressed → the category the operator starts from.
+pub const MENU: &[(&str, &str)] =
+    &[("1", "basic_info"), ("2", "malfunction"), ("3", "reminder"), ("4", "privacy_question")];
+
+/// What callers' numbers look like when the network withholds them.
+const WITHHELD: &[&str] = &["anonymous", "unknown", "private", "restricted", "unavailable"];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/voice/calls", post(call))
+        .route("/voice/connect", post(connect))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(errors::problem_json))
+}
+
+/// `POST /voice/calls`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallStart {
+    /// The platform's call id: a retry with the same id is the same call.
+    pub call_id: String,
+    /// The caller's number (E.164), or `anonymous`.
+    #[serde(default)]
+    pub caller: Option<String>,
+    /// `it` or `en` (the rulebook's languages); the first one when absent.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// The IVR menu choice, a digit (see [`MENU`]).
+    #[serde(default)]
+    pub menu: Option<Value>,
+}
+
+/// What the IVR plays and does next.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CallAnswer {
+    pub call_id: String,
+    pub reference: String,
+    /// True: queue the call for an operator. False: play the prompt and hang up.
+    pub open: bool,
+    pub state: TicketState,
+    pub language: String,
+    pub prompt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_opening: Option<Timestamp>,
+}
+
+impl CallAnswer {
+    /// The flat string map a Connect contact flow reads (`$.External.open`...).
+    pub fn to_connect(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::from([
+            ("open".to_string(), self.open.to_string()),
+            ("prompt".to_string(), self.prompt.clone()),
+            ("reference".to_string(), self.reference.clone()),
+            ("language".to_string(), self.language.clone()),
+            ("state".to_string(), self.state.to_string()),
+        ]);
+        if let Some(t) = self.next_opening {
+            out.insert("next_opening".into(), t.to_string());
+        }
+        out
+    }
+}
+
+/// The Amazon Connect contact-flow Lambda event (only what Sportello reads; Connect sends more).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConnectEvent {
+    pub details: ConnectDetails,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConnectDetails {
+    pub contact_data: ContactData,
+    /// The contact flow's parameters for this invocation (`language`, `menu`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub parameters: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContactData {
+    pub contact_id: String,
+    #[serde(default)]
+    pub initial_contact_id: Option<String>,
+    #[serde(default)]
+    pub customer_endpoint: Option<Endpoint>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub attributes: BTreeMap<String, String>,
+    /// The flow's language, e.g. `it-IT`.
+    #[serde(default)]
+    pub language_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Endpoint {
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+impl ConnectEvent {
+    /// The same call in the plain contract: parameters win over contact attributes.
+    pub fn to_call(&self) -> CallStart {
+        let data = &self.details.contact_data;
+        let pick = |name: &str| self.details.parameters.get(name).or_else(|| data.attributes.get(name)).cloned();
+        let language = pick("language")
+            .or_else(|| data.language_code.as_deref().and_then(|c| c.split(['-', '_']).next()).map(str::to_lowercase));
+        CallStart {
+            // A transferred contact gets a new id; the initial one identifies the call.
+            call_id: data
+                .initial_contact_id
+                .clone()
+                .filter(|i| !i.is_empty())
+                .unwrap_or_else(|| data.contact_id.clone()),
+            caller: data.customer_endpoint.as_ref().and_then(|e| e.address.clone()),
+            language,
+            menu: pick("menu").map(Value::String),
+        }
+    }
+}
+
+fn menu_category(menu: &Option<Value>) -> Result<Option<&'static str>, Problem> {
+    let choice = match menu {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err(Problem::unprocessable("/menu", "the menu choice is a digit, as a string or a number")),
+    };
+    MENU.iter().find(|(digit, _)| *digit == choice).map(|(_, c)| Some(*c)).ok_or_else(|| {
+        let known: Vec<String> = MENU.iter().map(|(d, c)| format!("{d} ({c})")).collect();
+        Problem::unprocessable("/menu", format!("no menu choice `{choice}`; choices: {}", known.join(", ")))
+    })
+}
+
+fn caller_phone(caller: &Option<String>) -> Result<Option<String>, Problem> {
+    let Some(raw) = caller.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    if WITHHELD.iter().any(|w| raw.eq_ignore_ascii_case(w)) {
+        return Ok(None);
+    }
+    let digits = raw.chars().filter(char::is_ascii_digit).count();
+    let allowed = raw.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
+    if !allowed || !(3..=20).contains(&digits) || raw.len() > 32 {
+        return Err(Problem::unprocessable("/caller", "not a phone number (e.g. +390612345678) or `anonymous`"));
+    }
+    Ok(Some(raw.to_string()))
+}
+
+fn language(engine: &Engine, asked: &Option<String>) -> Result<String, Problem> {
+    let languages = &engine.rules.book.languages;
+    match asked.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        None => Ok(languages.first().cloned().unwrap_or_else(|| "it".into())),
+        Some(l) if languages.iter().any(|x| x.eq_ignore_ascii_case(l)) => Ok(l.to_lowercase()),
+        Some(l) => Err(Problem::unprocessable("/language", format!("`{l}` is not one of: {}", languages.join(", ")))),
+    }
+}
+
+fn message<'a>(engine: &'a Engine, id: &str, lang: &str) -> &'a str {
+    let texts = engine.rules.book.messages.get(id);
+    texts
+        .and_then(|t| t.get(lang).or_else(|| engine.rules.book.languages.first().and_then(|l| t.get(l))))
+        .map_or("", String::as_str)
+}
+
+/// Opens (or finds again) the call's ticket, triages it at once so the answer is final, and
+/// says what the IVR plays.
+pub async fn answer_call(engine: &Engine, call: &CallStart) -> Result<CallAnswer, Problem> {
+    let call_id = call.call_id.trim();
+    if call_id.is_empty() || call_id.len() > MAX_CALL_ID || !call_id.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Err(Problem::unprocessable(
+            "/call_id",
+            format!("the call id has 1 to {MAX_CALL_ID} printable characters, no spaces"),
+        ));
+    }
+    let lang = language(engine, &call.language)?;
+    let category = menu_category(&call.menu)?;
+    let phone = caller_phone(&call.caller)?;
+    let contact = NewContact {
+        channel: CHANNEL.into(),
+        idempotency_key: format!("voice:{call_id}"),
+        category: category.map(str::to_string),
+        requester: Requester { phone, ..Requester::default() },
+        actor: Some(Actor { id: CHANNEL.into(), role: ActorRole::Requester }),
+        ..NewContact::default()
+    };
+    let created = engine.open(contact).await?;
+    // The queued triage finds it done and changes nothing.
+    let triaged = engine.triage(&created.ticket.id).await?;
+    let ticket = &created.ticket;
+    let decision = engine
+        .rules
+        .evaluate(&Contact {
+            channel: CHANNEL,
+            category: &triaged.category,
+            at: ticket.created_at,
+            facts: Facts::default(),
+        })
+        .map_err(|e| Problem::unprocessable("/menu", e.to_string()))?;
+    let fill = |id: &str| engine.rules.fill(message(engine, id, &lang), &decision, &lang, CHANNEL);
+    let prompt = if decision.in_service_hours {
+        fill("ivr_welcome")
+    } else {
+        format!("{} {}", fill("ivr_out_of_hours"), fill("alternative_channels"))
+    };
+    let answer = CallAnswer {
+        call_id: call_id.to_string(),
+        reference: ticket.reference.to_string(),
+        open: decision.in_service_hours && triaged.state == TicketState::New,
+        state: triaged.state,
+        language: lang,
+        prompt: prompt.replace("{reference}", ticket.reference.as_str()).trim().to_string(),
+        next_opening: decision.next_opening.as_ref().map(|z| z.timestamp()),
+    };
+    tracing::info!(reference = %answer.reference, open = answer.open, replayed = created.replayed, "call answered");
+    Ok(answer)
+}
+
+async fn call(State(state): State<AppState>, ApiJson(call): ApiJson<CallStart>) -> Result<Json<CallAnswer>, Problem> {
+    Ok(Json(answer_call(&state.engine, &call).await?))
+}
+
+async fn connect(
+    State(state): State<AppState>,
+    ApiJson(event): ApiJson<ConnectEvent>,
+) -> Result<Json<BTreeMap<String, String>>, Problem> {
+    let call = event.to_call();
+    let answer = answer_call(&state.engine, &call).await.map_err(connect_pointer)?;
+    Ok(Json(answer.to_connect()))
+}
+
+/// Errors about the plain contract's fields, pointed at where they sit in a Connect event.
+pub fn connect_pointer(mut p: Problem) -> Problem {
+    p.field = p.field.map(|f| match f.as_str() {
+        "/call_id" => "/Details/ContactData/ContactId".to_string(),
+        "/caller" => "/Details/ContactData/CustomerEndpoint/Address".to_string(),
+        "/language" => "/Details/Parameters/language".to_string(),
+        "/menu" => "/Details/Parameters/menu".to_string(),
+        _ => f,
+    });
+    p
+}

@@ -1,0 +1,149 @@
+//! What every Lambda function of Sportello shares (feature `aws`): the engine, built once per
+//! cold start from the environment, and the runtimes the functions hand it to.
+//!
+//! Environment:
+//! - `SPORTELLO_TABLE`: the DynamoDB table (tickets, events, idempotency records);
+//! - `SPORTELLO_STEP_QUEUE_URL` (and `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`): the step queue;
+//! - `SPORTELLO_RULES`: the rulebook folder bundled with the function (default `rules`, then
+//!   `/var/task/rules`);
+//! - `AWS_ENDPOINT_URL`: another endpoint for every AWS service (moto in tests);
+//! - `SPORTELLO_LOG`: `error`, `warn`, `info` (default) or `debug`.
+
+use crate::adapters::aws::lambda::{BatchSettings, SqsBatchResponse, SqsEvent, handle_batch};
+use crate::adapters::aws::{AwsEscalation, DynamoStore, SesMailer, SqsQueue, load_config};
+use crate::engine::{Engine, Ports, handle_step};
+use crate::http::AppState;
+use crate::rules::Rules;
+use axum::Router;
+use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::{Service, request::LambdaRequest};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type Error = lambda_http::Error;
+
+/// How long a published step's deduplication id is remembered.
+const STEP_DEDUP_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+fn required(name: &str) -> Result<String, Error> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or_else(|| format!("{name} is not set").into())
+}
+
+/// The rulebook folder: `SPORTELLO_RULES`, or `rules` beside the binary's working directory, or
+/// where a bundled function finds its files.
+pub fn rules_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("SPORTELLO_RULES") {
+        return PathBuf::from(p);
+    }
+    ["rules", "/var/task/rules"].into_iter().map(PathBuf::from).find(|p| p.exists()).unwrap_or_else(|| "rules".into())
+}
+
+/// The engine over DynamoDB, SQS and SES, as the environment describes them.
+pub async fn engine_from_env() -> Result<Engine, Error> {
+    let table = required("SPORTELLO_TABLE")?;
+    let queue_url = required("SPORTELLO_STEP_QUEUE_URL")?;
+    let dlq_url = std::env::var("SPORTELLO_STEP_DLQ_URL").unwrap_or_else(|_| format!("{queue_url}-dlq"));
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok().filter(|e| !e.is_empty());
+    let path = rules_path();
+    let rules = Rules::load(&path).map_err(|errors| {
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        format!("rulebook {} has errors:\n{}", path.display(), text.join("\n"))
+    })?;
+    let config = load_config(endpoint.as_deref()).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let ses = aws_sdk_ses::Client::new(&config);
+    let store = Arc::new(DynamoStore::new(dynamodb.clone(), table.clone()));
+    let ports = Ports {
+        tickets: store.clone(),
+        events: store.clone(),
+        idempotency: store,
+        steps: Arc::new(SqsQueue::new(
+            sqs.clone(),
+            dynamodb.clone(),
+            table.clone(),
+            "steps",
+            queue_url,
+            dlq_url,
+            STEP_DEDUP_WINDOW,
+        )),
+        mailer: Arc::new(SesMailer::new(ses.clone())),
+        escalations: Arc::new(AwsEscalation::new(sqs, ses, dynamodb, table)),
+    };
+    tracing::info!(rulebook = %rules.file, "engine ready");
+    Ok(Engine::new(Arc::new(rules), ports))
+}
+
+/// Plain log lines at the level `SPORTELLO_LOG` asks for; no colours (CloudWatch keeps bytes).
+pub fn init_tracing() {
+    let level = match std::env::var("SPORTELLO_LOG").unwrap_or_default().to_ascii_lowercase().as_str() {
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "debug" => tracing::Level::DEBUG,
+        _ => tracing::Level::INFO,
+    };
+    let _ = tracing_subscriber::fmt().with_max_level(level).with_ansi(false).without_time().try_init();
+}
+
+/// Serves an HTTP router (API Gateway HTTP API events) with the engine from the environment.
+pub async fn run_http(router: Router<AppState>) -> Result<(), Error> {
+    init_tracing();
+    let engine = engine_from_env().await?;
+    lambda_http::run(router.with_state(AppState { engine })).await
+}
+
+/// Serves the voice function: Amazon Connect invokes it with a contact-flow event and reads a
+/// flat string map back; an HTTP API event goes through the router like any other.
+pub async fn run_voice(router: Router<AppState>) -> Result<(), Error> {
+    init_tracing();
+    let engine = engine_from_env().await?;
+    let app = router.with_state(AppState { engine: engine.clone() });
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<Value>| {
+        let (app, engine) = (app.clone(), engine.clone());
+        async move { voice_event(&engine, app, event).await }
+    }))
+    .await
+}
+
+/// One invocation of the voice function, whichever its source.
+pub async fn voice_event(engine: &Engine, app: Router, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let LambdaEvent { payload, context } = event;
+    if payload.pointer("/Details/ContactData").is_some() {
+        let connect: crate::http::voice::ConnectEvent =
+            serde_json::from_value(payload).map_err(|e| format!("not an Amazon Connect contact-flow event: {e}"))?;
+        // An error takes the contact flow's error branch, which plays its own message.
+        return match crate::http::voice::answer_call(engine, &connect.to_call()).await {
+            Ok(answer) => Ok(serde_json::to_value(answer.to_connect())?),
+            Err(problem) => {
+                let problem = crate::http::voice::connect_pointer(problem);
+                Err(format!("{} ({})", problem.detail, problem.field.unwrap_or_default()).into())
+            }
+        };
+    }
+    let request: LambdaRequest =
+        serde_json::from_value(payload).map_err(|e| format!("neither a Connect event nor an HTTP API event: {e}"))?;
+    let mut adapter = lambda_http::Adapter::from(app);
+    let response = adapter.call(LambdaEvent { payload: request, context }).await?;
+    Ok(serde_json::to_value(response)?)
+}
+
+/// Runs the step messages of an SQS batch; failed ones are reported for redelivery.
+pub async fn handle_steps(engine: &Engine, event: SqsEvent) -> SqsBatchResponse {
+    handle_batch(event, engine.ports.idempotency.as_ref(), BatchSettings::default(), |message| async move {
+        handle_step(engine, &message).await
+    })
+    .await
+}
+
+/// Serves a step function (SQS event source mapping with `ReportBatchItemFailures`).
+pub async fn run_steps() -> Result<(), Error> {
+    init_tracing();
+    let engine = engine_from_env().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let engine = engine.clone();
+        async move { Ok::<_, Error>(handle_steps(&engine, event.payload).await) }
+    }))
+    .await
+}
