@@ -12,15 +12,15 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 #[tokio::main]
-async fn main() -> Result<(), sportello_email::Error> {
-    sportello_email::init_tracing();
-    let engine = sportello_email::engine_from_env().await?;
+async fn main() -> Result<(), sportello::lambda::Error> {
+    sportello::lambda::init_tracing();
+    let engine = sportello::lambda::engine_from_env().await?;
     let engine = &engine;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
         // An error fails the invocation: the scheduler retries it, and the next tick runs anyway.
         let purged = engine.purge_expired().await?;
         tracing::info!(purged, "clock tick");
-        Ok::<Value, sportello_email::Error>(json!({ "purged": purged }))
+        Ok::<Value, sportello::lambda::Error>(json!({ "purged": purged }))
     }))
     .await
 }
