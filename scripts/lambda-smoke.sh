@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Smoke test of the Lambda functions as Lambda runs them: `cargo lambda watch` emulates the
+# runtime API, the functions run against moto (DynamoDB, SQS, SES), and `cargo lambda invoke`
+# sends them the real-shaped events of tests/fixtures/events/ as invoke.txt lists them.
+#
+# Every function under functions/ must appear in invoke.txt: a new function is picked up from
+# there. Everything started here is stopped on exit. SMOKE_TIMEOUT bounds the whole run (s).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+events="$root/tests/fixtures/events"
+mapping="$events/invoke.txt"
+venv="$root/.venv"
+deadline=$(( $(date +%s) + ${SMOKE_TIMEOUT:-1200} ))
+
+scripts/test-env.sh >/dev/null
+if [[ ! -x "$venv/bin/cargo-lambda" ]]; then
+    echo "installing cargo-lambda into $venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check cargo-lambda
+fi
+export PATH="$venv/bin:$PATH"
+py="$venv/bin/python"
+helper="$root/scripts/lambda_smoke.py"
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        # Each was started in its own process group (setsid): stop the group, then wait.
+        kill -TERM -- "-$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+remaining() { echo $(( deadline - $(date +%s) )); }
+fail() { echo "lambda-smoke: $*" >&2; exit 1; }
+
+# --- the functions, and the mapping ---------------------------------------------------------
+functions=()
+for manifest in functions/*/Cargo.toml; do
+    [[ -f "$manifest" ]] || continue
+    functions+=("$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)")
+done
+(( ${#functions[@]} > 0 )) || fail "no function under functions/"
+mapfile -t lines < <(grep -v '^[[:space:]]*\(#\|$\)' "$mapping")
+for f in "${functions[@]}"; do
+    printf '%s\n' "${lines[@]}" | grep -q "^$f[[:space:]]" || fail "$f has no line in $mapping"
+done
+for line in "${lines[@]}"; do
+    read -r f _ <<<"$line"
+    printf '%s\n' "${functions[@]}" | grep -qx "$f" || fail "$mapping names $f, which is not under functions/"
+done
+
+# --- moto, with the table and the step queue ------------------------------------------------
+moto_port="$(free_port)"
+setsid "$py" "$helper" moto "$moto_port" >"$work/moto.log" 2>&1 &
+pids+=($!)
+endpoint="http://127.0.0.1:$moto_port"
+until curl -sf "$endpoint/moto-api/" >/dev/null; do
+    (( $(remaining) > 0 )) || fail "moto did not start: $(tail -5 "$work/moto.log")"
+    sleep 0.2
+done
+tag="smoke-$$"
+queue_url="$("$py" "$helper" provision "$endpoint" "sportello-$tag" "steps-$tag")"
+echo "moto on $endpoint; table sportello-$tag; queue $queue_url"
+
+cat >"$work/env" <<EOF
+SPORTELLO_TABLE=sportello-$tag
+SPORTELLO_STEP_QUEUE_URL=$queue_url
+SPORTELLO_STEP_DLQ_URL=$queue_url-dlq
+SPORTELLO_RULES=$root/rules
+SPORTELLO_API_KEYS=$work/no-keys.json
+AWS_ENDPOINT_URL=$endpoint
+AWS_REGION=eu-south-1
+AWS_ACCESS_KEY_ID=testing
+AWS_SECRET_ACCESS_KEY=testing
+EOF
+
+# --- the functions, built first, then one `cargo lambda watch` each ---------------------------
+packages=()
+for f in "${functions[@]}"; do packages+=(-p "$f"); done
+echo "building ${functions[*]}"
+timeout "$(remaining)" cargo build --quiet "${packages[@]}" || fail "the functions do not build"
+declare -A ports
+for dir in functions/*/; do
+    f="$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1)"
+    ports[$f]="$(free_port)"
+    # A watcher per function: `cargo run --bin` from the workspace root sees only the root package.
+    setsid cargo lambda watch --manifest-path "$dir/Cargo.toml" --invoke-address 127.0.0.1 \
+        --invoke-port "${ports[$f]}" --env-file "$work/env" --ignore-changes --quiet \
+        >"$work/watch-$f.log" 2>&1 &
+    pids+=($!)
+done
+for f in "${functions[@]}"; do
+    until "$py" -c "import socket; socket.create_connection(('127.0.0.1', ${ports[$f]}), 1)" 2>/dev/null; do
+        (( $(remaining) > 0 )) || fail "cargo lambda watch ($f) did not start: $(tail -20 "$work/watch-$f.log")"
+        sleep 0.5
+    done
+done
+echo "cargo lambda watch: $(for f in "${functions[@]}"; do printf '%s on %s  ' "$f" "${ports[$f]}"; done)"
+
+# --- the invocations ------------------------------------------------------------------------
+n=0
+for line in "${lines[@]}"; do
+    read -r f event rest <<<"$line"
+    read -r -a expects <<<"$rest"
+    data="$events/$event"
+    [[ -f "$data" ]] || fail "no event file $data"
+    if [[ "${expects[0]:-}" == "from-queue" ]]; then
+        expects=("${expects[@]:1}")
+        "$py" "$helper" from-queue "$endpoint" "$queue_url" "$data" "$work/queued.json"
+        data="$work/queued.json"
+    fi
+    n=$((n + 1))
+    left="$(remaining)"
+    (( left > 0 )) || fail "out of time before $f $event"
+    # Built already: the first call only starts the process (and its cold start).
+    if ! timeout "$(( left < 180 ? left : 180 ))" cargo lambda invoke "$f" --invoke-address 127.0.0.1 --invoke-port "${ports[$f]}" \
+        --data-file "$data" --output-format json >"$work/response.json" 2>"$work/invoke.err"; then
+        echo "--- watch log"; tail -40 "$work/watch-$f.log"
+        fail "$f $event: invoke failed: $(cat "$work/invoke.err" "$work/response.json")"
+    fi
+    "$py" "$helper" check "$work/response.json" "${expects[@]}" || {
+        echo "--- watch log"; tail -40 "$work/watch-$f.log"
+        fail "$f $event"
+    }
+    echo "ok $n: $f $event ${expects[*]}"
+done
+echo "lambda-smoke: $n invocations of ${#functions[@]} functions passed"

@@ -1,0 +1,130 @@
+"""Helpers of scripts/lambda-smoke.sh, run with the project's .venv (moto brings boto3).
+
+  moto PORT                     serve moto on 127.0.0.1:PORT, one request at a time
+  provision ENDPOINT TABLE Q    create the table (layout of src/adapters/aws/table.rs) and the
+                                step queue with its dead-letter queue; print the queue URL
+  from-queue ENDPOINT URL EVENT OUT   write EVENT with its first record replaced by the messages
+                                waiting on the queue, as Lambda delivers them
+  check RESPONSE EXPECT...      check a function's JSON response (see invoke.txt)
+"""
+
+import json
+import sys
+
+
+def moto(port):
+    # Same as tests/support/moto.rs: moto's DynamoDB backend is not thread-safe.
+    import moto.server as server
+
+    run_simple = server.run_simple
+
+    def serial(*args, **kwargs):
+        kwargs["threaded"] = False
+        return run_simple(*args, **kwargs)
+
+    server.run_simple = serial
+    server.main(["-H", "127.0.0.1", "-p", port])
+
+
+def clients(endpoint):
+    import boto3
+
+    kw = dict(endpoint_url=endpoint, region_name="eu-south-1", aws_access_key_id="testing",
+              aws_secret_access_key="testing")
+    return boto3.client("dynamodb", **kw), boto3.client("sqs", **kw)
+
+
+def provision(endpoint, table, queue):
+    dynamodb, sqs = clients(endpoint)
+    attrs = ["pk", "sk", "queue_pk", "queue_sk", "rq_email", "rq_phone", "rq_fiscal_code", "rq_sk",
+             "closed_pk", "closed_sk"]
+    indexes = [("by_queue", "queue_pk", "queue_sk"), ("by_email", "rq_email", "rq_sk"),
+               ("by_phone", "rq_phone", "rq_sk"), ("by_fiscal_code", "rq_fiscal_code", "rq_sk"),
+               ("by_closed", "closed_pk", "closed_sk")]
+    dynamodb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attrs],
+        GlobalSecondaryIndexes=[{
+            "IndexName": name,
+            "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        } for name, pk, sk in indexes],
+    )
+    dynamodb.update_time_to_live(TableName=table,
+                                 TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True})
+    dlq = sqs.create_queue(QueueName=queue + "-dlq")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 5})
+    url = sqs.create_queue(QueueName=queue, Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    print(url)
+
+
+def from_queue(endpoint, url, event_path, out):
+    _, sqs = clients(endpoint)
+    messages = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                    AttributeNames=["All"]).get("Messages", [])
+        if not batch:
+            break
+        messages.extend(batch)
+    if not messages:
+        sys.exit("from-queue: no message waits on the step queue")
+    event = json.load(open(event_path))
+    template, rest = event["Records"][0], event["Records"][1:]
+    records = []
+    for m in messages:
+        r = dict(template)
+        r.update({
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "md5OfBody": m["MD5OfBody"],
+            "attributes": m.get("Attributes", {}),
+            "messageAttributes": {k: {"stringValue": v.get("StringValue"), "stringListValues": [],
+                                      "binaryListValues": [], "dataType": v["DataType"]}
+                                  for k, v in m.get("MessageAttributes", {}).items()},
+        })
+        records.append(r)
+    event["Records"] = records + rest
+    json.dump(event, open(out, "w"), indent=2)
+    print(f"{len(records)} queued step(s) + {len(rest)} fixture record(s)")
+
+
+def check(response_path, *expects):
+    text = open(response_path).read()
+    try:
+        response = json.loads(text)
+    except ValueError:
+        sys.exit(f"the response is not JSON: {text[:500]}")
+    body = None
+    failed = []
+    for e in expects:
+        if "~" in e and "=" not in e:
+            key, prefix = e.split("~", 1)
+            got = response.get(key) if isinstance(response, dict) else None
+            ok = isinstance(got, str) and got.startswith(prefix)
+        else:
+            key, want = e.split("=", 1)
+            if key == "batchItemFailures":
+                got = sorted(f["itemIdentifier"] for f in response.get("batchItemFailures", []))
+                ok = got == sorted(w for w in want.split(",") if w and w != "-")
+            elif key.startswith("body."):
+                if body is None:
+                    body = json.loads(response.get("body") or "null")
+                got = body.get(key[5:]) if isinstance(body, dict) else None
+                ok = str(got).lower() == want.lower() if isinstance(got, bool) else str(got) == want
+            else:
+                got = response.get(key) if isinstance(response, dict) else None
+                ok = str(got).lower() == want.lower() if isinstance(got, bool) else str(got) == want
+        if not ok:
+            failed.append(f"{e} (got {got!r})")
+    if failed:
+        sys.exit("unexpected response: " + "; ".join(failed) + "\n" + text[:2000])
+
+
+if __name__ == "__main__":
+    command, args = sys.argv[1], sys.argv[2:]
+    {"moto": moto, "provision": provision, "from-queue": from_queue, "check": check}[command](*args)
