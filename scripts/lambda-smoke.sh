@@ -3,8 +3,8 @@
 # runtime API, the functions run against moto (DynamoDB, SQS, SES), and `cargo lambda invoke`
 # sends them the real-shaped events of tests/fixtures/events/ as invoke.txt lists them.
 #
-# Every function under functions/ must appear in invoke.txt: a new function is picked up from
-# there. Everything started here is stopped on exit. SMOKE_TIMEOUT bounds the whole run (s).
+# Every function (every binary of every crate under functions/) must appear in invoke.txt: a new
+# function is picked up from there. Everything started here is stopped on exit. SMOKE_TIMEOUT bounds the whole run (s).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,10 +43,20 @@ remaining() { echo $(( deadline - $(date +%s) )); }
 fail() { echo "lambda-smoke: $*" >&2; exit 1; }
 
 # --- the functions, and the mapping ---------------------------------------------------------
+# A function is a binary: a crate's `[[bin]]` names, or its package name when it declares none.
+binaries_of() {
+    local bins
+    bins="$(awk '/^\[\[bin\]\]/{b=1; next} /^\[/{b=0} b && /^name = /{gsub(/"/, "", $3); print $3}' "$1")"
+    if [[ -n "$bins" ]]; then echo "$bins"; else sed -n 's/^name = "\(.*\)"/\1/p' "$1" | head -n1; fi
+}
 functions=()
+declare -A crate_of
 for manifest in functions/*/Cargo.toml; do
     [[ -f "$manifest" ]] || continue
-    functions+=("$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)")
+    while read -r bin; do
+        functions+=("$bin")
+        crate_of[$bin]="$(dirname "$manifest")"
+    done < <(binaries_of "$manifest")
 done
 (( ${#functions[@]} > 0 )) || fail "no function under functions/"
 mapfile -t lines < <(grep -v '^[[:space:]]*\(#\|$\)' "$mapping")
@@ -77,6 +87,7 @@ SPORTELLO_STEP_QUEUE_URL=$queue_url
 SPORTELLO_STEP_DLQ_URL=$queue_url-dlq
 SPORTELLO_RULES=$root/rules
 SPORTELLO_API_KEYS=$work/no-keys.json
+SPORTELLO_MAIL_TOKEN_SHA256=$(printf %s test-mail-gateway-secret | sha256sum | cut -d' ' -f1)
 AWS_ENDPOINT_URL=$endpoint
 AWS_REGION=eu-south-1
 AWS_ACCESS_KEY_ID=testing
@@ -85,22 +96,25 @@ EOF
 
 # --- the functions, built first, then one `cargo lambda watch` each ---------------------------
 packages=()
-for f in "${functions[@]}"; do packages+=(-p "$f"); done
+for dir in functions/*/; do packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1)"); done
 echo "building ${functions[*]}"
 timeout "$(remaining)" cargo build --quiet "${packages[@]}" || fail "the functions do not build"
-declare -A ports
+# A watcher per crate, serving each of its binaries by name: `cargo run --bin` from the workspace
+# root sees only the root package.
+declare -A crate_port
 for dir in functions/*/; do
-    f="$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1)"
-    ports[$f]="$(free_port)"
-    # A watcher per function: `cargo run --bin` from the workspace root sees only the root package.
+    dir="${dir%/}"
+    crate_port[$dir]="$(free_port)"
     setsid cargo lambda watch --manifest-path "$dir/Cargo.toml" --invoke-address 127.0.0.1 \
-        --invoke-port "${ports[$f]}" --env-file "$work/env" --ignore-changes --quiet \
-        >"$work/watch-$f.log" 2>&1 &
+        --invoke-port "${crate_port[$dir]}" --env-file "$work/env" --ignore-changes --quiet \
+        >"$work/watch-$(basename "$dir").log" 2>&1 &
     pids+=($!)
 done
-for f in "${functions[@]}"; do
-    until "$py" -c "import socket; socket.create_connection(('127.0.0.1', ${ports[$f]}), 1)" 2>/dev/null; do
-        (( $(remaining) > 0 )) || fail "cargo lambda watch ($f) did not start: $(tail -20 "$work/watch-$f.log")"
+declare -A ports
+for f in "${functions[@]}"; do ports[$f]="${crate_port[${crate_of[$f]}]}"; done
+for dir in "${!crate_port[@]}"; do
+    until "$py" -c "import socket; socket.create_connection(('127.0.0.1', ${crate_port[$dir]}), 1)" 2>/dev/null; do
+        (( $(remaining) > 0 )) || fail "cargo lambda watch ($dir) did not start: $(tail -20 "$work/watch-$(basename "$dir").log")"
         sleep 0.5
     done
 done
@@ -124,11 +138,11 @@ for line in "${lines[@]}"; do
     # Built already: the first call only starts the process (and its cold start).
     if ! timeout "$(( left < 180 ? left : 180 ))" cargo lambda invoke "$f" --invoke-address 127.0.0.1 --invoke-port "${ports[$f]}" \
         --data-file "$data" --output-format json >"$work/response.json" 2>"$work/invoke.err"; then
-        echo "--- watch log"; tail -40 "$work/watch-$f.log"
+        echo "--- watch log"; tail -40 "$work/watch-$(basename "${crate_of[$f]}").log"
         fail "$f $event: invoke failed: $(cat "$work/invoke.err" "$work/response.json")"
     fi
     "$py" "$helper" check "$work/response.json" "${expects[@]}" || {
-        echo "--- watch log"; tail -40 "$work/watch-$f.log"
+        echo "--- watch log"; tail -40 "$work/watch-$(basename "${crate_of[$f]}").log"
         fail "$f $event"
     }
     echo "ok $n: $f $event ${expects[*]}"

@@ -26,16 +26,16 @@ def moto(port):
     server.main(["-H", "127.0.0.1", "-p", port])
 
 
-def clients(endpoint):
+def clients(endpoint, *extra):
     import boto3
 
     kw = dict(endpoint_url=endpoint, region_name="eu-south-1", aws_access_key_id="testing",
               aws_secret_access_key="testing")
-    return boto3.client("dynamodb", **kw), boto3.client("sqs", **kw)
+    return tuple(boto3.client(name, **kw) for name in ("dynamodb", "sqs", *extra))
 
 
 def provision(endpoint, table, queue):
-    dynamodb, sqs = clients(endpoint)
+    dynamodb, sqs, ses = clients(endpoint, "ses")
     attrs = ["pk", "sk", "queue_pk", "queue_sk", "rq_email", "rq_phone", "rq_fiscal_code", "rq_sk",
              "closed_pk", "closed_sk"]
     indexes = [("by_queue", "queue_pk", "queue_sk"), ("by_email", "rq_email", "rq_sk"),
@@ -58,6 +58,8 @@ def provision(endpoint, table, queue):
     arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 5})
     url = sqs.create_queue(QueueName=queue, Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    # The mailbox's domain, as the deployment verifies it in SES (rulebook `email.from`).
+    ses.verify_domain_identity(Domain="sportello.pagopa.it")
     print(url)
 
 
