@@ -199,6 +199,8 @@ async fn a_basic_email_question_is_taken_classified_and_resolved() {
             ("note", "op-1"),
             ("answered", "op-1"),
             ("resolved", "op-1"),
+            // The answer, mailed to the requester.
+            ("message", "op-1"),
         ]
     );
 }

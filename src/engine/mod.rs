@@ -2,6 +2,7 @@
 //! Channels (HTTP routers, Lambda handlers) and step workers call it; it talks to storage,
 //! queues and mail only through the ports.
 
+mod answer;
 mod chat;
 mod email;
 pub mod flow_guard;
@@ -10,6 +11,7 @@ pub mod operator;
 mod steps;
 mod triage;
 
+pub use answer::{AnswerDelivery, DELIVER_ANSWER};
 pub use chat::{BOT_TEAM, ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
 pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
 pub use flow_guard::FlowGuard;
