@@ -433,6 +433,7 @@ async fn the_authorization_matrix_holds_for_every_endpoint_and_role() {
         (Endpoint::CloseContact, Method::POST, "/close-contact", None),
         (Endpoint::Escalate, Method::POST, "/escalate", Some(json!({"target": "third_parties", "summary": "s"}))),
         (Endpoint::Resolve, Method::POST, "/resolve", Some(json!({"answer": "a"}))),
+        (Endpoint::ReminderLookup, Method::POST, "/reminder-lookup", None),
     ];
     assert_eq!(cases.len(), MATRIX.len(), "every endpoint of the matrix is exercised");
     for (endpoint, method, suffix, body) in &cases {

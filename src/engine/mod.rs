@@ -8,6 +8,7 @@ mod email;
 pub mod flow_guard;
 mod intake;
 pub mod operator;
+mod reminder;
 mod steps;
 mod triage;
 
@@ -17,6 +18,7 @@ pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id,
 pub use flow_guard::FlowGuard;
 pub use intake::{NewContact, validate_fields};
 pub use operator::{Escalated, EscalationSettings, TicketView};
+pub use reminder::{FoundBy, ReminderLookup};
 pub use steps::{TRIAGE, handle_step};
 pub use triage::Triaged;
 
