@@ -199,6 +199,8 @@ async fn a_basic_email_question_is_taken_classified_and_resolved() {
             ("note", "op-1"),
             ("answered", "op-1"),
             ("resolved", "op-1"),
+            // The answer, mailed to the requester.
+            ("message", "op-1"),
         ]
     );
 }
@@ -431,6 +433,7 @@ async fn the_authorization_matrix_holds_for_every_endpoint_and_role() {
         (Endpoint::CloseContact, Method::POST, "/close-contact", None),
         (Endpoint::Escalate, Method::POST, "/escalate", Some(json!({"target": "third_parties", "summary": "s"}))),
         (Endpoint::Resolve, Method::POST, "/resolve", Some(json!({"answer": "a"}))),
+        (Endpoint::ReminderLookup, Method::POST, "/reminder-lookup", None),
     ];
     assert_eq!(cases.len(), MATRIX.len(), "every endpoint of the matrix is exercised");
     for (endpoint, method, suffix, body) in &cases {

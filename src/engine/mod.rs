@@ -2,19 +2,23 @@
 //! Channels (HTTP routers, Lambda handlers) and step workers call it; it talks to storage,
 //! queues and mail only through the ports.
 
+mod answer;
 mod chat;
 mod email;
 pub mod flow_guard;
 mod intake;
 pub mod operator;
+mod reminder;
 mod steps;
 mod triage;
 
+pub use answer::{AnswerDelivery, DELIVER_ANSWER};
 pub use chat::{BOT_TEAM, ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
 pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
 pub use flow_guard::FlowGuard;
 pub use intake::{NewContact, validate_fields};
 pub use operator::{Escalated, EscalationSettings, TicketView};
+pub use reminder::{FoundBy, ReminderLookup};
 pub use steps::{TRIAGE, handle_step};
 pub use triage::Triaged;
 

@@ -348,15 +348,20 @@ impl Engine {
     pub async fn answer_and_resolve(&self, id: &TicketId, actor: &Actor, answer: &str) -> Result<Ticket, EngineError> {
         check_text("/answer", answer)?;
         let now = self.now();
-        self.change(id, |t, guard| {
-            guard.check_resolve(t).map_err(EngineError::Conflict)?;
-            t.move_to(TicketState::Resolved, now).map_err(lifecycle)?;
-            Ok(vec![
-                event(t, actor, EventKind::Answered, now, json!({"body": answer, "channel": t.channel})),
-                event(t, actor, EventKind::Resolved, now, json!({"ticket_type": t.ticket_type})),
-            ])
-        })
-        .await
+        let answer_id = uuid::Uuid::now_v7().to_string();
+        let resolved = self
+            .change(id, |t, guard| {
+                guard.check_resolve(t).map_err(EngineError::Conflict)?;
+                t.move_to(TicketState::Resolved, now).map_err(lifecycle)?;
+                let detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
+                Ok(vec![
+                    event(t, actor, EventKind::Answered, now, detail),
+                    event(t, actor, EventKind::Resolved, now, json!({"ticket_type": t.ticket_type})),
+                ])
+            })
+            .await?;
+        self.send_answer(&resolved, &answer_id).await?;
+        Ok(resolved)
     }
 
     /// Knowledge-base articles for the ticket, from its subject and first message.

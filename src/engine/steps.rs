@@ -21,6 +21,14 @@ fn ticket_id(message: &StepMessage) -> Result<TicketId, EngineError> {
 pub async fn handle_step(engine: &Engine, message: &StepMessage) -> Result<(), EngineError> {
     match message.step.as_str() {
         TRIAGE => engine.triage(&ticket_id(message)?).await.map(|_| ()),
+        super::answer::DELIVER_ANSWER => {
+            let answer_id = message
+                .body
+                .get("answer_id")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| EngineError::invalid("/answer_id", "step `deliver_answer` needs an answer_id"))?;
+            engine.deliver_answer(&ticket_id(message)?, answer_id).await.map(|_| ())
+        }
         other => Err(EngineError::invalid("step", format!("no handler for step `{other}`"))),
     }
 }

@@ -137,6 +137,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(api: OperatorApi) -> Router<S> {
         .route("/operator/tickets/{ticket}/close-contact", post(close_contact))
         .route("/operator/tickets/{ticket}/escalate", post(escalate))
         .route("/operator/tickets/{ticket}/resolve", post(resolve))
+        .route("/operator/tickets/{ticket}/reminder-lookup", post(super::operator_reminders::reminder_lookup))
         .route("/operator/targets/{target}/notices", post(notice))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(api)
@@ -171,7 +172,7 @@ async fn find(engine: &Engine, key: &str) -> Result<Ticket, Problem> {
 }
 
 /// The ticket and the actor, once the caller may act on it (privacy tickets need the privacy role).
-async fn authorize(
+pub(super) async fn authorize(
     api: &OperatorApi,
     who: &OperatorIdentity,
     endpoint: Endpoint,

@@ -72,6 +72,7 @@ pub enum Endpoint {
     CloseContact,
     Escalate,
     Resolve,
+    ReminderLookup,
 }
 
 use Role::*;
@@ -89,6 +90,7 @@ pub const MATRIX: &[(Endpoint, &[Role])] = &[
     (Endpoint::CloseContact, &[Operator, PrivacyOperator]),
     (Endpoint::Escalate, &[Operator, PrivacyOperator]),
     (Endpoint::Resolve, &[Operator, PrivacyOperator]),
+    (Endpoint::ReminderLookup, &[Operator, PrivacyOperator]),
 ];
 
 /// Privacy tickets are seen and worked only by the privacy team.
