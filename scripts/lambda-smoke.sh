@@ -87,7 +87,7 @@ EOF
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 echo "building ${functions[*]}"
-timeout "$(remaining)" cargo build --quiet "${packages[@]}" || fail "the functions do not build"
+timeout "$(remaining)" cargo build --quiet "${packages[@]}" || fail "the functions did not build within the time left (SMOKE_TIMEOUT)"
 declare -A ports
 for dir in functions/*/; do
     f="$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1)"
