@@ -98,7 +98,7 @@ EOF
 packages=()
 for dir in functions/*/; do packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1)"); done
 echo "building ${functions[*]}"
-timeout "$(remaining)" cargo build --quiet "${packages[@]}" || fail "the functions do not build"
+timeout "$(remaining)" cargo build --quiet "${packages[@]}" || fail "the functions did not build within the time left (SMOKE_TIMEOUT)"
 # A watcher per crate, serving each of its binaries by name: `cargo run --bin` from the workspace
 # root sees only the root package.
 declare -A crate_port
