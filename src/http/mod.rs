@@ -5,6 +5,7 @@ pub mod chat;
 pub mod email;
 pub mod operator;
 pub mod operator_auth;
+mod operator_incidents;
 mod operator_reminders;
 pub mod problem;
 
