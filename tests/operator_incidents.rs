@@ -10,7 +10,6 @@ use serde_json::json;
 use sportello::domain::{EventKind, Requester, TicketState};
 use sportello::engine::{INCIDENT_BATCH, NewContact, handle_step};
 use sportello::http::operator_auth::Role;
-use sportello::ports::IncidentStore;
 use std::time::Duration;
 
 #[tokio::test]

@@ -44,14 +44,15 @@ impl SqliteIncidents {
         F: FnOnce(&mut rusqlite::Connection) -> StoreResult<T> + Send + 'static,
     {
         let ready = self.ready.clone();
-        self.call(move |c| {
-            if !ready.load(Ordering::Acquire) {
-                c.execute_batch(SCHEMA).map_err(unavailable)?;
-                ready.store(true, Ordering::Release);
-            }
-            f(c)
-        })
-        .await
+        self.db
+            .call(move |c| {
+                if !ready.load(Ordering::Acquire) {
+                    c.execute_batch(SCHEMA).map_err(unavailable)?;
+                    ready.store(true, Ordering::Release);
+                }
+                f(c)
+            })
+            .await
     }
 }
 
