@@ -31,7 +31,8 @@ pub fn engine(config: &ServerConfig) -> Result<Engine, String> {
         .map_err(|e| format!("cannot create the data folder `{}`: {e}", config.data_dir.display()))?;
     let db_path = config.data_dir.join("sportello.db");
     let db = Db::open(&db_path).map_err(|e| format!("cannot open `{}`: {e}", db_path.display()))?;
-    Ok(Engine::new(Arc::new(rules), embedded::ports(&db)))
+    let incidents = Arc::new(embedded::SqliteIncidents::new(db.clone()));
+    Ok(Engine::new(Arc::new(rules), embedded::ports(&db)).with_incidents(incidents))
 }
 
 /// Runs queued steps until the process ends; on AWS, SQS invokes the step functions instead.

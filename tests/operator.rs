@@ -434,6 +434,20 @@ async fn the_authorization_matrix_holds_for_every_endpoint_and_role() {
         (Endpoint::Escalate, Method::POST, "/escalate", Some(json!({"target": "third_parties", "summary": "s"}))),
         (Endpoint::Resolve, Method::POST, "/resolve", Some(json!({"answer": "a"}))),
         (Endpoint::ReminderLookup, Method::POST, "/reminder-lookup", None),
+        (Endpoint::CheckIncidents, Method::POST, "/check-incidents", Some(json!({"service": "pagopa"}))),
+        (
+            Endpoint::DeclareIncident,
+            Method::POST,
+            "/operator/incidents",
+            Some(json!({"service": "io", "title": "Login IO non disponibile"})),
+        ),
+        (Endpoint::UpdateIncident, Method::PATCH, "/operator/incidents/INC-none", Some(json!({"title": "t"}))),
+        (
+            Endpoint::ResolveIncident,
+            Method::POST,
+            "/operator/incidents/INC-none/resolve",
+            Some(json!({"closing_text": "c"})),
+        ),
     ];
     assert_eq!(cases.len(), MATRIX.len(), "every endpoint of the matrix is exercised");
     for (endpoint, method, suffix, body) in &cases {

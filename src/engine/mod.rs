@@ -6,6 +6,7 @@ mod answer;
 mod chat;
 mod email;
 pub mod flow_guard;
+mod incidents;
 mod intake;
 pub mod operator;
 mod reminder;
@@ -16,6 +17,7 @@ pub use answer::{AnswerDelivery, DELIVER_ANSWER};
 pub use chat::{BOT_TEAM, ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
 pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
 pub use flow_guard::FlowGuard;
+pub use incidents::{CheckedIncidents, INCIDENT_BATCH, INCIDENT_RESOLVED};
 pub use intake::{NewContact, validate_fields};
 pub use operator::{Escalated, EscalationSettings, TicketView};
 pub use reminder::{FoundBy, ReminderLookup};
@@ -50,6 +52,8 @@ pub struct Engine {
     pub clock: Clock,
     /// The chatbot's search index over `rules.knowledge`, built once with the engine.
     pub knowledge: Arc<KnowledgeIndex>,
+    /// Incidents on PagoPA's services; without a store the malfunction flows cannot be worked.
+    pub incidents: Option<Arc<dyn crate::ports::IncidentStore>>,
 }
 
 /// Why the engine refused or failed. HTTP maps these onto status codes.
@@ -85,11 +89,16 @@ impl EngineError {
 impl Engine {
     pub fn new(rules: Arc<Rules>, ports: Ports) -> Self {
         let knowledge = Arc::new(KnowledgeIndex::build(&rules.knowledge));
-        Self { rules, ports, clock: Arc::new(Timestamp::now), knowledge }
+        Self { rules, ports, clock: Arc::new(Timestamp::now), knowledge, incidents: None }
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    pub fn with_incidents(mut self, incidents: Arc<dyn crate::ports::IncidentStore>) -> Self {
+        self.incidents = Some(incidents);
         self
     }
 

@@ -29,6 +29,16 @@ pub async fn handle_step(engine: &Engine, message: &StepMessage) -> Result<(), E
                 .ok_or_else(|| EngineError::invalid("/answer_id", "step `deliver_answer` needs an answer_id"))?;
             engine.deliver_answer(&ticket_id(message)?, answer_id).await.map(|_| ())
         }
+        super::incidents::INCIDENT_RESOLVED => {
+            let body = &message.body;
+            let id = body
+                .get("incident_id")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| EngineError::invalid("/incident_id", "step `incident_resolved` needs an incident_id"))?;
+            let after = body.get("after").and_then(|v| v.as_str()).map(|s| TicketId(s.to_string()));
+            let page = body.get("page").and_then(|v| v.as_u64()).unwrap_or(0);
+            engine.incident_resolved_page(id, after.as_ref(), page).await.map(|_| ())
+        }
         other => Err(EngineError::invalid("step", format!("no handler for step `{other}`"))),
     }
 }

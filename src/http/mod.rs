@@ -9,6 +9,7 @@ pub mod errors;
 pub mod openapi;
 pub mod operator;
 pub mod operator_auth;
+mod operator_incidents;
 mod operator_reminders;
 pub mod problem;
 pub mod voice;

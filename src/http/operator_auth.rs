@@ -73,6 +73,10 @@ pub enum Endpoint {
     Escalate,
     Resolve,
     ReminderLookup,
+    CheckIncidents,
+    DeclareIncident,
+    UpdateIncident,
+    ResolveIncident,
 }
 
 use Role::*;
@@ -91,6 +95,10 @@ pub const MATRIX: &[(Endpoint, &[Role])] = &[
     (Endpoint::Escalate, &[Operator, PrivacyOperator]),
     (Endpoint::Resolve, &[Operator, PrivacyOperator]),
     (Endpoint::ReminderLookup, &[Operator, PrivacyOperator]),
+    (Endpoint::CheckIncidents, &[Operator, PrivacyOperator]),
+    (Endpoint::DeclareIncident, &[Supervisor, Admin]),
+    (Endpoint::UpdateIncident, &[Supervisor, Admin]),
+    (Endpoint::ResolveIncident, &[Supervisor, Admin]),
 ];
 
 /// Privacy tickets are seen and worked only by the privacy team.

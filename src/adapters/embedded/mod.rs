@@ -7,12 +7,14 @@
 
 mod db;
 mod escalation;
+mod incidents;
 mod outbox;
 mod queue;
 mod tickets;
 
 pub use db::Db;
 pub use escalation::EmbeddedEscalation;
+pub use incidents::SqliteIncidents;
 pub use outbox::{OutboxEntry, OutboxMailer};
 pub use queue::SqliteQueue;
 pub use tickets::SqliteStore;

@@ -1,0 +1,259 @@
+//! Incidents: supervisors declare, update and resolve them per service; the malfunction flows'
+//! `check_active_incidents` step looks them up, and an incident's resolution fans out to the
+//! tickets linked to it through the step queue, one page of [`INCIDENT_BATCH`] tickets per
+//! `incident_resolved` step message, each page queueing the next. No request or step ever
+//! touches more than one page, and every ticket is notified once however often a page runs.
+
+use super::operator::EscalationSettings;
+use super::{Engine, EngineError, Escalated};
+use crate::domain::{Actor, Event, EventKind, Ticket, TicketId, TicketState, TicketType};
+use crate::ports::{Incident, IncidentState, IncidentStore, RunOnce, RunOnceError, StepMessage, run_once};
+use serde_json::json;
+use std::time::Duration;
+
+pub const INCIDENT_RESOLVED: &str = "incident_resolved";
+/// Linked tickets notified per step message.
+pub const INCIDENT_BATCH: usize = 100;
+/// The flow step the check performs, and the target a malfunction without an incident goes to.
+const CHECK_STEP: &str = "check_active_incidents";
+const INCIDENT_TARGET: &str = "pagopa_incident_management";
+const LEASE: Duration = Duration::from_secs(5 * 60);
+const REMEMBER: Duration = Duration::from_secs(15 * 86_400);
+
+/// What the check found and did.
+#[derive(Debug, Clone)]
+pub struct CheckedIncidents {
+    pub ticket: Ticket,
+    /// The active incident the ticket is now linked to (classified Q).
+    pub incident: Option<Incident>,
+    /// No incident: the ticket is classified I and escalated to incident management.
+    pub escalated: Option<Escalated>,
+}
+
+fn check_service(service: &str) -> Result<(), EngineError> {
+    let ok = (1..=40).contains(&service.len())
+        && service.starts_with(|c: char| c.is_ascii_lowercase())
+        && service.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok { Ok(()) } else { Err(EngineError::invalid("/service", "a service id such as `pagopa`, `io` or `send`")) }
+}
+
+fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
+    if text.trim().is_empty() {
+        return Err(EngineError::invalid(field, "must not be empty"));
+    }
+    if text.len() > super::operator::MAX_TEXT_BYTES {
+        return Err(EngineError::invalid(field, format!("at most {} bytes", super::operator::MAX_TEXT_BYTES)));
+    }
+    Ok(())
+}
+
+fn once<T>(r: Result<RunOnce<T>, RunOnceError<EngineError>>) -> Result<RunOnce<T>, EngineError> {
+    r.map_err(|e| match e {
+        RunOnceError::Store(e) => e.into(),
+        RunOnceError::Handler(e) => e,
+    })
+}
+
+impl Engine {
+    fn incident_store(&self) -> Result<&dyn IncidentStore, EngineError> {
+        self.incidents
+            .as_deref()
+            .ok_or_else(|| EngineError::Conflict("this deployment has no incident store configured".into()))
+    }
+
+    pub async fn declare_incident(
+        &self,
+        actor: &Actor,
+        service: &str,
+        title: &str,
+        restoration_info: Option<&str>,
+    ) -> Result<Incident, EngineError> {
+        check_service(service)?;
+        check_text("/title", title)?;
+        if let Some(info) = restoration_info {
+            check_text("/restoration_info", info)?;
+        }
+        let store = self.incident_store()?;
+        let now = self.now();
+        let incident = Incident {
+            id: format!("INC-{}", uuid::Uuid::now_v7().simple()),
+            service: service.to_string(),
+            title: title.to_string(),
+            restoration_info: restoration_info.map(str::to_string),
+            state: IncidentState::Active,
+            declared_at: now,
+            declared_by: actor.id.clone(),
+            updated_at: now,
+            resolved_at: None,
+            closing_text: None,
+        };
+        store.save(&incident).await?;
+        tracing::info!(incident = %incident.id, service, "incident declared");
+        Ok(incident)
+    }
+
+    pub async fn update_incident(
+        &self,
+        id: &str,
+        title: Option<&str>,
+        restoration_info: Option<&str>,
+    ) -> Result<Incident, EngineError> {
+        let store = self.incident_store()?;
+        let mut incident = store.get(id).await?;
+        if incident.state == IncidentState::Resolved {
+            return Err(EngineError::Conflict(format!("incident {id} is resolved; declare a new one")));
+        }
+        if let Some(t) = title {
+            check_text("/title", t)?;
+            incident.title = t.to_string();
+        }
+        if let Some(info) = restoration_info {
+            check_text("/restoration_info", info)?;
+            incident.restoration_info = Some(info.to_string());
+        }
+        incident.updated_at = self.now();
+        store.save(&incident).await?;
+        Ok(incident)
+    }
+
+    /// Resolves the incident and queues the first page of its fan-out. Resolving again queues it
+    /// again (deduplicated), so a failed publish is repaired by retrying the request.
+    pub async fn resolve_incident(&self, id: &str, closing_text: &str) -> Result<Incident, EngineError> {
+        check_text("/closing_text", closing_text)?;
+        let store = self.incident_store()?;
+        let mut incident = store.get(id).await?;
+        if incident.state == IncidentState::Active {
+            let now = self.now();
+            incident.state = IncidentState::Resolved;
+            incident.resolved_at = Some(now);
+            incident.updated_at = now;
+            incident.closing_text = Some(closing_text.to_string());
+            store.save(&incident).await?;
+            tracing::info!(incident = %incident.id, service = %incident.service, "incident resolved");
+        }
+        self.publish_incident_page(&incident.id, None, 0).await?;
+        Ok(incident)
+    }
+
+    async fn publish_incident_page(&self, id: &str, after: Option<&TicketId>, page: u64) -> Result<(), EngineError> {
+        let step = StepMessage::new(
+            INCIDENT_RESOLVED,
+            format!("{id}.page.{page}"),
+            json!({"incident_id": id, "after": after, "page": page}),
+        )
+        .with_attribute("incident_id", id.to_string());
+        self.ports.steps.publish(&step).await?;
+        Ok(())
+    }
+
+    /// One page of an incident's fan-out: notifies its tickets (once each) and queues the next.
+    pub async fn incident_resolved_page(
+        &self,
+        id: &str,
+        after: Option<&TicketId>,
+        page: u64,
+    ) -> Result<usize, EngineError> {
+        let store = self.incident_store()?;
+        let incident = store.get(id).await?;
+        let tickets = store.linked(id, after, INCIDENT_BATCH).await?;
+        for ticket in &tickets {
+            self.notify_incident_resolved(&incident, ticket).await?;
+        }
+        if tickets.len() == INCIDENT_BATCH {
+            self.publish_incident_page(id, tickets.last(), page + 1).await?;
+        }
+        Ok(tickets.len())
+    }
+
+    /// A `note` on the ticket with the incident's closing text; an open ticket whose flow may be
+    /// resolved now is resolved with it as the answer (which goes to the requester).
+    async fn notify_incident_resolved(&self, incident: &Incident, id: &TicketId) -> Result<(), EngineError> {
+        let key = format!("incident-notice:{}:{id}", incident.id);
+        let closing = incident.closing_text.clone().unwrap_or_default();
+        let ran = once(
+            run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, || async {
+                let ticket = match self.ports.tickets.get(id).await {
+                    Ok(t) => t,
+                    // Purged or erased since: nobody to tell.
+                    Err(crate::ports::StoreError::NotFound(_)) => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                };
+                let note = Event {
+                    ticket_id: ticket.id.clone(),
+                    at: self.now(),
+                    actor: Actor::system(),
+                    kind: EventKind::Note,
+                    detail: json!({"incident_resolved": incident.id, "service": incident.service, "closing_text": closing}),
+                };
+                self.ports.events.append(&[note]).await?;
+                let resolvable = super::FlowGuard::of(&self.rules.book, &ticket)
+                    .is_some_and(|g| g.check_resolve(&ticket).is_ok());
+                if resolvable && ticket.state.is_open() && !closing.trim().is_empty() {
+                    self.answer_and_resolve(&ticket.id, &Actor::system(), &closing).await?;
+                }
+                Ok(())
+            })
+            .await,
+        )?;
+        if ran == RunOnce::InProgress {
+            return Err(EngineError::Conflict(format!("ticket {id} is being notified by another worker")));
+        }
+        Ok(())
+    }
+
+    /// `check_active_incidents`: with an active incident on `service`, the ticket is classified
+    /// Q, linked to it and shown its restoration info; without, it is classified I and escalated
+    /// to incident management.
+    pub async fn check_incidents(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        service: &str,
+        settings: &EscalationSettings,
+    ) -> Result<CheckedIncidents, EngineError> {
+        check_service(service)?;
+        let store = self.incident_store()?;
+        let ticket = self.ports.tickets.get(id).await?;
+        let guard = super::FlowGuard::of(&self.rules.book, &ticket).ok_or_else(|| {
+            EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
+        })?;
+        if !guard.allows_step(None, CHECK_STEP) {
+            return Err(EngineError::Conflict(format!(
+                "the flow of this ticket has no {CHECK_STEP}; it expects {}",
+                guard.expected_next(&ticket)
+            )));
+        }
+        if !matches!(ticket.state, TicketState::TakenInCharge | TicketState::InProgress) || ticket.ticket_type.is_some()
+        {
+            return Err(EngineError::Conflict(guard.refuse(&ticket, CHECK_STEP)));
+        }
+        let active = store.active(service).await?;
+        let checked = Event {
+            ticket_id: ticket.id.clone(),
+            at: self.now(),
+            actor: actor.clone(),
+            kind: EventKind::Note,
+            detail: json!({
+                "step": CHECK_STEP,
+                "service": service,
+                "incident": active.as_ref().map(|i| &i.id),
+                "restoration_info": active.as_ref().and_then(|i| i.restoration_info.as_ref()),
+            }),
+        };
+        match active {
+            Some(incident) => {
+                store.link(&incident.id, &ticket.id).await?;
+                self.ports.events.append(&[checked]).await?;
+                let ticket = self.classify(id, actor, TicketType::Q).await?;
+                Ok(CheckedIncidents { ticket, incident: Some(incident), escalated: None })
+            }
+            None => {
+                self.ports.events.append(&[checked]).await?;
+                self.classify(id, actor, TicketType::I).await?;
+                let summary = format!("Possible malfunction of `{service}` reported; no active incident is declared.");
+                let escalated = self.escalate(id, actor, INCIDENT_TARGET, &summary, settings).await?;
+                Ok(CheckedIncidents { ticket: escalated.ticket.clone(), incident: None, escalated: Some(escalated) })
+            }
+        }
+    }
+}
