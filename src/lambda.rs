@@ -10,8 +10,8 @@
 //! - `SPORTELLO_LOG`: `error`, `warn`, `info` (default) or `debug`.
 
 use crate::adapters::aws::lambda::{BatchSettings, SqsBatchResponse, SqsEvent, handle_batch};
-use crate::adapters::aws::{AwsEscalation, DynamoStore, SesMailer, SqsQueue, load_config};
-use crate::engine::{Engine, Ports, handle_step};
+use crate::adapters::aws::load_config;
+use crate::engine::{Engine, handle_step};
 use crate::http::AppState;
 use crate::rules::Rules;
 use axum::Router;
@@ -52,26 +52,7 @@ pub async fn engine_from_env() -> Result<Engine, Error> {
         format!("rulebook {} has errors:\n{}", path.display(), text.join("\n"))
     })?;
     let config = load_config(endpoint.as_deref()).await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let ses = aws_sdk_ses::Client::new(&config);
-    let store = Arc::new(DynamoStore::new(dynamodb.clone(), table.clone()));
-    let ports = Ports {
-        tickets: store.clone(),
-        events: store.clone(),
-        idempotency: store,
-        steps: Arc::new(SqsQueue::new(
-            sqs.clone(),
-            dynamodb.clone(),
-            table.clone(),
-            "steps",
-            queue_url,
-            dlq_url,
-            STEP_DEDUP_WINDOW,
-        )),
-        mailer: Arc::new(SesMailer::new(ses.clone())),
-        escalations: Arc::new(AwsEscalation::new(sqs, ses, dynamodb, table)),
-    };
+    let ports = crate::adapters::aws::ports(&config, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
     tracing::info!(rulebook = %rules.file, "engine ready");
     Ok(Engine::new(Arc::new(rules), ports))
 }

@@ -6,9 +6,9 @@ mod support;
 
 use sportello::adapters::aws::email_inbound::handle_email_batch;
 use sportello::adapters::aws::lambda::SqsEvent;
-use sportello::adapters::aws::{AwsEscalation, DynamoStore, SesMailer, SqsQueue, create_queue_with_dlq, table};
+use sportello::adapters::aws::{create_queue_with_dlq, table};
 use sportello::domain::{EventKind, TicketState};
-use sportello::engine::{Engine, Ports};
+use sportello::engine::Engine;
 use sportello::rules::Rules;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,23 +27,7 @@ async fn engine_on_moto() -> (Engine, Arc<support::moto::MotoServer>) {
     table::create_table(&dynamodb, &table).await.expect("create table");
     ses.verify_domain_identity().domain("sportello.pagopa.it").send().await.expect("verify SES domain");
     let (url, dlq_url) = create_queue_with_dlq(&sqs, &format!("steps-{tag}"), 5).await.expect("queues");
-    let store = Arc::new(DynamoStore::new(dynamodb.clone(), table.clone()));
-    let ports = Ports {
-        tickets: store.clone(),
-        events: store.clone(),
-        idempotency: store,
-        steps: Arc::new(SqsQueue::new(
-            sqs.clone(),
-            dynamodb.clone(),
-            table.clone(),
-            "steps",
-            url,
-            dlq_url,
-            Duration::from_secs(3600),
-        )),
-        mailer: Arc::new(SesMailer::new(ses.clone())),
-        escalations: Arc::new(AwsEscalation::new(sqs, ses, dynamodb, table)),
-    };
+    let ports = sportello::adapters::aws::ports(&config, &table, url, dlq_url, Duration::from_secs(3600));
     let rules = Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).expect("default rulebook");
     let now: jiff::Timestamp = "2026-03-14T19:05:34+01:00".parse().unwrap();
     (Engine::new(Arc::new(rules), ports).with_clock(Arc::new(move || now)), server)

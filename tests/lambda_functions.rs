@@ -7,9 +7,9 @@ mod support;
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use sportello::adapters::aws::lambda::SqsEvent;
-use sportello::adapters::aws::{AwsEscalation, DynamoStore, SesMailer, SqsQueue, create_queue_with_dlq, table};
+use sportello::adapters::aws::{create_queue_with_dlq, table};
 use sportello::domain::TicketState;
-use sportello::engine::{Engine, NewContact, Ports};
+use sportello::engine::{Engine, NewContact};
 use sportello::http::auth::Authenticator;
 use sportello::http::{AppState, api, voice};
 use sportello::lambda::{handle_steps, voice_event};
@@ -149,26 +149,10 @@ async fn on_moto_a_published_step_is_received_and_triaged() {
     let table_name = format!("sportello-lambda-{tag}");
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let ses = aws_sdk_ses::Client::new(&config);
     table::create_table(&dynamodb, &table_name).await.unwrap();
     let (url, dlq) = create_queue_with_dlq(&sqs, &format!("steps-{tag}"), 3).await.unwrap();
-    let store = Arc::new(DynamoStore::new(dynamodb.clone(), table_name.clone()));
-    let ports = Ports {
-        tickets: store.clone(),
-        events: store.clone(),
-        idempotency: store,
-        steps: Arc::new(SqsQueue::new(
-            sqs.clone(),
-            dynamodb.clone(),
-            table_name.clone(),
-            "steps",
-            url.clone(),
-            dlq,
-            std::time::Duration::from_secs(300),
-        )),
-        mailer: Arc::new(SesMailer::new(ses.clone())),
-        escalations: Arc::new(AwsEscalation::new(sqs.clone(), ses, dynamodb, table_name)),
-    };
+    let ports =
+        sportello::adapters::aws::ports(&config, &table_name, url.clone(), dlq, std::time::Duration::from_secs(300));
     let rules = sportello::rules::Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).unwrap();
     let now: jiff::Timestamp = "2026-12-26T21:30:00+01:00".parse().unwrap();
     let engine = Engine::new(Arc::new(rules), ports).with_clock(Arc::new(move || now));

@@ -31,6 +31,39 @@ pub async fn load_config(endpoint: Option<&str>) -> SdkConfig {
     loader.load().await
 }
 
+/// Every port of the engine on AWS: DynamoDB (tickets, events, idempotency), the SQS step queue
+/// and its dead-letter queue, SES for mail and escalations. `dedup_window` is how long a
+/// published step's deduplication id is remembered.
+pub fn ports(
+    config: &SdkConfig,
+    table: &str,
+    step_queue_url: impl Into<String>,
+    step_dlq_url: impl Into<String>,
+    dedup_window: std::time::Duration,
+) -> crate::engine::Ports {
+    use std::sync::Arc;
+    let dynamodb = aws_sdk_dynamodb::Client::new(config);
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let ses = aws_sdk_ses::Client::new(config);
+    let store = Arc::new(DynamoStore::new(dynamodb.clone(), table));
+    crate::engine::Ports {
+        tickets: store.clone(),
+        events: store.clone(),
+        idempotency: store,
+        steps: Arc::new(SqsQueue::new(
+            sqs.clone(),
+            dynamodb.clone(),
+            table,
+            "steps",
+            step_queue_url,
+            step_dlq_url,
+            dedup_window,
+        )),
+        mailer: Arc::new(SesMailer::new(ses.clone())),
+        escalations: Arc::new(AwsEscalation::new(sqs, ses, dynamodb, table)),
+    }
+}
+
 /// An SDK call failed in a way the caller can only retry. The text names the operation and the
 /// service's error code; AWS error messages name attributes, not their values.
 pub(crate) fn unavailable<E, R>(op: &str, e: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
