@@ -65,6 +65,15 @@ async fn a_malfunction_with_an_active_incident_is_answered_with_the_restoration_
     let other = d.open("email", "malfunction", "m-2").await;
     let base2 = format!("/operator/tickets/{other}");
     ok(d.call(Role::Operator, Method::POST, &format!("{base2}/take-in-charge"), None).await);
+    // The check types a malfunction report, not the operator: with no incident declared on `send`,
+    // a Q would leave the report unescalated.
+    for ticket_type in ["Q", "I"] {
+        let (status, p) = d
+            .call(Role::Operator, Method::POST, &format!("{base2}/classify"), Some(json!({"ticket_type": ticket_type})))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{ticket_type}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains("/check-incidents instead of classify"), "{p}");
+    }
     let c = ok(d
         .call(Role::Operator, Method::POST, &format!("{base2}/check-incidents"), Some(json!({"service": "send"})))
         .await);

@@ -15,7 +15,7 @@ pub const INCIDENT_RESOLVED: &str = "incident_resolved";
 /// Linked tickets notified per step message.
 pub const INCIDENT_BATCH: usize = 100;
 /// The flow step the check performs, and the target a malfunction without an incident goes to.
-const CHECK_STEP: &str = "check_active_incidents";
+pub(super) const CHECK_STEP: &str = "check_active_incidents";
 const INCIDENT_TARGET: &str = "pagopa_incident_management";
 const LEASE: Duration = Duration::from_secs(5 * 60);
 const REMEMBER: Duration = Duration::from_secs(15 * 86_400);
@@ -244,12 +244,12 @@ impl Engine {
             Some(incident) => {
                 store.link(&incident.id, &ticket.id).await?;
                 self.ports.events.append(&[checked]).await?;
-                let ticket = self.classify(id, actor, TicketType::Q).await?;
+                let ticket = self.classify_as(id, actor, TicketType::Q, true).await?;
                 Ok(CheckedIncidents { ticket, incident: Some(incident), escalated: None })
             }
             None => {
                 self.ports.events.append(&[checked]).await?;
-                self.classify(id, actor, TicketType::I).await?;
+                self.classify_as(id, actor, TicketType::I, true).await?;
                 let summary = format!("Possible malfunction of `{service}` reported; no active incident is declared.");
                 let escalated = self.escalate(id, actor, INCIDENT_TARGET, &summary, settings).await?;
                 Ok(CheckedIncidents { ticket: escalated.ticket.clone(), incident: None, escalated: Some(escalated) })

@@ -164,10 +164,31 @@ impl Engine {
     /// Sets the ticket type, among those the flow allows on its channel and category. A privacy
     /// type moves the ticket to the team its flow routes to.
     pub async fn classify(&self, id: &TicketId, actor: &Actor, to: TicketType) -> Result<Ticket, EngineError> {
+        self.classify_as(id, actor, to, false).await
+    }
+
+    /// Classifies; `by_incident_check` is set only by `check_active_incidents`, which is the one
+    /// that types a malfunction report (Q with an active incident, I without).
+    pub(super) async fn classify_as(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        to: TicketType,
+        by_incident_check: bool,
+    ) -> Result<Ticket, EngineError> {
         let now = self.now();
         self.change(id, |t, guard| {
             if t.ticket_type == Some(to) && t.state != TicketState::TakenInCharge {
                 return Ok(Vec::new());
+            }
+            if !by_incident_check && guard.allows_step(None, super::incidents::CHECK_STEP) {
+                return Err(EngineError::Conflict(format!(
+                    "the flow types this ticket by {check}: Q when an incident is active on the service, \
+                     I (escalated to incident management) when none is; POST \
+                     /operator/tickets/{reference}/check-incidents instead of classify",
+                    check = super::incidents::CHECK_STEP,
+                    reference = t.reference,
+                )));
             }
             guard.check_classify(t, to).map_err(|r| match r {
                 ClassifyRefusal::Type(m) => EngineError::invalid("/ticket_type", m),
