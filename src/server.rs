@@ -58,8 +58,13 @@ pub async fn run_clock(engine: Engine) {
         tick.tick().await;
         match engine.clock_tick(&settings).await {
             Ok(r) => tracing::info!(
-                scanned = r.scanned, warned = r.warned, breached = r.breached, reminded = r.reminded,
-                purged = r.purged, failed = r.failed, "clock tick"
+                scanned = r.scanned,
+                warned = r.warned,
+                breached = r.breached,
+                reminded = r.reminded,
+                purged = r.purged,
+                failed = r.failed,
+                "clock tick"
             ),
             Err(e) => tracing::warn!(error = %e, "clock: tick failed"),
         }

@@ -252,10 +252,9 @@ impl Engine {
             None => d.due.to_string(),
         };
         let (headline, state_line) = match alarm {
-            Alarm::Warning => (
-                "due soon",
-                format!("{}% of the time to `{}` is used.", self.rules.book.sla.warn_at_percent, d.kind),
-            ),
+            Alarm::Warning => {
+                ("due soon", format!("{}% of the time to `{}` is used.", self.rules.book.sla.warn_at_percent, d.kind))
+            }
             Alarm::Breach => ("overdue", format!("The deadline `{}` has passed.", d.kind)),
         };
         let counted = if counts_calendar_time(&d.kind) {
@@ -380,7 +379,8 @@ impl Engine {
                         }
                     }
                     Done::Reminder { target, sent_at, reminder_id, reminds, transport_id } => {
-                        let Some(e) = ticket.escalations.iter_mut().find(|e| &e.target == target && e.sent_at == *sent_at)
+                        let Some(e) =
+                            ticket.escalations.iter_mut().find(|e| &e.target == target && e.sent_at == *sent_at)
                         else {
                             continue;
                         };

@@ -103,7 +103,9 @@ impl EscalationMessage {
             return Err(StoreError::Invalid("an escalation needs an id and a target".into()));
         }
         if (self.kind == MessageKind::Reminder) != self.reminds.is_some() {
-            return Err(StoreError::Invalid("a reminder, and only a reminder, names the escalation it reminds of".into()));
+            return Err(StoreError::Invalid(
+                "a reminder, and only a reminder, names the escalation it reminds of".into(),
+            ));
         }
         Ok(())
     }

@@ -26,8 +26,13 @@ async fn main() -> Result<(), sportello::lambda::Error> {
         // An error fails the invocation: the scheduler retries it, and the next tick runs anyway.
         let report = engine.clock_tick(settings).await?;
         tracing::info!(
-            scanned = report.scanned, warned = report.warned, breached = report.breached,
-            reminded = report.reminded, purged = report.purged, failed = report.failed, "clock tick"
+            scanned = report.scanned,
+            warned = report.warned,
+            breached = report.breached,
+            reminded = report.reminded,
+            purged = report.purged,
+            failed = report.failed,
+            "clock tick"
         );
         Ok::<Value, sportello::lambda::Error>(serde_json::to_value(report)?)
     }))
