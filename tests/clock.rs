@@ -2,15 +2,21 @@
 //! breaches, GDPR clocks in calendar time, team notifications without personal data, escalation
 //! reminders, and ticks that repeat (or overlap) without doing anything twice.
 
+use async_trait::async_trait;
 use sportello::adapters::embedded::{Db, OutboxMailer, SqliteQueue, ports};
-use sportello::domain::{Actor, ActorRole, EventKind, Requester, Ticket, TicketId, TicketState, TicketType};
+use sportello::domain::{
+    Actor, ActorRole, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState, TicketType,
+};
 use sportello::engine::{ClockReport, Engine, EscalationSettings, NewContact};
-use sportello::ports::{EscalationMessage, MessageKind, StepQueue};
+use sportello::ports::ticket_store::RequesterKey;
+use sportello::ports::{
+    Created, Erasure, EscalationMessage, MessageKind, StepQueue, StoreError, StoreResult, TicketStore,
+};
 use sportello::rules::Rules;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 const EMAIL: &str = "mario.rossi@example.it";
@@ -26,6 +32,45 @@ struct World {
     engine: Engine,
     now: Arc<AtomicI64>,
     settings: EscalationSettings,
+    store: Arc<FlakyStore>,
+}
+
+/// The SQLite store, whose next `fail_updates` writes fail as if the process died before them.
+struct FlakyStore {
+    inner: Arc<dyn TicketStore>,
+    fail_updates: AtomicUsize,
+}
+
+#[async_trait]
+impl TicketStore for FlakyStore {
+    async fn create(&self, key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created> {
+        self.inner.create(key, ticket, actor).await
+    }
+    async fn get(&self, id: &TicketId) -> StoreResult<Ticket> {
+        self.inner.get(id).await
+    }
+    async fn get_by_reference(&self, reference: &TicketReference) -> StoreResult<Ticket> {
+        self.inner.get_by_reference(reference).await
+    }
+    async fn update(&self, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket> {
+        let failing = self.fail_updates.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if failing.is_ok() {
+            return Err(StoreError::Unavailable("simulated crash before the write".into()));
+        }
+        self.inner.update(ticket, events).await
+    }
+    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>> {
+        self.inner.work_queue(team, state, limit).await
+    }
+    async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
+        self.inner.find_by_requester(key).await
+    }
+    async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: jiff::Timestamp) -> StoreResult<Erasure> {
+        self.inner.erase_requester(key, actor, now).await
+    }
+    async fn purge_closed(&self, days: u32, now: jiff::Timestamp) -> StoreResult<Vec<TicketId>> {
+        self.inner.purge_closed(days, now).await
+    }
 }
 
 impl World {
@@ -35,14 +80,17 @@ impl World {
         let db = Db::open(dir.path().join("sportello.db")).unwrap();
         let now = Arc::new(AtomicI64::new(0));
         let clock = now.clone();
-        let engine = Engine::new(Arc::new(rules), ports(&db))
+        let mut ports = ports(&db);
+        let store = Arc::new(FlakyStore { inner: ports.tickets.clone(), fail_updates: AtomicUsize::new(0) });
+        ports.tickets = store.clone();
+        let engine = Engine::new(Arc::new(rules), ports)
             .with_clock(Arc::new(move || jiff::Timestamp::from_millisecond(clock.load(Ordering::SeqCst)).unwrap()));
         let settings = EscalationSettings {
             mail_from: "sportello@pagopa.example".into(),
             reply_email: Some("notices@pagopa.example".into()),
             ..EscalationSettings::default()
         };
-        let w = World { _dir: dir, db, engine, now, settings };
+        let w = World { _dir: dir, db, engine, now, settings, store };
         w.set(when);
         w
     }
@@ -255,6 +303,39 @@ async fn overlapping_ticks_do_nothing_twice() {
         assert_eq!(w.events(id, EventKind::DeadlineWarning).await.len(), 1);
     }
     assert_eq!(w.clock_mails().await.len(), 2);
+}
+
+/// The mail went, then the process died before the stamp: the next tick writes the stamp and the
+/// event without mailing again. Same for a reminder.
+#[tokio::test]
+async fn a_crash_between_the_mail_and_the_stamp_sends_nothing_twice() {
+    let w = World::at("2026-12-02T10:00:00+01:00");
+    let q = w.open("basic_info", "q-1").await;
+    let a = w.open("specialist_support", "a-1").await;
+    w.escalate(&a, "third_parties").await;
+
+    w.store.fail_updates.store(1, Ordering::SeqCst);
+    let r = w.tick_at("2026-12-02T13:20:00+01:00").await;
+    assert_eq!((counts(&r), r.failed), (report(0, 0, 0), 1), "{r:?}");
+    assert_eq!(w.clock_mails().await.len(), 1, "mailed, not stamped");
+    assert!(w.ticket(&q).await.deadlines.iter().all(|d| d.warned_at.is_none()));
+    let r = w.tick_at("2026-12-02T13:21:00+01:00").await;
+    assert_eq!((counts(&r), r.failed), (report(1, 0, 0), 0), "{r:?}");
+    assert_eq!(w.clock_mails().await.len(), 1, "not mailed again");
+    assert_eq!(w.events(&q, EventKind::DeadlineWarning).await.len(), 1);
+
+    // Third parties are reminded after 24 business hours: Friday 10:00.
+    let reminders = || async {
+        let sent = OutboxMailer::new(w.db.clone()).sent(100).await.unwrap();
+        sent.iter().filter(|m| m.message_id.ends_with("-reminder@pagopa.example")).count()
+    };
+    // Two writes fail: the late Q ticket's breaches (new tickets are read first), then the reminder.
+    w.store.fail_updates.store(2, Ordering::SeqCst);
+    let r = w.tick_at("2026-12-04T10:00:00+01:00").await;
+    assert_eq!((r.reminded, reminders().await), (0, 1), "{r:?}");
+    let r = w.tick_at("2026-12-04T10:01:00+01:00").await;
+    assert_eq!((r.reminded, reminders().await), (1, 1), "{r:?}");
+    assert_eq!(w.events(&a, EventKind::EscalationReminded).await.len(), 1);
 }
 
 /// An escalation to a queue target whose notice is overdue is sent again once, as a reminder,

@@ -23,10 +23,10 @@ use serde::Serialize;
 use serde_json::json;
 use std::time::Duration;
 
-/// Tickets read per team and open state in one tick. `work_queue` reads oldest first, so with a
-/// backlog beyond this the newest tickets (the furthest from their deadlines) wait for a later
-/// tick once older ones leave the state.
-pub const CLOCK_SCAN_LIMIT: usize = 5_000;
+/// Tickets read per team and open state in one tick: the most either store's `work_queue` answers.
+/// It reads oldest first, so with a larger backlog the newest tickets (the furthest from their
+/// deadlines) are looked at once older ones leave the state; the tick logs when it hits the limit.
+pub const CLOCK_SCAN_LIMIT: usize = 1_000;
 /// How many times the stamps are re-applied after a version conflict.
 const MAX_ATTEMPTS: usize = 8;
 /// A claimed notification or reminder that never completed may be retried after this.
