@@ -453,3 +453,43 @@ async fn old_records_and_retired_targets_do_not_stop_the_clock() {
     assert!(w.ticket(&legacy).await.escalations[0].reminded_at.is_some());
     assert!(w.ticket(&retired).await.escalations[0].reminded_at.is_none());
 }
+
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The clock logs what it did by ticket id, reference and deadline or target: nothing of the
+/// requester.
+#[tokio::test]
+async fn the_clock_logs_no_personal_data() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test runtime has one thread: everything the engine logs lands here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let w = World::at("2026-12-02T10:00:00+01:00");
+    let q = w.open("basic_info", "q-1").await;
+    let a = w.open("specialist_support", "a-1").await;
+    w.escalate(&a, "pagopa_specialists").await;
+    let r = w.tick_at("2026-12-03T14:00:00+01:00").await;
+    assert_eq!(counts(&r), report(0, 2, 1));
+
+    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(text.contains(w.ticket(&q).await.reference.as_str()) && text.contains("resolution"), "{text}");
+    assert!(text.contains("pagopa_specialists"), "{text}");
+    assert_no_personal_data(&text);
+}

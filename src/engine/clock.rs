@@ -407,7 +407,8 @@ impl Engine {
                 Ok(saved) => {
                     for ev in &events {
                         let what = ev.detail.get("deadline").or_else(|| ev.detail.get("target"));
-                        tracing::info!(ticket = %saved.id, reference = %saved.reference, kind = ?ev.kind, what = ?what, "clock");
+                        let what = what.and_then(|v| v.as_str()).unwrap_or_default();
+                        tracing::info!(ticket = %saved.id, reference = %saved.reference, kind = ?ev.kind, what, "clock");
                     }
                     report.warned += warned;
                     report.breached += breached;
@@ -424,4 +425,39 @@ impl Engine {
 
 fn system_event(ticket: &Ticket, kind: EventKind, at: Timestamp, detail: serde_json::Value) -> Event {
     Event { ticket_id: ticket.id.clone(), at, actor: Actor::system(), kind, detail }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(kind: ChannelKind, state: TicketState) -> Ticket {
+        let created = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut t = Ticket::new("any", kind, "first_level", created);
+        t.triaged_at = Some(created + SignedDuration::from_mins(30));
+        t.state = state;
+        t
+    }
+
+    #[test]
+    fn clocks_start_at_arrival_or_at_a_chat_handoff() {
+        let mail = ticket(ChannelKind::Email, TicketState::New);
+        assert_eq!(deadline_start(&mail), mail.created_at, "a queued triage does not eat into the SLA");
+        let chat = ticket(ChannelKind::Chat, TicketState::New);
+        assert_eq!(Some(deadline_start(&chat)), chat.triaged_at, "the bot's time is not the operators'");
+    }
+
+    #[test]
+    fn what_meets_a_deadline() {
+        let new = ticket(ChannelKind::Email, TicketState::New);
+        let taken = ticket(ChannelKind::Email, TicketState::TakenInCharge);
+        let reopened = ticket(ChannelKind::Email, TicketState::InProgress);
+        assert!(!deadline_met("first_response", &new, false));
+        assert!(deadline_met("first_response", &taken, false));
+        assert!(!deadline_met("resolution", &taken, false));
+        assert!(!deadline_met("gdpr_breach_notification", &taken, false));
+        assert!(deadline_met("resolution", &reopened, true), "the first resolution met it");
+        assert!(deadline_met("gdpr_data_subject_request", &ticket(ChannelKind::Api, TicketState::Closed), false));
+        assert!(counts_calendar_time("gdpr_breach_notification") && !counts_calendar_time("resolution"));
+    }
 }
