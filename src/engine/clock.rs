@@ -154,8 +154,14 @@ impl Engine {
         settings: &EscalationSettings,
         report: &mut ClockReport,
     ) -> Result<(), EngineError> {
-        let alarms: Vec<(&Deadline, Alarm)> =
-            ticket.deadlines.iter().filter_map(|d| self.deadline_alarm(ticket, d, now).map(|a| (d, a))).collect();
+        // What the state alone shows met is dropped before the events are read: most open
+        // tickets have nothing due, and reading every ticket's events each minute would cost.
+        let alarms: Vec<(&Deadline, Alarm)> = ticket
+            .deadlines
+            .iter()
+            .filter(|d| !deadline_met(&d.kind, ticket, false))
+            .filter_map(|d| self.deadline_alarm(ticket, d, now).map(|a| (d, a)))
+            .collect();
         let overdue: Vec<usize> = (0..ticket.escalations.len())
             .filter(|&i| self.reminder_due(ticket, i).is_some_and(|due| now >= due))
             .collect();
