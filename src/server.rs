@@ -49,13 +49,24 @@ pub async fn run_workers(engine: Engine) {
     }
 }
 
-/// The scheduled work: on AWS an EventBridge schedule, here a timer.
+/// The scheduled work (deadline warnings and breaches, escalation reminders, the retention
+/// purge: `Engine::clock_tick`): on AWS an EventBridge schedule, here a timer.
 pub async fn run_clock(engine: Engine) {
+    let settings = crate::engine::EscalationSettings::from_env(&engine.rules.book);
     let mut tick = tokio::time::interval(CLOCK_TICK);
     loop {
         tick.tick().await;
-        if let Err(e) = engine.purge_expired().await {
-            tracing::warn!(error = %e, "clock: purge failed");
+        match engine.clock_tick(&settings).await {
+            Ok(r) => tracing::info!(
+                scanned = r.scanned,
+                warned = r.warned,
+                breached = r.breached,
+                reminded = r.reminded,
+                purged = r.purged,
+                failed = r.failed,
+                "clock tick"
+            ),
+            Err(e) => tracing::warn!(error = %e, "clock: tick failed"),
         }
     }
 }

@@ -67,3 +67,29 @@ fn schema_accepts_valid_messages_and_refuses_broken_ones() {
     missing.as_object_mut().unwrap().remove("escalated_at");
     assert!(!validator.is_valid(&missing));
 }
+
+/// A reminder is the same message with `kind` and `reminds`; a plain escalation leaves both out,
+/// so consumers of the first version read it unchanged.
+#[test]
+fn reminders_extend_the_message_compatibly() {
+    let validator = jsonschema::validator_for(&checked_in()).unwrap();
+    let mut reminder = sample();
+    reminder["escalation_id"] = serde_json::json!("0193a1b2-pagopa_specialists-1-reminder");
+    reminder["kind"] = serde_json::json!("reminder");
+    reminder["reminds"] = serde_json::json!("0193a1b2-pagopa_specialists-1");
+    assert!(validator.is_valid(&reminder));
+    let m: sportello::ports::EscalationMessage = serde_json::from_value(reminder.clone()).unwrap();
+    assert_eq!(m.kind, sportello::ports::MessageKind::Reminder);
+    m.validate().unwrap();
+
+    let mut unknown = reminder.clone();
+    unknown["kind"] = serde_json::json!("nudge");
+    assert!(!validator.is_valid(&unknown));
+
+    let plain: sportello::ports::EscalationMessage = serde_json::from_value(sample()).unwrap();
+    let json = serde_json::to_value(&plain).unwrap();
+    assert!(json.get("kind").is_none() && json.get("reminds").is_none(), "{json}");
+    let mut orphan = plain.clone();
+    orphan.kind = sportello::ports::MessageKind::Reminder;
+    assert!(orphan.validate().is_err(), "a reminder names what it reminds of");
+}

@@ -584,6 +584,8 @@ fn escalation(t: &Ticket) -> EscalationMessage {
         summary: "Payment notice paid twice, please check the creditor's reconciliation.".into(),
         fields: BTreeMap::from([("notice_code".to_string(), "302000100000009424".to_string())]),
         reply_to: Some("https://sqs.eu-south-1.amazonaws.com/000000000000/sportello-notices".into()),
+        kind: sportello::ports::MessageKind::Escalation,
+        reminds: None,
     }
 }
 

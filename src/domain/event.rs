@@ -55,6 +55,8 @@ pub enum EventKind {
     Reminder,
     DeadlineWarning,
     DeadlineBreached,
+    /// The clock reminded an escalation target whose resolution notice is overdue.
+    EscalationReminded,
     RequesterErased,
     /// Mail we sent to the requester bounced (a delivery status notification came back).
     DeliveryFailed,

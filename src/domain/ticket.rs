@@ -113,6 +113,13 @@ pub struct Escalation {
     pub notice_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// When the target is reminded if no notice came: `sent_at` plus the target's
+    /// `remind_after` in business time. Records from before it was kept have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Timestamp>,
+    /// When the clock sent the reminder (once per escalation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -358,6 +358,8 @@ mod tests {
             sent_at: t.created_at,
             notice_at: None,
             notice: None,
+            due: None,
+            reminded_at: None,
         });
         assert_eq!(
             g.check_resolve(&t).unwrap_err(),

@@ -4,6 +4,7 @@
 
 mod answer;
 mod chat;
+mod clock;
 mod email;
 pub mod flow_guard;
 mod incidents;
@@ -15,6 +16,7 @@ mod triage;
 
 pub use answer::{AnswerDelivery, DELIVER_ANSWER};
 pub use chat::{BOT_TEAM, ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
+pub use clock::{Alarm, CLOCK_SCAN_LIMIT, ClockReport};
 pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
 pub use flow_guard::FlowGuard;
 pub use incidents::{CheckedIncidents, INCIDENT_BATCH, INCIDENT_RESOLVED};

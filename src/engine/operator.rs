@@ -8,7 +8,7 @@ use super::{Engine, EngineError};
 use crate::domain::{Actor, Escalation, Event, EventKind, Ticket, TicketId, TicketReference, TicketState, TicketType};
 use crate::knowledge::search::{Hit, KnowledgeIndex, detect_language};
 use crate::ports::escalation::ESCALATION_SCHEMA;
-use crate::ports::{EscalationMessage, EscalationRoute, StoreError};
+use crate::ports::{EscalationMessage, EscalationRoute, MessageKind, StoreError};
 use crate::rules::schedule;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -254,14 +254,7 @@ impl Engine {
                 format!("unknown target `{target_id}`; targets: {}", known.join(", ")),
             ));
         };
-        let route = match (&target.delivery.sqs, &target.delivery.email) {
-            (Some(sqs), _) => EscalationRoute::Queue {
-                queue: settings.queue_urls.get(&sqs.queue).cloned().unwrap_or_else(|| sqs.queue.clone()),
-            },
-            (None, Some(email)) => EscalationRoute::Email { from: settings.mail_from.clone(), to: email.to.clone() },
-            (None, None) => return Err(EngineError::Conflict(format!("target `{target_id}` has no delivery"))),
-        };
-        let reply_to = if target.delivery.sqs.is_some() { &settings.reply_queue } else { &settings.reply_email };
+        let (route, reply_to) = target_route(target_id, target, settings)?;
         // One id for every attempt: the delivery port sends a given escalation once.
         let escalation_id = uuid::Uuid::now_v7().to_string();
         let now = self.now();
@@ -295,6 +288,8 @@ impl Engine {
                 sent_at: now,
                 notice_at: None,
                 notice: None,
+                due,
+                reminded_at: None,
             });
             ticket.updated_at = now;
             let sent_fields: Vec<&String> = message.fields.keys().collect();
@@ -411,7 +406,7 @@ impl Engine {
         Ok(all)
     }
 
-    async fn first_message(&self, id: &TicketId) -> Result<Option<String>, EngineError> {
+    pub(super) async fn first_message(&self, id: &TicketId) -> Result<Option<String>, EngineError> {
         let events = self.ports.events.list(id).await?;
         Ok(events
             .iter()
@@ -421,7 +416,7 @@ impl Engine {
             .and_then(|e| e.detail.get("body").and_then(|b| b.as_str()).map(str::to_string)))
     }
 
-    async fn conversation(&self, id: &TicketId) -> Result<String, EngineError> {
+    pub(super) async fn conversation(&self, id: &TicketId) -> Result<String, EngineError> {
         let events = self.ports.events.list(id).await?;
         let mut text = String::new();
         for e in events.iter().filter(|e| e.kind == EventKind::Message) {
@@ -433,10 +428,28 @@ impl Engine {
     }
 
     /// When a target should be reminded, in the SLA calendar's business time.
-    fn remind_at(&self, remind_after: Option<&str>, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    pub(super) fn remind_at(&self, remind_after: Option<&str>, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
         let d = schedule::business_duration(remind_after?).ok()?;
         self.rules.calendars.get(&self.rules.book.sla.schedule)?.add_business_time(now, d)
     }
+}
+
+/// Where a target's messages go and where it answers: its queue (by URL when the deployment
+/// maps it) or its mailbox.
+pub(super) fn target_route(
+    target_id: &str,
+    target: &crate::rules::model::Target,
+    settings: &EscalationSettings,
+) -> Result<(EscalationRoute, Option<String>), EngineError> {
+    let route = match (&target.delivery.sqs, &target.delivery.email) {
+        (Some(sqs), _) => EscalationRoute::Queue {
+            queue: settings.queue_urls.get(&sqs.queue).cloned().unwrap_or_else(|| sqs.queue.clone()),
+        },
+        (None, Some(email)) => EscalationRoute::Email { from: settings.mail_from.clone(), to: email.to.clone() },
+        (None, None) => return Err(EngineError::Conflict(format!("target `{target_id}` has no delivery"))),
+    };
+    let reply_to = if target.delivery.sqs.is_some() { &settings.reply_queue } else { &settings.reply_email };
+    Ok((route, reply_to.clone()))
 }
 
 /// The earliest deadline still running on a ticket.
@@ -455,23 +468,23 @@ fn truncate(mut text: String, max: usize) -> String {
     text
 }
 
-struct Bodies<'a> {
-    description: Option<&'a str>,
-    conversation: Option<&'a str>,
+pub(super) struct Bodies<'a> {
+    pub description: Option<&'a str>,
+    pub conversation: Option<&'a str>,
 }
 
-struct Envelope<'a> {
-    escalation_id: &'a str,
-    at: jiff::Timestamp,
-    due: Option<jiff::Timestamp>,
-    summary: &'a str,
-    reply_to: Option<String>,
+pub(super) struct Envelope<'a> {
+    pub escalation_id: &'a str,
+    pub at: jiff::Timestamp,
+    pub due: Option<jiff::Timestamp>,
+    pub summary: &'a str,
+    pub reply_to: Option<String>,
 }
 
 /// The escalation message with only the fields the target's `fields` list names. The envelope
 /// (ids, reference, target, times, the operator's summary) always goes: the target needs it to
 /// work the case and answer.
-fn escalation_message(
+pub(super) fn escalation_message(
     ticket: &Ticket,
     target: &str,
     allowed: &[String],
@@ -512,6 +525,8 @@ fn escalation_message(
         summary: envelope.summary.to_string(),
         fields,
         reply_to: envelope.reply_to,
+        kind: MessageKind::Escalation,
+        reminds: None,
     }
 }
 

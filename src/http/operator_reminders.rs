@@ -47,6 +47,8 @@ fn status(t: &Ticket, full: bool) -> Value {
             "sent_at": e.sent_at,
             "notice_at": e.notice_at,
             "notice": e.notice,
+            "due": e.due,
+            "reminded_at": e.reminded_at,
         })).collect::<Vec<_>>(),
     })
 }

@@ -52,6 +52,28 @@ pub struct EscalationMessage {
     pub fields: BTreeMap<String, String>,
     /// Where to send the resolution notice (a queue URL or an e-mail address).
     pub reply_to: Option<String>,
+    /// `escalation` (the first message; the field is then left out) or `reminder` (the
+    /// resolution notice is overdue: the same case, sent again once).
+    #[serde(default, skip_serializing_if = "MessageKind::is_escalation")]
+    pub kind: MessageKind,
+    /// For a reminder: the `escalation_id` of the escalation it reminds of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminds: Option<String>,
+}
+
+/// What a message is: a new escalation, or a reminder of one still waiting for its notice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    #[default]
+    Escalation,
+    Reminder,
+}
+
+impl MessageKind {
+    pub fn is_escalation(&self) -> bool {
+        *self == Self::Escalation
+    }
 }
 
 /// Where an escalation goes, from the rulebook's target.
@@ -80,6 +102,11 @@ impl EscalationMessage {
         if self.escalation_id.is_empty() || self.target.is_empty() {
             return Err(StoreError::Invalid("an escalation needs an id and a target".into()));
         }
+        if (self.kind == MessageKind::Reminder) != self.reminds.is_some() {
+            return Err(StoreError::Invalid(
+                "a reminder, and only a reminder, names the escalation it reminds of".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -95,10 +122,15 @@ impl EscalationMessage {
         self.validate()?;
         let domain = from.split_once('@').map_or("sportello.invalid", |(_, d)| d);
         let kind = self.ticket_type.map(|t| format!("{} ({})", t.code(), t.name())).unwrap_or_else(|| "-".into());
+        let opening = match self.kind {
+            MessageKind::Escalation => format!("Ticket {} is escalated to {}.", self.reference, self.target),
+            MessageKind::Reminder => format!(
+                "Reminder: ticket {} was escalated to {} and its resolution notice is overdue.",
+                self.reference, self.target
+            ),
+        };
         let mut text = format!(
-            "Ticket {reference} is escalated to {target}.\n\nType: {kind}\nCategory: {category}\nChannel: {channel}\nEscalated at: {at}\n",
-            reference = self.reference,
-            target = self.target,
+            "{opening}\n\nType: {kind}\nCategory: {category}\nChannel: {channel}\nEscalated at: {at}\n",
             category = self.category.as_deref().unwrap_or("-"),
             channel = self.channel.as_deref().unwrap_or("-"),
             at = self.escalated_at,
@@ -113,14 +145,18 @@ impl EscalationMessage {
         let mail = OutgoingMail {
             from: from.to_string(),
             to: to.to_vec(),
-            subject: format!("[{}] Escalation to {}", self.reference, self.target),
+            subject: match self.kind {
+                MessageKind::Escalation => format!("[{}] Escalation to {}", self.reference, self.target),
+                MessageKind::Reminder => format!("[{}] Reminder: escalation to {}", self.reference, self.target),
+            },
             text,
             html: None,
             message_id: format!("escalation-{}@{domain}", sanitize_id(&self.escalation_id)),
             in_reply_to: None,
             references: Vec::new(),
             ticket: Some(self.reference.clone()),
-            auto_submitted: None,
+            // A reminder is the clock's doing: the target's autoresponder should not answer it.
+            auto_submitted: (self.kind == MessageKind::Reminder).then(|| "auto-generated".to_string()),
         };
         mail.validate()?;
         Ok(mail)

@@ -12,7 +12,7 @@ pub mod step_queue;
 pub mod ticket_store;
 
 pub use error::{StoreError, StoreResult};
-pub use escalation::{EscalationDelivery, EscalationMessage, EscalationRoute};
+pub use escalation::{EscalationDelivery, EscalationMessage, EscalationRoute, MessageKind};
 pub use event_log::EventLog;
 pub use idempotency::{Claim, IdempotencyStore, RunOnce, RunOnceError, run_once};
 pub use incidents::{Incident, IncidentState, IncidentStore};

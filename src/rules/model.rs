@@ -92,6 +92,10 @@ pub struct Team {
     /// Who leads the team (a role, not a person).
     #[serde(default)]
     pub lead: Option<String>,
+    /// Team mailboxes the clock notifies of SLA and GDPR warnings and breaches (no personal
+    /// data in those mails: reference, deadline, due time).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -239,6 +239,13 @@ impl<'r> Checker<'r> {
                 );
             }
         }
+        for (id, t) in &b.teams {
+            for (i, addr) in t.notify.iter().enumerate() {
+                if !looks_like_address(addr) || addr.contains(['<', '>', ',', ';', '"']) {
+                    self.error(format!("/teams/{}/notify/{i}", esc(id)), format!("`{addr}` is not an email address"));
+                }
+            }
+        }
         let has_privacy_category = b.categories.values().any(|c| c.types.iter().any(|t| t.is_privacy()));
         if has_privacy_category && privacy.is_empty() {
             let d = self.error("/teams", "privacy categories exist but no team is `privacy: true`");
