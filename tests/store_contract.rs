@@ -549,6 +549,7 @@ fn mail(message_id: &str) -> OutgoingMail {
         references: vec!["CAA001@mail.example.it".into(), "CAB123@mail.example.it".into()],
         ticket: Some(TicketReference("SP-7K3Q9XWD".into())),
         auto_submitted: None,
+        reply_to: None,
     }
 }
 
@@ -584,6 +585,7 @@ fn escalation(t: &Ticket) -> EscalationMessage {
         summary: "Payment notice paid twice, please check the creditor's reconciliation.".into(),
         fields: BTreeMap::from([("notice_code".to_string(), "302000100000009424".to_string())]),
         reply_to: Some("https://sqs.eu-south-1.amazonaws.com/000000000000/sportello-notices".into()),
+        reply_token: None,
     }
 }
 

@@ -205,6 +205,7 @@ impl Engine {
             references,
             ticket: Some(ticket.reference.clone()),
             auto_submitted: None,
+            reply_to: None,
         };
         mail.validate().ok().map(|()| mail)
     }

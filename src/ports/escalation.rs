@@ -52,6 +52,10 @@ pub struct EscalationMessage {
     pub fields: BTreeMap<String, String>,
     /// Where to send the resolution notice (a queue URL or an e-mail address).
     pub reply_to: Option<String>,
+    /// E-mail targets: the token a reply must carry (in the address, subject or body) to be
+    /// taken as this escalation's resolution notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_token: Option<String>,
 }
 
 /// Where an escalation goes, from the rulebook's target.
@@ -106,14 +110,20 @@ impl EscalationMessage {
         if let Some(due) = self.due {
             text.push_str(&format!("Answer due by: {due}\n"));
         }
-        text.push_str(&format!(
-            "\n{}\n\nPlease quote {} in your resolution notice.\n\n-- message ({ESCALATION_SCHEMA}) --\n{json}\n",
-            self.summary, self.reference
-        ));
+        text.push_str(&format!("\n{}\n\nPlease quote {} in your resolution notice.\n", self.summary, self.reference));
+        if let Some(token) = &self.reply_token {
+            text.push_str(&format!(
+                "Reply to this message with your resolution notice, above the quoted text; keep the reply token {token} in the subject.\n"
+            ));
+        }
+        text.push_str(&format!("\n-- message ({ESCALATION_SCHEMA}) --\n{json}\n"));
         let mail = OutgoingMail {
             from: from.to_string(),
             to: to.to_vec(),
-            subject: format!("[{}] Escalation to {}", self.reference, self.target),
+            subject: match &self.reply_token {
+                Some(token) => format!("[{}] Escalation to {} [{token}]", self.reference, self.target),
+                None => format!("[{}] Escalation to {}", self.reference, self.target),
+            },
             text,
             html: None,
             message_id: format!("escalation-{}@{domain}", sanitize_id(&self.escalation_id)),
@@ -121,6 +131,8 @@ impl EscalationMessage {
             references: Vec::new(),
             ticket: Some(self.reference.clone()),
             auto_submitted: None,
+            // A reply goes to the reply mailbox when the message names one.
+            reply_to: self.reply_to.clone().filter(|a| a.contains('@') && !a.contains("://")),
         };
         mail.validate()?;
         Ok(mail)

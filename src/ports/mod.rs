@@ -8,6 +8,7 @@ pub mod event_log;
 pub mod idempotency;
 pub mod incidents;
 pub mod mailer;
+pub mod notice;
 pub mod step_queue;
 pub mod ticket_store;
 
