@@ -61,6 +61,8 @@ pub async fn handle_notice_batch(
                 response.add_failure(message_id);
                 continue;
             }
+            // The whole message is at fault: no pointer to show.
+            Err(EngineError::Invalid { field, message }) if field.is_empty() => message,
             Err(e) => e.to_string(),
         };
         // The reason names fields and ids, never the notice text.
