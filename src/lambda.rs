@@ -8,6 +8,7 @@
 //!   `/var/task/rules`);
 //! - `SPORTELLO_REPLY_TOKEN_KEY` and `SPORTELLO_REPLY_EMAIL`: e-mail escalations' reply tokens
 //!   (the operator function mints them, the email functions check them);
+//! - `SPORTELLO_WEBHOOK_<CLIENT>` and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>`: API clients' webhooks;
 //! - `SPORTELLO_NOTICE_DLQ_URL`: the notices function's dead-letter queue for refused notices;
 //! - `AWS_ENDPOINT_URL`: another endpoint for every AWS service (moto in tests);
 //! - `SPORTELLO_LOG`: `error`, `warn`, `info` (default) or `debug`.
@@ -57,7 +58,11 @@ pub async fn engine_from_env() -> Result<Engine, Error> {
     let config = load_config(endpoint.as_deref()).await;
     let ports = crate::adapters::aws::ports(&config, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
     tracing::info!(rulebook = %rules.file, "engine ready");
-    let engine = Engine::new(Arc::new(rules), ports);
+    let webhooks = crate::engine::webhook::Webhooks::from_env(
+        &rules.book,
+        Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new()),
+    );
+    let engine = Engine::new(Arc::new(rules), ports).with_webhooks(webhooks);
     // Functions that mint or check e-mail escalations' reply tokens have the key.
     Ok(match crate::engine::reply_token::ReplyTokens::from_env()? {
         Some(tokens) => engine.with_reply_tokens(tokens),

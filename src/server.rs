@@ -38,7 +38,12 @@ pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
     let db = Db::open(&db_path).map_err(|e| format!("cannot open `{}`: {e}", db_path.display()))?;
     let incidents = Arc::new(embedded::SqliteIncidents::new(db.clone()));
     let engine = Engine::new(Arc::new(rules), embedded::ports(&db)).with_incidents(incidents);
-    Ok((engine.with_reply_tokens(reply_tokens(config)?), db))
+    let webhooks = crate::engine::webhook::WebhookFile::read(&webhooks_file(config))?;
+    let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
+    let engine = engine
+        .with_reply_tokens(reply_tokens(config)?)
+        .with_webhooks(crate::engine::webhook::Webhooks::new(webhooks.webhooks, sender));
+    Ok((engine, db))
 }
 
 /// Runs queued steps until the process ends; on AWS, SQS invokes the step functions instead.
@@ -135,6 +140,14 @@ fn reply_queue_name() -> String {
         .ok()
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| embedded::LOCAL_REPLY_QUEUE.into())
+}
+
+/// API clients' webhooks: `SPORTELLO_WEBHOOKS`, else `webhooks.json` beside the API key file
+/// (`sportello clients add <client> --webhook <url>` writes it).
+pub fn webhooks_file(config: &ServerConfig) -> PathBuf {
+    std::env::var_os("SPORTELLO_WEBHOOKS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| api_keys_file(config).with_file_name("webhooks.json"))
 }
 
 /// Where client API keys live: `SPORTELLO_API_KEYS`, else `api-keys.json` in the data folder.

@@ -60,6 +60,13 @@ enum ClientsCommand {
         keys: Option<PathBuf>,
         #[arg(long, default_value = "rules")]
         rules: PathBuf,
+        /// Also register the client's webhook (signed POSTs when its tickets are resolved); the
+        /// signing secret is printed once.
+        #[arg(long)]
+        webhook: Option<String>,
+        /// Webhook file (default: $SPORTELLO_WEBHOOKS or webhooks.json beside the key file).
+        #[arg(long)]
+        webhooks: Option<PathBuf>,
     },
     /// List keys (ids, clients, status; never the keys).
     List {
@@ -146,8 +153,25 @@ fn main() -> ExitCode {
         Command::Clients(cmd) => {
             use sportello::clients::ClientsAction;
             let path = |keys: Option<PathBuf>| keys.unwrap_or_else(sportello::http::auth::ApiKeys::path_from_env);
+            if let ClientsCommand::Add { client, keys, rules, webhook: Some(url), webhooks } = cmd {
+                let keys = path(keys);
+                let file = webhooks
+                    .or_else(|| std::env::var_os("SPORTELLO_WEBHOOKS").map(PathBuf::from))
+                    .unwrap_or_else(|| keys.with_file_name("webhooks.json"));
+                let now = jiff::Timestamp::now();
+                let (mut out, code) =
+                    sportello::clients::run(ClientsAction::Add { client: client.clone(), keys, rules }, now);
+                if code != 0 {
+                    return finish((out, code));
+                }
+                let (more, code) = sportello::clients::run(ClientsAction::Webhook { client, url, file }, now);
+                out.push_str(&more);
+                return finish((out, code));
+            }
             let action = match cmd {
-                ClientsCommand::Add { client, keys, rules } => ClientsAction::Add { client, keys: path(keys), rules },
+                ClientsCommand::Add { client, keys, rules, .. } => {
+                    ClientsAction::Add { client, keys: path(keys), rules }
+                }
                 ClientsCommand::List { keys } => ClientsAction::List { keys: path(keys) },
                 ClientsCommand::Revoke { key_id, keys } => ClientsAction::Revoke { key_id, keys: path(keys) },
             };

@@ -14,6 +14,7 @@ mod reminder;
 pub mod reply_token;
 mod steps;
 mod triage;
+pub mod webhook;
 
 pub use answer::{AnswerDelivery, DELIVER_ANSWER};
 pub use chat::{BOT_TEAM, ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
@@ -59,6 +60,8 @@ pub struct Engine {
     pub incidents: Option<Arc<dyn crate::ports::IncidentStore>>,
     /// The key of escalation e-mails' reply tokens; without it, e-mail notices are refused.
     pub reply_tokens: Option<Arc<reply_token::ReplyTokens>>,
+    /// API clients' webhooks; without them, clients read their tickets' status.
+    pub webhooks: Option<Arc<webhook::Webhooks>>,
 }
 
 /// Why the engine refused or failed. HTTP maps these onto status codes.
@@ -94,7 +97,15 @@ impl EngineError {
 impl Engine {
     pub fn new(rules: Arc<Rules>, ports: Ports) -> Self {
         let knowledge = Arc::new(KnowledgeIndex::build(&rules.knowledge));
-        Self { rules, ports, clock: Arc::new(Timestamp::now), knowledge, incidents: None, reply_tokens: None }
+        Self {
+            rules,
+            ports,
+            clock: Arc::new(Timestamp::now),
+            knowledge,
+            incidents: None,
+            reply_tokens: None,
+            webhooks: None,
+        }
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {

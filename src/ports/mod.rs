@@ -11,6 +11,7 @@ pub mod mailer;
 pub mod notice;
 pub mod step_queue;
 pub mod ticket_store;
+pub mod webhook;
 
 pub use error::{StoreError, StoreResult};
 pub use escalation::{EscalationDelivery, EscalationMessage, EscalationRoute};
