@@ -317,3 +317,24 @@ async fn a_reply_with_only_quoted_text_is_refused() {
     assert_eq!(d.engine.receive_email(&raw, None).await.unwrap().action, EmailAction::RefusedNotice);
     assert_eq!(d.engine.ticket(&t.id).await.unwrap().state, TicketState::AwaitingResolutionNotice);
 }
+
+#[tokio::test]
+async fn an_out_of_office_reply_is_not_the_notice_nor_a_ticket() {
+    let d = desk();
+    let t = d.ticket("mail-ooo").await;
+    let token = d.escalate(&t, "third_parties").await.reply_token.unwrap();
+    let tickets_before = d.tickets().await;
+    let raw = String::from_utf8(reply(
+        "ooo1@third-party.example",
+        &format!("notices+{token}@sportello.pagopa.it"),
+        "Automatic reply: escalation",
+        "I am out of the office until Monday.",
+        "",
+    ))
+    .unwrap()
+    .replacen("Subject:", "Auto-Submitted: auto-replied\r\nSubject:", 1);
+    let out = d.engine.receive_email(raw.as_bytes(), None).await.unwrap();
+    assert_eq!(out.action, EmailAction::RefusedNotice);
+    assert_eq!(d.engine.ticket(&t.id).await.unwrap().state, TicketState::AwaitingResolutionNotice);
+    assert_eq!(d.tickets().await, tickets_before);
+}

@@ -32,6 +32,24 @@ enum Command {
     /// API keys of the ticket API's clients.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// The local reply queue of resolution notices (docs/resolution-notice.schema.json).
+    #[command(subcommand)]
+    Notices(NoticesCommand),
+}
+
+#[derive(Subcommand)]
+enum NoticesCommand {
+    /// Queue a notice message (a JSON file, or - for standard input) as an SQS target would.
+    Send {
+        file: PathBuf,
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        data: PathBuf,
+    },
+    /// Show the refused notices, as they were sent.
+    DeadLetters {
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +167,13 @@ fn main() -> ExitCode {
             };
             let path = sportello::http::operator_auth::operators_path();
             finish(run(&path, action, jiff::Timestamp::now()))
+        }
+        Command::Notices(cmd) => {
+            use sportello::notices_cli::{NoticesAction, run};
+            finish(run(match cmd {
+                NoticesCommand::Send { file, data } => NoticesAction::Send { file, data },
+                NoticesCommand::DeadLetters { data } => NoticesAction::DeadLetters { data },
+            }))
         }
         Command::Clients(cmd) => {
             use sportello::clients::ClientsAction;

@@ -179,6 +179,10 @@ impl Engine {
             else {
                 continue;
             };
+            // An out-of-office answering our escalation is not the target's notice.
+            if crate::email::is_machine_generated(email) {
+                return refuse("an automatic reply");
+            }
             let mut notice = strip_quoted(&email.body);
             if notice.is_empty() {
                 return refuse("the reply has no text of its own");

@@ -153,6 +153,9 @@ pub fn strip_quoted(body: &str) -> String {
             || (lower.starts_with("il ") && lower.ends_with("ha scritto:"))
             || (lower.starts_with("-----") && (lower.contains("original") || lower.contains("originale")))
             || lower.starts_with("-- message (sportello.escalation/")
+            // Outlook: a rule of underscores, or the quoted header block.
+            || (t.len() >= 10 && t.chars().all(|c| c == '_'))
+            || ((lower.starts_with("from:") || lower.starts_with("da:")) && lower.contains('@'))
             || (lower.starts_with("ticket sp-") && lower.contains(" is escalated to "));
         if attribution {
             break;
@@ -222,5 +225,12 @@ mod tests {
         let inline = "> question?\nanswer\n> another?\nsecond answer";
         assert_eq!(strip_quoted(inline), "answer\nsecond answer");
         assert_eq!(strip_quoted("Il giorno lun 2 dic, Sportello ha scritto:\n> x"), "");
+        let outlook =
+            "Verificato.\n\n________________________________\nDa: escalations@sportello.pagopa.it\nInviato: lunedì";
+        assert_eq!(strip_quoted(outlook), "Verificato.");
+        assert_eq!(
+            strip_quoted("Verificato.\nFrom: Sportello <escalations@sportello.pagopa.it>\nSent: x"),
+            "Verificato."
+        );
     }
 }
