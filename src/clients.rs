@@ -8,15 +8,31 @@ use jiff::Timestamp;
 use std::path::{Path, PathBuf};
 
 pub enum ClientsAction {
-    Add { client: String, keys: PathBuf, rules: PathBuf },
-    List { keys: PathBuf },
-    Revoke { key_id: String, keys: PathBuf },
+    Add {
+        client: String,
+        keys: PathBuf,
+        rules: PathBuf,
+    },
+    List {
+        keys: PathBuf,
+    },
+    Revoke {
+        key_id: String,
+        keys: PathBuf,
+    },
+    /// Registers (or replaces) a client's webhook in `file`; the new secret is printed once.
+    Webhook {
+        client: String,
+        url: String,
+        file: PathBuf,
+    },
 }
 
 /// Runs a clients command; returns what it prints and its exit status.
 pub fn run(action: ClientsAction, now: Timestamp) -> (String, u8) {
     match action {
         ClientsAction::Add { client, keys, rules } => add(&client, &keys, &rules, now),
+        ClientsAction::Webhook { client, url, file } => webhook(&client, &url, &file),
         ClientsAction::List { keys } => match KeyFile::read(&keys) {
             Err(e) => (format!("{e}\n"), 1),
             Ok(file) if file.keys.is_empty() => (format!("no API keys in {}\n", keys.display()), 0),
@@ -75,6 +91,28 @@ fn add(client: &str, keys: &Path, rules: &Path, now: Timestamp) -> (String, u8) 
              It is shown only now: give it to the client over a safe channel.\n",
             stored.id,
             keys.display()
+        ),
+        0,
+    )
+}
+
+fn webhook(client: &str, url: &str, file: &Path) -> (String, u8) {
+    let mut hooks = match crate::engine::webhook::WebhookFile::read(file) {
+        Ok(f) => f,
+        Err(e) => return (format!("{e}\n"), 1),
+    };
+    let secret = match hooks.register(client, url) {
+        Ok(s) => s,
+        Err(e) => return (format!("webhook `{url}`: {e}\n"), 2),
+    };
+    if let Err(e) = hooks.write(file) {
+        return (format!("{e}\n"), 1);
+    }
+    (
+        format!(
+            "webhook of client `{client}`: {url} (in {})\nsigning secret, shown only now:\n\n  {secret}\n\n\
+             Each POST carries `Sportello-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>`.\n",
+            file.display()
         ),
         0,
     )

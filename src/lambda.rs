@@ -6,6 +6,10 @@
 //! - `SPORTELLO_STEP_QUEUE_URL` (and `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`): the step queue;
 //! - `SPORTELLO_RULES`: the rulebook folder bundled with the function (default `rules`, then
 //!   `/var/task/rules`);
+//! - `SPORTELLO_REPLY_TOKEN_KEY` and `SPORTELLO_REPLY_EMAIL`: e-mail escalations' reply tokens
+//!   (the operator function mints them, the email functions check them);
+//! - `SPORTELLO_WEBHOOK_<CLIENT>` and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>`: API clients' webhooks;
+//! - `SPORTELLO_NOTICE_DLQ_URL`: the notices function's dead-letter queue for refused notices;
 //! - `AWS_ENDPOINT_URL`: another endpoint for every AWS service (moto in tests);
 //! - `SPORTELLO_LOG`: `error`, `warn`, `info` (default) or `debug`.
 
@@ -54,7 +58,16 @@ pub async fn engine_from_env() -> Result<Engine, Error> {
     let config = load_config(endpoint.as_deref()).await;
     let ports = crate::adapters::aws::ports(&config, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
     tracing::info!(rulebook = %rules.file, "engine ready");
-    Ok(Engine::new(Arc::new(rules), ports))
+    let webhooks = crate::engine::webhook::Webhooks::from_env(
+        &rules.book,
+        Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new()),
+    );
+    let engine = Engine::new(Arc::new(rules), ports).with_webhooks(webhooks);
+    // Functions that mint or check e-mail escalations' reply tokens have the key.
+    Ok(match crate::engine::reply_token::ReplyTokens::from_env()? {
+        Some(tokens) => engine.with_reply_tokens(tokens),
+        None => engine,
+    })
 }
 
 /// Plain log lines at the level `SPORTELLO_LOG` asks for; no colours (CloudWatch keeps bytes).
@@ -125,6 +138,26 @@ pub async fn run_steps() -> Result<(), Error> {
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let engine = engine.clone();
         async move { Ok::<_, Error>(handle_steps(&engine, event.payload).await) }
+    }))
+    .await
+}
+
+/// Serves the notices function: the reply queue's batches (SQS event source mapping with
+/// `ReportBatchItemFailures`); refused notices go to `SPORTELLO_NOTICE_DLQ_URL`.
+pub async fn run_notices() -> Result<(), Error> {
+    use crate::adapters::aws::reply_queue::{NoticeDeadLetters, handle_notice_batch};
+    init_tracing();
+    let engine = engine_from_env().await?;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok().filter(|e| !e.is_empty());
+    let dead_letters = match std::env::var("SPORTELLO_NOTICE_DLQ_URL").ok().filter(|v| !v.trim().is_empty()) {
+        Some(url) => {
+            Some(NoticeDeadLetters { sqs: aws_sdk_sqs::Client::new(&load_config(endpoint.as_deref()).await), url })
+        }
+        None => None,
+    };
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (engine, dead_letters) = (engine.clone(), dead_letters.clone());
+        async move { Ok::<_, Error>(handle_notice_batch(&engine, event.payload, dead_letters.as_ref()).await) }
     }))
     .await
 }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod knowledge;
 #[cfg(feature = "aws")]
 pub mod lambda;
+pub mod notices_cli;
 pub mod operators_cli;
 pub mod ports;
 pub mod rules;

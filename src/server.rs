@@ -23,6 +23,11 @@ const CLOCK_TICK: Duration = Duration::from_secs(60);
 
 /// Opens the store and the rulebook. Errors are for a person at a terminal.
 pub fn engine(config: &ServerConfig) -> Result<Engine, String> {
+    open(config).map(|(engine, _)| engine)
+}
+
+/// The engine and the database it runs on (the reply queue lives there too).
+pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
     let rules = Rules::load(&config.rules).map_err(|errors| {
         let shown: String = errors.iter().map(|d| format!("{d}\n")).collect();
         format!("the rulebook `{}` has errors:\n\n{shown}", config.rules.display())
@@ -32,7 +37,13 @@ pub fn engine(config: &ServerConfig) -> Result<Engine, String> {
     let db_path = config.data_dir.join("sportello.db");
     let db = Db::open(&db_path).map_err(|e| format!("cannot open `{}`: {e}", db_path.display()))?;
     let incidents = Arc::new(embedded::SqliteIncidents::new(db.clone()));
-    Ok(Engine::new(Arc::new(rules), embedded::ports(&db)).with_incidents(incidents))
+    let engine = Engine::new(Arc::new(rules), embedded::ports(&db)).with_incidents(incidents);
+    let webhooks = crate::engine::webhook::WebhookFile::read(&webhooks_file(config))?;
+    let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
+    let engine = engine
+        .with_reply_tokens(reply_tokens(config)?)
+        .with_webhooks(crate::engine::webhook::Webhooks::new(webhooks.webhooks, sender));
+    Ok((engine, db))
 }
 
 /// Runs queued steps until the process ends; on AWS, SQS invokes the step functions instead.
@@ -72,7 +83,7 @@ pub async fn run_clock(engine: Engine) {
 }
 
 pub async fn serve(config: ServerConfig) -> Result<(), String> {
-    let engine = engine(&config)?;
+    let (engine, db) = open(&config)?;
     for w in &engine.rules.warnings {
         tracing::warn!("rulebook: {}", w.message);
     }
@@ -82,6 +93,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tokio::spawn(run_workers(engine.clone()));
     tokio::spawn(run_clock(engine.clone()));
+    tokio::spawn(embedded::ReplyQueue::new(db, reply_queue_name()).run(engine.clone()));
     println!("{}", banner(addr, &config));
     let credentials = crate::http::Credentials {
         operators: crate::http::local_operator_api(engine.clone(), operators_file(&config)),
@@ -112,6 +124,41 @@ fn mail_token(config: &ServerConfig) -> Result<crate::http::email::MailToken, St
         }
     };
     Ok(crate::http::email::MailToken::for_secret(&secret))
+}
+
+/// The key of escalation e-mails' reply tokens: `SPORTELLO_REPLY_TOKEN_KEY` when set, else a
+/// random one kept in `reply-token-key.txt` in the data folder (so tokens outlive a restart).
+fn reply_tokens(config: &ServerConfig) -> Result<crate::engine::reply_token::ReplyTokens, String> {
+    use crate::engine::reply_token::ReplyTokens;
+    if let Some(tokens) = ReplyTokens::from_env()? {
+        return Ok(tokens);
+    }
+    let path = config.data_dir.join("reply-token-key.txt");
+    let key = match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => {
+            let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+            std::fs::write(&path, &key).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            key
+        }
+    };
+    ReplyTokens::new(key, std::env::var("SPORTELLO_REPLY_EMAIL").ok().filter(|v| !v.trim().is_empty()))
+}
+
+/// The local reply queue: `SPORTELLO_REPLY_QUEUE`, else `sportello-resolution-notices`.
+fn reply_queue_name() -> String {
+    std::env::var("SPORTELLO_REPLY_QUEUE")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| embedded::LOCAL_REPLY_QUEUE.into())
+}
+
+/// API clients' webhooks: `SPORTELLO_WEBHOOKS`, else `webhooks.json` beside the API key file
+/// (`sportello clients add <client> --webhook <url>` writes it).
+pub fn webhooks_file(config: &ServerConfig) -> PathBuf {
+    std::env::var_os("SPORTELLO_WEBHOOKS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| api_keys_file(config).with_file_name("webhooks.json"))
 }
 
 /// Where client API keys live: `SPORTELLO_API_KEYS`, else `api-keys.json` in the data folder.

@@ -7,12 +7,15 @@ use sportello::adapters::embedded::{Db, OutboxMailer, SqliteQueue, ports};
 use sportello::domain::{
     Actor, ActorRole, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState, TicketType,
 };
+use sportello::engine::reply_token::ReplyTokens;
 use sportello::engine::{ClockReport, Engine, EscalationSettings, NewContact};
 use sportello::ports::ticket_store::RequesterKey;
 use sportello::ports::{
     Created, Erasure, EscalationMessage, MessageKind, StepQueue, StoreError, StoreResult, TicketStore,
 };
 use sportello::rules::Rules;
+
+const REPLY_KEY: [u8; 32] = [7; 32];
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -84,6 +87,7 @@ impl World {
         let store = Arc::new(FlakyStore { inner: ports.tickets.clone(), fail_updates: AtomicUsize::new(0) });
         ports.tickets = store.clone();
         let engine = Engine::new(Arc::new(rules), ports)
+            .with_reply_tokens(ReplyTokens::new(REPLY_KEY, Some("notices@pagopa.example".into())).unwrap())
             .with_clock(Arc::new(move || jiff::Timestamp::from_millisecond(clock.load(Ordering::SeqCst)).unwrap()));
         let settings = EscalationSettings {
             mail_from: "sportello@pagopa.example".into(),
@@ -346,7 +350,7 @@ async fn overdue_escalations_are_reminded_once() {
     let specialists = w.open("specialist_support", "a-1").await;
     let thirds = w.open("specialist_support", "a-2").await;
     let first = w.escalate(&specialists, "pagopa_specialists").await;
-    w.escalate(&thirds, "third_parties").await;
+    let third = w.escalate(&thirds, "third_parties").await;
     // remind_after 16 business hours: Wednesday 10-20, then Thursday 08-14.
     let due: jiff::Timestamp = "2026-12-03T14:00:00+01:00".parse().unwrap();
     assert_eq!(w.ticket(&specialists).await.escalations[0].due, Some(due));
@@ -382,16 +386,28 @@ async fn overdue_escalations_are_reminded_once() {
     assert_eq!(counts(&w.tick_at("2026-12-04T10:00:00+01:00").await), report(0, 0, 1));
     assert_eq!(counts(&w.tick_at("2026-12-04T10:05:00+01:00").await), report(0, 0, 0));
     let sent = OutboxMailer::new(w.db.clone()).sent(100).await.unwrap();
+    // Read as a mail client would: decoded headers (a long subject is an encoded word), and
+    // the raw text with quoted-printable soft breaks undone for the body and the addresses.
     let reminders: Vec<String> = sent
         .iter()
+        .filter(|m| {
+            let parsed = mail_parser::MessageParser::default().parse(&m.raw).unwrap();
+            parsed.subject().unwrap_or_default().contains("Reminder: escalation to third_parties")
+        })
         .map(|m| String::from_utf8(m.raw.clone()).unwrap().replace("=\r\n", "").replace("=\n", ""))
-        .filter(|m| m.contains("Reminder: escalation to third_parties"))
         .collect();
     assert_eq!(reminders.len(), 1);
     assert!(reminders[0].contains("escalations@third-party.example"), "{}", reminders[0]);
     assert!(reminders[0].contains("Auto-Submitted: auto-generated"));
     assert!(reminders[0].contains("resolution notice is overdue"), "{}", reminders[0]);
     assert!(!reminders[0].contains(EMAIL) && !reminders[0].contains(FISCAL_CODE), "{}", reminders[0]);
+    // A reply to the reminder carries the escalation's own token, so it settles that escalation.
+    let token = ReplyTokens::new(REPLY_KEY, None).unwrap().token(
+        &w.ticket(&thirds).await.reference,
+        &third.escalation_id,
+        "third_parties",
+    );
+    assert!(reminders[0].contains(&format!("notices+{token}@pagopa.example")), "{}", reminders[0]);
 }
 
 /// A resolution notice before the reminder time: no reminder.

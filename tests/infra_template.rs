@@ -158,3 +158,31 @@ fn the_table_matches_docs_dynamodb() {
     let expected: BTreeSet<&str> = ["by_queue", "by_email", "by_phone", "by_fiscal_code", "by_closed"].into();
     assert_eq!(indexes, expected);
 }
+
+/// Resolution notices come back by the reply queue (read by the notices function, refused ones
+/// moved to its DLQ) and by e-mail (reply tokens minted by the operator function, checked by the
+/// email functions with the same key).
+#[test]
+fn the_reply_queue_and_reply_tokens_are_wired() {
+    let t = template();
+    let r = &t["Resources"];
+    let env = |f: &str| r[f]["Properties"]["Environment"]["Variables"].clone();
+    // `!Ref X` as the YAML reader gives it: `X`, or `{"Ref": "X"}`.
+    let reference = |v: &Value| v.as_str().or_else(|| v.get("Ref").and_then(Value::as_str)).map(str::to_string);
+    let notices = &r["NoticesFunction"]["Properties"];
+    assert_eq!(notices["Events"]["Notices"]["Type"], "SQS");
+    assert_eq!(queue_of(&notices["Events"]["Notices"]["Properties"]["Queue"]).as_deref(), Some("ReplyQueue"));
+    assert_eq!(reference(&env("NoticesFunction")["SPORTELLO_NOTICE_DLQ_URL"]).as_deref(), Some("ReplyDeadLetterQueue"));
+    assert_eq!(
+        queue_of(&r["ReplyQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]).as_deref(),
+        Some("ReplyDeadLetterQueue")
+    );
+    assert_eq!(reference(&env("OperatorFunction")["SPORTELLO_REPLY_QUEUE"]).as_deref(), Some("ReplyQueue"));
+    for f in ["OperatorFunction", "EmailHttpFunction", "EmailSqsFunction"] {
+        assert_eq!(reference(&env(f)["SPORTELLO_REPLY_TOKEN_KEY"]).as_deref(), Some("ReplyTokenKey"), "{f}");
+    }
+    for f in ["EmailHttpFunction", "EmailSqsFunction"] {
+        assert_eq!(reference(&env(f)["SPORTELLO_REPLY_EMAIL"]).as_deref(), Some("ThirdPartyReplyAddress"), "{f}");
+    }
+    assert_eq!(t["Parameters"]["ReplyTokenKey"]["NoEcho"], true);
+}

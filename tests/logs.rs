@@ -81,6 +81,7 @@ async fn a_day_of_work(b: &dyn Backend) -> Ticket {
         references: vec![],
         ticket: Some(t.reference.clone()),
         auto_submitted: None,
+        reply_to: None,
     };
     p.mailer.send(&mail).await.unwrap();
     let q = b.queue(3).await;

@@ -549,6 +549,7 @@ fn mail(message_id: &str) -> OutgoingMail {
         references: vec!["CAA001@mail.example.it".into(), "CAB123@mail.example.it".into()],
         ticket: Some(TicketReference("SP-7K3Q9XWD".into())),
         auto_submitted: None,
+        reply_to: None,
     }
 }
 
@@ -586,6 +587,7 @@ fn escalation(t: &Ticket) -> EscalationMessage {
         reply_to: Some("https://sqs.eu-south-1.amazonaws.com/000000000000/sportello-notices".into()),
         kind: sportello::ports::MessageKind::Escalation,
         reminds: None,
+        reply_token: None,
     }
 }
 

@@ -32,6 +32,24 @@ enum Command {
     /// API keys of the ticket API's clients.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// The local reply queue of resolution notices (docs/resolution-notice.schema.json).
+    #[command(subcommand)]
+    Notices(NoticesCommand),
+}
+
+#[derive(Subcommand)]
+enum NoticesCommand {
+    /// Queue a notice message (a JSON file, or - for standard input) as an SQS target would.
+    Send {
+        file: PathBuf,
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        data: PathBuf,
+    },
+    /// Show the refused notices, as they were sent.
+    DeadLetters {
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -60,6 +78,13 @@ enum ClientsCommand {
         keys: Option<PathBuf>,
         #[arg(long, default_value = "rules")]
         rules: PathBuf,
+        /// Also register the client's webhook (signed POSTs when its tickets are resolved); the
+        /// signing secret is printed once.
+        #[arg(long)]
+        webhook: Option<String>,
+        /// Webhook file (default: $SPORTELLO_WEBHOOKS or webhooks.json beside the key file).
+        #[arg(long)]
+        webhooks: Option<PathBuf>,
     },
     /// List keys (ids, clients, status; never the keys).
     List {
@@ -143,11 +168,35 @@ fn main() -> ExitCode {
             let path = sportello::http::operator_auth::operators_path();
             finish(run(&path, action, jiff::Timestamp::now()))
         }
+        Command::Notices(cmd) => {
+            use sportello::notices_cli::{NoticesAction, run};
+            finish(run(match cmd {
+                NoticesCommand::Send { file, data } => NoticesAction::Send { file, data },
+                NoticesCommand::DeadLetters { data } => NoticesAction::DeadLetters { data },
+            }))
+        }
         Command::Clients(cmd) => {
             use sportello::clients::ClientsAction;
             let path = |keys: Option<PathBuf>| keys.unwrap_or_else(sportello::http::auth::ApiKeys::path_from_env);
+            if let ClientsCommand::Add { client, keys, rules, webhook: Some(url), webhooks } = cmd {
+                let keys = path(keys);
+                let file = webhooks
+                    .or_else(|| std::env::var_os("SPORTELLO_WEBHOOKS").map(PathBuf::from))
+                    .unwrap_or_else(|| keys.with_file_name("webhooks.json"));
+                let now = jiff::Timestamp::now();
+                let (mut out, code) =
+                    sportello::clients::run(ClientsAction::Add { client: client.clone(), keys, rules }, now);
+                if code != 0 {
+                    return finish((out, code));
+                }
+                let (more, code) = sportello::clients::run(ClientsAction::Webhook { client, url, file }, now);
+                out.push_str(&more);
+                return finish((out, code));
+            }
             let action = match cmd {
-                ClientsCommand::Add { client, keys, rules } => ClientsAction::Add { client, keys: path(keys), rules },
+                ClientsCommand::Add { client, keys, rules, .. } => {
+                    ClientsAction::Add { client, keys: path(keys), rules }
+                }
                 ClientsCommand::List { keys } => ClientsAction::List { keys: path(keys) },
                 ClientsCommand::Revoke { key_id, keys } => ClientsAction::Revoke { key_id, keys: path(keys) },
             };

@@ -107,6 +107,10 @@ pub struct Deadline {
 /// An escalation to a PagoPA team or third party, and its resolution notice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalation {
+    /// The id of the escalation message; a resolution notice quotes it. Empty on escalations
+    /// recorded before it was kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub escalation_id: String,
     pub target: String,
     pub sent_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]

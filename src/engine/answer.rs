@@ -9,7 +9,8 @@
 //!   message (`In-Reply-To`/`References`), with our Message-ID and `[SP-…]` subject tag so the
 //!   requester's reply finds the ticket again;
 //! - chat: an operator message in the session, read by the app's next poll;
-//! - API: the `Answered` event is on the ticket, which the client reads by reference;
+//! - API: the `Answered` event is on the ticket, which the client reads by reference (and a
+//!   `webhook` step when the client registered one);
 //! - voice: a `Note` asking for a call-back to the number the caller left.
 
 use super::{Engine, EngineError};
@@ -107,7 +108,10 @@ impl Engine {
                 let said = self.chat_operator_message(&ticket.id, &operator, &body).await?;
                 Ok(AnswerDelivery::Chat { seq: said.seq })
             }
-            ChannelKind::Api => Ok(AnswerDelivery::Api),
+            ChannelKind::Api => {
+                self.queue_client_webhook(&ticket, &events, answer_id).await?;
+                Ok(AnswerDelivery::Api)
+            }
             ChannelKind::Voice => {
                 let phone = ticket.requester.phone.clone();
                 let note = Event {
@@ -205,6 +209,7 @@ impl Engine {
             references,
             ticket: Some(ticket.reference.clone()),
             auto_submitted: None,
+            reply_to: None,
         };
         mail.validate().ok().map(|()| mail)
     }

@@ -288,6 +288,7 @@ impl Engine {
             references: Vec::new(),
             ticket: Some(ticket.reference.clone()),
             auto_submitted: Some("auto-generated".into()),
+            reply_to: None,
         }
     }
 
@@ -313,8 +314,9 @@ impl Engine {
                 && ev.detail.get("target").and_then(|t| t.as_str()) == Some(e.target.as_str())
         });
         let detail = |name: &str| escalated.and_then(|ev| ev.detail.get(name)).and_then(|v| v.as_str());
-        let reminds = detail("escalation_id")
-            .map(str::to_string)
+        let reminds = Some(e.escalation_id.clone())
+            .filter(|id| !id.is_empty())
+            .or_else(|| detail("escalation_id").map(str::to_string))
             .unwrap_or_else(|| format!("{}-{}-{}", ticket.id, e.target, e.sent_at.as_millisecond()));
         let summary = detail("summary").unwrap_or("Resolution notice overdue.").to_string();
         let reminder_id = format!("{reminds}-reminder");
@@ -333,6 +335,10 @@ impl Engine {
         );
         message.kind = MessageKind::Reminder;
         message.reminds = Some(reminds.clone());
+        if target.delivery.sqs.is_none() {
+            // A reply to the reminder settles the escalation it reminds of.
+            self.add_reply_token(&mut message, &reminds);
+        }
         let key = format!("clock:reminder:{reminder_id}");
         let delivery = self.ports.escalations.clone();
         let sent = run_once(self.ports.idempotency.as_ref(), &key, EFFECT_LEASE, EFFECT_KEEP, || async move {

@@ -49,6 +49,10 @@ pub enum EmailAction {
     IgnoredOwn,
     /// Refused by the rulebook's SES verdict policy: nothing recorded.
     RejectedVerdict,
+    /// A target's resolution notice, by its escalation's reply token.
+    Notice,
+    /// To the reply mailbox, or carrying a reply token, that does not check out: nothing recorded.
+    RefusedNotice,
 }
 
 /// Whether the requester was sent the automatic acknowledgement.
@@ -94,7 +98,7 @@ pub struct EmailOutcome {
 }
 
 impl EmailOutcome {
-    fn new(action: EmailAction, email: &InboundEmail, decision: &VerdictDecision) -> Self {
+    pub(super) fn new(action: EmailAction, email: &InboundEmail, decision: &VerdictDecision) -> Self {
         Self {
             action,
             reference: None,
@@ -109,7 +113,7 @@ impl EmailOutcome {
         }
     }
 
-    fn on(mut self, ticket: &Ticket) -> Self {
+    pub(super) fn on(mut self, ticket: &Ticket) -> Self {
         self.reference = Some(ticket.reference.clone());
         self.ticket_id = Some(ticket.id.clone());
         self
@@ -220,6 +224,10 @@ impl Engine {
             tracing::info!(message_id = log_id, "our own mail came back; ignored");
             return Ok(EmailOutcome::new(EmailAction::IgnoredOwn, &email, &decision));
         }
+        // A target's answer to an escalation is never a requester's mail.
+        if let Some(outcome) = self.notice_by_email(&email, &decision).await? {
+            return Ok(outcome);
+        }
 
         let keys = thread_keys(&email);
         let mut answered = None;
@@ -255,7 +263,7 @@ impl Engine {
         self.open_from_email(settings, &email, &decision, &key, None, None).await
     }
 
-    async fn find_ticket(&self, reference: &TicketReference) -> Result<Option<Ticket>, EngineError> {
+    pub(super) async fn find_ticket(&self, reference: &TicketReference) -> Result<Option<Ticket>, EngineError> {
         match self.ports.tickets.get_by_reference(reference).await {
             Ok(t) => Ok(Some(t)),
             Err(StoreError::NotFound(_)) => Ok(None),
@@ -502,6 +510,7 @@ impl Engine {
             references,
             ticket: Some(ticket.reference.clone()),
             auto_submitted: Some("auto-replied".into()),
+            reply_to: None,
         };
         // An address or id that would break the headers: no acknowledgement, but the ticket stands.
         mail.validate().ok().map(|()| mail)

@@ -354,6 +354,7 @@ mod tests {
         );
         t.state = TicketState::AwaitingResolutionNotice;
         t.escalations.push(Escalation {
+            escalation_id: String::new(),
             target: "pagopa_specialists".into(),
             sent_at: t.created_at,
             notice_at: None,

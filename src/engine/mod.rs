@@ -9,10 +9,13 @@ mod email;
 pub mod flow_guard;
 mod incidents;
 mod intake;
+mod notices;
 pub mod operator;
 mod reminder;
+pub mod reply_token;
 mod steps;
 mod triage;
+pub mod webhook;
 
 pub use answer::{AnswerDelivery, DELIVER_ANSWER};
 pub use chat::{BOT_TEAM, ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
@@ -21,6 +24,7 @@ pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id,
 pub use flow_guard::FlowGuard;
 pub use incidents::{CheckedIncidents, INCIDENT_BATCH, INCIDENT_RESOLVED};
 pub use intake::{NewContact, validate_fields};
+pub use notices::NoticeRoute;
 pub use operator::{Escalated, EscalationSettings, TicketView};
 pub use reminder::{FoundBy, ReminderLookup};
 pub use steps::{TRIAGE, handle_step};
@@ -56,6 +60,10 @@ pub struct Engine {
     pub knowledge: Arc<KnowledgeIndex>,
     /// Incidents on PagoPA's services; without a store the malfunction flows cannot be worked.
     pub incidents: Option<Arc<dyn crate::ports::IncidentStore>>,
+    /// The key of escalation e-mails' reply tokens; without it, e-mail notices are refused.
+    pub reply_tokens: Option<Arc<reply_token::ReplyTokens>>,
+    /// API clients' webhooks; without them, clients read their tickets' status.
+    pub webhooks: Option<Arc<webhook::Webhooks>>,
 }
 
 /// Why the engine refused or failed. HTTP maps these onto status codes.
@@ -91,7 +99,15 @@ impl EngineError {
 impl Engine {
     pub fn new(rules: Arc<Rules>, ports: Ports) -> Self {
         let knowledge = Arc::new(KnowledgeIndex::build(&rules.knowledge));
-        Self { rules, ports, clock: Arc::new(Timestamp::now), knowledge, incidents: None }
+        Self {
+            rules,
+            ports,
+            clock: Arc::new(Timestamp::now),
+            knowledge,
+            incidents: None,
+            reply_tokens: None,
+            webhooks: None,
+        }
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
@@ -101,6 +117,11 @@ impl Engine {
 
     pub fn with_incidents(mut self, incidents: Arc<dyn crate::ports::IncidentStore>) -> Self {
         self.incidents = Some(incidents);
+        self
+    }
+
+    pub fn with_reply_tokens(mut self, tokens: reply_token::ReplyTokens) -> Self {
+        self.reply_tokens = Some(Arc::new(tokens));
         self
     }
 

@@ -87,11 +87,17 @@ fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn event(ticket: &Ticket, actor: &Actor, kind: EventKind, at: jiff::Timestamp, detail: serde_json::Value) -> Event {
+pub(super) fn event(
+    ticket: &Ticket,
+    actor: &Actor,
+    kind: EventKind,
+    at: jiff::Timestamp,
+    detail: serde_json::Value,
+) -> Event {
     Event { ticket_id: ticket.id.clone(), at, actor: actor.clone(), kind, detail }
 }
 
-fn lifecycle(e: crate::domain::LifecycleError) -> EngineError {
+pub(super) fn lifecycle(e: crate::domain::LifecycleError) -> EngineError {
     EngineError::Conflict(e.to_string())
 }
 
@@ -104,7 +110,7 @@ impl Engine {
 
     /// Reads the ticket, lets `apply` change it and name the events, writes both; on a version
     /// conflict, starts again from a fresh read. No events means nothing to write.
-    async fn change<F>(&self, id: &TicketId, mut apply: F) -> Result<Ticket, EngineError>
+    pub(super) async fn change<F>(&self, id: &TicketId, mut apply: F) -> Result<Ticket, EngineError>
     where
         F: FnMut(&mut Ticket, &FlowGuard) -> Result<Vec<Event>, EngineError>,
     {
@@ -272,18 +278,22 @@ impl Engine {
             } else {
                 None
             };
-            let message = escalation_message(
+            let mut message = escalation_message(
                 &ticket,
                 target_id,
                 &target.fields,
                 Bodies { description: description.as_deref(), conversation: conversation.as_deref() },
                 Envelope { escalation_id: &escalation_id, at: now, due, summary, reply_to: reply_to.clone() },
             );
+            if target.delivery.sqs.is_none() {
+                self.add_reply_token(&mut message, &escalation_id);
+            }
             let transport_id = self.ports.escalations.deliver(&route, &message).await?;
             if ticket.state != TicketState::AwaitingResolutionNotice {
                 ticket.move_to(TicketState::AwaitingResolutionNotice, now).map_err(lifecycle)?;
             }
             ticket.escalations.push(Escalation {
+                escalation_id: escalation_id.clone(),
                 target: target_id.to_string(),
                 sent_at: now,
                 notice_at: None,
@@ -527,6 +537,7 @@ pub(super) fn escalation_message(
         reply_to: envelope.reply_to,
         kind: MessageKind::Escalation,
         reminds: None,
+        reply_token: None,
     }
 }
 

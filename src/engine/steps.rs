@@ -39,6 +39,15 @@ pub async fn handle_step(engine: &Engine, message: &StepMessage) -> Result<(), E
             let page = body.get("page").and_then(|v| v.as_u64()).unwrap_or(0);
             engine.incident_resolved_page(id, after.as_ref(), page).await.map(|_| ())
         }
+        super::webhook::WEBHOOK => {
+            let text =
+                |name: &str| {
+                    message.body.get(name).and_then(|v| v.as_str()).ok_or_else(|| {
+                        EngineError::invalid(format!("/{name}"), format!("step `webhook` needs a {name}"))
+                    })
+                };
+            engine.send_webhook(&ticket_id(message)?, text("answer_id")?, text("client")?).await.map(|_| ())
+        }
         other => Err(EngineError::invalid("step", format!("no handler for step `{other}`"))),
     }
 }

@@ -59,6 +59,10 @@ pub struct EscalationMessage {
     /// For a reminder: the `escalation_id` of the escalation it reminds of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminds: Option<String>,
+    /// E-mail targets: the token a reply must carry (in the address, subject or body) to be
+    /// taken as this escalation's resolution notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_token: Option<String>,
 }
 
 /// What a message is: a new escalation, or a reminder of one still waiting for its notice.
@@ -138,16 +142,25 @@ impl EscalationMessage {
         if let Some(due) = self.due {
             text.push_str(&format!("Answer due by: {due}\n"));
         }
-        text.push_str(&format!(
-            "\n{}\n\nPlease quote {} in your resolution notice.\n\n-- message ({ESCALATION_SCHEMA}) --\n{json}\n",
-            self.summary, self.reference
-        ));
+        text.push_str(&format!("\n{}\n\nPlease quote {} in your resolution notice.\n", self.summary, self.reference));
+        if let Some(token) = &self.reply_token {
+            text.push_str(&format!(
+                "Reply to this message with your resolution notice, above the quoted text; keep the reply token {token} in the subject.\n"
+            ));
+        }
+        text.push_str(&format!("\n-- message ({ESCALATION_SCHEMA}) --\n{json}\n"));
         let mail = OutgoingMail {
             from: from.to_string(),
             to: to.to_vec(),
-            subject: match self.kind {
-                MessageKind::Escalation => format!("[{}] Escalation to {}", self.reference, self.target),
-                MessageKind::Reminder => format!("[{}] Reminder: escalation to {}", self.reference, self.target),
+            subject: {
+                let what = match self.kind {
+                    MessageKind::Escalation => "Escalation",
+                    MessageKind::Reminder => "Reminder: escalation",
+                };
+                match &self.reply_token {
+                    Some(token) => format!("[{}] {what} to {} [{token}]", self.reference, self.target),
+                    None => format!("[{}] {what} to {}", self.reference, self.target),
+                }
             },
             text,
             html: None,
@@ -157,6 +170,8 @@ impl EscalationMessage {
             ticket: Some(self.reference.clone()),
             // A reminder is the clock's doing: the target's autoresponder should not answer it.
             auto_submitted: (self.kind == MessageKind::Reminder).then(|| "auto-generated".to_string()),
+            // A reply goes to the reply mailbox when the message names one.
+            reply_to: self.reply_to.clone().filter(|a| a.contains('@') && !a.contains("://")),
         };
         mail.validate()?;
         Ok(mail)

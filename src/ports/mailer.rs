@@ -29,6 +29,8 @@ pub struct OutgoingMail {
     /// RFC 3834 `Auto-Submitted` value (`auto-replied` for acknowledgements), so the
     /// requester's own autoresponder does not answer us back.
     pub auto_submitted: Option<String>,
+    /// Where replies should go when not to `from` (an escalation's reply-token address).
+    pub reply_to: Option<String>,
 }
 
 // Addresses and bodies are personal data: keep them out of logs and panic messages.
@@ -71,6 +73,9 @@ impl OutgoingMail {
         if !address_ok(&self.from) {
             return Err(StoreError::Invalid("sender address is not valid".into()));
         }
+        if self.reply_to.as_deref().is_some_and(|a| !address_ok(a)) {
+            return Err(StoreError::Invalid("reply-to address is not valid".into()));
+        }
         if self.to.is_empty() || self.to.len() > 50 || !self.to.iter().all(|a| address_ok(a)) {
             return Err(StoreError::Invalid("1 to 50 valid recipient addresses are needed".into()));
         }
@@ -97,6 +102,9 @@ impl OutgoingMail {
             .date(date.as_second())
             .message_id(MessageId::new(self.message_id.as_str()))
             .text_body(self.text.as_str());
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(Address::new_address(None::<&str>, reply_to.trim()));
+        }
         if let Some(parent) = &self.in_reply_to {
             builder = builder.in_reply_to(MessageId::new(parent.as_str()));
         }
@@ -132,6 +140,7 @@ mod tests {
             references: vec!["orig-0@mail.example.it".into(), "orig-1@mail.example.it".into()],
             ticket: Some(TicketReference("SP-7K3Q9XWD".into())),
             auto_submitted: Some("auto-replied".into()),
+            reply_to: None,
         }
     }
 

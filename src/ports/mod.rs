@@ -8,8 +8,10 @@ pub mod event_log;
 pub mod idempotency;
 pub mod incidents;
 pub mod mailer;
+pub mod notice;
 pub mod step_queue;
 pub mod ticket_store;
+pub mod webhook;
 
 pub use error::{StoreError, StoreResult};
 pub use escalation::{EscalationDelivery, EscalationMessage, EscalationRoute, MessageKind};

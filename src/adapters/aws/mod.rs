@@ -9,6 +9,7 @@ mod escalation;
 pub mod lambda;
 mod mailer;
 mod queue;
+pub mod reply_queue;
 pub mod table;
 mod tickets;
 

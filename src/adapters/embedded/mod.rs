@@ -10,6 +10,7 @@ mod escalation;
 mod incidents;
 mod outbox;
 mod queue;
+mod reply_queue;
 mod tickets;
 
 pub use db::Db;
@@ -17,6 +18,7 @@ pub use escalation::EmbeddedEscalation;
 pub use incidents::SqliteIncidents;
 pub use outbox::{OutboxEntry, OutboxMailer};
 pub use queue::SqliteQueue;
+pub use reply_queue::{Drained, LOCAL_REPLY_QUEUE, NOTICE_STEP, ReplyQueue};
 pub use tickets::SqliteStore;
 
 /// The step queue of the local engine, and how often a failing step is tried before it is

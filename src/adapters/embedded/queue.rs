@@ -29,6 +29,39 @@ impl SqliteQueue {
     pub fn name(&self) -> &str {
         &self.queue
     }
+
+    /// Moves a received message to the dead letters at once: it can never be handled (a reply
+    /// queue message that fails validation), so retrying it would only delay a person's look.
+    pub async fn dead_letter(&self, receipt: &str) -> StoreResult<()> {
+        let (queue, receipt) = (self.queue.clone(), receipt.to_owned());
+        self.db
+            .call(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+                let row = tx
+                    .query_row(
+                        "SELECT seq, message_id, step, dedup_id, body, attributes, attempts FROM queue_messages
+                         WHERE queue = ?1 AND receipt = ?2",
+                        params![queue, receipt],
+                        |r| {
+                            Ok(Row {
+                                seq: r.get(0)?,
+                                message_id: r.get(1)?,
+                                step: r.get(2)?,
+                                dedup_id: r.get(3)?,
+                                body: r.get(4)?,
+                                attributes: r.get(5)?,
+                                attempts: r.get(6)?,
+                            })
+                        },
+                    )
+                    .optional()
+                    .map_err(unavailable)?
+                    .ok_or_else(|| StoreError::NotFound("no message holds this receipt".into()))?;
+                bury(&tx, &queue, &row, now_ms())?;
+                tx.commit().map_err(unavailable)
+            })
+            .await
+    }
 }
 
 fn ms(d: Duration) -> i64 {

@@ -1,0 +1,232 @@
+//! Resolution notices that come back by queue or by e-mail. (The HMAC-signed HTTP callback is in
+//! `operator.rs`.) Either way the notice names one escalation: the ticket goes back to its
+//! operator, assignee unchanged, with the notice attached; the same notice twice changes nothing.
+//!
+//! - Reply queue: a [`NoticeMessage`] (JSON, `docs/resolution-notice.schema.json`). The queue is
+//!   closed to outsiders (IAM on AWS); what is checked here is that the target answers an
+//!   escalation that was sent to it.
+//! - E-mail: a reply carrying the escalation's reply token (see [`super::reply_token`]).
+
+use super::email::{EmailAction, EmailOutcome};
+use super::flow_guard::pending_targets;
+use super::operator::{event, lifecycle};
+use super::reply_token::{find_tokens, strip_quoted};
+use super::{Engine, EngineError};
+use crate::domain::{Actor, ActorRole, EventKind, Ticket, TicketState};
+use crate::email::{InboundEmail, VerdictAction, VerdictDecision};
+use crate::ports::EscalationMessage;
+use crate::ports::notice::{MAX_NOTICE_BYTES, NOTICE_SCHEMA, NoticeMessage};
+use serde_json::{Value, json};
+
+/// How a notice arrived, as the event records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeRoute {
+    ReplyQueue,
+    Email,
+}
+
+impl NoticeRoute {
+    fn as_str(self) -> &'static str {
+        match self {
+            NoticeRoute::ReplyQueue => "reply_queue",
+            NoticeRoute::Email => "email",
+        }
+    }
+}
+
+impl Engine {
+    /// An e-mail escalation's reply token, and the reply mailbox with the token as its plus tag.
+    /// `answers` is the escalation a reply settles: the message's own id, or for a reminder the
+    /// escalation it reminds of.
+    pub(super) fn add_reply_token(&self, message: &mut EscalationMessage, answers: &str) {
+        let Some(tokens) = &self.reply_tokens else {
+            return;
+        };
+        let token = tokens.token(&message.reference, answers, &message.target);
+        if let Some(address) = tokens.reply_address(&token) {
+            message.reply_to = Some(address);
+        }
+        message.reply_token = Some(token);
+    }
+
+    /// One message from the reply queue, as raw bytes. Bad JSON or a bad field is `Invalid` with
+    /// the JSON pointer; an unknown ticket or escalation is `NotFound`; an answer to another
+    /// target's escalation is `Invalid` at `/target`. None of these can succeed on a retry.
+    pub async fn receive_notice_message(&self, raw: &[u8]) -> Result<Ticket, EngineError> {
+        let message = NoticeMessage::parse(raw).map_err(|e| EngineError::invalid(e.pointer, e.message))?;
+        let (ticket, _) = self.record_notice(&message, NoticeRoute::ReplyQueue, Value::Null).await?;
+        Ok(ticket)
+    }
+
+    /// Records `message` on its escalation; `true` when something changed.
+    pub(super) async fn record_notice(
+        &self,
+        message: &NoticeMessage,
+        route: NoticeRoute,
+        extra: Value,
+    ) -> Result<(Ticket, bool), EngineError> {
+        let target = message.target.as_str();
+        if !self.rules.book.targets.contains_key(target) {
+            return Err(EngineError::invalid("/target", format!("unknown target `{target}`")));
+        }
+        let ticket = self.ports.tickets.get_by_reference(&message.reference).await.map_err(|e| match e {
+            crate::ports::StoreError::NotFound(_) => EngineError::NotFound(format!("ticket {}", message.reference)),
+            other => other.into(),
+        })?;
+        let actor = Actor { id: target.to_string(), role: ActorRole::Target };
+        let now = self.now();
+        let mut changed = false;
+        let saved = self
+            .change(&ticket.id, |t, _| {
+                changed = false;
+                let Some(at) = t.escalations.iter().position(|e| e.escalation_id == message.escalation_id) else {
+                    return Err(EngineError::NotFound(format!(
+                        "escalation {} of ticket {}",
+                        message.escalation_id, t.reference
+                    )));
+                };
+                let escalation = &t.escalations[at];
+                if escalation.target != target {
+                    return Err(EngineError::invalid(
+                        "/target",
+                        format!(
+                            "escalation {} of ticket {} was not sent to {target}",
+                            message.escalation_id, t.reference
+                        ),
+                    ));
+                }
+                if escalation.notice_at.is_some() {
+                    if escalation.notice.as_deref() == Some(message.notice.as_str()) {
+                        return Ok(Vec::new());
+                    }
+                    return Err(EngineError::Conflict(format!(
+                        "escalation {} of ticket {} already has its resolution notice",
+                        message.escalation_id, t.reference
+                    )));
+                }
+                if t.state.is_final() {
+                    return Err(EngineError::Conflict(format!("ticket {} is {:?}", t.reference, t.state)));
+                }
+                t.escalations[at].notice_at = Some(now);
+                t.escalations[at].notice = Some(message.notice.clone());
+                if t.state == TicketState::AwaitingResolutionNotice && pending_targets(t).is_empty() {
+                    t.move_to(TicketState::InProgress, now).map_err(lifecycle)?;
+                }
+                let mut detail = json!({
+                    "target": target,
+                    "escalation_id": message.escalation_id,
+                    "notice": message.notice,
+                    "assignee": t.assignee,
+                    "via": route.as_str(),
+                });
+                if let Some(at) = message.resolved_at {
+                    detail["resolved_at"] = json!(at);
+                }
+                if let (Value::Object(d), Value::Object(x)) = (&mut detail, &extra) {
+                    d.extend(x.clone());
+                }
+                changed = true;
+                Ok(vec![event(t, &actor, EventKind::NoticeReceived, now, detail)])
+            })
+            .await?;
+        if changed {
+            tracing::info!(
+                ticket = %saved.id, reference = %saved.reference, target, via = route.as_str(),
+                "resolution notice received"
+            );
+        }
+        Ok((saved, changed))
+    }
+
+    /// A mail to the reply mailbox, or carrying a reply token: a target's resolution notice when
+    /// the token checks out, refused otherwise; `None` for any other mail (a requester's).
+    pub(super) async fn notice_by_email(
+        &self,
+        email: &InboundEmail,
+        decision: &VerdictDecision,
+    ) -> Result<Option<EmailOutcome>, EngineError> {
+        let tokens = self.reply_tokens.as_deref();
+        let recipients = || email.to.iter().chain(&email.cc);
+        let to_reply_mailbox = tokens.is_some_and(|t| recipients().any(|m| t.is_reply_mailbox(&m.address)));
+        let mut found = Vec::new();
+        for text in recipients()
+            .map(|m| m.address.as_str())
+            .chain(email.subject.as_deref())
+            .chain(std::iter::once(email.body.as_str()))
+        {
+            for token in find_tokens(text) {
+                if !found.contains(&token) {
+                    found.push(token);
+                }
+            }
+        }
+        if found.is_empty() && !to_reply_mailbox {
+            return Ok(None);
+        }
+        let log_id = email.message_id.as_deref().unwrap_or("(none)");
+        let refuse = |why: &str| {
+            // Who wrote and what is kept out of the log: the message id and the reason are enough.
+            tracing::warn!(message_id = log_id, tokens = found.len(), to_reply_mailbox, why, "reply mail refused");
+            Ok(Some(EmailOutcome::new(EmailAction::RefusedNotice, email, decision)))
+        };
+        let Some(tokens) = tokens else {
+            return refuse("no reply token key is configured");
+        };
+        for token in &found {
+            let Some(ticket) = self.find_ticket(&token.reference).await? else {
+                continue;
+            };
+            let Some(escalation) =
+                ticket.escalations.iter().find(|e| tokens.matches(token, &e.escalation_id, &e.target))
+            else {
+                continue;
+            };
+            // An out-of-office answering our escalation is not the target's notice.
+            if crate::email::is_machine_generated(email) {
+                return refuse("an automatic reply");
+            }
+            let mut notice = strip_quoted(&email.body);
+            if notice.is_empty() {
+                return refuse("the reply has no text of its own");
+            }
+            if notice.len() > MAX_NOTICE_BYTES {
+                let mut end = MAX_NOTICE_BYTES;
+                while !notice.is_char_boundary(end) {
+                    end -= 1;
+                }
+                notice.truncate(end);
+            }
+            let message = NoticeMessage {
+                schema: NOTICE_SCHEMA.to_string(),
+                escalation_id: escalation.escalation_id.clone(),
+                reference: ticket.reference.clone(),
+                target: escalation.target.clone(),
+                notice,
+                resolved_at: None,
+            };
+            let extra = json!({
+                "message_id": email.message_id,
+                "verdicts": decision.reasons,
+                "quarantine": decision.action == VerdictAction::Quarantine,
+            });
+            return match self.record_notice(&message, NoticeRoute::Email, extra).await {
+                Ok((saved, changed)) => {
+                    let mut outcome = EmailOutcome::new(EmailAction::Notice, email, decision).on(&saved);
+                    outcome.replayed = !changed;
+                    Ok(Some(outcome))
+                }
+                // A valid token on a ticket that can no longer take it: nobody to open a ticket for.
+                Err(EngineError::Conflict(why)) => {
+                    tracing::warn!(message_id = log_id, reference = %ticket.reference, why, "reply mail refused");
+                    Ok(Some(EmailOutcome::new(EmailAction::RefusedNotice, email, decision).on(&ticket)))
+                }
+                Err(e) => Err(e),
+            };
+        }
+        refuse(if found.is_empty() {
+            "mail to the reply mailbox without a reply token"
+        } else {
+            "no reply token checks out"
+        })
+    }
+}
