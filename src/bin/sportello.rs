@@ -32,6 +32,17 @@ enum Command {
     /// API keys of the ticket API's clients.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Walk the source's flows end to end over HTTP on a throw-away server, printing each step.
+    Demo {
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// When the in-hours scenes happen: local time in Rome (2026-12-07T10:00) or RFC 3339.
+        #[arg(long, default_value = sportello::demo::DEFAULT_AT)]
+        at: String,
+        /// When the out-of-hours call comes in.
+        #[arg(long, default_value = sportello::demo::DEFAULT_CLOSED_AT)]
+        closed_at: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -152,6 +163,9 @@ fn main() -> ExitCode {
                 ClientsCommand::Revoke { key_id, keys } => ClientsAction::Revoke { key_id, keys: path(keys) },
             };
             finish(sportello::clients::run(action, jiff::Timestamp::now()))
+        }
+        Command::Demo { rules, at, closed_at } => {
+            sportello::cli::demo(sportello::demo::DemoOptions { rules, at, closed_at })
         }
     }
 }
