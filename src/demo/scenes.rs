@@ -502,13 +502,14 @@ async fn privacy_breach(sb: &Sandbox, out: &mut Narrator) -> Result<String, Stri
         .and_then(|d| d.iter().find(|d| d["kind"].as_str().is_some_and(|k| k.contains("breach"))))
         .cloned()
         .unwrap_or(Value::Null);
-    out.say(format!(
-        "   ← deadline {} due {}",
-        breach["kind"].as_str().unwrap_or("-"),
-        breach["due"].as_str().unwrap_or("-")
-    ));
     let due: Option<jiff::Timestamp> = breach["due"].as_str().and_then(|d| d.parse().ok());
     let hours = due.map(|d| (d.as_second() - sb.engine.now().as_second()) / 3600);
+    out.say(format!(
+        "   ← deadline {} due {} ({} h after the report)",
+        breach["kind"].as_str().unwrap_or("-"),
+        breach["due"].as_str().unwrap_or("-"),
+        hours.map_or_else(|| "?".to_string(), |h| h.to_string())
+    ));
     expect(t.str("/team") == "privacy" && hours == Some(72), || {
         format!("expected the privacy team and the 72 h breach deadline: {}", t.text)
     })?;
