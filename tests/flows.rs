@@ -16,7 +16,7 @@
 //! would, and worked over HTTP from there (marked `via engine` below).
 
 use serde_json::{Value, json};
-use sportello::demo::{OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_QUEUE, Reply, Sandbox, Staff};
+use sportello::demo::{OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_QUEUE, Reply, Sandbox, Staff, Stage};
 use sportello::domain::{Requester, TicketReference};
 use sportello::engine::NewContact;
 use std::path::Path;

@@ -9,11 +9,14 @@
 mod client;
 mod sandbox;
 mod scenes;
+mod stage;
 
 pub use client::{Client, Reply};
-pub use sandbox::{
-    API_CLIENT, OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_EMAIL, REPLY_QUEUE, SUPERVISOR_ID, Sandbox, Staff,
-};
+pub use sandbox::{API_CLIENT, OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_EMAIL, REPLY_QUEUE, SUPERVISOR_ID, Sandbox};
+pub use scenes::mail_header;
+pub use stage::{Remote, RemoteCredentials, Staff, Stage, queue_of};
+
+use scenes::Hours;
 
 use jiff::Timestamp;
 use std::path::PathBuf;
@@ -24,17 +27,28 @@ pub const DEFAULT_AT: &str = "2026-12-07T10:00:00+01:00";
 pub const DEFAULT_CLOSED_AT: &str = "2026-12-06T22:00:00+01:00";
 
 pub struct DemoOptions {
-    /// Rulebook file or folder.
+    /// Rulebook file or folder (with `--url`, the one the server runs).
     pub rules: PathBuf,
-    /// When the in-hours scenes happen: RFC 3339, or local time in the voice channel's zone.
-    pub at: String,
-    /// When the out-of-hours call comes in.
-    pub closed_at: String,
+    /// When the in-hours scenes happen: RFC 3339, or local time in the voice channel's zone
+    /// (default [`DEFAULT_AT`]).
+    pub at: Option<String>,
+    /// When the out-of-hours call comes in (default [`DEFAULT_CLOSED_AT`]).
+    pub closed_at: Option<String>,
+    /// A Sportello already running, instead of one in-process.
+    pub url: Option<String>,
+    /// What `url` needs.
+    pub credentials: RemoteCredentials,
 }
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        Self { rules: PathBuf::from("rules"), at: DEFAULT_AT.into(), closed_at: DEFAULT_CLOSED_AT.into() }
+        Self {
+            rules: PathBuf::from("rules"),
+            at: None,
+            closed_at: None,
+            url: None,
+            credentials: RemoteCredentials::default(),
+        }
     }
 }
 
@@ -42,6 +56,8 @@ impl Default for DemoOptions {
 pub struct DemoRun {
     pub lines: Vec<String>,
     pub failed: Vec<String>,
+    /// Scenes a running server's clock did not allow (`--url` only).
+    pub skipped: Vec<String>,
 }
 
 /// Where the demo's lines go: kept, and printed as they come when `echo`.
@@ -61,25 +77,57 @@ impl Narrator {
 }
 
 /// Runs the six scenes. `Err` only when the demo cannot start (bad options, no rulebook, no
-/// port); a scene that goes wrong is listed in [`DemoRun::failed`].
+/// port, a server that does not answer); a scene that goes wrong is listed in
+/// [`DemoRun::failed`].
 pub async fn run(options: &DemoOptions, echo: bool) -> Result<DemoRun, String> {
     let rules = crate::rules::Rules::load(&options.rules).map_err(|errors| {
         let shown: String = errors.iter().map(|d| format!("{d}\n")).collect();
         format!("the rulebook `{}` has errors:\n\n{shown}", options.rules.display())
     })?;
-    let at = parse_time(&rules, &options.at).map_err(|e| format!("--at: {e}"))?;
-    let closed_at = parse_time(&rules, &options.closed_at).map_err(|e| format!("--closed-at: {e}"))?;
+    let mut out = Narrator { lines: Vec::new(), echo };
+    match &options.url {
+        None => in_process(options, rules, &mut out).await,
+        Some(url) => {
+            if options.at.is_some() || options.closed_at.is_some() {
+                return Err(
+                    "--at and --closed-at set the in-process server's clock; with --url the server's own clock decides"
+                        .into(),
+                );
+            }
+            let mut credentials = options.credentials.clone();
+            for (target, secret) in RemoteCredentials::notice_secrets_from_env(&rules) {
+                credentials.notice_secrets.entry(target).or_insert(secret);
+            }
+            let remote = Remote::connect(url, rules, credentials).await?;
+            out.say(format!("Sportello demo against {url} (rulebook {}).", options.rules.display()));
+            let now = Timestamp::now();
+            let open = in_service_hours(remote.rules(), now)?;
+            let clock = format!(
+                "the server's clock says {}, {} service hours",
+                local(remote.rules(), now),
+                if open { "in" } else { "out of" }
+            );
+            scenes_on(&remote, &mut out, |hours| match (hours, open) {
+                (Hours::In, false) | (Hours::Out, true) => Err(clock.clone()),
+                _ => Ok(None),
+            })
+            .await
+        }
+    }
+}
+
+async fn in_process(options: &DemoOptions, rules: crate::rules::Rules, out: &mut Narrator) -> Result<DemoRun, String> {
+    let at_text = options.at.as_deref().unwrap_or(DEFAULT_AT);
+    let closed_text = options.closed_at.as_deref().unwrap_or(DEFAULT_CLOSED_AT);
+    let at = parse_time(&rules, at_text).map_err(|e| format!("--at: {e}"))?;
+    let closed_at = parse_time(&rules, closed_text).map_err(|e| format!("--closed-at: {e}"))?;
     if !in_service_hours(&rules, at)? {
-        return Err(format!("--at: {} is outside the voice channel's service hours; pick a time in hours", options.at));
+        return Err(format!("--at: {at_text} is outside the voice channel's service hours; pick a time in hours"));
     }
     if in_service_hours(&rules, closed_at)? {
-        return Err(format!(
-            "--closed-at: {} is in service hours; pick a time the service is closed",
-            options.closed_at
-        ));
+        return Err(format!("--closed-at: {closed_text} is in service hours; pick a time the service is closed"));
     }
     let sandbox = Sandbox::start(&options.rules, at).await?;
-    let mut out = Narrator { lines: Vec::new(), echo };
     out.say(format!(
         "Sportello demo: a server on {} (rulebook {}, a throw-away data folder).",
         sandbox.client.base_url(),
@@ -88,14 +136,35 @@ pub async fn run(options: &DemoOptions, echo: bool) -> Result<DemoRun, String> {
     out.say(format!(
         "Operators {OPERATOR_ID} (operator), {PRIVACY_OPERATOR_ID} (privacy team), {SUPERVISOR_ID} (supervisor); API client `{API_CLIENT}`."
     ));
-    let mut failed = Vec::new();
+    scenes_on(&sandbox, out, |hours| {
+        let when = if hours == Hours::Out { closed_at } else { at };
+        sandbox.set_now(when);
+        Ok(Some(local(&rules, when)))
+    })
+    .await
+}
+
+/// Plays every scene; `when` sets the clock for a scene (and says the time), or says why the
+/// scene cannot be played now.
+async fn scenes_on(
+    stage: &dyn Stage,
+    out: &mut Narrator,
+    when: impl Fn(Hours) -> Result<Option<String>, String>,
+) -> Result<DemoRun, String> {
+    let (mut failed, mut skipped) = (Vec::new(), Vec::new());
     for scene in scenes::ALL {
         out.say("");
         out.say(format!("== {}", scene.title));
-        let when = if scene.out_of_hours { closed_at } else { at };
-        sandbox.set_now(when);
-        out.say(format!("   at {}", local(&rules, when)));
-        match (scene.run)(&sandbox, &mut out).await {
+        match when(scene.hours) {
+            Ok(Some(time)) => out.say(format!("   at {time}")),
+            Ok(None) => {}
+            Err(why) => {
+                out.say(format!("   skipped: {why}"));
+                skipped.push(scene.title.to_string());
+                continue;
+            }
+        }
+        match (scene.run)(stage, out).await {
             Ok(outcome) => out.say(format!("   OK: {outcome}")),
             Err(why) => {
                 out.say(format!("   FAILED: {why}"));
@@ -104,12 +173,20 @@ pub async fn run(options: &DemoOptions, echo: bool) -> Result<DemoRun, String> {
         }
     }
     out.say("");
+    let played = scenes::ALL.len() - skipped.len();
     if failed.is_empty() {
-        out.say(format!("All {} scenes reached the outcome the flows expect.", scenes::ALL.len()));
+        let which = if skipped.is_empty() { "" } else { " played" };
+        out.say(format!("All {played} scenes{which} reached the outcome the flows expect."));
     } else {
-        out.say(format!("{} of {} scenes failed.", failed.len(), scenes::ALL.len()));
+        out.say(format!("{} of {played} scenes failed.", failed.len()));
     }
-    Ok(DemoRun { lines: out.lines, failed })
+    if !skipped.is_empty() {
+        out.say(format!(
+            "{} scene(s) skipped: the server's clock is on the other side of the service hours.",
+            skipped.len()
+        ));
+    }
+    Ok(DemoRun { lines: std::mem::take(&mut out.lines), failed, skipped })
 }
 
 fn parse_time(rules: &crate::rules::Rules, text: &str) -> Result<Timestamp, String> {

@@ -2,14 +2,17 @@
 //! and routers (see `server.rs`), with the credentials every kind of caller needs and a clock
 //! the caller sets. The demo runs its scenes on it; the end-to-end tests walk the flows on it.
 
-use super::client::{Client, Reply};
+use super::client::Client;
+use super::stage::{Staff, Stage};
 use crate::adapters::embedded::{Db, OutboxEntry, OutboxMailer, SqliteQueue};
 use crate::engine::{Engine, EscalationSettings};
 use crate::http::auth::KeyFile;
-use crate::http::operator::{NoticeSecrets, OperatorApi, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::http::operator::{NoticeSecrets, OperatorApi};
 use crate::http::operator_auth::{Authenticator, OperatorFile, Role, TokenFile};
 use crate::ports::StepQueue;
+use crate::rules::Rules;
 use crate::server::ServerConfig;
+use async_trait::async_trait;
 use jiff::Timestamp;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -28,14 +31,6 @@ pub const API_CLIENT: &str = "io";
 pub const REPLY_QUEUE: &str = "sportello-resolution-notices";
 pub const REPLY_EMAIL: &str = "notices@sportello.pagopa.it";
 
-/// Who calls the operator API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Staff {
-    Operator,
-    PrivacyOperator,
-    Supervisor,
-}
-
 pub struct Sandbox {
     pub dir: PathBuf,
     pub engine: Engine,
@@ -44,7 +39,7 @@ pub struct Sandbox {
     pub client: Client,
     pub addr: SocketAddr,
     clock: Arc<Mutex<Timestamp>>,
-    tokens: BTreeMap<&'static str, String>,
+    staff: BTreeMap<Staff, (String, String)>,
     pub api_key: String,
     pub mail_token: String,
     secrets: BTreeMap<String, Vec<u8>>,
@@ -68,13 +63,13 @@ impl Sandbox {
         let db = Db::open(dir.join("sportello.db")).map_err(|e| format!("cannot open the store: {e}"))?;
 
         let mut operators = OperatorFile::default();
-        let mut tokens = BTreeMap::new();
-        for (id, roles) in [
-            (OPERATOR_ID, vec![Role::Operator]),
-            (PRIVACY_OPERATOR_ID, vec![Role::Operator, Role::PrivacyOperator]),
-            (SUPERVISOR_ID, vec![Role::Supervisor]),
+        let mut staff = BTreeMap::new();
+        for (who, id, roles) in [
+            (Staff::Operator, OPERATOR_ID, vec![Role::Operator]),
+            (Staff::PrivacyOperator, PRIVACY_OPERATOR_ID, vec![Role::Operator, Role::PrivacyOperator]),
+            (Staff::Supervisor, SUPERVISOR_ID, vec![Role::Supervisor]),
         ] {
-            tokens.insert(id, operators.add(id, roles, now)?);
+            staff.insert(who, (id.to_string(), operators.add(id, roles, now)?));
         }
         let operators_file = dir.join("operators.json");
         operators.write(&operators_file)?;
@@ -118,7 +113,7 @@ impl Sandbox {
             }
         });
         let client = Client::new(&format!("http://{addr}"))?;
-        Ok(Sandbox { dir, engine, db, client, addr, clock, tokens, api_key, mail_token, secrets, server })
+        Ok(Sandbox { dir, engine, db, client, addr, clock, staff, api_key, mail_token, secrets, server })
     }
 
     pub fn now(&self) -> Timestamp {
@@ -140,60 +135,6 @@ impl Sandbox {
             }
             total += done;
         }
-    }
-
-    pub fn token(&self, who: Staff) -> &str {
-        let id = match who {
-            Staff::Operator => OPERATOR_ID,
-            Staff::PrivacyOperator => PRIVACY_OPERATOR_ID,
-            Staff::Supervisor => SUPERVISOR_ID,
-        };
-        &self.tokens[id]
-    }
-
-    /// A call to the operator API as `who`.
-    pub async fn staff(&self, who: Staff, method: &str, path: &str, body: Option<&Value>) -> Result<Reply, String> {
-        let auth = format!("Bearer {}", self.token(who));
-        match body {
-            Some(b) => {
-                let headers = [("content-type", "application/json"), ("authorization", auth.as_str())];
-                self.client.request(method, path, &headers, b.to_string().into_bytes()).await
-            }
-            None => self.client.request(method, path, &[("authorization", &auth)], Vec::new()).await,
-        }
-    }
-
-    /// A target's resolution notice, signed with its secret at the sandbox's time.
-    pub async fn notice(&self, target: &str, reference: &str, text: &str) -> Result<Reply, String> {
-        let secret = self.secrets.get(target).ok_or_else(|| format!("no secret for target `{target}`"))?;
-        let body = serde_json::json!({"reference": reference, "notice": text}).to_string().into_bytes();
-        let at = self.now().as_second();
-        let signature = NoticeSecrets::sign(secret, at, &body);
-        let at = at.to_string();
-        let headers = [
-            ("content-type", "application/json"),
-            (TIMESTAMP_HEADER, at.as_str()),
-            (SIGNATURE_HEADER, signature.as_str()),
-        ];
-        self.client.request("POST", &format!("/operator/targets/{target}/notices"), &headers, body).await
-    }
-
-    /// A ticket-API call as the sandbox's client app.
-    pub async fn api_post(&self, idempotency_key: &str, body: &Value) -> Result<Reply, String> {
-        let auth = format!("Bearer {}", self.api_key);
-        let headers = [("authorization", auth.as_str()), ("idempotency-key", idempotency_key)];
-        self.client.post_json("/api/v1/tickets", &headers, body).await
-    }
-
-    pub async fn api_status(&self, reference: &str) -> Result<Reply, String> {
-        let auth = format!("Bearer {}", self.api_key);
-        self.client.get(&format!("/api/v1/tickets/{reference}"), &[("authorization", &auth)]).await
-    }
-
-    /// Hands a raw message to `POST /email/inbound`, as the mail gateway does.
-    pub async fn mail_in(&self, raw: &[u8]) -> Result<Reply, String> {
-        let headers = [("content-type", "message/rfc822"), ("x-sportello-mail-token", self.mail_token.as_str())];
-        self.client.request("POST", "/email/inbound", &headers, raw.to_vec()).await
     }
 
     /// What a target on an embedded queue picks up (and acknowledges), oldest first.
@@ -219,7 +160,47 @@ impl Sandbox {
 
     /// The queue a target's escalations land on (its rulebook `sqs.queue`).
     pub fn queue_of(&self, target: &str) -> Option<String> {
-        self.engine.rules.book.targets.get(target)?.delivery.sqs.as_ref().map(|s| s.queue.clone())
+        super::stage::queue_of(&self.engine.rules, target)
+    }
+}
+
+#[async_trait]
+impl Stage for Sandbox {
+    fn client(&self) -> &Client {
+        &self.client
+    }
+    fn rules(&self) -> &Rules {
+        &self.engine.rules
+    }
+    fn staff_id(&self, who: Staff) -> &str {
+        &self.staff[&who].0
+    }
+    fn token(&self, who: Staff) -> &str {
+        &self.staff[&who].1
+    }
+    fn api_key(&self) -> &str {
+        &self.api_key
+    }
+    fn mail_token(&self) -> &str {
+        &self.mail_token
+    }
+    fn notice_secret(&self, target: &str) -> Option<&[u8]> {
+        self.secrets.get(target).map(Vec::as_slice)
+    }
+    fn now(&self) -> Timestamp {
+        Sandbox::now(self)
+    }
+    fn owns_clock(&self) -> bool {
+        true
+    }
+    async fn run_steps(&self) -> Result<(), String> {
+        self.settle().await.map(|_| ())
+    }
+    async fn escalations_on(&self, queue: &str) -> Result<Option<Vec<Value>>, String> {
+        self.take_escalations(queue).await.map(Some)
+    }
+    async fn sent_mail(&self) -> Result<Option<Vec<OutboxEntry>>, String> {
+        self.outbox().await.map(Some)
     }
 }
 

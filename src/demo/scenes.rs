@@ -3,7 +3,7 @@
 
 use super::Narrator;
 use super::client::Reply;
-use super::sandbox::{Sandbox, Staff};
+use super::stage::{Staff, Stage, queue_of};
 use serde_json::{Value, json};
 use std::future::Future;
 use std::pin::Pin;
@@ -12,43 +12,50 @@ pub const VOICE: &str = "voice";
 
 type SceneFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + 'a>>;
 
+/// When a scene can happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hours {
+    /// The operators are in (the demo sets `--at`).
+    In,
+    /// The service is closed (the demo sets `--closed-at`).
+    Out,
+    /// Whenever: the bot, e-mail and the API take requests at any hour.
+    Any,
+}
+
 pub struct Scene {
     pub title: &'static str,
-    pub out_of_hours: bool,
-    pub run: for<'a> fn(&'a Sandbox, &'a mut Narrator) -> SceneFuture<'a>,
+    pub hours: Hours,
+    pub run: for<'a> fn(&'a dyn Stage, &'a mut Narrator) -> SceneFuture<'a>,
 }
 
 pub const ALL: [Scene; 6] = [
     Scene {
         title: "1. A chat solved by the bot (section 3.2)",
-        out_of_hours: false,
+        hours: Hours::Any,
         run: |s, o| Box::pin(chat_solved_by_the_bot(s, o)),
     },
     Scene {
         title: "2. A call out of hours (section 3.1)",
-        out_of_hours: true,
+        hours: Hours::Out,
         run: |s, o| Box::pin(call_out_of_hours(s, o)),
     },
     Scene {
         title: "3. An email question answered from the knowledge base (section 3.3)",
-        out_of_hours: false,
+        hours: Hours::Any,
         run: |s, o| Box::pin(email_answered_from_the_knowledge_base(s, o)),
     },
     Scene {
         title: "4. A specialist request escalated and resolved on the notice (section 3.4)",
-        out_of_hours: false,
+        hours: Hours::Any,
         run: |s, o| Box::pin(specialist_request_escalated(s, o)),
     },
     Scene {
         title: "5. A malfunction report during an incident (section 3.1)",
-        out_of_hours: false,
+        hours: Hours::In,
         run: |s, o| Box::pin(malfunction_during_an_incident(s, o)),
     },
-    Scene {
-        title: "6. A privacy breach (section 3.5)",
-        out_of_hours: false,
-        run: |s, o| Box::pin(privacy_breach(s, o)),
-    },
+    Scene { title: "6. A privacy breach (section 3.5)", hours: Hours::Any, run: |s, o| Box::pin(privacy_breach(s, o)) },
 ];
 
 fn expect(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
@@ -77,25 +84,21 @@ fn ticket_line(t: &Value) -> String {
 
 /// An operator-API request, narrated; a non-2xx answer ends the scene.
 async fn staff(
-    sb: &Sandbox,
+    sb: &dyn Stage,
     out: &mut Narrator,
     who: Staff,
     method: &str,
     path: &str,
     body: Option<Value>,
 ) -> Result<Reply, String> {
-    let id = match who {
-        Staff::Operator => super::OPERATOR_ID,
-        Staff::PrivacyOperator => super::PRIVACY_OPERATOR_ID,
-        Staff::Supervisor => super::SUPERVISOR_ID,
-    };
+    let id = sb.staff_id(who).to_string();
     let shown = body.as_ref().map(|b| format!(" {}", short(&b.to_string()))).unwrap_or_default();
     out.say(format!("   → {id}: {method} {path}{shown}"));
     sb.staff(who, method, path, body.as_ref()).await?.ok(&format!("{method} {path}"))
 }
 
 /// The operator's view of a ticket.
-async fn ticket(sb: &Sandbox, who: Staff, reference: &str) -> Result<Value, String> {
+async fn ticket(sb: &dyn Stage, who: Staff, reference: &str) -> Result<Value, String> {
     Ok(sb.staff(who, "GET", &format!("/operator/tickets/{reference}"), None).await?.ok("GET ticket")?.body)
 }
 
@@ -121,11 +124,11 @@ pub fn mail_header(raw: &[u8], name: &str) -> String {
     value
 }
 
-async fn chat_solved_by_the_bot(sb: &Sandbox, out: &mut Narrator) -> Result<String, String> {
+async fn chat_solved_by_the_bot(sb: &dyn Stage, out: &mut Narrator) -> Result<String, String> {
     let session = uuid::Uuid::new_v4().to_string();
     out.say("   → user (IO app): POST /chat/sessions");
     let started = sb
-        .client
+        .client()
         .post_json("/chat/sessions", &[], &json!({"session_id": session, "lang": "it"}))
         .await?
         .ok("start the chat")?;
@@ -141,7 +144,7 @@ async fn chat_solved_by_the_bot(sb: &Sandbox, out: &mut Narrator) -> Result<Stri
     let question = "Come posso pagare un avviso pagoPA con l'app IO?";
     out.say(format!("   → user: POST /chat/sessions/{reference}/messages \"{question}\""));
     let answered = sb
-        .client
+        .client()
         .post_json(
             &format!("/chat/sessions/{reference}/messages"),
             &[("authorization", &auth)],
@@ -162,7 +165,7 @@ async fn chat_solved_by_the_bot(sb: &Sandbox, out: &mut Narrator) -> Result<Stri
     expect(!article.is_empty(), || format!("the bot found no article: {}", answered.text))?;
     out.say(format!("   → user: POST /chat/sessions/{reference}/resolved (\"yes, that solved it\")"));
     let done = sb
-        .client
+        .client()
         .request("POST", &format!("/chat/sessions/{reference}/resolved"), &[("authorization", &auth)], Vec::new())
         .await?
         .ok("confirm the bot solved it")?;
@@ -184,10 +187,10 @@ async fn chat_solved_by_the_bot(sb: &Sandbox, out: &mut Narrator) -> Result<Stri
     Ok(format!("{reference} resolved and closed by the bot, type B, no operator involved"))
 }
 
-async fn call_out_of_hours(sb: &Sandbox, out: &mut Narrator) -> Result<String, String> {
+async fn call_out_of_hours(sb: &dyn Stage, out: &mut Narrator) -> Result<String, String> {
     let call = json!({"call_id": format!("demo-call-{}", uuid::Uuid::new_v4().simple()), "caller": "+390612345678", "menu": "1"});
     out.say(format!("   → telephony platform: POST /voice/calls {call}"));
-    let answer = sb.client.post_json("/voice/calls", &[], &call).await?.ok("the call")?;
+    let answer = sb.client().post_json("/voice/calls", &[], &call).await?.ok("the call")?;
     let reference = answer.str("/reference").to_string();
     out.say(format!(
         "   ← {reference}: open={}, state {}, next opening {}",
@@ -201,7 +204,7 @@ async fn call_out_of_hours(sb: &Sandbox, out: &mut Narrator) -> Result<String, S
     })?;
     let prompt = answer.str("/prompt");
     expect(prompt.contains("email") || prompt.contains("chat"), || format!("no alternative channels in `{prompt}`"))?;
-    sb.settle().await?;
+    sb.run_steps().await?;
     let queue = staff(sb, out, Staff::Operator, "GET", "/operator/queue", None).await?;
     let waiting =
         queue.body["tickets"].as_array().is_some_and(|t| t.iter().any(|t| t["reference"] == reference.as_str()));
@@ -210,7 +213,7 @@ async fn call_out_of_hours(sb: &Sandbox, out: &mut Narrator) -> Result<String, S
     Ok(format!("{reference} not served; the caller heard the hours and the other channels"))
 }
 
-async fn email_answered_from_the_knowledge_base(sb: &Sandbox, out: &mut Narrator) -> Result<String, String> {
+async fn email_answered_from_the_knowledge_base(sb: &dyn Stage, out: &mut Narrator) -> Result<String, String> {
     let message_id = format!("demo-{}@mail.example.com", uuid::Uuid::new_v4().simple());
     let raw = format!(
         "From: Giulia Bianchi <giulia.bianchi@example.com>\r\nTo: assistenza@sportello.pagopa.it\r\n\
@@ -228,7 +231,7 @@ async fn email_answered_from_the_knowledge_base(sb: &Sandbox, out: &mut Narrator
         got.body["acknowledgement"]
     ));
     expect(got.str("/action") == "opened", || format!("expected a new ticket: {}", got.text))?;
-    sb.settle().await?;
+    sb.run_steps().await?;
     let base = format!("/operator/tickets/{reference}");
     let t = staff(sb, out, Staff::Operator, "POST", &format!("{base}/take-in-charge"), None).await?;
     out.say(format!("   ← {}", ticket_line(&t.body)));
@@ -256,23 +259,31 @@ async fn email_answered_from_the_knowledge_base(sb: &Sandbox, out: &mut Narrator
         staff(sb, out, Staff::Operator, "POST", &format!("{base}/resolve"), Some(json!({"answer": answer}))).await?;
     out.say(format!("   ← {}", ticket_line(&done.body)));
     expect(done.str("/state") == "resolved", || format!("expected resolved: {}", done.text))?;
-    sb.settle().await?;
-    let mails = sb.outbox().await?;
-    let reply = mails
-        .iter()
-        .rev()
-        .find(|m| {
-            m.ticket_reference.as_deref() == Some(reference.as_str()) && m.recipients == ["giulia.bianchi@example.com"]
-        })
-        .ok_or("no reply in the outbox")?;
-    let in_reply_to = mail_header(&reply.raw, "In-Reply-To");
+    sb.run_steps().await?;
+    // The reply is on the ticket (over HTTP), with the ids it was threaded on.
+    let t = ticket(sb, Staff::Operator, &reference).await?;
+    let reply = t["events"]
+        .as_array()
+        .and_then(|e| e.iter().rev().find(|e| e["kind"] == "message" && e["detail"]["from"] == "operator"))
+        .map(|e| e["detail"].clone())
+        .ok_or("no reply recorded on the ticket")?;
+    let in_reply_to = reply["in_reply_to"].as_str().unwrap_or("");
     out.say(format!(
-        "   ← reply mailed to the requester: \"{}\", In-Reply-To {in_reply_to}",
-        mail_header(&reply.raw, "Subject")
+        "   ← reply mailed to the requester: \"{}\", Message-ID <{}>, In-Reply-To <{in_reply_to}>",
+        reply["subject"].as_str().unwrap_or(""),
+        reply["message_id"].as_str().unwrap_or("")
     ));
-    expect(in_reply_to == format!("<{message_id}>"), || {
-        format!("the reply is not threaded on the question: `{in_reply_to}`")
-    })?;
+    expect(in_reply_to == message_id, || format!("the reply is not threaded on the question: `{in_reply_to}`"))?;
+    if let Some(mails) = sb.sent_mail().await? {
+        let mailed = mails.iter().rev().find(|m| m.message_id == reply["message_id"].as_str().unwrap_or("-"));
+        let mailed = mailed.ok_or("the reply is not in the outbox")?;
+        out.say(format!(
+            "   ← in the outbox: to {}, In-Reply-To {}",
+            mailed.recipients.join(", "),
+            mail_header(&mailed.raw, "In-Reply-To")
+        ));
+        expect(mailed.recipients == ["giulia.bianchi@example.com"], || format!("mailed to {:?}", mailed.recipients))?;
+    }
     Ok(format!("{reference} answered with the knowledge-base article, reply threaded on the requester's mail"))
 }
 
@@ -296,7 +307,7 @@ fn field_names(v: &Value) -> Vec<String> {
     v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
 }
 
-async fn specialist_request_escalated(sb: &Sandbox, out: &mut Narrator) -> Result<String, String> {
+async fn specialist_request_escalated(sb: &dyn Stage, out: &mut Narrator) -> Result<String, String> {
     let body = api_request(
         "pagamenti_pagopa_doppio_addebito",
         "Addebito doppio",
@@ -311,7 +322,7 @@ async fn specialist_request_escalated(sb: &Sandbox, out: &mut Narrator) -> Resul
         created.str("/state"),
         created.str("/category")
     ));
-    sb.settle().await?;
+    sb.run_steps().await?;
     let base = format!("/operator/tickets/{reference}");
     staff(sb, out, Staff::Operator, "POST", &format!("{base}/take-in-charge"), None).await?;
     let t =
@@ -344,24 +355,31 @@ async fn specialist_request_escalated(sb: &Sandbox, out: &mut Narrator) -> Resul
         ));
         sent.push((target, fields));
     }
-    let queue = sb.queue_of("pagopa_specialists").ok_or("pagopa_specialists has no queue")?;
-    let picked = sb.take_escalations(&queue).await?;
-    let message =
-        picked.iter().find(|m| m["reference"] == reference.as_str()).ok_or("nothing on the specialists' queue")?;
-    out.say(format!(
-        "   ← on queue {queue}: {} for {}, reply to {}, fields {}",
-        message["schema"].as_str().unwrap_or(""),
-        message["reference"].as_str().unwrap_or(""),
-        message["reply_to"].as_str().unwrap_or("-"),
-        field_names(&message["fields"]).join(", ")
-    ));
-    let mails = sb.outbox().await?;
-    let mail = mails
-        .iter()
-        .rev()
-        .find(|m| m.ticket_reference.as_deref() == Some(reference.as_str()))
-        .ok_or("no escalation mail")?;
-    out.say(format!("   ← mailed to {}: \"{}\"", mail.recipients.join(", "), mail_header(&mail.raw, "Subject")));
+    let queue = queue_of(sb.rules(), "pagopa_specialists").ok_or("pagopa_specialists has no queue")?;
+    match sb.escalations_on(&queue).await? {
+        Some(picked) => {
+            let message = picked
+                .iter()
+                .find(|m| m["reference"] == reference.as_str())
+                .ok_or("nothing on the specialists' queue")?;
+            out.say(format!(
+                "   ← on queue {queue}: {} for {}, reply to {}, fields {}",
+                message["schema"].as_str().unwrap_or(""),
+                message["reference"].as_str().unwrap_or(""),
+                message["reply_to"].as_str().unwrap_or("-"),
+                field_names(&message["fields"]).join(", ")
+            ));
+        }
+        None => out.say(format!("   (queue {queue} is the server's: not read here)")),
+    }
+    if let Some(mails) = sb.sent_mail().await? {
+        let mail = mails
+            .iter()
+            .rev()
+            .find(|m| m.ticket_reference.as_deref() == Some(reference.as_str()))
+            .ok_or("no escalation mail")?;
+        out.say(format!("   ← mailed to {}: \"{}\"", mail.recipients.join(", "), mail_header(&mail.raw, "Subject")));
+    }
     let third = &sent[1].1;
     expect(!third.iter().any(|f| f.starts_with("requester.")), || {
         format!("third parties got requester data: {third:?}")
@@ -370,7 +388,7 @@ async fn specialist_request_escalated(sb: &Sandbox, out: &mut Narrator) -> Resul
         "the specialists did not get the fiscal code".into()
     })?;
 
-    out.say(format!("   → {}: POST {base}/resolve (too early)", super::OPERATOR_ID));
+    out.say(format!("   → {}: POST {base}/resolve (too early)", sb.staff_id(Staff::Operator)));
     let early = sb.staff(Staff::Operator, "POST", &format!("{base}/resolve"), Some(&json!({"answer": "x"}))).await?;
     out.say(format!("   ← {} \"{}\"", early.status, early.str("/detail")));
     expect(early.status == 409, || format!("resolving before the notices should be refused: {}", early.text))?;
@@ -407,7 +425,7 @@ async fn specialist_request_escalated(sb: &Sandbox, out: &mut Narrator) -> Resul
     Ok(format!("{reference} escalated to the specialists and a third party, resolved on both notices"))
 }
 
-async fn malfunction_during_an_incident(sb: &Sandbox, out: &mut Narrator) -> Result<String, String> {
+async fn malfunction_during_an_incident(sb: &dyn Stage, out: &mut Narrator) -> Result<String, String> {
     let incident = staff(
         sb,
         out,
@@ -425,11 +443,11 @@ async fn malfunction_during_an_incident(sb: &Sandbox, out: &mut Narrator) -> Res
     out.say(format!("   ← incident {incident_id} active on `pagopa`"));
     let call = json!({"call_id": format!("demo-call-{}", uuid::Uuid::new_v4().simple()), "caller": "+393331234567", "menu": "2"});
     out.say(format!("   → telephony platform: POST /voice/calls {call}"));
-    let answer = sb.client.post_json("/voice/calls", &[], &call).await?.ok("the call")?;
+    let answer = sb.client().post_json("/voice/calls", &[], &call).await?.ok("the call")?;
     let reference = answer.str("/reference").to_string();
     out.say(format!("   ← {reference}: open={}, the IVR says: \"{}\"", answer.body["open"], answer.str("/prompt")));
     expect(answer.body["open"] == true, || format!("the call should reach an operator: {}", answer.text))?;
-    sb.settle().await?;
+    sb.run_steps().await?;
     let base = format!("/operator/tickets/{reference}");
     staff(sb, out, Staff::Operator, "POST", &format!("{base}/take-in-charge"), None).await?;
     let checked =
@@ -458,7 +476,7 @@ async fn malfunction_during_an_incident(sb: &Sandbox, out: &mut Narrator) -> Res
         Some(json!({"closing_text": "I pagamenti con carta funzionano di nuovo."})),
     )
     .await?;
-    sb.settle().await?;
+    sb.run_steps().await?;
     let t = ticket(sb, Staff::Operator, &reference).await?;
     let told = t["events"]
         .as_array()
@@ -471,7 +489,7 @@ async fn malfunction_during_an_incident(sb: &Sandbox, out: &mut Narrator) -> Res
     Ok(format!("{reference} answered with the restoration info (type Q), no escalation"))
 }
 
-async fn privacy_breach(sb: &Sandbox, out: &mut Narrator) -> Result<String, String> {
+async fn privacy_breach(sb: &dyn Stage, out: &mut Narrator) -> Result<String, String> {
     let body = api_request(
         "privacy_violazione_dati",
         "Vedo i dati di un'altra persona",
@@ -486,9 +504,9 @@ async fn privacy_breach(sb: &Sandbox, out: &mut Narrator) -> Result<String, Stri
         created.str("/state"),
         created.str("/category")
     ));
-    sb.settle().await?;
+    sb.run_steps().await?;
     let base = format!("/operator/tickets/{reference}");
-    out.say(format!("   → {}: POST {base}/take-in-charge (no privacy role)", super::OPERATOR_ID));
+    out.say(format!("   → {}: POST {base}/take-in-charge (no privacy role)", sb.staff_id(Staff::Operator)));
     let refused = sb.staff(Staff::Operator, "POST", &format!("{base}/take-in-charge"), None).await?;
     out.say(format!("   ← {} \"{}\"", refused.status, refused.str("/detail")));
     expect(refused.status == 403, || format!("privacy tickets are for the privacy team: {}", refused.text))?;
@@ -503,7 +521,8 @@ async fn privacy_breach(sb: &Sandbox, out: &mut Narrator) -> Result<String, Stri
         .cloned()
         .unwrap_or(Value::Null);
     let due: Option<jiff::Timestamp> = breach["due"].as_str().and_then(|d| d.parse().ok());
-    let hours = due.map(|d| (d.as_second() - sb.engine.now().as_second()) / 3600);
+    let opened: Option<jiff::Timestamp> = t.body["created_at"].as_str().and_then(|d| d.parse().ok());
+    let hours = due.zip(opened).map(|(d, o)| (d.as_second() - o.as_second()) / 3600);
     out.say(format!(
         "   ← deadline {} due {} ({} h after the report)",
         breach["kind"].as_str().unwrap_or("-"),
@@ -523,10 +542,15 @@ async fn privacy_breach(sb: &Sandbox, out: &mut Narrator) -> Result<String, Stri
     )
     .await?;
     out.say(format!("   ← escalated to pagopa_privacy: state {}", done.str("/ticket/state")));
-    let queue = sb.queue_of("pagopa_privacy").ok_or("pagopa_privacy has no queue")?;
-    let picked = sb.take_escalations(&queue).await?;
-    let message = picked.iter().find(|m| m["reference"] == reference.as_str()).ok_or("nothing on the privacy queue")?;
-    out.say(format!("   ← on queue {queue}: fields {}", field_names(&message["fields"]).join(", ")));
+    let queue = queue_of(sb.rules(), "pagopa_privacy").ok_or("pagopa_privacy has no queue")?;
+    match sb.escalations_on(&queue).await? {
+        Some(picked) => {
+            let message =
+                picked.iter().find(|m| m["reference"] == reference.as_str()).ok_or("nothing on the privacy queue")?;
+            out.say(format!("   ← on queue {queue}: fields {}", field_names(&message["fields"]).join(", ")));
+        }
+        None => out.say(format!("   (queue {queue} is the server's: not read here)")),
+    }
     let notice = "Violazione confermata e notificata al Garante; l'utente è stato informato.";
     out.say(format!("   → pagopa_privacy: POST /operator/targets/pagopa_privacy/notices (HMAC-signed) \"{notice}\""));
     let r = sb.notice("pagopa_privacy", &reference, notice).await?.ok("the notice")?;
