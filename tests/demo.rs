@@ -106,3 +106,103 @@ fn a_scene_that_goes_wrong_fails_the_demo() {
     assert!(stdout.contains("1 of 6 scenes failed."), "{stdout}");
     assert!(text(&out.stderr).contains("failed: 4. A specialist request escalated"), "{}", text(&out.stderr));
 }
+
+/// Kills the server this test started when the test ends, passed or not.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn sportello(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sportello")).args(args).envs(env.iter().copied()).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn the_demo_plays_against_a_running_server_with_its_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let operators = dir.path().join("operators.json");
+    let keys = dir.path().join("api-keys.json");
+    let rules = rules();
+    let rules = rules.to_str().unwrap();
+    let ops_env = [("SPORTELLO_OPERATORS", operators.to_str().unwrap())];
+    let token = |id: &str, roles: &str| {
+        let out = sportello(&["operators", "add", id, "--role", roles], &ops_env);
+        out.lines().nth(1).unwrap().trim().to_string()
+    };
+    let (operator, privacy, supervisor) =
+        (token("op-7", "operator"), token("priv-7", "operator,privacy_operator"), token("sup-7", "supervisor"));
+    let added = sportello(&["clients", "add", "io", "--keys", keys.to_str().unwrap(), "--rules", rules], &[]);
+    let api_key = added.lines().find(|l| l.trim().starts_with("spk_")).unwrap().trim().to_string();
+    let secrets: Vec<(String, String)> =
+        ["pagopa_specialists", "third_parties", "pagopa_incident_management", "pagopa_privacy"]
+            .iter()
+            .map(|t| (format!("SPORTELLO_TARGET_SECRET_{}", t.to_uppercase()), format!("secret-of-{t}")))
+            .collect();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_sportello"))
+            .args(["serve", "--listen", &listen, "--data", data.to_str().unwrap(), "--rules", rules])
+            .env("SPORTELLO_OPERATORS", &operators)
+            .env("SPORTELLO_API_KEYS", &keys)
+            .env_remove("SPORTELLO_MAIL_TOKEN_SHA256")
+            .envs(secrets.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = std::time::Instant::now();
+    // The server listens, then writes its mail token: wait for both.
+    let token_file = data.join("mail-token.txt");
+    let written = || std::fs::read_to_string(&token_file).is_ok_and(|t| !t.trim().is_empty());
+    while std::net::TcpStream::connect(&listen).is_err() || !written() {
+        assert!(started.elapsed().as_secs() < 30, "the server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mail_token = std::fs::read_to_string(data.join("mail-token.txt")).unwrap();
+
+    // Without credentials the demo says what it needs.
+    let bare = demo(&["--rules", rules, "--url", &format!("http://{listen}")]);
+    assert_eq!(bare.status.code(), Some(2));
+    assert!(
+        text(&bare.stderr).contains("--url needs --operator-token (or SPORTELLO_DEMO_OPERATOR_TOKEN)"),
+        "{}",
+        text(&bare.stderr)
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_sportello"))
+        .args(["demo", "--rules", rules, "--url", &format!("http://{listen}")])
+        .env("SPORTELLO_DEMO_OPERATOR_TOKEN", &operator)
+        .env("SPORTELLO_DEMO_PRIVACY_TOKEN", &privacy)
+        .env("SPORTELLO_DEMO_SUPERVISOR_TOKEN", &supervisor)
+        .env("SPORTELLO_DEMO_API_KEY", &api_key)
+        .env("SPORTELLO_DEMO_MAIL_TOKEN", mail_token.trim())
+        .envs(secrets.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "exit {:?}\n{stdout}\n{}", out.status.code(), text(&out.stderr));
+    // The server's own clock decides: the out-of-hours call or the in-hours malfunction call is
+    // skipped, never both; everything else is played.
+    assert_eq!(stdout.matches("   OK: ").count(), 5, "{stdout}");
+    assert_eq!(stdout.matches("   skipped: the server's clock says").count(), 1, "{stdout}");
+    for line in [
+        "resolved and closed by the bot, type B",
+        "reply mailed to the requester",
+        "escalated to the specialists and a third party, resolved on both notices",
+        "(queue sportello-escalations-pagopa-specialists is the server's: not read here)",
+        "type PI, team privacy, assignee priv-7",
+        "All 5 scenes played reached the outcome the flows expect.",
+    ] {
+        assert!(stdout.contains(line), "the demo did not print `{line}`:\n{stdout}");
+    }
+}
