@@ -1,11 +1,23 @@
-//! `sportello demo`: the binary runs its six scenes over HTTP and exits 0 when every one reaches
-//! the outcome its flow expects; a scene that goes wrong makes it exit 1.
+//! `sportello demo`: the six scenes over HTTP reach the outcome their flows expect, in-process and
+//! against a served Sportello; a scene that goes wrong is reported as failed; the command exits
+//! 0, or 2 when it cannot start. (The scenes run through the library function the command calls,
+//! so these tests do not depend on which build of the binary sits in a shared target folder.)
 
+use sportello::demo::{DemoOptions, RemoteCredentials};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn rules() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}
+
+fn options() -> DemoOptions {
+    DemoOptions { rules: rules(), ..DemoOptions::default() }
+}
+
+/// `SPORTELLO_TARGET_SECRET_THIRD_PARTIES` → `third_parties`.
+fn target_of(var: &str) -> String {
+    var.trim_start_matches("SPORTELLO_TARGET_SECRET_").to_ascii_lowercase()
 }
 
 fn demo(args: &[&str]) -> Output {
@@ -21,11 +33,11 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[test]
-fn the_demo_walks_the_six_scenes_and_exits_0() {
-    let out = demo(&["--rules", rules().to_str().unwrap()]);
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "exit {:?}\n{stdout}\n{}", out.status.code(), text(&out.stderr));
+#[tokio::test]
+async fn the_demo_walks_the_six_scenes() {
+    let run = sportello::demo::run(&options(), false).await.expect("the demo starts");
+    let stdout = run.lines.join("\n");
+    assert!(run.failed.is_empty() && run.skipped.is_empty(), "{:?}\n{stdout}", run.failed);
     for line in [
         // 1. the bot
         "the bot answers from the knowledge base (article `pay-pagopa-notice`)",
@@ -63,14 +75,31 @@ fn the_demo_walks_the_six_scenes_and_exits_0() {
     assert!(!third.contains("requester."), "{third}");
 }
 
+/// The command's exit status: 0 when every scene passes, 2 when it cannot start.
 #[test]
-fn the_demo_refuses_an_in_hours_time_that_is_out_of_hours() {
+fn the_demo_command_exits_0_or_2() {
+    let out = demo(&["--rules", rules().to_str().unwrap()]);
+    assert!(out.status.success(), "exit {:?}\n{}\n{}", out.status.code(), text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("All 6 scenes reached the outcome the flows expect."));
     let out = demo(&["--rules", rules().to_str().unwrap(), "--at", "2026-12-06T22:00"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains("--at: 2026-12-06T22:00 is outside the voice channel's service hours"));
-    let out = demo(&["--rules", rules().to_str().unwrap(), "--closed-at", "tomorrow"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--closed-at: `tomorrow` is not a time"), "{}", text(&out.stderr));
+}
+
+#[tokio::test]
+async fn the_demo_refuses_times_on_the_wrong_side_of_the_service_hours() {
+    let at = DemoOptions { at: Some("2026-12-06T22:00".into()), ..options() };
+    let e = sportello::demo::run(&at, false).await.err().expect("refused");
+    assert!(e.contains("--at: 2026-12-06T22:00 is outside the voice channel's service hours"), "{e}");
+    let closed = DemoOptions { closed_at: Some("2026-12-07T09:00".into()), ..options() };
+    let e = sportello::demo::run(&closed, false).await.err().expect("refused");
+    assert!(e.contains("--closed-at: 2026-12-07T09:00 is in service hours"), "{e}");
+    let garbled = DemoOptions { closed_at: Some("tomorrow".into()), ..options() };
+    let e = sportello::demo::run(&garbled, false).await.err().expect("refused");
+    assert!(e.contains("--closed-at: `tomorrow` is not a time"), "{e}");
+    let both = DemoOptions { url: Some("http://127.0.0.1:9".into()), ..at };
+    let e = sportello::demo::run(&both, false).await.err().expect("refused");
+    assert!(e.contains("with --url the server's own clock decides"), "{e}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -86,8 +115,8 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn a_scene_that_goes_wrong_fails_the_demo() {
+#[tokio::test]
+async fn a_scene_that_goes_wrong_fails_the_demo() {
     // A rulebook that sends the requester's e-mail address to third parties.
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&rules(), dir.path());
@@ -99,12 +128,12 @@ fn a_scene_that_goes_wrong_fails_the_demo() {
     assert_ne!(changed, yaml, "the third parties' fields are where the test expects them");
     std::fs::write(&book, changed).unwrap();
 
-    let out = demo(&["--rules", dir.path().to_str().unwrap()]);
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", text(&out.stderr));
+    let run = sportello::demo::run(&DemoOptions { rules: dir.path().into(), ..options() }, false).await.unwrap();
+    let stdout = run.lines.join("\n");
+    assert_eq!(run.failed.len(), 1, "{stdout}");
+    assert!(run.failed[0].starts_with("4. A specialist request escalated"), "{:?}", run.failed);
     assert!(stdout.contains("   FAILED: third parties got requester data"), "{stdout}");
     assert!(stdout.contains("1 of 6 scenes failed."), "{stdout}");
-    assert!(text(&out.stderr).contains("failed: 4. A specialist request escalated"), "{}", text(&out.stderr));
 }
 
 /// Kills the server this test started when the test ends, passed or not.
@@ -179,18 +208,22 @@ fn the_demo_plays_against_a_running_server_with_its_credentials() {
         text(&bare.stderr)
     );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_sportello"))
-        .args(["demo", "--rules", rules, "--url", &format!("http://{listen}")])
-        .env("SPORTELLO_DEMO_OPERATOR_TOKEN", &operator)
-        .env("SPORTELLO_DEMO_PRIVACY_TOKEN", &privacy)
-        .env("SPORTELLO_DEMO_SUPERVISOR_TOKEN", &supervisor)
-        .env("SPORTELLO_DEMO_API_KEY", &api_key)
-        .env("SPORTELLO_DEMO_MAIL_TOKEN", mail_token.trim())
-        .envs(secrets.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .unwrap();
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "exit {:?}\n{stdout}\n{}", out.status.code(), text(&out.stderr));
+    let credentials = RemoteCredentials {
+        operator_token: Some(operator),
+        privacy_token: Some(privacy),
+        supervisor_token: Some(supervisor),
+        api_key: Some(api_key),
+        mail_token: Some(mail_token.trim().to_string()),
+        notice_secrets: secrets.iter().map(|(k, v)| (target_of(k), v.clone().into_bytes())).collect(),
+    };
+    let url = Some(format!("http://{listen}"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let run = runtime
+        .block_on(sportello::demo::run(&DemoOptions { url, credentials, ..options() }, false))
+        .expect("the demo reaches the server");
+    let stdout = run.lines.join("\n");
+    assert!(run.failed.is_empty(), "{:?}\n{stdout}", run.failed);
+    assert_eq!(run.skipped.len(), 1, "{stdout}");
     // The server's own clock decides: the out-of-hours call or the in-hours malfunction call is
     // skipped, never both; everything else is played.
     assert_eq!(stdout.matches("   OK: ").count(), 5, "{stdout}");

@@ -2,7 +2,8 @@
 //! in-process (its own data folder, a free port, a clock set to the scene's time), printing what
 //! happens at each step. Six scenes: a chat solved by the bot; a call out of hours; an email
 //! question answered from the knowledge base; a specialist request escalated and resolved on the
-//! notice; a malfunction report during an incident; a privacy breach.
+//! notice; a malfunction report during an incident; a privacy breach. With `--url` the same
+//! scenes play against a Sportello already running ([`Remote`]), with the credentials given.
 //!
 //! [`Sandbox`] and [`Client`] are also what the end-to-end tests (`tests/flows.rs`) run on.
 
