@@ -200,13 +200,10 @@ fn the_demo_plays_against_a_running_server_with_its_credentials() {
     let mail_token = std::fs::read_to_string(data.join("mail-token.txt")).unwrap();
 
     // Without credentials the demo says what it needs.
-    let bare = demo(&["--rules", rules, "--url", &format!("http://{listen}")]);
-    assert_eq!(bare.status.code(), Some(2));
-    assert!(
-        text(&bare.stderr).contains("--url needs --operator-token (or SPORTELLO_DEMO_OPERATOR_TOKEN)"),
-        "{}",
-        text(&bare.stderr)
-    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let bare = DemoOptions { url: Some(format!("http://{listen}")), ..options() };
+    let e = runtime.block_on(sportello::demo::run(&bare, false)).err().expect("refused");
+    assert!(e.contains("--url needs --operator-token (or SPORTELLO_DEMO_OPERATOR_TOKEN)"), "{e}");
 
     let credentials = RemoteCredentials {
         operator_token: Some(operator),
@@ -217,7 +214,6 @@ fn the_demo_plays_against_a_running_server_with_its_credentials() {
         notice_secrets: secrets.iter().map(|(k, v)| (target_of(k), v.clone().into_bytes())).collect(),
     };
     let url = Some(format!("http://{listen}"));
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let run = runtime
         .block_on(sportello::demo::run(&DemoOptions { url, credentials, ..options() }, false))
         .expect("the demo reaches the server");
