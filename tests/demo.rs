@@ -5,7 +5,7 @@
 
 use sportello::demo::{DemoOptions, RemoteCredentials};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitCode};
 
 fn rules() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
@@ -18,15 +18,6 @@ fn options() -> DemoOptions {
 /// `SPORTELLO_TARGET_SECRET_THIRD_PARTIES` → `third_parties`.
 fn target_of(var: &str) -> String {
     var.trim_start_matches("SPORTELLO_TARGET_SECRET_").to_ascii_lowercase()
-}
-
-fn demo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sportello"))
-        .arg("demo")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -75,15 +66,14 @@ async fn the_demo_walks_the_six_scenes() {
     assert!(!third.contains("requester."), "{third}");
 }
 
-/// The command's exit status: 0 when every scene passes, 2 when it cannot start.
+/// The command's exit status: 0 when every scene passes, 1 when one fails, 2 when it cannot start.
 #[test]
 fn the_demo_command_exits_0_or_2() {
-    let out = demo(&["--rules", rules().to_str().unwrap()]);
-    assert!(out.status.success(), "exit {:?}\n{}\n{}", out.status.code(), text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("All 6 scenes reached the outcome the flows expect."));
-    let out = demo(&["--rules", rules().to_str().unwrap(), "--at", "2026-12-06T22:00"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
-    assert!(text(&out.stderr).contains("--at: 2026-12-06T22:00 is outside the voice channel's service hours"));
+    assert_eq!(sportello::cli::demo(options()), ExitCode::SUCCESS);
+    let wrong = DemoOptions { at: Some("2026-12-06T22:00".into()), ..options() };
+    assert_eq!(sportello::cli::demo(wrong), ExitCode::from(2));
+    let dir = leaky_rules();
+    assert_eq!(sportello::cli::demo(DemoOptions { rules: dir.path().into(), ..options() }), ExitCode::from(1));
 }
 
 #[tokio::test]
@@ -115,9 +105,8 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[tokio::test]
-async fn a_scene_that_goes_wrong_fails_the_demo() {
-    // A rulebook that sends the requester's e-mail address to third parties.
+/// The default rulebook, changed to send the requester's e-mail address to third parties.
+fn leaky_rules() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&rules(), dir.path());
     let book = dir.path().join("rulebook.yaml");
@@ -127,7 +116,12 @@ async fn a_scene_that_goes_wrong_fails_the_demo() {
         yaml.replacen("fields: [reference, category, ticket_type, created_at, subject, description,", leaky, 1);
     assert_ne!(changed, yaml, "the third parties' fields are where the test expects them");
     std::fs::write(&book, changed).unwrap();
+    dir
+}
 
+#[tokio::test]
+async fn a_scene_that_goes_wrong_fails_the_demo() {
+    let dir = leaky_rules();
     let run = sportello::demo::run(&DemoOptions { rules: dir.path().into(), ..options() }, false).await.unwrap();
     let stdout = run.lines.join("\n");
     assert_eq!(run.failed.len(), 1, "{stdout}");
