@@ -269,19 +269,21 @@ async fn email_answered_from_the_knowledge_base(sb: &dyn Stage, out: &mut Narrat
         .ok_or("no reply recorded on the ticket")?;
     let in_reply_to = reply["in_reply_to"].as_str().unwrap_or("");
     out.say(format!(
-        "   ← reply mailed to the requester: \"{}\", Message-ID <{}>, In-Reply-To <{in_reply_to}>",
-        reply["subject"].as_str().unwrap_or(""),
-        reply["message_id"].as_str().unwrap_or("")
+        "   ← reply mailed to the requester: \"{}\", In-Reply-To <{in_reply_to}>",
+        reply["subject"].as_str().unwrap_or("")
     ));
     expect(in_reply_to == message_id, || format!("the reply is not threaded on the question: `{in_reply_to}`"))?;
     if let Some(mails) = sb.sent_mail().await? {
         let mailed = mails.iter().rev().find(|m| m.message_id == reply["message_id"].as_str().unwrap_or("-"));
         let mailed = mailed.ok_or("the reply is not in the outbox")?;
         out.say(format!(
-            "   ← in the outbox: to {}, In-Reply-To {}",
+            "   ← in the outbox: to {}, Message-ID <{}>, In-Reply-To {}",
             mailed.recipients.join(", "),
+            mailed.message_id,
             mail_header(&mailed.raw, "In-Reply-To")
         ));
+        let header = mail_header(&mailed.raw, "In-Reply-To");
+        expect(header == format!("<{message_id}>"), || format!("the mail's In-Reply-To is `{header}`"))?;
         expect(mailed.recipients == ["giulia.bianchi@example.com"], || format!("mailed to {:?}", mailed.recipients))?;
     }
     Ok(format!("{reference} answered with the knowledge-base article, reply threaded on the requester's mail"))
