@@ -35,6 +35,37 @@ enum Command {
     /// The local reply queue of resolution notices (docs/resolution-notice.schema.json).
     #[command(subcommand)]
     Notices(NoticesCommand),
+    /// Walk the source's flows end to end over HTTP on a throw-away server, printing each step.
+    Demo {
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// When the in-hours scenes happen: local time in Rome (2026-12-07T10:00) or RFC 3339
+        /// [default: 2026-12-07T10:00:00+01:00, a Monday].
+        #[arg(long)]
+        at: Option<String>,
+        /// When the out-of-hours call comes in [default: 2026-12-06T22:00:00+01:00, a Sunday].
+        #[arg(long)]
+        closed_at: Option<String>,
+        /// Play the scenes against a running Sportello (e.g. http://127.0.0.1:8080) instead of
+        /// one in-process; needs the credentials below and SPORTELLO_TARGET_SECRET_<TARGET>.
+        #[arg(long)]
+        url: Option<String>,
+        /// With --url: a token of an operator without the privacy role.
+        #[arg(long, env = "SPORTELLO_DEMO_OPERATOR_TOKEN", hide_env_values = true)]
+        operator_token: Option<String>,
+        /// With --url: a token of a privacy operator.
+        #[arg(long, env = "SPORTELLO_DEMO_PRIVACY_TOKEN", hide_env_values = true)]
+        privacy_token: Option<String>,
+        /// With --url: a token of a supervisor (declares and resolves an incident).
+        #[arg(long, env = "SPORTELLO_DEMO_SUPERVISOR_TOKEN", hide_env_values = true)]
+        supervisor_token: Option<String>,
+        /// With --url: an API key of client `io`.
+        #[arg(long, env = "SPORTELLO_DEMO_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        /// With --url: the mail gateway's secret (the server's data/mail-token.txt).
+        #[arg(long, env = "SPORTELLO_DEMO_MAIL_TOKEN", hide_env_values = true)]
+        mail_token: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -201,6 +232,27 @@ fn main() -> ExitCode {
                 ClientsCommand::Revoke { key_id, keys } => ClientsAction::Revoke { key_id, keys: path(keys) },
             };
             finish(sportello::clients::run(action, jiff::Timestamp::now()))
+        }
+        Command::Demo {
+            rules,
+            at,
+            closed_at,
+            url,
+            operator_token,
+            privacy_token,
+            supervisor_token,
+            api_key,
+            mail_token,
+        } => {
+            let credentials = sportello::demo::RemoteCredentials {
+                operator_token,
+                privacy_token,
+                supervisor_token,
+                api_key,
+                mail_token,
+                notice_secrets: Default::default(),
+            };
+            sportello::cli::demo(sportello::demo::DemoOptions { rules, at, closed_at, url, credentials })
         }
     }
 }

@@ -137,7 +137,8 @@ impl FlowGuard {
 
     /// What the flow expects the operator (or a target) to do next on `ticket`.
     pub fn expected_next(&self, ticket: &Ticket) -> String {
-        if ticket.triaged_at.is_none() {
+        // A chat closed by the bot or out of hours is never triaged: it is simply over.
+        if ticket.triaged_at.is_none() && !ticket.state.is_final() {
             return "the rulebook's triage".into();
         }
         let pending = pending_targets(ticket);

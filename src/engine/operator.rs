@@ -103,6 +103,9 @@ pub(super) fn lifecycle(e: crate::domain::LifecycleError) -> EngineError {
 
 impl Engine {
     fn guard(&self, ticket: &Ticket) -> Result<FlowGuard, EngineError> {
+        if ticket.category.is_none() && ticket.state.is_final() {
+            return Err(EngineError::Conflict(format!("nothing more: the ticket is {}", ticket.state)));
+        }
         FlowGuard::of(&self.rules.book, ticket).ok_or_else(|| {
             EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
         })
@@ -421,7 +424,9 @@ impl Engine {
         Ok(events
             .iter()
             .find(|e| {
-                e.kind == EventKind::Message && e.detail.get("from").and_then(|f| f.as_str()) == Some("requester")
+                // A chat records the user's messages as `user`, the other channels as `requester`.
+                e.kind == EventKind::Message
+                    && matches!(e.detail.get("from").and_then(|f| f.as_str()), Some("requester" | "user"))
             })
             .and_then(|e| e.detail.get("body").and_then(|b| b.as_str()).map(str::to_string)))
     }

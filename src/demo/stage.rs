@@ -1,0 +1,223 @@
+//! Where the demo's scenes play: the in-process [`Sandbox`](super::Sandbox), or a Sportello
+//! already running (`sportello demo --url`) with the credentials its owner gives.
+
+use super::client::{Client, Reply};
+use crate::adapters::embedded::OutboxEntry;
+use crate::http::operator::{NoticeSecrets, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::rules::Rules;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Who calls the operator API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Staff {
+    Operator,
+    PrivacyOperator,
+    Supervisor,
+}
+
+/// A Sportello to talk to, and what the caller may know about it.
+#[async_trait]
+pub trait Stage: Send + Sync {
+    fn client(&self) -> &Client;
+    fn rules(&self) -> &Rules;
+    /// The operator id behind `who`'s token.
+    fn staff_id(&self, who: Staff) -> &str;
+    fn token(&self, who: Staff) -> &str;
+    fn api_key(&self) -> &str;
+    fn mail_token(&self) -> &str;
+    fn notice_secret(&self, target: &str) -> Option<&[u8]>;
+    /// The server's time (notices are signed with it).
+    fn now(&self) -> Timestamp;
+    /// The server's clock is the demo's to set.
+    fn owns_clock(&self) -> bool;
+    /// Lets the step workers run what the last requests queued.
+    async fn run_steps(&self) -> Result<(), String>;
+    /// What a target on `queue` picks up; `None` when the queue is out of the demo's reach.
+    async fn escalations_on(&self, queue: &str) -> Result<Option<Vec<Value>>, String>;
+    /// The mail Sportello sent; `None` when out of reach.
+    async fn sent_mail(&self) -> Result<Option<Vec<OutboxEntry>>, String>;
+
+    /// A call to the operator API as `who`.
+    async fn staff(&self, who: Staff, method: &str, path: &str, body: Option<&Value>) -> Result<Reply, String> {
+        let auth = format!("Bearer {}", self.token(who));
+        match body {
+            Some(b) => {
+                let headers = [("content-type", "application/json"), ("authorization", auth.as_str())];
+                self.client().request(method, path, &headers, b.to_string().into_bytes()).await
+            }
+            None => self.client().request(method, path, &[("authorization", &auth)], Vec::new()).await,
+        }
+    }
+
+    /// A target's resolution notice, signed with its secret at the server's time.
+    async fn notice(&self, target: &str, reference: &str, text: &str) -> Result<Reply, String> {
+        let secret = self.notice_secret(target).ok_or_else(|| format!("no notice secret for target `{target}`"))?;
+        let body = serde_json::json!({"reference": reference, "notice": text}).to_string().into_bytes();
+        let at = self.now().as_second();
+        let signature = NoticeSecrets::sign(secret, at, &body);
+        let at = at.to_string();
+        let headers = [
+            ("content-type", "application/json"),
+            (TIMESTAMP_HEADER, at.as_str()),
+            (SIGNATURE_HEADER, signature.as_str()),
+        ];
+        self.client().request("POST", &format!("/operator/targets/{target}/notices"), &headers, body).await
+    }
+
+    /// A ticket-API call as the client app.
+    async fn api_post(&self, idempotency_key: &str, body: &Value) -> Result<Reply, String> {
+        let auth = format!("Bearer {}", self.api_key());
+        let headers = [("authorization", auth.as_str()), ("idempotency-key", idempotency_key)];
+        self.client().post_json("/api/v1/tickets", &headers, body).await
+    }
+
+    async fn api_status(&self, reference: &str) -> Result<Reply, String> {
+        let auth = format!("Bearer {}", self.api_key());
+        self.client().get(&format!("/api/v1/tickets/{reference}"), &[("authorization", &auth)]).await
+    }
+
+    /// Hands a raw message to `POST /email/inbound`, as the mail gateway does.
+    async fn mail_in(&self, raw: &[u8]) -> Result<Reply, String> {
+        let headers = [("content-type", "message/rfc822"), ("x-sportello-mail-token", self.mail_token())];
+        self.client().request("POST", "/email/inbound", &headers, raw.to_vec()).await
+    }
+}
+
+/// The queue a target's escalations land on (its rulebook `sqs.queue`).
+pub fn queue_of(rules: &Rules, target: &str) -> Option<String> {
+    rules.book.targets.get(target)?.delivery.sqs.as_ref().map(|s| s.queue.clone())
+}
+
+/// What `sportello demo --url` needs to act as every caller of a running server.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteCredentials {
+    /// Tokens from `sportello operators add`: an operator without the privacy role, a privacy
+    /// operator, a supervisor.
+    pub operator_token: Option<String>,
+    pub privacy_token: Option<String>,
+    pub supervisor_token: Option<String>,
+    /// A key of client `io` from `sportello clients add io`.
+    pub api_key: Option<String>,
+    /// The mail gateway's secret (the server's `data/mail-token.txt`).
+    pub mail_token: Option<String>,
+    /// Each target's notice secret (the server's `SPORTELLO_TARGET_SECRET_<TARGET>`).
+    pub notice_secrets: BTreeMap<String, Vec<u8>>,
+}
+
+impl RemoteCredentials {
+    /// The secrets the server itself reads: `SPORTELLO_TARGET_SECRET_<TARGET>` per target.
+    pub fn notice_secrets_from_env(rules: &Rules) -> BTreeMap<String, Vec<u8>> {
+        rules
+            .book
+            .targets
+            .keys()
+            .filter_map(|t| {
+                let secret = std::env::var(format!("SPORTELLO_TARGET_SECRET_{}", t.to_ascii_uppercase())).ok()?;
+                (!secret.is_empty()).then(|| (t.clone(), secret.into_bytes()))
+            })
+            .collect()
+    }
+}
+
+/// A Sportello already running: the demo talks to it over HTTP only. Its queues and outbox are
+/// out of reach, its clock is its own, and its step workers run in the background.
+pub struct Remote {
+    client: Client,
+    rules: Rules,
+    staff: BTreeMap<Staff, (String, String)>,
+    api_key: String,
+    mail_token: String,
+    secrets: BTreeMap<String, Vec<u8>>,
+}
+
+impl Remote {
+    /// Checks the server answers and every credential is there and valid.
+    pub async fn connect(url: &str, rules: Rules, credentials: RemoteCredentials) -> Result<Remote, String> {
+        let client = Client::new(url)?;
+        let health = client.get("/health", &[]).await.map_err(|e| format!("{url} does not answer: {e}"))?;
+        if health.str("/status") != "ok" {
+            return Err(format!("{url}/health: HTTP {} {}", health.status, health.text));
+        }
+        let need = |v: Option<String>, flag: &str, env: &str| {
+            v.filter(|v| !v.trim().is_empty()).ok_or_else(|| format!("--url needs {flag} (or {env})"))
+        };
+        let mut tokens = vec![
+            (Staff::Operator, need(credentials.operator_token, "--operator-token", "SPORTELLO_DEMO_OPERATOR_TOKEN")?),
+            (
+                Staff::PrivacyOperator,
+                need(credentials.privacy_token, "--privacy-token", "SPORTELLO_DEMO_PRIVACY_TOKEN")?,
+            ),
+            (
+                Staff::Supervisor,
+                need(credentials.supervisor_token, "--supervisor-token", "SPORTELLO_DEMO_SUPERVISOR_TOKEN")?,
+            ),
+        ];
+        let api_key = need(credentials.api_key, "--api-key", "SPORTELLO_DEMO_API_KEY")?;
+        let mail_token = need(credentials.mail_token, "--mail-token", "SPORTELLO_DEMO_MAIL_TOKEN")?;
+        let missing: Vec<String> = rules
+            .book
+            .targets
+            .keys()
+            .filter(|t| !credentials.notice_secrets.contains_key(*t))
+            .map(|t| format!("SPORTELLO_TARGET_SECRET_{}", t.to_ascii_uppercase()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("--url needs the targets' notice secrets the server has: set {}", missing.join(", ")));
+        }
+        let mut staff = BTreeMap::new();
+        for (who, token) in tokens.drain(..) {
+            let me = client.get("/operator/whoami", &[("authorization", &format!("Bearer {token}"))]).await?;
+            if !me.is_success() {
+                return Err(format!("the {who:?} token: HTTP {} {}", me.status, me.str("/detail")));
+            }
+            staff.insert(who, (me.str("/id").to_string(), token));
+        }
+        Ok(Remote { client, rules, staff, api_key, mail_token, secrets: credentials.notice_secrets })
+    }
+}
+
+#[async_trait]
+impl Stage for Remote {
+    fn client(&self) -> &Client {
+        &self.client
+    }
+    fn rules(&self) -> &Rules {
+        &self.rules
+    }
+    fn staff_id(&self, who: Staff) -> &str {
+        &self.staff[&who].0
+    }
+    fn token(&self, who: Staff) -> &str {
+        &self.staff[&who].1
+    }
+    fn api_key(&self) -> &str {
+        &self.api_key
+    }
+    fn mail_token(&self) -> &str {
+        &self.mail_token
+    }
+    fn notice_secret(&self, target: &str) -> Option<&[u8]> {
+        self.secrets.get(target).map(Vec::as_slice)
+    }
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+    fn owns_clock(&self) -> bool {
+        false
+    }
+    async fn run_steps(&self) -> Result<(), String> {
+        // The server's workers look at the queue every 200 ms.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        Ok(())
+    }
+    async fn escalations_on(&self, _queue: &str) -> Result<Option<Vec<Value>>, String> {
+        Ok(None)
+    }
+    async fn sent_mail(&self) -> Result<Option<Vec<OutboxEntry>>, String> {
+        Ok(None)
+    }
+}
