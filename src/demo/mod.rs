@@ -14,7 +14,7 @@ mod stage;
 
 pub use client::{Client, Reply};
 pub use sandbox::{API_CLIENT, OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_EMAIL, REPLY_QUEUE, SUPERVISOR_ID, Sandbox};
-pub use scenes::mail_header;
+pub use scenes::{mail_in_reply_to, mail_subject};
 pub use stage::{Remote, RemoteCredentials, Staff, Stage, queue_of};
 
 use scenes::Hours;

@@ -102,26 +102,17 @@ async fn ticket(sb: &dyn Stage, who: Staff, reference: &str) -> Result<Value, St
     Ok(sb.staff(who, "GET", &format!("/operator/tickets/{reference}"), None).await?.ok("GET ticket")?.body)
 }
 
-/// The header `name` of a raw mail (unfolded), or "".
-pub fn mail_header(raw: &[u8], name: &str) -> String {
-    let text = String::from_utf8_lossy(raw);
-    let mut value = String::new();
-    let mut inside = false;
-    let prefix = format!("{}:", name.to_ascii_lowercase());
-    for line in text.split("\r\n") {
-        if line.is_empty() {
-            break;
-        }
-        if inside && line.starts_with([' ', '\t']) {
-            value.push_str(line);
-            continue;
-        }
-        inside = line.to_ascii_lowercase().starts_with(&prefix);
-        if inside {
-            value = line[prefix.len()..].trim().to_string();
-        }
-    }
-    value
+/// A raw mail's subject, decoded as a mail client shows it (long subjects travel as encoded words).
+pub fn mail_subject(raw: &[u8]) -> String {
+    mail_parser::MessageParser::default().parse(raw).and_then(|m| m.subject().map(str::to_string)).unwrap_or_default()
+}
+
+/// A raw mail's In-Reply-To, as `<id>`, or "".
+pub fn mail_in_reply_to(raw: &[u8]) -> String {
+    mail_parser::MessageParser::default()
+        .parse(raw)
+        .and_then(|m| m.in_reply_to().as_text().map(|id| format!("<{id}>")))
+        .unwrap_or_default()
 }
 
 async fn chat_solved_by_the_bot(sb: &dyn Stage, out: &mut Narrator) -> Result<String, String> {
@@ -280,9 +271,9 @@ async fn email_answered_from_the_knowledge_base(sb: &dyn Stage, out: &mut Narrat
             "   ← in the outbox: to {}, Message-ID <{}>, In-Reply-To {}",
             mailed.recipients.join(", "),
             mailed.message_id,
-            mail_header(&mailed.raw, "In-Reply-To")
+            mail_in_reply_to(&mailed.raw)
         ));
-        let header = mail_header(&mailed.raw, "In-Reply-To");
+        let header = mail_in_reply_to(&mailed.raw);
         expect(header == format!("<{message_id}>"), || format!("the mail's In-Reply-To is `{header}`"))?;
         expect(mailed.recipients == ["giulia.bianchi@example.com"], || format!("mailed to {:?}", mailed.recipients))?;
     }
@@ -380,7 +371,7 @@ async fn specialist_request_escalated(sb: &dyn Stage, out: &mut Narrator) -> Res
             .rev()
             .find(|m| m.ticket_reference.as_deref() == Some(reference.as_str()))
             .ok_or("no escalation mail")?;
-        out.say(format!("   ← mailed to {}: \"{}\"", mail.recipients.join(", "), mail_header(&mail.raw, "Subject")));
+        out.say(format!("   ← mailed to {}: \"{}\"", mail.recipients.join(", "), mail_subject(&mail.raw)));
     }
     let third = &sent[1].1;
     expect(!third.iter().any(|f| f.starts_with("requester.")), || {
