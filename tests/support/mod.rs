@@ -9,7 +9,7 @@ pub mod moto;
 use async_trait::async_trait;
 use sportello::domain::TicketId;
 use sportello::ports::{
-    EscalationDelivery, EscalationRoute, EventLog, IdempotencyStore, Mailer, StepQueue, TicketStore,
+    EscalationDelivery, EscalationRoute, EventLog, IdempotencyStore, IncidentStore, Mailer, StepQueue, TicketStore,
 };
 use std::sync::Arc;
 
@@ -21,6 +21,7 @@ pub struct Ports {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub mailer: Arc<dyn Mailer>,
     pub escalation: Arc<dyn EscalationDelivery>,
+    pub incidents: Arc<dyn IncidentStore>,
 }
 
 #[async_trait]
