@@ -1,6 +1,8 @@
 //! What the contract suite needs from each adapter set, beyond the ports themselves.
 #![allow(dead_code)] // each test binary uses its own part of the support code
 
+#[cfg(feature = "aws")]
+pub mod aws_calls;
 pub mod embedded;
 pub mod http;
 #[cfg(feature = "aws")]

@@ -15,7 +15,7 @@ pub mod table;
 mod tickets;
 mod warm_up;
 
-pub use call_count::CallCounter;
+pub use call_count::{CallCounter, Units};
 pub use escalation::AwsEscalation;
 pub use incidents::DynamoIncidents;
 pub use mailer::SesMailer;
