@@ -9,7 +9,7 @@
 //! - `AWS_ENDPOINT_URL`: another endpoint for every AWS service (moto in tests);
 //! - `SPORTELLO_LOG`: `error`, `warn`, `info` (default) or `debug`.
 
-use crate::adapters::aws::lambda::{BatchSettings, SqsBatchResponse, SqsEvent, handle_batch};
+use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
 use crate::adapters::aws::{Clients, DynamoIncidents, load_config, warm_up};
 use crate::engine::{Engine, handle_step};
 use crate::http::AppState;
@@ -117,12 +117,11 @@ pub async fn voice_event(engine: &Engine, app: Router, event: LambdaEvent<Value>
     Ok(serde_json::to_value(response)?)
 }
 
-/// Runs the step messages of an SQS batch; failed ones are reported for redelivery.
+/// Runs the step messages of an SQS batch; failed ones are reported for redelivery. Each step
+/// handler is idempotent by itself, so no idempotency record is kept per message (two writes
+/// fewer per step); see [`handle_batch_idempotent`].
 pub async fn handle_steps(engine: &Engine, event: SqsEvent) -> SqsBatchResponse {
-    handle_batch(event, engine.ports.idempotency.as_ref(), BatchSettings::default(), |message| async move {
-        handle_step(engine, &message).await
-    })
-    .await
+    handle_batch_idempotent(event, |message| async move { handle_step(engine, &message).await }).await
 }
 
 /// Serves a step function (SQS event source mapping with `ReportBatchItemFailures`).

@@ -12,10 +12,11 @@ use super::moto::{MotoServer, sdk_config, server};
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{Value, json};
 use sportello::adapters::aws::{
-    CallCounter, Clients, DynamoIncidents, Units, create_queue_with_dlq, ports_with, table,
+    CallCounter, Clients, DynamoIncidents, DynamoStore, Units, create_queue_with_dlq, ports_with, table,
 };
-use sportello::domain::{Actor, ActorRole, Requester, TicketId, TicketReference, TicketState, TicketType};
+use sportello::domain::{Actor, ActorRole, Requester, Ticket, TicketId, TicketReference, TicketState, TicketType};
 use sportello::engine::{Engine, EscalationSettings, NewChatSession, NewContact};
+use sportello::ports::TicketStore;
 use sportello::rules::Rules;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -59,6 +60,8 @@ pub struct Lab {
     /// Not counted: the event source mapping's receive is counted by hand (one per batch).
     sqs: aws_sdk_sqs::Client,
     counted_sqs: aws_sdk_sqs::Client,
+    /// Not counted either: the checks of the flows' outcomes.
+    plain_store: DynamoStore,
     step_url: String,
     settings: EscalationSettings,
     invocations: u64,
@@ -122,6 +125,7 @@ impl Lab {
             engine,
             clock,
             sqs: plain.sqs,
+            plain_store: DynamoStore::new(plain.dynamodb, &table_name),
             counted_sqs: counted.sqs,
             step_url,
             settings,
@@ -245,8 +249,13 @@ impl Lab {
         format!("{what}-{}-{}", self.tag, uuid::Uuid::new_v4().simple())
     }
 
+    /// The stored ticket, read without counting (the flows' checks are not part of them).
+    async fn stored(&self, id: &TicketId) -> Ticket {
+        self.plain_store.get(id).await.expect("ticket")
+    }
+
     async fn state(&self, id: &TicketId) -> TicketState {
-        self.engine.ticket(id).await.expect("ticket").state
+        self.stored(id).await.state
     }
 
     /// An e-mail question (Q): the inbound mail opens the ticket (and acknowledges it), triage
@@ -266,8 +275,8 @@ impl Lab {
         let id = outcome.ticket_id.expect("a ticket");
         self.run_steps().await;
         self.invoke("take in charge");
-        self.engine.take_in_charge(&id, &operator()).await.expect("take in charge");
-        if self.engine.ticket(&id).await.expect("ticket").ticket_type.is_none() {
+        let taken = self.engine.take_in_charge(&id, &operator()).await.expect("take in charge");
+        if taken.ticket_type.is_none() {
             // A request of its own in the operator API.
             self.invoke("classify");
             self.engine.classify(&id, &operator(), TicketType::Q).await.expect("classify");
@@ -322,7 +331,7 @@ impl Lab {
         assert!(!answer.open);
         self.run_steps().await;
         let reference = TicketReference::find_in(&answer.reference).expect("a reference");
-        assert_eq!(self.engine.ports.tickets.get_by_reference(&reference).await.unwrap().state, TicketState::NotServed);
+        assert_eq!(self.plain_store.get_by_reference(&reference).await.unwrap().state, TicketState::NotServed);
         self.done("voice out of hours")
     }
 
@@ -501,5 +510,66 @@ pub fn markdown(flows: &[FlowCalls]) -> String {
     out += &row("SES", &*per(|c| c.ses));
     out += &row("**total**", &|f| format!("**{:.3}**", Cost::of(f).total() * 10_000.0));
     out += &row("DynamoDB at pre-cut prices", &*per(|c| c.dynamodb_before_cut));
+    out
+}
+
+/// Assumptions of the comparison with hosted help desks (not measured).
+pub mod assumptions {
+    /// Tickets an agent handles in a month (about 30 a working day).
+    pub const TICKETS_PER_AGENT_MONTH: f64 = 600.0;
+    /// Average length of a served call, minutes.
+    pub const CALL_MINUTES: f64 = 5.0;
+    /// Messages of a chat, both ways.
+    pub const CHAT_MESSAGES: f64 = 10.0;
+    /// SQS queues an event source mapping polls (the template's step and mail queues).
+    pub const POLLED_QUEUES: f64 = 5.0;
+}
+
+/// What is not per ticket, and what hosted help desks charge for the same 10,000 tickets.
+pub fn cost_notes(flows: &[FlowCalls]) -> String {
+    use assumptions::*;
+    use prices::*;
+    let mut out = String::new();
+    let totals: Vec<f64> = flows.iter().map(|f| Cost::of(f).total() * 10_000.0).collect();
+    let (low, high) = totals.iter().fold((f64::MAX, 0.0f64), |(l, h), t| (l.min(*t), h.max(*t)));
+    let _ = writeln!(out, "### Per 10,000 tickets\n");
+    let _ = writeln!(
+        out,
+        "- Sportello on AWS, per-ticket requests only: **${low:.2} to ${high:.2}** per 10,000 tickets \
+         depending on the flow (e-mail answers are dominated by SES's $0.10 per 1,000 mails)."
+    );
+    // An idle event source mapping long-polls (20 s) with about 5 pollers per queue.
+    let idle_polls = POLLED_QUEUES * 5.0 * 3.0 * 60.0 * 24.0 * 30.0;
+    let _ = writeln!(
+        out,
+        "- Not per ticket: the event source mappings' idle long polls (about 5 pollers per queue, 20 s \
+         each), about {:.0} SQS requests a month for {POLLED_QUEUES} queues (${:.2}/month before SQS's \
+         free million requests); CloudWatch Logs, API Gateway ($1.00 per million HTTP API requests) and \
+         Amazon Connect's own charges are not modelled.",
+        idle_polls,
+        idle_polls * SQS_REQUEST
+    );
+    let agents = 10_000.0 / TICKETS_PER_AGENT_MONTH;
+    let _ = writeln!(
+        out,
+        "- Zendesk Suite Team, ~${ZENDESK_SUITE_TEAM_AGENT_MONTH:.0}/agent/month: at {TICKETS_PER_AGENT_MONTH:.0} \
+         tickets per agent a month, 10,000 tickets a month need ~{agents:.0} agents: **~${:.0}/month** in \
+         licences alone.",
+        agents * ZENDESK_SUITE_TEAM_AGENT_MONTH
+    );
+    let _ = writeln!(
+        out,
+        "- Amazon Connect: voice ~${CONNECT_VOICE_MINUTE}/min, {CALL_MINUTES:.0}-minute calls: **~${:.0}** per \
+         10,000 calls (telephony numbers extra); chat ~${CONNECT_CHAT_MESSAGE}/message, {CHAT_MESSAGES:.0} \
+         messages: **~${:.0}** per 10,000 chats. Sportello's voice function runs behind Connect, so those voice \
+         minutes are paid with it too.",
+        10_000.0 * CALL_MINUTES * CONNECT_VOICE_MINUTE,
+        10_000.0 * CHAT_MESSAGES * CONNECT_CHAT_MESSAGE
+    );
+    let _ = writeln!(
+        out,
+        "- Zammad hosted: per agent per month as well (plans on the order of €10–25; approximate), \
+         so ~{agents:.0} agents again."
+    );
     out
 }
