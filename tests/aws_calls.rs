@@ -19,8 +19,8 @@ async fn calls_per_ticket_life_stay_within_bounds() {
         ("email Q (operator answers)", 34),
         ("chat B (bot-solved)", 19),
         ("voice out of hours", 9),
-        ("API escalated (SQS target, notice)", 36),
-        ("privacy PI (DPO on SQS)", 36),
+        ("API escalated (SQS target, notice)", 34),
+        ("privacy PI (DPO on SQS)", 34),
     ];
     for (flow, (name, bound)) in flows.iter().zip(bounds) {
         assert_eq!(flow.name, name);
