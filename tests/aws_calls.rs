@@ -16,7 +16,7 @@ async fn calls_per_ticket_life_stay_within_bounds() {
     // must be justified. The target for the e-mail question is 8; the doc says what
     // stands between.
     let bounds = [
-        ("email Q (operator answers)", 34),
+        ("email Q (operator answers)", 37),
         ("chat B (bot-solved)", 19),
         ("voice out of hours", 9),
         ("API escalated (SQS target, notice)", 34),

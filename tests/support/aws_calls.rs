@@ -39,6 +39,8 @@ pub struct FlowCalls {
     pub invocations: u64,
     /// Mails SES sent (answers, acknowledgements, escalations by mail).
     pub mails_sent: u64,
+    /// Mails SES received for the flow.
+    pub mails_received: u64,
     /// The calls of each request or step batch, in order: where they go.
     pub phases: Vec<(String, BTreeMap<String, u64>)>,
 }
@@ -65,6 +67,7 @@ pub struct Lab {
     step_url: String,
     settings: EscalationSettings,
     invocations: u64,
+    inbound_mails: u64,
     tag: String,
     phases: Vec<(String, BTreeMap<String, u64>)>,
     /// The counts when the current phase began.
@@ -130,6 +133,7 @@ impl Lab {
             step_url,
             settings,
             invocations: 0,
+            inbound_mails: 0,
             tag,
             phases: Vec::new(),
             mark: BTreeMap::new(),
@@ -232,6 +236,7 @@ impl Lab {
             units: self.counter.take_units(),
             invocations: std::mem::take(&mut self.invocations),
             mails_sent,
+            mails_received: std::mem::take(&mut self.inbound_mails),
             phases: std::mem::take(&mut self.phases),
         }
     }
@@ -240,6 +245,7 @@ impl Lab {
         self.counter.take();
         self.counter.take_units();
         self.invocations = 0;
+        self.inbound_mails = 0;
         self.phases.clear();
         self.mark.clear();
         self.set_now(DAY);
@@ -271,6 +277,13 @@ impl Lab {
             self.key("mail")
         );
         self.invoke("inbound mail");
+        // The way in, made by AWS services and billed all the same: SES's receipt rule publishes
+        // to SNS (SNS to SQS delivery is free), and the mail function's event source mapping
+        // receives and deletes the message.
+        for op in ["SNS.Publish", "SQS.ReceiveMessage", "SQS.DeleteMessageBatch"] {
+            self.counter.record(op);
+        }
+        self.inbound_mails += 1;
         let outcome = self.engine.receive_email(raw.as_bytes(), None).await.expect("inbound mail");
         let id = outcome.ticket_id.expect("a ticket");
         self.run_steps().await;
@@ -428,6 +441,11 @@ pub mod prices {
     pub const SQS_REQUEST: f64 = 0.40 / 1e6;
     /// SES outbound, per mail.
     pub const SES_MAIL: f64 = 0.10 / 1000.0;
+    /// SES inbound, per mail and per 256 KB chunk (one for a plain mail).
+    pub const SES_INBOUND_MAIL: f64 = 0.10 / 1000.0;
+    pub const SES_INBOUND_CHUNK: f64 = 0.09 / 1000.0;
+    /// SNS standard, per publish.
+    pub const SNS_PUBLISH: f64 = 0.50 / 1e6;
     /// The functions' memory (infra/template.yaml `Globals.Function.MemorySize`).
     pub const MEMORY_GB: f64 = 256.0 / 1024.0;
     /// Assumed average duration of an invocation (warm; a DynamoDB round trip is ~5-10 ms in
@@ -458,8 +476,9 @@ impl Cost {
             dynamodb: flow.units.write as f64 * DDB_WRU + flow.units.read as f64 * DDB_RRU,
             dynamodb_before_cut: flow.units.write as f64 * DDB_WRU_BEFORE_2024_11
                 + flow.units.read as f64 * DDB_RRU_BEFORE_2024_11,
-            sqs: flow.service("SQS") as f64 * SQS_REQUEST,
-            ses: flow.mails_sent as f64 * SES_MAIL,
+            sqs: flow.service("SQS") as f64 * SQS_REQUEST + flow.service("SNS") as f64 * SNS_PUBLISH,
+            ses: flow.mails_sent as f64 * SES_MAIL
+                + flow.mails_received as f64 * (SES_INBOUND_MAIL + SES_INBOUND_CHUNK),
         }
     }
     pub fn total(&self) -> f64 {
@@ -497,6 +516,7 @@ pub fn markdown(flows: &[FlowCalls]) -> String {
     out += &row("DynamoDB read units (est.)", &|f| f.units.read.to_string());
     out += &row("Lambda invocations", &|f| f.invocations.to_string());
     out += &row("mails sent (SES)", &|f| f.mails_sent.to_string());
+    out += &row("mails received (SES)", &|f| f.mails_received.to_string());
     let _ = writeln!(out);
     let _ =
         writeln!(out, "| per 10,000 tickets, USD | {} |", flows.iter().map(|f| f.name).collect::<Vec<_>>().join(" | "));
@@ -506,7 +526,7 @@ pub fn markdown(flows: &[FlowCalls]) -> String {
     };
     out += &row("Lambda (arm64, 256 MB, 60 ms)", &*per(|c| c.lambda));
     out += &row("DynamoDB on demand (after 2024-11 cut)", &*per(|c| c.dynamodb));
-    out += &row("SQS", &*per(|c| c.sqs));
+    out += &row("SQS (+ SNS)", &*per(|c| c.sqs));
     out += &row("SES", &*per(|c| c.ses));
     out += &row("**total**", &|f| format!("**{:.3}**", Cost::of(f).total() * 10_000.0));
     out += &row("DynamoDB at pre-cut prices", &*per(|c| c.dynamodb_before_cut));
