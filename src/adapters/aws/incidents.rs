@@ -191,7 +191,7 @@ impl IncidentStore for DynamoIncidents {
         };
         let mut tickets = Vec::new();
         let mut start: Option<Item> = None;
-        // One request per page in practice (a link item is ~60 bytes, far below the 1 MB a
+        // One request per page in practice (a link item is ~80 bytes, far below the 1 MB a
         // response holds); the loop only covers a response cut short.
         loop {
             let out = self
