@@ -31,6 +31,18 @@ async fn calls_per_ticket_life_stay_within_bounds() {
     assert_eq!(again.total(), flows[0].total(), "{:?} vs {:?}", again.calls, flows[0].calls);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_resolution_reaches_every_linked_ticket_page_by_page() {
+    let mut lab = Lab::new().await;
+    let (calls, notified) = lab.incident_fan_out(120).await;
+    println!("{}", breakdown(&calls));
+    assert_eq!(notified, 120, "every linked ticket noted once");
+    // The resolve request, then one step message per page of 100 (120 tickets: 2 pages).
+    assert_eq!(calls.invocations, 3, "{:?}", calls.phases);
+    let pages = calls.phases.iter().filter(|(what, _)| what.contains("incident_resolved")).count();
+    assert_eq!(pages, 2, "{:?}", calls.phases);
+}
+
 #[tokio::test]
 async fn the_warm_up_opens_every_endpoint_and_never_fails() {
     use sportello::adapters::aws::{CallCounter, Clients, warm_up};

@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use sportello::adapters::aws::{
     CallCounter, Clients, DynamoIncidents, DynamoStore, Units, create_queue_with_dlq, ports_with, table,
 };
-use sportello::domain::{Actor, ActorRole, Requester, Ticket, TicketId, TicketReference, TicketState, TicketType};
+use sportello::domain::{
+    Actor, ActorRole, ChannelKind, Requester, Ticket, TicketId, TicketReference, TicketState, TicketType,
+};
 use sportello::engine::{Engine, EscalationSettings, NewChatSession, NewContact};
 use sportello::ports::TicketStore;
 use sportello::rules::Rules;
@@ -412,6 +414,44 @@ impl Lab {
         let id = self.open_api("privacy_issue").await;
         self.escalated(&id, TicketType::PI, "pagopa_privacy").await;
         self.done("privacy PI (DPO on SQS)")
+    }
+
+    /// An incident with `tickets` linked tickets is resolved: the fan-out pages through them
+    /// (`INCIDENT_BATCH` per step message) and notes the closing text on each. Returns the calls
+    /// of the resolution and its fan-out, and how many tickets got the note.
+    pub async fn incident_fan_out(&mut self, tickets: usize) -> (FlowCalls, usize) {
+        use sportello::ports::EventLog;
+        self.start();
+        let supervisor = Actor { id: "sup-1".into(), role: ActorRole::Supervisor };
+        let incident = self
+            .engine
+            .declare_incident(&supervisor, "pagopa", "Payments fail at checkout", Some("Retry after 14:00"))
+            .await
+            .expect("declare");
+        let store = self.engine.incidents.clone().expect("an incident store");
+        let mut ids = Vec::new();
+        // Stored directly (one write each): how they were opened is not what is measured here.
+        for i in 0..tickets {
+            let ticket = Ticket::new("api", ChannelKind::Api, "first_level", self.engine.now());
+            self.plain_store
+                .create(&self.key(&format!("linked-{i}")), &ticket, &Actor::system())
+                .await
+                .expect("create");
+            store.link(&incident.id, &ticket.id).await.expect("link");
+            ids.push(ticket.id);
+        }
+        self.start();
+        self.invoke("resolve incident");
+        self.engine.resolve_incident(&incident.id, "Payments work again.").await.expect("resolve");
+        self.run_steps().await;
+        let mut notified = 0;
+        for id in &ids {
+            let events = self.plain_store.list(id).await.expect("events");
+            notified += usize::from(
+                events.iter().any(|e| e.detail.get("incident_resolved").and_then(|v| v.as_str()) == Some(&incident.id)),
+            );
+        }
+        (self.done("incident fan-out"), notified)
     }
 
     pub async fn all_flows(&mut self) -> Vec<FlowCalls> {
