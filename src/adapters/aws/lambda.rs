@@ -1,6 +1,7 @@
 //! The consumer side of a step queue in Lambda: the event source mapping hands a batch of SQS
-//! records; each runs once (idempotency records absorb redeliveries), and failures are reported
-//! per message (`ReportBatchItemFailures`), so one bad message never fails its batch.
+//! records; each runs once (an idempotency record per message absorbs redeliveries, or, for
+//! handlers idempotent by themselves, the handler does), and failures are reported per message
+//! (`ReportBatchItemFailures`), so one bad message never fails its batch.
 
 use crate::ports::step_queue::{DEDUP_ATTRIBUTE, STEP_ATTRIBUTE};
 use crate::ports::{IdempotencyStore, RunOnce, RunOnceError, StepMessage, run_once};
