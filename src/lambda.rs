@@ -2,7 +2,7 @@
 //! cold start from the environment, and the runtimes the functions hand it to.
 //!
 //! Environment:
-//! - `SPORTELLO_TABLE`: the DynamoDB table (tickets, events, idempotency records);
+//! - `SPORTELLO_TABLE`: the DynamoDB table (tickets, events, idempotency records, incidents);
 //! - `SPORTELLO_STEP_QUEUE_URL` (and `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`): the step queue;
 //! - `SPORTELLO_RULES`: the rulebook folder bundled with the function (default `rules`, then
 //!   `/var/task/rules`);
@@ -13,8 +13,8 @@
 //! - `AWS_ENDPOINT_URL`: another endpoint for every AWS service (moto in tests);
 //! - `SPORTELLO_LOG`: `error`, `warn`, `info` (default) or `debug`.
 
-use crate::adapters::aws::lambda::{BatchSettings, SqsBatchResponse, SqsEvent, handle_batch};
-use crate::adapters::aws::load_config;
+use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
+use crate::adapters::aws::{Clients, DynamoIncidents, load_config, warm_up};
 use crate::engine::{Engine, handle_step};
 use crate::http::AppState;
 use crate::rules::Rules;
@@ -30,6 +30,9 @@ pub type Error = lambda_http::Error;
 
 /// How long a published step's deduplication id is remembered.
 const STEP_DEDUP_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// The init-time warm-up's limit per call: well within Lambda's 10 s init, and a handshake
+/// that takes longer is better left to the first request.
+const WARM_UP_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn required(name: &str) -> Result<String, Error> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or_else(|| format!("{name} is not set").into())
@@ -56,13 +59,17 @@ pub async fn engine_from_env() -> Result<Engine, Error> {
         format!("rulebook {} has errors:\n{}", path.display(), text.join("\n"))
     })?;
     let config = load_config(endpoint.as_deref()).await;
-    let ports = crate::adapters::aws::ports(&config, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
+    let clients = Clients::new(&config);
+    // Cold starts pay their TLS handshakes here, during init, not on the first request.
+    warm_up(&clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
+    let ports = crate::adapters::aws::ports_with(&clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
+    let incidents = Arc::new(DynamoIncidents::new(clients.dynamodb.clone(), &table));
     tracing::info!(rulebook = %rules.file, "engine ready");
     let webhooks = crate::engine::webhook::Webhooks::from_env(
         &rules.book,
         Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new()),
     );
-    let engine = Engine::new(Arc::new(rules), ports).with_webhooks(webhooks);
+    let engine = Engine::new(Arc::new(rules), ports).with_webhooks(webhooks).with_incidents(incidents);
     // Functions that mint or check e-mail escalations' reply tokens have the key.
     Ok(match crate::engine::reply_token::ReplyTokens::from_env()? {
         Some(tokens) => engine.with_reply_tokens(tokens),
@@ -123,12 +130,11 @@ pub async fn voice_event(engine: &Engine, app: Router, event: LambdaEvent<Value>
     Ok(serde_json::to_value(response)?)
 }
 
-/// Runs the step messages of an SQS batch; failed ones are reported for redelivery.
+/// Runs the step messages of an SQS batch; failed ones are reported for redelivery. Each step
+/// handler is idempotent by itself, so no idempotency record is kept per message (two writes
+/// fewer per step); see [`handle_batch_idempotent`].
 pub async fn handle_steps(engine: &Engine, event: SqsEvent) -> SqsBatchResponse {
-    handle_batch(event, engine.ports.idempotency.as_ref(), BatchSettings::default(), |message| async move {
-        handle_step(engine, &message).await
-    })
-    .await
+    handle_batch_idempotent(event, |message| async move { handle_step(engine, &message).await }).await
 }
 
 /// Serves a step function (SQS event source mapping with `ReportBatchItemFailures`).

@@ -63,7 +63,7 @@ impl Engine {
         .with_attribute("ticket_id", ticket.id.to_string())
         .with_attribute("reference", ticket.reference.to_string());
         let queued = self.ports.steps.publish(&step).await;
-        match self.deliver_answer(&ticket.id, answer_id).await {
+        match self.deliver_answer_of(&ticket.id, answer_id, Some(ticket)).await {
             Ok(how) => tracing::info!(ticket = %ticket.id, reference = %ticket.reference, ?how, "answer delivered"),
             Err(e) => {
                 tracing::warn!(ticket = %ticket.id, error = %e, "answer not delivered yet; the step will retry");
@@ -75,10 +75,21 @@ impl Engine {
 
     /// Delivers one answer on the ticket's channel, once.
     pub async fn deliver_answer(&self, id: &TicketId, answer_id: &str) -> Result<AnswerDelivery, EngineError> {
+        self.deliver_answer_of(id, answer_id, None).await
+    }
+
+    /// `resolved`: the ticket as the resolution saved it, when the caller has it (one read
+    /// fewer); what delivery uses of it (channel, requester, reference) does not change after.
+    async fn deliver_answer_of(
+        &self,
+        id: &TicketId,
+        answer_id: &str,
+        resolved: Option<&Ticket>,
+    ) -> Result<AnswerDelivery, EngineError> {
         let key = format!("answer:{id}:{answer_id}");
-        let ran = run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, || self.deliver_now(id, answer_id))
-            .await
-            .map_err(|e| match e {
+        let deliver = || self.deliver_now(id, answer_id, resolved);
+        let ran =
+            run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, deliver).await.map_err(|e| match e {
                 RunOnceError::Store(e) => e.into(),
                 RunOnceError::Handler(e) => e,
             })?;
@@ -91,8 +102,16 @@ impl Engine {
         }
     }
 
-    async fn deliver_now(&self, id: &TicketId, answer_id: &str) -> Result<AnswerDelivery, EngineError> {
-        let ticket = self.ports.tickets.get(id).await?;
+    async fn deliver_now(
+        &self,
+        id: &TicketId,
+        answer_id: &str,
+        resolved: Option<&Ticket>,
+    ) -> Result<AnswerDelivery, EngineError> {
+        let ticket = match resolved {
+            Some(t) if &t.id == id => t.clone(),
+            _ => self.ports.tickets.get(id).await?,
+        };
         let events = self.ports.events.list(id).await?;
         let answered = events
             .iter()

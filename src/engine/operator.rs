@@ -113,12 +113,24 @@ impl Engine {
 
     /// Reads the ticket, lets `apply` change it and name the events, writes both; on a version
     /// conflict, starts again from a fresh read. No events means nothing to write.
-    pub(super) async fn change<F>(&self, id: &TicketId, mut apply: F) -> Result<Ticket, EngineError>
+    pub(super) async fn change<F>(&self, id: &TicketId, apply: F) -> Result<Ticket, EngineError>
+    where
+        F: FnMut(&mut Ticket, &FlowGuard) -> Result<Vec<Event>, EngineError>,
+    {
+        self.change_from(id, None, apply).await
+    }
+
+    /// [`Self::change`] starting from a ticket the caller has just read (one read fewer); the
+    /// version check still refuses it if it is stale, and the retry reads afresh.
+    async fn change_from<F>(&self, id: &TicketId, mut read: Option<Ticket>, mut apply: F) -> Result<Ticket, EngineError>
     where
         F: FnMut(&mut Ticket, &FlowGuard) -> Result<Vec<Event>, EngineError>,
     {
         for _ in 0..MAX_ATTEMPTS {
-            let mut ticket = self.ports.tickets.get(id).await?;
+            let mut ticket = match read.take() {
+                Some(t) if &t.id == id => t,
+                _ => self.ports.tickets.get(id).await?,
+            };
             let guard = self.guard(&ticket)?;
             let events = apply(&mut ticket, &guard)?;
             if events.is_empty() {
@@ -275,12 +287,10 @@ impl Engine {
                 EscalateRefusal::Target(m) => EngineError::invalid("/target", m),
                 EscalateRefusal::Flow(m) => EngineError::Conflict(m),
             })?;
-            let description = self.first_message(id).await?;
-            let conversation = if target.fields.iter().any(|f| f == "conversation") {
-                Some(self.conversation(id).await?)
-            } else {
-                None
-            };
+            // One read of the events serves both.
+            let events = self.ports.events.list(id).await?;
+            let description = first_message_of(&events);
+            let conversation = target.fields.iter().any(|f| f == "conversation").then(|| conversation_of(&events));
             let mut message = escalation_message(
                 &ticket,
                 target_id,
@@ -346,7 +356,8 @@ impl Engine {
         let ticket = self.ports.tickets.get_by_reference(reference).await?;
         let actor = Actor { id: target_id.to_string(), role: crate::domain::ActorRole::Target };
         let now = self.now();
-        self.change(&ticket.id, |t, _| {
+        let id = ticket.id.clone();
+        self.change_from(&id, Some(ticket), |t, _| {
             let Some(at) = t.escalations.iter().position(|e| e.target == target_id && e.notice_at.is_none()) else {
                 if t.escalations.iter().any(|e| e.target == target_id && e.notice.as_deref() == Some(notice)) {
                     return Ok(Vec::new());
@@ -420,26 +431,11 @@ impl Engine {
     }
 
     pub(super) async fn first_message(&self, id: &TicketId) -> Result<Option<String>, EngineError> {
-        let events = self.ports.events.list(id).await?;
-        Ok(events
-            .iter()
-            .find(|e| {
-                // A chat records the user's messages as `user`, the other channels as `requester`.
-                e.kind == EventKind::Message
-                    && matches!(e.detail.get("from").and_then(|f| f.as_str()), Some("requester" | "user"))
-            })
-            .and_then(|e| e.detail.get("body").and_then(|b| b.as_str()).map(str::to_string)))
+        Ok(first_message_of(&self.ports.events.list(id).await?))
     }
 
     pub(super) async fn conversation(&self, id: &TicketId) -> Result<String, EngineError> {
-        let events = self.ports.events.list(id).await?;
-        let mut text = String::new();
-        for e in events.iter().filter(|e| e.kind == EventKind::Message) {
-            let from = e.detail.get("from").and_then(|f| f.as_str()).unwrap_or("?");
-            let body = e.detail.get("body").and_then(|b| b.as_str()).unwrap_or_default();
-            text.push_str(&format!("[{} {from}]\n{body}\n\n", e.at));
-        }
-        Ok(truncate(text, MAX_TEXT_BYTES))
+        Ok(conversation_of(&self.ports.events.list(id).await?))
     }
 
     /// When a target should be reminded, in the SLA calendar's business time.
@@ -465,6 +461,29 @@ pub(super) fn target_route(
     };
     let reply_to = if target.delivery.sqs.is_some() { &settings.reply_queue } else { &settings.reply_email };
     Ok((route, reply_to.clone()))
+}
+
+/// The requester's first message on the ticket.
+fn first_message_of(events: &[Event]) -> Option<String> {
+    events
+        .iter()
+        .find(|e| {
+            // A chat records the user's messages as `user`, the other channels as `requester`.
+            e.kind == EventKind::Message
+                && matches!(e.detail.get("from").and_then(|f| f.as_str()), Some("requester" | "user"))
+        })
+        .and_then(|e| e.detail.get("body").and_then(|b| b.as_str()).map(str::to_string))
+}
+
+/// The ticket's messages, both ways, as text for a target.
+fn conversation_of(events: &[Event]) -> String {
+    let mut text = String::new();
+    for e in events.iter().filter(|e| e.kind == EventKind::Message) {
+        let from = e.detail.get("from").and_then(|f| f.as_str()).unwrap_or("?");
+        let body = e.detail.get("body").and_then(|b| b.as_str()).unwrap_or_default();
+        text.push_str(&format!("[{} {from}]\n{body}\n\n", e.at));
+    }
+    truncate(text, MAX_TEXT_BYTES)
 }
 
 /// The earliest deadline still running on a ticket.

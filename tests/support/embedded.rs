@@ -1,6 +1,6 @@
 use super::{Backend, Ports};
 use async_trait::async_trait;
-use sportello::adapters::embedded::{Db, EmbeddedEscalation, OutboxMailer, SqliteQueue, SqliteStore};
+use sportello::adapters::embedded::{Db, EmbeddedEscalation, OutboxMailer, SqliteIncidents, SqliteQueue, SqliteStore};
 use sportello::domain::TicketId;
 use sportello::ports::{EscalationRoute, StepQueue};
 use std::path::PathBuf;
@@ -31,6 +31,7 @@ impl EmbeddedBackend {
             idempotency: store,
             mailer: Arc::new(OutboxMailer::new(db.clone())),
             escalation: Arc::new(EmbeddedEscalation::new(db.clone())),
+            incidents: Arc::new(SqliteIncidents::new(db.clone())),
         }
     }
 

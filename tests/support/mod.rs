@@ -1,6 +1,8 @@
 //! What the contract suite needs from each adapter set, beyond the ports themselves.
 #![allow(dead_code)] // each test binary uses its own part of the support code
 
+#[cfg(feature = "aws")]
+pub mod aws_calls;
 pub mod embedded;
 pub mod http;
 #[cfg(feature = "aws")]
@@ -9,7 +11,7 @@ pub mod moto;
 use async_trait::async_trait;
 use sportello::domain::TicketId;
 use sportello::ports::{
-    EscalationDelivery, EscalationRoute, EventLog, IdempotencyStore, Mailer, StepQueue, TicketStore,
+    EscalationDelivery, EscalationRoute, EventLog, IdempotencyStore, IncidentStore, Mailer, StepQueue, TicketStore,
 };
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ pub struct Ports {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub mailer: Arc<dyn Mailer>,
     pub escalation: Arc<dyn EscalationDelivery>,
+    pub incidents: Arc<dyn IncidentStore>,
 }
 
 #[async_trait]

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::types::AttributeValue;
-use sportello::adapters::aws::{AwsEscalation, DynamoStore, SesMailer, SqsQueue, create_queue_with_dlq, table};
+use sportello::adapters::aws::{
+    AwsEscalation, DynamoIncidents, DynamoStore, SesMailer, SqsQueue, create_queue_with_dlq, table,
+};
 use sportello::domain::TicketId;
 use sportello::ports::{EscalationRoute, StepQueue};
 use std::io::{Read, Write};
@@ -148,9 +150,10 @@ impl MotoBackend {
             escalation: Arc::new(AwsEscalation::new(
                 aws_sdk_sqs::Client::new(config),
                 aws_sdk_ses::Client::new(config),
-                dynamodb,
+                dynamodb.clone(),
                 self.table.clone(),
             )),
+            incidents: Arc::new(DynamoIncidents::new(dynamodb, self.table.clone())),
         }
     }
 

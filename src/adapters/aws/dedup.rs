@@ -7,7 +7,9 @@ use super::unavailable;
 use crate::ports::idempotency::{ms_after, now_ms};
 use crate::ports::{StoreError, StoreResult};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -65,24 +67,25 @@ impl Records {
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#until", UNTIL)
                 .expression_attribute_values(":now", n(now_ms()))
+                // The refusal carries the record that caused it: no read after it.
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send()
                 .await;
-            match put {
+            let held = match put {
                 Ok(_) => return Ok(Begin::Go),
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(unavailable("PutItem", e)),
-            }
-            let got = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key(PK, AttributeValue::S(pk.to_string()))
-                .key(SK, AttributeValue::S(SORT.to_string()))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| unavailable("GetItem", e))?;
-            let Some(found) = got.item() else { continue };
+                Err(e) => match e.into_service_error() {
+                    PutItemError::ConditionalCheckFailedException(refused) => refused.item,
+                    other => return Err(StoreError::Unavailable(format!("PutItem: {}", DisplayErrorContext(&other)))),
+                },
+            };
+            let found = match held {
+                Some(item) => item,
+                // A backend that does not return it: read it.
+                None => match self.read(pk).await? {
+                    Some(item) => item,
+                    None => continue,
+                },
+            };
             let until = found
                 .get(UNTIL)
                 .and_then(|v| v.as_n().ok())
@@ -97,6 +100,20 @@ impl Records {
             });
         }
         Ok(Begin::Busy)
+    }
+
+    async fn read(&self, pk: &str) -> StoreResult<Option<HashMap<String, AttributeValue>>> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk.to_string()))
+            .key(SK, AttributeValue::S(SORT.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        Ok(got.item)
     }
 
     pub async fn finish(&self, pk: &str, keep_for: Duration, value: Option<&str>) -> StoreResult<()> {

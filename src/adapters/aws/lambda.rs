@@ -1,6 +1,7 @@
 //! The consumer side of a step queue in Lambda: the event source mapping hands a batch of SQS
-//! records; each runs once (idempotency records absorb redeliveries), and failures are reported
-//! per message (`ReportBatchItemFailures`), so one bad message never fails its batch.
+//! records; each runs once (an idempotency record per message absorbs redeliveries, or, for
+//! handlers idempotent by themselves, the handler does), and failures are reported per message
+//! (`ReportBatchItemFailures`), so one bad message never fails its batch.
 
 use crate::ports::step_queue::{DEDUP_ATTRIBUTE, STEP_ATTRIBUTE};
 use crate::ports::{IdempotencyStore, RunOnce, RunOnceError, StepMessage, run_once};
@@ -49,6 +50,39 @@ pub fn step_message(record: &SqsMessage) -> Result<StepMessage, String> {
         body,
         attributes,
     })
+}
+
+/// Like [`handle_batch`], for handlers that are idempotent themselves (every step of the
+/// engine is: see `engine::steps`): no idempotency record per message, which saves its two
+/// writes on every step; a redelivered message runs the handler again, and it finds its work
+/// done (a version-checked update already made, its own `run_once` record).
+pub async fn handle_batch_idempotent<F, Fut, E>(event: SqsEvent, handler: F) -> SqsBatchResponse
+where
+    F: Fn(StepMessage) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let message = match step_message(&record) {
+            Ok(m) => m,
+            Err(why) => {
+                tracing::warn!(message_id = %message_id, why, "unreadable step message");
+                response.add_failure(message_id);
+                continue;
+            }
+        };
+        let step = message.step.clone();
+        match handler(message).await {
+            Ok(()) => tracing::debug!(message_id = %message_id, step, "step handled"),
+            Err(e) => {
+                tracing::warn!(message_id = %message_id, step, error = %e, "step failed");
+                response.add_failure(message_id);
+            }
+        }
+    }
+    response
 }
 
 /// Runs `handler` once per record and answers which records failed.

@@ -3,20 +3,26 @@
 //!
 //! Build the SDK configuration once per cold start ([`load_config`]) and share the clients.
 
+mod call_count;
 mod dedup;
 pub mod email_inbound;
 mod escalation;
+mod incidents;
 pub mod lambda;
 mod mailer;
 mod queue;
 pub mod reply_queue;
 pub mod table;
 mod tickets;
+mod warm_up;
 
+pub use call_count::{CallCounter, Units};
 pub use escalation::AwsEscalation;
+pub use incidents::DynamoIncidents;
 pub use mailer::SesMailer;
 pub use queue::{SqsQueue, create_queue_with_dlq};
 pub use tickets::DynamoStore;
+pub use warm_up::warm_up;
 
 use crate::ports::StoreError;
 use aws_config::BehaviorVersion;
@@ -32,6 +38,40 @@ pub async fn load_config(endpoint: Option<&str>) -> SdkConfig {
     loader.load().await
 }
 
+/// The SDK clients the ports share, built once per cold start from one configuration (and so
+/// over one HTTP connection pool).
+#[derive(Clone)]
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub ses: aws_sdk_ses::Client,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Self {
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            sqs: aws_sdk_sqs::Client::new(config),
+            ses: aws_sdk_ses::Client::new(config),
+        }
+    }
+
+    /// The same clients, with every API call counted in `counter` (benchmarks, tests).
+    pub fn counted(config: &SdkConfig, counter: &CallCounter) -> Self {
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(config).interceptor(counter.clone()).build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(config).interceptor(counter.clone()).build(),
+            ),
+            ses: aws_sdk_ses::Client::from_conf(
+                aws_sdk_ses::config::Builder::from(config).interceptor(counter.clone()).build(),
+            ),
+        }
+    }
+}
+
 /// Every port of the engine on AWS: DynamoDB (tickets, events, idempotency), the SQS step queue
 /// and its dead-letter queue, SES for mail and escalations. `dedup_window` is how long a
 /// published step's deduplication id is remembered.
@@ -42,10 +82,19 @@ pub fn ports(
     step_dlq_url: impl Into<String>,
     dedup_window: std::time::Duration,
 ) -> crate::engine::Ports {
+    ports_with(&Clients::new(config), table, step_queue_url, step_dlq_url, dedup_window)
+}
+
+/// [`ports`] over clients built beforehand (shared with a warm-up, or counted).
+pub fn ports_with(
+    clients: &Clients,
+    table: &str,
+    step_queue_url: impl Into<String>,
+    step_dlq_url: impl Into<String>,
+    dedup_window: std::time::Duration,
+) -> crate::engine::Ports {
     use std::sync::Arc;
-    let dynamodb = aws_sdk_dynamodb::Client::new(config);
-    let sqs = aws_sdk_sqs::Client::new(config);
-    let ses = aws_sdk_ses::Client::new(config);
+    let Clients { dynamodb, sqs, ses } = clients.clone();
     let store = Arc::new(DynamoStore::new(dynamodb.clone(), table));
     crate::engine::Ports {
         tickets: store.clone(),

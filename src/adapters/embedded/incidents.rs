@@ -67,12 +67,21 @@ impl IncidentStore for SqliteIncidents {
         let i = incident.clone();
         let state = serde_json::to_value(i.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         self.call(move |c| {
-            c.execute(
-                "INSERT INTO incidents (id, service, state, declared_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (id) DO UPDATE SET state = excluded.state, doc = excluded.doc",
-                params![i.id, i.service, state, i.declared_at.as_millisecond(), doc],
-            )
-            .map_err(unavailable)?;
+            // The look-up columns are keys (in DynamoDB too): an incident cannot move.
+            let written = c
+                .execute(
+                    "INSERT INTO incidents (id, service, state, declared_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (id) DO UPDATE SET state = excluded.state, doc = excluded.doc
+                     WHERE service = excluded.service AND declared_ms = excluded.declared_ms",
+                    params![i.id, i.service, state, i.declared_at.as_millisecond(), doc],
+                )
+                .map_err(unavailable)?;
+            if written == 0 {
+                return Err(StoreError::Invalid(format!(
+                    "incident {}: its service and declaration time cannot change",
+                    i.id
+                )));
+            }
             Ok(())
         })
         .await

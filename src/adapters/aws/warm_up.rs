@@ -1,0 +1,52 @@
+//! One cheap call per AWS endpoint during a Lambda function's init, so that the DNS look-ups and
+//! TLS handshakes a cold start needs (tens of ms each) are paid while the init phase runs, with
+//! its full CPU and before any request waits, rather than by the first request, and the pooled
+//! connections are then reused.
+
+use super::Clients;
+use std::time::Duration;
+
+/// Calls DynamoDB `DescribeTable` on `table`, SQS `GetQueueAttributes` on the step queue and
+/// SES `GetSendQuota`, concurrently, each within `timeout`. Never fails: a call that fails
+/// costs the first request its handshake, as without a warm-up. A refused call (an IAM policy
+/// without that action) still opened its connection, which is all the warm-up is for, so that
+/// is only logged at debug level. DescribeTable and GetSendQuota are not billed; one
+/// GetQueueAttributes per cold start is.
+pub async fn warm_up(clients: &Clients, table: &str, step_queue_url: &str, timeout: Duration) {
+    let dynamodb = tokio::time::timeout(timeout, clients.dynamodb.describe_table().table_name(table).send());
+    let sqs = tokio::time::timeout(
+        timeout,
+        clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(step_queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send(),
+    );
+    let ses = tokio::time::timeout(timeout, clients.ses.get_send_quota().send());
+    let (dynamodb, sqs, ses) = tokio::join!(dynamodb, sqs, ses);
+    report("dynamodb", &dynamodb);
+    report("sqs", &sqs);
+    report("ses", &ses);
+}
+
+fn report<T, E, R>(
+    service: &str,
+    outcome: &Result<Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>, tokio::time::error::Elapsed>,
+) where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_dynamodb::error::SdkError;
+    match outcome {
+        Ok(Ok(_)) => tracing::debug!(service, "connection warmed up"),
+        // The service answered: the connection is open and pooled.
+        Ok(Err(SdkError::ServiceError(e))) => {
+            tracing::debug!(service, error = %aws_sdk_dynamodb::error::DisplayErrorContext(e.err()), "warm-up call refused; connection open")
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(service, error = %aws_sdk_dynamodb::error::DisplayErrorContext(e), "warm-up call failed")
+        }
+        Err(_) => tracing::warn!(service, "warm-up call timed out"),
+    }
+}
