@@ -68,8 +68,9 @@ impl TicketState {
         use TicketState::*;
         match self {
             New => &[TakenInCharge, AutoResolved, AutoClosed, NotServed],
-            TakenInCharge => &[InProgress, AwaitingResolutionNotice, Resolved],
-            InProgress => &[AwaitingResolutionNotice, Resolved],
+            // Back to `New` when a new category hands the ticket to a team its operator is not on.
+            TakenInCharge => &[InProgress, AwaitingResolutionNotice, Resolved, New],
+            InProgress => &[AwaitingResolutionNotice, Resolved, New],
             AwaitingResolutionNotice => &[InProgress],
             // A requester who writes back after the answer reopens the ticket.
             Resolved => &[Closed, InProgress],
