@@ -131,6 +131,14 @@ mod tests {
     }
 
     #[test]
+    fn a_ticket_handed_to_another_team_is_new_again() {
+        assert_eq!(TakenInCharge.transition(New), Ok(New));
+        assert_eq!(InProgress.transition(New), Ok(New));
+        assert!(AwaitingResolutionNotice.transition(New).is_err(), "an escalated ticket stays with its operator");
+        assert!(Resolved.transition(New).is_err());
+    }
+
+    #[test]
     fn every_state_is_reachable_from_new() {
         let mut seen = vec![New];
         let mut frontier = vec![New];
