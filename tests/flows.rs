@@ -9,16 +9,14 @@
 //! answer went. The rulebook's expectations are written out here (not read from the rulebook),
 //! so a rulebook that drifts from the document fails these tests.
 //!
-//! Intake is over HTTP wherever a channel can say the category: every category on chat and the
-//! API, the IVR menu's four on voice, basic questions and reminders by e-mail. Neither the IVR
-//! menu nor an inbound mail can name the other categories and the operator API has no action to
-//! change a ticket's category, so those tickets are opened through the engine, as the channel
-//! would, and worked over HTTP from there (marked `via engine` below).
+//! Every contact comes in over HTTP. Chat and the API name every category; the IVR menu names
+//! four and an inbound mail is a basic question or a reminder. For the other categories on voice
+//! and e-mail, the call or mail comes in as a basic question and the operator, having heard or
+//! read it, sets the category (`categorize`): the rulebook then routes the ticket again (a privacy
+//! category hands it to the privacy team).
 
 use serde_json::{Value, json};
 use sportello::demo::{OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_QUEUE, Reply, Sandbox, Staff, Stage};
-use sportello::domain::{Requester, TicketReference};
-use sportello::engine::NewContact;
 use std::path::Path;
 
 /// Monday 7 December 2026, 10:00 in Rome: in service hours.
@@ -45,15 +43,6 @@ enum Channel {
 }
 
 impl Channel {
-    fn id(self) -> &'static str {
-        match self {
-            Channel::Voice => "voice",
-            Channel::Chat => "chat",
-            Channel::Email => "email",
-            Channel::Api => "api",
-        }
-    }
-
     /// A call or a chat: the operator ends the contact (`close_contact`).
     fn synchronous(self) -> bool {
         matches!(self, Channel::Voice | Channel::Chat)
@@ -86,8 +75,8 @@ struct Opened {
     chat_token: Option<String>,
     /// The Message-ID of the mail that opened the ticket.
     mail_id: Option<String>,
-    /// Opened by an HTTP request (not through the engine).
-    via_http: bool,
+    /// The category the channel gave, when the operator must change it to the flow's.
+    intake: Option<&'static str>,
 }
 
 fn ok(reply: Reply) -> Value {
@@ -134,8 +123,10 @@ fn mail(message_id: &str, subject: &str, body: &str) -> Vec<u8> {
 async fn open(sb: &Sandbox, channel: Channel, category: &str, chases: Option<&str>) -> Opened {
     let key = uuid::Uuid::new_v4().simple().to_string();
     let opened = match channel {
-        Channel::Voice if voice_menu(category).is_some() => {
-            let call = json!({"call_id": format!("call-{key}"), "caller": PHONE, "menu": voice_menu(category)});
+        Channel::Voice => {
+            // A category the menu does not offer comes in as a basic question.
+            let menu = voice_menu(category).or(voice_menu("basic_info"));
+            let call = json!({"call_id": format!("call-{key}"), "caller": PHONE, "menu": menu});
             let answer = ok(sb.client.post_json("/voice/calls", &[], &call).await.unwrap());
             assert_eq!(answer["open"], true, "in hours the call is put through: {answer}");
             assert_eq!(answer["state"], "new", "{answer}");
@@ -145,7 +136,7 @@ async fn open(sb: &Sandbox, channel: Channel, category: &str, chases: Option<&st
                 reference: answer["reference"].as_str().unwrap().into(),
                 chat_token: None,
                 mail_id: None,
-                via_http: true,
+                intake: voice_menu(category).is_none().then_some("basic_info"),
             }
         }
         Channel::Chat => {
@@ -185,9 +176,11 @@ async fn open(sb: &Sandbox, channel: Channel, category: &str, chases: Option<&st
                 .await
                 .unwrap());
             assert_eq!(handed["handed_off"], true, "{handed}");
-            Opened { reference, chat_token: Some(token), mail_id: None, via_http: true }
+            Opened { reference, chat_token: Some(token), mail_id: None, intake: None }
         }
-        Channel::Email if category == "basic_info" || (category == "reminder" && chases.is_some()) => {
+        Channel::Email => {
+            // A mail is a basic question or a reminder; the operator reads it and sets the rest.
+            let as_sent = category == "basic_info" || (category == "reminder" && chases.is_some());
             let id = format!("{key}@mail.example.it");
             let raw = match chases {
                 Some(earlier) => {
@@ -202,7 +195,7 @@ async fn open(sb: &Sandbox, channel: Channel, category: &str, chases: Option<&st
                 reference: got["reference"].as_str().unwrap().into(),
                 chat_token: None,
                 mail_id: Some(id),
-                via_http: true,
+                intake: (!as_sent).then_some("basic_info"),
             }
         }
         Channel::Api => {
@@ -220,26 +213,7 @@ async fn open(sb: &Sandbox, channel: Channel, category: &str, chases: Option<&st
             let created = sb.api_post(&key, &body).await.unwrap();
             assert_eq!(created.status, 201, "{}", created.text);
             assert_eq!(created.str("/category"), category, "the client's category maps onto ours");
-            Opened { reference: created.str("/reference").into(), chat_token: None, mail_id: None, via_http: true }
-        }
-        // via engine: no HTTP intake on this channel can name the category.
-        Channel::Voice | Channel::Email => {
-            let requester = match channel {
-                Channel::Voice => Requester { phone: Some(PHONE.into()), ..Requester::default() },
-                _ => Requester { email: Some(EMAIL.into()), name: Some(NAME.into()), ..Requester::default() },
-            };
-            let contact = NewContact {
-                channel: channel.id().into(),
-                idempotency_key: key,
-                category: Some(category.into()),
-                subject: Some("Assistenza pagamento".into()),
-                message: Some("Il pagamento dell'avviso non va a buon fine.".into()),
-                requester,
-                related: chases.map(|r| TicketReference::find_in(r).unwrap()),
-                ..NewContact::default()
-            };
-            let created = sb.engine.open(contact).await.unwrap();
-            Opened { reference: created.ticket.reference.to_string(), chat_token: None, mail_id: None, via_http: false }
+            Opened { reference: created.str("/reference").into(), chat_token: None, mail_id: None, intake: None }
         }
     };
     sb.settle().await.unwrap();
@@ -355,8 +329,8 @@ fn team_of(category: &str) -> &'static str {
 }
 
 /// The ticket holds the requester's words (a call opened by the IVR holds none).
-fn has_text(channel: Channel, opened: &Opened) -> bool {
-    channel != Channel::Voice || !opened.via_http
+fn has_text(channel: Channel) -> bool {
+    channel != Channel::Voice
 }
 
 /// Ends the call or chat; an e-mail or API contact is already asynchronous.
@@ -393,25 +367,60 @@ async fn walk(channel: Channel, category: &str, walk: Walk) {
     let (who, who_id) = staff_for(category);
     let answer = "La sua richiesta e' stata lavorata: trova i dettagli nella guida.";
 
-    let v = view(&sb, who, &r).await;
-    assert_eq!(v["ticket"]["state"], "new", "{v}");
-    assert_eq!(v["ticket"]["category"], category);
-    assert_eq!(v["ticket"]["team"], team_of(category), "triage routes the ticket");
-    assert_eq!(v["expected_next"], "take_in_charge");
-    assert_eq!(events(&v, "triaged")[0].1, "system");
-    if opened.via_http {
+    // The channel could not name the category: the first-level operator takes the contact and
+    // sets it; a privacy category hands the ticket to the privacy team.
+    if let Some(intake) = opened.intake {
+        let v = view(&sb, Staff::Operator, &r).await;
+        assert_eq!(v["ticket"]["state"], "new", "{v}");
+        assert_eq!(v["ticket"]["category"], intake);
+        assert_eq!(v["ticket"]["team"], team_of(intake), "triage routes the ticket");
+        assert_eq!(v["expected_next"], "take_in_charge");
+        assert_eq!(events(&v, "triaged")[0].1, "system");
         assert_eq!(events(&v, "created")[0].1, "requester", "the channel opened it for the requester");
+        let to = json!({"category": category});
+        let early = act(&sb, Staff::Operator, "POST", &format!("{base}/categorize"), Some(to.clone())).await;
+        assert_conflict(&early, "the flow expects take_in_charge before categorize");
+        let t = ok(act(&sb, Staff::Operator, "POST", &format!("{base}/take-in-charge"), None).await);
+        assert_eq!((t["state"].as_str(), t["assignee"].as_str()), (Some("taken_in_charge"), Some(OPERATOR_ID)));
+        let t = ok(act(&sb, Staff::Operator, "POST", &format!("{base}/categorize"), Some(to)).await);
+        assert_eq!((t["category"].as_str(), t["team"].as_str()), (Some(category), Some(team_of(category))), "{t}");
+        if is_privacy(category) {
+            assert_eq!((t["state"].as_str(), t["assignee"].as_str()), (Some("new"), None), "handed over: {t}");
+            let gone = act(&sb, Staff::Operator, "GET", &base, None).await;
+            assert_eq!(gone.status, 403, "the operator no longer sees it: {}", gone.text);
+        } else {
+            assert_eq!((t["state"].as_str(), t["assignee"].as_str()), (Some("taken_in_charge"), Some(OPERATOR_ID)));
+        }
+        let v = view(&sb, who, &r).await;
+        let set = events(&v, "categorized");
+        assert_eq!(set.len(), 1, "{v}");
+        assert_eq!((set[0].0, set[0].1), (OPERATOR_ID, "operator"));
+        assert_eq!((set[0].2["from"].as_str(), set[0].2["to"].as_str()), (Some(intake), Some(category)));
+        let routed = events(&v, "routed_to_team");
+        assert_eq!(routed.len(), usize::from(is_privacy(category)), "{v}");
     }
 
-    // Nothing before C.
-    let early = act(&sb, who, "POST", &format!("{base}/resolve"), Some(json!({"answer": answer}))).await;
-    assert_conflict(&early, "the flow expects take_in_charge before resolve");
-    if is_privacy(category) {
-        let refused = act(&sb, Staff::Operator, "POST", &format!("{base}/take-in-charge"), None).await;
-        assert_eq!(refused.status, 403, "privacy tickets are for the privacy team: {}", refused.text);
+    let v = view(&sb, who, &r).await;
+    assert_eq!(v["ticket"]["category"], category);
+    assert_eq!(v["ticket"]["team"], team_of(category), "the rulebook routes the ticket");
+    assert_eq!(events(&v, "triaged")[0].1, "system");
+    assert_eq!(events(&v, "created")[0].1, "requester", "the channel opened it for the requester");
+    // A non-privacy category set by its operator leaves the ticket in their charge.
+    let in_charge = opened.intake.is_some() && !is_privacy(category);
+    if !in_charge {
+        assert_eq!(v["ticket"]["state"], "new", "{v}");
+        assert_eq!(v["expected_next"], "take_in_charge");
+
+        // Nothing before C.
+        let early = act(&sb, who, "POST", &format!("{base}/resolve"), Some(json!({"answer": answer}))).await;
+        assert_conflict(&early, "the flow expects take_in_charge before resolve");
+        if is_privacy(category) {
+            let refused = act(&sb, Staff::Operator, "POST", &format!("{base}/take-in-charge"), None).await;
+            assert_eq!(refused.status, 403, "privacy tickets are for the privacy team: {}", refused.text);
+        }
+        let t = ok(act(&sb, who, "POST", &format!("{base}/take-in-charge"), None).await);
+        assert_eq!((t["state"].as_str(), t["assignee"].as_str()), (Some("taken_in_charge"), Some(who_id)));
     }
-    let t = ok(act(&sb, who, "POST", &format!("{base}/take-in-charge"), None).await);
-    assert_eq!((t["state"].as_str(), t["assignee"].as_str()), (Some("taken_in_charge"), Some(who_id)));
     let other = if who == Staff::Operator { Staff::PrivacyOperator } else { Staff::Operator };
     if !is_privacy(category) {
         let taken = act(&sb, other, "POST", &format!("{base}/take-in-charge"), None).await;
@@ -430,11 +439,14 @@ async fn walk(channel: Channel, category: &str, walk: Walk) {
             classify(&sb, who, &base, ty, category).await;
             let hints = ok(act(&sb, who, "GET", &format!("{base}/suggestions"), None).await);
             let hints = hints["suggestions"].as_array().unwrap();
-            if has_text(channel, &opened) {
+            if has_text(channel) {
                 assert!(!hints.is_empty(), "the knowledge base has articles for the request's text");
             } else {
-                // A call opened by the IVR has no text to search: the operator asks the caller.
+                // A call opened by the IVR has no text to search: the operator asks the caller and
+                // searches with their words.
                 assert!(hints.is_empty(), "{hints:?}");
+                let searched = ok(act(&sb, who, "GET", &format!("{base}/suggestions?q=avviso%20pagoPA"), None).await);
+                assert!(!searched["suggestions"].as_array().unwrap().is_empty(), "{searched}");
             }
             let no = act(
                 &sb,
@@ -462,7 +474,7 @@ async fn walk(channel: Channel, category: &str, walk: Walk) {
             assert_conflict(&before, "the flow expects classify");
             classify(&sb, who, &base, ty, category).await;
             close(&sb, who, &base, channel).await;
-            escalate(&sb, who, &r, target, has_text(channel, &opened)).await;
+            escalate(&sb, who, &r, target, has_text(channel)).await;
             escalated_to.push(target);
             let waiting = act(&sb, who, "POST", &format!("{base}/resolve"), Some(json!({"answer": answer}))).await;
             assert_conflict(&waiting, &format!("the resolution notice from {target}"));
@@ -568,10 +580,15 @@ async fn walk(channel: Channel, category: &str, walk: Walk) {
     assert_eq!(t["state"], "resolved", "{v}");
     assert_eq!(t["ticket_type"], expected_type, "{v}");
     assert_eq!(t["team"], team_of(category));
-    assert_eq!(
-        events(&v, "taken_in_charge"),
-        [(who_id, if who == Staff::Operator { "operator" } else { "privacy_operator" }, &json!({"assignee": who_id}))]
-    );
+    let role = if who == Staff::Operator { "operator" } else { "privacy_operator" };
+    let (first_taken, handed) = (json!({"assignee": OPERATOR_ID}), json!({"assignee": who_id}));
+    let mut taken = Vec::new();
+    if opened.intake.is_some() && is_privacy(category) {
+        // The first-level operator took the contact before it turned out to be a privacy matter.
+        taken.push((OPERATOR_ID, "operator", &first_taken));
+    }
+    taken.push((who_id, role, &handed));
+    assert_eq!(events(&v, "taken_in_charge"), taken);
     assert!(events(&v, "classified").iter().all(|(id, _, _)| *id == who_id), "{v}");
     if is_privacy(category) {
         assert!(events(&v, "routed_to_team").is_empty() || events(&v, "routed_to_team")[0].2["to"] == "privacy");

@@ -321,3 +321,55 @@ async fn garbage_bodies_never_get_a_500() {
         }
     }
 }
+
+/// The client reads the operator's answer once the ticket is resolved, and nothing internal: no
+/// notes, no escalation summary, no resolution notice.
+#[tokio::test]
+async fn a_client_reads_the_answer_and_never_the_internal_notes() {
+    use sportello::domain::{Actor, ActorRole, TicketType};
+    use sportello::engine::EscalationSettings;
+    let a = api().await;
+    let mut body = ticket();
+    body["subcategory"] = json!("pagamenti_pagopa_doppio_addebito");
+    let created = a.post(&a.io_key, Some("answer-1"), &body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.body["category"], "specialist_support");
+    let reference = created.body["reference"].as_str().unwrap().to_string();
+    let engine = &a.state.engine;
+    engine.run_pending_steps(10).await.unwrap();
+    let id = engine.ticket_by_reference(&reference).await.unwrap().id;
+    let op = Actor { id: "op-1".into(), role: ActorRole::Operator };
+    engine.take_in_charge(&id, &op).await.unwrap();
+    engine.classify(&id, &op, TicketType::Q).await.unwrap();
+    engine.add_note(&id, &op, "NOTA INTERNA: cliente gia' sentito").await.unwrap();
+    engine
+        .escalate(
+            &id,
+            &op,
+            "pagopa_specialists",
+            "RIASSUNTO INTERNO per gli specialisti",
+            &EscalationSettings::default(),
+        )
+        .await
+        .unwrap();
+    let r = sportello::domain::TicketReference::find_in(&reference).unwrap();
+    engine.receive_resolution_notice("pagopa_specialists", &r, "NOTIFICA INTERNA: rimborso disposto").await.unwrap();
+
+    let open = a.get(&a.io_key, &reference).await;
+    assert_eq!(open.status, 200, "{}", open.text);
+    assert_eq!(open.body["state"], "in_progress");
+    assert!(open.body.get("answer").is_none(), "no answer before it is resolved: {}", open.text);
+
+    let answer = "Il rimborso del doppio addebito e' stato disposto: lo vedra' entro 10 giorni.";
+    engine.answer_and_resolve(&id, &op, answer).await.unwrap();
+    let done = a.get(&a.io_key, &reference).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.body["state"], "resolved");
+    assert_eq!(done.body["answer"]["text"], answer);
+    assert_eq!(done.body["answer"]["answered_at"], json!(engine.now()));
+    for internal in ["NOTA INTERNA", "RIASSUNTO INTERNO", "NOTIFICA INTERNA", "pagopa_specialists", "op-1"] {
+        assert!(!done.text.contains(internal), "`{internal}` leaked: {}", done.text);
+    }
+    let keys: Vec<&str> = done.body.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["answer", "category", "created_at", "reference", "state", "ticket_type"]);
+}

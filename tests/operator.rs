@@ -429,6 +429,7 @@ async fn the_authorization_matrix_holds_for_every_endpoint_and_role() {
         (Endpoint::Suggestions, Method::GET, "/suggestions", None),
         (Endpoint::TakeInCharge, Method::POST, "/take-in-charge", None),
         (Endpoint::Classify, Method::POST, "/classify", Some(json!({"ticket_type": "Q"}))),
+        (Endpoint::Categorize, Method::POST, "/categorize", Some(json!({"category": "advanced_info"}))),
         (Endpoint::Note, Method::POST, "/notes", Some(json!({"text": "n"}))),
         (Endpoint::CloseContact, Method::POST, "/close-contact", None),
         (Endpoint::Escalate, Method::POST, "/escalate", Some(json!({"target": "third_parties", "summary": "s"}))),
@@ -544,4 +545,128 @@ async fn two_operators_racing_for_a_ticket() {
     assert!(loser.starts_with("the ticket is already in charge of operator op-"), "{loser}");
     let events = d.engine.ports.events.list(&id).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.kind == sportello::domain::EventKind::TakenInCharge).count(), 1);
+}
+
+/// The operator sets the category the channel could not name; the rulebook decides the rest again.
+#[tokio::test]
+async fn the_operator_confirms_or_changes_the_category() {
+    let d = Desk::new();
+    let r = d.open("email", "basic_info", "cat-1").await;
+    let base = format!("/operator/tickets/{r}");
+    let cat = |c: &str| Some(json!({"category": c}));
+    let (status, p) = d.call(Role::Operator, Method::POST, &format!("{base}/categorize"), cat("advanced_info")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{p}");
+    assert_eq!(p["detail"], "the flow expects take_in_charge before categorize");
+    ok(d.call(Role::Operator, Method::POST, &format!("{base}/take-in-charge"), None).await);
+
+    let (status, p) = d.call(Role::Operator, Method::POST, &format!("{base}/categorize"), cat("nonsense")).await;
+    assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/category")), "{p}");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("unknown category `nonsense`"), "{detail}");
+    assert!(
+        detail.contains("specialist_support") && detail.contains("privacy_issue"),
+        "lists the valid ones: {detail}"
+    );
+    assert!(!detail.contains("bot"), "the bot category is chat only: {detail}");
+    let (status, p) = d.call(Role::Operator, Method::POST, &format!("{base}/categorize"), cat("bot")).await;
+    assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/category")), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("does not arrive on channel `email`"), "{p}");
+    let (status, p) = d.call(Role::Operator, Method::POST, &format!("{base}/categorize"), cat(&"x".repeat(5000))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(p["detail"].as_str().unwrap().len() < 1000, "the input is not echoed back: {p}");
+    let (status, p) =
+        d.call(Role::Operator, Method::POST, &format!("{base}/categorize"), Some(json!({"category": 7}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+
+    // Basic (Q: 4h first response) becomes specialist support (A: other deadlines, same team).
+    let before = d.engine.ticket_by_reference(&r).await.unwrap();
+    let t = ok(d.call(Role::Operator, Method::POST, &format!("{base}/categorize"), cat("specialist_support")).await);
+    assert_eq!(t["category"], "specialist_support");
+    assert_eq!((t["state"].as_str(), t["assignee"].as_str()), (Some("taken_in_charge"), Some("op-1")));
+    assert_eq!(t["team"], "first_level");
+    let after = d.engine.ticket_by_reference(&r).await.unwrap();
+    assert_ne!(before.deadlines, after.deadlines, "the deadlines follow the new category's type");
+    assert!(!after.deadlines.is_empty());
+    let view = ok(d.call(Role::Operator, Method::GET, &base, None).await);
+    assert_eq!(view["classify_types"], json!(["A"]));
+    assert_eq!(view["expected_next"], "classify (as A)");
+    let events: Vec<&Value> =
+        view["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "categorized").collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["actor"], json!({"id": "op-1", "role": "operator"}));
+    assert_eq!(
+        (events[0]["detail"]["from"].as_str(), events[0]["detail"]["to"].as_str()),
+        (Some("basic_info"), Some("specialist_support"))
+    );
+    assert!(view["events"].as_array().unwrap().iter().all(|e| e["kind"] != "routed_to_team"), "same team");
+    // The same category again changes nothing.
+    ok(d.call(Role::Operator, Method::POST, &format!("{base}/categorize"), cat("specialist_support")).await);
+    ok(d.call(Role::Operator, Method::POST, &format!("{base}/classify"), Some(json!({"ticket_type": "A"}))).await);
+    let (status, p) = d.call(Role::Operator, Method::POST, &format!("{base}/categorize"), cat("advanced_info")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("already classified as A"), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("escalate (to pagopa_specialists or third_parties)"), "{p}");
+}
+
+/// An operator who finds a privacy matter moves it to the privacy team, and loses it.
+#[tokio::test]
+async fn a_privacy_category_hands_the_ticket_to_the_privacy_team() {
+    let d = Desk::new();
+    let r = d.open("email", "basic_info", "cat-priv").await;
+    let base = format!("/operator/tickets/{r}");
+    ok(d.call(Role::Operator, Method::POST, &format!("{base}/take-in-charge"), None).await);
+    let t = ok(d
+        .call(Role::Operator, Method::POST, &format!("{base}/categorize"), Some(json!({"category": "privacy_issue"})))
+        .await);
+    assert_eq!((t["team"].as_str(), t["state"].as_str()), (Some("privacy"), Some("new")), "{t}");
+    assert!(t["assignee"].is_null(), "{t}");
+    let kinds: Vec<&str> = t["deadlines"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"gdpr_breach_notification"), "a breach gets its GDPR clock: {kinds:?}");
+
+    let (status, _) = d.call(Role::Operator, Method::GET, &base, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the operator no longer sees it");
+    let q = ok(d.call(Role::Operator, Method::GET, "/operator/queue", None).await);
+    assert!(q["tickets"].as_array().unwrap().iter().all(|t| t["reference"] != r.as_str()), "{q}");
+    let q = ok(d.call(Role::PrivacyOperator, Method::GET, "/operator/queue", None).await);
+    assert!(q["tickets"].as_array().unwrap().iter().any(|t| t["reference"] == r.as_str()), "{q}");
+
+    ok(d.call(Role::PrivacyOperator, Method::POST, &format!("{base}/take-in-charge"), None).await);
+    let view = ok(d.call(Role::PrivacyOperator, Method::GET, &base, None).await);
+    assert_eq!(view["expected_next"], "classify (as PI)");
+    let routed = view["events"].as_array().unwrap().iter().find(|e| e["kind"] == "routed_to_team").unwrap().clone();
+    assert_eq!(routed["actor"]["id"], "op-1");
+    assert_eq!(routed["detail"], json!({"from": "first_level", "to": "privacy", "unassigned": "op-1"}));
+    // Back out of privacy by the privacy operator: the ticket stays theirs.
+    let t = ok(d
+        .call(
+            Role::PrivacyOperator,
+            Method::POST,
+            &format!("{base}/categorize"),
+            Some(json!({"category": "advanced_info"})),
+        )
+        .await);
+    assert_eq!(
+        (t["team"].as_str(), t["state"].as_str(), t["assignee"].as_str()),
+        (Some("first_level"), Some("taken_in_charge"), Some("priv-1"))
+    );
+}
+
+/// The operator's own search text, for tickets with no text of their own.
+#[tokio::test]
+async fn suggestions_search_the_operators_text_when_given() {
+    let d = Desk::new();
+    let r = d.open("email", "basic_info", "sugg-q").await;
+    let base = format!("/operator/tickets/{r}/suggestions");
+    let own = ok(d.call(Role::Operator, Method::GET, &base, None).await);
+    let searched = ok(d.call(Role::Operator, Method::GET, &format!("{base}?q=cancellare%20account%20IO"), None).await);
+    let ids = |v: &Value| v["suggestions"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect::<Vec<_>>();
+    assert!(!ids(&searched).is_empty(), "{searched}");
+    assert_ne!(ids(&own), ids(&searched), "the search text, not the ticket's, decides");
+    let (status, p) = d.call(Role::Operator, Method::GET, &format!("{base}?q={}", "a".repeat(501)), None).await;
+    assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("q")), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("500"), "{p}");
+    let (status, p) = d.call(Role::Operator, Method::GET, &format!("{base}?q=%20%20"), None).await;
+    assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("q")), "{p}");
+    let ok500 = d.call(Role::Operator, Method::GET, &format!("{base}?q={}", "a".repeat(500)), None).await;
+    assert_eq!(ok500.0, StatusCode::OK, "{}", ok500.1);
 }

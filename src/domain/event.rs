@@ -39,6 +39,8 @@ pub enum EventKind {
     Triaged,
     TakenInCharge,
     Classified,
+    /// The operator confirmed or changed the category triage suggested.
+    Categorized,
     RoutedToTeam,
     Note,
     Message,

@@ -68,8 +68,9 @@ impl TicketState {
         use TicketState::*;
         match self {
             New => &[TakenInCharge, AutoResolved, AutoClosed, NotServed],
-            TakenInCharge => &[InProgress, AwaitingResolutionNotice, Resolved],
-            InProgress => &[AwaitingResolutionNotice, Resolved],
+            // Back to `New` when a new category hands the ticket to a team its operator is not on.
+            TakenInCharge => &[InProgress, AwaitingResolutionNotice, Resolved, New],
+            InProgress => &[AwaitingResolutionNotice, Resolved, New],
             AwaitingResolutionNotice => &[InProgress],
             // A requester who writes back after the answer reopens the ticket.
             Resolved => &[Closed, InProgress],
@@ -127,6 +128,14 @@ mod tests {
         assert!(AwaitingResolutionNotice.transition(Resolved).is_err());
         let msg = AutoClosed.transition(TakenInCharge).unwrap_err().to_string();
         assert_eq!(msg, "a ticket cannot go from `auto_closed` to `taken_in_charge`");
+    }
+
+    #[test]
+    fn a_ticket_handed_to_another_team_is_new_again() {
+        assert_eq!(TakenInCharge.transition(New), Ok(New));
+        assert_eq!(InProgress.transition(New), Ok(New));
+        assert!(AwaitingResolutionNotice.transition(New).is_err(), "an escalated ticket stays with its operator");
+        assert!(Resolved.transition(New).is_err());
     }
 
     #[test]

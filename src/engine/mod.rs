@@ -3,6 +3,7 @@
 //! queues and mail only through the ports.
 
 mod answer;
+mod categorize;
 mod chat;
 mod clock;
 mod email;

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 const MAX_ATTEMPTS: usize = 8;
 /// Longest note, answer, summary or notice (bytes).
 pub const MAX_TEXT_BYTES: usize = 32 * 1024;
+/// Longest search text an operator may give the knowledge-base suggestions (characters).
+pub const MAX_SEARCH_CHARS: usize = 500;
 /// Open states, in the order a work queue reads them.
 const QUEUE_STATES: [TicketState; 4] =
     [TicketState::New, TicketState::TakenInCharge, TicketState::InProgress, TicketState::AwaitingResolutionNotice];
@@ -404,17 +406,32 @@ impl Engine {
         Ok(resolved)
     }
 
-    /// Knowledge-base articles for the ticket, from its subject and first message.
+    /// Knowledge-base articles for the ticket: from the operator's search text when given (a call
+    /// opened by the IVR has no text of its own), else from its subject and first message.
     pub async fn suggestions(
         &self,
         index: &KnowledgeIndex,
         id: &TicketId,
+        search: Option<&str>,
         lang: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Hit>, EngineError> {
+        if let Some(q) = search {
+            if q.trim().is_empty() {
+                return Err(EngineError::invalid("q", "must not be blank; leave it out to search the ticket's text"));
+            }
+            if q.chars().count() > MAX_SEARCH_CHARS {
+                return Err(EngineError::invalid("q", format!("at most {MAX_SEARCH_CHARS} characters")));
+            }
+        }
         let ticket = self.ports.tickets.get(id).await?;
-        let first = self.first_message(id).await?.unwrap_or_default();
-        let query = format!("{} {first}", ticket.subject.as_deref().unwrap_or_default());
+        let query = match search {
+            Some(q) => q.to_string(),
+            None => {
+                let first = self.first_message(id).await?.unwrap_or_default();
+                format!("{} {first}", ticket.subject.as_deref().unwrap_or_default())
+            }
+        };
         let lang = lang.map(str::to_string).unwrap_or_else(|| detect_language(&query).to_string());
         Ok(index.search(&query, &lang, limit.clamp(1, 20)))
     }

@@ -82,6 +82,29 @@ pub struct TicketStatus {
     pub created_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<Timestamp>,
+    /// The operator's answer, once the ticket is resolved. Notes, escalations and notices stay
+    /// internal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<PublicAnswer>,
+}
+
+/// The part of the operator's answer the requester's app shows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PublicAnswer {
+    pub text: String,
+    pub answered_at: Timestamp,
+}
+
+/// The latest answer on a resolved (or closed) ticket.
+async fn public_answer(engine: &Engine, ticket: &Ticket) -> Result<Option<PublicAnswer>, Problem> {
+    if !matches!(ticket.state, TicketState::Resolved | TicketState::Closed) {
+        return Ok(None);
+    }
+    let events = engine.ports.events.list(&ticket.id).await.map_err(crate::engine::EngineError::from)?;
+    Ok(events.iter().rev().filter(|e| e.kind == EventKind::Answered).find_map(|e| {
+        let text = e.detail.get("body")?.as_str()?;
+        Some(PublicAnswer { text: text.to_string(), answered_at: e.at })
+    }))
 }
 
 impl From<&Ticket> for TicketStatus {
@@ -93,6 +116,7 @@ impl From<&Ticket> for TicketStatus {
             ticket_type: t.ticket_type,
             created_at: t.created_at,
             closed_at: t.closed_at,
+            answer: None,
         }
     }
 }
@@ -267,5 +291,6 @@ async fn ticket_status(
     if !owned_by(&state.engine, &ticket, &who.client_id).await? {
         return Err(not_found());
     }
-    Ok(Json(TicketStatus::from(&ticket)))
+    let answer = public_answer(&state.engine, &ticket).await?;
+    Ok(Json(TicketStatus { answer, ..TicketStatus::from(&ticket) }))
 }

@@ -1,5 +1,5 @@
 //! The operator API under `/operator/...`: the work queue, a ticket with its events, and the
-//! actions of the flow (take in charge, classify, notes, close contact, escalate, resolve,
+//! actions of the flow (take in charge, categorize, classify, notes, close contact, escalate, resolve,
 //! knowledge suggestions), plus the endpoint where targets post resolution notices, signed with
 //! HMAC-SHA256 per target.
 //!
@@ -133,6 +133,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(api: OperatorApi) -> Router<S> {
         .route("/operator/tickets/{ticket}/suggestions", get(suggestions))
         .route("/operator/tickets/{ticket}/take-in-charge", post(take_in_charge))
         .route("/operator/tickets/{ticket}/classify", post(classify))
+        .route("/operator/tickets/{ticket}/categorize", post(categorize))
         .route("/operator/tickets/{ticket}/notes", post(note))
         .route("/operator/tickets/{ticket}/close-contact", post(close_contact))
         .route("/operator/tickets/{ticket}/escalate", post(escalate))
@@ -271,6 +272,8 @@ async fn ticket(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SuggestionQuery {
+    /// The operator's search text, instead of the ticket's own.
+    q: Option<String>,
     lang: Option<String>,
     limit: Option<usize>,
 }
@@ -291,7 +294,8 @@ async fn suggestions(
             format!("languages: {}", api.engine.rules.book.languages.join(", ")),
         ));
     }
-    let hits = api.engine.suggestions(&api.knowledge, &t.id, q.lang.as_deref(), q.limit.unwrap_or(5)).await?;
+    let hits =
+        api.engine.suggestions(&api.knowledge, &t.id, q.q.as_deref(), q.lang.as_deref(), q.limit.unwrap_or(5)).await?;
     let items: Vec<Value> = hits
         .iter()
         .map(|h| json!({"id": h.id, "lang": h.lang, "title": h.title, "score": h.score, "excerpt": h.excerpt}))
@@ -323,6 +327,25 @@ async fn classify(
     let (t, actor) = authorize(&api, &who, Endpoint::Classify, &key).await?;
     let ApiJson(body) = body?;
     Ok(Json(ticket_json(&api.engine.classify(&t.id, &actor, body.ticket_type).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategorizeBody {
+    category: String,
+}
+
+/// Confirms or changes the category. Moving a ticket into a privacy category is allowed to any
+/// operator (they found it is a privacy matter); the ticket then belongs to the privacy team.
+async fn categorize(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+    body: Result<ApiJson<CategorizeBody>, Problem>,
+) -> Result<Json<Value>, Problem> {
+    let (t, actor) = authorize(&api, &who, Endpoint::Categorize, &key).await?;
+    let ApiJson(body) = body?;
+    Ok(Json(ticket_json(&api.engine.categorize(&t.id, &actor, &body.category).await?)))
 }
 
 #[derive(Deserialize)]
