@@ -1,0 +1,309 @@
+//! Cold start of the Lambda functions: the time from exec to the function's first
+//! `GET /2018-06-01/runtime/invocation/next`, which is what Lambda reports as "Init Duration".
+//! A Runtime API emulator (below) records that call; each function runs against moto_server for
+//! DynamoDB, SQS and SES (over plain HTTP, so no TLS handshake is part of the figure), with the
+//! environment of `scripts/lambda-smoke.sh`.
+//!
+//! Each function is compared to `hello-lambda` (benches/hello_lambda), the same `lambda_runtime`
+//! with nothing else, measured the same way and interleaved with them (target: at most 1.5×).
+//!
+//! The binaries are release builds found beside this benchmark's own executable (or in
+//! `COLDSTART_BIN_DIR`); `scripts/bench` builds them. `COLDSTART_RUNS` (10) runs per binary.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+const HELLO: &str = "hello-lambda";
+const INIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the emulator saw: a function asking for its first event, or reporting a failed init.
+#[derive(Debug)]
+enum Seen {
+    Next(Instant),
+    InitError(String),
+}
+
+/// The Runtime API, as far as the init needs it. `/next` is held open (there is no event): the
+/// process is killed once it has asked.
+fn emulator(tx: mpsc::UnboundedSender<Seen>) -> Router {
+    Router::new()
+        .route(
+            "/2018-06-01/runtime/invocation/next",
+            get(|State(tx): State<mpsc::UnboundedSender<Seen>>| async move {
+                let _ = tx.send(Seen::Next(Instant::now()));
+                std::future::pending::<()>().await;
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/2018-06-01/runtime/init/error",
+            post(|State(tx): State<mpsc::UnboundedSender<Seen>>, body: String| async move {
+                let _ = tx.send(Seen::InitError(body));
+                StatusCode::ACCEPTED
+            }),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/response", post(|| async { StatusCode::ACCEPTED }))
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(|| async { StatusCode::ACCEPTED }))
+        .with_state(tx)
+}
+
+/// The functions: every binary of every crate under functions/ (its `[[bin]]` names, or the
+/// package name when it declares none), as scripts/lambda-smoke.sh finds them.
+fn functions(root: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("functions"))
+        .expect("functions/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("Cargo.toml").is_file())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("a manifest");
+        let (mut section, mut package, mut bins) = (String::new(), None, Vec::new());
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                section = line.to_string();
+            } else if let Some(value) = line.strip_prefix("name = ") {
+                let value = value.trim_matches('"').to_string();
+                match section.as_str() {
+                    "[package]" => package = package.or(Some(value)),
+                    "[[bin]]" => bins.push(value),
+                    _ => {}
+                }
+            }
+        }
+        if bins.is_empty() {
+            bins.extend(package);
+        }
+        names.extend(bins);
+    }
+    names
+}
+
+/// moto_server from the project's .venv with the table and the step queue, as the smoke test
+/// provisions them (scripts/lambda_smoke.py).
+struct Moto {
+    child: Child,
+    endpoint: String,
+    queue_url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+fn start_moto(root: &Path) -> Moto {
+    let python = root.join(".venv/bin/python");
+    let helper = root.join("scripts/lambda_smoke.py");
+    assert!(python.exists(), "{} not found: run scripts/test-env.sh", python.display());
+    let port = free_port();
+    let child = Command::new(&python)
+        .arg(&helper)
+        .args(["moto", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut moto = Moto { child, endpoint, queue_url: String::new() };
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(60), "moto_server did not start within 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let tag = format!("coldstart-{}", std::process::id());
+    let out = Command::new(&python)
+        .arg(&helper)
+        .args(["provision", &moto.endpoint, &format!("sportello-{tag}"), &format!("steps-{tag}")])
+        .output()
+        .expect("provision moto");
+    assert!(out.status.success(), "provisioning moto failed: {}", String::from_utf8_lossy(&out.stderr));
+    moto.queue_url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    moto
+}
+
+/// The environment Lambda gives a function, plus Sportello's (as in scripts/lambda-smoke.sh).
+fn environment(root: &Path, moto: &Moto, runtime_api: &str, function: &str) -> Vec<(String, String)> {
+    let tag = format!("coldstart-{}", std::process::id());
+    let mail_token = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(b"bench-mail-gateway-secret"))
+    };
+    [
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", function.to_string()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".to_string()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}")),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "coldstart".to_string()),
+        ("SPORTELLO_TABLE", format!("sportello-{tag}")),
+        ("SPORTELLO_STEP_QUEUE_URL", moto.queue_url.clone()),
+        ("SPORTELLO_STEP_DLQ_URL", format!("{}-dlq", moto.queue_url)),
+        ("SPORTELLO_RULES", root.join("rules").display().to_string()),
+        ("SPORTELLO_API_KEYS", root.join("target/no-such-keys.json").display().to_string()),
+        ("SPORTELLO_MAIL_TOKEN_SHA256", mail_token),
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_REGION", "eu-south-1".to_string()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Where the release binaries are: `COLDSTART_BIN_DIR`, else the profile folder this benchmark
+/// runs from (target/release/deps/coldstart-… → target/release).
+fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("COLDSTART_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().expect("the benchmark's path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps").to_path_buf()
+}
+
+/// One cold start: exec to the first `/next`, or why there was none.
+async fn cold_start(
+    binary: &Path,
+    env: &[(String, String)],
+    rx: &mut mpsc::UnboundedReceiver<Seen>,
+    log: &Path,
+) -> Result<Duration, String> {
+    while rx.try_recv().is_ok() {}
+    let stderr = std::fs::File::create(log).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    let seen = tokio::time::timeout(INIT_TIMEOUT, rx.recv()).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    match seen {
+        Ok(Some(Seen::Next(at))) => Ok(at.saturating_duration_since(started)),
+        Ok(Some(Seen::InitError(body))) => Err(format!("init error: {body}")),
+        Ok(None) => Err("the emulator stopped".into()),
+        Err(_) => Err(format!(
+            "no call to /next within {INIT_TIMEOUT:?}: {}",
+            std::fs::read_to_string(log).unwrap_or_default().lines().last().unwrap_or_default()
+        )),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let runs: usize = std::env::var("COLDSTART_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(10).max(1);
+    let dir = bin_dir();
+    let mut names = vec![HELLO.to_string()];
+    names.extend(functions(root));
+    let missing: Vec<&String> = names.iter().filter(|n| !dir.join(n).is_file()).collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "coldstart: not built in {}: {missing:?}\nbuild them first: cargo build --release -p hello-lambda -p sportello-api ... (scripts/bench does)",
+            dir.display()
+        );
+        std::process::exit(2);
+    }
+    let moto = start_moto(root);
+    let logs = tempfile::tempdir().expect("a temporary folder");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    let mut results = runtime.block_on(async {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the emulator");
+        let api = listener.local_addr().expect("the emulator's address").to_string();
+        tokio::spawn(async move { axum::serve(listener, emulator(tx)).await });
+        let mut results: Vec<(String, Vec<Duration>, Vec<String>)> =
+            names.iter().map(|n| (n.clone(), Vec::new(), Vec::new())).collect();
+        // Interleaved: each round runs every binary once, so a noisy moment hits all alike.
+        for _ in 0..runs {
+            for (name, times, errors) in results.iter_mut() {
+                let env = environment(root, &moto, &api, name);
+                let log = logs.path().join(format!("{name}.log"));
+                match cold_start(&dir.join(name.as_str()), &env, &mut rx, &log).await {
+                    Ok(d) => times.push(d),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        results
+    });
+    drop(moto);
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## Cold start (exec → first /next), x86_64 release builds\n\n{runs} runs per binary, interleaved; \
+         AWS services are moto_server over plain HTTP on 127.0.0.1 (no TLS handshake; nothing in the \
+         init calls AWS today).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| binary | median | p90 | min | median / hello | target ≤ 1.5× | failures |\n|---|---|---|---|---|---|---|"
+    );
+    let hello_median = results.iter().find(|(n, ..)| n == HELLO).and_then(|(_, t, _)| {
+        let mut t = t.clone();
+        t.sort();
+        (!t.is_empty()).then(|| percentile(&t, 50.0))
+    });
+    let mut failures = String::new();
+    for (name, times, errors) in results.iter_mut() {
+        times.sort();
+        if times.is_empty() {
+            let _ = writeln!(out, "| {name} | – | – | – | – | – | {} |", errors.len());
+        } else {
+            let median = percentile(times, 50.0);
+            let (ratio, verdict) = match hello_median {
+                Some(h) if name != HELLO => {
+                    let r = median.as_secs_f64() / h.as_secs_f64().max(1e-9);
+                    (format!("{r:.2}×"), if r <= 1.5 { "met" } else { "missed" })
+                }
+                _ => ("1.00×".to_string(), "(yardstick)"),
+            };
+            let _ = writeln!(
+                out,
+                "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {ratio} | {verdict} | {} |",
+                ms(median),
+                ms(percentile(times, 90.0)),
+                ms(times[0]),
+                errors.len()
+            );
+        }
+        if let Some(e) = errors.first() {
+            let _ = writeln!(failures, "- {name}: {e}");
+        }
+    }
+    if !failures.is_empty() {
+        let _ = writeln!(out, "\nFailures (first of each):\n{failures}");
+    }
+    print!("{out}");
+}

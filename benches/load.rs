@@ -1,0 +1,553 @@
+//! Throughput of the local server, in one run so the figures compare: the release `sportello
+//! serve` runs as a child process on a temporary data folder, and N keep-alive connections drive
+//! three workloads for a fixed time each, interleaved over a few rounds because the machine is
+//! shared and noisy:
+//!
+//! - `trivial`: `GET /health`, the ceiling of the HTTP stack on this machine;
+//! - `intake`: `POST /api/v1/tickets` with a client's API key and a new idempotency key each time;
+//! - `lifecycle`: intake, then (once the in-process step worker has triaged the ticket) take in
+//!   charge, classify and answer-and-resolve through the operator API.
+//!
+//! The headline is intake throughput as a share of the trivial endpoint's (target: at least 30%).
+//! Settings (environment): `LOAD_CONNECTIONS` (16), `LOAD_SECONDS` per workload and round (5),
+//! `LOAD_ROUNDS` (3). Prints a Markdown report.
+
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The client's category used for every ticket (`basic_info`: take in charge, classify Q, resolve).
+const CATEGORY: &str = "io_pagamenti_pagopa";
+const TRIAGE_TIMEOUT: Duration = Duration::from_secs(60);
+const TRIAGE_POLL: Duration = Duration::from_millis(10);
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Workload {
+    Trivial,
+    Intake,
+    Lifecycle,
+}
+
+impl Workload {
+    const ALL: [Workload; 3] = [Workload::Trivial, Workload::Intake, Workload::Lifecycle];
+
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Trivial => "trivial (GET /health)",
+            Workload::Intake => "intake (POST /api/v1/tickets)",
+            Workload::Lifecycle => "lifecycle (intake → triage → take in charge → classify → resolve)",
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Workload::Lifecycle => "lifecycles/s",
+            _ => "req/s",
+        }
+    }
+}
+
+struct Settings {
+    connections: usize,
+    duration: Duration,
+    rounds: usize,
+}
+
+fn setting<T: FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name}={v} is not a valid number")),
+        Err(_) => default,
+    }
+}
+
+impl Settings {
+    fn from_env() -> Self {
+        let connections = setting("LOAD_CONNECTIONS", 16usize).max(1);
+        let seconds = setting("LOAD_SECONDS", 5.0f64).max(0.5);
+        let rounds = setting("LOAD_ROUNDS", 3usize).max(1);
+        Self { connections, duration: Duration::from_secs_f64(seconds), rounds }
+    }
+}
+
+/// The server under test with its credentials; killed on drop, its data folder removed.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    api_key: String,
+    operator_token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_cli(bin: &str, args: &[&str], env: &[(&str, &Path)]) -> String {
+    let mut cmd = Command::new(bin);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "sportello {args:?} failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    text
+}
+
+fn start_server() -> Server {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin = env!("CARGO_BIN_EXE_sportello");
+    let rules = root.join("rules");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let keys = dir.path().join("api-keys.json");
+    let operators = dir.path().join("operators.json");
+
+    let out = run_cli(bin, &["clients", "add", "io", "--keys", path_str(&keys), "--rules", path_str(&rules)], &[]);
+    // The key is the one indented line of the output.
+    let api_key = out
+        .lines()
+        .find(|l| l.starts_with("  ") && !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
+        .expect("`clients add` prints the key");
+    let out =
+        run_cli(bin, &["operators", "add", "op-bench", "--role", "operator"], &[("SPORTELLO_OPERATORS", &operators)]);
+    let operator_token = out.lines().last().expect("`operators add` prints the token").trim().to_string();
+
+    let log = dir.path().join("server.log");
+    let child = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data", path_str(&dir.path().join("data"))])
+        .args(["--rules", path_str(&rules)])
+        .env("SPORTELLO_API_KEYS", &keys)
+        .env("SPORTELLO_OPERATORS", &operators)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&log).expect("the server log"))
+        .stderr(std::fs::File::create(dir.path().join("server.err")).expect("the server log"))
+        .spawn()
+        .expect("start `sportello serve`");
+    let mut server = Server { child, addr: "127.0.0.1:0".parse().unwrap(), api_key, operator_token, _dir: dir };
+    server.addr = wait_for_banner(&mut server.child, &log);
+    server
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temporary paths")
+}
+
+/// The banner's first line names the address the server bound (`--listen 127.0.0.1:0`).
+fn wait_for_banner(child: &mut Child, log: &PathBuf) -> SocketAddr {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(rest) = text.split("Sportello is running on http://").nth(1) {
+            let addr = rest.split_whitespace().next().unwrap_or_default();
+            return addr.parse().unwrap_or_else(|_| panic!("unexpected banner address `{addr}`"));
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the server exited ({status}): {text}");
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "the server did not start within 60 s: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What every connection needs to build its requests.
+struct Target {
+    addr: SocketAddr,
+    api_key: String,
+    operator_token: String,
+    /// Makes idempotency keys unique across runs on the same data folder.
+    run_id: String,
+}
+
+type Sender = SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> Result<Sender, String> {
+    let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+async fn call(
+    sender: &mut Sender,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Result<(StatusCode, Bytes), String> {
+    sender.ready().await.map_err(|e| format!("connection: {e}"))?;
+    let mut req = Request::builder().method(method).uri(path).header("host", "127.0.0.1");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let body = match body {
+        Some(b) => {
+            req = req.header("content-type", "application/json");
+            Full::new(Bytes::from(b.to_string()))
+        }
+        None => Full::new(Bytes::new()),
+    };
+    let req = req.body(body).map_err(|e| e.to_string())?;
+    let resp = sender.send_request(req).await.map_err(|e| format!("{path}: {e}"))?;
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.map_err(|e| format!("{path}: body: {e}"))?.to_bytes();
+    Ok((status, bytes))
+}
+
+fn expect(status: StatusCode, want: StatusCode, what: &str, body: &Bytes) -> Result<(), String> {
+    if status == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: {status} {}", String::from_utf8_lossy(&body[..body.len().min(300)])))
+    }
+}
+
+/// Opens one ticket through the API; returns its reference.
+async fn intake(sender: &mut Sender, target: &Target, key: &str) -> Result<String, String> {
+    let auth = format!("Bearer {}", target.api_key);
+    let body = json!({
+        "category": CATEGORY,
+        "subject": "Pagamento non riuscito",
+        "message": "Ho provato a pagare un avviso pagoPA dall'app ma il pagamento non va a buon fine.",
+        "requester": {"email": "bench@example.it"},
+    });
+    let (status, bytes) = call(
+        sender,
+        Method::POST,
+        "/api/v1/tickets",
+        &[("authorization", &auth), ("idempotency-key", key)],
+        Some(body),
+    )
+    .await?;
+    expect(status, StatusCode::CREATED, "intake", &bytes)?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("intake: {e}"))?;
+    v["reference"].as_str().map(str::to_string).ok_or_else(|| "intake: no reference".into())
+}
+
+/// Polls the operator view until the step worker has triaged the ticket; returns the requests made.
+async fn wait_triaged(sender: &mut Sender, target: &Target, reference: &str) -> Result<u64, String> {
+    let auth = format!("Bearer {}", target.operator_token);
+    let path = format!("/operator/tickets/{reference}");
+    let start = Instant::now();
+    let mut requests = 0;
+    loop {
+        let (status, bytes) = call(sender, Method::GET, &path, &[("authorization", &auth)], None).await?;
+        requests += 1;
+        expect(status, StatusCode::OK, "operator view", &bytes)?;
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("operator view: {e}"))?;
+        if !v["ticket"]["triaged_at"].is_null() {
+            return Ok(requests);
+        }
+        if start.elapsed() > TRIAGE_TIMEOUT {
+            return Err(format!("{reference} not triaged after {TRIAGE_TIMEOUT:?}"));
+        }
+        tokio::time::sleep(TRIAGE_POLL).await;
+    }
+}
+
+/// One whole lifecycle; returns the requests it took.
+async fn lifecycle(sender: &mut Sender, target: &Target, key: &str) -> Result<u64, String> {
+    let reference = intake(sender, target, key).await?;
+    let polls = wait_triaged(sender, target, &reference).await?;
+    let auth = format!("Bearer {}", target.operator_token);
+    let base = format!("/operator/tickets/{reference}");
+    let steps = [
+        ("take-in-charge", None),
+        ("classify", Some(json!({"ticket_type": "Q"}))),
+        ("resolve", Some(json!({"answer": "Il pagamento è stato annullato: può ripeterlo dall'app."}))),
+    ];
+    for (step, body) in steps {
+        let (status, bytes) =
+            call(sender, Method::POST, &format!("{base}/{step}"), &[("authorization", &auth)], body).await?;
+        expect(status, StatusCode::OK, step, &bytes)?;
+    }
+    Ok(1 + polls + 3)
+}
+
+#[derive(Default)]
+struct Tally {
+    ops: u64,
+    requests: u64,
+    errors: u64,
+    first_error: Option<String>,
+    latencies_us: Vec<u32>,
+    elapsed: Duration,
+    /// The last ticket each connection opened (intake), to wait for the triage backlog.
+    last_references: Vec<String>,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.ops += other.ops;
+        self.requests += other.requests;
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        self.latencies_us.extend(other.latencies_us);
+        self.elapsed = self.elapsed.max(other.elapsed);
+        self.last_references.extend(other.last_references);
+    }
+
+    fn rate(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+async fn connection_loop(
+    workload: Workload,
+    target: Arc<Target>,
+    tag: String,
+    start: Instant,
+    deadline: Instant,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut sender = None;
+    let mut seq = 0u64;
+    while Instant::now() < deadline {
+        if tally.errors > 100 && tally.ops == 0 {
+            break; // nothing works: the report says why
+        }
+        let s = match sender.as_mut() {
+            Some(s) => s,
+            None => match connect(target.addr).await {
+                Ok(s) => sender.insert(s),
+                Err(e) => {
+                    tally.errors += 1;
+                    tally.first_error.get_or_insert(e);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        seq += 1;
+        let key = format!("{}-{tag}-{seq}", target.run_id);
+        let t0 = Instant::now();
+        let result = match workload {
+            Workload::Trivial => call(s, Method::GET, "/health", &[], None)
+                .await
+                .and_then(|(status, body)| expect(status, StatusCode::OK, "health", &body))
+                .map(|()| 1),
+            Workload::Intake => intake(s, &target, &key).await.map(|reference| {
+                tally.last_references.truncate(0);
+                tally.last_references.push(reference);
+                1
+            }),
+            Workload::Lifecycle => lifecycle(s, &target, &key).await,
+        };
+        match result {
+            Ok(requests) => {
+                tally.ops += 1;
+                tally.requests += requests;
+                tally.latencies_us.push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
+            }
+            Err(e) => {
+                tally.errors += 1;
+                tally.first_error.get_or_insert(e);
+                sender = None; // a fresh connection after any failure
+            }
+        }
+    }
+    tally.elapsed = start.elapsed();
+    tally
+}
+
+async fn run_workload(workload: Workload, target: &Arc<Target>, settings: &Settings, round: usize) -> Tally {
+    let start = Instant::now();
+    let deadline = start + settings.duration;
+    let tasks: Vec<_> = (0..settings.connections)
+        .map(|c| {
+            let tag = format!("{workload:?}-r{round}-c{c}");
+            tokio::spawn(connection_loop(workload, target.clone(), tag, start, deadline))
+        })
+        .collect();
+    let mut total = Tally::default();
+    for t in tasks {
+        total.merge(t.await.expect("a connection task"));
+    }
+    total
+}
+
+/// Waits until the step worker has triaged the given tickets (the intake workload leaves a
+/// backlog, which must not slow the next workload down); returns how long that took.
+async fn drain_triage(target: &Target, references: &[String]) -> Result<Duration, String> {
+    let start = Instant::now();
+    let mut sender = connect(target.addr).await?;
+    for reference in references {
+        wait_triaged(&mut sender, target, reference).await?;
+    }
+    Ok(start.elapsed())
+}
+
+/// Linux: resets the peak resident set size (`VmHWM`) of `pid`, so each workload has its own.
+fn reset_peak_rss(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted_us.len() as f64).ceil() as usize;
+    sorted_us[rank.clamp(1, sorted_us.len()) - 1] as f64 / 1000.0
+}
+
+struct Row {
+    workload: Workload,
+    tally: Tally,
+    peak_rss_kib: Option<u64>,
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported and not needed.
+    let settings = Settings::from_env();
+    let server = start_server();
+    let pid = server.child.id();
+    let target = Arc::new(Target {
+        addr: server.addr,
+        api_key: server.api_key.clone(),
+        operator_token: server.operator_token.clone(),
+        run_id: uuid::Uuid::new_v4().simple().to_string(),
+    });
+    // One thread for the load generator, so it takes at most one core from the server.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let report = runtime.block_on(async {
+        wait_healthy(&target).await;
+        let rss_resettable = reset_peak_rss(pid);
+        let mut rows: Vec<Row> = Vec::new();
+        let mut rounds_text = String::new();
+        for round in 1..=settings.rounds {
+            let mut round_rates = Vec::new();
+            for workload in Workload::ALL {
+                reset_peak_rss(pid);
+                let tally = run_workload(workload, &target, &settings, round).await;
+                let peak = peak_rss_kib(pid);
+                let mut note = String::new();
+                if workload != Workload::Trivial {
+                    // The backlog this workload queued (triage; answer delivery) runs before the next one.
+                    match drain_triage(&target, &tally.last_references).await {
+                        Ok(d) if workload == Workload::Intake => {
+                            let _ = write!(note, "; triage backlog drained {:.1} s after", d.as_secs_f64());
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            let _ = write!(note, "; the triage backlog did not drain: {e}");
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                let _ = writeln!(
+                    rounds_text,
+                    "- round {round}, {}: {:.0} {} ({} ops, {} errors{note})",
+                    workload.name(),
+                    tally.rate(),
+                    workload.unit(),
+                    tally.ops,
+                    tally.errors
+                );
+                round_rates.push(tally.rate());
+                match rows.iter_mut().find(|r| r.workload == workload) {
+                    Some(row) => {
+                        let elapsed = row.tally.elapsed + tally.elapsed;
+                        row.tally.merge(tally);
+                        row.tally.elapsed = elapsed;
+                        row.peak_rss_kib = row.peak_rss_kib.max(peak);
+                    }
+                    None => rows.push(Row { workload, tally, peak_rss_kib: peak }),
+                }
+            }
+            let _ = writeln!(
+                rounds_text,
+                "- round {round}: intake/trivial = {:.1}%",
+                100.0 * round_rates[1] / round_rates[0].max(1e-9)
+            );
+        }
+        render(&settings, &mut rows, &rounds_text, rss_resettable)
+    });
+    print!("{report}");
+    drop(server);
+}
+
+async fn wait_healthy(target: &Target) {
+    let start = Instant::now();
+    loop {
+        if let Ok(mut s) = connect(target.addr).await
+            && let Ok((StatusCode::OK, _)) = call(&mut s, Method::GET, "/health", &[], None).await
+        {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "GET /health did not answer 200 within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn render(settings: &Settings, rows: &mut [Row], rounds_text: &str, rss_resettable: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## Local server throughput\n\n{} keep-alive connections, {:.1} s per workload and round, {} rounds \
+         (interleaved); one load-generator thread on the same machine.\n",
+        settings.connections,
+        settings.duration.as_secs_f64(),
+        settings.rounds
+    );
+    let _ = writeln!(
+        out,
+        "| workload | throughput | HTTP req/s | p50 | p99 | ops | errors | server peak RSS |\n|---|---|---|---|---|---|---|---|"
+    );
+    for row in rows.iter_mut() {
+        row.tally.latencies_us.sort_unstable();
+        let t = &row.tally;
+        let rss = row.peak_rss_kib.map_or("?".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} {} | {:.0} | {:.2} ms | {:.2} ms | {} | {} | {} |",
+            row.workload.name(),
+            t.rate(),
+            row.workload.unit(),
+            t.requests as f64 / t.elapsed.as_secs_f64().max(1e-9),
+            percentile_ms(&t.latencies_us, 50.0),
+            percentile_ms(&t.latencies_us, 99.0),
+            t.ops,
+            t.errors,
+            rss
+        );
+    }
+    let rate = |w: Workload| rows.iter().find(|r| r.workload == w).map_or(0.0, |r| r.tally.rate());
+    let ratio = 100.0 * rate(Workload::Intake) / rate(Workload::Trivial).max(1e-9);
+    let verdict = if ratio >= 30.0 { "met" } else { "missed" };
+    let _ = writeln!(out, "\n**Intake / trivial: {ratio:.1}%** (target ≥ 30%: {verdict})\n");
+    let _ = writeln!(out, "Rounds:\n{rounds_text}");
+    if !rss_resettable {
+        let _ = writeln!(out, "(peak RSS could not be reset between workloads: each figure is the peak so far)\n");
+    }
+    for row in rows.iter() {
+        if let Some(e) = &row.tally.first_error {
+            let _ = writeln!(out, "First error of {}: {e}\n", row.workload.name());
+        }
+    }
+    out
+}
