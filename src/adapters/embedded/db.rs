@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 /// The schema, by version (`PRAGMA user_version`). Append new versions; never edit old ones.
 const MIGRATIONS: &[&str] = &[r#"
@@ -108,6 +108,8 @@ CREATE TABLE outbox (
 #[derive(Clone)]
 pub struct Db {
     writer: Arc<Writer>,
+    /// Signalled when a step is published, so an idle local worker wakes at once.
+    published: Arc<Notify>,
 }
 
 /// The most jobs committed together: enough to amortize the fsync, small enough that one batch
@@ -163,7 +165,13 @@ impl Db {
             .name("sqlite-writer".into())
             .spawn(move || run_writer(conn, queue))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the store thread: {e}")))?;
-        Ok(Self { writer: Arc::new(Writer { jobs: Some(jobs), thread: Some(thread) }) })
+        Ok(Self { writer: Arc::new(Writer { jobs: Some(jobs), thread: Some(thread) }), published: Arc::default() })
+    }
+
+    /// Signalled (a stored permit if nobody waits, so a wake-up is never lost) each time a
+    /// message is published on one of this database's queues.
+    pub fn published(&self) -> Arc<Notify> {
+        Arc::clone(&self.published)
     }
 
     /// Runs `f` with the connection on the writer thread, inside a savepoint of the current batch,

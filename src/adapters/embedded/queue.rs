@@ -211,6 +211,9 @@ impl StepQueue for SqliteQueue {
         message.validate()?;
         let (queue, m, window) = (self.queue.clone(), message.clone(), self.dedup_window);
         let published = self.db.call(move |c| publish_tx(c, &queue, &m, window)).await?;
+        if !published.duplicate {
+            self.db.published().notify_one();
+        }
         tracing::debug!(
             queue = %self.queue, step = %message.step, message_id = %published.message_id,
             duplicate = published.duplicate, "step published"
