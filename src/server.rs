@@ -17,7 +17,8 @@ pub struct ServerConfig {
     pub rules: PathBuf,
 }
 
-/// How often idle workers look at the queue, and how often the clock ticks.
+/// How often idle workers look at the queue when nothing was published (delayed and retried
+/// messages become visible by time), and how often the clock ticks.
 const WORKER_IDLE: Duration = Duration::from_millis(200);
 const CLOCK_TICK: Duration = Duration::from_secs(60);
 
@@ -47,10 +48,13 @@ pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
 }
 
 /// Runs queued steps until the process ends; on AWS, SQS invokes the step functions instead.
-pub async fn run_workers(engine: Engine) {
+pub async fn run_workers(engine: Engine, published: Arc<tokio::sync::Notify>) {
     loop {
         match engine.run_pending_steps(50).await {
-            Ok(0) => tokio::time::sleep(WORKER_IDLE).await,
+            Ok(0) => {
+                // Woken by a publish (a new ticket's triage) at once, or by time.
+                let _ = tokio::time::timeout(WORKER_IDLE, published.notified()).await;
+            }
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "step worker: queue unavailable");
@@ -91,7 +95,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tokio::spawn(run_workers(engine.clone()));
+    tokio::spawn(run_workers(engine.clone(), db.published()));
     tokio::spawn(run_clock(engine.clone()));
     tokio::spawn(embedded::ReplyQueue::new(db, reply_queue_name()).run(engine.clone()));
     println!("{}", banner(addr, &config));

@@ -1,8 +1,12 @@
 use crate::ports::{StoreError, StoreResult};
 use rusqlite::{Connection, ErrorCode};
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
 use std::time::Duration;
+use tokio::sync::{Notify, oneshot};
 
 /// The schema, by version (`PRAGMA user_version`). Append new versions; never edit old ones.
 const MIGRATIONS: &[&str] = &[r#"
@@ -93,13 +97,58 @@ CREATE TABLE outbox (
 "#];
 
 /// A handle on the SQLite database; cheap to clone, shared by all embedded adapters.
+///
+/// One writer thread owns the connection and runs every call (reads too), in batches: it takes
+/// the first queued job and whatever else is already waiting (up to [`MAX_BATCH`]), runs them in
+/// one `BEGIN IMMEDIATE` transaction, each inside its own savepoint, and commits once. With
+/// `synchronous = FULL` a commit waits for an fsync, so concurrent requests share one fsync
+/// instead of queueing for one each. Durability is unchanged: no job's result is sent before
+/// the commit that makes its writes durable, and if that commit fails every job in the batch gets
+/// `Unavailable` (none was acknowledged).
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Writer>,
+    /// Signalled when a step is published, so an idle local worker wakes at once.
+    published: Arc<Notify>,
+}
+
+/// The most jobs committed together: enough to amortize the fsync, small enough that one batch
+/// does not hold the write lock (and the first caller's reply) for long.
+const MAX_BATCH: usize = 64;
+
+/// A job runs on the writer thread, given the connection (or, when the batch could not start,
+/// the reason), and hands back whether it succeeded and how to deliver its result once the batch's
+/// fate is known.
+type Job = Box<dyn FnOnce(Result<&mut Connection, StoreError>) -> Done + Send>;
+
+struct Done {
+    ok: bool,
+    /// Sends the job's result, or the batch's commit error instead.
+    reply: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+}
+
+/// The sending side of the job channel; dropping the last one ends the writer thread.
+struct Writer {
+    jobs: Option<Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Closing the channel lets the thread finish what is queued and close the connection;
+        // waiting for it means a reopen of the same file never races the close.
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Db {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// Opens (creating if needed) the database file, brings its schema up to date and starts the
+    /// writer thread.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
         let mut conn = Connection::open(path.as_ref()).map_err(unavailable)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(unavailable)?;
@@ -111,24 +160,114 @@ impl Db {
         // losing the last transactions in WAL mode), so an acknowledged write is never lost.
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(unavailable)?;
         migrate(&mut conn)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(conn, queue))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the store thread: {e}")))?;
+        Ok(Self { writer: Arc::new(Writer { jobs: Some(jobs), thread: Some(thread) }), published: Arc::default() })
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Signalled (a stored permit if nobody waits, so a wake-up is never lost) each time a
+    /// message is published on one of this database's queues.
+    pub fn published(&self) -> Arc<Notify> {
+        Arc::clone(&self.published)
+    }
+
+    /// Runs `f` with the connection on the writer thread, inside a savepoint of the current batch,
+    /// and returns its result once the batch is committed.
     pub(crate) async fn call<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            // A panic inside `f` rolled its transaction back when it unwound, so the connection
-            // is consistent even if the lock was poisoned.
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+        let (tx, rx) = oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |conn| {
+            let result = match conn {
+                // A panic unwinds through `f`'s own savepoints (rolled back on drop); the writer
+                // then rolls back this job's savepoint, so the rest of the batch is untouched.
+                Ok(conn) => panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+                    .unwrap_or_else(|_| Err(StoreError::Unavailable("store call panicked".into()))),
+                Err(e) => Err(e),
+            };
+            Done {
+                ok: result.is_ok(),
+                reply: Box::new(move |committed| {
+                    // The caller may have gone away (a cancelled request); nothing to do then.
+                    let _ = tx.send(committed.and(result));
+                }),
+            }
+        });
+        let stopped = || StoreError::Unavailable("the store writer has stopped".into());
+        self.writer.jobs.as_ref().ok_or_else(stopped)?.send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+}
+
+/// The writer thread: batches until every `Db` clone is gone.
+fn run_writer(mut conn: Connection, queue: Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&mut conn, batch);
+    }
+}
+
+/// Runs a batch in one transaction, each job in its own savepoint, then commits once and only
+/// then replies to every job.
+fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let message = format!("sqlite: {e}");
+        for job in batch {
+            (job(Err(StoreError::Unavailable(message.clone()))).reply)(Ok(()));
+        }
+        return;
+    }
+    let mut done = Vec::with_capacity(batch.len());
+    // Set when the batch transaction can no longer be committed as a whole.
+    let mut broken: Option<String> = None;
+    for job in batch {
+        if let Some(why) = &broken {
+            done.push(job(Err(StoreError::Unavailable(why.clone()))));
+            continue;
+        }
+        if let Err(e) = conn.execute_batch("SAVEPOINT sportello_job") {
+            broken = Some(format!("sqlite: {e}"));
+            done.push(job(Err(StoreError::Unavailable(format!("sqlite: {e}")))));
+            continue;
+        }
+        let outcome = job(Ok(conn));
+        if conn.is_autocommit() {
+            // Some errors (disk full, I/O) make SQLite roll back the whole transaction, taking
+            // the earlier jobs' writes with it.
+            broken = Some("the batch transaction was rolled back".into());
+        } else {
+            let end =
+                if outcome.ok { "RELEASE sportello_job" } else { "ROLLBACK TO sportello_job; RELEASE sportello_job" };
+            if let Err(e) = conn.execute_batch(end) {
+                broken = Some(format!("sqlite: {e}"));
+            }
+        }
+        done.push(outcome);
+    }
+    let committed = match broken {
+        None => conn.execute_batch("COMMIT").map_err(|e| format!("sqlite: {e}")),
+        Some(why) => Err(why),
+    };
+    if committed.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for outcome in done {
+        (outcome.reply)(
+            committed
+                .clone()
+                .map_err(|why| StoreError::Unavailable(format!("the batch was not committed ({why}); retry"))),
+        );
     }
 }
 
@@ -174,4 +313,106 @@ pub(crate) fn corrupt(what: &str, e: &serde_json::Error) -> StoreError {
 
 pub(crate) fn micros(t: jiff::Timestamp) -> i64 {
     t.as_microsecond()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn open_with_table(path: &Path) -> Db {
+        let db = Db::open(path).unwrap();
+        db.call(|c| {
+            c.execute_batch("CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)")
+                .map_err(unavailable)
+        })
+        .await
+        .unwrap();
+        db
+    }
+
+    /// Concurrent calls share batches; a call that fails half-way (a constraint violation after
+    /// a good insert) or panics leaves only its own writes out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_failing_call_in_a_batch_leaves_the_others_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = open_with_table(&path).await;
+        // Holds the writer for a moment so the calls below queue up and run in shared batches.
+        let blocker = db.clone();
+        let blocker = tokio::spawn(async move {
+            blocker
+                .call(|_| {
+                    std::thread::sleep(Duration::from_millis(200));
+                    Ok(())
+                })
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut calls = Vec::new();
+        for k in 0..200_i64 {
+            let db = db.clone();
+            calls.push(tokio::spawn(async move {
+                db.call(move |c| {
+                    let insert = "INSERT INTO t (k, v) VALUES (?1, ?2)";
+                    match k % 5 {
+                        // Its second insert clashes with its first value: the whole call must go.
+                        1 => {
+                            let sp = c.savepoint().map_err(unavailable)?;
+                            sp.execute(insert, rusqlite::params![k, format!("v{k}")]).map_err(unavailable)?;
+                            sp.execute(insert, rusqlite::params![k + 10_000, format!("v{k}")]).map_err(unavailable)?;
+                            sp.commit().map_err(unavailable)?;
+                        }
+                        // Write outside any savepoint of their own, then fail or panic: only the
+                        // writer's savepoint around the call can take the row back.
+                        2 => {
+                            c.execute(insert, rusqlite::params![k, format!("v{k}")]).map_err(unavailable)?;
+                            return Err(StoreError::Invalid(format!("call {k} refused")));
+                        }
+                        3 => {
+                            c.execute(insert, rusqlite::params![k, format!("v{k}")]).map_err(unavailable)?;
+                            panic!("call {k} panics after writing");
+                        }
+                        _ => {
+                            c.execute(insert, rusqlite::params![k, format!("v{k}")]).map_err(unavailable)?;
+                        }
+                    }
+                    Ok(k)
+                })
+                .await
+            }));
+        }
+        for (k, call) in (0_i64..).zip(calls) {
+            let result = call.await.unwrap();
+            match k % 5 {
+                1..=3 => assert!(result.is_err(), "call {k} should fail: {result:?}"),
+                _ => assert_eq!(result.unwrap(), k),
+            }
+        }
+        blocker.await.unwrap().unwrap();
+        drop(db);
+
+        // Reopened: exactly the successful calls' rows are on disk.
+        let db = open_with_table(&path).await;
+        let keys: Vec<i64> = db
+            .call(|c| {
+                let mut stmt = c.prepare("SELECT k FROM t ORDER BY k").map_err(unavailable)?;
+                let rows = stmt.query_map([], |r| r.get(0)).map_err(unavailable)?;
+                rows.collect::<Result<_, _>>().map_err(unavailable)
+            })
+            .await
+            .unwrap();
+        let expected: Vec<i64> = (0..200).filter(|k| k % 5 == 0 || k % 5 == 4).collect();
+        assert_eq!(keys, expected);
+    }
+
+    #[tokio::test]
+    async fn a_call_after_a_panic_still_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_with_table(&dir.path().join("t.db")).await;
+        let panicked = db.call(|_| -> StoreResult<()> { panic!("boom") }).await;
+        assert!(matches!(panicked, Err(StoreError::Unavailable(_))), "{panicked:?}");
+        let n: i64 =
+            db.call(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(unavailable)).await.unwrap();
+        assert_eq!(n, 0);
+    }
 }

@@ -43,16 +43,13 @@ impl SqliteIncidents {
         T: Send + 'static,
         F: FnOnce(&mut rusqlite::Connection) -> StoreResult<T> + Send + 'static,
     {
-        let ready = self.ready.clone();
-        self.db
-            .call(move |c| {
-                if !ready.load(Ordering::Acquire) {
-                    c.execute_batch(SCHEMA).map_err(unavailable)?;
-                    ready.store(true, Ordering::Release);
-                }
-                f(c)
-            })
-            .await
+        if !self.ready.load(Ordering::Acquire) {
+            // A call of its own: inside `f`'s call, a failing `f` would roll the tables back
+            // with its savepoint. Marked ready only once committed.
+            self.db.call(|c| c.execute_batch(SCHEMA).map_err(unavailable)).await?;
+            self.ready.store(true, Ordering::Release);
+        }
+        self.db.call(f).await
     }
 }
 

@@ -1,9 +1,9 @@
 //! The embedded adapters: one SQLite file (WAL mode) holds tickets, events, idempotency records,
 //! the step queues with their dead letters, and the mail outbox.
 //!
-//! rusqlite is synchronous: every call runs on tokio's blocking pool, holding the one connection
-//! for the length of a transaction. Writers are serialised by that lock, which is what makes the
-//! version checks and deduplication atomic.
+//! rusqlite is synchronous: every call runs on one writer thread that owns the connection (see
+//! [`Db`]), one after another, which is what makes the version checks and deduplication atomic.
+//! Concurrent calls are committed together (one fsync per batch), each in its own savepoint.
 
 mod db;
 mod escalation;

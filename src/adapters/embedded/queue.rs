@@ -6,7 +6,7 @@ use crate::ports::idempotency::now_ms;
 use crate::ports::step_queue::validate_batch;
 use crate::ports::{DeadLetter, Delivery, Published, StepMessage, StepQueue, StoreError, StoreResult};
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ impl SqliteQueue {
         let (queue, receipt) = (self.queue.clone(), receipt.to_owned());
         self.db
             .call(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+                let tx = c.savepoint().map_err(unavailable)?;
                 let row = tx
                     .query_row(
                         "SELECT seq, message_id, step, dedup_id, body, attributes, attempts FROM queue_messages
@@ -75,7 +75,7 @@ pub(super) fn publish_tx(
     window: Duration,
 ) -> StoreResult<Published> {
     let now = now_ms();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+    let tx = conn.savepoint().map_err(unavailable)?;
     let earlier: Option<String> = tx
         .query_row(
             "SELECT message_id FROM queue_dedup WHERE queue = ?1 AND dedup_id = ?2 AND expires_ms > ?3",
@@ -124,7 +124,7 @@ fn parse(row: &Row) -> StoreResult<StepMessage> {
     Ok(StepMessage { step: row.step.clone(), dedup_id: row.dedup_id.clone(), body, attributes })
 }
 
-fn bury(tx: &rusqlite::Transaction<'_>, queue: &str, row: &Row, now: i64) -> StoreResult<()> {
+fn bury(tx: &Connection, queue: &str, row: &Row, now: i64) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO dead_letters (message_id, queue, step, dedup_id, body, attributes, attempts, dead_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -143,7 +143,7 @@ fn receive_tx(
     visibility: Duration,
 ) -> StoreResult<Vec<Delivery>> {
     let now = now_ms();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+    let tx = conn.savepoint().map_err(unavailable)?;
     let mut deliveries = Vec::new();
     loop {
         let rows: Vec<Row> = tx
@@ -211,6 +211,9 @@ impl StepQueue for SqliteQueue {
         message.validate()?;
         let (queue, m, window) = (self.queue.clone(), message.clone(), self.dedup_window);
         let published = self.db.call(move |c| publish_tx(c, &queue, &m, window)).await?;
+        if !published.duplicate {
+            self.db.published().notify_one();
+        }
         tracing::debug!(
             queue = %self.queue, step = %message.step, message_id = %published.message_id,
             duplicate = published.duplicate, "step published"
@@ -298,9 +301,7 @@ impl StepQueue for SqliteQueue {
         let moved = self
             .db
             .call(move |c| {
-                let tx = c
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(unavailable)?;
+                let tx = c.savepoint().map_err(unavailable)?;
                 let seqs: Vec<i64> = tx
                     .prepare_cached("SELECT seq FROM dead_letters WHERE queue = ?1 ORDER BY seq LIMIT ?2")
                     .map_err(unavailable)?

@@ -12,7 +12,7 @@ use crate::ports::{
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Savepoint, params};
 use std::time::Duration;
 
 /// Tickets, events and idempotency records (implements [`TicketStore`], [`EventLog`] and
@@ -45,10 +45,10 @@ fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))
 }
 
-fn immediate(conn: &mut Connection) -> StoreResult<Transaction<'_>> {
-    // IMMEDIATE takes the write lock up front, so a read-then-write cannot be overtaken by
-    // another connection (another process) opening the same file.
-    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)
+fn immediate(conn: &mut Connection) -> StoreResult<Savepoint<'_>> {
+    // A savepoint inside the writer's batch transaction, which began IMMEDIATE (the write lock is
+    // held up front, so a read-then-write cannot be overtaken by another process on the file).
+    conn.savepoint().map_err(unavailable)
 }
 
 fn load(conn: &Connection, id: &str) -> StoreResult<Option<Ticket>> {
@@ -73,7 +73,7 @@ fn list(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreRes
     .collect()
 }
 
-fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> StoreResult<()> {
+fn insert_events(tx: &Connection, events: &[Event]) -> StoreResult<()> {
     let mut stmt =
         tx.prepare_cached("INSERT INTO events (ticket_id, at, doc) VALUES (?1, ?2, ?3)").map_err(unavailable)?;
     for e in events {
@@ -83,7 +83,7 @@ fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> StoreResult<()> {
 }
 
 /// Writes the ticket's row (doc and indexed columns) for a ticket that exists.
-fn write_row(tx: &Transaction<'_>, t: &Ticket) -> StoreResult<()> {
+fn write_row(tx: &Connection, t: &Ticket) -> StoreResult<()> {
     let keys = RequesterKey::of(&t.requester);
     tx.execute(
         "UPDATE tickets SET team = ?2, state = ?3, closed_at = ?4, version = ?5, rq_email = ?6,
