@@ -263,8 +263,8 @@ fn main() {
     let _ = writeln!(
         out,
         "## Cold start (exec → first /next), x86_64 release builds\n\n{runs} runs per binary, interleaved; \
-         AWS services are moto_server over plain HTTP on 127.0.0.1 (no TLS handshake; nothing in the \
-         init calls AWS today).\n"
+         AWS services are moto_server over plain HTTP on 127.0.0.1: the init's warm-up calls \
+         (DescribeTable, GetQueueAttributes, GetSendQuota) are in the figure, their TLS handshakes are not.\n"
     );
     let _ = writeln!(
         out,
