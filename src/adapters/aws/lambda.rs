@@ -52,6 +52,32 @@ pub fn step_message(record: &SqsMessage) -> Result<StepMessage, String> {
     })
 }
 
+/// Parses each record and hands it to `run`, which says whether it was handled; records that do
+/// not parse or were not handled are reported as failures, one by one.
+async fn each_record<F, Fut>(event: SqsEvent, run: F) -> SqsBatchResponse
+where
+    F: Fn(String, StepMessage) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let message = match step_message(&record) {
+            Ok(m) => m,
+            Err(why) => {
+                // Retried until the redrive policy moves it, whole, to the dead-letter queue.
+                tracing::warn!(message_id = %message_id, why, "unreadable step message");
+                response.add_failure(message_id);
+                continue;
+            }
+        };
+        if !run(message_id.clone(), message).await {
+            response.add_failure(message_id);
+        }
+    }
+    response
+}
+
 /// Like [`handle_batch`], for handlers that are idempotent themselves (every step of the
 /// engine is: see `engine::steps`): no idempotency record per message, which saves its two
 /// writes on every step; a redelivered message runs the handler again, and it finds its work
@@ -62,27 +88,23 @@ where
     Fut: Future<Output = Result<(), E>>,
     E: Display,
 {
-    let mut response = SqsBatchResponse::default();
-    for record in event.records {
-        let message_id = record.message_id.clone().unwrap_or_default();
-        let message = match step_message(&record) {
-            Ok(m) => m,
-            Err(why) => {
-                tracing::warn!(message_id = %message_id, why, "unreadable step message");
-                response.add_failure(message_id);
-                continue;
-            }
-        };
+    each_record(event, |message_id, message| {
         let step = message.step.clone();
-        match handler(message).await {
-            Ok(()) => tracing::debug!(message_id = %message_id, step, "step handled"),
-            Err(e) => {
-                tracing::warn!(message_id = %message_id, step, error = %e, "step failed");
-                response.add_failure(message_id);
+        let handled = handler(message);
+        async move {
+            match handled.await {
+                Ok(()) => {
+                    tracing::debug!(message_id = %message_id, step, "step handled");
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(message_id = %message_id, step, error = %e, "step failed");
+                    false
+                }
             }
         }
-    }
-    response
+    })
+    .await
 }
 
 /// Runs `handler` once per record and answers which records failed.
@@ -97,38 +119,32 @@ where
     Fut: Future<Output = Result<(), E>>,
     E: Display,
 {
-    let mut response = SqsBatchResponse::default();
-    for record in event.records {
-        let message_id = record.message_id.clone().unwrap_or_default();
-        let message = match step_message(&record) {
-            Ok(m) => m,
-            Err(why) => {
-                // Retried until the redrive policy moves it, whole, to the dead-letter queue.
-                tracing::warn!(message_id = %message_id, why, "unreadable step message");
-                response.add_failure(message_id);
-                continue;
-            }
-        };
+    let handler = &handler;
+    each_record(event, |message_id, message| async move {
         let key = message.idempotency_key();
         let step = message.step.clone();
         match run_once(idempotency, &key, settings.lease, settings.keep_for, || handler(message)).await {
-            Ok(RunOnce::Ran(())) => tracing::debug!(message_id = %message_id, step, "step handled"),
+            Ok(RunOnce::Ran(())) => {
+                tracing::debug!(message_id = %message_id, step, "step handled");
+                true
+            }
             Ok(RunOnce::AlreadyDone) => {
-                tracing::info!(message_id = %message_id, step, "redelivered step skipped")
+                tracing::info!(message_id = %message_id, step, "redelivered step skipped");
+                true
             }
             Ok(RunOnce::InProgress) => {
                 tracing::info!(message_id = %message_id, step, "step busy elsewhere; retry later");
-                response.add_failure(message_id);
+                false
             }
             Err(RunOnceError::Handler(e)) => {
                 tracing::warn!(message_id = %message_id, step, error = %e, "step failed");
-                response.add_failure(message_id);
+                false
             }
             Err(RunOnceError::Store(e)) => {
                 tracing::warn!(message_id = %message_id, step, error = %e, "idempotency store failed");
-                response.add_failure(message_id);
+                false
             }
         }
-    }
-    response
+    })
+    .await
 }

@@ -42,17 +42,7 @@ impl SqliteQueue {
                         "SELECT seq, message_id, step, dedup_id, body, attributes, attempts FROM queue_messages
                          WHERE queue = ?1 AND receipt = ?2",
                         params![queue, receipt],
-                        |r| {
-                            Ok(Row {
-                                seq: r.get(0)?,
-                                message_id: r.get(1)?,
-                                step: r.get(2)?,
-                                dedup_id: r.get(3)?,
-                                body: r.get(4)?,
-                                attributes: r.get(5)?,
-                                attempts: r.get(6)?,
-                            })
-                        },
+                        Row::read,
                     )
                     .optional()
                     .map_err(unavailable)?
@@ -117,6 +107,21 @@ struct Row {
     attempts: i64,
 }
 
+impl Row {
+    /// From a `SELECT seq, message_id, step, dedup_id, body, attributes, attempts` row.
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+        Ok(Row {
+            seq: r.get(0)?,
+            message_id: r.get(1)?,
+            step: r.get(2)?,
+            dedup_id: r.get(3)?,
+            body: r.get(4)?,
+            attributes: r.get(5)?,
+            attempts: r.get(6)?,
+        })
+    }
+}
+
 fn parse(row: &Row) -> StoreResult<StepMessage> {
     let body = serde_json::from_str(&row.body).map_err(|e| corrupt(&format!("message {}", row.message_id), &e))?;
     let attributes: BTreeMap<String, String> = serde_json::from_str(&row.attributes)
@@ -152,17 +157,7 @@ fn receive_tx(
                  WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, seq LIMIT ?3",
             )
             .map_err(unavailable)?
-            .query_map(params![queue, now, (max - deliveries.len()) as i64], |r| {
-                Ok(Row {
-                    seq: r.get(0)?,
-                    message_id: r.get(1)?,
-                    step: r.get(2)?,
-                    dedup_id: r.get(3)?,
-                    body: r.get(4)?,
-                    attributes: r.get(5)?,
-                    attempts: r.get(6)?,
-                })
-            })
+            .query_map(params![queue, now, (max - deliveries.len()) as i64], Row::read)
             .map_err(unavailable)?
             .collect::<Result<_, _>>()
             .map_err(unavailable)?;
