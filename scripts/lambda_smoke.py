@@ -37,10 +37,10 @@ def clients(endpoint, *extra):
 def provision(endpoint, table, queue):
     dynamodb, sqs, ses = clients(endpoint, "ses")
     attrs = ["pk", "sk", "queue_pk", "queue_sk", "rq_email", "rq_phone", "rq_fiscal_code", "rq_sk",
-             "closed_pk", "closed_sk"]
+             "closed_pk", "closed_sk", "open_pk", "open_sk"]
     indexes = [("by_queue", "queue_pk", "queue_sk"), ("by_email", "rq_email", "rq_sk"),
                ("by_phone", "rq_phone", "rq_sk"), ("by_fiscal_code", "rq_fiscal_code", "rq_sk"),
-               ("by_closed", "closed_pk", "closed_sk")]
+               ("by_closed", "closed_pk", "closed_sk"), ("by_open", "open_pk", "open_sk")]
     dynamodb.create_table(
         TableName=table,
         BillingMode="PAY_PER_REQUEST",

@@ -68,6 +68,12 @@ impl TicketStore for FlakyStore {
     async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
         self.inner.find_by_requester(key).await
     }
+    async fn queue_page(&self, query: &sportello::ports::QueueQuery) -> StoreResult<sportello::ports::QueuePage> {
+        self.inner.queue_page(query).await
+    }
+    async fn find_by_field(&self, name: &str, value: &str, limit: usize) -> StoreResult<Vec<Ticket>> {
+        self.inner.find_by_field(name, value, limit).await
+    }
     async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: jiff::Timestamp) -> StoreResult<Erasure> {
         self.inner.erase_requester(key, actor, now).await
     }

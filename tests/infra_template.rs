@@ -155,7 +155,8 @@ fn the_table_matches_docs_dynamodb() {
         .filter_map(|i| i["IndexName"].as_str())
         .collect();
     // The names of `sportello::adapters::aws::table` (feature `aws`).
-    let expected: BTreeSet<&str> = ["by_queue", "by_email", "by_phone", "by_fiscal_code", "by_closed"].into();
+    let expected: BTreeSet<&str> =
+        ["by_queue", "by_email", "by_phone", "by_fiscal_code", "by_closed", "by_open"].into();
     assert_eq!(indexes, expected);
 }
 

@@ -213,6 +213,171 @@ async fn work_queue_is_oldest_first(b: &dyn Backend) {
     assert!(p.tickets.work_queue(&team, TicketState::Closed, 10).await.unwrap().is_empty());
 }
 
+fn deadline(kind: &str, due: Timestamp) -> sportello::domain::Deadline {
+    sportello::domain::Deadline { kind: kind.into(), due, warned_at: None, breached_at: None }
+}
+
+async fn queue_pages_put_the_nearest_running_deadline_first(b: &dyn Backend) {
+    use sportello::domain::TicketType;
+    use sportello::ports::{AssigneeFilter, Hidden, PageStart, QueueKey, QueueQuery};
+    let p = b.ports();
+    let team = format!("team-{}", uuid::Uuid::new_v4().simple());
+    let other = format!("team-{}", uuid::Uuid::new_v4().simple());
+    let hours = |h: i64| now() + SignedDuration::from_hours(h);
+    // (name, team, channel, hours to first response, hours to resolution, state, assignee, category, type)
+    let specs: Vec<(&str, &str, &str, Option<i64>, Option<i64>, TicketState, Option<&str>, &str, Option<TicketType>)> = vec![
+        ("due-in-5", &team, "email", Some(5), Some(40), TicketState::New, None, "basic_info", None),
+        ("due-in-2", &team, "voice", Some(2), Some(30), TicketState::New, None, "basic_info", None),
+        // Its first response (in 1 h) is met: it sorts by its resolution, in 20 h.
+        (
+            "taken-due-in-20",
+            &team,
+            "email",
+            Some(1),
+            Some(20),
+            TicketState::InProgress,
+            Some("op-17"),
+            "advanced_info",
+            Some(TicketType::A),
+        ),
+        ("no-deadline", &team, "chat", None, None, TicketState::New, None, "basic_info", None),
+        ("due-in-3-other-team", &other, "email", Some(3), Some(50), TicketState::New, None, "basic_info", None),
+        ("privacy-due-in-4", &team, "email", Some(4), Some(60), TicketState::New, None, "privacy_issue", None),
+        (
+            "typed-pi-due-in-70",
+            &team,
+            "api",
+            Some(6),
+            Some(70),
+            TicketState::InProgress,
+            Some("op-18"),
+            "basic_info",
+            Some(TicketType::PI),
+        ),
+        (
+            "resolved-due-in-1",
+            &team,
+            "email",
+            Some(1),
+            Some(1),
+            TicketState::Resolved,
+            Some("op-17"),
+            "basic_info",
+            Some(TicketType::Q),
+        ),
+    ];
+    let mut ids = BTreeMap::new();
+    for (i, (name, t_team, channel, first, resolution, state, assignee, category, ty)) in specs.into_iter().enumerate()
+    {
+        let mut t =
+            Ticket::new(channel, ChannelKind::Email, t_team, days_ago(10) + SignedDuration::from_secs(i as i64));
+        t.category = Some(category.into());
+        t.deadlines =
+            [first.map(|h| deadline("first_response", hours(h))), resolution.map(|h| deadline("resolution", hours(h)))]
+                .into_iter()
+                .flatten()
+                .collect();
+        p.tickets.create(&key(), &t, &Actor::system()).await.unwrap();
+        if state != TicketState::New {
+            t.move_to(TicketState::TakenInCharge, now()).unwrap();
+            if state != TicketState::TakenInCharge {
+                t.move_to(TicketState::InProgress, now()).unwrap();
+            }
+            if state == TicketState::Resolved {
+                t.move_to(TicketState::Resolved, now()).unwrap();
+            }
+            t.assignee = assignee.map(str::to_string);
+            t.ticket_type = ty;
+            p.tickets.update(&t, &[]).await.unwrap();
+        }
+        ids.insert(t.id.clone(), name);
+    }
+    let names = |page: &sportello::ports::QueuePage| -> Vec<&str> { page.tickets.iter().map(|t| ids[&t.id]).collect() };
+
+    let mut q = QueueQuery::team(team.clone(), 3);
+    let first = p.tickets.queue_page(&q).await.unwrap();
+    assert_eq!(names(&first), ["due-in-2", "privacy-due-in-4", "due-in-5"]);
+    assert!(first.more_after && !first.more_before);
+    if let Some(total) = first.total {
+        assert_eq!(total, 6, "open tickets of the team");
+    }
+    q.start = PageStart::After(QueueKey::of(first.tickets.last().unwrap()));
+    let second = p.tickets.queue_page(&q).await.unwrap();
+    assert_eq!(names(&second), ["taken-due-in-20", "typed-pi-due-in-70", "no-deadline"]);
+    assert!(second.more_before);
+    q.start = PageStart::After(QueueKey::of(second.tickets.last().unwrap()));
+    let past_the_end = p.tickets.queue_page(&q).await.unwrap();
+    assert!(past_the_end.tickets.is_empty() && !past_the_end.more_after);
+    q.start = PageStart::Before(QueueKey::of(&second.tickets[0]));
+    let back = p.tickets.queue_page(&q).await.unwrap();
+    assert_eq!(names(&back), names(&first), "the previous page is the first one again");
+    assert!(back.more_after && !back.more_before);
+
+    // Filters, alone and together.
+    let tickets = p.tickets.clone();
+    let page = |q: QueueQuery| {
+        let tickets = tickets.clone();
+        async move { tickets.queue_page(&q).await.unwrap() }
+    };
+    let mut by_channel = QueueQuery::team(team.clone(), 50);
+    by_channel.channel = Some("voice".into());
+    assert_eq!(names(&page(by_channel).await), ["due-in-2"]);
+    let mut by_type = QueueQuery::team(team.clone(), 50);
+    by_type.ticket_type = Some(TicketType::A);
+    assert_eq!(names(&page(by_type).await), ["taken-due-in-20"]);
+    let mut by_state = QueueQuery::team(team.clone(), 50);
+    by_state.state = Some(TicketState::InProgress);
+    assert_eq!(names(&page(by_state).await), ["taken-due-in-20", "typed-pi-due-in-70"]);
+    let mut mine = QueueQuery::team(team.clone(), 50);
+    mine.assignee = Some(AssigneeFilter::Operator("op-17".into()));
+    assert_eq!(names(&page(mine).await), ["taken-due-in-20"], "a resolved ticket is no longer queued");
+    let mut unassigned = QueueQuery::team(team.clone(), 50);
+    unassigned.assignee = Some(AssigneeFilter::Unassigned);
+    unassigned.channel = Some("email".into());
+    assert_eq!(names(&page(unassigned).await), ["privacy-due-in-4", "due-in-5"]);
+    let mut hidden = QueueQuery::team(team.clone(), 50);
+    hidden.hidden = Hidden { categories: vec!["privacy_issue".into()], types: vec![TicketType::PI] };
+    let visible = page(hidden).await;
+    assert_eq!(names(&visible), ["due-in-2", "due-in-5", "taken-due-in-20", "no-deadline"]);
+    if let Some(total) = visible.total {
+        assert_eq!(total, 4, "the count leaves hidden tickets out too");
+    }
+    // Several teams merge into one order.
+    let mut both = QueueQuery::team(team.clone(), 3);
+    both.teams.push(other.clone());
+    assert_eq!(names(&page(both).await), ["due-in-2", "due-in-3-other-team", "privacy-due-in-4"]);
+    assert!(page(QueueQuery::team(format!("team-{}", uuid::Uuid::new_v4()), 10)).await.tickets.is_empty());
+}
+
+async fn tickets_are_found_by_a_custom_field(b: &dyn Backend) {
+    let p = b.ports();
+    let code = format!("3020{:014}", uuid::Uuid::new_v4().as_u128() % 100_000_000_000_000);
+    let mut older = ticket("first_level", days_ago(3));
+    older.fields.insert("notice_code".into(), code.clone());
+    older.requester.fiscal_code = Some("RSSMRA80A01H501U".into());
+    older.fields.insert("payer".into(), "RSSMRA80A01H501U".into());
+    let mut newer = ticket("first_level", days_ago(1));
+    newer.fields.insert("notice_code".into(), code.clone());
+    let mut unrelated = ticket("first_level", days_ago(2));
+    unrelated.fields.insert("notice_code".into(), format!("{code}9"));
+    for t in [&older, &newer, &unrelated] {
+        p.tickets.create(&key(), t, &Actor::system()).await.unwrap();
+    }
+    let found: Vec<TicketId> =
+        p.tickets.find_by_field("notice_code", &code, 10).await.unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(found, [newer.id.clone(), older.id.clone()], "newest first");
+    assert_eq!(p.tickets.find_by_field("notice_code", &code, 1).await.unwrap().len(), 1);
+    assert!(p.tickets.find_by_field("rpt_id", &code, 10).await.unwrap().is_empty(), "another field");
+    // A field that repeats the requester's identifier goes with an erasure, and so does its look-up.
+    let payer = p.tickets.find_by_field("payer", "RSSMRA80A01H501U", 10).await.unwrap();
+    assert!(payer.iter().any(|t| t.id == older.id));
+    let key_cf = RequesterKey::FiscalCode("RSSMRA80A01H501U".into());
+    p.tickets.erase_requester(&key_cf, &operator(), now()).await.unwrap();
+    let payer = p.tickets.find_by_field("payer", "RSSMRA80A01H501U", 10).await.unwrap();
+    assert!(!payer.iter().any(|t| t.id == older.id), "erased");
+    assert_eq!(p.tickets.find_by_field("notice_code", &code, 10).await.unwrap().len(), 2, "not a personal field");
+}
+
 /// Personal data used below; none of it may survive an erasure.
 const PII: [&str; 5] = ["Mario Rossi", "mario.rossi@example.it", "3331234567", "RSSMRA80A01H501U", "via Roma 1"];
 
@@ -647,6 +812,8 @@ macro_rules! all_contracts {
                 update_refuses_bad_input,
                 corrupt_records_are_errors_not_panics,
                 work_queue_is_oldest_first,
+                queue_pages_put_the_nearest_running_deadline_first,
+                tickets_are_found_by_a_custom_field,
                 erasure_leaves_no_personal_data,
                 purge_removes_only_closed_tickets_past_retention,
                 nothing_acknowledged_is_lost,

@@ -104,6 +104,18 @@ pub struct Deadline {
     pub breached_at: Option<Timestamp>,
 }
 
+impl Deadline {
+    /// Met by the ticket's state alone. First response: once an operator took the ticket in
+    /// charge (the state left `new`). Resolution and the GDPR clocks: once the ticket is no longer
+    /// open. (The clock also counts a reopened ticket's first resolution, which needs its events.)
+    pub fn met_by_state(kind: &str, state: TicketState) -> bool {
+        match kind {
+            "first_response" => state != TicketState::New,
+            _ => !state.is_open(),
+        }
+    }
+}
+
 /// An escalation to a PagoPA team or third party, and its resolution notice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalation {
@@ -191,6 +203,12 @@ impl Ticket {
             closed_at: None,
             version: 0,
         }
+    }
+
+    /// The earliest due time among the deadlines its state has not met: what a work queue sorts
+    /// by, nearest first.
+    pub fn next_due(&self) -> Option<Timestamp> {
+        self.deadlines.iter().filter(|d| !Deadline::met_by_state(&d.kind, self.state)).map(|d| d.due).min()
     }
 
     /// Moves the ticket along its lifecycle, or says why it cannot.

@@ -86,10 +86,7 @@ pub fn deadline_start(ticket: &Ticket) -> Timestamp {
 /// met once the ticket was resolved (answered to the requester) — a reopened ticket's first
 /// resolution met them; the requester writing back starts no new clock.
 pub fn deadline_met(kind: &str, ticket: &Ticket, ever_resolved: bool) -> bool {
-    match kind {
-        "first_response" => ticket.state != TicketState::New || ever_resolved,
-        _ => ever_resolved || !ticket.state.is_open(),
-    }
+    ever_resolved || Deadline::met_by_state(kind, ticket.state)
 }
 
 /// Something done this tick, to be stamped on the ticket.

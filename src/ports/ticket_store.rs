@@ -1,5 +1,6 @@
 //! Where tickets live: never lost, never duplicated.
 
+use super::queue_page::{QueuePage, QueueQuery};
 use super::{StoreError, StoreResult};
 use crate::domain::{Actor, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState};
 use async_trait::async_trait;
@@ -128,6 +129,15 @@ pub trait TicketStore: Send + Sync {
 
     /// Every ticket of a requester, oldest first.
     async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>>;
+
+    /// One page of open tickets of some teams, nearest running deadline first, filtered as
+    /// `query` says (see [`QueueQuery::matches`]). A page holds at most
+    /// [`super::queue_page::MAX_QUEUE_PAGE`] tickets.
+    async fn queue_page(&self, query: &QueueQuery) -> StoreResult<QueuePage>;
+
+    /// Tickets whose custom field `name` (set at intake) is exactly `value`, newest first, at
+    /// most `limit`.
+    async fn find_by_field(&self, name: &str, value: &str, limit: usize) -> StoreResult<Vec<Ticket>>;
 
     /// GDPR art. 17: blanks requester data on every ticket of the requester and scrubs their
     /// events' details, leaving a `RequesterErased` event (by `actor`, with no personal data).

@@ -25,6 +25,11 @@ pub const RQ_SK: &str = "rq_sk";
 pub const BY_CLOSED: &str = "by_closed";
 pub const CLOSED_PK: &str = "closed_pk";
 pub const CLOSED_SK: &str = "closed_sk";
+/// Open tickets of a team, nearest running deadline first: `O#<team>`, sorted by
+/// [`crate::ports::QueueKey::sortable`] (sparse: only open tickets carry it).
+pub const BY_OPEN: &str = "by_open";
+pub const OPEN_PK: &str = "open_pk";
+pub const OPEN_SK: &str = "open_sk";
 /// DynamoDB's TTL attribute (epoch seconds) on idempotency and deduplication records.
 pub const EXPIRES_AT: &str = "expires_at";
 
@@ -63,7 +68,9 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?);
-    for attr in [PK, SK, QUEUE_PK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, RQ_SK, CLOSED_PK, CLOSED_SK] {
+    for attr in
+        [PK, SK, QUEUE_PK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, RQ_SK, CLOSED_PK, CLOSED_SK, OPEN_PK, OPEN_SK]
+    {
         req = req.attribute_definitions(s(attr)?);
     }
     for (name, pk, sk) in [
@@ -72,6 +79,7 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
         (BY_PHONE, RQ_PHONE, RQ_SK),
         (BY_FISCAL_CODE, RQ_FISCAL_CODE, RQ_SK),
         (BY_CLOSED, CLOSED_PK, CLOSED_SK),
+        (BY_OPEN, OPEN_PK, OPEN_SK),
     ] {
         req = req.global_secondary_indexes(index(name, pk, sk)?);
     }

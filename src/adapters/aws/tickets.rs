@@ -6,11 +6,13 @@ use super::unavailable;
 use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState};
 use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::validate_key;
+use crate::ports::queue_page::MAX_QUEUE_PAGE;
 use crate::ports::ticket_store::{
     MAX_EVENTS_PER_WRITE, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
 };
 use crate::ports::{
-    Claim, Created, Erasure, EventLog, IdempotencyStore, RequesterKey, StoreError, StoreResult, TicketStore,
+    AssigneeFilter, Claim, Created, Erasure, EventLog, IdempotencyStore, PageStart, QueueKey, QueuePage, QueueQuery,
+    RequesterKey, StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -94,6 +96,21 @@ fn ticket_item(t: &Ticket) -> StoreResult<Item> {
             item.insert(attr.into(), s(v));
         }
     }
+    if t.state.is_open() {
+        item.insert(OPEN_PK.into(), s(format!("O#{}", t.team)));
+        item.insert(OPEN_SK.into(), s(QueueKey::of(t).sortable()));
+    }
+    // What a work queue filters by; an absent attribute is "none" (`attribute_not_exists`).
+    item.insert("channel".into(), s(&t.channel));
+    for (attr, value) in [
+        ("ticket_type", t.ticket_type.map(|ty| ty.code().to_string())),
+        ("assignee", t.assignee.clone()),
+        ("category", t.category.clone()),
+    ] {
+        if let Some(v) = value {
+            item.insert(attr.into(), s(v));
+        }
+    }
     if let (true, Some(closed)) = (t.state.is_final(), t.closed_at) {
         item.insert(CLOSED_PK.into(), s(CLOSED));
         item.insert(CLOSED_SK.into(), s(format!("{}#{}", sortable(closed), t.id)));
@@ -113,6 +130,29 @@ fn read_ticket(item: &Item) -> StoreResult<Ticket> {
         .and_then(|v| u64::try_from(v).ok())
         .ok_or_else(|| StoreError::Corrupt(format!("ticket {id}: no version")))?;
     Ok(ticket)
+}
+
+/// Custom-field values longer than this get no look-up item (a key holds 2 KB; notice codes,
+/// fiscal codes and RptIds are far shorter).
+const MAX_FIELD_KEY_BYTES: usize = 512;
+
+fn field_pk(name: &str, value: &str) -> String {
+    format!("F#{name}#{value}")
+}
+
+/// The look-up items of a ticket's custom fields: `F#<name>#<value>` / `<created µs>#<id>`.
+fn field_items(t: &Ticket) -> Vec<Item> {
+    t.fields
+        .iter()
+        .filter(|(_, v)| v.len() <= MAX_FIELD_KEY_BYTES && !v.is_empty())
+        .map(|(name, value)| {
+            HashMap::from([
+                (PK.into(), s(field_pk(name, value))),
+                (SK.into(), s(format!("{}#{}", sortable(t.created_at), t.id))),
+                ("ticket_id".into(), s(&t.id.0)),
+            ])
+        })
+        .collect()
 }
 
 fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
@@ -283,6 +323,119 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Removes the look-up items of `fields` of `ticket`.
+    async fn delete_field_items(
+        &self,
+        ticket: &Ticket,
+        fields: &std::collections::BTreeMap<String, String>,
+    ) -> StoreResult<()> {
+        for (name, value) in fields.iter().filter(|(_, v)| v.len() <= MAX_FIELD_KEY_BYTES && !v.is_empty()) {
+            self.delete_item(field_pk(name, value), format!("{}#{}", sortable(ticket.created_at), ticket.id)).await?;
+        }
+        Ok(())
+    }
+
+    /// One team's part of a queue page: matching open tickets from the start key on, in queue
+    /// order (reversed for a `Before` page), at most `want`.
+    async fn open_tickets(&self, team: &str, q: &QueueQuery, want: usize) -> StoreResult<Vec<Ticket>> {
+        let mut condition = "#open_pk = :open_pk".to_string();
+        let mut values: Vec<(String, AttributeValue)> = vec![(":open_pk".into(), s(format!("O#{team}")))];
+        let mut names: Vec<(&str, &str)> = vec![("#open_pk", OPEN_PK)];
+        let forward = !matches!(q.start, PageStart::Before(_));
+        match &q.start {
+            PageStart::First => {}
+            PageStart::After(k) => {
+                condition.push_str(" AND #open_sk > :start");
+                values.push((":start".into(), s(k.sortable())));
+                names.push(("#open_sk", OPEN_SK));
+            }
+            PageStart::Before(k) => {
+                condition.push_str(" AND #open_sk < :start");
+                values.push((":start".into(), s(k.sortable())));
+                names.push(("#open_sk", OPEN_SK));
+            }
+        }
+        let mut filters: Vec<String> = Vec::new();
+        let mut equals = |attr: &'static str, value: String, filters: &mut Vec<String>| {
+            filters.push(format!("#{attr} = :{attr}"));
+            values.push((format!(":{attr}"), s(value)));
+        };
+        if let Some(c) = &q.channel {
+            equals("channel", c.clone(), &mut filters);
+            names.push(("#channel", "channel"));
+        }
+        if let Some(ty) = q.ticket_type {
+            equals("ticket_type", ty.code().to_string(), &mut filters);
+            names.push(("#ticket_type", "ticket_type"));
+        }
+        if let Some(st) = q.state {
+            equals("state", st.as_str().to_string(), &mut filters);
+            names.push(("#state", "state"));
+        }
+        match &q.assignee {
+            Some(AssigneeFilter::Operator(id)) => {
+                equals("assignee", id.clone(), &mut filters);
+                names.push(("#assignee", "assignee"));
+            }
+            Some(AssigneeFilter::Unassigned) => {
+                filters.push("attribute_not_exists(#assignee)".into());
+                names.push(("#assignee", "assignee"));
+            }
+            None => {}
+        }
+        for (attr, hidden) in [
+            ("category", q.hidden.categories.clone()),
+            ("ticket_type", q.hidden.types.iter().map(|t| t.code().to_string()).collect()),
+        ] {
+            if hidden.is_empty() {
+                continue;
+            }
+            let marks: Vec<String> = (0..hidden.len()).map(|i| format!(":hide_{attr}_{i}")).collect();
+            for (m, v) in marks.iter().zip(hidden) {
+                values.push((m.clone(), s(v)));
+            }
+            filters.push(format!("(attribute_not_exists(#{attr}) OR NOT (#{attr} IN ({})))", marks.join(", ")));
+            if !names.iter().any(|(n, _)| n.strip_prefix('#') == Some(attr)) {
+                names.push((if attr == "category" { "#category" } else { "#ticket_type" }, attr));
+            }
+        }
+        let filter = (!filters.is_empty()).then(|| filters.join(" AND "));
+        let mut found = Vec::new();
+        let mut start_key: Option<Item> = None;
+        loop {
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_OPEN)
+                .key_condition_expression(&condition)
+                .set_filter_expression(filter.clone())
+                .scan_index_forward(forward)
+                .set_exclusive_start_key(start_key.take())
+                .limit(i32::try_from((want * 2).clamp(50, 1000)).unwrap_or(1000));
+            for (k, v) in &values {
+                req = req.expression_attribute_values(k, v.clone());
+            }
+            for (k, v) in &names {
+                req = req.expression_attribute_names(*k, *v);
+            }
+            let out = req.send().await.map_err(|e| unavailable("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                let t = read_ticket(&item)?;
+                // The index is eventually consistent with itself only: check the copy it holds.
+                if q.matches(&t) {
+                    found.push(t);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if found.len() < want && !key.is_empty() => start_key = Some(key),
+                _ => break,
+            }
+        }
+        found.truncate(want);
+        Ok(found)
+    }
+
     async fn purge_one(&self, id: &str) -> StoreResult<()> {
         // The ticket item goes last, so an interrupted purge finds it again next time.
         let Some(item) = self.get_item(ticket_pk(id), TICKET_SK).await? else {
@@ -300,6 +453,9 @@ impl DynamoStore {
             if let Some(sk) = text(&row, SK) {
                 self.delete_item(ticket_pk(id), sk.to_owned()).await?;
             }
+        }
+        if let Ok(ticket) = read_ticket(&item) {
+            self.delete_field_items(&ticket, &ticket.fields).await?;
         }
         self.delete_item(ticket_pk(id), TICKET_SK.into()).await
     }
@@ -325,12 +481,17 @@ impl TicketStore for DynamoStore {
             ("ticket_id".into(), s(&ticket.id.0)),
         ]);
         let mut event = event_items(&[created_event(ticket, actor)])?;
-        let items = vec![
+        let mut items = vec![
             put(&self.table, ticket_item(ticket)?, not_there)?,
             put(&self.table, reference_item, not_there)?,
             put(&self.table, idem_item, not_there)?,
             put(&self.table, event.remove(0), None)?,
         ];
+        // Custom fields are set at intake only, so their look-up items are written here (and
+        // removed by erasure and purge).
+        for item in field_items(ticket) {
+            items.push(put(&self.table, item, None)?);
+        }
         let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         if let Err(e) = written {
             // A concurrent create with the same key may have won: that is a replay, not an error.
@@ -432,6 +593,60 @@ impl TicketStore for DynamoStore {
         self.requester_query(key).await
     }
 
+    async fn queue_page(&self, query: &QueueQuery) -> StoreResult<QueuePage> {
+        let limit = query.limit.clamp(1, MAX_QUEUE_PAGE);
+        let mut tickets = Vec::new();
+        // Each team is its own partition of the index; a page over several merges them.
+        for team in &query.teams {
+            tickets.extend(self.open_tickets(team, query, limit + 1).await?);
+        }
+        let backward = matches!(query.start, PageStart::Before(_));
+        tickets.sort_by_key(QueueKey::of);
+        if backward {
+            tickets.reverse();
+        }
+        let more = tickets.len() > limit;
+        tickets.truncate(limit);
+        if backward {
+            tickets.reverse();
+        }
+        let (more_after, more_before) = match query.start {
+            PageStart::First => (more, false),
+            PageStart::After(_) => (more, true),
+            PageStart::Before(_) => (true, more),
+        };
+        Ok(QueuePage { tickets, more_after, more_before, total: None })
+    }
+
+    async fn find_by_field(&self, name: &str, value: &str, limit: usize) -> StoreResult<Vec<Ticket>> {
+        if value.is_empty() || value.len() > MAX_FIELD_KEY_BYTES || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(field_pk(name, value)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.min(1000)).unwrap_or(1000))
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", e))?;
+        let mut found = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let Some(id) = text(&item, "ticket_id") else { continue };
+            match self.get(&TicketId(id.to_owned())).await {
+                // A look-up item outlived its value (erased meanwhile): not a match.
+                Ok(t) if t.fields.get(name).map(String::as_str) == Some(value) => found.push(t),
+                Ok(_) | Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(found)
+    }
+
     async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: Timestamp) -> StoreResult<Erasure> {
         let mut erased = Erasure::default();
         for found in self.requester_query(key).await? {
@@ -451,6 +666,13 @@ impl TicketStore for DynamoStore {
                 let audit = erase_ticket(&mut next, key, actor, now);
                 match self.update(&next, &[audit]).await {
                     Ok(_) => {
+                        let gone: std::collections::BTreeMap<String, String> = current
+                            .fields
+                            .iter()
+                            .filter(|(name, _)| !next.fields.contains_key(*name))
+                            .map(|(n, v)| (n.clone(), v.clone()))
+                            .collect();
+                        self.delete_field_items(&current, &gone).await?;
                         tracing::info!(ticket_id = %next.id, matched_on = key.kind(), "requester data erased");
                         erased.tickets.push(next.id);
                         break;

@@ -99,7 +99,35 @@ CREATE TABLE outbox (
     // Publishing prunes expired dedup records; without this index that was a scan of every record
     // still in the window, per publish, so intake slowed down as the store grew.
     "CREATE INDEX queue_dedup_expiry ON queue_dedup (queue, expires_ms);",
+    // Work queues sorted by the nearest running deadline and filtered by channel, type, state and
+    // assignee (the console's queue), and tickets found by a custom field (a notice code). The
+    // queue columns of existing tickets are filled in Rust (`backfill`), as the next write would.
+    r#"
+ALTER TABLE tickets ADD COLUMN queue_due INTEGER NOT NULL DEFAULT 9223372036854775807;
+ALTER TABLE tickets ADD COLUMN channel TEXT;
+ALTER TABLE tickets ADD COLUMN ticket_type TEXT;
+ALTER TABLE tickets ADD COLUMN assignee TEXT;
+ALTER TABLE tickets ADD COLUMN category TEXT;
+CREATE INDEX tickets_open_queue ON tickets (team, queue_due, created_at, id, state, channel, ticket_type, assignee, category)
+    WHERE state IN ('new', 'taken_in_charge', 'in_progress', 'awaiting_resolution_notice');
+CREATE TABLE ticket_fields (
+    ticket_id  TEXT NOT NULL REFERENCES tickets (id),
+    name       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (ticket_id, name)
+) STRICT;
+CREATE INDEX ticket_fields_value ON ticket_fields (name, value, created_at);
+"#,
 ];
+
+/// Rust steps that run right after the migration of the same index, in its transaction.
+fn backfill(version: usize, tx: &Connection) -> StoreResult<()> {
+    match version {
+        3 => super::tickets::backfill_queue_columns(tx),
+        _ => Ok(()),
+    }
+}
 
 /// A handle on the SQLite database; cheap to clone, shared by all embedded adapters.
 ///
@@ -291,6 +319,7 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction().map_err(unavailable)?;
         tx.execute_batch(sql).map_err(unavailable)?;
+        backfill(i + 1, &tx)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(unavailable)?;
         tx.commit().map_err(unavailable)?;
     }

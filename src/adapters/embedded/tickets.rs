@@ -4,11 +4,13 @@ use super::db::{Db, corrupt, is_unique_violation, micros, unavailable};
 use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState};
 use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::{ms_after, now_ms, validate_key};
+use crate::ports::queue_page::MAX_QUEUE_PAGE;
 use crate::ports::ticket_store::{
     created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
 };
 use crate::ports::{
-    Claim, Created, Erasure, EventLog, IdempotencyStore, RequesterKey, StoreError, StoreResult, TicketStore,
+    AssigneeFilter, Claim, Created, Erasure, EventLog, IdempotencyStore, PageStart, QueueKey, QueuePage, QueueQuery,
+    RequesterKey, StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -101,7 +103,118 @@ fn write_row(tx: &Connection, t: &Ticket) -> StoreResult<()> {
         ],
     )
     .map_err(unavailable)?;
+    write_queue_columns(tx, t)
+}
+
+/// The columns a work queue sorts and filters by, and the custom fields' look-up rows.
+fn write_queue_columns(tx: &Connection, t: &Ticket) -> StoreResult<()> {
+    let key = QueueKey::of(t);
+    tx.prepare_cached(
+        "UPDATE tickets SET queue_due = ?2, channel = ?3, ticket_type = ?4, assignee = ?5, category = ?6
+         WHERE id = ?1",
+    )
+    .map_err(unavailable)?
+    .execute(params![t.id.0, key.due_us, t.channel, t.ticket_type.map(|ty| ty.code()), t.assignee, t.category])
+    .map_err(unavailable)?;
+    tx.prepare_cached("DELETE FROM ticket_fields WHERE ticket_id = ?1")
+        .map_err(unavailable)?
+        .execute([&t.id.0])
+        .map_err(unavailable)?;
+    let mut insert = tx
+        .prepare_cached("INSERT INTO ticket_fields (ticket_id, name, value, created_at) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(unavailable)?;
+    for (name, value) in &t.fields {
+        insert.execute(params![t.id.0, name, value, micros(t.created_at)]).map_err(unavailable)?;
+    }
     Ok(())
+}
+
+/// Fills the queue columns and field rows of tickets written before they existed (schema 3).
+pub(super) fn backfill_queue_columns(tx: &Connection) -> StoreResult<()> {
+    let tickets = list(tx, "SELECT id, doc, version FROM tickets", [])?;
+    for t in &tickets {
+        write_queue_columns(tx, t)?;
+    }
+    Ok(())
+}
+
+const OPEN_STATES: &str = "('new', 'taken_in_charge', 'in_progress', 'awaiting_resolution_notice')";
+
+/// The WHERE clause of a queue query (without the page's start) and its parameters.
+fn queue_filter(q: &QueueQuery) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut sql = format!("state IN {OPEN_STATES}");
+    let mut args: Vec<Value> = Vec::new();
+    let mut list = |sql: &mut String, column: &str, negate: bool, values: Vec<String>| {
+        let marks = vec!["?"; values.len()].join(", ");
+        let not = if negate { "NOT " } else { "" };
+        if negate {
+            sql.push_str(&format!(" AND ({column} IS NULL OR {column} {not}IN ({marks}))"));
+        } else {
+            sql.push_str(&format!(" AND {column} IN ({marks})"));
+        }
+        args.extend(values.into_iter().map(Value::Text));
+    };
+    list(&mut sql, "team", false, q.teams.clone());
+    if let Some(c) = &q.channel {
+        list(&mut sql, "channel", false, vec![c.clone()]);
+    }
+    if let Some(ty) = q.ticket_type {
+        list(&mut sql, "ticket_type", false, vec![ty.code().to_string()]);
+    }
+    if let Some(st) = q.state {
+        list(&mut sql, "state", false, vec![st.as_str().to_string()]);
+    }
+    match &q.assignee {
+        Some(AssigneeFilter::Operator(id)) => list(&mut sql, "assignee", false, vec![id.clone()]),
+        Some(AssigneeFilter::Unassigned) => sql.push_str(" AND assignee IS NULL"),
+        None => {}
+    }
+    if !q.hidden.categories.is_empty() {
+        list(&mut sql, "category", true, q.hidden.categories.clone());
+    }
+    if !q.hidden.types.is_empty() {
+        list(&mut sql, "ticket_type", true, q.hidden.types.iter().map(|t| t.code().to_string()).collect());
+    }
+    (sql, args)
+}
+
+fn queue_page_tx(conn: &Connection, q: &QueueQuery) -> StoreResult<QueuePage> {
+    use rusqlite::types::Value;
+    let limit = q.limit.clamp(1, MAX_QUEUE_PAGE);
+    let (filter, args) = queue_filter(q);
+    let (bound, order, key) = match &q.start {
+        PageStart::First => ("", "ASC", None),
+        PageStart::After(k) => (" AND (queue_due, created_at, id) > (?, ?, ?)", "ASC", Some(k)),
+        PageStart::Before(k) => (" AND (queue_due, created_at, id) < (?, ?, ?)", "DESC", Some(k)),
+    };
+    let mut page_args = args.clone();
+    if let Some(k) = key {
+        // Creation times are stored in microseconds, as the key has them.
+        page_args.extend([Value::Integer(k.due_us), Value::Integer(k.created_us), Value::Text(k.id.clone())]);
+    }
+    page_args.push(Value::Integer(limit as i64 + 1));
+    let sql = format!(
+        "SELECT id, doc, version FROM tickets WHERE {filter}{bound}
+         ORDER BY queue_due {order}, created_at {order}, id {order} LIMIT ?"
+    );
+    let mut tickets = list(conn, &sql, rusqlite::params_from_iter(page_args))?;
+    let more = tickets.len() > limit;
+    tickets.truncate(limit);
+    let (more_after, more_before) = match q.start {
+        PageStart::First => (more, false),
+        PageStart::After(_) => (more, true),
+        PageStart::Before(_) => {
+            tickets.reverse();
+            (true, more)
+        }
+    };
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM tickets WHERE {filter}"))
+        .map_err(unavailable)?
+        .query_row(rusqlite::params_from_iter(args), |r| r.get(0))
+        .map_err(unavailable)?;
+    Ok(QueuePage { tickets, more_after, more_before, total: Some(total as u64) })
 }
 
 fn create_tx(conn: &mut Connection, key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created> {
@@ -144,6 +257,7 @@ fn create_tx(conn: &mut Connection, key: &str, ticket: &Ticket, actor: &Actor) -
             format!("reference {} is taken", ticket.reference)
         }));
     }
+    write_queue_columns(&tx, ticket)?;
     insert_events(&tx, &[created_event(ticket, actor)])?;
     tx.execute("INSERT INTO ticket_idempotency (key, ticket_id) VALUES (?1, ?2)", params![key, ticket.id.0])
         .map_err(unavailable)?;
@@ -238,6 +352,7 @@ fn purge_tx(conn: &mut Connection, retention_days: u32, now: Timestamp) -> Store
         .map_err(unavailable)?;
     for id in &ids {
         tx.execute("DELETE FROM events WHERE ticket_id = ?1", [id]).map_err(unavailable)?;
+        tx.execute("DELETE FROM ticket_fields WHERE ticket_id = ?1", [id]).map_err(unavailable)?;
         tx.execute("DELETE FROM ticket_idempotency WHERE ticket_id = ?1", [id]).map_err(unavailable)?;
         tx.execute("DELETE FROM tickets WHERE id = ?1", [id]).map_err(unavailable)?;
     }
@@ -318,6 +433,29 @@ impl TicketStore for SqliteStore {
                     c,
                     &format!("SELECT id, doc, version FROM tickets WHERE {column} = ?1 ORDER BY created_at, id"),
                     [&value],
+                )
+            })
+            .await
+    }
+
+    async fn queue_page(&self, query: &QueueQuery) -> StoreResult<QueuePage> {
+        if query.teams.is_empty() {
+            return Ok(QueuePage::default());
+        }
+        let q = query.clone();
+        self.db.call(move |c| queue_page_tx(c, &q)).await
+    }
+
+    async fn find_by_field(&self, name: &str, value: &str, limit: usize) -> StoreResult<Vec<Ticket>> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        let limit = limit.min(MAX_LIST) as i64;
+        self.db
+            .call(move |c| {
+                list(
+                    c,
+                    "SELECT t.id, t.doc, t.version FROM ticket_fields f JOIN tickets t ON t.id = f.ticket_id
+                     WHERE f.name = ?1 AND f.value = ?2 ORDER BY f.created_at DESC, t.id LIMIT ?3",
+                    params![name, value, limit],
                 )
             })
             .await
