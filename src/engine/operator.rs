@@ -481,7 +481,7 @@ pub(super) fn target_route(
 }
 
 /// The requester's first message on the ticket.
-fn first_message_of(events: &[Event]) -> Option<String> {
+pub(super) fn first_message_of(events: &[Event]) -> Option<String> {
     events
         .iter()
         .find(|e| {
@@ -493,7 +493,7 @@ fn first_message_of(events: &[Event]) -> Option<String> {
 }
 
 /// The ticket's messages, both ways, as text for a target.
-fn conversation_of(events: &[Event]) -> String {
+pub(super) fn conversation_of(events: &[Event]) -> String {
     let mut text = String::new();
     for e in events.iter().filter(|e| e.kind == EventKind::Message) {
         let from = e.detail.get("from").and_then(|f| f.as_str()).unwrap_or("?");
