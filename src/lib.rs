@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod cli;
 pub mod clients;
+pub mod console;
 pub mod demo;
 pub mod domain;
 pub mod email;

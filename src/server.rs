@@ -88,6 +88,10 @@ pub async fn run_clock(engine: Engine) {
 
 pub async fn serve(config: ServerConfig) -> Result<(), String> {
     let (engine, db) = open(&config)?;
+    let engine = match clock_start()? {
+        Some(clock) => engine.with_clock(clock),
+        None => engine,
+    };
     for w in &engine.rules.warnings {
         tracing::warn!("rulebook: {}", w.message);
     }
@@ -104,12 +108,56 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
         mail_token: mail_token(&config)?,
         api_clients: crate::http::auth::Authenticator::api_keys(api_keys_file(&config)),
     };
-    axum::serve(listener, crate::http::app(engine, credentials))
+    let console = console(&config, credentials.operators.clone())?;
+    let app = crate::http::app(engine, credentials).merge(crate::console::router(console));
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+/// `SPORTELLO_CLOCK_START` (RFC 3339): the server's clock starts there and runs on, for demos,
+/// training and the console's browser tests, which need service hours whatever the day.
+fn clock_start() -> Result<Option<crate::engine::Clock>, String> {
+    let Some(text) = std::env::var("SPORTELLO_CLOCK_START").ok().filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let start: jiff::Timestamp =
+        text.trim().parse().map_err(|e| format!("SPORTELLO_CLOCK_START `{text}` is not an RFC 3339 time ({e})"))?;
+    let began = std::time::Instant::now();
+    tracing::warn!(start = %start, "the clock is set: times start at SPORTELLO_CLOCK_START");
+    Ok(Some(std::sync::Arc::new(move || {
+        start + jiff::SignedDuration::try_from(began.elapsed()).unwrap_or(jiff::SignedDuration::ZERO)
+    })))
+}
+
+/// The web console at `/`: operators sign in with their token (or, with
+/// `SPORTELLO_OIDC_ISSUER`, through OpenID Connect); sessions are signed with
+/// `SPORTELLO_CONSOLE_SESSION_KEY`, else a key kept in `console-session-key.txt`.
+fn console(config: &ServerConfig, api: crate::http::operator::OperatorApi) -> Result<crate::console::Console, String> {
+    use crate::console::{Console, SignIn, oidc, session::SessionKey};
+    let key = match std::env::var("SPORTELLO_CONSOLE_SESSION_KEY").ok().filter(|v| !v.trim().is_empty()) {
+        Some(k) => k,
+        None => {
+            let path = config.data_dir.join("console-session-key.txt");
+            match std::fs::read_to_string(&path) {
+                Ok(s) if s.trim().len() >= crate::console::session::MIN_KEY_BYTES => s.trim().to_string(),
+                _ => {
+                    let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+                    std::fs::write(&path, &key).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+                    key
+                }
+            }
+        }
+    };
+    let sign_in = match oidc::OidcConfig::from_env()? {
+        Some(c) => SignIn::Oidc(std::sync::Arc::new(oidc::Oidc::new(c))),
+        None => SignIn::Tokens(std::sync::Arc::new(crate::http::operator_auth::TokenFile::new(operators_file(config)))),
+    };
+    let public_url = std::env::var("SPORTELLO_CONSOLE_URL").ok().filter(|v| !v.trim().is_empty());
+    Ok(Console::new(api, sign_in, SessionKey::new(key.into_bytes())?, public_url))
 }
 
 /// The secret the mail gateway presents on `POST /email/inbound`: `SPORTELLO_MAIL_TOKEN_SHA256`
@@ -178,6 +226,7 @@ fn operators_file(config: &ServerConfig) -> PathBuf {
 fn banner(addr: SocketAddr, config: &ServerConfig) -> String {
     format!(
         "Sportello is running on http://{addr}
+  the operators' console: http://{addr}/   (sign in with a token: cargo run -- operators add anna --role operator)
   rulebook: {}   data: {}
 
 Try:

@@ -26,6 +26,8 @@ fn incident(service: &str, declared_at: Timestamp) -> Incident {
         updated_at: declared_at,
         resolved_at: None,
         closing_text: None,
+        notified: None,
+        fanout_done_at: None,
     }
 }
 
@@ -118,6 +120,26 @@ async fn link_is_idempotent(b: &dyn Backend) {
     assert_eq!(store.get(&i.id).await.unwrap(), i);
 }
 
+async fn incidents_are_listed_newest_first_with_their_link_counts(b: &dyn Backend) {
+    let store = b.ports().incidents;
+    let older = incident("io", at(0));
+    let newer = incident("send", at(60));
+    store.save(&older).await.unwrap();
+    store.save(&newer).await.unwrap();
+    for _ in 0..3 {
+        store.link(&older.id, &TicketId::new()).await.unwrap();
+    }
+    let resolved_newer = resolved(newer.clone(), at(120));
+    store.save(&resolved_newer).await.unwrap();
+    let listed = store.list(10).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids[..2], [newer.id.as_str(), older.id.as_str()]);
+    assert_eq!(listed[0], resolved_newer, "the list shows the incident as last saved");
+    assert_eq!(store.list(1).await.unwrap().len(), 1);
+    assert_eq!(store.linked_count(&older.id).await.unwrap(), 3);
+    assert_eq!(store.linked_count(&newer.id).await.unwrap(), 0);
+}
+
 async fn linked_tickets_come_in_pages(b: &dyn Backend) {
     let store = b.ports().incidents;
     let i = incident("send", at(0));
@@ -208,6 +230,7 @@ macro_rules! contract {
                 active_is_per_service_and_newest,
                 link_is_idempotent,
                 linked_tickets_come_in_pages,
+                incidents_are_listed_newest_first_with_their_link_counts,
                 an_incident_cannot_move,
                 concurrent_saves_leave_one_consistent_incident,
             ]);

@@ -86,6 +86,8 @@ impl Engine {
             updated_at: now,
             resolved_at: None,
             closing_text: None,
+            notified: None,
+            fanout_done_at: None,
         };
         store.save(&incident).await?;
         tracing::info!(incident = %incident.id, service, "incident declared");
@@ -162,6 +164,15 @@ impl Engine {
         if tickets.len() == INCIDENT_BATCH {
             self.publish_incident_page(id, tickets.last(), page + 1).await?;
         }
+        // Progress for the supervisors' page; pages run one after the other and a rerun writes
+        // the same figure.
+        let mut progress = store.get(id).await?;
+        let notified = page * INCIDENT_BATCH as u64 + tickets.len() as u64;
+        progress.notified = Some(progress.notified.unwrap_or(0).max(notified));
+        if tickets.len() < INCIDENT_BATCH && progress.fanout_done_at.is_none() {
+            progress.fanout_done_at = Some(self.now());
+        }
+        store.save(&progress).await?;
         Ok(tickets.len())
     }
 

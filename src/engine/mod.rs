@@ -30,7 +30,7 @@ pub use incidents::{CheckedIncidents, INCIDENT_BATCH, INCIDENT_RESOLVED};
 pub use intake::{NewContact, validate_fields};
 pub use notices::NoticeRoute;
 pub use operator::{Escalated, EscalationSettings, TicketView};
-pub use reminder::{FoundBy, ReminderLookup};
+pub use reminder::{CHECK_REFERENCED, FoundBy, ReminderLookup};
 pub use steps::{TRIAGE, handle_step};
 pub use triage::Triaged;
 

@@ -177,7 +177,7 @@ async fn find(engine: &Engine, key: &str) -> Result<Ticket, Problem> {
 }
 
 /// The ticket and the actor, once the caller may act on it (privacy tickets need the privacy role).
-pub(super) async fn authorize(
+pub(crate) async fn authorize(
     api: &OperatorApi,
     who: &OperatorIdentity,
     endpoint: Endpoint,

@@ -304,6 +304,27 @@ impl TokenFile {
         Self { path: path.into(), cache: Mutex::new(None) }
     }
 
+    /// The operator `id` whose token hashes to `token_sha256`, with the roles the file gives
+    /// them now: how a console session, which keeps only the hash, sees a revoked token.
+    pub fn verify_hash(&self, id: &str, token_sha256: &str) -> Result<Option<OperatorIdentity>, String> {
+        self.with_file(|file| {
+            file.operators
+                .iter()
+                .find(|o| o.id == id && o.token_sha256 == token_sha256)
+                .map(|o| OperatorIdentity { id: o.id.clone(), roles: o.roles.clone() })
+        })
+    }
+
+    fn with_file<T>(&self, f: impl FnOnce(&OperatorFile) -> Option<T>) -> Result<Option<T>, String> {
+        let modified = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = matches!(&*cache, Some((at, _)) if *at == modified && modified.is_some());
+        if !fresh {
+            *cache = Some((modified, OperatorFile::read(&self.path)?));
+        }
+        Ok(cache.as_ref().and_then(|(_, file)| f(file)))
+    }
+
     pub fn verify(&self, token: &str) -> Result<Option<OperatorIdentity>, String> {
         let modified = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());

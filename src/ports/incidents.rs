@@ -33,6 +33,12 @@ pub struct Incident {
     /// What linked tickets are told when it is resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closing_text: Option<String>,
+    /// The resolution's fan-out: linked tickets notified so far (set as its pages run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified: Option<u64>,
+    /// When the fan-out's last page ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fanout_done_at: Option<Timestamp>,
 }
 
 #[async_trait]
@@ -47,4 +53,8 @@ pub trait IncidentStore: Send + Sync {
     async fn link(&self, incident: &str, ticket: &TicketId) -> StoreResult<()>;
     /// Linked tickets in id order, after `after`, at most `limit`: pages for the fan-out.
     async fn linked(&self, incident: &str, after: Option<&TicketId>, limit: usize) -> StoreResult<Vec<TicketId>>;
+    /// How many tickets are linked to the incident.
+    async fn linked_count(&self, incident: &str) -> StoreResult<u64>;
+    /// Incidents, the most recently declared first, at most `limit`.
+    async fn list(&self, limit: usize) -> StoreResult<Vec<Incident>>;
 }

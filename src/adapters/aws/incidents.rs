@@ -25,6 +25,8 @@ const MAX_PAGE: usize = 1000;
 fn incident_pk(id: &str) -> String {
     format!("N#{id}")
 }
+/// Every incident also has an item here, newest last, so they can be listed.
+const LIST_PK: &str = "NLIST";
 fn active_pk(service: &str) -> String {
     format!("A#{service}")
 }
@@ -109,11 +111,18 @@ impl IncidentStore for DynamoIncidents {
                 TransactWriteItem::builder().delete(delete).build()
             }
         };
+        let listed: Item = HashMap::from([
+            (PK.into(), s(LIST_PK)),
+            (SK.into(), s(active_sk(incident))),
+            ("doc".into(), s(serde_json::to_string(incident).unwrap_or_default())),
+        ]);
+        let listed = build(Put::builder().table_name(&self.table).set_item(Some(listed)).build())?;
         let written = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put_incident).build())
             .transact_items(marker)
+            .transact_items(TransactWriteItem::builder().put(listed).build())
             .send()
             .await;
         match written {
@@ -181,6 +190,48 @@ impl IncidentStore for DynamoIncidents {
             .await
             .map_err(|e| unavailable("PutItem", e))?;
         Ok(())
+    }
+
+    async fn linked_count(&self, incident: &str) -> StoreResult<u64> {
+        let mut count = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :links)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(incident_pk(incident)))
+                .expression_attribute_values(":links", s(LINK_PREFIX))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            count += u64::try_from(out.count).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(count),
+            }
+        }
+    }
+
+    async fn list(&self, limit: usize) -> StoreResult<Vec<Incident>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(LIST_PK))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", e))?;
+        out.items.unwrap_or_default().iter().map(read).collect()
     }
 
     async fn linked(&self, incident: &str, after: Option<&TicketId>, limit: usize) -> StoreResult<Vec<TicketId>> {

@@ -126,6 +126,36 @@ impl IncidentStore for SqliteIncidents {
         .await
     }
 
+    async fn linked_count(&self, incident: &str) -> StoreResult<u64> {
+        let incident = incident.to_string();
+        self.call(move |c| {
+            c.query_row("SELECT count(*) FROM incident_links WHERE incident_id = ?1", [&incident], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn list(&self, limit: usize) -> StoreResult<Vec<Incident>> {
+        let limit = limit.min(1000) as i64;
+        self.call(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT id, doc FROM incidents ORDER BY declared_ms DESC, id LIMIT ?1")
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(unavailable)?;
+            rows.map(|row| {
+                let (id, doc) = row.map_err(unavailable)?;
+                parse(&id, &doc)
+            })
+            .collect()
+        })
+        .await
+    }
+
     async fn linked(&self, incident: &str, after: Option<&TicketId>, limit: usize) -> StoreResult<Vec<TicketId>> {
         let incident = incident.to_string();
         let after = after.map(ToString::to_string).unwrap_or_default();

@@ -1,0 +1,467 @@
+//! Every text of the console, in Italian (the default) and English: one catalogue. Each entry
+//! becomes a method of [`Tr`], so a template that names a missing text does not compile. Texts
+//! with `{name}` placeholders are filled with [`fill`].
+//!
+//! Names from the rulebook (categories, channels, teams, targets, custom fields) come from the
+//! rulebook in the same language; the engine's refusals are shown as the engine words them
+//! (English), under a title from here.
+
+/// The languages of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    It,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::It => "it",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim() {
+            "it" => Some(Lang::It),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::It => Lang::En,
+            Lang::En => Lang::It,
+        }
+    }
+}
+
+/// The catalogue in one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+macro_rules! catalogue {
+    ($($key:ident: $it:expr, $en:expr;)*) => {
+        impl Tr {
+            $(
+                pub fn $key(&self) -> &'static str {
+                    match self.lang {
+                        Lang::It => $it,
+                        Lang::En => $en,
+                    }
+                }
+            )*
+        }
+
+        /// Every entry: (key, Italian, English). The tests check that none is empty and that
+        /// both languages have the same placeholders.
+        pub const CATALOGUE: &[(&str, &str, &str)] = &[$((stringify!($key), $it, $en)),*];
+    };
+}
+
+/// Replaces `{name}` placeholders.
+pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+catalogue! {
+    // The frame of every page.
+    app_name: "Sportello", "Sportello";
+    app_subtitle: "Scrivania degli operatori · PagoPA", "Operators' desk · PagoPA";
+    skip_to_content: "Vai al contenuto principale", "Skip to main content";
+    nav_label: "Navigazione principale", "Main navigation";
+    nav_queue: "Coda", "Queue";
+    nav_search: "Cerca", "Search";
+    nav_incidents: "Incidenti", "Incidents";
+    switch_language: "English", "Italiano";
+    switch_language_label: "Read the console in English", "Leggi la console in italiano";
+    signed_in_as: "Collegato come {id}", "Signed in as {id}";
+    sign_out: "Esci", "Sign out";
+    roles_label: "Ruoli", "Roles";
+    role_operator: "operatore", "operator";
+    role_privacy_operator: "team privacy", "privacy team";
+    role_supervisor: "supervisore", "supervisor";
+    role_admin: "amministratore", "admin";
+
+    // Sign-in.
+    sign_in_title: "Accedi alla scrivania", "Sign in to the desk";
+    sign_in_intro: "Incolla il token di operatore che ti ha dato l'amministratore (sportello operators add).", "Paste the operator token your admin gave you (sportello operators add).";
+    token_label: "Token di operatore", "Operator token";
+    token_hint: "Inizia con spo_. Non viene salvato nel browser: serve solo ad aprire la sessione.", "It starts with spo_. It is not kept in the browser: it only opens the session.";
+    sign_in_button: "Accedi", "Sign in";
+    sign_in_oidc: "Accedi con l'account aziendale", "Sign in with your organisation's account";
+    sign_in_oidc_intro: "L'accesso passa dal fornitore di identità dell'organizzazione.", "Sign-in goes through your organisation's identity provider.";
+    sign_in_failed: "Accesso non riuscito", "Sign-in failed";
+    token_unknown: "Token sconosciuto o revocato. Controlla di averlo copiato per intero, o chiedine uno nuovo.", "Unknown or revoked token. Check you copied all of it, or ask for a new one.";
+    token_missing: "Scrivi il token di operatore.", "Write your operator token.";
+    signed_out: "Sei uscito. A presto!", "You are signed out. See you soon!";
+    session_expired: "La sessione è scaduta: accedi di nuovo.", "Your session has ended: sign in again.";
+    no_operator_role: "Il tuo account non ha un ruolo di operatore, supervisore o team privacy.", "Your account has no operator, supervisor or privacy-team role.";
+    oidc_failed: "Il fornitore di identità non ha confermato l'accesso: riprova.", "The identity provider did not confirm the sign-in: try again.";
+
+    // Errors.
+    error_title: "Qualcosa non va", "Something is wrong";
+    not_found_title: "Pagina non trovata", "Page not found";
+    not_found_text: "Questa pagina non esiste, o non puoi vederla.", "This page does not exist, or you may not see it.";
+    forbidden_title: "Non consentito", "Not allowed";
+    csrf_failed: "Il modulo è scaduto o non viene da questa pagina. Ricarica la pagina e riprova.", "The form has expired or does not come from this page. Reload the page and try again.";
+    refused_conflict: "Il flusso non consente questa azione ora", "The flow does not allow this now";
+    refused_invalid: "Controlla i dati", "Check what you entered";
+    refused_forbidden: "Il tuo ruolo non consente questa azione", "Your role does not allow this";
+    refused_unavailable: "Il servizio non risponde: riprova tra poco", "The service does not answer: retry shortly";
+    refused_not_found: "Non trovato", "Not found";
+    engine_says: "Motivo:", "Reason:";
+    back_to_queue: "Torna alla coda", "Back to the queue";
+
+    // The queue.
+    queue_title: "Coda di lavoro", "Work queue";
+    queue_all_teams: "Tutti i team", "Every team";
+    queue_filters: "Filtri", "Filters";
+    filter_team: "Team", "Team";
+    filter_channel: "Canale", "Channel";
+    filter_type: "Tipo", "Type";
+    filter_state: "Stato", "State";
+    filter_who: "Assegnatario", "Assignee";
+    filter_any: "Tutti", "All";
+    filter_mine: "I miei", "Mine";
+    filter_unassigned: "Non assegnati", "Unassigned";
+    filter_untyped: "Da classificare", "Not yet typed";
+    filter_apply: "Applica i filtri", "Apply filters";
+    filter_reset: "Azzera", "Clear";
+    queue_caption: "Ticket aperti, dalla scadenza più vicina", "Open tickets, nearest deadline first";
+    col_reference: "Riferimento", "Reference";
+    col_channel: "Canale", "Channel";
+    col_category: "Categoria", "Category";
+    col_type: "Tipo", "Type";
+    col_state: "Stato", "State";
+    col_age: "Età", "Age";
+    col_sla: "SLA", "SLA";
+    col_assignee: "Assegnatario", "Assignee";
+    col_team: "Team", "Team";
+    col_created: "Aperto il", "Opened";
+    nobody: "nessuno", "nobody";
+    you: "tu", "you";
+    queue_empty: "Nessun ticket aperto con questi filtri.", "No open ticket with these filters.";
+    queue_range: "Ticket {from}–{to} di {total}", "Tickets {from}–{to} of {total}";
+    queue_range_open: "Ticket {from}–{to}", "Tickets {from}–{to}";
+    queue_updated: "Aggiornata alle {time}", "Updated at {time}";
+    queue_live: "La coda si aggiorna da sola ogni 10 secondi.", "The queue updates itself every 10 seconds.";
+    page_first: "Prima pagina", "First page";
+    page_previous: "Precedenti", "Previous";
+    page_next: "Successivi", "Next";
+    pagination: "Pagine della coda", "Queue pages";
+    sla_on_time: "in tempo", "on time";
+    sla_warning: "in scadenza", "due soon";
+    sla_breached: "scaduto", "breached";
+    sla_met: "rispettato", "met";
+    sla_none: "—", "—";
+
+    // States and types.
+    state_new: "nuovo", "new";
+    state_taken_in_charge: "preso in carico", "taken in charge";
+    state_in_progress: "in lavorazione", "in progress";
+    state_awaiting_resolution_notice: "in attesa di riscontro", "awaiting notice";
+    state_resolved: "risolto", "resolved";
+    state_closed: "chiuso", "closed";
+    state_auto_resolved: "risolto dal bot", "resolved by the bot";
+    state_auto_closed: "chiuso in automatico", "closed automatically";
+    state_not_served: "non servito", "not served";
+    type_b: "B · Bot", "B · Bot";
+    type_q: "Q · Domanda", "Q · Question";
+    type_a: "A · Attività", "A · Activity";
+    type_i: "I · Segnalazione", "I · Issue";
+    type_pq: "PQ · Privacy, domanda", "PQ · Privacy question";
+    type_pa: "PA · Privacy, attività", "PA · Privacy activity";
+    type_pi: "PI · Privacy, violazione", "PI · Privacy issue";
+    no_type: "—", "—";
+
+    // The ticket page.
+    ticket_title: "Ticket {reference}", "Ticket {reference}";
+    ticket_summary: "Riepilogo", "Summary";
+    field_state: "Stato", "State";
+    field_type: "Tipo", "Type";
+    field_category: "Categoria", "Category";
+    field_channel: "Canale", "Channel";
+    field_team: "Team", "Team";
+    field_assignee: "Assegnatario", "Assignee";
+    field_opened: "Aperto", "Opened";
+    field_subject: "Oggetto", "Subject";
+    field_related: "Sollecita il ticket", "Chases ticket";
+    requester_title: "Richiedente", "Requester";
+    requester_name: "Nome", "Name";
+    requester_email: "E-mail", "E-mail";
+    requester_phone: "Telefono", "Phone";
+    requester_fiscal_code: "Codice fiscale", "Fiscal code";
+    requester_none: "Nessun dato del richiedente.", "No requester data.";
+    requester_restricted: "Dati riservati al team privacy.", "Reserved to the privacy team.";
+    custom_fields_title: "Dati dell'app", "App data";
+    deadlines_title: "Scadenze", "Deadlines";
+    deadlines_none: "Nessuna scadenza su questo ticket.", "No deadline on this ticket.";
+    deadline_first_response: "Prima risposta", "First response";
+    deadline_resolution: "Risoluzione", "Resolution";
+    deadline_gdpr_data_subject_request: "Richiesta GDPR (un mese)", "GDPR request (one month)";
+    deadline_gdpr_breach_notification: "Notifica di violazione (72 ore)", "Breach notification (72 hours)";
+    deadline_due: "entro {due}", "by {due}";
+    left_business: "mancano {left} lavorative", "{left} of business time left";
+    left_calendar: "mancano {left}", "{left} left";
+    overdue_business: "scaduta da {left} lavorative", "overdue by {left} of business time";
+    overdue_calendar: "scaduta da {left}", "overdue by {left}";
+    escalations_title: "Inoltri", "Escalations";
+    escalation_sent: "Inviato a {target} il {at}", "Sent to {target} on {at}";
+    escalation_waiting: "in attesa del riscontro", "awaiting the notice";
+    escalation_notice: "Riscontro del {at}:", "Notice of {at}:";
+    conversation_title: "Conversazione", "Conversation";
+    conversation_empty: "Nessun messaggio.", "No message.";
+    from_requester: "Richiedente", "Requester";
+    from_user: "Utente", "User";
+    from_bot: "Assistente virtuale", "Virtual assistant";
+    from_operator: "Operatore {id}", "Operator {id}";
+    from_system: "Sportello", "Sportello";
+    attachments: "Allegati", "Attachments";
+    voice_note: "Nota della chiamata", "Call note";
+    callback_number: "Numero da richiamare", "Call-back number";
+    ivr_choice: "Scelta nel menu IVR", "IVR menu choice";
+    timeline_title: "Storico", "Timeline";
+    path_title: "Percorso del regolamento", "Rulebook path";
+    path_intro: "Il percorso che il regolamento dà a questo contatto; il passo attuale è evidenziato.", "The path the rulebook gives this contact; the current step is highlighted.";
+    path_none: "Il ticket non ha ancora una categoria: il percorso appare dopo lo smistamento.", "The ticket has no category yet: the path appears after triage.";
+    path_done: "fatto", "done";
+    path_current: "passo attuale", "current step";
+    path_ahead: "da fare", "to do";
+    path_not_taken: "non percorso", "not taken";
+    path_if: "Se", "If";
+    path_yes: "sì", "yes";
+    path_no: "no", "no";
+    fact_operator_can_solve: "l'operatore può risolvere da solo", "the operator can solve it alone";
+    fact_incident_active: "c'è un incidente attivo sul servizio", "an incident is active on the service";
+    fact_in_service_hours: "siamo in orario di servizio", "it is within service hours";
+    fact_bot_resolved: "il bot ha risolto", "the bot solved it";
+    fact_privacy_request: "è una richiesta privacy", "it is a privacy request";
+    expected_next: "Il flusso attende", "The flow expects";
+
+    // Actions.
+    actions_title: "Azioni", "Actions";
+    actions_none: "Nessuna azione da fare ora su questo ticket.", "Nothing to do on this ticket now.";
+    action_take: "Prendi in carico", "Take in charge";
+    action_categorize: "Cambia categoria", "Change category";
+    action_categorize_help: "Conferma o correggi la categoria prima di classificare.", "Confirm or correct the category before classifying.";
+    action_categorize_button: "Salva la categoria", "Save the category";
+    action_classify: "Classifica", "Classify";
+    action_classify_help: "Il regolamento consente solo questi tipi per questo contatto.", "The rulebook allows only these types for this contact.";
+    action_classify_button: "Salva il tipo", "Save the type";
+    action_check_incidents: "Verifica gli incidenti", "Check incidents";
+    action_check_incidents_help: "Con un incidente attivo sul servizio il ticket diventa Q con le informazioni di ripristino; altrimenti diventa I e va all'incident management.", "With an active incident on the service the ticket becomes Q with the restoration information; otherwise it becomes I and goes to incident management.";
+    service_label: "Servizio", "Service";
+    action_check_button: "Verifica", "Check";
+    action_reminder: "Cerca il ticket sollecitato", "Look up the chased ticket";
+    action_reminder_help: "Trova il ticket a cui si riferisce il sollecito e ne annota il sollecito.", "Finds the ticket this reminder is about and records the reminder on it.";
+    action_reminder_button: "Cerca", "Look up";
+    reminder_found: "Il sollecito riguarda {reference}: {state}.", "The reminder is about {reference}: {state}.";
+    reminder_found_by_reference: "Trovato dal riferimento citato.", "Found by the quoted reference.";
+    reminder_found_by_requester: "Trovato dai dati del richiedente.", "Found by the requester's data.";
+    open_chased_ticket: "Apri {reference}", "Open {reference}";
+    action_suggestions: "Risposte dalla base di conoscenza", "Knowledge-base answers";
+    suggestions_search: "Cerca nella base di conoscenza", "Search the knowledge base";
+    suggestions_button: "Cerca articoli", "Find articles";
+    suggestions_none: "Nessun articolo adatto: cerca con parole tue.", "No matching article: search with your own words.";
+    use_in_answer: "Usa nella risposta", "Use in answer";
+    action_resolve: "Rispondi e risolvi", "Answer and resolve";
+    answer_label: "Risposta al richiedente", "Answer to the requester";
+    answer_help: "Arriva al richiedente sul suo canale: e-mail, chat, app, o nota per la richiamata.", "It reaches the requester on their channel: e-mail, chat, app, or a call-back note.";
+    resolve_button: "Invia la risposta e risolvi", "Send the answer and resolve";
+    action_escalate: "Inoltra", "Escalate";
+    action_escalate_help: "Scegli a chi inoltrare: sotto ogni destinatario vedi esattamente cosa riceverà.", "Choose where to send it: under each target you see exactly what it will receive.";
+    escalate_target: "Destinatario", "Target";
+    summary_label: "Riepilogo per il destinatario", "Summary for the target";
+    summary_placeholder: "(il tuo riepilogo)", "(your summary)";
+    preview_button: "Aggiorna l'anteprima", "Update the preview";
+    escalate_button: "Inoltra", "Escalate";
+    preview_title: "Cosa riceverà {target}", "What {target} will receive";
+    preview_by_queue: "Messaggio sulla coda {queue}", "Message on queue {queue}";
+    preview_by_mail: "E-mail a {to}", "E-mail to {to}";
+    preview_subject: "Oggetto", "Subject";
+    preview_fields: "Dati inclusi", "Data included";
+    preview_fields_none: "Nessun dato del ticket oltre al riferimento e al riepilogo.", "No ticket data beyond the reference and the summary.";
+    preview_note: "Identificativi, orari e codice di risposta sono assegnati all'invio.", "Ids, times and the reply token are set when it is sent.";
+    action_close_contact: "Chiudi il contatto", "End the contact";
+    action_close_contact_help: "Termina la chiamata o la chat: il ticket prosegue in modo asincrono.", "Ends the call or chat: the ticket continues asynchronously.";
+    action_note: "Nota interna", "Internal note";
+    note_label: "Nota per il team", "Note for the team";
+    note_button: "Aggiungi la nota", "Add the note";
+    chat_title: "Chat dal vivo", "Live chat";
+    chat_label: "Messaggio all'utente", "Message to the user";
+    chat_send: "Invia", "Send";
+    chat_help: "L'utente lo legge nell'app al prossimo aggiornamento.", "The user reads it in the app at its next poll.";
+    chat_live: "I messaggi dell'utente compaiono qui senza ricaricare.", "The user's messages appear here without reloading.";
+    done_take: "Ticket preso in carico.", "Ticket taken in charge.";
+    done_categorize: "Categoria salvata.", "Category saved.";
+    done_classify: "Tipo salvato.", "Type saved.";
+    done_note: "Nota aggiunta.", "Note added.";
+    done_close_contact: "Contatto chiuso: il ticket prosegue in modo asincrono.", "Contact ended: the ticket continues asynchronously.";
+    done_escalate: "Inoltrato a {target}.", "Escalated to {target}.";
+    done_resolve: "Risposta inviata, ticket risolto.", "Answer sent, ticket resolved.";
+    done_chat: "Messaggio inviato.", "Message sent.";
+    done_check_active: "Incidente attivo: {title}. Informazioni di ripristino: {info}", "Active incident: {title}. Restoration information: {info}";
+    done_check_none: "Nessun incidente attivo: ticket classificato I e inoltrato all'incident management.", "No active incident: ticket typed I and escalated to incident management.";
+    done_reassign: "Ticket riassegnato a {id}.", "Ticket reassigned to {id}.";
+
+    // Search.
+    search_title: "Cerca un ticket", "Find a ticket";
+    search_label: "Riferimento, codice avviso (NAV), e-mail, telefono o codice fiscale", "Reference, notice code (NAV), e-mail, phone or fiscal code";
+    search_by: "Cerca per", "Search by";
+    search_by_auto: "Riconosci da solo", "Work it out";
+    search_by_reference: "Riferimento", "Reference";
+    search_by_notice_code: "Codice avviso (NAV)", "Notice code (NAV)";
+    search_by_email: "E-mail del richiedente", "Requester's e-mail";
+    search_by_phone: "Telefono del richiedente", "Requester's phone";
+    search_by_fiscal_code: "Codice fiscale del richiedente", "Requester's fiscal code";
+    search_button: "Cerca", "Search";
+    search_results: "Risultati per {by}", "Results by {by}";
+    search_none: "Nessun ticket trovato.", "No ticket found.";
+
+    // Incidents.
+    incidents_title: "Incidenti sui servizi", "Incidents on the services";
+    incidents_declare: "Dichiara un incidente", "Declare an incident";
+    incident_service: "Servizio", "Service";
+    incident_service_help: "L'identificativo del servizio: pagopa, io, send…", "The service id: pagopa, io, send…";
+    incident_title_label: "Titolo", "Title";
+    incident_restoration: "Informazioni di ripristino per i cittadini", "Restoration information for citizens";
+    incident_declare_button: "Dichiara", "Declare";
+    incidents_active: "Incidenti attivi", "Active incidents";
+    incidents_resolved: "Incidenti risolti", "Resolved incidents";
+    incidents_none_active: "Nessun incidente attivo.", "No active incident.";
+    incidents_none_resolved: "Nessun incidente risolto di recente.", "No recently resolved incident.";
+    incident_declared: "Dichiarato da {by} il {at}", "Declared by {by} on {at}";
+    incident_linked: "Ticket collegati: {count}", "Linked tickets: {count}";
+    incident_update: "Aggiorna", "Update";
+    incident_update_button: "Salva le modifiche", "Save the changes";
+    incident_resolve: "Risolvi l'incidente", "Resolve the incident";
+    incident_closing: "Testo di chiusura per i ticket collegati", "Closing text for the linked tickets";
+    incident_resolve_button: "Risolvi e avvisa i ticket collegati", "Resolve and notify the linked tickets";
+    incident_fanout: "Avvisi inviati: {done} di {total}", "Notices sent: {done} of {total}";
+    incident_fanout_done: "Tutti i ticket collegati sono stati avvisati.", "Every linked ticket has been notified.";
+    incident_resolved_at: "Risolto il {at}", "Resolved on {at}";
+    done_declare: "Incidente dichiarato.", "Incident declared.";
+    done_update_incident: "Incidente aggiornato.", "Incident updated.";
+    done_resolve_incident: "Incidente risolto: i ticket collegati vengono avvisati.", "Incident resolved: the linked tickets are being notified.";
+    supervisors_only: "Solo i supervisori dichiarano, aggiornano e risolvono gli incidenti.", "Only supervisors declare, update and resolve incidents.";
+
+    // Supervisors.
+    action_reassign: "Riassegna", "Reassign";
+    reassign_to: "Nuovo assegnatario (id operatore)", "New assignee (operator id)";
+    reassign_reason: "Motivo", "Reason";
+    reassign_button: "Riassegna il ticket", "Reassign the ticket";
+
+    // The timeline's events.
+    event_created: "Aperto", "Opened";
+    event_triaged: "Smistato dal regolamento", "Triaged by the rulebook";
+    event_taken_in_charge: "Preso in carico", "Taken in charge";
+    event_classified: "Classificato", "Classified";
+    event_categorized: "Categoria cambiata", "Category changed";
+    event_routed_to_team: "Passato a un altro team", "Handed to another team";
+    event_note: "Nota", "Note";
+    event_message: "Messaggio", "Message";
+    event_contact_closed: "Contatto chiuso", "Contact ended";
+    event_escalated: "Inoltrato", "Escalated";
+    event_notice_received: "Riscontro ricevuto", "Notice received";
+    event_answered: "Risposta inviata", "Answer sent";
+    event_resolved: "Risolto", "Resolved";
+    event_closed: "Chiuso", "Closed";
+    event_reopened: "Riaperto", "Reopened";
+    event_auto_resolved: "Risolto dal bot", "Resolved by the bot";
+    event_auto_closed: "Chiuso in automatico", "Closed automatically";
+    event_not_served: "Non servito", "Not served";
+    event_reminder: "Sollecitato", "Chased";
+    event_deadline_warning: "Scadenza vicina", "Deadline near";
+    event_deadline_breached: "Scadenza superata", "Deadline breached";
+    event_escalation_reminded: "Destinatario sollecitato", "Target reminded";
+    event_requester_erased: "Dati del richiedente cancellati", "Requester data erased";
+    event_delivery_failed: "Consegna non riuscita", "Delivery failed";
+    event_reassigned: "Riassegnato", "Reassigned";
+    answer_sent: "Risposta al richiedente", "Answer to the requester";
+    queue_page_count: "{n} ticket in questa pagina, {total} in coda", "{n} tickets on this page, {total} in the queue";
+
+    // Time.
+    minutes_short: "{n} min", "{n} min";
+    hours_short: "{n} h", "{n} h";
+    days_short: "{n} g", "{n} d";
+    just_now: "adesso", "just now";
+}
+
+/// Texts by key, for values only known at run time (a state, a step, a deadline kind).
+pub fn lookup(tr: Tr, key: &str) -> Option<&'static str> {
+    CATALOGUE.iter().find(|(k, _, _)| *k == key).map(|(_, it, en)| match tr.lang {
+        Lang::It => *it,
+        Lang::En => *en,
+    })
+}
+
+/// The rulebook's step names in both languages (its own vocabulary).
+pub fn step_label(tr: Tr, step: &str) -> &str {
+    let (it, en) = match step {
+        "ivr_welcome" => ("Benvenuto dell'IVR", "IVR welcome"),
+        "ivr_out_of_hours_message" => ("Messaggio di servizio chiuso", "Closed-service message"),
+        "chat_welcome" => ("Benvenuto in chat", "Chat welcome"),
+        "bot_conversation" => ("Conversazione con il bot", "Bot conversation"),
+        "auto_resolve" => ("Risolto dal bot", "Resolved by the bot"),
+        "handoff_to_operator" => ("Passaggio all'operatore", "Handoff to an operator"),
+        "auto_close" => ("Chiusura automatica", "Automatic close"),
+        "suggest_alternative_channels" => ("Indica altri canali", "Suggest other channels"),
+        "take_in_charge" => ("Presa in carico", "Take in charge"),
+        "classify" => ("Classificazione", "Classify"),
+        "route_to_privacy_team" => ("Al team privacy", "To the privacy team"),
+        "answer_from_knowledge_base" => ("Risposta dalla base di conoscenza", "Answer from the knowledge base"),
+        "give_self_service_directions" => ("Indicazioni self-service", "Self-service directions"),
+        "check_referenced_ticket_status" => ("Verifica del ticket sollecitato", "Check the chased ticket"),
+        "check_active_incidents" => ("Verifica incidenti attivi", "Check active incidents"),
+        "provide_restoration_info" => ("Informazioni di ripristino", "Restoration information"),
+        "close_contact" => ("Chiusura del contatto", "End the contact"),
+        "escalate" => ("Inoltro", "Escalate"),
+        "await_resolution_notice" => ("Attesa del riscontro", "Await the resolution notice"),
+        "compose_answer" => ("Composizione della risposta", "Compose the answer"),
+        "resolve" => ("Risoluzione", "Resolve"),
+        _ => return step,
+    };
+    match tr.lang {
+        Lang::It => it,
+        Lang::En => en,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placeholders(text: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = text.split('{').skip(1).filter_map(|p| p.split_once('}').map(|(n, _)| n)).collect();
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn every_text_exists_in_both_languages_with_the_same_placeholders() {
+        let mut keys = std::collections::BTreeSet::new();
+        for (key, it, en) in CATALOGUE {
+            assert!(keys.insert(*key), "{key} twice");
+            assert!(!it.trim().is_empty() && !en.trim().is_empty(), "{key} is empty");
+            assert_eq!(placeholders(it), placeholders(en), "{key}");
+        }
+    }
+
+    #[test]
+    fn texts_are_filled_and_looked_up() {
+        let it = Tr { lang: Lang::It };
+        assert_eq!(fill(it.signed_in_as(), &[("id", "op-7")]), "Collegato come op-7");
+        assert_eq!(lookup(Tr { lang: Lang::En }, "state_new"), Some("new"));
+        assert_eq!(step_label(it, "escalate"), "Inoltro");
+        assert_eq!(step_label(it, "custom_step"), "custom_step");
+    }
+}
