@@ -38,6 +38,11 @@ impl Desk {
     pub fn frame(&self, title: String, nav: &'static str) -> Frame {
         frame(self.t, title, nav, self.csrf.clone(), Some(&self.who), &self.path)
     }
+
+    /// The frame of a page shown at `path` (a form's answer is the page it came from).
+    pub fn frame_at(&self, title: String, nav: &'static str, path: &str) -> Frame {
+        frame(self.t, title, nav, self.csrf.clone(), Some(&self.who), path)
+    }
 }
 
 /// A path of the console to return to: only a local path, never another site.

@@ -98,7 +98,7 @@ async fn render(
         }
     }
     let page = IncidentsPage {
-        frame: desk.frame(t.incidents_title().to_string(), "incidents"),
+        frame: desk.frame_at(t.incidents_title().to_string(), "incidents", "/incidents"),
         flash,
         error,
         may_manage: desk.who.require(Endpoint::DeclareIncident).is_ok(),

@@ -496,7 +496,7 @@ async fn render(
     let state_class = ticket.state.as_str();
     let heading = fill(t.ticket_title(), &[("reference", &reference)]);
     let page = TicketPage {
-        frame: desk.frame(heading.clone(), ""),
+        frame: desk.frame_at(heading.clone(), "", &format!("/tickets/{reference}")),
         reference,
         heading,
         flash: flash.filter(|f| !f.is_empty()),

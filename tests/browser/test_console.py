@@ -65,3 +65,183 @@ def test_an_operator_answers_a_voice_question_from_a_knowledge_base_suggestion(s
         expect(timeline).to_contain_text(what)
     expect(page.locator("ol.path .step.done")).to_have_count(page.locator("ol.path .step").count())
     look(page, "voice-ticket-resolved")
+
+
+def test_a_mail_is_escalated_to_a_third_party_with_its_preview_and_resolved_on_the_signed_notice(sportello, new_page):
+    reference = sportello.mail("Doppio addebito sull'avviso",
+                               "Buongiorno, ho pagato due volte lo stesso avviso con la carta. Potete verificare?")
+    page = new_page()
+    sign_in(page, sportello, "op-101")
+    open_ticket(page, sportello, reference)
+    conversation = page.get_by_role("region", name="Conversazione")
+    expect(conversation).to_contain_text("ho pagato due volte")
+    expect(conversation).to_contain_text("ricevuta.pdf")
+    page.get_by_role("button", name="Prendi in carico").click()
+    # A mail comes in as a basic question; the operator finds it is a specialist matter.
+    page.get_by_role("combobox", name="Categoria").select_option(label="Richiesta di supporto specialistico")
+    page.get_by_role("button", name="Salva la categoria").click()
+    expect(page.get_by_role("status").filter(has_text="Categoria salvata.")).to_be_visible()
+    page.get_by_role("group", name="Classifica").get_by_role("radio", name="A · Attività").check()
+    page.get_by_role("button", name="Salva il tipo").click()
+
+    escalate = page.locator("#escalate")
+    expect(escalate.get_by_role("radio")).to_have_count(2)
+    escalate.get_by_role("radio", name="Terze parti").check()
+    page.get_by_role("textbox", name="Riepilogo per il destinatario").fill(
+        "Doppio addebito: il PSP verifichi lo storno della seconda transazione.")
+    page.get_by_role("button", name="Aggiorna l'anteprima").click()
+    preview = page.locator("details.preview[open]")
+    expect(preview.locator("summary")).to_have_text("Cosa riceverà Terze parti")
+    message = preview.get_by_role("region", name="Cosa riceverà Terze parti")
+    expect(message).to_contain_text("il PSP verifichi lo storno")
+    # Exactly what the rulebook lets a third party see: no requester's address.
+    expect(message).not_to_contain_text("giulia.bianchi@example.com")
+    look(page, "mail-escalation-preview")
+    page.get_by_role("button", name="Inoltra", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Inoltrato a Terze parti.")).to_be_visible()
+    expect(page.locator(".ticket-head .badge")).to_have_text("in attesa di riscontro")
+    expect(page.get_by_role("button", name="Invia la risposta e risolvi")).to_have_count(0)
+
+    sportello.notice("third_parties", reference, "Storno eseguito dal PSP il 7/12.")
+    page.reload()
+    expect(page.get_by_role("region", name="Inoltri")).to_contain_text("Storno eseguito dal PSP")
+    page.get_by_role("textbox", name="Risposta al richiedente").fill(
+        "Il secondo addebito è stato stornato: lo vedrai sulla carta entro 5 giorni lavorativi.")
+    page.get_by_role("button", name="Invia la risposta e risolvi").click()
+    expect(page.locator(".ticket-head .badge")).to_have_text("risolto")
+    look(page, "mail-resolved-on-notice")
+
+
+def test_a_chat_handed_off_is_answered_live_while_the_app_polls(sportello, new_page):
+    status, chat = sportello.http("POST", "/chat/sessions", {"session_id": "console-" + uuid_hex(), "lang": "it"})
+    assert status in (200, 201), chat
+    ref, token = chat["reference"], chat["token"]
+    app = {"authorization": f"Bearer {token}"}
+    sportello.http("POST", f"/chat/sessions/{ref}/messages", {"text": "Non riesco a pagare un avviso"}, headers=app)
+    status, handed = sportello.http("POST", f"/chat/sessions/{ref}/operator", {}, headers=app)
+    assert status == 200 and handed["handed_off"], handed
+    page = new_page()
+    sign_in(page, sportello, "op-102")
+    # Triage runs as a step: the chat reaches the queue a moment later, and the queue shows it
+    # by itself.
+    expect(page.get_by_role("link", name=ref)).to_be_visible(timeout=15000)
+    page.get_by_role("link", name=ref).click()
+    page.get_by_role("button", name="Prendi in carico").click()
+    conversation = page.locator("#conversation")
+    expect(conversation).to_contain_text("Non riesco a pagare un avviso")
+    page.get_by_role("textbox", name="Messaggio all'utente").fill("Buongiorno, sono Luca. Mi dice il codice avviso?")
+    page.get_by_role("button", name="Invia", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Messaggio inviato.")).to_be_visible()
+    # The app's next poll reads the operator's message.
+    status, polled = sportello.http("GET", f"/chat/sessions/{ref}/messages?after=0", headers=app)
+    assert status == 200 and any(m["from"] == "operator" and "codice avviso" in m["body"] for m in polled["messages"]), polled
+    # The citizen answers: it appears in the page without a reload.
+    sportello.http("POST", f"/chat/sessions/{ref}/messages", {"text": "È 302001234567890123"}, headers=app)
+    expect(conversation).to_contain_text("È 302001234567890123", timeout=10000)
+    look(page, "chat-live")
+
+
+def test_a_privacy_breach_is_invisible_to_first_level_and_worked_by_the_privacy_team(sportello, new_page):
+    reference = sportello.api_ticket("privacy_violazione_dati", "Dati di altri in app",
+                                     "Nella sezione ricevute vedo i pagamenti di un'altra persona.")
+    time.sleep(1)  # triage routes it to the privacy team
+    page = new_page()
+    sign_in(page, sportello, "op-101")
+    expect(page.get_by_role("link", name=reference)).to_have_count(0)
+    page.goto(sportello.url + "/search?q=" + reference)
+    expect(page.get_by_role("status").filter(has_text="Nessun ticket trovato.")).to_be_visible()
+    page.goto(sportello.url + "/search?q=RSSMRA85T10A562S")
+    expect(page.get_by_role("link", name=reference)).to_have_count(0)
+    look(page, "privacy-hidden-from-first-level")
+    page.goto(sportello.url + f"/tickets/{reference}")
+    expect(page.get_by_role("heading", name="Pagina non trovata")).to_be_visible()
+    page.goto(sportello.url + "/queue?team=privacy")
+    expect(page.get_by_role("heading", name="Non consentito")).to_be_visible()
+
+    privacy = new_page()
+    sign_in(privacy, sportello, "priv-201")
+    expect(privacy.get_by_role("heading", level=1)).to_contain_text("Team Privacy")
+    privacy.get_by_role("link", name=reference).click()
+    expect(privacy.get_by_role("region", name="Richiedente")).to_contain_text("RSSMRA85T10A562S")
+    privacy.get_by_role("button", name="Prendi in carico").click()
+    privacy.get_by_role("group", name="Classifica").get_by_role("radio", name="PI · Privacy, violazione").check()
+    privacy.get_by_role("button", name="Salva il tipo").click()
+    expect(privacy.get_by_role("region", name="Scadenze")).to_contain_text("Notifica di violazione (72 ore)")
+    privacy.get_by_role("textbox", name="Riepilogo per il destinatario").fill(
+        "Possibile violazione di dati personali: dati di terzi visibili in IO.")
+    privacy.get_by_role("button", name="Inoltra", exact=True).click()
+    expect(privacy.get_by_role("status").filter(has_text="Inoltrato a")).to_be_visible()
+    sportello.notice("pagopa_privacy", reference, "Violazione confermata e notificata al Garante.")
+    privacy.reload()
+    privacy.get_by_role("textbox", name="Risposta al richiedente").fill(
+        "Abbiamo verificato la segnalazione con il DPO di PagoPA: l'accesso è stato bloccato.")
+    privacy.get_by_role("button", name="Invia la risposta e risolvi").click()
+    expect(privacy.locator(".ticket-head .badge")).to_have_text("risolto")
+    look(privacy, "privacy-breach-resolved")
+
+
+def test_a_supervisor_declares_an_incident_a_malfunction_call_is_typed_q_and_resolving_notifies(sportello, new_page):
+    supervisor = new_page()
+    sign_in(supervisor, sportello, "sup-301")
+    supervisor.get_by_role("link", name="Incidenti").click()
+    supervisor.get_by_role("combobox", name="Servizio").fill("pagopa")
+    supervisor.get_by_role("textbox", name="Titolo").fill("Pagamenti con carta non disponibili")
+    supervisor.get_by_role("textbox", name="Informazioni di ripristino per i cittadini").fill(
+        "Il servizio di pagamento con carta sarà ripristinato entro le 12:00.")
+    supervisor.get_by_role("button", name="Dichiara").click()
+    expect(supervisor.get_by_role("status").filter(has_text="Incidente dichiarato.")).to_be_visible()
+    look(supervisor, "incident-declared")
+
+    reference = sportello.call(menu="2", caller="+393331234567")
+    page = new_page()
+    sign_in(page, sportello, "op-101")
+    open_ticket(page, sportello, reference)
+    page.get_by_role("button", name="Prendi in carico").click()
+    page.get_by_role("button", name="Verifica", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="ripristinato entro le 12:00")).to_be_visible()
+    expect(page.get_by_role("region", name="Riepilogo")).to_contain_text("Q · Domanda")
+    page.get_by_role("textbox", name="Risposta al richiedente").fill(
+        "Il servizio di pagamento con carta sarà ripristinato entro le 12:00.")
+    look(page, "malfunction-typed-q")
+    page.get_by_role("button", name="Invia la risposta e risolvi").click()
+    page.get_by_role("button", name="Chiudi il contatto").click()
+    expect(page.get_by_role("status").filter(has_text="Contatto chiuso")).to_be_visible()
+
+    supervisor.goto(sportello.url + "/incidents")
+    incident = supervisor.get_by_role("article", name=re.compile("Pagamenti con carta non disponibili"))
+    expect(incident).to_contain_text("Ticket collegati: 1")
+    incident.get_by_role("textbox", name="Testo di chiusura per i ticket collegati").fill(
+        "I pagamenti con carta funzionano di nuovo.")
+    incident.get_by_role("button", name="Risolvi e avvisa i ticket collegati").click()
+    expect(supervisor.get_by_role("status").filter(has_text="Incidente risolto")).to_be_visible()
+    # The fan-out runs as steps: the page follows it.
+    for _ in range(20):
+        supervisor.reload()
+        if supervisor.get_by_text("Tutti i ticket collegati sono stati avvisati.").count():
+            break
+        time.sleep(0.5)
+    expect(supervisor.get_by_text("Tutti i ticket collegati sono stati avvisati.")).to_be_visible()
+    look(supervisor, "incident-resolved-fanout")
+    page.reload()
+    expect(page.get_by_role("region", name="Storico")).to_contain_text("I pagamenti con carta funzionano di nuovo.")
+
+
+def test_a_refusal_of_the_flow_is_shown_beside_the_action(sportello, new_page):
+    reference = sportello.call(menu="1")
+    page = new_page()
+    sign_in(page, sportello, "op-101")
+    open_ticket(page, sportello, reference)
+    # Meanwhile a colleague takes it.
+    status, _ = sportello.operator_api("op-102", "POST", f"/operator/tickets/{reference}/take-in-charge")
+    assert status == 200
+    page.get_by_role("button", name="Prendi in carico").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Il flusso non consente questa azione ora")
+    expect(alert).to_contain_text("already in charge of operator op-102")
+    expect(page.get_by_role("heading", level=1, name=f"Ticket {reference}")).to_be_visible()
+    look(page, "refusal-beside-the-action")
+
+
+def uuid_hex():
+    import uuid
+    return uuid.uuid4().hex
