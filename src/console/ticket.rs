@@ -87,6 +87,7 @@ pub struct TimelineRow {
 pub struct Choice {
     pub value: String,
     pub label: String,
+    pub selected: bool,
 }
 
 pub struct Suggestion {
@@ -428,7 +429,11 @@ async fn render(
             actions.categorize = engine
                 .operator_categories(&ticket.channel)
                 .into_iter()
-                .map(|id| Choice { label: view::category_name(engine, lang, Some(&id)).into(), value: id })
+                .map(|id| Choice {
+                    label: view::category_name(engine, lang, Some(&id)).into(),
+                    selected: ticket.category.as_deref() == Some(id.as_str()),
+                    value: id,
+                })
                 .collect();
         }
         let by_incidents = g.allows_step(None, "check_active_incidents");
@@ -436,7 +441,11 @@ async fn render(
             actions.classify = g
                 .classify_types()
                 .into_iter()
-                .map(|ty| Choice { value: ty.code().into(), label: view::type_label(t, Some(ty)).into() })
+                .map(|ty| Choice {
+                    value: ty.code().into(),
+                    label: view::type_label(t, Some(ty)).into(),
+                    selected: false,
+                })
                 .collect();
         }
         actions.check_incidents =
@@ -593,6 +602,12 @@ fn text_of(v: Option<&serde_json::Value>) -> Option<String> {
 /// attachments, the call's notes, and the answers sent.
 pub fn conversation_of(engine: &Engine, t: Tr, ticket: &Ticket, events: &[Event], after: usize) -> Conversation {
     let mut items: Vec<Said> = Vec::new();
+    // An answer delivered as a message (a mail, a chat line) is shown once, as that message.
+    let delivered: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Message)
+        .filter_map(|e| e.detail.get("answer_id").and_then(|a| a.as_str()))
+        .collect();
     for e in events {
         let d = &e.detail;
         let at = view::when(engine, e.at);
@@ -602,6 +617,7 @@ pub fn conversation_of(engine: &Engine, t: Tr, ticket: &Ticket, events: &[Event]
                 let (who, side) = match from {
                     "user" => (t.from_user().to_string(), "requester"),
                     "bot" => (t.from_bot().to_string(), "bot"),
+                    "sportello" | "system" => (t.from_system().to_string(), "bot"),
                     "operator" => (
                         fill(
                             t.from_operator(),
@@ -657,7 +673,10 @@ pub fn conversation_of(engine: &Engine, t: Tr, ticket: &Ticket, events: &[Event]
                     attachments: Vec::new(),
                 });
             }
-            EventKind::Answered if ticket.channel_kind != crate::domain::ChannelKind::Chat => {
+            EventKind::Answered
+                if ticket.channel_kind != crate::domain::ChannelKind::Chat
+                    && !d.get("answer_id").and_then(|a| a.as_str()).is_some_and(|a| delivered.contains(&a)) =>
+            {
                 items.push(Said {
                     seq: 0,
                     who: format!("{} · {}", t.answer_sent(), e.actor.id),

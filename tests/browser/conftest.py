@@ -181,6 +181,12 @@ def sportello():
     s.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fresh_screenshots():
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as p:
