@@ -225,7 +225,18 @@ async fn queue_pages_put_the_nearest_running_deadline_first(b: &dyn Backend) {
     let other = format!("team-{}", uuid::Uuid::new_v4().simple());
     let hours = |h: i64| now() + SignedDuration::from_hours(h);
     // (name, team, channel, hours to first response, hours to resolution, state, assignee, category, type)
-    let specs: Vec<(&str, &str, &str, Option<i64>, Option<i64>, TicketState, Option<&str>, &str, Option<TicketType>)> = vec![
+    type Spec<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<i64>,
+        Option<i64>,
+        TicketState,
+        Option<&'a str>,
+        &'a str,
+        Option<TicketType>,
+    );
+    let specs: Vec<Spec> = vec![
         ("due-in-5", &team, "email", Some(5), Some(40), TicketState::New, None, "basic_info", None),
         ("due-in-2", &team, "voice", Some(2), Some(30), TicketState::New, None, "basic_info", None),
         // Its first response (in 1 h) is met: it sorts by its resolution, in 20 h.

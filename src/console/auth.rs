@@ -128,6 +128,17 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// A form's fields, or a readable page for a body that is not one (too large, not a form).
+pub fn read_form(
+    desk: &Desk,
+    form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
+) -> Result<HashMap<String, String>, Response> {
+    form.map(|Form(f)| f).map_err(|rejection| {
+        let status = rejection.status();
+        desk_message(desk, status, desk.t.refused_invalid(), &rejection.body_text())
+    })
+}
+
 pub fn see_other(to: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(to) {

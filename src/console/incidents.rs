@@ -142,7 +142,10 @@ pub async fn declare(
     headers: HeaderMap,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let form = match super::auth::read_form(&desk, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     if let Err(r) = check_form(&console, &desk, &headers, form.get("csrf").map(String::as_str)) {
         return r;
     }
@@ -177,7 +180,10 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let form = match super::auth::read_form(&desk, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     if let Err(r) = check_form(&console, &desk, &headers, form.get("csrf").map(String::as_str)) {
         return r;
     }

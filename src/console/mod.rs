@@ -8,6 +8,9 @@
 //! stylesheet and script of our own (`assets/`); nothing is loaded from another origin
 //! (`Content-Security-Policy: default-src 'self'`).
 
+// Handlers answer a refusal with the page that says so: an axum `Response` as the error type.
+#![allow(clippy::result_large_err)]
+
 pub mod assets;
 pub mod auth;
 pub mod http_client;

@@ -499,6 +499,9 @@ async fn render(
             None => draft.answer.clone(),
         };
         actions.suggestions = Some(items);
+    } else {
+        // A refused answer stays in its box, beside the refusal.
+        actions.answer_text = draft.answer.clone();
     }
 
     let state_label = view::state_label(t, ticket.state).to_string();
@@ -864,7 +867,10 @@ pub async fn act(
     Path((reference, action)): Path<(String, String)>,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let form = match super::auth::read_form(&desk, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     if let Err(r) = check_form(&console, &desk, &headers, form.get("csrf").map(String::as_str)) {
         return r;
     }

@@ -253,7 +253,7 @@ impl Engine {
             .ok_or_else(|| EngineError::invalid("/target", format!("unknown target `{target_id}`")))?;
         let ticket = self.ports.tickets.get(id).await?;
         let events = self.ports.events.list(id).await?;
-        Ok(self.preview_with(&ticket, &events, target_id, target, summary, settings)?)
+        self.preview_with(&ticket, &events, target_id, target, summary, settings)
     }
 
     /// [`Self::escalation_preview`] for a ticket and events already read.

@@ -110,10 +110,11 @@ impl Known<'_> {
     /// Whether the ticket went down a route, as far as its type and escalations tell.
     fn fits(&self, route: &Route) -> Option<bool> {
         let t = self.ticket;
-        if let Some(ty) = t.ticket_type {
-            if route.ticket_type != Some(ty) && route.steps.iter().any(|s| s.name == "classify") {
-                return Some(false);
-            }
+        if let Some(ty) = t.ticket_type
+            && route.ticket_type != Some(ty)
+            && route.steps.iter().any(|s| s.name == "classify")
+        {
+            return Some(false);
         }
         if !t.escalations.is_empty() {
             return Some(route.escalates());
@@ -249,14 +250,15 @@ fn mark(nodes: &mut [PathNode], known: &Known<'_>, state: &mut Marking, on_path:
             PathNode::Branch { .. } => None,
         })
         .collect();
-    let later_done = |i: usize| done[i + 1..].iter().any(|d| *d == Some(true)) || branch_done(&nodes[i + 1..], known);
-    let mut flags = Vec::with_capacity(nodes.len());
-    for i in 0..nodes.len() {
-        flags.push(match done[i] {
-            Some(d) => d,
+    let later_done = |i: usize| done[i + 1..].contains(&Some(true)) || branch_done(&nodes[i + 1..], known);
+    let flags: Vec<bool> = done
+        .iter()
+        .enumerate()
+        .map(|(i, d)| match d {
+            Some(d) => *d,
             None => later_done(i),
-        });
-    }
+        })
+        .collect();
     for (node, is_done) in nodes.iter_mut().zip(flags) {
         match node {
             PathNode::Step(s) => {
