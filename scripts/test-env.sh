@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Sets up what the AWS-side tests need: a project-local virtualenv with moto's server, which the
 # test harness starts on a free loopback port, and cfn-lint with the serverless rules, which check
-# infra/template.yaml. Safe to run again: it only installs what is missing.
+# infra/template.yaml; and what the console's browser suite needs: Playwright for Python and
+# axe-core (axe-playwright-python ships it) in the same virtualenv, driving Debian's Chromium,
+# which is installed with apt-get when missing (Playwright's own browser download is not used).
+# Safe to run again: it only installs what is missing.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,3 +45,29 @@ fi
 
 test -x "$venv/bin/cfn-lint" || { echo "cfn-lint missing from $venv/bin" >&2; exit 1; }
 echo "ok: $venv/bin/cfn-lint"
+
+browser_specs=('playwright==1.*' 'axe-playwright-python==0.1.*' 'pytest==8.*')
+if "$venv/bin/python" - <<'PY' 2>/dev/null
+import importlib.metadata as m, sys
+sys.exit(0 if all(m.version(p) for p in ("playwright", "axe-playwright-python", "pytest")) else 1)
+PY
+then
+    echo "playwright $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("playwright"))') and axe-core already installed in $venv"
+else
+    echo "installing ${browser_specs[*]} into $venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${browser_specs[@]}"
+fi
+
+chromium="${SPORTELLO_CHROMIUM:-/usr/bin/chromium}"
+if [[ ! -x "$chromium" ]]; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+        echo "installing Debian's chromium (apt-get)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "Chromium is missing at $chromium: install Debian's package (sudo apt-get install chromium)" \
+             "or point SPORTELLO_CHROMIUM at a Chromium binary" >&2
+        exit 1
+    fi
+fi
+echo "ok: $("$chromium" --version 2>/dev/null || echo "$chromium")"

@@ -211,7 +211,7 @@ async fn load_rows(console: &Console, desk: &Desk, p: &QueueParams, q: &QueueQue
     };
     Ok(Rows {
         frame_t: t,
-        show_team: q.teams.len() > 1,
+        show_team: q.teams.len() > 1 || blank(&p.team) == Some(ALL_TEAMS),
         rows,
         status,
         updated: fill(t.queue_updated(), &[("time", &view::clock(engine, now))]),
@@ -237,7 +237,7 @@ pub async fn page(State(console): State<Console>, desk: Desk, Query(p): Query<Qu
     };
     let engine = &console.api.engine;
     let lang = t.lang;
-    let heading = if q.teams.len() > 1 {
+    let heading = if q.teams.len() > 1 || team == ALL_TEAMS {
         format!("{} · {}", t.queue_title(), t.queue_all_teams())
     } else {
         format!("{} · {}", t.queue_title(), view::team_name(engine, lang, &q.teams[0]))
