@@ -245,3 +245,39 @@ def test_a_refusal_of_the_flow_is_shown_beside_the_action(sportello, new_page):
 def uuid_hex():
     import uuid
     return uuid.uuid4().hex
+
+
+def test_the_queue_stays_current_without_a_reload_and_keeps_the_operators_place(sportello, new_page):
+    first = sportello.call(menu="1", caller="+390611111111")
+    page = new_page()
+    sign_in(page, sportello, "op-102")
+    # A mark only this page load has: a reload would lose it.
+    page.evaluate("window.__sameLoad = true")
+    link = page.get_by_role("link", name=first)
+    link.focus()
+    newcomer = sportello.mail("Avviso non trovato", "L'app dice che l'avviso non esiste.")
+    expect(page.get_by_role("link", name=newcomer)).to_be_visible(timeout=15000)
+    assert page.evaluate("window.__sameLoad === true"), "the queue was refreshed in place, not reloaded"
+    expect(page.get_by_role("link", name=first)).to_be_focused()
+
+
+def test_a_reminder_is_answered_after_looking_up_the_ticket_it_chases(sportello, new_page):
+    chased = sportello.mail("Rimborso non arrivato", "Ho chiesto il rimborso del doppio pagamento, nessuna risposta.",
+                            sender="luca.verdi@example.com")
+    reminder = sportello.mail(f"Sollecito {chased}", f"Vi scrivo di nuovo per la richiesta {chased}: novità?",
+                              sender="luca.verdi@example.com")
+    assert reminder != chased
+    page = new_page()
+    sign_in(page, sportello, "op-101")
+    open_ticket(page, sportello, reminder)
+    expect(page.get_by_role("region", name="Riepilogo")).to_contain_text("Sollecito di richieste non evase")
+    page.get_by_role("button", name="Prendi in carico").click()
+    page.get_by_role("radio", name="Q · Domanda").check()
+    page.get_by_role("button", name="Salva il tipo").click()
+    page.get_by_role("button", name="Cerca", exact=True).click()
+    result = page.locator(".result")
+    expect(result).to_contain_text(f"Il sollecito riguarda {chased}: nuovo.")
+    look(page, "reminder-lookup")
+    page.get_by_role("link", name=f"Apri {chased}").click()
+    expect(page.get_by_role("heading", level=1, name=f"Ticket {chased}")).to_be_visible()
+    expect(page.get_by_role("region", name="Storico")).to_contain_text("Sollecitato")
