@@ -42,7 +42,12 @@ async fn setup(rt_now: Timestamp) -> Bench {
 
     // 10,000 open tickets of the first-level team: every channel, new and in progress, with
     // deadlines spread over the next days.
-    let channels = [("voice", ChannelKind::Voice), ("chat", ChannelKind::Chat), ("email", ChannelKind::Email), ("api", ChannelKind::Api)];
+    let channels = [
+        ("voice", ChannelKind::Voice),
+        ("chat", ChannelKind::Chat),
+        ("email", ChannelKind::Email),
+        ("api", ChannelKind::Api),
+    ];
     let mut pending = Vec::new();
     for i in 0..OPEN_TICKETS {
         let (channel, kind) = channels[i % 4];
@@ -51,8 +56,18 @@ async fn setup(rt_now: Timestamp) -> Bench {
         t.category = Some(if i % 3 == 0 { "advanced_info" } else { "basic_info" }.into());
         t.triaged_at = Some(created);
         t.deadlines = vec![
-            Deadline { kind: "first_response".into(), due: created + SignedDuration::from_hours(1), warned_at: None, breached_at: None },
-            Deadline { kind: "resolution".into(), due: created + SignedDuration::from_hours(8 + (i % 40) as i64), warned_at: None, breached_at: None },
+            Deadline {
+                kind: "first_response".into(),
+                due: created + SignedDuration::from_hours(1),
+                warned_at: None,
+                breached_at: None,
+            },
+            Deadline {
+                kind: "resolution".into(),
+                due: created + SignedDuration::from_hours(8 + (i % 40) as i64),
+                warned_at: None,
+                breached_at: None,
+            },
         ];
         if i % 2 == 1 {
             t.state = TicketState::InProgress;

@@ -13,9 +13,9 @@
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Error, RequestExt};
+use sportello::console::{Console, SignIn, oidc, session::SessionKey};
 use sportello::engine::EscalationSettings;
 use sportello::http::operator::{NoticeSecrets, OperatorApi, router};
-use sportello::console::{Console, SignIn, oidc, session::SessionKey};
 use sportello::http::operator_auth::{Authenticator, AuthorizerClaims};
 use std::sync::Arc;
 
