@@ -50,6 +50,8 @@ pub struct Row {
     pub created: String,
     pub sla: &'static str,
     pub sla_class: &'static str,
+    /// When the nearest running deadline falls: the time today, else the date and time.
+    pub due: String,
     pub assignee: String,
     pub team: String,
 }
@@ -160,6 +162,7 @@ async fn load_rows(console: &Console, desk: &Desk, p: &QueueParams, q: &QueueQue
                 age: view::span(t, now.duration_since(tk.created_at)),
                 created: view::when(engine, tk.created_at),
                 sla: view::sla_label(t, sla),
+                due: tk.next_due().map(|d| view::short_when(engine, d, now)).unwrap_or_default(),
                 sla_class: sla.map_or("none", SlaState::as_str),
                 assignee: match &tk.assignee {
                     Some(a) if a == &desk.who.id => t.you().to_string(),

@@ -132,6 +132,12 @@ pub fn when(engine: &Engine, at: Timestamp) -> String {
     at.to_zoned_datetime(zone(engine)).strftime("%d/%m/%Y %H:%M").to_string()
 }
 
+/// `14:00` on the day of `now`, else `09/12 14:00`.
+pub fn short_when(engine: &Engine, at: Timestamp, now: Timestamp) -> String {
+    let (a, n) = (at.to_zoned_datetime(zone(engine)), now.to_zoned_datetime(zone(engine)));
+    if a.date() == n.date() { a.strftime("%H:%M").to_string() } else { a.strftime("%d/%m %H:%M").to_string() }
+}
+
 /// `10:32`.
 pub fn clock(engine: &Engine, at: Timestamp) -> String {
     at.to_zoned_datetime(zone(engine)).strftime("%H:%M").to_string()

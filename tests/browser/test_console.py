@@ -264,7 +264,7 @@ def test_the_queue_stays_current_without_a_reload_and_keeps_the_operators_place(
 def test_a_reminder_is_answered_after_looking_up_the_ticket_it_chases(sportello, new_page):
     chased = sportello.mail("Rimborso non arrivato", "Ho chiesto il rimborso del doppio pagamento, nessuna risposta.",
                             sender="luca.verdi@example.com")
-    reminder = sportello.mail(f"Sollecito {chased}", f"Vi scrivo di nuovo per la richiesta {chased}: novità?",
+    reminder = sportello.mail("Sollecito", f"Vi scrivo di nuovo per la richiesta {chased}: novità?",
                               sender="luca.verdi@example.com")
     assert reminder != chased
     page = new_page()
