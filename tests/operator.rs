@@ -308,8 +308,11 @@ async fn a_specialist_request_waits_for_the_signed_notice() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(p["detail"], "the flow expects the resolution notice from third_parties before resolve");
     let id = d.engine.ticket_by_reference(&r).await.unwrap().id;
-    let _ = &third;
-    d.engine.receive_resolution_notice("third_parties", &r.parse_ref(), "Nessuna anomalia.").await.unwrap();
+    let third_id = third["escalation_id"].as_str().unwrap();
+    d.engine
+        .receive_resolution_notice("third_parties", &r.parse_ref(), third_id, "Nessuna anomalia.", None)
+        .await
+        .unwrap();
     let t = d.engine.ticket(&id).await.unwrap();
     assert_eq!((t.state, t.assignee.as_deref()), (TicketState::InProgress, Some("op-1")), "back to its operator");
 
@@ -448,6 +451,10 @@ async fn the_authorization_matrix_holds_for_every_endpoint_and_role() {
         (Endpoint::CloseContact, Method::POST, "/close-contact", None),
         (Endpoint::Escalate, Method::POST, "/escalate", Some(json!({"target": "third_parties", "summary": "s"}))),
         (Endpoint::Resolve, Method::POST, "/resolve", Some(json!({"answer": "a"}))),
+        (Endpoint::EscalationPreview, Method::POST, "/escalation-preview", Some(json!({}))),
+        (Endpoint::Reassign, Method::POST, "/reassign", Some(json!({"to": "op-2", "reason": "r"}))),
+        (Endpoint::ErasurePreview, Method::POST, "/operator/erasures/preview", Some(json!({"email": EMAIL}))),
+        (Endpoint::Erase, Method::POST, "/operator/erasures", Some(json!({"email": EMAIL, "confirm": "00"}))),
         (Endpoint::ReminderLookup, Method::POST, "/reminder-lookup", None),
         (Endpoint::CheckIncidents, Method::POST, "/check-incidents", Some(json!({"service": "pagopa"}))),
         (
@@ -787,7 +794,8 @@ async fn only_a_recorded_reassignment_moves_a_ticket_between_operators() {
     assert_eq!((t["assignee"].as_str(), t["state"].as_str()), (Some("op-2"), Some("taken_in_charge")), "{t}");
 
     ok(d.call_as("op-2", Method::POST, &format!("{base}/classify"), Some(json!({"ticket_type": "Q"}))).await);
-    let (status, _) = d.call(Role::Operator, Method::POST, &format!("{base}/resolve"), Some(json!({"answer": "a"}))).await;
+    let (status, _) =
+        d.call(Role::Operator, Method::POST, &format!("{base}/resolve"), Some(json!({"answer": "a"}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "op-1 no longer has it");
     let view = ok(d.call(Role::Supervisor, Method::GET, &base, None).await);
     let reassigned: Vec<&Value> =
@@ -799,7 +807,8 @@ async fn only_a_recorded_reassignment_moves_a_ticket_between_operators() {
         json!({"from": "op-1", "to": "op-2", "reason": "op-1 is off sick", "state": "taken_in_charge"})
     );
     // Back to the team's queue: nobody has it, anybody on the team may take it.
-    let t = ok(d.call(Role::Supervisor, Method::POST, &reassign, Some(json!({"to": null, "reason": "rebalance"}))).await);
+    let t =
+        ok(d.call(Role::Supervisor, Method::POST, &reassign, Some(json!({"to": null, "reason": "rebalance"}))).await);
     assert_eq!((t["assignee"].as_str(), t["state"].as_str()), (None, Some("new")), "{t}");
     ok(d.call(Role::Operator, Method::POST, &format!("{base}/take-in-charge"), None).await);
 
@@ -824,9 +833,9 @@ async fn free_text_leaves_only_for_targets_cleared_for_it_and_the_preview_shows_
     ok(d.call(Role::Operator, Method::POST, &format!("{base}/classify"), Some(json!({"ticket_type": "A"}))).await);
 
     let summary = "Il pagamento dell'avviso risulta doppio: verificare la riconciliazione.";
-    let preview =
-        ok(d.call(Role::Operator, Method::POST, &format!("{base}/escalation-preview"), Some(json!({"summary": summary})))
-            .await);
+    let preview = ok(d
+        .call(Role::Operator, Method::POST, &format!("{base}/escalation-preview"), Some(json!({"summary": summary})))
+        .await);
     let previews = preview["previews"].as_array().unwrap();
     let targets: Vec<&str> = previews.iter().map(|p| p["target"].as_str().unwrap()).collect();
     assert_eq!(targets, ["pagopa_specialists", "third_parties"], "the flow's targets: {preview}");
@@ -836,7 +845,8 @@ async fn free_text_leaves_only_for_targets_cleared_for_it_and_the_preview_shows_
     let fields = third["message"]["fields"].as_object().unwrap();
     assert!(!fields.contains_key("subject") && !fields.contains_key("description"), "{third}");
     assert_eq!(third["message"]["fields"]["custom.notice_code"], "302001234567890123");
-    let withheld: Vec<&str> = third["withheld"].as_array().unwrap().iter().map(|w| w["field"].as_str().unwrap()).collect();
+    let withheld: Vec<&str> =
+        third["withheld"].as_array().unwrap().iter().map(|w| w["field"].as_str().unwrap()).collect();
     assert!(withheld.contains(&"subject") && withheld.contains(&"description"), "{third}");
     assert_eq!(third["delivery"], json!({"email": ["escalations@third-party.example"]}));
     let mail_text = third["mail"]["text"].as_str().unwrap();
@@ -846,11 +856,21 @@ async fn free_text_leaves_only_for_targets_cleared_for_it_and_the_preview_shows_
     assert!(specialists["message"]["fields"]["description"].as_str().unwrap().contains("Ho pagato due volte"));
     // One target only; and a target the flow does not use is refused.
     let one = ok(d
-        .call(Role::Operator, Method::POST, &format!("{base}/escalation-preview"), Some(json!({"target": "third_parties"})))
+        .call(
+            Role::Operator,
+            Method::POST,
+            &format!("{base}/escalation-preview"),
+            Some(json!({"target": "third_parties"})),
+        )
         .await);
     assert_eq!(one["previews"].as_array().unwrap().len(), 1);
     let (status, p) = d
-        .call(Role::Operator, Method::POST, &format!("{base}/escalation-preview"), Some(json!({"target": "pagopa_privacy"})))
+        .call(
+            Role::Operator,
+            Method::POST,
+            &format!("{base}/escalation-preview"),
+            Some(json!({"target": "pagopa_privacy"})),
+        )
         .await;
     assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/target")), "{p}");
 
@@ -888,7 +908,8 @@ async fn a_privacy_operator_erases_a_requester_after_a_preview() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "one key at a time: {p}");
 
     let preview = ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"email": EMAIL}))).await);
-    let refs: Vec<&str> = preview["tickets"].as_array().unwrap().iter().map(|t| t["reference"].as_str().unwrap()).collect();
+    let refs: Vec<&str> =
+        preview["tickets"].as_array().unwrap().iter().map(|t| t["reference"].as_str().unwrap()).collect();
     assert_eq!(refs, [first.as_str(), second.as_str()], "{preview}");
     assert!(preview["hold"].is_null(), "{preview}");
     assert!(preview["copies"]["events"].as_u64().unwrap() >= 4, "{preview}");
@@ -896,17 +917,24 @@ async fn a_privacy_operator_erases_a_requester_after_a_preview() {
     assert!(!preview.to_string().contains(FISCAL_CODE), "the preview lists tickets, not the data: {preview}");
 
     // Without the preview's confirmation, or with a stale one, nothing is erased.
-    let (status, p) = d.call(Role::PrivacyOperator, Method::POST, "/operator/erasures", Some(json!({"email": EMAIL}))).await;
+    let (status, p) =
+        d.call(Role::PrivacyOperator, Method::POST, "/operator/erasures", Some(json!({"email": EMAIL}))).await;
     assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/confirm")), "{p}");
     let (status, p) = d
-        .call(Role::PrivacyOperator, Method::POST, "/operator/erasures", Some(json!({"email": EMAIL, "confirm": "0000"})))
+        .call(
+            Role::PrivacyOperator,
+            Method::POST,
+            "/operator/erasures",
+            Some(json!({"email": EMAIL, "confirm": "0000"})),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{p}");
     assert!(p["detail"].as_str().unwrap().contains("preview"), "{p}");
 
     // A breach report of theirs, still open: a legal hold.
     let breach = d.open("api", "privacy_issue", "erase-3").await;
-    let held = ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"fiscal_code": FISCAL_CODE}))).await);
+    let held =
+        ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"fiscal_code": FISCAL_CODE}))).await);
     assert_eq!(held["hold"]["tickets"], json!([breach]), "{held}");
     let (status, p) = d
         .call(
@@ -927,9 +955,11 @@ async fn a_privacy_operator_erases_a_requester_after_a_preview() {
     t.move_to(TicketState::TakenInCharge, t.created_at).unwrap();
     t.move_to(TicketState::Resolved, t.created_at).unwrap();
     d.engine.ports.tickets.update(&t, &[]).await.unwrap();
-    let again = ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"phone": "+39 333 000"}))).await);
+    let again =
+        ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"phone": "+39 333 000"}))).await);
     assert!(again["tickets"].as_array().unwrap().is_empty(), "nobody with that phone: {again}");
-    let preview = ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"fiscal_code": FISCAL_CODE}))).await);
+    let preview =
+        ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"fiscal_code": FISCAL_CODE}))).await);
     assert!(preview["hold"].is_null(), "{preview}");
     let done = ok(d
         .call(

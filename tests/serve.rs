@@ -148,7 +148,7 @@ const BODY: &str = "ho pagato due volte l'avviso";
 const MESSAGE_ID: &str = "giuseppina.verdi.1975@example.it";
 
 /// A day's worth of contacts carrying personal data, on every channel, through `server`.
-async fn a_day_of_contacts(server: &Server, api_key: &str, mail_token: &str) {
+async fn a_day_of_contacts(server: &Server, data: &Path, api_key: &str, mail_token: &str) {
     let c = server.client();
     let mail = format!(
         "From: {NAME} <{EMAIL}>\r\nTo: assistenza@sportello.pagopa.it\r\nDate: Mon, 07 Dec 2026 09:30:00 +0100\r\n\
@@ -199,8 +199,22 @@ async fn a_day_of_contacts(server: &Server, api_key: &str, mail_token: &str) {
         .await
         .unwrap();
     assert_eq!(said.status, 200, "{}", said.text);
-    // The workers triage what came in.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A target's notice with a key of its own (an address) on the reply queue: refused, and its
+    // keys stay out of the log.
+    let notice = json!({
+        "schema": "sportello.resolution-notice/v1",
+        "escalation_id": "e-1",
+        "reference": "SP-7K3Q9XWD",
+        "target": "pagopa_specialists",
+        "notice": format!("{BODY} per {NAME}"),
+        EMAIL: FISCAL_CODE,
+    });
+    let file = data.join("notice.json");
+    std::fs::write(&file, notice.to_string()).unwrap();
+    let (code, _, err) = run(data, &["notices", "send", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // The workers triage what came in, and the reply queue is drained.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
 }
 
 fn assert_no_personal_data(log: &str) {
@@ -234,7 +248,7 @@ async fn rust_log_is_honoured_and_no_level_logs_personal_data() {
         let data = dir.path().join("data");
         let (api_key, mail_token) = credentials(&data);
         let server = Server::start(&data, &[("RUST_LOG", level)], &[]).unwrap();
-        a_day_of_contacts(&server, &api_key, &mail_token).await;
+        a_day_of_contacts(&server, &data, &api_key, &mail_token).await;
         let log = server.stop();
         assert!(log.contains(" INFO ") && log.contains("ticket opened"), "{level}: {log}");
         assert!(log.contains("SP-"), "references are logged: {log}");
@@ -250,7 +264,7 @@ async fn rust_log_is_honoured_and_no_level_logs_personal_data() {
     let data = dir.path().join("data");
     let (api_key, mail_token) = credentials(&data);
     let server = Server::start(&data, &[("RUST_LOG", "warn")], &[]).unwrap();
-    a_day_of_contacts(&server, &api_key, &mail_token).await;
+    a_day_of_contacts(&server, &data, &api_key, &mail_token).await;
     let log = server.stop();
     assert!(!log.contains(" INFO "), "RUST_LOG=warn: {log}");
 }
@@ -289,12 +303,9 @@ fn health(addr: SocketAddr, within: Duration) -> Result<Duration, String> {
 fn slow_clients_do_not_stop_health() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = Server::start(
-        &data,
-        &[],
-        &["--max-connections", "100", "--header-timeout", "3s", "--idle-timeout", "4s"],
-    )
-    .expect("starts");
+    let server =
+        Server::start(&data, &[], &["--max-connections", "100", "--header-timeout", "3s", "--idle-timeout", "4s"])
+            .expect("starts");
     let addr = server.addr;
     health(addr, Duration::from_secs(10)).expect("healthy at first");
 
@@ -398,9 +409,11 @@ fn credentials_expire_and_rotate() {
     assert!(out.contains("reply-token-key.txt"), "{out}");
     let (code, out, err) = run(&data, &["secrets", "rotate", "reply-token-key", "--grace", "30d"]);
     assert_eq!(code, 0, "{err}");
+    assert!(out.contains("keeps working until"), "{out}");
     let keyfile = std::fs::read_to_string(data.join("reply-token-key.txt")).unwrap();
-    assert_eq!(keyfile.lines().filter(|l| l.contains(" until ")).count(), 2, "two retired keys: {keyfile}");
-    let _ = out;
+    assert_eq!(keyfile.lines().count(), 2, "the new key, and the one it replaced: {keyfile}");
+    assert_eq!(keyfile.lines().filter(|l| l.contains(" until ")).count(), 1, "{keyfile}");
+    assert_eq!(mode(&data.join("reply-token-key.txt")), 0o600);
     Server::start(&data, &[], &[]).expect("the server reads the rotated files").stop();
 }
 
@@ -415,7 +428,7 @@ async fn a_privacy_operator_erases_from_the_command_line() {
     assert_eq!(code, 0, "{err}");
     let (api_key, mail_token) = credentials(&data);
     let server = Server::start(&data, &[], &[]).unwrap();
-    a_day_of_contacts(&server, &api_key, &mail_token).await;
+    a_day_of_contacts(&server, &data, &api_key, &mail_token).await;
     server.stop();
 
     let (code, out, err) = run(&data, &["erase", "preview", "--email", EMAIL]);

@@ -13,7 +13,9 @@ mod scenes;
 mod stage;
 
 pub use client::{Client, Reply};
-pub use sandbox::{API_CLIENT, OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_EMAIL, REPLY_QUEUE, SUPERVISOR_ID, Sandbox};
+pub use sandbox::{
+    API_CLIENT, OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_EMAIL, REPLY_QUEUE, SUPERVISOR_ID, Sandbox, TELEPHONY_CLIENT,
+};
 pub use scenes::{mail_in_reply_to, mail_subject};
 pub use stage::{Remote, RemoteCredentials, Staff, Stage, queue_of};
 

@@ -100,10 +100,12 @@ impl RequesterKeys {
     }
 }
 
-/// What an erasure did: the tickets whose requester data is gone.
+/// What an erasure did: the tickets whose requester data is gone, and how many of the store's
+/// other copies of it went too, by kind (see [`TicketStore::copies_of`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Erasure {
     pub tickets: Vec<TicketId>,
+    pub copies: std::collections::BTreeMap<String, usize>,
 }
 
 #[async_trait]
@@ -131,7 +133,16 @@ pub trait TicketStore: Send + Sync {
 
     /// GDPR art. 17: blanks requester data on every ticket of the requester and scrubs their
     /// events' details, leaving a `RequesterErased` event (by `actor`, with no personal data).
+    /// Every other copy the store keeps of those tickets' data goes too ([`Self::copies_of`]).
     async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: Timestamp) -> StoreResult<Erasure>;
+
+    /// The copies of these tickets' data the store keeps besides the tickets and their events,
+    /// by kind (`outbox`: mail sent; `queued_messages`: messages still queued that carry more than
+    /// ids; `dead_letters`): what an erasure of their requester also removes. A store that keeps
+    /// none has nothing to count.
+    async fn copies_of(&self, _tickets: &[Ticket]) -> StoreResult<std::collections::BTreeMap<String, usize>> {
+        Ok(std::collections::BTreeMap::new())
+    }
 
     /// Deletes tickets closed (in a final state) more than `retention_days` before `now`, with
     /// their events and records. Open and recently closed tickets stay. Returns what went.
