@@ -380,3 +380,52 @@ async fn a_replayed_notice_never_answers_a_later_escalation() {
     assert!(now.escalations[1].notice_at.is_none());
     assert_eq!(d.notices(&t).await.len(), 1);
 }
+
+/// `sportello notices pending` lists the escalation ids a notice must quote; `notices send` with
+/// flags composes the notice (refusing a malformed one before queueing it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notices_command_lists_escalation_ids_and_composes_a_notice() {
+    use sportello::notices_cli::{Composed, NoticesAction, run};
+    let d = desk();
+    let t = d.ticket("cli-1").await;
+    let sent = d.escalate(&t, "pagopa_specialists").await;
+    let data = d._dir.path().to_path_buf();
+    let rules = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    let (out, code) = tokio::task::spawn_blocking({
+        let (data, rules) = (data.clone(), rules.clone());
+        move || run(NoticesAction::Pending { data, rules })
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(t.reference.as_str()) && out.contains(&sent.escalation_id), "{out}");
+    assert!(out.contains("pagopa_specialists"), "{out}");
+
+    let composed = |escalation_id: &str| Composed {
+        reference: t.reference.to_string(),
+        escalation_id: escalation_id.to_string(),
+        target: "pagopa_specialists".into(),
+        notice: "Rimborso disposto.".into(),
+    };
+    let bad = composed("");
+    let (out, code) = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || run(NoticesAction::Send { file: None, composed: Some(bad), data })
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("/escalation_id"), "{out}");
+    let good = composed(&sent.escalation_id);
+    let (out, code) = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || run(NoticesAction::Send { file: None, composed: Some(good), data })
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(d.replies.drain(&d.engine).await.unwrap().handled, 1);
+    assert_eq!(d.engine.ticket(&t.id).await.unwrap().state, TicketState::InProgress);
+    let (out, _) = tokio::task::spawn_blocking(move || run(NoticesAction::Pending { data, rules })).await.unwrap();
+    assert_eq!(out, "no escalation is waiting for a notice\n");
+}

@@ -137,7 +137,7 @@ async fn in_process(options: &DemoOptions, rules: crate::rules::Rules, out: &mut
         options.rules.display()
     ));
     out.say(format!(
-        "Operators {OPERATOR_ID} (operator), {PRIVACY_OPERATOR_ID} (privacy team), {SUPERVISOR_ID} (supervisor); API client `{API_CLIENT}`."
+        "Operators {OPERATOR_ID} (operator), {PRIVACY_OPERATOR_ID} (privacy team), {SUPERVISOR_ID} (supervisor); API client `{API_CLIENT}`; telephony platform `{TELEPHONY_CLIENT}`."
     ));
     scenes_on(&sandbox, out, |hours| {
         let when = if hours == Hours::Out { closed_at } else { at };
