@@ -23,19 +23,13 @@ pub struct Found {
 
 impl Found {
     fn key(&self) -> Result<RequesterKey, String> {
-        let keys: Vec<RequesterKey> = [
-            self.email.clone().map(RequesterKey::Email),
-            self.phone.clone().map(RequesterKey::Phone),
-            self.fiscal_code.clone().map(RequesterKey::FiscalCode),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        match keys.as_slice() {
-            [key] => Ok(key.clone()),
-            [] => Err("find the requester by one of --email, --phone, --fiscal-code".into()),
-            _ => Err("one of --email, --phone, --fiscal-code at a time".into()),
-        }
+        RequesterKey::one_of(self.email.clone(), self.phone.clone(), self.fiscal_code.clone()).map_err(|given| {
+            if given == 0 {
+                "find the requester by one of --email, --phone, --fiscal-code".into()
+            } else {
+                "one of --email, --phone, --fiscal-code at a time".into()
+            }
+        })
     }
 
     /// The flag to repeat in the command line printed after a preview, without the value (it is

@@ -735,18 +735,16 @@ pub struct Withheld {
     pub reason: &'static str,
 }
 
-/// The ticket's fields, as targets name them, that have a value (values are not returned: what
-/// is withheld is listed by name only).
-fn present_fields(ticket: &Ticket, bodies: &Bodies<'_>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// The ticket's values under the names a target's `fields` list uses (the envelope's
+/// `ticket_type`, `category` and `channel` aside), those that have one.
+fn named_values(ticket: &Ticket, bodies: &Bodies<'_>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
     let mut add = |name: &str, value: Option<&str>| {
-        if value.is_some_and(|v| !v.is_empty()) {
-            out.push(name.to_string());
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            out.push((name.to_string(), v.to_string()));
         }
     };
-    add("ticket_type", ticket.ticket_type.map(|t| t.code()));
-    add("category", ticket.category.as_deref());
-    add("channel", Some(&ticket.channel));
+    add("created_at", Some(&ticket.created_at.to_string()));
     add("subject", ticket.subject.as_deref());
     add("description", bodies.description);
     add("conversation", bodies.conversation);
@@ -760,6 +758,18 @@ fn present_fields(ticket: &Ticket, bodies: &Bodies<'_>) -> Vec<String> {
     out
 }
 
+/// The names of the ticket's fields that have a value, the envelope's included (what is withheld
+/// is listed by name only, never its value).
+fn present_fields(ticket: &Ticket, bodies: &Bodies<'_>) -> Vec<String> {
+    let envelope = [
+        ("ticket_type", ticket.ticket_type.is_some()),
+        ("category", ticket.category.is_some()),
+        ("channel", !ticket.channel.is_empty()),
+    ];
+    let named = named_values(ticket, bodies).into_iter().map(|(name, _)| name);
+    envelope.into_iter().filter(|(_, has)| *has).map(|(name, _)| name.to_string()).chain(named).collect()
+}
+
 /// The escalation message with only the fields the target is cleared for. The envelope (ids,
 /// reference, target, times, the operator's summary) always goes: the target needs it to work
 /// the case and answer.
@@ -771,25 +781,8 @@ pub(super) fn escalation_message(
     envelope: Envelope<'_>,
 ) -> EscalationMessage {
     let may = |name: &str| clearance.check(name).is_ok();
-    let mut fields = BTreeMap::new();
-    let mut put = |name: &str, value: Option<&str>| {
-        if may(name)
-            && let Some(v) = value.filter(|v| !v.is_empty())
-        {
-            fields.insert(name.to_string(), v.to_string());
-        }
-    };
-    put("created_at", Some(&ticket.created_at.to_string()));
-    put("subject", ticket.subject.as_deref());
-    put("description", bodies.description);
-    put("conversation", bodies.conversation);
-    put("requester.name", ticket.requester.name.as_deref());
-    put("requester.email", ticket.requester.email.as_deref());
-    put("requester.phone", ticket.requester.phone.as_deref());
-    put("requester.fiscal_code", ticket.requester.fiscal_code.as_deref());
-    for (name, value) in &ticket.fields {
-        put(&format!("custom.{name}"), Some(value));
-    }
+    let fields: BTreeMap<String, String> =
+        named_values(ticket, &bodies).into_iter().filter(|(name, _)| may(name)).collect();
     EscalationMessage {
         schema: ESCALATION_SCHEMA.to_string(),
         escalation_id: envelope.escalation_id.to_string(),

@@ -500,24 +500,13 @@ struct ErasureBody {
 impl ErasureBody {
     /// The one key the requester is found by.
     fn key(&self) -> Result<crate::ports::RequesterKey, Problem> {
-        use crate::ports::RequesterKey;
-        let keys: Vec<RequesterKey> = [
-            self.email.clone().map(RequesterKey::Email),
-            self.phone.clone().map(RequesterKey::Phone),
-            self.fiscal_code.clone().map(RequesterKey::FiscalCode),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        match keys.as_slice() {
-            [key] => {
-                key.normalized()
-                    .map_err(|_| Problem::unprocessable(format!("/{}", key.kind()), "must not be empty"))?;
-                Ok(key.clone())
-            }
-            [] => Err(Problem::unprocessable("", "find the requester by one of `email`, `phone`, `fiscal_code`")),
-            _ => Err(Problem::unprocessable("", "one key at a time: `email`, `phone` or `fiscal_code`")),
-        }
+        let key = crate::ports::RequesterKey::one_of(self.email.clone(), self.phone.clone(), self.fiscal_code.clone())
+            .map_err(|given| match given {
+                0 => Problem::unprocessable("", "find the requester by one of `email`, `phone`, `fiscal_code`"),
+                _ => Problem::unprocessable("", "one key at a time: `email`, `phone` or `fiscal_code`"),
+            })?;
+        key.normalized().map_err(|_| Problem::unprocessable(format!("/{}", key.kind()), "must not be empty"))?;
+        Ok(key)
     }
 }
 

@@ -57,6 +57,16 @@ impl RequesterKey {
         Ok(value)
     }
 
+    /// The one key given among an e-mail address, a phone number and a fiscal code; `Err` says
+    /// how many were given instead (0, or more than 1).
+    pub fn one_of(email: Option<String>, phone: Option<String>, fiscal_code: Option<String>) -> Result<Self, usize> {
+        let mut keys: Vec<Self> = [email.map(Self::Email), phone.map(Self::Phone), fiscal_code.map(Self::FiscalCode)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if keys.len() == 1 { Ok(keys.remove(0)) } else { Err(keys.len()) }
+    }
+
     /// The normalised keys a requester can be found by.
     pub fn of(requester: &Requester) -> RequesterKeys {
         let key = |k: Option<RequesterKey>| k.and_then(|k| k.normalized().ok());
