@@ -81,7 +81,7 @@ async fn api_gateway_events_reach_the_routers_with_the_authorizer_client() {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["open"], true);
     // An IAM principal that is not the telephony platform's opens no call; a client app neither.
-    let stranger = fixture("apigw-v2-voice-call.json").replace("telephony-platform", "someone-else");
+    let stranger = fixture("apigw-v2-voice-call-unknown-principal.json");
     assert_eq!(invoke(&telephony(), &state, &stranger).await.0, 401);
     let app_client = voice::router_with(Authenticator {
         keys: None,
