@@ -289,6 +289,7 @@ catalogue! {
     preview_by_mail: "E-mail a {to}", "E-mail to {to}";
     preview_subject: "Oggetto", "Subject";
     preview_fields: "Dati inclusi", "Data included";
+    preview_withheld: "Non riceve", "Does not receive";
     preview_fields_none: "Nessun dato del ticket oltre al riferimento e al riepilogo.", "No ticket data beyond the reference and the summary.";
     preview_note: "Identificativi, orari e codice di risposta sono assegnati all'invio.", "Ids, times and the reply token are set when it is sent.";
     action_close_contact: "Chiudi il contatto", "End the contact";
@@ -312,6 +313,7 @@ catalogue! {
     done_check_active: "Incidente attivo: {title}. Informazioni di ripristino: {info}", "Active incident: {title}. Restoration information: {info}";
     done_check_none: "Nessun incidente attivo: ticket classificato I e inoltrato all'incident management.", "No active incident: ticket typed I and escalated to incident management.";
     done_reassign: "Ticket riassegnato a {id}.", "Ticket reassigned to {id}.";
+    done_reassign_queue: "Ticket rimesso nella coda del team.", "Ticket put back in its team's queue.";
 
     // Search.
     search_title: "Cerca un ticket", "Find a ticket";
@@ -356,9 +358,24 @@ catalogue! {
 
     // Supervisors.
     action_reassign: "Riassegna", "Reassign";
+    reassign_help: "Passa il ticket a un altro operatore, o lascia vuoto per rimetterlo nella coda del team. Resta nello storico con il motivo.", "Hands the ticket to another operator, or leave it empty to put it back in its team's queue. Kept in the timeline with the reason.";
     reassign_to: "Nuovo assegnatario (id operatore)", "New assignee (operator id)";
     reassign_reason: "Motivo", "Reason";
     reassign_button: "Riassegna il ticket", "Reassign the ticket";
+
+    // The privacy team's erasure door (GDPR art. 17).
+    nav_erasure: "Cancellazione dati", "Data erasure";
+    erasure_title: "Cancellazione dei dati di un richiedente", "Erasing a requester's data";
+    erasure_intro: "Art. 17 GDPR. Prima l'anteprima di cosa verrà cancellato; poi la conferma. Finché una segnalazione di violazione del richiedente è aperta, i suoi dati si conservano.", "GDPR art. 17. First a preview of what will be erased; then the confirmation. While one of the requester's breach reports is open, their data is kept.";
+    erasure_by: "Trova il richiedente per", "Find the requester by";
+    erasure_value: "Valore", "Value";
+    erasure_preview_button: "Mostra cosa verrà cancellato", "Show what will be erased";
+    erasure_preview_title: "Verranno cancellati", "Will be erased";
+    erasure_none: "Nessun ticket di questo richiedente.", "No ticket of this requester.";
+    erasure_copies: "Con essi: {copies}", "With them: {copies}";
+    erasure_hold: "Cancellazione sospesa per obbligo di legge", "Erasure held by a legal obligation";
+    erasure_confirm_button: "Cancella definitivamente questi dati", "Erase this data for good";
+    erasure_done: "Dati cancellati da {n} ticket: {references}.", "Data erased from {n} tickets: {references}.";
 
     // The timeline's events.
     event_created: "Aperto", "Opened";

@@ -13,6 +13,7 @@
 
 pub mod assets;
 pub mod auth;
+mod erasure;
 pub mod http_client;
 pub mod i18n;
 mod incidents;
@@ -86,6 +87,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(console: Console) -> Router<S> {
         .route("/tickets/{reference}/{action}", post(ticket::act))
         .route("/incidents", get(incidents::page).post(incidents::declare))
         .route("/incidents/{id}/{action}", post(incidents::act))
+        .route("/privacy/erasure", get(erasure::show))
+        .route("/privacy/erasure/{action}", post(erasure::act))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(crate::http::MAX_BODY_BYTES))
         .with_state(console)

@@ -99,6 +99,8 @@ pub struct Suggestion {
 
 pub struct Preview {
     pub target: String,
+    /// Ticket data the target does not get, with the rulebook's reason.
+    pub withheld: Vec<String>,
     pub name: String,
     pub heading: String,
     pub route: String,
@@ -134,6 +136,9 @@ pub struct Actions {
     pub note_text: String,
     pub chat: bool,
     pub chat_text: String,
+    /// A supervisor moves the ticket to another operator (or back to the queue).
+    pub reassign: bool,
+    pub reassign_to: String,
 }
 
 impl Actions {
@@ -146,6 +151,7 @@ impl Actions {
             || self.answer
             || !self.escalate.is_empty()
             || self.close_contact
+            || self.reassign
     }
 }
 
@@ -205,6 +211,7 @@ struct Draft {
     answer: String,
     note: String,
     chat: String,
+    reassign_to: String,
 }
 
 async fn load(console: &Console, desk: &Desk, reference: &str) -> Result<(Ticket, Vec<Event>), Response> {
@@ -262,6 +269,10 @@ fn done_text(
         "close-contact" => t.done_close_contact().into(),
         "resolve" => t.done_resolve().into(),
         "chat" => t.done_chat().into(),
+        "reassign" => match q.get("to").filter(|to| !to.is_empty()) {
+            Some(to) => fill(t.done_reassign(), &[("id", to)]),
+            None => t.done_reassign_queue().into(),
+        },
         "reminder" => String::new(),
         "escalate" => {
             let target = q.get("target").map(String::as_str).unwrap_or_default();
@@ -420,7 +431,10 @@ async fn render(
         chat_text: draft.chat.clone(),
         ..Actions::default()
     };
-    let may = |e: Endpoint| who.require(e).is_ok();
+    // Another operator's ticket is theirs until a supervisor reassigns it (the engine's rule).
+    let may = |e: Endpoint| {
+        who.require(e).is_ok_and(|actor| crate::engine::operator::check_in_charge(&ticket, &actor).is_ok())
+    };
     let working = matches!(ticket.state, TicketState::TakenInCharge | TicketState::InProgress);
     if let Some(g) = &guard {
         actions.take = may(Endpoint::TakeInCharge) && g.check_take_in_charge(&ticket).is_ok();
@@ -458,14 +472,18 @@ async fn render(
         actions.reminder_result = reminder_view(engine, t, who.has(PRIVACY_ROLE), &events).await;
         actions.answer = may(Endpoint::Resolve) && g.check_resolve(&ticket).is_ok();
         if may(Endpoint::Escalate) && typed_or_free && !ticket.state.is_final() && ticket.state != TicketState::New {
-            for target in g.escalation_targets(ticket.ticket_type) {
-                if g.check_escalate(&ticket, &target).is_err() {
-                    continue;
-                }
-                let Some(def) = engine.rules.book.targets.get(&target) else { continue };
+            let offered: Vec<String> = g
+                .escalation_targets(ticket.ticket_type)
+                .into_iter()
+                .filter(|target| g.check_escalate(&ticket, target).is_ok())
+                .collect();
+            if !offered.is_empty() {
                 let summary =
                     if draft.summary.trim().is_empty() { t.summary_placeholder() } else { draft.summary.as_str() };
-                if let Ok(p) = engine.preview_with(&ticket, &events, &target, def, summary, &console.api.escalation) {
+                // The engine builds each preview exactly as the escalation would.
+                let previews =
+                    engine.escalation_preview(&ticket.id, None, Some(summary), &console.api.escalation).await;
+                for p in previews.unwrap_or_default().into_iter().filter(|p| offered.contains(&p.target)) {
                     actions.escalate.push(preview(engine, t, p, draft.target.as_deref()));
                 }
             }
@@ -474,6 +492,13 @@ async fn render(
         actions.close_contact = may(Endpoint::CloseContact) && g.check_close_contact(&ticket, contact_closed).is_ok();
     }
     actions.note = may(Endpoint::Note) && !ticket.state.is_final();
+    actions.reassign = who.require(Endpoint::Reassign).is_ok()
+        && ticket.assignee.is_some()
+        && matches!(
+            ticket.state,
+            TicketState::TakenInCharge | TicketState::InProgress | TicketState::AwaitingResolutionNotice
+        );
+    actions.reassign_to = draft.reassign_to.clone();
     actions.chat = may(Endpoint::Resolve)
         && Engine::chat_is_live(&ticket, &events)
         && ticket.assignee.as_deref() == Some(who.id.as_str());
@@ -553,6 +578,7 @@ fn preview(engine: &Engine, t: Tr, p: crate::engine::EscalationPreview, selected
         }
     }
     Preview {
+        withheld: p.withheld.iter().map(|w| format!("{} ({})", w.field, w.reason)).collect(),
         heading: fill(t.preview_title(), &[("target", &name)]),
         selected: selected == Some(p.target.as_str()),
         target: p.target,
@@ -888,9 +914,15 @@ pub async fn act(
         "note" => Endpoint::Note,
         // Writing into a live chat answers the requester: the roles that resolve.
         "chat" => Endpoint::Resolve,
+        "reassign" => Endpoint::Reassign,
         _ => return desk_message(&desk, StatusCode::NOT_FOUND, desk.t.not_found_title(), desk.t.not_found_text()),
     };
-    let (ticket, actor) = match authorize(&console.api, &desk.who, endpoint, &reference).await {
+    let authorized = if endpoint == Endpoint::Reassign {
+        reassign_authorize(&console, &desk, &reference).await
+    } else {
+        authorize(&console.api, &desk.who, endpoint, &reference).await
+    };
+    let (ticket, actor) = match authorized {
         Ok(x) => x,
         Err(p) if p.status == 404 => {
             return desk_message(&desk, StatusCode::NOT_FOUND, desk.t.not_found_title(), desk.t.not_found_text());
@@ -935,6 +967,12 @@ pub async fn act(
         "close-contact" => engine.close_contact(&id, &actor).await.map(drop).map_err(Into::into),
         "note" => engine.add_note(&id, &actor, get("text")).await.map(drop).map_err(Into::into),
         "chat" => engine.chat_operator_message(&id, &actor, get("text")).await.map(drop).map_err(Into::into),
+        "reassign" => {
+            let to = get("to").trim().to_string();
+            done = format!("reassign&to={}", super::oidc::urlencode(&to));
+            let to = (!to.is_empty()).then_some(to.as_str());
+            engine.reassign(&id, &actor, to, get("reason")).await.map(drop).map_err(Into::into)
+        }
         _ => unreachable!("matched above"),
     };
     match result {
@@ -944,6 +982,26 @@ pub async fn act(
         }
         Err(p) => back_with(&console, &desk, &reference, &action, &form, p).await,
     }
+}
+
+/// A supervisor's reassignment, authorized as the operator API does: the `Reassign` role, and
+/// for a privacy ticket the privacy role too.
+async fn reassign_authorize(
+    console: &Console,
+    desk: &Desk,
+    reference: &str,
+) -> Result<(Ticket, crate::domain::Actor), Problem> {
+    let actor = desk.who.require(Endpoint::Reassign)?;
+    let (ticket, _) = authorize(&console.api, &desk.who, Endpoint::Ticket, reference).await?;
+    if is_privacy(&console.api.engine, &ticket) && !desk.who.has(PRIVACY_ROLE) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "privacy tickets are reassigned by a supervisor of the privacy team: this needs the role `{PRIVACY_ROLE}` too"
+            ),
+        ));
+    }
+    Ok((ticket, actor))
 }
 
 /// The ticket page again, with the refusal beside the action and what the operator typed.
@@ -967,6 +1025,7 @@ async fn back_with(
         answer: get("answer"),
         note: if action == "note" { get("text") } else { String::new() },
         chat: if action == "chat" { get("text") } else { String::new() },
+        reassign_to: if action == "reassign" { get("to") } else { String::new() },
         ..Draft::default()
     };
     let error = refusal(desk.t, action, &p);

@@ -21,6 +21,8 @@ pub struct Frame {
     pub lang_href: String,
     pub asset_css: &'static str,
     pub asset_js: &'static str,
+    /// The signed-in operator is on the privacy team (the erasure door is theirs).
+    pub privacy: bool,
 }
 
 impl Frame {
@@ -59,6 +61,7 @@ pub fn frame(
         operator: who.map(|w| w.id.clone()),
         roles,
         lang_href: format!("/lang/{}?next={}", t.lang.other().code(), super::oidc::urlencode(path)),
+        privacy: who.is_some_and(|w| w.has(crate::http::operator_auth::PRIVACY_ROLE)),
         asset_css: super::assets::CSS_URL,
         asset_js: super::assets::JS_URL,
     }

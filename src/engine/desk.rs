@@ -1,13 +1,12 @@
 //! What an operator's desk reads besides one ticket: paged work queues, where each deadline
-//! stands (in business time for SLAs), search by reference, notice code or requester, and the
-//! exact message an escalation would send. The web console shows these; the flow rules stay in
+//! stands (in business time for SLAs), and search by reference, notice code or requester. The
+//! web console shows these; the flow rules stay in
 //! [`super::FlowGuard`].
 
-use super::operator::{Bodies, Envelope, EscalationSettings, escalation_message, target_route};
 use super::{Engine, EngineError};
-use crate::domain::{Deadline, Event, EventKind, Ticket, TicketId, TicketType};
+use crate::domain::{Deadline, Event, EventKind, Ticket, TicketType};
 use crate::ports::queue_page::MAX_QUEUE_PAGE;
-use crate::ports::{EscalationMessage, EscalationRoute, Hidden, OutgoingMail, QueuePage, QueueQuery, RequesterKey};
+use crate::ports::{Hidden, QueuePage, QueueQuery, RequesterKey};
 use crate::rules::model::FieldFormat;
 use jiff::{SignedDuration, Timestamp};
 
@@ -92,16 +91,6 @@ impl SearchBy {
             Self::Phone
         }
     }
-}
-
-/// What an escalation to one target would send, built as the escalation builds it.
-#[derive(Debug, Clone)]
-pub struct EscalationPreview {
-    pub target: String,
-    pub route: EscalationRoute,
-    pub message: EscalationMessage,
-    /// For an e-mail target, the mail as it would leave.
-    pub mail: Option<OutgoingMail>,
 }
 
 impl Engine {
@@ -234,67 +223,6 @@ impl Engine {
         found.dedup_by(|a, b| a.id == b.id);
         found.truncate(MAX_SEARCH_RESULTS);
         Ok(found)
-    }
-
-    /// What escalating the ticket to `target` with `summary` would send, built by the same
-    /// function as the escalation itself (ids, times and a reply token are fresh at sending).
-    pub async fn escalation_preview(
-        &self,
-        id: &TicketId,
-        target_id: &str,
-        summary: &str,
-        settings: &EscalationSettings,
-    ) -> Result<EscalationPreview, EngineError> {
-        let target = self
-            .rules
-            .book
-            .targets
-            .get(target_id)
-            .ok_or_else(|| EngineError::invalid("/target", format!("unknown target `{target_id}`")))?;
-        let ticket = self.ports.tickets.get(id).await?;
-        let events = self.ports.events.list(id).await?;
-        self.preview_with(&ticket, &events, target_id, target, summary, settings)
-    }
-
-    /// [`Self::escalation_preview`] for a ticket and events already read.
-    pub fn preview_with(
-        &self,
-        ticket: &Ticket,
-        events: &[Event],
-        target_id: &str,
-        target: &crate::rules::model::Target,
-        summary: &str,
-        settings: &EscalationSettings,
-    ) -> Result<EscalationPreview, EngineError> {
-        let (route, reply_to) = target_route(target_id, target, settings)?;
-        let now = self.now();
-        let escalation_id = uuid::Uuid::now_v7().to_string();
-        let description = super::operator::first_message_of(events);
-        let conversation =
-            target.fields.iter().any(|f| f == "conversation").then(|| super::operator::conversation_of(events));
-        let mut message = escalation_message(
-            ticket,
-            target_id,
-            &target.fields,
-            Bodies { description: description.as_deref(), conversation: conversation.as_deref() },
-            Envelope {
-                escalation_id: &escalation_id,
-                at: now,
-                due: self.remind_at(target.remind_after.as_deref(), now),
-                summary,
-                reply_to,
-            },
-        );
-        if target.delivery.sqs.is_none() {
-            self.add_reply_token(&mut message, &escalation_id);
-        }
-        let mail = match &route {
-            EscalationRoute::Email { from, to } => {
-                Some(message.to_mail(from, to).map_err(|e| EngineError::invalid("/summary", e.to_string()))?)
-            }
-            _ => None,
-        };
-        Ok(EscalationPreview { target: target_id.to_string(), route, message, mail })
     }
 
     /// Whether an operator's chat reply box belongs on this ticket: a chat handed off to the

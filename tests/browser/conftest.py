@@ -71,6 +71,9 @@ class Sportello:
             self.tokens[op] = re.search(r"spo_[0-9a-f]+", out).group(0)
         out = self.cli("clients", "add", "io", "--rules", str(ROOT / "rules"))
         self.api_key = re.search(r"spk_[0-9a-f]+_[0-9a-f]+", out).group(0)
+        # The telephony platform: the client named after the rulebook's voice channel.
+        out = self.cli("clients", "add", "voice", "--rules", str(ROOT / "rules"))
+        self.voice_key = re.search(r"spk_[0-9a-f]+_[0-9a-f]+", out).group(0)
         self.log = open(self.dir / "server.log", "w")
         self.proc = subprocess.Popen(
             [str(BIN), "serve", "--listen", f"127.0.0.1:{self.port}", "--data", str(self.dir),
@@ -118,7 +121,8 @@ class Sportello:
 
     def call(self, menu, caller="+390612345678"):
         status, body = self.http("POST", "/voice/calls",
-                                 {"call_id": f"call-{uuid.uuid4().hex}", "caller": caller, "menu": menu})
+                                 {"call_id": f"call-{uuid.uuid4().hex}", "caller": caller, "menu": menu},
+                                 headers={"authorization": f"Bearer {self.voice_key}"})
         assert status in (200, 201), body
         return body["reference"]
 
@@ -155,7 +159,13 @@ class Sportello:
         return out["reference"]
 
     def notice(self, target, reference, text):
-        body = json.dumps({"reference": reference, "notice": text}).encode()
+        # A notice answers one escalation: the target quotes the escalation_id it received.
+        status, ticket = self.operator_api(next(iter(self.tokens)), "GET", f"/operator/tickets/{reference}")
+        if status != 200:
+            status, ticket = self.operator_api("priv-201", "GET", f"/operator/tickets/{reference}")
+        escalation = next(e for e in ticket["ticket"]["escalations"] if e["target"] == target and not e.get("notice_at"))
+        body = json.dumps({"reference": reference, "notice": text,
+                           "escalation_id": escalation["escalation_id"]}).encode()
         # The server's clock is set (SPORTELLO_CLOCK_START) and checks signatures against it.
         ts = str(self.server_now())
         sig = hmac.new(self.secrets[target].encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
