@@ -281,3 +281,53 @@ def test_a_reminder_is_answered_after_looking_up_the_ticket_it_chases(sportello,
     page.get_by_role("link", name=f"Apri {chased}").click()
     expect(page.get_by_role("heading", level=1, name=f"Ticket {chased}")).to_be_visible()
     expect(page.get_by_role("region", name="Storico")).to_contain_text("Sollecitato")
+
+
+def test_a_supervisor_reassigns_a_ticket_and_it_is_recorded(sportello, new_page):
+    reference = sportello.mail("Pagamento non registrato", "Ho pagato ieri ma l'ente dice che non risulta.")
+    status, _ = sportello.operator_api("op-101", "POST", f"/operator/tickets/{reference}/take-in-charge")
+    assert status == 200
+    # Another operator sees it but cannot work it: it is op-101's.
+    colleague = new_page()
+    sign_in(colleague, sportello, "op-102")
+    colleague.goto(sportello.url + f"/tickets/{reference}")
+    expect(colleague.get_by_role("button", name="Salva il tipo")).to_have_count(0)
+    supervisor = new_page()
+    sign_in(supervisor, sportello, "sup-301")
+    supervisor.goto(sportello.url + f"/tickets/{reference}")
+    supervisor.get_by_role("textbox", name="Nuovo assegnatario (id operatore)").fill("op-102")
+    supervisor.get_by_role("textbox", name="Motivo").fill("op-101 ha finito il turno")
+    supervisor.get_by_role("button", name="Riassegna il ticket").click()
+    expect(supervisor.get_by_role("status").filter(has_text="Ticket riassegnato a op-102.")).to_be_visible()
+    expect(supervisor.get_by_role("region", name="Storico")).to_contain_text("Riassegnato")
+    look(supervisor, "reassigned-by-supervisor")
+    colleague.reload()
+    expect(colleague.get_by_role("button", name="Salva il tipo")).to_be_visible()
+
+
+def test_the_privacy_team_erases_a_requesters_data_after_the_preview_and_not_under_legal_hold(sportello, new_page):
+    sportello.mail("Richiesta", "Vorrei sapere come pagare.", sender="erase.me@example.com")
+    page = new_page()
+    sign_in(page, sportello, "priv-201")
+    page.get_by_role("link", name="Cancellazione dati").click()
+    page.get_by_role("combobox", name="Trova il richiedente per").select_option("email")
+    page.get_by_role("textbox", name="Valore").fill("erase.me@example.com")
+    page.get_by_role("button", name="Mostra cosa verrà cancellato").click()
+    preview = page.get_by_role("region", name="Verranno cancellati")
+    expect(preview.get_by_role("row")).to_have_count(2)
+    look(page, "erasure-preview")
+    page.get_by_role("button", name="Cancella definitivamente questi dati").click()
+    expect(page.get_by_role("status")).to_contain_text("Dati cancellati da 1 ticket")
+
+    # A requester with an open breach report: the erasure waits.
+    sportello.api_ticket("privacy_violazione_dati", "Dati esposti", "Vedo i dati di altri.")
+    page.get_by_role("combobox", name="Trova il richiedente per").select_option("fiscal_code")
+    page.get_by_role("textbox", name="Valore").fill("RSSMRA85T10A562S")
+    page.get_by_role("button", name="Mostra cosa verrà cancellato").click()
+    expect(page.get_by_role("alert")).to_contain_text("Cancellazione sospesa per obbligo di legge")
+    expect(page.get_by_role("button", name="Cancella definitivamente questi dati")).to_have_count(0)
+    look(page, "erasure-held")
+    # First-level operators have no such door.
+    other = new_page()
+    sign_in(other, sportello, "op-101")
+    expect(other.get_by_role("link", name="Cancellazione dati")).to_have_count(0)
