@@ -202,6 +202,7 @@ catalogue! {
     requester_fiscal_code: "Codice fiscale", "Fiscal code";
     requester_none: "Nessun dato del richiedente.", "No requester data.";
     requester_restricted: "Dati riservati al team privacy.", "Reserved to the privacy team.";
+    requester_masked: "Dati in parte nascosti: chi supervisiona non contatta i richiedenti.", "Partly hidden: supervisors do not contact requesters.";
     custom_fields_title: "Dati dell'app", "App data";
     deadlines_title: "Scadenze", "Deadlines";
     deadlines_none: "Nessuna scadenza su questo ticket.", "No deadline on this ticket.";

@@ -372,7 +372,7 @@ async fn render(
     let requester_note = if requester.is_empty() {
         Some(t.requester_none())
     } else if !works_tickets {
-        Some(t.requester_restricted())
+        Some(t.requester_masked())
     } else {
         None
     };
@@ -776,6 +776,10 @@ fn timeline_of(engine: &Engine, t: Tr, events: &[Event]) -> Vec<TimelineRow> {
                     lookup(t, &format!("deadline_{}", s("deadline"))).unwrap_or_default().to_string()
                 }
                 EventKind::Reminder => s("reminder"),
+                EventKind::Reassigned => {
+                    let to = d.get("to").and_then(|v| v.as_str()).unwrap_or(t.nobody());
+                    format!("{} → {to}: {}", s("from"), s("reason"))
+                }
                 _ => String::new(),
             };
             TimelineRow {
