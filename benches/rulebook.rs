@@ -26,14 +26,14 @@ fn decide(c: &mut Criterion) {
     c.bench_function("rulebook/decide one contact (voice malfunction, with deadlines)", |b| {
         b.iter(|| {
             let contact = Contact { channel: "voice", category: "malfunction", at: black_box(at), facts };
-            rules.evaluate(black_box(&contact)).unwrap().walk.steps.len()
+            rules.evaluate(black_box(&contact)).unwrap().path.steps.len()
         })
     });
     let at_night = "2026-12-26T21:30:00+01:00".parse().unwrap();
     c.bench_function("rulebook/decide one contact (chat out of hours)", |b| {
         b.iter(|| {
             let contact = Contact { channel: "chat", category: "basic_info", at: black_box(at_night), facts };
-            rules.evaluate(black_box(&contact)).unwrap().walk.steps.len()
+            rules.evaluate(black_box(&contact)).unwrap().path.steps.len()
         })
     });
 }

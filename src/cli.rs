@@ -31,7 +31,11 @@ fn print_diagnostics(out: &mut String, diagnostics: &[Diagnostic]) {
 }
 
 fn load_or_report(path: &Path, out: &mut String) -> Option<Rules> {
-    match Rules::load(path) {
+    reported(path, Rules::load(path), out)
+}
+
+fn reported<T>(path: &Path, loaded: Result<T, Vec<Diagnostic>>, out: &mut String) -> Option<T> {
+    match loaded {
         Ok(r) => Some(r),
         Err(diagnostics) => {
             out.push_str(&format!("rulebook `{}` has errors:\n\n", path.display()));
@@ -51,17 +55,16 @@ pub fn run(action: RulesAction) -> (String, u8) {
             let Some(rules) = load_or_report(&path, &mut out) else {
                 return (out, 1);
             };
-            let b = &rules.book;
+            let b = &rules.model;
             out.push_str(&format!("Checking '{}'  SUCCESS\nFound:\n", rules.file));
-            let flows_in_use = b.flows.len();
             for (n, what) in [
                 (b.categories.len(), "categories"),
                 (b.channels.len(), "channels"),
                 (b.teams.len(), "teams"),
                 (b.schedules.len(), "schedules"),
-                (flows_in_use, "flows"),
+                (b.flows.len(), "flows"),
                 (b.targets.len(), "escalation targets"),
-                (b.sla.targets.iter().count(), "SLA targets"),
+                (b.sla.targets.len(), "SLA targets"),
                 (b.messages.len(), "messages"),
                 (rules.knowledge.ids().len(), "knowledge articles"),
             ] {
@@ -145,10 +148,12 @@ pub fn run(action: RulesAction) -> (String, u8) {
             (out, u8::from(failed > 0))
         }
         RulesAction::Graph { rules } => {
-            let Some(rules) = load_or_report(&rules, &mut out) else {
+            // The graph draws the flows as written (branches and all), so it reads the checked
+            // YAML model rather than the paths the engine keeps.
+            let Some((checked, _)) = reported(&rules, load::load(&rules), &mut out) else {
                 return (out, 1);
             };
-            (graph::mermaid(&rules.book), 0)
+            (graph::mermaid(&checked.book), 0)
         }
         RulesAction::Schema => (load::schema_text(), 0),
     }

@@ -69,12 +69,12 @@ fn add(client: &str, keys: &Path, rules: &Path, now: Timestamp) -> (String, u8) 
             return (format!("the rulebook {} has errors:\n{text}", rules.display()), 1);
         }
     };
-    let clients = &rules.book.clients;
+    let clients = &rules.clients;
     if !clients.contains_key(client) {
-        let hint = did_you_mean(client, clients.keys().map(String::as_str))
+        let hint = did_you_mean(client, clients.keys().map(|k| k.as_str()))
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default();
-        let known: Vec<&str> = clients.keys().map(String::as_str).collect();
+        let known: Vec<&str> = clients.keys().map(|k| k.as_str()).collect();
         return (format!("unknown client `{client}`{hint}; the rulebook's clients: {}\n", known.join(", ")), 2);
     }
     let mut file = match KeyFile::read(keys) {

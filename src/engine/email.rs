@@ -19,14 +19,11 @@ use crate::email::{
     looks_like_reminder, thread_keys,
 };
 use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
-use crate::rules::model::EmailSettings;
+use crate::rules::resolved::Email as EmailSettings;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-
-/// The category a new mail gets when it chases an earlier request by quoting its reference.
-pub const REMINDER_CATEGORY: &str = "reminder";
 
 /// How long a claim on one inbound message lasts, and how long a handled one is remembered
 /// (beyond SQS's longest retention, 14 days).
@@ -172,8 +169,9 @@ fn truncate(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
-fn requester_actor() -> Actor {
-    Actor { id: "email".into(), role: ActorRole::Requester }
+/// The requester, as the email channel speaks for them.
+fn requester_actor(channel: &str) -> Actor {
+    Actor { id: channel.into(), role: ActorRole::Requester }
 }
 
 fn once_error(e: RunOnceError<EngineError>) -> EngineError {
@@ -189,7 +187,7 @@ fn busy() -> EngineError {
 
 impl Engine {
     fn email_settings(&self) -> Result<&EmailSettings, EngineError> {
-        self.rules.book.email.as_ref().ok_or_else(|| {
+        self.rules.email.as_ref().ok_or_else(|| {
             EngineError::Conflict("the rulebook has no `email:` block, so inbound mail cannot be handled".into())
         })
     }
@@ -244,21 +242,21 @@ impl Engine {
         {
             answered = self.find_ticket(reference).await?;
         }
+        // A mail that chases an earlier request gets the rulebook's reminder category, if it has one.
+        let reminder = self.rules.reminder_category().map(|c| c.as_str());
         if let Some(ticket) = answered {
             if ticket.state.is_final() {
                 // Nothing more can happen on it: the requester's new mail is a new ticket about it.
-                let category = looks_like_reminder(&email).then_some(REMINDER_CATEGORY);
+                let category = reminder.filter(|_| looks_like_reminder(&email));
                 return self.open_from_email(settings, &email, &decision, &key, category, Some(ticket.reference)).await;
             }
-            return self.add_to_ticket(&email, &decision, &key, ticket).await;
+            return self.add_to_ticket(settings, &email, &decision, &key, ticket).await;
         }
         // A new mail quoting an earlier request's reference chases it.
         if let Some(reference) = TicketReference::find_in(&email.body)
             && let Some(earlier) = self.find_ticket(&reference).await?
         {
-            return self
-                .open_from_email(settings, &email, &decision, &key, Some(REMINDER_CATEGORY), Some(earlier.reference))
-                .await;
+            return self.open_from_email(settings, &email, &decision, &key, reminder, Some(earlier.reference)).await;
         }
         self.open_from_email(settings, &email, &decision, &key, None, None).await
     }
@@ -288,6 +286,7 @@ impl Engine {
     /// A reply or reminder on a ticket still alive: one event (and a reopening if it was resolved).
     async fn add_to_ticket(
         &self,
+        settings: &EmailSettings,
         email: &InboundEmail,
         decision: &VerdictDecision,
         key: &str,
@@ -298,6 +297,7 @@ impl Engine {
         let action = if reminder { EmailAction::Reminder } else { EmailAction::Threaded };
         let mut outcome = EmailOutcome::new(action, email, decision).on(&ticket);
         let body = truncate(&email.body, MAX_MESSAGE_BYTES).to_string();
+        let actor = requester_actor(self.rules.channels.key(settings.channel).as_str());
         let effect = || async {
             loop {
                 let mut current = self.ports.tickets.get(&ticket.id).await?;
@@ -306,13 +306,8 @@ impl Engine {
                 detail["from"] = json!("requester");
                 detail["body"] = json!(body);
                 let ticket_id = current.id.clone();
-                let event = |kind, detail| Event {
-                    ticket_id: ticket_id.clone(),
-                    at: now,
-                    actor: requester_actor(),
-                    kind,
-                    detail,
-                };
+                let event =
+                    |kind, detail| Event { ticket_id: ticket_id.clone(), at: now, actor: actor.clone(), kind, detail };
                 let mut events = vec![event(if reminder { EventKind::Reminder } else { EventKind::Message }, detail)];
                 if decision.action == VerdictAction::Quarantine {
                     events.push(event(EventKind::Note, json!({"quarantine": true, "verdicts": decision.reasons})));
@@ -360,17 +355,16 @@ impl Engine {
         };
         let subject = email.subject.as_deref().map(|s| truncate(s, MAX_SUBJECT_BYTES).to_string());
         let body = truncate(&email.body, MAX_MESSAGE_BYTES);
-        // A rulebook without the reminder category still gets the ticket, uncategorised.
-        let category = category.filter(|c| self.rules.book.categories.contains_key(*c)).map(str::to_string);
+        let channel = self.rules.channels.key(settings.channel).to_string();
         let contact = NewContact {
-            channel: settings.channel.clone(),
+            channel: channel.clone(),
             idempotency_key: key.to_string(),
-            category,
             subject,
             message: (!body.trim().is_empty()).then(|| body.to_string()),
             requester,
             related: related.clone(),
-            actor: Some(requester_actor()),
+            actor: Some(requester_actor(&channel)),
+            category: category.map(str::to_string),
             ..NewContact::default()
         };
         let created = self.open(contact).await?;
@@ -464,28 +458,19 @@ impl Engine {
         ticket: &Ticket,
     ) -> Option<OutgoingMail> {
         let to = ticket.requester.email.clone()?;
-        let book = &self.rules.book;
+        let rules = &self.rules;
         let sample = format!("{}\n{}", email.subject.as_deref().unwrap_or_default(), email.body);
         let detected = crate::knowledge::search::detect_language(&sample);
-        let default = book.languages.first().map(String::as_str).unwrap_or("it");
-        let text_in = |id: &str| {
-            let texts = book.messages.get(id)?;
-            texts.get(detected).or_else(|| texts.get(default)).or_else(|| texts.values().next()).cloned()
-        };
-        let channel_name = book
-            .channels
-            .get(&settings.channel)
-            .and_then(|c| c.name.get(detected).or_else(|| c.name.get(default)))
-            .cloned()
-            .unwrap_or_default();
-        let fill = |t: String| {
+        let channel_name = rules.text(&rules.channels[settings.channel].name, detected);
+        let fill = |t: &str| {
             t.replace("{reference}", ticket.reference.as_str())
-                .replace("{channel}", &channel_name)
+                .replace("{channel}", channel_name)
                 .replace("{alternative_channels}", "")
                 .replace("{next_opening}", "")
         };
-        let text = fill(text_in(&settings.acknowledgement)?);
-        let heading = fill(text_in(&settings.acknowledgement_subject)?);
+        let text_in = |id| rules.message(rules.messages.key(id).as_str(), detected);
+        let text = fill(text_in(settings.acknowledgement)?);
+        let heading = fill(text_in(settings.acknowledgement_subject)?);
         let original = crate::email::normalize_subject(email.subject.as_deref().unwrap_or_default());
         let mut subject = format!("[{}] {heading}", ticket.reference);
         if !original.is_empty() {
