@@ -187,6 +187,16 @@ fn readme_embeds_the_current_graph() {
     assert!(graph.matches("```mermaid").count() == 4, "one diagram per channel");
 }
 
+/// A broken variant of the default rulebook: its edits (find, replace), the error expected, the
+/// text the error points at, and the help line expected under it.
+struct BrokenRole {
+    case: &'static str,
+    edits: &'static [(&'static str, &'static str)],
+    message: &'static str,
+    at: &'static str,
+    help: Option<&'static str>,
+}
+
 /// The roles the engine reads from the rulebook (the default and reminder categories, the bot's
 /// team and category, the IVR menu, one channel per entry point, the incident check's type and
 /// target) are checked like every other reference: each broken variant of the default rulebook
@@ -196,119 +206,118 @@ fn readme_embeds_the_current_graph() {
 fn broken_roles_are_refused_at_their_location() {
     let text = std::fs::read_to_string(root().join("rules/rulebook.yaml")).unwrap();
     let knowledge = format!("knowledge: {}", root().join("rules/knowledge").display());
-    // (case, edits (find, replace), expected message, the text the error points at, a help line)
-    let cases: &[(&str, &[(&str, &str)], &str, &str, Option<&str>)] = &[
-        (
-            "misspelt bot team",
-            &[("bot: {team: chatbot,", "bot: {team: chatbto,")],
-            "error: unknown team `chatbto`",
-            "chatbto,",
-            Some("= help: did you mean `chatbot`?"),
-        ),
-        (
-            "misspelt bot category",
-            &[("category: bot}", "category: bto}")],
-            "error: unknown category `bto`",
-            "bto}",
-            Some("= help: did you mean `bot`?"),
-        ),
-        (
-            "the bot holds chats in the default team",
-            &[("bot: {team: chatbot,", "bot: {team: first_level,")],
-            "error: team `first_level` is the default team: its operators would see chats the bot still holds",
-            "first_level, category",
-            Some("= help: give the bot a team of its own under `teams`"),
-        ),
-        (
-            "misspelt menu category",
-            &[("\"2\": malfunction", "\"2\": malfunctoin")],
-            "error: unknown category `malfunctoin`",
-            "malfunctoin",
-            Some("= help: did you mean `malfunction`?"),
-        ),
-        (
-            "a menu key no phone has",
-            &[("\"4\": privacy_question", "\"four\": privacy_question")],
-            "error: `four` is not a key a caller can press",
-            "\"four\"",
-            Some("= help: write one to three of 0-9, `*` and `#`"),
-        ),
-        (
-            "a menu on the chat",
-            &[(
+    let cases: &[BrokenRole] = &[
+        BrokenRole {
+            case: "misspelt bot team",
+            edits: &[("bot: {team: chatbot,", "bot: {team: chatbto,")],
+            message: "error: unknown team `chatbto`",
+            at: "chatbto,",
+            help: Some("= help: did you mean `chatbot`?"),
+        },
+        BrokenRole {
+            case: "misspelt bot category",
+            edits: &[("category: bot}", "category: bto}")],
+            message: "error: unknown category `bto`",
+            at: "bto}",
+            help: Some("= help: did you mean `bot`?"),
+        },
+        BrokenRole {
+            case: "the bot holds chats in the default team",
+            edits: &[("bot: {team: chatbot,", "bot: {team: first_level,")],
+            message: "error: team `first_level` is the default team: its operators would see chats the bot still holds",
+            at: "first_level, category",
+            help: Some("= help: give the bot a team of its own under `teams`"),
+        },
+        BrokenRole {
+            case: "misspelt menu category",
+            edits: &[("\"2\": malfunction", "\"2\": malfunctoin")],
+            message: "error: unknown category `malfunctoin`",
+            at: "malfunctoin",
+            help: Some("= help: did you mean `malfunction`?"),
+        },
+        BrokenRole {
+            case: "a menu key no phone has",
+            edits: &[("\"4\": privacy_question", "\"four\": privacy_question")],
+            message: "error: `four` is not a key a caller can press",
+            at: "\"four\"",
+            help: Some("= help: write one to three of 0-9, `*` and `#`"),
+        },
+        BrokenRole {
+            case: "a menu on the chat",
+            edits: &[(
                 "    bot: {team: chatbot, category: bot}\n",
                 "    bot: {team: chatbot, category: bot}\n    menu: {\"1\": basic_info}\n",
             )],
-            "error: channel `chat` is of kind `chat`: only a voice channel has an IVR menu",
-            "menu: {\"1\": basic_info}\n    contact_point",
-            None,
-        ),
-        (
-            "no default category",
-            &[("    default: true\n", "")],
-            "error: no category is `default: true`",
-            "categories:",
-            Some("= help: mark the category operators start from (a basic request) with `default: true`"),
-        ),
-        (
-            "two default categories",
-            &[("    reminder: true\n", "    reminder: true\n    default: true\n")],
-            "error: categories basic_info, reminder are all `default: true`; exactly one may be",
-            "true\n  malfunction:",
-            None,
-        ),
-        (
-            "a default category the phone never gets",
-            &[("    default: true\n", "    default: true\n    channels: [email, chat, api]\n")],
-            "error: the default category `basic_info` does not arrive on channel `voice`, where a contact may name no category",
-            "true\n    channels: [email",
-            Some("= help: add `voice` to `categories.basic_info.channels`, or make another category the default"),
-        ),
-        (
-            "two reminder categories",
-            &[("    default: true\n", "    default: true\n    reminder: true\n")],
-            "error: categories basic_info, reminder are all `reminder: true`; a reminder gets one category",
-            "true\n  malfunction:",
-            None,
-        ),
-        (
-            "two voice channels",
-            &[("  chat:\n    kind: chat", "  chat:\n    kind: voice")],
-            "error: channels chat, voice are all of kind `voice`; Sportello's voice entry point serves one channel",
-            "voice\n    name: {it: Telefono",
-            None,
-        ),
-        (
-            "an incident check that escalates to two targets",
-            &[(
+            message: "error: channel `chat` is of kind `chat`: only a voice channel has an IVR menu",
+            at: "menu: {\"1\": basic_info}\n    contact_point",
+            help: None,
+        },
+        BrokenRole {
+            case: "no default category",
+            edits: &[("    default: true\n", "")],
+            message: "error: no category is `default: true`",
+            at: "categories:",
+            help: Some("= help: mark the category operators start from (a basic request) with `default: true`"),
+        },
+        BrokenRole {
+            case: "two default categories",
+            edits: &[("    reminder: true\n", "    reminder: true\n    default: true\n")],
+            message: "error: categories basic_info, reminder are all `default: true`; exactly one may be",
+            at: "true\n  malfunction:",
+            help: None,
+        },
+        BrokenRole {
+            case: "a default category the phone never gets",
+            edits: &[("    default: true\n", "    default: true\n    channels: [email, chat, api]\n")],
+            message: "error: the default category `basic_info` does not arrive on channel `voice`, where a contact may name no category",
+            at: "true\n    channels: [email",
+            help: Some("= help: add `voice` to `categories.basic_info.channels`, or make another category the default"),
+        },
+        BrokenRole {
+            case: "two reminder categories",
+            edits: &[("    default: true\n", "    default: true\n    reminder: true\n")],
+            message: "error: categories basic_info, reminder are all `reminder: true`; a reminder gets one category",
+            at: "true\n  malfunction:",
+            help: None,
+        },
+        BrokenRole {
+            case: "two voice channels",
+            edits: &[("  chat:\n    kind: chat", "  chat:\n    kind: voice")],
+            message: "error: channels chat, voice are all of kind `voice`; Sportello's voice entry point serves one channel",
+            at: "voice\n    name: {it: Telefono",
+            help: None,
+        },
+        BrokenRole {
+            case: "an incident check that escalates to two targets",
+            edits: &[(
                 "        - escalate: [pagopa_incident_management]\n        - close_contact",
                 "        - escalate: [pagopa_incident_management, pagopa_specialists]\n        - close_contact",
             )],
-            "`check_active_incidents` escalates at once, to one target, but the flow offers pagopa_incident_management, pagopa_specialists",
-            "check_active_incidents\n    - if: incident_active\n      then: [provide_restoration_info, {classify: Q}, resolve, close_contact]",
-            Some("= help: name the one target that receives malfunction reports in this `escalate` step"),
-        ),
-        (
-            "an incident check followed by no type",
-            &[(
+            message: "`check_active_incidents` escalates at once, to one target, but the flow offers pagopa_incident_management, pagopa_specialists",
+            at: "check_active_incidents\n    - if: incident_active\n      then: [provide_restoration_info, {classify: Q}, resolve, close_contact]",
+            help: Some("= help: name the one target that receives malfunction reports in this `escalate` step"),
+        },
+        BrokenRole {
+            case: "an incident check followed by no type",
+            edits: &[(
                 "      then: [provide_restoration_info, {classify: Q}, resolve]",
                 "      then: [provide_restoration_info, resolve]",
             )],
-            "category `malfunction` with an active incident: `check_active_incidents` is followed by no type",
-            "check_active_incidents\n    - if: incident_active\n      then: [provide_restoration_info, resolve]",
-            None,
-        ),
-        (
-            "an old `bot: true`",
-            &[("bot: {team: chatbot, category: bot}", "bot: true")],
-            "error: expected a mapping, found a boolean",
-            "true\n    contact_point:\n      it: la chat",
-            None,
-        ),
+            message: "category `malfunction` with an active incident: `check_active_incidents` is followed by no type",
+            at: "check_active_incidents\n    - if: incident_active\n      then: [provide_restoration_info, resolve]",
+            help: None,
+        },
+        BrokenRole {
+            case: "an old `bot: true`",
+            edits: &[("bot: {team: chatbot, category: bot}", "bot: true")],
+            message: "error: expected a mapping, found a boolean",
+            at: "true\n    contact_point:\n      it: la chat",
+            help: None,
+        },
     ];
     let dir = tempdir("broken-roles");
     let mut failures = Vec::new();
-    for (case, edits, message, at, help) in cases {
+    for BrokenRole { case, edits, message, at, help } in cases {
         let mut broken = text.replace("knowledge: knowledge", &knowledge);
         for (find, replace) in *edits {
             assert!(broken.contains(find), "{case}: `{find}` is not in rules/rulebook.yaml: update this case");

@@ -6,7 +6,7 @@
 use crate::domain::{ChannelKind, TicketType};
 use crate::rules::Rules;
 use crate::rules::ids::{CategoryIx, ChannelIx};
-use crate::rules::model::TargetParty;
+use crate::rules::model::{FieldFormat, TargetParty};
 use crate::rules::resolved::{Delivery, Model, Path};
 
 /// The voice channel's id.
@@ -132,4 +132,16 @@ pub fn voice_alternatives(rules: &Rules) -> Vec<String> {
     };
     let lang = rules.default_language();
     voice.alternative_channels.iter().map(|c| rules.text(&rules.channels[*c].contact_point, lang).to_string()).collect()
+}
+
+/// The payment the scenes' app requests are about, in the rulebook's custom fields of each
+/// format (a notice code, its creditor, the RptId joining them).
+pub fn payment_fields(rules: &Model) -> serde_json::Map<String, serde_json::Value> {
+    let value = |format: FieldFormat| match format {
+        FieldFormat::NoticeCode => Some("302001234567890123"),
+        FieldFormat::EntityFiscalCode => Some("15376371009"),
+        FieldFormat::RptId => Some("15376371009302001234567890123"),
+        FieldFormat::FiscalCode | FieldFormat::Text => None,
+    };
+    rules.custom_fields.iter().filter_map(|(id, f)| Some((id.to_string(), value(f.format)?.into()))).collect()
 }

@@ -285,19 +285,14 @@ async fn email_answered_from_the_knowledge_base(sb: &dyn Stage, out: &mut Narrat
     Ok(format!("{reference} answered with the knowledge-base article, reply threaded on the requester's mail"))
 }
 
-fn api_request(request: &cast::ClientRequest, subject: &str, message: &str) -> Value {
+fn api_request(rules: &crate::rules::Model, request: &cast::ClientRequest, subject: &str, message: &str) -> Value {
     json!({
         "category": request.category,
         "subcategory": request.subcategory,
         "subject": subject,
         "message": message,
         "requester": {"name": "Mario Rossi", "email": "mario.rossi@example.it", "fiscal_code": "RSSMRA85T10A562S"},
-        "fields": {
-            "notice_code": "302001234567890123",
-            "creditor_fiscal_code": "15376371009",
-            "rpt_id": "15376371009302001234567890123",
-            "app_version": "2.71.0"
-        }
+        "fields": cast::payment_fields(rules),
     })
 }
 
@@ -317,6 +312,7 @@ async fn specialist_request_escalated(sb: &dyn Stage, out: &mut Narrator) -> Res
         return Err(format!("expected a PagoPA target and a third party, the flow offers {targets:?}"));
     };
     let body = api_request(
+        rules,
         &request,
         "Addebito doppio",
         "Ho pagato lo stesso avviso due volte dall'app IO e vedo due addebiti sulla carta.",
@@ -511,6 +507,7 @@ async fn privacy_breach(sb: &dyn Stage, out: &mut Narrator) -> Result<String, St
         cast::targets_of(rules, request.ours).into_iter().next().ok_or("the breach flow escalates to no target")?;
     let privacy_team = rules.privacy_team().map_or("", |t| t.as_str());
     let body = api_request(
+        rules,
         &request,
         "Vedo i dati di un'altra persona",
         "Nell'app IO vedo i documenti e le ricevute di un'altra persona.",

@@ -470,27 +470,3 @@ pub struct Client {
     /// operator confirms or changes it.
     pub default: Id,
 }
-
-impl Client {
-    /// Our category for the client's `category` and `subcategory`, or `None` when the client's
-    /// category is not in its tree at all.
-    pub fn map(&self, category: &str, subcategory: Option<&str>) -> Option<&Id> {
-        if let Some(sub) = subcategory
-            && let Some(ours) = self.categories.get(&format!("{category}/{sub}"))
-        {
-            return Some(ours);
-        }
-        if let Some(ours) = self.categories.get(category) {
-            return Some(ours);
-        }
-        let known = self.categories.keys().any(|k| k.split('/').next() == Some(category));
-        known.then_some(&self.default)
-    }
-
-    /// The client's top-level categories, as it names them.
-    pub fn client_categories(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = self.categories.keys().filter_map(|k| k.split('/').next()).collect();
-        out.dedup();
-        out
-    }
-}

@@ -720,3 +720,52 @@ impl Resolver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::load;
+
+    fn default_rulebook() -> Rulebook {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+        load::load(dir).unwrap_or_else(|e| panic!("{e:?}")).0.book
+    }
+
+    /// The paths worked out at load are the walks themselves, for every channel × category ×
+    /// combination of facts.
+    #[test]
+    fn every_route_is_the_walk_of_its_facts() {
+        let book = default_rulebook();
+        let model = resolve(&book).unwrap();
+        let mut checked = 0;
+        for (ch, ch_id, _) in model.channels.entries() {
+            for (cat, cat_id, category) in model.categories.entries() {
+                let route = model.route(ch, cat);
+                assert_eq!(route.is_some(), category.arrives_on(ch), "{ch_id} × {cat_id}");
+                let Some(route) = route else { continue };
+                for facts in Facts::all() {
+                    let w = walk::walk(&book, ch_id.as_str(), cat_id.as_str(), facts, false);
+                    let p = route.path(&Facts { privacy_request: category.privacy, ..facts });
+                    assert_eq!(p.step_names(), w.step_names(), "{ch_id} × {cat_id} with {facts:?}");
+                    assert_eq!((p.outcome, p.ticket_type), (w.outcome, w.ticket_type));
+                    assert_eq!(model.teams.key(p.team), w.team);
+                    let targets: Vec<&str> = p.escalate_to.iter().map(|t| model.targets.key(*t).as_str()).collect();
+                    assert_eq!(targets, w.escalate_to);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 400, "only {checked} combinations");
+    }
+
+    /// The model is plain data: it survives a round trip through JSON.
+    #[test]
+    fn the_model_serializes() {
+        let model = resolve(&default_rulebook()).unwrap();
+        let json = serde_json::to_string(&model).unwrap();
+        let back: Model = serde_json::from_str(&json).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        assert_eq!(back.default_team(), "first_level");
+        assert_eq!(back.route_of("voice", "malfunction").unwrap().paths.len(), 3);
+    }
+}

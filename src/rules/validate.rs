@@ -1082,13 +1082,13 @@ impl Checker<'_> {
             return;
         };
         match &e.channel {
-            Some(channel) => {
+            Some(channel)
                 if self.reference("/email/channel".into(), "channel", channel, &b.channels)
-                    && b.channels[channel].kind != ChannelKind::Email
-                {
-                    self.error("/email/channel", format!("channel `{channel}` is not of kind `email`"));
-                }
+                    && b.channels[channel].kind != ChannelKind::Email =>
+            {
+                self.error("/email/channel", format!("channel `{channel}` is not of kind `email`"));
             }
+            Some(_) => {}
             None if !b.channels.values().any(|c| c.kind == ChannelKind::Email) => {
                 self.error("/email", "inbound mail needs a channel of kind `email`, and the rulebook has none")
                     .at_key = true;
