@@ -1,6 +1,8 @@
 //! Loading plus validating the default rulebook, and deciding one contact's path.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use sportello::domain::TicketType;
+use sportello::engine::FlowGuard;
 use sportello::rules::{Contact, Facts, Rules};
 use std::hint::black_box;
 use std::path::Path;
@@ -38,5 +40,17 @@ fn decide(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, load_and_validate, decide);
+/// What every operator action asks first: the flow's operator paths for the ticket's channel and
+/// category, and what they allow.
+fn guard(c: &mut Criterion) {
+    let rules = Rules::load(rules_dir()).unwrap();
+    c.bench_function("rulebook/flow guard of a ticket (email malfunction, escalation targets)", |b| {
+        b.iter(|| {
+            let g = FlowGuard::new(&rules, black_box("email"), black_box("malfunction"));
+            g.escalation_targets(Some(TicketType::I)).len()
+        })
+    });
+}
+
+criterion_group!(benches, load_and_validate, decide, guard);
 criterion_main!(benches);

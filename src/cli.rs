@@ -71,6 +71,7 @@ pub fn run(action: RulesAction) -> (String, u8) {
                 out.push_str(&format!(" - {n} {what}\n"));
             }
             out.push_str(&format!(" - languages: {}\n", b.languages.join(", ")));
+            out.push_str(&roles_summary(b));
             if !rules.warnings.is_empty() {
                 out.push_str(&format!("\n{} warning(s):\n\n", rules.warnings.len()));
                 print_diagnostics(&mut out, &rules.warnings);
@@ -157,6 +158,26 @@ pub fn run(action: RulesAction) -> (String, u8) {
         }
         RulesAction::Schema => (load::schema_text(), 0),
     }
+}
+
+/// What the engine will take from the rulebook where it needs "the" one of something.
+fn roles_summary(m: &crate::rules::Model) -> String {
+    let mut out = String::from("Roles:\n");
+    out.push_str(&format!(" - default team: {}\n", m.default_team()));
+    out.push_str(&format!(" - privacy team: {}\n", m.privacy_team().map_or("none", |t| t.as_str())));
+    out.push_str(&format!(" - default category: {}\n", m.default_category()));
+    out.push_str(&format!(" - reminder category: {}\n", m.reminder_category().map_or("none", |c| c.as_str())));
+    for (id, ch) in m.channels.iter() {
+        if let Some(bot) = ch.bot {
+            let (team, category) = (m.teams.key(bot.team), m.categories.key(bot.category));
+            out.push_str(&format!(" - bot of channel `{id}`: team {team}, category {category}\n"));
+        }
+        if !ch.menu.is_empty() {
+            let keys: Vec<String> = ch.menu.iter().map(|(k, c)| format!("{k} {}", m.categories.key(*c))).collect();
+            out.push_str(&format!(" - IVR menu of channel `{id}`: {}\n", keys.join(", ")));
+        }
+    }
+    out
 }
 
 fn parse_time(rules: &Rules, channel: &str, at: &str) -> Result<jiff::Timestamp, String> {

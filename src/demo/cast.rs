@@ -6,8 +6,7 @@
 use crate::domain::{ChannelKind, TicketType};
 use crate::rules::Rules;
 use crate::rules::ids::{CategoryIx, ChannelIx};
-use crate::rules::model::{FieldFormat, TargetParty};
-use crate::rules::resolved::{Delivery, Model, Path};
+use crate::rules::resolved::{Delivery, FieldFormat, Model, Path, TargetParty};
 
 /// The voice channel's id.
 pub fn voice_channel(rules: &Model) -> Result<&str, String> {

@@ -4,7 +4,7 @@ use super::{Engine, EngineError, TRIAGE};
 use crate::domain::codes;
 use crate::domain::{Actor, Event, EventKind, Requester, Ticket, TicketReference};
 use crate::ports::{Created, StepMessage, StoreError};
-use crate::rules::model::FieldFormat;
+use crate::rules::resolved::FieldFormat;
 use serde_json::json;
 use std::collections::BTreeMap;
 

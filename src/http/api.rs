@@ -7,7 +7,7 @@ use super::auth::{Authenticator, ClientIdentity};
 use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
 use crate::domain::{Actor, ActorRole, ChannelKind, EventKind, Requester, Ticket, TicketState, TicketType, codes};
 use crate::engine::{Engine, NewContact, validate_fields};
-use crate::rules::model::FieldFormat;
+use crate::rules::resolved::FieldFormat;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

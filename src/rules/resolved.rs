@@ -11,7 +11,9 @@ use super::ids::{
     CategoryId, CategoryIx, ChannelId, ChannelIx, ClientId, FieldId, FlowId, Ix, MessageId, MessageIx, ScheduleId,
     ScheduleIx, StepId, Table, TargetId, TargetIx, TeamId, TeamIx,
 };
-use super::model::{self, Rulebook, TargetParty, Text};
+use super::model::{self, Rulebook};
+// Blocks that refer to nothing are kept as the YAML model has them.
+pub use super::model::{CustomField, CustomStep, FieldFormat, Retention, Schedule, TargetParty, Text};
 use super::schedule;
 use super::source_map::escape_segment as esc;
 use super::walk::{self, Detail, Facts};
@@ -28,16 +30,16 @@ pub struct Model {
     pub categories: Table<CategoryId, Category>,
     pub teams: Table<TeamId, Team>,
     /// Service-hour definitions; `Rules` compiles them into calendars.
-    pub schedules: Table<ScheduleId, model::Schedule>,
+    pub schedules: Table<ScheduleId, Schedule>,
     pub channels: Table<ChannelId, Channel>,
     /// The named flows, for telling which one a step of a path came from.
     pub flows: Table<FlowId, ()>,
     pub targets: Table<TargetId, Target>,
     pub sla: Sla,
     pub gdpr: Gdpr,
-    pub retention: model::Retention,
-    pub custom_fields: Table<FieldId, model::CustomField>,
-    pub custom_steps: Table<StepId, model::CustomStep>,
+    pub retention: Retention,
+    pub custom_fields: Table<FieldId, CustomField>,
+    pub custom_steps: Table<StepId, CustomStep>,
     pub messages: Table<MessageId, Text>,
     pub clients: Table<ClientId, Client>,
     /// The mailbox of the email channel, when the rulebook has one.
@@ -380,7 +382,7 @@ pub fn resolve(book: &Rulebook) -> Result<Model, Vec<Diagnostic>> {
     let category_ids: Table<CategoryId, ()> = ids(&book.categories);
     let channel_ids: Table<ChannelId, ()> = ids(&book.channels);
     let team_ids: Table<TeamId, ()> = ids(&book.teams);
-    let schedules: Table<ScheduleId, model::Schedule> =
+    let schedules: Table<ScheduleId, Schedule> =
         book.schedules.iter().map(|(id, s)| (id.as_str().into(), s.clone())).collect();
     let messages: Table<MessageId, Text> =
         book.messages.iter().map(|(id, t)| (id.as_str().into(), t.clone())).collect();
@@ -520,7 +522,8 @@ pub fn resolve(book: &Rulebook) -> Result<Model, Vec<Diagnostic>> {
         let channel = match &e.channel {
             Some(ch) => r.ix(&channel_ids, ch, "channel", || "/email/channel".into())?,
             None => {
-                book.channels.iter().position(|(_, c)| c.kind == ChannelKind::Email).map(Ix::new).or_else(|| {
+                let email = book.channels.iter().find(|(_, c)| c.kind == ChannelKind::Email);
+                email.and_then(|(id, _)| channel_ids.ix(id)).or_else(|| {
                     r.problem("/email/channel", "no channel is of kind `email`");
                     None
                 })?
@@ -543,14 +546,14 @@ pub fn resolve(book: &Rulebook) -> Result<Model, Vec<Diagnostic>> {
             "/teams",
             "a team with `default: true`",
         ),
-        privacy_team: book.teams.iter().position(|(_, t)| t.privacy).map(Ix::new),
+        privacy_team: book.teams.iter().find(|(_, t)| t.privacy).and_then(|(id, _)| team_ids.ix(id)),
         default_category: r.role(
             &category_ids,
             book.categories.iter().find(|(_, c)| c.default).map(|(id, _)| id),
             "/categories",
             "a category with `default: true`",
         ),
-        reminder_category: book.categories.iter().position(|(_, c)| c.reminder).map(Ix::new),
+        reminder_category: book.categories.iter().find(|(_, c)| c.reminder).and_then(|(id, _)| category_ids.ix(id)),
     };
     let mut model = Model {
         languages: book.languages.clone(),
