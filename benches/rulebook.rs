@@ -3,7 +3,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use sportello::domain::TicketType;
 use sportello::engine::FlowGuard;
-use sportello::rules::{Contact, Facts, Rules};
+use sportello::rules::{Contact, Facts, Rules, load, resolved};
 use std::hint::black_box;
 use std::path::Path;
 
@@ -18,6 +18,11 @@ fn load_and_validate(c: &mut Criterion) {
     });
     c.bench_function("rulebook/parse+validate (text only)", |b| {
         b.iter(|| Rules::from_text("rulebook.yaml", Path::new("/nonexistent"), black_box(&text)))
+    });
+    // The part of loading that turns the checked YAML model into the one the engine reads.
+    let (checked, _) = load::load(rules_dir()).unwrap();
+    c.bench_function("rulebook/resolve (typed model, every path worked out)", |b| {
+        b.iter(|| resolved::resolve(black_box(&checked.book)).unwrap())
     });
 }
 
