@@ -169,9 +169,29 @@ impl<'de, K> Deserialize<'de> for Ix<K> {
 
 /// Rows keyed by id, in id order (the order the rulebook's maps are read in). Looked up by id
 /// text, as tickets and requests carry ids, or by a resolved [`Ix`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Vec<(K, V)>", bound(deserialize = "K: Borrow<str> + Deserialize<'de>, V: Deserialize<'de>"))]
 pub struct Table<K, V> {
     rows: Vec<(K, V)>,
+}
+
+/// Written as its list of rows, as it is read back.
+impl<K: Serialize, V: Serialize> Serialize for Table<K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.rows.serialize(s)
+    }
+}
+
+impl<K: Borrow<str>, V> TryFrom<Vec<(K, V)>> for Table<K, V> {
+    type Error = String;
+
+    /// Rows read back must be in id order, each id once: references point at positions.
+    fn try_from(rows: Vec<(K, V)>) -> Result<Self, String> {
+        match rows.windows(2).find(|w| w[0].0.borrow() >= w[1].0.borrow()) {
+            Some(w) => Err(format!("table rows out of id order at `{}`", w[1].0.borrow())),
+            None => Ok(Self { rows }),
+        }
+    }
 }
 
 impl<K, V> Default for Table<K, V> {
@@ -273,5 +293,9 @@ mod tests {
         assert_eq!(t.get("nobody"), None);
         let json = serde_json::to_string(&ix).unwrap();
         assert_eq!(serde_json::from_str::<TeamIx>(&json).unwrap(), ix);
+        let back: Table<TeamId, u8> = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back.ix("privacy"), Some(ix));
+        let shuffled = r#"[["privacy", 2], ["first_level", 1]]"#;
+        assert!(serde_json::from_str::<Table<TeamId, u8>>(shuffled).is_err(), "rows out of order are refused");
     }
 }
