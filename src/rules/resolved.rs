@@ -544,14 +544,14 @@ pub fn resolve(book: &Rulebook) -> Result<Model, Vec<Diagnostic>> {
             &team_ids,
             book.teams.iter().find(|(_, t)| t.default).map(|(id, _)| id),
             "/teams",
-            "a team with `default: true`",
+            "team with `default: true`",
         ),
         privacy_team: book.teams.iter().find(|(_, t)| t.privacy).and_then(|(id, _)| team_ids.ix(id)),
         default_category: r.role(
             &category_ids,
             book.categories.iter().find(|(_, c)| c.default).map(|(id, _)| id),
             "/categories",
-            "a category with `default: true`",
+            "category with `default: true`",
         ),
         reminder_category: book.categories.iter().find(|(_, c)| c.reminder).and_then(|(id, _)| category_ids.ix(id)),
     };
@@ -694,7 +694,7 @@ impl Resolver {
         match named.and_then(|id| table.ix(id)) {
             Some(ix) => ix,
             None => {
-                self.problem(pointer, format!("the rulebook names no {what}"));
+                self.problem(pointer, format!("the rulebook has no {what}"));
                 Ix::new(0)
             }
         }
