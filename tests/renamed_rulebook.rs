@@ -455,7 +455,8 @@ async fn flows_walk_over_http_on_the_renamed_rulebook() {
     assert_eq!(sent["ticket"]["state"], "awaiting_resolution_notice", "{sent}");
     let queued = sb.take_escalations(&sb.queue_of(&dpo).unwrap()).await.unwrap();
     assert_eq!(queued[0]["target"], json!(dpo), "{queued:?}");
-    ok(sb.notice(&dpo, &called, "Dati forniti all'interessato.").await.unwrap());
+    let escalation_id = sent["escalation_id"].as_str().unwrap();
+    ok(sb.notice(&dpo, &called, escalation_id, "Dati forniti all'interessato.").await.unwrap());
     act(&sb, Staff::PrivacyOperator, "POST", &format!("{base}/close-contact"), None).await;
     act(&sb, Staff::PrivacyOperator, "POST", &format!("{base}/resolve"), Some(json!({"answer": "Fatto."}))).await;
     assert_renamed(&act(&sb, Staff::PrivacyOperator, "GET", &base, None).await, &r);
@@ -475,7 +476,8 @@ async fn flows_walk_over_http_on_the_renamed_rulebook() {
     assert_eq!(checked["ticket"]["escalations"][0]["target"], json!(incidents), "{checked}");
     let queued = sb.take_escalations(&sb.queue_of(&incidents).unwrap()).await.unwrap();
     assert_eq!(queued[0]["target"], json!(incidents), "{queued:?}");
-    ok(sb.notice(&incidents, &broken, "Guasto risolto.").await.unwrap());
+    let escalation_id = checked["ticket"]["escalations"][0]["escalation_id"].as_str().unwrap();
+    ok(sb.notice(&incidents, &broken, escalation_id, "Guasto risolto.").await.unwrap());
     act(&sb, Staff::Operator, "POST", &format!("{base}/close-contact"), None).await;
     act(&sb, Staff::Operator, "POST", &format!("{base}/resolve"), Some(json!({"answer": "Risolto."}))).await;
     assert_renamed(&act(&sb, Staff::Operator, "GET", &base, None).await, &r);

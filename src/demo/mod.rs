@@ -136,8 +136,9 @@ async fn in_process(options: &DemoOptions, rules: crate::rules::Rules, out: &mut
         options.rules.display()
     ));
     out.say(format!(
-        "Operators {OPERATOR_ID} (operator), {PRIVACY_OPERATOR_ID} (privacy team), {SUPERVISOR_ID} (supervisor); API client `{}`.",
-        cast::api_client(&rules).unwrap_or("-")
+        "Operators {OPERATOR_ID} (operator), {PRIVACY_OPERATOR_ID} (privacy team), {SUPERVISOR_ID} (supervisor); API client `{}`; telephony platform `{}`.",
+        cast::api_client(&rules).unwrap_or("-"),
+        cast::voice_channel(&rules).unwrap_or("-")
     ));
     scenes_on(&sandbox, out, |hours| {
         let when = if hours == Hours::Out { closed_at } else { at };

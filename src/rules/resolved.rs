@@ -119,6 +119,8 @@ pub struct Target {
     pub delivery: Delivery,
     /// Ticket fields this target may receive.
     pub fields: Vec<String>,
+    /// Cleared to receive the requester's free text (subject, description, conversation).
+    pub free_text: bool,
     pub remind_after: Option<BusinessTime>,
 }
 
@@ -476,8 +478,14 @@ pub fn resolve(book: &Rulebook) -> Result<Model, Vec<Diagnostic>> {
                 .remind_after
                 .as_ref()
                 .and_then(|text| r.business_time(text, format!("/targets/{}/remind_after", esc(id))));
-            let target =
-                Target { name: t.name.clone(), party: t.party, delivery, fields: t.fields.clone(), remind_after };
+            let target = Target {
+                name: t.name.clone(),
+                party: t.party,
+                delivery,
+                fields: t.fields.clone(),
+                free_text: t.free_text,
+                remind_after,
+            };
             (TargetId::from(id.as_str()), target)
         })
         .collect();
