@@ -308,7 +308,7 @@ async fn the_demo_plays_on_the_renamed_rulebook() {
     let out = run.lines.join("\n");
     assert!(run.failed.is_empty() && run.skipped.is_empty(), "{:?}\n{out}", run.failed);
     for line in [
-        format!("API client `{}`", new_name(&r.clients, "io")),
+        format!("API client `{}`; telephony platform `{}`", new_name(&r.clients, "io"), r.channel("voice")),
         format!("escalated to {}: state awaiting_resolution_notice", r.target("pagopa_specialists")),
         format!("→ {}: POST /operator/targets/{}/notices", r.target("third_parties"), r.target("third_parties")),
         format!("team {}, assignee {OPERATOR_ID}; incident INC-", r.team("first_level")),
@@ -427,7 +427,7 @@ async fn flows_walk_over_http_on_the_renamed_rulebook() {
     // Voice: the IVR menu's privacy key reaches the privacy team, in the privacy operators' queue
     // only; the privacy operator escalates to the DPO and resolves on its notice.
     let call = json!({"call_id": "call-renamed-1", "caller": "+393331234567", "menu": menu_key(&sb, &r.category("privacy_question"))});
-    let answer = ok(sb.client.post_json("/voice/calls", &[], &call).await.unwrap());
+    let answer = ok(sb.voice_call(&call).await.unwrap());
     assert_eq!(answer["open"], true, "{answer}");
     let called = answer["reference"].as_str().unwrap().to_string();
     sb.settle().await.unwrap();
@@ -464,7 +464,7 @@ async fn flows_walk_over_http_on_the_renamed_rulebook() {
     // A malfunction with no incident: the check types it and escalates it to the target the flow
     // names after the check; its notice lets the operator resolve.
     let call = json!({"call_id": "call-renamed-2", "caller": "+393331234567", "menu": menu_key(&sb, &r.category("malfunction"))});
-    let answer = ok(sb.client.post_json("/voice/calls", &[], &call).await.unwrap());
+    let answer = ok(sb.voice_call(&call).await.unwrap());
     let broken = answer["reference"].as_str().unwrap().to_string();
     sb.settle().await.unwrap();
     let base = format!("/operator/tickets/{broken}");
