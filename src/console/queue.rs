@@ -93,11 +93,8 @@ fn query(console: &Console, desk: &Desk, p: &QueueParams) -> Result<(QueueQuery,
     let engine = &console.api.engine;
     let privacy = desk.who.has(PRIVACY_ROLE);
     let visible = engine.operator_teams(privacy);
-    let book = &engine.rules.book;
-    let default_team =
-        if privacy { book.teams.iter().find(|(_, t)| t.privacy).map(|(id, _)| id.clone()) } else { None }
-            .or_else(|| book.teams.iter().find(|(_, t)| t.default).map(|(id, _)| id.clone()))
-            .unwrap_or_default();
+    let book = &engine.rules;
+    let default_team = if privacy { book.privacy_team() } else { None }.unwrap_or(book.default_team()).to_string();
     let team = blank(&p.team).unwrap_or(&default_team).to_string();
     let teams = if team == ALL_TEAMS && desk.who.has(Role::Supervisor) {
         visible.clone()
@@ -254,7 +251,12 @@ pub async fn page(State(console): State<Console>, desk: Desk, Query(p): Query<Qu
     let ch = current(&p.channel);
     let mut channels = vec![choice("", t.filter_any(), ch.as_deref().or(Some("")))];
     channels.extend(
-        engine.rules.book.channels.keys().map(|id| choice(id, view::channel_name(engine, lang, id), ch.as_deref())),
+        engine
+            .rules
+            .channels
+            .keys()
+            .map(|id| id.as_str())
+            .map(|id| choice(id, view::channel_name(engine, lang, id), ch.as_deref())),
     );
     let ty = current(&p.ticket_type);
     let mut types = vec![choice("", t.filter_any(), ty.as_deref().or(Some("")))];

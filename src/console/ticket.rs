@@ -322,7 +322,7 @@ async fn render(
     let now = engine.now();
     let who = &desk.who;
     let reference = ticket.reference.to_string();
-    let guard = FlowGuard::of(&engine.rules.book, &ticket);
+    let guard = FlowGuard::of(&engine.rules, &ticket);
 
     let mut summary = vec![
         Pair { label: t.field_type().into(), value: view::type_label(t, ticket.ticket_type).into() },
@@ -380,7 +380,7 @@ async fn render(
         .fields
         .iter()
         .map(|(name, value)| Pair {
-            label: view::rulebook_text(engine.rules.book.custom_fields.get(name).map(|f| &f.label), lang, name).into(),
+            label: view::rulebook_text(engine.rules.custom_fields.get(name).map(|f| &f.label), lang, name).into(),
             value: value.clone(),
         })
         .collect();
@@ -421,7 +421,7 @@ async fn render(
 
     let conversation = conversation_of(engine, t, &ticket, &events, 0);
     let timeline = timeline_of(engine, t, &events);
-    let path_html = path_html(t, engine, &flow_path(&engine.rules.book, &ticket, &events));
+    let path_html = path_html(t, engine, &flow_path(&engine.rules, &ticket, &events));
 
     // What the flow allows next, for this caller: the same checks the engine makes, so what is
     // shown is what would be accepted.

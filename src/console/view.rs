@@ -109,25 +109,25 @@ pub fn rulebook_text<'a>(
 pub fn category_name<'a>(engine: &'a Engine, lang: Lang, id: Option<&'a str>) -> &'a str {
     match id {
         None => "—",
-        Some(id) => rulebook_text(engine.rules.book.categories.get(id).map(|c| &c.name), lang, id),
+        Some(id) => rulebook_text(engine.rules.categories.get(id).map(|c| &c.name), lang, id),
     }
 }
 
 pub fn channel_name<'a>(engine: &'a Engine, lang: Lang, id: &'a str) -> &'a str {
-    rulebook_text(engine.rules.book.channels.get(id).map(|c| &c.name), lang, id)
+    rulebook_text(engine.rules.channels.get(id).map(|c| &c.name), lang, id)
 }
 
 pub fn team_name<'a>(engine: &'a Engine, lang: Lang, id: &'a str) -> &'a str {
-    rulebook_text(engine.rules.book.teams.get(id).map(|c| &c.name), lang, id)
+    rulebook_text(engine.rules.teams.get(id).map(|c| &c.name), lang, id)
 }
 
 pub fn target_name<'a>(engine: &'a Engine, lang: Lang, id: &'a str) -> &'a str {
-    rulebook_text(engine.rules.book.targets.get(id).map(|c| &c.name), lang, id)
+    rulebook_text(engine.rules.targets.get(id).map(|c| &c.name), lang, id)
 }
 
 /// The time zone people read times in: the SLA calendar's.
 pub fn zone(engine: &Engine) -> TimeZone {
-    engine.rules.calendars.get(&engine.rules.book.sla.schedule).map(|c| c.time_zone.clone()).unwrap_or(TimeZone::UTC)
+    engine.rules.sla_calendar().time_zone.clone()
 }
 
 /// `07/12/2026 10:32` in the rulebook's time zone.

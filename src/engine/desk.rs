@@ -7,7 +7,8 @@ use super::{Engine, EngineError};
 use crate::domain::{Deadline, Event, EventKind, Ticket, TicketType};
 use crate::ports::queue_page::MAX_QUEUE_PAGE;
 use crate::ports::{Hidden, QueuePage, QueueQuery, RequesterKey};
-use crate::rules::model::FieldFormat;
+use crate::rules::ids::TeamId;
+use crate::rules::resolved::FieldFormat;
 use jiff::{SignedDuration, Timestamp};
 
 /// Most tickets a search answers.
@@ -97,36 +98,29 @@ impl Engine {
     /// What a caller without the privacy role must never see: the privacy categories of the
     /// rulebook and the privacy ticket types.
     pub fn privacy_hidden(&self) -> Hidden {
-        let book = &self.rules.book;
         Hidden {
-            categories: book
-                .categories
-                .iter()
-                .filter(|(_, c)| c.types.iter().any(|t| t.is_privacy()))
-                .map(|(id, _)| id.clone())
-                .collect(),
+            categories: self.rules.categories.iter().filter(|(_, c)| c.privacy).map(|(id, _)| id.to_string()).collect(),
             types: TicketType::ALL.into_iter().filter(|t| t.is_privacy()).collect(),
         }
     }
 
     /// The operator teams (the bot's holding team is none), privacy team last.
     pub fn operator_teams(&self, with_privacy: bool) -> Vec<String> {
-        let mut teams: Vec<(&String, bool)> = self
+        let mut teams: Vec<(&TeamId, bool)> = self
             .rules
-            .book
             .teams
             .iter()
             .filter(|(_, t)| with_privacy || !t.privacy)
             .map(|(id, t)| (id, t.privacy))
             .collect();
         teams.sort_by_key(|(id, privacy)| (*privacy, id.as_str()));
-        teams.into_iter().map(|(id, _)| id.clone()).collect()
+        teams.into_iter().map(|(id, _)| id.to_string()).collect()
     }
 
     /// One page of a work queue (see [`QueueQuery`]).
     pub async fn queue_page(&self, query: &QueueQuery) -> Result<QueuePage, EngineError> {
-        if let Some(team) = query.teams.iter().find(|t| !self.rules.book.teams.contains_key(*t)) {
-            let known: Vec<&str> = self.rules.book.teams.keys().map(String::as_str).collect();
+        if let Some(team) = query.teams.iter().find(|t| !self.rules.teams.contains_key(t)) {
+            let known: Vec<&str> = self.rules.teams.keys().map(TeamId::as_str).collect();
             return Err(EngineError::invalid("team", format!("unknown team `{team}`; teams: {}", known.join(", "))));
         }
         if !(1..=MAX_QUEUE_PAGE).contains(&query.limit) {
@@ -140,18 +134,18 @@ impl Engine {
 
     /// Every deadline of the ticket with where it stands at `now`.
     pub fn deadline_statuses(&self, ticket: &Ticket, now: Timestamp) -> Vec<DeadlineStatus> {
-        let calendar = self.rules.calendars.get(&self.rules.book.sla.schedule);
+        let calendar = self.rules.sla_calendar();
         let start = super::clock::deadline_start(ticket);
-        let warn = i128::from(self.rules.book.sla.warn_at_percent);
+        let warn = i128::from(self.rules.sla.warn_at_percent);
         ticket
             .deadlines
             .iter()
             .map(|d| {
-                let business_time = !super::clock::counts_calendar_time(&d.kind) && calendar.is_some();
-                let between = |a: Timestamp, b: Timestamp| match calendar.filter(|_| business_time) {
-                    Some(cal) if a <= b => cal.business_time_between(a, b),
-                    Some(cal) => -cal.business_time_between(b, a),
-                    None => b.duration_since(a),
+                let business_time = !super::clock::counts_calendar_time(&d.kind);
+                let between = |a: Timestamp, b: Timestamp| match business_time {
+                    true if a <= b => calendar.business_time_between(a, b),
+                    true => -calendar.business_time_between(b, a),
+                    false => b.duration_since(a),
                 };
                 let left = between(now, d.due);
                 let state = if Deadline::met_by_state(&d.kind, ticket.state) {
@@ -176,7 +170,6 @@ impl Engine {
     /// The custom fields that hold a pagoPA notice code (NAV).
     pub fn notice_code_fields(&self) -> Vec<&str> {
         self.rules
-            .book
             .custom_fields
             .iter()
             .filter(|(_, f)| matches!(f.format, FieldFormat::NoticeCode))

@@ -4,8 +4,8 @@
 //! from what the ticket's events record, and the arms the ticket did not take marked so.
 
 use crate::domain::{Event, EventKind, Party, Ticket, TicketType};
-use crate::rules::Facts;
-use crate::rules::walk::{Detail, walk};
+use crate::rules::Model;
+use crate::rules::resolved::StepDetail;
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,38 +128,32 @@ impl Known<'_> {
 
 /// The tree of the ticket's flow with its progress marked; empty when the ticket has no
 /// category yet or its flow has no operator path.
-pub fn flow_path(book: &crate::rules::model::Rulebook, ticket: &Ticket, events: &[Event]) -> Vec<PathNode> {
-    let Some(category) = ticket.category.as_deref() else {
+pub fn flow_path(model: &Model, ticket: &Ticket, events: &[Event]) -> Vec<PathNode> {
+    let Some(route) = ticket.category.as_deref().and_then(|category| model.route_of(&ticket.channel, category)) else {
         return Vec::new();
     };
     let mut routes: Vec<Route> = Vec::new();
-    for facts in Facts::all() {
-        let w = walk(book, &ticket.channel, category, facts, false);
-        if !w.steps.iter().any(|s| s.name == "take_in_charge") {
-            continue;
-        }
-        let steps = w
+    for path in route.paths.iter().filter(|p| p.has_step("take_in_charge")) {
+        let steps = path
             .steps
             .iter()
             .map(|s| PathStep {
-                name: s.name.to_string(),
+                name: s.name.clone(),
                 ticket_type: match &s.detail {
-                    Detail::Classify(t) => Some(*t),
+                    StepDetail::Classify(t) => Some(*t),
                     _ => None,
                 },
                 targets: match &s.detail {
-                    Detail::Escalate(targets) => targets.to_vec(),
+                    StepDetail::Escalate(targets) => {
+                        targets.iter().map(|t| model.targets.key(*t).to_string()).collect()
+                    }
                     _ => Vec::new(),
                 },
                 actor: s.actor,
                 mark: StepMark::Ahead,
             })
             .collect();
-        let route = Route {
-            steps,
-            facts: w.consulted.iter().map(|(f, v)| (f.to_string(), *v)).collect(),
-            ticket_type: w.ticket_type,
-        };
+        let route = Route { steps, facts: path.consulted.clone(), ticket_type: path.ticket_type };
         if !routes
             .iter()
             .any(|r| r.steps.len() == route.steps.len() && r.steps.iter().zip(&route.steps).all(|(a, b)| same(a, b)))
@@ -167,8 +161,7 @@ pub fn flow_path(book: &crate::rules::model::Rulebook, ticket: &Ticket, events: 
             routes.push(route);
         }
     }
-    let known =
-        Known { ticket, events, privacy_team: book.teams.iter().find(|(_, t)| t.privacy).map(|(id, _)| id.as_str()) };
+    let known = Known { ticket, events, privacy_team: model.privacy_team().map(|t| t.as_str()) };
     let mut tree = build(&routes.iter().collect::<Vec<_>>(), 0, &known);
     let mut state = Marking { current_set: false };
     mark(&mut tree, &known, &mut state, true);
@@ -360,7 +353,7 @@ mod tests {
         let now = Timestamp::from_second(1_800_000_000).unwrap();
         let mut t = Ticket::new("email", ChannelKind::Email, "first_level", now);
         t.category = Some("specialist_support".into());
-        let path = flow_path(&r.book, &t, &[]);
+        let path = flow_path(&r, &t, &[]);
         let names: Vec<_> = steps(&path);
         assert_eq!(names[0], ("take_in_charge".to_string(), StepMark::Current));
         assert!(names.iter().skip(1).all(|(_, m)| *m == StepMark::Ahead));
@@ -376,7 +369,7 @@ mod tests {
             reminded_at: None,
         });
         let events = [event(&t, EventKind::TakenInCharge), event(&t, EventKind::Classified)];
-        let marks = steps(&flow_path(&r.book, &t, &events));
+        let marks = steps(&flow_path(&r, &t, &events));
         let current: Vec<_> = marks.iter().filter(|(_, m)| *m == StepMark::Current).collect();
         assert_eq!(current, [&("await_resolution_notice".to_string(), StepMark::Current)], "{marks:?}");
     }
@@ -390,7 +383,7 @@ mod tests {
         t.state = TicketState::InProgress;
         t.ticket_type = Some(TicketType::A);
         let events = [event(&t, EventKind::TakenInCharge), event(&t, EventKind::Classified)];
-        let path = flow_path(&r.book, &t, &events);
+        let path = flow_path(&r, &t, &events);
         let branch = path.iter().find_map(|n| match n {
             PathNode::Branch { fact, current, arms } => Some((fact.clone(), *current, arms.len())),
             _ => None,
