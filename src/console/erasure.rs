@@ -5,7 +5,7 @@
 
 use super::Console;
 use super::auth::{Desk, check_form, html, read_form};
-use super::i18n::fill;
+use super::i18n::{Tr, fill, lookup};
 use super::view::{self, Frame};
 use crate::engine::ErasurePreview;
 use crate::http::Problem;
@@ -16,7 +16,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub struct KeyChoice {
     pub value: &'static str,
@@ -45,9 +45,24 @@ struct ErasurePage {
 
 struct PreviewView {
     tickets: Vec<Listed>,
+    /// What goes with the tickets, in words: "5 timeline entries, 1 mail sent".
     copies: String,
-    hold: Option<(String, String)>,
+    /// The references of the open breach reports that hold the erasure.
+    hold: Option<Vec<String>>,
     confirm: String,
+}
+
+/// The store's copies in the reader's words, those there are.
+fn copies_text(t: Tr, copies: &BTreeMap<String, usize>) -> String {
+    copies
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(kind, n)| match lookup(t, &format!("erasure_copy_{kind}{}", if *n == 1 { "_one" } else { "" })) {
+            Some(text) => fill(text, &[("n", &n.to_string())]),
+            None => format!("{kind}: {n}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn key_of(kind: &str, value: &str) -> Result<RequesterKey, Problem> {
@@ -95,8 +110,8 @@ fn preview_view(console: &Console, desk: &Desk, p: ErasurePreview) -> PreviewVie
                 created: view::when(engine, x.created_at),
             })
             .collect(),
-        copies: p.copies.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", "),
-        hold: p.hold.map(|h| (h.reason, h.tickets.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", "))),
+        copies: copies_text(t, &p.copies),
+        hold: p.hold.map(|h| h.tickets.iter().map(|r| r.to_string()).collect()),
         confirm: p.confirm,
     }
 }
@@ -150,10 +165,13 @@ pub async fn act(
                 let actor = desk.who.require(Endpoint::Erase)?;
                 let done = engine.erase_requester(&key, &actor, get("confirm").trim()).await?;
                 let refs: Vec<String> = done.tickets.iter().map(|r| r.to_string()).collect();
-                p.done = Some(fill(
-                    desk.t.erasure_done(),
-                    &[("n", &refs.len().to_string()), ("references", &refs.join(", "))],
-                ));
+                let mut text =
+                    fill(desk.t.erasure_done(), &[("n", &refs.len().to_string()), ("references", &refs.join(", "))]);
+                let copies = copies_text(desk.t, &done.copies);
+                if !copies.is_empty() {
+                    text = format!("{text} {}", fill(desk.t.erasure_copies(), &[("copies", &copies)]));
+                }
+                p.done = Some(text);
                 p.value = String::new();
             }
             _ => return Err(Problem::new(StatusCode::NOT_FOUND, "no such action")),

@@ -290,7 +290,8 @@ catalogue! {
     preview_by_mail: "E-mail a {to}", "E-mail to {to}";
     preview_subject: "Oggetto", "Subject";
     preview_fields: "Dati inclusi", "Data included";
-    preview_withheld: "Non riceve", "Does not receive";
+    preview_withheld_not_listed: "Non riceve (dati che il regolamento non prevede per questo destinatario)", "Does not receive (data the rulebook does not list for this target)";
+    preview_withheld_free_text: "Non riceve (testo libero del richiedente: il destinatario non è autorizzato)", "Does not receive (the requester's free text: this target is not cleared for it)";
     preview_fields_none: "Nessun dato del ticket oltre al riferimento e al riepilogo.", "No ticket data beyond the reference and the summary.";
     preview_note: "Identificativi, orari e codice di risposta sono assegnati all'invio.", "Ids, times and the reply token are set when it is sent.";
     action_close_contact: "Chiudi il contatto", "End the contact";
@@ -373,8 +374,20 @@ catalogue! {
     erasure_preview_button: "Mostra cosa verrà cancellato", "Show what will be erased";
     erasure_preview_title: "Verranno cancellati", "Will be erased";
     erasure_none: "Nessun ticket di questo richiedente.", "No ticket of this requester.";
-    erasure_copies: "Con essi: {copies}", "With them: {copies}";
+    erasure_copies: "Con essi: {copies}.", "With them: {copies}.";
+    erasure_copy_events: "{n} voci di storico", "{n} timeline entries";
+    erasure_copy_outbox: "{n} e-mail inviate", "{n} mails sent";
+    erasure_copy_queued_messages: "{n} messaggi in coda", "{n} queued messages";
+    erasure_copy_dead_letters: "{n} messaggi non consegnati", "{n} undelivered messages";
+    erasure_copy_events_one: "1 voce di storico", "1 timeline entry";
+    erasure_copy_outbox_one: "1 e-mail inviata", "1 mail sent";
+    erasure_copy_queued_messages_one: "1 messaggio in coda", "1 queued message";
+    erasure_copy_dead_letters_one: "1 messaggio non consegnato", "1 undelivered message";
+    erasure_found_title: "Dati di questo richiedente", "This requester's data";
     erasure_hold: "Cancellazione sospesa per obbligo di legge", "Erasure held by a legal obligation";
+    erasure_hold_text: "Una segnalazione di violazione di questo richiedente è ancora aperta: i suoi dati si conservano finché non è chiusa (GDPR art. 33(5) e art. 17(3)(e)). Ripeti la cancellazione dopo averla risolta.", "A breach report of this requester is still open: their data is kept until it is closed (GDPR art. 33(5) and art. 17(3)(e)). Erase again once it is resolved.";
+    erasure_hold_tickets: "Segnalazioni aperte:", "Open reports:";
+    erasure_confirm_hint: "Nomi, indirizzi, numeri, codici fiscali e testi dei messaggi spariscono da questi ticket; restano riferimenti, stati e date, e nello storico chi ha cancellato e quando. Non si può annullare.", "Names, addresses, numbers, fiscal codes and message texts go from these tickets; references, states and dates stay, and the timeline records who erased and when. It cannot be undone.";
     erasure_confirm_button: "Cancella definitivamente questi dati", "Erase this data for good";
     erasure_done: "Dati cancellati da {n} ticket: {references}.", "Data erased from {n} tickets: {references}.";
 

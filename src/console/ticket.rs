@@ -99,8 +99,9 @@ pub struct Suggestion {
 
 pub struct Preview {
     pub target: String,
-    /// Ticket data the target does not get, with the rulebook's reason.
-    pub withheld: Vec<String>,
+    /// Ticket data the target does not get, by the rulebook's reason (the reason in words, the
+    /// fields).
+    pub withheld: Vec<(&'static str, Vec<String>)>,
     pub name: String,
     pub heading: String,
     pub route: String,
@@ -578,7 +579,7 @@ fn preview(engine: &Engine, t: Tr, p: crate::engine::EscalationPreview, selected
         }
     }
     Preview {
-        withheld: p.withheld.iter().map(|w| format!("{} ({})", w.field, w.reason)).collect(),
+        withheld: withheld_by_reason(t, &p.withheld),
         heading: fill(t.preview_title(), &[("target", &name)]),
         selected: selected == Some(p.target.as_str()),
         target: p.target,
@@ -784,12 +785,41 @@ fn timeline_of(engine: &Engine, t: Tr, events: &[Event]) -> Vec<TimelineRow> {
             };
             TimelineRow {
                 at: view::when(engine, e.at),
-                actor: e.actor.id.clone(),
+                actor: actor_label(engine, t, &e.actor),
                 what: lookup(t, &format!("event_{kind}")).unwrap_or(kind.as_str()).to_string(),
                 detail,
             }
         })
         .collect()
+}
+
+fn withheld_by_reason(t: Tr, withheld: &[crate::engine::Withheld]) -> Vec<(&'static str, Vec<String>)> {
+    let mut groups: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for w in withheld {
+        let label = if w.reason == crate::engine::Withheld::FREE_TEXT {
+            t.preview_withheld_free_text()
+        } else {
+            t.preview_withheld_not_listed()
+        };
+        match groups.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, fields)) => fields.push(w.field.clone()),
+            None => groups.push((label, vec![w.field.clone()])),
+        }
+    }
+    groups
+}
+
+/// Who did it, in the reader's words: people by their id, the rest by what they are (a channel
+/// acting for the requester records the channel as its id, which says nothing to an operator).
+fn actor_label(engine: &Engine, t: Tr, actor: &crate::domain::Actor) -> String {
+    use crate::domain::ActorRole;
+    match actor.role {
+        ActorRole::System => t.from_system().into(),
+        ActorRole::Bot => t.from_bot().into(),
+        ActorRole::Requester => t.from_requester().into(),
+        ActorRole::Target => view::target_name(engine, t.lang, &actor.id).into(),
+        ActorRole::Operator | ActorRole::PrivacyOperator | ActorRole::Supervisor | ActorRole::Admin => actor.id.clone(),
+    }
 }
 
 fn category(engine: &Engine, t: Tr, id: &str) -> String {

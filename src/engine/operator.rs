@@ -717,9 +717,9 @@ impl Clearance<'_> {
     /// Whether `name` may go, and if not, why.
     fn check(&self, name: &str) -> Result<(), &'static str> {
         if !self.fields.iter().any(|f| f == name) {
-            Err("not among the target's fields")
+            Err(Withheld::NOT_LISTED)
         } else if FREE_TEXT_FIELDS.contains(&name) && !self.free_text {
-            Err("the requester's free text, which the target is not cleared to receive")
+            Err(Withheld::FREE_TEXT)
         } else {
             Ok(())
         }
@@ -732,7 +732,13 @@ use crate::rules::validate::FREE_TEXT_FIELDS;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Withheld {
     pub field: String,
+    /// [`Withheld::NOT_LISTED`] or [`Withheld::FREE_TEXT`].
     pub reason: &'static str,
+}
+
+impl Withheld {
+    pub const NOT_LISTED: &'static str = "not among the target's fields";
+    pub const FREE_TEXT: &'static str = "the requester's free text, which the target is not cleared to receive";
 }
 
 /// The ticket's values under the names a target's `fields` list uses (the envelope's

@@ -96,6 +96,9 @@ def test_a_mail_is_escalated_to_a_third_party_with_its_preview_and_resolved_on_t
     expect(message).to_contain_text("il PSP verifichi lo storno")
     # Exactly what the rulebook lets a third party see: no requester's address.
     expect(message).not_to_contain_text("giulia.bianchi@example.com")
+    # What stays behind, and why, in the reader's language.
+    expect(preview).to_contain_text("Non riceve (dati che il regolamento non prevede per questo destinatario)")
+    expect(preview).not_to_contain_text("not among the target's fields")
     look(page, "mail-escalation-preview")
     page.get_by_role("button", name="Inoltra", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Inoltrato a Terze parti.")).to_be_visible()
@@ -315,18 +318,35 @@ def test_the_privacy_team_erases_a_requesters_data_after_the_preview_and_not_und
     page.get_by_role("button", name="Mostra cosa verrà cancellato").click()
     preview = page.get_by_role("region", name="Verranno cancellati")
     expect(preview.get_by_role("row")).to_have_count(2)
+    # What goes with the tickets, in words, not as the store's table names.
+    expect(preview).to_contain_text("voci di storico")
+    expect(preview).not_to_contain_text("queued_messages")
+    expect(page.get_by_role("button", name="Cancella definitivamente questi dati")).to_have_accessible_description(
+        re.compile("Non si può annullare"))
     look(page, "erasure-preview")
     page.get_by_role("button", name="Cancella definitivamente questi dati").click()
     expect(page.get_by_role("status")).to_contain_text("Dati cancellati da 1 ticket")
+    expect(page.get_by_role("button", name="Cancella definitivamente questi dati")).to_have_count(0)
+    look(page, "erasure-done")
+    # The address no longer finds anything.
+    page.goto(sportello.url + "/search?q=erase.me@example.com")
+    expect(page.get_by_role("status").filter(has_text="Nessun ticket trovato.")).to_be_visible()
+    page.goto(sportello.url + "/privacy/erasure")
 
     # A requester with an open breach report: the erasure waits.
-    sportello.api_ticket("privacy_violazione_dati", "Dati esposti", "Vedo i dati di altri.")
+    breach = sportello.api_ticket("privacy_violazione_dati", "Dati esposti", "Vedo i dati di altri.")
     page.get_by_role("combobox", name="Trova il richiedente per").select_option("fiscal_code")
     page.get_by_role("textbox", name="Valore").fill("RSSMRA85T10A562S")
     page.get_by_role("button", name="Mostra cosa verrà cancellato").click()
-    expect(page.get_by_role("alert")).to_contain_text("Cancellazione sospesa per obbligo di legge")
+    held = page.get_by_role("alert")
+    expect(held).to_contain_text("Cancellazione sospesa per obbligo di legge")
+    expect(held).to_contain_text("Ripeti la cancellazione dopo averla risolta")
+    expect(page.get_by_role("region", name="Dati di questo richiedente")).to_be_visible()
     expect(page.get_by_role("button", name="Cancella definitivamente questi dati")).to_have_count(0)
     look(page, "erasure-held")
+    # The report that holds it is one click away.
+    held.get_by_role("link", name=breach).click()
+    expect(page.get_by_role("heading", level=1, name=f"Ticket {breach}")).to_be_visible()
     # First-level operators have no such door.
     other = new_page()
     sign_in(other, sportello, "op-101")
