@@ -331,3 +331,90 @@ async fn pages_load_nothing_from_elsewhere_and_are_not_cached() {
     let english = s.get("/queue", &format!("{op}; sportello_lang=en")).await;
     assert!(english.body.contains("<html lang=\"en\">") && english.body.contains("Work queue"));
 }
+
+#[tokio::test]
+async fn reassigning_is_a_supervisors_and_is_refused_readably() {
+    let s = site();
+    let reference = s.desk.open("email", "basic_info", "reassign-1").await;
+    let privacy = s.desk.open("email", "privacy_issue", "reassign-2").await;
+    let (op, op_csrf) = s.sign_in(Role::Operator).await;
+    let t = format!("/tickets/{reference}");
+    assert_eq!(s.post(&format!("{t}/take"), &op, &format!("csrf={op_csrf}")).await.status, StatusCode::SEE_OTHER);
+    assert!(!s.get(&t, &op).await.body.contains("/reassign\""), "an operator has no reassign form");
+    let by_op = s.post(&format!("{t}/reassign"), &op, &format!("csrf={op_csrf}&to=op-2&reason=x")).await;
+    assert_eq!(by_op.status, StatusCode::FORBIDDEN);
+    assert!(by_op.body.contains("Il tuo ruolo non consente questa azione"), "{}", by_op.body);
+
+    let (sup, csrf) = s.sign_in(Role::Supervisor).await;
+    assert!(s.get(&t, &sup).await.body.contains(&format!("action=\"{t}/reassign\"")));
+    let bad_id = s.post(&format!("{t}/reassign"), &sup, &format!("csrf={csrf}&to=op%202%21&reason=fine+turno")).await;
+    assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad_id.body);
+    assert!(bad_id.body.contains("Controlla i dati") && bad_id.body.contains("role=\"alert\""));
+    assert!(bad_id.body.contains("fine turno"), "the reason typed is kept");
+    let done = s.post(&format!("{t}/reassign"), &sup, &format!("csrf={csrf}&to=op-2&reason=fine+turno")).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let ticket = s.desk.engine.ticket_by_reference(&reference).await.unwrap();
+    assert_eq!(ticket.assignee.as_deref(), Some("op-2"));
+    let page = s.get(&done.location().replace("#actions", ""), &sup).await;
+    assert!(page.body.contains("Ticket riassegnato a op-2.") && page.body.contains("op-1 → op-2: fine turno"));
+    // Back to the team's queue: no assignee.
+    let back = s.post(&format!("{t}/reassign"), &sup, &format!("csrf={csrf}&to=&reason=rientro")).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(s.desk.engine.ticket_by_reference(&reference).await.unwrap().assignee, None);
+    // A supervisor outside the privacy team does not even find a privacy ticket.
+    let hidden = s.post(&format!("/tickets/{privacy}/reassign"), &sup, &format!("csrf={csrf}&to=op-2&reason=x")).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn erasing_is_the_privacy_teams_after_a_preview_and_waits_for_an_open_breach_report() {
+    let s = site();
+    let requester = |email: &str| sportello::domain::Requester { email: Some(email.into()), ..Default::default() };
+    let plain = s.desk.open_with("email", "basic_info", "erase-1", requester("erase.me@example.it")).await;
+    let (op, op_csrf) = s.sign_in(Role::Operator).await;
+    assert_eq!(s.get("/privacy/erasure", &op).await.status, StatusCode::FORBIDDEN);
+    let by_op = s
+        .post("/privacy/erasure/preview", &op, &format!("csrf={op_csrf}&kind=email&value=erase.me%40example.it"))
+        .await;
+    assert_eq!(by_op.status, StatusCode::FORBIDDEN);
+    assert!(!by_op.body.contains(&plain), "nothing of the requester shown to an operator");
+
+    let (priv_op, csrf) = s.sign_in(Role::PrivacyOperator).await;
+    let page = s.get("/privacy/erasure", &priv_op).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let form =
+        |kind: &str, value: &str, confirm: &str| format!("csrf={csrf}&kind={kind}&value={value}&confirm={confirm}");
+    let bad_kind = s.post("/privacy/erasure/preview", &priv_op, &form("fax", "x", "")).await;
+    assert_eq!(bad_kind.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_kind.body.contains("role=\"alert\"") && bad_kind.body.contains("fiscal_code"));
+    let blank = s.post("/privacy/erasure/preview", &priv_op, &form("email", "%20", "")).await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unseen = s.post("/privacy/erasure/erase", &priv_op, &form("email", "erase.me%40example.it", "")).await;
+    assert_eq!(unseen.status, StatusCode::UNPROCESSABLE_ENTITY, "no erasure without its preview");
+    let stale = s.post("/privacy/erasure/erase", &priv_op, &form("email", "erase.me%40example.it", "00ff")).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.body.contains("preview again"), "{}", stale.body);
+
+    let preview = s.post("/privacy/erasure/preview", &priv_op, &form("email", "erase.me%40example.it", "")).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert!(preview.body.contains(&format!("href=\"/tickets/{plain}\"")));
+    assert!(preview.body.contains("voci di storico") && !preview.body.contains("queued_messages"));
+    let at = preview.body.find("name=\"confirm\" value=\"").expect("the confirmation") + 22;
+    let confirm = preview.body[at..].split('"').next().unwrap().to_string();
+    let erased = s.post("/privacy/erasure/erase", &priv_op, &form("email", "erase.me%40example.it", &confirm)).await;
+    assert_eq!(erased.status, StatusCode::OK, "{}", erased.body);
+    assert!(erased.body.contains(&format!("Dati cancellati da 1 ticket: {plain}.")), "{}", erased.body);
+    let ticket = s.desk.engine.ticket_by_reference(&plain).await.unwrap();
+    assert_eq!(ticket.requester.email, None);
+
+    // An open breach report holds the erasure: no erase button, and the engine refuses anyway.
+    let breach = s.desk.open_with("email", "privacy_issue", "erase-3", requester("held@example.it")).await;
+    let held = s.post("/privacy/erasure/preview", &priv_op, &form("email", "held%40example.it", "")).await;
+    assert_eq!(held.status, StatusCode::OK, "{}", held.body);
+    assert!(held.body.contains("Cancellazione sospesa per obbligo di legge"), "{}", held.body);
+    assert!(held.body.contains(&format!("href=\"/tickets/{breach}\"")));
+    assert!(!held.body.contains("action=\"/privacy/erasure/erase\""));
+    let at = held.body.find("Segnalazioni aperte").unwrap();
+    assert!(held.body[at..].contains(&breach));
+    assert!(s.desk.engine.ticket_by_reference(&breach).await.unwrap().requester.email.is_some());
+}

@@ -11,7 +11,7 @@ use crate::domain::{Event, EventKind, Ticket, TicketState, TicketType};
 use crate::engine::flow_path::{PathNode, StepMark, flow_path};
 use crate::engine::{Engine, FlowGuard, SlaState};
 use crate::http::Problem;
-use crate::http::operator::{authorize, is_privacy};
+use crate::http::operator::{authorize, check_reassign_privacy, is_privacy};
 use crate::http::operator_auth::{Endpoint, PRIVACY_ROLE, Role};
 use crate::ports::EscalationRoute;
 use askama::Template;
@@ -140,6 +140,7 @@ pub struct Actions {
     /// A supervisor moves the ticket to another operator (or back to the queue).
     pub reassign: bool,
     pub reassign_to: String,
+    pub reassign_reason: String,
 }
 
 impl Actions {
@@ -213,6 +214,7 @@ struct Draft {
     note: String,
     chat: String,
     reassign_to: String,
+    reassign_reason: String,
 }
 
 async fn load(console: &Console, desk: &Desk, reference: &str) -> Result<(Ticket, Vec<Event>), Response> {
@@ -500,6 +502,7 @@ async fn render(
             TicketState::TakenInCharge | TicketState::InProgress | TicketState::AwaitingResolutionNotice
         );
     actions.reassign_to = draft.reassign_to.clone();
+    actions.reassign_reason = draft.reassign_reason.clone();
     actions.chat = may(Endpoint::Resolve)
         && Engine::chat_is_live(&ticket, &events)
         && ticket.assignee.as_deref() == Some(who.id.as_str());
@@ -1027,14 +1030,7 @@ async fn reassign_authorize(
 ) -> Result<(Ticket, crate::domain::Actor), Problem> {
     let actor = desk.who.require(Endpoint::Reassign)?;
     let (ticket, _) = authorize(&console.api, &desk.who, Endpoint::Ticket, reference).await?;
-    if is_privacy(&console.api.engine, &ticket) && !desk.who.has(PRIVACY_ROLE) {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "privacy tickets are reassigned by a supervisor of the privacy team: this needs the role `{PRIVACY_ROLE}` too"
-            ),
-        ));
-    }
+    check_reassign_privacy(&console.api.engine, &desk.who, &ticket)?;
     Ok((ticket, actor))
 }
 
@@ -1060,6 +1056,7 @@ async fn back_with(
         note: if action == "note" { get("text") } else { String::new() },
         chat: if action == "chat" { get("text") } else { String::new() },
         reassign_to: if action == "reassign" { get("to") } else { String::new() },
+        reassign_reason: if action == "reassign" { get("reason") } else { String::new() },
         ..Draft::default()
     };
     let error = refusal(desk.t, action, &p);

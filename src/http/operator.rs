@@ -453,15 +453,10 @@ struct ReassignBody {
 }
 
 /// A supervisor moves a ticket from one operator to another (or back to the queue), recorded.
-async fn reassign(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
-    body: Result<ApiJson<ReassignBody>, Problem>,
-) -> Result<Json<Value>, Problem> {
-    let actor = who.require(Endpoint::Reassign)?;
-    let t = find(&api.engine, &key).await?;
-    if is_privacy(&api.engine, &t) && !who.has(super::operator_auth::PRIVACY_ROLE) {
+/// A privacy ticket is reassigned only by a supervisor of the privacy team (the console asks
+/// the same).
+pub fn check_reassign_privacy(engine: &Engine, who: &OperatorIdentity, ticket: &Ticket) -> Result<(), Problem> {
+    if is_privacy(engine, ticket) && !who.has(super::operator_auth::PRIVACY_ROLE) {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
             format!(
@@ -470,6 +465,18 @@ async fn reassign(
             ),
         ));
     }
+    Ok(())
+}
+
+async fn reassign(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+    body: Result<ApiJson<ReassignBody>, Problem>,
+) -> Result<Json<Value>, Problem> {
+    let actor = who.require(Endpoint::Reassign)?;
+    let t = find(&api.engine, &key).await?;
+    check_reassign_privacy(&api.engine, &who, &t)?;
     let ApiJson(body) = body?;
     let reason = body.reason.unwrap_or_default();
     Ok(Json(ticket_json(&api.engine.reassign(&t.id, &actor, body.to.as_deref(), &reason).await?)))
