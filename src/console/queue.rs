@@ -108,7 +108,7 @@ fn query(console: &Console, desk: &Desk, p: &QueueParams) -> Result<(QueueQuery,
     };
     let mut q = QueueQuery::team(String::new(), PAGE_SIZE);
     q.teams = teams;
-    q.channel = blank(&p.channel).filter(|c| book.channels.contains_key(*c)).map(str::to_string);
+    q.channel = blank(&p.channel).filter(|c| book.channels.contains_key(c)).map(str::to_string);
     q.ticket_type = blank(&p.ticket_type).and_then(|s| s.parse().ok());
     q.state = blank(&p.state).and_then(|s| TicketState::ALL.into_iter().find(|st| st.as_str() == s && st.is_open()));
     q.assignee = match blank(&p.who) {
