@@ -13,6 +13,7 @@
 //! its SHA-256 is stored, so neither the store nor an operator can act as the user, and a
 //! reference alone (printed in every message) opens nothing.
 
+use super::retry::Attempts;
 use super::triage::DEFAULT_CATEGORY;
 use super::{Engine, EngineError, NewContact, TRIAGE};
 use crate::domain::{
@@ -311,43 +312,64 @@ impl Engine {
                 ),
             ));
         }
-        let created = self
-            .open(NewContact {
-                channel: CHAT_CHANNEL.into(),
-                idempotency_key: format!("chat:{id}"),
-                category: session.category.clone(),
-                requester: session.requester.clone(),
-                actor: Some(requester()),
-                ..NewContact::default()
-            })
-            .await
-            .map_err(|e| match e {
-                EngineError::Invalid { field, message } if !field.starts_with('/') => {
-                    EngineError::Invalid { field: format!("/{field}"), message }
-                }
-                other => other,
-            })?;
         let token = new_token();
         let lang = session.lang.clone();
+        let welcome_lang = lang.clone().unwrap_or_else(|| self.default_lang());
+        let now = self.now();
+        let session_note = |ticket: &TicketId, lang: &Option<String>| {
+            event(
+                ticket,
+                now,
+                &requester(),
+                EventKind::Note,
+                json!({"chat": "session", "lang": lang, "token_sha256": sha256_hex(&token)}),
+            )
+        };
+        // The session and the bot's welcome are stored with the ticket: a chat never exists
+        // without them, whatever stops the start half-way.
+        let opening = |t: &Ticket| {
+            let welcome = self.chat_text("chat_welcome", &welcome_lang, None, t);
+            vec![session_note(&t.id, &lang), bot_says(&t.id, now, welcome)]
+        };
+        let contact = NewContact {
+            channel: CHAT_CHANNEL.into(),
+            idempotency_key: format!("chat:{id}"),
+            category: session.category.clone(),
+            requester: session.requester.clone(),
+            actor: Some(requester()),
+            // The bot holds the chat: no operator team sees it until the handoff.
+            team: Some(BOT_TEAM.into()),
+            ..NewContact::default()
+        };
+        let created = self.open_with(contact, opening).await.map_err(|e| match e {
+            EngineError::Invalid { field, message } if !field.starts_with('/') => {
+                EngineError::Invalid { field: format!("/{field}"), message }
+            }
+            other => other,
+        })?;
+        if !created.replayed {
+            tracing::info!(ticket = %created.ticket.id, reference = %created.ticket.reference, "chat session started");
+            let messages = Session::default().numbered(&opening(&created.ticket));
+            return Ok(StartedChat {
+                ticket: created.ticket,
+                token,
+                lang,
+                replayed: false,
+                messages,
+                handed_off: false,
+            });
+        }
+        let mut attempts = Attempts::new(format!("restarting chat {}", created.ticket.reference));
         loop {
             let ticket = self.ports.tickets.get(&created.ticket.id).await?;
             if ticket.channel_kind != ChannelKind::Chat {
                 return Err(EngineError::Conflict("this session id belongs to another channel's contact".into()));
             }
             let events = self.ports.events.list(&ticket.id).await?;
-            let now = self.now();
-            let session_note = |lang: &Option<String>| {
-                event(
-                    &ticket.id,
-                    now,
-                    &requester(),
-                    EventKind::Note,
-                    json!({"chat": "session", "lang": lang, "token_sha256": sha256_hex(&token)}),
-                )
-            };
             if let Some(existing) = Session::of(&events) {
-                // A retry: one more token for the same session.
-                self.ports.events.append(&[session_note(&None)]).await?;
+                // A retry: one more token for the same session (the client may have lost the
+                // first answer; the earlier tokens stay valid).
+                self.ports.events.append(&[session_note(&ticket.id, &None)]).await?;
                 return Ok(StartedChat {
                     lang: existing.lang.clone(),
                     ticket,
@@ -357,29 +379,21 @@ impl Engine {
                     messages: existing.messages,
                 });
             }
-            // First start (or a retry after a start that stopped half-way): the bot holds the chat.
-            let welcome_lang = lang.clone().unwrap_or_else(|| self.default_lang());
-            let welcome = self.chat_text("chat_welcome", &welcome_lang, None, &ticket);
+            // A chat opened before sessions were stored with their ticket, whose start stopped
+            // half-way: start it now.
             let mut updated = ticket.clone();
             if updated.state == TicketState::New && updated.triaged_at.is_none() {
                 updated.team = BOT_TEAM.into();
             }
             updated.updated_at = now;
-            let new_events = vec![session_note(&lang), bot_says(&ticket.id, now, welcome)];
+            let new_events = opening(&ticket);
             match self.ports.tickets.update(&updated, &new_events).await {
                 Ok(saved) => {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat session started");
                     let messages = Session::default().numbered(&new_events);
-                    return Ok(StartedChat {
-                        ticket: saved,
-                        token,
-                        lang,
-                        replayed: created.replayed,
-                        messages,
-                        handed_off: false,
-                    });
+                    return Ok(StartedChat { ticket: saved, token, lang, replayed: true, messages, handed_off: false });
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -455,6 +469,7 @@ impl Engine {
     /// The user confirms the bot solved it: type B, resolved and closed automatically, at any
     /// hour. The category the user started from stays on the ticket. Saying it twice is harmless.
     pub async fn chat_resolved(&self, reference: &str, token: &str) -> Result<ChatReply, EngineError> {
+        let mut attempts = Attempts::new(format!("closing chat {reference}"));
         loop {
             let (mut ticket, session, _) = self.chat_session(reference, token).await?;
             match ticket.state {
@@ -503,7 +518,7 @@ impl Engine {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat resolved by the bot");
                     return Ok(ChatReply { messages: session.numbered(&events), ticket: saved, handed_off: false });
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -513,6 +528,7 @@ impl Engine {
     /// (it gives the ticket its team and deadlines); out of hours it is closed automatically with
     /// the other channels to try. Asking twice is harmless.
     pub async fn chat_request_operator(&self, reference: &str, token: &str) -> Result<ChatReply, EngineError> {
+        let mut attempts = Attempts::new(format!("handing chat {reference} to an operator"));
         loop {
             let (mut ticket, session, _) = self.chat_session(reference, token).await?;
             if session.handoff_at.is_some() {
@@ -533,6 +549,9 @@ impl Engine {
             let now = self.now();
             let steps = decision.walk.step_names();
             let events = if steps.contains(&"handoff_to_operator") {
+                // Out of the bot's hands: waiting for triage in the operators' default team, where
+                // the sweep finds it should its triage step be lost.
+                ticket.team = self.default_team();
                 ticket.updated_at = now;
                 vec![
                     event(
@@ -580,7 +599,7 @@ impl Engine {
                     let handed_off = saved.state == TicketState::New;
                     return Ok(ChatReply { messages: session.numbered(&events), ticket: saved, handed_off });
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }

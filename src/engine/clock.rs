@@ -8,6 +8,8 @@
 //!   the reference, the deadline and its due time (no personal data);
 //! - an escalation whose reminder time (`due`) has passed with no resolution notice is sent again
 //!   to its target, once, as a `reminder`, and an `escalation_reminded` event is appended;
+//! - what a crash, a lost message or an expired lease left undone is finished (the sweep,
+//!   `engine/sweep.rs`): intake steps never published, tickets whose triage never ran;
 //! - then closed tickets past retention are purged.
 //!
 //! Side effects come before the stamp, each under its own [`run_once`] key: a crash between the
@@ -15,6 +17,8 @@
 //! the mail went already, and only the stamp is written. The stamps make ticks idempotent.
 
 use super::operator::{Bodies, Envelope, EscalationSettings, escalation_message, target_route};
+use super::retry::Attempts;
+use super::sweep::{SWEEP_GRACE, SweepReport};
 use super::{Engine, EngineError};
 use crate::domain::{Actor, ChannelKind, Deadline, Event, EventKind, Ticket, TicketState};
 use crate::ports::{MessageKind, OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
@@ -27,8 +31,6 @@ use std::time::Duration;
 /// It reads oldest first, so with a larger backlog the newest tickets (the furthest from their
 /// deadlines) are looked at once older ones leave the state; the tick logs when it hits the limit.
 pub const CLOCK_SCAN_LIMIT: usize = 1_000;
-/// How many times the stamps are re-applied after a version conflict.
-const MAX_ATTEMPTS: usize = 8;
 /// A claimed notification or reminder that never completed may be retried after this.
 const EFFECT_LEASE: Duration = Duration::from_secs(120);
 /// Sent effects are remembered this long: far longer than the gap between a send and its stamp
@@ -47,6 +49,8 @@ pub struct ClockReport {
     pub purged: usize,
     /// Tickets, notifications or reminders left for the next tick after an error (logged).
     pub failed: usize,
+    /// What the sweep finished.
+    pub sweep: SweepReport,
 }
 
 /// What a deadline is owed now.
@@ -120,6 +124,8 @@ impl Engine {
                 }
             }
         }
+        // After the deadlines: a ticket the sweep triages now is watched from the next tick.
+        report.sweep = self.sweep(SWEEP_GRACE).await?;
         report.purged = self.purge_expired().await?;
         Ok(report)
     }
@@ -364,7 +370,8 @@ impl Engine {
         ever_resolved: bool,
         report: &mut ClockReport,
     ) -> Result<(), EngineError> {
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new(format!("the clock's stamps on ticket {}", read.reference));
+        loop {
             let mut ticket = self.ports.tickets.get(&read.id).await?;
             let mut events = Vec::new();
             let (mut warned, mut breached, mut reminded) = (0, 0, 0);
@@ -427,11 +434,11 @@ impl Engine {
                     report.reminded += reminded;
                     return Ok(());
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                // Given up: the next tick finds the deadline unstamped and stamps it then.
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Conflict("the ticket keeps changing; the clock stamps it next tick".into()))
     }
 }
 

@@ -12,6 +12,7 @@
 //! that every subject we send carries is what usually finds the ticket.
 
 use super::intake::{MAX_MESSAGE_BYTES, MAX_SUBJECT_BYTES};
+use super::retry::Attempts;
 use super::{Engine, EngineError, NewContact};
 use crate::domain::{Actor, ActorRole, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState};
 use crate::email::{
@@ -299,6 +300,7 @@ impl Engine {
         let mut outcome = EmailOutcome::new(action, email, decision).on(&ticket);
         let body = truncate(&email.body, MAX_MESSAGE_BYTES).to_string();
         let effect = || async {
+            let mut attempts = Attempts::new(format!("adding a mail to ticket {}", ticket.reference));
             loop {
                 let mut current = self.ports.tickets.get(&ticket.id).await?;
                 let now = self.now();
@@ -326,7 +328,7 @@ impl Engine {
                 events.push(event(EventKind::Reopened, json!({"reason": "the requester wrote again"})));
                 match self.ports.tickets.update(&current, &events).await {
                     Ok(_) => return Ok(true),
-                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -373,30 +375,23 @@ impl Engine {
             actor: Some(requester_actor()),
             ..NewContact::default()
         };
-        let created = self.open(contact).await?;
+        // The envelope (attachments, verdicts, quarantine flag) as a note, stored with the ticket.
+        let envelope = Self::envelope(email, decision);
+        let now = self.now();
+        let note = |t: &Ticket| {
+            vec![Event {
+                ticket_id: t.id.clone(),
+                at: now,
+                actor: Actor::system(),
+                kind: EventKind::Note,
+                detail: json!({"email": envelope}),
+            }]
+        };
+        let created = self.open_with(contact, note).await?;
         let ticket = created.ticket;
         let mut outcome = EmailOutcome::new(EmailAction::Opened, email, decision).on(&ticket);
         outcome.replayed = created.replayed;
         outcome.related = ticket.related.clone();
-
-        // The envelope (attachments, verdicts, quarantine flag) as a note. Run once, and on
-        // redelivery too, so a crash between the two writes is repaired by the retry.
-        let note = Event {
-            ticket_id: ticket.id.clone(),
-            at: self.now(),
-            actor: Actor::system(),
-            kind: EventKind::Note,
-            detail: json!({"email": Self::envelope(email, decision)}),
-        };
-        let note_key = format!("email-envelope:{}", ticket.id);
-        let wrote = run_once(self.ports.idempotency.as_ref(), &note_key, LEASE, REMEMBER, || async {
-            self.ports.events.append(std::slice::from_ref(&note)).await.map_err(EngineError::from)
-        })
-        .await
-        .map_err(once_error)?;
-        if wrote == RunOnce::InProgress {
-            return Err(busy());
-        }
 
         outcome.acknowledgement = if decision.action == VerdictAction::Quarantine {
             Acknowledgement::Suppressed { reason: "quarantined by the SES verdicts".into() }

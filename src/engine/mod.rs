@@ -14,7 +14,9 @@ mod notices;
 pub mod operator;
 mod reminder;
 pub mod reply_token;
+pub mod retry;
 mod steps;
+mod sweep;
 mod triage;
 pub mod webhook;
 
@@ -29,6 +31,7 @@ pub use notices::NoticeRoute;
 pub use operator::{Escalated, EscalationSettings, TicketView};
 pub use reminder::{FoundBy, ReminderLookup};
 pub use steps::{TRIAGE, handle_step};
+pub use sweep::{SWEEP_GRACE, SWEEP_LIMIT, SweepReport};
 pub use triage::Triaged;
 
 use crate::domain::{Ticket, TicketId, TicketReference};

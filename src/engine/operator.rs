@@ -4,6 +4,7 @@
 //! on a version conflict by reading the ticket again and deciding again.
 
 use super::flow_guard::{ClassifyRefusal, EscalateRefusal, FlowGuard, pending_targets};
+use super::retry::Attempts;
 use super::{Engine, EngineError};
 use crate::domain::{Actor, Escalation, Event, EventKind, Ticket, TicketId, TicketReference, TicketState, TicketType};
 use crate::knowledge::search::{Hit, KnowledgeIndex, detect_language};
@@ -13,8 +14,6 @@ use crate::rules::schedule;
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// How many times an action re-reads and re-applies after a version conflict.
-const MAX_ATTEMPTS: usize = 8;
 /// Longest note, answer, summary or notice (bytes).
 pub const MAX_TEXT_BYTES: usize = 32 * 1024;
 /// Longest search text an operator may give the knowledge-base suggestions (characters).
@@ -128,7 +127,8 @@ impl Engine {
     where
         F: FnMut(&mut Ticket, &FlowGuard) -> Result<Vec<Event>, EngineError>,
     {
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new(format!("change to ticket {id}"));
+        loop {
             let mut ticket = match read.take() {
                 Some(t) if &t.id == id => t,
                 _ => self.ports.tickets.get(id).await?,
@@ -141,11 +141,10 @@ impl Engine {
             ticket.updated_at = self.now();
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => return Ok(saved),
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Conflict("the ticket keeps changing; read it again and retry".into()))
     }
 
     /// The ticket with its events and what the flow expects next.
@@ -282,7 +281,8 @@ impl Engine {
         let escalation_id = uuid::Uuid::now_v7().to_string();
         let now = self.now();
         let due = self.remind_at(target.remind_after.as_deref(), now);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new(format!("escalation of ticket {id} to {target_id}"));
+        loop {
             let mut ticket = self.ports.tickets.get(id).await?;
             let guard = self.guard(&ticket)?;
             guard.check_escalate(&ticket, target_id).map_err(|r| match r {
@@ -336,11 +336,10 @@ impl Engine {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, target = target_id, "ticket escalated");
                     return Ok(Escalated { ticket: saved, message, transport_id });
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Conflict("the ticket keeps changing; read it again and retry".into()))
     }
 
     /// A target's resolution notice: the ticket goes back to its operator (the assignee stays)

@@ -1,8 +1,9 @@
 //! Triage: the rulebook decides the ticket's category, suggested type, team, deadlines and
 //! what happens out of service hours.
 
+use super::retry::Attempts;
 use super::{Engine, EngineError};
-use crate::domain::{Actor, Deadline, Event, EventKind, Outcome, TicketId, TicketState, TicketType};
+use crate::domain::{Actor, ChannelKind, Deadline, Event, EventKind, Outcome, TicketId, TicketState, TicketType};
 use crate::ports::StoreError;
 use crate::rules::walk::Detail;
 use crate::rules::{Contact, Facts};
@@ -23,6 +24,7 @@ pub struct Triaged {
 impl Engine {
     /// Applies the rulebook to a new ticket. Running it again changes nothing.
     pub async fn triage(&self, id: &TicketId) -> Result<Triaged, EngineError> {
+        let mut attempts = Attempts::new(format!("triage of ticket {id}"));
         loop {
             let mut ticket = self.ports.tickets.get(id).await?;
             let category = ticket.category.clone().unwrap_or_else(|| DEFAULT_CATEGORY.to_string());
@@ -87,7 +89,8 @@ impl Engine {
                     detail: json!(null),
                 });
             }
-            ticket.triaged_at = Some(now);
+            // A chat's clocks start at its handoff (`at`), however late this step runs.
+            ticket.triaged_at = Some(if ticket.channel_kind == ChannelKind::Chat { at } else { now });
             ticket.updated_at = now;
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => {
@@ -95,7 +98,7 @@ impl Engine {
                     return Ok(Triaged { state: saved.state, ..triaged });
                 }
                 // Someone else changed it meanwhile: read again and decide again.
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }

@@ -78,6 +78,8 @@ pub enum Endpoint {
     DeclareIncident,
     UpdateIncident,
     ResolveIncident,
+    /// Run the sweep now (what a crash left undone), rather than at the next clock tick.
+    Sweep,
 }
 
 use Role::*;
@@ -102,6 +104,7 @@ pub const MATRIX: &[(Endpoint, &[Role])] = &[
     (Endpoint::DeclareIncident, &[Supervisor, Admin]),
     (Endpoint::UpdateIncident, &[Supervisor, Admin]),
     (Endpoint::ResolveIncident, &[Supervisor, Admin]),
+    (Endpoint::Sweep, &[Supervisor, Admin]),
 ];
 
 /// Privacy tickets are seen and worked only by the privacy team.
