@@ -34,6 +34,22 @@ impl SqliteStore {
     pub fn new(db: Db) -> Self {
         Self { db, steps: super::STEP_QUEUE.into(), dedup_window: super::STEP_DEDUP_WINDOW }
     }
+
+    /// Releases every claim still `INPROGRESS`; returns how many. Only for a server starting on
+    /// its database: the local server is the one process on it, so such claims were held by a run
+    /// that stopped (or was killed) half-way through their effect, and nobody will complete them.
+    /// Released, the effect runs again at the next retry instead of being refused as "being
+    /// handled by another worker" until the lease runs out.
+    pub async fn release_claims_of_a_stopped_run(&self) -> StoreResult<usize> {
+        let released = self
+            .db
+            .call(|c| c.execute("DELETE FROM step_claims WHERE status = 'INPROGRESS'", []).map_err(unavailable))
+            .await?;
+        if released > 0 {
+            tracing::info!(released, "claims of the previous run released");
+        }
+        Ok(released)
+    }
 }
 
 const MAX_LIST: usize = 1000;
