@@ -175,7 +175,10 @@ impl Engine {
             return Ok(());
         }
         let events = self.ports.events.list(&ticket.id).await?;
-        let ever_resolved = events.iter().any(|e| matches!(e.kind, EventKind::Resolved | EventKind::AutoResolved));
+        // An answer that never reached the requester undid its resolution: it meets no deadline.
+        let count = |kind: EventKind| events.iter().filter(|e| e.kind == kind).count();
+        let ever_resolved =
+            count(EventKind::AutoResolved) > 0 || count(EventKind::Resolved) > count(EventKind::AnswerUndelivered);
         let mut done = Vec::new();
         for (d, alarm) in alarms {
             if deadline_met(&d.kind, ticket, ever_resolved) {

@@ -19,6 +19,7 @@ use crate::email::{
     self, AutoReply, BounceKind, InboundEmail, VerdictAction, VerdictDecision, Verdicts, auto_reply_policy,
     looks_like_reminder, thread_keys,
 };
+use crate::ports::mailer::usable_message_id;
 use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
 use crate::rules::model::EmailSettings;
 use serde::Serialize;
@@ -412,8 +413,12 @@ impl Engine {
         email: &InboundEmail,
         ticket: &Ticket,
     ) -> Result<Acknowledgement, EngineError> {
-        let Some(mail) = self.acknowledgement_mail(settings, email, ticket) else {
-            return Ok(Acknowledgement::Suppressed { reason: "no address the acknowledgement can be sent to".into() });
+        let mail = match self.acknowledgement_mail(settings, email, ticket) {
+            Ok(mail) => mail,
+            Err(reason) => {
+                tracing::info!(ticket = %ticket.id, reason, "no acknowledgement");
+                return Ok(Acknowledgement::Suppressed { reason });
+            }
         };
         let key = format!("email-ack:{}", ticket.id);
         let sent = run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, || async {
@@ -451,14 +456,14 @@ impl Engine {
         }
     }
 
-    /// The acknowledgement in the requester's language; `None` without a deliverable address.
+    /// The acknowledgement in the requester's language, or why there is none.
     fn acknowledgement_mail(
         &self,
         settings: &EmailSettings,
         email: &InboundEmail,
         ticket: &Ticket,
-    ) -> Option<OutgoingMail> {
-        let to = ticket.requester.email.clone()?;
+    ) -> Result<OutgoingMail, String> {
+        let to = ticket.requester.email.clone().ok_or("the message has no sender address to answer")?;
         let book = &self.rules.book;
         let sample = format!("{}\n{}", email.subject.as_deref().unwrap_or_default(), email.body);
         let detected = crate::knowledge::search::detect_language(&sample);
@@ -479,8 +484,10 @@ impl Engine {
                 .replace("{alternative_channels}", "")
                 .replace("{next_opening}", "")
         };
-        let text = fill(text_in(&settings.acknowledgement)?);
-        let heading = fill(text_in(&settings.acknowledgement_subject)?);
+        let missing = |id: &str| format!("the rulebook has no `{id}` message");
+        let text = fill(text_in(&settings.acknowledgement).ok_or_else(|| missing(&settings.acknowledgement))?);
+        let heading =
+            fill(text_in(&settings.acknowledgement_subject).ok_or_else(|| missing(&settings.acknowledgement_subject))?);
         let original = crate::email::normalize_subject(email.subject.as_deref().unwrap_or_default());
         let mut subject = format!("[{}] {heading}", ticket.reference);
         if !original.is_empty() {
@@ -488,8 +495,11 @@ impl Engine {
         }
         let subject: String = truncate(&subject, 250).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
         let domain = settings.from.rsplit_once('@').map_or("localhost", |(_, d)| d);
-        let mut references: Vec<String> = email.references.clone();
-        references.extend(email.message_id.clone());
+        // Ids a header cannot carry as received are left out: the reply threads on the others
+        // and on its subject tag rather than not going at all.
+        let in_reply_to = email.message_id.as_deref().and_then(usable_message_id);
+        let mut references: Vec<String> = email.references.iter().filter_map(|id| usable_message_id(id)).collect();
+        references.extend(in_reply_to.clone());
         // Long threads: the first message and the latest ones are what clients thread by.
         if references.len() > 20 {
             references.drain(1..references.len() - 19);
@@ -501,14 +511,15 @@ impl Engine {
             text,
             html: None,
             message_id: outgoing_message_id(&ticket.reference, domain),
-            in_reply_to: email.message_id.clone(),
+            in_reply_to,
             references,
             ticket: Some(ticket.reference.clone()),
             auto_submitted: Some("auto-replied".into()),
             reply_to: None,
         };
-        // An address or id that would break the headers: no acknowledgement, but the ticket stands.
-        mail.validate().ok().map(|()| mail)
+        // An address that would break the headers: no acknowledgement, but the ticket stands.
+        mail.validate().map_err(|e| format!("the acknowledgement cannot be sent: {e}"))?;
+        Ok(mail)
     }
 
     /// A delivery status notification: never a ticket. When it is about our mail, the ticket the

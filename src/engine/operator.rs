@@ -3,6 +3,7 @@
 //! allowed when ([`FlowGuard`]); every action is an event naming its actor, and every write retries
 //! on a version conflict by reading the ticket again and deciding again.
 
+use super::answer::{AnswerDelivery, MAX_GIVEN_BY_CHARS, Resolution};
 use super::flow_guard::{ClassifyRefusal, EscalateRefusal, FlowGuard, pending_targets};
 use super::retry::Attempts;
 use super::{Engine, EngineError};
@@ -151,7 +152,7 @@ impl Engine {
     pub async fn ticket_view(&self, id: &TicketId) -> Result<TicketView, EngineError> {
         let ticket = self.ports.tickets.get(id).await?;
         let events = self.ports.events.list(id).await?;
-        let (expected_next, classify_types, escalation_targets) = match FlowGuard::of(&self.rules.book, &ticket) {
+        let (mut expected_next, classify_types, escalation_targets) = match FlowGuard::of(&self.rules.book, &ticket) {
             Some(g) => (
                 g.expected_next(&ticket),
                 g.classify_types().into_iter().collect(),
@@ -159,6 +160,14 @@ impl Engine {
             ),
             None => ("the rulebook's triage".into(), Vec::new(), Vec::new()),
         };
+        if ticket.state.is_open()
+            && let Some(reason) = super::answer::undelivered_answer(&events)
+        {
+            expected_next = format!(
+                "the answer could not be delivered ({reason}): reach the requester another way, then resolve \
+                 again saying how (`given_by`); {expected_next}"
+            );
+        }
         Ok(TicketView { ticket, events, expected_next, classify_types, escalation_targets })
     }
 
@@ -385,24 +394,58 @@ impl Engine {
     }
 
     /// R: the operator's answer, and the ticket resolved. Refused while the flow expects something
-    /// else first (a type, an escalation, a resolution notice).
+    /// else first (a type, an escalation, a resolution notice). The ticket as it stands after the
+    /// delivery attempt: back `in_progress` if the answer cannot reach the requester.
     pub async fn answer_and_resolve(&self, id: &TicketId, actor: &Actor, answer: &str) -> Result<Ticket, EngineError> {
+        Ok(self.resolve(id, actor, answer, None).await?.ticket)
+    }
+
+    /// R, saying how the answer went: sent on the ticket's channel, or, with `given_by`, given by
+    /// the operator another way (a phone call after a mail that could not be delivered), in which
+    /// case nothing is sent.
+    pub async fn resolve(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        answer: &str,
+        given_by: Option<&str>,
+    ) -> Result<Resolution, EngineError> {
         check_text("/answer", answer)?;
+        if let Some(how) = given_by
+            && (how.trim().is_empty() || how.chars().count() > MAX_GIVEN_BY_CHARS || how.chars().any(char::is_control))
+        {
+            return Err(EngineError::invalid(
+                "/given_by",
+                format!("how the answer was given, in 1 to {MAX_GIVEN_BY_CHARS} characters (e.g. `phone`)"),
+            ));
+        }
+        let given_by = given_by.map(str::trim);
         let now = self.now();
         let answer_id = uuid::Uuid::now_v7().to_string();
         let resolved = self
             .change(id, |t, guard| {
                 guard.check_resolve(t).map_err(EngineError::Conflict)?;
                 t.move_to(TicketState::Resolved, now).map_err(lifecycle)?;
-                let detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
+                let mut detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
+                if let Some(how) = given_by {
+                    detail["given_by"] = json!(how);
+                }
                 Ok(vec![
                     event(t, actor, EventKind::Answered, now, detail),
                     event(t, actor, EventKind::Resolved, now, json!({"ticket_type": t.ticket_type})),
                 ])
             })
             .await?;
-        self.send_answer(&resolved, &answer_id).await?;
-        Ok(resolved)
+        if let Some(how) = given_by {
+            return Ok(Resolution { ticket: resolved, delivery: AnswerDelivery::GivenByOperator { how: how.into() } });
+        }
+        let delivery = self.send_answer(&resolved, &answer_id).await?;
+        let ticket = match delivery {
+            // The resolution was undone: show the ticket as it is now.
+            AnswerDelivery::Undeliverable { .. } => self.ports.tickets.get(id).await?,
+            _ => resolved,
+        };
+        Ok(Resolution { ticket, delivery })
     }
 
     /// Knowledge-base articles for the ticket: from the operator's search text when given (a call

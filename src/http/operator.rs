@@ -438,8 +438,15 @@ async fn escalate(
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
     answer: String,
+    /// How the operator gave the answer when the channel cannot carry it (`phone`...): then it
+    /// is recorded, not sent.
+    #[serde(default)]
+    given_by: Option<String>,
 }
 
+/// The ticket after the resolution, with `answer_delivery` saying how the answer went: `email`,
+/// `chat`, `api`, `callback`, `given_by_operator`, `queued` (retried), `already_delivered`, or
+/// `undeliverable` with its `reason`, in which case the ticket is `in_progress` again.
 async fn resolve(
     State(api): State<OperatorApi>,
     who: OperatorIdentity,
@@ -448,7 +455,10 @@ async fn resolve(
 ) -> Result<Json<Value>, Problem> {
     let (t, actor) = authorize(&api, &who, Endpoint::Resolve, &key).await?;
     let ApiJson(body) = body?;
-    Ok(Json(ticket_json(&api.engine.answer_and_resolve(&t.id, &actor, &body.answer).await?)))
+    let done = api.engine.resolve(&t.id, &actor, &body.answer, body.given_by.as_deref()).await?;
+    let mut out = ticket_json(&done.ticket);
+    out["answer_delivery"] = serde_json::to_value(&done.delivery).unwrap_or(Value::Null);
+    Ok(Json(out))
 }
 
 #[derive(Deserialize)]
