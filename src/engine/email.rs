@@ -97,6 +97,10 @@ pub struct EmailOutcome {
     /// SES checks that did not pass, with the action the policy gave each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub verdicts: Vec<String>,
+    /// The message is over the MIME budgets: why its content was not read (its headers were, so
+    /// it still opened or found its ticket).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_refused: Option<String>,
 }
 
 impl EmailOutcome {
@@ -112,6 +116,7 @@ impl EmailOutcome {
             related: None,
             acknowledgement: Acknowledgement::NotApplicable,
             verdicts: decision.reasons.iter().map(ToString::to_string).collect(),
+            content_refused: email.content_refused.clone(),
         }
     }
 
@@ -284,6 +289,7 @@ impl Engine {
             "auto_submitted": email.control.auto_submitted,
             "verdicts": decision.reasons,
             "quarantine": decision.action == VerdictAction::Quarantine,
+            "content_refused": email.content_refused,
         })
     }
 

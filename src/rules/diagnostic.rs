@@ -2,6 +2,7 @@
 //! rendered the way compilers do.
 
 use super::source_map::{Pos, SourceMap};
+use crate::text::thousands;
 use std::fmt::{self, Write as _};
 
 /// The most diagnostics a check shows: past them, one last line counts the rest. A generated or
@@ -131,19 +132,6 @@ pub fn limit(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diagnostics
 }
 
-/// `39900` as `39,900`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = match self.severity {
@@ -252,8 +240,6 @@ mod tests {
         let total = cut.iter().map(Diagnostic::counts).fold((0, 0), |(e, w), c| (e + c.errors, w + c.warnings));
         assert_eq!(total, (40_000, 3));
         assert_eq!(limit(vec![Diagnostic::error("/a", "x")]).len(), 1);
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(999), "999");
     }
 
     #[test]
