@@ -35,6 +35,10 @@ pub struct NewContact {
     /// Who holds the ticket until triage (the chatbot, for a chat); the rulebook's default team
     /// when absent.
     pub team: Option<String>,
+    /// The channel triages the ticket itself right after opening it (voice, whose answer to the
+    /// caller depends on it), so no triage step is queued. Should it stop in between, the
+    /// caller's retry triages, or else the sweep.
+    pub triaged_by_caller: bool,
 }
 
 impl NewContact {
@@ -147,7 +151,7 @@ impl Engine {
                 idempotency_key: contact.idempotency_key.clone(),
                 fingerprint: Some(fingerprint.clone()),
                 events: self.first_events(&ticket, &contact, &actor, now, &opening),
-                steps: vec![triage_step(&ticket)],
+                steps: if contact.triaged_by_caller { Vec::new() } else { vec![triage_step(&ticket)] },
                 ticket: ticket.clone(),
                 actor: actor.clone(),
             };
