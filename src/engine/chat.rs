@@ -14,7 +14,7 @@
 //! reference alone (printed in every message) opens nothing.
 
 use super::retry::Attempts;
-use super::triage::DEFAULT_CATEGORY;
+use super::triage::{DEFAULT_CATEGORY, TRIAGE_TEAM};
 use super::{Engine, EngineError, NewContact, TRIAGE};
 use crate::domain::{
     Actor, ActorRole, ChannelKind, Event, EventKind, Outcome, Requester, Ticket, TicketId, TicketState, TicketType,
@@ -549,9 +549,9 @@ impl Engine {
             let now = self.now();
             let steps = decision.walk.step_names();
             let events = if steps.contains(&"handoff_to_operator") {
-                // Out of the bot's hands: waiting for triage in the operators' default team, where
-                // the sweep finds it should its triage step be lost.
-                ticket.team = self.default_team();
+                // Out of the bot's hands: waiting for triage, where the sweep finds it should its
+                // triage step be lost.
+                ticket.team = TRIAGE_TEAM.into();
                 ticket.updated_at = now;
                 vec![
                     event(

@@ -1,5 +1,6 @@
 //! Intake: a contact on any channel opens exactly one ticket, then triage is queued.
 
+use super::triage::TRIAGE_TEAM;
 use super::{Engine, EngineError, TRIAGE};
 use crate::domain::codes;
 use crate::domain::{Actor, Event, EventKind, Requester, Ticket, TicketReference};
@@ -32,8 +33,7 @@ pub struct NewContact {
     /// For a reminder: the ticket it is about.
     pub related: Option<TicketReference>,
     pub actor: Option<Actor>,
-    /// Who holds the ticket until triage (the chatbot, for a chat); the rulebook's default team
-    /// when absent.
+    /// Who holds the ticket until triage (the chatbot, for a chat); [`TRIAGE_TEAM`] when absent.
     pub team: Option<String>,
     /// The channel triages the ticket itself right after opening it (voice, whose answer to the
     /// caller depends on it), so no triage step is queued. Should it stop in between, the
@@ -131,7 +131,7 @@ impl Engine {
         validate_fields(rules, &contact.fields, "fields")?;
 
         let now = self.now();
-        let team = contact.team.clone().unwrap_or_else(|| self.default_team());
+        let team = contact.team.clone().unwrap_or_else(|| TRIAGE_TEAM.to_string());
         let actor = contact
             .actor
             .clone()
@@ -208,11 +208,6 @@ impl Engine {
             self.ports.tickets.outbox_done(std::slice::from_ref(item)).await?;
         }
         Ok(())
-    }
-
-    /// The team tickets wait in until triage gives them theirs.
-    pub(crate) fn default_team(&self) -> String {
-        self.rules.book.teams.iter().find(|(_, t)| t.default).map(|(id, _)| id.clone()).unwrap_or_default()
     }
 }
 

@@ -32,7 +32,7 @@ pub use operator::{Escalated, EscalationSettings, TicketView};
 pub use reminder::{FoundBy, ReminderLookup};
 pub use steps::{TRIAGE, handle_step};
 pub use sweep::{SWEEP_GRACE, SWEEP_LIMIT, SweepReport};
-pub use triage::Triaged;
+pub use triage::{TRIAGE_TEAM, Triaged};
 
 use crate::domain::{Ticket, TicketId, TicketReference};
 use crate::knowledge::search::KnowledgeIndex;

@@ -5,13 +5,14 @@
 //! races a step that is merely on its way):
 //! - steps an intake stored with its ticket and never published (the store's outbox: a crash
 //!   between the DynamoDB transaction and the SQS publish): published now;
-//! - tickets still `new` and untriaged in an operators' team: their triage message was lost or
-//!   dead-lettered, or its worker died: triaged now, by the sweep itself. A chat still talking
+//! - tickets still waiting for triage (`new`, in [`TRIAGE_TEAM`]): their triage message was lost
+//!   or dead-lettered, or its worker died: triaged now, by the sweep itself. A chat still talking
 //!   with the bot is not looked at: its next step is the user's.
 //!
 //! Both are idempotent: a step published twice runs its effect once (its deduplication id, the
 //! ticket's version check), and triage does nothing to a triaged ticket.
 
+use super::triage::TRIAGE_TEAM;
 use super::{Engine, EngineError};
 use crate::domain::TicketState;
 use serde::Serialize;
@@ -60,7 +61,10 @@ impl Engine {
                 }
             }
         }
-        for team in self.rules.book.teams.keys() {
+        // Where tickets wait for triage; then the operators' teams, where tickets opened before
+        // that place existed waited.
+        let teams = std::iter::once(TRIAGE_TEAM).chain(self.rules.book.teams.keys().map(String::as_str));
+        for team in teams {
             let waiting = self.ports.tickets.work_queue(team, TicketState::New, SWEEP_LIMIT).await?;
             for ticket in waiting.into_iter().filter(|t| t.triaged_at.is_none() && t.updated_at <= cutoff) {
                 match self.triage(&ticket.id).await {

@@ -11,6 +11,10 @@ use serde_json::json;
 
 /// The category a ticket gets when nobody said which: the operator confirms or changes it.
 pub const DEFAULT_CATEGORY: &str = "basic_info";
+/// Where a ticket waits for triage (a new contact, a chat just handed off): in no operator team's
+/// queue, since nothing can be done on it before the rulebook is applied, and all in one place,
+/// so the sweep finds one whose triage never ran however long the operators' queues are.
+pub const TRIAGE_TEAM: &str = "awaiting_triage";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Triaged {
