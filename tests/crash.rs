@@ -60,7 +60,8 @@ impl Contact {
         match self.channel {
             Channel::Voice => format!("voice:{}", self.key),
             Channel::Chat => format!("chat:{}", self.key),
-            Channel::Email => format!("email:{}", self.key),
+            // Inbound Message-IDs are kept hashed: they can carry the sender's address.
+            Channel::Email => format!("email-id:{}", hex(&Sha256::digest(self.key.as_bytes()))),
             Channel::Api => format!("api:io:{}", hex(&Sha256::digest(self.key.as_bytes()))),
         }
     }
@@ -152,6 +153,8 @@ async fn send(
 
 struct Credentials {
     api_key: String,
+    /// The telephony platform's key: calls come from the `voice` channel's client.
+    voice_key: String,
     supervisor: String,
 }
 
@@ -160,11 +163,12 @@ impl Credentials {
         let now = jiff::Timestamp::now();
         let mut keys = KeyFile::default();
         let (_, api_key) = keys.add("io", now);
+        let (_, voice_key) = keys.add("voice", now);
         keys.write(&data.join("api-keys.json")).unwrap();
         let mut operators = OperatorFile::default();
         let supervisor = operators.add("sup-1", vec![Role::Supervisor, Role::PrivacyOperator], now).unwrap();
         operators.write(&data.join("operators.json")).unwrap();
-        Credentials { api_key, supervisor }
+        Credentials { api_key, voice_key, supervisor }
     }
 }
 
@@ -181,7 +185,9 @@ async fn step(url: &str, creds: &Credentials, c: &mut Contact) -> Result<Result<
     let (status, body) = match c.channel {
         Channel::Voice => {
             let body = json!({"call_id": c.key, "caller": "+390612345678", "menu": "1"});
-            send(url, "POST", "/voice/calls", &[("content-type", "application/json")], body.to_string().into()).await?
+            let auth = format!("Bearer {}", creds.voice_key);
+            let headers = [("content-type", "application/json"), ("authorization", auth.as_str())];
+            send(url, "POST", "/voice/calls", &headers, body.to_string().into()).await?
         }
         Channel::Chat => {
             let body = json!({"session_id": c.key, "lang": "it"});

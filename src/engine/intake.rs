@@ -39,6 +39,9 @@ pub struct NewContact {
     /// caller depends on it), so no triage step is queued. Should it stop in between, the
     /// caller's retry triages, or else the sweep.
     pub triaged_by_caller: bool,
+    /// Who sent the first message as the channel names them (an e-mail's From address): kept on
+    /// the message event, never logged.
+    pub sender: Option<String>,
 }
 
 impl NewContact {
@@ -196,7 +199,10 @@ impl Engine {
             at: now,
             actor: actor.clone(),
             kind: EventKind::Message,
-            detail: json!({"from": "requester", "body": message}),
+            detail: match &contact.sender {
+                Some(sender) => json!({"from": "requester", "sender": sender, "body": message}),
+                None => json!({"from": "requester", "body": message}),
+            },
         });
         message.into_iter().chain(opening(ticket)).collect()
     }

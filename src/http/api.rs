@@ -28,11 +28,11 @@ pub fn router() -> Router<AppState> {
     router_with(Authenticator::from_env())
 }
 
-pub fn router_with(auth: Authenticator) -> Router<AppState> {
+pub fn router_with(auth: impl Into<Arc<Authenticator>>) -> Router<AppState> {
     Router::new()
         .route("/api/v1/tickets", post(create_ticket))
         .route("/api/v1/tickets/{reference}", get(ticket_status))
-        .layer(Extension(Arc::new(auth)))
+        .layer(Extension(auth.into()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(errors::problem_json))
 }
@@ -217,6 +217,8 @@ fn contact_of(engine: &Engine, who: &ClientIdentity, key: &str, req: &CreateTick
         actor: Some(Actor { id: who.client_id.clone(), role: ActorRole::Requester }),
         team: None,
         triaged_by_caller: false,
+        // The client app is the sender (the actor); the requester is who it names.
+        sender: None,
     })
 }
 

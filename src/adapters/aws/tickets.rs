@@ -7,7 +7,8 @@ use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState
 use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::validate_key;
 use crate::ports::ticket_store::{
-    MAX_EVENTS_PER_WRITE, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
+    MAX_EVENTS_PER_WRITE, carries_only_ids, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new,
+    validate_update,
 };
 use crate::ports::{
     Claim, Created, Erasure, EventLog, IdempotencyStore, NewTicket, Outboxed, RequesterKey, StepMessage, StoreError,
@@ -18,7 +19,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use jiff::Timestamp;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 type Item = HashMap<String, AttributeValue>;
@@ -33,6 +34,9 @@ const CLOSED: &str = "CLOSED";
 const OUTBOX_PK: &str = "OUTBOX";
 /// Conflicting writers retry an erasure this many times before giving up.
 const ERASE_TRIES: usize = 5;
+/// How an erasure names the intake steps it removed from the outbox: messages still queued, as
+/// the embedded store names its own.
+const QUEUED_COPIES: &str = "queued_messages";
 
 /// Tickets, events and idempotency records (implements [`TicketStore`], [`EventLog`] and
 /// [`IdempotencyStore`]).
@@ -289,6 +293,13 @@ impl DynamoStore {
             Some(item) => read_ticket(&item)?,
             None => return Err(StoreError::Corrupt(format!("idempotency record points at missing ticket {id}"))),
         };
+        let outbox = self.outbox_of(&ticket).await?;
+        let fingerprint = text(&record, "fingerprint").map(str::to_owned);
+        Ok(Some(Created { ticket, replayed: true, fingerprint, outbox }))
+    }
+
+    /// The steps of `ticket`'s intake still in the outbox.
+    async fn outbox_of(&self, ticket: &Ticket) -> StoreResult<Vec<Outboxed>> {
         let pending = self
             .query(
                 None,
@@ -298,9 +309,44 @@ impl DynamoStore {
                 usize::MAX,
             )
             .await?;
-        let outbox = pending.iter().map(read_outboxed).collect::<StoreResult<_>>()?;
-        let fingerprint = text(&record, "fingerprint").map(str::to_owned);
-        Ok(Some(Created { ticket, replayed: true, fingerprint, outbox }))
+        pending.iter().map(read_outboxed).collect()
+    }
+
+    /// The steps still in `ticket`'s outbox that carry more than ids: the copies of its data an
+    /// erasure must also reach (see [`carries_only_ids`]).
+    async fn outbox_copies(&self, ticket: &Ticket) -> StoreResult<Vec<Outboxed>> {
+        Ok(self.outbox_of(ticket).await?.into_iter().filter(|o| !carries_only_ids(&o.step.body)).collect())
+    }
+
+    /// Erases what the store keeps of `ticket` besides the ticket and its events: outbox steps
+    /// that carry more than ids, and the digest of the intake request kept with its idempotency
+    /// key (derived from the requester's data). Returns how many outbox steps went.
+    async fn erase_copies(&self, ticket: &Ticket) -> StoreResult<usize> {
+        let copies = self.outbox_copies(ticket).await?;
+        self.outbox_done(&copies).await?;
+        if let Some(r) = self.get_item(ref_pk(&ticket.reference.0), REF_SK).await?
+            && let Some(key) = text(&r, "idempotency_key")
+        {
+            let removed = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(idem_pk(key)))
+                .key(SK, s(IDEM_SK))
+                .update_expression("REMOVE fingerprint")
+                .condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .send()
+                .await;
+            match removed {
+                // No record under the key (purged meanwhile): nothing to remove.
+                Err(e) if !e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                    return Err(unavailable("UpdateItem", e));
+                }
+                _ => {}
+            }
+        }
+        Ok(copies.len())
     }
 
     async fn requester_query(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
@@ -527,7 +573,7 @@ impl TicketStore for DynamoStore {
     }
 
     async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: Timestamp) -> StoreResult<Erasure> {
-        let mut erased = Erasure::default();
+        let mut erased = Erasure { copies: BTreeMap::from([(QUEUED_COPIES.into(), 0)]), ..Erasure::default() };
         for found in self.requester_query(key).await? {
             for attempt in 1..=ERASE_TRIES {
                 let current = match self.get(&found.id).await {
@@ -541,6 +587,8 @@ impl TicketStore for DynamoStore {
                 // Events first: if we stop half-way, the ticket still matches and a retry
                 // finishes the job.
                 self.scrub_events(&current.id).await?;
+                let copies = self.erase_copies(&current).await?;
+                *erased.copies.entry(QUEUED_COPIES.into()).or_default() += copies;
                 let mut next = current.clone();
                 let audit = erase_ticket(&mut next, key, actor, now);
                 match self.update(&next, &[audit]).await {
@@ -555,6 +603,14 @@ impl TicketStore for DynamoStore {
             }
         }
         Ok(erased)
+    }
+
+    async fn copies_of(&self, tickets: &[Ticket]) -> StoreResult<BTreeMap<String, usize>> {
+        let mut queued = 0;
+        for t in tickets {
+            queued += self.outbox_copies(t).await?.len();
+        }
+        Ok(BTreeMap::from([(QUEUED_COPIES.to_string(), queued)]))
     }
 
     async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {

@@ -5,7 +5,7 @@ use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState
 use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::{ms_after, now_ms, validate_key};
 use crate::ports::ticket_store::{
-    created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
+    self, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
 };
 use crate::ports::{
     Claim, Created, Erasure, EventLog, IdempotencyStore, NewTicket, Outboxed, RequesterKey, StoreError, StoreResult,
@@ -14,6 +14,8 @@ use crate::ports::{
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Savepoint, params};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Tickets, events and idempotency records (implements [`TicketStore`], [`EventLog`] and
@@ -214,6 +216,109 @@ fn update_tx(conn: &mut Connection, ticket: &Ticket, events: &[Event]) -> StoreR
     Ok(next)
 }
 
+/// A queued message's body as text: one that carries only ids outlives an erasure.
+fn carries_only_ids(body: &str) -> bool {
+    serde_json::from_str(body).is_ok_and(|v| ticket_store::carries_only_ids(&v))
+}
+
+/// One erased (or to-be-erased) ticket, as its copies are found: by id, by reference, and by the
+/// requester's identifiers (normalised, lower-cased).
+struct Whose {
+    id: String,
+    reference: String,
+    identifiers: Vec<String>,
+}
+
+impl Whose {
+    fn of(t: &Ticket) -> Self {
+        let keys = RequesterKey::of(&t.requester);
+        let mut identifiers: Vec<String> = [keys.email, keys.phone.clone(), keys.fiscal_code]
+            .into_iter()
+            .flatten()
+            .map(|v| v.to_lowercase())
+            .collect();
+        // A phone number also as written without its `+`.
+        identifiers.extend(keys.phone.and_then(|p| p.strip_prefix('+').map(str::to_string)));
+        Self { id: t.id.0.clone(), reference: t.reference.0.clone(), identifiers }
+    }
+}
+
+fn rows(tx: &Connection, sql: &str, value: &str) -> StoreResult<Vec<(i64, String)>> {
+    tx.prepare_cached(sql)
+        .map_err(unavailable)?
+        .query_map([value], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(unavailable)?
+        .collect::<Result<_, _>>()
+        .map_err(unavailable)
+}
+
+/// The store's other copies of these tickets' data: mail sent about them or to their requester
+/// (`outbox`), messages still queued (`queued_messages`: an escalation with the fields its target
+/// may see, a notice quoting them) and refused ones (`dead_letters`) that name the ticket and carry
+/// more than ids, or that quote one of the requester's identifiers. With `delete`, they go.
+fn copies_tx(tx: &Connection, whose: &[Whose], delete: bool) -> StoreResult<BTreeMap<String, usize>> {
+    let mut found: BTreeMap<(&str, &str), BTreeSet<i64>> = BTreeMap::new();
+    for w in whose {
+        let mails = found.entry(("outbox", "id")).or_default();
+        mails.extend(
+            rows(tx, "SELECT id, '' FROM outbox WHERE ticket_ref = ?1", &w.reference)?.into_iter().map(|r| r.0),
+        );
+        for identifier in &w.identifiers {
+            let to_them = rows(tx, "SELECT id, '' FROM outbox WHERE instr(lower(recipients), ?1) > 0", identifier)?;
+            mails.extend(to_them.into_iter().map(|r| r.0));
+        }
+        for table in ["queue_messages", "dead_letters"] {
+            let set = found.entry((table, "seq")).or_default();
+            for value in [&w.reference, &w.id] {
+                let naming = rows(
+                    tx,
+                    &format!("SELECT seq, body FROM {table} WHERE instr(body, ?1) > 0 OR instr(attributes, ?1) > 0"),
+                    value,
+                )?;
+                set.extend(naming.into_iter().filter(|(_, body)| !carries_only_ids(body)).map(|r| r.0));
+            }
+            for identifier in &w.identifiers {
+                let quoting = rows(
+                    tx,
+                    &format!(
+                        "SELECT seq, body FROM {table} WHERE instr(lower(body), ?1) > 0 OR instr(lower(attributes), ?1) > 0"
+                    ),
+                    identifier,
+                )?;
+                set.extend(quoting.into_iter().map(|r| r.0));
+            }
+        }
+        if delete {
+            // Keys written before inbound Message-IDs were hashed: the id could name the sender.
+            let keys =
+                rows(tx, "SELECT 0, key FROM ticket_idempotency WHERE ticket_id = ?1 AND key LIKE 'email:%'", &w.id)?;
+            for (_, key) in keys {
+                let hashed = format!("email-id:{}", hex::encode(Sha256::digest(&key.as_bytes()["email:".len()..])));
+                tx.execute("UPDATE ticket_idempotency SET key = ?2 WHERE key = ?1", params![key, hashed])
+                    .map_err(unavailable)?;
+            }
+            // The request's digest is derived from the requester's data: it goes too (a retry of
+            // the request is then compared with the erased ticket, and refused).
+            tx.execute("UPDATE ticket_idempotency SET fingerprint = NULL WHERE ticket_id = ?1", [&w.id])
+                .map_err(unavailable)?;
+        }
+    }
+    let mut copies = BTreeMap::new();
+    for ((table, column), ids) in found {
+        let kind = match table {
+            "queue_messages" => "queued_messages",
+            other => other,
+        };
+        copies.insert(kind.to_string(), ids.len());
+        if delete {
+            for id in ids {
+                tx.execute(&format!("DELETE FROM {table} WHERE {column} = ?1"), [id]).map_err(unavailable)?;
+            }
+        }
+    }
+    Ok(copies)
+}
+
 fn erase_tx(conn: &mut Connection, key: &RequesterKey, actor: &Actor, now: Timestamp) -> StoreResult<Erasure> {
     let column = match key {
         RequesterKey::Email(_) => "rq_email",
@@ -229,6 +334,7 @@ fn erase_tx(conn: &mut Connection, key: &RequesterKey, actor: &Actor, now: Times
     )?;
     let mut erased = Erasure::default();
     for mut ticket in tickets {
+        let whose = Whose::of(&ticket);
         let audit = erase_ticket(&mut ticket, key, actor, now);
         ticket.version += 1;
         write_row(&tx, &ticket)?;
@@ -252,6 +358,9 @@ fn erase_tx(conn: &mut Connection, key: &RequesterKey, actor: &Actor, now: Times
         }
         insert_events(&tx, &[audit])?;
         erased.tickets.push(ticket.id.clone());
+        for (kind, n) in copies_tx(&tx, &[whose], true)? {
+            *erased.copies.entry(kind).or_default() += n;
+        }
     }
     tx.commit().map_err(unavailable)?;
     Ok(erased)
@@ -286,10 +395,15 @@ fn purge_tx(conn: &mut Connection, retention_days: u32, now: Timestamp) -> Store
 impl TicketStore for SqliteStore {
     async fn open(&self, new: &NewTicket) -> StoreResult<Created> {
         validate_new(new)?;
-        let (new, queue, window) = (new.clone(), self.steps.clone(), self.dedup_window);
-        let (created, queued) = self.db.call(move |c| open_tx(c, &new, &queue, window)).await?;
+        let (intake, queue, window) = (new.clone(), self.steps.clone(), self.dedup_window);
+        let (created, queued) = self.db.call(move |c| open_tx(c, &intake, &queue, window)).await?;
         if queued {
             self.db.published().notify_one();
+        }
+        if !created.replayed {
+            for step in &new.steps {
+                tracing::debug!(queue = %self.steps, step = %step.step, ticket_id = %created.ticket.id, "step queued with its ticket");
+            }
         }
         tracing::info!(
             ticket_id = %created.ticket.id,
@@ -377,7 +491,20 @@ impl TicketStore for SqliteStore {
         for id in &erased.tickets {
             tracing::info!(ticket_id = %id, matched_on = key.kind(), "requester data erased");
         }
+        if !erased.tickets.is_empty() {
+            // The old versions of the pages are still in the write-ahead log until it is folded
+            // into the database file; freed pages are zeroed (`secure_delete`).
+            if let Err(e) = self.db.checkpoint().await {
+                // Erased all the same: SQLite folds the log in on its own as it fills.
+                tracing::warn!(error = %e, "erasure: the write-ahead log keeps old pages until the next checkpoint");
+            }
+        }
         Ok(erased)
+    }
+
+    async fn copies_of(&self, tickets: &[Ticket]) -> StoreResult<BTreeMap<String, usize>> {
+        let whose: Vec<Whose> = tickets.iter().map(Whose::of).collect();
+        self.db.call(move |c| copies_tx(c, &whose, false)).await
     }
 
     async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {
