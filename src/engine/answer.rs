@@ -244,7 +244,7 @@ impl Engine {
     /// The reply: to the requester, on the thread of the messages on the ticket, in reply to the
     /// requester's last one; or why there can be none.
     fn answer_mail(&self, ticket: &Ticket, events: &[Event], body: &str) -> Result<OutgoingMail, String> {
-        let settings = self.rules.book.email.as_ref().ok_or("the rulebook has no `email:` block to send mail with")?;
+        let settings = self.rules.email.as_ref().ok_or("the rulebook has no `email:` block to send mail with")?;
         let to = ticket.requester.email.clone().ok_or("the requester left no e-mail address")?;
         let mut references: Vec<String> = Vec::new();
         let mut last_from_requester = None;

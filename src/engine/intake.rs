@@ -5,7 +5,7 @@ use super::{Engine, EngineError, TRIAGE};
 use crate::domain::codes;
 use crate::domain::{Actor, Event, EventKind, Requester, Ticket, TicketReference};
 use crate::ports::{Created, NewTicket, Outboxed, StepMessage, StoreError};
-use crate::rules::model::FieldFormat;
+use crate::rules::resolved::FieldFormat;
 use jiff::Timestamp;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -70,8 +70,8 @@ pub fn validate_fields(
 ) -> Result<(), EngineError> {
     for (name, value) in fields {
         let at = format!("{prefix}/{name}");
-        let Some(field) = rules.book.custom_fields.get(name) else {
-            let known: Vec<&str> = rules.book.custom_fields.keys().map(String::as_str).collect();
+        let Some(field) = rules.custom_fields.get(name) else {
+            let known: Vec<&str> = rules.custom_fields.keys().map(|k| k.as_str()).collect();
             return Err(EngineError::invalid(at, format!("unknown field; known fields: {}", known.join(", "))));
         };
         if value.len() > 256 {
@@ -104,18 +104,18 @@ impl Engine {
         F: Fn(&Ticket) -> Vec<Event>,
     {
         let rules = &self.rules;
-        let Some(channel) = rules.book.channels.get(&contact.channel) else {
+        let Some(channel) = rules.channels.get(&contact.channel) else {
             return Err(EngineError::invalid("channel", format!("unknown channel `{}`", contact.channel)));
         };
         if let Some(category) = &contact.category {
-            let Some(c) = rules.book.categories.get(category) else {
-                let known: Vec<&str> = rules.book.categories.keys().map(String::as_str).collect();
+            let Some(c) = rules.categories.get(category) else {
+                let known: Vec<&str> = rules.categories.keys().map(|k| k.as_str()).collect();
                 return Err(EngineError::invalid(
                     "category",
                     format!("unknown category `{category}`; known: {}", known.join(", ")),
                 ));
             };
-            if c.channels.as_ref().is_some_and(|chs| !chs.contains(&contact.channel)) {
+            if !rules.arrives_on(c, &contact.channel) {
                 return Err(EngineError::invalid(
                     "category",
                     format!("category `{category}` does not arrive on channel `{}`", contact.channel),

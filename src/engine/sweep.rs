@@ -63,7 +63,7 @@ impl Engine {
         }
         // Where tickets wait for triage; then the operators' teams, where tickets opened before
         // that place existed waited.
-        let teams = std::iter::once(TRIAGE_TEAM).chain(self.rules.book.teams.keys().map(String::as_str));
+        let teams = std::iter::once(TRIAGE_TEAM).chain(self.rules.teams.keys().map(|k| k.as_str()));
         for team in teams {
             let waiting = self.ports.tickets.work_queue(team, TicketState::New, SWEEP_LIMIT).await?;
             for ticket in waiting.into_iter().filter(|t| t.triaged_at.is_none() && t.updated_at <= cutoff) {
