@@ -367,6 +367,7 @@ catalogue! {
 
     // The privacy team's erasure door (GDPR art. 17).
     nav_erasure: "Cancellazione dati", "Data erasure";
+    team_awaiting_triage: "In smistamento", "Awaiting triage";
     erasure_title: "Cancellazione dei dati di un richiedente", "Erasing a requester's data";
     erasure_intro: "Art. 17 GDPR. Prima l'anteprima di cosa verrà cancellato; poi la conferma. Finché una segnalazione di violazione del richiedente è aperta, i suoi dati si conservano.", "GDPR art. 17. First a preview of what will be erased; then the confirmation. While one of the requester's breach reports is open, their data is kept.";
     erasure_by: "Trova il richiedente per", "Find the requester by";

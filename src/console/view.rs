@@ -118,6 +118,10 @@ pub fn channel_name<'a>(engine: &'a Engine, lang: Lang, id: &'a str) -> &'a str 
 }
 
 pub fn team_name<'a>(engine: &'a Engine, lang: Lang, id: &'a str) -> &'a str {
+    if id == crate::engine::TRIAGE_TEAM {
+        // Where a ticket waits, for a moment, for triage to give it its team.
+        return Tr { lang }.team_awaiting_triage();
+    }
     rulebook_text(engine.rules.teams.get(id).map(|c| &c.name), lang, id)
 }
 

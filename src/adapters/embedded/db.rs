@@ -99,6 +99,9 @@ CREATE TABLE outbox (
     // Publishing prunes expired dedup records; without this index that was a scan of every record
     // still in the window, per publish, so intake slowed down as the store grew.
     "CREATE INDEX queue_dedup_expiry ON queue_dedup (queue, expires_ms);",
+    // The digest of the request that first used a key, so a replay can tell a retry of the same
+    // request from another request reusing the key.
+    "ALTER TABLE ticket_idempotency ADD COLUMN fingerprint TEXT;",
     // Work queues sorted by the nearest running deadline and filtered by channel, type, state and
     // assignee (the console's queue), and tickets found by a custom field (a notice code). The
     // queue columns of existing tickets are filled in Rust (`backfill`), as the next write would.
@@ -124,7 +127,7 @@ CREATE INDEX ticket_fields_value ON ticket_fields (name, value, created_at);
 /// Rust steps that run right after the migration of the same index, in its transaction.
 fn backfill(version: usize, tx: &Connection) -> StoreResult<()> {
     match version {
-        3 => super::tickets::backfill_queue_columns(tx),
+        4 => super::tickets::backfill_queue_columns(tx),
         _ => Ok(()),
     }
 }
