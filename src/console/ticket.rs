@@ -641,6 +641,7 @@ pub fn conversation_of(engine: &Engine, t: Tr, ticket: &Ticket, events: &[Event]
         .filter(|e| e.kind == EventKind::Message)
         .filter_map(|e| e.detail.get("answer_id").and_then(|a| a.as_str()))
         .collect();
+    let mut first_mail = None;
     for e in events {
         let d = &e.detail;
         let at = view::when(engine, e.at);
@@ -672,16 +673,9 @@ pub fn conversation_of(engine: &Engine, t: Tr, ticket: &Ticket, events: &[Event]
                 });
             }
             EventKind::Note if d.get("email").is_some() => {
-                // The first mail's envelope: its attachments belong to the message before it.
-                let names = attachment_names(d.get("email").and_then(|m| m.get("attachments")));
-                if let Some(last) = items.iter_mut().rev().find(|s| s.side == "requester") {
-                    if last.attachments.is_empty() {
-                        last.attachments = names;
-                    }
-                    if last.subject.is_none() {
-                        last.subject = text_of(d.get("email").and_then(|m| m.get("subject")));
-                    }
-                }
+                // The first mail's envelope, stored with the ticket (before or after its message,
+                // as the intake wrote them): placed on the first message once all are read.
+                first_mail = d.get("email");
             }
             EventKind::Note if d.get("text").is_some() && ticket.channel_kind == crate::domain::ChannelKind::Voice => {
                 items.push(Said {
@@ -721,6 +715,16 @@ pub fn conversation_of(engine: &Engine, t: Tr, ticket: &Ticket, events: &[Event]
                 });
             }
             _ => {}
+        }
+    }
+    if let Some(mail) = first_mail
+        && let Some(first) = items.iter_mut().find(|s| s.side == "requester")
+    {
+        if first.attachments.is_empty() {
+            first.attachments = attachment_names(mail.get("attachments"));
+        }
+        if first.subject.is_none() {
+            first.subject = text_of(mail.get("subject"));
         }
     }
     for (i, s) in items.iter_mut().enumerate() {
