@@ -17,3 +17,4 @@ pub mod operators_cli;
 pub mod ports;
 pub mod rules;
 pub mod server;
+pub mod settings;

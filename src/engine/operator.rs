@@ -42,11 +42,15 @@ impl EscalationSettings {
     /// `SPORTELLO_REPLY_EMAIL`, and `SPORTELLO_QUEUE_URL_<NAME>` per queue (name upper-cased,
     /// `-` as `_`).
     pub fn from_env(book: &crate::rules::model::Rulebook) -> Self {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Self::from_vars(book, &crate::settings::env_var)
+    }
+
+    /// [`Self::from_env`] from another source of settings (a Lambda function's).
+    pub fn from_vars(book: &crate::rules::model::Rulebook, var: &dyn Fn(&str) -> Option<String>) -> Self {
         let mut queue_urls = BTreeMap::new();
         for target in book.targets.values() {
             if let Some(sqs) = &target.delivery.sqs {
-                let key = format!("SPORTELLO_QUEUE_URL_{}", sqs.queue.to_ascii_uppercase().replace('-', "_"));
+                let key = crate::settings::member("SPORTELLO_QUEUE_URL_", &sqs.queue);
                 if let Some(url) = var(&key) {
                     queue_urls.insert(sqs.queue.clone(), url);
                 }

@@ -51,11 +51,14 @@ impl NoticeSecrets {
 
     /// `SPORTELLO_TARGET_SECRET_<TARGET>` (target id upper-cased) for each target of the rulebook.
     pub fn from_env(book: &crate::rules::model::Rulebook) -> Self {
+        Self::from_vars(book, &crate::settings::env_var)
+    }
+
+    /// [`Self::from_env`] from another source of settings (a Lambda function's).
+    pub fn from_vars(book: &crate::rules::model::Rulebook, var: &dyn Fn(&str) -> Option<String>) -> Self {
         let mut secrets = Self::default();
         for id in book.targets.keys() {
-            if let Ok(secret) = std::env::var(format!("SPORTELLO_TARGET_SECRET_{}", id.to_ascii_uppercase()))
-                && !secret.is_empty()
-            {
+            if let Some(secret) = var(&crate::settings::member("SPORTELLO_TARGET_SECRET_", id)) {
                 secrets.insert(id.clone(), secret.into_bytes());
             }
         }
