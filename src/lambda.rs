@@ -118,6 +118,8 @@ pub struct Init {
     pub clients: Clients,
     /// `SPORTELLO_LOG`: `error`, `warn`, `info` (default) or `debug`.
     pub log_level: tracing::Level,
+    /// The engine's clock: the system's, unless a test sets another.
+    pub clock: Option<crate::engine::Clock>,
 }
 
 impl Init {
@@ -138,7 +140,7 @@ impl Init {
             _ => tracing::Level::INFO,
         };
         crate::adapters::aws::secrets::load_secrets(&clients.secrets, &mut settings).await?;
-        Ok(Init { settings, clients, log_level })
+        Ok(Init { settings, clients, log_level, clock: None })
     }
 
     fn var(&self) -> impl Fn(&str) -> Option<String> + '_ {
@@ -178,6 +180,9 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     let ports = crate::adapters::aws::ports_with(&init.clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
     let incidents = Arc::new(DynamoIncidents::new(init.clients.dynamodb.clone(), &table));
     let mut engine = Engine::new(Arc::new(rules), ports).with_incidents(incidents);
+    if let Some(clock) = &init.clock {
+        engine = engine.with_clock(clock.clone());
+    }
     if needs.webhooks {
         let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
         let webhooks = crate::engine::webhook::Webhooks::from_vars(&engine.rules.book, sender, &init.var());

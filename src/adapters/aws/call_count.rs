@@ -160,10 +160,10 @@ impl Intercept for CallCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let input = context.input();
-        if let Some(m) = cfg.load::<Metadata>() {
-            let found = accesses_of(m.service(), m.name(), input);
-            self.accesses.lock().unwrap_or_else(|p| p.into_inner()).extend(found);
-        }
+        // The operation's name is not always in the bag this early; the input names the call.
+        let (service, operation) = cfg.load::<Metadata>().map_or(("unknown", "unknown"), |m| (m.service(), m.name()));
+        let found = accesses_of(service, operation, input);
+        self.accesses.lock().unwrap_or_else(|p| p.into_inner()).extend(found);
         let write = if let Some(put) = input.downcast_ref::<PutItemInput>() {
             put.item.as_ref().map_or(1, write_units)
         } else if input.downcast_ref::<DeleteItemInput>().is_some() || input.downcast_ref::<UpdateItemInput>().is_some()
@@ -272,7 +272,7 @@ fn accesses_of(
     on!(
         aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput,
         "secretsmanager:GetSecretValue",
-        |i| { Resource::Secret { id: i.secret_id().unwrap_or_default().to_string() } }
+        |i| Resource::Secret { id: i.secret_id().unwrap_or_default().to_string() }
     );
     vec![access(&format!("{}:{operation}", service.to_ascii_lowercase()), Resource::Unknown)]
 }
