@@ -14,11 +14,8 @@ mapping="$events/invoke.txt"
 venv="$root/.venv"
 deadline=$(( $(date +%s) + ${SMOKE_TIMEOUT:-1200} ))
 
+# The virtualenv with moto and cargo-lambda.
 scripts/test-env.sh >/dev/null
-if [[ ! -x "$venv/bin/cargo-lambda" ]]; then
-    echo "installing cargo-lambda into $venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check cargo-lambda
-fi
 export PATH="$venv/bin:$PATH"
 py="$venv/bin/python"
 helper="$root/scripts/lambda_smoke.py"
