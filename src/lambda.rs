@@ -315,15 +315,7 @@ impl Handler {
             Handler::Clock { engine, settings } => {
                 // An error fails the invocation: the scheduler retries it, and the next tick runs anyway.
                 let report = engine.clock_tick(settings).await?;
-                tracing::info!(
-                    scanned = report.scanned,
-                    warned = report.warned,
-                    breached = report.breached,
-                    reminded = report.reminded,
-                    purged = report.purged,
-                    failed = report.failed,
-                    "clock tick"
-                );
+                report.log();
                 Ok(serde_json::to_value(report)?)
             }
         }

@@ -106,6 +106,34 @@ impl Deployment {
         answer
     }
 
+    /// The operator takes the ticket in charge, sets its category when the channel could not,
+    /// classifies it and escalates it; the escalation's answer.
+    async fn escalate(&mut self, reference: &str, category: Option<&str>, ticket_type: &str, target: &str) -> Value {
+        let base = format!("/operator/tickets/{reference}");
+        assert_eq!(self.operator("POST", format!("{base}/take-in-charge"), None).await.0, 200);
+        if let Some(category) = category {
+            let to = Some(json!({"category": category}));
+            assert_eq!(self.operator("POST", format!("{base}/categorize"), to).await.0, 200);
+        }
+        let classify = Some(json!({"ticket_type": ticket_type}));
+        assert_eq!(self.operator("POST", format!("{base}/classify"), classify).await.0, 200);
+        let escalation = Some(json!({"target": target, "summary": "Da verificare"}));
+        let (status, escalated) = self.operator("POST", format!("{base}/escalate"), escalation).await;
+        assert_eq!(status, 200, "{escalated}");
+        escalated
+    }
+
+    /// A request to the operator API, as the operator OPERATOR, through the JWT authorizer.
+    async fn operator(&mut self, method: &'static str, path: impl Into<String>, body: Option<Value>) -> (u16, Value) {
+        let (sub, groups) = OPERATOR;
+        let request = Request::new(method, path).operator(sub, groups);
+        let request = match body {
+            Some(b) => request.json(&b),
+            None => request,
+        };
+        self.http(Function::Operator, request).await
+    }
+
     async fn http(&mut self, function: Function, request: Request) -> (u16, Value) {
         let answer = self.invoke(function, request.event()).await;
         let status = answer["statusCode"].as_u64().unwrap_or(0) as u16;
@@ -137,23 +165,7 @@ impl Deployment {
             if got.is_empty() {
                 return handed;
             }
-            let records: Vec<Value> = got
-                .iter()
-                .map(|m| {
-                    let attributes: serde_json::Map<String, Value> = m
-                        .message_attributes
-                        .clone()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k, json!({"stringValue": v.string_value, "dataType": v.data_type})))
-                        .collect();
-                    json!({
-                        "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-                        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": attributes,
-                        "eventSource": "aws:sqs",
-                    })
-                })
-                .collect();
+            let records: Vec<Value> = got.iter().map(support::moto::sqs_record).collect();
             let answer = self.invoke(function, json!({"Records": records})).await;
             let failed = answer["batchItemFailures"].as_array().cloned().unwrap_or_default();
             assert!(failed.is_empty(), "{queue} → {}: failed {failed:?}", function.binary());
@@ -388,31 +400,8 @@ async fn run_the_flows(d: &mut Deployment) {
     d.settle().await;
 
     // ---- Operators: escalations by queue and by mail, an incident, answers on every channel.
-    let (sub, groups) = OPERATOR;
-    let act = |method: &'static str, path: String, body: Option<Value>| {
-        let r = Request::new(method, path).operator(sub, groups);
-        match body {
-            Some(b) => r.json(&b),
-            None => r,
-        }
-    };
     let base = format!("/operator/tickets/{api_ref}");
-    assert_eq!(d.http(Function::Operator, act("POST", format!("{base}/take-in-charge"), None)).await.0, 200);
-    assert_eq!(
-        d.http(Function::Operator, act("POST", format!("{base}/classify"), Some(json!({"ticket_type": "Q"})))).await.0,
-        200
-    );
-    let (status, escalated) = d
-        .http(
-            Function::Operator,
-            act(
-                "POST",
-                format!("{base}/escalate"),
-                Some(json!({"target": "pagopa_specialists", "summary": "Rimborso da verificare"})),
-            ),
-        )
-        .await;
-    assert_eq!(status, 200, "{escalated}");
+    let escalated = d.escalate(&api_ref, None, "Q", "pagopa_specialists").await;
     let picked = d.take("PagopaSpecialistsEscalationQueue").await;
     assert_eq!(picked.len(), 1, "the escalation is on the specialists' queue: {picked:?}");
     assert_eq!(picked[0]["reply_to"], d.url("ReplyQueue"), "targets are told the reply queue");
@@ -424,63 +413,32 @@ async fn run_the_flows(d: &mut Deployment) {
     let answer = d.invoke(Function::Notices, sqs_event(&[notice.to_string(), bogus.to_string()])).await;
     assert_eq!(answer["batchItemFailures"], json!([]), "a refused notice goes to the DLQ at once: {answer}");
     assert_eq!(d.take("ReplyDeadLetterQueue").await.len(), 1, "the refused notice");
-    let (status, resolved) = d
-        .http(
-            Function::Operator,
-            act("POST", format!("{base}/resolve"), Some(json!({"answer": "Il rimborso è stato disposto."}))),
-        )
-        .await;
+    let (status, resolved) =
+        d.operator("POST", format!("{base}/resolve"), Some(json!({"answer": "Il rimborso è stato disposto."}))).await;
     assert_eq!((status, resolved["state"].as_str()), (200, Some("resolved")), "{resolved}");
 
     // The chat: the operator answers, and escalates nothing; then the mail through S3, escalated
     // to third parties by mail, who reply to the reply address with the token.
     let chat_base = format!("/operator/tickets/{chat_ref}");
-    assert_eq!(d.http(Function::Operator, act("POST", format!("{chat_base}/take-in-charge"), None)).await.0, 200);
-    assert_eq!(
-        d.http(Function::Operator, act("POST", format!("{chat_base}/classify"), Some(json!({"ticket_type": "Q"}))))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(d.operator("POST", format!("{chat_base}/take-in-charge"), None).await.0, 200);
+    assert_eq!(d.operator("POST", format!("{chat_base}/classify"), Some(json!({"ticket_type": "Q"}))).await.0, 200);
     let (status, body) = d
-        .http(
-            Function::Operator,
-            act("POST", format!("{chat_base}/resolve"), Some(json!({"answer": "Dall'app IO, sezione Pagamenti."}))),
-        )
+        .operator("POST", format!("{chat_base}/resolve"), Some(json!({"answer": "Dall'app IO, sezione Pagamenti."})))
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, queue) = d.http(Function::Operator, act("GET", "/operator/queue?team=first_level".into(), None)).await;
+    let (status, queue) = d.operator("GET", "/operator/queue?team=first_level", None).await;
     assert_eq!(status, 200, "{queue}");
     let mut mail_ref = None;
     for t in queue["tickets"].as_array().unwrap().iter().filter(|t| t["channel"] == "email") {
         let reference = t["reference"].as_str().unwrap().to_string();
-        let (_, viewed) = d.http(Function::Operator, act("GET", format!("/operator/tickets/{reference}"), None)).await;
+        let (_, viewed) = d.operator("GET", format!("/operator/tickets/{reference}"), None).await;
         if viewed["ticket"]["subject"] == "Ricevuta di pagamento" {
             mail_ref = Some(reference);
         }
     }
     let mail_ref = mail_ref.unwrap_or_else(|| panic!("the mail stored in S3 opened no ticket: {queue}"));
     let mail_base = format!("/operator/tickets/{mail_ref}");
-    assert_eq!(d.http(Function::Operator, act("POST", format!("{mail_base}/take-in-charge"), None)).await.0, 200);
-    let categorized = act("POST", format!("{mail_base}/categorize"), Some(json!({"category": "advanced_info"})));
-    assert_eq!(d.http(Function::Operator, categorized).await.0, 200);
-    assert_eq!(
-        d.http(Function::Operator, act("POST", format!("{mail_base}/classify"), Some(json!({"ticket_type": "A"}))))
-            .await
-            .0,
-        200
-    );
-    let (status, to_third) = d
-        .http(
-            Function::Operator,
-            act(
-                "POST",
-                format!("{mail_base}/escalate"),
-                Some(json!({"target": "third_parties", "summary": "Ricevuta mancante"})),
-            ),
-        )
-        .await;
-    assert_eq!(status, 200, "{to_third}");
+    let to_third = d.escalate(&mail_ref, Some("advanced_info"), "A", "third_parties").await;
     let key = d.stack.secret_values.values().find_map(|v| v.get("SPORTELLO_REPLY_TOKEN_KEY")).unwrap().clone();
     let reply_mailbox = d.stack.eval(&json!({"Ref": "ThirdPartyReplyAddress"})).as_str().unwrap().to_string();
     let tokens = sportello::engine::reply_token::ReplyTokens::new(key, Some(reply_mailbox)).unwrap();
@@ -498,36 +456,32 @@ async fn run_the_flows(d: &mut Deployment) {
     d.s3.put_object().bucket(&bucket).key(key).body(reply.into_bytes().into()).send().await.expect("store the reply");
     let notified = ses_stored_notification(&bucket, key, &reply_to).to_string();
     assert_eq!(d.invoke(Function::EmailSqs, sqs_event(&[notified])).await["batchItemFailures"], json!([]));
-    let (_, viewed) = d.http(Function::Operator, act("GET", mail_base.clone(), None)).await;
+    let (_, viewed) = d.operator("GET", mail_base.clone(), None).await;
     let kinds: Vec<&str> = viewed["events"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
     assert!(kinds.contains(&"notice_received"), "the third party's reply is the ticket's resolution notice: {kinds:?}");
     let (status, body) = d
-        .http(
-            Function::Operator,
-            act("POST", format!("{mail_base}/resolve"), Some(json!({"answer": "La ricevuta le è stata inviata."}))),
-        )
+        .operator("POST", format!("{mail_base}/resolve"), Some(json!({"answer": "La ricevuta le è stata inviata."})))
         .await;
     assert_eq!(status, 200, "{body}");
 
     // An incident: the broken payment (by API) and a mail about it are linked to it; its
     // resolution answers both (the fan-out, run by the triage function, mails the requester).
     let declare = json!({"service": "pagopa", "title": "Pagamenti in errore", "restoration_info": "Entro le 12."});
-    let (status, incident) = d.http(Function::Operator, act("POST", "/operator/incidents".into(), Some(declare))).await;
+    let (status, incident) = d.operator("POST", "/operator/incidents", Some(declare)).await;
     assert_eq!(status, 201, "{incident}");
     for (reference, categorize) in [(&broken_ref, false), (&gateway_ref, true)] {
         let base = format!("/operator/tickets/{reference}");
-        assert_eq!(d.http(Function::Operator, act("POST", format!("{base}/take-in-charge"), None)).await.0, 200);
+        assert_eq!(d.operator("POST", format!("{base}/take-in-charge"), None).await.0, 200);
         if categorize {
-            let to = act("POST", format!("{base}/categorize"), Some(json!({"category": "malfunction"})));
-            assert_eq!(d.http(Function::Operator, to).await.0, 200);
+            let to = Some(json!({"category": "malfunction"}));
+            assert_eq!(d.operator("POST", format!("{base}/categorize"), to).await.0, 200);
         }
-        let check = act("POST", format!("{base}/check-incidents"), Some(json!({"service": "pagopa"})));
-        let (status, checked) = d.http(Function::Operator, check).await;
+        let check = Some(json!({"service": "pagopa"}));
+        let (status, checked) = d.operator("POST", format!("{base}/check-incidents"), check).await;
         assert_eq!((status, checked["incident"]["id"].clone()), (200, incident["id"].clone()), "{checked}");
     }
     let path = format!("/operator/incidents/{}/resolve", incident["id"].as_str().unwrap());
-    let (status, body) =
-        d.http(Function::Operator, act("POST", path, Some(json!({"closing_text": "Pagamenti ripristinati."})))).await;
+    let (status, body) = d.operator("POST", path, Some(json!({"closing_text": "Pagamenti ripristinati."}))).await;
     assert_eq!(status, 200, "{body}");
     assert!(d.settle().await > 0, "the fan-out and the answers ran as steps");
 
@@ -552,25 +506,7 @@ async fn run_the_flows(d: &mut Deployment) {
     assert_eq!(status, 201, "{pending}");
     let pending_ref = pending["reference"].as_str().unwrap().to_string();
     d.settle().await;
-    let pending_base = format!("/operator/tickets/{pending_ref}");
-    assert_eq!(d.http(Function::Operator, act("POST", format!("{pending_base}/take-in-charge"), None)).await.0, 200);
-    assert_eq!(
-        d.http(Function::Operator, act("POST", format!("{pending_base}/classify"), Some(json!({"ticket_type": "Q"}))))
-            .await
-            .0,
-        200
-    );
-    let (status, body) = d
-        .http(
-            Function::Operator,
-            act(
-                "POST",
-                format!("{pending_base}/escalate"),
-                Some(json!({"target": "pagopa_specialists", "summary": "Da verificare"})),
-            ),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    d.escalate(&pending_ref, None, "Q", "pagopa_specialists").await;
     d.take("PagopaSpecialistsEscalationQueue").await;
     *d.clock.lock().unwrap() = "2026-12-14T10:00:00+01:00".parse().unwrap();
     let tick: Value = serde_json::from_str(include_str!("fixtures/events/scheduler-clock-tick.json")).unwrap();

@@ -174,18 +174,12 @@ async fn on_moto_a_published_step_is_received_and_triaged() {
         .unwrap_or_default();
     assert_eq!(received.len(), 1, "one triage step queued");
     let m = &received[0];
-    let attributes: serde_json::Map<String, Value> = m
-        .message_attributes
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, json!({"stringValue": v.string_value, "dataType": v.data_type})))
-        .collect();
+    let attributes = support::moto::sqs_record(m)["messageAttributes"].clone();
     let mut event: Value = serde_json::from_str(&fixture("sqs-triage-batch.json")).unwrap();
     event["Records"][0]["messageId"] = json!(m.message_id);
     event["Records"][0]["receiptHandle"] = json!(m.receipt_handle);
     event["Records"][0]["body"] = json!(m.body);
-    event["Records"][0]["messageAttributes"] = Value::Object(attributes);
+    event["Records"][0]["messageAttributes"] = attributes;
     let event: SqsEvent = serde_json::from_value(event).unwrap();
     let response = handle_steps(&engine, event).await;
     assert_eq!(failures(&response), [POISON]);
