@@ -10,7 +10,8 @@
 //!
 //! Settings common to all: `SPORTELLO_TABLE`, `SPORTELLO_STEP_QUEUE_URL` (and
 //! `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`), `SPORTELLO_RULES` (default `rules`, then
-//! `/var/task/rules`), `SPORTELLO_LOG`, and `AWS_ENDPOINT_URL` for moto or LocalStack. Functions
+//! `/var/task/rules`), `RUST_LOG` or `SPORTELLO_LOG` (see [`crate::logging`]), and
+//! `AWS_ENDPOINT_URL` for moto or LocalStack. Functions
 //! that send mail check at init that their senders are on `SPORTELLO_MAIL_DOMAIN`, the SES
 //! identity their policy covers.
 
@@ -116,8 +117,8 @@ impl Function {
 pub struct Init {
     pub settings: Settings,
     pub clients: Clients,
-    /// `SPORTELLO_LOG`: `error`, `warn`, `info` (default) or `debug`.
-    pub log_level: tracing::Level,
+    /// `RUST_LOG` and `SPORTELLO_LOG`: what is logged (see [`crate::logging`]).
+    pub log: (Option<String>, Option<String>),
     /// The engine's clock: the system's, unless a test sets another.
     pub clock: Option<crate::engine::Clock>,
 }
@@ -133,14 +134,9 @@ impl Init {
 
     /// From given settings and clients (tests give moto's, and counted ones).
     pub async fn new(mut settings: Settings, clients: Clients) -> Result<Init, Error> {
-        let log_level = match settings.get("SPORTELLO_LOG").unwrap_or_default().to_ascii_lowercase().as_str() {
-            "error" => tracing::Level::ERROR,
-            "warn" => tracing::Level::WARN,
-            "debug" => tracing::Level::DEBUG,
-            _ => tracing::Level::INFO,
-        };
+        let log = (settings.get("RUST_LOG"), settings.get("SPORTELLO_LOG"));
         crate::adapters::aws::secrets::load_secrets(&clients.secrets, &mut settings).await?;
-        Ok(Init { settings, clients, log_level, clock: None })
+        Ok(Init { settings, clients, log, clock: None })
     }
 
     fn var(&self) -> impl Fn(&str) -> Option<String> + '_ {
@@ -249,7 +245,9 @@ pub async fn build(function: Function, init: &Init) -> Result<Handler, Error> {
         }
         Function::Chat => Handler::Http(crate::http::chat::router().with_state(state(engine))),
         Function::Voice => {
-            let app = crate::http::voice::router().with_state(state(engine.clone()));
+            // The telephony platform is a client, known by its IAM role (SPORTELLO_IAM_CLIENTS).
+            let auth = crate::http::auth::Authenticator::from_vars(&init.var())?;
+            let app = crate::http::voice::router_with(auth).with_state(state(engine.clone()));
             Handler::Voice { engine, app }
         }
         Function::Operator => Handler::Http(operator_app(engine, init)),
@@ -335,16 +333,12 @@ async fn http_event(app: Router, event: LambdaEvent<Value>) -> Result<Value, Err
     Ok(serde_json::to_value(response)?)
 }
 
-/// Plain log lines at `level`; no colours (CloudWatch keeps bytes), no time (Lambda adds it).
-pub fn init_tracing(level: tracing::Level) {
-    let _ = tracing_subscriber::fmt().with_max_level(level).with_ansi(false).without_time().try_init();
-}
-
 /// A function's `main`: the init from the environment, then its invocations until the end. An
 /// init that fails returns its error, which Lambda logs and reports as the init failure.
 pub async fn run(function: Function) -> Result<(), Error> {
     let init = Init::from_env().await?;
-    init_tracing(init.log_level);
+    let (rust_log, sportello_log) = init.log.clone();
+    crate::logging::init_with(true, rust_log, sportello_log);
     let handler = build(function, &init).await?;
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<Value>| handler.handle(event))).await

@@ -62,7 +62,13 @@ pub const SETTINGS: &[Setting] = &[
     var("SPORTELLO_STEP_QUEUE_URL", Lambda, Deploy, "the step queue"),
     var("SPORTELLO_STEP_DLQ_URL", Lambda, Deploy, "the step queue's dead-letter queue (default `<queue url>-dlq`)"),
     var("SPORTELLO_RULES", Lambda, Deploy, "the rulebook folder (`/opt` on Lambda: the rules layer)"),
-    var("SPORTELLO_LOG", Lambda, Optional, "`error`, `warn`, `info` (default) or `debug`"),
+    var("SPORTELLO_LOG", Lambda, Optional, "one level for every log line: `error`, `warn`, `info` (default), `debug`"),
+    var(
+        "RUST_LOG",
+        Lambda,
+        Optional,
+        "levels by target (`info`, `sportello=debug,aws_config=warn`); wins over SPORTELLO_LOG",
+    ),
     var("AWS_ENDPOINT_URL", Lambda, Optional, "another endpoint for every AWS service (moto, LocalStack)"),
     var(
         "SPORTELLO_SECRETS",

@@ -352,9 +352,26 @@ async fn run_the_flows(d: &mut Deployment) {
     let connect: Value = serde_json::from_str(include_str!("fixtures/events/connect-contact-flow.json")).unwrap();
     let answer = d.invoke(Function::Voice, connect).await;
     assert!(answer["reference"].as_str().is_some_and(|r| r.starts_with("SP-")), "{answer}");
+    // The telephony platform calls as its role; a client app's role opens no calls.
+    let telephony = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{}/telephony-1", d.role_name("TelephonyClientRole"));
     let call = json!({"call_id": "call-1", "caller": "+393331234567", "menu": 1});
-    let (status, answer) = d.http(Function::Voice, Request::new("POST", "/voice/calls").json(&call).iam(&io)).await;
+    let (status, answer) =
+        d.http(Function::Voice, Request::new("POST", "/voice/calls").json(&call).iam(&telephony)).await;
     assert_eq!(status, 200, "{answer}");
+    // The io app's role is no client of the voice function; API Gateway refuses it first.
+    let (status, _) = d.http(Function::Voice, Request::new("POST", "/voice/calls").json(&call).iam(&io)).await;
+    assert_eq!(status, 401, "the io app is no telephony platform");
+    let http_api = d.url("HttpApi");
+    let api = |method: &str, path: &str| {
+        format!("arn:aws:execute-api:eu-south-1:{ACCOUNT}:{http_api}/$default/{method}{path}")
+    };
+    let (io_may, telephony_may) =
+        (d.stack.role_statements("IoClientRole"), d.stack.role_statements("TelephonyClientRole"));
+    assert!(allowed(&io_may, "execute-api:Invoke", &api("POST", "/api/v1/tickets")));
+    assert!(allowed(&io_may, "execute-api:Invoke", &api("GET", &format!("/api/v1/tickets/{api_ref}"))));
+    assert!(!allowed(&io_may, "execute-api:Invoke", &api("POST", "/voice/calls")));
+    assert!(allowed(&telephony_may, "execute-api:Invoke", &api("POST", "/voice/calls")));
+    assert!(!allowed(&telephony_may, "execute-api:Invoke", &api("POST", "/api/v1/tickets")));
 
     // ---- Chat (3.2): a session, a question to the bot, the poll, the handoff.
     let start = json!({"session_id": uuid::Uuid::new_v4().to_string(), "lang": "it", "category": "basic_info",
@@ -485,20 +502,29 @@ async fn run_the_flows(d: &mut Deployment) {
     assert_eq!(status, 200, "{body}");
     assert!(d.settle().await > 0, "the fan-out and the answers ran as steps");
 
-    // A target's signed notice over HTTP (no authorizer: the function checks the signature).
-    let body = json!({"reference": mail_ref, "notice": "Nessun seguito."}).to_string();
+    // A target's signed notice over HTTP (no authorizer: the function checks the signature
+    // with the target's secret, read from Secrets Manager); a wrong signature is refused.
+    let request = Request::new("POST", "/api/v1/tickets").header("idempotency-key", "k-5").json(&ticket).iam(&io);
+    let (status, signed_ticket) = d.http(Function::Api, request).await;
+    assert_eq!(status, 201, "{signed_ticket}");
+    let signed_ref = signed_ticket["reference"].as_str().unwrap().to_string();
+    d.settle().await;
+    let escalated = d.escalate(&signed_ref, None, "Q", "pagopa_specialists").await;
+    d.take("PagopaSpecialistsEscalationQueue").await;
+    let body = json!({"reference": signed_ref, "escalation_id": escalated["escalation_id"], "notice": "Verificato."});
     let at = d.now().as_second();
-    let signature = sportello::http::operator::NoticeSecrets::sign(TARGET_SECRET.as_bytes(), at, body.as_bytes());
-    let signed = Request::new("POST", "/operator/targets/third_parties/notices")
-        .header(sportello::http::operator::TIMESTAMP_HEADER, &at.to_string())
-        .header(sportello::http::operator::SIGNATURE_HEADER, &signature)
-        .raw("application/json", body);
-    let (status, body) = d.http(Function::Operator, signed).await;
-    assert!(
-        status == 200 || status == 409,
-        "a signed notice is checked and recorded or refused by the flow: {status} {body}"
-    );
-    assert_ne!(status, 401, "the signature checks out with the secret from Secrets Manager");
+    let notice = |secret: &str| {
+        let signature =
+            sportello::http::operator::NoticeSecrets::sign(secret.as_bytes(), at, body.to_string().as_bytes());
+        Request::new("POST", "/operator/targets/pagopa_specialists/notices")
+            .header(sportello::http::operator::TIMESTAMP_HEADER, &at.to_string())
+            .header(sportello::http::operator::SIGNATURE_HEADER, &signature)
+            .raw("application/json", body.to_string())
+    };
+    let forged = notice("not-the-secret-of-the-specialists-target");
+    assert_eq!(d.http(Function::Operator, forged).await.0, 401, "a wrong signature is refused");
+    let (status, noticed) = d.http(Function::Operator, notice(TARGET_SECRET)).await;
+    assert_eq!((status, noticed["state"].as_str()), (200, Some("in_progress")), "{noticed}");
 
     // ---- The clock, a week later: warnings, breaches and reminders are due.
     let api_ticket_2 = Request::new("POST", "/api/v1/tickets").header("idempotency-key", "k-4").json(&ticket).iam(&io);

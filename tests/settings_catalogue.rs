@@ -17,7 +17,7 @@ fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every `SPORTELLO_…` (and `AWS_ENDPOINT_URL`) token of the library, the CLI and the functions,
+/// Every `SPORTELLO_…` (and `AWS_ENDPOINT_URL`, `RUST_LOG`) token of the library, the CLI and the functions,
 /// with where it was seen. A token ending in `_` is a family's prefix (`SPORTELLO_QUEUE_URL_{…}`).
 fn names_in_code() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -30,7 +30,7 @@ fn names_in_code() -> Vec<(String, String)> {
         // A file's unit tests (at its end) name wrong variables on purpose.
         let code = text.split("\n#[cfg(test)]").next().unwrap_or_default();
         for (n, line) in code.lines().enumerate() {
-            for prefix in ["SPORTELLO_", "AWS_ENDPOINT_URL"] {
+            for prefix in ["SPORTELLO_", "AWS_ENDPOINT_URL", "RUST_LOG"] {
                 let mut rest = line;
                 while let Some(i) = rest.find(prefix) {
                     let after = &rest[i..];
@@ -50,7 +50,7 @@ fn names_in_code() -> Vec<(String, String)> {
 /// Words that look like variables and are not: the source's own file and message names.
 fn is_a_variable(name: &str) -> bool {
     // `SPORTELLO_<…>` in prose, the bare prefix itself.
-    name.len() > "SPORTELLO_".len() || name == "AWS_ENDPOINT_URL"
+    name.len() > "SPORTELLO_".len() || name == "AWS_ENDPOINT_URL" || name == "RUST_LOG"
 }
 
 #[test]

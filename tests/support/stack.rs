@@ -383,6 +383,12 @@ impl Stack {
     pub fn statements(&self, function: &str) -> Vec<Value> {
         let role = &self.template["Resources"][function]["Properties"]["Role"];
         let role_id = role["Fn::GetAtt"][0].as_str().unwrap_or_else(|| panic!("{function}: Role is not a GetAtt"));
+        self.role_statements(role_id)
+    }
+
+    /// Every statement of a role of the stack: its inline policies and the managed ones.
+    pub fn role_statements(&self, role_id: &str) -> Vec<Value> {
+        let function = role_id;
         let role = &self.template["Resources"][role_id]["Properties"];
         let mut documents: Vec<Value> =
             role["Policies"].as_array().into_iter().flatten().map(|p| self.eval(&p["PolicyDocument"])).collect();
