@@ -167,7 +167,7 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     let needs = function.needs();
     if needs.mails_requesters || needs.escalates {
         let from = needs.escalates.then(|| escalation_settings(init, &rules).mail_from);
-        let requesters = rules.book.email.as_ref().map(|e| e.from.as_str()).filter(|_| needs.mails_requesters);
+        let requesters = rules.email.as_ref().map(|e| e.from.as_str()).filter(|_| needs.mails_requesters);
         let senders = requesters.into_iter().chain(from.as_deref());
         check_mail_domain(settings.get("SPORTELLO_MAIL_DOMAIN").as_deref(), senders)?;
     }
@@ -181,7 +181,7 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     }
     if needs.webhooks {
         let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
-        let webhooks = crate::engine::webhook::Webhooks::from_vars(&engine.rules.book, sender, &init.var());
+        let webhooks = crate::engine::webhook::Webhooks::from_vars(&engine.rules, sender, &init.var());
         engine = engine.with_webhooks(webhooks);
     }
     if needs.reply_tokens {
@@ -195,7 +195,7 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
 }
 
 fn escalation_settings(init: &Init, rules: &Rules) -> EscalationSettings {
-    EscalationSettings::from_vars(&rules.book, &init.var())
+    EscalationSettings::from_vars(&rules, &init.var())
 }
 
 /// Every address a function sends from must be on the SES identity its policy grants
@@ -276,7 +276,7 @@ fn operator_app(engine: Engine, init: &Init) -> Router {
     use crate::http::operator::{NoticeSecrets, OperatorApi, router};
     use crate::http::operator_auth::Authenticator;
     let escalation = escalation_settings(init, &engine.rules);
-    let secrets = NoticeSecrets::from_vars(&engine.rules.book, &init.var());
+    let secrets = NoticeSecrets::from_vars(&engine.rules, &init.var());
     let api = OperatorApi::new(engine, Authenticator::Claims, escalation, secrets);
     router::<()>(api).layer(axum::middleware::map_request(|req| async move { with_claims(req) }))
 }

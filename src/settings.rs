@@ -106,12 +106,17 @@ pub const SETTINGS: &[Setting] = &[
     ),
     var("SPORTELLO_LISTEN", Local, Optional, "the local server's address"),
     var("SPORTELLO_DATA", Local, Optional, "the local server's data folder"),
+    var("SPORTELLO_MAX_CONNECTIONS", Local, Optional, "the local server's most connections open at once"),
+    var("SPORTELLO_HEADER_TIMEOUT", Local, Optional, "time a client has to send a request's header (local server)"),
+    var("SPORTELLO_IDLE_TIMEOUT", Local, Optional, "an idle connection is closed after this (local server)"),
+    var("SPORTELLO_REQUEST_TIMEOUT", Local, Optional, "a request not answered within this gets 408 (local server)"),
     var("SPORTELLO_OPERATORS", Local, Optional, "the local operator token file"),
     var("SPORTELLO_WEBHOOKS", Local, Optional, "the local webhook registrations file"),
     var("SPORTELLO_DEMO_OPERATOR_TOKEN", Local, Optional, "`sportello demo` against a running server"),
     var("SPORTELLO_DEMO_PRIVACY_TOKEN", Local, Optional, "`sportello demo` against a running server"),
     var("SPORTELLO_DEMO_SUPERVISOR_TOKEN", Local, Optional, "`sportello demo` against a running server"),
     var("SPORTELLO_DEMO_API_KEY", Local, Optional, "`sportello demo` against a running server"),
+    var("SPORTELLO_DEMO_TELEPHONY_KEY", Local, Optional, "`sportello demo` against a running server"),
     var("SPORTELLO_DEMO_MAIL_TOKEN", Local, Optional, "`sportello demo` against a running server"),
 ];
 

@@ -81,22 +81,22 @@ impl Webhooks {
 
     /// From `SPORTELLO_WEBHOOK_<CLIENT>` and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>` for each of the
     /// rulebook's clients (id upper-cased, `-` as `_`); a URL without its secret is skipped.
-    pub fn from_env(book: &crate::rules::model::Rulebook, sender: Arc<dyn WebhookSender>) -> Self {
-        Self::from_vars(book, sender, &crate::settings::env_var)
+    pub fn from_env(rules: &crate::rules::Model, sender: Arc<dyn WebhookSender>) -> Self {
+        Self::from_vars(rules, sender, &crate::settings::env_var)
     }
 
     /// [`Self::from_env`] from another source of settings (a Lambda function's).
     pub fn from_vars(
-        book: &crate::rules::model::Rulebook,
+        rules: &crate::rules::Model,
         sender: Arc<dyn WebhookSender>,
         var: &dyn Fn(&str) -> Option<String>,
     ) -> Self {
         use crate::settings::member;
         let mut hooks = BTreeMap::new();
-        for client in book.clients.keys() {
+        for client in rules.clients.keys().map(|c| c.as_str()) {
             match (var(&member("SPORTELLO_WEBHOOK_", client)), var(&member("SPORTELLO_WEBHOOK_SECRET_", client))) {
                 (Some(url), Some(secret)) => {
-                    hooks.insert(client.clone(), Webhook { url, secret });
+                    hooks.insert(client.to_string(), Webhook { url, secret });
                 }
                 (Some(_), None) => tracing::warn!(client, "webhook URL without its secret; not used"),
                 _ => {}
