@@ -275,6 +275,28 @@ fn every_rulebook_client_has_a_role_the_api_function_knows() {
     }
 }
 
+/// The telephony platform calls the voice function as its own role, named as the client of the
+/// rulebook's voice channel: the only client the voice routes let open calls.
+#[test]
+fn the_voice_function_knows_the_telephony_role_as_the_voice_channels_client() {
+    use sportello::domain::ChannelKind;
+    let t = template();
+    let rules = sportello::rules::Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).expect("rulebook");
+    let voice: Vec<&str> =
+        rules.channels.iter().filter(|(_, c)| c.kind == ChannelKind::Voice).map(|(id, _)| id.as_str()).collect();
+    assert!(!voice.is_empty(), "the default rulebook has a voice channel");
+    let clients = serde_json::to_string(
+        &t["Resources"]["VoiceFunction"]["Properties"]["Environment"]["Variables"]["SPORTELLO_IAM_CLIENTS"],
+    )
+    .unwrap();
+    let telephony = format!("${{TelephonyClientRole.Arn}}={}", voice[0]);
+    assert!(clients.contains(&telephony), "VoiceFunction's SPORTELLO_IAM_CLIENTS lacks `{telephony}`: {clients}");
+    // The role may call the voice routes and nothing else of the API.
+    let policy = serde_json::to_string(&t["Resources"]["TelephonyClientRole"]["Properties"]["Policies"]).unwrap();
+    assert!(policy.contains("/POST/voice/*") && !policy.contains("/api/"), "{policy}");
+    assert!(!serde_json::to_string(&t["Resources"]["ApiFunction"]).unwrap().contains("TelephonyClientRole"));
+}
+
 /// Each route has its own throttle (docs/deploy.md sizes them), and each throttle a route.
 #[test]
 fn every_route_has_its_own_throttle() {
