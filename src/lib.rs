@@ -22,3 +22,4 @@ pub mod rules;
 pub mod secrets;
 pub mod server;
 pub mod settings;
+pub mod text;

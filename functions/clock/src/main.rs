@@ -1,4 +1,4 @@
-//! The clock, every minute from an EventBridge Scheduler schedule: SLA and GDPR warnings and breaches, reminders to targets, the retention purge.
+//! The clock, every minute from an EventBridge Scheduler schedule: SLA and GDPR warnings and breaches, reminders to targets, the sweep (intake steps left in the outbox, tickets never triaged), the retention purge.
 //!
 //! The init and the handler are the library's (`sportello::lambda`), which lists what it reads.
 
