@@ -195,7 +195,7 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
 }
 
 fn escalation_settings(init: &Init, rules: &Rules) -> EscalationSettings {
-    EscalationSettings::from_vars(&rules, &init.var())
+    EscalationSettings::from_vars(rules, &init.var())
 }
 
 /// Every address a function sends from must be on the SES identity its policy grants
