@@ -35,7 +35,12 @@ impl OidcConfig {
     /// `SPORTELLO_OIDC_SCOPES` (default `openid email profile`) and `SPORTELLO_OIDC_LOGOUT_URL`.
     /// `None` without an issuer.
     pub fn from_env() -> Result<Option<Self>, String> {
-        let var = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        Self::from_vars(&|k| std::env::var(k).ok())
+    }
+
+    /// The same, read through `lookup` (a Lambda function's settings, secrets included).
+    pub fn from_vars(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
+        let var = |k: &str| lookup(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let Some(issuer) = var("SPORTELLO_OIDC_ISSUER") else {
             return Ok(None);
         };
