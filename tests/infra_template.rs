@@ -308,7 +308,11 @@ fn every_route_has_its_own_throttle() {
         let Some(events) = f["Properties"]["Events"].as_object() else { continue };
         for (event, e) in events.iter().filter(|(_, e)| e["Type"] == "HttpApi") {
             let p = &e["Properties"];
-            let route = format!("{} {}", p["Method"].as_str().unwrap(), p["Path"].as_str().unwrap());
+            let route = match (p["Method"].as_str().unwrap(), p["Path"].as_str().unwrap()) {
+                // The catch-all route's key is `$default` alone, whatever the method.
+                (_, "$default") => "$default".to_string(),
+                (method, path) => format!("{method} {path}"),
+            };
             assert!(settings.contains_key(&route), "{name}.{event}: no RouteSettings for `{route}`");
             routes.insert(route);
         }
