@@ -9,6 +9,7 @@ pub mod domain;
 pub mod email;
 pub mod engine;
 pub mod http;
+pub mod kb_cli;
 pub mod knowledge;
 #[cfg(feature = "aws")]
 pub mod lambda;

@@ -1,7 +1,10 @@
 //! The knowledge base: Markdown articles with YAML front matter under `rules/knowledge/`, one file
 //! per article and language (`pay-pagopa-notice.it.md`).
 
+pub mod eval;
+mod fuzzy;
 pub mod search;
+mod text;
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +22,10 @@ pub struct FrontMatter {
     pub services: Vec<String>,
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Questions as citizens type them (typos and dialect included), which this article answers:
+    /// the bot matches them, and `sportello kb eval` measures on them.
+    #[serde(default)]
+    pub examples: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -26,6 +33,8 @@ pub struct Article {
     pub meta: FrontMatter,
     pub body: String,
     pub file: PathBuf,
+    /// The file's line where the body starts, for locating problems in it.
+    pub body_line: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -41,6 +50,9 @@ pub struct Problem {
     pub message: String,
     pub help: Option<String>,
 }
+
+/// Fewer example questions than this make an article hard for the bot to find.
+pub const MIN_EXAMPLES: usize = 5;
 
 /// An article larger than this is refused: answers are short.
 const MAX_ARTICLE_BYTES: u64 = 256 * 1024;
@@ -70,7 +82,88 @@ pub fn parse_article(file: &Path, text: &str) -> Result<Article, String> {
             None => format!("{}: {msg}", file.display()),
         }
     })?;
-    Ok(Article { meta, body: body.to_string(), file: file.to_path_buf() })
+    let body_line = text[..text.len() - body.len()].lines().count() + 1;
+    Ok(Article { meta, body: body.to_string(), file: file.to_path_buf(), body_line })
+}
+
+/// Article ids name files and appear in URLs and events.
+fn is_article_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+/// An example question's words, lower-cased and accent-folded, for spotting the same example in
+/// two articles however it is punctuated.
+fn example_key(example: &str) -> String {
+    search::normalize(example)
+}
+
+/// A Markdown link `[text](url)` of an article's body, with its line within the body (0-based).
+struct Link {
+    url: String,
+    line: usize,
+}
+
+enum LinkTarget {
+    Web {
+        secure: bool,
+    },
+    /// Another article, by id (`pay-pagopa-notice`, `pay-pagopa-notice.it.md`, `./…`).
+    Article(String),
+    Empty,
+    /// `mailto:`, `tel:`, `#anchor`.
+    Other,
+}
+
+impl Link {
+    fn target(&self) -> LinkTarget {
+        let url = self.url.trim();
+        let lower = url.to_ascii_lowercase();
+        if url.is_empty() {
+            LinkTarget::Empty
+        } else if lower.starts_with("https://") {
+            LinkTarget::Web { secure: true }
+        } else if lower.starts_with("http://") {
+            LinkTarget::Web { secure: false }
+        } else if url.starts_with('#') || lower.starts_with("mailto:") || lower.starts_with("tel:") {
+            LinkTarget::Other
+        } else {
+            let file = url.trim_start_matches("./").split('#').next().unwrap_or_default();
+            let id = file.strip_suffix(".md").map_or(file, |f| f.rsplit_once('.').map_or(f, |(id, _lang)| id));
+            LinkTarget::Article(id.to_string())
+        }
+    }
+}
+
+fn has_host(url: &str) -> bool {
+    let rest = &url["https://".len().min(url.len())..];
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    host.contains('.') && !host.starts_with('.') && !host.ends_with('.') && !host.contains(char::is_whitespace)
+}
+
+/// The Markdown links of a body; code spans and images are not links to check.
+fn links(body: &str) -> Vec<Link> {
+    let mut out = Vec::new();
+    for (line, text) in body.lines().enumerate() {
+        let mut rest = text;
+        while let Some(open) = rest.find("](") {
+            let before = &rest[..open];
+            let Some(start) = before.rfind('[') else {
+                rest = &rest[open + 2..];
+                continue;
+            };
+            let image = before[..start].ends_with('!');
+            let after = &rest[open + 2..];
+            let Some(close) = after.find(')') else { break };
+            if !image && before[..start].matches('`').count() % 2 == 0 {
+                out.push(Link { url: after[..close].to_string(), line });
+            }
+            rest = &after[close + 1..];
+        }
+    }
+    out
 }
 
 /// Reads every `*.md` file of a folder (not recursively), keeping unreadable ones as `broken`.
@@ -112,6 +205,9 @@ impl KnowledgeBase {
             problem(true, format!("knowledge article `{}` cannot be read: {why}", file.display()), None);
         }
         let mut seen = BTreeSet::new();
+        let all_ids = self.ids();
+        // (language, example's words) → the article that lists it.
+        let mut examples: BTreeMap<(String, String), String> = BTreeMap::new();
         for a in &self.articles {
             let shown = a.file.display();
             if !seen.insert((&a.meta.id, &a.meta.lang)) {
@@ -145,6 +241,96 @@ impl KnowledgeBase {
             }
             if a.body.trim().is_empty() {
                 problem(true, format!("knowledge article `{shown}` has no text"), None);
+            }
+            if a.meta.title.trim().is_empty() {
+                problem(true, format!("knowledge article `{shown}` has an empty title"), None);
+            }
+            if !is_article_id(&a.meta.id) {
+                problem(
+                    true,
+                    format!(
+                        "knowledge article `{shown}` has id `{}`: use lower-case letters, digits and `-`",
+                        a.meta.id
+                    ),
+                    None,
+                );
+            }
+            match a.meta.examples.len() {
+                0 => problem(
+                    false,
+                    format!(
+                        "knowledge article `{shown}` has no example questions: the bot finds an article by questions \
+                         worded like its examples"
+                    ),
+                    Some("add `examples:` with questions as citizens type them, typos included".into()),
+                ),
+                n if n < MIN_EXAMPLES => problem(
+                    false,
+                    format!(
+                        "knowledge article `{shown}` has {n} example questions; at least {MIN_EXAMPLES} help the bot"
+                    ),
+                    None,
+                ),
+                _ => {}
+            }
+            let mut own = BTreeSet::new();
+            for e in &a.meta.examples {
+                let key = example_key(e);
+                if key.is_empty() {
+                    problem(
+                        true,
+                        format!("knowledge article `{shown}` has an example question with no words: {e:?}"),
+                        None,
+                    );
+                } else if !own.insert(key.clone()) {
+                    problem(false, format!("knowledge article `{shown}` lists the example {e:?} twice"), None);
+                } else if let Some(other) = examples.insert((a.meta.lang.clone(), key), a.meta.id.clone())
+                    && other != a.meta.id
+                {
+                    problem(
+                        true,
+                        format!(
+                            "knowledge article `{shown}` and `{other}` ({}) both list the example {e:?}: the bot cannot \
+                             tell them apart",
+                            a.meta.lang
+                        ),
+                        Some("keep the example in the article that answers it".into()),
+                    );
+                }
+            }
+            for link in links(&a.body) {
+                let at = format!("{}:{}", shown, a.body_line + link.line);
+                match link.target() {
+                    LinkTarget::Web { secure: false } => problem(
+                        false,
+                        format!("knowledge article {at} links to `{}` over plain http", link.url),
+                        Some("link the https address".into()),
+                    ),
+                    LinkTarget::Web { secure: true } if !has_host(&link.url) => {
+                        problem(true, format!("knowledge article {at} has a malformed address `{}`", link.url), None)
+                    }
+                    LinkTarget::Article(id) => match all_ids.get(id.as_str()) {
+                        None => {
+                            let help = crate::rules::diagnostic::did_you_mean(&id, all_ids.keys().copied())
+                                .map(|b| format!("did you mean `{b}`?"));
+                            problem(
+                                true,
+                                format!("knowledge article {at} links to `{}`, which is no article", link.url),
+                                help,
+                            )
+                        }
+                        Some(langs) if !langs.contains(a.meta.lang.as_str()) => problem(
+                            false,
+                            format!("knowledge article {at} links to `{id}`, which has no `{}` version", a.meta.lang),
+                            None,
+                        ),
+                        Some(_) => {}
+                    },
+                    LinkTarget::Empty => {
+                        problem(true, format!("knowledge article {at} has a link with no address"), None)
+                    }
+                    LinkTarget::Web { .. } | LinkTarget::Other => {}
+                }
             }
         }
         for (id, langs) in self.ids() {

@@ -1,0 +1,288 @@
+//! The `sportello kb` commands, for the people who write the knowledge base: `check` (the
+//! articles, as `rules check` does for the rulebook), `ask` (how the bot reads one question, as
+//! `rules explain` shows a contact's path), `eval` (the figures on a question set) and
+//! `candidates` (example questions learnt from operators, to review).
+
+use crate::knowledge::eval::{self, Figures, Reply};
+use crate::knowledge::search::{BotAnswer, FIELD_NAMES, KnowledgeIndex, Question, TermOrigin, Thresholds};
+use crate::rules::Rules;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+pub enum KbAction {
+    Check { rules: PathBuf },
+    Ask { question: String, lang: Option<String>, earlier: Vec<String>, rules: PathBuf },
+    Eval { sets: Vec<PathBuf>, verbose: bool, sweep: bool, rules: PathBuf },
+}
+
+fn load(rules: &Path, out: &mut String) -> Option<Rules> {
+    match Rules::load(rules) {
+        Ok(r) if r.book.knowledge.is_none() => {
+            let _ = writeln!(out, "rulebook `{}` names no knowledge folder (`knowledge:`)", r.file);
+            None
+        }
+        Ok(r) => Some(r),
+        Err(diagnostics) => {
+            let _ = writeln!(out, "rulebook `{}` has errors:\n", rules.display());
+            for d in &diagnostics {
+                let _ = writeln!(out, "{d}");
+            }
+            None
+        }
+    }
+}
+
+/// Runs a kb command; returns what it prints and its exit status.
+pub fn run(action: KbAction) -> (String, u8) {
+    let mut out = String::new();
+    match action {
+        KbAction::Check { rules } => {
+            let Some(rules) = load(&rules, &mut out) else { return (out, 1) };
+            check(&rules, &mut out)
+        }
+        KbAction::Ask { question, lang, earlier, rules } => {
+            let Some(rules) = load(&rules, &mut out) else { return (out, 1) };
+            if question.trim().is_empty() {
+                return (
+                    "the question is empty: write it between quotes, e.g. kb ask \"dove trovo la ricevuta?\"\n".into(),
+                    2,
+                );
+            }
+            if let Some(l) = &lang
+                && !rules.book.languages.contains(l)
+            {
+                return (
+                    format!("--lang `{l}`: the rulebook's languages are {}\n", rules.book.languages.join(", ")),
+                    2,
+                );
+            }
+            let index = KnowledgeIndex::build(&rules.knowledge);
+            let lang = lang.unwrap_or_else(|| crate::knowledge::search::detect_language(&question).to_string());
+            ask(&index, &Question { text: &question, earlier: &earlier }, &lang, &mut out);
+            (out, 0)
+        }
+        KbAction::Eval { sets, verbose, sweep, rules } => {
+            let Some(rules) = load(&rules, &mut out) else { return (out, 1) };
+            let index = KnowledgeIndex::build(&rules.knowledge);
+            let mut runs = Vec::new();
+            if sets.is_empty() {
+                runs.push(("the articles' example questions".to_string(), eval::examples_set(&rules.knowledge)));
+            }
+            for path in &sets {
+                match eval::load_set(path) {
+                    Ok(set) => runs.push((path.display().to_string(), set)),
+                    Err(e) => return (format!("{e}\n"), 2),
+                }
+            }
+            let mut code = 0;
+            for (name, set) in &runs {
+                let unknown = eval::unknown_ids(&rules.knowledge, set);
+                if !unknown.is_empty() {
+                    let _ = writeln!(out, "{name}: `expect` names no article: {}", unknown.join(", "));
+                    return (out, 2);
+                }
+                let figures = eval::evaluate(&index, set);
+                out.push_str(&figures.render(name));
+                if verbose {
+                    out.push('\n');
+                    out.push_str(&figures.render_mistakes());
+                }
+                if sweep {
+                    out.push('\n');
+                    out.push_str(&sweep_table(&rules, set));
+                }
+                out.push('\n');
+                if !figures.meets_targets() {
+                    code = 1;
+                }
+            }
+            (out, code)
+        }
+    }
+}
+
+fn check(rules: &Rules, out: &mut String) -> (String, u8) {
+    let kb = &rules.knowledge;
+    let problems = kb.check(&rules.book.languages, rules.book.categories.keys().map(String::as_str).collect());
+    let errors = problems.iter().filter(|p| p.is_error).count();
+    let examples: usize = kb.articles.iter().map(|a| a.meta.examples.len()).sum();
+    let folder = rules.book.knowledge.as_deref().unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "Knowledge base `{folder}`: {} articles in {} files ({}), {examples} example questions",
+        kb.ids().len(),
+        kb.articles.len(),
+        rules.book.languages.join(", ")
+    );
+    // Example questions the bot does not answer with their own article: the article, or another,
+    // needs better words.
+    let index = KnowledgeIndex::build(kb);
+    let figures = eval::evaluate(&index, &eval::examples_set(kb));
+    let mut advice = Vec::new();
+    for g in &figures.graded {
+        match &g.reply {
+            Reply::Answered(id) if *id != g.question.expect => advice.push(format!(
+                "example {:?} of `{}` ({}) is answered with `{id}`: make the two articles' words tell them apart",
+                g.question.q, g.question.expect, g.question.lang
+            )),
+            Reply::AskedBack(ids) if !ids.contains(&g.question.expect) => advice.push(format!(
+                "example {:?} of `{}` ({}) gets suggestions without its own article ({})",
+                g.question.q,
+                g.question.expect,
+                g.question.lang,
+                ids.join(", ")
+            )),
+            Reply::NoMatch | Reply::WantsOperator => advice.push(format!(
+                "example {:?} of `{}` ({}) matches no article: its words are in neither title, keywords nor examples",
+                g.question.q, g.question.expect, g.question.lang
+            )),
+            _ => {}
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Example questions answered with their own article: {}/{}; asked back: {}",
+        figures.answered_right(),
+        figures.questions(),
+        figures.asked_back()
+    );
+    if problems.is_empty() && advice.is_empty() {
+        out.push_str("No problems found.\n");
+        return (std::mem::take(out), 0);
+    }
+    for p in &problems {
+        let _ = writeln!(out, "{}: {}", if p.is_error { "error" } else { "warning" }, p.message);
+        if let Some(help) = &p.help {
+            let _ = writeln!(out, "  help: {help}");
+        }
+    }
+    for a in &advice {
+        let _ = writeln!(out, "note: {a}");
+    }
+    let _ = writeln!(out, "\n{errors} error(s), {} warning(s), {} note(s)", problems.len() - errors, advice.len());
+    (std::mem::take(out), u8::from(errors > 0))
+}
+
+fn ask(index: &KnowledgeIndex, question: &Question<'_>, lang: &str, out: &mut String) {
+    let x = index.explain(question, lang);
+    let t = index.thresholds();
+    let _ = writeln!(out, "Question ({}): {:?}", x.lang, question.text);
+    for (i, e) in question.earlier.iter().enumerate() {
+        let _ = writeln!(out, "  earlier message {}: {e:?}", i + 1);
+    }
+    let words: Vec<String> = x
+        .terms
+        .iter()
+        .filter(|q| q.origin != TermOrigin::Pair)
+        .map(|q| {
+            let origin = match &q.origin {
+                TermOrigin::Corrected { from } => format!(" (typo: {from:?})"),
+                TermOrigin::Earlier => " (earlier message)".into(),
+                _ => String::new(),
+            };
+            let unknown = if q.known { "" } else { ", unknown to the articles" };
+            format!("{} ×{:.2}{origin}{unknown}", q.term, q.weight)
+        })
+        .collect();
+    if !words.is_empty() {
+        let _ = writeln!(out, "Terms: {}", words.join("; "));
+    }
+    let eligible: Vec<_> = x.ranked.iter().filter(|r| r.eligible).collect();
+    let decision = match &x.answer {
+        BotAnswer::Confident(h) => {
+            let lead = match eligible.get(1) {
+                Some(second) => format!("{:.1}× the runner-up (needs {:.1}×)", h.score / second.hit.score, t.margin),
+                None => "no runner-up".into(),
+            };
+            let coverage = eligible.first().map_or(0.0, |r| r.coverage);
+            format!(
+                "answer with `{}`: score {:.2} (needs {:.2}), {lead}, covers {:.0} % of the question (needs {:.0} %)",
+                h.id,
+                h.score,
+                t.score,
+                coverage * 100.0,
+                t.coverage * 100.0
+            )
+        }
+        BotAnswer::Unsure(hits) => {
+            let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+            let why = match (eligible.first(), eligible.get(1)) {
+                (Some(a), _) if a.hit.score < t.score => {
+                    format!("the best scores {:.2}, under {:.2}", a.hit.score, t.score)
+                }
+                (Some(a), _) if a.coverage < t.coverage => format!(
+                    "the best covers {:.0} % of the question, under {:.0} %",
+                    a.coverage * 100.0,
+                    t.coverage * 100.0
+                ),
+                (Some(a), Some(b)) => {
+                    format!("the best leads the runner-up by {:.2}×, under {:.1}×", a.hit.score / b.hit.score, t.margin)
+                }
+                _ => "no article is clearly ahead".into(),
+            };
+            format!("ask back (\"Intendevi…?\") with {}: {why}", ids.join(", "))
+        }
+        BotAnswer::NoMatch => "no article's title, keywords or examples match: say so and offer an operator".into(),
+        BotAnswer::WantsOperator => "the message asks for a person: hand the chat to an operator".into(),
+    };
+    let _ =
+        writeln!(out, "Decision: {decision}{}", if x.used_earlier { " (read with the earlier messages)" } else { "" });
+    if x.ranked.is_empty() {
+        return;
+    }
+    out.push_str("Ranking:\n");
+    for (n, r) in x.ranked.iter().take(5).enumerate() {
+        let flag = if r.eligible { "" } else { "  (body only: never answered)" };
+        let _ = writeln!(
+            out,
+            "  {}. {:<32} score {:.2}, covers {:.0} %{flag}",
+            n + 1,
+            r.hit.id,
+            r.hit.score,
+            r.coverage * 100.0
+        );
+        if let Some((phrase, sim)) = &r.nearest {
+            let _ = writeln!(out, "       closest: {phrase:?} ({sim:.2})");
+        }
+        let mut matched = r.matched.clone();
+        matched.sort_by(|a, b| b.1.iter().sum::<f32>().total_cmp(&a.1.iter().sum::<f32>()));
+        for (term, by_field) in matched.iter().take(6) {
+            let fields: Vec<String> = by_field
+                .iter()
+                .zip(FIELD_NAMES)
+                .filter(|(s, _)| **s > 0.0)
+                .map(|(s, f)| format!("{f} {s:.2}"))
+                .collect();
+            let _ = writeln!(out, "       {term:<24} {}", fields.join(", "));
+        }
+    }
+}
+
+/// Confident answers and confident wrong answers on a set for a grid of thresholds: how the
+/// chosen ones compare with their neighbours.
+fn sweep_table(rules: &Rules, set: &[eval::SetQuestion]) -> String {
+    let current = Thresholds::default();
+    let mut out =
+        String::from("Thresholds (score, margin): answered / confident wrong / none answered\n| score \\ margin |");
+    let margins = [1.1f32, 1.2, 1.3, 1.4, 1.5, 1.7, 2.0];
+    let scores = [0.2f32, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5];
+    for m in margins {
+        let _ = write!(out, " {m:.1} |");
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(margins.len()));
+    out.push('\n');
+    let mut index = KnowledgeIndex::build(&rules.knowledge);
+    for s in scores {
+        let _ = write!(out, "| {s:.2} |");
+        for m in margins {
+            index.set_thresholds(Thresholds { score: s, margin: m, coverage: current.coverage });
+            let f: Figures = eval::evaluate(&index, set);
+            let here = if (s - current.score).abs() < 1e-6 && (m - current.margin).abs() < 1e-6 { "*" } else { "" };
+            let _ = write!(out, " {here}{}/{}/{} |", f.answered(), f.confident_wrong(), f.none_answered());
+        }
+        out.push('\n');
+    }
+    out.push_str("(* the thresholds in use)\n");
+    out
+}
