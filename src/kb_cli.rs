@@ -5,14 +5,35 @@
 
 use crate::knowledge::eval::{self, Figures, Reply};
 use crate::knowledge::search::{BotAnswer, FIELD_NAMES, KnowledgeIndex, Question, TermOrigin, Thresholds};
+use crate::ports::{CandidateStatus, KnowledgeCandidates, StoreError};
 use crate::rules::Rules;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub enum KbAction {
     Check { rules: PathBuf },
     Ask { question: String, lang: Option<String>, earlier: Vec<String>, rules: PathBuf },
     Eval { sets: Vec<PathBuf>, verbose: bool, sweep: bool, rules: PathBuf },
+    Candidates { action: CandidatesAction, data: PathBuf },
+}
+
+pub enum CandidatesAction {
+    /// `status`: `pending`, `promoted`, `rejected` or `all`.
+    List {
+        status: String,
+        limit: usize,
+    },
+    /// Adds the question to the article's examples and marks it promoted.
+    Promote {
+        id: String,
+        rules: PathBuf,
+        by: String,
+    },
+    Reject {
+        id: String,
+        by: String,
+    },
 }
 
 fn load(rules: &Path, out: &mut String) -> Option<Rules> {
@@ -61,6 +82,7 @@ pub fn run(action: KbAction) -> (String, u8) {
             ask(&index, &Question { text: &question, earlier: &earlier }, &lang, &mut out);
             (out, 0)
         }
+        KbAction::Candidates { action, data } => candidates(action, &data),
         KbAction::Eval { sets, verbose, sweep, rules } => {
             let Some(rules) = load(&rules, &mut out) else { return (out, 1) };
             let index = KnowledgeIndex::build(&rules.knowledge);
@@ -285,4 +307,145 @@ fn sweep_table(rules: &Rules, set: &[eval::SetQuestion]) -> String {
     }
     out.push_str("(* the thresholds in use)\n");
     out
+}
+
+/// The candidates' store: DynamoDB when the environment names a table (`SPORTELLO_TABLE`, as the
+/// functions read it; needs the `aws` build), else the local server's store under `data`.
+async fn candidates_store(data: &Path) -> Result<(Arc<dyn KnowledgeCandidates>, String), String> {
+    #[cfg(feature = "aws")]
+    if let Some(table) = std::env::var("SPORTELLO_TABLE").ok().filter(|t| !t.trim().is_empty()) {
+        let config = crate::adapters::aws::load_config(None).await;
+        let client = aws_sdk_dynamodb::Client::new(&config);
+        return Ok((
+            Arc::new(crate::adapters::aws::DynamoKbCandidates::new(client, &table)),
+            format!("DynamoDB table {table}"),
+        ));
+    }
+    let path = data.join("sportello.db");
+    if !path.exists() {
+        return Err(format!(
+            "no store at `{}`: run this where the server keeps its data, or give --data (on AWS, set SPORTELLO_TABLE)",
+            path.display()
+        ));
+    }
+    let db =
+        crate::adapters::embedded::Db::open(&path).map_err(|e| format!("cannot open `{}`: {e}", path.display()))?;
+    Ok((Arc::new(crate::adapters::embedded::SqliteKbCandidates::new(db)), path.display().to_string()))
+}
+
+fn candidates(action: CandidatesAction, data: &Path) -> (String, u8) {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return (format!("{e}\n"), 1),
+    };
+    runtime.block_on(async {
+        let (store, where_) = match candidates_store(data).await {
+            Ok(s) => s,
+            Err(e) => return (format!("{e}\n"), 1),
+        };
+        let not_found = |id: &str| format!("no candidate `{id}`; `sportello kb candidates list` shows them\n");
+        match action {
+            CandidatesAction::List { status, limit } => {
+                let wanted = match status.as_str() {
+                    "all" => None,
+                    s => match CandidateStatus::parse(s) {
+                        Some(s) => Some(s),
+                        None => return (format!("--status `{s}`: use pending, promoted, rejected or all\n"), 2),
+                    },
+                };
+                let list = match store.list(wanted, limit).await {
+                    Ok(l) => l,
+                    Err(e) => return (format!("cannot list candidates ({where_}): {e}\n"), 1),
+                };
+                let mut out = format!("{} candidate(s) ({status}) in {where_}\n", list.len());
+                if !list.is_empty() {
+                    out.push_str(
+                        "id                status    times  lang  article                          question\n",
+                    );
+                }
+                for c in &list {
+                    let _ = writeln!(
+                        out,
+                        "{:<17} {:<9} {:>5}  {:<5} {:<32} {:?}",
+                        c.id,
+                        c.status.as_str(),
+                        c.times,
+                        c.lang,
+                        c.article,
+                        c.question
+                    );
+                }
+                (out, 0)
+            }
+            CandidatesAction::Reject { id, by } => {
+                match store.decide(&id, CandidateStatus::Rejected, &by, jiff::Timestamp::now()).await {
+                    Ok(c) => (format!("rejected {}: {:?} ({})\n", c.id, c.question, c.article), 0),
+                    Err(StoreError::NotFound(_)) => (not_found(&id), 1),
+                    Err(e) => (format!("cannot reject {id}: {e}\n"), 1),
+                }
+            }
+            CandidatesAction::Promote { id, rules, by } => {
+                let c = match store.get(&id).await {
+                    Ok(c) => c,
+                    Err(StoreError::NotFound(_)) => return (not_found(&id), 1),
+                    Err(e) => return (format!("cannot read {id}: {e}\n"), 1),
+                };
+                let mut out = String::new();
+                let Some(loaded) = load(&rules, &mut out) else { return (out, 1) };
+                let Some(article) =
+                    loaded.knowledge.articles.iter().find(|a| a.meta.id == c.article && a.meta.lang == c.lang)
+                else {
+                    return (
+                        format!(
+                            "the knowledge base has no `{}` article in `{}`: write it, then promote {id} again\n",
+                            c.article, c.lang
+                        ),
+                        1,
+                    );
+                };
+                if c.status == CandidateStatus::Promoted
+                    && article.meta.examples.iter().any(|e| {
+                        crate::knowledge::search::normalize(e) == crate::knowledge::search::normalize(&c.question)
+                    })
+                {
+                    return (
+                        format!("{id} is already promoted: `{}` lists {:?}\n", article.file.display(), c.question),
+                        0,
+                    );
+                }
+                // Already listed (added by hand, or a promotion cut short): only the mark is missing.
+                if let Err(e) = crate::knowledge::add_example(&article.file, &c.question)
+                    && !e.contains("already lists")
+                {
+                    return (format!("{e}\n"), 1);
+                }
+                if let Err(e) = store.decide(&id, CandidateStatus::Promoted, &by, jiff::Timestamp::now()).await {
+                    return (
+                        format!(
+                            "added to `{}`, but the candidate could not be marked promoted: {e}\n",
+                            article.file.display()
+                        ),
+                        1,
+                    );
+                }
+                let _ = writeln!(out, "added {:?} to the examples of `{}`", c.question, article.file.display());
+                // How the bot now reads it, from the files as they are.
+                if let Ok(fresh) = Rules::load(&rules) {
+                    let index = KnowledgeIndex::build(&fresh.knowledge);
+                    let verdict = match index.answer(&c.question, &c.lang) {
+                        BotAnswer::Confident(h) if h.id == c.article => {
+                            "the bot now answers it with this article".to_string()
+                        }
+                        BotAnswer::Confident(h) => {
+                            format!("the bot still answers it with `{}`: tell the two articles apart", h.id)
+                        }
+                        _ => "the bot still asks back on it: `sportello kb ask` shows why".to_string(),
+                    };
+                    let _ = writeln!(out, "{verdict}");
+                }
+                out.push_str("The bot uses it once the rulebook folder is deployed again.\n");
+                (out, 0)
+            }
+        }
+    })
 }

@@ -14,7 +14,7 @@
 //! - `SPORTELLO_LOG`: `error`, `warn`, `info` (default) or `debug`.
 
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
-use crate::adapters::aws::{Clients, DynamoIncidents, load_config, warm_up};
+use crate::adapters::aws::{Clients, DynamoIncidents, DynamoKbCandidates, load_config, warm_up};
 use crate::engine::{Engine, handle_step};
 use crate::http::AppState;
 use crate::rules::Rules;
@@ -69,7 +69,11 @@ pub async fn engine_from_env() -> Result<Engine, Error> {
         &rules.book,
         Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new()),
     );
-    let engine = Engine::new(Arc::new(rules), ports).with_webhooks(webhooks).with_incidents(incidents);
+    let candidates = Arc::new(DynamoKbCandidates::new(clients.dynamodb.clone(), &table));
+    let engine = Engine::new(Arc::new(rules), ports)
+        .with_webhooks(webhooks)
+        .with_incidents(incidents)
+        .with_kb_candidates(candidates);
     // Functions that mint or check e-mail escalations' reply tokens have the key.
     Ok(match crate::engine::reply_token::ReplyTokens::from_env()? {
         Some(tokens) => engine.with_reply_tokens(tokens),

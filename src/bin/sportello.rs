@@ -168,6 +168,42 @@ enum KbCommand {
         #[arg(long, default_value = "rules")]
         rules: PathBuf,
     },
+    /// Example questions learnt from operators' answers, waiting for review: list, promote (into
+    /// the article's examples), reject. On AWS, set SPORTELLO_TABLE (and build with `--features aws`).
+    Candidates {
+        #[command(subcommand)]
+        action: CandidatesCommand,
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data", global = true)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CandidatesCommand {
+    /// List candidates, the most often seen first.
+    List {
+        /// pending, promoted, rejected or all.
+        #[arg(long, default_value = "pending")]
+        status: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Add a candidate to its article's example questions (in the rulebook folder) and mark it
+    /// promoted; commit and deploy the folder for the bot to use it.
+    Promote {
+        id: String,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Who decides (an account id), kept with the decision.
+        #[arg(long, env = "USER", default_value = "admin")]
+        by: String,
+    },
+    /// Mark a candidate rejected: it is not listed as pending again.
+    Reject {
+        id: String,
+        #[arg(long, env = "USER", default_value = "admin")]
+        by: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -236,6 +272,15 @@ fn main() -> ExitCode {
                 KbCommand::Check { rules } => KbAction::Check { rules },
                 KbCommand::Ask { question, lang, earlier, rules } => KbAction::Ask { question, lang, earlier, rules },
                 KbCommand::Eval { sets, verbose, sweep, rules } => KbAction::Eval { sets, verbose, sweep, rules },
+                KbCommand::Candidates { action, data } => {
+                    use sportello::kb_cli::CandidatesAction as A;
+                    let action = match action {
+                        CandidatesCommand::List { status, limit } => A::List { status, limit },
+                        CandidatesCommand::Promote { id, rules, by } => A::Promote { id, rules, by },
+                        CandidatesCommand::Reject { id, by } => A::Reject { id, by },
+                    };
+                    KbAction::Candidates { action, data }
+                }
             });
             // Missed targets are figures, not errors: they go to standard output with status 1.
             if is_eval && code == 1 {

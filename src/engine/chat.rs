@@ -790,6 +790,45 @@ impl Engine {
         Ok(ChatTranscript { ticket, messages, next, handed_off: session.handoff_at.is_some() })
     }
 
+    /// After an operator answered a chat the bot handed over with an article: the citizen's latest
+    /// question to the bot, stripped of personal data, becomes a candidate example question for
+    /// that article. Never fails the answer: a refused or unrecordable question is only logged
+    /// (without its text).
+    pub(super) async fn learn_from_chat_answer(&self, ticket: &Ticket, article: &str) {
+        let Some(store) = &self.kb_candidates else { return };
+        if ticket.channel_kind != ChannelKind::Chat {
+            return;
+        }
+        let events = match self.ports.events.list(&ticket.id).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(ticket = %ticket.id, error = %e, "candidate question not recorded");
+                return;
+            }
+        };
+        let Some(session) = Session::of(&events).filter(|s| s.handoff_at.is_some()) else { return };
+        let lang = session.lang.clone().unwrap_or_else(|| self.default_lang());
+        let mut refused = None;
+        for text in session.user_texts.iter().rev() {
+            match crate::knowledge::candidates::scrub(text, &lang, &self.knowledge) {
+                Ok(question) => {
+                    let candidate = crate::ports::NewCandidate { lang, article: article.to_string(), question };
+                    match store.record(&candidate, self.now()).await {
+                        Ok(c) => {
+                            tracing::info!(ticket = %ticket.id, candidate = %c.id, article, "candidate question recorded")
+                        }
+                        Err(e) => tracing::warn!(ticket = %ticket.id, error = %e, "candidate question not recorded"),
+                    }
+                    return;
+                }
+                Err(why) => refused = Some(why),
+            }
+        }
+        if let Some(why) = refused {
+            tracing::info!(ticket = %ticket.id, reason = why.as_str(), "no candidate question: the chat's questions were refused");
+        }
+    }
+
     /// An operator writes into a chat handed off to them; the app reads it with its next poll.
     pub async fn chat_operator_message(
         &self,

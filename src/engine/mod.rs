@@ -65,6 +65,9 @@ pub struct Engine {
     pub reply_tokens: Option<Arc<reply_token::ReplyTokens>>,
     /// API clients' webhooks; without them, clients read their tickets' status.
     pub webhooks: Option<Arc<webhook::Webhooks>>,
+    /// Where example questions learnt from operators' answers wait for review; without it,
+    /// nothing is learnt.
+    pub kb_candidates: Option<Arc<dyn crate::ports::KnowledgeCandidates>>,
 }
 
 /// Why the engine refused or failed. HTTP maps these onto status codes.
@@ -108,7 +111,13 @@ impl Engine {
             incidents: None,
             reply_tokens: None,
             webhooks: None,
+            kb_candidates: None,
         }
+    }
+
+    pub fn with_kb_candidates(mut self, candidates: Arc<dyn crate::ports::KnowledgeCandidates>) -> Self {
+        self.kb_candidates = Some(candidates);
+        self
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {

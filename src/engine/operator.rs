@@ -388,14 +388,40 @@ impl Engine {
     /// R: the operator's answer, and the ticket resolved. Refused while the flow expects something
     /// else first (a type, an escalation, a resolution notice).
     pub async fn answer_and_resolve(&self, id: &TicketId, actor: &Actor, answer: &str) -> Result<Ticket, EngineError> {
+        self.answer_from_article_and_resolve(id, actor, answer, None).await
+    }
+
+    /// R, with an answer built on a knowledge-base article (the operator's "use in answer"): the
+    /// article is noted on the `Answered` event and, for a chat the bot handed over, the
+    /// citizen's question and the article become a candidate example question (see
+    /// [`crate::ports::KnowledgeCandidates`]).
+    pub async fn answer_from_article_and_resolve(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        answer: &str,
+        article: Option<&str>,
+    ) -> Result<Ticket, EngineError> {
         check_text("/answer", answer)?;
+        if let Some(a) = article {
+            let ids = self.rules.knowledge.ids();
+            if !ids.contains_key(a) {
+                let hint = crate::rules::diagnostic::did_you_mean(a, ids.keys().copied())
+                    .map(|b| format!("; did you mean `{b}`?"))
+                    .unwrap_or_default();
+                return Err(EngineError::invalid("/article", format!("no knowledge-base article `{a}`{hint}")));
+            }
+        }
         let now = self.now();
         let answer_id = uuid::Uuid::now_v7().to_string();
         let resolved = self
             .change(id, |t, guard| {
                 guard.check_resolve(t).map_err(EngineError::Conflict)?;
                 t.move_to(TicketState::Resolved, now).map_err(lifecycle)?;
-                let detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
+                let mut detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
+                if let Some(a) = article {
+                    detail["article"] = json!(a);
+                }
                 Ok(vec![
                     event(t, actor, EventKind::Answered, now, detail),
                     event(t, actor, EventKind::Resolved, now, json!({"ticket_type": t.ticket_type})),
@@ -403,6 +429,9 @@ impl Engine {
             })
             .await?;
         self.send_answer(&resolved, &answer_id).await?;
+        if let Some(a) = article {
+            self.learn_from_chat_answer(&resolved, a).await;
+        }
         Ok(resolved)
     }
 

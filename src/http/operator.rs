@@ -403,6 +403,9 @@ async fn escalate(
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
     answer: String,
+    /// The knowledge-base article the answer is built on ("use in answer").
+    #[serde(default)]
+    article: Option<String>,
 }
 
 async fn resolve(
@@ -413,7 +416,9 @@ async fn resolve(
 ) -> Result<Json<Value>, Problem> {
     let (t, actor) = authorize(&api, &who, Endpoint::Resolve, &key).await?;
     let ApiJson(body) = body?;
-    Ok(Json(ticket_json(&api.engine.answer_and_resolve(&t.id, &actor, &body.answer).await?)))
+    let resolved =
+        api.engine.answer_from_article_and_resolve(&t.id, &actor, &body.answer, body.article.as_deref()).await?;
+    Ok(Json(ticket_json(&resolved)))
 }
 
 #[derive(Deserialize)]

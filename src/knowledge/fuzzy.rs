@@ -33,6 +33,17 @@ impl Vocabulary {
         }
     }
 
+    /// Whether the articles write this folded word (words too short to correct count as written).
+    pub(super) fn contains(&self, word: &str) -> bool {
+        let len = word.chars().count();
+        if len < MIN_LEN || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+            return true;
+        }
+        word.chars()
+            .next()
+            .is_some_and(|first| self.buckets.get(&(first, len)).is_some_and(|b| b.iter().any(|(w, _)| w == word)))
+    }
+
     /// The closest vocabulary word to `word` within the edits its length allows, as (word, term,
     /// edits); ties go to the term `weight` rates higher (the more articles use it, the likelier
     /// it was meant), then to the alphabetically first, so results are stable.
@@ -106,7 +117,8 @@ mod tests {
         assert_eq!(edits_within(b"bolletino", b"bollettino", 2), Some(1));
         assert_eq!(edits_within(b"rimborzo", b"rimborso", 1), Some(1));
         assert_eq!(edits_within(b"abcd", b"abcd", 0), Some(0));
-        assert_eq!(edits_within(b"multa", b"mutua", 1), Some(1));
+        assert_eq!(edits_within(b"multa", b"mutua", 2), Some(2));
+        assert_eq!(edits_within(b"multa", b"mutua", 1), None);
         assert_eq!(edits_within(b"multa", b"molte", 1), None);
         assert_eq!(edits_within(b"", b"abc", 2), None);
     }

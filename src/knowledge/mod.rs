@@ -1,6 +1,7 @@
 //! The knowledge base: Markdown articles with YAML front matter under `rules/knowledge/`, one file
 //! per article and language (`pay-pagopa-notice.it.md`).
 
+pub mod candidates;
 pub mod eval;
 mod fuzzy;
 pub mod search;
@@ -164,6 +165,57 @@ fn links(body: &str) -> Vec<Link> {
         }
     }
     out
+}
+
+/// Adds an example question to an article file's front matter, keeping everything else as it
+/// is: appended to the `examples:` list (written one per line), or as a new `examples:` list.
+/// The file is read back as an article before it is kept; on any problem it is left unchanged.
+pub fn add_example(file: &Path, question: &str) -> Result<(), String> {
+    let question = question.trim();
+    if question.is_empty() || question.contains(['\n', '\r']) {
+        return Err("an example question is one non-empty line".into());
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+    let article = parse_article(file, &text)?;
+    if article.meta.examples.iter().any(|e| example_key(e) == example_key(question)) {
+        return Err(format!("`{}` already lists {question:?}", file.display()));
+    }
+    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let quoted = format!("  - {}", serde_json::to_string(question).map_err(|e| e.to_string())?);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // The front matter is lines[1..close].
+    let close = lines.iter().skip(1).position(|l| l.trim_end() == "---").map(|i| i + 1).ok_or("no front matter end")?;
+    let examples_at = lines[1..close].iter().position(|l| l.starts_with("examples:")).map(|i| i + 1);
+    let insert_at = match examples_at {
+        Some(at) if lines[at].trim_end() != "examples:" => {
+            return Err(format!(
+                "`{}`: write `examples:` as a list, one question per line (`  - ...`), to add to it",
+                file.display()
+            ));
+        }
+        // After the list's last item.
+        Some(at) => {
+            at + 1 + lines[at + 1..close].iter().take_while(|l| l.starts_with("  ") || l.trim().is_empty()).count()
+        }
+        None => close,
+    };
+    let mut out = String::with_capacity(text.len() + quoted.len() + 16);
+    for (i, line) in lines.iter().enumerate() {
+        if i == insert_at {
+            if examples_at.is_none() {
+                out.push_str("examples:");
+                out.push_str(newline);
+            }
+            out.push_str(&quoted);
+            out.push_str(newline);
+        }
+        out.push_str(line);
+    }
+    let added = parse_article(file, &out)?;
+    if added.meta.examples.last().map(String::as_str) != Some(question) || added.body != article.body {
+        return Err(format!("`{}`: could not add the example without changing the article", file.display()));
+    }
+    std::fs::write(file, out).map_err(|e| format!("cannot write `{}`: {e}", file.display()))
 }
 
 /// Reads every `*.md` file of a folder (not recursively), keeping unreadable ones as `broken`.
@@ -350,6 +402,34 @@ impl KnowledgeBase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_example_is_added_to_the_front_matter_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.it.md");
+        let original =
+            "---\nid: x\nlang: it\ntitle: T\nexamples:\n  - prima domanda\n  - \"seconda: domanda\"\n---\n\nCorpo.\n";
+        std::fs::write(&file, original).unwrap();
+        add_example(&file, "dove trovo la \"ricevuta\"?").unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(
+            text,
+            "---\nid: x\nlang: it\ntitle: T\nexamples:\n  - prima domanda\n  - \"seconda: domanda\"\n  - \"dove trovo la \\\"ricevuta\\\"?\"\n---\n\nCorpo.\n"
+        );
+        assert!(add_example(&file, "Dove trovo la ricevuta").unwrap_err().contains("already lists"));
+        assert!(add_example(&file, "due\nrighe").is_err());
+
+        // No examples yet: the list is added.
+        std::fs::write(&file, "---\nid: x\nlang: it\ntitle: T\n---\nCorpo.\n").unwrap();
+        add_example(&file, "una domanda").unwrap();
+        let a = parse_article(&file, &std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!((a.meta.examples, a.body.as_str()), (vec!["una domanda".to_string()], "Corpo.\n"));
+
+        // A flow list is left alone, with advice.
+        std::fs::write(&file, "---\nid: x\nlang: it\ntitle: T\nexamples: [a, b]\n---\nCorpo.\n").unwrap();
+        assert!(add_example(&file, "c").unwrap_err().contains("one question per line"));
+        assert!(std::fs::read_to_string(&file).unwrap().contains("[a, b]"), "unchanged");
+    }
 
     #[test]
     fn front_matter_is_parsed_and_checked() {

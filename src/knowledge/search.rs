@@ -283,6 +283,21 @@ impl KnowledgeIndex {
         self.langs.iter().find(|i| i.lang == lang).and_then(in_lang).or_else(|| self.langs.iter().find_map(in_lang))
     }
 
+    /// Whether the articles of `lang` use `word` (any form of it).
+    pub fn knows_word(&self, word: &str, lang: &str) -> bool {
+        let Some(idx) = self.langs.iter().find(|i| i.lang == lang) else { return false };
+        words(word).all(|w| idx.postings.contains_key(&idx.analyzer.stem(&w)))
+    }
+
+    /// Whether a message is a question the articles can be about: at least two of its words (typos
+    /// corrected) are the articles' words, and it does not only ask for a person.
+    pub fn is_question(&self, text: &str, lang: &str) -> bool {
+        let Some(idx) = self.langs.iter().find(|i| i.lang == lang) else { return false };
+        let known =
+            idx.query(&Question::new(text)).iter().filter(|t| !t.is_pair && idx.postings.contains_key(&t.term)).count();
+        known >= 2 && !idx.wants_operator(text)
+    }
+
     /// What the bot should do with a single message (no conversation before it).
     pub fn answer(&self, query: &str, lang: &str) -> BotAnswer {
         self.answer_in(&Question::new(query), lang)
@@ -464,12 +479,26 @@ impl LangIndex {
             tokens.truncate(MAX_QUERY_TERMS);
             let mut resolved = Vec::with_capacity(tokens.len());
             for t in tokens {
+                let df = |term: &str| self.postings.get(term).map_or(0, Vec::len);
                 if self.postings.contains_key(&t.term) {
+                    // A word the articles never write may still stem like one of theirs by chance
+                    // ("riceuta" like "ricevo"): its nearest written word counts too, a little less.
+                    if !self.vocabulary.contains(&t.word)
+                        && let Some((_, term, _)) = self.vocabulary.correct(&t.word, df)
+                        && term != t.term
+                    {
+                        let origin = TermOrigin::Corrected { from: t.word.clone() };
+                        push(Term {
+                            term: term.to_string(),
+                            weight: weight * CORRECTED_WEIGHT,
+                            is_pair: false,
+                            origin,
+                        });
+                    }
                     resolved.push(t.term.clone());
                     push(Term { term: t.term, weight, is_pair: false, origin: origin.clone() });
                     continue;
                 }
-                let df = |term: &str| self.postings.get(term).map_or(0, Vec::len);
                 match self.vocabulary.correct(&t.word, df) {
                     Some((_, term, _)) => {
                         resolved.push(term.to_string());
@@ -634,6 +663,12 @@ impl LangIndex {
             "passami",
             "passatemi",
             "passare",
+            "passi",
+            "passa",
+            "mettimi",
+            "mettetemi",
+            "collegami",
+            "qualcuno",
             "contattare",
             "vero",
             "vera",

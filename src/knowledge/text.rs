@@ -420,8 +420,6 @@ const STOP_EN: &[&str] = &[
     "u", "ur", "pls", "plz", "thx", "hey", "mean", "means",
 ];
 
-/// The article's opening answer paragraph (headings skipped) as plain text, cut at a sentence end
-
 #[cfg(test)]
 mod tests {
     use super::*;
