@@ -280,14 +280,16 @@ fn ask(index: &KnowledgeIndex, question: &Question<'_>, lang: &str, out: &mut St
     }
 }
 
-/// Confident answers and confident wrong answers on a set for a grid of thresholds: how the
-/// chosen ones compare with their neighbours.
+/// Confident answers and confident wrong answers on a set for a grid of thresholds (the share of
+/// the question the top article must cover × its lead over the second), the score threshold
+/// as it is: how the chosen ones compare with their neighbours.
 fn sweep_table(rules: &Rules, set: &[eval::SetQuestion]) -> String {
     let current = Thresholds::default();
-    let mut out =
-        String::from("Thresholds (score, margin): answered / confident wrong / none answered\n| score \\ margin |");
+    let mut out = String::from(
+        "Thresholds (coverage × margin): answered / confident wrong / none answered\n| coverage \\ margin |",
+    );
     let margins = [1.1f32, 1.2, 1.3, 1.4, 1.5, 1.7, 2.0];
-    let scores = [0.2f32, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5];
+    let coverages = [0.4f32, 0.5, 0.6, 0.7, 0.8];
     for m in margins {
         let _ = write!(out, " {m:.1} |");
     }
@@ -295,12 +297,12 @@ fn sweep_table(rules: &Rules, set: &[eval::SetQuestion]) -> String {
     out.push_str(&"---|".repeat(margins.len()));
     out.push('\n');
     let mut index = KnowledgeIndex::build(&rules.knowledge);
-    for s in scores {
-        let _ = write!(out, "| {s:.2} |");
+    for c in coverages {
+        let _ = write!(out, "| {:.0} % |", c * 100.0);
         for m in margins {
-            index.set_thresholds(Thresholds { score: s, margin: m, coverage: current.coverage });
+            index.set_thresholds(Thresholds { score: current.score, margin: m, coverage: c });
             let f: Figures = eval::evaluate(&index, set);
-            let here = if (s - current.score).abs() < 1e-6 && (m - current.margin).abs() < 1e-6 { "*" } else { "" };
+            let here = if (c - current.coverage).abs() < 1e-6 && (m - current.margin).abs() < 1e-6 { "*" } else { "" };
             let _ = write!(out, " {here}{}/{}/{} |", f.answered(), f.confident_wrong(), f.none_answered());
         }
         out.push('\n');
@@ -308,7 +310,6 @@ fn sweep_table(rules: &Rules, set: &[eval::SetQuestion]) -> String {
     out.push_str("(* the thresholds in use)\n");
     out
 }
-
 /// The candidates' store: DynamoDB when the environment names a table (`SPORTELLO_TABLE`, as the
 /// functions read it; needs the `aws` build), else the local server's store under `data`.
 async fn candidates_store(data: &Path) -> Result<(Arc<dyn KnowledgeCandidates>, String), String> {

@@ -165,7 +165,7 @@ fn eval_prints_the_figures_and_fails_when_a_target_is_missed() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("MISSED"), "{out}");
     assert!(out.contains("confident and wrong:\n  [it] \"dove trovo la ricevuta del pagamento?\": expected payment-fees, answered payment-receipt"), "{out}");
-    assert!(out.contains("Thresholds (score, margin)"), "{out}");
+    assert!(out.contains("Thresholds (coverage × margin)"), "{out}");
 
     // Without files: the articles' example questions.
     let (out, _) = run(KbAction::Eval { sets: vec![], verbose: false, sweep: false, rules: default_rules() });

@@ -105,13 +105,13 @@ pub struct OperatorApi {
     pub auth: Arc<Authenticator>,
     pub escalation: Arc<EscalationSettings>,
     pub secrets: Arc<NoticeSecrets>,
-    /// Built once from the rulebook's knowledge base.
+    /// The engine's index of the rulebook's knowledge base (built once, shared).
     pub knowledge: Arc<KnowledgeIndex>,
 }
 
 impl OperatorApi {
     pub fn new(engine: Engine, auth: Authenticator, escalation: EscalationSettings, secrets: NoticeSecrets) -> Self {
-        let knowledge = Arc::new(KnowledgeIndex::build(&engine.rules.knowledge));
+        let knowledge = engine.knowledge.clone();
         Self { engine, auth: Arc::new(auth), escalation: Arc::new(escalation), secrets: Arc::new(secrets), knowledge }
     }
 }

@@ -4,7 +4,7 @@
 //! with the same letter (first letters are rarely mistyped), so a correction costs a few dozen
 //! edit-distance computations, not one per vocabulary word.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Shorter words are left alone: at three letters, one edit turns most words into other words.
 const MIN_LEN: usize = 4;
@@ -16,6 +16,7 @@ const ONE_EDIT_UP_TO: usize = 7;
 pub(super) struct Vocabulary {
     /// (first letter, length) → (word, term).
     buckets: HashMap<(char, usize), Vec<(String, String)>>,
+    words: HashSet<String>,
 }
 
 impl Vocabulary {
@@ -27,9 +28,8 @@ impl Vocabulary {
             return;
         }
         let Some(first) = word.chars().next() else { return };
-        let bucket = self.buckets.entry((first, len)).or_default();
-        if !bucket.iter().any(|(w, _)| w == word) {
-            bucket.push((word.to_string(), term.to_string()));
+        if !self.words.contains(word) && self.words.insert(word.to_string()) {
+            self.buckets.entry((first, len)).or_default().push((word.to_string(), term.to_string()));
         }
     }
 

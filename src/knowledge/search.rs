@@ -55,7 +55,7 @@ const EARLIER_WEIGHTS: [f32; 3] = [0.5, 0.35, 0.25];
 /// Normalized score (see [`Hit::score`]) at or above which the bot may answer with the top article.
 pub const CONFIDENT_SCORE: f32 = 0.30;
 /// The top article must also beat the second by this factor to be answered alone.
-pub const CONFIDENT_MARGIN: f32 = 1.3;
+pub const CONFIDENT_MARGIN: f32 = 1.4;
 /// The share of the question's words the top article must cover to be answered alone
 /// (see [`Thresholds::coverage`]).
 pub const CONFIDENT_COVERAGE: f32 = 0.6;
@@ -364,9 +364,10 @@ impl LangIndex {
         let mut lens = Vec::with_capacity(articles.len());
         let mut docs = Vec::with_capacity(articles.len());
         let mut phrase_terms: Vec<PhraseTerms> = Vec::new();
+        let mut stems = Some(HashMap::new());
         for (n, a) in articles.iter().enumerate() {
             for text in std::iter::once(&a.meta.title).chain(&a.meta.keywords).chain(&a.meta.examples) {
-                let terms: Vec<String> = analyzer.tokens(text).into_iter().map(|t| t.term).collect();
+                let terms: Vec<String> = analyzer.tokens_with(text, &mut stems).into_iter().map(|t| t.term).collect();
                 let mut weighted: Vec<(String, f32)> = Vec::new();
                 for (term, w) in terms
                     .iter()
@@ -384,10 +385,13 @@ impl LangIndex {
             let mut tf: HashMap<String, [f32; FIELDS]> = HashMap::new();
             let mut len = [0f32; FIELDS];
             let mut add = |field: usize, text: &str, pairs: bool| {
-                let tokens = analyzer.tokens(text);
+                let tokens = analyzer.tokens_with(text, &mut stems);
                 len[field] += tokens.len() as f32;
                 for t in &tokens {
-                    tf.entry(t.term.clone()).or_default()[field] += 1.0;
+                    match tf.get_mut(&t.term) {
+                        Some(counts) => counts[field] += 1.0,
+                        None => tf.entry(t.term.clone()).or_default()[field] += 1.0,
+                    }
                     vocabulary.add(&t.word, &t.term);
                 }
                 // Pairs only where words are chosen to be matched: a title, a keyword phrase, an
@@ -460,55 +464,65 @@ impl LangIndex {
     /// A term met twice keeps its highest weight.
     fn query(&self, question: &Question<'_>) -> Vec<Term> {
         let mut terms: Vec<Term> = Vec::new();
-        let mut push = |t: Term| match terms.iter_mut().find(|u| u.term == t.term) {
-            Some(u) if u.weight < t.weight => *u = t,
+        let mut at: HashMap<String, usize> = HashMap::new();
+        let mut push = |t: Term| match at.get(&t.term) {
+            Some(&i) if terms[i].weight < t.weight => terms[i] = t,
             Some(_) => {}
-            None => terms.push(t),
+            None => {
+                at.insert(t.term.clone(), terms.len());
+                terms.push(t);
+            }
         };
-        // The earlier messages together weigh at most as much as the latest one per term: a
-        // short follow-up ("e la ricevuta?") keeps its say over a long first message.
-        let latest_len = self.analyzer.tokens(truncate(question.text, MAX_QUERY_BYTES)).len().max(1) as f32;
-        let latest = std::iter::once((question.text, 1.0));
-        let earlier = question.earlier.iter().rev().zip(EARLIER_WEIGHTS).map(|(t, w)| {
-            let len = self.analyzer.tokens(truncate(t, MAX_QUERY_BYTES)).len().max(1) as f32;
-            (t.as_str(), w * (latest_len / len).min(1.0))
-        });
-        for (text, weight) in latest.chain(earlier) {
-            let origin = if weight < 1.0 { TermOrigin::Earlier } else { TermOrigin::Message };
+        let tokenized = |text: &str| {
             let mut tokens = self.analyzer.tokens(truncate(text, MAX_QUERY_BYTES));
             tokens.truncate(MAX_QUERY_TERMS);
+            tokens
+        };
+        let latest = tokenized(question.text);
+        // The earlier messages together weigh at most as much as the latest one per term: a
+        // short follow-up ("e la ricevuta?") keeps its say over a long first message.
+        let latest_len = latest.len().max(1) as f32;
+        let earlier = question.earlier.iter().rev().zip(EARLIER_WEIGHTS).map(|(text, w)| {
+            let tokens = tokenized(text);
+            let weight = w * (latest_len / tokens.len().max(1) as f32).min(1.0);
+            (tokens, weight)
+        });
+        // A word met again (long messages repeat themselves) is corrected once.
+        let mut corrections: HashMap<String, Option<String>> = HashMap::new();
+        let df = |term: &str| self.postings.get(term).map_or(0, Vec::len);
+        let mut correct = |word: &str| {
+            corrections
+                .entry(word.to_string())
+                .or_insert_with(|| self.vocabulary.correct(word, df).map(|(_, term, _)| term.to_string()))
+                .clone()
+        };
+        for (tokens, weight) in std::iter::once((latest, 1.0)).chain(earlier) {
+            let origin = if weight < 1.0 { TermOrigin::Earlier } else { TermOrigin::Message };
             let mut resolved = Vec::with_capacity(tokens.len());
             for t in tokens {
-                let df = |term: &str| self.postings.get(term).map_or(0, Vec::len);
+                let corrected = |from: &str, term: String| Term {
+                    term,
+                    weight: weight * CORRECTED_WEIGHT,
+                    is_pair: false,
+                    origin: TermOrigin::Corrected { from: from.to_string() },
+                };
                 if self.postings.contains_key(&t.term) {
                     // A word the articles never write may still stem like one of theirs by chance
                     // ("riceuta" like "ricevo"): its nearest written word counts too, a little less.
                     if !self.vocabulary.contains(&t.word)
-                        && let Some((_, term, _)) = self.vocabulary.correct(&t.word, df)
+                        && let Some(term) = correct(&t.word)
                         && term != t.term
                     {
-                        let origin = TermOrigin::Corrected { from: t.word.clone() };
-                        push(Term {
-                            term: term.to_string(),
-                            weight: weight * CORRECTED_WEIGHT,
-                            is_pair: false,
-                            origin,
-                        });
+                        push(corrected(&t.word, term));
                     }
                     resolved.push(t.term.clone());
                     push(Term { term: t.term, weight, is_pair: false, origin: origin.clone() });
                     continue;
                 }
-                match self.vocabulary.correct(&t.word, df) {
-                    Some((_, term, _)) => {
-                        resolved.push(term.to_string());
-                        let origin = TermOrigin::Corrected { from: t.word };
-                        push(Term {
-                            term: term.to_string(),
-                            weight: weight * CORRECTED_WEIGHT,
-                            is_pair: false,
-                            origin,
-                        });
+                match correct(&t.word) {
+                    Some(term) => {
+                        resolved.push(term.clone());
+                        push(corrected(&t.word, term));
                     }
                     None => {
                         resolved.push(t.term.clone());

@@ -28,7 +28,8 @@ pub(super) struct Token {
 /// Tokenizer, stop words and stemmer of one language.
 pub(super) struct Analyzer {
     stemmer: Stemmer,
-    stop: &'static [&'static str],
+    /// Looked up for every word of every article and message: a set, not a list.
+    stop: std::collections::HashSet<&'static str>,
     rewrites: &'static [Rewrite],
     /// Words the stemmer would merge with a word of another meaning.
     stems: &'static [(&'static str, &'static str)],
@@ -54,14 +55,14 @@ impl Analyzer {
         match lang {
             "en" => Analyzer {
                 stemmer: Stemmer::create(Algorithm::English),
-                stop: STOP_EN,
+                stop: STOP_EN.iter().copied().collect(),
                 rewrites: REWRITE_EN,
                 stems: &[],
             },
             // Italian is the service's default language, and the best guess for any other.
             _ => Analyzer {
                 stemmer: Stemmer::create(Algorithm::Italian),
-                stop: STOP_IT,
+                stop: STOP_IT.iter().copied().collect(),
                 rewrites: REWRITE_IT,
                 stems: STEMS_IT,
             },
@@ -73,12 +74,32 @@ impl Analyzer {
     /// holding a digit (notice codes, amounts, dates and ticket codes are identifiers, not
     /// topics), stemmed.
     pub(super) fn tokens(&self, text: &str) -> Vec<Token> {
+        self.tokens_with(text, &mut None)
+    }
+
+    /// [`Analyzer::tokens`], remembering stems in `cache`: building an index stems the same few
+    /// thousand words hundreds of thousands of times.
+    pub(super) fn tokens_with(
+        &self,
+        text: &str,
+        cache: &mut Option<std::collections::HashMap<String, String>>,
+    ) -> Vec<Token> {
         let mut out = Vec::new();
         for word in self.rewrite(words(text).collect()) {
-            if word.chars().count() < 2 || word.chars().any(|c| c.is_numeric()) || self.stop.contains(&word.as_str()) {
+            if word.chars().count() < 2 || word.chars().any(|c| c.is_numeric()) || self.stop.contains(word.as_str()) {
                 continue;
             }
-            let term = self.stem(&word);
+            let term = match cache {
+                Some(cache) => match cache.get(&word) {
+                    Some(term) => term.clone(),
+                    None => {
+                        let term = self.stem(&word);
+                        cache.insert(word.clone(), term.clone());
+                        term
+                    }
+                },
+                None => self.stem(&word),
+            };
             out.push(Token { word, term });
         }
         out
@@ -98,11 +119,15 @@ impl Analyzer {
 
     /// Whether a folded word is one of the language's stop words.
     pub(super) fn is_stop(&self, word: &str) -> bool {
-        self.stop.contains(&word)
+        self.stop.contains(word)
     }
 
     /// Applies the language's [`Rewrite`]s, the same way to articles and to queries.
     fn rewrite(&self, words: Vec<String>) -> Vec<String> {
+        // Most texts hold no rewritten word: then the words are returned as they are.
+        if !words.iter().any(|w| self.rewrites.iter().any(|(from, _)| from[0] == w.as_str())) {
+            return words;
+        }
         let mut out = Vec::with_capacity(words.len());
         let mut i = 0;
         while i < words.len() {
