@@ -32,7 +32,7 @@ pub use steps::{TRIAGE, handle_step};
 pub use triage::Triaged;
 
 use crate::domain::{Ticket, TicketId, TicketReference};
-use crate::knowledge::search::KnowledgeIndex;
+use crate::knowledge::search::{KnowledgeIndex, LazyIndex};
 use crate::ports::{EscalationDelivery, EventLog, IdempotencyStore, Mailer, StepQueue, StoreError, TicketStore};
 use crate::rules::Rules;
 use jiff::Timestamp;
@@ -57,8 +57,8 @@ pub struct Engine {
     pub rules: Arc<Rules>,
     pub ports: Ports,
     pub clock: Clock,
-    /// The chatbot's search index over `rules.knowledge`, built once with the engine.
-    pub knowledge: Arc<KnowledgeIndex>,
+    /// The chatbot's search index over `rules.knowledge`, built on first use and shared.
+    pub knowledge: Arc<LazyIndex>,
     /// Incidents on PagoPA's services; without a store the malfunction flows cannot be worked.
     pub incidents: Option<Arc<dyn crate::ports::IncidentStore>>,
     /// The key of escalation e-mails' reply tokens; without it, e-mail notices are refused.
@@ -102,7 +102,8 @@ impl EngineError {
 
 impl Engine {
     pub fn new(rules: Arc<Rules>, ports: Ports) -> Self {
-        let knowledge = Arc::new(KnowledgeIndex::build(&rules.knowledge));
+        let of = rules.clone();
+        let knowledge = Arc::new(LazyIndex::new(move || KnowledgeIndex::build(&of.knowledge)));
         Self {
             rules,
             ports,

@@ -10,7 +10,7 @@ use super::operator_auth::{Authenticator, Endpoint, OperatorIdentity, unauthoriz
 use super::{ApiJson, MAX_BODY_BYTES, Problem};
 use crate::domain::{Ticket, TicketId, TicketReference, TicketType};
 use crate::engine::{Engine, EngineError, EscalationSettings};
-use crate::knowledge::search::KnowledgeIndex;
+use crate::knowledge::search::LazyIndex;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -106,7 +106,7 @@ pub struct OperatorApi {
     pub escalation: Arc<EscalationSettings>,
     pub secrets: Arc<NoticeSecrets>,
     /// The engine's index of the rulebook's knowledge base (built once, shared).
-    pub knowledge: Arc<KnowledgeIndex>,
+    pub knowledge: Arc<LazyIndex>,
 }
 
 impl OperatorApi {

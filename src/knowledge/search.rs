@@ -197,6 +197,27 @@ pub struct KnowledgeIndex {
     thresholds: Thresholds,
 }
 
+/// An index built the first time it is used: of the functions that share the engine, only those
+/// that answer from the knowledge base (chat, operator) pay for building it, on their first use.
+pub struct LazyIndex {
+    build: Box<dyn Fn() -> KnowledgeIndex + Send + Sync>,
+    index: std::sync::OnceLock<KnowledgeIndex>,
+}
+
+impl LazyIndex {
+    pub fn new(build: impl Fn() -> KnowledgeIndex + Send + Sync + 'static) -> Self {
+        LazyIndex { build: Box::new(build), index: std::sync::OnceLock::new() }
+    }
+}
+
+impl std::ops::Deref for LazyIndex {
+    type Target = KnowledgeIndex;
+
+    fn deref(&self) -> &KnowledgeIndex {
+        self.index.get_or_init(|| (self.build)())
+    }
+}
+
 /// When the bot answers alone: the top article's normalized score and its lead over the second.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
