@@ -38,7 +38,7 @@ pub enum CandidatesAction {
 
 fn load(rules: &Path, out: &mut String) -> Option<Rules> {
     match Rules::load(rules) {
-        Ok(r) if r.book.knowledge.is_none() => {
+        Ok(r) if r.knowledge.folder.is_none() => {
             let _ = writeln!(out, "rulebook `{}` names no knowledge folder (`knowledge:`)", r.file);
             None
         }
@@ -70,12 +70,9 @@ pub fn run(action: KbAction) -> (String, u8) {
                 );
             }
             if let Some(l) = &lang
-                && !rules.book.languages.contains(l)
+                && !rules.languages.contains(l)
             {
-                return (
-                    format!("--lang `{l}`: the rulebook's languages are {}\n", rules.book.languages.join(", ")),
-                    2,
-                );
+                return (format!("--lang `{l}`: the rulebook's languages are {}\n", rules.languages.join(", ")), 2);
             }
             let index = KnowledgeIndex::build(&rules.knowledge);
             let lang = lang.unwrap_or_else(|| crate::knowledge::search::detect_language(&question).to_string());
@@ -125,16 +122,16 @@ pub fn run(action: KbAction) -> (String, u8) {
 
 fn check(rules: &Rules, out: &mut String) -> (String, u8) {
     let kb = &rules.knowledge;
-    let problems = kb.check(&rules.book.languages, rules.book.categories.keys().map(String::as_str).collect());
+    let problems = kb.check(&rules.languages, rules.categories.keys().map(|c| c.as_str()).collect());
     let errors = problems.iter().filter(|p| p.is_error).count();
     let examples: usize = kb.articles.iter().map(|a| a.meta.examples.len()).sum();
-    let folder = rules.book.knowledge.as_deref().unwrap_or_default();
+    let folder = kb.folder.as_deref().map(|f| f.display().to_string()).unwrap_or_default();
     let _ = writeln!(
         out,
         "Knowledge base `{folder}`: {} articles in {} files ({}), {examples} example questions",
         kb.ids().len(),
         kb.articles.len(),
-        rules.book.languages.join(", ")
+        rules.languages.join(", ")
     );
     // Example questions the bot does not answer with their own article: the article, or another,
     // needs better words.

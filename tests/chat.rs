@@ -292,7 +292,7 @@ async fn not_solved_out_of_hours_closes_with_the_other_channels() {
             s.reference
         )
     );
-    let book = &app.engine.rules.book;
+    let book = &app.engine.rules;
     let contact_point = |ch: &str| book.channels[ch].contact_point["it"].clone();
     assert_eq!(
         texts[1],
@@ -639,4 +639,46 @@ async fn outcomes_say_why_the_bot_did_not_contain_a_chat() {
     assert_eq!((got[0]["outcome"].as_str(), got[0]["reason"].as_str()), (Some("contained"), None));
     assert_eq!(got[0]["article"], "io-app-access");
     assert_eq!(got[0]["category"], "bot");
+}
+
+/// Section 3.5: a privacy request is never closed by the bot. When the user says the bot's
+/// directions helped, the ticket still goes to the privacy team (a breach starts its 72-hour
+/// clock); out of hours it waits there instead of being closed.
+#[tokio::test]
+async fn a_privacy_chat_is_never_closed_by_the_bot() {
+    for (now, category) in [(IN_HOURS, "privacy_issue"), (BOXING_DAY_NIGHT, "privacy_question")] {
+        let app = app(now);
+        let s = app.start(json!({"session_id": session_id(), "lang": "it", "category": category})).await;
+        let r = app.say(&s, "qualcuno ha usato i miei dati personali nell'app IO").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r = app.post(&s, "resolved").await;
+        assert_eq!(r.status, StatusCode::OK, "{category} at {now}: {}", r.body);
+        assert_ne!(r.body["state"], "auto_resolved", "{}", r.body);
+        assert_eq!(r.body["handed_off"], true, "{}", r.body);
+        assert!(r.texts().iter().any(|t| t.contains(&s.reference)), "the user is told the reference: {:?}", r.texts());
+        app.engine.run_pending_steps(10).await.unwrap();
+        let t = app.ticket(&s).await;
+        assert_eq!((t.team.as_str(), t.state, t.ticket_type), ("privacy", TicketState::New, None), "{category}");
+        if category == "privacy_issue" {
+            assert!(t.deadlines.iter().any(|d| d.kind == "gdpr_breach_notification"), "{:?}", t.deadlines);
+        }
+        let queue = app.engine.ports.tickets.work_queue("privacy", TicketState::New, 50).await.unwrap();
+        assert_eq!(queue.len(), 1);
+        // Asking for an operator afterwards changes nothing; the chat is with the privacy team.
+        assert_eq!(app.post(&s, "operator").await.body["handed_off"], true);
+        // The reports count it as handed off, for privacy, once.
+        let got = outcomes(&app, &s).await;
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0]["outcome"].as_str(), got[0]["reason"].as_str()), (Some("handed_off"), Some("privacy")));
+    }
+    // Out of hours, asking for an operator opens the ticket for the privacy team too.
+    let app = app(BOXING_DAY_NIGHT);
+    let s = app.start(json!({"session_id": session_id(), "lang": "en", "category": "privacy_activity"})).await;
+    app.say(&s, "I want a copy of all my data").await;
+    let r = app.post(&s, "operator").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_ne!(r.body["state"], "auto_closed", "{}", r.body);
+    app.engine.run_pending_steps(10).await.unwrap();
+    let t = app.ticket(&s).await;
+    assert_eq!((t.team.as_str(), t.state), ("privacy", TicketState::New));
 }

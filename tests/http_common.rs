@@ -48,3 +48,39 @@ async fn health_answers_and_unknown_routes_are_problems() {
     assert_eq!(content_type, "application/problem+json");
     assert!(body.contains("/health does not take DELETE"), "{body}");
 }
+
+async fn post(app: axum::Router, uri: &str, key: Option<&str>, body: &str) -> (StatusCode, String) {
+    let mut req = Request::builder().method("POST").uri(uri).header("content-type", "application/json");
+    if let Some(k) = key {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let response = app.oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// The telephony platform is a client like the others: no key, no ticket. A client app's key
+/// does not open calls; the voice channel's does.
+#[tokio::test]
+async fn voice_calls_need_the_telephony_platforms_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut keys = sportello::http::auth::KeyFile::default();
+    let now = jiff::Timestamp::now();
+    let (_, io_key) = keys.add("io", now);
+    let (_, voice_key) = keys.add("voice", now);
+    keys.write(&dir.path().join("api-keys.json")).unwrap();
+    let call = r#"{"call_id": "CA-0001", "caller": "+390612345678", "menu": "1"}"#;
+    let connect = include_str!("fixtures/events/connect-contact-flow.json");
+    for (uri, body) in [("/voice/calls", call), ("/voice/connect", connect)] {
+        let (status, text) = post(app(dir.path()), uri, None, body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}: {text}");
+        let (status, text) = post(app(dir.path()), uri, Some("spk_forged"), body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}: {text}");
+        let (status, text) = post(app(dir.path()), uri, Some(&io_key), body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{uri}: {text}");
+        assert!(text.contains("telephony"), "{text}");
+        let (status, text) = post(app(dir.path()), uri, Some(&voice_key), body).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {text}");
+    }
+}

@@ -7,6 +7,7 @@ mod support;
 use axum::http::Method;
 use serde_json::{Value, json};
 use sportello::domain::TicketState;
+use sportello::http::auth::{Authenticator, KeyFile};
 use sportello::http::{AppState, MAX_BODY_BYTES, voice};
 use support::http::{Reply, engine_at, json_post, request, send};
 
@@ -16,25 +17,32 @@ struct Voice {
     _dir: tempfile::TempDir,
     state: AppState,
     app: axum::Router<AppState>,
+    auth: String,
 }
 
 fn at(now: &str) -> Voice {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_at(dir.path(), now);
-    Voice { _dir: dir, state: AppState { engine }, app: voice::router() }
+    // The telephony platform's key, as `sportello clients add voice` makes it.
+    let mut keys = KeyFile::default();
+    let (_, key) = keys.add("voice", jiff::Timestamp::now());
+    let file = dir.path().join("api-keys.json");
+    keys.write(&file).unwrap();
+    let app = voice::router_with(Authenticator::api_keys(file));
+    Voice { _dir: dir, state: AppState { engine }, app, auth: format!("Bearer {key}") }
 }
 
 impl Voice {
     async fn call(&self, body: &Value) -> Reply {
-        send(&self.app, &self.state, json_post("/voice/calls", &[], body)).await
+        send(&self.app, &self.state, json_post("/voice/calls", &[("authorization", &self.auth)], body)).await
     }
     async fn connect(&self, body: &Value) -> Reply {
-        send(&self.app, &self.state, json_post("/voice/connect", &[], body)).await
+        send(&self.app, &self.state, json_post("/voice/connect", &[("authorization", &self.auth)], body)).await
     }
 }
 
 fn message(v: &Voice, id: &str, lang: &str) -> String {
-    v.state.engine.rules.book.messages[id][lang].clone()
+    v.state.engine.rules.messages[id][lang].clone()
 }
 
 #[tokio::test]
@@ -88,7 +96,7 @@ async fn out_of_hours_the_caller_hears_the_other_channels_and_the_call_is_not_se
         prompt.starts_with("Benvenuto nel servizio di assistenza di PagoPA. Gli operatori ora non sono disponibili")
     );
     assert!(prompt.contains("28/12/2026 08:00"), "{prompt}");
-    let book = &v.state.engine.rules.book;
+    let book = &v.state.engine.rules;
     for alt in ["email", "chat"] {
         let point = &book.channels[alt].contact_point["it"];
         assert!(prompt.contains(point.as_str()), "names {alt}: {prompt}");
@@ -165,7 +173,9 @@ async fn bad_calls_get_a_located_problem() {
     v.connect(&bad).await.assert_problem(422, Some("/Details/ContactData"), "missing field `ContactId`");
 
     for uri in ["/voice/calls", "/voice/connect"] {
-        let post = |ct: &str, body: String| request(Method::POST, uri, &[("content-type", ct)], body);
+        let post = |ct: &str, body: String| {
+            request(Method::POST, uri, &[("content-type", ct), ("authorization", &v.auth)], body)
+        };
         send(&v.app, &v.state, post("application/xml", "<call/>".into())).await.assert_problem(
             415,
             Some("Content-Type"),

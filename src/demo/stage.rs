@@ -28,6 +28,8 @@ pub trait Stage: Send + Sync {
     fn staff_id(&self, who: Staff) -> &str;
     fn token(&self, who: Staff) -> &str;
     fn api_key(&self) -> &str;
+    /// The telephony platform's key (client `voice`).
+    fn telephony_key(&self) -> &str;
     fn mail_token(&self) -> &str;
     fn notice_secret(&self, target: &str) -> Option<&[u8]>;
     /// The server's time (notices are signed with it).
@@ -53,10 +55,13 @@ pub trait Stage: Send + Sync {
         }
     }
 
-    /// A target's resolution notice, signed with its secret at the server's time.
-    async fn notice(&self, target: &str, reference: &str, text: &str) -> Result<Reply, String> {
+    /// A target's resolution notice for escalation `escalation_id` (as the escalation message
+    /// named it), signed with its secret at the server's time.
+    async fn notice(&self, target: &str, reference: &str, escalation_id: &str, text: &str) -> Result<Reply, String> {
         let secret = self.notice_secret(target).ok_or_else(|| format!("no notice secret for target `{target}`"))?;
-        let body = serde_json::json!({"reference": reference, "notice": text}).to_string().into_bytes();
+        let body = serde_json::json!({"reference": reference, "escalation_id": escalation_id, "notice": text})
+            .to_string()
+            .into_bytes();
         let at = self.now().as_second();
         let signature = NoticeSecrets::sign(secret, at, &body);
         let at = at.to_string();
@@ -66,6 +71,12 @@ pub trait Stage: Send + Sync {
             (SIGNATURE_HEADER, signature.as_str()),
         ];
         self.client().request("POST", &format!("/operator/targets/{target}/notices"), &headers, body).await
+    }
+
+    /// The start of a call, as the telephony platform sends it.
+    async fn voice_call(&self, call: &Value) -> Result<Reply, String> {
+        let auth = format!("Bearer {}", self.telephony_key());
+        self.client().post_json("/voice/calls", &[("authorization", auth.as_str())], call).await
     }
 
     /// A ticket-API call as the client app.
@@ -89,7 +100,7 @@ pub trait Stage: Send + Sync {
 
 /// The queue a target's escalations land on (its rulebook `sqs.queue`).
 pub fn queue_of(rules: &Rules, target: &str) -> Option<String> {
-    rules.book.targets.get(target)?.delivery.sqs.as_ref().map(|s| s.queue.clone())
+    rules.targets.get(target)?.delivery.queue().map(str::to_string)
 }
 
 /// What `sportello demo --url` needs to act as every caller of a running server.
@@ -100,8 +111,11 @@ pub struct RemoteCredentials {
     pub operator_token: Option<String>,
     pub privacy_token: Option<String>,
     pub supervisor_token: Option<String>,
-    /// A key of client `io` from `sportello clients add io`.
+    /// A key of the client the demo acts as (`cast::api_client`: the one whose category tree
+    /// reaches the most categories, `io` in the default rulebook) from `sportello clients add`.
     pub api_key: Option<String>,
+    /// The telephony platform's key from `sportello clients add voice`.
+    pub telephony_key: Option<String>,
     /// The mail gateway's secret (the server's `data/mail-token.txt`).
     pub mail_token: Option<String>,
     /// Each target's notice secret (the server's `SPORTELLO_TARGET_SECRET_<TARGET>`).
@@ -112,12 +126,12 @@ impl RemoteCredentials {
     /// The secrets the server itself reads: `SPORTELLO_TARGET_SECRET_<TARGET>` per target.
     pub fn notice_secrets_from_env(rules: &Rules) -> BTreeMap<String, Vec<u8>> {
         rules
-            .book
             .targets
             .keys()
             .filter_map(|t| {
-                let secret = std::env::var(format!("SPORTELLO_TARGET_SECRET_{}", t.to_ascii_uppercase())).ok()?;
-                (!secret.is_empty()).then(|| (t.clone(), secret.into_bytes()))
+                let secret =
+                    std::env::var(format!("SPORTELLO_TARGET_SECRET_{}", t.as_str().to_ascii_uppercase())).ok()?;
+                (!secret.is_empty()).then(|| (t.to_string(), secret.into_bytes()))
             })
             .collect()
     }
@@ -130,6 +144,7 @@ pub struct Remote {
     rules: Rules,
     staff: BTreeMap<Staff, (String, String)>,
     api_key: String,
+    telephony_key: String,
     mail_token: String,
     secrets: BTreeMap<String, Vec<u8>>,
 }
@@ -157,13 +172,13 @@ impl Remote {
             ),
         ];
         let api_key = need(credentials.api_key, "--api-key", "SPORTELLO_DEMO_API_KEY")?;
+        let telephony_key = need(credentials.telephony_key, "--telephony-key", "SPORTELLO_DEMO_TELEPHONY_KEY")?;
         let mail_token = need(credentials.mail_token, "--mail-token", "SPORTELLO_DEMO_MAIL_TOKEN")?;
         let missing: Vec<String> = rules
-            .book
             .targets
             .keys()
-            .filter(|t| !credentials.notice_secrets.contains_key(*t))
-            .map(|t| format!("SPORTELLO_TARGET_SECRET_{}", t.to_ascii_uppercase()))
+            .filter(|t| !credentials.notice_secrets.contains_key(t.as_str()))
+            .map(|t| format!("SPORTELLO_TARGET_SECRET_{}", t.as_str().to_ascii_uppercase()))
             .collect();
         if !missing.is_empty() {
             return Err(format!("--url needs the targets' notice secrets the server has: set {}", missing.join(", ")));
@@ -176,7 +191,7 @@ impl Remote {
             }
             staff.insert(who, (me.str("/id").to_string(), token));
         }
-        Ok(Remote { client, rules, staff, api_key, mail_token, secrets: credentials.notice_secrets })
+        Ok(Remote { client, rules, staff, api_key, telephony_key, mail_token, secrets: credentials.notice_secrets })
     }
 }
 
@@ -196,6 +211,9 @@ impl Stage for Remote {
     }
     fn api_key(&self) -> &str {
         &self.api_key
+    }
+    fn telephony_key(&self) -> &str {
+        &self.telephony_key
     }
     fn mail_token(&self) -> &str {
         &self.mail_token

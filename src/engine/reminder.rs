@@ -36,7 +36,8 @@ impl Engine {
     /// Finds the ticket reminder `id` is about and records the reminder on it (once per reminder).
     pub async fn reminder_lookup(&self, id: &TicketId, actor: &Actor) -> Result<ReminderLookup, EngineError> {
         let reminder = self.ports.tickets.get(id).await?;
-        let guard = super::FlowGuard::of(&self.rules.book, &reminder).ok_or_else(|| {
+        super::operator::check_in_charge(&reminder, actor)?;
+        let guard = super::FlowGuard::of(&self.rules, &reminder).ok_or_else(|| {
             EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
         })?;
         if !guard.allows_step(reminder.ticket_type, CHECK_REFERENCED) {

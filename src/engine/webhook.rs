@@ -54,14 +54,8 @@ impl WebhookFile {
     /// Writes the file, readable by its owner only (it holds the secrets).
     pub fn write(&self, path: &Path) -> Result<(), String> {
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600));
-        }
-        std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        // Private from the start: the temporary file is never readable by others either.
+        crate::secrets::write_private(path, text.as_bytes())
     }
 
     /// Registers (or replaces) `client`'s webhook with a new secret; returns the secret.
@@ -87,14 +81,14 @@ impl Webhooks {
 
     /// From `SPORTELLO_WEBHOOK_<CLIENT>` and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>` for each of the
     /// rulebook's clients (id upper-cased, `-` as `_`); a URL without its secret is skipped.
-    pub fn from_env(book: &crate::rules::model::Rulebook, sender: Arc<dyn WebhookSender>) -> Self {
+    pub fn from_env(rules: &crate::rules::Model, sender: Arc<dyn WebhookSender>) -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let mut hooks = BTreeMap::new();
-        for client in book.clients.keys() {
+        for client in rules.clients.keys().map(|c| c.as_str()) {
             let name = client.to_ascii_uppercase().replace('-', "_");
             match (var(&format!("SPORTELLO_WEBHOOK_{name}")), var(&format!("SPORTELLO_WEBHOOK_SECRET_{name}"))) {
                 (Some(url), Some(secret)) => {
-                    hooks.insert(client.clone(), Webhook { url, secret });
+                    hooks.insert(client.to_string(), Webhook { url, secret });
                 }
                 (Some(_), None) => tracing::warn!(client, "webhook URL without its secret; not used"),
                 _ => {}

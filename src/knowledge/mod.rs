@@ -40,6 +40,8 @@ pub struct Article {
 
 #[derive(Debug, Clone, Default)]
 pub struct KnowledgeBase {
+    /// The folder the articles were read from; none when the rulebook names no `knowledge:`.
+    pub folder: Option<PathBuf>,
     pub articles: Vec<Article>,
     /// Files that could not be read as articles, with the reason.
     pub broken: Vec<(PathBuf, String)>,
@@ -225,7 +227,7 @@ pub fn load_dir(dir: &Path) -> std::io::Result<KnowledgeBase> {
         .filter(|p| p.extension().is_some_and(|e| e == "md") && p.file_name().is_some_and(|n| n != "README.md"))
         .collect();
     files.sort();
-    let mut kb = KnowledgeBase::default();
+    let mut kb = KnowledgeBase { folder: Some(dir.to_path_buf()), ..KnowledgeBase::default() };
     for file in files {
         let text = match std::fs::metadata(&file) {
             Ok(m) if m.len() > MAX_ARTICLE_BYTES => Err(format!("larger than {MAX_ARTICLE_BYTES} bytes")),
