@@ -289,9 +289,9 @@ fn operator_app(engine: Engine, init: &Init) -> Result<Router, Error> {
 }
 
 /// The operators' web console on every path the API Gateway routes here besides `/operator/*`:
-/// sign-in with OpenID Connect (`SPORTELLO_OIDC_*`), sessions signed with
-/// `SPORTELLO_CONSOLE_SESSION_KEY`, redirects to `SPORTELLO_CONSOLE_URL`. Not served without an
-/// issuer.
+/// sign-in with OpenID Connect (`SPORTELLO_OIDC_ISSUER` and the rest of
+/// [`crate::console::oidc::OidcConfig`]), sessions signed with `SPORTELLO_CONSOLE_SESSION_KEY`,
+/// redirects to `SPORTELLO_CONSOLE_URL`. Not served without an issuer.
 fn operator_console(
     api: crate::http::operator::OperatorApi,
     var: &dyn Fn(&str) -> Option<String>,

@@ -188,6 +188,10 @@ impl Stack {
                 }
                 "AWS::SNS::Topic" => (arn("sns", &physical), vec![("TopicArn", arn("sns", &physical))]),
                 "AWS::KMS::Key" => (physical.clone(), vec![("Arn", arn("kms", &format!("key/{physical}")))]),
+                // The console's app client: Cognito generates its secret.
+                "AWS::Cognito::UserPoolClient" => {
+                    (physical.clone(), vec![("ClientSecret", format!("{physical}-secret"))])
+                }
                 _ => (physical.clone(), vec![("Arn", arn("placeholder", &physical))]),
             };
             self.refs.insert(id.clone(), Value::String(reference));
@@ -242,8 +246,11 @@ impl Stack {
                         serde_json::from_str(text.as_str().unwrap()).expect("SecretString is a JSON object of strings")
                     } else {
                         let spec = &props["GenerateSecretString"];
-                        let mut values: BTreeMap<String, String> =
-                            serde_json::from_str(spec["SecretStringTemplate"].as_str().unwrap_or("{}")).unwrap();
+                        let mut values: BTreeMap<String, String> = match &spec["SecretStringTemplate"] {
+                            Value::Null => BTreeMap::new(),
+                            // A template may be built with intrinsics (`!Sub` of another value).
+                            template => serde_json::from_str(self.eval(template).as_str().unwrap()).unwrap(),
+                        };
                         let key = spec["GenerateStringKey"].as_str().expect("GenerateStringKey").to_string();
                         let length = spec["PasswordLength"].as_u64().unwrap_or(32) as usize;
                         let random: String = std::iter::repeat_with(|| uuid::Uuid::new_v4().simple().to_string())
