@@ -312,12 +312,22 @@ impl Handler {
             }
             Handler::Clock { engine, settings } => {
                 // An error fails the invocation: the scheduler retries it, and the next tick runs anyway.
-                let report = engine.clock_tick(settings).await?;
+                let report = engine.clock_tick_within(settings, clock_budget(event.context.deadline)).await?;
                 report.log();
                 Ok(serde_json::to_value(report)?)
             }
         }
     }
+}
+
+/// The clock's time for deadlines: what the invocation has left, less what the sweep and the
+/// purge that follow need, capped at [`crate::engine::CLOCK_BUDGET`].
+fn clock_budget(deadline_ms: u64) -> std::time::Duration {
+    const AFTER_DEADLINES: std::time::Duration = std::time::Duration::from_secs(15);
+    const AT_LEAST: std::time::Duration = std::time::Duration::from_secs(5);
+    let now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0);
+    let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    left.saturating_sub(AFTER_DEADLINES).clamp(AT_LEAST, crate::engine::CLOCK_BUDGET)
 }
 
 fn sqs_event(event: LambdaEvent<Value>) -> Result<SqsEvent, Error> {

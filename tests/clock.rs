@@ -11,8 +11,8 @@ use sportello::engine::reply_token::ReplyTokens;
 use sportello::engine::{ClockReport, Engine, EscalationSettings, NewContact};
 use sportello::ports::ticket_store::RequesterKey;
 use sportello::ports::{
-    Created, Erasure, EscalationMessage, MessageKind, NewTicket, Outboxed, StepQueue, StoreError, StoreResult,
-    TicketStore,
+    Created, Erasure, EscalationMessage, MessageKind, NewTicket, Outboxed, QueuePosition, StepQueue, StoreError,
+    StoreResult, TicketStore,
 };
 use sportello::rules::Rules;
 
@@ -69,8 +69,14 @@ impl TicketStore for FlakyStore {
         }
         self.inner.update(ticket, events).await
     }
-    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>> {
-        self.inner.work_queue(team, state, limit).await
+    async fn work_queue_after(
+        &self,
+        team: &str,
+        state: TicketState,
+        after: Option<&QueuePosition>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        self.inner.work_queue_after(team, state, after, limit).await
     }
     async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
         self.inner.find_by_requester(key).await

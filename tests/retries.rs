@@ -7,7 +7,7 @@ use sportello::adapters::embedded::{Db, ports};
 use sportello::domain::{Actor, ActorRole, Event, Requester, Ticket, TicketId, TicketReference, TicketState};
 use sportello::engine::{Engine, EngineError, NewChatSession, NewContact};
 use sportello::ports::ticket_store::RequesterKey;
-use sportello::ports::{Created, Erasure, NewTicket, Outboxed, StoreError, StoreResult, TicketStore};
+use sportello::ports::{Created, Erasure, NewTicket, Outboxed, QueuePosition, StoreError, StoreResult, TicketStore};
 use sportello::rules::Rules;
 use std::future::Future;
 use std::path::Path;
@@ -47,8 +47,14 @@ impl TicketStore for Contended {
         }
         self.inner.update(ticket, events).await
     }
-    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>> {
-        self.inner.work_queue(team, state, limit).await
+    async fn work_queue_after(
+        &self,
+        team: &str,
+        state: TicketState,
+        after: Option<&QueuePosition>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        self.inner.work_queue_after(team, state, after, limit).await
     }
     async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
         self.inner.find_by_requester(key).await

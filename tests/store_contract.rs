@@ -9,8 +9,8 @@ use sportello::domain::{
     Actor, ActorRole, ChannelKind, Event, EventKind, Ticket, TicketId, TicketReference, TicketState,
 };
 use sportello::ports::{
-    EscalationMessage, EscalationRoute, NewTicket, OutgoingMail, RequesterKey, RunOnce, StepMessage, StoreError,
-    run_once,
+    EscalationMessage, EscalationRoute, NewTicket, OutgoingMail, QueuePosition, RequesterKey, RunOnce, StepMessage,
+    StoreError, run_once,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -212,6 +212,29 @@ async fn work_queue_is_oldest_first(b: &dyn Backend) {
     assert_eq!(in_charge.len(), 1);
     assert_eq!(in_charge[0].id, taken.id);
     assert!(p.tickets.work_queue(&team, TicketState::Closed, 10).await.unwrap().is_empty());
+}
+
+async fn work_queue_reads_on_page_by_page(b: &dyn Backend) {
+    let p = b.ports();
+    let team = format!("team-{}", uuid::Uuid::new_v4());
+    // Three tickets created at the same instant: the id orders them, and a page may end among them.
+    let mut tickets: Vec<Ticket> = [4, 2, 2, 2, 1].into_iter().map(|age| ticket(&team, days_ago(age))).collect();
+    for t in &tickets {
+        p.tickets.create(&key(), t, &Actor::system()).await.unwrap();
+    }
+    tickets.sort_by(|a, b| (a.created_at, &a.id.0).cmp(&(b.created_at, &b.id.0)));
+    let mut read = Vec::new();
+    let mut after: Option<QueuePosition> = None;
+    loop {
+        let page = p.tickets.work_queue_after(&team, TicketState::New, after.as_ref(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(QueuePosition::of(last));
+        read.extend(page.into_iter().map(|t| t.id));
+    }
+    assert_eq!(read, tickets.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), "each once, in queue order");
+    let past_the_end = QueuePosition::of(tickets.last().unwrap());
+    assert!(p.tickets.work_queue_after(&team, TicketState::New, Some(&past_the_end), 2).await.unwrap().is_empty());
 }
 
 /// Personal data used below; none of it may survive an erasure.
@@ -811,6 +834,7 @@ macro_rules! all_contracts {
                 update_refuses_bad_input,
                 corrupt_records_are_errors_not_panics,
                 work_queue_is_oldest_first,
+                work_queue_reads_on_page_by_page,
                 erasure_leaves_no_personal_data,
                 erasure_reaches_every_copy_the_store_keeps,
                 erasure_reaches_what_intake_stored,
