@@ -14,7 +14,8 @@
 //! - `SPORTELLO_LOG`: `error`, `warn`, `info` (default) or `debug`.
 
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
-use crate::adapters::aws::{Clients, DynamoIncidents, load_config, warm_up};
+use crate::adapters::aws::{Clients, load_config, warm_up};
+use crate::app::{AppBuilder, Store};
 use crate::engine::{Engine, handle_step};
 use crate::http::AppState;
 use crate::rules::Rules;
@@ -62,19 +63,17 @@ pub async fn engine_from_env() -> Result<Engine, Error> {
     let clients = Clients::new(&config);
     // Cold starts pay their TLS handshakes here, during init, not on the first request.
     warm_up(&clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
-    let ports = crate::adapters::aws::ports_with(&clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
-    let incidents = Arc::new(DynamoIncidents::new(clients.dynamodb.clone(), &table));
+    let store = Store::aws(&clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
     tracing::info!(rulebook = %rules.file, "engine ready");
     let webhooks = crate::engine::webhook::Webhooks::from_env(
         &rules.book,
         Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new()),
     );
-    let engine = Engine::new(Arc::new(rules), ports).with_webhooks(webhooks).with_incidents(incidents);
-    // Functions that mint or check e-mail escalations' reply tokens have the key.
-    Ok(match crate::engine::reply_token::ReplyTokens::from_env()? {
-        Some(tokens) => engine.with_reply_tokens(tokens),
-        None => engine,
-    })
+    Ok(AppBuilder::new(Arc::new(rules), store)
+        .webhooks(webhooks)
+        // Functions that mint or check e-mail escalations' reply tokens have the key.
+        .reply_tokens(crate::engine::reply_token::ReplyTokens::from_env()?)
+        .engine())
 }
 
 /// Plain log lines at the level `SPORTELLO_LOG` asks for; no colours (CloudWatch keeps bytes).

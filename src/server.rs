@@ -2,6 +2,7 @@
 //! the embedded store. The same routers and engine as the Lambda functions.
 
 use crate::adapters::embedded::{self, Db};
+use crate::app::{Access, AppBuilder, Store};
 use crate::engine::Engine;
 use crate::rules::Rules;
 use std::net::SocketAddr;
@@ -37,14 +38,30 @@ pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
         .map_err(|e| format!("cannot create the data folder `{}`: {e}", config.data_dir.display()))?;
     let db_path = config.data_dir.join("sportello.db");
     let db = Db::open(&db_path).map_err(|e| format!("cannot open `{}`: {e}", db_path.display()))?;
-    let incidents = Arc::new(embedded::SqliteIncidents::new(db.clone()));
-    let engine = Engine::new(Arc::new(rules), embedded::ports(&db)).with_incidents(incidents);
     let webhooks = crate::engine::webhook::WebhookFile::read(&webhooks_file(config))?;
     let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
-    let engine = engine
-        .with_reply_tokens(reply_tokens(config)?)
-        .with_webhooks(crate::engine::webhook::Webhooks::new(webhooks.webhooks, sender));
+    let engine = AppBuilder::new(Arc::new(rules), Store::embedded(&db))
+        .reply_tokens(Some(reply_tokens(config)?))
+        .webhooks(crate::engine::webhook::Webhooks::new(webhooks.webhooks, sender))
+        .engine();
     Ok((engine, db))
+}
+
+/// How the local server recognises its callers: operator tokens, API keys and the mail secret
+/// from the data folder (or where the environment says); escalation settings and targets'
+/// notice secrets from the environment.
+pub fn access(config: &ServerConfig, rules: &Rules) -> Result<Access, String> {
+    let mut escalation = crate::engine::EscalationSettings::from_env(&rules.book);
+    escalation.reply_queue.get_or_insert_with(|| embedded::LOCAL_REPLY_QUEUE.into());
+    Ok(Access {
+        operators: crate::http::operator_auth::Authenticator::Tokens(crate::http::operator_auth::TokenFile::new(
+            operators_file(config),
+        )),
+        escalation,
+        notice_secrets: crate::http::operator::NoticeSecrets::from_env(&rules.book),
+        mail_token: mail_token(config)?,
+        api_clients: crate::http::auth::Authenticator::api_keys(api_keys_file(config)),
+    })
 }
 
 /// Runs queued steps until the process ends; on AWS, SQS invokes the step functions instead.
@@ -99,12 +116,8 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     tokio::spawn(run_clock(engine.clone()));
     tokio::spawn(embedded::ReplyQueue::new(db, reply_queue_name()).run(engine.clone()));
     println!("{}", banner(addr, &config));
-    let credentials = crate::http::Credentials {
-        operators: crate::http::local_operator_api(engine.clone(), operators_file(&config)),
-        mail_token: mail_token(&config)?,
-        api_clients: crate::http::auth::Authenticator::api_keys(api_keys_file(&config)),
-    };
-    axum::serve(listener, crate::http::app(engine, credentials))
+    let router = crate::app::router(&engine, access(&config, &engine.rules)?);
+    axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -6,7 +6,7 @@
 //!
 //! The bot's decision ([`KnowledgeIndex::answer`]) rests on the normalized score of [`Hit::score`]
 //! and on a margin over the runner-up; the thresholds were set on the questions of
-//! `tests/knowledge_search.rs`, which also reports the accuracy on a set kept out of tuning.
+//! `tests/it/knowledge.rs`, which also reports the accuracy on a set kept out of tuning.
 
 use super::{Article, KnowledgeBase};
 use rust_stemmers::{Algorithm, Stemmer};

@@ -1,0 +1,94 @@
+//! What the integration tests share: `TestApp` (Sportello as the local server builds it, on a
+//! temp SQLite store with a clock the test sets), HTTP requests and replies, the adapter sets
+//! the contract tests run against (embedded, and AWS on moto), and a log capture.
+
+pub mod app;
+#[cfg(feature = "aws")]
+pub mod aws_calls;
+pub mod backend;
+pub mod http;
+pub mod logs;
+#[cfg(feature = "aws")]
+pub mod moto;
+#[cfg(feature = "aws")]
+pub mod sqs;
+
+use sportello::rules::Rules;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+/// The repository's root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let path: PathBuf = root().join("tests/fixtures").join(path);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A text file under `tests/fixtures/`.
+pub fn fixture_text(path: &str) -> String {
+    String::from_utf8(fixture(path)).expect("a UTF-8 fixture")
+}
+
+/// The default rulebook, `rules/`, checked once for the whole binary.
+pub fn default_rules() -> Arc<Rules> {
+    static RULES: LazyLock<Arc<Rules>> = LazyLock::new(|| {
+        Arc::new(Rules::load(&root().join("rules")).unwrap_or_else(|errors| {
+            panic!("the default rulebook: {}", errors.iter().map(ToString::to_string).collect::<String>())
+        }))
+    });
+    RULES.clone()
+}
+
+/// A plain-text mail from a citizen (Giulia Bianchi) to the support mailbox.
+pub fn citizen_mail(date: &str, message_id: &str, headers: &str, subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Giulia Bianchi <giulia.bianchi@example.com>\r\nTo: supporto@pagopa.it\r\n\
+         Date: {date}\r\nMessage-ID: <{message_id}>\r\n{headers}\
+         Subject: {subject}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// A copy of the default rulebook, in a temp folder, with each `(from, to)` of `edits` made (each
+/// `from` must be in it).
+pub fn rulebook_variant(edits: &[(&str, &str)]) -> tempfile::TempDir {
+    let mut text = std::fs::read_to_string(root().join("rules/rulebook.yaml")).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "rules/rulebook.yaml no longer has:\n{from}\nupdate the variant");
+        text = text.replace(from, to);
+    }
+    let knowledge = format!("knowledge: {}", root().join("rules/knowledge").display());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rulebook.yaml"), text.replace("knowledge: knowledge", &knowledge)).unwrap();
+    dir
+}
+
+/// The variant the default rulebook's comment describes: the chatbot hands privacy requests to
+/// an operator instead of closing them.
+pub fn privacy_to_operator_rulebook() -> tempfile::TempDir {
+    let branch = "      - if: bot_resolved
+        then: [auto_resolve]
+        else:
+          - if: in_service_hours
+            then: [handoff_to_operator, category_flow]
+            else: [auto_close, suggest_alternative_channels]
+";
+    let variant = "      - if: privacy_request
+        then:
+          - if: in_service_hours
+            then: [handoff_to_operator, category_flow]
+            else: [auto_close, suggest_alternative_channels]
+        else:
+          - if: bot_resolved
+            then: [auto_resolve]
+            else:
+              - if: in_service_hours
+                then: [handoff_to_operator, category_flow]
+                else: [auto_close, suggest_alternative_channels]
+";
+    rulebook_variant(&[(branch, variant)])
+}
