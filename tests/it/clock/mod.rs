@@ -7,12 +7,12 @@ mod on_moto;
 
 use crate::support::app::TestApp;
 use async_trait::async_trait;
-use sportello::adapters::embedded::{Db, OutboxMailer, SqliteQueue};
+use sportello::adapters::embedded::{OutboxMailer, SqliteQueue};
 use sportello::domain::{
     Actor, ActorRole, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState, TicketType,
 };
 use sportello::engine::reply_token::ReplyTokens;
-use sportello::engine::{ClockReport, Engine, EscalationSettings, NewContact};
+use sportello::engine::{ClockReport, NewContact};
 use sportello::ports::ticket_store::RequesterKey;
 use sportello::ports::{
     Created, Erasure, EscalationMessage, MessageKind, StepQueue, StoreError, StoreResult, TicketStore,
@@ -33,10 +33,14 @@ const SPECIALISTS_QUEUE: &str = "sportello-escalations-pagopa-specialists";
 
 struct World {
     app: TestApp,
-    db: Db,
-    engine: Engine,
-    settings: EscalationSettings,
     store: Arc<FlakyStore>,
+}
+
+impl std::ops::Deref for World {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 /// The SQLite store, whose next `fail_updates` writes fail as if the process died before them.
@@ -97,17 +101,16 @@ impl World {
                 embedded
             })
             .build();
-        let (db, engine, settings) = (app.db.clone(), app.engine.clone(), app.escalation.clone());
-        World { app, db, engine, settings, store }
+        World { app, store }
     }
 
     fn set(&self, when: &str) {
-        self.app.clock.set_at(when);
+        self.clock.set_at(when);
     }
 
     async fn tick_at(&self, when: &str) -> ClockReport {
         self.set(when);
-        self.engine.clock_tick(&self.settings).await.unwrap()
+        self.engine.clock_tick(&self.escalation).await.unwrap()
     }
 
     /// Opens an e-mail contact of `category` with a requester's personal data, and triages it.
@@ -157,7 +160,7 @@ impl World {
         self.engine.take_in_charge(id, &op).await.unwrap();
         self.engine.classify(id, &op, TicketType::A).await.unwrap();
         let escalated =
-            self.engine.escalate(id, &op, target, "Please check the reconciliation.", &self.settings).await.unwrap();
+            self.engine.escalate(id, &op, target, "Please check the reconciliation.", &self.escalation).await.unwrap();
         escalated.message
     }
 }
@@ -301,7 +304,7 @@ async fn overlapping_ticks_do_nothing_twice() {
     let w = World::at("2026-12-02T10:00:00+01:00");
     let ids = [w.open("basic_info", "q-1").await, w.open("basic_info", "q-2").await];
     w.set("2026-12-02T13:20:00+01:00");
-    let (a, b) = tokio::join!(w.engine.clock_tick(&w.settings), w.engine.clock_tick(&w.settings));
+    let (a, b) = tokio::join!(w.engine.clock_tick(&w.escalation), w.engine.clock_tick(&w.escalation));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.warned + b.warned, 2, "{a:?} {b:?}");
     for id in &ids {

@@ -146,7 +146,6 @@ async fn the_triage_function_reports_only_the_poison_message() {
 #[tokio::test]
 async fn on_moto_a_published_step_is_received_and_triaged() {
     let moto = MotoBackend::new().await;
-    let sqs = moto.sqs();
     let url = moto.steps.0.clone();
     let engine = TestApp::builder().at("2026-12-26T21:30:00+01:00").engine_on(moto.store());
     let state = AppState { engine: engine.clone() };
@@ -155,16 +154,7 @@ async fn on_moto_a_published_step_is_received_and_triaged() {
     let ticket = call(&engine, "mail-night").await;
 
     // What SQS really delivers, in the shape Lambda hands it over.
-    let received = sqs
-        .receive_message()
-        .queue_url(&url)
-        .max_number_of_messages(10)
-        .message_attribute_names("All")
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let received = moto.receive(&url).await;
     assert_eq!(received.len(), 1, "one triage step queued");
     let m = &received[0];
     let mut event: Value = serde_json::from_str(&fixture("sqs-triage-batch.json")).unwrap();

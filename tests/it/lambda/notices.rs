@@ -109,16 +109,7 @@ async fn on_moto_refused_notices_go_to_the_dead_letter_queue_at_once() {
     let events = engine.ports.events.list(&t.id).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.kind == EventKind::NoticeReceived).count(), 1);
 
-    let dead = sqs
-        .receive_message()
-        .queue_url(&replies_dlq)
-        .max_number_of_messages(10)
-        .message_attribute_names("All")
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let dead = moto.receive(&replies_dlq).await;
     assert_eq!(dead.len(), 2);
     let mut reasons: Vec<String> = dead
         .iter()

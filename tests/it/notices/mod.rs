@@ -6,11 +6,11 @@ mod schemas;
 
 use crate::support::app::TestApp;
 use serde_json::{Value, json};
-use sportello::adapters::embedded::{Db, OutboxMailer, ReplyQueue, SqliteQueue};
+use sportello::adapters::embedded::{OutboxMailer, ReplyQueue, SqliteQueue};
 use sportello::domain::{Actor, ActorRole, EventKind, Requester, Ticket, TicketState, TicketType};
 use sportello::email::parse_inbound;
 use sportello::engine::reply_token::ReplyTokens;
-use sportello::engine::{EmailAction, Engine, EngineError, EscalationSettings, NewContact};
+use sportello::engine::{EmailAction, EngineError, EscalationSettings, NewContact};
 use sportello::ports::StepQueue;
 use sportello::ports::notice::NOTICE_SCHEMA;
 use std::collections::BTreeMap;
@@ -20,10 +20,15 @@ const NOW: &str = "2026-12-02T10:00:00+01:00";
 const REPLY_MAILBOX: &str = "notices@sportello.pagopa.it";
 
 struct Desk {
-    _app: TestApp,
-    db: Db,
-    engine: Engine,
+    app: TestApp,
     replies: ReplyQueue,
+}
+
+impl std::ops::Deref for Desk {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 fn operator() -> Actor {
@@ -45,9 +50,8 @@ fn desk_with(tokens: Option<ReplyTokens>) -> Desk {
         app = app.reply_tokens(t);
     }
     let app = app.build();
-    let (db, engine) = (app.db.clone(), app.engine.clone());
-    let replies = ReplyQueue::new(db.clone(), "sportello-resolution-notices");
-    Desk { _app: app, db, engine, replies }
+    let replies = ReplyQueue::new(app.db.clone(), "sportello-resolution-notices");
+    Desk { app, replies }
 }
 
 fn desk() -> Desk {

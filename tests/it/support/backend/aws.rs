@@ -64,6 +64,21 @@ impl MotoBackend {
             .expect("verify SES domain");
     }
 
+    /// Up to ten messages from a queue, with their attributes, as Lambda's event source mapping
+    /// would receive them.
+    pub async fn receive(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        self.sqs()
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default()
+    }
+
     /// A new queue and its dead-letter queue: their URLs.
     pub async fn queue_with_dlq(&self, prefix: &str, max_attempts: u32) -> (String, String) {
         create_queue_with_dlq(&self.sqs(), &self.name(prefix), max_attempts).await.expect("create queues")
