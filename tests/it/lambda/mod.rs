@@ -154,7 +154,7 @@ async fn on_moto_a_published_step_is_received_and_triaged() {
     let ticket = call(&engine, "mail-night").await;
 
     // What SQS really delivers, in the shape Lambda hands it over.
-    let received = moto.receive(&url).await;
+    let received = crate::support::sqs::receive(&moto.sqs(), &url).await;
     assert_eq!(received.len(), 1, "one triage step queued");
     let m = &received[0];
     let mut event: Value = serde_json::from_str(&fixture("sqs-triage-batch.json")).unwrap();

@@ -109,7 +109,7 @@ async fn on_moto_refused_notices_go_to_the_dead_letter_queue_at_once() {
     let events = engine.ports.events.list(&t.id).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.kind == EventKind::NoticeReceived).count(), 1);
 
-    let dead = moto.receive(&replies_dlq).await;
+    let dead = crate::support::sqs::receive(&sqs, &replies_dlq).await;
     assert_eq!(dead.len(), 2);
     let mut reasons: Vec<String> = dead
         .iter()

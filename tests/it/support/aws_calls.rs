@@ -8,10 +8,10 @@
 //! request, so counted here), the step function runs it through `handle_steps` (idempotency
 //! record per message), and the mapping deletes what succeeded (one `DeleteMessageBatch`).
 
-use super::moto::{sdk_config, server};
+use super::moto::Space;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{Value, json};
-use sportello::adapters::aws::{CallCounter, Clients, DynamoStore, Units, create_queue_with_dlq, table};
+use sportello::adapters::aws::{CallCounter, Clients, DynamoStore, Units};
 use sportello::app::{AppBuilder, Store};
 use sportello::domain::{
     Actor, ActorRole, ChannelKind, Requester, Ticket, TicketId, TicketReference, TicketState, TicketType,
@@ -80,13 +80,8 @@ fn operator() -> Actor {
 
 impl Lab {
     pub async fn new() -> Lab {
-        let server = tokio::task::spawn_blocking(server).await.expect("moto");
-        let config = sdk_config(server).await;
-        let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
-        let table_name = format!("sportello-calls-{tag}");
+        let Space { config, tag, table: table_name, steps: (step_url, dlq) } = Space::new(5).await;
         let plain = Clients::new(&config);
-        table::create_table(&plain.dynamodb, &table_name).await.expect("table");
-        let (step_url, dlq) = create_queue_with_dlq(&plain.sqs, &format!("steps-{tag}"), 5).await.expect("queues");
         for domain in ["sportello.pagopa.it", "pagopa.example"] {
             plain.ses.verify_domain_identity().domain(domain).send().await.expect("verify SES domain");
         }
@@ -166,17 +161,7 @@ impl Lab {
     pub async fn run_steps(&mut self) -> usize {
         let mut ran = 0;
         loop {
-            let got = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.step_url)
-                .max_number_of_messages(10)
-                .message_attribute_names("All")
-                .send()
-                .await
-                .expect("receive")
-                .messages
-                .unwrap_or_default();
+            let got = super::sqs::receive(&self.sqs, &self.step_url).await;
             if got.is_empty() {
                 // The mapping's empty polls are billed too, but per queue and poller, not per
                 // ticket: see the cost model.

@@ -109,3 +109,32 @@ pub async fn sdk_config(server: &MotoServer) -> SdkConfig {
         .load()
         .await
 }
+
+/// What a test has of its own on the binary's moto server: a table, and a step queue with its
+/// dead-letter queue, named after a random tag.
+pub struct Space {
+    pub config: SdkConfig,
+    pub tag: String,
+    pub table: String,
+    /// The step queue's URL and its dead-letter queue's.
+    pub steps: (String, String),
+}
+
+impl Space {
+    /// Starts the server if it is not running yet; `max_attempts` deliveries before a step
+    /// message goes to the dead-letter queue.
+    pub async fn new(max_attempts: u32) -> Space {
+        let server = tokio::task::spawn_blocking(server).await.expect("moto");
+        let config = sdk_config(server).await;
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let table = format!("sportello-{tag}");
+        sportello::adapters::aws::table::create_table(&aws_sdk_dynamodb::Client::new(&config), &table)
+            .await
+            .expect("create the table");
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let steps = sportello::adapters::aws::create_queue_with_dlq(&sqs, &format!("steps-{tag}"), max_attempts)
+            .await
+            .expect("create the step queues");
+        Space { config, tag, table, steps }
+    }
+}

@@ -1,4 +1,4 @@
-//! SQS messages as Lambda's event source mapping hands them to a function.
+//! SQS messages as Lambda's event source mapping receives them and hands them to a function.
 
 use serde_json::{Value, json};
 
@@ -16,4 +16,18 @@ pub fn record(m: &aws_sdk_sqs::types::Message) -> Value {
         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": attributes,
         "eventSource": "aws:sqs",
     })
+}
+
+/// Up to ten messages from a queue, with their attributes, as the event source mapping receives
+/// them.
+pub async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    sqs.receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default()
 }

@@ -2,7 +2,7 @@
 //! own table and queues.
 
 use super::Backend;
-use crate::support::moto::{MotoServer, sdk_config, server};
+use crate::support::moto::{MotoServer, Space, sdk_config, server};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -27,15 +27,8 @@ pub struct MotoBackend {
 impl MotoBackend {
     /// A new table and step queue on moto, and SES's sending domain verified.
     pub async fn new() -> Self {
-        let server = tokio::task::spawn_blocking(server).await.expect("moto");
-        let config = sdk_config(server).await;
-        let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        let table = format!("sportello-{tag}");
-        table::create_table(&aws_sdk_dynamodb::Client::new(&config), &table).await.expect("create table");
-        let steps = create_queue_with_dlq(&aws_sdk_sqs::Client::new(&config), &format!("steps-{tag}"), 3)
-            .await
-            .expect("create the step queues");
-        let backend = Self { server, config, table, steps, names: AtomicU32::new(0), tag };
+        let Space { config, tag, table, steps } = Space::new(3).await;
+        let backend = Self { server: server(), config, table, steps, names: AtomicU32::new(0), tag };
         backend.verify_domain("sportello.example").await;
         backend
     }
@@ -62,21 +55,6 @@ impl MotoBackend {
             .send()
             .await
             .expect("verify SES domain");
-    }
-
-    /// Up to ten messages from a queue, with their attributes, as Lambda's event source mapping
-    /// would receive them.
-    pub async fn receive(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
-        self.sqs()
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .expect("receive")
-            .messages
-            .unwrap_or_default()
     }
 
     /// A new queue and its dead-letter queue: their URLs.
