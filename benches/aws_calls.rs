@@ -47,7 +47,7 @@ mod prices {
 }
 
 /// Assumptions of the comparison with hosted help desks (not measured).
-pub mod assumptions {
+mod assumptions {
     /// Tickets an agent handles in a month (about 30 a working day).
     pub const TICKETS_PER_AGENT_MONTH: f64 = 600.0;
     /// Average length of a served call, minutes.
@@ -59,7 +59,7 @@ pub mod assumptions {
 }
 
 /// What is not per ticket, and what hosted help desks charge for the same 10,000 tickets.
-pub fn cost_notes(flows: &[FlowCalls]) -> String {
+fn cost_notes(flows: &[FlowCalls]) -> String {
     use assumptions::*;
     use aws_calls::prices::*;
     use prices::*;
