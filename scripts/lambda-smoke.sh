@@ -87,6 +87,7 @@ SPORTELLO_STEP_QUEUE_URL=$queue_url
 SPORTELLO_STEP_DLQ_URL=$queue_url-dlq
 SPORTELLO_RULES=$root/rules
 SPORTELLO_API_KEYS=$work/no-keys.json
+SPORTELLO_IAM_CLIENTS="arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony=voice"
 SPORTELLO_MAIL_TOKEN_SHA256=$(printf %s test-mail-gateway-secret | sha256sum | cut -d' ' -f1)
 AWS_ENDPOINT_URL=$endpoint
 AWS_REGION=eu-south-1

@@ -12,6 +12,8 @@ pub enum ClientsAction {
         client: String,
         keys: PathBuf,
         rules: PathBuf,
+        /// How long the key works (`90d`); for ever when absent.
+        expires_in: Option<String>,
     },
     List {
         keys: PathBuf,
@@ -19,6 +21,13 @@ pub enum ClientsAction {
     Revoke {
         key_id: String,
         keys: PathBuf,
+    },
+    /// A new key for the same client; the old one works for `grace` more (`1h`), then stops.
+    Rotate {
+        key_id: String,
+        keys: PathBuf,
+        grace: Option<String>,
+        expires_in: Option<String>,
     },
     /// Registers (or replaces) a client's webhook in `file`; the new secret is printed once.
     Webhook {
@@ -31,7 +40,13 @@ pub enum ClientsAction {
 /// Runs a clients command; returns what it prints and its exit status.
 pub fn run(action: ClientsAction, now: Timestamp) -> (String, u8) {
     match action {
-        ClientsAction::Add { client, keys, rules } => add(&client, &keys, &rules, now),
+        ClientsAction::Add { client, keys, rules, expires_in } => match expiry(expires_in.as_deref(), now) {
+            Ok(expires_at) => add(&client, &keys, &rules, now, expires_at),
+            Err(e) => (format!("{e}\n"), 2),
+        },
+        ClientsAction::Rotate { key_id, keys, grace, expires_in } => {
+            rotate(&key_id, &keys, grace.as_deref(), expires_in.as_deref(), now)
+        }
         ClientsAction::Webhook { client, url, file } => webhook(&client, &url, &file),
         ClientsAction::List { keys } => match KeyFile::read(&keys) {
             Err(e) => (format!("{e}\n"), 1),
@@ -39,7 +54,12 @@ pub fn run(action: ClientsAction, now: Timestamp) -> (String, u8) {
             Ok(file) => {
                 let mut out = format!("{:<10} {:<16} {:<26} status\n", "key id", "client", "created");
                 for k in &file.keys {
-                    let status = k.revoked_at.map_or("active".to_string(), |t| format!("revoked {t}"));
+                    let status = match (k.revoked_at, k.expires_at) {
+                        (Some(t), _) => format!("revoked {t}"),
+                        (None, Some(t)) if t <= now => format!("expired {t}"),
+                        (None, Some(t)) => format!("active until {t}"),
+                        (None, None) => "active".to_string(),
+                    };
                     out.push_str(&format!("{:<10} {:<16} {:<26} {status}\n", k.id, k.client, k.created_at.to_string()));
                 }
                 (out, 0)
@@ -61,7 +81,48 @@ pub fn run(action: ClientsAction, now: Timestamp) -> (String, u8) {
     }
 }
 
-fn add(client: &str, keys: &Path, rules: &Path, now: Timestamp) -> (String, u8) {
+fn expiry(expires_in: Option<&str>, now: Timestamp) -> Result<Option<Timestamp>, String> {
+    let Some(text) = expires_in else { return Ok(None) };
+    let d = crate::secrets::parse_duration(text).map_err(|e| format!("--expires-in: {e}"))?;
+    now.checked_add(d).map(Some).map_err(|e| format!("--expires-in: {e}"))
+}
+
+fn rotate(key_id: &str, keys: &Path, grace: Option<&str>, expires_in: Option<&str>, now: Timestamp) -> (String, u8) {
+    let grace = match grace.map(crate::secrets::parse_duration).transpose() {
+        Ok(g) => g.unwrap_or(jiff::SignedDuration::ZERO),
+        Err(e) => return (format!("--grace: {e}\n"), 2),
+    };
+    let expires_at = match expiry(expires_in, now) {
+        Ok(e) => e,
+        Err(e) => return (format!("{e}\n"), 2),
+    };
+    let mut file = match KeyFile::read(keys) {
+        Ok(f) => f,
+        Err(e) => return (format!("{e}\n"), 1),
+    };
+    let (stored, key) = match file.rotate(key_id, now, grace, expires_at) {
+        Ok(k) => k,
+        Err(e) => return (format!("{e}\n"), 2),
+    };
+    if let Err(e) = file.write(keys) {
+        return (format!("{e}\n"), 1);
+    }
+    let old = if grace.is_zero() {
+        format!("key {key_id} is revoked")
+    } else {
+        format!("key {key_id} keeps working until {}", now.checked_add(grace).unwrap_or(now))
+    };
+    (
+        format!(
+            "new key {} for client `{}` ({old}):\n\n  {key}\n\n\
+             It is shown only now: give it to the client over a safe channel.\n",
+            stored.id, stored.client
+        ),
+        0,
+    )
+}
+
+fn add(client: &str, keys: &Path, rules: &Path, now: Timestamp, expires_at: Option<Timestamp>) -> (String, u8) {
     let rules = match Rules::load(rules) {
         Ok(r) => r,
         Err(errors) => {
@@ -70,18 +131,32 @@ fn add(client: &str, keys: &Path, rules: &Path, now: Timestamp) -> (String, u8) 
         }
     };
     let clients = &rules.book.clients;
-    if !clients.contains_key(client) {
-        let hint = did_you_mean(client, clients.keys().map(String::as_str))
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
-        let known: Vec<&str> = clients.keys().map(String::as_str).collect();
-        return (format!("unknown client `{client}`{hint}; the rulebook's clients: {}\n", known.join(", ")), 2);
+    // The telephony platform calls as the client named after its voice channel.
+    let telephony: Vec<&str> = rules
+        .book
+        .channels
+        .iter()
+        .filter(|(_, c)| c.kind == crate::domain::ChannelKind::Voice)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    if !clients.contains_key(client) && !telephony.contains(&client) {
+        let known = clients.keys().map(String::as_str).chain(telephony.iter().copied());
+        let hint = did_you_mean(client, known).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        let apps: Vec<&str> = clients.keys().map(String::as_str).collect();
+        return (
+            format!(
+                "unknown client `{client}`{hint}; the rulebook's client apps: {}; telephony platforms: {}\n",
+                apps.join(", "),
+                telephony.join(", ")
+            ),
+            2,
+        );
     }
     let mut file = match KeyFile::read(keys) {
         Ok(f) => f,
         Err(e) => return (format!("{e}\n"), 1),
     };
-    let (stored, key) = file.add(client, now);
+    let (stored, key) = file.add_until(client, now, expires_at);
     if let Err(e) = file.write(keys) {
         return (format!("{e}\n"), 1);
     }

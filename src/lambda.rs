@@ -11,7 +11,8 @@
 //! - `SPORTELLO_WEBHOOK_<CLIENT>` and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>`: API clients' webhooks;
 //! - `SPORTELLO_NOTICE_DLQ_URL`: the notices function's dead-letter queue for refused notices;
 //! - `AWS_ENDPOINT_URL`: another endpoint for every AWS service (moto in tests);
-//! - `SPORTELLO_LOG`: `error`, `warn`, `info` (default) or `debug`.
+//! - `RUST_LOG` (`info`, `debug`, `sportello=debug,aws_config=warn`...) or `SPORTELLO_LOG` (one
+//!   level): what is logged (see `logging`).
 
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
 use crate::adapters::aws::{Clients, load_config, warm_up};
@@ -76,15 +77,10 @@ pub async fn engine_from_env() -> Result<Engine, Error> {
         .engine())
 }
 
-/// Plain log lines at the level `SPORTELLO_LOG` asks for; no colours (CloudWatch keeps bytes).
+/// Plain log lines at the levels `RUST_LOG` (or `SPORTELLO_LOG`) asks for; no colours
+/// (CloudWatch keeps bytes). See [`crate::logging`].
 pub fn init_tracing() {
-    let level = match std::env::var("SPORTELLO_LOG").unwrap_or_default().to_ascii_lowercase().as_str() {
-        "error" => tracing::Level::ERROR,
-        "warn" => tracing::Level::WARN,
-        "debug" => tracing::Level::DEBUG,
-        _ => tracing::Level::INFO,
-    };
-    let _ = tracing_subscriber::fmt().with_max_level(level).with_ansi(false).without_time().try_init();
+    crate::logging::init(true);
 }
 
 /// Serves an HTTP router (API Gateway HTTP API events) with the engine from the environment.

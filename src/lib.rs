@@ -9,12 +9,16 @@ pub mod demo;
 pub mod domain;
 pub mod email;
 pub mod engine;
+pub mod erase_cli;
 pub mod http;
 pub mod knowledge;
 #[cfg(feature = "aws")]
 pub mod lambda;
+pub mod listener;
+pub mod logging;
 pub mod notices_cli;
 pub mod operators_cli;
 pub mod ports;
 pub mod rules;
+pub mod secrets;
 pub mod server;

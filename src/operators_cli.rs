@@ -1,13 +1,31 @@
-//! What `sportello operators add|list|revoke` do: the admin manages the local operator token file
-//! (hashes only; a new token is printed once). Kept in the library so tests can run it.
+//! What `sportello operators add|list|rotate|revoke` do: the admin manages the local operator
+//! token file (hashes only; a new token is printed once). Kept in the library so tests can run it.
 
 use crate::http::operator_auth::{OperatorFile, Role};
 use std::path::Path;
 
 pub enum OperatorsAction {
-    Add { id: String, roles: Vec<String> },
+    /// `expires_in`: how long the token works (`90d`, `12h`), for ever when absent.
+    Add {
+        id: String,
+        roles: Vec<String>,
+        expires_in: Option<String>,
+    },
     List,
-    Revoke { id: String },
+    /// A new token for the operator; the old one stops at once.
+    Rotate {
+        id: String,
+        expires_in: Option<String>,
+    },
+    Revoke {
+        id: String,
+    },
+}
+
+fn expiry(expires_in: Option<&str>, now: jiff::Timestamp) -> Result<Option<jiff::Timestamp>, String> {
+    let Some(text) = expires_in else { return Ok(None) };
+    let d = crate::secrets::parse_duration(text).map_err(|e| format!("--expires-in: {e}"))?;
+    now.checked_add(d).map(Some).map_err(|e| format!("--expires-in: {e}"))
 }
 
 /// Runs the command against the token file at `path`; returns what it prints and its exit status.
@@ -21,11 +39,36 @@ pub fn run(path: &Path, action: OperatorsAction, now: jiff::Timestamp) -> (Strin
             let mut out = format!("{} operator(s) in {}\n", file.operators.len(), path.display());
             for o in &file.operators {
                 let roles: Vec<&str> = o.roles.iter().map(|r| r.as_str()).collect();
-                out.push_str(&format!("{}\t{}\tsince {}\n", o.id, roles.join(","), o.created_at));
+                let until = match o.expires_at {
+                    Some(at) if at <= now => format!("\texpired {at}"),
+                    Some(at) => format!("\tuntil {at}"),
+                    None => String::new(),
+                };
+                out.push_str(&format!("{}\t{}\tsince {}{until}\n", o.id, roles.join(","), o.created_at));
             }
             (out, 0)
         }
-        OperatorsAction::Add { id, roles } => {
+        OperatorsAction::Rotate { id, expires_in } => {
+            let expires_at = match expiry(expires_in.as_deref(), now) {
+                Ok(e) => e,
+                Err(e) => return (format!("{e}\n"), 2),
+            };
+            let token = match file.rotate(&id, now, expires_at) {
+                Ok(t) => t,
+                Err(e) => return (format!("{e}\n"), 2),
+            };
+            if let Err(e) = file.write(path) {
+                return (format!("cannot write the operator file: {e}\n"), 1);
+            }
+            let until = expires_at.map_or_else(String::new, |at| format!(" (until {at})"));
+            (
+                format!(
+                    "operator `{id}` has a new token{until}; the old one no longer works. Shown this once:\n{token}\n"
+                ),
+                0,
+            )
+        }
+        OperatorsAction::Add { id, roles, expires_in } => {
             let mut parsed = Vec::new();
             for name in roles.iter().flat_map(|r| r.split(',')).map(str::trim).filter(|r| !r.is_empty()) {
                 match Role::parse(name) {
@@ -37,7 +80,11 @@ pub fn run(path: &Path, action: OperatorsAction, now: jiff::Timestamp) -> (Strin
                     }
                 }
             }
-            let token = match file.add(&id, parsed, now) {
+            let expires_at = match expiry(expires_in.as_deref(), now) {
+                Ok(e) => e,
+                Err(e) => return (format!("{e}\n"), 2),
+            };
+            let token = match file.add_until(&id, parsed, now, expires_at) {
                 Ok(t) => t,
                 Err(e) => return (format!("{e}\n"), 2),
             };
@@ -67,8 +114,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data/operators.json");
         let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
-        let add =
-            |id: &str, roles: &str| run(&path, OperatorsAction::Add { id: id.into(), roles: vec![roles.into()] }, now);
+        let add = |id: &str, roles: &str| {
+            run(&path, OperatorsAction::Add { id: id.into(), roles: vec![roles.into()], expires_in: None }, now)
+        };
         let (out, code) = add("op-1", "operator,privacy_operator");
         assert_eq!(code, 0, "{out}");
         let token = out.lines().last().unwrap().to_string();

@@ -16,6 +16,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Rulebook file or folder.
     pub rules: PathBuf,
+    /// Timeouts and the cap on connections (see [`crate::listener`]).
+    pub limits: crate::listener::Limits,
 }
 
 /// How often idle workers look at the queue when nothing was published (delayed and retried
@@ -34,9 +36,10 @@ pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
         let shown: String = errors.iter().map(|d| format!("{d}\n")).collect();
         format!("the rulebook `{}` has errors:\n\n{shown}", config.rules.display())
     })?;
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("cannot create the data folder `{}`: {e}", config.data_dir.display()))?;
+    crate::secrets::create_private_dir(&config.data_dir)?;
+    check_secret_files(config)?;
     let db_path = config.data_dir.join("sportello.db");
+    crate::secrets::create_private_file(&db_path)?;
     let db = Db::open(&db_path).map_err(|e| format!("cannot open `{}`: {e}", db_path.display()))?;
     let webhooks = crate::engine::webhook::WebhookFile::read(&webhooks_file(config))?;
     let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
@@ -112,54 +115,65 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Credentials are read before anything starts, so a bad secret file stops the server here.
+    let router = crate::app::router(&engine, access(&config, &engine.rules)?);
     tokio::spawn(run_workers(engine.clone(), db.published()));
     tokio::spawn(run_clock(engine.clone()));
     tokio::spawn(embedded::ReplyQueue::new(db, reply_queue_name()).run(engine.clone()));
     println!("{}", banner(addr, &config));
-    let router = crate::app::router(&engine, access(&config, &engine.rules)?);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    crate::listener::serve(listener, router, config.limits, shutdown).await.map_err(|e| e.to_string())
 }
 
+/// Every file of the local server that holds a secret or personal data.
+pub fn secret_files(config: &ServerConfig) -> Vec<PathBuf> {
+    let data = &config.data_dir;
+    let mut files: Vec<PathBuf> = ["sportello.db", "sportello.db-wal", "sportello.db-shm"]
+        .into_iter()
+        .chain([MAIL_TOKEN_FILE, REPLY_TOKEN_KEY_FILE])
+        .map(|f| data.join(f))
+        .collect();
+    files.extend([api_keys_file(config), operators_file(config), webhooks_file(config)]);
+    files
+}
+
+/// Refuses to start on a secret file other users can read, saying how to fix it.
+fn check_secret_files(config: &ServerConfig) -> Result<(), String> {
+    let refused: Vec<String> =
+        secret_files(config).iter().filter_map(|f| crate::secrets::check_private(f).err()).collect();
+    if refused.is_empty() { Ok(()) } else { Err(refused.join("\n")) }
+}
+
+/// The file, in the data folder, of the mail gateway's token (`sportello secrets rotate
+/// mail-token`).
+pub const MAIL_TOKEN_FILE: &str = "mail-token.txt";
+/// The file, in the data folder, of the reply-token key (`sportello secrets rotate
+/// reply-token-key`).
+pub const REPLY_TOKEN_KEY_FILE: &str = "reply-token-key.txt";
+
 /// The secret the mail gateway presents on `POST /email/inbound`: `SPORTELLO_MAIL_TOKEN_SHA256`
-/// when set, else a random one kept in `mail-token.txt` in the data folder.
+/// when set, else a random one kept in `mail-token.txt` in the data folder (with the ones it
+/// replaced, until their grace period ends).
 fn mail_token(config: &ServerConfig) -> Result<crate::http::email::MailToken, String> {
     if std::env::var_os(crate::http::email::MAIL_TOKEN_ENV).is_some() {
         return crate::http::email::MailToken::from_env();
     }
-    let path = config.data_dir.join("mail-token.txt");
-    let secret = match std::fs::read_to_string(&path) {
-        Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => {
-            let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-            std::fs::write(&path, &secret).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-            secret
-        }
-    };
-    Ok(crate::http::email::MailToken::for_secret(&secret))
+    let secret = crate::secrets::load_or_create(&config.data_dir.join(MAIL_TOKEN_FILE))?;
+    Ok(crate::http::email::MailToken::for_rotating(&secret))
 }
 
 /// The key of escalation e-mails' reply tokens: `SPORTELLO_REPLY_TOKEN_KEY` when set, else a
-/// random one kept in `reply-token-key.txt` in the data folder (so tokens outlive a restart).
+/// random one kept in `reply-token-key.txt` in the data folder (so tokens outlive a restart; a
+/// rotated key keeps answering the tokens already sent for its grace period).
 fn reply_tokens(config: &ServerConfig) -> Result<crate::engine::reply_token::ReplyTokens, String> {
     use crate::engine::reply_token::ReplyTokens;
     if let Some(tokens) = ReplyTokens::from_env()? {
         return Ok(tokens);
     }
-    let path = config.data_dir.join("reply-token-key.txt");
-    let key = match std::fs::read_to_string(&path) {
-        Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => {
-            let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-            std::fs::write(&path, &key).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-            key
-        }
-    };
-    ReplyTokens::new(key, std::env::var("SPORTELLO_REPLY_EMAIL").ok().filter(|v| !v.trim().is_empty()))
+    let key = crate::secrets::load_or_create(&config.data_dir.join(REPLY_TOKEN_KEY_FILE))?;
+    ReplyTokens::rotating(&key, std::env::var("SPORTELLO_REPLY_EMAIL").ok().filter(|v| !v.trim().is_empty()))
 }
 
 /// The local reply queue: `SPORTELLO_REPLY_QUEUE`, else `sportello-resolution-notices`.
@@ -179,12 +193,12 @@ pub fn webhooks_file(config: &ServerConfig) -> PathBuf {
 }
 
 /// Where client API keys live: `SPORTELLO_API_KEYS`, else `api-keys.json` in the data folder.
-fn api_keys_file(config: &ServerConfig) -> PathBuf {
+pub fn api_keys_file(config: &ServerConfig) -> PathBuf {
     std::env::var_os("SPORTELLO_API_KEYS").map(PathBuf::from).unwrap_or_else(|| config.data_dir.join("api-keys.json"))
 }
 
 /// Where operator tokens live: `SPORTELLO_OPERATORS`, else `operators.json` in the data folder.
-fn operators_file(config: &ServerConfig) -> PathBuf {
+pub fn operators_file(config: &ServerConfig) -> PathBuf {
     std::env::var_os("SPORTELLO_OPERATORS").map(PathBuf::from).unwrap_or_else(|| config.data_dir.join("operators.json"))
 }
 

@@ -22,6 +22,20 @@ enum Command {
         data: PathBuf,
         #[arg(long, env = "SPORTELLO_RULES", default_value = "rules")]
         rules: PathBuf,
+        /// Most connections open at once; at the cap the oldest one with no request under way
+        /// makes room.
+        #[arg(long, env = "SPORTELLO_MAX_CONNECTIONS", default_value_t = 1024)]
+        max_connections: usize,
+        /// Time a client has to send a request's whole header (and to start its next request on
+        /// a kept-alive connection), e.g. 10s.
+        #[arg(long, env = "SPORTELLO_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
+        header_timeout: std::time::Duration,
+        /// A connection on which nothing moves while no request is handled is closed after this.
+        #[arg(long, env = "SPORTELLO_IDLE_TIMEOUT", default_value = "60s", value_parser = duration)]
+        idle_timeout: std::time::Duration,
+        /// A request not answered within this gets 408.
+        #[arg(long, env = "SPORTELLO_REQUEST_TIMEOUT", default_value = "60s", value_parser = duration)]
+        request_timeout: std::time::Duration,
     },
     /// Check, explain, test and draw the rulebook.
     #[command(subcommand)]
@@ -35,6 +49,12 @@ enum Command {
     /// The local reply queue of resolution notices (docs/resolution-notice.schema.json).
     #[command(subcommand)]
     Notices(NoticesCommand),
+    /// Renew the local server's secrets: the mail gateway's token, the reply-token key.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// GDPR art. 17: erase a requester's data, after a preview (the privacy team).
+    #[command(subcommand)]
+    Erase(EraseCommand),
     /// Walk the source's flows end to end over HTTP on a throw-away server, printing each step.
     Demo {
         #[arg(long, default_value = "rules")]
@@ -62,6 +82,9 @@ enum Command {
         /// With --url: an API key of client `io`.
         #[arg(long, env = "SPORTELLO_DEMO_API_KEY", hide_env_values = true)]
         api_key: Option<String>,
+        /// With --url: the telephony platform's key (`sportello clients add voice`).
+        #[arg(long, env = "SPORTELLO_DEMO_TELEPHONY_KEY", hide_env_values = true)]
+        telephony_key: Option<String>,
         /// With --url: the mail gateway's secret (the server's data/mail-token.txt).
         #[arg(long, env = "SPORTELLO_DEMO_MAIL_TOKEN", hide_env_values = true)]
         mail_token: Option<String>,
@@ -69,12 +92,98 @@ enum Command {
 }
 
 #[derive(Subcommand)]
-enum NoticesCommand {
-    /// Queue a notice message (a JSON file, or - for standard input) as an SQS target would.
-    Send {
-        file: PathBuf,
+enum SecretsCommand {
+    /// A new secret; the old one is still accepted for the grace period. Restart the server.
+    Rotate {
+        #[arg(value_enum)]
+        secret: SecretName,
+        /// How long the old secret keeps working (mail in flight, reply tokens already sent),
+        /// e.g. 1h or 30d; none when absent.
+        #[arg(long)]
+        grace: Option<String>,
         #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
         data: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SecretName {
+    /// data/mail-token.txt: what the mail gateway presents.
+    MailToken,
+    /// data/reply-token-key.txt: the key of escalation e-mails' reply tokens.
+    ReplyTokenKey,
+}
+
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct RequesterArgs {
+    /// The requester's e-mail address.
+    #[arg(long)]
+    email: Option<String>,
+    /// The requester's phone number.
+    #[arg(long)]
+    phone: Option<String>,
+    /// The requester's fiscal code.
+    #[arg(long)]
+    fiscal_code: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum EraseCommand {
+    /// What an erasure would reach (tickets by reference, copies by count) and its confirmation.
+    Preview {
+        #[command(flatten)]
+        requester: RequesterArgs,
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        data: PathBuf,
+        #[arg(long, env = "SPORTELLO_RULES", default_value = "rules")]
+        rules: PathBuf,
+    },
+    /// Erase what the preview showed, as a privacy operator of the token file.
+    Run {
+        #[command(flatten)]
+        requester: RequesterArgs,
+        /// The confirmation the preview printed.
+        #[arg(long)]
+        confirm: String,
+        /// The privacy operator carrying it out (recorded on every ticket).
+        #[arg(long = "as", value_name = "OPERATOR")]
+        operator: String,
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        data: PathBuf,
+        #[arg(long, env = "SPORTELLO_RULES", default_value = "rules")]
+        rules: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum NoticesCommand {
+    /// Queue a notice message as an SQS target would: a JSON file (or - for standard input), or
+    /// one written with --reference, --escalation-id, --target and --notice.
+    Send {
+        #[arg(required_unless_present = "escalation_id")]
+        file: Option<PathBuf>,
+        /// The ticket reference of the escalation message.
+        #[arg(long, requires_all = ["escalation_id", "target", "notice"], conflicts_with = "file")]
+        reference: Option<String>,
+        /// The escalation this notice answers (see `notices pending`).
+        #[arg(long, requires_all = ["reference", "target", "notice"])]
+        escalation_id: Option<String>,
+        /// The target answering.
+        #[arg(long, requires_all = ["reference", "escalation_id", "notice"])]
+        target: Option<String>,
+        /// What the target found or did.
+        #[arg(long, requires_all = ["reference", "escalation_id", "target"])]
+        notice: Option<String>,
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        data: PathBuf,
+    },
+    /// The escalations waiting for their notice, with the escalation id to quote.
+    Pending {
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        data: PathBuf,
+        #[arg(long, env = "SPORTELLO_RULES", default_value = "rules")]
+        rules: PathBuf,
     },
     /// Show the refused notices, as they were sent.
     DeadLetters {
@@ -92,9 +201,19 @@ enum OperatorsCommand {
         /// operator, privacy_operator, supervisor, admin (repeatable or comma-separated).
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+        /// The token stops working after this, e.g. 90d; never when absent.
+        #[arg(long)]
+        expires_in: Option<String>,
     },
     /// List operators and their roles (never tokens).
     List,
+    /// Give an operator a new token (printed once); the old one stops working at once.
+    Rotate {
+        id: String,
+        /// The new token stops working after this, e.g. 90d; never when absent.
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
     /// Revoke an operator's token.
     Revoke { id: String },
 }
@@ -116,6 +235,22 @@ enum ClientsCommand {
         /// Webhook file (default: $SPORTELLO_WEBHOOKS or webhooks.json beside the key file).
         #[arg(long)]
         webhooks: Option<PathBuf>,
+        /// The key stops working after this, e.g. 365d; never when absent.
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// A new key for the same client (printed once); the old one works for the grace period.
+    Rotate {
+        key_id: String,
+        /// How long the old key keeps working while the client switches, e.g. 24h; none when
+        /// absent.
+        #[arg(long)]
+        grace: Option<String>,
+        /// The new key stops working after this; never when absent.
+        #[arg(long)]
+        expires_in: Option<String>,
+        #[arg(long)]
+        keys: Option<PathBuf>,
     },
     /// List keys (ids, clients, status; never the keys).
     List {
@@ -177,8 +312,31 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     match command {
-        Command::Serve { listen, data, rules } => {
-            serve(sportello::server::ServerConfig { listen, data_dir: data, rules })
+        Command::Serve { listen, data, rules, max_connections, header_timeout, idle_timeout, request_timeout } => {
+            let limits = sportello::listener::Limits { max_connections, header_timeout, idle_timeout, request_timeout };
+            serve(sportello::server::ServerConfig { listen, data_dir: data, rules, limits })
+        }
+        Command::Secrets(SecretsCommand::Rotate { secret, grace, data }) => {
+            use sportello::secrets::{SecretFile, rotate_file};
+            let which = match secret {
+                SecretName::MailToken => SecretFile::MailToken,
+                SecretName::ReplyTokenKey => SecretFile::ReplyTokenKey,
+            };
+            finish(rotate_file(&data, which, grace.as_deref(), jiff::Timestamp::now()))
+        }
+        Command::Erase(cmd) => {
+            use sportello::erase_cli::{EraseAction, Found, run};
+            let found = |r: RequesterArgs| Found { email: r.email, phone: r.phone, fiscal_code: r.fiscal_code };
+            match cmd {
+                EraseCommand::Preview { requester, data, rules } => {
+                    finish(run(EraseAction::Preview { found: found(requester) }, &data, &rules))
+                }
+                EraseCommand::Run { requester, confirm, operator, data, rules } => {
+                    let operators = sportello::http::operator_auth::operators_path();
+                    let action = EraseAction::Run { found: found(requester), confirm, operator, operators };
+                    finish(run(action, &data, &rules))
+                }
+            }
         }
         Command::Rules(cmd) => sportello::cli::rules(match cmd {
             RulesCommand::Check { path } => sportello::cli::RulesAction::Check { path },
@@ -192,8 +350,9 @@ fn main() -> ExitCode {
         Command::Operators(cmd) => {
             use sportello::operators_cli::{OperatorsAction, run};
             let action = match cmd {
-                OperatorsCommand::Add { id, roles } => OperatorsAction::Add { id, roles },
+                OperatorsCommand::Add { id, roles, expires_in } => OperatorsAction::Add { id, roles, expires_in },
                 OperatorsCommand::List => OperatorsAction::List,
+                OperatorsCommand::Rotate { id, expires_in } => OperatorsAction::Rotate { id, expires_in },
                 OperatorsCommand::Revoke { id } => OperatorsAction::Revoke { id },
             };
             let path = sportello::http::operator_auth::operators_path();
@@ -202,21 +361,32 @@ fn main() -> ExitCode {
         Command::Notices(cmd) => {
             use sportello::notices_cli::{NoticesAction, run};
             finish(run(match cmd {
-                NoticesCommand::Send { file, data } => NoticesAction::Send { file, data },
+                NoticesCommand::Send { file, reference, escalation_id, target, notice, data } => {
+                    let composed = match (reference, escalation_id, target, notice) {
+                        (Some(reference), Some(escalation_id), Some(target), Some(notice)) => {
+                            Some(sportello::notices_cli::Composed { reference, escalation_id, target, notice })
+                        }
+                        _ => None,
+                    };
+                    NoticesAction::Send { file, composed, data }
+                }
                 NoticesCommand::DeadLetters { data } => NoticesAction::DeadLetters { data },
+                NoticesCommand::Pending { data, rules } => NoticesAction::Pending { data, rules },
             }))
         }
         Command::Clients(cmd) => {
             use sportello::clients::ClientsAction;
             let path = |keys: Option<PathBuf>| keys.unwrap_or_else(sportello::http::auth::ApiKeys::path_from_env);
-            if let ClientsCommand::Add { client, keys, rules, webhook: Some(url), webhooks } = cmd {
+            if let ClientsCommand::Add { client, keys, rules, webhook: Some(url), webhooks, expires_in } = cmd {
                 let keys = path(keys);
                 let file = webhooks
                     .or_else(|| std::env::var_os("SPORTELLO_WEBHOOKS").map(PathBuf::from))
                     .unwrap_or_else(|| keys.with_file_name("webhooks.json"));
                 let now = jiff::Timestamp::now();
-                let (mut out, code) =
-                    sportello::clients::run(ClientsAction::Add { client: client.clone(), keys, rules }, now);
+                let (mut out, code) = sportello::clients::run(
+                    ClientsAction::Add { client: client.clone(), keys, rules, expires_in },
+                    now,
+                );
                 if code != 0 {
                     return finish((out, code));
                 }
@@ -225,8 +395,11 @@ fn main() -> ExitCode {
                 return finish((out, code));
             }
             let action = match cmd {
-                ClientsCommand::Add { client, keys, rules, .. } => {
-                    ClientsAction::Add { client, keys: path(keys), rules }
+                ClientsCommand::Add { client, keys, rules, expires_in, .. } => {
+                    ClientsAction::Add { client, keys: path(keys), rules, expires_in }
+                }
+                ClientsCommand::Rotate { key_id, grace, expires_in, keys } => {
+                    ClientsAction::Rotate { key_id, keys: path(keys), grace, expires_in }
                 }
                 ClientsCommand::List { keys } => ClientsAction::List { keys: path(keys) },
                 ClientsCommand::Revoke { key_id, keys } => ClientsAction::Revoke { key_id, keys: path(keys) },
@@ -242,6 +415,7 @@ fn main() -> ExitCode {
             privacy_token,
             supervisor_token,
             api_key,
+            telephony_key,
             mail_token,
         } => {
             let credentials = sportello::demo::RemoteCredentials {
@@ -249,6 +423,7 @@ fn main() -> ExitCode {
                 privacy_token,
                 supervisor_token,
                 api_key,
+                telephony_key,
                 mail_token,
                 notice_secrets: Default::default(),
             };
@@ -257,8 +432,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// A duration flag: `10s`, `2m`, `1h`.
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let d = sportello::secrets::parse_duration(text)?;
+    d.try_into().map_err(|_| format!("`{text}` is not a positive duration"))
+}
+
 fn serve(config: sportello::server::ServerConfig) -> ExitCode {
-    tracing_subscriber::fmt().with_target(false).init();
+    sportello::logging::init(false);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

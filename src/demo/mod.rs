@@ -13,7 +13,9 @@ mod scenes;
 mod stage;
 
 pub use client::{Client, Reply};
-pub use sandbox::{API_CLIENT, OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_EMAIL, REPLY_QUEUE, SUPERVISOR_ID, Sandbox};
+pub use sandbox::{
+    API_CLIENT, OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_EMAIL, REPLY_QUEUE, SUPERVISOR_ID, Sandbox, TELEPHONY_CLIENT,
+};
 pub use scenes::{mail_in_reply_to, mail_subject};
 pub use stage::{Remote, RemoteCredentials, Staff, Stage, queue_of};
 
@@ -135,7 +137,7 @@ async fn in_process(options: &DemoOptions, rules: crate::rules::Rules, out: &mut
         options.rules.display()
     ));
     out.say(format!(
-        "Operators {OPERATOR_ID} (operator), {PRIVACY_OPERATOR_ID} (privacy team), {SUPERVISOR_ID} (supervisor); API client `{API_CLIENT}`."
+        "Operators {OPERATOR_ID} (operator), {PRIVACY_OPERATOR_ID} (privacy team), {SUPERVISOR_ID} (supervisor); API client `{API_CLIENT}`; telephony platform `{TELEPHONY_CLIENT}`."
     ));
     scenes_on(&sandbox, out, |hours| {
         let when = if hours == Hours::Out { closed_at } else { at };

@@ -27,6 +27,8 @@ pub const PRIVACY_OPERATOR_ID: &str = "priv-201";
 pub const SUPERVISOR_ID: &str = "sup-301";
 /// The API client the sandbox has a key for (a client of the rulebook).
 pub const API_CLIENT: &str = "io";
+/// The telephony platform's client: the rulebook's voice channel.
+pub const TELEPHONY_CLIENT: &str = "voice";
 /// Where targets on a queue and by e-mail are told to send their notices.
 pub const REPLY_QUEUE: &str = "sportello-resolution-notices";
 pub const REPLY_EMAIL: &str = "notices@sportello.pagopa.it";
@@ -41,6 +43,8 @@ pub struct Sandbox {
     clock: Arc<Mutex<Timestamp>>,
     staff: BTreeMap<Staff, (String, String)>,
     pub api_key: String,
+    /// The telephony platform's key (client `voice`).
+    pub telephony_key: String,
     pub mail_token: String,
     secrets: BTreeMap<String, Vec<u8>>,
     server: tokio::task::JoinHandle<()>,
@@ -54,8 +58,12 @@ impl Sandbox {
     /// Starts Sportello on `rules` with its clock at `now`. Must run inside a Tokio runtime.
     pub async fn start(rules: &Path, now: Timestamp) -> Result<Sandbox, String> {
         let dir = std::env::temp_dir().join(format!("sportello-demo-{}", uuid::Uuid::new_v4().simple()));
-        let config =
-            ServerConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), data_dir: dir.clone(), rules: rules.into() };
+        let config = ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: dir.clone(),
+            rules: rules.into(),
+            limits: Default::default(),
+        };
         let clock = Arc::new(Mutex::new(now));
         let read = clock.clone();
         let engine = crate::server::engine(&config)?
@@ -76,6 +84,7 @@ impl Sandbox {
 
         let mut keys = KeyFile::default();
         let (_, api_key) = keys.add(API_CLIENT, now);
+        let (_, telephony_key) = keys.add(TELEPHONY_CLIENT, now);
         let keys_file = dir.join("api-keys.json");
         keys.write(&keys_file).map_err(|e| e.to_string())?;
 
@@ -104,12 +113,13 @@ impl Sandbox {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let app = crate::app::router(&engine, access);
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            let limits = crate::listener::Limits::default();
+            if let Err(e) = crate::listener::serve(listener, app, limits, std::future::pending()).await {
                 tracing::warn!(error = %e, "demo server stopped");
             }
         });
         let client = Client::new(&format!("http://{addr}"))?;
-        Ok(Sandbox { dir, engine, db, client, addr, clock, staff, api_key, mail_token, secrets, server })
+        Ok(Sandbox { dir, engine, db, client, addr, clock, staff, api_key, telephony_key, mail_token, secrets, server })
     }
 
     pub fn now(&self) -> Timestamp {
@@ -176,6 +186,9 @@ impl Stage for Sandbox {
     }
     fn api_key(&self) -> &str {
         &self.api_key
+    }
+    fn telephony_key(&self) -> &str {
+        &self.telephony_key
     }
     fn mail_token(&self) -> &str {
         &self.mail_token

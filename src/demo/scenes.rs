@@ -181,7 +181,7 @@ async fn chat_solved_by_the_bot(sb: &dyn Stage, out: &mut Narrator) -> Result<St
 async fn call_out_of_hours(sb: &dyn Stage, out: &mut Narrator) -> Result<String, String> {
     let call = json!({"call_id": format!("demo-call-{}", uuid::Uuid::new_v4().simple()), "caller": "+390612345678", "menu": "1"});
     out.say(format!("   → telephony platform: POST /voice/calls {call}"));
-    let answer = sb.client().post_json("/voice/calls", &[], &call).await?.ok("the call")?;
+    let answer = sb.voice_call(&call).await?.ok("the call")?;
     let reference = answer.str("/reference").to_string();
     out.say(format!(
         "   ← {reference}: open={}, state {}, next opening {}",
@@ -346,7 +346,7 @@ async fn specialist_request_escalated(sb: &dyn Stage, out: &mut Narrator) -> Res
             done.str("/ticket/state"),
             fields.join(", ")
         ));
-        sent.push((target, fields));
+        sent.push((target, fields, done.str("/escalation_id").to_string()));
     }
     let queue = queue_of(sb.rules(), "pagopa_specialists").ok_or("pagopa_specialists has no queue")?;
     match sb.escalations_on(&queue).await? {
@@ -386,12 +386,14 @@ async fn specialist_request_escalated(sb: &dyn Stage, out: &mut Narrator) -> Res
     out.say(format!("   ← {} \"{}\"", early.status, early.str("/detail")));
     expect(early.status == 409, || format!("resolving before the notices should be refused: {}", early.text))?;
 
-    for (target, notice) in [
-        ("pagopa_specialists", "Confermato il doppio addebito; rimborso della seconda transazione avviato."),
-        ("third_parties", "Storno eseguito dal PSP il 7/12."),
-    ] {
-        out.say(format!("   → {target}: POST /operator/targets/{target}/notices (HMAC-signed) \"{notice}\""));
-        let r = sb.notice(target, &reference, notice).await?.ok("the notice")?;
+    for ((target, _, escalation_id), notice) in sent.iter().zip([
+        "Confermato il doppio addebito; rimborso della seconda transazione avviato.",
+        "Storno eseguito dal PSP il 7/12.",
+    ]) {
+        out.say(format!(
+            "   → {target}: POST /operator/targets/{target}/notices (HMAC-signed, escalation {escalation_id}) \"{notice}\""
+        ));
+        let r = sb.notice(target, &reference, escalation_id, notice).await?.ok("the notice")?;
         out.say(format!("   ← {reference}: state {}", r.str("/state")));
     }
     let done = staff(
@@ -436,7 +438,7 @@ async fn malfunction_during_an_incident(sb: &dyn Stage, out: &mut Narrator) -> R
     out.say(format!("   ← incident {incident_id} active on `pagopa`"));
     let call = json!({"call_id": format!("demo-call-{}", uuid::Uuid::new_v4().simple()), "caller": "+393331234567", "menu": "2"});
     out.say(format!("   → telephony platform: POST /voice/calls {call}"));
-    let answer = sb.client().post_json("/voice/calls", &[], &call).await?.ok("the call")?;
+    let answer = sb.voice_call(&call).await?.ok("the call")?;
     let reference = answer.str("/reference").to_string();
     out.say(format!("   ← {reference}: open={}, the IVR says: \"{}\"", answer.body["open"], answer.str("/prompt")));
     expect(answer.body["open"] == true, || format!("the call should reach an operator: {}", answer.text))?;
@@ -535,6 +537,7 @@ async fn privacy_breach(sb: &dyn Stage, out: &mut Narrator) -> Result<String, St
     )
     .await?;
     out.say(format!("   ← escalated to pagopa_privacy: state {}", done.str("/ticket/state")));
+    let escalation_id = done.str("/escalation_id").to_string();
     let queue = queue_of(sb.rules(), "pagopa_privacy").ok_or("pagopa_privacy has no queue")?;
     match sb.escalations_on(&queue).await? {
         Some(picked) => {
@@ -546,7 +549,7 @@ async fn privacy_breach(sb: &dyn Stage, out: &mut Narrator) -> Result<String, St
     }
     let notice = "Violazione confermata e notificata al Garante; l'utente è stato informato.";
     out.say(format!("   → pagopa_privacy: POST /operator/targets/pagopa_privacy/notices (HMAC-signed) \"{notice}\""));
-    let r = sb.notice("pagopa_privacy", &reference, notice).await?.ok("the notice")?;
+    let r = sb.notice("pagopa_privacy", &reference, &escalation_id, notice).await?.ok("the notice")?;
     out.say(format!("   ← {reference}: state {}", r.str("/state")));
     let done = staff(
         sb,

@@ -28,6 +28,8 @@ pub trait Stage: Send + Sync {
     fn staff_id(&self, who: Staff) -> &str;
     fn token(&self, who: Staff) -> &str;
     fn api_key(&self) -> &str;
+    /// The telephony platform's key (client `voice`).
+    fn telephony_key(&self) -> &str;
     fn mail_token(&self) -> &str;
     fn notice_secret(&self, target: &str) -> Option<&[u8]>;
     /// The server's time (notices are signed with it).
@@ -53,10 +55,13 @@ pub trait Stage: Send + Sync {
         }
     }
 
-    /// A target's resolution notice, signed with its secret at the server's time.
-    async fn notice(&self, target: &str, reference: &str, text: &str) -> Result<Reply, String> {
+    /// A target's resolution notice for escalation `escalation_id` (as the escalation message
+    /// named it), signed with its secret at the server's time.
+    async fn notice(&self, target: &str, reference: &str, escalation_id: &str, text: &str) -> Result<Reply, String> {
         let secret = self.notice_secret(target).ok_or_else(|| format!("no notice secret for target `{target}`"))?;
-        let body = serde_json::json!({"reference": reference, "notice": text}).to_string().into_bytes();
+        let body = serde_json::json!({"reference": reference, "escalation_id": escalation_id, "notice": text})
+            .to_string()
+            .into_bytes();
         let at = self.now().as_second();
         let signature = NoticeSecrets::sign(secret, at, &body);
         let at = at.to_string();
@@ -66,6 +71,12 @@ pub trait Stage: Send + Sync {
             (SIGNATURE_HEADER, signature.as_str()),
         ];
         self.client().request("POST", &format!("/operator/targets/{target}/notices"), &headers, body).await
+    }
+
+    /// The start of a call, as the telephony platform sends it.
+    async fn voice_call(&self, call: &Value) -> Result<Reply, String> {
+        let auth = format!("Bearer {}", self.telephony_key());
+        self.client().post_json("/voice/calls", &[("authorization", auth.as_str())], call).await
     }
 
     /// A ticket-API call as the client app.
@@ -102,6 +113,8 @@ pub struct RemoteCredentials {
     pub supervisor_token: Option<String>,
     /// A key of client `io` from `sportello clients add io`.
     pub api_key: Option<String>,
+    /// The telephony platform's key from `sportello clients add voice`.
+    pub telephony_key: Option<String>,
     /// The mail gateway's secret (the server's `data/mail-token.txt`).
     pub mail_token: Option<String>,
     /// Each target's notice secret (the server's `SPORTELLO_TARGET_SECRET_<TARGET>`).
@@ -130,6 +143,7 @@ pub struct Remote {
     rules: Rules,
     staff: BTreeMap<Staff, (String, String)>,
     api_key: String,
+    telephony_key: String,
     mail_token: String,
     secrets: BTreeMap<String, Vec<u8>>,
 }
@@ -157,6 +171,7 @@ impl Remote {
             ),
         ];
         let api_key = need(credentials.api_key, "--api-key", "SPORTELLO_DEMO_API_KEY")?;
+        let telephony_key = need(credentials.telephony_key, "--telephony-key", "SPORTELLO_DEMO_TELEPHONY_KEY")?;
         let mail_token = need(credentials.mail_token, "--mail-token", "SPORTELLO_DEMO_MAIL_TOKEN")?;
         let missing: Vec<String> = rules
             .book
@@ -176,7 +191,7 @@ impl Remote {
             }
             staff.insert(who, (me.str("/id").to_string(), token));
         }
-        Ok(Remote { client, rules, staff, api_key, mail_token, secrets: credentials.notice_secrets })
+        Ok(Remote { client, rules, staff, api_key, telephony_key, mail_token, secrets: credentials.notice_secrets })
     }
 }
 
@@ -196,6 +211,9 @@ impl Stage for Remote {
     }
     fn api_key(&self) -> &str {
         &self.api_key
+    }
+    fn telephony_key(&self) -> &str {
+        &self.telephony_key
     }
     fn mail_token(&self) -> &str {
         &self.mail_token

@@ -32,6 +32,14 @@ impl Actor {
     }
 }
 
+/// Operator ids name people's accounts, not people: 1 to 64 letters, digits, `-`, `_`, `.`.
+pub fn check_operator_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok { Ok(()) } else { Err("an operator id has 1 to 64 letters, digits, `-`, `_` or `.`".into()) }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
@@ -60,6 +68,8 @@ pub enum EventKind {
     /// The clock reminded an escalation target whose resolution notice is overdue.
     EscalationReminded,
     RequesterErased,
+    /// A supervisor moved the ticket to another operator, or back to its team's queue.
+    Reassigned,
     /// Mail we sent to the requester bounced (a delivery status notification came back).
     DeliveryFailed,
 }

@@ -80,6 +80,7 @@ impl Engine {
         let hands_over = book.teams.get(&team).is_some_and(|t| t.privacy) && actor.role != ActorRole::PrivacyOperator;
         let now = self.now();
         self.change(id, |t, guard| {
+            super::operator::check_in_charge(t, actor)?;
             if t.category.as_deref() == Some(to) {
                 return Ok(Vec::new());
             }

@@ -239,6 +239,7 @@ fn builtin_phrase(id: &str, lang: &str) -> &'static str {
         ("chat_bot_no_match", _) => {
             "Non ho trovato una risposta nelle nostre guide. Prova a riformulare la domanda, oppure chiedi un operatore."
         }
+
         _ => "",
     }
 }
@@ -399,8 +400,13 @@ impl Engine {
         }
         let events = self.ports.events.list(&ticket.id).await?;
         let session = Session::of(&events).ok_or_else(not_found)?;
+        // Every hash is compared, in constant time, whatever matches first.
         let hash = sha256_hex(token);
-        if token.is_empty() || !session.token_hashes.contains(&hash) {
+        let mut known = false;
+        for stored in &session.token_hashes {
+            known |= bool::from(subtle::ConstantTimeEq::ct_eq(stored.as_bytes(), hash.as_bytes()));
+        }
+        if token.is_empty() || !known {
             return Err(not_found());
         }
         Ok((ticket, session, events))
@@ -475,14 +481,33 @@ impl Engine {
             }
             let category = ticket.category.clone().unwrap_or_else(|| BOT_CATEGORY.to_string());
             let decision = self.decide(&category, true)?;
+            let lang = session.lang.clone().unwrap_or_else(|| self.default_lang());
+            let now = self.now();
             if decision.outcome() != Some(Outcome::AutoResolved) {
+                if decision.walk.step_names().contains(&"handoff_to_operator") {
+                    // Section 3.5: a privacy request is never closed by the bot; whatever its
+                    // directions did, the privacy team takes the ticket in charge.
+                    ticket.updated_at = now;
+                    let events = self.handoff_events(&ticket, &decision, &lang, now, "chat_privacy_registered", true);
+                    match self.ports.tickets.update(&ticket, &events).await {
+                        Ok(saved) => {
+                            self.queue_handoff_triage(&saved).await?;
+                            tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat handed off, not closed by the bot");
+                            return Ok(ChatReply {
+                                messages: session.numbered(&events),
+                                ticket: saved,
+                                handed_off: true,
+                            });
+                        }
+                        Err(StoreError::Conflict { .. }) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 // The admin's rulebook sends this category to the operators even when the bot solved it.
                 return Err(EngineError::Conflict(format!(
                     "the rulebook does not let the assistant close `{category}` requests; ask for an operator"
                 )));
             }
-            let lang = session.lang.clone().unwrap_or_else(|| self.default_lang());
-            let now = self.now();
             let ticket_type = decision.ticket_type().unwrap_or(TicketType::B);
             let text = self.chat_text("chat_auto_resolved", &lang, Some(&decision), &ticket);
             ticket.category = Some(category.clone());
@@ -534,16 +559,10 @@ impl Engine {
             let steps = decision.walk.step_names();
             let events = if steps.contains(&"handoff_to_operator") {
                 ticket.updated_at = now;
-                vec![
-                    event(
-                        &ticket.id,
-                        now,
-                        &requester(),
-                        EventKind::Note,
-                        json!({"chat": "handoff", "in_service_hours": decision.in_service_hours}),
-                    ),
-                    bot_says(&ticket.id, now, self.chat_text("chat_handoff", &lang, Some(&decision), &ticket)),
-                ]
+                // In hours the user waits for an operator; a privacy request out of hours waits
+                // for the privacy team's next opening (section 3.5).
+                let says = if decision.in_service_hours { "chat_handoff" } else { "chat_handoff_out_of_hours" };
+                self.handoff_events(&ticket, &decision, &lang, now, says, false)
             } else if decision.outcome() == Some(Outcome::AutoClosed) {
                 ticket.move_to(TicketState::AutoClosed, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
                 let mut events = vec![
@@ -586,6 +605,28 @@ impl Engine {
         }
     }
 
+    /// The handoff note (what triage starts from) and what the bot tells the user.
+    fn handoff_events(
+        &self,
+        ticket: &Ticket,
+        decision: &Decision<'_>,
+        lang: &str,
+        now: Timestamp,
+        says: &str,
+        bot_resolved: bool,
+    ) -> Vec<Event> {
+        let mut note = json!({"chat": "handoff", "in_service_hours": decision.in_service_hours});
+        if bot_resolved {
+            note["bot_resolved"] = json!(true);
+        }
+        // A rulebook without the specific message says the plain handoff one.
+        let says = if self.rules.book.messages.contains_key(says) { says } else { "chat_handoff" };
+        vec![
+            event(&ticket.id, now, &requester(), EventKind::Note, note),
+            bot_says(&ticket.id, now, self.chat_text(says, lang, Some(decision), ticket)),
+        ]
+    }
+
     async fn queue_handoff_triage(&self, ticket: &Ticket) -> Result<(), EngineError> {
         // Its own dedup id: the triage queued at intake found the chat still with the bot.
         let step = StepMessage::new(TRIAGE, format!("{}.handoff", ticket.id), json!({"ticket_id": ticket.id}))
@@ -617,6 +658,7 @@ impl Engine {
     ) -> Result<ChatMessage, EngineError> {
         check_text("/body", body)?;
         let ticket = self.ticket(ticket_id).await?;
+        super::operator::check_in_charge(&ticket, operator)?;
         if ticket.channel_kind != ChannelKind::Chat {
             return Err(EngineError::Conflict(format!(
                 "ticket {} came by {}, not chat: answer it on its own channel",

@@ -27,6 +27,9 @@ use std::time::Duration;
 /// It reads oldest first, so with a larger backlog the newest tickets (the furthest from their
 /// deadlines) are looked at once older ones leave the state; the tick logs when it hits the limit.
 pub const CLOCK_SCAN_LIMIT: usize = 1_000;
+/// A reminder's escalation id is the reminded escalation's, with this after it; a notice may
+/// quote either.
+pub(super) const REMINDER_SUFFIX: &str = "-reminder";
 /// How many times the stamps are re-applied after a version conflict.
 const MAX_ATTEMPTS: usize = 8;
 /// A claimed notification or reminder that never completed may be retried after this.
@@ -319,9 +322,9 @@ impl Engine {
             .or_else(|| detail("escalation_id").map(str::to_string))
             .unwrap_or_else(|| format!("{}-{}-{}", ticket.id, e.target, e.sent_at.as_millisecond()));
         let summary = detail("summary").unwrap_or("Resolution notice overdue.").to_string();
-        let reminder_id = format!("{reminds}-reminder");
+        let reminder_id = format!("{reminds}{REMINDER_SUFFIX}");
         let description = self.first_message(&ticket.id).await?;
-        let conversation = if target.fields.iter().any(|f| f == "conversation") {
+        let conversation = if target.fields.iter().any(|f| f == "conversation") && target.free_text {
             Some(self.conversation(&ticket.id).await?)
         } else {
             None
@@ -329,7 +332,7 @@ impl Engine {
         let mut message = escalation_message(
             ticket,
             &e.target,
-            &target.fields,
+            target.into(),
             Bodies { description: description.as_deref(), conversation: conversation.as_deref() },
             Envelope { escalation_id: &reminder_id, at: e.sent_at, due, summary: &summary, reply_to },
         );

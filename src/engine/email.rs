@@ -91,6 +91,10 @@ pub struct EmailOutcome {
     /// For a new ticket on a final one: the ticket this one follows up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub related: Option<TicketReference>,
+    /// The mail named a ticket (`related`) whose requester or targets did not send it: it opened
+    /// a ticket of its own, linked to that one for the operator to see, and left it untouched.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stranger: bool,
     pub acknowledgement: Acknowledgement,
     /// SES checks that did not pass, with the action the policy gave each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -108,6 +112,7 @@ impl EmailOutcome {
             reopened: false,
             quarantined: decision.action == VerdictAction::Quarantine,
             related: None,
+            stranger: false,
             acknowledgement: Acknowledgement::NotApplicable,
             verdicts: decision.reasons.iter().map(ToString::to_string).collect(),
         }
@@ -146,14 +151,20 @@ fn is_our_domain(domain: &str, our_domains: &[String]) -> bool {
     })
 }
 
-/// The idempotency key of an inbound message: its Message-ID, or a digest when it has none (or
-/// one no store can hold as a key).
+/// The idempotency key of an inbound message: a digest of its Message-ID, or of the whole message
+/// when it has none. A Message-ID can carry its sender's address, so it is never a key as it is:
+/// keys outlive an erasure of the requester's data.
 fn inbound_key(email: &InboundEmail, raw: &[u8]) -> String {
     match &email.message_id {
-        Some(id) if id.len() <= 200 && !id.chars().any(char::is_control) => format!("email:{id}"),
-        Some(id) => format!("email-sha256:{}", sha256_hex(id.as_bytes())),
+        Some(id) => format!("email-id:{}", sha256_hex(id.as_bytes())),
         None => format!("email-sha256:{}", sha256_hex(raw)),
     }
+}
+
+/// How the log names an inbound message: a short digest of its Message-ID (which may carry the
+/// sender's address), enough to find the same message again in the log, never the id itself.
+pub(super) fn log_id(email: &InboundEmail) -> String {
+    email.message_id.as_deref().map_or_else(|| "(none)".into(), |id| sha256_hex(id.as_bytes())[..12].to_string())
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -174,6 +185,22 @@ fn truncate(text: &str, max: usize) -> &str {
 
 fn requester_actor() -> Actor {
     Actor { id: "email".into(), role: ActorRole::Requester }
+}
+
+/// Who may write into a ticket by e-mail: its requester, or a target it was escalated to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Party {
+    Requester,
+    Target(String),
+}
+
+/// The sender's address as the message gives it (trimmed), if any.
+fn sender_of(email: &InboundEmail) -> Option<&str> {
+    email.from.as_ref().map(|m| m.address.trim()).filter(|a| !a.is_empty())
+}
+
+fn same_address(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
 }
 
 fn once_error(e: RunOnceError<EngineError>) -> EngineError {
@@ -204,11 +231,11 @@ impl Engine {
             || VerdictDecision { action: VerdictAction::Accept, reasons: Vec::new() },
             |v| settings.verdicts.decide(&v),
         );
-        let log_id = email.message_id.as_deref().unwrap_or("(none)");
+        let log_id = log_id(&email);
 
         if decision.action == VerdictAction::Reject {
             let reasons: Vec<String> = decision.reasons.iter().map(ToString::to_string).collect();
-            tracing::info!(message_id = log_id, reasons = ?reasons, "inbound mail rejected by the SES verdicts");
+            tracing::info!(mail = %log_id, reasons = ?reasons, "inbound mail rejected by the SES verdicts");
             return Ok(EmailOutcome::new(EmailAction::RejectedVerdict, &email, &decision));
         }
         if let Some(bounce) = email::bounce(&email) {
@@ -221,7 +248,7 @@ impl Engine {
         let own_sender =
             email.from.as_ref().is_some_and(|f| f.address.trim().eq_ignore_ascii_case(settings.from.trim()));
         if own_id || own_sender {
-            tracing::info!(message_id = log_id, "our own mail came back; ignored");
+            tracing::info!(mail = %log_id, "our own mail came back; ignored");
             return Ok(EmailOutcome::new(EmailAction::IgnoredOwn, &email, &decision));
         }
         // A target's answer to an escalation is never a requester's mail.
@@ -245,12 +272,22 @@ impl Engine {
             answered = self.find_ticket(reference).await?;
         }
         if let Some(ticket) = answered {
+            let Some(party) = self.party_of(&ticket, sender_of(&email)).await? else {
+                // Quoting a reference proves nothing: a stranger's mail never reaches the ticket
+                // it names (nor reopens it); it is a ticket of its own, linked to that one.
+                tracing::info!(reference = %ticket.reference, "mail from outside the ticket; opened on its own");
+                let mut outcome = self
+                    .open_from_email(settings, &email, &decision, &key, None, Some(ticket.reference.clone()))
+                    .await?;
+                outcome.stranger = true;
+                return Ok(outcome);
+            };
             if ticket.state.is_final() {
                 // Nothing more can happen on it: the requester's new mail is a new ticket about it.
                 let category = looks_like_reminder(&email).then_some(REMINDER_CATEGORY);
                 return self.open_from_email(settings, &email, &decision, &key, category, Some(ticket.reference)).await;
             }
-            return self.add_to_ticket(&email, &decision, &key, ticket).await;
+            return self.add_to_ticket(&email, &decision, &key, ticket, party).await;
         }
         // A new mail quoting an earlier request's reference chases it.
         if let Some(reference) = TicketReference::find_in(&email.body)
@@ -271,6 +308,31 @@ impl Engine {
         }
     }
 
+    /// Whether `sender` may write into `ticket`: its requester's address (as on the ticket, or as
+    /// it sent earlier messages there), or the address of a target the ticket was escalated to.
+    async fn party_of(&self, ticket: &Ticket, sender: Option<&str>) -> Result<Option<Party>, EngineError> {
+        let Some(sender) = sender else {
+            return Ok(None);
+        };
+        if ticket.requester.email.as_deref().is_some_and(|a| same_address(a, sender)) {
+            return Ok(Some(Party::Requester));
+        }
+        for e in &ticket.escalations {
+            let to = self.rules.book.targets.get(&e.target).and_then(|t| t.delivery.email.as_ref());
+            if to.is_some_and(|d| d.to.iter().any(|a| same_address(a, sender))) {
+                return Ok(Some(Party::Target(e.target.clone())));
+            }
+        }
+        // The requester's first mail may have named another address as its Reply-To.
+        let events = self.ports.events.list(&ticket.id).await?;
+        let wrote_before = events.iter().any(|e| {
+            e.kind == EventKind::Message
+                && e.detail.get("from").and_then(Value::as_str) == Some("requester")
+                && e.detail.get("sender").and_then(Value::as_str).is_some_and(|a| same_address(a, sender))
+        });
+        Ok(wrote_before.then_some(Party::Requester))
+    }
+
     /// What the inbound message looked like, for the operator: never logged, erased with the
     /// requester's data.
     fn envelope(email: &InboundEmail, decision: &VerdictDecision) -> Value {
@@ -285,16 +347,23 @@ impl Engine {
         })
     }
 
-    /// A reply or reminder on a ticket still alive: one event (and a reopening if it was resolved).
+    /// A reply or reminder on a ticket still alive: one event (and, from the requester, a
+    /// reopening if it was resolved).
     async fn add_to_ticket(
         &self,
         email: &InboundEmail,
         decision: &VerdictDecision,
         key: &str,
         ticket: Ticket,
+        party: Party,
     ) -> Result<EmailOutcome, EngineError> {
         let machine = crate::email::is_machine_generated(email);
-        let reminder = ticket.state.is_open() && looks_like_reminder(email);
+        let from_requester = party == Party::Requester;
+        let reminder = from_requester && ticket.state.is_open() && looks_like_reminder(email);
+        let (from, actor) = match &party {
+            Party::Requester => ("requester", requester_actor()),
+            Party::Target(id) => ("target", Actor { id: id.clone(), role: ActorRole::Target }),
+        };
         let action = if reminder { EmailAction::Reminder } else { EmailAction::Threaded };
         let mut outcome = EmailOutcome::new(action, email, decision).on(&ticket);
         let body = truncate(&email.body, MAX_MESSAGE_BYTES).to_string();
@@ -303,22 +372,22 @@ impl Engine {
                 let mut current = self.ports.tickets.get(&ticket.id).await?;
                 let now = self.now();
                 let mut detail = Self::envelope(email, decision);
-                detail["from"] = json!("requester");
+                detail["from"] = json!(from);
+                if let Party::Target(id) = &party {
+                    detail["target"] = json!(id);
+                }
+                detail["sender"] = json!(sender_of(email));
                 detail["body"] = json!(body);
                 let ticket_id = current.id.clone();
-                let event = |kind, detail| Event {
-                    ticket_id: ticket_id.clone(),
-                    at: now,
-                    actor: requester_actor(),
-                    kind,
-                    detail,
-                };
+                let event =
+                    |kind, detail| Event { ticket_id: ticket_id.clone(), at: now, actor: actor.clone(), kind, detail };
                 let mut events = vec![event(if reminder { EventKind::Reminder } else { EventKind::Message }, detail)];
                 if decision.action == VerdictAction::Quarantine {
                     events.push(event(EventKind::Note, json!({"quarantine": true, "verdicts": decision.reasons})));
                 }
-                // An autoresponder answering our mail must not reopen anything.
-                if current.state != TicketState::Resolved || machine {
+                // An autoresponder answering our mail must not reopen anything; nor a target,
+                // whose message the operator reads on the resolved ticket.
+                if current.state != TicketState::Resolved || machine || !from_requester {
                     self.ports.events.append(&events).await?;
                     return Ok::<bool, EngineError>(false);
                 }
@@ -371,6 +440,7 @@ impl Engine {
             requester,
             related: related.clone(),
             actor: Some(requester_actor()),
+            sender: sender_of(email).map(str::to_string),
             ..NewContact::default()
         };
         let created = self.open(contact).await?;
@@ -531,10 +601,7 @@ impl Engine {
         let reference =
             bounce.original_message_id.as_deref().and_then(|id| reference_in_message_id(id, &settings.our_domains));
         let Some(reference) = reference else {
-            tracing::info!(
-                message_id = email.message_id.as_deref().unwrap_or("(none)"),
-                "a bounce about mail that is not ours; ignored"
-            );
+            tracing::info!(mail = %log_id(email), "a bounce about mail that is not ours; ignored");
             return Ok(outcome);
         };
         let Some(ticket) = self.find_ticket(&reference).await? else {

@@ -214,6 +214,7 @@ impl Engine {
         check_service(service)?;
         let store = self.incident_store()?;
         let ticket = self.ports.tickets.get(id).await?;
+        super::operator::check_in_charge(&ticket, actor)?;
         let guard = super::FlowGuard::of(&self.rules.book, &ticket).ok_or_else(|| {
             EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
         })?;

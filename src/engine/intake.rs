@@ -30,6 +30,9 @@ pub struct NewContact {
     /// For a reminder: the ticket it is about.
     pub related: Option<TicketReference>,
     pub actor: Option<Actor>,
+    /// Who sent the first message as the channel names them (an e-mail's From address): kept on
+    /// the message event, never logged.
+    pub sender: Option<String>,
 }
 
 /// Checks custom fields against the rulebook: known names, valid formats. `prefix` is where the
@@ -131,7 +134,10 @@ impl Engine {
                 at: now,
                 actor: actor.clone(),
                 kind: EventKind::Message,
-                detail: json!({"from": "requester", "body": message}),
+                detail: match &contact.sender {
+                    Some(sender) => json!({"from": "requester", "sender": sender, "body": message}),
+                    None => json!({"from": "requester", "body": message}),
+                },
             };
             self.ports.events.append(&[event]).await?;
         }

@@ -7,6 +7,7 @@ mod categorize;
 mod chat;
 mod clock;
 mod email;
+pub mod erasure;
 pub mod flow_guard;
 mod incidents;
 mod intake;
@@ -22,11 +23,12 @@ pub use answer::{AnswerDelivery, DELIVER_ANSWER};
 pub use chat::{BOT_TEAM, ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
 pub use clock::{Alarm, CLOCK_SCAN_LIMIT, ClockReport};
 pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
+pub use erasure::{ErasableTicket, Erased, ErasurePreview, LegalHold};
 pub use flow_guard::FlowGuard;
 pub use incidents::{CheckedIncidents, INCIDENT_BATCH, INCIDENT_RESOLVED};
 pub use intake::{NewContact, validate_fields};
 pub use notices::NoticeRoute;
-pub use operator::{Escalated, EscalationSettings, TicketView};
+pub use operator::{Escalated, EscalationPreview, EscalationSettings, TicketView, Withheld};
 pub use reminder::{FoundBy, ReminderLookup};
 pub use steps::{TRIAGE, handle_step};
 pub use triage::Triaged;
@@ -78,6 +80,10 @@ pub enum EngineError {
     /// The request does not fit the ticket's state or flow; says what is expected instead.
     #[error("{0}")]
     Conflict(String),
+    /// The actor may not do this to this ticket (another operator has it in charge); says who
+    /// may.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -94,6 +100,19 @@ impl From<StoreError> for EngineError {
 impl EngineError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid { field: field.into(), message: message.into() }
+    }
+
+    /// The error as a log line may show it. An `Invalid` field can be a key of the sender's own
+    /// JSON (an unknown field of a notice), and a not-found can quote what the sender looked
+    /// for: both stay out; the engine's own messages and storage errors (which carry no row
+    /// data) stay in.
+    pub fn for_log(&self) -> String {
+        match self {
+            Self::Invalid { message, .. } => format!("invalid input: {message}"),
+            Self::NotFound(_) => "not found".into(),
+            Self::Conflict(why) | Self::Forbidden(why) => why.clone(),
+            Self::Store(e) => format!("storage: {e}"),
+        }
     }
 }
 

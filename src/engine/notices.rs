@@ -1,6 +1,9 @@
-//! Resolution notices that come back by queue or by e-mail. (The HMAC-signed HTTP callback is in
-//! `operator.rs`.) Either way the notice names one escalation: the ticket goes back to its
-//! operator, assignee unchanged, with the notice attached; the same notice twice changes nothing.
+//! Resolution notices, by whichever route they come (the reply queue, an e-mail reply, the
+//! HMAC-signed HTTP callback): each names one escalation and settles that one only, once. The
+//! ticket goes back to its operator, assignee unchanged, with the notice attached; the same notice
+//! again changes nothing, and another notice for an escalation already answered is refused. A
+//! notice replayed after the ticket went back to the same target therefore never answers the
+//! later escalation.
 //!
 //! - Reply queue: a [`NoticeMessage`] (JSON, `docs/resolution-notice.schema.json`). The queue is
 //!   closed to outsiders (IAM on AWS); what is checked here is that the target answers an
@@ -23,6 +26,8 @@ use serde_json::{Value, json};
 pub enum NoticeRoute {
     ReplyQueue,
     Email,
+    /// The HMAC-signed HTTP callback.
+    Callback,
 }
 
 impl NoticeRoute {
@@ -30,8 +35,17 @@ impl NoticeRoute {
         match self {
             NoticeRoute::ReplyQueue => "reply_queue",
             NoticeRoute::Email => "email",
+            NoticeRoute::Callback => "callback",
         }
     }
+}
+
+/// Whether a notice quoting `quoted` answers `escalation`: its own id, or the id of the reminder
+/// the clock sent about it (`<id>-reminder`), which a target may quote instead.
+pub(super) fn answers(escalation: &crate::domain::Escalation, quoted: &str) -> bool {
+    !escalation.escalation_id.is_empty()
+        && (escalation.escalation_id == quoted
+            || quoted.strip_suffix(super::clock::REMINDER_SUFFIX) == Some(escalation.escalation_id.as_str()))
 }
 
 impl Engine {
@@ -76,10 +90,11 @@ impl Engine {
         let actor = Actor { id: target.to_string(), role: ActorRole::Target };
         let now = self.now();
         let mut changed = false;
+        let id = ticket.id.clone();
         let saved = self
-            .change(&ticket.id, |t, _| {
+            .change_from(&id, Some(ticket), |t, _| {
                 changed = false;
-                let Some(at) = t.escalations.iter().position(|e| e.escalation_id == message.escalation_id) else {
+                let Some(at) = t.escalations.iter().position(|e| answers(e, &message.escalation_id)) else {
                     return Err(EngineError::NotFound(format!(
                         "escalation {} of ticket {}",
                         message.escalation_id, t.reference
@@ -114,7 +129,7 @@ impl Engine {
                 }
                 let mut detail = json!({
                     "target": target,
-                    "escalation_id": message.escalation_id,
+                    "escalation_id": t.escalations[at].escalation_id,
                     "notice": message.notice,
                     "assignee": t.assignee,
                     "via": route.as_str(),
@@ -163,10 +178,10 @@ impl Engine {
         if found.is_empty() && !to_reply_mailbox {
             return Ok(None);
         }
-        let log_id = email.message_id.as_deref().unwrap_or("(none)");
+        let log_id = super::email::log_id(email);
         let refuse = |why: &str| {
             // Who wrote and what is kept out of the log: the message id and the reason are enough.
-            tracing::warn!(message_id = log_id, tokens = found.len(), to_reply_mailbox, why, "reply mail refused");
+            tracing::warn!(mail = %log_id, tokens = found.len(), to_reply_mailbox, why, "reply mail refused");
             Ok(Some(EmailOutcome::new(EmailAction::RefusedNotice, email, decision)))
         };
         let Some(tokens) = tokens else {
@@ -217,7 +232,7 @@ impl Engine {
                 }
                 // A valid token on a ticket that can no longer take it: nobody to open a ticket for.
                 Err(EngineError::Conflict(why)) => {
-                    tracing::warn!(message_id = log_id, reference = %ticket.reference, why, "reply mail refused");
+                    tracing::warn!(mail = %log_id, reference = %ticket.reference, why, "reply mail refused");
                     Ok(Some(EmailOutcome::new(EmailAction::RefusedNotice, email, decision).on(&ticket)))
                 }
                 Err(e) => Err(e),

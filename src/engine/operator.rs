@@ -3,7 +3,7 @@
 //! allowed when ([`FlowGuard`]); every action is an event naming its actor, and every write retries
 //! on a version conflict by reading the ticket again and deciding again.
 
-use super::flow_guard::{ClassifyRefusal, EscalateRefusal, FlowGuard, pending_targets};
+use super::flow_guard::{ClassifyRefusal, EscalateRefusal, FlowGuard};
 use super::{Engine, EngineError};
 use crate::domain::{Actor, Escalation, Event, EventKind, Ticket, TicketId, TicketReference, TicketState, TicketType};
 use crate::knowledge::search::{Hit, KnowledgeIndex, detect_language};
@@ -71,6 +71,25 @@ pub struct TicketView {
     pub escalation_targets: Vec<String>,
 }
 
+/// What the escalation preview shows in place of what is only known once it is sent.
+pub const PREVIEW_ID: &str = "(assigned when sent)";
+const PREVIEW_SUMMARY: &str = "(the question you write for the target)";
+
+/// What one escalation would send to one target: exactly what leaves, and what does not.
+#[derive(Debug, Clone)]
+pub struct EscalationPreview {
+    pub target: String,
+    pub party: crate::rules::model::TargetParty,
+    pub free_text: bool,
+    pub route: EscalationRoute,
+    /// The message as it would leave (its `escalation_id` is a placeholder).
+    pub message: EscalationMessage,
+    /// For an e-mail target: the mail as it would be sent (without its reply token).
+    pub mail: Option<crate::ports::OutgoingMail>,
+    /// Ticket fields with a value that the target does not get, and why.
+    pub withheld: Vec<Withheld>,
+}
+
 /// What an escalation did.
 #[derive(Debug, Clone)]
 pub struct Escalated {
@@ -103,6 +122,24 @@ pub(super) fn lifecycle(e: crate::domain::LifecycleError) -> EngineError {
     EngineError::Conflict(e.to_string())
 }
 
+/// An operator works the tickets in their own charge (or in nobody's). Another operator's ticket
+/// changes hands only by a supervisor's recorded reassignment ([`Engine::reassign`]). The system
+/// (an incident's resolution answering its tickets) acts for whoever has the ticket.
+pub(super) fn check_in_charge(ticket: &Ticket, actor: &Actor) -> Result<(), EngineError> {
+    use crate::domain::ActorRole;
+    let staff = matches!(
+        actor.role,
+        ActorRole::Operator | ActorRole::PrivacyOperator | ActorRole::Supervisor | ActorRole::Admin
+    );
+    match &ticket.assignee {
+        Some(who) if staff && *who != actor.id => Err(EngineError::Forbidden(format!(
+            "ticket {} is in charge of operator {who}; only a supervisor can reassign it to you",
+            ticket.reference
+        ))),
+        _ => Ok(()),
+    }
+}
+
 impl Engine {
     fn guard(&self, ticket: &Ticket) -> Result<FlowGuard, EngineError> {
         if ticket.category.is_none() && ticket.state.is_final() {
@@ -124,7 +161,12 @@ impl Engine {
 
     /// [`Self::change`] starting from a ticket the caller has just read (one read fewer); the
     /// version check still refuses it if it is stale, and the retry reads afresh.
-    async fn change_from<F>(&self, id: &TicketId, mut read: Option<Ticket>, mut apply: F) -> Result<Ticket, EngineError>
+    pub(super) async fn change_from<F>(
+        &self,
+        id: &TicketId,
+        mut read: Option<Ticket>,
+        mut apply: F,
+    ) -> Result<Ticket, EngineError>
     where
         F: FnMut(&mut Ticket, &FlowGuard) -> Result<Vec<Event>, EngineError>,
     {
@@ -201,6 +243,7 @@ impl Engine {
     ) -> Result<Ticket, EngineError> {
         let now = self.now();
         self.change(id, |t, guard| {
+            check_in_charge(t, actor)?;
             if t.ticket_type == Some(to) && t.state != TicketState::TakenInCharge {
                 return Ok(Vec::new());
             }
@@ -253,6 +296,7 @@ impl Engine {
         let events = self.ports.events.list(id).await?;
         let already = events.iter().any(|e| e.kind == EventKind::ContactClosed);
         self.change(id, |t, guard| {
+            check_in_charge(t, actor)?;
             guard.check_close_contact(t, already).map_err(EngineError::Conflict)?;
             Ok(vec![event(t, actor, EventKind::ContactClosed, now, json!({"continues_as": "asynchronous"}))])
         })
@@ -284,6 +328,7 @@ impl Engine {
         let due = self.remind_at(target.remind_after.as_deref(), now);
         for _ in 0..MAX_ATTEMPTS {
             let mut ticket = self.ports.tickets.get(id).await?;
+            check_in_charge(&ticket, actor)?;
             let guard = self.guard(&ticket)?;
             guard.check_escalate(&ticket, target_id).map_err(|r| match r {
                 EscalateRefusal::Target(m) => EngineError::invalid("/target", m),
@@ -292,11 +337,11 @@ impl Engine {
             // One read of the events serves both.
             let events = self.ports.events.list(id).await?;
             let description = first_message_of(&events);
-            let conversation = target.fields.iter().any(|f| f == "conversation").then(|| conversation_of(&events));
+            let conversation = Clearance::from(target).check("conversation").is_ok().then(|| conversation_of(&events));
             let mut message = escalation_message(
                 &ticket,
                 target_id,
-                &target.fields,
+                target.into(),
                 Bodies { description: description.as_deref(), conversation: conversation.as_deref() },
                 Envelope { escalation_id: &escalation_id, at: now, due, summary, reply_to: reply_to.clone() },
             );
@@ -343,46 +388,167 @@ impl Engine {
         Err(EngineError::Conflict("the ticket keeps changing; read it again and retry".into()))
     }
 
-    /// A target's resolution notice: the ticket goes back to its operator (the assignee stays)
-    /// with the notice attached. The same notice twice changes nothing.
+    /// What an escalation of the ticket would send, target by target (all the targets its flow
+    /// offers, or `only` one of them), with the operator's `summary`: the message as it would
+    /// leave, the mail for e-mail targets, and the fields withheld with the reason. Nothing is
+    /// sent or recorded; the escalation id and the reply token are minted when it is sent.
+    pub async fn escalation_preview(
+        &self,
+        id: &TicketId,
+        only: Option<&str>,
+        summary: Option<&str>,
+        settings: &EscalationSettings,
+    ) -> Result<Vec<EscalationPreview>, EngineError> {
+        if let Some(text) = summary {
+            check_text("/summary", text)?;
+        }
+        let ticket = self.ports.tickets.get(id).await?;
+        let guard = self.guard(&ticket)?;
+        let offered = guard.escalation_targets(ticket.ticket_type);
+        if offered.is_empty() {
+            return Err(EngineError::Conflict(format!(
+                "the flow of this ticket does not escalate; it expects {}",
+                guard.expected_next(&ticket)
+            )));
+        }
+        let targets: Vec<String> = match only {
+            Some(t) if offered.iter().any(|o| o == t) => vec![t.to_string()],
+            Some(_) => {
+                return Err(EngineError::invalid(
+                    "/target",
+                    format!("the flow escalates this ticket only to {}", offered.join(", ")),
+                ));
+            }
+            None => offered,
+        };
+        let events = self.ports.events.list(id).await?;
+        let description = first_message_of(&events);
+        let conversation = conversation_of(&events);
+        let summary = summary.unwrap_or(PREVIEW_SUMMARY);
+        let now = self.now();
+        let mut out = Vec::new();
+        for target_id in targets {
+            let Some(target) = self.rules.book.targets.get(&target_id) else { continue };
+            let clearance = Clearance::from(target);
+            let (route, reply_to) = target_route(&target_id, target, settings)?;
+            let bodies = Bodies { description: description.as_deref(), conversation: Some(&conversation) };
+            let withheld = present_fields(&ticket, &bodies)
+                .into_iter()
+                .filter_map(|field| clearance.check(&field).err().map(|reason| Withheld { field, reason }))
+                .collect();
+            let message = escalation_message(
+                &ticket,
+                &target_id,
+                clearance,
+                bodies,
+                Envelope {
+                    escalation_id: PREVIEW_ID,
+                    at: now,
+                    due: self.remind_at(target.remind_after.as_deref(), now),
+                    summary,
+                    reply_to,
+                },
+            );
+            let mail = match &route {
+                EscalationRoute::Email { from, to } => Some(message.to_mail(from, to)?),
+                EscalationRoute::Queue { .. } => None,
+            };
+            out.push(EscalationPreview {
+                target: target_id,
+                party: target.party,
+                free_text: target.free_text,
+                route,
+                message,
+                mail,
+                withheld,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A target's resolution notice on the signed HTTP callback: it answers escalation
+    /// `escalation_id` of ticket `reference`, and no other; the same notice twice changes
+    /// nothing (see [`Self::record_notice`]). Returns the ticket and whether this call changed it.
     pub async fn receive_resolution_notice(
         &self,
         target_id: &str,
         reference: &TicketReference,
+        escalation_id: &str,
         notice: &str,
-    ) -> Result<Ticket, EngineError> {
+        resolved_at: Option<jiff::Timestamp>,
+    ) -> Result<(Ticket, bool), EngineError> {
         check_text("/notice", notice)?;
-        if !self.rules.book.targets.contains_key(target_id) {
-            return Err(EngineError::NotFound(format!("target {target_id}")));
+        if escalation_id.trim().is_empty() || escalation_id.len() > 128 {
+            return Err(EngineError::invalid(
+                "/escalation_id",
+                "quote the escalation_id of the escalation message this notice answers (1 to 128 characters)",
+            ));
         }
-        let ticket = self.ports.tickets.get_by_reference(reference).await?;
-        let actor = Actor { id: target_id.to_string(), role: crate::domain::ActorRole::Target };
+        let message = crate::ports::notice::NoticeMessage {
+            schema: crate::ports::notice::NOTICE_SCHEMA.to_string(),
+            escalation_id: escalation_id.to_string(),
+            reference: reference.clone(),
+            target: target_id.to_string(),
+            notice: notice.to_string(),
+            resolved_at,
+        };
+        self.record_notice(&message, super::NoticeRoute::Callback, serde_json::Value::Null).await
+    }
+
+    /// A supervisor moves a ticket another operator has in charge: to operator `to`, or back to
+    /// its team's queue (`None`, where anyone on the team may take it in charge). Recorded as a
+    /// `reassigned` event with the reason; the state stays (a ticket back in the queue is `new`).
+    pub async fn reassign(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        to: Option<&str>,
+        reason: &str,
+    ) -> Result<Ticket, EngineError> {
+        if actor.role != crate::domain::ActorRole::Supervisor {
+            return Err(EngineError::Forbidden("only a supervisor reassigns tickets".into()));
+        }
+        check_text("/reason", reason)?;
+        if let Some(to) = to {
+            crate::domain::event::check_operator_id(to).map_err(|m| EngineError::invalid("/to", m))?;
+        }
         let now = self.now();
-        let id = ticket.id.clone();
-        self.change_from(&id, Some(ticket), |t, _| {
-            let Some(at) = t.escalations.iter().position(|e| e.target == target_id && e.notice_at.is_none()) else {
-                if t.escalations.iter().any(|e| e.target == target_id && e.notice.as_deref() == Some(notice)) {
-                    return Ok(Vec::new());
-                }
+        self.change(id, |t, _| {
+            let Some(from) = t.assignee.clone() else {
                 return Err(EngineError::Conflict(format!(
-                    "ticket {} awaits no resolution notice from {target_id}",
+                    "ticket {} is in nobody's charge: an operator of its team takes it in charge",
                     t.reference
                 )));
             };
-            t.escalations[at].notice_at = Some(now);
-            t.escalations[at].notice = Some(notice.to_string());
-            if t.state == TicketState::AwaitingResolutionNotice && pending_targets(t).is_empty() {
-                t.move_to(TicketState::InProgress, now).map_err(lifecycle)?;
+            if !matches!(
+                t.state,
+                TicketState::TakenInCharge | TicketState::InProgress | TicketState::AwaitingResolutionNotice
+            ) {
+                return Err(EngineError::Conflict(format!(
+                    "ticket {} is {}; it is not reassigned",
+                    t.reference, t.state
+                )));
             }
-            Ok(vec![event(
-                t,
-                &actor,
-                EventKind::NoticeReceived,
-                now,
-                json!({"target": target_id, "notice": notice, "assignee": t.assignee}),
-            )])
+            if to == Some(from.as_str()) {
+                return Ok(Vec::new());
+            }
+            match to {
+                Some(to) => t.assignee = Some(to.to_string()),
+                None => {
+                    if t.state == TicketState::AwaitingResolutionNotice {
+                        return Err(EngineError::Conflict(
+                            "an escalated ticket waits for its notice with an operator: reassign it to one".into(),
+                        ));
+                    }
+                    t.move_to(TicketState::New, now).map_err(lifecycle)?;
+                    t.assignee = None;
+                }
+            }
+            let detail = json!({"from": from, "to": to, "reason": reason, "state": t.state});
+            Ok(vec![event(t, actor, EventKind::Reassigned, now, detail)])
         })
         .await
+        .inspect(|t| tracing::info!(ticket = %t.id, reference = %t.reference, "ticket reassigned"))
     }
 
     /// R: the operator's answer, and the ticket resolved. Refused while the flow expects something
@@ -393,6 +559,7 @@ impl Engine {
         let answer_id = uuid::Uuid::now_v7().to_string();
         let resolved = self
             .change(id, |t, guard| {
+                check_in_charge(t, actor)?;
                 guard.check_resolve(t).map_err(EngineError::Conflict)?;
                 t.move_to(TicketState::Resolved, now).map_err(lifecycle)?;
                 let detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
@@ -532,36 +699,90 @@ pub(super) struct Envelope<'a> {
     pub reply_to: Option<String>,
 }
 
-/// The escalation message with only the fields the target's `fields` list names. The envelope
-/// (ids, reference, target, times, the operator's summary) always goes: the target needs it to
-/// work the case and answer.
+/// What a target may receive: the fields its `fields` list names, free text only when it is
+/// cleared for it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Clearance<'a> {
+    pub fields: &'a [String],
+    pub free_text: bool,
+}
+
+impl<'a> From<&'a crate::rules::model::Target> for Clearance<'a> {
+    fn from(t: &'a crate::rules::model::Target) -> Self {
+        Self { fields: &t.fields, free_text: t.free_text }
+    }
+}
+
+impl Clearance<'_> {
+    /// Whether `name` may go, and if not, why.
+    fn check(&self, name: &str) -> Result<(), &'static str> {
+        if !self.fields.iter().any(|f| f == name) {
+            Err("not among the target's fields")
+        } else if FREE_TEXT_FIELDS.contains(&name) && !self.free_text {
+            Err("the requester's free text, which the target is not cleared to receive")
+        } else {
+            Ok(())
+        }
+    }
+}
+
+use crate::rules::validate::FREE_TEXT_FIELDS;
+
+/// A field of the ticket that does not go to a target, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Withheld {
+    pub field: String,
+    pub reason: &'static str,
+}
+
+/// The ticket's values under the names a target's `fields` list uses (the envelope's
+/// `ticket_type`, `category` and `channel` aside), those that have one.
+fn named_values(ticket: &Ticket, bodies: &Bodies<'_>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut add = |name: &str, value: Option<&str>| {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            out.push((name.to_string(), v.to_string()));
+        }
+    };
+    add("created_at", Some(&ticket.created_at.to_string()));
+    add("subject", ticket.subject.as_deref());
+    add("description", bodies.description);
+    add("conversation", bodies.conversation);
+    add("requester.name", ticket.requester.name.as_deref());
+    add("requester.email", ticket.requester.email.as_deref());
+    add("requester.phone", ticket.requester.phone.as_deref());
+    add("requester.fiscal_code", ticket.requester.fiscal_code.as_deref());
+    for (name, value) in &ticket.fields {
+        add(&format!("custom.{name}"), Some(value));
+    }
+    out
+}
+
+/// The names of the ticket's fields that have a value, the envelope's included (what is withheld
+/// is listed by name only, never its value).
+fn present_fields(ticket: &Ticket, bodies: &Bodies<'_>) -> Vec<String> {
+    let envelope = [
+        ("ticket_type", ticket.ticket_type.is_some()),
+        ("category", ticket.category.is_some()),
+        ("channel", !ticket.channel.is_empty()),
+    ];
+    let named = named_values(ticket, bodies).into_iter().map(|(name, _)| name);
+    envelope.into_iter().filter(|(_, has)| *has).map(|(name, _)| name.to_string()).chain(named).collect()
+}
+
+/// The escalation message with only the fields the target is cleared for. The envelope (ids,
+/// reference, target, times, the operator's summary) always goes: the target needs it to work
+/// the case and answer.
 pub(super) fn escalation_message(
     ticket: &Ticket,
     target: &str,
-    allowed: &[String],
+    clearance: Clearance<'_>,
     bodies: Bodies<'_>,
     envelope: Envelope<'_>,
 ) -> EscalationMessage {
-    let may = |name: &str| allowed.iter().any(|f| f == name);
-    let mut fields = BTreeMap::new();
-    let mut put = |name: &str, value: Option<&str>| {
-        if may(name)
-            && let Some(v) = value.filter(|v| !v.is_empty())
-        {
-            fields.insert(name.to_string(), v.to_string());
-        }
-    };
-    put("created_at", Some(&ticket.created_at.to_string()));
-    put("subject", ticket.subject.as_deref());
-    put("description", bodies.description);
-    put("conversation", bodies.conversation);
-    put("requester.name", ticket.requester.name.as_deref());
-    put("requester.email", ticket.requester.email.as_deref());
-    put("requester.phone", ticket.requester.phone.as_deref());
-    put("requester.fiscal_code", ticket.requester.fiscal_code.as_deref());
-    for (name, value) in &ticket.fields {
-        put(&format!("custom.{name}"), Some(value));
-    }
+    let may = |name: &str| clearance.check(name).is_ok();
+    let fields: BTreeMap<String, String> =
+        named_values(ticket, &bodies).into_iter().filter(|(name, _)| may(name)).collect();
     EscalationMessage {
         schema: ESCALATION_SCHEMA.to_string(),
         escalation_id: envelope.escalation_id.to_string(),
@@ -605,7 +826,7 @@ mod tests {
         let m = escalation_message(
             &t,
             "third_parties",
-            &allowed,
+            Clearance { fields: &allowed, free_text: true },
             Bodies { description: Some("Ho pagato due volte"), conversation: Some("everything") },
             Envelope { escalation_id: "e-1", at: now, due: None, summary: "check the payment", reply_to: None },
         );
@@ -614,5 +835,14 @@ mod tests {
         assert_eq!((m.ticket_type, m.channel.as_deref()), (None, None));
         let json = m.to_json().unwrap();
         assert!(!json.contains("mario@example.it") && !json.contains("RSSMRA85T10A562S"), "{json}");
+        // Not cleared for free text: the subject stays, whatever the list says.
+        let m = escalation_message(
+            &t,
+            "third_parties",
+            Clearance { fields: &allowed, free_text: false },
+            Bodies { description: Some("Ho pagato due volte"), conversation: None },
+            Envelope { escalation_id: "e-2", at: now, due: None, summary: "check the payment", reply_to: None },
+        );
+        assert_eq!(m.fields.keys().collect::<Vec<_>>(), ["custom.notice_code"]);
     }
 }

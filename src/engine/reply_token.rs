@@ -24,10 +24,13 @@ const DOMAIN_SEPARATOR: &str = "sportello.reply-token/v1";
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
-/// The key, and the mailbox targets reply to (`SPORTELLO_REPLY_EMAIL`).
+/// The key, and the mailbox targets reply to (`SPORTELLO_REPLY_EMAIL`). After a rotation the
+/// keys it replaced still check the tokens already sent, until their grace period ends; new
+/// tokens use the current key.
 #[derive(Clone)]
 pub struct ReplyTokens {
     key: Vec<u8>,
+    previous: Vec<(Vec<u8>, jiff::Timestamp)>,
     mailbox: Option<String>,
 }
 
@@ -52,16 +55,33 @@ impl ReplyTokens {
             return Err(format!("the reply token key needs at least {MIN_KEY_BYTES} bytes"));
         }
         let mailbox = mailbox.map(|m| m.trim().to_string()).filter(|m| m.contains('@'));
-        Ok(Self { key: key.to_vec(), mailbox })
+        Ok(Self { key: key.to_vec(), previous: Vec::new(), mailbox })
     }
 
-    /// From `SPORTELLO_REPLY_TOKEN_KEY` and `SPORTELLO_REPLY_EMAIL`; `None` without a key.
+    /// The current key of a rotated secret, and those still in their grace period.
+    pub fn rotating(key: &crate::secrets::Rotating, mailbox: Option<String>) -> Result<Self, String> {
+        let mut tokens = Self::new(&key.current, mailbox)?;
+        for (old, until) in &key.previous {
+            if old.len() < MIN_KEY_BYTES {
+                return Err(format!("a retired reply token key needs at least {MIN_KEY_BYTES} bytes too"));
+            }
+            tokens.previous.push((old.as_bytes().to_vec(), *until));
+        }
+        Ok(tokens)
+    }
+
+    /// From `SPORTELLO_REPLY_TOKEN_KEY` (the key, or the rotated form of [`crate::secrets`]:
+    /// the key, then `<retired key> until <time>` lines) and `SPORTELLO_REPLY_EMAIL`; `None`
+    /// without a key.
     pub fn from_env() -> Result<Option<Self>, String> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        match var(REPLY_TOKEN_KEY_ENV) {
-            Some(key) => Self::new(key.trim(), var("SPORTELLO_REPLY_EMAIL")).map(Some),
-            None => Ok(None),
-        }
+        let Some(value) = var(REPLY_TOKEN_KEY_ENV) else {
+            return Ok(None);
+        };
+        let key = crate::secrets::Rotating::parse(&value)
+            .map_err(|e| format!("{REPLY_TOKEN_KEY_ENV}: {e}"))?
+            .ok_or_else(|| format!("{REPLY_TOKEN_KEY_ENV} is empty"))?;
+        Self::rotating(&key, var("SPORTELLO_REPLY_EMAIL")).map(Some)
     }
 
     pub fn mailbox(&self) -> Option<&str> {
@@ -69,7 +89,11 @@ impl ReplyTokens {
     }
 
     fn mac(&self, reference: &TicketReference, escalation_id: &str, target: &str) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        Self::mac_with(&self.key, reference, escalation_id, target)
+    }
+
+    fn mac_with(key: &[u8], reference: &TicketReference, escalation_id: &str, target: &str) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
         for part in [DOMAIN_SEPARATOR, reference.as_str(), escalation_id, target] {
             // Length-prefixed, so no two different tuples give the same input.
             mac.update(&(part.len() as u64).to_be_bytes());
@@ -85,10 +109,18 @@ impl ReplyTokens {
         format!("{reference}.{hex}")
     }
 
-    /// Whether `found` is the token of this escalation (compared in constant time).
+    /// Whether `found` is the token of this escalation (compared in constant time), by the
+    /// current key or one still in its grace period.
     pub fn matches(&self, found: &FoundToken, escalation_id: &str, target: &str) -> bool {
-        !escalation_id.is_empty()
-            && self.mac(&found.reference, escalation_id, target).verify_truncated_left(&found.mac).is_ok()
+        if escalation_id.is_empty() {
+            return false;
+        }
+        let now = jiff::Timestamp::now();
+        std::iter::once(self.key.as_slice())
+            .chain(self.previous.iter().filter(|(_, until)| *until > now).map(|(k, _)| k.as_slice()))
+            .any(|key| {
+                Self::mac_with(key, &found.reference, escalation_id, target).verify_truncated_left(&found.mac).is_ok()
+            })
     }
 
     /// The reply mailbox with the token as a plus tag: `notices+SP-…@domain`.
@@ -192,6 +224,22 @@ mod tests {
         assert!(!t.matches(&found[0], "esc-1", "pagopa_specialists"));
         let other = ReplyTokens::new([8u8; 32], None).unwrap();
         assert!(!other.matches(&found[0], "esc-1", "third_parties"), "another key");
+        // Rotated: the old key still checks tokens already sent, for its grace period only.
+        let now = jiff::Timestamp::now();
+        let key = |b: u8| String::from_utf8(vec![b; 32]).unwrap();
+        let mut rotating = crate::secrets::Rotating { current: key(b'a'), previous: Vec::new() };
+        let before = ReplyTokens::rotating(&rotating, None).unwrap();
+        let sent = find_tokens(&before.token(&reference(), "esc-1", "third_parties"));
+        rotating.rotate(key(b'b'), jiff::SignedDuration::from_hours(1), now);
+        let after = ReplyTokens::rotating(&rotating, None).unwrap();
+        assert!(after.matches(&sent[0], "esc-1", "third_parties"), "in the grace period");
+        assert_ne!(
+            after.token(&reference(), "esc-1", "third_parties"),
+            before.token(&reference(), "esc-1", "third_parties")
+        );
+        rotating.previous[0].1 = now - jiff::SignedDuration::from_hours(1);
+        let expired = ReplyTokens::rotating(&rotating, None).unwrap();
+        assert!(!expired.matches(&sent[0], "esc-1", "third_parties"), "after it");
         // Folded to lower case by a mail system, it still reads.
         let lower = find_tokens(&token.to_lowercase());
         assert!(t.matches(&lower[0], "esc-1", "third_parties"));

@@ -66,10 +66,11 @@ impl Engine {
                 match handle_step(self, &delivery.message).await {
                     Ok(()) => {
                         self.ports.steps.ack(&delivery.receipt).await?;
+                        tracing::trace!(step = %delivery.message.step, message_id = %delivery.message_id, "step handled");
                         done += 1;
                     }
                     Err(e) => {
-                        tracing::warn!(step = %delivery.message.step, error = %e, "step failed; it will be retried");
+                        tracing::warn!(step = %delivery.message.step, error = %e.for_log(), "step failed; it will be retried");
                         self.ports.steps.nack(&delivery.receipt).await?;
                     }
                 }

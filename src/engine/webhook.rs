@@ -54,14 +54,8 @@ impl WebhookFile {
     /// Writes the file, readable by its owner only (it holds the secrets).
     pub fn write(&self, path: &Path) -> Result<(), String> {
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600));
-        }
-        std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        // Private from the start: the temporary file is never readable by others either.
+        crate::secrets::write_private(path, text.as_bytes())
     }
 
     /// Registers (or replaces) `client`'s webhook with a new secret; returns the secret.

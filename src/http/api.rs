@@ -27,11 +27,11 @@ pub fn router() -> Router<AppState> {
     router_with(Authenticator::from_env())
 }
 
-pub fn router_with(auth: Authenticator) -> Router<AppState> {
+pub fn router_with(auth: impl Into<Arc<Authenticator>>) -> Router<AppState> {
     Router::new()
         .route("/api/v1/tickets", post(create_ticket))
         .route("/api/v1/tickets/{reference}", get(ticket_status))
-        .layer(Extension(Arc::new(auth)))
+        .layer(Extension(auth.into()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(errors::problem_json))
 }
@@ -214,6 +214,8 @@ fn contact_of(engine: &Engine, who: &ClientIdentity, key: &str, req: &CreateTick
         fields,
         related: None,
         actor: Some(Actor { id: who.client_id.clone(), role: ActorRole::Requester }),
+        // The client app is the sender (the actor); the requester is who it names.
+        sender: None,
     })
 }
 

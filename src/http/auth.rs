@@ -40,6 +40,10 @@ pub struct StoredKey {
     pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<Timestamp>,
+    /// After this the key no longer works: set when it is created with an expiry, or when it is
+    /// rotated (the end of its grace period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -83,23 +87,17 @@ impl KeyFile {
     /// Writes through a temporary file and a rename, so readers never see half a file; the
     /// file is readable by its owner only.
     pub fn write(&self, path: &Path) -> Result<(), KeyFileError> {
-        let err = |error| KeyFileError::Write { path: path.display().to_string(), error };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(err)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(self).expect("key files serialise");
-        std::fs::write(&tmp, text + "\n").map_err(err)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
-        }
-        std::fs::rename(&tmp, path).map_err(err)
+        let text = serde_json::to_string_pretty(self).expect("key files serialise") + "\n";
+        crate::secrets::write_private(path, text.as_bytes()).map_err(KeyFileError::Invalid)
     }
 
     /// Adds a key for `client`; returns the key, which is shown once and stored only hashed.
     pub fn add(&mut self, client: &str, now: Timestamp) -> (StoredKey, String) {
+        self.add_until(client, now, None)
+    }
+
+    /// Adds a key for `client` that stops working at `expires_at`.
+    pub fn add_until(&mut self, client: &str, now: Timestamp, expires_at: Option<Timestamp>) -> (StoredKey, String) {
         let id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
         // Two v4 UUIDs: 244 random bits from the OS generator.
         let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
@@ -110,9 +108,34 @@ impl KeyFile {
             sha256: sha256_hex(key.as_bytes()),
             created_at: now,
             revoked_at: None,
+            expires_at,
         };
         self.keys.push(stored.clone());
         (stored, key)
+    }
+
+    /// A new key for the client of key `id`; the old one keeps working for `grace` (so the client
+    /// can switch without an outage), then stops. Returns the new key, shown once.
+    pub fn rotate(
+        &mut self,
+        id: &str,
+        now: Timestamp,
+        grace: jiff::SignedDuration,
+        expires_at: Option<Timestamp>,
+    ) -> Result<(StoredKey, String), KeyFileError> {
+        let old = self
+            .keys
+            .iter_mut()
+            .find(|k| k.id == id && k.revoked_at.is_none())
+            .ok_or_else(|| KeyFileError::Invalid(format!("no active key `{id}`; see `sportello clients list`")))?;
+        let end = now.checked_add(grace).map_err(|e| KeyFileError::Invalid(format!("grace period: {e}")))?;
+        if grace.is_zero() {
+            old.revoked_at = Some(now);
+        } else {
+            old.expires_at = Some(old.expires_at.map_or(end, |at| at.min(end)));
+        }
+        let client = old.client.clone();
+        Ok(self.add_until(&client, now, expires_at))
     }
 
     /// Revokes a key by id; false when there is no such key.
@@ -126,14 +149,16 @@ impl KeyFile {
     }
 
     /// The client of a presented key. Every live hash is compared, in constant time, whatever
-    /// matches first: how long this takes says nothing about the key.
+    /// matches first: how long this takes says nothing about the key. Revoked and expired keys
+    /// are no keys.
     pub fn client_of(&self, presented: &str) -> Option<&StoredKey> {
         let hash = Sha256::digest(presented.as_bytes());
+        let now = Timestamp::now();
         let mut found = None;
         for k in &self.keys {
             let Some(stored) = decode_hex(&k.sha256) else { continue };
             let equal: bool = stored.as_slice().ct_eq(hash.as_slice()).into();
-            if equal && k.revoked_at.is_none() {
+            if equal && k.revoked_at.is_none() && k.expires_at.is_none_or(|at| at > now) {
                 found = Some(k);
             }
         }

@@ -22,14 +22,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 pub const MAIL_TOKEN_HEADER: &str = "x-sportello-mail-token";
 pub const MAIL_TOKEN_ENV: &str = "SPORTELLO_MAIL_TOKEN_SHA256";
 
-/// The SHA-256 of the shared secret mail gateways present.
+/// The SHA-256 of the shared secret mail gateways present (and, after a rotation, of the ones
+/// still accepted until their grace period ends).
 #[derive(Clone)]
 pub struct MailToken {
     sha256: [u8; 32],
+    previous: Vec<([u8; 32], jiff::Timestamp)>,
 }
 
 impl std::fmt::Debug for MailToken {
@@ -49,12 +52,20 @@ impl MailToken {
         for (i, byte) in sha256.iter_mut().enumerate() {
             *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
         }
-        Ok(Self { sha256 })
+        Ok(Self { sha256, previous: Vec::new() })
     }
 
     /// For tests and tools: the token of a known secret.
     pub fn for_secret(secret: &str) -> Self {
-        Self { sha256: Sha256::digest(secret.as_bytes()).into() }
+        Self { sha256: Sha256::digest(secret.as_bytes()).into(), previous: Vec::new() }
+    }
+
+    /// The current secret of a rotated file, and those still in their grace period.
+    pub fn for_rotating(secret: &crate::secrets::Rotating) -> Self {
+        Self {
+            sha256: Sha256::digest(secret.current.as_bytes()).into(),
+            previous: secret.previous.iter().map(|(s, until)| (Sha256::digest(s.as_bytes()).into(), *until)).collect(),
+        }
     }
 
     pub fn from_env() -> Result<Self, String> {
@@ -63,9 +74,16 @@ impl MailToken {
     }
 
     /// Compares digests in constant time: how far a guess matched does not show in the timing.
+    /// A retired secret is accepted until its grace period ends.
     pub fn verify(&self, presented: &[u8]) -> bool {
         let digest: [u8; 32] = Sha256::digest(presented).into();
-        digest.iter().zip(self.sha256.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        let now = jiff::Timestamp::now();
+        let mut ok: bool = digest.ct_eq(&self.sha256).into();
+        for (retired, until) in &self.previous {
+            let same: bool = digest.ct_eq(retired).into();
+            ok |= same && *until > now;
+        }
+        ok
     }
 }
 

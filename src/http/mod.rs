@@ -29,7 +29,7 @@ pub struct Credentials {
     pub operators: operator::OperatorApi,
     /// The mail gateway's shared secret on `POST /email/inbound`.
     pub mail_token: email::MailToken,
-    /// API keys of PagoPA's client apps.
+    /// API keys of PagoPA's client apps and of the telephony platform.
     pub api_clients: auth::Authenticator,
 }
 
@@ -37,9 +37,11 @@ pub struct Credentials {
 /// serves its own part of it.
 pub fn app(engine: Engine, credentials: Credentials) -> Router {
     let Credentials { operators, mail_token, api_clients } = credentials;
+    // The telephony platform and the client apps present keys from the same file.
+    let api_clients = std::sync::Arc::new(api_clients);
     let channels = Router::new()
         .merge(health())
-        .merge(voice::router())
+        .merge(voice::router_with(api_clients.clone()))
         .merge(chat::router())
         .merge(email::router(mail_token))
         .merge(api::router_with(api_clients))

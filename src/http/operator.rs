@@ -138,6 +138,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(api: OperatorApi) -> Router<S> {
         .route("/operator/tickets/{ticket}/close-contact", post(close_contact))
         .route("/operator/tickets/{ticket}/escalate", post(escalate))
         .route("/operator/tickets/{ticket}/resolve", post(resolve))
+        .route("/operator/tickets/{ticket}/escalation-preview", post(escalation_preview))
+        .route("/operator/tickets/{ticket}/reassign", post(reassign))
+        .route("/operator/erasures/preview", post(erasure_preview))
+        .route("/operator/erasures", post(erase))
         .route("/operator/tickets/{ticket}/reminder-lookup", post(super::operator_reminders::reminder_lookup))
         .route("/operator/tickets/{ticket}/check-incidents", post(super::operator_incidents::check))
         .route("/operator/incidents", post(super::operator_incidents::declare))
@@ -401,6 +405,150 @@ async fn escalate(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct PreviewBody {
+    /// One target of the flow; all of them when absent.
+    #[serde(default)]
+    target: Option<String>,
+    /// The question the operator means to send.
+    #[serde(default)]
+    summary: Option<String>,
+}
+
+/// What an escalation would send, target by target: exactly what would leave, and what not.
+async fn escalation_preview(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+    body: Result<ApiJson<PreviewBody>, Problem>,
+) -> Result<Json<Value>, Problem> {
+    let (t, _) = authorize(&api, &who, Endpoint::EscalationPreview, &key).await?;
+    let ApiJson(body) = body?;
+    let previews =
+        api.engine.escalation_preview(&t.id, body.target.as_deref(), body.summary.as_deref(), &api.escalation).await?;
+    let items: Vec<Value> = previews
+        .iter()
+        .map(|p| {
+            let delivery = match &p.route {
+                crate::ports::EscalationRoute::Queue { queue } => json!({"queue": queue}),
+                crate::ports::EscalationRoute::Email { to, .. } => json!({"email": to}),
+            };
+            json!({
+                "target": p.target,
+                "party": p.party,
+                "free_text": p.free_text,
+                "delivery": delivery,
+                "message": p.message,
+                "mail": p.mail.as_ref().map(|m| json!({"from": m.from, "to": m.to, "subject": m.subject, "text": m.text})),
+                "withheld": p.withheld,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "reference": t.reference,
+        "previews": items,
+        "note": "the escalation id and, for e-mail targets, the reply token are assigned when it is sent",
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReassignBody {
+    /// The operator who takes the ticket over; absent or null: back to the team's queue.
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// A supervisor moves a ticket from one operator to another (or back to the queue), recorded.
+async fn reassign(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    Path(key): Path<String>,
+    body: Result<ApiJson<ReassignBody>, Problem>,
+) -> Result<Json<Value>, Problem> {
+    let actor = who.require(Endpoint::Reassign)?;
+    let t = find(&api.engine, &key).await?;
+    if is_privacy(&api.engine, &t) && !who.has(super::operator_auth::PRIVACY_ROLE) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "privacy tickets are reassigned by a supervisor of the privacy team: this needs the roles `supervisor` and `{}`",
+                super::operator_auth::PRIVACY_ROLE
+            ),
+        ));
+    }
+    let ApiJson(body) = body?;
+    let reason = body.reason.unwrap_or_default();
+    Ok(Json(ticket_json(&api.engine.reassign(&t.id, &actor, body.to.as_deref(), &reason).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ErasureBody {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    fiscal_code: Option<String>,
+    /// The preview's `confirm` (erasure only).
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+impl ErasureBody {
+    /// The one key the requester is found by.
+    fn key(&self) -> Result<crate::ports::RequesterKey, Problem> {
+        let key = crate::ports::RequesterKey::one_of(self.email.clone(), self.phone.clone(), self.fiscal_code.clone())
+            .map_err(|given| match given {
+                0 => Problem::unprocessable("", "find the requester by one of `email`, `phone`, `fiscal_code`"),
+                _ => Problem::unprocessable("", "one key at a time: `email`, `phone` or `fiscal_code`"),
+            })?;
+        key.normalized().map_err(|_| Problem::unprocessable(format!("/{}", key.kind()), "must not be empty"))?;
+        Ok(key)
+    }
+}
+
+/// What an erasure by this key would reach, and the confirmation to carry it out.
+async fn erasure_preview(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    body: Result<ApiJson<ErasureBody>, Problem>,
+) -> Result<Json<Value>, Problem> {
+    who.require(Endpoint::ErasurePreview)?;
+    let ApiJson(body) = body?;
+    if body.confirm.is_some() {
+        return Err(Problem::unprocessable(
+            "/confirm",
+            "a preview takes no confirmation; POST /operator/erasures does",
+        ));
+    }
+    let preview = api.engine.erasure_preview(&body.key()?).await?;
+    Ok(Json(serde_json::to_value(&preview).unwrap_or(Value::Null)))
+}
+
+/// GDPR art. 17: erases what the preview showed.
+async fn erase(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    body: Result<ApiJson<ErasureBody>, Problem>,
+) -> Result<Json<Value>, Problem> {
+    let actor = who.require(Endpoint::Erase)?;
+    let ApiJson(body) = body?;
+    let key = body.key()?;
+    let Some(confirm) = body.confirm.as_deref().filter(|c| !c.trim().is_empty()) else {
+        return Err(Problem::unprocessable(
+            "/confirm",
+            "preview the erasure first (POST /operator/erasures/preview) and send back its `confirm`",
+        ));
+    };
+    let done = api.engine.erase_requester(&key, &actor, confirm.trim()).await?;
+    Ok(Json(json!({"matched_on": done.matched_on, "erased": done.tickets, "copies": done.copies})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ResolveBody {
     answer: String,
 }
@@ -419,11 +567,20 @@ async fn resolve(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NoticeBody {
+    /// The ticket reference the escalation message named.
     reference: String,
+    /// The escalation this notice answers (the `escalation_id` of the escalation message). Bodies
+    /// from before it was required lack it: refused with a pointer, never matched by guess.
+    #[serde(default)]
+    escalation_id: Option<String>,
     notice: String,
+    #[serde(default)]
+    resolved_at: Option<jiff::Timestamp>,
 }
 
-/// `POST /operator/targets/{target}/notices`: a target's resolution notice, signed with its secret.
+/// `POST /operator/targets/{target}/notices`: a target's resolution notice, signed with its
+/// secret. It settles the escalation it names, once; a replay (same notice, same escalation)
+/// changes nothing and says so (`replayed: true`).
 async fn notice(
     State(api): State<OperatorApi>,
     Path(target): Path<String>,
@@ -444,12 +601,30 @@ async fn notice(
     let reference = TicketReference::find_in(&body.reference)
         .filter(|r| r.as_str().len() == body.reference.trim().len())
         .ok_or_else(|| Problem::unprocessable("/reference", "a reference looks like SP-7K3Q9XWD"))?;
-    let ticket =
-        api.engine.receive_resolution_notice(&target, &reference, &body.notice).await.map_err(|e| match e {
+    let Some(escalation_id) = body.escalation_id.as_deref() else {
+        return Err(Problem::unprocessable(
+            "/escalation_id",
+            "quote the escalation_id of the escalation message this notice answers: a notice settles that escalation only",
+        ));
+    };
+    let (ticket, changed) = api
+        .engine
+        .receive_resolution_notice(&target, &reference, escalation_id, &body.notice, body.resolved_at)
+        .await
+        .map_err(|e| match e {
+            EngineError::NotFound(what) if what.starts_with("escalation") => {
+                Problem::new(StatusCode::NOT_FOUND, format!("no {what}")).at("/escalation_id")
+            }
             EngineError::NotFound(_) => {
                 Problem::new(StatusCode::NOT_FOUND, format!("no ticket {reference}")).at("/reference")
             }
+            EngineError::Invalid { field, message } if field == "/target" => Problem::unprocessable("target", message),
             other => other.into(),
         })?;
-    Ok(Json(json!({"reference": ticket.reference, "state": ticket.state})))
+    Ok(Json(json!({
+        "reference": ticket.reference,
+        "escalation_id": escalation_id,
+        "state": ticket.state,
+        "replayed": !changed,
+    })))
 }

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
+use subtle::ConstantTimeEq;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -73,6 +74,10 @@ pub enum Endpoint {
     CloseContact,
     Escalate,
     Resolve,
+    EscalationPreview,
+    Reassign,
+    ErasurePreview,
+    Erase,
     ReminderLookup,
     CheckIncidents,
     DeclareIncident,
@@ -97,6 +102,13 @@ pub const MATRIX: &[(Endpoint, &[Role])] = &[
     (Endpoint::CloseContact, &[Operator, PrivacyOperator]),
     (Endpoint::Escalate, &[Operator, PrivacyOperator]),
     (Endpoint::Resolve, &[Operator, PrivacyOperator]),
+    (Endpoint::EscalationPreview, &[Operator, PrivacyOperator]),
+    // Another operator's ticket changes hands only this way (privacy tickets: a supervisor who is
+    // also on the privacy team).
+    (Endpoint::Reassign, &[Supervisor]),
+    // GDPR art. 17, by the privacy team only.
+    (Endpoint::ErasurePreview, &[PrivacyOperator]),
+    (Endpoint::Erase, &[PrivacyOperator]),
     (Endpoint::ReminderLookup, &[Operator, PrivacyOperator]),
     (Endpoint::CheckIncidents, &[Operator, PrivacyOperator]),
     (Endpoint::DeclareIncident, &[Supervisor, Admin]),
@@ -202,6 +214,14 @@ impl AuthorizerClaims {
     }
 }
 
+/// An expiry must lie ahead.
+pub fn check_expiry(expires_at: Option<jiff::Timestamp>, now: jiff::Timestamp) -> Result<(), String> {
+    match expires_at {
+        Some(at) if at <= now => Err(format!("the expiry {at} is not in the future")),
+        _ => Ok(()),
+    }
+}
+
 /// One operator in the token file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -211,6 +231,9 @@ pub struct OperatorEntry {
     /// SHA-256 of the token, hex. The token itself is shown once and never stored.
     pub token_sha256: String,
     pub created_at: jiff::Timestamp,
+    /// After this the token no longer works (`operators rotate` gives a new one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,13 +258,7 @@ pub fn new_token() -> String {
     format!("spo_{}{}", a.simple(), b.simple())
 }
 
-/// Operator ids name people's accounts, not people: letters, digits, `-`, `_`, `.`.
-pub fn check_operator_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok { Ok(()) } else { Err("an operator id has 1 to 64 letters, digits, `-`, `_` or `.`".into()) }
-}
+pub use crate::domain::event::check_operator_id;
 
 impl OperatorFile {
     pub fn read(path: &Path) -> Result<Self, String> {
@@ -252,28 +269,61 @@ impl OperatorFile {
         }
     }
 
-    /// Writes through a temporary file and a rename, so a server never reads half a file.
+    /// Writes through a temporary file and a rename, so a server never reads half a file; the
+    /// file is readable by its owner only.
     pub fn write(&self, path: &Path) -> Result<(), String> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+        crate::secrets::write_private(path, text.as_bytes())
     }
 
     /// Adds an operator; returns the token to hand over (shown once).
     pub fn add(&mut self, id: &str, roles: Vec<Role>, now: jiff::Timestamp) -> Result<String, String> {
+        self.add_until(id, roles, now, None)
+    }
+
+    /// Adds an operator whose token stops working at `expires_at`.
+    pub fn add_until(
+        &mut self,
+        id: &str,
+        roles: Vec<Role>,
+        now: jiff::Timestamp,
+        expires_at: Option<jiff::Timestamp>,
+    ) -> Result<String, String> {
         check_operator_id(id)?;
         if roles.is_empty() {
             return Err("give at least one role".into());
         }
         if self.operators.iter().any(|o| o.id == id) {
-            return Err(format!("operator `{id}` exists; revoke it first to issue a new token"));
+            return Err(format!("operator `{id}` exists; `sportello operators rotate {id}` gives it a new token"));
         }
+        check_expiry(expires_at, now)?;
         let token = new_token();
-        self.operators.push(OperatorEntry { id: id.into(), roles, token_sha256: hash_token(&token), created_at: now });
+        self.operators.push(OperatorEntry {
+            id: id.into(),
+            roles,
+            token_sha256: hash_token(&token),
+            created_at: now,
+            expires_at,
+        });
+        Ok(token)
+    }
+
+    /// A new token for operator `id` (the old one stops working at once), valid until
+    /// `expires_at`.
+    pub fn rotate(
+        &mut self,
+        id: &str,
+        now: jiff::Timestamp,
+        expires_at: Option<jiff::Timestamp>,
+    ) -> Result<String, String> {
+        check_expiry(expires_at, now)?;
+        let entry = self.operators.iter_mut().find(|o| o.id == id).ok_or_else(|| {
+            format!("no operator `{id}`; `sportello operators list` shows them, `operators add` creates one")
+        })?;
+        let token = new_token();
+        entry.token_sha256 = hash_token(&token);
+        entry.created_at = now;
+        entry.expires_at = expires_at;
         Ok(token)
     }
 
@@ -283,12 +333,20 @@ impl OperatorFile {
         if self.operators.len() == before { Err(format!("no operator `{id}`")) } else { Ok(()) }
     }
 
-    fn find(&self, token: &str) -> Option<OperatorIdentity> {
-        let hash = hash_token(token);
-        self.operators
-            .iter()
-            .find(|o| o.token_sha256 == hash)
-            .map(|o| OperatorIdentity { id: o.id.clone(), roles: o.roles.clone() })
+    /// The operator of a presented token. Every stored hash is compared, in constant time,
+    /// whatever matches first: how long this takes says nothing about the token. An expired
+    /// token is no token.
+    fn find(&self, token: &str, now: jiff::Timestamp) -> Option<OperatorIdentity> {
+        let hash = Sha256::digest(token.as_bytes());
+        let mut found = None;
+        for o in &self.operators {
+            let Ok(stored) = hex::decode(&o.token_sha256) else { continue };
+            let equal: bool = stored.as_slice().ct_eq(hash.as_slice()).into();
+            if equal && o.expires_at.is_none_or(|at| at > now) {
+                found = Some(OperatorIdentity { id: o.id.clone(), roles: o.roles.clone() });
+            }
+        }
+        found
     }
 }
 
@@ -311,7 +369,7 @@ impl TokenFile {
         if !fresh {
             *cache = Some((modified, OperatorFile::read(&self.path)?));
         }
-        Ok(cache.as_ref().and_then(|(_, file)| file.find(token)))
+        Ok(cache.as_ref().and_then(|(_, file)| file.find(token, jiff::Timestamp::now())))
     }
 }
 

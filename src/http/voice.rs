@@ -6,17 +6,19 @@
 //! Amazon Connect contact flow sends its Lambda (`POST /voice/connect`, or the event itself, see
 //! `functions/voice`). A retried call (same call id) gets the same ticket and the same answer.
 
+use super::auth::{Authenticator, ClientIdentity};
 use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
-use crate::domain::{Actor, ActorRole, Requester, TicketState};
+use crate::domain::{Actor, ActorRole, ChannelKind, Requester, TicketState};
 use crate::engine::{Engine, NewContact};
 use crate::rules::{Contact, Facts};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The rulebook channel calls arrive on.
 pub const CHANNEL: &str = "voice";
@@ -29,12 +31,44 @@ pub const MENU: &[(&str, &str)] =
 /// What callers' numbers look like when the network withholds them.
 const WITHHELD: &[&str] = &["anonymous", "unknown", "private", "restricted", "unavailable"];
 
+/// The routes, authenticating the telephony platform as the environment says (see
+/// [`Authenticator::from_env`]).
 pub fn router() -> Router<AppState> {
+    router_with(Authenticator::from_env())
+}
+
+/// The routes with the given authenticator. The telephony platform is a client like the ticket
+/// API's: an API key locally, the API Gateway authorizer's identity on AWS. An Amazon Connect
+/// contact flow that invokes the voice function directly is authorized by IAM instead (see
+/// `lambda::voice_event`).
+pub fn router_with(auth: impl Into<Arc<Authenticator>>) -> Router<AppState> {
     Router::new()
         .route("/voice/calls", post(call))
         .route("/voice/connect", post(connect))
+        .layer(Extension(auth.into()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(errors::problem_json))
+}
+
+/// Calls come from the telephony platform: a client named after a voice channel of the rulebook
+/// (`voice`). A client app's key opens no calls.
+fn telephony(engine: &Engine, who: &ClientIdentity) -> Result<(), Problem> {
+    let book = &engine.rules.book;
+    if book.channels.get(&who.client_id).is_some_and(|c| c.kind == ChannelKind::Voice) {
+        return Ok(());
+    }
+    let voice: Vec<&str> =
+        book.channels.iter().filter(|(_, c)| c.kind == ChannelKind::Voice).map(|(id, _)| id.as_str()).collect();
+    Err(Problem::new(
+        axum::http::StatusCode::FORBIDDEN,
+        format!(
+            "client `{}` is not a telephony platform: calls come from the client of a voice channel ({}); \
+             give the platform its own key (`sportello clients add {}`)",
+            who.client_id,
+            voice.join(", "),
+            voice.first().copied().unwrap_or(CHANNEL)
+        ),
+    ))
 }
 
 /// `POST /voice/calls`.
@@ -234,11 +268,15 @@ pub async fn answer_call(engine: &Engine, call: &CallStart) -> Result<CallAnswer
         })
         .map_err(|e| Problem::unprocessable("/menu", e.to_string()))?;
     let fill = |id: &str| engine.rules.fill(message(engine, id, &lang), &decision, &lang, CHANNEL);
-    let prompt = if decision.in_service_hours {
-        fill("ivr_welcome")
+    let parts: Vec<String> = if decision.in_service_hours {
+        vec![fill("ivr_welcome")]
+    } else if !triaged.state.is_final() {
+        // Out of hours, a privacy request still reaches the privacy team (section 3.5).
+        vec![fill("ivr_out_of_hours"), fill("ivr_privacy_registered"), fill("alternative_channels")]
     } else {
-        format!("{} {}", fill("ivr_out_of_hours"), fill("alternative_channels"))
+        vec![fill("ivr_out_of_hours"), fill("alternative_channels")]
     };
+    let prompt = parts.into_iter().filter(|p| !p.trim().is_empty()).collect::<Vec<_>>().join(" ");
     let answer = CallAnswer {
         call_id: call_id.to_string(),
         reference: ticket.reference.to_string(),
@@ -252,14 +290,21 @@ pub async fn answer_call(engine: &Engine, call: &CallStart) -> Result<CallAnswer
     Ok(answer)
 }
 
-async fn call(State(state): State<AppState>, ApiJson(call): ApiJson<CallStart>) -> Result<Json<CallAnswer>, Problem> {
+async fn call(
+    State(state): State<AppState>,
+    who: ClientIdentity,
+    ApiJson(call): ApiJson<CallStart>,
+) -> Result<Json<CallAnswer>, Problem> {
+    telephony(&state.engine, &who)?;
     Ok(Json(answer_call(&state.engine, &call).await?))
 }
 
 async fn connect(
     State(state): State<AppState>,
+    who: ClientIdentity,
     ApiJson(event): ApiJson<ConnectEvent>,
 ) -> Result<Json<BTreeMap<String, String>>, Problem> {
+    telephony(&state.engine, &who)?;
     let call = event.to_call();
     let answer = answer_call(&state.engine, &call).await.map_err(connect_pointer)?;
     Ok(Json(answer.to_connect()))

@@ -1,5 +1,10 @@
 //! Resolution notices on the reply queue: what a target sends back when it has worked an
-//! escalation.
+//! escalation. The same fields, less `schema` and `target`, make the body of the signed HTTP
+//! callback (`POST /operator/targets/{target}/notices`).
+//!
+//! A notice is bound to one escalation by its `escalation_id` and is accepted once: the same
+//! notice again changes nothing, another notice for an escalation already answered is refused,
+//! and no notice ever answers a later escalation of the same ticket to the same target.
 //!
 //! Like the escalation message, this is a public contract: its JSON Schema is checked in at
 //! `docs/resolution-notice.schema.json`, and a test keeps it and [`NoticeMessage`] in step.
@@ -24,7 +29,8 @@ pub struct NoticeMessage {
     /// Always `sportello.resolution-notice/v1` for this shape.
     #[schemars(extend("const" = "sportello.resolution-notice/v1"))]
     pub schema: String,
-    /// The `escalation_id` of the escalation message this answers.
+    /// The `escalation_id` of the escalation message this answers (of a reminder, its own id or
+    /// the one it `reminds`). The notice settles that escalation and no other, once.
     #[schemars(length(min = 1, max = 128))]
     pub escalation_id: String,
     /// The ticket reference of the escalation message, e.g. `SP-7K3Q9XWD`.

@@ -57,6 +57,16 @@ impl RequesterKey {
         Ok(value)
     }
 
+    /// The one key given among an e-mail address, a phone number and a fiscal code; `Err` says
+    /// how many were given instead (0, or more than 1).
+    pub fn one_of(email: Option<String>, phone: Option<String>, fiscal_code: Option<String>) -> Result<Self, usize> {
+        let mut keys: Vec<Self> = [email.map(Self::Email), phone.map(Self::Phone), fiscal_code.map(Self::FiscalCode)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if keys.len() == 1 { Ok(keys.remove(0)) } else { Err(keys.len()) }
+    }
+
     /// The normalised keys a requester can be found by.
     pub fn of(requester: &Requester) -> RequesterKeys {
         let key = |k: Option<RequesterKey>| k.and_then(|k| k.normalized().ok());
@@ -100,10 +110,12 @@ impl RequesterKeys {
     }
 }
 
-/// What an erasure did: the tickets whose requester data is gone.
+/// What an erasure did: the tickets whose requester data is gone, and how many of the store's
+/// other copies of it went too, by kind (see [`TicketStore::copies_of`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Erasure {
     pub tickets: Vec<TicketId>,
+    pub copies: std::collections::BTreeMap<String, usize>,
 }
 
 #[async_trait]
@@ -131,7 +143,16 @@ pub trait TicketStore: Send + Sync {
 
     /// GDPR art. 17: blanks requester data on every ticket of the requester and scrubs their
     /// events' details, leaving a `RequesterErased` event (by `actor`, with no personal data).
+    /// Every other copy the store keeps of those tickets' data goes too ([`Self::copies_of`]).
     async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: Timestamp) -> StoreResult<Erasure>;
+
+    /// The copies of these tickets' data the store keeps besides the tickets and their events,
+    /// by kind (`outbox`: mail sent; `queued_messages`: messages still queued that carry more than
+    /// ids; `dead_letters`): what an erasure of their requester also removes. A store that keeps
+    /// none has nothing to count.
+    async fn copies_of(&self, _tickets: &[Ticket]) -> StoreResult<std::collections::BTreeMap<String, usize>> {
+        Ok(std::collections::BTreeMap::new())
+    }
 
     /// Deletes tickets closed (in a final state) more than `retention_days` before `now`, with
     /// their events and records. Open and recently closed tickets stay. Returns what went.

@@ -261,6 +261,12 @@ pub struct Target {
     pub delivery: Delivery,
     /// Ticket fields this target may receive; nothing else leaves Sportello.
     pub fields: Vec<String>,
+    /// Whether the requester's own words (`subject`, `description`, `conversation`) may go to
+    /// this target; they may hold names, addresses, anything. Without it the operator writes
+    /// the question for the target (the escalation's summary), and the free-text fields above
+    /// are refused by `rules check`.
+    #[serde(default)]
+    pub free_text: bool,
     /// Remind the target when no resolution notice came within this business time (e.g. `16h`).
     #[serde(default)]
     pub remind_after: Option<String>,

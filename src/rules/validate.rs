@@ -40,6 +40,9 @@ fn names<V>(map: &BTreeMap<String, V>) -> impl Iterator<Item = &str> + Clone {
     map.keys().map(String::as_str)
 }
 
+/// Target fields that carry the requester's own words: sent only to targets with `free_text`.
+pub const FREE_TEXT_FIELDS: &[&str] = &["subject", "description", "conversation"];
+
 /// Field names a target may receive besides `custom.<field>`.
 pub const TARGET_FIELDS: &[&str] = &[
     "reference",
@@ -430,8 +433,9 @@ impl<'r> Checker<'r> {
     fn paths(&mut self) {
         let b = self.book;
         let mut reported = BTreeSet::new();
-        // Privacy categories the bot may close, by the step that closes them.
-        let mut bot_privacy: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        // Privacy categories that can end with nobody from the privacy team, by the step that
+        // ends them and its outcome.
+        let mut unrouted_privacy: BTreeMap<(String, &'static str), Vec<String>> = BTreeMap::new();
         for (ch_id, ch) in &b.channels {
             for (cat_id, cat) in &b.categories {
                 if cat.channels.as_ref().is_some_and(|chs| !chs.contains(ch_id)) || !ch.flows.contains_key(cat_id) {
@@ -650,14 +654,22 @@ impl<'r> Checker<'r> {
                             None,
                         );
                     }
-                    if is_privacy && w.outcome == Some(Outcome::AutoResolved) {
+                    if is_privacy
+                        && !taken
+                        && let Some(outcome) = w.outcome
+                    {
+                        // Ended by the bot, out of hours or by an `end` step: no operator at all.
                         let at_step = w
                             .steps
                             .iter()
-                            .find(|s| s.name == "auto_resolve")
+                            .rev()
+                            .find(|s| {
+                                matches!(s.detail, Detail::End(_))
+                                    || vocabulary::builtin(s.name).is_some_and(|i| i.outcome.is_some())
+                            })
                             .and_then(|s| s.pointer.clone())
                             .unwrap_or_else(|| last.clone());
-                        bot_privacy.entry(at_step).or_default().push(cat_id.clone());
+                        unrouted_privacy.entry((at_step, outcome.as_str())).or_default().push(cat_id.clone());
                     }
                     if escalated && !w.steps.iter().any(|s| s.name == "await_resolution_notice") {
                         report(
@@ -682,18 +694,25 @@ impl<'r> Checker<'r> {
                 }
             }
         }
-        self.bot_closes_privacy(bot_privacy);
+        self.privacy_ends_without_the_team(unrouted_privacy);
     }
 
-    fn bot_closes_privacy(&mut self, bot_privacy: BTreeMap<String, Vec<String>>) {
-        for (pointer, mut categories) in bot_privacy {
+    /// Section 3.5: privacy requests are taken in charge by the operator service whatever the
+    /// channel, so no path of a privacy category may end before the privacy team has it (closed
+    /// by the bot, closed out of hours, a call not served).
+    fn privacy_ends_without_the_team(&mut self, unrouted: BTreeMap<(String, &'static str), Vec<String>>) {
+        for ((pointer, outcome), mut categories) in unrouted {
+            categories.sort();
             categories.dedup();
             let msg = format!(
-                "the bot can resolve and close privacy requests ({}), which section 3.5 says the operator service takes in charge",
+                "privacy requests ({}) can end `{outcome}` here without reaching the privacy team",
                 categories.join(", ")
             );
-            self.warn(pointer, msg).help =
-                Some("to hand them to an operator, branch on `privacy_request` before `bot_resolved`".into());
+            self.error(pointer, msg).help = Some(
+                "section 3.5: privacy requests are taken in charge whatever the channel and the hour; branch on \
+                 `privacy_request` before this step and continue with `category_flow`"
+                    .into(),
+            );
         }
     }
 
@@ -763,10 +782,30 @@ impl<'r> Checker<'r> {
                     );
                     let d = Diagnostic::error(here, format!("unknown ticket field `{f}`")).suggest(f, known);
                     self.out.push(d);
+                } else if FREE_TEXT_FIELDS.contains(&f.as_str()) && !t.free_text {
+                    self.error(
+                        here,
+                        format!("`{f}` is the requester's free text, which target `{id}` is not cleared to receive"),
+                    )
+                    .help = Some(
+                        "add `free_text: true` to the target to send it, or remove the field: the operator's summary \
+                         is the question the target gets"
+                            .into(),
+                    );
                 } else if f.starts_with("requester.") && t.party == super::model::TargetParty::ThirdParty {
                     self.warn(here, format!("third party `{id}` receives personal data (`{f}`)")).help =
                         Some("send third parties only what they need (GDPR art. 5(1)(c))".into());
                 }
+            }
+            if t.free_text && t.party == super::model::TargetParty::ThirdParty {
+                self.warn(
+                    format!("{at}/free_text"),
+                    format!("third party `{id}` receives the requester's free text"),
+                )
+                .help = Some(
+                    "free text may hold any personal data; send third parties only what they need (GDPR art. 5(1)(c))"
+                        .into(),
+                );
             }
             if let Some(r) = &t.remind_after
                 && let Err(e) = super::schedule::business_duration(r)

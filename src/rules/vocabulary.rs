@@ -90,7 +90,13 @@ pub const STEPS: &[StepInfo] = &[
         "chat_auto_resolved",
     ),
     says(
-        step("handoff_to_operator", "the user asks for an operator in service hours", "3.2", Bot, WithBot),
+        step(
+            "handoff_to_operator",
+            "the chat goes to the operator service: the user asks in service hours, or a privacy request at any hour",
+            "3.2, 3.5",
+            Bot,
+            WithBot,
+        ),
         "chat_handoff",
     ),
     says(

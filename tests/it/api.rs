@@ -329,7 +329,7 @@ async fn a_client_reads_the_answer_and_never_the_internal_notes() {
     engine.take_in_charge(&id, &op).await.unwrap();
     engine.classify(&id, &op, TicketType::Q).await.unwrap();
     engine.add_note(&id, &op, "NOTA INTERNA: cliente gia' sentito").await.unwrap();
-    engine
+    let escalated = engine
         .escalate(
             &id,
             &op,
@@ -340,7 +340,11 @@ async fn a_client_reads_the_answer_and_never_the_internal_notes() {
         .await
         .unwrap();
     let r = sportello::domain::TicketReference::find_in(&reference).unwrap();
-    engine.receive_resolution_notice("pagopa_specialists", &r, "NOTIFICA INTERNA: rimborso disposto").await.unwrap();
+    let escalation_id = &escalated.message.escalation_id;
+    engine
+        .receive_resolution_notice("pagopa_specialists", &r, escalation_id, "NOTIFICA INTERNA: rimborso disposto", None)
+        .await
+        .unwrap();
 
     let open = a.get(&a.io_key, &reference).await;
     assert_eq!(open.status, 200, "{}", open.text);

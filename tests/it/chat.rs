@@ -510,27 +510,40 @@ async fn an_unclear_question_gets_a_few_guides_and_the_offer_of_an_operator() {
     }
 }
 
-/// The admin's rulebook decides what the bot may close: on the variant that hands privacy
-/// requests to an operator, the bot cannot close a privacy chat, and still closes the others.
+/// Section 3.5: a privacy request is never closed by the bot. When the user says the bot's
+/// directions helped, the ticket still goes to the privacy team (a breach starts its 72-hour
+/// clock); out of hours it waits there instead of being closed.
 #[tokio::test]
-async fn a_rulebook_that_sends_privacy_chats_to_operators_keeps_the_bot_from_closing_them() {
-    let variant = crate::support::privacy_to_operator_rulebook();
-    let rules = sportello::rules::Rules::load(variant.path()).unwrap();
-    let app = App { app: TestApp::builder().at(IN_HOURS).rules(rules).build() };
-
-    let s = app.start(json!({"session_id": session_id(), "lang": "it", "category": "privacy_question"})).await;
-    assert_eq!(app.say(&s, "voglio cancellare il mio account IO").await.status, StatusCode::OK);
-    let r = app.post(&s, "resolved").await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-    assert_eq!(r.content_type(), "application/problem+json");
-    let detail = r.body["detail"].as_str().unwrap();
-    assert!(detail.contains("does not let the assistant close `privacy_question`"), "{detail}");
-    assert_eq!(app.ticket(&s).await.state, TicketState::New, "still open");
+async fn a_privacy_chat_is_never_closed_by_the_bot() {
+    for (now, category) in [(IN_HOURS, "privacy_issue"), (BOXING_DAY_NIGHT, "privacy_question")] {
+        let app = app(now);
+        let s = app.start(json!({"session_id": session_id(), "lang": "it", "category": category})).await;
+        let r = app.say(&s, "qualcuno ha usato i miei dati personali nell'app IO").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r = app.post(&s, "resolved").await;
+        assert_eq!(r.status, StatusCode::OK, "{category} at {now}: {}", r.body);
+        assert_ne!(r.body["state"], "auto_resolved", "{}", r.body);
+        assert_eq!(r.body["handed_off"], true, "{}", r.body);
+        assert!(r.texts().iter().any(|t| t.contains(&s.reference)), "the user is told the reference: {:?}", r.texts());
+        app.engine.run_pending_steps(10).await.unwrap();
+        let t = app.ticket(&s).await;
+        assert_eq!((t.team.as_str(), t.state, t.ticket_type), ("privacy", TicketState::New, None), "{category}");
+        if category == "privacy_issue" {
+            assert!(t.deadlines.iter().any(|d| d.kind == "gdpr_breach_notification"), "{:?}", t.deadlines);
+        }
+        let queue = app.engine.ports.tickets.work_queue("privacy", TicketState::New, 50).await.unwrap();
+        assert_eq!(queue.len(), 1);
+        // Asking for an operator afterwards changes nothing; the chat is with the privacy team.
+        assert_eq!(app.post(&s, "operator").await.body["handed_off"], true);
+    }
+    // Out of hours, asking for an operator opens the ticket for the privacy team too.
+    let app = app(BOXING_DAY_NIGHT);
+    let s = app.start(json!({"session_id": session_id(), "lang": "en", "category": "privacy_activity"})).await;
+    app.say(&s, "I want a copy of all my data").await;
     let r = app.post(&s, "operator").await;
-    assert_eq!((r.status, r.body["handed_off"].as_bool()), (StatusCode::OK, Some(true)), "{}", r.text);
-
-    let s = app.start(json!({"session_id": session_id(), "lang": "it", "category": "basic_info"})).await;
-    app.say(&s, "come faccio a pagare un avviso pagopa dal tabaccaio?").await;
-    let r = app.post(&s, "resolved").await;
-    assert_eq!((r.status, r.body["state"].as_str()), (StatusCode::OK, Some("auto_resolved")), "{}", r.text);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_ne!(r.body["state"], "auto_closed", "{}", r.body);
+    app.engine.run_pending_steps(10).await.unwrap();
+    let t = app.ticket(&s).await;
+    assert_eq!((t.team.as_str(), t.state), ("privacy", TicketState::New));
 }

@@ -127,7 +127,7 @@ async fn open(sb: &Sandbox, channel: Channel, category: &str, chases: Option<&st
             // A category the menu does not offer comes in as a basic question.
             let menu = voice_menu(category).or(voice_menu("basic_info"));
             let call = json!({"call_id": format!("call-{key}"), "caller": PHONE, "menu": menu});
-            let answer = ok(sb.client.post_json("/voice/calls", &[], &call).await.unwrap());
+            let answer = ok(sb.voice_call(&call).await.unwrap());
             assert_eq!(answer["open"], true, "in hours the call is put through: {answer}");
             assert_eq!(answer["state"], "new", "{answer}");
             let welcome = &sb.engine.rules.book.messages["ivr_welcome"]["it"];
@@ -317,9 +317,18 @@ async fn escalate(sb: &Sandbox, who: Staff, reference: &str, target: &str, with_
     }
 }
 
+/// The id of the escalation of `reference` to `target` still waiting for its notice, as the
+/// escalation message told the target.
+async fn open_escalation(sb: &Sandbox, reference: &str, target: &str) -> String {
+    let t = sb.engine.ticket_by_reference(reference).await.unwrap();
+    let e = t.escalations.iter().rev().find(|e| e.target == target && e.notice_at.is_none());
+    e.unwrap_or_else(|| panic!("no open escalation of {reference} to {target}")).escalation_id.clone()
+}
+
 /// The target's signed notice; the ticket goes back to its operator.
 async fn notice(sb: &Sandbox, reference: &str, target: &str) {
-    let r = ok(sb.notice(target, reference, "Verifica conclusa, problema risolto.").await.unwrap());
+    let escalation_id = open_escalation(sb, reference, target).await;
+    let r = ok(sb.notice(target, reference, &escalation_id, "Verifica conclusa, problema risolto.").await.unwrap());
     assert_eq!(r["state"], "in_progress", "{r}");
 }
 
@@ -479,8 +488,10 @@ async fn walk(channel: Channel, category: &str, walk: Walk) {
             let waiting = act(&sb, who, "POST", &format!("{base}/resolve"), Some(json!({"answer": answer}))).await;
             assert_conflict(&waiting, &format!("the resolution notice from {target}"));
             let stranger = if target == "third_parties" { "pagopa_specialists" } else { "third_parties" };
-            let wrong = sb.notice(stranger, &r, "non richiesto").await.unwrap();
-            assert_conflict(&wrong, &format!("awaits no resolution notice from {stranger}"));
+            let theirs = open_escalation(&sb, &r, target).await;
+            let wrong = sb.notice(stranger, &r, &theirs, "non richiesto").await.unwrap();
+            assert_eq!((wrong.status, wrong.str("/field")), (422, "target"), "{}", wrong.text);
+            assert!(wrong.str("/detail").contains(&format!("was not sent to {stranger}")), "{}", wrong.text);
             notice(&sb, &r, target).await;
             resolve(&sb, who, &base, answer).await;
         }
@@ -731,7 +742,7 @@ flows! {
 async fn voice_out_of_hours_is_not_served_and_points_to_the_other_channels() {
     let sb = sandbox(CLOSED).await;
     let call = json!({"call_id": "call-night-1", "caller": PHONE, "menu": "1"});
-    let answer = ok(sb.client.post_json("/voice/calls", &[], &call).await.unwrap());
+    let answer = ok(sb.voice_call(&call).await.unwrap());
     assert_eq!((answer["open"].as_bool(), answer["state"].as_str()), (Some(false), Some("not_served")), "{answer}");
     let prompt = answer["prompt"].as_str().unwrap();
     let book = &sb.engine.rules.book;
@@ -742,7 +753,7 @@ async fn voice_out_of_hours_is_not_served_and_points_to_the_other_channels() {
     assert!(prompt.contains("07/12/2026 08:00"), "the next opening, Monday 8:00: `{prompt}`");
     assert_eq!(answer["next_opening"], "2026-12-07T07:00:00Z");
     // The same call retried gets the same answer, and no second ticket.
-    let again = ok(sb.client.post_json("/voice/calls", &[], &call).await.unwrap());
+    let again = ok(sb.voice_call(&call).await.unwrap());
     assert_eq!(again["reference"], answer["reference"]);
     sb.settle().await.unwrap();
 
@@ -868,12 +879,13 @@ async fn notices_need_the_targets_signature_and_a_ticket_awaiting_it() {
     let r = &opened.reference;
     let base = format!("/operator/tickets/{r}");
     ok(act(&sb, Staff::Operator, "POST", &format!("{base}/take-in-charge"), None).await);
-    let early = sb.notice("pagopa_specialists", r, "fatto").await.unwrap();
-    assert_conflict(&early, "awaits no resolution notice from pagopa_specialists");
+    let early = sb.notice("pagopa_specialists", r, "0193a1b2-0000-7000-8000-000000000001", "fatto").await.unwrap();
+    assert_eq!((early.status, early.str("/field")), (404, "/escalation_id"), "{}", early.text);
     classify(&sb, Staff::Operator, &base, "Q", "specialist_support").await;
     escalate(&sb, Staff::Operator, r, "pagopa_specialists", true).await;
 
-    let body = json!({"reference": r, "notice": "fatto"}).to_string();
+    let escalation_id = open_escalation(&sb, r, "pagopa_specialists").await;
+    let body = json!({"reference": r, "escalation_id": escalation_id, "notice": "fatto"}).to_string();
     let at = sb.now().as_second().to_string();
     let forged = sb
         .client
@@ -890,7 +902,7 @@ async fn notices_need_the_targets_signature_and_a_ticket_awaiting_it() {
         .await
         .unwrap();
     assert_eq!((forged.status, forged.str("/field")), (401, "x-sportello-signature"), "{}", forged.text);
-    let unknown = sb.notice("pagopa_specialists", "SP-2222ZZZZ", "fatto").await.unwrap();
+    let unknown = sb.notice("pagopa_specialists", "SP-2222ZZZZ", &escalation_id, "fatto").await.unwrap();
     assert_eq!(unknown.status, 404, "{}", unknown.text);
     let nobody = sb
         .client
@@ -908,7 +920,8 @@ async fn notices_need_the_targets_signature_and_a_ticket_awaiting_it() {
 
     notice(&sb, r, "pagopa_specialists").await;
     // The same notice again changes nothing.
-    let twice = ok(sb.notice("pagopa_specialists", r, "Verifica conclusa, problema risolto.").await.unwrap());
-    assert_eq!(twice["state"], "in_progress");
+    let twice =
+        ok(sb.notice("pagopa_specialists", r, &escalation_id, "Verifica conclusa, problema risolto.").await.unwrap());
+    assert_eq!((twice["state"].as_str(), twice["replayed"].as_bool()), (Some("in_progress"), Some(true)));
     assert_eq!(events(&view(&sb, Staff::Operator, r).await, "notice_received").len(), 1);
 }

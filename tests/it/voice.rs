@@ -13,18 +13,23 @@ const CONNECT: &str = include_str!("../fixtures/events/connect-contact-flow.json
 
 struct Voice {
     app: TestApp,
+    /// The telephony platform's credentials.
+    auth: String,
 }
 
 fn at(now: &str) -> Voice {
-    Voice { app: TestApp::at(now) }
+    let app = TestApp::at(now);
+    // The telephony platform's key, as `sportello clients add voice` makes it.
+    let key = app.client_key("voice");
+    Voice { app, auth: format!("Bearer {key}") }
 }
 
 impl Voice {
     async fn call(&self, body: &Value) -> Reply {
-        self.app.send(json_post("/voice/calls", &[], body)).await
+        self.app.send(json_post("/voice/calls", &[("authorization", &self.auth)], body)).await
     }
     async fn connect(&self, body: &Value) -> Reply {
-        self.app.send(json_post("/voice/connect", &[], body)).await
+        self.app.send(json_post("/voice/connect", &[("authorization", &self.auth)], body)).await
     }
 }
 
@@ -160,7 +165,9 @@ async fn bad_calls_get_a_located_problem() {
     v.connect(&bad).await.assert_problem(422, Some("/Details/ContactData"), "missing field `ContactId`");
 
     for uri in ["/voice/calls", "/voice/connect"] {
-        let post = |ct: &str, body: String| request(Method::POST, uri, &[("content-type", ct)], body);
+        let post = |ct: &str, body: String| {
+            request(Method::POST, uri, &[("content-type", ct), ("authorization", &v.auth)], body)
+        };
         v.app.send(post("application/xml", "<call/>".into())).await.assert_problem(
             415,
             Some("Content-Type"),

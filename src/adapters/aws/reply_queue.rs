@@ -51,7 +51,7 @@ pub async fn handle_notice_batch(
     for record in event.records {
         let message_id = record.message_id.clone().unwrap_or_default();
         let body = record.body.unwrap_or_default();
-        let refused = match engine.receive_notice_message(body.as_bytes()).await {
+        let (refused, logged) = match engine.receive_notice_message(body.as_bytes()).await {
             Ok(ticket) => {
                 tracing::info!(message_id = %message_id, reference = %ticket.reference, "resolution notice handled");
                 continue;
@@ -62,11 +62,12 @@ pub async fn handle_notice_batch(
                 continue;
             }
             // The whole message is at fault: no pointer to show.
-            Err(EngineError::Invalid { field, message }) if field.is_empty() => message,
-            Err(e) => e.to_string(),
+            Err(EngineError::Invalid { field, message }) if field.is_empty() => (message.clone(), message),
+            Err(e) => (e.to_string(), e.for_log()),
         };
-        // The reason names fields and ids, never the notice text.
-        tracing::warn!(message_id = %message_id, reason = %refused, "resolution notice refused");
+        // The dead letter says where the message is wrong; the log leaves out what the target
+        // wrote (a pointer can be one of its JSON keys), and never has the notice text.
+        tracing::warn!(message_id = %message_id, reason = %logged, "resolution notice refused");
         let moved = match dead_letters {
             Some(dlq) if !body.is_empty() => dlq.put(&body, &message_id, &refused).await,
             _ => Err("no dead-letter queue to move it to".into()),

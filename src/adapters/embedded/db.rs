@@ -112,6 +112,7 @@ CREATE TABLE outbox (
 /// `Unavailable` (none was acknowledged).
 #[derive(Clone)]
 pub struct Db {
+    path: Arc<std::path::PathBuf>,
     writer: Arc<Writer>,
     /// Signalled when a step is published, so an idle local worker wakes at once.
     published: Arc<Notify>,
@@ -163,14 +164,41 @@ impl Db {
         }
         // FULL: a commit that returned is on disk, even across a power cut (NORMAL would allow
         // losing the last transactions in WAL mode), so an acknowledged write is never lost.
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(unavailable)?;
+        // secure_delete: deleted and overwritten content is zeroed on disk, so an erasure leaves no
+        // personal data in free pages.
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;")
+            .map_err(unavailable)?;
         migrate(&mut conn)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run_writer(conn, queue))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the store thread: {e}")))?;
-        Ok(Self { writer: Arc::new(Writer { jobs: Some(jobs), thread: Some(thread) }), published: Arc::default() })
+        Ok(Self {
+            path: Arc::new(path.as_ref().to_path_buf()),
+            writer: Arc::new(Writer { jobs: Some(jobs), thread: Some(thread) }),
+            published: Arc::default(),
+        })
+    }
+
+    /// Folds the write-ahead log into the database file and empties it, so that page versions
+    /// written before (say, before an erasure) are gone from disk. Runs on a connection of its
+    /// own: the writer's calls always run inside a transaction, where no checkpoint can.
+    pub(crate) async fn checkpoint(&self) -> StoreResult<()> {
+        let path = Arc::clone(&self.path);
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open(path.as_path()).map_err(unavailable)?;
+            conn.busy_timeout(Duration::from_secs(5)).map_err(unavailable)?;
+            let (busy, _, _): (i64, i64, i64) = conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(unavailable)?;
+            if busy != 0 {
+                return Err(StoreError::Unavailable("the write-ahead log could not be checkpointed; retry".into()));
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("checkpoint: {e}")))?
     }
 
     /// Signalled (a stored permit if nobody waits, so a wake-up is never lost) each time a

@@ -80,8 +80,8 @@ impl ReplyQueue {
                     drained.retried += 1;
                 }
                 Err(e) => {
-                    // The reason names fields and ids, never the notice text.
-                    tracing::warn!(message_id = %delivery.message_id, error = %e, "resolution notice refused; dead-lettered");
+                    // Neither the notice text nor the target's own JSON keys reach the log.
+                    tracing::warn!(message_id = %delivery.message_id, error = %e.for_log(), "resolution notice refused; dead-lettered");
                     self.queue.dead_letter(&delivery.receipt).await?;
                     drained.dead_lettered += 1;
                 }

@@ -13,6 +13,8 @@ use crate::ports::{
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Savepoint, params};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Tickets, events and idempotency records (implements [`TicketStore`], [`EventLog`] and
@@ -177,6 +179,111 @@ fn update_tx(conn: &mut Connection, ticket: &Ticket, events: &[Event]) -> StoreR
     Ok(next)
 }
 
+/// Keys a queued message's body may hold and still carry nothing but ids: such a message (a
+/// triage, an answer to deliver) outlives an erasure, it has nothing to erase.
+const ID_KEYS: &[&str] = &["ticket_id", "answer_id", "client", "incident_id", "after", "page"];
+
+fn carries_only_ids(body: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => map.keys().all(|k| ID_KEYS.contains(&k.as_str())),
+        _ => false,
+    }
+}
+
+/// One erased (or to-be-erased) ticket, as its copies are found: by id, by reference, and by the
+/// requester's identifiers (normalised, lower-cased).
+struct Whose {
+    id: String,
+    reference: String,
+    identifiers: Vec<String>,
+}
+
+impl Whose {
+    fn of(t: &Ticket) -> Self {
+        let keys = RequesterKey::of(&t.requester);
+        let mut identifiers: Vec<String> = [keys.email, keys.phone.clone(), keys.fiscal_code]
+            .into_iter()
+            .flatten()
+            .map(|v| v.to_lowercase())
+            .collect();
+        // A phone number also as written without its `+`.
+        identifiers.extend(keys.phone.and_then(|p| p.strip_prefix('+').map(str::to_string)));
+        Self { id: t.id.0.clone(), reference: t.reference.0.clone(), identifiers }
+    }
+}
+
+fn rows(tx: &Connection, sql: &str, value: &str) -> StoreResult<Vec<(i64, String)>> {
+    tx.prepare_cached(sql)
+        .map_err(unavailable)?
+        .query_map([value], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(unavailable)?
+        .collect::<Result<_, _>>()
+        .map_err(unavailable)
+}
+
+/// The store's other copies of these tickets' data: mail sent about them or to their requester
+/// (`outbox`), messages still queued (`queued_messages`: an escalation with the fields its target
+/// may see, a notice quoting them) and refused ones (`dead_letters`) that name the ticket and carry
+/// more than ids, or that quote one of the requester's identifiers. With `delete`, they go.
+fn copies_tx(tx: &Connection, whose: &[Whose], delete: bool) -> StoreResult<BTreeMap<String, usize>> {
+    let mut found: BTreeMap<(&str, &str), BTreeSet<i64>> = BTreeMap::new();
+    for w in whose {
+        let mails = found.entry(("outbox", "id")).or_default();
+        mails.extend(
+            rows(tx, "SELECT id, '' FROM outbox WHERE ticket_ref = ?1", &w.reference)?.into_iter().map(|r| r.0),
+        );
+        for identifier in &w.identifiers {
+            let to_them = rows(tx, "SELECT id, '' FROM outbox WHERE instr(lower(recipients), ?1) > 0", identifier)?;
+            mails.extend(to_them.into_iter().map(|r| r.0));
+        }
+        for table in ["queue_messages", "dead_letters"] {
+            let set = found.entry((table, "seq")).or_default();
+            for value in [&w.reference, &w.id] {
+                let naming = rows(
+                    tx,
+                    &format!("SELECT seq, body FROM {table} WHERE instr(body, ?1) > 0 OR instr(attributes, ?1) > 0"),
+                    value,
+                )?;
+                set.extend(naming.into_iter().filter(|(_, body)| !carries_only_ids(body)).map(|r| r.0));
+            }
+            for identifier in &w.identifiers {
+                let quoting = rows(
+                    tx,
+                    &format!(
+                        "SELECT seq, body FROM {table} WHERE instr(lower(body), ?1) > 0 OR instr(lower(attributes), ?1) > 0"
+                    ),
+                    identifier,
+                )?;
+                set.extend(quoting.into_iter().map(|r| r.0));
+            }
+        }
+        if delete {
+            // Keys written before inbound Message-IDs were hashed: the id could name the sender.
+            let keys =
+                rows(tx, "SELECT 0, key FROM ticket_idempotency WHERE ticket_id = ?1 AND key LIKE 'email:%'", &w.id)?;
+            for (_, key) in keys {
+                let hashed = format!("email-id:{}", hex::encode(Sha256::digest(&key.as_bytes()["email:".len()..])));
+                tx.execute("UPDATE ticket_idempotency SET key = ?2 WHERE key = ?1", params![key, hashed])
+                    .map_err(unavailable)?;
+            }
+        }
+    }
+    let mut copies = BTreeMap::new();
+    for ((table, column), ids) in found {
+        let kind = match table {
+            "queue_messages" => "queued_messages",
+            other => other,
+        };
+        copies.insert(kind.to_string(), ids.len());
+        if delete {
+            for id in ids {
+                tx.execute(&format!("DELETE FROM {table} WHERE {column} = ?1"), [id]).map_err(unavailable)?;
+            }
+        }
+    }
+    Ok(copies)
+}
+
 fn erase_tx(conn: &mut Connection, key: &RequesterKey, actor: &Actor, now: Timestamp) -> StoreResult<Erasure> {
     let column = match key {
         RequesterKey::Email(_) => "rq_email",
@@ -192,6 +299,7 @@ fn erase_tx(conn: &mut Connection, key: &RequesterKey, actor: &Actor, now: Times
     )?;
     let mut erased = Erasure::default();
     for mut ticket in tickets {
+        let whose = Whose::of(&ticket);
         let audit = erase_ticket(&mut ticket, key, actor, now);
         ticket.version += 1;
         write_row(&tx, &ticket)?;
@@ -215,6 +323,9 @@ fn erase_tx(conn: &mut Connection, key: &RequesterKey, actor: &Actor, now: Times
         }
         insert_events(&tx, &[audit])?;
         erased.tickets.push(ticket.id.clone());
+        for (kind, n) in copies_tx(&tx, &[whose], true)? {
+            *erased.copies.entry(kind).or_default() += n;
+        }
     }
     tx.commit().map_err(unavailable)?;
     Ok(erased)
@@ -329,7 +440,20 @@ impl TicketStore for SqliteStore {
         for id in &erased.tickets {
             tracing::info!(ticket_id = %id, matched_on = key.kind(), "requester data erased");
         }
+        if !erased.tickets.is_empty() {
+            // The old versions of the pages are still in the write-ahead log until it is folded
+            // into the database file; freed pages are zeroed (`secure_delete`).
+            if let Err(e) = self.db.checkpoint().await {
+                // Erased all the same: SQLite folds the log in on its own as it fills.
+                tracing::warn!(error = %e, "erasure: the write-ahead log keeps old pages until the next checkpoint");
+            }
+        }
         Ok(erased)
+    }
+
+    async fn copies_of(&self, tickets: &[Ticket]) -> StoreResult<BTreeMap<String, usize>> {
+        let whose: Vec<Whose> = tickets.iter().map(Whose::of).collect();
+        self.db.call(move |c| copies_tx(c, &whose, false)).await
     }
 
     async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {

@@ -14,7 +14,8 @@ fn add_list_revoke() {
     let keys = dir.path().join("keys/api-keys.json");
     let now = "2026-12-02T09:00:00Z".parse().unwrap();
 
-    let (out, code) = run(ClientsAction::Add { client: "io".into(), keys: keys.clone(), rules: rules() }, now);
+    let (out, code) =
+        run(ClientsAction::Add { client: "io".into(), keys: keys.clone(), rules: rules(), expires_in: None }, now);
     assert_eq!(code, 0, "{out}");
     let key = out.lines().map(str::trim).find(|l| l.starts_with("spk_")).expect("the key is printed").to_string();
     let stored = std::fs::read_to_string(&keys).unwrap();
@@ -50,7 +51,8 @@ fn unknown_clients_and_broken_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("api-keys.json");
     let now = "2026-12-02T09:00:00Z".parse().unwrap();
-    let (out, code) = run(ClientsAction::Add { client: "oi".into(), keys: keys.clone(), rules: rules() }, now);
+    let (out, code) =
+        run(ClientsAction::Add { client: "oi".into(), keys: keys.clone(), rules: rules(), expires_in: None }, now);
     assert_eq!(code, 2);
     assert!(out.contains("unknown client `oi` (did you mean `io`?)"), "{out}");
     assert!(!keys.exists(), "nothing written");

@@ -111,9 +111,8 @@ fn leaky_rules() -> tempfile::TempDir {
     copy_dir(&rules(), dir.path());
     let book = dir.path().join("rulebook.yaml");
     let yaml = std::fs::read_to_string(&book).unwrap();
-    let leaky = "fields: [reference, category, ticket_type, created_at, subject, description, requester.email,";
-    let changed =
-        yaml.replacen("fields: [reference, category, ticket_type, created_at, subject, description,", leaky, 1);
+    let leaky = "fields: [reference, category, ticket_type, created_at, requester.email, custom.notice_code,";
+    let changed = yaml.replacen("fields: [reference, category, ticket_type, created_at, custom.notice_code,", leaky, 1);
     assert_ne!(changed, yaml, "the third parties' fields are where the test expects them");
     std::fs::write(&book, changed).unwrap();
     dir
@@ -163,6 +162,8 @@ fn the_demo_plays_against_a_running_server_with_its_credentials() {
         (token("op-7", "operator"), token("priv-7", "operator,privacy_operator"), token("sup-7", "supervisor"));
     let added = sportello(&["clients", "add", "io", "--keys", keys.to_str().unwrap(), "--rules", rules], &[]);
     let api_key = added.lines().find(|l| l.trim().starts_with("spk_")).unwrap().trim().to_string();
+    let added = sportello(&["clients", "add", "voice", "--keys", keys.to_str().unwrap(), "--rules", rules], &[]);
+    let telephony_key = added.lines().find(|l| l.trim().starts_with("spk_")).unwrap().trim().to_string();
     let secrets: Vec<(String, String)> =
         ["pagopa_specialists", "third_parties", "pagopa_incident_management", "pagopa_privacy"]
             .iter()
@@ -204,6 +205,7 @@ fn the_demo_plays_against_a_running_server_with_its_credentials() {
         privacy_token: Some(privacy),
         supervisor_token: Some(supervisor),
         api_key: Some(api_key),
+        telephony_key: Some(telephony_key),
         mail_token: Some(mail_token.trim().to_string()),
         notice_secrets: secrets.iter().map(|(k, v)| (target_of(k), v.clone().into_bytes())).collect(),
     };

@@ -419,8 +419,17 @@ async fn overdue_escalations_are_reminded_once() {
 async fn answered_escalations_are_not_reminded() {
     let w = World::at("2026-12-02T10:00:00+01:00");
     let id = w.open("specialist_support", "a-1").await;
-    let reference = w.escalate(&id, "pagopa_specialists").await.reference;
-    w.engine.receive_resolution_notice("pagopa_specialists", &reference, "Rimborso disposto.").await.unwrap();
+    let sent = w.escalate(&id, "pagopa_specialists").await;
+    w.engine
+        .receive_resolution_notice(
+            "pagopa_specialists",
+            &sent.reference,
+            &sent.escalation_id,
+            "Rimborso disposto.",
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(counts(&w.tick_at("2026-12-07T10:00:00+01:00").await).2, 0);
     assert!(w.events(&id, EventKind::EscalationReminded).await.is_empty());
 }

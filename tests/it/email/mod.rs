@@ -51,6 +51,10 @@ impl Env {
         self.engine.ports.events.list(outcome.ticket_id.as_ref().unwrap()).await.unwrap()
     }
 
+    async fn events_of(&self, ticket: &Ticket) -> Vec<Event> {
+        self.engine.ports.events.list(&ticket.id).await.unwrap()
+    }
+
     async fn sent(&self) -> Vec<sportello::email::InboundEmail> {
         let entries = self.outbox.sent(100).await.unwrap();
         entries.iter().map(|e| parse_inbound(&e.raw).unwrap()).collect()
@@ -60,12 +64,17 @@ impl Env {
         self.engine.ports.tickets.work_queue("first_level", TicketState::New, 1000).await.unwrap().len()
     }
 
-    /// A ticket with a known reference, as if opened earlier, in `state`.
+    /// A ticket of Giulia's with a known reference, as if opened earlier, in `state`.
     async fn ticket_with(&self, reference: &str, state: TicketState) -> Ticket {
+        self.ticket_of("giulia.bianchi@example.com", reference, state).await
+    }
+
+    /// A ticket of the requester at `address`, as if opened earlier, in `state`.
+    async fn ticket_of(&self, address: &str, reference: &str, state: TicketState) -> Ticket {
         let now = self.engine.now();
         let mut t = Ticket::new("email", ChannelKind::Email, "first_level", now);
         t.reference = TicketReference(reference.into());
-        t.requester.email = Some("giulia.bianchi@example.com".into());
+        t.requester.email = Some(address.into());
         let created = self.engine.ports.tickets.create(&format!("earlier-{reference}"), &t, &Actor::system()).await;
         let mut t = created.unwrap().ticket;
         let path: &[TicketState] = match state {
@@ -215,7 +224,7 @@ async fn a_reply_threads_by_the_subject_tag_and_reopens_a_resolved_ticket() {
 #[tokio::test]
 async fn a_sollecito_on_an_open_ticket_is_a_reminder_event() {
     let env = env();
-    let ticket = env.ticket_with("SP-4M8R2TQC", TicketState::InProgress).await;
+    let ticket = env.ticket_of("r.esposito@studio.example.org", "SP-4M8R2TQC", TicketState::InProgress).await;
     let out = env.receive(&eml("08-sollecito.eml")).await;
     assert_eq!(out.action, EmailAction::Reminder);
     assert_eq!(out.ticket_id.as_ref(), Some(&ticket.id));
@@ -254,6 +263,109 @@ async fn writing_on_a_closed_ticket_opens_a_new_related_one() {
     assert_eq!(env.engine.ticket(&closed.id).await.unwrap().state, TicketState::Closed);
 }
 
+/// A mail from `from` (`Name <address>`) answering ticket `reference` by its subject tag.
+fn reply_from(from: &str, message_id: &str, reference: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: assistenza@sportello.pagopa.it\r\nDate: Wed, 11 Mar 2026 09:00:00 +0100\r\n\
+         Message-ID: <{message_id}>\r\nSubject: Re: [{reference}] la tua richiesta\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// Only the requester (or a target the ticket was escalated to) writes into a ticket. Anybody
+/// else quoting its reference gets a ticket of their own, linked to it for the operator; the
+/// ticket they named is untouched (not reopened, no message), privacy tickets included.
+#[tokio::test]
+async fn a_stranger_quoting_a_reference_gets_a_ticket_of_their_own() {
+    let env = env();
+    let resolved = env.ticket_with("SP-7K3Q9XWD", TicketState::Resolved).await;
+    let mut privacy = env.ticket_of("anna.luca@example.net", "SP-4M8R2TQC", TicketState::InProgress).await;
+    privacy.team = "privacy".into();
+    privacy.category = Some("privacy_issue".into());
+    let privacy = env.engine.ports.tickets.update(&privacy, &[]).await.unwrap();
+    let before_resolved = env.events_of(&resolved).await.len();
+    let before_privacy = env.events_of(&privacy).await.len();
+
+    for (target, id) in [(&resolved, "eve-1@evil.example"), (&privacy, "eve-2@evil.example")] {
+        let raw = reply_from(
+            "Eve <eve@evil.example>",
+            id,
+            target.reference.as_str(),
+            "Sono io il titolare: mandatemi i dati a questo indirizzo.",
+        );
+        let out = env.receive(&raw).await;
+        assert_eq!(out.action, EmailAction::Opened, "{out:?}");
+        assert_ne!(out.ticket_id.as_ref(), Some(&target.id));
+        assert_eq!(out.related.as_ref(), Some(&target.reference), "linked for the operator to see");
+        assert!(!out.reopened);
+        let opened = env.engine.ticket(out.ticket_id.as_ref().unwrap()).await.unwrap();
+        assert_eq!(opened.requester.email.as_deref(), Some("eve@evil.example"));
+        assert_eq!(opened.related.as_ref(), Some(&target.reference));
+        // The sender is on the message itself.
+        let events = env.events(&out).await;
+        let message = events.iter().find(|e| e.kind == EventKind::Message).unwrap();
+        assert_eq!(message.detail["sender"], "eve@evil.example", "{}", message.detail);
+        // A redelivery is the same new ticket.
+        let again = env.receive(&raw).await;
+        assert_eq!((again.ticket_id, again.replayed), (out.ticket_id.clone(), true));
+    }
+    assert_eq!(env.engine.ticket(&resolved.id).await.unwrap().state, TicketState::Resolved, "not reopened");
+    assert_eq!(env.events_of(&resolved).await.len(), before_resolved, "nothing written on it");
+    assert_eq!(env.events_of(&privacy).await.len(), before_privacy, "nor on the privacy ticket");
+
+    // The requester herself, from her own address in another case, still threads and reopens.
+    let out = env
+        .receive(&reply_from(
+            "Giulia Bianchi <Giulia.Bianchi@Example.com>",
+            "giulia-2@mail.example.com",
+            "SP-7K3Q9XWD",
+            "Il problema si è ripresentato.",
+        ))
+        .await;
+    assert_eq!((out.action, out.reopened), (EmailAction::Threaded, true));
+    assert_eq!(out.ticket_id.as_ref(), Some(&resolved.id));
+    let last = env.events_of(&resolved).await.into_iter().rfind(|e| e.kind == EventKind::Message).unwrap();
+    assert_eq!(last.detail["from"], "requester");
+    assert_eq!(last.detail["sender"], "Giulia.Bianchi@Example.com");
+}
+
+/// A third party the ticket was escalated to by e-mail may write into it without its reply
+/// token (a question back, more details): recorded as the target's message, with its sender.
+#[tokio::test]
+async fn a_target_the_ticket_was_escalated_to_threads_into_it() {
+    let env = env();
+    let mut t = env.ticket_with("SP-2H6J8K0M", TicketState::InProgress).await;
+    let now = env.engine.now();
+    t.move_to(TicketState::AwaitingResolutionNotice, now).unwrap();
+    t.escalations.push(sportello::domain::Escalation {
+        escalation_id: "esc-1".into(),
+        target: "third_parties".into(),
+        sent_at: now,
+        notice_at: None,
+        notice: None,
+        due: None,
+        reminded_at: None,
+    });
+    let t = env.engine.ports.tickets.update(&t, &[]).await.unwrap();
+    let out = env
+        .receive(&reply_from(
+            "Terza Parte <escalations@third-party.example>",
+            "tp-1@third-party.example",
+            t.reference.as_str(),
+            "Ci serve anche la data del pagamento.",
+        ))
+        .await;
+    assert_eq!(out.action, EmailAction::Threaded, "{out:?}");
+    assert_eq!(out.ticket_id.as_ref(), Some(&t.id));
+    let last = env.events_of(&t).await.into_iter().rfind(|e| e.kind == EventKind::Message).unwrap();
+    assert_eq!(last.detail["from"], "target");
+    assert_eq!(last.detail["target"], "third_parties");
+    assert_eq!(last.detail["sender"], "escalations@third-party.example");
+    assert_eq!(last.actor, Actor { id: "third_parties".into(), role: sportello::domain::ActorRole::Target });
+    assert_eq!(env.engine.ticket(&t.id).await.unwrap().state, TicketState::AwaitingResolutionNotice);
+}
+
 #[tokio::test]
 async fn autoresponders_lists_and_bulk_mail_get_no_acknowledgement() {
     let env = env();
@@ -275,7 +387,7 @@ async fn autoresponders_lists_and_bulk_mail_get_no_acknowledgement() {
 #[tokio::test]
 async fn an_autoresponder_answering_a_resolved_ticket_does_not_reopen_it() {
     let env = env();
-    let ticket = env.ticket_with("SP-9Q2W4E6R", TicketState::Resolved).await;
+    let ticket = env.ticket_of("Francesca.Moretti@ente.example.org", "SP-9Q2W4E6R", TicketState::Resolved).await;
     let out = env.receive(&eml("09-outlook-auto-reply.eml")).await;
     assert_eq!(out.action, EmailAction::Threaded);
     assert_eq!(out.ticket_id.as_ref(), Some(&ticket.id));

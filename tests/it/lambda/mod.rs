@@ -31,6 +31,13 @@ async fn invoke(app: &axum::Router<AppState>, state: &AppState, event: &str) -> 
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+/// The voice routes as the function serves them behind the HTTP API's IAM authorizer: the
+/// telephony platform's role is the `voice` client (`SPORTELLO_IAM_CLIENTS`).
+fn telephony() -> axum::Router<AppState> {
+    let role = "arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony";
+    voice::router_with(Authenticator { keys: None, iam: [(role.to_string(), "voice".to_string())].into() })
+}
+
 /// The engine the functions run, on the embedded store.
 fn embedded() -> (TestApp, AppState) {
     let app = TestApp::at("2026-12-02T10:00:00+01:00");
@@ -73,15 +80,24 @@ async fn api_gateway_events_reach_the_routers_with_the_authorizer_client() {
     );
     assert_eq!(invoke(&app, &state, &forged).await.0, 401);
 
-    let (status, answer) = invoke(&voice::router(), &state, &fixture("apigw-v2-voice-call.json")).await;
+    let (status, answer) = invoke(&telephony(), &state, &fixture("apigw-v2-voice-call.json")).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["open"], true);
+    // An IAM principal that is not the telephony platform's opens no call; a client app neither.
+    let stranger = fixture("apigw-v2-voice-call-unknown-principal.json");
+    assert_eq!(invoke(&telephony(), &state, &stranger).await.0, 401);
+    let app_client = voice::router_with(Authenticator {
+        keys: None,
+        iam: [("arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony".to_string(), "io".to_string())]
+            .into(),
+    });
+    assert_eq!(invoke(&app_client, &state, &fixture("apigw-v2-voice-call.json")).await.0, 403);
 }
 
 #[tokio::test]
 async fn the_voice_function_answers_connect_and_http_events() {
     let (_test, state) = embedded();
-    let app = voice::router().with_state(state.clone());
+    let app = telephony().with_state(state.clone());
     let connect: Value = serde_json::from_str(&fixture("connect-contact-flow.json")).unwrap();
     let answer =
         voice_event(&state.engine, app.clone(), LambdaEvent::new(connect.clone(), Context::default())).await.unwrap();
@@ -171,7 +187,7 @@ async fn on_moto_a_published_step_is_received_and_triaged() {
     assert_eq!(t.state, TicketState::New, "email waits for the operators");
 
     // The voice router on the same AWS ports: the call is not served, and recorded so.
-    let (status, answer) = invoke(&voice::router(), &state, &fixture("apigw-v2-voice-call.json")).await;
+    let (status, answer) = invoke(&telephony(), &state, &fixture("apigw-v2-voice-call.json")).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["open"], false);
     let t = engine.ticket_by_reference(answer["reference"].as_str().unwrap()).await.unwrap();

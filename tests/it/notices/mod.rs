@@ -340,3 +340,94 @@ async fn an_out_of_office_reply_is_not_the_notice_nor_a_ticket() {
     assert_eq!(d.engine.ticket(&t.id).await.unwrap().state, TicketState::AwaitingResolutionNotice);
     assert_eq!(d.tickets().await, tickets_before);
 }
+
+/// A notice settles the escalation it names, once. Replayed after the ticket went back to the
+/// same target, by the queue or as a resent e-mail, it answers nothing new.
+#[tokio::test]
+async fn a_replayed_notice_never_answers_a_later_escalation() {
+    let d = desk();
+    // By the reply queue.
+    let t = d.ticket("replay-q").await;
+    let first = d.escalate(&t, "pagopa_specialists").await;
+    let message = notice(t.reference.as_str(), "pagopa_specialists", &first.escalation_id, "Rimborso disposto.");
+    d.engine.receive_notice_message(message.to_string().as_bytes()).await.unwrap();
+    let second = d.escalate(&t, "pagopa_specialists").await;
+    d.replies.publish(message.to_string().as_bytes()).await.unwrap();
+    let mut resent = message.clone();
+    resent["resolved_at"] = json!("2026-12-02T09:45:00Z");
+    d.replies.publish(resent.to_string().as_bytes()).await.unwrap();
+    d.replies.drain(&d.engine).await.unwrap();
+    let now = d.engine.ticket(&t.id).await.unwrap();
+    assert_eq!(now.state, TicketState::AwaitingResolutionNotice);
+    let open = now.escalations.iter().find(|e| e.escalation_id == second.escalation_id).unwrap();
+    assert!(open.notice_at.is_none(), "the second escalation is still waiting");
+    assert_eq!(d.notices(&t).await.len(), 1);
+
+    // By e-mail: the same reply sent again (a new Message-ID) after a second escalation.
+    let t = d.ticket("replay-e").await;
+    let first = d.escalate(&t, "third_parties").await;
+    let token = first.reply_token.unwrap();
+    let to = format!("notices+{token}@sportello.pagopa.it");
+    let out = d.engine.receive_email(&reply("re-1@third-party.example", &to, "Re: x", "Verificato.", ""), None).await;
+    assert_eq!(out.unwrap().action, EmailAction::Notice);
+    let second = d.escalate(&t, "third_parties").await;
+    assert_ne!(second.reply_token.as_deref(), Some(token.as_str()), "each escalation has its own token");
+    let out = d.engine.receive_email(&reply("re-2@third-party.example", &to, "Re: x", "Verificato.", ""), None).await;
+    let out = out.unwrap();
+    assert_eq!((out.action, out.replayed), (EmailAction::Notice, true), "{out:?}");
+    let out = d.engine.receive_email(&reply("re-3@third-party.example", &to, "Re: x", "Altro.", ""), None).await;
+    assert_eq!(out.unwrap().action, EmailAction::RefusedNotice);
+    let now = d.engine.ticket(&t.id).await.unwrap();
+    assert_eq!(now.state, TicketState::AwaitingResolutionNotice);
+    assert!(now.escalations[1].notice_at.is_none());
+    assert_eq!(d.notices(&t).await.len(), 1);
+}
+
+/// `sportello notices pending` lists the escalation ids a notice must quote; `notices send` with
+/// flags composes the notice (refusing a malformed one before queueing it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notices_command_lists_escalation_ids_and_composes_a_notice() {
+    use sportello::notices_cli::{Composed, NoticesAction, run};
+    let d = desk();
+    let t = d.ticket("cli-1").await;
+    let sent = d.escalate(&t, "pagopa_specialists").await;
+    let data = d.dir.path().to_path_buf();
+    let rules = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    let (out, code) = tokio::task::spawn_blocking({
+        let (data, rules) = (data.clone(), rules.clone());
+        move || run(NoticesAction::Pending { data, rules })
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(t.reference.as_str()) && out.contains(&sent.escalation_id), "{out}");
+    assert!(out.contains("pagopa_specialists"), "{out}");
+
+    let composed = |escalation_id: &str| Composed {
+        reference: t.reference.to_string(),
+        escalation_id: escalation_id.to_string(),
+        target: "pagopa_specialists".into(),
+        notice: "Rimborso disposto.".into(),
+    };
+    let bad = composed("");
+    let (out, code) = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || run(NoticesAction::Send { file: None, composed: Some(bad), data })
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("/escalation_id"), "{out}");
+    let good = composed(&sent.escalation_id);
+    let (out, code) = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || run(NoticesAction::Send { file: None, composed: Some(good), data })
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(d.replies.drain(&d.engine).await.unwrap().handled, 1);
+    assert_eq!(d.engine.ticket(&t.id).await.unwrap().state, TicketState::InProgress);
+    let (out, _) = tokio::task::spawn_blocking(move || run(NoticesAction::Pending { data, rules })).await.unwrap();
+    assert_eq!(out, "no escalation is waiting for a notice\n");
+}

@@ -162,13 +162,14 @@ async fn a_specialist_request_waits_for_the_signed_notice() {
     assert_eq!(body["fields"]["custom.notice_code"], "302001234567890123");
     assert!(!body.to_string().contains(EMAIL), "but not the e-mail address: {body}");
 
-    ok(d.call(
-        Role::Operator,
-        Method::POST,
-        &format!("{base}/escalate"),
-        Some(json!({"target": "third_parties", "summary": "Verificare il pagamento"})),
-    )
-    .await);
+    let third = ok(d
+        .call(
+            Role::Operator,
+            Method::POST,
+            &format!("{base}/escalate"),
+            Some(json!({"target": "third_parties", "summary": "Verificare il pagamento"})),
+        )
+        .await);
     let mail = OutboxMailer::new(d.db.clone()).sent(10).await.unwrap();
     assert_eq!(mail.len(), 1);
     let parsed = mail_parser::MessageParser::default().parse(&mail[0].raw).unwrap();
@@ -187,7 +188,7 @@ async fn a_specialist_request_waits_for_the_signed_notice() {
     );
 
     // A forged and a stale notice are refused; a signed one brings the ticket back.
-    let notice = json!({"reference": r, "notice": "Rimborso disposto il 1/12."});
+    let notice = json!({"reference": r, "escalation_id": e["escalation_id"], "notice": "Rimborso disposto il 1/12."});
     let (status, p) = signed_notice(&d, "pagopa_specialists", &notice, now(&d), b"wrong").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{p}");
     assert_eq!(p["field"], SIGNATURE_HEADER);
@@ -214,7 +215,11 @@ async fn a_specialist_request_waits_for_the_signed_notice() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(p["detail"], "the flow expects the resolution notice from third_parties before resolve");
     let id = d.engine.ticket_by_reference(&r).await.unwrap().id;
-    d.engine.receive_resolution_notice("third_parties", &r.parse_ref(), "Nessuna anomalia.").await.unwrap();
+    let third_id = third["escalation_id"].as_str().unwrap();
+    d.engine
+        .receive_resolution_notice("third_parties", &r.parse_ref(), third_id, "Nessuna anomalia.", None)
+        .await
+        .unwrap();
     let t = d.engine.ticket(&id).await.unwrap();
     assert_eq!((t.state, t.assignee.as_deref()), (TicketState::InProgress, Some("op-1")), "back to its operator");
 
@@ -353,6 +358,10 @@ async fn the_authorization_matrix_holds_for_every_endpoint_and_role() {
         (Endpoint::CloseContact, Method::POST, "/close-contact", None),
         (Endpoint::Escalate, Method::POST, "/escalate", Some(json!({"target": "third_parties", "summary": "s"}))),
         (Endpoint::Resolve, Method::POST, "/resolve", Some(json!({"answer": "a"}))),
+        (Endpoint::EscalationPreview, Method::POST, "/escalation-preview", Some(json!({}))),
+        (Endpoint::Reassign, Method::POST, "/reassign", Some(json!({"to": "op-2", "reason": "r"}))),
+        (Endpoint::ErasurePreview, Method::POST, "/operator/erasures/preview", Some(json!({"email": EMAIL}))),
+        (Endpoint::Erase, Method::POST, "/operator/erasures", Some(json!({"email": EMAIL, "confirm": "00"}))),
         (Endpoint::ReminderLookup, Method::POST, "/reminder-lookup", None),
         (Endpoint::CheckIncidents, Method::POST, "/check-incidents", Some(json!({"service": "pagopa"}))),
         (
@@ -588,4 +597,294 @@ async fn suggestions_search_the_operators_text_when_given() {
     assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("q")), "{p}");
     let ok500 = d.call(Role::Operator, Method::GET, &format!("{base}?q={}", "a".repeat(500)), None).await;
     assert_eq!(ok500.0, StatusCode::OK, "{}", ok500.1);
+}
+
+/// A signed notice names the escalation it answers and settles that one, once: replayed within
+/// its signature's window after the ticket went back to the same target, it answers nothing new.
+#[tokio::test]
+async fn a_signed_notice_answers_one_escalation_once() {
+    let d = desk();
+    let r = open(&d, "email", "specialist_support", "replay-1").await;
+    let base = format!("/operator/tickets/{r}");
+    ok(d.call(Role::Operator, Method::POST, &format!("{base}/take-in-charge"), None).await);
+    ok(d.call(Role::Operator, Method::POST, &format!("{base}/classify"), Some(json!({"ticket_type": "A"}))).await);
+    let escalate_path = format!("{base}/escalate");
+    let escalate = || {
+        d.call(
+            Role::Operator,
+            Method::POST,
+            &escalate_path,
+            Some(json!({"target": "pagopa_specialists", "summary": "Verificare la riconciliazione"})),
+        )
+    };
+    let first = ok(escalate().await);
+    let first_id = first["escalation_id"].as_str().unwrap().to_string();
+
+    // Without the escalation it answers, a notice is refused: it could settle any of them.
+    let unbound = json!({"reference": r, "notice": "Rimborso disposto."});
+    let (status, p) = signed_notice(&d, "pagopa_specialists", &unbound, now(&d), SECRET).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(p["field"], "/escalation_id", "{p}");
+    let (status, p) = signed_notice(
+        &d,
+        "pagopa_specialists",
+        &json!({"reference": r, "escalation_id": "no-such-escalation", "notice": "x"}),
+        now(&d),
+        SECRET,
+    )
+    .await;
+    assert_eq!((status, p["field"].as_str()), (StatusCode::NOT_FOUND, Some("/escalation_id")), "{p}");
+
+    let signed = json!({"reference": r, "escalation_id": first_id, "notice": "Rimborso disposto."});
+    let at = now(&d);
+    let answered = ok(signed_notice(&d, "pagopa_specialists", &signed, at, SECRET).await);
+    assert_eq!((answered["state"].as_str(), answered["replayed"].as_bool()), (Some("in_progress"), Some(false)));
+
+    // The operator asks the same target again; the captured request is replayed, same signature.
+    let second = ok(escalate().await);
+    assert_ne!(second["escalation_id"], first["escalation_id"]);
+    let replayed = ok(signed_notice(&d, "pagopa_specialists", &signed, at, SECRET).await);
+    assert_eq!(replayed["replayed"], true, "{replayed}");
+    assert_eq!(replayed["state"], "awaiting_resolution_notice", "the second escalation is still open: {replayed}");
+    let t = d.engine.ticket_by_reference(&r).await.unwrap();
+    assert_eq!(t.state, TicketState::AwaitingResolutionNotice);
+    assert!(t.escalations[1].notice_at.is_none(), "the replay did not answer the new escalation");
+    // Another text for an escalation already answered is a conflict, not an overwrite.
+    let (status, p) = signed_notice(
+        &d,
+        "pagopa_specialists",
+        &json!({"reference": r, "escalation_id": first_id, "notice": "Altro."}),
+        now(&d),
+        SECRET,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{p}");
+    let view = ok(d.call(Role::Operator, Method::GET, &base, None).await);
+    let notices: Vec<&Value> =
+        view["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "notice_received").collect();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0]["detail"]["escalation_id"], first_id.as_str());
+    assert_eq!(notices[0]["detail"]["via"], "callback");
+}
+
+/// An operator cannot work a ticket another operator has in charge; a supervisor reassigns it,
+/// and the reassignment is recorded.
+#[tokio::test]
+async fn only_a_recorded_reassignment_moves_a_ticket_between_operators() {
+    let d = desk();
+    let r = open(&d, "email", "basic_info", "reassign-1").await;
+    let base = format!("/operator/tickets/{r}");
+    ok(d.call(Role::Operator, Method::POST, &format!("{base}/take-in-charge"), None).await);
+
+    for (path, body) in [
+        ("classify", json!({"ticket_type": "Q"})),
+        ("categorize", json!({"category": "advanced_info"})),
+        ("resolve", json!({"answer": "fatto"})),
+    ] {
+        let (status, p) = d.call_as("op-2", Method::POST, &format!("{base}/{path}"), Some(body)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {p}");
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.contains("in charge of operator op-1") && detail.contains("reassign"), "{path}: {detail}");
+    }
+    // A supervisor may not act on it directly either (the matrix), only reassign it.
+    let reassign = format!("{base}/reassign");
+    let (status, p) = d.call(Role::Operator, Method::POST, &reassign, Some(json!({"to": "op-2", "reason": "x"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{p}");
+    let (status, p) = d.call(Role::Supervisor, Method::POST, &reassign, Some(json!({"to": "op-2"}))).await;
+    assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/reason")), "{p}");
+    let (status, p) =
+        d.call(Role::Supervisor, Method::POST, &reassign, Some(json!({"to": "Mario Rossi", "reason": "r"}))).await;
+    assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/to")), "{p}");
+    let t = ok(d
+        .call(Role::Supervisor, Method::POST, &reassign, Some(json!({"to": "op-2", "reason": "op-1 is off sick"})))
+        .await);
+    assert_eq!((t["assignee"].as_str(), t["state"].as_str()), (Some("op-2"), Some("taken_in_charge")), "{t}");
+
+    ok(d.call_as("op-2", Method::POST, &format!("{base}/classify"), Some(json!({"ticket_type": "Q"}))).await);
+    let (status, _) =
+        d.call(Role::Operator, Method::POST, &format!("{base}/resolve"), Some(json!({"answer": "a"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "op-1 no longer has it");
+    let view = ok(d.call(Role::Supervisor, Method::GET, &base, None).await);
+    let reassigned: Vec<&Value> =
+        view["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "reassigned").collect();
+    assert_eq!(reassigned.len(), 1, "{view}");
+    assert_eq!(reassigned[0]["actor"], json!({"id": "sup-1", "role": "supervisor"}));
+    assert_eq!(
+        reassigned[0]["detail"],
+        json!({"from": "op-1", "to": "op-2", "reason": "op-1 is off sick", "state": "taken_in_charge"})
+    );
+    // Back to the team's queue: nobody has it, anybody on the team may take it.
+    let t =
+        ok(d.call(Role::Supervisor, Method::POST, &reassign, Some(json!({"to": null, "reason": "rebalance"}))).await);
+    assert_eq!((t["assignee"].as_str(), t["state"].as_str()), (None, Some("new")), "{t}");
+    ok(d.call(Role::Operator, Method::POST, &format!("{base}/take-in-charge"), None).await);
+
+    // Privacy tickets are reassigned only by a supervisor of the privacy team.
+    let p = open(&d, "email", "privacy_question", "reassign-2").await;
+    let pbase = format!("/operator/tickets/{p}");
+    ok(d.call(Role::PrivacyOperator, Method::POST, &format!("{pbase}/take-in-charge"), None).await);
+    let body = json!({"to": "psup-1", "reason": "r"});
+    let (status, _) = d.call(Role::Supervisor, Method::POST, &format!("{pbase}/reassign"), Some(body.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    ok(d.call_as("psup-1", Method::POST, &format!("{pbase}/reassign"), Some(body)).await);
+}
+
+/// A target not cleared for free text gets none of the requester's words: the operator's summary
+/// is the question, and the preview shows exactly what will leave, target by target.
+#[tokio::test]
+async fn free_text_leaves_only_for_targets_cleared_for_it_and_the_preview_shows_it() {
+    let d = desk();
+    let r = open(&d, "email", "specialist_support", "free-text-1").await;
+    let base = format!("/operator/tickets/{r}");
+    ok(d.call(Role::Operator, Method::POST, &format!("{base}/take-in-charge"), None).await);
+    ok(d.call(Role::Operator, Method::POST, &format!("{base}/classify"), Some(json!({"ticket_type": "A"}))).await);
+
+    let summary = "Il pagamento dell'avviso risulta doppio: verificare la riconciliazione.";
+    let preview = ok(d
+        .call(Role::Operator, Method::POST, &format!("{base}/escalation-preview"), Some(json!({"summary": summary})))
+        .await);
+    let previews = preview["previews"].as_array().unwrap();
+    let targets: Vec<&str> = previews.iter().map(|p| p["target"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["pagopa_specialists", "third_parties"], "the flow's targets: {preview}");
+    let third = &previews[1];
+    assert_eq!(third["free_text"], false);
+    assert_eq!(third["message"]["summary"], summary);
+    let fields = third["message"]["fields"].as_object().unwrap();
+    assert!(!fields.contains_key("subject") && !fields.contains_key("description"), "{third}");
+    assert_eq!(third["message"]["fields"]["custom.notice_code"], "302001234567890123");
+    let withheld: Vec<&str> =
+        third["withheld"].as_array().unwrap().iter().map(|w| w["field"].as_str().unwrap()).collect();
+    assert!(withheld.contains(&"subject") && withheld.contains(&"description"), "{third}");
+    assert_eq!(third["delivery"], json!({"email": ["escalations@third-party.example"]}));
+    let mail_text = third["mail"]["text"].as_str().unwrap();
+    assert!(mail_text.contains(summary) && !mail_text.contains("Ho pagato due volte"), "{mail_text}");
+    let specialists = &previews[0];
+    assert_eq!(specialists["free_text"], true);
+    assert!(specialists["message"]["fields"]["description"].as_str().unwrap().contains("Ho pagato due volte"));
+    // One target only; and a target the flow does not use is refused.
+    let one = ok(d
+        .call(
+            Role::Operator,
+            Method::POST,
+            &format!("{base}/escalation-preview"),
+            Some(json!({"target": "third_parties"})),
+        )
+        .await);
+    assert_eq!(one["previews"].as_array().unwrap().len(), 1);
+    let (status, p) = d
+        .call(
+            Role::Operator,
+            Method::POST,
+            &format!("{base}/escalation-preview"),
+            Some(json!({"target": "pagopa_privacy"})),
+        )
+        .await;
+    assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/target")), "{p}");
+
+    // What leaves is what the preview showed.
+    let sent = ok(d
+        .call(
+            Role::Operator,
+            Method::POST,
+            &format!("{base}/escalate"),
+            Some(json!({"target": "third_parties", "summary": summary})),
+        )
+        .await);
+    let fields_sent: Vec<&str> = sent["fields_sent"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let previewed: Vec<&str> = fields.keys().map(String::as_str).collect();
+    assert_eq!(fields_sent, previewed);
+    let mail = OutboxMailer::new(d.db.clone()).sent(10).await.unwrap();
+    let raw = String::from_utf8_lossy(&mail.last().unwrap().raw).to_string();
+    assert!(!raw.contains("Ho pagato due volte") && !raw.contains("Avviso pagato due volte"), "{raw}");
+}
+
+/// Art. 17: a privacy operator finds the requester by e-mail, phone or fiscal code, sees what will
+/// go, and erases it; refused with the reason while a breach report of theirs is open.
+#[tokio::test]
+async fn a_privacy_operator_erases_a_requester_after_a_preview() {
+    let d = desk();
+    let first = open(&d, "email", "basic_info", "erase-1").await;
+    let second = open(&d, "api", "privacy_question", "erase-2").await;
+    let preview_path = "/operator/erasures/preview";
+    let (status, _) = d.call(Role::Operator, Method::POST, preview_path, Some(json!({"email": EMAIL}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only the privacy team");
+    let (status, p) = d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    let (status, p) =
+        d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"email": EMAIL, "phone": "1"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "one key at a time: {p}");
+
+    let preview = ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"email": EMAIL}))).await);
+    let refs: Vec<&str> =
+        preview["tickets"].as_array().unwrap().iter().map(|t| t["reference"].as_str().unwrap()).collect();
+    assert_eq!(refs, [first.as_str(), second.as_str()], "{preview}");
+    assert!(preview["hold"].is_null(), "{preview}");
+    assert!(preview["copies"]["events"].as_u64().unwrap() >= 4, "{preview}");
+    let confirm = preview["confirm"].as_str().unwrap().to_string();
+    assert!(!preview.to_string().contains(FISCAL_CODE), "the preview lists tickets, not the data: {preview}");
+
+    // Without the preview's confirmation, or with a stale one, nothing is erased.
+    let (status, p) =
+        d.call(Role::PrivacyOperator, Method::POST, "/operator/erasures", Some(json!({"email": EMAIL}))).await;
+    assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/confirm")), "{p}");
+    let (status, p) = d
+        .call(
+            Role::PrivacyOperator,
+            Method::POST,
+            "/operator/erasures",
+            Some(json!({"email": EMAIL, "confirm": "0000"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("preview"), "{p}");
+
+    // A breach report of theirs, still open: a legal hold.
+    let breach = open(&d, "api", "privacy_issue", "erase-3").await;
+    let held =
+        ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"fiscal_code": FISCAL_CODE}))).await);
+    assert_eq!(held["hold"]["tickets"], json!([breach]), "{held}");
+    let (status, p) = d
+        .call(
+            Role::PrivacyOperator,
+            Method::POST,
+            "/operator/erasures",
+            Some(json!({"fiscal_code": FISCAL_CODE, "confirm": held["confirm"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{p}");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains(&breach) && detail.contains("breach"), "{detail}");
+    assert!(d.engine.ticket_by_reference(&first).await.unwrap().requester.email.is_some(), "nothing erased");
+
+    // The breach report closed, the erasure goes through, audited without personal data.
+    let bid = d.engine.ticket_by_reference(&breach).await.unwrap().id;
+    let mut t = d.engine.ticket(&bid).await.unwrap();
+    t.move_to(TicketState::TakenInCharge, t.created_at).unwrap();
+    t.move_to(TicketState::Resolved, t.created_at).unwrap();
+    d.engine.ports.tickets.update(&t, &[]).await.unwrap();
+    let again =
+        ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"phone": "+39 333 000"}))).await);
+    assert!(again["tickets"].as_array().unwrap().is_empty(), "nobody with that phone: {again}");
+    let preview =
+        ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"fiscal_code": FISCAL_CODE}))).await);
+    assert!(preview["hold"].is_null(), "{preview}");
+    let done = ok(d
+        .call(
+            Role::PrivacyOperator,
+            Method::POST,
+            "/operator/erasures",
+            Some(json!({"fiscal_code": FISCAL_CODE, "confirm": preview["confirm"]})),
+        )
+        .await);
+    assert_eq!(done["erased"].as_array().unwrap().len(), 3, "{done}");
+    for r in [&first, &second, &breach] {
+        let t = d.engine.ticket_by_reference(r).await.unwrap();
+        assert!(t.requester.is_empty(), "{r}");
+        let events = d.engine.ports.events.list(&t.id).await.unwrap();
+        let text = serde_json::to_string(&events).unwrap();
+        assert!(!text.contains(EMAIL) && !text.contains(FISCAL_CODE) && !text.contains("Ho pagato"), "{text}");
+        let audit = events.iter().find(|e| e.kind == sportello::domain::EventKind::RequesterErased).unwrap();
+        assert_eq!(audit.actor.id, "priv-1");
+    }
+    let _ = confirm;
 }

@@ -301,6 +301,64 @@ async fn erasure_leaves_no_personal_data(b: &dyn Backend) {
     ));
 }
 
+/// An erasure reaches every copy the store keeps of a requester's data, not only the ticket and
+/// its events: the mail sent to them, messages still queued about the ticket (an escalation with
+/// their fields, a step's payload), and whatever else the adapter stores.
+async fn erasure_reaches_every_copy_the_store_keeps(b: &dyn Backend) {
+    let p = b.ports();
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let email = format!("anna.neri+{tag}@example.it");
+    let secrets = [email.clone(), "Anna Neri".into(), "via Garibaldi 7".into(), "NRENNA80A41H501X".into()];
+    let mut t = ticket("first_level", days_ago(1));
+    t.requester.name = Some("Anna Neri".into());
+    t.requester.email = Some(email.clone());
+    t.requester.fiscal_code = Some("NRENNA80A41H501X".into());
+    t.subject = Some("Anna Neri, via Garibaldi 7".into());
+    p.tickets.create(&key(), &t, &Actor::system()).await.unwrap();
+    let body = format!("Sono Anna Neri, via Garibaldi 7, NRENNA80A41H501X, {email}");
+    let msg = Event {
+        ticket_id: t.id.clone(),
+        at: days_ago(1),
+        actor: Actor { id: "email".into(), role: ActorRole::Requester },
+        kind: EventKind::Message,
+        detail: serde_json::json!({"from": "requester", "sender": email, "body": body}),
+    };
+    p.events.append(&[msg]).await.unwrap();
+    // The acknowledgement that went to them.
+    let mut ack = mail(&format!("ack-{tag}@sportello.example"));
+    ack.to = vec![email.clone()];
+    ack.text = format!("Gentile Anna Neri, abbiamo ricevuto: {body}");
+    ack.ticket = Some(t.reference.clone());
+    p.mailer.send(&ack).await.unwrap();
+    // An escalation still waiting on a queue, with the fields the target may see.
+    let mut esc = escalation(&t);
+    esc.fields.insert("requester.email".into(), email.clone());
+    esc.fields.insert("description".into(), body.clone());
+    let route = b.escalation_queue().await;
+    p.escalations.deliver(&route, &esc).await.unwrap();
+    // A queued step about the ticket.
+    let q = b.queue(3).await;
+    q.publish(
+        &StepMessage::new("notify", format!("n-{tag}"), serde_json::json!({"ticket_id": t.id, "text": body}))
+            .with_attribute("reference", t.reference.0.clone()),
+    )
+    .await
+    .unwrap();
+    let before = b.stored_text().await.to_lowercase();
+    assert!(before.contains(&email.to_lowercase()), "the store holds the address before");
+
+    let privacy_operator = Actor { id: "dpo-3".into(), role: ActorRole::PrivacyOperator };
+    let erased = p.tickets.erase_requester(&RequesterKey::Email(email.clone()), &privacy_operator, now()).await;
+    assert_eq!(erased.unwrap().tickets, [t.id.clone()]);
+    let after = b.stored_text().await.to_lowercase();
+    for secret in &secrets {
+        if let Some(at) = after.find(&secret.to_lowercase()) {
+            let start = at.saturating_sub(200);
+            panic!("`{secret}` survived the erasure in: …{}…", &after[start..(at + 200).min(after.len())]);
+        }
+    }
+}
+
 async fn purge_removes_only_closed_tickets_past_retention(b: &dyn Backend) {
     let p = b.ports();
     let team = format!("team-{}", uuid::Uuid::new_v4());
@@ -649,6 +707,7 @@ macro_rules! all_contracts {
                 corrupt_records_are_errors_not_panics,
                 work_queue_is_oldest_first,
                 erasure_leaves_no_personal_data,
+                erasure_reaches_every_copy_the_store_keeps,
                 purge_removes_only_closed_tickets_past_retention,
                 nothing_acknowledged_is_lost,
                 events_keep_their_order,

@@ -12,7 +12,7 @@ use sportello::domain::{Actor, ActorRole, Requester};
 use sportello::engine::reply_token::ReplyTokens;
 use sportello::engine::webhook::Webhooks;
 use sportello::engine::{Clock, Engine, EscalationSettings, NewContact};
-use sportello::http::auth;
+use sportello::http::auth::{self, KeyFile};
 use sportello::http::email::MailToken;
 use sportello::http::operator::NoticeSecrets;
 use sportello::http::operator_auth::{Authenticator, OperatorFile, Role, TokenFile};
@@ -27,6 +27,10 @@ pub const MAIL_TOKEN: &str = "test-mail-token";
 /// The operators `TestApp` has a token for, by role.
 pub const STAFF: [(&str, Role); 4] =
     [("op-1", Role::Operator), ("priv-1", Role::PrivacyOperator), ("sup-1", Role::Supervisor), ("adm-1", Role::Admin)];
+/// More operators `TestApp` has a token for, by id: a second operator, and a supervisor of the
+/// privacy team.
+pub const MORE_STAFF: [(&str, &[Role]); 2] =
+    [("op-2", &[Role::Operator]), ("psup-1", &[Role::Supervisor, Role::PrivacyOperator])];
 
 /// The engine's clock: the test moves it.
 #[derive(Clone)]
@@ -75,6 +79,8 @@ pub struct TestApp {
     pub escalation: EscalationSettings,
     /// A token for each operator of [`STAFF`].
     pub tokens: BTreeMap<Role, String>,
+    /// A token for each operator of [`MORE_STAFF`], by id.
+    pub more_tokens: BTreeMap<&'static str, String>,
 }
 
 pub struct TestAppBuilder {
@@ -96,12 +102,6 @@ impl TestAppBuilder {
     /// A clock the test keeps a handle on.
     pub fn clock(mut self, clock: TestClock) -> Self {
         self.clock = clock;
-        self
-    }
-
-    /// Another rulebook than the default one.
-    pub fn rules(mut self, rules: Rules) -> Self {
-        self.rules = Arc::new(rules);
         self
     }
 
@@ -156,6 +156,10 @@ impl TestAppBuilder {
         for (id, role) in STAFF {
             tokens.insert(role, operators.add(id, vec![role], clock.now()).unwrap());
         }
+        let mut more_tokens = BTreeMap::new();
+        for (id, roles) in MORE_STAFF {
+            more_tokens.insert(id, operators.add(id, roles.to_vec(), clock.now()).unwrap());
+        }
         let operators_file = dir.path().join("operators.json");
         operators.write(&operators_file).unwrap();
         let escalation = escalation_settings();
@@ -167,7 +171,7 @@ impl TestAppBuilder {
             api_clients: auth::Authenticator::api_keys(dir.path().join("api-keys.json")),
         };
         let router = sportello::app::router(&engine, access);
-        TestApp { dir, db, engine, router, clock, escalation, tokens }
+        TestApp { dir, db, engine, router, clock, escalation, tokens, more_tokens }
     }
 }
 
@@ -190,6 +194,16 @@ impl TestApp {
 
     pub fn at(now: &str) -> TestApp {
         Self::builder().at(now).build()
+    }
+
+    /// A new API key for `client` (a client app, or `voice`, the telephony platform), added to the
+    /// key file the router reads, as `sportello clients add` does.
+    pub fn client_key(&self, client: &str) -> String {
+        let path = self.dir.path().join("api-keys.json");
+        let mut keys = KeyFile::read(&path).unwrap();
+        let (_, key) = keys.add(client, self.clock.now());
+        keys.write(&path).unwrap();
+        key
     }
 
     /// One request through every endpoint's router.
@@ -219,6 +233,12 @@ impl TestApp {
     /// A request as the operator of `role` in [`STAFF`].
     pub async fn call(&self, role: Role, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let token = self.tokens[&role].clone();
+        self.request(method, path, Some(&token), body).await
+    }
+
+    /// A request as the operator `id` of [`MORE_STAFF`].
+    pub async fn call_as(&self, id: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let token = self.more_tokens[id].clone();
         self.request(method, path, Some(&token), body).await
     }
 

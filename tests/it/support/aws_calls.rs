@@ -351,7 +351,13 @@ impl Lab {
             .expect("escalate");
         self.invoke("resolution notice");
         self.engine
-            .receive_resolution_notice(target, &escalated.ticket.reference, "Refund issued on 3 December.")
+            .receive_resolution_notice(
+                target,
+                &escalated.ticket.reference,
+                &escalated.message.escalation_id,
+                "Refund issued on 3 December.",
+                None,
+            )
             .await
             .expect("notice");
         self.invoke("answer and resolve");

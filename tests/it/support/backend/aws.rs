@@ -124,6 +124,28 @@ impl Backend for MotoBackend {
         EscalationRoute::Queue { queue: url }
     }
 
+    async fn stored_text(&self) -> String {
+        let client = aws_sdk_dynamodb::Client::new(&self.config);
+        let mut text = String::new();
+        let mut start = None;
+        loop {
+            let page = client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan the table");
+            for item in page.items.unwrap_or_default() {
+                text.push_str(&format!("{item:?}\n"));
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return text;
+            }
+        }
+    }
+
     async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String> {
         let EscalationRoute::Queue { queue } = route else { panic!("not a queue route") };
         self.sqs()

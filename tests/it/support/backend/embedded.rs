@@ -67,6 +67,36 @@ impl Backend for EmbeddedBackend {
         EscalationRoute::Queue { queue: format!("escalations-{n}") }
     }
 
+    async fn stored_text(&self) -> String {
+        let c = self.raw();
+        let tables: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut text = String::new();
+        for table in tables {
+            let mut stmt = c.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([]).unwrap();
+            while let Some(row) = rows.next().unwrap() {
+                for i in 0..columns {
+                    match row.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                            text.push_str(&String::from_utf8_lossy(t));
+                        }
+                        other => text.push_str(&format!("{other:?}")),
+                    }
+                    text.push('\t');
+                }
+                text.push('\n');
+            }
+        }
+        text
+    }
+
     async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String> {
         let EscalationRoute::Queue { queue } = route else { panic!("not a queue route") };
         let q = SqliteQueue::new(self.db.clone(), queue.clone(), 5, Duration::from_secs(300));

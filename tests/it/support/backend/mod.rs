@@ -30,4 +30,7 @@ pub trait Backend: Send + Sync {
     /// A fresh queue an escalation can be routed to, and a way to read what landed there.
     async fn escalation_queue(&self) -> EscalationRoute;
     async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String>;
+    /// Everything the store keeps (every table, every item), as text: what an erasure must have
+    /// left nothing personal in.
+    async fn stored_text(&self) -> String;
 }
