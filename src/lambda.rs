@@ -67,7 +67,7 @@ pub async fn engine_from_env() -> Result<Engine, Error> {
     let store = Store::aws(&clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
     tracing::info!(rulebook = %rules.file, "engine ready");
     let webhooks = crate::engine::webhook::Webhooks::from_env(
-        &rules.book,
+        &rules,
         Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new()),
     );
     Ok(AppBuilder::new(Arc::new(rules), store)

@@ -22,3 +22,4 @@ pub mod ports;
 pub mod rules;
 pub mod secrets;
 pub mod server;
+pub mod text;

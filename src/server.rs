@@ -54,14 +54,14 @@ pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
 /// from the data folder (or where the environment says); escalation settings and targets'
 /// notice secrets from the environment.
 pub fn access(config: &ServerConfig, rules: &Rules) -> Result<Access, String> {
-    let mut escalation = crate::engine::EscalationSettings::from_env(&rules.book);
+    let mut escalation = crate::engine::EscalationSettings::from_env(rules);
     escalation.reply_queue.get_or_insert_with(|| embedded::LOCAL_REPLY_QUEUE.into());
     Ok(Access {
         operators: crate::http::operator_auth::Authenticator::Tokens(crate::http::operator_auth::TokenFile::new(
             operators_file(config),
         )),
         escalation,
-        notice_secrets: crate::http::operator::NoticeSecrets::from_env(&rules.book),
+        notice_secrets: crate::http::operator::NoticeSecrets::from_env(rules),
         mail_token: mail_token(config)?,
         api_clients: crate::http::auth::Authenticator::api_keys(api_keys_file(config)),
     })
@@ -87,7 +87,7 @@ pub async fn run_workers(engine: Engine, published: Arc<tokio::sync::Notify>) {
 /// The scheduled work (deadline warnings and breaches, escalation reminders, the retention
 /// purge: `Engine::clock_tick`): on AWS an EventBridge schedule, here a timer.
 pub async fn run_clock(engine: Engine) {
-    let settings = crate::engine::EscalationSettings::from_env(&engine.rules.book);
+    let settings = crate::engine::EscalationSettings::from_env(&engine.rules);
     let mut tick = tokio::time::interval(CLOCK_TICK);
     loop {
         tick.tick().await;
@@ -99,6 +99,8 @@ pub async fn run_clock(engine: Engine) {
                 reminded = r.reminded,
                 purged = r.purged,
                 failed = r.failed,
+                swept_published = r.sweep.published,
+                swept_triaged = r.sweep.triaged,
                 "clock tick"
             ),
             Err(e) => tracing::warn!(error = %e, "clock: tick failed"),
@@ -110,6 +112,21 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     let (engine, db) = open(&config)?;
     for w in &engine.rules.warnings {
         tracing::warn!("rulebook: {}", w.message);
+    }
+    // Before taking requests: whatever the last run left undone (it stopped, or was killed, with
+    // steps in flight) is finished now rather than at the first clock tick. Nothing of this
+    // process is in flight yet, so no grace period is needed, and the claims the last run held
+    // (an acknowledgement half-sent) are nobody's: a retry runs them again.
+    if let Err(e) = embedded::SqliteStore::new(db.clone()).release_claims_of_a_stopped_run().await {
+        tracing::warn!(error = %e, "could not release the last run's claims; they run out with their lease");
+    }
+    match engine.sweep(Duration::ZERO).await {
+        Ok(r) if !r.is_empty() => println!(
+            "Finished what the last run left undone: {} step(s) published, {} ticket(s) triaged, {} still failing.",
+            r.published, r.triaged, r.failed
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "start-up sweep failed; the clock retries it"),
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

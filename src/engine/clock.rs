@@ -8,6 +8,8 @@
 //!   the reference, the deadline and its due time (no personal data);
 //! - an escalation whose reminder time (`due`) has passed with no resolution notice is sent again
 //!   to its target, once, as a `reminder`, and an `escalation_reminded` event is appended;
+//! - what a crash, a lost message or an expired lease left undone is finished (the sweep,
+//!   `engine/sweep.rs`): intake steps never published, tickets whose triage never ran;
 //! - then closed tickets past retention are purged.
 //!
 //! Side effects come before the stamp, each under its own [`run_once`] key: a crash between the
@@ -15,6 +17,8 @@
 //! the mail went already, and only the stamp is written. The stamps make ticks idempotent.
 
 use super::operator::{Bodies, Envelope, EscalationSettings, escalation_message, target_route};
+use super::retry::Attempts;
+use super::sweep::{SWEEP_GRACE, SweepReport};
 use super::{Engine, EngineError};
 use crate::domain::{Actor, ChannelKind, Deadline, Event, EventKind, Ticket, TicketState};
 use crate::ports::{MessageKind, OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
@@ -30,8 +34,6 @@ pub const CLOCK_SCAN_LIMIT: usize = 1_000;
 /// A reminder's escalation id is the reminded escalation's, with this after it; a notice may
 /// quote either.
 pub(super) const REMINDER_SUFFIX: &str = "-reminder";
-/// How many times the stamps are re-applied after a version conflict.
-const MAX_ATTEMPTS: usize = 8;
 /// A claimed notification or reminder that never completed may be retried after this.
 const EFFECT_LEASE: Duration = Duration::from_secs(120);
 /// Sent effects are remembered this long: far longer than the gap between a send and its stamp
@@ -50,6 +52,8 @@ pub struct ClockReport {
     pub purged: usize,
     /// Tickets, notifications or reminders left for the next tick after an error (logged).
     pub failed: usize,
+    /// What the sweep finished.
+    pub sweep: SweepReport,
 }
 
 /// What a deadline is owed now.
@@ -109,7 +113,7 @@ impl Engine {
         let mut report = ClockReport::default();
         let open_states = TicketState::ALL.into_iter().filter(|s| s.is_open());
         for state in open_states {
-            for team in self.rules.book.teams.keys() {
+            for team in self.rules.teams.keys().map(|t| t.as_str()) {
                 let tickets = self.ports.tickets.work_queue(team, state, CLOCK_SCAN_LIMIT).await?;
                 if tickets.len() >= CLOCK_SCAN_LIMIT {
                     tracing::warn!(team, state = %state, limit = CLOCK_SCAN_LIMIT, "clock: queue at the scan limit; newer tickets wait");
@@ -123,6 +127,8 @@ impl Engine {
                 }
             }
         }
+        // After the deadlines: a ticket the sweep triages now is watched from the next tick.
+        report.sweep = self.sweep(SWEEP_GRACE).await?;
         report.purged = self.purge_expired().await?;
         Ok(report)
     }
@@ -142,10 +148,10 @@ impl Engine {
         let (used, total) = if counts_calendar_time(&d.kind) {
             (now.duration_since(start), d.due.duration_since(start))
         } else {
-            let cal = self.rules.calendars.get(&self.rules.book.sla.schedule)?;
+            let cal = self.rules.sla_calendar();
             (cal.business_time_between(start, now), cal.business_time_between(start, d.due))
         };
-        let percent = i128::from(self.rules.book.sla.warn_at_percent);
+        let percent = i128::from(self.rules.sla.warn_at_percent);
         let reached = total > SignedDuration::ZERO && used.as_millis() * 100 >= total.as_millis() * percent;
         reached.then_some(Alarm::Warning)
     }
@@ -172,7 +178,10 @@ impl Engine {
             return Ok(());
         }
         let events = self.ports.events.list(&ticket.id).await?;
-        let ever_resolved = events.iter().any(|e| matches!(e.kind, EventKind::Resolved | EventKind::AutoResolved));
+        // An answer that never reached the requester undid its resolution: it meets no deadline.
+        let count = |kind: EventKind| events.iter().filter(|e| e.kind == kind).count();
+        let ever_resolved =
+            count(EventKind::AutoResolved) > 0 || count(EventKind::Resolved) > count(EventKind::AnswerUndelivered);
         let mut done = Vec::new();
         for (d, alarm) in alarms {
             if deadline_met(&d.kind, ticket, ever_resolved) {
@@ -211,11 +220,11 @@ impl Engine {
         if e.notice_at.is_some() || e.reminded_at.is_some() {
             return None;
         }
-        let Some(target) = self.rules.book.targets.get(&e.target) else {
+        let Some(target) = self.rules.targets.get(&e.target) else {
             tracing::warn!(ticket = %ticket.id, target = %e.target, "clock: escalation target not in the rulebook; no reminder");
             return None;
         };
-        e.due.or_else(|| self.remind_at(target.remind_after.as_deref(), e.sent_at))
+        e.due.or_else(|| self.remind_at(target.remind_after.as_ref(), e.sent_at))
     }
 
     /// Mails the team about a deadline, once per ticket, deadline and alarm. `Some(recipients)`
@@ -228,7 +237,7 @@ impl Engine {
         alarm: Alarm,
         settings: &EscalationSettings,
     ) -> Result<Option<usize>, StoreError> {
-        let to = self.rules.book.teams.get(&ticket.team).map(|t| t.notify.clone()).unwrap_or_default();
+        let to = self.rules.teams.get(&ticket.team).map(|t| t.notify.clone()).unwrap_or_default();
         if to.is_empty() {
             return Ok(Some(0));
         }
@@ -256,20 +265,18 @@ impl Engine {
     /// requester (no name, address, subject or message).
     fn deadline_mail(&self, ticket: &Ticket, d: &Deadline, alarm: Alarm, from: &str, to: &[String]) -> OutgoingMail {
         let domain = from.split_once('@').map_or("sportello.invalid", |(_, d)| d);
-        let local_due = match self.rules.calendars.get(&self.rules.book.sla.schedule) {
-            Some(cal) => d.due.to_zoned_datetime(cal.time_zone.clone()).strftime("%d/%m/%Y %H:%M %Z").to_string(),
-            None => d.due.to_string(),
-        };
+        let cal = self.rules.sla_calendar();
+        let local_due = d.due.to_zoned_datetime(cal.time_zone.clone()).strftime("%d/%m/%Y %H:%M %Z").to_string();
         let (headline, state_line) = match alarm {
             Alarm::Warning => {
-                ("due soon", format!("{}% of the time to `{}` is used.", self.rules.book.sla.warn_at_percent, d.kind))
+                ("due soon", format!("{}% of the time to `{}` is used.", self.rules.sla.warn_at_percent, d.kind))
             }
             Alarm::Breach => ("overdue", format!("The deadline `{}` has passed.", d.kind)),
         };
         let counted = if counts_calendar_time(&d.kind) {
             "calendar time (GDPR)".to_string()
         } else {
-            format!("business time on the `{}` schedule", self.rules.book.sla.schedule)
+            format!("business time on the `{}` schedule", self.rules.schedules.key(self.rules.sla.schedule))
         };
         let text = format!(
             "Ticket {reference}: {state_line}\n\nDeadline: {kind}\nDue: {local_due} ({due})\nCounted in: {counted}\nTeam: {team}\nType: {ty}\nState: {state}\n\nOpen the ticket in the operator console to work it.\nThis message is automatic.\n",
@@ -306,11 +313,11 @@ impl Engine {
         settings: &EscalationSettings,
     ) -> Result<Option<Done>, EngineError> {
         let e = &ticket.escalations[i];
-        let Some(target) = self.rules.book.targets.get(&e.target) else {
+        let Some(target) = self.rules.targets.get(&e.target) else {
             return Ok(None);
         };
         let due = self.reminder_due(ticket, i);
-        let (route, reply_to) = target_route(&e.target, target, settings)?;
+        let (route, reply_to) = target_route(target, settings);
         let escalated = events.iter().find(|ev| {
             ev.kind == EventKind::Escalated
                 && ev.at == e.sent_at
@@ -338,7 +345,7 @@ impl Engine {
         );
         message.kind = MessageKind::Reminder;
         message.reminds = Some(reminds.clone());
-        if target.delivery.sqs.is_none() {
+        if target.delivery.queue().is_none() {
             // A reply to the reminder settles the escalation it reminds of.
             self.add_reply_token(&mut message, &reminds);
         }
@@ -367,7 +374,8 @@ impl Engine {
         ever_resolved: bool,
         report: &mut ClockReport,
     ) -> Result<(), EngineError> {
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new(format!("the clock's stamps on ticket {}", read.reference));
+        loop {
             let mut ticket = self.ports.tickets.get(&read.id).await?;
             let mut events = Vec::new();
             let (mut warned, mut breached, mut reminded) = (0, 0, 0);
@@ -430,11 +438,11 @@ impl Engine {
                     report.reminded += reminded;
                     return Ok(());
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                // Given up: the next tick finds the deadline unstamped and stamps it then.
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Conflict("the ticket keeps changing; the clock stamps it next tick".into()))
     }
 }
 

@@ -12,21 +12,20 @@
 //! that every subject we send carries is what usually finds the ticket.
 
 use super::intake::{MAX_MESSAGE_BYTES, MAX_SUBJECT_BYTES};
+use super::retry::Attempts;
 use super::{Engine, EngineError, NewContact};
 use crate::domain::{Actor, ActorRole, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState};
 use crate::email::{
     self, AutoReply, BounceKind, InboundEmail, VerdictAction, VerdictDecision, Verdicts, auto_reply_policy,
     looks_like_reminder, thread_keys,
 };
+use crate::ports::mailer::usable_message_id;
 use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
-use crate::rules::model::EmailSettings;
+use crate::rules::resolved::{Delivery, Email as EmailSettings};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-
-/// The category a new mail gets when it chases an earlier request by quoting its reference.
-pub const REMINDER_CATEGORY: &str = "reminder";
 
 /// How long a claim on one inbound message lasts, and how long a handled one is remembered
 /// (beyond SQS's longest retention, 14 days).
@@ -99,6 +98,10 @@ pub struct EmailOutcome {
     /// SES checks that did not pass, with the action the policy gave each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub verdicts: Vec<String>,
+    /// The message is over the MIME budgets: why its content was not read (its headers were, so
+    /// it still opened or found its ticket).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_refused: Option<String>,
 }
 
 impl EmailOutcome {
@@ -115,6 +118,7 @@ impl EmailOutcome {
             stranger: false,
             acknowledgement: Acknowledgement::NotApplicable,
             verdicts: decision.reasons.iter().map(ToString::to_string).collect(),
+            content_refused: email.content_refused.clone(),
         }
     }
 
@@ -183,8 +187,9 @@ fn truncate(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
-fn requester_actor() -> Actor {
-    Actor { id: "email".into(), role: ActorRole::Requester }
+/// The requester, as the email channel speaks for them.
+fn requester_actor(channel: &str) -> Actor {
+    Actor { id: channel.into(), role: ActorRole::Requester }
 }
 
 /// Who may write into a ticket by e-mail: its requester, or a target it was escalated to.
@@ -216,7 +221,7 @@ fn busy() -> EngineError {
 
 impl Engine {
     fn email_settings(&self) -> Result<&EmailSettings, EngineError> {
-        self.rules.book.email.as_ref().ok_or_else(|| {
+        self.rules.email.as_ref().ok_or_else(|| {
             EngineError::Conflict("the rulebook has no `email:` block, so inbound mail cannot be handled".into())
         })
     }
@@ -271,6 +276,8 @@ impl Engine {
         {
             answered = self.find_ticket(reference).await?;
         }
+        // A mail that chases an earlier request gets the rulebook's reminder category, if it has one.
+        let reminder = self.rules.reminder_category().map(|c| c.as_str());
         if let Some(ticket) = answered {
             let Some(party) = self.party_of(&ticket, sender_of(&email)).await? else {
                 // Quoting a reference proves nothing: a stranger's mail never reaches the ticket
@@ -284,18 +291,16 @@ impl Engine {
             };
             if ticket.state.is_final() {
                 // Nothing more can happen on it: the requester's new mail is a new ticket about it.
-                let category = looks_like_reminder(&email).then_some(REMINDER_CATEGORY);
+                let category = reminder.filter(|_| looks_like_reminder(&email));
                 return self.open_from_email(settings, &email, &decision, &key, category, Some(ticket.reference)).await;
             }
-            return self.add_to_ticket(&email, &decision, &key, ticket, party).await;
+            return self.add_to_ticket(settings, &email, &decision, &key, ticket, party).await;
         }
         // A new mail quoting an earlier request's reference chases it.
         if let Some(reference) = TicketReference::find_in(&email.body)
             && let Some(earlier) = self.find_ticket(&reference).await?
         {
-            return self
-                .open_from_email(settings, &email, &decision, &key, Some(REMINDER_CATEGORY), Some(earlier.reference))
-                .await;
+            return self.open_from_email(settings, &email, &decision, &key, reminder, Some(earlier.reference)).await;
         }
         self.open_from_email(settings, &email, &decision, &key, None, None).await
     }
@@ -318,8 +323,11 @@ impl Engine {
             return Ok(Some(Party::Requester));
         }
         for e in &ticket.escalations {
-            let to = self.rules.book.targets.get(&e.target).and_then(|t| t.delivery.email.as_ref());
-            if to.is_some_and(|d| d.to.iter().any(|a| same_address(a, sender))) {
+            let to = match self.rules.targets.get(&e.target).map(|t| &t.delivery) {
+                Some(Delivery::Email { to }) => to.as_slice(),
+                _ => &[],
+            };
+            if to.iter().any(|a| same_address(a, sender)) {
                 return Ok(Some(Party::Target(e.target.clone())));
             }
         }
@@ -344,6 +352,7 @@ impl Engine {
             "auto_submitted": email.control.auto_submitted,
             "verdicts": decision.reasons,
             "quarantine": decision.action == VerdictAction::Quarantine,
+            "content_refused": email.content_refused,
         })
     }
 
@@ -351,6 +360,7 @@ impl Engine {
     /// reopening if it was resolved).
     async fn add_to_ticket(
         &self,
+        settings: &EmailSettings,
         email: &InboundEmail,
         decision: &VerdictDecision,
         key: &str,
@@ -361,13 +371,14 @@ impl Engine {
         let from_requester = party == Party::Requester;
         let reminder = from_requester && ticket.state.is_open() && looks_like_reminder(email);
         let (from, actor) = match &party {
-            Party::Requester => ("requester", requester_actor()),
+            Party::Requester => ("requester", requester_actor(self.rules.channels.key(settings.channel).as_str())),
             Party::Target(id) => ("target", Actor { id: id.clone(), role: ActorRole::Target }),
         };
         let action = if reminder { EmailAction::Reminder } else { EmailAction::Threaded };
         let mut outcome = EmailOutcome::new(action, email, decision).on(&ticket);
         let body = truncate(&email.body, MAX_MESSAGE_BYTES).to_string();
         let effect = || async {
+            let mut attempts = Attempts::new(format!("adding a mail to ticket {}", ticket.reference));
             loop {
                 let mut current = self.ports.tickets.get(&ticket.id).await?;
                 let now = self.now();
@@ -395,7 +406,7 @@ impl Engine {
                 events.push(event(EventKind::Reopened, json!({"reason": "the requester wrote again"})));
                 match self.ports.tickets.update(&current, &events).await {
                     Ok(_) => return Ok(true),
-                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -429,44 +440,36 @@ impl Engine {
         };
         let subject = email.subject.as_deref().map(|s| truncate(s, MAX_SUBJECT_BYTES).to_string());
         let body = truncate(&email.body, MAX_MESSAGE_BYTES);
-        // A rulebook without the reminder category still gets the ticket, uncategorised.
-        let category = category.filter(|c| self.rules.book.categories.contains_key(*c)).map(str::to_string);
+        let channel = self.rules.channels.key(settings.channel).to_string();
         let contact = NewContact {
-            channel: settings.channel.clone(),
+            channel: channel.clone(),
             idempotency_key: key.to_string(),
-            category,
             subject,
             message: (!body.trim().is_empty()).then(|| body.to_string()),
             requester,
             related: related.clone(),
-            actor: Some(requester_actor()),
+            actor: Some(requester_actor(&channel)),
+            category: category.map(str::to_string),
             sender: sender_of(email).map(str::to_string),
             ..NewContact::default()
         };
-        let created = self.open(contact).await?;
+        // The envelope (attachments, verdicts, quarantine flag) as a note, stored with the ticket.
+        let envelope = Self::envelope(email, decision);
+        let now = self.now();
+        let note = |t: &Ticket| {
+            vec![Event {
+                ticket_id: t.id.clone(),
+                at: now,
+                actor: Actor::system(),
+                kind: EventKind::Note,
+                detail: json!({"email": envelope}),
+            }]
+        };
+        let created = self.open_with(contact, note).await?;
         let ticket = created.ticket;
         let mut outcome = EmailOutcome::new(EmailAction::Opened, email, decision).on(&ticket);
         outcome.replayed = created.replayed;
         outcome.related = ticket.related.clone();
-
-        // The envelope (attachments, verdicts, quarantine flag) as a note. Run once, and on
-        // redelivery too, so a crash between the two writes is repaired by the retry.
-        let note = Event {
-            ticket_id: ticket.id.clone(),
-            at: self.now(),
-            actor: Actor::system(),
-            kind: EventKind::Note,
-            detail: json!({"email": Self::envelope(email, decision)}),
-        };
-        let note_key = format!("email-envelope:{}", ticket.id);
-        let wrote = run_once(self.ports.idempotency.as_ref(), &note_key, LEASE, REMEMBER, || async {
-            self.ports.events.append(std::slice::from_ref(&note)).await.map_err(EngineError::from)
-        })
-        .await
-        .map_err(once_error)?;
-        if wrote == RunOnce::InProgress {
-            return Err(busy());
-        }
 
         outcome.acknowledgement = if decision.action == VerdictAction::Quarantine {
             Acknowledgement::Suppressed { reason: "quarantined by the SES verdicts".into() }
@@ -487,8 +490,12 @@ impl Engine {
         email: &InboundEmail,
         ticket: &Ticket,
     ) -> Result<Acknowledgement, EngineError> {
-        let Some(mail) = self.acknowledgement_mail(settings, email, ticket) else {
-            return Ok(Acknowledgement::Suppressed { reason: "no address the acknowledgement can be sent to".into() });
+        let mail = match self.acknowledgement_mail(settings, email, ticket) {
+            Ok(mail) => mail,
+            Err(reason) => {
+                tracing::info!(ticket = %ticket.id, reason, "no acknowledgement");
+                return Ok(Acknowledgement::Suppressed { reason });
+            }
         };
         let key = format!("email-ack:{}", ticket.id);
         let sent = run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, || async {
@@ -526,36 +533,30 @@ impl Engine {
         }
     }
 
-    /// The acknowledgement in the requester's language; `None` without a deliverable address.
+    /// The acknowledgement in the requester's language, or why there is none.
     fn acknowledgement_mail(
         &self,
         settings: &EmailSettings,
         email: &InboundEmail,
         ticket: &Ticket,
-    ) -> Option<OutgoingMail> {
-        let to = ticket.requester.email.clone()?;
-        let book = &self.rules.book;
+    ) -> Result<OutgoingMail, String> {
+        let to = ticket.requester.email.clone().ok_or("the message has no sender address to answer")?;
+        let rules = &self.rules;
         let sample = format!("{}\n{}", email.subject.as_deref().unwrap_or_default(), email.body);
         let detected = crate::knowledge::search::detect_language(&sample);
-        let default = book.languages.first().map(String::as_str).unwrap_or("it");
-        let text_in = |id: &str| {
-            let texts = book.messages.get(id)?;
-            texts.get(detected).or_else(|| texts.get(default)).or_else(|| texts.values().next()).cloned()
-        };
-        let channel_name = book
-            .channels
-            .get(&settings.channel)
-            .and_then(|c| c.name.get(detected).or_else(|| c.name.get(default)))
-            .cloned()
-            .unwrap_or_default();
-        let fill = |t: String| {
+        let channel_name = rules.text(&rules.channels[settings.channel].name, detected);
+        let fill = |t: &str| {
             t.replace("{reference}", ticket.reference.as_str())
-                .replace("{channel}", &channel_name)
+                .replace("{channel}", channel_name)
                 .replace("{alternative_channels}", "")
                 .replace("{next_opening}", "")
         };
-        let text = fill(text_in(&settings.acknowledgement)?);
-        let heading = fill(text_in(&settings.acknowledgement_subject)?);
+        let text_in = |id| {
+            let key = rules.messages.key(id).as_str();
+            rules.message(key, detected).ok_or_else(|| format!("the rulebook has no `{key}` message"))
+        };
+        let text = fill(text_in(settings.acknowledgement)?);
+        let heading = fill(text_in(settings.acknowledgement_subject)?);
         let original = crate::email::normalize_subject(email.subject.as_deref().unwrap_or_default());
         let mut subject = format!("[{}] {heading}", ticket.reference);
         if !original.is_empty() {
@@ -563,8 +564,11 @@ impl Engine {
         }
         let subject: String = truncate(&subject, 250).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
         let domain = settings.from.rsplit_once('@').map_or("localhost", |(_, d)| d);
-        let mut references: Vec<String> = email.references.clone();
-        references.extend(email.message_id.clone());
+        // Ids a header cannot carry as received are left out: the reply threads on the others
+        // and on its subject tag rather than not going at all.
+        let in_reply_to = email.message_id.as_deref().and_then(usable_message_id);
+        let mut references: Vec<String> = email.references.iter().filter_map(|id| usable_message_id(id)).collect();
+        references.extend(in_reply_to.clone());
         // Long threads: the first message and the latest ones are what clients thread by.
         if references.len() > 20 {
             references.drain(1..references.len() - 19);
@@ -576,14 +580,15 @@ impl Engine {
             text,
             html: None,
             message_id: outgoing_message_id(&ticket.reference, domain),
-            in_reply_to: email.message_id.clone(),
+            in_reply_to,
             references,
             ticket: Some(ticket.reference.clone()),
             auto_submitted: Some("auto-replied".into()),
             reply_to: None,
         };
-        // An address or id that would break the headers: no acknowledgement, but the ticket stands.
-        mail.validate().ok().map(|()| mail)
+        // An address that would break the headers: no acknowledgement, but the ticket stands.
+        mail.validate().map_err(|e| format!("the acknowledgement cannot be sent: {e}"))?;
+        Ok(mail)
     }
 
     /// A delivery status notification: never a ticket. When it is about our mail, the ticket the

@@ -3,18 +3,18 @@
 //! allowed when ([`FlowGuard`]); every action is an event naming its actor, and every write retries
 //! on a version conflict by reading the ticket again and deciding again.
 
+use super::answer::{AnswerDelivery, MAX_GIVEN_BY_CHARS, Resolution};
 use super::flow_guard::{ClassifyRefusal, EscalateRefusal, FlowGuard};
+use super::retry::Attempts;
 use super::{Engine, EngineError};
 use crate::domain::{Actor, Escalation, Event, EventKind, Ticket, TicketId, TicketReference, TicketState, TicketType};
 use crate::knowledge::search::{Hit, KnowledgeIndex, detect_language};
 use crate::ports::escalation::ESCALATION_SCHEMA;
 use crate::ports::{EscalationMessage, EscalationRoute, MessageKind, StoreError};
-use crate::rules::schedule;
+use crate::rules::resolved::{BusinessTime, Delivery};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// How many times an action re-reads and re-applies after a version conflict.
-const MAX_ATTEMPTS: usize = 8;
 /// Longest note, answer, summary or notice (bytes).
 pub const MAX_TEXT_BYTES: usize = 32 * 1024;
 /// Longest search text an operator may give the knowledge-base suggestions (characters).
@@ -41,15 +41,13 @@ impl EscalationSettings {
     /// From the environment: `SPORTELLO_ESCALATION_FROM`, `SPORTELLO_REPLY_QUEUE`,
     /// `SPORTELLO_REPLY_EMAIL`, and `SPORTELLO_QUEUE_URL_<NAME>` per queue (name upper-cased,
     /// `-` as `_`).
-    pub fn from_env(book: &crate::rules::model::Rulebook) -> Self {
+    pub fn from_env(rules: &crate::rules::Model) -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let mut queue_urls = BTreeMap::new();
-        for target in book.targets.values() {
-            if let Some(sqs) = &target.delivery.sqs {
-                let key = format!("SPORTELLO_QUEUE_URL_{}", sqs.queue.to_ascii_uppercase().replace('-', "_"));
-                if let Some(url) = var(&key) {
-                    queue_urls.insert(sqs.queue.clone(), url);
-                }
+        for queue in rules.targets.values().filter_map(|t| t.delivery.queue()) {
+            let key = format!("SPORTELLO_QUEUE_URL_{}", queue.to_ascii_uppercase().replace('-', "_"));
+            if let Some(url) = var(&key) {
+                queue_urls.insert(queue.to_string(), url);
             }
         }
         Self {
@@ -141,11 +139,11 @@ pub(super) fn check_in_charge(ticket: &Ticket, actor: &Actor) -> Result<(), Engi
 }
 
 impl Engine {
-    fn guard(&self, ticket: &Ticket) -> Result<FlowGuard, EngineError> {
+    fn guard(&self, ticket: &Ticket) -> Result<FlowGuard<'_>, EngineError> {
         if ticket.category.is_none() && ticket.state.is_final() {
             return Err(EngineError::Conflict(format!("nothing more: the ticket is {}", ticket.state)));
         }
-        FlowGuard::of(&self.rules.book, ticket).ok_or_else(|| {
+        FlowGuard::of(&self.rules, ticket).ok_or_else(|| {
             EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
         })
     }
@@ -170,7 +168,8 @@ impl Engine {
     where
         F: FnMut(&mut Ticket, &FlowGuard) -> Result<Vec<Event>, EngineError>,
     {
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new(format!("change to ticket {id}"));
+        loop {
             let mut ticket = match read.take() {
                 Some(t) if &t.id == id => t,
                 _ => self.ports.tickets.get(id).await?,
@@ -183,18 +182,17 @@ impl Engine {
             ticket.updated_at = self.now();
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => return Ok(saved),
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Conflict("the ticket keeps changing; read it again and retry".into()))
     }
 
     /// The ticket with its events and what the flow expects next.
     pub async fn ticket_view(&self, id: &TicketId) -> Result<TicketView, EngineError> {
         let ticket = self.ports.tickets.get(id).await?;
         let events = self.ports.events.list(id).await?;
-        let (expected_next, classify_types, escalation_targets) = match FlowGuard::of(&self.rules.book, &ticket) {
+        let (mut expected_next, classify_types, escalation_targets) = match FlowGuard::of(&self.rules, &ticket) {
             Some(g) => (
                 g.expected_next(&ticket),
                 g.classify_types().into_iter().collect(),
@@ -202,6 +200,14 @@ impl Engine {
             ),
             None => ("the rulebook's triage".into(), Vec::new(), Vec::new()),
         };
+        if ticket.state.is_open()
+            && let Some(reason) = super::answer::undelivered_answer(&events)
+        {
+            expected_next = format!(
+                "the answer could not be delivered ({reason}): reach the requester another way, then resolve \
+                 again saying how (`given_by`); {expected_next}"
+            );
+        }
         Ok(TicketView { ticket, events, expected_next, classify_types, escalation_targets })
     }
 
@@ -314,19 +320,20 @@ impl Engine {
         settings: &EscalationSettings,
     ) -> Result<Escalated, EngineError> {
         check_text("/summary", summary)?;
-        let Some(target) = self.rules.book.targets.get(target_id) else {
-            let known: Vec<&str> = self.rules.book.targets.keys().map(String::as_str).collect();
+        let Some(target) = self.rules.targets.get(target_id) else {
+            let known: Vec<&str> = self.rules.targets.keys().map(|k| k.as_str()).collect();
             return Err(EngineError::invalid(
                 "/target",
                 format!("unknown target `{target_id}`; targets: {}", known.join(", ")),
             ));
         };
-        let (route, reply_to) = target_route(target_id, target, settings)?;
+        let (route, reply_to) = target_route(target, settings);
         // One id for every attempt: the delivery port sends a given escalation once.
         let escalation_id = uuid::Uuid::now_v7().to_string();
         let now = self.now();
-        let due = self.remind_at(target.remind_after.as_deref(), now);
-        for _ in 0..MAX_ATTEMPTS {
+        let due = self.remind_at(target.remind_after.as_ref(), now);
+        let mut attempts = Attempts::new(format!("escalation of ticket {id} to {target_id}"));
+        loop {
             let mut ticket = self.ports.tickets.get(id).await?;
             check_in_charge(&ticket, actor)?;
             let guard = self.guard(&ticket)?;
@@ -345,7 +352,7 @@ impl Engine {
                 Bodies { description: description.as_deref(), conversation: conversation.as_deref() },
                 Envelope { escalation_id: &escalation_id, at: now, due, summary, reply_to: reply_to.clone() },
             );
-            if target.delivery.sqs.is_none() {
+            if target.delivery.queue().is_none() {
                 self.add_reply_token(&mut message, &escalation_id);
             }
             let transport_id = self.ports.escalations.deliver(&route, &message).await?;
@@ -381,11 +388,10 @@ impl Engine {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, target = target_id, "ticket escalated");
                     return Ok(Escalated { ticket: saved, message, transport_id });
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Conflict("the ticket keeps changing; read it again and retry".into()))
     }
 
     /// What an escalation of the ticket would send, target by target (all the targets its flow
@@ -428,9 +434,9 @@ impl Engine {
         let now = self.now();
         let mut out = Vec::new();
         for target_id in targets {
-            let Some(target) = self.rules.book.targets.get(&target_id) else { continue };
+            let Some(target) = self.rules.targets.get(&target_id) else { continue };
             let clearance = Clearance::from(target);
-            let (route, reply_to) = target_route(&target_id, target, settings)?;
+            let (route, reply_to) = target_route(target, settings);
             let bodies = Bodies { description: description.as_deref(), conversation: Some(&conversation) };
             let withheld = present_fields(&ticket, &bodies)
                 .into_iter()
@@ -444,7 +450,7 @@ impl Engine {
                 Envelope {
                     escalation_id: PREVIEW_ID,
                     at: now,
-                    due: self.remind_at(target.remind_after.as_deref(), now),
+                    due: self.remind_at(target.remind_after.as_ref(), now),
                     summary,
                     reply_to,
                 },
@@ -552,9 +558,32 @@ impl Engine {
     }
 
     /// R: the operator's answer, and the ticket resolved. Refused while the flow expects something
-    /// else first (a type, an escalation, a resolution notice).
+    /// else first (a type, an escalation, a resolution notice). The ticket as it stands after the
+    /// delivery attempt: back `in_progress` if the answer cannot reach the requester.
     pub async fn answer_and_resolve(&self, id: &TicketId, actor: &Actor, answer: &str) -> Result<Ticket, EngineError> {
+        Ok(self.resolve(id, actor, answer, None).await?.ticket)
+    }
+
+    /// R, saying how the answer went: sent on the ticket's channel, or, with `given_by`, given by
+    /// the operator another way (a phone call after a mail that could not be delivered), in which
+    /// case nothing is sent.
+    pub async fn resolve(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        answer: &str,
+        given_by: Option<&str>,
+    ) -> Result<Resolution, EngineError> {
         check_text("/answer", answer)?;
+        if let Some(how) = given_by
+            && (how.trim().is_empty() || how.chars().count() > MAX_GIVEN_BY_CHARS || how.chars().any(char::is_control))
+        {
+            return Err(EngineError::invalid(
+                "/given_by",
+                format!("how the answer was given, in 1 to {MAX_GIVEN_BY_CHARS} characters (e.g. `phone`)"),
+            ));
+        }
+        let given_by = given_by.map(str::trim);
         let now = self.now();
         let answer_id = uuid::Uuid::now_v7().to_string();
         let resolved = self
@@ -562,15 +591,26 @@ impl Engine {
                 check_in_charge(t, actor)?;
                 guard.check_resolve(t).map_err(EngineError::Conflict)?;
                 t.move_to(TicketState::Resolved, now).map_err(lifecycle)?;
-                let detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
+                let mut detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
+                if let Some(how) = given_by {
+                    detail["given_by"] = json!(how);
+                }
                 Ok(vec![
                     event(t, actor, EventKind::Answered, now, detail),
                     event(t, actor, EventKind::Resolved, now, json!({"ticket_type": t.ticket_type})),
                 ])
             })
             .await?;
-        self.send_answer(&resolved, &answer_id).await?;
-        Ok(resolved)
+        if let Some(how) = given_by {
+            return Ok(Resolution { ticket: resolved, delivery: AnswerDelivery::GivenByOperator { how: how.into() } });
+        }
+        let delivery = self.send_answer(&resolved, &answer_id).await?;
+        let ticket = match delivery {
+            // The resolution was undone: show the ticket as it is now.
+            AnswerDelivery::Undeliverable { .. } => self.ports.tickets.get(id).await?,
+            _ => resolved,
+        };
+        Ok(Resolution { ticket, delivery })
     }
 
     /// Knowledge-base articles for the ticket: from the operator's search text when given (a call
@@ -623,28 +663,30 @@ impl Engine {
     }
 
     /// When a target should be reminded, in the SLA calendar's business time.
-    pub(super) fn remind_at(&self, remind_after: Option<&str>, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
-        let d = schedule::business_duration(remind_after?).ok()?;
-        self.rules.calendars.get(&self.rules.book.sla.schedule)?.add_business_time(now, d)
+    pub(super) fn remind_at(
+        &self,
+        remind_after: Option<&BusinessTime>,
+        now: jiff::Timestamp,
+    ) -> Option<jiff::Timestamp> {
+        self.rules.sla_calendar().add_business_time(now, remind_after?.duration)
     }
 }
 
 /// Where a target's messages go and where it answers: its queue (by URL when the deployment
 /// maps it) or its mailbox.
 pub(super) fn target_route(
-    target_id: &str,
-    target: &crate::rules::model::Target,
+    target: &crate::rules::resolved::Target,
     settings: &EscalationSettings,
-) -> Result<(EscalationRoute, Option<String>), EngineError> {
-    let route = match (&target.delivery.sqs, &target.delivery.email) {
-        (Some(sqs), _) => EscalationRoute::Queue {
-            queue: settings.queue_urls.get(&sqs.queue).cloned().unwrap_or_else(|| sqs.queue.clone()),
-        },
-        (None, Some(email)) => EscalationRoute::Email { from: settings.mail_from.clone(), to: email.to.clone() },
-        (None, None) => return Err(EngineError::Conflict(format!("target `{target_id}` has no delivery"))),
-    };
-    let reply_to = if target.delivery.sqs.is_some() { &settings.reply_queue } else { &settings.reply_email };
-    Ok((route, reply_to.clone()))
+) -> (EscalationRoute, Option<String>) {
+    match &target.delivery {
+        Delivery::Queue { queue } => (
+            EscalationRoute::Queue { queue: settings.queue_urls.get(queue).cloned().unwrap_or_else(|| queue.clone()) },
+            settings.reply_queue.clone(),
+        ),
+        Delivery::Email { to } => {
+            (EscalationRoute::Email { from: settings.mail_from.clone(), to: to.clone() }, settings.reply_email.clone())
+        }
+    }
 }
 
 /// The requester's first message on the ticket.
@@ -707,8 +749,8 @@ pub(super) struct Clearance<'a> {
     pub free_text: bool,
 }
 
-impl<'a> From<&'a crate::rules::model::Target> for Clearance<'a> {
-    fn from(t: &'a crate::rules::model::Target) -> Self {
+impl<'a> From<&'a crate::rules::resolved::Target> for Clearance<'a> {
+    fn from(t: &'a crate::rules::resolved::Target) -> Self {
         Self { fields: &t.fields, free_text: t.free_text }
     }
 }

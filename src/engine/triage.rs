@@ -1,15 +1,17 @@
 //! Triage: the rulebook decides the ticket's category, suggested type, team, deadlines and
 //! what happens out of service hours.
 
+use super::retry::Attempts;
 use super::{Engine, EngineError};
-use crate::domain::{Actor, Deadline, Event, EventKind, Outcome, TicketId, TicketState, TicketType};
+use crate::domain::{Actor, ChannelKind, Deadline, Event, EventKind, Outcome, TicketId, TicketState, TicketType};
 use crate::ports::StoreError;
-use crate::rules::walk::Detail;
 use crate::rules::{Contact, Facts};
 use serde_json::json;
 
-/// The category a ticket gets when nobody said which: the operator confirms or changes it.
-pub const DEFAULT_CATEGORY: &str = "basic_info";
+/// Where a ticket waits for triage (a new contact, a chat just handed off): in no operator team's
+/// queue, since nothing can be done on it before the rulebook is applied, and all in one place,
+/// so the sweep finds one whose triage never ran however long the operators' queues are.
+pub const TRIAGE_TEAM: &str = "awaiting_triage";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Triaged {
@@ -23,22 +25,22 @@ pub struct Triaged {
 impl Engine {
     /// Applies the rulebook to a new ticket. Running it again changes nothing.
     pub async fn triage(&self, id: &TicketId) -> Result<Triaged, EngineError> {
+        let mut attempts = Attempts::new(format!("triage of ticket {id}"));
         loop {
             let mut ticket = self.ports.tickets.get(id).await?;
-            let category = ticket.category.clone().unwrap_or_else(|| DEFAULT_CATEGORY.to_string());
+            // A contact whose channel named no category gets the rulebook's default one; the
+            // operator confirms or changes it.
+            let category = ticket.category.clone().unwrap_or_else(|| self.rules.default_category().to_string());
             // A chat talks with the bot first: the rulebook applies from the handoff (engine/chat.rs).
             let (at, waits_for_bot) = self.triage_time(&ticket).await?;
             let contact = Contact { channel: &ticket.channel, category: &category, at, facts: Facts::default() };
             let decision =
                 self.rules.evaluate(&contact).map_err(|e| EngineError::invalid("category", e.to_string()))?;
-            let suggested_type = decision.walk.steps.iter().find_map(|s| match s.detail {
-                Detail::Classify(t) => Some(t),
-                _ => None,
-            });
+            let suggested_type = decision.path.suggested_type();
             let triaged = Triaged {
                 category: category.clone(),
                 suggested_type,
-                team: decision.walk.team.to_string(),
+                team: decision.team.to_string(),
                 in_service_hours: decision.in_service_hours,
                 state: ticket.state,
             };
@@ -87,7 +89,8 @@ impl Engine {
                     detail: json!(null),
                 });
             }
-            ticket.triaged_at = Some(now);
+            // A chat's clocks start at its handoff (`at`), however late this step runs.
+            ticket.triaged_at = Some(if ticket.channel_kind == ChannelKind::Chat { at } else { now });
             ticket.updated_at = now;
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => {
@@ -95,7 +98,7 @@ impl Engine {
                     return Ok(Triaged { state: saved.state, ..triaged });
                 }
                 // Someone else changed it meanwhile: read again and decide again.
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }

@@ -83,6 +83,8 @@ pub enum Endpoint {
     DeclareIncident,
     UpdateIncident,
     ResolveIncident,
+    /// Run the sweep now (what a crash left undone), rather than at the next clock tick.
+    Sweep,
 }
 
 use Role::*;
@@ -114,6 +116,7 @@ pub const MATRIX: &[(Endpoint, &[Role])] = &[
     (Endpoint::DeclareIncident, &[Supervisor, Admin]),
     (Endpoint::UpdateIncident, &[Supervisor, Admin]),
     (Endpoint::ResolveIncident, &[Supervisor, Admin]),
+    (Endpoint::Sweep, &[Supervisor, Admin]),
 ];
 
 /// Privacy tickets are seen and worked only by the privacy team.

@@ -20,4 +20,4 @@ pub use idempotency::{Claim, IdempotencyStore, RunOnce, RunOnceError, run_once};
 pub use incidents::{Incident, IncidentState, IncidentStore};
 pub use mailer::{Mailer, OutgoingMail, SentMail};
 pub use step_queue::{DeadLetter, Delivery, Published, StepMessage, StepQueue};
-pub use ticket_store::{Created, Erasure, RequesterKey, TicketStore};
+pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, RequesterKey, TicketStore};

@@ -1,12 +1,13 @@
 //! Reading a rulebook: size and alias budgets, YAML syntax, structure against the JSON Schema
 //! (every error at once), then the semantic checks of `validate`.
 
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Diagnostic, limit};
 use super::model::Rulebook;
 use super::source_map::{Pos, SourceMap, escape_segment};
 use crate::knowledge::KnowledgeBase;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -122,9 +123,12 @@ pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
     }
     if !errors.is_empty() {
         drop_missing_keys_explained_by_typos(&mut errors);
-        errors.sort_by_key(|d: &Diagnostic| source.map.locate(&d.pointer, d.at_key).map(|p| (p.line, p.col)));
+        errors.sort_by_cached_key(|d: &Diagnostic| source.map.locate(&d.pointer, d.at_key).map(|p| (p.line, p.col)));
         errors.dedup_by(|a, b| a.pointer == b.pointer && a.message == b.message);
-        return Err(errors.into_iter().map(|d| source.locate(d)).collect());
+        return Err(limit(errors)
+            .into_iter()
+            .map(|d| if d.omitted.is_some() { d } else { source.locate(d) })
+            .collect());
     }
     // The schema accepted the tree, so this only fails on what it cannot express; then parse the
     // text again for an error with its position.
@@ -285,6 +289,11 @@ fn structural(err: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) 
             });
             match candidates.min_by_key(|errs| errs.len()) {
                 Some(errs) if !errs.is_empty() => errs.iter().for_each(|e| structural(e, out)),
+                // Every shape wants another type (e.g. an optional mapping given `true`): say
+                // which, leaving out "nothing", which only means the key may be left out.
+                _ if let Some(expected) = expected_types(context, &pointer) => {
+                    out.push(Diagnostic::error(pointer, format!("expected {expected}, found {}", describe(instance))))
+                }
                 _ => out.push(Diagnostic::error(
                     pointer,
                     format!("{} does not have any of the allowed shapes here", describe(instance)),
@@ -293,6 +302,28 @@ fn structural(err: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) 
         }
         _ => out.push(Diagnostic::error(pointer, err.to_string())),
     }
+}
+
+/// The types the alternatives of a node expect, when each of them fails only on the node's type.
+fn expected_types(context: &[Vec<jsonschema::ValidationError<'static>>], pointer: &str) -> Option<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for errs in context {
+        let [only] = errs.as_slice() else { return None };
+        let ValidationErrorKind::Type { kind } = only.kind() else { return None };
+        if only.instance_path().as_str() != pointer {
+            return None;
+        }
+        let kinds = match kind {
+            jsonschema::error::TypeKind::Single(t) => vec![type_name(&t.to_string())],
+            jsonschema::error::TypeKind::Multiple(ts) => ts.iter().map(|t| type_name(&t.to_string())).collect(),
+        };
+        for name in kinds {
+            if name != "nothing" && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    (!names.is_empty()).then(|| names.join(" or "))
 }
 
 fn is_step(pointer: &str) -> bool {
@@ -335,17 +366,19 @@ fn step_errors(
 
 /// Drops "missing key `k`" where the same mapping has an unknown key that is a typo of `k`.
 fn drop_missing_keys_explained_by_typos(errors: &mut Vec<Diagnostic>) {
-    let typos: Vec<(String, String)> = errors
+    // (mapping, the message its missing key would have), looked up once per error.
+    let explained: HashSet<(String, String)> = errors
         .iter()
         .filter(|d| d.message.starts_with("unknown key"))
         .filter_map(|d| {
             let meant = d.help.as_deref()?.strip_prefix("did you mean `")?.strip_suffix("`?")?;
-            Some((d.pointer[..d.pointer.rfind('/')?].to_string(), meant.to_string()))
+            Some((d.pointer[..d.pointer.rfind('/')?].to_string(), format!("missing key `{meant}`")))
         })
         .collect();
-    errors.retain(|d| {
-        !typos.iter().any(|(parent, meant)| d.pointer == *parent && d.message == format!("missing key `{meant}`"))
-    });
+    if explained.is_empty() {
+        return;
+    }
+    errors.retain(|d| !explained.contains(&(d.pointer.clone(), d.message.clone())));
 }
 
 /// A rulebook that passed every check, with its warnings and its knowledge base.
@@ -367,6 +400,7 @@ pub fn check(source: &Source) -> Result<Checked, Vec<Diagnostic>> {
     let mut diagnostics = super::validate::check(&book, knowledge.as_ref());
     diagnostics.iter_mut().for_each(|d| d.locate(&source.file, &source.text, &source.map));
     diagnostics.sort_by_key(|d| (d.severity, d.location.as_ref().map(|l| (l.pos.line, l.pos.col))));
+    let diagnostics = limit(diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }

@@ -11,11 +11,13 @@ mod aws_calls;
 mod chat;
 mod cli;
 mod clock;
+mod crash;
 mod email;
 mod engine;
 mod flows;
 mod http;
 mod infra;
+mod intake;
 mod knowledge;
 #[cfg(feature = "aws")]
 mod lambda;

@@ -34,7 +34,7 @@ impl Voice {
 }
 
 fn message(v: &Voice, id: &str, lang: &str) -> String {
-    v.app.engine.rules.book.messages[id][lang].clone()
+    v.app.engine.rules.messages[id][lang].clone()
 }
 
 #[tokio::test]
@@ -59,10 +59,11 @@ async fn in_hours_the_caller_is_welcomed_and_queued_with_a_ticket() {
     assert!(t.triaged_at.is_some(), "triaged before the answer");
     assert_eq!(t.team, "first_level");
 
-    // The platform retries: same ticket, same answer; the queued triage changes nothing.
+    // The platform retries: same ticket, same answer. The call was triaged before the answer,
+    // so no triage step was queued, and the retry changes nothing.
     let again = v.call(&call).await;
     assert_eq!(again.body, r.body);
-    assert_eq!(engine.run_pending_steps(10).await.unwrap(), 1);
+    assert_eq!(engine.run_pending_steps(10).await.unwrap(), 0);
     assert_eq!(engine.ticket(&t.id).await.unwrap().version, t.version);
 
     // Italian by default; no menu choice → the operator starts from a basic request.
@@ -88,7 +89,7 @@ async fn out_of_hours_the_caller_hears_the_other_channels_and_the_call_is_not_se
         prompt.starts_with("Benvenuto nel servizio di assistenza di PagoPA. Gli operatori ora non sono disponibili")
     );
     assert!(prompt.contains("28/12/2026 08:00"), "{prompt}");
-    let book = &v.app.engine.rules.book;
+    let book = &v.app.engine.rules;
     for alt in ["email", "chat"] {
         let point = &book.channels[alt].contact_point["it"];
         assert!(prompt.contains(point.as_str()), "names {alt}: {prompt}");

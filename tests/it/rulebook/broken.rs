@@ -5,7 +5,6 @@
 
 use serde::Deserialize;
 use sportello::rules::Severity;
-use sportello::rules::load::{Source, check};
 use sportello::rules::{Diagnostic, Rules};
 use std::path::{Path, PathBuf};
 
@@ -169,8 +168,8 @@ fn run_case(rulebook: &str, case: &Case) -> Vec<String> {
         Ok(patched) => patched,
         Err(why) => return vec![why],
     };
-    let source = Source::from_text("rules/rulebook.yaml", crate::support::root().join("rules"), text);
-    let diagnostics = match check(&source) {
+    // As `rules check` reads it: checked, then resolved into the model the engine reads.
+    let diagnostics = match Rules::from_text("rules/rulebook.yaml", &crate::support::root().join("rules"), &text) {
         Ok(_) => return vec!["the patched rulebook was accepted".into()],
         Err(diagnostics) => diagnostics,
     };

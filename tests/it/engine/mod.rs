@@ -1,5 +1,8 @@
 //! The engine on the embedded store: intake opens one ticket per contact and triage applies the
-//! rulebook (category, team, deadlines, out-of-hours endings).
+//! rulebook (category, team, deadlines, out-of-hours endings); `retries`: every read-modify-write
+//! gives up, after a bounded number of attempts, when other writers keep winning.
+
+mod retries;
 
 use crate::support::app::TestApp;
 use sportello::domain::{EventKind, Requester, TicketState};
@@ -97,7 +100,7 @@ async fn closed_tickets_expire_after_the_rulebooks_retention() {
     let call = engine.open(contact("voice", "call-9", Some("basic_info"))).await.unwrap().ticket;
     let open = engine.open(contact("email", "mail-9", None)).await.unwrap().ticket;
     engine.run_pending_steps(10).await.unwrap();
-    let days = engine.rules.book.retention.closed_ticket_days;
+    let days = engine.rules.retention.closed_ticket_days;
     assert_eq!(days, 730);
 
     let later = |d: i64| {
