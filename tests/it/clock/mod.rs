@@ -6,21 +6,15 @@
 mod on_moto;
 
 use crate::support::app::TestApp;
-use async_trait::async_trait;
+use crate::support::faulty::FaultyTickets;
 use sportello::adapters::embedded::{OutboxMailer, SqliteQueue};
-use sportello::domain::{
-    Actor, ActorRole, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState, TicketType,
-};
+use sportello::domain::{Actor, ActorRole, EventKind, Requester, Ticket, TicketId, TicketState, TicketType};
 use sportello::engine::reply_token::ReplyTokens;
 use sportello::engine::{ClockReport, NewContact};
-use sportello::ports::ticket_store::RequesterKey;
-use sportello::ports::{
-    Created, Erasure, EscalationMessage, MessageKind, NewTicket, Outboxed, StepQueue, StoreError, StoreResult,
-    TicketStore,
-};
+use sportello::ports::{EscalationMessage, MessageKind, StepQueue, StoreError};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 const REPLY_KEY: [u8; 32] = [7; 32];
@@ -34,7 +28,8 @@ const SPECIALISTS_QUEUE: &str = "sportello-escalations-pagopa-specialists";
 
 struct World {
     app: TestApp,
-    store: Arc<FlakyStore>,
+    /// How many of the next ticket writes fail, as if the process died before them.
+    fail_updates: Arc<AtomicUsize>,
 }
 
 impl std::ops::Deref for World {
@@ -44,71 +39,20 @@ impl std::ops::Deref for World {
     }
 }
 
-/// The SQLite store, whose next `fail_updates` writes fail as if the process died before them.
-#[derive(Default)]
-struct FlakyStore {
-    inner: OnceLock<Arc<dyn TicketStore>>,
-    fail_updates: AtomicUsize,
-}
-
-impl FlakyStore {
-    fn inner(&self) -> &Arc<dyn TicketStore> {
-        self.inner.get().expect("the store it wraps")
-    }
-}
-
-#[async_trait]
-impl TicketStore for FlakyStore {
-    async fn open(&self, new: &NewTicket) -> StoreResult<Created> {
-        self.inner().open(new).await
-    }
-    async fn outbox_done(&self, items: &[Outboxed]) -> StoreResult<()> {
-        self.inner().outbox_done(items).await
-    }
-    async fn outbox_pending(&self, before: jiff::Timestamp, limit: usize) -> StoreResult<Vec<Outboxed>> {
-        self.inner().outbox_pending(before, limit).await
-    }
-    async fn get(&self, id: &TicketId) -> StoreResult<Ticket> {
-        self.inner().get(id).await
-    }
-    async fn get_by_reference(&self, reference: &TicketReference) -> StoreResult<Ticket> {
-        self.inner().get_by_reference(reference).await
-    }
-    async fn update(&self, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket> {
-        let failing = self.fail_updates.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        if failing.is_ok() {
-            return Err(StoreError::Unavailable("simulated crash before the write".into()));
-        }
-        self.inner().update(ticket, events).await
-    }
-    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>> {
-        self.inner().work_queue(team, state, limit).await
-    }
-    async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
-        self.inner().find_by_requester(key).await
-    }
-    async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: jiff::Timestamp) -> StoreResult<Erasure> {
-        self.inner().erase_requester(key, actor, now).await
-    }
-    async fn purge_closed(&self, days: u32, now: jiff::Timestamp) -> StoreResult<Vec<TicketId>> {
-        self.inner().purge_closed(days, now).await
-    }
-}
-
 impl World {
     fn at(when: &str) -> World {
-        let store = Arc::new(FlakyStore::default());
-        let flaky = store.clone();
+        let fail_updates = Arc::new(AtomicUsize::new(0));
+        let failing = fail_updates.clone();
+        let tickets = FaultyTickets::new(move |_| {
+            let fail = failing.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+            fail.then(|| StoreError::Unavailable("simulated crash before the write".into()))
+        });
         let app = TestApp::builder()
             .at(when)
             .reply_tokens(ReplyTokens::new(REPLY_KEY, Some("notices@pagopa.example".into())).unwrap())
-            .store(move |mut embedded| {
-                let _ = flaky.inner.set(embedded.ports.tickets.clone());
-                embedded.ports.tickets = flaky;
-                embedded
-            })
+            .faulty_tickets(tickets)
             .build();
-        World { app, store }
+        World { app, fail_updates }
     }
 
     fn set(&self, when: &str) {
@@ -329,7 +273,7 @@ async fn a_crash_between_the_mail_and_the_stamp_sends_nothing_twice() {
     let a = w.open("specialist_support", "a-1").await;
     w.escalate(&a, "third_parties").await;
 
-    w.store.fail_updates.store(1, Ordering::SeqCst);
+    w.fail_updates.store(1, Ordering::SeqCst);
     let r = w.tick_at("2026-12-02T13:20:00+01:00").await;
     assert_eq!((counts(&r), r.failed), (report(0, 0, 0), 1), "{r:?}");
     assert_eq!(w.clock_mails().await.len(), 1, "mailed, not stamped");
@@ -345,7 +289,7 @@ async fn a_crash_between_the_mail_and_the_stamp_sends_nothing_twice() {
         sent.iter().filter(|m| m.message_id.ends_with("-reminder@pagopa.example")).count()
     };
     // Two writes fail: the late Q ticket's breaches (new tickets are read first), then the reminder.
-    w.store.fail_updates.store(2, Ordering::SeqCst);
+    w.fail_updates.store(2, Ordering::SeqCst);
     let r = w.tick_at("2026-12-04T10:00:00+01:00").await;
     assert_eq!((r.reminded, reminders().await), (0, 1), "{r:?}");
     let r = w.tick_at("2026-12-04T10:01:00+01:00").await;

@@ -3,72 +3,25 @@
 //! spinning for as long as other writers keep winning.
 
 use crate::support::app::TestApp;
-use async_trait::async_trait;
-use sportello::domain::{Actor, ActorRole, Event, Requester, Ticket, TicketId, TicketReference, TicketState};
+use crate::support::faulty::FaultyTickets;
+use sportello::domain::{Actor, ActorRole, Requester};
 use sportello::engine::{EngineError, NewChatSession, NewContact};
-use sportello::ports::ticket_store::RequesterKey;
-use sportello::ports::{Created, Erasure, NewTicket, Outboxed, StoreError, StoreResult, TicketStore};
+use sportello::ports::StoreError;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// The SQLite store, except that while `contended` is set every update finds that someone else
-/// wrote the ticket first.
+/// While `contended` is set, every ticket update finds that someone else wrote the ticket first.
 #[derive(Default)]
-struct Contended {
-    inner: OnceLock<Arc<dyn TicketStore>>,
+struct Contention {
     contended: AtomicBool,
     refused: AtomicUsize,
 }
 
-impl Contended {
-    fn inner(&self) -> &Arc<dyn TicketStore> {
-        self.inner.get().expect("the store it wraps")
-    }
-}
-
-#[async_trait]
-impl TicketStore for Contended {
-    async fn open(&self, new: &NewTicket) -> StoreResult<Created> {
-        self.inner().open(new).await
-    }
-    async fn outbox_done(&self, items: &[Outboxed]) -> StoreResult<()> {
-        self.inner().outbox_done(items).await
-    }
-    async fn outbox_pending(&self, before: jiff::Timestamp, limit: usize) -> StoreResult<Vec<Outboxed>> {
-        self.inner().outbox_pending(before, limit).await
-    }
-    async fn get(&self, id: &TicketId) -> StoreResult<Ticket> {
-        self.inner().get(id).await
-    }
-    async fn get_by_reference(&self, reference: &TicketReference) -> StoreResult<Ticket> {
-        self.inner().get_by_reference(reference).await
-    }
-    async fn update(&self, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket> {
-        if self.contended.load(Ordering::SeqCst) {
-            self.refused.fetch_add(1, Ordering::SeqCst);
-            return Err(StoreError::Conflict { expected: ticket.version, found: ticket.version + 1 });
-        }
-        self.inner().update(ticket, events).await
-    }
-    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>> {
-        self.inner().work_queue(team, state, limit).await
-    }
-    async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
-        self.inner().find_by_requester(key).await
-    }
-    async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: jiff::Timestamp) -> StoreResult<Erasure> {
-        self.inner().erase_requester(key, actor, now).await
-    }
-    async fn purge_closed(&self, days: u32, now: jiff::Timestamp) -> StoreResult<Vec<TicketId>> {
-        self.inner().purge_closed(days, now).await
-    }
-}
-
 /// What a caller must see when the engine gives up: a conflict that says it tried and how to go on.
 #[track_caller]
-fn assert_gave_up<T: std::fmt::Debug>(what: &str, result: Option<Result<T, EngineError>>, store: &Contended) {
+fn assert_gave_up<T: std::fmt::Debug>(what: &str, result: Option<Result<T, EngineError>>, store: &Contention) {
     let result = result.unwrap_or_else(|| panic!("{what}: still retrying after 20 s"));
     match result {
         Err(EngineError::Conflict(message)) => {
@@ -87,16 +40,15 @@ async fn bounded<T>(f: impl Future<Output = Result<T, EngineError>>) -> Option<R
 
 #[tokio::test]
 async fn every_read_modify_write_gives_up_with_a_clear_error() {
-    let store = Arc::new(Contended::default());
-    let contended = store.clone();
-    let app = TestApp::builder()
-        .at("2026-12-02T10:00:00+01:00")
-        .store(move |mut embedded| {
-            let _ = contended.inner.set(embedded.ports.tickets.clone());
-            embedded.ports.tickets = contended;
-            embedded
+    let store = Arc::new(Contention::default());
+    let contention = store.clone();
+    let tickets = FaultyTickets::new(move |ticket| {
+        contention.contended.load(Ordering::SeqCst).then(|| {
+            contention.refused.fetch_add(1, Ordering::SeqCst);
+            StoreError::Conflict { expected: ticket.version, found: ticket.version + 1 }
         })
-        .build();
+    });
+    let app = TestApp::builder().at("2026-12-02T10:00:00+01:00").faulty_tickets(tickets).build();
     let engine = &app.engine;
 
     // Set up while nobody else writes.

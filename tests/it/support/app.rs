@@ -1,6 +1,7 @@
 //! `TestApp`: Sportello built the way `sportello serve` builds it (`sportello::app`), on a temp
 //! SQLite store, with a clock the test sets, an operator token for every role, and known secrets.
 
+use super::faulty::FaultyTickets;
 use super::http::Reply;
 use axum::Router;
 use axum::body::Body;
@@ -89,7 +90,7 @@ pub struct TestAppBuilder {
     reply_tokens: Option<ReplyTokens>,
     webhooks: Option<Webhooks>,
     notice_secrets: NoticeSecrets,
-    store: Option<Box<dyn FnOnce(Store) -> Store>>,
+    faulty: Option<Arc<FaultyTickets>>,
 }
 
 impl TestAppBuilder {
@@ -121,9 +122,9 @@ impl TestAppBuilder {
         self
     }
 
-    /// Changes the embedded store's ports before the engine gets them (a store that fails on cue).
-    pub fn store(mut self, change: impl FnOnce(Store) -> Store + 'static) -> Self {
-        self.store = Some(Box::new(change));
+    /// The embedded store's tickets behind `faulty`, which fails the updates it is told to.
+    pub fn faulty_tickets(mut self, faulty: Arc<FaultyTickets>) -> Self {
+        self.faulty = Some(faulty);
         self
     }
 
@@ -145,8 +146,9 @@ impl TestAppBuilder {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path().join("sportello.db")).unwrap();
         let mut store = Store::embedded(&db);
-        if let Some(change) = self.store.take() {
-            store = change(store);
+        if let Some(faulty) = self.faulty.take() {
+            let _ = faulty.inner.set(store.ports.tickets.clone());
+            store.ports.tickets = faulty;
         }
         let engine = self.engine_builder(store).engine();
         let clock = self.clock;
@@ -183,7 +185,7 @@ impl TestApp {
             reply_tokens: None,
             webhooks: None,
             notice_secrets: NoticeSecrets::default(),
-            store: None,
+            faulty: None,
         }
     }
 

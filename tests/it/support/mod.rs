@@ -6,6 +6,7 @@ pub mod app;
 #[cfg(feature = "aws")]
 pub mod aws_calls;
 pub mod backend;
+pub mod faulty;
 pub mod http;
 pub mod logs;
 #[cfg(feature = "aws")]
