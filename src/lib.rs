@@ -22,4 +22,5 @@ pub mod ports;
 pub mod rules;
 pub mod secrets;
 pub mod server;
+pub mod settings;
 pub mod text;

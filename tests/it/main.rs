@@ -26,6 +26,7 @@ mod notices;
 mod openapi;
 mod operator;
 mod rulebook;
+mod settings;
 mod store;
 mod voice;
 mod webhooks;

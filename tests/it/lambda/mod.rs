@@ -1,7 +1,9 @@
 //! The Lambda side of the channels: real-shaped events (API Gateway HTTP API, Amazon Connect,
-//! SQS) fed to the routers and handlers the functions run, on the embedded store and on moto.
+//! SQS) fed to the routers and handlers the functions run, on the embedded store and on moto;
+//! a function's init on moto (`init`).
 
 mod chat;
+mod init;
 mod notices;
 mod sqs_batch;
 
@@ -35,7 +37,7 @@ async fn invoke(app: &axum::Router<AppState>, state: &AppState, event: &str) -> 
 /// telephony platform's role is the `voice` client (`SPORTELLO_IAM_CLIENTS`).
 fn telephony() -> axum::Router<AppState> {
     let role = "arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony";
-    voice::router_with(Authenticator { keys: None, iam: [(role.to_string(), "voice".to_string())].into() })
+    voice::router_with(Authenticator::from_vars(&|_: &str| Some(format!("{role}=voice"))).expect("IAM clients"))
 }
 
 /// The engine the functions run, on the embedded store.
@@ -86,11 +88,8 @@ async fn api_gateway_events_reach_the_routers_with_the_authorizer_client() {
     // An IAM principal that is not the telephony platform's opens no call; a client app neither.
     let stranger = fixture("apigw-v2-voice-call-unknown-principal.json");
     assert_eq!(invoke(&telephony(), &state, &stranger).await.0, 401);
-    let app_client = voice::router_with(Authenticator {
-        keys: None,
-        iam: [("arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony".to_string(), "io".to_string())]
-            .into(),
-    });
+    let role = "arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony";
+    let app_client = voice::router_with(Authenticator::from_vars(&|_: &str| Some(format!("{role}=io"))).unwrap());
     assert_eq!(invoke(&app_client, &state, &fixture("apigw-v2-voice-call.json")).await.0, 403);
 }
 

@@ -13,6 +13,8 @@ pub mod logs;
 pub mod moto;
 #[cfg(feature = "aws")]
 pub mod sqs;
+#[cfg(feature = "aws")]
+pub mod stack;
 
 use sportello::rules::Rules;
 use std::path::{Path, PathBuf};
