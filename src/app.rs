@@ -8,21 +8,27 @@ use crate::engine::webhook::Webhooks;
 use crate::engine::{Clock, Engine, EscalationSettings, Ports};
 use crate::http::operator::{NoticeSecrets, OperatorApi};
 use crate::http::{Credentials, auth, email::MailToken, operator_auth};
-use crate::ports::IncidentStore;
+use crate::ports::{IncidentStore, KnowledgeCandidates};
 use crate::rules::Rules;
 use axum::Router;
 use std::sync::Arc;
 
-/// One adapter set: the ports the engine works through, and its incident store.
+/// One adapter set: the ports the engine works through, its incident store, and where operators'
+/// answers leave candidate example questions for the knowledge base.
 pub struct Store {
     pub ports: Ports,
     pub incidents: Arc<dyn IncidentStore>,
+    pub kb_candidates: Arc<dyn KnowledgeCandidates>,
 }
 
 impl Store {
     /// The embedded adapters over one SQLite database.
     pub fn embedded(db: &Db) -> Self {
-        Self { ports: embedded::ports(db), incidents: Arc::new(embedded::SqliteIncidents::new(db.clone())) }
+        Self {
+            ports: embedded::ports(db),
+            incidents: Arc::new(embedded::SqliteIncidents::new(db.clone())),
+            kb_candidates: Arc::new(embedded::SqliteKbCandidates::new(db.clone())),
+        }
     }
 
     /// The AWS adapters: the DynamoDB table, the SQS step queue and its dead-letter queue, SES.
@@ -37,7 +43,8 @@ impl Store {
     ) -> Self {
         let ports = crate::adapters::aws::ports_with(clients, table, step_queue_url, step_dlq_url, dedup_window);
         let incidents = Arc::new(crate::adapters::aws::DynamoIncidents::new(clients.dynamodb.clone(), table));
-        Self { ports, incidents }
+        let kb_candidates = Arc::new(crate::adapters::aws::DynamoKbCandidates::new(clients.dynamodb.clone(), table));
+        Self { ports, incidents, kb_candidates }
     }
 }
 
@@ -75,7 +82,9 @@ impl AppBuilder {
     }
 
     pub fn engine(self) -> Engine {
-        let mut engine = Engine::new(self.rules, self.store.ports).with_incidents(self.store.incidents);
+        let mut engine = Engine::new(self.rules, self.store.ports)
+            .with_incidents(self.store.incidents)
+            .with_kb_candidates(self.store.kb_candidates);
         if let Some(clock) = self.clock {
             engine = engine.with_clock(clock);
         }
