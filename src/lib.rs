@@ -2,6 +2,7 @@
 //! rulebook decides its type, flow, team, hours and escalation targets.
 
 pub mod adapters;
+pub mod app;
 pub mod cli;
 pub mod clients;
 pub mod demo;
@@ -10,6 +11,7 @@ pub mod email;
 pub mod engine;
 pub mod erase_cli;
 pub mod http;
+pub mod kb_cli;
 pub mod knowledge;
 #[cfg(feature = "aws")]
 pub mod lambda;
