@@ -15,13 +15,14 @@ mod notices;
 pub mod operator;
 mod reminder;
 pub mod reply_token;
+pub mod reports;
 mod steps;
 mod triage;
 pub mod webhook;
 
 pub use answer::{AnswerDelivery, DELIVER_ANSWER};
 pub use chat::{BOT_TEAM, ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
-pub use clock::{Alarm, CLOCK_SCAN_LIMIT, ClockReport};
+pub use clock::{Alarm, CLOCK_SCAN_LIMIT, ClockReport, deadline_start};
 pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
 pub use erasure::{ErasableTicket, Erased, ErasurePreview, LegalHold};
 pub use flow_guard::FlowGuard;
@@ -67,6 +68,8 @@ pub struct Engine {
     pub reply_tokens: Option<Arc<reply_token::ReplyTokens>>,
     /// API clients' webhooks; without them, clients read their tickets' status.
     pub webhooks: Option<Arc<webhook::Webhooks>>,
+    /// The report aggregates; without them, reports are refused.
+    pub reports: Option<Arc<dyn crate::ports::ReportStore>>,
 }
 
 /// Why the engine refused or failed. HTTP maps these onto status codes.
@@ -127,6 +130,7 @@ impl Engine {
             incidents: None,
             reply_tokens: None,
             webhooks: None,
+            reports: None,
         }
     }
 

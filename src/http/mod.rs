@@ -12,6 +12,7 @@ pub mod operator_auth;
 mod operator_incidents;
 mod operator_reminders;
 pub mod problem;
+pub mod reports;
 pub mod voice;
 
 pub use problem::{ApiJson, Problem};

@@ -83,6 +83,8 @@ pub enum Endpoint {
     DeclareIncident,
     UpdateIncident,
     ResolveIncident,
+    /// The reports and the dashboard.
+    Reports,
 }
 
 use Role::*;
@@ -114,6 +116,8 @@ pub const MATRIX: &[(Endpoint, &[Role])] = &[
     (Endpoint::DeclareIncident, &[Supervisor, Admin]),
     (Endpoint::UpdateIncident, &[Supervisor, Admin]),
     (Endpoint::ResolveIncident, &[Supervisor, Admin]),
+    // A privacy operator sees the privacy team's figures only (http/reports.rs).
+    (Endpoint::Reports, &[Supervisor, Admin, PrivacyOperator]),
 ];
 
 /// Privacy tickets are seen and worked only by the privacy team.

@@ -99,6 +99,42 @@ CREATE TABLE outbox (
     // Publishing prunes expired dedup records; without this index that was a scan of every record
     // still in the window, per publish, so intake slowed down as the store grew.
     "CREATE INDEX queue_dedup_expiry ON queue_dedup (queue, expires_ms);",
+    // Report aggregates (src/adapters/embedded/reports.rs): cells per cube, local day and
+    // dimensions; each ticket's facts (with the marks last added); the days each ticket has marks
+    // on, for drill-downs; running GDPR clocks; and how far the event table has been folded in.
+    r#"
+CREATE TABLE report_cells (
+    cube     INTEGER NOT NULL,
+    day      INTEGER NOT NULL,      -- local days since 1970-01-01, the rulebook's time zone
+    dims     TEXT NOT NULL,         -- channel, category, type, team, operator, target, incident
+    metrics  BLOB NOT NULL,         -- crate::reports::Metrics::encode
+    PRIMARY KEY (cube, day, dims)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE report_facts (
+    ticket_id  TEXT PRIMARY KEY,
+    doc        TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE report_days (
+    day        INTEGER NOT NULL,
+    ticket_id  TEXT NOT NULL,
+    PRIMARY KEY (day, ticket_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE report_watch (
+    ticket_id  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    due        INTEGER NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (ticket_id, kind)
+) STRICT;
+
+CREATE TABLE report_feed (
+    name  TEXT PRIMARY KEY,
+    seq   INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// A handle on the SQLite database; cheap to clone, shared by all embedded adapters.

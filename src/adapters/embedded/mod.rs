@@ -11,6 +11,7 @@ mod incidents;
 mod outbox;
 mod queue;
 mod reply_queue;
+mod reports;
 mod tickets;
 
 pub use db::Db;
@@ -19,6 +20,7 @@ pub use incidents::SqliteIncidents;
 pub use outbox::{OutboxEntry, OutboxMailer};
 pub use queue::SqliteQueue;
 pub use reply_queue::{Drained, LOCAL_REPLY_QUEUE, NOTICE_STEP, ReplyQueue};
+pub use reports::{FOLD_BATCH, SqliteReports};
 pub use tickets::SqliteStore;
 
 /// The step queue of the local engine, and how often a failing step is tried before it is

@@ -1,0 +1,1 @@
+//! Charts for the dashboard, drawn on the server as SVG.

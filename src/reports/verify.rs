@@ -1,0 +1,1 @@
+//! Every figure recomputed from the tickets and their events, the slow way.
