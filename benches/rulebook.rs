@@ -1,7 +1,9 @@
 //! Loading plus validating the default rulebook, and deciding one contact's path.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sportello::rules::{Contact, Facts, Rules};
+use sportello::domain::TicketType;
+use sportello::engine::FlowGuard;
+use sportello::rules::{Contact, Facts, Rules, load, resolved};
 use std::hint::black_box;
 use std::path::Path;
 
@@ -17,6 +19,11 @@ fn load_and_validate(c: &mut Criterion) {
     c.bench_function("rulebook/parse+validate (text only)", |b| {
         b.iter(|| Rules::from_text("rulebook.yaml", Path::new("/nonexistent"), black_box(&text)))
     });
+    // The part of loading that turns the checked YAML model into the one the engine reads.
+    let (checked, _) = load::load(rules_dir()).unwrap();
+    c.bench_function("rulebook/resolve (typed model, every path worked out)", |b| {
+        b.iter(|| resolved::resolve(black_box(&checked.book)).unwrap())
+    });
 }
 
 fn decide(c: &mut Criterion) {
@@ -26,17 +33,29 @@ fn decide(c: &mut Criterion) {
     c.bench_function("rulebook/decide one contact (voice malfunction, with deadlines)", |b| {
         b.iter(|| {
             let contact = Contact { channel: "voice", category: "malfunction", at: black_box(at), facts };
-            rules.evaluate(black_box(&contact)).unwrap().walk.steps.len()
+            rules.evaluate(black_box(&contact)).unwrap().path.steps.len()
         })
     });
     let at_night = "2026-12-26T21:30:00+01:00".parse().unwrap();
     c.bench_function("rulebook/decide one contact (chat out of hours)", |b| {
         b.iter(|| {
             let contact = Contact { channel: "chat", category: "basic_info", at: black_box(at_night), facts };
-            rules.evaluate(black_box(&contact)).unwrap().walk.steps.len()
+            rules.evaluate(black_box(&contact)).unwrap().path.steps.len()
         })
     });
 }
 
-criterion_group!(benches, load_and_validate, decide);
+/// What every operator action asks first: the flow's operator paths for the ticket's channel and
+/// category, and what they allow.
+fn guard(c: &mut Criterion) {
+    let rules = Rules::load(rules_dir()).unwrap();
+    c.bench_function("rulebook/flow guard of a ticket (email malfunction, escalation targets)", |b| {
+        b.iter(|| {
+            let g = FlowGuard::new(&rules, black_box("email"), black_box("malfunction"));
+            g.escalation_targets(Some(TicketType::I)).len()
+        })
+    });
+}
+
+criterion_group!(benches, load_and_validate, decide, guard);
 criterion_main!(benches);

@@ -31,7 +31,11 @@ fn print_diagnostics(out: &mut String, diagnostics: &[Diagnostic]) {
 }
 
 fn load_or_report(path: &Path, out: &mut String) -> Option<Rules> {
-    match Rules::load(path) {
+    reported(path, Rules::load(path), out)
+}
+
+fn reported<T>(path: &Path, loaded: Result<T, Vec<Diagnostic>>, out: &mut String) -> Option<T> {
+    match loaded {
         Ok(r) => Some(r),
         Err(diagnostics) => {
             out.push_str(&format!("rulebook `{}` has errors:\n\n", path.display()));
@@ -51,23 +55,23 @@ pub fn run(action: RulesAction) -> (String, u8) {
             let Some(rules) = load_or_report(&path, &mut out) else {
                 return (out, 1);
             };
-            let b = &rules.book;
+            let b = &rules.model;
             out.push_str(&format!("Checking '{}'  SUCCESS\nFound:\n", rules.file));
-            let flows_in_use = b.flows.len();
             for (n, what) in [
                 (b.categories.len(), "categories"),
                 (b.channels.len(), "channels"),
                 (b.teams.len(), "teams"),
                 (b.schedules.len(), "schedules"),
-                (flows_in_use, "flows"),
+                (b.flows.len(), "flows"),
                 (b.targets.len(), "escalation targets"),
-                (b.sla.targets.iter().count(), "SLA targets"),
+                (b.sla.targets.len(), "SLA targets"),
                 (b.messages.len(), "messages"),
                 (rules.knowledge.ids().len(), "knowledge articles"),
             ] {
                 out.push_str(&format!(" - {n} {what}\n"));
             }
             out.push_str(&format!(" - languages: {}\n", b.languages.join(", ")));
+            out.push_str(&roles_summary(b));
             if !rules.warnings.is_empty() {
                 out.push_str(&format!("\n{} warning(s):\n\n", rules.warnings.len()));
                 print_diagnostics(&mut out, &rules.warnings);
@@ -145,13 +149,35 @@ pub fn run(action: RulesAction) -> (String, u8) {
             (out, u8::from(failed > 0))
         }
         RulesAction::Graph { rules } => {
-            let Some(rules) = load_or_report(&rules, &mut out) else {
+            // The graph draws the flows as written (branches and all), so it reads the checked
+            // YAML model rather than the paths the engine keeps.
+            let Some((checked, _)) = reported(&rules, load::load(&rules), &mut out) else {
                 return (out, 1);
             };
-            (graph::mermaid(&rules.book), 0)
+            (graph::mermaid(&checked.book), 0)
         }
         RulesAction::Schema => (load::schema_text(), 0),
     }
+}
+
+/// What the engine will take from the rulebook where it needs "the" one of something.
+fn roles_summary(m: &crate::rules::Model) -> String {
+    let mut out = String::from("Roles:\n");
+    out.push_str(&format!(" - default team: {}\n", m.default_team()));
+    out.push_str(&format!(" - privacy team: {}\n", m.privacy_team().map_or("none", |t| t.as_str())));
+    out.push_str(&format!(" - default category: {}\n", m.default_category()));
+    out.push_str(&format!(" - reminder category: {}\n", m.reminder_category().map_or("none", |c| c.as_str())));
+    for (id, ch) in m.channels.iter() {
+        if let Some(bot) = ch.bot {
+            let (team, category) = (m.teams.key(bot.team), m.categories.key(bot.category));
+            out.push_str(&format!(" - bot of channel `{id}`: team {team}, category {category}\n"));
+        }
+        if !ch.menu.is_empty() {
+            let keys: Vec<String> = ch.menu.iter().map(|(k, c)| format!("{k} {}", m.categories.key(*c))).collect();
+            out.push_str(&format!(" - IVR menu of channel `{id}`: {}\n", keys.join(", ")));
+        }
+    }
+    out
 }
 
 fn parse_time(rules: &Rules, channel: &str, at: &str) -> Result<jiff::Timestamp, String> {

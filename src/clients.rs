@@ -130,19 +130,18 @@ fn add(client: &str, keys: &Path, rules: &Path, now: Timestamp, expires_at: Opti
             return (format!("the rulebook {} has errors:\n{text}", rules.display()), 1);
         }
     };
-    let clients = &rules.book.clients;
+    let clients = &rules.clients;
     // The telephony platform calls as the client named after its voice channel.
     let telephony: Vec<&str> = rules
-        .book
         .channels
         .iter()
         .filter(|(_, c)| c.kind == crate::domain::ChannelKind::Voice)
         .map(|(id, _)| id.as_str())
         .collect();
     if !clients.contains_key(client) && !telephony.contains(&client) {
-        let known = clients.keys().map(String::as_str).chain(telephony.iter().copied());
+        let known = clients.keys().map(|k| k.as_str()).chain(telephony.iter().copied());
         let hint = did_you_mean(client, known).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-        let apps: Vec<&str> = clients.keys().map(String::as_str).collect();
+        let apps: Vec<&str> = clients.keys().map(|k| k.as_str()).collect();
         return (
             format!(
                 "unknown client `{client}`{hint}; the rulebook's client apps: {}; telephony platforms: {}\n",

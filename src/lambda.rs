@@ -67,7 +67,7 @@ pub async fn engine_from_env() -> Result<Engine, Error> {
     let incidents = Arc::new(DynamoIncidents::new(clients.dynamodb.clone(), &table));
     tracing::info!(rulebook = %rules.file, "engine ready");
     let webhooks = crate::engine::webhook::Webhooks::from_env(
-        &rules.book,
+        &rules,
         Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new()),
     );
     let engine = Engine::new(Arc::new(rules), ports).with_webhooks(webhooks).with_incidents(incidents);

@@ -59,7 +59,7 @@ async fn pending(data: &Path, rules: &Path) -> Result<String, String> {
     let db = Db::open(&path).map_err(|e| format!("cannot open `{}`: {e}", path.display()))?;
     let store = crate::adapters::embedded::SqliteStore::new(db);
     let mut out = String::new();
-    for team in rules.book.teams.keys() {
+    for team in rules.teams.keys().map(|t| t.as_str()) {
         let waiting = crate::ports::TicketStore::work_queue(&store, team, TicketState::AwaitingResolutionNotice, 1000)
             .await
             .map_err(|e| e.to_string())?;

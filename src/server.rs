@@ -74,7 +74,7 @@ pub async fn run_workers(engine: Engine, published: Arc<tokio::sync::Notify>) {
 /// The scheduled work (deadline warnings and breaches, escalation reminders, the retention
 /// purge: `Engine::clock_tick`): on AWS an EventBridge schedule, here a timer.
 pub async fn run_clock(engine: Engine) {
-    let settings = crate::engine::EscalationSettings::from_env(&engine.rules.book);
+    let settings = crate::engine::EscalationSettings::from_env(&engine.rules);
     let mut tick = tokio::time::interval(CLOCK_TICK);
     loop {
         tick.tick().await;

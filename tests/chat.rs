@@ -292,7 +292,7 @@ async fn not_solved_out_of_hours_closes_with_the_other_channels() {
             s.reference
         )
     );
-    let book = &app.engine.rules.book;
+    let book = &app.engine.rules;
     let contact_point = |ch: &str| book.channels[ch].contact_point["it"].clone();
     assert_eq!(
         texts[1],

@@ -106,7 +106,7 @@ async fn closed_tickets_expire_after_the_rulebooks_retention() {
     let call = engine.open(contact("voice", "call-9", Some("basic_info"))).await.unwrap().ticket;
     let open = engine.open(contact("email", "mail-9", None)).await.unwrap().ticket;
     engine.run_pending_steps(10).await.unwrap();
-    let days = engine.rules.book.retention.closed_ticket_days;
+    let days = engine.rules.retention.closed_ticket_days;
     assert_eq!(days, 730);
 
     let later = |d: i64| {

@@ -92,8 +92,10 @@ fn staff_for(category: &str) -> (Staff, &'static str) {
     if is_privacy(category) { (Staff::PrivacyOperator, PRIVACY_OPERATOR_ID) } else { (Staff::Operator, OPERATOR_ID) }
 }
 
-fn voice_menu(category: &str) -> Option<&'static str> {
-    sportello::http::voice::MENU.iter().find(|(_, c)| *c == category).map(|(d, _)| *d)
+/// The key of the rulebook's IVR menu that leads to `category`.
+fn voice_menu(sb: &Sandbox, category: &str) -> Option<String> {
+    let rules = &sb.engine.rules;
+    rules.channels["voice"].menu.iter().find(|(_, c)| rules.categories.key(**c) == category).map(|(k, _)| k.clone())
 }
 
 /// The IO app's category tree (rules/rulebook.yaml `clients.io`) for each of our categories.
@@ -125,18 +127,18 @@ async fn open(sb: &Sandbox, channel: Channel, category: &str, chases: Option<&st
     let opened = match channel {
         Channel::Voice => {
             // A category the menu does not offer comes in as a basic question.
-            let menu = voice_menu(category).or(voice_menu("basic_info"));
+            let menu = voice_menu(sb, category).or(voice_menu(sb, "basic_info"));
             let call = json!({"call_id": format!("call-{key}"), "caller": PHONE, "menu": menu});
             let answer = ok(sb.voice_call(&call).await.unwrap());
             assert_eq!(answer["open"], true, "in hours the call is put through: {answer}");
             assert_eq!(answer["state"], "new", "{answer}");
-            let welcome = &sb.engine.rules.book.messages["ivr_welcome"]["it"];
+            let welcome = &sb.engine.rules.messages["ivr_welcome"]["it"];
             assert_eq!(answer["prompt"].as_str(), Some(welcome.as_str()), "the IVR's welcome");
             Opened {
                 reference: answer["reference"].as_str().unwrap().into(),
                 chat_token: None,
                 mail_id: None,
-                intake: voice_menu(category).is_none().then_some("basic_info"),
+                intake: voice_menu(sb, category).is_none().then_some("basic_info"),
             }
         }
         Channel::Chat => {
@@ -261,7 +263,7 @@ async fn escalate(sb: &Sandbox, who: Staff, reference: &str, target: &str, with_
     )
     .await);
     assert_eq!(done["ticket"]["state"], "awaiting_resolution_notice", "{done}");
-    let allowed = &sb.engine.rules.book.targets[target].fields;
+    let allowed = &sb.engine.rules.targets[target].fields;
     let sent: Vec<&str> = done["fields_sent"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
     for f in &sent {
         assert!(allowed.iter().any(|a| a == f), "{target} got `{f}`, not among its fields {allowed:?}");
@@ -298,7 +300,9 @@ async fn escalate(sb: &Sandbox, who: Staff, reference: &str, target: &str, with_
             }
         }
         None => {
-            let to = &sb.engine.rules.book.targets[target].delivery.email.as_ref().unwrap().to;
+            let sportello::rules::resolved::Delivery::Email { to } = &sb.engine.rules.targets[target].delivery else {
+                panic!("{target} has no queue and no mailbox");
+            };
             let mails = sb.outbox().await.unwrap();
             let m = mails
                 .iter()
@@ -571,7 +575,7 @@ async fn walk(channel: Channel, category: &str, walk: Walk) {
             assert_eq!(picked.len(), 1, "{picked:?}");
             assert_eq!(picked[0]["reference"], r.as_str());
             assert_eq!(picked[0]["ticket_type"], "I");
-            let allowed = &sb.engine.rules.book.targets["pagopa_incident_management"].fields;
+            let allowed = &sb.engine.rules.targets["pagopa_incident_management"].fields;
             for f in picked[0]["fields"].as_object().unwrap().keys() {
                 assert!(allowed.contains(f), "incident management got `{f}`");
             }
@@ -745,10 +749,10 @@ async fn voice_out_of_hours_is_not_served_and_points_to_the_other_channels() {
     let answer = ok(sb.voice_call(&call).await.unwrap());
     assert_eq!((answer["open"].as_bool(), answer["state"].as_str()), (Some(false), Some("not_served")), "{answer}");
     let prompt = answer["prompt"].as_str().unwrap();
-    let book = &sb.engine.rules.book;
+    let book = &sb.engine.rules;
     for channel in &book.channels["voice"].alternative_channels {
-        let point = &book.channels[channel].contact_point["it"];
-        assert!(prompt.contains(point.as_str()), "`{prompt}` names {channel}");
+        let point = &book.channels[*channel].contact_point["it"];
+        assert!(prompt.contains(point.as_str()), "`{prompt}` names {}", book.channels.key(*channel));
     }
     assert!(prompt.contains("07/12/2026 08:00"), "the next opening, Monday 8:00: `{prompt}`");
     assert_eq!(answer["next_opening"], "2026-12-07T07:00:00Z");
@@ -770,7 +774,7 @@ async fn voice_out_of_hours_is_not_served_and_points_to_the_other_channels() {
 async fn chat_session(sb: &Sandbox, text: &str) -> (String, String) {
     let start = json!({"session_id": uuid::Uuid::new_v4().to_string(), "lang": "it"});
     let started = ok(sb.client.post_json("/chat/sessions", &[], &start).await.unwrap());
-    let welcome = &sb.engine.rules.book.messages["chat_welcome"]["it"];
+    let welcome = &sb.engine.rules.messages["chat_welcome"]["it"];
     assert_eq!(started["messages"][0]["body"].as_str(), Some(welcome.as_str()), "the welcome: {started}");
     let reference = started["reference"].as_str().unwrap().to_string();
     let auth = format!("Bearer {}", started["token"].as_str().unwrap());
@@ -799,7 +803,7 @@ async fn chat_solved_by_the_bot_is_type_b_auto_resolved_in_and_out_of_hours() {
             (Some("auto_resolved"), Some("B")),
             "{done}"
         );
-        let text = sb.engine.rules.book.messages["chat_auto_resolved"]["it"].replace("{reference}", &r);
+        let text = sb.engine.rules.messages["chat_auto_resolved"]["it"].replace("{reference}", &r);
         assert_eq!(done["messages"][0]["body"].as_str(), Some(text.as_str()));
         sb.settle().await.unwrap();
         let v = view(&sb, Staff::Operator, &r).await;
@@ -835,11 +839,11 @@ async fn chat_out_of_hours_not_solved_is_closed_with_the_other_channels() {
         "{closed}"
     );
     let said: Vec<&str> = closed["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
-    let book = &sb.engine.rules.book;
+    let book = &sb.engine.rules;
     assert_eq!(said[0], book.messages["chat_out_of_hours"]["it"].replace("{reference}", &r));
     for channel in &book.channels["chat"].alternative_channels {
-        let point = &book.channels[channel].contact_point["it"];
-        assert!(said[1].contains(point.as_str()), "`{}` names {channel}", said[1]);
+        let point = &book.channels[*channel].contact_point["it"];
+        assert!(said[1].contains(point.as_str()), "`{}` names {}", said[1], book.channels.key(*channel));
     }
     sb.settle().await.unwrap();
     let v = view(&sb, Staff::Operator, &r).await;

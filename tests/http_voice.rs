@@ -42,7 +42,7 @@ impl Voice {
 }
 
 fn message(v: &Voice, id: &str, lang: &str) -> String {
-    v.state.engine.rules.book.messages[id][lang].clone()
+    v.state.engine.rules.messages[id][lang].clone()
 }
 
 #[tokio::test]
@@ -96,7 +96,7 @@ async fn out_of_hours_the_caller_hears_the_other_channels_and_the_call_is_not_se
         prompt.starts_with("Benvenuto nel servizio di assistenza di PagoPA. Gli operatori ora non sono disponibili")
     );
     assert!(prompt.contains("28/12/2026 08:00"), "{prompt}");
-    let book = &v.state.engine.rules.book;
+    let book = &v.state.engine.rules;
     for alt in ["email", "chat"] {
         let point = &book.channels[alt].contact_point["it"];
         assert!(prompt.contains(point.as_str()), "names {alt}: {prompt}");

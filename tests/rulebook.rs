@@ -143,3 +143,170 @@ fn readme_embeds_the_current_graph() {
     );
     assert!(graph.matches("```mermaid").count() == 4, "one diagram per channel");
 }
+
+/// A broken variant of the default rulebook: its edits (find, replace), the error expected, the
+/// text the error points at, and the help line expected under it.
+struct BrokenRole {
+    case: &'static str,
+    edits: &'static [(&'static str, &'static str)],
+    message: &'static str,
+    at: &'static str,
+    help: Option<&'static str>,
+}
+
+/// The roles the engine reads from the rulebook (the default and reminder categories, the bot's
+/// team and category, the IVR menu, one channel per entry point, the incident check's type and
+/// target) are checked like every other reference: each broken variant of the default rulebook
+/// is refused with the error at the line and column of the faulty text, and a did-you-mean where
+/// a name is misspelt. Each case is edits of `rules/rulebook.yaml`, so it tests today's file.
+#[test]
+fn broken_roles_are_refused_at_their_location() {
+    let text = std::fs::read_to_string(root().join("rules/rulebook.yaml")).unwrap();
+    let knowledge = format!("knowledge: {}", root().join("rules/knowledge").display());
+    let cases: &[BrokenRole] = &[
+        BrokenRole {
+            case: "misspelt bot team",
+            edits: &[("bot: {team: chatbot,", "bot: {team: chatbto,")],
+            message: "error: unknown team `chatbto`",
+            at: "chatbto,",
+            help: Some("= help: did you mean `chatbot`?"),
+        },
+        BrokenRole {
+            case: "misspelt bot category",
+            edits: &[("category: bot}", "category: bto}")],
+            message: "error: unknown category `bto`",
+            at: "bto}",
+            help: Some("= help: did you mean `bot`?"),
+        },
+        BrokenRole {
+            case: "the bot holds chats in the default team",
+            edits: &[("bot: {team: chatbot,", "bot: {team: first_level,")],
+            message: "error: team `first_level` is the default team: its operators would see chats the bot still holds",
+            at: "first_level, category",
+            help: Some("= help: give the bot a team of its own under `teams`"),
+        },
+        BrokenRole {
+            case: "misspelt menu category",
+            edits: &[("\"2\": malfunction", "\"2\": malfunctoin")],
+            message: "error: unknown category `malfunctoin`",
+            at: "malfunctoin",
+            help: Some("= help: did you mean `malfunction`?"),
+        },
+        BrokenRole {
+            case: "a menu key no phone has",
+            edits: &[("\"4\": privacy_question", "\"four\": privacy_question")],
+            message: "error: `four` is not a key a caller can press",
+            at: "\"four\"",
+            help: Some("= help: write one to three of 0-9, `*` and `#`"),
+        },
+        BrokenRole {
+            case: "a menu on the chat",
+            edits: &[(
+                "    bot: {team: chatbot, category: bot}\n",
+                "    bot: {team: chatbot, category: bot}\n    menu: {\"1\": basic_info}\n",
+            )],
+            message: "error: channel `chat` is of kind `chat`: only a voice channel has an IVR menu",
+            at: "menu: {\"1\": basic_info}\n    contact_point",
+            help: None,
+        },
+        BrokenRole {
+            case: "no default category",
+            edits: &[("    default: true\n", "")],
+            message: "error: no category is `default: true`",
+            at: "categories:",
+            help: Some("= help: mark the category operators start from (a basic request) with `default: true`"),
+        },
+        BrokenRole {
+            case: "two default categories",
+            edits: &[("    reminder: true\n", "    reminder: true\n    default: true\n")],
+            message: "error: categories basic_info, reminder are all `default: true`; exactly one may be",
+            at: "true\n  malfunction:",
+            help: None,
+        },
+        BrokenRole {
+            case: "a default category the phone never gets",
+            edits: &[("    default: true\n", "    default: true\n    channels: [email, chat, api]\n")],
+            message: "error: the default category `basic_info` does not arrive on channel `voice`, where a contact may name no category",
+            at: "true\n    channels: [email",
+            help: Some("= help: add `voice` to `categories.basic_info.channels`, or make another category the default"),
+        },
+        BrokenRole {
+            case: "two reminder categories",
+            edits: &[("    default: true\n", "    default: true\n    reminder: true\n")],
+            message: "error: categories basic_info, reminder are all `reminder: true`; a reminder gets one category",
+            at: "true\n  malfunction:",
+            help: None,
+        },
+        BrokenRole {
+            case: "two voice channels",
+            edits: &[("  chat:\n    kind: chat", "  chat:\n    kind: voice")],
+            message: "error: channels chat, voice are all of kind `voice`; Sportello's voice entry point serves one channel",
+            at: "voice\n    name: {it: Telefono",
+            help: None,
+        },
+        BrokenRole {
+            case: "an incident check that escalates to two targets",
+            edits: &[(
+                "        - escalate: [pagopa_incident_management]\n        - close_contact",
+                "        - escalate: [pagopa_incident_management, pagopa_specialists]\n        - close_contact",
+            )],
+            message: "`check_active_incidents` escalates at once, to one target, but the flow offers pagopa_incident_management, pagopa_specialists",
+            at: "check_active_incidents\n    - if: incident_active\n      then: [provide_restoration_info, {classify: Q}, resolve, close_contact]",
+            help: Some("= help: name the one target that receives malfunction reports in this `escalate` step"),
+        },
+        BrokenRole {
+            case: "an incident check followed by no type",
+            edits: &[(
+                "      then: [provide_restoration_info, {classify: Q}, resolve]",
+                "      then: [provide_restoration_info, resolve]",
+            )],
+            message: "category `malfunction` with an active incident: `check_active_incidents` is followed by no type",
+            at: "check_active_incidents\n    - if: incident_active\n      then: [provide_restoration_info, resolve]",
+            help: None,
+        },
+        BrokenRole {
+            case: "an old `bot: true`",
+            edits: &[("bot: {team: chatbot, category: bot}", "bot: true")],
+            message: "error: expected a mapping, found a boolean",
+            at: "true\n    contact_point:\n      it: la chat",
+            help: None,
+        },
+    ];
+    let dir = tempdir("broken-roles");
+    let mut failures = Vec::new();
+    for BrokenRole { case, edits, message, at, help } in cases {
+        let mut broken = text.replace("knowledge: knowledge", &knowledge);
+        for (find, replace) in *edits {
+            assert!(broken.contains(find), "{case}: `{find}` is not in rules/rulebook.yaml: update this case");
+            broken = broken.replacen(find, replace, 1);
+        }
+        let file = dir.join("rulebook.yaml");
+        std::fs::write(&file, &broken).unwrap();
+        let offset = broken.find(at).unwrap_or_else(|| panic!("{case}: `{at}` is not in the edited rulebook"));
+        let line = broken[..offset].matches('\n').count() + 1;
+        let col = offset - broken[..offset].rfind('\n').map_or(0, |n| n + 1) + 1;
+        let shown = match Rules::load(&file) {
+            Ok(_) => {
+                failures.push(format!("{case}: accepted"));
+                continue;
+            }
+            Err(errors) => errors.iter().map(ToString::to_string).collect::<String>(),
+        };
+        // The message, then its location on the next line.
+        let Some(found) = shown.find(message) else {
+            failures.push(format!("{case}: no `{message}` in:\n{shown}"));
+            continue;
+        };
+        let after = &shown[found..];
+        let location = format!("--> {}:{line}:{col}", file.display());
+        if after.lines().nth(1).is_none_or(|l| !l.contains(&location)) {
+            failures.push(format!("{case}: `{message}` is not at {location}:\n{shown}"));
+        }
+        if let Some(help) = help
+            && !after.split("\nerror").next().unwrap_or_default().contains(help)
+        {
+            failures.push(format!("{case}: no `{help}` after `{message}`:\n{shown}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -7,15 +7,14 @@
 //!
 //! [`Sandbox`] and [`Client`] are also what the end-to-end tests (`tests/flows.rs`) run on.
 
+pub mod cast;
 mod client;
 mod sandbox;
 mod scenes;
 mod stage;
 
 pub use client::{Client, Reply};
-pub use sandbox::{
-    API_CLIENT, OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_EMAIL, REPLY_QUEUE, SUPERVISOR_ID, Sandbox, TELEPHONY_CLIENT,
-};
+pub use sandbox::{OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_EMAIL, REPLY_QUEUE, SUPERVISOR_ID, Sandbox};
 pub use scenes::{mail_in_reply_to, mail_subject};
 pub use stage::{Remote, RemoteCredentials, Staff, Stage, queue_of};
 
@@ -137,7 +136,9 @@ async fn in_process(options: &DemoOptions, rules: crate::rules::Rules, out: &mut
         options.rules.display()
     ));
     out.say(format!(
-        "Operators {OPERATOR_ID} (operator), {PRIVACY_OPERATOR_ID} (privacy team), {SUPERVISOR_ID} (supervisor); API client `{API_CLIENT}`; telephony platform `{TELEPHONY_CLIENT}`."
+        "Operators {OPERATOR_ID} (operator), {PRIVACY_OPERATOR_ID} (privacy team), {SUPERVISOR_ID} (supervisor); API client `{}`; telephony platform `{}`.",
+        cast::api_client(&rules).unwrap_or("-"),
+        cast::voice_channel(&rules).unwrap_or("-")
     ));
     scenes_on(&sandbox, out, |hours| {
         let when = if hours == Hours::Out { closed_at } else { at };
@@ -199,14 +200,20 @@ fn parse_time(rules: &crate::rules::Rules, text: &str) -> Result<Timestamp, Stri
     let civil: jiff::civil::DateTime = text
         .parse()
         .map_err(|_| format!("`{text}` is not a time; write e.g. 2026-12-07T10:00 or 2026-12-07T10:00:00+01:00"))?;
-    let tz = rules.time_zone_of(scenes::VOICE).cloned().unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = voice_time_zone(rules);
     civil.to_zoned_datetime(tz).map(|z| z.timestamp()).map_err(|e| e.to_string())
 }
 
+/// The voice channel's time zone: the scenes' times are read in it.
+fn voice_time_zone(rules: &crate::rules::Rules) -> jiff::tz::TimeZone {
+    cast::voice_channel(rules).ok().and_then(|v| rules.time_zone_of(v)).cloned().unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// Whether a call at `at` reaches the operators.
 fn in_service_hours(rules: &crate::rules::Rules, at: Timestamp) -> Result<bool, String> {
     let contact = crate::rules::Contact {
-        channel: scenes::VOICE,
-        category: "basic_info",
+        channel: cast::voice_channel(rules)?,
+        category: rules.default_category().as_str(),
         at,
         facts: crate::rules::Facts::default(),
     };
@@ -215,7 +222,6 @@ fn in_service_hours(rules: &crate::rules::Rules, at: Timestamp) -> Result<bool, 
 
 /// A time as the people in the scene read it.
 fn local(rules: &crate::rules::Rules, at: Timestamp) -> String {
-    let tz = rules.time_zone_of(scenes::VOICE).cloned().unwrap_or(jiff::tz::TimeZone::UTC);
-    let z = at.to_zoned_datetime(tz);
+    let z = at.to_zoned_datetime(voice_time_zone(rules));
     format!("{} ({})", z.strftime("%A %-d %B %Y, %H:%M"), z.time_zone().iana_name().unwrap_or("UTC"))
 }

@@ -25,10 +25,6 @@ use std::time::Duration;
 pub const OPERATOR_ID: &str = "op-101";
 pub const PRIVACY_OPERATOR_ID: &str = "priv-201";
 pub const SUPERVISOR_ID: &str = "sup-301";
-/// The API client the sandbox has a key for (a client of the rulebook).
-pub const API_CLIENT: &str = "io";
-/// The telephony platform's client: the rulebook's voice channel.
-pub const TELEPHONY_CLIENT: &str = "voice";
 /// Where targets on a queue and by e-mail are told to send their notices.
 pub const REPLY_QUEUE: &str = "sportello-resolution-notices";
 pub const REPLY_EMAIL: &str = "notices@sportello.pagopa.it";
@@ -82,19 +78,23 @@ impl Sandbox {
         let operators_file = dir.join("operators.json");
         operators.write(&operators_file)?;
 
+        // A key for the client the demo acts as (see `cast::api_client`), when the rulebook has one.
         let mut keys = KeyFile::default();
-        let (_, api_key) = keys.add(API_CLIENT, now);
-        let (_, telephony_key) = keys.add(TELEPHONY_CLIENT, now);
+        let client = super::cast::api_client(&engine.rules).unwrap_or("demo").to_string();
+        let (_, api_key) = keys.add(&client, now);
+        // The telephony platform calls as the client named after the voice channel.
+        let telephony = super::cast::voice_channel(&engine.rules).unwrap_or("telephony").to_string();
+        let (_, telephony_key) = keys.add(&telephony, now);
         let keys_file = dir.join("api-keys.json");
         keys.write(&keys_file).map_err(|e| e.to_string())?;
 
         let mail_token = random_secret();
         let mut secrets = BTreeMap::new();
         let mut notice_secrets = NoticeSecrets::default();
-        for target in engine.rules.book.targets.keys() {
+        for target in engine.rules.targets.keys() {
             let secret = random_secret().into_bytes();
-            notice_secrets.insert(target.clone(), secret.clone());
-            secrets.insert(target.clone(), secret);
+            notice_secrets.insert(target.to_string(), secret.clone());
+            secrets.insert(target.to_string(), secret);
         }
         let escalation = EscalationSettings {
             mail_from: "sportello@sportello.pagopa.it".into(),

@@ -2,13 +2,12 @@
 //! would, says what Sportello answered, and checks the outcome the source's flow expects.
 
 use super::Narrator;
+use super::cast;
 use super::client::Reply;
 use super::stage::{Staff, Stage, queue_of};
 use serde_json::{Value, json};
 use std::future::Future;
 use std::pin::Pin;
-
-pub const VOICE: &str = "voice";
 
 type SceneFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + 'a>>;
 
@@ -179,7 +178,10 @@ async fn chat_solved_by_the_bot(sb: &dyn Stage, out: &mut Narrator) -> Result<St
 }
 
 async fn call_out_of_hours(sb: &dyn Stage, out: &mut Narrator) -> Result<String, String> {
-    let call = json!({"call_id": format!("demo-call-{}", uuid::Uuid::new_v4().simple()), "caller": "+390612345678", "menu": "1"});
+    let rules = sb.rules();
+    // The caller asks a basic question: the menu key of the default category, if it has one.
+    let menu = cast::menu_key(rules, |c| c == rules.roles.default_category);
+    let call = json!({"call_id": format!("demo-call-{}", uuid::Uuid::new_v4().simple()), "caller": "+390612345678", "menu": menu});
     out.say(format!("   → telephony platform: POST /voice/calls {call}"));
     let answer = sb.voice_call(&call).await?.ok("the call")?;
     let reference = answer.str("/reference").to_string();
@@ -194,7 +196,10 @@ async fn call_out_of_hours(sb: &dyn Stage, out: &mut Narrator) -> Result<String,
         format!("expected a call not served: {}", answer.text)
     })?;
     let prompt = answer.str("/prompt");
-    expect(prompt.contains("email") || prompt.contains("chat"), || format!("no alternative channels in `{prompt}`"))?;
+    let alternatives = cast::voice_alternatives(rules);
+    expect(alternatives.iter().any(|a| prompt.contains(a.as_str())), || {
+        format!("no alternative channels in `{prompt}`")
+    })?;
     sb.run_steps().await?;
     let queue = staff(sb, out, Staff::Operator, "GET", "/operator/queue", None).await?;
     let waiting =
@@ -280,19 +285,14 @@ async fn email_answered_from_the_knowledge_base(sb: &dyn Stage, out: &mut Narrat
     Ok(format!("{reference} answered with the knowledge-base article, reply threaded on the requester's mail"))
 }
 
-fn api_request(subcategory: &str, subject: &str, message: &str) -> Value {
+fn api_request(rules: &crate::rules::Model, request: &cast::ClientRequest, subject: &str, message: &str) -> Value {
     json!({
-        "category": if subcategory.starts_with("privacy") { "io_privacy" } else { "io_pagamenti_pagopa" },
-        "subcategory": subcategory,
+        "category": request.category,
+        "subcategory": request.subcategory,
         "subject": subject,
         "message": message,
         "requester": {"name": "Mario Rossi", "email": "mario.rossi@example.it", "fiscal_code": "RSSMRA85T10A562S"},
-        "fields": {
-            "notice_code": "302001234567890123",
-            "creditor_fiscal_code": "15376371009",
-            "rpt_id": "15376371009302001234567890123",
-            "app_version": "2.71.0"
-        }
+        "fields": cast::payment_fields(rules),
     })
 }
 
@@ -301,12 +301,27 @@ fn field_names(v: &Value) -> Vec<String> {
 }
 
 async fn specialist_request_escalated(sb: &dyn Stage, out: &mut Narrator) -> Result<String, String> {
+    let rules = sb.rules();
+    let request = cast::client_request(
+        rules,
+        &["io_pagamenti_pagopa/pagamenti_pagopa_doppio_addebito", "pagamento/doppio_addebito"],
+        |c| cast::is_specialist_request(rules, c),
+    )?;
+    let targets = cast::targets_of(rules, request.ours);
+    let [specialists, third_party] = targets.as_slice() else {
+        return Err(format!("expected a PagoPA target and a third party, the flow offers {targets:?}"));
+    };
     let body = api_request(
-        "pagamenti_pagopa_doppio_addebito",
+        rules,
+        &request,
         "Addebito doppio",
         "Ho pagato lo stesso avviso due volte dall'app IO e vedo due addebiti sulla carta.",
     );
-    out.say("   → IO app: POST /api/v1/tickets (io_pagamenti_pagopa / pagamenti_pagopa_doppio_addebito)");
+    out.say(format!(
+        "   → IO app: POST /api/v1/tickets ({} / {})",
+        request.category,
+        request.subcategory.as_deref().unwrap_or("-")
+    ));
     let created = sb.api_post(&uuid::Uuid::new_v4().to_string(), &body).await?.ok("open the ticket")?;
     let reference = created.str("/reference").to_string();
     out.say(format!(
@@ -323,8 +338,8 @@ async fn specialist_request_escalated(sb: &dyn Stage, out: &mut Narrator) -> Res
     out.say(format!("   ← {} (section 3.4 types API specialist requests Q)", ticket_line(&t.body)));
     let mut sent = Vec::new();
     for (target, summary) in [
-        ("pagopa_specialists", "Doppio addebito sullo stesso avviso: verificare le due transazioni."),
-        ("third_parties", "Doppio addebito: il PSP verifichi lo storno della seconda transazione."),
+        (specialists, "Doppio addebito sullo stesso avviso: verificare le due transazioni."),
+        (third_party, "Doppio addebito: il PSP verifichi lo storno della seconda transazione."),
     ] {
         let done = staff(
             sb,
@@ -348,7 +363,7 @@ async fn specialist_request_escalated(sb: &dyn Stage, out: &mut Narrator) -> Res
         ));
         sent.push((target, fields, done.str("/escalation_id").to_string()));
     }
-    let queue = queue_of(sb.rules(), "pagopa_specialists").ok_or("pagopa_specialists has no queue")?;
+    let queue = queue_of(rules, specialists).ok_or_else(|| format!("{specialists} has no queue"))?;
     match sb.escalations_on(&queue).await? {
         Some(picked) => {
             let message = picked
@@ -436,7 +451,10 @@ async fn malfunction_during_an_incident(sb: &dyn Stage, out: &mut Narrator) -> R
     .await?;
     let incident_id = incident.str("/id").to_string();
     out.say(format!("   ← incident {incident_id} active on `pagopa`"));
-    let call = json!({"call_id": format!("demo-call-{}", uuid::Uuid::new_v4().simple()), "caller": "+393331234567", "menu": "2"});
+    let rules = sb.rules();
+    let menu =
+        cast::menu_key(rules, |c| cast::is_malfunction(rules, c)).ok_or("the IVR menu offers no malfunction report")?;
+    let call = json!({"call_id": format!("demo-call-{}", uuid::Uuid::new_v4().simple()), "caller": "+393331234567", "menu": menu});
     out.say(format!("   → telephony platform: POST /voice/calls {call}"));
     let answer = sb.voice_call(&call).await?.ok("the call")?;
     let reference = answer.str("/reference").to_string();
@@ -485,12 +503,22 @@ async fn malfunction_during_an_incident(sb: &dyn Stage, out: &mut Narrator) -> R
 }
 
 async fn privacy_breach(sb: &dyn Stage, out: &mut Narrator) -> Result<String, String> {
+    let rules = sb.rules();
+    let request = cast::client_request(rules, &["io_privacy/privacy_violazione_dati"], |c| cast::is_breach(rules, c))?;
+    let dpo =
+        cast::targets_of(rules, request.ours).into_iter().next().ok_or("the breach flow escalates to no target")?;
+    let privacy_team = rules.privacy_team().map_or("", |t| t.as_str());
     let body = api_request(
-        "privacy_violazione_dati",
+        rules,
+        &request,
         "Vedo i dati di un'altra persona",
         "Nell'app IO vedo i documenti e le ricevute di un'altra persona.",
     );
-    out.say("   → IO app: POST /api/v1/tickets (io_privacy / privacy_violazione_dati)");
+    out.say(format!(
+        "   → IO app: POST /api/v1/tickets ({} / {})",
+        request.category,
+        request.subcategory.as_deref().unwrap_or("-")
+    ));
     let created = sb.api_post(&uuid::Uuid::new_v4().to_string(), &body).await?.ok("open the ticket")?;
     let reference = created.str("/reference").to_string();
     out.say(format!(
@@ -524,7 +552,7 @@ async fn privacy_breach(sb: &dyn Stage, out: &mut Narrator) -> Result<String, St
         breach["due"].as_str().unwrap_or("-"),
         hours.map_or_else(|| "?".to_string(), |h| h.to_string())
     ));
-    expect(t.str("/team") == "privacy" && hours == Some(72), || {
+    expect(t.str("/team") == privacy_team && hours == Some(72), || {
         format!("expected the privacy team and the 72 h breach deadline: {}", t.text)
     })?;
     let done = staff(
@@ -533,12 +561,14 @@ async fn privacy_breach(sb: &dyn Stage, out: &mut Narrator) -> Result<String, St
         Staff::PrivacyOperator,
         "POST",
         &format!("{base}/escalate"),
-        Some(json!({"target": "pagopa_privacy", "summary": "Possibile violazione di dati personali: dati di terzi visibili in IO."})),
+        Some(
+            json!({"target": dpo, "summary": "Possibile violazione di dati personali: dati di terzi visibili in IO."}),
+        ),
     )
     .await?;
-    out.say(format!("   ← escalated to pagopa_privacy: state {}", done.str("/ticket/state")));
+    out.say(format!("   ← escalated to {dpo}: state {}", done.str("/ticket/state")));
     let escalation_id = done.str("/escalation_id").to_string();
-    let queue = queue_of(sb.rules(), "pagopa_privacy").ok_or("pagopa_privacy has no queue")?;
+    let queue = queue_of(rules, &dpo).ok_or_else(|| format!("{dpo} has no queue"))?;
     match sb.escalations_on(&queue).await? {
         Some(picked) => {
             let message =
@@ -548,8 +578,8 @@ async fn privacy_breach(sb: &dyn Stage, out: &mut Narrator) -> Result<String, St
         None => out.say(format!("   (queue {queue} is the server's: not read here)")),
     }
     let notice = "Violazione confermata e notificata al Garante; l'utente è stato informato.";
-    out.say(format!("   → pagopa_privacy: POST /operator/targets/pagopa_privacy/notices (HMAC-signed) \"{notice}\""));
-    let r = sb.notice("pagopa_privacy", &reference, &escalation_id, notice).await?.ok("the notice")?;
+    out.say(format!("   → {dpo}: POST /operator/targets/{dpo}/notices (HMAC-signed) \"{notice}\""));
+    let r = sb.notice(&dpo, &reference, &escalation_id, notice).await?.ok("the notice")?;
     out.say(format!("   ← {reference}: state {}", r.str("/state")));
     let done = staff(
         sb,

@@ -100,7 +100,7 @@ pub trait Stage: Send + Sync {
 
 /// The queue a target's escalations land on (its rulebook `sqs.queue`).
 pub fn queue_of(rules: &Rules, target: &str) -> Option<String> {
-    rules.book.targets.get(target)?.delivery.sqs.as_ref().map(|s| s.queue.clone())
+    rules.targets.get(target)?.delivery.queue().map(str::to_string)
 }
 
 /// What `sportello demo --url` needs to act as every caller of a running server.
@@ -111,7 +111,8 @@ pub struct RemoteCredentials {
     pub operator_token: Option<String>,
     pub privacy_token: Option<String>,
     pub supervisor_token: Option<String>,
-    /// A key of client `io` from `sportello clients add io`.
+    /// A key of the client the demo acts as (`cast::api_client`: the one whose category tree
+    /// reaches the most categories, `io` in the default rulebook) from `sportello clients add`.
     pub api_key: Option<String>,
     /// The telephony platform's key from `sportello clients add voice`.
     pub telephony_key: Option<String>,
@@ -125,12 +126,12 @@ impl RemoteCredentials {
     /// The secrets the server itself reads: `SPORTELLO_TARGET_SECRET_<TARGET>` per target.
     pub fn notice_secrets_from_env(rules: &Rules) -> BTreeMap<String, Vec<u8>> {
         rules
-            .book
             .targets
             .keys()
             .filter_map(|t| {
-                let secret = std::env::var(format!("SPORTELLO_TARGET_SECRET_{}", t.to_ascii_uppercase())).ok()?;
-                (!secret.is_empty()).then(|| (t.clone(), secret.into_bytes()))
+                let secret =
+                    std::env::var(format!("SPORTELLO_TARGET_SECRET_{}", t.as_str().to_ascii_uppercase())).ok()?;
+                (!secret.is_empty()).then(|| (t.to_string(), secret.into_bytes()))
             })
             .collect()
     }
@@ -174,11 +175,10 @@ impl Remote {
         let telephony_key = need(credentials.telephony_key, "--telephony-key", "SPORTELLO_DEMO_TELEPHONY_KEY")?;
         let mail_token = need(credentials.mail_token, "--mail-token", "SPORTELLO_DEMO_MAIL_TOKEN")?;
         let missing: Vec<String> = rules
-            .book
             .targets
             .keys()
-            .filter(|t| !credentials.notice_secrets.contains_key(*t))
-            .map(|t| format!("SPORTELLO_TARGET_SECRET_{}", t.to_ascii_uppercase()))
+            .filter(|t| !credentials.notice_secrets.contains_key(t.as_str()))
+            .map(|t| format!("SPORTELLO_TARGET_SECRET_{}", t.as_str().to_ascii_uppercase()))
             .collect();
         if !missing.is_empty() {
             return Err(format!("--url needs the targets' notice secrets the server has: set {}", missing.join(", ")));

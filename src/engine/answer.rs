@@ -189,7 +189,7 @@ impl Engine {
     /// The reply: to the requester, on the thread of the messages on the ticket, in reply to the
     /// requester's last one.
     fn answer_mail(&self, ticket: &Ticket, events: &[Event], body: &str) -> Option<OutgoingMail> {
-        let settings = self.rules.book.email.as_ref()?;
+        let settings = self.rules.email.as_ref()?;
         let to = ticket.requester.email.clone()?;
         let mut references: Vec<String> = Vec::new();
         let mut last_from_requester = None;

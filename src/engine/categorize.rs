@@ -8,7 +8,6 @@
 use super::operator::{event, lifecycle};
 use super::{Engine, EngineError, FlowGuard};
 use crate::domain::{Actor, ActorRole, ChannelKind, Deadline, EventKind, Ticket, TicketId, TicketState, TicketType};
-use crate::rules::walk::Detail;
 use crate::rules::{Contact, Facts};
 use serde_json::json;
 
@@ -16,19 +15,19 @@ impl Engine {
     /// The categories an operator may give a ticket on `channel`: those that arrive on it and
     /// whose flow there has an operator path, in rulebook order.
     pub fn operator_categories(&self, channel: &str) -> Vec<String> {
-        let book = &self.rules.book;
+        let book = &self.rules;
         book.categories
             .iter()
-            .filter(|(_, c)| c.channels.as_ref().is_none_or(|on| on.iter().any(|ch| ch == channel)))
-            .filter(|(id, _)| FlowGuard::new(book, channel, id).has_operator_path())
-            .map(|(id, _)| id.clone())
+            .filter(|(_, c)| book.arrives_on(c, channel))
+            .filter(|(id, _)| FlowGuard::new(book, channel, id.as_str()).has_operator_path())
+            .map(|(id, _)| id.to_string())
             .collect()
     }
 
     /// Sets the ticket's category while it is in charge and not yet typed or escalated. The same
     /// category again changes nothing.
     pub async fn categorize(&self, id: &TicketId, actor: &Actor, to: &str) -> Result<Ticket, EngineError> {
-        let book = &self.rules.book;
+        let book = &self.rules;
         let ticket = self.ports.tickets.get(id).await?;
         let channel = ticket.channel.clone();
         let Some(category) = book.categories.get(to) else {
@@ -41,14 +40,12 @@ impl Engine {
                 ),
             ));
         };
-        if let Some(on) = &category.channels
-            && !on.iter().any(|c| c == &channel)
-        {
+        if !book.arrives_on(category, &channel) {
             return Err(EngineError::invalid(
                 "/category",
                 format!(
                     "category `{to}` does not arrive on channel `{channel}` (only on {}); on `{channel}`: {}",
-                    on.join(", "),
+                    book.channel_ids(&category.channels).join(", "),
                     self.operator_categories(&channel).join(", ")
                 ),
             ));
@@ -67,11 +64,8 @@ impl Engine {
         };
         let contact = Contact { channel: &channel, category: to, at, facts: Facts::default() };
         let decision = self.rules.evaluate(&contact).map_err(|e| EngineError::invalid("/category", e.to_string()))?;
-        let team = decision.walk.team.to_string();
-        let suggested_type: Option<TicketType> = decision.walk.steps.iter().find_map(|s| match s.detail {
-            Detail::Classify(t) => Some(t),
-            _ => None,
-        });
+        let team = decision.team.to_string();
+        let suggested_type: Option<TicketType> = decision.path.suggested_type();
         let deadlines: Vec<Deadline> = decision
             .deadlines
             .iter()

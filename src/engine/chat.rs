@@ -1,4 +1,4 @@
-//! The mobile chat (section 3.2): a chat session is a ticket on the `chat` channel.
+//! The mobile chat (section 3.2): a chat session is a ticket on the rulebook's chat channel.
 //!
 //! Welcome, then the bot answers from the knowledge base. The user either confirms an answer
 //! solved it (type B, resolved and closed automatically, at any hour) or asks for an operator:
@@ -13,28 +13,21 @@
 //! its SHA-256 is stored, so neither the store nor an operator can act as the user, and a
 //! reference alone (printed in every message) opens nothing.
 
-use super::triage::DEFAULT_CATEGORY;
 use super::{Engine, EngineError, NewContact, TRIAGE};
 use crate::domain::{
     Actor, ActorRole, ChannelKind, Event, EventKind, Outcome, Requester, Ticket, TicketId, TicketState, TicketType,
 };
 use crate::knowledge::search::{BotAnswer, Hit, detect_language};
 use crate::ports::{StepMessage, StoreError};
-use crate::rules::{Contact, Decision, Facts};
+use crate::rules::resolved::Bot;
+use crate::rules::{ChannelId, Contact, Decision, Facts};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-/// The channel id of the rulebook that chat sessions open tickets on.
-pub const CHAT_CHANNEL: &str = "chat";
 /// Longest message a user or an operator may write into a chat (bytes).
 pub const MAX_CHAT_MESSAGE_BYTES: usize = 4 * 1024;
-/// Who holds a chat while the bot talks: no operator team sees it in its work queue until the
-/// handoff, when triage gives it its team.
-pub const BOT_TEAM: &str = "chatbot";
-/// The category of a chat solved by the bot when the user did not start from one.
-const BOT_CATEGORY: &str = "bot";
 /// Session ids are the client's retry key: long enough to be random, short enough to index.
 const SESSION_ID_LEN: std::ops::RangeInclusive<usize> = 16..=128;
 
@@ -187,16 +180,9 @@ fn event(ticket: &TicketId, at: Timestamp, actor: &Actor, kind: EventKind, detai
     Event { ticket_id: ticket.clone(), at, actor: actor.clone(), kind, detail }
 }
 
-fn bot() -> Actor {
-    Actor { id: "chatbot".into(), role: ActorRole::Bot }
-}
-
-fn requester() -> Actor {
-    Actor { id: CHAT_CHANNEL.into(), role: ActorRole::Requester }
-}
-
-fn bot_says(ticket: &TicketId, at: Timestamp, body: String) -> Event {
-    event(ticket, at, &bot(), EventKind::Message, json!({"from": "bot", "body": body}))
+/// The user, as the chat channel speaks for them.
+fn requester(channel: &str) -> Actor {
+    Actor { id: channel.into(), role: ActorRole::Requester }
 }
 
 /// Why a closed chat takes no more messages, and what to do instead.
@@ -261,12 +247,35 @@ impl Engine {
         })
     }
 
+    /// The rulebook's chat channel: the one of kind `chat`.
+    fn chat_channel(&self) -> Result<&ChannelId, EngineError> {
+        self.rules.channel_of_kind(ChannelKind::Chat).map(|(_, id, _)| id).ok_or_else(|| {
+            EngineError::Conflict("the rulebook has no channel of kind `chat`, so chats cannot start".into())
+        })
+    }
+
+    /// The bot of the ticket's channel: the team that holds the chat while it talks, and the
+    /// category of a chat it solves.
+    fn bot_of(&self, ticket: &Ticket) -> Option<Bot> {
+        self.rules.channels.get(&ticket.channel).and_then(|c| c.bot)
+    }
+
+    /// The bot, as the events name it: by its team.
+    fn bot(&self, ticket: &Ticket) -> Actor {
+        let id = match self.bot_of(ticket) {
+            Some(bot) => self.rules.teams.key(bot.team).to_string(),
+            None => ticket.channel.clone(),
+        };
+        Actor { id, role: ActorRole::Bot }
+    }
+
+    fn bot_says(&self, ticket: &Ticket, at: Timestamp, body: String) -> Event {
+        event(&ticket.id, at, &self.bot(ticket), EventKind::Message, json!({"from": "bot", "body": body}))
+    }
+
     /// A rulebook message in `lang` (or the first language that has it), placeholders filled.
     fn chat_text(&self, id: &str, lang: &str, decision: Option<&Decision<'_>>, ticket: &Ticket) -> String {
-        let template = self.rules.book.messages.get(id).and_then(|t| {
-            t.get(lang).or_else(|| self.rules.book.languages.iter().find_map(|l| t.get(l))).or(t.values().next())
-        });
-        let template = template.map_or(builtin_phrase(id, lang), String::as_str);
+        let template = self.rules.message(id, lang).unwrap_or(builtin_phrase(id, lang));
         let filled = match decision {
             Some(d) => self.rules.fill(template, d, lang, &ticket.channel),
             None => template.to_string(),
@@ -275,12 +284,12 @@ impl Engine {
     }
 
     fn default_lang(&self) -> String {
-        self.rules.book.languages.first().cloned().unwrap_or_else(|| "it".into())
+        self.rules.default_language().to_string()
     }
 
-    fn decide<'r>(&'r self, category: &'r str, bot_resolved: bool) -> Result<Decision<'r>, EngineError> {
+    fn decide(&self, ticket: &Ticket, category: &str, bot_resolved: bool) -> Result<Decision<'_>, EngineError> {
         let contact = Contact {
-            channel: CHAT_CHANNEL,
+            channel: &ticket.channel,
             category,
             at: self.now(),
             facts: Facts { bot_resolved, ..Facts::default() },
@@ -302,23 +311,21 @@ impl Engine {
             ));
         }
         if let Some(lang) = &session.lang
-            && !self.rules.book.languages.contains(lang)
+            && !self.rules.languages.contains(lang)
         {
             return Err(EngineError::invalid(
                 "/lang",
-                format!(
-                    "`{lang}` is not a language of the service; use one of: {}",
-                    self.rules.book.languages.join(", ")
-                ),
+                format!("`{lang}` is not a language of the service; use one of: {}", self.rules.languages.join(", ")),
             ));
         }
+        let channel = self.chat_channel()?.to_string();
         let created = self
             .open(NewContact {
-                channel: CHAT_CHANNEL.into(),
+                channel: channel.clone(),
                 idempotency_key: format!("chat:{id}"),
                 category: session.category.clone(),
                 requester: session.requester.clone(),
-                actor: Some(requester()),
+                actor: Some(requester(&channel)),
                 ..NewContact::default()
             })
             .await
@@ -341,7 +348,7 @@ impl Engine {
                 event(
                     &ticket.id,
                     now,
-                    &requester(),
+                    &requester(&ticket.channel),
                     EventKind::Note,
                     json!({"chat": "session", "lang": lang, "token_sha256": sha256_hex(&token)}),
                 )
@@ -362,11 +369,16 @@ impl Engine {
             let welcome_lang = lang.clone().unwrap_or_else(|| self.default_lang());
             let welcome = self.chat_text("chat_welcome", &welcome_lang, None, &ticket);
             let mut updated = ticket.clone();
-            if updated.state == TicketState::New && updated.triaged_at.is_none() {
-                updated.team = BOT_TEAM.into();
+            // While the bot talks the chat is its team's, in no operator's work queue; the
+            // handoff's triage gives it the team its flow routes to.
+            if let Some(bot) = self.bot_of(&ticket)
+                && updated.state == TicketState::New
+                && updated.triaged_at.is_none()
+            {
+                updated.team = self.rules.teams.key(bot.team).to_string();
             }
             updated.updated_at = now;
-            let new_events = vec![session_note(&lang), bot_says(&ticket.id, now, welcome)];
+            let new_events = vec![session_note(&lang), self.bot_says(&ticket, now, welcome)];
             match self.ports.tickets.update(&updated, &new_events).await {
                 Ok(saved) => {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat session started");
@@ -427,18 +439,16 @@ impl Engine {
         if let Some(l) = &detected {
             said["lang"] = json!(l);
         }
-        let mut events = vec![event(&ticket.id, now, &requester(), EventKind::Message, said)];
+        let mut events = vec![event(&ticket.id, now, &requester(&ticket.channel), EventKind::Message, said)];
         if session.handoff_at.is_none() {
-            events.push(self.bot_answer(&ticket.id, now, text, &lang));
+            events.push(self.bot_answer(&ticket, now, text, &lang));
         }
         self.ports.events.append(&events).await?;
         Ok(ChatReply { messages: session.numbered(&events), ticket, handed_off: session.handoff_at.is_some() })
     }
 
-    fn bot_answer(&self, ticket: &TicketId, now: Timestamp, text: &str, lang: &str) -> Event {
-        let phrase = |id: &str| {
-            self.rules.book.messages.get(id).and_then(|t| t.get(lang)).map_or(builtin_phrase(id, lang), String::as_str)
-        };
+    fn bot_answer(&self, ticket: &Ticket, now: Timestamp, text: &str, lang: &str) -> Event {
+        let phrase = |id: &str| self.rules.message(id, lang).unwrap_or(builtin_phrase(id, lang));
         let detail = match self.knowledge.answer(text, lang) {
             BotAnswer::Confident(Hit { id, title, excerpt, .. }) => json!({
                 "from": "bot",
@@ -455,7 +465,7 @@ impl Engine {
             }
             BotAnswer::NoMatch => json!({"from": "bot", "body": phrase("chat_bot_no_match")}),
         };
-        event(ticket, now, &bot(), EventKind::Message, detail)
+        event(&ticket.id, now, &self.bot(ticket), EventKind::Message, detail)
     }
 
     /// The user confirms the bot solved it: type B, resolved and closed automatically, at any
@@ -479,12 +489,21 @@ impl Engine {
                         .into(),
                 ));
             }
-            let category = ticket.category.clone().unwrap_or_else(|| BOT_CATEGORY.to_string());
-            let decision = self.decide(&category, true)?;
+            // A chat the user started from no topic is filed under the bot's category.
+            let category = match (&ticket.category, self.bot_of(&ticket)) {
+                (Some(category), _) => category.clone(),
+                (None, Some(bot)) => self.rules.categories.key(bot.category).to_string(),
+                (None, None) => {
+                    return Err(EngineError::Conflict(
+                        "this chat's channel has no assistant to close it; ask for an operator".into(),
+                    ));
+                }
+            };
+            let decision = self.decide(&ticket, &category, true)?;
             let lang = session.lang.clone().unwrap_or_else(|| self.default_lang());
             let now = self.now();
             if decision.outcome() != Some(Outcome::AutoResolved) {
-                if decision.walk.step_names().contains(&"handoff_to_operator") {
+                if decision.step_names().contains(&"handoff_to_operator") {
                     // Section 3.5: a privacy request is never closed by the bot; whatever its
                     // directions did, the privacy team takes the ticket in charge.
                     ticket.updated_at = now;
@@ -517,11 +536,11 @@ impl Engine {
                 event(
                     &ticket.id,
                     now,
-                    &requester(),
+                    &requester(&ticket.channel),
                     EventKind::AutoResolved,
                     json!({"ticket_type": ticket_type, "category": category}),
                 ),
-                bot_says(&ticket.id, now, text),
+                self.bot_says(&ticket, now, text),
             ];
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => {
@@ -552,11 +571,11 @@ impl Engine {
                 s if s.is_final() => return Err(closed(s)),
                 _ => {}
             }
-            let category = ticket.category.clone().unwrap_or_else(|| DEFAULT_CATEGORY.to_string());
-            let decision = self.decide(&category, false)?;
+            let category = ticket.category.clone().unwrap_or_else(|| self.rules.default_category().to_string());
+            let decision = self.decide(&ticket, &category, false)?;
             let lang = session.lang.clone().unwrap_or_else(|| self.default_lang());
             let now = self.now();
-            let steps = decision.walk.step_names();
+            let steps = decision.step_names();
             let events = if steps.contains(&"handoff_to_operator") {
                 ticket.updated_at = now;
                 // In hours the user waits for an operator; a privacy request out of hours waits
@@ -569,18 +588,18 @@ impl Engine {
                     event(
                         &ticket.id,
                         now,
-                        &requester(),
+                        &requester(&ticket.channel),
                         EventKind::AutoClosed,
                         json!({
                             "reason": "out_of_service_hours",
                             "next_opening": decision.next_opening.as_ref().map(|z| z.timestamp()),
                         }),
                     ),
-                    bot_says(&ticket.id, now, self.chat_text("chat_out_of_hours", &lang, Some(&decision), &ticket)),
+                    self.bot_says(&ticket, now, self.chat_text("chat_out_of_hours", &lang, Some(&decision), &ticket)),
                 ];
                 if steps.contains(&"suggest_alternative_channels") {
                     let text = self.chat_text("alternative_channels", &lang, Some(&decision), &ticket);
-                    events.push(bot_says(&ticket.id, now, text));
+                    events.push(self.bot_says(&ticket, now, text));
                 }
                 events
             } else {
@@ -620,10 +639,10 @@ impl Engine {
             note["bot_resolved"] = json!(true);
         }
         // A rulebook without the specific message says the plain handoff one.
-        let says = if self.rules.book.messages.contains_key(says) { says } else { "chat_handoff" };
+        let says = if self.rules.messages.contains_key(says) { says } else { "chat_handoff" };
         vec![
-            event(&ticket.id, now, &requester(), EventKind::Note, note),
-            bot_says(&ticket.id, now, self.chat_text(says, lang, Some(decision), ticket)),
+            event(&ticket.id, now, &requester(&ticket.channel), EventKind::Note, note),
+            self.bot_says(ticket, now, self.chat_text(says, lang, Some(decision), ticket)),
         ]
     }
 

@@ -109,7 +109,7 @@ impl Engine {
         let mut report = ClockReport::default();
         let open_states = TicketState::ALL.into_iter().filter(|s| s.is_open());
         for state in open_states {
-            for team in self.rules.book.teams.keys() {
+            for team in self.rules.teams.keys().map(|t| t.as_str()) {
                 let tickets = self.ports.tickets.work_queue(team, state, CLOCK_SCAN_LIMIT).await?;
                 if tickets.len() >= CLOCK_SCAN_LIMIT {
                     tracing::warn!(team, state = %state, limit = CLOCK_SCAN_LIMIT, "clock: queue at the scan limit; newer tickets wait");
@@ -142,10 +142,10 @@ impl Engine {
         let (used, total) = if counts_calendar_time(&d.kind) {
             (now.duration_since(start), d.due.duration_since(start))
         } else {
-            let cal = self.rules.calendars.get(&self.rules.book.sla.schedule)?;
+            let cal = self.rules.sla_calendar();
             (cal.business_time_between(start, now), cal.business_time_between(start, d.due))
         };
-        let percent = i128::from(self.rules.book.sla.warn_at_percent);
+        let percent = i128::from(self.rules.sla.warn_at_percent);
         let reached = total > SignedDuration::ZERO && used.as_millis() * 100 >= total.as_millis() * percent;
         reached.then_some(Alarm::Warning)
     }
@@ -211,11 +211,11 @@ impl Engine {
         if e.notice_at.is_some() || e.reminded_at.is_some() {
             return None;
         }
-        let Some(target) = self.rules.book.targets.get(&e.target) else {
+        let Some(target) = self.rules.targets.get(&e.target) else {
             tracing::warn!(ticket = %ticket.id, target = %e.target, "clock: escalation target not in the rulebook; no reminder");
             return None;
         };
-        e.due.or_else(|| self.remind_at(target.remind_after.as_deref(), e.sent_at))
+        e.due.or_else(|| self.remind_at(target.remind_after.as_ref(), e.sent_at))
     }
 
     /// Mails the team about a deadline, once per ticket, deadline and alarm. `Some(recipients)`
@@ -228,7 +228,7 @@ impl Engine {
         alarm: Alarm,
         settings: &EscalationSettings,
     ) -> Result<Option<usize>, StoreError> {
-        let to = self.rules.book.teams.get(&ticket.team).map(|t| t.notify.clone()).unwrap_or_default();
+        let to = self.rules.teams.get(&ticket.team).map(|t| t.notify.clone()).unwrap_or_default();
         if to.is_empty() {
             return Ok(Some(0));
         }
@@ -256,20 +256,18 @@ impl Engine {
     /// requester (no name, address, subject or message).
     fn deadline_mail(&self, ticket: &Ticket, d: &Deadline, alarm: Alarm, from: &str, to: &[String]) -> OutgoingMail {
         let domain = from.split_once('@').map_or("sportello.invalid", |(_, d)| d);
-        let local_due = match self.rules.calendars.get(&self.rules.book.sla.schedule) {
-            Some(cal) => d.due.to_zoned_datetime(cal.time_zone.clone()).strftime("%d/%m/%Y %H:%M %Z").to_string(),
-            None => d.due.to_string(),
-        };
+        let cal = self.rules.sla_calendar();
+        let local_due = d.due.to_zoned_datetime(cal.time_zone.clone()).strftime("%d/%m/%Y %H:%M %Z").to_string();
         let (headline, state_line) = match alarm {
             Alarm::Warning => {
-                ("due soon", format!("{}% of the time to `{}` is used.", self.rules.book.sla.warn_at_percent, d.kind))
+                ("due soon", format!("{}% of the time to `{}` is used.", self.rules.sla.warn_at_percent, d.kind))
             }
             Alarm::Breach => ("overdue", format!("The deadline `{}` has passed.", d.kind)),
         };
         let counted = if counts_calendar_time(&d.kind) {
             "calendar time (GDPR)".to_string()
         } else {
-            format!("business time on the `{}` schedule", self.rules.book.sla.schedule)
+            format!("business time on the `{}` schedule", self.rules.schedules.key(self.rules.sla.schedule))
         };
         let text = format!(
             "Ticket {reference}: {state_line}\n\nDeadline: {kind}\nDue: {local_due} ({due})\nCounted in: {counted}\nTeam: {team}\nType: {ty}\nState: {state}\n\nOpen the ticket in the operator console to work it.\nThis message is automatic.\n",
@@ -306,11 +304,11 @@ impl Engine {
         settings: &EscalationSettings,
     ) -> Result<Option<Done>, EngineError> {
         let e = &ticket.escalations[i];
-        let Some(target) = self.rules.book.targets.get(&e.target) else {
+        let Some(target) = self.rules.targets.get(&e.target) else {
             return Ok(None);
         };
         let due = self.reminder_due(ticket, i);
-        let (route, reply_to) = target_route(&e.target, target, settings)?;
+        let (route, reply_to) = target_route(target, settings);
         let escalated = events.iter().find(|ev| {
             ev.kind == EventKind::Escalated
                 && ev.at == e.sent_at
@@ -338,7 +336,7 @@ impl Engine {
         );
         message.kind = MessageKind::Reminder;
         message.reminds = Some(reminds.clone());
-        if target.delivery.sqs.is_none() {
+        if target.delivery.queue().is_none() {
             // A reply to the reminder settles the escalation it reminds of.
             self.add_reply_token(&mut message, &reminds);
         }

@@ -19,14 +19,11 @@ use crate::email::{
     looks_like_reminder, thread_keys,
 };
 use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
-use crate::rules::model::EmailSettings;
+use crate::rules::resolved::{Delivery, Email as EmailSettings};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-
-/// The category a new mail gets when it chases an earlier request by quoting its reference.
-pub const REMINDER_CATEGORY: &str = "reminder";
 
 /// How long a claim on one inbound message lasts, and how long a handled one is remembered
 /// (beyond SQS's longest retention, 14 days).
@@ -183,8 +180,9 @@ fn truncate(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
-fn requester_actor() -> Actor {
-    Actor { id: "email".into(), role: ActorRole::Requester }
+/// The requester, as the email channel speaks for them.
+fn requester_actor(channel: &str) -> Actor {
+    Actor { id: channel.into(), role: ActorRole::Requester }
 }
 
 /// Who may write into a ticket by e-mail: its requester, or a target it was escalated to.
@@ -216,7 +214,7 @@ fn busy() -> EngineError {
 
 impl Engine {
     fn email_settings(&self) -> Result<&EmailSettings, EngineError> {
-        self.rules.book.email.as_ref().ok_or_else(|| {
+        self.rules.email.as_ref().ok_or_else(|| {
             EngineError::Conflict("the rulebook has no `email:` block, so inbound mail cannot be handled".into())
         })
     }
@@ -271,6 +269,8 @@ impl Engine {
         {
             answered = self.find_ticket(reference).await?;
         }
+        // A mail that chases an earlier request gets the rulebook's reminder category, if it has one.
+        let reminder = self.rules.reminder_category().map(|c| c.as_str());
         if let Some(ticket) = answered {
             let Some(party) = self.party_of(&ticket, sender_of(&email)).await? else {
                 // Quoting a reference proves nothing: a stranger's mail never reaches the ticket
@@ -284,18 +284,16 @@ impl Engine {
             };
             if ticket.state.is_final() {
                 // Nothing more can happen on it: the requester's new mail is a new ticket about it.
-                let category = looks_like_reminder(&email).then_some(REMINDER_CATEGORY);
+                let category = reminder.filter(|_| looks_like_reminder(&email));
                 return self.open_from_email(settings, &email, &decision, &key, category, Some(ticket.reference)).await;
             }
-            return self.add_to_ticket(&email, &decision, &key, ticket, party).await;
+            return self.add_to_ticket(settings, &email, &decision, &key, ticket, party).await;
         }
         // A new mail quoting an earlier request's reference chases it.
         if let Some(reference) = TicketReference::find_in(&email.body)
             && let Some(earlier) = self.find_ticket(&reference).await?
         {
-            return self
-                .open_from_email(settings, &email, &decision, &key, Some(REMINDER_CATEGORY), Some(earlier.reference))
-                .await;
+            return self.open_from_email(settings, &email, &decision, &key, reminder, Some(earlier.reference)).await;
         }
         self.open_from_email(settings, &email, &decision, &key, None, None).await
     }
@@ -318,8 +316,11 @@ impl Engine {
             return Ok(Some(Party::Requester));
         }
         for e in &ticket.escalations {
-            let to = self.rules.book.targets.get(&e.target).and_then(|t| t.delivery.email.as_ref());
-            if to.is_some_and(|d| d.to.iter().any(|a| same_address(a, sender))) {
+            let to = match self.rules.targets.get(&e.target).map(|t| &t.delivery) {
+                Some(Delivery::Email { to }) => to.as_slice(),
+                _ => &[],
+            };
+            if to.iter().any(|a| same_address(a, sender)) {
                 return Ok(Some(Party::Target(e.target.clone())));
             }
         }
@@ -351,6 +352,7 @@ impl Engine {
     /// reopening if it was resolved).
     async fn add_to_ticket(
         &self,
+        settings: &EmailSettings,
         email: &InboundEmail,
         decision: &VerdictDecision,
         key: &str,
@@ -361,7 +363,7 @@ impl Engine {
         let from_requester = party == Party::Requester;
         let reminder = from_requester && ticket.state.is_open() && looks_like_reminder(email);
         let (from, actor) = match &party {
-            Party::Requester => ("requester", requester_actor()),
+            Party::Requester => ("requester", requester_actor(self.rules.channels.key(settings.channel).as_str())),
             Party::Target(id) => ("target", Actor { id: id.clone(), role: ActorRole::Target }),
         };
         let action = if reminder { EmailAction::Reminder } else { EmailAction::Threaded };
@@ -429,17 +431,16 @@ impl Engine {
         };
         let subject = email.subject.as_deref().map(|s| truncate(s, MAX_SUBJECT_BYTES).to_string());
         let body = truncate(&email.body, MAX_MESSAGE_BYTES);
-        // A rulebook without the reminder category still gets the ticket, uncategorised.
-        let category = category.filter(|c| self.rules.book.categories.contains_key(*c)).map(str::to_string);
+        let channel = self.rules.channels.key(settings.channel).to_string();
         let contact = NewContact {
-            channel: settings.channel.clone(),
+            channel: channel.clone(),
             idempotency_key: key.to_string(),
-            category,
             subject,
             message: (!body.trim().is_empty()).then(|| body.to_string()),
             requester,
             related: related.clone(),
-            actor: Some(requester_actor()),
+            actor: Some(requester_actor(&channel)),
+            category: category.map(str::to_string),
             sender: sender_of(email).map(str::to_string),
             ..NewContact::default()
         };
@@ -534,28 +535,19 @@ impl Engine {
         ticket: &Ticket,
     ) -> Option<OutgoingMail> {
         let to = ticket.requester.email.clone()?;
-        let book = &self.rules.book;
+        let rules = &self.rules;
         let sample = format!("{}\n{}", email.subject.as_deref().unwrap_or_default(), email.body);
         let detected = crate::knowledge::search::detect_language(&sample);
-        let default = book.languages.first().map(String::as_str).unwrap_or("it");
-        let text_in = |id: &str| {
-            let texts = book.messages.get(id)?;
-            texts.get(detected).or_else(|| texts.get(default)).or_else(|| texts.values().next()).cloned()
-        };
-        let channel_name = book
-            .channels
-            .get(&settings.channel)
-            .and_then(|c| c.name.get(detected).or_else(|| c.name.get(default)))
-            .cloned()
-            .unwrap_or_default();
-        let fill = |t: String| {
+        let channel_name = rules.text(&rules.channels[settings.channel].name, detected);
+        let fill = |t: &str| {
             t.replace("{reference}", ticket.reference.as_str())
-                .replace("{channel}", &channel_name)
+                .replace("{channel}", channel_name)
                 .replace("{alternative_channels}", "")
                 .replace("{next_opening}", "")
         };
-        let text = fill(text_in(&settings.acknowledgement)?);
-        let heading = fill(text_in(&settings.acknowledgement_subject)?);
+        let text_in = |id| rules.message(rules.messages.key(id).as_str(), detected);
+        let text = fill(text_in(settings.acknowledgement)?);
+        let heading = fill(text_in(settings.acknowledgement_subject)?);
         let original = crate::email::normalize_subject(email.subject.as_deref().unwrap_or_default());
         let mut subject = format!("[{}] {heading}", ticket.reference);
         if !original.is_empty() {

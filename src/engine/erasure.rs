@@ -66,7 +66,7 @@ impl Engine {
             || ticket
                 .category
                 .as_ref()
-                .and_then(|c| self.rules.book.categories.get(c))
+                .and_then(|c| self.rules.categories.get(c))
                 .is_some_and(|c| c.types.contains(&TicketType::PI));
         typed_pi && ticket.state.is_open()
     }

@@ -6,84 +6,39 @@
 //! type, only the paths that classify into that type still apply.
 
 use crate::domain::{Ticket, TicketState, TicketType};
-use crate::rules::Facts;
-use crate::rules::model::Rulebook;
-use crate::rules::walk::{Detail, walk};
+use crate::rules::Model;
+use crate::rules::resolved::{Path, StepDetail};
 use std::collections::BTreeSet;
 
-/// One step of an operator path, owned so the guard outlives the walk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum PathStep {
-    Named(String),
-    Classify(TicketType),
-    Escalate(Vec<String>),
-}
+/// The step that checks for incidents; what follows it in the flow says how a report is typed,
+/// and where it goes with no incident.
+pub const CHECK_INCIDENTS: &str = "check_active_incidents";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct OperatorPath {
-    steps: Vec<PathStep>,
-    team: String,
-}
-
-impl OperatorPath {
-    fn has(&self, name: &str) -> bool {
-        self.steps.iter().any(|s| matches!(s, PathStep::Named(n) if n == name))
-    }
-
-    fn classifies_into(&self) -> impl Iterator<Item = TicketType> + '_ {
-        self.steps.iter().filter_map(|s| match s {
-            PathStep::Classify(t) => Some(*t),
-            _ => None,
-        })
-    }
-
-    fn targets(&self) -> impl Iterator<Item = &str> + '_ {
-        self.steps.iter().flat_map(|s| match s {
-            PathStep::Escalate(targets) => targets.iter().map(String::as_str).collect::<Vec<_>>(),
-            _ => Vec::new(),
-        })
-    }
-}
-
-/// The operator paths of one channel × category.
+/// The operator paths of one channel × category: the rulebook's paths that take the ticket in
+/// charge, worked out when the rulebook was loaded.
 #[derive(Debug, Clone)]
-pub struct FlowGuard {
+pub struct FlowGuard<'r> {
     pub channel: String,
     pub category: String,
-    paths: Vec<OperatorPath>,
+    model: &'r Model,
+    paths: Vec<&'r Path>,
 }
 
 /// The flow's verdict on an action.
 pub type Verdict = Result<(), String>;
 
-impl FlowGuard {
-    pub fn new(book: &Rulebook, channel: &str, category: &str) -> Self {
-        let mut paths: Vec<OperatorPath> = Vec::new();
-        for facts in Facts::all() {
-            let w = walk(book, channel, category, facts, false);
-            if !w.steps.iter().any(|s| s.name == "take_in_charge") {
-                continue;
-            }
-            let steps = w
-                .steps
-                .iter()
-                .map(|s| match &s.detail {
-                    Detail::Classify(t) => PathStep::Classify(*t),
-                    Detail::Escalate(targets) => PathStep::Escalate(targets.to_vec()),
-                    _ => PathStep::Named(s.name.to_string()),
-                })
-                .collect();
-            let path = OperatorPath { steps, team: w.team.to_string() };
-            if !paths.contains(&path) {
-                paths.push(path);
-            }
-        }
-        Self { channel: channel.into(), category: category.into(), paths }
+impl<'r> FlowGuard<'r> {
+    pub fn new(model: &'r Model, channel: &str, category: &str) -> Self {
+        let paths = model
+            .route_of(channel, category)
+            .map(|r| r.paths.iter().filter(|p| p.has_step("take_in_charge")).collect())
+            .unwrap_or_default();
+        Self { channel: channel.into(), category: category.into(), model, paths }
     }
 
     /// The guard of a ticket's flow; a ticket not yet triaged has no category and no flow.
-    pub fn of(book: &Rulebook, ticket: &Ticket) -> Option<Self> {
-        ticket.category.as_deref().map(|c| Self::new(book, &ticket.channel, c))
+    pub fn of(model: &'r Model, ticket: &Ticket) -> Option<Self> {
+        ticket.category.as_deref().map(|c| Self::new(model, &ticket.channel, c))
     }
 
     /// An operator works this flow at all (a bot-only category has no operator path).
@@ -92,13 +47,13 @@ impl FlowGuard {
     }
 
     /// The paths still open to a ticket of this type (every path while it has none).
-    fn paths_for(&self, ticket_type: Option<TicketType>) -> impl Iterator<Item = &OperatorPath> + '_ {
-        self.paths.iter().filter(move |p| ticket_type.is_none_or(|t| p.classifies_into().any(|c| c == t)))
+    fn paths_for(&self, ticket_type: Option<TicketType>) -> impl Iterator<Item = &'r Path> + '_ {
+        self.paths.iter().copied().filter(move |p| ticket_type.is_none_or(|t| classifies_into(p).any(|c| c == t)))
     }
 
     /// The types an operator may classify this ticket into.
     pub fn classify_types(&self) -> BTreeSet<TicketType> {
-        self.paths.iter().flat_map(|p| p.classifies_into()).collect()
+        self.paths.iter().flat_map(|p| classifies_into(p)).collect()
     }
 
     /// Whether the flow has the operator set a type at all.
@@ -109,9 +64,10 @@ impl FlowGuard {
     /// The targets the flow escalates to for a ticket of this type, in rulebook order.
     pub fn escalation_targets(&self, ticket_type: Option<TicketType>) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for t in self.paths_for(ticket_type).flat_map(|p| p.targets()) {
-            if !out.iter().any(|o| o == t) {
-                out.push(t.to_string());
+        for t in self.paths_for(ticket_type).flat_map(|p| p.escalate_to.iter()) {
+            let id = self.model.targets.key(*t);
+            if !out.iter().any(|o| id == o) {
+                out.push(id.to_string());
             }
         }
         out
@@ -119,20 +75,43 @@ impl FlowGuard {
 
     /// Some path of this type has the step.
     pub fn allows_step(&self, ticket_type: Option<TicketType>, step: &str) -> bool {
-        self.paths_for(ticket_type).any(|p| p.has(step))
+        self.paths_for(ticket_type).any(|p| p.has_step(step))
     }
 
     /// Every path of this type waits for a resolution notice before `resolve`.
     pub fn needs_notice(&self, ticket_type: Option<TicketType>) -> bool {
         let mut paths = self.paths_for(ticket_type).peekable();
-        paths.peek().is_some() && paths.all(|p| p.has("await_resolution_notice"))
+        paths.peek().is_some() && paths.all(|p| p.has_step("await_resolution_notice"))
     }
 
     /// The team every path of this type ends with, when they agree (`route_to_privacy_team`).
-    pub fn team_for(&self, ticket_type: TicketType) -> Option<&str> {
-        let mut teams = self.paths_for(Some(ticket_type)).map(|p| p.team.as_str());
+    pub fn team_for(&self, ticket_type: TicketType) -> Option<&'r str> {
+        let mut teams = self.paths_for(Some(ticket_type)).map(|p| p.team);
         let first = teams.next()?;
-        teams.all(|t| t == first).then_some(first)
+        teams.all(|t| t == first).then_some(self.model.teams.key(first).as_str())
+    }
+
+    /// What the flow does after `check_active_incidents` with (`active`) or without an incident:
+    /// the type it sets and the target it escalates to, if any. `rules check` makes sure the
+    /// paths agree on both.
+    pub fn after_incident_check(&self, active: bool) -> Option<(TicketType, Option<String>)> {
+        self.paths.iter().find_map(|p| {
+            let at = p.steps.iter().position(|s| s.name == CHECK_INCIDENTS)?;
+            let consistent = p.consulted.iter().all(|(f, v)| f != "incident_active" || *v == active);
+            if !consistent {
+                return None;
+            }
+            let after = &p.steps[at + 1..];
+            let ticket_type = after.iter().find_map(|s| match s.detail {
+                StepDetail::Classify(t) => Some(t),
+                _ => None,
+            })?;
+            let target = after.iter().find_map(|s| match &s.detail {
+                StepDetail::Escalate(targets) => targets.first().map(|t| self.model.targets.key(*t).to_string()),
+                _ => None,
+            });
+            Some((ticket_type, target))
+        })
     }
 
     /// What the flow expects the operator (or a target) to do next on `ticket`.
@@ -277,6 +256,13 @@ pub enum EscalateRefusal {
     Flow(String),
 }
 
+fn classifies_into(path: &Path) -> impl Iterator<Item = TicketType> + '_ {
+    path.steps.iter().filter_map(|s| match s.detail {
+        StepDetail::Classify(t) => Some(t),
+        _ => None,
+    })
+}
+
 /// Targets escalated to that have not sent their notice yet.
 pub fn pending_targets(ticket: &Ticket) -> Vec<&str> {
     ticket.escalations.iter().filter(|e| e.notice_at.is_none()).map(|e| e.target.as_str()).collect()
@@ -317,7 +303,7 @@ mod tests {
     #[test]
     fn classify_types_come_from_the_rulebook_paths() {
         let r = rules();
-        let types = |ch: &str, cat: &str| FlowGuard::new(&r.book, ch, cat).classify_types();
+        let types = |ch: &str, cat: &str| FlowGuard::new(&r, ch, cat).classify_types();
         assert_eq!(types("email", "basic_info"), [TicketType::Q].into());
         assert_eq!(types("email", "malfunction"), [TicketType::Q, TicketType::I].into());
         // Section 3.4's quirk: advanced API requests are Q.
@@ -330,13 +316,13 @@ mod tests {
     #[test]
     fn escalation_targets_depend_on_the_type() {
         let r = rules();
-        let g = FlowGuard::new(&r.book, "email", "malfunction");
+        let g = FlowGuard::new(&r, "email", "malfunction");
         assert_eq!(g.escalation_targets(Some(TicketType::I)), ["pagopa_incident_management"]);
         assert!(g.escalation_targets(Some(TicketType::Q)).is_empty(), "an active incident: no escalation");
-        let g = FlowGuard::new(&r.book, "email", "specialist_support");
+        let g = FlowGuard::new(&r, "email", "specialist_support");
         assert_eq!(g.escalation_targets(Some(TicketType::A)), ["pagopa_specialists", "third_parties"]);
         assert!(g.needs_notice(Some(TicketType::A)));
-        let g = FlowGuard::new(&r.book, "email", "advanced_info");
+        let g = FlowGuard::new(&r, "email", "advanced_info");
         assert!(!g.needs_notice(Some(TicketType::A)), "the operator may solve it without escalating");
     }
 
@@ -344,7 +330,7 @@ mod tests {
     fn resolve_waits_for_the_notice_and_says_so() {
         let r = rules();
         let mut t = ticket("email", ChannelKind::Email, "specialist_support");
-        let g = FlowGuard::of(&r.book, &t).unwrap();
+        let g = FlowGuard::of(&r, &t).unwrap();
         assert_eq!(g.check_resolve(&t).unwrap_err(), "the flow expects take_in_charge before resolve");
         t.state = TicketState::InProgress;
         assert_eq!(g.check_resolve(&t).unwrap_err(), "the flow expects classify (as A) before resolve");
@@ -377,12 +363,12 @@ mod tests {
         let r = rules();
         let mut mail = ticket("email", ChannelKind::Email, "basic_info");
         mail.state = TicketState::InProgress;
-        let g = FlowGuard::of(&r.book, &mail).unwrap();
+        let g = FlowGuard::of(&r, &mail).unwrap();
         assert!(g.check_close_contact(&mail, false).unwrap_err().contains("already asynchronous"));
         let mut call = ticket("voice", ChannelKind::Voice, "advanced_info");
         call.state = TicketState::InProgress;
         call.ticket_type = Some(TicketType::A);
-        let g = FlowGuard::of(&r.book, &call).unwrap();
+        let g = FlowGuard::of(&r, &call).unwrap();
         assert_eq!(g.check_close_contact(&call, false), Ok(()));
         assert!(g.check_close_contact(&call, true).unwrap_err().contains("already closed"));
     }
@@ -390,9 +376,9 @@ mod tests {
     #[test]
     fn privacy_types_route_to_the_privacy_team() {
         let r = rules();
-        let g = FlowGuard::new(&r.book, "email", "privacy_activity");
+        let g = FlowGuard::new(&r, "email", "privacy_activity");
         assert_eq!(g.team_for(TicketType::PA), Some("privacy"));
-        let g = FlowGuard::new(&r.book, "email", "basic_info");
+        let g = FlowGuard::new(&r, "email", "basic_info");
         assert_eq!(g.team_for(TicketType::Q), Some("first_level"));
     }
 }

@@ -6,7 +6,7 @@
 
 use super::operator::EscalationSettings;
 use super::{Engine, EngineError, Escalated};
-use crate::domain::{Actor, Event, EventKind, Ticket, TicketId, TicketState, TicketType};
+use crate::domain::{Actor, Event, EventKind, Ticket, TicketId, TicketState};
 use crate::ports::{Incident, IncidentState, IncidentStore, RunOnce, RunOnceError, StepMessage, run_once};
 use serde_json::json;
 use std::time::Duration;
@@ -14,9 +14,8 @@ use std::time::Duration;
 pub const INCIDENT_RESOLVED: &str = "incident_resolved";
 /// Linked tickets notified per step message.
 pub const INCIDENT_BATCH: usize = 100;
-/// The flow step the check performs, and the target a malfunction without an incident goes to.
-pub(super) const CHECK_STEP: &str = "check_active_incidents";
-const INCIDENT_TARGET: &str = "pagopa_incident_management";
+/// The flow step the check performs.
+pub(super) use super::flow_guard::CHECK_INCIDENTS as CHECK_STEP;
 const LEASE: Duration = Duration::from_secs(5 * 60);
 const REMEMBER: Duration = Duration::from_secs(15 * 86_400);
 
@@ -24,9 +23,10 @@ const REMEMBER: Duration = Duration::from_secs(15 * 86_400);
 #[derive(Debug, Clone)]
 pub struct CheckedIncidents {
     pub ticket: Ticket,
-    /// The active incident the ticket is now linked to (classified Q).
+    /// The active incident the ticket is now linked to (classified as the flow says: Q).
     pub incident: Option<Incident>,
-    /// No incident: the ticket is classified I and escalated to incident management.
+    /// No incident: the ticket is classified as the flow says (I) and escalated to the target
+    /// the flow names after the check (incident management).
     pub escalated: Option<Escalated>,
 }
 
@@ -186,7 +186,7 @@ impl Engine {
                     detail: json!({"incident_resolved": incident.id, "service": incident.service, "closing_text": closing}),
                 };
                 self.ports.events.append(&[note]).await?;
-                let resolvable = super::FlowGuard::of(&self.rules.book, &ticket)
+                let resolvable = super::FlowGuard::of(&self.rules, &ticket)
                     .is_some_and(|g| g.check_resolve(&ticket).is_ok());
                 if resolvable && ticket.state.is_open() && !closing.trim().is_empty() {
                     self.answer_and_resolve(&ticket.id, &Actor::system(), &closing).await?;
@@ -201,9 +201,10 @@ impl Engine {
         Ok(())
     }
 
-    /// `check_active_incidents`: with an active incident on `service`, the ticket is classified
-    /// Q, linked to it and shown its restoration info; without, it is classified I and escalated
-    /// to incident management.
+    /// `check_active_incidents`: with an active incident on `service`, the ticket is linked to it,
+    /// shown its restoration info and classified as the flow says after the check (Q); without,
+    /// it is classified as the flow says (I) and escalated to the target the flow names there
+    /// (incident management).
     pub async fn check_incidents(
         &self,
         id: &TicketId,
@@ -215,7 +216,7 @@ impl Engine {
         let store = self.incident_store()?;
         let ticket = self.ports.tickets.get(id).await?;
         super::operator::check_in_charge(&ticket, actor)?;
-        let guard = super::FlowGuard::of(&self.rules.book, &ticket).ok_or_else(|| {
+        let guard = super::FlowGuard::of(&self.rules, &ticket).ok_or_else(|| {
             EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
         })?;
         if !guard.allows_step(None, CHECK_STEP) {
@@ -229,6 +230,13 @@ impl Engine {
             return Err(EngineError::Conflict(guard.refuse(&ticket, CHECK_STEP)));
         }
         let active = store.active(service).await?;
+        let Some((ticket_type, target)) = guard.after_incident_check(active.is_some()) else {
+            return Err(EngineError::Conflict(format!(
+                "the flow of this ticket sets no type after {CHECK_STEP} {}; it expects {}",
+                if active.is_some() { "with an active incident" } else { "with no active incident" },
+                guard.expected_next(&ticket)
+            )));
+        };
         let checked = Event {
             ticket_id: ticket.id.clone(),
             at: self.now(),
@@ -245,14 +253,17 @@ impl Engine {
             Some(incident) => {
                 store.link(&incident.id, &ticket.id).await?;
                 self.ports.events.append(&[checked]).await?;
-                let ticket = self.classify_as(id, actor, TicketType::Q, true).await?;
+                let ticket = self.classify_as(id, actor, ticket_type, true).await?;
                 Ok(CheckedIncidents { ticket, incident: Some(incident), escalated: None })
             }
             None => {
                 self.ports.events.append(&[checked]).await?;
-                self.classify_as(id, actor, TicketType::I, true).await?;
+                let classified = self.classify_as(id, actor, ticket_type, true).await?;
+                let Some(target) = target else {
+                    return Ok(CheckedIncidents { ticket: classified, incident: None, escalated: None });
+                };
                 let summary = format!("Possible malfunction of `{service}` reported; no active incident is declared.");
-                let escalated = self.escalate(id, actor, INCIDENT_TARGET, &summary, settings).await?;
+                let escalated = self.escalate(id, actor, &target, &summary, settings).await?;
                 Ok(CheckedIncidents { ticket: escalated.ticket.clone(), incident: None, escalated: Some(escalated) })
             }
         }

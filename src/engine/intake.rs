@@ -4,7 +4,7 @@ use super::{Engine, EngineError, TRIAGE};
 use crate::domain::codes;
 use crate::domain::{Actor, Event, EventKind, Requester, Ticket, TicketReference};
 use crate::ports::{Created, StepMessage, StoreError};
-use crate::rules::model::FieldFormat;
+use crate::rules::resolved::FieldFormat;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -44,8 +44,8 @@ pub fn validate_fields(
 ) -> Result<(), EngineError> {
     for (name, value) in fields {
         let at = format!("{prefix}/{name}");
-        let Some(field) = rules.book.custom_fields.get(name) else {
-            let known: Vec<&str> = rules.book.custom_fields.keys().map(String::as_str).collect();
+        let Some(field) = rules.custom_fields.get(name) else {
+            let known: Vec<&str> = rules.custom_fields.keys().map(|k| k.as_str()).collect();
             return Err(EngineError::invalid(at, format!("unknown field; known fields: {}", known.join(", "))));
         };
         if value.len() > 256 {
@@ -67,18 +67,18 @@ impl Engine {
     /// Opens the ticket of a contact (once per idempotency key) and queues its triage.
     pub async fn open(&self, contact: NewContact) -> Result<Created, EngineError> {
         let rules = &self.rules;
-        let Some(channel) = rules.book.channels.get(&contact.channel) else {
+        let Some(channel) = rules.channels.get(&contact.channel) else {
             return Err(EngineError::invalid("channel", format!("unknown channel `{}`", contact.channel)));
         };
         if let Some(category) = &contact.category {
-            let Some(c) = rules.book.categories.get(category) else {
-                let known: Vec<&str> = rules.book.categories.keys().map(String::as_str).collect();
+            let Some(c) = rules.categories.get(category) else {
+                let known: Vec<&str> = rules.categories.keys().map(|k| k.as_str()).collect();
                 return Err(EngineError::invalid(
                     "category",
                     format!("unknown category `{category}`; known: {}", known.join(", ")),
                 ));
             };
-            if c.channels.as_ref().is_some_and(|chs| !chs.contains(&contact.channel)) {
+            if !rules.arrives_on(c, &contact.channel) {
                 return Err(EngineError::invalid(
                     "category",
                     format!("category `{category}` does not arrive on channel `{}`", contact.channel),
@@ -97,7 +97,7 @@ impl Engine {
         validate_fields(rules, &contact.fields, "fields")?;
 
         let now = self.now();
-        let team = rules.book.teams.iter().find(|(_, t)| t.default).map(|(id, _)| id.clone()).unwrap_or_default();
+        let team = rules.default_team().to_string();
         let actor = contact
             .actor
             .clone()

@@ -21,7 +21,7 @@ mod triage;
 pub mod webhook;
 
 pub use answer::{AnswerDelivery, DELIVER_ANSWER};
-pub use chat::{BOT_TEAM, ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
+pub use chat::{ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
 pub use clock::{Alarm, CLOCK_SCAN_LIMIT, ClockReport, deadline_start};
 pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
 pub use erasure::{ErasableTicket, Erased, ErasurePreview, LegalHold};

@@ -80,7 +80,7 @@ impl Engine {
         extra: Value,
     ) -> Result<(Ticket, bool), EngineError> {
         let target = message.target.as_str();
-        if !self.rules.book.targets.contains_key(target) {
+        if !self.rules.targets.contains_key(target) {
             return Err(EngineError::invalid("/target", format!("unknown target `{target}`")));
         }
         let ticket = self.ports.tickets.get_by_reference(&message.reference).await.map_err(|e| match e {

@@ -9,7 +9,7 @@ use crate::domain::{Actor, Escalation, Event, EventKind, Ticket, TicketId, Ticke
 use crate::knowledge::search::{Hit, KnowledgeIndex, detect_language};
 use crate::ports::escalation::ESCALATION_SCHEMA;
 use crate::ports::{EscalationMessage, EscalationRoute, MessageKind, StoreError};
-use crate::rules::schedule;
+use crate::rules::resolved::{BusinessTime, Delivery};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -41,15 +41,13 @@ impl EscalationSettings {
     /// From the environment: `SPORTELLO_ESCALATION_FROM`, `SPORTELLO_REPLY_QUEUE`,
     /// `SPORTELLO_REPLY_EMAIL`, and `SPORTELLO_QUEUE_URL_<NAME>` per queue (name upper-cased,
     /// `-` as `_`).
-    pub fn from_env(book: &crate::rules::model::Rulebook) -> Self {
+    pub fn from_env(rules: &crate::rules::Model) -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let mut queue_urls = BTreeMap::new();
-        for target in book.targets.values() {
-            if let Some(sqs) = &target.delivery.sqs {
-                let key = format!("SPORTELLO_QUEUE_URL_{}", sqs.queue.to_ascii_uppercase().replace('-', "_"));
-                if let Some(url) = var(&key) {
-                    queue_urls.insert(sqs.queue.clone(), url);
-                }
+        for queue in rules.targets.values().filter_map(|t| t.delivery.queue()) {
+            let key = format!("SPORTELLO_QUEUE_URL_{}", queue.to_ascii_uppercase().replace('-', "_"));
+            if let Some(url) = var(&key) {
+                queue_urls.insert(queue.to_string(), url);
             }
         }
         Self {
@@ -141,11 +139,11 @@ pub(super) fn check_in_charge(ticket: &Ticket, actor: &Actor) -> Result<(), Engi
 }
 
 impl Engine {
-    fn guard(&self, ticket: &Ticket) -> Result<FlowGuard, EngineError> {
+    fn guard(&self, ticket: &Ticket) -> Result<FlowGuard<'_>, EngineError> {
         if ticket.category.is_none() && ticket.state.is_final() {
             return Err(EngineError::Conflict(format!("nothing more: the ticket is {}", ticket.state)));
         }
-        FlowGuard::of(&self.rules.book, ticket).ok_or_else(|| {
+        FlowGuard::of(&self.rules, ticket).ok_or_else(|| {
             EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
         })
     }
@@ -194,7 +192,7 @@ impl Engine {
     pub async fn ticket_view(&self, id: &TicketId) -> Result<TicketView, EngineError> {
         let ticket = self.ports.tickets.get(id).await?;
         let events = self.ports.events.list(id).await?;
-        let (expected_next, classify_types, escalation_targets) = match FlowGuard::of(&self.rules.book, &ticket) {
+        let (expected_next, classify_types, escalation_targets) = match FlowGuard::of(&self.rules, &ticket) {
             Some(g) => (
                 g.expected_next(&ticket),
                 g.classify_types().into_iter().collect(),
@@ -314,18 +312,18 @@ impl Engine {
         settings: &EscalationSettings,
     ) -> Result<Escalated, EngineError> {
         check_text("/summary", summary)?;
-        let Some(target) = self.rules.book.targets.get(target_id) else {
-            let known: Vec<&str> = self.rules.book.targets.keys().map(String::as_str).collect();
+        let Some(target) = self.rules.targets.get(target_id) else {
+            let known: Vec<&str> = self.rules.targets.keys().map(|k| k.as_str()).collect();
             return Err(EngineError::invalid(
                 "/target",
                 format!("unknown target `{target_id}`; targets: {}", known.join(", ")),
             ));
         };
-        let (route, reply_to) = target_route(target_id, target, settings)?;
+        let (route, reply_to) = target_route(target, settings);
         // One id for every attempt: the delivery port sends a given escalation once.
         let escalation_id = uuid::Uuid::now_v7().to_string();
         let now = self.now();
-        let due = self.remind_at(target.remind_after.as_deref(), now);
+        let due = self.remind_at(target.remind_after.as_ref(), now);
         for _ in 0..MAX_ATTEMPTS {
             let mut ticket = self.ports.tickets.get(id).await?;
             check_in_charge(&ticket, actor)?;
@@ -345,7 +343,7 @@ impl Engine {
                 Bodies { description: description.as_deref(), conversation: conversation.as_deref() },
                 Envelope { escalation_id: &escalation_id, at: now, due, summary, reply_to: reply_to.clone() },
             );
-            if target.delivery.sqs.is_none() {
+            if target.delivery.queue().is_none() {
                 self.add_reply_token(&mut message, &escalation_id);
             }
             let transport_id = self.ports.escalations.deliver(&route, &message).await?;
@@ -428,9 +426,9 @@ impl Engine {
         let now = self.now();
         let mut out = Vec::new();
         for target_id in targets {
-            let Some(target) = self.rules.book.targets.get(&target_id) else { continue };
+            let Some(target) = self.rules.targets.get(&target_id) else { continue };
             let clearance = Clearance::from(target);
-            let (route, reply_to) = target_route(&target_id, target, settings)?;
+            let (route, reply_to) = target_route(target, settings);
             let bodies = Bodies { description: description.as_deref(), conversation: Some(&conversation) };
             let withheld = present_fields(&ticket, &bodies)
                 .into_iter()
@@ -444,7 +442,7 @@ impl Engine {
                 Envelope {
                     escalation_id: PREVIEW_ID,
                     at: now,
-                    due: self.remind_at(target.remind_after.as_deref(), now),
+                    due: self.remind_at(target.remind_after.as_ref(), now),
                     summary,
                     reply_to,
                 },
@@ -623,28 +621,30 @@ impl Engine {
     }
 
     /// When a target should be reminded, in the SLA calendar's business time.
-    pub(super) fn remind_at(&self, remind_after: Option<&str>, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
-        let d = schedule::business_duration(remind_after?).ok()?;
-        self.rules.calendars.get(&self.rules.book.sla.schedule)?.add_business_time(now, d)
+    pub(super) fn remind_at(
+        &self,
+        remind_after: Option<&BusinessTime>,
+        now: jiff::Timestamp,
+    ) -> Option<jiff::Timestamp> {
+        self.rules.sla_calendar().add_business_time(now, remind_after?.duration)
     }
 }
 
 /// Where a target's messages go and where it answers: its queue (by URL when the deployment
 /// maps it) or its mailbox.
 pub(super) fn target_route(
-    target_id: &str,
-    target: &crate::rules::model::Target,
+    target: &crate::rules::resolved::Target,
     settings: &EscalationSettings,
-) -> Result<(EscalationRoute, Option<String>), EngineError> {
-    let route = match (&target.delivery.sqs, &target.delivery.email) {
-        (Some(sqs), _) => EscalationRoute::Queue {
-            queue: settings.queue_urls.get(&sqs.queue).cloned().unwrap_or_else(|| sqs.queue.clone()),
-        },
-        (None, Some(email)) => EscalationRoute::Email { from: settings.mail_from.clone(), to: email.to.clone() },
-        (None, None) => return Err(EngineError::Conflict(format!("target `{target_id}` has no delivery"))),
-    };
-    let reply_to = if target.delivery.sqs.is_some() { &settings.reply_queue } else { &settings.reply_email };
-    Ok((route, reply_to.clone()))
+) -> (EscalationRoute, Option<String>) {
+    match &target.delivery {
+        Delivery::Queue { queue } => (
+            EscalationRoute::Queue { queue: settings.queue_urls.get(queue).cloned().unwrap_or_else(|| queue.clone()) },
+            settings.reply_queue.clone(),
+        ),
+        Delivery::Email { to } => {
+            (EscalationRoute::Email { from: settings.mail_from.clone(), to: to.clone() }, settings.reply_email.clone())
+        }
+    }
 }
 
 /// The requester's first message on the ticket.
@@ -707,8 +707,8 @@ pub(super) struct Clearance<'a> {
     pub free_text: bool,
 }
 
-impl<'a> From<&'a crate::rules::model::Target> for Clearance<'a> {
-    fn from(t: &'a crate::rules::model::Target) -> Self {
+impl<'a> From<&'a crate::rules::resolved::Target> for Clearance<'a> {
+    fn from(t: &'a crate::rules::resolved::Target) -> Self {
         Self { fields: &t.fields, free_text: t.free_text }
     }
 }

@@ -37,7 +37,7 @@ impl Engine {
     pub async fn reminder_lookup(&self, id: &TicketId, actor: &Actor) -> Result<ReminderLookup, EngineError> {
         let reminder = self.ports.tickets.get(id).await?;
         super::operator::check_in_charge(&reminder, actor)?;
-        let guard = super::FlowGuard::of(&self.rules.book, &reminder).ok_or_else(|| {
+        let guard = super::FlowGuard::of(&self.rules, &reminder).ok_or_else(|| {
             EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
         })?;
         if !guard.allows_step(reminder.ticket_type, CHECK_REFERENCED) {

@@ -70,7 +70,7 @@ impl Engine {
 
     /// The rulebook's time zone (its SLA schedule's), where report days begin and end.
     pub fn report_time_zone(&self) -> TimeZone {
-        self.rules.calendars.get(&self.rules.book.sla.schedule).map_or(TimeZone::UTC, |c| c.time_zone.clone())
+        self.rules.sla_calendar().time_zone.clone()
     }
 
     pub fn report_today(&self) -> Date {

@@ -84,7 +84,7 @@ impl Engine {
     /// Deletes tickets closed longer ago than the rulebook's retention period, with their events.
     /// The clock step runs it; returns how many went.
     pub async fn purge_expired(&self) -> Result<usize, EngineError> {
-        let days = self.rules.book.retention.closed_ticket_days;
+        let days = self.rules.retention.closed_ticket_days;
         let purged = self.ports.tickets.purge_closed(days, self.now()).await?;
         if !purged.is_empty() {
             tracing::info!(count = purged.len(), retention_days = days, "closed tickets purged");

@@ -4,12 +4,8 @@
 use super::{Engine, EngineError};
 use crate::domain::{Actor, Deadline, Event, EventKind, Outcome, TicketId, TicketState, TicketType};
 use crate::ports::StoreError;
-use crate::rules::walk::Detail;
 use crate::rules::{Contact, Facts};
 use serde_json::json;
-
-/// The category a ticket gets when nobody said which: the operator confirms or changes it.
-pub const DEFAULT_CATEGORY: &str = "basic_info";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Triaged {
@@ -25,20 +21,19 @@ impl Engine {
     pub async fn triage(&self, id: &TicketId) -> Result<Triaged, EngineError> {
         loop {
             let mut ticket = self.ports.tickets.get(id).await?;
-            let category = ticket.category.clone().unwrap_or_else(|| DEFAULT_CATEGORY.to_string());
+            // A contact whose channel named no category gets the rulebook's default one; the
+            // operator confirms or changes it.
+            let category = ticket.category.clone().unwrap_or_else(|| self.rules.default_category().to_string());
             // A chat talks with the bot first: the rulebook applies from the handoff (engine/chat.rs).
             let (at, waits_for_bot) = self.triage_time(&ticket).await?;
             let contact = Contact { channel: &ticket.channel, category: &category, at, facts: Facts::default() };
             let decision =
                 self.rules.evaluate(&contact).map_err(|e| EngineError::invalid("category", e.to_string()))?;
-            let suggested_type = decision.walk.steps.iter().find_map(|s| match s.detail {
-                Detail::Classify(t) => Some(t),
-                _ => None,
-            });
+            let suggested_type = decision.path.suggested_type();
             let triaged = Triaged {
                 category: category.clone(),
                 suggested_type,
-                team: decision.walk.team.to_string(),
+                team: decision.team.to_string(),
                 in_service_hours: decision.in_service_hours,
                 state: ticket.state,
             };

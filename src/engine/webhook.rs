@@ -81,14 +81,14 @@ impl Webhooks {
 
     /// From `SPORTELLO_WEBHOOK_<CLIENT>` and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>` for each of the
     /// rulebook's clients (id upper-cased, `-` as `_`); a URL without its secret is skipped.
-    pub fn from_env(book: &crate::rules::model::Rulebook, sender: Arc<dyn WebhookSender>) -> Self {
+    pub fn from_env(rules: &crate::rules::Model, sender: Arc<dyn WebhookSender>) -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let mut hooks = BTreeMap::new();
-        for client in book.clients.keys() {
+        for client in rules.clients.keys().map(|c| c.as_str()) {
             let name = client.to_ascii_uppercase().replace('-', "_");
             match (var(&format!("SPORTELLO_WEBHOOK_{name}")), var(&format!("SPORTELLO_WEBHOOK_SECRET_{name}"))) {
                 (Some(url), Some(secret)) => {
-                    hooks.insert(client.clone(), Webhook { url, secret });
+                    hooks.insert(client.to_string(), Webhook { url, secret });
                 }
                 (Some(_), None) => tracing::warn!(client, "webhook URL without its secret; not used"),
                 _ => {}

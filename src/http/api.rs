@@ -5,8 +5,9 @@
 
 use super::auth::{Authenticator, ClientIdentity};
 use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
-use crate::domain::{Actor, ActorRole, EventKind, Requester, Ticket, TicketState, TicketType, codes};
+use crate::domain::{Actor, ActorRole, ChannelKind, EventKind, Requester, Ticket, TicketState, TicketType, codes};
 use crate::engine::{Engine, NewContact, validate_fields};
+use crate::rules::resolved::FieldFormat;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,8 +18,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The rulebook channel API tickets arrive on.
-pub const CHANNEL: &str = "api";
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
@@ -146,8 +145,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, Problem> {
 
 /// The client's configuration in the rulebook; a client authenticated but not configured there
 /// cannot open tickets.
-fn client_config<'r>(engine: &'r Engine, who: &ClientIdentity) -> Result<&'r crate::rules::model::Client, Problem> {
-    engine.rules.book.clients.get(&who.client_id).ok_or_else(|| {
+fn client_config<'r>(engine: &'r Engine, who: &ClientIdentity) -> Result<&'r crate::rules::resolved::Client, Problem> {
+    engine.rules.clients.get(&who.client_id).ok_or_else(|| {
         Problem::new(StatusCode::FORBIDDEN, format!("client `{}` is not configured in the rulebook", who.client_id))
     })
 }
@@ -159,6 +158,10 @@ fn blank_to_none(v: Option<String>) -> Option<String> {
 /// Turns the request into a contact, checking every field and saying which one is wrong.
 fn contact_of(engine: &Engine, who: &ClientIdentity, key: &str, req: &CreateTicket) -> Result<NewContact, Problem> {
     let client = client_config(engine, who)?;
+    // API tickets arrive on the rulebook's channel of kind `api`.
+    let Some((_, channel, _)) = engine.rules.channel_of_kind(ChannelKind::Api) else {
+        return Err(Problem::new(StatusCode::NOT_FOUND, "this rulebook has no channel of kind `api`"));
+    };
     let category = req.category.trim();
     let subcategory = req.subcategory.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let Some(ours) = client.map(category, subcategory) else {
@@ -193,21 +196,29 @@ fn contact_of(engine: &Engine, who: &ClientIdentity, key: &str, req: &CreateTick
     let fields: BTreeMap<String, String> =
         req.fields.iter().map(|(k, v)| (k.clone(), v.trim().to_string())).filter(|(_, v)| !v.is_empty()).collect();
     validate_fields(&engine.rules, &fields, "/fields").map_err(Problem::from)?;
-    // An RptId is the creditor's fiscal code followed by the notice code: they must agree.
-    if let (Some(rpt), Some(creditor), Some(notice)) =
-        (fields.get("rpt_id"), fields.get("creditor_fiscal_code"), fields.get("notice_code"))
+    // An RptId is the creditor's fiscal code followed by the notice code: they must agree. The
+    // fields are the rulebook's, found by their formats.
+    let of_format = |format: FieldFormat| {
+        let mut named = engine.rules.custom_fields.iter().filter(move |(_, f)| f.format == format);
+        match (named.next(), named.next()) {
+            (Some((id, _)), None) => fields.get_key_value(id.as_str()),
+            _ => None,
+        }
+    };
+    if let (Some((rpt_field, rpt)), Some((creditor_field, creditor)), Some((notice_field, notice))) =
+        (of_format(FieldFormat::RptId), of_format(FieldFormat::EntityFiscalCode), of_format(FieldFormat::NoticeCode))
         && *rpt != format!("{creditor}{notice}")
     {
         return Err(Problem::unprocessable(
-            "/fields/rpt_id",
-            "the RptId is not creditor_fiscal_code followed by notice_code",
+            format!("/fields/{rpt_field}"),
+            format!("the RptId is not {creditor_field} followed by {notice_field}"),
         ));
     }
     Ok(NewContact {
-        channel: CHANNEL.into(),
+        channel: channel.to_string(),
         // The client's own key, scoped to the client; hashed so any printable key fits the store.
         idempotency_key: format!("api:{}:{}", who.client_id, super::auth::sha256_hex(key.as_bytes())),
-        category: Some(ours.clone()),
+        category: Some(engine.rules.categories.key(ours).to_string()),
         subject: blank_to_none(req.subject.clone()),
         message: Some(req.message.clone()),
         requester,
@@ -221,7 +232,7 @@ fn contact_of(engine: &Engine, who: &ClientIdentity, key: &str, req: &CreateTick
 
 /// Whether the client opened this ticket: the `created` event names the client as its actor.
 async fn owned_by(engine: &Engine, ticket: &Ticket, client_id: &str) -> Result<bool, Problem> {
-    if engine.rules.book.channels.get(&ticket.channel).is_none_or(|c| c.kind != crate::domain::ChannelKind::Api) {
+    if engine.rules.channels.get(&ticket.channel).is_none_or(|c| c.kind != ChannelKind::Api) {
         return Ok(false);
     }
     let events =

@@ -50,13 +50,13 @@ impl NoticeSecrets {
     }
 
     /// `SPORTELLO_TARGET_SECRET_<TARGET>` (target id upper-cased) for each target of the rulebook.
-    pub fn from_env(book: &crate::rules::model::Rulebook) -> Self {
+    pub fn from_env(rules: &crate::rules::Model) -> Self {
         let mut secrets = Self::default();
-        for id in book.targets.keys() {
+        for id in rules.targets.keys().map(|t| t.as_str()) {
             if let Ok(secret) = std::env::var(format!("SPORTELLO_TARGET_SECRET_{}", id.to_ascii_uppercase()))
                 && !secret.is_empty()
             {
-                secrets.insert(id.clone(), secret.into_bytes());
+                secrets.insert(id.to_string(), secret.into_bytes());
             }
         }
         secrets
@@ -153,16 +153,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(api: OperatorApi) -> Router<S> {
         .with_state(api)
 }
 
-/// A privacy ticket: on the privacy team, of a privacy type, or of a privacy category.
+/// A privacy ticket: on the privacy team, of a privacy type, or of a privacy category (the
+/// rulebook's policy, see `Model::is_privacy`).
 pub fn is_privacy(engine: &Engine, ticket: &Ticket) -> bool {
-    let book = &engine.rules.book;
-    book.teams.get(&ticket.team).is_some_and(|t| t.privacy)
-        || ticket.ticket_type.is_some_and(TicketType::is_privacy)
-        || ticket
-            .category
-            .as_ref()
-            .and_then(|c| book.categories.get(c))
-            .is_some_and(|c| c.types.iter().any(|t| t.is_privacy()))
+    engine.rules.is_privacy(ticket)
 }
 
 /// Finds a ticket by reference (`SP-7K3Q9XWD`) or internal id.
@@ -217,16 +211,17 @@ async fn queue(
 ) -> Result<Json<Value>, Problem> {
     who.require(Endpoint::Queue)?;
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let book = &api.engine.rules.book;
-    let privacy_team = book.teams.iter().find(|(_, t)| t.privacy).map(|(id, _)| id.clone());
-    let default_team = book.teams.iter().find(|(_, t)| t.default).map(|(id, _)| id.clone()).unwrap_or_default();
+    let book = &api.engine.rules;
+    let privacy_team = book.privacy_team().map(|t| t.as_str());
     let team = match q.team {
         Some(team) => team,
-        None if who.has(super::operator_auth::PRIVACY_ROLE) => privacy_team.clone().unwrap_or(default_team),
-        None => default_team,
+        None if who.has(super::operator_auth::PRIVACY_ROLE) => {
+            privacy_team.unwrap_or(book.default_team().as_str()).to_string()
+        }
+        None => book.default_team().to_string(),
     };
     if !book.teams.contains_key(&team) {
-        let known: Vec<&str> = book.teams.keys().map(String::as_str).collect();
+        let known: Vec<&str> = book.teams.keys().map(|k| k.as_str()).collect();
         return Err(Problem::unprocessable("team", format!("unknown team `{team}`; teams: {}", known.join(", "))));
     }
     let limit = q.limit.unwrap_or(DEFAULT_QUEUE_LIMIT);
@@ -234,7 +229,7 @@ async fn queue(
         return Err(Problem::unprocessable("limit", format!("1 to {MAX_QUEUE_LIMIT}")));
     }
     let privacy_caller = who.has(super::operator_auth::PRIVACY_ROLE);
-    if privacy_team.as_deref() == Some(team.as_str()) && !privacy_caller {
+    if privacy_team == Some(team.as_str()) && !privacy_caller {
         who.require_privacy(Endpoint::Queue)?;
     }
     let tickets = api.engine.work_queue(&team, limit).await?;
@@ -292,12 +287,9 @@ async fn suggestions(
     let (t, _) = authorize(&api, &who, Endpoint::Suggestions, &key).await?;
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     if let Some(lang) = &q.lang
-        && !api.engine.rules.book.languages.contains(lang)
+        && !api.engine.rules.languages.contains(lang)
     {
-        return Err(Problem::unprocessable(
-            "lang",
-            format!("languages: {}", api.engine.rules.book.languages.join(", ")),
-        ));
+        return Err(Problem::unprocessable("lang", format!("languages: {}", api.engine.rules.languages.join(", "))));
     }
     let hits =
         api.engine.suggestions(&api.knowledge, &t.id, q.q.as_deref(), q.lang.as_deref(), q.limit.unwrap_or(5)).await?;
@@ -588,7 +580,7 @@ async fn notice(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    if !api.engine.rules.book.targets.contains_key(&target) {
+    if !api.engine.rules.targets.contains_key(&target) {
         return Err(Problem::new(StatusCode::NOT_FOUND, format!("no target `{target}`")).at("target"));
     }
     api.secrets.verify(&target, &headers, &body, api.engine.now().as_second())?;

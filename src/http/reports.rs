@@ -145,7 +145,7 @@ pub fn scope(api: &OperatorApi, who: &OperatorIdentity) -> Result<Scope, Problem
         return Ok(Scope::all());
     }
     let privacy: Vec<String> =
-        api.engine.rules.book.teams.iter().filter(|(_, t)| t.privacy).map(|(id, _)| id.clone()).collect();
+        api.engine.rules.teams.iter().filter(|(_, t)| t.privacy).map(|(id, _)| id.as_str().to_string()).collect();
     Ok(Scope::teams(privacy))
 }
 

@@ -10,8 +10,10 @@ use super::auth::{Authenticator, ClientIdentity};
 use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
 use crate::domain::{Actor, ActorRole, ChannelKind, Requester, TicketState};
 use crate::engine::{Engine, NewContact};
-use crate::rules::{Contact, Facts};
+use crate::rules::resolved::Channel;
+use crate::rules::{Contact, Facts, Rules};
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use jiff::Timestamp;
@@ -20,13 +22,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The rulebook channel calls arrive on.
-pub const CHANNEL: &str = "voice";
 const MAX_CALL_ID: usize = 128;
-
-/// The IVR menu: the digit the caller pressed → the category the operator starts from.
-pub const MENU: &[(&str, &str)] =
-    &[("1", "basic_info"), ("2", "malfunction"), ("3", "reminder"), ("4", "privacy_question")];
 
 /// What callers' numbers look like when the network withholds them.
 const WITHHELD: &[&str] = &["anonymous", "unknown", "private", "restricted", "unavailable"];
@@ -53,20 +49,22 @@ pub fn router_with(auth: impl Into<Arc<Authenticator>>) -> Router<AppState> {
 /// Calls come from the telephony platform: a client named after a voice channel of the rulebook
 /// (`voice`). A client app's key opens no calls.
 fn telephony(engine: &Engine, who: &ClientIdentity) -> Result<(), Problem> {
-    let book = &engine.rules.book;
+    let book = &engine.rules;
     if book.channels.get(&who.client_id).is_some_and(|c| c.kind == ChannelKind::Voice) {
         return Ok(());
     }
     let voice: Vec<&str> =
         book.channels.iter().filter(|(_, c)| c.kind == ChannelKind::Voice).map(|(id, _)| id.as_str()).collect();
+    let Some(first) = voice.first() else {
+        return Err(Problem::new(axum::http::StatusCode::NOT_FOUND, "this rulebook has no channel of kind `voice`"));
+    };
     Err(Problem::new(
         axum::http::StatusCode::FORBIDDEN,
         format!(
             "client `{}` is not a telephony platform: calls come from the client of a voice channel ({}); \
-             give the platform its own key (`sportello clients add {}`)",
+             give the platform its own key (`sportello clients add {first}`)",
             who.client_id,
             voice.join(", "),
-            voice.first().copied().unwrap_or(CHANNEL)
         ),
     ))
 }
@@ -83,7 +81,7 @@ pub struct CallStart {
     /// `it` or `en` (the rulebook's languages); the first one when absent.
     #[serde(default)]
     pub language: Option<String>,
-    /// The IVR menu choice, a digit (see [`MENU`]).
+    /// The IVR menu choice: a key of the voice channel's `menu` in the rulebook.
     #[serde(default)]
     pub menu: Option<Value>,
 }
@@ -188,18 +186,30 @@ impl ConnectEvent {
     }
 }
 
-fn menu_category(menu: &Option<Value>) -> Result<Option<&'static str>, Problem> {
+/// The category the caller chose in the IVR menu (the rulebook's `menu` of the voice channel);
+/// none when they chose nothing.
+fn menu_category<'r>(rules: &'r Rules, channel: &Channel, menu: &Option<Value>) -> Result<Option<&'r str>, Problem> {
     let choice = match menu {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
         Some(Value::String(s)) => s.trim().to_string(),
         Some(Value::Number(n)) => n.to_string(),
-        Some(_) => return Err(Problem::unprocessable("/menu", "the menu choice is a digit, as a string or a number")),
+        Some(_) => {
+            return Err(Problem::unprocessable(
+                "/menu",
+                "the menu choice is the key the caller pressed (a digit, `*` or `#`), as a string or a number",
+            ));
+        }
     };
-    MENU.iter().find(|(digit, _)| *digit == choice).map(|(_, c)| Some(*c)).ok_or_else(|| {
-        let known: Vec<String> = MENU.iter().map(|(d, c)| format!("{d} ({c})")).collect();
-        Problem::unprocessable("/menu", format!("no menu choice `{choice}`; choices: {}", known.join(", ")))
-    })
+    match channel.menu.get(&choice) {
+        Some(category) => Ok(Some(rules.categories.key(*category).as_str())),
+        None => {
+            let known: Vec<String> =
+                channel.menu.iter().map(|(key, c)| format!("{key} ({})", rules.categories.key(*c))).collect();
+            let known = if known.is_empty() { "none, this IVR has no menu".to_string() } else { known.join(", ") };
+            Err(Problem::unprocessable("/menu", format!("no menu choice `{choice}`; choices: {known}")))
+        }
+    }
 }
 
 fn caller_phone(caller: &Option<String>) -> Result<Option<String>, Problem> {
@@ -218,19 +228,12 @@ fn caller_phone(caller: &Option<String>) -> Result<Option<String>, Problem> {
 }
 
 fn language(engine: &Engine, asked: &Option<String>) -> Result<String, Problem> {
-    let languages = &engine.rules.book.languages;
+    let languages = &engine.rules.languages;
     match asked.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         None => Ok(languages.first().cloned().unwrap_or_else(|| "it".into())),
         Some(l) if languages.iter().any(|x| x.eq_ignore_ascii_case(l)) => Ok(l.to_lowercase()),
         Some(l) => Err(Problem::unprocessable("/language", format!("`{l}` is not one of: {}", languages.join(", ")))),
     }
-}
-
-fn message<'a>(engine: &'a Engine, id: &str, lang: &str) -> &'a str {
-    let texts = engine.rules.book.messages.get(id);
-    texts
-        .and_then(|t| t.get(lang).or_else(|| engine.rules.book.languages.first().and_then(|l| t.get(l))))
-        .map_or("", String::as_str)
 }
 
 /// Opens (or finds again) the call's ticket, triages it at once so the answer is final, and
@@ -243,15 +246,21 @@ pub async fn answer_call(engine: &Engine, call: &CallStart) -> Result<CallAnswer
             format!("the call id has 1 to {MAX_CALL_ID} printable characters, no spaces"),
         ));
     }
+    // Calls arrive on the rulebook's channel of kind `voice`.
+    let rules = &engine.rules;
+    let Some((_, channel_id, channel)) = rules.channel_of_kind(ChannelKind::Voice) else {
+        return Err(Problem::new(StatusCode::NOT_FOUND, "this rulebook has no channel of kind `voice`"));
+    };
+    let channel_id = channel_id.as_str();
     let lang = language(engine, &call.language)?;
-    let category = menu_category(&call.menu)?;
+    let category = menu_category(rules, channel, &call.menu)?;
     let phone = caller_phone(&call.caller)?;
     let contact = NewContact {
-        channel: CHANNEL.into(),
+        channel: channel_id.into(),
         idempotency_key: format!("voice:{call_id}"),
         category: category.map(str::to_string),
         requester: Requester { phone, ..Requester::default() },
-        actor: Some(Actor { id: CHANNEL.into(), role: ActorRole::Requester }),
+        actor: Some(Actor { id: channel_id.into(), role: ActorRole::Requester }),
         ..NewContact::default()
     };
     let created = engine.open(contact).await?;
@@ -261,13 +270,13 @@ pub async fn answer_call(engine: &Engine, call: &CallStart) -> Result<CallAnswer
     let decision = engine
         .rules
         .evaluate(&Contact {
-            channel: CHANNEL,
+            channel: channel_id,
             category: &triaged.category,
             at: ticket.created_at,
             facts: Facts::default(),
         })
         .map_err(|e| Problem::unprocessable("/menu", e.to_string()))?;
-    let fill = |id: &str| engine.rules.fill(message(engine, id, &lang), &decision, &lang, CHANNEL);
+    let fill = |id: &str| rules.fill(rules.message(id, &lang).unwrap_or_default(), &decision, &lang, channel_id);
     let parts: Vec<String> = if decision.in_service_hours {
         vec![fill("ivr_welcome")]
     } else if !triaged.state.is_final() {

@@ -273,13 +273,12 @@ const EPOCH: jiff::civil::Date = jiff::civil::date(1970, 1, 1);
 
 impl Projector {
     pub fn new(rules: &Rules) -> Self {
-        let sla = rules.calendars.get(&rules.book.sla.schedule).cloned();
+        let sla = Some(rules.sla_calendar().clone());
         let time_zone = sla.as_ref().map_or(TimeZone::UTC, |s| s.time_zone.clone());
         let channel_schedules = rules
-            .book
             .channels
             .iter()
-            .filter_map(|(id, ch)| rules.calendars.get(&ch.schedule).map(|s| (id.clone(), s.clone())))
+            .map(|(id, ch)| (id.as_str().to_string(), rules.calendar(ch.schedule).clone()))
             .collect();
         Self { time_zone, sla, channel_schedules }
     }

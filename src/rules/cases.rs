@@ -145,15 +145,14 @@ fn run_case(rules: &Rules, source: &Source, index: usize, case: &Case) -> CaseRe
             return result;
         }
     };
-    let w = &decision.walk;
+    let w = decision.path;
     let steps = w.step_names();
     let named: Vec<&String> = case.expect.steps.iter().chain(case.expect.not_steps.iter()).flatten().collect();
     for name in named {
         let known =
-            vocabulary::builtin(name).is_some() || rules.book.custom_steps.contains_key(name.as_str()) || name == "end";
+            vocabulary::builtin(name).is_some() || rules.custom_steps.contains_key(name.as_str()) || name == "end";
         if !known {
-            let all =
-                vocabulary::STEPS.iter().map(|s| s.name).chain(rules.book.custom_steps.keys().map(String::as_str));
+            let all = vocabulary::STEPS.iter().map(|s| s.name).chain(rules.custom_steps.keys().map(|k| k.as_str()));
             let hint = did_you_mean(name, all).map(|b| format!(" (did you mean `{b}`?)")).unwrap_or_default();
             result.failures.push(format!("expect: unknown step `{name}`{hint}"));
         }
@@ -178,13 +177,14 @@ fn run_case(rules: &Rules, source: &Source, index: usize, case: &Case) -> CaseRe
         fail("ticket_type", x.to_string(), w.ticket_type.map(|t| t.to_string()).unwrap_or("none".into()));
     }
     if let Some(x) = &e.team
-        && x != w.team
+        && decision.team != x
     {
-        fail("team", x.clone(), w.team.to_string());
+        fail("team", x.clone(), decision.team.to_string());
     }
+    let escalate_to: Vec<&str> = decision.escalate_to.iter().map(|t| t.as_str()).collect();
     if let Some(x) = &e.escalate_to {
         let mut want: Vec<&str> = x.iter().map(String::as_str).collect();
-        let mut got = w.escalate_to.clone();
+        let mut got = escalate_to.clone();
         want.sort_unstable();
         want.dedup();
         got.sort_unstable();
@@ -213,8 +213,8 @@ fn run_case(rules: &Rules, source: &Source, index: usize, case: &Case) -> CaseRe
         decision.in_service_hours,
         w.outcome.map(|o| o.to_string()).unwrap_or("none".into()),
         w.ticket_type.map(|t| t.to_string()).unwrap_or("none".into()),
-        w.team,
-        w.escalate_to.join(", "),
+        decision.team,
+        escalate_to.join(", "),
         steps.join(" → ")
     );
     result

@@ -3,23 +3,34 @@
 
 use super::calendar;
 use super::diagnostic::{Diagnostic, did_you_mean};
+use super::ids::{ScheduleIx, TargetId, TeamId};
 use super::load::{self, Source};
-use super::model::Rulebook;
+use super::resolved::{self, Model, Path};
 use super::schedule;
-use super::walk::{Facts, Walk, walk};
+use super::walk::Facts;
 use crate::domain::{Outcome, TicketType};
 use crate::knowledge::KnowledgeBase;
 use jiff::{Timestamp, ZonedDateTime};
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::Path as FilePath;
 
+/// A loaded rulebook: the checked [`Model`] (what the engine reads; `Rules` derefs to it), its
+/// service hours compiled into calendars, and its knowledge base.
 pub struct Rules {
-    pub book: Rulebook,
-    pub calendars: BTreeMap<String, calendar::Schedule>,
+    pub model: Model,
+    /// By schedule, in the order of `model.schedules`.
+    calendars: Vec<calendar::Schedule>,
     pub knowledge: KnowledgeBase,
     /// Warnings of the check, kept for `rules check` and the logs at start-up.
     pub warnings: Vec<Diagnostic>,
     pub file: String,
+}
+
+impl std::ops::Deref for Rules {
+    type Target = Model;
+
+    fn deref(&self) -> &Model {
+        &self.model
+    }
 }
 
 /// A contact to decide: where and when it arrived, about what, and the facts known.
@@ -44,7 +55,11 @@ pub struct DeadlineInfo {
 /// The path a contact takes and everything derived from it.
 #[derive(Debug, Clone)]
 pub struct Decision<'r> {
-    pub walk: Walk<'r>,
+    pub path: &'r Path,
+    /// The team the path ends with.
+    pub team: &'r TeamId,
+    /// The targets the path escalates to or offers.
+    pub escalate_to: Vec<&'r TargetId>,
     pub local_time: ZonedDateTime,
     pub in_service_hours: bool,
     /// When the channel's operators are next available, if they are not now.
@@ -56,10 +71,13 @@ pub struct Decision<'r> {
 
 impl Decision<'_> {
     pub fn outcome(&self) -> Option<Outcome> {
-        self.walk.outcome
+        self.path.outcome
     }
     pub fn ticket_type(&self) -> Option<TicketType> {
-        self.walk.ticket_type
+        self.path.ticket_type
+    }
+    pub fn step_names(&self) -> Vec<&str> {
+        self.path.step_names()
     }
 }
 
@@ -80,22 +98,22 @@ fn hint(suggestion: &Option<String>, known: &[String]) -> String {
     }
 }
 
-fn unknown<V>(name: &str, map: &BTreeMap<String, V>) -> (String, Option<String>, Vec<String>) {
-    let known: Vec<String> = map.keys().cloned().collect();
+fn unknown<K: AsRef<str>>(name: &str, ids: impl Iterator<Item = K>) -> (String, Option<String>, Vec<String>) {
+    let known: Vec<String> = ids.map(|k| k.as_ref().to_string()).collect();
     let suggestion = did_you_mean(name, known.iter().map(String::as_str)).map(str::to_string);
     (name.to_string(), suggestion, known)
 }
 
 impl Rules {
     /// Loads and checks a rulebook file or folder. Errors are every problem found, located.
-    pub fn load(path: &Path) -> Result<Rules, Vec<Diagnostic>> {
+    pub fn load(path: &FilePath) -> Result<Rules, Vec<Diagnostic>> {
         let (checked, source) = load::load(path)?;
         Self::build(checked, &source)
     }
 
     /// Loads a rulebook from text (tests, benchmarks, an embedded default); `dir` is where its
     /// relative paths (the knowledge base) are read from.
-    pub fn from_text(file: &str, dir: &Path, text: &str) -> Result<Rules, Vec<Diagnostic>> {
+    pub fn from_text(file: &str, dir: &FilePath, text: &str) -> Result<Rules, Vec<Diagnostic>> {
         let source = Source::from_text(file, dir.to_path_buf(), text.to_string());
         let checked = load::check(&source)?;
         Self::build(checked, &source)
@@ -103,31 +121,44 @@ impl Rules {
 
     fn build(checked: load::Checked, source: &Source) -> Result<Rules, Vec<Diagnostic>> {
         let load::Checked { book, warnings, knowledge } = checked;
-        let mut calendars = BTreeMap::new();
-        for (id, s) in &book.schedules {
-            let compiled = schedule::compile(s).map_err(|e| vec![Diagnostic::error(format!("/schedules/{id}"), e)])?;
-            calendars.insert(id.clone(), compiled);
-        }
-        Ok(Rules { book, calendars, knowledge, warnings, file: source.file.clone() })
+        let locate = |mut errors: Vec<Diagnostic>| {
+            errors.iter_mut().for_each(|d| d.locate(&source.file, &source.text, &source.map));
+            errors
+        };
+        let model = resolved::resolve(&book).map_err(locate)?;
+        let calendars = book
+            .schedules
+            .iter()
+            .map(|(id, s)| schedule::compile(s).map_err(|e| vec![Diagnostic::error(format!("/schedules/{id}"), e)]))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(locate)?;
+        Ok(Rules { model, calendars, knowledge, warnings, file: source.file.clone() })
+    }
+
+    pub fn calendar(&self, schedule: ScheduleIx) -> &calendar::Schedule {
+        &self.calendars[schedule.index()]
+    }
+
+    /// The calendar SLA targets count business time in.
+    pub fn sla_calendar(&self) -> &calendar::Schedule {
+        self.calendar(self.model.sla.schedule)
     }
 
     pub fn time_zone_of(&self, channel: &str) -> Option<&jiff::tz::TimeZone> {
-        let ch = self.book.channels.get(channel)?;
-        self.calendars.get(&ch.schedule).map(|c| &c.time_zone)
+        let ch = self.model.channels.get(channel)?;
+        Some(&self.calendar(ch.schedule).time_zone)
     }
 
     /// Fills a message's placeholders for a contact on `channel`. `{reference}` stays for the
     /// ticket store to fill once the ticket exists.
     pub fn fill(&self, template: &str, decision: &Decision<'_>, lang: &str, channel: &str) -> String {
-        let alternatives: Vec<String> = self.book.channels.get(channel).map_or_else(Vec::new, |ch| {
-            ch.alternative_channels
-                .iter()
-                .filter_map(|alt| self.book.channels.get(alt))
-                .filter_map(|alt| alt.contact_point.get(lang).cloned())
-                .collect()
+        let m = &self.model;
+        let ch = m.channels.get(channel);
+        let alternatives: Vec<String> = ch.map_or_else(Vec::new, |ch| {
+            ch.alternative_channels.iter().filter_map(|alt| m.channels[*alt].contact_point.get(lang).cloned()).collect()
         });
         let next = decision.next_opening.as_ref().map(|z| z.strftime("%d/%m/%Y %H:%M").to_string()).unwrap_or_default();
-        let channel_name = self.book.channels.get(channel).and_then(|c| c.name.get(lang)).cloned().unwrap_or_default();
+        let channel_name = ch.and_then(|c| c.name.get(lang)).cloned().unwrap_or_default();
         template
             .replace("{alternative_channels}", &alternatives.join("; "))
             .replace("{next_opening}", &next)
@@ -135,25 +166,24 @@ impl Rules {
     }
 
     /// Decides the path of one contact.
-    pub fn evaluate<'r>(&'r self, contact: &Contact<'r>) -> Result<Decision<'r>, EvalError> {
-        let Some(channel) = self.book.channels.get(contact.channel) else {
-            let (name, suggestion, known) = unknown(contact.channel, &self.book.channels);
+    pub fn evaluate<'r>(&'r self, contact: &Contact<'_>) -> Result<Decision<'r>, EvalError> {
+        let m = &self.model;
+        let Some((ch, channel)) = m.channels.ix(contact.channel).map(|ix| (ix, &m.channels[ix])) else {
+            let (name, suggestion, known) = unknown(contact.channel, m.channels.keys());
             return Err(EvalError::UnknownChannel { name, suggestion, known });
         };
-        let Some(category) = self.book.categories.get(contact.category) else {
-            let (name, suggestion, known) = unknown(contact.category, &self.book.categories);
+        let Some((cat, category)) = m.categories.ix(contact.category).map(|ix| (ix, &m.categories[ix])) else {
+            let (name, suggestion, known) = unknown(contact.category, m.categories.keys());
             return Err(EvalError::UnknownCategory { name, suggestion, known });
         };
-        if let Some(arrives_on) = &category.channels
-            && !arrives_on.iter().any(|c| c == contact.channel)
-        {
+        let Some(route) = m.route(ch, cat) else {
             return Err(EvalError::CategoryNotOnChannel {
                 category: contact.category.to_string(),
                 channel: contact.channel.to_string(),
-                arrives_on: arrives_on.clone(),
+                arrives_on: category.channels.iter().map(|c| m.channels.key(*c).to_string()).collect(),
             });
-        }
-        let cal = &self.calendars[&channel.schedule];
+        };
+        let cal = self.calendar(channel.schedule);
         let local_time = contact.at.to_zoned_datetime(cal.time_zone.clone());
         let in_service_hours = cal.is_open(contact.at);
         let next_opening = if in_service_hours {
@@ -162,42 +192,45 @@ impl Rules {
             cal.next_opening(contact.at).map(|t| t.to_zoned_datetime(cal.time_zone.clone()))
         };
         let closure_reason = cal.closure_reason(local_time.date());
-        let facts = Facts { in_service_hours, ..contact.facts };
-        let walk = walk(&self.book, contact.channel, contact.category, facts, false);
-        let deadlines = self.deadlines(&walk, contact.at);
-        Ok(Decision { walk, local_time, in_service_hours, next_opening, closure_reason, deadlines })
+        let path = route.path(&Facts { in_service_hours, ..contact.facts });
+        let deadlines = self.deadlines(path, contact.at);
+        Ok(Decision {
+            path,
+            team: m.teams.key(path.team),
+            escalate_to: path.escalate_to.iter().map(|t| m.targets.key(*t)).collect(),
+            local_time,
+            in_service_hours,
+            next_opening,
+            closure_reason,
+            deadlines,
+        })
     }
 
     /// SLA targets and GDPR clocks that start with the contact, for the type its path sets.
-    pub fn deadlines(&self, walk: &Walk<'_>, at: Timestamp) -> Vec<DeadlineInfo> {
+    pub fn deadlines(&self, path: &Path, at: Timestamp) -> Vec<DeadlineInfo> {
         let mut out = Vec::new();
-        let (Some(t), Some(Outcome::Resolved)) = (walk.ticket_type, walk.outcome) else {
+        let (Some(t), Some(Outcome::Resolved)) = (path.ticket_type, path.outcome) else {
             return out;
         };
-        let Some(cal) = self.calendars.get(&self.book.sla.schedule) else {
-            return out;
-        };
-        if let Some(target) = self.book.sla.targets.get(t) {
-            for (kind, text) in [("first_response", &target.first_response), ("resolution", &target.resolution)] {
-                if let Ok(d) = schedule::business_duration(text)
-                    && let Some(due) = cal.add_business_time(at, d)
-                {
+        let cal = self.sla_calendar();
+        if let Some(target) = self.model.sla.target(t) {
+            for (kind, time) in [("first_response", &target.first_response), ("resolution", &target.resolution)] {
+                if let Some(due) = cal.add_business_time(at, time.duration) {
                     out.push(DeadlineInfo {
                         kind,
                         due: due.to_zoned_datetime(cal.time_zone.clone()),
-                        basis: format!("{text} of business time ({t} SLA)"),
+                        basis: format!("{} of business time ({t} SLA)", time.text),
                     });
                 }
             }
         }
-        let gdpr = &self.book.gdpr;
+        let gdpr = &self.model.gdpr;
         for (kind, clock) in [
             ("gdpr_data_subject_request", &gdpr.data_subject_request),
             ("gdpr_breach_notification", &gdpr.breach_notification),
         ] {
             if clock.applies_to.contains(&t)
-                && let Ok(span) = schedule::calendar_span(&clock.deadline)
-                && let Ok(due) = at.to_zoned_datetime(cal.time_zone.clone()).checked_add(span)
+                && let Ok(due) = at.to_zoned_datetime(cal.time_zone.clone()).checked_add(clock.span)
             {
                 out.push(DeadlineInfo { kind, due, basis: format!("{} ({})", clock.deadline, clock.legal_basis) });
             }

@@ -1,25 +1,25 @@
 //! `rules explain`: the path of one contact, step by step, as people read it.
 
 use super::engine::{Decision, Rules};
+use super::resolved::{Delivery, StepDetail};
 use super::vocabulary;
-use super::walk::Detail;
 use std::fmt::Write as _;
 
 fn step_meaning(rules: &Rules, name: &str) -> String {
     match vocabulary::builtin(name) {
         Some(info) => format!("{} (§{})", info.meaning, info.section),
-        None => rules.book.custom_steps.get(name).map(|c| c.description.clone()).unwrap_or_default(),
+        None => rules.custom_steps.get(name).map(|c| c.description.clone()).unwrap_or_default(),
     }
 }
 
-fn text<'a>(rules: &'a Rules, t: &'a super::model::Text) -> &'a str {
-    rules.book.languages.first().and_then(|l| t.get(l)).map(String::as_str).unwrap_or("")
+fn text<'a>(rules: &Rules, t: &'a super::model::Text) -> &'a str {
+    rules.text(t, rules.default_language())
 }
 
 pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &str) -> String {
     let mut out = String::new();
-    let w = &decision.walk;
-    let cat = &rules.book.categories[category];
+    let w = decision.path;
+    let cat = &rules.categories[category];
     let _ = writeln!(out, "contact:   {channel} / {category} ({})", text(rules, &cat.name));
     let _ = writeln!(out, "at:        {}", decision.local_time.strftime("%A %Y-%m-%d %H:%M %Z (%:z)"));
     let hours = if decision.in_service_hours { "yes".to_string() } else { "no".to_string() };
@@ -32,41 +32,38 @@ pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &
     }
     let _ = writeln!(out, "{hours_line}");
     for (fact, value) in &w.consulted {
-        if *fact != "in_service_hours" {
+        if fact != "in_service_hours" {
             let _ = writeln!(out, "fact:      {fact} = {value}");
         }
     }
     let _ = writeln!(out, "\nsteps:");
     for (i, s) in w.steps.iter().enumerate() {
         let detail = match &s.detail {
-            Detail::Plain => String::new(),
-            Detail::Classify(t) => format!(" → {t} ({})", t.name()),
-            Detail::Escalate(targets) => format!(" → {}", targets.join(" and/or ")),
-            Detail::End(o) => format!(" → {o}"),
+            StepDetail::Plain => String::new(),
+            StepDetail::Classify(t) => format!(" → {t} ({})", t.name()),
+            StepDetail::Escalate(targets) => {
+                let ids: Vec<&str> = targets.iter().map(|t| rules.targets.key(*t).as_str()).collect();
+                format!(" → {}", ids.join(" and/or "))
+            }
+            StepDetail::End(o) => format!(" → {o}"),
         };
-        let via = s.flow.map(|f| format!("  [flow {f}]")).unwrap_or_default();
+        let via = s.flow.map(|f| format!("  [flow {}]", rules.flows.key(f))).unwrap_or_default();
         let _ = writeln!(
             out,
             "  {:>2}. {:<32} {:<19}{}{}",
             i + 1,
             format!("{}{detail}", s.name),
             s.actor.label(),
-            step_meaning(rules, s.name),
+            step_meaning(rules, &s.name),
             via
         );
-        if let Some(message) =
-            vocabulary::builtin(s.name).and_then(|i| i.message).and_then(|m| rules.book.messages.get(m))
+        let lang = rules.default_language();
+        if let Some(message) = vocabulary::builtin(&s.name).and_then(|i| i.message).and_then(|m| rules.message(m, lang))
         {
-            let said = rules.fill(
-                text(rules, message),
-                decision,
-                rules.book.languages.first().map(String::as_str).unwrap_or("it"),
-                channel,
-            );
+            let said = rules.fill(message, decision, lang, channel);
             let _ = writeln!(out, "      says: \"{said}\"");
         }
         if s.name == "answer_from_knowledge_base" || s.name == "give_self_service_directions" {
-            let lang = rules.book.languages.first().map(String::as_str).unwrap_or("it");
             for a in rules.knowledge.for_category(category, lang).take(3) {
                 let _ = writeln!(out, "      article: {} — {}", a.meta.id, a.meta.title);
             }
@@ -82,18 +79,18 @@ pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &
         None => "(not classified)".into(),
     };
     let _ = writeln!(out, "ticket type: {type_line}");
-    let team_name = rules.book.teams.get(w.team).map(|t| text(rules, &t.name)).unwrap_or("");
-    let _ = writeln!(out, "team:        {} ({team_name})", w.team);
+    let team_name = text(rules, &rules.teams[w.team].name);
+    let _ = writeln!(out, "team:        {} ({team_name})", decision.team);
     if w.escalate_to.is_empty() {
         let _ = writeln!(out, "targets:     none");
     } else {
         let _ = writeln!(out, "targets:");
         for t in &w.escalate_to {
-            let target = &rules.book.targets[*t];
-            let how = match (&target.delivery.sqs, &target.delivery.email) {
-                (Some(q), _) => format!("SQS queue {}", q.queue),
-                (_, Some(e)) => format!("email to {}", e.to.join(", ")),
-                _ => String::new(),
+            let target = &rules.targets[*t];
+            let t = rules.targets.key(*t);
+            let how = match &target.delivery {
+                Delivery::Queue { queue } => format!("SQS queue {queue}"),
+                Delivery::Email { to } => format!("email to {}", to.join(", ")),
             };
             let _ =
                 writeln!(out, "  - {t} ({}) by {how}; fields: {}", text(rules, &target.name), target.fields.join(", "));

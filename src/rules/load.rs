@@ -285,6 +285,11 @@ fn structural(err: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) 
             });
             match candidates.min_by_key(|errs| errs.len()) {
                 Some(errs) if !errs.is_empty() => errs.iter().for_each(|e| structural(e, out)),
+                // Every shape wants another type (e.g. an optional mapping given `true`): say
+                // which, leaving out "nothing", which only means the key may be left out.
+                _ if let Some(expected) = expected_types(context, &pointer) => {
+                    out.push(Diagnostic::error(pointer, format!("expected {expected}, found {}", describe(instance))))
+                }
                 _ => out.push(Diagnostic::error(
                     pointer,
                     format!("{} does not have any of the allowed shapes here", describe(instance)),
@@ -293,6 +298,28 @@ fn structural(err: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) 
         }
         _ => out.push(Diagnostic::error(pointer, err.to_string())),
     }
+}
+
+/// The types the alternatives of a node expect, when each of them fails only on the node's type.
+fn expected_types(context: &[Vec<jsonschema::ValidationError<'static>>], pointer: &str) -> Option<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for errs in context {
+        let [only] = errs.as_slice() else { return None };
+        let ValidationErrorKind::Type { kind } = only.kind() else { return None };
+        if only.instance_path().as_str() != pointer {
+            return None;
+        }
+        let kinds = match kind {
+            jsonschema::error::TypeKind::Single(t) => vec![type_name(&t.to_string())],
+            jsonschema::error::TypeKind::Multiple(ts) => ts.iter().map(|t| type_name(&t.to_string())).collect(),
+        };
+        for name in kinds {
+            if name != "nothing" && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    (!names.is_empty()).then(|| names.join(" or "))
 }
 
 fn is_step(pointer: &str) -> bool {

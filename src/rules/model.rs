@@ -1,6 +1,7 @@
 //! The rulebook as written in YAML: the serde model behind `rules/rulebook.yaml` and its JSON
 //! Schema. Every struct refuses unknown keys. References between blocks are plain ids here;
-//! `validate` checks them and `compile` resolves them.
+//! `validate` checks them and `resolved` turns the checked book into the typed model the engine
+//! reads.
 
 use crate::domain::{ChannelKind, Duty, Outcome, TicketType};
 use schemars::JsonSchema;
@@ -77,6 +78,15 @@ pub struct Category {
     /// Channels this category can arrive on; all channels when omitted.
     #[serde(default)]
     pub channels: Option<Vec<Id>>,
+    /// A contact whose channel names no category gets this one (a call with no menu choice, a
+    /// new e-mail, a chat handed to an operator before the user picked a topic); the operator
+    /// confirms or changes it. Exactly one category is the default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default: bool,
+    /// A contact that chases an earlier request (an e-mail quoting its reference, or answering a
+    /// closed ticket with a reminder's words) gets this category. At most one category.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reminder: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -180,8 +190,12 @@ pub struct Channel {
     /// Service hours of the operators behind this channel.
     pub schedule: Id,
     /// A chatbot answers first on this channel.
-    #[serde(default)]
-    pub bot: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<Bot>,
+    /// The IVR menu of a voice channel: the key the caller presses (`"1"`, `"2"`...) → the
+    /// category the operator starts from. A caller who presses nothing gets the default category.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub menu: BTreeMap<String, Id>,
     /// How users reach this channel, told to them when another channel is closed.
     pub contact_point: Text,
     /// Channels suggested when this one cannot serve the user (out of hours).
@@ -191,6 +205,18 @@ pub struct Channel {
     pub start: Vec<Step>,
     /// The flow each category follows on this channel.
     pub flows: BTreeMap<Id, Id>,
+}
+
+/// The chatbot of a channel.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bot {
+    /// While the bot talks, the chat's ticket belongs to this team, so no operator queue shows it;
+    /// the user's request for an operator hands it to the team its flow routes to. Neither the
+    /// default nor a privacy team.
+    pub team: Id,
+    /// The category of a chat the bot solves (type B) when the user did not pick one.
+    pub category: Id,
 }
 
 /// One step of a flow: a step name, or one of the forms below.
@@ -419,9 +445,10 @@ pub struct CustomStep {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailSettings {
-    /// The channel inbound mail opens tickets on; must be of kind `email`.
-    #[serde(default = "default_email_channel")]
-    pub channel: Id,
+    /// The channel inbound mail opens tickets on, of kind `email`; the rulebook's email channel
+    /// when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Id>,
     /// The address our mail is sent from, e.g. `assistenza@sportello.pagopa.it`. Its domain also
     /// names our outgoing Message-IDs.
     pub from: String,
@@ -437,10 +464,6 @@ pub struct EmailSettings {
     pub acknowledgement_subject: Id,
 }
 
-fn default_email_channel() -> Id {
-    "email".into()
-}
-
 /// A client application of the ticket API (the IO app, a PagoPA back office...).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -452,28 +475,4 @@ pub struct Client {
     /// Our category for a subcategory the client added after this rulebook was written; the
     /// operator confirms or changes it.
     pub default: Id,
-}
-
-impl Client {
-    /// Our category for the client's `category` and `subcategory`, or `None` when the client's
-    /// category is not in its tree at all.
-    pub fn map(&self, category: &str, subcategory: Option<&str>) -> Option<&Id> {
-        if let Some(sub) = subcategory
-            && let Some(ours) = self.categories.get(&format!("{category}/{sub}"))
-        {
-            return Some(ours);
-        }
-        if let Some(ours) = self.categories.get(category) {
-            return Some(ours);
-        }
-        let known = self.categories.keys().any(|k| k.split('/').next() == Some(category));
-        known.then_some(&self.default)
-    }
-
-    /// The client's top-level categories, as it names them.
-    pub fn client_categories(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = self.categories.keys().filter_map(|k| k.split('/').next()).collect();
-        out.dedup();
-        out
-    }
 }

@@ -6,7 +6,7 @@ use super::model::{Rulebook, Step, Text};
 use super::source_map::escape_segment as esc;
 use super::vocabulary::{self, CATEGORY_FLOW};
 use super::walk::{Detail, Facts, Problem, walk};
-use crate::domain::{Duty, Outcome, Party, TicketType};
+use crate::domain::{ChannelKind, Duty, Outcome, Party, TicketType};
 use crate::knowledge::KnowledgeBase;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,6 +19,7 @@ pub fn check(book: &Rulebook, knowledge: Option<&Result<KnowledgeBase, String>>)
     c.teams();
     c.schedules();
     c.channels();
+    c.roles();
     c.flows();
     c.paths();
     c.targets();
@@ -311,13 +312,15 @@ impl<'r> Checker<'r> {
                     )
                     .at_key = true;
                 }
-                if arrives && c.types == [TicketType::B] && !ch.bot {
+                if arrives && c.types == [TicketType::B] && ch.bot.is_none() {
                     let msg =
                         format!("category `{category}` is handled by a bot (type B), but channel `{id}` has no bot");
                     self.error(format!("/categories/{}/channels", esc(category)), msg).help =
                         Some(format!("list the channels with a bot in `categories.{category}.channels`"));
                 }
             }
+            self.bot(id, ch);
+            self.menu(id, ch);
             let mut uses_category_flow = false;
             visit(&ch.start, &mut |s| uses_category_flow |= matches!(s, Step::Name(n) if n == CATEGORY_FLOW));
             if !uses_category_flow {
@@ -436,6 +439,7 @@ impl<'r> Checker<'r> {
         // Privacy categories that can end with nobody from the privacy team, by the step that
         // ends them and its outcome.
         let mut unrouted_privacy: BTreeMap<(String, &'static str), Vec<String>> = BTreeMap::new();
+        let mut incident_checks = IncidentChecks::new();
         for (ch_id, ch) in &b.channels {
             for (cat_id, cat) in &b.categories {
                 if cat.channels.as_ref().is_some_and(|chs| !chs.contains(ch_id)) || !ch.flows.contains_key(cat_id) {
@@ -512,12 +516,12 @@ impl<'r> Checker<'r> {
                         let info = vocabulary::builtin(s.name);
                         let allowed = info.map(|i| i.allowed).or_else(|| {
                             b.custom_steps.get(s.name).map(|c| match &c.channels {
-                                Some(kinds) => vocabulary::Allowed::Only(Box::leak(kinds.clone().into_boxed_slice())),
+                                Some(kinds) => vocabulary::Allowed::Only(kinds),
                                 None => vocabulary::Allowed::Everywhere,
                             })
                         });
                         if let Some(allowed) = allowed
-                            && !allowed.permits(ch.kind, ch.bot)
+                            && !allowed.permits(ch.kind, ch.bot.is_some())
                         {
                             report(
                                 self,
@@ -528,7 +532,7 @@ impl<'r> Checker<'r> {
                             );
                         }
                         if let Detail::Classify(TicketType::B) = s.detail
-                            && !ch.bot
+                            && ch.bot.is_none()
                         {
                             report(
                                 self,
@@ -691,10 +695,44 @@ impl<'r> Checker<'r> {
                             None,
                         );
                     }
+                    incident_checks.record(ch_id, cat_id, &w);
                 }
             }
         }
         self.privacy_ends_without_the_team(unrouted_privacy);
+        self.incident_checks(incident_checks);
+    }
+
+    /// `check_active_incidents` types a malfunction report and, with no incident, escalates it
+    /// at once: what follows it must say how, one way per outcome of the check.
+    fn incident_checks(&mut self, checks: IncidentChecks<'r>) {
+        for ((ch_id, cat_id, active), found) in checks.0 {
+            let when = if active { "with an active incident" } else { "with no active incident" };
+            if found.types.len() != 1 {
+                let types: Vec<&str> = found.types.iter().map(|t| t.code()).collect();
+                let what = if types.is_empty() { "no type".to_string() } else { types.join(" or ") };
+                self.error(
+                    found.at.clone(),
+                    format!(
+                        "on channel `{ch_id}`, category `{cat_id}` {when}: `{CHECK_INCIDENTS}` is followed by {what}"
+                    ),
+                )
+                .help = Some(format!(
+                    "the check sets the report's type itself: follow it with one `classify` on every path {when}"
+                ));
+            }
+            if found.targets.len() > 1 {
+                let targets: Vec<&str> = found.targets.iter().copied().collect();
+                self.error(
+                    found.at,
+                    format!(
+                        "on channel `{ch_id}`, category `{cat_id}` {when}: `{CHECK_INCIDENTS}` escalates at once, to one target, but the flow offers {}",
+                        targets.join(", ")
+                    ),
+                )
+                .help = Some("name the one target that receives malfunction reports in this `escalate` step".into());
+            }
+        }
     }
 
     /// Section 3.5: privacy requests are taken in charge by the operator service whatever the
@@ -777,9 +815,8 @@ impl<'r> Checker<'r> {
                             Some("send third parties only what they need (GDPR art. 5(1)(c))".into());
                     }
                 } else if !TARGET_FIELDS.contains(&f.as_str()) {
-                    let known = TARGET_FIELDS.iter().copied().chain(
-                        b.custom_fields.keys().map(|k| Box::leak(format!("custom.{k}").into_boxed_str()) as &str),
-                    );
+                    let custom: Vec<String> = b.custom_fields.keys().map(|k| format!("custom.{k}")).collect();
+                    let known = TARGET_FIELDS.iter().copied().chain(custom.iter().map(String::as_str));
                     let d = Diagnostic::error(here, format!("unknown ticket field `{f}`")).suggest(f, known);
                     self.out.push(d);
                 } else if FREE_TEXT_FIELDS.contains(&f.as_str()) && !t.free_text {
@@ -997,6 +1034,48 @@ impl<'r> Checker<'r> {
     }
 }
 
+/// The step that checks for incidents; the engine types and escalates after it by the flow.
+const CHECK_INCIDENTS: &str = "check_active_incidents";
+
+/// What follows `check_active_incidents`, per channel × category × outcome of the check.
+struct IncidentChecks<'r>(BTreeMap<(&'r str, &'r str, bool), AfterCheck<'r>>);
+
+struct AfterCheck<'r> {
+    /// Pointer of the check step.
+    at: String,
+    types: BTreeSet<TicketType>,
+    targets: BTreeSet<&'r str>,
+}
+
+impl<'r> IncidentChecks<'r> {
+    fn new() -> Self {
+        Self(BTreeMap::new())
+    }
+
+    fn record(&mut self, channel: &'r str, category: &'r str, w: &super::walk::Walk<'r>) {
+        let Some(pos) = w.steps.iter().position(|s| s.name == CHECK_INCIDENTS) else {
+            return;
+        };
+        let active = w.consulted.iter().find(|(f, _)| *f == "incident_active").map(|(_, v)| *v);
+        for value in [true, false].into_iter().filter(|v| active.is_none_or(|a| a == *v)) {
+            let found = self.0.entry((channel, category, value)).or_insert_with(|| AfterCheck {
+                at: w.steps[pos].pointer.clone().unwrap_or_default(),
+                types: BTreeSet::new(),
+                targets: BTreeSet::new(),
+            });
+            for s in &w.steps[pos + 1..] {
+                match &s.detail {
+                    Detail::Classify(t) => {
+                        found.types.insert(*t);
+                    }
+                    Detail::Escalate(targets) => found.targets.extend(targets.iter().map(String::as_str)),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
 /// Visits every step of a list, branches included.
 pub fn visit<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
     for s in steps {
@@ -1041,10 +1120,19 @@ impl Checker<'_> {
         let Some(e) = &b.email else {
             return;
         };
-        if self.reference("/email/channel".into(), "channel", &e.channel, &b.channels)
-            && b.channels[&e.channel].kind != crate::domain::ChannelKind::Email
-        {
-            self.error("/email/channel", format!("channel `{}` is not of kind `email`", e.channel));
+        match &e.channel {
+            Some(channel)
+                if self.reference("/email/channel".into(), "channel", channel, &b.channels)
+                    && b.channels[channel].kind != ChannelKind::Email =>
+            {
+                self.error("/email/channel", format!("channel `{channel}` is not of kind `email`"));
+            }
+            Some(_) => {}
+            None if !b.channels.values().any(|c| c.kind == ChannelKind::Email) => {
+                self.error("/email", "inbound mail needs a channel of kind `email`, and the rulebook has none")
+                    .at_key = true;
+            }
+            None => {}
         }
         if e.our_domains.is_empty() {
             self.error("/email/our_domains", "at least one domain is needed: the one of `from`");
@@ -1088,6 +1176,165 @@ impl Checker<'_> {
                 );
             } else if key == "acknowledgement_subject" && text.values().any(|t| t.contains(['\r', '\n'])) {
                 self.error(at, format!("message `{id}` is a subject and cannot span lines"));
+            }
+        }
+    }
+}
+
+/// Keys a caller can press on a phone keypad.
+fn is_menu_key(key: &str) -> bool {
+    (1..=3).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+}
+
+impl Checker<'_> {
+    /// The roles the engine needs filled: the default category, the reminder category, and one
+    /// channel per kind that an HTTP entry point serves.
+    fn roles(&mut self) {
+        let b = self.book;
+        let defaults: Vec<&str> = b.categories.iter().filter(|(_, c)| c.default).map(|(id, _)| id.as_str()).collect();
+        match defaults.as_slice() {
+            [] if !b.categories.is_empty() => {
+                let d = self.error("/categories", "no category is `default: true`: a call with no menu choice, a new e-mail or a chat handed to an operator would have no category");
+                d.at_key = true;
+                d.help = Some("mark the category operators start from (a basic request) with `default: true`".into());
+            }
+            [] | [_] => {}
+            [_, more @ ..] => {
+                for id in more {
+                    self.error(
+                        format!("/categories/{}/default", esc(id)),
+                        format!("categories {} are all `default: true`; exactly one may be", defaults.join(", ")),
+                    );
+                }
+            }
+        }
+        if let [default] = defaults.as_slice() {
+            let category = &b.categories[*default];
+            // Only API clients always name a category (through their mapping).
+            for ch_id in b.channels.iter().filter(|(_, ch)| ch.kind != ChannelKind::Api).map(|(id, _)| id) {
+                if category.channels.as_ref().is_some_and(|on| !on.contains(ch_id)) {
+                    self.error(
+                        format!("/categories/{}/default", esc(default)),
+                        format!(
+                            "the default category `{default}` does not arrive on channel `{ch_id}`, where a contact may name no category"
+                        ),
+                    )
+                    .help = Some(format!("add `{ch_id}` to `categories.{default}.channels`, or make another category the default"));
+                }
+            }
+        }
+        let reminders: Vec<&str> = b.categories.iter().filter(|(_, c)| c.reminder).map(|(id, _)| id.as_str()).collect();
+        for id in reminders.iter().skip(1) {
+            self.error(
+                format!("/categories/{}/reminder", esc(id)),
+                format!("categories {} are all `reminder: true`; a reminder gets one category", reminders.join(", ")),
+            );
+        }
+        let email_channel = b.email.as_ref().and_then(|e| {
+            e.channel
+                .as_deref()
+                .or_else(|| b.channels.iter().find(|(_, c)| c.kind == ChannelKind::Email).map(|(id, _)| id.as_str()))
+        });
+        if let (Some(reminder), Some(email)) = (reminders.first(), email_channel)
+            && b.categories[*reminder].channels.as_ref().is_some_and(|on| !on.iter().any(|c| c == email))
+        {
+            self.error(
+                format!("/categories/{}/reminder", esc(reminder)),
+                format!("the reminder category `{reminder}` does not arrive on channel `{email}`, where e-mails chasing earlier requests get it"),
+            );
+        }
+        for kind in [ChannelKind::Voice, ChannelKind::Chat, ChannelKind::Api, ChannelKind::Email] {
+            let of_kind: Vec<&str> =
+                b.channels.iter().filter(|(_, c)| c.kind == kind).map(|(id, _)| id.as_str()).collect();
+            // Inbound mail names its channel in `email.channel`.
+            let named = kind == ChannelKind::Email && b.email.as_ref().is_some_and(|e| e.channel.is_some());
+            if of_kind.len() < 2 || named {
+                continue;
+            }
+            for id in &of_kind[1..] {
+                let d = self.error(
+                    format!("/channels/{}/kind", esc(id)),
+                    format!(
+                        "channels {} are all of kind `{kind}`; Sportello's {kind} entry point serves one channel",
+                        of_kind.join(", ")
+                    ),
+                );
+                if kind == ChannelKind::Email {
+                    d.help = Some("name the one inbound mail opens tickets on in `email.channel`".into());
+                }
+            }
+        }
+    }
+
+    /// A channel's bot: a team of its own to hold chats, and the category of a chat it solves.
+    fn bot(&mut self, id: &str, ch: &super::model::Channel) {
+        let b = self.book;
+        let Some(bot) = &ch.bot else {
+            return;
+        };
+        let at = format!("/channels/{}/bot", esc(id));
+        if self.reference(format!("{at}/team"), "team", &bot.team, &b.teams) {
+            let team = &b.teams[&bot.team];
+            let role = if team.default {
+                Some("the default team")
+            } else if team.privacy {
+                Some("the privacy team")
+            } else {
+                None
+            };
+            if let Some(role) = role {
+                self.error(
+                    format!("{at}/team"),
+                    format!("team `{}` is {role}: its operators would see chats the bot still holds", bot.team),
+                )
+                .help = Some("give the bot a team of its own under `teams`".into());
+            }
+        }
+        if self.reference(format!("{at}/category"), "category", &bot.category, &b.categories) {
+            let category = &b.categories[&bot.category];
+            if category.channels.as_ref().is_some_and(|on| !on.iter().any(|c| c == id)) {
+                self.error(
+                    format!("{at}/category"),
+                    format!("category `{}` does not arrive on channel `{id}`", bot.category),
+                );
+            } else if ch.flows.contains_key(&bot.category) {
+                let solved = Facts { bot_resolved: true, ..Facts::default() };
+                let w = walk(b, id, &bot.category, solved, false);
+                if w.problems.is_empty() && w.outcome != Some(Outcome::AutoResolved) {
+                    self.warn(
+                        format!("{at}/category"),
+                        format!(
+                            "a chat the bot solves is filed as `{}`, but its path on channel `{id}` does not end `auto_resolved`",
+                            bot.category
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The IVR menu: keys a caller can press, each to a category that arrives by phone.
+    fn menu(&mut self, id: &str, ch: &super::model::Channel) {
+        let b = self.book;
+        let at = format!("/channels/{}/menu", esc(id));
+        if !ch.menu.is_empty() && ch.kind != ChannelKind::Voice {
+            self.error(
+                at.clone(),
+                format!("channel `{id}` is of kind `{}`: only a voice channel has an IVR menu", ch.kind),
+            )
+            .at_key = true;
+        }
+        for (key, category) in &ch.menu {
+            let here = format!("{at}/{}", esc(key));
+            if !is_menu_key(key) {
+                let d = self.error(here.clone(), format!("`{key}` is not a key a caller can press"));
+                d.at_key = true;
+                d.help = Some("write one to three of 0-9, `*` and `#`".into());
+            }
+            if self.reference(here.clone(), "category", category, &b.categories)
+                && b.categories[category].channels.as_ref().is_some_and(|on| !on.iter().any(|c| c == id))
+            {
+                self.error(here, format!("category `{category}` does not arrive on channel `{id}`"));
             }
         }
     }

@@ -4,9 +4,9 @@ use crate::domain::{ChannelKind, Outcome, Party};
 
 /// Where a step may appear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Allowed {
+pub enum Allowed<'a> {
     Everywhere,
-    Only(&'static [ChannelKind]),
+    Only(&'a [ChannelKind]),
     /// Only on synchronous channels (a call or a chat that can be "closed").
     Synchronous,
     /// Only on channels with a chatbot.
@@ -20,7 +20,7 @@ pub struct StepInfo {
     /// Section of the source document.
     pub section: &'static str,
     pub actor: Party,
-    pub allowed: Allowed,
+    pub allowed: Allowed<'static>,
     /// The contact ends with this outcome once the step is done.
     pub outcome: Option<Outcome>,
     /// Message shown or spoken to the user by this step.
@@ -35,7 +35,7 @@ const fn step(
     meaning: &'static str,
     section: &'static str,
     actor: Party,
-    allowed: Allowed,
+    allowed: Allowed<'static>,
 ) -> StepInfo {
     StepInfo { name, meaning, section, actor, allowed, outcome: None, message: None }
 }
@@ -199,7 +199,7 @@ pub fn is_fact(name: &str) -> bool {
     FACTS.iter().any(|(f, _)| *f == name)
 }
 
-impl Allowed {
+impl Allowed<'_> {
     pub fn permits(self, kind: ChannelKind, has_bot: bool) -> bool {
         match self {
             Everywhere => true,

@@ -39,6 +39,14 @@ impl Facts {
         true
     }
 
+    /// The position of these facts among [`Facts::all`] (`privacy_request` aside).
+    pub fn index(&self) -> usize {
+        usize::from(self.in_service_hours)
+            | usize::from(self.bot_resolved) << 1
+            | usize::from(self.operator_can_solve) << 2
+            | usize::from(self.incident_active) << 3
+    }
+
     /// Every combination of the four facts.
     pub fn all() -> impl Iterator<Item = Facts> {
         (0u8..16).map(|bits| Facts {

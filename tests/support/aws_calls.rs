@@ -94,18 +94,18 @@ impl Lab {
         }
         let rules = Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).expect("rulebook");
         let mut queue_urls = BTreeMap::new();
-        for target in rules.book.targets.values() {
-            if let Some(sqs) = &target.delivery.sqs {
+        for target in rules.targets.values() {
+            if let Some(queue) = target.delivery.queue() {
                 let url = plain
                     .sqs
                     .create_queue()
-                    .queue_name(format!("{}-{tag}", sqs.queue))
+                    .queue_name(format!("{queue}-{tag}"))
                     .send()
                     .await
                     .expect("escalation queue")
                     .queue_url
                     .expect("url");
-                queue_urls.insert(sqs.queue.clone(), url);
+                queue_urls.insert(queue.to_string(), url);
             }
         }
         let settings = EscalationSettings {

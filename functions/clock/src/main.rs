@@ -20,7 +20,7 @@ use sportello::engine::EscalationSettings;
 async fn main() -> Result<(), sportello::lambda::Error> {
     sportello::lambda::init_tracing();
     let engine = sportello::lambda::engine_from_env().await?;
-    let settings = EscalationSettings::from_env(&engine.rules.book);
+    let settings = EscalationSettings::from_env(&engine.rules);
     let (engine, settings) = (&engine, &settings);
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
         // An error fails the invocation: the scheduler retries it, and the next tick runs anyway.

@@ -30,8 +30,8 @@ fn with_claims(mut req: axum::extract::Request) -> axum::extract::Request {
 async fn main() -> Result<(), Error> {
     sportello::lambda::init_tracing();
     let engine = sportello::lambda::engine_from_env().await?;
-    let escalation = EscalationSettings::from_env(&engine.rules.book);
-    let secrets = NoticeSecrets::from_env(&engine.rules.book);
+    let escalation = EscalationSettings::from_env(&engine.rules);
+    let secrets = NoticeSecrets::from_env(&engine.rules);
     let api = OperatorApi::new(engine, Authenticator::Claims, escalation, secrets);
     let app = router::<()>(api).layer(axum::middleware::map_request(|req| async move { with_claims(req) }));
     lambda_http::run(app).await
