@@ -545,3 +545,47 @@ pub fn delta(old: Option<&TicketFacts>, new: &TicketFacts) -> BTreeMap<CellKey, 
     out.retain(|_, v| !v.is_empty());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Actor, Event};
+
+    fn rules() -> Rules {
+        Rules::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap()
+    }
+
+    fn event(t: &Ticket, kind: EventKind, at: Timestamp) -> Event {
+        let actor = Actor { id: "op-1".into(), role: ActorRole::Operator };
+        Event { ticket_id: t.id.clone(), at, actor, kind, detail: serde_json::Value::Null }
+    }
+
+    #[test]
+    fn a_redelivered_event_changes_nothing() {
+        let projector = Projector::new(&rules());
+        let at: Timestamp = "2026-12-02T09:00:00Z".parse().unwrap();
+        let mut t = Ticket::new("email", ChannelKind::Email, "first_level", at);
+        t.ticket_type = Some(crate::domain::TicketType::Q);
+        let taken = FeedEvent {
+            id: "7".into(),
+            event: event(&t, EventKind::TakenInCharge, at + jiff::SignedDuration::from_mins(5)),
+        };
+        let once = projector.project(TicketFacts::new(t.id.clone()), Some(&t), std::slice::from_ref(&taken));
+        let first = delta(None, &once);
+        assert!(!first.is_empty());
+        let twice = projector.project(once.clone(), Some(&t), &[taken.clone(), taken]);
+        assert_eq!(twice, once, "folded once");
+        assert!(delta(Some(&once), &twice).is_empty(), "nothing added the second time");
+
+        // A later event moves the ticket's marks: the delta takes the old ones out.
+        t.state = TicketState::Resolved;
+        let resolved_at = at + jiff::SignedDuration::from_hours(2);
+        let resolved = FeedEvent { id: "9".into(), event: event(&t, EventKind::Resolved, resolved_at) };
+        let later = projector.project(twice.clone(), Some(&t), &[resolved]);
+        let change = delta(Some(&twice), &later);
+        let slim: Vec<_> = change.iter().filter(|(k, _)| k.cube == Cube::Slim).collect();
+        assert_eq!(slim.len(), 1, "{change:?}");
+        assert_eq!(slim[0].1.get(key::RESOLVED), 1);
+        assert_eq!(slim[0].1.get(key::CONTACTS), 0, "the contact was counted before");
+    }
+}

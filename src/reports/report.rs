@@ -877,11 +877,9 @@ impl Figure {
         }
     }
 
-    /// Whether the figure is one of the open cube's (`open` stands for every open state).
-    fn matches(&self, cube: Cube, key: MetricKey) -> bool {
-        if self.cube != cube {
-            return false;
-        }
+    /// Whether a key of the figure's cube (or of the slim cube, for a period figure) counts in
+    /// it (`open` stands for every open state).
+    fn matches(&self, key: MetricKey) -> bool {
         if self.cube == Cube::Open && self.name == "open" {
             return (key::OPEN_BASE..key::OPEN_BASE + OPEN_STATES.len() as u32).contains(&key);
         }
@@ -945,7 +943,7 @@ impl DrillDown {
             if !self.filter.iter().all(|(d, v)| d.value(&k) == v) {
                 continue;
             }
-            if m.iter().any(|(key, n)| n != 0 && self.figure.matches(k.cube, key)) {
+            if m.iter().any(|(key, n)| n != 0 && self.figure.matches(key)) {
                 days.push(k.day);
             }
         }

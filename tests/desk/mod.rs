@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use sportello::adapters::embedded::{Db, SqliteIncidents, ports};
+use sportello::adapters::embedded::{Db, SqliteIncidents, SqliteReports, ports};
 use sportello::domain::{Actor, ActorRole, Requester};
 use sportello::engine::{Engine, EscalationSettings, NewContact};
 use sportello::http::operator::{NoticeSecrets, OperatorApi, router};
@@ -43,9 +43,11 @@ impl Desk {
         let now: jiff::Timestamp = now.parse().unwrap();
         let clock = Arc::new(Mutex::new(now));
         let read = clock.clone();
+        let projector = Arc::new(sportello::reports::Projector::new(&rules));
         let engine = Engine::new(Arc::new(rules), ports(&db))
             .with_clock(Arc::new(move || *read.lock().unwrap()))
-            .with_incidents(Arc::new(SqliteIncidents::new(db.clone())));
+            .with_incidents(Arc::new(SqliteIncidents::new(db.clone())))
+            .with_reports(Arc::new(SqliteReports::new(db.clone(), projector)));
         let mut file = OperatorFile::default();
         let mut tokens = BTreeMap::new();
         for (id, role) in [

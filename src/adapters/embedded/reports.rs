@@ -64,6 +64,36 @@ impl SqliteReports {
             .await
     }
 
+    /// Every ticket with its events, read whole: what [`crate::reports::verify`] recomputes the
+    /// figures from. Slow by design; never on a request's path.
+    pub async fn history(&self) -> StoreResult<Vec<(Ticket, Vec<Event>)>> {
+        self.db
+            .call(|c| {
+                let ids: Vec<String> = c
+                    .prepare("SELECT id FROM tickets ORDER BY id")
+                    .map_err(unavailable)?
+                    .query_map([], |r| r.get(0))
+                    .map_err(unavailable)?
+                    .collect::<Result<_, _>>()
+                    .map_err(unavailable)?;
+                let mut out = Vec::with_capacity(ids.len());
+                let mut stmt =
+                    c.prepare("SELECT doc FROM events WHERE ticket_id = ?1 ORDER BY seq").map_err(unavailable)?;
+                for id in ids {
+                    let Some(ticket) = load_ticket(c, &id)? else { continue };
+                    let docs: Vec<String> = stmt
+                        .query_map([&id], |r| r.get(0))
+                        .map_err(unavailable)?
+                        .collect::<Result<_, _>>()
+                        .map_err(unavailable)?;
+                    let events = docs.iter().filter_map(|d| serde_json::from_str::<Event>(d).ok()).collect();
+                    out.push((ticket, events));
+                }
+                Ok(out)
+            })
+            .await
+    }
+
     /// Keeps the aggregates up to date while the local server runs (reports also catch up
     /// before they read, so this only keeps the catching-up short).
     pub async fn run(self, every: Duration) {
