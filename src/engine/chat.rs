@@ -400,6 +400,17 @@ impl Engine {
 
     /// The session of `reference`, if `token` opens it. Unknown references, other channels'
     /// tickets and wrong tokens all look the same: not found.
+    /// The user's rating of the operator's answer, given in the session.
+    pub async fn chat_survey(
+        &self,
+        reference: &str,
+        token: &str,
+        answer: &super::survey::SurveyAnswer,
+    ) -> Result<Ticket, EngineError> {
+        let (ticket, _, _) = self.chat_session(reference, token).await?;
+        self.answer_survey(&ticket, ChannelKind::Chat, answer).await
+    }
+
     async fn chat_session(&self, reference: &str, token: &str) -> Result<(Ticket, Session, Vec<Event>), EngineError> {
         let not_found = || EngineError::NotFound("chat session".into());
         let ticket = match self.ticket_by_reference(reference).await {

@@ -17,6 +17,7 @@ mod reminder;
 pub mod reply_token;
 pub mod reports;
 mod steps;
+pub mod survey;
 mod triage;
 pub mod webhook;
 

@@ -561,10 +561,12 @@ impl Engine {
                 guard.check_resolve(t).map_err(EngineError::Conflict)?;
                 t.move_to(TicketState::Resolved, now).map_err(lifecycle)?;
                 let detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
-                Ok(vec![
+                let mut events = vec![
                     event(t, actor, EventKind::Answered, now, detail),
                     event(t, actor, EventKind::Resolved, now, json!({"ticket_type": t.ticket_type})),
-                ])
+                ];
+                events.extend(self.survey_on_resolution(t, now));
+                Ok(events)
             })
             .await?;
         self.send_answer(&resolved, &answer_id).await?;

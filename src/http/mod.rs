@@ -13,6 +13,7 @@ mod operator_incidents;
 mod operator_reminders;
 pub mod problem;
 pub mod reports;
+pub mod survey;
 pub mod voice;
 
 pub use problem::{ApiJson, Problem};
@@ -46,6 +47,7 @@ pub fn app(engine: Engine, credentials: Credentials) -> Router {
         .merge(chat::router())
         .merge(email::router(mail_token))
         .merge(api::router_with(api_clients))
+        .merge(survey::router())
         .with_state(AppState { engine });
     channels
         .merge(operator::router(operators))
