@@ -45,6 +45,27 @@ fn decide(c: &mut Criterion) {
     });
 }
 
+/// A rulebook with thousands of unknown keys: the check must stay linear in their number (each
+/// one located and offered a did-you-mean, the first ones shown and the rest counted).
+fn many_unknown_keys(c: &mut Criterion) {
+    let base = std::fs::read_to_string(rules_dir().join("rulebook.yaml")).unwrap();
+    let mut group = c.benchmark_group("rulebook/check with unknown keys");
+    group.sample_size(10);
+    for n in [10_000, 20_000, 40_000] {
+        let mut text = base.clone();
+        for i in 0..n {
+            text.push_str(&format!("unknown_key_{i:05}: 1\n"));
+        }
+        group.bench_function(format!("{n} keys"), |b| {
+            b.iter(|| {
+                let errors = Rules::from_text("rulebook.yaml", rules_dir(), black_box(&text)).err().unwrap();
+                assert_eq!(errors.len(), sportello::rules::diagnostic::MAX_SHOWN + 1);
+            })
+        });
+    }
+    group.finish();
+}
+
 /// What every operator action asks first: the flow's operator paths for the ticket's channel and
 /// category, and what they allow.
 fn guard(c: &mut Criterion) {
@@ -57,5 +78,5 @@ fn guard(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, load_and_validate, decide, guard);
+criterion_group!(benches, load_and_validate, decide, guard, many_unknown_keys);
 criterion_main!(benches);

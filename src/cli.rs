@@ -40,8 +40,9 @@ fn reported<T>(path: &Path, loaded: Result<T, Vec<Diagnostic>>, out: &mut String
         Err(diagnostics) => {
             out.push_str(&format!("rulebook `{}` has errors:\n\n", path.display()));
             print_diagnostics(out, &diagnostics);
-            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            out.push_str(&format!("{errors} error(s), {} warning(s)\n", diagnostics.len() - errors));
+            let (errors, warnings) =
+                diagnostics.iter().map(Diagnostic::counts).fold((0, 0), |(e, w), c| (e + c.errors, w + c.warnings));
+            out.push_str(&format!("{errors} error(s), {warnings} warning(s)\n"));
             None
         }
     }
@@ -73,7 +74,8 @@ pub fn run(action: RulesAction) -> (String, u8) {
             out.push_str(&format!(" - languages: {}\n", b.languages.join(", ")));
             out.push_str(&roles_summary(b));
             if !rules.warnings.is_empty() {
-                out.push_str(&format!("\n{} warning(s):\n\n", rules.warnings.len()));
+                let warnings: usize = rules.warnings.iter().map(|w| w.counts().warnings).sum();
+                out.push_str(&format!("\n{warnings} warning(s):\n\n"));
                 print_diagnostics(&mut out, &rules.warnings);
             }
             (out, 0)

@@ -23,3 +23,4 @@ pub mod reports;
 pub mod rules;
 pub mod secrets;
 pub mod server;
+pub mod text;

@@ -86,6 +86,8 @@ pub async fn run_clock(engine: Engine) {
                 reminded = r.reminded,
                 purged = r.purged,
                 failed = r.failed,
+                swept_published = r.sweep.published,
+                swept_triaged = r.sweep.triaged,
                 "clock tick"
             ),
             Err(e) => tracing::warn!(error = %e, "clock: tick failed"),
@@ -97,6 +99,21 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     let (engine, db) = open(&config)?;
     for w in &engine.rules.warnings {
         tracing::warn!("rulebook: {}", w.message);
+    }
+    // Before taking requests: whatever the last run left undone (it stopped, or was killed, with
+    // steps in flight) is finished now rather than at the first clock tick. Nothing of this
+    // process is in flight yet, so no grace period is needed, and the claims the last run held
+    // (an acknowledgement half-sent) are nobody's: a retry runs them again.
+    if let Err(e) = embedded::SqliteStore::new(db.clone()).release_claims_of_a_stopped_run().await {
+        tracing::warn!(error = %e, "could not release the last run's claims; they run out with their lease");
+    }
+    match engine.sweep(Duration::ZERO).await {
+        Ok(r) if !r.is_empty() => println!(
+            "Finished what the last run left undone: {} step(s) published, {} ticket(s) triaged, {} still failing.",
+            r.published, r.triaged, r.failed
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "start-up sweep failed; the clock retries it"),
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -11,7 +11,8 @@ use sportello::engine::reply_token::ReplyTokens;
 use sportello::engine::{ClockReport, Engine, EscalationSettings, NewContact};
 use sportello::ports::ticket_store::RequesterKey;
 use sportello::ports::{
-    Created, Erasure, EscalationMessage, MessageKind, StepQueue, StoreError, StoreResult, TicketStore,
+    Created, Erasure, EscalationMessage, MessageKind, NewTicket, Outboxed, StepQueue, StoreError, StoreResult,
+    TicketStore,
 };
 use sportello::rules::Rules;
 
@@ -46,8 +47,14 @@ struct FlakyStore {
 
 #[async_trait]
 impl TicketStore for FlakyStore {
-    async fn create(&self, key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created> {
-        self.inner.create(key, ticket, actor).await
+    async fn open(&self, new: &NewTicket) -> StoreResult<Created> {
+        self.inner.open(new).await
+    }
+    async fn outbox_done(&self, items: &[Outboxed]) -> StoreResult<()> {
+        self.inner.outbox_done(items).await
+    }
+    async fn outbox_pending(&self, before: jiff::Timestamp, limit: usize) -> StoreResult<Vec<Outboxed>> {
+        self.inner.outbox_pending(before, limit).await
     }
     async fn get(&self, id: &TicketId) -> StoreResult<Ticket> {
         self.inner.get(id).await

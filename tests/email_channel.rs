@@ -69,7 +69,12 @@ impl Env {
     }
 
     async fn tickets(&self) -> usize {
-        self.engine.ports.tickets.work_queue("first_level", TicketState::New, 1000).await.unwrap().len()
+        // Waiting for triage, or triaged into the operators' queue.
+        let mut n = 0;
+        for team in [sportello::engine::TRIAGE_TEAM, "first_level"] {
+            n += self.engine.ports.tickets.work_queue(team, TicketState::New, 1000).await.unwrap().len();
+        }
+        n
     }
 
     /// A ticket of Giulia's with a known reference, as if opened earlier, in `state`.
@@ -602,4 +607,64 @@ fn mail_tokens_are_kept_hashed() {
     assert!(MailToken::from_sha256_hex("hello").is_err());
     assert!(MailToken::from_sha256_hex(&"g".repeat(64)).is_err());
     assert_eq!(format!("{token:?}"), "MailToken(..)");
+}
+
+// --- MIME budgets ---
+
+/// A message of `parts` small text parts, nested `depth` multiparts deep (1 = flat).
+fn structured(message_id: &str, parts: usize, depth: usize) -> Vec<u8> {
+    let mut raw = format!(
+        "From: Mario Rossi <mario.rossi@example.it>\r\nTo: assistenza@sportello.pagopa.it\r\n\
+         Subject: Ricevute di pagamento\r\nMessage-ID: <{message_id}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n"
+    );
+    for level in 1..depth {
+        raw.push_str(&format!("--b{}\r\nContent-Type: multipart/mixed; boundary=\"b{level}\"\r\n\r\n", level - 1));
+    }
+    let inner = depth - 1;
+    for i in 0..parts {
+        raw.push_str(&format!("--b{inner}\r\nContent-Type: text/plain\r\n\r\nRicevuta {i}.\r\n"));
+    }
+    for level in (0..depth).rev() {
+        raw.push_str(&format!("--b{level}--\r\n"));
+    }
+    raw.into_bytes()
+}
+
+/// Thousands of parts, or multiparts nested dozens deep, cost the parser memory out of all
+/// proportion to the message's size: such a message is not parsed. It still opens its ticket
+/// from its headers (never a lost mail), the requester is acknowledged, and the ticket and the
+/// gateway's answer say why its content was not read.
+#[tokio::test]
+async fn a_message_over_the_mime_budgets_is_kept_by_its_headers() {
+    for (what, raw, expected) in [
+        ("5,000 parts", structured("parts@example.it", 5_000, 1), "5,000 MIME parts"),
+        ("40 levels", structured("depth@example.it", 2, 40), "nested 40 deep"),
+    ] {
+        let env = env();
+        let (status, _, outcome) = post(&env, "message/rfc822", Some(SECRET), raw.clone()).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{what}: {outcome}");
+        assert_eq!(outcome["action"], "opened", "{what}: {outcome}");
+        let refused = outcome["content_refused"].as_str().unwrap_or_else(|| panic!("{what}: read anyway: {outcome}"));
+        assert!(refused.contains(expected), "{what}: {refused}");
+        assert_eq!(outcome["acknowledgement"]["status"], "sent", "{what}: {outcome}");
+        let t = env.engine.ticket_by_reference(outcome["reference"].as_str().unwrap()).await.unwrap();
+        assert_eq!(t.subject.as_deref(), Some("Ricevute di pagamento"), "{what}");
+        assert_eq!(t.requester.email.as_deref(), Some("mario.rossi@example.it"), "{what}");
+        let events = env.engine.ports.events.list(&t.id).await.unwrap();
+        let note = events.iter().find(|e| e.kind == EventKind::Note).expect("the envelope");
+        assert!(note.detail["email"]["content_refused"].as_str().unwrap_or("").contains(expected), "{what}: {note:?}");
+        // Redelivered: the same ticket, nothing new.
+        let (_, _, again) = post(&env, "message/rfc822", Some(SECRET), raw).await;
+        assert_eq!((again["replayed"].as_bool(), &again["reference"]), (Some(true), &outcome["reference"]), "{what}");
+    }
+    // Within the budgets, a message with many parts is read as usual.
+    let env = env();
+    let (_, _, outcome) = post(&env, "message/rfc822", Some(SECRET), structured("fine@example.it", 200, 3)).await;
+    assert!(outcome.get("content_refused").is_none(), "{outcome}");
+    let t = env.engine.ticket_by_reference(outcome["reference"].as_str().unwrap()).await.unwrap();
+    let events = env.engine.ports.events.list(&t.id).await.unwrap();
+    let body =
+        events.iter().find(|e| e.kind == EventKind::Message).unwrap().detail["body"].as_str().unwrap().to_string();
+    assert!(body.contains("Ricevuta 0.") && body.contains("Ricevuta 199."), "{}", &body[..body.len().min(200)]);
 }

@@ -8,7 +8,7 @@ use sportello::adapters::aws::email_inbound::handle_email_batch;
 use sportello::adapters::aws::lambda::SqsEvent;
 use sportello::adapters::aws::{create_queue_with_dlq, table};
 use sportello::domain::{EventKind, TicketState};
-use sportello::engine::Engine;
+use sportello::engine::{Engine, TRIAGE_TEAM};
 use sportello::rules::Rules;
 use std::path::Path;
 use std::sync::Arc;
@@ -42,7 +42,8 @@ async fn the_ses_batch_opens_one_ticket_acknowledged_through_ses_and_fails_only_
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, [poison.as_str()]);
 
-    let opened = engine.ports.tickets.work_queue("first_level", TicketState::New, 10).await.unwrap();
+    // Not triaged yet: waiting for its triage step.
+    let opened = engine.ports.tickets.work_queue(TRIAGE_TEAM, TicketState::New, 10).await.unwrap();
     assert_eq!(opened.len(), 1, "the clean message only; the infected one was rejected");
     let events = engine.ports.events.list(&opened[0].id).await.unwrap();
     let ack = events.iter().find(|e| e.kind == EventKind::Message && e.detail["from"] == "sportello");
@@ -52,6 +53,6 @@ async fn the_ses_batch_opens_one_ticket_acknowledged_through_ses_and_fails_only_
     // SQS redelivers the batch: nothing new is written or sent.
     let event: SqsEvent = serde_json::from_str(EVENT).unwrap();
     assert_eq!(handle_email_batch(&engine, event).await.batch_item_failures.len(), 1);
-    assert_eq!(engine.ports.tickets.work_queue("first_level", TicketState::New, 10).await.unwrap().len(), 1);
+    assert_eq!(engine.ports.tickets.work_queue(TRIAGE_TEAM, TicketState::New, 10).await.unwrap().len(), 1);
     assert_eq!(engine.ports.events.list(&opened[0].id).await.unwrap().len(), events.len());
 }

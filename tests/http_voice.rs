@@ -67,10 +67,11 @@ async fn in_hours_the_caller_is_welcomed_and_queued_with_a_ticket() {
     assert!(t.triaged_at.is_some(), "triaged before the answer");
     assert_eq!(t.team, "first_level");
 
-    // The platform retries: same ticket, same answer; the queued triage changes nothing.
+    // The platform retries: same ticket, same answer. The call was triaged before the answer,
+    // so no triage step was queued, and the retry changes nothing.
     let again = v.call(&call).await;
     assert_eq!(again.body, r.body);
-    assert_eq!(engine.run_pending_steps(10).await.unwrap(), 1);
+    assert_eq!(engine.run_pending_steps(10).await.unwrap(), 0);
     assert_eq!(engine.ticket(&t.id).await.unwrap().version, t.version);
 
     // Italian by default; no menu choice → the operator starts from a basic request.

@@ -470,6 +470,7 @@ async fn the_authorization_matrix_holds_for_every_endpoint_and_role() {
             "/operator/incidents/INC-none/resolve",
             Some(json!({"closing_text": "c"})),
         ),
+        (Endpoint::Sweep, Method::POST, "/operator/sweep", Some(json!({"older_than_seconds": 120}))),
     ];
     assert_eq!(cases.len(), MATRIX.len(), "every endpoint of the matrix is exercised");
     for (endpoint, method, suffix, body) in &cases {

@@ -9,6 +9,7 @@ use serde_json::json;
 use sportello::adapters::embedded::OutboxMailer;
 use sportello::domain::{EventKind, Requester};
 use sportello::engine::{AnswerDelivery, NewChatSession};
+use sportello::http::operator_auth::Role;
 
 fn mail(message_id: &str, headers: &str, subject: &str, body: &str) -> Vec<u8> {
     format!(
@@ -165,4 +166,84 @@ async fn an_api_answer_is_on_the_ticket_and_a_call_waits_for_a_call_back() {
     let answer_id = events.iter().find(|e| e.kind == EventKind::Answered).unwrap().detail["answer_id"].clone();
     assert_eq!(callback["answer_id"], answer_id);
     let _ = ok((axum::http::StatusCode::OK, json!({})));
+}
+
+/// Message-IDs that are valid but unusual (a quoted local part with a space, UTF-8, one folded
+/// across lines) must not cost the requester the acknowledgement or the operator's answer.
+#[tokio::test]
+async fn unusual_message_ids_still_get_the_acknowledgement_and_the_answer() {
+    for (what, id_header) in [
+        ("a quoted local part", "<\"giulia bianchi\"@mail.example.com>"),
+        ("UTF-8", "<città.4f2a@posta.example.it>"),
+        ("a line break", "<abc-4f2a\r\n def@mail.example.com>"),
+    ] {
+        let d = Desk::new();
+        let raw = format!(
+            "From: Giulia Bianchi <giulia.bianchi@example.com>\r\nTo: supporto@pagopa.it\r\n\
+             Date: Wed, 02 Dec 2026 09:00:00 +0100\r\nMessage-ID: {id_header}\r\n\
+             Subject: Rimborso avviso\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHo pagato due volte.\r\n"
+        );
+        let first = d.engine.receive_email(raw.as_bytes(), None).await.unwrap();
+        assert!(
+            matches!(first.acknowledgement, sportello::engine::Acknowledgement::Sent { .. }),
+            "{what}: {:?}",
+            first.acknowledgement
+        );
+        let reference = first.reference.clone().unwrap();
+        d.engine.run_pending_steps(10).await.unwrap();
+        let resolved = d.work(reference.as_str(), "Q", "Il rimborso arriva entro 30 giorni.").await;
+        assert_eq!(resolved["state"], "resolved", "{what}: {resolved}");
+        assert_eq!(resolved["answer_delivery"]["via"], "email", "{what}: {resolved}");
+        let sent = OutboxMailer::new(d.db.clone()).sent(10).await.unwrap();
+        assert_eq!(sent.len(), 2, "{what}: the acknowledgement and the answer");
+        for mail in &sent {
+            let text = String::from_utf8_lossy(&mail.raw);
+            let headers = &text[..text.find("\r\n\r\n").unwrap()];
+            assert!(headers.is_ascii(), "{what}: headers must be ASCII:\n{headers}");
+            let parsed = mail_parser::MessageParser::default().parse(&mail.raw).unwrap();
+            assert_eq!(
+                parsed.to().and_then(|a| a.first()).and_then(|a| a.address()),
+                Some("giulia.bianchi@example.com")
+            );
+        }
+        assert!(String::from_utf8_lossy(&sent[1].raw).contains("Il rimborso arriva entro 30 giorni."), "{what}");
+    }
+}
+
+/// An answer that cannot reach the requester: the resolve response says so, the ticket shows
+/// it and stays open (it is not resolved-and-answered), and the operator can then record that
+/// they answered another way.
+#[tokio::test]
+async fn an_answer_that_cannot_be_delivered_is_shown_and_keeps_the_ticket_open() {
+    let d = Desk::new();
+    // An address no mail can go to (no domain to deliver to).
+    let requester = Requester { email: Some("giulia@localhost".into()), ..Requester::default() };
+    let reference = d.open_with("email", "basic_info", "undeliverable-1", requester).await;
+    let resolved = d.work(&reference, "Q", "Il rimborso arriva entro 30 giorni.").await;
+    assert_eq!(resolved["state"], "in_progress", "{resolved}");
+    assert_eq!(resolved["answer_delivery"]["via"], "undeliverable", "{resolved}");
+    let reason = resolved["answer_delivery"]["reason"].as_str().unwrap();
+    assert!(reason.contains("address"), "{reason}");
+    assert_eq!(OutboxMailer::new(d.db.clone()).sent(10).await.unwrap().len(), 0);
+
+    let view =
+        ok(d.call(Role::Operator, axum::http::Method::GET, &format!("/operator/tickets/{reference}"), None).await);
+    let undelivered: Vec<&serde_json::Value> =
+        view["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "answer_undelivered").collect();
+    assert_eq!(undelivered.len(), 1, "{view}");
+    assert!(undelivered[0]["detail"]["reason"].as_str().unwrap().contains("address"));
+    assert!(view["expected_next"].as_str().unwrap().contains("could not be delivered"), "{}", view["expected_next"]);
+
+    // The step the resolve queued finds the same: nothing is sent, nothing changes again.
+    d.engine.run_pending_steps(10).await.unwrap();
+    let t = d.engine.ticket_by_reference(&reference).await.unwrap();
+    assert_eq!(t.state, sportello::domain::TicketState::InProgress);
+
+    // The operator phoned the requester: resolving with how the answer was given closes it.
+    let base = format!("/operator/tickets/{reference}/resolve");
+    let body = json!({"answer": "Comunicato per telefono.", "given_by": "phone"});
+    let done = ok(d.call(Role::Operator, axum::http::Method::POST, &base, Some(body)).await);
+    assert_eq!(done["state"], "resolved", "{done}");
+    assert_eq!(done["answer_delivery"]["via"], "given_by_operator", "{done}");
+    assert_eq!(OutboxMailer::new(d.db.clone()).sent(10).await.unwrap().len(), 0);
 }

@@ -51,7 +51,10 @@ async fn a_reminder_quoting_a_reference_shows_that_tickets_status_and_is_recorde
     )
     .await);
 
-    let r = reminder(&d, "email", "sollecito-1", Some(&earlier), Requester::default()).await;
+    // A mail with an address the answer can go to (an answer that cannot be delivered keeps the
+    // ticket open: tests/operator_answers.rs).
+    let writer = Requester { email: Some("mario.rossi@example.it".into()), ..Requester::default() };
+    let r = reminder(&d, "email", "sollecito-1", Some(&earlier), writer).await;
     let path = format!("/operator/tickets/{r}/reminder-lookup");
     let (status, p) = d.call(Role::Operator, Method::POST, &path, None).await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -93,7 +96,8 @@ async fn a_reminder_quoting_a_reference_shows_that_tickets_status_and_is_recorde
 async fn without_a_reference_the_requesters_open_ticket_is_found() {
     let d = Desk::new();
     let by_fiscal_code = || Requester { fiscal_code: Some(FISCAL_CODE.into()), ..Requester::default() };
-    let done = d.open_with("email", "basic_info", "old", by_fiscal_code()).await;
+    let mailable = Requester { email: Some("mario.rossi@example.it".into()), ..by_fiscal_code() };
+    let done = d.open_with("email", "basic_info", "old", mailable).await;
     d.work(&done, "Q", "Risposta.").await;
     let open = d.open_with("api", "basic_info", "open", by_fiscal_code()).await;
     d.open_with("email", "basic_info", "someone-else", Requester::default()).await;

@@ -90,7 +90,12 @@ impl Desk {
     }
 
     async fn tickets(&self) -> usize {
-        self.engine.ports.tickets.work_queue("first_level", TicketState::New, 1000).await.unwrap().len()
+        // Waiting for triage, or triaged into the operators' queue.
+        let mut n = 0;
+        for team in [sportello::engine::TRIAGE_TEAM, "first_level"] {
+            n += self.engine.ports.tickets.work_queue(team, TicketState::New, 1000).await.unwrap().len();
+        }
+        n
     }
 }
 

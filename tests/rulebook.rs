@@ -144,6 +144,29 @@ fn readme_embeds_the_current_graph() {
     assert!(graph.matches("```mermaid").count() == 4, "one diagram per channel");
 }
 
+/// A rulebook with thousands of unknown keys (a generated file, a bad merge) gets the first
+/// errors, located as usual, and a count of the rest, not thousands of screens.
+#[test]
+fn thousands_of_unknown_keys_are_reported_up_to_a_limit() {
+    let dir = tempdir("many-unknown-keys");
+    let mut text = std::fs::read_to_string(root().join("rules/rulebook.yaml")).unwrap();
+    for i in 0..5_000 {
+        text.push_str(&format!("unknown_key_{i:05}: 1\n"));
+    }
+    let file = dir.join("rulebook.yaml");
+    std::fs::write(&file, &text).unwrap();
+    let (out, code) = run(RulesAction::Check { path: file.clone() });
+    assert_eq!(code, 1, "{out}");
+    let shown = out.matches("error: unknown key `unknown_key_").count();
+    assert_eq!(shown, 100, "{}", &out[..out.len().min(2000)]);
+    // The first ones, in file order, each with its line.
+    let first_line = text.lines().position(|l| l.starts_with("unknown_key_00000")).unwrap() + 1;
+    assert!(out.contains(&format!("{}:{first_line}:1", file.display())), "{}", &out[..out.len().min(2000)]);
+    assert!(out.contains("and 4,900 more errors"), "{}", &out[out.len().saturating_sub(2000)..]);
+    assert!(out.ends_with("5000 error(s), 0 warning(s)\n"), "{}", &out[out.len().saturating_sub(500)..]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A broken variant of the default rulebook: its edits (find, replace), the error expected, the
 /// text the error points at, and the help line expected under it.
 struct BrokenRole {

@@ -9,7 +9,8 @@ use sportello::domain::{
     Actor, ActorRole, ChannelKind, Event, EventKind, Ticket, TicketId, TicketReference, TicketState,
 };
 use sportello::ports::{
-    EscalationMessage, EscalationRoute, OutgoingMail, RequesterKey, RunOnce, StepMessage, StoreError, run_once,
+    EscalationMessage, EscalationRoute, NewTicket, OutgoingMail, RequesterKey, RunOnce, StepMessage, StoreError,
+    run_once,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -358,6 +359,57 @@ async fn erasure_reaches_every_copy_the_store_keeps(b: &dyn Backend) {
     }
 }
 
+/// An erasure also reaches what intake stored with the ticket: a step still waiting (on the
+/// store's queue, or in its outbox) that carries more than ids, and the digest of the request
+/// kept with its key. A step of ids only stays, so the ticket is still triaged; the key stays, so
+/// a retry still finds its ticket.
+async fn erasure_reaches_what_intake_stored(b: &dyn Backend) {
+    let p = b.ports();
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let email = format!("lucia.bianchi+{tag}@example.it");
+    let mut t = ticket("awaiting_triage", days_ago(1));
+    t.requester.email = Some(email.clone());
+    let triage = StepMessage::new("triage", format!("{}.triage", t.id), serde_json::json!({"ticket_id": t.id}));
+    let notify = StepMessage::new(
+        "notify",
+        format!("{}.notify", t.id),
+        serde_json::json!({"ticket_id": t.id, "text": format!("Gentile Lucia Bianchi ({email})")}),
+    );
+    let digest = format!("digest-{tag}");
+    let new = NewTicket {
+        idempotency_key: key(),
+        fingerprint: Some(digest.clone()),
+        ticket: t.clone(),
+        actor: Actor::system(),
+        events: Vec::new(),
+        steps: vec![triage.clone(), notify],
+    };
+    let created = p.tickets.open(&new).await.unwrap();
+    let before = b.stored_text().await.to_lowercase();
+    assert!(before.contains(&digest) && before.contains("lucia bianchi"), "stored before");
+    let copies = p.tickets.copies_of(std::slice::from_ref(&t)).await.unwrap();
+    assert_eq!(copies.get("queued_messages"), Some(&1), "{copies:?}");
+
+    let privacy_operator = Actor { id: "dpo-4".into(), role: ActorRole::PrivacyOperator };
+    let erased =
+        p.tickets.erase_requester(&RequesterKey::Email(email.clone()), &privacy_operator, now()).await.unwrap();
+    assert_eq!(erased.tickets, [t.id.clone()]);
+    assert_eq!(erased.copies.get("queued_messages"), Some(&1), "{:?}", erased.copies);
+    let after = b.stored_text().await.to_lowercase();
+    for secret in [digest.as_str(), &email, "lucia bianchi"] {
+        assert!(!after.contains(&secret.to_lowercase()), "`{secret}` survived the erasure");
+    }
+    if !created.outbox.is_empty() {
+        // A store that keeps intake steps in an outbox keeps the one of ids only.
+        let pending = p.tickets.outbox_pending(now(), 1000).await.unwrap();
+        let left: Vec<&StepMessage> = pending.iter().filter(|o| o.ticket == t.id).map(|o| &o.step).collect();
+        assert_eq!(left, [&triage]);
+    }
+    let again = p.tickets.open(&new).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!((again.ticket.id, again.fingerprint), (t.id, None));
+}
+
 async fn purge_removes_only_closed_tickets_past_retention(b: &dyn Backend) {
     let p = b.ports();
     let team = format!("team-{}", uuid::Uuid::new_v4());
@@ -680,6 +732,59 @@ async fn escalations_by_queue_and_mail(b: &dyn Backend) {
     assert!(matches!(p.escalation.deliver(&route, &wrong).await, Err(StoreError::Invalid(_))));
 }
 
+/// An intake's ticket, events and steps are written together: the steps are either on the
+/// store's own queue already or waiting in its outbox, never lost; a replay says what the key was
+/// first used with and what is still waiting.
+async fn intake_writes_everything_at_once(b: &dyn Backend) {
+    let p = b.ports();
+    let t = ticket("first_level", days_ago(1));
+    let step = StepMessage::new("triage", t.id.to_string(), serde_json::json!({"ticket_id": t.id}));
+    let new = NewTicket {
+        idempotency_key: key(),
+        fingerprint: Some("digest-1".into()),
+        ticket: t.clone(),
+        actor: Actor::system(),
+        events: vec![note(&t, t.created_at, "first message")],
+        steps: vec![step.clone()],
+    };
+    let created = p.tickets.open(&new).await.unwrap();
+    assert!(!created.replayed);
+    let kinds: Vec<EventKind> = p.events.list(&t.id).await.unwrap().iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::Created, EventKind::Note]);
+    // What the store did not queue itself waits in its outbox, and the sweep can find it.
+    let pending = p.tickets.outbox_pending(now(), 10).await.unwrap();
+    assert_eq!(pending, created.outbox);
+    assert!(created.outbox.iter().all(|o| o.step == step && o.ticket == t.id), "{:?}", created.outbox);
+    assert!(p.tickets.outbox_pending(days_ago(2), 10).await.unwrap().is_empty(), "nothing older");
+
+    // The same key again: the first ticket, its fingerprint, and the steps still waiting.
+    let retry = ticket("first_level", days_ago(1));
+    let again =
+        NewTicket { events: vec![note(&retry, retry.created_at, "first message")], ticket: retry, ..new.clone() };
+    let again = p.tickets.open(&again).await;
+    let again = again.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.ticket.id, t.id);
+    assert_eq!(again.fingerprint.as_deref(), Some("digest-1"));
+    assert_eq!(again.outbox, created.outbox);
+    p.tickets.outbox_done(&created.outbox).await.unwrap();
+    p.tickets.outbox_done(&created.outbox).await.unwrap();
+    assert!(p.tickets.outbox_pending(now(), 10).await.unwrap().is_empty());
+    assert!(p.tickets.open(&new).await.unwrap().outbox.is_empty(), "published: nothing left for a replay");
+    assert_eq!(p.events.list(&t.id).await.unwrap().len(), 2, "a replay writes nothing");
+
+    // An event of another ticket cannot come along, and then nothing is written at all.
+    let other = ticket("first_level", days_ago(1));
+    let stray = NewTicket {
+        idempotency_key: key(),
+        ticket: other.clone(),
+        events: vec![note(&t, t.created_at, "not yours")],
+        ..new.clone()
+    };
+    assert!(matches!(p.tickets.open(&stray).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(p.tickets.get(&other.id).await, Err(StoreError::NotFound(_))));
+}
+
 macro_rules! contract {
     ($set:ident, $backend:expr, [$($case:ident),* $(,)?]) => {
         mod $set {
@@ -701,12 +806,14 @@ macro_rules! all_contracts {
             $backend,
             [
                 idempotent_create,
+                intake_writes_everything_at_once,
                 one_winner_among_concurrent_updates,
                 update_refuses_bad_input,
                 corrupt_records_are_errors_not_panics,
                 work_queue_is_oldest_first,
                 erasure_leaves_no_personal_data,
                 erasure_reaches_every_copy_the_store_keeps,
+                erasure_reaches_what_intake_stored,
                 purge_removes_only_closed_tickets_past_retention,
                 nothing_acknowledged_is_lost,
                 events_keep_their_order,

@@ -72,6 +72,9 @@ pub enum EventKind {
     Reassigned,
     /// Mail we sent to the requester bounced (a delivery status notification came back).
     DeliveryFailed,
+    /// The operator's answer could not reach the requester (no address, one no mail can reach,
+    /// refused by the mail service): the resolution it came with is undone.
+    AnswerUndelivered,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

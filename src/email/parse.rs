@@ -10,6 +10,13 @@ use std::collections::HashSet;
 /// The largest raw message accepted. SES itself caps inbound mail at 40 MB, but a support ticket
 /// has no use for more than this, and parsing is bounded by it.
 pub const MAX_EMAIL_BYTES: usize = 10 * 1024 * 1024;
+/// The most MIME parts a message is read with: a request with its attachments has a handful, a
+/// digest a few hundred. The parser keeps a few kilobytes per part however small the part, so
+/// 88,000 parts in 9 MB took 200 MB of memory; past this the message is kept by its headers.
+pub const MAX_MIME_PARTS: usize = 1_000;
+/// The deepest nesting of multiparts a message is read with (a forward of a forward of a signed
+/// message is half a dozen levels).
+pub const MAX_MIME_DEPTH: usize = 20;
 
 /// An address with its display name, as written by the sender (encoded words decoded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,6 +122,11 @@ pub struct InboundEmail {
     pub content_type: String,
     pub control: ControlHeaders,
     pub report: Option<DeliveryReport>,
+    /// Set when the message is over the MIME budgets ([`MAX_MIME_PARTS`], [`MAX_MIME_DEPTH`]): why
+    /// its body and attachments were not read. It is kept by its headers (sender, subject,
+    /// threading), so it still opens or finds its ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_refused: Option<String>,
 }
 
 /// Parses a raw RFC 5322 message.
@@ -122,6 +134,8 @@ pub struct InboundEmail {
 /// Lenient where mail clients are sloppy (bad dates, unknown charsets, stray bytes), strict where
 /// the result would be misleading: empty input, input over [`MAX_EMAIL_BYTES`], input with no
 /// recognisable header, and a multipart whose closing boundary never comes (a cut-off upload).
+/// A message over the MIME budgets is read by its headers only (see
+/// [`InboundEmail::content_refused`]): its cost stays proportional to its size.
 pub fn parse_inbound(raw: &[u8]) -> Result<InboundEmail, EmailError> {
     if raw.len() > MAX_EMAIL_BYTES {
         return Err(EmailError::TooLarge { size: raw.len(), limit: MAX_EMAIL_BYTES });
@@ -135,14 +149,38 @@ pub fn parse_inbound(raw: &[u8]) -> Result<InboundEmail, EmailError> {
     if raw[..header_end].contains(&0) {
         return Err(EmailError::NotAnEmail("NUL byte in the header block"));
     }
-    let message = MessageParser::new().parse(raw).ok_or(EmailError::NotAnEmail("no header found"))?;
+    // Counted on the bytes before the parser builds anything: its memory grows with the parts.
+    let content_refused = mime_shape(raw).refusal();
+    let parser = MessageParser::new();
+    let parsed = if content_refused.is_some() { parser.parse_headers(raw) } else { parser.parse(raw) };
+    let message = parsed.ok_or(EmailError::NotAnEmail("no header found"))?;
     if !has_rfc5322_header(&message) {
         return Err(EmailError::NotAnEmail("none of the RFC 5322 headers is present"));
     }
+    if content_refused.is_some() {
+        return Ok(InboundEmail {
+            body: String::new(),
+            body_source: BodySource::None,
+            attachments: Vec::new(),
+            report: None,
+            content_refused,
+            ..headers_of(&message)
+        });
+    }
     check_not_truncated(&message, raw)?;
-
     let (body, body_source) = text_body(&message);
     Ok(InboundEmail {
+        body,
+        body_source,
+        attachments: attachments(&message),
+        report: delivery_report(&message),
+        ..headers_of(&message)
+    })
+}
+
+/// What the headers say; the body, attachments and report are filled in by the caller.
+fn headers_of(message: &Message<'_>) -> InboundEmail {
+    InboundEmail {
         from: message.from().and_then(|a| mailboxes(a).into_iter().next()),
         reply_to: message.reply_to().map(mailboxes).unwrap_or_default(),
         to: message.to().map(mailboxes).unwrap_or_default(),
@@ -152,13 +190,99 @@ pub fn parse_inbound(raw: &[u8]) -> Result<InboundEmail, EmailError> {
         message_id: message.message_id().and_then(normalize_message_id),
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
-        body,
-        body_source,
-        attachments: attachments(&message),
+        body: String::new(),
+        body_source: BodySource::None,
+        attachments: Vec::new(),
         content_type: message.root_part().content_type().map_or_else(|| "text/plain".to_owned(), mime_type),
-        control: control_headers(&message),
-        report: delivery_report(&message),
-    })
+        control: control_headers(message),
+        report: None,
+        content_refused: None,
+    }
+}
+
+/// How many MIME parts a message has and how deep they nest, counted in one pass over the bytes
+/// by the boundary lines of the multiparts it declares (and its attached messages).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct MimeShape {
+    parts: usize,
+    depth: usize,
+}
+
+impl MimeShape {
+    /// Why the message is not read, when it is over a budget. No content in it, only counts.
+    fn refusal(self) -> Option<String> {
+        use crate::text::thousands;
+        if self.parts > MAX_MIME_PARTS {
+            return Some(format!(
+                "its content was not read: the message has {} MIME parts, and at most {} are read",
+                thousands(self.parts),
+                thousands(MAX_MIME_PARTS)
+            ));
+        }
+        (self.depth > MAX_MIME_DEPTH).then(|| {
+            format!(
+                "its content was not read: the message's parts are nested {} deep, and at most {MAX_MIME_DEPTH} \
+                 levels are read",
+                self.depth
+            )
+        })
+    }
+}
+
+fn mime_shape(raw: &[u8]) -> MimeShape {
+    // Every boundary the message declares (a part's headers declare its children's), and every
+    // attached message; found by the `=` of `boundary=` and the `/` of `message/rfc822`.
+    let mut boundaries: HashSet<&[u8]> = HashSet::new();
+    let mut shape = MimeShape::default();
+    for (i, &b) in raw.iter().enumerate() {
+        if b == b'=' && i >= 8 && raw[i - 8..i].eq_ignore_ascii_case(b"boundary") {
+            let rest = &raw[i + 1..];
+            let value = match rest.strip_prefix(b"\"") {
+                Some(quoted) => &quoted[..quoted.iter().position(|&c| matches!(c, b'"' | b'\r' | b'\n')).unwrap_or(0)],
+                None => &rest[..rest.iter().position(|&c| c == b';' || c.is_ascii_whitespace()).unwrap_or(rest.len())],
+            };
+            if !value.is_empty() && value.len() <= 200 {
+                boundaries.insert(value);
+            }
+        } else if b == b'/'
+            && i >= 7
+            && raw[i - 7..i].eq_ignore_ascii_case(b"message")
+            && raw
+                .get(i + 1..i + 7)
+                .is_some_and(|t| t.eq_ignore_ascii_case(b"rfc822") || t.eq_ignore_ascii_case(b"global"))
+        {
+            shape.parts += 1;
+        }
+    }
+    if boundaries.is_empty() {
+        return shape;
+    }
+    // The boundary lines, in order: a boundary not open yet opens a nested multipart, one open
+    // further up closes what is inside it.
+    let mut open: Vec<&[u8]> = Vec::new();
+    for line in raw.split(|&b| b == b'\n') {
+        let Some(rest) = line.strip_prefix(b"--") else { continue };
+        let rest = rest.trim_ascii_end();
+        let (name, closing) = match rest.strip_suffix(b"--") {
+            Some(name) if boundaries.contains(name) => (name, true),
+            _ => (rest, false),
+        };
+        if !boundaries.contains(name) {
+            continue;
+        }
+        match open.iter().rposition(|b| *b == name) {
+            Some(at) => open.truncate(at + 1),
+            None if closing => continue,
+            None => open.push(name),
+        }
+        if closing {
+            open.pop();
+            continue;
+        }
+        shape.parts += 1;
+        shape.depth = shape.depth.max(open.len());
+    }
+    shape
 }
 
 /// Strips the angle brackets and surrounding space of a Message-ID; `None` if nothing is left.
@@ -462,4 +586,42 @@ fn recipient_statuses(body: &str) -> Vec<RecipientStatus> {
             (action.is_some() || status.is_some()).then_some(RecipientStatus { action, status })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(text: &str) -> MimeShape {
+        mime_shape(text.replace('\n', "\r\n").as_bytes())
+    }
+
+    #[test]
+    fn parts_and_depth_are_counted_by_boundary_lines() {
+        let flat = "Content-Type: multipart/mixed; boundary=\"a\"\n\n--a\n\nx\n--a\n\ny\n--a--\n";
+        assert_eq!(shape(flat), MimeShape { parts: 2, depth: 1 });
+        // Unquoted boundary, nested alternative, trailing space after a delimiter, text that
+        // merely starts with two dashes.
+        let nested = "Content-Type: multipart/mixed; boundary=outer\n\n--outer\n\
+                      Content-Type: multipart/alternative; BOUNDARY=\"inner\"\n\n--inner\n\nplain\n--inner \n\nhtml\n\
+                      --inner--\n--outer\n\n-- a signature\n--outer--\n";
+        assert_eq!(shape(nested), MimeShape { parts: 4, depth: 2 });
+        // A closing delimiter of an outer multipart closes the inner one too.
+        let unclosed = "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/mixed; boundary=i\n\n\
+                        --i\n\nx\n--o\n\ny\n--o--\n";
+        assert_eq!(shape(unclosed), MimeShape { parts: 3, depth: 2 });
+        let attached =
+            "Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: message/rfc822\n\nFrom: x\n\nhi\n--a--\n";
+        assert_eq!(shape(attached), MimeShape { parts: 2, depth: 1 });
+        assert_eq!(shape("Subject: plain\n\nno parts at all\n--not a boundary\n"), MimeShape::default());
+    }
+
+    #[test]
+    fn over_the_budgets_the_reason_says_which_and_how_much() {
+        let many = MimeShape { parts: 88_000, depth: 1 }.refusal().unwrap();
+        assert_eq!(many, "its content was not read: the message has 88,000 MIME parts, and at most 1,000 are read");
+        let deep = MimeShape { parts: 3, depth: 40 }.refusal().unwrap();
+        assert!(deep.contains("nested 40 deep, and at most 20 levels"), "{deep}");
+        assert_eq!(MimeShape { parts: MAX_MIME_PARTS, depth: MAX_MIME_DEPTH }.refusal(), None);
+    }
 }

@@ -12,10 +12,18 @@
 //! - API: the `Answered` event is on the ticket, which the client reads by reference (and a
 //!   `webhook` step when the client registered one);
 //! - voice: a `Note` asking for a call-back to the number the caller left.
+//!
+//! An answer that cannot reach the requester (no address, an address no mail can reach, a mail
+//! service that refuses it) is not an answer given: the ticket goes back to `in_progress` with an
+//! `answer_undelivered` event saying why, the resolve call says so, and the SLA clocks keep
+//! running. The operator reaches the requester another way and resolves again saying how
+//! (`given_by`), which sends nothing.
 
+use super::retry::Attempts;
 use super::{Engine, EngineError};
-use crate::domain::{Actor, ChannelKind, Event, EventKind, Ticket, TicketId};
-use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StepMessage, run_once};
+use crate::domain::{Actor, ChannelKind, Event, EventKind, Ticket, TicketId, TicketState};
+use crate::ports::mailer::usable_message_id;
+use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StepMessage, StoreError, run_once};
 use serde::Serialize;
 use serde_json::json;
 use std::time::Duration;
@@ -43,18 +51,37 @@ pub enum AnswerDelivery {
     Api,
     /// Waits for an operator's call-back.
     Callback,
-    /// Nowhere to send it (no address); the answer stays on the ticket.
+    /// It cannot reach the requester, and why: the ticket went back to `in_progress` with an
+    /// `answer_undelivered` event.
     Undeliverable {
+        reason: String,
+    },
+    /// The operator gave the answer another way (a phone call, a letter): nothing was sent.
+    GivenByOperator {
+        how: String,
+    },
+    /// Not delivered yet (the mail service is down...): the queued step tries again.
+    Queued {
         reason: String,
     },
     /// Delivered before (a redelivered step, or the inline attempt won).
     AlreadyDelivered,
 }
 
+/// What resolving did: the ticket as it stands after the delivery attempt, and how the answer went.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub ticket: Ticket,
+    pub delivery: AnswerDelivery,
+}
+
+/// The longest `given_by` an operator may write (`phone`, `registered letter`...).
+pub const MAX_GIVEN_BY_CHARS: usize = 40;
+
 impl Engine {
     /// Queues the delivery of answer `answer_id` of ticket `ticket` and tries it now. A failed
     /// attempt is left to the step; only a failure to queue it is an error.
-    pub(crate) async fn send_answer(&self, ticket: &Ticket, answer_id: &str) -> Result<(), EngineError> {
+    pub(crate) async fn send_answer(&self, ticket: &Ticket, answer_id: &str) -> Result<AnswerDelivery, EngineError> {
         let step = StepMessage::new(
             DELIVER_ANSWER,
             format!("{}.answer.{answer_id}", ticket.id),
@@ -64,13 +91,16 @@ impl Engine {
         .with_attribute("reference", ticket.reference.to_string());
         let queued = self.ports.steps.publish(&step).await;
         match self.deliver_answer_of(&ticket.id, answer_id, Some(ticket)).await {
-            Ok(how) => tracing::info!(ticket = %ticket.id, reference = %ticket.reference, ?how, "answer delivered"),
+            Ok(how) => {
+                tracing::info!(ticket = %ticket.id, reference = %ticket.reference, ?how, "answer delivered");
+                Ok(how)
+            }
             Err(e) => {
                 tracing::warn!(ticket = %ticket.id, error = %e, "answer not delivered yet; the step will retry");
                 queued?;
+                Ok(AnswerDelivery::Queued { reason: "the delivery failed for now; it is retried".into() })
             }
         }
-        Ok(())
     }
 
     /// Delivers one answer on the ticket's channel, once.
@@ -121,20 +151,35 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("answer {answer_id} on ticket {id}")))?;
         let body = answered.detail.get("body").and_then(|v| v.as_str()).unwrap_or_default().to_string();
         let operator = answered.actor.clone();
+        let how = self.deliver_on_channel(&ticket, &events, &operator, &body, answer_id).await?;
+        if let AnswerDelivery::Undeliverable { reason } = &how {
+            self.undo_resolution(id, answer_id, reason).await?;
+        }
+        Ok(how)
+    }
+
+    async fn deliver_on_channel(
+        &self,
+        ticket: &Ticket,
+        events: &[Event],
+        operator: &Actor,
+        body: &str,
+        answer_id: &str,
+    ) -> Result<AnswerDelivery, EngineError> {
         match ticket.channel_kind {
-            ChannelKind::Email => self.email_answer(&ticket, &events, &operator, &body, answer_id).await,
+            ChannelKind::Email => self.email_answer(ticket, events, operator, body, answer_id).await,
             ChannelKind::Chat => {
-                let said = self.chat_operator_message(&ticket.id, &operator, &body).await?;
-                if let Some(question) = self.survey_question(&ticket, None) {
+                let said = self.chat_operator_message(&ticket.id, operator, body).await?;
+                if let Some(question) = self.survey_question(ticket, None) {
                     // The answer is out; a question that fails to follow must not send it twice.
-                    if let Err(e) = self.chat_operator_message(&ticket.id, &operator, &question).await {
+                    if let Err(e) = self.chat_operator_message(&ticket.id, operator, &question).await {
                         tracing::warn!(ticket = %ticket.id, error = %e, "survey question not posted in the chat");
                     }
                 }
                 Ok(AnswerDelivery::Chat { seq: said.seq })
             }
             ChannelKind::Api => {
-                self.queue_client_webhook(&ticket, &events, answer_id).await?;
+                self.queue_client_webhook(ticket, events, answer_id).await?;
                 Ok(AnswerDelivery::Api)
             }
             ChannelKind::Voice => {
@@ -163,12 +208,22 @@ impl Engine {
         body: &str,
         answer_id: &str,
     ) -> Result<AnswerDelivery, EngineError> {
-        let Some(mail) = self.answer_mail(ticket, events, body) else {
-            let reason = "no e-mail address (or the rulebook has no `email:` block) to answer to".to_string();
-            tracing::warn!(ticket = %ticket.id, "answer not mailed: no usable address");
-            return Ok(AnswerDelivery::Undeliverable { reason });
+        let mail = match self.answer_mail(ticket, events, body) {
+            Ok(mail) => mail,
+            Err(reason) => {
+                tracing::warn!(ticket = %ticket.id, reason, "answer not mailed");
+                return Ok(AnswerDelivery::Undeliverable { reason });
+            }
         };
-        let sent = self.ports.mailer.send(&mail).await?;
+        let sent = match self.ports.mailer.send(&mail).await {
+            Ok(sent) => sent,
+            // Refused as it is (SES rejected it): sending it again changes nothing.
+            Err(StoreError::Invalid(why)) => {
+                tracing::warn!(ticket = %ticket.id, why, "answer refused by the mail service");
+                return Ok(AnswerDelivery::Undeliverable { reason: format!("the mail service refused it: {why}") });
+            }
+            Err(e) => return Err(e.into()),
+        };
         let event = Event {
             ticket_id: ticket.id.clone(),
             at: self.now(),
@@ -193,13 +248,16 @@ impl Engine {
     }
 
     /// The reply: to the requester, on the thread of the messages on the ticket, in reply to the
-    /// requester's last one.
-    fn answer_mail(&self, ticket: &Ticket, events: &[Event], body: &str) -> Option<OutgoingMail> {
-        let settings = self.rules.email.as_ref()?;
-        let to = ticket.requester.email.clone()?;
+    /// requester's last one; or why there can be none.
+    fn answer_mail(&self, ticket: &Ticket, events: &[Event], body: &str) -> Result<OutgoingMail, String> {
+        let settings = self.rules.email.as_ref().ok_or("the rulebook has no `email:` block to send mail with")?;
+        let to = ticket.requester.email.clone().ok_or("the requester left no e-mail address")?;
         let mut references: Vec<String> = Vec::new();
         let mut last_from_requester = None;
-        for (id, from_requester) in events.iter().filter_map(mail_id) {
+        // Ids a header cannot carry as received are left out: the reply threads on the others and
+        // on its `[SP-…]` subject tag rather than not going at all.
+        let usable = events.iter().filter_map(mail_id).filter_map(|(id, r)| Some((usable_message_id(&id)?, r)));
+        for (id, from_requester) in usable {
             if !references.contains(&id) {
                 references.push(id.clone());
             }
@@ -240,8 +298,56 @@ impl Engine {
             auto_submitted: None,
             reply_to: None,
         };
-        mail.validate().ok().map(|()| mail)
+        mail.validate().map_err(|e| format!("the requester's e-mail address cannot be mailed ({e})"))?;
+        Ok(mail)
     }
+
+    /// R, undone: the answer did not reach the requester, so the ticket is worked again
+    /// (`in_progress`, the same assignee) with an `answer_undelivered` event saying why.
+    async fn undo_resolution(&self, id: &TicketId, answer_id: &str, reason: &str) -> Result<(), EngineError> {
+        let mut attempts = Attempts::new(format!("recording the undelivered answer of ticket {id}"));
+        loop {
+            let mut ticket = self.ports.tickets.get(id).await?;
+            let now = self.now();
+            // A ticket that moved on meanwhile (the requester wrote, it was reopened) keeps its state.
+            if ticket.state == TicketState::Resolved {
+                ticket.move_to(TicketState::InProgress, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+            }
+            // A survey that went with the undelivered answer never reached anyone: the next
+            // resolution sends it.
+            if ticket.survey.as_ref().is_some_and(|s| s.answered_at.is_none()) {
+                ticket.survey = None;
+            }
+            ticket.updated_at = now;
+            let event = Event {
+                ticket_id: ticket.id.clone(),
+                at: now,
+                actor: Actor::system(),
+                kind: EventKind::AnswerUndelivered,
+                detail: json!({"answer_id": answer_id, "reason": reason, "channel": ticket.channel}),
+            };
+            match self.ports.tickets.update(&ticket, &[event]).await {
+                Ok(saved) => {
+                    tracing::warn!(ticket = %saved.id, reference = %saved.reference, "answer undelivered: the ticket is in progress again");
+                    return Ok(());
+                }
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Why the latest answer on a ticket that is open again did not reach the requester, if it did
+/// not: what the operator must know before anything else.
+pub(crate) fn undelivered_answer(events: &[Event]) -> Option<&str> {
+    let last = events.iter().rev().find(|e| e.kind == EventKind::Answered)?;
+    let id = last.detail.get("answer_id")?;
+    events
+        .iter()
+        .find(|e| e.kind == EventKind::AnswerUndelivered && e.detail.get("answer_id") == Some(id))
+        .and_then(|e| e.detail.get("reason"))
+        .and_then(|r| r.as_str())
 }
 
 /// The Message-ID an event records, and whether the requester sent it: a requester's message or

@@ -13,6 +13,8 @@
 //! its SHA-256 is stored, so neither the store nor an operator can act as the user, and a
 //! reference alone (printed in every message) opens nothing.
 
+use super::retry::Attempts;
+use super::triage::TRIAGE_TEAM;
 use super::{Engine, EngineError, NewContact, TRIAGE};
 use crate::domain::{
     Actor, ActorRole, ChannelKind, Event, EventKind, Outcome, Requester, Ticket, TicketId, TicketState, TicketType,
@@ -319,43 +321,66 @@ impl Engine {
             ));
         }
         let channel = self.chat_channel()?.to_string();
-        let created = self
-            .open(NewContact {
-                channel: channel.clone(),
-                idempotency_key: format!("chat:{id}"),
-                category: session.category.clone(),
-                requester: session.requester.clone(),
-                actor: Some(requester(&channel)),
-                ..NewContact::default()
-            })
-            .await
-            .map_err(|e| match e {
-                EngineError::Invalid { field, message } if !field.starts_with('/') => {
-                    EngineError::Invalid { field: format!("/{field}"), message }
-                }
-                other => other,
-            })?;
+        // The bot holds the chat: no operator team sees it until the handoff.
+        let bot_team =
+            self.rules.channels.get(&channel).and_then(|c| c.bot).map(|bot| self.rules.teams.key(bot.team).to_string());
         let token = new_token();
         let lang = session.lang.clone();
+        let welcome_lang = lang.clone().unwrap_or_else(|| self.default_lang());
+        let now = self.now();
+        let session_note = |ticket: &TicketId, lang: &Option<String>| {
+            event(
+                ticket,
+                now,
+                &requester(&channel),
+                EventKind::Note,
+                json!({"chat": "session", "lang": lang, "token_sha256": sha256_hex(&token)}),
+            )
+        };
+        // The session and the bot's welcome are stored with the ticket: a chat never exists
+        // without them, whatever stops the start half-way.
+        let opening = |t: &Ticket| {
+            let welcome = self.chat_text("chat_welcome", &welcome_lang, None, t);
+            vec![session_note(&t.id, &lang), self.bot_says(t, now, welcome)]
+        };
+        let contact = NewContact {
+            channel: channel.clone(),
+            idempotency_key: format!("chat:{id}"),
+            category: session.category.clone(),
+            requester: session.requester.clone(),
+            actor: Some(requester(&channel)),
+            team: bot_team,
+            ..NewContact::default()
+        };
+        let created = self.open_with(contact, opening).await.map_err(|e| match e {
+            EngineError::Invalid { field, message } if !field.starts_with('/') => {
+                EngineError::Invalid { field: format!("/{field}"), message }
+            }
+            other => other,
+        })?;
+        if !created.replayed {
+            tracing::info!(ticket = %created.ticket.id, reference = %created.ticket.reference, "chat session started");
+            let messages = Session::default().numbered(&opening(&created.ticket));
+            return Ok(StartedChat {
+                ticket: created.ticket,
+                token,
+                lang,
+                replayed: false,
+                messages,
+                handed_off: false,
+            });
+        }
+        let mut attempts = Attempts::new(format!("restarting chat {}", created.ticket.reference));
         loop {
             let ticket = self.ports.tickets.get(&created.ticket.id).await?;
             if ticket.channel_kind != ChannelKind::Chat {
                 return Err(EngineError::Conflict("this session id belongs to another channel's contact".into()));
             }
             let events = self.ports.events.list(&ticket.id).await?;
-            let now = self.now();
-            let session_note = |lang: &Option<String>| {
-                event(
-                    &ticket.id,
-                    now,
-                    &requester(&ticket.channel),
-                    EventKind::Note,
-                    json!({"chat": "session", "lang": lang, "token_sha256": sha256_hex(&token)}),
-                )
-            };
             if let Some(existing) = Session::of(&events) {
-                // A retry: one more token for the same session.
-                self.ports.events.append(&[session_note(&None)]).await?;
+                // A retry: one more token for the same session (the client may have lost the
+                // first answer; the earlier tokens stay valid).
+                self.ports.events.append(&[session_note(&ticket.id, &None)]).await?;
                 return Ok(StartedChat {
                     lang: existing.lang.clone(),
                     ticket,
@@ -365,9 +390,8 @@ impl Engine {
                     messages: existing.messages,
                 });
             }
-            // First start (or a retry after a start that stopped half-way): the bot holds the chat.
-            let welcome_lang = lang.clone().unwrap_or_else(|| self.default_lang());
-            let welcome = self.chat_text("chat_welcome", &welcome_lang, None, &ticket);
+            // A chat opened before sessions were stored with their ticket, whose start stopped
+            // half-way: start it now.
             let mut updated = ticket.clone();
             // While the bot talks the chat is its team's, in no operator's work queue; the
             // handoff's triage gives it the team its flow routes to.
@@ -378,21 +402,14 @@ impl Engine {
                 updated.team = self.rules.teams.key(bot.team).to_string();
             }
             updated.updated_at = now;
-            let new_events = vec![session_note(&lang), self.bot_says(&ticket, now, welcome)];
+            let new_events = opening(&ticket);
             match self.ports.tickets.update(&updated, &new_events).await {
                 Ok(saved) => {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat session started");
                     let messages = Session::default().numbered(&new_events);
-                    return Ok(StartedChat {
-                        ticket: saved,
-                        token,
-                        lang,
-                        replayed: created.replayed,
-                        messages,
-                        handed_off: false,
-                    });
+                    return Ok(StartedChat { ticket: saved, token, lang, replayed: true, messages, handed_off: false });
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -482,6 +499,7 @@ impl Engine {
     /// The user confirms the bot solved it: type B, resolved and closed automatically, at any
     /// hour. The category the user started from stays on the ticket. Saying it twice is harmless.
     pub async fn chat_resolved(&self, reference: &str, token: &str) -> Result<ChatReply, EngineError> {
+        let mut attempts = Attempts::new(format!("closing chat {reference}"));
         loop {
             let (mut ticket, session, _) = self.chat_session(reference, token).await?;
             match ticket.state {
@@ -516,7 +534,9 @@ impl Engine {
             if decision.outcome() != Some(Outcome::AutoResolved) {
                 if decision.step_names().contains(&"handoff_to_operator") {
                     // Section 3.5: a privacy request is never closed by the bot; whatever its
-                    // directions did, the privacy team takes the ticket in charge.
+                    // directions did, the privacy team takes the ticket in charge. Until triage
+                    // it waits where the sweep finds it, should its triage step be lost.
+                    ticket.team = TRIAGE_TEAM.into();
                     ticket.updated_at = now;
                     let events = self.handoff_events(&ticket, &decision, &lang, now, "chat_privacy_registered", true);
                     match self.ports.tickets.update(&ticket, &events).await {
@@ -529,7 +549,7 @@ impl Engine {
                                 handed_off: true,
                             });
                         }
-                        Err(StoreError::Conflict { .. }) => continue,
+                        Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                         Err(e) => return Err(e.into()),
                     }
                 }
@@ -558,7 +578,7 @@ impl Engine {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat resolved by the bot");
                     return Ok(ChatReply { messages: session.numbered(&events), ticket: saved, handed_off: false });
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -568,6 +588,7 @@ impl Engine {
     /// (it gives the ticket its team and deadlines); out of hours it is closed automatically with
     /// the other channels to try. Asking twice is harmless.
     pub async fn chat_request_operator(&self, reference: &str, token: &str) -> Result<ChatReply, EngineError> {
+        let mut attempts = Attempts::new(format!("handing chat {reference} to an operator"));
         loop {
             let (mut ticket, session, _) = self.chat_session(reference, token).await?;
             if session.handoff_at.is_some() {
@@ -588,6 +609,9 @@ impl Engine {
             let now = self.now();
             let steps = decision.step_names();
             let events = if steps.contains(&"handoff_to_operator") {
+                // Out of the bot's hands: waiting for triage, where the sweep finds it should its
+                // triage step be lost.
+                ticket.team = TRIAGE_TEAM.into();
                 ticket.updated_at = now;
                 // In hours the user waits for an operator; a privacy request out of hours waits
                 // for the privacy team's next opening (section 3.5).
@@ -629,7 +653,7 @@ impl Engine {
                     let handed_off = saved.state == TicketState::New;
                     return Ok(ChatReply { messages: session.numbered(&events), ticket: saved, handed_off });
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }

@@ -8,6 +8,8 @@
 //!   the reference, the deadline and its due time (no personal data);
 //! - an escalation whose reminder time (`due`) has passed with no resolution notice is sent again
 //!   to its target, once, as a `reminder`, and an `escalation_reminded` event is appended;
+//! - what a crash, a lost message or an expired lease left undone is finished (the sweep,
+//!   `engine/sweep.rs`): intake steps never published, tickets whose triage never ran;
 //! - then closed tickets past retention are purged.
 //!
 //! Side effects come before the stamp, each under its own [`run_once`] key: a crash between the
@@ -15,6 +17,8 @@
 //! the mail went already, and only the stamp is written. The stamps make ticks idempotent.
 
 use super::operator::{Bodies, Envelope, EscalationSettings, escalation_message, target_route};
+use super::retry::Attempts;
+use super::sweep::{SWEEP_GRACE, SweepReport};
 use super::{Engine, EngineError};
 use crate::domain::{Actor, ChannelKind, Deadline, Event, EventKind, Ticket, TicketState};
 use crate::ports::{MessageKind, OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
@@ -30,8 +34,6 @@ pub const CLOCK_SCAN_LIMIT: usize = 1_000;
 /// A reminder's escalation id is the reminded escalation's, with this after it; a notice may
 /// quote either.
 pub(super) const REMINDER_SUFFIX: &str = "-reminder";
-/// How many times the stamps are re-applied after a version conflict.
-const MAX_ATTEMPTS: usize = 8;
 /// A claimed notification or reminder that never completed may be retried after this.
 const EFFECT_LEASE: Duration = Duration::from_secs(120);
 /// Sent effects are remembered this long: far longer than the gap between a send and its stamp
@@ -50,6 +52,8 @@ pub struct ClockReport {
     pub purged: usize,
     /// Tickets, notifications or reminders left for the next tick after an error (logged).
     pub failed: usize,
+    /// What the sweep finished.
+    pub sweep: SweepReport,
 }
 
 /// What a deadline is owed now.
@@ -123,6 +127,8 @@ impl Engine {
                 }
             }
         }
+        // After the deadlines: a ticket the sweep triages now is watched from the next tick.
+        report.sweep = self.sweep(SWEEP_GRACE).await?;
         report.purged = self.purge_expired().await?;
         Ok(report)
     }
@@ -172,7 +178,10 @@ impl Engine {
             return Ok(());
         }
         let events = self.ports.events.list(&ticket.id).await?;
-        let ever_resolved = events.iter().any(|e| matches!(e.kind, EventKind::Resolved | EventKind::AutoResolved));
+        // An answer that never reached the requester undid its resolution: it meets no deadline.
+        let count = |kind: EventKind| events.iter().filter(|e| e.kind == kind).count();
+        let ever_resolved =
+            count(EventKind::AutoResolved) > 0 || count(EventKind::Resolved) > count(EventKind::AnswerUndelivered);
         let mut done = Vec::new();
         for (d, alarm) in alarms {
             if deadline_met(&d.kind, ticket, ever_resolved) {
@@ -365,7 +374,8 @@ impl Engine {
         ever_resolved: bool,
         report: &mut ClockReport,
     ) -> Result<(), EngineError> {
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new(format!("the clock's stamps on ticket {}", read.reference));
+        loop {
             let mut ticket = self.ports.tickets.get(&read.id).await?;
             let mut events = Vec::new();
             let (mut warned, mut breached, mut reminded) = (0, 0, 0);
@@ -428,11 +438,11 @@ impl Engine {
                     report.reminded += reminded;
                     return Ok(());
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                // Given up: the next tick finds the deadline unstamped and stamps it then.
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Conflict("the ticket keeps changing; the clock stamps it next tick".into()))
     }
 }
 

@@ -12,12 +12,14 @@
 //! that every subject we send carries is what usually finds the ticket.
 
 use super::intake::{MAX_MESSAGE_BYTES, MAX_SUBJECT_BYTES};
+use super::retry::Attempts;
 use super::{Engine, EngineError, NewContact};
 use crate::domain::{Actor, ActorRole, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState};
 use crate::email::{
     self, AutoReply, BounceKind, InboundEmail, VerdictAction, VerdictDecision, Verdicts, auto_reply_policy,
     looks_like_reminder, thread_keys,
 };
+use crate::ports::mailer::usable_message_id;
 use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
 use crate::rules::resolved::{Delivery, Email as EmailSettings};
 use serde::Serialize;
@@ -96,6 +98,10 @@ pub struct EmailOutcome {
     /// SES checks that did not pass, with the action the policy gave each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub verdicts: Vec<String>,
+    /// The message is over the MIME budgets: why its content was not read (its headers were, so
+    /// it still opened or found its ticket).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_refused: Option<String>,
 }
 
 impl EmailOutcome {
@@ -112,6 +118,7 @@ impl EmailOutcome {
             stranger: false,
             acknowledgement: Acknowledgement::NotApplicable,
             verdicts: decision.reasons.iter().map(ToString::to_string).collect(),
+            content_refused: email.content_refused.clone(),
         }
     }
 
@@ -345,6 +352,7 @@ impl Engine {
             "auto_submitted": email.control.auto_submitted,
             "verdicts": decision.reasons,
             "quarantine": decision.action == VerdictAction::Quarantine,
+            "content_refused": email.content_refused,
         })
     }
 
@@ -370,6 +378,7 @@ impl Engine {
         let mut outcome = EmailOutcome::new(action, email, decision).on(&ticket);
         let body = truncate(&email.body, MAX_MESSAGE_BYTES).to_string();
         let effect = || async {
+            let mut attempts = Attempts::new(format!("adding a mail to ticket {}", ticket.reference));
             loop {
                 let mut current = self.ports.tickets.get(&ticket.id).await?;
                 let now = self.now();
@@ -397,7 +406,7 @@ impl Engine {
                 events.push(event(EventKind::Reopened, json!({"reason": "the requester wrote again"})));
                 match self.ports.tickets.update(&current, &events).await {
                     Ok(_) => return Ok(true),
-                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -444,30 +453,23 @@ impl Engine {
             sender: sender_of(email).map(str::to_string),
             ..NewContact::default()
         };
-        let created = self.open(contact).await?;
+        // The envelope (attachments, verdicts, quarantine flag) as a note, stored with the ticket.
+        let envelope = Self::envelope(email, decision);
+        let now = self.now();
+        let note = |t: &Ticket| {
+            vec![Event {
+                ticket_id: t.id.clone(),
+                at: now,
+                actor: Actor::system(),
+                kind: EventKind::Note,
+                detail: json!({"email": envelope}),
+            }]
+        };
+        let created = self.open_with(contact, note).await?;
         let ticket = created.ticket;
         let mut outcome = EmailOutcome::new(EmailAction::Opened, email, decision).on(&ticket);
         outcome.replayed = created.replayed;
         outcome.related = ticket.related.clone();
-
-        // The envelope (attachments, verdicts, quarantine flag) as a note. Run once, and on
-        // redelivery too, so a crash between the two writes is repaired by the retry.
-        let note = Event {
-            ticket_id: ticket.id.clone(),
-            at: self.now(),
-            actor: Actor::system(),
-            kind: EventKind::Note,
-            detail: json!({"email": Self::envelope(email, decision)}),
-        };
-        let note_key = format!("email-envelope:{}", ticket.id);
-        let wrote = run_once(self.ports.idempotency.as_ref(), &note_key, LEASE, REMEMBER, || async {
-            self.ports.events.append(std::slice::from_ref(&note)).await.map_err(EngineError::from)
-        })
-        .await
-        .map_err(once_error)?;
-        if wrote == RunOnce::InProgress {
-            return Err(busy());
-        }
 
         outcome.acknowledgement = if decision.action == VerdictAction::Quarantine {
             Acknowledgement::Suppressed { reason: "quarantined by the SES verdicts".into() }
@@ -488,8 +490,12 @@ impl Engine {
         email: &InboundEmail,
         ticket: &Ticket,
     ) -> Result<Acknowledgement, EngineError> {
-        let Some(mail) = self.acknowledgement_mail(settings, email, ticket) else {
-            return Ok(Acknowledgement::Suppressed { reason: "no address the acknowledgement can be sent to".into() });
+        let mail = match self.acknowledgement_mail(settings, email, ticket) {
+            Ok(mail) => mail,
+            Err(reason) => {
+                tracing::info!(ticket = %ticket.id, reason, "no acknowledgement");
+                return Ok(Acknowledgement::Suppressed { reason });
+            }
         };
         let key = format!("email-ack:{}", ticket.id);
         let sent = run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, || async {
@@ -527,14 +533,14 @@ impl Engine {
         }
     }
 
-    /// The acknowledgement in the requester's language; `None` without a deliverable address.
+    /// The acknowledgement in the requester's language, or why there is none.
     fn acknowledgement_mail(
         &self,
         settings: &EmailSettings,
         email: &InboundEmail,
         ticket: &Ticket,
-    ) -> Option<OutgoingMail> {
-        let to = ticket.requester.email.clone()?;
+    ) -> Result<OutgoingMail, String> {
+        let to = ticket.requester.email.clone().ok_or("the message has no sender address to answer")?;
         let rules = &self.rules;
         let sample = format!("{}\n{}", email.subject.as_deref().unwrap_or_default(), email.body);
         let detected = crate::knowledge::search::detect_language(&sample);
@@ -545,7 +551,10 @@ impl Engine {
                 .replace("{alternative_channels}", "")
                 .replace("{next_opening}", "")
         };
-        let text_in = |id| rules.message(rules.messages.key(id).as_str(), detected);
+        let text_in = |id| {
+            let key = rules.messages.key(id).as_str();
+            rules.message(key, detected).ok_or_else(|| format!("the rulebook has no `{key}` message"))
+        };
         let text = fill(text_in(settings.acknowledgement)?);
         let heading = fill(text_in(settings.acknowledgement_subject)?);
         let original = crate::email::normalize_subject(email.subject.as_deref().unwrap_or_default());
@@ -555,8 +564,11 @@ impl Engine {
         }
         let subject: String = truncate(&subject, 250).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
         let domain = settings.from.rsplit_once('@').map_or("localhost", |(_, d)| d);
-        let mut references: Vec<String> = email.references.clone();
-        references.extend(email.message_id.clone());
+        // Ids a header cannot carry as received are left out: the reply threads on the others
+        // and on its subject tag rather than not going at all.
+        let in_reply_to = email.message_id.as_deref().and_then(usable_message_id);
+        let mut references: Vec<String> = email.references.iter().filter_map(|id| usable_message_id(id)).collect();
+        references.extend(in_reply_to.clone());
         // Long threads: the first message and the latest ones are what clients thread by.
         if references.len() > 20 {
             references.drain(1..references.len() - 19);
@@ -568,14 +580,15 @@ impl Engine {
             text,
             html: None,
             message_id: outgoing_message_id(&ticket.reference, domain),
-            in_reply_to: email.message_id.clone(),
+            in_reply_to,
             references,
             ticket: Some(ticket.reference.clone()),
             auto_submitted: Some("auto-replied".into()),
             reply_to: None,
         };
-        // An address or id that would break the headers: no acknowledgement, but the ticket stands.
-        mail.validate().ok().map(|()| mail)
+        // An address that would break the headers: no acknowledgement, but the ticket stands.
+        mail.validate().map_err(|e| format!("the acknowledgement cannot be sent: {e}"))?;
+        Ok(mail)
     }
 
     /// A delivery status notification: never a ticket. When it is about our mail, the ticket the

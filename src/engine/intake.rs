@@ -1,11 +1,14 @@
 //! Intake: a contact on any channel opens exactly one ticket, then triage is queued.
 
+use super::triage::TRIAGE_TEAM;
 use super::{Engine, EngineError, TRIAGE};
 use crate::domain::codes;
 use crate::domain::{Actor, Event, EventKind, Requester, Ticket, TicketReference};
-use crate::ports::{Created, StepMessage, StoreError};
+use crate::ports::{Created, NewTicket, Outboxed, StepMessage, StoreError};
 use crate::rules::resolved::FieldFormat;
+use jiff::Timestamp;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Longest subject and message a contact may carry (bytes).
@@ -30,9 +33,32 @@ pub struct NewContact {
     /// For a reminder: the ticket it is about.
     pub related: Option<TicketReference>,
     pub actor: Option<Actor>,
+    /// Who holds the ticket until triage (the chatbot, for a chat); [`TRIAGE_TEAM`] when absent.
+    pub team: Option<String>,
+    /// The channel triages the ticket itself right after opening it (voice, whose answer to the
+    /// caller depends on it), so no triage step is queued. Should it stop in between, the
+    /// caller's retry triages, or else the sweep.
+    pub triaged_by_caller: bool,
     /// Who sent the first message as the channel names them (an e-mail's From address): kept on
     /// the message event, never logged.
     pub sender: Option<String>,
+}
+
+impl NewContact {
+    /// A digest of what the request asked for, kept with its idempotency key: a retry of the
+    /// same request matches it, another request reusing the key does not.
+    pub fn fingerprint(&self) -> String {
+        let what = json!({
+            "channel": self.channel,
+            "category": self.category,
+            "subject": self.subject,
+            "message": self.message,
+            "requester": self.requester,
+            "fields": self.fields,
+            "related": self.related,
+        });
+        Sha256::digest(what.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 /// Checks custom fields against the rulebook: known names, valid formats. `prefix` is where the
@@ -66,6 +92,17 @@ pub fn validate_fields(
 impl Engine {
     /// Opens the ticket of a contact (once per idempotency key) and queues its triage.
     pub async fn open(&self, contact: NewContact) -> Result<Created, EngineError> {
+        self.open_with(contact, |_| Vec::new()).await
+    }
+
+    /// [`Self::open`], with the events `opening` makes for the new ticket (a chat's welcome, a
+    /// mail's envelope) written in the same transaction as the ticket, its first message and its
+    /// triage step: a crash leaves all of them or none. A retry of a request whose steps were
+    /// stored but never published publishes them.
+    pub(crate) async fn open_with<F>(&self, contact: NewContact, opening: F) -> Result<Created, EngineError>
+    where
+        F: Fn(&Ticket) -> Vec<Event>,
+    {
         let rules = &self.rules;
         let Some(channel) = rules.channels.get(&contact.channel) else {
             return Err(EngineError::invalid("channel", format!("unknown channel `{}`", contact.channel)));
@@ -97,7 +134,7 @@ impl Engine {
         validate_fields(rules, &contact.fields, "fields")?;
 
         let now = self.now();
-        let team = rules.default_team().to_string();
+        let team = contact.team.clone().unwrap_or_else(|| TRIAGE_TEAM.to_string());
         let actor = contact
             .actor
             .clone()
@@ -108,11 +145,20 @@ impl Engine {
         ticket.subject = contact.subject.clone();
         ticket.fields = contact.fields.clone();
         ticket.related = contact.related.clone();
+        let fingerprint = contact.fingerprint();
 
         // A fresh reference collides once in a million million; try another then.
         let mut created = None;
         for _ in 0..3 {
-            match self.ports.tickets.create(&contact.idempotency_key, &ticket, &actor).await {
+            let intake = NewTicket {
+                idempotency_key: contact.idempotency_key.clone(),
+                fingerprint: Some(fingerprint.clone()),
+                events: self.first_events(&ticket, &contact, &actor, now, &opening),
+                steps: if contact.triaged_by_caller { Vec::new() } else { vec![triage_step(&ticket)] },
+                ticket: ticket.clone(),
+                actor: actor.clone(),
+            };
+            match self.ports.tickets.open(&intake).await {
                 Err(StoreError::Duplicate(_)) => {
                     ticket.id = crate::domain::TicketId::new();
                     ticket.reference = TicketReference::generate();
@@ -124,28 +170,56 @@ impl Engine {
             }
         }
         let created = created.ok_or_else(|| EngineError::Conflict("could not allocate a ticket reference".into()))?;
-        if created.replayed {
-            return Ok(created);
+        // The ticket is stored: what is left is to publish its steps, which a retry or the sweep
+        // finishes if this fails, so the contact is acknowledged either way.
+        if let Err(e) = self.publish_outbox(&created.outbox).await {
+            tracing::warn!(ticket = %created.ticket.id, error = %e, "intake steps left in the outbox for the sweep");
         }
-        let t = &created.ticket;
-        if let Some(message) = &contact.message {
-            let event = Event {
-                ticket_id: t.id.clone(),
-                at: now,
-                actor: actor.clone(),
-                kind: EventKind::Message,
-                detail: match &contact.sender {
-                    Some(sender) => json!({"from": "requester", "sender": sender, "body": message}),
-                    None => json!({"from": "requester", "body": message}),
-                },
-            };
-            self.ports.events.append(&[event]).await?;
+        if !created.replayed {
+            let t = &created.ticket;
+            tracing::info!(ticket = %t.id, reference = %t.reference, channel = %t.channel, "ticket opened");
         }
-        let step = StepMessage::new(TRIAGE, t.id.to_string(), json!({"ticket_id": t.id}))
-            .with_attribute("ticket_id", t.id.to_string())
-            .with_attribute("reference", t.reference.to_string());
-        self.ports.steps.publish(&step).await?;
-        tracing::info!(ticket = %t.id, reference = %t.reference, channel = %t.channel, "ticket opened");
         Ok(created)
     }
+
+    /// The events written with a new ticket: the requester's first message, then `opening`'s.
+    fn first_events<F>(
+        &self,
+        ticket: &Ticket,
+        contact: &NewContact,
+        actor: &Actor,
+        now: Timestamp,
+        opening: &F,
+    ) -> Vec<Event>
+    where
+        F: Fn(&Ticket) -> Vec<Event>,
+    {
+        let message = contact.message.as_ref().map(|message| Event {
+            ticket_id: ticket.id.clone(),
+            at: now,
+            actor: actor.clone(),
+            kind: EventKind::Message,
+            detail: match &contact.sender {
+                Some(sender) => json!({"from": "requester", "sender": sender, "body": message}),
+                None => json!({"from": "requester", "body": message}),
+            },
+        });
+        message.into_iter().chain(opening(ticket)).collect()
+    }
+
+    /// Publishes steps a store kept in its outbox, then removes them from it.
+    pub(crate) async fn publish_outbox(&self, outbox: &[Outboxed]) -> Result<(), EngineError> {
+        for item in outbox {
+            self.ports.steps.publish(&item.step).await?;
+            self.ports.tickets.outbox_done(std::slice::from_ref(item)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The triage of a new ticket; its deduplication id is the ticket's, so it runs once.
+pub(crate) fn triage_step(ticket: &Ticket) -> StepMessage {
+    StepMessage::new(TRIAGE, ticket.id.to_string(), json!({"ticket_id": ticket.id}))
+        .with_attribute("ticket_id", ticket.id.to_string())
+        .with_attribute("reference", ticket.reference.to_string())
 }

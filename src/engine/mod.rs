@@ -16,12 +16,14 @@ pub mod operator;
 mod reminder;
 pub mod reply_token;
 pub mod reports;
+pub mod retry;
 mod steps;
 pub mod survey;
+mod sweep;
 mod triage;
 pub mod webhook;
 
-pub use answer::{AnswerDelivery, DELIVER_ANSWER};
+pub use answer::{AnswerDelivery, DELIVER_ANSWER, MAX_GIVEN_BY_CHARS, Resolution};
 pub use chat::{ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
 pub use clock::{Alarm, CLOCK_SCAN_LIMIT, ClockReport, deadline_start};
 pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
@@ -33,7 +35,8 @@ pub use notices::NoticeRoute;
 pub use operator::{Escalated, EscalationPreview, EscalationSettings, TicketView, Withheld};
 pub use reminder::{FoundBy, ReminderLookup};
 pub use steps::{TRIAGE, handle_step};
-pub use triage::Triaged;
+pub use sweep::{SWEEP_GRACE, SWEEP_LIMIT, SweepReport};
+pub use triage::{TRIAGE_TEAM, Triaged};
 
 use crate::domain::{Ticket, TicketId, TicketReference};
 use crate::knowledge::search::KnowledgeIndex;

@@ -3,7 +3,9 @@
 //! allowed when ([`FlowGuard`]); every action is an event naming its actor, and every write retries
 //! on a version conflict by reading the ticket again and deciding again.
 
+use super::answer::{AnswerDelivery, MAX_GIVEN_BY_CHARS, Resolution};
 use super::flow_guard::{ClassifyRefusal, EscalateRefusal, FlowGuard};
+use super::retry::Attempts;
 use super::{Engine, EngineError};
 use crate::domain::{Actor, Escalation, Event, EventKind, Ticket, TicketId, TicketReference, TicketState, TicketType};
 use crate::knowledge::search::{Hit, KnowledgeIndex, detect_language};
@@ -13,8 +15,6 @@ use crate::rules::resolved::{BusinessTime, Delivery};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// How many times an action re-reads and re-applies after a version conflict.
-const MAX_ATTEMPTS: usize = 8;
 /// Longest note, answer, summary or notice (bytes).
 pub const MAX_TEXT_BYTES: usize = 32 * 1024;
 /// Longest search text an operator may give the knowledge-base suggestions (characters).
@@ -168,7 +168,8 @@ impl Engine {
     where
         F: FnMut(&mut Ticket, &FlowGuard) -> Result<Vec<Event>, EngineError>,
     {
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new(format!("change to ticket {id}"));
+        loop {
             let mut ticket = match read.take() {
                 Some(t) if &t.id == id => t,
                 _ => self.ports.tickets.get(id).await?,
@@ -181,18 +182,17 @@ impl Engine {
             ticket.updated_at = self.now();
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => return Ok(saved),
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Conflict("the ticket keeps changing; read it again and retry".into()))
     }
 
     /// The ticket with its events and what the flow expects next.
     pub async fn ticket_view(&self, id: &TicketId) -> Result<TicketView, EngineError> {
         let ticket = self.ports.tickets.get(id).await?;
         let events = self.ports.events.list(id).await?;
-        let (expected_next, classify_types, escalation_targets) = match FlowGuard::of(&self.rules, &ticket) {
+        let (mut expected_next, classify_types, escalation_targets) = match FlowGuard::of(&self.rules, &ticket) {
             Some(g) => (
                 g.expected_next(&ticket),
                 g.classify_types().into_iter().collect(),
@@ -200,6 +200,14 @@ impl Engine {
             ),
             None => ("the rulebook's triage".into(), Vec::new(), Vec::new()),
         };
+        if ticket.state.is_open()
+            && let Some(reason) = super::answer::undelivered_answer(&events)
+        {
+            expected_next = format!(
+                "the answer could not be delivered ({reason}): reach the requester another way, then resolve \
+                 again saying how (`given_by`); {expected_next}"
+            );
+        }
         Ok(TicketView { ticket, events, expected_next, classify_types, escalation_targets })
     }
 
@@ -324,7 +332,8 @@ impl Engine {
         let escalation_id = uuid::Uuid::now_v7().to_string();
         let now = self.now();
         let due = self.remind_at(target.remind_after.as_ref(), now);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new(format!("escalation of ticket {id} to {target_id}"));
+        loop {
             let mut ticket = self.ports.tickets.get(id).await?;
             check_in_charge(&ticket, actor)?;
             let guard = self.guard(&ticket)?;
@@ -379,11 +388,10 @@ impl Engine {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, target = target_id, "ticket escalated");
                     return Ok(Escalated { ticket: saved, message, transport_id });
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Conflict("the ticket keeps changing; read it again and retry".into()))
     }
 
     /// What an escalation of the ticket would send, target by target (all the targets its flow
@@ -550,9 +558,32 @@ impl Engine {
     }
 
     /// R: the operator's answer, and the ticket resolved. Refused while the flow expects something
-    /// else first (a type, an escalation, a resolution notice).
+    /// else first (a type, an escalation, a resolution notice). The ticket as it stands after the
+    /// delivery attempt: back `in_progress` if the answer cannot reach the requester.
     pub async fn answer_and_resolve(&self, id: &TicketId, actor: &Actor, answer: &str) -> Result<Ticket, EngineError> {
+        Ok(self.resolve(id, actor, answer, None).await?.ticket)
+    }
+
+    /// R, saying how the answer went: sent on the ticket's channel, or, with `given_by`, given by
+    /// the operator another way (a phone call after a mail that could not be delivered), in which
+    /// case nothing is sent.
+    pub async fn resolve(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        answer: &str,
+        given_by: Option<&str>,
+    ) -> Result<Resolution, EngineError> {
         check_text("/answer", answer)?;
+        if let Some(how) = given_by
+            && (how.trim().is_empty() || how.chars().count() > MAX_GIVEN_BY_CHARS || how.chars().any(char::is_control))
+        {
+            return Err(EngineError::invalid(
+                "/given_by",
+                format!("how the answer was given, in 1 to {MAX_GIVEN_BY_CHARS} characters (e.g. `phone`)"),
+            ));
+        }
+        let given_by = given_by.map(str::trim);
         let now = self.now();
         let answer_id = uuid::Uuid::now_v7().to_string();
         let resolved = self
@@ -560,7 +591,10 @@ impl Engine {
                 check_in_charge(t, actor)?;
                 guard.check_resolve(t).map_err(EngineError::Conflict)?;
                 t.move_to(TicketState::Resolved, now).map_err(lifecycle)?;
-                let detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
+                let mut detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
+                if let Some(how) = given_by {
+                    detail["given_by"] = json!(how);
+                }
                 let mut events = vec![
                     event(t, actor, EventKind::Answered, now, detail),
                     event(t, actor, EventKind::Resolved, now, json!({"ticket_type": t.ticket_type})),
@@ -569,8 +603,16 @@ impl Engine {
                 Ok(events)
             })
             .await?;
-        self.send_answer(&resolved, &answer_id).await?;
-        Ok(resolved)
+        if let Some(how) = given_by {
+            return Ok(Resolution { ticket: resolved, delivery: AnswerDelivery::GivenByOperator { how: how.into() } });
+        }
+        let delivery = self.send_answer(&resolved, &answer_id).await?;
+        let ticket = match delivery {
+            // The resolution was undone: show the ticket as it is now.
+            AnswerDelivery::Undeliverable { .. } => self.ports.tickets.get(id).await?,
+            _ => resolved,
+        };
+        Ok(Resolution { ticket, delivery })
     }
 
     /// Knowledge-base articles for the ticket: from the operator's search text when given (a call

@@ -1,11 +1,17 @@
 //! Triage: the rulebook decides the ticket's category, suggested type, team, deadlines and
 //! what happens out of service hours.
 
+use super::retry::Attempts;
 use super::{Engine, EngineError};
-use crate::domain::{Actor, Deadline, Event, EventKind, Outcome, TicketId, TicketState, TicketType};
+use crate::domain::{Actor, ChannelKind, Deadline, Event, EventKind, Outcome, TicketId, TicketState, TicketType};
 use crate::ports::StoreError;
 use crate::rules::{Contact, Facts};
 use serde_json::json;
+
+/// Where a ticket waits for triage (a new contact, a chat just handed off): in no operator team's
+/// queue, since nothing can be done on it before the rulebook is applied, and all in one place,
+/// so the sweep finds one whose triage never ran however long the operators' queues are.
+pub const TRIAGE_TEAM: &str = "awaiting_triage";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Triaged {
@@ -19,6 +25,7 @@ pub struct Triaged {
 impl Engine {
     /// Applies the rulebook to a new ticket. Running it again changes nothing.
     pub async fn triage(&self, id: &TicketId) -> Result<Triaged, EngineError> {
+        let mut attempts = Attempts::new(format!("triage of ticket {id}"));
         loop {
             let mut ticket = self.ports.tickets.get(id).await?;
             // A contact whose channel named no category gets the rulebook's default one; the
@@ -82,7 +89,8 @@ impl Engine {
                     detail: json!(null),
                 });
             }
-            ticket.triaged_at = Some(now);
+            // A chat's clocks start at its handoff (`at`), however late this step runs.
+            ticket.triaged_at = Some(if ticket.channel_kind == ChannelKind::Chat { at } else { now });
             ticket.updated_at = now;
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => {
@@ -90,7 +98,7 @@ impl Engine {
                     return Ok(Triaged { state: saved.state, ..triaged });
                 }
                 // Someone else changed it meanwhile: read again and decide again.
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
             }
         }

@@ -7,6 +7,7 @@ use super::auth::{Authenticator, ClientIdentity};
 use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
 use crate::domain::{Actor, ActorRole, ChannelKind, EventKind, Requester, Ticket, TicketState, TicketType, codes};
 use crate::engine::{Engine, NewContact, validate_fields};
+use crate::ports::Created;
 use crate::rules::resolved::FieldFormat;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -241,6 +242,8 @@ fn contact_of(engine: &Engine, who: &ClientIdentity, key: &str, req: &CreateTick
         fields,
         related: None,
         actor: Some(Actor { id: who.client_id.clone(), role: ActorRole::Requester }),
+        team: None,
+        triaged_by_caller: false,
         // The client app is the sender (the actor); the requester is who it names.
         sender: None,
     })
@@ -257,8 +260,16 @@ async fn owned_by(engine: &Engine, ticket: &Ticket, client_id: &str) -> Result<b
 }
 
 /// Whether a replayed request carries what the first one did: same key, other content is an
-/// error (a client bug), never silently the old ticket.
-async fn same_request(engine: &Engine, ticket: &Ticket, contact: &NewContact) -> Result<bool, Problem> {
+/// error (a client bug), never silently the old ticket. The digest kept with the key decides;
+/// keys recorded before digests were kept are compared with the ticket.
+async fn same_request(engine: &Engine, created: &Created, contact: &NewContact) -> Result<bool, Problem> {
+    match &created.fingerprint {
+        Some(first) => Ok(*first == contact.fingerprint()),
+        None => same_as_ticket(engine, &created.ticket, contact).await,
+    }
+}
+
+async fn same_as_ticket(engine: &Engine, ticket: &Ticket, contact: &NewContact) -> Result<bool, Problem> {
     let events =
         engine.ports.events.list(&ticket.id).await.map_err(|e| Problem::from(crate::engine::EngineError::from(e)))?;
     let message = events
@@ -284,7 +295,7 @@ async fn create_ticket(
     let created = state.engine.open(contact.clone()).await?;
     let ticket = &created.ticket;
     let status = if created.replayed {
-        if !same_request(&state.engine, ticket, &contact).await? {
+        if !same_request(&state.engine, &created, &contact).await? {
             return Err(Problem::unprocessable(
                 "Idempotency-Key",
                 "this key was used for a different request; use a new key for a new ticket",

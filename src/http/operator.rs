@@ -149,6 +149,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(api: OperatorApi) -> Router<S> {
         .route("/operator/incidents/{incident}/resolve", post(super::operator_incidents::resolve))
         .route("/operator/targets/{target}/notices", post(notice))
         .merge(super::reports::router())
+        .route("/operator/sweep", post(sweep))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(api)
 }
@@ -190,6 +191,40 @@ pub(super) async fn authorize(
 
 fn ticket_json(t: &Ticket) -> Value {
     serde_json::to_value(t).unwrap_or(Value::Null)
+}
+
+/// `POST /operator/sweep`: finishes now what a crash, a lost message or an expired lease left
+/// undone (see `engine/sweep.rs`), instead of at the next clock tick. The body may say how old a
+/// step must be to be taken over (`{"older_than_seconds": 120}`); by default, all of them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepBody {
+    #[serde(default)]
+    older_than_seconds: u64,
+}
+
+async fn sweep(
+    State(api): State<OperatorApi>,
+    who: OperatorIdentity,
+    body: Bytes,
+) -> Result<Json<crate::engine::SweepReport>, Problem> {
+    let actor = who.require(Endpoint::Sweep)?;
+    let body: SweepBody = if body.iter().all(u8::is_ascii_whitespace) {
+        SweepBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            Problem::unprocessable(
+                "/older_than_seconds",
+                format!("the body is {{\"older_than_seconds\": <seconds>}}: {e}"),
+            )
+        })?
+    };
+    if body.older_than_seconds > 7 * 24 * 3600 {
+        return Err(Problem::unprocessable("/older_than_seconds", "at most 604800 (a week)"));
+    }
+    let report = api.engine.sweep(std::time::Duration::from_secs(body.older_than_seconds)).await?;
+    tracing::info!(by = %actor.id, published = report.published, triaged = report.triaged, failed = report.failed, "sweep run on request");
+    Ok(Json(report))
 }
 
 async fn whoami(who: OperatorIdentity) -> Result<Json<Value>, Problem> {
@@ -544,8 +579,15 @@ async fn erase(
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
     answer: String,
+    /// How the operator gave the answer when the channel cannot carry it (`phone`...): then it
+    /// is recorded, not sent.
+    #[serde(default)]
+    given_by: Option<String>,
 }
 
+/// The ticket after the resolution, with `answer_delivery` saying how the answer went: `email`,
+/// `chat`, `api`, `callback`, `given_by_operator`, `queued` (retried), `already_delivered`, or
+/// `undeliverable` with its `reason`, in which case the ticket is `in_progress` again.
 async fn resolve(
     State(api): State<OperatorApi>,
     who: OperatorIdentity,
@@ -554,7 +596,10 @@ async fn resolve(
 ) -> Result<Json<Value>, Problem> {
     let (t, actor) = authorize(&api, &who, Endpoint::Resolve, &key).await?;
     let ApiJson(body) = body?;
-    Ok(Json(ticket_json(&api.engine.answer_and_resolve(&t.id, &actor, &body.answer).await?)))
+    let done = api.engine.resolve(&t.id, &actor, &body.answer, body.given_by.as_deref()).await?;
+    let mut out = ticket_json(&done.ticket);
+    out["answer_delivery"] = serde_json::to_value(&done.delivery).unwrap_or(Value::Null);
+    Ok(Json(out))
 }
 
 #[derive(Deserialize)]

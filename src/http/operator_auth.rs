@@ -85,6 +85,8 @@ pub enum Endpoint {
     ResolveIncident,
     /// The reports and the dashboard.
     Reports,
+    /// Run the sweep now (what a crash left undone), rather than at the next clock tick.
+    Sweep,
 }
 
 use Role::*;
@@ -118,6 +120,7 @@ pub const MATRIX: &[(Endpoint, &[Role])] = &[
     (Endpoint::ResolveIncident, &[Supervisor, Admin]),
     // A privacy operator sees the privacy team's figures only (http/reports.rs).
     (Endpoint::Reports, &[Supervisor, Admin, PrivacyOperator]),
+    (Endpoint::Sweep, &[Supervisor, Admin]),
 ];
 
 /// Privacy tickets are seen and worked only by the privacy team.

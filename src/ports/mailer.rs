@@ -57,6 +57,32 @@ pub trait Mailer: Send + Sync {
     async fn send(&self, mail: &OutgoingMail) -> StoreResult<SentMail>;
 }
 
+/// A Message-ID (with or without its angle brackets) as a header of ours can carry it: in
+/// `In-Reply-To`/`References` of a reply, or as our own `Message-ID`. `None` when it cannot be
+/// written there as received: non-ASCII (RFC 6532 allows UTF-8 ids, but SES and most servers take
+/// only ASCII headers, and a msg-id has no encoded form), a line break inside (a folded or
+/// injected id: what it was meant to be is unknowable), whitespace outside a quoted local part,
+/// or no `@`. A reply then threads on the other ids and on the `[SP-…]` subject tag instead.
+///
+/// A quoted local part is kept as it is, spaces included (`"giulia bianchi"@mail.example.com`),
+/// as RFC 5322 allows it and mail clients match ids byte for byte.
+pub fn usable_message_id(id: &str) -> Option<String> {
+    let id = id.trim();
+    let id = id.strip_prefix('<').and_then(|i| i.strip_suffix('>')).unwrap_or(id).trim();
+    if id.is_empty() || id.len() > 250 || !id.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return None;
+    }
+    let (local, domain) = id.rsplit_once('@')?;
+    let plain = |s: &str| !s.is_empty() && !s.contains(|c: char| c.is_ascii_whitespace() || "<>\"\\".contains(c));
+    let quoted = |s: &str| {
+        s.len() >= 2
+            && s.starts_with('"')
+            && s.ends_with('"')
+            && !s[1..s.len() - 1].replace("\\\\", "").replace("\\\"", "").contains(['"', '<', '>'])
+    };
+    ((plain(local) || quoted(local)) && plain(domain)).then(|| id.to_string())
+}
+
 impl OutgoingMail {
     /// Checks what would otherwise break the headers or be refused by SES.
     pub fn validate(&self) -> StoreResult<()> {
@@ -67,9 +93,7 @@ impl OutgoingMail {
                 && a.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
                 && !a.chars().any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
         };
-        let id_ok = |id: &str| {
-            !id.is_empty() && id.contains('@') && id.chars().all(|c| c.is_ascii_graphic() && c != '<' && c != '>')
-        };
+        let id_ok = |id: &str| usable_message_id(id).as_deref() == Some(id);
         if !address_ok(&self.from) {
             return Err(StoreError::Invalid("sender address is not valid".into()));
         }
@@ -167,6 +191,32 @@ mod tests {
         let mut m = mail();
         m.in_reply_to = Some("no-at-sign".into());
         assert!(m.validate().is_err());
+    }
+
+    #[test]
+    fn message_ids_are_kept_when_a_header_can_carry_them() {
+        for (raw, usable) in [
+            ("<orig-1@mail.example.it>", Some("orig-1@mail.example.it")),
+            ("orig-1@mail.example.it", Some("orig-1@mail.example.it")),
+            ("<\"giulia bianchi\"@mail.example.com>", Some("\"giulia bianchi\"@mail.example.com")),
+            ("<\"a\\\"b\"@example.com>", Some("\"a\\\"b\"@example.com")),
+            ("<=?utf-8?q?a=0D=0Ab?=@example.it>", Some("=?utf-8?q?a=0D=0Ab?=@example.it")),
+            ("<città.1@posta.example.it>", None),
+            ("<abc\r\n def@example.it>", None),
+            ("<abc\r\nBcc: x@example.it>", None),
+            ("<a b@example.it>", None),
+            ("<\"a\"b\"@example.it>", None),
+            ("<a@b c>", None),
+            ("<no-at-sign>", None),
+            ("<@example.it>", None),
+            ("<>", None),
+        ] {
+            assert_eq!(usable_message_id(raw).as_deref(), usable, "{raw:?}");
+        }
+        let mut m = mail();
+        m.references = vec!["\"giulia bianchi\"@mail.example.com".into()];
+        let raw = String::from_utf8(m.to_mime(Timestamp::from_second(1_800_000_000).unwrap()).unwrap()).unwrap();
+        assert!(raw.contains("References: <\"giulia bianchi\"@mail.example.com>"), "{raw}");
     }
 
     #[test]

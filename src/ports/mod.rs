@@ -22,4 +22,4 @@ pub use incidents::{Incident, IncidentState, IncidentStore};
 pub use mailer::{Mailer, OutgoingMail, SentMail};
 pub use reports::ReportStore;
 pub use step_queue::{DeadLetter, Delivery, Published, StepMessage, StepQueue};
-pub use ticket_store::{Created, Erasure, RequesterKey, TicketStore};
+pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, RequesterKey, TicketStore};

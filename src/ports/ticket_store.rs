@@ -1,6 +1,6 @@
 //! Where tickets live: never lost, never duplicated.
 
-use super::{StoreError, StoreResult};
+use super::{StepMessage, StoreError, StoreResult};
 use crate::domain::{Actor, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -10,12 +10,66 @@ pub const MAX_EVENTS_PER_WRITE: usize = 50;
 /// Idempotency keys are opaque client strings (an `Idempotency-Key` header, a contact id).
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
-/// The result of [`TicketStore::create`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The most steps one intake may queue with its ticket.
+pub const MAX_STEPS_PER_INTAKE: usize = 4;
+
+/// Everything one contact writes when it opens a ticket: stored together or not at all, so a
+/// crash leaves either no trace (the client's retry opens the ticket) or all of it (the retry
+/// finds it).
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    /// Same key, same ticket: the channel's retry never opens a second one.
+    pub idempotency_key: String,
+    /// A digest of the request, kept with the key, so a replay can tell "the same request again"
+    /// from "another request under a used key".
+    pub fingerprint: Option<String>,
+    pub ticket: Ticket,
+    /// Who opened it: the actor of the `Created` event.
+    pub actor: Actor,
+    /// What comes with the ticket after `Created` (the first message, a mail's envelope, a chat's
+    /// welcome), in order.
+    pub events: Vec<Event>,
+    /// The steps that follow intake (triage), queued with the ticket: a store whose queue is
+    /// elsewhere keeps them in an outbox until they are published (see [`Created::outbox`]).
+    pub steps: Vec<StepMessage>,
+}
+
+impl NewTicket {
+    /// A ticket with nothing else: its `Created` event only.
+    pub fn bare(idempotency_key: &str, ticket: &Ticket, actor: &Actor) -> Self {
+        Self {
+            idempotency_key: idempotency_key.to_owned(),
+            fingerprint: None,
+            ticket: ticket.clone(),
+            actor: actor.clone(),
+            events: Vec::new(),
+            steps: Vec::new(),
+        }
+    }
+}
+
+/// The result of [`TicketStore::open`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct Created {
     pub ticket: Ticket,
     /// The key had been used before: this is the ticket created then, nothing new was written.
     pub replayed: bool,
+    /// On a replay, the fingerprint the key was first used with (`None` for records kept before
+    /// fingerprints were, or when the first request gave none).
+    pub fingerprint: Option<String>,
+    /// Steps stored with the ticket and not yet on the step queue (a crash came between the two):
+    /// the caller publishes them, then calls [`TicketStore::outbox_done`]. Always empty for a
+    /// store that queues them in the ticket's own transaction.
+    pub outbox: Vec<Outboxed>,
+}
+
+/// A step waiting in a store's outbox to be published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outboxed {
+    pub ticket: TicketId,
+    /// When the intake stored it (the ticket's creation).
+    pub queued_at: Timestamp,
+    pub step: StepMessage,
 }
 
 /// One way to recognise a requester. Values are compared normalised (see [`RequesterKey::normalized`]).
@@ -120,11 +174,26 @@ pub struct Erasure {
 
 #[async_trait]
 pub trait TicketStore: Send + Sync {
-    /// Creates `ticket` once per `idempotency_key`. The ticket, its `Created` event (by `actor`)
-    /// and the idempotency record are written atomically. The same key again returns the ticket
-    /// created the first time, flagged `replayed`, whatever the new ticket says. A reference or
-    /// id already taken by another ticket is `Duplicate`: generate a new reference and retry.
-    async fn create(&self, idempotency_key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created>;
+    /// Opens a ticket once per idempotency key. The ticket, its `Created` event (by `actor`), the
+    /// events that come with it, the idempotency record (with the fingerprint) and the steps are
+    /// written atomically: all of them or none. The same key again returns the ticket created the
+    /// first time, flagged `replayed`, whatever the new request says, with the steps still in
+    /// the outbox. A reference or id already taken by another ticket is `Duplicate`: generate new
+    /// ones and retry.
+    async fn open(&self, new: &NewTicket) -> StoreResult<Created>;
+
+    /// [`Self::open`] for a bare ticket: no events but `Created`, no steps.
+    async fn create(&self, idempotency_key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created> {
+        self.open(&NewTicket::bare(idempotency_key, ticket, actor)).await
+    }
+
+    /// Removes steps from the outbox once they are on the step queue. Removing one twice, or one
+    /// that is not there, is harmless.
+    async fn outbox_done(&self, items: &[Outboxed]) -> StoreResult<()>;
+
+    /// Steps left in the outbox since before `before`, oldest first, at most `limit`: what a crash
+    /// between an intake's write and its publish left behind, for the sweep to publish.
+    async fn outbox_pending(&self, before: Timestamp, limit: usize) -> StoreResult<Vec<Outboxed>>;
 
     async fn get(&self, id: &TicketId) -> StoreResult<Ticket>;
 
@@ -159,8 +228,27 @@ pub trait TicketStore: Send + Sync {
     async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>>;
 }
 
-/// The checks every store makes before creating a ticket.
-pub fn validate_new(idempotency_key: &str, ticket: &Ticket) -> StoreResult<()> {
+/// The checks every store makes before opening a ticket.
+pub fn validate_new(new: &NewTicket) -> StoreResult<()> {
+    let (idempotency_key, ticket) = (new.idempotency_key.as_str(), &new.ticket);
+    if new.events.len() + 1 > MAX_EVENTS_PER_WRITE {
+        return Err(StoreError::Invalid(format!("at most {MAX_EVENTS_PER_WRITE} events per write")));
+    }
+    if let Some(e) = new.events.iter().find(|e| e.ticket_id != ticket.id) {
+        return Err(StoreError::Invalid(format!(
+            "an event of ticket {} cannot be written with ticket {}",
+            e.ticket_id, ticket.id
+        )));
+    }
+    if new.steps.len() > MAX_STEPS_PER_INTAKE {
+        return Err(StoreError::Invalid(format!("at most {MAX_STEPS_PER_INTAKE} steps per intake")));
+    }
+    for step in &new.steps {
+        step.validate()?;
+    }
+    if new.fingerprint.as_ref().is_some_and(|f| f.is_empty() || f.len() > 128) {
+        return Err(StoreError::Invalid("a request fingerprint has 1 to 128 characters".into()));
+    }
     if idempotency_key.is_empty() || idempotency_key.len() > MAX_IDEMPOTENCY_KEY_LEN {
         return Err(StoreError::Invalid(format!("an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY_LEN} bytes")));
     }
@@ -244,6 +332,16 @@ pub fn erase_ticket(ticket: &mut Ticket, key: &RequesterKey, actor: &Actor, now:
             "erased_fields": erased_fields,
         }),
     }
+}
+
+/// Keys a queued step's body may hold and still carry nothing but ids: such a step (a triage, an
+/// answer to deliver) outlives an erasure, it has nothing to erase.
+const ID_KEYS: &[&str] = &["ticket_id", "answer_id", "client", "incident_id", "after", "page"];
+
+/// Whether a step's body carries only ids (see [`ID_KEYS`]); anything else may quote personal
+/// data, and goes with an erasure of the ticket's requester.
+pub fn carries_only_ids(body: &serde_json::Value) -> bool {
+    body.as_object().is_some_and(|map| map.keys().all(|k| ID_KEYS.contains(&k.as_str())))
 }
 
 /// Scrubs an event's detail. A store cannot tell a message body from a structured detail that

@@ -2,7 +2,12 @@
 //! rendered the way compilers do.
 
 use super::source_map::{Pos, SourceMap};
+use crate::text::thousands;
 use std::fmt::{self, Write as _};
+
+/// The most diagnostics a check shows: past them, one last line counts the rest. A generated or
+/// badly merged file can hold tens of thousands of errors, and the first ones are what to fix.
+pub const MAX_SHOWN: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -21,6 +26,15 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Filled in by the loader from the source map.
     pub location: Option<Location>,
+    /// Set on the last line of a list cut at [`MAX_SHOWN`]: how many were left out.
+    pub omitted: Option<Omitted>,
+}
+
+/// What a cut list of diagnostics left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Omitted {
+    pub errors: usize,
+    pub warnings: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +53,7 @@ impl Diagnostic {
             at_key: false,
             help: None,
             location: None,
+            omitted: None,
         }
     }
 
@@ -66,7 +81,8 @@ impl Diagnostic {
 
     pub fn locate(&mut self, file: &str, text: &str, map: &SourceMap) {
         let pos = map.locate(&self.pointer, self.at_key).unwrap_or_default();
-        self.locate_at(file, text, pos);
+        let line_text = map.line(text, pos.line).to_string();
+        self.location = Some(Location { file: file.to_string(), pos, line_text });
     }
 
     pub fn locate_at(&mut self, file: &str, text: &str, pos: Pos) {
@@ -81,6 +97,39 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// How many errors and warnings this diagnostic stands for: one, or what a cut list left out.
+    pub fn counts(&self) -> Omitted {
+        match (self.omitted, self.severity) {
+            (Some(o), _) => o,
+            (None, Severity::Error) => Omitted { errors: 1, warnings: 0 },
+            (None, Severity::Warning) => Omitted { errors: 0, warnings: 1 },
+        }
+    }
+}
+
+/// Keeps the first [`MAX_SHOWN`] diagnostics (the caller has sorted them) and replaces the rest
+/// with one that counts them.
+pub fn limit(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    if diagnostics.len() <= MAX_SHOWN {
+        return diagnostics;
+    }
+    let rest = diagnostics.split_off(MAX_SHOWN);
+    let errors = rest.iter().filter(|d| d.is_error()).count();
+    let omitted = Omitted { errors, warnings: rest.len() - errors };
+    let mut what = Vec::new();
+    for (n, one, many) in [(omitted.errors, "error", "errors"), (omitted.warnings, "warning", "warnings")] {
+        if n > 0 {
+            what.push(format!("{} more {}", thousands(n), if n == 1 { one } else { many }));
+        }
+    }
+    let severity = if errors > 0 { Severity::Error } else { Severity::Warning };
+    let mut summary = Diagnostic::error("", format!("and {}, not shown", what.join(" and ")))
+        .with_help("fix the ones above and check again");
+    summary.severity = severity;
+    summary.omitted = Some(omitted);
+    diagnostics.push(summary);
+    diagnostics
 }
 
 impl fmt::Display for Diagnostic {
@@ -115,33 +164,45 @@ impl fmt::Display for Diagnostic {
 /// Edit distance between two short names (Levenshtein, by characters).
 fn edit_distance(a: &str, b: &str) -> usize {
     // Optimal string alignment: a swap of neighbours counts as one edit (`emial` for `email`).
+    // Three rolling rows: the one being filled and the two above it.
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut above: Vec<usize> = (0..=b.len()).collect();
+    let mut row: Vec<usize> = vec![0; b.len() + 1];
     for i in 1..=a.len() {
+        row[0] = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            row[j] = (above[j] + 1).min(row[j - 1] + 1).min(above[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                row[j] = row[j].min(before[j - 2] + 1);
             }
         }
+        std::mem::swap(&mut before, &mut above);
+        std::mem::swap(&mut above, &mut row);
     }
-    d[a.len()][b.len()]
+    above[b.len()]
 }
 
 /// The known name closest to `unknown`, if it is close enough to be a typo.
 pub fn did_you_mean<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let budget = (unknown.chars().count() / 3).max(1);
+    let unknown_lower = unknown.to_lowercase();
+    let length = unknown.chars().count();
+    let budget = (length / 3).max(1);
     known
         .into_iter()
-        .map(|k| (edit_distance(&unknown.to_lowercase(), &k.to_lowercase()), k))
-        .filter(|(d, k)| *d <= budget || (k.len() > 3 && (k.contains(unknown) || unknown.contains(k))))
+        .filter_map(|k| {
+            if k.len() > 3 && (k.contains(unknown) || unknown.contains(k)) {
+                return Some((edit_distance(&unknown_lower, &k.to_lowercase()), k));
+            }
+            // Names that differ in length by more than the budget are that many edits apart at
+            // least: no need to compute it (a file of thousands of unknown keys stays fast).
+            if k.chars().count().abs_diff(length) > budget {
+                return None;
+            }
+            let d = edit_distance(&unknown_lower, &k.to_lowercase());
+            (d <= budget).then_some((d, k))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
 }
@@ -161,6 +222,24 @@ mod tests {
         assert_eq!(did_you_mean("emial", ["email", "voice"]), Some("email"));
         assert_eq!(edit_distance("emial", "email"), 1);
         assert_eq!(did_you_mean("emial", ["email", "voice"]), Some("email"));
+    }
+
+    #[test]
+    fn long_lists_are_cut_with_a_count() {
+        let many: Vec<Diagnostic> = (0..40_000)
+            .map(|i| Diagnostic::error(format!("/k{i}"), "unknown key"))
+            .chain((0..3).map(|i| Diagnostic::warning(format!("/w{i}"), "odd")))
+            .collect();
+        let cut = limit(many);
+        assert_eq!(cut.len(), MAX_SHOWN + 1);
+        let last = cut.last().unwrap();
+        assert_eq!(
+            last.to_string(),
+            "error: and 39,900 more errors and 3 more warnings, not shown\n  = help: fix the ones above and check again\n"
+        );
+        let total = cut.iter().map(Diagnostic::counts).fold((0, 0), |(e, w), c| (e + c.errors, w + c.warnings));
+        assert_eq!(total, (40_000, 3));
+        assert_eq!(limit(vec![Diagnostic::error("/a", "x")]).len(), 1);
     }
 
     #[test]

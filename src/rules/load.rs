@@ -1,12 +1,13 @@
 //! Reading a rulebook: size and alias budgets, YAML syntax, structure against the JSON Schema
 //! (every error at once), then the semantic checks of `validate`.
 
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Diagnostic, limit};
 use super::model::Rulebook;
 use super::source_map::{Pos, SourceMap, escape_segment};
 use crate::knowledge::KnowledgeBase;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -122,9 +123,12 @@ pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
     }
     if !errors.is_empty() {
         drop_missing_keys_explained_by_typos(&mut errors);
-        errors.sort_by_key(|d: &Diagnostic| source.map.locate(&d.pointer, d.at_key).map(|p| (p.line, p.col)));
+        errors.sort_by_cached_key(|d: &Diagnostic| source.map.locate(&d.pointer, d.at_key).map(|p| (p.line, p.col)));
         errors.dedup_by(|a, b| a.pointer == b.pointer && a.message == b.message);
-        return Err(errors.into_iter().map(|d| source.locate(d)).collect());
+        return Err(limit(errors)
+            .into_iter()
+            .map(|d| if d.omitted.is_some() { d } else { source.locate(d) })
+            .collect());
     }
     // The schema accepted the tree, so this only fails on what it cannot express; then parse the
     // text again for an error with its position.
@@ -362,17 +366,19 @@ fn step_errors(
 
 /// Drops "missing key `k`" where the same mapping has an unknown key that is a typo of `k`.
 fn drop_missing_keys_explained_by_typos(errors: &mut Vec<Diagnostic>) {
-    let typos: Vec<(String, String)> = errors
+    // (mapping, the message its missing key would have), looked up once per error.
+    let explained: HashSet<(String, String)> = errors
         .iter()
         .filter(|d| d.message.starts_with("unknown key"))
         .filter_map(|d| {
             let meant = d.help.as_deref()?.strip_prefix("did you mean `")?.strip_suffix("`?")?;
-            Some((d.pointer[..d.pointer.rfind('/')?].to_string(), meant.to_string()))
+            Some((d.pointer[..d.pointer.rfind('/')?].to_string(), format!("missing key `{meant}`")))
         })
         .collect();
-    errors.retain(|d| {
-        !typos.iter().any(|(parent, meant)| d.pointer == *parent && d.message == format!("missing key `{meant}`"))
-    });
+    if explained.is_empty() {
+        return;
+    }
+    errors.retain(|d| !explained.contains(&(d.pointer.clone(), d.message.clone())));
 }
 
 /// A rulebook that passed every check, with its warnings and its knowledge base.
@@ -394,6 +400,7 @@ pub fn check(source: &Source) -> Result<Checked, Vec<Diagnostic>> {
     let mut diagnostics = super::validate::check(&book, knowledge.as_ref());
     diagnostics.iter_mut().for_each(|d| d.locate(&source.file, &source.text, &source.map));
     diagnostics.sort_by_key(|d| (d.severity, d.location.as_ref().map(|l| (l.pos.line, l.pos.col))));
+    let diagnostics = limit(diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }

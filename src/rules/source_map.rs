@@ -22,6 +22,8 @@ pub struct NodeSpan {
 #[derive(Debug, Default)]
 pub struct SourceMap {
     nodes: HashMap<String, NodeSpan>,
+    /// Byte offset where each line starts, so a diagnostic finds its line without a scan.
+    line_starts: Vec<usize>,
 }
 
 enum Frame {
@@ -91,7 +93,17 @@ impl SourceMap {
                 None => {}
             }
         }
-        Self { nodes }
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(at, _)| at + 1)).collect();
+        Self { nodes, line_starts }
+    }
+
+    /// The text of 1-based line `line` of `text` (the text this map indexed), without its line end.
+    pub fn line<'t>(&self, text: &'t str, line: usize) -> &'t str {
+        let Some(&start) = line.checked_sub(1).and_then(|i| self.line_starts.get(i)) else {
+            return "";
+        };
+        let end = self.line_starts.get(line).map_or(text.len(), |&next| next - 1);
+        text.get(start..end).unwrap_or("").trim_end_matches('\r')
     }
 
     pub fn get(&self, pointer: &str) -> Option<NodeSpan> {
@@ -143,5 +155,12 @@ mod tests {
         assert_eq!(map.get("/s~1l").unwrap().value.line, 6);
         // A missing key is reported at its nearest ancestor's key.
         assert_eq!(map.locate("/a/list/1/missing", false).unwrap().line, 5);
+        assert_eq!(map.line(text, 2), "  b: hello");
+        assert_eq!(map.line(text, 6), "\"s/l\": 2");
+        assert_eq!(map.line(text, 7), "");
+        assert_eq!(map.line(text, 99), "");
+        let crlf = "a: 1\r\nb: 2";
+        assert_eq!(SourceMap::index(crlf).line(crlf, 1), "a: 1");
+        assert_eq!(SourceMap::index(crlf).line(crlf, 2), "b: 2");
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! Each invocation is one `Engine::clock_tick`: SLA and GDPR deadline warnings and breaches (a
 //! stamp, an event and a mail to the team's `notify` mailboxes), reminders to escalation targets
-//! whose resolution notice is overdue, then the retention purge. It answers the tick's report,
-//! e.g. `{"scanned": 40, "warned": 1, "breached": 0, "reminded": 0, "purged": 0, "failed": 0}`.
+//! whose resolution notice is overdue, the sweep (intake steps left unpublished in the outbox,
+//! tickets whose triage never ran), then the retention purge. It answers the tick's report, e.g.
+//! `{"scanned": 40, "warned": 1, ..., "sweep": {"published": 0, "triaged": 0, "failed": 0}}`.
 //! A tick is idempotent: an overlapping or retried one sends and stamps nothing twice.
 //!
 //! Environment: as every function (`SPORTELLO_TABLE`, `SPORTELLO_STEP_QUEUE_URL`,

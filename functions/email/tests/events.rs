@@ -30,7 +30,12 @@ fn fixture(name: &str) -> String {
 }
 
 async fn tickets(engine: &Engine) -> usize {
-    engine.ports.tickets.work_queue("first_level", TicketState::New, 100).await.unwrap().len()
+    // Waiting for triage, or triaged into the operators' queue.
+    let mut n = 0;
+    for team in [sportello::engine::TRIAGE_TEAM, "first_level"] {
+        n += engine.ports.tickets.work_queue(team, TicketState::New, 100).await.unwrap().len();
+    }
+    n
 }
 
 async fn call(engine: &Engine, event: &str) -> (u16, serde_json::Value) {

@@ -23,8 +23,16 @@ impl Mailer for SesMailer {
         let raw = mail.to_mime(jiff::Timestamp::now())?;
         let message =
             RawMessage::builder().data(Blob::new(raw)).build().map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let out =
-            self.ses.send_raw_email().raw_message(message).send().await.map_err(|e| unavailable("SendRawEmail", e))?;
+        let out = match self.ses.send_raw_email().raw_message(message).send().await {
+            Ok(out) => out,
+            // SES refuses this message as it is (an unverified sender in the sandbox, a virus):
+            // sending it again would be refused again, so it is not a retryable failure.
+            // SES's own text can name the addresses: it stays out of the error (and the logs).
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_message_rejected()) => {
+                return Err(StoreError::Invalid("SES rejected the message (MessageRejected)".into()));
+            }
+            Err(e) => return Err(unavailable("SendRawEmail", e)),
+        };
         tracing::info!(
             message_id = %mail.message_id,
             reference = ?mail.ticket.as_ref().map(|r| r.as_str()),

@@ -7,17 +7,19 @@ use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState
 use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::validate_key;
 use crate::ports::ticket_store::{
-    MAX_EVENTS_PER_WRITE, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
+    MAX_EVENTS_PER_WRITE, carries_only_ids, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new,
+    validate_update,
 };
 use crate::ports::{
-    Claim, Created, Erasure, EventLog, IdempotencyStore, RequesterKey, StoreError, StoreResult, TicketStore,
+    Claim, Created, Erasure, EventLog, IdempotencyStore, NewTicket, Outboxed, RequesterKey, StepMessage, StoreError,
+    StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use jiff::Timestamp;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 type Item = HashMap<String, AttributeValue>;
@@ -27,8 +29,14 @@ const REF_SK: &str = "REF";
 const IDEM_SK: &str = "IDEM";
 const EVENT_PREFIX: &str = "E#";
 const CLOSED: &str = "CLOSED";
+/// The partition of intake steps not yet published: one key, so the sweep reads it with a
+/// strongly consistent query, oldest first (see `docs/dynamodb.md`).
+const OUTBOX_PK: &str = "OUTBOX";
 /// Conflicting writers retry an erasure this many times before giving up.
 const ERASE_TRIES: usize = 5;
+/// How an erasure names the intake steps it removed from the outbox: messages still queued, as
+/// the embedded store names its own.
+const QUEUED_COPIES: &str = "queued_messages";
 
 /// Tickets, events and idempotency records (implements [`TicketStore`], [`EventLog`] and
 /// [`IdempotencyStore`]).
@@ -129,6 +137,44 @@ fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
             ]))
         })
         .collect()
+}
+
+/// `<queued µs>#<ticket id>#`: the sort-key prefix of a ticket's outbox items.
+fn outbox_prefix(queued_at: Timestamp, ticket: &TicketId) -> String {
+    format!("{}#{}#", sortable(queued_at), ticket.0)
+}
+
+fn outbox_item(o: &Outboxed) -> StoreResult<Item> {
+    Ok(HashMap::from([
+        (PK.into(), s(OUTBOX_PK)),
+        (SK.into(), s(format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id))),
+        ("ticket_id".into(), s(&o.ticket.0)),
+        ("queued_us".into(), AttributeValue::N(o.queued_at.as_microsecond().to_string())),
+        ("step".into(), s(&o.step.step)),
+        ("dedup_id".into(), s(&o.step.dedup_id)),
+        ("body".into(), s(o.step.body.to_string())),
+        ("attributes".into(), s(to_json(&o.step.attributes)?)),
+    ]))
+}
+
+fn read_outboxed(item: &Item) -> StoreResult<Outboxed> {
+    let sk = text(item, SK).unwrap_or("?");
+    let field =
+        |name: &str| text(item, name).ok_or_else(|| StoreError::Corrupt(format!("outbox item {sk}: no {name}")));
+    let queued_at = number(item, "queued_us")
+        .and_then(|us| Timestamp::from_microsecond(us).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("outbox item {sk}: no time")))?;
+    Ok(Outboxed {
+        ticket: TicketId(field("ticket_id")?.to_owned()),
+        queued_at,
+        step: StepMessage {
+            step: field("step")?.to_owned(),
+            dedup_id: field("dedup_id")?.to_owned(),
+            body: serde_json::from_str(field("body")?).map_err(|e| corrupt(&format!("outbox item {sk}"), &e))?,
+            attributes: serde_json::from_str(field("attributes")?)
+                .map_err(|e| corrupt(&format!("outbox item {sk}"), &e))?,
+        },
+    })
 }
 
 fn put(table: &str, item: Item, condition: Option<&str>) -> StoreResult<TransactWriteItem> {
@@ -236,16 +282,71 @@ impl DynamoStore {
         .await
     }
 
-    async fn replay(&self, key: &str) -> StoreResult<Option<Ticket>> {
+    /// The ticket a used key opened, with its fingerprint and what is left in its outbox.
+    async fn replay(&self, key: &str) -> StoreResult<Option<Created>> {
         let Some(record) = self.get_item(idem_pk(key), IDEM_SK).await? else {
             return Ok(None);
         };
         let id = text(&record, "ticket_id")
             .ok_or_else(|| StoreError::Corrupt("idempotency record without a ticket".into()))?;
-        match self.get_item(ticket_pk(id), TICKET_SK).await? {
-            Some(item) => read_ticket(&item).map(Some),
-            None => Err(StoreError::Corrupt(format!("idempotency record points at missing ticket {id}"))),
+        let ticket = match self.get_item(ticket_pk(id), TICKET_SK).await? {
+            Some(item) => read_ticket(&item)?,
+            None => return Err(StoreError::Corrupt(format!("idempotency record points at missing ticket {id}"))),
+        };
+        let outbox = self.outbox_of(&ticket).await?;
+        let fingerprint = text(&record, "fingerprint").map(str::to_owned);
+        Ok(Some(Created { ticket, replayed: true, fingerprint, outbox }))
+    }
+
+    /// The steps of `ticket`'s intake still in the outbox.
+    async fn outbox_of(&self, ticket: &Ticket) -> StoreResult<Vec<Outboxed>> {
+        let pending = self
+            .query(
+                None,
+                "#pk = :pk AND begins_with(#sk, :prefix)",
+                &[(":pk", s(OUTBOX_PK)), (":prefix", s(outbox_prefix(ticket.created_at, &ticket.id)))],
+                &[("#pk", PK), ("#sk", SK)],
+                usize::MAX,
+            )
+            .await?;
+        pending.iter().map(read_outboxed).collect()
+    }
+
+    /// The steps still in `ticket`'s outbox that carry more than ids: the copies of its data an
+    /// erasure must also reach (see [`carries_only_ids`]).
+    async fn outbox_copies(&self, ticket: &Ticket) -> StoreResult<Vec<Outboxed>> {
+        Ok(self.outbox_of(ticket).await?.into_iter().filter(|o| !carries_only_ids(&o.step.body)).collect())
+    }
+
+    /// Erases what the store keeps of `ticket` besides the ticket and its events: outbox steps
+    /// that carry more than ids, and the digest of the intake request kept with its idempotency
+    /// key (derived from the requester's data). Returns how many outbox steps went.
+    async fn erase_copies(&self, ticket: &Ticket) -> StoreResult<usize> {
+        let copies = self.outbox_copies(ticket).await?;
+        self.outbox_done(&copies).await?;
+        if let Some(r) = self.get_item(ref_pk(&ticket.reference.0), REF_SK).await?
+            && let Some(key) = text(&r, "idempotency_key")
+        {
+            let removed = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(idem_pk(key)))
+                .key(SK, s(IDEM_SK))
+                .update_expression("REMOVE fingerprint")
+                .condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .send()
+                .await;
+            match removed {
+                // No record under the key (purged meanwhile): nothing to remove.
+                Err(e) if !e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                    return Err(unavailable("UpdateItem", e));
+                }
+                _ => {}
+            }
         }
+        Ok(copies.len())
     }
 
     async fn requester_query(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
@@ -307,10 +408,11 @@ impl DynamoStore {
 
 #[async_trait]
 impl TicketStore for DynamoStore {
-    async fn create(&self, idempotency_key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created> {
-        validate_new(idempotency_key, ticket)?;
+    async fn open(&self, new: &NewTicket) -> StoreResult<Created> {
+        validate_new(new)?;
+        let (idempotency_key, ticket) = (new.idempotency_key.as_str(), &new.ticket);
         // No read before the write: the idempotency item's condition refuses a repeated key,
-        // and only then is the earlier ticket read. A first create (nearly all of them) costs
+        // and only then is the earlier ticket read. A first intake (nearly all of them) costs
         // one request instead of two.
         let not_there = Some("attribute_not_exists(pk)");
         let reference_item = HashMap::from([
@@ -319,24 +421,38 @@ impl TicketStore for DynamoStore {
             ("ticket_id".into(), s(&ticket.id.0)),
             ("idempotency_key".into(), s(idempotency_key)),
         ]);
-        let idem_item = HashMap::from([
+        let mut idem_item = HashMap::from([
             (PK.into(), s(idem_pk(idempotency_key))),
             (SK.into(), s(IDEM_SK)),
             ("ticket_id".into(), s(&ticket.id.0)),
         ]);
-        let mut event = event_items(&[created_event(ticket, actor)])?;
-        let items = vec![
+        if let Some(fingerprint) = &new.fingerprint {
+            idem_item.insert("fingerprint".into(), s(fingerprint));
+        }
+        let outbox: Vec<Outboxed> = new
+            .steps
+            .iter()
+            .map(|step| Outboxed { ticket: ticket.id.clone(), queued_at: ticket.created_at, step: step.clone() })
+            .collect();
+        let events: Vec<Event> =
+            std::iter::once(created_event(ticket, &new.actor)).chain(new.events.iter().cloned()).collect();
+        let mut items = vec![
             put(&self.table, ticket_item(ticket)?, not_there)?,
             put(&self.table, reference_item, not_there)?,
             put(&self.table, idem_item, not_there)?,
-            put(&self.table, event.remove(0), None)?,
         ];
+        for e in event_items(&events)? {
+            items.push(put(&self.table, e, None)?);
+        }
+        for o in &outbox {
+            items.push(put(&self.table, outbox_item(o)?, None)?);
+        }
         let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         if let Err(e) = written {
-            // A concurrent create with the same key may have won: that is a replay, not an error.
+            // A concurrent intake with the same key may have won: that is a replay, not an error.
             if let Some(earlier) = self.replay(idempotency_key).await? {
-                tracing::info!(ticket_id = %earlier.id, reference = %earlier.reference, replayed = true, "ticket created");
-                return Ok(Created { ticket: earlier, replayed: true });
+                tracing::info!(ticket_id = %earlier.ticket.id, reference = %earlier.ticket.reference, replayed = true, "ticket created");
+                return Ok(earlier);
             }
             return Err(match failed_conditions(&e).as_deref() {
                 Some([true, ..]) => StoreError::Duplicate(format!("ticket id {} is taken", ticket.id)),
@@ -345,7 +461,31 @@ impl TicketStore for DynamoStore {
             });
         }
         tracing::info!(ticket_id = %ticket.id, reference = %ticket.reference, replayed = false, "ticket created");
-        Ok(Created { ticket: ticket.clone(), replayed: false })
+        Ok(Created { ticket: ticket.clone(), replayed: false, fingerprint: None, outbox })
+    }
+
+    async fn outbox_done(&self, items: &[Outboxed]) -> StoreResult<()> {
+        for o in items {
+            let sk = format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id);
+            self.delete_item(OUTBOX_PK.into(), sk).await?;
+        }
+        Ok(())
+    }
+
+    async fn outbox_pending(&self, before: Timestamp, limit: usize) -> StoreResult<Vec<Outboxed>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let items = self
+            .query(
+                None,
+                "#pk = :pk AND #sk < :before",
+                &[(":pk", s(OUTBOX_PK)), (":before", s(sortable(before)))],
+                &[("#pk", PK), ("#sk", SK)],
+                limit.min(1000),
+            )
+            .await?;
+        items.iter().map(read_outboxed).collect()
     }
 
     async fn get(&self, id: &TicketId) -> StoreResult<Ticket> {
@@ -433,7 +573,7 @@ impl TicketStore for DynamoStore {
     }
 
     async fn erase_requester(&self, key: &RequesterKey, actor: &Actor, now: Timestamp) -> StoreResult<Erasure> {
-        let mut erased = Erasure::default();
+        let mut erased = Erasure { copies: BTreeMap::from([(QUEUED_COPIES.into(), 0)]), ..Erasure::default() };
         for found in self.requester_query(key).await? {
             for attempt in 1..=ERASE_TRIES {
                 let current = match self.get(&found.id).await {
@@ -447,6 +587,8 @@ impl TicketStore for DynamoStore {
                 // Events first: if we stop half-way, the ticket still matches and a retry
                 // finishes the job.
                 self.scrub_events(&current.id).await?;
+                let copies = self.erase_copies(&current).await?;
+                *erased.copies.entry(QUEUED_COPIES.into()).or_default() += copies;
                 let mut next = current.clone();
                 let audit = erase_ticket(&mut next, key, actor, now);
                 match self.update(&next, &[audit]).await {
@@ -461,6 +603,14 @@ impl TicketStore for DynamoStore {
             }
         }
         Ok(erased)
+    }
+
+    async fn copies_of(&self, tickets: &[Ticket]) -> StoreResult<BTreeMap<String, usize>> {
+        let mut queued = 0;
+        for t in tickets {
+            queued += self.outbox_copies(t).await?.len();
+        }
+        Ok(BTreeMap::from([(QUEUED_COPIES.to_string(), queued)]))
     }
 
     async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {

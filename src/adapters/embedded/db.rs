@@ -99,6 +99,9 @@ CREATE TABLE outbox (
     // Publishing prunes expired dedup records; without this index that was a scan of every record
     // still in the window, per publish, so intake slowed down as the store grew.
     "CREATE INDEX queue_dedup_expiry ON queue_dedup (queue, expires_ms);",
+    // The digest of the request that first used a key, so a replay can tell a retry of the same
+    // request from another request reusing the key.
+    "ALTER TABLE ticket_idempotency ADD COLUMN fingerprint TEXT;",
     // Report aggregates (src/adapters/embedded/reports.rs): cells per cube, local day and
     // dimensions; each ticket's facts (with the marks last added); the days each ticket has marks
     // on, for drill-downs; running GDPR clocks; and how far the event table has been folded in.

@@ -27,6 +27,8 @@ pub use tickets::SqliteStore;
 /// dead-lettered.
 pub const STEP_QUEUE: &str = "steps";
 pub const STEP_MAX_ATTEMPTS: u32 = 5;
+/// How long a published step's deduplication id is remembered.
+pub const STEP_DEDUP_WINDOW: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Every port of the engine on one SQLite file.
 pub fn ports(db: &Db) -> crate::engine::Ports {
@@ -35,12 +37,7 @@ pub fn ports(db: &Db) -> crate::engine::Ports {
         tickets: store.clone(),
         events: store.clone(),
         idempotency: store,
-        steps: std::sync::Arc::new(SqliteQueue::new(
-            db.clone(),
-            STEP_QUEUE,
-            STEP_MAX_ATTEMPTS,
-            std::time::Duration::from_secs(24 * 3600),
-        )),
+        steps: std::sync::Arc::new(SqliteQueue::new(db.clone(), STEP_QUEUE, STEP_MAX_ATTEMPTS, STEP_DEDUP_WINDOW)),
         mailer: std::sync::Arc::new(OutboxMailer::new(db.clone())),
         escalations: std::sync::Arc::new(EmbeddedEscalation::new(db.clone())),
     }

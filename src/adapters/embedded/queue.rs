@@ -64,8 +64,16 @@ pub(super) fn publish_tx(
     message: &StepMessage,
     window: Duration,
 ) -> StoreResult<Published> {
-    let now = now_ms();
     let tx = conn.savepoint().map_err(unavailable)?;
+    let published = enqueue(&tx, queue, message, window)?;
+    tx.commit().map_err(unavailable)?;
+    Ok(published)
+}
+
+/// Queues `message` (unless its deduplication id was queued within `window`) inside the caller's
+/// transaction: intake queues its steps in the transaction that stores the ticket.
+pub(super) fn enqueue(tx: &Connection, queue: &str, message: &StepMessage, window: Duration) -> StoreResult<Published> {
+    let now = now_ms();
     let earlier: Option<String> = tx
         .query_row(
             "SELECT message_id FROM queue_dedup WHERE queue = ?1 AND dedup_id = ?2 AND expires_ms > ?3",
@@ -93,7 +101,6 @@ pub(super) fn publish_tx(
     .map_err(unavailable)?;
     tx.execute("DELETE FROM queue_dedup WHERE queue = ?1 AND expires_ms <= ?2", params![queue, now])
         .map_err(unavailable)?;
-    tx.commit().map_err(unavailable)?;
     Ok(Published { message_id, duplicate: false })
 }
 

@@ -5,10 +5,11 @@ use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState
 use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::{ms_after, now_ms, validate_key};
 use crate::ports::ticket_store::{
-    created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
+    self, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
 };
 use crate::ports::{
-    Claim, Created, Erasure, EventLog, IdempotencyStore, RequesterKey, StoreError, StoreResult, TicketStore,
+    Claim, Created, Erasure, EventLog, IdempotencyStore, NewTicket, Outboxed, RequesterKey, StoreError, StoreResult,
+    TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -19,14 +20,37 @@ use std::time::Duration;
 
 /// Tickets, events and idempotency records (implements [`TicketStore`], [`EventLog`] and
 /// [`IdempotencyStore`]).
+///
+/// An intake's steps go straight onto the step queue (a table of the same file) in the
+/// transaction that stores the ticket, so this store's outbox is always empty.
 #[derive(Clone)]
 pub struct SqliteStore {
     db: Db,
+    /// The step queue intake steps are queued on, and its deduplication window.
+    steps: String,
+    dedup_window: Duration,
 }
 
 impl SqliteStore {
+    /// Queues intake steps on the local step queue ([`super::STEP_QUEUE`]).
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { db, steps: super::STEP_QUEUE.into(), dedup_window: super::STEP_DEDUP_WINDOW }
+    }
+
+    /// Releases every claim still `INPROGRESS`; returns how many. Only for a server starting on
+    /// its database: the local server is the one process on it, so such claims were held by a run
+    /// that stopped (or was killed) half-way through their effect, and nobody will complete them.
+    /// Released, the effect runs again at the next retry instead of being refused as "being
+    /// handled by another worker" until the lease runs out.
+    pub async fn release_claims_of_a_stopped_run(&self) -> StoreResult<usize> {
+        let released = self
+            .db
+            .call(|c| c.execute("DELETE FROM step_claims WHERE status = 'INPROGRESS'", []).map_err(unavailable))
+            .await?;
+        if released > 0 {
+            tracing::info!(released, "claims of the previous run released");
+        }
+        Ok(released)
     }
 }
 
@@ -106,16 +130,21 @@ fn write_row(tx: &Connection, t: &Ticket) -> StoreResult<()> {
     Ok(())
 }
 
-fn create_tx(conn: &mut Connection, key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created> {
+/// The whole intake in one transaction: the ticket, its events, the idempotency record and the
+/// steps on the queue. Answers whether a step was queued (to wake the workers after the commit).
+fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration) -> StoreResult<(Created, bool)> {
+    let (key, ticket, actor) = (new.idempotency_key.as_str(), &new.ticket, &new.actor);
     let tx = immediate(conn)?;
-    let earlier: Option<String> = tx
-        .query_row("SELECT ticket_id FROM ticket_idempotency WHERE key = ?1", [key], |r| r.get(0))
+    let earlier: Option<(String, Option<String>)> = tx
+        .query_row("SELECT ticket_id, fingerprint FROM ticket_idempotency WHERE key = ?1", [key], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()
         .map_err(unavailable)?;
-    if let Some(id) = earlier {
+    if let Some((id, fingerprint)) = earlier {
         let ticket = load(&tx, &id)?
             .ok_or_else(|| StoreError::Corrupt(format!("idempotency record points at missing ticket {id}")))?;
-        return Ok(Created { ticket, replayed: true });
+        return Ok((Created { ticket, replayed: true, fingerprint, outbox: Vec::new() }, false));
     }
     let keys = RequesterKey::of(&ticket.requester);
     let inserted = tx.execute(
@@ -147,10 +176,18 @@ fn create_tx(conn: &mut Connection, key: &str, ticket: &Ticket, actor: &Actor) -
         }));
     }
     insert_events(&tx, &[created_event(ticket, actor)])?;
-    tx.execute("INSERT INTO ticket_idempotency (key, ticket_id) VALUES (?1, ?2)", params![key, ticket.id.0])
-        .map_err(unavailable)?;
+    insert_events(&tx, &new.events)?;
+    tx.execute(
+        "INSERT INTO ticket_idempotency (key, ticket_id, fingerprint) VALUES (?1, ?2, ?3)",
+        params![key, ticket.id.0, new.fingerprint],
+    )
+    .map_err(unavailable)?;
+    let mut queued = false;
+    for step in &new.steps {
+        queued |= !super::queue::enqueue(&tx, queue, step, window)?.duplicate;
+    }
     tx.commit().map_err(unavailable)?;
-    Ok(Created { ticket: ticket.clone(), replayed: false })
+    Ok((Created { ticket: ticket.clone(), replayed: false, fingerprint: None, outbox: Vec::new() }, queued))
 }
 
 fn update_tx(conn: &mut Connection, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket> {
@@ -179,15 +216,9 @@ fn update_tx(conn: &mut Connection, ticket: &Ticket, events: &[Event]) -> StoreR
     Ok(next)
 }
 
-/// Keys a queued message's body may hold and still carry nothing but ids: such a message (a
-/// triage, an answer to deliver) outlives an erasure, it has nothing to erase.
-const ID_KEYS: &[&str] = &["ticket_id", "answer_id", "client", "incident_id", "after", "page"];
-
+/// A queued message's body as text: one that carries only ids outlives an erasure.
 fn carries_only_ids(body: &str) -> bool {
-    match serde_json::from_str::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Object(map)) => map.keys().all(|k| ID_KEYS.contains(&k.as_str())),
-        _ => false,
-    }
+    serde_json::from_str(body).is_ok_and(|v| ticket_store::carries_only_ids(&v))
 }
 
 /// One erased (or to-be-erased) ticket, as its copies are found: by id, by reference, and by the
@@ -266,6 +297,10 @@ fn copies_tx(tx: &Connection, whose: &[Whose], delete: bool) -> StoreResult<BTre
                 tx.execute("UPDATE ticket_idempotency SET key = ?2 WHERE key = ?1", params![key, hashed])
                     .map_err(unavailable)?;
             }
+            // The request's digest is derived from the requester's data: it goes too (a retry of
+            // the request is then compared with the erased ticket, and refused).
+            tx.execute("UPDATE ticket_idempotency SET fingerprint = NULL WHERE ticket_id = ?1", [&w.id])
+                .map_err(unavailable)?;
         }
     }
     let mut copies = BTreeMap::new();
@@ -358,10 +393,18 @@ fn purge_tx(conn: &mut Connection, retention_days: u32, now: Timestamp) -> Store
 
 #[async_trait]
 impl TicketStore for SqliteStore {
-    async fn create(&self, idempotency_key: &str, ticket: &Ticket, actor: &Actor) -> StoreResult<Created> {
-        validate_new(idempotency_key, ticket)?;
-        let (key, ticket, actor) = (idempotency_key.to_owned(), ticket.clone(), actor.clone());
-        let created = self.db.call(move |c| create_tx(c, &key, &ticket, &actor)).await?;
+    async fn open(&self, new: &NewTicket) -> StoreResult<Created> {
+        validate_new(new)?;
+        let (intake, queue, window) = (new.clone(), self.steps.clone(), self.dedup_window);
+        let (created, queued) = self.db.call(move |c| open_tx(c, &intake, &queue, window)).await?;
+        if queued {
+            self.db.published().notify_one();
+        }
+        if !created.replayed {
+            for step in &new.steps {
+                tracing::debug!(queue = %self.steps, step = %step.step, ticket_id = %created.ticket.id, "step queued with its ticket");
+            }
+        }
         tracing::info!(
             ticket_id = %created.ticket.id,
             reference = %created.ticket.reference,
@@ -369,6 +412,14 @@ impl TicketStore for SqliteStore {
             "ticket created"
         );
         Ok(created)
+    }
+
+    async fn outbox_done(&self, _items: &[Outboxed]) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn outbox_pending(&self, _before: Timestamp, _limit: usize) -> StoreResult<Vec<Outboxed>> {
+        Ok(Vec::new())
     }
 
     async fn get(&self, id: &TicketId) -> StoreResult<Ticket> {
