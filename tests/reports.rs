@@ -351,3 +351,59 @@ fn the_cli_prints_a_table_json_and_csv() {
     assert_eq!(code, 2);
     assert!(out.contains("--by: unknown dimension `mood`"), "{out}");
 }
+
+#[tokio::test]
+async fn the_dashboard_draws_the_period_and_links_every_figure_to_its_tickets() {
+    let d = Desk::new();
+    let refs = history(&d).await;
+    let (status, ct, html) =
+        get(&d, Role::Supervisor, "/operator/reports/dashboard?period=month&date=2026-12-02", None).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(ct.starts_with("text/html"), "{ct}");
+    std::fs::create_dir_all(concat!(env!("CARGO_TARGET_TMPDIR"), "/reports")).unwrap();
+    std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/reports/dashboard.html"), &html).unwrap();
+    // Charts are images with a title and a description; values are text, not colour.
+    assert_eq!(html.matches("<svg").count(), 4, "per day, two SLA charts, backlog");
+    assert!(html.contains("role=\"img\" aria-labelledby=\"contacts-per-day-t contacts-per-day-d\""), "{html}");
+    assert!(html.contains("10 contacts over 31 days; the busiest day was 2026-12-02 with 8."), "{html}");
+    assert!(html.contains("aria-label=\"02/12: 8 contacts\""), "{html}");
+    assert!(html.contains(
+        "href=\"/operator/reports/dashboard/tickets?figure=contacts&amp;from=2026-12-02&amp;to=2026-12-02\""
+    ));
+    assert!(html.contains("Containment (bot share)<b>20.0%</b>"), "{html}");
+    assert!(html.contains("pagopa_specialists") || html.contains("Escalations waiting"), "{html}");
+    assert!(
+        html.contains("Data-subject request") || html.contains("Breach report"),
+        "the privacy request's clock: {html}"
+    );
+    assert!(!html.contains("mario") && !html.contains("<script"), "no personal data, no scripts");
+
+    // A bar's link lists the tickets behind it.
+    let (status, _, list) = get(
+        &d,
+        Role::Supervisor,
+        "/operator/reports/dashboard/tickets?figure=resolved&from=2026-12-02&to=2026-12-02",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    for r in &refs[..3] {
+        assert!(list.contains(r.as_str()), "{r} in {list}");
+    }
+    let (status, _, list) =
+        get(&d, Role::Supervisor, "/operator/reports/dashboard/tickets?figure=open&age=today", None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+
+    let (status, _, page) = get(&d, Role::Supervisor, "/operator/reports/dashboard?period=fortnight", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("role=\"alert\"")
+            && page.contains("use day, week or month")
+            && page.contains("<code>period</code>"),
+        "{page}"
+    );
+    let (status, _, page) = get(&d, Role::Operator, "/operator/reports/dashboard", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    let (status, _, page) = get(&d, Role::Supervisor, "/operator/reports/dashboard/tickets?figure=nope", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+}

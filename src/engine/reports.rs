@@ -95,6 +95,26 @@ impl Engine {
         Ok(Overview::build(period, &self.report_time_zone(), by, scope, &cells, &slim))
     }
 
+    /// Each day of the period with its figures (every day listed, empty ones too): what the
+    /// dashboard's charts over time draw.
+    pub async fn report_daily(
+        &self,
+        period: &Period,
+        scope: &Scope,
+    ) -> Result<Vec<(Date, crate::reports::report::Figures)>, EngineError> {
+        let store = self.caught_up().await?;
+        let (from, to) = period.days();
+        let slim = store.cells(Cube::Slim, from, to).await?;
+        let mut by_day: std::collections::BTreeMap<i32, crate::reports::Metrics> =
+            (from..=to).map(|d| (d, Default::default())).collect();
+        for (k, m) in &slim {
+            if k.target.is_empty() && scope.admits(&k.dims.team) {
+                by_day.entry(k.day).or_default().merge(m, 1);
+            }
+        }
+        Ok(by_day.into_iter().map(|(d, m)| (date_of(d), crate::reports::report::Figures::of(&m))).collect())
+    }
+
     pub async fn report_backlog(&self, by: &[Dim], scope: &Scope) -> Result<Backlog, EngineError> {
         let store = self.caught_up().await?;
         let open = store.open_cells().await?;

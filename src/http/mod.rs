@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod chat;
+pub mod dashboard;
 pub mod email;
 pub mod errors;
 pub mod openapi;

@@ -27,6 +27,7 @@ pub fn router() -> Router<OperatorApi> {
         .route("/operator/reports/incidents", get(incidents))
         .route("/operator/reports/gdpr", get(gdpr))
         .route("/operator/reports/tickets", get(tickets))
+        .merge(super::dashboard::router())
 }
 
 /// Every parameter the report endpoints take; each endpoint refuses those it does not use.
