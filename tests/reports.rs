@@ -407,3 +407,42 @@ async fn the_dashboard_draws_the_period_and_links_every_figure_to_its_tickets() 
     let (status, _, page) = get(&d, Role::Supervisor, "/operator/reports/dashboard/tickets?figure=nope", None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
 }
+
+#[test]
+fn the_export_is_one_event_a_line_without_personal_data() {
+    let d = Desk::new();
+    tokio::runtime::Runtime::new().unwrap().block_on(history(&d));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(d.dir.path().join("sportello.db"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sportello"))
+        .args(["report", "export", "--from", "2026-12-01", "--to", "2026-12-31", "--data"])
+        .arg(d.dir.path())
+        .args(["--rules", concat!(env!("CARGO_MANIFEST_DIR"), "/rules")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    assert!(lines.len() > 40, "{}", lines.len());
+    assert!(stderr.contains(&format!("exported {} events", lines.len())), "{stderr}");
+    let ids: std::collections::BTreeSet<&str> = lines.iter().map(|l| l["event_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), lines.len(), "one line per event");
+    assert!(lines.iter().any(|l| l["kind"] == "resolved" && l["date"] == "2026-12-02"));
+    for personal in ["mario", "Mario", "pagato", "rimborso", "Verificare"] {
+        assert!(!stdout.contains(personal), "`{personal}` in the export");
+    }
+    // Only the first day: fewer lines, all of that day.
+    let day = std::process::Command::new(env!("CARGO_BIN_EXE_sportello"))
+        .args(["report", "export", "--period", "day", "--date", "2026-12-03", "--data"])
+        .arg(d.dir.path())
+        .args(["--rules", concat!(env!("CARGO_MANIFEST_DIR"), "/rules")])
+        .output()
+        .unwrap();
+    let day = String::from_utf8(day.stdout).unwrap();
+    assert!(day.lines().count() > 0 && day.lines().count() < lines.len());
+    assert!(day.lines().all(|l| l.contains("\"date\":\"2026-12-03\"")), "{day}");
+}

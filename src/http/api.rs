@@ -312,25 +312,30 @@ async fn create_ticket(
     Ok(response)
 }
 
-async fn ticket_status(
-    State(state): State<AppState>,
-    who: ClientIdentity,
-    Path(reference): Path<String>,
-) -> Result<Json<TicketStatus>, Problem> {
-    client_config(&state.engine, &who)?;
+/// The client's ticket by reference; another client's ticket is, for this client, no ticket at all.
+async fn client_ticket(engine: &Engine, who: &ClientIdentity, reference: &str) -> Result<Ticket, Problem> {
+    client_config(engine, who)?;
     let not_found =
         || Problem::new(StatusCode::NOT_FOUND, format!("no ticket `{reference}` for this client")).at("reference");
-    let ticket = match state.engine.ticket_by_reference(&reference).await {
+    let ticket = match engine.ticket_by_reference(reference).await {
         Ok(t) => t,
         Err(crate::engine::EngineError::NotFound(_) | crate::engine::EngineError::Invalid { .. }) => {
             return Err(not_found());
         }
         Err(e) => return Err(e.into()),
     };
-    // Another client's ticket is, for this client, no ticket at all.
-    if !owned_by(&state.engine, &ticket, &who.client_id).await? {
+    if !owned_by(engine, &ticket, &who.client_id).await? {
         return Err(not_found());
     }
+    Ok(ticket)
+}
+
+async fn ticket_status(
+    State(state): State<AppState>,
+    who: ClientIdentity,
+    Path(reference): Path<String>,
+) -> Result<Json<TicketStatus>, Problem> {
+    let ticket = client_ticket(&state.engine, &who, &reference).await?;
     let answer = public_answer(&state.engine, &ticket).await?;
     let survey = ticket.survey.as_ref().map(|s| PublicSurvey {
         question: state.engine.survey_question(&ticket, None),
@@ -347,19 +352,7 @@ async fn survey(
     Path(reference): Path<String>,
     ApiJson(body): ApiJson<super::survey::SurveyBody>,
 ) -> Result<Json<super::survey::SurveyRecorded>, Problem> {
-    client_config(&state.engine, &who)?;
-    let not_found =
-        || Problem::new(StatusCode::NOT_FOUND, format!("no ticket `{reference}` for this client")).at("reference");
-    let ticket = match state.engine.ticket_by_reference(&reference).await {
-        Ok(t) => t,
-        Err(crate::engine::EngineError::NotFound(_) | crate::engine::EngineError::Invalid { .. }) => {
-            return Err(not_found());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if !owned_by(&state.engine, &ticket, &who.client_id).await? {
-        return Err(not_found());
-    }
+    let ticket = client_ticket(&state.engine, &who, &reference).await?;
     let saved = state.engine.answer_survey(&ticket, ChannelKind::Api, &body.into()).await?;
     super::survey::SurveyRecorded::of(&saved)
         .map(Json)

@@ -13,8 +13,8 @@ use crate::reports::svg::{Bar, bars, columns, escape};
 use crate::reports::{Dim, Period};
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use std::fmt::Write;
 
@@ -39,14 +39,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
          <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
         escape(title)
     );
-    let mut response = (status, Html(html)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'"),
-    );
-    response
+    super::survey::private_html(status, html)
 }
 
 fn error_page(status: StatusCode, field: Option<&str>, detail: &str) -> Response {

@@ -65,9 +65,15 @@ fn document(status: StatusCode, title: &str, body: &str) -> Response {
          </head><body><main>{body}</main></body></html>",
         title = escape(title)
     );
+    // The token is in the address: the page stays out of caches (and `no-referrer` above keeps it
+    // from other sites).
+    private_html(status, html)
+}
+
+/// A page that no cache keeps, with no scripts and nothing loaded from elsewhere.
+pub fn private_html(status: StatusCode, html: String) -> Response {
     let mut response = (status, Html(html)).into_response();
     let headers = response.headers_mut();
-    // The token is in the address: keep the page out of caches and other sites' referrers.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
