@@ -14,11 +14,8 @@ mapping="$events/invoke.txt"
 venv="$root/.venv"
 deadline=$(( $(date +%s) + ${SMOKE_TIMEOUT:-1200} ))
 
+# The virtualenv with moto and cargo-lambda.
 scripts/test-env.sh >/dev/null
-if [[ ! -x "$venv/bin/cargo-lambda" ]]; then
-    echo "installing cargo-lambda into $venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check cargo-lambda
-fi
 export PATH="$venv/bin:$PATH"
 py="$venv/bin/python"
 helper="$root/scripts/lambda_smoke.py"
@@ -60,12 +57,14 @@ for manifest in functions/*/Cargo.toml; do
 done
 (( ${#functions[@]} > 0 )) || fail "no function under functions/"
 mapfile -t lines < <(grep -v '^[[:space:]]*\(#\|$\)' "$mapping")
+# (Here-strings, not `printf | grep -q`: under pipefail, grep quitting at its first match can
+# fail the pipeline with printf's broken pipe.)
 for f in "${functions[@]}"; do
-    printf '%s\n' "${lines[@]}" | grep -q "^$f[[:space:]]" || fail "$f has no line in $mapping"
+    grep -q "^$f[[:space:]]" <<<"$(printf '%s\n' "${lines[@]}")" || fail "$f has no line in $mapping"
 done
 for line in "${lines[@]}"; do
     read -r f _ <<<"$line"
-    printf '%s\n' "${functions[@]}" | grep -qx "$f" || fail "$mapping names $f, which is not under functions/"
+    grep -qx "$f" <<<"$(printf '%s\n' "${functions[@]}")" || fail "$mapping names $f, which is not under functions/"
 done
 
 # --- moto, with the table and the step queue ------------------------------------------------
