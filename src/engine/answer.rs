@@ -172,7 +172,7 @@ impl Engine {
                 let said = self.chat_operator_message(&ticket.id, operator, body).await?;
                 if let Some(question) = self.survey_question(ticket, None) {
                     // The answer is out; a question that fails to follow must not send it twice.
-                    if let Err(e) = self.chat_operator_message(&ticket.id, operator, &question).await {
+                    if let Err(e) = self.chat_survey_question(ticket, question).await {
                         tracing::warn!(ticket = %ticket.id, error = %e, "survey question not posted in the chat");
                     }
                 }

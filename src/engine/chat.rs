@@ -271,6 +271,15 @@ impl Engine {
         Actor { id, role: ActorRole::Bot }
     }
 
+    /// The satisfaction survey's question, asked in the session by the assistant (not in the
+    /// operator's name) after the operator's answer.
+    pub(super) async fn chat_survey_question(&self, ticket: &Ticket, question: String) -> Result<(), EngineError> {
+        let mut asked = self.bot_says(ticket, self.now(), question);
+        asked.detail["survey"] = json!(true);
+        self.ports.events.append(&[asked]).await?;
+        Ok(())
+    }
+
     fn bot_says(&self, ticket: &Ticket, at: Timestamp, body: String) -> Event {
         event(&ticket.id, at, &self.bot(ticket), EventKind::Message, json!({"from": "bot", "body": body}))
     }

@@ -74,12 +74,10 @@ pub fn recompute(rules: &Rules, history: &[(Ticket, Vec<Event>)], from: Date, to
             let ended = first_resolved.or(t.closed_at.filter(|_| t.state.is_final()));
             let met_at =
                 if d.kind == "first_response" { [first_taken, ended].into_iter().flatten().min() } else { ended };
+            let late = d.breached_at.is_some() || met_at.is_some_and(|at| at > d.due);
             match met_at {
-                _ if d.breached_at.is_some() || met_at.is_some_and(|at| at > d.due) => {
-                    if within(d.due) {
-                        add(breached, 1)
-                    }
-                }
+                _ if late && within(d.due) => add(breached, 1),
+                _ if late => {}
                 Some(at) if within(at) => add(met, 1),
                 _ => {}
             }
