@@ -44,8 +44,11 @@ pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
     let db = Db::open(&db_path).map_err(|e| format!("cannot open `{}`: {e}", db_path.display()))?;
     let incidents = Arc::new(embedded::SqliteIncidents::new(db.clone()));
     let reports = embedded::SqliteReports::new(db.clone(), Arc::new(crate::reports::Projector::new(&rules)));
-    let engine =
-        Engine::new(Arc::new(rules), embedded::ports(&db)).with_incidents(incidents).with_reports(Arc::new(reports));
+    let candidates = Arc::new(embedded::SqliteKbCandidates::new(db.clone()));
+    let engine = Engine::new(Arc::new(rules), embedded::ports(&db))
+        .with_incidents(incidents)
+        .with_kb_candidates(candidates)
+        .with_reports(Arc::new(reports));
     let webhooks = crate::engine::webhook::WebhookFile::read(&webhooks_file(config))?;
     let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
     let engine = engine
