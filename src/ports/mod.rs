@@ -24,4 +24,4 @@ pub use kb_candidates::{Candidate, CandidateStatus, KnowledgeCandidates, NewCand
 pub use mailer::{Mailer, OutgoingMail, SentMail};
 pub use reports::ReportStore;
 pub use step_queue::{DeadLetter, Delivery, Published, StepMessage, StepQueue};
-pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, RequesterKey, TicketStore};
+pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, QueuePosition, RequesterKey, TicketStore};
