@@ -418,6 +418,7 @@ catalogue! {
     event_requester_erased: "Dati del richiedente cancellati", "Requester data erased";
     event_delivery_failed: "Consegna non riuscita", "Delivery failed";
     event_reassigned: "Riassegnato", "Reassigned";
+    event_answer_undelivered: "Risposta non consegnata", "Answer not delivered";
     answer_sent: "Risposta al richiedente", "Answer to the requester";
     queue_page_count: "{n} ticket in questa pagina, {total} in coda", "{n} tickets on this page, {total} in the queue";
 

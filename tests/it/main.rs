@@ -26,6 +26,7 @@ mod logs;
 mod notices;
 mod openapi;
 mod operator;
+mod reports;
 mod rulebook;
 mod settings;
 mod store;

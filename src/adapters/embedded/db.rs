@@ -102,6 +102,42 @@ CREATE TABLE outbox (
     // The digest of the request that first used a key, so a replay can tell a retry of the same
     // request from another request reusing the key.
     "ALTER TABLE ticket_idempotency ADD COLUMN fingerprint TEXT;",
+    // Report aggregates (src/adapters/embedded/reports.rs): cells per cube, local day and
+    // dimensions; each ticket's facts (with the marks last added); the days each ticket has marks
+    // on, for drill-downs; running GDPR clocks; and how far the event table has been folded in.
+    r#"
+CREATE TABLE report_cells (
+    cube     INTEGER NOT NULL,
+    day      INTEGER NOT NULL,      -- local days since 1970-01-01, the rulebook's time zone
+    dims     TEXT NOT NULL,         -- channel, category, type, team, operator, target, incident
+    metrics  BLOB NOT NULL,         -- crate::reports::Metrics::encode
+    PRIMARY KEY (cube, day, dims)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE report_facts (
+    ticket_id  TEXT PRIMARY KEY,
+    doc        TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE report_days (
+    day        INTEGER NOT NULL,
+    ticket_id  TEXT NOT NULL,
+    PRIMARY KEY (day, ticket_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE report_watch (
+    ticket_id  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    due        INTEGER NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (ticket_id, kind)
+) STRICT;
+
+CREATE TABLE report_feed (
+    name  TEXT PRIMARY KEY,
+    seq   INTEGER NOT NULL
+) STRICT;
+"#,
     // Work queues sorted by the nearest running deadline and filtered by channel, type, state and
     // assignee (the console's queue), and tickets found by a custom field (a notice code). The
     // queue columns of existing tickets are filled in Rust (`backfill`), as the next write would.
@@ -127,7 +163,7 @@ CREATE INDEX ticket_fields_value ON ticket_fields (name, value, created_at);
 /// Rust steps that run right after the migration of the same index, in its transaction.
 fn backfill(version: usize, tx: &Connection) -> StoreResult<()> {
     match version {
-        4 => super::tickets::backfill_queue_columns(tx),
+        5 => super::tickets::backfill_queue_columns(tx),
         _ => Ok(()),
     }
 }

@@ -154,7 +154,7 @@ fn write_queue_columns(tx: &Connection, t: &Ticket) -> StoreResult<()> {
     Ok(())
 }
 
-/// Fills the queue columns and field rows of tickets written before they existed (migration 4).
+/// Fills the queue columns and field rows of tickets written before they existed (migration 5).
 pub(super) fn backfill_queue_columns(tx: &Connection) -> StoreResult<()> {
     let tickets = list(tx, "SELECT id, doc, version FROM tickets", [])?;
     for t in &tickets {
