@@ -460,3 +460,68 @@ async fn a_privacy_operator_erases_from_the_command_line() {
     assert_eq!(code, 0);
     assert!(out.contains("no tickets"), "{out}");
 }
+
+/// The lines of `log` at WARN or ERROR, whether the server wrote plain lines or JSON objects.
+fn warnings(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| {
+            l.contains(" WARN ")
+                || l.contains(" ERROR ")
+                || l.contains(r#""level":"WARN""#)
+                || l.contains(r#""level":"ERROR""#)
+        })
+        .collect()
+}
+
+/// The happy path logs no warning: e-mails come in, are acknowledged, triaged, taken in charge,
+/// classified and resolved, and each answer is mailed once, with the inline delivery and its
+/// queued step racing as they always do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_happy_path_logs_no_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (code, out, err) = run(&data, &["operators", "add", "op-1", "--role", "operator"]);
+    assert_eq!(code, 0, "{err}");
+    let operator = format!("Bearer {}", token_in(&out));
+    let (_, mail_token) = credentials(&data);
+    let server = Server::start(&data, &[], &[]).unwrap();
+    let c = server.client();
+    let headers = [("content-type", "message/rfc822"), ("x-sportello-mail-token", mail_token.as_str())];
+    let mut references = Vec::new();
+    for n in 0..6 {
+        let mail = format!(
+            "From: Requester {n} <requester{n}@example.it>\r\nTo: assistenza@sportello.pagopa.it\r\n\
+             Date: Mon, 07 Dec 2026 09:30:00 +0100\r\nMessage-ID: <happy-{n}@example.it>\r\n\
+             Subject: Avviso pagato due volte\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHo pagato due volte.\r\n"
+        );
+        let r = c.request("POST", "/email/inbound", &headers, mail.into_bytes()).await.unwrap();
+        assert_eq!(r.status, 202, "{}", r.text);
+        references.push(r.str("/reference").to_string());
+    }
+    let auth = [("authorization", operator.as_str())];
+    for reference in &references {
+        let base = format!("/operator/tickets/{reference}");
+        // Triage runs on the workers: the ticket is taken once it is in a team's queue.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = c.post_json(&format!("{base}/take-in-charge"), &auth, &json!({})).await.unwrap();
+            if r.status == 200 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "not taken: {} {}", r.status, r.text);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let r = c.post_json(&format!("{base}/classify"), &auth, &json!({"ticket_type": "Q"})).await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r =
+            c.post_json(&format!("{base}/resolve"), &auth, &json!({"answer": "Il rimborso arriva."})).await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    // The queued delivery steps run too.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let log = server.stop();
+    assert_eq!(log.matches("answer delivered").count(), references.len(), "{log}");
+    // The default rulebook's own warnings (what `rules check` shows) are printed at start-up.
+    let warned: Vec<&str> = warnings(&log).into_iter().filter(|l| !l.contains("rulebook: ")).collect();
+    assert!(warned.is_empty(), "warnings on the happy path:\n{}", warned.join("\n"));
+}

@@ -69,6 +69,12 @@ impl Engine {
                         tracing::trace!(step = %delivery.message.step, message_id = %delivery.message_id, "step handled");
                         done += 1;
                     }
+                    // Another worker (the inline attempt of the same effect, most often) holds
+                    // it: the message stays hidden for its visibility timeout, then comes back
+                    // and finds the work done. No nack, which would spin on the claim.
+                    Err(e @ EngineError::Busy(_)) => {
+                        tracing::debug!(step = %delivery.message.step, message_id = %delivery.message_id, why = %e.for_log(), "step deferred: running elsewhere");
+                    }
                     Err(e) => {
                         tracing::warn!(step = %delivery.message.step, error = %e.for_log(), "step failed; it will be retried");
                         self.ports.steps.nack(&delivery.receipt).await?;

@@ -19,5 +19,5 @@ pub use event_log::EventLog;
 pub use idempotency::{Claim, IdempotencyStore, RunOnce, RunOnceError, run_once};
 pub use incidents::{Incident, IncidentState, IncidentStore};
 pub use mailer::{Mailer, OutgoingMail, SentMail};
-pub use step_queue::{DeadLetter, Delivery, Published, StepMessage, StepQueue};
+pub use step_queue::{DeadLetter, Delivery, Published, StepError, StepMessage, StepQueue};
 pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, RequesterKey, TicketStore};
