@@ -17,6 +17,7 @@ pub mod listener;
 pub mod logging;
 pub mod notices_cli;
 pub mod operators_cli;
+pub mod outbox_cli;
 pub mod ports;
 pub mod rules;
 pub mod secrets;

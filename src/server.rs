@@ -124,12 +124,40 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     tokio::spawn(run_clock(engine.clone()));
     tokio::spawn(embedded::ReplyQueue::new(db, reply_queue_name()).run(engine.clone()));
     println!("{}", banner(addr, &config));
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let (signal_tx, signal_rx) = tokio::sync::oneshot::channel();
+    let shutdown = async move {
+        let _ = signal_tx.send(stop_signal().await);
     };
-    crate::listener::serve(listener, crate::http::app(engine, credentials), config.limits, shutdown)
+    let cut = crate::listener::serve(listener, crate::http::app(engine, credentials), config.limits, shutdown)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    let signal = signal_rx.await.unwrap_or("a signal");
+    let unfinished = match cut {
+        0 => "every request under way answered".to_string(),
+        n => format!("{n} connection(s) cut after 10 s"),
+    };
+    println!(
+        "Sportello stopped on {signal}: {unfinished}; tickets stay in {}.",
+        config.data_dir.join("sportello.db").display()
+    );
+    Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM (what `kill`, systemd and container runtimes send) and
+/// names it.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "Ctrl-C";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+    }
 }
 
 /// Every file of the local server that holds a secret or personal data.
@@ -220,7 +248,7 @@ Try:
   cargo run -- rules explain --channel voice --category reminder --at 2026-12-02T10:00
   email: POST /email/inbound (message/rfc822) with X-Sportello-Mail-Token from {}
 
-Stop with Ctrl-C; tickets stay in {}.",
+Stop with Ctrl-C (or SIGTERM); tickets stay in {}.",
         config.rules.display(),
         config.data_dir.display(),
         config.data_dir.join("mail-token.txt").display(),

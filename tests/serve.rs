@@ -56,6 +56,11 @@ impl Server {
         for (k, v) in envs {
             cmd.env(k, v);
         }
+        Self::spawn(cmd)
+    }
+
+    /// Starts `cmd`, a command that serves, and waits for its banner.
+    fn spawn(mut cmd: Command) -> Result<Server, String> {
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
         for stream in [
@@ -473,22 +478,14 @@ fn warnings(log: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The happy path logs no warning: e-mails come in, are acknowledged, triaged, taken in charge,
-/// classified and resolved, and each answer is mailed once, with the inline delivery and its
-/// queued step racing as they always do.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_happy_path_logs_no_warning() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let (code, out, err) = run(&data, &["operators", "add", "op-1", "--role", "operator"]);
-    assert_eq!(code, 0, "{err}");
-    let operator = format!("Bearer {}", token_in(&out));
-    let (_, mail_token) = credentials(&data);
-    let server = Server::start(&data, &[], &[]).unwrap();
+/// `n` e-mails in, each acknowledged, triaged, taken in charge, classified and resolved by an
+/// operator over HTTP; their references. `data` must hold operator `op-1`'s token file.
+async fn answered_emails(server: &Server, operator_token: &str, mail_token: &str, n: usize) -> Vec<String> {
+    let operator = format!("Bearer {operator_token}");
     let c = server.client();
-    let headers = [("content-type", "message/rfc822"), ("x-sportello-mail-token", mail_token.as_str())];
+    let headers = [("content-type", "message/rfc822"), ("x-sportello-mail-token", mail_token)];
     let mut references = Vec::new();
-    for n in 0..6 {
+    for n in 0..n {
         let mail = format!(
             "From: Requester {n} <requester{n}@example.it>\r\nTo: assistenza@sportello.pagopa.it\r\n\
              Date: Mon, 07 Dec 2026 09:30:00 +0100\r\nMessage-ID: <happy-{n}@example.it>\r\n\
@@ -517,6 +514,28 @@ async fn the_happy_path_logs_no_warning() {
             c.post_json(&format!("{base}/resolve"), &auth, &json!({"answer": "Il rimborso arriva."})).await.unwrap();
         assert_eq!(r.status, 200, "{}", r.text);
     }
+    references
+}
+
+/// A fresh data folder with operator `op-1` and the mail gateway's token: (folder, operator token,
+/// mail token).
+fn desk() -> (tempfile::TempDir, PathBuf, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (code, out, err) = run(&data, &["operators", "add", "op-1", "--role", "operator"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, mail_token) = credentials(&data);
+    (dir, data, token_in(&out), mail_token)
+}
+
+/// The happy path logs no warning: e-mails come in, are acknowledged, triaged, taken in charge,
+/// classified and resolved, and each answer is mailed once, with the inline delivery and its
+/// queued step racing as they always do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_happy_path_logs_no_warning() {
+    let (_dir, data, operator, mail_token) = desk();
+    let server = Server::start(&data, &[], &[]).unwrap();
+    let references = answered_emails(&server, &operator, &mail_token, 6).await;
     // The queued delivery steps run too.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let log = server.stop();
@@ -524,4 +543,92 @@ async fn the_happy_path_logs_no_warning() {
     // The default rulebook's own warnings (what `rules check` shows) are printed at start-up.
     let warned: Vec<&str> = warnings(&log).into_iter().filter(|l| !l.contains("rulebook: ")).collect();
     assert!(warned.is_empty(), "warnings on the happy path:\n{}", warned.join("\n"));
+}
+
+/// No command means `serve`, options and all; the help says so; SIGTERM stops the server with
+/// one line saying so.
+#[test]
+fn no_command_means_serve_and_stopping_says_so() {
+    let (code, help, err) = run(Path::new("unused"), &["--help"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(help.contains("Without a command, Sportello serves"), "{help}");
+    assert!(help.contains("sportello --listen"), "{help}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut cmd = sportello(&data);
+    cmd.args(["--listen", "127.0.0.1:0"]);
+    let server = Server::spawn(cmd).expect("`sportello --listen …` serves");
+    let health = health(server.addr, Duration::from_secs(10));
+    assert!(health.is_ok(), "{health:?}");
+    let killed = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut server = server;
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running 20 s after SIGTERM:\n{}", server.output());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let out = server.output();
+    assert!(status.success(), "{status}: {out}");
+    let stopped: Vec<&str> = out.lines().filter(|l| l.contains("stopped")).collect();
+    assert_eq!(stopped.len(), 1, "one line at shutdown:\n{out}");
+    assert!(stopped[0].starts_with("Sportello stopped on SIGTERM"), "{}", stopped[0]);
+    assert!(stopped[0].contains("sportello.db"), "{}", stopped[0]);
+
+    // An option that is not serve's is refused with serve's usage.
+    let (code, _, err) = run(&data, &["--no-such-option"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--no-such-option"), "{err}");
+}
+
+/// `sportello outbox` lists the mail the local server sent, and shows one as its recipient reads
+/// it (or as the .eml it would have been).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_lists_and_shows_the_mail_sent() {
+    let (_dir, data, operator, mail_token) = desk();
+    let (code, out, err) = run(&data, &["outbox"]);
+    assert_ne!(code, 0, "no database yet: {out}");
+    assert!(err.contains("sportello serve"), "says what to do: {err}");
+
+    let server = Server::start(&data, &[], &[]).unwrap();
+    let references = answered_emails(&server, &operator, &mail_token, 2).await;
+    server.stop();
+    let (code, list, err) = run(&data, &["outbox", "list"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(lines[0].contains("sent (UTC)") && lines[0].contains("subject"), "{list}");
+    // Each requester got the acknowledgement and the answer.
+    assert_eq!(lines.iter().filter(|l| l.contains("@example.it")).count(), 4, "{list}");
+    for reference in &references {
+        assert_eq!(lines.iter().filter(|l| l.contains(reference.as_str())).count(), 2, "{list}");
+    }
+    let (code, bare, _) = run(&data, &["outbox"]);
+    assert_eq!((code, bare.as_str()), (0, list.as_str()), "no subcommand lists");
+
+    let (code, mine, err) = run(&data, &["outbox", "list", "--ticket", &references[1]]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mine.lines().filter(|l| l.contains("requester1@example.it")).count(), 2, "{mine}");
+    assert!(!mine.contains("requester0@"), "{mine}");
+    let answer_id = mine.lines().rev().find(|l| l.contains("requester1@")).unwrap().split_whitespace().next().unwrap();
+
+    let (code, shown, err) = run(&data, &["outbox", "show", answer_id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(shown.contains("\nTo:          requester1@example.it\n"), "{shown}");
+    assert!(shown.contains(&format!("Subject:     [{}]", references[1])), "{shown}");
+    assert!(shown.contains("In-Reply-To: <happy-1@example.it>"), "threaded on the requester's mail: {shown}");
+    assert!(shown.contains("Il rimborso arriva."), "the answer's text: {shown}");
+    let (code, raw, _) = run(&data, &["outbox", "show", answer_id, "--raw"]);
+    assert_eq!(code, 0);
+    assert!(raw.contains("MIME-Version: 1.0") && raw.contains("Message-ID: <"), "{raw}");
+
+    let (code, _, err) = run(&data, &["outbox", "show", "999"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no message 999") && err.contains("outbox list"), "{err}");
+    let (code, _, err) = run(&data, &["outbox", "show", "first"]);
+    assert_eq!(code, 2, "{err}");
 }
