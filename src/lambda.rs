@@ -88,6 +88,7 @@ pub fn init_tracing() {
 pub async fn run_http(router: Router<AppState>) -> Result<(), Error> {
     init_tracing();
     let engine = engine_from_env().await?;
+    let router = router.layer(axum::middleware::from_fn(crate::http::in_request_span));
     lambda_http::run(router.with_state(AppState { engine })).await
 }
 
@@ -96,6 +97,7 @@ pub async fn run_http(router: Router<AppState>) -> Result<(), Error> {
 pub async fn run_voice(router: Router<AppState>) -> Result<(), Error> {
     init_tracing();
     let engine = engine_from_env().await?;
+    let router = router.layer(axum::middleware::from_fn(crate::http::in_request_span));
     let app = router.with_state(AppState { engine: engine.clone() });
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<Value>| {
         let (app, engine) = (app.clone(), engine.clone());

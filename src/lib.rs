@@ -15,6 +15,7 @@ pub mod knowledge;
 pub mod lambda;
 pub mod listener;
 pub mod logging;
+pub mod metrics;
 pub mod notices_cli;
 pub mod operators_cli;
 pub mod outbox_cli;

@@ -104,10 +104,10 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
         tracing::warn!(error = %e, "could not release the last run's claims; they run out with their lease");
     }
     match engine.sweep(Duration::ZERO).await {
-        Ok(r) if !r.is_empty() => println!(
+        Ok(r) if !r.is_empty() => say(format!(
             "Finished what the last run left undone: {} step(s) published, {} ticket(s) triaged, {} still failing.",
             r.published, r.triaged, r.failed
-        ),
+        )),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "start-up sweep failed; the clock retries it"),
     }
@@ -123,7 +123,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     tokio::spawn(run_workers(engine.clone(), db.published()));
     tokio::spawn(run_clock(engine.clone()));
     tokio::spawn(embedded::ReplyQueue::new(db, reply_queue_name()).run(engine.clone()));
-    println!("{}", banner(addr, &config));
+    say(banner(addr, &config));
     let (signal_tx, signal_rx) = tokio::sync::oneshot::channel();
     let shutdown = async move {
         let _ = signal_tx.send(stop_signal().await);
@@ -136,11 +136,21 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
         0 => "every request under way answered".to_string(),
         n => format!("{n} connection(s) cut after 10 s"),
     };
-    println!(
+    say(format!(
         "Sportello stopped on {signal}: {unfinished}; tickets stay in {}.",
         config.data_dir.join("sportello.db").display()
-    );
+    ));
     Ok(())
+}
+
+/// A message for the person running the server: on standard output, unless that carries the
+/// JSON log (one object per line), then on standard error.
+fn say(text: String) {
+    if crate::logging::stdout_is_json() {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM (what `kill`, systemd and container runtimes send) and

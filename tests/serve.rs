@@ -46,6 +46,8 @@ struct Server {
     addr: SocketAddr,
     /// stdout and stderr as they come: the banner, then the log.
     output: Arc<Mutex<String>>,
+    /// stdout alone: the log.
+    log: Arc<Mutex<String>>,
 }
 
 impl Server {
@@ -63,16 +65,22 @@ impl Server {
     fn spawn(mut cmd: Command) -> Result<Server, String> {
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
+        let log = Arc::new(Mutex::new(String::new()));
+        for (stream, is_log) in [
+            (Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, true),
+            (Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>, false),
         ] {
-            let output = output.clone();
+            let (output, log) = (output.clone(), log.clone());
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     let mut out = output.lock().unwrap();
                     out.push_str(&line);
                     out.push('\n');
+                    if is_log {
+                        let mut log = log.lock().unwrap();
+                        log.push_str(&line);
+                        log.push('\n');
+                    }
                 }
             });
         }
@@ -82,7 +90,7 @@ impl Server {
             if let Some(at) = text.find("running on http://") {
                 let rest = &text[at + "running on http://".len()..];
                 let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
-                return Ok(Server { child, addr, output });
+                return Ok(Server { child, addr, output, log });
             }
             if let Some(status) = child.try_wait().unwrap() {
                 std::thread::sleep(Duration::from_millis(200));
@@ -107,6 +115,13 @@ impl Server {
         let _ = self.child.wait();
         std::thread::sleep(Duration::from_millis(200));
         self.output()
+    }
+
+    /// Stops it and returns its standard output: the log.
+    fn stop_for_log(self) -> String {
+        let log = self.log.clone();
+        self.stop();
+        log.lock().unwrap().clone()
     }
 }
 
@@ -255,12 +270,12 @@ async fn rust_log_is_honoured_and_no_level_logs_personal_data() {
         let server = Server::start(&data, &[("RUST_LOG", level)], &[]).unwrap();
         a_day_of_contacts(&server, &data, &api_key, &mail_token).await;
         let log = server.stop();
-        assert!(log.contains(" INFO ") && log.contains("ticket opened"), "{level}: {log}");
+        assert!(has_level(&log, "INFO") && log.contains("ticket opened"), "{level}: {log}");
         assert!(log.contains("SP-"), "references are logged: {log}");
         match level {
-            "trace" => assert!(log.contains("TRACE "), "RUST_LOG=trace shows trace lines"),
-            "debug" => assert!(log.contains("DEBUG ") && !log.contains("TRACE "), "RUST_LOG=debug: {log}"),
-            _ => assert!(!log.contains("DEBUG "), "RUST_LOG=info: {log}"),
+            "trace" => assert!(has_level(&log, "TRACE"), "RUST_LOG=trace shows trace lines"),
+            "debug" => assert!(has_level(&log, "DEBUG") && !has_level(&log, "TRACE"), "RUST_LOG=debug: {log}"),
+            _ => assert!(!has_level(&log, "DEBUG"), "RUST_LOG=info: {log}"),
         }
         assert_no_personal_data(&log);
     }
@@ -271,7 +286,28 @@ async fn rust_log_is_honoured_and_no_level_logs_personal_data() {
     let server = Server::start(&data, &[("RUST_LOG", "warn")], &[]).unwrap();
     a_day_of_contacts(&server, &data, &api_key, &mail_token).await;
     let log = server.stop();
-    assert!(!log.contains(" INFO "), "RUST_LOG=warn: {log}");
+    // Metrics (EMF blocks) are written whatever the level: CloudWatch's figures must not depend
+    // on how much is logged.
+    let info = log.lines().filter(|l| has_level(l, "INFO") && !l.contains(r#""_aws""#)).count();
+    assert_eq!(info, 0, "RUST_LOG=warn: {log}");
+    assert!(log.contains(r#""_aws""#), "metrics are still written: {log}");
+
+    // Plain lines when asked for, as on a terminal (without its colours: this is a pipe).
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (api_key, mail_token) = credentials(&data);
+    let server = Server::start(&data, &[("SPORTELLO_LOG_FORMAT", "text")], &[]).unwrap();
+    a_day_of_contacts(&server, &data, &api_key, &mail_token).await;
+    let log = server.stop_for_log();
+    assert!(log.contains(" INFO ") && log.contains("ticket opened"), "{log}");
+    assert!(!log.contains('\u{1b}'), "no ANSI codes off a terminal: {log}");
+    assert!(!log.contains("_aws"), "metrics stay out of the text log: {log}");
+    assert_no_personal_data(&log);
+}
+
+/// Whether `log` has a line at `level`, plain or JSON.
+fn has_level(log: &str, level: &str) -> bool {
+    log.contains(&format!(" {level} ")) || log.contains(&format!(r#""level":"{level}""#))
 }
 
 /// Whether the server has closed the connection (EOF, reset, or an error answer before closing).
@@ -538,7 +574,17 @@ async fn the_happy_path_logs_no_warning() {
     let references = answered_emails(&server, &operator, &mail_token, 6).await;
     // The queued delivery steps run too.
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stdout = server.log.lock().unwrap().clone();
     let log = server.stop();
+    // Off a terminal the log is JSON: one object per line, nothing else on standard output.
+    for line in stdout.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["timestamp"].is_string() && v["level"].is_string() && v["target"].is_string(), "{line}");
+        if v["message"] == "ticket opened" || v["message"] == "answer delivered" {
+            assert!(v["reference"].as_str().is_some_and(|r| r.starts_with("SP-")), "{line}");
+            assert!(v["request_id"].is_string(), "inside its HTTP request: {line}");
+        }
+    }
     assert_eq!(log.matches("answer delivered").count(), references.len(), "{log}");
     // The default rulebook's own warnings (what `rules check` shows) are printed at start-up.
     let warned: Vec<&str> = warnings(&log).into_iter().filter(|l| !l.contains("rulebook: ")).collect();

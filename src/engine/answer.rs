@@ -322,6 +322,7 @@ impl Engine {
             match self.ports.tickets.update(&ticket, &[event]).await {
                 Ok(saved) => {
                     tracing::warn!(ticket = %saved.id, reference = %saved.reference, "answer undelivered: the ticket is in progress again");
+                    crate::metrics::answer_undelivered(saved.channel_kind.as_str());
                     return Ok(());
                 }
                 Err(StoreError::Conflict { .. }) => attempts.conflict().await?,

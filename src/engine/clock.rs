@@ -208,6 +208,11 @@ impl Engine {
         }
         if !done.is_empty() {
             self.stamp(ticket, &done, now, ever_resolved, report).await?;
+            for d in &done {
+                if let Done::Deadline { kind, alarm, .. } = d {
+                    crate::metrics::deadline(kind, *alarm == Alarm::Breach);
+                }
+            }
         }
         Ok(())
     }

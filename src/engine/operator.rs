@@ -386,6 +386,7 @@ impl Engine {
             match self.ports.tickets.update(&ticket, &[ev]).await {
                 Ok(saved) => {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, target = target_id, "ticket escalated");
+                    crate::metrics::escalation(target_id);
                     return Ok(Escalated { ticket: saved, message, transport_id });
                 }
                 Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
@@ -601,6 +602,7 @@ impl Engine {
                 ])
             })
             .await?;
+        crate::metrics::ticket_ended(resolved.ticket_type.map(|t| t.code()), resolved.state.as_str());
         if let Some(how) = given_by {
             return Ok(Resolution { ticket: resolved, delivery: AnswerDelivery::GivenByOperator { how: how.into() } });
         }

@@ -105,6 +105,7 @@ where
                 }
                 Err(e) => {
                     tracing::warn!(message_id = %message_id, step, error = %e, "step failed");
+                    crate::metrics::step_retry(&step);
                     false
                 }
             }
