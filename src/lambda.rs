@@ -12,7 +12,9 @@
 //! - `SPORTELLO_NOTICE_DLQ_URL`: the notices function's dead-letter queue for refused notices;
 //! - `AWS_ENDPOINT_URL`: another endpoint for every AWS service (moto in tests);
 //! - `RUST_LOG` (`info`, `debug`, `sportello=debug,aws_config=warn`...) or `SPORTELLO_LOG` (one
-//!   level): what is logged (see `logging`).
+//!   level): what is logged (see `logging`); JSON lines unless
+//!   `SPORTELLO_LOG_FORMAT=text`, with EMF metrics in namespace `SPORTELLO_METRICS_NAMESPACE`
+//!   (default `Sportello`).
 
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
 use crate::adapters::aws::{Clients, DynamoIncidents, load_config, warm_up};

@@ -67,6 +67,7 @@ where
             Err(why) => {
                 // Retried until the redrive policy moves it, whole, to the dead-letter queue.
                 tracing::warn!(message_id = %message_id, why, "unreadable step message");
+                crate::metrics::step_retry("unreadable");
                 response.add_failure(message_id);
                 continue;
             }
