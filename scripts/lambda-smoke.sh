@@ -15,7 +15,8 @@ venv="$root/.venv"
 deadline=$(( $(date +%s) + ${SMOKE_TIMEOUT:-1200} ))
 
 source "$root/scripts/lib.sh"
-scripts/test-env.sh --cargo-lambda
+# The virtualenv with moto and cargo-lambda (installed, with progress, on the first run).
+scripts/test-env.sh
 export PATH="$venv/bin:$PATH"
 py="$venv/bin/python"
 helper="$root/scripts/lambda_smoke.py"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Sets up what the AWS-side tests need: a project-local virtualenv with moto's server, which the
-# test harness starts on a free loopback port, and cfn-lint with the serverless rules, which check
-# infra/template.yaml. Safe to run again: it only installs what is missing.
-#
-#   scripts/test-env.sh                   moto and cfn-lint (about 100 MB in .venv)
-#   scripts/test-env.sh --cargo-lambda    and cargo-lambda with its zig toolchain (about 450 MB in
-#                                         .venv), for the Lambda smoke run and the benchmarks
+# test harness starts on a free loopback port; cfn-lint with the serverless rules and the SAM CLI,
+# which check infra/template.yaml (`sam validate` runs SAM's transform offline); and cargo-lambda,
+# which runs the functions locally (scripts/lambda-smoke.sh) and builds them (scripts/sam-build).
+# Safe to run again: it only installs what is missing. Everything comes from PyPI into .venv/:
+# moto and cfn-lint about 100 MB, the SAM CLI about 150 MB, cargo-lambda with its zig toolchain
+# about 450 MB; each download is shown as it starts, with a line every 30 s during long ones.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +13,19 @@ source "$root/scripts/lib.sh"
 venv="$root/.venv"
 moto_spec='moto[server]==5.*'
 cfn_lint_specs=('cfn-lint==1.*' 'cfn-lint-serverless==0.3.*')
+sam_spec='aws-sam-cli==1.*'
+cargo_lambda_spec='cargo-lambda==1.*'
+
+# Installs `spec` when `check` (a Python snippet that exits 0 when it is there) says it is not.
+ensure() {
+    local what="$1" spec="$2" check="$3"
+    if "$venv/bin/python" -c "$check" 2>/dev/null; then
+        echo "$what already installed in $venv"
+    else
+        echo "installing $spec into $venv (from PyPI)"
+        pip_install "$venv/bin/python" "$spec"
+    fi
+}
 
 if [[ ! -x "$venv/bin/python" ]]; then
     echo "creating $venv"
@@ -48,12 +61,10 @@ fi
 test -x "$venv/bin/cfn-lint" || { echo "cfn-lint missing from $venv/bin" >&2; exit 1; }
 echo "ok: $venv/bin/cfn-lint"
 
-if [[ "${1:-}" == "--cargo-lambda" ]]; then
-    if [[ -x "$venv/bin/cargo-lambda" ]]; then
-        echo "$("$venv/bin/cargo-lambda" --version) already installed in $venv"
-    else
-        echo "installing cargo-lambda with zig into $venv (from PyPI; about 450 MB with its zig toolchain)"
-        pip_install "$venv/bin/python" cargo-lambda
-    fi
-    echo "ok: $venv/bin/cargo-lambda"
-fi
+ensure "SAM CLI" "$sam_spec" 'import importlib.metadata as m, sys; sys.exit(0 if m.version("aws-sam-cli").startswith("1.") else 1)'
+test -x "$venv/bin/sam" || { echo "sam missing from $venv/bin" >&2; exit 1; }
+echo "ok: $venv/bin/sam ($("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("aws-sam-cli"))'))"
+
+ensure "cargo-lambda" "$cargo_lambda_spec" 'import importlib.metadata as m, sys; sys.exit(0 if m.version("cargo-lambda").startswith("1.") else 1)'
+test -x "$venv/bin/cargo-lambda" || { echo "cargo-lambda missing from $venv/bin" >&2; exit 1; }
+echo "ok: $venv/bin/cargo-lambda"

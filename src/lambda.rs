@@ -1,26 +1,30 @@
-//! What every Lambda function of Sportello shares (feature `aws`): the engine, built once per
-//! cold start from the environment, and the runtimes the functions hand it to.
+//! What every Lambda function of Sportello shares (feature `aws`): its init, built once per cold
+//! start from its settings, and the handler it runs.
 //!
-//! Environment:
-//! - `SPORTELLO_TABLE`: the DynamoDB table (tickets, events, idempotency records, incidents);
-//! - `SPORTELLO_STEP_QUEUE_URL` (and `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`): the step queue;
-//! - `SPORTELLO_RULES`: the rulebook folder bundled with the function (default `rules`, then
-//!   `/var/task/rules`);
-//! - `SPORTELLO_REPLY_TOKEN_KEY` and `SPORTELLO_REPLY_EMAIL`: e-mail escalations' reply tokens
-//!   (the operator function mints them, the email functions check them);
-//! - `SPORTELLO_WEBHOOK_<CLIENT>` and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>`: API clients' webhooks;
-//! - `SPORTELLO_NOTICE_DLQ_URL`: the notices function's dead-letter queue for refused notices;
-//! - `AWS_ENDPOINT_URL`: another endpoint for every AWS service (moto in tests);
-//! - `RUST_LOG` (`info`, `debug`, `sportello=debug,aws_config=warn`...) or `SPORTELLO_LOG` (one
-//!   level): what is logged (see `logging`); JSON lines unless
-//!   `SPORTELLO_LOG_FORMAT=text`, with EMF metrics in namespace `SPORTELLO_METRICS_NAMESPACE`
-//!   (default `Sportello`).
+//! Each binary under `functions/` is one [`Function`]: `main` calls [`run`]. The init
+//! ([`Init`]) reads the settings the function needs and nothing else (every variable is listed
+//! in [`crate::settings::SETTINGS`]), loads the secrets named by `SPORTELLO_SECRETS` from Secrets
+//! Manager, opens the AWS clients and warms their connections; [`build`] then makes the engine
+//! and the handler. Tests run the same [`build`] on moto with the environment the SAM template
+//! gives each function (`tests/function_grants.rs`).
+//!
+//! Settings common to all: `SPORTELLO_TABLE`, `SPORTELLO_STEP_QUEUE_URL` (and
+//! `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`), `SPORTELLO_RULES` (default `rules`, then
+//! `/var/task/rules`), `RUST_LOG` or `SPORTELLO_LOG` and `SPORTELLO_LOG_FORMAT` (JSON lines unless
+//! `text`; EMF metrics in namespace `SPORTELLO_METRICS_NAMESPACE`, default `Sportello`: see
+//! [`crate::logging`]), and
+//! `AWS_ENDPOINT_URL` for moto or LocalStack. Functions
+//! that send mail check at init that their senders are on `SPORTELLO_MAIL_DOMAIN`, the SES
+//! identity their policy covers.
 
+use crate::adapters::aws::email_inbound::{StoredMail, handle_mail_batch};
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
+use crate::adapters::aws::reply_queue::{NoticeDeadLetters, handle_notice_batch};
 use crate::adapters::aws::{Clients, DynamoIncidents, load_config, warm_up};
-use crate::engine::{Engine, handle_step};
+use crate::engine::{Engine, EscalationSettings, handle_step};
 use crate::http::AppState;
 use crate::rules::Rules;
+use crate::settings::Settings;
 use axum::Router;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Service, request::LambdaRequest};
@@ -37,75 +41,318 @@ const STEP_DEDUP_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// that takes longer is better left to the first request.
 const WARM_UP_TIMEOUT: Duration = Duration::from_secs(2);
 
-fn required(name: &str) -> Result<String, Error> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or_else(|| format!("{name} is not set").into())
+/// The functions of `infra/template.yaml`, one per binary under `functions/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Function {
+    Api,
+    Chat,
+    Voice,
+    Operator,
+    EmailHttp,
+    EmailSqs,
+    Triage,
+    Notices,
+    Clock,
+}
+
+/// What a function's engine is built with, beyond the tickets, the step queue and SES.
+struct Needs {
+    /// Mints (escalations, reminders) or checks (inbound mail) e-mail reply tokens.
+    reply_tokens: bool,
+    /// Delivers answers to API tickets, which queue the client's webhook (or posts it).
+    webhooks: bool,
+    /// Sends mail from the rulebook's address (acknowledgements, answers).
+    mails_requesters: bool,
+    /// Escalates or reminds targets (their queues, and mail from `SPORTELLO_ESCALATION_FROM`).
+    escalates: bool,
+}
+
+impl Function {
+    pub const ALL: [Function; 9] = [
+        Function::Api,
+        Function::Chat,
+        Function::Voice,
+        Function::Operator,
+        Function::EmailHttp,
+        Function::EmailSqs,
+        Function::Triage,
+        Function::Notices,
+        Function::Clock,
+    ];
+
+    /// The binary (and SAM `BuildProperties.Binary`) that runs it.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Function::Api => "sportello-api",
+            Function::Chat => "sportello-chat",
+            Function::Voice => "sportello-voice",
+            Function::Operator => "sportello-operator",
+            Function::EmailHttp => "sportello-email-http",
+            Function::EmailSqs => "sportello-email-sqs",
+            Function::Triage => "sportello-triage",
+            Function::Notices => "sportello-notices",
+            Function::Clock => "sportello-clock",
+        }
+    }
+
+    pub fn from_binary(binary: &str) -> Option<Function> {
+        Function::ALL.into_iter().find(|f| f.binary() == binary)
+    }
+
+    fn needs(self) -> Needs {
+        let none = Needs { reply_tokens: false, webhooks: false, mails_requesters: false, escalates: false };
+        match self {
+            Function::Api | Function::Chat | Function::Voice | Function::Notices => none,
+            // Answers inline (mail, chat, webhooks), escalates, declares incidents.
+            Function::Operator => Needs { reply_tokens: true, webhooks: true, mails_requesters: true, escalates: true },
+            // Acknowledges, and checks targets' replies.
+            Function::EmailHttp | Function::EmailSqs => Needs { reply_tokens: true, mails_requesters: true, ..none },
+            // Retries answers, runs the incident fan-out and posts webhooks.
+            Function::Triage => Needs { webhooks: true, mails_requesters: true, ..none },
+            // Notifies teams, reminds targets (by queue, or by mail with a reply token).
+            Function::Clock => Needs { reply_tokens: true, escalates: true, ..none },
+        }
+    }
+}
+
+/// What every function's init starts from: its settings (secrets loaded) and the AWS clients.
+pub struct Init {
+    pub settings: Settings,
+    pub clients: Clients,
+    /// `RUST_LOG` and `SPORTELLO_LOG`: what is logged (see [`crate::logging`]).
+    pub log: (Option<String>, Option<String>),
+    /// The engine's clock: the system's, unless a test sets another.
+    pub clock: Option<crate::engine::Clock>,
+}
+
+impl Init {
+    /// From the process environment: the SDK configuration and clients, then the secrets.
+    pub async fn from_env() -> Result<Init, Error> {
+        let settings = Settings::from_env();
+        let endpoint = settings.get("AWS_ENDPOINT_URL");
+        let config = load_config(endpoint.as_deref()).await;
+        Init::new(settings, Clients::new(&config)).await
+    }
+
+    /// From given settings and clients (tests give moto's, and counted ones).
+    pub async fn new(mut settings: Settings, clients: Clients) -> Result<Init, Error> {
+        let log = (settings.get("RUST_LOG"), settings.get("SPORTELLO_LOG"));
+        crate::adapters::aws::secrets::load_secrets(&clients.secrets, &mut settings).await?;
+        Ok(Init { settings, clients, log, clock: None })
+    }
+
+    fn var(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        self.settings.lookup()
+    }
 }
 
 /// The rulebook folder: `SPORTELLO_RULES`, or `rules` beside the binary's working directory, or
 /// where a bundled function finds its files.
-pub fn rules_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("SPORTELLO_RULES") {
+fn rules_path(settings: &Settings) -> PathBuf {
+    if let Some(p) = settings.get("SPORTELLO_RULES") {
         return PathBuf::from(p);
     }
     ["rules", "/var/task/rules"].into_iter().map(PathBuf::from).find(|p| p.exists()).unwrap_or_else(|| "rules".into())
 }
 
-/// The engine over DynamoDB, SQS and SES, as the environment describes them.
-pub async fn engine_from_env() -> Result<Engine, Error> {
-    let table = required("SPORTELLO_TABLE")?;
-    let queue_url = required("SPORTELLO_STEP_QUEUE_URL")?;
-    let dlq_url = std::env::var("SPORTELLO_STEP_DLQ_URL").unwrap_or_else(|_| format!("{queue_url}-dlq"));
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok().filter(|e| !e.is_empty());
-    let path = rules_path();
+/// The engine over DynamoDB, SQS and SES, with what `function` needs of the settings.
+async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
+    let settings = &init.settings;
+    let table = settings.required("SPORTELLO_TABLE")?;
+    let queue_url = settings.required("SPORTELLO_STEP_QUEUE_URL")?;
+    let dlq_url = settings.get("SPORTELLO_STEP_DLQ_URL").unwrap_or_else(|| format!("{queue_url}-dlq"));
+    let path = rules_path(settings);
     let rules = Rules::load(&path).map_err(|errors| {
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         format!("rulebook {} has errors:\n{}", path.display(), text.join("\n"))
     })?;
-    let config = load_config(endpoint.as_deref()).await;
-    let clients = Clients::new(&config);
+    let needs = function.needs();
+    if needs.mails_requesters || needs.escalates {
+        let from = needs.escalates.then(|| escalation_settings(init, &rules).mail_from);
+        let requesters = rules.email.as_ref().map(|e| e.from.as_str()).filter(|_| needs.mails_requesters);
+        let senders = requesters.into_iter().chain(from.as_deref());
+        check_mail_domain(settings.get("SPORTELLO_MAIL_DOMAIN").as_deref(), senders)?;
+    }
     // Cold starts pay their TLS handshakes here, during init, not on the first request.
-    warm_up(&clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
-    let ports = crate::adapters::aws::ports_with(&clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
-    let incidents = Arc::new(DynamoIncidents::new(clients.dynamodb.clone(), &table));
-    tracing::info!(rulebook = %rules.file, "engine ready");
-    let webhooks = crate::engine::webhook::Webhooks::from_env(
-        &rules,
-        Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new()),
-    );
-    let engine = Engine::new(Arc::new(rules), ports).with_webhooks(webhooks).with_incidents(incidents);
-    // Functions that mint or check e-mail escalations' reply tokens have the key.
-    Ok(match crate::engine::reply_token::ReplyTokens::from_env()? {
-        Some(tokens) => engine.with_reply_tokens(tokens),
-        None => engine,
+    warm_up(&init.clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
+    let ports = crate::adapters::aws::ports_with(&init.clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
+    let incidents = Arc::new(DynamoIncidents::new(init.clients.dynamodb.clone(), &table));
+    let mut engine = Engine::new(Arc::new(rules), ports).with_incidents(incidents);
+    if let Some(clock) = &init.clock {
+        engine = engine.with_clock(clock.clone());
+    }
+    if needs.webhooks {
+        let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
+        let webhooks = crate::engine::webhook::Webhooks::from_vars(&engine.rules, sender, &init.var());
+        engine = engine.with_webhooks(webhooks);
+    }
+    if needs.reply_tokens {
+        match crate::engine::reply_token::ReplyTokens::from_vars(&init.var())? {
+            Some(tokens) => engine = engine.with_reply_tokens(tokens),
+            None => tracing::warn!("SPORTELLO_REPLY_TOKEN_KEY is not set: e-mail targets' replies cannot be matched"),
+        }
+    }
+    tracing::info!(function = function.binary(), rulebook = %engine.rules.file, "engine ready");
+    Ok(engine)
+}
+
+fn escalation_settings(init: &Init, rules: &Rules) -> EscalationSettings {
+    EscalationSettings::from_vars(rules, &init.var())
+}
+
+/// Every address a function sends from must be on the SES identity its policy grants
+/// (`ses:SendRawEmail` on `identity/<domain>`), or every mail it sends is refused: say so at init.
+pub fn check_mail_domain<'a>(domain: Option<&str>, senders: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    let Some(domain) = domain.map(|d| d.trim().to_ascii_lowercase()) else {
+        tracing::warn!("SPORTELLO_MAIL_DOMAIN is not set: the senders are not checked against the SES identity");
+        return Ok(());
+    };
+    for sender in senders {
+        let sender_domain = sender.rsplit_once('@').map(|(_, d)| d.trim().to_ascii_lowercase());
+        if sender_domain.as_deref() != Some(domain.as_str()) {
+            return Err(format!(
+                "the sender `{sender}` is not on the mail domain `{domain}` that SES may send from \
+                 (SPORTELLO_MAIL_DOMAIN, the template's MailDomain): set MailDomain to the rulebook's \
+                 `email.from` domain, or change the sender"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A function, built: what its invocations run.
+pub enum Handler {
+    /// API Gateway (HTTP API) events through an axum router.
+    Http(Router),
+    /// Amazon Connect contact-flow events, or HTTP API events.
+    Voice { engine: Engine, app: Router },
+    /// Step batches from the step queue.
+    Steps(Engine),
+    /// SES notifications from the inbound-mail queue (the mail itself read from S3).
+    Mail { engine: Engine, stored: StoredMail },
+    /// Resolution notices from the reply queue.
+    Notices { engine: Engine, dead_letters: Option<NoticeDeadLetters> },
+    /// The clock's tick.
+    Clock { engine: Engine, settings: EscalationSettings },
+}
+
+/// Builds `function` from its init. HTTP requests run in a span carrying their `request_id`.
+pub async fn build(function: Function, init: &Init) -> Result<Handler, Error> {
+    let traced = |app: Router| app.layer(axum::middleware::from_fn(crate::http::in_request_span));
+    Ok(match build_handler(function, init).await? {
+        Handler::Http(app) => Handler::Http(traced(app)),
+        Handler::Voice { engine, app } => Handler::Voice { engine, app: traced(app) },
+        other => other,
     })
 }
 
-/// Plain log lines at the levels `RUST_LOG` (or `SPORTELLO_LOG`) asks for; no colours
-/// (CloudWatch keeps bytes). See [`crate::logging`].
-pub fn init_tracing() {
-    crate::logging::init(true);
+async fn build_handler(function: Function, init: &Init) -> Result<Handler, Error> {
+    let engine = engine_for(function, init).await?;
+    let state = |engine: Engine| AppState { engine };
+    Ok(match function {
+        Function::Api => {
+            let auth = crate::http::auth::Authenticator::from_vars(&init.var())?;
+            Handler::Http(crate::http::api::router_with(auth).with_state(state(engine)))
+        }
+        Function::Chat => Handler::Http(crate::http::chat::router().with_state(state(engine))),
+        Function::Voice => {
+            // The telephony platform is a client, known by its IAM role (SPORTELLO_IAM_CLIENTS).
+            let auth = crate::http::auth::Authenticator::from_vars(&init.var())?;
+            let app = crate::http::voice::router_with(auth).with_state(state(engine.clone()));
+            Handler::Voice { engine, app }
+        }
+        Function::Operator => Handler::Http(operator_app(engine, init)),
+        Function::EmailHttp => {
+            let token = crate::http::email::MailToken::from_vars(&init.var())?;
+            let app = crate::http::health().merge(crate::http::email::router(token));
+            Handler::Http(app.with_state(state(engine)))
+        }
+        Function::EmailSqs => Handler::Mail { engine, stored: StoredMail::new(init.clients.s3.clone()) },
+        Function::Triage => Handler::Steps(engine),
+        Function::Notices => {
+            let url = init.settings.get("SPORTELLO_NOTICE_DLQ_URL");
+            let dead_letters = url.map(|url| NoticeDeadLetters { sqs: init.clients.sqs.clone(), url });
+            Handler::Notices { engine, dead_letters }
+        }
+        Function::Clock => {
+            let settings = escalation_settings(init, &engine.rules);
+            Handler::Clock { engine, settings }
+        }
+    })
 }
 
-/// Serves an HTTP router (API Gateway HTTP API events) with the engine from the environment.
-pub async fn run_http(router: Router<AppState>) -> Result<(), Error> {
-    init_tracing();
-    let engine = engine_from_env().await?;
-    let router = router.layer(axum::middleware::from_fn(crate::http::in_request_span));
-    lambda_http::run(router.with_state(AppState { engine })).await
+/// The operator API behind the JWT authorizer, whose claims become the caller's identity and
+/// roles; targets' notices are checked against their secrets by the function itself.
+fn operator_app(engine: Engine, init: &Init) -> Router {
+    use crate::http::operator::{NoticeSecrets, OperatorApi, router};
+    use crate::http::operator_auth::Authenticator;
+    let escalation = escalation_settings(init, &engine.rules);
+    let secrets = NoticeSecrets::from_vars(&engine.rules, &init.var());
+    let api = OperatorApi::new(engine, Authenticator::Claims, escalation, secrets);
+    router::<()>(api).layer(axum::middleware::map_request(|req| async move { with_claims(req) }))
 }
 
-/// Serves the voice function: Amazon Connect invokes it with a contact-flow event and reads a
-/// flat string map back; an HTTP API event goes through the router like any other.
-pub async fn run_voice(router: Router<AppState>) -> Result<(), Error> {
-    init_tracing();
-    let engine = engine_from_env().await?;
-    let router = router.layer(axum::middleware::from_fn(crate::http::in_request_span));
-    let app = router.with_state(AppState { engine: engine.clone() });
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<Value>| {
-        let (app, engine) = (app.clone(), engine.clone());
-        async move { voice_event(&engine, app, event).await }
-    }))
-    .await
+/// The JWT authorizer's claims (HTTP API payload v2), handed to the router as an extension.
+fn with_claims(mut req: axum::extract::Request) -> axum::extract::Request {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let claims = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| serde_json::json!(jwt.claims))
+        }
+        _ => None,
+    };
+    if let Some(claims) = claims {
+        req.extensions_mut().insert(crate::http::operator_auth::AuthorizerClaims(claims));
+    }
+    req
+}
+
+impl Handler {
+    /// One invocation: the event as Lambda hands it, the answer Lambda returns.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        match self {
+            Handler::Http(app) => http_event(app.clone(), event).await,
+            Handler::Voice { engine, app } => voice_event(engine, app.clone(), event).await,
+            Handler::Steps(engine) => Ok(serde_json::to_value(handle_steps(engine, sqs_event(event)?).await)?),
+            Handler::Mail { engine, stored } => {
+                Ok(serde_json::to_value(handle_mail_batch(engine, Some(stored), sqs_event(event)?).await)?)
+            }
+            Handler::Notices { engine, dead_letters } => {
+                Ok(serde_json::to_value(handle_notice_batch(engine, sqs_event(event)?, dead_letters.as_ref()).await)?)
+            }
+            Handler::Clock { engine, settings } => {
+                // An error fails the invocation: the scheduler retries it, and the next tick runs anyway.
+                let report = engine.clock_tick(settings).await?;
+                report.log();
+                Ok(serde_json::to_value(report)?)
+            }
+        }
+    }
+}
+
+fn sqs_event(event: LambdaEvent<Value>) -> Result<SqsEvent, Error> {
+    serde_json::from_value(event.payload).map_err(|e| format!("not an SQS event: {e}").into())
+}
+
+async fn http_event(app: Router, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let LambdaEvent { payload, context } = event;
+    let request: LambdaRequest =
+        serde_json::from_value(payload).map_err(|e| format!("not an API Gateway HTTP API event: {e}"))?;
+    let mut adapter = lambda_http::Adapter::from(app);
+    let response = adapter.call(LambdaEvent { payload: request, context }).await?;
+    Ok(serde_json::to_value(response)?)
+}
+
+/// A function's `main`: the init from the environment, then its invocations until the end. An
+/// init that fails returns its error, which Lambda logs and reports as the init failure.
+pub async fn run(function: Function) -> Result<(), Error> {
+    let init = Init::from_env().await?;
+    let (rust_log, sportello_log) = init.log.clone();
+    crate::logging::init_with(true, rust_log, sportello_log);
+    let handler = build(function, &init).await?;
+    let handler = &handler;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<Value>| handler.handle(event))).await
 }
 
 /// One invocation of the voice function, whichever its source.
@@ -135,35 +382,4 @@ pub async fn voice_event(engine: &Engine, app: Router, event: LambdaEvent<Value>
 /// fewer per step); see [`handle_batch_idempotent`].
 pub async fn handle_steps(engine: &Engine, event: SqsEvent) -> SqsBatchResponse {
     handle_batch_idempotent(event, |message| async move { handle_step(engine, &message).await }).await
-}
-
-/// Serves a step function (SQS event source mapping with `ReportBatchItemFailures`).
-pub async fn run_steps() -> Result<(), Error> {
-    init_tracing();
-    let engine = engine_from_env().await?;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let engine = engine.clone();
-        async move { Ok::<_, Error>(handle_steps(&engine, event.payload).await) }
-    }))
-    .await
-}
-
-/// Serves the notices function: the reply queue's batches (SQS event source mapping with
-/// `ReportBatchItemFailures`); refused notices go to `SPORTELLO_NOTICE_DLQ_URL`.
-pub async fn run_notices() -> Result<(), Error> {
-    use crate::adapters::aws::reply_queue::{NoticeDeadLetters, handle_notice_batch};
-    init_tracing();
-    let engine = engine_from_env().await?;
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok().filter(|e| !e.is_empty());
-    let dead_letters = match std::env::var("SPORTELLO_NOTICE_DLQ_URL").ok().filter(|v| !v.trim().is_empty()) {
-        Some(url) => {
-            Some(NoticeDeadLetters { sqs: aws_sdk_sqs::Client::new(&load_config(endpoint.as_deref()).await), url })
-        }
-        None => None,
-    };
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let (engine, dead_letters) = (engine.clone(), dead_letters.clone());
-        async move { Ok::<_, Error>(handle_notice_batch(&engine, event.payload, dead_letters.as_ref()).await) }
-    }))
-    .await
 }

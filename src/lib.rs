@@ -23,4 +23,5 @@ pub mod ports;
 pub mod rules;
 pub mod secrets;
 pub mod server;
+pub mod settings;
 pub mod text;

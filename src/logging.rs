@@ -39,6 +39,9 @@ const CAPS: &[(&str, LevelFilter)] = &[
     ("aws_sdk_dynamodb", LevelFilter::DEBUG),
     ("aws_sdk_sqs", LevelFilter::DEBUG),
     ("aws_sdk_ses", LevelFilter::DEBUG),
+    // Raw inbound mail, and secrets.
+    ("aws_sdk_s3", LevelFilter::DEBUG),
+    ("aws_sdk_secretsmanager", LevelFilter::DEBUG),
     ("aws_config", LevelFilter::DEBUG),
     ("lambda_runtime", LevelFilter::DEBUG),
     ("lambda_http", LevelFilter::DEBUG),
@@ -53,6 +56,11 @@ const CAPS: &[(&str, LevelFilter)] = &[
 pub fn filter_from_env() -> (Targets, Option<String>) {
     let rust_log = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
     let sportello_log = std::env::var("SPORTELLO_LOG").ok().filter(|v| !v.trim().is_empty());
+    filter_from(rust_log, sportello_log)
+}
+
+/// [`filter_from_env`] from given values of `RUST_LOG` and `SPORTELLO_LOG`.
+pub fn filter_from(rust_log: Option<String>, sportello_log: Option<String>) -> (Targets, Option<String>) {
     let (asked, warning) = match (rust_log, sportello_log) {
         (Some(spec), _) => match spec.parse::<Targets>() {
             Ok(t) => (t, None),
@@ -158,9 +166,19 @@ where
 
 /// Installs the subscriber. `lambda`: text lines get no time stamps (CloudWatch adds its own).
 pub fn init(lambda: bool) {
-    let (filter, mut warning) = filter_from_env();
+    let (filter, warning) = filter_from_env();
+    install(lambda, filter, warning);
+}
+
+/// [`init`] with given values of `RUST_LOG` and `SPORTELLO_LOG` (a Lambda function's settings).
+pub fn init_with(lambda: bool, rust_log: Option<String>, sportello_log: Option<String>) {
+    let (filter, warning) = filter_from(rust_log, sportello_log);
+    install(lambda, filter, warning);
+}
+
+fn install(lambda: bool, filter: Targets, warning: Option<String>) {
     let (format, format_warning) = format_from_env(lambda);
-    warning = warning.or(format_warning);
+    let warning = warning.or(format_warning);
     let filter = with_fixed_targets(filter, format);
     let _ = FORMAT.set(format);
     let installed = match format {

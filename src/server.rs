@@ -75,17 +75,7 @@ pub async fn run_clock(engine: Engine) {
     loop {
         tick.tick().await;
         match engine.clock_tick(&settings).await {
-            Ok(r) => tracing::info!(
-                scanned = r.scanned,
-                warned = r.warned,
-                breached = r.breached,
-                reminded = r.reminded,
-                purged = r.purged,
-                failed = r.failed,
-                swept_published = r.sweep.published,
-                swept_triaged = r.sweep.triaged,
-                "clock tick"
-            ),
+            Ok(r) => r.log(),
             Err(e) => tracing::warn!(error = %e, "clock: tick failed"),
         }
     }

@@ -6,14 +6,24 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Functions the template already deploys whose crates live on a branch not merged yet. Once a
-/// crate appears under functions/, its binaries must match the template like every other's.
-const PENDING_MERGE: &[&str] = &["sportello-voice", "sportello-api", "sportello-triage"];
-
 fn template() -> Value {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/template.yaml"))
         .expect("infra/template.yaml is readable");
     serde_saphyr::from_str(&text).expect("infra/template.yaml is YAML")
+}
+
+/// The crate folders under functions/ and the binaries each builds.
+fn function_crates() -> BTreeMap<String, Vec<String>> {
+    let functions = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions");
+    let mut crates = BTreeMap::new();
+    for entry in std::fs::read_dir(functions).expect("functions/ is readable") {
+        let dir = entry.expect("a directory entry").path();
+        if dir.join("Cargo.toml").exists() {
+            let name = dir.file_name().and_then(|n| n.to_str()).expect("a folder name").to_string();
+            crates.insert(name, binaries(&dir));
+        }
+    }
+    crates
 }
 
 /// `[[bin]]` names of one Cargo.toml (or the package name for an implicit src/main.rs).
@@ -42,15 +52,7 @@ fn binaries(crate_dir: &Path) -> Vec<String> {
 }
 
 fn workspace_binaries() -> BTreeSet<String> {
-    let functions = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions");
-    let mut all = BTreeSet::new();
-    for entry in std::fs::read_dir(functions).expect("functions/ is readable") {
-        let dir = entry.expect("a directory entry").path();
-        if dir.join("Cargo.toml").exists() {
-            all.extend(binaries(&dir));
-        }
-    }
-    all
+    function_crates().into_values().flatten().collect()
 }
 
 fn functions(t: &Value) -> BTreeMap<String, Value> {
@@ -66,19 +68,24 @@ fn functions(t: &Value) -> BTreeMap<String, Value> {
 #[test]
 fn every_binary_under_functions_is_deployed_and_nothing_else() {
     let t = template();
+    let crates = function_crates();
     let mut deployed = BTreeSet::new();
     for (name, f) in functions(&t) {
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}: BuildMethod");
         let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap_or_else(|| panic!("{name}: Binary"));
-        // The workspace root: cargo-lambda builds there and SAM finds target/lambda/<binary>.
-        assert_eq!(f["Properties"]["CodeUri"], "..", "{name}: CodeUri");
+        // The function's own crate, as SAM's Rust guide wants: cargo-lambda builds the binary
+        // there (the workspace root is a package too, whose default binary is not a function).
+        let code = f["Properties"]["CodeUri"].as_str().unwrap_or_else(|| panic!("{name}: CodeUri"));
+        let folder = code.strip_prefix("../functions/").unwrap_or_else(|| panic!("{name}: CodeUri {code}"));
+        let builds = crates.get(folder).unwrap_or_else(|| panic!("{name}: no crate at functions/{folder}"));
+        assert!(builds.contains(&binary.to_string()), "{name}: functions/{folder} builds {builds:?}, not {binary}");
         assert!(deployed.insert(binary.to_string()), "{binary} is deployed twice");
     }
     let built = workspace_binaries();
     assert!(built.contains("sportello-clock") && built.contains("sportello-chat"), "found {built:?}");
     let missing: Vec<_> = built.difference(&deployed).collect();
     assert!(missing.is_empty(), "binaries under functions/ that the template does not deploy: {missing:?}");
-    let unknown: Vec<_> = deployed.difference(&built).filter(|b| !PENDING_MERGE.contains(&b.as_str())).collect();
+    let unknown: Vec<_> = deployed.difference(&built).collect();
     assert!(unknown.is_empty(), "the template deploys binaries no crate under functions/ builds: {unknown:?}");
 }
 
@@ -177,12 +184,137 @@ fn the_reply_queue_and_reply_tokens_are_wired() {
         queue_of(&r["ReplyQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]).as_deref(),
         Some("ReplyDeadLetterQueue")
     );
-    assert_eq!(reference(&env("OperatorFunction")["SPORTELLO_REPLY_QUEUE"]).as_deref(), Some("ReplyQueue"));
-    for f in ["OperatorFunction", "EmailHttpFunction", "EmailSqsFunction"] {
-        assert_eq!(reference(&env(f)["SPORTELLO_REPLY_TOKEN_KEY"]).as_deref(), Some("ReplyTokenKey"), "{f}");
+    for f in ["OperatorFunction", "ClockFunction"] {
+        assert_eq!(reference(&env(f)["SPORTELLO_REPLY_QUEUE"]).as_deref(), Some("ReplyQueue"), "{f}");
     }
-    for f in ["EmailHttpFunction", "EmailSqsFunction"] {
+    // The key is generated in Secrets Manager and read at init by every function that mints
+    // tokens (escalations, reminders) or checks them (inbound mail).
+    let key = &r["ReplyTokenKeySecret"]["Properties"]["GenerateSecretString"];
+    assert_eq!(key["GenerateStringKey"], "SPORTELLO_REPLY_TOKEN_KEY");
+    for f in ["OperatorFunction", "ClockFunction", "EmailHttpFunction", "EmailSqsFunction"] {
+        let secrets = serde_json::to_string(&env(f)["SPORTELLO_SECRETS"]).unwrap();
+        assert!(secrets.contains("ReplyTokenKeySecret"), "{f}: SPORTELLO_SECRETS {secrets}");
         assert_eq!(reference(&env(f)["SPORTELLO_REPLY_EMAIL"]).as_deref(), Some("ThirdPartyReplyAddress"), "{f}");
     }
-    assert_eq!(t["Parameters"]["ReplyTokenKey"]["NoEcho"], true);
+}
+
+/// No `NoEcho` parameter reaches a function's environment, where `GetFunctionConfiguration`
+/// shows it whole: secrets go through Secrets Manager (`SPORTELLO_SECRETS`).
+#[test]
+fn secret_parameters_never_reach_an_environment() {
+    let t = template();
+    let secret_params: Vec<&String> = t["Parameters"]
+        .as_object()
+        .expect("Parameters")
+        .iter()
+        .filter(|(_, p)| p["NoEcho"] == true)
+        .map(|(name, _)| name)
+        .collect();
+    assert!(secret_params.len() >= 6, "{secret_params:?}");
+    let mut environments = vec![("Globals".to_string(), t["Globals"]["Function"]["Environment"].clone())];
+    environments.extend(functions(&t).into_iter().map(|(name, f)| (name, f["Properties"]["Environment"].clone())));
+    for (name, environment) in environments {
+        let text = serde_json::to_string(&environment).unwrap();
+        for param in &secret_params {
+            assert!(!text.contains(param.as_str()), "{name}'s environment uses the NoEcho parameter {param}");
+        }
+    }
+}
+
+/// The SES identity the policies grant is the rulebook's sending domain, and the addresses the
+/// template receives and sends on are on it.
+#[cfg(feature = "aws")]
+#[test]
+fn the_mail_domain_is_the_rulebooks_sending_domain() {
+    let t = template();
+    let rules = sportello::rules::Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).expect("rulebook");
+    let from = rules.email.as_ref().expect("an email block").from.clone();
+    let domain = t["Parameters"]["MailDomain"]["Default"].as_str().expect("MailDomain default");
+    assert_eq!(from.rsplit_once('@').map(|(_, d)| d), Some(domain), "rulebook email.from {from}");
+    for p in ["SupportAddress", "EscalationSender", "ThirdPartyReplyAddress"] {
+        let address = t["Parameters"][p]["Default"].as_str().expect("a default");
+        assert!(address.ends_with(&format!("@{domain}")), "{p}: {address} is not on {domain}");
+    }
+    // The same check at init, for a deployment with other parameters or another rulebook.
+    assert!(sportello::lambda::check_mail_domain(Some(domain), [from.as_str()]).is_ok());
+    let refused = sportello::lambda::check_mail_domain(Some("sportello.example.org"), [from.as_str()]).unwrap_err();
+    assert!(refused.contains("not on the mail domain `sportello.example.org`"), "{refused}");
+}
+
+/// Mail of any size: SES stores it in S3 (SNS carries only 150 KB) and notifies an encrypted topic.
+#[test]
+fn inbound_mail_is_stored_in_s3_and_notified_on_an_encrypted_topic() {
+    let t = template();
+    let r = &t["Resources"];
+    let rule = &r["InboundMailRule"]["Properties"]["Rule"];
+    let actions = rule["Actions"].as_array().expect("actions");
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    let s3 = &actions[0]["S3Action"];
+    assert!(serde_json::to_string(&s3["BucketName"]).unwrap().contains("InboundMailBucket"));
+    assert!(serde_json::to_string(&s3["TopicArn"]).unwrap().contains("InboundMailTopic"));
+    let key = serde_json::to_string(&r["InboundMailTopic"]["Properties"]["KmsMasterKeyId"]).unwrap();
+    assert!(key.contains("InboundMailTopicKey"), "the inbound-mail topic is not encrypted with its key: {key}");
+    let policy = serde_json::to_string(&r["EmailSqsFunction"]["Properties"]["Policies"]).unwrap();
+    assert!(policy.contains("s3:GetObject") && policy.contains("InboundMailBucket"), "{policy}");
+    // Expiring raw mail: it is personal data.
+    let expiry = &r["InboundMailBucket"]["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"];
+    assert!(!expiry.is_null(), "the inbound-mail bucket keeps raw mail forever");
+}
+
+/// Every client of the rulebook calls as an IAM role the API function knows.
+#[test]
+fn every_rulebook_client_has_a_role_the_api_function_knows() {
+    let t = template();
+    let rules = sportello::rules::Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).expect("rulebook");
+    let clients = serde_json::to_string(
+        &t["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]["SPORTELLO_IAM_CLIENTS"],
+    )
+    .unwrap();
+    for client in rules.clients.keys() {
+        assert!(clients.contains(&format!("Arn}}={client}")), "no role for client {client} in {clients}");
+    }
+}
+
+/// The telephony platform calls the voice function as its own role, named as the client of the
+/// rulebook's voice channel: the only client the voice routes let open calls.
+#[test]
+fn the_voice_function_knows_the_telephony_role_as_the_voice_channels_client() {
+    use sportello::domain::ChannelKind;
+    let t = template();
+    let rules = sportello::rules::Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).expect("rulebook");
+    let voice: Vec<&str> =
+        rules.channels.iter().filter(|(_, c)| c.kind == ChannelKind::Voice).map(|(id, _)| id.as_str()).collect();
+    assert!(!voice.is_empty(), "the default rulebook has a voice channel");
+    let clients = serde_json::to_string(
+        &t["Resources"]["VoiceFunction"]["Properties"]["Environment"]["Variables"]["SPORTELLO_IAM_CLIENTS"],
+    )
+    .unwrap();
+    let telephony = format!("${{TelephonyClientRole.Arn}}={}", voice[0]);
+    assert!(clients.contains(&telephony), "VoiceFunction's SPORTELLO_IAM_CLIENTS lacks `{telephony}`: {clients}");
+    // The role may call the voice routes and nothing else of the API.
+    let policy = serde_json::to_string(&t["Resources"]["TelephonyClientRole"]["Properties"]["Policies"]).unwrap();
+    assert!(policy.contains("/POST/voice/*") && !policy.contains("/api/"), "{policy}");
+    assert!(!serde_json::to_string(&t["Resources"]["ApiFunction"]).unwrap().contains("TelephonyClientRole"));
+}
+
+/// Each route has its own throttle (docs/deploy.md sizes them), and each throttle a route.
+#[test]
+fn every_route_has_its_own_throttle() {
+    let t = template();
+    let settings = t["Resources"]["HttpApi"]["Properties"]["RouteSettings"].as_object().expect("RouteSettings");
+    let mut routes = BTreeSet::new();
+    for (name, f) in functions(&t) {
+        let Some(events) = f["Properties"]["Events"].as_object() else { continue };
+        for (event, e) in events.iter().filter(|(_, e)| e["Type"] == "HttpApi") {
+            let p = &e["Properties"];
+            let route = format!("{} {}", p["Method"].as_str().unwrap(), p["Path"].as_str().unwrap());
+            assert!(settings.contains_key(&route), "{name}.{event}: no RouteSettings for `{route}`");
+            routes.insert(route);
+        }
+    }
+    for (route, s) in settings {
+        assert!(routes.contains(route), "RouteSettings `{route}` matches no route");
+        let (rate, burst) = (s["ThrottlingRateLimit"].as_u64().unwrap(), s["ThrottlingBurstLimit"].as_u64().unwrap());
+        assert!(burst >= rate, "{route}: a burst below the rate ({burst} < {rate}) throttles steady traffic");
+    }
 }

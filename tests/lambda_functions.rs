@@ -34,7 +34,7 @@ async fn invoke(app: &axum::Router<AppState>, state: &AppState, event: &str) -> 
 /// telephony platform's role is the `voice` client (`SPORTELLO_IAM_CLIENTS`).
 fn telephony() -> axum::Router<AppState> {
     let role = "arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony";
-    voice::router_with(Authenticator { keys: None, iam: [(role.to_string(), "voice".to_string())].into() })
+    voice::router_with(Authenticator::from_vars(&|_: &str| Some(format!("{role}=voice"))).expect("IAM clients"))
 }
 
 fn embedded(dir: &Path) -> AppState {
@@ -83,11 +83,8 @@ async fn api_gateway_events_reach_the_routers_with_the_authorizer_client() {
     // An IAM principal that is not the telephony platform's opens no call; a client app neither.
     let stranger = fixture("apigw-v2-voice-call-unknown-principal.json");
     assert_eq!(invoke(&telephony(), &state, &stranger).await.0, 401);
-    let app_client = voice::router_with(Authenticator {
-        keys: None,
-        iam: [("arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony".to_string(), "io".to_string())]
-            .into(),
-    });
+    let role = "arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony";
+    let app_client = voice::router_with(Authenticator::from_vars(&|_: &str| Some(format!("{role}=io"))).unwrap());
     assert_eq!(invoke(&app_client, &state, &fixture("apigw-v2-voice-call.json")).await.0, 403);
 }
 
@@ -190,18 +187,12 @@ async fn on_moto_a_published_step_is_received_and_triaged() {
         .unwrap_or_default();
     assert_eq!(received.len(), 1, "one triage step queued");
     let m = &received[0];
-    let attributes: serde_json::Map<String, Value> = m
-        .message_attributes
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, json!({"stringValue": v.string_value, "dataType": v.data_type})))
-        .collect();
+    let attributes = support::moto::sqs_record(m)["messageAttributes"].clone();
     let mut event: Value = serde_json::from_str(&fixture("sqs-triage-batch.json")).unwrap();
     event["Records"][0]["messageId"] = json!(m.message_id);
     event["Records"][0]["receiptHandle"] = json!(m.receipt_handle);
     event["Records"][0]["body"] = json!(m.body);
-    event["Records"][0]["messageAttributes"] = Value::Object(attributes);
+    event["Records"][0]["messageAttributes"] = attributes;
     let event: SqsEvent = serde_json::from_value(event).unwrap();
     let response = handle_steps(&engine, event).await;
     assert_eq!(failures(&response), [POISON]);

@@ -31,7 +31,7 @@ pub use parse::{
 };
 pub use reminder::looks_like_reminder;
 pub use ses::{
-    DmarcPolicy, VerdictAction, VerdictDecision, VerdictKind, VerdictPolicy, VerdictReason, VerdictStatus, Verdicts,
-    parse_ses_sns_notification,
+    DmarcPolicy, SesContent, VerdictAction, VerdictDecision, VerdictKind, VerdictPolicy, VerdictReason, VerdictStatus,
+    Verdicts, parse_ses_notification, parse_ses_sns_notification,
 };
 pub use thread::{MAX_THREAD_IDS, ThreadKeys, normalize_subject, thread_keys};

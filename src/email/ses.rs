@@ -264,6 +264,14 @@ struct SesNotification {
     content: Option<String>,
 }
 
+/// Where a received message is: in the notification (an SNS action, up to 150 KB), or in the S3
+/// object an S3 action stored it as (any size SES accepts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SesContent {
+    Inline(Vec<u8>),
+    S3 { bucket: String, key: String },
+}
+
 /// Unwraps an SES "Received" notification published through an SNS action: returns the raw MIME
 /// message and its verdicts.
 ///
@@ -277,6 +285,17 @@ struct SesNotification {
 /// SES only puts the content in SNS messages up to 150 KB; larger mail comes through an S3
 /// action, reported as [`EmailError::ContentNotInline`] with the bucket and key.
 pub fn parse_ses_sns_notification(json: &str) -> Result<(Vec<u8>, Verdicts), EmailError> {
+    match parse_ses_notification(json)? {
+        (SesContent::Inline(raw), verdicts) => Ok((raw, verdicts)),
+        (SesContent::S3 { bucket, key }, _) => {
+            Err(EmailError::ContentNotInline { action: "S3".into(), bucket: Some(bucket), key: Some(key) })
+        }
+    }
+}
+
+/// Like [`parse_ses_sns_notification`], and a message an S3 action stored (the notification an
+/// S3 action publishes to its topic) is its bucket and key, with the verdicts.
+pub fn parse_ses_notification(json: &str) -> Result<(SesContent, Verdicts), EmailError> {
     // A base64 10 MiB message plus the JSON around it; refuse before building a `Value`.
     if json.len() > MAX_EMAIL_BYTES / 3 * 4 + 64 * 1024 {
         return Err(EmailError::TooLarge { size: json.len(), limit: MAX_EMAIL_BYTES });
@@ -315,6 +334,10 @@ pub fn parse_ses_sns_notification(json: &str) -> Result<(Vec<u8>, Verdicts), Ema
     let Some(content) = ses.content else {
         let action =
             action.unwrap_or(ReceiptAction { kind: None, encoding: None, bucket_name: None, object_key: None });
+        if let (Some("S3"), Some(bucket), Some(key)) = (action.kind.as_deref(), &action.bucket_name, &action.object_key)
+        {
+            return Ok((SesContent::S3 { bucket: bucket.clone(), key: key.clone() }, verdicts));
+        }
         return Err(EmailError::ContentNotInline {
             action: action.kind.unwrap_or_else(|| "unknown".into()),
             bucket: action.bucket_name,
@@ -331,7 +354,7 @@ pub fn parse_ses_sns_notification(json: &str) -> Result<(Vec<u8>, Verdicts), Ema
     if raw.len() > MAX_EMAIL_BYTES {
         return Err(EmailError::TooLarge { size: raw.len(), limit: MAX_EMAIL_BYTES });
     }
-    Ok((raw, verdicts))
+    Ok((SesContent::Inline(raw), verdicts))
 }
 
 /// serde_json errors say where and what was expected, never the content: safe to keep.

@@ -56,6 +56,23 @@ pub struct ClockReport {
     pub sweep: SweepReport,
 }
 
+impl ClockReport {
+    /// One log line of the counts, as the local timer and the Lambda function both write it.
+    pub fn log(&self) {
+        tracing::info!(
+            scanned = self.scanned,
+            warned = self.warned,
+            breached = self.breached,
+            reminded = self.reminded,
+            purged = self.purged,
+            failed = self.failed,
+            swept_published = self.sweep.published,
+            swept_triaged = self.sweep.triaged,
+            "clock tick"
+        );
+    }
+}
+
 /// What a deadline is owed now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alarm {

@@ -42,11 +42,14 @@ impl EscalationSettings {
     /// `SPORTELLO_REPLY_EMAIL`, and `SPORTELLO_QUEUE_URL_<NAME>` per queue (name upper-cased,
     /// `-` as `_`).
     pub fn from_env(rules: &crate::rules::Model) -> Self {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Self::from_vars(rules, &crate::settings::env_var)
+    }
+
+    /// [`Self::from_env`] from another source of settings (a Lambda function's).
+    pub fn from_vars(rules: &crate::rules::Model, var: &dyn Fn(&str) -> Option<String>) -> Self {
         let mut queue_urls = BTreeMap::new();
         for queue in rules.targets.values().filter_map(|t| t.delivery.queue()) {
-            let key = format!("SPORTELLO_QUEUE_URL_{}", queue.to_ascii_uppercase().replace('-', "_"));
-            if let Some(url) = var(&key) {
+            if let Some(url) = var(&crate::settings::member("SPORTELLO_QUEUE_URL_", queue)) {
                 queue_urls.insert(queue.to_string(), url);
             }
         }

@@ -74,7 +74,11 @@ impl ReplyTokens {
     /// the key, then `<retired key> until <time>` lines) and `SPORTELLO_REPLY_EMAIL`; `None`
     /// without a key.
     pub fn from_env() -> Result<Option<Self>, String> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        Self::from_vars(&crate::settings::env_var)
+    }
+
+    /// [`Self::from_env`] from another source of settings (a Lambda function's).
+    pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
         let Some(value) = var(REPLY_TOKEN_KEY_ENV) else {
             return Ok(None);
         };

@@ -82,11 +82,19 @@ impl Webhooks {
     /// From `SPORTELLO_WEBHOOK_<CLIENT>` and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>` for each of the
     /// rulebook's clients (id upper-cased, `-` as `_`); a URL without its secret is skipped.
     pub fn from_env(rules: &crate::rules::Model, sender: Arc<dyn WebhookSender>) -> Self {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        Self::from_vars(rules, sender, &crate::settings::env_var)
+    }
+
+    /// [`Self::from_env`] from another source of settings (a Lambda function's).
+    pub fn from_vars(
+        rules: &crate::rules::Model,
+        sender: Arc<dyn WebhookSender>,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Self {
+        use crate::settings::member;
         let mut hooks = BTreeMap::new();
         for client in rules.clients.keys().map(|c| c.as_str()) {
-            let name = client.to_ascii_uppercase().replace('-', "_");
-            match (var(&format!("SPORTELLO_WEBHOOK_{name}")), var(&format!("SPORTELLO_WEBHOOK_SECRET_{name}"))) {
+            match (var(&member("SPORTELLO_WEBHOOK_", client)), var(&member("SPORTELLO_WEBHOOK_SECRET_", client))) {
                 (Some(url), Some(secret)) => {
                     hooks.insert(client.to_string(), Webhook { url, secret });
                 }

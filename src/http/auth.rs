@@ -205,12 +205,85 @@ impl ApiKeys {
     }
 }
 
+/// An IAM principal a client calls as. HTTP APIs have no resource policies, so a caller from
+/// another account assumes a role of this account; its calls then carry the assumed-role ARN
+/// (`arn:aws:sts::<account>:assumed-role/<role>/<session>`), which names the role without its
+/// path and with a session name the caller chooses. A role therefore matches by account and
+/// name, whatever the session; a user matches by its exact ARN.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IamPrincipal {
+    Role { account: String, name: String },
+    User(String),
+}
+
+impl IamPrincipal {
+    /// A configured principal: a role ARN (`arn:aws:iam::<account>:role/<path/><name>`, or an
+    /// assumed-role ARN, whose session is ignored) or a user ARN.
+    pub fn configured(arn: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [prefix, _partition, service, _region, account, resource] = parts[..] else {
+            return Err(format!("`{arn}` is not an IAM ARN"));
+        };
+        let valid_account = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+        if prefix != "arn" || !valid_account {
+            return Err(format!("`{arn}` is not an IAM ARN with a 12-digit account"));
+        }
+        match (service, resource.split_once('/')) {
+            ("iam", Some(("role", path_and_name))) => {
+                let name = path_and_name.rsplit('/').next().unwrap_or_default();
+                Ok(Self::Role { account: account.into(), name: name.into() })
+            }
+            ("sts", Some(("assumed-role", role_and_session))) => {
+                let name = role_and_session.split('/').next().unwrap_or_default();
+                Ok(Self::Role { account: account.into(), name: name.into() })
+            }
+            ("iam", Some(("user", _))) => Ok(Self::User(arn.into())),
+            _ => Err(format!("`{arn}` names neither an IAM role nor an IAM user (a whole account is not a client)")),
+        }
+    }
+
+    /// The principal behind a caller's ARN as API Gateway's IAM authorizer reports it.
+    pub fn caller(arn: &str) -> Option<Self> {
+        let mut parts = arn.splitn(6, ':');
+        let (_, _, service, _, account, resource) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        match (service, resource.split_once('/')) {
+            ("sts", Some(("assumed-role", role_and_session))) => {
+                let (name, _session) = role_and_session.split_once('/')?;
+                Some(Self::Role { account: account.into(), name: name.into() })
+            }
+            ("iam", Some(("user", _))) => Some(Self::User(arn.into())),
+            _ => None,
+        }
+    }
+}
+
+/// `SPORTELLO_IAM_CLIENTS`: `arn=client,arn=client`, read into principal → client id.
+pub fn parse_iam_clients(text: &str) -> Result<BTreeMap<IamPrincipal, String>, String> {
+    let mut clients = BTreeMap::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((arn, client)) = pair.rsplit_once('=') else {
+            return Err(format!("SPORTELLO_IAM_CLIENTS: `{pair}` is not `<IAM ARN>=<client id>`"));
+        };
+        let (arn, client) = (arn.trim(), client.trim());
+        if client.is_empty() {
+            return Err(format!("SPORTELLO_IAM_CLIENTS: `{arn}` has no client id"));
+        }
+        let principal = IamPrincipal::configured(arn).map_err(|e| format!("SPORTELLO_IAM_CLIENTS: {e}"))?;
+        if let Some(other) = clients.insert(principal, client.to_string())
+            && other != client
+        {
+            return Err(format!("SPORTELLO_IAM_CLIENTS: `{arn}` is given to both `{other}` and `{client}`"));
+        }
+    }
+    Ok(clients)
+}
+
 /// How the API recognises its clients; one per router, shared by every request.
 pub struct Authenticator {
     pub keys: Option<ApiKeys>,
-    /// IAM principal ARN → client id, for SigV4-signed calls (`SPORTELLO_IAM_CLIENTS`:
-    /// `arn=client,arn=client`).
-    pub iam: BTreeMap<String, String>,
+    /// IAM principal → client id, for SigV4-signed calls (`SPORTELLO_IAM_CLIENTS`).
+    pub iam: BTreeMap<IamPrincipal, String>,
 }
 
 impl Authenticator {
@@ -219,15 +292,21 @@ impl Authenticator {
     }
 
     /// API keys from `SPORTELLO_API_KEYS` (or the default file) and IAM principals from
-    /// `SPORTELLO_IAM_CLIENTS`.
+    /// `SPORTELLO_IAM_CLIENTS` (a malformed entry is logged and left out).
     pub fn from_env() -> Self {
-        let iam = std::env::var("SPORTELLO_IAM_CLIENTS")
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|pair| pair.trim().rsplit_once('='))
-            .map(|(arn, client)| (arn.trim().to_string(), client.trim().to_string()))
-            .collect();
+        let iam = parse_iam_clients(&crate::settings::env_var("SPORTELLO_IAM_CLIENTS").unwrap_or_default())
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "IAM clients not read");
+                BTreeMap::new()
+            });
         Self { keys: Some(ApiKeys::new(ApiKeys::path_from_env())), iam }
+    }
+
+    /// For a Lambda function: the identity API Gateway checked, clients of IAM principals from
+    /// `SPORTELLO_IAM_CLIENTS`; a malformed entry fails the init, with what is wrong.
+    pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let iam = parse_iam_clients(&var("SPORTELLO_IAM_CLIENTS").unwrap_or_default())?;
+        Ok(Self { keys: None, iam })
     }
 
     fn by_key(&self, parts: &Parts) -> Result<ClientIdentity, Unauthorized> {
@@ -261,9 +340,13 @@ impl Authenticator {
             return Ok(ClientIdentity { client_id: client.clone(), via: "jwt".into() });
         }
         if let Some(arn) = authorizer.iam.as_ref().and_then(|i| i.user_arn.as_deref()) {
-            return match self.iam.get(arn) {
+            return match IamPrincipal::caller(arn).and_then(|p| self.iam.get(&p)) {
                 Some(client) => Ok(ClientIdentity { client_id: client.clone(), via: "iam".into() }),
-                None => Err(Unauthorized::new("this IAM principal is not a known client").invalid()),
+                None => {
+                    // The ARN names a role or user of PagoPA's accounts, no person: safe to log.
+                    tracing::info!(caller = arn, "IAM caller is no known client");
+                    Err(Unauthorized::new("this IAM principal is not a known client").invalid())
+                }
             };
         }
         Err(Unauthorized::new("the authorizer named no client"))
@@ -341,5 +424,44 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIdentity {
             );
         };
         auth.identify(parts).map_err(IntoResponse::into_response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_assumed_role_matches_its_role_whatever_the_session_and_path() {
+        let clients = parse_iam_clients(
+            "arn:aws:iam::111122223333:role/sportello/clients/SportelloIo=io, \
+             arn:aws:iam::111122223333:user/ci-checkout=checkout",
+        )
+        .unwrap();
+        let of = |arn: &str| IamPrincipal::caller(arn).and_then(|p| clients.get(&p)).map(String::as_str);
+        assert_eq!(of("arn:aws:sts::111122223333:assumed-role/SportelloIo/io-backend-7f3a"), Some("io"));
+        assert_eq!(of("arn:aws:sts::111122223333:assumed-role/SportelloIo/another-session"), Some("io"));
+        assert_eq!(of("arn:aws:iam::111122223333:user/ci-checkout"), Some("checkout"));
+        // Same role name in another account, another role, a user of the same name as a role.
+        assert_eq!(of("arn:aws:sts::444455556666:assumed-role/SportelloIo/io-backend"), None);
+        assert_eq!(of("arn:aws:sts::111122223333:assumed-role/SportelloIoAdmin/x"), None);
+        assert_eq!(of("arn:aws:iam::111122223333:user/SportelloIo"), None);
+        assert_eq!(of("arn:aws:sts::111122223333:assumed-role/SportelloIo"), None, "no session: not an STS ARN");
+        assert_eq!(of("not an arn"), None);
+    }
+
+    #[test]
+    fn bad_iam_client_entries_say_what_is_wrong() {
+        let err = |text: &str| parse_iam_clients(text).unwrap_err();
+        assert_eq!(
+            err("arn:aws:iam::111122223333:role/A"),
+            "SPORTELLO_IAM_CLIENTS: `arn:aws:iam::111122223333:role/A` is not `<IAM ARN>=<client id>`"
+        );
+        assert!(err("arn:aws:iam::111122223333:root=io").contains("a whole account is not a client"));
+        assert!(err("arn:aws:iam::1234:role/A=io").contains("12-digit account"));
+        assert!(err("arn:aws:iam::111122223333:role/A=").contains("has no client id"));
+        let twice = err("arn:aws:iam::111122223333:role/x/A=io,arn:aws:iam::111122223333:role/A=checkout");
+        assert!(twice.contains("given to both `io` and `checkout`"), "{twice}");
+        assert!(parse_iam_clients("").unwrap().is_empty());
     }
 }

@@ -69,7 +69,12 @@ impl MailToken {
     }
 
     pub fn from_env() -> Result<Self, String> {
-        let hex = std::env::var(MAIL_TOKEN_ENV).map_err(|_| format!("{MAIL_TOKEN_ENV} is not set"))?;
+        Self::from_vars(&crate::settings::env_var)
+    }
+
+    /// [`Self::from_env`] from another source of settings (a Lambda function's).
+    pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let hex = var(MAIL_TOKEN_ENV).ok_or_else(|| format!("{MAIL_TOKEN_ENV} is not set"))?;
         Self::from_sha256_hex(&hex)
     }
 

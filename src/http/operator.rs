@@ -49,13 +49,16 @@ impl NoticeSecrets {
         self.0.insert(target.into(), secret.into());
     }
 
-    /// `SPORTELLO_TARGET_SECRET_<TARGET>` (target id upper-cased) for each target of the rulebook.
+    /// `SPORTELLO_TARGET_SECRET_<TARGET>` (target id upper-cased, `-` as `_`) for each target of the rulebook.
     pub fn from_env(rules: &crate::rules::Model) -> Self {
+        Self::from_vars(rules, &crate::settings::env_var)
+    }
+
+    /// [`Self::from_env`] from another source of settings (a Lambda function's).
+    pub fn from_vars(rules: &crate::rules::Model, var: &dyn Fn(&str) -> Option<String>) -> Self {
         let mut secrets = Self::default();
         for id in rules.targets.keys().map(|t| t.as_str()) {
-            if let Ok(secret) = std::env::var(format!("SPORTELLO_TARGET_SECRET_{}", id.to_ascii_uppercase()))
-                && !secret.is_empty()
-            {
+            if let Some(secret) = var(&crate::settings::member("SPORTELLO_TARGET_SECRET_", id)) {
                 secrets.insert(id.to_string(), secret.into_bytes());
             }
         }

@@ -193,23 +193,7 @@ impl Lab {
                 .collect();
             self.invoke(&format!("step {}", steps.join(", ")));
             self.counter.record("SQS.ReceiveMessage");
-            let records: Vec<Value> = got
-                .iter()
-                .map(|m| {
-                    let attributes: serde_json::Map<String, Value> = m
-                        .message_attributes
-                        .clone()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k, json!({"stringValue": v.string_value, "dataType": v.data_type})))
-                        .collect();
-                    json!({
-                        "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-                        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": attributes,
-                        "eventSource": "aws:sqs",
-                    })
-                })
-                .collect();
+            let records: Vec<Value> = got.iter().map(super::moto::sqs_record).collect();
             let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).expect("an SQS event");
             let response = sportello::lambda::handle_steps(&self.engine, event).await;
             let failed: Vec<String> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();

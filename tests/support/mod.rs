@@ -7,6 +7,8 @@ pub mod embedded;
 pub mod http;
 #[cfg(feature = "aws")]
 pub mod moto;
+#[cfg(feature = "aws")]
+pub mod stack;
 
 use async_trait::async_trait;
 use sportello::domain::TicketId;

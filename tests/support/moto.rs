@@ -265,3 +265,21 @@ impl Backend for MotoBackend {
             .collect()
     }
 }
+
+/// A received SQS message as the Lambda event source mapping hands it to a function: one record
+/// of an SQS event.
+pub fn sqs_record(m: &aws_sdk_sqs::types::Message) -> serde_json::Value {
+    use serde_json::json;
+    let attributes: serde_json::Map<String, serde_json::Value> = m
+        .message_attributes
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, json!({"stringValue": v.string_value, "dataType": v.data_type})))
+        .collect();
+    json!({
+        "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": attributes,
+        "eventSource": "aws:sqs",
+    })
+}

@@ -1,6 +1,8 @@
-//! `POST /api/v1/tickets` and `GET /api/v1/tickets/{reference}` behind API Gateway (HTTP API).
+//! The ticket API for PagoPA's client apps (section 3.4): `POST /api/v1/tickets`, `GET /api/v1/tickets/{reference}`, behind API Gateway's IAM authorizer.
+//!
+//! The init and the handler are the library's (`sportello::lambda`), which lists what it reads.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    sportello::lambda::run_http(sportello::http::api::router()).await
+async fn main() -> Result<(), sportello::lambda::Error> {
+    sportello::lambda::run(sportello::lambda::Function::Api).await
 }

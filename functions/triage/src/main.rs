@@ -1,6 +1,8 @@
-//! Triage of new tickets, fed by the step queue; reports failed messages one by one.
+//! The step queue's batches: triage, answer delivery, clients' webhooks, the incident fan-out; failed messages reported one by one.
+//!
+//! The init and the handler are the library's (`sportello::lambda`), which lists what it reads.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    sportello::lambda::run_steps().await
+async fn main() -> Result<(), sportello::lambda::Error> {
+    sportello::lambda::run(sportello::lambda::Function::Triage).await
 }

@@ -1,7 +1,8 @@
-//! The start of a call: invoked by an Amazon Connect contact flow, or through API Gateway
-//! (`POST /voice/calls`, `POST /voice/connect`).
+//! The start of a call (section 3.1): Amazon Connect contact flows, or `POST /voice/calls` and `/voice/connect` through API Gateway.
+//!
+//! The init and the handler are the library's (`sportello::lambda`), which lists what it reads.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    sportello::lambda::run_voice(sportello::http::voice::router()).await
+async fn main() -> Result<(), sportello::lambda::Error> {
+    sportello::lambda::run(sportello::lambda::Function::Voice).await
 }

@@ -6,6 +6,10 @@
 //! them from the items written and read, by DynamoDB's sizing rules (a write unit per KB, two in a
 //! transaction; a strongly consistent read unit per 4 KB), with item sizes approximated as the
 //! attribute names' and values' bytes.
+//!
+//! It also notes what each call needs an IAM policy to grant ([`Access`]): the action as IAM
+//! names it (a `TransactWriteItems` needs `dynamodb:PutItem`, `UpdateItem`... per item) and the
+//! resource it acts on. `tests/function_grants.rs` checks those against the SAM template.
 
 use aws_sdk_dynamodb::config::interceptors::{
     AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
@@ -19,7 +23,7 @@ use aws_sdk_dynamodb::operation::{
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 /// Calls per `Service.Operation`, shared by every client it is attached to.
@@ -27,6 +31,33 @@ use std::sync::{Arc, Mutex};
 pub struct CallCounter {
     calls: Arc<Mutex<BTreeMap<String, u64>>>,
     units: Arc<Mutex<Units>>,
+    accesses: Arc<Mutex<BTreeSet<Access>>>,
+}
+
+/// What one call needs granted: an IAM action (`sqs:SendMessage`) on a resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Access {
+    pub action: String,
+    pub resource: Resource,
+}
+
+/// The resource of an [`Access`], as the request names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Resource {
+    /// A DynamoDB table, or one of its indexes.
+    Table { name: String, index: Option<String> },
+    /// An SQS queue, by URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`).
+    Queue { url: String },
+    /// An S3 object.
+    Object { bucket: String, key: String },
+    /// A Secrets Manager secret, by the ARN or name the call gave.
+    Secret { id: String },
+    /// The SES identity (domain) a mail is sent from.
+    Identity { domain: String },
+    /// An action on no particular resource (`ses:GetSendQuota`).
+    Any,
+    /// A call this list does not know yet: teach [`accesses_of`] its input.
+    Unknown,
 }
 
 /// Estimated DynamoDB capacity units.
@@ -75,6 +106,11 @@ impl CallCounter {
         self.snapshot().values().sum()
     }
 
+    /// What the calls so far needed granted, and starts again from nothing.
+    pub fn take_accesses(&self) -> BTreeSet<Access> {
+        std::mem::take(&mut *self.accesses.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// The estimated DynamoDB capacity units so far, and starts again from zero.
     pub fn take_units(&self) -> Units {
         std::mem::take(&mut *self.units.lock().unwrap_or_else(|p| p.into_inner()))
@@ -117,13 +153,17 @@ impl Intercept for CallCounter {
         Ok(())
     }
 
-    /// Write units, from the items a DynamoDB request writes.
+    /// Write units, from the items a DynamoDB request writes; and what the call needs granted.
     fn read_before_execution(
         &self,
         context: &BeforeSerializationInterceptorContextRef<'_>,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let input = context.input();
+        // The operation's name is not always in the bag this early; the input names the call.
+        let (service, operation) = cfg.load::<Metadata>().map_or(("unknown", "unknown"), |m| (m.service(), m.name()));
+        let found = accesses_of(service, operation, input);
+        self.accesses.lock().unwrap_or_else(|p| p.into_inner()).extend(found);
         let write = if let Some(put) = input.downcast_ref::<PutItemInput>() {
             put.item.as_ref().map_or(1, write_units)
         } else if input.downcast_ref::<DeleteItemInput>().is_some() || input.downcast_ref::<UpdateItemInput>().is_some()
@@ -158,4 +198,95 @@ impl Intercept for CallCounter {
         self.add_units(0, read);
         Ok(())
     }
+}
+
+/// The IAM actions and resources of one call, from its input.
+fn accesses_of(
+    service: &str,
+    operation: &str,
+    input: &aws_smithy_runtime_api::client::interceptors::context::Input,
+) -> Vec<Access> {
+    use aws_sdk_dynamodb::operation as ddb;
+    use aws_sdk_sqs::operation as sqs;
+    let access = |action: &str, resource: Resource| Access { action: action.to_string(), resource };
+    let table = |name: &str| Resource::Table { name: name.to_string(), index: None };
+    let queue = |url: &str| Resource::Queue { url: url.to_string() };
+    macro_rules! on {
+        ($ty:ty, $action:literal, |$i:ident| $resource:expr) => {
+            if let Some($i) = input.downcast_ref::<$ty>() {
+                return vec![access($action, $resource)];
+            }
+        };
+    }
+    on!(ddb::get_item::GetItemInput, "dynamodb:GetItem", |i| table(i.table_name().unwrap_or_default()));
+    on!(PutItemInput, "dynamodb:PutItem", |i| table(i.table_name().unwrap_or_default()));
+    on!(DeleteItemInput, "dynamodb:DeleteItem", |i| table(i.table_name().unwrap_or_default()));
+    on!(UpdateItemInput, "dynamodb:UpdateItem", |i| table(i.table_name().unwrap_or_default()));
+    on!(ddb::describe_table::DescribeTableInput, "dynamodb:DescribeTable", |i| table(
+        i.table_name().unwrap_or_default()
+    ));
+    on!(ddb::query::QueryInput, "dynamodb:Query", |i| Resource::Table {
+        name: i.table_name().unwrap_or_default().to_string(),
+        index: i.index_name().map(str::to_string),
+    });
+    if let Some(tx) = input.downcast_ref::<TransactWriteItemsInput>() {
+        return tx
+            .transact_items()
+            .iter()
+            .filter_map(|item| {
+                if let Some(p) = item.put() {
+                    Some(access("dynamodb:PutItem", table(p.table_name())))
+                } else if let Some(u) = item.update() {
+                    Some(access("dynamodb:UpdateItem", table(u.table_name())))
+                } else if let Some(d) = item.delete() {
+                    Some(access("dynamodb:DeleteItem", table(d.table_name())))
+                } else {
+                    item.condition_check().map(|c| access("dynamodb:ConditionCheckItem", table(c.table_name())))
+                }
+            })
+            .collect();
+    }
+    on!(sqs::send_message::SendMessageInput, "sqs:SendMessage", |i| queue(i.queue_url().unwrap_or_default()));
+    on!(sqs::send_message_batch::SendMessageBatchInput, "sqs:SendMessage", |i| queue(
+        i.queue_url().unwrap_or_default()
+    ));
+    on!(sqs::receive_message::ReceiveMessageInput, "sqs:ReceiveMessage", |i| queue(i.queue_url().unwrap_or_default()));
+    on!(sqs::delete_message::DeleteMessageInput, "sqs:DeleteMessage", |i| queue(i.queue_url().unwrap_or_default()));
+    on!(sqs::delete_message_batch::DeleteMessageBatchInput, "sqs:DeleteMessage", |i| queue(
+        i.queue_url().unwrap_or_default()
+    ));
+    on!(sqs::change_message_visibility::ChangeMessageVisibilityInput, "sqs:ChangeMessageVisibility", |i| queue(
+        i.queue_url().unwrap_or_default()
+    ));
+    on!(sqs::get_queue_attributes::GetQueueAttributesInput, "sqs:GetQueueAttributes", |i| queue(
+        i.queue_url().unwrap_or_default()
+    ));
+    on!(aws_sdk_ses::operation::get_send_quota::GetSendQuotaInput, "ses:GetSendQuota", |_i| Resource::Any);
+    on!(aws_sdk_ses::operation::send_raw_email::SendRawEmailInput, "ses:SendRawEmail", |i| Resource::Identity {
+        domain: sender_domain(i.source(), i.raw_message().map(|m| m.data().as_ref())),
+    });
+    on!(aws_sdk_s3::operation::get_object::GetObjectInput, "s3:GetObject", |i| Resource::Object {
+        bucket: i.bucket().unwrap_or_default().to_string(),
+        key: i.key().unwrap_or_default().to_string(),
+    });
+    on!(
+        aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput,
+        "secretsmanager:GetSecretValue",
+        |i| Resource::Secret { id: i.secret_id().unwrap_or_default().to_string() }
+    );
+    vec![access(&format!("{}:{operation}", service.to_ascii_lowercase()), Resource::Unknown)]
+}
+
+/// The domain of a mail's sender: `Source` when given, else the raw message's `From` header.
+fn sender_domain(source: Option<&str>, raw: Option<&[u8]>) -> String {
+    let from = source.map(str::to_string).or_else(|| {
+        let text = String::from_utf8_lossy(raw?);
+        let headers = text.split("\r\n\r\n").next().unwrap_or_default().to_string();
+        headers.lines().find_map(|l| l.strip_prefix("From:").map(str::to_string))
+    });
+    let from = from.unwrap_or_default();
+    let address = from
+        .rsplit_once('<')
+        .map_or(from.as_str(), |(_, a)| a.trim_end_matches(|c: char| c == '>' || c.is_whitespace()));
+    address.rsplit_once('@').map(|(_, d)| d.trim().to_ascii_lowercase()).unwrap_or_default()
 }

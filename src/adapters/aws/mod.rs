@@ -12,11 +12,12 @@ pub mod lambda;
 mod mailer;
 mod queue;
 pub mod reply_queue;
+pub mod secrets;
 pub mod table;
 mod tickets;
 mod warm_up;
 
-pub use call_count::{CallCounter, Units};
+pub use call_count::{Access, CallCounter, Resource, Units};
 pub use escalation::AwsEscalation;
 pub use incidents::DynamoIncidents;
 pub use mailer::SesMailer;
@@ -45,6 +46,16 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ses: aws_sdk_ses::Client,
+    /// Inbound mail an SES receipt rule stored.
+    pub s3: aws_sdk_s3::Client,
+    /// Secret settings, read once at init.
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+/// S3 by path (`http://host/bucket/key`) when the endpoint is another one (moto, LocalStack),
+/// which serves no bucket subdomains; by virtual host on AWS.
+fn s3_config(config: &SdkConfig) -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some())
 }
 
 impl Clients {
@@ -53,6 +64,8 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
             ses: aws_sdk_ses::Client::new(config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config(config).build()),
+            secrets: aws_sdk_secretsmanager::Client::new(config),
         }
     }
 
@@ -67,6 +80,10 @@ impl Clients {
             ),
             ses: aws_sdk_ses::Client::from_conf(
                 aws_sdk_ses::config::Builder::from(config).interceptor(counter.clone()).build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(s3_config(config).interceptor(counter.clone()).build()),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(config).interceptor(counter.clone()).build(),
             ),
         }
     }
@@ -94,7 +111,7 @@ pub fn ports_with(
     dedup_window: std::time::Duration,
 ) -> crate::engine::Ports {
     use std::sync::Arc;
-    let Clients { dynamodb, sqs, ses } = clients.clone();
+    let Clients { dynamodb, sqs, ses, .. } = clients.clone();
     let store = Arc::new(DynamoStore::new(dynamodb.clone(), table));
     crate::engine::Ports {
         tickets: store.clone(),
