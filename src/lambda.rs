@@ -20,7 +20,7 @@
 use crate::adapters::aws::email_inbound::{StoredMail, handle_mail_batch};
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
 use crate::adapters::aws::reply_queue::{NoticeDeadLetters, handle_notice_batch};
-use crate::adapters::aws::{Clients, DynamoIncidents, load_config, warm_up};
+use crate::adapters::aws::{Clients, DynamoIncidents, DynamoKbCandidates, load_config, warm_up};
 use crate::engine::{Engine, EscalationSettings, handle_step};
 use crate::http::AppState;
 use crate::rules::Rules;
@@ -177,7 +177,9 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     warm_up(&init.clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
     let ports = crate::adapters::aws::ports_with(&init.clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
     let incidents = Arc::new(DynamoIncidents::new(init.clients.dynamodb.clone(), &table));
-    let mut engine = Engine::new(Arc::new(rules), ports).with_incidents(incidents);
+    // Only an operator's answer writes candidate example questions; the store is a table handle.
+    let candidates = Arc::new(DynamoKbCandidates::new(init.clients.dynamodb.clone(), &table));
+    let mut engine = Engine::new(Arc::new(rules), ports).with_incidents(incidents).with_kb_candidates(candidates);
     if let Some(clock) = &init.clock {
         engine = engine.with_clock(clock.clone());
     }

@@ -10,6 +10,7 @@ pub mod email;
 pub mod engine;
 pub mod erase_cli;
 pub mod http;
+pub mod kb_cli;
 pub mod knowledge;
 #[cfg(feature = "aws")]
 pub mod lambda;

@@ -41,7 +41,9 @@ pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
     crate::secrets::create_private_file(&db_path)?;
     let db = Db::open(&db_path).map_err(|e| format!("cannot open `{}`: {e}", db_path.display()))?;
     let incidents = Arc::new(embedded::SqliteIncidents::new(db.clone()));
-    let engine = Engine::new(Arc::new(rules), embedded::ports(&db)).with_incidents(incidents);
+    let candidates = Arc::new(embedded::SqliteKbCandidates::new(db.clone()));
+    let engine =
+        Engine::new(Arc::new(rules), embedded::ports(&db)).with_incidents(incidents).with_kb_candidates(candidates);
     let webhooks = crate::engine::webhook::WebhookFile::read(&webhooks_file(config))?;
     let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
     let engine = engine

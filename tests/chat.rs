@@ -512,23 +512,133 @@ async fn an_unclear_question_gets_a_few_guides_and_the_offer_of_an_operator() {
     let r = app.say(&s, "pagamento").await;
     let bot = &r.body["messages"][1];
     assert_eq!(bot["article"], Value::Null, "no single answer: {bot}");
-    let suggested = bot["suggestions"].as_array().unwrap();
+    assert_eq!(bot["operator_offered"], true, "{bot}");
+    let suggested: Vec<String> =
+        bot["suggestions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     assert!((2..=3).contains(&suggested.len()), "{bot}");
     let body = bot["body"].as_str().unwrap();
-    assert!(body.starts_with("Non sono sicuro di aver capito."), "{body}");
+    assert!(body.starts_with("Intendevi…?"), "{body}");
     assert!(body.contains("chiedi un operatore"), "{body}");
-    // Each suggested guide is listed by its title.
-    let kb = &app.engine.rules.knowledge;
-    for id in suggested {
-        let title = &kb
-            .articles
-            .iter()
-            .find(|a| Some(a.meta.id.as_str()) == id.as_str() && a.meta.lang == "it")
-            .unwrap()
-            .meta
-            .title;
-        assert!(body.contains(&format!("- {title}")), "{title} in {body}");
+    // Each suggested guide is listed by its number and title.
+    let title = |id: &str| {
+        let kb = &app.engine.rules.knowledge;
+        kb.articles.iter().find(|a| a.meta.id == id && a.meta.lang == "it").unwrap().meta.title.clone()
+    };
+    for (i, id) in suggested.iter().enumerate() {
+        assert!(body.contains(&format!("{}. {}", i + 1, title(id))), "{id} in {body}");
     }
+
+    // The user picks the second guide by its number: the bot answers with it.
+    let r = app.say(&s, "2").await;
+    let bot = &r.body["messages"][1];
+    assert_eq!(bot["article"].as_str(), Some(suggested[1].as_str()), "{bot}");
+    assert!(bot["body"].as_str().unwrap().starts_with(&title(&suggested[1])), "{bot}");
+    assert_eq!(bot.get("operator_offered"), None, "an answer offers no operator button: {bot}");
+
+    // A number with no ask-back before it is just a message.
+    let r = app.say(&s, "2").await;
+    assert_eq!(r.body["messages"][1]["article"], Value::Null, "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_conversation_so_far_counts() {
+    let app = app(IN_HOURS);
+    // Alone, "come la pago?" could be any payment: the bot asks back.
+    let s = app.start(json!({"session_id": session_id(), "lang": "it"})).await;
+    let r = app.say(&s, "come la pago?").await;
+    assert_eq!(r.body["messages"][1]["article"], Value::Null, "{}", r.body);
+    assert!(r.body["messages"][1]["suggestions"].as_array().is_some_and(|s| !s.is_empty()), "{}", r.body);
+
+    // After "ho preso una multa" it is about the fine.
+    let s = app.start(json!({"session_id": session_id(), "lang": "it"})).await;
+    let r = app.say(&s, "ho preso una multa").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app.say(&s, "come la pago?").await;
+    assert_eq!(r.body["messages"][1]["article"], "pay-traffic-fine", "{}", r.body);
+}
+
+#[tokio::test]
+async fn typos_and_missing_accents_are_tolerated() {
+    let app = app(IN_HOURS);
+    let s = app.start(json!({"session_id": session_id(), "lang": "it"})).await;
+    let r = app.say(&s, "nn trovo la riceuta del pagamneto").await;
+    assert_eq!(r.body["messages"][1]["article"], "payment-receipt", "{}", r.body);
+    // Without accents: the right guide comes first, as the answer or the first suggestion.
+    let r = app.say(&s, "perche l'avviso risulta gia pagato?").await;
+    let bot = &r.body["messages"][1];
+    let first = bot["article"].as_str().or(bot["suggestions"][0].as_str());
+    assert_eq!(first, Some("notice-already-paid-or-expired"), "{}", r.body);
+}
+
+/// The chat's outcome notes, as the reports read them.
+async fn outcomes(app: &App, s: &Session) -> Vec<Value> {
+    let t = app.ticket(s).await;
+    let events = app.engine.ports.events.list(&t.id).await.unwrap();
+    events
+        .iter()
+        .filter(|e| e.kind == EventKind::Note && e.detail["chat"] == "outcome")
+        .map(|e| e.detail.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn asking_for_a_person_in_words_hands_the_chat_over() {
+    let app = app(IN_HOURS);
+    let s = app.start(json!({"session_id": session_id(), "lang": "it", "category": "basic_info"})).await;
+    let r = app.say(&s, "dove trovo la ricevuta del pagamento?").await;
+    assert_eq!(r.body["messages"][1]["article"], "payment-receipt", "{}", r.body);
+    let r = app.say(&s, "voglio parlare con un operatore").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["handed_off"], true, "{}", r.body);
+    let texts = r.texts();
+    assert_eq!(texts[0], "voglio parlare con un operatore");
+    assert!(texts.len() >= 2, "the handoff message follows: {texts:?}");
+    let got = outcomes(&app, &s).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["outcome"], "handed_off");
+    assert_eq!(got[0]["reason"], "asked_for_operator", "the bot had answered: {got:?}");
+    assert_eq!(got[0]["article"], "payment-receipt");
+    assert_eq!(got[0]["user_messages"], 2, "what was said to the bot, the request included: {got:?}");
+    // No personal data: ids and counts only.
+    let keys: Vec<&str> = got[0].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["article", "asked_back", "category", "chat", "lang", "outcome", "reason", "user_messages"]);
+}
+
+#[tokio::test]
+async fn outcomes_say_why_the_bot_did_not_contain_a_chat() {
+    // Asked back, then the operator button: not sure.
+    let day = app(IN_HOURS);
+    let s = day.start(json!({"session_id": session_id(), "lang": "it"})).await;
+    day.say(&s, "pagamento").await;
+    let r = day.post(&s, "operator").await;
+    assert_eq!(r.body["handed_off"], true, "{}", r.body);
+    let got = outcomes(&day, &s).await;
+    assert_eq!((got[0]["outcome"].as_str(), got[0]["reason"].as_str()), (Some("handed_off"), Some("not_sure")));
+    assert_eq!(got[0]["asked_back"], 1);
+    // Asking twice records one outcome.
+    day.post(&s, "operator").await;
+    assert_eq!(outcomes(&day, &s).await.len(), 1);
+
+    // Out of hours the chat closes: that is the outcome, with the reason the user wanted a person.
+    let night = app(BOXING_DAY_NIGHT);
+    let s = night.start(json!({"session_id": session_id(), "lang": "en"})).await;
+    night.say(&s, "weather tomorrow in Rome").await;
+    night.post(&s, "operator").await;
+    let got = outcomes(&night, &s).await;
+    assert_eq!(
+        (got[0]["outcome"].as_str(), got[0]["reason"].as_str()),
+        (Some("closed_out_of_hours"), Some("not_sure"))
+    );
+
+    // Solved by the bot: contained, with the article.
+    let s = night.start(json!({"session_id": session_id(), "lang": "en"})).await;
+    night.say(&s, "I forgot my IO unlock code").await;
+    night.post(&s, "resolved").await;
+    let got = outcomes(&night, &s).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0]["outcome"].as_str(), got[0]["reason"].as_str()), (Some("contained"), None));
+    assert_eq!(got[0]["article"], "io-app-access");
+    assert_eq!(got[0]["category"], "bot");
 }
 
 /// Section 3.5: a privacy request is never closed by the bot. When the user says the bot's
@@ -556,6 +666,10 @@ async fn a_privacy_chat_is_never_closed_by_the_bot() {
         assert_eq!(queue.len(), 1);
         // Asking for an operator afterwards changes nothing; the chat is with the privacy team.
         assert_eq!(app.post(&s, "operator").await.body["handed_off"], true);
+        // The reports count it as handed off, for privacy, once.
+        let got = outcomes(&app, &s).await;
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0]["outcome"].as_str(), got[0]["reason"].as_str()), (Some("handed_off"), Some("privacy")));
     }
     // Out of hours, asking for an operator opens the ticket for the privacy team too.
     let app = app(BOXING_DAY_NIGHT);

@@ -792,7 +792,7 @@ async fn chat_session(sb: &Sandbox, text: &str) -> (String, String) {
 async fn chat_solved_by_the_bot_is_type_b_auto_resolved_in_and_out_of_hours() {
     for at in [NOW, CLOSED] {
         let sb = sandbox(at).await;
-        let (r, auth) = chat_session(&sb, "Come posso pagare un avviso pagoPA con l'app IO?").await;
+        let (r, auth) = chat_session(&sb, "Dove posso pagare un avviso pagoPA?").await;
         let done = ok(sb
             .client
             .request("POST", &format!("/chat/sessions/{r}/resolved"), &[("authorization", &auth)], Vec::new())

@@ -2,8 +2,9 @@
 //! citizens write them to the chat and by email.
 
 use proptest::prelude::*;
+use sportello::knowledge::eval::{self, SetQuestion};
 use sportello::knowledge::load_dir;
-use sportello::knowledge::search::{BotAnswer, KnowledgeIndex, detect_language};
+use sportello::knowledge::search::{BotAnswer, KnowledgeIndex, Question, detect_language};
 use std::path::Path;
 use std::sync::LazyLock;
 
@@ -13,185 +14,126 @@ static INDEX: LazyLock<KnowledgeIndex> = LazyLock::new(|| {
     KnowledgeIndex::build(&kb)
 });
 
-const PAY: &str = "pay-pagopa-notice";
-const RECEIPT: &str = "payment-receipt";
-const TWICE: &str = "double-payment-refund";
-const PAID_OR_EXPIRED: &str = "notice-already-paid-or-expired";
-const ACCESS: &str = "io-app-access";
-const LOST: &str = "io-app-lost-device";
-const BREACH: &str = "privacy-data-breach";
-const RIGHTS: &str = "privacy-rights-in-io";
-const REMINDER: &str = "reminder-ticket-status";
-const SEND: &str = "send-notifications";
-const BROKEN: &str = "service-malfunction";
-
-/// (language, question, expected article)
-const QUERIES: &[(&str, &str, &str)] = &[
-    ("it", "ho pagato due volte la multa", TWICE),
-    ("it", "non riesco ad entrare in IO con lo SPID", ACCESS),
-    ("it", "ho ricevuto una raccomandata di SEND cosa devo fare", SEND),
-    ("it", "voglio cancellare il mio account IO", RIGHTS),
-    ("it", "il pagamento non va a buon fine, errore", BROKEN),
-    ("it", "ho già scritto la settimana scorsa e nessuno mi ha risposto", REMINDER),
-    ("it", "come faccio a pagare un avviso pagopa dal tabaccaio?", PAY),
-    ("it", "mi hanno rubato il telefono, come blocco l'app IO?", LOST),
-    ("it", "dove trovo la ricevuta del pagamento che ho fatto con la carta", RECEIPT),
-    ("it", "l'avviso risulta già pagato ma io non l'ho pagato", PAID_OR_EXPIRED),
-    ("it", "mi dice avviso scaduto, non posso più pagare", PAID_OR_EXPIRED),
-    ("it", "ho sbagliato importo, rivoglio i miei soldi", TWICE),
-    ("it", "qualcuno è entrato nella mia app IO senza permesso", BREACH),
-    ("it", "mi è arrivata una mail di nuovo accesso a IO ma non sono stato io", BREACH),
-    ("it", "come scarico una copia dei miei dati personali da IO", RIGHTS),
-    ("it", "l'app IO si blocca appena la apro", BROKEN),
-    ("it", "a che punto è la mia pratica SP-7K3Q9XWD?", REMINDER),
-    ("it", "ho perso il cellulare e dentro avevo IO e lo SPID", LOST),
-    ("it", "il PIN della CIE non funziona per entrare nell'app", ACCESS),
-    ("it", "ho dimenticato il codice di sblocco di IO", ACCESS),
-    ("it", "come si legge una notifica digitale su SEND?", SEND),
-    ("it", "mi hanno addebitato i soldi ma il pagamento non risulta", BROKEN),
-    ("it", "non mi è arrivata la ricevuta via email dopo aver pagato su checkout", RECEIPT),
-    ("it", "dove posso pagare il bollettino pagoPA? in posta si può?", PAY),
-    ("it", "ho pagato due volte lo stesso avviso, come mi ridate i soldi?", TWICE),
-    ("it", "ho ricevuto su IO un messaggio con i dati di un'altra persona", BREACH),
-    ("it", "voglio esercitare il diritto all'oblio, cancellate i miei dati", RIGHTS),
-    ("it", "vorrei sapere lo stato della mia segnalazione", REMINDER),
-    ("it", "che cos'è il domicilio digitale e la PEC per le notifiche?", SEND),
-    (
-        "it",
-        "esce errore PAA_PAGAMENTO_SCONOSCIUTO quando inserisco il codice avviso 301000000012345678",
-        PAID_OR_EXPIRED,
-    ),
-    ("it", "la pagina di pagamento resta bianca e non carica", BROKEN),
-    ("it", "ho perso lo smartphone, come esco da IO sul vecchio dispositivo?", LOST),
-    ("it", "dove trovo il codice avviso e il codice fiscale dell'ente per pagare?", PAY),
-    ("it", "ho perso la ricevuta del bollo pagato l'anno scorso", RECEIPT),
-    ("it", "mi è arrivata una multa su IO tramite SEND, come la pago?", SEND),
-    ("it", "sessione scaduta, mi chiede sempre di rifare l'accesso", ACCESS),
-    ("en", "someone accessed my IO account", BREACH),
-    ("en", "where do I find the receipt of my payment", RECEIPT),
-    ("en", "I paid the same notice twice, how do I get my money back?", TWICE),
-    ("en", "I can't log in to the IO app with my CIE", ACCESS),
-    ("en", "my phone was stolen, what should I do about IO?", LOST),
-    ("en", "the payment page keeps giving an error", BROKEN),
-    ("en", "I want to delete my IO account", RIGHTS),
-    ("en", "I wrote to you two weeks ago and still no answer", REMINDER),
-    ("en", "how can I pay a pagoPA notice at the post office?", PAY),
-    ("en", "it says the notice is already paid but I never paid it", PAID_OR_EXPIRED),
-    ("en", "I got a registered letter from SEND, what is it?", SEND),
-    ("en", "the app crashes every time I open it", BROKEN),
-    ("en", "how do I download a copy of my personal data from IO", RIGHTS),
-    ("en", "I got an email about a new login to IO that wasn't me", BREACH),
-    ("en", "I forgot my unlock code", ACCESS),
-    ("en", "the notice has expired, can I still pay it?", PAID_OR_EXPIRED),
-    ("en", "I paid the wrong amount for the school canteen", TWICE),
-    ("en", "what is a digital notification and how do I read it", SEND),
-    ("en", "any update on my ticket SP-4H7R2MZQ?", REMINDER),
-    ("en", "I lost my receipt, can I get another copy?", RECEIPT),
-    ("en", "I lost my phone, can I log out of IO remotely?", LOST),
-    ("en", "money was taken from my card but the payment failed", BROKEN),
-    ("en", "how do I exercise my GDPR rights?", RIGHTS),
-    ("en", "I received someone else's notification in IO", BREACH),
-    ("en", "where can I find the notice code to pay?", PAY),
-];
-
-/// Written after the ranking was tuned on [`QUERIES`] and never tuned on: how it does on
-/// questions it has not seen.
-const HELD_OUT: &[(&str, &str, &str)] = &[
-    ("it", "mi hanno clonato lo SPID e qualcuno ha usato i miei dati", BREACH),
-    ("it", "come si paga la tari con l'app IO?", PAY),
-    ("it", "ho pagato il ticket sanitario ma non trovo la ricevuta", RECEIPT),
-    ("it", "il comune mi ha fatto pagare due volte la mensa, come riavere i soldi", TWICE),
-    ("it", "l'avviso che mi è arrivato dice pagamento in corso, cosa significa?", PAID_OR_EXPIRED),
-    ("it", "non riesco a fare il login su IO, mi dà errore con la CIE", ACCESS),
-    ("it", "ho cambiato telefono e ho paura che qualcuno usi IO sul vecchio", LOST),
-    ("it", "come chiedo la cancellazione dei miei dati personali?", RIGHTS),
-    ("it", "sono passati 10 giorni e la mia richiesta è ancora aperta", REMINDER),
-    ("it", "cos'è l'avviso di avvenuta ricezione che ho trovato nella cassetta della posta?", SEND),
-    ("it", "il sito checkout non si carica", BROKEN),
-    ("it", "ho ricevuto un SMS sospetto che sembra di pagoPA con un link", BREACH),
-    ("en", "how do I pay a fine I received through SEND?", SEND),
-    ("en", "the app says my session expired and I have to log in again", ACCESS),
-    ("en", "can you send me the receipt for the payment I made yesterday", RECEIPT),
-    ("en", "I was charged twice for the same bill", TWICE),
-    ("en", "the notice code isn't recognised when I try to pay", PAID_OR_EXPIRED),
-    ("en", "IO keeps freezing on the payments screen", BROKEN),
-    ("en", "I'd like to know what personal data you hold about me", RIGHTS),
-    ("en", "still waiting for a reply to my request from last month", REMINDER),
-    ("en", "somebody stole my smartphone with the IO app on it", LOST),
-    ("en", "I got a notification meant for another person", BREACH),
-];
-
-const OFF_TOPIC: &[(&str, &str)] = &[
-    ("it", "qual è la capitale della Francia"),
-    ("en", "weather tomorrow in Rome"),
-    ("it", "mi dai la ricetta della carbonara?"),
-    ("en", "who won the football match yesterday"),
-    ("it", "quanto costa un biglietto del treno per Milano"),
-    ("en", "tell me a joke"),
-];
-
-struct Score {
-    right: usize,
-    confident: usize,
-    confident_wrong: Vec<String>,
-    misses: Vec<String>,
+fn set(name: &str) -> Vec<SetQuestion> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/knowledge").join(name);
+    eval::load_set(&path).unwrap()
 }
 
-fn evaluate(name: &str, set: &[(&str, &str, &str)]) -> Score {
-    let mut score = Score { right: 0, confident: 0, confident_wrong: Vec::new(), misses: Vec::new() };
-    for &(lang, q, expected) in set {
-        let hits = INDEX.search(q, lang, 3);
-        assert!(hits.iter().all(|h| h.lang == lang && (0.0..=1.0).contains(&h.score)), "{hits:?}");
-        let top = hits.first().map(|h| h.id.as_str()).unwrap_or("-");
-        if top == expected {
-            score.right += 1;
-        } else {
-            let found: Vec<_> = hits.iter().map(|h| format!("{} {:.2}", h.id, h.score)).collect();
-            score.misses.push(format!("  [{lang}] {q:?}: expected {expected}, got {found:?}"));
-        }
-        if let BotAnswer::Confident(hit) = INDEX.answer(q, lang) {
-            score.confident += 1;
-            if hit.id != expected {
-                score.confident_wrong.push(format!("  [{lang}] {q:?}: confidently {}", hit.id));
+/// The tuning set (the ranking and thresholds are set on it and on the articles' examples):
+/// the targets hold, so a change to the articles or the ranking that breaks them is seen.
+#[test]
+fn the_tuning_set_meets_the_targets() {
+    let figures = eval::evaluate(&INDEX, &set("tuning.yaml"));
+    println!("{}\n{}", figures.render("tuning set"), figures.render_mistakes());
+    assert!(figures.meets_targets(), "{}", figures.render_mistakes());
+    // Most questions are answered or asked back with the right guide first.
+    assert!(figures.answered_right() * 2 >= figures.with_article(), "{}", figures.render("tuning set"));
+}
+
+/// Every article is found by its own example questions.
+#[test]
+fn example_questions_find_their_article() {
+    let kb = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/knowledge")).unwrap();
+    let figures = eval::evaluate(&INDEX, &eval::examples_set(&kb));
+    assert_eq!(figures.confident_wrong(), 0, "{}", figures.render_mistakes());
+    assert!(figures.top1_percent() >= 95.0, "{}", figures.render_mistakes());
+}
+
+/// The confident wrong answers of the first bot: now right, or asked back with the right guide.
+#[test]
+fn the_first_bots_confident_mistakes_are_gone() {
+    for (q, lang, wrong, right) in [
+        ("already paid", "en", "double-payment-refund", None),
+        ("gia pagato", "it", "double-payment-refund", None),
+        ("how to pay a fine", "en", "send-notifications", Some("pay-traffic-fine")),
+        ("what data do you hold on me", "en", "reminder-ticket-status", Some("privacy-rights-gdpr")),
+    ] {
+        let answer = INDEX.answer(q, lang);
+        match (&answer, right) {
+            (BotAnswer::Confident(h), _) => {
+                assert_ne!(h.id, wrong, "{q:?}");
+                assert_eq!(Some(h.id.as_str()), right, "{q:?} answered with {}", h.id);
             }
+            (BotAnswer::Unsure(hits), _) => {
+                assert!(hits.iter().all(|h| h.id != wrong) || right.is_none(), "{q:?}: {hits:?}");
+                if let Some(r) = right {
+                    assert_eq!(hits[0].id, r, "{q:?}: {hits:?}");
+                }
+            }
+            other => panic!("{q:?}: {other:?}"),
         }
     }
-    let n = set.len();
-    println!("{name}: top-1 accuracy {}/{n} = {:.1}%", score.right, score.right as f64 * 100.0 / n as f64);
-    println!("{name}: bot confident on {}/{n}, wrong {}", score.confident, score.confident_wrong.len());
-    println!("{name}: misses:\n{}", score.misses.join("\n"));
-    println!("{name}: confident and wrong:\n{}", score.confident_wrong.join("\n"));
-    score
-}
-
-#[test]
-fn top_article_for_citizens_questions() {
-    let n = QUERIES.len();
-    let s = evaluate("tuning set", QUERIES);
-    assert!(n >= 40);
-    assert!(s.right * 10 >= n * 9, "top-1 accuracy {}/{n}: {:#?}", s.right, s.misses);
-    // A confident answer goes to the citizen as it is: it must be right.
-    assert!(s.confident_wrong.is_empty(), "{:#?}", s.confident_wrong);
-    assert!(s.confident * 10 >= n * 8, "the bot should answer most questions by itself: {}/{n}", s.confident);
-}
-
-#[test]
-fn held_out_questions() {
-    let n = HELD_OUT.len();
-    let s = evaluate("held-out set", HELD_OUT);
-    // Looser than the tuning set on purpose: this is the estimate of how it does on new questions.
-    assert!(s.right * 10 >= n * 8, "top-1 accuracy {}/{n}: {:#?}", s.right, s.misses);
-    assert!(s.confident_wrong.len() <= 1, "{:#?}", s.confident_wrong);
+    // "Already paid" alone could mean several things: the bot asks which.
+    match INDEX.answer("already paid", "en") {
+        BotAnswer::Unsure(hits) => {
+            let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+            assert!(ids.contains(&"notice-already-paid-or-expired"), "{ids:?}");
+            assert!(ids.contains(&"paid-but-entity-says-unpaid"), "{ids:?}");
+        }
+        other => panic!("already paid: {other:?}"),
+    }
 }
 
 #[test]
 fn off_topic_questions_are_not_answered() {
-    for &(lang, q) in OFF_TOPIC {
+    for (q, lang) in [
+        ("qual è la capitale della Francia", "it"),
+        ("weather tomorrow in Rome", "en"),
+        ("mi dai la ricetta della carbonara?", "it"),
+        ("who won the football match yesterday", "en"),
+    ] {
         let a = INDEX.answer(q, lang);
-        assert!(matches!(a, BotAnswer::NoMatch | BotAnswer::Unsure(_)), "{q:?}: {a:?}");
+        assert!(!matches!(a, BotAnswer::Confident(_)), "{q:?}: {a:?}");
     }
     assert_eq!(INDEX.answer("qual è la capitale della Francia", "it"), BotAnswer::NoMatch);
-    assert_eq!(INDEX.answer("weather tomorrow in Rome", "en"), BotAnswer::NoMatch);
+}
+
+#[test]
+fn asking_for_a_person_is_not_a_question() {
+    for (q, lang) in [
+        ("voglio parlare con un operatore", "it"),
+        ("operatore!", "it"),
+        ("mi passi una persona vera per favore", "it"),
+        ("talk to a human please", "en"),
+        ("I need an agent now", "en"),
+    ] {
+        assert_eq!(INDEX.answer(q, lang), BotAnswer::WantsOperator, "{q:?}");
+    }
+    // A question that mentions an operator is still a question.
+    assert!(!matches!(
+        INDEX.answer("un operatore mi ha detto di pagare di nuovo l'avviso", "it"),
+        BotAnswer::WantsOperator
+    ));
+}
+
+#[test]
+fn typos_are_read_as_the_words_meant() {
+    for (q, lang, id) in [
+        ("bolletino pagopa dove si paga", "it", "pay-pagopa-notice"),
+        ("ricevta del pagamneto", "it", "payment-receipt"),
+        ("rimborzo pagamento doppio", "it", "double-payment-refund"),
+        ("were is my reciept", "en", "payment-receipt"),
+    ] {
+        let hits = INDEX.search(q, lang, 1);
+        assert_eq!(hits.first().map(|h| h.id.as_str()), Some(id), "{q:?}");
+    }
+}
+
+#[test]
+fn earlier_messages_decide_a_short_follow_up() {
+    let alone = INDEX.answer("come la pago?", "it");
+    assert!(matches!(alone, BotAnswer::Unsure(_)), "{alone:?}");
+    let earlier = ["ho preso una multa".to_string()];
+    match INDEX.answer_in(&Question { text: "come la pago?", earlier: &earlier }, "it") {
+        BotAnswer::Confident(h) => assert_eq!(h.id, "pay-traffic-fine"),
+        other => panic!("{other:?}"),
+    }
+    // A new topic is read as itself, not as the old one.
+    let earlier = ["ho preso una multa".to_string()];
+    match INDEX.answer_in(&Question { text: "ho dimenticato il codice di sblocco di IO", earlier: &earlier }, "it") {
+        BotAnswer::Confident(h) => assert_eq!(h.id, "io-app-access"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -228,11 +170,11 @@ fn notice_codes_and_amounts_do_not_score() {
 
 #[test]
 fn language_detection() {
-    let it = QUERIES.iter().filter(|q| q.0 == "it").filter(|q| detect_language(q.1) == "it").count();
-    let en = QUERIES.iter().filter(|q| q.0 == "en").filter(|q| detect_language(q.1) == "en").count();
-    let total = QUERIES.len();
-    println!("language detected right on {}/{total}", it + en);
-    assert!((it + en) * 100 >= total * 95, "{}/{total}", it + en);
+    let questions: Vec<SetQuestion> = set("tuning.yaml").into_iter().filter(|q| q.context.is_empty()).collect();
+    let right = questions.iter().filter(|q| detect_language(&q.q) == q.lang).count();
+    let total = questions.len();
+    println!("language detected right on {right}/{total}");
+    assert!(right * 100 >= total * 90, "{right}/{total}");
     assert_eq!(detect_language(""), "it");
     assert_eq!(detect_language("🙂🙂🙂"), "it");
     assert_eq!(detect_language("IO SPID"), "it");

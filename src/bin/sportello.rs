@@ -63,6 +63,9 @@ enum Command {
     /// Check, explain, test and draw the rulebook.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Check the knowledge base, see how the bot reads a question, measure it on question sets.
+    #[command(subcommand)]
+    Kb(KbCommand),
     /// Manage the local operator tokens (file `SPORTELLO_OPERATORS`, default data/operators.json).
     #[command(subcommand)]
     Operators(OperatorsCommand),
@@ -319,6 +322,79 @@ enum ClientsCommand {
 }
 
 #[derive(Subcommand)]
+enum KbCommand {
+    /// Check the articles: front matter, duplicate ids, missing translations, broken links, and
+    /// example questions the bot does not answer with their own article.
+    Check {
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+    },
+    /// Show how the bot reads a question: its terms, the ranking with scores and why, the decision.
+    Ask {
+        /// The question, as a citizen would type it.
+        question: String,
+        /// The chat's language [default: detected from the question].
+        #[arg(long)]
+        lang: Option<String>,
+        /// What the citizen wrote before in the same chat, oldest first (repeatable).
+        #[arg(long = "earlier", value_name = "MESSAGE")]
+        earlier: Vec<String>,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+    },
+    /// Measure the bot on question sets (YAML; without files, the articles' example questions):
+    /// top-1 right, confident wrong, questions with no article answered anyway. Exits 1 when a
+    /// target is missed.
+    Eval {
+        sets: Vec<PathBuf>,
+        /// List the questions that went wrong.
+        #[arg(long, short)]
+        verbose: bool,
+        /// Also show the figures for a grid of confidence thresholds.
+        #[arg(long)]
+        sweep: bool,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+    },
+    /// Example questions learnt from operators' answers, waiting for review: list, promote (into
+    /// the article's examples), reject. On AWS, set SPORTELLO_TABLE (and build with `--features aws`).
+    Candidates {
+        #[command(subcommand)]
+        action: CandidatesCommand,
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data", global = true)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CandidatesCommand {
+    /// List candidates, the most often seen first.
+    List {
+        /// pending, promoted, rejected or all.
+        #[arg(long, default_value = "pending")]
+        status: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Add a candidate to its article's example questions (in the rulebook folder) and mark it
+    /// promoted; commit and deploy the folder for the bot to use it.
+    Promote {
+        id: String,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Who decides (an account id), kept with the decision.
+        #[arg(long, env = "USER", default_value = "admin")]
+        by: String,
+    },
+    /// Mark a candidate rejected: it is not listed as pending again.
+    Reject {
+        id: String,
+        #[arg(long, env = "USER", default_value = "admin")]
+        by: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum RulesCommand {
     /// Check a rulebook: a summary, or every error with file:line:col.
     Check {
@@ -396,6 +472,30 @@ fn main() -> ExitCode {
             RulesCommand::Graph { rules } => sportello::cli::RulesAction::Graph { rules },
             RulesCommand::Schema => sportello::cli::RulesAction::Schema,
         }),
+        Command::Kb(cmd) => {
+            use sportello::kb_cli::{KbAction, run};
+            let is_eval = matches!(cmd, KbCommand::Eval { .. });
+            let (out, code) = run(match cmd {
+                KbCommand::Check { rules } => KbAction::Check { rules },
+                KbCommand::Ask { question, lang, earlier, rules } => KbAction::Ask { question, lang, earlier, rules },
+                KbCommand::Eval { sets, verbose, sweep, rules } => KbAction::Eval { sets, verbose, sweep, rules },
+                KbCommand::Candidates { action, data } => {
+                    use sportello::kb_cli::CandidatesAction as A;
+                    let action = match action {
+                        CandidatesCommand::List { status, limit } => A::List { status, limit },
+                        CandidatesCommand::Promote { id, rules, by } => A::Promote { id, rules, by },
+                        CandidatesCommand::Reject { id, by } => A::Reject { id, by },
+                    };
+                    KbAction::Candidates { action, data }
+                }
+            });
+            // Missed targets are figures, not errors: they go to standard output with status 1.
+            if is_eval && code == 1 {
+                print!("{out}");
+                return ExitCode::from(code);
+            }
+            finish((out, code))
+        }
         Command::Operators(cmd) => {
             use sportello::operators_cli::{OperatorsAction, run};
             let action = match cmd {

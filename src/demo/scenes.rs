@@ -131,7 +131,7 @@ async fn chat_solved_by_the_bot(sb: &dyn Stage, out: &mut Narrator) -> Result<St
         short(started.str("/messages/0/body"))
     ));
     let auth = format!("Bearer {token}");
-    let question = "Come posso pagare un avviso pagoPA con l'app IO?";
+    let question = "Dove posso pagare un avviso pagoPA?";
     out.say(format!("   → user: POST /chat/sessions/{reference}/messages \"{question}\""));
     let answered = sb
         .client()

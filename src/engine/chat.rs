@@ -6,8 +6,15 @@
 //! hours it is closed automatically with the other channels to try.
 //!
 //! Everything said stays on the ticket as `Message` events (`detail.from` is `user`, `bot` or
-//! `operator`). Chat bookkeeping is kept in `Note` events whose `detail.chat` says what they are:
-//! `session` (the hash of a session token and the language) and `handoff`.
+//! `operator`; a bot message's `detail.turn` says whether it answered, asked back or found
+//! nothing). Chat bookkeeping is kept in `Note` events whose `detail.chat` says what they are:
+//! `session` (the hash of a session token and the language), `handoff`, and `outcome` (how the
+//! bot conversation ended, for the reports: contained, handed off or closed, and why; no
+//! personal data).
+//!
+//! The bot answers only when it is sure; otherwise it asks back with two or three guides
+//! ("Intendevi…?"), which the user picks by number or title, and offers an operator. It reads the
+//! user's earlier messages too, and a message that only asks for a person hands the chat over.
 //!
 //! A session authenticates its follow-up calls with a bearer token returned at the start: only
 //! its SHA-256 is stored, so neither the store nor an operator can act as the user, and a
@@ -19,7 +26,7 @@ use super::{Engine, EngineError, NewContact, TRIAGE};
 use crate::domain::{
     Actor, ActorRole, ChannelKind, Event, EventKind, Outcome, Requester, Ticket, TicketId, TicketState, TicketType,
 };
-use crate::knowledge::search::{BotAnswer, Hit, detect_language};
+use crate::knowledge::search::{BotAnswer, Hit, Question, detect_language, pick_suggestion};
 use crate::ports::{StepMessage, StoreError};
 use crate::rules::resolved::Bot;
 use crate::rules::{ChannelId, Contact, Decision, Facts};
@@ -58,9 +65,13 @@ pub struct ChatMessage {
     /// The knowledge-base article a bot answer comes from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub article: Option<String>,
-    /// Articles the bot offers when unsure.
+    /// Articles the bot offers when unsure, in the order it lists them (the user may answer
+    /// with their number).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suggestions: Vec<String>,
+    /// The bot offers an operator here: the app shows its "talk to an operator" button.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub operator_offered: bool,
 }
 
 /// A started (or resumed) session.
@@ -105,6 +116,87 @@ struct Session {
     handoff_at: Option<Timestamp>,
     messages: Vec<ChatMessage>,
     user_messages: usize,
+    /// What the user wrote to the bot (before any handoff), oldest first.
+    user_texts: Vec<String>,
+    /// The bot's last reply to the user, if any.
+    last_turn: Option<BotTurn>,
+    /// How many times the bot asked back.
+    asked_back: usize,
+    /// The last article the bot answered with.
+    last_article: Option<String>,
+}
+
+/// What a bot reply did (`detail.turn` of its message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BotTurn {
+    Answer,
+    AskBack,
+    NoMatch,
+}
+
+impl BotTurn {
+    fn name(self) -> &'static str {
+        match self {
+            BotTurn::Answer => "answer",
+            BotTurn::AskBack => "ask_back",
+            BotTurn::NoMatch => "no_match",
+        }
+    }
+
+    fn of(name: &str) -> Option<BotTurn> {
+        [BotTurn::Answer, BotTurn::AskBack, BotTurn::NoMatch].into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// How a bot conversation ended, for the reports (a `Note` with `detail.chat = "outcome"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BotOutcome {
+    /// The user confirmed the bot solved it: a type B ticket.
+    Contained,
+    HandedOff,
+    ClosedOutOfHours,
+}
+
+/// Why the user left the bot for an operator.
+fn handoff_reason(session: &Session) -> &'static str {
+    match session.last_turn {
+        // The bot could not answer: it asked back, or found nothing.
+        Some(BotTurn::AskBack | BotTurn::NoMatch) => "not_sure",
+        _ => "asked_for_operator",
+    }
+}
+
+/// The outcome note: counts and article ids only, never what was said.
+fn outcome_note(
+    ticket: &Ticket,
+    at: Timestamp,
+    bot: &Actor,
+    outcome: BotOutcome,
+    reason: Option<&str>,
+    session: &Session,
+    lang: &str,
+) -> Event {
+    let name = match outcome {
+        BotOutcome::Contained => "contained",
+        BotOutcome::HandedOff => "handed_off",
+        BotOutcome::ClosedOutOfHours => "closed_out_of_hours",
+    };
+    event(
+        &ticket.id,
+        at,
+        bot,
+        EventKind::Note,
+        json!({
+            "chat": "outcome",
+            "outcome": name,
+            "reason": reason,
+            "category": ticket.category,
+            "lang": lang,
+            "user_messages": session.user_texts.len(),
+            "asked_back": session.asked_back,
+            "article": session.last_article,
+        }),
+    )
 }
 
 impl Session {
@@ -126,11 +218,26 @@ impl Session {
                     s.handoff_at.get_or_insert(e.at);
                 }
                 (EventKind::Message, _) => {
-                    if text("from").as_deref() == Some("user") {
-                        s.user_messages += 1;
-                        if s.lang.is_none() {
-                            s.lang = text("lang");
+                    match text("from").as_deref() {
+                        Some("user") => {
+                            s.user_messages += 1;
+                            if s.lang.is_none() {
+                                s.lang = text("lang");
+                            }
+                            if s.handoff_at.is_none() {
+                                s.user_texts.extend(text("body"));
+                            }
                         }
+                        Some("bot") => {
+                            if let Some(turn) = text("turn").as_deref().and_then(BotTurn::of) {
+                                s.last_turn = Some(turn);
+                                s.asked_back += usize::from(turn == BotTurn::AskBack);
+                                if turn == BotTurn::Answer {
+                                    s.last_article = text("article");
+                                }
+                            }
+                        }
+                        _ => {}
                     }
                     s.messages.push(message_of(s.messages.len() + 1, e));
                 }
@@ -166,6 +273,7 @@ fn message_of(seq: usize, e: &Event) -> ChatMessage {
             .and_then(|v| v.as_array())
             .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
             .unwrap_or_default(),
+        operator_offered: e.detail.get("operator_offered").and_then(|v| v.as_bool()).unwrap_or(false),
     }
 }
 
@@ -217,10 +325,14 @@ fn builtin_phrase(id: &str, lang: &str) -> &'static str {
         ("chat_bot_answer_footer", _) => {
             "Ti ho aiutato? Confermalo se il problema è risolto, oppure chiedi un operatore."
         }
-        ("chat_bot_unsure", "en") => "I'm not sure I understood. These guides may help:",
-        ("chat_bot_unsure", _) => "Non sono sicuro di aver capito. Queste guide potrebbero aiutarti:",
-        ("chat_bot_unsure_footer", "en") => "Try asking in other words, or ask for an operator.",
-        ("chat_bot_unsure_footer", _) => "Prova a riformulare la domanda, oppure chiedi un operatore.",
+        ("chat_bot_unsure", "en") => "Did you mean…?",
+        ("chat_bot_unsure", _) => "Intendevi…?",
+        ("chat_bot_unsure_footer", "en") => {
+            "Reply with the guide's number, ask in other words, or ask for an operator."
+        }
+        ("chat_bot_unsure_footer", _) => {
+            "Rispondi con il numero della guida, prova a riformulare la domanda, oppure chiedi un operatore."
+        }
         ("chat_bot_no_match", "en") => {
             "I couldn't find an answer to that in our guides. Try asking in other words, or ask for an operator."
         }
@@ -458,31 +570,88 @@ impl Engine {
         }
         let mut events = vec![event(&ticket.id, now, &requester(&ticket.channel), EventKind::Message, said)];
         if session.handoff_at.is_none() {
-            events.push(self.bot_answer(&ticket, now, text, &lang));
+            match self.bot_reply(text, &lang, &session) {
+                Some(detail) => events.push(event(&ticket.id, now, &self.bot(&ticket), EventKind::Message, detail)),
+                // The message only asks for a person: the same as the app's operator button.
+                None => {
+                    self.ports.events.append(&events).await?;
+                    let said = session.numbered(&events);
+                    return match self.chat_request_operator(reference, token).await {
+                        Ok(r) => Ok(ChatReply {
+                            messages: said.into_iter().chain(r.messages).collect(),
+                            ticket: r.ticket,
+                            handed_off: r.handed_off,
+                        }),
+                        // No handoff for this chat now (the rulebook's choice): say so as the bot.
+                        Err(EngineError::Conflict(_)) => {
+                            let detail = self.bot_no_match(&lang);
+                            let reply = [event(&ticket.id, now, &self.bot(&ticket), EventKind::Message, detail)];
+                            self.ports.events.append(&reply).await?;
+                            let mut messages = said;
+                            messages.push(message_of(messages.last().map_or(1, |m| m.seq + 1), &reply[0]));
+                            Ok(ChatReply { messages, ticket, handed_off: false })
+                        }
+                        Err(e) => Err(e),
+                    };
+                }
+            }
         }
         self.ports.events.append(&events).await?;
         Ok(ChatReply { messages: session.numbered(&events), ticket, handed_off: session.handoff_at.is_some() })
     }
 
-    fn bot_answer(&self, ticket: &Ticket, now: Timestamp, text: &str, lang: &str) -> Event {
-        let phrase = |id: &str| self.rules.message(id, lang).unwrap_or(builtin_phrase(id, lang));
-        let detail = match self.knowledge.answer(text, lang) {
-            BotAnswer::Confident(Hit { id, title, excerpt, .. }) => json!({
+    fn bot_phrase(&self, id: &str, lang: &str) -> String {
+        self.rules.message(id, lang).unwrap_or(builtin_phrase(id, lang)).to_string()
+    }
+
+    fn bot_no_match(&self, lang: &str) -> serde_json::Value {
+        json!({"from": "bot", "turn": BotTurn::NoMatch.name(), "body": self.bot_phrase("chat_bot_no_match", lang), "operator_offered": true})
+    }
+
+    /// The bot's reply to a user message (a `Message` detail), or `None` when the message asks for
+    /// a person. A reply to an ask-back may pick one of its guides; otherwise the knowledge base
+    /// is asked, with the user's earlier messages as context.
+    fn bot_reply(&self, text: &str, lang: &str, session: &Session) -> Option<serde_json::Value> {
+        let answer = |hit: Hit| {
+            json!({
                 "from": "bot",
-                "body": format!("{title}\n\n{excerpt}\n\n{}", phrase("chat_bot_answer_footer")),
-                "article": id,
-            }),
+                "turn": BotTurn::Answer.name(),
+                "body": format!("{}\n\n{}\n\n{}", hit.title, hit.excerpt, self.bot_phrase("chat_bot_answer_footer", lang)),
+                "article": hit.id,
+            })
+        };
+        if session.last_turn == Some(BotTurn::AskBack)
+            && let Some(asked) = session.messages.iter().rev().find(|m| m.from == "bot")
+        {
+            let offered: Vec<Hit> =
+                asked.suggestions.iter().filter_map(|id| self.knowledge.article(id, lang)).collect();
+            let titles: Vec<String> = offered.iter().map(|h| h.title.clone()).collect();
+            if let Some(i) = pick_suggestion(text, &titles) {
+                return Some(answer(offered[i].clone()));
+            }
+        }
+        let question = Question { text, earlier: &session.user_texts };
+        Some(match self.knowledge.answer_in(&question, lang) {
+            BotAnswer::Confident(hit) => answer(hit),
             BotAnswer::Unsure(hits) => {
-                let list: Vec<String> = hits.iter().map(|h| format!("- {}", h.title)).collect();
+                let list: Vec<String> =
+                    hits.iter().enumerate().map(|(i, h)| format!("{}. {}", i + 1, h.title)).collect();
                 json!({
                     "from": "bot",
-                    "body": format!("{}\n{}\n{}", phrase("chat_bot_unsure"), list.join("\n"), phrase("chat_bot_unsure_footer")),
+                    "turn": BotTurn::AskBack.name(),
+                    "body": format!(
+                        "{}\n{}\n{}",
+                        self.bot_phrase("chat_bot_unsure", lang),
+                        list.join("\n"),
+                        self.bot_phrase("chat_bot_unsure_footer", lang)
+                    ),
                     "suggestions": hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
+                    "operator_offered": true,
                 })
             }
-            BotAnswer::NoMatch => json!({"from": "bot", "body": phrase("chat_bot_no_match")}),
-        };
-        event(&ticket.id, now, &self.bot(ticket), EventKind::Message, detail)
+            BotAnswer::NoMatch => self.bot_no_match(lang),
+            BotAnswer::WantsOperator => return None,
+        })
     }
 
     /// The user confirms the bot solved it: type B, resolved and closed automatically, at any
@@ -527,7 +696,12 @@ impl Engine {
                     // it waits where the sweep finds it, should its triage step be lost.
                     ticket.team = TRIAGE_TEAM.into();
                     ticket.updated_at = now;
-                    let events = self.handoff_events(&ticket, &decision, &lang, now, "chat_privacy_registered", true);
+                    let mut events =
+                        self.handoff_events(&ticket, &decision, &lang, now, "chat_privacy_registered", true);
+                    // The bot answered, but a privacy request goes to the privacy team all the same.
+                    let bot = self.bot(&ticket);
+                    let reason = Some("privacy");
+                    events.push(outcome_note(&ticket, now, &bot, BotOutcome::HandedOff, reason, &session, &lang));
                     match self.ports.tickets.update(&ticket, &events).await {
                         Ok(saved) => {
                             self.queue_handoff_triage(&saved).await?;
@@ -561,6 +735,7 @@ impl Engine {
                     json!({"ticket_type": ticket_type, "category": category}),
                 ),
                 self.bot_says(&ticket, now, text),
+                outcome_note(&ticket, now, &self.bot(&ticket), BotOutcome::Contained, None, &session, &lang),
             ];
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => {
@@ -606,7 +781,18 @@ impl Engine {
                 // In hours the user waits for an operator; a privacy request out of hours waits
                 // for the privacy team's next opening (section 3.5).
                 let says = if decision.in_service_hours { "chat_handoff" } else { "chat_handoff_out_of_hours" };
-                self.handoff_events(&ticket, &decision, &lang, now, says, false)
+                let mut events = self.handoff_events(&ticket, &decision, &lang, now, says, false);
+                let reason = Some(handoff_reason(&session));
+                events.push(outcome_note(
+                    &ticket,
+                    now,
+                    &self.bot(&ticket),
+                    BotOutcome::HandedOff,
+                    reason,
+                    &session,
+                    &lang,
+                ));
+                events
             } else if decision.outcome() == Some(Outcome::AutoClosed) {
                 ticket.move_to(TicketState::AutoClosed, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
                 let mut events = vec![
@@ -621,6 +807,15 @@ impl Engine {
                         }),
                     ),
                     self.bot_says(&ticket, now, self.chat_text("chat_out_of_hours", &lang, Some(&decision), &ticket)),
+                    outcome_note(
+                        &ticket,
+                        now,
+                        &self.bot(&ticket),
+                        BotOutcome::ClosedOutOfHours,
+                        Some(handoff_reason(&session)),
+                        &session,
+                        &lang,
+                    ),
                 ];
                 if steps.contains(&"suggest_alternative_channels") {
                     let text = self.chat_text("alternative_channels", &lang, Some(&decision), &ticket);
@@ -692,6 +887,45 @@ impl Engine {
         let next = session.messages.len();
         let messages = session.messages.into_iter().filter(|m| m.seq > after).collect();
         Ok(ChatTranscript { ticket, messages, next, handed_off: session.handoff_at.is_some() })
+    }
+
+    /// After an operator answered a chat the bot handed over with an article: the citizen's latest
+    /// question to the bot, stripped of personal data, becomes a candidate example question for
+    /// that article. Never fails the answer: a refused or unrecordable question is only logged
+    /// (without its text).
+    pub(super) async fn learn_from_chat_answer(&self, ticket: &Ticket, article: &str) {
+        let Some(store) = &self.kb_candidates else { return };
+        if ticket.channel_kind != ChannelKind::Chat {
+            return;
+        }
+        let events = match self.ports.events.list(&ticket.id).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(ticket = %ticket.id, error = %e, "candidate question not recorded");
+                return;
+            }
+        };
+        let Some(session) = Session::of(&events).filter(|s| s.handoff_at.is_some()) else { return };
+        let lang = session.lang.clone().unwrap_or_else(|| self.default_lang());
+        let mut refused = None;
+        for text in session.user_texts.iter().rev() {
+            match crate::knowledge::candidates::scrub(text, &lang, &self.knowledge) {
+                Ok(question) => {
+                    let candidate = crate::ports::NewCandidate { lang, article: article.to_string(), question };
+                    match store.record(&candidate, self.now()).await {
+                        Ok(c) => {
+                            tracing::info!(ticket = %ticket.id, candidate = %c.id, article, "candidate question recorded")
+                        }
+                        Err(e) => tracing::warn!(ticket = %ticket.id, error = %e, "candidate question not recorded"),
+                    }
+                    return;
+                }
+                Err(why) => refused = Some(why),
+            }
+        }
+        if let Some(why) = refused {
+            tracing::info!(ticket = %ticket.id, reason = why.as_str(), "no candidate question: the chat's questions were refused");
+        }
     }
 
     /// An operator writes into a chat handed off to them; the app reads it with its next poll.

@@ -37,7 +37,7 @@ pub use sweep::{SWEEP_GRACE, SWEEP_LIMIT, SweepReport};
 pub use triage::{TRIAGE_TEAM, Triaged};
 
 use crate::domain::{Ticket, TicketId, TicketReference};
-use crate::knowledge::search::KnowledgeIndex;
+use crate::knowledge::search::{KnowledgeIndex, LazyIndex};
 use crate::ports::{EscalationDelivery, EventLog, IdempotencyStore, Mailer, StepQueue, StoreError, TicketStore};
 use crate::rules::Rules;
 use jiff::Timestamp;
@@ -62,14 +62,17 @@ pub struct Engine {
     pub rules: Arc<Rules>,
     pub ports: Ports,
     pub clock: Clock,
-    /// The chatbot's search index over `rules.knowledge`, built once with the engine.
-    pub knowledge: Arc<KnowledgeIndex>,
+    /// The chatbot's search index over `rules.knowledge`, built on first use and shared.
+    pub knowledge: Arc<LazyIndex>,
     /// Incidents on PagoPA's services; without a store the malfunction flows cannot be worked.
     pub incidents: Option<Arc<dyn crate::ports::IncidentStore>>,
     /// The key of escalation e-mails' reply tokens; without it, e-mail notices are refused.
     pub reply_tokens: Option<Arc<reply_token::ReplyTokens>>,
     /// API clients' webhooks; without them, clients read their tickets' status.
     pub webhooks: Option<Arc<webhook::Webhooks>>,
+    /// Where example questions learnt from operators' answers wait for review; without it,
+    /// nothing is learnt.
+    pub kb_candidates: Option<Arc<dyn crate::ports::KnowledgeCandidates>>,
 }
 
 /// Why the engine refused or failed. HTTP maps these onto status codes.
@@ -131,7 +134,8 @@ impl crate::ports::StepError for EngineError {
 
 impl Engine {
     pub fn new(rules: Arc<Rules>, ports: Ports) -> Self {
-        let knowledge = Arc::new(KnowledgeIndex::build(&rules.knowledge));
+        let of = rules.clone();
+        let knowledge = Arc::new(LazyIndex::new(move || KnowledgeIndex::build(&of.knowledge)));
         Self {
             rules,
             ports,
@@ -140,7 +144,13 @@ impl Engine {
             incidents: None,
             reply_tokens: None,
             webhooks: None,
+            kb_candidates: None,
         }
+    }
+
+    pub fn with_kb_candidates(mut self, candidates: Arc<dyn crate::ports::KnowledgeCandidates>) -> Self {
+        self.kb_candidates = Some(candidates);
+        self
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {

@@ -578,6 +578,32 @@ impl Engine {
         answer: &str,
         given_by: Option<&str>,
     ) -> Result<Resolution, EngineError> {
+        self.resolve_from_article(id, actor, answer, given_by, None).await
+    }
+
+    /// R, with an answer built on a knowledge-base article (the operator's "use in answer").
+    pub async fn answer_from_article_and_resolve(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        answer: &str,
+        article: Option<&str>,
+    ) -> Result<Ticket, EngineError> {
+        Ok(self.resolve_from_article(id, actor, answer, None, article).await?.ticket)
+    }
+
+    /// R, as [`Engine::resolve`], with the knowledge-base article the answer is built on: the
+    /// article is noted on the `Answered` event and, for a chat the bot handed over, the
+    /// citizen's question and the article become a candidate example question (see
+    /// [`crate::ports::KnowledgeCandidates`]).
+    pub async fn resolve_from_article(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        answer: &str,
+        given_by: Option<&str>,
+        article: Option<&str>,
+    ) -> Result<Resolution, EngineError> {
         check_text("/answer", answer)?;
         if let Some(how) = given_by
             && (how.trim().is_empty() || how.chars().count() > MAX_GIVEN_BY_CHARS || how.chars().any(char::is_control))
@@ -588,6 +614,15 @@ impl Engine {
             ));
         }
         let given_by = given_by.map(str::trim);
+        if let Some(a) = article {
+            let ids = self.rules.knowledge.ids();
+            if !ids.contains_key(a) {
+                let hint = crate::rules::diagnostic::did_you_mean(a, ids.keys().copied())
+                    .map(|b| format!("; did you mean `{b}`?"))
+                    .unwrap_or_default();
+                return Err(EngineError::invalid("/article", format!("no knowledge-base article `{a}`{hint}")));
+            }
+        }
         let now = self.now();
         let answer_id = uuid::Uuid::now_v7().to_string();
         let resolved = self
@@ -596,6 +631,9 @@ impl Engine {
                 guard.check_resolve(t).map_err(EngineError::Conflict)?;
                 t.move_to(TicketState::Resolved, now).map_err(lifecycle)?;
                 let mut detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
+                if let Some(a) = article {
+                    detail["article"] = json!(a);
+                }
                 if let Some(how) = given_by {
                     detail["given_by"] = json!(how);
                 }
@@ -606,15 +644,20 @@ impl Engine {
             })
             .await?;
         crate::metrics::ticket_ended(resolved.ticket_type.map(|t| t.code()), resolved.state.as_str());
-        if let Some(how) = given_by {
-            return Ok(Resolution { ticket: resolved, delivery: AnswerDelivery::GivenByOperator { how: how.into() } });
-        }
-        let delivery = self.send_answer(&resolved, &answer_id).await?;
+        let delivery = match given_by {
+            Some(how) => AnswerDelivery::GivenByOperator { how: how.into() },
+            None => self.send_answer(&resolved, &answer_id).await?,
+        };
         let ticket = match delivery {
-            // The resolution was undone: show the ticket as it is now.
-            AnswerDelivery::Undeliverable { .. } => self.ports.tickets.get(id).await?,
+            // The resolution was undone: show the ticket as it is now, and learn nothing from it.
+            AnswerDelivery::Undeliverable { .. } => {
+                return Ok(Resolution { ticket: self.ports.tickets.get(id).await?, delivery });
+            }
             _ => resolved,
         };
+        if let Some(a) = article {
+            self.learn_from_chat_answer(&ticket, a).await;
+        }
         Ok(Resolution { ticket, delivery })
     }
 

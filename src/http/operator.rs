@@ -10,7 +10,7 @@ use super::operator_auth::{Authenticator, Endpoint, OperatorIdentity, unauthoriz
 use super::{ApiJson, MAX_BODY_BYTES, Problem};
 use crate::domain::{Ticket, TicketId, TicketReference, TicketType};
 use crate::engine::{Engine, EngineError, EscalationSettings};
-use crate::knowledge::search::KnowledgeIndex;
+use crate::knowledge::search::LazyIndex;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -108,13 +108,13 @@ pub struct OperatorApi {
     pub auth: Arc<Authenticator>,
     pub escalation: Arc<EscalationSettings>,
     pub secrets: Arc<NoticeSecrets>,
-    /// Built once from the rulebook's knowledge base.
-    pub knowledge: Arc<KnowledgeIndex>,
+    /// The engine's index of the rulebook's knowledge base (built once, shared).
+    pub knowledge: Arc<LazyIndex>,
 }
 
 impl OperatorApi {
     pub fn new(engine: Engine, auth: Authenticator, escalation: EscalationSettings, secrets: NoticeSecrets) -> Self {
-        let knowledge = Arc::new(KnowledgeIndex::build(&engine.rules.knowledge));
+        let knowledge = engine.knowledge.clone();
         Self { engine, auth: Arc::new(auth), escalation: Arc::new(escalation), secrets: Arc::new(secrets), knowledge }
     }
 }
@@ -581,6 +581,9 @@ async fn erase(
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
     answer: String,
+    /// The knowledge-base article the answer is built on ("use in answer").
+    #[serde(default)]
+    article: Option<String>,
     /// How the operator gave the answer when the channel cannot carry it (`phone`...): then it
     /// is recorded, not sent.
     #[serde(default)]
@@ -598,7 +601,10 @@ async fn resolve(
 ) -> Result<Json<Value>, Problem> {
     let (t, actor) = authorize(&api, &who, Endpoint::Resolve, &key).await?;
     let ApiJson(body) = body?;
-    let done = api.engine.resolve(&t.id, &actor, &body.answer, body.given_by.as_deref()).await?;
+    let done = api
+        .engine
+        .resolve_from_article(&t.id, &actor, &body.answer, body.given_by.as_deref(), body.article.as_deref())
+        .await?;
     let mut out = ticket_json(&done.ticket);
     out["answer_delivery"] = serde_json::to_value(&done.delivery).unwrap_or(Value::Null);
     Ok(Json(out))

@@ -1,7 +1,11 @@
 //! The knowledge base: Markdown articles with YAML front matter under `rules/knowledge/`, one file
 //! per article and language (`pay-pagopa-notice.it.md`).
 
+pub mod candidates;
+pub mod eval;
+mod fuzzy;
 pub mod search;
+mod text;
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +23,10 @@ pub struct FrontMatter {
     pub services: Vec<String>,
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Questions as citizens type them (typos and dialect included), which this article answers:
+    /// the bot matches them, and `sportello kb eval` measures on them.
+    #[serde(default)]
+    pub examples: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -26,10 +34,14 @@ pub struct Article {
     pub meta: FrontMatter,
     pub body: String,
     pub file: PathBuf,
+    /// The file's line where the body starts, for locating problems in it.
+    pub body_line: usize,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct KnowledgeBase {
+    /// The folder the articles were read from; none when the rulebook names no `knowledge:`.
+    pub folder: Option<PathBuf>,
     pub articles: Vec<Article>,
     /// Files that could not be read as articles, with the reason.
     pub broken: Vec<(PathBuf, String)>,
@@ -41,6 +53,9 @@ pub struct Problem {
     pub message: String,
     pub help: Option<String>,
 }
+
+/// Fewer example questions than this make an article hard for the bot to find.
+pub const MIN_EXAMPLES: usize = 5;
 
 /// An article larger than this is refused: answers are short.
 const MAX_ARTICLE_BYTES: u64 = 256 * 1024;
@@ -70,7 +85,139 @@ pub fn parse_article(file: &Path, text: &str) -> Result<Article, String> {
             None => format!("{}: {msg}", file.display()),
         }
     })?;
-    Ok(Article { meta, body: body.to_string(), file: file.to_path_buf() })
+    let body_line = text[..text.len() - body.len()].lines().count() + 1;
+    Ok(Article { meta, body: body.to_string(), file: file.to_path_buf(), body_line })
+}
+
+/// Article ids name files and appear in URLs and events.
+fn is_article_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+/// An example question's words, lower-cased and accent-folded, for spotting the same example in
+/// two articles however it is punctuated.
+fn example_key(example: &str) -> String {
+    search::normalize(example)
+}
+
+/// A Markdown link `[text](url)` of an article's body, with its line within the body (0-based).
+struct Link {
+    url: String,
+    line: usize,
+}
+
+enum LinkTarget {
+    Web {
+        secure: bool,
+    },
+    /// Another article, by id (`pay-pagopa-notice`, `pay-pagopa-notice.it.md`, `./…`).
+    Article(String),
+    Empty,
+    /// `mailto:`, `tel:`, `#anchor`.
+    Other,
+}
+
+impl Link {
+    fn target(&self) -> LinkTarget {
+        let url = self.url.trim();
+        let lower = url.to_ascii_lowercase();
+        if url.is_empty() {
+            LinkTarget::Empty
+        } else if lower.starts_with("https://") {
+            LinkTarget::Web { secure: true }
+        } else if lower.starts_with("http://") {
+            LinkTarget::Web { secure: false }
+        } else if url.starts_with('#') || lower.starts_with("mailto:") || lower.starts_with("tel:") {
+            LinkTarget::Other
+        } else {
+            let file = url.trim_start_matches("./").split('#').next().unwrap_or_default();
+            let id = file.strip_suffix(".md").map_or(file, |f| f.rsplit_once('.').map_or(f, |(id, _lang)| id));
+            LinkTarget::Article(id.to_string())
+        }
+    }
+}
+
+fn has_host(url: &str) -> bool {
+    let rest = &url["https://".len().min(url.len())..];
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    host.contains('.') && !host.starts_with('.') && !host.ends_with('.') && !host.contains(char::is_whitespace)
+}
+
+/// The Markdown links of a body; code spans and images are not links to check.
+fn links(body: &str) -> Vec<Link> {
+    let mut out = Vec::new();
+    for (line, text) in body.lines().enumerate() {
+        let mut rest = text;
+        while let Some(open) = rest.find("](") {
+            let before = &rest[..open];
+            let Some(start) = before.rfind('[') else {
+                rest = &rest[open + 2..];
+                continue;
+            };
+            let image = before[..start].ends_with('!');
+            let after = &rest[open + 2..];
+            let Some(close) = after.find(')') else { break };
+            if !image && before[..start].matches('`').count() % 2 == 0 {
+                out.push(Link { url: after[..close].to_string(), line });
+            }
+            rest = &after[close + 1..];
+        }
+    }
+    out
+}
+
+/// Adds an example question to an article file's front matter, keeping everything else as it
+/// is: appended to the `examples:` list (written one per line), or as a new `examples:` list.
+/// The file is read back as an article before it is kept; on any problem it is left unchanged.
+pub fn add_example(file: &Path, question: &str) -> Result<(), String> {
+    let question = question.trim();
+    if question.is_empty() || question.contains(['\n', '\r']) {
+        return Err("an example question is one non-empty line".into());
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+    let article = parse_article(file, &text)?;
+    if article.meta.examples.iter().any(|e| example_key(e) == example_key(question)) {
+        return Err(format!("`{}` already lists {question:?}", file.display()));
+    }
+    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let quoted = format!("  - {}", serde_json::to_string(question).map_err(|e| e.to_string())?);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // The front matter is lines[1..close].
+    let close = lines.iter().skip(1).position(|l| l.trim_end() == "---").map(|i| i + 1).ok_or("no front matter end")?;
+    let examples_at = lines[1..close].iter().position(|l| l.starts_with("examples:")).map(|i| i + 1);
+    let insert_at = match examples_at {
+        Some(at) if lines[at].trim_end() != "examples:" => {
+            return Err(format!(
+                "`{}`: write `examples:` as a list, one question per line (`  - ...`), to add to it",
+                file.display()
+            ));
+        }
+        // After the list's last item.
+        Some(at) => {
+            at + 1 + lines[at + 1..close].iter().take_while(|l| l.starts_with("  ") || l.trim().is_empty()).count()
+        }
+        None => close,
+    };
+    let mut out = String::with_capacity(text.len() + quoted.len() + 16);
+    for (i, line) in lines.iter().enumerate() {
+        if i == insert_at {
+            if examples_at.is_none() {
+                out.push_str("examples:");
+                out.push_str(newline);
+            }
+            out.push_str(&quoted);
+            out.push_str(newline);
+        }
+        out.push_str(line);
+    }
+    let added = parse_article(file, &out)?;
+    if added.meta.examples.last().map(String::as_str) != Some(question) || added.body != article.body {
+        return Err(format!("`{}`: could not add the example without changing the article", file.display()));
+    }
+    std::fs::write(file, out).map_err(|e| format!("cannot write `{}`: {e}", file.display()))
 }
 
 /// Reads every `*.md` file of a folder (not recursively), keeping unreadable ones as `broken`.
@@ -80,7 +227,7 @@ pub fn load_dir(dir: &Path) -> std::io::Result<KnowledgeBase> {
         .filter(|p| p.extension().is_some_and(|e| e == "md") && p.file_name().is_some_and(|n| n != "README.md"))
         .collect();
     files.sort();
-    let mut kb = KnowledgeBase::default();
+    let mut kb = KnowledgeBase { folder: Some(dir.to_path_buf()), ..KnowledgeBase::default() };
     for file in files {
         let text = match std::fs::metadata(&file) {
             Ok(m) if m.len() > MAX_ARTICLE_BYTES => Err(format!("larger than {MAX_ARTICLE_BYTES} bytes")),
@@ -112,6 +259,9 @@ impl KnowledgeBase {
             problem(true, format!("knowledge article `{}` cannot be read: {why}", file.display()), None);
         }
         let mut seen = BTreeSet::new();
+        let all_ids = self.ids();
+        // (language, example's words) → the article that lists it.
+        let mut examples: BTreeMap<(String, String), String> = BTreeMap::new();
         for a in &self.articles {
             let shown = a.file.display();
             if !seen.insert((&a.meta.id, &a.meta.lang)) {
@@ -146,6 +296,96 @@ impl KnowledgeBase {
             if a.body.trim().is_empty() {
                 problem(true, format!("knowledge article `{shown}` has no text"), None);
             }
+            if a.meta.title.trim().is_empty() {
+                problem(true, format!("knowledge article `{shown}` has an empty title"), None);
+            }
+            if !is_article_id(&a.meta.id) {
+                problem(
+                    true,
+                    format!(
+                        "knowledge article `{shown}` has id `{}`: use lower-case letters, digits and `-`",
+                        a.meta.id
+                    ),
+                    None,
+                );
+            }
+            match a.meta.examples.len() {
+                0 => problem(
+                    false,
+                    format!(
+                        "knowledge article `{shown}` has no example questions: the bot finds an article by questions \
+                         worded like its examples"
+                    ),
+                    Some("add `examples:` with questions as citizens type them, typos included".into()),
+                ),
+                n if n < MIN_EXAMPLES => problem(
+                    false,
+                    format!(
+                        "knowledge article `{shown}` has {n} example questions; at least {MIN_EXAMPLES} help the bot"
+                    ),
+                    None,
+                ),
+                _ => {}
+            }
+            let mut own = BTreeSet::new();
+            for e in &a.meta.examples {
+                let key = example_key(e);
+                if key.is_empty() {
+                    problem(
+                        true,
+                        format!("knowledge article `{shown}` has an example question with no words: {e:?}"),
+                        None,
+                    );
+                } else if !own.insert(key.clone()) {
+                    problem(false, format!("knowledge article `{shown}` lists the example {e:?} twice"), None);
+                } else if let Some(other) = examples.insert((a.meta.lang.clone(), key), a.meta.id.clone())
+                    && other != a.meta.id
+                {
+                    problem(
+                        true,
+                        format!(
+                            "knowledge article `{shown}` and `{other}` ({}) both list the example {e:?}: the bot cannot \
+                             tell them apart",
+                            a.meta.lang
+                        ),
+                        Some("keep the example in the article that answers it".into()),
+                    );
+                }
+            }
+            for link in links(&a.body) {
+                let at = format!("{}:{}", shown, a.body_line + link.line);
+                match link.target() {
+                    LinkTarget::Web { secure: false } => problem(
+                        false,
+                        format!("knowledge article {at} links to `{}` over plain http", link.url),
+                        Some("link the https address".into()),
+                    ),
+                    LinkTarget::Web { secure: true } if !has_host(&link.url) => {
+                        problem(true, format!("knowledge article {at} has a malformed address `{}`", link.url), None)
+                    }
+                    LinkTarget::Article(id) => match all_ids.get(id.as_str()) {
+                        None => {
+                            let help = crate::rules::diagnostic::did_you_mean(&id, all_ids.keys().copied())
+                                .map(|b| format!("did you mean `{b}`?"));
+                            problem(
+                                true,
+                                format!("knowledge article {at} links to `{}`, which is no article", link.url),
+                                help,
+                            )
+                        }
+                        Some(langs) if !langs.contains(a.meta.lang.as_str()) => problem(
+                            false,
+                            format!("knowledge article {at} links to `{id}`, which has no `{}` version", a.meta.lang),
+                            None,
+                        ),
+                        Some(_) => {}
+                    },
+                    LinkTarget::Empty => {
+                        problem(true, format!("knowledge article {at} has a link with no address"), None)
+                    }
+                    LinkTarget::Web { .. } | LinkTarget::Other => {}
+                }
+            }
         }
         for (id, langs) in self.ids() {
             for lang in languages.iter().filter(|l| !langs.contains(l.as_str())) {
@@ -164,6 +404,34 @@ impl KnowledgeBase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_example_is_added_to_the_front_matter_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.it.md");
+        let original =
+            "---\nid: x\nlang: it\ntitle: T\nexamples:\n  - prima domanda\n  - \"seconda: domanda\"\n---\n\nCorpo.\n";
+        std::fs::write(&file, original).unwrap();
+        add_example(&file, "dove trovo la \"ricevuta\"?").unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(
+            text,
+            "---\nid: x\nlang: it\ntitle: T\nexamples:\n  - prima domanda\n  - \"seconda: domanda\"\n  - \"dove trovo la \\\"ricevuta\\\"?\"\n---\n\nCorpo.\n"
+        );
+        assert!(add_example(&file, "Dove trovo la ricevuta").unwrap_err().contains("already lists"));
+        assert!(add_example(&file, "due\nrighe").is_err());
+
+        // No examples yet: the list is added.
+        std::fs::write(&file, "---\nid: x\nlang: it\ntitle: T\n---\nCorpo.\n").unwrap();
+        add_example(&file, "una domanda").unwrap();
+        let a = parse_article(&file, &std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!((a.meta.examples, a.body.as_str()), (vec!["una domanda".to_string()], "Corpo.\n"));
+
+        // A flow list is left alone, with advice.
+        std::fs::write(&file, "---\nid: x\nlang: it\ntitle: T\nexamples: [a, b]\n---\nCorpo.\n").unwrap();
+        assert!(add_example(&file, "c").unwrap_err().contains("one question per line"));
+        assert!(std::fs::read_to_string(&file).unwrap().contains("[a, b]"), "unchanged");
+    }
 
     #[test]
     fn front_matter_is_parsed_and_checked() {

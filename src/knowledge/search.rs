@@ -1,47 +1,71 @@
 //! Retrieval over the knowledge base, for the chatbot and for operators' suggestions.
 //!
-//! BM25F over three fields (title, keywords, body), one index per language, with Snowball
-//! stemming, accent folding, short stop-word lists and a bonus for keyword phrases (adjacent word
-//! pairs). Everything is built in memory from the loaded articles: no model, nothing downloaded.
+//! BM25F over four fields (title, keywords, example questions, body), one index per language,
+//! with the analysis of [`super::text`] (accent folding, stop words, Snowball stems), word pairs
+//! for phrases, and typo tolerance ([`super::fuzzy`]) for words the articles never use. Everything
+//! is built in memory from the loaded articles: no model, nothing downloaded.
 //!
-//! The bot's decision ([`KnowledgeIndex::answer`]) rests on the normalized score of [`Hit::score`]
-//! and on a margin over the runner-up; the thresholds were set on the questions of
-//! `tests/knowledge_search.rs`, which also reports the accuracy on a set kept out of tuning.
+//! The bot answers ([`KnowledgeIndex::answer_in`]) only when it is sure: the best article's
+//! normalized score ([`Hit::score`]) must reach [`CONFIDENT_SCORE`] and beat the runner-up by
+//! [`CONFIDENT_MARGIN`]; otherwise it asks back with two or three suggestions. The thresholds are
+//! set on the articles' example questions and on `tests/knowledge/tuning.yaml`, never on the
+//! held-out set; `sportello kb eval` prints the figures of any question set.
 
+use super::fuzzy::Vocabulary;
+use super::text::{Analyzer, MAX_QUERY_BYTES, truncate, words};
 use super::{Article, KnowledgeBase};
-use rust_stemmers::{Algorithm, Stemmer};
 use std::collections::HashMap;
+
+pub use super::text::detect_language;
 
 /// BM25 saturation: a term stops adding much after a few occurrences.
 const K1: f32 = 1.2;
-/// BM25 length normalization: long bodies should not win just by mentioning everything.
-const B: f32 = 0.75;
+/// IDF is softened: a rare word met by chance in one article should not outweigh the words
+/// that say what the question is about.
+const IDF_POWER: f32 = 0.5;
 
 const TITLE: usize = 0;
 const KEYWORDS: usize = 1;
-const BODY: usize = 2;
-const FIELDS: usize = 3;
-/// Field weights: titles and keywords are written to be matched, the body explains.
-const FIELD_WEIGHT: [f32; FIELDS] = [2.5, 3.0, 1.0];
+const EXAMPLES: usize = 2;
+const BODY: usize = 3;
+const FIELDS: usize = 4;
+/// Field names, for explanations.
+pub const FIELD_NAMES: [&str; FIELDS] = ["title", "keywords", "examples", "body"];
+/// Field weights: titles, keywords and example questions are written to be matched, the body
+/// explains.
+const FIELD_WEIGHT: [f32; FIELDS] = [2.5, 3.0, 2.0, 0.3];
+/// BM25 length normalization per field: long bodies should not win just by mentioning
+/// everything; a long list of examples is many short questions, not one long text.
+const FIELD_B: [f32; FIELDS] = [0.75, 0.5, 0.3, 0.75];
 
 /// Weight of a matched word pair against a single word; pairs come on top of their words.
 const PAIR_WEIGHT: f32 = 0.6;
 /// Share of the best possible IDF counted, in the normalizer, for a query word the knowledge base
 /// never uses: a query mostly about something else should not look confident.
 const UNKNOWN_SHARE: f32 = 0.35;
+/// Share of an article's score that comes from its phrase (title, keyword, example question)
+/// closest to the question; the rest is BM25F over the whole article.
+const PHRASE_SHARE: f32 = 0.2;
+/// A corrected typo counts a little less than the word written right.
+const CORRECTED_WEIGHT: f32 = 0.8;
+/// Weights of the citizen's earlier messages, the latest first: the conversation so far counts,
+/// the last message most.
+const EARLIER_WEIGHTS: [f32; 3] = [0.5, 0.35, 0.25];
 
-/// Normalized score (see [`Hit::score`]) at or above which the bot answers with the top article.
+/// Normalized score (see [`Hit::score`]) at or above which the bot may answer with the top article.
 pub const CONFIDENT_SCORE: f32 = 0.30;
 /// The top article must also beat the second by this factor to be answered alone.
-pub const CONFIDENT_MARGIN: f32 = 1.3;
+pub const CONFIDENT_MARGIN: f32 = 1.4;
+/// The share of the question's words the top article must cover to be answered alone
+/// (see [`Thresholds::coverage`]).
+pub const CONFIDENT_COVERAGE: f32 = 0.6;
 /// Below this normalized score nothing is suggested.
 pub const MIN_SCORE: f32 = 0.08;
+/// Suggestions below this share of the best one's score are not offered.
+const SUGGESTION_SHARE: f32 = 0.5;
 /// Suggestions offered when the bot is unsure.
-const UNSURE_HITS: usize = 3;
+const ASK_BACK_HITS: usize = 3;
 
-/// Only the start of a very long message is read: citizens state their problem early, and this
-/// bounds the work for any input.
-const MAX_QUERY_BYTES: usize = 8 * 1024;
 const MAX_QUERY_TERMS: usize = 256;
 /// Excerpt length, in characters.
 const EXCERPT_CHARS: usize = 400;
@@ -62,9 +86,74 @@ pub struct Hit {
 pub enum BotAnswer {
     /// One article answers the question.
     Confident(Hit),
-    /// A few plausible articles, best first: offer them, or hand over to an operator.
+    /// A few plausible articles, best first: ask back which one was meant, or hand over to an
+    /// operator.
     Unsure(Vec<Hit>),
     NoMatch,
+    /// The message asks for a person, not for an answer.
+    WantsOperator,
+}
+
+/// What the bot reads: the citizen's latest message and their earlier ones in the same chat,
+/// oldest first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Question<'a> {
+    pub text: &'a str,
+    pub earlier: &'a [String],
+}
+
+impl<'a> Question<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Question { text, earlier: &[] }
+    }
+}
+
+/// Where a query term comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TermOrigin {
+    /// The latest message.
+    Message,
+    /// An earlier message of the conversation.
+    Earlier,
+    /// A typo, read as the nearest word the articles use.
+    Corrected { from: String },
+    /// Two adjacent words.
+    Pair,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryTerm {
+    pub term: String,
+    pub weight: f32,
+    pub origin: TermOrigin,
+    /// Whether any article uses it.
+    pub known: bool,
+}
+
+/// One article of a ranking, with what matched where.
+#[derive(Debug, Clone)]
+pub struct ExplainedHit {
+    pub hit: Hit,
+    /// Its title, keyword phrase or example question closest to the question, and how close.
+    pub nearest: Option<(String, f32)>,
+    /// See [`Thresholds::coverage`].
+    pub coverage: f32,
+    /// Whether its title, keywords or example questions matched: only those may be answered.
+    pub eligible: bool,
+    /// Each matching term's score, by field ([`FIELD_NAMES`]).
+    pub matched: Vec<(String, [f32; FIELDS])>,
+}
+
+/// How the bot read a question: the ranking with the reasons, and the decision. `sportello kb
+/// ask` prints it.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub lang: String,
+    pub terms: Vec<QueryTerm>,
+    pub ranked: Vec<ExplainedHit>,
+    /// The earlier messages were needed: the latest alone was not clear enough.
+    pub used_earlier: bool,
+    pub answer: BotAnswer,
 }
 
 struct Posting {
@@ -78,17 +167,91 @@ struct Doc {
     excerpt: String,
 }
 
+/// A title, keyword phrase or example question of an article, matched as a whole: a question
+/// worded like one of them is most likely about that article.
+struct Phrase {
+    doc: u32,
+    text: String,
+    /// The length of its IDF-weighted term vector.
+    norm: f32,
+}
+
+/// A phrase while the index is built: its article, its text, its terms with their weights.
+type PhraseTerms = (u32, String, Vec<(String, f32)>);
+
 struct LangIndex {
     lang: String,
     analyzer: Analyzer,
     docs: Vec<Doc>,
     postings: HashMap<String, Vec<Posting>>,
+    phrases: Vec<Phrase>,
+    /// Term → (phrase, the term's weight in it).
+    phrase_postings: HashMap<String, Vec<(u32, f32)>>,
     /// Per document and field, the BM25 length factor `1 - b + b * len / avg`.
     norm: Vec<[f32; FIELDS]>,
+    vocabulary: Vocabulary,
 }
 
 pub struct KnowledgeIndex {
     langs: Vec<LangIndex>,
+    thresholds: Thresholds,
+}
+
+/// An index built the first time it is used: of the functions that share the engine, only those
+/// that answer from the knowledge base (chat, operator) pay for building it, on their first use.
+pub struct LazyIndex {
+    build: Box<dyn Fn() -> KnowledgeIndex + Send + Sync>,
+    index: std::sync::OnceLock<KnowledgeIndex>,
+}
+
+impl LazyIndex {
+    pub fn new(build: impl Fn() -> KnowledgeIndex + Send + Sync + 'static) -> Self {
+        LazyIndex { build: Box::new(build), index: std::sync::OnceLock::new() }
+    }
+}
+
+impl std::ops::Deref for LazyIndex {
+    type Target = KnowledgeIndex;
+
+    fn deref(&self) -> &KnowledgeIndex {
+        self.index.get_or_init(|| (self.build)())
+    }
+}
+
+/// When the bot answers alone: the top article's normalized score and its lead over the second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    pub score: f32,
+    pub margin: f32,
+    /// The share of the question's words (IDF-weighted) the top article's title, keywords and
+    /// examples must hold: one shared word is not enough to answer a question about something else.
+    pub coverage: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { score: CONFIDENT_SCORE, margin: CONFIDENT_MARGIN, coverage: CONFIDENT_COVERAGE }
+    }
+}
+
+/// One term of a query, ready to score.
+struct Term {
+    term: String,
+    weight: f32,
+    is_pair: bool,
+    origin: TermOrigin,
+}
+
+struct Ranked {
+    doc: usize,
+    score: f32,
+    /// The article's title, keyword phrase or example closest to the question, and how close
+    /// (cosine of their IDF-weighted terms, 0 to 1).
+    nearest: Option<(String, f32)>,
+    /// See [`Thresholds::coverage`].
+    coverage: f32,
+    eligible: bool,
+    matched: Vec<(String, [f32; FIELDS])>,
 }
 
 impl KnowledgeIndex {
@@ -102,33 +265,109 @@ impl KnowledgeIndex {
         }
         KnowledgeIndex {
             langs: by_lang.into_iter().map(|(lang, articles)| LangIndex::build(lang, &articles)).collect(),
+            thresholds: Thresholds::default(),
         }
     }
 
-    /// The best articles for `query` in `lang`, best first. A language without articles is
-    /// replaced by the one the query seems to be written in.
+    /// Decides with other thresholds from now on: `sportello kb eval --sweep` compares them.
+    pub fn set_thresholds(&mut self, thresholds: Thresholds) {
+        self.thresholds = thresholds;
+    }
+
+    pub fn thresholds(&self) -> Thresholds {
+        self.thresholds
+    }
+
+    /// The languages with articles.
+    pub fn languages(&self) -> impl Iterator<Item = &str> {
+        self.langs.iter().map(|l| l.lang.as_str())
+    }
+
+    /// The best articles for `query` in `lang`, best first: what operators are offered. A language
+    /// without articles is replaced by the one the query seems to be written in.
     pub fn search(&self, query: &str, lang: &str, limit: usize) -> Vec<Hit> {
         match self.index_for(query, lang) {
-            Some(idx) => idx.rank(query).iter().take(limit).map(|r| idx.hit(r)).collect(),
+            Some(idx) => {
+                idx.rank(&idx.query(&Question::new(query)), false).iter().take(limit).map(|r| idx.hit(r)).collect()
+            }
             None => Vec::new(),
         }
     }
 
-    /// What the bot should do with `query`. Only articles whose title or keywords match count: a
-    /// word found only in an article's body is too weak to send it to a citizen. Among those, the
-    /// top one is the answer when it scores at least [`CONFIDENT_SCORE`] and beats the runner-up
-    /// by [`CONFIDENT_MARGIN`]; otherwise up to three scoring at least [`MIN_SCORE`] are offered.
+    /// An article as a hit (score 1), in `lang` or else in the first language that has it.
+    pub fn article(&self, id: &str, lang: &str) -> Option<Hit> {
+        let in_lang = |idx: &LangIndex| {
+            idx.docs.iter().position(|d| d.id == id).map(|doc| {
+                idx.hit(&Ranked { doc, score: 1.0, nearest: None, coverage: 1.0, eligible: true, matched: Vec::new() })
+            })
+        };
+        self.langs.iter().find(|i| i.lang == lang).and_then(in_lang).or_else(|| self.langs.iter().find_map(in_lang))
+    }
+
+    /// Whether the articles of `lang` use `word` (any form of it).
+    pub fn knows_word(&self, word: &str, lang: &str) -> bool {
+        let Some(idx) = self.langs.iter().find(|i| i.lang == lang) else { return false };
+        words(word).all(|w| idx.postings.contains_key(&idx.analyzer.stem(&w)))
+    }
+
+    /// Whether a message is a question the articles can be about: at least two of its words (typos
+    /// corrected) are the articles' words, and it does not only ask for a person.
+    pub fn is_question(&self, text: &str, lang: &str) -> bool {
+        let Some(idx) = self.langs.iter().find(|i| i.lang == lang) else { return false };
+        let known =
+            idx.query(&Question::new(text)).iter().filter(|t| !t.is_pair && idx.postings.contains_key(&t.term)).count();
+        known >= 2 && !idx.wants_operator(text)
+    }
+
+    /// What the bot should do with a single message (no conversation before it).
     pub fn answer(&self, query: &str, lang: &str) -> BotAnswer {
-        let Some(idx) = self.index_for(query, lang) else { return BotAnswer::NoMatch };
-        let mut ranked = idx.rank(query);
-        ranked.retain(|r| r.curated && r.score >= MIN_SCORE);
-        ranked.truncate(UNSURE_HITS);
-        let Some(top) = ranked.first() else { return BotAnswer::NoMatch };
-        let clear = ranked.get(1).is_none_or(|second| top.score >= CONFIDENT_MARGIN * second.score);
-        if top.score >= CONFIDENT_SCORE && clear {
-            BotAnswer::Confident(idx.hit(top))
-        } else {
-            BotAnswer::Unsure(ranked.iter().map(|r| idx.hit(r)).collect())
+        self.answer_in(&Question::new(query), lang)
+    }
+
+    /// What the bot should do with the latest message of a conversation. Only articles whose
+    /// title, keywords or example questions match count: a word found only in an article's body
+    /// is too weak to send it to a citizen. The latest message is read alone first; when that is
+    /// not clear enough, again with the earlier messages (weighted less).
+    pub fn answer_in(&self, question: &Question<'_>, lang: &str) -> BotAnswer {
+        self.explain_in(question, lang, false).answer
+    }
+
+    /// The bot's reading of a question, with the ranking and what matched where.
+    pub fn explain(&self, question: &Question<'_>, lang: &str) -> Explanation {
+        self.explain_in(question, lang, true)
+    }
+
+    fn explain_in(&self, question: &Question<'_>, lang: &str, detailed: bool) -> Explanation {
+        let Some(idx) = self.index_for(question.text, lang) else {
+            return Explanation {
+                lang: lang.to_string(),
+                terms: Vec::new(),
+                ranked: Vec::new(),
+                used_earlier: false,
+                answer: BotAnswer::NoMatch,
+            };
+        };
+        let explained = |terms: Vec<Term>, ranked: Vec<Ranked>, used_earlier: bool, answer: BotAnswer| Explanation {
+            lang: idx.lang.clone(),
+            terms: if detailed { idx.describe(&terms) } else { Vec::new() },
+            ranked: if detailed { ranked.iter().map(|r| idx.explained(r)).collect() } else { Vec::new() },
+            used_earlier,
+            answer,
+        };
+        if idx.wants_operator(question.text) {
+            return explained(Vec::new(), Vec::new(), false, BotAnswer::WantsOperator);
+        }
+        let alone_terms = idx.query(&Question::new(question.text));
+        let alone = idx.rank(&alone_terms, detailed);
+        let first = idx.decide(&alone, self.thresholds);
+        if matches!(first, BotAnswer::Confident(_)) || question.earlier.is_empty() {
+            return explained(alone_terms, alone, false, first);
+        }
+        let all_terms = idx.query(question);
+        let all = idx.rank(&all_terms, detailed);
+        match idx.decide(&all, self.thresholds) {
+            BotAnswer::NoMatch if first != BotAnswer::NoMatch => explained(alone_terms, alone, false, first),
+            second => explained(all_terms, all, true, second),
         }
     }
 
@@ -142,27 +381,54 @@ impl LangIndex {
     fn build(lang: String, articles: &[&Article]) -> LangIndex {
         let analyzer = Analyzer::for_lang(&lang);
         let mut postings: HashMap<String, Vec<Posting>> = HashMap::new();
+        let mut vocabulary = Vocabulary::default();
         let mut lens = Vec::with_capacity(articles.len());
         let mut docs = Vec::with_capacity(articles.len());
+        let mut phrase_terms: Vec<PhraseTerms> = Vec::new();
+        let mut stems = Some(HashMap::new());
         for (n, a) in articles.iter().enumerate() {
+            for text in std::iter::once(&a.meta.title).chain(&a.meta.keywords).chain(&a.meta.examples) {
+                let terms: Vec<String> = analyzer.tokens_with(text, &mut stems).into_iter().map(|t| t.term).collect();
+                let mut weighted: Vec<(String, f32)> = Vec::new();
+                for (term, w) in terms
+                    .iter()
+                    .map(|t| (t.clone(), 1.0))
+                    .chain(terms.windows(2).map(|p| (pair(&p[0], &p[1]), PAIR_WEIGHT)))
+                {
+                    if !weighted.iter().any(|(u, _)| *u == term) {
+                        weighted.push((term, w));
+                    }
+                }
+                if !weighted.is_empty() {
+                    phrase_terms.push((n as u32, text.clone(), weighted));
+                }
+            }
             let mut tf: HashMap<String, [f32; FIELDS]> = HashMap::new();
             let mut len = [0f32; FIELDS];
             let mut add = |field: usize, text: &str, pairs: bool| {
-                let words = analyzer.terms(text);
-                len[field] += words.len() as f32;
-                for w in &words {
-                    tf.entry(w.clone()).or_default()[field] += 1.0;
+                let tokens = analyzer.tokens_with(text, &mut stems);
+                len[field] += tokens.len() as f32;
+                for t in &tokens {
+                    match tf.get_mut(&t.term) {
+                        Some(counts) => counts[field] += 1.0,
+                        None => tf.entry(t.term.clone()).or_default()[field] += 1.0,
+                    }
+                    vocabulary.add(&t.word, &t.term);
                 }
-                // Pairs only where words are chosen to be matched: a title, one keyword phrase.
+                // Pairs only where words are chosen to be matched: a title, a keyword phrase, an
+                // example question.
                 if pairs {
-                    for p in words.windows(2) {
-                        tf.entry(pair(&p[0], &p[1])).or_default()[field] += 1.0;
+                    for p in tokens.windows(2) {
+                        tf.entry(pair(&p[0].term, &p[1].term)).or_default()[field] += 1.0;
                     }
                 }
             };
             add(TITLE, &a.meta.title, true);
             for k in &a.meta.keywords {
                 add(KEYWORDS, k, true);
+            }
+            for e in &a.meta.examples {
+                add(EXAMPLES, e, true);
             }
             add(BODY, &a.body, false);
             for (term, tf) in tf {
@@ -180,66 +446,292 @@ impl LangIndex {
         }
         let norm = lens
             .iter()
-            .map(|l| std::array::from_fn(|f| if avg_len[f] > 0.0 { 1.0 - B + B * l[f] / avg_len[f] } else { 1.0 }))
+            .map(|l| {
+                std::array::from_fn(|f| {
+                    if avg_len[f] > 0.0 { 1.0 - FIELD_B[f] + FIELD_B[f] * l[f] / avg_len[f] } else { 1.0 }
+                })
+            })
             .collect();
-        LangIndex { lang, analyzer, docs, postings, norm }
+        let mut index = LangIndex {
+            lang,
+            analyzer,
+            docs,
+            postings,
+            phrases: Vec::new(),
+            phrase_postings: HashMap::new(),
+            norm,
+            vocabulary,
+        };
+        for (doc, text, terms) in phrase_terms {
+            let id = index.phrases.len() as u32;
+            let mut norm = 0f32;
+            for (term, w) in terms {
+                let idf = index.idf(index.postings.get(&term).map_or(0, Vec::len));
+                norm += (w * idf).powi(2);
+                index.phrase_postings.entry(term).or_default().push((id, w));
+            }
+            index.phrases.push(Phrase { doc, text, norm: norm.sqrt() });
+        }
+        index
     }
 
     fn idf(&self, df: usize) -> f32 {
         let n = self.docs.len() as f32;
-        (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln()
+        (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln().powf(IDF_POWER)
     }
 
-    /// Every article matching `query`, best first.
-    fn rank(&self, query: &str) -> Vec<Ranked> {
-        let mut words = self.analyzer.terms(truncate(query, MAX_QUERY_BYTES));
-        words.truncate(MAX_QUERY_TERMS);
-        let mut terms: Vec<(String, bool)> = Vec::new();
-        let mut push = |t: String, is_pair: bool| {
-            if !terms.iter().any(|(u, _)| *u == t) {
-                terms.push((t, is_pair));
+    /// The query's terms: the latest message's words (typos corrected where the articles use a
+    /// word one or two edits away) and word pairs, then the earlier messages' with less weight.
+    /// A term met twice keeps its highest weight.
+    fn query(&self, question: &Question<'_>) -> Vec<Term> {
+        let mut terms: Vec<Term> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
+        let mut push = |t: Term| match at.get(&t.term) {
+            Some(&i) if terms[i].weight < t.weight => terms[i] = t,
+            Some(_) => {}
+            None => {
+                at.insert(t.term.clone(), terms.len());
+                terms.push(t);
             }
         };
-        for w in &words {
-            push(w.clone(), false);
+        let tokenized = |text: &str| {
+            let mut tokens = self.analyzer.tokens(truncate(text, MAX_QUERY_BYTES));
+            tokens.truncate(MAX_QUERY_TERMS);
+            tokens
+        };
+        let latest = tokenized(question.text);
+        // The earlier messages together weigh at most as much as the latest one per term: a
+        // short follow-up ("e la ricevuta?") keeps its say over a long first message.
+        let latest_len = latest.len().max(1) as f32;
+        let earlier = question.earlier.iter().rev().zip(EARLIER_WEIGHTS).map(|(text, w)| {
+            let tokens = tokenized(text);
+            let weight = w * (latest_len / tokens.len().max(1) as f32).min(1.0);
+            (tokens, weight)
+        });
+        // A word met again (long messages repeat themselves) is corrected once.
+        let mut corrections: HashMap<String, Option<String>> = HashMap::new();
+        let df = |term: &str| self.postings.get(term).map_or(0, Vec::len);
+        let mut correct = |word: &str| {
+            corrections
+                .entry(word.to_string())
+                .or_insert_with(|| self.vocabulary.correct(word, df).map(|(_, term, _)| term.to_string()))
+                .clone()
+        };
+        for (tokens, weight) in std::iter::once((latest, 1.0)).chain(earlier) {
+            let origin = if weight < 1.0 { TermOrigin::Earlier } else { TermOrigin::Message };
+            let mut resolved = Vec::with_capacity(tokens.len());
+            for t in tokens {
+                let corrected = |from: &str, term: String| Term {
+                    term,
+                    weight: weight * CORRECTED_WEIGHT,
+                    is_pair: false,
+                    origin: TermOrigin::Corrected { from: from.to_string() },
+                };
+                if self.postings.contains_key(&t.term) {
+                    // A word the articles never write may still stem like one of theirs by chance
+                    // ("riceuta" like "ricevo"): its nearest written word counts too, a little less.
+                    if !self.vocabulary.contains(&t.word)
+                        && let Some(term) = correct(&t.word)
+                        && term != t.term
+                    {
+                        push(corrected(&t.word, term));
+                    }
+                    resolved.push(t.term.clone());
+                    push(Term { term: t.term, weight, is_pair: false, origin: origin.clone() });
+                    continue;
+                }
+                match correct(&t.word) {
+                    Some(term) => {
+                        resolved.push(term.clone());
+                        push(corrected(&t.word, term));
+                    }
+                    None => {
+                        resolved.push(t.term.clone());
+                        push(Term { term: t.term, weight, is_pair: false, origin: origin.clone() });
+                    }
+                }
+            }
+            for p in resolved.windows(2) {
+                push(Term { term: pair(&p[0], &p[1]), weight, is_pair: true, origin: TermOrigin::Pair });
+            }
         }
-        for p in words.windows(2) {
-            push(pair(&p[0], &p[1]), true);
-        }
+        terms.truncate(MAX_QUERY_TERMS);
+        terms
+    }
 
+    /// Every article matching the terms, best first.
+    fn rank(&self, terms: &[Term], detailed: bool) -> Vec<Ranked> {
         let best_idf = self.idf(0);
         let mut scores = vec![0f32; self.docs.len()];
-        let mut curated = vec![false; self.docs.len()];
+        let mut eligible = vec![false; self.docs.len()];
+        let mut matched: Vec<Vec<(String, [f32; FIELDS])>> =
+            if detailed { (0..self.docs.len()).map(|_| Vec::new()).collect() } else { Vec::new() };
         let mut max_possible = 0f32;
-        for (term, is_pair) in &terms {
-            let weight = if *is_pair { PAIR_WEIGHT } else { 1.0 };
-            let Some(list) = self.postings.get(term) else {
+        let mut covered = vec![0f32; self.docs.len()];
+        let mut to_cover = 0f32;
+        for t in terms {
+            let weight = if t.is_pair { t.weight * PAIR_WEIGHT } else { t.weight };
+            let Some(list) = self.postings.get(&t.term) else {
                 // An unknown pair says nothing (most word pairs of a sentence are not phrases); an
                 // unknown word means the query is partly about something else.
-                if !is_pair {
-                    max_possible += UNKNOWN_SHARE * best_idf * (K1 + 1.0);
+                if !t.is_pair {
+                    max_possible += weight * UNKNOWN_SHARE * best_idf * (K1 + 1.0);
+                    to_cover += weight * best_idf;
                 }
                 continue;
             };
             let idf = self.idf(list.len());
             max_possible += weight * idf * (K1 + 1.0);
+            if !t.is_pair {
+                to_cover += weight * idf;
+            }
             for p in list {
                 let d = p.doc as usize;
-                let tf: f32 = (0..FIELDS).map(|f| FIELD_WEIGHT[f] * p.tf[f] / self.norm[d][f]).sum();
-                scores[d] += weight * idf * tf * (K1 + 1.0) / (K1 + tf);
-                curated[d] |= p.tf[TITLE] > 0.0 || p.tf[KEYWORDS] > 0.0;
+                let by_field: [f32; FIELDS] = std::array::from_fn(|f| FIELD_WEIGHT[f] * p.tf[f] / self.norm[d][f]);
+                let tf: f32 = by_field.iter().sum();
+                let score = weight * idf * tf * (K1 + 1.0) / (K1 + tf);
+                scores[d] += score;
+                let curated = p.tf[TITLE] > 0.0 || p.tf[KEYWORDS] > 0.0 || p.tf[EXAMPLES] > 0.0;
+                eligible[d] |= curated;
+                if curated && !t.is_pair {
+                    covered[d] += weight * idf;
+                }
+                if detailed {
+                    matched[d].push((t.term.clone(), by_field.map(|x| if tf > 0.0 { score * x / tf } else { 0.0 })));
+                }
             }
         }
         if max_possible <= 0.0 {
             return Vec::new();
         }
+        let nearest = self.nearest_phrases(terms);
         let mut ranked: Vec<Ranked> = (0..self.docs.len())
             .filter(|&d| scores[d] > 0.0)
-            .map(|d| Ranked { doc: d, score: (scores[d] / max_possible).min(1.0), curated: curated[d] })
+            .map(|d| Ranked {
+                doc: d,
+                score: ((1.0 - PHRASE_SHARE) * (scores[d] / max_possible).min(1.0)
+                    + PHRASE_SHARE * nearest[d].map_or(0.0, |(_, s)| s))
+                .min(1.0),
+                nearest: nearest[d].map(|(p, s)| (self.phrases[p].text.clone(), s)),
+                coverage: if to_cover > 0.0 { covered[d] / to_cover } else { 0.0 },
+                eligible: eligible[d],
+                matched: if detailed { std::mem::take(&mut matched[d]) } else { Vec::new() },
+            })
             .collect();
         // Ties keep the articles' file order, so results are stable.
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
         ranked
+    }
+
+    /// Per article, its phrase closest to the query: (phrase, cosine similarity).
+    fn nearest_phrases(&self, terms: &[Term]) -> Vec<Option<(usize, f32)>> {
+        let best_idf = self.idf(0);
+        let mut acc: HashMap<u32, f32> = HashMap::new();
+        let mut query_norm = 0f32;
+        for t in terms {
+            let w = if t.is_pair { t.weight * PAIR_WEIGHT } else { t.weight };
+            let Some(list) = self.phrase_postings.get(&t.term) else {
+                // A word no article uses makes the question less like any of them.
+                if !t.is_pair && !self.postings.contains_key(&t.term) {
+                    query_norm += (w * best_idf).powi(2);
+                }
+                continue;
+            };
+            let idf = self.idf(self.postings.get(&t.term).map_or(0, Vec::len));
+            query_norm += (w * idf).powi(2);
+            for &(p, pw) in list {
+                *acc.entry(p).or_default() += w * idf * pw * idf;
+            }
+        }
+        let query_norm = query_norm.sqrt();
+        let mut best: Vec<Option<(usize, f32)>> = vec![None; self.docs.len()];
+        if query_norm <= 0.0 {
+            return best;
+        }
+        for (p, dot) in acc {
+            let phrase = &self.phrases[p as usize];
+            let sim = (dot / (query_norm * phrase.norm)).min(1.0);
+            let slot = &mut best[phrase.doc as usize];
+            if slot.is_none_or(|(q, s)| sim > s || sim == s && (p as usize) < q) {
+                *slot = Some((p as usize, sim));
+            }
+        }
+        best
+    }
+
+    /// The bot's decision on a ranking: the top eligible article when it is high enough and
+    /// clearly ahead; otherwise up to three plausible ones to ask back with.
+    fn decide(&self, ranked: &[Ranked], thresholds: Thresholds) -> BotAnswer {
+        let mut candidates = ranked.iter().filter(|r| r.eligible && r.score >= MIN_SCORE);
+        let Some(top) = candidates.next() else { return BotAnswer::NoMatch };
+        let second = candidates.next();
+        let clear = second.is_none_or(|s| top.score >= thresholds.margin * s.score);
+        if top.score >= thresholds.score && clear && top.coverage >= thresholds.coverage {
+            return BotAnswer::Confident(self.hit(top));
+        }
+        let floor = top.score * SUGGESTION_SHARE;
+        let rest = ranked.iter().filter(|r| r.eligible && r.score >= MIN_SCORE.max(floor));
+        BotAnswer::Unsure(rest.take(ASK_BACK_HITS).map(|r| self.hit(r)).collect())
+    }
+
+    /// Whether the message only asks for a person: "voglio parlare con un operatore", "talk to a
+    /// human please". A message that also says what it is about is answered as a question.
+    fn wants_operator(&self, text: &str) -> bool {
+        const PERSON: &[&str] = &[
+            "operatore",
+            "operatrice",
+            "operatori",
+            "umano",
+            "umana",
+            "persona",
+            "operator",
+            "operators",
+            "human",
+            "agent",
+            "person",
+            "representative",
+        ];
+        const FILLER: &[&str] = &[
+            "parlare",
+            "parlo",
+            "chiamare",
+            "passami",
+            "passatemi",
+            "passare",
+            "passi",
+            "passa",
+            "mettimi",
+            "mettetemi",
+            "collegami",
+            "qualcuno",
+            "contattare",
+            "vero",
+            "vera",
+            "reale",
+            "talk",
+            "speak",
+            "connect",
+            "transfer",
+            "real",
+            "actual",
+            "live",
+            "chat",
+            "someone",
+            "somebody",
+            "want",
+            "need",
+            "get",
+            "give",
+            "please",
+            "now",
+            "subito",
+            "adesso",
+            "favore",
+            "cortesia",
+        ];
+        let words: Vec<String> = words(truncate(text, 512)).filter(|w| !self.analyzer.is_stop(w)).collect();
+        words.iter().any(|w| PERSON.contains(&w.as_str()))
+            && words.iter().all(|w| PERSON.contains(&w.as_str()) || FILLER.contains(&w.as_str()) || w.len() < 2)
     }
 
     fn hit(&self, r: &Ranked) -> Hit {
@@ -252,13 +744,75 @@ impl LangIndex {
             excerpt: doc.excerpt.clone(),
         }
     }
+
+    fn explained(&self, r: &Ranked) -> ExplainedHit {
+        ExplainedHit {
+            hit: self.hit(r),
+            nearest: r.nearest.clone(),
+            coverage: r.coverage,
+            eligible: r.eligible,
+            matched: r.matched.clone(),
+        }
+    }
+
+    fn describe(&self, terms: &[Term]) -> Vec<QueryTerm> {
+        terms
+            .iter()
+            .map(|t| QueryTerm {
+                term: t.term.clone(),
+                weight: t.weight,
+                origin: t.origin.clone(),
+                known: self.postings.contains_key(&t.term),
+            })
+            .collect()
+    }
 }
 
-struct Ranked {
-    doc: usize,
-    score: f32,
-    /// Whether the article's title or keywords matched, not only its body.
-    curated: bool,
+/// Which of the bot's suggestions a reply picks: its number ("2", "la seconda", "the first one"),
+/// its title as the app's button sends it, or a plain yes when there was one suggestion.
+pub fn pick_suggestion(reply: &str, titles: &[String]) -> Option<usize> {
+    let reply_norm = normalize(truncate(reply, 512));
+    if let Some(i) = titles.iter().position(|t| normalize(t) == reply_norm) {
+        return Some(i);
+    }
+    const ORDINALS: &[&[&str]] = &[
+        &["1", "uno", "primo", "prima", "first", "one"],
+        &["2", "due", "secondo", "seconda", "second", "two"],
+        &["3", "tre", "terzo", "terza", "third", "three"],
+    ];
+    const FILLER: &[&str] =
+        &["il", "la", "l", "lo", "numero", "n", "the", "number", "quella", "quello", "opzione", "option"];
+    const YES: &[&str] = &["si", "sì", "yes", "ok", "esatto", "certo", "proprio", "quella", "that", "yep", "yeah"];
+    let words: Vec<String> = words(&reply_norm).collect();
+    if words.is_empty() || words.len() > 4 {
+        return None;
+    }
+    let mut picked = None;
+    for w in &words {
+        if let Some(i) = ORDINALS.iter().position(|o| o.contains(&w.as_str())) {
+            // "one" alone is an ordinal; beside another ordinal ("the first one") it is filler.
+            if w == "one" && words.iter().any(|v| v != "one" && ORDINALS.iter().any(|o| o.contains(&v.as_str()))) {
+                continue;
+            }
+            if picked.is_some_and(|p| p != i) {
+                return None;
+            }
+            picked = Some(i);
+        } else if !FILLER.contains(&w.as_str()) && !YES.contains(&w.as_str()) {
+            return None;
+        }
+    }
+    match picked {
+        Some(i) if i < titles.len() => Some(i),
+        Some(_) => None,
+        None if titles.len() == 1 && words.iter().all(|w| YES.contains(&w.as_str())) => Some(0),
+        None => None,
+    }
+}
+
+/// A text's words, lower-cased and accent-folded, separated by single spaces.
+pub fn normalize(text: &str) -> String {
+    words(text).collect::<Vec<_>>().join(" ")
 }
 
 /// Two adjacent words, in either order: "ricevuta non arrivata" and "non è arrivata la ricevuta"
@@ -266,378 +820,6 @@ struct Ranked {
 fn pair(a: &str, b: &str) -> String {
     if a <= b { format!("{a} {b}") } else { format!("{b} {a}") }
 }
-
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-/// Tokenizer, stop words and stemmer of one language.
-struct Analyzer {
-    stemmer: Stemmer,
-    stop: &'static [&'static str],
-    rewrites: &'static [Rewrite],
-    /// Words the stemmer would merge with a word of another meaning.
-    stems: &'static [(&'static str, &'static str)],
-}
-
-/// Words citizens use for what the articles call otherwise (folded, before stop words).
-type Rewrite = (&'static [&'static str], &'static [&'static str]);
-
-const REWRITE_IT: &[Rewrite] = &[
-    // "non va a buon fine": the articles say "non riuscito".
-    (&["buon", "fine"], &["riuscito"]),
-    (&["account"], &["profilo"]),
-];
-const REWRITE_EN: &[Rewrite] = &[(&["account"], &["profile"])];
-
-/// Snowball stems "ricevuta" (receipt) like "ricevuto" (received), which is in half the messages.
-const STEMS_IT: &[(&str, &str)] = &[("ricevuta", "ricevut"), ("ricevute", "ricevut")];
-
-impl Analyzer {
-    fn for_lang(lang: &str) -> Analyzer {
-        match lang {
-            "en" => Analyzer {
-                stemmer: Stemmer::create(Algorithm::English),
-                stop: STOP_EN,
-                rewrites: REWRITE_EN,
-                stems: &[],
-            },
-            // Italian is the service's default language, and the best guess for any other.
-            _ => Analyzer {
-                stemmer: Stemmer::create(Algorithm::Italian),
-                stop: STOP_IT,
-                rewrites: REWRITE_IT,
-                stems: STEMS_IT,
-            },
-        }
-    }
-
-    /// The text's index terms, in order: lowercased, accent-folded words without stop words, one
-    /// letter words or anything holding a digit (notice codes, amounts, dates and ticket codes are
-    /// identifiers, not topics), stemmed.
-    fn terms(&self, text: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for word in self.rewrite(words(text).collect()) {
-            if word.chars().count() < 2 || word.chars().any(|c| c.is_numeric()) || self.stop.contains(&word.as_str()) {
-                continue;
-            }
-            // The stemmers are written for Latin letters; other scripts are kept as they are.
-            let term = if let Some((_, stem)) = self.stems.iter().find(|(w, _)| *w == word) {
-                stem.to_string()
-            } else if word.bytes().all(|b| b.is_ascii_lowercase()) {
-                self.stemmer.stem(&word).into_owned()
-            } else {
-                word
-            };
-            out.push(term);
-        }
-        out
-    }
-
-    /// Applies the language's [`Rewrite`]s, the same way to articles and to queries.
-    fn rewrite(&self, words: Vec<String>) -> Vec<String> {
-        let mut out = Vec::with_capacity(words.len());
-        let mut i = 0;
-        while i < words.len() {
-            let rest = &words[i..];
-            let found = self
-                .rewrites
-                .iter()
-                .find(|(from, _)| rest.len() >= from.len() && rest.iter().zip(from.iter()).all(|(w, f)| w == f));
-            match found {
-                Some((from, to)) => {
-                    out.extend(to.iter().map(|t| t.to_string()));
-                    i += from.len();
-                }
-                None => {
-                    out.push(words[i].clone());
-                    i += 1;
-                }
-            }
-        }
-        out
-    }
-}
-
-/// Lowercased, accent-folded runs of letters and digits; everything else (apostrophes included,
-/// so `dell'ente` gives `dell` and `ente`) separates words.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| {
-        let mut s = String::with_capacity(w.len());
-        for c in w.chars().flat_map(char::to_lowercase) {
-            s.push(fold(c));
-        }
-        s
-    })
-}
-
-/// Citizens type `perche`, `gia`, `e'` as often as `perché`, `già`, `è`.
-fn fold(c: char) -> char {
-    match c {
-        'à' | 'á' | 'â' | 'ä' | 'ã' => 'a',
-        'è' | 'é' | 'ê' | 'ë' => 'e',
-        'ì' | 'í' | 'î' | 'ï' => 'i',
-        'ò' | 'ó' | 'ô' | 'ö' | 'õ' => 'o',
-        'ù' | 'ú' | 'û' | 'ü' => 'u',
-        'ç' => 'c',
-        'ñ' => 'n',
-        c => c,
-    }
-}
-
-/// "it" or "en", by counting very common words of each; ties (and texts with neither) are Italian,
-/// the service's default language.
-pub fn detect_language(text: &str) -> &'static str {
-    let (mut it, mut en) = (0usize, 0usize);
-    for w in words(truncate(text, MAX_QUERY_BYTES)) {
-        it += usize::from(VOTE_IT.contains(&w.as_str()));
-        en += usize::from(VOTE_EN.contains(&w.as_str()));
-    }
-    if en > it { "en" } else { "it" }
-}
-
-/// Words that only one of the two languages uses, common in citizens' messages (accents folded).
-const VOTE_IT: &[&str] = &[
-    "il",
-    "lo",
-    "la",
-    "gli",
-    "le",
-    "di",
-    "del",
-    "della",
-    "dei",
-    "delle",
-    "dell",
-    "al",
-    "alla",
-    "nel",
-    "nella",
-    "che",
-    "non",
-    "per",
-    "con",
-    "una",
-    "uno",
-    "un",
-    "sono",
-    "ho",
-    "hai",
-    "ha",
-    "mi",
-    "ci",
-    "come",
-    "cosa",
-    "perche",
-    "questo",
-    "questa",
-    "quando",
-    "dove",
-    "voglio",
-    "vorrei",
-    "posso",
-    "riesco",
-    "devo",
-    "grazie",
-    "buongiorno",
-    "buonasera",
-    "salve",
-    "ma",
-    "anche",
-    "gia",
-    "ancora",
-    "mio",
-    "mia",
-    "pagato",
-    "pagare",
-    "pagamento",
-    "ricevuto",
-    "nessuno",
-    "sul",
-    "sulla",
-    "e",
-    "ed",
-    "oppure",
-    "fatto",
-    "funziona",
-    "qual",
-    "quale",
-    "domani",
-];
-const VOTE_EN: &[&str] = &[
-    "the", "and", "is", "are", "my", "to", "of", "you", "how", "what", "do", "does", "did", "can", "cannot", "not",
-    "have", "has", "was", "with", "for", "where", "why", "when", "this", "that", "it", "please", "hello", "hi",
-    "thanks", "want", "need", "paid", "pay", "payment", "received", "someone", "get", "find", "from", "account",
-    "twice", "working", "there", "been", "would", "should", "could", "an", "at", "by", "be", "tomorrow", "weather",
-];
-
-/// Italian stop words, accent-folded, including elided forms (`dell'`, `un'`, `c'`).
-const STOP_IT: &[&str] = &[
-    "ad",
-    "al",
-    "allo",
-    "aver",
-    "ai",
-    "agli",
-    "alla",
-    "alle",
-    "all",
-    "anche",
-    "ancora",
-    "avere",
-    "ho",
-    "hai",
-    "ha",
-    "abbiamo",
-    "avete",
-    "hanno",
-    "avevo",
-    "aveva",
-    "che",
-    "chi",
-    "ci",
-    "coi",
-    "col",
-    "come",
-    "con",
-    "cosa",
-    "cui",
-    "da",
-    "dal",
-    "dallo",
-    "dai",
-    "dagli",
-    "dalla",
-    "dalle",
-    "dall",
-    "degli",
-    "dei",
-    "del",
-    "dell",
-    "della",
-    "delle",
-    "dello",
-    "di",
-    "ed",
-    "era",
-    "ero",
-    "essere",
-    "fa",
-    "fare",
-    "gli",
-    "il",
-    "in",
-    "la",
-    "le",
-    "lei",
-    "li",
-    "lo",
-    "loro",
-    "lui",
-    "ma",
-    "me",
-    "mi",
-    "mia",
-    "mie",
-    "miei",
-    "mio",
-    "ne",
-    "nei",
-    "nel",
-    "nell",
-    "nella",
-    "nelle",
-    "nello",
-    "negli",
-    "noi",
-    "non",
-    "nostro",
-    "od",
-    "per",
-    "perche",
-    "piu",
-    "po",
-    "qual",
-    "quale",
-    "quali",
-    "quando",
-    "quanto",
-    "quella",
-    "quelle",
-    "quelli",
-    "quello",
-    "quest",
-    "questa",
-    "queste",
-    "questi",
-    "questo",
-    "se",
-    "si",
-    "sia",
-    "sono",
-    "sta",
-    "sto",
-    "su",
-    "sua",
-    "sue",
-    "sui",
-    "sul",
-    "sull",
-    "sulla",
-    "sulle",
-    "sullo",
-    "suo",
-    "suoi",
-    "ti",
-    "tra",
-    "fra",
-    "tu",
-    "tua",
-    "tue",
-    "tuo",
-    "tuoi",
-    "un",
-    "una",
-    "uno",
-    "vi",
-    "voi",
-    "devo",
-    "posso",
-    "puoi",
-    "vorrei",
-    "voglio",
-    "buongiorno",
-    "buonasera",
-    "salve",
-    "ciao",
-    "grazie",
-    "gentili",
-    "cordiali",
-    "saluti",
-    "oppure",
-    "ok",
-    "https",
-    "http",
-    "www",
-];
-
-/// English stop words, including the halves of contractions (`can't` gives `can` and `t`).
-const STOP_EN: &[&str] = &[
-    "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do",
-    "does", "for", "from", "had", "has", "have", "how", "if", "im", "in", "into", "is", "it", "its", "just", "me",
-    "my", "myself", "no", "not", "of", "on", "or", "our", "please", "so", "some", "that", "the", "their", "them",
-    "then", "there", "they", "this", "to", "too", "us", "was", "we", "were", "what", "when", "where", "which", "who",
-    "why", "will", "with", "would", "you", "your", "hi", "hello", "thanks", "thank", "dear", "want", "need", "don",
-    "doesn", "didn", "isn", "won", "haven", "hasn", "wasn", "aren", "couldn", "ve", "ll", "re", "should", "shall",
-    "may", "might", "must", "ok", "https", "http", "www",
-];
 
 /// The article's opening answer paragraph (headings skipped) as plain text, cut at a sentence end
 /// within [`EXCERPT_CHARS`] characters where possible.
@@ -714,17 +896,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn terms_fold_accents_drop_stop_words_and_numbers() {
-        let it = Analyzer::for_lang("it");
-        assert_eq!(it.terms("Perché è già pagato?"), it.terms("perche e' gia pagato"));
-        assert!(it.terms("codice 301000000000000000 dell'ente").iter().all(|t| !t.contains(char::is_numeric)));
-        assert_eq!(it.terms("dell'ente"), vec!["ente".to_string()]);
-        let en = Analyzer::for_lang("en");
-        assert_eq!(en.terms("I can't log in"), vec!["log".to_string()]);
-        assert!(en.terms("🙂🙂 !!! ...").is_empty());
-    }
-
-    #[test]
     fn excerpt_is_plain_and_cut_at_a_sentence() {
         let first = "First **bold** sentence with a [link](https://x.it), `code` and PAA_X".to_string()
             + &" word".repeat(20)
@@ -742,16 +913,23 @@ mod tests {
     }
 
     #[test]
-    fn the_index_can_be_shared_between_threads() {
-        fn shared<T: Send + Sync>() {}
-        shared::<KnowledgeIndex>();
+    fn a_reply_picks_a_suggestion_by_number_title_or_yes() {
+        let titles = vec!["Come pagare un avviso pagoPA".to_string(), "Cos'è pagoPA".to_string()];
+        assert_eq!(pick_suggestion("2", &titles), Some(1));
+        assert_eq!(pick_suggestion(" la seconda! ", &titles), Some(1));
+        assert_eq!(pick_suggestion("the first one", &titles), Some(0));
+        assert_eq!(pick_suggestion("come pagare un avviso PAGOPA", &titles), Some(0));
+        assert_eq!(pick_suggestion("3", &titles), None);
+        assert_eq!(pick_suggestion("sì", &titles), None, "a yes is ambiguous with two suggestions");
+        assert_eq!(pick_suggestion("sì", &titles[..1]), Some(0));
+        assert_eq!(pick_suggestion("la 1 o la 2", &titles), None);
+        assert_eq!(pick_suggestion("ho pagato 2 volte", &titles), None);
+        assert_eq!(pick_suggestion("", &titles), None);
     }
 
     #[test]
-    fn language_vote() {
-        assert_eq!(detect_language("non riesco a pagare la multa"), "it");
-        assert_eq!(detect_language("where is the receipt of my payment"), "en");
-        assert_eq!(detect_language(""), "it");
-        assert_eq!(detect_language("SPID"), "it");
+    fn the_index_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<KnowledgeIndex>();
     }
 }

@@ -7,6 +7,7 @@ pub mod escalation;
 pub mod event_log;
 pub mod idempotency;
 pub mod incidents;
+pub mod kb_candidates;
 pub mod mailer;
 pub mod notice;
 pub mod step_queue;
@@ -18,6 +19,7 @@ pub use escalation::{EscalationDelivery, EscalationMessage, EscalationRoute, Mes
 pub use event_log::EventLog;
 pub use idempotency::{Claim, IdempotencyStore, RunOnce, RunOnceError, run_once};
 pub use incidents::{Incident, IncidentState, IncidentStore};
+pub use kb_candidates::{Candidate, CandidateStatus, KnowledgeCandidates, NewCandidate};
 pub use mailer::{Mailer, OutgoingMail, SentMail};
 pub use step_queue::{DeadLetter, Delivery, Published, StepError, StepMessage, StepQueue};
 pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, RequesterKey, TicketStore};

@@ -1,6 +1,8 @@
 use super::{Backend, Ports};
 use async_trait::async_trait;
-use sportello::adapters::embedded::{Db, EmbeddedEscalation, OutboxMailer, SqliteIncidents, SqliteQueue, SqliteStore};
+use sportello::adapters::embedded::{
+    Db, EmbeddedEscalation, OutboxMailer, SqliteIncidents, SqliteKbCandidates, SqliteQueue, SqliteStore,
+};
 use sportello::domain::TicketId;
 use sportello::ports::{EscalationRoute, StepQueue};
 use std::path::PathBuf;
@@ -32,6 +34,7 @@ impl EmbeddedBackend {
             mailer: Arc::new(OutboxMailer::new(db.clone())),
             escalation: Arc::new(EmbeddedEscalation::new(db.clone())),
             incidents: Arc::new(SqliteIncidents::new(db.clone())),
+            kb_candidates: Arc::new(SqliteKbCandidates::new(db.clone())),
         }
     }
 

@@ -13,7 +13,8 @@ pub mod stack;
 use async_trait::async_trait;
 use sportello::domain::TicketId;
 use sportello::ports::{
-    EscalationDelivery, EscalationRoute, EventLog, IdempotencyStore, IncidentStore, Mailer, StepQueue, TicketStore,
+    EscalationDelivery, EscalationRoute, EventLog, IdempotencyStore, IncidentStore, KnowledgeCandidates, Mailer,
+    StepQueue, TicketStore,
 };
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub struct Ports {
     pub mailer: Arc<dyn Mailer>,
     pub escalation: Arc<dyn EscalationDelivery>,
     pub incidents: Arc<dyn IncidentStore>,
+    pub kb_candidates: Arc<dyn KnowledgeCandidates>,
 }
 
 #[async_trait]

@@ -9,7 +9,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::types::AttributeValue;
 use sportello::adapters::aws::{
-    AwsEscalation, DynamoIncidents, DynamoStore, SesMailer, SqsQueue, create_queue_with_dlq, table,
+    AwsEscalation, DynamoIncidents, DynamoKbCandidates, DynamoStore, SesMailer, SqsQueue, create_queue_with_dlq, table,
 };
 use sportello::domain::TicketId;
 use sportello::ports::{EscalationRoute, StepQueue};
@@ -153,7 +153,8 @@ impl MotoBackend {
                 dynamodb.clone(),
                 self.table.clone(),
             )),
-            incidents: Arc::new(DynamoIncidents::new(dynamodb, self.table.clone())),
+            incidents: Arc::new(DynamoIncidents::new(dynamodb.clone(), self.table.clone())),
+            kb_candidates: Arc::new(DynamoKbCandidates::new(dynamodb, self.table.clone())),
         }
     }
 

@@ -8,6 +8,7 @@
 mod db;
 mod escalation;
 mod incidents;
+mod kb_candidates;
 mod outbox;
 mod queue;
 mod reply_queue;
@@ -16,6 +17,7 @@ mod tickets;
 pub use db::Db;
 pub use escalation::EmbeddedEscalation;
 pub use incidents::SqliteIncidents;
+pub use kb_candidates::SqliteKbCandidates;
 pub use outbox::{OutboxEntry, OutboxMailer};
 pub use queue::SqliteQueue;
 pub use reply_queue::{Drained, LOCAL_REPLY_QUEUE, NOTICE_STEP, ReplyQueue};
