@@ -1,25 +1,37 @@
-//! The outputs the README shows are what the commands print now: each ```console block that
-//! starts with `$ cargo run -- …` is run (as the `sportello` binary, from the repository's root),
-//! and every line it shows must appear in the output, in order. A line ending in `...` stands
-//! for any line that starts with what comes before it; a line of `...` alone for any lines.
+//! The outputs the README shows are what the commands print now: each `$ cargo run -- …` command
+//! of a ```console block that shows output is run (as the `sportello` binary, from the
+//! repository's root), and every line it shows must appear in the output, in order. A line ending
+//! in `...` or `…` stands for any line that starts with what comes before it; a line of `...`
+//! alone for any lines.
 
 use std::path::Path;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sportello");
 
-fn console_blocks(text: &str) -> Vec<(String, Vec<String>)> {
-    let mut blocks = Vec::new();
+/// Every `$ cargo run -- …` command of every ```console block, with the lines shown after it
+/// (up to the next `$`). A bare `$ cargo run` starts the server and is not run.
+fn console_commands(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut commands: Vec<(String, Vec<String>)> = Vec::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
         if line.trim() != "```console" {
             continue;
         }
-        let body: Vec<String> = lines.by_ref().take_while(|l| l.trim() != "```").map(str::to_string).collect();
-        if let Some(command) = body.first().and_then(|c| c.strip_prefix("$ cargo run -- ")) {
-            blocks.push((command.to_string(), body[1..].to_vec()));
+        let mut current: Option<(String, Vec<String>)> = None;
+        for line in lines.by_ref().take_while(|l| l.trim() != "```") {
+            if let Some(command) = line.strip_prefix("$ ") {
+                commands.extend(current.take());
+                current = command.strip_prefix("cargo run -- ").map(|c| (c.to_string(), Vec::new()));
+            } else if let Some((_, shown)) = current.as_mut() {
+                // A continued comment of the command line is not output.
+                if !line.trim_start().starts_with('#') {
+                    shown.push(line.to_string());
+                }
+            }
         }
+        commands.extend(current);
     }
-    blocks
+    commands
 }
 
 /// Where `shown` fails to match `printed`, if it does.
@@ -30,7 +42,7 @@ fn mismatch(shown: &[String], printed: &str) -> Option<String> {
         if want.trim() == "..." {
             continue;
         }
-        let found = match want.strip_suffix("...") {
+        let found = match want.strip_suffix("...").or_else(|| want.strip_suffix('…')) {
             Some(prefix) => printed[at..].iter().position(|p| p.starts_with(prefix.trim_end())),
             None => printed[at..].iter().position(|p| *p == want),
         };
@@ -49,9 +61,13 @@ fn the_readmes_command_outputs_are_current() {
     let mut checked = 0;
     for page in ["README.md", "docs/try-it.md"] {
         let Ok(text) = std::fs::read_to_string(root.join(page)) else { continue };
-        for (command, shown) in console_blocks(&text) {
-            let out = std::process::Command::new(BIN)
-                .args(command.split_whitespace())
+        // Commands shown without their output only say what there is to run.
+        for (command, shown) in console_commands(&text).into_iter().filter(|(_, shown)| !shown.is_empty()) {
+            // Through bash, for the quotes and comments of the command line.
+            let out = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(format!("\"$SPORTELLO_BIN\" {command}"))
+                .env("SPORTELLO_BIN", BIN)
                 .current_dir(root)
                 .env_remove("RUST_LOG")
                 .output()
