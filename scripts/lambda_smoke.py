@@ -13,7 +13,7 @@ import sys
 
 
 def moto(port):
-    # Same as tests/support/moto.rs: moto's DynamoDB backend is not thread-safe.
+    # Same as tests/it/support/moto.rs: moto's DynamoDB backend is not thread-safe.
     import moto.server as server
 
     run_simple = server.run_simple

@@ -4,7 +4,8 @@
 //! confirmation; then the erasure with that confirmation, in the name of a privacy operator of
 //! the token file.
 
-use crate::adapters::embedded::{Db, ports};
+use crate::adapters::embedded::Db;
+use crate::app::{AppBuilder, Store};
 use crate::domain::{Actor, ActorRole};
 use crate::engine::{Engine, EngineError};
 use crate::http::operator_auth::{OperatorFile, Role};
@@ -59,7 +60,7 @@ fn engine(data: &Path, rules: &Path) -> Result<Engine, String> {
     }
     crate::secrets::check_private(&path)?;
     let db = Db::open(&path).map_err(|e| format!("cannot open `{}`: {e}", path.display()))?;
-    Ok(Engine::new(Arc::new(rules), ports(&db)))
+    Ok(AppBuilder::new(Arc::new(rules), Store::embedded(&db)).engine())
 }
 
 /// The operator the erasure is recorded under: an operator of the token file with the privacy

@@ -6,7 +6,7 @@
 //! in [`crate::settings::SETTINGS`]), loads the secrets named by `SPORTELLO_SECRETS` from Secrets
 //! Manager, opens the AWS clients and warms their connections; [`build`] then makes the engine
 //! and the handler. Tests run the same [`build`] on moto with the environment the SAM template
-//! gives each function (`tests/function_grants.rs`).
+//! gives each function (`tests/it/infra/grants.rs`).
 //!
 //! Settings common to all: `SPORTELLO_TABLE`, `SPORTELLO_STEP_QUEUE_URL` (and
 //! `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`), `SPORTELLO_RULES` (default `rules`, then
@@ -20,7 +20,8 @@
 use crate::adapters::aws::email_inbound::{StoredMail, handle_mail_batch};
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
 use crate::adapters::aws::reply_queue::{NoticeDeadLetters, handle_notice_batch};
-use crate::adapters::aws::{Clients, DynamoIncidents, DynamoKbCandidates, load_config, warm_up};
+use crate::adapters::aws::{Clients, load_config, warm_up};
+use crate::app::{AppBuilder, Store};
 use crate::engine::{Engine, EscalationSettings, handle_step};
 use crate::http::AppState;
 use crate::rules::Rules;
@@ -175,25 +176,24 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     }
     // Cold starts pay their TLS handshakes here, during init, not on the first request.
     warm_up(&init.clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
-    let ports = crate::adapters::aws::ports_with(&init.clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
-    let incidents = Arc::new(DynamoIncidents::new(init.clients.dynamodb.clone(), &table));
-    // Only an operator's answer writes candidate example questions; the store is a table handle.
-    let candidates = Arc::new(DynamoKbCandidates::new(init.clients.dynamodb.clone(), &table));
-    let mut engine = Engine::new(Arc::new(rules), ports).with_incidents(incidents).with_kb_candidates(candidates);
+    let store = Store::aws(&init.clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
+    let rules = Arc::new(rules);
+    let mut app = AppBuilder::new(rules.clone(), store);
     if let Some(clock) = &init.clock {
-        engine = engine.with_clock(clock.clone());
+        app = app.clock(clock.clone());
     }
     if needs.webhooks {
         let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
-        let webhooks = crate::engine::webhook::Webhooks::from_vars(&engine.rules, sender, &init.var());
-        engine = engine.with_webhooks(webhooks);
+        app = app.webhooks(crate::engine::webhook::Webhooks::from_vars(&rules, sender, &init.var()));
     }
     if needs.reply_tokens {
-        match crate::engine::reply_token::ReplyTokens::from_vars(&init.var())? {
-            Some(tokens) => engine = engine.with_reply_tokens(tokens),
-            None => tracing::warn!("SPORTELLO_REPLY_TOKEN_KEY is not set: e-mail targets' replies cannot be matched"),
+        let tokens = crate::engine::reply_token::ReplyTokens::from_vars(&init.var())?;
+        if tokens.is_none() {
+            tracing::warn!("SPORTELLO_REPLY_TOKEN_KEY is not set: e-mail targets' replies cannot be matched");
         }
+        app = app.reply_tokens(tokens);
     }
+    let engine = app.engine();
     tracing::info!(function = function.binary(), rulebook = %engine.rules.file, "engine ready");
     Ok(engine)
 }
@@ -325,12 +325,22 @@ impl Handler {
             }
             Handler::Clock { engine, settings } => {
                 // An error fails the invocation: the scheduler retries it, and the next tick runs anyway.
-                let report = engine.clock_tick(settings).await?;
+                let report = engine.clock_tick_within(settings, clock_budget(event.context.deadline)).await?;
                 report.log();
                 Ok(serde_json::to_value(report)?)
             }
         }
     }
+}
+
+/// The clock's time for deadlines: what the invocation has left, less what the sweep and the
+/// purge that follow need, capped at [`crate::engine::CLOCK_BUDGET`].
+fn clock_budget(deadline_ms: u64) -> std::time::Duration {
+    const AFTER_DEADLINES: std::time::Duration = std::time::Duration::from_secs(15);
+    const AT_LEAST: std::time::Duration = std::time::Duration::from_secs(5);
+    let now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0);
+    let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    left.saturating_sub(AFTER_DEADLINES).clamp(AT_LEAST, crate::engine::CLOCK_BUDGET)
 }
 
 fn sqs_event(event: LambdaEvent<Value>) -> Result<SqsEvent, Error> {

@@ -2,6 +2,7 @@
 //! rulebook decides its type, flow, team, hours and escalation targets.
 
 pub mod adapters;
+pub mod app;
 pub mod cli;
 pub mod clients;
 pub mod demo;

@@ -2,6 +2,7 @@
 //! the embedded store. The same routers and engine as the Lambda functions.
 
 use crate::adapters::embedded::{self, Db};
+use crate::app::{Access, AppBuilder, Store};
 use crate::engine::Engine;
 use crate::rules::Rules;
 use std::net::SocketAddr;
@@ -40,16 +41,30 @@ pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
     let db_path = config.data_dir.join("sportello.db");
     crate::secrets::create_private_file(&db_path)?;
     let db = Db::open(&db_path).map_err(|e| format!("cannot open `{}`: {e}", db_path.display()))?;
-    let incidents = Arc::new(embedded::SqliteIncidents::new(db.clone()));
-    let candidates = Arc::new(embedded::SqliteKbCandidates::new(db.clone()));
-    let engine =
-        Engine::new(Arc::new(rules), embedded::ports(&db)).with_incidents(incidents).with_kb_candidates(candidates);
     let webhooks = crate::engine::webhook::WebhookFile::read(&webhooks_file(config))?;
     let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
-    let engine = engine
-        .with_reply_tokens(reply_tokens(config)?)
-        .with_webhooks(crate::engine::webhook::Webhooks::new(webhooks.webhooks, sender));
+    let engine = AppBuilder::new(Arc::new(rules), Store::embedded(&db))
+        .reply_tokens(Some(reply_tokens(config)?))
+        .webhooks(crate::engine::webhook::Webhooks::new(webhooks.webhooks, sender))
+        .engine();
     Ok((engine, db))
+}
+
+/// How the local server recognises its callers: operator tokens, API keys and the mail secret
+/// from the data folder (or where the environment says); escalation settings and targets'
+/// notice secrets from the environment.
+pub fn access(config: &ServerConfig, rules: &Rules) -> Result<Access, String> {
+    let mut escalation = crate::engine::EscalationSettings::from_env(rules);
+    escalation.reply_queue.get_or_insert_with(|| embedded::LOCAL_REPLY_QUEUE.into());
+    Ok(Access {
+        operators: crate::http::operator_auth::Authenticator::Tokens(crate::http::operator_auth::TokenFile::new(
+            operators_file(config),
+        )),
+        escalation,
+        notice_secrets: crate::http::operator::NoticeSecrets::from_env(rules),
+        mail_token: mail_token(config)?,
+        api_clients: crate::http::auth::Authenticator::api_keys(api_keys_file(config)),
+    })
 }
 
 /// Runs queued steps until the process ends; on AWS, SQS invokes the step functions instead.
@@ -107,11 +122,8 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let credentials = crate::http::Credentials {
-        operators: crate::http::local_operator_api(engine.clone(), operators_file(&config)),
-        mail_token: mail_token(&config)?,
-        api_clients: crate::http::auth::Authenticator::api_keys(api_keys_file(&config)),
-    };
+    // Credentials are read before anything starts, so a bad secret file stops the server here.
+    let router = crate::app::router(&engine, access(&config, &engine.rules)?);
     tokio::spawn(run_workers(engine.clone(), db.published()));
     tokio::spawn(run_clock(engine.clone()));
     tokio::spawn(embedded::ReplyQueue::new(db, reply_queue_name()).run(engine.clone()));
@@ -120,9 +132,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     let shutdown = async move {
         let _ = signal_tx.send(stop_signal().await);
     };
-    let cut = crate::listener::serve(listener, crate::http::app(engine, credentials), config.limits, shutdown)
-        .await
-        .map_err(|e| e.to_string())?;
+    let cut = crate::listener::serve(listener, router, config.limits, shutdown).await.map_err(|e| e.to_string())?;
     let signal = signal_rx.await.unwrap_or("a signal");
     let unfinished = match cut {
         0 => "every request under way answered".to_string(),

@@ -2,9 +2,9 @@
 //! their settings from: the environment, and at init the secrets named by `SPORTELLO_SECRETS`
 //! (see `adapters::aws::secrets`).
 //!
-//! The list is what `tests/function_grants.rs` checks the SAM template against (a variable a
+//! The list is what `tests/it/infra/grants.rs` checks the SAM template against (a variable a
 //! function reads must be set for it there, secrets in a secret and never in plain
-//! environment), and what `tests/settings_catalogue.rs` checks the source against (every
+//! environment), and what `tests/it/settings.rs` checks the source against (every
 //! `SPORTELLO_*` name in the code is listed here). A new variable is one line below.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,8 +4,6 @@
 //! reference; and the metric lines are EMF blocks CloudWatch accepts.
 #![cfg(feature = "aws")]
 
-mod support;
-
 use serde_json::Value;
 use sportello::adapters::aws::lambda::SqsEvent;
 use sportello::domain::{Actor, ActorRole, TicketType};
@@ -32,6 +30,15 @@ impl Write for Captured {
     }
 }
 
+/// The engine on a SQLite file in `dir`, its clock stopped at `now`.
+fn engine_at(dir: &Path, now: &str) -> sportello::engine::Engine {
+    let rules = sportello::rules::Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap();
+    let db = sportello::adapters::embedded::Db::open(dir.join("sportello.db")).unwrap();
+    let now: jiff::Timestamp = now.parse().unwrap();
+    sportello::engine::Engine::new(Arc::new(rules), sportello::adapters::embedded::ports(&db))
+        .with_clock(Arc::new(move || now))
+}
+
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events").join(name)).unwrap()
 }
@@ -51,7 +58,7 @@ async fn a_whole_flow_logs_json_lines_with_their_ids_and_valid_emf() {
     tracing::subscriber::set_global_default(sportello::logging::json_subscriber(move || writer.clone())).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState { engine: support::http::engine_at(dir.path(), "2026-12-02T10:00:00+01:00") };
+    let state = AppState { engine: engine_at(dir.path(), "2026-12-02T10:00:00+01:00") };
     let engine = state.engine.clone();
 
     // The api function: a ticket from the IO app, through API Gateway.
@@ -83,7 +90,7 @@ async fn a_whole_flow_logs_json_lines_with_their_ids_and_valid_emf() {
     .instrument(invocation("inv-operator"))
     .await;
     // The clock function, two weeks later: the deadlines of the open API ticket are breached.
-    let later = support::http::engine_at(dir.path(), "2026-12-16T10:00:00+01:00");
+    let later = engine_at(dir.path(), "2026-12-16T10:00:00+01:00");
     let settings = sportello::engine::EscalationSettings::from_env(&later.rules);
     later.clock_tick(&settings).instrument(invocation("inv-clock")).await.unwrap();
 

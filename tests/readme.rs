@@ -62,7 +62,14 @@ fn the_readmes_command_outputs_are_current() {
     for page in ["README.md", "docs/try-it.md"] {
         let Ok(text) = std::fs::read_to_string(root.join(page)) else { continue };
         // Commands shown without their output only say what there is to run.
-        for (command, shown) in console_commands(&text).into_iter().filter(|(_, shown)| !shown.is_empty()) {
+        // Commands shown without their output only say what there is to run; a command on a path
+        // that is not in the repository (`my-rules/`) is the reader's own.
+        let runnable = |command: &str| {
+            command.split_whitespace().filter(|a| a.contains('/') && !a.starts_with('-')).all(|a| root.join(a).exists())
+        };
+        for (command, shown) in
+            console_commands(&text).into_iter().filter(|(c, shown)| !shown.is_empty() && runnable(c))
+        {
             // Through bash, for the quotes and comments of the command line.
             let out = std::process::Command::new("bash")
                 .arg("-c")
@@ -79,7 +86,7 @@ fn the_readmes_command_outputs_are_current() {
             }
         }
     }
-    assert!(checked >= 4, "the README shows rules check (good and broken) and explain: {checked} blocks found");
+    assert!(checked >= 3, "the README shows rules check, explain and rules test: {checked} commands found");
     assert!(stale.is_empty(), "{}", stale.join("\n\n"));
 }
 

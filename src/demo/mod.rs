@@ -5,7 +5,7 @@
 //! notice; a malfunction report during an incident; a privacy breach. With `--url` the same
 //! scenes play against a Sportello already running ([`Remote`]), with the credentials given.
 //!
-//! [`Sandbox`] and [`Client`] are also what the end-to-end tests (`tests/flows.rs`) run on.
+//! [`Sandbox`] and [`Client`] are also what the end-to-end tests (`tests/it/flows.rs`) run on.
 
 pub mod cast;
 mod client;

@@ -7,7 +7,7 @@ use super::stage::{Staff, Stage};
 use crate::adapters::embedded::{Db, OutboxEntry, OutboxMailer, SqliteQueue};
 use crate::engine::{Engine, EscalationSettings};
 use crate::http::auth::KeyFile;
-use crate::http::operator::{NoticeSecrets, OperatorApi};
+use crate::http::operator::NoticeSecrets;
 use crate::http::operator_auth::{Authenticator, OperatorFile, Role, TokenFile};
 use crate::ports::StepQueue;
 use crate::rules::Rules;
@@ -102,20 +102,16 @@ impl Sandbox {
             reply_queue: Some(REPLY_QUEUE.into()),
             reply_email: Some(REPLY_EMAIL.into()),
         };
-        let operator_api = OperatorApi::new(
-            engine.clone(),
-            Authenticator::Tokens(TokenFile::new(operators_file)),
+        let access = crate::app::Access {
+            operators: Authenticator::Tokens(TokenFile::new(operators_file)),
             escalation,
             notice_secrets,
-        );
-        let credentials = crate::http::Credentials {
-            operators: operator_api,
             mail_token: crate::http::email::MailToken::for_secret(&mail_token),
             api_clients: crate::http::auth::Authenticator::api_keys(keys_file),
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let app = crate::http::app(engine.clone(), credentials);
+        let app = crate::app::router(&engine, access);
         let server = tokio::spawn(async move {
             let limits = crate::listener::Limits::default();
             if let Err(e) = crate::listener::serve(listener, app, limits, std::future::pending()).await {

@@ -21,16 +21,22 @@ use super::retry::Attempts;
 use super::sweep::{SWEEP_GRACE, SweepReport};
 use super::{Engine, EngineError};
 use crate::domain::{Actor, ChannelKind, Deadline, Event, EventKind, Ticket, TicketState};
-use crate::ports::{MessageKind, OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
+use crate::ports::{MessageKind, OutgoingMail, QueuePosition, RunOnce, RunOnceError, StoreError, run_once};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::json;
 use std::time::Duration;
 
-/// Tickets read per team and open state in one tick: the most either store's `work_queue` answers.
-/// It reads oldest first, so with a larger backlog the newest tickets (the furthest from their
-/// deadlines) are looked at once older ones leave the state; the tick logs when it hits the limit.
-pub const CLOCK_SCAN_LIMIT: usize = 1_000;
+/// Tickets read at once from a team's queue in one state. The tick reads every queue to its end,
+/// page by page, so the backlog has no limit but the tick's time (see [`CLOCK_BUDGET`]).
+pub const CLOCK_PAGE: usize = 200;
+/// Tickets of one page worked at the same time: each due one costs a few sequential calls
+/// (events, mail, stamp), and a backlog's breaches come in bursts.
+pub const CLOCK_PARALLEL: usize = 8;
+/// How long a tick may spend on deadlines and reminders before it leaves the rest to the next
+/// one; the sweep and the purge run after it in the time left (the clock Lambda's timeout is
+/// 50 s). Stamped tickets are skipped at the cost of a read, so each tick gets further.
+pub const CLOCK_BUDGET: Duration = Duration::from_secs(35);
 /// A reminder's escalation id is the reminded escalation's, with this after it; a notice may
 /// quote either.
 pub(super) const REMINDER_SUFFIX: &str = "-reminder";
@@ -52,6 +58,9 @@ pub struct ClockReport {
     pub purged: usize,
     /// Tickets, notifications or reminders left for the next tick after an error (logged).
     pub failed: usize,
+    /// Queues (team and state) whose reading the time budget cut short: the next tick reads them
+    /// again from their oldest ticket.
+    pub unfinished: usize,
     /// What the sweep finished.
     pub sweep: SweepReport,
 }
@@ -66,6 +75,7 @@ impl ClockReport {
             reminded = self.reminded,
             purged = self.purged,
             failed = self.failed,
+            unfinished = self.unfinished,
             swept_published = self.sweep.published,
             swept_triaged = self.sweep.triaged,
             "clock tick"
@@ -126,28 +136,89 @@ impl Engine {
     /// One tick of the clock: deadline warnings and breaches, escalation reminders, the purge.
     /// Errors on one ticket are logged and counted (`failed`); the tick goes on with the others.
     pub async fn clock_tick(&self, settings: &EscalationSettings) -> Result<ClockReport, EngineError> {
+        self.clock_tick_within(settings, CLOCK_BUDGET).await
+    }
+
+    /// [`Self::clock_tick`], spending at most about `budget` on deadlines and reminders. Every
+    /// open queue is read to its end, a page of each in turn, so no queue waits for another's
+    /// backlog; when the budget runs out the queues not read to their end are counted
+    /// (`unfinished`) and the sweep and purge still run.
+    pub async fn clock_tick_within(
+        &self,
+        settings: &EscalationSettings,
+        budget: Duration,
+    ) -> Result<ClockReport, EngineError> {
+        let started = std::time::Instant::now();
         let now = self.now();
         let mut report = ClockReport::default();
-        let open_states = TicketState::ALL.into_iter().filter(|s| s.is_open());
-        for state in open_states {
-            for team in self.rules.teams.keys().map(|t| t.as_str()) {
-                let tickets = self.ports.tickets.work_queue(team, state, CLOCK_SCAN_LIMIT).await?;
-                if tickets.len() >= CLOCK_SCAN_LIMIT {
-                    tracing::warn!(team, state = %state, limit = CLOCK_SCAN_LIMIT, "clock: queue at the scan limit; newer tickets wait");
+        let mut queues: Vec<(&str, TicketState, Option<QueuePosition>)> = TicketState::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .flat_map(|state| self.rules.teams.keys().map(move |t| (t.as_str(), state, None)))
+            .collect();
+        // Round-robin, a page of each queue per round: a queue whose reading the budget cuts
+        // short has still had its oldest tickets looked at, as have all the others.
+        while !queues.is_empty() {
+            let mut next_round = Vec::with_capacity(queues.len());
+            let mut left = queues.into_iter();
+            for (team, state, after) in left.by_ref() {
+                let page = self.ports.tickets.work_queue_after(team, state, after.as_ref(), CLOCK_PAGE).await?;
+                let Some(last) = page.last() else { continue };
+                let position = QueuePosition::of(last);
+                let full = page.len() >= CLOCK_PAGE;
+                report.scanned += page.len();
+                self.tick_page(page, now, settings, &mut report).await;
+                if full {
+                    next_round.push((team, state, Some(position)));
                 }
-                for ticket in tickets {
-                    report.scanned += 1;
-                    if let Err(e) = self.tick_ticket(&ticket, now, settings, &mut report).await {
-                        report.failed += 1;
-                        tracing::warn!(ticket = %ticket.id, reference = %ticket.reference, error = %e, "clock: ticket skipped");
-                    }
+                if started.elapsed() >= budget {
+                    break;
                 }
+            }
+            next_round.extend(left);
+            queues = next_round;
+            if !queues.is_empty() && started.elapsed() >= budget {
+                report.unfinished = queues.len();
+                tracing::warn!(
+                    unfinished = queues.len(),
+                    budget_s = budget.as_secs(),
+                    "clock: time budget spent; the next tick goes on"
+                );
+                break;
             }
         }
         // After the deadlines: a ticket the sweep triages now is watched from the next tick.
         report.sweep = self.sweep(SWEEP_GRACE).await?;
         report.purged = self.purge_expired().await?;
         Ok(report)
+    }
+
+    /// One page of a queue, [`CLOCK_PARALLEL`] tickets at a time.
+    async fn tick_page(
+        &self,
+        page: Vec<Ticket>,
+        now: Timestamp,
+        settings: &EscalationSettings,
+        report: &mut ClockReport,
+    ) {
+        let mut running = tokio::task::JoinSet::new();
+        for ticket in page {
+            if running.len() >= CLOCK_PARALLEL {
+                merge(report, running.join_next().await);
+            }
+            let (engine, settings) = (self.clone(), settings.clone());
+            running.spawn(async move {
+                let mut own = ClockReport::default();
+                if let Err(e) = engine.tick_ticket(&ticket, now, &settings, &mut own).await {
+                    own.failed += 1;
+                    tracing::warn!(ticket = %ticket.id, reference = %ticket.reference, error = %e, "clock: ticket skipped");
+                }
+                own
+            });
+        }
+        while let Some(done) = running.join_next().await {
+            merge(report, Some(done));
+        }
     }
 
     /// What a deadline is owed at `now`, if anything; `met` is not checked here.
@@ -465,6 +536,24 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+/// Adds one ticket's counts to the tick's. A task that panicked counts as failed: its ticket is
+/// looked at again next tick.
+fn merge(report: &mut ClockReport, done: Option<Result<ClockReport, tokio::task::JoinError>>) {
+    match done {
+        Some(Ok(own)) => {
+            report.warned += own.warned;
+            report.breached += own.breached;
+            report.reminded += own.reminded;
+            report.failed += own.failed;
+        }
+        Some(Err(e)) => {
+            report.failed += 1;
+            tracing::error!(error = %e, "clock: a ticket's work stopped");
+        }
+        None => {}
     }
 }
 

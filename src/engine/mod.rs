@@ -23,7 +23,7 @@ pub mod webhook;
 
 pub use answer::{AnswerDelivery, DELIVER_ANSWER, MAX_GIVEN_BY_CHARS, Resolution};
 pub use chat::{ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
-pub use clock::{Alarm, CLOCK_SCAN_LIMIT, ClockReport};
+pub use clock::{Alarm, CLOCK_BUDGET, CLOCK_PAGE, CLOCK_PARALLEL, ClockReport};
 pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
 pub use erasure::{ErasableTicket, Erased, ErasurePreview, LegalHold};
 pub use flow_guard::FlowGuard;

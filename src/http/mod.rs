@@ -78,16 +78,6 @@ pub async fn in_request_span(
     response
 }
 
-/// The operator API as the local server runs it: tokens from `data/operators.json` (managed with
-/// `sportello operators`), escalation settings and target secrets from the environment.
-pub fn local_operator_api(engine: Engine, operators_file: std::path::PathBuf) -> operator::OperatorApi {
-    let mut escalation = crate::engine::EscalationSettings::from_env(&engine.rules);
-    escalation.reply_queue.get_or_insert_with(|| crate::adapters::embedded::LOCAL_REPLY_QUEUE.into());
-    let secrets = operator::NoticeSecrets::from_env(&engine.rules);
-    let auth = operator_auth::Authenticator::Tokens(operator_auth::TokenFile::new(operators_file));
-    operator::OperatorApi::new(engine, auth, escalation, secrets)
-}
-
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {

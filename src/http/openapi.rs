@@ -1,5 +1,5 @@
 //! `GET /openapi.yaml` and `GET /openapi.json`: docs/openapi.yaml, the description of every
-//! endpoint, built into the binary. `tests/openapi.rs` checks it against the routers.
+//! endpoint, built into the binary. `tests/it/openapi.rs` checks it against the routers.
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -22,4 +22,4 @@ pub use incidents::{Incident, IncidentState, IncidentStore};
 pub use kb_candidates::{Candidate, CandidateStatus, KnowledgeCandidates, NewCandidate};
 pub use mailer::{Mailer, OutgoingMail, SentMail};
 pub use step_queue::{DeadLetter, Delivery, Published, StepError, StepMessage, StepQueue};
-pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, RequesterKey, TicketStore};
+pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, QueuePosition, RequesterKey, TicketStore};

@@ -164,6 +164,20 @@ impl RequesterKeys {
     }
 }
 
+/// Where a paged read of a work queue stopped: the order of a queue is creation time, then id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuePosition {
+    pub created_at: Timestamp,
+    pub id: TicketId,
+}
+
+impl QueuePosition {
+    /// The position just after `ticket`.
+    pub fn of(ticket: &Ticket) -> Self {
+        Self { created_at: ticket.created_at, id: ticket.id.clone() }
+    }
+}
+
 /// What an erasure did: the tickets whose requester data is gone, and how many of the store's
 /// other copies of it went too, by kind (see [`TicketStore::copies_of`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -205,7 +219,19 @@ pub trait TicketStore: Send + Sync {
     async fn update(&self, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket>;
 
     /// A team's tickets in one state, oldest first, at most `limit`.
-    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>>;
+    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>> {
+        self.work_queue_after(team, state, None, limit).await
+    }
+
+    /// The same queue read page by page: the tickets after `after` (exclusive; `None` from the
+    /// start), oldest first, `limit` of them (at most 1,000) or, at the end of the queue, fewer. Pass [`QueuePosition::of`] the last ticket of a page to read on.
+    async fn work_queue_after(
+        &self,
+        team: &str,
+        state: TicketState,
+        after: Option<&QueuePosition>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>>;
 
     /// Every ticket of a requester, oldest first.
     async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>>;

@@ -9,7 +9,7 @@
 //!
 //! It also notes what each call needs an IAM policy to grant ([`Access`]): the action as IAM
 //! names it (a `TransactWriteItems` needs `dynamodb:PutItem`, `UpdateItem`... per item) and the
-//! resource it acts on. `tests/function_grants.rs` checks those against the SAM template.
+//! resource it acts on. `tests/it/infra/grants.rs` checks those against the SAM template.
 
 use aws_sdk_dynamodb::config::interceptors::{
     AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,

@@ -11,8 +11,8 @@ use crate::ports::ticket_store::{
     validate_update,
 };
 use crate::ports::{
-    Claim, Created, Erasure, EventLog, IdempotencyStore, NewTicket, Outboxed, RequesterKey, StepMessage, StoreError,
-    StoreResult, TicketStore,
+    Claim, Created, Erasure, EventLog, IdempotencyStore, NewTicket, Outboxed, QueuePosition, RequesterKey, StepMessage,
+    StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -552,19 +552,34 @@ impl TicketStore for DynamoStore {
         Ok(next)
     }
 
-    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>> {
+    async fn work_queue_after(
+        &self,
+        team: &str,
+        state: TicketState,
+        after: Option<&QueuePosition>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let items = self
-            .query(
-                Some(BY_QUEUE),
-                "#q = :q",
-                &[(":q", s(format!("Q#{team}#{state}")))],
-                &[("#q", QUEUE_PK)],
-                limit.min(1000),
-            )
-            .await?;
+        // The queue's sort key is `<created_at>#<id>`: a range on it starts just after `after`.
+        let queue = s(format!("Q#{team}#{state}"));
+        let items = match after {
+            None => {
+                self.query(Some(BY_QUEUE), "#q = :q", &[(":q", queue)], &[("#q", QUEUE_PK)], limit.min(1000)).await?
+            }
+            Some(p) => {
+                let from = s(format!("{}#{}", sortable(p.created_at), p.id));
+                self.query(
+                    Some(BY_QUEUE),
+                    "#q = :q AND #at > :after",
+                    &[(":q", queue), (":after", from)],
+                    &[("#q", QUEUE_PK), ("#at", QUEUE_SK)],
+                    limit.min(1000),
+                )
+                .await?
+            }
+        };
         items.iter().map(read_ticket).collect()
     }
 

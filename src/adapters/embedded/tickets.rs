@@ -8,8 +8,8 @@ use crate::ports::ticket_store::{
     self, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
 };
 use crate::ports::{
-    Claim, Created, Erasure, EventLog, IdempotencyStore, NewTicket, Outboxed, RequesterKey, StoreError, StoreResult,
-    TicketStore,
+    Claim, Created, Erasure, EventLog, IdempotencyStore, NewTicket, Outboxed, QueuePosition, RequesterKey, StoreError,
+    StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -452,16 +452,25 @@ impl TicketStore for SqliteStore {
         result
     }
 
-    async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>> {
+    async fn work_queue_after(
+        &self,
+        team: &str,
+        state: TicketState,
+        after: Option<&QueuePosition>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
         let team = team.to_owned();
         let limit = limit.min(MAX_LIST) as i64;
+        // From before every ticket when no position is given: (i64::MIN, "") sorts first.
+        let (after_at, after_id) = after.map_or((i64::MIN, String::new()), |p| (micros(p.created_at), p.id.0.clone()));
         self.db
             .call(move |c| {
                 list(
                     c,
                     "SELECT id, doc, version FROM tickets WHERE team = ?1 AND state = ?2
-                     ORDER BY created_at, id LIMIT ?3",
-                    params![team, state.as_str(), limit],
+                       AND (created_at, id) > (?3, ?4)
+                     ORDER BY created_at, id LIMIT ?5",
+                    params![team, state.as_str(), after_at, after_id, limit],
                 )
             })
             .await

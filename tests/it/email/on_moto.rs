@@ -1,0 +1,42 @@
+//! The SES path against moto through the real SDK: an SQS batch of SNS-wrapped SES notifications
+//! handled on DynamoDB, SQS and SES. Needs `scripts/test-env.sh` (moto in `.venv`).
+
+use crate::support::app::TestApp;
+use crate::support::backend::Backend;
+use crate::support::backend::aws::MotoBackend;
+use sportello::adapters::aws::email_inbound::handle_email_batch;
+use sportello::adapters::aws::lambda::SqsEvent;
+use sportello::domain::{EventKind, TicketState};
+use sportello::engine::{Engine, TRIAGE_TEAM};
+
+const EVENT: &str = include_str!("../../fixtures/events/email-sqs-ses.json");
+
+async fn engine_on_moto() -> Engine {
+    let moto = MotoBackend::new().await;
+    moto.verify_domain("sportello.pagopa.it").await;
+    TestApp::builder().at("2026-03-14T19:05:34+01:00").engine_on(moto.store())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ses_batch_opens_one_ticket_acknowledged_through_ses_and_fails_only_the_poison() {
+    let engine = engine_on_moto().await;
+    let event: SqsEvent = serde_json::from_str(EVENT).unwrap();
+    let poison = event.records[2].message_id.clone().unwrap();
+    let response = handle_email_batch(&engine, event).await;
+    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, [poison.as_str()]);
+
+    // Not triaged yet: waiting for its triage step.
+    let opened = engine.ports.tickets.work_queue(TRIAGE_TEAM, TicketState::New, 10).await.unwrap();
+    assert_eq!(opened.len(), 1, "the clean message only; the infected one was rejected");
+    let events = engine.ports.events.list(&opened[0].id).await.unwrap();
+    let ack = events.iter().find(|e| e.kind == EventKind::Message && e.detail["from"] == "sportello");
+    let ack = ack.expect("the acknowledgement went out through SES");
+    assert!(!ack.detail["transport_id"].as_str().unwrap().is_empty(), "SES gave it an id");
+
+    // SQS redelivers the batch: nothing new is written or sent.
+    let event: SqsEvent = serde_json::from_str(EVENT).unwrap();
+    assert_eq!(handle_email_batch(&engine, event).await.batch_item_failures.len(), 1);
+    assert_eq!(engine.ports.tickets.work_queue(TRIAGE_TEAM, TicketState::New, 10).await.unwrap().len(), 1);
+    assert_eq!(engine.ports.events.list(&opened[0].id).await.unwrap().len(), events.len());
+}

@@ -1,0 +1,253 @@
+//! A Lambda function's init on moto, and what it refuses: secrets read from Secrets Manager
+//! (`SPORTELLO_SECRETS`), inbound mail read from the S3 object SES stored, and the settings that
+//! stop a function at init with a message that says what to fix.
+use serde_json::json;
+use sportello::adapters::aws::email_inbound::{StoredMail, handle_mail_batch};
+use sportello::adapters::aws::lambda::SqsEvent;
+use sportello::adapters::aws::secrets::load_secrets;
+use sportello::adapters::aws::{Clients, create_queue_with_dlq, table};
+use sportello::lambda::{Function, Init, build};
+use sportello::settings::Settings;
+use std::collections::BTreeMap;
+
+struct Moto {
+    clients: Clients,
+    tag: String,
+}
+
+async fn moto() -> Moto {
+    let server = tokio::task::spawn_blocking(crate::support::moto::server).await.expect("moto");
+    let config = crate::support::moto::sdk_config(server).await;
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    Moto { clients: Clients::new(&config), tag }
+}
+
+impl Moto {
+    async fn secret(&self, name: &str, text: &str) -> String {
+        let created = self
+            .clients
+            .secrets
+            .create_secret()
+            .name(format!("{}/{name}", self.tag))
+            .secret_string(text)
+            .send()
+            .await
+            .expect("create secret");
+        created.arn.expect("an ARN")
+    }
+
+    /// The settings every function needs: a table and a step queue on moto, the default rulebook.
+    async fn settings(&self, more: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let unique = format!("{}-{}", self.tag, &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let table = format!("init-{unique}");
+        table::create_table(&self.clients.dynamodb, &table).await.expect("table");
+        let (url, dlq) = create_queue_with_dlq(&self.clients.sqs, &format!("steps-{unique}"), 5).await.unwrap();
+        let mut values = BTreeMap::from([
+            ("SPORTELLO_TABLE".to_string(), table),
+            ("SPORTELLO_STEP_QUEUE_URL".to_string(), url),
+            ("SPORTELLO_STEP_DLQ_URL".to_string(), dlq),
+            ("SPORTELLO_RULES".to_string(), concat!(env!("CARGO_MANIFEST_DIR"), "/rules").to_string()),
+        ]);
+        values.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        values
+    }
+}
+
+fn settings(values: &[(&str, &str)]) -> Settings {
+    Settings::from_map(values.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+}
+
+#[tokio::test]
+async fn secrets_are_read_at_init_in_the_order_named() {
+    let m = moto().await;
+    let first = m
+        .secret("first", r#"{"SPORTELLO_REPLY_TOKEN_KEY": "k1", "SPORTELLO_TARGET_SECRET_PAGOPA_PRIVACY": "p"}"#)
+        .await;
+    m.secret("second", r#"{"SPORTELLO_REPLY_TOKEN_KEY": "k2"}"#).await;
+    // An ARN and a name; the later secret wins for a name both hold.
+    let named = format!("{first}, {}/second", m.tag);
+    let mut s = settings(&[("SPORTELLO_SECRETS", &named), ("SPORTELLO_REPLY_TOKEN_KEY", "from the environment")]);
+    load_secrets(&m.clients.secrets, &mut s).await.unwrap();
+    assert_eq!(s.get("SPORTELLO_REPLY_TOKEN_KEY").as_deref(), Some("k2"));
+    assert_eq!(s.get("SPORTELLO_TARGET_SECRET_PAGOPA_PRIVACY").as_deref(), Some("p"));
+
+    // No SPORTELLO_SECRETS: nothing read, nothing needed.
+    let mut s = settings(&[]);
+    load_secrets(&m.clients.secrets, &mut s).await.unwrap();
+    assert_eq!(s.get("SPORTELLO_REPLY_TOKEN_KEY"), None);
+}
+
+#[tokio::test]
+async fn a_secret_that_cannot_be_used_stops_the_init_and_says_which_and_why() {
+    let m = moto().await;
+    let load = |named: String| {
+        let client = m.clients.secrets.clone();
+        async move {
+            let mut s = settings(&[("SPORTELLO_SECRETS", &named)]);
+            load_secrets(&client, &mut s).await.unwrap_err()
+        }
+    };
+    let missing = load(format!("{}/no-such-secret", m.tag)).await;
+    assert!(missing.starts_with(&format!("cannot read secret {}/no-such-secret: ", m.tag)), "{missing}");
+    assert!(missing.contains("ResourceNotFound"), "{missing}");
+
+    let not_json = m.secret("not-json", "hunter2-is-not-json").await;
+    let refused = load(not_json.clone()).await;
+    assert!(refused.starts_with(&format!("secret {not_json} is not a JSON object of settings")), "{refused}");
+    assert!(!refused.contains("hunter2"), "an error never quotes a secret: {refused}");
+
+    let misspelt = m.secret("misspelt", r#"{"SPORTELLO_REPLY_TOKEN_KYE": "k"}"#).await;
+    let refused = load(misspelt).await;
+    assert!(refused.contains("holds SPORTELLO_REPLY_TOKEN_KYE, which Sportello does not read"), "{refused}");
+
+    let plain = m.secret("plain", r#"{"SPORTELLO_TABLE": "t"}"#).await;
+    assert!(load(plain).await.contains("holds SPORTELLO_TABLE, which is not a secret setting"));
+
+    let binary = m
+        .clients
+        .secrets
+        .create_secret()
+        .name(format!("{}/binary", m.tag))
+        .secret_binary(aws_sdk_secretsmanager::primitives::Blob::new(b"\x00\x01".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    assert!(load(binary).await.contains("has no SecretString"));
+}
+
+#[tokio::test]
+async fn settings_a_function_cannot_run_with_stop_its_init_with_what_to_fix() {
+    let m = moto().await;
+    let init = |values: BTreeMap<String, String>| {
+        let clients = m.clients.clone();
+        async move { Init::new(Settings::from_map(values), clients).await.expect("init") }
+    };
+    let error = |r: Result<sportello::lambda::Handler, sportello::lambda::Error>| match r {
+        Ok(_) => panic!("the function was built"),
+        Err(e) => e.to_string(),
+    };
+
+    let values = m.settings(&[]).await;
+    let mut no_table = values.clone();
+    no_table.remove("SPORTELLO_TABLE");
+    assert_eq!(error(build(Function::Chat, &init(no_table).await).await), "SPORTELLO_TABLE is not set");
+
+    // The API function's clients: an entry it cannot read is named.
+    let bad = m.settings(&[("SPORTELLO_IAM_CLIENTS", "arn:aws:iam::123456789012:root=io")]).await;
+    let refused = error(build(Function::Api, &init(bad).await).await);
+    assert!(refused.contains("a whole account is not a client"), "{refused}");
+
+    // A sender off the SES identity the policy grants: every mail would be refused.
+    let off = m.settings(&[("SPORTELLO_MAIL_DOMAIN", "sportello.example.org")]).await;
+    let refused = error(build(Function::EmailSqs, &init(off).await).await);
+    assert!(
+        refused.contains("`assistenza@sportello.pagopa.it` is not on the mail domain `sportello.example.org`"),
+        "{refused}"
+    );
+    let escalating = m
+        .settings(&[
+            ("SPORTELLO_MAIL_DOMAIN", "sportello.pagopa.it"),
+            ("SPORTELLO_ESCALATION_FROM", "escalations@pagopa.example"),
+        ])
+        .await;
+    let refused = error(build(Function::Clock, &init(escalating).await).await);
+    assert!(refused.contains("`escalations@pagopa.example`"), "{refused}");
+    // The same domain, in another case: SES identities are not case-sensitive.
+    let fine = m.settings(&[("SPORTELLO_MAIL_DOMAIN", "Sportello.PagoPA.it")]).await;
+    assert!(build(Function::EmailSqs, &init(fine).await).await.is_ok());
+
+    // A voice function sends no mail: it does not care.
+    let voice = m.settings(&[("SPORTELLO_MAIL_DOMAIN", "sportello.example.org")]).await;
+    assert!(build(Function::Voice, &init(voice).await).await.is_ok());
+}
+
+/// What SES publishes after its S3 action stored a message.
+fn stored_notification(bucket: &str, key: &str) -> String {
+    let message = json!({
+        "notificationType": "Received",
+        "mail": {"messageId": "m", "source": "a@example.com", "destination": ["assistenza@sportello.pagopa.it"]},
+        "receipt": {"recipients": ["assistenza@sportello.pagopa.it"], "virusVerdict": {"status": "PASS"},
+                    "spamVerdict": {"status": "PASS"},
+                    "action": {"type": "S3", "bucketName": bucket, "objectKey": key, "objectKeyPrefix": "inbound/"}},
+    });
+    json!({"Type": "Notification", "Message": message.to_string()}).to_string()
+}
+
+fn batch(bodies: &[String]) -> SqsEvent {
+    let records: Vec<_> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| json!({"messageId": format!("m-{i}"), "receiptHandle": "h", "body": b, "eventSource": "aws:sqs"}))
+        .collect();
+    serde_json::from_value(json!({"Records": records})).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_stored_in_s3_is_read_from_there_and_a_missing_or_huge_one_fails_alone() {
+    let m = moto().await;
+    let values = m.settings(&[]).await;
+    let init = Init::new(Settings::from_map(values), m.clients.clone()).await.unwrap();
+    let sportello::lambda::Handler::Mail { engine, .. } = build(Function::EmailSqs, &init).await.unwrap() else {
+        panic!("the email-sqs function handles mail batches");
+    };
+    m.clients.ses.verify_domain_identity().domain("sportello.pagopa.it").send().await.unwrap();
+    let bucket = format!("inbound-{}", m.tag);
+    m.clients
+        .s3
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from("eu-south-1"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let put = |key: &'static str, body: Vec<u8>| {
+        let (s3, bucket) = (m.clients.s3.clone(), bucket.clone());
+        async move { s3.put_object().bucket(bucket).key(key).body(body.into()).send().await.unwrap() }
+    };
+    let big_body = "Una riga di testo della richiesta. ".repeat(6_000);
+    let raw = format!(
+        "From: Anna Verdi <anna.verdi@example.it>\r\nTo: assistenza@sportello.pagopa.it\r\n\
+         Message-ID: <s3-{}@mail.example.it>\r\nSubject: Avviso non trovato\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{big_body}\r\n",
+        m.tag
+    );
+    assert!(raw.len() > 150 * 1024);
+    put("inbound/ok", raw.into_bytes()).await;
+    put("inbound/huge", vec![b'x'; sportello::email::MAX_EMAIL_BYTES + 1]).await;
+
+    let stored = StoredMail::new(m.clients.s3.clone());
+    let event = batch(&[
+        stored_notification(&bucket, "inbound/ok"),
+        stored_notification(&bucket, "inbound/missing"),
+        stored_notification(&bucket, "inbound/huge"),
+    ]);
+    let response = handle_mail_batch(&engine, Some(&stored), event).await;
+    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, ["m-1", "m-2"], "the stored mail opened its ticket; the missing and the huge one failed alone");
+    // Opened, and waiting for its triage step.
+    let opened = engine
+        .ports
+        .tickets
+        .work_queue(sportello::engine::TRIAGE_TEAM, sportello::domain::TicketState::New, 10)
+        .await
+        .unwrap();
+    assert_eq!(opened.len(), 1);
+
+    let missing = stored.read(&bucket, "inbound/missing").await.unwrap_err().to_string();
+    assert!(
+        missing.starts_with(&format!("the stored message s3://{bucket}/inbound/missing cannot be read: ")),
+        "{missing}"
+    );
+    let huge = stored.read(&bucket, "inbound/huge").await.unwrap_err().to_string();
+    assert!(huge.contains("over the 10485760-byte limit"), "{huge}");
+
+    // Without the S3 client (a function built for inline notifications only) it says so.
+    let response = handle_mail_batch(&engine, None, batch(&[stored_notification(&bucket, "inbound/ok")])).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+}

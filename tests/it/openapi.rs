@@ -1,0 +1,190 @@
+//! docs/openapi.yaml against the routers: every route the source registers is described with its
+//! methods and nothing else is; every `$ref` resolves; the local server serves the document.
+
+use crate::support::app::TestApp;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::Value;
+use sportello::http::openapi::{OPENAPI_YAML, openapi_json};
+use std::collections::BTreeSet;
+
+const HTTP_METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
+
+/// `(path, method)` of every `.route("<path>", <method router>)` call in src/http/*.rs. The method
+/// router is read up to its closing parenthesis, and each `get(`/`post(`... in it counts, so
+/// `allowed(post(a).get(b))` gives both.
+fn source_routes() -> BTreeSet<(String, String)> {
+    let dir = crate::support::root().join("src/http");
+    let mut routes = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        routes.extend(routes_in(&std::fs::read_to_string(&path).unwrap()));
+    }
+    routes
+}
+
+fn routes_in(text: &str) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(".route(") {
+        rest = &rest[at + ".route(".len()..];
+        let args = balanced(rest);
+        let Some((path_part, methods_part)) = args.split_once(',') else { continue };
+        let path = path_part.trim().trim_matches('"');
+        if !path.starts_with('/') {
+            continue;
+        }
+        let mut found = false;
+        for m in HTTP_METHODS {
+            let mut search = methods_part;
+            while let Some(i) = search.find(&format!("{m}(")) {
+                let before = search[..i].chars().last();
+                if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
+                    out.insert((path.to_string(), m.to_string()));
+                    found = true;
+                }
+                search = &search[i + m.len()..];
+            }
+        }
+        assert!(found, "no method found for route {path}: {methods_part}");
+    }
+    out
+}
+
+/// The text up to the parenthesis that closes the one just opened.
+fn balanced(text: &str) -> &str {
+    let mut depth = 1;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[..i];
+                }
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
+fn document() -> &'static Value {
+    openapi_json().expect("docs/openapi.yaml parses")
+}
+
+fn documented_routes(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (key, _) in item.as_object().expect("a path item") {
+            if HTTP_METHODS.contains(&key.as_str()) {
+                out.insert((path.clone(), key.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_route_is_documented_and_every_documented_route_exists() {
+    let registered = source_routes();
+    assert!(registered.contains(&("/health".into(), "get".into())), "the parser missed /health: {registered:?}");
+    assert!(registered.contains(&("/chat/sessions/{reference}/messages".into(), "get".into())));
+    let documented = documented_routes(document());
+    let undocumented: Vec<_> = registered.difference(&documented).collect();
+    assert!(undocumented.is_empty(), "routes missing from docs/openapi.yaml: {undocumented:?}");
+    let phantom: Vec<_> = documented.difference(&registered).collect();
+    assert!(phantom.is_empty(), "docs/openapi.yaml describes routes no router registers: {phantom:?}");
+}
+
+#[test]
+fn the_route_parser_reads_chained_and_wrapped_method_routers() {
+    let routes = routes_in(
+        r#".route("/a/{x}", allowed(post(one).get(two))) .route(
+        "/b",
+        get(|s: State<X>| async move { f(s) }),
+    )"#,
+    );
+    let expected: BTreeSet<(String, String)> = [("/a/{x}", "post"), ("/a/{x}", "get"), ("/b", "get")]
+        .into_iter()
+        .map(|(p, m)| (p.to_string(), m.to_string()))
+        .collect();
+    assert_eq!(routes, expected);
+}
+
+fn collect_refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::Object(o) => {
+            for (k, v) in o {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_document_is_openapi_3_1_and_every_ref_resolves() {
+    let doc = document();
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", doc["openapi"]);
+    let mut refs = Vec::new();
+    collect_refs(doc, &mut refs);
+    assert!(refs.len() > 20, "expected components to be shared by reference");
+    for r in refs {
+        let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("{r}: only local references"));
+        assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+    }
+    // Every security requirement names a declared scheme; every operation has error responses
+    // as problem+json.
+    let schemes = doc["components"]["securitySchemes"].as_object().expect("security schemes");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap().iter().filter(|(k, _)| HTTP_METHODS.contains(&k.as_str())) {
+            for requirement in op["security"].as_array().into_iter().flatten() {
+                for name in requirement.as_object().unwrap().keys() {
+                    assert!(schemes.contains_key(name), "{method} {path}: unknown security scheme {name}");
+                }
+            }
+            let responses = op["responses"].as_object().unwrap_or_else(|| panic!("{method} {path}: no responses"));
+            for (status, response) in responses.iter().filter(|(s, _)| s.starts_with('4')) {
+                assert_eq!(
+                    response["$ref"], "#/components/responses/Problem",
+                    "{method} {path} {status}: errors are problem+json"
+                );
+            }
+        }
+    }
+    // The schemas are JSON Schema (2020-12, as OpenAPI 3.1 uses): each one compiles.
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        let mut with_components = schema.clone();
+        with_components["components"] = doc["components"].clone();
+        jsonschema::validator_for(&with_components).unwrap_or_else(|e| panic!("schema {name}: {e}"));
+    }
+}
+
+async fn get(app: &TestApp, uri: &str) -> (StatusCode, String, String) {
+    let reply = app.send(Request::get(uri).body(Body::empty()).unwrap()).await;
+    (reply.status, reply.content_type().to_string(), reply.text)
+}
+
+#[tokio::test]
+async fn the_local_server_serves_the_document_as_yaml_and_json() {
+    let app = TestApp::new();
+    let (status, content_type, body) = get(&app, "/openapi.yaml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("application/yaml"), "{content_type}");
+    assert_eq!(body, OPENAPI_YAML);
+
+    let (status, content_type, body) = get(&app, "/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, "application/json");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(&json, document());
+    assert!(json["paths"]["/operator/targets/{target}/notices"]["post"].is_object());
+}

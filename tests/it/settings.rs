@@ -1,0 +1,91 @@
+//! `src/settings.rs` lists every environment variable Sportello reads: what the SAM template is
+//! checked against (tests/it/infra/grants.rs) and what an operator reads to configure it. Every
+//! `SPORTELLO_…` name in the code must be listed there, and every listed name must be in the code.
+
+use sportello::settings::{SETTINGS, setting};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.is_dir() && path.file_name().is_some_and(|n| n != "target" && n != "tests") {
+            rust_files(&path, into);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            into.push(path);
+        }
+    }
+}
+
+/// Every `SPORTELLO_…` (and `AWS_ENDPOINT_URL`, `RUST_LOG`) token of the library, the CLI and the functions,
+/// with where it was seen. A token ending in `_` is a family's prefix (`SPORTELLO_QUEUE_URL_{…}`).
+fn names_in_code() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    rust_files(&root.join("functions"), &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        // A file's unit tests (at its end) name wrong variables on purpose.
+        let code = text.split("\n#[cfg(test)]").next().unwrap_or_default();
+        for (n, line) in code.lines().enumerate() {
+            for prefix in ["SPORTELLO_", "AWS_ENDPOINT_URL", "RUST_LOG"] {
+                let mut rest = line;
+                while let Some(i) = rest.find(prefix) {
+                    let after = &rest[i..];
+                    let len = after
+                        .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                        .unwrap_or(after.len());
+                    let where_ = format!("{}:{}", file.strip_prefix(root).unwrap().display(), n + 1);
+                    found.push((after[..len].to_string(), where_));
+                    rest = &after[len..];
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Words that look like variables and are not: the source's own file and message names.
+fn is_a_variable(name: &str) -> bool {
+    // `SPORTELLO_<…>` in prose, the bare prefix itself.
+    name.len() > "SPORTELLO_".len() || name == "AWS_ENDPOINT_URL" || name == "RUST_LOG"
+}
+
+#[test]
+fn every_variable_in_the_code_is_listed_and_every_listed_one_is_read() {
+    let found = names_in_code();
+    assert!(found.len() > 20, "the scan found almost nothing: {found:?}");
+    let mut unlisted = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (name, at) in &found {
+        if !is_a_variable(name) || name.starts_with("SPORTELLO_ESCALATIONS_") {
+            continue;
+        }
+        let entry =
+            if name.ends_with('_') { SETTINGS.iter().find(|s| s.family && s.name == name) } else { setting(name) };
+        match entry {
+            Some(s) => {
+                seen.insert(s.name);
+            }
+            None => unlisted.push(format!("{name} ({at})")),
+        }
+    }
+    assert!(unlisted.is_empty(), "read in the code but not listed in src/settings.rs:\n{}", unlisted.join("\n"));
+    let unused: Vec<&str> = SETTINGS.iter().map(|s| s.name).filter(|n| !seen.contains(n)).collect();
+    assert!(unused.is_empty(), "listed in src/settings.rs but named nowhere else in the code: {unused:?}");
+}
+
+#[test]
+fn the_list_has_each_name_once_and_secrets_are_deployed() {
+    let mut names = BTreeSet::new();
+    for s in SETTINGS {
+        assert!(names.insert(s.name), "{} is listed twice", s.name);
+        assert_eq!(s.family, s.name.ends_with('_'), "{}: a family's name ends with `_`, a variable's does not", s.name);
+        assert!(!s.about.is_empty(), "{} says nothing about itself", s.name);
+        if s.secret {
+            assert_eq!(s.need, sportello::settings::Need::Deploy, "{}: a secret nobody sets is no secret", s.name);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The AWS adapters for real, over HTTP, against the binary's moto server; each backend has its
+//! own table and queues.
+
+use super::Backend;
+use crate::support::moto::{MotoServer, Space, sdk_config, server};
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::AttributeValue;
+use sportello::adapters::aws::{Clients, SqsQueue, create_queue_with_dlq, table};
+use sportello::app::Store;
+use sportello::domain::TicketId;
+use sportello::ports::{EscalationRoute, StepQueue};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+pub struct MotoBackend {
+    server: &'static MotoServer,
+    pub config: SdkConfig,
+    pub table: String,
+    /// The engine's step queue and its dead-letter queue.
+    pub steps: (String, String),
+    names: AtomicU32,
+    tag: String,
+}
+
+impl MotoBackend {
+    /// A new table and step queue on moto, and SES's sending domain verified.
+    pub async fn new() -> Self {
+        let Space { config, tag, table, steps } = Space::new(3).await;
+        let backend = Self { server: server(), config, table, steps, names: AtomicU32::new(0), tag };
+        backend.verify_domain("sportello.example").await;
+        backend
+    }
+
+    fn store_on(&self, config: &SdkConfig) -> Store {
+        let (url, dlq) = self.steps.clone();
+        Store::aws(&Clients::new(config), &self.table, url, dlq, Duration::from_secs(300))
+    }
+
+    /// A name no other queue of this binary has.
+    fn name(&self, prefix: &str) -> String {
+        format!("{prefix}-{}-{}", self.tag, self.names.fetch_add(1, Ordering::SeqCst))
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.config)
+    }
+
+    /// Lets SES send from `domain` (moto keeps one list for the whole server).
+    pub async fn verify_domain(&self, domain: &str) {
+        aws_sdk_ses::Client::new(&self.config)
+            .verify_domain_identity()
+            .domain(domain)
+            .send()
+            .await
+            .expect("verify SES domain");
+    }
+
+    /// A new queue and its dead-letter queue: their URLs.
+    pub async fn queue_with_dlq(&self, prefix: &str, max_attempts: u32) -> (String, String) {
+        create_queue_with_dlq(&self.sqs(), &self.name(prefix), max_attempts).await.expect("create queues")
+    }
+}
+
+#[async_trait]
+impl Backend for MotoBackend {
+    fn store(&self) -> Store {
+        self.store_on(&self.config)
+    }
+
+    async fn reopen(&self) -> Store {
+        self.store_on(&sdk_config(self.server).await)
+    }
+
+    async fn queue(&self, max_attempts: u32) -> Arc<dyn StepQueue> {
+        let name = self.name("steps");
+        let (url, dlq) = create_queue_with_dlq(&self.sqs(), &name, max_attempts).await.expect("create queues");
+        Arc::new(SqsQueue::new(
+            self.sqs(),
+            aws_sdk_dynamodb::Client::new(&self.config),
+            self.table.clone(),
+            name,
+            url,
+            dlq,
+            Duration::from_secs(300),
+        ))
+    }
+
+    async fn sent_mail(&self) -> Vec<String> {
+        let server = self.server;
+        let sent = tokio::task::spawn_blocking(move || server.get("/sportello/sent-mail"))
+            .await
+            .unwrap()
+            .expect("moto's sent mail");
+        serde_json::from_str(&sent).expect("a JSON list of raw mails")
+    }
+
+    async fn corrupt_ticket(&self, id: &TicketId) {
+        aws_sdk_dynamodb::Client::new(&self.config)
+            .update_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(format!("T#{id}")))
+            .key(table::SK, AttributeValue::S("TICKET".into()))
+            .update_expression("SET #doc = :bad")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#doc", "doc")
+            .expression_attribute_values(":bad", AttributeValue::S("{\"id\": 42, not json".into()))
+            .send()
+            .await
+            .expect("corrupt the ticket item");
+    }
+
+    async fn escalation_queue(&self) -> EscalationRoute {
+        let url = self
+            .sqs()
+            .create_queue()
+            .queue_name(self.name("escalations"))
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url
+            .expect("queue url");
+        EscalationRoute::Queue { queue: url }
+    }
+
+    async fn stored_text(&self) -> String {
+        let client = aws_sdk_dynamodb::Client::new(&self.config);
+        let mut text = String::new();
+        let mut start = None;
+        loop {
+            let page = client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan the table");
+            for item in page.items.unwrap_or_default() {
+                text.push_str(&format!("{item:?}\n"));
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return text;
+            }
+        }
+    }
+
+    async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String> {
+        let EscalationRoute::Queue { queue } = route else { panic!("not a queue route") };
+        self.sqs()
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| m.body)
+            .collect()
+    }
+}

@@ -1,0 +1,106 @@
+use super::Backend;
+use async_trait::async_trait;
+use sportello::adapters::embedded::{Db, OutboxMailer, SqliteQueue};
+use sportello::app::Store;
+use sportello::domain::TicketId;
+use sportello::ports::{EscalationRoute, StepQueue};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+pub struct EmbeddedBackend {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    db: Db,
+    queues: AtomicU32,
+}
+
+impl EmbeddedBackend {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sportello.db");
+        let db = Db::open(&path).expect("open db");
+        Self { _dir: dir, path, db, queues: AtomicU32::new(0) }
+    }
+
+    fn raw(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.path).expect("second connection")
+    }
+}
+
+#[async_trait]
+impl Backend for EmbeddedBackend {
+    fn store(&self) -> Store {
+        Store::embedded(&self.db)
+    }
+
+    async fn reopen(&self) -> Store {
+        Store::embedded(&Db::open(&self.path).expect("reopen db"))
+    }
+
+    async fn queue(&self, max_attempts: u32) -> Arc<dyn StepQueue> {
+        let n = self.queues.fetch_add(1, Ordering::SeqCst);
+        Arc::new(SqliteQueue::new(self.db.clone(), format!("steps-{n}"), max_attempts, Duration::from_secs(300)))
+    }
+
+    async fn sent_mail(&self) -> Vec<String> {
+        OutboxMailer::new(self.db.clone())
+            .sent(1000)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .map(|e| String::from_utf8(e.raw).expect("utf-8 mime"))
+            .collect()
+    }
+
+    async fn corrupt_ticket(&self, id: &TicketId) {
+        let n = self
+            .raw()
+            .execute("UPDATE tickets SET doc = '{\"id\": 42, not json' WHERE id = ?1", [&id.0])
+            .expect("corrupt");
+        assert_eq!(n, 1);
+    }
+
+    async fn escalation_queue(&self) -> EscalationRoute {
+        let n = self.queues.fetch_add(1, Ordering::SeqCst);
+        EscalationRoute::Queue { queue: format!("escalations-{n}") }
+    }
+
+    async fn stored_text(&self) -> String {
+        let c = self.raw();
+        let tables: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut text = String::new();
+        for table in tables {
+            let mut stmt = c.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([]).unwrap();
+            while let Some(row) = rows.next().unwrap() {
+                for i in 0..columns {
+                    match row.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                            text.push_str(&String::from_utf8_lossy(t));
+                        }
+                        other => text.push_str(&format!("{other:?}")),
+                    }
+                    text.push('\t');
+                }
+                text.push('\n');
+            }
+        }
+        text
+    }
+
+    async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String> {
+        let EscalationRoute::Queue { queue } = route else { panic!("not a queue route") };
+        let q = SqliteQueue::new(self.db.clone(), queue.clone(), 5, Duration::from_secs(300));
+        let got = q.receive(10, Duration::from_secs(30)).await.expect("receive");
+        got.into_iter().map(|d| d.message.body.to_string()).collect()
+    }
+}

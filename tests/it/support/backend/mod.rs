@@ -1,0 +1,36 @@
+//! The adapter sets the contract tests hold to the same behaviour: the embedded one (SQLite)
+//! and the AWS one (DynamoDB, SQS, SES) on moto. Each gives the engine's ports over one store.
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod embedded;
+
+use async_trait::async_trait;
+use sportello::app::Store;
+use sportello::domain::TicketId;
+use sportello::engine::Ports;
+use sportello::ports::{EscalationRoute, StepQueue};
+use std::sync::Arc;
+
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// The ports and the incident store of this adapter set, over one store.
+    fn store(&self) -> Store;
+    fn ports(&self) -> Ports {
+        self.store().ports
+    }
+    /// New clients (a new connection, new SDK clients) over the same stored data.
+    async fn reopen(&self) -> Store;
+    /// A fresh, empty step queue.
+    async fn queue(&self, max_attempts: u32) -> Arc<dyn StepQueue>;
+    /// Every mail sent so far, as raw MIME text.
+    async fn sent_mail(&self) -> Vec<String>;
+    /// Overwrites a stored ticket's document with bytes that are not a ticket.
+    async fn corrupt_ticket(&self, id: &TicketId);
+    /// A fresh queue an escalation can be routed to, and a way to read what landed there.
+    async fn escalation_queue(&self) -> EscalationRoute;
+    async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String>;
+    /// Everything the store keeps (every table, every item), as text: what an erasure must have
+    /// left nothing personal in.
+    async fn stored_text(&self) -> String;
+}
