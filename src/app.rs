@@ -8,7 +8,7 @@ use crate::engine::webhook::Webhooks;
 use crate::engine::{Clock, Engine, EscalationSettings, Ports};
 use crate::http::operator::{NoticeSecrets, OperatorApi};
 use crate::http::{Credentials, auth, email::MailToken, operator_auth};
-use crate::ports::{IncidentStore, KnowledgeCandidates};
+use crate::ports::{IncidentStore, KnowledgeCandidates, ReportStore};
 use crate::rules::Rules;
 use axum::Router;
 use std::sync::Arc;
@@ -56,11 +56,12 @@ pub struct AppBuilder {
     clock: Option<Clock>,
     reply_tokens: Option<ReplyTokens>,
     webhooks: Option<Webhooks>,
+    reports: Option<Arc<dyn ReportStore>>,
 }
 
 impl AppBuilder {
     pub fn new(rules: Arc<Rules>, store: Store) -> Self {
-        Self { rules, store, clock: None, reply_tokens: None, webhooks: None }
+        Self { rules, store, clock: None, reply_tokens: None, webhooks: None, reports: None }
     }
 
     /// What time it is: tests and replays set it.
@@ -81,6 +82,13 @@ impl AppBuilder {
         self
     }
 
+    /// Where the supervisors' report figures are kept; without it, reports answer that this
+    /// deployment keeps none.
+    pub fn reports(mut self, reports: Arc<dyn ReportStore>) -> Self {
+        self.reports = Some(reports);
+        self
+    }
+
     pub fn engine(self) -> Engine {
         let mut engine = Engine::new(self.rules, self.store.ports)
             .with_incidents(self.store.incidents)
@@ -93,6 +101,9 @@ impl AppBuilder {
         }
         if let Some(webhooks) = self.webhooks {
             engine = engine.with_webhooks(webhooks);
+        }
+        if let Some(reports) = self.reports {
+            engine = engine.with_reports(reports);
         }
         engine
     }

@@ -22,6 +22,8 @@ pub mod notices_cli;
 pub mod operators_cli;
 pub mod outbox_cli;
 pub mod ports;
+pub mod report_cli;
+pub mod reports;
 pub mod rules;
 pub mod secrets;
 pub mod server;

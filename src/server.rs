@@ -24,6 +24,8 @@ pub struct ServerConfig {
 /// messages become visible by time), and how often the clock ticks.
 const WORKER_IDLE: Duration = Duration::from_millis(200);
 const CLOCK_TICK: Duration = Duration::from_secs(60);
+/// How often the report aggregates fold in new events (reports catch up before reading anyway).
+const REPORTS_EVERY: Duration = Duration::from_secs(2);
 
 /// Opens the store and the rulebook. Errors are for a person at a terminal.
 pub fn engine(config: &ServerConfig) -> Result<Engine, String> {
@@ -41,11 +43,14 @@ pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
     let db_path = config.data_dir.join("sportello.db");
     crate::secrets::create_private_file(&db_path)?;
     let db = Db::open(&db_path).map_err(|e| format!("cannot open `{}`: {e}", db_path.display()))?;
+    // The supervisors' figures, folded from the events as they are written.
+    let reports = embedded::SqliteReports::new(db.clone(), Arc::new(crate::reports::Projector::new(&rules)));
     let webhooks = crate::engine::webhook::WebhookFile::read(&webhooks_file(config))?;
     let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
     let engine = AppBuilder::new(Arc::new(rules), Store::embedded(&db))
         .reply_tokens(Some(reply_tokens(config)?))
         .webhooks(crate::engine::webhook::Webhooks::new(webhooks.webhooks, sender))
+        .reports(Arc::new(reports))
         .engine();
     Ok((engine, db))
 }
@@ -126,6 +131,10 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     let router = crate::app::router(&engine, access(&config, &engine.rules)?);
     tokio::spawn(run_workers(engine.clone(), db.published()));
     tokio::spawn(run_clock(engine.clone()));
+    tokio::spawn(
+        embedded::SqliteReports::new(db.clone(), Arc::new(crate::reports::Projector::new(&engine.rules)))
+            .run(REPORTS_EVERY),
+    );
     tokio::spawn(embedded::ReplyQueue::new(db, reply_queue_name()).run(engine.clone()));
     say(banner(addr, &config));
     let (signal_tx, signal_rx) = tokio::sync::oneshot::channel();

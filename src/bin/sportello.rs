@@ -86,6 +86,9 @@ enum Command {
     /// GDPR art. 17: erase a requester's data, after a preview (the privacy team).
     #[command(subcommand)]
     Erase(EraseCommand),
+    /// Reports of the local store: volumes, containment, times, SLA, backlog, escalations,
+    /// incidents, GDPR clocks, CSAT; `report export` writes the event history as NDJSON.
+    Report(sportello::report_cli::ReportArgs),
     /// Walk the source's flows end to end over HTTP on a throw-away server, printing each step.
     Demo {
         #[arg(long, default_value = "rules")]
@@ -441,6 +444,7 @@ fn main() -> ExitCode {
             let limits = sportello::listener::Limits { max_connections, header_timeout, idle_timeout, request_timeout };
             serve(sportello::server::ServerConfig { listen, data_dir: data, rules, limits })
         }
+        Command::Report(args) => finish(sportello::report_cli::run(args)),
         Command::Secrets(SecretsCommand::Rotate { secret, grace, data }) => {
             use sportello::secrets::{SecretFile, rotate_file};
             let which = match secret {

@@ -9,5 +9,5 @@ pub mod types;
 
 pub use event::{Actor, ActorRole, Event, EventKind};
 pub use lifecycle::{LifecycleError, TicketState};
-pub use ticket::{Deadline, Escalation, Requester, Ticket, TicketId, TicketReference};
+pub use ticket::{Deadline, Escalation, Requester, Survey, Ticket, TicketId, TicketReference};
 pub use types::{ChannelKind, Duty, Outcome, Party, TicketType};

@@ -104,6 +104,26 @@ pub struct Deadline {
     pub breached_at: Option<Timestamp>,
 }
 
+/// A satisfaction survey (CSAT): sent once after the resolution, on the requester's channel,
+/// answered once with a rating from 1 to 5 and an optional comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Survey {
+    /// The channel it was sent on (the ticket's).
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    /// The requester's words: personal data, erased with the requester.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// A comment was given (kept after an erasure, for the count).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub commented: bool,
+}
+
 /// An escalation to a PagoPA team or third party, and its resolution notice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalation {
@@ -163,6 +183,9 @@ pub struct Ticket {
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<Timestamp>,
+    /// The satisfaction survey sent after the resolution, and the requester's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<Survey>,
     /// Optimistic-concurrency version; stores refuse an update made from a stale one.
     pub version: u64,
 }
@@ -189,6 +212,7 @@ impl Ticket {
             triaged_at: None,
             updated_at: now,
             closed_at: None,
+            survey: None,
             version: 0,
         }
     }

@@ -178,6 +178,12 @@ impl Engine {
             ChannelKind::Email => self.email_answer(ticket, events, operator, body, answer_id).await,
             ChannelKind::Chat => {
                 let said = self.chat_operator_message(&ticket.id, operator, body).await?;
+                if let Some(question) = self.survey_question(ticket, None) {
+                    // The answer is out; a question that fails to follow must not send it twice.
+                    if let Err(e) = self.chat_survey_question(ticket, question).await {
+                        tracing::warn!(ticket = %ticket.id, error = %e, "survey question not posted in the chat");
+                    }
+                }
                 Ok(AnswerDelivery::Chat { seq: said.seq })
             }
             ChannelKind::Api => {
@@ -283,11 +289,15 @@ impl Engine {
         };
         let subject: String = subject.chars().take(250).map(|c| if c.is_control() { ' ' } else { c }).collect();
         let domain = settings.from.rsplit_once('@').map_or("localhost", |(_, d)| d);
+        let mut text = body.to_string();
+        if let (Some(question), Some(link)) = (self.survey_question(ticket, None), self.survey_link(ticket)) {
+            text.push_str(&format!("\n\n--\n{question}\n{link}\n"));
+        }
         let mail = OutgoingMail {
             from: settings.from.clone(),
             to: vec![to],
             subject,
-            text: body.to_string(),
+            text,
             html: None,
             message_id: super::outgoing_message_id(&ticket.reference, domain),
             in_reply_to: last_from_requester,
@@ -310,6 +320,11 @@ impl Engine {
             // A ticket that moved on meanwhile (the requester wrote, it was reopened) keeps its state.
             if ticket.state == TicketState::Resolved {
                 ticket.move_to(TicketState::InProgress, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+            }
+            // A survey that went with the undelivered answer never reached anyone: the next
+            // resolution sends it.
+            if ticket.survey.as_ref().is_some_and(|s| s.answered_at.is_none()) {
+                ticket.survey = None;
             }
             ticket.updated_at = now;
             let event = Event {

@@ -383,6 +383,15 @@ impl Engine {
         Actor { id, role: ActorRole::Bot }
     }
 
+    /// The satisfaction survey's question, asked in the session by the assistant (not in the
+    /// operator's name) after the operator's answer.
+    pub(super) async fn chat_survey_question(&self, ticket: &Ticket, question: String) -> Result<(), EngineError> {
+        let mut asked = self.bot_says(ticket, self.now(), question);
+        asked.detail["survey"] = json!(true);
+        self.ports.events.append(&[asked]).await?;
+        Ok(())
+    }
+
     fn bot_says(&self, ticket: &Ticket, at: Timestamp, body: String) -> Event {
         event(&ticket.id, at, &self.bot(ticket), EventKind::Message, json!({"from": "bot", "body": body}))
     }
@@ -529,6 +538,17 @@ impl Engine {
 
     /// The session of `reference`, if `token` opens it. Unknown references, other channels'
     /// tickets and wrong tokens all look the same: not found.
+    /// The user's rating of the operator's answer, given in the session.
+    pub async fn chat_survey(
+        &self,
+        reference: &str,
+        token: &str,
+        answer: &super::survey::SurveyAnswer,
+    ) -> Result<Ticket, EngineError> {
+        let (ticket, _, _) = self.chat_session(reference, token).await?;
+        self.answer_survey(&ticket, ChannelKind::Chat, answer).await
+    }
+
     async fn chat_session(&self, reference: &str, token: &str) -> Result<(Ticket, Session, Vec<Event>), EngineError> {
         let not_found = || EngineError::NotFound("chat session".into());
         let ticket = match self.ticket_by_reference(reference).await {

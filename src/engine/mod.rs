@@ -15,15 +15,17 @@ mod notices;
 pub mod operator;
 mod reminder;
 pub mod reply_token;
+pub mod reports;
 pub mod retry;
 mod steps;
+pub mod survey;
 mod sweep;
 mod triage;
 pub mod webhook;
 
 pub use answer::{AnswerDelivery, DELIVER_ANSWER, MAX_GIVEN_BY_CHARS, Resolution};
 pub use chat::{ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
-pub use clock::{Alarm, CLOCK_BUDGET, CLOCK_PAGE, CLOCK_PARALLEL, ClockReport};
+pub use clock::{Alarm, CLOCK_BUDGET, CLOCK_PAGE, CLOCK_PARALLEL, ClockReport, deadline_start};
 pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
 pub use erasure::{ErasableTicket, Erased, ErasurePreview, LegalHold};
 pub use flow_guard::FlowGuard;
@@ -70,6 +72,8 @@ pub struct Engine {
     pub reply_tokens: Option<Arc<reply_token::ReplyTokens>>,
     /// API clients' webhooks; without them, clients read their tickets' status.
     pub webhooks: Option<Arc<webhook::Webhooks>>,
+    /// The report aggregates; without them, reports are refused.
+    pub reports: Option<Arc<dyn crate::ports::ReportStore>>,
     /// Where example questions learnt from operators' answers wait for review; without it,
     /// nothing is learnt.
     pub kb_candidates: Option<Arc<dyn crate::ports::KnowledgeCandidates>>,
@@ -144,6 +148,7 @@ impl Engine {
             incidents: None,
             reply_tokens: None,
             webhooks: None,
+            reports: None,
             kb_candidates: None,
         }
     }

@@ -637,10 +637,12 @@ impl Engine {
                 if let Some(how) = given_by {
                     detail["given_by"] = json!(how);
                 }
-                Ok(vec![
+                let mut events = vec![
                     event(t, actor, EventKind::Answered, now, detail),
                     event(t, actor, EventKind::Resolved, now, json!({"ticket_type": t.ticket_type})),
-                ])
+                ];
+                events.extend(self.survey_on_resolution(t, now));
+                Ok(events)
             })
             .await?;
         crate::metrics::ticket_ended(resolved.ticket_type.map(|t| t.code()), resolved.state.as_str());

@@ -21,6 +21,13 @@ pub const MIN_KEY_BYTES: usize = 32;
 /// Bytes of MAC a token carries (24 hex digits).
 const MAC_BYTES: usize = 12;
 const DOMAIN_SEPARATOR: &str = "sportello.reply-token/v1";
+/// What a survey link's token signs in place of an escalation id.
+const SURVEY: &str = "survey";
+
+/// Whether `found` is the whole of `token` (a link carries the token and nothing else).
+fn found_len(token: &str, found: &FoundToken) -> bool {
+    token.trim().len() == found.reference.to_string().len() + 1 + 2 * MAC_BYTES
+}
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -125,6 +132,18 @@ impl ReplyTokens {
             .any(|key| {
                 Self::mac_with(key, &found.reference, escalation_id, target).verify_truncated_left(&found.mac).is_ok()
             })
+    }
+
+    /// The token of a ticket's satisfaction survey link: the same form and key as an
+    /// escalation's, over a name no escalation id takes (those are UUIDs).
+    pub fn survey_token(&self, reference: &TicketReference) -> String {
+        self.token(reference, SURVEY, "")
+    }
+
+    /// The reference a survey link's token was minted for, if it was minted with our key.
+    pub fn survey_reference(&self, token: &str) -> Option<TicketReference> {
+        let found = find_tokens(token).into_iter().next()?;
+        (found_len(token, &found) && self.matches(&found, SURVEY, "")).then(|| found.reference.clone())
     }
 
     /// The reply mailbox with the token as a plus tag: `notices+SP-…@domain`.

@@ -31,6 +31,7 @@ pub fn router_with(auth: impl Into<Arc<Authenticator>>) -> Router<AppState> {
     Router::new()
         .route("/api/v1/tickets", post(create_ticket))
         .route("/api/v1/tickets/{reference}", get(ticket_status))
+        .route("/api/v1/tickets/{reference}/survey", post(survey))
         .layer(Extension(auth.into()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(errors::problem_json))
@@ -86,6 +87,20 @@ pub struct TicketStatus {
     /// internal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<PublicAnswer>,
+    /// The satisfaction survey, once the ticket is resolved on a channel that sends one: the
+    /// app shows the question and posts the rating to `/api/v1/tickets/{reference}/survey`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<PublicSurvey>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PublicSurvey {
+    /// Absent once answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    pub answered: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
 }
 
 /// The part of the operator's answer the requester's app shows.
@@ -117,6 +132,7 @@ impl From<&Ticket> for TicketStatus {
             created_at: t.created_at,
             closed_at: t.closed_at,
             answer: None,
+            survey: None,
         }
     }
 }
@@ -296,25 +312,49 @@ async fn create_ticket(
     Ok(response)
 }
 
-async fn ticket_status(
-    State(state): State<AppState>,
-    who: ClientIdentity,
-    Path(reference): Path<String>,
-) -> Result<Json<TicketStatus>, Problem> {
-    client_config(&state.engine, &who)?;
+/// The client's ticket by reference; another client's ticket is, for this client, no ticket at all.
+async fn client_ticket(engine: &Engine, who: &ClientIdentity, reference: &str) -> Result<Ticket, Problem> {
+    client_config(engine, who)?;
     let not_found =
         || Problem::new(StatusCode::NOT_FOUND, format!("no ticket `{reference}` for this client")).at("reference");
-    let ticket = match state.engine.ticket_by_reference(&reference).await {
+    let ticket = match engine.ticket_by_reference(reference).await {
         Ok(t) => t,
         Err(crate::engine::EngineError::NotFound(_) | crate::engine::EngineError::Invalid { .. }) => {
             return Err(not_found());
         }
         Err(e) => return Err(e.into()),
     };
-    // Another client's ticket is, for this client, no ticket at all.
-    if !owned_by(&state.engine, &ticket, &who.client_id).await? {
+    if !owned_by(engine, &ticket, &who.client_id).await? {
         return Err(not_found());
     }
+    Ok(ticket)
+}
+
+async fn ticket_status(
+    State(state): State<AppState>,
+    who: ClientIdentity,
+    Path(reference): Path<String>,
+) -> Result<Json<TicketStatus>, Problem> {
+    let ticket = client_ticket(&state.engine, &who, &reference).await?;
     let answer = public_answer(&state.engine, &ticket).await?;
-    Ok(Json(TicketStatus { answer, ..TicketStatus::from(&ticket) }))
+    let survey = ticket.survey.as_ref().map(|s| PublicSurvey {
+        question: state.engine.survey_question(&ticket, None),
+        answered: s.answered_at.is_some(),
+        rating: s.rating,
+    });
+    Ok(Json(TicketStatus { answer, survey, ..TicketStatus::from(&ticket) }))
+}
+
+/// `POST /api/v1/tickets/{reference}/survey`: the requester's rating, through the client's app.
+async fn survey(
+    State(state): State<AppState>,
+    who: ClientIdentity,
+    Path(reference): Path<String>,
+    ApiJson(body): ApiJson<super::survey::SurveyBody>,
+) -> Result<Json<super::survey::SurveyRecorded>, Problem> {
+    let ticket = client_ticket(&state.engine, &who, &reference).await?;
+    let saved = state.engine.answer_survey(&ticket, ChannelKind::Api, &body.into()).await?;
+    super::survey::SurveyRecorded::of(&saved)
+        .map(Json)
+        .ok_or_else(|| Problem::new(StatusCode::CONFLICT, "not recorded"))
 }

@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/chat/sessions/{reference}/messages", allowed(post(user_message).get(poll)))
         .route("/chat/sessions/{reference}/resolved", allowed(post(resolved)))
         .route("/chat/sessions/{reference}/operator", allowed(post(operator)))
+        .route("/chat/sessions/{reference}/survey", allowed(post(survey)))
         .layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES))
 }
 
@@ -236,6 +237,18 @@ async fn resolved(
     let reference = reference(path)?;
     let reply = state.engine.chat_resolved(&reference, &token).await?;
     Ok(private_json(StatusCode::OK, &SessionView::of(&reply.ticket, reply.handed_off, reply.messages)))
+}
+
+/// `POST /chat/sessions/{reference}/survey`: the user's rating of the operator's answer.
+async fn survey(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    SessionToken(token): SessionToken,
+    ChatJson(body): ChatJson<super::survey::SurveyBody>,
+) -> Result<Response, Problem> {
+    let reference = reference(path)?;
+    let ticket = state.engine.chat_survey(&reference, &token, &body.into()).await?;
+    Ok(private_json(StatusCode::OK, &super::survey::SurveyRecorded::of(&ticket)))
 }
 
 async fn operator(

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod chat;
+pub mod dashboard;
 pub mod email;
 pub mod errors;
 pub mod openapi;
@@ -12,6 +13,8 @@ pub mod operator_auth;
 mod operator_incidents;
 mod operator_reminders;
 pub mod problem;
+pub mod reports;
+pub mod survey;
 pub mod voice;
 
 pub use problem::{ApiJson, Problem};
@@ -45,6 +48,7 @@ pub fn app(engine: Engine, credentials: Credentials) -> Router {
         .merge(chat::router())
         .merge(email::router(mail_token))
         .merge(api::router_with(api_clients))
+        .merge(survey::router())
         .with_state(AppState { engine });
     channels
         .merge(operator::router(operators))

@@ -151,6 +151,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(api: OperatorApi) -> Router<S> {
         .route("/operator/incidents/{incident}", axum::routing::patch(super::operator_incidents::update))
         .route("/operator/incidents/{incident}/resolve", post(super::operator_incidents::resolve))
         .route("/operator/targets/{target}/notices", post(notice))
+        .merge(super::reports::router())
         .route("/operator/sweep", post(sweep))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(api)

@@ -83,6 +83,8 @@ pub enum Endpoint {
     DeclareIncident,
     UpdateIncident,
     ResolveIncident,
+    /// The reports and the dashboard.
+    Reports,
     /// Run the sweep now (what a crash left undone), rather than at the next clock tick.
     Sweep,
 }
@@ -116,6 +118,8 @@ pub const MATRIX: &[(Endpoint, &[Role])] = &[
     (Endpoint::DeclareIncident, &[Supervisor, Admin]),
     (Endpoint::UpdateIncident, &[Supervisor, Admin]),
     (Endpoint::ResolveIncident, &[Supervisor, Admin]),
+    // A privacy operator sees the privacy team's figures only (http/reports.rs).
+    (Endpoint::Reports, &[Supervisor, Admin, PrivacyOperator]),
     (Endpoint::Sweep, &[Supervisor, Admin]),
 ];
 

@@ -41,6 +41,7 @@ pub fn router_with(auth: impl Into<Arc<Authenticator>>) -> Router<AppState> {
     Router::new()
         .route("/voice/calls", post(call))
         .route("/voice/connect", post(connect))
+        .route("/voice/survey", post(survey))
         .layer(Extension(auth.into()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(errors::problem_json))
@@ -307,6 +308,41 @@ async fn call(
 ) -> Result<Json<CallAnswer>, Problem> {
     telephony(&state.engine, &who)?;
     Ok(Json(answer_call(&state.engine, &call).await?))
+}
+
+/// `POST /voice/survey`: the digit a caller pressed when the IVR asked for a rating.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyDigit {
+    /// The ticket the call-back was about.
+    pub reference: String,
+    /// `1` to `5`.
+    pub digit: String,
+}
+
+async fn survey(
+    State(state): State<AppState>,
+    who: ClientIdentity,
+    ApiJson(event): ApiJson<SurveyDigit>,
+) -> Result<Json<super::survey::SurveyRecorded>, Problem> {
+    telephony(&state.engine, &who)?;
+    let rating = match event.digit.trim() {
+        d @ ("1" | "2" | "3" | "4" | "5") => d.parse::<i64>().unwrap_or_default(),
+        other => {
+            return Err(Problem::unprocessable("/digit", format!("a rating is a key from 1 to 5, not `{other}`")));
+        }
+    };
+    let ticket = state.engine.ticket_by_reference(&event.reference).await.map_err(|e| match e {
+        crate::engine::EngineError::Invalid { .. } => {
+            Problem::unprocessable("/reference", "a ticket reference such as SP-7K3Q9XWD")
+        }
+        e => e.into(),
+    })?;
+    let answer = crate::engine::survey::SurveyAnswer { rating, comment: None };
+    let saved = state.engine.answer_survey(&ticket, ChannelKind::Voice, &answer).await?;
+    super::survey::SurveyRecorded::of(&saved)
+        .map(Json)
+        .ok_or_else(|| Problem::new(StatusCode::CONFLICT, "not recorded"))
 }
 
 async fn connect(

@@ -342,6 +342,10 @@ pub fn erase_ticket(ticket: &mut Ticket, key: &RequesterKey, actor: &Actor, now:
     });
     ticket.requester = Requester::default();
     ticket.subject = None;
+    let comment_erased = ticket.survey.as_mut().and_then(|s| s.comment.take()).is_some();
+    if comment_erased {
+        erased_fields.push("survey.comment".into());
+    }
     ticket.updated_at = now;
     Event {
         ticket_id: ticket.id.clone(),

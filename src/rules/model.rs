@@ -205,6 +205,21 @@ pub struct Channel {
     pub start: Vec<Step>,
     /// The flow each category follows on this channel.
     pub flows: BTreeMap<Id, Id>,
+    /// A satisfaction survey (CSAT) sent after the resolution on this channel; none without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<SurveySettings>,
+}
+
+/// How a channel asks the requester to rate the answer from 1 to 5.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveySettings {
+    /// The question, in every language (e.g. "How satisfied are you with our answer? 1 to 5").
+    pub question: Text,
+    /// E-mail: the public address of the survey page; the answer mail links to
+    /// `<page>/<signed token>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
 }
 
 /// The chatbot of a channel.

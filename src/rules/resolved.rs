@@ -13,7 +13,7 @@ use super::ids::{
 };
 use super::model::{self, Rulebook};
 // Blocks that refer to nothing are kept as the YAML model has them.
-pub use super::model::{CustomField, CustomStep, FieldFormat, Retention, Schedule, TargetParty, Text};
+pub use super::model::{CustomField, CustomStep, FieldFormat, Retention, Schedule, SurveySettings, TargetParty, Text};
 use super::schedule;
 use super::source_map::escape_segment as esc;
 use super::walk::{self, Detail, Facts};
@@ -101,6 +101,8 @@ pub struct Channel {
     pub menu: BTreeMap<String, CategoryIx>,
     pub contact_point: Text,
     pub alternative_channels: Vec<ChannelIx>,
+    /// The satisfaction survey sent after a resolution, if this channel sends one.
+    pub survey: Option<SurveySettings>,
 }
 
 /// A channel's chatbot.
@@ -458,6 +460,7 @@ pub fn resolve(book: &Rulebook) -> Result<Model, Vec<Diagnostic>> {
                 menu,
                 contact_point: ch.contact_point.clone(),
                 alternative_channels,
+                survey: ch.survey.clone(),
             };
             (ChannelId::from(id.as_str()), channel)
         })

@@ -275,6 +275,21 @@ impl<'r> Checker<'r> {
         for (id, ch) in &b.channels {
             let at = format!("/channels/{}", esc(id));
             self.reference(format!("{at}/schedule"), "schedule", &ch.schedule, &b.schedules);
+            if let Some(survey) = &ch.survey {
+                self.text(format!("{at}/survey/question"), &survey.question, "the survey question");
+                match (&survey.page, ch.kind) {
+                    (None, ChannelKind::Email) => {
+                        self.error(
+                            format!("{at}/survey"),
+                            "an e-mail survey needs `page`: the public https address of the survey page",
+                        );
+                    }
+                    (Some(page), _) if !page.starts_with("https://") && !page.starts_with("http://") => {
+                        self.error(format!("{at}/survey/page"), format!("`{page}` is not an http(s) address"));
+                    }
+                    _ => {}
+                }
+            }
             for (i, alt) in ch.alternative_channels.iter().enumerate() {
                 if alt == id {
                     self.error(

@@ -362,5 +362,26 @@ async fn a_client_reads_the_answer_and_never_the_internal_notes() {
         assert!(!done.text.contains(internal), "`{internal}` leaked: {}", done.text);
     }
     let keys: Vec<&str> = done.body.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["answer", "category", "created_at", "reference", "state", "ticket_type"]);
+    assert_eq!(keys, ["answer", "category", "created_at", "reference", "state", "survey", "ticket_type"]);
+
+    // The app shows the survey's question and posts the rating, once; another client cannot.
+    assert_eq!(done.body["survey"]["answered"], false);
+    assert!(done.body["survey"]["question"].as_str().unwrap().contains("soddisfatto"), "{}", done.text);
+    let survey = format!("/api/v1/tickets/{reference}/survey");
+    let rate = |key: &str, body: Value| {
+        let auth = format!("Bearer {key}");
+        let req = json_post(&survey, &[("authorization", auth.as_str())], &body);
+        a.app.send(req)
+    };
+    let other = rate(&a.checkout_key, json!({"rating": 5})).await;
+    assert_eq!(other.status, 404, "{}", other.text);
+    rate(&a.io_key, json!({"rating": 7})).await.assert_problem(422, Some("/rating"), "1 to 5");
+    rate(&a.io_key, json!({"rating": 4, "mood": "ok"})).await.assert_problem(422, Some("/mood"), "unknown field");
+    let ok = rate(&a.io_key, json!({"rating": 4, "comment": "Chiaro"})).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.body["rating"], 4);
+    assert!(!ok.text.contains("Chiaro"), "the comment is not echoed: {}", ok.text);
+    rate(&a.io_key, json!({"rating": 2})).await.assert_problem(409, None, "answered already");
+    let after = a.get(&a.io_key, &reference).await;
+    assert_eq!(after.body["survey"], json!({"answered": true, "rating": 4}));
 }

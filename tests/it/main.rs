@@ -25,6 +25,7 @@ mod logs;
 mod notices;
 mod openapi;
 mod operator;
+mod reports;
 mod rulebook;
 mod settings;
 mod store;

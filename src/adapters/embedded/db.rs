@@ -102,6 +102,42 @@ CREATE TABLE outbox (
     // The digest of the request that first used a key, so a replay can tell a retry of the same
     // request from another request reusing the key.
     "ALTER TABLE ticket_idempotency ADD COLUMN fingerprint TEXT;",
+    // Report aggregates (src/adapters/embedded/reports.rs): cells per cube, local day and
+    // dimensions; each ticket's facts (with the marks last added); the days each ticket has marks
+    // on, for drill-downs; running GDPR clocks; and how far the event table has been folded in.
+    r#"
+CREATE TABLE report_cells (
+    cube     INTEGER NOT NULL,
+    day      INTEGER NOT NULL,      -- local days since 1970-01-01, the rulebook's time zone
+    dims     TEXT NOT NULL,         -- channel, category, type, team, operator, target, incident
+    metrics  BLOB NOT NULL,         -- crate::reports::Metrics::encode
+    PRIMARY KEY (cube, day, dims)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE report_facts (
+    ticket_id  TEXT PRIMARY KEY,
+    doc        TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE report_days (
+    day        INTEGER NOT NULL,
+    ticket_id  TEXT NOT NULL,
+    PRIMARY KEY (day, ticket_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE report_watch (
+    ticket_id  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    due        INTEGER NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (ticket_id, kind)
+) STRICT;
+
+CREATE TABLE report_feed (
+    name  TEXT PRIMARY KEY,
+    seq   INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// A handle on the SQLite database; cheap to clone, shared by all embedded adapters.

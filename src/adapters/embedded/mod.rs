@@ -12,6 +12,7 @@ mod kb_candidates;
 mod outbox;
 mod queue;
 mod reply_queue;
+mod reports;
 mod tickets;
 
 pub use db::Db;
@@ -21,6 +22,7 @@ pub use kb_candidates::SqliteKbCandidates;
 pub use outbox::{OutboxEntry, OutboxMailer};
 pub use queue::SqliteQueue;
 pub use reply_queue::{Drained, LOCAL_REPLY_QUEUE, NOTICE_STEP, ReplyQueue};
+pub use reports::{FOLD_BATCH, SqliteReports};
 pub use tickets::SqliteStore;
 
 /// The step queue of the local engine, and how often a failing step is tried before it is

@@ -131,10 +131,12 @@ async fn a_chat_answer_appears_in_the_session_poll() {
     d.work(&reference, "Q", "Puoi chiedere il rimborso dall'app IO.").await;
     let poll = d.engine.chat_messages(&reference, &started.token, before).await.unwrap();
     let said: Vec<(&str, &str)> = poll.messages.iter().map(|m| (m.from.as_str(), m.body.as_str())).collect();
-    assert_eq!(said, [("operator", "Puoi chiedere il rimborso dall'app IO.")]);
+    // The answer, then the assistant's satisfaction question.
+    let survey = "Quanto è soddisfatto della risposta dell'operatore? Da 1 a 5.";
+    assert_eq!(said, [("operator", "Puoi chiedere il rimborso dall'app IO."), ("bot", survey)]);
     d.engine.run_pending_steps(10).await.unwrap();
     let poll = d.engine.chat_messages(&reference, &started.token, before).await.unwrap();
-    assert_eq!(poll.messages.len(), 1, "a redelivered step says it once");
+    assert_eq!(poll.messages.len(), 2, "a redelivered step says it once");
 }
 
 #[tokio::test]

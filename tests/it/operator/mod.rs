@@ -117,6 +117,8 @@ async fn a_basic_email_question_is_taken_classified_and_resolved() {
             ("note", "op-1"),
             ("answered", "op-1"),
             ("resolved", "op-1"),
+            // The satisfaction survey, sent with the answer.
+            ("note", "system"),
             // The answer, mailed to the requester.
             ("message", "op-1"),
         ]
@@ -378,6 +380,7 @@ async fn the_authorization_matrix_holds_for_every_endpoint_and_role() {
             Some(json!({"closing_text": "c"})),
         ),
         (Endpoint::Sweep, Method::POST, "/operator/sweep", Some(json!({"older_than_seconds": 120}))),
+        (Endpoint::Reports, Method::GET, "/operator/reports/overview", None),
     ];
     assert_eq!(cases.len(), MATRIX.len(), "every endpoint of the matrix is exercised");
     for (endpoint, method, suffix, body) in &cases {

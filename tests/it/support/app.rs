@@ -150,7 +150,9 @@ impl TestAppBuilder {
             let _ = faulty.inner.set(store.ports.tickets.clone());
             store.ports.tickets = faulty;
         }
-        let engine = self.engine_builder(store).engine();
+        let projector = Arc::new(sportello::reports::Projector::new(&self.rules));
+        let reports = Arc::new(sportello::adapters::embedded::SqliteReports::new(db.clone(), projector));
+        let engine = self.engine_builder(store).reports(reports).engine();
         let clock = self.clock;
 
         let mut operators = OperatorFile::default();

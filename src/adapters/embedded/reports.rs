@@ -1,0 +1,344 @@
+//! The report aggregates in SQLite, fed by the event table itself.
+//!
+//! Events get an increasing `seq` as they are written, one writer at a time, so "every event
+//! after the cursor" is exactly what has not been folded yet. [`SqliteReports::project_pending`]
+//! folds a batch in one transaction: the tickets' facts, the cells, the drill-down days, the
+//! GDPR clocks and the cursor move together, so a batch is folded once or not at all. Nothing is
+//! added to the write of a ticket: intake and every other step cost what they cost before, and
+//! a batch of events costs one transaction however many there are.
+
+use super::db::{Db, corrupt, unavailable};
+use crate::domain::{Event, Ticket, TicketId};
+use crate::ports::{ReportStore, StoreError, StoreResult};
+use crate::reports::facts::delta;
+use crate::reports::{CellKey, Cube, FeedEvent, Metrics, Projector, TicketFacts, Watched};
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Events folded in one transaction at most.
+pub const FOLD_BATCH: usize = 5_000;
+const FEED: &str = "events";
+
+#[derive(Clone)]
+pub struct SqliteReports {
+    db: Db,
+    projector: Arc<Projector>,
+}
+
+impl SqliteReports {
+    pub fn new(db: Db, projector: Arc<Projector>) -> Self {
+        Self { db, projector }
+    }
+
+    /// Folds up to `max` events not folded yet; returns how many.
+    pub async fn project_pending(&self, max: usize) -> StoreResult<usize> {
+        let projector = Arc::clone(&self.projector);
+        self.db.call(move |c| project_tx(c, &projector, max)).await
+    }
+
+    /// Events after `seq` (the store's own ids), oldest first, at most `limit`: what the export
+    /// reads.
+    pub async fn events_after(&self, seq: i64, limit: usize) -> StoreResult<Vec<(i64, FeedEvent)>> {
+        self.db
+            .call(move |c| {
+                let mut stmt = c
+                    .prepare_cached("SELECT seq, doc FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                    .map_err(unavailable)?;
+                let rows: Vec<(i64, String)> = stmt
+                    .query_map(params![seq, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(unavailable)?
+                    .collect::<Result<_, _>>()
+                    .map_err(unavailable)?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(seq, doc)| {
+                        serde_json::from_str::<Event>(&doc)
+                            .ok()
+                            .map(|event| (seq, FeedEvent { id: seq.to_string(), event }))
+                    })
+                    .collect())
+            })
+            .await
+    }
+
+    /// Every ticket with its events, read whole: what [`crate::reports::verify`] recomputes the
+    /// figures from. Slow by design; never on a request's path.
+    pub async fn history(&self) -> StoreResult<Vec<(Ticket, Vec<Event>)>> {
+        self.db
+            .call(|c| {
+                let ids: Vec<String> = c
+                    .prepare("SELECT id FROM tickets ORDER BY id")
+                    .map_err(unavailable)?
+                    .query_map([], |r| r.get(0))
+                    .map_err(unavailable)?
+                    .collect::<Result<_, _>>()
+                    .map_err(unavailable)?;
+                let mut out = Vec::with_capacity(ids.len());
+                let mut stmt =
+                    c.prepare("SELECT doc FROM events WHERE ticket_id = ?1 ORDER BY seq").map_err(unavailable)?;
+                for id in ids {
+                    let Some(ticket) = load_ticket(c, &id)? else { continue };
+                    let docs: Vec<String> = stmt
+                        .query_map([&id], |r| r.get(0))
+                        .map_err(unavailable)?
+                        .collect::<Result<_, _>>()
+                        .map_err(unavailable)?;
+                    let events = docs.iter().filter_map(|d| serde_json::from_str::<Event>(d).ok()).collect();
+                    out.push((ticket, events));
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// Keeps the aggregates up to date while the local server runs (reports also catch up
+    /// before they read, so this only keeps the catching-up short).
+    pub async fn run(self, every: Duration) {
+        loop {
+            match self.project_pending(FOLD_BATCH).await {
+                Ok(n) if n == FOLD_BATCH => continue,
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::debug!(events = n, "reports: events folded");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "reports: folding failed; retried"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
+fn load_ticket(conn: &Connection, id: &str) -> StoreResult<Option<Ticket>> {
+    let row: Option<(String, i64)> = conn
+        .prepare_cached("SELECT doc, version FROM tickets WHERE id = ?1")
+        .map_err(unavailable)?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(unavailable)?;
+    let Some((doc, version)) = row else {
+        return Ok(None);
+    };
+    let mut ticket: Ticket = serde_json::from_str(&doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
+    ticket.version = u64::try_from(version).unwrap_or_default();
+    Ok(Some(ticket))
+}
+
+fn load_facts(conn: &Connection, id: &str) -> StoreResult<Option<TicketFacts>> {
+    let doc: Option<String> = conn
+        .prepare_cached("SELECT doc FROM report_facts WHERE ticket_id = ?1")
+        .map_err(unavailable)?
+        .query_row([id], |r| r.get(0))
+        .optional()
+        .map_err(unavailable)?;
+    doc.map(|d| serde_json::from_str(&d).map_err(|e| corrupt(&format!("report facts of {id}"), &e))).transpose()
+}
+
+fn project_tx(conn: &mut Connection, projector: &Projector, max: usize) -> StoreResult<usize> {
+    let tx = conn.savepoint().map_err(unavailable)?;
+    let cursor: i64 = tx
+        .query_row("SELECT seq FROM report_feed WHERE name = ?1", [FEED], |r| r.get(0))
+        .optional()
+        .map_err(unavailable)?
+        .unwrap_or(0);
+    let rows: Vec<(i64, String, String)> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT seq, ticket_id, doc FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .map_err(unavailable)?;
+        stmt.query_map(params![cursor, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(unavailable)?
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)?
+    };
+    let Some(last) = rows.last().map(|r| r.0) else {
+        return Ok(0);
+    };
+    let folded = rows.len();
+    let mut by_ticket: BTreeMap<String, Vec<FeedEvent>> = BTreeMap::new();
+    for (seq, ticket, doc) in rows {
+        match serde_json::from_str::<Event>(&doc) {
+            Ok(event) => by_ticket.entry(ticket).or_default().push(FeedEvent { id: seq.to_string(), event }),
+            // An erased event keeps only that it existed; nothing to count in it.
+            Err(_) => tracing::debug!(seq, "reports: an unreadable event is left out"),
+        }
+    }
+    let mut cells: HashMap<CellKey, Metrics> = HashMap::new();
+    for (id, events) in by_ticket {
+        let old = load_facts(&tx, &id)?;
+        let ticket = load_ticket(&tx, &id)?;
+        let start = old.clone().unwrap_or_else(|| TicketFacts::new(TicketId(id.clone())));
+        let new = projector.project(start, ticket.as_ref(), &events);
+        if old.as_ref() == Some(&new) {
+            continue;
+        }
+        for (k, m) in delta(old.as_ref(), &new) {
+            cells.entry(k).or_default().merge(&m, 1);
+        }
+        write_days(&tx, &id, old.as_ref().map(TicketFacts::days).unwrap_or_default(), new.days())?;
+        if old.as_ref().map(|o| &o.watch) != Some(&new.watch) {
+            write_watch(&tx, &id, &new.watch)?;
+        }
+        let doc = serde_json::to_string(&new).map_err(|e| StoreError::Invalid(format!("report facts: {e}")))?;
+        tx.prepare_cached("INSERT OR REPLACE INTO report_facts (ticket_id, doc) VALUES (?1, ?2)")
+            .map_err(unavailable)?
+            .execute(params![id, doc])
+            .map_err(unavailable)?;
+    }
+    for (k, m) in cells {
+        add_to_cell(&tx, &k, &m)?;
+    }
+    tx.execute("INSERT OR REPLACE INTO report_feed (name, seq) VALUES (?1, ?2)", params![FEED, last])
+        .map_err(unavailable)?;
+    tx.commit().map_err(unavailable)?;
+    Ok(folded)
+}
+
+fn write_days(tx: &Connection, id: &str, old: BTreeSet<i32>, new: BTreeSet<i32>) -> StoreResult<()> {
+    for day in old.difference(&new) {
+        tx.prepare_cached("DELETE FROM report_days WHERE day = ?1 AND ticket_id = ?2")
+            .map_err(unavailable)?
+            .execute(params![day, id])
+            .map_err(unavailable)?;
+    }
+    for day in new.difference(&old) {
+        tx.prepare_cached("INSERT OR IGNORE INTO report_days (day, ticket_id) VALUES (?1, ?2)")
+            .map_err(unavailable)?
+            .execute(params![day, id])
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn write_watch(tx: &Connection, id: &str, watch: &[Watched]) -> StoreResult<()> {
+    tx.prepare_cached("DELETE FROM report_watch WHERE ticket_id = ?1")
+        .map_err(unavailable)?
+        .execute([id])
+        .map_err(unavailable)?;
+    for w in watch {
+        let doc = serde_json::to_string(w).map_err(|e| StoreError::Invalid(format!("report clock: {e}")))?;
+        tx.prepare_cached("INSERT OR REPLACE INTO report_watch (ticket_id, kind, due, doc) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(unavailable)?
+            .execute(params![id, w.kind, w.due.as_second(), doc])
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn add_to_cell(tx: &Connection, k: &CellKey, m: &Metrics) -> StoreResult<()> {
+    let dims = k.dims_key();
+    let cube = i64::from(k.cube.code());
+    let current: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT metrics FROM report_cells WHERE cube = ?1 AND day = ?2 AND dims = ?3")
+        .map_err(unavailable)?
+        .query_row(params![cube, k.day, dims], |r| r.get(0))
+        .optional()
+        .map_err(unavailable)?;
+    let mut sum = match current {
+        Some(bytes) => Metrics::decode(&bytes)
+            .ok_or_else(|| StoreError::Corrupt(format!("report cell {} day {}: unreadable", k.cube.code(), k.day)))?,
+        None => Metrics::new(),
+    };
+    sum.merge(m, 1);
+    if sum.is_empty() {
+        tx.prepare_cached("DELETE FROM report_cells WHERE cube = ?1 AND day = ?2 AND dims = ?3")
+            .map_err(unavailable)?
+            .execute(params![cube, k.day, dims])
+            .map_err(unavailable)?;
+    } else {
+        tx.prepare_cached("INSERT OR REPLACE INTO report_cells (cube, day, dims, metrics) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(unavailable)?
+            .execute(params![cube, k.day, dims, sum.encode()])
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn read_cells(conn: &Connection, cube: Cube, from: i32, to: i32) -> StoreResult<Vec<(CellKey, Metrics)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT day, dims, metrics FROM report_cells WHERE cube = ?1 AND day BETWEEN ?2 AND ?3")
+        .map_err(unavailable)?;
+    let rows = stmt
+        .query_map(params![i64::from(cube.code()), from, to], |r| {
+            Ok((r.get::<_, i32>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
+        })
+        .map_err(unavailable)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (day, dims, bytes) = row.map_err(unavailable)?;
+        let key = CellKey::from_parts(cube, day, &dims)
+            .ok_or_else(|| StoreError::Corrupt(format!("report cell of day {day}: unreadable dimensions")))?;
+        let metrics = Metrics::decode(&bytes)
+            .ok_or_else(|| StoreError::Corrupt(format!("report cell of day {day}: unreadable")))?;
+        out.push((key, metrics));
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl ReportStore for SqliteReports {
+    async fn catch_up(&self) -> StoreResult<usize> {
+        let mut total = 0;
+        loop {
+            let n = self.project_pending(FOLD_BATCH).await?;
+            total += n;
+            if n < FOLD_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn cells(&self, cube: Cube, from: i32, to: i32) -> StoreResult<Vec<(CellKey, Metrics)>> {
+        self.db.call(move |c| read_cells(c, cube, from, to)).await
+    }
+
+    async fn open_cells(&self) -> StoreResult<Vec<(CellKey, Metrics)>> {
+        self.db.call(move |c| read_cells(c, Cube::Open, i32::MIN, i32::MAX)).await
+    }
+
+    async fn watched(&self) -> StoreResult<Vec<Watched>> {
+        self.db
+            .call(|c| {
+                let mut stmt = c.prepare_cached("SELECT doc FROM report_watch ORDER BY due").map_err(unavailable)?;
+                let docs: Vec<String> = stmt
+                    .query_map([], |r| r.get(0))
+                    .map_err(unavailable)?
+                    .collect::<Result<_, _>>()
+                    .map_err(unavailable)?;
+                docs.iter().map(|d| serde_json::from_str(d).map_err(|e| corrupt("report clock", &e))).collect()
+            })
+            .await
+    }
+
+    async fn facts_on(&self, day: i32, after: Option<&TicketId>, limit: usize) -> StoreResult<Vec<TicketFacts>> {
+        let after = after.map(|t| t.0.clone()).unwrap_or_default();
+        let limit = limit.min(10_000) as i64;
+        self.db
+            .call(move |c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT f.ticket_id, f.doc FROM report_days d JOIN report_facts f ON f.ticket_id = d.ticket_id
+                         WHERE d.day = ?1 AND d.ticket_id > ?2 ORDER BY d.ticket_id LIMIT ?3",
+                    )
+                    .map_err(unavailable)?;
+                let rows: Vec<(String, String)> = stmt
+                    .query_map(params![day, after, limit], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(unavailable)?
+                    .collect::<Result<_, _>>()
+                    .map_err(unavailable)?;
+                rows.iter()
+                    .map(|(id, doc)| {
+                        serde_json::from_str(doc).map_err(|e| corrupt(&format!("report facts of {id}"), &e))
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    async fn facts(&self, ticket: &TicketId) -> StoreResult<Option<TicketFacts>> {
+        let id = ticket.0.clone();
+        self.db.call(move |c| load_facts(c, &id)).await
+    }
+}
