@@ -127,14 +127,16 @@ fn start_server() -> Server {
     let operator_token = out.lines().last().expect("`operators add` prints the token").trim().to_string();
 
     let log = dir.path().join("server.log");
+    let server_log = std::fs::File::create(&log).expect("the server log");
     let child = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--data", path_str(&dir.path().join("data"))])
         .args(["--rules", path_str(&rules)])
         .env("SPORTELLO_API_KEYS", &keys)
         .env("SPORTELLO_OPERATORS", &operators)
         .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&log).expect("the server log"))
-        .stderr(std::fs::File::create(dir.path().join("server.err")).expect("the server log"))
+        // The banner goes to stderr when stdout carries the JSON log: both into one file.
+        .stdout(server_log.try_clone().expect("the server log"))
+        .stderr(server_log)
         .spawn()
         .expect("start `sportello serve`");
     let mut server = Server { child, addr: "127.0.0.1:0".parse().unwrap(), api_key, operator_token, _dir: dir };

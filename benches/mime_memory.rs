@@ -39,6 +39,7 @@ fn start_server() -> Server {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let log = dir.path().join("server.log");
     let token: String = Sha256::digest(MAIL_SECRET.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let server_log = std::fs::File::create(&log).expect("the server log");
     let child = Command::new(env!("CARGO_BIN_EXE_sportello"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir.path().join("data"))
@@ -47,8 +48,9 @@ fn start_server() -> Server {
         .env("SPORTELLO_MAIL_TOKEN_SHA256", token)
         .env("SPORTELLO_OPERATORS", dir.path().join("operators.json"))
         .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&log).expect("the server log"))
-        .stderr(Stdio::null())
+        // The banner goes to stderr when stdout carries the JSON log: both into one file.
+        .stdout(server_log.try_clone().expect("the server log"))
+        .stderr(server_log)
         .spawn()
         .expect("start `sportello serve`");
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -14,8 +14,9 @@ mapping="$events/invoke.txt"
 venv="$root/.venv"
 deadline=$(( $(date +%s) + ${SMOKE_TIMEOUT:-1200} ))
 
-# The virtualenv with moto and cargo-lambda.
-scripts/test-env.sh >/dev/null
+source "$root/scripts/lib.sh"
+# The virtualenv with moto and cargo-lambda (installed, with progress, on the first run).
+scripts/test-env.sh
 export PATH="$venv/bin:$PATH"
 py="$venv/bin/python"
 helper="$root/scripts/lambda_smoke.py"
@@ -44,7 +45,7 @@ fail() { echo "lambda-smoke: $*" >&2; exit 1; }
 binaries_of() {
     local bins
     bins="$(awk '/^\[\[bin\]\]/{b=1; next} /^\[/{b=0} b && /^name = /{gsub(/"/, "", $3); print $3}' "$1")"
-    if [[ -n "$bins" ]]; then echo "$bins"; else sed -n 's/^name = "\(.*\)"/\1/p' "$1" | head -n1; fi
+    if [[ -n "$bins" ]]; then echo "$bins"; else package_name "$1"; fi
 }
 functions=()
 declare -A crate_of
@@ -57,14 +58,14 @@ for manifest in functions/*/Cargo.toml; do
 done
 (( ${#functions[@]} > 0 )) || fail "no function under functions/"
 mapfile -t lines < <(grep -v '^[[:space:]]*\(#\|$\)' "$mapping")
-# (Here-strings, not `printf | grep -q`: under pipefail, grep quitting at its first match can
-# fail the pipeline with printf's broken pipe.)
-for f in "${functions[@]}"; do
-    grep -q "^$f[[:space:]]" <<<"$(printf '%s\n' "${lines[@]}")" || fail "$f has no line in $mapping"
-done
+mapped=()
 for line in "${lines[@]}"; do
     read -r f _ <<<"$line"
-    grep -qx "$f" <<<"$(printf '%s\n' "${functions[@]}")" || fail "$mapping names $f, which is not under functions/"
+    mapped+=("$f")
+    contains "$f" "${functions[@]}" || fail "$mapping names $f, which is not under functions/"
+done
+for f in "${functions[@]}"; do
+    contains "$f" "${mapped[@]}" || fail "$f has no line in $mapping"
 done
 
 # --- moto, with the table and the step queue ------------------------------------------------
@@ -100,9 +101,10 @@ EOF
 
 # --- the functions, built first, then one `cargo lambda watch` each ---------------------------
 packages=()
-for dir in functions/*/; do packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1)"); done
-echo "building ${functions[*]}"
-timeout "$(remaining)" cargo build --quiet "${packages[@]}" || fail "the functions did not build within the time left (SMOKE_TIMEOUT)"
+for dir in functions/*/; do packages+=(-p "$(package_name "$dir/Cargo.toml")"); done
+echo "building ${functions[*]} (cargo build, into target/)"
+with_progress "building the functions" timeout "$(remaining)" cargo build "${packages[@]}" \
+    || fail "the functions did not build within the time left (SMOKE_TIMEOUT)"
 # A watcher per crate, serving each of its binaries by name: `cargo run --bin` from the workspace
 # root sees only the root package.
 declare -A crate_port
@@ -116,6 +118,7 @@ for dir in functions/*/; do
 done
 declare -A ports
 for f in "${functions[@]}"; do ports[$f]="${crate_port[${crate_of[$f]}]}"; done
+echo "starting cargo lambda watch for ${#crate_port[@]} crates"
 for dir in "${!crate_port[@]}"; do
     until "$py" -c "import socket; socket.create_connection(('127.0.0.1', ${crate_port[$dir]}), 1)" 2>/dev/null; do
         (( $(remaining) > 0 )) || fail "cargo lambda watch ($dir) did not start: $(tail -20 "$work/watch-$(basename "$dir").log")"

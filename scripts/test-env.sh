@@ -6,10 +6,14 @@
 # and what the console's browser suite needs: Playwright for Python and axe-core
 # (axe-playwright-python ships it) in the same virtualenv, driving Debian's Chromium, which is
 # installed with apt-get when missing (Playwright's own browser download is not used).
-# Safe to run again: it only installs what is missing.
+# Safe to run again: it only installs what is missing. Everything but Chromium comes from PyPI
+# into .venv/: moto and cfn-lint about 100 MB, the SAM CLI about 150 MB, cargo-lambda with its
+# zig toolchain about 450 MB, Playwright about 170 MB; each download is shown as it starts, with a
+# line every 30 s during long ones.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$root/scripts/lib.sh"
 venv="$root/.venv"
 moto_spec='moto[server]==5.*'
 cfn_lint_specs=('cfn-lint==1.*' 'cfn-lint-serverless==0.3.*')
@@ -22,8 +26,8 @@ ensure() {
     if "$venv/bin/python" -c "$check" 2>/dev/null; then
         echo "$what already installed in $venv"
     else
-        echo "installing $spec into $venv"
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$spec"
+        echo "installing $spec into $venv (from PyPI)"
+        pip_install "$venv/bin/python" "$spec"
     fi
 }
 
@@ -40,8 +44,8 @@ PY
 then
     echo "moto $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))') already installed in $venv"
 else
-    echo "installing $moto_spec into $venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$moto_spec"
+    echo "installing $moto_spec into $venv (from PyPI)"
+    pip_install "$venv/bin/python" "$moto_spec"
 fi
 
 test -x "$venv/bin/moto_server" || { echo "moto_server missing from $venv/bin" >&2; exit 1; }
@@ -54,8 +58,8 @@ PY
 then
     echo "cfn-lint $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("cfn-lint"))') already installed in $venv"
 else
-    echo "installing ${cfn_lint_specs[*]} into $venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${cfn_lint_specs[@]}"
+    echo "installing ${cfn_lint_specs[*]} into $venv (from PyPI)"
+    pip_install "$venv/bin/python" "${cfn_lint_specs[@]}"
 fi
 
 test -x "$venv/bin/cfn-lint" || { echo "cfn-lint missing from $venv/bin" >&2; exit 1; }
@@ -77,8 +81,7 @@ PY
 then
     echo "playwright $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("playwright"))') and axe-core already installed in $venv"
 else
-    echo "installing ${browser_specs[*]} into $venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${browser_specs[@]}"
+    pip_install "$venv/bin/python" "${browser_specs[@]}"
 fi
 
 chromium="${SPORTELLO_CHROMIUM:-/usr/bin/chromium}"

@@ -10,7 +10,9 @@
 //!
 //! Settings common to all: `SPORTELLO_TABLE`, `SPORTELLO_STEP_QUEUE_URL` (and
 //! `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`), `SPORTELLO_RULES` (default `rules`, then
-//! `/var/task/rules`), `RUST_LOG` or `SPORTELLO_LOG` (see [`crate::logging`]), and
+//! `/var/task/rules`), `RUST_LOG` or `SPORTELLO_LOG` and `SPORTELLO_LOG_FORMAT` (JSON lines unless
+//! `text`; EMF metrics in namespace `SPORTELLO_METRICS_NAMESPACE`, default `Sportello`: see
+//! [`crate::logging`]), and
 //! `AWS_ENDPOINT_URL` for moto or LocalStack. Functions
 //! that send mail check at init that their senders are on `SPORTELLO_MAIL_DOMAIN`, the SES
 //! identity their policy covers.
@@ -236,8 +238,17 @@ pub enum Handler {
     Clock { engine: Engine, settings: EscalationSettings },
 }
 
-/// Builds `function` from its init.
+/// Builds `function` from its init. HTTP requests run in a span carrying their `request_id`.
 pub async fn build(function: Function, init: &Init) -> Result<Handler, Error> {
+    let traced = |app: Router| app.layer(axum::middleware::from_fn(crate::http::in_request_span));
+    Ok(match build_handler(function, init).await? {
+        Handler::Http(app) => Handler::Http(traced(app)),
+        Handler::Voice { engine, app } => Handler::Voice { engine, app: traced(app) },
+        other => other,
+    })
+}
+
+async fn build_handler(function: Function, init: &Init) -> Result<Handler, Error> {
     let engine = engine_for(function, init).await?;
     let state = |engine: Engine| AppState { engine };
     Ok(match function {

@@ -176,13 +176,14 @@ async fn within(timeout: Duration, request: Request, next: Next) -> Response {
 }
 
 /// Serves `app` on `listener` within `limits` until `shutdown` completes; then stops accepting,
-/// lets the requests under way finish (for up to 10 s) and returns.
+/// lets the requests under way finish (for up to 10 s) and returns how many connections were
+/// still open when it gave up waiting.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send,
-) -> std::io::Result<()> {
+) -> std::io::Result<usize> {
     let app = app.layer(axum::middleware::from_fn(move |request, next| within(limits.request_timeout, request, next)));
     let registry = Arc::new(Registry::default());
     let (stop, stopping) = watch::channel(false);
@@ -247,10 +248,11 @@ pub async fn serve(
     let _ = stop.send(true);
     // Let the connections under way finish their requests.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !registry.open.lock().unwrap_or_else(|p| p.into_inner()).is_empty() && Instant::now() < deadline {
+    let open = || registry.open.lock().unwrap_or_else(|p| p.into_inner()).len();
+    while open() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Ok(())
+    Ok(open())
 }
 
 #[cfg(test)]

@@ -1,15 +1,31 @@
-//! The log of `sportello serve` and of the Lambda functions: plain lines at the levels `RUST_LOG`
-//! asks for (`info`, `debug`, `sportello=debug,aws_config=warn`...), or the one level
-//! `SPORTELLO_LOG` names; `info` by default.
+//! The log of `sportello serve` and of the Lambda functions, at the levels `RUST_LOG` asks for
+//! (`info`, `debug`, `sportello=debug,aws_config=warn`...), or the one level `SPORTELLO_LOG`
+//! names; `info` by default.
+//!
+//! Two formats (`SPORTELLO_LOG_FORMAT=json|text` chooses; otherwise JSON on Lambda and whenever
+//! standard output is not a terminal, text on a terminal):
+//! - **json**: one JSON object per line, for CloudWatch Logs Insights: `timestamp`, `level`,
+//!   `target`, `message`, the event's fields, and the fields of the spans it happened in: the
+//!   HTTP request's `request_id`, the step's `step`, `ticket` and `reference`, and on Lambda the
+//!   invocation's `aws_request_id` and `xray_trace_id`. Metric events ([`crate::metrics`]) are
+//!   written as CloudWatch embedded-metric-format (EMF) blocks.
+//! - **text**: plain lines, coloured on a terminal only; metrics are left out.
 //!
 //! Sportello's own lines carry ticket ids and references, never personal data, at every level.
 //! Some libraries print what they carry at their finest levels: axum's rejections quote the
 //! sender's JSON (its keys included), and the AWS SDK and the HTTP stack print request and
 //! response bodies at TRACE. Those targets are capped, whatever `RUST_LOG` says.
 
+use serde_json::Value;
+use std::io::Write as _;
+use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Targets whose finer levels print bodies, and the most they may log.
@@ -89,8 +105,66 @@ pub fn capped(asked: &Targets) -> Targets {
     out
 }
 
-/// Installs the subscriber. `lambda`: no time stamps (CloudWatch adds its own) and no colours;
-/// otherwise colours only on a terminal.
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// `SPORTELLO_LOG_FORMAT`, else JSON on Lambda or when standard output is not a terminal; a
+/// warning when the variable says something else.
+pub fn format_from_env(lambda: bool) -> (Format, Option<String>) {
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let default = if lambda || !terminal { Format::Json } else { Format::Text };
+    match std::env::var("SPORTELLO_LOG_FORMAT").ok().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => (default, None),
+        Some("json") => (Format::Json, None),
+        Some("text") => (Format::Text, None),
+        Some(other) => (default, Some(format!("SPORTELLO_LOG_FORMAT=`{other}` is not `json` or `text`"))),
+    }
+}
+
+/// `filter`, with the metric events on in JSON (unless `RUST_LOG` names their target) and off in
+/// text, and the spans that carry ids (the Lambda runtime's invocation, Sportello's requests and
+/// steps) kept whatever the level.
+fn with_fixed_targets(filter: Targets, format: Format) -> Targets {
+    let named = |target: &str| filter.iter().any(|(t, _)| t == target);
+    let mut out = filter.clone();
+    if !named(crate::metrics::TARGET) {
+        let level = if format == Format::Json { LevelFilter::INFO } else { LevelFilter::OFF };
+        out = out.with_target(crate::metrics::TARGET, level);
+    }
+    for spans in [LAMBDA_SPAN_TARGET, crate::http::SPAN_TARGET] {
+        if !named(spans) {
+            out = out.with_target(spans, LevelFilter::INFO);
+        }
+    }
+    out
+}
+
+/// Where lambda_runtime opens the span of each invocation (`requestId`, `xrayTraceId`).
+const LAMBDA_SPAN_TARGET: &str = "lambda_runtime::layers::trace";
+
+static FORMAT: std::sync::OnceLock<Format> = std::sync::OnceLock::new();
+
+/// Whether standard output carries the JSON log, so that messages for people (the server's
+/// banner) go to standard error instead.
+pub fn stdout_is_json() -> bool {
+    FORMAT.get() == Some(&Format::Json)
+}
+
+/// The JSON log as `init` installs it (the environment's levels, metrics and id-carrying spans
+/// on), writing to `make_writer`: for tests that read the log.
+pub fn json_subscriber<W>(make_writer: W) -> impl Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = with_fixed_targets(filter_from_env().0, Format::Json);
+    tracing_subscriber::registry().with(JsonLines::new(make_writer).with_filter(filter))
+}
+
+/// Installs the subscriber. `lambda`: text lines get no time stamps (CloudWatch adds its own).
 pub fn init(lambda: bool) {
     let (filter, warning) = filter_from_env();
     install(lambda, filter, warning);
@@ -103,15 +177,191 @@ pub fn init_with(lambda: bool, rust_log: Option<String>, sportello_log: Option<S
 }
 
 fn install(lambda: bool, filter: Targets, warning: Option<String>) {
-    let ansi = !lambda && std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let fmt = tracing_subscriber::fmt().with_target(false).with_ansi(ansi).with_max_level(LevelFilter::TRACE);
-    let installed =
-        if lambda { fmt.without_time().finish().with(filter).try_init() } else { fmt.finish().with(filter).try_init() };
+    let (format, format_warning) = format_from_env(lambda);
+    let warning = warning.or(format_warning);
+    let filter = with_fixed_targets(filter, format);
+    let _ = FORMAT.set(format);
+    let installed = match format {
+        Format::Json => {
+            tracing_subscriber::registry().with(JsonLines::new(std::io::stdout).with_filter(filter)).try_init()
+        }
+        Format::Text => {
+            let ansi = !lambda && std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let fmt = tracing_subscriber::fmt().with_target(false).with_ansi(ansi).with_max_level(LevelFilter::TRACE);
+            if lambda {
+                fmt.without_time().finish().with(filter).try_init()
+            } else {
+                fmt.finish().with(filter).try_init()
+            }
+        }
+    };
     if installed.is_ok()
         && let Some(w) = warning
     {
         tracing::warn!("{w}");
     }
+}
+
+/// Span and event fields as JSON values.
+#[derive(Default)]
+struct JsonFields(serde_json::Map<String, Value>);
+
+impl JsonFields {
+    fn put(&mut self, field: &Field, value: Value) {
+        // lambda_runtime's names, in the log's own style.
+        let name = match field.name() {
+            "requestId" => "aws_request_id",
+            "xrayTraceId" => "xray_trace_id",
+            "tenantId" => "tenant_id",
+            other => other,
+        };
+        self.0.insert(name.to_string(), value);
+    }
+}
+
+impl Visit for JsonFields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.put(field, Value::String(format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, Value::String(value.to_string()));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, value.into());
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, value.into());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, Value::String(value.to_string()));
+    }
+}
+
+/// The JSON log: one object per line on the writer `W` makes.
+pub struct JsonLines<W> {
+    make_writer: W,
+    namespace: String,
+}
+
+impl<W> JsonLines<W> {
+    pub fn new(make_writer: W) -> Self {
+        let namespace = std::env::var("SPORTELLO_METRICS_NAMESPACE")
+            .ok()
+            .filter(|n| !n.trim().is_empty() && n.len() <= 255)
+            .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_string());
+        Self { make_writer, namespace }
+    }
+}
+
+impl<S, W> Layer<S> for JsonLines<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut fields = JsonFields::default();
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(fields);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id)
+            && let Some(fields) = span.extensions_mut().get_mut::<JsonFields>()
+        {
+            values.record(fields);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let mut line = serde_json::Map::new();
+        let now = jiff::Timestamp::now();
+        line.insert("timestamp".into(), Value::String(format!("{now:.6}")));
+        line.insert("level".into(), Value::String(meta.level().to_string()));
+        line.insert("target".into(), Value::String(meta.target().to_string()));
+        // The spans' fields, outermost first, so the nearest span's value wins.
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                if let Some(fields) = span.extensions().get::<JsonFields>() {
+                    line.extend(fields.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
+        }
+        let mut own = JsonFields::default();
+        event.record(&mut own);
+        if meta.target() == crate::metrics::TARGET {
+            emf(&mut line, own.0, &self.namespace, now.as_millisecond());
+        } else {
+            line.extend(own.0);
+        }
+        let text = ordered_line(line);
+        // A log that cannot be written has nowhere to say so.
+        let _ = self.make_writer.make_writer().write_all(text.as_bytes());
+    }
+}
+
+/// The object as one line, `timestamp`, `level`, `target` and `message` first for the eye, the
+/// other members after them in name order.
+fn ordered_line(mut line: serde_json::Map<String, Value>) -> String {
+    let mut text = String::from("{");
+    let first = ["timestamp", "level", "target", "message"];
+    let leading = first.iter().filter_map(|k| line.remove(*k).map(|v| (k.to_string(), v))).collect::<Vec<_>>();
+    for (i, (key, value)) in leading.into_iter().chain(line).enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&Value::String(key).to_string());
+        text.push(':');
+        text.push_str(&value.to_string());
+    }
+    text.push_str("}\n");
+    text
+}
+
+/// Turns a metric event's fields into an EMF block on `line`: `metric`, `unit` and `value` name
+/// the metric, every other field of the event is a dimension.
+fn emf(
+    line: &mut serde_json::Map<String, Value>,
+    mut fields: serde_json::Map<String, Value>,
+    namespace: &str,
+    ms: i64,
+) {
+    let name = fields.remove("metric").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "Unnamed".into());
+    let unit = fields.remove("unit").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "Count".into());
+    let value = fields.remove("value").unwrap_or(Value::from(1));
+    fields.remove("message");
+    let mut dimensions = Vec::new();
+    for (key, value) in fields {
+        // A dimension's value is a non-empty string.
+        let text = match value {
+            Value::String(s) if !s.is_empty() => s,
+            Value::String(_) | Value::Null => "none".into(),
+            other => other.to_string(),
+        };
+        line.insert(key.clone(), Value::String(text));
+        dimensions.push(Value::String(key));
+    }
+    dimensions.truncate(30);
+    line.insert(
+        "_aws".into(),
+        serde_json::json!({
+            "Timestamp": ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [dimensions],
+                "Metrics": [{"Name": name, "Unit": unit}],
+            }],
+        }),
+    );
+    line.insert(name, value);
 }
 
 #[cfg(test)]

@@ -120,10 +120,10 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
         tracing::warn!(error = %e, "could not release the last run's claims; they run out with their lease");
     }
     match engine.sweep(Duration::ZERO).await {
-        Ok(r) if !r.is_empty() => println!(
+        Ok(r) if !r.is_empty() => say(format!(
             "Finished what the last run left undone: {} step(s) published, {} ticket(s) triaged, {} still failing.",
             r.published, r.triaged, r.failed
-        ),
+        )),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "start-up sweep failed; the clock retries it"),
     }
@@ -141,11 +141,49 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
             .run(REPORTS_EVERY),
     );
     tokio::spawn(embedded::ReplyQueue::new(db, reply_queue_name()).run(engine.clone()));
-    println!("{}", banner(addr, &config));
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    say(banner(addr, &config));
+    let (signal_tx, signal_rx) = tokio::sync::oneshot::channel();
+    let shutdown = async move {
+        let _ = signal_tx.send(stop_signal().await);
     };
-    crate::listener::serve(listener, router, config.limits, shutdown).await.map_err(|e| e.to_string())
+    let cut = crate::listener::serve(listener, router, config.limits, shutdown).await.map_err(|e| e.to_string())?;
+    let signal = signal_rx.await.unwrap_or("a signal");
+    let unfinished = match cut {
+        0 => "every request under way answered".to_string(),
+        n => format!("{n} connection(s) cut after 10 s"),
+    };
+    say(format!(
+        "Sportello stopped on {signal}: {unfinished}; tickets stay in {}.",
+        config.data_dir.join("sportello.db").display()
+    ));
+    Ok(())
+}
+
+/// A message for the person running the server: on standard output, unless that carries the
+/// JSON log (one object per line), then on standard error.
+fn say(text: String) {
+    if crate::logging::stdout_is_json() {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM (what `kill`, systemd and container runtimes send) and
+/// names it.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "Ctrl-C";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+    }
 }
 
 /// `SPORTELLO_CLOCK_START` (RFC 3339): the server's clock starts there and runs on, for demos,
@@ -272,7 +310,7 @@ Try:
   cargo run -- rules explain --channel voice --category reminder --at 2026-12-02T10:00
   email: POST /email/inbound (message/rfc822) with X-Sportello-Mail-Token from {}
 
-Stop with Ctrl-C; tickets stay in {}.",
+Stop with Ctrl-C (or SIGTERM); tickets stay in {}.",
         config.rules.display(),
         config.data_dir.display(),
         config.data_dir.join("mail-token.txt").display(),

@@ -69,6 +69,13 @@ pub const SETTINGS: &[Setting] = &[
         Optional,
         "levels by target (`info`, `sportello=debug,aws_config=warn`); wins over SPORTELLO_LOG",
     ),
+    var("SPORTELLO_LOG_FORMAT", Lambda, Optional, "`json` (default on Lambda and off a terminal) or `text`"),
+    var(
+        "SPORTELLO_METRICS_NAMESPACE",
+        Lambda,
+        Optional,
+        "the CloudWatch namespace of the EMF metrics (default `Sportello`)",
+    ),
     var("AWS_ENDPOINT_URL", Lambda, Optional, "another endpoint for every AWS service (moto, LocalStack)"),
     var(
         "SPORTELLO_SECRETS",

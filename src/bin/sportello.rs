@@ -5,16 +5,39 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "sportello", version, about = "Contact-center workflow engine for PagoPA's channels")]
+#[command(
+    name = "sportello",
+    version,
+    about = "Contact-center workflow engine for PagoPA's channels",
+    override_usage = "sportello [COMMAND]\n       sportello [SERVE OPTIONS]    (no command: serve)",
+    after_help = "Without a command, Sportello serves: `sportello` is `sportello serve`, and \
+                  `sportello --listen 127.0.0.1:9000` is `sportello serve --listen 127.0.0.1:9000` \
+                  (`sportello serve --help` lists the options)."
+)]
 struct Cli {
-    /// Without a command, Sportello serves (as `sportello serve`).
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Command,
+}
+
+/// The arguments with `serve` put in when they name no command: none at all, or options only
+/// (`sportello --listen …`). Help and version stay the top level's.
+fn with_serve_default(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let first = args.get(1).and_then(|a| a.to_str()).map(str::to_string);
+    let serves = match first.as_deref() {
+        None => true,
+        Some("-h" | "--help" | "-V" | "--version") => false,
+        Some(a) => a.starts_with('-'),
+    };
+    if serves {
+        args.insert(1.min(args.len()), "serve".into());
+    }
+    args
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run Sportello locally: every endpoint on one port, workers and clock in-process.
+    /// Run Sportello locally: every endpoint on one port, workers and clock in-process (the
+    /// default: no command means serve).
     Serve {
         #[arg(long, env = "SPORTELLO_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
@@ -52,6 +75,11 @@ enum Command {
     /// The local reply queue of resolution notices (docs/resolution-notice.schema.json).
     #[command(subcommand)]
     Notices(NoticesCommand),
+    /// The mail the local server sent (acknowledgements, answers, escalations): list, show.
+    Outbox {
+        #[command(subcommand)]
+        action: Option<OutboxCommand>,
+    },
     /// Renew the local server's secrets: the mail gateway's token, the reply-token key.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -94,6 +122,31 @@ enum Command {
         /// With --url: the mail gateway's secret (the server's data/mail-token.txt).
         #[arg(long, env = "SPORTELLO_DEMO_MAIL_TOKEN", hide_env_values = true)]
         mail_token: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// One line per message, newest last (the default).
+    List {
+        /// Only the mail about this ticket (its reference, SP-...).
+        #[arg(long)]
+        ticket: Option<String>,
+        /// How many of the latest messages.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        data: PathBuf,
+    },
+    /// One message as its recipient reads it: headers and text.
+    Show {
+        /// The number `outbox list` shows.
+        id: i64,
+        /// The MIME message as it would have been sent (an .eml file).
+        #[arg(long)]
+        raw: bool,
+        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        data: PathBuf,
     },
 }
 
@@ -385,12 +438,8 @@ enum RulesCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // No command: serve, with the same defaults and environment as `sportello serve`.
-    let Some(command) = cli.command.or_else(|| Cli::parse_from(["sportello", "serve"]).command) else {
-        return ExitCode::FAILURE;
-    };
-    match command {
+    let cli = Cli::parse_from(with_serve_default(std::env::args_os().collect()));
+    match cli.command {
         Command::Serve { listen, data, rules, max_connections, header_timeout, idle_timeout, request_timeout } => {
             let limits = sportello::listener::Limits { max_connections, header_timeout, idle_timeout, request_timeout };
             serve(sportello::server::ServerConfig { listen, data_dir: data, rules, limits })
@@ -461,6 +510,25 @@ fn main() -> ExitCode {
             };
             let path = sportello::http::operator_auth::operators_path();
             finish(run(&path, action, jiff::Timestamp::now()))
+        }
+        Command::Outbox { action } => {
+            use sportello::outbox_cli::{OutboxAction, run};
+            let action = match action {
+                Some(OutboxCommand::List { ticket, limit, data }) => OutboxAction::List { data, ticket, limit },
+                Some(OutboxCommand::Show { id, raw, data }) => OutboxAction::Show { data, id, raw },
+                None => OutboxAction::List {
+                    data: std::env::var_os("SPORTELLO_DATA").map_or_else(|| "data".into(), PathBuf::from),
+                    ticket: None,
+                    limit: 20,
+                },
+            };
+            let (out, code) = run(action);
+            use std::io::Write;
+            let written = if code == 0 { std::io::stdout().write_all(&out) } else { std::io::stderr().write_all(&out) };
+            if written.is_err() {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::from(code)
         }
         Command::Notices(cmd) => {
             use sportello::notices_cli::{NoticesAction, run};

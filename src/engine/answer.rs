@@ -3,7 +3,9 @@
 //! Resolving records an `Answered` event with an `answer_id`, then queues a `deliver_answer` step
 //! and tries it at once: the step queue keeps the delivery when the mailer (or anything else) is
 //! down, so the operator is never blocked by it, and [`run_once`] on the answer id makes the
-//! inline attempt and the step's (re)deliveries send one answer between them.
+//! inline attempt and the step's (re)deliveries send one answer between them. The two race on
+//! every resolve: whichever finds the other holding the claim steps aside quietly (the step
+//! comes back after its visibility timeout and finds the answer delivered).
 //!
 //! - email: a reply through the [`Mailer`](crate::ports::Mailer), threaded on the requester's last
 //!   message (`In-Reply-To`/`References`), with our Message-ID and `[SP-…]` subject tag so the
@@ -95,6 +97,12 @@ impl Engine {
                 tracing::info!(ticket = %ticket.id, reference = %ticket.reference, ?how, "answer delivered");
                 Ok(how)
             }
+            // The queued step got there first (the usual race between the two): it delivers.
+            Err(EngineError::Busy(_)) => {
+                tracing::debug!(ticket = %ticket.id, reference = %ticket.reference, "answer being delivered by its step");
+                queued?;
+                Ok(AnswerDelivery::Queued { reason: "the queued step is delivering it now".into() })
+            }
             Err(e) => {
                 tracing::warn!(ticket = %ticket.id, error = %e, "answer not delivered yet; the step will retry");
                 queued?;
@@ -127,7 +135,7 @@ impl Engine {
             RunOnce::Ran(how) => Ok(how),
             RunOnce::AlreadyDone => Ok(AnswerDelivery::AlreadyDelivered),
             RunOnce::InProgress => {
-                Err(EngineError::Conflict("this answer is being delivered by another worker; retry shortly".into()))
+                Err(EngineError::Busy("this answer is being delivered by another worker; retry shortly".into()))
             }
         }
     }
@@ -329,6 +337,7 @@ impl Engine {
             match self.ports.tickets.update(&ticket, &[event]).await {
                 Ok(saved) => {
                     tracing::warn!(ticket = %saved.id, reference = %saved.reference, "answer undelivered: the ticket is in progress again");
+                    crate::metrics::answer_undelivered(saved.channel_kind.as_str());
                     return Ok(());
                 }
                 Err(StoreError::Conflict { .. }) => attempts.conflict().await?,

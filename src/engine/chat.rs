@@ -760,6 +760,7 @@ impl Engine {
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat resolved by the bot");
+                    crate::metrics::ticket_ended(saved.ticket_type.map(|t| t.code()), saved.state.as_str());
                     return Ok(ChatReply { messages: session.numbered(&events), ticket: saved, handed_off: false });
                 }
                 Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
@@ -853,6 +854,7 @@ impl Engine {
                         tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat handed off");
                     } else {
                         tracing::info!(ticket = %saved.id, reference = %saved.reference, "chat closed out of hours");
+                        crate::metrics::ticket_ended(saved.ticket_type.map(|t| t.code()), saved.state.as_str());
                     }
                     let handed_off = saved.state == TicketState::New;
                     return Ok(ChatReply { messages: session.numbered(&events), ticket: saved, handed_off });

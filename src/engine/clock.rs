@@ -204,14 +204,16 @@ impl Engine {
                 merge(report, running.join_next().await);
             }
             let (engine, settings) = (self.clone(), settings.clone());
-            running.spawn(async move {
+            // In the tick's span, so its lines keep the invocation's ids.
+            let work = async move {
                 let mut own = ClockReport::default();
                 if let Err(e) = engine.tick_ticket(&ticket, now, &settings, &mut own).await {
                     own.failed += 1;
                     tracing::warn!(ticket = %ticket.id, reference = %ticket.reference, error = %e, "clock: ticket skipped");
                 }
                 own
-            });
+            };
+            running.spawn(tracing::Instrument::in_current_span(work));
         }
         while let Some(done) = running.join_next().await {
             merge(report, Some(done));
@@ -293,6 +295,11 @@ impl Engine {
         }
         if !done.is_empty() {
             self.stamp(ticket, &done, now, ever_resolved, report).await?;
+            for d in &done {
+                if let Done::Deadline { kind, alarm, .. } = d {
+                    crate::metrics::deadline(kind, *alarm == Alarm::Breach);
+                }
+            }
         }
         Ok(())
     }

@@ -216,7 +216,7 @@ fn once_error(e: RunOnceError<EngineError>) -> EngineError {
 }
 
 fn busy() -> EngineError {
-    EngineError::Conflict("this message is being handled by another worker; retry shortly".into())
+    EngineError::Busy("this message is being handled by another worker; retry shortly".into())
 }
 
 impl Engine {

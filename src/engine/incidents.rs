@@ -207,7 +207,7 @@ impl Engine {
             .await,
         )?;
         if ran == RunOnce::InProgress {
-            return Err(EngineError::Conflict(format!("ticket {id} is being notified by another worker")));
+            return Err(EngineError::Busy(format!("ticket {id} is being notified by another worker")));
         }
         Ok(())
     }

@@ -178,6 +178,7 @@ impl Engine {
         if !created.replayed {
             let t = &created.ticket;
             tracing::info!(ticket = %t.id, reference = %t.reference, channel = %t.channel, "ticket opened");
+            crate::metrics::contact(t.channel_kind.as_str());
         }
         Ok(created)
     }

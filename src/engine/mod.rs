@@ -97,6 +97,10 @@ pub enum EngineError {
     /// may.
     #[error("{0}")]
     Forbidden(String),
+    /// Another worker is producing this very effect now (it holds the effect's claim): nothing
+    /// failed, and asking again shortly finds it done.
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -123,9 +127,15 @@ impl EngineError {
         match self {
             Self::Invalid { message, .. } => format!("invalid input: {message}"),
             Self::NotFound(_) => "not found".into(),
-            Self::Conflict(why) | Self::Forbidden(why) => why.clone(),
+            Self::Conflict(why) | Self::Forbidden(why) | Self::Busy(why) => why.clone(),
             Self::Store(e) => format!("storage: {e}"),
         }
+    }
+}
+
+impl crate::ports::StepError for EngineError {
+    fn is_busy(&self) -> bool {
+        matches!(self, Self::Busy(_))
     }
 }
 

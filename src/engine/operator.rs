@@ -389,6 +389,7 @@ impl Engine {
             match self.ports.tickets.update(&ticket, &[ev]).await {
                 Ok(saved) => {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, target = target_id, "ticket escalated");
+                    crate::metrics::escalation(target_id);
                     return Ok(Escalated { ticket: saved, message, transport_id });
                 }
                 Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
@@ -644,6 +645,7 @@ impl Engine {
                 Ok(events)
             })
             .await?;
+        crate::metrics::ticket_ended(resolved.ticket_type.map(|t| t.code()), resolved.state.as_str());
         let delivery = match given_by {
             Some(how) => AnswerDelivery::GivenByOperator { how: how.into() },
             None => self.send_answer(&resolved, &answer_id).await?,

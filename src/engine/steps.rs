@@ -16,9 +16,23 @@ fn ticket_id(message: &StepMessage) -> Result<TicketId, EngineError> {
         .ok_or_else(|| EngineError::invalid("/ticket_id", format!("step `{}` needs a ticket_id", message.step)))
 }
 
-/// Runs one step message. An error leaves the message for redelivery (and, after the queue's
-/// maximum attempts, its dead-letter queue).
+/// Runs one step message, in a span naming the step and its ticket (for every line it logs). An
+/// error leaves the message for redelivery (and, after the queue's maximum attempts, its
+/// dead-letter queue).
 pub async fn handle_step(engine: &Engine, message: &StepMessage) -> Result<(), EngineError> {
+    use tracing::Instrument;
+    let attribute = |name: &str| message.attributes.get(name).map(String::as_str).unwrap_or_default();
+    let span = tracing::info_span!(
+        target: crate::http::SPAN_TARGET,
+        "step",
+        step = %message.step,
+        ticket = attribute("ticket_id"),
+        reference = attribute("reference"),
+    );
+    run_step(engine, message).instrument(span).await
+}
+
+async fn run_step(engine: &Engine, message: &StepMessage) -> Result<(), EngineError> {
     match message.step.as_str() {
         TRIAGE => engine.triage(&ticket_id(message)?).await.map(|_| ()),
         super::answer::DELIVER_ANSWER => {
@@ -69,8 +83,15 @@ impl Engine {
                         tracing::trace!(step = %delivery.message.step, message_id = %delivery.message_id, "step handled");
                         done += 1;
                     }
+                    // Another worker (the inline attempt of the same effect, most often) holds
+                    // it: the message stays hidden for its visibility timeout, then comes back
+                    // and finds the work done. No nack, which would spin on the claim.
+                    Err(e @ EngineError::Busy(_)) => {
+                        tracing::debug!(step = %delivery.message.step, message_id = %delivery.message_id, why = %e.for_log(), "step deferred: running elsewhere");
+                    }
                     Err(e) => {
                         tracing::warn!(step = %delivery.message.step, error = %e.for_log(), "step failed; it will be retried");
+                        crate::metrics::step_retry(&delivery.message.step);
                         self.ports.steps.nack(&delivery.receipt).await?;
                     }
                 }

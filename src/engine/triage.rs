@@ -95,6 +95,9 @@ impl Engine {
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => {
                     tracing::info!(ticket = %saved.id, reference = %saved.reference, team = %saved.team, "ticket triaged");
+                    if !saved.state.is_open() {
+                        crate::metrics::ticket_ended(saved.ticket_type.map(|t| t.code()), saved.state.as_str());
+                    }
                     return Ok(Triaged { state: saved.state, ..triaged });
                 }
                 // Someone else changed it meanwhile: read again and decide again.

@@ -56,6 +56,30 @@ pub fn app(engine: Engine, credentials: Credentials) -> Router {
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(in_request_span))
+}
+
+/// The target of the spans that give log lines their context (`request_id`, `step`...): on
+/// whatever the level, so no line loses them (see `logging`).
+pub const SPAN_TARGET: &str = "sportello::span";
+
+/// Runs the request in a span carrying its `request_id`: the caller's `X-Request-Id` when it is a
+/// plain token, else a new one; the response carries it back.
+pub async fn in_request_span(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tracing::Instrument;
+    let given = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| {
+        (1..=128).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    });
+    let id = given.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+    let span = tracing::info_span!(target: SPAN_TARGET, "request", request_id = %id, method = %request.method());
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
 }
 
 /// What every handler can reach.

@@ -64,7 +64,7 @@ impl From<EngineError> for Problem {
         match e {
             EngineError::Invalid { field, message } => Problem::unprocessable(field, message),
             EngineError::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, format!("{what} not found")),
-            EngineError::Conflict(why) => Problem::new(StatusCode::CONFLICT, why),
+            EngineError::Conflict(why) | EngineError::Busy(why) => Problem::new(StatusCode::CONFLICT, why),
             EngineError::Forbidden(why) => Problem::new(StatusCode::FORBIDDEN, why),
             EngineError::Store(StoreError::Conflict { .. }) => {
                 Problem::new(StatusCode::CONFLICT, "the ticket changed meanwhile; read it again and retry")

@@ -25,5 +25,5 @@ pub use kb_candidates::{Candidate, CandidateStatus, KnowledgeCandidates, NewCand
 pub use mailer::{Mailer, OutgoingMail, SentMail};
 pub use queue_page::{AssigneeFilter, Hidden, PageStart, QueueKey, QueuePage, QueueQuery};
 pub use reports::ReportStore;
-pub use step_queue::{DeadLetter, Delivery, Published, StepMessage, StepQueue};
+pub use step_queue::{DeadLetter, Delivery, Published, StepError, StepMessage, StepQueue};
 pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, QueuePosition, RequesterKey, TicketStore};

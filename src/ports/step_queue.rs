@@ -73,6 +73,15 @@ impl StepMessage {
     }
 }
 
+/// A step handler's error, as the consumers of a step queue tell them apart.
+pub trait StepError: std::fmt::Display {
+    /// Another worker is producing this message's effect right now: the message comes back
+    /// after its visibility timeout and finds the work done. Not a failure, so not logged as one.
+    fn is_busy(&self) -> bool {
+        false
+    }
+}
+
 /// The answer to a publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {

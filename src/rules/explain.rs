@@ -37,7 +37,7 @@ pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &
         }
     }
     let _ = writeln!(out, "\nsteps:");
-    for (i, s) in w.steps.iter().enumerate() {
+    let what = |s: &super::resolved::PathStep| {
         let detail = match &s.detail {
             StepDetail::Plain => String::new(),
             StepDetail::Classify(t) => format!(" → {t} ({})", t.name()),
@@ -47,12 +47,19 @@ pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &
             }
             StepDetail::End(o) => format!(" → {o}"),
         };
+        format!("{}{detail}", s.name)
+    };
+    // Columns as wide as their longest entry, so long step names and ids keep them aligned.
+    let step_width = w.steps.iter().map(|s| what(s).chars().count()).max().unwrap_or(0);
+    let actor_width = w.steps.iter().map(|s| s.actor.label().chars().count()).max().unwrap_or(0);
+    let number_width = w.steps.len().to_string().len().max(2);
+    for (i, s) in w.steps.iter().enumerate() {
         let via = s.flow.map(|f| format!("  [flow {}]", rules.flows.key(f))).unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {:>2}. {:<32} {:<19}{}{}",
+            "  {:>number_width$}. {:<step_width$}  {:<actor_width$}  {}{}",
             i + 1,
-            format!("{}{detail}", s.name),
+            what(s),
             s.actor.label(),
             step_meaning(rules, &s.name),
             via
@@ -100,8 +107,10 @@ pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &
         let _ = writeln!(out, "deadlines:   none");
     } else {
         let _ = writeln!(out, "deadlines:");
+        let width = decision.deadlines.iter().map(|d| d.kind.to_string().chars().count()).max().unwrap_or(0);
         for d in &decision.deadlines {
-            let _ = writeln!(out, "  - {:<26} {}  ({})", d.kind, d.due.strftime("%a %Y-%m-%d %H:%M %Z"), d.basis);
+            let kind = d.kind.to_string();
+            let _ = writeln!(out, "  - {kind:<width$}  {}  ({})", d.due.strftime("%a %Y-%m-%d %H:%M %Z"), d.basis);
         }
     }
     out

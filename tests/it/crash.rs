@@ -96,12 +96,13 @@ impl Server {
             .env("SPORTELLO_MAIL_TOKEN_SHA256", hex(&Sha256::digest(MAIL_SECRET.as_bytes())))
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // The log (JSON lines) is not read; the banner and the start-up line are on stderr.
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start sportello");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
         let mut startup = None;
         let deadline = Instant::now() + Duration::from_secs(120);
         let url = loop {
@@ -114,7 +115,7 @@ impl Server {
                 break rest.trim().to_string();
             }
         };
-        // Keep draining stdout so the server never blocks on a full pipe.
+        // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server { child, url, startup }
     }

@@ -4,7 +4,7 @@
 //! (`ReportBatchItemFailures`), so one bad message never fails its batch.
 
 use crate::ports::step_queue::{DEDUP_ATTRIBUTE, STEP_ATTRIBUTE};
-use crate::ports::{IdempotencyStore, RunOnce, RunOnceError, StepMessage, run_once};
+use crate::ports::{IdempotencyStore, RunOnce, RunOnceError, StepError, StepMessage, run_once};
 pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -67,6 +67,7 @@ where
             Err(why) => {
                 // Retried until the redrive policy moves it, whole, to the dead-letter queue.
                 tracing::warn!(message_id = %message_id, why, "unreadable step message");
+                crate::metrics::step_retry("unreadable");
                 response.add_failure(message_id);
                 continue;
             }
@@ -86,7 +87,7 @@ pub async fn handle_batch_idempotent<F, Fut, E>(event: SqsEvent, handler: F) -> 
 where
     F: Fn(StepMessage) -> Fut,
     Fut: Future<Output = Result<(), E>>,
-    E: Display,
+    E: StepError,
 {
     each_record(event, |message_id, message| {
         let step = message.step.clone();
@@ -97,8 +98,15 @@ where
                     tracing::debug!(message_id = %message_id, step, "step handled");
                     true
                 }
+                // Reported as not handled, so SQS gives it back after the visibility timeout,
+                // when it finds the work done.
+                Err(e) if e.is_busy() => {
+                    tracing::debug!(message_id = %message_id, step, why = %e, "step deferred: running elsewhere");
+                    false
+                }
                 Err(e) => {
                     tracing::warn!(message_id = %message_id, step, error = %e, "step failed");
+                    crate::metrics::step_retry(&step);
                     false
                 }
             }

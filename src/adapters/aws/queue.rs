@@ -231,6 +231,7 @@ impl StepQueue for SqsQueue {
                     // It can never be handled: keep it whole on the dead-letter queue now
                     // rather than after max_attempts useless deliveries.
                     tracing::warn!(message_id = %r.message_id, "unreadable message dead-lettered");
+                    crate::metrics::step_dead_letter(r.step.as_deref().unwrap_or("unknown"));
                     self.send(
                         &self.dlq_url,
                         r.step.as_deref().unwrap_or("unknown"),

@@ -174,6 +174,7 @@ fn receive_tx(
         for row in rows {
             if row.attempts >= i64::from(max_attempts) {
                 tracing::warn!(message_id = %row.message_id, step = %row.step, attempts = row.attempts, "message dead-lettered");
+                crate::metrics::step_dead_letter(&row.step);
                 bury(&tx, queue, &row, now)?;
                 continue;
             }
@@ -182,6 +183,7 @@ fn receive_tx(
                 Err(e) => {
                     // It can never be handled; keep it whole where a person can look at it.
                     tracing::warn!(message_id = %row.message_id, error = %e, "unreadable message dead-lettered");
+                    crate::metrics::step_dead_letter(&row.step);
                     bury(&tx, queue, &row, now)?;
                     continue;
                 }

@@ -46,6 +46,8 @@ struct Server {
     addr: SocketAddr,
     /// stdout and stderr as they come: the banner, then the log.
     output: Arc<Mutex<String>>,
+    /// stdout alone: the log.
+    log: Arc<Mutex<String>>,
 }
 
 impl Server {
@@ -56,18 +58,29 @@ impl Server {
         for (k, v) in envs {
             cmd.env(k, v);
         }
+        Self::spawn(cmd)
+    }
+
+    /// Starts `cmd`, a command that serves, and waits for its banner.
+    fn spawn(mut cmd: Command) -> Result<Server, String> {
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
+        let log = Arc::new(Mutex::new(String::new()));
+        for (stream, is_log) in [
+            (Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, true),
+            (Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>, false),
         ] {
-            let output = output.clone();
+            let (output, log) = (output.clone(), log.clone());
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     let mut out = output.lock().unwrap();
                     out.push_str(&line);
                     out.push('\n');
+                    if is_log {
+                        let mut log = log.lock().unwrap();
+                        log.push_str(&line);
+                        log.push('\n');
+                    }
                 }
             });
         }
@@ -77,7 +90,7 @@ impl Server {
             if let Some(at) = text.find("running on http://") {
                 let rest = &text[at + "running on http://".len()..];
                 let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
-                return Ok(Server { child, addr, output });
+                return Ok(Server { child, addr, output, log });
             }
             if let Some(status) = child.try_wait().unwrap() {
                 std::thread::sleep(Duration::from_millis(200));
@@ -102,6 +115,13 @@ impl Server {
         let _ = self.child.wait();
         std::thread::sleep(Duration::from_millis(200));
         self.output()
+    }
+
+    /// Stops it and returns its standard output: the log.
+    fn stop_for_log(self) -> String {
+        let log = self.log.clone();
+        self.stop();
+        log.lock().unwrap().clone()
     }
 }
 
@@ -250,12 +270,12 @@ async fn rust_log_is_honoured_and_no_level_logs_personal_data() {
         let server = Server::start(&data, &[("RUST_LOG", level)], &[]).unwrap();
         a_day_of_contacts(&server, &data, &api_key, &mail_token).await;
         let log = server.stop();
-        assert!(log.contains(" INFO ") && log.contains("ticket opened"), "{level}: {log}");
+        assert!(has_level(&log, "INFO") && log.contains("ticket opened"), "{level}: {log}");
         assert!(log.contains("SP-"), "references are logged: {log}");
         match level {
-            "trace" => assert!(log.contains("TRACE "), "RUST_LOG=trace shows trace lines"),
-            "debug" => assert!(log.contains("DEBUG ") && !log.contains("TRACE "), "RUST_LOG=debug: {log}"),
-            _ => assert!(!log.contains("DEBUG "), "RUST_LOG=info: {log}"),
+            "trace" => assert!(has_level(&log, "TRACE"), "RUST_LOG=trace shows trace lines"),
+            "debug" => assert!(has_level(&log, "DEBUG") && !has_level(&log, "TRACE"), "RUST_LOG=debug: {log}"),
+            _ => assert!(!has_level(&log, "DEBUG"), "RUST_LOG=info: {log}"),
         }
         assert_no_personal_data(&log);
     }
@@ -266,7 +286,28 @@ async fn rust_log_is_honoured_and_no_level_logs_personal_data() {
     let server = Server::start(&data, &[("RUST_LOG", "warn")], &[]).unwrap();
     a_day_of_contacts(&server, &data, &api_key, &mail_token).await;
     let log = server.stop();
-    assert!(!log.contains(" INFO "), "RUST_LOG=warn: {log}");
+    // Metrics (EMF blocks) are written whatever the level: CloudWatch's figures must not depend
+    // on how much is logged.
+    let info = log.lines().filter(|l| has_level(l, "INFO") && !l.contains(r#""_aws""#)).count();
+    assert_eq!(info, 0, "RUST_LOG=warn: {log}");
+    assert!(log.contains(r#""_aws""#), "metrics are still written: {log}");
+
+    // Plain lines when asked for, as on a terminal (without its colours: this is a pipe).
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (api_key, mail_token) = credentials(&data);
+    let server = Server::start(&data, &[("SPORTELLO_LOG_FORMAT", "text")], &[]).unwrap();
+    a_day_of_contacts(&server, &data, &api_key, &mail_token).await;
+    let log = server.stop_for_log();
+    assert!(log.contains(" INFO ") && log.contains("ticket opened"), "{log}");
+    assert!(!log.contains('\u{1b}'), "no ANSI codes off a terminal: {log}");
+    assert!(!log.contains("_aws"), "metrics stay out of the text log: {log}");
+    assert_no_personal_data(&log);
+}
+
+/// Whether `log` has a line at `level`, plain or JSON.
+fn has_level(log: &str, level: &str) -> bool {
+    log.contains(&format!(" {level} ")) || log.contains(&format!(r#""level":"{level}""#))
 }
 
 /// Whether the server has closed the connection (EOF, reset, or an error answer before closing).
@@ -459,4 +500,181 @@ async fn a_privacy_operator_erases_from_the_command_line() {
     let (code, out, _) = run(&data, &["erase", "preview", "--email", EMAIL]);
     assert_eq!(code, 0);
     assert!(out.contains("no tickets"), "{out}");
+}
+
+/// The lines of `log` at WARN or ERROR, whether the server wrote plain lines or JSON objects.
+fn warnings(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| {
+            l.contains(" WARN ")
+                || l.contains(" ERROR ")
+                || l.contains(r#""level":"WARN""#)
+                || l.contains(r#""level":"ERROR""#)
+        })
+        .collect()
+}
+
+/// `n` e-mails in, each acknowledged, triaged, taken in charge, classified and resolved by an
+/// operator over HTTP; their references. `data` must hold operator `op-1`'s token file.
+async fn answered_emails(server: &Server, operator_token: &str, mail_token: &str, n: usize) -> Vec<String> {
+    let operator = format!("Bearer {operator_token}");
+    let c = server.client();
+    let headers = [("content-type", "message/rfc822"), ("x-sportello-mail-token", mail_token)];
+    let mut references = Vec::new();
+    for n in 0..n {
+        let mail = format!(
+            "From: Requester {n} <requester{n}@example.it>\r\nTo: assistenza@sportello.pagopa.it\r\n\
+             Date: Mon, 07 Dec 2026 09:30:00 +0100\r\nMessage-ID: <happy-{n}@example.it>\r\n\
+             Subject: Avviso pagato due volte\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHo pagato due volte.\r\n"
+        );
+        let r = c.request("POST", "/email/inbound", &headers, mail.into_bytes()).await.unwrap();
+        assert_eq!(r.status, 202, "{}", r.text);
+        references.push(r.str("/reference").to_string());
+    }
+    let auth = [("authorization", operator.as_str())];
+    for reference in &references {
+        let base = format!("/operator/tickets/{reference}");
+        // Triage runs on the workers: the ticket is taken once it is in a team's queue.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = c.post_json(&format!("{base}/take-in-charge"), &auth, &json!({})).await.unwrap();
+            if r.status == 200 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "not taken: {} {}", r.status, r.text);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let r = c.post_json(&format!("{base}/classify"), &auth, &json!({"ticket_type": "Q"})).await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r =
+            c.post_json(&format!("{base}/resolve"), &auth, &json!({"answer": "Il rimborso arriva."})).await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    references
+}
+
+/// A fresh data folder with operator `op-1` and the mail gateway's token: (folder, operator token,
+/// mail token).
+fn desk() -> (tempfile::TempDir, PathBuf, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (code, out, err) = run(&data, &["operators", "add", "op-1", "--role", "operator"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, mail_token) = credentials(&data);
+    (dir, data, token_in(&out), mail_token)
+}
+
+/// The happy path logs no warning: e-mails come in, are acknowledged, triaged, taken in charge,
+/// classified and resolved, and each answer is mailed once, with the inline delivery and its
+/// queued step racing as they always do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_happy_path_logs_no_warning() {
+    let (_dir, data, operator, mail_token) = desk();
+    let server = Server::start(&data, &[], &[]).unwrap();
+    let references = answered_emails(&server, &operator, &mail_token, 6).await;
+    // The queued delivery steps run too.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stdout = server.log.lock().unwrap().clone();
+    let log = server.stop();
+    // Off a terminal the log is JSON: one object per line, nothing else on standard output.
+    for line in stdout.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["timestamp"].is_string() && v["level"].is_string() && v["target"].is_string(), "{line}");
+        if v["message"] == "ticket opened" || v["message"] == "answer delivered" {
+            assert!(v["reference"].as_str().is_some_and(|r| r.starts_with("SP-")), "{line}");
+            assert!(v["request_id"].is_string(), "inside its HTTP request: {line}");
+        }
+    }
+    assert_eq!(log.matches("answer delivered").count(), references.len(), "{log}");
+    // The default rulebook's own warnings (what `rules check` shows) are printed at start-up.
+    let warned: Vec<&str> = warnings(&log).into_iter().filter(|l| !l.contains("rulebook: ")).collect();
+    assert!(warned.is_empty(), "warnings on the happy path:\n{}", warned.join("\n"));
+}
+
+/// No command means `serve`, options and all; the help says so; SIGTERM stops the server with
+/// one line saying so.
+#[test]
+fn no_command_means_serve_and_stopping_says_so() {
+    let (code, help, err) = run(Path::new("unused"), &["--help"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(help.contains("Without a command, Sportello serves"), "{help}");
+    assert!(help.contains("sportello --listen"), "{help}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut cmd = sportello(&data);
+    cmd.args(["--listen", "127.0.0.1:0"]);
+    let server = Server::spawn(cmd).expect("`sportello --listen …` serves");
+    let health = health(server.addr, Duration::from_secs(10));
+    assert!(health.is_ok(), "{health:?}");
+    let killed = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut server = server;
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running 20 s after SIGTERM:\n{}", server.output());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let out = server.output();
+    assert!(status.success(), "{status}: {out}");
+    let stopped: Vec<&str> = out.lines().filter(|l| l.contains("stopped")).collect();
+    assert_eq!(stopped.len(), 1, "one line at shutdown:\n{out}");
+    assert!(stopped[0].starts_with("Sportello stopped on SIGTERM"), "{}", stopped[0]);
+    assert!(stopped[0].contains("sportello.db"), "{}", stopped[0]);
+
+    // An option that is not serve's is refused with serve's usage.
+    let (code, _, err) = run(&data, &["--no-such-option"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--no-such-option"), "{err}");
+}
+
+/// `sportello outbox` lists the mail the local server sent, and shows one as its recipient reads
+/// it (or as the .eml it would have been).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_lists_and_shows_the_mail_sent() {
+    let (_dir, data, operator, mail_token) = desk();
+    let (code, out, err) = run(&data, &["outbox"]);
+    assert_ne!(code, 0, "no database yet: {out}");
+    assert!(err.contains("sportello serve"), "says what to do: {err}");
+
+    let server = Server::start(&data, &[], &[]).unwrap();
+    let references = answered_emails(&server, &operator, &mail_token, 2).await;
+    server.stop();
+    let (code, list, err) = run(&data, &["outbox", "list"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(lines[0].contains("sent (UTC)") && lines[0].contains("subject"), "{list}");
+    // Each requester got the acknowledgement and the answer.
+    assert_eq!(lines.iter().filter(|l| l.contains("@example.it")).count(), 4, "{list}");
+    for reference in &references {
+        assert_eq!(lines.iter().filter(|l| l.contains(reference.as_str())).count(), 2, "{list}");
+    }
+    let (code, bare, _) = run(&data, &["outbox"]);
+    assert_eq!((code, bare.as_str()), (0, list.as_str()), "no subcommand lists");
+
+    let (code, mine, err) = run(&data, &["outbox", "list", "--ticket", &references[1]]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mine.lines().filter(|l| l.contains("requester1@example.it")).count(), 2, "{mine}");
+    assert!(!mine.contains("requester0@"), "{mine}");
+    let answer_id = mine.lines().rev().find(|l| l.contains("requester1@")).unwrap().split_whitespace().next().unwrap();
+
+    let (code, shown, err) = run(&data, &["outbox", "show", answer_id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(shown.contains("\nTo:          requester1@example.it\n"), "{shown}");
+    assert!(shown.contains(&format!("Subject:     [{}]", references[1])), "{shown}");
+    assert!(shown.contains("In-Reply-To: <happy-1@example.it>"), "threaded on the requester's mail: {shown}");
+    assert!(shown.contains("Il rimborso arriva."), "the answer's text: {shown}");
+    let (code, raw, _) = run(&data, &["outbox", "show", answer_id, "--raw"]);
+    assert_eq!(code, 0);
+    assert!(raw.contains("MIME-Version: 1.0") && raw.contains("Message-ID: <"), "{raw}");
+
+    let (code, _, err) = run(&data, &["outbox", "show", "999"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no message 999") && err.contains("outbox list"), "{err}");
+    let (code, _, err) = run(&data, &["outbox", "show", "first"]);
+    assert_eq!(code, 2, "{err}");
 }

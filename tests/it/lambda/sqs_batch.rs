@@ -64,3 +64,21 @@ fn records_without_the_step_attributes_are_refused() {
     record.message_attributes.remove("sportello.dedup_id");
     assert_eq!(step_message(&record).unwrap_err(), "no deduplication id attribute");
 }
+
+/// A step whose effect another worker is producing (`EngineError::Busy`) is given back to SQS
+/// like a failure, so it comes back after the visibility timeout and finds the work done.
+#[tokio::test]
+async fn a_busy_step_is_given_back_for_later() {
+    use sportello::adapters::aws::lambda::handle_batch_idempotent;
+    use sportello::engine::EngineError;
+    let event: SqsEvent = serde_json::from_str(EVENT).unwrap();
+    let response = handle_batch_idempotent(event, |m| async move {
+        if m.body["fail"] == true {
+            return Err(EngineError::Busy("being delivered by another worker".into()));
+        }
+        Ok(())
+    })
+    .await;
+    let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, ["22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333"]);
+}

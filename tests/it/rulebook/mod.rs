@@ -103,15 +103,15 @@ fn oversized_rulebook_is_refused_before_parsing() {
 }
 
 #[test]
-fn readme_embeds_the_current_graph() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+fn docs_flows_embeds_the_current_graph() {
+    let page = std::fs::read_to_string(root().join("docs/flows.md")).unwrap();
     let (graph, code) = run(RulesAction::Graph { rules: root().join("rules") });
     assert_eq!(code, 0);
-    let start = readme.find("<!-- graph:start").expect("graph markers in README");
-    let body = &readme[readme[start..].find('\n').unwrap() + start + 1..readme.find("<!-- graph:end -->").unwrap()];
+    let start = page.find("<!-- graph:start").expect("graph markers in docs/flows.md");
+    let body = &page[page[start..].find('\n').unwrap() + start + 1..page.find("<!-- graph:end -->").unwrap()];
     assert!(
         body.trim() == graph.trim(),
-        "README's flow graph is stale: paste the output of `cargo run -- rules graph`"
+        "docs/flows.md is stale: paste the output of `cargo run -- rules graph` between its markers"
     );
     assert!(graph.matches("```mermaid").count() == 4, "one diagram per channel");
 }

@@ -286,6 +286,7 @@ fn renamed_rulebook_passes_check_test_explain_and_graph() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("escalate → {}", r.target("pagopa_incident_management"))), "{out}");
     assert!(out.contains(&format!("team:        {}", r.team("first_level"))), "{out}");
+    assert_columns_aligned(&out);
     let (graph, code) = run(RulesAction::Graph { rules: dir.path().into() });
     assert_eq!(code, 0, "{graph}");
     assert!(graph.contains(&format!("escalate to {}", r.target("pagopa_privacy"))), "{graph}");
@@ -488,4 +489,22 @@ async fn flows_walk_over_http_on_the_renamed_rulebook() {
     assert_eq!(created.str("/category"), r.category("reminder"));
     let status = ok(sb.api_status(created.str("/reference")).await.unwrap());
     assert_eq!(status["category"], json!(r.category("reminder")), "{status}");
+}
+
+/// The step lines of `rules explain` keep their columns (step, actor, meaning) aligned, however
+/// long the ids: each column starts at the same character on every line.
+fn assert_columns_aligned(explained: &str) {
+    let steps: Vec<&str> = explained
+        .lines()
+        .filter(|l| l.trim_start().split_once(". ").is_some_and(|(n, _)| n.parse::<usize>().is_ok()))
+        .collect();
+    assert!(steps.len() > 3, "{explained}");
+    let column_starts = |line: &str| -> Vec<usize> {
+        let chars: Vec<char> = line.chars().collect();
+        (2..chars.len()).filter(|&i| chars[i] != ' ' && chars[i - 1] == ' ' && chars[i - 2] == ' ').take(3).collect()
+    };
+    let first = column_starts(steps[0]);
+    for line in &steps {
+        assert_eq!(column_starts(line)[1..], first[1..], "columns out of line:\n{}", steps.join("\n"));
+    }
 }
