@@ -4,13 +4,11 @@
 //! confirmation; then the erasure with that confirmation, in the name of a privacy operator of
 //! the token file.
 
-use crate::adapters::embedded::Db;
 use crate::app::{AppBuilder, Store};
 use crate::domain::{Actor, ActorRole};
 use crate::engine::{Engine, EngineError};
 use crate::http::operator_auth::{OperatorFile, Role};
 use crate::ports::RequesterKey;
-use crate::rules::Rules;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -50,16 +48,8 @@ pub enum EraseAction {
 }
 
 fn engine(data: &Path, rules: &Path) -> Result<Engine, String> {
-    let rules = Rules::load(rules).map_err(|errors| {
-        let shown: String = errors.iter().map(|d| format!("{d}\n")).collect();
-        format!("the rulebook `{}` has errors:\n\n{shown}", rules.display())
-    })?;
-    let path = data.join("sportello.db");
-    if !path.exists() {
-        return Err(format!("no database at `{}`: pass --data with the server's data folder", path.display()));
-    }
-    crate::secrets::check_private(&path)?;
-    let db = Db::open(&path).map_err(|e| format!("cannot open `{}`: {e}", path.display()))?;
+    let rules = crate::server::load_rules(rules)?;
+    let db = crate::server::open_existing_db(data)?;
     Ok(AppBuilder::new(Arc::new(rules), Store::embedded(&db)).engine())
 }
 

@@ -51,10 +51,7 @@ fn compose(c: &Composed) -> Result<Vec<u8>, String> {
 }
 
 async fn pending(data: &Path, rules: &Path) -> Result<String, String> {
-    let rules = crate::rules::Rules::load(rules).map_err(|errors| {
-        let shown: String = errors.iter().map(|d| format!("{d}\n")).collect();
-        format!("the rulebook `{}` has errors:\n\n{shown}", rules.display())
-    })?;
+    let rules = crate::server::load_rules(rules)?;
     let path = data.join("sportello.db");
     let db = Db::open(&path).map_err(|e| format!("cannot open `{}`: {e}", path.display()))?;
     let store = crate::adapters::embedded::SqliteStore::new(db);

@@ -8,14 +8,13 @@
 //! sportello report export --from 2026-12-01 > events.ndjson
 //! ```
 
-use crate::adapters::embedded::{Db, SqliteReports, ports};
+use crate::adapters::embedded::{SqliteReports, ports};
 use crate::engine::Engine;
 use crate::engine::reports::ListCursor;
 use crate::reports::csv::{self, Dialect, Table, Value};
 use crate::reports::export::ExportedEvent;
 use crate::reports::report::{AgeBucket, DrillDown, Figure, Figures};
 use crate::reports::{Cube, Dim, Period, Projector, Scope, TimeStats};
-use crate::rules::Rules;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,16 +90,8 @@ pub struct ReportArgs {
 }
 
 fn open(data: &Path, rules: &Path) -> Result<(Engine, SqliteReports), String> {
-    let rules = Rules::load(rules).map_err(|errors| {
-        let shown: String = errors.iter().map(|d| format!("{d}\n")).collect();
-        format!("the rulebook `{}` has errors:\n\n{shown}", rules.display())
-    })?;
-    let path = data.join("sportello.db");
-    if !path.exists() {
-        return Err(format!("no database at `{}`: pass --data with the server's data folder", path.display()));
-    }
-    crate::secrets::check_private(&path)?;
-    let db = Db::open(&path).map_err(|e| format!("cannot open `{}`: {e}", path.display()))?;
+    let rules = crate::server::load_rules(rules)?;
+    let db = crate::server::open_existing_db(data)?;
     let reports = SqliteReports::new(db.clone(), Arc::new(Projector::new(&rules)));
     let engine = Engine::new(Arc::new(rules), ports(&db)).with_reports(Arc::new(reports.clone()));
     Ok((engine, reports))

@@ -6,7 +6,7 @@ use crate::app::{Access, AppBuilder, Store};
 use crate::engine::Engine;
 use crate::rules::Rules;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,12 +32,28 @@ pub fn engine(config: &ServerConfig) -> Result<Engine, String> {
     open(config).map(|(engine, _)| engine)
 }
 
+/// The rulebook at `path`, or all its errors in one message, for the commands that need it.
+pub fn load_rules(path: &Path) -> Result<Rules, String> {
+    Rules::load(path).map_err(|errors| {
+        let shown: String = errors.iter().map(|d| format!("{d}\n")).collect();
+        format!("the rulebook `{}` has errors:\n\n{shown}", path.display())
+    })
+}
+
+/// The database of a server's data folder, for the commands that read or change what the server
+/// stored: it must be there already, and private.
+pub fn open_existing_db(data: &Path) -> Result<Db, String> {
+    let path = data.join("sportello.db");
+    if !path.exists() {
+        return Err(format!("no database at `{}`: pass --data with the server's data folder", path.display()));
+    }
+    crate::secrets::check_private(&path)?;
+    Db::open(&path).map_err(|e| format!("cannot open `{}`: {e}", path.display()))
+}
+
 /// The engine and the database it runs on (the reply queue lives there too).
 pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
-    let rules = Rules::load(&config.rules).map_err(|errors| {
-        let shown: String = errors.iter().map(|d| format!("{d}\n")).collect();
-        format!("the rulebook `{}` has errors:\n\n{shown}", config.rules.display())
-    })?;
+    let rules = load_rules(&config.rules)?;
     crate::secrets::create_private_dir(&config.data_dir)?;
     check_secret_files(config)?;
     let db_path = config.data_dir.join("sportello.db");

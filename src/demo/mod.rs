@@ -82,10 +82,7 @@ impl Narrator {
 /// port, a server that does not answer); a scene that goes wrong is listed in
 /// [`DemoRun::failed`].
 pub async fn run(options: &DemoOptions, echo: bool) -> Result<DemoRun, String> {
-    let rules = crate::rules::Rules::load(&options.rules).map_err(|errors| {
-        let shown: String = errors.iter().map(|d| format!("{d}\n")).collect();
-        format!("the rulebook `{}` has errors:\n\n{shown}", options.rules.display())
-    })?;
+    let rules = crate::server::load_rules(&options.rules)?;
     let mut out = Narrator { lines: Vec::new(), echo };
     match &options.url {
         None => in_process(options, rules, &mut out).await,
