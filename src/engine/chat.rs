@@ -345,22 +345,6 @@ fn builtin_phrase(id: &str, lang: &str) -> &'static str {
 }
 
 impl Engine {
-    /// When triage applies the rulebook to `ticket`, and whether it must wait. A chat talks with
-    /// the bot first; only when the user asks for an operator (in hours) is it triaged, as of then.
-    pub(super) async fn triage_time(&self, ticket: &Ticket) -> Result<(Timestamp, bool), EngineError> {
-        if ticket.channel_kind != ChannelKind::Chat || ticket.triaged_at.is_some() {
-            return Ok((ticket.created_at, false));
-        }
-        let events = self.ports.events.list(&ticket.id).await?;
-        let handoff = events
-            .iter()
-            .find(|e| e.kind == EventKind::Note && e.detail.get("chat").and_then(|v| v.as_str()) == Some("handoff"));
-        Ok(match handoff {
-            Some(e) => (e.at, false),
-            None => (self.now(), true),
-        })
-    }
-
     /// The rulebook's chat channel: the one of kind `chat`.
     fn chat_channel(&self) -> Result<&ChannelId, EngineError> {
         self.rules.channel_of_kind(ChannelKind::Chat).map(|(_, id, _)| id).ok_or_else(|| {

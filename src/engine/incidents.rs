@@ -15,7 +15,7 @@ pub const INCIDENT_RESOLVED: &str = "incident_resolved";
 /// Linked tickets notified per step message.
 pub const INCIDENT_BATCH: usize = 100;
 /// The flow step the check performs.
-pub(super) use super::flow_guard::CHECK_INCIDENTS as CHECK_STEP;
+use super::flow_guard::CHECK_INCIDENTS as CHECK_STEP;
 const LEASE: Duration = Duration::from_secs(5 * 60);
 const REMEMBER: Duration = Duration::from_secs(15 * 86_400);
 

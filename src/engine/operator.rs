@@ -256,12 +256,12 @@ impl Engine {
             if t.ticket_type == Some(to) && t.state != TicketState::TakenInCharge {
                 return Ok(Vec::new());
             }
-            if !by_incident_check && guard.allows_step(None, super::incidents::CHECK_STEP) {
+            if !by_incident_check && guard.allows_step(None, super::flow_guard::CHECK_INCIDENTS) {
                 return Err(EngineError::Conflict(format!(
                     "the flow types this ticket by {check}: Q when an incident is active on the service, \
                      I (escalated to incident management) when none is; POST \
                      /operator/tickets/{reference}/check-incidents instead of classify",
-                    check = super::incidents::CHECK_STEP,
+                    check = super::flow_guard::CHECK_INCIDENTS,
                     reference = t.reference,
                 )));
             }
