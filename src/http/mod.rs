@@ -4,16 +4,12 @@
 pub mod api;
 pub mod auth;
 pub mod chat;
-pub mod dashboard;
 pub mod email;
 pub mod errors;
 pub mod openapi;
 pub mod operator;
 pub mod operator_auth;
-mod operator_incidents;
-mod operator_reminders;
 pub mod problem;
-pub mod reports;
 pub mod survey;
 pub mod voice;
 

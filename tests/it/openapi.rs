@@ -10,17 +10,12 @@ use std::collections::BTreeSet;
 
 const HTTP_METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
 
-/// `(path, method)` of every `.route("<path>", <method router>)` call in src/http/*.rs. The method
+/// `(path, method)` of every `.route("<path>", <method router>)` call under src/http/. The method
 /// router is read up to its closing parenthesis, and each `get(`/`post(`... in it counts, so
 /// `allowed(post(a).get(b))` gives both.
 fn source_routes() -> BTreeSet<(String, String)> {
-    let dir = crate::support::root().join("src/http");
     let mut routes = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
+    for path in crate::support::rust_files(&crate::support::root().join("src/http")) {
         routes.extend(routes_in(&std::fs::read_to_string(&path).unwrap()));
     }
     routes
