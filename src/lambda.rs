@@ -21,7 +21,7 @@ use crate::adapters::aws::email_inbound::{StoredMail, handle_mail_batch};
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
 use crate::adapters::aws::reply_queue::{NoticeDeadLetters, handle_notice_batch};
 use crate::adapters::aws::{Clients, load_config, warm_up};
-use crate::app::{AppBuilder, Store};
+use crate::app::AppBuilder;
 use crate::engine::{Engine, EscalationSettings, handle_step};
 use crate::http::AppState;
 use crate::rules::Rules;
@@ -176,9 +176,9 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     }
     // Cold starts pay their TLS handshakes here, during init, not on the first request.
     warm_up(&init.clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
-    let store = Store::aws(&init.clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
+    let ports = crate::adapters::aws::ports_with(&init.clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
     let rules = Arc::new(rules);
-    let mut app = AppBuilder::new(rules.clone(), store);
+    let mut app = AppBuilder::new(rules.clone(), ports);
     if let Some(clock) = &init.clock {
         app = app.clock(clock.clone());
     }

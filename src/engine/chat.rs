@@ -898,7 +898,7 @@ impl Engine {
     /// that article. Never fails the answer: a refused or unrecordable question is only logged
     /// (without its text).
     pub(super) async fn learn_from_chat_answer(&self, ticket: &Ticket, article: &str) {
-        let Some(store) = &self.kb_candidates else { return };
+        let store = &self.ports.kb_candidates;
         if ticket.channel_kind != ChannelKind::Chat {
             return;
         }

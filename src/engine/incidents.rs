@@ -56,9 +56,7 @@ fn once<T>(r: Result<RunOnce<T>, RunOnceError<EngineError>>) -> Result<RunOnce<T
 
 impl Engine {
     fn incident_store(&self) -> Result<&dyn IncidentStore, EngineError> {
-        self.incidents
-            .as_deref()
-            .ok_or_else(|| EngineError::Conflict("this deployment has no incident store configured".into()))
+        Ok(self.ports.incidents.as_ref())
     }
 
     pub async fn declare_incident(

@@ -43,7 +43,10 @@ pub use triage::{TRIAGE_TEAM, Triaged};
 
 use crate::domain::{Ticket, TicketId, TicketReference};
 use crate::knowledge::search::{KnowledgeIndex, LazyIndex};
-use crate::ports::{EscalationDelivery, EventLog, IdempotencyStore, Mailer, StepQueue, StoreError, TicketStore};
+use crate::ports::{
+    EscalationDelivery, EventLog, IdempotencyStore, IncidentStore, KnowledgeCandidates, Mailer, ReportStore, StepQueue,
+    StoreError, TicketStore,
+};
 use crate::rules::Rules;
 use jiff::Timestamp;
 use std::sync::Arc;
@@ -57,6 +60,12 @@ pub struct Ports {
     pub mailer: Arc<dyn Mailer>,
     pub escalations: Arc<dyn EscalationDelivery>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Incidents on PagoPA's services, which the malfunction flows check.
+    pub incidents: Arc<dyn IncidentStore>,
+    /// Where example questions learnt from operators' answers wait for review.
+    pub kb_candidates: Arc<dyn KnowledgeCandidates>,
+    /// The report aggregates; [`crate::ports::NoReports`] where a deployment keeps none.
+    pub reports: Arc<dyn ReportStore>,
 }
 
 /// What time it is; tests and replays set it.
@@ -69,17 +78,11 @@ pub struct Engine {
     pub clock: Clock,
     /// The chatbot's search index over `rules.knowledge`, built on first use and shared.
     pub knowledge: Arc<LazyIndex>,
-    /// Incidents on PagoPA's services; without a store the malfunction flows cannot be worked.
-    pub incidents: Option<Arc<dyn crate::ports::IncidentStore>>,
     /// The key of escalation e-mails' reply tokens; without it, e-mail notices are refused.
     pub reply_tokens: Option<Arc<reply_token::ReplyTokens>>,
-    /// API clients' webhooks; without them, clients read their tickets' status.
-    pub webhooks: Option<Arc<webhook::Webhooks>>,
-    /// The report aggregates; without them, reports are refused.
-    pub reports: Option<Arc<dyn crate::ports::ReportStore>>,
-    /// Where example questions learnt from operators' answers wait for review; without it,
-    /// nothing is learnt.
-    pub kb_candidates: Option<Arc<dyn crate::ports::KnowledgeCandidates>>,
+    /// API clients' webhooks ([`webhook::Webhooks::none`] until set): without one, a client reads
+    /// its tickets' status.
+    pub webhooks: Arc<webhook::Webhooks>,
 }
 
 /// Why the engine refused or failed. HTTP maps these onto status codes.
@@ -148,26 +151,13 @@ impl Engine {
             ports,
             clock: Arc::new(Timestamp::now),
             knowledge,
-            incidents: None,
             reply_tokens: None,
-            webhooks: None,
-            reports: None,
-            kb_candidates: None,
+            webhooks: Arc::new(webhook::Webhooks::none()),
         }
-    }
-
-    pub fn with_kb_candidates(mut self, candidates: Arc<dyn crate::ports::KnowledgeCandidates>) -> Self {
-        self.kb_candidates = Some(candidates);
-        self
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
-        self
-    }
-
-    pub fn with_incidents(mut self, incidents: Arc<dyn crate::ports::IncidentStore>) -> Self {
-        self.incidents = Some(incidents);
         self
     }
 

@@ -11,7 +11,6 @@ use crate::reports::report::{
 use crate::reports::{Cube, Dim, Period, Scope};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use std::sync::Arc;
 
 /// Tickets one drill-down page lists at most.
 pub const MAX_LISTED: usize = 1_000;
@@ -55,16 +54,11 @@ pub struct TicketPage {
 }
 
 impl Engine {
-    pub fn with_reports(mut self, reports: Arc<dyn ReportStore>) -> Self {
-        self.reports = Some(reports);
-        self
-    }
-
     fn report_store(&self) -> Result<&dyn ReportStore, EngineError> {
-        let store = self
-            .reports
-            .as_deref()
-            .ok_or_else(|| EngineError::Conflict("this deployment keeps no report aggregates".into()))?;
+        let store = self.ports.reports.as_ref();
+        if !store.keeps_figures() {
+            return Err(EngineError::Conflict("this deployment keeps no report aggregates".into()));
+        }
         Ok(store)
     }
 

@@ -129,7 +129,10 @@ pub fn ports_with(
             dedup_window,
         )),
         mailer: Arc::new(SesMailer::new(ses.clone())),
-        escalations: Arc::new(AwsEscalation::new(sqs, ses, dynamodb, table)),
+        escalations: Arc::new(AwsEscalation::new(sqs, ses, dynamodb.clone(), table)),
+        incidents: Arc::new(DynamoIncidents::new(dynamodb.clone(), table)),
+        kb_candidates: Arc::new(DynamoKbCandidates::new(dynamodb, table)),
+        reports: Arc::new(crate::ports::NoReports),
     }
 }
 

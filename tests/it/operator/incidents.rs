@@ -121,7 +121,7 @@ async fn a_malfunction_with_an_active_incident_is_answered_with_the_restoration_
 async fn a_resolution_reaches_thousands_of_tickets_once_each_in_pages() {
     const TICKETS: usize = 2_000;
     let d = TestApp::new();
-    let store = d.engine.incidents.clone().unwrap();
+    let store = d.engine.ports.incidents.clone();
     let inc = d.engine.declare_incident(&operator("sup-1"), "io", "App IO non raggiungibile", None).await.unwrap();
     let mut ids = Vec::new();
     for n in 0..TICKETS {
