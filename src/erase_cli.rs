@@ -115,7 +115,7 @@ pub fn run(action: EraseAction, data: &Path, rules: &Path) -> (String, u8) {
                             0,
                         )
                     }
-                    Err(EngineError::Conflict(why)) => (format!("not erased: {why}\n"), 1),
+                    Err(EngineError::Refused(why)) => (format!("not erased: {why}\n"), 1),
                     Err(e) => (format!("not erased: {e}\n"), 1),
                 }
             }

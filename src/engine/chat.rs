@@ -20,6 +20,7 @@
 //! its SHA-256 is stored, so neither the store nor an operator can act as the user, and a
 //! reference alone (printed in every message) opens nothing.
 
+use super::Refusal;
 use super::retry::Attempts;
 use super::triage::TRIAGE_TEAM;
 use super::{Engine, EngineError, NewContact, TRIAGE};
@@ -297,7 +298,7 @@ fn requester(channel: &str) -> Actor {
 
 /// Why a closed chat takes no more messages, and what to do instead.
 fn closed(state: TicketState) -> EngineError {
-    EngineError::Conflict(match state {
+    Refusal::State(match state {
         TicketState::AutoResolved => {
             "this chat is already closed: the request was resolved; start a new chat for another question".into()
         }
@@ -306,6 +307,7 @@ fn closed(state: TicketState) -> EngineError {
             .into(),
         s => format!("this chat is already closed (`{s}`); start a new chat for another question"),
     })
+    .into()
 }
 
 fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
@@ -348,7 +350,7 @@ impl Engine {
     /// The rulebook's chat channel: the one of kind `chat`.
     fn chat_channel(&self) -> Result<&ChannelId, EngineError> {
         self.rules.channel_of_kind(ChannelKind::Chat).map(|(_, id, _)| id).ok_or_else(|| {
-            EngineError::Conflict("the rulebook has no channel of kind `chat`, so chats cannot start".into())
+            Refusal::Unsupported("the rulebook has no channel of kind `chat`, so chats cannot start".into()).into()
         })
     }
 
@@ -479,7 +481,7 @@ impl Engine {
         loop {
             let ticket = self.ports.tickets.get(&created.ticket.id).await?;
             if ticket.channel_kind != ChannelKind::Chat {
-                return Err(EngineError::Conflict("this session id belongs to another channel's contact".into()));
+                return Err(Refusal::Channel("this session id belongs to another channel's contact".into()).into());
             }
             let events = self.ports.events.list(&ticket.id).await?;
             if let Some(existing) = Session::of(&events) {
@@ -587,7 +589,7 @@ impl Engine {
                             handed_off: r.handed_off,
                         }),
                         // No handoff for this chat now (the rulebook's choice): say so as the bot.
-                        Err(EngineError::Conflict(_)) => {
+                        Err(EngineError::Refused(_)) => {
                             let detail = self.bot_no_match(&lang);
                             let reply = [event(&ticket.id, now, &self.bot(&ticket), EventKind::Message, detail)];
                             self.ports.events.append(&reply).await?;
@@ -670,24 +672,27 @@ impl Engine {
                 _ => {}
             }
             if session.handoff_at.is_some() {
-                return Err(EngineError::Conflict(
+                return Err(Refusal::State(
                     "an operator is handling this chat now; the operator resolves it with you".into(),
-                ));
+                )
+                .into());
             }
             if session.user_messages == 0 {
-                return Err(EngineError::Conflict(
+                return Err(Refusal::State(
                     "nothing to confirm yet: write your question, the assistant answers, then confirm it solved it"
                         .into(),
-                ));
+                )
+                .into());
             }
             // A chat the user started from no topic is filed under the bot's category.
             let category = match (&ticket.category, self.bot_of(&ticket)) {
                 (Some(category), _) => category.clone(),
                 (None, Some(bot)) => self.rules.categories.key(bot.category).to_string(),
                 (None, None) => {
-                    return Err(EngineError::Conflict(
+                    return Err(Refusal::Unsupported(
                         "this chat's channel has no assistant to close it; ask for an operator".into(),
-                    ));
+                    )
+                    .into());
                 }
             };
             let decision = self.decide(&ticket, &category, true)?;
@@ -721,15 +726,16 @@ impl Engine {
                     }
                 }
                 // The admin's rulebook sends this category to the operators even when the bot solved it.
-                return Err(EngineError::Conflict(format!(
+                return Err(Refusal::Flow(format!(
                     "the rulebook does not let the assistant close `{category}` requests; ask for an operator"
-                )));
+                ))
+                .into());
             }
             let ticket_type = decision.ticket_type().unwrap_or(TicketType::B);
             let text = self.chat_text("chat_auto_resolved", &lang, Some(&decision), &ticket);
             ticket.category = Some(category.clone());
             ticket.ticket_type = Some(ticket_type);
-            ticket.move_to(TicketState::AutoResolved, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+            ticket.move_to(TicketState::AutoResolved, now)?;
             let events = vec![
                 event(
                     &ticket.id,
@@ -798,7 +804,7 @@ impl Engine {
                 ));
                 events
             } else if decision.outcome() == Some(Outcome::AutoClosed) {
-                ticket.move_to(TicketState::AutoClosed, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                ticket.move_to(TicketState::AutoClosed, now)?;
                 let mut events = vec![
                     event(
                         &ticket.id,
@@ -827,9 +833,10 @@ impl Engine {
                 }
                 events
             } else {
-                return Err(EngineError::Conflict(format!(
+                return Err(Refusal::Flow(format!(
                     "the rulebook has no operator handoff for `{category}` chats at this time"
-                )));
+                ))
+                .into());
             };
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => {
@@ -943,24 +950,27 @@ impl Engine {
         let ticket = self.ticket(ticket_id).await?;
         super::operator::check_in_charge(&ticket, operator)?;
         if ticket.channel_kind != ChannelKind::Chat {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::Channel(format!(
                 "ticket {} came by {}, not chat: answer it on its own channel",
                 ticket.reference, ticket.channel
-            )));
+            ))
+            .into());
         }
         if ticket.state.is_final() {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::State(format!(
                 "chat {} is closed (`{}`): the user no longer reads it; answer by another channel",
                 ticket.reference, ticket.state
-            )));
+            ))
+            .into());
         }
         let events = self.ports.events.list(&ticket.id).await?;
         let session = Session::of(&events).unwrap_or_default();
         if session.handoff_at.is_none() {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::State(format!(
                 "chat {} is still with the assistant; it reaches the operators when the user asks for one",
                 ticket.reference
-            )));
+            ))
+            .into());
         }
         let said = event(
             &ticket.id,

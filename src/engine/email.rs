@@ -11,6 +11,7 @@
 //! SES replaces the Message-ID of what it sends with its own, so on AWS the `[SP-XXXXXXXX]` tag
 //! that every subject we send carries is what usually finds the ticket.
 
+use super::Refusal;
 use super::intake::{MAX_MESSAGE_BYTES, MAX_SUBJECT_BYTES};
 use super::retry::Attempts;
 use super::{Engine, EngineError, NewContact};
@@ -222,7 +223,7 @@ fn busy() -> EngineError {
 impl Engine {
     fn email_settings(&self) -> Result<&EmailSettings, EngineError> {
         self.rules.email.as_ref().ok_or_else(|| {
-            EngineError::Conflict("the rulebook has no `email:` block, so inbound mail cannot be handled".into())
+            Refusal::Unsupported("the rulebook has no `email:` block, so inbound mail cannot be handled".into()).into()
         })
     }
 
@@ -402,7 +403,7 @@ impl Engine {
                     self.ports.events.append(&events).await?;
                     return Ok::<bool, EngineError>(false);
                 }
-                current.move_to(TicketState::InProgress, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                current.move_to(TicketState::InProgress, now)?;
                 events.push(event(EventKind::Reopened, json!({"reason": "the requester wrote again"})));
                 match self.ports.tickets.update(&current, &events).await {
                     Ok(_) => return Ok(true),

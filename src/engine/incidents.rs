@@ -4,6 +4,7 @@
 //! `incident_resolved` step message, each page queueing the next. No request or step ever
 //! touches more than one page, and every ticket is notified once however often a page runs.
 
+use super::Refusal;
 use super::operator::EscalationSettings;
 use super::{Engine, EngineError, Escalated};
 use crate::domain::{Actor, Event, EventKind, Ticket, TicketId, TicketState};
@@ -101,7 +102,7 @@ impl Engine {
         let store = self.incident_store()?;
         let mut incident = store.get(id).await?;
         if incident.state == IncidentState::Resolved {
-            return Err(EngineError::Conflict(format!("incident {id} is resolved; declare a new one")));
+            return Err(Refusal::State(format!("incident {id} is resolved; declare a new one")).into());
         }
         if let Some(t) = title {
             check_text("/title", t)?;
@@ -225,26 +226,27 @@ impl Engine {
         let store = self.incident_store()?;
         let ticket = self.ports.tickets.get(id).await?;
         super::operator::check_in_charge(&ticket, actor)?;
-        let guard = super::FlowGuard::of(&self.rules, &ticket).ok_or_else(|| {
-            EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
-        })?;
+        let guard = super::FlowGuard::of(&self.rules, &ticket)
+            .ok_or_else(|| Refusal::Flow("the flow expects the rulebook's triage before any operator action".into()))?;
         if !guard.allows_step(None, CHECK_STEP) {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::Flow(format!(
                 "the flow of this ticket has no {CHECK_STEP}; it expects {}",
                 guard.expected_next(&ticket)
-            )));
+            ))
+            .into());
         }
         if !matches!(ticket.state, TicketState::TakenInCharge | TicketState::InProgress) || ticket.ticket_type.is_some()
         {
-            return Err(EngineError::Conflict(guard.refuse(&ticket, CHECK_STEP)));
+            return Err(Refusal::Flow(guard.refuse(&ticket, CHECK_STEP)).into());
         }
         let active = store.active(service).await?;
         let Some((ticket_type, target)) = guard.after_incident_check(active.is_some()) else {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::Flow(format!(
                 "the flow of this ticket sets no type after {CHECK_STEP} {}; it expects {}",
                 if active.is_some() { "with an active incident" } else { "with no active incident" },
                 guard.expected_next(&ticket)
-            )));
+            ))
+            .into());
         };
         let checked = Event {
             ticket_id: ticket.id.clone(),

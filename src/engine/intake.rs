@@ -1,5 +1,6 @@
 //! Intake: a contact on any channel opens exactly one ticket, then triage is queued.
 
+use super::Refusal;
 use super::triage::TRIAGE_TEAM;
 use super::{Engine, EngineError, TRIAGE};
 use crate::domain::codes;
@@ -169,7 +170,7 @@ impl Engine {
                 }
             }
         }
-        let created = created.ok_or_else(|| EngineError::Conflict("could not allocate a ticket reference".into()))?;
+        let created = created.ok_or_else(|| Refusal::Contended("could not allocate a ticket reference".into()))?;
         // The ticket is stored: what is left is to publish its steps, which a retry or the sweep
         // finishes if this fails, so the contact is acknowledged either way.
         if let Err(e) = self.publish_outbox(&created.outbox).await {

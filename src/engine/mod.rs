@@ -15,6 +15,7 @@ mod incidents;
 mod intake;
 mod notices;
 pub mod operator;
+pub mod refusal;
 mod reminder;
 pub mod reply_token;
 pub mod reports;
@@ -36,6 +37,7 @@ pub use incidents::{CheckedIncidents, INCIDENT_BATCH, INCIDENT_RESOLVED};
 pub use intake::{NewContact, validate_fields};
 pub use notices::NoticeRoute;
 pub use operator::{Escalated, EscalationPreview, EscalationSettings, TicketView, Withheld};
+pub use refusal::Refusal;
 pub use reminder::{CHECK_REFERENCED, FoundBy, ReminderLookup};
 pub use steps::{TRIAGE, handle_step};
 pub use sweep::{SWEEP_GRACE, SWEEP_LIMIT, SweepReport};
@@ -93,9 +95,10 @@ pub enum EngineError {
     Invalid { field: String, message: String },
     #[error("{0} not found")]
     NotFound(String),
-    /// The request does not fit the ticket's state or flow; says what is expected instead.
-    #[error("{0}")]
-    Conflict(String),
+    /// The request does not fit the ticket's state or flow: the refusal says which, and what is
+    /// expected instead.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The actor may not do this to this ticket (another operator has it in charge); says who
     /// may.
     #[error("{0}")]
@@ -117,6 +120,13 @@ impl From<StoreError> for EngineError {
     }
 }
 
+/// A move the ticket's lifecycle does not allow from its state.
+impl From<crate::domain::LifecycleError> for EngineError {
+    fn from(e: crate::domain::LifecycleError) -> Self {
+        Self::Refused(Refusal::State(e.to_string()))
+    }
+}
+
 impl EngineError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid { field: field.into(), message: message.into() }
@@ -130,7 +140,8 @@ impl EngineError {
         match self {
             Self::Invalid { message, .. } => format!("invalid input: {message}"),
             Self::NotFound(_) => "not found".into(),
-            Self::Conflict(why) | Self::Forbidden(why) | Self::Busy(why) => why.clone(),
+            Self::Refused(why) => why.to_string(),
+            Self::Forbidden(why) | Self::Busy(why) => why.clone(),
             Self::Store(e) => format!("storage: {e}"),
         }
     }

@@ -1,6 +1,7 @@
 //! The reports, as the HTTP API, the dashboard and the CLI ask for them: each one catches the
 //! aggregates up with the events stored so far, reads the cells it needs, and builds the report.
 
+use super::Refusal;
 use super::{Engine, EngineError};
 use crate::domain::TicketId;
 use crate::ports::ReportStore;
@@ -57,7 +58,7 @@ impl Engine {
     fn report_store(&self) -> Result<&dyn ReportStore, EngineError> {
         let store = self.ports.reports.as_ref();
         if !store.keeps_figures() {
-            return Err(EngineError::Conflict("this deployment keeps no report aggregates".into()));
+            return Err(Refusal::Unsupported("this deployment keeps no report aggregates".into()).into());
         }
         Ok(store)
     }

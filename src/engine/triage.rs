@@ -97,7 +97,7 @@ impl Engine {
                 }),
             }];
             if let Some((state, kind)) = ended {
-                ticket.move_to(state, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                ticket.move_to(state, now)?;
                 events.push(Event {
                     ticket_id: ticket.id.clone(),
                     at: now,

@@ -8,6 +8,7 @@
 //! <client> --webhook <url>` writes it, printing the secret once); on AWS
 //! `SPORTELLO_WEBHOOK_<CLIENT>` (the URL) and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>`.
 
+use super::Refusal;
 use super::{Engine, EngineError};
 use crate::domain::{ActorRole, Event, EventKind, Ticket, TicketId};
 use crate::ports::webhook::{WebhookRequest, WebhookSender, sign};
@@ -162,7 +163,7 @@ impl Engine {
         let ticket = self.ports.tickets.get(id).await?;
         let events = self.ports.events.list(id).await?;
         if client_of(&events) != Some(client) {
-            return Err(EngineError::Conflict(format!("ticket {} is not client {client}'s", ticket.reference)));
+            return Err(Refusal::Channel(format!("ticket {} is not client {client}'s", ticket.reference)).into());
         }
         let answered = events
             .iter()

@@ -70,6 +70,7 @@ async fn a_malfunction_with_an_active_incident_is_answered_with_the_restoration_
             .call(Role::Operator, Method::POST, &format!("{base2}/classify"), Some(json!({"ticket_type": ticket_type})))
             .await;
         assert_eq!(status, StatusCode::CONFLICT, "{ticket_type}: {p}");
+        assert_eq!(p["type"], "/problems/typed-by-incident-check", "{p}");
         assert!(p["detail"].as_str().unwrap().contains("/check-incidents instead of classify"), "{p}");
     }
     let c = ok(d
