@@ -68,7 +68,9 @@ where
         // its log lines name that trace and the steps it sends on stay in it.
         let sent_in = record.attributes.get(trace::SQS_ATTRIBUTE).filter(|h| trace::is_trace_header(h)).cloned();
         let span = match &sent_in {
-            Some(header) => tracing::info_span!(target: crate::http::SPAN_TARGET, "queued message", xray_trace_id = %header),
+            Some(header) => {
+                tracing::info_span!(target: crate::http::SPAN_TARGET, "queued message", xray_trace_id = %header)
+            }
             None => tracing::Span::none(),
         };
         let handled = async {

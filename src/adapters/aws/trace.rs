@@ -51,7 +51,8 @@ mod tests {
     fn trace_headers_are_recognised() {
         assert!(is_trace_header(HEADER));
         assert!(is_trace_header("Root=1-6753a1b2-0123456789abcdef01234567"));
-        for bad in ["", "Root=1-xyz", "Parent=53995c3f42cd8ad8", "Root=1-6753a1b2-0123456789abcdef01234567;Sampled=1 x"] {
+        for bad in ["", "Root=1-xyz", "Parent=53995c3f42cd8ad8", "Root=1-6753a1b2-0123456789abcdef01234567;Sampled=1 x"]
+        {
             assert!(!is_trace_header(bad), "{bad:?}");
         }
     }

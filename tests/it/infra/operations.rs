@@ -51,7 +51,8 @@ fn every_function_is_traced_and_logs_json_into_a_log_group_with_retention() {
     assert!(functions.len() >= 9, "{:?}", functions.keys());
     let log_groups = of_type("AWS::Logs::LogGroup");
     let retention = &template()["Parameters"]["LogRetentionDays"];
-    let days: Vec<u64> = retention["AllowedValues"].as_array().expect("retention choices").iter().map(|d| d.as_u64().unwrap()).collect();
+    let days: Vec<u64> =
+        retention["AllowedValues"].as_array().expect("retention choices").iter().map(|d| d.as_u64().unwrap()).collect();
     assert!(days.iter().all(|d| (1..=3653).contains(d)), "a finite retention only: {days:?}");
     let levels = &template()["Parameters"]["ApplicationLogLevel"]["AllowedValues"];
     // The metric lines are INFO (see the metric test below): a higher level would drop them.
@@ -155,7 +156,10 @@ fn every_alarm_notifies_the_on_call_topic_and_every_function_is_watched() {
     assert_eq!(subscription["Condition"], "HasAlarmEmail");
     assert_eq!(subscription["Properties"]["Endpoint"], reference("AlarmEmail"));
     assert_eq!(subscription["Properties"]["TopicArn"], reference("AlarmTopic"));
-    assert_eq!(template()["Conditions"]["HasAlarmEmail"], json!({"Fn::Not": [{"Fn::Equals": [reference("AlarmEmail"), ""]}]}));
+    assert_eq!(
+        template()["Conditions"]["HasAlarmEmail"],
+        json!({"Fn::Not": [{"Fn::Equals": [reference("AlarmEmail"), ""]}]})
+    );
     assert_eq!(template()["Parameters"]["AlarmEmail"]["Default"], "");
 
     for function in of_type("AWS::Lambda::Function").keys() {
@@ -168,7 +172,8 @@ fn every_alarm_notifies_the_on_call_topic_and_every_function_is_watched() {
             assert!(watched, "{function}: no alarm on {metric}");
         }
     }
-    let step_age = alarms.values().find(|a| a["MetricName"] == "ApproximateAgeOfOldestMessage").expect("a step-age alarm");
+    let step_age =
+        alarms.values().find(|a| a["MetricName"] == "ApproximateAgeOfOldestMessage").expect("a step-age alarm");
     assert_eq!(step_age["Dimensions"][0]["Value"], get_att("StepQueue", "QueueName"));
     assert_eq!(step_age["Threshold"], reference("StepAgeAlarmSeconds"));
     let sla = &resources()["SlaBreachesAlarm"]["Properties"];
@@ -296,16 +301,24 @@ fn every_metric_the_alarms_and_the_dashboard_name_is_one_the_code_emits() {
         for (ns, metric) in alarm_metrics(a) {
             if ns == namespace {
                 ours += 1;
-                assert!(emitted.contains(&metric), "{name} reads {metric:?}, which the code never emits; it emits {emitted:?}");
+                assert!(
+                    emitted.contains(&metric),
+                    "{name} reads {metric:?}, which the code never emits; it emits {emitted:?}"
+                );
             } else {
                 let ns = ns.as_str().unwrap_or_else(|| panic!("{name}: namespace {ns}"));
-                assert!(AWS_METRICS.contains(&(ns, metric.0.as_str())), "{name}: {ns} {} is not a metric AWS publishes", metric.0);
+                assert!(
+                    AWS_METRICS.contains(&(ns, metric.0.as_str())),
+                    "{name}: {ns} {} is not a metric AWS publishes",
+                    metric.0
+                );
             }
         }
     }
     assert!(ours >= 4, "the SLA and GDPR alarms read Sportello's metrics");
     let breach_report = alarm_metrics(&resources()["BreachReportAtRiskAlarm"]["Properties"]);
-    let at_risk = ("GdprDeadlinesAtRisk".to_string(), [("deadline".to_string(), "gdpr_breach_notification".to_string())].into());
+    let at_risk =
+        ("GdprDeadlinesAtRisk".to_string(), [("deadline".to_string(), "gdpr_breach_notification".to_string())].into());
     assert_eq!(breach_report, [(namespace.clone(), at_risk)]);
 
     // The dashboard: plain metric lines, and SEARCH expressions whose schema is a dimension set.
@@ -314,7 +327,10 @@ fn every_metric_the_alarms_and_the_dashboard_name_is_one_the_code_emits() {
     for metric in dashboard_metrics(&body) {
         match metric {
             Shown::Line(ns, name, dims) if ns == "Sportello/@AWS::StackName" => {
-                assert!(emitted.contains(&(name.clone(), dims.clone())), "the dashboard shows {name} {dims:?}, never emitted");
+                assert!(
+                    emitted.contains(&(name.clone(), dims.clone())),
+                    "the dashboard shows {name} {dims:?}, never emitted"
+                );
                 shown.insert(name);
             }
             Shown::Line(ns, name, _) => {
@@ -322,7 +338,8 @@ fn every_metric_the_alarms_and_the_dashboard_name_is_one_the_code_emits() {
             }
             Shown::Search(ns, name, keys) => {
                 assert_eq!(ns, "Sportello/@AWS::StackName", "{name}");
-                let found = emitted.iter().any(|(n, d)| *n == name && d.keys().cloned().collect::<BTreeSet<_>>() == keys);
+                let found =
+                    emitted.iter().any(|(n, d)| *n == name && d.keys().cloned().collect::<BTreeSet<_>>() == keys);
                 assert!(found, "the dashboard searches {name} by {keys:?}, which the code never emits");
                 shown.insert(name);
             }
@@ -390,7 +407,8 @@ fn dashboard() -> (Value, BTreeSet<String>) {
         rest = &rest[end + 1..];
     }
     text.push_str(rest);
-    let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("the dashboard body is not JSON: {e}\n{text}"));
+    let body: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("the dashboard body is not JSON: {e}\n{text}"));
     (body, named)
 }
 
@@ -411,7 +429,8 @@ fn the_dashboard_is_json_whose_widgets_show_the_stacks_resources() {
             "text" => assert!(p["markdown"].as_str().unwrap().contains("docs/operations.md")),
             "alarm" => {
                 for arn in p["alarms"].as_array().unwrap() {
-                    let alarm = arn.as_str().unwrap().strip_prefix('@').and_then(|a| a.strip_suffix(".Arn")).expect("@X.Arn");
+                    let alarm =
+                        arn.as_str().unwrap().strip_prefix('@').and_then(|a| a.strip_suffix(".Arn")).expect("@X.Arn");
                     assert!(alarms.contains_key(alarm), "the alarm widget shows {alarm}, no alarm of the stack");
                     alarms_shown.insert(alarm);
                 }
