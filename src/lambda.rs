@@ -346,7 +346,9 @@ impl Handler {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         // The invocation's X-Ray trace, which the step messages it sends carry on.
         let trace = event.context.xray_trace_id.clone().or_else(crate::adapters::aws::trace::current);
-        crate::adapters::aws::trace::within(trace, self.dispatch(event)).await
+        // Boxed: the handlers' futures are deep, and one more layer on top of them would exceed
+        // the compiler's query depth in the function binaries.
+        crate::adapters::aws::trace::within(trace, Box::pin(self.dispatch(event))).await
     }
 
     async fn dispatch(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {

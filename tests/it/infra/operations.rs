@@ -399,7 +399,7 @@ fn dashboard() -> (Value, BTreeSet<String>) {
         if name.starts_with("AWS::") || resources().contains_key(logical) {
             text.push_str(&format!("@{name}"));
         } else if let Some(p) = parameters.get(name) {
-            text.push_str(&p["Default"].to_string().trim_matches('"').to_string());
+            text.push_str(p["Default"].to_string().trim_matches('"'));
         } else {
             panic!("the dashboard names ${{{name}}}, which is no resource or parameter of the stack");
         }
