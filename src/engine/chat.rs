@@ -31,10 +31,10 @@ use crate::knowledge::search::{BotAnswer, Hit, Question, detect_language, pick_s
 use crate::ports::{StepMessage, StoreError};
 use crate::rules::resolved::Bot;
 use crate::rules::{ChannelId, Contact, Decision, Facts};
+use crate::text::sha256_hex;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 /// Longest message a user or an operator may write into a chat (bytes).
 pub const MAX_CHAT_MESSAGE_BYTES: usize = 4 * 1024;
@@ -278,10 +278,6 @@ fn message_of(seq: usize, e: &Event) -> ChatMessage {
     }
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// 244 random bits from the OS generator (two UUIDv4s), as 64 hex characters.
 fn new_token() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
@@ -308,16 +304,6 @@ fn closed(state: TicketState) -> EngineError {
         s => format!("this chat is already closed (`{s}`); start a new chat for another question"),
     })
     .into()
-}
-
-fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
-    if text.trim().is_empty() {
-        return Err(EngineError::invalid(field, "the message is empty"));
-    }
-    if text.len() > MAX_CHAT_MESSAGE_BYTES {
-        return Err(EngineError::invalid(field, format!("at most {MAX_CHAT_MESSAGE_BYTES} bytes")));
-    }
-    Ok(())
 }
 
 /// Bot phrases the rulebook does not define (it may, under the same ids, to reword them).
@@ -441,7 +427,7 @@ impl Engine {
                 now,
                 &requester(&channel),
                 EventKind::Note,
-                json!({"chat": "session", "lang": lang, "token_sha256": sha256_hex(&token)}),
+                json!({"chat": "session", "lang": lang, "token_sha256": sha256_hex(token.as_bytes())}),
             )
         };
         // The session and the bot's welcome are stored with the ticket: a chat never exists
@@ -548,7 +534,7 @@ impl Engine {
         let events = self.ports.events.list(&ticket.id).await?;
         let session = Session::of(&events).ok_or_else(not_found)?;
         // Every hash is compared, in constant time, whatever matches first.
-        let hash = sha256_hex(token);
+        let hash = sha256_hex(token.as_bytes());
         let mut known = false;
         for stored in &session.token_hashes {
             known |= bool::from(subtle::ConstantTimeEq::ct_eq(stored.as_bytes(), hash.as_bytes()));
@@ -562,7 +548,7 @@ impl Engine {
     /// The user writes; the bot answers from the knowledge base (or, after the handoff, the
     /// message waits for the operator).
     pub async fn chat_user_message(&self, reference: &str, token: &str, text: &str) -> Result<ChatReply, EngineError> {
-        check_text("/text", text)?;
+        super::check_text("/text", text, MAX_CHAT_MESSAGE_BYTES)?;
         let (ticket, session, _) = self.chat_session(reference, token).await?;
         if ticket.state.is_final() {
             return Err(closed(ticket.state));
@@ -946,7 +932,7 @@ impl Engine {
         operator: &Actor,
         body: &str,
     ) -> Result<ChatMessage, EngineError> {
-        check_text("/body", body)?;
+        super::check_text("/body", body, MAX_CHAT_MESSAGE_BYTES)?;
         let ticket = self.ticket(ticket_id).await?;
         super::operator::check_in_charge(&ticket, operator)?;
         if ticket.channel_kind != ChannelKind::Chat {

@@ -23,9 +23,9 @@ use crate::email::{
 use crate::ports::mailer::usable_message_id;
 use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
 use crate::rules::resolved::{Delivery, Email as EmailSettings};
+use crate::text::sha256_hex;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 /// How long a claim on one inbound message lasts, and how long a handled one is remembered
@@ -170,10 +170,6 @@ fn inbound_key(email: &InboundEmail, raw: &[u8]) -> String {
 /// sender's address), enough to find the same message again in the log, never the id itself.
 pub(super) fn log_id(email: &InboundEmail) -> String {
     email.message_id.as_deref().map_or_else(|| "(none)".into(), |id| sha256_hex(id.as_bytes())[..12].to_string())
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary.

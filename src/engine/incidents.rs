@@ -39,13 +39,7 @@ fn check_service(service: &str) -> Result<(), EngineError> {
 }
 
 fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
-    if text.trim().is_empty() {
-        return Err(EngineError::invalid(field, "must not be empty"));
-    }
-    if text.len() > super::operator::MAX_TEXT_BYTES {
-        return Err(EngineError::invalid(field, format!("at most {} bytes", super::operator::MAX_TEXT_BYTES)));
-    }
-    Ok(())
+    super::check_text(field, text, super::operator::MAX_TEXT_BYTES)
 }
 
 fn once<T>(r: Result<RunOnce<T>, RunOnceError<EngineError>>) -> Result<RunOnce<T>, EngineError> {

@@ -9,7 +9,6 @@ use crate::ports::{Created, NewTicket, Outboxed, StepMessage, StoreError};
 use crate::rules::resolved::FieldFormat;
 use jiff::Timestamp;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Longest subject and message a contact may carry (bytes).
@@ -58,7 +57,7 @@ impl NewContact {
             "fields": self.fields,
             "related": self.related,
         });
-        Sha256::digest(what.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        crate::text::sha256_hex(what.to_string().as_bytes())
     }
 }
 

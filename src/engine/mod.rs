@@ -153,6 +153,17 @@ impl crate::ports::StepError for EngineError {
     }
 }
 
+/// A person's text field: not blank, at most `max_bytes`; says which field when it is not.
+pub(crate) fn check_text(field: &str, text: &str, max_bytes: usize) -> Result<(), EngineError> {
+    if text.trim().is_empty() {
+        return Err(EngineError::invalid(field, "must not be empty"));
+    }
+    if text.len() > max_bytes {
+        return Err(EngineError::invalid(field, format!("at most {max_bytes} bytes")));
+    }
+    Ok(())
+}
+
 impl Engine {
     pub fn new(rules: Arc<Rules>, ports: Ports) -> Self {
         let of = rules.clone();

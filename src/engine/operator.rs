@@ -100,14 +100,9 @@ pub struct Escalated {
     pub transport_id: String,
 }
 
+/// An operator's text (a note, an answer, a reason): not blank, at most [`MAX_TEXT_BYTES`].
 fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
-    if text.trim().is_empty() {
-        return Err(EngineError::invalid(field, "must not be empty"));
-    }
-    if text.len() > MAX_TEXT_BYTES {
-        return Err(EngineError::invalid(field, format!("at most {MAX_TEXT_BYTES} bytes")));
-    }
-    Ok(())
+    super::check_text(field, text, MAX_TEXT_BYTES)
 }
 
 pub(super) fn event(
