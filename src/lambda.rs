@@ -163,7 +163,7 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     let queue_url = settings.required("SPORTELLO_STEP_QUEUE_URL")?;
     let dlq_url = settings.get("SPORTELLO_STEP_DLQ_URL").unwrap_or_else(|| format!("{queue_url}-dlq"));
     let path = rules_path(settings);
-    let rules = Rules::load(&path).map_err(|errors| {
+    let rules = Rules::load_compiled_or_yaml(&path).map_err(|errors| {
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         format!("rulebook {} has errors:\n{}", path.display(), text.join("\n"))
     })?;
