@@ -6,12 +6,27 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub enum RulesAction {
-    Check { path: PathBuf },
+    Check {
+        path: PathBuf,
+    },
     /// `rules check`, then the compiled form beside the YAML (`rules::compiled`).
-    Compile { path: PathBuf },
-    Explain { channel: String, category: String, at: String, facts: Vec<String>, rules: PathBuf },
-    Test { paths: Vec<PathBuf>, rules: PathBuf },
-    Graph { rules: PathBuf },
+    Compile {
+        path: PathBuf,
+    },
+    Explain {
+        channel: String,
+        category: String,
+        at: String,
+        facts: Vec<String>,
+        rules: PathBuf,
+    },
+    Test {
+        paths: Vec<PathBuf>,
+        rules: PathBuf,
+    },
+    Graph {
+        rules: PathBuf,
+    },
     Schema,
 }
 

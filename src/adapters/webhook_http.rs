@@ -50,7 +50,8 @@ impl HttpWebhookSender {
                 .expect("aws-lc-rs supports the default TLS versions")
                 .with_root_certificates(crate::adapters::aws::roots::root_store())
                 .with_no_client_auth();
-            let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
+            let connector =
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
         })
     }

@@ -53,11 +53,18 @@ fn the_compiled_rulebook_is_the_checked_yaml() {
     assert_eq!(json(&from_compiled.model), json(&from_yaml.model));
     assert_eq!(from_compiled.file, from_yaml.file);
     let messages = |r: &Rules| r.warnings.iter().map(ToString::to_string).collect::<Vec<_>>();
-    assert_eq!(messages(&from_compiled), messages(&from_yaml), "the check's warnings, located as rules check shows them");
+    assert_eq!(
+        messages(&from_compiled),
+        messages(&from_yaml),
+        "the check's warnings, located as rules check shows them"
+    );
     assert_eq!(from_compiled.knowledge.folder, from_yaml.knowledge.folder);
     assert_eq!(from_compiled.knowledge.articles.len(), from_yaml.knowledge.articles.len());
     for (c, y) in from_compiled.knowledge.articles.iter().zip(&from_yaml.knowledge.articles) {
-        assert_eq!((&c.file, &c.meta.id, &c.meta.lang, &c.body, c.body_line), (&y.file, &y.meta.id, &y.meta.lang, &y.body, y.body_line));
+        assert_eq!(
+            (&c.file, &c.meta.id, &c.meta.lang, &c.body, c.body_line),
+            (&y.file, &y.meta.id, &y.meta.lang, &y.body, y.body_line)
+        );
         assert_eq!(c.meta.examples, y.meta.examples);
     }
     // The calendars are worked out again from the stored schedules: the same decision at night.
@@ -89,7 +96,10 @@ fn a_missing_compiled_rulebook_falls_back_to_the_yaml() {
     let (_tmp, dir) = copy_of_default_rules();
     let err = refusal(&dir);
     assert!(matches!(err, CompiledError::Missing(_)), "{err:?}");
-    assert_eq!(err.to_string(), format!("there is no compiled rulebook at `{}`", dir.join("rulebook.compiled").display()));
+    assert_eq!(
+        err.to_string(),
+        format!("there is no compiled rulebook at `{}`", dir.join("rulebook.compiled").display())
+    );
     let rules = Rules::load_compiled_or_yaml(&dir).expect("the YAML instead");
     assert!(!rules.model.channels.is_empty());
 }
@@ -107,10 +117,16 @@ fn an_edited_yaml_makes_the_compiled_rulebook_stale_and_the_edit_is_what_loads()
     assert!(matches!(err, CompiledError::Stale { .. }), "{err:?}");
     assert!(err.to_string().contains("is stale") && err.to_string().contains("rulebook.yaml"), "{err}");
     let rules = Rules::load_compiled_or_yaml(&dir).expect("the YAML instead");
-    assert_eq!(rules.model.messages.get("ivr_welcome").and_then(|t| t.get("en")).map(String::as_str), Some("Welcome to PagoPA's support service. One moment, please."));
+    assert_eq!(
+        rules.model.messages.get("ivr_welcome").and_then(|t| t.get("en")).map(String::as_str),
+        Some("Welcome to PagoPA's support service. One moment, please.")
+    );
     // Compiling again makes it current.
     compile(&dir);
-    assert_eq!(loaded(&dir).model.messages.get("ivr_welcome").and_then(|t| t.get("en")), rules.model.messages.get("ivr_welcome").and_then(|t| t.get("en")));
+    assert_eq!(
+        loaded(&dir).model.messages.get("ivr_welcome").and_then(|t| t.get("en")),
+        rules.model.messages.get("ivr_welcome").and_then(|t| t.get("en"))
+    );
 }
 
 #[test]
@@ -149,7 +165,8 @@ fn a_compiled_rulebook_of_another_format_version_is_refused() {
     let err = refusal(&dir);
     assert!(matches!(err, CompiledError::OtherVersion { found, .. } if found == FORMAT_VERSION + 1), "{err:?}");
     assert!(
-        err.to_string().contains(&format!("format version {}; this build reads version {FORMAT_VERSION}", FORMAT_VERSION + 1)),
+        err.to_string()
+            .contains(&format!("format version {}; this build reads version {FORMAT_VERSION}", FORMAT_VERSION + 1)),
         "{err}"
     );
     assert!(Rules::load_compiled_or_yaml(&dir).is_ok(), "the YAML instead");
