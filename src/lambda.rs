@@ -10,7 +10,8 @@
 //!
 //! Settings common to all: `SPORTELLO_TABLE`, `SPORTELLO_STEP_QUEUE_URL` (and
 //! `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`), `SPORTELLO_RULES` (default `rules`, then
-//! `/var/task/rules`), `RUST_LOG` or `SPORTELLO_LOG` and `SPORTELLO_LOG_FORMAT` (JSON lines unless
+//! `/var/task/rules`; its `rulebook.compiled` when current, else the YAML: see
+//! [`crate::rules::compiled`]), `RUST_LOG` or `SPORTELLO_LOG` and `SPORTELLO_LOG_FORMAT` (JSON lines unless
 //! `text`; EMF metrics in namespace `SPORTELLO_METRICS_NAMESPACE`, default `Sportello`: see
 //! [`crate::logging`]), and
 //! `AWS_ENDPOINT_URL` for moto or LocalStack. Functions
