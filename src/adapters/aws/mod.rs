@@ -17,6 +17,7 @@ pub mod roots;
 pub mod secrets;
 pub mod table;
 mod tickets;
+pub mod trace;
 mod warm_up;
 
 pub use call_count::{Access, CallCounter, Resource, Units};
