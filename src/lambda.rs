@@ -10,7 +10,8 @@
 //!
 //! Settings common to all: `SPORTELLO_TABLE`, `SPORTELLO_STEP_QUEUE_URL` (and
 //! `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`), `SPORTELLO_RULES` (default `rules`, then
-//! `/var/task/rules`), `RUST_LOG` or `SPORTELLO_LOG` and `SPORTELLO_LOG_FORMAT` (JSON lines unless
+//! `/var/task/rules`; its `rulebook.compiled` when current, else the YAML: see
+//! [`crate::rules::compiled`]), `RUST_LOG` or `SPORTELLO_LOG` and `SPORTELLO_LOG_FORMAT` (JSON lines unless
 //! `text`; EMF metrics in namespace `SPORTELLO_METRICS_NAMESPACE`, default `Sportello`: see
 //! [`crate::logging`]), and
 //! `AWS_ENDPOINT_URL` for moto or LocalStack. Functions
@@ -167,7 +168,7 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     let queue_url = settings.required("SPORTELLO_STEP_QUEUE_URL")?;
     let dlq_url = settings.get("SPORTELLO_STEP_DLQ_URL").unwrap_or_else(|| format!("{queue_url}-dlq"));
     let path = rules_path(settings);
-    let rules = Rules::load(&path).map_err(|errors| {
+    let rules = Rules::load_compiled_or_yaml(&path).map_err(|errors| {
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         format!("rulebook {} has errors:\n{}", path.display(), text.join("\n"))
     })?;

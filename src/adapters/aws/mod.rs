@@ -13,6 +13,7 @@ pub mod lambda;
 mod mailer;
 mod queue;
 pub mod reply_queue;
+pub mod roots;
 pub mod secrets;
 pub mod table;
 mod tickets;
@@ -33,9 +34,10 @@ use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 
 /// The SDK configuration from the environment (credentials, region), optionally aimed at another
-/// endpoint (moto in tests, LocalStack on a laptop).
+/// endpoint (moto in tests, LocalStack on a laptop). HTTPS trusts the compiled-in roots
+/// ([`roots`]), so no certificate file is read at a cold start.
 pub async fn load_config(endpoint: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(roots::sdk_http_client());
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);
     }
