@@ -240,7 +240,8 @@ fn language(engine: &Engine, asked: &Option<String>) -> Result<String, Problem> 
 /// Opens (or finds again) the call's ticket, triages it at once so the answer is final, and
 /// says what the IVR plays.
 pub async fn answer_call(engine: &Engine, call: &CallStart) -> Result<CallAnswer, Problem> {
-    let call_id = call.call_id.trim();
+    // Exactly as sent: an id with spaces around it is refused, not trimmed into another call's.
+    let call_id = call.call_id.as_str();
     if call_id.is_empty() || call_id.len() > MAX_CALL_ID || !call_id.bytes().all(|b| (0x21..0x7f).contains(&b)) {
         return Err(Problem::unprocessable(
             "/call_id",
