@@ -122,12 +122,14 @@ fn a_changed_output_is_caught() {
         Some("   --> a.yaml:3:7")
     );
     assert!(line_matches(r#"  "reference": "SP-…","#, r#"  "reference": "SP-7K3Q9XWD","#));
-    assert!(line_matches("1  …  a@example.com  [SP-…] Re: x", "1  2026-12-06 12:09:10Z  a@example.com  [SP-7K3Q9XWD] Re: x"));
+    assert!(line_matches(
+        "1  …  a@example.com  [SP-…] Re: x",
+        "1  2026-12-06 12:09:10Z  a@example.com  [SP-7K3Q9XWD] Re: x"
+    ));
     assert!(!line_matches("1  …  a@example.com  [SP-…] Re: x", "1  2026-12-06  b@example.com  [SP-7K3Q9XWD] Re: x"));
     assert!(!line_matches(r#"{"state":"resolved"}"#, r#"{"state":"in_progress"}"#));
     assert!(!line_matches("SP-…  x", "SP-"));
 }
-
 
 /// The relative links of README.md and of every page of docs/ lead to files that exist.
 #[test]

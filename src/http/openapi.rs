@@ -41,7 +41,8 @@ pub fn for_rulebook(rules: &Rules) -> Result<serde_json::Value, &'static str> {
         ("Language", ids(rules.languages.iter().map(String::as_str).collect())),
     ];
     for (schema, values) in lists {
-        if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{schema}")).and_then(|s| s.as_object_mut()) {
+        if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{schema}")).and_then(|s| s.as_object_mut())
+        {
             schema.insert("enum".into(), values);
         }
     }
