@@ -189,6 +189,22 @@ async fn the_local_server_serves_the_document_as_yaml_and_json() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type, "application/json");
     let json: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(&json, document());
     assert!(json["paths"]["/operator/targets/{target}/notices"]["post"].is_object());
+    // The rulebook's ids are the enums of the id schemas, and nothing else differs.
+    let enum_of = |schema: &str| -> Vec<String> {
+        serde_json::from_value(json["components"]["schemas"][schema]["enum"].clone())
+            .unwrap_or_else(|e| panic!("{schema} has no enum of ids: {e}"))
+    };
+    assert_eq!(enum_of("TeamId"), ["chatbot", "first_level", "privacy"]);
+    assert_eq!(enum_of("Language"), ["it", "en"]);
+    assert!(enum_of("TargetId").contains(&"pagopa_specialists".to_string()), "{:?}", enum_of("TargetId"));
+    assert!(enum_of("CategoryId").contains(&"specialist_support".to_string()));
+    let on_chat = enum_of("ChatCategory");
+    // `bot` arrives on the chat only; every category of the default rulebook arrives there.
+    assert!(on_chat.contains(&"bot".to_string()) && on_chat.len() == enum_of("CategoryId").len(), "{on_chat:?}");
+    let mut without_ids = json.clone();
+    for schema in ["TeamId", "CategoryId", "ChatCategory", "TargetId", "Language"] {
+        without_ids["components"]["schemas"][schema].as_object_mut().unwrap().remove("enum");
+    }
+    assert_eq!(&without_ids, document());
 }
