@@ -167,12 +167,16 @@ where
 }
 
 impl ConnectEvent {
-    /// The same call in the plain contract: parameters win over contact attributes.
-    pub fn to_call(&self) -> CallStart {
+    /// The same call in the plain contract: parameters win over contact attributes. The contact's
+    /// `LanguageCode` is the flow's locale, not something the caller chose: one whose language is
+    /// not among `languages` (the rulebook's) leaves the language to the rulebook's default.
+    pub fn to_call(&self, languages: &[String]) -> CallStart {
         let data = &self.details.contact_data;
         let pick = |name: &str| self.details.parameters.get(name).or_else(|| data.attributes.get(name)).cloned();
-        let language = pick("language")
-            .or_else(|| data.language_code.as_deref().and_then(|c| c.split(['-', '_']).next()).map(str::to_lowercase));
+        let spoken = |l: &String| languages.iter().any(|x| x.eq_ignore_ascii_case(l));
+        let language = pick("language").or_else(|| {
+            data.language_code.as_deref().and_then(|c| c.split(['-', '_']).next()).map(str::to_lowercase).filter(spoken)
+        });
         CallStart {
             // A transferred contact gets a new id; the initial one identifies the call.
             call_id: data
@@ -352,7 +356,7 @@ async fn connect(
     ApiJson(event): ApiJson<ConnectEvent>,
 ) -> Result<Json<BTreeMap<String, String>>, Problem> {
     telephony(&state.engine, &who)?;
-    let call = event.to_call();
+    let call = event.to_call(&state.engine.rules.languages);
     let answer = answer_call(&state.engine, &call).await.map_err(connect_pointer)?;
     Ok(Json(answer.to_connect()))
 }
