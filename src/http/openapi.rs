@@ -27,7 +27,8 @@ pub fn openapi_json() -> Result<&'static serde_json::Value, &'static str> {
 }
 
 /// The document with `rules`' ids as the enums of the schemas `TeamId`, `CategoryId`,
-/// `ChatCategory`, `TargetId` and `Language`.
+/// `ChatCategory`, `TargetId`, `Language` and `ClientCategory`, and its custom fields as the
+/// properties of `CustomFields`.
 pub fn for_rulebook(rules: &Rules) -> Result<serde_json::Value, &'static str> {
     let mut doc = openapi_json()?.clone();
     let ids = |keys: Vec<&str>| serde_json::Value::from(keys);
@@ -46,7 +47,54 @@ pub fn for_rulebook(rules: &Rules) -> Result<serde_json::Value, &'static str> {
             schema.insert("enum".into(), values);
         }
     }
+    // The client apps' own categories (the part before `/` of their trees), all clients together.
+    let mut client_categories: Vec<&str> =
+        rules.clients.values().flat_map(|c| c.categories.keys().map(|k| k.split('/').next().unwrap_or(k))).collect();
+    client_categories.sort_unstable();
+    client_categories.dedup();
+    if let Some(schema) = doc.pointer_mut("/components/schemas/ClientCategory").and_then(|s| s.as_object_mut()) {
+        schema.insert("enum".into(), client_categories.into());
+    }
+    // The IVR menu's keys: as a string (blank for no choice; spaces around are ignored), or a number.
+    if let Some((_, _, voice)) = rules.channel_of_kind(crate::domain::ChannelKind::Voice) {
+        let keys: Vec<String> = voice.menu.keys().map(|k| k.replace('*', "\\*")).collect();
+        let pattern = format!("^\\s*({})?\\s*$", keys.join("|"));
+        if let Some(schema) = doc.pointer_mut("/components/schemas/MenuKey").and_then(|s| s.as_object_mut()) {
+            schema.insert("pattern".into(), pattern.into());
+        }
+        let digits: Vec<u64> = voice.menu.keys().filter_map(|k| k.parse().ok()).collect();
+        if let Some(schema) = doc.pointer_mut("/components/schemas/MenuDigit").and_then(|s| s.as_object_mut()) {
+            schema.insert("enum".into(), digits.into());
+        }
+    }
+    // The custom fields by name, each with its format.
+    if let Some(schema) = doc.pointer_mut("/components/schemas/CustomFields").and_then(|s| s.as_object_mut()) {
+        let properties: serde_json::Map<String, serde_json::Value> = rules
+            .custom_fields
+            .iter()
+            .map(|(name, field)| (name.as_str().to_string(), field_schema(field.format)))
+            .collect();
+        schema.insert("properties".into(), properties.into());
+        schema.insert("additionalProperties".into(), false.into());
+    }
     Ok(doc)
+}
+
+/// A custom field's value: its format's name (`docs/openapi.yaml`, `CustomFields`, says what each
+/// checks, check digits included); a text field holds at most 256 bytes.
+fn field_schema(format: crate::rules::model::FieldFormat) -> serde_json::Value {
+    use crate::rules::model::FieldFormat;
+    let name = match format {
+        FieldFormat::Text => None,
+        FieldFormat::NoticeCode => Some("notice-code"),
+        FieldFormat::EntityFiscalCode => Some("entity-fiscal-code"),
+        FieldFormat::FiscalCode => Some("fiscal-code"),
+        FieldFormat::RptId => Some("rpt-id"),
+    };
+    match name {
+        Some(format) => serde_json::json!({"type": "string", "format": format}),
+        None => serde_json::json!({"type": "string", "maxLength": 256}),
+    }
 }
 
 pub fn router() -> Router<AppState> {

@@ -198,7 +198,11 @@ fn menu_category<'r>(rules: &'r Rules, channel: &Channel, menu: &Option<Value>) 
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
         Some(Value::String(s)) => s.trim().to_string(),
-        Some(Value::Number(n)) => n.to_string(),
+        // `4` and `4.0` are the same key, as JSON Schema counts integers.
+        Some(Value::Number(n)) => match n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15) {
+            Some(whole) => (whole as i64).to_string(),
+            None => n.to_string(),
+        },
         Some(_) => {
             return Err(Problem::unprocessable(
                 "/menu",
