@@ -417,7 +417,7 @@ pub async fn voice_event(engine: &Engine, app: Router, event: LambdaEvent<Value>
         let connect: crate::http::voice::ConnectEvent =
             serde_json::from_value(payload).map_err(|e| format!("not an Amazon Connect contact-flow event: {e}"))?;
         // An error takes the contact flow's error branch, which plays its own message.
-        return match crate::http::voice::answer_call(engine, &connect.to_call()).await {
+        return match crate::http::voice::answer_call(engine, &connect.to_call(&engine.rules.languages)).await {
             Ok(answer) => Ok(serde_json::to_value(answer.to_connect())?),
             Err(problem) => {
                 let problem = crate::http::voice::connect_pointer(problem);

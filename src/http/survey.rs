@@ -19,6 +19,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct SurveyBody {
     /// 1 (very unsatisfied) to 5 (very satisfied).
+    #[serde(deserialize_with = "super::whole_number")]
     pub rating: i64,
     #[serde(default)]
     pub comment: Option<String>,

@@ -184,6 +184,41 @@ async fn the_local_server_serves_the_document_as_yaml_and_json() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type, "application/json");
     let json: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(&json, document());
     assert!(json["paths"]["/operator/targets/{target}/notices"]["post"].is_object());
+    // The rulebook's ids are the enums of the id schemas, and nothing else differs.
+    let enum_of = |schema: &str| -> Vec<String> {
+        serde_json::from_value(json["components"]["schemas"][schema]["enum"].clone())
+            .unwrap_or_else(|e| panic!("{schema} has no enum of ids: {e}"))
+    };
+    assert_eq!(enum_of("TeamId"), ["chatbot", "first_level", "privacy"]);
+    assert_eq!(enum_of("Language"), ["it", "en"]);
+    assert!(enum_of("TargetId").contains(&"pagopa_specialists".to_string()), "{:?}", enum_of("TargetId"));
+    assert!(enum_of("CategoryId").contains(&"specialist_support".to_string()));
+    let on_chat = enum_of("ChatCategory");
+    // `bot` arrives on the chat only; every category of the default rulebook arrives there.
+    assert!(on_chat.contains(&"bot".to_string()) && on_chat.len() == enum_of("CategoryId").len(), "{on_chat:?}");
+    assert!(enum_of("ClientCategory").contains(&"io_pagamenti_pagopa".to_string()));
+    assert_eq!(json["components"]["schemas"]["MenuDigit"]["enum"], serde_json::json!([1, 2, 3, 4]));
+    assert_eq!(json["components"]["schemas"]["MenuKey"]["pattern"], "^\\s*(1|2|3|4)?\\s*$");
+    let fields = &json["components"]["schemas"]["CustomFields"];
+    assert_eq!(fields["properties"]["notice_code"]["format"], "notice-code");
+    assert_eq!(fields["additionalProperties"], false);
+    let mut without_ids = json.clone();
+    let schemas = without_ids["components"]["schemas"].as_object_mut().unwrap();
+    for (schema, added) in [
+        ("TeamId", "enum"),
+        ("CategoryId", "enum"),
+        ("ChatCategory", "enum"),
+        ("TargetId", "enum"),
+        ("Language", "enum"),
+        ("ClientCategory", "enum"),
+        ("MenuDigit", "enum"),
+        ("MenuKey", "pattern"),
+        ("CustomFields", "properties"),
+    ] {
+        schemas[schema].as_object_mut().unwrap().remove(added);
+    }
+    schemas["CustomFields"]["additionalProperties"] =
+        document()["components"]["schemas"]["CustomFields"]["additionalProperties"].clone();
+    assert_eq!(&without_ids, document());
 }

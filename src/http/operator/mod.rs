@@ -211,7 +211,7 @@ fn ticket_json(t: &Ticket) -> Value {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SweepBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole_number")]
     older_than_seconds: u64,
 }
 
