@@ -13,6 +13,8 @@ pub mod lambda;
 mod mailer;
 mod queue;
 pub mod reply_queue;
+pub mod report_export;
+pub mod reports;
 pub mod secrets;
 pub mod table;
 mod tickets;
@@ -24,6 +26,8 @@ pub use incidents::DynamoIncidents;
 pub use kb_candidates::DynamoKbCandidates;
 pub use mailer::SesMailer;
 pub use queue::{SqsQueue, create_queue_with_dlq};
+pub use report_export::S3Export;
+pub use reports::DynamoReports;
 pub use tickets::DynamoStore;
 pub use warm_up::warm_up;
 
