@@ -558,6 +558,11 @@ pub fn date_of(day: i32) -> jiff::civil::Date {
 /// in the slim cube; a figure of one escalation counts in the ticket's row, its target's row and
 /// the slim cube.
 pub fn cells(facts: &TicketFacts) -> BTreeMap<CellKey, super::Metrics> {
+    cells_of(facts, &facts.marks)
+}
+
+/// The cells `marks` add to, for a ticket in the groups of `facts`.
+fn cells_of(facts: &TicketFacts, marks: &[Mark]) -> BTreeMap<CellKey, super::Metrics> {
     let mut out: BTreeMap<CellKey, super::Metrics> = BTreeMap::new();
     let mut add = |cube: Cube, day: i32, dims: &Dims, target: &str, incident: &str, key: MetricKey, value: i64| {
         out.entry(CellKey {
@@ -572,7 +577,7 @@ pub fn cells(facts: &TicketFacts) -> BTreeMap<CellKey, super::Metrics> {
     };
     let slim = Dims { operator: String::new(), ..facts.dims.clone() };
     let none = Dims::default();
-    for m in &facts.marks {
+    for m in marks {
         match m.cube {
             Cube::Period | Cube::Open => {
                 add(m.cube, m.day, &facts.dims, "", "", m.key, m.value);
@@ -597,6 +602,23 @@ pub fn cells(facts: &TicketFacts) -> BTreeMap<CellKey, super::Metrics> {
 
 /// What changes in the aggregates when a ticket's facts go from `old` to `new`.
 pub fn delta(old: Option<&TicketFacts>, new: &TicketFacts) -> BTreeMap<CellKey, super::Metrics> {
+    // In the same groups, only the marks that changed move: most events change a few marks or
+    // none, and the cells of a ticket's other marks need not be worked out twice.
+    if let Some(old) = old
+        && old.dims == new.dims
+        && old.targets == new.targets
+    {
+        if old.marks == new.marks {
+            return BTreeMap::new();
+        }
+        let (gone, came) = changed_marks(&old.marks, &new.marks);
+        let mut out = cells_of(new, &came);
+        for (k, m) in cells_of(old, &gone) {
+            out.entry(k).or_default().merge(&m, -1);
+        }
+        out.retain(|_, v| !v.is_empty());
+        return out;
+    }
     let mut out = cells(new);
     if let Some(old) = old {
         for (k, m) in cells(old) {
@@ -605,6 +627,20 @@ pub fn delta(old: Option<&TicketFacts>, new: &TicketFacts) -> BTreeMap<CellKey, 
     }
     out.retain(|_, v| !v.is_empty());
     out
+}
+
+/// The marks only in `old`, and those only in `new` (as multisets: a mark made twice counts
+/// twice).
+fn changed_marks(old: &[Mark], new: &[Mark]) -> (Vec<Mark>, Vec<Mark>) {
+    let mut came: Vec<Option<&Mark>> = new.iter().map(Some).collect();
+    let mut gone = Vec::new();
+    for m in old {
+        match came.iter_mut().find(|c| c.is_some_and(|c| c == m)) {
+            Some(slot) => *slot = None,
+            None => gone.push(m.clone()),
+        }
+    }
+    (gone, came.into_iter().flatten().cloned().collect())
 }
 
 #[cfg(test)]
