@@ -546,7 +546,7 @@ async fn run_the_flows(d: &mut Deployment) {
     // the reports function in batches; then the supervisors' reports through the operator API.
     let server = tokio::task::spawn_blocking(crate::support::moto::server).await.unwrap();
     let table = d.url("TicketsTable");
-    let stream = crate::support::moto::TableStream::new(server, d.stack.config.clone(), &table);
+    let stream = crate::support::stream::TableStream::new(server, d.stack.config.clone(), &table);
     let records = stream.records(false).await;
     // What the template's filter lets through: new event items.
     let events: Vec<Value> = records

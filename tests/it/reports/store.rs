@@ -202,7 +202,8 @@ async fn redelivered_events_change_nothing(b: &dyn Backend) {
     let again = b.redeliver_reports().await;
     assert!(again > 20, "every event delivered again: {again}");
     assert_eq!(desk.month(&[Dim::Channel, Dim::Type, Dim::Team]).await, once);
-    let facts = b.reports().facts(&desk.tickets.lock().unwrap()[0]).await.unwrap().expect("the facts of a ticket");
+    let first = desk.tickets.lock().unwrap()[0].clone();
+    let facts = b.reports().facts(&first).await.unwrap().expect("the facts of a ticket");
     assert!(facts.applied.len() >= 4, "{facts:?}");
 }
 

@@ -2,7 +2,8 @@
 //! own table and queues.
 
 use super::Backend;
-use crate::support::moto::{MotoServer, Space, TableStream, sdk_config, server};
+use crate::support::moto::{MotoServer, Space, sdk_config, server};
+use crate::support::stream::TableStream;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
