@@ -18,6 +18,7 @@ pub mod reports;
 pub mod secrets;
 pub mod table;
 mod tickets;
+pub mod trace;
 mod warm_up;
 
 pub use call_count::{Access, CallCounter, Resource, Units};
