@@ -55,6 +55,7 @@ pub enum Function {
     Triage,
     Notices,
     Clock,
+    Reports,
 }
 
 /// What a function's engine is built with, beyond the tickets, the step queue and SES.
@@ -67,10 +68,12 @@ struct Needs {
     mails_requesters: bool,
     /// Escalates or reminds targets (their queues, and mail from `SPORTELLO_ESCALATION_FROM`).
     escalates: bool,
+    /// Reads the report aggregates the reports function keeps (the operator API's reports).
+    reads_reports: bool,
 }
 
 impl Function {
-    pub const ALL: [Function; 9] = [
+    pub const ALL: [Function; 10] = [
         Function::Api,
         Function::Chat,
         Function::Voice,
@@ -80,6 +83,7 @@ impl Function {
         Function::Triage,
         Function::Notices,
         Function::Clock,
+        Function::Reports,
     ];
 
     /// The binary (and SAM `BuildProperties.Binary`) that runs it.
@@ -94,6 +98,7 @@ impl Function {
             Function::Triage => "sportello-triage",
             Function::Notices => "sportello-notices",
             Function::Clock => "sportello-clock",
+            Function::Reports => "sportello-reports",
         }
     }
 
@@ -102,11 +107,25 @@ impl Function {
     }
 
     fn needs(self) -> Needs {
-        let none = Needs { reply_tokens: false, webhooks: false, mails_requesters: false, escalates: false };
+        let none = Needs {
+            reply_tokens: false,
+            webhooks: false,
+            mails_requesters: false,
+            escalates: false,
+            reads_reports: false,
+        };
         match self {
-            Function::Api | Function::Chat | Function::Voice | Function::Notices => none,
-            // Answers inline (mail, chat, webhooks), escalates, declares incidents.
-            Function::Operator => Needs { reply_tokens: true, webhooks: true, mails_requesters: true, escalates: true },
+            // The reports function folds what the others write; it builds the same engine for
+            // its rulebook and its ticket store.
+            Function::Api | Function::Chat | Function::Voice | Function::Notices | Function::Reports => none,
+            // Answers inline (mail, chat, webhooks), escalates, declares incidents; shows reports.
+            Function::Operator => Needs {
+                reply_tokens: true,
+                webhooks: true,
+                mails_requesters: true,
+                escalates: true,
+                reads_reports: true,
+            },
             // Acknowledges, and checks targets' replies.
             Function::EmailHttp | Function::EmailSqs => Needs { reply_tokens: true, mails_requesters: true, ..none },
             // Retries answers, runs the incident fan-out and posts webhooks.
@@ -182,8 +201,15 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     // Cold starts pay their TLS handshakes here, during init, not on the first request.
     warm_up(&init.clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
     let ports = crate::adapters::aws::ports_with(&init.clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
+    let tickets = ports.tickets.clone();
     let rules = Arc::new(rules);
     let mut app = AppBuilder::new(rules.clone(), ports);
+    if needs.reads_reports {
+        let projector = Arc::new(crate::reports::Projector::new(&rules));
+        let reports =
+            crate::adapters::aws::DynamoReports::new(init.clients.dynamodb.clone(), &table, tickets, projector);
+        app = app.reports(Arc::new(reports));
+    }
     if let Some(clock) = &init.clock {
         app = app.clock(clock.clone());
     }
@@ -241,6 +267,47 @@ pub enum Handler {
     Notices { engine: Engine, dead_letters: Option<NoticeDeadLetters> },
     /// The clock's tick.
     Clock { engine: Engine, settings: EscalationSettings },
+    /// New events from the tickets table's stream: folded into the report aggregates, and
+    /// written to the analysts' export when a bucket is set.
+    Reports(ReportFeed),
+}
+
+/// What the reports function does with a batch of the table's stream.
+pub struct ReportFeed {
+    pub reports: crate::adapters::aws::DynamoReports,
+    pub export: Option<crate::adapters::aws::S3Export>,
+    pub projector: Arc<crate::reports::Projector>,
+}
+
+impl ReportFeed {
+    /// One batch: the export first (a batch retried writes the same objects), then the fold.
+    /// Answers Lambda's partial batch response: the first record of the first ticket that
+    /// could not be folded, so the batch is retried from there (what was folded is not folded
+    /// twice).
+    pub async fn handle(&self, payload: &Value) -> Result<Value, Error> {
+        let records = crate::adapters::aws::reports::stream_records(payload)?;
+        let events: Vec<(String, crate::reports::FeedEvent)> =
+            records.iter().filter_map(|r| r.event.clone().map(|e| (r.sequence.clone(), e))).collect();
+        let first_of = |pick: &dyn Fn(&crate::reports::FeedEvent) -> bool| {
+            events.iter().find(|(_, e)| pick(e)).map(|(seq, _)| seq.clone())
+        };
+        if let Some(export) = &self.export
+            && let Err(e) = export.write(&events, &self.projector).await
+        {
+            tracing::warn!(error = %e, "reports: the export failed; the batch is retried");
+            let first = records.first().map(|r| r.sequence.clone());
+            return Ok(batch_failures(first.into_iter().collect()));
+        }
+        let failed = self.reports.fold(events.iter().map(|(_, e)| e.clone()).collect()).await;
+        let retry_from = failed.iter().filter_map(|(ticket, _)| first_of(&|e| &e.event.ticket_id == ticket)).min();
+        tracing::info!(records = records.len(), events = events.len(), failed = failed.len(), "reports: batch folded");
+        Ok(batch_failures(retry_from.into_iter().collect()))
+    }
+}
+
+fn batch_failures(sequences: Vec<String>) -> Value {
+    let items: Vec<Value> = sequences.into_iter().map(|s| serde_json::json!({"itemIdentifier": s})).collect();
+    serde_json::json!({"batchItemFailures": items})
 }
 
 /// Builds `function` from its init. HTTP requests run in a span carrying their `request_id`.
@@ -284,6 +351,22 @@ async fn build_handler(function: Function, init: &Init) -> Result<Handler, Error
         Function::Clock => {
             let settings = escalation_settings(init, &engine.rules);
             Handler::Clock { engine, settings }
+        }
+        Function::Reports => {
+            let table = init.settings.required("SPORTELLO_TABLE")?;
+            let projector = Arc::new(crate::reports::Projector::new(&engine.rules));
+            let reports = crate::adapters::aws::DynamoReports::new(
+                init.clients.dynamodb.clone(),
+                table,
+                engine.ports.tickets.clone(),
+                projector.clone(),
+            );
+            let bucket = init.settings.get("SPORTELLO_EXPORT_BUCKET");
+            if bucket.is_none() {
+                tracing::warn!("SPORTELLO_EXPORT_BUCKET is not set: events are folded into the reports, not exported");
+            }
+            let export = bucket.map(|b| crate::adapters::aws::S3Export::new(init.clients.s3.clone(), b));
+            Handler::Reports(ReportFeed { reports, export, projector })
         }
     })
 }
@@ -369,6 +452,7 @@ impl Handler {
                 report.log();
                 Ok(serde_json::to_value(report)?)
             }
+            Handler::Reports(feed) => feed.handle(&event.payload).await,
         }
     }
 }

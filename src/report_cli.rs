@@ -318,6 +318,7 @@ fn overview_text(r: &crate::reports::report::Overview) -> String {
             "resolved",
             "bot",
             "containment",
+            "handed off",
             "FCR",
             "1st resp p50/p90 (biz)",
             "resolution p50/p90 (biz)",
@@ -337,6 +338,7 @@ fn overview_text(r: &crate::reports::report::Overview) -> String {
             f.tickets.resolved.to_string(),
             f.tickets.auto_resolved.to_string(),
             percent(f.tickets.containment_rate),
+            f.bot.handed_off.to_string(),
             percent(f.tickets.first_contact_resolution_rate),
             time(&f.first_response.business),
             time(&f.resolution.business),
@@ -359,12 +361,24 @@ fn overview_text(r: &crate::reports::report::Overview) -> String {
         })
         .collect();
     rows.push(row(r.by.iter().map(|_| "(all)".to_string()).collect(), &r.total));
+    let bot = &r.total.bot;
+    let reasons: Vec<String> = crate::reports::metric::HANDOFF_REASONS
+        .iter()
+        .filter_map(|r| bot.handoff_reasons.get(*r).filter(|n| **n > 0).map(|n| format!("{r} {n}")))
+        .collect();
     format!(
-        "Overview {} ({} to {}, {})\n\n{}",
+        "Overview {} ({} to {}, {})\n\n{}\nBot: {} conversations, {} solved ({}), {} handed off, {} closed out of hours; \
+         why they left: {}\n",
         r.period.label,
         r.period.from,
         r.period.to,
         r.time_zone,
-        text_table(&columns, &rows)
+        text_table(&columns, &rows),
+        bot.conversations,
+        bot.contained,
+        percent(bot.containment_rate),
+        bot.handed_off,
+        bot.closed_out_of_hours,
+        if reasons.is_empty() { "-".to_string() } else { reasons.join(", ") },
     )
 }

@@ -98,6 +98,12 @@ pub const SETTINGS: &[Setting] = &[
     family("SPORTELLO_WEBHOOK_SECRET_", true, "the secret each API client's webhook events are signed with"),
     family("SPORTELLO_WEBHOOK_", false, "each API client's webhook URL (empty: none)"),
     var("SPORTELLO_NOTICE_DLQ_URL", Lambda, Deploy, "where the notices function moves refused notices"),
+    var(
+        "SPORTELLO_EXPORT_BUCKET",
+        Lambda,
+        Deploy,
+        "the S3 bucket the reports function writes the analysts' event export to (`events/date=.../`)",
+    ),
     secret("SPORTELLO_MAIL_TOKEN_SHA256", "hex SHA-256 of the mail gateway's secret on POST /email/inbound"),
     var(
         "SPORTELLO_IAM_CLIENTS",

@@ -81,6 +81,7 @@ catalogue! {
     nav_queue: "Coda", "Queue";
     nav_search: "Cerca", "Search";
     nav_incidents: "Incidenti", "Incidents";
+    nav_reports: "Report", "Reports";
     switch_language: "English", "Italiano";
     switch_language_label: "Read the console in English", "Leggi la console in italiano";
     signed_in_as: "Collegato come {id}", "Signed in as {id}";

@@ -19,6 +19,7 @@ pub mod i18n;
 mod incidents;
 pub mod oidc;
 mod queue;
+mod reports;
 mod search;
 pub mod session;
 mod ticket;
@@ -87,6 +88,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(console: Console) -> Router<S> {
         .route("/tickets/{reference}/{action}", post(ticket::act))
         .route("/incidents", get(incidents::page).post(incidents::declare))
         .route("/incidents/{id}/{action}", post(incidents::act))
+        .route("/reports", get(reports::dashboard))
+        .route("/reports/tickets", get(reports::tickets))
         .route("/privacy/erasure", get(erasure::show))
         .route("/privacy/erasure/{action}", post(erasure::act))
         .layer(axum::middleware::map_response(security_headers))

@@ -23,6 +23,8 @@ pub struct Frame {
     pub asset_js: &'static str,
     /// The signed-in operator is on the privacy team (the erasure door is theirs).
     pub privacy: bool,
+    /// The signed-in operator may see reports (supervisors, admins, the privacy team).
+    pub reports: bool,
 }
 
 impl Frame {
@@ -62,6 +64,7 @@ pub fn frame(
         roles,
         lang_href: format!("/lang/{}?next={}", t.lang.other().code(), super::oidc::urlencode(path)),
         privacy: who.is_some_and(|w| w.has(crate::http::operator_auth::PRIVACY_ROLE)),
+        reports: who.is_some_and(|w| w.require(crate::http::operator_auth::Endpoint::Reports).is_ok()),
         asset_css: super::assets::CSS_URL,
         asset_js: super::assets::JS_URL,
     }

@@ -161,8 +161,9 @@ enum BotOutcome {
 /// Why the user left the bot for an operator.
 fn handoff_reason(session: &Session) -> &'static str {
     match session.last_turn {
-        // The bot could not answer: it asked back, or found nothing.
-        Some(BotTurn::AskBack | BotTurn::NoMatch) => "not_sure",
+        // The bot could not answer: its suggestions did not fit, or it found nothing.
+        Some(BotTurn::AskBack) => "ask_back_unresolved",
+        Some(BotTurn::NoMatch) => "no_fitting_article",
         _ => "asked_for_operator",
     }
 }

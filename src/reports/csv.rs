@@ -201,6 +201,15 @@ fn figure_columns(f: &Figures) -> Vec<(String, Value)> {
         c.push((format!("ratings_{}", i + 1), (*n).into()));
     }
     c.push(("survey_comments".into(), f.csat.comments.into()));
+    c.push(("bot_conversations".into(), f.bot.conversations.into()));
+    c.push(("bot_contained".into(), f.bot.contained.into()));
+    c.push(("bot_handed_off".into(), f.bot.handed_off.into()));
+    c.push(("bot_closed_out_of_hours".into(), f.bot.closed_out_of_hours.into()));
+    c.push(("bot_containment_rate".into(), f.bot.containment_rate.into()));
+    c.push(("bot_asked_back".into(), f.bot.asked_back.into()));
+    for reason in super::metric::HANDOFF_REASONS {
+        c.push((format!("handoff_{reason}"), f.bot.handoff_reasons.get(reason).copied().unwrap_or(0).into()));
+    }
     c
 }
 

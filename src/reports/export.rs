@@ -1,5 +1,5 @@
 //! The event history for analysts, without personal data: one JSON object per event (NDJSON
-//! locally; the same records go to S3 through Kinesis Data Firehose on AWS, for Athena).
+//! locally; on AWS the reports function writes the same records to S3, for Athena).
 //!
 //! An event's `detail` can quote what a requester wrote, so only an allow-list of keys is kept,
 //! and only values that look like ids, codes, numbers, booleans or times (no spaces, at most 64
@@ -13,9 +13,12 @@ use serde_json::{Map, Value};
 
 /// The detail keys an export keeps.
 const KEPT: &[&str] = &[
+    "article",
+    "asked_back",
     "assignee",
     "category",
     "channel",
+    "chat",
     "continues_as",
     "deadline",
     "due",
@@ -25,7 +28,9 @@ const KEPT: &[&str] = &[
     "in_service_hours",
     "incident",
     "incident_resolved",
+    "outcome",
     "rating",
+    "reason",
     "reminds",
     "service",
     "state",

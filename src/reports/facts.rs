@@ -8,7 +8,7 @@
 //! ticket that moves from Q to A moves its counts, a reopened ticket stops counting as resolved,
 //! and an event delivered twice is folded once and changes nothing the second time.
 
-use super::metric::{DeadlineKind, Histogram, MetricKey, bucket, key, open_state_key};
+use super::metric::{DeadlineKind, Histogram, MetricKey, bucket, handoff_reason_key, key, open_state_key};
 use crate::domain::{ActorRole, ChannelKind, EventKind, Ticket, TicketId, TicketState};
 use crate::rules::Rules;
 use crate::rules::calendar::Schedule;
@@ -187,6 +187,9 @@ pub struct TicketFacts {
     pub incident_linked_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident_reached_at: Option<Timestamp>,
+    /// How the chat's conversation with the bot ended (its latest `outcome` note).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotEnd>,
 
     /// The ticket as the marks saw it.
     #[serde(default)]
@@ -204,6 +207,53 @@ pub struct TicketFacts {
     pub marks: Vec<Mark>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watch: Vec<Watched>,
+}
+
+/// How a conversation with the bot ended: what the chat's `outcome` note says, ids and words
+/// of the engine's own only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotEnd {
+    pub at: Timestamp,
+    /// `contained`, `handed_off` or `closed_out_of_hours`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub asked_back: bool,
+}
+
+impl BotEnd {
+    /// The outcome note's detail, if `detail` is one.
+    pub fn of(at: Timestamp, detail: &serde_json::Value) -> Option<BotEnd> {
+        let text = |k: &str| detail.get(k).and_then(|v| v.as_str());
+        if text("chat") != Some("outcome") {
+            return None;
+        }
+        Some(BotEnd {
+            at,
+            outcome: text("outcome")?.to_string(),
+            reason: text("reason").map(str::to_string),
+            asked_back: detail.get("asked_back").and_then(|v| v.as_u64()).is_some_and(|n| n > 0),
+        })
+    }
+
+    /// The figures it counts in.
+    pub fn keys(&self) -> Vec<MetricKey> {
+        let mut out = vec![key::BOT_CONVERSATIONS];
+        match self.outcome.as_str() {
+            "contained" => out.push(key::BOT_CONTAINED),
+            "handed_off" => out.push(key::BOT_HANDED_OFF),
+            "closed_out_of_hours" => out.push(key::BOT_CLOSED_OUT_OF_HOURS),
+            _ => {}
+        }
+        if self.outcome != "contained" {
+            out.push(handoff_reason_key(self.reason.as_deref().unwrap_or("other")));
+        }
+        if self.asked_back {
+            out.push(key::BOT_ASKED_BACK);
+        }
+        out
+    }
 }
 
 impl TicketFacts {
@@ -251,6 +301,11 @@ impl TicketFacts {
                 if let Some(incident) = text("incident_resolved") {
                     self.incident.get_or_insert_with(|| incident.to_string());
                     min(&mut self.incident_reached_at, e.at);
+                }
+                if let Some(end) = BotEnd::of(e.at, &e.detail)
+                    && self.bot.as_ref().is_none_or(|b| b.at <= end.at)
+                {
+                    self.bot = Some(end);
                 }
             }
             _ => {}
@@ -439,6 +494,12 @@ impl Projector {
                 }
             }
         }
+        if let Some(bot) = &f.bot {
+            let day = self.day(bot.at);
+            for k in bot.keys() {
+                push(Cube::Period, day, "", k, 1);
+            }
+        }
         if let (Some(incident), Some(linked)) = (&f.incident, f.incident_linked_at) {
             let day = self.day(linked);
             let mut mark = |key: MetricKey, value: i64| {
@@ -497,6 +558,11 @@ pub fn date_of(day: i32) -> jiff::civil::Date {
 /// in the slim cube; a figure of one escalation counts in the ticket's row, its target's row and
 /// the slim cube.
 pub fn cells(facts: &TicketFacts) -> BTreeMap<CellKey, super::Metrics> {
+    cells_of(facts, &facts.marks)
+}
+
+/// The cells `marks` add to, for a ticket in the groups of `facts`.
+fn cells_of(facts: &TicketFacts, marks: &[Mark]) -> BTreeMap<CellKey, super::Metrics> {
     let mut out: BTreeMap<CellKey, super::Metrics> = BTreeMap::new();
     let mut add = |cube: Cube, day: i32, dims: &Dims, target: &str, incident: &str, key: MetricKey, value: i64| {
         out.entry(CellKey {
@@ -511,7 +577,7 @@ pub fn cells(facts: &TicketFacts) -> BTreeMap<CellKey, super::Metrics> {
     };
     let slim = Dims { operator: String::new(), ..facts.dims.clone() };
     let none = Dims::default();
-    for m in &facts.marks {
+    for m in marks {
         match m.cube {
             Cube::Period | Cube::Open => {
                 add(m.cube, m.day, &facts.dims, "", "", m.key, m.value);
@@ -536,6 +602,23 @@ pub fn cells(facts: &TicketFacts) -> BTreeMap<CellKey, super::Metrics> {
 
 /// What changes in the aggregates when a ticket's facts go from `old` to `new`.
 pub fn delta(old: Option<&TicketFacts>, new: &TicketFacts) -> BTreeMap<CellKey, super::Metrics> {
+    // In the same groups, only the marks that changed move: most events change a few marks or
+    // none, and the cells of a ticket's other marks need not be worked out twice.
+    if let Some(old) = old
+        && old.dims == new.dims
+        && old.targets == new.targets
+    {
+        if old.marks == new.marks {
+            return BTreeMap::new();
+        }
+        let (gone, came) = changed_marks(&old.marks, &new.marks);
+        let mut out = cells_of(new, &came);
+        for (k, m) in cells_of(old, &gone) {
+            out.entry(k).or_default().merge(&m, -1);
+        }
+        out.retain(|_, v| !v.is_empty());
+        return out;
+    }
     let mut out = cells(new);
     if let Some(old) = old {
         for (k, m) in cells(old) {
@@ -544,6 +627,20 @@ pub fn delta(old: Option<&TicketFacts>, new: &TicketFacts) -> BTreeMap<CellKey, 
     }
     out.retain(|_, v| !v.is_empty());
     out
+}
+
+/// The marks only in `old`, and those only in `new` (as multisets: a mark made twice counts
+/// twice).
+fn changed_marks(old: &[Mark], new: &[Mark]) -> (Vec<Mark>, Vec<Mark>) {
+    let mut came: Vec<Option<&Mark>> = new.iter().map(Some).collect();
+    let mut gone = Vec::new();
+    for m in old {
+        match came.iter_mut().find(|c| c.is_some_and(|c| c == m)) {
+            Some(slot) => *slot = None,
+            None => gone.push(m.clone()),
+        }
+    }
+    (gone, came.into_iter().flatten().cloned().collect())
 }
 
 #[cfg(test)]

@@ -48,6 +48,18 @@ pub mod key {
     pub const RATING_SUM: MetricKey = 57;
     pub const SURVEY_COMMENTS: MetricKey = 58;
 
+    /// Chat conversations with the bot that ended, on the day they ended (the `outcome` note):
+    /// contained (solved by the bot, type B), handed off to an operator, or closed out of hours.
+    pub const BOT_CONVERSATIONS: MetricKey = 60;
+    pub const BOT_CONTAINED: MetricKey = 61;
+    pub const BOT_HANDED_OFF: MetricKey = 62;
+    pub const BOT_CLOSED_OUT_OF_HOURS: MetricKey = 63;
+    /// Of the conversations, those in which the bot asked back at least once.
+    pub const BOT_ASKED_BACK: MetricKey = 64;
+    /// Why conversations left the bot (handed off or closed out of hours), by
+    /// [`super::HANDOFF_REASONS`]: `HANDOFF_REASON_BASE + i`.
+    pub const HANDOFF_REASON_BASE: MetricKey = 70;
+
     /// Open tickets by state ([`super::OPEN_STATES`]), on the day they were opened: `OPEN_BASE + i`.
     pub const OPEN_BASE: MetricKey = 100;
     /// Escalations waiting for their notice, on the day they were sent.
@@ -58,6 +70,17 @@ pub mod key {
     /// Of those, reached by the incident's closing notice.
     pub const INCIDENT_REACHED: MetricKey = 121;
     pub const INCIDENT_WAIT_SECONDS: MetricKey = 122;
+}
+
+/// Why a chat left the bot, as the chat's `outcome` note records it (`docs/chat.md`); `other`
+/// stands for a reason this build does not know.
+pub const HANDOFF_REASONS: [&str; 6] =
+    ["asked_for_operator", "no_fitting_article", "ask_back_unresolved", "privacy", "not_sure", "other"];
+
+/// The key a hand-off reason counts under (an unknown reason counts as `other`).
+pub fn handoff_reason_key(reason: &str) -> MetricKey {
+    let i = HANDOFF_REASONS.iter().position(|r| *r == reason).unwrap_or(HANDOFF_REASONS.len() - 1);
+    key::HANDOFF_REASON_BASE + i as u32
 }
 
 /// Histograms, one per timed figure.

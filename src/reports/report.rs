@@ -3,7 +3,7 @@
 //! a figure).
 
 use super::facts::{CellKey, Cube, NO_TARGET, TicketFacts, Watched, cells, date_of, day_number};
-use super::metric::{DeadlineKind, Histogram, MetricKey, Metrics, OPEN_STATES, TimeStats, key};
+use super::metric::{DeadlineKind, HANDOFF_REASONS, Histogram, MetricKey, Metrics, OPEN_STATES, TimeStats, key};
 use crate::domain::TicketState;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -358,6 +358,26 @@ pub struct Csat {
     pub comments: i64,
 }
 
+/// The chat bot: how its conversations ended, and why those it did not solve left it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BotFigures {
+    /// Conversations with the bot that ended in the period.
+    pub conversations: i64,
+    /// Solved by the bot (type B tickets).
+    pub contained: i64,
+    pub handed_off: i64,
+    /// Asked for an operator out of service hours: closed with the other channels to try.
+    pub closed_out_of_hours: i64,
+    /// Contained over conversations: the bot's own containment.
+    pub containment_rate: Option<f64>,
+    /// Conversations in which the bot asked back ("Intendevi…?") at least once.
+    pub asked_back: i64,
+    /// Why the conversations not contained left the bot, by reason (every known reason, zeros
+    /// included): `asked_for_operator`, `no_fitting_article`, `ask_back_unresolved`, `privacy`,
+    /// `not_sure` (earlier builds' word for the two before it), `other`.
+    pub handoff_reasons: BTreeMap<String, i64>,
+}
+
 /// Every period figure of one group.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Figures {
@@ -371,6 +391,7 @@ pub struct Figures {
     pub escalations: EscalationFigures,
     pub reminders: ReminderFigures,
     pub csat: Csat,
+    pub bot: BotFigures,
 }
 
 impl Figures {
@@ -446,6 +467,18 @@ impl Figures {
                 satisfied_share: rate(ratings[3] + ratings[4], responses),
                 ratings,
                 comments: g(key::SURVEY_COMMENTS),
+            },
+            bot: BotFigures {
+                conversations: g(key::BOT_CONVERSATIONS),
+                contained: g(key::BOT_CONTAINED),
+                handed_off: g(key::BOT_HANDED_OFF),
+                closed_out_of_hours: g(key::BOT_CLOSED_OUT_OF_HOURS),
+                containment_rate: rate(g(key::BOT_CONTAINED), g(key::BOT_CONVERSATIONS)),
+                asked_back: g(key::BOT_ASKED_BACK),
+                handoff_reasons: HANDOFF_REASONS
+                    .iter()
+                    .map(|r| (r.to_string(), g(super::metric::handoff_reason_key(r))))
+                    .collect(),
             },
         }
     }
@@ -838,6 +871,11 @@ impl Figure {
             "reminders" => period(key::REMINDERS),
             "tickets_chased" => period(key::TICKETS_CHASED),
             "surveys_sent" => period(key::SURVEYS_SENT),
+            "bot_conversations" => period(key::BOT_CONVERSATIONS),
+            "bot_contained" => period(key::BOT_CONTAINED),
+            "bot_handed_off" => period(key::BOT_HANDED_OFF),
+            "bot_closed_out_of_hours" => period(key::BOT_CLOSED_OUT_OF_HOURS),
+            "bot_asked_back" => period(key::BOT_ASKED_BACK),
             "survey_responses" => period(key::SURVEY_RESPONSES),
             "outstanding_escalations" => Ok(Figure { cube: Cube::Open, key: key::OPEN_ESCALATIONS, name: name.into() }),
             _ => {
@@ -858,6 +896,11 @@ impl Figure {
                 if name == "open" {
                     return Ok(Figure { cube: Cube::Open, key: key::OPEN_BASE, name: name.into() });
                 }
+                if let Some(reason) = name.strip_prefix("handoff:")
+                    && HANDOFF_REASONS.contains(&reason)
+                {
+                    return period(super::metric::handoff_reason_key(reason));
+                }
                 if let Some(rating) = name.strip_prefix("rating:").and_then(|r| r.parse::<u32>().ok())
                     && (1..=5).contains(&rating)
                 {
@@ -869,8 +912,9 @@ impl Figure {
                         "unknown figure `{name}`; use one of contacts, out_of_hours, not_served, resolved, \
                          auto_resolved, auto_closed, first_contact_resolved, first_responses, escalations, notices, \
                          escalation_reminders, reminders, tickets_chased, surveys_sent, survey_responses, \
-                         rating:<1-5>, sla_met:<deadline>, sla_breached:<deadline>, open, open:<state>, \
-                         outstanding_escalations"
+                         rating:<1-5>, bot_conversations, bot_contained, bot_handed_off, bot_closed_out_of_hours, \
+                         bot_asked_back, handoff:<reason>, sla_met:<deadline>, sla_breached:<deadline>, open, \
+                         open:<state>, outstanding_escalations"
                     ),
                 ))
             }

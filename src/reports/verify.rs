@@ -87,6 +87,22 @@ pub fn recompute(rules: &Rules, history: &[(Ticket, Vec<Event>)], from: Date, to
             add("notices", i64::from(e.notice_at.is_some_and(within)));
         }
         add("reminders", reminders.iter().filter(|at| within(**at)).count() as i64);
+        // The bot: the conversation's latest outcome note, read straight off the events.
+        let bot_end = events
+            .iter()
+            .filter(|e| e.kind == EventKind::Note && e.detail.get("chat").and_then(|v| v.as_str()) == Some("outcome"))
+            .max_by_key(|e| e.at);
+        if let Some(e) = bot_end.filter(|e| within(e.at)) {
+            let outcome = e.detail.get("outcome").and_then(|v| v.as_str()).unwrap_or_default();
+            add("bot_conversations", 1);
+            add("bot_contained", i64::from(outcome == "contained"));
+            add("bot_handed_off", i64::from(outcome == "handed_off"));
+            if outcome != "contained" {
+                let reason = e.detail.get("reason").and_then(|v| v.as_str()).unwrap_or("other");
+                let reason = if super::metric::HANDOFF_REASONS.contains(&reason) { reason } else { "other" };
+                add(handoff_name(reason), 1);
+            }
+        }
         if let Some(s) = &t.survey {
             add("surveys_sent", i64::from(s.sent_at.is_some_and(within)));
             add("survey_responses", i64::from(s.rating.is_some() && s.answered_at.is_some_and(within)));
@@ -97,6 +113,18 @@ pub fn recompute(rules: &Rules, history: &[(Ticket, Vec<Event>)], from: Date, to
     }
     out.retain(|_, f| !f.is_empty());
     out
+}
+
+/// The tally's name of a hand-off reason.
+fn handoff_name(reason: &str) -> &'static str {
+    match reason {
+        "asked_for_operator" => "handoff:asked_for_operator",
+        "no_fitting_article" => "handoff:no_fitting_article",
+        "ask_back_unresolved" => "handoff:ask_back_unresolved",
+        "privacy" => "handoff:privacy",
+        "not_sure" => "handoff:not_sure",
+        _ => "handoff:other",
+    }
 }
 
 /// The same names, read off a report's figures.
@@ -125,7 +153,13 @@ pub fn tally(f: &Figures) -> BTreeMap<&'static str, i64> {
         ("reminders", f.reminders.received),
         ("surveys_sent", f.csat.surveys_sent),
         ("survey_responses", f.csat.responses),
+        ("bot_conversations", f.bot.conversations),
+        ("bot_contained", f.bot.contained),
+        ("bot_handed_off", f.bot.handed_off),
     ]);
+    for (reason, n) in &f.bot.handoff_reasons {
+        out.insert(handoff_name(reason), *n);
+    }
     out.retain(|_, v| *v != 0);
     out
 }

@@ -585,28 +585,32 @@ async fn asking_for_a_person_in_words_hands_the_chat_over() {
 
 #[tokio::test]
 async fn outcomes_say_why_the_bot_did_not_contain_a_chat() {
-    // Asked back, then the operator button: not sure.
+    // Asked back, then the operator button: the suggestions did not fit.
     let day = app(IN_HOURS);
     let s = day.start(json!({"session_id": session_id(), "lang": "it"})).await;
     day.say(&s, "pagamento").await;
     let r = day.post(&s, "operator").await;
     assert_eq!(r.body["handed_off"], true, "{}", r.body);
     let got = outcomes(&day, &s).await;
-    assert_eq!((got[0]["outcome"].as_str(), got[0]["reason"].as_str()), (Some("handed_off"), Some("not_sure")));
+    assert_eq!(
+        (got[0]["outcome"].as_str(), got[0]["reason"].as_str()),
+        (Some("handed_off"), Some("ask_back_unresolved"))
+    );
     assert_eq!(got[0]["asked_back"], 1);
     // Asking twice records one outcome.
     day.post(&s, "operator").await;
     assert_eq!(outcomes(&day, &s).await.len(), 1);
 
-    // Out of hours the chat closes: that is the outcome, with the reason the user wanted a person.
+    // Out of hours the chat closes: that is the outcome, with the reason the user wanted a person
+    // (the bot had no article for the question).
     let night = app(BOXING_DAY_NIGHT);
-    let s = night.start(json!({"session_id": session_id(), "lang": "en"})).await;
-    night.say(&s, "weather tomorrow in Rome").await;
+    let s = night.start(json!({"session_id": session_id(), "lang": "it"})).await;
+    night.say(&s, "qual è la capitale della Francia").await;
     night.post(&s, "operator").await;
     let got = outcomes(&night, &s).await;
     assert_eq!(
         (got[0]["outcome"].as_str(), got[0]["reason"].as_str()),
-        (Some("closed_out_of_hours"), Some("not_sure"))
+        (Some("closed_out_of_hours"), Some("no_fitting_article"))
     );
 
     // Solved by the bot: contained, with the article.

@@ -416,3 +416,44 @@ async fn erasing_is_the_privacy_teams_after_a_preview_and_waits_for_an_open_brea
     assert!(held.body[at..].contains(&breach));
     assert!(s.desk.engine.ticket_by_reference(&breach).await.unwrap().requester.email.is_some());
 }
+
+/// The supervisors' dashboard in the console, on the sign-in session (no bearer token to paste):
+/// the same figures as the operator API's, in the console's frame, every figure opening its
+/// tickets and every ticket its page; operators see neither the page nor its link.
+#[tokio::test]
+async fn supervisors_see_the_reports_on_their_console_session() {
+    let s = site();
+    let reference = s.desk.open("email", "basic_info", "report-1").await;
+    s.desk.work(&reference, "Q", "Ecco la ricevuta.").await;
+
+    let none = s.get("/reports", "").await;
+    assert_eq!((none.status, none.location()), (StatusCode::SEE_OTHER, "/sign-in?next=%2Freports"));
+
+    let (session, _) = s.sign_in(Role::Supervisor).await;
+    let page = s.get("/reports?period=day&date=2026-12-02", &session).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(r#"<a href="/reports" aria-current="page">"#), "the navigation's current page");
+    assert!(
+        page.body.contains("Resolved by operators<b><a href=\"/reports/tickets?figure=resolved&amp;from=2026-12-02")
+    );
+    assert!(page.body.contains("role=\"img\""), "the charts are drawn");
+    assert!(!page.body.contains("/operator/reports"), "every link stays in the console");
+    assert!(!page.body.contains("mario"), "no personal data");
+
+    let listed = s.get("/reports/tickets?figure=resolved&from=2026-12-02&to=2026-12-02", &session).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert!(listed.body.contains(&format!(r#"<a href="/tickets/{reference}">{reference}</a>"#)), "{}", listed.body);
+
+    // Bad input is said in the console's frame, with the parameter named.
+    let bad = s.get("/reports?period=fortnight", &session).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("role=\"alert\"") && bad.body.contains("<code>period</code>"), "{}", bad.body);
+    assert!(bad.body.contains("sign-out") || bad.body.contains("/sign-out"), "inside the console's frame");
+
+    // An operator: no link, and the page refuses.
+    let (operator, _) = s.sign_in(Role::Operator).await;
+    let queue = s.get("/queue", &operator).await;
+    assert!(!queue.body.contains("href=\"/reports\""), "no reports link for an operator");
+    let refused = s.get("/reports", &operator).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+}

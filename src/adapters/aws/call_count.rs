@@ -265,6 +265,14 @@ fn accesses_of(
     on!(aws_sdk_ses::operation::send_raw_email::SendRawEmailInput, "ses:SendRawEmail", |i| Resource::Identity {
         domain: sender_domain(i.source(), i.raw_message().map(|m| m.data().as_ref())),
     });
+    on!(aws_sdk_s3::operation::put_object::PutObjectInput, "s3:PutObject", |i| Resource::Object {
+        bucket: i.bucket().unwrap_or_default().to_string(),
+        key: i.key().unwrap_or_default().to_string(),
+    });
+    if let Some(i) = input.downcast_ref::<ddb::batch_get_item::BatchGetItemInput>() {
+        let tables = i.request_items().map(|r| r.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+        return tables.iter().map(|t| access("dynamodb:BatchGetItem", table(t))).collect();
+    }
     on!(aws_sdk_s3::operation::get_object::GetObjectInput, "s3:GetObject", |i| Resource::Object {
         bucket: i.bucket().unwrap_or_default().to_string(),
         key: i.key().unwrap_or_default().to_string(),

@@ -14,6 +14,8 @@ mod mailer;
 mod queue;
 pub mod reply_queue;
 pub mod roots;
+pub mod report_export;
+pub mod reports;
 pub mod secrets;
 pub mod table;
 mod tickets;
@@ -26,6 +28,8 @@ pub use incidents::DynamoIncidents;
 pub use kb_candidates::DynamoKbCandidates;
 pub use mailer::SesMailer;
 pub use queue::{SqsQueue, create_queue_with_dlq};
+pub use report_export::S3Export;
+pub use reports::DynamoReports;
 pub use tickets::DynamoStore;
 pub use warm_up::warm_up;
 

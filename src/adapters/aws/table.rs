@@ -4,7 +4,7 @@ use crate::ports::{StoreError, StoreResult};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
 pub const PK: &str = "pk";
@@ -59,7 +59,7 @@ fn index(name: &str, pk: &str, sk: &str) -> StoreResult<GlobalSecondaryIndex> {
         .map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-/// Creates the table with its indexes and TTL (on-demand billing). For tests and first set-up;
+/// Creates the table with its indexes, its stream (new images) and TTL (on-demand billing). For tests and first set-up;
 /// production tables come from the infrastructure template with the same layout.
 pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
     let mut req = client
@@ -67,7 +67,15 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key(PK, KeyType::Hash)?)
-        .key_schema(key(SK, KeyType::Range)?);
+        .key_schema(key(SK, KeyType::Range)?)
+        // The reports function reads new events off the stream (docs/reports.md).
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        );
     for attr in
         [PK, SK, QUEUE_PK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, RQ_SK, CLOSED_PK, CLOSED_SK, OPEN_PK, OPEN_SK]
     {

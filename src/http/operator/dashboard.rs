@@ -4,9 +4,9 @@
 //! supervisors and admins, and privacy operators for the privacy team's figures.
 
 use super::OperatorApi;
+use crate::http::operator_auth::OperatorIdentity;
 use super::reports::{ReportQuery, drill_down, scope};
 use crate::engine::reports::ListCursor;
-use crate::http::operator_auth::OperatorIdentity;
 use crate::reports::TimeStats;
 use crate::reports::report::{AgeBucket, Figures, shown};
 use crate::reports::svg::{Bar, bars, columns, escape};
@@ -17,6 +17,19 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use std::fmt::Write;
+
+/// Where the dashboard is served: over the operator API (a bearer token or the identity
+/// provider's JWT), or inside the operators' console (its sign-in session).
+#[derive(Debug, Clone, Copy)]
+pub struct Base {
+    /// The dashboard's path; its drill-down is `<path>/tickets`.
+    pub path: &'static str,
+    /// Where a listed ticket's reference links to (`<prefix><reference>`), if anywhere.
+    pub ticket_page: Option<&'static str>,
+}
+
+/// The operator API's dashboard.
+pub const API: Base = Base { path: "/operator/reports/dashboard", ticket_page: None };
 
 pub fn router() -> Router<OperatorApi> {
     Router::new()
@@ -42,18 +55,21 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     crate::http::survey::private_html(status, html)
 }
 
-fn error_page(status: StatusCode, field: Option<&str>, detail: &str) -> Response {
-    let at = field.map(|f| format!(" (<code>{}</code>)", escape(f))).unwrap_or_default();
+/// A refusal as the page says it: its status and body.
+pub fn problem_body(base: Base, p: &crate::http::Problem) -> (StatusCode, String) {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let at = p.field.as_deref().map(|f| format!(" (<code>{}</code>)", escape(f))).unwrap_or_default();
     let body = format!(
-        "<h1>Reports</h1><p role=\"alert\">{}{at}</p><p><a href=\"/operator/reports/dashboard\">Back to this month</a></p>",
-        escape(detail)
+        "<h1>Reports</h1><p role=\"alert\">{}{at}</p><p><a href=\"{}\">Back to this month</a></p>",
+        escape(&p.detail),
+        base.path
     );
-    page(status, "Reports: error", &body)
+    (status, body)
 }
 
 fn problem_page(p: crate::http::Problem) -> Response {
-    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
-    error_page(status, p.field.as_deref(), &p.detail)
+    let (status, body) = problem_body(API, &p);
+    page(status, "Reports: error", &body)
 }
 
 fn percent(x: Option<f64>) -> String {
@@ -68,8 +84,8 @@ fn duration(t: &TimeStats) -> String {
 }
 
 /// The query string of a drill-down over the period.
-fn tickets_href(figure: &str, period: &Period, filter: &[(&str, &str)]) -> String {
-    let mut href = format!("/operator/reports/dashboard/tickets?figure={figure}&from={}&to={}", period.from, period.to);
+fn tickets_href(base: Base, figure: &str, period: &Period, filter: &[(&str, &str)]) -> String {
+    let mut href = format!("{}/tickets?figure={figure}&from={}&to={}", base.path, period.from, period.to);
     for (k, v) in filter {
         let _ = write!(href, "&{k}={}", urlencoding(v));
     }
@@ -85,6 +101,18 @@ fn urlencoding(s: &str) -> String {
         .collect()
 }
 
+/// A hand-off reason in words.
+fn handoff_label(reason: &str) -> &str {
+    match reason {
+        "asked_for_operator" => "Asked for an operator",
+        "no_fitting_article" => "No fitting article",
+        "ask_back_unresolved" => "Suggestions did not fit",
+        "privacy" => "Privacy request",
+        "not_sure" => "Bot not sure (earlier)",
+        _ => "Other",
+    }
+}
+
 fn tile(label: &str, value: &str, href: Option<String>) -> String {
     let value = match href {
         Some(h) => format!("<a href=\"{}\">{}</a>", escape(&h), escape(value)),
@@ -93,22 +121,22 @@ fn tile(label: &str, value: &str, href: Option<String>) -> String {
     format!("<div class=\"tile\">{}<b>{value}</b></div>", escape(label))
 }
 
-async fn dashboard(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    match render(&api, &who, q).await {
-        Ok(r) => r,
+type Params = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
+
+async fn dashboard(State(api): State<OperatorApi>, who: OperatorIdentity, q: Params) -> Response {
+    match render(&api, &who, q, API).await {
+        Ok((title, body)) => page(StatusCode::OK, &title, &body),
         Err(p) => problem_page(p),
     }
 }
 
-async fn render(
+/// The dashboard of the period the query asks for: its title and its body (HTML).
+pub async fn render(
     api: &OperatorApi,
     who: &OperatorIdentity,
-    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, crate::http::Problem> {
+    q: Params,
+    base: Base,
+) -> Result<(String, String), crate::http::Problem> {
     let scope = scope(api, who)?;
     let Query(q) = q.map_err(|e| crate::http::Problem::bad_request(e.body_text()))?;
     if let Some(other) = [("by", q.by.is_some()), ("figure", q.figure.is_some()), ("format", q.format.is_some())]
@@ -159,10 +187,16 @@ async fn render(
         ("Resolution p50 / p90 (business)", duration(&t.resolution.business), None),
         ("Escalations sent", t.escalations.sent.to_string(), Some("escalations")),
         ("Reminders (solleciti)", t.reminders.received.to_string(), Some("reminders")),
+        (
+            "Chats the bot solved",
+            format!("{} of {} ({})", t.bot.contained, t.bot.conversations, percent(t.bot.containment_rate)),
+            Some("bot_contained"),
+        ),
+        ("Chats handed to an operator", t.bot.handed_off.to_string(), Some("bot_handed_off")),
         ("CSAT (4–5 of 5)", percent(t.csat.satisfied_share), Some("survey_responses")),
         ("Survey responses", format!("{} of {}", t.csat.responses, t.csat.surveys_sent), Some("survey_responses")),
     ] {
-        body.push_str(&tile(label, &value, figure.map(|f| tickets_href(f, &period, &[]))));
+        body.push_str(&tile(label, &value, figure.map(|f| tickets_href(base, f, &period, &[]))));
     }
     body.push_str("</div>");
 
@@ -173,7 +207,7 @@ async fn render(
             label: date.strftime("%d/%m").to_string(),
             value: f.contacts.received as f64,
             shown: format!("{} contacts", f.contacts.received),
-            href: Some(format!("/operator/reports/dashboard/tickets?figure=contacts&from={date}&to={date}")),
+            href: Some(format!("{}/tickets?figure=contacts&from={date}&to={date}", base.path)),
         })
         .collect();
     let busiest = daily.iter().max_by_key(|(_, f)| f.contacts.received);
@@ -201,7 +235,7 @@ async fn render(
                     label: format!("type {}", shown(Dim::Type, &ty)),
                     value: s.compliance.unwrap_or(0.0),
                     shown: format!("{} ({} late)", percent(s.compliance), s.breached),
-                    href: Some(tickets_href(&format!("sla_breached:{kind}"), &period, &[("type", &ty)])),
+                    href: Some(tickets_href(base, &format!("sla_breached:{kind}"), &period, &[("type", &ty)])),
                 })
             })
             .collect();
@@ -217,6 +251,33 @@ async fn render(
         ));
     }
 
+    // Why chats left the bot.
+    let left = t.bot.handed_off + t.bot.closed_out_of_hours;
+    let rows: Vec<Bar> = crate::reports::metric::HANDOFF_REASONS
+        .iter()
+        .map(|reason| (*reason, t.bot.handoff_reasons.get(*reason).copied().unwrap_or(0)))
+        // Earlier builds' `not_sure` and the catch-all only when they happened.
+        .filter(|(reason, n)| *n > 0 || !matches!(*reason, "not_sure" | "other"))
+        .map(|(reason, n)| Bar {
+            label: handoff_label(reason).to_string(),
+            value: n as f64,
+            shown: format!("{n} chats"),
+            href: Some(tickets_href(base, &format!("handoff:{reason}"), &period, &[])),
+        })
+        .collect();
+    let max = rows.iter().map(|r| r.value).fold(0.0, f64::max);
+    let _ = write!(body, "<h2>Why chats left the bot: {left} of {} conversations</h2>", t.bot.conversations);
+    body.push_str(&bars(
+        "handoff-reasons",
+        "Why chats left the bot",
+        &format!(
+            "Conversations the bot did not solve ({} handed to an operator, {} closed out of hours), by why the user left it.",
+            t.bot.handed_off, t.bot.closed_out_of_hours
+        ),
+        &rows,
+        max,
+    ));
+
     // Backlog by age.
     let rows: Vec<Bar> = AgeBucket::ALL
         .iter()
@@ -226,7 +287,7 @@ async fn render(
                 label: b.label().to_string(),
                 value: n as f64,
                 shown: format!("{n} open"),
-                href: Some(format!("/operator/reports/dashboard/tickets?figure=open&age={}", b.as_str())),
+                href: Some(format!("{}/tickets?figure=open&age={}", base.path, b.as_str())),
             }
         })
         .collect();
@@ -252,10 +313,7 @@ async fn render(
             .iter()
             .filter_map(|b| r.figures.outstanding_by_age.get(b))
             .sum();
-        let href = format!(
-            "/operator/reports/dashboard/tickets?figure=outstanding_escalations&target={}",
-            urlencoding(&target)
-        );
+        let href = format!("{}/tickets?figure=outstanding_escalations&target={}", base.path, urlencoding(&target));
         let _ = write!(
             body,
             "<tr><th scope=\"row\">{}</th><td class=\"n\"><a href=\"{}\">{}</a></td><td class=\"n\">{old}</td>\
@@ -304,27 +362,33 @@ async fn render(
         }
         body.push_str("</tbody></table>");
     }
-    Ok(page(StatusCode::OK, &format!("Reports: {}", period.label), &body))
+    Ok((format!("Reports: {}", period.label), body))
 }
 
-async fn tickets(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+async fn tickets(State(api): State<OperatorApi>, who: OperatorIdentity, q: Params) -> Response {
+    match render_tickets(&api, &who, q, API).await {
+        Ok((title, body)) => page(StatusCode::OK, &title, &body),
+        Err(p) => problem_page(p),
+    }
+}
+
+/// The tickets behind a figure: the page's title and body (HTML).
+pub async fn render_tickets(
+    api: &OperatorApi,
+    who: &OperatorIdentity,
+    q: Params,
+    base: Base,
+) -> Result<(String, String), crate::http::Problem> {
     let listed = async {
-        let scope = scope(&api, &who)?;
+        let scope = scope(api, who)?;
         let Query(q) = q.map_err(|e| crate::http::Problem::bad_request(e.body_text()))?;
-        let (drill, period, age) = drill_down(&api, &q, scope)?;
+        let (drill, period, age) = drill_down(api, &q, scope)?;
         let after = q.after.as_deref().map(ListCursor::parse).transpose()?;
         let limit = q.limit.unwrap_or(100).clamp(1, crate::engine::reports::MAX_LISTED);
         let page = api.engine.report_tickets(&drill, after.as_ref(), limit).await?;
         Ok::<_, crate::http::Problem>((q, drill, period, age, page))
     };
-    let (q, drill, period, age, listed) = match listed.await {
-        Ok(x) => x,
-        Err(p) => return problem_page(p),
-    };
+    let (q, drill, period, age, listed) = listed.await?;
     let when = match (&period, age) {
         (Some(p), _) => format!("{} to {}", p.from, p.to),
         (None, Some(a)) => format!("open now, {}", a.label()),
@@ -332,7 +396,8 @@ async fn tickets(
     };
     let filter: Vec<String> = drill.filter.iter().map(|(d, v)| format!("{d} = {}", shown(*d, v))).collect();
     let mut body = format!(
-        "<p><a href=\"/operator/reports/dashboard\">← Dashboard</a></p><h1>Tickets behind “{}”</h1><p>{}{}</p>",
+        "<p><a href=\"{}\">← Dashboard</a></p><h1>Tickets behind “{}”</h1><p>{}{}</p>",
+        base.path,
         escape(&drill.figure.name),
         escape(&when),
         if filter.is_empty() { String::new() } else { escape(&format!("; {}", filter.join(", "))) },
@@ -347,10 +412,18 @@ async fn tickets(
         );
         for t in &listed.tickets {
             let days: Vec<String> = t.days.iter().map(ToString::to_string).collect();
+            let reference = match base.ticket_page {
+                Some(prefix) => format!(
+                    "<a href=\"{}\">{}</a>",
+                    escape(&format!("{prefix}{}", urlencoding(&t.reference))),
+                    escape(&t.reference)
+                ),
+                None => escape(&t.reference),
+            };
             let _ = write!(
                 body,
                 "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&t.reference),
+                reference,
                 escape(&t.channel),
                 escape(&shown(Dim::Type, &t.ticket_type)),
                 escape(&t.team),
@@ -362,7 +435,7 @@ async fn tickets(
         body.push_str("</tbody></table>");
     }
     if let Some(next) = &listed.next {
-        let mut href = String::from("/operator/reports/dashboard/tickets?");
+        let mut href = format!("{}/tickets?", base.path);
         let mut params: Vec<(String, String)> = vec![("figure".into(), drill.figure.name.clone())];
         for (k, v) in [("period", &q.period), ("date", &q.date), ("from", &q.from), ("to", &q.to), ("age", &q.age)] {
             if let Some(v) = v {
@@ -376,5 +449,5 @@ async fn tickets(
         href.push_str(&params.iter().map(|(k, v)| format!("{k}={}", urlencoding(v))).collect::<Vec<_>>().join("&"));
         let _ = write!(body, "<p><a href=\"{}\">Next page</a></p>", escape(&href));
     }
-    page(StatusCode::OK, &format!("Tickets: {}", drill.figure.name), &body)
+    Ok((format!("Tickets: {}", drill.figure.name), body))
 }

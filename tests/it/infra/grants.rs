@@ -559,6 +559,37 @@ async fn run_the_flows(d: &mut Deployment) {
     let reminders = d.take("PagopaSpecialistsEscalationQueue").await;
     assert!(!reminders.is_empty(), "the reminder went where the escalation went");
     d.settle().await;
+
+    // ---- Reports: the table's stream, read as the event source mapping reads it, handed to
+    // the reports function in batches; then the supervisors' reports through the operator API.
+    let server = tokio::task::spawn_blocking(crate::support::moto::server).await.unwrap();
+    let table = d.url("TicketsTable");
+    let stream = crate::support::stream::TableStream::new(server, d.stack.config.clone(), &table);
+    let records = stream.records(false).await;
+    // What the template's filter lets through: new event items.
+    let events: Vec<Value> = records
+        .into_iter()
+        .filter(|r| {
+            r["eventName"] == "INSERT"
+                && r["dynamodb"]["Keys"]["sk"]["S"].as_str().is_some_and(|sk| sk.starts_with("E#"))
+        })
+        .collect();
+    assert!(events.len() > 50, "{} events on the stream", events.len());
+    for batch in events.chunks(500) {
+        let answer = d.invoke(Function::Reports, json!({"Records": batch})).await;
+        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    }
+    let (status, overview) =
+        d.operator("GET", "/operator/reports/overview?period=month&date=2026-12-07&by=channel", None).await;
+    assert_eq!(status, 200, "{overview}");
+    assert!(overview["total"]["contacts"]["received"].as_i64() > Some(5), "{overview}");
+    let (status, listed) =
+        d.operator("GET", "/operator/reports/tickets?figure=resolved&period=month&date=2026-12-07", None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert!(!listed["tickets"].as_array().unwrap().is_empty(), "{listed}");
+    let bucket = d.url("ReportsExportBucket");
+    let exported = d.s3.list_objects_v2().bucket(&bucket).prefix("events/date=").send().await.expect("list the export");
+    assert!(!exported.contents().is_empty(), "the events were exported");
 }
 
 #[test]

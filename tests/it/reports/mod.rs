@@ -2,6 +2,8 @@
 //! their events; the HTTP reports (JSON and CSV) show them to supervisors only, without personal
 //! data; bad parameters are refused with the parameter named; the CLI prints them.
 
+mod bot;
+mod store;
 mod surveys;
 
 use crate::support::app::{TestApp, ok, operator};
@@ -303,34 +305,33 @@ async fn a_deployment_without_aggregates_says_so() {
     assert!(err.to_string().contains("keeps no report aggregates"), "{err}");
 }
 
-#[test]
-fn the_cli_prints_a_table_json_and_csv() {
-    let d = TestApp::new();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(history(&d));
+/// `sportello report` with `extra` arguments over the app's data folder: what it prints, and its
+/// exit code.
+fn run_cli(d: &TestApp, extra: &[&str]) -> (String, u8) {
+    use clap::Parser;
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: sportello::report_cli::ReportArgs,
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(d.dir.path().join("sportello.db"), std::fs::Permissions::from_mode(0o600)).unwrap();
     }
     let rules = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
-    let run = |extra: &[&str]| {
-        use clap::Parser;
-        #[derive(clap::Parser)]
-        struct Cli {
-            #[command(flatten)]
-            args: sportello::report_cli::ReportArgs,
-        }
-        let mut argv = vec!["report".to_string()];
-        argv.extend(extra.iter().map(|s| s.to_string()));
-        argv.extend([
-            "--data".into(),
-            d.dir.path().display().to_string(),
-            "--rules".into(),
-            rules.display().to_string(),
-        ]);
-        sportello::report_cli::run(Cli::try_parse_from(argv).unwrap().args)
-    };
+    let mut argv = vec!["report".to_string()];
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    argv.extend(["--data".into(), d.dir.path().display().to_string(), "--rules".into(), rules.display().to_string()]);
+    sportello::report_cli::run(Cli::try_parse_from(argv).unwrap().args)
+}
+
+#[test]
+fn the_cli_prints_a_table_json_and_csv() {
+    let d = TestApp::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(history(&d));
+    let run = |extra: &[&str]| run_cli(&d, extra);
     let (out, code) = run(&["--from", "2026-12-01", "--to", "2026-12-31", "--by", "channel,type"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Overview 2026-12-01..2026-12-31"), "{out}");
@@ -363,7 +364,7 @@ async fn the_dashboard_draws_the_period_and_links_every_figure_to_its_tickets() 
     std::fs::create_dir_all(concat!(env!("CARGO_TARGET_TMPDIR"), "/reports")).unwrap();
     std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/reports/dashboard.html"), &html).unwrap();
     // Charts are images with a title and a description; values are text, not colour.
-    assert_eq!(html.matches("<svg").count(), 4, "per day, two SLA charts, backlog");
+    assert_eq!(html.matches("<svg").count(), 5, "per day, two SLA charts, the bot's hand-offs, backlog");
     assert!(html.contains("role=\"img\" aria-labelledby=\"contacts-per-day-t contacts-per-day-d\""), "{html}");
     assert!(html.contains("10 contacts over 31 days; the busiest day was 2026-12-02 with 8."), "{html}");
     assert!(html.contains("aria-label=\"02/12: 8 contacts\""), "{html}");

@@ -190,3 +190,130 @@ fn the_rulebook_says_per_channel_whether_a_survey_is_sent() {
             .unwrap();
     assert!(no_english.contains("the survey question has no `en` text"), "{no_english}");
 }
+
+/// A request through every endpoint with `auth` as the authorization header and `body` as JSON
+/// text (sent as is, so it may be broken).
+async fn send(d: &TestApp, path: &str, auth: Option<&str>, body: &str) -> crate::support::http::Reply {
+    let mut req = Request::builder().method("POST").uri(path).header("content-type", "application/json");
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    d.send(req.body(Body::from(body.to_string())).unwrap()).await
+}
+
+#[tokio::test]
+async fn a_chat_survey_is_answered_over_http_once_with_the_session_token() {
+    let d = TestApp::new();
+    let started = send(&d, "/chat/sessions", None, r#"{"session_id": "session-survey-0001", "lang": "it"}"#).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let reference = started.body["reference"].as_str().unwrap().to_string();
+    let bearer = format!("Bearer {}", started.body["token"].as_str().unwrap());
+    let path = format!("/chat/sessions/{reference}/survey");
+
+    // Before an operator resolves the chat there is nothing to rate.
+    let early = send(&d, &path, Some(&bearer), r#"{"rating": 5}"#).await;
+    early.assert_problem(409, None, "has no survey");
+
+    let handoff = send(&d, &format!("/chat/sessions/{reference}/operator"), Some(&bearer), "").await;
+    assert_eq!(handoff.status, StatusCode::OK, "{}", handoff.text);
+    d.engine.run_pending_steps(10).await.unwrap();
+    d.work(&reference, "Q", "Ecco come pagare l'avviso.").await;
+    let events = d.engine.ports.events.list(&d.engine.ticket_by_reference(&reference).await.unwrap().id).await;
+    assert!(events.unwrap().iter().any(|e| e.detail["survey"] == true), "the question is asked in the session");
+
+    // Bad input, each refused with where it is wrong; nothing is recorded.
+    for (auth, body, status, field, says) in [
+        (None, r#"{"rating": 5}"#, 401, Some("Authorization"), "Bearer"),
+        (Some("Bearer not-the-token"), r#"{"rating": 5}"#, 404, None, ""),
+        (Some(bearer.as_str()), r#"{"rating": 0}"#, 422, Some("/rating"), "1 to 5"),
+        (Some(bearer.as_str()), r#"{"rating": 6}"#, 422, Some("/rating"), "1 to 5"),
+        (Some(bearer.as_str()), r#"{"rating": "cinque"}"#, 422, Some("/rating"), ""),
+        (Some(bearer.as_str()), r#"{"comment": "ottimo"}"#, 422, None, "missing field `rating`"),
+        (Some(bearer.as_str()), r#"{"rating": 4, "mood": "ok"}"#, 422, None, "`mood`"),
+        (Some(bearer.as_str()), r#"{"rating": 4"#, 400, None, ""),
+    ] {
+        let r = send(&d, &path, auth, body).await;
+        assert_eq!(r.status.as_u16(), status, "{body}: {}", r.text);
+        assert_eq!(r.content_type(), "application/problem+json", "{body}: {}", r.text);
+        if let Some(field) = field {
+            assert_eq!(r.body["field"].as_str(), Some(field), "{body}: {}", r.text);
+        }
+        assert!(r.body["detail"].as_str().unwrap_or_default().contains(says), "{body}: {}", r.text);
+    }
+    let long = format!(r#"{{"rating": 4, "comment": "{}"}}"#, "x".repeat(1001));
+    send(&d, &path, Some(&bearer), &long).await.assert_problem(422, Some("/comment"), "at most 1000 characters");
+    let unknown = send(&d, "/chat/sessions/SP-AAAAAAAA/survey", Some(&bearer), r#"{"rating": 4}"#).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+
+    let answered = send(&d, &path, Some(&bearer), r#"{"rating": 4, "comment": "Gentili"}"#).await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.text);
+    assert_eq!(answered.body["reference"], reference.as_str());
+    assert_eq!(answered.body["rating"], 4);
+    assert!(!answered.text.contains("Gentili"), "the comment is not echoed: {}", answered.text);
+    send(&d, &path, Some(&bearer), r#"{"rating": 1}"#).await.assert_problem(409, None, "answered already");
+
+    let saved = d.engine.ticket_by_reference(&reference).await.unwrap().survey.unwrap();
+    assert_eq!((saved.rating, saved.comment.as_deref()), (Some(4), Some("Gentili")));
+    let period = Period::parse(Some("day"), None, None, None, d.engine.report_today()).unwrap();
+    let csat = d.engine.report_overview(period, &[], &Scope::all()).await.unwrap().total.csat;
+    assert_eq!((csat.surveys_sent, csat.responses, csat.ratings), (1, 1, [0, 0, 0, 1, 0]), "{csat:?}");
+}
+
+#[tokio::test]
+async fn a_voice_survey_digit_is_taken_over_http_from_the_telephony_platform_only() {
+    let d = TestApp::new();
+    let telephony = format!("Bearer {}", d.client_key("voice"));
+    let call = send(&d, "/voice/calls", Some(&telephony), r#"{"call_id": "c-survey-1", "caller": "+39 347 1234567"}"#);
+    let call = call.await;
+    assert_eq!(call.status, StatusCode::OK, "{}", call.text);
+    let reference = call.body["reference"].as_str().unwrap().to_string();
+    let digit = |d: &str| format!(r#"{{"reference": "{reference}", "digit": "{d}"}}"#);
+
+    send(&d, "/voice/survey", Some(&telephony), &digit("5")).await.assert_problem(409, None, "has no survey");
+    d.work(&reference, "Q", "Richiamato: spiegato come pagare.").await;
+    assert!(d.engine.ticket_by_reference(&reference).await.unwrap().survey.is_some_and(|s| s.sent_at.is_some()));
+
+    // Another client's key, an operator's token, none: refused.
+    let app_key = format!("Bearer {}", d.client_key("io"));
+    let r = send(&d, "/voice/survey", Some(&app_key), &digit("5")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = send(&d, "/voice/survey", None, &digit("5")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    let operator = format!("Bearer {}", d.tokens[&sportello::http::operator_auth::Role::Supervisor]);
+    let r = send(&d, "/voice/survey", Some(&operator), &digit("5")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+
+    for (body, field, says) in [
+        (digit("0"), Some("/digit"), "from 1 to 5"),
+        (digit("9"), Some("/digit"), "from 1 to 5"),
+        (digit("#"), Some("/digit"), "`#`"),
+        (digit(""), Some("/digit"), "from 1 to 5"),
+        (r#"{"reference": "yesterday's call", "digit": "4"}"#.to_string(), Some("/reference"), "SP-"),
+        // A body that is not the event's shape: the problem names what is missing or unknown.
+        (format!(r#"{{"reference": "{reference}"}}"#), None, "missing field `digit`"),
+        (format!(r#"{{"reference": "{reference}", "digit": 4}}"#), Some("/digit"), "string"),
+        (format!(r#"{{"reference": "{reference}", "digit": "4", "caller": "x"}}"#), None, "`caller`"),
+    ] {
+        let r = send(&d, "/voice/survey", Some(&telephony), &body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.text);
+        assert_eq!(r.content_type(), "application/problem+json", "{body}");
+        if let Some(field) = field {
+            assert_eq!(r.body["field"].as_str(), Some(field), "{body}: {}", r.text);
+        }
+        assert!(r.body["detail"].as_str().unwrap_or_default().contains(says), "{body}: {}", r.text);
+    }
+    let r = send(&d, "/voice/survey", Some(&telephony), r#"{"reference": "SP-AAAAAAAA", "digit": "4"}"#).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    // A ticket of another channel is rated on its own channel.
+    let mail = d.open("email", "basic_info", "mail-survey").await;
+    d.work(&mail, "Q", "Fatto.").await;
+    let other = format!(r#"{{"reference": "{mail}", "digit": "4"}}"#);
+    send(&d, "/voice/survey", Some(&telephony), &other).await.assert_problem(409, None, "answered there");
+
+    let r = send(&d, "/voice/survey", Some(&telephony), &digit(" 2 ")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.body["reference"].as_str(), r.body["rating"].as_u64()), (Some(reference.as_str()), Some(2)));
+    send(&d, "/voice/survey", Some(&telephony), &digit("5")).await.assert_problem(409, None, "answered already");
+    let saved = d.engine.ticket_by_reference(&reference).await.unwrap().survey.unwrap();
+    assert_eq!((saved.rating, saved.comment), (Some(2), None));
+}

@@ -15,6 +15,8 @@ pub mod moto;
 pub mod sqs;
 #[cfg(feature = "aws")]
 pub mod stack;
+#[cfg(feature = "aws")]
+pub mod stream;
 
 use sportello::rules::Rules;
 use std::path::{Path, PathBuf};

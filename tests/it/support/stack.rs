@@ -53,6 +53,15 @@ fn aws_managed_policy(arn: &str) -> Option<Value> {
             "xray:GetSamplingTargets",
             "xray:GetSamplingStatisticSummaries",
         ]),
+        "AWSLambdaDynamoDBExecutionRole" => statement(&[
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+        ]),
         "AWSLambdaSQSQueueExecutionRole" => statement(&[
             "sqs:ReceiveMessage",
             "sqs:DeleteMessage",

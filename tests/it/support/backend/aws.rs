@@ -3,13 +3,16 @@
 
 use super::Backend;
 use crate::support::moto::{MotoServer, Space, sdk_config, server};
+use crate::support::stream::TableStream;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
-use sportello::adapters::aws::{Clients, SqsQueue, create_queue_with_dlq, table};
-use sportello::domain::TicketId;
+use sportello::adapters::aws::{Clients, DynamoReports, SqsQueue, create_queue_with_dlq, table};
 use sportello::engine::Ports;
-use sportello::ports::{EscalationRoute, StepQueue};
+use sportello::domain::TicketId;
+use sportello::lambda::ReportFeed;
+use sportello::ports::{EscalationRoute, ReportStore, StepQueue};
+use sportello::reports::Projector;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -22,13 +25,16 @@ pub struct MotoBackend {
     pub steps: (String, String),
     names: AtomicU32,
     tag: String,
+    /// The table's stream, read as the reports function's event source mapping reads it.
+    pub stream: TableStream,
 }
 
 impl MotoBackend {
     /// A new table and step queue on moto, and SES's sending domain verified.
     pub async fn new() -> Self {
         let Space { config, tag, table, steps } = Space::new(3).await;
-        let backend = Self { server: server(), config, table, steps, names: AtomicU32::new(0), tag };
+        let stream = TableStream::new(server(), config.clone(), &table);
+        let backend = Self { server: server(), config, table, steps, names: AtomicU32::new(0), tag, stream };
         backend.verify_domain("sportello.example").await;
         backend
     }
@@ -36,6 +42,31 @@ impl MotoBackend {
     fn store_on(&self, config: &SdkConfig) -> Ports {
         let (url, dlq) = self.steps.clone();
         sportello::adapters::aws::ports_with(&Clients::new(config), &self.table, url, dlq, Duration::from_secs(300))
+    }
+
+    /// The reports function's handler over this table (without an export bucket).
+    pub fn report_feed(&self) -> ReportFeed {
+        let projector = Arc::new(Projector::new(&crate::support::default_rules()));
+        ReportFeed { reports: self.dynamo_reports(projector.clone()), export: None, projector }
+    }
+
+    fn dynamo_reports(&self, projector: Arc<Projector>) -> DynamoReports {
+        let client = aws_sdk_dynamodb::Client::new(&self.config);
+        DynamoReports::new(client, &self.table, self.store().tickets, projector)
+    }
+
+    /// Hands `records` to the reports function in batches of the template's size; every batch
+    /// must be folded whole.
+    pub async fn hand_over(&self, feed: &ReportFeed, records: Vec<serde_json::Value>) -> usize {
+        let events = records
+            .iter()
+            .filter(|r| r["dynamodb"]["Keys"]["sk"]["S"].as_str().is_some_and(|sk| sk.starts_with("E#")))
+            .count();
+        for batch in records.chunks(500) {
+            let answer = feed.handle(&serde_json::json!({"Records": batch})).await.expect("a stream batch");
+            assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "the batch was folded");
+        }
+        events
     }
 
     /// A name no other queue of this binary has.
@@ -144,6 +175,20 @@ impl Backend for MotoBackend {
                 return text;
             }
         }
+    }
+
+    fn reports(&self) -> Arc<dyn ReportStore> {
+        Arc::new(self.dynamo_reports(Arc::new(Projector::new(&crate::support::default_rules()))))
+    }
+
+    async fn feed_reports(&self) -> usize {
+        let records = self.stream.records(false).await;
+        self.hand_over(&self.report_feed(), records).await
+    }
+
+    async fn redeliver_reports(&self) -> usize {
+        let records = self.stream.records(true).await;
+        self.hand_over(&self.report_feed(), records).await
     }
 
     async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String> {

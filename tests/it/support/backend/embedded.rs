@@ -1,9 +1,10 @@
 use super::Backend;
 use async_trait::async_trait;
-use sportello::adapters::embedded::{Db, OutboxMailer, SqliteQueue};
-use sportello::domain::TicketId;
+use sportello::adapters::embedded::{Db, OutboxMailer, SqliteQueue, SqliteReports};
 use sportello::engine::Ports;
-use sportello::ports::{EscalationRoute, StepQueue};
+use sportello::domain::TicketId;
+use sportello::ports::{EscalationRoute, ReportStore, StepQueue};
+use sportello::reports::Projector;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -95,6 +96,19 @@ impl Backend for EmbeddedBackend {
             }
         }
         text
+    }
+
+    fn reports(&self) -> Arc<dyn ReportStore> {
+        Arc::new(SqliteReports::new(self.db.clone(), Arc::new(Projector::new(&crate::support::default_rules()))))
+    }
+
+    async fn feed_reports(&self) -> usize {
+        self.reports().catch_up().await.expect("fold the event table")
+    }
+
+    async fn redeliver_reports(&self) -> usize {
+        self.raw().execute("UPDATE report_feed SET seq = 0", []).expect("move the cursor back");
+        self.feed_reports().await
     }
 
     async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String> {

@@ -8,7 +8,7 @@ pub mod embedded;
 use async_trait::async_trait;
 use sportello::domain::TicketId;
 use sportello::engine::Ports;
-use sportello::ports::{EscalationRoute, StepQueue};
+use sportello::ports::{EscalationRoute, ReportStore, StepQueue};
 use std::sync::Arc;
 
 #[async_trait]
@@ -32,4 +32,12 @@ pub trait Backend: Send + Sync {
     /// Everything the store keeps (every table, every item), as text: what an erasure must have
     /// left nothing personal in.
     async fn stored_text(&self) -> String;
+    /// The report aggregates kept in this store, as a deployment keeps them.
+    fn reports(&self) -> Arc<dyn ReportStore>;
+    /// Folds what the store wrote since the last feed, as a deployment does: SQLite reads its
+    /// own event table; on AWS the table's stream is read and handed to the reports function's
+    /// handler, as Lambda's event source mapping does. Returns how many events were handed over.
+    async fn feed_reports(&self) -> usize;
+    /// Delivers every event written so far again (a replayed stream, a cursor moved back).
+    async fn redeliver_reports(&self) -> usize;
 }

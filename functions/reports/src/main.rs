@@ -1,0 +1,10 @@
+//! The reports, from the tickets table's DynamoDB stream: each batch of new events is folded
+//! into the report aggregates (idempotent per event) and written to the analysts' export bucket
+//! as newline-delimited JSON, partitioned by date, for Athena.
+//!
+//! The init and the handler are the library's (`sportello::lambda`), which lists what it reads.
+
+#[tokio::main]
+async fn main() -> Result<(), sportello::lambda::Error> {
+    sportello::lambda::run(sportello::lambda::Function::Reports).await
+}

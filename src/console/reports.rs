@@ -1,0 +1,47 @@
+//! The supervisors' dashboard inside the console, on the operator's sign-in session: the same
+//! page the operator API serves at `/operator/reports/dashboard` (same figures, same access:
+//! supervisors and admins, the privacy team for its own), in the console's frame, with the
+//! tickets behind a figure linking to their pages here.
+
+use super::Console;
+use super::auth::{Desk, html};
+use super::view::Frame;
+use crate::http::operator::dashboard::{self, Base};
+use crate::http::operator::reports::ReportQuery;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+const CONSOLE: Base = Base { path: "/reports", ticket_page: Some("/tickets/") };
+
+#[derive(Template)]
+#[template(path = "reports.html")]
+struct ReportsPage {
+    frame: Frame,
+    /// Built by `http::operator::dashboard` from the aggregates, every value escaped there.
+    body: String,
+}
+
+type Params = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
+
+fn show(desk: &Desk, rendered: Result<(String, String), crate::http::Problem>) -> Response {
+    let (status, title, body) = match rendered {
+        Ok((title, body)) => (StatusCode::OK, title, body),
+        Err(p) => {
+            let (status, body) = dashboard::problem_body(CONSOLE, &p);
+            (status, "Reports".to_string(), body)
+        }
+    };
+    html(status, &ReportsPage { frame: desk.frame(title, "reports"), body })
+}
+
+pub async fn dashboard(State(console): State<Console>, desk: Desk, q: Params) -> Response {
+    let rendered = dashboard::render(&console.api, &desk.who, q, CONSOLE).await;
+    show(&desk, rendered)
+}
+
+pub async fn tickets(State(console): State<Console>, desk: Desk, q: Params) -> Response {
+    let rendered = dashboard::render_tickets(&console.api, &desk.who, q, CONSOLE).await;
+    show(&desk, rendered)
+}
