@@ -799,7 +799,7 @@ impl LangIndex {
         // one at least a courtesy.
         let words: Vec<String> = words(truncate(text, 512)).collect();
         words.iter().any(|w| COURTESY.contains(&w.as_str()))
-            && words.iter().all(|w| COURTESY.contains(&w.as_str()) || self.analyzer.is_stop(w))
+            && words.iter().all(|w| COURTESY.contains(&w.as_str()) || self.analyzer.is_stop(w) || w.len() < 2)
     }
 
     fn hit(&self, r: &Ranked) -> Hit {
