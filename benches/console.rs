@@ -10,7 +10,7 @@ use axum::http::{Request, StatusCode, header};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
 use jiff::{SignedDuration, Timestamp};
-use sportello::adapters::embedded::{Db, SqliteIncidents, ports};
+use sportello::adapters::embedded::{Db, ports};
 use sportello::console::session::{SESSION_PURPOSE, Session, SessionKey, Via};
 use sportello::console::{Console, SignIn, router};
 use sportello::domain::{Actor, ActorRole, ChannelKind, Deadline, Ticket, TicketState, TicketType};
@@ -36,9 +36,7 @@ async fn setup(rt_now: Timestamp) -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let rules = sportello::rules::Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap();
     let db = Db::open(dir.path().join("sportello.db")).unwrap();
-    let engine = Engine::new(Arc::new(rules), ports(&db))
-        .with_clock(Arc::new(move || rt_now))
-        .with_incidents(Arc::new(SqliteIncidents::new(db.clone())));
+    let engine = Engine::new(Arc::new(rules), ports(&db)).with_clock(Arc::new(move || rt_now));
 
     // 10,000 open tickets of the first-level team: every channel, new and in progress, with
     // deadlines spread over the next days.

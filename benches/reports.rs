@@ -15,7 +15,7 @@
 //! `cargo bench --bench reports` (`REPORT_TICKETS`, `REPORT_DAYS` to change the volume). Prints a
 //! Markdown report; exits non-zero if a figure differs.
 
-use sportello::adapters::embedded::{Db, SqliteIncidents, SqliteReports, ports};
+use sportello::adapters::embedded::{Db, SqliteReports, ports};
 use sportello::domain::{Actor, ActorRole, ChannelKind, Requester, TicketReference, TicketType};
 use sportello::engine::survey::SurveyAnswer;
 use sportello::engine::{Engine, EscalationSettings, NewChatSession, NewContact};
@@ -212,10 +212,9 @@ fn main() {
     let clock = Arc::new(Mutex::new(start));
     let read = clock.clone();
     let reports = SqliteReports::new(db.clone(), projector);
-    let engine = Engine::new(Arc::new(rules), ports(&db))
-        .with_clock(Arc::new(move || *read.lock().unwrap()))
-        .with_incidents(Arc::new(SqliteIncidents::new(db.clone())))
-        .with_reports(Arc::new(reports.clone()));
+    let mut ports = ports(&db);
+    ports.reports = Arc::new(reports.clone());
+    let engine = Engine::new(Arc::new(rules), ports).with_clock(Arc::new(move || *read.lock().unwrap()));
     let lab = Arc::new(Lab { engine, reports, clock, db });
 
     rt.block_on(async {

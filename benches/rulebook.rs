@@ -3,7 +3,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use sportello::domain::TicketType;
 use sportello::engine::FlowGuard;
-use sportello::rules::{Contact, Facts, Rules, load, resolved};
+use sportello::rules::{Contact, Facts, Rules, compiled, load, resolved};
 use std::hint::black_box;
 use std::path::Path;
 
@@ -11,7 +11,36 @@ fn rules_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
 }
 
+/// A copy of the default rules with their compiled form (`sportello rules compile`), in a
+/// temporary folder.
+fn compiled_copy() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("knowledge")).unwrap();
+    std::fs::copy(rules_dir().join("rulebook.yaml"), dir.join("rulebook.yaml")).unwrap();
+    for entry in std::fs::read_dir(rules_dir().join("knowledge")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join("knowledge").join(path.file_name().unwrap())).unwrap();
+    }
+    tmp
+}
+
 fn load_and_validate(c: &mut Criterion) {
+    // What a cold start pays: the first load in a process (the YAML's builds the schema and its
+    // validator first). Criterion's loops below leave that out.
+    let started = std::time::Instant::now();
+    black_box(Rules::load(rules_dir()).unwrap());
+    let first_yaml = started.elapsed();
+    let copy = compiled_copy();
+    let (_, code) = sportello::cli::run(sportello::cli::RulesAction::Compile { path: copy.path().to_path_buf() });
+    assert_eq!(code, 0, "the default rulebook compiles");
+    let started = std::time::Instant::now();
+    black_box(compiled::load(copy.path()).unwrap());
+    let first_compiled = started.elapsed();
+    println!("rulebook/first load in the process: YAML {first_yaml:.2?}, compiled {first_compiled:.2?}");
+    c.bench_function("rulebook/load compiled (file, with knowledge base, sources hashed)", |b| {
+        b.iter(|| compiled::load(black_box(copy.path())).unwrap())
+    });
     let text = std::fs::read_to_string(rules_dir().join("rulebook.yaml")).unwrap();
     c.bench_function("rulebook/load+validate (file, with knowledge base)", |b| {
         b.iter(|| Rules::load(black_box(rules_dir())).unwrap())

@@ -84,6 +84,26 @@ else
     pip_install "$venv/bin/python" "${browser_specs[@]}"
 fi
 
+# schemathesis: docs/openapi.yaml against a live server (scripts/schemathesis).
+ensure "schemathesis" 'schemathesis==4.*' 'import importlib.metadata as m, sys; sys.exit(0 if m.version("schemathesis").startswith("4.") else 1)'
+test -x "$venv/bin/st" || { echo "schemathesis (st) missing from $venv/bin" >&2; exit 1; }
+echo "ok: $venv/bin/st"
+
+# curl and jq: docs/try-it.md uses them, and tests/readme.rs runs it.
+for tool in curl jq; do
+    if ! command -v "$tool" >/dev/null; then
+        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+            echo "installing Debian's $tool (apt-get)"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
+        else
+            echo "$tool is missing: install it (sudo apt-get install $tool)" >&2
+            exit 1
+        fi
+    fi
+    echo "ok: $(command -v "$tool")"
+done
+
 chromium="${SPORTELLO_CHROMIUM:-/usr/bin/chromium}"
 if [[ ! -x "$chromium" ]]; then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then

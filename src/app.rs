@@ -2,66 +2,30 @@
 //! of caller presents make the router of every endpoint. The local server, the Lambda functions,
 //! the demo's sandbox and the integration tests all build it here, so they run the same wiring.
 
-use crate::adapters::embedded::{self, Db};
 use crate::engine::reply_token::ReplyTokens;
 use crate::engine::webhook::Webhooks;
 use crate::engine::{Clock, Engine, EscalationSettings, Ports};
 use crate::http::operator::{NoticeSecrets, OperatorApi};
 use crate::http::{Credentials, auth, email::MailToken, operator_auth};
-use crate::ports::{IncidentStore, KnowledgeCandidates, ReportStore};
+use crate::ports::ReportStore;
 use crate::rules::Rules;
 use axum::Router;
 use std::sync::Arc;
 
-/// One adapter set: the ports the engine works through, its incident store, and where operators'
-/// answers leave candidate example questions for the knowledge base.
-pub struct Store {
-    pub ports: Ports,
-    pub incidents: Arc<dyn IncidentStore>,
-    pub kb_candidates: Arc<dyn KnowledgeCandidates>,
-}
-
-impl Store {
-    /// The embedded adapters over one SQLite database.
-    pub fn embedded(db: &Db) -> Self {
-        Self {
-            ports: embedded::ports(db),
-            incidents: Arc::new(embedded::SqliteIncidents::new(db.clone())),
-            kb_candidates: Arc::new(embedded::SqliteKbCandidates::new(db.clone())),
-        }
-    }
-
-    /// The AWS adapters: the DynamoDB table, the SQS step queue and its dead-letter queue, SES.
-    /// `dedup_window` is how long a published step's deduplication id is remembered.
-    #[cfg(feature = "aws")]
-    pub fn aws(
-        clients: &crate::adapters::aws::Clients,
-        table: &str,
-        step_queue_url: impl Into<String>,
-        step_dlq_url: impl Into<String>,
-        dedup_window: std::time::Duration,
-    ) -> Self {
-        let ports = crate::adapters::aws::ports_with(clients, table, step_queue_url, step_dlq_url, dedup_window);
-        let incidents = Arc::new(crate::adapters::aws::DynamoIncidents::new(clients.dynamodb.clone(), table));
-        let kb_candidates = Arc::new(crate::adapters::aws::DynamoKbCandidates::new(clients.dynamodb.clone(), table));
-        Self { ports, incidents, kb_candidates }
-    }
-}
-
-/// The engine over a rulebook and a store; what is not given is off (no reply tokens, no
-/// webhooks) or the default (the system clock).
+/// The engine over a rulebook and one adapter set's ports ([`crate::adapters::embedded::ports`],
+/// `adapters::aws::ports_with`); what is not given is off (no reply tokens, no webhooks, no
+/// report figures) or the default (the system clock).
 pub struct AppBuilder {
     rules: Arc<Rules>,
-    store: Store,
+    ports: Ports,
     clock: Option<Clock>,
     reply_tokens: Option<ReplyTokens>,
     webhooks: Option<Webhooks>,
-    reports: Option<Arc<dyn ReportStore>>,
 }
 
 impl AppBuilder {
-    pub fn new(rules: Arc<Rules>, store: Store) -> Self {
-        Self { rules, store, clock: None, reply_tokens: None, webhooks: None, reports: None }
+    pub fn new(rules: Arc<Rules>, ports: Ports) -> Self {
+        Self { rules, ports, clock: None, reply_tokens: None, webhooks: None }
     }
 
     /// What time it is: tests and replays set it.
@@ -85,14 +49,12 @@ impl AppBuilder {
     /// Where the supervisors' report figures are kept; without it, reports answer that this
     /// deployment keeps none.
     pub fn reports(mut self, reports: Arc<dyn ReportStore>) -> Self {
-        self.reports = Some(reports);
+        self.ports.reports = reports;
         self
     }
 
     pub fn engine(self) -> Engine {
-        let mut engine = Engine::new(self.rules, self.store.ports)
-            .with_incidents(self.store.incidents)
-            .with_kb_candidates(self.store.kb_candidates);
+        let mut engine = Engine::new(self.rules, self.ports);
         if let Some(clock) = self.clock {
             engine = engine.with_clock(clock);
         }
@@ -101,9 +63,6 @@ impl AppBuilder {
         }
         if let Some(webhooks) = self.webhooks {
             engine = engine.with_webhooks(webhooks);
-        }
-        if let Some(reports) = self.reports {
-            engine = engine.with_reports(reports);
         }
         engine
     }

@@ -6,10 +6,27 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub enum RulesAction {
-    Check { path: PathBuf },
-    Explain { channel: String, category: String, at: String, facts: Vec<String>, rules: PathBuf },
-    Test { paths: Vec<PathBuf>, rules: PathBuf },
-    Graph { rules: PathBuf },
+    Check {
+        path: PathBuf,
+    },
+    /// `rules check`, then the compiled form beside the YAML (`rules::compiled`).
+    Compile {
+        path: PathBuf,
+    },
+    Explain {
+        channel: String,
+        category: String,
+        at: String,
+        facts: Vec<String>,
+        rules: PathBuf,
+    },
+    Test {
+        paths: Vec<PathBuf>,
+        rules: PathBuf,
+    },
+    Graph {
+        rules: PathBuf,
+    },
     Schema,
 }
 
@@ -48,6 +65,32 @@ fn reported<T>(path: &Path, loaded: Result<T, Vec<Diagnostic>>, out: &mut String
     }
 }
 
+/// What `rules check` prints of a rulebook that passed: what it holds, then its warnings.
+fn check_summary(rules: &Rules, out: &mut String) {
+    let b = &rules.model;
+    out.push_str(&format!("Checking '{}'  SUCCESS\nFound:\n", rules.file));
+    for (n, what) in [
+        (b.categories.len(), "categories"),
+        (b.channels.len(), "channels"),
+        (b.teams.len(), "teams"),
+        (b.schedules.len(), "schedules"),
+        (b.flows.len(), "flows"),
+        (b.targets.len(), "escalation targets"),
+        (b.sla.targets.len(), "SLA targets"),
+        (b.messages.len(), "messages"),
+        (rules.knowledge.ids().len(), "knowledge articles"),
+    ] {
+        out.push_str(&format!(" - {n} {what}\n"));
+    }
+    out.push_str(&format!(" - languages: {}\n", b.languages.join(", ")));
+    out.push_str(&roles_summary(b));
+    if !rules.warnings.is_empty() {
+        let warnings: usize = rules.warnings.iter().map(|w| w.counts().warnings).sum();
+        out.push_str(&format!("\n{warnings} warning(s):\n\n"));
+        print_diagnostics(out, &rules.warnings);
+    }
+}
+
 /// Runs a rules command; returns what it prints and its exit status.
 pub fn run(action: RulesAction) -> (String, u8) {
     let mut out = String::new();
@@ -56,28 +99,23 @@ pub fn run(action: RulesAction) -> (String, u8) {
             let Some(rules) = load_or_report(&path, &mut out) else {
                 return (out, 1);
             };
-            let b = &rules.model;
-            out.push_str(&format!("Checking '{}'  SUCCESS\nFound:\n", rules.file));
-            for (n, what) in [
-                (b.categories.len(), "categories"),
-                (b.channels.len(), "channels"),
-                (b.teams.len(), "teams"),
-                (b.schedules.len(), "schedules"),
-                (b.flows.len(), "flows"),
-                (b.targets.len(), "escalation targets"),
-                (b.sla.targets.len(), "SLA targets"),
-                (b.messages.len(), "messages"),
-                (rules.knowledge.ids().len(), "knowledge articles"),
-            ] {
-                out.push_str(&format!(" - {n} {what}\n"));
-            }
-            out.push_str(&format!(" - languages: {}\n", b.languages.join(", ")));
-            out.push_str(&roles_summary(b));
-            if !rules.warnings.is_empty() {
-                let warnings: usize = rules.warnings.iter().map(|w| w.counts().warnings).sum();
-                out.push_str(&format!("\n{warnings} warning(s):\n\n"));
-                print_diagnostics(&mut out, &rules.warnings);
-            }
+            check_summary(&rules, &mut out);
+            (out, 0)
+        }
+        RulesAction::Compile { path } => {
+            let Some((rules, written)) = reported(&path, crate::rules::compiled::compile(&path), &mut out) else {
+                out.push_str("nothing was compiled: fix the errors above, then run `sportello rules compile` again\n");
+                return (out, 1);
+            };
+            check_summary(&rules, &mut out);
+            let size = std::fs::metadata(&written).map(|m| m.len()).unwrap_or_default();
+            out.push_str(&format!(
+                "\nCompiled '{}' into '{}' ({size} bytes, format version {}): the functions load it \
+                 instead of the YAML while the YAML and the articles stay as they are now.\n",
+                rules.file,
+                written.display(),
+                crate::rules::compiled::FORMAT_VERSION
+            ));
             (out, 0)
         }
         RulesAction::Explain { channel, category, at, facts, rules } => {

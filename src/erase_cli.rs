@@ -4,7 +4,7 @@
 //! confirmation; then the erasure with that confirmation, in the name of a privacy operator of
 //! the token file.
 
-use crate::app::{AppBuilder, Store};
+use crate::app::AppBuilder;
 use crate::domain::{Actor, ActorRole};
 use crate::engine::{Engine, EngineError};
 use crate::http::operator_auth::{OperatorFile, Role};
@@ -50,7 +50,7 @@ pub enum EraseAction {
 fn engine(data: &Path, rules: &Path) -> Result<Engine, String> {
     let rules = crate::server::load_rules(rules)?;
     let db = crate::server::open_existing_db(data)?;
-    Ok(AppBuilder::new(Arc::new(rules), Store::embedded(&db)).engine())
+    Ok(AppBuilder::new(Arc::new(rules), crate::adapters::embedded::ports(&db)).engine())
 }
 
 /// The operator the erasure is recorded under: an operator of the token file with the privacy
@@ -115,7 +115,7 @@ pub fn run(action: EraseAction, data: &Path, rules: &Path) -> (String, u8) {
                             0,
                         )
                     }
-                    Err(EngineError::Conflict(why)) => (format!("not erased: {why}\n"), 1),
+                    Err(EngineError::Refused(why)) => (format!("not erased: {why}\n"), 1),
                     Err(e) => (format!("not erased: {e}\n"), 1),
                 }
             }

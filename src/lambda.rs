@@ -10,7 +10,8 @@
 //!
 //! Settings common to all: `SPORTELLO_TABLE`, `SPORTELLO_STEP_QUEUE_URL` (and
 //! `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`), `SPORTELLO_RULES` (default `rules`, then
-//! `/var/task/rules`), `RUST_LOG` or `SPORTELLO_LOG` and `SPORTELLO_LOG_FORMAT` (JSON lines unless
+//! `/var/task/rules`; its `rulebook.compiled` when current, else the YAML: see
+//! [`crate::rules::compiled`]), `RUST_LOG` or `SPORTELLO_LOG` and `SPORTELLO_LOG_FORMAT` (JSON lines unless
 //! `text`; EMF metrics in namespace `SPORTELLO_METRICS_NAMESPACE`, default `Sportello`: see
 //! [`crate::logging`]), and
 //! `AWS_ENDPOINT_URL` for moto or LocalStack. Functions
@@ -21,7 +22,7 @@ use crate::adapters::aws::email_inbound::{StoredMail, handle_mail_batch};
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
 use crate::adapters::aws::reply_queue::{NoticeDeadLetters, handle_notice_batch};
 use crate::adapters::aws::{Clients, load_config, warm_up};
-use crate::app::{AppBuilder, Store};
+use crate::app::AppBuilder;
 use crate::engine::{Engine, EscalationSettings, handle_step};
 use crate::http::AppState;
 use crate::rules::Rules;
@@ -122,6 +123,9 @@ pub struct Init {
     pub clients: Clients,
     /// `RUST_LOG` and `SPORTELLO_LOG`: what is logged (see [`crate::logging`]).
     pub log: (Option<String>, Option<String>),
+    /// `SPORTELLO_METRICS_NAMESPACE`: the CloudWatch namespace of the EMF metrics (the SAM
+    /// template names one per stack, and its alarms and dashboard read that one).
+    pub metrics_namespace: Option<String>,
     /// The engine's clock: the system's, unless a test sets another.
     pub clock: Option<crate::engine::Clock>,
 }
@@ -138,8 +142,9 @@ impl Init {
     /// From given settings and clients (tests give moto's, and counted ones).
     pub async fn new(mut settings: Settings, clients: Clients) -> Result<Init, Error> {
         let log = (settings.get("RUST_LOG"), settings.get("SPORTELLO_LOG"));
+        let metrics_namespace = settings.get("SPORTELLO_METRICS_NAMESPACE");
         crate::adapters::aws::secrets::load_secrets(&clients.secrets, &mut settings).await?;
-        Ok(Init { settings, clients, log, clock: None })
+        Ok(Init { settings, clients, log, metrics_namespace, clock: None })
     }
 
     fn var(&self) -> impl Fn(&str) -> Option<String> + '_ {
@@ -163,7 +168,7 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     let queue_url = settings.required("SPORTELLO_STEP_QUEUE_URL")?;
     let dlq_url = settings.get("SPORTELLO_STEP_DLQ_URL").unwrap_or_else(|| format!("{queue_url}-dlq"));
     let path = rules_path(settings);
-    let rules = Rules::load(&path).map_err(|errors| {
+    let rules = Rules::load_compiled_or_yaml(&path).map_err(|errors| {
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         format!("rulebook {} has errors:\n{}", path.display(), text.join("\n"))
     })?;
@@ -176,9 +181,9 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     }
     // Cold starts pay their TLS handshakes here, during init, not on the first request.
     warm_up(&init.clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
-    let store = Store::aws(&init.clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
+    let ports = crate::adapters::aws::ports_with(&init.clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
     let rules = Arc::new(rules);
-    let mut app = AppBuilder::new(rules.clone(), store);
+    let mut app = AppBuilder::new(rules.clone(), ports);
     if let Some(clock) = &init.clock {
         app = app.clock(clock.clone());
     }
@@ -340,6 +345,14 @@ fn with_claims(mut req: axum::extract::Request) -> axum::extract::Request {
 impl Handler {
     /// One invocation: the event as Lambda hands it, the answer Lambda returns.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        // The invocation's X-Ray trace, which the step messages it sends carry on.
+        let trace = event.context.xray_trace_id.clone().or_else(crate::adapters::aws::trace::current);
+        // Boxed: the handlers' futures are deep, and one more layer on top of them would exceed
+        // the compiler's query depth in the function binaries.
+        crate::adapters::aws::trace::within(trace, Box::pin(self.dispatch(event))).await
+    }
+
+    async fn dispatch(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         match self {
             Handler::Http(app) => http_event(app.clone(), event).await,
             Handler::Voice { engine, app } => voice_event(engine, app.clone(), event).await,
@@ -388,6 +401,9 @@ async fn http_event(app: Router, event: LambdaEvent<Value>) -> Result<Value, Err
 pub async fn run(function: Function) -> Result<(), Error> {
     let init = Init::from_env().await?;
     let (rust_log, sportello_log) = init.log.clone();
+    if let Some(namespace) = &init.metrics_namespace {
+        crate::logging::set_metrics_namespace(namespace);
+    }
     crate::logging::init_with(true, rust_log, sportello_log);
     let handler = build(function, &init).await?;
     let handler = &handler;
@@ -401,7 +417,7 @@ pub async fn voice_event(engine: &Engine, app: Router, event: LambdaEvent<Value>
         let connect: crate::http::voice::ConnectEvent =
             serde_json::from_value(payload).map_err(|e| format!("not an Amazon Connect contact-flow event: {e}"))?;
         // An error takes the contact flow's error branch, which plays its own message.
-        return match crate::http::voice::answer_call(engine, &connect.to_call()).await {
+        return match crate::http::voice::answer_call(engine, &connect.to_call(&engine.rules.languages)).await {
             Ok(answer) => Ok(serde_json::to_value(answer.to_connect())?),
             Err(problem) => {
                 let problem = crate::http::voice::connect_pointer(problem);

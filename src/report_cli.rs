@@ -93,7 +93,9 @@ fn open(data: &Path, rules: &Path) -> Result<(Engine, SqliteReports), String> {
     let rules = crate::server::load_rules(rules)?;
     let db = crate::server::open_existing_db(data)?;
     let reports = SqliteReports::new(db.clone(), Arc::new(Projector::new(&rules)));
-    let engine = Engine::new(Arc::new(rules), ports(&db)).with_reports(Arc::new(reports.clone()));
+    let mut ports = ports(&db);
+    ports.reports = Arc::new(reports.clone());
+    let engine = Engine::new(Arc::new(rules), ports);
     Ok((engine, reports))
 }
 

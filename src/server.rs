@@ -2,7 +2,7 @@
 //! the embedded store. The same routers and engine as the Lambda functions.
 
 use crate::adapters::embedded::{self, Db};
-use crate::app::{Access, AppBuilder, Store};
+use crate::app::{Access, AppBuilder};
 use crate::engine::Engine;
 use crate::rules::Rules;
 use std::net::SocketAddr;
@@ -63,7 +63,7 @@ pub fn open(config: &ServerConfig) -> Result<(Engine, Db), String> {
     let reports = embedded::SqliteReports::new(db.clone(), Arc::new(crate::reports::Projector::new(&rules)));
     let webhooks = crate::engine::webhook::WebhookFile::read(&webhooks_file(config))?;
     let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
-    let engine = AppBuilder::new(Arc::new(rules), Store::embedded(&db))
+    let engine = AppBuilder::new(Arc::new(rules), embedded::ports(&db))
         .reply_tokens(Some(reply_tokens(config)?))
         .webhooks(crate::engine::webhook::Webhooks::new(webhooks.webhooks, sender))
         .reports(Arc::new(reports))

@@ -13,11 +13,23 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
+/// The SHA-256 of `bytes` as 64 lower-case hex digits: how keys, tokens and message ids are
+/// kept and logged without their text.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn groups_by_three() {
         assert_eq!(super::thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn sha256_in_hex() {
+        assert_eq!(super::sha256_hex(b"hello"), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
         assert_eq!(super::thousands(39_900), "39,900");
         assert_eq!(super::thousands(999), "999");
         assert_eq!(super::thousands(0), "0");

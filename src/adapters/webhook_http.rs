@@ -1,5 +1,5 @@
 //! Webhook POSTs over HTTP. With the `aws` feature, `https://` and `http://` through hyper and
-//! rustls (the stack the AWS SDK builds anyway, with the system's root certificates); without it,
+//! rustls (the stack the AWS SDK builds anyway, trusting the same compiled-in roots); without it,
 //! plain `http://` over a TCP stream, enough for local development, and `https://` is refused
 //! with a reason rather than pulling a TLS stack into the local build.
 
@@ -24,33 +24,36 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+#[cfg(feature = "aws")]
+type HttpsClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<axum::body::Bytes>,
+>;
+
 #[derive(Clone, Default)]
 pub struct HttpWebhookSender {
+    /// Built at the first POST, so a cold start does not set up TLS for a webhook it may never send.
     #[cfg(feature = "aws")]
-    client: Option<
-        hyper_util::client::legacy::Client<
-            hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-            http_body_util::Full<axum::body::Bytes>,
-        >,
-    >,
+    client: std::sync::Arc<std::sync::OnceLock<HttpsClient>>,
 }
 
 impl HttpWebhookSender {
     pub fn new() -> Self {
-        #[cfg(feature = "aws")]
-        {
-            let client = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
-                .map_err(|e| tracing::warn!(error = %e, "no root certificates: https webhooks will fail"))
-                .ok()
-                .map(|b| {
-                    let connector = b.https_or_http().enable_http1().build();
-                    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
-                });
-            Self { client }
-        }
-        #[cfg(not(feature = "aws"))]
         Self::default()
+    }
+
+    #[cfg(feature = "aws")]
+    fn client(&self) -> &HttpsClient {
+        self.client.get_or_init(|| {
+            let tls = rustls::ClientConfig::builder_with_provider(rustls::crypto::aws_lc_rs::default_provider().into())
+                .with_safe_default_protocol_versions()
+                .expect("aws-lc-rs supports the default TLS versions")
+                .with_root_certificates(crate::adapters::aws::roots::root_store())
+                .with_no_client_auth();
+            let connector =
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
+        })
     }
 }
 
@@ -63,7 +66,8 @@ impl WebhookSender for HttpWebhookSender {
     async fn post(&self, request: &WebhookRequest) -> StoreResult<u16> {
         check_url(&request.url).map_err(StoreError::Invalid)?;
         #[cfg(feature = "aws")]
-        if let Some(client) = &self.client {
+        {
+            let client = self.client();
             let req = axum::http::Request::post(request.url.as_str())
                 .header("content-type", "application/json")
                 .header("user-agent", "sportello-webhook/1")
@@ -74,13 +78,17 @@ impl WebhookSender for HttpWebhookSender {
                 .await
                 .map_err(|_| unavailable("timed out"))?
                 .map_err(unavailable)?;
-            return Ok(response.status().as_u16());
+            Ok(response.status().as_u16())
         }
-        tokio::time::timeout(TIMEOUT, plain_http_post(request)).await.map_err(|_| unavailable("timed out"))?
+        #[cfg(not(feature = "aws"))]
+        {
+            tokio::time::timeout(TIMEOUT, plain_http_post(request)).await.map_err(|_| unavailable("timed out"))?
+        }
     }
 }
 
 /// One HTTP/1.1 POST on a fresh connection, reading only the status line.
+#[cfg(not(feature = "aws"))]
 async fn plain_http_post(request: &WebhookRequest) -> StoreResult<u16> {
     let Some(rest) = request.url.strip_prefix("http://") else {
         return Err(StoreError::Invalid(
@@ -125,6 +133,7 @@ async fn plain_http_post(request: &WebhookRequest) -> StoreResult<u16> {
 }
 
 /// Writes all of `bytes` with the stream's readiness API (tokio's `io-util` is not built here).
+#[cfg(not(feature = "aws"))]
 async fn write_all(stream: &tokio::net::TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
     while !bytes.is_empty() {
         stream.writable().await?;

@@ -405,6 +405,14 @@ enum RulesCommand {
         #[arg(default_value = "rules")]
         path: PathBuf,
     },
+    /// Check a rulebook as `check` does and, when it has no errors, write its compiled form
+    /// beside the YAML (rulebook.compiled): the Lambda functions load that at a cold start
+    /// instead of parsing and checking the YAML.
+    Compile {
+        /// Rulebook file, or a folder holding rulebook.yaml.
+        #[arg(default_value = "rules")]
+        path: PathBuf,
+    },
     /// Show the path a contact takes, step by step.
     Explain {
         #[arg(long)]
@@ -469,6 +477,7 @@ fn main() -> ExitCode {
         }
         Command::Rules(cmd) => sportello::cli::rules(match cmd {
             RulesCommand::Check { path } => sportello::cli::RulesAction::Check { path },
+            RulesCommand::Compile { path } => sportello::cli::RulesAction::Compile { path },
             RulesCommand::Explain { channel, category, at, facts, rules } => {
                 sportello::cli::RulesAction::Explain { channel, category, at, facts, rules }
             }

@@ -65,7 +65,8 @@ async fn render(
     let engine = &console.api.engine;
     let mut active = Vec::new();
     let mut resolved = Vec::new();
-    if let Some(store) = &engine.incidents {
+    {
+        let store = &engine.ports.incidents;
         let listed = match store.list(LISTED).await {
             Ok(l) => l,
             Err(e) => return super::ticket::refusal_page(desk, EngineError::from(e).into()),

@@ -87,3 +87,11 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub detail: serde_json::Value,
 }
+
+impl Event {
+    /// The note a chat's handoff to the operators leaves: triage starts from it, and the
+    /// operator's reply box shows only after it.
+    pub fn is_chat_handoff(&self) -> bool {
+        self.kind == EventKind::Note && self.detail.get("chat").and_then(|v| v.as_str()) == Some("handoff")
+    }
+}

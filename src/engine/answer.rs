@@ -319,7 +319,7 @@ impl Engine {
             let now = self.now();
             // A ticket that moved on meanwhile (the requester wrote, it was reopened) keeps its state.
             if ticket.state == TicketState::Resolved {
-                ticket.move_to(TicketState::InProgress, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                ticket.move_to(TicketState::InProgress, now)?;
             }
             // A survey that went with the undelivered answer never reached anyone: the next
             // resolution sends it.

@@ -5,7 +5,8 @@
 //! the contact, as triage counts them). A privacy category moves the ticket to the privacy team;
 //! an operator without the privacy role hands it over there (the ticket goes back to `new`).
 
-use super::operator::{event, lifecycle};
+use super::Refusal;
+use super::operator::event;
 use super::{Engine, EngineError, FlowGuard};
 use crate::domain::{Actor, ActorRole, ChannelKind, Deadline, EventKind, Ticket, TicketId, TicketState, TicketType};
 use crate::rules::{Contact, Facts};
@@ -51,11 +52,12 @@ impl Engine {
             ));
         }
         if !FlowGuard::new(book, &channel, to).has_operator_path() {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::Flow(format!(
                 "no operator works category `{to}` on channel `{channel}` (its flow has no take_in_charge); \
                  categories an operator works there: {}",
                 self.operator_categories(&channel).join(", ")
-            )));
+            ))
+            .into());
         }
         // Deadlines start with the contact, as at triage (a chat's with the handoff, when triage ran).
         let at = match ticket.channel_kind {
@@ -79,20 +81,22 @@ impl Engine {
                 return Ok(Vec::new());
             }
             if !matches!(t.state, TicketState::TakenInCharge | TicketState::InProgress) {
-                return Err(EngineError::Conflict(guard.refuse(t, "categorize")));
+                return Err(Refusal::Flow(guard.refuse(t, "categorize")).into());
             }
             if let Some(ty) = t.ticket_type {
-                return Err(EngineError::Conflict(format!(
+                return Err(Refusal::State(format!(
                     "the ticket is already classified as {}; its category cannot change now (the flow expects {})",
                     ty.code(),
                     guard.expected_next(t)
-                )));
+                ))
+                .into());
             }
             if !t.escalations.is_empty() {
-                return Err(EngineError::Conflict(format!(
+                return Err(Refusal::State(format!(
                     "the ticket was escalated; its category cannot change now (the flow expects {})",
                     guard.expected_next(t)
-                )));
+                ))
+                .into());
             }
             let from = t.category.replace(to.to_string());
             t.deadlines = deadlines
@@ -118,7 +122,7 @@ impl Engine {
                 let previous = std::mem::replace(&mut t.team, team.clone());
                 let released = hands_over && t.assignee.is_some();
                 if released {
-                    t.move_to(TicketState::New, now).map_err(lifecycle)?;
+                    t.move_to(TicketState::New, now)?;
                 }
                 let assignee = if released { t.assignee.take() } else { None };
                 events.push(event(

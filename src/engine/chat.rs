@@ -20,6 +20,7 @@
 //! its SHA-256 is stored, so neither the store nor an operator can act as the user, and a
 //! reference alone (printed in every message) opens nothing.
 
+use super::Refusal;
 use super::retry::Attempts;
 use super::triage::TRIAGE_TEAM;
 use super::{Engine, EngineError, NewContact, TRIAGE};
@@ -30,10 +31,10 @@ use crate::knowledge::search::{BotAnswer, Hit, Question, detect_language, pick_s
 use crate::ports::{StepMessage, StoreError};
 use crate::rules::resolved::Bot;
 use crate::rules::{ChannelId, Contact, Decision, Facts};
+use crate::text::sha256_hex;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 /// Longest message a user or an operator may write into a chat (bytes).
 pub const MAX_CHAT_MESSAGE_BYTES: usize = 4 * 1024;
@@ -277,10 +278,6 @@ fn message_of(seq: usize, e: &Event) -> ChatMessage {
     }
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// 244 random bits from the OS generator (two UUIDv4s), as 64 hex characters.
 fn new_token() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
@@ -297,7 +294,7 @@ fn requester(channel: &str) -> Actor {
 
 /// Why a closed chat takes no more messages, and what to do instead.
 fn closed(state: TicketState) -> EngineError {
-    EngineError::Conflict(match state {
+    Refusal::State(match state {
         TicketState::AutoResolved => {
             "this chat is already closed: the request was resolved; start a new chat for another question".into()
         }
@@ -306,16 +303,7 @@ fn closed(state: TicketState) -> EngineError {
             .into(),
         s => format!("this chat is already closed (`{s}`); start a new chat for another question"),
     })
-}
-
-fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
-    if text.trim().is_empty() {
-        return Err(EngineError::invalid(field, "the message is empty"));
-    }
-    if text.len() > MAX_CHAT_MESSAGE_BYTES {
-        return Err(EngineError::invalid(field, format!("at most {MAX_CHAT_MESSAGE_BYTES} bytes")));
-    }
-    Ok(())
+    .into()
 }
 
 /// Bot phrases the rulebook does not define (it may, under the same ids, to reword them).
@@ -345,26 +333,10 @@ fn builtin_phrase(id: &str, lang: &str) -> &'static str {
 }
 
 impl Engine {
-    /// When triage applies the rulebook to `ticket`, and whether it must wait. A chat talks with
-    /// the bot first; only when the user asks for an operator (in hours) is it triaged, as of then.
-    pub(super) async fn triage_time(&self, ticket: &Ticket) -> Result<(Timestamp, bool), EngineError> {
-        if ticket.channel_kind != ChannelKind::Chat || ticket.triaged_at.is_some() {
-            return Ok((ticket.created_at, false));
-        }
-        let events = self.ports.events.list(&ticket.id).await?;
-        let handoff = events
-            .iter()
-            .find(|e| e.kind == EventKind::Note && e.detail.get("chat").and_then(|v| v.as_str()) == Some("handoff"));
-        Ok(match handoff {
-            Some(e) => (e.at, false),
-            None => (self.now(), true),
-        })
-    }
-
     /// The rulebook's chat channel: the one of kind `chat`.
     fn chat_channel(&self) -> Result<&ChannelId, EngineError> {
         self.rules.channel_of_kind(ChannelKind::Chat).map(|(_, id, _)| id).ok_or_else(|| {
-            EngineError::Conflict("the rulebook has no channel of kind `chat`, so chats cannot start".into())
+            Refusal::Unsupported("the rulebook has no channel of kind `chat`, so chats cannot start".into()).into()
         })
     }
 
@@ -455,7 +427,7 @@ impl Engine {
                 now,
                 &requester(&channel),
                 EventKind::Note,
-                json!({"chat": "session", "lang": lang, "token_sha256": sha256_hex(&token)}),
+                json!({"chat": "session", "lang": lang, "token_sha256": sha256_hex(token.as_bytes())}),
             )
         };
         // The session and the bot's welcome are stored with the ticket: a chat never exists
@@ -495,7 +467,7 @@ impl Engine {
         loop {
             let ticket = self.ports.tickets.get(&created.ticket.id).await?;
             if ticket.channel_kind != ChannelKind::Chat {
-                return Err(EngineError::Conflict("this session id belongs to another channel's contact".into()));
+                return Err(Refusal::Channel("this session id belongs to another channel's contact".into()).into());
             }
             let events = self.ports.events.list(&ticket.id).await?;
             if let Some(existing) = Session::of(&events) {
@@ -562,7 +534,7 @@ impl Engine {
         let events = self.ports.events.list(&ticket.id).await?;
         let session = Session::of(&events).ok_or_else(not_found)?;
         // Every hash is compared, in constant time, whatever matches first.
-        let hash = sha256_hex(token);
+        let hash = sha256_hex(token.as_bytes());
         let mut known = false;
         for stored in &session.token_hashes {
             known |= bool::from(subtle::ConstantTimeEq::ct_eq(stored.as_bytes(), hash.as_bytes()));
@@ -576,7 +548,7 @@ impl Engine {
     /// The user writes; the bot answers from the knowledge base (or, after the handoff, the
     /// message waits for the operator).
     pub async fn chat_user_message(&self, reference: &str, token: &str, text: &str) -> Result<ChatReply, EngineError> {
-        check_text("/text", text)?;
+        super::check_text("/text", text, MAX_CHAT_MESSAGE_BYTES)?;
         let (ticket, session, _) = self.chat_session(reference, token).await?;
         if ticket.state.is_final() {
             return Err(closed(ticket.state));
@@ -603,7 +575,7 @@ impl Engine {
                             handed_off: r.handed_off,
                         }),
                         // No handoff for this chat now (the rulebook's choice): say so as the bot.
-                        Err(EngineError::Conflict(_)) => {
+                        Err(EngineError::Refused(_)) => {
                             let detail = self.bot_no_match(&lang);
                             let reply = [event(&ticket.id, now, &self.bot(&ticket), EventKind::Message, detail)];
                             self.ports.events.append(&reply).await?;
@@ -686,24 +658,27 @@ impl Engine {
                 _ => {}
             }
             if session.handoff_at.is_some() {
-                return Err(EngineError::Conflict(
+                return Err(Refusal::State(
                     "an operator is handling this chat now; the operator resolves it with you".into(),
-                ));
+                )
+                .into());
             }
             if session.user_messages == 0 {
-                return Err(EngineError::Conflict(
+                return Err(Refusal::State(
                     "nothing to confirm yet: write your question, the assistant answers, then confirm it solved it"
                         .into(),
-                ));
+                )
+                .into());
             }
             // A chat the user started from no topic is filed under the bot's category.
             let category = match (&ticket.category, self.bot_of(&ticket)) {
                 (Some(category), _) => category.clone(),
                 (None, Some(bot)) => self.rules.categories.key(bot.category).to_string(),
                 (None, None) => {
-                    return Err(EngineError::Conflict(
+                    return Err(Refusal::Unsupported(
                         "this chat's channel has no assistant to close it; ask for an operator".into(),
-                    ));
+                    )
+                    .into());
                 }
             };
             let decision = self.decide(&ticket, &category, true)?;
@@ -737,15 +712,16 @@ impl Engine {
                     }
                 }
                 // The admin's rulebook sends this category to the operators even when the bot solved it.
-                return Err(EngineError::Conflict(format!(
+                return Err(Refusal::Flow(format!(
                     "the rulebook does not let the assistant close `{category}` requests; ask for an operator"
-                )));
+                ))
+                .into());
             }
             let ticket_type = decision.ticket_type().unwrap_or(TicketType::B);
             let text = self.chat_text("chat_auto_resolved", &lang, Some(&decision), &ticket);
             ticket.category = Some(category.clone());
             ticket.ticket_type = Some(ticket_type);
-            ticket.move_to(TicketState::AutoResolved, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+            ticket.move_to(TicketState::AutoResolved, now)?;
             let events = vec![
                 event(
                     &ticket.id,
@@ -814,7 +790,7 @@ impl Engine {
                 ));
                 events
             } else if decision.outcome() == Some(Outcome::AutoClosed) {
-                ticket.move_to(TicketState::AutoClosed, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                ticket.move_to(TicketState::AutoClosed, now)?;
                 let mut events = vec![
                     event(
                         &ticket.id,
@@ -843,9 +819,10 @@ impl Engine {
                 }
                 events
             } else {
-                return Err(EngineError::Conflict(format!(
+                return Err(Refusal::Flow(format!(
                     "the rulebook has no operator handoff for `{category}` chats at this time"
-                )));
+                ))
+                .into());
             };
             match self.ports.tickets.update(&ticket, &events).await {
                 Ok(saved) => {
@@ -914,7 +891,7 @@ impl Engine {
     /// that article. Never fails the answer: a refused or unrecordable question is only logged
     /// (without its text).
     pub(super) async fn learn_from_chat_answer(&self, ticket: &Ticket, article: &str) {
-        let Some(store) = &self.kb_candidates else { return };
+        let store = &self.ports.kb_candidates;
         if ticket.channel_kind != ChannelKind::Chat {
             return;
         }
@@ -955,28 +932,31 @@ impl Engine {
         operator: &Actor,
         body: &str,
     ) -> Result<ChatMessage, EngineError> {
-        check_text("/body", body)?;
+        super::check_text("/body", body, MAX_CHAT_MESSAGE_BYTES)?;
         let ticket = self.ticket(ticket_id).await?;
         super::operator::check_in_charge(&ticket, operator)?;
         if ticket.channel_kind != ChannelKind::Chat {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::Channel(format!(
                 "ticket {} came by {}, not chat: answer it on its own channel",
                 ticket.reference, ticket.channel
-            )));
+            ))
+            .into());
         }
         if ticket.state.is_final() {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::State(format!(
                 "chat {} is closed (`{}`): the user no longer reads it; answer by another channel",
                 ticket.reference, ticket.state
-            )));
+            ))
+            .into());
         }
         let events = self.ports.events.list(&ticket.id).await?;
         let session = Session::of(&events).unwrap_or_default();
         if session.handoff_at.is_none() {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::State(format!(
                 "chat {} is still with the assistant; it reaches the operators when the user asks for one",
                 ticket.reference
-            )));
+            ))
+            .into());
         }
         let said = event(
             &ticket.id,

@@ -4,7 +4,7 @@
 //! [`super::FlowGuard`].
 
 use super::{Engine, EngineError};
-use crate::domain::{Deadline, Event, EventKind, Ticket, TicketType};
+use crate::domain::{Deadline, Event, Ticket, TicketType};
 use crate::ports::queue_page::MAX_QUEUE_PAGE;
 use crate::ports::{Hidden, QueuePage, QueueQuery, RequesterKey};
 use crate::rules::ids::TeamId;
@@ -223,9 +223,7 @@ impl Engine {
     pub fn chat_is_live(ticket: &Ticket, events: &[Event]) -> bool {
         ticket.channel_kind == crate::domain::ChannelKind::Chat
             && !ticket.state.is_final()
-            && events
-                .iter()
-                .any(|e| e.kind == EventKind::Note && e.detail.get("chat").and_then(|c| c.as_str()) == Some("handoff"))
+            && events.iter().any(Event::is_chat_handoff)
     }
 }
 

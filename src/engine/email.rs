@@ -11,6 +11,7 @@
 //! SES replaces the Message-ID of what it sends with its own, so on AWS the `[SP-XXXXXXXX]` tag
 //! that every subject we send carries is what usually finds the ticket.
 
+use super::Refusal;
 use super::intake::{MAX_MESSAGE_BYTES, MAX_SUBJECT_BYTES};
 use super::retry::Attempts;
 use super::{Engine, EngineError, NewContact};
@@ -22,9 +23,9 @@ use crate::email::{
 use crate::ports::mailer::usable_message_id;
 use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
 use crate::rules::resolved::{Delivery, Email as EmailSettings};
+use crate::text::sha256_hex;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 /// How long a claim on one inbound message lasts, and how long a handled one is remembered
@@ -171,10 +172,6 @@ pub(super) fn log_id(email: &InboundEmail) -> String {
     email.message_id.as_deref().map_or_else(|| "(none)".into(), |id| sha256_hex(id.as_bytes())[..12].to_string())
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Cuts `text` to at most `max` bytes on a character boundary.
 fn truncate(text: &str, max: usize) -> &str {
     if text.len() <= max {
@@ -222,7 +219,7 @@ fn busy() -> EngineError {
 impl Engine {
     fn email_settings(&self) -> Result<&EmailSettings, EngineError> {
         self.rules.email.as_ref().ok_or_else(|| {
-            EngineError::Conflict("the rulebook has no `email:` block, so inbound mail cannot be handled".into())
+            Refusal::Unsupported("the rulebook has no `email:` block, so inbound mail cannot be handled".into()).into()
         })
     }
 
@@ -402,7 +399,7 @@ impl Engine {
                     self.ports.events.append(&events).await?;
                     return Ok::<bool, EngineError>(false);
                 }
-                current.move_to(TicketState::InProgress, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                current.move_to(TicketState::InProgress, now)?;
                 events.push(event(EventKind::Reopened, json!({"reason": "the requester wrote again"})));
                 match self.ports.tickets.update(&current, &events).await {
                     Ok(_) => return Ok(true),

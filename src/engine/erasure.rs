@@ -8,6 +8,7 @@
 //! The audit trail keeps who erased, when, and which tickets, by reference: never the key the
 //! requester was found by.
 
+use super::Refusal;
 use super::{Engine, EngineError};
 use crate::domain::{Actor, ActorRole, TicketReference, TicketState, TicketType};
 use crate::ports::RequesterKey;
@@ -142,14 +143,15 @@ impl Engine {
             return Err(EngineError::invalid("/confirm", "preview the erasure first and send back its confirmation"));
         }
         if !bool::from(subtle::ConstantTimeEq::ct_eq(confirm.as_bytes(), preview.confirm.as_bytes())) {
-            return Err(EngineError::Conflict(
+            return Err(Refusal::Held(
                 "this is not the confirmation of the current preview (the data changed since, or another key): \
                  preview again and confirm what it shows"
                     .into(),
-            ));
+            )
+            .into());
         }
         if let Some(hold) = preview.hold {
-            return Err(EngineError::Conflict(format!("the erasure is on hold: {}", hold.reason)));
+            return Err(Refusal::Held(format!("the erasure is on hold: {}", hold.reason)).into());
         }
         let done = self.ports.tickets.erase_requester(key, actor, self.now()).await?;
         let mut copies = done.copies;

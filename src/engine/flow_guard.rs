@@ -5,6 +5,7 @@
 //! facts and keeps the paths an operator works (those with `take_in_charge`). Once the ticket has a
 //! type, only the paths that classify into that type still apply.
 
+use super::refusal::Refusal;
 use crate::domain::{Ticket, TicketState, TicketType};
 use crate::rules::Model;
 use crate::rules::resolved::{Path, StepDetail};
@@ -25,7 +26,7 @@ pub struct FlowGuard<'r> {
 }
 
 /// The flow's verdict on an action.
-pub type Verdict = Result<(), String>;
+pub type Verdict = Result<(), Refusal>;
 
 impl<'r> FlowGuard<'r> {
     pub fn new(model: &'r Model, channel: &str, category: &str) -> Self {
@@ -150,7 +151,7 @@ impl<'r> FlowGuard<'r> {
     /// May an operator take the ticket in charge now?
     pub fn check_take_in_charge(&self, ticket: &Ticket) -> Verdict {
         if ticket.triaged_at.is_none() || !self.has_operator_path() || ticket.state != TicketState::New {
-            return Err(self.refuse(ticket, "take_in_charge"));
+            return Err(Refusal::Flow(self.refuse(ticket, "take_in_charge")));
         }
         Ok(())
     }
@@ -181,22 +182,22 @@ impl<'r> FlowGuard<'r> {
 
     pub fn check_close_contact(&self, ticket: &Ticket, already_closed: bool) -> Verdict {
         if !ticket.channel_kind.is_synchronous() {
-            return Err(format!(
+            return Err(Refusal::Flow(format!(
                 "a contact on the {} channel is already asynchronous; close_contact is for calls and chats",
                 ticket.channel_kind
-            ));
+            )));
         }
         if !self.allows_step(ticket.ticket_type, "close_contact") {
-            return Err(format!(
+            return Err(Refusal::Flow(format!(
                 "the flow of this ticket has no close_contact; it expects {}",
                 self.expected_next(ticket)
-            ));
+            )));
         }
         if already_closed {
-            return Err("the contact is already closed; the ticket continues asynchronously".into());
+            return Err(Refusal::Done("the contact is already closed; the ticket continues asynchronously".into()));
         }
         if ticket.state == TicketState::New || ticket.state.is_final() {
-            return Err(self.refuse(ticket, "close_contact"));
+            return Err(Refusal::Flow(self.refuse(ticket, "close_contact")));
         }
         Ok(())
     }
@@ -237,7 +238,7 @@ impl<'r> FlowGuard<'r> {
             && (ticket.ticket_type.is_some() || !self.classifies())
             && pending_targets(ticket).is_empty()
             && (!self.needs_notice(ticket.ticket_type) || has_notice(ticket));
-        if ready { Ok(()) } else { Err(self.refuse(ticket, "resolve")) }
+        if ready { Ok(()) } else { Err(Refusal::Flow(self.refuse(ticket, "resolve"))) }
     }
 }
 
@@ -331,13 +332,19 @@ mod tests {
         let r = rules();
         let mut t = ticket("email", ChannelKind::Email, "specialist_support");
         let g = FlowGuard::of(&r, &t).unwrap();
-        assert_eq!(g.check_resolve(&t).unwrap_err(), "the flow expects take_in_charge before resolve");
+        assert_eq!(
+            g.check_resolve(&t).unwrap_err(),
+            Refusal::Flow("the flow expects take_in_charge before resolve".into())
+        );
         t.state = TicketState::InProgress;
-        assert_eq!(g.check_resolve(&t).unwrap_err(), "the flow expects classify (as A) before resolve");
+        assert_eq!(
+            g.check_resolve(&t).unwrap_err(),
+            Refusal::Flow("the flow expects classify (as A) before resolve".into())
+        );
         t.ticket_type = Some(TicketType::A);
         assert_eq!(
             g.check_resolve(&t).unwrap_err(),
-            "the flow expects escalate (to pagopa_specialists or third_parties) before resolve"
+            Refusal::Flow("the flow expects escalate (to pagopa_specialists or third_parties) before resolve".into())
         );
         t.state = TicketState::AwaitingResolutionNotice;
         t.escalations.push(Escalation {
@@ -351,7 +358,7 @@ mod tests {
         });
         assert_eq!(
             g.check_resolve(&t).unwrap_err(),
-            "the flow expects the resolution notice from pagopa_specialists before resolve"
+            Refusal::Flow("the flow expects the resolution notice from pagopa_specialists before resolve".into())
         );
         t.escalations[0].notice_at = Some(t.created_at);
         t.state = TicketState::InProgress;
@@ -364,13 +371,15 @@ mod tests {
         let mut mail = ticket("email", ChannelKind::Email, "basic_info");
         mail.state = TicketState::InProgress;
         let g = FlowGuard::of(&r, &mail).unwrap();
-        assert!(g.check_close_contact(&mail, false).unwrap_err().contains("already asynchronous"));
+        assert!(
+            matches!(g.check_close_contact(&mail, false), Err(Refusal::Flow(m)) if m.contains("already asynchronous"))
+        );
         let mut call = ticket("voice", ChannelKind::Voice, "advanced_info");
         call.state = TicketState::InProgress;
         call.ticket_type = Some(TicketType::A);
         let g = FlowGuard::of(&r, &call).unwrap();
         assert_eq!(g.check_close_contact(&call, false), Ok(()));
-        assert!(g.check_close_contact(&call, true).unwrap_err().contains("already closed"));
+        assert!(matches!(g.check_close_contact(&call, true), Err(Refusal::Done(m)) if m.contains("already closed")));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `incident_resolved` step message, each page queueing the next. No request or step ever
 //! touches more than one page, and every ticket is notified once however often a page runs.
 
+use super::Refusal;
 use super::operator::EscalationSettings;
 use super::{Engine, EngineError, Escalated};
 use crate::domain::{Actor, Event, EventKind, Ticket, TicketId, TicketState};
@@ -15,7 +16,7 @@ pub const INCIDENT_RESOLVED: &str = "incident_resolved";
 /// Linked tickets notified per step message.
 pub const INCIDENT_BATCH: usize = 100;
 /// The flow step the check performs.
-pub(super) use super::flow_guard::CHECK_INCIDENTS as CHECK_STEP;
+use super::flow_guard::CHECK_INCIDENTS as CHECK_STEP;
 const LEASE: Duration = Duration::from_secs(5 * 60);
 const REMEMBER: Duration = Duration::from_secs(15 * 86_400);
 
@@ -38,13 +39,7 @@ fn check_service(service: &str) -> Result<(), EngineError> {
 }
 
 fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
-    if text.trim().is_empty() {
-        return Err(EngineError::invalid(field, "must not be empty"));
-    }
-    if text.len() > super::operator::MAX_TEXT_BYTES {
-        return Err(EngineError::invalid(field, format!("at most {} bytes", super::operator::MAX_TEXT_BYTES)));
-    }
-    Ok(())
+    super::check_text(field, text, super::operator::MAX_TEXT_BYTES)
 }
 
 fn once<T>(r: Result<RunOnce<T>, RunOnceError<EngineError>>) -> Result<RunOnce<T>, EngineError> {
@@ -56,9 +51,7 @@ fn once<T>(r: Result<RunOnce<T>, RunOnceError<EngineError>>) -> Result<RunOnce<T
 
 impl Engine {
     fn incident_store(&self) -> Result<&dyn IncidentStore, EngineError> {
-        self.incidents
-            .as_deref()
-            .ok_or_else(|| EngineError::Conflict("this deployment has no incident store configured".into()))
+        Ok(self.ports.incidents.as_ref())
     }
 
     pub async fn declare_incident(
@@ -103,7 +96,7 @@ impl Engine {
         let store = self.incident_store()?;
         let mut incident = store.get(id).await?;
         if incident.state == IncidentState::Resolved {
-            return Err(EngineError::Conflict(format!("incident {id} is resolved; declare a new one")));
+            return Err(Refusal::State(format!("incident {id} is resolved; declare a new one")).into());
         }
         if let Some(t) = title {
             check_text("/title", t)?;
@@ -227,26 +220,27 @@ impl Engine {
         let store = self.incident_store()?;
         let ticket = self.ports.tickets.get(id).await?;
         super::operator::check_in_charge(&ticket, actor)?;
-        let guard = super::FlowGuard::of(&self.rules, &ticket).ok_or_else(|| {
-            EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
-        })?;
+        let guard = super::FlowGuard::of(&self.rules, &ticket)
+            .ok_or_else(|| Refusal::Flow("the flow expects the rulebook's triage before any operator action".into()))?;
         if !guard.allows_step(None, CHECK_STEP) {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::Flow(format!(
                 "the flow of this ticket has no {CHECK_STEP}; it expects {}",
                 guard.expected_next(&ticket)
-            )));
+            ))
+            .into());
         }
         if !matches!(ticket.state, TicketState::TakenInCharge | TicketState::InProgress) || ticket.ticket_type.is_some()
         {
-            return Err(EngineError::Conflict(guard.refuse(&ticket, CHECK_STEP)));
+            return Err(Refusal::Flow(guard.refuse(&ticket, CHECK_STEP)).into());
         }
         let active = store.active(service).await?;
         let Some((ticket_type, target)) = guard.after_incident_check(active.is_some()) else {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::Flow(format!(
                 "the flow of this ticket sets no type after {CHECK_STEP} {}; it expects {}",
                 if active.is_some() { "with an active incident" } else { "with no active incident" },
                 guard.expected_next(&ticket)
-            )));
+            ))
+            .into());
         };
         let checked = Event {
             ticket_id: ticket.id.clone(),

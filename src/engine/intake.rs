@@ -1,5 +1,6 @@
 //! Intake: a contact on any channel opens exactly one ticket, then triage is queued.
 
+use super::Refusal;
 use super::triage::TRIAGE_TEAM;
 use super::{Engine, EngineError, TRIAGE};
 use crate::domain::codes;
@@ -8,7 +9,6 @@ use crate::ports::{Created, NewTicket, Outboxed, StepMessage, StoreError};
 use crate::rules::resolved::FieldFormat;
 use jiff::Timestamp;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Longest subject and message a contact may carry (bytes).
@@ -57,7 +57,7 @@ impl NewContact {
             "fields": self.fields,
             "related": self.related,
         });
-        Sha256::digest(what.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        crate::text::sha256_hex(what.to_string().as_bytes())
     }
 }
 
@@ -169,7 +169,7 @@ impl Engine {
                 }
             }
         }
-        let created = created.ok_or_else(|| EngineError::Conflict("could not allocate a ticket reference".into()))?;
+        let created = created.ok_or_else(|| Refusal::Contended("could not allocate a ticket reference".into()))?;
         // The ticket is stored: what is left is to publish its steps, which a retry or the sweep
         // finishes if this fails, so the contact is acknowledged either way.
         if let Err(e) = self.publish_outbox(&created.outbox).await {

@@ -15,6 +15,7 @@ mod incidents;
 mod intake;
 mod notices;
 pub mod operator;
+pub mod refusal;
 mod reminder;
 pub mod reply_token;
 pub mod reports;
@@ -36,6 +37,7 @@ pub use incidents::{CheckedIncidents, INCIDENT_BATCH, INCIDENT_RESOLVED};
 pub use intake::{NewContact, validate_fields};
 pub use notices::NoticeRoute;
 pub use operator::{Escalated, EscalationPreview, EscalationSettings, TicketView, Withheld};
+pub use refusal::Refusal;
 pub use reminder::{CHECK_REFERENCED, FoundBy, ReminderLookup};
 pub use steps::{TRIAGE, handle_step};
 pub use sweep::{SWEEP_GRACE, SWEEP_LIMIT, SweepReport};
@@ -43,7 +45,10 @@ pub use triage::{TRIAGE_TEAM, Triaged};
 
 use crate::domain::{Ticket, TicketId, TicketReference};
 use crate::knowledge::search::{KnowledgeIndex, LazyIndex};
-use crate::ports::{EscalationDelivery, EventLog, IdempotencyStore, Mailer, StepQueue, StoreError, TicketStore};
+use crate::ports::{
+    EscalationDelivery, EventLog, IdempotencyStore, IncidentStore, KnowledgeCandidates, Mailer, ReportStore, StepQueue,
+    StoreError, TicketStore,
+};
 use crate::rules::Rules;
 use jiff::Timestamp;
 use std::sync::Arc;
@@ -57,6 +62,12 @@ pub struct Ports {
     pub mailer: Arc<dyn Mailer>,
     pub escalations: Arc<dyn EscalationDelivery>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Incidents on PagoPA's services, which the malfunction flows check.
+    pub incidents: Arc<dyn IncidentStore>,
+    /// Where example questions learnt from operators' answers wait for review.
+    pub kb_candidates: Arc<dyn KnowledgeCandidates>,
+    /// The report aggregates; [`crate::ports::NoReports`] where a deployment keeps none.
+    pub reports: Arc<dyn ReportStore>,
 }
 
 /// What time it is; tests and replays set it.
@@ -69,17 +80,11 @@ pub struct Engine {
     pub clock: Clock,
     /// The chatbot's search index over `rules.knowledge`, built on first use and shared.
     pub knowledge: Arc<LazyIndex>,
-    /// Incidents on PagoPA's services; without a store the malfunction flows cannot be worked.
-    pub incidents: Option<Arc<dyn crate::ports::IncidentStore>>,
     /// The key of escalation e-mails' reply tokens; without it, e-mail notices are refused.
     pub reply_tokens: Option<Arc<reply_token::ReplyTokens>>,
-    /// API clients' webhooks; without them, clients read their tickets' status.
-    pub webhooks: Option<Arc<webhook::Webhooks>>,
-    /// The report aggregates; without them, reports are refused.
-    pub reports: Option<Arc<dyn crate::ports::ReportStore>>,
-    /// Where example questions learnt from operators' answers wait for review; without it,
-    /// nothing is learnt.
-    pub kb_candidates: Option<Arc<dyn crate::ports::KnowledgeCandidates>>,
+    /// API clients' webhooks ([`webhook::Webhooks::none`] until set): without one, a client reads
+    /// its tickets' status.
+    pub webhooks: Arc<webhook::Webhooks>,
 }
 
 /// Why the engine refused or failed. HTTP maps these onto status codes.
@@ -90,9 +95,10 @@ pub enum EngineError {
     Invalid { field: String, message: String },
     #[error("{0} not found")]
     NotFound(String),
-    /// The request does not fit the ticket's state or flow; says what is expected instead.
-    #[error("{0}")]
-    Conflict(String),
+    /// The request does not fit the ticket's state or flow: the refusal says which, and what is
+    /// expected instead.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The actor may not do this to this ticket (another operator has it in charge); says who
     /// may.
     #[error("{0}")]
@@ -114,6 +120,13 @@ impl From<StoreError> for EngineError {
     }
 }
 
+/// A move the ticket's lifecycle does not allow from its state.
+impl From<crate::domain::LifecycleError> for EngineError {
+    fn from(e: crate::domain::LifecycleError) -> Self {
+        Self::Refused(Refusal::State(e.to_string()))
+    }
+}
+
 impl EngineError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid { field: field.into(), message: message.into() }
@@ -127,7 +140,8 @@ impl EngineError {
         match self {
             Self::Invalid { message, .. } => format!("invalid input: {message}"),
             Self::NotFound(_) => "not found".into(),
-            Self::Conflict(why) | Self::Forbidden(why) | Self::Busy(why) => why.clone(),
+            Self::Refused(why) => why.to_string(),
+            Self::Forbidden(why) | Self::Busy(why) => why.clone(),
             Self::Store(e) => format!("storage: {e}"),
         }
     }
@@ -139,6 +153,17 @@ impl crate::ports::StepError for EngineError {
     }
 }
 
+/// A person's text field: not blank, at most `max_bytes`; says which field when it is not.
+pub(crate) fn check_text(field: &str, text: &str, max_bytes: usize) -> Result<(), EngineError> {
+    if text.trim().is_empty() {
+        return Err(EngineError::invalid(field, "must not be empty"));
+    }
+    if text.len() > max_bytes {
+        return Err(EngineError::invalid(field, format!("at most {max_bytes} bytes")));
+    }
+    Ok(())
+}
+
 impl Engine {
     pub fn new(rules: Arc<Rules>, ports: Ports) -> Self {
         let of = rules.clone();
@@ -148,26 +173,13 @@ impl Engine {
             ports,
             clock: Arc::new(Timestamp::now),
             knowledge,
-            incidents: None,
             reply_tokens: None,
-            webhooks: None,
-            reports: None,
-            kb_candidates: None,
+            webhooks: Arc::new(webhook::Webhooks::none()),
         }
-    }
-
-    pub fn with_kb_candidates(mut self, candidates: Arc<dyn crate::ports::KnowledgeCandidates>) -> Self {
-        self.kb_candidates = Some(candidates);
-        self
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
-        self
-    }
-
-    pub fn with_incidents(mut self, incidents: Arc<dyn crate::ports::IncidentStore>) -> Self {
-        self.incidents = Some(incidents);
         self
     }
 

@@ -10,9 +10,10 @@
 //!   escalation that was sent to it.
 //! - E-mail: a reply carrying the escalation's reply token (see [`super::reply_token`]).
 
+use super::Refusal;
 use super::email::{EmailAction, EmailOutcome};
 use super::flow_guard::pending_targets;
-use super::operator::{event, lifecycle};
+use super::operator::event;
 use super::reply_token::{find_tokens, strip_quoted};
 use super::{Engine, EngineError};
 use crate::domain::{Actor, ActorRole, EventKind, Ticket, TicketState};
@@ -114,18 +115,19 @@ impl Engine {
                     if escalation.notice.as_deref() == Some(message.notice.as_str()) {
                         return Ok(Vec::new());
                     }
-                    return Err(EngineError::Conflict(format!(
+                    return Err(Refusal::Done(format!(
                         "escalation {} of ticket {} already has its resolution notice",
                         message.escalation_id, t.reference
-                    )));
+                    ))
+                    .into());
                 }
                 if t.state.is_final() {
-                    return Err(EngineError::Conflict(format!("ticket {} is {:?}", t.reference, t.state)));
+                    return Err(Refusal::State(format!("ticket {} is {:?}", t.reference, t.state)).into());
                 }
                 t.escalations[at].notice_at = Some(now);
                 t.escalations[at].notice = Some(message.notice.clone());
                 if t.state == TicketState::AwaitingResolutionNotice && pending_targets(t).is_empty() {
-                    t.move_to(TicketState::InProgress, now).map_err(lifecycle)?;
+                    t.move_to(TicketState::InProgress, now)?;
                 }
                 let mut detail = json!({
                     "target": target,
@@ -231,8 +233,8 @@ impl Engine {
                     Ok(Some(outcome))
                 }
                 // A valid token on a ticket that can no longer take it: nobody to open a ticket for.
-                Err(EngineError::Conflict(why)) => {
-                    tracing::warn!(mail = %log_id, reference = %ticket.reference, why, "reply mail refused");
+                Err(EngineError::Refused(why)) => {
+                    tracing::warn!(mail = %log_id, reference = %ticket.reference, why = %why, "reply mail refused");
                     Ok(Some(EmailOutcome::new(EmailAction::RefusedNotice, email, decision).on(&ticket)))
                 }
                 Err(e) => Err(e),

@@ -3,6 +3,7 @@
 //! allowed when ([`FlowGuard`]); every action is an event naming its actor, and every write retries
 //! on a version conflict by reading the ticket again and deciding again.
 
+use super::Refusal;
 use super::answer::{AnswerDelivery, MAX_GIVEN_BY_CHARS, Resolution};
 use super::flow_guard::{ClassifyRefusal, EscalateRefusal, FlowGuard};
 use super::retry::Attempts;
@@ -99,14 +100,9 @@ pub struct Escalated {
     pub transport_id: String,
 }
 
+/// An operator's text (a note, an answer, a reason): not blank, at most [`MAX_TEXT_BYTES`].
 fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
-    if text.trim().is_empty() {
-        return Err(EngineError::invalid(field, "must not be empty"));
-    }
-    if text.len() > MAX_TEXT_BYTES {
-        return Err(EngineError::invalid(field, format!("at most {MAX_TEXT_BYTES} bytes")));
-    }
-    Ok(())
+    super::check_text(field, text, MAX_TEXT_BYTES)
 }
 
 pub(super) fn event(
@@ -117,10 +113,6 @@ pub(super) fn event(
     detail: serde_json::Value,
 ) -> Event {
     Event { ticket_id: ticket.id.clone(), at, actor: actor.clone(), kind, detail }
-}
-
-pub(super) fn lifecycle(e: crate::domain::LifecycleError) -> EngineError {
-    EngineError::Conflict(e.to_string())
 }
 
 /// An operator works the tickets in their own charge (or in nobody's). Another operator's ticket
@@ -144,10 +136,10 @@ pub fn check_in_charge(ticket: &Ticket, actor: &Actor) -> Result<(), EngineError
 impl Engine {
     fn guard(&self, ticket: &Ticket) -> Result<FlowGuard<'_>, EngineError> {
         if ticket.category.is_none() && ticket.state.is_final() {
-            return Err(EngineError::Conflict(format!("nothing more: the ticket is {}", ticket.state)));
+            return Err(Refusal::State(format!("nothing more: the ticket is {}", ticket.state)).into());
         }
         FlowGuard::of(&self.rules, ticket).ok_or_else(|| {
-            EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
+            Refusal::Flow("the flow expects the rulebook's triage before any operator action".into()).into()
         })
     }
 
@@ -225,10 +217,10 @@ impl Engine {
             if t.state != TicketState::New
                 && let Some(who) = &t.assignee
             {
-                return Err(EngineError::Conflict(format!("the ticket is already in charge of operator {who}")));
+                return Err(Refusal::Done(format!("the ticket is already in charge of operator {who}")).into());
             }
-            guard.check_take_in_charge(t).map_err(EngineError::Conflict)?;
-            t.move_to(TicketState::TakenInCharge, now).map_err(lifecycle)?;
+            guard.check_take_in_charge(t)?;
+            t.move_to(TicketState::TakenInCharge, now)?;
             t.assignee = Some(actor.id.clone());
             Ok(vec![event(t, actor, EventKind::TakenInCharge, now, json!({"assignee": actor.id}))])
         })
@@ -256,23 +248,21 @@ impl Engine {
             if t.ticket_type == Some(to) && t.state != TicketState::TakenInCharge {
                 return Ok(Vec::new());
             }
-            if !by_incident_check && guard.allows_step(None, super::incidents::CHECK_STEP) {
-                return Err(EngineError::Conflict(format!(
-                    "the flow types this ticket by {check}: Q when an incident is active on the service, \
-                     I (escalated to incident management) when none is; POST \
-                     /operator/tickets/{reference}/check-incidents instead of classify",
-                    check = super::incidents::CHECK_STEP,
-                    reference = t.reference,
-                )));
+            if !by_incident_check && guard.allows_step(None, super::flow_guard::CHECK_INCIDENTS) {
+                return Err(Refusal::TypedByIncidentCheck {
+                    reference: t.reference.to_string(),
+                    step: super::flow_guard::CHECK_INCIDENTS,
+                }
+                .into());
             }
             guard.check_classify(t, to).map_err(|r| match r {
                 ClassifyRefusal::Type(m) => EngineError::invalid("/ticket_type", m),
-                ClassifyRefusal::Flow(m) => EngineError::Conflict(m),
+                ClassifyRefusal::Flow(m) => Refusal::Flow(m).into(),
             })?;
             let from = t.ticket_type;
             t.ticket_type = Some(to);
             if t.state == TicketState::TakenInCharge {
-                t.move_to(TicketState::InProgress, now).map_err(lifecycle)?;
+                t.move_to(TicketState::InProgress, now)?;
             }
             let mut events = vec![event(t, actor, EventKind::Classified, now, json!({"from": from, "to": to}))];
             if let Some(team) = guard.team_for(to)
@@ -291,7 +281,7 @@ impl Engine {
         check_text("/text", text)?;
         let ticket = self.ports.tickets.get(id).await?;
         if ticket.state.is_final() {
-            return Err(EngineError::Conflict(format!("the ticket is {}; it takes no more notes", ticket.state)));
+            return Err(Refusal::State(format!("the ticket is {}; it takes no more notes", ticket.state)).into());
         }
         let note = event(&ticket, actor, EventKind::Note, self.now(), json!({"text": text}));
         self.ports.events.append(std::slice::from_ref(&note)).await?;
@@ -306,7 +296,7 @@ impl Engine {
         let already = events.iter().any(|e| e.kind == EventKind::ContactClosed);
         self.change(id, |t, guard| {
             check_in_charge(t, actor)?;
-            guard.check_close_contact(t, already).map_err(EngineError::Conflict)?;
+            guard.check_close_contact(t, already)?;
             Ok(vec![event(t, actor, EventKind::ContactClosed, now, json!({"continues_as": "asynchronous"}))])
         })
         .await
@@ -342,7 +332,7 @@ impl Engine {
             let guard = self.guard(&ticket)?;
             guard.check_escalate(&ticket, target_id).map_err(|r| match r {
                 EscalateRefusal::Target(m) => EngineError::invalid("/target", m),
-                EscalateRefusal::Flow(m) => EngineError::Conflict(m),
+                EscalateRefusal::Flow(m) => Refusal::Flow(m).into(),
             })?;
             // One read of the events serves both.
             let events = self.ports.events.list(id).await?;
@@ -360,7 +350,7 @@ impl Engine {
             }
             let transport_id = self.ports.escalations.deliver(&route, &message).await?;
             if ticket.state != TicketState::AwaitingResolutionNotice {
-                ticket.move_to(TicketState::AwaitingResolutionNotice, now).map_err(lifecycle)?;
+                ticket.move_to(TicketState::AwaitingResolutionNotice, now)?;
             }
             ticket.escalations.push(Escalation {
                 escalation_id: escalation_id.clone(),
@@ -416,10 +406,11 @@ impl Engine {
         let guard = self.guard(&ticket)?;
         let offered = guard.escalation_targets(ticket.ticket_type);
         if offered.is_empty() {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::Flow(format!(
                 "the flow of this ticket does not escalate; it expects {}",
                 guard.expected_next(&ticket)
-            )));
+            ))
+            .into());
         }
         let targets: Vec<String> = match only {
             Some(t) if offered.iter().any(|o| o == t) => vec![t.to_string()],
@@ -525,19 +516,19 @@ impl Engine {
         let now = self.now();
         self.change(id, |t, _| {
             let Some(from) = t.assignee.clone() else {
-                return Err(EngineError::Conflict(format!(
+                return Err(Refusal::State(format!(
                     "ticket {} is in nobody's charge: an operator of its team takes it in charge",
                     t.reference
-                )));
+                ))
+                .into());
             };
             if !matches!(
                 t.state,
                 TicketState::TakenInCharge | TicketState::InProgress | TicketState::AwaitingResolutionNotice
             ) {
-                return Err(EngineError::Conflict(format!(
-                    "ticket {} is {}; it is not reassigned",
-                    t.reference, t.state
-                )));
+                return Err(
+                    Refusal::State(format!("ticket {} is {}; it is not reassigned", t.reference, t.state)).into()
+                );
             }
             if to == Some(from.as_str()) {
                 return Ok(Vec::new());
@@ -546,11 +537,12 @@ impl Engine {
                 Some(to) => t.assignee = Some(to.to_string()),
                 None => {
                     if t.state == TicketState::AwaitingResolutionNotice {
-                        return Err(EngineError::Conflict(
+                        return Err(Refusal::Flow(
                             "an escalated ticket waits for its notice with an operator: reassign it to one".into(),
-                        ));
+                        )
+                        .into());
                     }
-                    t.move_to(TicketState::New, now).map_err(lifecycle)?;
+                    t.move_to(TicketState::New, now)?;
                     t.assignee = None;
                 }
             }
@@ -628,8 +620,8 @@ impl Engine {
         let resolved = self
             .change(id, |t, guard| {
                 check_in_charge(t, actor)?;
-                guard.check_resolve(t).map_err(EngineError::Conflict)?;
-                t.move_to(TicketState::Resolved, now).map_err(lifecycle)?;
+                guard.check_resolve(t)?;
+                t.move_to(TicketState::Resolved, now)?;
                 let mut detail = json!({"body": answer, "channel": t.channel, "answer_id": answer_id});
                 if let Some(a) = article {
                     detail["article"] = json!(a);

@@ -6,6 +6,7 @@
 //! caller) or else by the requester's e-mail, phone or fiscal code: their most recent other
 //! open ticket, or their most recent one if none is open.
 
+use super::Refusal;
 use super::{Engine, EngineError};
 use crate::domain::{Actor, Event, EventKind, Ticket, TicketId, TicketState};
 use crate::ports::RequesterKey;
@@ -37,18 +38,18 @@ impl Engine {
     pub async fn reminder_lookup(&self, id: &TicketId, actor: &Actor) -> Result<ReminderLookup, EngineError> {
         let reminder = self.ports.tickets.get(id).await?;
         super::operator::check_in_charge(&reminder, actor)?;
-        let guard = super::FlowGuard::of(&self.rules, &reminder).ok_or_else(|| {
-            EngineError::Conflict("the flow expects the rulebook's triage before any operator action".into())
-        })?;
+        let guard = super::FlowGuard::of(&self.rules, &reminder)
+            .ok_or_else(|| Refusal::Flow("the flow expects the rulebook's triage before any operator action".into()))?;
         if !guard.allows_step(reminder.ticket_type, CHECK_REFERENCED) {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::Flow(format!(
                 "the flow of this ticket has no {CHECK_REFERENCED}; it expects {}",
                 guard.expected_next(&reminder)
-            )));
+            ))
+            .into());
         }
         let working = matches!(reminder.state, TicketState::TakenInCharge | TicketState::InProgress);
         if !working || (reminder.ticket_type.is_none() && guard.classifies()) {
-            return Err(EngineError::Conflict(guard.refuse(&reminder, CHECK_REFERENCED)));
+            return Err(Refusal::Flow(guard.refuse(&reminder, CHECK_REFERENCED)).into());
         }
 
         let (referenced, found_by, others) = match &reminder.related {

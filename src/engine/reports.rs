@@ -1,6 +1,7 @@
 //! The reports, as the HTTP API, the dashboard and the CLI ask for them: each one catches the
 //! aggregates up with the events stored so far, reads the cells it needs, and builds the report.
 
+use super::Refusal;
 use super::{Engine, EngineError};
 use crate::domain::TicketId;
 use crate::ports::ReportStore;
@@ -11,7 +12,6 @@ use crate::reports::report::{
 use crate::reports::{Cube, Dim, Period, Scope};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use std::sync::Arc;
 
 /// Tickets one drill-down page lists at most.
 pub const MAX_LISTED: usize = 1_000;
@@ -55,16 +55,11 @@ pub struct TicketPage {
 }
 
 impl Engine {
-    pub fn with_reports(mut self, reports: Arc<dyn ReportStore>) -> Self {
-        self.reports = Some(reports);
-        self
-    }
-
     fn report_store(&self) -> Result<&dyn ReportStore, EngineError> {
-        let store = self
-            .reports
-            .as_deref()
-            .ok_or_else(|| EngineError::Conflict("this deployment keeps no report aggregates".into()))?;
+        let store = self.ports.reports.as_ref();
+        if !store.keeps_figures() {
+            return Err(Refusal::Unsupported("this deployment keeps no report aggregates".into()).into());
+        }
         Ok(store)
     }
 

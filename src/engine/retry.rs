@@ -19,6 +19,7 @@
 //! ```
 
 use super::EngineError;
+use super::Refusal;
 use std::time::Duration;
 
 /// Attempts before giving up: a conflict means another writer finished, so each attempt makes
@@ -48,11 +49,12 @@ impl Attempts {
         self.lost += 1;
         if self.lost >= MAX_ATTEMPTS {
             tracing::warn!(attempts = self.lost, what = %self.what, "gave up on a change: the ticket kept changing");
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::Contended(format!(
                 "{}: gave up after {} attempts, the ticket kept changing under other writers; read it again \
                  and retry",
                 self.what, self.lost
-            )));
+            ))
+            .into());
         }
         tokio::time::sleep(jittered(self.wait)).await;
         self.wait = (self.wait * 2).min(MAX_BACKOFF);
@@ -80,7 +82,9 @@ mod tests {
         }
         // 2.5 + 5 + 10 + 20 + 40 + 80 + 100 ms at least: a loop of conflicts no longer spins.
         assert!(started.elapsed() >= Duration::from_millis(250), "{:?}", started.elapsed());
-        let Err(EngineError::Conflict(message)) = attempts.conflict().await else { panic!("should give up") };
+        let Err(EngineError::Refused(Refusal::Contended(message))) = attempts.conflict().await else {
+            panic!("should give up")
+        };
         assert_eq!(
             message,
             "triage of ticket 42: gave up after 8 attempts, the ticket kept changing under other writers; \

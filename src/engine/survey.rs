@@ -9,6 +9,7 @@
 //! A survey is answered once, with a rating from 1 to 5 and an optional comment. The comment is
 //! the requester's words: it stays on the ticket (erased with the requester), never in an event.
 
+use super::Refusal;
 use super::{Engine, EngineError};
 use crate::domain::{Actor, ActorRole, ChannelKind, Event, EventKind, Survey, Ticket};
 use crate::ports::StoreError;
@@ -103,23 +104,25 @@ impl Engine {
     ) -> Result<Ticket, EngineError> {
         let (rating, comment) = answer.check()?;
         if ticket.channel_kind != via {
-            return Err(EngineError::Conflict(format!(
+            return Err(Refusal::Channel(format!(
                 "ticket {} came by {}: its survey is answered there",
                 ticket.reference, ticket.channel
-            )));
+            ))
+            .into());
         }
         let mut current = ticket.clone();
         for _ in 0..3 {
             let now = self.now();
             let survey = match &mut current.survey {
                 None => {
-                    return Err(EngineError::Conflict(format!(
+                    return Err(Refusal::State(format!(
                         "ticket {} has no survey to answer: one is sent when an operator resolves it",
                         current.reference
-                    )));
+                    ))
+                    .into());
                 }
                 Some(s) if s.answered_at.is_some() => {
-                    return Err(EngineError::Conflict("this survey was answered already: thank you".into()));
+                    return Err(Refusal::Done("this survey was answered already: thank you".into()).into());
                 }
                 Some(s) => s,
             };
@@ -144,6 +147,6 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Conflict("the ticket keeps changing; retry".into()))
+        Err(Refusal::Contended("the ticket keeps changing; retry".into()).into())
     }
 }

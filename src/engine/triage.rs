@@ -3,9 +3,12 @@
 
 use super::retry::Attempts;
 use super::{Engine, EngineError};
-use crate::domain::{Actor, ChannelKind, Deadline, Event, EventKind, Outcome, TicketId, TicketState, TicketType};
+use crate::domain::{
+    Actor, ChannelKind, Deadline, Event, EventKind, Outcome, Ticket, TicketId, TicketState, TicketType,
+};
 use crate::ports::StoreError;
 use crate::rules::{Contact, Facts};
+use jiff::Timestamp;
 use serde_json::json;
 
 /// Where a ticket waits for triage (a new contact, a chat just handed off): in no operator team's
@@ -23,6 +26,20 @@ pub struct Triaged {
 }
 
 impl Engine {
+    /// When triage applies the rulebook to `ticket`, and whether it must wait. A chat talks with
+    /// the bot first; only when the user asks for an operator (in hours) is it triaged, as of then.
+    async fn triage_time(&self, ticket: &Ticket) -> Result<(Timestamp, bool), EngineError> {
+        if ticket.channel_kind != ChannelKind::Chat || ticket.triaged_at.is_some() {
+            return Ok((ticket.created_at, false));
+        }
+        let events = self.ports.events.list(&ticket.id).await?;
+        let handoff = events.iter().find(|e| e.is_chat_handoff());
+        Ok(match handoff {
+            Some(e) => (e.at, false),
+            None => (self.now(), true),
+        })
+    }
+
     /// Applies the rulebook to a new ticket. Running it again changes nothing.
     pub async fn triage(&self, id: &TicketId) -> Result<Triaged, EngineError> {
         let mut attempts = Attempts::new(format!("triage of ticket {id}"));
@@ -80,7 +97,7 @@ impl Engine {
                 }),
             }];
             if let Some((state, kind)) = ended {
-                ticket.move_to(state, now).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                ticket.move_to(state, now)?;
                 events.push(Event {
                     ticket_id: ticket.id.clone(),
                     at: now,

@@ -8,6 +8,7 @@
 //! <client> --webhook <url>` writes it, printing the secret once); on AWS
 //! `SPORTELLO_WEBHOOK_<CLIENT>` (the URL) and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>`.
 
+use super::Refusal;
 use super::{Engine, EngineError};
 use crate::domain::{ActorRole, Event, EventKind, Ticket, TicketId};
 use crate::ports::webhook::{WebhookRequest, WebhookSender, sign};
@@ -79,6 +80,11 @@ impl Webhooks {
         Self { hooks, sender }
     }
 
+    /// A deployment's webhooks when none is registered: clients read their tickets' status.
+    pub fn none() -> Self {
+        Self::new(BTreeMap::new(), Arc::new(crate::ports::webhook::NoWebhookSender))
+    }
+
     /// From `SPORTELLO_WEBHOOK_<CLIENT>` and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>` for each of the
     /// rulebook's clients (id upper-cased, `-` as `_`); a URL without its secret is skipped.
     pub fn from_env(rules: &crate::rules::Model, sender: Arc<dyn WebhookSender>) -> Self {
@@ -120,7 +126,7 @@ fn client_of(events: &[Event]) -> Option<&str> {
 
 impl Engine {
     pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
-        self.webhooks = Some(Arc::new(webhooks));
+        self.webhooks = Arc::new(webhooks);
         self
     }
 
@@ -135,7 +141,7 @@ impl Engine {
         let Some(client) = client_of(events) else {
             return Ok(());
         };
-        if self.webhooks.as_ref().and_then(|w| w.get(client)).is_none() {
+        if self.webhooks.get(client).is_none() {
             return Ok(());
         }
         let step = StepMessage::new(
@@ -152,12 +158,12 @@ impl Engine {
     /// The `webhook` step: POSTs the signed event; anything but a 2xx is an error, so the step
     /// is tried again.
     pub async fn send_webhook(&self, id: &TicketId, answer_id: &str, client: &str) -> Result<u16, EngineError> {
-        let webhooks = self.webhooks.as_ref().ok_or_else(|| EngineError::Conflict("no webhooks configured".into()))?;
+        let webhooks = &self.webhooks;
         let hook = webhooks.get(client).ok_or_else(|| EngineError::NotFound(format!("webhook of client {client}")))?;
         let ticket = self.ports.tickets.get(id).await?;
         let events = self.ports.events.list(id).await?;
         if client_of(&events) != Some(client) {
-            return Err(EngineError::Conflict(format!("ticket {} is not client {client}'s", ticket.reference)));
+            return Err(Refusal::Channel(format!("ticket {} is not client {client}'s", ticket.reference)).into());
         }
         let answered = events
             .iter()

@@ -64,9 +64,7 @@ pub enum KeyFileError {
     Invalid(String),
 }
 
-pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::text::sha256_hex;
 
 impl KeyFile {
     /// Reads the file; a missing file is an empty one (no client can call yet).

@@ -4,16 +4,12 @@
 pub mod api;
 pub mod auth;
 pub mod chat;
-pub mod dashboard;
 pub mod email;
 pub mod errors;
 pub mod openapi;
 pub mod operator;
 pub mod operator_auth;
-mod operator_incidents;
-mod operator_reminders;
 pub mod problem;
-pub mod reports;
 pub mod survey;
 pub mod voice;
 
@@ -49,14 +45,29 @@ pub fn app(engine: Engine, credentials: Credentials) -> Router {
         .merge(email::router(mail_token))
         .merge(api::router_with(api_clients))
         .merge(survey::router())
+        .merge(openapi::router())
         .with_state(AppState { engine });
     channels
         .merge(operator::router(operators))
-        .merge(openapi::router())
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(in_request_span))
+}
+
+/// An integer of a JSON body as JSON Schema counts them: `4` and `4.0` alike (OpenAPI clients
+/// may send either), never `4.5`.
+pub(crate) fn whole_number<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::Deserialize;
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64));
+    let whole = whole.ok_or_else(|| D::Error::custom(format!("`{n}` is not a whole number")))?;
+    T::try_from(whole).map_err(|_| D::Error::custom(format!("`{n}` is out of range")))
 }
 
 /// The target of the spans that give log lines their context (`request_id`, `step`...): on

@@ -255,7 +255,7 @@ pub fn operators_path() -> PathBuf {
 }
 
 pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    crate::text::sha256_hex(token.as_bytes())
 }
 
 /// A fresh token: two v4 UUIDs from the OS's generator (244 random bits), hex.

@@ -1,6 +1,6 @@
 //! Errors as RFC 9457 `application/problem+json`, with the field at fault when there is one.
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Refusal};
 use crate::ports::StoreError;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -37,6 +37,20 @@ impl Problem {
         self
     }
 
+    /// A refusal of the flow: 409, typed by its kind (`/problems/flow`, `/problems/state`...),
+    /// with the route to take where the refusal names another action.
+    pub fn refused(refusal: &Refusal) -> Self {
+        let detail = match refusal {
+            Refusal::TypedByIncidentCheck { reference, .. } => {
+                format!("{refusal}: POST /operator/tickets/{reference}/check-incidents instead of classify")
+            }
+            other => other.to_string(),
+        };
+        let mut problem = Self::new(StatusCode::CONFLICT, detail);
+        problem.kind = refusal_type(refusal);
+        problem
+    }
+
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)
     }
@@ -64,7 +78,8 @@ impl From<EngineError> for Problem {
         match e {
             EngineError::Invalid { field, message } => Problem::unprocessable(field, message),
             EngineError::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, format!("{what} not found")),
-            EngineError::Conflict(why) | EngineError::Busy(why) => Problem::new(StatusCode::CONFLICT, why),
+            EngineError::Refused(refusal) => Problem::refused(&refusal),
+            EngineError::Busy(why) => Problem::new(StatusCode::CONFLICT, why),
             EngineError::Forbidden(why) => Problem::new(StatusCode::FORBIDDEN, why),
             EngineError::Store(StoreError::Conflict { .. }) => {
                 Problem::new(StatusCode::CONFLICT, "the ticket changed meanwhile; read it again and retry")
@@ -83,6 +98,20 @@ impl From<EngineError> for Problem {
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error; the request was not applied")
             }
         }
+    }
+}
+
+/// The problem type of each kind of refusal: a URI reference relative to the API's root.
+pub fn refusal_type(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::Flow(_) => "/problems/flow",
+        Refusal::State(_) => "/problems/state",
+        Refusal::Done(_) => "/problems/done",
+        Refusal::Channel(_) => "/problems/channel",
+        Refusal::Unsupported(_) => "/problems/unsupported",
+        Refusal::Held(_) => "/problems/held",
+        Refusal::Contended(_) => "/problems/contended",
+        Refusal::TypedByIncidentCheck { .. } => "/problems/typed-by-incident-check",
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::AppState;
 use crate::domain::ChannelKind;
+use crate::engine::Refusal;
 use crate::engine::survey::{MAX_SURVEY_COMMENT_CHARS, SurveyAnswer};
 use crate::engine::{Engine, EngineError};
 use axum::Router;
@@ -18,6 +19,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct SurveyBody {
     /// 1 (very unsatisfied) to 5 (very satisfied).
+    #[serde(deserialize_with = "super::whole_number")]
     pub rating: i64,
     #[serde(default)]
     pub comment: Option<String>,
@@ -85,7 +87,7 @@ pub fn private_html(status: StatusCode, html: String) -> Response {
 fn failure(e: EngineError) -> Response {
     let (status, text) = match &e {
         EngineError::NotFound(_) => (StatusCode::NOT_FOUND, "Questo link non è valido. / This link is not valid."),
-        EngineError::Conflict(m) if m.contains("answered already") => {
+        EngineError::Refused(Refusal::Done(_)) => {
             (StatusCode::CONFLICT, "Ha già risposto: grazie! / You have answered already: thank you!")
         }
         EngineError::Invalid { .. } => {
@@ -102,10 +104,10 @@ async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Respo
         Err(e) => return failure(e),
     };
     if ticket.survey.as_ref().is_some_and(|s| s.answered_at.is_some()) {
-        return failure(EngineError::Conflict("this survey was answered already".into()));
+        return failure(Refusal::Done("this survey was answered already".into()).into());
     }
     let Some(question) = state.engine.survey_question(&ticket, None) else {
-        return failure(EngineError::Conflict("no survey".into()));
+        return failure(Refusal::State("no survey".into()).into());
     };
     let choices: String = (1..=5)
         .map(|r| format!("<label><input type=\"radio\" name=\"rating\" value=\"{r}\" required> {r}</label>"))

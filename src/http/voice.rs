@@ -167,12 +167,16 @@ where
 }
 
 impl ConnectEvent {
-    /// The same call in the plain contract: parameters win over contact attributes.
-    pub fn to_call(&self) -> CallStart {
+    /// The same call in the plain contract: parameters win over contact attributes. The contact's
+    /// `LanguageCode` is the flow's locale, not something the caller chose: one whose language is
+    /// not among `languages` (the rulebook's) leaves the language to the rulebook's default.
+    pub fn to_call(&self, languages: &[String]) -> CallStart {
         let data = &self.details.contact_data;
         let pick = |name: &str| self.details.parameters.get(name).or_else(|| data.attributes.get(name)).cloned();
-        let language = pick("language")
-            .or_else(|| data.language_code.as_deref().and_then(|c| c.split(['-', '_']).next()).map(str::to_lowercase));
+        let spoken = |l: &String| languages.iter().any(|x| x.eq_ignore_ascii_case(l));
+        let language = pick("language").or_else(|| {
+            data.language_code.as_deref().and_then(|c| c.split(['-', '_']).next()).map(str::to_lowercase).filter(spoken)
+        });
         CallStart {
             // A transferred contact gets a new id; the initial one identifies the call.
             call_id: data
@@ -194,7 +198,11 @@ fn menu_category<'r>(rules: &'r Rules, channel: &Channel, menu: &Option<Value>) 
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
         Some(Value::String(s)) => s.trim().to_string(),
-        Some(Value::Number(n)) => n.to_string(),
+        // `4` and `4.0` are the same key, as JSON Schema counts integers.
+        Some(Value::Number(n)) => match n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15) {
+            Some(whole) => (whole as i64).to_string(),
+            None => n.to_string(),
+        },
         Some(_) => {
             return Err(Problem::unprocessable(
                 "/menu",
@@ -240,7 +248,8 @@ fn language(engine: &Engine, asked: &Option<String>) -> Result<String, Problem> 
 /// Opens (or finds again) the call's ticket, triages it at once so the answer is final, and
 /// says what the IVR plays.
 pub async fn answer_call(engine: &Engine, call: &CallStart) -> Result<CallAnswer, Problem> {
-    let call_id = call.call_id.trim();
+    // Exactly as sent: an id with spaces around it is refused, not trimmed into another call's.
+    let call_id = call.call_id.as_str();
     if call_id.is_empty() || call_id.len() > MAX_CALL_ID || !call_id.bytes().all(|b| (0x21..0x7f).contains(&b)) {
         return Err(Problem::unprocessable(
             "/call_id",
@@ -351,7 +360,7 @@ async fn connect(
     ApiJson(event): ApiJson<ConnectEvent>,
 ) -> Result<Json<BTreeMap<String, String>>, Problem> {
     telephony(&state.engine, &who)?;
-    let call = event.to_call();
+    let call = event.to_call(&state.engine.rules.languages);
     let answer = answer_call(&state.engine, &call).await.map_err(connect_pointer)?;
     Ok(Json(answer.to_connect()))
 }

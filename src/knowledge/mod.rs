@@ -7,11 +7,11 @@ mod fuzzy;
 pub mod search;
 mod text;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FrontMatter {
     pub id: String,
@@ -29,7 +29,7 @@ pub struct FrontMatter {
     pub examples: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Article {
     pub meta: FrontMatter,
     pub body: String,
@@ -38,7 +38,7 @@ pub struct Article {
     pub body_line: usize,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct KnowledgeBase {
     /// The folder the articles were read from; none when the rulebook names no `knowledge:`.
     pub folder: Option<PathBuf>,
@@ -221,12 +221,18 @@ pub fn add_example(file: &Path, question: &str) -> Result<(), String> {
 }
 
 /// Reads every `*.md` file of a folder (not recursively), keeping unreadable ones as `broken`.
-pub fn load_dir(dir: &Path) -> std::io::Result<KnowledgeBase> {
+/// The article files of a knowledge folder (`*.md` but its README), in name order.
+pub fn article_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "md") && p.file_name().is_some_and(|n| n != "README.md"))
         .collect();
     files.sort();
+    Ok(files)
+}
+
+pub fn load_dir(dir: &Path) -> std::io::Result<KnowledgeBase> {
+    let files = article_files(dir)?;
     let mut kb = KnowledgeBase { folder: Some(dir.to_path_buf()), ..KnowledgeBase::default() };
     for file in files {
         let text = match std::fs::metadata(&file) {

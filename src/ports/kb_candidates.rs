@@ -50,9 +50,8 @@ impl NewCandidate {
     /// The candidate's id: the same language, article and question (however punctuated or
     /// capitalized) always give the same id, so repeats are counted, not listed twice.
     pub fn id(&self) -> String {
-        use sha2::{Digest, Sha256};
         let key = format!("{}\n{}\n{}", self.lang, self.article, crate::knowledge::search::normalize(&self.question));
-        Sha256::digest(key.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+        crate::text::sha256_hex(key.as_bytes())[..16].to_string()
     }
 }
 

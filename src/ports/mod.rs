@@ -24,6 +24,6 @@ pub use incidents::{Incident, IncidentState, IncidentStore};
 pub use kb_candidates::{Candidate, CandidateStatus, KnowledgeCandidates, NewCandidate};
 pub use mailer::{Mailer, OutgoingMail, SentMail};
 pub use queue_page::{AssigneeFilter, Hidden, PageStart, QueueKey, QueuePage, QueueQuery};
-pub use reports::ReportStore;
+pub use reports::{NoReports, ReportStore};
 pub use step_queue::{DeadLetter, Delivery, Published, StepError, StepMessage, StepQueue};
 pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, QueuePosition, RequesterKey, TicketStore};

@@ -29,4 +29,41 @@ pub trait ReportStore: Send + Sync {
     async fn facts_on(&self, day: i32, after: Option<&TicketId>, limit: usize) -> StoreResult<Vec<TicketFacts>>;
 
     async fn facts(&self, ticket: &TicketId) -> StoreResult<Option<TicketFacts>>;
+
+    /// Whether this store keeps figures at all ([`NoReports`] does not): the engine refuses
+    /// report reads up front rather than answer with empty figures.
+    fn keeps_figures(&self) -> bool {
+        true
+    }
+}
+
+/// The report store of a deployment that keeps no report figures: every report is refused
+/// (saying so), and nothing is folded.
+pub struct NoReports;
+
+#[async_trait]
+impl ReportStore for NoReports {
+    async fn cells(&self, _: Cube, _: i32, _: i32) -> StoreResult<Vec<(CellKey, Metrics)>> {
+        Ok(Vec::new())
+    }
+
+    async fn open_cells(&self) -> StoreResult<Vec<(CellKey, Metrics)>> {
+        Ok(Vec::new())
+    }
+
+    async fn watched(&self) -> StoreResult<Vec<Watched>> {
+        Ok(Vec::new())
+    }
+
+    async fn facts_on(&self, _: i32, _: Option<&TicketId>, _: usize) -> StoreResult<Vec<TicketFacts>> {
+        Ok(Vec::new())
+    }
+
+    async fn facts(&self, _: &TicketId) -> StoreResult<Option<TicketFacts>> {
+        Ok(None)
+    }
+
+    fn keeps_figures(&self) -> bool {
+        false
+    }
 }

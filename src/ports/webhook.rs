@@ -35,6 +35,17 @@ pub trait WebhookSender: Send + Sync {
     async fn post(&self, request: &WebhookRequest) -> StoreResult<u16>;
 }
 
+/// The sender of a deployment with no webhooks registered: nothing is ever queued for it, and a
+/// stray step is refused.
+pub struct NoWebhookSender;
+
+#[async_trait]
+impl WebhookSender for NoWebhookSender {
+    async fn post(&self, _: &WebhookRequest) -> StoreResult<u16> {
+        Err(super::StoreError::Invalid("no webhooks configured".into()))
+    }
+}
+
 /// The `Sportello-Signature` value of `body` sent at `timestamp` (unix seconds).
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");

@@ -135,6 +135,22 @@ impl Rules {
         Ok(Rules { model, calendars, knowledge, warnings, file: source.file.clone() })
     }
 
+    /// A rulebook from its compiled form (`rules::compiled`): checked when it was compiled, so
+    /// only the calendars are worked out again (time zones are not stored).
+    pub(super) fn from_checked_parts(
+        model: Model,
+        knowledge: KnowledgeBase,
+        warnings: Vec<Diagnostic>,
+        file: String,
+    ) -> Result<Rules, String> {
+        let calendars = model
+            .schedules
+            .iter()
+            .map(|(id, s)| schedule::compile(s).map_err(|e| format!("schedule `{id}`: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Rules { model, calendars, knowledge, warnings, file })
+    }
+
     pub fn calendar(&self, schedule: ScheduleIx) -> &calendar::Schedule {
         &self.calendars[schedule.index()]
     }

@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod cases;
+pub mod compiled;
 pub mod diagnostic;
 pub mod engine;
 pub mod explain;

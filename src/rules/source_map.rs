@@ -5,7 +5,7 @@ use serde_saphyr::granit_parser::{Event, Parser};
 use std::collections::HashMap;
 
 /// A 1-based line and column, with the byte length to underline when known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pos {
     pub line: usize,
     pub col: usize,

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use sportello::domain::{Actor, ActorRole, EventKind, TicketState, TicketType};
-use sportello::engine::{EngineError, NewContact};
+use sportello::engine::{EngineError, NewContact, Refusal};
 
 /// A Wednesday morning in Rome: the operators are there.
 const IN_HOURS: &str = "2026-12-02T10:00:00+01:00";
@@ -458,12 +458,12 @@ async fn operator_messages_only_reach_chats_handed_off_to_them() {
     let operator = Actor { id: "op-3".into(), role: ActorRole::Operator };
     let s = app.start(json!({"session_id": session_id(), "lang": "it"})).await;
     let t = app.ticket(&s).await;
-    let conflict = |r: Result<_, EngineError>| match r {
-        Err(EngineError::Conflict(why)) => why,
-        other => panic!("expected a conflict, got {other:?}"),
+    let refusal = |r: Result<_, EngineError>| match r {
+        Err(EngineError::Refused(why)) => why,
+        other => panic!("expected a refusal, got {other:?}"),
     };
-    let why = conflict(app.engine.chat_operator_message(&t.id, &operator, "salve").await);
-    assert!(why.contains("still with the assistant"), "{why}");
+    let why = refusal(app.engine.chat_operator_message(&t.id, &operator, "salve").await);
+    assert!(matches!(&why, Refusal::State(m) if m.contains("still with the assistant")), "{why:?}");
 
     let mail = app
         .engine
@@ -471,8 +471,8 @@ async fn operator_messages_only_reach_chats_handed_off_to_them() {
         .await
         .unwrap()
         .ticket;
-    let why = conflict(app.engine.chat_operator_message(&mail.id, &operator, "salve").await);
-    assert!(why.contains("not chat"), "{why}");
+    let why = refusal(app.engine.chat_operator_message(&mail.id, &operator, "salve").await);
+    assert!(matches!(&why, Refusal::Channel(m) if m.contains("not chat")), "{why:?}");
 
     app.say(&s, "devo parlare con qualcuno").await;
     app.post(&s, "operator").await;

@@ -30,5 +30,6 @@ mod reports;
 mod rulebook;
 mod settings;
 mod store;
+mod structure;
 mod voice;
 mod webhooks;

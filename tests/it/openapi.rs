@@ -10,17 +10,12 @@ use std::collections::BTreeSet;
 
 const HTTP_METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
 
-/// `(path, method)` of every `.route("<path>", <method router>)` call in src/http/*.rs. The method
+/// `(path, method)` of every `.route("<path>", <method router>)` call under src/http/. The method
 /// router is read up to its closing parenthesis, and each `get(`/`post(`... in it counts, so
 /// `allowed(post(a).get(b))` gives both.
 fn source_routes() -> BTreeSet<(String, String)> {
-    let dir = crate::support::root().join("src/http");
     let mut routes = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
+    for path in crate::support::rust_files(&crate::support::root().join("src/http")) {
         routes.extend(routes_in(&std::fs::read_to_string(&path).unwrap()));
     }
     routes
@@ -189,6 +184,41 @@ async fn the_local_server_serves_the_document_as_yaml_and_json() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type, "application/json");
     let json: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(&json, document());
     assert!(json["paths"]["/operator/targets/{target}/notices"]["post"].is_object());
+    // The rulebook's ids are the enums of the id schemas, and nothing else differs.
+    let enum_of = |schema: &str| -> Vec<String> {
+        serde_json::from_value(json["components"]["schemas"][schema]["enum"].clone())
+            .unwrap_or_else(|e| panic!("{schema} has no enum of ids: {e}"))
+    };
+    assert_eq!(enum_of("TeamId"), ["chatbot", "first_level", "privacy"]);
+    assert_eq!(enum_of("Language"), ["it", "en"]);
+    assert!(enum_of("TargetId").contains(&"pagopa_specialists".to_string()), "{:?}", enum_of("TargetId"));
+    assert!(enum_of("CategoryId").contains(&"specialist_support".to_string()));
+    let on_chat = enum_of("ChatCategory");
+    // `bot` arrives on the chat only; every category of the default rulebook arrives there.
+    assert!(on_chat.contains(&"bot".to_string()) && on_chat.len() == enum_of("CategoryId").len(), "{on_chat:?}");
+    assert!(enum_of("ClientCategory").contains(&"io_pagamenti_pagopa".to_string()));
+    assert_eq!(json["components"]["schemas"]["MenuDigit"]["enum"], serde_json::json!([1, 2, 3, 4]));
+    assert_eq!(json["components"]["schemas"]["MenuKey"]["pattern"], "^\\s*(1|2|3|4)?\\s*$");
+    let fields = &json["components"]["schemas"]["CustomFields"];
+    assert_eq!(fields["properties"]["notice_code"]["format"], "notice-code");
+    assert_eq!(fields["additionalProperties"], false);
+    let mut without_ids = json.clone();
+    let schemas = without_ids["components"]["schemas"].as_object_mut().unwrap();
+    for (schema, added) in [
+        ("TeamId", "enum"),
+        ("CategoryId", "enum"),
+        ("ChatCategory", "enum"),
+        ("TargetId", "enum"),
+        ("Language", "enum"),
+        ("ClientCategory", "enum"),
+        ("MenuDigit", "enum"),
+        ("MenuKey", "pattern"),
+        ("CustomFields", "properties"),
+    ] {
+        schemas[schema].as_object_mut().unwrap().remove(added);
+    }
+    schemas["CustomFields"]["additionalProperties"] =
+        document()["components"]["schemas"]["CustomFields"]["additionalProperties"].clone();
+    assert_eq!(&without_ids, document());
 }

@@ -2,28 +2,17 @@
 //! checked against (tests/it/infra/grants.rs) and what an operator reads to configure it. Every
 //! `SPORTELLO_…` name in the code must be listed there, and every listed name must be in the code.
 
+use crate::support::rust_files;
 use sportello::settings::{SETTINGS, setting};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        if path.is_dir() && path.file_name().is_some_and(|n| n != "target" && n != "tests") {
-            rust_files(&path, into);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            into.push(path);
-        }
-    }
-}
+use std::path::Path;
 
 /// Every `SPORTELLO_…` (and `AWS_ENDPOINT_URL`, `RUST_LOG`) token of the library, the CLI and the functions,
 /// with where it was seen. A token ending in `_` is a family's prefix (`SPORTELLO_QUEUE_URL_{…}`).
 fn names_in_code() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_files(&root.join("src"), &mut files);
-    rust_files(&root.join("functions"), &mut files);
+    let mut files = rust_files(&root.join("src"));
+    files.extend(rust_files(&root.join("functions")));
     let mut found = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();

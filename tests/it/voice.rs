@@ -134,6 +134,19 @@ async fn a_connect_contact_flow_event_gets_the_flat_map_connect_reads() {
     event2["Details"]["ContactData"]["Attributes"] = Value::Null;
     event2["Details"]["Parameters"] = Value::Null;
     assert_eq!(v.connect(&event2).await.status, 200);
+
+    // A flow locale the rulebook does not speak is no caller's choice: the default language.
+    event2["Details"]["ContactData"]["ContactId"] = json!("third-contact");
+    event2["Details"]["ContactData"]["InitialContactId"] = json!("third-contact");
+    event2["Details"]["ContactData"]["LanguageCode"] = json!("de-DE");
+    let r = v.connect(&event2).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["language"], "it");
+    // One named in the flow's parameters still has to be the rulebook's.
+    event2["Details"]["Parameters"] = json!({"language": "de"});
+    let r = v.connect(&event2).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["field"], "/Details/Parameters/language");
 }
 
 #[tokio::test]
@@ -142,6 +155,7 @@ async fn bad_calls_get_a_located_problem() {
     for (body, field, why) in [
         (json!({"call_id": "", "caller": "+393471234567"}), "/call_id", "1 to 128"),
         (json!({"call_id": "a b"}), "/call_id", "no spaces"),
+        (json!({"call_id": " c-1 "}), "/call_id", "no spaces"),
         (json!({"call_id": "x".repeat(129)}), "/call_id", "1 to 128"),
         (json!({"call_id": "c", "language": "fr"}), "/language", "`fr` is not one of: it, en"),
         (json!({"call_id": "c", "menu": "7"}), "/menu", "no menu choice `7`"),

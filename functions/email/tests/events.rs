@@ -6,7 +6,7 @@ use lambda_http::request::LambdaRequest;
 use sportello::adapters::aws::email_inbound::handle_email_batch;
 use sportello::adapters::aws::lambda::SqsEvent;
 use sportello::adapters::embedded::Db;
-use sportello::app::{AppBuilder, Store};
+use sportello::app::AppBuilder;
 use sportello::domain::TicketState;
 use sportello::engine::Engine;
 use sportello::http::email::MailToken;
@@ -23,7 +23,7 @@ fn engine(dir: &Path) -> Engine {
     let rules = Rules::load(&root().join("rules")).expect("default rulebook");
     let db = Db::open(dir.join("sportello.db")).unwrap();
     let now: jiff::Timestamp = "2026-03-14T19:05:34+01:00".parse().unwrap();
-    AppBuilder::new(Arc::new(rules), Store::embedded(&db)).clock(Arc::new(move || now)).engine()
+    AppBuilder::new(Arc::new(rules), sportello::adapters::embedded::ports(&db)).clock(Arc::new(move || now)).engine()
 }
 
 fn fixture(name: &str) -> String {

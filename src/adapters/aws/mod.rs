@@ -13,9 +13,11 @@ pub mod lambda;
 mod mailer;
 mod queue;
 pub mod reply_queue;
+pub mod roots;
 pub mod secrets;
 pub mod table;
 mod tickets;
+pub mod trace;
 mod warm_up;
 
 pub use call_count::{Access, CallCounter, Resource, Units};
@@ -32,9 +34,10 @@ use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 
 /// The SDK configuration from the environment (credentials, region), optionally aimed at another
-/// endpoint (moto in tests, LocalStack on a laptop).
+/// endpoint (moto in tests, LocalStack on a laptop). HTTPS trusts the compiled-in roots
+/// ([`roots`]), so no certificate file is read at a cold start.
 pub async fn load_config(endpoint: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(roots::sdk_http_client());
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);
     }
@@ -129,7 +132,10 @@ pub fn ports_with(
             dedup_window,
         )),
         mailer: Arc::new(SesMailer::new(ses.clone())),
-        escalations: Arc::new(AwsEscalation::new(sqs, ses, dynamodb, table)),
+        escalations: Arc::new(AwsEscalation::new(sqs, ses, dynamodb.clone(), table)),
+        incidents: Arc::new(DynamoIncidents::new(dynamodb.clone(), table)),
+        kb_candidates: Arc::new(DynamoKbCandidates::new(dynamodb, table)),
+        reports: Arc::new(crate::ports::NoReports),
     }
 }
 

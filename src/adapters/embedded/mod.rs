@@ -42,5 +42,9 @@ pub fn ports(db: &Db) -> crate::engine::Ports {
         steps: std::sync::Arc::new(SqliteQueue::new(db.clone(), STEP_QUEUE, STEP_MAX_ATTEMPTS, STEP_DEDUP_WINDOW)),
         mailer: std::sync::Arc::new(OutboxMailer::new(db.clone())),
         escalations: std::sync::Arc::new(EmbeddedEscalation::new(db.clone())),
+        incidents: std::sync::Arc::new(SqliteIncidents::new(db.clone())),
+        kb_candidates: std::sync::Arc::new(SqliteKbCandidates::new(db.clone())),
+        // The report aggregates fold by the rulebook: the caller sets `SqliteReports` with it.
+        reports: std::sync::Arc::new(crate::ports::NoReports),
     }
 }

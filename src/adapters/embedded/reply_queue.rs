@@ -9,7 +9,6 @@ use super::{Db, SqliteQueue};
 use crate::engine::{Engine, EngineError};
 use crate::ports::{DeadLetter, Published, StepMessage, StepQueue, StoreError, StoreResult};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 /// The queue's name when the settings name none (`SPORTELLO_REPLY_QUEUE`).
@@ -51,7 +50,7 @@ impl ReplyQueue {
     pub async fn publish(&self, raw: &[u8]) -> StoreResult<Published> {
         let text =
             std::str::from_utf8(raw).map_err(|_| StoreError::Invalid("a notice message is UTF-8 text".into()))?;
-        let digest: String = Sha256::digest(raw).iter().map(|b| format!("{b:02x}")).collect();
+        let digest = crate::text::sha256_hex(raw);
         self.queue.publish(&StepMessage::new(NOTICE_STEP, digest, Value::String(text.to_string()))).await
     }
 

@@ -28,7 +28,7 @@ fn now() -> Timestamp {
 
 async fn engine(b: &dyn Backend) -> Engine {
     let mut store = b.store();
-    store.ports.steps = b.queue(3).await;
+    store.steps = b.queue(3).await;
     let rules = Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).unwrap();
     AppBuilder::new(Arc::new(rules), store).clock(Arc::new(now)).engine()
 }
@@ -48,7 +48,7 @@ fn waiting(age: i64, due: Timestamp) -> Ticket {
 
 /// Stores the tickets, 16 at a time.
 async fn store_all(b: &dyn Backend, tickets: Vec<Ticket>) {
-    let store = b.store().ports.tickets;
+    let store = b.store().tickets;
     let mut running = tokio::task::JoinSet::new();
     for t in tickets {
         if running.len() >= 16 {
@@ -84,7 +84,7 @@ async fn newest_tickets_of_a_backlog_are_breached(b: &dyn Backend, backlog_size:
     assert_eq!(report.breached, OVERDUE, "{report:?}");
     assert_eq!((report.failed, report.unfinished), (0, 0), "{report:?}");
     for id in &overdue {
-        let t = b.store().ports.tickets.get(id).await.unwrap();
+        let t = b.store().tickets.get(id).await.unwrap();
         assert!(t.deadlines[0].breached_at.is_some(), "ticket {id} is stamped breached");
     }
     let again = engine.clock_tick(&settings()).await.unwrap();
@@ -99,7 +99,7 @@ async fn the_purge_runs_when_the_deadlines_use_up_the_time(b: &dyn Backend, _: u
     let long_ago = now() - SignedDuration::from_hours(800 * 24);
     let mut closed = Ticket::new("email", ChannelKind::Email, TEAM, long_ago);
     closed.move_to(TicketState::AutoClosed, long_ago).unwrap();
-    b.store().ports.tickets.create("backlog-closed", &closed, &Actor::system()).await.unwrap();
+    b.store().tickets.create("backlog-closed", &closed, &Actor::system()).await.unwrap();
 
     let engine = engine(b).await;
     let report = engine.clock_tick_within(&settings(), Duration::ZERO).await.unwrap();

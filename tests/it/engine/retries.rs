@@ -5,7 +5,7 @@
 use crate::support::app::TestApp;
 use crate::support::faulty::FaultyTickets;
 use sportello::domain::{Actor, ActorRole, Requester};
-use sportello::engine::{EngineError, NewChatSession, NewContact};
+use sportello::engine::{EngineError, NewChatSession, NewContact, Refusal};
 use sportello::ports::StoreError;
 use std::future::Future;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ struct Contention {
 fn assert_gave_up<T: std::fmt::Debug>(what: &str, result: Option<Result<T, EngineError>>, store: &Contention) {
     let result = result.unwrap_or_else(|| panic!("{what}: still retrying after 20 s"));
     match result {
-        Err(EngineError::Conflict(message)) => {
+        Err(EngineError::Refused(Refusal::Contended(message))) => {
             assert!(message.contains("gave up after"), "{what}: {message}");
             assert!(message.contains("retry"), "{what}: {message}");
         }

@@ -29,7 +29,7 @@ impl World {
     /// An engine over the shared table, publishing steps to `steps`.
     fn engine(&self, steps: Arc<dyn StepQueue>) -> Engine {
         let mut store = self.backend.store();
-        store.ports.steps = steps;
+        store.steps = steps;
         TestApp::builder().clock(self.clock.clone()).engine_on(store)
     }
 

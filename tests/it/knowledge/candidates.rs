@@ -205,9 +205,7 @@ mod learning {
         let db = Db::open(dir.path().join("sportello.db")).unwrap();
         let now: jiff::Timestamp = "2026-12-02T10:00:00+01:00".parse().unwrap();
         let store = Arc::new(SqliteKbCandidates::new(db.clone()));
-        let engine = Engine::new(Arc::new(rules), ports(&db))
-            .with_clock(Arc::new(move || now))
-            .with_kb_candidates(store.clone());
+        let engine = Engine::new(Arc::new(rules), ports(&db)).with_clock(Arc::new(move || now));
         let chat = sportello::http::chat::router().with_state(AppState { engine: engine.clone() });
 
         let (status, started) =
@@ -266,7 +264,7 @@ mod learning {
         let rules = Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap();
         let db = Db::open(dir.path().join("sportello.db")).unwrap();
         let store = Arc::new(SqliteKbCandidates::new(db.clone()));
-        let engine = Engine::new(Arc::new(rules), ports(&db)).with_kb_candidates(store.clone());
+        let engine = Engine::new(Arc::new(rules), ports(&db));
         let created = engine
             .open(sportello::engine::NewContact {
                 channel: "email".into(),

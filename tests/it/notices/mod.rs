@@ -10,7 +10,7 @@ use sportello::adapters::embedded::{OutboxMailer, ReplyQueue, SqliteQueue};
 use sportello::domain::{Actor, ActorRole, EventKind, Requester, Ticket, TicketState, TicketType};
 use sportello::email::parse_inbound;
 use sportello::engine::reply_token::ReplyTokens;
-use sportello::engine::{EmailAction, EngineError, EscalationSettings, NewContact};
+use sportello::engine::{EmailAction, EngineError, EscalationSettings, NewContact, Refusal};
 use sportello::ports::StepQueue;
 use sportello::ports::notice::NOTICE_SCHEMA;
 use std::collections::BTreeMap;
@@ -154,7 +154,7 @@ async fn a_notice_on_the_reply_queue_brings_the_ticket_back_to_its_operator() {
     // A different notice on an answered escalation is a conflict, not an overwrite.
     let other = notice(t.reference.as_str(), "pagopa_specialists", &escalation_id, "Altro testo.");
     let err = d.engine.receive_notice_message(other.to_string().as_bytes()).await.unwrap_err();
-    assert!(matches!(err, EngineError::Conflict(_)), "{err}");
+    assert!(matches!(err, EngineError::Refused(Refusal::Done(_))), "{err}");
     assert!(d.replies.dead_letters(10).await.unwrap().is_empty());
 }
 

@@ -70,6 +70,7 @@ async fn a_malfunction_with_an_active_incident_is_answered_with_the_restoration_
             .call(Role::Operator, Method::POST, &format!("{base2}/classify"), Some(json!({"ticket_type": ticket_type})))
             .await;
         assert_eq!(status, StatusCode::CONFLICT, "{ticket_type}: {p}");
+        assert_eq!(p["type"], "/problems/typed-by-incident-check", "{p}");
         assert!(p["detail"].as_str().unwrap().contains("/check-incidents instead of classify"), "{p}");
     }
     let c = ok(d
@@ -121,7 +122,7 @@ async fn a_malfunction_with_an_active_incident_is_answered_with_the_restoration_
 async fn a_resolution_reaches_thousands_of_tickets_once_each_in_pages() {
     const TICKETS: usize = 2_000;
     let d = TestApp::new();
-    let store = d.engine.incidents.clone().unwrap();
+    let store = d.engine.ports.incidents.clone();
     let inc = d.engine.declare_incident(&operator("sup-1"), "io", "App IO non raggiungibile", None).await.unwrap();
     let mut ids = Vec::new();
     for n in 0..TICKETS {

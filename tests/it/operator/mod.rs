@@ -300,9 +300,11 @@ async fn wrong_actions_say_what_the_flow_allows() {
     let (status, p) = d.call(Role::Operator, Method::POST, &format!("{base}/close-contact"), None).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(p["detail"].as_str().unwrap().contains("already asynchronous"), "{p}");
+    assert_eq!(p["type"], "/problems/flow", "{p}");
     let (status, p) = d.call(Role::PrivacyOperator, Method::POST, &format!("{base}/take-in-charge"), None).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(p["detail"], "the ticket is already in charge of operator op-1");
+    assert_eq!(p["type"], "/problems/done", "{p}");
     ok(d.call(Role::Operator, Method::POST, &format!("{base}/classify"), Some(json!({"ticket_type": "Q"}))).await);
     let (status, p) = d
         .call(

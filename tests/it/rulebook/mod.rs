@@ -4,6 +4,7 @@
 
 mod broken;
 mod calendar;
+mod compiled;
 mod renamed;
 
 use sportello::cli::{RulesAction, run};

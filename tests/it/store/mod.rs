@@ -676,11 +676,11 @@ async fn nothing_acknowledged_is_lost(b: &dyn Backend) {
     }
     let reopened = b.reopen().await;
     for t in &acknowledged {
-        assert_eq!(&reopened.ports.tickets.get(&t.id).await.unwrap(), t);
-        let kinds: Vec<_> = reopened.ports.events.list(&t.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(&reopened.tickets.get(&t.id).await.unwrap(), t);
+        let kinds: Vec<_> = reopened.events.list(&t.id).await.unwrap().into_iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventKind::Created, EventKind::Note, EventKind::Note]);
     }
-    let queue = reopened.ports.tickets.work_queue(&team, TicketState::New, 1000).await.unwrap();
+    let queue = reopened.tickets.work_queue(&team, TicketState::New, 1000).await.unwrap();
     assert_eq!(queue.len(), 40);
     assert!(queue.windows(2).all(|w| w[0].created_at <= w[1].created_at));
 }

@@ -8,11 +8,11 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::Value;
 use sportello::adapters::embedded::Db;
-use sportello::app::{Access, AppBuilder, Store};
+use sportello::app::{Access, AppBuilder};
 use sportello::domain::{Actor, ActorRole, Requester};
 use sportello::engine::reply_token::ReplyTokens;
 use sportello::engine::webhook::Webhooks;
-use sportello::engine::{Clock, Engine, EscalationSettings, NewContact};
+use sportello::engine::{Clock, Engine, EscalationSettings, NewContact, Ports};
 use sportello::http::auth::{self, KeyFile};
 use sportello::http::email::MailToken;
 use sportello::http::operator::NoticeSecrets;
@@ -128,7 +128,7 @@ impl TestAppBuilder {
         self
     }
 
-    fn engine_builder(&mut self, store: Store) -> AppBuilder {
+    fn engine_builder(&mut self, store: Ports) -> AppBuilder {
         let mut builder =
             AppBuilder::new(self.rules.clone(), store).clock(self.clock.clock()).reply_tokens(self.reply_tokens.take());
         if let Some(webhooks) = self.webhooks.take() {
@@ -138,17 +138,17 @@ impl TestAppBuilder {
     }
 
     /// Only the engine, over another adapter set (the AWS adapters on moto).
-    pub fn engine_on(mut self, store: Store) -> Engine {
+    pub fn engine_on(mut self, store: Ports) -> Engine {
         self.engine_builder(store).engine()
     }
 
     pub fn build(mut self) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path().join("sportello.db")).unwrap();
-        let mut store = Store::embedded(&db);
+        let mut store = sportello::adapters::embedded::ports(&db);
         if let Some(faulty) = self.faulty.take() {
-            let _ = faulty.inner.set(store.ports.tickets.clone());
-            store.ports.tickets = faulty;
+            let _ = faulty.inner.set(store.tickets.clone());
+            store.tickets = faulty;
         }
         let projector = Arc::new(sportello::reports::Projector::new(&self.rules));
         let reports = Arc::new(sportello::adapters::embedded::SqliteReports::new(db.clone(), projector));

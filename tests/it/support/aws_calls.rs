@@ -12,7 +12,7 @@ use super::moto::Space;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{Value, json};
 use sportello::adapters::aws::{CallCounter, Clients, DynamoStore, Units};
-use sportello::app::{AppBuilder, Store};
+use sportello::app::AppBuilder;
 use sportello::domain::{
     Actor, ActorRole, ChannelKind, Requester, Ticket, TicketId, TicketReference, TicketState, TicketType,
 };
@@ -109,7 +109,13 @@ impl Lab {
         };
         let counter = CallCounter::new();
         let counted = Clients::counted(&config, &counter);
-        let store = Store::aws(&counted, &table_name, step_url.clone(), dlq, Duration::from_secs(24 * 3600));
+        let store = sportello::adapters::aws::ports_with(
+            &counted,
+            &table_name,
+            step_url.clone(),
+            dlq,
+            Duration::from_secs(24 * 3600),
+        );
         let clock = Arc::new(Mutex::new(DAY.parse::<jiff::Timestamp>().unwrap()));
         let read = clock.clone();
         let engine = AppBuilder::new(Arc::new(rules), store).clock(Arc::new(move || *read.lock().unwrap())).engine();
@@ -398,7 +404,7 @@ impl Lab {
             .declare_incident(&supervisor, "pagopa", "Payments fail at checkout", Some("Retry after 14:00"))
             .await
             .expect("declare");
-        let store = self.engine.incidents.clone().expect("an incident store");
+        let store = self.engine.ports.incidents.clone();
         let mut ids = Vec::new();
         // Stored directly (one write each): how they were opened is not what is measured here.
         for i in 0..tickets {

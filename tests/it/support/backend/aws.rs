@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use sportello::adapters::aws::{Clients, SqsQueue, create_queue_with_dlq, table};
-use sportello::app::Store;
 use sportello::domain::TicketId;
+use sportello::engine::Ports;
 use sportello::ports::{EscalationRoute, StepQueue};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -33,9 +33,9 @@ impl MotoBackend {
         backend
     }
 
-    fn store_on(&self, config: &SdkConfig) -> Store {
+    fn store_on(&self, config: &SdkConfig) -> Ports {
         let (url, dlq) = self.steps.clone();
-        Store::aws(&Clients::new(config), &self.table, url, dlq, Duration::from_secs(300))
+        sportello::adapters::aws::ports_with(&Clients::new(config), &self.table, url, dlq, Duration::from_secs(300))
     }
 
     /// A name no other queue of this binary has.
@@ -65,11 +65,11 @@ impl MotoBackend {
 
 #[async_trait]
 impl Backend for MotoBackend {
-    fn store(&self) -> Store {
+    fn store(&self) -> Ports {
         self.store_on(&self.config)
     }
 
-    async fn reopen(&self) -> Store {
+    async fn reopen(&self) -> Ports {
         self.store_on(&sdk_config(self.server).await)
     }
 

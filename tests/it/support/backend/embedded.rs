@@ -1,8 +1,8 @@
 use super::Backend;
 use async_trait::async_trait;
 use sportello::adapters::embedded::{Db, OutboxMailer, SqliteQueue};
-use sportello::app::Store;
 use sportello::domain::TicketId;
+use sportello::engine::Ports;
 use sportello::ports::{EscalationRoute, StepQueue};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,12 +31,12 @@ impl EmbeddedBackend {
 
 #[async_trait]
 impl Backend for EmbeddedBackend {
-    fn store(&self) -> Store {
-        Store::embedded(&self.db)
+    fn store(&self) -> Ports {
+        sportello::adapters::embedded::ports(&self.db)
     }
 
-    async fn reopen(&self) -> Store {
-        Store::embedded(&Db::open(&self.path).expect("reopen db"))
+    async fn reopen(&self) -> Ports {
+        sportello::adapters::embedded::ports(&Db::open(&self.path).expect("reopen db"))
     }
 
     async fn queue(&self, max_attempts: u32) -> Arc<dyn StepQueue> {

@@ -6,7 +6,6 @@ pub mod aws;
 pub mod embedded;
 
 use async_trait::async_trait;
-use sportello::app::Store;
 use sportello::domain::TicketId;
 use sportello::engine::Ports;
 use sportello::ports::{EscalationRoute, StepQueue};
@@ -15,12 +14,12 @@ use std::sync::Arc;
 #[async_trait]
 pub trait Backend: Send + Sync {
     /// The ports and the incident store of this adapter set, over one store.
-    fn store(&self) -> Store;
+    fn store(&self) -> Ports;
     fn ports(&self) -> Ports {
-        self.store().ports
+        self.store()
     }
     /// New clients (a new connection, new SDK clients) over the same stored data.
-    async fn reopen(&self) -> Store;
+    async fn reopen(&self) -> Ports;
     /// A fresh, empty step queue.
     async fn queue(&self, max_attempts: u32) -> Arc<dyn StepQueue>;
     /// Every mail sent so far, as raw MIME text.

@@ -3,10 +3,10 @@
 //! every bar and count links to. Same access as the reports (`GET /operator/reports/...`):
 //! supervisors and admins, and privacy operators for the privacy team's figures.
 
-use super::operator::OperatorApi;
-use super::operator_auth::OperatorIdentity;
+use super::OperatorApi;
 use super::reports::{ReportQuery, drill_down, scope};
 use crate::engine::reports::ListCursor;
+use crate::http::operator_auth::OperatorIdentity;
 use crate::reports::TimeStats;
 use crate::reports::report::{AgeBucket, Figures, shown};
 use crate::reports::svg::{Bar, bars, columns, escape};
@@ -39,7 +39,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
          <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
         escape(title)
     );
-    super::survey::private_html(status, html)
+    crate::http::survey::private_html(status, html)
 }
 
 fn error_page(status: StatusCode, field: Option<&str>, detail: &str) -> Response {
@@ -51,7 +51,7 @@ fn error_page(status: StatusCode, field: Option<&str>, detail: &str) -> Response
     page(status, "Reports: error", &body)
 }
 
-fn problem_page(p: super::Problem) -> Response {
+fn problem_page(p: crate::http::Problem) -> Response {
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
     error_page(status, p.field.as_deref(), &p.detail)
 }
@@ -108,14 +108,14 @@ async fn render(
     api: &OperatorApi,
     who: &OperatorIdentity,
     q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, super::Problem> {
+) -> Result<Response, crate::http::Problem> {
     let scope = scope(api, who)?;
-    let Query(q) = q.map_err(|e| super::Problem::bad_request(e.body_text()))?;
+    let Query(q) = q.map_err(|e| crate::http::Problem::bad_request(e.body_text()))?;
     if let Some(other) = [("by", q.by.is_some()), ("figure", q.figure.is_some()), ("format", q.format.is_some())]
         .iter()
         .find(|(_, given)| *given)
     {
-        return Err(super::Problem::unprocessable(other.0, "the dashboard takes period, date, from and to"));
+        return Err(crate::http::Problem::unprocessable(other.0, "the dashboard takes period, date, from and to"));
     }
     let period = Period::parse(
         q.period.as_deref(),
@@ -124,7 +124,7 @@ async fn render(
         q.to.as_deref(),
         api.engine.report_today(),
     )
-    .map_err(|b| super::Problem::unprocessable(b.parameter, b.message))?;
+    .map_err(|b| crate::http::Problem::unprocessable(b.parameter, b.message))?;
     let e = &api.engine;
     let overview = e.report_overview(period.clone(), &[Dim::Type], &scope).await?;
     let daily = e.report_daily(&period, &scope).await?;
@@ -314,12 +314,12 @@ async fn tickets(
 ) -> Response {
     let listed = async {
         let scope = scope(&api, &who)?;
-        let Query(q) = q.map_err(|e| super::Problem::bad_request(e.body_text()))?;
+        let Query(q) = q.map_err(|e| crate::http::Problem::bad_request(e.body_text()))?;
         let (drill, period, age) = drill_down(&api, &q, scope)?;
         let after = q.after.as_deref().map(ListCursor::parse).transpose()?;
         let limit = q.limit.unwrap_or(100).clamp(1, crate::engine::reports::MAX_LISTED);
         let page = api.engine.report_tickets(&drill, after.as_ref(), limit).await?;
-        Ok::<_, super::Problem>((q, drill, period, age, page))
+        Ok::<_, crate::http::Problem>((q, drill, period, age, page))
     };
     let (q, drill, period, age, listed) = match listed.await {
         Ok(x) => x,

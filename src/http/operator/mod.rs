@@ -3,13 +3,21 @@
 //! knowledge suggestions), plus the endpoint where targets post resolution notices, signed with
 //! HMAC-SHA256 per target.
 //!
+//! Beside the ticket actions here: `incidents` (declare, update, resolve, check), `reminders`
+//! (the reminder lookup), `reports` and `dashboard` (the supervisors' figures).
+//!
 //! Errors are problem+json: 401 without a valid identity, 403 naming the role needed, 409 saying
 //! what the flow expects next, 422 pointing at the wrong field.
 
-use super::operator_auth::{Authenticator, Endpoint, OperatorIdentity, unauthorized};
-use super::{ApiJson, MAX_BODY_BYTES, Problem};
+pub mod dashboard;
+mod incidents;
+mod reminders;
+pub mod reports;
+
 use crate::domain::{Ticket, TicketId, TicketReference, TicketType};
 use crate::engine::{Engine, EngineError, EscalationSettings};
+use crate::http::operator_auth::{Authenticator, Endpoint, OperatorIdentity, unauthorized};
+use crate::http::{ApiJson, MAX_BODY_BYTES, Problem};
 use crate::knowledge::search::LazyIndex;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -145,13 +153,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(api: OperatorApi) -> Router<S> {
         .route("/operator/tickets/{ticket}/reassign", post(reassign))
         .route("/operator/erasures/preview", post(erasure_preview))
         .route("/operator/erasures", post(erase))
-        .route("/operator/tickets/{ticket}/reminder-lookup", post(super::operator_reminders::reminder_lookup))
-        .route("/operator/tickets/{ticket}/check-incidents", post(super::operator_incidents::check))
-        .route("/operator/incidents", post(super::operator_incidents::declare))
-        .route("/operator/incidents/{incident}", axum::routing::patch(super::operator_incidents::update))
-        .route("/operator/incidents/{incident}/resolve", post(super::operator_incidents::resolve))
+        .route("/operator/tickets/{ticket}/reminder-lookup", post(reminders::reminder_lookup))
+        .route("/operator/tickets/{ticket}/check-incidents", post(incidents::check))
+        .route("/operator/incidents", post(incidents::declare))
+        .route("/operator/incidents/{incident}", axum::routing::patch(incidents::update))
+        .route("/operator/incidents/{incident}/resolve", post(incidents::resolve))
         .route("/operator/targets/{target}/notices", post(notice))
-        .merge(super::reports::router())
+        .merge(reports::router())
+        .merge(dashboard::router())
         .route("/operator/sweep", post(sweep))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(api)
@@ -202,7 +211,7 @@ fn ticket_json(t: &Ticket) -> Value {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SweepBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole_number")]
     older_than_seconds: u64,
 }
 
@@ -253,7 +262,7 @@ async fn queue(
     let privacy_team = book.privacy_team().map(|t| t.as_str());
     let team = match q.team {
         Some(team) => team,
-        None if who.has(super::operator_auth::PRIVACY_ROLE) => {
+        None if who.has(crate::http::operator_auth::PRIVACY_ROLE) => {
             privacy_team.unwrap_or(book.default_team().as_str()).to_string()
         }
         None => book.default_team().to_string(),
@@ -266,7 +275,7 @@ async fn queue(
     if !(1..=MAX_QUEUE_LIMIT).contains(&limit) {
         return Err(Problem::unprocessable("limit", format!("1 to {MAX_QUEUE_LIMIT}")));
     }
-    let privacy_caller = who.has(super::operator_auth::PRIVACY_ROLE);
+    let privacy_caller = who.has(crate::http::operator_auth::PRIVACY_ROLE);
     if privacy_team == Some(team.as_str()) && !privacy_caller {
         who.require_privacy(Endpoint::Queue)?;
     }
@@ -495,12 +504,12 @@ struct ReassignBody {
 /// A privacy ticket is reassigned only by a supervisor of the privacy team (the console asks
 /// the same).
 pub fn check_reassign_privacy(engine: &Engine, who: &OperatorIdentity, ticket: &Ticket) -> Result<(), Problem> {
-    if is_privacy(engine, ticket) && !who.has(super::operator_auth::PRIVACY_ROLE) {
+    if is_privacy(engine, ticket) && !who.has(crate::http::operator_auth::PRIVACY_ROLE) {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
             format!(
                 "privacy tickets are reassigned by a supervisor of the privacy team: this needs the roles `supervisor` and `{}`",
-                super::operator_auth::PRIVACY_ROLE
+                crate::http::operator_auth::PRIVACY_ROLE
             ),
         ));
     }

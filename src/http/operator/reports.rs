@@ -5,10 +5,10 @@
 //! (and no incidents report, which is about the first level's malfunction reports). No report
 //! carries personal data: counts, times, ids and references only.
 
-use super::Problem;
-use super::operator::OperatorApi;
-use super::operator_auth::{Endpoint, OperatorIdentity, Role};
+use super::OperatorApi;
 use crate::engine::reports::ListCursor;
+use crate::http::Problem;
+use crate::http::operator_auth::{Endpoint, OperatorIdentity, Role};
 use crate::reports::csv::{self, Dialect, Table};
 use crate::reports::report::{AgeBucket, DrillDown, Figure};
 use crate::reports::{Cube, Dim, Period, Scope};
@@ -27,7 +27,6 @@ pub fn router() -> Router<OperatorApi> {
         .route("/operator/reports/incidents", get(incidents))
         .route("/operator/reports/gdpr", get(gdpr))
         .route("/operator/reports/tickets", get(tickets))
-        .merge(super::dashboard::router())
 }
 
 /// Every parameter the report endpoints take; each endpoint refuses those it does not use.

@@ -1,10 +1,10 @@
 //! Incidents over the operator API: supervisors and admins declare, update and resolve them; an
 //! operator working a malfunction report checks them (`check_active_incidents`).
 
-use super::operator::{OperatorApi, authorize};
-use super::operator_auth::{Endpoint, OperatorIdentity};
-use super::{ApiJson, Problem};
+use super::{OperatorApi, authorize};
 use crate::engine::EngineError;
+use crate::http::operator_auth::{Endpoint, OperatorIdentity};
+use crate::http::{ApiJson, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -1,10 +1,10 @@
 //! `POST /operator/tickets/{ticket}/reminder-lookup`: the ticket a reminder chases, as the
 //! operator needs it to answer (state, team, deadlines, escalations).
 
-use super::Problem;
-use super::operator::{OperatorApi, authorize, is_privacy};
-use super::operator_auth::{Endpoint, OperatorIdentity, PRIVACY_ROLE};
+use super::{OperatorApi, authorize, is_privacy};
 use crate::domain::Ticket;
+use crate::http::Problem;
+use crate::http::operator_auth::{Endpoint, OperatorIdentity, PRIVACY_ROLE};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};

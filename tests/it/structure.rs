@@ -1,0 +1,210 @@
+//! The module graph: which of a module's children name which others (`crate::…` and `super::…`
+//! paths, `use` groups included). A cycle between siblings means neither can be read, moved or
+//! tested without the other; the engine's and the HTTP layer's children have none, and this test
+//! keeps it so. `cargo test --all-features --test it structure:: -- --nocapture` prints the graph.
+//!
+//! Paths are what it sees: a method one module defines on `Engine` and another calls leaves no
+//! path, so such a dependency stays for review to catch (keep a method beside the code it serves).
+
+use crate::support::rust_files;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+type Module = Vec<String>;
+
+/// The parents whose children must form no cycle.
+const ACYCLIC: [&str; 3] = ["engine", "http", "http::operator"];
+
+/// Every module of the library (one per file; `bin/` is not part of it), with its code before
+/// its unit tests.
+fn modules() -> BTreeMap<Module, String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut modules = BTreeMap::new();
+    for file in rust_files(&src) {
+        let relative = file.strip_prefix(&src).unwrap().with_extension("");
+        let mut module: Module = relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        if module.first().is_some_and(|m| m == "bin") {
+            continue;
+        }
+        if module.last().is_some_and(|m| m == "mod" || m == "lib") {
+            module.pop();
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("\n#[cfg(test)]").next().unwrap_or_default();
+        let code: String =
+            code.lines().map(|l| l.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
+        modules.insert(module, code);
+    }
+    modules
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The paths `code` names from `crate::` or `super::`, made absolute from `module`.
+fn paths(module: &Module, code: &str) -> Vec<Module> {
+    let mut found = Vec::new();
+    let bytes: Vec<char> = code.chars().collect();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_word = i == 0 || !is_ident(bytes[i - 1]);
+        let rest: String = bytes[i..bytes.len().min(i + 8)].iter().collect();
+        if !(starts_word && (rest.starts_with("crate::") || rest.starts_with("super::"))) {
+            i += 1;
+            continue;
+        }
+        let mut base: Module = Vec::new();
+        let mut first = true;
+        let mut segments: Module = Vec::new();
+        // Read `a::b::c`, `super::super::x`, up to a `{` group or the end of the path.
+        loop {
+            let start = i;
+            while i < bytes.len() && is_ident(bytes[i]) {
+                i += 1;
+            }
+            let word: String = bytes[start..i].iter().collect();
+            if word.is_empty() {
+                break;
+            }
+            match word.as_str() {
+                "crate" if first => base.clear(),
+                "super" if first || segments.is_empty() => {
+                    if first {
+                        base = module.clone();
+                    }
+                    base.pop();
+                }
+                _ => segments.push(word),
+            }
+            first = false;
+            if bytes.get(i) == Some(&':') && bytes.get(i + 1) == Some(&':') {
+                i += 2;
+                if bytes.get(i) == Some(&'{') {
+                    let close = (i..bytes.len()).find(|&j| bytes[j] == '}').unwrap_or(bytes.len());
+                    let group: String = bytes[i + 1..close].iter().collect();
+                    for item in group.split(',') {
+                        let item: Module = item.trim().split("::").map(|s| s.trim().to_string()).collect();
+                        if item.first().is_some_and(|s| !s.is_empty()) {
+                            found.push([base.clone(), segments.clone(), item].concat());
+                        }
+                    }
+                    i = close;
+                    break;
+                }
+            } else {
+                break;
+            }
+        }
+        if !segments.is_empty() {
+            found.push([base, segments].concat());
+        }
+    }
+    found
+}
+
+/// Edges between siblings: `a -> b` when code in `a` (or below it) names `b` (or below it).
+fn sibling_graph(modules: &BTreeMap<Module, String>) -> BTreeMap<Module, BTreeSet<Module>> {
+    let known = |path: &Module| -> Module {
+        (0..=path.len()).rev().map(|n| path[..n].to_vec()).find(|m| modules.contains_key(m)).unwrap_or_default()
+    };
+    let mut graph: BTreeMap<Module, BTreeSet<Module>> = BTreeMap::new();
+    for (module, code) in modules {
+        for path in paths(module, code) {
+            let target = known(&path);
+            let common = module.iter().zip(&target).take_while(|(a, b)| a == b).count();
+            if common < module.len() && common < target.len() {
+                graph.entry(module[..=common].to_vec()).or_default().insert(target[..=common].to_vec());
+            }
+        }
+    }
+    graph
+}
+
+/// The strongly connected components of more than one module (Tarjan's algorithm).
+fn cycles(graph: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<Module>> {
+    struct Walk<'g> {
+        graph: &'g BTreeMap<Module, BTreeSet<Module>>,
+        index: BTreeMap<Module, usize>,
+        low: BTreeMap<Module, usize>,
+        stack: Vec<Module>,
+        found: Vec<Vec<Module>>,
+    }
+    impl Walk<'_> {
+        fn visit(&mut self, v: &Module) {
+            let n = self.index.len();
+            self.index.insert(v.clone(), n);
+            self.low.insert(v.clone(), n);
+            self.stack.push(v.clone());
+            for w in self.graph.get(v).into_iter().flatten() {
+                if !self.index.contains_key(w) {
+                    self.visit(w);
+                    let low = self.low[v].min(self.low[w]);
+                    self.low.insert(v.clone(), low);
+                } else if self.stack.contains(w) {
+                    let low = self.low[v].min(self.index[w]);
+                    self.low.insert(v.clone(), low);
+                }
+            }
+            if self.low[v] == self.index[v] {
+                let at = self.stack.iter().position(|m| m == v).unwrap();
+                let component = self.stack.split_off(at);
+                if component.len() > 1 {
+                    self.found.push(component);
+                }
+            }
+        }
+    }
+    let mut walk = Walk { graph, index: BTreeMap::new(), low: BTreeMap::new(), stack: Vec::new(), found: Vec::new() };
+    for v in graph.keys() {
+        if !walk.index.contains_key(v) {
+            walk.visit(v);
+        }
+    }
+    walk.found
+}
+
+fn name(m: &Module) -> String {
+    m.join("::")
+}
+
+#[test]
+fn the_engine_and_http_modules_form_no_cycle() {
+    let modules = modules();
+    for parent in ACYCLIC {
+        let parent: Module = parent.split("::").map(str::to_string).collect();
+        assert!(modules.contains_key(&parent), "no module {}: update ACYCLIC", name(&parent));
+    }
+    let graph = sibling_graph(&modules);
+    for (from, to) in &graph {
+        println!("{} -> {}", name(from), to.iter().map(name).collect::<Vec<_>>().join(", "));
+    }
+    let within = |c: &Vec<Module>| ACYCLIC.iter().any(|p| name(&c[0][..c[0].len() - 1].to_vec()) == *p);
+    let bad: Vec<String> = cycles(&graph)
+        .iter()
+        .filter(|c| within(c))
+        .map(|c| c.iter().map(name).collect::<Vec<_>>().join(" <-> "))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "modules that name each other (move what both need into one of them, or below):\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_graph_sees_a_cycle_when_there_is_one() {
+    let module = |m: &str| -> Module { m.split("::").map(str::to_string).collect() };
+    let mut modules = BTreeMap::new();
+    modules.insert(module("engine"), String::new());
+    modules.insert(module("engine::chat"), "use super::triage::TRIAGE_TEAM;".to_string());
+    modules.insert(module("engine::triage"), "use super::{chat::handoff, Engine};".to_string());
+    modules.insert(module("engine::sweep"), "let x = crate::engine::triage::TRIAGE;".to_string());
+    let graph = sibling_graph(&modules);
+    assert_eq!(graph[&module("engine::sweep")], BTreeSet::from([module("engine::triage")]));
+    let found = cycles(&graph);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let mut cycle = found[0].iter().map(name).collect::<Vec<_>>();
+    cycle.sort();
+    assert_eq!(cycle, ["engine::chat", "engine::triage"]);
+}
