@@ -7,7 +7,7 @@ mod cli;
 use proptest::prelude::*;
 use sportello::knowledge::eval::{self, SetQuestion};
 use sportello::knowledge::load_dir;
-use sportello::knowledge::search::{BotAnswer, KnowledgeIndex, Question, detect_language};
+use sportello::knowledge::search::{BotAnswer, KnowledgeIndex, Question, TermOrigin, detect_language};
 use std::path::Path;
 use std::sync::LazyLock;
 
@@ -120,6 +120,55 @@ fn typos_are_read_as_the_words_meant() {
         let hits = INDEX.search(q, lang, 1);
         assert_eq!(hits.first().map(|h| h.id.as_str()), Some(id), "{q:?}");
     }
+}
+
+/// A word the articles never use, one unrelated letter away from one they do, is a word of its
+/// own: "file" is not read as "fine", so "how do I file my tax return" is not answered with the
+/// receipt article (whose example "I need the receipt for my tax return" shares the rest).
+#[test]
+fn a_real_word_is_not_read_as_a_typo_of_another() {
+    for (q, lang, word) in
+        [("how do I file my tax return", "en", "file"), ("file not found on my computer", "en", "file")]
+    {
+        let x = INDEX.explain(&Question::new(q), lang);
+        let corrected: Vec<_> = x
+            .terms
+            .iter()
+            .filter(|t| matches!(&t.origin, TermOrigin::Corrected { from } if from == word))
+            .map(|t| t.term.as_str())
+            .collect();
+        assert!(corrected.is_empty(), "{q:?}: {word:?} read as {corrected:?}");
+        assert!(!matches!(x.answer, BotAnswer::Confident(_)), "{q:?}: {:?}", x.answer);
+    }
+    // Slips of the hand are still read as the words meant: a neighbouring key, a sound-alike
+    // letter, a letter left out.
+    for (q, lang, id) in [
+        ("dove trovo la ricevuda del pagamento", "it", "payment-receipt"),
+        ("ho pagaro due volte lo stesso avviso", "it", "double-payment-refund"),
+        ("come pago la mula che mi e arrivata", "it", "pay-traffic-fine"),
+    ] {
+        let hits = INDEX.search(q, lang, 1);
+        assert_eq!(hits.first().map(|h| h.id.as_str()), Some(id), "{q:?}");
+    }
+}
+
+/// Thanks and goodbyes after a question ask nothing: the earlier question is not answered (or
+/// asked back about) again.
+#[test]
+fn thanks_after_a_question_are_not_read_as_the_question() {
+    for (q, lang, earlier) in [
+        ("ok grazie, ciao", "it", "ho pagato due volte la tari"),
+        ("perfetto, gentilissimi", "it", "come si paga una multa"),
+        ("thanks a lot, bye", "en", "where do I find my receipt"),
+    ] {
+        let earlier = [earlier.to_string()];
+        let a = INDEX.answer_in(&Question { text: q, earlier: &earlier }, lang);
+        assert_eq!(a, BotAnswer::NoMatch, "{q:?} after {earlier:?}");
+    }
+    // A follow-up with a word of its own is still read with the conversation.
+    let earlier = ["ho pagato due volte la tari".to_string()];
+    let a = INDEX.answer_in(&Question { text: "ok, e come ho il rimborso?", earlier: &earlier }, "it");
+    assert!(matches!(&a, BotAnswer::Confident(h) if h.id == "double-payment-refund"), "{a:?}");
 }
 
 #[test]
