@@ -260,8 +260,9 @@ pub trait TicketStore: Send + Sync {
     }
 
     /// Deletes tickets closed (in a final state) more than `retention_days` before `now`, with
-    /// their events and records. Open and recently closed tickets stay. Returns what went.
-    async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>>;
+    /// their events and records, the longest closed first, at most `limit` of them. Open and
+    /// recently closed tickets stay. Returns what went: fewer than `limit` when none is left.
+    async fn purge_closed(&self, retention_days: u32, now: Timestamp, limit: usize) -> StoreResult<Vec<TicketId>>;
 }
 
 /// The checks every store makes before opening a ticket.
@@ -352,6 +353,14 @@ pub fn erase_ticket(ticket: &mut Ticket, key: &RequesterKey, actor: &Actor, now:
     });
     ticket.requester = Requester::default();
     ticket.subject = None;
+    // A target's notice may quote the requester; a long one lives in its (scrubbed) event.
+    let mut notices_erased = false;
+    for e in &mut ticket.escalations {
+        notices_erased |= e.notice.take().is_some();
+    }
+    if notices_erased {
+        erased_fields.push("escalations.notice".into());
+    }
     let comment_erased = ticket.survey.as_mut().and_then(|s| s.comment.take()).is_some();
     if comment_erased {
         erased_fields.push("survey.comment".into());
@@ -372,7 +381,7 @@ pub fn erase_ticket(ticket: &mut Ticket, key: &RequesterKey, actor: &Actor, now:
 
 /// Keys a queued step's body may hold and still carry nothing but ids: such a step (a triage, an
 /// answer to deliver) outlives an erasure, it has nothing to erase.
-const ID_KEYS: &[&str] = &["ticket_id", "answer_id", "client", "incident_id", "after", "page"];
+const ID_KEYS: &[&str] = &["ticket_id", "answer_id", "client", "incident_id", "after", "page", "notified"];
 
 /// Whether a step's body carries only ids (see [`ID_KEYS`]); anything else may quote personal
 /// data, and goes with an erasure of the ticket's requester.

@@ -849,7 +849,10 @@ impl TicketStore for DynamoStore {
         Ok(BTreeMap::from([(QUEUED_COPIES.to_string(), queued)]))
     }
 
-    async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {
+    async fn purge_closed(&self, retention_days: u32, now: Timestamp, limit: usize) -> StoreResult<Vec<TicketId>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let cutoff = sortable(retention_cutoff(retention_days, now)?);
         let candidates = self
             .query(
@@ -857,7 +860,7 @@ impl TicketStore for DynamoStore {
                 "#c = :c AND #at < :cutoff",
                 &[(":c", s(CLOSED)), (":cutoff", s(cutoff.clone()))],
                 &[("#c", CLOSED_PK), ("#at", CLOSED_SK)],
-                usize::MAX,
+                limit.min(1000),
             )
             .await?;
         let mut purged = Vec::new();

@@ -479,19 +479,21 @@ fn erase_tx(conn: &mut Connection, key: &RequesterKey, actor: &Actor, now: Times
     Ok(erased)
 }
 
-fn purge_tx(conn: &mut Connection, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {
+fn purge_tx(conn: &mut Connection, retention_days: u32, now: Timestamp, limit: usize) -> StoreResult<Vec<TicketId>> {
     let cutoff = retention_cutoff(retention_days, now)?;
     let finals: Vec<&str> = TicketState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect();
     let tx = immediate(conn)?;
     // Decided on the indexed columns alone, so a damaged document cannot stop the purge.
     let sql = format!(
-        "SELECT id FROM tickets WHERE closed_at IS NOT NULL AND closed_at < ?1 AND state IN ({})",
+        "SELECT id FROM tickets WHERE closed_at IS NOT NULL AND closed_at < ?1 AND state IN ({}) \
+         ORDER BY closed_at, id LIMIT ?2",
         finals.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(",")
     );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let ids: Vec<String> = tx
         .prepare(&sql)
         .map_err(unavailable)?
-        .query_map([micros(cutoff)], |r| r.get(0))
+        .query_map(rusqlite::params![micros(cutoff), limit], |r| r.get(0))
         .map_err(unavailable)?
         .collect::<Result<_, _>>()
         .map_err(unavailable)?;
@@ -653,8 +655,8 @@ impl TicketStore for SqliteStore {
         self.db.call(move |c| copies_tx(c, &whose, false)).await
     }
 
-    async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {
-        let purged = self.db.call(move |c| purge_tx(c, retention_days, now)).await?;
+    async fn purge_closed(&self, retention_days: u32, now: Timestamp, limit: usize) -> StoreResult<Vec<TicketId>> {
+        let purged = self.db.call(move |c| purge_tx(c, retention_days, now, limit)).await?;
         tracing::info!(purged = purged.len(), retention_days, "closed tickets purged");
         Ok(purged)
     }
