@@ -18,7 +18,7 @@ pub mod webhook;
 
 pub use error::{StoreError, StoreResult};
 pub use escalation::{EscalationDelivery, EscalationMessage, EscalationRoute, MessageKind};
-pub use event_log::EventLog;
+pub use event_log::{EventLog, EventTail};
 pub use idempotency::{Claim, IdempotencyStore, RunOnce, RunOnceError, run_once};
 pub use incidents::{Incident, IncidentState, IncidentStore};
 pub use kb_candidates::{Candidate, CandidateStatus, KnowledgeCandidates, NewCandidate};

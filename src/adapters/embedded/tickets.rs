@@ -9,8 +9,8 @@ use crate::ports::ticket_store::{
     self, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
 };
 use crate::ports::{
-    AssigneeFilter, Claim, Created, Erasure, EventLog, IdempotencyStore, NewTicket, Outboxed, PageStart, QueueKey,
-    QueuePage, QueuePosition, QueueQuery, RequesterKey, StoreError, StoreResult, TicketStore,
+    AssigneeFilter, Claim, Created, Erasure, EventLog, EventTail, IdempotencyStore, NewTicket, Outboxed, PageStart,
+    QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -704,6 +704,44 @@ impl EventLog for SqliteStore {
                     serde_json::from_str(&doc).map_err(|e| corrupt(&format!("event {seq} of ticket {id}"), &e))
                 })
                 .collect()
+            })
+            .await
+    }
+
+    /// Positions are the events' row numbers, which only grow.
+    async fn tail(&self, ticket: &TicketId, after: Option<&str>) -> StoreResult<EventTail> {
+        let id = ticket.0.clone();
+        let after: i64 = after.and_then(|p| p.parse().ok()).unwrap_or(0);
+        self.db
+            .call(move |c| {
+                let mut stmt = c
+                    .prepare_cached("SELECT seq, doc FROM events WHERE ticket_id = ?1 AND seq > ?2 ORDER BY at, seq")
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map(rusqlite::params![&id, after], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                    .map_err(unavailable)?;
+                let mut tail = EventTail { next: after.to_string(), ..EventTail::default() };
+                let mut last = after;
+                for row in rows {
+                    let (seq, doc) = row.map_err(unavailable)?;
+                    let event =
+                        serde_json::from_str(&doc).map_err(|e| corrupt(&format!("event {seq} of ticket {id}"), &e))?;
+                    tail.events.push(event);
+                    last = last.max(seq);
+                }
+                tail.next = last.to_string();
+                let mut digests = c
+                    .prepare_cached(
+                        "SELECT json_extract(doc, '$.detail.token_sha256') FROM events \
+                         WHERE ticket_id = ?1 AND json_extract(doc, '$.detail.token_sha256') IS NOT NULL",
+                    )
+                    .map_err(unavailable)?;
+                tail.digests = digests
+                    .query_map([&id], |r| r.get::<_, String>(0))
+                    .map_err(unavailable)?
+                    .collect::<Result<_, _>>()
+                    .map_err(unavailable)?;
+                Ok(tail)
             })
             .await
     }

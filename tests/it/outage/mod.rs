@@ -1,6 +1,6 @@
 //! Sized for an outage day, on every adapter set (the embedded store and, with `--features aws`,
 //! DynamoDB on moto): large resolution notices kept out of the ticket record, an incident's
-//! fan-out in pages that fit their time, a purge in pages.
+//! fan-out in pages that fit their time, a purge in pages, chat polls that read only what is new.
 
 /// Runs `case(&dyn Backend)` as two tests, `<case>::embedded` and (with `aws`) `<case>::aws`.
 macro_rules! on_every_store {
@@ -23,6 +23,7 @@ macro_rules! on_every_store {
     };
 }
 
+mod chat_poll;
 mod fan_out;
 mod notices;
 mod purge;
