@@ -26,4 +26,5 @@ pub use mailer::{Mailer, OutgoingMail, SentMail};
 pub use queue_page::{AssigneeFilter, Hidden, PageStart, QueueKey, QueuePage, QueueQuery};
 pub use reports::ReportStore;
 pub use step_queue::{DeadLetter, Delivery, Published, StepError, StepMessage, StepQueue};
+pub use ticket_store::ClockPositions;
 pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, QueuePosition, RequesterKey, TicketStore};

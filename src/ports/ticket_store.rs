@@ -179,6 +179,9 @@ impl QueuePosition {
     }
 }
 
+/// Where the clock stopped in each queue it did not finish, by team and state.
+pub type ClockPositions = std::collections::HashMap<(String, TicketState), QueuePosition>;
+
 /// What an erasure did: the tickets whose requester data is gone, and how many of the store's
 /// other copies of it went too, by kind (see [`TicketStore::copies_of`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -258,6 +261,20 @@ pub trait TicketStore: Send + Sync {
     async fn copies_of(&self, _tickets: &[Ticket]) -> StoreResult<std::collections::BTreeMap<String, usize>> {
         Ok(std::collections::BTreeMap::new())
     }
+
+    /// Where the clock stopped reading each work queue, by team and state, when its last tick ran
+    /// out of time: the next tick reads on from there, so a backlog larger than a tick's reading
+    /// still has its newest tickets looked at (see `engine/clock.rs`).
+    async fn clock_positions(&self) -> StoreResult<ClockPositions>;
+
+    /// Remembers where the clock stopped reading a queue; `None` forgets it (the queue was read
+    /// to its end: the next tick starts from its oldest ticket).
+    async fn set_clock_position(
+        &self,
+        team: &str,
+        state: TicketState,
+        position: Option<&QueuePosition>,
+    ) -> StoreResult<()>;
 
     /// Deletes tickets closed (in a final state) more than `retention_days` before `now`, with
     /// their events and records, the longest closed first, at most `limit` of them. Open and

@@ -12,8 +12,9 @@ use crate::ports::ticket_store::{
     validate_update,
 };
 use crate::ports::{
-    AssigneeFilter, Claim, Created, Erasure, EventLog, EventTail, IdempotencyStore, NewTicket, Outboxed, PageStart,
-    QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage, StoreError, StoreResult, TicketStore,
+    AssigneeFilter, Claim, ClockPositions, Created, Erasure, EventLog, EventTail, IdempotencyStore, NewTicket,
+    Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage, StoreError,
+    StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -38,6 +39,9 @@ const CLOSED: &str = "CLOSED";
 /// The partition of intake steps not yet published: one key, so the sweep reads it with a
 /// strongly consistent query, oldest first (see `docs/dynamodb.md`).
 const OUTBOX_PK: &str = "OUTBOX";
+/// The partition of the clock's positions in the queues it did not finish (`P#<team>#<state>`):
+/// one query reads them all.
+const CLOCK_PK: &str = "CLOCK";
 /// Conflicting writers retry an erasure this many times before giving up.
 const ERASE_TRIES: usize = 5;
 /// How an erasure names the intake steps it removed from the outbox: messages still queued, as
@@ -895,6 +899,47 @@ impl TicketStore for DynamoStore {
             queued += self.outbox_copies(t).await?.len();
         }
         Ok(BTreeMap::from([(QUEUED_COPIES.to_string(), queued)]))
+    }
+
+    async fn clock_positions(&self) -> StoreResult<ClockPositions> {
+        let items = self.query(None, "#pk = :pk", &[(":pk", s(CLOCK_PK))], &[("#pk", PK)], 1000).await?;
+        let mut positions = ClockPositions::new();
+        for item in items {
+            let (Some(team), Some(state), Some(id), Some(created)) =
+                (text(&item, "team"), text(&item, "state"), text(&item, "ticket_id"), number(&item, "created_us"))
+            else {
+                continue; // damaged: that queue starts from the top
+            };
+            let Some(state) = TicketState::ALL.into_iter().find(|s| s.as_str() == state) else { continue };
+            let Ok(created_at) = Timestamp::from_microsecond(created) else { continue };
+            positions.insert((team.to_owned(), state), QueuePosition { created_at, id: TicketId(id.to_owned()) });
+        }
+        Ok(positions)
+    }
+
+    async fn set_clock_position(
+        &self,
+        team: &str,
+        state: TicketState,
+        position: Option<&QueuePosition>,
+    ) -> StoreResult<()> {
+        let sk = format!("P#{team}#{state}");
+        let Some(p) = position else {
+            return self.delete_item(CLOCK_PK.into(), sk).await;
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(CLOCK_PK))
+            .item(SK, s(sk))
+            .item("team", s(team))
+            .item("state", s(state.as_str()))
+            .item("ticket_id", s(&p.id.0))
+            .item("created_us", AttributeValue::N(p.created_at.as_microsecond().to_string()))
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem", e))?;
+        Ok(())
     }
 
     async fn purge_closed(&self, retention_days: u32, now: Timestamp, limit: usize) -> StoreResult<Vec<TicketId>> {

@@ -9,8 +9,9 @@ use crate::ports::ticket_store::{
     self, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
 };
 use crate::ports::{
-    AssigneeFilter, Claim, Created, Erasure, EventLog, EventTail, IdempotencyStore, NewTicket, Outboxed, PageStart,
-    QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StoreError, StoreResult, TicketStore,
+    AssigneeFilter, Claim, ClockPositions, Created, Erasure, EventLog, EventTail, IdempotencyStore, NewTicket,
+    Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StoreError, StoreResult,
+    TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -653,6 +654,58 @@ impl TicketStore for SqliteStore {
     async fn copies_of(&self, tickets: &[Ticket]) -> StoreResult<BTreeMap<String, usize>> {
         let whose: Vec<Whose> = tickets.iter().map(Whose::of).collect();
         self.db.call(move |c| copies_tx(c, &whose, false)).await
+    }
+
+    async fn clock_positions(&self) -> StoreResult<ClockPositions> {
+        self.db
+            .call(|c| {
+                let mut stmt = c
+                    .prepare_cached("SELECT team, state, created_at, ticket_id FROM clock_positions")
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    })
+                    .map_err(unavailable)?;
+                let mut positions = ClockPositions::new();
+                for row in rows {
+                    let (team, state, created, id) = row.map_err(unavailable)?;
+                    // A state no longer known, or a damaged row: that queue starts from the top.
+                    let Some(state) = TicketState::ALL.into_iter().find(|s| s.as_str() == state) else { continue };
+                    let Ok(created_at) = Timestamp::from_microsecond(created) else { continue };
+                    positions.insert((team, state), QueuePosition { created_at, id: TicketId(id) });
+                }
+                Ok(positions)
+            })
+            .await
+    }
+
+    async fn set_clock_position(
+        &self,
+        team: &str,
+        state: TicketState,
+        position: Option<&QueuePosition>,
+    ) -> StoreResult<()> {
+        let (team, state, position) = (team.to_owned(), state.as_str(), position.cloned());
+        self.db
+            .call(move |c| {
+                match position {
+                    Some(p) => c.execute(
+                        "INSERT INTO clock_positions (team, state, created_at, ticket_id) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (team, state) DO UPDATE SET created_at = excluded.created_at, ticket_id = excluded.ticket_id",
+                        rusqlite::params![team, state, micros(p.created_at), p.id.0],
+                    ),
+                    None => c.execute("DELETE FROM clock_positions WHERE team = ?1 AND state = ?2", [&team, state]),
+                }
+                .map_err(unavailable)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn purge_closed(&self, retention_days: u32, now: Timestamp, limit: usize) -> StoreResult<Vec<TicketId>> {
