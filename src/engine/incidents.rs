@@ -1,7 +1,8 @@
 //! Incidents: supervisors declare, update and resolve them per service; the malfunction flows'
 //! `check_active_incidents` step looks them up, and an incident's resolution fans out to the
-//! tickets linked to it through the step queue, one page of [`INCIDENT_BATCH`] tickets per
-//! `incident_resolved` step message, each page queueing the next. No request or step ever
+//! tickets linked to it through the step queue, one page of at most [`INCIDENT_BATCH`] tickets
+//! per `incident_resolved` step message, [`INCIDENT_PARALLEL`] at a time, each page queueing the
+//! next; a page short of time queues the tickets it did not start. No request or step ever
 //! touches more than one page, and every ticket is notified once however often a page runs.
 
 use super::operator::EscalationSettings;
@@ -192,7 +193,7 @@ impl Engine {
         let tickets = store.linked(id, after, INCIDENT_BATCH).await?;
         let mut done = 0;
         for round in tickets.chunks(INCIDENT_PARALLEL) {
-            // A round takes about as long as one ticket: stop while another one still fits.
+            // Rounds take about as long as their slowest ticket: start one only if it fits.
             if done > 0 && started.elapsed() + self.next_round_estimate(started, done) >= budget {
                 break;
             }
@@ -204,8 +205,11 @@ impl Engine {
             }
             let mut failed = None;
             while let Some(joined) = running.join_next().await {
-                let outcome =
-                    joined.unwrap_or_else(|e| Err(EngineError::Busy(format!("a ticket's notice stopped: {e}"))));
+                let outcome = joined.unwrap_or_else(|e| {
+                    Err(EngineError::Store(crate::ports::StoreError::Unavailable(format!(
+                        "a ticket's notice stopped: {e}"
+                    ))))
+                });
                 if let Err(e) = outcome {
                     failed.get_or_insert(e);
                 }

@@ -182,6 +182,19 @@ impl QueuePosition {
 /// Where the clock stopped in each queue it did not finish, by team and state.
 pub type ClockPositions = std::collections::HashMap<(String, TicketState), QueuePosition>;
 
+/// One stored clock position, from its parts as a store keeps them; `None` for a state no
+/// longer known or a damaged instant (that queue then starts from its oldest ticket).
+pub fn clock_position(
+    team: &str,
+    state: &str,
+    created_us: i64,
+    id: &str,
+) -> Option<((String, TicketState), QueuePosition)> {
+    let state = TicketState::ALL.into_iter().find(|s| s.as_str() == state)?;
+    let created_at = Timestamp::from_microsecond(created_us).ok()?;
+    Some(((team.to_owned(), state), QueuePosition { created_at, id: TicketId(id.to_owned()) }))
+}
+
 /// What an erasure did: the tickets whose requester data is gone, and how many of the store's
 /// other copies of it went too, by kind (see [`TicketStore::copies_of`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

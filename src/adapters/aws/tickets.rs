@@ -8,8 +8,8 @@ use crate::ports::event_log::{single_ticket, token_digest};
 use crate::ports::idempotency::validate_key;
 use crate::ports::queue_page::MAX_QUEUE_PAGE;
 use crate::ports::ticket_store::{
-    MAX_EVENTS_PER_WRITE, carries_only_ids, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new,
-    validate_update,
+    MAX_EVENTS_PER_WRITE, carries_only_ids, clock_position, created_event, erase_ticket, retention_cutoff, scrub_event,
+    validate_new, validate_update,
 };
 use crate::ports::{
     AssigneeFilter, Claim, ClockPositions, Created, Erasure, EventLog, EventTail, IdempotencyStore, NewTicket,
@@ -908,11 +908,9 @@ impl TicketStore for DynamoStore {
             let (Some(team), Some(state), Some(id), Some(created)) =
                 (text(&item, "team"), text(&item, "state"), text(&item, "ticket_id"), number(&item, "created_us"))
             else {
-                continue; // damaged: that queue starts from the top
+                continue; // damaged: that queue starts from its oldest ticket
             };
-            let Some(state) = TicketState::ALL.into_iter().find(|s| s.as_str() == state) else { continue };
-            let Ok(created_at) = Timestamp::from_microsecond(created) else { continue };
-            positions.insert((team.to_owned(), state), QueuePosition { created_at, id: TicketId(id.to_owned()) });
+            positions.extend(clock_position(team, state, created, id));
         }
         Ok(positions)
     }

@@ -675,10 +675,7 @@ impl TicketStore for SqliteStore {
                 let mut positions = ClockPositions::new();
                 for row in rows {
                     let (team, state, created, id) = row.map_err(unavailable)?;
-                    // A state no longer known, or a damaged row: that queue starts from the top.
-                    let Some(state) = TicketState::ALL.into_iter().find(|s| s.as_str() == state) else { continue };
-                    let Ok(created_at) = Timestamp::from_microsecond(created) else { continue };
-                    positions.insert((team, state), QueuePosition { created_at, id: TicketId(id) });
+                    positions.extend(ticket_store::clock_position(&team, &state, created, &id));
                 }
                 Ok(positions)
             })

@@ -270,20 +270,22 @@ impl Lab {
         self.done("email Q (operator answers)")
     }
 
+    /// A new chat session in Italian, on a question of the `basic_info` menu.
+    async fn new_chat(&self) -> sportello::engine::StartedChat {
+        let session = NewChatSession {
+            session_id: uuid::Uuid::new_v4().to_string(),
+            lang: Some("it".into()),
+            category: Some("basic_info".into()),
+            requester: Requester::default(),
+        };
+        self.engine.chat_start(session).await.expect("chat start")
+    }
+
     /// A chat the bot solves (B): start, one question, "resolved".
     pub async fn chat_bot(&mut self) -> FlowCalls {
         self.start();
         self.invoke("chat start");
-        let started = self
-            .engine
-            .chat_start(NewChatSession {
-                session_id: uuid::Uuid::new_v4().to_string(),
-                lang: Some("it".into()),
-                category: Some("basic_info".into()),
-                requester: Requester::default(),
-            })
-            .await
-            .expect("chat start");
+        let started = self.new_chat().await;
         let reference = started.ticket.reference.to_string();
         self.invoke("chat message (bot answers)");
         self.engine
@@ -302,16 +304,7 @@ impl Lab {
     /// cursor with nothing new, and one after a new message (the user's and the bot's reply).
     pub async fn chat_polls(&mut self, turns: usize) -> [FlowCalls; 3] {
         self.start();
-        let started = self
-            .engine
-            .chat_start(NewChatSession {
-                session_id: uuid::Uuid::new_v4().to_string(),
-                lang: Some("it".into()),
-                category: Some("basic_info".into()),
-                requester: Requester::default(),
-            })
-            .await
-            .expect("chat start");
+        let started = self.new_chat().await;
         let (reference, token) = (started.ticket.reference.to_string(), started.token);
         for n in 0..turns {
             self.engine
