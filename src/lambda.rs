@@ -122,6 +122,9 @@ pub struct Init {
     pub clients: Clients,
     /// `RUST_LOG` and `SPORTELLO_LOG`: what is logged (see [`crate::logging`]).
     pub log: (Option<String>, Option<String>),
+    /// `SPORTELLO_METRICS_NAMESPACE`: the CloudWatch namespace of the EMF metrics (the SAM
+    /// template names one per stack, and its alarms and dashboard read that one).
+    pub metrics_namespace: Option<String>,
     /// The engine's clock: the system's, unless a test sets another.
     pub clock: Option<crate::engine::Clock>,
 }
@@ -138,8 +141,9 @@ impl Init {
     /// From given settings and clients (tests give moto's, and counted ones).
     pub async fn new(mut settings: Settings, clients: Clients) -> Result<Init, Error> {
         let log = (settings.get("RUST_LOG"), settings.get("SPORTELLO_LOG"));
+        let metrics_namespace = settings.get("SPORTELLO_METRICS_NAMESPACE");
         crate::adapters::aws::secrets::load_secrets(&clients.secrets, &mut settings).await?;
-        Ok(Init { settings, clients, log, clock: None })
+        Ok(Init { settings, clients, log, metrics_namespace, clock: None })
     }
 
     fn var(&self) -> impl Fn(&str) -> Option<String> + '_ {
@@ -340,6 +344,14 @@ fn with_claims(mut req: axum::extract::Request) -> axum::extract::Request {
 impl Handler {
     /// One invocation: the event as Lambda hands it, the answer Lambda returns.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        // The invocation's X-Ray trace, which the step messages it sends carry on.
+        let trace = event.context.xray_trace_id.clone().or_else(crate::adapters::aws::trace::current);
+        // Boxed: the handlers' futures are deep, and one more layer on top of them would exceed
+        // the compiler's query depth in the function binaries.
+        crate::adapters::aws::trace::within(trace, Box::pin(self.dispatch(event))).await
+    }
+
+    async fn dispatch(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         match self {
             Handler::Http(app) => http_event(app.clone(), event).await,
             Handler::Voice { engine, app } => voice_event(engine, app.clone(), event).await,
@@ -399,6 +411,9 @@ async fn http_event(app: Router, event: LambdaEvent<Value>) -> Result<Value, Err
 pub async fn run(function: Function) -> Result<(), Error> {
     let init = Init::from_env().await?;
     let (rust_log, sportello_log) = init.log.clone();
+    if let Some(namespace) = &init.metrics_namespace {
+        crate::logging::set_metrics_namespace(namespace);
+    }
     crate::logging::init_with(true, rust_log, sportello_log);
     let handler = build(function, &init).await?;
     let handler = &handler;

@@ -249,10 +249,20 @@ pub struct JsonLines<W> {
     namespace: String,
 }
 
+static METRICS_NAMESPACE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The metrics' namespace from a function's settings, for the JSON log installed after it;
+/// the first one set stays.
+pub fn set_metrics_namespace(namespace: &str) {
+    let _ = METRICS_NAMESPACE.set(namespace.to_string());
+}
+
 impl<W> JsonLines<W> {
     pub fn new(make_writer: W) -> Self {
-        let namespace = std::env::var("SPORTELLO_METRICS_NAMESPACE")
-            .ok()
+        let namespace = METRICS_NAMESPACE
+            .get()
+            .cloned()
+            .or_else(|| std::env::var("SPORTELLO_METRICS_NAMESPACE").ok())
             .filter(|n| !n.trim().is_empty() && n.len() <= 255)
             .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_string());
         Self { make_writer, namespace }

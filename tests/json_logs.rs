@@ -1,7 +1,8 @@
 //! The JSON log of the Lambda functions over a whole flow: every line one JSON object with its
 //! time, level, target and message; the lines of an invocation carry the Lambda request id and
-//! trace id, those of an HTTP request its `request_id`, those of a step its step, ticket and
-//! reference; and the metric lines are EMF blocks CloudWatch accepts.
+//! trace id (a queued step's, the trace of the invocation that queued it), those of an HTTP
+//! request its `request_id`, those of a step its step, ticket and reference; and the metric lines
+//! are EMF blocks CloudWatch accepts.
 #![cfg(feature = "aws")]
 
 use serde_json::Value;
@@ -44,6 +45,8 @@ fn fixture(name: &str) -> String {
 }
 
 const TRACE_ID: &str = "Root=1-6753a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1";
+/// The trace of the invocation that queued the triage step (SQS's `AWSTraceHeader`).
+const SENDER_TRACE_ID: &str = "Root=1-6753a1a0-fedcba9876543210fedcba98;Parent=0123456789abcdef;Sampled=1";
 
 /// One invocation as lambda_runtime runs it: inside the span its tracing layer opens (same
 /// target, name and fields), with this request id.
@@ -79,6 +82,10 @@ async fn a_whole_flow_logs_json_lines_with_their_ids_and_valid_emf() {
             .replace("@REFERENCE@", ticket.reference.as_str()),
     )
     .unwrap();
+    // The triage step was queued by the email function's invocation: SQS hands its trace over.
+    let mut batch = batch;
+    batch.records[0].attributes.insert("AWSTraceHeader".into(), SENDER_TRACE_ID.into());
+    let traced_record = batch.records[0].message_id.clone().unwrap();
     let handled = handle_steps(&engine, batch).instrument(invocation("inv-triage")).await;
     assert_eq!(handled.batch_item_failures.len(), 1, "the poison message");
     let operator = Actor { id: "op-1".into(), role: ActorRole::Operator };
@@ -108,7 +115,11 @@ async fn a_whole_flow_logs_json_lines_with_their_ids_and_valid_emf() {
         assert!(line["timestamp"].as_str().unwrap().parse::<jiff::Timestamp>().is_ok(), "{raw}");
         // Every line is inside an invocation here, as every line of a function is.
         assert!(line["aws_request_id"].as_str().is_some_and(|r| r.starts_with("inv-")), "{raw}");
-        assert_eq!(line["xray_trace_id"], TRACE_ID, "{raw}");
+        // The traced record's lines name its sender's trace; every other line its invocation's.
+        let of_traced_record = line["aws_request_id"] == "inv-triage"
+            && (line["message_id"] == traced_record.as_str() || line["ticket"] == ticket.id.0.as_str());
+        let trace = if of_traced_record { SENDER_TRACE_ID } else { TRACE_ID };
+        assert_eq!(line["xray_trace_id"], trace, "{raw}");
         if line["target"] == "sportello::engine::intake" || line["message"] == "ticket triaged" {
             assert!(line["reference"].as_str().is_some_and(|r| r.starts_with("SP-")), "{raw}");
         }
@@ -121,6 +132,8 @@ async fn a_whole_flow_logs_json_lines_with_their_ids_and_valid_emf() {
             assert!(line["reference"].is_string() && line["ticket"].is_string(), "{raw}");
         }
     }
+    let traced = lines.iter().filter(|l| l["xray_trace_id"] == SENDER_TRACE_ID).count();
+    assert!(traced >= 2, "the triage step's lines, in its sender's trace: {text}");
     let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
     for expected in ["ticket opened", "ticket triaged", "answer delivered", "unreadable step message"] {
         assert!(messages.contains(&expected), "no `{expected}` line: {text}");

@@ -3,6 +3,7 @@
 //! handlers idempotent by themselves, the handler does), and failures are reported per message
 //! (`ReportBatchItemFailures`), so one bad message never fails its batch.
 
+use super::trace;
 use crate::ports::step_queue::{DEDUP_ATTRIBUTE, STEP_ATTRIBUTE};
 use crate::ports::{IdempotencyStore, RunOnce, RunOnceError, StepError, StepMessage, run_once};
 pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// How long a handler may hold a message's idempotency record, and how long a completed one is
 /// remembered. The lease should exceed the function timeout; the window, the queue's retention.
@@ -62,17 +64,28 @@ where
     let mut response = SqsBatchResponse::default();
     for record in event.records {
         let message_id = record.message_id.clone().unwrap_or_default();
-        let message = match step_message(&record) {
-            Ok(m) => m,
-            Err(why) => {
-                // Retried until the redrive policy moves it, whole, to the dead-letter queue.
-                tracing::warn!(message_id = %message_id, why, "unreadable step message");
-                crate::metrics::step_retry("unreadable");
-                response.add_failure(message_id);
-                continue;
+        // The record runs in the trace its sender queued it in (SQS's `AWSTraceHeader`), so
+        // its log lines name that trace and the steps it sends on stay in it.
+        let sent_in = record.attributes.get(trace::SQS_ATTRIBUTE).filter(|h| trace::is_trace_header(h)).cloned();
+        let span = match &sent_in {
+            Some(header) => {
+                tracing::info_span!(target: crate::http::SPAN_TARGET, "queued message", xray_trace_id = %header)
+            }
+            None => tracing::Span::none(),
+        };
+        let handled = async {
+            match step_message(&record) {
+                Ok(message) => run(message_id.clone(), message).await,
+                Err(why) => {
+                    // Retried until the redrive policy moves it, whole, to the dead-letter queue.
+                    tracing::warn!(message_id = %message_id, why, "unreadable step message");
+                    crate::metrics::step_retry("unreadable");
+                    false
+                }
             }
         };
-        if !run(message_id.clone(), message).await {
+        let trace = sent_in.or_else(trace::current);
+        if !trace::within(trace, handled.instrument(span)).await {
             response.add_failure(message_id);
         }
     }

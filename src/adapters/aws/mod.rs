@@ -16,6 +16,7 @@ pub mod reply_queue;
 pub mod secrets;
 pub mod table;
 mod tickets;
+pub mod trace;
 mod warm_up;
 
 pub use call_count::{Access, CallCounter, Resource, Units};

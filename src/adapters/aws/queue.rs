@@ -6,7 +6,10 @@ use super::unavailable;
 use crate::ports::step_queue::{DEDUP_ATTRIBUTE, STEP_ATTRIBUTE, validate_batch};
 use crate::ports::{DeadLetter, Delivery, Published, StepMessage, StepQueue, StoreError, StoreResult};
 use async_trait::async_trait;
-use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    Message, MessageAttributeValue, MessageSystemAttributeName, MessageSystemAttributeNameForSends,
+    MessageSystemAttributeValue, QueueAttributeName,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -76,6 +79,15 @@ impl SqsQueue {
             .message_attributes(DEDUP_ATTRIBUTE, string_attribute(dedup_id)?);
         for (name, value) in attributes {
             req = req.message_attributes(name, string_attribute(value)?);
+        }
+        // The sender's X-Ray trace goes along, so the consumer's work joins it.
+        if let Some(header) = super::trace::current() {
+            let value = MessageSystemAttributeValue::builder()
+                .data_type("String")
+                .string_value(header)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            req = req.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, value);
         }
         let out = req.send().await.map_err(|e| unavailable("SendMessage", e))?;
         Ok(out.message_id.unwrap_or_default())

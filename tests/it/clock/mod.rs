@@ -229,10 +229,18 @@ async fn the_gdpr_breach_clock_counts_calendar_time() {
     w.engine.take_in_charge(&id, &Actor { id: "priv-1".into(), role: ActorRole::PrivacyOperator }).await.unwrap();
 
     assert_eq!(counts(&w.tick_at("2026-11-30T04:30:00+01:00").await), report(0, 0, 0));
+    let logs = crate::support::logs::record();
     let r = w.tick_at("2026-11-30T04:37:00+01:00").await;
     assert_eq!(counts(&r), report(1, 0, 0), "{r:?} {:?}", w.ticket(&id).await.deadlines);
+    // The metric the stack's breach-report alarm reads (infra/template.yaml, BreachReportAtRiskAlarm).
+    let at_risk = r#"metric="GdprDeadlinesAtRisk" unit="Count" value=1 deadline="gdpr_breach_notification""#;
+    assert!(logs.text().contains(at_risk), "{}", logs.text());
     assert_eq!(counts(&w.tick_at("2026-11-30T18:59:00+01:00").await), report(0, 0, 0), "resolution at 74%");
+    logs.clear();
     assert_eq!(counts(&w.tick_at("2026-11-30T19:00:00+01:00").await), report(0, 1, 0));
+    let passed = r#"metric="SlaBreaches" unit="Count" value=1 deadline="gdpr_breach_notification""#;
+    assert!(logs.text().contains(passed), "{}", logs.text());
+    drop(logs);
     assert_eq!(counts(&w.tick_at("2026-11-30T19:01:00+01:00").await), report(0, 0, 0));
 
     let warned = w.events(&id, EventKind::DeadlineWarning).await;

@@ -38,6 +38,8 @@ struct Deployment {
     clock: Arc<Mutex<jiff::Timestamp>>,
     /// Uncounted: what Lambda's event source mappings and the test itself do.
     sqs: aws_sdk_sqs::Client,
+    /// The X-Ray trace header of each invocation so far (Lambda gives every one its own).
+    traces: BTreeSet<String>,
     s3: aws_sdk_s3::Client,
 }
 
@@ -88,15 +90,19 @@ impl Deployment {
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&stack.config).force_path_style(true).build(),
         );
-        Deployment { stack, functions, clock, sqs, s3 }
+        Deployment { stack, functions, clock, sqs, s3, traces: BTreeSet::new() }
     }
 
     /// One invocation of `function`; its calls are noted as its own.
     async fn invoke(&mut self, function: Function, event: Value) -> Value {
+        let trace = format!("Root=1-6753a1b2-{:024x};Parent=53995c3f42cd8ad8;Sampled=1", self.traces.len() + 1);
+        self.traces.insert(trace.clone());
+        let mut context = Context::default();
+        context.xray_trace_id = Some(trace);
         let deployed = self.functions.get_mut(&function).unwrap();
         let answer = deployed
             .handler
-            .handle(LambdaEvent::new(event, Context::default()))
+            .handle(LambdaEvent::new(event, context))
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", deployed.logical_id));
         deployed.accesses.extend(deployed.counter.take_accesses());
@@ -154,6 +160,7 @@ impl Deployment {
                 .queue_url(&url)
                 .max_number_of_messages(10)
                 .message_attribute_names("All")
+                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::AwsTraceHeader)
                 .send()
                 .await
                 .expect("receive")
@@ -161,6 +168,17 @@ impl Deployment {
                 .unwrap_or_default();
             if got.is_empty() {
                 return handed;
+            }
+            // Every step message goes in the trace of the invocation that sent it.
+            if queue == "StepQueue" {
+                for m in &got {
+                    let attributes = m.attributes.clone().unwrap_or_default();
+                    let trace = attributes.get(&aws_sdk_sqs::types::MessageSystemAttributeName::AwsTraceHeader);
+                    assert!(
+                        trace.is_some_and(|t| self.traces.contains(t)),
+                        "a step message without its sender's trace: {m:?}"
+                    );
+                }
             }
             let records: Vec<Value> = got.iter().map(crate::support::sqs::record).collect();
             let answer = self.invoke(function, json!({"Records": records})).await;

@@ -5,6 +5,8 @@
 
 #[cfg(feature = "aws")]
 mod grants;
+#[cfg(feature = "aws")]
+mod operations;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

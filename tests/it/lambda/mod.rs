@@ -6,6 +6,8 @@ mod chat;
 mod init;
 mod notices;
 mod sqs_batch;
+#[cfg(feature = "aws")]
+mod trace;
 
 use crate::support::app::TestApp;
 use crate::support::backend::Backend;
