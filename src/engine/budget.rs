@@ -26,3 +26,25 @@ pub fn lambda_deadline(deadline_ms: u64, margin: Duration) -> Instant {
 pub fn time_left(cap: Duration) -> Duration {
     DEADLINE.try_with(|d| d.saturating_duration_since(Instant::now())).map_or(cap, |left| left.min(cap))
 }
+
+/// Runs `work` concurrently on the current task, answers in order. Spawned tasks would lose the
+/// task's context (this deadline, the invocation's trace that queued steps carry on).
+pub async fn on_this_task<F: Future>(work: Vec<F>) -> Vec<F::Output> {
+    use std::task::Poll;
+    let mut pending: Vec<std::pin::Pin<Box<F>>> = work.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (slot, future) in done.iter_mut().zip(pending.iter_mut()) {
+            if slot.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(out) => *slot = Some(out),
+                    Poll::Pending => all = false,
+                }
+            }
+        }
+        if all { Poll::Ready(()) } else { Poll::Pending }
+    })
+    .await;
+    done.into_iter().flatten().collect()
+}

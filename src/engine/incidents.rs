@@ -197,23 +197,8 @@ impl Engine {
             if done > 0 && started.elapsed() + self.next_round_estimate(started, done) >= budget {
                 break;
             }
-            let mut running = tokio::task::JoinSet::new();
-            for ticket in round {
-                let (engine, incident, ticket) = (self.clone(), incident.clone(), ticket.clone());
-                let work = async move { engine.notify_incident_resolved(&incident, &ticket).await };
-                running.spawn(tracing::Instrument::in_current_span(work));
-            }
-            let mut failed = None;
-            while let Some(joined) = running.join_next().await {
-                let outcome = joined.unwrap_or_else(|e| {
-                    Err(EngineError::Store(crate::ports::StoreError::Unavailable(format!(
-                        "a ticket's notice stopped: {e}"
-                    ))))
-                });
-                if let Err(e) = outcome {
-                    failed.get_or_insert(e);
-                }
-            }
+            let notices = round.iter().map(|ticket| self.notify_incident_resolved(&incident, ticket)).collect();
+            let failed = super::budget::on_this_task(notices).await.into_iter().find_map(Result::err);
             // The message is delivered again; what this round did is not repeated.
             if let Some(e) = failed {
                 return Err(e);
