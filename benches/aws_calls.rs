@@ -37,6 +37,11 @@ async fn main() {
     let (calls, notified) = lab.incident_fan_out(150).await;
     println!("### An incident's resolution, fanned out\n\n{notified} linked tickets noted.\n");
     println!("{}", breakdown(&calls));
+    // docs/dynamodb.md's "Chat polling".
+    println!("### A chat's polls\n\n| poll | calls | read units (est.) |\n|---|---:|---:|");
+    for poll in lab.chat_polls(10).await {
+        println!("| {} | {} | {} |", poll.name, poll.total(), poll.units.read);
+    }
 }
 
 /// Hosted help desks, per agent per month or per use (approximate list prices, USD).

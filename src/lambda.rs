@@ -439,7 +439,12 @@ impl Handler {
         match self {
             Handler::Http(app) => http_event(app.clone(), event).await,
             Handler::Voice { engine, app } => voice_event(engine, app.clone(), event).await,
-            Handler::Steps(engine) => Ok(serde_json::to_value(handle_steps(engine, sqs_event(event)?).await)?),
+            Handler::Steps(engine) => {
+                // Paged work (an incident's fan-out) stops in time and queues the rest.
+                let deadline = crate::engine::budget::lambda_deadline(event.context.deadline, STEP_MARGIN);
+                let batch = sqs_event(event)?;
+                Ok(serde_json::to_value(crate::engine::budget::until(deadline, handle_steps(engine, batch)).await)?)
+            }
             Handler::Mail { engine, stored } => {
                 Ok(serde_json::to_value(handle_mail_batch(engine, Some(stored), sqs_event(event)?).await)?)
             }
@@ -448,7 +453,10 @@ impl Handler {
             }
             Handler::Clock { engine, settings } => {
                 // An error fails the invocation: the scheduler retries it, and the next tick runs anyway.
-                let report = engine.clock_tick_within(settings, clock_budget(event.context.deadline)).await?;
+                let deadline = crate::engine::budget::lambda_deadline(event.context.deadline, STEP_MARGIN);
+                let tick = engine.clock_tick_within(settings, clock_budget(event.context.deadline));
+                // The purge, last, takes what the deadlines left of the invocation.
+                let report = crate::engine::budget::until(deadline, tick).await?;
                 report.log();
                 Ok(serde_json::to_value(report)?)
             }
@@ -456,6 +464,9 @@ impl Handler {
         }
     }
 }
+
+/// What a step batch keeps of its invocation's time for answering and for the messages' deletion.
+const STEP_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The clock's time for deadlines: what the invocation has left, less what the sweep and the
 /// purge that follow need, capped at [`crate::engine::CLOCK_BUDGET`].

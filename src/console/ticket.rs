@@ -417,7 +417,8 @@ async fn render(
                 &[("target", view::target_name(engine, lang, &e.target)), ("at", &view::when(engine, e.sent_at))],
             ),
             notice: e.notice_at.map(|at| {
-                (fill(t.escalation_notice(), &[("at", &view::when(engine, at))]), e.notice.clone().unwrap_or_default())
+                let body = crate::engine::notice_body(e, &events).unwrap_or_default().to_string();
+                (fill(t.escalation_notice(), &[("at", &view::when(engine, at))]), body)
             }),
         })
         .collect();

@@ -107,6 +107,52 @@ pub struct ChatTranscript {
     /// The `after` to poll with next.
     pub next: usize,
     pub handed_off: bool,
+    /// The `cursor` to poll with next: a poll by cursor reads only what is newer.
+    pub cursor: String,
+}
+
+/// Where a poll stopped: messages seen, whether the chat was handed off by then, and the store's
+/// position in the ticket's log (see [`crate::ports::EventLog::tail`]). `<seen>.<0|1>.<position>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PollCursor {
+    seen: usize,
+    handed_off: bool,
+    position: String,
+}
+
+impl PollCursor {
+    fn encode(&self) -> String {
+        format!("{}.{}.{}", self.seen, u8::from(self.handed_off), self.position)
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, '.');
+        let seen = parts.next()?.parse().ok()?;
+        let handed_off = match parts.next()? {
+            "0" => false,
+            "1" => true,
+            _ => return None,
+        };
+        let position = parts.next()?;
+        let ok = !position.is_empty()
+            && position.len() <= 100
+            && position.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
+        ok.then(|| Self { seen, handed_off, position: position.to_string() })
+    }
+}
+
+fn is_handoff(e: &Event) -> bool {
+    e.kind == EventKind::Note && e.detail.get("chat").and_then(|v| v.as_str()) == Some("handoff")
+}
+
+/// Whether `token` is one of the session's, comparing every digest in constant time.
+fn token_opens(digests: &[String], token: &str) -> bool {
+    let hash = sha256_hex(token.as_bytes());
+    let mut known = false;
+    for stored in digests {
+        known |= bool::from(subtle::ConstantTimeEq::ct_eq(stored.as_bytes(), hash.as_bytes()));
+    }
+    !token.is_empty() && known
 }
 
 /// What the events say about a session.
@@ -277,6 +323,10 @@ fn message_of(seq: usize, e: &Event) -> ChatMessage {
             .unwrap_or_default(),
         operator_offered: e.detail.get("operator_offered").and_then(|v| v.as_bool()).unwrap_or(false),
     }
+}
+
+fn session_not_found() -> EngineError {
+    EngineError::NotFound("chat session".into())
 }
 
 /// 244 random bits from the OS generator (two UUIDv4s), as 64 hex characters.
@@ -523,27 +573,26 @@ impl Engine {
     }
 
     async fn chat_session(&self, reference: &str, token: &str) -> Result<(Ticket, Session, Vec<Event>), EngineError> {
-        let not_found = || EngineError::NotFound("chat session".into());
+        let ticket = self.chat_ticket(reference).await?;
+        let events = self.ports.events.list(&ticket.id).await?;
+        let session = Session::of(&events).ok_or_else(session_not_found)?;
+        if !token_opens(&session.token_hashes, token) {
+            return Err(session_not_found());
+        }
+        Ok((ticket, session, events))
+    }
+
+    /// The chat ticket of `reference`; anything else is the same not-found.
+    async fn chat_ticket(&self, reference: &str) -> Result<Ticket, EngineError> {
         let ticket = match self.ticket_by_reference(reference).await {
             Ok(t) => t,
-            Err(EngineError::NotFound(_) | EngineError::Invalid { .. }) => return Err(not_found()),
+            Err(EngineError::NotFound(_) | EngineError::Invalid { .. }) => return Err(session_not_found()),
             Err(e) => return Err(e),
         };
         if ticket.channel_kind != ChannelKind::Chat {
-            return Err(not_found());
+            return Err(session_not_found());
         }
-        let events = self.ports.events.list(&ticket.id).await?;
-        let session = Session::of(&events).ok_or_else(not_found)?;
-        // Every hash is compared, in constant time, whatever matches first.
-        let hash = sha256_hex(token.as_bytes());
-        let mut known = false;
-        for stored in &session.token_hashes {
-            known |= bool::from(subtle::ConstantTimeEq::ct_eq(stored.as_bytes(), hash.as_bytes()));
-        }
-        if token.is_empty() || !known {
-            return Err(not_found());
-        }
-        Ok((ticket, session, events))
+        Ok(ticket)
     }
 
     /// The user writes; the bot answers from the knowledge base (or, after the handoff, the
@@ -874,17 +923,54 @@ impl Engine {
         Ok(())
     }
 
-    /// The conversation after message `after` (0 for all of it), for the app to poll.
+    /// The conversation after message `after` (0 for all of it), for the app to poll. This reads
+    /// the whole conversation; the answer's `cursor` makes the next poll cheap
+    /// ([`Self::chat_poll`]).
     pub async fn chat_messages(
         &self,
         reference: &str,
         token: &str,
         after: usize,
     ) -> Result<ChatTranscript, EngineError> {
-        let (ticket, session, _) = self.chat_session(reference, token).await?;
+        let ticket = self.chat_ticket(reference).await?;
+        let tail = self.ports.events.tail(&ticket.id, None).await?;
+        let session = Session::of(&tail.events).ok_or_else(session_not_found)?;
+        if !token_opens(&session.token_hashes, token) {
+            return Err(session_not_found());
+        }
         let next = session.messages.len();
+        let handed_off = session.handoff_at.is_some();
+        let cursor = PollCursor { seen: next, handed_off, position: tail.next }.encode();
         let messages = session.messages.into_iter().filter(|m| m.seq > after).collect();
-        Ok(ChatTranscript { ticket, messages, next, handed_off: session.handoff_at.is_some() })
+        Ok(ChatTranscript { ticket, messages, next, handed_off, cursor })
+    }
+
+    /// The messages written since the poll that gave `cursor`: the store reads only the newer
+    /// events and the session's token digests, so a poll with nothing new costs about the same
+    /// however long the chat. A cursor that is not one is `Invalid` at `cursor`.
+    pub async fn chat_poll(&self, reference: &str, token: &str, cursor: &str) -> Result<ChatTranscript, EngineError> {
+        let from = PollCursor::decode(cursor).ok_or_else(|| {
+            EngineError::invalid("cursor", "`cursor` is the one the last poll answered with; poll with `after` instead")
+        })?;
+        let ticket = self.chat_ticket(reference).await?;
+        let tail = self.ports.events.tail(&ticket.id, Some(&from.position)).await?;
+        if !token_opens(&tail.digests, token) {
+            // A session whose digests were not kept apart (started before they were), or a wrong
+            // token: the whole check.
+            self.chat_session(reference, token).await?;
+        }
+        let handed_off = from.handed_off || tail.events.iter().any(is_handoff);
+        let messages: Vec<ChatMessage> = tail
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Message)
+            .enumerate()
+            .map(|(i, e)| message_of(from.seen + i + 1, e))
+            .collect();
+        let next = from.seen + messages.len();
+        let position = if tail.next.is_empty() { from.position } else { tail.next };
+        let cursor = PollCursor { seen: next, handed_off, position }.encode();
+        Ok(ChatTranscript { ticket, messages, next, handed_off, cursor })
     }
 
     /// After an operator answered a chat the bot handed over with an article: the citizen's latest

@@ -59,7 +59,7 @@ pub struct ClockReport {
     /// Tickets, notifications or reminders left for the next tick after an error (logged).
     pub failed: usize,
     /// Queues (team and state) whose reading the time budget cut short: the next tick reads them
-    /// again from their oldest ticket.
+    /// on from where this one stopped, then from their oldest ticket again.
     pub unfinished: usize,
     /// What the sweep finished.
     pub sweep: SweepReport,
@@ -139,7 +139,8 @@ impl Engine {
     /// [`Self::clock_tick`], spending at most about `budget` on deadlines and reminders. Every
     /// open queue is read to its end, a page of each in turn, so no queue waits for another's
     /// backlog; when the budget runs out the queues not read to their end are counted
-    /// (`unfinished`) and the sweep and purge still run.
+    /// (`unfinished`), where each stopped is stored for the next tick to read on from, and the
+    /// sweep and purge still run.
     pub async fn clock_tick_within(
         &self,
         settings: &EscalationSettings,
@@ -148,11 +149,17 @@ impl Engine {
         let started = std::time::Instant::now();
         let now = self.now();
         let mut report = ClockReport::default();
+        // Queues the last tick did not finish are read on from where it stopped: under a backlog
+        // larger than a tick reads, the newest tickets come round too.
+        let remembered = self.ports.tickets.clock_positions().await?;
         let mut queues: Vec<(&str, TicketState, Option<QueuePosition>)> = TicketState::ALL
             .into_iter()
             .filter(|s| s.is_open())
-            .flat_map(|state| self.rules.teams.keys().map(move |t| (t.as_str(), state, None)))
+            .flat_map(|state| self.rules.teams.keys().map(move |t| (t.as_str(), state)))
+            .map(|(team, state)| (team, state, remembered.get(&(team.to_string(), state)).cloned()))
             .collect();
+        // Where each queue's reading stands at the end of the tick (`None`: read to its end).
+        let mut reached: Vec<(&str, TicketState, Option<QueuePosition>)> = Vec::new();
         // Round-robin, a page of each queue per round: a queue whose reading the budget cuts
         // short has still had its oldest tickets looked at, as have all the others.
         while !queues.is_empty() {
@@ -160,13 +167,18 @@ impl Engine {
             let mut left = queues.into_iter();
             for (team, state, after) in left.by_ref() {
                 let page = self.ports.tickets.work_queue_after(team, state, after.as_ref(), CLOCK_PAGE).await?;
-                let Some(last) = page.last() else { continue };
+                let Some(last) = page.last() else {
+                    reached.push((team, state, None));
+                    continue;
+                };
                 let position = QueuePosition::of(last);
                 let full = page.len() >= CLOCK_PAGE;
                 report.scanned += page.len();
                 self.tick_page(page, now, settings, &mut report).await;
                 if full {
                     next_round.push((team, state, Some(position)));
+                } else {
+                    reached.push((team, state, None));
                 }
                 if started.elapsed() >= budget {
                     break;
@@ -179,9 +191,15 @@ impl Engine {
                 tracing::warn!(
                     unfinished = queues.len(),
                     budget_s = budget.as_secs(),
-                    "clock: time budget spent; the next tick goes on"
+                    "clock: time budget spent; the next tick goes on from where this one stopped"
                 );
+                reached.append(&mut queues);
                 break;
+            }
+        }
+        for (team, state, position) in reached {
+            if remembered.get(&(team.to_string(), state)) != position.as_ref() {
+                self.ports.tickets.set_clock_position(team, state, position.as_ref()).await?;
             }
         }
         // After the deadlines: a ticket the sweep triages now is watched from the next tick.

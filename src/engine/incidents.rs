@@ -1,7 +1,8 @@
 //! Incidents: supervisors declare, update and resolve them per service; the malfunction flows'
 //! `check_active_incidents` step looks them up, and an incident's resolution fans out to the
-//! tickets linked to it through the step queue, one page of [`INCIDENT_BATCH`] tickets per
-//! `incident_resolved` step message, each page queueing the next. No request or step ever
+//! tickets linked to it through the step queue, one page of at most [`INCIDENT_BATCH`] tickets
+//! per `incident_resolved` step message, [`INCIDENT_PARALLEL`] at a time, each page queueing the
+//! next; a page short of time queues the tickets it did not start. No request or step ever
 //! touches more than one page, and every ticket is notified once however often a page runs.
 
 use super::Refusal;
@@ -13,8 +14,14 @@ use serde_json::json;
 use std::time::Duration;
 
 pub const INCIDENT_RESOLVED: &str = "incident_resolved";
-/// Linked tickets notified per step message.
+/// Linked tickets read per step message.
 pub const INCIDENT_BATCH: usize = 100;
+/// Tickets of a page notified at the same time: each costs about fourteen sequential calls, and
+/// different tickets never conflict.
+pub const INCIDENT_PARALLEL: usize = 8;
+/// The most a page spends before it queues the rest (the step function's timeout is 30 s; a
+/// Lambda page also stops by its invocation's own deadline, see [`super::budget`]).
+pub const INCIDENT_PAGE_BUDGET: Duration = Duration::from_secs(20);
 /// The flow step the check performs.
 use super::flow_guard::CHECK_INCIDENTS as CHECK_STEP;
 const LEASE: Duration = Duration::from_secs(5 * 60);
@@ -126,47 +133,95 @@ impl Engine {
             store.save(&incident).await?;
             tracing::info!(incident = %incident.id, service = %incident.service, "incident resolved");
         }
-        self.publish_incident_page(&incident.id, None, 0).await?;
+        self.publish_incident_page(&incident.id, None, 0, 0).await?;
         Ok(incident)
     }
 
-    async fn publish_incident_page(&self, id: &str, after: Option<&TicketId>, page: u64) -> Result<(), EngineError> {
+    async fn publish_incident_page(
+        &self,
+        id: &str,
+        after: Option<&TicketId>,
+        page: u64,
+        notified: u64,
+    ) -> Result<(), EngineError> {
         let step = StepMessage::new(
             INCIDENT_RESOLVED,
             format!("{id}.page.{page}"),
-            json!({"incident_id": id, "after": after, "page": page}),
+            json!({"incident_id": id, "after": after, "page": page, "notified": notified}),
         )
         .with_attribute("incident_id", id.to_string());
         self.ports.steps.publish(&step).await?;
         Ok(())
     }
 
-    /// One page of an incident's fan-out: notifies its tickets (once each) and queues the next.
+    /// One page of an incident's fan-out: notifies its tickets (once each), [`INCIDENT_PARALLEL`]
+    /// at a time, and queues the next page. A page that runs short of time (what the invocation
+    /// has left, at most [`INCIDENT_PAGE_BUDGET`]) stops after the tickets it started and queues
+    /// the rest as the next page, instead of timing out and having its batch delivered again.
+    /// `notified` counts the tickets earlier pages notified. Returns how many this one did.
     pub async fn incident_resolved_page(
         &self,
         id: &str,
         after: Option<&TicketId>,
         page: u64,
+        notified: u64,
     ) -> Result<usize, EngineError> {
+        let budget = super::budget::time_left(INCIDENT_PAGE_BUDGET);
+        self.incident_resolved_page_within(id, after, page, notified, budget).await
+    }
+
+    /// [`Self::incident_resolved_page`] within `budget`; at least one round of tickets is
+    /// notified however short it is, so every page gets further.
+    pub async fn incident_resolved_page_within(
+        &self,
+        id: &str,
+        after: Option<&TicketId>,
+        page: u64,
+        notified: u64,
+        budget: Duration,
+    ) -> Result<usize, EngineError> {
+        let started = std::time::Instant::now();
         let store = self.incident_store()?;
         let incident = store.get(id).await?;
         let tickets = store.linked(id, after, INCIDENT_BATCH).await?;
-        for ticket in &tickets {
-            self.notify_incident_resolved(&incident, ticket).await?;
+        let mut done = 0;
+        for round in tickets.chunks(INCIDENT_PARALLEL) {
+            // Rounds take about as long as their slowest ticket: start one only if it fits.
+            if done > 0 && started.elapsed() + self.next_round_estimate(started, done) >= budget {
+                break;
+            }
+            let notices = round.iter().map(|ticket| self.notify_incident_resolved(&incident, ticket)).collect();
+            let failed = super::budget::on_this_task(notices).await.into_iter().find_map(Result::err);
+            // The message is delivered again; what this round did is not repeated.
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            done += round.len();
         }
-        if tickets.len() == INCIDENT_BATCH {
-            self.publish_incident_page(id, tickets.last(), page + 1).await?;
+        let finished = done == tickets.len() && tickets.len() < INCIDENT_BATCH;
+        if !finished {
+            let last = tickets[..done].last().or(after);
+            if done < tickets.len() {
+                tracing::info!(incident = %id, page, done, left = tickets.len() - done, "incident fan-out: time is short; the rest goes to the next page");
+            }
+            self.publish_incident_page(id, last, page + 1, notified + done as u64).await?;
         }
         // Progress for the supervisors' page; pages run one after the other and a rerun writes
         // the same figure.
         let mut progress = store.get(id).await?;
-        let notified = page * INCIDENT_BATCH as u64 + tickets.len() as u64;
-        progress.notified = Some(progress.notified.unwrap_or(0).max(notified));
-        if tickets.len() < INCIDENT_BATCH && progress.fanout_done_at.is_none() {
+        progress.notified = Some(progress.notified.unwrap_or(0).max(notified + done as u64));
+        if finished && progress.fanout_done_at.is_none() {
             progress.fanout_done_at = Some(self.now());
         }
         store.save(&progress).await?;
-        Ok(tickets.len())
+        Ok(done)
+    }
+
+    /// How long the next round may take, from the rounds of this page so far.
+    fn next_round_estimate(&self, started: std::time::Instant, done: usize) -> Duration {
+        let rounds = done.div_ceil(INCIDENT_PARALLEL).max(1) as u32;
+        // The mean, doubled for margin: a page must end well before its invocation does.
+        started.elapsed() / rounds * 2
     }
 
     /// A `note` on the ticket with the incident's closing text; an open ticket whose flow may be

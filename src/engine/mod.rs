@@ -3,6 +3,7 @@
 //! queues and mail only through the ports.
 
 mod answer;
+pub mod budget;
 mod categorize;
 mod chat;
 mod clock;
@@ -33,12 +34,13 @@ pub use desk::{DeadlineStatus, SearchBy, SlaState};
 pub use email::{Acknowledgement, EmailAction, EmailOutcome, outgoing_message_id, reference_in_message_id};
 pub use erasure::{ErasableTicket, Erased, ErasurePreview, LegalHold};
 pub use flow_guard::FlowGuard;
-pub use incidents::{CheckedIncidents, INCIDENT_BATCH, INCIDENT_RESOLVED};
+pub use incidents::{CheckedIncidents, INCIDENT_BATCH, INCIDENT_PAGE_BUDGET, INCIDENT_PARALLEL, INCIDENT_RESOLVED};
 pub use intake::{NewContact, validate_fields};
-pub use notices::NoticeRoute;
+pub use notices::{INLINE_NOTICE_BYTES, NoticeRoute, notice_body, with_notice_bodies};
 pub use operator::{Escalated, EscalationPreview, EscalationSettings, TicketView, Withheld};
 pub use refusal::Refusal;
 pub use reminder::{CHECK_REFERENCED, FoundBy, ReminderLookup};
+pub use steps::{PURGE_BUDGET, PURGE_PAGE};
 pub use steps::{TRIAGE, handle_step};
 pub use sweep::{SWEEP_GRACE, SWEEP_LIMIT, SweepReport};
 pub use triage::{TRIAGE_TEAM, Triaged};

@@ -16,7 +16,7 @@ use super::flow_guard::pending_targets;
 use super::operator::event;
 use super::reply_token::{find_tokens, strip_quoted};
 use super::{Engine, EngineError};
-use crate::domain::{Actor, ActorRole, EventKind, Ticket, TicketState};
+use crate::domain::{Actor, ActorRole, Escalation, Event, EventKind, Ticket, TicketState};
 use crate::email::{InboundEmail, VerdictAction, VerdictDecision};
 use crate::ports::EscalationMessage;
 use crate::ports::notice::{MAX_NOTICE_BYTES, NOTICE_SCHEMA, NoticeMessage};
@@ -49,7 +49,47 @@ pub(super) fn answers(escalation: &crate::domain::Escalation, quoted: &str) -> b
             || quoted.strip_suffix(super::clock::REMINDER_SUFFIX) == Some(escalation.escalation_id.as_str()))
 }
 
+/// Notices longer than this are kept in their `notice_received` event only, not on the ticket:
+/// a ticket record stays small however many targets answer at length (a DynamoDB item holds
+/// 400 KB, about twelve notices of 32 KB). Readers find the body with [`notice_body`].
+pub const INLINE_NOTICE_BYTES: usize = 1024;
+
+/// The text of `escalation`'s resolution notice: on the ticket, or, for a long one, in the
+/// `notice_received` event that brought it. `None` before the notice, or after an erasure.
+pub fn notice_body<'a>(escalation: &'a Escalation, events: &'a [Event]) -> Option<&'a str> {
+    if let Some(text) = &escalation.notice {
+        return Some(text);
+    }
+    escalation.notice_at?;
+    events
+        .iter()
+        .rev()
+        .filter(|e| e.kind == EventKind::NoticeReceived)
+        .filter(|e| e.detail.get("escalation_id").and_then(Value::as_str) == Some(escalation.escalation_id.as_str()))
+        .find_map(|e| e.detail.get("notice").and_then(Value::as_str))
+        .filter(|_| !escalation.escalation_id.is_empty())
+}
+
+/// `ticket` with every notice body in place, as readers show it (see [`notice_body`]).
+pub fn with_notice_bodies(mut ticket: Ticket, events: &[Event]) -> Ticket {
+    for e in &mut ticket.escalations {
+        if e.notice.is_none() {
+            e.notice = notice_body(e, events).map(str::to_string);
+        }
+    }
+    ticket
+}
+
 impl Engine {
+    /// `ticket` with its long notices read back from its events; no read when it has none.
+    pub async fn notice_bodies(&self, ticket: Ticket) -> Result<Ticket, EngineError> {
+        if ticket.escalations.iter().all(|e| e.notice.is_some() || e.notice_at.is_none()) {
+            return Ok(ticket);
+        }
+        let events = self.ports.events.list(&ticket.id).await?;
+        Ok(with_notice_bodies(ticket, &events))
+    }
+
     /// An e-mail escalation's reply token, and the reply mailbox with the token as its plus tag.
     /// `answers` is the escalation a reply settles: the message's own id, or for a reminder the
     /// escalation it reminds of.
@@ -91,10 +131,13 @@ impl Engine {
         let actor = Actor { id: target.to_string(), role: ActorRole::Target };
         let now = self.now();
         let mut changed = false;
+        // A repeated notice whose first copy is kept in the log only: compared after the read.
+        let mut compare_with_log = false;
         let id = ticket.id.clone();
         let saved = self
             .change_from(&id, Some(ticket), |t, _| {
                 changed = false;
+                compare_with_log = false;
                 let Some(at) = t.escalations.iter().position(|e| answers(e, &message.escalation_id)) else {
                     return Err(EngineError::NotFound(format!(
                         "escalation {} of ticket {}",
@@ -112,6 +155,10 @@ impl Engine {
                     ));
                 }
                 if escalation.notice_at.is_some() {
+                    if escalation.notice.is_none() {
+                        compare_with_log = true;
+                        return Ok(Vec::new());
+                    }
                     if escalation.notice.as_deref() == Some(message.notice.as_str()) {
                         return Ok(Vec::new());
                     }
@@ -125,7 +172,9 @@ impl Engine {
                     return Err(Refusal::State(format!("ticket {} is {:?}", t.reference, t.state)).into());
                 }
                 t.escalations[at].notice_at = Some(now);
-                t.escalations[at].notice = Some(message.notice.clone());
+                // A long notice stays in its event only (see [`INLINE_NOTICE_BYTES`]).
+                t.escalations[at].notice =
+                    (message.notice.len() <= INLINE_NOTICE_BYTES).then(|| message.notice.clone());
                 if t.state == TicketState::AwaitingResolutionNotice && pending_targets(t).is_empty() {
                     t.move_to(TicketState::InProgress, now)?;
                 }
@@ -146,6 +195,17 @@ impl Engine {
                 Ok(vec![event(t, &actor, EventKind::NoticeReceived, now, detail)])
             })
             .await?;
+        if compare_with_log {
+            let events = self.ports.events.list(&saved.id).await?;
+            let kept = saved.escalations.iter().find(|e| answers(e, &message.escalation_id));
+            if kept.and_then(|e| notice_body(e, &events)) != Some(message.notice.as_str()) {
+                return Err(Refusal::Done(format!(
+                    "escalation {} of ticket {} already has its resolution notice",
+                    message.escalation_id, saved.reference
+                ))
+                .into());
+            }
+        }
         if changed {
             tracing::info!(
                 ticket = %saved.id, reference = %saved.reference, target, via = route.as_str(),

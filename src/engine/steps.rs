@@ -51,7 +51,9 @@ async fn run_step(engine: &Engine, message: &StepMessage) -> Result<(), EngineEr
                 .ok_or_else(|| EngineError::invalid("/incident_id", "step `incident_resolved` needs an incident_id"))?;
             let after = body.get("after").and_then(|v| v.as_str()).map(|s| TicketId(s.to_string()));
             let page = body.get("page").and_then(|v| v.as_u64()).unwrap_or(0);
-            engine.incident_resolved_page(id, after.as_ref(), page).await.map(|_| ())
+            // Messages queued before pages could stop early had full pages of 100 only.
+            let notified = body.get("notified").and_then(|v| v.as_u64()).unwrap_or(page * super::INCIDENT_BATCH as u64);
+            engine.incident_resolved_page(id, after.as_ref(), page, notified).await.map(|_| ())
         }
         super::webhook::WEBHOOK => {
             let text =
@@ -101,15 +103,40 @@ impl Engine {
     }
 }
 
+/// Closed tickets purged per store call: each costs a few writes, and the clock's purge runs
+/// last, in whatever time its tick has left.
+pub const PURGE_PAGE: usize = 100;
+/// The most a tick spends purging (less where its invocation has less left, see
+/// [`super::budget`]); what is left goes at the next tick, the longest closed first.
+pub const PURGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Engine {
-    /// Deletes tickets closed longer ago than the rulebook's retention period, with their events.
-    /// The clock step runs it; returns how many went.
+    /// Deletes tickets closed longer ago than the rulebook's retention period, with their events,
+    /// a page of [`PURGE_PAGE`] at a time for at most [`PURGE_BUDGET`]. The clock step runs it;
+    /// returns how many went.
     pub async fn purge_expired(&self) -> Result<usize, EngineError> {
+        self.purge_expired_within(super::budget::time_left(PURGE_BUDGET)).await
+    }
+
+    /// [`Self::purge_expired`] within `budget`: at least one page, then pages while time is left.
+    pub async fn purge_expired_within(&self, budget: std::time::Duration) -> Result<usize, EngineError> {
+        let started = std::time::Instant::now();
         let days = self.rules.retention.closed_ticket_days;
-        let purged = self.ports.tickets.purge_closed(days, self.now()).await?;
-        if !purged.is_empty() {
-            tracing::info!(count = purged.len(), retention_days = days, "closed tickets purged");
+        let mut total = 0;
+        loop {
+            let page = self.ports.tickets.purge_closed(days, self.now(), PURGE_PAGE).await?.len();
+            total += page;
+            if page < PURGE_PAGE {
+                break;
+            }
+            if started.elapsed() >= budget {
+                tracing::info!(purged = total, "purge: time budget spent; the next tick goes on");
+                break;
+            }
         }
-        Ok(purged.len())
+        if total > 0 {
+            tracing::info!(count = total, retention_days = days, "closed tickets purged");
+        }
+        Ok(total)
     }
 }

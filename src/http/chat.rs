@@ -4,6 +4,7 @@
 //! POST /chat/sessions                           start (or resume) a session: welcome + token
 //! POST /chat/sessions/{reference}/messages      the user writes; the bot answers
 //! GET  /chat/sessions/{reference}/messages?after=N   poll the conversation after message N
+//! GET  /chat/sessions/{reference}/messages?cursor=C  poll what is new since the poll that gave C
 //! POST /chat/sessions/{reference}/resolved      the user confirms the bot solved it
 //! POST /chat/sessions/{reference}/operator      the user asks for an operator
 //! ```
@@ -90,6 +91,9 @@ struct SessionView {
     /// Poll with `after` = this.
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<usize>,
+    /// Poll with `cursor` = this: only what is newer is read (a poll answers with one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<String>,
 }
 
 impl SessionView {
@@ -100,6 +104,7 @@ impl SessionView {
             ticket_type: ticket.ticket_type,
             handed_off,
             next: messages.last().map(|m| m.seq),
+            cursor: None,
             messages,
         }
     }
@@ -215,17 +220,30 @@ async fn poll(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
     let reference = reference(path)?;
-    let mut after = 0usize;
+    let mut after = None;
+    let mut cursor = None;
     for pair in query.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        if let ("after", value) = pair.split_once('=').unwrap_or((pair, "")) {
-            after = value.parse().map_err(|_| {
-                Problem::unprocessable("after", "`after` is the number of the last message seen (0 for all)")
-            })?;
+        match pair.split_once('=').unwrap_or((pair, "")) {
+            ("after", value) => {
+                after = Some(value.parse::<usize>().map_err(|_| {
+                    Problem::unprocessable("after", "`after` is the number of the last message seen (0 for all)")
+                })?);
+            }
+            // Cursors are ASCII letters, digits and dots: nothing to percent-decode.
+            ("cursor", value) => cursor = Some(value.to_string()),
+            _ => {}
         }
     }
-    let t = state.engine.chat_messages(&reference, &token, after).await?;
+    let t = match (cursor, after) {
+        (Some(_), Some(_)) => {
+            return Err(Problem::unprocessable("cursor", "poll with `cursor` or with `after`, not both"));
+        }
+        (Some(cursor), None) => state.engine.chat_poll(&reference, &token, &cursor).await?,
+        (None, after) => state.engine.chat_messages(&reference, &token, after.unwrap_or(0)).await?,
+    };
     let mut view = SessionView::of(&t.ticket, t.handed_off, t.messages);
     view.next = Some(t.next);
+    view.cursor = Some(t.cursor);
     Ok(private_json(StatusCode::OK, &view))
 }
 

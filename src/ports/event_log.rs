@@ -15,6 +15,37 @@ pub trait EventLog: Send + Sync {
     /// The ticket's events, oldest first (by time, then in the order they were appended
     /// together). An unknown ticket has none.
     async fn list(&self, ticket: &TicketId) -> StoreResult<Vec<Event>>;
+
+    /// For a reader that polls (a chat app): the ticket's events written after the position
+    /// `after` (from the start for `None`), and the position to read on from. A poll with nothing
+    /// new reads nothing but the look-up, however long the conversation. Positions are opaque
+    /// (ASCII, URL-safe); an unknown or foreign one reads from the start. With the events come
+    /// the digests the ticket's events carry as `detail.token_sha256` (a chat session's tokens),
+    /// so that a poll checks its token without reading the whole log.
+    async fn tail(&self, ticket: &TicketId, after: Option<&str>) -> StoreResult<EventTail> {
+        let all = self.list(ticket).await?;
+        let skip = after.and_then(|p| p.parse::<usize>().ok()).filter(|n| *n <= all.len()).unwrap_or(0);
+        Ok(EventTail {
+            digests: all.iter().filter_map(token_digest).map(str::to_owned).collect(),
+            next: all.len().to_string(),
+            events: all.into_iter().skip(skip).collect(),
+        })
+    }
+}
+
+/// What [`EventLog::tail`] read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventTail {
+    pub events: Vec<Event>,
+    /// The position after the last event: `after` of the next read.
+    pub next: String,
+    /// The `detail.token_sha256` values among all the ticket's events.
+    pub digests: Vec<String>,
+}
+
+/// The token digest an event carries (`detail.token_sha256`), if any.
+pub fn token_digest(event: &Event) -> Option<&str> {
+    event.detail.get("token_sha256").and_then(|v| v.as_str())
 }
 
 /// Checks that a batch of events all belong to one ticket; returns it.

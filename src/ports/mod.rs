@@ -18,7 +18,7 @@ pub mod webhook;
 
 pub use error::{StoreError, StoreResult};
 pub use escalation::{EscalationDelivery, EscalationMessage, EscalationRoute, MessageKind};
-pub use event_log::EventLog;
+pub use event_log::{EventLog, EventTail};
 pub use idempotency::{Claim, IdempotencyStore, RunOnce, RunOnceError, run_once};
 pub use incidents::{Incident, IncidentState, IncidentStore};
 pub use kb_candidates::{Candidate, CandidateStatus, KnowledgeCandidates, NewCandidate};
@@ -26,4 +26,5 @@ pub use mailer::{Mailer, OutgoingMail, SentMail};
 pub use queue_page::{AssigneeFilter, Hidden, PageStart, QueueKey, QueuePage, QueueQuery};
 pub use reports::{NoReports, ReportStore};
 pub use step_queue::{DeadLetter, Delivery, Published, StepError, StepMessage, StepQueue};
+pub use ticket_store::ClockPositions;
 pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, QueuePosition, RequesterKey, TicketStore};

@@ -179,6 +179,22 @@ impl QueuePosition {
     }
 }
 
+/// Where the clock stopped in each queue it did not finish, by team and state.
+pub type ClockPositions = std::collections::HashMap<(String, TicketState), QueuePosition>;
+
+/// One stored clock position, from its parts as a store keeps them; `None` for a state no
+/// longer known or a damaged instant (that queue then starts from its oldest ticket).
+pub fn clock_position(
+    team: &str,
+    state: &str,
+    created_us: i64,
+    id: &str,
+) -> Option<((String, TicketState), QueuePosition)> {
+    let state = TicketState::ALL.into_iter().find(|s| s.as_str() == state)?;
+    let created_at = Timestamp::from_microsecond(created_us).ok()?;
+    Some(((team.to_owned(), state), QueuePosition { created_at, id: TicketId(id.to_owned()) }))
+}
+
 /// What an erasure did: the tickets whose requester data is gone, and how many of the store's
 /// other copies of it went too, by kind (see [`TicketStore::copies_of`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -259,9 +275,24 @@ pub trait TicketStore: Send + Sync {
         Ok(std::collections::BTreeMap::new())
     }
 
+    /// Where the clock stopped reading each work queue, by team and state, when its last tick ran
+    /// out of time: the next tick reads on from there, so a backlog larger than a tick's reading
+    /// still has its newest tickets looked at (see `engine/clock.rs`).
+    async fn clock_positions(&self) -> StoreResult<ClockPositions>;
+
+    /// Remembers where the clock stopped reading a queue; `None` forgets it (the queue was read
+    /// to its end: the next tick starts from its oldest ticket).
+    async fn set_clock_position(
+        &self,
+        team: &str,
+        state: TicketState,
+        position: Option<&QueuePosition>,
+    ) -> StoreResult<()>;
+
     /// Deletes tickets closed (in a final state) more than `retention_days` before `now`, with
-    /// their events and records. Open and recently closed tickets stay. Returns what went.
-    async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>>;
+    /// their events and records, the longest closed first, at most `limit` of them. Open and
+    /// recently closed tickets stay. Returns what went: fewer than `limit` when none is left.
+    async fn purge_closed(&self, retention_days: u32, now: Timestamp, limit: usize) -> StoreResult<Vec<TicketId>>;
 }
 
 /// The checks every store makes before opening a ticket.
@@ -352,6 +383,14 @@ pub fn erase_ticket(ticket: &mut Ticket, key: &RequesterKey, actor: &Actor, now:
     });
     ticket.requester = Requester::default();
     ticket.subject = None;
+    // A target's notice may quote the requester; a long one lives in its (scrubbed) event.
+    let mut notices_erased = false;
+    for e in &mut ticket.escalations {
+        notices_erased |= e.notice.take().is_some();
+    }
+    if notices_erased {
+        erased_fields.push("escalations.notice".into());
+    }
     let comment_erased = ticket.survey.as_mut().and_then(|s| s.comment.take()).is_some();
     if comment_erased {
         erased_fields.push("survey.comment".into());
@@ -372,7 +411,7 @@ pub fn erase_ticket(ticket: &mut Ticket, key: &RequesterKey, actor: &Actor, now:
 
 /// Keys a queued step's body may hold and still carry nothing but ids: such a step (a triage, an
 /// answer to deliver) outlives an erasure, it has nothing to erase.
-const ID_KEYS: &[&str] = &["ticket_id", "answer_id", "client", "incident_id", "after", "page"];
+const ID_KEYS: &[&str] = &["ticket_id", "answer_id", "client", "incident_id", "after", "page", "notified"];
 
 /// Whether a step's body carries only ids (see [`ID_KEYS`]); anything else may quote personal
 /// data, and goes with an erasure of the ticket's requester.

@@ -40,6 +40,23 @@ async fn an_incident_resolution_reaches_every_linked_ticket_page_by_page() {
     assert_eq!(pages, 2, "{:?}", calls.phases);
 }
 
+/// A chat app polls every 2 s: a poll by cursor with nothing new reads one small query after the
+/// ticket, however long the chat (`docs/dynamodb.md`, "Chat polling").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_poll_with_nothing_new_reads_only_what_is_new() {
+    let mut lab = Lab::new().await;
+    let [full, idle, new] = lab.chat_polls(10).await;
+    for poll in [&full, &idle, &new] {
+        println!("{}: {} calls {:?}, {} read units (estimated)", poll.name, poll.total(), poll.calls, poll.units.read);
+    }
+    assert_eq!(idle.calls.get("DynamoDB.Query"), Some(&1), "{:?}", idle.calls);
+    assert_eq!(idle.total(), 3, "the reference, the ticket, the tail: {:?}", idle.calls);
+    assert!(idle.units.read <= 3, "{:?}", idle.units);
+    assert!(idle.units.read < full.units.read, "idle {:?} vs the whole conversation {:?}", idle.units, full.units);
+    assert_eq!(new.total(), idle.total(), "{:?}", new.calls);
+    assert!(new.units.read <= 4, "{:?}", new.units);
+}
+
 #[tokio::test]
 async fn the_warm_up_opens_every_endpoint_and_never_fails() {
     use sportello::adapters::aws::{CallCounter, Clients, warm_up};

@@ -26,6 +26,7 @@ mod logs;
 mod notices;
 mod openapi;
 mod operator;
+mod outage;
 mod reports;
 mod rulebook;
 mod settings;

@@ -4,16 +4,17 @@ use super::dedup::{Begin, Records};
 use super::table::*;
 use super::unavailable;
 use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState};
-use crate::ports::event_log::single_ticket;
+use crate::ports::event_log::{single_ticket, token_digest};
 use crate::ports::idempotency::validate_key;
 use crate::ports::queue_page::MAX_QUEUE_PAGE;
 use crate::ports::ticket_store::{
-    MAX_EVENTS_PER_WRITE, carries_only_ids, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new,
-    validate_update,
+    MAX_EVENTS_PER_WRITE, carries_only_ids, clock_position, created_event, erase_ticket, retention_cutoff, scrub_event,
+    validate_new, validate_update,
 };
 use crate::ports::{
-    AssigneeFilter, Claim, Created, Erasure, EventLog, IdempotencyStore, NewTicket, Outboxed, PageStart, QueueKey,
-    QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage, StoreError, StoreResult, TicketStore,
+    AssigneeFilter, Claim, ClockPositions, Created, Erasure, EventLog, EventTail, IdempotencyStore, NewTicket,
+    Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage, StoreError,
+    StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -29,10 +30,18 @@ const TICKET_SK: &str = "TICKET";
 const REF_SK: &str = "REF";
 const IDEM_SK: &str = "IDEM";
 const EVENT_PREFIX: &str = "E#";
+/// A token digest one of the ticket's events carries (`K#<sha256>`): found by a poll with the
+/// events after its position, in the same query (`E#` < `K#` < `TICKET`).
+const DIGEST_PREFIX: &str = "K#";
+/// Just past every `K#` key.
+const DIGEST_END: &str = "K$";
 const CLOSED: &str = "CLOSED";
 /// The partition of intake steps not yet published: one key, so the sweep reads it with a
 /// strongly consistent query, oldest first (see `docs/dynamodb.md`).
 const OUTBOX_PK: &str = "OUTBOX";
+/// The partition of the clock's positions in the queues it did not finish (`P#<team>#<state>`):
+/// one query reads them all.
+const CLOCK_PK: &str = "CLOCK";
 /// Conflicting writers retry an erasure this many times before giving up.
 const ERASE_TRIES: usize = 5;
 /// How an erasure names the intake steps it removed from the outbox: messages still queued, as
@@ -165,7 +174,7 @@ fn field_items(t: &Ticket) -> Vec<Item> {
 fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
     // Same-instant events keep their order through the batch id (time-ordered) and index.
     let batch = uuid::Uuid::now_v7().simple().to_string();
-    events
+    let mut items: Vec<Item> = events
         .iter()
         .enumerate()
         .map(|(i, e)| {
@@ -175,7 +184,28 @@ fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
                 ("doc".into(), s(to_json(e)?)),
             ]))
         })
-        .collect()
+        .collect::<StoreResult<_>>()?;
+    for e in events {
+        if let Some(digest) = token_digest(e).filter(|d| d.len() <= 128 && !d.is_empty()) {
+            items.push(HashMap::from([
+                (PK.into(), s(ticket_pk(&e.ticket_id.0))),
+                (SK.into(), s(format!("{DIGEST_PREFIX}{digest}"))),
+            ]));
+        }
+    }
+    Ok(items)
+}
+
+/// A tail position as the API carries it: the event's sort key without its prefix, `#` as `.`.
+fn tail_position(sk: &str) -> String {
+    sk.strip_prefix(EVENT_PREFIX).unwrap_or(sk).replace('#', ".")
+}
+
+/// The sort key a tail position names, if it names one (anything else reads from the start).
+fn tail_sort_key(position: &str) -> Option<String> {
+    let ok =
+        !position.is_empty() && position.len() <= 80 && position.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
+    ok.then(|| format!("{EVENT_PREFIX}{}", position.replace('.', "#")))
 }
 
 /// `<queued µs>#<ticket id>#`: the sort-key prefix of a ticket's outbox items.
@@ -423,6 +453,26 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Removes the token digests of a ticket's events (the events' own copies go with their
+    /// scrubbing or their deletion).
+    async fn delete_digests(&self, id: &TicketId) -> StoreResult<()> {
+        let digests = self
+            .query(
+                None,
+                "#pk = :pk AND begins_with(#sk, :prefix)",
+                &[(":pk", s(ticket_pk(&id.0))), (":prefix", s(DIGEST_PREFIX))],
+                &[("#pk", PK), ("#sk", SK)],
+                usize::MAX,
+            )
+            .await?;
+        for row in digests {
+            if let Some(sk) = text(&row, SK) {
+                self.delete_item(ticket_pk(&id.0), sk.to_owned()).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes the look-up items of `fields` of `ticket`.
     async fn delete_field_items(
         &self,
@@ -554,6 +604,7 @@ impl DynamoStore {
                 self.delete_item(ticket_pk(id), sk.to_owned()).await?;
             }
         }
+        self.delete_digests(&TicketId(id.to_owned())).await?;
         if let Ok(ticket) = read_ticket(&item) {
             self.delete_field_items(&ticket, &ticket.fields).await?;
         }
@@ -816,6 +867,7 @@ impl TicketStore for DynamoStore {
                 // Events first: if we stop half-way, the ticket still matches and a retry
                 // finishes the job.
                 self.scrub_events(&current.id).await?;
+                self.delete_digests(&current.id).await?;
                 let copies = self.erase_copies(&current).await?;
                 *erased.copies.entry(QUEUED_COPIES.into()).or_default() += copies;
                 let mut next = current.clone();
@@ -849,7 +901,49 @@ impl TicketStore for DynamoStore {
         Ok(BTreeMap::from([(QUEUED_COPIES.to_string(), queued)]))
     }
 
-    async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {
+    async fn clock_positions(&self) -> StoreResult<ClockPositions> {
+        let items = self.query(None, "#pk = :pk", &[(":pk", s(CLOCK_PK))], &[("#pk", PK)], 1000).await?;
+        let mut positions = ClockPositions::new();
+        for item in items {
+            let (Some(team), Some(state), Some(id), Some(created)) =
+                (text(&item, "team"), text(&item, "state"), text(&item, "ticket_id"), number(&item, "created_us"))
+            else {
+                continue; // damaged: that queue starts from its oldest ticket
+            };
+            positions.extend(clock_position(team, state, created, id));
+        }
+        Ok(positions)
+    }
+
+    async fn set_clock_position(
+        &self,
+        team: &str,
+        state: TicketState,
+        position: Option<&QueuePosition>,
+    ) -> StoreResult<()> {
+        let sk = format!("P#{team}#{state}");
+        let Some(p) = position else {
+            return self.delete_item(CLOCK_PK.into(), sk).await;
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(CLOCK_PK))
+            .item(SK, s(sk))
+            .item("team", s(team))
+            .item("state", s(state.as_str()))
+            .item("ticket_id", s(&p.id.0))
+            .item("created_us", AttributeValue::N(p.created_at.as_microsecond().to_string()))
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn purge_closed(&self, retention_days: u32, now: Timestamp, limit: usize) -> StoreResult<Vec<TicketId>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let cutoff = sortable(retention_cutoff(retention_days, now)?);
         let candidates = self
             .query(
@@ -857,7 +951,7 @@ impl TicketStore for DynamoStore {
                 "#c = :c AND #at < :cutoff",
                 &[(":c", s(CLOSED)), (":cutoff", s(cutoff.clone()))],
                 &[("#c", CLOSED_PK), ("#at", CLOSED_SK)],
-                usize::MAX,
+                limit.min(1000),
             )
             .await?;
         let mut purged = Vec::new();
@@ -912,6 +1006,43 @@ impl EventLog for DynamoStore {
             }
             Err(e) => Err(unavailable("TransactWriteItems", e)),
         }
+    }
+
+    /// One query from the position on: the newer events, then the token digests (`K#`), which
+    /// sort after every event. An idle poll reads the digests alone: a read unit.
+    async fn tail(&self, ticket: &TicketId, after: Option<&str>) -> StoreResult<EventTail> {
+        let from = after.and_then(tail_sort_key);
+        let rows = self
+            .query(
+                None,
+                "#pk = :pk AND #sk BETWEEN :from AND :to",
+                &[
+                    (":pk", s(ticket_pk(&ticket.0))),
+                    (":from", s(from.clone().unwrap_or_else(|| EVENT_PREFIX.to_string()))),
+                    (":to", s(DIGEST_END)),
+                ],
+                &[("#pk", PK), ("#sk", SK)],
+                usize::MAX,
+            )
+            .await?;
+        let mut tail = EventTail {
+            next: after.filter(|_| from.is_some()).unwrap_or_default().to_string(),
+            ..EventTail::default()
+        };
+        for row in &rows {
+            let sk = text(row, SK).unwrap_or("?");
+            if let Some(digest) = sk.strip_prefix(DIGEST_PREFIX) {
+                tail.digests.push(digest.to_string());
+            } else if sk.starts_with(EVENT_PREFIX) && Some(sk) != from.as_deref() {
+                let doc = text(row, "doc")
+                    .ok_or_else(|| StoreError::Corrupt(format!("event {sk} of ticket {ticket}: no document")))?;
+                tail.events.push(
+                    serde_json::from_str(doc).map_err(|e| corrupt(&format!("event {sk} of ticket {ticket}"), &e))?,
+                );
+                tail.next = tail_position(sk);
+            }
+        }
+        Ok(tail)
     }
 
     async fn list(&self, ticket: &TicketId) -> StoreResult<Vec<Event>> {

@@ -158,6 +158,16 @@ CREATE TABLE ticket_fields (
 ) STRICT;
 CREATE INDEX ticket_fields_value ON ticket_fields (name, value, created_at);
 "#,
+    // Where the clock stopped reading each queue its last tick did not finish.
+    r#"
+CREATE TABLE clock_positions (
+    team       TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    ticket_id  TEXT NOT NULL,
+    PRIMARY KEY (team, state)
+) STRICT;
+"#,
 ];
 
 /// Rust steps that run right after the migration of the same index, in its transaction.

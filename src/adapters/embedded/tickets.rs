@@ -9,8 +9,9 @@ use crate::ports::ticket_store::{
     self, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
 };
 use crate::ports::{
-    AssigneeFilter, Claim, Created, Erasure, EventLog, IdempotencyStore, NewTicket, Outboxed, PageStart, QueueKey,
-    QueuePage, QueuePosition, QueueQuery, RequesterKey, StoreError, StoreResult, TicketStore,
+    AssigneeFilter, Claim, ClockPositions, Created, Erasure, EventLog, EventTail, IdempotencyStore, NewTicket,
+    Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StoreError, StoreResult,
+    TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -479,19 +480,21 @@ fn erase_tx(conn: &mut Connection, key: &RequesterKey, actor: &Actor, now: Times
     Ok(erased)
 }
 
-fn purge_tx(conn: &mut Connection, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {
+fn purge_tx(conn: &mut Connection, retention_days: u32, now: Timestamp, limit: usize) -> StoreResult<Vec<TicketId>> {
     let cutoff = retention_cutoff(retention_days, now)?;
     let finals: Vec<&str> = TicketState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect();
     let tx = immediate(conn)?;
     // Decided on the indexed columns alone, so a damaged document cannot stop the purge.
     let sql = format!(
-        "SELECT id FROM tickets WHERE closed_at IS NOT NULL AND closed_at < ?1 AND state IN ({})",
+        "SELECT id FROM tickets WHERE closed_at IS NOT NULL AND closed_at < ?1 AND state IN ({}) \
+         ORDER BY closed_at, id LIMIT ?2",
         finals.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(",")
     );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let ids: Vec<String> = tx
         .prepare(&sql)
         .map_err(unavailable)?
-        .query_map([micros(cutoff)], |r| r.get(0))
+        .query_map(rusqlite::params![micros(cutoff), limit], |r| r.get(0))
         .map_err(unavailable)?
         .collect::<Result<_, _>>()
         .map_err(unavailable)?;
@@ -653,8 +656,57 @@ impl TicketStore for SqliteStore {
         self.db.call(move |c| copies_tx(c, &whose, false)).await
     }
 
-    async fn purge_closed(&self, retention_days: u32, now: Timestamp) -> StoreResult<Vec<TicketId>> {
-        let purged = self.db.call(move |c| purge_tx(c, retention_days, now)).await?;
+    async fn clock_positions(&self) -> StoreResult<ClockPositions> {
+        self.db
+            .call(|c| {
+                let mut stmt = c
+                    .prepare_cached("SELECT team, state, created_at, ticket_id FROM clock_positions")
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    })
+                    .map_err(unavailable)?;
+                let mut positions = ClockPositions::new();
+                for row in rows {
+                    let (team, state, created, id) = row.map_err(unavailable)?;
+                    positions.extend(ticket_store::clock_position(&team, &state, created, &id));
+                }
+                Ok(positions)
+            })
+            .await
+    }
+
+    async fn set_clock_position(
+        &self,
+        team: &str,
+        state: TicketState,
+        position: Option<&QueuePosition>,
+    ) -> StoreResult<()> {
+        let (team, state, position) = (team.to_owned(), state.as_str(), position.cloned());
+        self.db
+            .call(move |c| {
+                match position {
+                    Some(p) => c.execute(
+                        "INSERT INTO clock_positions (team, state, created_at, ticket_id) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (team, state) DO UPDATE SET created_at = excluded.created_at, ticket_id = excluded.ticket_id",
+                        rusqlite::params![team, state, micros(p.created_at), p.id.0],
+                    ),
+                    None => c.execute("DELETE FROM clock_positions WHERE team = ?1 AND state = ?2", [&team, state]),
+                }
+                .map_err(unavailable)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn purge_closed(&self, retention_days: u32, now: Timestamp, limit: usize) -> StoreResult<Vec<TicketId>> {
+        let purged = self.db.call(move |c| purge_tx(c, retention_days, now, limit)).await?;
         tracing::info!(purged = purged.len(), retention_days, "closed tickets purged");
         Ok(purged)
     }
@@ -702,6 +754,44 @@ impl EventLog for SqliteStore {
                     serde_json::from_str(&doc).map_err(|e| corrupt(&format!("event {seq} of ticket {id}"), &e))
                 })
                 .collect()
+            })
+            .await
+    }
+
+    /// Positions are the events' row numbers, which only grow.
+    async fn tail(&self, ticket: &TicketId, after: Option<&str>) -> StoreResult<EventTail> {
+        let id = ticket.0.clone();
+        let after: i64 = after.and_then(|p| p.parse().ok()).unwrap_or(0);
+        self.db
+            .call(move |c| {
+                let mut stmt = c
+                    .prepare_cached("SELECT seq, doc FROM events WHERE ticket_id = ?1 AND seq > ?2 ORDER BY at, seq")
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map(rusqlite::params![&id, after], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                    .map_err(unavailable)?;
+                let mut tail = EventTail { next: after.to_string(), ..EventTail::default() };
+                let mut last = after;
+                for row in rows {
+                    let (seq, doc) = row.map_err(unavailable)?;
+                    let event =
+                        serde_json::from_str(&doc).map_err(|e| corrupt(&format!("event {seq} of ticket {id}"), &e))?;
+                    tail.events.push(event);
+                    last = last.max(seq);
+                }
+                tail.next = last.to_string();
+                let mut digests = c
+                    .prepare_cached(
+                        "SELECT json_extract(doc, '$.detail.token_sha256') FROM events \
+                         WHERE ticket_id = ?1 AND json_extract(doc, '$.detail.token_sha256') IS NOT NULL",
+                    )
+                    .map_err(unavailable)?;
+                tail.digests = digests
+                    .query_map([&id], |r| r.get::<_, String>(0))
+                    .map_err(unavailable)?
+                    .collect::<Result<_, _>>()
+                    .map_err(unavailable)?;
+                Ok(tail)
             })
             .await
     }

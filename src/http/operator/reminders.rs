@@ -17,10 +17,11 @@ pub(super) async fn reminder_lookup(
     let (t, actor) = authorize(&api, &who, Endpoint::ReminderLookup, &key).await?;
     let found = api.engine.reminder_lookup(&t.id, &actor).await?;
     let may_see = |t: &Ticket| who.has(PRIVACY_ROLE) || !is_privacy(&api.engine, t);
+    let referenced = api.engine.notice_bodies(found.referenced.clone()).await?;
     Ok(Json(json!({
         "reminder": found.reminder.reference,
         "found_by": found.found_by,
-        "referenced": status(&found.referenced, may_see(&found.referenced)),
+        "referenced": status(&referenced, may_see(&referenced)),
         "others": found.others.iter().map(|o| json!({"reference": o.reference, "state": o.state})).collect::<Vec<_>>(),
     })))
 }

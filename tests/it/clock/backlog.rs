@@ -135,3 +135,52 @@ backlog_cases!(
     super::MOTO_BACKLOG,
     [newest_tickets_of_a_backlog_are_breached, the_purge_runs_when_the_deadlines_use_up_the_time]
 );
+
+/// A tick that reads one page: the next one reads on from where it stopped, so the newest
+/// tickets of a backlog larger than a tick's reading are breached a tick later, not never.
+async fn a_tick_reads_on_where_the_last_one_stopped(b: &dyn Backend) {
+    let later = now() + SignedDuration::from_hours(30 * 24);
+    let past = now() - SignedDuration::from_mins(1);
+    let size = CLOCK_PAGE + 10;
+    let backlog: Vec<Ticket> = (0..size)
+        .map(|i| waiting(20_000 - i64::try_from(i).unwrap(), if i >= size - OVERDUE { past } else { later }))
+        .collect();
+    let overdue: Vec<_> = backlog[size - OVERDUE..].iter().map(|t| t.id.clone()).collect();
+    store_all(b, backlog).await;
+    let engine = engine(b).await;
+
+    // No time: one page of the queue, the oldest.
+    let first = engine.clock_tick_within(&settings(), Duration::ZERO).await.unwrap();
+    assert_eq!((first.scanned, first.breached), (CLOCK_PAGE, 0), "{first:?}");
+    assert!(first.unfinished >= 1, "{first:?}");
+    // The next tick, no time either: the rest, with the overdue ones.
+    let second = engine.clock_tick_within(&settings(), Duration::ZERO).await.unwrap();
+    assert_eq!((second.scanned, second.breached), (10, OVERDUE), "{second:?}");
+    for id in &overdue {
+        let t = b.store().tickets.get(id).await.unwrap();
+        assert!(t.deadlines[0].breached_at.is_some(), "ticket {id} is stamped breached");
+    }
+    // Read to its end: the next tick starts again from the oldest, and new clients remember.
+    let reopened = b.reopen().await;
+    assert!(reopened.tickets.clock_positions().await.unwrap().is_empty());
+    let third = engine.clock_tick_within(&settings(), Duration::ZERO).await.unwrap();
+    assert_eq!((third.scanned, third.breached), (CLOCK_PAGE, 0), "{third:?}");
+    let kept = b.reopen().await.tickets.clock_positions().await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept.contains_key(&(TEAM.to_string(), TicketState::New)), "{kept:?}");
+}
+
+mod position {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn embedded() {
+        let backend = crate::support::backend::embedded::EmbeddedBackend::new().await;
+        super::a_tick_reads_on_where_the_last_one_stopped(&backend).await;
+    }
+
+    #[cfg(feature = "aws")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn aws() {
+        let backend = crate::support::backend::aws::MotoBackend::new().await;
+        super::a_tick_reads_on_where_the_last_one_stopped(&backend).await;
+    }
+}

@@ -637,7 +637,7 @@ async fn purge_removes_only_closed_tickets_past_retention(b: &dyn Backend) {
         p.tickets.create(&key(), t, &Actor::system()).await.unwrap();
         p.events.append(&[note(t, t.updated_at, "worked")]).await.unwrap();
     }
-    let purged = p.tickets.purge_closed(30, now()).await.unwrap();
+    let purged = p.tickets.purge_closed(30, now(), 1000).await.unwrap();
     for t in [&old_closed, &old_auto] {
         assert!(purged.contains(&t.id), "{} should be purged", t.state);
         assert!(matches!(p.tickets.get(&t.id).await, Err(StoreError::NotFound(_))));
@@ -649,7 +649,7 @@ async fn purge_removes_only_closed_tickets_past_retention(b: &dyn Backend) {
         assert_eq!(&p.tickets.get(&t.id).await.unwrap(), t);
         assert_eq!(p.events.list(&t.id).await.unwrap().len(), 2);
     }
-    assert!(p.tickets.purge_closed(30, now()).await.unwrap().iter().all(|id| !all.iter().any(|t| &t.id == id)));
+    assert!(p.tickets.purge_closed(30, now(), 1000).await.unwrap().iter().all(|id| !all.iter().any(|t| &t.id == id)));
 }
 
 async fn nothing_acknowledged_is_lost(b: &dyn Backend) {

@@ -276,20 +276,22 @@ impl Lab {
         self.done("email Q (operator answers)")
     }
 
+    /// A new chat session in Italian, on a question of the `basic_info` menu.
+    async fn new_chat(&self) -> sportello::engine::StartedChat {
+        let session = NewChatSession {
+            session_id: uuid::Uuid::new_v4().to_string(),
+            lang: Some("it".into()),
+            category: Some("basic_info".into()),
+            requester: Requester::default(),
+        };
+        self.engine.chat_start(session).await.expect("chat start")
+    }
+
     /// A chat the bot solves (B): start, one question, "resolved".
     pub async fn chat_bot(&mut self) -> FlowCalls {
         self.start();
         self.invoke("chat start");
-        let started = self
-            .engine
-            .chat_start(NewChatSession {
-                session_id: uuid::Uuid::new_v4().to_string(),
-                lang: Some("it".into()),
-                category: Some("basic_info".into()),
-                requester: Requester::default(),
-            })
-            .await
-            .expect("chat start");
+        let started = self.new_chat().await;
         let reference = started.ticket.reference.to_string();
         self.invoke("chat message (bot answers)");
         self.engine
@@ -301,6 +303,40 @@ impl Lab {
         self.run_steps().await;
         assert_eq!(self.state(&started.ticket.id).await, TicketState::AutoResolved);
         self.done("chat B (bot-solved)")
+    }
+
+    /// What a chat app's polls cost, on a chat of `turns` questions to the bot (two messages
+    /// each, after the welcome): the first poll by `after` (the whole conversation), a poll by
+    /// cursor with nothing new, and one after a new message (the user's and the bot's reply).
+    pub async fn chat_polls(&mut self, turns: usize) -> [FlowCalls; 3] {
+        self.start();
+        let started = self.new_chat().await;
+        let (reference, token) = (started.ticket.reference.to_string(), started.token);
+        for n in 0..turns {
+            self.engine
+                .chat_user_message(&reference, &token, &format!("come pago un avviso pagopa? (domanda {n})"))
+                .await
+                .expect("bot answer");
+        }
+        self.done("chat: the conversation");
+        self.start();
+        self.invoke("poll after=N");
+        let full = self.engine.chat_messages(&reference, &token, 1).await.expect("poll");
+        assert_eq!(full.next, 1 + 2 * turns);
+        let full_poll = self.done("chat poll by after=N (reads it all)");
+        self.start();
+        self.invoke("poll by cursor, nothing new");
+        let idle = self.engine.chat_poll(&reference, &token, &full.cursor).await.expect("poll");
+        assert!(idle.messages.is_empty());
+        let idle_poll = self.done("chat poll by cursor, nothing new");
+        self.engine.chat_user_message(&reference, &token, "e se ho già pagato?").await.expect("bot answer");
+        self.start();
+        self.invoke("poll by cursor, a new message");
+        let new = self.engine.chat_poll(&reference, &token, &idle.cursor).await.expect("poll");
+        assert_eq!(new.messages.len(), 2, "the user's and the bot's");
+        assert_eq!(new.messages[0].seq, full.next + 1);
+        let new_poll = self.done("chat poll by cursor, one new exchange");
+        [full_poll, idle_poll, new_poll]
     }
 
     /// A call out of the voice channel's hours: recorded as not served.

@@ -71,8 +71,19 @@ impl TicketStore for FaultyTickets {
     async fn copies_of(&self, tickets: &[Ticket]) -> StoreResult<BTreeMap<String, usize>> {
         self.inner().copies_of(tickets).await
     }
-    async fn purge_closed(&self, days: u32, now: jiff::Timestamp) -> StoreResult<Vec<TicketId>> {
-        self.inner().purge_closed(days, now).await
+    async fn clock_positions(&self) -> StoreResult<sportello::ports::ClockPositions> {
+        self.inner().clock_positions().await
+    }
+    async fn set_clock_position(
+        &self,
+        team: &str,
+        state: sportello::domain::TicketState,
+        position: Option<&sportello::ports::QueuePosition>,
+    ) -> StoreResult<()> {
+        self.inner().set_clock_position(team, state, position).await
+    }
+    async fn purge_closed(&self, days: u32, now: jiff::Timestamp, limit: usize) -> StoreResult<Vec<TicketId>> {
+        self.inner().purge_closed(days, now, limit).await
     }
     async fn queue_page(&self, query: &QueueQuery) -> StoreResult<QueuePage> {
         self.inner().queue_page(query).await
