@@ -41,15 +41,15 @@ impl Engine {
                 ),
             ));
         };
+        // A category of the rulebook, but not of this ticket's channel: well formed, wrong for this
+        // ticket (409), as opposed to a name no rulebook knows (422).
         if !book.arrives_on(category, &channel) {
-            return Err(EngineError::invalid(
-                "/category",
-                format!(
-                    "category `{to}` does not arrive on channel `{channel}` (only on {}); on `{channel}`: {}",
-                    book.channel_ids(&category.channels).join(", "),
-                    self.operator_categories(&channel).join(", ")
-                ),
-            ));
+            return Err(Refusal::Channel(format!(
+                "category `{to}` does not arrive on channel `{channel}` (only on {}); on `{channel}`: {}",
+                book.channel_ids(&category.channels).join(", "),
+                self.operator_categories(&channel).join(", ")
+            ))
+            .into());
         }
         if !FlowGuard::new(book, &channel, to).has_operator_path() {
             return Err(Refusal::Flow(format!(

@@ -115,11 +115,13 @@ impl Engine {
                     format!("unknown category `{category}`; known: {}", known.join(", ")),
                 ));
             };
+            // Another channel's (another client's) category: well formed, wrong for this caller (409).
             if !rules.arrives_on(c, &contact.channel) {
-                return Err(EngineError::invalid(
-                    "category",
-                    format!("category `{category}` does not arrive on channel `{}`", contact.channel),
-                ));
+                return Err(Refusal::Channel(format!(
+                    "category `{category}` does not arrive on channel `{}`",
+                    contact.channel
+                ))
+                .into());
             }
         }
         if contact.subject.as_ref().is_some_and(|s| s.len() > MAX_SUBJECT_BYTES) {

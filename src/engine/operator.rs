@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 pub const MAX_TEXT_BYTES: usize = 32 * 1024;
 /// Longest search text an operator may give the knowledge-base suggestions (characters).
 pub const MAX_SEARCH_CHARS: usize = 500;
+/// The most suggestions one request lists.
+pub const MAX_SUGGESTIONS: usize = 20;
 /// Open states, in the order a work queue reads them.
 const QUEUE_STATES: [TicketState; 4] =
     [TicketState::New, TicketState::TakenInCharge, TicketState::InProgress, TicketState::AwaitingResolutionNotice];
@@ -256,9 +258,10 @@ impl Engine {
                 }
                 .into());
             }
+            // A type the flow does not allow for this ticket is a refusal of the flow (409), like
+            // any other step out of its order.
             guard.check_classify(t, to).map_err(|r| match r {
-                ClassifyRefusal::Type(m) => EngineError::invalid("/ticket_type", m),
-                ClassifyRefusal::Flow(m) => Refusal::Flow(m).into(),
+                ClassifyRefusal::Type(m) | ClassifyRefusal::Flow(m) => EngineError::from(Refusal::Flow(m)),
             })?;
             let from = t.ticket_type;
             t.ticket_type = Some(to);
@@ -331,9 +334,9 @@ impl Engine {
             let mut ticket = self.ports.tickets.get(id).await?;
             check_in_charge(&ticket, actor)?;
             let guard = self.guard(&ticket)?;
+            // A known target this ticket's flow does not escalate to is a refusal of the flow (409).
             guard.check_escalate(&ticket, target_id).map_err(|r| match r {
-                EscalateRefusal::Target(m) => EngineError::invalid("/target", m),
-                EscalateRefusal::Flow(m) => Refusal::Flow(m).into(),
+                EscalateRefusal::Target(m) | EscalateRefusal::Flow(m) => EngineError::from(Refusal::Flow(m)),
             })?;
             // One read of the events serves both.
             let events = self.ports.events.list(id).await?;
@@ -415,11 +418,14 @@ impl Engine {
         }
         let targets: Vec<String> = match only {
             Some(t) if offered.iter().any(|o| o == t) => vec![t.to_string()],
+            // A name no rulebook target has is malformed (422); a target of the rulebook that this
+            // ticket's flow does not use is a refusal of the flow (409), as at escalate.
+            Some(t) if !self.rules.targets.contains_key(t) => {
+                let known: Vec<&str> = self.rules.targets.keys().map(|k| k.as_str()).collect();
+                return Err(EngineError::invalid("/target", format!("unknown target `{t}`; targets: {}", known.join(", "))));
+            }
             Some(_) => {
-                return Err(EngineError::invalid(
-                    "/target",
-                    format!("the flow escalates this ticket only to {}", offered.join(", ")),
-                ));
+                return Err(Refusal::Flow(format!("the flow escalates this ticket only to {}", offered.join(", "))).into());
             }
             None => offered,
         };
@@ -656,7 +662,7 @@ impl Engine {
         Ok(Resolution { ticket, delivery })
     }
 
-    /// Knowledge-base articles for the ticket: from the operator's search text when given (a call
+    /// Knowledge-base articles for the ticket (at most [`MAX_SUGGESTIONS`]): from the operator's search text when given (a call
     /// opened by the IVR has no text of its own), else from its subject and first message.
     pub async fn suggestions(
         &self,
@@ -683,7 +689,7 @@ impl Engine {
             }
         };
         let lang = lang.map(str::to_string).unwrap_or_else(|| detect_language(&query).to_string());
-        Ok(index.search(&query, &lang, limit.clamp(1, 20)))
+        Ok(index.search(&query, &lang, limit.clamp(1, MAX_SUGGESTIONS)))
     }
 
     /// A team's open tickets, nearest deadline first (tickets without one last, oldest first).

@@ -183,10 +183,19 @@ fn contact_of(engine: &Engine, who: &ClientIdentity, key: &str, req: &CreateTick
     let subcategory = req.subcategory.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let Some(ours) = client.map(category, subcategory) else {
         let known = client.client_categories().join(", ");
-        return Err(Problem::unprocessable(
-            "/category",
-            format!("`{category}` is not a category of client `{}`; known: {known}", who.client_id),
-        ));
+        let detail = format!("`{category}` is not a category of client `{}`; known: {known}", who.client_id);
+        // Another client's category is well formed but not this caller's (409); a name no client
+        // has is malformed (422).
+        let anothers = engine
+            .rules
+            .clients
+            .values()
+            .any(|c| c.categories.keys().any(|k| k.split('/').next().unwrap_or(k) == category));
+        return Err(if anothers {
+            Problem::refused(&crate::engine::Refusal::Channel(detail)).at("/category")
+        } else {
+            Problem::unprocessable("/category", detail)
+        });
     };
     if req.message.trim().is_empty() {
         return Err(Problem::unprocessable("/message", "the message is empty"));

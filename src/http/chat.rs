@@ -54,8 +54,10 @@ struct StartBody {
     lang: Option<String>,
     #[serde(default)]
     category: Option<String>,
+    /// Read as a value first: serde would take an array for the struct too, and a wrong type
+    /// must be refused naming the field.
     #[serde(default)]
-    requester: Option<RequesterBody>,
+    requester: Option<serde_json::Value>,
 }
 
 /// Who the app's login says the user is.
@@ -179,10 +181,20 @@ fn reference(path: Result<Path<String>, PathRejection>) -> Result<String, Proble
 }
 
 async fn start(State(state): State<AppState>, ChatJson(body): ChatJson<StartBody>) -> Result<Response, Problem> {
-    let requester = body
-        .requester
-        .map(|r| Requester { name: r.name, email: r.email, phone: r.phone, fiscal_code: r.fiscal_code })
-        .unwrap_or_default();
+    let requester = match body.requester {
+        None | Some(serde_json::Value::Null) => Requester::default(),
+        Some(value @ serde_json::Value::Object(_)) => {
+            let r: RequesterBody =
+                serde_json::from_value(value).map_err(|e| Problem::unprocessable("/requester", e.to_string()))?;
+            Requester { name: r.name, email: r.email, phone: r.phone, fiscal_code: r.fiscal_code }
+        }
+        Some(_) => {
+            return Err(Problem::unprocessable(
+                "/requester",
+                "an object with any of name, email, phone, fiscal_code (or null)",
+            ));
+        }
+    };
     let started = state
         .engine
         .chat_start(NewChatSession { session_id: body.session_id, lang: body.lang, category: body.category, requester })

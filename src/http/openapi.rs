@@ -27,7 +27,7 @@ pub fn openapi_json() -> Result<&'static serde_json::Value, &'static str> {
 }
 
 /// The document with `rules`' ids as the enums of the schemas `TeamId`, `CategoryId`,
-/// `ChatCategory`, `TargetId`, `Language` and `ClientCategory`, and its custom fields as the
+/// `ChatCategory`, `TargetId`, `Language`, `ArticleId` and `ClientCategory`, and its custom fields as the
 /// properties of `CustomFields`.
 pub fn for_rulebook(rules: &Rules) -> Result<serde_json::Value, &'static str> {
     let mut doc = openapi_json()?.clone();
@@ -40,6 +40,7 @@ pub fn for_rulebook(rules: &Rules) -> Result<serde_json::Value, &'static str> {
         ("ChatCategory", ids(on_chat.map(|(k, _)| k.as_str()).collect())),
         ("TargetId", ids(rules.targets.keys().map(|k| k.as_str()).collect())),
         ("Language", ids(rules.languages.iter().map(String::as_str).collect())),
+        ("ArticleId", ids(rules.knowledge.ids().into_keys().collect())),
     ];
     for (schema, values) in lists {
         if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{schema}")).and_then(|s| s.as_object_mut())
@@ -66,6 +67,11 @@ pub fn for_rulebook(rules: &Rules) -> Result<serde_json::Value, &'static str> {
         if let Some(schema) = doc.pointer_mut("/components/schemas/MenuDigit").and_then(|s| s.as_object_mut()) {
             schema.insert("enum".into(), digits.into());
         }
+    }
+    // The report figures a drill-down takes, from the code that parses them (not the rulebook's,
+    // but kept out of the YAML so the list is written once).
+    if let Some(schema) = doc.pointer_mut("/components/parameters/ReportFigure/schema").and_then(|s| s.as_object_mut()) {
+        schema.insert("enum".into(), crate::reports::report::Figure::names().into());
     }
     // The custom fields by name, each with its format.
     if let Some(schema) = doc.pointer_mut("/components/schemas/CustomFields").and_then(|s| s.as_object_mut()) {

@@ -49,11 +49,13 @@ impl Dim {
         }
     }
 
-    /// `channel,type` → the dimensions, each once, in the order given.
+    /// `channel,type` → the dimensions, each once, in the order given. Spaces around a name and
+    /// empty items are allowed, nothing else (the OpenAPI document's pattern for `by` says the same).
     pub fn parse_list(s: &str) -> Result<Vec<Dim>, String> {
         let mut out = Vec::new();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let dim = Dim::parse(part).ok_or_else(|| {
+        for part in s.split(',').map(|p| p.trim_matches(' ')).filter(|p| !p.is_empty()) {
+            let found = Self::ALL.into_iter().find(|d| d.as_str() == part).or((part == "ticket_type").then_some(Dim::Type));
+            let dim = found.ok_or_else(|| {
                 format!("unknown dimension `{part}`; group by any of {}", Dim::ALL.map(|d| d.as_str()).join(", "))
             })?;
             if !out.contains(&dim) {
@@ -852,73 +854,93 @@ pub struct Figure {
     pub name: String,
 }
 
+/// The period figures a drill-down takes by a fixed name, with the key each counts under.
+const PERIOD_FIGURES: [(&str, MetricKey); 21] = [
+    ("contacts", key::CONTACTS),
+    ("opened", key::CONTACTS),
+    ("out_of_hours", key::CONTACTS_OUT_OF_HOURS),
+    ("not_served", key::NOT_SERVED),
+    ("resolved", key::RESOLVED),
+    ("auto_resolved", key::AUTO_RESOLVED),
+    ("auto_closed", key::AUTO_CLOSED),
+    ("first_contact_resolved", key::FIRST_CONTACT_RESOLVED),
+    ("first_responses", key::FIRST_RESPONSES),
+    ("escalations", key::ESCALATIONS),
+    ("notices", key::NOTICES),
+    ("escalation_reminders", key::ESCALATION_REMINDERS),
+    ("reminders", key::REMINDERS),
+    ("tickets_chased", key::TICKETS_CHASED),
+    ("surveys_sent", key::SURVEYS_SENT),
+    ("bot_conversations", key::BOT_CONVERSATIONS),
+    ("bot_contained", key::BOT_CONTAINED),
+    ("bot_handed_off", key::BOT_HANDED_OFF),
+    ("bot_closed_out_of_hours", key::BOT_CLOSED_OUT_OF_HOURS),
+    ("bot_asked_back", key::BOT_ASKED_BACK),
+    ("survey_responses", key::SURVEY_RESPONSES),
+];
+
 impl Figure {
+    /// Every name [`Figure::parse`] takes, in the order the error message lists them: the
+    /// OpenAPI document's enum for `figure`.
+    pub fn names() -> Vec<String> {
+        let mut names: Vec<String> = PERIOD_FIGURES.iter().map(|(n, _)| n.to_string()).collect();
+        names.extend((1..=5).map(|r| format!("rating:{r}")));
+        names.extend(HANDOFF_REASONS.iter().map(|r| format!("handoff:{r}")));
+        for kind in DeadlineKind::ALL {
+            names.push(format!("sla_met:{}", kind.as_str()));
+            names.push(format!("sla_breached:{}", kind.as_str()));
+        }
+        names.push("open".into());
+        names.extend(OPEN_STATES.iter().map(|s| format!("open:{}", s.as_str())));
+        names.push("outstanding_escalations".into());
+        names
+    }
+
     /// The figures a drill-down takes, by the names the JSON reports use.
     pub fn parse(name: &str) -> Result<Figure, BadParameter> {
         let period = |key| Ok(Figure { cube: Cube::Period, key, name: name.to_string() });
-        match name {
-            "contacts" | "opened" => period(key::CONTACTS),
-            "out_of_hours" => period(key::CONTACTS_OUT_OF_HOURS),
-            "not_served" => period(key::NOT_SERVED),
-            "resolved" => period(key::RESOLVED),
-            "auto_resolved" => period(key::AUTO_RESOLVED),
-            "auto_closed" => period(key::AUTO_CLOSED),
-            "first_contact_resolved" => period(key::FIRST_CONTACT_RESOLVED),
-            "first_responses" => period(key::FIRST_RESPONSES),
-            "escalations" => period(key::ESCALATIONS),
-            "notices" => period(key::NOTICES),
-            "escalation_reminders" => period(key::ESCALATION_REMINDERS),
-            "reminders" => period(key::REMINDERS),
-            "tickets_chased" => period(key::TICKETS_CHASED),
-            "surveys_sent" => period(key::SURVEYS_SENT),
-            "bot_conversations" => period(key::BOT_CONVERSATIONS),
-            "bot_contained" => period(key::BOT_CONTAINED),
-            "bot_handed_off" => period(key::BOT_HANDED_OFF),
-            "bot_closed_out_of_hours" => period(key::BOT_CLOSED_OUT_OF_HOURS),
-            "bot_asked_back" => period(key::BOT_ASKED_BACK),
-            "survey_responses" => period(key::SURVEY_RESPONSES),
-            "outstanding_escalations" => Ok(Figure { cube: Cube::Open, key: key::OPEN_ESCALATIONS, name: name.into() }),
-            _ => {
-                if let Some((what, deadline)) = name.split_once(':')
-                    && let Some(kind) = DeadlineKind::parse(deadline)
-                {
-                    match what {
-                        "sla_met" => return period(kind.met()),
-                        "sla_breached" => return period(kind.breached()),
-                        _ => {}
-                    }
-                }
-                if let Some(state) = name.strip_prefix("open:")
-                    && let Some(i) = OPEN_STATES.iter().position(|s| s.as_str() == state)
-                {
-                    return Ok(Figure { cube: Cube::Open, key: key::OPEN_BASE + i as u32, name: name.into() });
-                }
-                if name == "open" {
-                    return Ok(Figure { cube: Cube::Open, key: key::OPEN_BASE, name: name.into() });
-                }
-                if let Some(reason) = name.strip_prefix("handoff:")
-                    && HANDOFF_REASONS.contains(&reason)
-                {
-                    return period(super::metric::handoff_reason_key(reason));
-                }
-                if let Some(rating) = name.strip_prefix("rating:").and_then(|r| r.parse::<u32>().ok())
-                    && (1..=5).contains(&rating)
-                {
-                    return period(key::RATING_BASE + rating);
-                }
-                Err(BadParameter::new(
-                    "figure",
-                    format!(
-                        "unknown figure `{name}`; use one of contacts, out_of_hours, not_served, resolved, \
-                         auto_resolved, auto_closed, first_contact_resolved, first_responses, escalations, notices, \
-                         escalation_reminders, reminders, tickets_chased, surveys_sent, survey_responses, \
-                         rating:<1-5>, bot_conversations, bot_contained, bot_handed_off, bot_closed_out_of_hours, \
-                         bot_asked_back, handoff:<reason>, sla_met:<deadline>, sla_breached:<deadline>, open, \
-                         open:<state>, outstanding_escalations"
-                    ),
-                ))
+        if let Some((_, key)) = PERIOD_FIGURES.iter().find(|(n, _)| *n == name) {
+            return period(*key);
+        }
+        if name == "outstanding_escalations" {
+            return Ok(Figure { cube: Cube::Open, key: key::OPEN_ESCALATIONS, name: name.into() });
+        }
+        if let Some((what, deadline)) = name.split_once(':')
+            && let Some(kind) = DeadlineKind::parse(deadline)
+        {
+            match what {
+                "sla_met" => return period(kind.met()),
+                "sla_breached" => return period(kind.breached()),
+                _ => {}
             }
         }
+        if let Some(state) = name.strip_prefix("open:")
+            && let Some(i) = OPEN_STATES.iter().position(|s| s.as_str() == state)
+        {
+            return Ok(Figure { cube: Cube::Open, key: key::OPEN_BASE + i as u32, name: name.into() });
+        }
+        if name == "open" {
+            return Ok(Figure { cube: Cube::Open, key: key::OPEN_BASE, name: name.into() });
+        }
+        if let Some(reason) = name.strip_prefix("handoff:")
+            && HANDOFF_REASONS.contains(&reason)
+        {
+            return period(super::metric::handoff_reason_key(reason));
+        }
+        // Exactly one digit: `rating:01` or `rating:+1` are not names of the figure.
+        if let Some(rating) = name.strip_prefix("rating:").filter(|r| r.len() == 1).and_then(|r| r.parse::<u32>().ok())
+            && (1..=5).contains(&rating)
+        {
+            return period(key::RATING_BASE + rating);
+        }
+        Err(BadParameter::new(
+            "figure",
+            format!(
+                "unknown figure `{name}`; use one of {}, rating:<1-5>, handoff:<reason>, sla_met:<deadline>, \
+                 sla_breached:<deadline>, open, open:<state>, outstanding_escalations",
+                PERIOD_FIGURES.map(|(n, _)| n).join(", ")
+            ),
+        ))
     }
 
     /// Whether a key of the figure's cube (or of the slim cube, for a period figure) counts in

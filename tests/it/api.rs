@@ -132,6 +132,11 @@ async fn the_client_tree_maps_subcategories_and_refuses_unknown_categories() {
     let r = a.post(&a.io_key, Some("k-unknown"), &body).await;
     r.assert_problem(422, Some("/category"), "`io_pagamenti` is not a category of client `io`");
     assert!(r.body["detail"].as_str().unwrap().contains("io_notifiche_send"), "lists the known ones: {}", r.text);
+    // The checkout's category from the IO app: well formed, but another client's (409, not 422).
+    body["category"] = json!("pagamento");
+    let r = a.post(&a.io_key, Some("k-anothers"), &body).await;
+    r.assert_problem(409, Some("/category"), "`pagamento` is not a category of client `io`");
+    assert_eq!(r.body["type"], "/problems/channel", "{}", r.text);
 
     let privacy = json!({"category": "io_privacy", "subcategory": "privacy_violazione_dati", "message": "Vedo i dati di un altro"});
     let r = a.post(&a.io_key, Some("k-privacy"), &privacy).await;

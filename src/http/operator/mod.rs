@@ -16,6 +16,7 @@ pub mod reports;
 
 use crate::domain::{Ticket, TicketId, TicketReference, TicketType};
 use crate::engine::{Engine, EngineError, EscalationSettings};
+use crate::engine::operator::MAX_SUGGESTIONS;
 use crate::http::operator_auth::{Authenticator, Endpoint, OperatorIdentity, unauthorized};
 use crate::http::{ApiJson, MAX_BODY_BYTES, Problem};
 use crate::knowledge::search::LazyIndex;
@@ -338,8 +339,11 @@ async fn suggestions(
     {
         return Err(Problem::unprocessable("lang", format!("languages: {}", api.engine.rules.languages.join(", "))));
     }
-    let hits =
-        api.engine.suggestions(&api.knowledge, &t.id, q.q.as_deref(), q.lang.as_deref(), q.limit.unwrap_or(5)).await?;
+    let limit = q.limit.unwrap_or(5);
+    if !(1..=MAX_SUGGESTIONS).contains(&limit) {
+        return Err(Problem::unprocessable("limit", format!("1 to {MAX_SUGGESTIONS}")));
+    }
+    let hits = api.engine.suggestions(&api.knowledge, &t.id, q.q.as_deref(), q.lang.as_deref(), limit).await?;
     let items: Vec<Value> = hits
         .iter()
         .map(|h| json!({"id": h.id, "lang": h.lang, "title": h.title, "score": h.score, "excerpt": h.excerpt}))

@@ -142,7 +142,8 @@ async fn a_specialist_request_waits_for_the_signed_notice() {
             Some(json!({"target": "pagopa_privacy", "summary": "s"})),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A target of the rulebook, but not of this ticket's flow: refused by the flow (409).
+    assert_eq!((status, p["type"].as_str()), (StatusCode::CONFLICT, Some("/problems/flow")), "{p}");
     assert!(p["detail"].as_str().unwrap().contains("pagopa_specialists, third_parties"), "{p}");
 
     // To PagoPA's specialists by queue, and to the third party by e-mail.
@@ -291,8 +292,8 @@ async fn wrong_actions_say_what_the_flow_allows() {
 
     let (status, p) =
         d.call(Role::Operator, Method::POST, &format!("{base}/classify"), Some(json!({"ticket_type": "A"}))).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(p["field"], "/ticket_type");
+    // A type of the rulebook that this ticket's flow does not allow: refused by the flow (409).
+    assert_eq!((status, p["type"].as_str()), (StatusCode::CONFLICT, Some("/problems/flow")), "{p}");
     assert_eq!(p["detail"], "the rulebook classifies category `basic_info` on channel `email` only as Q");
     let (status, p) =
         d.call(Role::Operator, Method::POST, &format!("{base}/classify"), Some(json!({"ticket_type": "Z"}))).await;
@@ -503,7 +504,8 @@ async fn the_operator_confirms_or_changes_the_category() {
     );
     assert!(!detail.contains("bot"), "the bot category is chat only: {detail}");
     let (status, p) = d.call(Role::Operator, Method::POST, &format!("{base}/categorize"), cat("bot")).await;
-    assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/category")), "{p}");
+    // Another channel's category: well formed, wrong for this ticket (409).
+    assert_eq!((status, p["type"].as_str()), (StatusCode::CONFLICT, Some("/problems/channel")), "{p}");
     assert!(p["detail"].as_str().unwrap().contains("does not arrive on channel `email`"), "{p}");
     let (status, p) = d.call(Role::Operator, Method::POST, &format!("{base}/categorize"), cat(&"x".repeat(5000))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
@@ -783,6 +785,15 @@ async fn free_text_leaves_only_for_targets_cleared_for_it_and_the_preview_shows_
             Method::POST,
             &format!("{base}/escalation-preview"),
             Some(json!({"target": "pagopa_privacy"})),
+        )
+        .await;
+    assert_eq!((status, p["type"].as_str()), (StatusCode::CONFLICT, Some("/problems/flow")), "{p}");
+    let (status, p) = d
+        .call(
+            Role::Operator,
+            Method::POST,
+            &format!("{base}/escalation-preview"),
+            Some(json!({"target": "no_such_target"})),
         )
         .await;
     assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/target")), "{p}");
