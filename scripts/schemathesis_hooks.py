@@ -101,3 +101,17 @@ def map_case(ctx, case):
         # A poll goes by `cursor` or by `after`, not both (docs/chat.md).
         query.pop("after")
     return case
+
+
+@schemathesis.hook("map_case")
+def agreeing_payment_fields(ctx, case):
+    """The default rulebook's `rpt_id`, given with `creditor_fiscal_code` and `notice_code`, must be
+    those two joined (docs/openapi.yaml, `CustomFields`): positive cases are made to agree."""
+    if case.meta is None or case.meta.generation.mode != "positive" or case.operation.path != "/api/v1/tickets":
+        return case
+    fields = case.body.get("fields") if isinstance(case.body, dict) else None
+    if isinstance(fields, dict) and all(isinstance(fields.get(k), str) for k in ("rpt_id", "creditor_fiscal_code", "notice_code")):
+        creditor, notice = fields["creditor_fiscal_code"].strip(), fields["notice_code"].strip()
+        if creditor and notice:
+            fields["rpt_id"] = creditor + notice
+    return case

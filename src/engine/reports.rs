@@ -33,8 +33,14 @@ impl ListCursor {
     pub fn parse(s: &str) -> Result<ListCursor, EngineError> {
         let bad = || EngineError::invalid("after", "pass back the `next` of the previous page");
         let (day, ticket) = s.split_once('/').ok_or_else(bad)?;
+        // Only YYYY-MM-DD (jiff also reads other ISO 8601 forms, which no `next` is).
+        if day.len() != 10 {
+            return Err(bad());
+        }
         let day: Date = day.parse().map_err(|_| bad())?;
-        if ticket.is_empty() || ticket.len() > 64 {
+        // Ticket ids are UUIDs; the OpenAPI document's pattern for `after` says the same.
+        let id_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+        if ticket.is_empty() || ticket.len() > 64 || !ticket.chars().all(id_char) {
             return Err(bad());
         }
         Ok(ListCursor { day, ticket: TicketId(ticket.to_string()) })

@@ -237,7 +237,8 @@ async fn poll(
     for pair in query.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=').unwrap_or((pair, "")) {
             ("after", value) => {
-                after = Some(value.parse::<usize>().map_err(|_| {
+                // At most u32::MAX, as the OpenAPI document declares (no chat is that long).
+                after = Some(value.parse::<u32>().map(|n| n as usize).map_err(|_| {
                     Problem::unprocessable("after", "`after` is the number of the last message seen (0 for all)")
                 })?);
             }

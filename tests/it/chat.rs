@@ -434,12 +434,27 @@ async fn bad_input_gets_a_located_problem_never_a_500() {
         None,
     );
     problem(&start(json!({"lang": "it"})).await, StatusCode::UNPROCESSABLE_ENTITY, None);
+    // A requester of another type than an object (serde alone would read an array as one).
+    for wrong in [json!([null, null]), json!("RSSMRA80A01H501U"), json!(7)] {
+        problem(
+            &start(json!({"session_id": session_id(), "requester": wrong})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/requester"),
+        );
+    }
+    problem(
+        &start(json!({"session_id": session_id(), "requester": {"email": 5}})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("/requester"),
+    );
     let r = app.send(Request::post("/chat/sessions").body(Body::from("session_id=1")).unwrap()).await;
     problem(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("Content-Type"));
 
     // Polling with a bad cursor; a method the route does not serve.
     let r = app.call(Method::GET, &format!("{messages}?after=-1"), Some(&s.token), None).await;
     problem(&r, StatusCode::UNPROCESSABLE_ENTITY, Some("after"));
+    let r = app.call(Method::GET, &format!("{messages}?after=0&cursor=1.0.abc"), Some(&s.token), None).await;
+    problem(&r, StatusCode::UNPROCESSABLE_ENTITY, Some("cursor"));
     let r = app.call(Method::DELETE, &messages, Some(&s.token), None).await;
     problem(&r, StatusCode::METHOD_NOT_ALLOWED, None);
 

@@ -605,6 +605,13 @@ async fn suggestions_search_the_operators_text_when_given() {
     assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("q")), "{p}");
     let ok500 = d.call(Role::Operator, Method::GET, &format!("{base}?q={}", "a".repeat(500)), None).await;
     assert_eq!(ok500.0, StatusCode::OK, "{}", ok500.1);
+    // `limit` is 1 to 20, as the OpenAPI document says: more is refused, not cut silently.
+    for bad in ["0", "21", "100000"] {
+        let (status, p) = d.call(Role::Operator, Method::GET, &format!("{base}?limit={bad}"), None).await;
+        assert_eq!((status, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("limit")), "{bad}: {p}");
+    }
+    let twenty = ok(d.call(Role::Operator, Method::GET, &format!("{base}?limit=20"), None).await);
+    assert!(twenty["suggestions"].as_array().unwrap().len() <= 20, "{twenty}");
 }
 
 /// A signed notice names the escalation it answers and settles that one, once: replayed within

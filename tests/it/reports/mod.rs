@@ -279,6 +279,16 @@ async fn bad_parameters_are_named() {
         ("/operator/reports/tickets?figure=happiness", "figure", ""),
         ("/operator/reports/tickets?figure=resolved&after=yesterday", "after", "`next`"),
         ("/operator/reports/tickets?figure=resolved&limit=0", "limit", "1 to"),
+        // Exactly what the OpenAPI document's pattern for `by` and enum for `figure` allow.
+        ("/operator/reports/overview?by=channel,%09type", "by", "unknown dimension"),
+        ("/operator/reports/overview?by=CHANNEL", "by", "unknown dimension"),
+        ("/operator/reports/tickets?figure=rating:01", "figure", "unknown figure"),
+        ("/operator/reports/tickets?figure=rating:%2B1", "figure", "unknown figure"),
+        ("/operator/reports/tickets?figure=", "figure", "unknown figure"),
+        ("/operator/reports/overview?period=day&from=2026-12-01", "from", "not both"),
+        ("/operator/reports/overview?to=2026-12-01", "from", "needs a `from`"),
+        ("/operator/reports/tickets?figure=open&period=day", "period", "give `age`"),
+        ("/operator/reports/tickets?figure=resolved&age=today", "age", "give a period"),
     ];
     for (path, field, says) in cases {
         let (status, ct, body) = get(&d, Role::Supervisor, path, None).await;
@@ -291,6 +301,25 @@ async fn bad_parameters_are_named() {
     let (status, _, body) = get(&d, Role::Supervisor, "/operator/reports/overview?colour=red", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("colour"), "{body}");
+    // Spaces around names and empty items are what the pattern allows, and are taken.
+    let (status, _, body) = get(&d, Role::Supervisor, "/operator/reports/overview?by=%20channel%20,,ticket_type", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// The document served at /openapi.json lists every figure a drill-down takes, and each one it
+/// lists is taken (period figures with a period, open ones with no period).
+#[tokio::test]
+async fn every_figure_the_document_lists_is_taken() {
+    let d = TestApp::new();
+    let doc = sportello::http::openapi::for_rulebook(&d.engine.rules).unwrap();
+    let figures = doc.pointer("/components/parameters/ReportFigure/schema/enum").and_then(Value::as_array).unwrap();
+    assert!(figures.len() > 40, "{figures:?}");
+    for figure in figures {
+        let name = figure.as_str().unwrap();
+        let path = format!("/operator/reports/tickets?figure={}", name.replace(':', "%3A"));
+        let (status, _, body) = get(&d, Role::Supervisor, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
 }
 
 #[tokio::test]
