@@ -6,6 +6,7 @@ generated positive requests are valid ones. Inbound mail is a raw RFC 822 messag
 schemathesis has no serializer for: a generated string is sent as its bytes."""
 import datetime
 import re
+import uuid
 
 import schemathesis
 from hypothesis import strategies as st
@@ -105,10 +106,14 @@ def map_case(ctx, case):
 
 @schemathesis.hook("map_case")
 def agreeing_payment_fields(ctx, case):
-    """The default rulebook's `rpt_id`, given with `creditor_fiscal_code` and `notice_code`, must be
+    """A fresh Idempotency-Key for each positive ticket. The default rulebook's `rpt_id`, given with `creditor_fiscal_code` and `notice_code`, must be
     those two joined (docs/openapi.yaml, `CustomFields`): positive cases are made to agree."""
     if case.meta is None or case.meta.generation.mode != "positive" or case.operation.path != "/api/v1/tickets":
         return case
+    # A key names one request: sent again with another body it is refused (422, as the IETF
+    # Idempotency-Key draft says), which no schema can express; each positive case gets its own.
+    if isinstance(case.headers, dict) and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = f"st-{uuid.uuid4()}"
     fields = case.body.get("fields") if isinstance(case.body, dict) else None
     if isinstance(fields, dict) and all(isinstance(fields.get(k), str) for k in ("rpt_id", "creditor_fiscal_code", "notice_code")):
         creditor, notice = fields["creditor_fiscal_code"].strip(), fields["notice_code"].strip()

@@ -127,7 +127,9 @@ impl PollCursor {
 
     fn decode(text: &str) -> Option<Self> {
         let mut parts = text.splitn(3, '.');
-        let seen = parts.next()?.parse().ok()?;
+        // At most 9 digits, as the OpenAPI document's pattern says (no chat has a billion messages).
+        let seen = parts.next().filter(|s| (1..=9).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))?;
+        let seen = seen.parse().ok()?;
         let handed_off = match parts.next()? {
             "0" => false,
             "1" => true,

@@ -212,6 +212,7 @@ async fn the_local_server_serves_the_document_as_yaml_and_json() {
         ("TargetId", "enum"),
         ("Language", "enum"),
         ("ClientCategory", "enum"),
+        ("ArticleId", "enum"),
         ("MenuDigit", "enum"),
         ("MenuKey", "pattern"),
         ("CustomFields", "properties"),
@@ -220,5 +221,9 @@ async fn the_local_server_serves_the_document_as_yaml_and_json() {
     }
     schemas["CustomFields"]["additionalProperties"] =
         document()["components"]["schemas"]["CustomFields"]["additionalProperties"].clone();
+    // The report figures, listed from the code that parses them.
+    let figure = without_ids.pointer_mut("/components/parameters/ReportFigure/schema").unwrap();
+    assert!(figure["enum"].as_array().is_some_and(|e| e.iter().any(|f| f == "sla_breached:resolution")), "{figure}");
+    figure.as_object_mut().unwrap().remove("enum");
     assert_eq!(&without_ids, document());
 }

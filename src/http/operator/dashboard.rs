@@ -384,7 +384,7 @@ pub async fn render_tickets(
         let Query(q) = q.map_err(|e| crate::http::Problem::bad_request(e.body_text()))?;
         let (drill, period, age) = drill_down(api, &q, scope)?;
         let after = q.after.as_deref().map(ListCursor::parse).transpose()?;
-        let limit = q.limit.unwrap_or(100).clamp(1, crate::engine::reports::MAX_LISTED);
+        let limit = super::reports::listed_limit(&q)?;
         let page = api.engine.report_tickets(&drill, after.as_ref(), limit).await?;
         Ok::<_, crate::http::Problem>((q, drill, period, age, page))
     };

@@ -260,6 +260,16 @@ struct TicketList<'a> {
     next: Option<String>,
 }
 
+/// How many tickets a page lists: 1 to [`crate::engine::reports::MAX_LISTED`], 100 when not
+/// said; more is refused (JSON and the dashboard alike), as the OpenAPI document declares.
+pub(super) fn listed_limit(q: &ReportQuery) -> Result<usize, Problem> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=crate::engine::reports::MAX_LISTED).contains(&limit) {
+        return Err(Problem::unprocessable("limit", format!("1 to {}", crate::engine::reports::MAX_LISTED)));
+    }
+    Ok(limit)
+}
+
 /// The drill-down a query describes: the figure, its days (a period, or an age bucket of the
 /// open cube), the group's values, and who is asking.
 pub fn drill_down(
@@ -310,10 +320,7 @@ async fn tickets(
     let format = format(&q, &headers)?;
     let (drill, period, age) = drill_down(&api, &q, scope)?;
     let after = q.after.as_deref().map(ListCursor::parse).transpose()?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=crate::engine::reports::MAX_LISTED).contains(&limit) {
-        return Err(Problem::unprocessable("limit", format!("1 to {}", crate::engine::reports::MAX_LISTED)));
-    }
+    let limit = listed_limit(&q)?;
     let page = api.engine.report_tickets(&drill, after.as_ref(), limit).await?;
     let list = TicketList {
         report: "tickets",
