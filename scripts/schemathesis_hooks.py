@@ -112,8 +112,9 @@ def agreeing_payment_fields(ctx, case):
         return case
     # A key names one request: sent again with another body it is refused (422, as the IETF
     # Idempotency-Key draft says), which no schema can express; each positive case gets its own.
-    if isinstance(case.headers, dict) and "Idempotency-Key" in case.headers:
-        case.headers["Idempotency-Key"] = f"st-{uuid.uuid4()}"
+    for name in list(case.headers or {}):
+        if name.lower() == "idempotency-key":
+            case.headers[name] = f"st-{uuid.uuid4()}"
     fields = case.body.get("fields") if isinstance(case.body, dict) else None
     if isinstance(fields, dict) and all(isinstance(fields.get(k), str) for k in ("rpt_id", "creditor_fiscal_code", "notice_code")):
         creditor, notice = fields["creditor_fiscal_code"].strip(), fields["notice_code"].strip()
