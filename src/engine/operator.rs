@@ -422,10 +422,15 @@ impl Engine {
             // ticket's flow does not use is a refusal of the flow (409), as at escalate.
             Some(t) if !self.rules.targets.contains_key(t) => {
                 let known: Vec<&str> = self.rules.targets.keys().map(|k| k.as_str()).collect();
-                return Err(EngineError::invalid("/target", format!("unknown target `{t}`; targets: {}", known.join(", "))));
+                return Err(EngineError::invalid(
+                    "/target",
+                    format!("unknown target `{t}`; targets: {}", known.join(", ")),
+                ));
             }
             Some(_) => {
-                return Err(Refusal::Flow(format!("the flow escalates this ticket only to {}", offered.join(", "))).into());
+                return Err(
+                    Refusal::Flow(format!("the flow escalates this ticket only to {}", offered.join(", "))).into()
+                );
             }
             None => offered,
         };

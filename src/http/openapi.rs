@@ -70,7 +70,8 @@ pub fn for_rulebook(rules: &Rules) -> Result<serde_json::Value, &'static str> {
     }
     // The report figures a drill-down takes, from the code that parses them (not the rulebook's,
     // but kept out of the YAML so the list is written once).
-    if let Some(schema) = doc.pointer_mut("/components/parameters/ReportFigure/schema").and_then(|s| s.as_object_mut()) {
+    if let Some(schema) = doc.pointer_mut("/components/parameters/ReportFigure/schema").and_then(|s| s.as_object_mut())
+    {
         schema.insert("enum".into(), crate::reports::report::Figure::names().into());
     }
     // The custom fields by name, each with its format.

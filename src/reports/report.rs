@@ -54,7 +54,8 @@ impl Dim {
     pub fn parse_list(s: &str) -> Result<Vec<Dim>, String> {
         let mut out = Vec::new();
         for part in s.split(',').map(|p| p.trim_matches(' ')).filter(|p| !p.is_empty()) {
-            let found = Self::ALL.into_iter().find(|d| d.as_str() == part).or((part == "ticket_type").then_some(Dim::Type));
+            let found =
+                Self::ALL.into_iter().find(|d| d.as_str() == part).or((part == "ticket_type").then_some(Dim::Type));
             let dim = found.ok_or_else(|| {
                 format!("unknown dimension `{part}`; group by any of {}", Dim::ALL.map(|d| d.as_str()).join(", "))
             })?;

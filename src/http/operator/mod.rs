@@ -15,8 +15,8 @@ mod reminders;
 pub mod reports;
 
 use crate::domain::{Ticket, TicketId, TicketReference, TicketType};
-use crate::engine::{Engine, EngineError, EscalationSettings};
 use crate::engine::operator::MAX_SUGGESTIONS;
+use crate::engine::{Engine, EngineError, EscalationSettings};
 use crate::http::operator_auth::{Authenticator, Endpoint, OperatorIdentity, unauthorized};
 use crate::http::{ApiJson, MAX_BODY_BYTES, Problem};
 use crate::knowledge::search::LazyIndex;

@@ -302,7 +302,8 @@ async fn bad_parameters_are_named() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("colour"), "{body}");
     // Spaces around names and empty items are what the pattern allows, and are taken.
-    let (status, _, body) = get(&d, Role::Supervisor, "/operator/reports/overview?by=%20channel%20,,ticket_type", None).await;
+    let (status, _, body) =
+        get(&d, Role::Supervisor, "/operator/reports/overview?by=%20channel%20,,ticket_type", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
