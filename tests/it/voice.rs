@@ -134,6 +134,11 @@ async fn a_connect_contact_flow_event_gets_the_flat_map_connect_reads() {
     event2["Details"]["ContactData"]["Attributes"] = Value::Null;
     event2["Details"]["Parameters"] = Value::Null;
     assert_eq!(v.connect(&event2).await.status, 200);
+    // An endpoint that is not an object is refused, not read as an unknown caller.
+    let mut wrong = event2.clone();
+    wrong["Details"]["ContactData"]["CustomerEndpoint"] = json!([{"Address": "+390612345678"}]);
+    let r = v.connect(&wrong).await;
+    assert_eq!(r.status, 422, "{}", r.text);
 
     // A flow locale the rulebook does not speak is no caller's choice: the default language.
     event2["Details"]["ContactData"]["ContactId"] = json!("third-contact");
