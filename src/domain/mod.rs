@@ -4,6 +4,7 @@
 pub mod codes;
 pub mod event;
 pub mod lifecycle;
+pub mod notice;
 pub mod ticket;
 pub mod types;
 

@@ -27,6 +27,7 @@ mod sweep;
 mod triage;
 pub mod webhook;
 
+pub use crate::domain::notice::{INLINE_NOTICE_BYTES, notice_body, with_notice_bodies};
 pub use answer::{AnswerDelivery, DELIVER_ANSWER, MAX_GIVEN_BY_CHARS, Resolution};
 pub use chat::{ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
 pub use clock::{Alarm, CLOCK_BUDGET, CLOCK_PAGE, CLOCK_PARALLEL, ClockReport, deadline_start};
@@ -36,7 +37,7 @@ pub use erasure::{ErasableTicket, Erased, ErasurePreview, LegalHold};
 pub use flow_guard::FlowGuard;
 pub use incidents::{CheckedIncidents, INCIDENT_BATCH, INCIDENT_PAGE_BUDGET, INCIDENT_PARALLEL, INCIDENT_RESOLVED};
 pub use intake::{NewContact, validate_fields};
-pub use notices::{INLINE_NOTICE_BYTES, NoticeRoute, notice_body, with_notice_bodies};
+pub use notices::NoticeRoute;
 pub use operator::{Escalated, EscalationPreview, EscalationSettings, TicketView, Withheld};
 pub use refusal::Refusal;
 pub use reminder::{CHECK_REFERENCED, FoundBy, ReminderLookup};

@@ -203,7 +203,7 @@ impl Engine {
                  again saying how (`given_by`); {expected_next}"
             );
         }
-        let ticket = super::notices::with_notice_bodies(ticket, &events);
+        let ticket = crate::domain::notice::with_notice_bodies(ticket, &events);
         Ok(TicketView { ticket, events, expected_next, classify_types, escalation_targets })
     }
 

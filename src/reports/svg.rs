@@ -31,6 +31,12 @@ const INK: &str = "#17324d";
 const BAR: &str = "#0066cc";
 const GRID: &str = "#c5cfd9";
 
+/// `img` for a picture; `group` when its bars are links, since an image's content is hidden
+/// from assistive technology and its links would be unreachable (axe: nested-interactive).
+fn chart_role(rows: &[Bar]) -> &'static str {
+    if rows.iter().any(|r| r.href.is_some()) { "group" } else { "img" }
+}
+
 fn link(bar: &Bar, inner: &str) -> String {
     let name = escape(&format!("{}: {}", bar.label, bar.shown));
     match &bar.href {
@@ -45,8 +51,9 @@ pub fn bars(id: &str, title: &str, description: &str, rows: &[Bar], max: f64) ->
     let (label_w, bar_w, value_w, row_h) = (190.0, 360.0, 170.0, 30.0);
     let width = label_w + bar_w + value_w;
     let height = 12.0 + row_h * rows.len().max(1) as f64;
+    let role = chart_role(rows);
     let mut svg = format!(
-        "<svg id=\"{id}\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {width} {height}\" \
+        "<svg id=\"{id}\" role=\"{role}\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {width} {height}\" \
          width=\"100%\" style=\"max-width:{width}px\" xmlns=\"http://www.w3.org/2000/svg\" \
          font-family=\"system-ui, sans-serif\" font-size=\"14\">\
          <title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>",
@@ -85,8 +92,9 @@ pub fn columns(id: &str, title: &str, description: &str, columns: &[Bar]) -> Str
     let width = left + col_w * columns.len().max(1) as f64 + 10.0;
     let height = top + plot_h + bottom;
     let max = columns.iter().map(|c| c.value).fold(0.0, f64::max);
+    let role = chart_role(columns);
     let mut svg = format!(
-        "<svg id=\"{id}\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {width} {height}\" \
+        "<svg id=\"{id}\" role=\"{role}\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {width} {height}\" \
          width=\"100%\" style=\"max-width:{width}px\" xmlns=\"http://www.w3.org/2000/svg\" \
          font-family=\"system-ui, sans-serif\" font-size=\"12\">\
          <title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>\
@@ -137,7 +145,7 @@ mod tests {
             Bar { label: "<A>".into(), value: 1.5, shown: "150%".into(), href: None },
         ];
         let svg = bars("sla", "SLA", "Share met", &rows, 1.0);
-        assert!(svg.contains("role=\"img\"") && svg.contains("<title id=\"sla-t\">SLA</title>"), "{svg}");
+        assert!(svg.contains("role=\"group\"") && svg.contains("<title id=\"sla-t\">SLA</title>"), "{svg}");
         assert!(svg.contains("aria-label=\"Q: 90.0%\"") && svg.contains("href=\"/x?a=1&amp;b=2\""), "{svg}");
         assert!(svg.contains("&lt;A&gt;") && !svg.contains("<A>"), "escaped: {svg}");
         assert!(svg.contains("width=\"360.0\" height=\"20\" fill=\"#0066cc\""), "capped at full width: {svg}");

@@ -359,3 +359,26 @@ def test_the_privacy_team_erases_a_requesters_data_after_the_preview_and_not_und
     other = new_page()
     sign_in(other, sportello, "op-101")
     expect(other.get_by_role("link", name="Cancellazione dati")).to_have_count(0)
+
+
+def test_a_supervisor_reads_the_reports_on_the_console_and_opens_the_tickets_behind_a_figure(sportello, new_page):
+    reference = sportello.mail("Ricevuta mancante", "Non trovo la ricevuta del pagamento di ieri.")
+    # First level has no reports: no link, and the page says why.
+    operator = new_page()
+    sign_in(operator, sportello, "op-101")
+    expect(operator.get_by_role("link", name="Report", exact=True)).to_have_count(0)
+
+    supervisor = new_page()
+    sign_in(supervisor, sportello, "sup-301")
+    supervisor.get_by_role("link", name="Report", exact=True).click()
+    expect(supervisor.get_by_role("heading", level=1, name=re.compile(r"^Reports: "))).to_be_visible()
+    expect(supervisor.get_by_role("heading", name="At a glance")).to_be_visible()
+    expect(supervisor.get_by_role("group", name=re.compile("Open tickets by age"))).to_be_visible()
+    look(supervisor, "reports-dashboard")
+
+    # A bar of the backlog is a link to the tickets behind it, and each to its page.
+    supervisor.get_by_role("link", name=re.compile(r": [1-9]\d* open$")).first.click()
+    expect(supervisor.get_by_role("heading", level=1, name=re.compile("^Tickets behind"))).to_be_visible()
+    look(supervisor, "reports-tickets-behind-a-figure")
+    supervisor.get_by_role("link", name=reference).click()
+    expect(supervisor.get_by_role("heading", level=1, name=f"Ticket {reference}")).to_be_visible()

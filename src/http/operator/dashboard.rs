@@ -4,9 +4,9 @@
 //! supervisors and admins, and privacy operators for the privacy team's figures.
 
 use super::OperatorApi;
-use crate::http::operator_auth::OperatorIdentity;
 use super::reports::{ReportQuery, drill_down, scope};
 use crate::engine::reports::ListCursor;
+use crate::http::operator_auth::OperatorIdentity;
 use crate::reports::TimeStats;
 use crate::reports::report::{AgeBucket, Figures, shown};
 use crate::reports::svg::{Bar, bars, columns, escape};

@@ -365,7 +365,7 @@ async fn the_dashboard_draws_the_period_and_links_every_figure_to_its_tickets() 
     std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/reports/dashboard.html"), &html).unwrap();
     // Charts are images with a title and a description; values are text, not colour.
     assert_eq!(html.matches("<svg").count(), 5, "per day, two SLA charts, the bot's hand-offs, backlog");
-    assert!(html.contains("role=\"img\" aria-labelledby=\"contacts-per-day-t contacts-per-day-d\""), "{html}");
+    assert!(html.contains("role=\"group\" aria-labelledby=\"contacts-per-day-t contacts-per-day-d\""), "{html}");
     assert!(html.contains("10 contacts over 31 days; the busiest day was 2026-12-02 with 8."), "{html}");
     assert!(html.contains("aria-label=\"02/12: 8 contacts\""), "{html}");
     assert!(html.contains(

@@ -1,8 +1,8 @@
 use super::Backend;
 use async_trait::async_trait;
 use sportello::adapters::embedded::{Db, OutboxMailer, SqliteQueue, SqliteReports};
-use sportello::engine::Ports;
 use sportello::domain::TicketId;
+use sportello::engine::Ports;
 use sportello::ports::{EscalationRoute, ReportStore, StepQueue};
 use sportello::reports::Projector;
 use std::path::PathBuf;
