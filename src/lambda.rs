@@ -473,8 +473,7 @@ const STEP_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
 fn clock_budget(deadline_ms: u64) -> std::time::Duration {
     const AFTER_DEADLINES: std::time::Duration = std::time::Duration::from_secs(15);
     const AT_LEAST: std::time::Duration = std::time::Duration::from_secs(5);
-    let now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0);
-    let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    let left = crate::engine::budget::lambda_time_left(deadline_ms);
     left.saturating_sub(AFTER_DEADLINES).clamp(AT_LEAST, crate::engine::CLOCK_BUDGET)
 }
 

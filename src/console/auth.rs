@@ -104,7 +104,7 @@ impl FromRequestParts<Console> for Desk {
 }
 
 /// Checks a form's CSRF token against the session, and that the request comes from this site.
-pub fn check_form(console: &Console, desk: &Desk, headers: &HeaderMap, token: Option<&str>) -> Result<(), Response> {
+fn check_form(console: &Console, desk: &Desk, headers: &HeaderMap, token: Option<&str>) -> Result<(), Response> {
     if same_origin(headers) && console.key.csrf_ok(&desk.session.sid, token.unwrap_or_default()) {
         Ok(())
     } else {
@@ -129,14 +129,20 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// A form's fields, or a readable page for a body that is not one (too large, not a form).
-pub fn read_form(
+/// A posted form, read and then checked against its CSRF token and origin; the page that refuses
+/// it otherwise.
+pub fn checked_form(
+    console: &Console,
     desk: &Desk,
+    headers: &HeaderMap,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Result<HashMap<String, String>, Response> {
-    form.map(|Form(f)| f).map_err(|rejection| {
+    let form = form.map(|Form(f)| f).map_err(|rejection| {
         let status = rejection.status();
         desk_message(desk, status, desk.t.refused_invalid(), &rejection.body_text())
-    })
+    })?;
+    check_form(console, desk, headers, form.get("csrf").map(String::as_str))?;
+    Ok(form)
 }
 
 pub fn see_other(to: &str) -> Response {

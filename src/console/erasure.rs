@@ -4,7 +4,7 @@
 //! showed.
 
 use super::Console;
-use super::auth::{Desk, check_form, html, read_form};
+use super::auth::{Desk, checked_form, html};
 use super::i18n::{Tr, fill, lookup};
 use super::view::{self, Frame};
 use crate::engine::ErasurePreview;
@@ -143,13 +143,10 @@ pub async fn act(
     axum::extract::Path(action): axum::extract::Path<String>,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let form = match read_form(&desk, form) {
+    let form = match checked_form(&console, &desk, &headers, form) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = check_form(&console, &desk, &headers, form.get("csrf").map(String::as_str)) {
-        return r;
-    }
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let mut p = page(&console, &desk, get("kind"), get("value"));
     let engine = &console.api.engine;

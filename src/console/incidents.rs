@@ -2,7 +2,7 @@
 //! their restoration information, how many tickets are linked, and the resolution's fan-out.
 
 use super::Console;
-use super::auth::{Desk, check_form, html, see_other};
+use super::auth::{Desk, checked_form, html, see_other};
 use super::i18n::fill;
 use super::view::{self, Frame};
 use crate::engine::EngineError;
@@ -143,13 +143,10 @@ pub async fn declare(
     headers: HeaderMap,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let form = match super::auth::read_form(&desk, form) {
+    let form = match checked_form(&console, &desk, &headers, form) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = check_form(&console, &desk, &headers, form.get("csrf").map(String::as_str)) {
-        return r;
-    }
     let result: Result<(), Problem> = match desk.who.require(Endpoint::DeclareIncident) {
         Err(p) => Err(p),
         Ok(actor) => console
@@ -181,13 +178,10 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let form = match super::auth::read_form(&desk, form) {
+    let form = match checked_form(&console, &desk, &headers, form) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = check_form(&console, &desk, &headers, form.get("csrf").map(String::as_str)) {
-        return r;
-    }
     let engine = &console.api.engine;
     let not_found = |e: EngineError| -> Problem {
         match e {

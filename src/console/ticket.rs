@@ -4,7 +4,7 @@
 //! engine function the operator API calls.
 
 use super::Console;
-use super::auth::{Desk, check_form, desk_message, html, see_other};
+use super::auth::{Desk, checked_form, desk_message, html, see_other};
 use super::i18n::{Tr, fill, lookup, step_label};
 use super::view::{self, Frame};
 use crate::domain::{Event, EventKind, Ticket, TicketState, TicketType};
@@ -935,13 +935,10 @@ pub async fn act(
     Path((reference, action)): Path<(String, String)>,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let form = match super::auth::read_form(&desk, form) {
+    let form = match checked_form(&console, &desk, &headers, form) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = check_form(&console, &desk, &headers, form.get("csrf").map(String::as_str)) {
-        return r;
-    }
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let engine = &console.api.engine;
     let endpoint = match action.as_str() {

@@ -14,11 +14,17 @@ pub async fn until<F: Future>(deadline: Instant, work: F) -> F::Output {
     DEADLINE.scope(deadline, work).await
 }
 
-/// The deadline of a Lambda invocation (`context.deadline`, milliseconds since the epoch), less
-/// `margin` for what follows the work (answering the batch, deleting its messages).
-pub fn lambda_deadline(deadline_ms: u64, margin: Duration) -> Instant {
+/// What is left until a Lambda invocation's deadline (`context.deadline`, milliseconds since the
+/// epoch).
+pub fn lambda_time_left(deadline_ms: u64) -> Duration {
     let now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0);
-    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(margin)
+    Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+/// The deadline of a Lambda invocation, less `margin` for what follows the work (answering the
+/// batch, deleting its messages).
+pub fn lambda_deadline(deadline_ms: u64, margin: Duration) -> Instant {
+    Instant::now() + lambda_time_left(deadline_ms).saturating_sub(margin)
 }
 
 /// What is left of the current deadline, at most `cap`; `cap` where no deadline is set (the
