@@ -8,7 +8,7 @@ use super::triage::TRIAGE_TEAM;
 use super::{Engine, EngineError};
 use crate::domain::codes;
 use crate::domain::{Actor, ChannelKind, Event, EventKind, Requester, Ticket, TicketReference};
-use crate::ports::{Created, NewTicket, Outboxed, StoreError};
+use crate::ports::{Created, Lease, NewTicket, Outboxed, StoreError};
 use crate::rules::resolved::FieldFormat;
 use jiff::Timestamp;
 use serde_json::json;
@@ -103,6 +103,22 @@ impl Engine {
     where
         F: Fn(&Ticket) -> Vec<Event>,
     {
+        self.open_claiming(contact, opening, |_| Vec::new()).await
+    }
+
+    /// [`Self::open_with`], taking the idempotency keys `claims` names for the new ticket in the
+    /// same transaction (see [`Lease`]): the effects they guard (a mail's acknowledgement) are
+    /// then this intake's to produce, and a replay finds them held.
+    pub(crate) async fn open_claiming<F, C>(
+        &self,
+        contact: NewContact,
+        opening: F,
+        claims: C,
+    ) -> Result<Created, EngineError>
+    where
+        F: Fn(&Ticket) -> Vec<Event>,
+        C: Fn(&Ticket) -> Vec<Lease>,
+    {
         let rules = &self.rules;
         let Some(channel) = rules.channels.get(&contact.channel) else {
             return Err(EngineError::invalid("channel", format!("unknown channel `{}`", contact.channel)));
@@ -166,6 +182,7 @@ impl Engine {
                     .map(|e| Event { ticket_id: ticket.id.clone(), ..e })
                     .collect(),
                 steps: Vec::new(),
+                claims: claims(&ticket),
                 ticket: ticket.clone(),
                 actor: actor.clone(),
             };

@@ -583,6 +583,7 @@ async fn erasure_reaches_what_intake_stored(b: &dyn Backend) {
         actor: Actor::system(),
         events: Vec::new(),
         steps: vec![triage.clone(), notify],
+        claims: Vec::new(),
     };
     let created = p.tickets.open(&new).await.unwrap();
     let before = b.stored_text().await.to_lowercase();
@@ -946,6 +947,7 @@ async fn intake_writes_everything_at_once(b: &dyn Backend) {
         actor: Actor::system(),
         events: vec![note(&t, t.created_at, "first message")],
         steps: vec![step.clone()],
+        claims: Vec::new(),
     };
     let created = p.tickets.open(&new).await.unwrap();
     assert!(!created.replayed);
