@@ -279,6 +279,19 @@ impl DynamoStore {
         Self { records: Records { client: client.clone(), table: table.clone() }, client, table }
     }
 
+    /// A transaction item that holds only while ticket `id` exists: events never outlive it.
+    fn ticket_exists(&self, id: &TicketId) -> StoreResult<TransactWriteItem> {
+        let check = build(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(PK, s(ticket_pk(&id.0)))
+                .key(SK, s(TICKET_SK))
+                .condition_expression("attribute_exists(pk)")
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
     /// The version-checked write of [`TicketStore::update`], with `extra` items (outbox steps,
     /// claims) in the same transaction.
     async fn update_with(
@@ -1027,15 +1040,7 @@ impl EventLog for DynamoStore {
         if events.len() > MAX_EVENTS_PER_WRITE {
             return Err(StoreError::Invalid("too many events in one append".into()));
         }
-        let check = build(
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .key(PK, s(ticket_pk(&ticket_id.0)))
-                .key(SK, s(TICKET_SK))
-                .condition_expression("attribute_exists(pk)")
-                .build(),
-        )?;
-        let mut items = vec![TransactWriteItem::builder().condition_check(check).build()];
+        let mut items = vec![self.ticket_exists(ticket_id)?];
         for e in event_items(events)? {
             items.push(put(&self.table, e, None)?);
         }
@@ -1057,15 +1062,7 @@ impl EventLog for DynamoStore {
         validate_key(done.key)?;
         let mut items = Vec::new();
         if let Some(id) = ticket_id {
-            let check = build(
-                ConditionCheck::builder()
-                    .table_name(&self.table)
-                    .key(PK, s(ticket_pk(&id.0)))
-                    .key(SK, s(TICKET_SK))
-                    .condition_expression("attribute_exists(pk)")
-                    .build(),
-            )?;
-            items.push(TransactWriteItem::builder().condition_check(check).build());
+            items.push(self.ticket_exists(id)?);
         }
         for e in event_items(events)? {
             items.push(put(&self.table, e, None)?);

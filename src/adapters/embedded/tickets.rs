@@ -306,6 +306,13 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
     Ok((Created { ticket: ticket.clone(), replayed: false, fingerprint: None, outbox: Vec::new() }, queued))
 }
 
+/// `NotFound` unless ticket `id` is stored: events never outlive their ticket.
+fn ticket_exists(tx: &Connection, id: &TicketId) -> StoreResult<()> {
+    let found =
+        tx.query_row("SELECT 1 FROM tickets WHERE id = ?1", [&id.0], |_| Ok(())).optional().map_err(unavailable)?;
+    found.ok_or_else(|| StoreError::NotFound(format!("ticket {id}")))
+}
+
 /// Writes the claims a ticket's write takes for its writer (see [`Lease`]).
 fn hold_claims(tx: &Connection, claims: &[Lease]) -> StoreResult<()> {
     for claim in claims {
@@ -784,14 +791,7 @@ impl EventLog for SqliteStore {
         self.db
             .call(move |c| {
                 let tx = immediate(c)?;
-                let exists = tx
-                    .query_row("SELECT 1 FROM tickets WHERE id = ?1", [&ticket_id.0], |_| Ok(()))
-                    .optional()
-                    .map_err(unavailable)?
-                    .is_some();
-                if !exists {
-                    return Err(StoreError::NotFound(format!("ticket {ticket_id}")));
-                }
+                ticket_exists(&tx, &ticket_id)?;
                 insert_events(&tx, &events)?;
                 tx.commit().map_err(unavailable)
             })
@@ -809,15 +809,8 @@ impl EventLog for SqliteStore {
         self.db
             .call(move |c| {
                 let tx = immediate(c)?;
-                if let Some(id) = ticket_id {
-                    let exists = tx
-                        .query_row("SELECT 1 FROM tickets WHERE id = ?1", [&id.0], |_| Ok(()))
-                        .optional()
-                        .map_err(unavailable)?
-                        .is_some();
-                    if !exists {
-                        return Err(StoreError::NotFound(format!("ticket {id}")));
-                    }
+                if let Some(id) = &ticket_id {
+                    ticket_exists(&tx, id)?;
                 }
                 insert_events(&tx, &events)?;
                 tx.execute(
