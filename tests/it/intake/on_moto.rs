@@ -121,3 +121,69 @@ async fn on_moto_the_clock_publishes_what_the_outbox_holds_and_runs_lost_triages
     assert_triaged(&engine, &unpublished.ticket.id).await;
     assert_triaged(&engine, &lost.ticket.id).await;
 }
+
+/// The mail service is down when an operator resolves, and the queue too: the answer's delivery
+/// step stays in the outbox the resolution wrote it to (as after a crash of the request). The
+/// clock publishes it, the step delivers the answer through SES once, and a redelivery sends
+/// nothing more.
+#[tokio::test]
+async fn on_moto_an_answer_left_in_the_outbox_is_delivered_once_by_the_clock() {
+    use sportello::domain::{ActorRole, TicketType};
+    use sportello::engine::AnswerDelivery;
+    use sportello::ports::{Claim, Mailer, OutgoingMail, SentMail, StoreError, StoreResult};
+
+    struct DownMailer;
+    #[async_trait::async_trait]
+    impl Mailer for DownMailer {
+        async fn send(&self, _mail: &OutgoingMail) -> StoreResult<SentMail> {
+            Err(StoreError::Unavailable("the mail service is down".into()))
+        }
+    }
+
+    let w = World::new().await;
+    w.backend.verify_domain("sportello.pagopa.it").await;
+    let mut down = w.backend.store();
+    down.steps = w.broken_queue().await;
+    down.mailer = Arc::new(DownMailer);
+    let down = TestApp::builder().clock(w.clock.clone()).engine_on(down);
+    let requester = sportello::domain::Requester { email: Some("mario.rossi@example.it".into()), ..Default::default() };
+    let opened = down.open(NewContact { requester, ..contact("mail-4@example.it") }).await.unwrap().ticket;
+    let op = Actor { id: "op-1".into(), role: ActorRole::Operator };
+    down.take_in_charge(&opened.id, &op).await.unwrap();
+    down.classify(&opened.id, &op, TicketType::Q).await.unwrap();
+    let resolution = down.resolve(&opened.id, &op, "Il rimborso arriva entro 30 giorni.", None).await.unwrap();
+    assert!(matches!(resolution.delivery, AnswerDelivery::Queued { .. }), "{:?}", resolution.delivery);
+    let later = "2026-12-02T11:00:00+01:00".parse().unwrap();
+    let left = down.ports.tickets.outbox_pending(later, 10).await.unwrap();
+    assert_eq!(left.iter().map(|o| o.step.step.as_str()).collect::<Vec<_>>(), ["deliver_answer"]);
+
+    let steps = w.backend.queue(3).await;
+    let engine = w.engine(steps.clone());
+    let settings = EscalationSettings { mail_from: "sportello@sportello.example".into(), ..Default::default() };
+    w.set("2026-12-02T10:10:00+01:00");
+    let report = engine.clock_tick(&settings).await.unwrap();
+    assert_eq!((report.sweep.published, report.sweep.failed), (1, 0), "{report:?}");
+    let delivered = steps.receive(10, std::time::Duration::from_secs(30)).await.unwrap();
+    assert_eq!(delivered.len(), 1);
+    for _ in 0..2 {
+        // The step, then its redelivery.
+        sportello::engine::handle_step(&engine, &delivered[0].message).await.unwrap();
+    }
+    let answers: Vec<Event> = engine
+        .ports
+        .events
+        .list(&opened.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::Message && e.detail["from"] == "operator")
+        .collect();
+    assert_eq!(answers.len(), 1, "mailed once: {answers:?}");
+    assert!(!answers[0].detail["transport_id"].as_str().unwrap_or_default().is_empty(), "SES gave it an id");
+    let key = format!("answer:{}:{}", opened.id, answers[0].detail["answer_id"].as_str().unwrap());
+    assert_eq!(
+        engine.ports.idempotency.claim(&key, std::time::Duration::from_secs(60)).await.unwrap(),
+        Claim::Completed
+    );
+    assert_eq!(engine.ticket(&opened.id).await.unwrap().state, TicketState::Resolved);
+}
