@@ -10,6 +10,7 @@ mod text;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +46,42 @@ pub struct KnowledgeBase {
     pub articles: Vec<Article>,
     /// Files that could not be read as articles, with the reason.
     pub broken: Vec<(PathBuf, String)>,
+}
+
+/// A knowledge base read when it is first used. A compiled rulebook leaves its articles encoded
+/// until something asks for them (the chat and the operators' functions do, the others never),
+/// so a cold start does not pay for reading them; a YAML rulebook's is read with it.
+pub struct LazyKnowledgeBase {
+    base: OnceLock<KnowledgeBase>,
+    read: Mutex<Option<Box<dyn FnOnce() -> KnowledgeBase + Send>>>,
+}
+
+impl LazyKnowledgeBase {
+    /// One already read.
+    pub fn ready(base: KnowledgeBase) -> Self {
+        LazyKnowledgeBase { base: OnceLock::from(base), read: Mutex::new(None) }
+    }
+
+    /// One `read` gives at its first use.
+    pub fn deferred(read: impl FnOnce() -> KnowledgeBase + Send + 'static) -> Self {
+        LazyKnowledgeBase { base: OnceLock::new(), read: Mutex::new(Some(Box::new(read))) }
+    }
+
+    /// Whether the articles have been read yet.
+    pub fn is_read(&self) -> bool {
+        self.base.get().is_some()
+    }
+}
+
+impl std::ops::Deref for LazyKnowledgeBase {
+    type Target = KnowledgeBase;
+
+    fn deref(&self) -> &KnowledgeBase {
+        self.base.get_or_init(|| {
+            let read = self.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+            read.map(|read| read()).unwrap_or_default()
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
