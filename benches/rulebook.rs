@@ -51,6 +51,15 @@ fn load_and_validate(c: &mut Criterion) {
             rules.knowledge.articles.len()
         })
     });
+    // The chat's first question: the articles and the search index, read from the compiled
+    // rulebook, against the index built from the articles.
+    c.bench_function("rulebook/load compiled, then its articles and search index read", |b| {
+        b.iter(|| compiled::load(black_box(copy.path())).unwrap().knowledge.index())
+    });
+    let rules = compiled::load(copy.path()).unwrap();
+    c.bench_function("rulebook/search index built from the articles", |b| {
+        b.iter(|| sportello::knowledge::search::KnowledgeIndex::build(black_box(&rules.knowledge)))
+    });
     // The admin's loop: `sportello rules check` of the default rulebook, its report included.
     c.bench_function("rulebook/rules check (the default rulebook, report printed to a string)", |b| {
         b.iter(|| {

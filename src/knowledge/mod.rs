@@ -48,28 +48,42 @@ pub struct KnowledgeBase {
     pub broken: Vec<(PathBuf, String)>,
 }
 
-/// A knowledge base read when it is first used. A compiled rulebook leaves its articles encoded
-/// until something asks for them (the chat and the operators' functions do, the others never),
-/// so a cold start does not pay for reading them; a YAML rulebook's is read with it.
+/// A knowledge base read when it is first used. A compiled rulebook leaves its articles (and
+/// their search index) on disk until something asks for them (the chat and the operators'
+/// functions do, the others never), so a cold start does not pay for reading them; a YAML
+/// rulebook's is read with it.
 pub struct LazyKnowledgeBase {
     base: OnceLock<KnowledgeBase>,
-    read: Mutex<Option<Box<dyn FnOnce() -> KnowledgeBase + Send>>>,
+    read: Mutex<Option<Box<dyn FnOnce() -> Read + Send>>>,
+    /// The index read with the articles, until [`LazyKnowledgeBase::index`] takes it.
+    index: Mutex<Option<search::KnowledgeIndex>>,
 }
+
+/// What a deferred read gives: the articles, and their index when it was stored with them.
+pub type Read = (KnowledgeBase, Option<search::KnowledgeIndex>);
 
 impl LazyKnowledgeBase {
     /// One already read.
     pub fn ready(base: KnowledgeBase) -> Self {
-        LazyKnowledgeBase { base: OnceLock::from(base), read: Mutex::new(None) }
+        LazyKnowledgeBase { base: OnceLock::from(base), read: Mutex::new(None), index: Mutex::new(None) }
     }
 
     /// One `read` gives at its first use.
-    pub fn deferred(read: impl FnOnce() -> KnowledgeBase + Send + 'static) -> Self {
-        LazyKnowledgeBase { base: OnceLock::new(), read: Mutex::new(Some(Box::new(read))) }
+    pub fn deferred(read: impl FnOnce() -> Read + Send + 'static) -> Self {
+        LazyKnowledgeBase { base: OnceLock::new(), read: Mutex::new(Some(Box::new(read))), index: Mutex::new(None) }
     }
 
     /// Whether the articles have been read yet.
     pub fn is_read(&self) -> bool {
         self.base.get().is_some()
+    }
+
+    /// The search index over these articles: the one stored with them the first time it is
+    /// asked for, when there is one; else built now.
+    pub fn index(&self) -> search::KnowledgeIndex {
+        let base: &KnowledgeBase = self;
+        let stored = self.index.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        stored.unwrap_or_else(|| search::KnowledgeIndex::build(base))
     }
 }
 
@@ -79,7 +93,9 @@ impl std::ops::Deref for LazyKnowledgeBase {
     fn deref(&self) -> &KnowledgeBase {
         self.base.get_or_init(|| {
             let read = self.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-            read.map(|read| read()).unwrap_or_default()
+            let (base, index) = read.map(|read| read()).unwrap_or_default();
+            *self.index.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = index;
+            base
         })
     }
 }

@@ -9,11 +9,11 @@
 //! file written by another format version. [`Rules::load_compiled_or_yaml`] then falls back to
 //! the YAML, with a warning in the log that says why and what to run.
 //!
-//! The rulebook part is what every function needs and is read at load; the knowledge part (the
-//! articles, most of the file) is checked against the article files and decoded at its first use
-//! ([`LazyKnowledgeBase`]), which only the chat and the operators' functions make. A stale
-//! knowledge part is refused then, and the articles are read from their folder instead, with the
-//! same kind of warning.
+//! The rulebook part is what every function needs and is read at load. The knowledge part (the
+//! articles and their search index, most of the file) is read from the file, checked against the
+//! article files and decoded at its first use ([`LazyKnowledgeBase`]), which only the chat and
+//! the operators' functions make. A stale knowledge part is refused then, and the articles are
+//! read from their folder instead (the index built from them), with the same kind of warning.
 //!
 //! Layout: 16 bytes of magic, the format version (u32), the YAML's SHA-256 (32 bytes), the
 //! articles' SHA-256 (32 bytes), the rulebook part's and the knowledge part's lengths (u64
@@ -23,9 +23,11 @@ use super::diagnostic::Diagnostic;
 use super::engine::Rules;
 use super::load::RULEBOOK_FILE;
 use super::resolved::Model;
+use crate::knowledge::search::KnowledgeIndex;
 use crate::knowledge::{self, KnowledgeBase, LazyKnowledgeBase};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// What a compiled file starts with.
@@ -65,6 +67,16 @@ struct RulebookPart {
     knowledge_folder: Option<PathBuf>,
     model: Model,
     warnings: Vec<Diagnostic>,
+}
+
+/// The part read at the knowledge base's first use.
+#[derive(Serialize, Deserialize)]
+struct KnowledgePart {
+    /// Article files by name, within the knowledge folder.
+    base: KnowledgeBase,
+    /// [`KnowledgeIndex::fingerprint`] of the code that built `index`.
+    index_fingerprint: [u8; 32],
+    index: KnowledgeIndex,
 }
 
 /// The YAML a path names (a file, or a folder holding `rulebook.yaml`), and its compiled file.
@@ -119,11 +131,13 @@ pub fn compile(path: &Path) -> Result<(Rules, PathBuf), Vec<Diagnostic>> {
     let (yaml_sha, articles_sha) =
         hashes.map_err(|e| fail(format!("cannot read the rulebook's files to hash them: {e}")))?;
     let relative = |p: &Path| p.strip_prefix(folder).map(Path::to_path_buf).unwrap_or_else(|_| p.to_path_buf());
-    let mut knowledge = KnowledgeBase::clone(&rules.knowledge);
-    knowledge.folder = None;
-    for article in &mut knowledge.articles {
+    let mut base = KnowledgeBase::clone(&rules.knowledge);
+    base.folder = None;
+    for article in &mut base.articles {
         article.file = article.file.file_name().map(PathBuf::from).unwrap_or_default();
     }
+    let knowledge =
+        KnowledgePart { index: KnowledgeIndex::build(&base), index_fingerprint: KnowledgeIndex::fingerprint(), base };
     let part = RulebookPart {
         yaml: yaml.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         knowledge_folder: knowledge_folder.as_deref().map(relative),
@@ -150,47 +164,66 @@ pub fn compile(path: &Path) -> Result<(Rules, PathBuf), Vec<Diagnostic>> {
     Ok((rules, out))
 }
 
-/// A compiled file read whole, its header checked.
-struct File {
-    path: PathBuf,
-    bytes: Vec<u8>,
+/// A compiled file's header, checked: where its parts are and what they were compiled from.
+#[derive(Clone, PartialEq)]
+struct Header {
     yaml_sha: [u8; 32],
     articles_sha: [u8; 32],
-    /// Where the knowledge part starts; the rulebook part is `HEADER_LEN..knowledge_at`.
-    knowledge_at: usize,
+    rulebook_len: u64,
+    knowledge_len: u64,
+}
+
+/// A compiled file, opened and its header read. Reads only the part asked for: a cold start
+/// reads the header and the rulebook part, not the articles.
+struct File {
+    path: PathBuf,
+    file: std::fs::File,
+    header: Header,
 }
 
 impl File {
-    fn read(compiled: PathBuf) -> Result<File, CompiledError> {
-        let bytes = match std::fs::read(&compiled) {
-            Ok(b) => b,
+    fn open(compiled: PathBuf) -> Result<File, CompiledError> {
+        let unreadable = |path: PathBuf, e: std::io::Error| CompiledError::Unreadable { path, reason: e.to_string() };
+        let mut file = match std::fs::File::open(&compiled) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(CompiledError::Missing(compiled)),
-            Err(e) => return Err(CompiledError::Unreadable { path: compiled, reason: e.to_string() }),
+            Err(e) => return Err(unreadable(compiled, e)),
         };
-        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        let size = match file.metadata() {
+            Ok(m) => m.len(),
+            Err(e) => return Err(unreadable(compiled, e)),
+        };
+        let mut bytes = [0u8; HEADER_LEN];
+        let start = (size as usize).min(HEADER_LEN);
+        if let Err(e) = file.read_exact(&mut bytes[..start]) {
+            return Err(unreadable(compiled, e));
+        }
+        if start < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
             return Err(CompiledError::NotCompiled(compiled));
         }
         let corrupt = |reason: String| CompiledError::Corrupt { path: compiled.clone(), reason };
-        if bytes.len() < HEADER_LEN {
-            return Err(corrupt(format!("{} bytes, shorter than its header", bytes.len())));
+        if start < HEADER_LEN {
+            return Err(corrupt(format!("{size} bytes, shorter than its header")));
         }
         let field = |at: usize, len: usize| &bytes[at..at + len];
         let version = u32::from_le_bytes(field(16, 4).try_into().expect("4 bytes"));
         if version != FORMAT_VERSION {
             return Err(CompiledError::OtherVersion { path: compiled, found: version });
         }
-        let yaml_sha: [u8; 32] = field(20, 32).try_into().expect("32 bytes");
-        let articles_sha: [u8; 32] = field(52, 32).try_into().expect("32 bytes");
-        let rulebook_len = u64::from_le_bytes(field(84, 8).try_into().expect("8 bytes"));
-        let knowledge_len = u64::from_le_bytes(field(92, 8).try_into().expect("8 bytes"));
-        let body = (bytes.len() - HEADER_LEN) as u64;
-        if rulebook_len.checked_add(knowledge_len) != Some(body) {
+        let header = Header {
+            yaml_sha: field(20, 32).try_into().expect("32 bytes"),
+            articles_sha: field(52, 32).try_into().expect("32 bytes"),
+            rulebook_len: u64::from_le_bytes(field(84, 8).try_into().expect("8 bytes")),
+            knowledge_len: u64::from_le_bytes(field(92, 8).try_into().expect("8 bytes")),
+        };
+        let body = size - HEADER_LEN as u64;
+        if header.rulebook_len.checked_add(header.knowledge_len) != Some(body) {
             return Err(corrupt(format!(
-                "its parts are {body} bytes, its header says {rulebook_len} + {knowledge_len}"
+                "its parts are {body} bytes, its header says {} + {}",
+                header.rulebook_len, header.knowledge_len
             )));
         }
-        let knowledge_at = HEADER_LEN + rulebook_len as usize;
-        Ok(File { path: compiled, bytes, yaml_sha, articles_sha, knowledge_at })
+        Ok(File { path: compiled, file, header })
     }
 
     fn corrupt(&self, reason: String) -> CompiledError {
@@ -201,43 +234,67 @@ impl File {
         CompiledError::Stale { path: self.path.clone(), what }
     }
 
+    /// The bytes of the part at `at` (from the file's start), `len` long.
+    fn part(&mut self, at: u64, len: u64) -> Result<Vec<u8>, CompiledError> {
+        let mut bytes = vec![0u8; len as usize];
+        self.file
+            .seek(SeekFrom::Start(at))
+            .and_then(|_| self.file.read_exact(&mut bytes))
+            .map_err(|e| CompiledError::Unreadable { path: self.path.clone(), reason: e.to_string() })?;
+        Ok(bytes)
+    }
+
     /// Refuses the file when the YAML has changed since it was compiled.
     fn check_yaml(&self, yaml: &Path) -> Result<(), CompiledError> {
         let hash = yaml_hash(yaml).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => self.stale(format!("`{}` (gone now: {e})", yaml.display())),
             _ => CompiledError::Unreadable { path: yaml.to_path_buf(), reason: e.to_string() },
         })?;
-        if hash != self.yaml_sha {
+        if hash != self.header.yaml_sha {
             return Err(self.stale(format!("`{}`", yaml.display())));
         }
         Ok(())
     }
 
-    fn rulebook(&self) -> Result<RulebookPart, CompiledError> {
-        postcard::from_bytes(&self.bytes[HEADER_LEN..self.knowledge_at])
-            .map_err(|e| self.corrupt(format!("cannot decode it: {e}")))
+    fn rulebook(&mut self) -> Result<RulebookPart, CompiledError> {
+        let bytes = self.part(HEADER_LEN as u64, self.header.rulebook_len)?;
+        postcard::from_bytes(&bytes).map_err(|e| self.corrupt(format!("cannot decode it: {e}")))
     }
 
-    /// The knowledge part, when the article files are still what it was compiled from. Paths
-    /// come back under `knowledge_folder`.
-    fn knowledge(&self, knowledge_folder: Option<&Path>) -> Result<KnowledgeBase, CompiledError> {
+    /// The knowledge part, when the file is still the one opened and the article files are still
+    /// what it was compiled from. Paths come back under `knowledge_folder`; the index only when
+    /// the running code builds it the same way.
+    fn knowledge(mut self, knowledge_folder: Option<&Path>) -> Result<knowledge::Read, CompiledError> {
+        // The file may have been compiled again since it was opened: read the one at the path.
+        let again = File::open(self.path.clone())?;
+        if again.header != self.header {
+            return Err(self.stale("the compiled file (written again since the rulebook was loaded)".into()));
+        }
         let hash = articles_hash(knowledge_folder).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => self.stale(format!("the articles (one is gone now: {e})")),
             _ => CompiledError::Unreadable { path: self.path.clone(), reason: e.to_string() },
         })?;
-        if hash != self.articles_sha {
+        if hash != self.header.articles_sha {
             let folder = knowledge_folder.map(|k| k.display().to_string()).unwrap_or_default();
             return Err(self.stale(format!("the articles in `{folder}`")));
         }
-        let mut knowledge: KnowledgeBase = postcard::from_bytes(&self.bytes[self.knowledge_at..])
+        let at = HEADER_LEN as u64 + self.header.rulebook_len;
+        let bytes = self.part(at, self.header.knowledge_len)?;
+        let KnowledgePart { mut base, index_fingerprint, index } = postcard::from_bytes(&bytes)
             .map_err(|e| self.corrupt(format!("cannot decode its knowledge articles: {e}")))?;
         if let Some(k) = knowledge_folder {
-            for article in &mut knowledge.articles {
+            for article in &mut base.articles {
                 article.file = k.join(&article.file);
             }
         }
-        knowledge.folder = knowledge_folder.map(Path::to_path_buf);
-        Ok(knowledge)
+        base.folder = knowledge_folder.map(Path::to_path_buf);
+        let index = if index_fingerprint == KnowledgeIndex::fingerprint() {
+            Some(index.restored())
+        } else {
+            tracing::info!("the compiled search index was built by other code: building it again");
+            None
+        };
+        Ok((base, index))
     }
 }
 
@@ -246,7 +303,7 @@ impl File {
 /// base is checked and read at its first use (see the module's documentation).
 pub fn load(path: &Path) -> Result<Rules, CompiledError> {
     let (yaml, compiled) = paths(path);
-    let file = File::read(compiled)?;
+    let mut file = File::open(compiled)?;
     file.check_yaml(&yaml)?;
     let RulebookPart { yaml: yaml_name, knowledge_folder, model, warnings } = file.rulebook()?;
     let folder = folder_of(&yaml);
@@ -255,8 +312,8 @@ pub fn load(path: &Path) -> Result<Rules, CompiledError> {
     let languages = model.languages.clone();
     let categories: Vec<String> = model.categories.keys().map(|k| k.to_string()).collect();
     let knowledge = LazyKnowledgeBase::deferred(move || match file.knowledge(knowledge_folder.as_deref()) {
-        Ok(knowledge) => knowledge,
-        Err(why) => articles_from_folder(why, knowledge_folder.as_deref(), &languages, &categories),
+        Ok(read) => read,
+        Err(why) => (articles_from_folder(why, knowledge_folder.as_deref(), &languages, &categories), None),
     });
     let file = folder.join(yaml_name).display().to_string();
     Rules::from_checked_parts(model, knowledge, warnings, file)
@@ -265,9 +322,9 @@ pub fn load(path: &Path) -> Result<Rules, CompiledError> {
 
 /// The compiled knowledge articles of the rulebook at `path`, refused as [`load`] refuses them
 /// at their first use. `rules check` and the tests ask; a function never needs to.
-pub fn load_knowledge(path: &Path) -> Result<KnowledgeBase, CompiledError> {
+pub fn load_knowledge(path: &Path) -> Result<knowledge::Read, CompiledError> {
     let (yaml, compiled) = paths(path);
-    let file = File::read(compiled)?;
+    let mut file = File::open(compiled)?;
     let part = file.rulebook()?;
     let knowledge_folder = part.knowledge_folder.map(|k| folder_of(&yaml).join(k));
     file.knowledge(knowledge_folder.as_deref())

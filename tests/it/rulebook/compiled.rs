@@ -90,6 +90,34 @@ fn the_compiled_rulebook_is_the_checked_yaml() {
 }
 
 #[test]
+fn the_compiled_search_index_answers_as_one_built_from_the_articles() {
+    use sportello::knowledge::search::KnowledgeIndex;
+    let (_tmp, dir) = copy_of_default_rules();
+    compile(&dir);
+    let (base, stored) = compiled::load_knowledge(&dir).expect("current");
+    let stored = stored.expect("the index is stored with the articles");
+    let built = KnowledgeIndex::build(&base);
+    let questions = [
+        ("come pago un avviso pagoPA?", "it"),
+        ("non ho ricevuto la ricevuta del pagamento", "it"),
+        ("ho pagato due volte, voglio il rimborso", "it"),
+        ("bolletino pagamneto", "it"),
+        ("how do I pay a pagoPA notice?", "en"),
+        ("I was charged twice", "en"),
+    ];
+    for (question, lang) in questions {
+        let (a, b) = (stored.search(question, lang, 5), built.search(question, lang, 5));
+        assert!(!b.is_empty(), "{question}: the built index finds something");
+        assert_eq!(a, b, "{question}");
+        assert_eq!(stored.answer(question, lang), built.answer(question, lang), "{question}");
+    }
+    // The engine takes it from the compiled rulebook once, then builds when asked again.
+    let rules = loaded(&dir);
+    let taken = rules.knowledge.index();
+    assert_eq!(taken.search("rimborso", "it", 3), built.search("rimborso", "it", 3));
+}
+
+#[test]
 fn a_compiled_rulebook_moves_with_its_folder() {
     let (tmp, dir) = copy_of_default_rules();
     compile(&dir);
