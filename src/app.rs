@@ -81,12 +81,13 @@ pub struct Access {
     pub api_clients: auth::Authenticator,
 }
 
-/// Every endpoint of Sportello on one router, over `engine`.
+/// Every endpoint of Sportello on one router, over `engine`, served (`http::served`).
 pub fn router(engine: &Engine, access: Access) -> Router {
-    router_and_operators(engine, access).0
+    crate::http::served(router_and_operators(engine, access).0)
 }
 
-/// The same, with the operator API it serves: the web console works through it too.
+/// The same, with the operator API it serves (the web console works through it too), not served
+/// yet: the caller adds the console, then serves the whole.
 pub fn router_and_operators(engine: &Engine, access: Access) -> (Router, OperatorApi) {
     let Access { operators, escalation, notice_secrets, mail_token, api_clients } = access;
     let operators = OperatorApi::new(engine.clone(), operators, escalation, notice_secrets);

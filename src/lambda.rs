@@ -310,12 +310,13 @@ fn batch_failures(sequences: Vec<String>) -> Value {
     serde_json::json!({"batchItemFailures": items})
 }
 
-/// Builds `function` from its init. HTTP requests run in a span carrying their `request_id`.
+/// Builds `function` from its init. HTTP requests run in a span carrying their `request_id`, and
+/// get the local server's 404/405 (`http::served`).
 pub async fn build(function: Function, init: &Init) -> Result<Handler, Error> {
-    let traced = |app: Router| app.layer(axum::middleware::from_fn(crate::http::in_request_span));
+    use crate::http::served;
     Ok(match build_handler(function, init).await? {
-        Handler::Http(app) => Handler::Http(traced(app)),
-        Handler::Voice { engine, app } => Handler::Voice { engine, app: traced(app) },
+        Handler::Http(app) => Handler::Http(served(app)),
+        Handler::Voice { engine, app } => Handler::Voice { engine, app: served(app) },
         other => other,
     })
 }

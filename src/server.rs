@@ -149,7 +149,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     // Credentials are read before anything starts, so a bad secret file stops the server here.
     let (router, operators) = crate::app::router_and_operators(&engine, access(&config, &engine.rules)?);
-    let router = router.merge(crate::console::router(console(&config, operators)?));
+    let router = crate::http::served(router.merge(crate::console::router(console(&config, operators)?)));
     tokio::spawn(run_workers(engine.clone(), db.published()));
     tokio::spawn(run_clock(engine.clone()));
     tokio::spawn(

@@ -106,9 +106,6 @@ pub fn router(token: MailToken) -> Router<AppState> {
                 }
             }
         }))
-        .method_not_allowed_fallback(|| async {
-            Problem::new(StatusCode::METHOD_NOT_ALLOWED, "use POST with the raw message as the body")
-        })
 }
 
 fn too_large() -> Problem {

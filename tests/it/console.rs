@@ -109,6 +109,19 @@ impl Site {
     }
 }
 
+/// Served as the local server and the operator function serve it, the console answers an unknown
+/// path and a method its page does not take as every other router does.
+#[tokio::test]
+async fn the_console_answers_404_and_405_as_problems() {
+    let served = sportello::http::served(site().app);
+    let calls = [
+        ("console", "DELETE", "/queue", "405", "GET,HEAD"),
+        ("console", "GET", "/sign-out", "405", "POST"),
+        ("console", "GET", "/nowhere", "404", ""),
+    ];
+    crate::http::assert_unserved_are_problems(&served, &calls.iter().collect::<Vec<_>>()).await;
+}
+
 #[tokio::test]
 async fn a_token_is_exchanged_for_a_session_cookie() {
     let s = site();
