@@ -54,9 +54,8 @@ const CAPS: &[(&str, LevelFilter)] = &[
 /// What the environment asks for, with the caps applied; a warning when `RUST_LOG` cannot be
 /// read (then `info`).
 pub fn filter_from_env() -> (Targets, Option<String>) {
-    let rust_log = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
-    let sportello_log = std::env::var("SPORTELLO_LOG").ok().filter(|v| !v.trim().is_empty());
-    filter_from(rust_log, sportello_log)
+    let env = crate::settings::environment();
+    filter_from(env.get("RUST_LOG"), env.get("SPORTELLO_LOG"))
 }
 
 /// [`filter_from_env`] from given values of `RUST_LOG` and `SPORTELLO_LOG`.
@@ -117,7 +116,7 @@ pub enum Format {
 pub fn format_from_env(lambda: bool) -> (Format, Option<String>) {
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let default = if lambda || !terminal { Format::Json } else { Format::Text };
-    match std::env::var("SPORTELLO_LOG_FORMAT").ok().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+    match crate::settings::environment().get("SPORTELLO_LOG_FORMAT").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None | Some("") => (default, None),
         Some("json") => (Format::Json, None),
         Some("text") => (Format::Text, None),
@@ -262,7 +261,7 @@ impl<W> JsonLines<W> {
         let namespace = METRICS_NAMESPACE
             .get()
             .cloned()
-            .or_else(|| std::env::var("SPORTELLO_METRICS_NAMESPACE").ok())
+            .or_else(|| crate::settings::environment().get("SPORTELLO_METRICS_NAMESPACE"))
             .filter(|n| !n.trim().is_empty() && n.len() <= 255)
             .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_string());
         Self { make_writer, namespace }

@@ -445,8 +445,36 @@ enum RulesCommand {
     Schema,
 }
 
+/// The command line. A bad value that came from a variable (`SPORTELLO_MAX_CONNECTIONS=abc`)
+/// names the variable, which clap's message does not: the flag it names was never typed.
+fn parse_cli() -> Cli {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue};
+    let error = match Cli::try_parse_from(with_serve_default(std::env::args_os().collect())) {
+        Ok(cli) => return cli,
+        Err(e) => e,
+    };
+    let given = |kind| match error.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let from_variable =
+        given(ContextKind::InvalidArg).zip(given(ContextKind::InvalidValue)).and_then(|(arg, value)| {
+            let command = Cli::command();
+            let args = command.get_subcommands().flat_map(|c| c.get_arguments().cloned().collect::<Vec<_>>());
+            args.filter(|a| a.get_long().is_some_and(|long| arg.starts_with(&format!("--{long} "))))
+                .filter_map(|a| a.get_env().and_then(|v| v.to_str()).map(str::to_string))
+                .find(|name| sportello::settings::environment().get(name).is_some_and(|v| v.trim() == value.trim()))
+        });
+    let _ = error.print();
+    if let Some(name) = from_variable {
+        eprintln!("The value comes from the environment variable {name}: correct it or unset it.");
+    }
+    std::process::exit(error.exit_code())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(with_serve_default(std::env::args_os().collect()));
+    let cli = parse_cli();
     match cli.command {
         Command::Serve { listen, data, rules, max_connections, header_timeout, idle_timeout, request_timeout } => {
             let limits = sportello::listener::Limits { max_connections, header_timeout, idle_timeout, request_timeout };
@@ -526,7 +554,7 @@ fn main() -> ExitCode {
                 Some(OutboxCommand::List { ticket, limit, data }) => OutboxAction::List { data, ticket, limit },
                 Some(OutboxCommand::Show { id, raw, data }) => OutboxAction::Show { data, id, raw },
                 None => OutboxAction::List {
-                    data: std::env::var_os("SPORTELLO_DATA").map_or_else(|| "data".into(), PathBuf::from),
+                    data: sportello::settings::environment().path("SPORTELLO_DATA").unwrap_or_else(|| "data".into()),
                     ticket: None,
                     limit: 20,
                 },
@@ -561,7 +589,7 @@ fn main() -> ExitCode {
             if let ClientsCommand::Add { client, keys, rules, webhook: Some(url), webhooks, expires_in } = cmd {
                 let keys = path(keys);
                 let file = webhooks
-                    .or_else(|| std::env::var_os("SPORTELLO_WEBHOOKS").map(PathBuf::from))
+                    .or_else(|| sportello::settings::environment().path("SPORTELLO_WEBHOOKS"))
                     .unwrap_or_else(|| keys.with_file_name("webhooks.json"));
                 let now = jiff::Timestamp::now();
                 let (mut out, code) = sportello::clients::run(

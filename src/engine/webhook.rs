@@ -88,7 +88,7 @@ impl Webhooks {
     /// From `SPORTELLO_WEBHOOK_<CLIENT>` and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>` for each of the
     /// rulebook's clients (id upper-cased, `-` as `_`); a URL without its secret is skipped.
     pub fn from_env(rules: &crate::rules::Model, sender: Arc<dyn WebhookSender>) -> Self {
-        Self::from_vars(rules, sender, &crate::settings::env_var)
+        Self::from_vars(rules, sender, &crate::settings::environment().lookup())
     }
 
     /// [`Self::from_env`] from another source of settings (a Lambda function's).

@@ -185,7 +185,7 @@ impl ApiKeys {
 
     /// `SPORTELLO_API_KEYS`, or `data/api-keys.json`.
     pub fn path_from_env() -> PathBuf {
-        std::env::var_os("SPORTELLO_API_KEYS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_KEYS_FILE))
+        crate::settings::environment().path("SPORTELLO_API_KEYS").unwrap_or_else(|| PathBuf::from(DEFAULT_KEYS_FILE))
     }
 
     pub fn path(&self) -> &Path {
@@ -292,7 +292,7 @@ impl Authenticator {
     /// API keys from `SPORTELLO_API_KEYS` (or the default file) and IAM principals from
     /// `SPORTELLO_IAM_CLIENTS` (a malformed entry is logged and left out).
     pub fn from_env() -> Self {
-        let iam = parse_iam_clients(&crate::settings::env_var("SPORTELLO_IAM_CLIENTS").unwrap_or_default())
+        let iam = parse_iam_clients(&crate::settings::environment().get("SPORTELLO_IAM_CLIENTS").unwrap_or_default())
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "IAM clients not read");
                 BTreeMap::new()

@@ -69,7 +69,7 @@ impl MailToken {
     }
 
     pub fn from_env() -> Result<Self, String> {
-        Self::from_vars(&crate::settings::env_var)
+        Self::from_vars(&crate::settings::environment().lookup())
     }
 
     /// [`Self::from_env`] from another source of settings (a Lambda function's).

@@ -251,7 +251,7 @@ pub struct OperatorFile {
 
 /// Where the token file is: `SPORTELLO_OPERATORS`, or `data/operators.json`.
 pub fn operators_path() -> PathBuf {
-    std::env::var_os("SPORTELLO_OPERATORS").map_or_else(|| PathBuf::from("data/operators.json"), PathBuf::from)
+    crate::settings::environment().path("SPORTELLO_OPERATORS").unwrap_or_else(|| PathBuf::from("data/operators.json"))
 }
 
 pub fn hash_token(token: &str) -> String {

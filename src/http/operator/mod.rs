@@ -60,7 +60,7 @@ impl NoticeSecrets {
 
     /// `SPORTELLO_TARGET_SECRET_<TARGET>` (target id upper-cased, `-` as `_`) for each target of the rulebook.
     pub fn from_env(rules: &crate::rules::Model) -> Self {
-        Self::from_vars(rules, &crate::settings::env_var)
+        Self::from_vars(rules, &crate::settings::environment().lookup())
     }
 
     /// [`Self::from_env`] from another source of settings (a Lambda function's).
