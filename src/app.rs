@@ -71,14 +71,14 @@ impl AppBuilder {
 /// What each kind of caller presents, and what the operator API needs besides the engine.
 pub struct Access {
     /// Operators: tokens from a file locally, the authorizer's claims on AWS.
-    pub operators: operator_auth::Authenticator,
+    pub operators: operator_auth::OperatorAuthenticator,
     pub escalation: EscalationSettings,
     /// Each target's key for signing resolution notices.
     pub notice_secrets: NoticeSecrets,
     /// The mail gateway's shared secret on `POST /email/inbound`.
     pub mail_token: MailToken,
     /// API keys of PagoPA's client apps.
-    pub api_clients: auth::Authenticator,
+    pub api_clients: auth::ClientAuthenticator,
 }
 
 /// Every endpoint of Sportello on one router, over `engine`, served (`http::served`).

@@ -326,13 +326,13 @@ async fn build_handler(function: Function, init: &Init) -> Result<Handler, Error
     let state = |engine: Engine| AppState { engine };
     Ok(match function {
         Function::Api => {
-            let auth = crate::http::auth::Authenticator::from_vars(&init.var())?;
+            let auth = crate::http::auth::ClientAuthenticator::from_vars(&init.var())?;
             Handler::Http(crate::http::api::router_with(auth).with_state(state(engine)))
         }
         Function::Chat => Handler::Http(crate::http::chat::router().with_state(state(engine))),
         Function::Voice => {
             // The telephony platform is a client, known by its IAM role (SPORTELLO_IAM_CLIENTS).
-            let auth = crate::http::auth::Authenticator::from_vars(&init.var())?;
+            let auth = crate::http::auth::ClientAuthenticator::from_vars(&init.var())?;
             let app = crate::http::voice::router_with(auth).with_state(state(engine.clone()));
             Handler::Voice { engine, app }
         }
@@ -376,10 +376,10 @@ async fn build_handler(function: Function, init: &Init) -> Result<Handler, Error
 /// roles; targets' notices are checked against their secrets by the function itself.
 fn operator_app(engine: Engine, init: &Init) -> Result<Router, Error> {
     use crate::http::operator::{NoticeSecrets, OperatorApi, router};
-    use crate::http::operator_auth::Authenticator;
+    use crate::http::operator_auth::OperatorAuthenticator;
     let escalation = escalation_settings(init, &engine.rules);
     let secrets = NoticeSecrets::from_vars(&engine.rules, &init.var());
-    let api = OperatorApi::new(engine, Authenticator::Claims, escalation, secrets);
+    let api = OperatorApi::new(engine, OperatorAuthenticator::Claims, escalation, secrets);
     let console = operator_console(api.clone(), &init.var())?;
     let app = router::<()>(api).layer(axum::middleware::map_request(|req| async move { with_claims(req) }));
     Ok(match console {

@@ -79,13 +79,13 @@ pub fn access(config: &ServerConfig, rules: &Rules) -> Result<Access, String> {
     let mut escalation = crate::engine::EscalationSettings::from_env(rules);
     escalation.reply_queue.get_or_insert_with(|| embedded::LOCAL_REPLY_QUEUE.into());
     Ok(Access {
-        operators: crate::http::operator_auth::Authenticator::Tokens(crate::http::operator_auth::TokenFile::new(
-            operators_file(config),
-        )),
+        operators: crate::http::operator_auth::OperatorAuthenticator::Tokens(
+            crate::http::operator_auth::TokenFile::new(operators_file(config)),
+        ),
         escalation,
         notice_secrets: crate::http::operator::NoticeSecrets::from_env(rules),
         mail_token: mail_token(config)?,
-        api_clients: crate::http::auth::Authenticator::api_keys(api_keys_file(config)),
+        api_clients: crate::http::auth::ClientAuthenticator::api_keys(api_keys_file(config)),
     })
 }
 

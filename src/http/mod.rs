@@ -29,7 +29,7 @@ pub struct Credentials {
     /// The mail gateway's shared secret on `POST /email/inbound`.
     pub mail_token: email::MailToken,
     /// API keys of PagoPA's client apps and of the telephony platform.
-    pub api_clients: auth::Authenticator,
+    pub api_clients: auth::ClientAuthenticator,
 }
 
 /// Every endpoint of Sportello on one router: what the local server serves, once [`served`]. Each

@@ -402,22 +402,22 @@ impl TokenFile {
 }
 
 /// How the operator API authenticates its callers.
-pub enum Authenticator {
+pub enum OperatorAuthenticator {
     /// Bearer tokens checked against the token file (local server).
     Tokens(TokenFile),
     /// API Gateway's authorizer claims (AWS Lambda).
     Claims,
 }
 
-impl Authenticator {
+impl OperatorAuthenticator {
     pub fn identify(&self, parts: &axum::http::request::Parts) -> Result<OperatorIdentity, Problem> {
         match self {
-            Authenticator::Claims => parts
+            OperatorAuthenticator::Claims => parts
                 .extensions
                 .get::<AuthorizerClaims>()
                 .ok_or_else(|| unauthorized("no authorizer claims on the request"))?
                 .identity(),
-            Authenticator::Tokens(file) => {
+            OperatorAuthenticator::Tokens(file) => {
                 let header = parts
                     .headers
                     .get(axum::http::header::AUTHORIZATION)

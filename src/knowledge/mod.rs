@@ -47,8 +47,9 @@ pub struct KnowledgeBase {
     pub broken: Vec<(PathBuf, String)>,
 }
 
+/// What `kb check` finds in an article: an error (the base is refused) or a warning.
 #[derive(Debug, Clone)]
-pub struct Problem {
+pub struct ArticleFinding {
     pub is_error: bool,
     pub message: String,
     pub help: Option<String>,
@@ -257,10 +258,10 @@ impl KnowledgeBase {
         ids
     }
 
-    pub fn check(&self, languages: &[String], categories: BTreeSet<&str>) -> Vec<Problem> {
+    pub fn check(&self, languages: &[String], categories: BTreeSet<&str>) -> Vec<ArticleFinding> {
         let mut out = Vec::new();
         let mut problem =
-            |is_error, message: String, help: Option<String>| out.push(Problem { is_error, message, help });
+            |is_error, message: String, help: Option<String>| out.push(ArticleFinding { is_error, message, help });
         for (file, why) in &self.broken {
             problem(true, format!("knowledge article `{}` cannot be read: {why}", file.display()), None);
         }

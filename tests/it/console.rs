@@ -11,7 +11,7 @@ use sportello::console::session::SessionKey;
 use sportello::console::{Console, SignIn, router};
 use sportello::engine::EscalationSettings;
 use sportello::http::operator::{NoticeSecrets, OperatorApi};
-use sportello::http::operator_auth::{Authenticator, OperatorFile, Role, TokenFile};
+use sportello::http::operator_auth::{OperatorAuthenticator, OperatorFile, Role, TokenFile};
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -25,7 +25,7 @@ fn site_with(public_url: Option<&str>) -> Site {
     let path = desk.dir.path().join("operators.json");
     let api = OperatorApi::new(
         desk.engine.clone(),
-        Authenticator::Tokens(TokenFile::new(&path)),
+        OperatorAuthenticator::Tokens(TokenFile::new(&path)),
         EscalationSettings { mail_from: "sportello@pagopa.example".into(), ..EscalationSettings::default() },
         NoticeSecrets::default(),
     );

@@ -2,7 +2,7 @@
 //! with a clear reason when missing, stale, damaged or of another format version, and then the
 //! YAML is loaded instead.
 
-use sportello::cli::{RulesAction, run};
+use sportello::cli::rules::{RulesAction, run};
 use sportello::rules::compiled::{self, CompiledError, FORMAT_VERSION};
 use sportello::rules::{Contact, Facts, Rules};
 use std::path::{Path, PathBuf};
