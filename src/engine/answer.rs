@@ -25,7 +25,7 @@ use super::retry::Attempts;
 use super::{Engine, EngineError};
 use crate::domain::{Actor, ChannelKind, Event, EventKind, Ticket, TicketId, TicketState};
 use crate::ports::mailer::usable_message_id;
-use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StepMessage, StoreError, run_once};
+use crate::ports::{OutgoingMail, RunOnce, StepMessage, StoreError, run_once};
 use serde::Serialize;
 use serde_json::json;
 use std::time::Duration;
@@ -126,11 +126,7 @@ impl Engine {
     ) -> Result<AnswerDelivery, EngineError> {
         let key = format!("answer:{id}:{answer_id}");
         let deliver = || self.deliver_now(id, answer_id, resolved);
-        let ran =
-            run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, deliver).await.map_err(|e| match e {
-                RunOnceError::Store(e) => e.into(),
-                RunOnceError::Handler(e) => e,
-            })?;
+        let ran = run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, deliver).await?;
         match ran {
             RunOnce::Ran(how) => Ok(how),
             RunOnce::AlreadyDone => Ok(AnswerDelivery::AlreadyDelivered),
@@ -232,26 +228,8 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         };
-        let event = Event {
-            ticket_id: ticket.id.clone(),
-            at: self.now(),
-            actor: operator.clone(),
-            kind: EventKind::Message,
-            detail: json!({
-                "from": "operator",
-                "answer_id": answer_id,
-                "message_id": sent.message_id,
-                "transport_id": sent.transport_id,
-                "in_reply_to": mail.in_reply_to,
-                "references": mail.references,
-                "subject": mail.subject,
-                "body": mail.text,
-            }),
-        };
-        // The mail is out: failing to note it must not send it twice.
-        if let Err(e) = self.ports.events.append(&[event]).await {
-            tracing::warn!(ticket = %ticket.id, error = %e, "answer mailed but not recorded");
-        }
+        let said = json!({"from": "operator", "answer_id": answer_id, "references": mail.references});
+        self.note_sent_mail(ticket, operator.clone(), &mail, &sent, said, "answer").await;
         Ok(AnswerDelivery::Email { message_id: sent.message_id })
     }
 

@@ -21,7 +21,7 @@ use crate::email::{
     looks_like_reminder, thread_keys,
 };
 use crate::ports::mailer::usable_message_id;
-use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
+use crate::ports::{OutgoingMail, RunOnce, StoreError, run_once};
 use crate::rules::resolved::{Delivery, Email as EmailSettings};
 use crate::text::sha256_hex;
 use serde::Serialize;
@@ -203,13 +203,6 @@ fn sender_of(email: &InboundEmail) -> Option<&str> {
 
 fn same_address(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
-}
-
-fn once_error(e: RunOnceError<EngineError>) -> EngineError {
-    match e {
-        RunOnceError::Store(e) => e.into(),
-        RunOnceError::Handler(e) => e,
-    }
 }
 
 fn busy() -> EngineError {
@@ -408,7 +401,7 @@ impl Engine {
                 }
             }
         };
-        match run_once(self.ports.idempotency.as_ref(), key, LEASE, REMEMBER, effect).await.map_err(once_error)? {
+        match run_once(self.ports.idempotency.as_ref(), key, LEASE, REMEMBER, effect).await? {
             RunOnce::Ran(reopened) => {
                 outcome.reopened = reopened;
                 tracing::info!(ticket = %ticket.id, reference = %ticket.reference, ?action, reopened, "inbound mail added to its ticket");
@@ -497,29 +490,11 @@ impl Engine {
         let key = format!("email-ack:{}", ticket.id);
         let sent = run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, || async {
             let sent = self.ports.mailer.send(&mail).await?;
-            let event = Event {
-                ticket_id: ticket.id.clone(),
-                at: self.now(),
-                actor: Actor::system(),
-                kind: EventKind::Message,
-                detail: json!({
-                    "from": "sportello",
-                    "auto": "acknowledgement",
-                    "message_id": sent.message_id,
-                    "transport_id": sent.transport_id,
-                    "in_reply_to": mail.in_reply_to,
-                    "subject": mail.subject,
-                    "body": mail.text,
-                }),
-            };
-            // The mail is out: a failure to note it must not send it twice.
-            if let Err(e) = self.ports.events.append(&[event]).await {
-                tracing::warn!(ticket = %ticket.id, error = %e, "acknowledgement sent but not recorded");
-            }
+            let said = json!({"from": "sportello", "auto": "acknowledgement"});
+            self.note_sent_mail(ticket, Actor::system(), &mail, &sent, said, "acknowledgement").await;
             Ok::<_, EngineError>(sent.message_id)
         })
-        .await
-        .map_err(once_error)?;
+        .await?;
         match sent {
             RunOnce::Ran(message_id) => {
                 tracing::info!(ticket = %ticket.id, reference = %ticket.reference, message_id, "acknowledgement sent");
@@ -527,6 +502,34 @@ impl Engine {
             }
             RunOnce::AlreadyDone => Ok(Acknowledgement::AlreadySent),
             RunOnce::InProgress => Err(busy()),
+        }
+    }
+
+    /// Notes a mail sent on `ticket` as its `message` event: the mail's ids, thread, subject and
+    /// text, with `said`'s fields (`from`, `auto`, `answer_id`...). The mail is out, so a failure
+    /// to note it is logged, never returned: the caller must not send it twice.
+    pub(super) async fn note_sent_mail(
+        &self,
+        ticket: &Ticket,
+        actor: Actor,
+        mail: &OutgoingMail,
+        sent: &crate::ports::SentMail,
+        said: Value,
+        what: &str,
+    ) {
+        let mut detail = json!({
+            "message_id": sent.message_id,
+            "transport_id": sent.transport_id,
+            "in_reply_to": mail.in_reply_to,
+            "subject": mail.subject,
+            "body": mail.text,
+        });
+        if let (Some(detail), Value::Object(said)) = (detail.as_object_mut(), said) {
+            detail.extend(said);
+        }
+        let event = Event { ticket_id: ticket.id.clone(), at: self.now(), actor, kind: EventKind::Message, detail };
+        if let Err(e) = self.ports.events.append(&[event]).await {
+            tracing::warn!(ticket = %ticket.id, error = %e, what, "mail sent but not recorded");
         }
     }
 
@@ -630,8 +633,7 @@ impl Engine {
         let ran = run_once(self.ports.idempotency.as_ref(), key, LEASE, REMEMBER, || async {
             self.ports.events.append(std::slice::from_ref(&event)).await.map_err(EngineError::from)
         })
-        .await
-        .map_err(once_error)?;
+        .await?;
         match ran {
             RunOnce::Ran(()) => {
                 tracing::info!(ticket = %ticket.id, reference = %ticket.reference, status = ?bounce.status, "our mail bounced")
