@@ -134,7 +134,7 @@ fn with_fixed_targets(filter: Targets, format: Format) -> Targets {
         let level = if format == Format::Json { LevelFilter::INFO } else { LevelFilter::OFF };
         out = out.with_target(crate::metrics::TARGET, level);
     }
-    for spans in [LAMBDA_SPAN_TARGET, crate::http::SPAN_TARGET] {
+    for spans in [LAMBDA_SPAN_TARGET, SPAN_TARGET] {
         if !named(spans) {
             out = out.with_target(spans, LevelFilter::INFO);
         }
@@ -143,6 +143,10 @@ fn with_fixed_targets(filter: Targets, format: Format) -> Targets {
 }
 
 /// Where lambda_runtime opens the span of each invocation (`requestId`, `xrayTraceId`).
+/// The target of the spans that give log lines their context (`request_id`, `step`...): on
+/// whatever the level, so no line loses them (see `logging`).
+pub const SPAN_TARGET: &str = "sportello::span";
+
 const LAMBDA_SPAN_TARGET: &str = "lambda_runtime::layers::trace";
 
 static FORMAT: std::sync::OnceLock<Format> = std::sync::OnceLock::new();

@@ -61,7 +61,7 @@ impl WebhookFile {
 
     /// Registers (or replaces) `client`'s webhook with a new secret; returns the secret.
     pub fn register(&mut self, client: &str, url: &str) -> Result<String, String> {
-        crate::adapters::webhook_http::check_url(url)?;
+        crate::ports::webhook::check_url(url)?;
         let secret = format!("whsec_{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         self.webhooks.insert(client.to_string(), Webhook { url: url.to_string(), secret: secret.clone() });
         Ok(secret)

@@ -13,6 +13,7 @@ pub mod problem;
 pub mod survey;
 pub mod voice;
 
+pub use crate::logging::SPAN_TARGET;
 pub use problem::{ApiJson, Problem};
 
 use crate::engine::Engine;
@@ -70,10 +71,6 @@ where
     let whole = whole.ok_or_else(|| D::Error::custom(format!("`{n}` is not a whole number")))?;
     T::try_from(whole).map_err(|_| D::Error::custom(format!("`{n}` is out of range")))
 }
-
-/// The target of the spans that give log lines their context (`request_id`, `step`...): on
-/// whatever the level, so no line loses them (see `logging`).
-pub const SPAN_TARGET: &str = "sportello::span";
 
 /// Runs the request in a span carrying its `request_id`: the caller's `X-Request-Id` when it is a
 /// plain token, else a new one; the response carries it back.

@@ -295,7 +295,7 @@ impl KnowledgeBase {
             }
             for c in &a.meta.categories {
                 if !categories.contains(c.as_str()) {
-                    let help = crate::rules::diagnostic::did_you_mean(c, categories.iter().copied())
+                    let help = crate::text::did_you_mean(c, categories.iter().copied())
                         .map(|b| format!("did you mean `{b}`?"));
                     problem(true, format!("knowledge article `{shown}` names unknown category `{c}`"), help);
                 }
@@ -372,7 +372,7 @@ impl KnowledgeBase {
                     }
                     LinkTarget::Article(id) => match all_ids.get(id.as_str()) {
                         None => {
-                            let help = crate::rules::diagnostic::did_you_mean(&id, all_ids.keys().copied())
+                            let help = crate::text::did_you_mean(&id, all_ids.keys().copied())
                                 .map(|b| format!("did you mean `{b}`?"));
                             problem(
                                 true,
