@@ -21,7 +21,7 @@ use crate::email::{
     looks_like_reminder, thread_keys,
 };
 use crate::ports::mailer::usable_message_id;
-use crate::ports::{OutgoingMail, RunOnce, StoreError, run_once};
+use crate::ports::{Claim, Completion, Lease, OutgoingMail, RunOnce, StoreError, run_claimed, run_once};
 use crate::rules::resolved::{Delivery, Email as EmailSettings};
 use crate::text::sha256_hex;
 use serde::Serialize;
@@ -203,6 +203,11 @@ fn sender_of(email: &InboundEmail) -> Option<&str> {
 
 fn same_address(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+/// The idempotency key of a new ticket's acknowledgement.
+fn acknowledgement_key(ticket: &Ticket) -> String {
+    format!("email-ack:{}", ticket.id)
 }
 
 fn busy() -> EngineError {
@@ -401,7 +406,10 @@ impl Engine {
                 }
             }
         };
-        match run_once(self.ports.idempotency.as_ref(), key, LEASE, REMEMBER, effect).await? {
+        match run_once(self.ports.idempotency.as_ref(), key, LEASE, REMEMBER, effect)
+            .await
+            .map_err(EngineError::from)?
+        {
             RunOnce::Ran(reopened) => {
                 outcome.reopened = reopened;
                 tracing::info!(ticket = %ticket.id, reference = %ticket.reference, ?action, reopened, "inbound mail added to its ticket");
@@ -455,82 +463,87 @@ impl Engine {
                 detail: json!({"email": envelope}),
             }]
         };
-        let created = self.open_with(contact, note).await?;
+        let suppressed = if decision.action == VerdictAction::Quarantine {
+            Some("quarantined by the SES verdicts".to_string())
+        } else {
+            let ours: Vec<&str> = settings.our_domains.iter().map(String::as_str).collect();
+            match auto_reply_policy(email, &ours) {
+                AutoReply::Suppressed(reason) => Some(reason.to_string()),
+                AutoReply::Allowed => None,
+            }
+        };
+        // The acknowledgement's claim is taken with the ticket: the first intake sends it, a
+        // replay finds it held or done.
+        let claims = |t: &Ticket| match suppressed {
+            None => vec![Lease::new(acknowledgement_key(t), LEASE)],
+            Some(_) => Vec::new(),
+        };
+        let created = self.open_claiming(contact, note, claims).await?;
         let ticket = created.ticket;
         let mut outcome = EmailOutcome::new(EmailAction::Opened, email, decision).on(&ticket);
         outcome.replayed = created.replayed;
         outcome.related = ticket.related.clone();
 
-        outcome.acknowledgement = if decision.action == VerdictAction::Quarantine {
-            Acknowledgement::Suppressed { reason: "quarantined by the SES verdicts".into() }
-        } else {
-            let ours: Vec<&str> = settings.our_domains.iter().map(String::as_str).collect();
-            match auto_reply_policy(email, &ours) {
-                AutoReply::Suppressed(reason) => Acknowledgement::Suppressed { reason: reason.to_string() },
-                AutoReply::Allowed => self.acknowledge(settings, email, &ticket).await?,
-            }
+        outcome.acknowledgement = match suppressed {
+            Some(reason) => Acknowledgement::Suppressed { reason },
+            None => self.acknowledge(settings, email, &ticket, !created.replayed).await?,
         };
         Ok(outcome)
     }
 
     /// Sends the rulebook's acknowledgement, once per ticket, threaded on the inbound message.
+    /// `claimed`: this intake created the ticket, and with it the claim on the acknowledgement.
     async fn acknowledge(
         &self,
         settings: &EmailSettings,
         email: &InboundEmail,
         ticket: &Ticket,
+        claimed: bool,
     ) -> Result<Acknowledgement, EngineError> {
+        let key = acknowledgement_key(ticket);
         let mail = match self.acknowledgement_mail(settings, email, ticket) {
             Ok(mail) => mail,
             Err(reason) => {
                 tracing::info!(ticket = %ticket.id, reason, "no acknowledgement");
+                if claimed && let Err(e) = self.ports.idempotency.release(&key).await {
+                    tracing::warn!(ticket = %ticket.id, error = %e, "could not release the acknowledgement's claim");
+                }
                 return Ok(Acknowledgement::Suppressed { reason });
             }
         };
-        let key = format!("email-ack:{}", ticket.id);
-        let sent = run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, || async {
-            let sent = self.ports.mailer.send(&mail).await?;
-            let said = json!({"from": "sportello", "auto": "acknowledgement"});
-            self.note_sent_mail(ticket, Actor::system(), &mail, &sent, said, "acknowledgement").await;
-            Ok::<_, EngineError>(sent.message_id)
-        })
-        .await?;
-        match sent {
-            RunOnce::Ran(message_id) => {
-                tracing::info!(ticket = %ticket.id, reference = %ticket.reference, message_id, "acknowledgement sent");
-                Ok(Acknowledgement::Sent { message_id })
+        if !claimed {
+            match self.ports.idempotency.claim(&key, LEASE).await? {
+                Claim::Completed => return Ok(Acknowledgement::AlreadySent),
+                Claim::InProgress => return Err(busy()),
+                Claim::Acquired => {}
             }
-            RunOnce::AlreadyDone => Ok(Acknowledgement::AlreadySent),
-            RunOnce::InProgress => Err(busy()),
         }
-    }
-
-    /// Notes a mail sent on `ticket` as its `message` event: the mail's ids, thread, subject and
-    /// text, with `said`'s fields (`from`, `auto`, `answer_id`...). The mail is out, so a failure
-    /// to note it is logged, never returned: the caller must not send it twice.
-    pub(super) async fn note_sent_mail(
-        &self,
-        ticket: &Ticket,
-        actor: Actor,
-        mail: &OutgoingMail,
-        sent: &crate::ports::SentMail,
-        said: Value,
-        what: &str,
-    ) {
-        let mut detail = json!({
-            "message_id": sent.message_id,
-            "transport_id": sent.transport_id,
-            "in_reply_to": mail.in_reply_to,
-            "subject": mail.subject,
-            "body": mail.text,
-        });
-        if let (Some(detail), Value::Object(said)) = (detail.as_object_mut(), said) {
-            detail.extend(said);
-        }
-        let event = Event { ticket_id: ticket.id.clone(), at: self.now(), actor, kind: EventKind::Message, detail };
-        if let Err(e) = self.ports.events.append(&[event]).await {
-            tracing::warn!(ticket = %ticket.id, error = %e, what, "mail sent but not recorded");
-        }
+        let completion = Completion { key: &key, keep_for: REMEMBER, outbox_done: &[] };
+        let message_id =
+            run_claimed(self.ports.idempotency.as_ref(), self.ports.events.as_ref(), completion, || async {
+                let sent = self.ports.mailer.send(&mail).await?;
+                let event = Event {
+                    ticket_id: ticket.id.clone(),
+                    at: self.now(),
+                    actor: Actor::system(),
+                    kind: EventKind::Message,
+                    detail: json!({
+                        "from": "sportello",
+                        "auto": "acknowledgement",
+                        "message_id": sent.message_id,
+                        "transport_id": sent.transport_id,
+                        "in_reply_to": mail.in_reply_to,
+                        "subject": mail.subject,
+                        "body": mail.text,
+                    }),
+                };
+                // Recorded with the claim's completion, which never sends it twice.
+                Ok::<_, EngineError>((sent.message_id, vec![event]))
+            })
+            .await
+            .map_err(EngineError::from)?;
+        tracing::info!(ticket = %ticket.id, reference = %ticket.reference, message_id, "acknowledgement sent");
+        Ok(Acknowledgement::Sent { message_id })
     }
 
     /// The acknowledgement in the requester's language, or why there is none.
@@ -633,7 +646,8 @@ impl Engine {
         let ran = run_once(self.ports.idempotency.as_ref(), key, LEASE, REMEMBER, || async {
             self.ports.events.append(std::slice::from_ref(&event)).await.map_err(EngineError::from)
         })
-        .await?;
+        .await
+        .map_err(EngineError::from)?;
         match ran {
             RunOnce::Ran(()) => {
                 tracing::info!(ticket = %ticket.id, reference = %ticket.reference, status = ?bounce.status, "our mail bounced")
