@@ -16,7 +16,7 @@ use sportello::console::{Console, SignIn, router};
 use sportello::domain::{Actor, ActorRole, ChannelKind, Deadline, Ticket, TicketState, TicketType};
 use sportello::engine::{Engine, EscalationSettings, NewContact};
 use sportello::http::operator::{NoticeSecrets, OperatorApi};
-use sportello::http::operator_auth::{Authenticator, OperatorFile, Role, TokenFile, hash_token};
+use sportello::http::operator_auth::{OperatorAuthenticator, OperatorFile, Role, TokenFile, hash_token};
 use sportello::ports::QueueKey;
 use std::path::Path;
 use std::sync::Arc;
@@ -108,7 +108,7 @@ async fn setup(rt_now: Timestamp) -> Bench {
     file.write(&path).unwrap();
     let api = OperatorApi::new(
         engine.clone(),
-        Authenticator::Tokens(TokenFile::new(&path)),
+        OperatorAuthenticator::Tokens(TokenFile::new(&path)),
         EscalationSettings::default(),
         NoticeSecrets::default(),
     );

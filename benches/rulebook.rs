@@ -32,7 +32,8 @@ fn load_and_validate(c: &mut Criterion) {
     black_box(Rules::load(rules_dir()).unwrap());
     let first_yaml = started.elapsed();
     let copy = compiled_copy();
-    let (_, code) = sportello::cli::run(sportello::cli::RulesAction::Compile { path: copy.path().to_path_buf() });
+    let (_, code) =
+        sportello::cli::rules::run(sportello::cli::rules::RulesAction::Compile { path: copy.path().to_path_buf() });
     assert_eq!(code, 0, "the default rulebook compiles");
     let started = std::time::Instant::now();
     black_box(compiled::load(copy.path()).unwrap());

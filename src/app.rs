@@ -71,22 +71,23 @@ impl AppBuilder {
 /// What each kind of caller presents, and what the operator API needs besides the engine.
 pub struct Access {
     /// Operators: tokens from a file locally, the authorizer's claims on AWS.
-    pub operators: operator_auth::Authenticator,
+    pub operators: operator_auth::OperatorAuthenticator,
     pub escalation: EscalationSettings,
     /// Each target's key for signing resolution notices.
     pub notice_secrets: NoticeSecrets,
     /// The mail gateway's shared secret on `POST /email/inbound`.
     pub mail_token: MailToken,
     /// API keys of PagoPA's client apps.
-    pub api_clients: auth::Authenticator,
+    pub api_clients: auth::ClientAuthenticator,
 }
 
-/// Every endpoint of Sportello on one router, over `engine`.
+/// Every endpoint of Sportello on one router, over `engine`, served (`http::served`).
 pub fn router(engine: &Engine, access: Access) -> Router {
-    router_and_operators(engine, access).0
+    crate::http::served(router_and_operators(engine, access).0)
 }
 
-/// The same, with the operator API it serves: the web console works through it too.
+/// The same, with the operator API it serves (the web console works through it too), not served
+/// yet: the caller adds the console, then serves the whole.
 pub fn router_and_operators(engine: &Engine, access: Access) -> (Router, OperatorApi) {
     let Access { operators, escalation, notice_secrets, mail_token, api_clients } = access;
     let operators = OperatorApi::new(engine.clone(), operators, escalation, notice_secrets);

@@ -20,6 +20,7 @@
 //! that send mail check at init that their senders are on `SPORTELLO_MAIL_DOMAIN`, the SES
 //! identity their policy covers.
 
+use crate::http::served;
 use crate::adapters::aws::email_inbound::{StoredMail, handle_mail_batch};
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
 use crate::adapters::aws::reply_queue::{NoticeDeadLetters, handle_notice_batch};
@@ -374,32 +375,27 @@ pub async fn build(function: Function, init: &Init) -> Result<Handler, Error> {
     })
 }
 
-/// HTTP requests run in a span carrying their `request_id`.
-fn in_request_spans(app: Router) -> Router {
-    app.layer(axum::middleware::from_fn(crate::http::in_request_span))
-}
-
 /// The ticket API for client apps, behind API Gateway's IAM authorizer.
 pub async fn api(init: &Init) -> Result<HttpEvents, Error> {
     let engine = engine_for(Function::Api, init, no_parts).await?;
-    let auth = crate::http::auth::Authenticator::from_vars(&init.var())?;
+    let auth = crate::http::auth::ClientAuthenticator::from_vars(&init.var())?;
     let app = crate::http::api::router_with(auth).with_state(AppState { engine });
-    Ok(HttpEvents(in_request_spans(app)))
+    Ok(HttpEvents(served(app)))
 }
 
 /// The mobile chat.
 pub async fn chat(init: &Init) -> Result<HttpEvents, Error> {
     let engine = engine_for(Function::Chat, init, no_parts).await?;
-    Ok(HttpEvents(in_request_spans(crate::http::chat::router().with_state(AppState { engine }))))
+    Ok(HttpEvents(served(crate::http::chat::router().with_state(AppState { engine }))))
 }
 
 /// Calls: Amazon Connect contact flows, or the voice routes through API Gateway.
 pub async fn voice(init: &Init) -> Result<VoiceEvents, Error> {
     let engine = engine_for(Function::Voice, init, no_parts).await?;
     // The telephony platform is a client, known by its IAM role (SPORTELLO_IAM_CLIENTS).
-    let auth = crate::http::auth::Authenticator::from_vars(&init.var())?;
+    let auth = crate::http::auth::ClientAuthenticator::from_vars(&init.var())?;
     let app = crate::http::voice::router_with(auth).with_state(AppState { engine: engine.clone() });
-    Ok(VoiceEvents { engine, app: in_request_spans(app) })
+    Ok(VoiceEvents { engine, app: served(app) })
 }
 
 /// The operator API and console: answers inline (mail, chat, webhooks), escalates, declares
@@ -410,7 +406,7 @@ pub async fn operator(init: &Init) -> Result<HttpEvents, Error> {
         reply_tokens(app, &parts)
     })
     .await?;
-    Ok(HttpEvents(in_request_spans(operator_app(engine, init)?)))
+    Ok(HttpEvents(served(operator_app(engine, init)?)))
 }
 
 /// Raw MIME over HTTP from the mail gateway: acknowledges, and checks targets' replies.
@@ -418,7 +414,7 @@ pub async fn email_http(init: &Init) -> Result<HttpEvents, Error> {
     let engine = engine_for(Function::EmailHttp, init, |app, parts| reply_tokens(app, &parts)).await?;
     let token = crate::http::email::MailToken::from_vars(&init.var())?;
     let app = crate::http::health().merge(crate::http::email::router(token));
-    Ok(HttpEvents(in_request_spans(app.with_state(AppState { engine }))))
+    Ok(HttpEvents(served(app.with_state(AppState { engine }))))
 }
 
 /// SES notifications of stored mail: acknowledges, and checks targets' replies.
@@ -472,10 +468,10 @@ pub async fn reports(init: &Init) -> Result<ReportFeed, Error> {
 /// roles; targets' notices are checked against their secrets by the function itself.
 fn operator_app(engine: Engine, init: &Init) -> Result<Router, Error> {
     use crate::http::operator::{NoticeSecrets, OperatorApi, router};
-    use crate::http::operator_auth::Authenticator;
+    use crate::http::operator_auth::OperatorAuthenticator;
     let escalation = escalation_settings(init, &engine.rules);
     let secrets = NoticeSecrets::from_vars(&engine.rules, &init.var());
-    let api = OperatorApi::new(engine, Authenticator::Claims, escalation, secrets);
+    let api = OperatorApi::new(engine, OperatorAuthenticator::Claims, escalation, secrets);
     let console = operator_console(api.clone(), &init.var())?;
     let app = router::<()>(api).layer(axum::middleware::map_request(|req| async move { with_claims(req) }));
     Ok(match console {

@@ -54,9 +54,8 @@ const CAPS: &[(&str, LevelFilter)] = &[
 /// What the environment asks for, with the caps applied; a warning when `RUST_LOG` cannot be
 /// read (then `info`).
 pub fn filter_from_env() -> (Targets, Option<String>) {
-    let rust_log = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
-    let sportello_log = std::env::var("SPORTELLO_LOG").ok().filter(|v| !v.trim().is_empty());
-    filter_from(rust_log, sportello_log)
+    let env = crate::settings::environment();
+    filter_from(env.get("RUST_LOG"), env.get("SPORTELLO_LOG"))
 }
 
 /// [`filter_from_env`] from given values of `RUST_LOG` and `SPORTELLO_LOG`.
@@ -117,7 +116,7 @@ pub enum Format {
 pub fn format_from_env(lambda: bool) -> (Format, Option<String>) {
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let default = if lambda || !terminal { Format::Json } else { Format::Text };
-    match std::env::var("SPORTELLO_LOG_FORMAT").ok().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+    match crate::settings::environment().get("SPORTELLO_LOG_FORMAT").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None | Some("") => (default, None),
         Some("json") => (Format::Json, None),
         Some("text") => (Format::Text, None),
@@ -135,7 +134,7 @@ fn with_fixed_targets(filter: Targets, format: Format) -> Targets {
         let level = if format == Format::Json { LevelFilter::INFO } else { LevelFilter::OFF };
         out = out.with_target(crate::metrics::TARGET, level);
     }
-    for spans in [LAMBDA_SPAN_TARGET, crate::http::SPAN_TARGET] {
+    for spans in [LAMBDA_SPAN_TARGET, SPAN_TARGET] {
         if !named(spans) {
             out = out.with_target(spans, LevelFilter::INFO);
         }
@@ -144,6 +143,10 @@ fn with_fixed_targets(filter: Targets, format: Format) -> Targets {
 }
 
 /// Where lambda_runtime opens the span of each invocation (`requestId`, `xrayTraceId`).
+/// The target of the spans that give log lines their context (`request_id`, `step`...): on
+/// whatever the level, so no line loses them (see `logging`).
+pub const SPAN_TARGET: &str = "sportello::span";
+
 const LAMBDA_SPAN_TARGET: &str = "lambda_runtime::layers::trace";
 
 static FORMAT: std::sync::OnceLock<Format> = std::sync::OnceLock::new();
@@ -262,7 +265,7 @@ impl<W> JsonLines<W> {
         let namespace = METRICS_NAMESPACE
             .get()
             .cloned()
-            .or_else(|| std::env::var("SPORTELLO_METRICS_NAMESPACE").ok())
+            .or_else(|| crate::settings::environment().get("SPORTELLO_METRICS_NAMESPACE"))
             .filter(|n| !n.trim().is_empty() && n.len() <= 255)
             .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_string());
         Self { make_writer, namespace }

@@ -5,6 +5,7 @@ use crate::adapters::embedded::{self, Db};
 use crate::app::{Access, AppBuilder};
 use crate::engine::Engine;
 use crate::rules::Rules;
+use crate::settings::environment as env;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -78,13 +79,13 @@ pub fn access(config: &ServerConfig, rules: &Rules) -> Result<Access, String> {
     let mut escalation = crate::engine::EscalationSettings::from_env(rules);
     escalation.reply_queue.get_or_insert_with(|| embedded::LOCAL_REPLY_QUEUE.into());
     Ok(Access {
-        operators: crate::http::operator_auth::Authenticator::Tokens(crate::http::operator_auth::TokenFile::new(
-            operators_file(config),
-        )),
+        operators: crate::http::operator_auth::OperatorAuthenticator::Tokens(
+            crate::http::operator_auth::TokenFile::new(operators_file(config)),
+        ),
         escalation,
         notice_secrets: crate::http::operator::NoticeSecrets::from_env(rules),
         mail_token: mail_token(config)?,
-        api_clients: crate::http::auth::Authenticator::api_keys(api_keys_file(config)),
+        api_clients: crate::http::auth::ClientAuthenticator::api_keys(api_keys_file(config)),
     })
 }
 
@@ -149,7 +150,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     // Credentials are read before anything starts, so a bad secret file stops the server here.
     let (router, operators) = crate::app::router_and_operators(&engine, access(&config, &engine.rules)?);
-    let router = router.merge(crate::console::router(console(&config, operators)?));
+    let router = crate::http::served(router.merge(crate::console::router(console(&config, operators)?)));
     tokio::spawn(run_workers(engine.clone(), db.published()));
     tokio::spawn(run_clock(engine.clone()));
     tokio::spawn(
@@ -205,11 +206,9 @@ async fn stop_signal() -> &'static str {
 /// `SPORTELLO_CLOCK_START` (RFC 3339): the server's clock starts there and runs on, for demos,
 /// training and the console's browser tests, which need service hours whatever the day.
 fn clock_start() -> Result<Option<crate::engine::Clock>, String> {
-    let Some(text) = std::env::var("SPORTELLO_CLOCK_START").ok().filter(|v| !v.trim().is_empty()) else {
+    let Some(start) = env().parsed::<jiff::Timestamp>("SPORTELLO_CLOCK_START", "an RFC 3339 time")? else {
         return Ok(None);
     };
-    let start: jiff::Timestamp =
-        text.trim().parse().map_err(|e| format!("SPORTELLO_CLOCK_START `{text}` is not an RFC 3339 time ({e})"))?;
     let began = std::time::Instant::now();
     tracing::warn!(start = %start, "the clock is set: times start at SPORTELLO_CLOCK_START");
     Ok(Some(std::sync::Arc::new(move || {
@@ -222,7 +221,7 @@ fn clock_start() -> Result<Option<crate::engine::Clock>, String> {
 /// `SPORTELLO_CONSOLE_SESSION_KEY`, else a key kept in `console-session-key.txt`.
 fn console(config: &ServerConfig, api: crate::http::operator::OperatorApi) -> Result<crate::console::Console, String> {
     use crate::console::{Console, SignIn, oidc, session::SessionKey};
-    let key = match std::env::var("SPORTELLO_CONSOLE_SESSION_KEY").ok().filter(|v| !v.trim().is_empty()) {
+    let key = match env().get("SPORTELLO_CONSOLE_SESSION_KEY") {
         Some(k) => k,
         // Rotating it (a new current key) ends every session: operators sign in again.
         None => crate::secrets::load_or_create(&config.data_dir.join(CONSOLE_KEY_FILE))?.current,
@@ -231,7 +230,7 @@ fn console(config: &ServerConfig, api: crate::http::operator::OperatorApi) -> Re
         Some(c) => SignIn::Oidc(std::sync::Arc::new(oidc::Oidc::new(c))),
         None => SignIn::Tokens(std::sync::Arc::new(crate::http::operator_auth::TokenFile::new(operators_file(config)))),
     };
-    let public_url = std::env::var("SPORTELLO_CONSOLE_URL").ok().filter(|v| !v.trim().is_empty());
+    let public_url = env().get("SPORTELLO_CONSOLE_URL");
     Ok(Console::new(api, sign_in, SessionKey::new(key.into_bytes())?, public_url))
 }
 
@@ -267,7 +266,7 @@ pub const REPLY_TOKEN_KEY_FILE: &str = "reply-token-key.txt";
 /// when set, else a random one kept in `mail-token.txt` in the data folder (with the ones it
 /// replaced, until their grace period ends).
 fn mail_token(config: &ServerConfig) -> Result<crate::http::email::MailToken, String> {
-    if std::env::var_os(crate::http::email::MAIL_TOKEN_ENV).is_some() {
+    if env().get(crate::http::email::MAIL_TOKEN_ENV).is_some() {
         return crate::http::email::MailToken::from_env();
     }
     let secret = crate::secrets::load_or_create(&config.data_dir.join(MAIL_TOKEN_FILE))?;
@@ -283,33 +282,28 @@ fn reply_tokens(config: &ServerConfig) -> Result<crate::engine::reply_token::Rep
         return Ok(tokens);
     }
     let key = crate::secrets::load_or_create(&config.data_dir.join(REPLY_TOKEN_KEY_FILE))?;
-    ReplyTokens::rotating(&key, std::env::var("SPORTELLO_REPLY_EMAIL").ok().filter(|v| !v.trim().is_empty()))
+    ReplyTokens::rotating(&key, env().get("SPORTELLO_REPLY_EMAIL"))
 }
 
 /// The local reply queue: `SPORTELLO_REPLY_QUEUE`, else `sportello-resolution-notices`.
 fn reply_queue_name() -> String {
-    std::env::var("SPORTELLO_REPLY_QUEUE")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| embedded::LOCAL_REPLY_QUEUE.into())
+    env().get("SPORTELLO_REPLY_QUEUE").unwrap_or_else(|| embedded::LOCAL_REPLY_QUEUE.into())
 }
 
 /// API clients' webhooks: `SPORTELLO_WEBHOOKS`, else `webhooks.json` beside the API key file
 /// (`sportello clients add <client> --webhook <url>` writes it).
 pub fn webhooks_file(config: &ServerConfig) -> PathBuf {
-    std::env::var_os("SPORTELLO_WEBHOOKS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| api_keys_file(config).with_file_name("webhooks.json"))
+    env().path("SPORTELLO_WEBHOOKS").unwrap_or_else(|| api_keys_file(config).with_file_name("webhooks.json"))
 }
 
 /// Where client API keys live: `SPORTELLO_API_KEYS`, else `api-keys.json` in the data folder.
 pub fn api_keys_file(config: &ServerConfig) -> PathBuf {
-    std::env::var_os("SPORTELLO_API_KEYS").map(PathBuf::from).unwrap_or_else(|| config.data_dir.join("api-keys.json"))
+    env().path("SPORTELLO_API_KEYS").unwrap_or_else(|| config.data_dir.join("api-keys.json"))
 }
 
 /// Where operator tokens live: `SPORTELLO_OPERATORS`, else `operators.json` in the data folder.
 pub fn operators_file(config: &ServerConfig) -> PathBuf {
-    std::env::var_os("SPORTELLO_OPERATORS").map(PathBuf::from).unwrap_or_else(|| config.data_dir.join("operators.json"))
+    env().path("SPORTELLO_OPERATORS").unwrap_or_else(|| config.data_dir.join("operators.json"))
 }
 
 fn banner(addr: SocketAddr, config: &ServerConfig) -> String {

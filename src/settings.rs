@@ -8,7 +8,8 @@
 //! `SPORTELLO_*` name in the code is listed here). A new variable is one line below.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 
 /// Where a setting is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,9 +158,25 @@ pub fn member(prefix: &str, id: &str) -> String {
     format!("{prefix}{}", id.to_ascii_uppercase().replace('-', "_"))
 }
 
-/// The process environment, a blank value as unset.
-pub fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// Every listed variable the process was started with, read from the environment once, the
+/// first time anything asks; a blank value is left out (unset). The one place Sportello reads
+/// its environment; the Lambda runtime's own per-invocation variable (`_X_AMZN_TRACE_ID`, see
+/// `adapters::aws::trace`) is read where it is used, since it changes with each invocation.
+fn snapshot() -> &'static BTreeMap<String, String> {
+    static SNAPSHOT: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    SNAPSHOT.get_or_init(|| {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, v)| setting(k).is_some() && !v.trim().is_empty())
+            .collect()
+    })
+}
+
+/// The process's settings: the local server's, the CLI's, and what a Lambda function reads
+/// besides its secrets (its `Init` starts from the same snapshot).
+pub fn environment() -> &'static Settings {
+    static ENVIRONMENT: OnceLock<Settings> = OnceLock::new();
+    ENVIRONMENT.get_or_init(Settings::from_env)
 }
 
 /// Where values come from when no secret holds them.
@@ -181,8 +198,9 @@ impl std::fmt::Debug for Settings {
 }
 
 impl Settings {
+    /// The process environment (read once, see [`environment`]), with no secrets loaded yet.
     pub fn from_env() -> Self {
-        Self::from_source(env_var)
+        Self::from_map(snapshot().clone())
     }
 
     pub fn from_source(source: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
@@ -203,6 +221,23 @@ impl Settings {
     /// A setting that must be there, or an error that names it.
     pub fn required(&self, name: &str) -> Result<String, String> {
         self.get(name).ok_or_else(|| format!("{name} is not set"))
+    }
+
+    /// A file or folder setting.
+    pub fn path(&self, name: &str) -> Option<PathBuf> {
+        self.get(name).map(PathBuf::from)
+    }
+
+    /// A setting read as a `T`: unset is `None`; a value that is not one is an error naming the
+    /// variable, its value and what it should be (`SPORTELLO_CLOCK_START=`x` is not an RFC 3339
+    /// time`). Never for a secret: the error quotes the value.
+    pub fn parsed<T: std::str::FromStr>(&self, name: &str, expected: &str) -> Result<Option<T>, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        debug_assert!(setting(name).is_none_or(|s| !s.secret), "{name} is a secret");
+        let Some(text) = self.get(name) else { return Ok(None) };
+        text.trim().parse().map(Some).map_err(|e| format!("{name}=`{}` is not {expected} ({e})", text.trim()))
     }
 
     /// Adds the values of one secret (a JSON object of secret settings). A key that is not a

@@ -20,6 +20,63 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Seconds as people read a duration: `45s`, `12m`, `3h 05m`, `2d 4h`.
+pub fn human_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// The known name closest to `unknown`, if it is close enough to be a typo.
+pub fn did_you_mean<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let unknown_lower = unknown.to_lowercase();
+    let length = unknown.chars().count();
+    let budget = (length / 3).max(1);
+    known
+        .into_iter()
+        .filter_map(|k| {
+            if k.len() > 3 && (k.contains(unknown) || unknown.contains(k)) {
+                return Some((edit_distance(&unknown_lower, &k.to_lowercase()), k));
+            }
+            // Names that differ in length by more than the budget are that many edits apart at
+            // least: no need to compute it (a file of thousands of unknown keys stays fast).
+            if k.chars().count().abs_diff(length) > budget {
+                return None;
+            }
+            let d = edit_distance(&unknown_lower, &k.to_lowercase());
+            (d <= budget).then_some((d, k))
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Edit distance between two short names (Levenshtein, by characters).
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    // Optimal string alignment: a swap of neighbours counts as one edit (`emial` for `email`).
+    // Three rolling rows: the one being filled and the two above it.
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut above: Vec<usize> = (0..=b.len()).collect();
+    let mut row: Vec<usize> = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        row[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (above[j] + 1).min(row[j - 1] + 1).min(above[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(before[j - 2] + 1);
+            }
+        }
+        std::mem::swap(&mut before, &mut above);
+        std::mem::swap(&mut above, &mut row);
+    }
+    above[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -9,7 +9,7 @@ use serde_json::Value;
 use sportello::adapters::aws::lambda::SqsEvent;
 use sportello::domain::{Actor, ActorRole, ChannelKind, Ticket, TicketType};
 use sportello::engine::NewContact;
-use sportello::http::auth::Authenticator;
+use sportello::http::auth::ClientAuthenticator;
 use sportello::http::{AppState, api};
 use sportello::lambda::handle_steps;
 use std::io::Write;
@@ -65,7 +65,7 @@ async fn a_whole_flow_logs_json_lines_with_their_ids_and_valid_emf() {
     let engine = state.engine.clone();
 
     // The api function: a ticket from the IO app, through API Gateway.
-    let app = api::router_with(Authenticator::api_keys(dir.path().join("none.json")))
+    let app = api::router_with(ClientAuthenticator::api_keys(dir.path().join("none.json")))
         .layer(axum::middleware::from_fn(sportello::http::in_request_span));
     let request = lambda_http::request::from_str(&fixture("apigw-v2-create-ticket.json")).unwrap();
     let response = app.with_state(state.clone()).oneshot(request).instrument(invocation("inv-api")).await.unwrap();

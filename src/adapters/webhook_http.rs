@@ -3,6 +3,7 @@
 //! plain `http://` over a TCP stream, enough for local development, and `https://` is refused
 //! with a reason rather than pulling a TLS stack into the local build.
 
+use crate::ports::webhook::check_url;
 use crate::ports::webhook::{SIGNATURE_HEADER, WebhookRequest, WebhookSender};
 use crate::ports::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -10,19 +11,6 @@ use std::time::Duration;
 
 /// How long one POST may take, connection included.
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Checks a webhook URL when it is registered: `http(s)://host[:port][/path]`, no credentials.
-pub fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or("a webhook URL starts with https:// (or http:// for local development)")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.is_empty() || authority.contains('@') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("a webhook URL needs a host, and no user, spaces or control characters".into());
-    }
-    Ok(())
-}
 
 #[cfg(feature = "aws")]
 type HttpsClient = hyper_util::client::legacy::Client<
@@ -148,7 +136,7 @@ async fn write_all(stream: &tokio::net::TcpStream, mut bytes: &[u8]) -> std::io:
 
 #[cfg(test)]
 mod tests {
-    use super::check_url;
+    use crate::ports::webhook::check_url;
 
     #[test]
     fn webhook_urls_are_checked() {

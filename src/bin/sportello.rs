@@ -88,7 +88,7 @@ enum Command {
     Erase(EraseCommand),
     /// Reports of the local store: volumes, containment, times, SLA, backlog, escalations,
     /// incidents, GDPR clocks, CSAT; `report export` writes the event history as NDJSON.
-    Report(sportello::report_cli::ReportArgs),
+    Report(sportello::cli::report::ReportArgs),
     /// Walk the source's flows end to end over HTTP on a throw-away server, printing each step.
     Demo {
         #[arg(long, default_value = "rules")]
@@ -445,14 +445,42 @@ enum RulesCommand {
     Schema,
 }
 
+/// The command line. A bad value that came from a variable (`SPORTELLO_MAX_CONNECTIONS=abc`)
+/// names the variable, which clap's message does not: the flag it names was never typed.
+fn parse_cli() -> Cli {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue};
+    let error = match Cli::try_parse_from(with_serve_default(std::env::args_os().collect())) {
+        Ok(cli) => return cli,
+        Err(e) => e,
+    };
+    let given = |kind| match error.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let from_variable =
+        given(ContextKind::InvalidArg).zip(given(ContextKind::InvalidValue)).and_then(|(arg, value)| {
+            let command = Cli::command();
+            let args = command.get_subcommands().flat_map(|c| c.get_arguments().cloned().collect::<Vec<_>>());
+            args.filter(|a| a.get_long().is_some_and(|long| arg.starts_with(&format!("--{long} "))))
+                .filter_map(|a| a.get_env().and_then(|v| v.to_str()).map(str::to_string))
+                .find(|name| sportello::settings::environment().get(name).is_some_and(|v| v.trim() == value.trim()))
+        });
+    let _ = error.print();
+    if let Some(name) = from_variable {
+        eprintln!("The value comes from the environment variable {name}: correct it or unset it.");
+    }
+    std::process::exit(error.exit_code())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(with_serve_default(std::env::args_os().collect()));
+    let cli = parse_cli();
     match cli.command {
         Command::Serve { listen, data, rules, max_connections, header_timeout, idle_timeout, request_timeout } => {
             let limits = sportello::listener::Limits { max_connections, header_timeout, idle_timeout, request_timeout };
             serve(sportello::server::ServerConfig { listen, data_dir: data, rules, limits })
         }
-        Command::Report(args) => finish(sportello::report_cli::run(args)),
+        Command::Report(args) => finish(sportello::cli::report::run(args)),
         Command::Secrets(SecretsCommand::Rotate { secret, grace, data }) => {
             use sportello::secrets::{SecretFile, rotate_file};
             let which = match secret {
@@ -462,7 +490,7 @@ fn main() -> ExitCode {
             finish(rotate_file(&data, which, grace.as_deref(), jiff::Timestamp::now()))
         }
         Command::Erase(cmd) => {
-            use sportello::erase_cli::{EraseAction, Found, run};
+            use sportello::cli::erase::{EraseAction, Found, run};
             let found = |r: RequesterArgs| Found { email: r.email, phone: r.phone, fiscal_code: r.fiscal_code };
             match cmd {
                 EraseCommand::Preview { requester, data, rules } => {
@@ -475,25 +503,25 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Rules(cmd) => sportello::cli::rules(match cmd {
-            RulesCommand::Check { path } => sportello::cli::RulesAction::Check { path },
-            RulesCommand::Compile { path } => sportello::cli::RulesAction::Compile { path },
+        Command::Rules(cmd) => sportello::cli::rules::rules(match cmd {
+            RulesCommand::Check { path } => sportello::cli::rules::RulesAction::Check { path },
+            RulesCommand::Compile { path } => sportello::cli::rules::RulesAction::Compile { path },
             RulesCommand::Explain { channel, category, at, facts, rules } => {
-                sportello::cli::RulesAction::Explain { channel, category, at, facts, rules }
+                sportello::cli::rules::RulesAction::Explain { channel, category, at, facts, rules }
             }
-            RulesCommand::Test { paths, rules } => sportello::cli::RulesAction::Test { paths, rules },
-            RulesCommand::Graph { rules } => sportello::cli::RulesAction::Graph { rules },
-            RulesCommand::Schema => sportello::cli::RulesAction::Schema,
+            RulesCommand::Test { paths, rules } => sportello::cli::rules::RulesAction::Test { paths, rules },
+            RulesCommand::Graph { rules } => sportello::cli::rules::RulesAction::Graph { rules },
+            RulesCommand::Schema => sportello::cli::rules::RulesAction::Schema,
         }),
         Command::Kb(cmd) => {
-            use sportello::kb_cli::{KbAction, run};
+            use sportello::cli::kb::{KbAction, run};
             let is_eval = matches!(cmd, KbCommand::Eval { .. });
             let (out, code) = run(match cmd {
                 KbCommand::Check { rules } => KbAction::Check { rules },
                 KbCommand::Ask { question, lang, earlier, rules } => KbAction::Ask { question, lang, earlier, rules },
                 KbCommand::Eval { sets, verbose, sweep, rules } => KbAction::Eval { sets, verbose, sweep, rules },
                 KbCommand::Candidates { action, data } => {
-                    use sportello::kb_cli::CandidatesAction as A;
+                    use sportello::cli::kb::CandidatesAction as A;
                     let action = match action {
                         CandidatesCommand::List { status, limit } => A::List { status, limit },
                         CandidatesCommand::Promote { id, rules, by } => A::Promote { id, rules, by },
@@ -510,7 +538,7 @@ fn main() -> ExitCode {
             finish((out, code))
         }
         Command::Operators(cmd) => {
-            use sportello::operators_cli::{OperatorsAction, run};
+            use sportello::cli::operators::{OperatorsAction, run};
             let action = match cmd {
                 OperatorsCommand::Add { id, roles, expires_in } => OperatorsAction::Add { id, roles, expires_in },
                 OperatorsCommand::List => OperatorsAction::List,
@@ -521,12 +549,12 @@ fn main() -> ExitCode {
             finish(run(&path, action, jiff::Timestamp::now()))
         }
         Command::Outbox { action } => {
-            use sportello::outbox_cli::{OutboxAction, run};
+            use sportello::cli::outbox::{OutboxAction, run};
             let action = match action {
                 Some(OutboxCommand::List { ticket, limit, data }) => OutboxAction::List { data, ticket, limit },
                 Some(OutboxCommand::Show { id, raw, data }) => OutboxAction::Show { data, id, raw },
                 None => OutboxAction::List {
-                    data: std::env::var_os("SPORTELLO_DATA").map_or_else(|| "data".into(), PathBuf::from),
+                    data: sportello::settings::environment().path("SPORTELLO_DATA").unwrap_or_else(|| "data".into()),
                     ticket: None,
                     limit: 20,
                 },
@@ -540,12 +568,12 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
         Command::Notices(cmd) => {
-            use sportello::notices_cli::{NoticesAction, run};
+            use sportello::cli::notices::{NoticesAction, run};
             finish(run(match cmd {
                 NoticesCommand::Send { file, reference, escalation_id, target, notice, data } => {
                     let composed = match (reference, escalation_id, target, notice) {
                         (Some(reference), Some(escalation_id), Some(target), Some(notice)) => {
-                            Some(sportello::notices_cli::Composed { reference, escalation_id, target, notice })
+                            Some(sportello::cli::notices::Composed { reference, escalation_id, target, notice })
                         }
                         _ => None,
                     };
@@ -556,22 +584,22 @@ fn main() -> ExitCode {
             }))
         }
         Command::Clients(cmd) => {
-            use sportello::clients::ClientsAction;
+            use sportello::cli::clients::ClientsAction;
             let path = |keys: Option<PathBuf>| keys.unwrap_or_else(sportello::http::auth::ApiKeys::path_from_env);
             if let ClientsCommand::Add { client, keys, rules, webhook: Some(url), webhooks, expires_in } = cmd {
                 let keys = path(keys);
                 let file = webhooks
-                    .or_else(|| std::env::var_os("SPORTELLO_WEBHOOKS").map(PathBuf::from))
+                    .or_else(|| sportello::settings::environment().path("SPORTELLO_WEBHOOKS"))
                     .unwrap_or_else(|| keys.with_file_name("webhooks.json"));
                 let now = jiff::Timestamp::now();
-                let (mut out, code) = sportello::clients::run(
+                let (mut out, code) = sportello::cli::clients::run(
                     ClientsAction::Add { client: client.clone(), keys, rules, expires_in },
                     now,
                 );
                 if code != 0 {
                     return finish((out, code));
                 }
-                let (more, code) = sportello::clients::run(ClientsAction::Webhook { client, url, file }, now);
+                let (more, code) = sportello::cli::clients::run(ClientsAction::Webhook { client, url, file }, now);
                 out.push_str(&more);
                 return finish((out, code));
             }
@@ -585,7 +613,7 @@ fn main() -> ExitCode {
                 ClientsCommand::List { keys } => ClientsAction::List { keys: path(keys) },
                 ClientsCommand::Revoke { key_id, keys } => ClientsAction::Revoke { key_id, keys: path(keys) },
             };
-            finish(sportello::clients::run(action, jiff::Timestamp::now()))
+            finish(sportello::cli::clients::run(action, jiff::Timestamp::now()))
         }
         Command::Demo {
             rules,
@@ -608,7 +636,7 @@ fn main() -> ExitCode {
                 mail_token,
                 notice_secrets: Default::default(),
             };
-            sportello::cli::demo(sportello::demo::DemoOptions { rules, at, closed_at, url, credentials })
+            sportello::cli::demo::demo(sportello::demo::DemoOptions { rules, at, closed_at, url, credentials })
         }
     }
 }

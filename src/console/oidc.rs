@@ -35,7 +35,7 @@ impl OidcConfig {
     /// `SPORTELLO_OIDC_SCOPES` (default `openid email profile`) and `SPORTELLO_OIDC_LOGOUT_URL`.
     /// `None` without an issuer.
     pub fn from_env() -> Result<Option<Self>, String> {
-        Self::from_vars(&|k| std::env::var(k).ok())
+        Self::from_vars(&crate::settings::environment().lookup())
     }
 
     /// The same, read through `lookup` (a Lambda function's settings, secrets included).

@@ -8,7 +8,7 @@ use crate::adapters::embedded::{Db, OutboxEntry, OutboxMailer, SqliteQueue};
 use crate::engine::{Engine, EscalationSettings};
 use crate::http::auth::KeyFile;
 use crate::http::operator::NoticeSecrets;
-use crate::http::operator_auth::{Authenticator, OperatorFile, Role, TokenFile};
+use crate::http::operator_auth::{OperatorAuthenticator, OperatorFile, Role, TokenFile};
 use crate::ports::StepQueue;
 use crate::rules::Rules;
 use crate::server::ServerConfig;
@@ -103,11 +103,11 @@ impl Sandbox {
             reply_email: Some(REPLY_EMAIL.into()),
         };
         let access = crate::app::Access {
-            operators: Authenticator::Tokens(TokenFile::new(operators_file)),
+            operators: OperatorAuthenticator::Tokens(TokenFile::new(operators_file)),
             escalation,
             notice_secrets,
             mail_token: crate::http::email::MailToken::for_secret(&mail_token),
-            api_clients: crate::http::auth::Authenticator::api_keys(keys_file),
+            api_clients: crate::http::auth::ClientAuthenticator::api_keys(keys_file),
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;

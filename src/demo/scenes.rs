@@ -285,6 +285,33 @@ async fn email_answered_from_the_knowledge_base(sb: &dyn Stage, out: &mut Narrat
     Ok(format!("{reference} answered with the knowledge-base article, reply threaded on the requester's mail"))
 }
 
+/// The IO app opens a ticket for `request` through the ticket API, and its triage runs: the
+/// first act of the scenes that escalate a client's request. Gives the ticket's reference.
+async fn open_by_api(
+    sb: &dyn Stage,
+    out: &mut Narrator,
+    request: &cast::ClientRequest,
+    subject: &str,
+    message: &str,
+) -> Result<String, String> {
+    let body = api_request(sb.rules(), request, subject, message);
+    out.say(format!(
+        "   → IO app: POST /api/v1/tickets ({} / {})",
+        request.category,
+        request.subcategory.as_deref().unwrap_or("-")
+    ));
+    let created = sb.api_post(&uuid::Uuid::new_v4().to_string(), &body).await?.ok("open the ticket")?;
+    let reference = created.str("/reference").to_string();
+    out.say(format!(
+        "   ← {} {reference}: state {}, category {}",
+        created.status,
+        created.str("/state"),
+        created.str("/category")
+    ));
+    sb.run_steps().await?;
+    Ok(reference)
+}
+
 fn api_request(rules: &crate::rules::Model, request: &cast::ClientRequest, subject: &str, message: &str) -> Value {
     json!({
         "category": request.category,
@@ -311,26 +338,14 @@ async fn specialist_request_escalated(sb: &dyn Stage, out: &mut Narrator) -> Res
     let [specialists, third_party] = targets.as_slice() else {
         return Err(format!("expected a PagoPA target and a third party, the flow offers {targets:?}"));
     };
-    let body = api_request(
-        rules,
+    let reference = open_by_api(
+        sb,
+        out,
         &request,
         "Addebito doppio",
         "Ho pagato lo stesso avviso due volte dall'app IO e vedo due addebiti sulla carta.",
-    );
-    out.say(format!(
-        "   → IO app: POST /api/v1/tickets ({} / {})",
-        request.category,
-        request.subcategory.as_deref().unwrap_or("-")
-    ));
-    let created = sb.api_post(&uuid::Uuid::new_v4().to_string(), &body).await?.ok("open the ticket")?;
-    let reference = created.str("/reference").to_string();
-    out.say(format!(
-        "   ← {} {reference}: state {}, category {}",
-        created.status,
-        created.str("/state"),
-        created.str("/category")
-    ));
-    sb.run_steps().await?;
+    )
+    .await?;
     let base = format!("/operator/tickets/{reference}");
     staff(sb, out, Staff::Operator, "POST", &format!("{base}/take-in-charge"), None).await?;
     let t =
@@ -508,26 +523,14 @@ async fn privacy_breach(sb: &dyn Stage, out: &mut Narrator) -> Result<String, St
     let dpo =
         cast::targets_of(rules, request.ours).into_iter().next().ok_or("the breach flow escalates to no target")?;
     let privacy_team = rules.privacy_team().map_or("", |t| t.as_str());
-    let body = api_request(
-        rules,
+    let reference = open_by_api(
+        sb,
+        out,
         &request,
         "Vedo i dati di un'altra persona",
         "Nell'app IO vedo i documenti e le ricevute di un'altra persona.",
-    );
-    out.say(format!(
-        "   → IO app: POST /api/v1/tickets ({} / {})",
-        request.category,
-        request.subcategory.as_deref().unwrap_or("-")
-    ));
-    let created = sb.api_post(&uuid::Uuid::new_v4().to_string(), &body).await?.ok("open the ticket")?;
-    let reference = created.str("/reference").to_string();
-    out.say(format!(
-        "   ← {} {reference}: state {}, category {}",
-        created.status,
-        created.str("/state"),
-        created.str("/category")
-    ));
-    sb.run_steps().await?;
+    )
+    .await?;
     let base = format!("/operator/tickets/{reference}");
     out.say(format!("   → {}: POST {base}/take-in-charge (no privacy role)", sb.staff_id(Staff::Operator)));
     let refused = sb.staff(Staff::Operator, "POST", &format!("{base}/take-in-charge"), None).await?;

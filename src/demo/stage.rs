@@ -129,8 +129,8 @@ impl RemoteCredentials {
             .targets
             .keys()
             .filter_map(|t| {
-                let secret =
-                    std::env::var(format!("SPORTELLO_TARGET_SECRET_{}", t.as_str().to_ascii_uppercase())).ok()?;
+                let secret = crate::settings::environment()
+                    .get(&crate::settings::member("SPORTELLO_TARGET_SECRET_", t.as_str()))?;
                 (!secret.is_empty()).then(|| (t.to_string(), secret.into_bytes()))
             })
             .collect()

@@ -246,6 +246,17 @@ impl Ticket {
     }
 }
 
+/// When a ticket's clocks started. Triage evaluates the rulebook at `created_at` (the contact's
+/// arrival: a triage that waits in the queue must not eat into the SLA), except for a chat, whose
+/// clocks start at the bot's handoff to an operator; triage follows the handoff within a step, so
+/// `triaged_at` is that moment (a little later, never earlier).
+pub fn deadline_start(ticket: &Ticket) -> jiff::Timestamp {
+    match (ticket.channel_kind, ticket.triaged_at) {
+        (crate::domain::ChannelKind::Chat, Some(at)) => at,
+        _ => ticket.created_at,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,9 +27,7 @@ use super::retry::Attempts;
 use super::{Engine, EngineError};
 use crate::domain::{Actor, ChannelKind, Event, EventKind, Ticket, TicketId, TicketState};
 use crate::ports::mailer::usable_message_id;
-use crate::ports::{
-    Claim, Completion, FollowUps, Lease, Outboxed, OutgoingMail, RunOnceError, StepMessage, StoreError, run_claimed,
-};
+use crate::ports::{Claim, Completion, FollowUps, Lease, Outboxed, OutgoingMail, StepMessage, StoreError, run_claimed};
 use serde::Serialize;
 use serde_json::json;
 use std::time::Duration;
@@ -153,12 +151,9 @@ impl Engine {
         let key = delivery_key(id, answer_id);
         let completion = Completion { key: &key, keep_for: REMEMBER, outbox_done: outbox };
         let deliver = || self.deliver_now(id, answer_id, resolved);
-        run_claimed(self.ports.idempotency.as_ref(), self.ports.events.as_ref(), completion, deliver).await.map_err(
-            |e| match e {
-                RunOnceError::Store(e) => e.into(),
-                RunOnceError::Handler(e) => e,
-            },
-        )
+        run_claimed(self.ports.idempotency.as_ref(), self.ports.events.as_ref(), completion, deliver)
+            .await
+            .map_err(EngineError::from)
     }
 
     /// Delivers the answer; returns how, and the events that record it (written with the claim's

@@ -20,7 +20,7 @@ use super::operator::{Bodies, Envelope, EscalationSettings, escalation_message, 
 use super::retry::Attempts;
 use super::sweep::{SWEEP_GRACE, SweepReport};
 use super::{Engine, EngineError};
-use crate::domain::{Actor, ChannelKind, Deadline, Event, EventKind, Ticket, TicketState};
+use crate::domain::{Actor, Deadline, Event, EventKind, Ticket, TicketState};
 use crate::ports::{MessageKind, OutgoingMail, QueuePosition, RunOnce, RunOnceError, StoreError, run_once};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -99,20 +99,11 @@ impl Alarm {
     }
 }
 
+pub use crate::domain::ticket::deadline_start;
+
 /// GDPR clocks run day and night; SLA targets in business time on `sla.schedule`.
 pub fn counts_calendar_time(kind: &str) -> bool {
     kind.starts_with("gdpr_")
-}
-
-/// When a ticket's clocks started. Triage evaluates the rulebook at `created_at` (the contact's
-/// arrival: a triage that waits in the queue must not eat into the SLA), except for a chat, whose
-/// clocks start at the bot's handoff to an operator; triage follows the handoff within a step, so
-/// `triaged_at` is that moment (a little later, never earlier).
-pub fn deadline_start(ticket: &Ticket) -> Timestamp {
-    match (ticket.channel_kind, ticket.triaged_at) {
-        (ChannelKind::Chat, Some(at)) => at,
-        _ => ticket.created_at,
-    }
 }
 
 /// Whether a deadline no longer needs watching. First response: met once an operator took the
@@ -581,6 +572,7 @@ fn system_event(ticket: &Ticket, kind: EventKind, at: Timestamp, detail: serde_j
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ChannelKind;
 
     fn ticket(kind: ChannelKind, state: TicketState) -> Ticket {
         let created = Timestamp::from_second(1_800_000_000).unwrap();

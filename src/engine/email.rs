@@ -21,7 +21,7 @@ use crate::email::{
     looks_like_reminder, thread_keys,
 };
 use crate::ports::mailer::usable_message_id;
-use crate::ports::{Claim, Completion, Lease, OutgoingMail, RunOnce, RunOnceError, StoreError, run_claimed, run_once};
+use crate::ports::{Claim, Completion, Lease, OutgoingMail, RunOnce, StoreError, run_claimed, run_once};
 use crate::rules::resolved::{Delivery, Email as EmailSettings};
 use crate::text::sha256_hex;
 use serde::Serialize;
@@ -203,13 +203,6 @@ fn sender_of(email: &InboundEmail) -> Option<&str> {
 
 fn same_address(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
-}
-
-fn once_error(e: RunOnceError<EngineError>) -> EngineError {
-    match e {
-        RunOnceError::Store(e) => e.into(),
-        RunOnceError::Handler(e) => e,
-    }
 }
 
 /// The idempotency key of a new ticket's acknowledgement.
@@ -413,7 +406,10 @@ impl Engine {
                 }
             }
         };
-        match run_once(self.ports.idempotency.as_ref(), key, LEASE, REMEMBER, effect).await.map_err(once_error)? {
+        match run_once(self.ports.idempotency.as_ref(), key, LEASE, REMEMBER, effect)
+            .await
+            .map_err(EngineError::from)?
+        {
             RunOnce::Ran(reopened) => {
                 outcome.reopened = reopened;
                 tracing::info!(ticket = %ticket.id, reference = %ticket.reference, ?action, reopened, "inbound mail added to its ticket");
@@ -545,7 +541,7 @@ impl Engine {
                 Ok::<_, EngineError>((sent.message_id, vec![event]))
             })
             .await
-            .map_err(once_error)?;
+            .map_err(EngineError::from)?;
         tracing::info!(ticket = %ticket.id, reference = %ticket.reference, message_id, "acknowledgement sent");
         Ok(Acknowledgement::Sent { message_id })
     }
@@ -651,7 +647,7 @@ impl Engine {
             self.ports.events.append(std::slice::from_ref(&event)).await.map_err(EngineError::from)
         })
         .await
-        .map_err(once_error)?;
+        .map_err(EngineError::from)?;
         match ran {
             RunOnce::Ran(()) => {
                 tracing::info!(ticket = %ticket.id, reference = %ticket.reference, status = ?bounce.status, "our mail bounced")

@@ -9,7 +9,7 @@ use super::Refusal;
 use super::operator::EscalationSettings;
 use super::{Engine, EngineError, Escalated};
 use crate::domain::{Actor, Event, EventKind, Ticket, TicketId, TicketState};
-use crate::ports::{Incident, IncidentState, IncidentStore, RunOnce, RunOnceError, StepMessage, run_once};
+use crate::ports::{Incident, IncidentState, IncidentStore, RunOnce, StepMessage, run_once};
 use serde_json::json;
 use std::time::Duration;
 
@@ -47,13 +47,6 @@ fn check_service(service: &str) -> Result<(), EngineError> {
 
 fn check_text(field: &str, text: &str) -> Result<(), EngineError> {
     super::check_text(field, text, super::operator::MAX_TEXT_BYTES)
-}
-
-fn once<T>(r: Result<RunOnce<T>, RunOnceError<EngineError>>) -> Result<RunOnce<T>, EngineError> {
-    r.map_err(|e| match e {
-        RunOnceError::Store(e) => e.into(),
-        RunOnceError::Handler(e) => e,
-    })
 }
 
 impl Engine {
@@ -229,31 +222,29 @@ impl Engine {
     async fn notify_incident_resolved(&self, incident: &Incident, id: &TicketId) -> Result<(), EngineError> {
         let key = format!("incident-notice:{}:{id}", incident.id);
         let closing = incident.closing_text.clone().unwrap_or_default();
-        let ran = once(
-            run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, || async {
-                let ticket = match self.ports.tickets.get(id).await {
-                    Ok(t) => t,
-                    // Purged or erased since: nobody to tell.
-                    Err(crate::ports::StoreError::NotFound(_)) => return Ok(()),
-                    Err(e) => return Err(e.into()),
-                };
-                let note = Event {
-                    ticket_id: ticket.id.clone(),
-                    at: self.now(),
-                    actor: Actor::system(),
-                    kind: EventKind::Note,
-                    detail: json!({"incident_resolved": incident.id, "service": incident.service, "closing_text": closing}),
-                };
-                self.ports.events.append(&[note]).await?;
-                let resolvable = super::FlowGuard::of(&self.rules, &ticket)
-                    .is_some_and(|g| g.check_resolve(&ticket).is_ok());
-                if resolvable && ticket.state.is_open() && !closing.trim().is_empty() {
-                    self.answer_and_resolve(&ticket.id, &Actor::system(), &closing).await?;
-                }
-                Ok(())
-            })
-            .await,
-        )?;
+        let ran = run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, || async {
+            let ticket = match self.ports.tickets.get(id).await {
+                Ok(t) => t,
+                // Purged or erased since: nobody to tell.
+                Err(crate::ports::StoreError::NotFound(_)) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            let note = Event {
+                ticket_id: ticket.id.clone(),
+                at: self.now(),
+                actor: Actor::system(),
+                kind: EventKind::Note,
+                detail: json!({"incident_resolved": incident.id, "service": incident.service, "closing_text": closing}),
+            };
+            self.ports.events.append(&[note]).await?;
+            let resolvable =
+                super::FlowGuard::of(&self.rules, &ticket).is_some_and(|g| g.check_resolve(&ticket).is_ok());
+            if resolvable && ticket.state.is_open() && !closing.trim().is_empty() {
+                self.answer_and_resolve(&ticket.id, &Actor::system(), &closing).await?;
+            }
+            Ok(())
+        })
+        .await?;
         if ran == RunOnce::InProgress {
             return Err(EngineError::Busy(format!("ticket {id} is being notified by another worker")));
         }

@@ -123,6 +123,16 @@ impl From<StoreError> for EngineError {
     }
 }
 
+/// A side effect run once (`ports::run_once`): the store's failure, or the effect's own error.
+impl From<crate::ports::RunOnceError<EngineError>> for EngineError {
+    fn from(e: crate::ports::RunOnceError<EngineError>) -> Self {
+        match e {
+            crate::ports::RunOnceError::Store(e) => e.into(),
+            crate::ports::RunOnceError::Handler(e) => e,
+        }
+    }
+}
+
 /// A move the ticket's lifecycle does not allow from its state.
 impl From<crate::domain::LifecycleError> for EngineError {
     fn from(e: crate::domain::LifecycleError) -> Self {

@@ -45,7 +45,7 @@ impl EscalationSettings {
     /// `SPORTELLO_REPLY_EMAIL`, and `SPORTELLO_QUEUE_URL_<NAME>` per queue (name upper-cased,
     /// `-` as `_`).
     pub fn from_env(rules: &crate::rules::Model) -> Self {
-        Self::from_vars(rules, &crate::settings::env_var)
+        Self::from_vars(rules, &crate::settings::environment().lookup())
     }
 
     /// [`Self::from_env`] from another source of settings (a Lambda function's).

@@ -81,7 +81,7 @@ impl ReplyTokens {
     /// the key, then `<retired key> until <time>` lines) and `SPORTELLO_REPLY_EMAIL`; `None`
     /// without a key.
     pub fn from_env() -> Result<Option<Self>, String> {
-        Self::from_vars(&crate::settings::env_var)
+        Self::from_vars(&crate::settings::environment().lookup())
     }
 
     /// [`Self::from_env`] from another source of settings (a Lambda function's).

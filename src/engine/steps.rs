@@ -23,7 +23,7 @@ pub async fn handle_step(engine: &Engine, message: &StepMessage) -> Result<(), E
     use tracing::Instrument;
     let attribute = |name: &str| message.attributes.get(name).map(String::as_str).unwrap_or_default();
     let span = tracing::info_span!(
-        target: crate::http::SPAN_TARGET,
+        target: crate::logging::SPAN_TARGET,
         "step",
         step = %message.step,
         ticket = attribute("ticket_id"),

@@ -61,7 +61,7 @@ impl WebhookFile {
 
     /// Registers (or replaces) `client`'s webhook with a new secret; returns the secret.
     pub fn register(&mut self, client: &str, url: &str) -> Result<String, String> {
-        crate::adapters::webhook_http::check_url(url)?;
+        crate::ports::webhook::check_url(url)?;
         let secret = format!("whsec_{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         self.webhooks.insert(client.to_string(), Webhook { url: url.to_string(), secret: secret.clone() });
         Ok(secret)
@@ -88,7 +88,7 @@ impl Webhooks {
     /// From `SPORTELLO_WEBHOOK_<CLIENT>` and `SPORTELLO_WEBHOOK_SECRET_<CLIENT>` for each of the
     /// rulebook's clients (id upper-cased, `-` as `_`); a URL without its secret is skipped.
     pub fn from_env(rules: &crate::rules::Model, sender: Arc<dyn WebhookSender>) -> Self {
-        Self::from_vars(rules, sender, &crate::settings::env_var)
+        Self::from_vars(rules, sender, &crate::settings::environment().lookup())
     }
 
     /// [`Self::from_env`] from another source of settings (a Lambda function's).

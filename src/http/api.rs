@@ -3,7 +3,7 @@
 //!
 //! Every call names its client (see [`super::auth`]); a client sees only its own tickets.
 
-use super::auth::{Authenticator, ClientIdentity};
+use super::auth::{ClientAuthenticator, ClientIdentity};
 use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
 use crate::domain::{Actor, ActorRole, ChannelKind, EventKind, Requester, Ticket, TicketState, TicketType, codes};
 use crate::engine::{Engine, NewContact, validate_fields};
@@ -22,12 +22,12 @@ use std::sync::Arc;
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
-/// The routes, authenticating clients as the environment says (see [`Authenticator::from_env`]).
+/// The routes, authenticating clients as the environment says (see [`ClientAuthenticator::from_env`]).
 pub fn router() -> Router<AppState> {
-    router_with(Authenticator::from_env())
+    router_with(ClientAuthenticator::from_env())
 }
 
-pub fn router_with(auth: impl Into<Arc<Authenticator>>) -> Router<AppState> {
+pub fn router_with(auth: impl Into<Arc<ClientAuthenticator>>) -> Router<AppState> {
     Router::new()
         .route("/api/v1/tickets", post(create_ticket))
         .route("/api/v1/tickets/{reference}", get(ticket_status))

@@ -185,7 +185,7 @@ impl ApiKeys {
 
     /// `SPORTELLO_API_KEYS`, or `data/api-keys.json`.
     pub fn path_from_env() -> PathBuf {
-        std::env::var_os("SPORTELLO_API_KEYS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_KEYS_FILE))
+        crate::settings::environment().path("SPORTELLO_API_KEYS").unwrap_or_else(|| PathBuf::from(DEFAULT_KEYS_FILE))
     }
 
     pub fn path(&self) -> &Path {
@@ -278,13 +278,13 @@ pub fn parse_iam_clients(text: &str) -> Result<BTreeMap<IamPrincipal, String>, S
 }
 
 /// How the API recognises its clients; one per router, shared by every request.
-pub struct Authenticator {
+pub struct ClientAuthenticator {
     pub keys: Option<ApiKeys>,
     /// IAM principal → client id, for SigV4-signed calls (`SPORTELLO_IAM_CLIENTS`).
     pub iam: BTreeMap<IamPrincipal, String>,
 }
 
-impl Authenticator {
+impl ClientAuthenticator {
     pub fn api_keys(path: impl Into<PathBuf>) -> Self {
         Self { keys: Some(ApiKeys::new(path)), iam: BTreeMap::new() }
     }
@@ -292,7 +292,7 @@ impl Authenticator {
     /// API keys from `SPORTELLO_API_KEYS` (or the default file) and IAM principals from
     /// `SPORTELLO_IAM_CLIENTS` (a malformed entry is logged and left out).
     pub fn from_env() -> Self {
-        let iam = parse_iam_clients(&crate::settings::env_var("SPORTELLO_IAM_CLIENTS").unwrap_or_default())
+        let iam = parse_iam_clients(&crate::settings::environment().get("SPORTELLO_IAM_CLIENTS").unwrap_or_default())
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "IAM clients not read");
                 BTreeMap::new()
@@ -415,7 +415,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIdentity {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(auth) = parts.extensions.get::<Arc<Authenticator>>().cloned() else {
+        let Some(auth) = parts.extensions.get::<Arc<ClientAuthenticator>>().cloned() else {
             tracing::error!("no authenticator installed on this router");
             return Err(
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "authentication is not configured").into_response()

@@ -24,7 +24,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, RawQu
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, post};
+use axum::routing::post;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -33,17 +33,12 @@ pub const MAX_CHAT_BODY_BYTES: usize = 16 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/chat/sessions", allowed(post(start)))
-        .route("/chat/sessions/{reference}/messages", allowed(post(user_message).get(poll)))
-        .route("/chat/sessions/{reference}/resolved", allowed(post(resolved)))
-        .route("/chat/sessions/{reference}/operator", allowed(post(operator)))
-        .route("/chat/sessions/{reference}/survey", allowed(post(survey)))
+        .route("/chat/sessions", post(start))
+        .route("/chat/sessions/{reference}/messages", post(user_message).get(poll))
+        .route("/chat/sessions/{reference}/resolved", post(resolved))
+        .route("/chat/sessions/{reference}/operator", post(operator))
+        .route("/chat/sessions/{reference}/survey", post(survey))
         .layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES))
-}
-
-/// A method the route does not serve is a problem+json 405 too.
-fn allowed(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    route.fallback(|| async { Problem::new(StatusCode::METHOD_NOT_ALLOWED, "this method is not served here") })
 }
 
 #[derive(Debug, Deserialize)]

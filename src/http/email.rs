@@ -69,7 +69,7 @@ impl MailToken {
     }
 
     pub fn from_env() -> Result<Self, String> {
-        Self::from_vars(&crate::settings::env_var)
+        Self::from_vars(&crate::settings::environment().lookup())
     }
 
     /// [`Self::from_env`] from another source of settings (a Lambda function's).
@@ -106,9 +106,6 @@ pub fn router(token: MailToken) -> Router<AppState> {
                 }
             }
         }))
-        .method_not_allowed_fallback(|| async {
-            Problem::new(StatusCode::METHOD_NOT_ALLOWED, "use POST with the raw message as the body")
-        })
 }
 
 fn too_large() -> Problem {

@@ -1,11 +1,29 @@
-//! Errors axum itself produces (405 on a wrong method, a rejected path parameter...) come out as
-//! plain text; this turns them into problem+json like every other error of the API.
+//! Errors no handler writes: a path no router serves (404), a method a path does not take (405),
+//! and axum's own rejections (a path parameter it cannot read...), which come out as plain text.
+//! All of them become problem+json like every other error of the API.
 
 use super::Problem;
-use axum::http::{StatusCode, header};
+use axum::Router;
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-/// For `axum::middleware::map_response`: any 4xx/5xx that is not problem+json already becomes one.
+/// The one way Sportello answers an unknown path (404) and a method its path does not take (405,
+/// with axum's `Allow` header): the same problem+json on the local server and on each function.
+/// Call it once every route is on the router: a route added after it keeps axum's plain 405.
+pub fn with_problem_fallbacks<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router.fallback(no_such_endpoint).method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn no_such_endpoint(method: Method, uri: Uri) -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, format!("no endpoint {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Problem {
+    Problem::new(StatusCode::METHOD_NOT_ALLOWED, format!("{} does not take {method}", uri.path()))
+}
+
+/// For `axum::middleware::map_response` on the machine clients' routers: any 4xx/5xx that is not
+/// problem+json already (axum's rejections) becomes one.
 pub async fn problem_json(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -23,15 +41,9 @@ pub async fn problem_json(response: Response) -> Response {
     // axum's own error bodies are one short line; anything longer is cut, not forwarded.
     let text =
         axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-    let detail = match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            match parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).filter(|a| !a.is_empty()) {
-                Some(allow) => format!("this method is not allowed here; allowed: {allow}"),
-                None => "this method is not allowed on this path".to_string(),
-            }
-        }
-        _ if text.trim().is_empty() => status.canonical_reason().unwrap_or("error").to_string(),
-        _ => text.trim().to_string(),
+    let detail = match text.trim() {
+        "" => status.canonical_reason().unwrap_or("error").to_string(),
+        text => text.to_string(),
     };
     let mut out = Problem::new(status, detail).into_response();
     for name in [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER] {

@@ -13,6 +13,7 @@ pub mod problem;
 pub mod survey;
 pub mod voice;
 
+pub use crate::logging::SPAN_TARGET;
 pub use problem::{ApiJson, Problem};
 
 use crate::engine::Engine;
@@ -29,11 +30,11 @@ pub struct Credentials {
     /// The mail gateway's shared secret on `POST /email/inbound`.
     pub mail_token: email::MailToken,
     /// API keys of PagoPA's client apps and of the telephony platform.
-    pub api_clients: auth::Authenticator,
+    pub api_clients: auth::ClientAuthenticator,
 }
 
-/// Every endpoint of Sportello on one router: what the local server serves. Each Lambda function
-/// serves its own part of it.
+/// Every endpoint of Sportello on one router: what the local server serves, once [`served`]. Each
+/// Lambda function serves its own part of it.
 pub fn app(engine: Engine, credentials: Credentials) -> Router {
     let Credentials { operators, mail_token, api_clients } = credentials;
     // The telephony platform and the client apps present keys from the same file.
@@ -47,12 +48,13 @@ pub fn app(engine: Engine, credentials: Credentials) -> Router {
         .merge(survey::router())
         .merge(openapi::router())
         .with_state(AppState { engine });
-    channels
-        .merge(operator::router(operators))
-        .fallback(no_such_endpoint)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(in_request_span))
+    channels.merge(operator::router(operators)).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// What every served router has, the local server's and each Lambda function's alike: the one
+/// 404/405 (see [`errors::with_problem_fallbacks`]) and the request span.
+pub fn served(router: Router) -> Router {
+    errors::with_problem_fallbacks(router).layer(axum::middleware::from_fn(in_request_span))
 }
 
 /// An integer of a JSON body as JSON Schema counts them: `4` and `4.0` alike (OpenAPI clients
@@ -69,10 +71,6 @@ where
     let whole = whole.ok_or_else(|| D::Error::custom(format!("`{n}` is not a whole number")))?;
     T::try_from(whole).map_err(|_| D::Error::custom(format!("`{n}` is out of range")))
 }
-
-/// The target of the spans that give log lines their context (`request_id`, `step`...): on
-/// whatever the level, so no line loses them (see `logging`).
-pub const SPAN_TARGET: &str = "sportello::span";
 
 /// Runs the request in a span carrying its `request_id`: the caller's `X-Request-Id` when it is a
 /// plain token, else a new one; the response carries it back.
@@ -110,12 +108,4 @@ pub fn health() -> Router<AppState> {
             }))
         }),
     )
-}
-
-async fn no_such_endpoint(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
-    Problem::new(axum::http::StatusCode::NOT_FOUND, format!("no endpoint {method} {}", uri.path()))
-}
-
-async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
-    Problem::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, format!("{} does not take {method}", uri.path()))
 }

@@ -251,7 +251,7 @@ pub struct OperatorFile {
 
 /// Where the token file is: `SPORTELLO_OPERATORS`, or `data/operators.json`.
 pub fn operators_path() -> PathBuf {
-    std::env::var_os("SPORTELLO_OPERATORS").map_or_else(|| PathBuf::from("data/operators.json"), PathBuf::from)
+    crate::settings::environment().path("SPORTELLO_OPERATORS").unwrap_or_else(|| PathBuf::from("data/operators.json"))
 }
 
 pub fn hash_token(token: &str) -> String {
@@ -402,22 +402,22 @@ impl TokenFile {
 }
 
 /// How the operator API authenticates its callers.
-pub enum Authenticator {
+pub enum OperatorAuthenticator {
     /// Bearer tokens checked against the token file (local server).
     Tokens(TokenFile),
     /// API Gateway's authorizer claims (AWS Lambda).
     Claims,
 }
 
-impl Authenticator {
+impl OperatorAuthenticator {
     pub fn identify(&self, parts: &axum::http::request::Parts) -> Result<OperatorIdentity, Problem> {
         match self {
-            Authenticator::Claims => parts
+            OperatorAuthenticator::Claims => parts
                 .extensions
                 .get::<AuthorizerClaims>()
                 .ok_or_else(|| unauthorized("no authorizer claims on the request"))?
                 .identity(),
-            Authenticator::Tokens(file) => {
+            OperatorAuthenticator::Tokens(file) => {
                 let header = parts
                     .headers
                     .get(axum::http::header::AUTHORIZATION)

@@ -24,7 +24,7 @@ pub struct Problem {
 impl Problem {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         Self {
-            kind: "about:blank",
+            kind: ABOUT_BLANK,
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             detail: detail.into(),
@@ -100,6 +100,23 @@ impl From<EngineError> for Problem {
         }
     }
 }
+
+/// A problem the status says enough about.
+pub const ABOUT_BLANK: &str = "about:blank";
+
+/// Every problem type the API emits. docs/openapi.yaml describes each (`Problem.type`), and
+/// tests/it/openapi.rs checks that it does, and that no other is written in the source.
+pub const PROBLEM_TYPES: &[&str] = &[
+    ABOUT_BLANK,
+    "/problems/flow",
+    "/problems/state",
+    "/problems/done",
+    "/problems/channel",
+    "/problems/unsupported",
+    "/problems/held",
+    "/problems/contended",
+    "/problems/typed-by-incident-check",
+];
 
 /// The problem type of each kind of refusal: a URI reference relative to the API's root.
 pub fn refusal_type(refusal: &Refusal) -> &'static str {

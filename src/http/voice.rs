@@ -6,7 +6,7 @@
 //! Amazon Connect contact flow sends its Lambda (`POST /voice/connect`, or the event itself, see
 //! `functions/voice`). A retried call (same call id) gets the same ticket and the same answer.
 
-use super::auth::{Authenticator, ClientIdentity};
+use super::auth::{ClientAuthenticator, ClientIdentity};
 use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
 use crate::domain::{Actor, ActorRole, ChannelKind, Requester, TicketState};
 use crate::engine::{Engine, NewContact};
@@ -28,16 +28,16 @@ const MAX_CALL_ID: usize = 128;
 const WITHHELD: &[&str] = &["anonymous", "unknown", "private", "restricted", "unavailable"];
 
 /// The routes, authenticating the telephony platform as the environment says (see
-/// [`Authenticator::from_env`]).
+/// [`ClientAuthenticator::from_env`]).
 pub fn router() -> Router<AppState> {
-    router_with(Authenticator::from_env())
+    router_with(ClientAuthenticator::from_env())
 }
 
 /// The routes with the given authenticator. The telephony platform is a client like the ticket
 /// API's: an API key locally, the API Gateway authorizer's identity on AWS. An Amazon Connect
 /// contact flow that invokes the voice function directly is authorized by IAM instead (see
 /// `lambda::voice_event`).
-pub fn router_with(auth: impl Into<Arc<Authenticator>>) -> Router<AppState> {
+pub fn router_with(auth: impl Into<Arc<ClientAuthenticator>>) -> Router<AppState> {
     Router::new()
         .route("/voice/calls", post(call))
         .route("/voice/connect", post(connect))

@@ -100,8 +100,9 @@ impl std::ops::Deref for LazyKnowledgeBase {
     }
 }
 
+/// What `kb check` finds in an article: an error (the base is refused) or a warning.
 #[derive(Debug, Clone)]
-pub struct Problem {
+pub struct ArticleFinding {
     pub is_error: bool,
     pub message: String,
     pub help: Option<String>,
@@ -310,10 +311,10 @@ impl KnowledgeBase {
         ids
     }
 
-    pub fn check(&self, languages: &[String], categories: BTreeSet<&str>) -> Vec<Problem> {
+    pub fn check(&self, languages: &[String], categories: BTreeSet<&str>) -> Vec<ArticleFinding> {
         let mut out = Vec::new();
         let mut problem =
-            |is_error, message: String, help: Option<String>| out.push(Problem { is_error, message, help });
+            |is_error, message: String, help: Option<String>| out.push(ArticleFinding { is_error, message, help });
         for (file, why) in &self.broken {
             problem(true, format!("knowledge article `{}` cannot be read: {why}", file.display()), None);
         }
@@ -347,7 +348,7 @@ impl KnowledgeBase {
             }
             for c in &a.meta.categories {
                 if !categories.contains(c.as_str()) {
-                    let help = crate::rules::diagnostic::did_you_mean(c, categories.iter().copied())
+                    let help = crate::text::did_you_mean(c, categories.iter().copied())
                         .map(|b| format!("did you mean `{b}`?"));
                     problem(true, format!("knowledge article `{shown}` names unknown category `{c}`"), help);
                 }
@@ -424,7 +425,7 @@ impl KnowledgeBase {
                     }
                     LinkTarget::Article(id) => match all_ids.get(id.as_str()) {
                         None => {
-                            let help = crate::rules::diagnostic::did_you_mean(&id, all_ids.keys().copied())
+                            let help = crate::text::did_you_mean(&id, all_ids.keys().copied())
                                 .map(|b| format!("did you mean `{b}`?"));
                             problem(
                                 true,

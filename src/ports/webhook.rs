@@ -9,6 +9,19 @@ use super::StoreResult;
 use async_trait::async_trait;
 use hmac::{KeyInit, Mac};
 
+/// Checks a webhook URL when it is registered: `http(s)://host[:port][/path]`, no credentials.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("a webhook URL starts with https:// (or http:// for local development)")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a webhook URL needs a host, and no user, spaces or control characters".into());
+    }
+    Ok(())
+}
+
 /// The header that carries the signature.
 pub const SIGNATURE_HEADER: &str = "Sportello-Signature";
 

@@ -396,7 +396,7 @@ impl Projector {
         if !self.in_hours(&t.channel, t.created_at) {
             push(Cube::Period, created, "", key::CONTACTS_OUT_OF_HOURS, 1);
         }
-        let start = crate::engine::deadline_start(t);
+        let start = crate::domain::ticket::deadline_start(t);
         let closed_day = t.closed_at.map(|at| self.day(at));
         match t.state {
             TicketState::NotServed => push(Cube::Period, closed_day.unwrap_or(created), "", key::NOT_SERVED, 1),

@@ -31,7 +31,7 @@ pub fn recompute(rules: &Rules, history: &[(Ticket, Vec<Event>)], from: Date, to
             *out.entry(group.clone()).or_default().entry(name).or_default() += value;
         };
         let of = |kind: EventKind| events.iter().filter(move |e| e.kind == kind);
-        let start = crate::engine::deadline_start(t);
+        let start = crate::domain::ticket::deadline_start(t);
         let first_taken = of(EventKind::TakenInCharge).map(|e| e.at).min();
         let first_resolved = of(EventKind::Resolved).map(|e| e.at).min();
         let last_resolved = of(EventKind::Resolved).map(|e| e.at).max();

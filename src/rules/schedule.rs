@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span};
 
 /// A finding inside one schedule; `pointer` is relative to the schedule.
-pub struct Problem {
+pub struct ScheduleFinding {
     pub pointer: String,
     pub message: String,
 }
@@ -46,9 +46,9 @@ pub fn holiday_rule(h: &model::Holiday) -> Result<HolidayRule, (&'static str, St
     Ok(rule)
 }
 
-pub fn problems(s: &model::Schedule) -> Vec<Problem> {
+pub fn problems(s: &model::Schedule) -> Vec<ScheduleFinding> {
     let mut out = Vec::new();
-    let mut push = |pointer: String, message: String| out.push(Problem { pointer, message });
+    let mut push = |pointer: String, message: String| out.push(ScheduleFinding { pointer, message });
     if let Err(e) = TimeZone::get(&s.time_zone) {
         push(
             "/time_zone".into(),

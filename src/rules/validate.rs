@@ -5,7 +5,7 @@ use super::diagnostic::Diagnostic;
 use super::model::{Rulebook, Step, Text};
 use super::source_map::escape_segment as esc;
 use super::vocabulary::{self, CATEGORY_FLOW};
-use super::walk::{Detail, Facts, Problem, walk};
+use super::walk::{Detail, Facts, WalkProblem, walk};
 use crate::domain::{ChannelKind, Duty, Outcome, Party, TicketType};
 use crate::knowledge::KnowledgeBase;
 use std::collections::{BTreeMap, BTreeSet};
@@ -474,17 +474,17 @@ impl<'r> Checker<'r> {
                     let ctx = format!("on channel `{ch_id}`, category `{cat_id}`{when}");
                     for p in &w.problems {
                         let (pointer, msg) = match p {
-                            Problem::NoFlowForCategory { pointer } => {
+                            WalkProblem::NoFlowForCategory { pointer } => {
                                 (pointer, format!("no flow for category `{cat_id}` on channel `{ch_id}`"))
                             }
-                            Problem::UnknownFlow { .. } => continue, // reported with the reference
-                            Problem::Recursion { name, pointer } => {
+                            WalkProblem::UnknownFlow { .. } => continue, // reported with the reference
+                            WalkProblem::Recursion { name, pointer } => {
                                 (pointer, format!("flow `{name}` includes itself, so the contact never ends"))
                             }
-                            Problem::CategoryFlowInsideFlow { pointer } => {
+                            WalkProblem::CategoryFlowInsideFlow { pointer } => {
                                 (pointer, format!("`{CATEGORY_FLOW}` may only appear in a channel's `start` steps"))
                             }
-                            Problem::UnknownFact { .. } => continue, // reported by the step check
+                            WalkProblem::UnknownFact { .. } => continue, // reported by the step check
                         };
                         if reported.insert((pointer.clone(), msg.clone())) {
                             self.error(pointer.clone(), msg);
@@ -507,7 +507,9 @@ impl<'r> Checker<'r> {
                     let broken = w.problems.iter().any(|p| {
                         matches!(
                             p,
-                            Problem::UnknownFlow { .. } | Problem::UnknownFact { .. } | Problem::Recursion { .. }
+                            WalkProblem::UnknownFlow { .. }
+                                | WalkProblem::UnknownFact { .. }
+                                | WalkProblem::Recursion { .. }
                         )
                     });
                     if w.outcome.is_none() && !broken {

@@ -81,7 +81,7 @@ pub struct Taken<'r> {
 
 /// What went wrong while walking: each becomes a located error in validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
+pub enum WalkProblem {
     NoFlowForCategory { pointer: String },
     UnknownFlow { name: String, pointer: String },
     Recursion { name: String, pointer: String },
@@ -98,7 +98,7 @@ pub struct Walk<'r> {
     pub escalate_to: Vec<&'r str>,
     /// The facts the path depended on, in the order they were asked.
     pub consulted: Vec<(&'r str, bool)>,
-    pub problems: Vec<Problem>,
+    pub problems: Vec<WalkProblem>,
 }
 
 impl Walk<'_> {
@@ -181,14 +181,14 @@ impl<'r> Walker<'r> {
         match step {
             Step::Name(name) if name == CATEGORY_FLOW => {
                 if flow.is_some() {
-                    self.walk.problems.push(Problem::CategoryFlowInsideFlow { pointer: here.unwrap_or_default() });
+                    self.walk.problems.push(WalkProblem::CategoryFlowInsideFlow { pointer: here.unwrap_or_default() });
                     return Ok(());
                 }
                 let target = self.book.channels.get(self.channel).and_then(|c| c.flows.get(self.category));
                 match target {
                     Some(name) => self.include(name, here),
                     None => {
-                        self.walk.problems.push(Problem::NoFlowForCategory { pointer: here.unwrap_or_default() });
+                        self.walk.problems.push(WalkProblem::NoFlowForCategory { pointer: here.unwrap_or_default() });
                         Ok(())
                     }
                 }
@@ -236,7 +236,7 @@ impl<'r> Walker<'r> {
             }
             Step::Branch(b) => {
                 let Some(value) = self.facts.get(&b.condition) else {
-                    self.walk.problems.push(Problem::UnknownFact {
+                    self.walk.problems.push(WalkProblem::UnknownFact {
                         name: b.condition.clone(),
                         pointer: here.map(|h| h + "/if").unwrap_or_default(),
                     });
@@ -254,11 +254,15 @@ impl<'r> Walker<'r> {
 
     fn include(&mut self, name: &'r str, here: Option<String>) -> Result<(), Ended> {
         let Some((key, steps)) = self.book.flows.get_key_value(name) else {
-            self.walk.problems.push(Problem::UnknownFlow { name: name.to_string(), pointer: here.unwrap_or_default() });
+            self.walk
+                .problems
+                .push(WalkProblem::UnknownFlow { name: name.to_string(), pointer: here.unwrap_or_default() });
             return Ok(());
         };
         if self.active_flows.contains(&key.as_str()) || self.active_flows.len() >= MAX_FLOW_DEPTH {
-            self.walk.problems.push(Problem::Recursion { name: name.to_string(), pointer: here.unwrap_or_default() });
+            self.walk
+                .problems
+                .push(WalkProblem::Recursion { name: name.to_string(), pointer: here.unwrap_or_default() });
             return Ok(());
         }
         self.active_flows.push(key);

@@ -11,7 +11,7 @@ use sportello::console::session::SessionKey;
 use sportello::console::{Console, SignIn, router};
 use sportello::engine::EscalationSettings;
 use sportello::http::operator::{NoticeSecrets, OperatorApi};
-use sportello::http::operator_auth::{Authenticator, OperatorFile, Role, TokenFile};
+use sportello::http::operator_auth::{OperatorAuthenticator, OperatorFile, Role, TokenFile};
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -25,7 +25,7 @@ fn site_with(public_url: Option<&str>) -> Site {
     let path = desk.dir.path().join("operators.json");
     let api = OperatorApi::new(
         desk.engine.clone(),
-        Authenticator::Tokens(TokenFile::new(&path)),
+        OperatorAuthenticator::Tokens(TokenFile::new(&path)),
         EscalationSettings { mail_from: "sportello@pagopa.example".into(), ..EscalationSettings::default() },
         NoticeSecrets::default(),
     );
@@ -107,6 +107,19 @@ impl Site {
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         (session, page.csrf())
     }
+}
+
+/// Served as the local server and the operator function serve it, the console answers an unknown
+/// path and a method its page does not take as every other router does.
+#[tokio::test]
+async fn the_console_answers_404_and_405_as_problems() {
+    let served = sportello::http::served(site().app);
+    let calls = [
+        ("console", "DELETE", "/queue", "405", "GET,HEAD"),
+        ("console", "GET", "/sign-out", "405", "POST"),
+        ("console", "GET", "/nowhere", "404", ""),
+    ];
+    crate::http::assert_unserved_are_problems(&served, &calls.iter().collect::<Vec<_>>()).await;
 }
 
 #[tokio::test]

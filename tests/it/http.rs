@@ -22,11 +22,55 @@ async fn health_answers_and_unknown_routes_are_problems() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(content_type, "application/problem+json");
     assert!(body.contains("no endpoint GET /nowhere"), "{body}");
+}
 
-    let (status, content_type, body) = call(&app, "DELETE", "/health").await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(content_type, "application/problem+json");
-    assert!(body.contains("/health does not take DELETE"), "{body}");
+/// One call that no route of a router serves (404), and one its path does not take (405 with the
+/// methods it does take in `Allow`), on each router.
+pub(crate) const UNSERVED: &[(&str, &str, &str, &str, &str)] = &[
+    // (router, method, path, 405 or 404, Allow)
+    ("health", "DELETE", "/health", "405", "GET,HEAD"),
+    ("api", "DELETE", "/api/v1/tickets", "405", "POST"),
+    ("api", "GET", "/api/v2/tickets", "404", ""),
+    ("voice", "GET", "/voice/calls", "405", "POST"),
+    ("voice", "POST", "/voice/transfer", "404", ""),
+    ("chat", "DELETE", "/chat/sessions/SP-1/messages", "405", "POST,GET,HEAD"),
+    ("chat", "POST", "/chat/sessions/SP-1/close", "404", ""),
+    ("email", "GET", "/email/inbound", "405", "POST"),
+    ("email", "POST", "/email/outbound", "404", ""),
+    ("survey", "DELETE", "/survey/abc", "405", "GET,HEAD,POST"),
+    ("openapi", "POST", "/openapi.yaml", "405", "GET,HEAD"),
+    ("openapi", "GET", "/openapi.xml", "404", ""),
+    ("operator", "DELETE", "/operator/queue", "405", "GET,HEAD"),
+    ("operator", "GET", "/operator/tickets/SP-1/escalate", "405", "POST"),
+    ("operator", "GET", "/operator/nowhere", "404", ""),
+];
+
+/// The same problem+json for each of `calls` (rows of [`UNSERVED`]) through `router`.
+pub(crate) async fn assert_unserved_are_problems(router: &axum::Router, calls: &[&(&str, &str, &str, &str, &str)]) {
+    for (name, method, path, status, allow) in calls {
+        let request = Request::builder().method(*method).uri(*path).body(Body::empty()).unwrap();
+        let reply = crate::support::http::send_to(router.clone(), request).await;
+        let what = format!("{name}: {method} {path}");
+        assert_eq!(reply.status.as_str(), *status, "{what}: {}", reply.text);
+        assert_eq!(reply.content_type(), "application/problem+json", "{what}");
+        assert_eq!(reply.body["status"].as_str().map(str::to_string), None, "{what}: status is a number");
+        assert_eq!(reply.body["status"].to_string(), *status, "{what}");
+        let detail = reply.body["detail"].as_str().unwrap_or_default();
+        let expected = if *status == "404" {
+            format!("no endpoint {method} {path}")
+        } else {
+            format!("{path} does not take {method}")
+        };
+        assert_eq!(detail, expected, "{what}");
+        let given = reply.headers.get("allow").map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(given.as_deref(), (*status == "405").then_some(*allow), "{what}: Allow");
+    }
+}
+
+#[tokio::test]
+async fn every_router_of_the_local_server_answers_404_and_405_as_problems() {
+    let app = TestApp::new();
+    assert_unserved_are_problems(&app.router, &UNSERVED.iter().collect::<Vec<_>>()).await;
 }
 
 async fn post(app: &TestApp, uri: &str, key: Option<&str>, body: &str) -> (StatusCode, String) {

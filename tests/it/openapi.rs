@@ -12,7 +12,7 @@ const HTTP_METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head",
 
 /// `(path, method)` of every `.route("<path>", <method router>)` call under src/http/. The method
 /// router is read up to its closing parenthesis, and each `get(`/`post(`... in it counts, so
-/// `allowed(post(a).get(b))` gives both.
+/// `post(a).get(b)`, wrapped in a function call or not, gives both.
 fn source_routes() -> BTreeSet<(String, String)> {
     let mut routes = BTreeSet::new();
     for path in crate::support::rust_files(&crate::support::root().join("src/http")) {
@@ -98,7 +98,7 @@ fn every_route_is_documented_and_every_documented_route_exists() {
 #[test]
 fn the_route_parser_reads_chained_and_wrapped_method_routers() {
     let routes = routes_in(
-        r#".route("/a/{x}", allowed(post(one).get(two))) .route(
+        r#".route("/a/{x}", wrapped(post(one).get(two))) .route(
         "/b",
         get(|s: State<X>| async move { f(s) }),
     )"#,
@@ -226,4 +226,59 @@ async fn the_local_server_serves_the_document_as_yaml_and_json() {
     assert!(figure["enum"].as_array().is_some_and(|e| e.iter().any(|f| f == "sla_breached:resolution")), "{figure}");
     figure.as_object_mut().unwrap().remove("enum");
     assert_eq!(&without_ids, document());
+}
+
+/// Every problem type the code can emit: `http::problem::PROBLEM_TYPES`, which must hold every
+/// `/problems/...` written anywhere in the source, and `about:blank`.
+fn emitted_problem_types() -> BTreeSet<String> {
+    let listed: BTreeSet<String> = sportello::http::problem::PROBLEM_TYPES.iter().map(|t| t.to_string()).collect();
+    for path in crate::support::rust_files(&crate::support::root().join("src")) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (at, _) in text.match_indices("\"/problems/") {
+            let literal = text[at + 1..].split('"').next().unwrap();
+            assert!(listed.contains(literal), "{}: `{literal}` is not in PROBLEM_TYPES", path.display());
+        }
+    }
+    assert!(listed.contains("about:blank"));
+    listed
+}
+
+#[test]
+fn every_problem_type_the_code_emits_is_documented_and_no_other() {
+    let schema = &document()["components"]["schemas"]["Problem"]["properties"]["type"];
+    let documented: BTreeSet<String> = schema["oneOf"]
+        .as_array()
+        .expect("Problem.type lists its types (oneOf)")
+        .iter()
+        .map(|t| {
+            let description = t["description"].as_str().unwrap_or_default();
+            assert!(description.len() > 20, "{t}: say what the type means");
+            t["const"].as_str().expect("each type is a const").to_string()
+        })
+        .collect();
+    assert_eq!(emitted_problem_types(), documented);
+}
+
+/// The 409 of each refusal carries a documented type.
+#[test]
+fn each_refusal_renders_a_documented_type() {
+    use sportello::engine::Refusal;
+    use sportello::http::Problem;
+    let types = emitted_problem_types();
+    let refusals = [
+        Refusal::Flow("f".into()),
+        Refusal::State("s".into()),
+        Refusal::Done("d".into()),
+        Refusal::Channel("c".into()),
+        Refusal::Unsupported("u".into()),
+        Refusal::Held("h".into()),
+        Refusal::Contended("c".into()),
+        Refusal::TypedByIncidentCheck { reference: "SP-7K3Q9XWD".into(), step: "the incident check" },
+    ];
+    for refusal in &refusals {
+        let problem = Problem::refused(refusal);
+        assert_eq!(problem.status, 409);
+        assert!(types.contains(problem.kind), "{refusal:?}: {}", problem.kind);
+        assert_eq!(problem.kind, format!("/problems/{}", refusal.kind()), "{refusal:?}");
+    }
 }

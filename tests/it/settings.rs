@@ -78,3 +78,67 @@ fn the_list_has_each_name_once_and_secrets_are_deployed() {
         }
     }
 }
+
+/// The environment is read in one place, `src/settings.rs` (once: `settings::environment()`); the
+/// rest of the code asks it. The one exception is the Lambda runtime's trace header, which
+/// changes with every invocation.
+#[test]
+fn only_the_settings_module_reads_the_environment() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = rust_files(&root.join("src"));
+    files.extend(rust_files(&root.join("functions")));
+    let allowed = ["src/settings.rs", "src/adapters/aws/trace.rs"];
+    let mut readers = Vec::new();
+    for file in files {
+        let at = file.strip_prefix(root).unwrap().display().to_string();
+        if allowed.contains(&at.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if ["env::var(", "env::var_os(", "env::vars(", "env::vars_os("].iter().any(|call| line.contains(call)) {
+                readers.push(format!("{at}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        readers.is_empty(),
+        "read the environment through `sportello::settings::environment()`:\n{}",
+        readers.join("\n")
+    );
+}
+
+/// A bad value stops the server at start-up, and the message names the variable it came from.
+#[test]
+fn a_bad_value_stops_the_server_naming_its_variable() {
+    let data = tempfile::tempdir().unwrap();
+    let cases = [
+        ("SPORTELLO_MAX_CONNECTIONS", "many", "environment variable SPORTELLO_MAX_CONNECTIONS"),
+        ("SPORTELLO_REQUEST_TIMEOUT", "1 minute", "environment variable SPORTELLO_REQUEST_TIMEOUT"),
+        ("SPORTELLO_LISTEN", "localhost", "environment variable SPORTELLO_LISTEN"),
+        ("SPORTELLO_CLOCK_START", "yesterday", "SPORTELLO_CLOCK_START=`yesterday` is not an RFC 3339 time"),
+    ];
+    for (name, value, says) in cases {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sportello"));
+        command.arg("serve");
+        if name != "SPORTELLO_LISTEN" {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
+        let out = command
+            .arg("--data")
+            .arg(data.path())
+            .env_remove("SPORTELLO_LISTEN")
+            .env(name, value)
+            .env("SPORTELLO_RULES", root_rules())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}={value} started the server");
+        assert!(stderr.contains(says), "{name}={value}: {stderr}");
+    }
+}
+
+fn root_rules() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}

@@ -1,7 +1,7 @@
 //! The module graph: which of a module's children name which others (`crate::…` and `super::…`
 //! paths, `use` groups included). A cycle between siblings means neither can be read, moved or
-//! tested without the other; the engine's and the HTTP layer's children have none, and this test
-//! keeps it so. `cargo test --all-features --test it structure:: -- --nocapture` prints the graph.
+//! tested without the other; the crate's top-level modules, the engine's and the HTTP layer's
+//! children have none, and this test keeps it so. `cargo test --all-features --test it structure:: -- --nocapture` prints the graph.
 //!
 //! Paths are what it sees: a method one module defines on `Engine` and another calls leaves no
 //! path, so such a dependency stays for review to catch (keep a method beside the code it serves).
@@ -12,8 +12,14 @@ use std::path::Path;
 
 type Module = Vec<String>;
 
-/// The parents whose children must form no cycle.
-const ACYCLIC: [&str; 3] = ["engine", "http", "http::operator"];
+/// The parents whose children must form no cycle: the crate's top-level modules (`""`), which
+/// layer as domain → rules, knowledge → ports → engine → adapters, http → app, server, lambda,
+/// cli; and the engine's and the HTTP layer's.
+const ACYCLIC: [&str; 4] = ["", "engine", "http", "http::operator"];
+
+fn module_of(path: &str) -> Module {
+    if path.is_empty() { Vec::new() } else { path.split("::").map(str::to_string).collect() }
+}
 
 /// Every module of the library (one per file; `bin/` is not part of it), with its code before
 /// its unit tests.
@@ -169,10 +175,10 @@ fn name(m: &Module) -> String {
 }
 
 #[test]
-fn the_engine_and_http_modules_form_no_cycle() {
+fn the_top_level_engine_and_http_modules_form_no_cycle() {
     let modules = modules();
     for parent in ACYCLIC {
-        let parent: Module = parent.split("::").map(str::to_string).collect();
+        let parent = module_of(parent);
         assert!(modules.contains_key(&parent), "no module {}: update ACYCLIC", name(&parent));
     }
     let graph = sibling_graph(&modules);

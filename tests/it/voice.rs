@@ -3,11 +3,11 @@
 //! ticket per call id, in the plain contract and the Amazon Connect event alike.
 
 use crate::support::app::TestApp;
-use crate::support::http::{Reply, json_post, request, send_to};
+use crate::support::http::{Reply, json_post, request};
 use axum::http::Method;
 use serde_json::{Value, json};
 use sportello::domain::TicketState;
-use sportello::http::{AppState, MAX_BODY_BYTES, voice};
+use sportello::http::MAX_BODY_BYTES;
 
 const CONNECT: &str = include_str!("../fixtures/events/connect-contact-flow.json");
 
@@ -196,10 +196,7 @@ async fn bad_calls_get_a_located_problem() {
         let huge = json!({"call_id": "c", "caller": "1".repeat(MAX_BODY_BYTES)}).to_string();
         v.app.send(post("application/json", huge)).await.assert_problem(413, None, "larger than");
         v.app.send(post("application/json", "{\"call_id\": ".into())).await.assert_problem(400, None, "line 1 column");
-        // A wrong method: the voice function's router says so its way, the local server its own.
-        let function = voice::router().with_state(AppState { engine: v.app.engine.clone() });
-        let r = send_to(function, request(Method::GET, uri, &[], "")).await;
-        r.assert_problem(405, None, "not allowed");
+        // A wrong method (every router's 404 and 405: `http::every_router_of_the_local_server...`).
         let r = v.app.send(request(Method::GET, uri, &[], "")).await;
         r.assert_problem(405, None, "does not take GET");
     }

@@ -141,7 +141,7 @@ fn registration_keeps_the_url_and_a_fresh_secret() {
 
 #[test]
 fn the_clients_command_registers_a_webhook_and_prints_its_secret_once() {
-    use sportello::clients::{ClientsAction, run};
+    use sportello::cli::clients::{ClientsAction, run};
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("webhooks.json");
     let now = jiff::Timestamp::now();

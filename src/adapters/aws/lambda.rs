@@ -69,7 +69,7 @@ where
         let sent_in = record.attributes.get(trace::SQS_ATTRIBUTE).filter(|h| trace::is_trace_header(h)).cloned();
         let span = match &sent_in {
             Some(header) => {
-                tracing::info_span!(target: crate::http::SPAN_TARGET, "queued message", xray_trace_id = %header)
+                tracing::info_span!(target: crate::logging::SPAN_TARGET, "queued message", xray_trace_id = %header)
             }
             None => tracing::Span::none(),
         };

@@ -78,7 +78,7 @@ fn percent(x: Option<f64>) -> String {
 
 fn duration(t: &TimeStats) -> String {
     match (t.p50_seconds, t.p90_seconds) {
-        (Some(a), Some(b)) => format!("{} / {}", crate::report_cli::human(a), crate::report_cli::human(b)),
+        (Some(a), Some(b)) => format!("{} / {}", crate::text::human_duration(a), crate::text::human_duration(b)),
         _ => "–".into(),
     }
 }

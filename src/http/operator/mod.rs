@@ -17,7 +17,7 @@ pub mod reports;
 use crate::domain::{Ticket, TicketId, TicketReference, TicketType};
 use crate::engine::operator::MAX_SUGGESTIONS;
 use crate::engine::{Engine, EngineError, EscalationSettings};
-use crate::http::operator_auth::{Authenticator, Endpoint, OperatorIdentity, unauthorized};
+use crate::http::operator_auth::{Endpoint, OperatorAuthenticator, OperatorIdentity, unauthorized};
 use crate::http::{ApiJson, MAX_BODY_BYTES, Problem};
 use crate::knowledge::search::LazyIndex;
 use axum::body::Bytes;
@@ -60,7 +60,7 @@ impl NoticeSecrets {
 
     /// `SPORTELLO_TARGET_SECRET_<TARGET>` (target id upper-cased, `-` as `_`) for each target of the rulebook.
     pub fn from_env(rules: &crate::rules::Model) -> Self {
-        Self::from_vars(rules, &crate::settings::env_var)
+        Self::from_vars(rules, &crate::settings::environment().lookup())
     }
 
     /// [`Self::from_env`] from another source of settings (a Lambda function's).
@@ -114,7 +114,7 @@ impl NoticeSecrets {
 #[derive(Clone)]
 pub struct OperatorApi {
     pub engine: Engine,
-    pub auth: Arc<Authenticator>,
+    pub auth: Arc<OperatorAuthenticator>,
     pub escalation: Arc<EscalationSettings>,
     pub secrets: Arc<NoticeSecrets>,
     /// The engine's index of the rulebook's knowledge base (built once, shared).
@@ -122,7 +122,12 @@ pub struct OperatorApi {
 }
 
 impl OperatorApi {
-    pub fn new(engine: Engine, auth: Authenticator, escalation: EscalationSettings, secrets: NoticeSecrets) -> Self {
+    pub fn new(
+        engine: Engine,
+        auth: OperatorAuthenticator,
+        escalation: EscalationSettings,
+        secrets: NoticeSecrets,
+    ) -> Self {
         let knowledge = engine.knowledge.clone();
         Self { engine, auth: Arc::new(auth), escalation: Arc::new(escalation), secrets: Arc::new(secrets), knowledge }
     }

@@ -1,6 +1,6 @@
 //! `sportello clients add|list|revoke`: a key is printed once and stored only as a hash.
 
-use sportello::clients::{ClientsAction, run};
+use sportello::cli::clients::{ClientsAction, run};
 use sportello::http::auth::{KeyFile, sha256_hex};
 use std::path::PathBuf;
 

@@ -69,11 +69,11 @@ async fn the_demo_walks_the_six_scenes() {
 /// The command's exit status: 0 when every scene passes, 1 when one fails, 2 when it cannot start.
 #[test]
 fn the_demo_command_exits_0_or_2() {
-    assert_eq!(sportello::cli::demo(options()), ExitCode::SUCCESS);
+    assert_eq!(sportello::cli::demo::demo(options()), ExitCode::SUCCESS);
     let wrong = DemoOptions { at: Some("2026-12-06T22:00".into()), ..options() };
-    assert_eq!(sportello::cli::demo(wrong), ExitCode::from(2));
+    assert_eq!(sportello::cli::demo::demo(wrong), ExitCode::from(2));
     let dir = leaky_rules();
-    assert_eq!(sportello::cli::demo(DemoOptions { rules: dir.path().into(), ..options() }), ExitCode::from(1));
+    assert_eq!(sportello::cli::demo::demo(DemoOptions { rules: dir.path().into(), ..options() }), ExitCode::from(1));
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! the mistakes authors make and the bad input admins type.
 
 use sportello::adapters::embedded::{Db, SqliteKbCandidates};
-use sportello::kb_cli::{CandidatesAction, KbAction, run};
+use sportello::cli::kb::{CandidatesAction, KbAction, run};
 use sportello::ports::{CandidateStatus, KnowledgeCandidates, NewCandidate};
 use std::path::{Path, PathBuf};
 

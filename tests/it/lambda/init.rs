@@ -254,3 +254,31 @@ async fn mail_stored_in_s3_is_read_from_there_and_a_missing_or_huge_one_fails_al
     let response = handle_mail_batch(&engine, None, batch(&[stored_notification(&bucket, "inbound/ok")])).await;
     assert_eq!(response.batch_item_failures.len(), 1);
 }
+
+/// Each HTTP function answers a path it does not serve and a method its path does not take as
+/// the local server does: the same problem+json, with `Allow` on a 405.
+#[tokio::test]
+async fn each_http_function_answers_404_and_405_as_the_local_server_does() {
+    use crate::http::{UNSERVED, assert_unserved_are_problems};
+    use sportello::lambda::Handler;
+    let m = moto().await;
+    let token = hex::encode(sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(b"mail-token")));
+    let values = m.settings(&[("SPORTELLO_MAIL_TOKEN_SHA256", &token)]).await;
+    let functions = [
+        (Function::Api, &["api"][..]),
+        (Function::Voice, &["voice"]),
+        (Function::Chat, &["chat"]),
+        (Function::EmailHttp, &["email", "health"]),
+        (Function::Operator, &["operator"]),
+    ];
+    for (function, routers) in functions {
+        let init = Init::new(Settings::from_map(values.clone()), m.clients.clone()).await.expect("init");
+        let app = match build(function, &init).await.expect("built") {
+            Handler::Http(app) | Handler::Voice { app, .. } => app,
+            _ => panic!("{function:?} is not an HTTP function"),
+        };
+        let calls: Vec<_> = UNSERVED.iter().filter(|c| routers.contains(&c.0)).collect();
+        assert!(!calls.is_empty());
+        assert_unserved_are_problems(&app, &calls).await;
+    }
+}

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use sportello::adapters::aws::lambda::SqsEvent;
 use sportello::domain::TicketState;
 use sportello::engine::{Engine, NewContact};
-use sportello::http::auth::Authenticator;
+use sportello::http::auth::ClientAuthenticator;
 use sportello::http::{AppState, api, voice};
 use sportello::lambda::{handle_steps, voice_event};
 use tower::ServiceExt;
@@ -39,7 +39,7 @@ async fn invoke(app: &axum::Router<AppState>, state: &AppState, event: &str) -> 
 /// telephony platform's role is the `voice` client (`SPORTELLO_IAM_CLIENTS`).
 fn telephony() -> axum::Router<AppState> {
     let role = "arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony";
-    voice::router_with(Authenticator::from_vars(&|_: &str| Some(format!("{role}=voice"))).expect("IAM clients"))
+    voice::router_with(ClientAuthenticator::from_vars(&|_: &str| Some(format!("{role}=voice"))).expect("IAM clients"))
 }
 
 /// The engine the functions run, on the embedded store.
@@ -53,7 +53,7 @@ fn embedded() -> (TestApp, AppState) {
 async fn api_gateway_events_reach_the_routers_with_the_authorizer_client() {
     let (test, state) = embedded();
     // No key file at all: on AWS the authorizer names the client.
-    let app = api::router_with(Authenticator::api_keys(test.dir.path().join("none.json")));
+    let app = api::router_with(ClientAuthenticator::api_keys(test.dir.path().join("none.json")));
 
     let (status, created) = invoke(&app, &state, &fixture("apigw-v2-create-ticket.json")).await;
     assert_eq!(status, 201, "{created}");
@@ -91,7 +91,7 @@ async fn api_gateway_events_reach_the_routers_with_the_authorizer_client() {
     let stranger = fixture("apigw-v2-voice-call-unknown-principal.json");
     assert_eq!(invoke(&telephony(), &state, &stranger).await.0, 401);
     let role = "arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony";
-    let app_client = voice::router_with(Authenticator::from_vars(&|_: &str| Some(format!("{role}=io"))).unwrap());
+    let app_client = voice::router_with(ClientAuthenticator::from_vars(&|_: &str| Some(format!("{role}=io"))).unwrap());
     assert_eq!(invoke(&app_client, &state, &fixture("apigw-v2-voice-call.json")).await.0, 403);
 }
 

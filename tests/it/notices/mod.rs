@@ -392,7 +392,7 @@ async fn a_replayed_notice_never_answers_a_later_escalation() {
 /// flags composes the notice (refusing a malformed one before queueing it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_notices_command_lists_escalation_ids_and_composes_a_notice() {
-    use sportello::notices_cli::{Composed, NoticesAction, run};
+    use sportello::cli::notices::{Composed, NoticesAction, run};
     let d = desk();
     let t = d.ticket("cli-1").await;
     let sent = d.escalate(&t, "pagopa_specialists").await;

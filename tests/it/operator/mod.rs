@@ -17,7 +17,7 @@ use sportello::engine::EscalationSettings;
 use sportello::http::operator::{
     NoticeSecrets, OperatorApi, REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER, router,
 };
-use sportello::http::operator_auth::{Authenticator, Endpoint, MATRIX, OperatorFile, Role};
+use sportello::http::operator_auth::{Endpoint, MATRIX, OperatorAuthenticator, OperatorFile, Role};
 use sportello::ports::StepQueue;
 use std::time::Duration;
 use tower::ServiceExt;
@@ -443,7 +443,7 @@ async fn on_aws_the_authorizer_claims_are_the_identity() {
     let r = open(&d, "email", "privacy_question", "mail-aws").await;
     let api = OperatorApi::new(
         d.engine.clone(),
-        Authenticator::Claims,
+        OperatorAuthenticator::Claims,
         EscalationSettings::default(),
         NoticeSecrets::default(),
     );

@@ -342,7 +342,7 @@ fn run_cli(d: &TestApp, extra: &[&str]) -> (String, u8) {
     #[derive(clap::Parser)]
     struct Cli {
         #[command(flatten)]
-        args: sportello::report_cli::ReportArgs,
+        args: sportello::cli::report::ReportArgs,
     }
     #[cfg(unix)]
     {
@@ -353,7 +353,7 @@ fn run_cli(d: &TestApp, extra: &[&str]) -> (String, u8) {
     let mut argv = vec!["report".to_string()];
     argv.extend(extra.iter().map(|s| s.to_string()));
     argv.extend(["--data".into(), d.dir.path().display().to_string(), "--rules".into(), rules.display().to_string()]);
-    sportello::report_cli::run(Cli::try_parse_from(argv).unwrap().args)
+    sportello::cli::report::run(Cli::try_parse_from(argv).unwrap().args)
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! YAML is loaded instead. Its knowledge articles are checked and read at their first use, and
 //! read from their folder when they are stale.
 
-use sportello::cli::{RulesAction, run};
+use sportello::cli::rules::{RulesAction, run};
 use sportello::rules::compiled::{self, CompiledError, FORMAT_VERSION, HEADER_LEN};
 use sportello::rules::{Contact, Facts, Rules};
 use std::path::{Path, PathBuf};

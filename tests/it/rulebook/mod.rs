@@ -7,7 +7,7 @@ mod calendar;
 mod compiled;
 mod renamed;
 
-use sportello::cli::{RulesAction, run};
+use sportello::cli::rules::{RulesAction, run};
 use sportello::rules::{Rules, Severity, load};
 use std::path::{Path, PathBuf};
 

@@ -12,7 +12,7 @@
 
 use crate::support::root;
 use serde_json::{Value, json};
-use sportello::cli::{RulesAction, run};
+use sportello::cli::rules::{RulesAction, run};
 use sportello::demo::{DemoOptions, OPERATOR_ID, PRIVACY_OPERATOR_ID, Sandbox, Staff, Stage};
 use sportello::domain::ChannelKind;
 use sportello::rules::model::{Rulebook, Step};

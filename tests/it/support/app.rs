@@ -16,7 +16,7 @@ use sportello::engine::{Clock, Engine, EscalationSettings, NewContact, Ports};
 use sportello::http::auth::{self, KeyFile};
 use sportello::http::email::MailToken;
 use sportello::http::operator::NoticeSecrets;
-use sportello::http::operator_auth::{Authenticator, OperatorFile, Role, TokenFile};
+use sportello::http::operator_auth::{OperatorAuthenticator, OperatorFile, Role, TokenFile};
 use sportello::rules::Rules;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -168,11 +168,11 @@ impl TestAppBuilder {
         operators.write(&operators_file).unwrap();
         let escalation = escalation_settings();
         let access = Access {
-            operators: Authenticator::Tokens(TokenFile::new(operators_file)),
+            operators: OperatorAuthenticator::Tokens(TokenFile::new(operators_file)),
             escalation: escalation.clone(),
             notice_secrets: std::mem::take(&mut self.notice_secrets),
             mail_token: MailToken::for_secret(MAIL_TOKEN),
-            api_clients: auth::Authenticator::api_keys(dir.path().join("api-keys.json")),
+            api_clients: auth::ClientAuthenticator::api_keys(dir.path().join("api-keys.json")),
         };
         let router = sportello::app::router(&engine, access);
         TestApp { dir, db, engine, router, clock, escalation, tokens, more_tokens }

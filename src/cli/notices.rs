@@ -76,7 +76,7 @@ async fn pending(data: &Path, rules: &Path) -> Result<String, String> {
 fn queue(data: &Path) -> Result<ReplyQueue, String> {
     let path = data.join("sportello.db");
     let db = Db::open(&path).map_err(|e| format!("cannot open `{}`: {e}", path.display()))?;
-    let name = std::env::var("SPORTELLO_REPLY_QUEUE").ok().filter(|v| !v.trim().is_empty());
+    let name = crate::settings::environment().get("SPORTELLO_REPLY_QUEUE");
     Ok(ReplyQueue::new(db, name.unwrap_or_else(|| LOCAL_REPLY_QUEUE.into())))
 }
 

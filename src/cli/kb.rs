@@ -311,7 +311,7 @@ fn sweep_table(rules: &Rules, set: &[eval::SetQuestion]) -> String {
 /// functions read it; needs the `aws` build), else the local server's store under `data`.
 async fn candidates_store(data: &Path) -> Result<(Arc<dyn KnowledgeCandidates>, String), String> {
     #[cfg(feature = "aws")]
-    if let Some(table) = std::env::var("SPORTELLO_TABLE").ok().filter(|t| !t.trim().is_empty()) {
+    if let Some(table) = crate::settings::environment().get("SPORTELLO_TABLE") {
         let config = crate::adapters::aws::load_config(None).await;
         let client = aws_sdk_dynamodb::Client::new(&config);
         return Ok((

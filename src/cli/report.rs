@@ -288,15 +288,7 @@ fn text_table(columns: &[String], rows: &[Vec<String>]) -> String {
 }
 
 /// A duration for people: 45s, 12m, 3h 20m, 2d 4h.
-pub fn human(seconds: i64) -> String {
-    let s = seconds.max(0);
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m", s / 60),
-        3600..=86_399 => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
-    }
-}
+pub use crate::text::human_duration as human;
 
 fn time(t: &TimeStats) -> String {
     match (t.p50_seconds, t.p90_seconds) {
