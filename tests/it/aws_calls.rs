@@ -33,10 +33,12 @@ async fn an_incident_resolution_reaches_every_linked_ticket_page_by_page() {
     let (calls, notified) = lab.incident_fan_out(120).await;
     println!("{}", breakdown(&calls));
     assert_eq!(notified, 120, "every linked ticket noted once");
-    // The resolve request, then one step message per page of 100 (120 tickets: 2 pages).
-    assert_eq!(calls.invocations, 3, "{:?}", calls.phases);
+    // The resolve request, then one step message per page: pages of at most 100 (120 tickets: at
+    // least 2). A page also stops early when its time budget runs out, which a loaded machine
+    // can cause, so more pages are allowed, each its own invocation.
     let pages = calls.phases.iter().filter(|phase| phase.name.contains("incident_resolved")).count();
-    assert_eq!(pages, 2, "{:?}", calls.phases);
+    assert!(pages >= 2, "120 tickets cannot fit one page of 100: {:?}", calls.phases);
+    assert_eq!(calls.invocations, 1 + pages as u64, "{:?}", calls.phases);
 }
 
 /// A chat app polls every 2 s: a poll by cursor with nothing new reads one small query after the
