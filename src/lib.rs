@@ -12,6 +12,7 @@ pub mod email;
 pub mod engine;
 pub mod erase_cli;
 pub mod http;
+pub mod i18n;
 pub mod kb_cli;
 pub mod knowledge;
 #[cfg(feature = "aws")]

@@ -122,6 +122,35 @@ async fn get(d: &TestApp, role: Role, path: &str, accept: Option<&str>) -> (Stat
     (status, ct, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
+/// A page's visible text (tags dropped), to look for words left in another language.
+fn words(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The dashboard as a supervisor's tool asking for `language` sees it.
+async fn get_in(d: &TestApp, path: &str, language: &str) -> String {
+    let req = Request::builder()
+        .uri(path)
+        .header("authorization", format!("Bearer {}", d.tokens[&Role::Supervisor]))
+        .header("accept-language", language);
+    let resp = d.router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
 #[tokio::test]
 async fn every_figure_equals_a_recomputation_from_the_events() {
     let d = TestApp::new();
@@ -393,21 +422,37 @@ async fn the_dashboard_draws_the_period_and_links_every_figure_to_its_tickets() 
     assert!(ct.starts_with("text/html"), "{ct}");
     std::fs::create_dir_all(concat!(env!("CARGO_TARGET_TMPDIR"), "/reports")).unwrap();
     std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/reports/dashboard.html"), &html).unwrap();
-    // Charts are images with a title and a description; values are text, not colour.
+    // Charts are images with a title and a description; values are text, not colour; all of it
+    // in Italian, as the console speaks.
+    assert!(html.starts_with("<!doctype html>\n<html lang=\"it\">"), "{html}");
     assert_eq!(html.matches("<svg").count(), 5, "per day, two SLA charts, the bot's hand-offs, backlog");
     assert!(html.contains("role=\"group\" aria-labelledby=\"contacts-per-day-t contacts-per-day-d\""), "{html}");
-    assert!(html.contains("10 contacts over 31 days; the busiest day was 2026-12-02 with 8."), "{html}");
-    assert!(html.contains("aria-label=\"02/12: 8 contacts\""), "{html}");
+    assert!(html.contains("<h1>Report: dicembre 2026</h1>"), "{html}");
+    assert!(
+        html.contains("10 contatti in 31 giorni; il giorno con più contatti è stato il 02/12/2026, con 8."),
+        "{html}"
+    );
+    assert!(html.contains("aria-label=\"02/12: 8 contatti\""), "{html}");
     assert!(html.contains(
         "href=\"/operator/reports/dashboard/tickets?figure=contacts&amp;from=2026-12-02&amp;to=2026-12-02\""
     ));
-    assert!(html.contains("Containment (bot share)<b>20.0%</b>"), "{html}");
-    assert!(html.contains("pagopa_specialists") || html.contains("Escalations waiting"), "{html}");
+    assert!(html.contains("Contenimento (quota del bot)<b>20,0%</b>"), "{html}");
+    assert!(html.contains("rel=\"prev\">← Periodo precedente: novembre 2026</a>"), "{html}");
+    assert!(html.contains("Inoltri in attesa di riscontro"), "{html}");
     assert!(
-        html.contains("Data-subject request") || html.contains("Breach report"),
+        html.contains("Richiesta dell&#39;interessato") || html.contains("Violazione di dati"),
         "the privacy request's clock: {html}"
     );
     assert!(!html.contains("mario") && !html.contains("<script"), "no personal data, no scripts");
+    let text = words(&html);
+    for english in ["Contacts", "contacts", "Backlog", "Resolved", "Escalations", "tickets", " by type", "Why chats"] {
+        assert!(!text.contains(english), "`{english}` left in English: {text}");
+    }
+    // A tool that asks for English gets it.
+    let english = get_in(&d, "/operator/reports/dashboard?period=month&date=2026-12-02", "en-GB,en;q=0.8").await;
+    assert!(english.starts_with("<!doctype html>\n<html lang=\"en\">"), "{english}");
+    assert!(english.contains("Containment (bot share)<b>20.0%</b>"), "{english}");
+    assert!(english.contains("10 contacts over 31 days; the busiest day was 02/12/2026 with 8."), "{english}");
 
     // A bar's link lists the tickets behind it.
     let (status, _, list) = get(
@@ -430,7 +475,8 @@ async fn the_dashboard_draws_the_period_and_links_every_figure_to_its_tickets() 
     assert!(
         page.contains("role=\"alert\"")
             && page.contains("use day, week or month")
-            && page.contains("<code>period</code>"),
+            && page.contains("<code>period</code>")
+            && page.contains("Torna al mese in corso"),
         "{page}"
     );
     let (status, _, page) = get(&d, Role::Operator, "/operator/reports/dashboard", None).await;
