@@ -434,7 +434,7 @@ catalogue! {
     rep_period_week: "settimana dal {from} al {to}", "week of {from} to {to}";
     rep_period_month: "{month} {year}", "{month} {year}";
     rep_period_custom: "dal {from} al {to}", "{from} to {to}";
-    rep_intro: "Dal {from} al {to}, ora di {zone}. Ogni dato è contato nel giorno in cui è avvenuto; ogni numero sottolineato e ogni barra aprono l'elenco dei ticket che lo compongono.", "{from} to {to}, {zone} time. Figures are counted on the day they happened; every underlined number and every bar opens the list of tickets behind it.";
+    rep_intro: "Dal {from} al {to}, ora di {zone}. Ogni dato è contato nel giorno in cui è avvenuto; i tempi contano le sole ore di servizio, come mediana e 90° percentile. Ogni numero sottolineato e ogni barra aprono l'elenco dei ticket che lo compongono.", "{from} to {to}, {zone} time. Figures are counted on the day they happened; times count service hours only, as the median and the 90th percentile. Every underlined number and every bar opens the list of tickets behind it.";
     rep_period_form: "Periodo", "Period";
     rep_period_label: "Periodo", "Period";
     rep_day: "giorno", "day";
@@ -452,8 +452,8 @@ catalogue! {
     tile_auto_resolved: "Risolti dal bot", "Solved by the bot";
     tile_containment: "Contenimento (quota del bot)", "Containment (bot share)";
     tile_first_contact: "Risolti al primo contatto", "First-contact resolution";
-    tile_first_response: "Prima risposta, mediana / 90° percentile (orario di servizio)", "First response, median / 90th percentile (service hours)";
-    tile_resolution: "Risoluzione, mediana / 90° percentile (orario di servizio)", "Resolution, median / 90th percentile (service hours)";
+    tile_first_response: "Prima risposta (mediana / 90°)", "First response (median / 90th)";
+    tile_resolution: "Risoluzione (mediana / 90°)", "Resolution (median / 90th)";
     tile_escalations: "Inoltri inviati", "Escalations sent";
     tile_reminders: "Solleciti ricevuti", "Reminders received";
     tile_bot_solved: "Chat risolte dal bot", "Chats the bot solved";
@@ -484,11 +484,11 @@ catalogue! {
     handoff_privacy: "Richiesta privacy", "Privacy request";
     handoff_not_sure: "Bot incerto (versioni precedenti)", "Bot not sure (earlier)";
     handoff_other: "Altro", "Other";
-    chart_backlog: "Arretrato adesso: {n} ticket aperti, per età", "Backlog now: {n} open tickets, by age";
+    chart_backlog: "Ticket aperti adesso: {n}, per età", "Backlog now: {n} open tickets, by age";
     chart_backlog_title: "Ticket aperti per età", "Open tickets by age";
     chart_backlog_desc: "I ticket aperti adesso, per giorni trascorsi dall'apertura.", "Open tickets now, by days since they were opened.";
-    chart_open: "{n} aperti", "{n} open";
-    age_today: "aperti oggi", "opened today";
+    chart_open: "{n} ticket", "{n} open";
+    age_today: "da oggi", "opened today";
     age_one_to_two: "da 1–2 giorni", "1–2 days";
     age_three_to_seven: "da 3–7 giorni", "3–7 days";
     age_eight_to_thirty: "da 8–30 giorni", "8–30 days";
@@ -500,7 +500,7 @@ catalogue! {
     esc_old: "Da oltre 7 giorni", "Over 7 days";
     esc_sent: "Inviati nel periodo", "Sent in the period";
     esc_notices: "Riscontri ricevuti", "Notices received";
-    esc_wait: "Attesa del riscontro, mediana / 90° percentile (orario di servizio)", "Wait for the notice, median / 90th percentile (service hours)";
+    esc_wait: "Attesa del riscontro (mediana / 90°)", "Wait for the notice (median / 90th)";
     gdpr_heading: "Scadenze GDPR in corso", "GDPR clocks running";
     gdpr_none: "Nessuna richiesta dell'interessato e nessuna segnalazione di violazione aperta.", "No data-subject request or breach report is open.";
     gdpr_ticket: "Ticket", "Ticket";
@@ -511,7 +511,6 @@ catalogue! {
     gdpr_request: "Richiesta dell'interessato: risposta entro un mese (art. 12(3))", "Data-subject request: answer within one month (art. 12(3))";
     gdpr_days_left: "{n} giorni", "{n} days";
     gdpr_hours_left: "{n} ore", "{n} hours";
-    gdpr_overdue: "SCADUTA", "OVERDUE";
     gdpr_overdue_by: "SCADUTA da {left}", "OVERDUE by {left}";
     drill_back: "← Torna ai report", "← Back to the reports";
     drill_period: "Dal {from} al {to}", "{from} to {to}";
@@ -519,7 +518,6 @@ catalogue! {
     drill_open_now_age: "Aperti adesso, {age}", "Open now, {age}";
     drill_within: "solo: {filter}", "only: {filter}";
     drill_none: "Nessun ticket.", "No tickets.";
-    drill_caption: "Ticket dietro al dato, dal più recente", "Tickets behind the figure, newest first";
     drill_counted_on: "Contato il", "Counted on";
     drill_count: "{n} ticket in questa pagina", "{n} tickets on this page";
     col_operator: "Operatore", "Operator";

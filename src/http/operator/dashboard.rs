@@ -168,7 +168,13 @@ fn handoff_label(t: Tr, reason: &str) -> &'static str {
 }
 
 fn age_label(t: Tr, b: AgeBucket) -> &'static str {
-    i18n::lookup(t, &format!("age_{}", b.as_str())).unwrap_or("?")
+    match b {
+        AgeBucket::Today => t.age_today(),
+        AgeBucket::OneToTwo => t.age_one_to_two(),
+        AgeBucket::ThreeToSeven => t.age_three_to_seven(),
+        AgeBucket::EightToThirty => t.age_eight_to_thirty(),
+        AgeBucket::OverThirty => t.age_over_thirty(),
+    }
 }
 
 fn deadline_label(t: Tr, kind: &str) -> &'static str {
@@ -222,6 +228,7 @@ fn dim_label(t: Tr, d: Dim) -> &'static str {
 fn dim_value(engine: &Engine, t: Tr, d: Dim, v: &str) -> String {
     match (d, v) {
         (Dim::Target, NO_TARGET) => t.dim_no_target().into(),
+        (Dim::Type, "") => t.filter_untyped().into(),
         (_, "") => t.dim_none().into(),
         (Dim::Channel, v) => i18n::channel_name(engine, t.lang, v).into(),
         (Dim::Category, v) => i18n::category_name(engine, t.lang, Some(v)).into(),
@@ -318,7 +325,7 @@ pub async fn render(
         "<form method=\"get\" aria-label=\"{form}\"><label for=\"period\">{label}</label>\
          <select id=\"period\" name=\"period\">{day}{week}{month}</select> \
          <label for=\"date\">{around}</label><input id=\"date\" name=\"date\" type=\"date\" value=\"{from}\"> \
-         <button type=\"submit\">{show}</button></form>",
+         <button type=\"submit\" class=\"btn btn-primary\">{show}</button></form>",
         form = escape(t.rep_period_form()),
         label = escape(t.rep_period_label()),
         day = option("day", t.rep_day()),
@@ -347,17 +354,22 @@ pub async fn render(
         escape(t.rep_at_a_glance())
     );
     let of = |part: i64, whole: i64| fill(t.rep_of(), &[("part", &n(part)), ("whole", &n(whole))]);
+    // A figure links to its tickets when there are some: an empty list is not worth a click.
     for (label, value, figure) in [
-        (t.tile_contacts(), n(f.contacts.received), Some("contacts")),
-        (t.tile_out_of_hours(), n(f.contacts.out_of_hours), Some("out_of_hours")),
-        (t.tile_resolved(), n(f.tickets.resolved), Some("resolved")),
-        (t.tile_auto_resolved(), n(f.tickets.auto_resolved), Some("auto_resolved")),
+        (t.tile_contacts(), n(f.contacts.received), Some(("contacts", f.contacts.received))),
+        (t.tile_out_of_hours(), n(f.contacts.out_of_hours), Some(("out_of_hours", f.contacts.out_of_hours))),
+        (t.tile_resolved(), n(f.tickets.resolved), Some(("resolved", f.tickets.resolved))),
+        (t.tile_auto_resolved(), n(f.tickets.auto_resolved), Some(("auto_resolved", f.tickets.auto_resolved))),
         (t.tile_containment(), percent(t, f.tickets.containment_rate), None),
-        (t.tile_first_contact(), percent(t, f.tickets.first_contact_resolution_rate), Some("first_contact_resolved")),
+        (
+            t.tile_first_contact(),
+            percent(t, f.tickets.first_contact_resolution_rate),
+            Some(("first_contact_resolved", f.tickets.first_contact_resolved)),
+        ),
         (t.tile_first_response(), duration(t, &f.first_response.business), None),
         (t.tile_resolution(), duration(t, &f.resolution.business), None),
-        (t.tile_escalations(), n(f.escalations.sent), Some("escalations")),
-        (t.tile_reminders(), n(f.reminders.received), Some("reminders")),
+        (t.tile_escalations(), n(f.escalations.sent), Some(("escalations", f.escalations.sent))),
+        (t.tile_reminders(), n(f.reminders.received), Some(("reminders", f.reminders.received))),
         (
             t.tile_bot_solved(),
             fill(
@@ -368,13 +380,14 @@ pub async fn render(
                     ("share", &percent(t, f.bot.containment_rate)),
                 ],
             ),
-            Some("bot_contained"),
+            Some(("bot_contained", f.bot.contained)),
         ),
-        (t.tile_bot_handed_off(), n(f.bot.handed_off), Some("bot_handed_off")),
-        (t.tile_csat(), percent(t, f.csat.satisfied_share), Some("survey_responses")),
-        (t.tile_surveys(), of(f.csat.responses, f.csat.surveys_sent), Some("survey_responses")),
+        (t.tile_bot_handed_off(), n(f.bot.handed_off), Some(("bot_handed_off", f.bot.handed_off))),
+        (t.tile_csat(), percent(t, f.csat.satisfied_share), Some(("survey_responses", f.csat.responses))),
+        (t.tile_surveys(), of(f.csat.responses, f.csat.surveys_sent), Some(("survey_responses", f.csat.responses))),
     ] {
-        body.push_str(&tile(label, &value, figure.map(|fig| tickets_href(base, fig, &period, &[]))));
+        let href = figure.filter(|(_, behind)| *behind > 0).map(|(fig, _)| tickets_href(base, fig, &period, &[]));
+        body.push_str(&tile(label, &value, href));
     }
     body.push_str("</ul>");
 
@@ -499,13 +512,17 @@ pub async fn render(
                 .filter_map(|b| r.figures.outstanding_by_age.get(b))
                 .sum();
             let href = format!("{}/tickets?figure=outstanding_escalations&target={}", base.path, urlencoding(&target));
+            let waiting = if r.figures.outstanding > 0 {
+                format!("<a href=\"{}\">{}</a>", escape(&href), n(r.figures.outstanding))
+            } else {
+                n(r.figures.outstanding)
+            };
             let _ = write!(
                 body,
-                "<tr><th scope=\"row\">{}</th><td class=\"n\"><a href=\"{}\">{}</a></td><td class=\"n\">{}</td>\
+                "<tr><th scope=\"row\">{}</th><td class=\"n\">{}</td><td class=\"n\">{}</td>\
                  <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 escape(&dim_value(e, t, Dim::Target, &target)),
-                escape(&href),
-                n(r.figures.outstanding),
+                waiting,
                 n(old),
                 n(r.figures.sent),
                 n(r.figures.notices),
@@ -701,6 +718,18 @@ mod tests {
         assert_eq!(figure_label(it, "sla_breached:resolution"), "Risoluzione: in ritardo sullo SLA");
         assert_eq!(figure_label(it, "open:awaiting_resolution_notice"), "Ticket aperti, in attesa di riscontro");
         assert_eq!(figure_label(it, "handoff:privacy"), "Chat lasciate al bot: Richiesta privacy");
+    }
+
+    #[test]
+    fn every_age_and_hand_off_reason_has_a_name_in_words() {
+        for t in [Tr { lang: Lang::It }, Tr { lang: Lang::En }] {
+            for b in AgeBucket::ALL {
+                assert!(!age_label(t, b).contains('?'), "{b:?}");
+            }
+            for reason in crate::reports::metric::HANDOFF_REASONS {
+                assert!(reason == "other" || handoff_label(t, reason) != t.handoff_other(), "{reason}");
+            }
+        }
     }
 
     #[test]

@@ -251,6 +251,131 @@ async fn a_privacy_operator_sees_the_privacy_teams_figures_only() {
     assert!(!body.contains("mario"), "{body}");
 }
 
+/// Fields of one CSV line as Excel reads it: `sep` between fields, double quotes around a field
+/// that holds one, quotes doubled inside.
+fn csv_fields(line: &str, sep: char) -> Vec<String> {
+    let (mut fields, mut field, mut quoted, mut chars) = (Vec::new(), String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => fields.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// Every report's CSV, as Italian Excel opens a file: the byte-order mark that makes it read
+/// UTF-8, `;` between fields, CRLF, a header and as many fields on every row, every number with a
+/// decimal comma (a decimal point would be read as a thousands separator or as text), every
+/// date ISO.
+#[tokio::test]
+async fn every_csv_opens_cleanly_in_italian_excel() {
+    let d = TestApp::new();
+    history(&d).await;
+    let paths = [
+        "/operator/reports/overview?period=month&date=2026-12-02&by=channel,type,team,operator,target,category",
+        "/operator/reports/backlog?by=team,type",
+        "/operator/reports/escalations?period=month&date=2026-12-02",
+        "/operator/reports/incidents?period=month&date=2026-12-02",
+        "/operator/reports/gdpr",
+        "/operator/reports/tickets?figure=contacts&period=month&date=2026-12-02",
+    ];
+    let decimal_point = |f: &str| {
+        let (int, frac) = f.trim_start_matches('-').split_once('.').unwrap_or(("", ""));
+        !int.is_empty() && !frac.is_empty() && int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    };
+    for path in paths {
+        let join = if path.contains('?') { '&' } else { '?' };
+        let (status, ct, csv) = get(&d, Role::Supervisor, &format!("{path}{join}format=csv"), None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {csv}");
+        assert!(ct.starts_with("text/csv; charset=utf-8"), "{path}: {ct}");
+        let body = csv.strip_prefix('\u{feff}').unwrap_or_else(|| panic!("{path}: no byte-order mark"));
+        assert!(body.ends_with("\r\n") && !body.replace("\r\n", "").contains('\n'), "{path}: CRLF only");
+        let lines: Vec<&str> = body.trim_end_matches("\r\n").split("\r\n").collect();
+        let header = csv_fields(lines[0], ';');
+        assert!(header.len() > 1 && header.iter().all(|h| !h.is_empty()), "{path}: header {header:?}");
+        // The history declares no incident: its table is the header alone.
+        assert!(lines.len() > 1 || path.contains("incidents"), "{path}: a row besides the header:\n{csv}");
+        let mut decimals = 0;
+        for line in &lines[1..] {
+            let fields = csv_fields(line, ';');
+            assert_eq!(fields.len(), header.len(), "{path}: {line}");
+            for f in &fields {
+                assert!(!decimal_point(f), "{path}: `{f}` has a decimal point in {line}");
+                decimals += usize::from(f.contains(',') && f.replace(',', "").parse::<u64>().is_ok());
+            }
+        }
+        if path.contains("overview") {
+            assert!(decimals > 0, "rates with a decimal comma in the overview:\n{csv}");
+        }
+        assert!(!csv.contains("mario") && !csv.contains("rimborso"), "{path}: no personal data");
+    }
+}
+
+/// A privacy operator's reports hold the privacy team's tickets and nothing else: the figures,
+/// the tickets behind them (JSON, CSV and the dashboard), the backlog, the escalations.
+#[tokio::test]
+async fn a_privacy_operator_lists_only_the_privacy_teams_tickets_everywhere() {
+    let d = TestApp::new();
+    let refs = history(&d).await;
+    let privacy = refs[5].as_str();
+    let others: Vec<&str> = refs.iter().map(String::as_str).filter(|r| *r != privacy).collect();
+    let month = "period=month&date=2026-12-02";
+
+    let (status, _, body) =
+        get(&d, Role::PrivacyOperator, &format!("/operator/reports/tickets?figure=contacts&{month}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let listed: Vec<&str> = v["tickets"].as_array().unwrap().iter().map(|t| t["reference"].as_str().unwrap()).collect();
+    assert_eq!(listed, [privacy], "{body}");
+    // Naming another team in the filter does not widen the scope.
+    let (status, _, body) = get(
+        &d,
+        Role::PrivacyOperator,
+        &format!("/operator/reports/tickets?figure=contacts&{month}&team=first_level"),
+        None,
+    )
+    .await;
+    assert!(status == StatusCode::OK || status == StatusCode::FORBIDDEN, "{status}: {body}");
+    assert!(others.iter().all(|r| !body.contains(r)), "{body}");
+
+    let (status, _, csv) =
+        get(&d, Role::PrivacyOperator, &format!("/operator/reports/tickets?figure=contacts&{month}&format=csv"), None)
+            .await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert!(csv.contains(privacy) && others.iter().all(|r| !csv.contains(r)), "{csv}");
+    let (_, _, csv) =
+        get(&d, Role::PrivacyOperator, &format!("/operator/reports/overview?{month}&by=team&format=csv"), None).await;
+    assert!(csv.lines().skip(1).all(|l| !l.contains("first_level")), "{csv}");
+
+    let (status, _, body) = get(&d, Role::PrivacyOperator, "/operator/reports/backlog?by=team", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["total"]["open"], 1, "the privacy report only: {body}");
+    let (_, _, body) = get(&d, Role::PrivacyOperator, &format!("/operator/reports/escalations?{month}"), None).await;
+    assert!(!body.contains("pagopa_specialists"), "another team's escalation: {body}");
+
+    let (status, _, html) = get(&d, Role::PrivacyOperator, &format!("/operator/reports/dashboard?{month}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(">Contatti ricevuti<b><a href=") && html.contains("\">1</a></b>"), "{html}");
+    assert!(html.contains("Ticket aperti adesso: 1, per età"), "{html}");
+    assert!(!html.contains("Specialisti PagoPA") && !html.contains("pagopa_specialists"), "{html}");
+    let (_, _, html) = get(
+        &d,
+        Role::PrivacyOperator,
+        "/operator/reports/dashboard/tickets?figure=contacts&from=2026-12-01&to=2026-12-31",
+        None,
+    )
+    .await;
+    assert!(html.contains(privacy) && others.iter().all(|r| !html.contains(r)), "{html}");
+}
+
 #[tokio::test]
 async fn backlog_escalations_and_the_tickets_behind_a_figure() {
     let d = TestApp::new();
