@@ -55,7 +55,7 @@ pub fn bars(id: &str, title: &str, description: &str, rows: &[Bar], max: f64, no
     let role = chart_role(rows);
     let mut svg = format!(
         "<svg id=\"{id}\" role=\"{role}\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {width} {height}\" \
-         width=\"100%\" style=\"max-width:{width}px\" xmlns=\"http://www.w3.org/2000/svg\" \
+         width=\"{width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\" \
          font-family=\"system-ui, sans-serif\" font-size=\"14\">\
          <title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>",
         escape(title),
@@ -96,7 +96,7 @@ pub fn columns(id: &str, title: &str, description: &str, columns: &[Bar]) -> Str
     let role = chart_role(columns);
     let mut svg = format!(
         "<svg id=\"{id}\" role=\"{role}\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {width} {height}\" \
-         width=\"100%\" style=\"max-width:{width}px\" xmlns=\"http://www.w3.org/2000/svg\" \
+         width=\"{width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\" \
          font-family=\"system-ui, sans-serif\" font-size=\"12\">\
          <title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>\
          <line x1=\"{left}\" y1=\"{base}\" x2=\"{width}\" y2=\"{base}\" stroke=\"{INK}\"/>\
@@ -121,8 +121,8 @@ pub fn columns(id: &str, title: &str, description: &str, columns: &[Bar]) -> Str
             label = escape(&c.label),
             shown = escape(&c.shown),
         );
-        // Every seventh day (and the first) is labelled under the axis.
-        if i % 7 == 0 {
+        // Under the axis: every day of a short stretch, else every seventh day (and the first).
+        if columns.len() <= 10 || i % 7 == 0 {
             inner.push_str(&format!(
                 "<text x=\"{x:.1}\" y=\"{ly}\" fill=\"{INK}\">{}</text>",
                 escape(&c.label),

@@ -60,7 +60,7 @@ h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.2rem;margin:1.8rem 0 .4rem}\
 table{border-collapse:collapse;margin:.4rem 0}th,td{border-bottom:1px solid #c5cfd9;padding:.3rem .7rem;text-align:left}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}a{color:#0059b3}form{margin:.6rem 0}\
 label{margin-right:.4rem}input,select,button{font:inherit;padding:.2rem .4rem}.late{font-weight:700;color:#a61b1b}\
-.periods{display:flex;gap:1.5rem;flex-wrap:wrap}";
+.periods{display:flex;gap:1.5rem;flex-wrap:wrap}svg{max-width:100%;height:auto;display:block}";
 
 fn page(status: StatusCode, t: Tr, title: &str, body: &str) -> Response {
     let html = format!(
