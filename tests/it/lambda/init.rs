@@ -189,7 +189,9 @@ async fn mail_stored_in_s3_is_read_from_there_and_a_missing_or_huge_one_fails_al
     let m = moto().await;
     let values = m.settings(&[]).await;
     let init = Init::new(Settings::from_map(values), m.clients.clone()).await.unwrap();
-    let sportello::lambda::Handler::Mail { engine, .. } = build(Function::EmailSqs, &init).await.unwrap() else {
+    let sportello::lambda::Handler::Mail(sportello::lambda::MailBatches { engine, .. }) =
+        build(Function::EmailSqs, &init).await.unwrap()
+    else {
         panic!("the email-sqs function handles mail batches");
     };
     m.clients.ses.verify_domain_identity().domain("sportello.pagopa.it").send().await.unwrap();
