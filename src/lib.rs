@@ -10,6 +10,7 @@ pub mod domain;
 pub mod email;
 pub mod engine;
 pub mod http;
+pub mod i18n;
 pub mod knowledge;
 #[cfg(feature = "aws")]
 pub mod lambda;

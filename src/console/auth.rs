@@ -1,11 +1,11 @@
 //! Signing in and out, the signed-in operator of each request ([`Desk`]), CSRF checks, the
 //! language switch, and the responses every page shares (HTML, redirects, error pages).
 
-use super::i18n::{Lang, Tr};
 use super::session::{Cookies, OIDC_PURPOSE, OidcPending, SESSION_PURPOSE, Session, Via, cookie, random_text};
 use super::view::{Frame, frame};
 use super::{Console, SignIn};
 use crate::http::operator_auth::{OperatorIdentity, hash_token};
+use crate::i18n::{Lang, Tr};
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;

@@ -5,11 +5,11 @@
 
 use super::Console;
 use super::auth::{Desk, checked_form, html};
-use super::i18n::{Tr, fill, lookup};
 use super::view::{self, Frame};
 use crate::engine::ErasurePreview;
 use crate::http::Problem;
 use crate::http::operator_auth::Endpoint;
+use crate::i18n::{Tr, fill, lookup};
 use crate::ports::RequesterKey;
 use askama::Template;
 use axum::Form;

@@ -3,11 +3,11 @@
 
 use super::Console;
 use super::auth::{Desk, checked_form, html, see_other};
-use super::i18n::fill;
 use super::view::{self, Frame};
 use crate::engine::EngineError;
 use crate::http::Problem;
 use crate::http::operator_auth::Endpoint;
+use crate::i18n::fill;
 use crate::ports::IncidentState;
 use askama::Template;
 use axum::Form;

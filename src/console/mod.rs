@@ -15,7 +15,6 @@ pub mod assets;
 pub mod auth;
 mod erasure;
 pub mod http_client;
-pub mod i18n;
 mod incidents;
 pub mod oidc;
 mod queue;

@@ -3,11 +3,11 @@
 
 use super::Console;
 use super::auth::{Desk, desk_message, html};
-use super::i18n::fill;
 use super::view::{self, Frame};
 use crate::domain::{TicketState, TicketType};
 use crate::engine::SlaState;
 use crate::http::operator_auth::{Endpoint, PRIVACY_ROLE, Role};
+use crate::i18n::fill;
 use crate::ports::{AssigneeFilter, PageStart, QueueKey, QueueQuery};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -72,7 +72,7 @@ struct QueuePage {
 #[derive(Template)]
 #[template(path = "queue_rows.html")]
 struct Rows {
-    frame_t: super::i18n::Tr,
+    frame_t: crate::i18n::Tr,
     rows: Vec<Row>,
     show_team: bool,
     status: String,

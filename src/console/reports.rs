@@ -29,19 +29,19 @@ fn show(desk: &Desk, rendered: Result<(String, String), crate::http::Problem>) -
     let (status, title, body) = match rendered {
         Ok((title, body)) => (StatusCode::OK, title, body),
         Err(p) => {
-            let (status, body) = dashboard::problem_body(CONSOLE, &p);
-            (status, "Reports".to_string(), body)
+            let (status, body) = dashboard::problem_body(CONSOLE, desk.t, &p);
+            (status, desk.t.rep_error_title().to_string(), body)
         }
     };
     html(status, &ReportsPage { frame: desk.frame(title, "reports"), body })
 }
 
 pub async fn dashboard(State(console): State<Console>, desk: Desk, q: Params) -> Response {
-    let rendered = dashboard::render(&console.api, &desk.who, q, CONSOLE).await;
+    let rendered = dashboard::render(&console.api, &desk.who, q, CONSOLE, desk.t).await;
     show(&desk, rendered)
 }
 
 pub async fn tickets(State(console): State<Console>, desk: Desk, q: Params) -> Response {
-    let rendered = dashboard::render_tickets(&console.api, &desk.who, q, CONSOLE).await;
+    let rendered = dashboard::render_tickets(&console.api, &desk.who, q, CONSOLE, desk.t).await;
     show(&desk, rendered)
 }

@@ -3,11 +3,11 @@
 
 use super::Console;
 use super::auth::{Desk, html, see_other};
-use super::i18n::fill;
 use super::view::{self, Frame};
 use crate::engine::SearchBy;
 use crate::http::operator::is_privacy;
 use crate::http::operator_auth::{Endpoint, PRIVACY_ROLE};
+use crate::i18n::fill;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -48,7 +48,7 @@ struct SearchPage {
     error: Option<String>,
 }
 
-fn by_label(t: super::i18n::Tr, by: SearchBy) -> &'static str {
+fn by_label(t: crate::i18n::Tr, by: SearchBy) -> &'static str {
     match by {
         SearchBy::Reference => t.search_by_reference(),
         SearchBy::NoticeCode => t.search_by_notice_code(),

@@ -5,7 +5,6 @@
 
 use super::Console;
 use super::auth::{Desk, checked_form, desk_message, html, see_other};
-use super::i18n::{Tr, fill, lookup, step_label};
 use super::view::{self, Frame};
 use crate::domain::{Event, EventKind, Ticket, TicketState, TicketType};
 use crate::engine::flow_path::{PathNode, StepMark, flow_path};
@@ -13,6 +12,7 @@ use crate::engine::{Engine, FlowGuard, SlaState};
 use crate::http::Problem;
 use crate::http::operator::{authorize, check_reassign_privacy, is_privacy};
 use crate::http::operator_auth::{Endpoint, PRIVACY_ROLE, Role};
+use crate::i18n::{Tr, fill, lookup, step_label};
 use crate::ports::EscalationRoute;
 use askama::Template;
 use axum::Form;

@@ -46,22 +46,23 @@ fn link(bar: &Bar, inner: &str) -> String {
 }
 
 /// Horizontal bars, one per row, label on the left and value on the right. `max`: the value of
-/// a full-width bar (1.0 for shares; the largest value for counts).
-pub fn bars(id: &str, title: &str, description: &str, rows: &[Bar], max: f64) -> String {
+/// a full-width bar (1.0 for shares; the largest value for counts); `no_data`: what an empty
+/// chart says, in the reader's language.
+pub fn bars(id: &str, title: &str, description: &str, rows: &[Bar], max: f64, no_data: &str) -> String {
     let (label_w, bar_w, value_w, row_h) = (190.0, 360.0, 170.0, 30.0);
     let width = label_w + bar_w + value_w;
     let height = 12.0 + row_h * rows.len().max(1) as f64;
     let role = chart_role(rows);
     let mut svg = format!(
         "<svg id=\"{id}\" role=\"{role}\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {width} {height}\" \
-         width=\"100%\" style=\"max-width:{width}px\" xmlns=\"http://www.w3.org/2000/svg\" \
+         width=\"{width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\" \
          font-family=\"system-ui, sans-serif\" font-size=\"14\">\
          <title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>",
         escape(title),
         escape(description)
     );
     if rows.is_empty() {
-        svg.push_str(&format!("<text x=\"0\" y=\"24\" fill=\"{INK}\">No data in this period.</text>"));
+        svg.push_str(&format!("<text x=\"0\" y=\"24\" fill=\"{INK}\">{}</text>", escape(no_data)));
     }
     let scale = if max > 0.0 { bar_w / max } else { 0.0 };
     for (i, row) in rows.iter().enumerate() {
@@ -95,7 +96,7 @@ pub fn columns(id: &str, title: &str, description: &str, columns: &[Bar]) -> Str
     let role = chart_role(columns);
     let mut svg = format!(
         "<svg id=\"{id}\" role=\"{role}\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {width} {height}\" \
-         width=\"100%\" style=\"max-width:{width}px\" xmlns=\"http://www.w3.org/2000/svg\" \
+         width=\"{width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\" \
          font-family=\"system-ui, sans-serif\" font-size=\"12\">\
          <title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>\
          <line x1=\"{left}\" y1=\"{base}\" x2=\"{width}\" y2=\"{base}\" stroke=\"{INK}\"/>\
@@ -120,8 +121,8 @@ pub fn columns(id: &str, title: &str, description: &str, columns: &[Bar]) -> Str
             label = escape(&c.label),
             shown = escape(&c.shown),
         );
-        // Every seventh day (and the first) is labelled under the axis.
-        if i % 7 == 0 {
+        // Under the axis: every day of a short stretch, else every seventh day (and the first).
+        if columns.len() <= 10 || i % 7 == 0 {
             inner.push_str(&format!(
                 "<text x=\"{x:.1}\" y=\"{ly}\" fill=\"{INK}\">{}</text>",
                 escape(&c.label),
@@ -144,13 +145,13 @@ mod tests {
             Bar { label: "Q".into(), value: 0.9, shown: "90.0%".into(), href: Some("/x?a=1&b=2".into()) },
             Bar { label: "<A>".into(), value: 1.5, shown: "150%".into(), href: None },
         ];
-        let svg = bars("sla", "SLA", "Share met", &rows, 1.0);
+        let svg = bars("sla", "SLA", "Share met", &rows, 1.0, "No data");
         assert!(svg.contains("role=\"group\"") && svg.contains("<title id=\"sla-t\">SLA</title>"), "{svg}");
         assert!(svg.contains("aria-label=\"Q: 90.0%\"") && svg.contains("href=\"/x?a=1&amp;b=2\""), "{svg}");
         assert!(svg.contains("&lt;A&gt;") && !svg.contains("<A>"), "escaped: {svg}");
         assert!(svg.contains("width=\"360.0\" height=\"20\" fill=\"#0066cc\""), "capped at full width: {svg}");
-        let empty = bars("e", "E", "none", &[], 1.0);
-        assert!(empty.contains("No data"), "{empty}");
+        let empty = bars("e", "E", "none", &[], 1.0, "Nessun dato");
+        assert!(empty.contains(">Nessun dato</text>"), "{empty}");
         let cols = columns("c", "Contacts", "per day", &rows);
         assert!(cols.contains("<title>Q: 90.0%</title>"), "{cols}");
     }

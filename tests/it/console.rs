@@ -449,8 +449,9 @@ async fn supervisors_see_the_reports_on_their_console_session() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains(r#"<a href="/reports" aria-current="page">"#), "the navigation's current page");
     assert!(
-        page.body.contains("Resolved by operators<b><a href=\"/reports/tickets?figure=resolved&amp;from=2026-12-02")
+        page.body.contains("Risolti dagli operatori<b><a href=\"/reports/tickets?figure=resolved&amp;from=2026-12-02")
     );
+    assert!(page.body.contains("<title>Report: 02/12/2026 · Sportello</title>"), "{}", page.body);
     assert!(page.body.contains("<svg id=\"backlog\" role=\"group\""), "the charts are drawn, their bars links");
     assert!(!page.body.contains("/operator/reports"), "every link stays in the console");
     assert!(!page.body.contains("mario"), "no personal data");
@@ -458,6 +459,8 @@ async fn supervisors_see_the_reports_on_their_console_session() {
     let listed = s.get("/reports/tickets?figure=resolved&from=2026-12-02&to=2026-12-02", &session).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
     assert!(listed.body.contains(&format!(r#"<a href="/tickets/{reference}">{reference}</a>"#)), "{}", listed.body);
+    assert!(listed.body.contains("<h1>Ticket dietro a «Risolti dagli operatori»</h1>"), "{}", listed.body);
+    assert!(listed.body.contains("<td>risolto</td>"), "the state in words: {}", listed.body);
 
     // Bad input is said in the console's frame, with the parameter named.
     let bad = s.get("/reports?period=fortnight", &session).await;

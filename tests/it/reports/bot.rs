@@ -116,10 +116,10 @@ async fn containment_and_handoff_reasons_equal_a_recomputation() {
     let (status, _, html) =
         get(&d, Role::Supervisor, "/operator/reports/dashboard?period=day&date=2026-12-02", None).await;
     assert_eq!(status, StatusCode::OK, "{html}");
-    assert!(html.contains("Chats the bot solved<b><a href="), "{html}");
-    assert!(html.contains("1 of 5 (20.0%)"), "{html}");
-    assert!(html.contains("Why chats left the bot: 4 of 5 conversations"), "{html}");
-    assert!(html.contains("aria-label=\"No fitting article: 1 chats\""), "{html}");
+    assert!(html.contains("Chat risolte dal bot<b><a href="), "{html}");
+    assert!(html.contains("1 su 5 (20,0%)"), "{html}");
+    assert!(html.contains("Perché le chat hanno lasciato il bot: 4 su 5 conversazioni"), "{html}");
+    assert!(html.contains("aria-label=\"Nessun articolo adatto: 1 chat\""), "{html}");
     assert!(html.contains("figure=handoff:privacy&amp;from=2026-12-02"), "{html}");
 }
 

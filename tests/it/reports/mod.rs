@@ -122,6 +122,35 @@ async fn get(d: &TestApp, role: Role, path: &str, accept: Option<&str>) -> (Stat
     (status, ct, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
+/// A page's visible text (tags dropped), to look for words left in another language.
+fn words(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The dashboard as a supervisor's tool asking for `language` sees it.
+async fn get_in(d: &TestApp, path: &str, language: &str) -> String {
+    let req = Request::builder()
+        .uri(path)
+        .header("authorization", format!("Bearer {}", d.tokens[&Role::Supervisor]))
+        .header("accept-language", language);
+    let resp = d.router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
 #[tokio::test]
 async fn every_figure_equals_a_recomputation_from_the_events() {
     let d = TestApp::new();
@@ -220,6 +249,131 @@ async fn a_privacy_operator_sees_the_privacy_teams_figures_only() {
     let (status, _, body) = get(&d, Role::PrivacyOperator, "/operator/reports/gdpr", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(!body.contains("mario"), "{body}");
+}
+
+/// Fields of one CSV line as Excel reads it: `sep` between fields, double quotes around a field
+/// that holds one, quotes doubled inside.
+fn csv_fields(line: &str, sep: char) -> Vec<String> {
+    let (mut fields, mut field, mut quoted, mut chars) = (Vec::new(), String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => fields.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// Every report's CSV, as Italian Excel opens a file: the byte-order mark that makes it read
+/// UTF-8, `;` between fields, CRLF, a header and as many fields on every row, every number with a
+/// decimal comma (a decimal point would be read as a thousands separator or as text), every
+/// date ISO.
+#[tokio::test]
+async fn every_csv_opens_cleanly_in_italian_excel() {
+    let d = TestApp::new();
+    history(&d).await;
+    let paths = [
+        "/operator/reports/overview?period=month&date=2026-12-02&by=channel,type,team,operator,target,category",
+        "/operator/reports/backlog?by=team,type",
+        "/operator/reports/escalations?period=month&date=2026-12-02",
+        "/operator/reports/incidents?period=month&date=2026-12-02",
+        "/operator/reports/gdpr",
+        "/operator/reports/tickets?figure=contacts&period=month&date=2026-12-02",
+    ];
+    let decimal_point = |f: &str| {
+        let (int, frac) = f.trim_start_matches('-').split_once('.').unwrap_or(("", ""));
+        !int.is_empty() && !frac.is_empty() && int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    };
+    for path in paths {
+        let join = if path.contains('?') { '&' } else { '?' };
+        let (status, ct, csv) = get(&d, Role::Supervisor, &format!("{path}{join}format=csv"), None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {csv}");
+        assert!(ct.starts_with("text/csv; charset=utf-8"), "{path}: {ct}");
+        let body = csv.strip_prefix('\u{feff}').unwrap_or_else(|| panic!("{path}: no byte-order mark"));
+        assert!(body.ends_with("\r\n") && !body.replace("\r\n", "").contains('\n'), "{path}: CRLF only");
+        let lines: Vec<&str> = body.trim_end_matches("\r\n").split("\r\n").collect();
+        let header = csv_fields(lines[0], ';');
+        assert!(header.len() > 1 && header.iter().all(|h| !h.is_empty()), "{path}: header {header:?}");
+        // The history declares no incident: its table is the header alone.
+        assert!(lines.len() > 1 || path.contains("incidents"), "{path}: a row besides the header:\n{csv}");
+        let mut decimals = 0;
+        for line in &lines[1..] {
+            let fields = csv_fields(line, ';');
+            assert_eq!(fields.len(), header.len(), "{path}: {line}");
+            for f in &fields {
+                assert!(!decimal_point(f), "{path}: `{f}` has a decimal point in {line}");
+                decimals += usize::from(f.contains(',') && f.replace(',', "").parse::<u64>().is_ok());
+            }
+        }
+        if path.contains("overview") {
+            assert!(decimals > 0, "rates with a decimal comma in the overview:\n{csv}");
+        }
+        assert!(!csv.contains("mario") && !csv.contains("rimborso"), "{path}: no personal data");
+    }
+}
+
+/// A privacy operator's reports hold the privacy team's tickets and nothing else: the figures,
+/// the tickets behind them (JSON, CSV and the dashboard), the backlog, the escalations.
+#[tokio::test]
+async fn a_privacy_operator_lists_only_the_privacy_teams_tickets_everywhere() {
+    let d = TestApp::new();
+    let refs = history(&d).await;
+    let privacy = refs[5].as_str();
+    let others: Vec<&str> = refs.iter().map(String::as_str).filter(|r| *r != privacy).collect();
+    let month = "period=month&date=2026-12-02";
+
+    let (status, _, body) =
+        get(&d, Role::PrivacyOperator, &format!("/operator/reports/tickets?figure=contacts&{month}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let listed: Vec<&str> = v["tickets"].as_array().unwrap().iter().map(|t| t["reference"].as_str().unwrap()).collect();
+    assert_eq!(listed, [privacy], "{body}");
+    // Naming another team in the filter does not widen the scope.
+    let (status, _, body) = get(
+        &d,
+        Role::PrivacyOperator,
+        &format!("/operator/reports/tickets?figure=contacts&{month}&team=first_level"),
+        None,
+    )
+    .await;
+    assert!(status == StatusCode::OK || status == StatusCode::FORBIDDEN, "{status}: {body}");
+    assert!(others.iter().all(|r| !body.contains(r)), "{body}");
+
+    let (status, _, csv) =
+        get(&d, Role::PrivacyOperator, &format!("/operator/reports/tickets?figure=contacts&{month}&format=csv"), None)
+            .await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert!(csv.contains(privacy) && others.iter().all(|r| !csv.contains(r)), "{csv}");
+    let (_, _, csv) =
+        get(&d, Role::PrivacyOperator, &format!("/operator/reports/overview?{month}&by=team&format=csv"), None).await;
+    assert!(csv.lines().skip(1).all(|l| !l.contains("first_level")), "{csv}");
+
+    let (status, _, body) = get(&d, Role::PrivacyOperator, "/operator/reports/backlog?by=team", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["total"]["open"], 1, "the privacy report only: {body}");
+    let (_, _, body) = get(&d, Role::PrivacyOperator, &format!("/operator/reports/escalations?{month}"), None).await;
+    assert!(!body.contains("pagopa_specialists"), "another team's escalation: {body}");
+
+    let (status, _, html) = get(&d, Role::PrivacyOperator, &format!("/operator/reports/dashboard?{month}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(">Contatti ricevuti<b><a href=") && html.contains("\">1</a></b>"), "{html}");
+    assert!(html.contains("Ticket aperti adesso: 1, per età"), "{html}");
+    assert!(!html.contains("Specialisti PagoPA") && !html.contains("pagopa_specialists"), "{html}");
+    let (_, _, html) = get(
+        &d,
+        Role::PrivacyOperator,
+        "/operator/reports/dashboard/tickets?figure=contacts&from=2026-12-01&to=2026-12-31",
+        None,
+    )
+    .await;
+    assert!(html.contains(privacy) && others.iter().all(|r| !html.contains(r)), "{html}");
 }
 
 #[tokio::test]
@@ -393,21 +547,37 @@ async fn the_dashboard_draws_the_period_and_links_every_figure_to_its_tickets() 
     assert!(ct.starts_with("text/html"), "{ct}");
     std::fs::create_dir_all(concat!(env!("CARGO_TARGET_TMPDIR"), "/reports")).unwrap();
     std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/reports/dashboard.html"), &html).unwrap();
-    // Charts are images with a title and a description; values are text, not colour.
+    // Charts are images with a title and a description; values are text, not colour; all of it
+    // in Italian, as the console speaks.
+    assert!(html.starts_with("<!doctype html>\n<html lang=\"it\">"), "{html}");
     assert_eq!(html.matches("<svg").count(), 5, "per day, two SLA charts, the bot's hand-offs, backlog");
     assert!(html.contains("role=\"group\" aria-labelledby=\"contacts-per-day-t contacts-per-day-d\""), "{html}");
-    assert!(html.contains("10 contacts over 31 days; the busiest day was 2026-12-02 with 8."), "{html}");
-    assert!(html.contains("aria-label=\"02/12: 8 contacts\""), "{html}");
+    assert!(html.contains("<h1>Report: dicembre 2026</h1>"), "{html}");
+    assert!(
+        html.contains("10 contatti in 31 giorni; il giorno con più contatti è stato il 02/12/2026, con 8."),
+        "{html}"
+    );
+    assert!(html.contains("aria-label=\"02/12: 8 contatti\""), "{html}");
     assert!(html.contains(
         "href=\"/operator/reports/dashboard/tickets?figure=contacts&amp;from=2026-12-02&amp;to=2026-12-02\""
     ));
-    assert!(html.contains("Containment (bot share)<b>20.0%</b>"), "{html}");
-    assert!(html.contains("pagopa_specialists") || html.contains("Escalations waiting"), "{html}");
+    assert!(html.contains("Contenimento (quota del bot)<b>20,0%</b>"), "{html}");
+    assert!(html.contains("rel=\"prev\">← Periodo precedente: novembre 2026</a>"), "{html}");
+    assert!(html.contains("Inoltri in attesa di riscontro"), "{html}");
     assert!(
-        html.contains("Data-subject request") || html.contains("Breach report"),
+        html.contains("Richiesta dell&#39;interessato") || html.contains("Violazione di dati"),
         "the privacy request's clock: {html}"
     );
     assert!(!html.contains("mario") && !html.contains("<script"), "no personal data, no scripts");
+    let text = words(&html);
+    for english in ["Contacts", "contacts", "Backlog", "Resolved", "Escalations", "tickets", " by type", "Why chats"] {
+        assert!(!text.contains(english), "`{english}` left in English: {text}");
+    }
+    // A tool that asks for English gets it.
+    let english = get_in(&d, "/operator/reports/dashboard?period=month&date=2026-12-02", "en-GB,en;q=0.8").await;
+    assert!(english.starts_with("<!doctype html>\n<html lang=\"en\">"), "{english}");
+    assert!(english.contains("Containment (bot share)<b>20.0%</b>"), "{english}");
+    assert!(english.contains("10 contacts over 31 days; the busiest day was 02/12/2026 with 8."), "{english}");
 
     // A bar's link lists the tickets behind it.
     let (status, _, list) = get(
@@ -430,7 +600,8 @@ async fn the_dashboard_draws_the_period_and_links_every_figure_to_its_tickets() 
     assert!(
         page.contains("role=\"alert\"")
             && page.contains("use day, week or month")
-            && page.contains("<code>period</code>"),
+            && page.contains("<code>period</code>")
+            && page.contains("Torna al mese in corso"),
         "{page}"
     );
     let (status, _, page) = get(&d, Role::Operator, "/operator/reports/dashboard", None).await;

@@ -6,6 +6,10 @@
 //! rulebook in the same language; the engine's refusals are shown as the engine words them
 //! (English), under a title from here.
 
+use crate::domain::{TicketState, TicketType};
+use crate::engine::{Engine, SlaState};
+use jiff::SignedDuration;
+
 /// The languages of the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -423,6 +427,145 @@ catalogue! {
     answer_sent: "Risposta al richiedente", "Answer to the requester";
     queue_page_count: "{n} ticket in questa pagina, {total} in coda", "{n} tickets on this page, {total} in the queue";
 
+    // The supervisors' reports dashboard.
+    rep_title: "Report: {period}", "Reports: {period}";
+    rep_title_tickets: "Ticket dietro a «{figure}»", "Tickets behind “{figure}”";
+    rep_period_day: "{date}", "{date}";
+    rep_period_week: "settimana dal {from} al {to}", "week of {from} to {to}";
+    rep_period_month: "{month} {year}", "{month} {year}";
+    rep_period_custom: "dal {from} al {to}", "{from} to {to}";
+    rep_intro: "Dal {from} al {to}, ora di {zone}. Ogni dato è contato nel giorno in cui è avvenuto; i tempi contano le sole ore di servizio, come mediana e 90° percentile. Ogni numero sottolineato e ogni barra aprono l'elenco dei ticket che lo compongono.", "{from} to {to}, {zone} time. Figures are counted on the day they happened; times count service hours only, as the median and the 90th percentile. Every underlined number and every bar opens the list of tickets behind it.";
+    rep_period_form: "Periodo", "Period";
+    rep_period_label: "Periodo", "Period";
+    rep_day: "giorno", "day";
+    rep_week: "settimana", "week";
+    rep_month: "mese", "month";
+    rep_around: "Che comprende il", "That includes";
+    rep_show: "Mostra", "Show";
+    rep_previous: "Periodo precedente: {period}", "Previous period: {period}";
+    rep_next: "Periodo successivo: {period}", "Next period: {period}";
+    rep_periods_nav: "Periodi vicini", "Nearby periods";
+    rep_at_a_glance: "In sintesi", "At a glance";
+    tile_contacts: "Contatti ricevuti", "Contacts received";
+    tile_out_of_hours: "Fuori orario di servizio", "Out of service hours";
+    tile_resolved: "Risolti dagli operatori", "Resolved by operators";
+    tile_auto_resolved: "Risolti dal bot", "Solved by the bot";
+    tile_containment: "Contenimento (quota del bot)", "Containment (bot share)";
+    tile_first_contact: "Risolti al primo contatto", "First-contact resolution";
+    tile_first_response: "Prima risposta (mediana / 90°)", "First response (median / 90th)";
+    tile_resolution: "Risoluzione (mediana / 90°)", "Resolution (median / 90th)";
+    tile_escalations: "Inoltri inviati", "Escalations sent";
+    tile_reminders: "Solleciti ricevuti", "Reminders received";
+    tile_bot_solved: "Chat risolte dal bot", "Chats the bot solved";
+    tile_bot_handed_off: "Chat passate a un operatore", "Chats handed to an operator";
+    tile_csat: "Soddisfazione (voti 4–5 su 5)", "Satisfaction (ratings 4–5 of 5)";
+    tile_surveys: "Risposte ai questionari", "Survey responses";
+    rep_of: "{part} su {whole}", "{part} of {whole}";
+    rep_of_share: "{part} su {whole} ({share})", "{part} of {whole} ({share})";
+    rep_none: "–", "–";
+    rep_no_data: "Nessun dato in questo periodo.", "No data in this period.";
+    chart_per_day: "Contatti ricevuti al giorno", "Contacts received per day";
+    chart_per_day_desc: "{total} contatti in {days} giorni; il giorno con più contatti è stato il {busiest}, con {most}.", "{total} contacts over {days} days; the busiest day was {busiest} with {most}.";
+    chart_per_day_empty: "Nessun contatto in questo periodo.", "No contacts in this period.";
+    chart_contacts: "{n} contatti", "{n} contacts";
+    chart_contact_one: "1 contatto", "1 contact";
+    chart_sla_first_response: "Prima risposta: SLA rispettato, per tipo", "First response: SLA met, by type";
+    chart_sla_resolution: "Risoluzione: SLA rispettato, per tipo", "Resolution: SLA met, by type";
+    chart_sla_first_response_desc: "Quota delle scadenze di prima risposta rispettate, per tipo di ticket; ogni barra apre i ticket in ritardo.", "Share of first-response deadlines met, by ticket type; each bar opens the late tickets.";
+    chart_sla_resolution_desc: "Quota delle scadenze di risoluzione rispettate, per tipo di ticket; ogni barra apre i ticket in ritardo.", "Share of resolution deadlines met, by ticket type; each bar opens the late tickets.";
+    chart_sla_bar: "{share} ({late} in ritardo)", "{share} ({late} late)";
+    chart_handoff: "Perché le chat hanno lasciato il bot: {left} su {total} conversazioni", "Why chats left the bot: {left} of {total} conversations";
+    chart_handoff_title: "Perché le chat hanno lasciato il bot", "Why chats left the bot";
+    chart_handoff_desc: "Conversazioni che il bot non ha risolto ({handed} passate a un operatore, {closed} chiuse fuori orario), per motivo.", "Conversations the bot did not solve ({handed} handed to an operator, {closed} closed out of hours), by why the user left it.";
+    chart_chats: "{n} chat", "{n} chats";
+    handoff_asked_for_operator: "Ha chiesto un operatore", "Asked for an operator";
+    handoff_no_fitting_article: "Nessun articolo adatto", "No fitting article";
+    handoff_ask_back_unresolved: "Proposte non pertinenti", "Suggestions did not fit";
+    handoff_privacy: "Richiesta privacy", "Privacy request";
+    handoff_not_sure: "Bot incerto (versioni precedenti)", "Bot not sure (earlier)";
+    handoff_other: "Altro", "Other";
+    chart_backlog: "Ticket aperti adesso: {n}, per età", "Backlog now: {n} open tickets, by age";
+    chart_backlog_title: "Ticket aperti per età", "Open tickets by age";
+    chart_backlog_desc: "I ticket aperti adesso, per giorni trascorsi dall'apertura.", "Open tickets now, by days since they were opened.";
+    chart_open: "{n} ticket", "{n} open";
+    age_today: "da oggi", "opened today";
+    age_one_to_two: "da 1–2 giorni", "1–2 days";
+    age_three_to_seven: "da 3–7 giorni", "3–7 days";
+    age_eight_to_thirty: "da 8–30 giorni", "8–30 days";
+    age_over_thirty: "da oltre 30 giorni", "over 30 days";
+    esc_heading: "Inoltri in attesa di riscontro", "Escalations waiting for a notice";
+    esc_none: "Nessun inoltro in questo periodo e nessuno in attesa.", "No escalation in this period and none waiting.";
+    esc_target: "Destinatario", "Target";
+    esc_outstanding: "In attesa", "Waiting";
+    esc_old: "Da oltre 7 giorni", "Over 7 days";
+    esc_sent: "Inviati nel periodo", "Sent in the period";
+    esc_notices: "Riscontri ricevuti", "Notices received";
+    esc_wait: "Attesa del riscontro (mediana / 90°)", "Wait for the notice (median / 90th)";
+    gdpr_heading: "Scadenze GDPR in corso", "GDPR clocks running";
+    gdpr_none: "Nessuna richiesta dell'interessato e nessuna segnalazione di violazione aperta.", "No data-subject request or breach report is open.";
+    gdpr_ticket: "Ticket", "Ticket";
+    gdpr_clock: "Obbligo", "Obligation";
+    gdpr_due: "Scadenza", "Due";
+    gdpr_left: "Tempo rimasto", "Time left";
+    gdpr_breach: "Violazione di dati: notifica entro 72 ore (art. 33)", "Breach report: notify within 72 hours (art. 33)";
+    gdpr_request: "Richiesta dell'interessato: risposta entro un mese (art. 12(3))", "Data-subject request: answer within one month (art. 12(3))";
+    gdpr_days_left: "{n} giorni", "{n} days";
+    gdpr_hours_left: "{n} ore", "{n} hours";
+    gdpr_overdue_by: "SCADUTA da {left}", "OVERDUE by {left}";
+    drill_back: "← Torna ai report", "← Back to the reports";
+    drill_period: "Dal {from} al {to}", "{from} to {to}";
+    drill_open_now: "Aperti adesso", "Open now";
+    drill_open_now_age: "Aperti adesso, {age}", "Open now, {age}";
+    drill_within: "solo: {filter}", "only: {filter}";
+    drill_none: "Nessun ticket.", "No tickets.";
+    drill_counted_on: "Contato il", "Counted on";
+    drill_count: "{n} ticket in questa pagina", "{n} tickets on this page";
+    col_operator: "Operatore", "Operator";
+    dim_none: "(nessuno)", "(none)";
+    dim_no_target: "(senza inoltro)", "(no escalation)";
+    rep_back_to_month: "Torna al mese in corso", "Back to this month";
+    rep_error_title: "Report: errore", "Reports: error";
+    figure_contacts: "Contatti ricevuti", "Contacts received";
+    figure_opened: "Ticket aperti", "Tickets opened";
+    figure_out_of_hours: "Contatti fuori orario", "Contacts out of hours";
+    figure_not_served: "Contatti non serviti", "Contacts not served";
+    figure_resolved: "Risolti dagli operatori", "Resolved by operators";
+    figure_auto_resolved: "Risolti dal bot", "Solved by the bot";
+    figure_auto_closed: "Chiusi in automatico", "Closed automatically";
+    figure_first_contact_resolved: "Risolti al primo contatto", "Resolved at first contact";
+    figure_first_responses: "Prime risposte", "First responses";
+    figure_escalations: "Inoltri inviati", "Escalations sent";
+    figure_notices: "Riscontri ricevuti", "Notices received";
+    figure_escalation_reminders: "Solleciti ai destinatari", "Targets reminded";
+    figure_reminders: "Solleciti ricevuti", "Reminders received";
+    figure_tickets_chased: "Ticket sollecitati", "Tickets chased";
+    figure_surveys_sent: "Questionari inviati", "Surveys sent";
+    figure_bot_conversations: "Conversazioni con il bot", "Bot conversations";
+    figure_bot_contained: "Chat risolte dal bot", "Chats the bot solved";
+    figure_bot_handed_off: "Chat passate a un operatore", "Chats handed to an operator";
+    figure_bot_closed_out_of_hours: "Chat chiuse fuori orario", "Chats closed out of hours";
+    figure_bot_asked_back: "Chat in cui il bot ha proposto articoli", "Chats where the bot offered articles";
+    figure_survey_responses: "Risposte ai questionari", "Survey responses";
+    figure_rating: "Valutazione {n} su 5", "Rating {n} of 5";
+    figure_handoff: "Chat lasciate al bot: {reason}", "Chats that left the bot: {reason}";
+    figure_sla_met: "{deadline}: SLA rispettato", "{deadline}: SLA met";
+    figure_sla_breached: "{deadline}: in ritardo sullo SLA", "{deadline}: SLA breached";
+    figure_open: "Ticket aperti", "Open tickets";
+    figure_open_state: "Ticket aperti, {state}", "Open tickets, {state}";
+    figure_outstanding_escalations: "Inoltri in attesa di riscontro", "Escalations waiting for a notice";
+    month_1: "gennaio", "January";
+    month_2: "febbraio", "February";
+    month_3: "marzo", "March";
+    month_4: "aprile", "April";
+    month_5: "maggio", "May";
+    month_6: "giugno", "June";
+    month_7: "luglio", "July";
+    month_8: "agosto", "August";
+    month_9: "settembre", "September";
+    month_10: "ottobre", "October";
+    month_11: "novembre", "November";
+    month_12: "dicembre", "December";
+
     // Time.
     minutes_short: "{n} min", "{n} min";
     hours_short: "{n} h", "{n} h";
@@ -470,6 +613,86 @@ pub fn step_label(tr: Tr, step: &str) -> &str {
     }
 }
 
+// Values in words: the domain's states and types, and the rulebook's names, in the reader's
+// language.
+
+pub fn state_label(t: Tr, s: TicketState) -> &'static str {
+    lookup(t, &format!("state_{}", s.as_str())).unwrap_or("?")
+}
+
+pub fn type_label(t: Tr, ty: Option<TicketType>) -> &'static str {
+    match ty {
+        None => t.no_type(),
+        Some(ty) => lookup(t, &format!("type_{}", ty.code().to_ascii_lowercase())).unwrap_or("?"),
+    }
+}
+
+pub fn sla_label(t: Tr, s: Option<SlaState>) -> &'static str {
+    match s {
+        None => t.sla_none(),
+        Some(SlaState::Met) => t.sla_met(),
+        Some(SlaState::OnTime) => t.sla_on_time(),
+        Some(SlaState::Warning) => t.sla_warning(),
+        Some(SlaState::Breached) => t.sla_breached(),
+    }
+}
+
+/// A rulebook text (`{it: …, en: …}`) in the reader's language, or the id.
+pub fn rulebook_text<'a>(
+    text: Option<&'a std::collections::BTreeMap<String, String>>,
+    lang: Lang,
+    id: &'a str,
+) -> &'a str {
+    text.and_then(|t| t.get(lang.code()).or_else(|| t.values().next())).map_or(id, String::as_str)
+}
+
+pub fn category_name<'a>(engine: &'a Engine, lang: Lang, id: Option<&'a str>) -> &'a str {
+    match id {
+        None => "—",
+        Some(id) => rulebook_text(engine.rules.categories.get(id).map(|c| &c.name), lang, id),
+    }
+}
+
+pub fn channel_name<'a>(engine: &'a Engine, lang: Lang, id: &'a str) -> &'a str {
+    rulebook_text(engine.rules.channels.get(id).map(|c| &c.name), lang, id)
+}
+
+pub fn team_name<'a>(engine: &'a Engine, lang: Lang, id: &'a str) -> &'a str {
+    if id == crate::engine::TRIAGE_TEAM {
+        // Where a ticket waits, for a moment, for triage to give it its team.
+        return Tr { lang }.team_awaiting_triage();
+    }
+    rulebook_text(engine.rules.teams.get(id).map(|c| &c.name), lang, id)
+}
+
+pub fn target_name<'a>(engine: &'a Engine, lang: Lang, id: &'a str) -> &'a str {
+    rulebook_text(engine.rules.targets.get(id).map(|c| &c.name), lang, id)
+}
+
+/// A duration for a person: `3 h 20 min`, `2 g 4 h`, `12 min`.
+pub fn span(t: Tr, d: SignedDuration) -> String {
+    let minutes = d.as_secs().unsigned_abs() / 60;
+    let (days, hours, mins) = (minutes / 1440, (minutes % 1440) / 60, minutes % 60);
+    let part = |text: &str, n: u64| fill(text, &[("n", &n.to_string())]);
+    if days > 0 {
+        if hours > 0 {
+            format!("{} {}", part(t.days_short(), days), part(t.hours_short(), hours))
+        } else {
+            part(t.days_short(), days)
+        }
+    } else if hours > 0 {
+        if mins > 0 {
+            format!("{} {}", part(t.hours_short(), hours), part(t.minutes_short(), mins))
+        } else {
+            part(t.hours_short(), hours)
+        }
+    } else if mins > 0 {
+        part(t.minutes_short(), mins)
+    } else {
+        t.just_now().to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,5 +720,14 @@ mod tests {
         assert_eq!(lookup(Tr { lang: Lang::En }, "state_new"), Some("new"));
         assert_eq!(step_label(it, "escalate"), "Inoltro");
         assert_eq!(step_label(it, "custom_step"), "custom_step");
+    }
+
+    #[test]
+    fn spans_read_like_a_person_writes_them() {
+        let it = Tr { lang: Lang::It };
+        assert_eq!(span(it, SignedDuration::from_mins(200)), "3 h 20 min");
+        assert_eq!(span(it, SignedDuration::from_hours(52)), "2 g 4 h");
+        assert_eq!(span(it, SignedDuration::from_mins(-12)), "12 min");
+        assert_eq!(span(Tr { lang: Lang::En }, SignedDuration::from_secs(20)), "just now");
     }
 }
