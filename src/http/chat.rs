@@ -15,6 +15,7 @@
 //! unknown reference (404), so references cannot be probed. A retried start (same `session_id`)
 //! returns the same ticket with a new token; the session id is the client's secret (a UUID).
 
+use super::requester::RequesterIn;
 use super::{ApiJson, AppState, Problem};
 use crate::domain::{Requester, Ticket, TicketState, TicketType};
 use crate::engine::{ChatMessage, MAX_CHAT_MESSAGE_BYTES, NewChatSession};
@@ -54,24 +55,9 @@ struct StartBody {
     lang: Option<String>,
     #[serde(default)]
     category: Option<String>,
-    /// Read as a value first: serde would take an array for the struct too, and a wrong type
-    /// must be refused naming the field.
-    #[serde(default)]
-    requester: Option<serde_json::Value>,
-}
-
-/// Who the app's login says the user is.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RequesterBody {
-    #[serde(default)]
-    fiscal_code: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    phone: Option<String>,
+    /// Who the app's login says the user is: an object or null, checked as the ticket API's is.
+    #[serde(default, deserialize_with = "super::object_or_null")]
+    requester: Option<RequesterIn>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,19 +167,9 @@ fn reference(path: Result<Path<String>, PathRejection>) -> Result<String, Proble
 }
 
 async fn start(State(state): State<AppState>, ChatJson(body): ChatJson<StartBody>) -> Result<Response, Problem> {
-    let requester = match body.requester {
-        None | Some(serde_json::Value::Null) => Requester::default(),
-        Some(value @ serde_json::Value::Object(_)) => {
-            let r: RequesterBody =
-                serde_json::from_value(value).map_err(|e| Problem::unprocessable("/requester", e.to_string()))?;
-            Requester { name: r.name, email: r.email, phone: r.phone, fiscal_code: r.fiscal_code }
-        }
-        Some(_) => {
-            return Err(Problem::unprocessable(
-                "/requester",
-                "an object with any of name, email, phone, fiscal_code (or null)",
-            ));
-        }
+    let requester = match &body.requester {
+        Some(r) => r.checked("/requester")?,
+        None => Requester::default(),
     };
     let started = state
         .engine

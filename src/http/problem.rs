@@ -135,16 +135,13 @@ fn json_problem(rejection: JsonRejection) -> Problem {
             Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as `Content-Type: application/json`")
                 .at("Content-Type")
         }
-        JsonRejection::JsonDataError(e) => {
-            // serde_path_to_error's message names the path: `fields.notice_code: invalid type...`.
-            let text = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_else(|| e.body_text());
-            let (path, message) = text.split_once(": ").unwrap_or((".", &text));
-            // `items[0].code` → `/items/0/code`.
-            let dotted = path.replace('[', ".").replace(']', "");
-            let segments: Vec<&str> = dotted.split('.').filter(|s| !s.is_empty()).collect();
-            let pointer = if segments.is_empty() { String::new() } else { format!("/{}", segments.join("/")) };
-            Problem::unprocessable(pointer, message.to_string())
-        }
+        JsonRejection::JsonDataError(e) => match path_error(&e) {
+            Some(e) => {
+                let message = e.inner().to_string();
+                Problem::unprocessable(json_pointer(e.path(), &message), message)
+            }
+            None => Problem::unprocessable("", e.body_text()),
+        },
         JsonRejection::JsonSyntaxError(e) => {
             let text = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_else(|| e.body_text());
             Problem::bad_request(format!("the body is not valid JSON: {text}"))
@@ -159,4 +156,42 @@ fn json_problem(rejection: JsonRejection) -> Problem {
         }
         other => Problem::new(other.status(), other.body_text()),
     }
+}
+
+/// The error with the path axum's `Json` records, somewhere in the rejection's chain of sources.
+fn path_error<'e>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e serde_path_to_error::Error<serde_json::Error>> {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(found) = s.downcast_ref() {
+            return Some(found);
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// The JSON pointer (RFC 6901) of the value serde refused: `/items/0/code`. A missing field is
+/// named in serde's message only (the path ends at the object that lacks it): it is added, so the
+/// pointer names the field to send.
+fn json_pointer(path: &serde_path_to_error::Path, message: &str) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    let mut push = |segment: &str| {
+        pointer.push('/');
+        pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+    };
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => push(&index.to_string()),
+            Segment::Map { key } => push(key),
+            Segment::Enum { variant } => push(variant),
+            Segment::Unknown => {}
+        }
+    }
+    if let Some(missing) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+        push(missing);
+    }
+    pointer
 }
