@@ -140,13 +140,19 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionToken {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let unauthorized = |detail: &str| {
+        // The session's token travels in `Authorization` (the document's `chatSession` scheme), so
+        // that is the field at fault; the challenge is RFC 6750's, its own realm apart from the
+        // client apps' keys, with `invalid_request` when a header was sent but is not a bearer token.
+        let unauthorized = |detail: &str, challenge: &'static str| {
             let mut r = Problem::new(StatusCode::UNAUTHORIZED, detail).at("Authorization").into_response();
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
             r
         };
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(unauthorized("send the session's token as `Authorization: Bearer <token>`"));
+            return Err(unauthorized(
+                "send the session's token as `Authorization: Bearer <token>`",
+                r#"Bearer realm="sportello-chat""#,
+            ));
         };
         let token = value
             .to_str()
@@ -157,7 +163,10 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionToken {
             .filter(|t| !t.is_empty() && t.len() <= 256);
         match token {
             Some(t) => Ok(SessionToken(t.to_string())),
-            None => Err(unauthorized("the Authorization header must be `Bearer <token>`")),
+            None => Err(unauthorized(
+                "the Authorization header must be `Bearer <token>`, the token `POST /chat/sessions` returned",
+                r#"Bearer realm="sportello-chat", error="invalid_request""#,
+            )),
         }
     }
 }

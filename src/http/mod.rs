@@ -83,6 +83,15 @@ where
     d.deserialize_map(ObjectOnly(std::marker::PhantomData))
 }
 
+/// A JSON body that must be an object (see [`object`]): what [`ApiJson`] reads.
+pub(crate) struct Object<T>(pub T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        object(d).map(Object)
+    }
+}
+
 /// [`object`], or null (or absent, with `#[serde(default)]`).
 pub(crate) fn object_or_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where

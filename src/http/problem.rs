@@ -122,8 +122,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+        match axum::Json::<super::Object<T>>::from_request(req, state).await {
+            Ok(axum::Json(super::Object(value))) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_problem(rejection)),
         }
     }
@@ -136,11 +136,8 @@ fn json_problem(rejection: JsonRejection) -> Problem {
                 .at("Content-Type")
         }
         JsonRejection::JsonDataError(e) => match path_error(&e) {
-            Some(e) => {
-                let message = e.inner().to_string();
-                Problem::unprocessable(json_pointer(e.path(), &message), message)
-            }
-            None => Problem::unprocessable("", e.body_text()),
+            Some(e) => data_problem(e),
+            None => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()),
         },
         JsonRejection::JsonSyntaxError(e) => {
             let text = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_else(|| e.body_text());
@@ -155,6 +152,31 @@ fn json_problem(rejection: JsonRejection) -> Problem {
             }
         }
         other => Problem::new(other.status(), other.body_text()),
+    }
+}
+
+/// A JSON object body read from bytes the handler needed whole first (a signature over them, an
+/// optional body): the same problems as [`ApiJson`]'s.
+pub fn json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, super::Object<T>>(&mut de) {
+        Ok(super::Object(value)) => {
+            de.end().map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
+            Ok(value)
+        }
+        Err(e) if e.inner().is_data() => Err(data_problem(&e)),
+        Err(e) => Err(Problem::bad_request(format!("the body is not valid JSON: {}", e.inner()))),
+    }
+}
+
+/// A body of the right syntax and the wrong shape: 422 at the value serde refused; a body of the
+/// wrong type is at fault as a whole, with no field.
+fn data_problem(e: &serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    let message = e.inner().to_string();
+    let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, message.clone());
+    match json_pointer(e.path(), &message) {
+        pointer if pointer.is_empty() => problem,
+        pointer => problem.at(pointer),
     }
 }
 

@@ -226,7 +226,7 @@ async fn bad_input_gets_a_located_problem_never_a_500() {
     let r = a.app.send(post("application/json", "{\"category\": \"io_accesso\",\n \"message\": }".into())).await;
     r.assert_problem(400, None, "line 2 column");
     a.app.send(post("application/json", String::new())).await.assert_problem(400, None, "not valid JSON");
-    a.app.send(post("application/json", "[1, 2]".into())).await.assert_problem(422, Some("/0"), "invalid type");
+    a.app.send(post("application/json", "[1, 2]".into())).await.assert_problem(422, None, "expected an object");
 
     // Authentication: 401 with a challenge.
     for (headers, why) in [

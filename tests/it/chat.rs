@@ -337,7 +337,7 @@ async fn sessions_are_private_to_their_token() {
     for (method, what) in [(Method::GET, "messages"), (Method::POST, "resolved"), (Method::POST, "operator")] {
         let r = app.call(method, &format!("/chat/sessions/{}/{what}", mine.reference), None, None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}");
-        assert_eq!(r.headers.get(header::WWW_AUTHENTICATE).unwrap(), "Bearer");
+        assert_eq!(r.headers.get(header::WWW_AUTHENTICATE).unwrap(), r#"Bearer realm="sportello-chat""#);
         assert_eq!(r.body["field"], "Authorization");
     }
     let r = app
@@ -348,7 +348,11 @@ async fn sessions_are_private_to_their_token() {
                 .unwrap(),
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    r.assert_problem(401, Some("Authorization"), "Bearer <token>");
+    assert_eq!(
+        r.headers.get(header::WWW_AUTHENTICATE).unwrap(),
+        r#"Bearer realm="sportello-chat", error="invalid_request""#
+    );
     // Nothing was changed by the attempts; the other user's chat cannot be resolved with my token.
     let forged = Session { reference: other.reference.clone(), token: mine.token.clone(), welcome: String::new() };
     assert_eq!(app.post(&forged, "resolved").await.status, StatusCode::NOT_FOUND);
