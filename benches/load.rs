@@ -10,7 +10,9 @@
 //!
 //! The headline is intake throughput as a share of the trivial endpoint's (target: at least 30%).
 //! Settings (environment): `LOAD_CONNECTIONS` (16), `LOAD_SECONDS` per workload and round (5),
-//! `LOAD_ROUNDS` (3). Prints a Markdown report.
+//! `LOAD_ROUNDS` (3); `LOAD_SERVER_BIN`, another `sportello` binary to serve (the release
+//! profile's, say, against the benchmark profile's that is built with this benchmark). Prints a
+//! Markdown report.
 
 use axum::body::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -109,7 +111,8 @@ fn run_cli(bin: &str, args: &[&str], env: &[(&str, &Path)]) -> String {
 
 fn start_server() -> Server {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bin = env!("CARGO_BIN_EXE_sportello");
+    let bin = std::env::var("LOAD_SERVER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_sportello").to_string());
+    let bin = bin.as_str();
     let rules = root.join("rules");
     let dir = tempfile::tempdir().expect("a temporary folder");
     let keys = dir.path().join("api-keys.json");
@@ -511,10 +514,11 @@ fn render(settings: &Settings, rows: &mut [Row], rounds_text: &str, rss_resettab
     let _ = writeln!(
         out,
         "## Local server throughput\n\n{} keep-alive connections, {:.1} s per workload and round, {} rounds \
-         (interleaved); one load-generator thread on the same machine.\n",
+         (interleaved); one load-generator thread on the same machine. Server: {}.\n",
         settings.connections,
         settings.duration.as_secs_f64(),
-        settings.rounds
+        settings.rounds,
+        std::env::var("LOAD_SERVER_BIN").unwrap_or_else(|_| "this benchmark's build of `sportello`".into())
     );
     let _ = writeln!(
         out,

@@ -1,12 +1,14 @@
 //! What every Lambda function of Sportello shares (feature `aws`): its init, built once per cold
 //! start from its settings, and the handler it runs.
 //!
-//! Each binary under `functions/` is one [`Function`]: `main` calls [`run`]. The init
+//! Each binary under `functions/` is one [`Function`]: `main` calls [`run`] with that function's
+//! own builder ([`api`], [`chat`], ... [`reports`]), so its binary links only its own handler and
+//! the engine's parts it uses, not every function's (smaller zips; see BENCHMARKS.md). The init
 //! ([`Init`]) reads the settings the function needs and nothing else (every variable is listed
 //! in [`crate::settings::SETTINGS`]), loads the secrets named by `SPORTELLO_SECRETS` from Secrets
-//! Manager, opens the AWS clients and warms their connections; [`build`] then makes the engine
-//! and the handler. Tests run the same [`build`] on moto with the environment the SAM template
-//! gives each function (`tests/it/infra/grants.rs`).
+//! Manager, opens the AWS clients and warms their connections; the builder then makes the engine
+//! and the handler. Tests run [`build`], which picks the same builder by [`Function`], on moto
+//! with the environment the SAM template gives each function (`tests/it/infra/grants.rs`).
 //!
 //! Settings common to all: `SPORTELLO_TABLE`, `SPORTELLO_STEP_QUEUE_URL` (and
 //! `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`), `SPORTELLO_RULES` (default `rules`, then
@@ -58,18 +60,12 @@ pub enum Function {
     Reports,
 }
 
-/// What a function's engine is built with, beyond the tickets, the step queue and SES.
-struct Needs {
-    /// Mints (escalations, reminders) or checks (inbound mail) e-mail reply tokens.
-    reply_tokens: bool,
-    /// Delivers answers to API tickets, which queue the client's webhook (or posts it).
-    webhooks: bool,
-    /// Sends mail from the rulebook's address (acknowledgements, answers).
-    mails_requesters: bool,
-    /// Escalates or reminds targets (their queues, and mail from `SPORTELLO_ESCALATION_FROM`).
-    escalates: bool,
-    /// Reads the report aggregates the reports function keeps (the operator API's reports).
-    reads_reports: bool,
+/// Which senders a function's init checks against the SES identity its policy covers.
+struct Sends {
+    /// Mail from the rulebook's address (acknowledgements, answers).
+    requesters: bool,
+    /// Mail to escalation targets (from `SPORTELLO_ESCALATION_FROM`).
+    escalations: bool,
 }
 
 impl Function {
@@ -106,33 +102,14 @@ impl Function {
         Function::ALL.into_iter().find(|f| f.binary() == binary)
     }
 
-    fn needs(self) -> Needs {
-        let none = Needs {
-            reply_tokens: false,
-            webhooks: false,
-            mails_requesters: false,
-            escalates: false,
-            reads_reports: false,
+    fn sends(self) -> Sends {
+        let (requesters, escalations) = match self {
+            Function::Api | Function::Chat | Function::Voice | Function::Notices | Function::Reports => (false, false),
+            Function::Operator => (true, true),
+            Function::EmailHttp | Function::EmailSqs | Function::Triage => (true, false),
+            Function::Clock => (false, true),
         };
-        match self {
-            // The reports function folds what the others write; it builds the same engine for
-            // its rulebook and its ticket store.
-            Function::Api | Function::Chat | Function::Voice | Function::Notices | Function::Reports => none,
-            // Answers inline (mail, chat, webhooks), escalates, declares incidents; shows reports.
-            Function::Operator => Needs {
-                reply_tokens: true,
-                webhooks: true,
-                mails_requesters: true,
-                escalates: true,
-                reads_reports: true,
-            },
-            // Acknowledges, and checks targets' replies.
-            Function::EmailHttp | Function::EmailSqs => Needs { reply_tokens: true, mails_requesters: true, ..none },
-            // Retries answers, runs the incident fan-out and posts webhooks.
-            Function::Triage => Needs { webhooks: true, mails_requesters: true, ..none },
-            // Notifies teams, reminds targets (by queue, or by mail with a reply token).
-            Function::Clock => Needs { reply_tokens: true, escalates: true, ..none },
-        }
+        Sends { requesters, escalations }
     }
 }
 
@@ -180,8 +157,22 @@ fn rules_path(settings: &Settings) -> PathBuf {
     ["rules", "/var/task/rules"].into_iter().map(PathBuf::from).find(|p| p.exists()).unwrap_or_else(|| "rules".into())
 }
 
-/// The engine over DynamoDB, SQS and SES, with what `function` needs of the settings.
-async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
+/// What a builder's optional engine parts are made from (see [`engine_for`]).
+struct Parts<'a> {
+    init: &'a Init,
+    rules: &'a Arc<Rules>,
+    table: &'a str,
+    tickets: Arc<dyn crate::ports::TicketStore>,
+}
+
+/// The engine over DynamoDB, SQS and SES, with what `function` needs of the settings. `parts`
+/// adds what only some functions have (report figures, webhooks, reply tokens): each builder
+/// names its own, so a binary links only those.
+async fn engine_for(
+    function: Function,
+    init: &Init,
+    parts: impl FnOnce(AppBuilder, Parts<'_>) -> Result<AppBuilder, Error>,
+) -> Result<Engine, Error> {
     let settings = &init.settings;
     let table = settings.required("SPORTELLO_TABLE")?;
     let queue_url = settings.required("SPORTELLO_STEP_QUEUE_URL")?;
@@ -191,10 +182,10 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         format!("rulebook {} has errors:\n{}", path.display(), text.join("\n"))
     })?;
-    let needs = function.needs();
-    if needs.mails_requesters || needs.escalates {
-        let from = needs.escalates.then(|| escalation_settings(init, &rules).mail_from);
-        let requesters = rules.email.as_ref().map(|e| e.from.as_str()).filter(|_| needs.mails_requesters);
+    let sends = function.sends();
+    if sends.requesters || sends.escalations {
+        let from = sends.escalations.then(|| escalation_settings(init, &rules).mail_from);
+        let requesters = rules.email.as_ref().map(|e| e.from.as_str()).filter(|_| sends.requesters);
         let senders = requesters.into_iter().chain(from.as_deref());
         check_mail_domain(settings.get("SPORTELLO_MAIL_DOMAIN").as_deref(), senders)?;
     }
@@ -204,29 +195,41 @@ async fn engine_for(function: Function, init: &Init) -> Result<Engine, Error> {
     let tickets = ports.tickets.clone();
     let rules = Arc::new(rules);
     let mut app = AppBuilder::new(rules.clone(), ports);
-    if needs.reads_reports {
-        let projector = Arc::new(crate::reports::Projector::new(&rules));
-        let reports =
-            crate::adapters::aws::DynamoReports::new(init.clients.dynamodb.clone(), &table, tickets, projector);
-        app = app.reports(Arc::new(reports));
-    }
     if let Some(clock) = &init.clock {
         app = app.clock(clock.clone());
     }
-    if needs.webhooks {
-        let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
-        app = app.webhooks(crate::engine::webhook::Webhooks::from_vars(&rules, sender, &init.var()));
-    }
-    if needs.reply_tokens {
-        let tokens = crate::engine::reply_token::ReplyTokens::from_vars(&init.var())?;
-        if tokens.is_none() {
-            tracing::warn!("SPORTELLO_REPLY_TOKEN_KEY is not set: e-mail targets' replies cannot be matched");
-        }
-        app = app.reply_tokens(tokens);
-    }
+    let app = parts(app, Parts { init, rules: &rules, table: &table, tickets })?;
     let engine = app.engine();
     tracing::info!(function = function.binary(), rulebook = %engine.rules.file, "engine ready");
     Ok(engine)
+}
+
+/// The engine as it is: none of the optional parts.
+fn no_parts(app: AppBuilder, _: Parts<'_>) -> Result<AppBuilder, Error> {
+    Ok(app)
+}
+
+/// The report aggregates the reports function keeps, read by the operator API's reports.
+fn report_figures(app: AppBuilder, parts: &Parts<'_>) -> AppBuilder {
+    let projector = Arc::new(crate::reports::Projector::new(parts.rules));
+    let dynamodb = parts.init.clients.dynamodb.clone();
+    let reports = crate::adapters::aws::DynamoReports::new(dynamodb, parts.table, parts.tickets.clone(), projector);
+    app.reports(Arc::new(reports))
+}
+
+/// Answers to API tickets go to the client's webhook (queued, or posted).
+fn webhooks(app: AppBuilder, parts: &Parts<'_>) -> AppBuilder {
+    let sender = Arc::new(crate::adapters::webhook_http::HttpWebhookSender::new());
+    app.webhooks(crate::engine::webhook::Webhooks::from_vars(parts.rules, sender, &parts.init.var()))
+}
+
+/// E-mail reply tokens: minted for escalations and reminders, checked on inbound mail.
+fn reply_tokens(app: AppBuilder, parts: &Parts<'_>) -> Result<AppBuilder, Error> {
+    let tokens = crate::engine::reply_token::ReplyTokens::from_vars(&parts.init.var())?;
+    if tokens.is_none() {
+        tracing::warn!("SPORTELLO_REPLY_TOKEN_KEY is not set: e-mail targets' replies cannot be matched");
+    }
+    Ok(app.reply_tokens(tokens))
 }
 
 fn escalation_settings(init: &Init, rules: &Rules) -> EscalationSettings {
@@ -253,23 +256,68 @@ pub fn check_mail_domain<'a>(domain: Option<&str>, senders: impl IntoIterator<It
     Ok(())
 }
 
-/// A function, built: what its invocations run.
+/// What a function does with each invocation: the event as Lambda hands it, the answer Lambda
+/// returns. Each builder below returns its own kind, so a function's binary links only that one.
+pub trait Invoke {
+    fn invoke(&self, event: LambdaEvent<Value>) -> impl Future<Output = Result<Value, Error>>;
+}
+
+/// API Gateway (HTTP API) events through an axum router.
+pub struct HttpEvents(pub Router);
+
+/// Amazon Connect contact-flow events, or HTTP API events.
+pub struct VoiceEvents {
+    pub engine: Engine,
+    pub app: Router,
+}
+
+/// Step batches from the step queue.
+pub struct StepBatches(pub Engine);
+
+/// SES notifications from the inbound-mail queue (the mail itself read from S3).
+pub struct MailBatches {
+    pub engine: Engine,
+    pub stored: StoredMail,
+}
+
+/// Resolution notices from the reply queue.
+pub struct NoticeBatches {
+    pub engine: Engine,
+    pub dead_letters: Option<NoticeDeadLetters>,
+}
+
+/// The clock's tick.
+pub struct ClockTicks {
+    pub engine: Engine,
+    pub settings: EscalationSettings,
+}
+
+/// Any function, built: what [`build`] returns, for tests that build each function by name.
 pub enum Handler {
-    /// API Gateway (HTTP API) events through an axum router.
-    Http(Router),
-    /// Amazon Connect contact-flow events, or HTTP API events.
-    Voice { engine: Engine, app: Router },
-    /// Step batches from the step queue.
-    Steps(Engine),
-    /// SES notifications from the inbound-mail queue (the mail itself read from S3).
-    Mail { engine: Engine, stored: StoredMail },
-    /// Resolution notices from the reply queue.
-    Notices { engine: Engine, dead_letters: Option<NoticeDeadLetters> },
-    /// The clock's tick.
-    Clock { engine: Engine, settings: EscalationSettings },
+    Http(HttpEvents),
+    Voice(VoiceEvents),
+    Steps(StepBatches),
+    Mail(MailBatches),
+    Notices(NoticeBatches),
+    Clock(ClockTicks),
     /// New events from the tickets table's stream: folded into the report aggregates, and
     /// written to the analysts' export when a bucket is set.
     Reports(ReportFeed),
+}
+
+impl Handler {
+    /// One invocation, as the function's binary would run it (in its X-Ray trace).
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        match self {
+            Handler::Http(h) => traced(h, event).await,
+            Handler::Voice(h) => traced(h, event).await,
+            Handler::Steps(h) => traced(h, event).await,
+            Handler::Mail(h) => traced(h, event).await,
+            Handler::Notices(h) => traced(h, event).await,
+            Handler::Clock(h) => traced(h, event).await,
+            Handler::Reports(h) => traced(h, event).await,
+        }
+    }
 }
 
 /// What the reports function does with a batch of the table's stream.
@@ -310,65 +358,114 @@ fn batch_failures(sequences: Vec<String>) -> Value {
     serde_json::json!({"batchItemFailures": items})
 }
 
-/// Builds `function` from its init. HTTP requests run in a span carrying their `request_id`.
+/// Builds `function` from its init, with the builder its binary runs.
 pub async fn build(function: Function, init: &Init) -> Result<Handler, Error> {
-    let traced = |app: Router| app.layer(axum::middleware::from_fn(crate::http::in_request_span));
-    Ok(match build_handler(function, init).await? {
-        Handler::Http(app) => Handler::Http(traced(app)),
-        Handler::Voice { engine, app } => Handler::Voice { engine, app: traced(app) },
-        other => other,
+    Ok(match function {
+        Function::Api => Handler::Http(api(init).await?),
+        Function::Chat => Handler::Http(chat(init).await?),
+        Function::Voice => Handler::Voice(voice(init).await?),
+        Function::Operator => Handler::Http(operator(init).await?),
+        Function::EmailHttp => Handler::Http(email_http(init).await?),
+        Function::EmailSqs => Handler::Mail(email_sqs(init).await?),
+        Function::Triage => Handler::Steps(triage(init).await?),
+        Function::Notices => Handler::Notices(notices(init).await?),
+        Function::Clock => Handler::Clock(clock(init).await?),
+        Function::Reports => Handler::Reports(reports(init).await?),
     })
 }
 
-async fn build_handler(function: Function, init: &Init) -> Result<Handler, Error> {
-    let engine = engine_for(function, init).await?;
-    let state = |engine: Engine| AppState { engine };
-    Ok(match function {
-        Function::Api => {
-            let auth = crate::http::auth::Authenticator::from_vars(&init.var())?;
-            Handler::Http(crate::http::api::router_with(auth).with_state(state(engine)))
-        }
-        Function::Chat => Handler::Http(crate::http::chat::router().with_state(state(engine))),
-        Function::Voice => {
-            // The telephony platform is a client, known by its IAM role (SPORTELLO_IAM_CLIENTS).
-            let auth = crate::http::auth::Authenticator::from_vars(&init.var())?;
-            let app = crate::http::voice::router_with(auth).with_state(state(engine.clone()));
-            Handler::Voice { engine, app }
-        }
-        Function::Operator => Handler::Http(operator_app(engine, init)?),
-        Function::EmailHttp => {
-            let token = crate::http::email::MailToken::from_vars(&init.var())?;
-            let app = crate::http::health().merge(crate::http::email::router(token));
-            Handler::Http(app.with_state(state(engine)))
-        }
-        Function::EmailSqs => Handler::Mail { engine, stored: StoredMail::new(init.clients.s3.clone()) },
-        Function::Triage => Handler::Steps(engine),
-        Function::Notices => {
-            let url = init.settings.get("SPORTELLO_NOTICE_DLQ_URL");
-            let dead_letters = url.map(|url| NoticeDeadLetters { sqs: init.clients.sqs.clone(), url });
-            Handler::Notices { engine, dead_letters }
-        }
-        Function::Clock => {
-            let settings = escalation_settings(init, &engine.rules);
-            Handler::Clock { engine, settings }
-        }
-        Function::Reports => {
-            let table = init.settings.required("SPORTELLO_TABLE")?;
-            let projector = Arc::new(crate::reports::Projector::new(&engine.rules));
-            let reports = crate::adapters::aws::DynamoReports::new(
-                init.clients.dynamodb.clone(),
-                table,
-                engine.ports.tickets.clone(),
-                projector.clone(),
-            );
-            let bucket = init.settings.get("SPORTELLO_EXPORT_BUCKET");
-            if bucket.is_none() {
-                tracing::warn!("SPORTELLO_EXPORT_BUCKET is not set: events are folded into the reports, not exported");
-            }
-            let export = bucket.map(|b| crate::adapters::aws::S3Export::new(init.clients.s3.clone(), b));
-            Handler::Reports(ReportFeed { reports, export, projector })
-        }
+/// HTTP requests run in a span carrying their `request_id`.
+fn in_request_spans(app: Router) -> Router {
+    app.layer(axum::middleware::from_fn(crate::http::in_request_span))
+}
+
+/// The ticket API for client apps, behind API Gateway's IAM authorizer.
+pub async fn api(init: &Init) -> Result<HttpEvents, Error> {
+    let engine = engine_for(Function::Api, init, no_parts).await?;
+    let auth = crate::http::auth::Authenticator::from_vars(&init.var())?;
+    let app = crate::http::api::router_with(auth).with_state(AppState { engine });
+    Ok(HttpEvents(in_request_spans(app)))
+}
+
+/// The mobile chat.
+pub async fn chat(init: &Init) -> Result<HttpEvents, Error> {
+    let engine = engine_for(Function::Chat, init, no_parts).await?;
+    Ok(HttpEvents(in_request_spans(crate::http::chat::router().with_state(AppState { engine }))))
+}
+
+/// Calls: Amazon Connect contact flows, or the voice routes through API Gateway.
+pub async fn voice(init: &Init) -> Result<VoiceEvents, Error> {
+    let engine = engine_for(Function::Voice, init, no_parts).await?;
+    // The telephony platform is a client, known by its IAM role (SPORTELLO_IAM_CLIENTS).
+    let auth = crate::http::auth::Authenticator::from_vars(&init.var())?;
+    let app = crate::http::voice::router_with(auth).with_state(AppState { engine: engine.clone() });
+    Ok(VoiceEvents { engine, app: in_request_spans(app) })
+}
+
+/// The operator API and console: answers inline (mail, chat, webhooks), escalates, declares
+/// incidents, shows reports.
+pub async fn operator(init: &Init) -> Result<HttpEvents, Error> {
+    let engine = engine_for(Function::Operator, init, |app, parts| {
+        let app = webhooks(report_figures(app, &parts), &parts);
+        reply_tokens(app, &parts)
     })
+    .await?;
+    Ok(HttpEvents(in_request_spans(operator_app(engine, init)?)))
+}
+
+/// Raw MIME over HTTP from the mail gateway: acknowledges, and checks targets' replies.
+pub async fn email_http(init: &Init) -> Result<HttpEvents, Error> {
+    let engine = engine_for(Function::EmailHttp, init, |app, parts| reply_tokens(app, &parts)).await?;
+    let token = crate::http::email::MailToken::from_vars(&init.var())?;
+    let app = crate::http::health().merge(crate::http::email::router(token));
+    Ok(HttpEvents(in_request_spans(app.with_state(AppState { engine }))))
+}
+
+/// SES notifications of stored mail: acknowledges, and checks targets' replies.
+pub async fn email_sqs(init: &Init) -> Result<MailBatches, Error> {
+    let engine = engine_for(Function::EmailSqs, init, |app, parts| reply_tokens(app, &parts)).await?;
+    Ok(MailBatches { engine, stored: StoredMail::new(init.clients.s3.clone()) })
+}
+
+/// The step queue: triage, answers' retries, the incident fan-out, webhooks' posts.
+pub async fn triage(init: &Init) -> Result<StepBatches, Error> {
+    let engine = engine_for(Function::Triage, init, |app, parts| Ok(webhooks(app, &parts))).await?;
+    Ok(StepBatches(engine))
+}
+
+/// Targets' resolution notices from the reply queue.
+pub async fn notices(init: &Init) -> Result<NoticeBatches, Error> {
+    let engine = engine_for(Function::Notices, init, no_parts).await?;
+    let url = init.settings.get("SPORTELLO_NOTICE_DLQ_URL");
+    let dead_letters = url.map(|url| NoticeDeadLetters { sqs: init.clients.sqs.clone(), url });
+    Ok(NoticeBatches { engine, dead_letters })
+}
+
+/// The clock: notifies teams, reminds targets (by queue, or by mail with a reply token).
+pub async fn clock(init: &Init) -> Result<ClockTicks, Error> {
+    let engine = engine_for(Function::Clock, init, |app, parts| reply_tokens(app, &parts)).await?;
+    let settings = escalation_settings(init, &engine.rules);
+    Ok(ClockTicks { engine, settings })
+}
+
+/// The reports function folds what the others write; it builds the same engine for its rulebook
+/// and its ticket store.
+pub async fn reports(init: &Init) -> Result<ReportFeed, Error> {
+    let engine = engine_for(Function::Reports, init, no_parts).await?;
+    let table = init.settings.required("SPORTELLO_TABLE")?;
+    let projector = Arc::new(crate::reports::Projector::new(&engine.rules));
+    let reports = crate::adapters::aws::DynamoReports::new(
+        init.clients.dynamodb.clone(),
+        table,
+        engine.ports.tickets.clone(),
+        projector.clone(),
+    );
+    let bucket = init.settings.get("SPORTELLO_EXPORT_BUCKET");
+    if bucket.is_none() {
+        tracing::warn!("SPORTELLO_EXPORT_BUCKET is not set: events are folded into the reports, not exported");
+    }
+    let export = bucket.map(|b| crate::adapters::aws::S3Export::new(init.clients.s3.clone(), b));
+    Ok(ReportFeed { reports, export, projector })
 }
 
 /// The operator API behind the JWT authorizer, whose claims become the caller's identity and
@@ -425,43 +522,63 @@ fn with_claims(mut req: axum::extract::Request) -> axum::extract::Request {
     req
 }
 
-impl Handler {
-    /// One invocation: the event as Lambda hands it, the answer Lambda returns.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        // The invocation's X-Ray trace, which the step messages it sends carry on.
-        let trace = event.context.xray_trace_id.clone().or_else(crate::adapters::aws::trace::current);
-        // Boxed: the handlers' futures are deep, and one more layer on top of them would exceed
-        // the compiler's query depth in the function binaries.
-        crate::adapters::aws::trace::within(trace, Box::pin(self.dispatch(event))).await
-    }
+/// One invocation in the X-Ray trace Lambda gives it, which the step messages it sends carry on.
+async fn traced(handler: &impl Invoke, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let trace = event.context.xray_trace_id.clone().or_else(crate::adapters::aws::trace::current);
+    // Boxed: the handlers' futures are deep, and one more layer on top of them would exceed
+    // the compiler's query depth in the function binaries.
+    crate::adapters::aws::trace::within(trace, Box::pin(handler.invoke(event))).await
+}
 
-    async fn dispatch(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        match self {
-            Handler::Http(app) => http_event(app.clone(), event).await,
-            Handler::Voice { engine, app } => voice_event(engine, app.clone(), event).await,
-            Handler::Steps(engine) => {
-                // Paged work (an incident's fan-out) stops in time and queues the rest.
-                let deadline = crate::engine::budget::lambda_deadline(event.context.deadline, STEP_MARGIN);
-                let batch = sqs_event(event)?;
-                Ok(serde_json::to_value(crate::engine::budget::until(deadline, handle_steps(engine, batch)).await)?)
-            }
-            Handler::Mail { engine, stored } => {
-                Ok(serde_json::to_value(handle_mail_batch(engine, Some(stored), sqs_event(event)?).await)?)
-            }
-            Handler::Notices { engine, dead_letters } => {
-                Ok(serde_json::to_value(handle_notice_batch(engine, sqs_event(event)?, dead_letters.as_ref()).await)?)
-            }
-            Handler::Clock { engine, settings } => {
-                // An error fails the invocation: the scheduler retries it, and the next tick runs anyway.
-                let deadline = crate::engine::budget::lambda_deadline(event.context.deadline, STEP_MARGIN);
-                let tick = engine.clock_tick_within(settings, clock_budget(event.context.deadline));
-                // The purge, last, takes what the deadlines left of the invocation.
-                let report = crate::engine::budget::until(deadline, tick).await?;
-                report.log();
-                Ok(serde_json::to_value(report)?)
-            }
-            Handler::Reports(feed) => feed.handle(&event.payload).await,
-        }
+impl Invoke for HttpEvents {
+    async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        http_event(self.0.clone(), event).await
+    }
+}
+
+impl Invoke for VoiceEvents {
+    async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        voice_event(&self.engine, self.app.clone(), event).await
+    }
+}
+
+impl Invoke for StepBatches {
+    async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        // Paged work (an incident's fan-out) stops in time and queues the rest.
+        let deadline = crate::engine::budget::lambda_deadline(event.context.deadline, STEP_MARGIN);
+        let batch = sqs_event(event)?;
+        Ok(serde_json::to_value(crate::engine::budget::until(deadline, handle_steps(&self.0, batch)).await)?)
+    }
+}
+
+impl Invoke for MailBatches {
+    async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        Ok(serde_json::to_value(handle_mail_batch(&self.engine, Some(&self.stored), sqs_event(event)?).await)?)
+    }
+}
+
+impl Invoke for NoticeBatches {
+    async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let batch = sqs_event(event)?;
+        Ok(serde_json::to_value(handle_notice_batch(&self.engine, batch, self.dead_letters.as_ref()).await)?)
+    }
+}
+
+impl Invoke for ClockTicks {
+    async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        // An error fails the invocation: the scheduler retries it, and the next tick runs anyway.
+        let deadline = crate::engine::budget::lambda_deadline(event.context.deadline, STEP_MARGIN);
+        let tick = self.engine.clock_tick_within(&self.settings, clock_budget(event.context.deadline));
+        // The purge, last, takes what the deadlines left of the invocation.
+        let report = crate::engine::budget::until(deadline, tick).await?;
+        report.log();
+        Ok(serde_json::to_value(report)?)
+    }
+}
+
+impl Invoke for ReportFeed {
+    async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        self.handle(&event.payload).await
     }
 }
 
@@ -490,18 +607,19 @@ async fn http_event(app: Router, event: LambdaEvent<Value>) -> Result<Value, Err
     Ok(serde_json::to_value(response)?)
 }
 
-/// A function's `main`: the init from the environment, then its invocations until the end. An
-/// init that fails returns its error, which Lambda logs and reports as the init failure.
-pub async fn run(function: Function) -> Result<(), Error> {
+/// A function's `main`: the init from the environment, `build` (its own builder above, the only
+/// handler its binary links), then its invocations until the end. An init that fails returns its
+/// error, which Lambda logs and reports as the init failure.
+pub async fn run<H: Invoke>(build: impl AsyncFnOnce(&Init) -> Result<H, Error>) -> Result<(), Error> {
     let init = Init::from_env().await?;
     let (rust_log, sportello_log) = init.log.clone();
     if let Some(namespace) = &init.metrics_namespace {
         crate::logging::set_metrics_namespace(namespace);
     }
     crate::logging::init_with(true, rust_log, sportello_log);
-    let handler = build(function, &init).await?;
+    let handler = build(&init).await?;
     let handler = &handler;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<Value>| handler.handle(event))).await
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<Value>| traced(handler, event))).await
 }
 
 /// One invocation of the voice function, whichever its source.

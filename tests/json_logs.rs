@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 use sportello::adapters::aws::lambda::SqsEvent;
-use sportello::domain::{Actor, ActorRole, TicketType};
+use sportello::domain::{Actor, ActorRole, ChannelKind, Ticket, TicketType};
 use sportello::engine::NewContact;
 use sportello::http::auth::Authenticator;
 use sportello::http::{AppState, api};
@@ -72,10 +72,15 @@ async fn a_whole_flow_logs_json_lines_with_their_ids_and_valid_emf() {
     assert_eq!(response.status(), 201);
     assert!(response.headers().contains_key("x-request-id"), "the request id goes back to the caller");
 
-    // The email function opens a ticket; the triage function runs its step (with a poison
-    // message beside it, which fails and is retried); an operator answers and resolves it.
+    // The email function opens a ticket (triaged by its intake); then a ticket waiting for its
+    // triage step (as a chat's handoff leaves one), which the triage function runs (with a
+    // poison message beside it, which fails and is retried); an operator answers and resolves it.
     let contact = NewContact { channel: "email".into(), idempotency_key: "mail-1".into(), ..NewContact::default() };
-    let ticket = engine.open(contact).instrument(invocation("inv-email")).await.unwrap().ticket;
+    engine.open(contact).instrument(invocation("inv-email")).await.unwrap();
+    let waiting = Ticket::new("email", ChannelKind::Email, sportello::engine::TRIAGE_TEAM, engine.now());
+    let system = Actor::system();
+    let created = engine.ports.tickets.create("mail-2", &waiting, &system);
+    let ticket = created.instrument(invocation("inv-email")).await.unwrap().ticket;
     let batch: SqsEvent = serde_json::from_str(
         &fixture("sqs-triage-batch.json")
             .replace("@TICKET_ID@", ticket.id.0.as_str())

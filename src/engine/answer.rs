@@ -1,11 +1,13 @@
 //! The operator's answer reaches the requester on the channel they came by.
 //!
-//! Resolving records an `Answered` event with an `answer_id`, then queues a `deliver_answer` step
-//! and tries it at once: the step queue keeps the delivery when the mailer (or anything else) is
-//! down, so the operator is never blocked by it, and [`run_once`] on the answer id makes the
-//! inline attempt and the step's (re)deliveries send one answer between them. The two race on
-//! every resolve: whichever finds the other holding the claim steps aside quietly (the step
-//! comes back after its visibility timeout and finds the answer delivered).
+//! Resolving records an `Answered` event with an `answer_id` and, in the same write, a
+//! `deliver_answer` step (in the store's outbox) and the claim on the delivery (a [`Lease`]);
+//! then the resolving request delivers the answer itself and, in one more write, records it,
+//! completes the claim and drops the step. Only when that delivery fails (the mailer is down...)
+//! is the step published, so the operator is never blocked by it; a crash in between leaves the
+//! step for the sweep to publish. The step (or a redelivery of it) claims the answer id like any
+//! [`crate::ports::run_once`] effect: it waits while the resolving request holds the claim, and finds the
+//! answer delivered after.
 //!
 //! - email: a reply through the [`Mailer`](crate::ports::Mailer), threaded on the requester's last
 //!   message (`In-Reply-To`/`References`), with our Message-ID and `[SP-…]` subject tag so the
@@ -25,7 +27,9 @@ use super::retry::Attempts;
 use super::{Engine, EngineError};
 use crate::domain::{Actor, ChannelKind, Event, EventKind, Ticket, TicketId, TicketState};
 use crate::ports::mailer::usable_message_id;
-use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StepMessage, StoreError, run_once};
+use crate::ports::{
+    Claim, Completion, FollowUps, Lease, Outboxed, OutgoingMail, RunOnceError, StepMessage, StoreError, run_claimed,
+};
 use serde::Serialize;
 use serde_json::json;
 use std::time::Duration;
@@ -80,72 +84,91 @@ pub struct Resolution {
 /// The longest `given_by` an operator may write (`phone`, `registered letter`...).
 pub const MAX_GIVEN_BY_CHARS: usize = 40;
 
+/// The `deliver_answer` step of answer `answer_id` of `ticket` and the claim on the delivery,
+/// written with the resolution that gives the answer.
+pub(crate) fn delivery_follow_ups(ticket: &Ticket, answer_id: &str) -> FollowUps {
+    let step = StepMessage::new(
+        DELIVER_ANSWER,
+        format!("{}.answer.{answer_id}", ticket.id),
+        json!({"ticket_id": ticket.id, "answer_id": answer_id}),
+    )
+    .with_attribute("ticket_id", ticket.id.to_string())
+    .with_attribute("reference", ticket.reference.to_string());
+    FollowUps { steps: vec![step], claims: vec![Lease::new(delivery_key(&ticket.id, answer_id), LEASE)] }
+}
+
+/// The idempotency key of one answer's delivery.
+fn delivery_key(id: &TicketId, answer_id: &str) -> String {
+    format!("answer:{id}:{answer_id}")
+}
+
 impl Engine {
-    /// Queues the delivery of answer `answer_id` of ticket `ticket` and tries it now. A failed
-    /// attempt is left to the step; only a failure to queue it is an error.
-    pub(crate) async fn send_answer(&self, ticket: &Ticket, answer_id: &str) -> Result<AnswerDelivery, EngineError> {
-        let step = StepMessage::new(
-            DELIVER_ANSWER,
-            format!("{}.answer.{answer_id}", ticket.id),
-            json!({"ticket_id": ticket.id, "answer_id": answer_id}),
-        )
-        .with_attribute("ticket_id", ticket.id.to_string())
-        .with_attribute("reference", ticket.reference.to_string());
-        let queued = self.ports.steps.publish(&step).await;
-        match self.deliver_answer_of(&ticket.id, answer_id, Some(ticket)).await {
+    /// Delivers answer `answer_id` of the ticket its resolution just saved (with the claim on the
+    /// delivery and the step in `outbox`, see [`delivery_follow_ups`]). A failed attempt is left
+    /// to the step, published now; a failure to publish it, to the sweep.
+    pub(crate) async fn send_answer(
+        &self,
+        ticket: &Ticket,
+        answer_id: &str,
+        outbox: Vec<Outboxed>,
+    ) -> Result<AnswerDelivery, EngineError> {
+        match self.deliver_claimed(&ticket.id, answer_id, Some(ticket), &outbox).await {
             Ok(how) => {
                 tracing::info!(ticket = %ticket.id, reference = %ticket.reference, ?how, "answer delivered");
                 Ok(how)
             }
-            // The queued step got there first (the usual race between the two): it delivers.
-            Err(EngineError::Busy(_)) => {
-                tracing::debug!(ticket = %ticket.id, reference = %ticket.reference, "answer being delivered by its step");
-                queued?;
-                Ok(AnswerDelivery::Queued { reason: "the queued step is delivering it now".into() })
-            }
             Err(e) => {
                 tracing::warn!(ticket = %ticket.id, error = %e, "answer not delivered yet; the step will retry");
-                queued?;
+                if let Err(e) = self.publish_outbox(&outbox).await {
+                    tracing::warn!(ticket = %ticket.id, error = %e, "answer step left in the outbox for the sweep");
+                }
                 Ok(AnswerDelivery::Queued { reason: "the delivery failed for now; it is retried".into() })
             }
         }
     }
 
-    /// Delivers one answer on the ticket's channel, once.
+    /// Delivers one answer on the ticket's channel, once (the `deliver_answer` step).
     pub async fn deliver_answer(&self, id: &TicketId, answer_id: &str) -> Result<AnswerDelivery, EngineError> {
-        self.deliver_answer_of(id, answer_id, None).await
+        let key = delivery_key(id, answer_id);
+        match self.ports.idempotency.claim(&key, LEASE).await? {
+            Claim::Completed => Ok(AnswerDelivery::AlreadyDelivered),
+            Claim::InProgress => {
+                Err(EngineError::Busy("this answer is being delivered by another worker; retry shortly".into()))
+            }
+            Claim::Acquired => self.deliver_claimed(id, answer_id, None, &[]).await,
+        }
     }
 
-    /// `resolved`: the ticket as the resolution saved it, when the caller has it (one read
-    /// fewer); what delivery uses of it (channel, requester, reference) does not change after.
-    async fn deliver_answer_of(
+    /// Delivers an answer whose claim the caller holds, and records it with the claim completed
+    /// and `outbox` (its step, now useless) removed, in one write. `resolved`: the ticket as the
+    /// resolution saved it, when the caller has it (one read fewer); what delivery uses of it
+    /// (channel, requester, reference) does not change after.
+    async fn deliver_claimed(
         &self,
         id: &TicketId,
         answer_id: &str,
         resolved: Option<&Ticket>,
+        outbox: &[Outboxed],
     ) -> Result<AnswerDelivery, EngineError> {
-        let key = format!("answer:{id}:{answer_id}");
+        let key = delivery_key(id, answer_id);
+        let completion = Completion { key: &key, keep_for: REMEMBER, outbox_done: outbox };
         let deliver = || self.deliver_now(id, answer_id, resolved);
-        let ran =
-            run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, deliver).await.map_err(|e| match e {
+        run_claimed(self.ports.idempotency.as_ref(), self.ports.events.as_ref(), completion, deliver).await.map_err(
+            |e| match e {
                 RunOnceError::Store(e) => e.into(),
                 RunOnceError::Handler(e) => e,
-            })?;
-        match ran {
-            RunOnce::Ran(how) => Ok(how),
-            RunOnce::AlreadyDone => Ok(AnswerDelivery::AlreadyDelivered),
-            RunOnce::InProgress => {
-                Err(EngineError::Busy("this answer is being delivered by another worker; retry shortly".into()))
-            }
-        }
+            },
+        )
     }
 
+    /// Delivers the answer; returns how, and the events that record it (written with the claim's
+    /// completion).
     async fn deliver_now(
         &self,
         id: &TicketId,
         answer_id: &str,
         resolved: Option<&Ticket>,
-    ) -> Result<AnswerDelivery, EngineError> {
+    ) -> Result<(AnswerDelivery, Vec<Event>), EngineError> {
         let ticket = match resolved {
             Some(t) if &t.id == id => t.clone(),
             _ => self.ports.tickets.get(id).await?,
@@ -159,11 +182,11 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("answer {answer_id} on ticket {id}")))?;
         let body = answered.detail.get("body").and_then(|v| v.as_str()).unwrap_or_default().to_string();
         let operator = answered.actor.clone();
-        let how = self.deliver_on_channel(&ticket, &events, &operator, &body, answer_id).await?;
+        let (how, recorded) = self.deliver_on_channel(&ticket, &events, &operator, &body, answer_id).await?;
         if let AnswerDelivery::Undeliverable { reason } = &how {
             self.undo_resolution(id, answer_id, reason).await?;
         }
-        Ok(how)
+        Ok((how, recorded))
     }
 
     async fn deliver_on_channel(
@@ -173,9 +196,9 @@ impl Engine {
         operator: &Actor,
         body: &str,
         answer_id: &str,
-    ) -> Result<AnswerDelivery, EngineError> {
-        match ticket.channel_kind {
-            ChannelKind::Email => self.email_answer(ticket, events, operator, body, answer_id).await,
+    ) -> Result<(AnswerDelivery, Vec<Event>), EngineError> {
+        let how = match ticket.channel_kind {
+            ChannelKind::Email => return self.email_answer(ticket, events, operator, body, answer_id).await,
             ChannelKind::Chat => {
                 let said = self.chat_operator_message(&ticket.id, operator, body).await?;
                 if let Some(question) = self.survey_question(ticket, None) {
@@ -184,11 +207,11 @@ impl Engine {
                         tracing::warn!(ticket = %ticket.id, error = %e, "survey question not posted in the chat");
                     }
                 }
-                Ok(AnswerDelivery::Chat { seq: said.seq })
+                AnswerDelivery::Chat { seq: said.seq }
             }
             ChannelKind::Api => {
                 self.queue_client_webhook(ticket, events, answer_id).await?;
-                Ok(AnswerDelivery::Api)
+                AnswerDelivery::Api
             }
             ChannelKind::Voice => {
                 let phone = ticket.requester.phone.clone();
@@ -201,11 +224,13 @@ impl Engine {
                 };
                 self.ports.events.append(&[note]).await?;
                 if phone.is_none() {
-                    return Ok(AnswerDelivery::Undeliverable { reason: "the caller left no number".into() });
+                    AnswerDelivery::Undeliverable { reason: "the caller left no number".into() }
+                } else {
+                    AnswerDelivery::Callback
                 }
-                Ok(AnswerDelivery::Callback)
             }
-        }
+        };
+        Ok((how, Vec::new()))
     }
 
     async fn email_answer(
@@ -215,12 +240,12 @@ impl Engine {
         operator: &Actor,
         body: &str,
         answer_id: &str,
-    ) -> Result<AnswerDelivery, EngineError> {
+    ) -> Result<(AnswerDelivery, Vec<Event>), EngineError> {
         let mail = match self.answer_mail(ticket, events, body) {
             Ok(mail) => mail,
             Err(reason) => {
                 tracing::warn!(ticket = %ticket.id, reason, "answer not mailed");
-                return Ok(AnswerDelivery::Undeliverable { reason });
+                return Ok((AnswerDelivery::Undeliverable { reason }, Vec::new()));
             }
         };
         let sent = match self.ports.mailer.send(&mail).await {
@@ -228,7 +253,8 @@ impl Engine {
             // Refused as it is (SES rejected it): sending it again changes nothing.
             Err(StoreError::Invalid(why)) => {
                 tracing::warn!(ticket = %ticket.id, why, "answer refused by the mail service");
-                return Ok(AnswerDelivery::Undeliverable { reason: format!("the mail service refused it: {why}") });
+                let reason = format!("the mail service refused it: {why}");
+                return Ok((AnswerDelivery::Undeliverable { reason }, Vec::new()));
             }
             Err(e) => return Err(e.into()),
         };
@@ -248,11 +274,8 @@ impl Engine {
                 "body": mail.text,
             }),
         };
-        // The mail is out: failing to note it must not send it twice.
-        if let Err(e) = self.ports.events.append(&[event]).await {
-            tracing::warn!(ticket = %ticket.id, error = %e, "answer mailed but not recorded");
-        }
-        Ok(AnswerDelivery::Email { message_id: sent.message_id })
+        // Recorded with the claim's completion (`run_claimed`), which never sends it twice.
+        Ok((AnswerDelivery::Email { message_id: sent.message_id }, vec![event]))
     }
 
     /// The reply: to the requester, on the thread of the messages on the ticket, in reply to the

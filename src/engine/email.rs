@@ -21,7 +21,7 @@ use crate::email::{
     looks_like_reminder, thread_keys,
 };
 use crate::ports::mailer::usable_message_id;
-use crate::ports::{OutgoingMail, RunOnce, RunOnceError, StoreError, run_once};
+use crate::ports::{Claim, Completion, Lease, OutgoingMail, RunOnce, RunOnceError, StoreError, run_claimed, run_once};
 use crate::rules::resolved::{Delivery, Email as EmailSettings};
 use crate::text::sha256_hex;
 use serde::Serialize;
@@ -210,6 +210,11 @@ fn once_error(e: RunOnceError<EngineError>) -> EngineError {
         RunOnceError::Store(e) => e.into(),
         RunOnceError::Handler(e) => e,
     }
+}
+
+/// The idempotency key of a new ticket's acknowledgement.
+fn acknowledgement_key(ticket: &Ticket) -> String {
+    format!("email-ack:{}", ticket.id)
 }
 
 fn busy() -> EngineError {
@@ -462,72 +467,87 @@ impl Engine {
                 detail: json!({"email": envelope}),
             }]
         };
-        let created = self.open_with(contact, note).await?;
+        let suppressed = if decision.action == VerdictAction::Quarantine {
+            Some("quarantined by the SES verdicts".to_string())
+        } else {
+            let ours: Vec<&str> = settings.our_domains.iter().map(String::as_str).collect();
+            match auto_reply_policy(email, &ours) {
+                AutoReply::Suppressed(reason) => Some(reason.to_string()),
+                AutoReply::Allowed => None,
+            }
+        };
+        // The acknowledgement's claim is taken with the ticket: the first intake sends it, a
+        // replay finds it held or done.
+        let claims = |t: &Ticket| match suppressed {
+            None => vec![Lease::new(acknowledgement_key(t), LEASE)],
+            Some(_) => Vec::new(),
+        };
+        let created = self.open_claiming(contact, note, claims).await?;
         let ticket = created.ticket;
         let mut outcome = EmailOutcome::new(EmailAction::Opened, email, decision).on(&ticket);
         outcome.replayed = created.replayed;
         outcome.related = ticket.related.clone();
 
-        outcome.acknowledgement = if decision.action == VerdictAction::Quarantine {
-            Acknowledgement::Suppressed { reason: "quarantined by the SES verdicts".into() }
-        } else {
-            let ours: Vec<&str> = settings.our_domains.iter().map(String::as_str).collect();
-            match auto_reply_policy(email, &ours) {
-                AutoReply::Suppressed(reason) => Acknowledgement::Suppressed { reason: reason.to_string() },
-                AutoReply::Allowed => self.acknowledge(settings, email, &ticket).await?,
-            }
+        outcome.acknowledgement = match suppressed {
+            Some(reason) => Acknowledgement::Suppressed { reason },
+            None => self.acknowledge(settings, email, &ticket, !created.replayed).await?,
         };
         Ok(outcome)
     }
 
     /// Sends the rulebook's acknowledgement, once per ticket, threaded on the inbound message.
+    /// `claimed`: this intake created the ticket, and with it the claim on the acknowledgement.
     async fn acknowledge(
         &self,
         settings: &EmailSettings,
         email: &InboundEmail,
         ticket: &Ticket,
+        claimed: bool,
     ) -> Result<Acknowledgement, EngineError> {
+        let key = acknowledgement_key(ticket);
         let mail = match self.acknowledgement_mail(settings, email, ticket) {
             Ok(mail) => mail,
             Err(reason) => {
                 tracing::info!(ticket = %ticket.id, reason, "no acknowledgement");
+                if claimed && let Err(e) = self.ports.idempotency.release(&key).await {
+                    tracing::warn!(ticket = %ticket.id, error = %e, "could not release the acknowledgement's claim");
+                }
                 return Ok(Acknowledgement::Suppressed { reason });
             }
         };
-        let key = format!("email-ack:{}", ticket.id);
-        let sent = run_once(self.ports.idempotency.as_ref(), &key, LEASE, REMEMBER, || async {
-            let sent = self.ports.mailer.send(&mail).await?;
-            let event = Event {
-                ticket_id: ticket.id.clone(),
-                at: self.now(),
-                actor: Actor::system(),
-                kind: EventKind::Message,
-                detail: json!({
-                    "from": "sportello",
-                    "auto": "acknowledgement",
-                    "message_id": sent.message_id,
-                    "transport_id": sent.transport_id,
-                    "in_reply_to": mail.in_reply_to,
-                    "subject": mail.subject,
-                    "body": mail.text,
-                }),
-            };
-            // The mail is out: a failure to note it must not send it twice.
-            if let Err(e) = self.ports.events.append(&[event]).await {
-                tracing::warn!(ticket = %ticket.id, error = %e, "acknowledgement sent but not recorded");
+        if !claimed {
+            match self.ports.idempotency.claim(&key, LEASE).await? {
+                Claim::Completed => return Ok(Acknowledgement::AlreadySent),
+                Claim::InProgress => return Err(busy()),
+                Claim::Acquired => {}
             }
-            Ok::<_, EngineError>(sent.message_id)
-        })
-        .await
-        .map_err(once_error)?;
-        match sent {
-            RunOnce::Ran(message_id) => {
-                tracing::info!(ticket = %ticket.id, reference = %ticket.reference, message_id, "acknowledgement sent");
-                Ok(Acknowledgement::Sent { message_id })
-            }
-            RunOnce::AlreadyDone => Ok(Acknowledgement::AlreadySent),
-            RunOnce::InProgress => Err(busy()),
         }
+        let completion = Completion { key: &key, keep_for: REMEMBER, outbox_done: &[] };
+        let message_id =
+            run_claimed(self.ports.idempotency.as_ref(), self.ports.events.as_ref(), completion, || async {
+                let sent = self.ports.mailer.send(&mail).await?;
+                let event = Event {
+                    ticket_id: ticket.id.clone(),
+                    at: self.now(),
+                    actor: Actor::system(),
+                    kind: EventKind::Message,
+                    detail: json!({
+                        "from": "sportello",
+                        "auto": "acknowledgement",
+                        "message_id": sent.message_id,
+                        "transport_id": sent.transport_id,
+                        "in_reply_to": mail.in_reply_to,
+                        "subject": mail.subject,
+                        "body": mail.text,
+                    }),
+                };
+                // Recorded with the claim's completion, which never sends it twice.
+                Ok::<_, EngineError>((sent.message_id, vec![event]))
+            })
+            .await
+            .map_err(once_error)?;
+        tracing::info!(ticket = %ticket.id, reference = %ticket.reference, message_id, "acknowledgement sent");
+        Ok(Acknowledgement::Sent { message_id })
     }
 
     /// The acknowledgement in the requester's language, or why there is none.

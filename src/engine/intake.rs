@@ -1,11 +1,14 @@
-//! Intake: a contact on any channel opens exactly one ticket, then triage is queued.
+//! Intake: a contact on any channel opens exactly one ticket, triaged as it is stored: the
+//! rulebook's decision takes microseconds, so the ticket, its first events and its triage go in
+//! one transaction, and no triage step (publish, receive, read, write) follows. A chat is the
+//! exception: it talks with the bot first, and its handoff queues its triage (`engine/chat.rs`).
 
 use super::Refusal;
 use super::triage::TRIAGE_TEAM;
-use super::{Engine, EngineError, TRIAGE};
+use super::{Engine, EngineError};
 use crate::domain::codes;
-use crate::domain::{Actor, Event, EventKind, Requester, Ticket, TicketReference};
-use crate::ports::{Created, NewTicket, Outboxed, StepMessage, StoreError};
+use crate::domain::{Actor, ChannelKind, Event, EventKind, Requester, Ticket, TicketReference};
+use crate::ports::{Created, Lease, NewTicket, Outboxed, StoreError};
 use crate::rules::resolved::FieldFormat;
 use jiff::Timestamp;
 use serde_json::json;
@@ -33,12 +36,9 @@ pub struct NewContact {
     /// For a reminder: the ticket it is about.
     pub related: Option<TicketReference>,
     pub actor: Option<Actor>,
-    /// Who holds the ticket until triage (the chatbot, for a chat); [`TRIAGE_TEAM`] when absent.
+    /// Who holds a chat until its handoff (the chatbot); [`TRIAGE_TEAM`] when absent. Other
+    /// channels' tickets are triaged at intake, which gives them their team.
     pub team: Option<String>,
-    /// The channel triages the ticket itself right after opening it (voice, whose answer to the
-    /// caller depends on it), so no triage step is queued. Should it stop in between, the
-    /// caller's retry triages, or else the sweep.
-    pub triaged_by_caller: bool,
     /// Who sent the first message as the channel names them (an e-mail's From address): kept on
     /// the message event, never logged.
     pub sender: Option<String>,
@@ -90,18 +90,34 @@ pub fn validate_fields(
 }
 
 impl Engine {
-    /// Opens the ticket of a contact (once per idempotency key) and queues its triage.
+    /// Opens the ticket of a contact (once per idempotency key), triaged.
     pub async fn open(&self, contact: NewContact) -> Result<Created, EngineError> {
         self.open_with(contact, |_| Vec::new()).await
     }
 
     /// [`Self::open`], with the events `opening` makes for the new ticket (a chat's welcome, a
     /// mail's envelope) written in the same transaction as the ticket, its first message and its
-    /// triage step: a crash leaves all of them or none. A retry of a request whose steps were
-    /// stored but never published publishes them.
+    /// triage: a crash leaves all of them or none. A retry of a request whose steps were stored
+    /// but never published (tickets opened before intake triaged) publishes them.
     pub(crate) async fn open_with<F>(&self, contact: NewContact, opening: F) -> Result<Created, EngineError>
     where
         F: Fn(&Ticket) -> Vec<Event>,
+    {
+        self.open_claiming(contact, opening, |_| Vec::new()).await
+    }
+
+    /// [`Self::open_with`], taking the idempotency keys `claims` names for the new ticket in the
+    /// same transaction (see [`Lease`]): the effects they guard (a mail's acknowledgement) are
+    /// then this intake's to produce, and a replay finds them held.
+    pub(crate) async fn open_claiming<F, C>(
+        &self,
+        contact: NewContact,
+        opening: F,
+        claims: C,
+    ) -> Result<Created, EngineError>
+    where
+        F: Fn(&Ticket) -> Vec<Event>,
+        C: Fn(&Ticket) -> Vec<Lease>,
     {
         let rules = &self.rules;
         let Some(channel) = rules.channels.get(&contact.channel) else {
@@ -148,6 +164,9 @@ impl Engine {
         ticket.fields = contact.fields.clone();
         ticket.related = contact.related.clone();
         let fingerprint = contact.fingerprint();
+        // Triage now, unless the bot holds the chat: its handoff triages it.
+        let triaged =
+            if ticket.channel_kind == ChannelKind::Chat { None } else { Some(self.apply_triage(&mut ticket, now)?) };
 
         // A fresh reference collides once in a million million; try another then.
         let mut created = None;
@@ -155,8 +174,15 @@ impl Engine {
             let intake = NewTicket {
                 idempotency_key: contact.idempotency_key.clone(),
                 fingerprint: Some(fingerprint.clone()),
-                events: self.first_events(&ticket, &contact, &actor, now, &opening),
-                steps: if contact.triaged_by_caller { Vec::new() } else { vec![triage_step(&ticket)] },
+                events: self
+                    .first_events(&ticket, &contact, &actor, now, &opening)
+                    .into_iter()
+                    .chain(triaged.iter().flat_map(|(_, events)| events.iter().cloned()))
+                    // A reference collision below gives the ticket another id: its events follow.
+                    .map(|e| Event { ticket_id: ticket.id.clone(), ..e })
+                    .collect(),
+                steps: Vec::new(),
+                claims: claims(&ticket),
                 ticket: ticket.clone(),
                 actor: actor.clone(),
             };
@@ -181,6 +207,12 @@ impl Engine {
             let t = &created.ticket;
             tracing::info!(ticket = %t.id, reference = %t.reference, channel = %t.channel, "ticket opened");
             crate::metrics::contact(t.channel_kind.as_str());
+            if triaged.is_some() {
+                tracing::info!(ticket = %t.id, reference = %t.reference, team = %t.team, "ticket triaged");
+                if !t.state.is_open() {
+                    crate::metrics::ticket_ended(t.ticket_type.map(|ty| ty.code()), t.state.as_str());
+                }
+            }
         }
         Ok(created)
     }
@@ -218,11 +250,4 @@ impl Engine {
         }
         Ok(())
     }
-}
-
-/// The triage of a new ticket; its deduplication id is the ticket's, so it runs once.
-pub(crate) fn triage_step(ticket: &Ticket) -> StepMessage {
-    StepMessage::new(TRIAGE, ticket.id.to_string(), json!({"ticket_id": ticket.id}))
-        .with_attribute("ticket_id", ticket.id.to_string())
-        .with_attribute("reference", ticket.reference.to_string())
 }

@@ -47,7 +47,7 @@ pub use sweep::{SWEEP_GRACE, SWEEP_LIMIT, SweepReport};
 pub use triage::{TRIAGE_TEAM, Triaged};
 
 use crate::domain::{Ticket, TicketId, TicketReference};
-use crate::knowledge::search::{KnowledgeIndex, LazyIndex};
+use crate::knowledge::search::LazyIndex;
 use crate::ports::{
     EscalationDelivery, EventLog, IdempotencyStore, IncidentStore, KnowledgeCandidates, Mailer, ReportStore, StepQueue,
     StoreError, TicketStore,
@@ -170,7 +170,7 @@ pub(crate) fn check_text(field: &str, text: &str, max_bytes: usize) -> Result<()
 impl Engine {
     pub fn new(rules: Arc<Rules>, ports: Ports) -> Self {
         let of = rules.clone();
-        let knowledge = Arc::new(LazyIndex::new(move || KnowledgeIndex::build(&of.knowledge)));
+        let knowledge = Arc::new(LazyIndex::new(move || of.knowledge.index()));
         Self {
             rules,
             ports,

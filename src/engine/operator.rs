@@ -11,7 +11,7 @@ use super::{Engine, EngineError};
 use crate::domain::{Actor, Escalation, Event, EventKind, Ticket, TicketId, TicketReference, TicketState, TicketType};
 use crate::knowledge::search::{Hit, KnowledgeIndex, detect_language};
 use crate::ports::escalation::ESCALATION_SCHEMA;
-use crate::ports::{EscalationMessage, EscalationRoute, MessageKind, StoreError};
+use crate::ports::{EscalationMessage, EscalationRoute, FollowUps, MessageKind, Outboxed, StoreError};
 use crate::rules::resolved::{BusinessTime, Delivery};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -159,11 +159,28 @@ impl Engine {
     pub(super) async fn change_from<F>(
         &self,
         id: &TicketId,
-        mut read: Option<Ticket>,
-        mut apply: F,
+        read: Option<Ticket>,
+        apply: F,
     ) -> Result<Ticket, EngineError>
     where
         F: FnMut(&mut Ticket, &FlowGuard) -> Result<Vec<Event>, EngineError>,
+    {
+        Ok(self.change_queueing(id, read, |_| FollowUps::default(), apply).await?.0)
+    }
+
+    /// [`Self::change_from`], with the steps and claims `follow` gives for the changed ticket
+    /// written in the same transaction (see [`crate::ports::TicketStore::update_queueing`]).
+    /// Returns the steps the store keeps in its outbox for the caller to settle.
+    pub(super) async fn change_queueing<F, S>(
+        &self,
+        id: &TicketId,
+        mut read: Option<Ticket>,
+        follow: S,
+        mut apply: F,
+    ) -> Result<(Ticket, Vec<Outboxed>), EngineError>
+    where
+        F: FnMut(&mut Ticket, &FlowGuard) -> Result<Vec<Event>, EngineError>,
+        S: Fn(&Ticket) -> FollowUps,
     {
         let mut attempts = Attempts::new(format!("change to ticket {id}"));
         loop {
@@ -174,10 +191,16 @@ impl Engine {
             let guard = self.guard(&ticket)?;
             let events = apply(&mut ticket, &guard)?;
             if events.is_empty() {
-                return Ok(ticket);
+                return Ok((ticket, Vec::new()));
             }
             ticket.updated_at = self.now();
-            match self.ports.tickets.update(&ticket, &events).await {
+            let FollowUps { steps, claims } = follow(&ticket);
+            let written = if steps.is_empty() && claims.is_empty() {
+                self.ports.tickets.update(&ticket, &events).await.map(|saved| (saved, Vec::new()))
+            } else {
+                self.ports.tickets.update_queueing(&ticket, &events, &steps, &claims).await
+            };
+            match written {
                 Ok(saved) => return Ok(saved),
                 Err(StoreError::Conflict { .. }) => attempts.conflict().await?,
                 Err(e) => return Err(e.into()),
@@ -629,8 +652,15 @@ impl Engine {
         }
         let now = self.now();
         let answer_id = uuid::Uuid::now_v7().to_string();
-        let resolved = self
-            .change(id, |t, guard| {
+        // The answer's delivery step and the claim on it go with the resolution: the delivery
+        // below is then this request's to make, and a crash before it leaves the step for the
+        // sweep to publish.
+        let follow = |t: &Ticket| match given_by {
+            Some(_) => FollowUps::default(),
+            None => super::answer::delivery_follow_ups(t, &answer_id),
+        };
+        let (resolved, outbox) = self
+            .change_queueing(id, None, follow, |t, guard| {
                 check_in_charge(t, actor)?;
                 guard.check_resolve(t)?;
                 t.move_to(TicketState::Resolved, now)?;
@@ -652,7 +682,7 @@ impl Engine {
         crate::metrics::ticket_ended(resolved.ticket_type.map(|t| t.code()), resolved.state.as_str());
         let delivery = match given_by {
             Some(how) => AnswerDelivery::GivenByOperator { how: how.into() },
-            None => self.send_answer(&resolved, &answer_id).await?,
+            None => self.send_answer(&resolved, &answer_id, outbox).await?,
         };
         let ticket = match delivery {
             // The resolution was undone: show the ticket as it is now, and learn nothing from it.

@@ -223,7 +223,6 @@ fn contact_of(engine: &Engine, who: &ClientIdentity, key: &str, req: &CreateTick
         related: None,
         actor: Some(Actor { id: who.client_id.clone(), role: ActorRole::Requester }),
         team: None,
-        triaged_by_caller: false,
         // The client app is the sender (the actor); the requester is who it names.
         sender: None,
     })

@@ -271,12 +271,11 @@ pub async fn answer_call(engine: &Engine, call: &CallStart) -> Result<CallAnswer
         category: category.map(str::to_string),
         requester: Requester { phone, ..Requester::default() },
         actor: Some(Actor { id: channel_id.into(), role: ActorRole::Requester }),
-        // What the caller hears depends on triage: it runs here, not as a queued step.
-        triaged_by_caller: true,
         ..NewContact::default()
     };
+    // What the caller hears depends on triage, which intake did.
     let created = engine.open(contact).await?;
-    let triaged = engine.triage(&created.ticket.id).await?;
+    let triaged = engine.triage_of(&created.ticket).await?;
     let ticket = &created.ticket;
     let decision = engine
         .rules

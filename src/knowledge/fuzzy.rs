@@ -19,11 +19,16 @@ const MIN_LEN: usize = 4;
 const ONE_EDIT_UP_TO: usize = 7;
 
 /// The folded surface words of one language's articles, each with the index term it stems to.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Vocabulary {
     /// (first letter, length) → (word, term).
     buckets: HashMap<(char, usize), Vec<(String, String)>>,
     words: HashSet<String>,
+}
+
+/// What the vocabulary's contents depend on, for [`super::search::KnowledgeIndex::fingerprint`].
+pub(super) fn fingerprint_text() -> String {
+    format!("{MIN_LEN}")
 }
 
 impl Vocabulary {

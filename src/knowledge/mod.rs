@@ -10,6 +10,7 @@ mod text;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +46,58 @@ pub struct KnowledgeBase {
     pub articles: Vec<Article>,
     /// Files that could not be read as articles, with the reason.
     pub broken: Vec<(PathBuf, String)>,
+}
+
+/// A knowledge base read when it is first used. A compiled rulebook leaves its articles (and
+/// their search index) on disk until something asks for them (the chat and the operators'
+/// functions do, the others never), so a cold start does not pay for reading them; a YAML
+/// rulebook's is read with it.
+pub struct LazyKnowledgeBase {
+    base: OnceLock<KnowledgeBase>,
+    read: Mutex<Option<Box<dyn FnOnce() -> Read + Send>>>,
+    /// The index read with the articles, until [`LazyKnowledgeBase::index`] takes it.
+    index: Mutex<Option<search::KnowledgeIndex>>,
+}
+
+/// What a deferred read gives: the articles, and their index when it was stored with them.
+pub type Read = (KnowledgeBase, Option<search::KnowledgeIndex>);
+
+impl LazyKnowledgeBase {
+    /// One already read.
+    pub fn ready(base: KnowledgeBase) -> Self {
+        LazyKnowledgeBase { base: OnceLock::from(base), read: Mutex::new(None), index: Mutex::new(None) }
+    }
+
+    /// One `read` gives at its first use.
+    pub fn deferred(read: impl FnOnce() -> Read + Send + 'static) -> Self {
+        LazyKnowledgeBase { base: OnceLock::new(), read: Mutex::new(Some(Box::new(read))), index: Mutex::new(None) }
+    }
+
+    /// Whether the articles have been read yet.
+    pub fn is_read(&self) -> bool {
+        self.base.get().is_some()
+    }
+
+    /// The search index over these articles: the one stored with them the first time it is
+    /// asked for, when there is one; else built now.
+    pub fn index(&self) -> search::KnowledgeIndex {
+        let base: &KnowledgeBase = self;
+        let stored = self.index.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        stored.unwrap_or_else(|| search::KnowledgeIndex::build(base))
+    }
+}
+
+impl std::ops::Deref for LazyKnowledgeBase {
+    type Target = KnowledgeBase;
+
+    fn deref(&self) -> &KnowledgeBase {
+        self.base.get_or_init(|| {
+            let read = self.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+            let (base, index) = read.map(|read| read()).unwrap_or_default();
+            *self.index.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = index;
+            base
+        })
+    }
 }
 
 #[derive(Debug, Clone)]

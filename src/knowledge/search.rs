@@ -15,6 +15,7 @@
 use super::fuzzy::Vocabulary;
 use super::text::{Analyzer, MAX_QUERY_BYTES, truncate, words};
 use super::{Article, KnowledgeBase};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 pub use super::text::detect_language;
@@ -29,15 +30,15 @@ const TITLE: usize = 0;
 const KEYWORDS: usize = 1;
 const EXAMPLES: usize = 2;
 const BODY: usize = 3;
-const FIELDS: usize = 4;
+const FIELD_COUNT: usize = 4;
 /// Field names, for explanations.
-pub const FIELD_NAMES: [&str; FIELDS] = ["title", "keywords", "examples", "body"];
+pub const FIELD_NAMES: [&str; FIELD_COUNT] = ["title", "keywords", "examples", "body"];
 /// Field weights: titles, keywords and example questions are written to be matched, the body
 /// explains.
-const FIELD_WEIGHT: [f32; FIELDS] = [2.5, 3.0, 2.0, 0.3];
+const FIELD_WEIGHT: [f32; FIELD_COUNT] = [2.5, 3.0, 2.0, 0.3];
 /// BM25 length normalization per field: long bodies should not win just by mentioning
 /// everything; a long list of examples is many short questions, not one long text.
-const FIELD_B: [f32; FIELDS] = [0.75, 0.5, 0.3, 0.75];
+const FIELD_B: [f32; FIELD_COUNT] = [0.75, 0.5, 0.3, 0.75];
 
 /// Weight of a matched word pair against a single word; pairs come on top of their words.
 const PAIR_WEIGHT: f32 = 0.6;
@@ -144,7 +145,7 @@ pub struct ExplainedHit {
     /// Whether its title, keywords or example questions matched: only those may be answered.
     pub eligible: bool,
     /// Each matching term's score, by field ([`FIELD_NAMES`]).
-    pub matched: Vec<(String, [f32; FIELDS])>,
+    pub matched: Vec<(String, [f32; FIELD_COUNT])>,
 }
 
 /// How the bot read a question: the ranking with the reasons, and the decision. `sportello kb
@@ -159,11 +160,13 @@ pub struct Explanation {
     pub answer: BotAnswer,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Posting {
     doc: u32,
-    tf: [f32; FIELDS],
+    tf: [f32; FIELD_COUNT],
 }
 
+#[derive(Serialize, Deserialize)]
 struct Doc {
     id: String,
     title: String,
@@ -172,6 +175,7 @@ struct Doc {
 
 /// A title, keyword phrase or example question of an article, matched as a whole: a question
 /// worded like one of them is most likely about that article.
+#[derive(Serialize, Deserialize)]
 struct Phrase {
     doc: u32,
     text: String,
@@ -182,8 +186,12 @@ struct Phrase {
 /// A phrase while the index is built: its article, its text, its terms with their weights.
 type PhraseTerms = (u32, String, Vec<(String, f32)>);
 
+/// Stored in the compiled rulebook (`rules::compiled`) but for its analyzer, which is made again
+/// from the language.
+#[derive(Serialize, Deserialize)]
 struct LangIndex {
     lang: String,
+    #[serde(skip, default = "Analyzer::placeholder")]
     analyzer: Analyzer,
     docs: Vec<Doc>,
     postings: HashMap<String, Vec<Posting>>,
@@ -191,14 +199,22 @@ struct LangIndex {
     /// Term → (phrase, the term's weight in it).
     phrase_postings: HashMap<String, Vec<(u32, f32)>>,
     /// Per document and field, the BM25 length factor `1 - b + b * len / avg`.
-    norm: Vec<[f32; FIELDS]>,
+    norm: Vec<[f32; FIELD_COUNT]>,
     vocabulary: Vocabulary,
 }
 
+/// The search index over a knowledge base's articles. `sportello rules compile` stores it in the
+/// compiled rulebook, so a function reads it instead of building it (tens of milliseconds).
+#[derive(Serialize, Deserialize)]
 pub struct KnowledgeIndex {
     langs: Vec<LangIndex>,
+    #[serde(skip)]
     thresholds: Thresholds,
 }
+
+/// Raise it whenever `LangIndex::build` changes what it computes: a compiled index built by
+/// other code is not used (see [`KnowledgeIndex::fingerprint`]).
+const INDEX_BUILD_VERSION: u32 = 1;
 
 /// An index built the first time it is used: of the functions that share the engine, only those
 /// that answer from the knowledge base (chat, operator) pay for building it, on their first use.
@@ -254,7 +270,7 @@ struct Ranked {
     /// See [`Thresholds::coverage`].
     coverage: f32,
     eligible: bool,
-    matched: Vec<(String, [f32; FIELDS])>,
+    matched: Vec<(String, [f32; FIELD_COUNT])>,
 }
 
 impl KnowledgeIndex {
@@ -270,6 +286,28 @@ impl KnowledgeIndex {
             langs: by_lang.into_iter().map(|(lang, articles)| LangIndex::build(lang, &articles)).collect(),
             thresholds: Thresholds::default(),
         }
+    }
+
+    /// What the index depends on besides the articles: how it is built and the text analysis
+    /// (stop words, rewrites, the stemmer's output), hashed. A compiled index is used only while
+    /// the running code gives the same fingerprint.
+    pub fn fingerprint() -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let build = (INDEX_BUILD_VERSION, FIELD_B, PAIR_WEIGHT, IDF_POWER, EXCERPT_CHARS);
+        let mut hash = Sha256::new();
+        hash.update(format!("{build:?}").as_bytes());
+        hash.update(super::text::fingerprint_text().as_bytes());
+        hash.update(super::fuzzy::fingerprint_text().as_bytes());
+        hash.finalize().into()
+    }
+
+    /// The index read back from the compiled rulebook, with its analyzers made again.
+    pub(crate) fn restored(mut self) -> KnowledgeIndex {
+        for lang in &mut self.langs {
+            lang.analyzer = Analyzer::for_lang(&lang.lang);
+        }
+        self.thresholds = Thresholds::default();
+        self
     }
 
     /// Decides with other thresholds from now on: `sportello kb eval --sweep` compares them.
@@ -411,8 +449,8 @@ impl LangIndex {
                     phrase_terms.push((n as u32, text.clone(), weighted));
                 }
             }
-            let mut tf: HashMap<String, [f32; FIELDS]> = HashMap::new();
-            let mut len = [0f32; FIELDS];
+            let mut tf: HashMap<String, [f32; FIELD_COUNT]> = HashMap::new();
+            let mut len = [0f32; FIELD_COUNT];
             let mut add = |field: usize, text: &str, pairs: bool| {
                 let tokens = analyzer.tokens_with(text, &mut stems);
                 len[field] += tokens.len() as f32;
@@ -446,9 +484,9 @@ impl LangIndex {
             docs.push(Doc { id: a.meta.id.clone(), title: a.meta.title.clone(), excerpt: excerpt(&a.body) });
         }
         let count = docs.len().max(1) as f32;
-        let mut avg_len = [0f32; FIELDS];
+        let mut avg_len = [0f32; FIELD_COUNT];
         for l in &lens {
-            for f in 0..FIELDS {
+            for f in 0..FIELD_COUNT {
                 avg_len[f] += l[f] / count;
             }
         }
@@ -572,7 +610,7 @@ impl LangIndex {
         let best_idf = self.idf(0);
         let mut scores = vec![0f32; self.docs.len()];
         let mut eligible = vec![false; self.docs.len()];
-        let mut matched: Vec<Vec<(String, [f32; FIELDS])>> =
+        let mut matched: Vec<Vec<(String, [f32; FIELD_COUNT])>> =
             if detailed { (0..self.docs.len()).map(|_| Vec::new()).collect() } else { Vec::new() };
         let mut max_possible = 0f32;
         let mut covered = vec![0f32; self.docs.len()];
@@ -595,7 +633,7 @@ impl LangIndex {
             }
             for p in list {
                 let d = p.doc as usize;
-                let by_field: [f32; FIELDS] = std::array::from_fn(|f| FIELD_WEIGHT[f] * p.tf[f] / self.norm[d][f]);
+                let by_field: [f32; FIELD_COUNT] = std::array::from_fn(|f| FIELD_WEIGHT[f] * p.tf[f] / self.norm[d][f]);
                 let tf: f32 = by_field.iter().sum();
                 let score = weight * idf * tf * (K1 + 1.0) / (K1 + tf);
                 scores[d] += score;

@@ -50,7 +50,27 @@ const REWRITE_EN: &[Rewrite] = &[(&["account"], &["profile"])];
 /// Snowball stems "ricevuta" (receipt) like "ricevuto" (received), which is in half the messages.
 const STEMS_IT: &[(&str, &str)] = &[("ricevuta", "ricevut"), ("ricevute", "ricevut")];
 
+/// What an index's terms depend on, for [`super::search::KnowledgeIndex::fingerprint`]: the
+/// tables above and the stems the stemmers give (they change with the stemming library).
+pub(super) fn fingerprint_text() -> String {
+    let probe = ["pagamento", "pagamenti", "ricevuta", "rimborsare", "payments", "refunded", "receipts"];
+    let stems: Vec<String> = ["it", "en"]
+        .into_iter()
+        .flat_map(|lang| {
+            let analyzer = Analyzer::for_lang(lang);
+            probe.map(|w| analyzer.tokens(w).into_iter().map(|t| t.term).collect::<Vec<_>>().join(" "))
+        })
+        .collect();
+    format!("{STOP_IT:?}{STOP_EN:?}{REWRITE_IT:?}{REWRITE_EN:?}{STEMS_IT:?}{stems:?}")
+}
+
 impl Analyzer {
+    /// Stands in for an index's analyzer while it is read back, until
+    /// [`super::search::KnowledgeIndex::restored`] makes the right one.
+    pub(super) fn placeholder() -> Analyzer {
+        Analyzer::for_lang("it")
+    }
+
     pub(super) fn for_lang(lang: &str) -> Analyzer {
         match lang {
             "en" => Analyzer {

@@ -1,6 +1,7 @@
 //! The append-only audit trail.
 
 use super::StoreResult;
+use super::idempotency::Completion;
 use crate::domain::{Event, TicketId};
 use async_trait::async_trait;
 
@@ -11,6 +12,11 @@ pub trait EventLog: Send + Sync {
     /// Appends events that come with no change to the ticket record (a deadline warning, a note
     /// written elsewhere). All are written or none. The ticket must exist (`NotFound` otherwise).
     async fn append(&self, events: &[Event]) -> StoreResult<()>;
+
+    /// Appends `events` (of one ticket, which must exist; there may be none), marks the
+    /// idempotency key of `done` completed for its `keep_for`, and removes its outbox items, in
+    /// one write: how an effect claimed by a [`crate::ports::Lease`] is recorded.
+    async fn append_completing(&self, events: &[Event], done: &Completion<'_>) -> StoreResult<()>;
 
     /// The ticket's events, oldest first (by time, then in the order they were appended
     /// together). An unknown ticket has none.

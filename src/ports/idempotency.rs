@@ -30,6 +30,34 @@ pub trait IdempotencyStore: Send + Sync {
     async fn release(&self, key: &str) -> StoreResult<()>;
 }
 
+/// An idempotency key a write takes for its writer, in the write's own transaction (a new
+/// ticket's, a resolution's): the effect the write makes due (the new ticket's acknowledgement,
+/// the answer's delivery) is then the writer's to produce with [`run_claimed`], with no claim of
+/// its own to make. Anyone else (a redelivery, the queued step) finds the key held until `lease`
+/// runs out, then takes it over as with any claim. Only for keys new by construction (they carry
+/// the new ticket's or answer's id): stores write the claim without looking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub key: String,
+    pub lease: Duration,
+}
+
+impl Lease {
+    pub fn new(key: impl Into<String>, lease: Duration) -> Self {
+        Self { key: key.into(), lease }
+    }
+}
+
+/// How a claimed effect is marked done: with the events that record it and the outbox items it
+/// made useless (the step that would have produced it), all in one write where the store can
+/// (see [`crate::ports::EventLog::append_completing`]).
+#[derive(Debug, Clone)]
+pub struct Completion<'a> {
+    pub key: &'a str,
+    pub keep_for: Duration,
+    pub outbox_done: &'a [crate::ports::Outboxed],
+}
+
 /// What [`run_once`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunOnce<T> {
@@ -76,6 +104,40 @@ where
             if let Err(release) = store.release(key).await {
                 // The lease will run out instead.
                 tracing::warn!(error = %release, "could not release a failed step's claim");
+            }
+            Err(RunOnceError::Handler(e))
+        }
+    }
+}
+
+/// Produces the effect of a key the caller's own write claimed (a [`Lease`]), then marks it done
+/// with the events `effect` returns, through `completion` (one write); on failure the claim is
+/// released for a retry. The effect's value comes back with its events.
+pub async fn run_claimed<T, E, F, Fut>(
+    store: &dyn IdempotencyStore,
+    events: &dyn crate::ports::EventLog,
+    completion: Completion<'_>,
+    effect: F,
+) -> Result<T, RunOnceError<E>>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(T, Vec<crate::domain::Event>), E>>,
+{
+    match effect().await {
+        Ok((value, recorded)) => {
+            // The effect happened: failing to record it must not repeat it (see `run_once`), so
+            // the claim is at least marked done on its own.
+            if let Err(e) = events.append_completing(&recorded, &completion).await {
+                tracing::warn!(error = %e, "effect done but not recorded");
+                if let Err(e) = store.complete(completion.key, completion.keep_for).await {
+                    tracing::warn!(error = %e, "could not mark a claimed effect completed");
+                }
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(release) = store.release(completion.key).await {
+                tracing::warn!(error = %release, "could not release a failed effect's claim");
             }
             Err(RunOnceError::Handler(e))
         }

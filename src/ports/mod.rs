@@ -19,7 +19,7 @@ pub mod webhook;
 pub use error::{StoreError, StoreResult};
 pub use escalation::{EscalationDelivery, EscalationMessage, EscalationRoute, MessageKind};
 pub use event_log::{EventLog, EventTail};
-pub use idempotency::{Claim, IdempotencyStore, RunOnce, RunOnceError, run_once};
+pub use idempotency::{Claim, Completion, IdempotencyStore, Lease, RunOnce, RunOnceError, run_claimed, run_once};
 pub use incidents::{Incident, IncidentState, IncidentStore};
 pub use kb_candidates::{Candidate, CandidateStatus, KnowledgeCandidates, NewCandidate};
 pub use mailer::{Mailer, OutgoingMail, SentMail};
@@ -27,4 +27,4 @@ pub use queue_page::{AssigneeFilter, Hidden, PageStart, QueueKey, QueuePage, Que
 pub use reports::{NoReports, ReportStore};
 pub use step_queue::{DeadLetter, Delivery, Published, StepError, StepMessage, StepQueue};
 pub use ticket_store::ClockPositions;
-pub use ticket_store::{Created, Erasure, NewTicket, Outboxed, QueuePosition, RequesterKey, TicketStore};
+pub use ticket_store::{Created, Erasure, FollowUps, NewTicket, Outboxed, QueuePosition, RequesterKey, TicketStore};

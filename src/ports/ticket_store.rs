@@ -1,5 +1,6 @@
 //! Where tickets live: never lost, never duplicated.
 
+use super::idempotency::Lease;
 use super::queue_page::{QueuePage, QueueQuery};
 use super::{StepMessage, StoreError, StoreResult};
 use crate::domain::{Actor, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState};
@@ -33,6 +34,9 @@ pub struct NewTicket {
     /// The steps that follow intake (triage), queued with the ticket: a store whose queue is
     /// elsewhere keeps them in an outbox until they are published (see [`Created::outbox`]).
     pub steps: Vec<StepMessage>,
+    /// Idempotency keys the intake takes for itself (the acknowledgement of a new mail): written
+    /// with the ticket, so the first intake holds them and a replay finds them held.
+    pub claims: Vec<Lease>,
 }
 
 impl NewTicket {
@@ -45,8 +49,16 @@ impl NewTicket {
             actor: actor.clone(),
             events: Vec::new(),
             steps: Vec::new(),
+            claims: Vec::new(),
         }
     }
+}
+
+/// What a ticket's write carries besides its events (see [`TicketStore::update_queueing`]).
+#[derive(Debug, Clone, Default)]
+pub struct FollowUps {
+    pub steps: Vec<StepMessage>,
+    pub claims: Vec<Lease>,
 }
 
 /// The result of [`TicketStore::open`].
@@ -68,7 +80,7 @@ pub struct Created {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outboxed {
     pub ticket: TicketId,
-    /// When the intake stored it (the ticket's creation).
+    /// When it was stored (an intake's: the ticket's creation; a change's: its `updated_at`).
     pub queued_at: Timestamp,
     pub step: StepMessage,
 }
@@ -235,6 +247,20 @@ pub trait TicketStore: Send + Sync {
     /// differs, nothing is written and the answer is `Conflict`: re-read, re-apply, retry.
     async fn update(&self, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket>;
 
+    /// [`Self::update`], with the steps that follow the change and the idempotency keys it takes
+    /// for its writer ([`Lease`]) in the same write: a resolution, its answer's delivery step and
+    /// the claim on that delivery. A store whose queue is elsewhere keeps the steps in its outbox
+    /// and returns them: the caller removes them ([`Self::outbox_done`]) once what they would do
+    /// is done, or publishes them; the sweep publishes what a crash left. A store that queues
+    /// them in its own transaction returns none.
+    async fn update_queueing(
+        &self,
+        ticket: &Ticket,
+        events: &[Event],
+        steps: &[StepMessage],
+        claims: &[Lease],
+    ) -> StoreResult<(Ticket, Vec<Outboxed>)>;
+
     /// A team's tickets in one state, oldest first, at most `limit`.
     async fn work_queue(&self, team: &str, state: TicketState, limit: usize) -> StoreResult<Vec<Ticket>> {
         self.work_queue_after(team, state, None, limit).await
@@ -296,6 +322,20 @@ pub trait TicketStore: Send + Sync {
 }
 
 /// The checks every store makes before opening a ticket.
+/// Checks the steps and claims a write carries (see [`TicketStore::update_queueing`]).
+pub fn validate_follow_ups(steps: &[StepMessage], claims: &[Lease]) -> StoreResult<()> {
+    if steps.len() > MAX_STEPS_PER_INTAKE || claims.len() > MAX_STEPS_PER_INTAKE {
+        return Err(StoreError::Invalid(format!("at most {MAX_STEPS_PER_INTAKE} steps and claims per write")));
+    }
+    for step in steps {
+        step.validate()?;
+    }
+    for claim in claims {
+        super::idempotency::validate_key(&claim.key)?;
+    }
+    Ok(())
+}
+
 pub fn validate_new(new: &NewTicket) -> StoreResult<()> {
     let (idempotency_key, ticket) = (new.idempotency_key.as_str(), &new.ticket);
     if new.events.len() + 1 > MAX_EVENTS_PER_WRITE {
@@ -307,12 +347,7 @@ pub fn validate_new(new: &NewTicket) -> StoreResult<()> {
             e.ticket_id, ticket.id
         )));
     }
-    if new.steps.len() > MAX_STEPS_PER_INTAKE {
-        return Err(StoreError::Invalid(format!("at most {MAX_STEPS_PER_INTAKE} steps per intake")));
-    }
-    for step in &new.steps {
-        step.validate()?;
-    }
+    validate_follow_ups(&new.steps, &new.claims)?;
     if new.fingerprint.as_ref().is_some_and(|f| f.is_empty() || f.len() > 128) {
         return Err(StoreError::Invalid("a request fingerprint has 1 to 128 characters".into()));
     }

@@ -9,7 +9,7 @@ use super::resolved::{self, Model, Path};
 use super::schedule;
 use super::walk::Facts;
 use crate::domain::{Outcome, TicketType};
-use crate::knowledge::KnowledgeBase;
+use crate::knowledge::LazyKnowledgeBase;
 use jiff::{Timestamp, ZonedDateTime};
 use std::path::Path as FilePath;
 
@@ -19,7 +19,8 @@ pub struct Rules {
     pub model: Model,
     /// By schedule, in the order of `model.schedules`.
     calendars: Vec<calendar::Schedule>,
-    pub knowledge: KnowledgeBase,
+    /// Read with the YAML; from a compiled rulebook, at its first use.
+    pub knowledge: LazyKnowledgeBase,
     /// Warnings of the check, kept for `rules check` and the logs at start-up.
     pub warnings: Vec<Diagnostic>,
     pub file: String,
@@ -132,14 +133,20 @@ impl Rules {
             .map(|(id, s)| schedule::compile(s).map_err(|e| vec![Diagnostic::error(format!("/schedules/{id}"), e)]))
             .collect::<Result<Vec<_>, _>>()
             .map_err(locate)?;
-        Ok(Rules { model, calendars, knowledge, warnings, file: source.file.clone() })
+        Ok(Rules {
+            model,
+            calendars,
+            knowledge: LazyKnowledgeBase::ready(knowledge),
+            warnings,
+            file: source.file.clone(),
+        })
     }
 
     /// A rulebook from its compiled form (`rules::compiled`): checked when it was compiled, so
     /// only the calendars are worked out again (time zones are not stored).
     pub(super) fn from_checked_parts(
         model: Model,
-        knowledge: KnowledgeBase,
+        knowledge: LazyKnowledgeBase,
         warnings: Vec<Diagnostic>,
         file: String,
     ) -> Result<Rules, String> {

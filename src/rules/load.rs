@@ -118,8 +118,12 @@ pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
     let tree: Value =
         serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])?;
     let mut errors = Vec::new();
-    for err in validator().iter_errors(&tree) {
-        structural(&err, &mut errors);
+    // A valid tree (the admin's usual case) is checked without building any error; the errors
+    // are worked out only when there are some.
+    if !validator().is_valid(&tree) {
+        for err in validator().iter_errors(&tree) {
+            structural(&err, &mut errors);
+        }
     }
     if !errors.is_empty() {
         drop_missing_keys_explained_by_typos(&mut errors);

@@ -218,7 +218,9 @@ pub struct SurveySettings {
     pub question: Text,
     /// E-mail: the public address of the survey page; the answer mail links to
     /// `<page>/<signed token>`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Always written: the resolved model keeps this type, and the compiled rulebook's binary
+    // form reads fields by position, so none may be left out.
+    #[serde(default)]
     pub page: Option<String>,
 }
 

@@ -1,8 +1,10 @@
 //! The step queue's batches: triage, answer delivery, clients' webhooks, the incident fan-out; failed messages reported one by one.
 //!
-//! The init and the handler are the library's (`sportello::lambda`), which lists what it reads.
+//! The init and the handler are the library's (`sportello::lambda::triage`, and `sportello::lambda`
+//! for what it reads); naming the builder, not a `Function`, keeps the other functions' handlers
+//! out of this binary.
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::Function::Triage).await
+    sportello::lambda::run(sportello::lambda::triage).await
 }

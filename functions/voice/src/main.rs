@@ -1,8 +1,10 @@
 //! The start of a call (section 3.1): Amazon Connect contact flows, or `POST /voice/calls` and `/voice/connect` through API Gateway.
 //!
-//! The init and the handler are the library's (`sportello::lambda`), which lists what it reads.
+//! The init and the handler are the library's (`sportello::lambda::voice`, and `sportello::lambda`
+//! for what it reads); naming the builder, not a `Function`, keeps the other functions' handlers
+//! out of this binary.
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::Function::Voice).await
+    sportello::lambda::run(sportello::lambda::voice).await
 }

@@ -63,8 +63,22 @@ pub enum Resource {
 /// Estimated DynamoDB capacity units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Units {
+    /// The table's own items.
     pub write: u64,
     pub read: u64,
+    /// The global secondary indexes' copies of the items written (see [`index_units`]).
+    pub index_write: u64,
+}
+
+impl std::ops::Sub for Units {
+    type Output = Units;
+    fn sub(self, earlier: Units) -> Units {
+        Units {
+            write: self.write - earlier.write,
+            read: self.read - earlier.read,
+            index_write: self.index_write - earlier.index_write,
+        }
+    }
 }
 
 fn value_bytes(v: &AttributeValue) -> u64 {
@@ -85,6 +99,16 @@ fn item_bytes(item: &HashMap<String, AttributeValue>) -> u64 {
 
 fn write_units(item: &HashMap<String, AttributeValue>) -> u64 {
     item_bytes(item).div_ceil(1024).max(1)
+}
+
+/// Write units the table's global secondary indexes take for an item written: every index
+/// projects all attributes, so each index whose partition key the item carries gets a write of
+/// the item's size (indexes are kept outside the transaction: one unit per KB). A lower bound:
+/// when an index key changes, or an item leaves an index, DynamoDB also deletes the old entry
+/// (a unit more), which the request alone does not show.
+fn index_units(item: &HashMap<String, AttributeValue>) -> u64 {
+    let indexes = super::table::INDEXES.iter().filter(|(_, pk, _)| item.contains_key(*pk)).count() as u64;
+    indexes * write_units(item)
 }
 
 impl CallCounter {
@@ -109,6 +133,11 @@ impl CallCounter {
     /// What the calls so far needed granted, and starts again from nothing.
     pub fn take_accesses(&self) -> BTreeSet<Access> {
         std::mem::take(&mut *self.accesses.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The estimated DynamoDB capacity units so far.
+    pub fn units(&self) -> Units {
+        *self.units.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The estimated DynamoDB capacity units so far, and starts again from zero.
@@ -164,6 +193,13 @@ impl Intercept for CallCounter {
         let (service, operation) = cfg.load::<Metadata>().map_or(("unknown", "unknown"), |m| (m.service(), m.name()));
         let found = accesses_of(service, operation, input);
         self.accesses.lock().unwrap_or_else(|p| p.into_inner()).extend(found);
+        let index_write = if let Some(put) = input.downcast_ref::<PutItemInput>() {
+            put.item.as_ref().map_or(0, index_units)
+        } else if let Some(tx) = input.downcast_ref::<TransactWriteItemsInput>() {
+            tx.transact_items().iter().filter_map(|i| i.put()).map(|p| index_units(p.item())).sum()
+        } else {
+            0
+        };
         let write = if let Some(put) = input.downcast_ref::<PutItemInput>() {
             put.item.as_ref().map_or(1, write_units)
         } else if input.downcast_ref::<DeleteItemInput>().is_some() || input.downcast_ref::<UpdateItemInput>().is_some()
@@ -175,6 +211,7 @@ impl Intercept for CallCounter {
             0
         };
         self.add_units(write, 0);
+        self.units.lock().unwrap_or_else(|p| p.into_inner()).index_write += index_write;
         Ok(())
     }
 

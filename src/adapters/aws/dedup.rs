@@ -54,6 +54,17 @@ fn item(pk: &str, status: &str, until_ms: i64, value: Option<&str>) -> HashMap<S
     item
 }
 
+/// The record of an idempotency key `pk` held for `lease`, as a write that claims it for its
+/// writer puts it in its own transaction (see [`crate::ports::Lease`]).
+pub(crate) fn held(pk: &str, lease: Duration) -> HashMap<String, AttributeValue> {
+    item(pk, IN_PROGRESS, ms_after(lease), None)
+}
+
+/// The record of an idempotency key `pk` done, kept for `keep_for`.
+pub(crate) fn completed(pk: &str, keep_for: Duration) -> HashMap<String, AttributeValue> {
+    item(pk, COMPLETED, ms_after(keep_for), None)
+}
+
 impl Records {
     pub async fn begin(&self, pk: &str, lease: Duration) -> StoreResult<Begin> {
         // A record can expire between the failed put and the read: try again then.

@@ -33,6 +33,17 @@ pub const OPEN_SK: &str = "open_sk";
 /// DynamoDB's TTL attribute (epoch seconds) on idempotency and deduplication records.
 pub const EXPIRES_AT: &str = "expires_at";
 
+/// The table's global secondary indexes: name, partition key, sort key. Each projects every
+/// attribute, so an item carrying an index's partition key is written to that index in full.
+pub const INDEXES: [(&str, &str, &str); 6] = [
+    (BY_QUEUE, QUEUE_PK, QUEUE_SK),
+    (BY_EMAIL, RQ_EMAIL, RQ_SK),
+    (BY_PHONE, RQ_PHONE, RQ_SK),
+    (BY_FISCAL_CODE, RQ_FISCAL_CODE, RQ_SK),
+    (BY_CLOSED, CLOSED_PK, CLOSED_SK),
+    (BY_OPEN, OPEN_PK, OPEN_SK),
+];
+
 fn s(name: &str) -> StoreResult<AttributeDefinition> {
     AttributeDefinition::builder()
         .attribute_name(name)
@@ -81,14 +92,7 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
     {
         req = req.attribute_definitions(s(attr)?);
     }
-    for (name, pk, sk) in [
-        (BY_QUEUE, QUEUE_PK, QUEUE_SK),
-        (BY_EMAIL, RQ_EMAIL, RQ_SK),
-        (BY_PHONE, RQ_PHONE, RQ_SK),
-        (BY_FISCAL_CODE, RQ_FISCAL_CODE, RQ_SK),
-        (BY_CLOSED, CLOSED_PK, CLOSED_SK),
-        (BY_OPEN, OPEN_PK, OPEN_SK),
-    ] {
+    for (name, pk, sk) in INDEXES {
         req = req.global_secondary_indexes(index(name, pk, sk)?);
     }
     req.send().await.map_err(|e| super::unavailable("CreateTable", e))?;

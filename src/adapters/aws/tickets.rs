@@ -1,6 +1,6 @@
 //! Tickets, events and idempotency records in one DynamoDB table (see `docs/dynamodb.md`).
 
-use super::dedup::{Begin, Records};
+use super::dedup::{self, Begin, Records};
 use super::table::*;
 use super::unavailable;
 use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState};
@@ -9,17 +9,17 @@ use crate::ports::idempotency::validate_key;
 use crate::ports::queue_page::MAX_QUEUE_PAGE;
 use crate::ports::ticket_store::{
     MAX_EVENTS_PER_WRITE, carries_only_ids, clock_position, created_event, erase_ticket, retention_cutoff, scrub_event,
-    validate_new, validate_update,
+    validate_follow_ups, validate_new, validate_update,
 };
 use crate::ports::{
-    AssigneeFilter, Claim, ClockPositions, Created, Erasure, EventLog, EventTail, IdempotencyStore, NewTicket,
-    Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage, StoreError,
-    StoreResult, TicketStore,
+    AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, IdempotencyStore, Lease,
+    NewTicket, Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage,
+    StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -65,6 +65,10 @@ fn ref_pk(reference: &str) -> String {
 }
 fn idem_pk(key: &str) -> String {
     format!("I#{key}")
+}
+/// The partition of a step's idempotency record (see [`IdempotencyStore`] below).
+fn claim_pk(key: &str) -> String {
+    format!("S#{key}")
 }
 /// Zero-padded microseconds, so string order is time order.
 fn sortable(t: Timestamp) -> String {
@@ -273,6 +277,71 @@ impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         let table = table.into();
         Self { records: Records { client: client.clone(), table: table.clone() }, client, table }
+    }
+
+    /// A transaction item that holds only while ticket `id` exists: events never outlive it.
+    fn ticket_exists(&self, id: &TicketId) -> StoreResult<TransactWriteItem> {
+        let check = build(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(PK, s(ticket_pk(&id.0)))
+                .key(SK, s(TICKET_SK))
+                .condition_expression("attribute_exists(pk)")
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// The version-checked write of [`TicketStore::update`], with `extra` items (outbox steps,
+    /// claims) in the same transaction.
+    async fn update_with(
+        &self,
+        ticket: &Ticket,
+        events: &[Event],
+        extra: Vec<TransactWriteItem>,
+    ) -> StoreResult<Ticket> {
+        validate_update(ticket, events)?;
+        let mut next = ticket.clone();
+        next.version = ticket.version + 1;
+        let ticket_put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(ticket_item(&next)?))
+                .condition_expression("#version = :expected AND #reference = :reference")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_names("#reference", "reference")
+                .expression_attribute_values(":expected", AttributeValue::N(ticket.version.to_string()))
+                .expression_attribute_values(":reference", s(&ticket.reference.0))
+                .build(),
+        )?;
+        let mut items = vec![TransactWriteItem::builder().put(ticket_put).build()];
+        for e in event_items(events)? {
+            items.push(put(&self.table, e, None)?);
+        }
+        items.extend(extra);
+        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        if let Err(e) = written {
+            let Some(current) = self.get_item(ticket_pk(&ticket.id.0), TICKET_SK).await? else {
+                return Err(StoreError::NotFound(format!("ticket {}", ticket.id)));
+            };
+            let found = number(&current, "version").and_then(|v| u64::try_from(v).ok());
+            return Err(match found {
+                Some(found) if found != ticket.version => {
+                    tracing::debug!(ticket_id = %ticket.id, expected = ticket.version, found, "ticket update refused");
+                    StoreError::Conflict { expected: ticket.version, found }
+                }
+                _ if text(&current, "reference") != Some(ticket.reference.as_str()) => {
+                    StoreError::Invalid(format!("ticket {}: the reference cannot change", ticket.id))
+                }
+                None => StoreError::Corrupt(format!("ticket {}: no version", ticket.id)),
+                _ => unavailable("TransactWriteItems", e),
+            });
+        }
+        tracing::info!(
+            ticket_id = %next.id, reference = %next.reference, version = next.version,
+            state = %next.state, events = events.len(), "ticket updated"
+        );
+        Ok(next)
     }
 
     async fn get_item(&self, pk: String, sk: &str) -> StoreResult<Option<Item>> {
@@ -658,6 +727,9 @@ impl TicketStore for DynamoStore {
         for item in field_items(ticket) {
             items.push(put(&self.table, item, None)?);
         }
+        for claim in &new.claims {
+            items.push(put(&self.table, dedup::held(&claim_pk(&claim.key), claim.lease), None)?);
+        }
         let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         if let Err(e) = written {
             // A concurrent intake with the same key may have won: that is a replay, not an error.
@@ -720,47 +792,29 @@ impl TicketStore for DynamoStore {
     }
 
     async fn update(&self, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket> {
-        validate_update(ticket, events)?;
-        let mut next = ticket.clone();
-        next.version = ticket.version + 1;
-        let ticket_put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(ticket_item(&next)?))
-                .condition_expression("#version = :expected AND #reference = :reference")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_names("#reference", "reference")
-                .expression_attribute_values(":expected", AttributeValue::N(ticket.version.to_string()))
-                .expression_attribute_values(":reference", s(&ticket.reference.0))
-                .build(),
-        )?;
-        let mut items = vec![TransactWriteItem::builder().put(ticket_put).build()];
-        for e in event_items(events)? {
-            items.push(put(&self.table, e, None)?);
+        self.update_with(ticket, events, Vec::new()).await
+    }
+
+    async fn update_queueing(
+        &self,
+        ticket: &Ticket,
+        events: &[Event],
+        steps: &[StepMessage],
+        claims: &[Lease],
+    ) -> StoreResult<(Ticket, Vec<Outboxed>)> {
+        validate_follow_ups(steps, claims)?;
+        let outbox: Vec<Outboxed> = steps
+            .iter()
+            .map(|step| Outboxed { ticket: ticket.id.clone(), queued_at: ticket.updated_at, step: step.clone() })
+            .collect();
+        let mut extra = Vec::new();
+        for o in &outbox {
+            extra.push(put(&self.table, outbox_item(o)?, None)?);
         }
-        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
-        if let Err(e) = written {
-            let Some(current) = self.get_item(ticket_pk(&ticket.id.0), TICKET_SK).await? else {
-                return Err(StoreError::NotFound(format!("ticket {}", ticket.id)));
-            };
-            let found = number(&current, "version").and_then(|v| u64::try_from(v).ok());
-            return Err(match found {
-                Some(found) if found != ticket.version => {
-                    tracing::debug!(ticket_id = %ticket.id, expected = ticket.version, found, "ticket update refused");
-                    StoreError::Conflict { expected: ticket.version, found }
-                }
-                _ if text(&current, "reference") != Some(ticket.reference.as_str()) => {
-                    StoreError::Invalid(format!("ticket {}: the reference cannot change", ticket.id))
-                }
-                None => StoreError::Corrupt(format!("ticket {}: no version", ticket.id)),
-                _ => unavailable("TransactWriteItems", e),
-            });
+        for claim in claims {
+            extra.push(put(&self.table, dedup::held(&claim_pk(&claim.key), claim.lease), None)?);
         }
-        tracing::info!(
-            ticket_id = %next.id, reference = %next.reference, version = next.version,
-            state = %next.state, events = events.len(), "ticket updated"
-        );
-        Ok(next)
+        Ok((self.update_with(ticket, events, extra).await?, outbox))
     }
 
     async fn work_queue_after(
@@ -986,15 +1040,7 @@ impl EventLog for DynamoStore {
         if events.len() > MAX_EVENTS_PER_WRITE {
             return Err(StoreError::Invalid("too many events in one append".into()));
         }
-        let check = build(
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .key(PK, s(ticket_pk(&ticket_id.0)))
-                .key(SK, s(TICKET_SK))
-                .condition_expression("attribute_exists(pk)")
-                .build(),
-        )?;
-        let mut items = vec![TransactWriteItem::builder().condition_check(check).build()];
+        let mut items = vec![self.ticket_exists(ticket_id)?];
         for e in event_items(events)? {
             items.push(put(&self.table, e, None)?);
         }
@@ -1003,6 +1049,35 @@ impl EventLog for DynamoStore {
             Ok(_) => Ok(()),
             Err(e) if matches!(failed_conditions(&e).as_deref(), Some([true, ..])) => {
                 Err(StoreError::NotFound(format!("ticket {ticket_id}")))
+            }
+            Err(e) => Err(unavailable("TransactWriteItems", e)),
+        }
+    }
+
+    async fn append_completing(&self, events: &[Event], done: &Completion<'_>) -> StoreResult<()> {
+        let ticket_id = single_ticket(events)?;
+        if events.len() > MAX_EVENTS_PER_WRITE || done.outbox_done.len() > MAX_EVENTS_PER_WRITE {
+            return Err(StoreError::Invalid("too many events or outbox items in one write".into()));
+        }
+        validate_key(done.key)?;
+        let mut items = Vec::new();
+        if let Some(id) = ticket_id {
+            items.push(self.ticket_exists(id)?);
+        }
+        for e in event_items(events)? {
+            items.push(put(&self.table, e, None)?);
+        }
+        items.push(put(&self.table, dedup::completed(&claim_pk(done.key), done.keep_for), None)?);
+        for o in done.outbox_done {
+            let sk = format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id);
+            let delete = build(Delete::builder().table_name(&self.table).key(PK, s(OUTBOX_PK)).key(SK, s(sk)).build())?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        match written {
+            Ok(_) => Ok(()),
+            Err(e) if ticket_id.is_some() && matches!(failed_conditions(&e).as_deref(), Some([true, ..])) => {
+                Err(StoreError::NotFound(format!("ticket {}", ticket_id.map(|t| t.0.as_str()).unwrap_or_default())))
             }
             Err(e) => Err(unavailable("TransactWriteItems", e)),
         }
@@ -1063,7 +1138,7 @@ impl EventLog for DynamoStore {
 impl IdempotencyStore for DynamoStore {
     async fn claim(&self, key: &str, lease: Duration) -> StoreResult<Claim> {
         validate_key(key)?;
-        Ok(match self.records.begin(&format!("S#{key}"), lease).await? {
+        Ok(match self.records.begin(&claim_pk(key), lease).await? {
             Begin::Go => Claim::Acquired,
             Begin::Done(_) => Claim::Completed,
             Begin::Busy => Claim::InProgress,
@@ -1072,11 +1147,11 @@ impl IdempotencyStore for DynamoStore {
 
     async fn complete(&self, key: &str, keep_for: Duration) -> StoreResult<()> {
         validate_key(key)?;
-        self.records.finish(&format!("S#{key}"), keep_for, None).await
+        self.records.finish(&claim_pk(key), keep_for, None).await
     }
 
     async fn release(&self, key: &str) -> StoreResult<()> {
         validate_key(key)?;
-        self.records.abandon(&format!("S#{key}")).await
+        self.records.abandon(&claim_pk(key)).await
     }
 }

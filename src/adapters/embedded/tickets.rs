@@ -6,12 +6,13 @@ use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::{ms_after, now_ms, validate_key};
 use crate::ports::queue_page::MAX_QUEUE_PAGE;
 use crate::ports::ticket_store::{
-    self, created_event, erase_ticket, retention_cutoff, scrub_event, validate_new, validate_update,
+    self, created_event, erase_ticket, retention_cutoff, scrub_event, validate_follow_ups, validate_new,
+    validate_update,
 };
 use crate::ports::{
-    AssigneeFilter, Claim, ClockPositions, Created, Erasure, EventLog, EventTail, IdempotencyStore, NewTicket,
-    Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StoreError, StoreResult,
-    TicketStore,
+    AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, IdempotencyStore, Lease,
+    NewTicket, Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage,
+    StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -300,11 +301,45 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
     for step in &new.steps {
         queued |= !super::queue::enqueue(&tx, queue, step, window)?.duplicate;
     }
+    hold_claims(&tx, &new.claims)?;
     tx.commit().map_err(unavailable)?;
     Ok((Created { ticket: ticket.clone(), replayed: false, fingerprint: None, outbox: Vec::new() }, queued))
 }
 
-fn update_tx(conn: &mut Connection, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket> {
+/// `NotFound` unless ticket `id` is stored: events never outlive their ticket.
+fn ticket_exists(tx: &Connection, id: &TicketId) -> StoreResult<()> {
+    let found =
+        tx.query_row("SELECT 1 FROM tickets WHERE id = ?1", [&id.0], |_| Ok(())).optional().map_err(unavailable)?;
+    found.ok_or_else(|| StoreError::NotFound(format!("ticket {id}")))
+}
+
+/// Writes the claims a ticket's write takes for its writer (see [`Lease`]).
+fn hold_claims(tx: &Connection, claims: &[Lease]) -> StoreResult<()> {
+    for claim in claims {
+        tx.execute(
+            "INSERT INTO step_claims (key, status, until_ms) VALUES (?1, 'INPROGRESS', ?2)
+             ON CONFLICT (key) DO UPDATE SET status = 'INPROGRESS', until_ms = ?2",
+            params![claim.key, ms_after(claim.lease)],
+        )
+        .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+/// What a ticket's write queues and claims with it (see [`TicketStore::update_queueing`]).
+struct FollowUps<'a> {
+    queue: &'a str,
+    window: Duration,
+    steps: &'a [StepMessage],
+    claims: &'a [Lease],
+}
+
+fn update_tx(
+    conn: &mut Connection,
+    ticket: &Ticket,
+    events: &[Event],
+    follow: Option<FollowUps>,
+) -> StoreResult<Ticket> {
     let tx = immediate(conn)?;
     let stored: Option<(i64, String)> = tx
         .query_row("SELECT version, reference FROM tickets WHERE id = ?1", [&ticket.id.0], |r| {
@@ -326,6 +361,12 @@ fn update_tx(conn: &mut Connection, ticket: &Ticket, events: &[Event]) -> StoreR
     next.version = found + 1;
     write_row(&tx, &next)?;
     insert_events(&tx, events)?;
+    if let Some(f) = follow {
+        for step in f.steps {
+            super::queue::enqueue(&tx, f.queue, step, f.window)?;
+        }
+        hold_claims(&tx, f.claims)?;
+    }
     tx.commit().map_err(unavailable)?;
     Ok(next)
 }
@@ -558,7 +599,7 @@ impl TicketStore for SqliteStore {
     async fn update(&self, ticket: &Ticket, events: &[Event]) -> StoreResult<Ticket> {
         validate_update(ticket, events)?;
         let (t, ev) = (ticket.clone(), events.to_vec());
-        let result = self.db.call(move |c| update_tx(c, &t, &ev)).await;
+        let result = self.db.call(move |c| update_tx(c, &t, &ev, None)).await;
         match &result {
             Ok(next) => tracing::info!(
                 ticket_id = %next.id, reference = %next.reference, version = next.version,
@@ -567,6 +608,31 @@ impl TicketStore for SqliteStore {
             Err(e) => tracing::debug!(ticket_id = %ticket.id, error = %e, "ticket update refused"),
         }
         result
+    }
+
+    async fn update_queueing(
+        &self,
+        ticket: &Ticket,
+        events: &[Event],
+        steps: &[StepMessage],
+        claims: &[Lease],
+    ) -> StoreResult<(Ticket, Vec<Outboxed>)> {
+        validate_update(ticket, events)?;
+        validate_follow_ups(steps, claims)?;
+        let (t, ev, st, cl) = (ticket.clone(), events.to_vec(), steps.to_vec(), claims.to_vec());
+        let (queue, window) = (self.steps.clone(), self.dedup_window);
+        let next = self
+            .db
+            .call(move |c| update_tx(c, &t, &ev, Some(FollowUps { queue: &queue, window, steps: &st, claims: &cl })))
+            .await?;
+        if !steps.is_empty() {
+            self.db.published().notify_one();
+        }
+        tracing::info!(
+            ticket_id = %next.id, reference = %next.reference, version = next.version,
+            state = %next.state, events = events.len(), steps = steps.len(), "ticket updated"
+        );
+        Ok((next, Vec::new()))
     }
 
     async fn work_queue_after(
@@ -725,15 +791,34 @@ impl EventLog for SqliteStore {
         self.db
             .call(move |c| {
                 let tx = immediate(c)?;
-                let exists = tx
-                    .query_row("SELECT 1 FROM tickets WHERE id = ?1", [&ticket_id.0], |_| Ok(()))
-                    .optional()
-                    .map_err(unavailable)?
-                    .is_some();
-                if !exists {
-                    return Err(StoreError::NotFound(format!("ticket {ticket_id}")));
+                ticket_exists(&tx, &ticket_id)?;
+                insert_events(&tx, &events)?;
+                tx.commit().map_err(unavailable)
+            })
+            .await
+    }
+
+    /// The local step queue is in the same file: nothing is ever in an outbox here.
+    async fn append_completing(&self, events: &[Event], done: &Completion<'_>) -> StoreResult<()> {
+        let ticket_id = single_ticket(events)?.cloned();
+        if events.len() > crate::ports::ticket_store::MAX_EVENTS_PER_WRITE {
+            return Err(StoreError::Invalid("too many events in one append".into()));
+        }
+        validate_key(done.key)?;
+        let (events, key, keep_for) = (events.to_vec(), done.key.to_owned(), done.keep_for);
+        self.db
+            .call(move |c| {
+                let tx = immediate(c)?;
+                if let Some(id) = &ticket_id {
+                    ticket_exists(&tx, id)?;
                 }
                 insert_events(&tx, &events)?;
+                tx.execute(
+                    "INSERT INTO step_claims (key, status, until_ms) VALUES (?1, 'COMPLETED', ?2)
+                     ON CONFLICT (key) DO UPDATE SET status = 'COMPLETED', until_ms = ?2",
+                    params![key, ms_after(keep_for)],
+                )
+                .map_err(unavailable)?;
                 tx.commit().map_err(unavailable)
             })
             .await

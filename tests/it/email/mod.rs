@@ -115,7 +115,10 @@ async fn new_mail_opens_a_ticket_acknowledged_once_threaded_and_auto_submitted()
     assert_eq!(ticket.requester.email.as_deref(), Some("giulia.bianchi@example.com"));
     assert_eq!(ticket.requester.name.as_deref(), Some("Giulia Bianchi"));
     assert_eq!(ticket.subject.as_deref(), Some("Richiesta informazioni su avviso pagoPA già pagato"));
-    assert_eq!(env.kinds(&out).await, [EventKind::Created, EventKind::Message, EventKind::Note, EventKind::Message]);
+    // Triaged in the intake's own write; the acknowledgement after.
+    let kinds = [EventKind::Created, EventKind::Message, EventKind::Note, EventKind::Triaged, EventKind::Message];
+    assert_eq!(env.kinds(&out).await, kinds);
+    assert!(ticket.triaged_at.is_some());
 
     let Acknowledgement::Sent { message_id } = &out.acknowledgement else {
         panic!("expected an acknowledgement, got {:?}", out.acknowledgement);
@@ -145,10 +148,10 @@ async fn new_mail_opens_a_ticket_acknowledged_once_threaded_and_auto_submitted()
     assert_eq!(again.ticket_id, out.ticket_id);
     assert_eq!(again.acknowledgement, Acknowledgement::AlreadySent);
     assert_eq!(env.sent().await.len(), 1);
-    assert_eq!(env.kinds(&again).await.len(), 4);
+    assert_eq!(env.kinds(&again).await.len(), 5);
     assert_eq!(env.tickets().await, 1);
-    // Triage runs once, as for any channel.
-    assert_eq!(env.engine.run_pending_steps(10).await.unwrap(), 1);
+    // Nothing was queued: intake triaged.
+    assert_eq!(env.engine.run_pending_steps(10).await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -189,7 +189,9 @@ async fn mail_stored_in_s3_is_read_from_there_and_a_missing_or_huge_one_fails_al
     let m = moto().await;
     let values = m.settings(&[]).await;
     let init = Init::new(Settings::from_map(values), m.clients.clone()).await.unwrap();
-    let sportello::lambda::Handler::Mail { engine, .. } = build(Function::EmailSqs, &init).await.unwrap() else {
+    let sportello::lambda::Handler::Mail(sportello::lambda::MailBatches { engine, .. }) =
+        build(Function::EmailSqs, &init).await.unwrap()
+    else {
         panic!("the email-sqs function handles mail batches");
     };
     m.clients.ses.verify_domain_identity().domain("sportello.pagopa.it").send().await.unwrap();
@@ -230,14 +232,15 @@ async fn mail_stored_in_s3_is_read_from_there_and_a_missing_or_huge_one_fails_al
     let response = handle_mail_batch(&engine, Some(&stored), event).await;
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, ["m-1", "m-2"], "the stored mail opened its ticket; the missing and the huge one failed alone");
-    // Opened, and waiting for its triage step.
-    let opened = engine
-        .ports
-        .tickets
-        .work_queue(sportello::engine::TRIAGE_TEAM, sportello::domain::TicketState::New, 10)
-        .await
-        .unwrap();
+    // Opened, and triaged by its intake into one of the operators' queues.
+    let mut opened = Vec::new();
+    for team in engine.rules.teams.keys() {
+        opened.extend(
+            engine.ports.tickets.work_queue(team.as_str(), sportello::domain::TicketState::New, 10).await.unwrap(),
+        );
+    }
     assert_eq!(opened.len(), 1);
+    assert!(opened[0].triaged_at.is_some());
 
     let missing = stored.read(&bucket, "inbound/missing").await.unwrap_err().to_string();
     assert!(

@@ -10,7 +10,6 @@ use serde_json::json;
 use sportello::adapters::aws::SqsQueue;
 use sportello::adapters::aws::lambda::{SqsEvent, handle_batch_idempotent};
 use sportello::adapters::aws::trace;
-use sportello::engine::NewContact;
 use sportello::lambda::handle_steps;
 use sportello::ports::StepMessage;
 use sportello::ports::StepQueue;
@@ -35,9 +34,8 @@ async fn a_step_message_carries_its_senders_trace_to_the_consumer_and_on() {
     let url = moto.steps.0.clone();
     let engine = TestApp::builder().at("2026-12-02T10:00:00+01:00").engine_on(moto.store());
 
-    // The email function's invocation opens a ticket, which queues its triage.
-    let contact = NewContact { channel: "email".into(), idempotency_key: "trace-1".into(), ..NewContact::default() };
-    let ticket = trace::within(Some(SENDER.into()), engine.open(contact)).await.unwrap().ticket;
+    // An invocation queues a ticket's triage (a chat's handoff does).
+    let ticket = trace::within(Some(SENDER.into()), super::queued_triage(&engine, "trace-1")).await;
     let received = crate::support::sqs::receive(&moto.sqs(), &url).await;
     assert_eq!(received.len(), 1, "one triage step queued");
     assert_eq!(header(&received[0]).as_deref(), Some(SENDER), "SendMessage carried the trace; moto kept it");

@@ -1,9 +1,10 @@
 //! The compiled rulebook (`sportello rules compile`): the same rulebook as the YAML, refused
 //! with a clear reason when missing, stale, damaged or of another format version, and then the
-//! YAML is loaded instead.
+//! YAML is loaded instead. Its knowledge articles are checked and read at their first use, and
+//! read from their folder when they are stale.
 
 use sportello::cli::{RulesAction, run};
-use sportello::rules::compiled::{self, CompiledError, FORMAT_VERSION};
+use sportello::rules::compiled::{self, CompiledError, FORMAT_VERSION, HEADER_LEN};
 use sportello::rules::{Contact, Facts, Rules};
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,14 @@ fn refusal(dir: &Path) -> CompiledError {
     }
 }
 
+/// Why the compiled knowledge articles are not used (they are read from their folder instead).
+fn knowledge_refusal(dir: &Path) -> CompiledError {
+    match compiled::load_knowledge(dir) {
+        Ok(_) => panic!("the compiled articles should have been refused"),
+        Err(e) => e,
+    }
+}
+
 fn json(value: &impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).expect("JSON")
 }
@@ -50,6 +59,7 @@ fn the_compiled_rulebook_is_the_checked_yaml() {
     assert!(out.contains("rulebook.compiled") && out.contains(&format!("format version {FORMAT_VERSION}")), "{out}");
     let from_yaml = Rules::load(&dir).expect("the YAML loads");
     let from_compiled = loaded(&dir);
+    assert!(!from_compiled.knowledge.is_read(), "the articles wait for their first use");
     assert_eq!(json(&from_compiled.model), json(&from_yaml.model));
     assert_eq!(from_compiled.file, from_yaml.file);
     let messages = |r: &Rules| r.warnings.iter().map(ToString::to_string).collect::<Vec<_>>();
@@ -77,6 +87,34 @@ fn the_compiled_rulebook_is_the_checked_yaml() {
     let (a, b) = (from_compiled.evaluate(&contact).expect("decided"), from_yaml.evaluate(&contact).expect("decided"));
     assert_eq!(format!("{:?}", a.next_opening), format!("{:?}", b.next_opening));
     assert_eq!(format!("{:?}", a.deadlines), format!("{:?}", b.deadlines));
+}
+
+#[test]
+fn the_compiled_search_index_answers_as_one_built_from_the_articles() {
+    use sportello::knowledge::search::KnowledgeIndex;
+    let (_tmp, dir) = copy_of_default_rules();
+    compile(&dir);
+    let (base, stored) = compiled::load_knowledge(&dir).expect("current");
+    let stored = stored.expect("the index is stored with the articles");
+    let built = KnowledgeIndex::build(&base);
+    let questions = [
+        ("come pago un avviso pagoPA?", "it"),
+        ("non ho ricevuto la ricevuta del pagamento", "it"),
+        ("ho pagato due volte, voglio il rimborso", "it"),
+        ("bolletino pagamneto", "it"),
+        ("how do I pay a pagoPA notice?", "en"),
+        ("I was charged twice", "en"),
+    ];
+    for (question, lang) in questions {
+        let (a, b) = (stored.search(question, lang, 5), built.search(question, lang, 5));
+        assert!(!b.is_empty(), "{question}: the built index finds something");
+        assert_eq!(a, b, "{question}");
+        assert_eq!(stored.answer(question, lang), built.answer(question, lang), "{question}");
+    }
+    // The engine takes it from the compiled rulebook once, then builds when asked again.
+    let rules = loaded(&dir);
+    let taken = rules.knowledge.index();
+    assert_eq!(taken.search("rimborso", "it", 3), built.search("rimborso", "it", 3));
 }
 
 #[test]
@@ -130,28 +168,40 @@ fn an_edited_yaml_makes_the_compiled_rulebook_stale_and_the_edit_is_what_loads()
 }
 
 #[test]
-fn an_edited_added_or_removed_article_makes_it_stale() {
+fn an_edited_added_or_removed_article_makes_the_compiled_articles_stale_and_the_folder_is_read() {
     let (_tmp, dir) = copy_of_default_rules();
     let knowledge = dir.join("knowledge");
     let first = sportello::knowledge::article_files(&knowledge).expect("articles").remove(0);
     let original = std::fs::read_to_string(&first).expect("an article");
+    let body_of = |rules: &Rules| {
+        let article = rules.knowledge.articles.iter().find(|a| a.file == first).expect("the first article");
+        article.body.clone()
+    };
 
     compile(&dir);
+    assert!(compiled::load_knowledge(&dir).is_ok(), "current after compiling");
     std::fs::write(&first, format!("{original}\nOne more line.\n")).expect("edited");
-    assert!(matches!(refusal(&dir), CompiledError::Stale { .. }), "an edited article");
+    let err = knowledge_refusal(&dir);
+    assert!(matches!(err, CompiledError::Stale { .. }), "an edited article: {err:?}");
+    assert!(err.to_string().contains("is stale: the articles in") && err.to_string().contains("knowledge"), "{err}");
+    // The rulebook itself is current: it loads, and the articles come from their folder.
+    let rules = loaded(&dir);
+    assert!(body_of(&rules).ends_with("One more line.\n"), "the edited article is what the bot reads");
     std::fs::write(&first, &original).expect("restored");
-    loaded(&dir);
+    compiled::load_knowledge(&dir).expect("current again");
+    assert!(!body_of(&loaded(&dir)).contains("One more line."));
 
     let added = knowledge.join("zz-new.en.md");
     std::fs::write(&added, original.replace("lang: it", "lang: en")).expect("added");
-    let err = refusal(&dir);
+    let err = knowledge_refusal(&dir);
     assert!(matches!(err, CompiledError::Stale { .. }), "an added article: {err:?}");
-    assert!(err.to_string().contains("articles in"), "{err}");
+    assert!(loaded(&dir).knowledge.articles.iter().any(|a| a.file == added), "the added article is read");
     std::fs::remove_file(&added).expect("removed again");
-    loaded(&dir);
+    compiled::load_knowledge(&dir).expect("current again");
 
     std::fs::remove_file(&first).expect("an article removed");
-    assert!(matches!(refusal(&dir), CompiledError::Stale { .. }), "a removed article");
+    assert!(matches!(knowledge_refusal(&dir), CompiledError::Stale { .. }), "a removed article");
+    assert!(loaded(&dir).knowledge.articles.iter().all(|a| a.file != first), "the removed article is gone");
 }
 
 #[test]
@@ -189,13 +239,24 @@ fn a_damaged_compiled_rulebook_is_refused_with_what_is_wrong() {
     std::fs::write(&file, &bytes[..30]).expect("truncated");
     assert!(matches!(refusal(&dir), CompiledError::Corrupt { .. }));
 
-    // Right length, scrambled payload.
+    // Right length, scrambled parts.
     let mut scrambled = bytes.clone();
-    scrambled[60..].iter_mut().for_each(|b| *b = 0xff);
+    scrambled[HEADER_LEN..].iter_mut().for_each(|b| *b = 0xff);
     std::fs::write(&file, scrambled).expect("scrambled");
     let err = refusal(&dir);
     assert!(matches!(err, CompiledError::Corrupt { .. }), "{err:?}");
     assert!(err.to_string().contains("cannot decode it"), "{err}");
+
+    // Only the knowledge part scrambled: the rulebook loads, the articles come from their folder.
+    let mut scrambled = bytes.clone();
+    let knowledge_at = bytes.len() - 1000;
+    scrambled[knowledge_at..].iter_mut().for_each(|b| *b = 0xff);
+    std::fs::write(&file, scrambled).expect("scrambled");
+    let err = knowledge_refusal(&dir);
+    assert!(matches!(err, CompiledError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("cannot decode its knowledge articles"), "{err}");
+    let rules = loaded(&dir);
+    assert_eq!(rules.knowledge.articles.len(), Rules::load(&dir).expect("the YAML").knowledge.articles.len());
 
     // Not a compiled rulebook at all (the YAML under the compiled name).
     std::fs::copy(dir.join("rulebook.yaml"), &file).expect("copied");

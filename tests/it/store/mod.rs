@@ -11,8 +11,8 @@ use sportello::domain::{
     Actor, ActorRole, ChannelKind, Event, EventKind, Ticket, TicketId, TicketReference, TicketState,
 };
 use sportello::ports::{
-    EscalationMessage, EscalationRoute, NewTicket, OutgoingMail, QueuePosition, RequesterKey, RunOnce, StepMessage,
-    StoreError, run_once,
+    Claim, Completion, EscalationMessage, EscalationRoute, Lease, NewTicket, OutgoingMail, QueuePosition, RequesterKey,
+    RunOnce, StepMessage, StoreError, run_once,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -583,6 +583,7 @@ async fn erasure_reaches_what_intake_stored(b: &dyn Backend) {
         actor: Actor::system(),
         events: Vec::new(),
         steps: vec![triage.clone(), notify],
+        claims: Vec::new(),
     };
     let created = p.tickets.open(&new).await.unwrap();
     let before = b.stored_text().await.to_lowercase();
@@ -946,6 +947,7 @@ async fn intake_writes_everything_at_once(b: &dyn Backend) {
         actor: Actor::system(),
         events: vec![note(&t, t.created_at, "first message")],
         steps: vec![step.clone()],
+        claims: Vec::new(),
     };
     let created = p.tickets.open(&new).await.unwrap();
     assert!(!created.replayed);
@@ -985,6 +987,75 @@ async fn intake_writes_everything_at_once(b: &dyn Backend) {
     assert!(matches!(p.tickets.get(&other.id).await, Err(StoreError::NotFound(_))));
 }
 
+/// A ticket's write takes the claims it makes due for its writer and keeps the steps that follow
+/// it (in the outbox of a store whose queue is elsewhere, or on its own queue); a refused write
+/// takes and keeps nothing. The effect is then recorded, its claim completed and its step dropped
+/// in one write, which refuses a ticket that is not there and then completes nothing.
+async fn writes_claim_and_queue_what_they_make_due(b: &dyn Backend) {
+    let p = b.ports();
+    let (lease, keep) = (Duration::from_secs(60), Duration::from_secs(3600));
+    let t = ticket("first_level", days_ago(1));
+    let ack = format!("ack:{}", t.id);
+    let new = NewTicket { claims: vec![Lease::new(&ack, lease)], ..NewTicket::bare(&key(), &t, &Actor::system()) };
+    p.tickets.open(&new).await.unwrap();
+    assert_eq!(p.idempotency.claim(&ack, lease).await.unwrap(), Claim::InProgress, "the intake holds it");
+
+    let current = p.tickets.update(&t, &[note(&t, now(), "taken")]).await.unwrap();
+    let answer = format!("answer:{}", t.id);
+    let step = StepMessage::new("deliver_answer", format!("{}.answer", t.id), serde_json::json!({"ticket_id": t.id}));
+    let claims = [Lease::new(&answer, lease)];
+    let ours = |pending: Vec<sportello::ports::Outboxed>| -> Vec<_> {
+        pending.into_iter().filter(|o| o.ticket == t.id).collect()
+    };
+    let later = now() + SignedDuration::from_hours(1);
+
+    // Stale: nothing is written, neither the step nor the claim.
+    let stale = p.tickets.update_queueing(&t, &[note(&t, now(), "stale")], std::slice::from_ref(&step), &claims).await;
+    assert!(matches!(stale, Err(StoreError::Conflict { .. })), "{stale:?}");
+    assert!(ours(p.tickets.outbox_pending(later, 100).await.unwrap()).is_empty());
+    assert_eq!(p.idempotency.claim(&answer, lease).await.unwrap(), Claim::Acquired, "not taken by the refused write");
+    p.idempotency.release(&answer).await.unwrap();
+
+    let mut resolving = current.clone();
+    resolving.updated_at = now();
+    let (saved, outbox) = p
+        .tickets
+        .update_queueing(&resolving, &[note(&t, now(), "resolved")], std::slice::from_ref(&step), &claims)
+        .await
+        .unwrap();
+    assert_eq!(saved.version, current.version + 1);
+    assert_eq!(p.idempotency.claim(&answer, lease).await.unwrap(), Claim::InProgress, "the write holds it");
+    assert_eq!(ours(p.tickets.outbox_pending(later, 100).await.unwrap()), outbox, "what the store did not queue");
+    let queued: Vec<StepMessage> =
+        p.steps.receive(10, Duration::from_secs(30)).await.unwrap().into_iter().map(|d| d.message).collect();
+    let steps: Vec<&StepMessage> = outbox.iter().map(|o| &o.step).chain(&queued).collect();
+    assert_eq!(steps, [&step], "the step, once: in the outbox or on the queue");
+
+    let done = Completion { key: &answer, keep_for: keep, outbox_done: &outbox };
+    p.events.append_completing(&[note(&t, now(), "delivered")], &done).await.unwrap();
+    assert_eq!(p.idempotency.claim(&answer, lease).await.unwrap(), Claim::Completed);
+    assert!(ours(p.tickets.outbox_pending(later, 100).await.unwrap()).is_empty(), "the step is dropped");
+    let texts: Vec<String> = p
+        .events
+        .list(&t.id)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.detail["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(texts, ["taken", "resolved", "delivered"]);
+
+    // A ticket that is not there: refused, and the key is not completed.
+    let ghost = ticket("first_level", days_ago(1));
+    let other = key();
+    let refused = p
+        .events
+        .append_completing(&[note(&ghost, now(), "x")], &Completion { key: &other, keep_for: keep, outbox_done: &[] })
+        .await;
+    assert!(matches!(refused, Err(StoreError::NotFound(_))), "{refused:?}");
+    assert_eq!(p.idempotency.claim(&other, lease).await.unwrap(), Claim::Acquired);
+}
+
 macro_rules! contract {
     ($set:ident, $backend:expr, [$($case:ident),* $(,)?]) => {
         mod $set {
@@ -1007,6 +1078,7 @@ macro_rules! all_contracts {
             [
                 idempotent_create,
                 intake_writes_everything_at_once,
+                writes_claim_and_queue_what_they_make_due,
                 one_winner_among_concurrent_updates,
                 update_refuses_bad_input,
                 corrupt_records_are_errors_not_panics,

@@ -43,7 +43,15 @@ pub struct FlowCalls {
     /// Mails SES received for the flow.
     pub mails_received: u64,
     /// The calls of each request or step batch, in order: where they go.
-    pub phases: Vec<(String, BTreeMap<String, u64>)>,
+    pub phases: Vec<Phase>,
+}
+
+/// One request, inbound mail or step batch of a flow, and what it cost.
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub name: String,
+    pub calls: BTreeMap<String, u64>,
+    pub units: Units,
 }
 
 impl FlowCalls {
@@ -69,9 +77,10 @@ pub struct Lab {
     invocations: u64,
     inbound_mails: u64,
     tag: String,
-    phases: Vec<(String, BTreeMap<String, u64>)>,
-    /// The counts when the current phase began.
+    phases: Vec<Phase>,
+    /// The counts and units when the current phase began.
     mark: BTreeMap<String, u64>,
+    mark_units: Units,
 }
 
 fn operator() -> Actor {
@@ -135,6 +144,7 @@ impl Lab {
             tag,
             phases: Vec::new(),
             mark: BTreeMap::new(),
+            mark_units: Units::default(),
         }
     }
 
@@ -147,19 +157,22 @@ impl Lab {
     fn invoke(&mut self, what: &str) {
         self.close_phase();
         self.invocations += 1;
-        self.phases.push((what.to_string(), BTreeMap::new()));
+        self.phases.push(Phase { name: what.to_string(), calls: BTreeMap::new(), units: Units::default() });
     }
 
     fn close_phase(&mut self) {
         let now = self.counter.snapshot();
-        if let Some((_, calls)) = self.phases.last_mut() {
-            *calls = now
+        let units = self.counter.units();
+        if let Some(phase) = self.phases.last_mut() {
+            phase.calls = now
                 .iter()
                 .map(|(k, v)| (k.clone(), v - self.mark.get(k).copied().unwrap_or(0)))
                 .filter(|(_, v)| *v > 0)
                 .collect();
+            phase.units = units - self.mark_units;
         }
         self.mark = now;
+        self.mark_units = units;
     }
 
     /// Runs what is on the step queue the way the event source mapping and a step function do.
@@ -220,6 +233,7 @@ impl Lab {
         self.inbound_mails = 0;
         self.phases.clear();
         self.mark.clear();
+        self.mark_units = Units::default();
         self.set_now(DAY);
     }
 
@@ -480,6 +494,8 @@ impl Lab {
 /// List prices, USD, as published by AWS and the vendors; see `docs/benchmarks/aws-calls.md`
 /// for the date and the caveats. Approximate: check before quoting.
 pub mod prices {
+    /// When these were last read from the vendors' price pages.
+    pub const PRICES_CHECKED: &str = "2026-11-26";
     /// Lambda arm64: per GB-second and per request.
     pub const LAMBDA_GB_S: f64 = 0.000_013_333_4;
     pub const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
@@ -509,7 +525,10 @@ pub mod prices {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Cost {
     pub lambda: f64,
+    /// The table's own items, written and read.
     pub dynamodb: f64,
+    /// The global secondary indexes' copies of the items written (a lower bound).
+    pub dynamodb_indexes: f64,
     pub dynamodb_before_cut: f64,
     pub sqs: f64,
     pub ses: f64,
@@ -522,7 +541,8 @@ impl Cost {
         Cost {
             lambda: invocations * (LAMBDA_REQUEST + MEMORY_GB * AVG_DURATION_S * LAMBDA_GB_S),
             dynamodb: flow.units.write as f64 * DDB_WRU + flow.units.read as f64 * DDB_RRU,
-            dynamodb_before_cut: flow.units.write as f64 * DDB_WRU_BEFORE_2024_11
+            dynamodb_indexes: flow.units.index_write as f64 * DDB_WRU,
+            dynamodb_before_cut: (flow.units.write + flow.units.index_write) as f64 * DDB_WRU_BEFORE_2024_11
                 + flow.units.read as f64 * DDB_RRU_BEFORE_2024_11,
             sqs: flow.service("SQS") as f64 * SQS_REQUEST + flow.service("SNS") as f64 * SNS_PUBLISH,
             ses: flow.mails_sent as f64 * SES_MAIL
@@ -530,16 +550,24 @@ impl Cost {
         }
     }
     pub fn total(&self) -> f64 {
-        self.lambda + self.dynamodb + self.sqs + self.ses
+        self.without_ses() + self.ses
+    }
+    /// What Sportello's own requests cost, SES's price for the mails apart.
+    pub fn without_ses(&self) -> f64 {
+        self.lambda + self.dynamodb + self.dynamodb_indexes + self.sqs
     }
 }
 
-/// Where the calls of a flow go: one line per request or step batch.
+/// Where the calls of a flow go: one line per request or step batch, with the DynamoDB write
+/// units it takes in the table and in its indexes.
 pub fn breakdown(flow: &FlowCalls) -> String {
-    let mut out = format!("| {} | calls |\n|---|---|\n", flow.name);
-    for (what, calls) in &flow.phases {
-        let list: Vec<String> = calls.iter().map(|(op, n)| format!("{op} ×{n}")).collect();
-        let _ = writeln!(out, "| {what} | {} = **{}** |", list.join(", "), calls.values().sum::<u64>());
+    let mut out = format!("| {} | calls | write units (table + indexes) |\n|---|---|---:|\n", flow.name);
+    for phase in &flow.phases {
+        let list: Vec<String> = phase.calls.iter().map(|(op, n)| format!("{op} ×{n}")).collect();
+        let total = phase.calls.values().sum::<u64>();
+        let u = phase.units;
+        let _ =
+            writeln!(out, "| {} | {} = **{total}** | {} + {} |", phase.name, list.join(", "), u.write, u.index_write);
     }
     out
 }
@@ -560,23 +588,26 @@ pub fn markdown(flows: &[FlowCalls]) -> String {
         format!("| {label} | {} |\n", flows.iter().map(cell).collect::<Vec<_>>().join(" | "))
     };
     out += &row("**API calls**", &|f| format!("**{}**", f.total()));
-    out += &row("DynamoDB write units (est.)", &|f| f.units.write.to_string());
+    out += &row("DynamoDB write units, table (est.)", &|f| f.units.write.to_string());
+    out += &row("DynamoDB write units, indexes (est., lower bound)", &|f| f.units.index_write.to_string());
     out += &row("DynamoDB read units (est.)", &|f| f.units.read.to_string());
     out += &row("Lambda invocations", &|f| f.invocations.to_string());
     out += &row("mails sent (SES)", &|f| f.mails_sent.to_string());
     out += &row("mails received (SES)", &|f| f.mails_received.to_string());
     let _ = writeln!(out);
-    let _ =
-        writeln!(out, "| per 10,000 tickets, USD | {} |", flows.iter().map(|f| f.name).collect::<Vec<_>>().join(" | "));
+    let names = flows.iter().map(|f| f.name).collect::<Vec<_>>().join(" | ");
+    let _ = writeln!(out, "| per 10,000 tickets, USD (list prices of {}) | {names} |", prices::PRICES_CHECKED);
     let _ = writeln!(out, "|---|{}", "---:|".repeat(flows.len()));
     let per = |c: fn(&Cost) -> f64| -> Box<dyn Fn(&FlowCalls) -> String> {
         Box::new(move |f| format!("{:.3}", c(&Cost::of(f)) * 10_000.0))
     };
     out += &row("Lambda (arm64, 256 MB, 60 ms)", &*per(|c| c.lambda));
-    out += &row("DynamoDB on demand (after 2024-11 cut)", &*per(|c| c.dynamodb));
+    out += &row("DynamoDB on demand, table (after 2024-11 cut)", &*per(|c| c.dynamodb));
+    out += &row("DynamoDB on demand, indexes", &*per(|c| c.dynamodb_indexes));
     out += &row("SQS (+ SNS)", &*per(|c| c.sqs));
-    out += &row("SES", &*per(|c| c.ses));
-    out += &row("**total**", &|f| format!("**{:.3}**", Cost::of(f).total() * 10_000.0));
-    out += &row("DynamoDB at pre-cut prices", &*per(|c| c.dynamodb_before_cut));
+    out += &row("**total, SES apart**", &|f| format!("**{:.3}**", Cost::of(f).without_ses() * 10_000.0));
+    out += &row("SES (mails sent and received)", &*per(|c| c.ses));
+    out += &row("total with SES", &*per(|c| c.total()));
+    out += &row("DynamoDB at pre-cut prices (table + indexes)", &*per(|c| c.dynamodb_before_cut));
     out
 }

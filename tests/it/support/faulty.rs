@@ -53,6 +53,18 @@ impl TicketStore for FaultyTickets {
             None => self.inner().update(ticket, events).await,
         }
     }
+    async fn update_queueing(
+        &self,
+        ticket: &Ticket,
+        events: &[Event],
+        steps: &[sportello::ports::StepMessage],
+        claims: &[sportello::ports::Lease],
+    ) -> StoreResult<(Ticket, Vec<Outboxed>)> {
+        match (self.refuse)(ticket) {
+            Some(error) => Err(error),
+            None => self.inner().update_queueing(ticket, events, steps, claims).await,
+        }
+    }
     async fn work_queue_after(
         &self,
         team: &str,
