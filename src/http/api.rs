@@ -4,8 +4,9 @@
 //! Every call names its client (see [`super::auth`]); a client sees only its own tickets.
 
 use super::auth::{ClientAuthenticator, ClientIdentity};
+use super::requester::RequesterIn;
 use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
-use crate::domain::{Actor, ActorRole, ChannelKind, EventKind, Requester, Ticket, TicketState, TicketType, codes};
+use crate::domain::{Actor, ActorRole, ChannelKind, EventKind, Ticket, TicketState, TicketType};
 use crate::engine::{Engine, NewContact, validate_fields};
 use crate::ports::Created;
 use crate::rules::resolved::FieldFormat;
@@ -49,25 +50,13 @@ pub struct CreateTicket {
     #[serde(default)]
     pub subject: Option<String>,
     pub message: String,
-    #[serde(default)]
+    /// An object (never an array), checked as the chat's is.
+    #[serde(default, deserialize_with = "super::object")]
     pub requester: RequesterIn,
     /// Custom fields of the rulebook: `notice_code`, `creditor_fiscal_code`, `rpt_id`,
     /// `app_version`, `failure_code`.
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct RequesterIn {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub phone: Option<String>,
-    #[serde(default)]
-    pub fiscal_code: Option<String>,
 }
 
 /// What a client may know about its ticket.
@@ -200,25 +189,7 @@ fn contact_of(engine: &Engine, who: &ClientIdentity, key: &str, req: &CreateTick
     if req.message.trim().is_empty() {
         return Err(Problem::unprocessable("/message", "the message is empty"));
     }
-    let requester = Requester {
-        name: blank_to_none(req.requester.name.clone()),
-        email: blank_to_none(req.requester.email.clone()),
-        phone: blank_to_none(req.requester.phone.clone()),
-        fiscal_code: blank_to_none(req.requester.fiscal_code.clone()).map(|c| c.to_uppercase()),
-    };
-    if let Some(email) = &requester.email
-        && (email.len() > 254 || !email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.')))
-    {
-        return Err(Problem::unprocessable("/requester/email", "not an e-mail address"));
-    }
-    if let Some(phone) = &requester.phone
-        && (phone.len() > 32 || phone.chars().filter(char::is_ascii_digit).count() < 6)
-    {
-        return Err(Problem::unprocessable("/requester/phone", "not a phone number"));
-    }
-    if let Some(fc) = &requester.fiscal_code {
-        codes::check_fiscal_code(fc).map_err(|m| Problem::unprocessable("/requester/fiscal_code", m))?;
-    }
+    let requester = req.requester.checked("/requester")?;
     let fields: BTreeMap<String, String> =
         req.fields.iter().map(|(k, v)| (k.clone(), v.trim().to_string())).filter(|(_, v)| !v.is_empty()).collect();
     validate_fields(&engine.rules, &fields, "/fields").map_err(Problem::from)?;

@@ -15,6 +15,7 @@
 //! unknown reference (404), so references cannot be probed. A retried start (same `session_id`)
 //! returns the same ticket with a new token; the session id is the client's secret (a UUID).
 
+use super::requester::RequesterIn;
 use super::{ApiJson, AppState, Problem};
 use crate::domain::{Requester, Ticket, TicketState, TicketType};
 use crate::engine::{ChatMessage, MAX_CHAT_MESSAGE_BYTES, NewChatSession};
@@ -49,24 +50,9 @@ struct StartBody {
     lang: Option<String>,
     #[serde(default)]
     category: Option<String>,
-    /// Read as a value first: serde would take an array for the struct too, and a wrong type
-    /// must be refused naming the field.
-    #[serde(default)]
-    requester: Option<serde_json::Value>,
-}
-
-/// Who the app's login says the user is.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RequesterBody {
-    #[serde(default)]
-    fiscal_code: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    phone: Option<String>,
+    /// Who the app's login says the user is: an object or null, checked as the ticket API's is.
+    #[serde(default, deserialize_with = "super::object_or_null")]
+    requester: Option<RequesterIn>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,13 +135,19 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionToken {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let unauthorized = |detail: &str| {
+        // The session's token travels in `Authorization` (the document's `chatSession` scheme), so
+        // that is the field at fault; the challenge is RFC 6750's, its own realm apart from the
+        // client apps' keys, with `invalid_request` when a header was sent but is not a bearer token.
+        let unauthorized = |detail: &str, challenge: &'static str| {
             let mut r = Problem::new(StatusCode::UNAUTHORIZED, detail).at("Authorization").into_response();
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
             r
         };
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(unauthorized("send the session's token as `Authorization: Bearer <token>`"));
+            return Err(unauthorized(
+                "send the session's token as `Authorization: Bearer <token>`",
+                r#"Bearer realm="sportello-chat""#,
+            ));
         };
         let token = value
             .to_str()
@@ -166,7 +158,10 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionToken {
             .filter(|t| !t.is_empty() && t.len() <= 256);
         match token {
             Some(t) => Ok(SessionToken(t.to_string())),
-            None => Err(unauthorized("the Authorization header must be `Bearer <token>`")),
+            None => Err(unauthorized(
+                "the Authorization header must be `Bearer <token>`, the token `POST /chat/sessions` returned",
+                r#"Bearer realm="sportello-chat", error="invalid_request""#,
+            )),
         }
     }
 }
@@ -176,19 +171,9 @@ fn reference(path: Result<Path<String>, PathRejection>) -> Result<String, Proble
 }
 
 async fn start(State(state): State<AppState>, ChatJson(body): ChatJson<StartBody>) -> Result<Response, Problem> {
-    let requester = match body.requester {
-        None | Some(serde_json::Value::Null) => Requester::default(),
-        Some(value @ serde_json::Value::Object(_)) => {
-            let r: RequesterBody =
-                serde_json::from_value(value).map_err(|e| Problem::unprocessable("/requester", e.to_string()))?;
-            Requester { name: r.name, email: r.email, phone: r.phone, fiscal_code: r.fiscal_code }
-        }
-        Some(_) => {
-            return Err(Problem::unprocessable(
-                "/requester",
-                "an object with any of name, email, phone, fiscal_code (or null)",
-            ));
-        }
+    let requester = match &body.requester {
+        Some(r) => r.checked("/requester")?,
+        None => Requester::default(),
     };
     let started = state
         .engine

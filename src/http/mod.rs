@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod operator;
 pub mod operator_auth;
 pub mod problem;
+pub mod requester;
 pub mod survey;
 pub mod voice;
 
@@ -70,6 +71,72 @@ where
     let whole = n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64));
     let whole = whole.ok_or_else(|| D::Error::custom(format!("`{n}` is not a whole number")))?;
     T::try_from(whole).map_err(|_| D::Error::custom(format!("`{n}` is out of range")))
+}
+
+/// For `#[serde(deserialize_with)]`: a struct from a JSON object only. serde's derive reads a
+/// struct from an array too (`["Mario", null]`), which no schema of the document allows; going
+/// through the object's own entries keeps the path of a wrong field (`requester.email`) in the
+/// error axum reports, and so in the problem's `field`.
+pub(crate) fn object<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    d.deserialize_map(ObjectOnly(std::marker::PhantomData))
+}
+
+/// A JSON body that must be an object (see [`object`]): what [`ApiJson`] reads.
+pub(crate) struct Object<T>(pub T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        object(d).map(Object)
+    }
+}
+
+/// [`object`], or null (or absent, with `#[serde(default)]`).
+pub(crate) fn object_or_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    d.deserialize_option(ObjectOrNull(std::marker::PhantomData))
+}
+
+struct ObjectOnly<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ObjectOnly<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+    }
+}
+
+struct ObjectOrNull<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ObjectOrNull<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object or null")
+    }
+
+    fn visit_none<E>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        object(d).map(Some)
+    }
 }
 
 /// Runs the request in a span carrying its `request_id`: the caller's `X-Request-Id` when it is a

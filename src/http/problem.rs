@@ -139,8 +139,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+        match axum::Json::<super::Object<T>>::from_request(req, state).await {
+            Ok(axum::Json(super::Object(value))) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_problem(rejection)),
         }
     }
@@ -152,16 +152,10 @@ fn json_problem(rejection: JsonRejection) -> Problem {
             Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as `Content-Type: application/json`")
                 .at("Content-Type")
         }
-        JsonRejection::JsonDataError(e) => {
-            // serde_path_to_error's message names the path: `fields.notice_code: invalid type...`.
-            let text = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_else(|| e.body_text());
-            let (path, message) = text.split_once(": ").unwrap_or((".", &text));
-            // `items[0].code` → `/items/0/code`.
-            let dotted = path.replace('[', ".").replace(']', "");
-            let segments: Vec<&str> = dotted.split('.').filter(|s| !s.is_empty()).collect();
-            let pointer = if segments.is_empty() { String::new() } else { format!("/{}", segments.join("/")) };
-            Problem::unprocessable(pointer, message.to_string())
-        }
+        JsonRejection::JsonDataError(e) => match path_error(&e) {
+            Some(e) => data_problem(e),
+            None => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()),
+        },
         JsonRejection::JsonSyntaxError(e) => {
             let text = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_else(|| e.body_text());
             Problem::bad_request(format!("the body is not valid JSON: {text}"))
@@ -176,4 +170,67 @@ fn json_problem(rejection: JsonRejection) -> Problem {
         }
         other => Problem::new(other.status(), other.body_text()),
     }
+}
+
+/// A JSON object body read from bytes the handler needed whole first (a signature over them, an
+/// optional body): the same problems as [`ApiJson`]'s.
+pub fn json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, super::Object<T>>(&mut de) {
+        Ok(super::Object(value)) => {
+            de.end().map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
+            Ok(value)
+        }
+        Err(e) if e.inner().is_data() => Err(data_problem(&e)),
+        Err(e) => Err(Problem::bad_request(format!("the body is not valid JSON: {}", e.inner()))),
+    }
+}
+
+/// A body of the right syntax and the wrong shape: 422 at the value serde refused; a body of the
+/// wrong type is at fault as a whole, with no field.
+fn data_problem(e: &serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    let message = e.inner().to_string();
+    let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, message.clone());
+    match json_pointer(e.path(), &message) {
+        pointer if pointer.is_empty() => problem,
+        pointer => problem.at(pointer),
+    }
+}
+
+/// The error with the path axum's `Json` records, somewhere in the rejection's chain of sources.
+fn path_error<'e>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e serde_path_to_error::Error<serde_json::Error>> {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(found) = s.downcast_ref() {
+            return Some(found);
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// The JSON pointer (RFC 6901) of the value serde refused: `/items/0/code`. A missing field is
+/// named in serde's message only (the path ends at the object that lacks it): it is added, so the
+/// pointer names the field to send.
+fn json_pointer(path: &serde_path_to_error::Path, message: &str) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    let mut push = |segment: &str| {
+        pointer.push('/');
+        pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+    };
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => push(&index.to_string()),
+            Segment::Map { key } => push(key),
+            Segment::Enum { variant } => push(variant),
+            Segment::Unknown => {}
+        }
+    }
+    if let Some(missing) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+        push(missing);
+    }
+    pointer
 }

@@ -142,7 +142,7 @@ pub struct ContactData {
     pub contact_id: String,
     #[serde(default)]
     pub initial_contact_id: Option<String>,
-    #[serde(default, deserialize_with = "object_or_null")]
+    #[serde(default, deserialize_with = "super::object_or_null")]
     pub customer_endpoint: Option<Endpoint>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub attributes: BTreeMap<String, String>,
@@ -156,19 +156,6 @@ pub struct ContactData {
 pub struct Endpoint {
     #[serde(default)]
     pub address: Option<String>,
-}
-
-/// An object or null: serde would read a struct from an array too, which Connect never sends.
-fn object_or_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(v @ Value::Object(_)) => serde_json::from_value(v).map(Some).map_err(serde::de::Error::custom),
-        Some(_) => Err(serde::de::Error::custom("expected an object or null")),
-    }
 }
 
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>

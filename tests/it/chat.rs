@@ -338,7 +338,7 @@ async fn sessions_are_private_to_their_token() {
     for (method, what) in [(Method::GET, "messages"), (Method::POST, "resolved"), (Method::POST, "operator")] {
         let r = app.call(method, &format!("/chat/sessions/{}/{what}", mine.reference), None, None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}");
-        assert_eq!(r.headers.get(header::WWW_AUTHENTICATE).unwrap(), "Bearer");
+        assert_eq!(r.headers.get(header::WWW_AUTHENTICATE).unwrap(), r#"Bearer realm="sportello-chat""#);
         assert_eq!(r.body["field"], "Authorization");
     }
     let r = app
@@ -349,7 +349,11 @@ async fn sessions_are_private_to_their_token() {
                 .unwrap(),
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    r.assert_problem(401, Some("Authorization"), "Bearer <token>");
+    assert_eq!(
+        r.headers.get(header::WWW_AUTHENTICATE).unwrap(),
+        r#"Bearer realm="sportello-chat", error="invalid_request""#
+    );
     // Nothing was changed by the attempts; the other user's chat cannot be resolved with my token.
     let forged = Session { reference: other.reference.clone(), token: mine.token.clone(), welcome: String::new() };
     assert_eq!(app.post(&forged, "resolved").await.status, StatusCode::NOT_FOUND);
@@ -398,7 +402,12 @@ async fn bad_input_gets_a_located_problem_never_a_500() {
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("/text"),
     );
-    problem(&app.send(raw("application/json", r#"{"txt": "ciao"}"#)).await, StatusCode::UNPROCESSABLE_ENTITY, None);
+    problem(
+        &app.send(raw("application/json", r#"{"txt": "ciao"}"#)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("/txt"),
+    );
+    problem(&app.send(raw("application/json", "{}")).await, StatusCode::UNPROCESSABLE_ENTITY, Some("/text"));
     problem(&app.send(raw("application/json", "[]")).await, StatusCode::UNPROCESSABLE_ENTITY, None);
 
     // Starting a session.
@@ -432,9 +441,21 @@ async fn bad_input_gets_a_located_problem_never_a_500() {
     problem(
         &start(json!({"session_id": session_id(), "requester": {"iban": "IT60X0542811101000000123456"}})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
-        None,
+        Some("/requester/iban"),
     );
-    problem(&start(json!({"lang": "it"})).await, StatusCode::UNPROCESSABLE_ENTITY, None);
+    // The requester's phone and e-mail are checked as the ticket API checks them (tests/it/api.rs
+    // tries every bad value on both).
+    problem(
+        &start(json!({"session_id": session_id(), "requester": {"phone": "\u{d0}"}})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("/requester/phone"),
+    );
+    problem(
+        &start(json!({"session_id": session_id(), "requester": {"email": "mario.rossi"}})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("/requester/email"),
+    );
+    problem(&start(json!({"lang": "it"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("/session_id"));
     // A requester of another type than an object (serde alone would read an array as one).
     for wrong in [json!([null, null]), json!("RSSMRA80A01H501U"), json!(7)] {
         problem(
@@ -446,7 +467,7 @@ async fn bad_input_gets_a_located_problem_never_a_500() {
     problem(
         &start(json!({"session_id": session_id(), "requester": {"email": 5}})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
-        Some("/requester"),
+        Some("/requester/email"),
     );
     let r = app.send(Request::post("/chat/sessions").body(Body::from("session_id=1")).unwrap()).await;
     problem(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("Content-Type"));

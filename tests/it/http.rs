@@ -104,3 +104,46 @@ async fn voice_calls_need_the_telephony_platforms_key() {
         assert_eq!(status, StatusCode::OK, "{uri}: {text}");
     }
 }
+
+/// Every JSON body of the document is an object. serde's derive would read a struct from an array
+/// (`[]` is a sweep with its defaults, `["io_accesso", null, null, "..."]` a ticket): each endpoint
+/// refuses it with 422 instead, for the body as a whole (no `field`).
+#[tokio::test]
+async fn a_json_body_that_is_not_an_object_is_refused() {
+    let app = TestApp::new();
+    let voice_key = app.client_key("voice");
+    let io_key = app.client_key("io");
+    let supervisor = app.tokens[&sportello::http::operator_auth::Role::Supervisor].clone();
+    let reference = app.open("email", "basic_info", "k-not-an-object").await;
+    for (uri, key, extra) in [
+        ("/operator/sweep".to_string(), Some(supervisor.as_str()), None),
+        (format!("/operator/tickets/{reference}/notes"), Some(supervisor.as_str()), None),
+        ("/api/v1/tickets".to_string(), Some(io_key.as_str()), Some(("idempotency-key", "k-array"))),
+        ("/voice/calls".to_string(), Some(voice_key.as_str()), None),
+        ("/chat/sessions".to_string(), None, None),
+    ] {
+        for body in ["[]", r#"["io_accesso", null, null, "Non riesco ad accedere"]"#, "7"] {
+            let auth = key.map(|k| format!("Bearer {k}"));
+            let mut headers = vec![("content-type", "application/json")];
+            if let Some(auth) = &auth {
+                headers.push(("authorization", auth));
+            }
+            headers.extend(extra);
+            let reply = app.send(request(Method::POST, &uri, &headers, body.to_string())).await;
+            reply.assert_problem(422, None, "expected an object");
+            assert!(reply.body.get("field").is_none(), "{uri} {body}: {}", reply.text);
+        }
+    }
+
+    // The sweep reads its optional body itself, with the same problems as every other body.
+    let sweep = |body: &str| {
+        let auth = format!("Bearer {supervisor}");
+        let headers = [("content-type", "application/json"), ("authorization", auth.as_str())];
+        app.send(request(Method::POST, "/operator/sweep", &headers, body.to_string()))
+    };
+    sweep(r#"{"older_than_seconds": "soon"}"#).await.assert_problem(422, Some("/older_than_seconds"), "invalid type");
+    sweep(r#"{"older_than": 60}"#).await.assert_problem(422, Some("/older_than"), "unknown field");
+    sweep(r#"{"older_than_seconds": 60"#).await.assert_problem(400, None, "not valid JSON");
+    sweep(r#"{"older_than_seconds": 60} {}"#).await.assert_problem(400, None, "trailing characters");
+    assert_eq!(sweep("").await.status, StatusCode::OK);
+}

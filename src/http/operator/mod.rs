@@ -230,12 +230,7 @@ async fn sweep(
     let body: SweepBody = if body.iter().all(u8::is_ascii_whitespace) {
         SweepBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            Problem::unprocessable(
-                "/older_than_seconds",
-                format!("the body is {{\"older_than_seconds\": <seconds>}}: {e}"),
-            )
-        })?
+        crate::http::problem::json_object(&body)?
     };
     if body.older_than_seconds > 7 * 24 * 3600 {
         return Err(Problem::unprocessable("/older_than_seconds", "at most 604800 (a week)"));
@@ -663,13 +658,7 @@ async fn notice(
         return Err(Problem::new(StatusCode::NOT_FOUND, format!("no target `{target}`")).at("target"));
     }
     api.secrets.verify(&target, &headers, &body, api.engine.now().as_second())?;
-    let body: NoticeBody = serde_json::from_slice(&body).map_err(|e| {
-        if e.is_data() {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
-        } else {
-            Problem::bad_request(format!("the body is not valid JSON: {e}"))
-        }
-    })?;
+    let body: NoticeBody = crate::http::problem::json_object(&body)?;
     let reference = TicketReference::find_in(&body.reference)
         .filter(|r| r.as_str().len() == body.reference.trim().len())
         .ok_or_else(|| Problem::unprocessable("/reference", "a reference looks like SP-7K3Q9XWD"))?;
