@@ -65,7 +65,7 @@ fn load_and_validate(c: &mut Criterion) {
     c.bench_function("rulebook/rules check (the default rulebook, report printed to a string)", |b| {
         b.iter(|| {
             let (out, code) =
-                sportello::cli::run(sportello::cli::RulesAction::Check { path: black_box(rules_dir()).to_path_buf() });
+                sportello::cli::rules::run(sportello::cli::rules::RulesAction::Check { path: black_box(rules_dir()).to_path_buf() });
             assert_eq!(code, 0, "{out}");
             out.len()
         })

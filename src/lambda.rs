@@ -20,7 +20,6 @@
 //! that send mail check at init that their senders are on `SPORTELLO_MAIL_DOMAIN`, the SES
 //! identity their policy covers.
 
-use crate::http::served;
 use crate::adapters::aws::email_inbound::{StoredMail, handle_mail_batch};
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
 use crate::adapters::aws::reply_queue::{NoticeDeadLetters, handle_notice_batch};
@@ -28,6 +27,7 @@ use crate::adapters::aws::{Clients, load_config, warm_up};
 use crate::app::AppBuilder;
 use crate::engine::{Engine, EscalationSettings, handle_step};
 use crate::http::AppState;
+use crate::http::served;
 use crate::rules::Rules;
 use crate::settings::Settings;
 use axum::Router;

@@ -274,7 +274,8 @@ async fn each_http_function_answers_404_and_405_as_the_local_server_does() {
     for (function, routers) in functions {
         let init = Init::new(Settings::from_map(values.clone()), m.clients.clone()).await.expect("init");
         let app = match build(function, &init).await.expect("built") {
-            Handler::Http(sportello::lambda::HttpEvents(app)) | Handler::Voice(sportello::lambda::VoiceEvents { app, .. }) => app,
+            Handler::Http(sportello::lambda::HttpEvents(app))
+            | Handler::Voice(sportello::lambda::VoiceEvents { app, .. }) => app,
             _ => panic!("{function:?} is not an HTTP function"),
         };
         let calls: Vec<_> = UNSERVED.iter().filter(|c| routers.contains(&c.0)).collect();
