@@ -64,8 +64,9 @@ fn load_and_validate(c: &mut Criterion) {
     // The admin's loop: `sportello rules check` of the default rulebook, its report included.
     c.bench_function("rulebook/rules check (the default rulebook, report printed to a string)", |b| {
         b.iter(|| {
-            let (out, code) =
-                sportello::cli::rules::run(sportello::cli::rules::RulesAction::Check { path: black_box(rules_dir()).to_path_buf() });
+            let (out, code) = sportello::cli::rules::run(sportello::cli::rules::RulesAction::Check {
+                path: black_box(rules_dir()).to_path_buf(),
+            });
             assert_eq!(code, 0, "{out}");
             out.len()
         })

@@ -552,9 +552,13 @@ impl ErasureBody {
     /// The one key the requester is found by.
     fn key(&self) -> Result<crate::ports::RequesterKey, Problem> {
         let key = crate::ports::RequesterKey::one_of(self.email.clone(), self.phone.clone(), self.fiscal_code.clone())
-            .map_err(|given| match given {
-                0 => Problem::unprocessable("", "find the requester by one of `email`, `phone`, `fiscal_code`"),
-                _ => Problem::unprocessable("", "one key at a time: `email`, `phone` or `fiscal_code`"),
+            // No one field is at fault: the body as a whole names none, or more than one.
+            .map_err(|given| {
+                let detail = match given {
+                    0 => "find the requester by one of `email`, `phone`, `fiscal_code`",
+                    _ => "one key at a time: `email`, `phone` or `fiscal_code`",
+                };
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
             })?;
         key.normalized().map_err(|_| Problem::unprocessable(format!("/{}", key.kind()), "must not be empty"))?;
         Ok(key)

@@ -834,9 +834,12 @@ async fn a_privacy_operator_erases_a_requester_after_a_preview() {
     assert_eq!(status, StatusCode::FORBIDDEN, "only the privacy team");
     let (status, p) = d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("one of `email`, `phone`, `fiscal_code`"), "{p}");
+    assert!(p.get("field").is_none(), "no one field is at fault, and none is named: {p}");
     let (status, p) =
         d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"email": EMAIL, "phone": "1"}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "one key at a time: {p}");
+    assert!(p.get("field").is_none(), "{p}");
 
     let preview = ok(d.call(Role::PrivacyOperator, Method::POST, preview_path, Some(json!({"email": EMAIL}))).await);
     let refs: Vec<&str> =
