@@ -138,6 +138,10 @@ for line in "${lines[@]}"; do
         expects=("${expects[@]:1}")
         "$py" "$helper" from-queue "$endpoint" "$queue_url" "$data" "$work/queued.json"
         data="$work/queued.json"
+    elif [[ "${expects[0]:-}" == "from-table" ]]; then
+        expects=("${expects[@]:1}")
+        "$py" "$helper" from-table "$endpoint" "sportello-$tag" "$data" "$work/stored.json"
+        data="$work/stored.json"
     fi
     n=$((n + 1))
     left="$(remaining)"

@@ -5,6 +5,8 @@
                                 step queue with its dead-letter queue; print the queue URL
   from-queue ENDPOINT URL EVENT OUT   write EVENT with its first record replaced by the messages
                                 waiting on the queue, as Lambda delivers them
+  from-table ENDPOINT TABLE EVENT OUT   write EVENT with @TICKET_ID@ and @REFERENCE@ filled in from a
+                                ticket the invocations above stored (a step delivered again)
   check RESPONSE EXPECT...      check a function's JSON response (see invoke.txt)
 """
 
@@ -95,6 +97,20 @@ def from_queue(endpoint, url, event_path, out):
     print(f"{len(records)} queued step(s) + {len(rest)} fixture record(s)")
 
 
+def from_table(endpoint, table, event_path, out):
+    dynamodb, _ = clients(endpoint)
+    items = dynamodb.scan(TableName=table, FilterExpression="sk = :t",
+                          ExpressionAttributeValues={":t": {"S": "TICKET"}}).get("Items", [])
+    if not items:
+        sys.exit("from-table: no ticket is stored in the table")
+    ticket = items[0]
+    text = open(event_path).read()
+    text = text.replace("@TICKET_ID@", ticket["pk"]["S"].removeprefix("T#"))
+    text = text.replace("@REFERENCE@", ticket["reference"]["S"])
+    open(out, "w").write(text)
+    print(f"the step of stored ticket {ticket['reference']['S']} + the fixture's other records")
+
+
 def check(response_path, *expects):
     text = open(response_path).read()
     try:
@@ -129,4 +145,5 @@ def check(response_path, *expects):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"moto": moto, "provision": provision, "from-queue": from_queue, "check": check}[command](*args)
+    {"moto": moto, "provision": provision, "from-queue": from_queue, "from-table": from_table,
+     "check": check}[command](*args)
