@@ -493,18 +493,8 @@ pub async fn render(
     if escalations.rows.is_empty() {
         let _ = write!(body, "<p>{}</p>", escape(t.esc_none()));
     } else {
-        let _ = write!(
-            body,
-            "<table aria-labelledby=\"escalations\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
-             <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
-             </tr></thead><tbody>",
-            escape(t.esc_target()),
-            escape(t.esc_outstanding()),
-            escape(t.esc_old()),
-            escape(t.esc_sent()),
-            escape(t.esc_notices()),
-            escape(t.esc_wait()),
-        );
+        let heads = [t.esc_target(), t.esc_outstanding(), t.esc_old(), t.esc_sent(), t.esc_notices(), t.esc_wait()];
+        let _ = write!(body, "<table aria-labelledby=\"escalations\">{}<tbody>", column_heads(&heads));
         for r in &escalations.rows {
             let target = r.group.get(&Dim::Target).cloned().unwrap_or_default();
             let old: i64 = [AgeBucket::EightToThirty, AgeBucket::OverThirty]
@@ -537,15 +527,8 @@ pub async fn render(
     if gdpr.data_subject_requests.is_empty() && gdpr.breach_notifications.is_empty() {
         let _ = write!(body, "<p>{}</p>", escape(t.gdpr_none()));
     } else {
-        let _ = write!(
-            body,
-            "<table aria-labelledby=\"gdpr\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
-             <th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-            escape(t.gdpr_ticket()),
-            escape(t.gdpr_clock()),
-            escape(t.gdpr_due()),
-            escape(t.gdpr_left()),
-        );
+        let heads = [t.gdpr_ticket(), t.gdpr_clock(), t.gdpr_due(), t.gdpr_left()];
+        let _ = write!(body, "<table aria-labelledby=\"gdpr\">{}<tbody>", column_heads(&heads));
         let zone = e.rules.sla_calendar().time_zone.clone();
         for c in gdpr.breach_notifications.iter().chain(&gdpr.data_subject_requests) {
             let left = match (c.days_left, c.hours_left) {
@@ -632,19 +615,20 @@ pub async fn render_tickets(
         let _ = write!(body, "<p>{}</p>", escape(t.drill_none()));
     } else {
         let zone = e.rules.sla_calendar().time_zone.clone();
+        let heads = [
+            t.col_reference(),
+            t.col_channel(),
+            t.col_type(),
+            t.col_team(),
+            t.col_state(),
+            t.col_created(),
+            t.drill_counted_on(),
+        ];
         let _ = write!(
             body,
-            "<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
-             <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
-             <th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+            "<table><caption>{}</caption>{}<tbody>",
             escape(&fill(t.drill_count(), &[("n", &n_of(t, listed.tickets.len()))])),
-            escape(t.col_reference()),
-            escape(t.col_channel()),
-            escape(t.col_type()),
-            escape(t.col_team()),
-            escape(t.col_state()),
-            escape(t.col_created()),
-            escape(t.drill_counted_on()),
+            column_heads(&heads),
         );
         for ticket in &listed.tickets {
             let days: Vec<String> = ticket.days.iter().map(|d| day(*d)).collect();
@@ -693,6 +677,12 @@ pub async fn render_tickets(
 
 fn n_of(t: Tr, n: usize) -> String {
     count(t, i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// A table's head row: one column header per label, escaped.
+fn column_heads(labels: &[&str]) -> String {
+    let cells: String = labels.iter().map(|l| format!("<th scope=\"col\">{}</th>", escape(l))).collect();
+    format!("<thead><tr>{cells}</tr></thead>")
 }
 
 #[cfg(test)]
