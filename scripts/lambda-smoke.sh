@@ -134,11 +134,7 @@ for line in "${lines[@]}"; do
     read -r -a expects <<<"$rest"
     data="$events/$event"
     [[ -f "$data" ]] || fail "no event file $data"
-    if [[ "${expects[0]:-}" == "from-queue" ]]; then
-        expects=("${expects[@]:1}")
-        "$py" "$helper" from-queue "$endpoint" "$queue_url" "$data" "$work/queued.json"
-        data="$work/queued.json"
-    elif [[ "${expects[0]:-}" == "from-table" ]]; then
+    if [[ "${expects[0]:-}" == "from-table" ]]; then
         expects=("${expects[@]:1}")
         "$py" "$helper" from-table "$endpoint" "sportello-$tag" "$data" "$work/stored.json"
         data="$work/stored.json"

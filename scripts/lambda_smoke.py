@@ -3,8 +3,6 @@
   moto PORT                     serve moto on 127.0.0.1:PORT, one request at a time
   provision ENDPOINT TABLE Q    create the table (layout of src/adapters/aws/table.rs) and the
                                 step queue with its dead-letter queue; print the queue URL
-  from-queue ENDPOINT URL EVENT OUT   write EVENT with its first record replaced by the messages
-                                waiting on the queue, as Lambda delivers them
   from-table ENDPOINT TABLE EVENT OUT   write EVENT with @TICKET_ID@ and @REFERENCE@ filled in from a
                                 ticket the invocations above stored (a step delivered again)
   check RESPONSE EXPECT...      check a function's JSON response (see invoke.txt)
@@ -65,38 +63,6 @@ def provision(endpoint, table, queue):
     print(url)
 
 
-def from_queue(endpoint, url, event_path, out):
-    _, sqs = clients(endpoint)
-    messages = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                                    AttributeNames=["All"]).get("Messages", [])
-        if not batch:
-            break
-        messages.extend(batch)
-    if not messages:
-        sys.exit("from-queue: no message waits on the step queue")
-    event = json.load(open(event_path))
-    template, rest = event["Records"][0], event["Records"][1:]
-    records = []
-    for m in messages:
-        r = dict(template)
-        r.update({
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "md5OfBody": m["MD5OfBody"],
-            "attributes": m.get("Attributes", {}),
-            "messageAttributes": {k: {"stringValue": v.get("StringValue"), "stringListValues": [],
-                                      "binaryListValues": [], "dataType": v["DataType"]}
-                                  for k, v in m.get("MessageAttributes", {}).items()},
-        })
-        records.append(r)
-    event["Records"] = records + rest
-    json.dump(event, open(out, "w"), indent=2)
-    print(f"{len(records)} queued step(s) + {len(rest)} fixture record(s)")
-
-
 def from_table(endpoint, table, event_path, out):
     dynamodb, _ = clients(endpoint)
     items = dynamodb.scan(TableName=table, FilterExpression="sk = :t",
@@ -145,5 +111,5 @@ def check(response_path, *expects):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"moto": moto, "provision": provision, "from-queue": from_queue, "from-table": from_table,
+    {"moto": moto, "provision": provision, "from-table": from_table,
      "check": check}[command](*args)
