@@ -7,9 +7,9 @@ use super::Console;
 use super::auth::{Desk, html};
 use super::view::Frame;
 use crate::http::operator::dashboard::{self, Base};
-use crate::http::operator::reports::ReportQuery;
+use crate::http::operator::reports::Params;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -22,8 +22,6 @@ struct ReportsPage {
     /// Built by `http::operator::dashboard` from the aggregates, every value escaped there.
     body: String,
 }
-
-type Params = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
 
 fn show(desk: &Desk, rendered: Result<(String, String), crate::http::Problem>) -> Response {
     let (status, title, body) = match rendered {

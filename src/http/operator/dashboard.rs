@@ -4,7 +4,7 @@
 //! supervisors and admins, and privacy operators for the privacy team's figures.
 
 use super::OperatorApi;
-use super::reports::{ReportQuery, drill_down, scope};
+use super::reports::{Params, drill_down, params, scope};
 use crate::engine::Engine;
 use crate::engine::reports::ListCursor;
 use crate::http::operator_auth::OperatorIdentity;
@@ -15,7 +15,7 @@ use crate::reports::report::{AgeBucket, Figures};
 use crate::reports::svg::{Bar, bars, columns, escape};
 use crate::reports::{Dim, Period};
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -265,11 +265,13 @@ fn tile(label: &str, value: &str, href: Option<String>) -> String {
     format!("<li class=\"tile\">{}<b>{value}</b></li>", escape(label))
 }
 
-type Params = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
-
 async fn dashboard(State(api): State<OperatorApi>, who: OperatorIdentity, headers: HeaderMap, q: Params) -> Response {
     let t = language(&headers);
-    match render(&api, &who, q, API, t).await {
+    show(t, render(&api, &who, q, API, t).await)
+}
+
+fn show(t: Tr, rendered: Result<(String, String), crate::http::Problem>) -> Response {
+    match rendered {
         Ok((title, body)) => page(StatusCode::OK, t, &title, &body),
         Err(p) => problem_page(t, p),
     }
@@ -285,7 +287,7 @@ pub async fn render(
     t: Tr,
 ) -> Result<(String, String), crate::http::Problem> {
     let scope = scope(api, who)?;
-    let Query(q) = q.map_err(|e| crate::http::Problem::bad_request(e.body_text()))?;
+    let q = params(q)?;
     if let Some(other) = [("by", q.by.is_some()), ("figure", q.figure.is_some()), ("format", q.format.is_some())]
         .iter()
         .find(|(_, given)| *given)
@@ -565,10 +567,7 @@ pub async fn render(
 
 async fn tickets(State(api): State<OperatorApi>, who: OperatorIdentity, headers: HeaderMap, q: Params) -> Response {
     let t = language(&headers);
-    match render_tickets(&api, &who, q, API, t).await {
-        Ok((title, body)) => page(StatusCode::OK, t, &title, &body),
-        Err(p) => problem_page(t, p),
-    }
+    show(t, render_tickets(&api, &who, q, API, t).await)
 }
 
 /// The tickets behind a figure, in `t`'s language: the page's title and body (HTML).
@@ -581,7 +580,7 @@ pub async fn render_tickets(
 ) -> Result<(String, String), crate::http::Problem> {
     let listed = async {
         let scope = scope(api, who)?;
-        let Query(q) = q.map_err(|e| crate::http::Problem::bad_request(e.body_text()))?;
+        let q = params(q)?;
         let (drill, period, age) = drill_down(api, &q, scope)?;
         let after = q.after.as_deref().map(ListCursor::parse).transpose()?;
         let limit = super::reports::listed_limit(&q)?;
