@@ -28,33 +28,28 @@ pub struct Scene {
     pub run: for<'a> fn(&'a dyn Stage, &'a mut Narrator) -> SceneFuture<'a>,
 }
 
+/// A scene of `ALL`: its title, when it plays, and the function that plays it.
+macro_rules! scene {
+    ($title:expr, $hours:ident, $play:ident) => {
+        Scene { title: $title, hours: Hours::$hours, run: |s, o| Box::pin($play(s, o)) }
+    };
+}
+
 pub const ALL: [Scene; 6] = [
-    Scene {
-        title: "1. A chat solved by the bot (section 3.2)",
-        hours: Hours::Any,
-        run: |s, o| Box::pin(chat_solved_by_the_bot(s, o)),
-    },
-    Scene {
-        title: "2. A call out of hours (section 3.1)",
-        hours: Hours::Out,
-        run: |s, o| Box::pin(call_out_of_hours(s, o)),
-    },
-    Scene {
-        title: "3. An email question answered from the knowledge base (section 3.3)",
-        hours: Hours::Any,
-        run: |s, o| Box::pin(email_answered_from_the_knowledge_base(s, o)),
-    },
-    Scene {
-        title: "4. A specialist request escalated and resolved on the notice (section 3.4)",
-        hours: Hours::Any,
-        run: |s, o| Box::pin(specialist_request_escalated(s, o)),
-    },
-    Scene {
-        title: "5. A malfunction report during an incident (section 3.1)",
-        hours: Hours::In,
-        run: |s, o| Box::pin(malfunction_during_an_incident(s, o)),
-    },
-    Scene { title: "6. A privacy breach (section 3.5)", hours: Hours::Any, run: |s, o| Box::pin(privacy_breach(s, o)) },
+    scene!("1. A chat solved by the bot (section 3.2)", Any, chat_solved_by_the_bot),
+    scene!("2. A call out of hours (section 3.1)", Out, call_out_of_hours),
+    scene!(
+        "3. An email question answered from the knowledge base (section 3.3)",
+        Any,
+        email_answered_from_the_knowledge_base
+    ),
+    scene!(
+        "4. A specialist request escalated and resolved on the notice (section 3.4)",
+        Any,
+        specialist_request_escalated
+    ),
+    scene!("5. A malfunction report during an incident (section 3.1)", In, malfunction_during_an_incident),
+    scene!("6. A privacy breach (section 3.5)", Any, privacy_breach),
 ];
 
 fn expect(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
