@@ -131,22 +131,32 @@ pub fn queue_of(rules: &Rules, target: &str) -> Option<String> {
     rules.targets.get(target)?.delivery.queue().map(str::to_string)
 }
 
-/// What `sportello demo --url` needs to act as every caller of a running server.
-#[derive(Debug, Clone, Default)]
+/// What `sportello demo --url` needs to act as every caller of a running server (its flags):
+/// tokens from `sportello operators add`, a key from `sportello clients add` of the client the
+/// demo acts as (`cast::api_client`: the one whose category tree reaches the most categories,
+/// `io` in the default rulebook), the telephony platform's key and the mail gateway's secret.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct RemoteCredentials {
-    /// Tokens from `sportello operators add`: an operator without the privacy role, a privacy
-    /// operator, a supervisor.
+    /// With --url: a token of an operator without the privacy role.
+    #[arg(long, env = "SPORTELLO_DEMO_OPERATOR_TOKEN", hide_env_values = true)]
     pub operator_token: Option<String>,
+    /// With --url: a token of a privacy operator.
+    #[arg(long, env = "SPORTELLO_DEMO_PRIVACY_TOKEN", hide_env_values = true)]
     pub privacy_token: Option<String>,
+    /// With --url: a token of a supervisor (declares and resolves an incident).
+    #[arg(long, env = "SPORTELLO_DEMO_SUPERVISOR_TOKEN", hide_env_values = true)]
     pub supervisor_token: Option<String>,
-    /// A key of the client the demo acts as (`cast::api_client`: the one whose category tree
-    /// reaches the most categories, `io` in the default rulebook) from `sportello clients add`.
+    /// With --url: an API key of client `io`.
+    #[arg(long, env = "SPORTELLO_DEMO_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
-    /// The telephony platform's key from `sportello clients add voice`.
+    /// With --url: the telephony platform's key (`sportello clients add voice`).
+    #[arg(long, env = "SPORTELLO_DEMO_TELEPHONY_KEY", hide_env_values = true)]
     pub telephony_key: Option<String>,
-    /// The mail gateway's secret (the server's `data/mail-token.txt`).
+    /// With --url: the mail gateway's secret (the server's data/mail-token.txt).
+    #[arg(long, env = "SPORTELLO_DEMO_MAIL_TOKEN", hide_env_values = true)]
     pub mail_token: Option<String>,
     /// Each target's notice secret (the server's `SPORTELLO_TARGET_SECRET_<TARGET>`).
+    #[arg(skip)]
     pub notice_secrets: BTreeMap<String, Vec<u8>>,
 }
 
