@@ -62,6 +62,25 @@ impl DynamoIncidents {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
     }
+
+    /// Up to `limit` items of partition `pk`, the highest sort keys first; read strongly
+    /// consistent when `consistent` (otherwise the request leaves it out, as DynamoDB's default).
+    async fn newest_first(&self, pk: String, limit: i32, consistent: bool) -> StoreResult<Vec<Item>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(false)
+            .set_consistent_read(consistent.then_some(true))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", e))?;
+        Ok(out.items.unwrap_or_default())
+    }
 }
 
 #[async_trait]
@@ -163,20 +182,7 @@ impl IncidentStore for DynamoIncidents {
     }
 
     async fn active(&self, service: &str) -> StoreResult<Option<Incident>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(active_pk(service)))
-            .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(1)
-            .send()
-            .await
-            .map_err(|e| unavailable("Query", e))?;
-        out.items.unwrap_or_default().first().map(read).transpose()
+        self.newest_first(active_pk(service), 1, true).await?.first().map(read).transpose()
     }
 
     /// A plain put: linking twice writes the same item again.
@@ -219,19 +225,8 @@ impl IncidentStore for DynamoIncidents {
     }
 
     async fn list(&self, limit: usize) -> StoreResult<Vec<Incident>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(LIST_PK))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
-            .send()
-            .await
-            .map_err(|e| unavailable("Query", e))?;
-        out.items.unwrap_or_default().iter().map(read).collect()
+        let limit = i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000);
+        self.newest_first(LIST_PK.to_string(), limit, false).await?.iter().map(read).collect()
     }
 
     async fn linked(&self, incident: &str, after: Option<&TicketId>, limit: usize) -> StoreResult<Vec<TicketId>> {
