@@ -9,6 +9,7 @@ use crate::domain::TicketId;
 use crate::ports::{Incident, IncidentState, IncidentStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use std::collections::HashMap;
@@ -63,16 +64,21 @@ impl DynamoIncidents {
         Self { client, table: table.into() }
     }
 
+    /// A query of the table on partition `pk`, bound to `#pk` and `:pk` for the key condition.
+    fn query_partition(&self, pk: String) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(pk))
+    }
+
     /// Up to `limit` items of partition `pk`, the highest sort keys first; read strongly
     /// consistent when `consistent` (otherwise the request leaves it out, as DynamoDB's default).
     async fn newest_first(&self, pk: String, limit: i32, consistent: bool) -> StoreResult<Vec<Item>> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
+            .query_partition(pk)
             .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(pk))
             .scan_index_forward(false)
             .set_consistent_read(consistent.then_some(true))
             .limit(limit)
@@ -203,13 +209,9 @@ impl IncidentStore for DynamoIncidents {
         let mut start: Option<Item> = None;
         loop {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
+                .query_partition(incident_pk(incident))
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :links)")
-                .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(incident_pk(incident)))
                 .expression_attribute_values(":links", s(LINK_PREFIX))
                 .select(aws_sdk_dynamodb::types::Select::Count)
                 .set_exclusive_start_key(start.take())
@@ -241,13 +243,9 @@ impl IncidentStore for DynamoIncidents {
         // response holds); the loop only covers a response cut short.
         loop {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
+                .query_partition(incident_pk(incident))
                 .key_condition_expression(condition)
-                .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(incident_pk(incident)))
                 .expression_attribute_values(":from", s(from.clone()))
                 .consistent_read(true)
                 .projection_expression("#sk")

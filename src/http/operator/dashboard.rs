@@ -248,6 +248,16 @@ fn tickets_href(base: Base, figure: &str, period: &Period, filter: &[(&str, &str
     href
 }
 
+/// A ticket's reference, linked to its page where the caller has ticket pages (the console).
+fn ticket_link(base: Base, reference: &str) -> String {
+    match base.ticket_page {
+        Some(prefix) => {
+            format!("<a href=\"{}\">{}</a>", escape(&format!("{prefix}{}", urlencoding(reference))), escape(reference))
+        }
+        None => escape(reference),
+    }
+}
+
 fn urlencoding(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -545,14 +555,7 @@ pub async fn render(
             } else {
                 escape(&left)
             };
-            let reference = match base.ticket_page {
-                Some(prefix) => format!(
-                    "<a href=\"{}\">{}</a>",
-                    escape(&format!("{prefix}{}", urlencoding(&c.reference))),
-                    escape(&c.reference)
-                ),
-                None => escape(&c.reference),
-            };
+            let reference = ticket_link(base, &c.reference);
             let _ = write!(
                 body,
                 "<tr><th scope=\"row\">{reference}</th><td>{}</td><td>{}</td><td>{left}</td></tr>",
@@ -631,14 +634,7 @@ pub async fn render_tickets(
         );
         for ticket in &listed.tickets {
             let days: Vec<String> = ticket.days.iter().map(|d| day(*d)).collect();
-            let reference = match base.ticket_page {
-                Some(prefix) => format!(
-                    "<a href=\"{}\">{}</a>",
-                    escape(&format!("{prefix}{}", urlencoding(&ticket.reference))),
-                    escape(&ticket.reference)
-                ),
-                None => escape(&ticket.reference),
-            };
+            let reference = ticket_link(base, &ticket.reference);
             let _ = write!(
                 body,
                 "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
