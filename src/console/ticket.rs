@@ -77,6 +77,13 @@ pub struct Said {
     pub attachments: Vec<String>,
 }
 
+impl Said {
+    /// A line with no subject nor attachments (a note, an answer sent); numbered later.
+    fn plain(who: String, side: &'static str, at: String, body: String) -> Said {
+        Said { seq: 0, who, side, at, subject: None, body, attachments: Vec::new() }
+    }
+}
+
 pub struct TimelineRow {
     pub at: String,
     pub actor: String,
@@ -694,41 +701,32 @@ pub fn conversation_of(engine: &Engine, t: Tr, ticket: &Ticket, events: &[Event]
                 first_mail = d.get("email");
             }
             EventKind::Note if d.get("text").is_some() && ticket.channel_kind == crate::domain::ChannelKind::Voice => {
-                items.push(Said {
-                    seq: 0,
-                    who: format!("{} · {}", t.voice_note(), e.actor.id),
-                    side: "note",
+                items.push(Said::plain(
+                    format!("{} · {}", t.voice_note(), e.actor.id),
+                    "note",
                     at,
-                    subject: None,
-                    body: text_of(d.get("text")).unwrap_or_default(),
-                    attachments: Vec::new(),
-                });
+                    text_of(d.get("text")).unwrap_or_default(),
+                ));
             }
             EventKind::Note if d.get("callback").is_some() => {
                 let phone = d.get("callback").and_then(|c| c.get("phone")).and_then(|p| p.as_str()).unwrap_or("—");
-                items.push(Said {
-                    seq: 0,
-                    who: t.voice_note().to_string(),
-                    side: "note",
+                items.push(Said::plain(
+                    t.voice_note().to_string(),
+                    "note",
                     at,
-                    subject: None,
-                    body: format!("{}: {phone}", t.callback_number()),
-                    attachments: Vec::new(),
-                });
+                    format!("{}: {phone}", t.callback_number()),
+                ));
             }
             EventKind::Answered
                 if ticket.channel_kind != crate::domain::ChannelKind::Chat
                     && !d.get("answer_id").and_then(|a| a.as_str()).is_some_and(|a| delivered.contains(&a)) =>
             {
-                items.push(Said {
-                    seq: 0,
-                    who: format!("{} · {}", t.answer_sent(), e.actor.id),
-                    side: "operator",
+                items.push(Said::plain(
+                    format!("{} · {}", t.answer_sent(), e.actor.id),
+                    "operator",
                     at,
-                    subject: None,
-                    body: text_of(d.get("body")).unwrap_or_default(),
-                    attachments: Vec::new(),
-                });
+                    text_of(d.get("body")).unwrap_or_default(),
+                ));
             }
             _ => {}
         }
