@@ -208,22 +208,30 @@ pub(crate) async fn authorize(
     Ok((ticket, actor))
 }
 
-/// A request about one ticket (`{ticket}` in the path: its id or reference) by an operator.
-pub(crate) struct OnTicket {
-    api: OperatorApi,
-    who: OperatorIdentity,
-    key: String,
+/// A request by an operator: the API, who is calling (authenticated first, as a handler taking
+/// [`OperatorIdentity`] first would), then what the endpoint reads after that.
+pub(crate) struct ByOperator<T> {
+    pub(crate) api: OperatorApi,
+    pub(crate) who: OperatorIdentity,
+    pub(crate) then: T,
 }
 
-impl FromRequestParts<OperatorApi> for OnTicket {
+impl<T> FromRequestParts<OperatorApi> for ByOperator<T>
+where
+    T: FromRequestParts<OperatorApi>,
+    T::Rejection: IntoResponse,
+{
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, api: &OperatorApi) -> Result<Self, Response> {
         let who = OperatorIdentity::from_request_parts(parts, api).await.map_err(IntoResponse::into_response)?;
-        let Path(key) = Path::<String>::from_request_parts(parts, api).await.map_err(IntoResponse::into_response)?;
-        Ok(Self { api: api.clone(), who, key })
+        let then = T::from_request_parts(parts, api).await.map_err(IntoResponse::into_response)?;
+        Ok(Self { api: api.clone(), who, then })
     }
 }
+
+/// A request about one ticket (`{ticket}` in the path: its id or reference) by an operator.
+pub(crate) type OnTicket = ByOperator<Path<String>>;
 
 impl OnTicket {
     /// [`authorize`] for `endpoint`: the API, the ticket and the actor the engine records.
@@ -231,7 +239,7 @@ impl OnTicket {
         self,
         endpoint: Endpoint,
     ) -> Result<(OperatorApi, Ticket, crate::domain::Actor), Problem> {
-        let (ticket, actor) = authorize(&self.api, &self.who, endpoint, &self.key).await?;
+        let (ticket, actor) = authorize(&self.api, &self.who, endpoint, &self.then.0).await?;
         Ok((self.api, ticket, actor))
     }
 }

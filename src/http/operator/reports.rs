@@ -5,7 +5,7 @@
 //! (and no incidents report, which is about the first level's malfunction reports). No report
 //! carries personal data: counts, times, ids and references only.
 
-use super::OperatorApi;
+use super::{ByOperator, OperatorApi};
 use crate::engine::reports::ListCursor;
 use crate::http::Problem;
 use crate::http::operator_auth::{Endpoint, OperatorIdentity, Role};
@@ -13,8 +13,7 @@ use crate::reports::csv::{self, Dialect, Table};
 use crate::reports::report::{AgeBucket, DrillDown, Figure};
 use crate::reports::{Cube, Dim, Period, Scope};
 use axum::Router;
-use axum::extract::{FromRequestParts, Query};
-use axum::http::request::Parts;
+use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -171,24 +170,9 @@ pub fn params(q: Params) -> Result<ReportQuery, Problem> {
     q.map(|Query(q)| q).map_err(|e| Problem::bad_request(e.body_text()))
 }
 
-/// What every report endpoint is given: the caller, its headers and its query (kept as
-/// parsed, so that a bad query is refused only after the caller is known).
-struct Asked {
-    api: OperatorApi,
-    who: OperatorIdentity,
-    headers: HeaderMap,
-    query: Params,
-}
-
-impl FromRequestParts<OperatorApi> for Asked {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, api: &OperatorApi) -> Result<Self, Problem> {
-        let who = OperatorIdentity::from_request_parts(parts, api).await?;
-        let query = Query::<ReportQuery>::from_request_parts(parts, api).await;
-        Ok(Self { api: api.clone(), who, headers: parts.headers.clone(), query })
-    }
-}
+/// What every report endpoint is given: the caller, then its headers and its query (kept as
+/// parsed, so that a bad query is refused only after the caller's scope is known).
+type Asked = ByOperator<(HeaderMap, Params)>;
 
 impl Asked {
     /// What every report does first, in this order: who may see which teams, the parameters
@@ -204,11 +188,12 @@ impl Asked {
         scope: Scope,
         allowed: Option<&[&str]>,
     ) -> Result<(OperatorApi, Scope, ReportQuery, Format), Problem> {
-        let q = params(self.query)?;
+        let (headers, query) = self.then;
+        let q = params(query)?;
         if let Some(allowed) = allowed {
             q.only(allowed)?;
         }
-        let format = format(&q, &self.headers)?;
+        let format = format(&q, &headers)?;
         Ok((self.api, scope, q, format))
     }
 }
