@@ -2,7 +2,7 @@
 //! ticket. The tables are created on open, beside the store's own migrations.
 
 use super::Db;
-use super::db::unavailable;
+use super::sql::unavailable;
 use crate::domain::TicketId;
 use crate::ports::{Incident, IncidentStore, StoreError, StoreResult};
 use async_trait::async_trait;

@@ -2,7 +2,7 @@
 //! the store's own migrations (like the incidents' tables).
 
 use super::Db;
-use super::db::unavailable;
+use super::sql::unavailable;
 use crate::ports::kb_candidates::MAX_CANDIDATES_LISTED;
 use crate::ports::{Candidate, CandidateStatus, KnowledgeCandidates, NewCandidate, StoreError, StoreResult};
 use async_trait::async_trait;
