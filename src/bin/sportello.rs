@@ -490,8 +490,9 @@ fn main() -> ExitCode {
             finish(rotate_file(&data, which, grace.as_deref(), jiff::Timestamp::now()))
         }
         Command::Erase(cmd) => {
-            use sportello::cli::erase::{EraseAction, Found, run};
-            let found = |r: RequesterArgs| Found { email: r.email, phone: r.phone, fiscal_code: r.fiscal_code };
+            use sportello::cli::erase::{EraseAction, RequesterLookup, run};
+            let found =
+                |r: RequesterArgs| RequesterLookup { email: r.email, phone: r.phone, fiscal_code: r.fiscal_code };
             match cmd {
                 EraseCommand::Preview { requester, data, rules } => {
                     finish(run(EraseAction::Preview { found: found(requester) }, &data, &rules))

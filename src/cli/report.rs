@@ -11,7 +11,7 @@
 use crate::adapters::embedded::{SqliteReports, ports};
 use crate::engine::Engine;
 use crate::engine::reports::ListCursor;
-use crate::reports::csv::{self, Dialect, Table, Value};
+use crate::reports::csv::{self, CsvTable, Dialect, Value};
 use crate::reports::export::ExportedEvent;
 use crate::reports::report::{AgeBucket, DrillDown, Figure, Figures};
 use crate::reports::{Cube, Dim, Period, Projector, Scope, TimeStats};
@@ -145,7 +145,7 @@ async fn report(args: ReportArgs) -> Result<String, Failed> {
     let by = Dim::parse_list(args.by.as_deref().unwrap_or_default()).map_err(|m| usage(format!("--by: {m}")))?;
     let fail = |e: crate::engine::EngineError| (e.to_string(), 1);
     let scope = Scope::all();
-    let out = |json: String, table: Table, text: String| match args.format {
+    let out = |json: String, table: CsvTable, text: String| match args.format {
         OutputFormat::Json => json + "\n",
         OutputFormat::Csv => table.to_csv(dialect),
         OutputFormat::Table => text,
@@ -249,7 +249,7 @@ async fn export(reports: &SqliteReports, engine: &Engine, from: i32, to: i32) ->
 }
 
 /// A table as aligned text.
-fn plain(t: &Table) -> String {
+fn plain(t: &CsvTable) -> String {
     let cells: Vec<Vec<String>> = t
         .rows
         .iter()

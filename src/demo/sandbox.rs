@@ -2,7 +2,7 @@
 //! and routers (see `server.rs`), with the credentials every kind of caller needs and a clock
 //! the caller sets. The demo runs its scenes on it; the end-to-end tests walk the flows on it.
 
-use super::client::Client;
+use super::client::DemoClient;
 use super::stage::{Staff, Stage};
 use crate::adapters::embedded::{Db, OutboxEntry, OutboxMailer, SqliteQueue};
 use crate::engine::{Engine, EscalationSettings};
@@ -34,7 +34,7 @@ pub struct Sandbox {
     pub engine: Engine,
     /// A second handle on the store, to read what left Sportello (outbox, escalation queues).
     pub db: Db,
-    pub client: Client,
+    pub client: DemoClient,
     pub addr: SocketAddr,
     clock: Arc<Mutex<Timestamp>>,
     staff: BTreeMap<Staff, (String, String)>,
@@ -118,7 +118,7 @@ impl Sandbox {
                 tracing::warn!(error = %e, "demo server stopped");
             }
         });
-        let client = Client::new(&format!("http://{addr}"))?;
+        let client = DemoClient::new(&format!("http://{addr}"))?;
         Ok(Sandbox { dir, engine, db, client, addr, clock, staff, api_key, telephony_key, mail_token, secrets, server })
     }
 
@@ -172,7 +172,7 @@ impl Sandbox {
 
 #[async_trait]
 impl Stage for Sandbox {
-    fn client(&self) -> &Client {
+    fn client(&self) -> &DemoClient {
         &self.client
     }
     fn rules(&self) -> &Rules {

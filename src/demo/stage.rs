@@ -1,7 +1,7 @@
 //! Where the demo's scenes play: the in-process [`Sandbox`](super::Sandbox), or a Sportello
 //! already running (`sportello demo --url`) with the credentials its owner gives.
 
-use super::client::{Client, Reply};
+use super::client::{DemoClient, Reply};
 use crate::adapters::embedded::OutboxEntry;
 use crate::http::operator::{NoticeSecrets, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::rules::Rules;
@@ -22,7 +22,7 @@ pub enum Staff {
 /// A Sportello to talk to, and what the caller may know about it.
 #[async_trait]
 pub trait Stage: Send + Sync {
-    fn client(&self) -> &Client;
+    fn client(&self) -> &DemoClient;
     fn rules(&self) -> &Rules;
     /// The operator id behind `who`'s token.
     fn staff_id(&self, who: Staff) -> &str;
@@ -140,7 +140,7 @@ impl RemoteCredentials {
 /// A Sportello already running: the demo talks to it over HTTP only. Its queues and outbox are
 /// out of reach, its clock is its own, and its step workers run in the background.
 pub struct Remote {
-    client: Client,
+    client: DemoClient,
     rules: Rules,
     staff: BTreeMap<Staff, (String, String)>,
     api_key: String,
@@ -152,7 +152,7 @@ pub struct Remote {
 impl Remote {
     /// Checks the server answers and every credential is there and valid.
     pub async fn connect(url: &str, rules: Rules, credentials: RemoteCredentials) -> Result<Remote, String> {
-        let client = Client::new(url)?;
+        let client = DemoClient::new(url)?;
         let health = client.get("/health", &[]).await.map_err(|e| format!("{url} does not answer: {e}"))?;
         if health.str("/status") != "ok" {
             return Err(format!("{url}/health: HTTP {} {}", health.status, health.text));
@@ -197,7 +197,7 @@ impl Remote {
 
 #[async_trait]
 impl Stage for Remote {
-    fn client(&self) -> &Client {
+    fn client(&self) -> &DemoClient {
         &self.client
     }
     fn rules(&self) -> &Rules {

@@ -12,7 +12,7 @@ use crate::domain::{Actor, Escalation, Event, EventKind, Ticket, TicketId, Ticke
 use crate::knowledge::search::{Hit, KnowledgeIndex, detect_language};
 use crate::ports::escalation::ESCALATION_SCHEMA;
 use crate::ports::{EscalationMessage, EscalationRoute, FollowUps, MessageKind, Outboxed, StoreError};
-use crate::rules::resolved::{BusinessTime, Delivery};
+use crate::rules::resolved::{BusinessTime, TargetDelivery};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -734,11 +734,11 @@ pub(super) fn target_route(
     settings: &EscalationSettings,
 ) -> (EscalationRoute, Option<String>) {
     match &target.delivery {
-        Delivery::Queue { queue } => (
+        TargetDelivery::Queue { queue } => (
             EscalationRoute::Queue { queue: settings.queue_urls.get(queue).cloned().unwrap_or_else(|| queue.clone()) },
             settings.reply_queue.clone(),
         ),
-        Delivery::Email { to } => {
+        TargetDelivery::Email { to } => {
             (EscalationRoute::Email { from: settings.mail_from.clone(), to: to.clone() }, settings.reply_email.clone())
         }
     }

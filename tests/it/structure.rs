@@ -269,3 +269,68 @@ fn a_cycle_in_a_nested_folder_counts_too() {
     cycle.sort();
     assert_eq!(cycle, ["adapters::embedded::db", "adapters::embedded::tickets"]);
 }
+
+/// Every type the library declares `pub` (or `pub(crate)`, `pub(super)`), by name, with where.
+fn public_types() -> BTreeMap<String, Vec<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in rust_files(&src) {
+        let relative = file.strip_prefix(&src).unwrap();
+        if relative.starts_with("bin") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("\n#[cfg(test)]").next().unwrap_or_default();
+        for (line, name) in code.lines().enumerate().filter_map(|(n, l)| declared_type(l).map(|name| (n, name))) {
+            found.entry(name).or_default().push(format!("src/{}:{}", relative.display(), line + 1));
+        }
+    }
+    found
+}
+
+/// The name a line declares a public type under: `pub struct Name<…>`, `pub(crate) enum Name {`,
+/// `pub trait Name:`, `pub type Name =`.
+fn declared_type(line: &str) -> Option<String> {
+    let rest = line.trim_start().strip_prefix("pub")?;
+    let rest = match rest.strip_prefix('(') {
+        Some(inner) => inner.split_once(')')?.1,
+        None => rest,
+    };
+    let mut words = rest.split_whitespace();
+    let kind = words.next()?;
+    if !["struct", "enum", "trait", "type", "union"].contains(&kind) {
+        return None;
+    }
+    let name: String = words.next()?.chars().take_while(|&c| is_ident(c)).collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// A type name says what it is wherever it is read: two `Problem`s or two `Category`s make a
+/// reader (and a `use`) guess which one is meant.
+#[test]
+fn every_public_type_name_is_unique() {
+    let types = public_types();
+    assert!(types.len() > 100, "the scan found only {} public types", types.len());
+    let twice: Vec<String> = types
+        .iter()
+        .filter(|(_, places)| places.len() > 1)
+        .map(|(name, places)| format!("{name}: {}", places.join(", ")))
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "type names declared more than once (give each a name of its own):\n{}",
+        twice.join("\n")
+    );
+}
+
+#[test]
+fn the_type_scan_reads_every_kind_of_declaration() {
+    assert_eq!(declared_type("pub struct Row<F> {").as_deref(), Some("Row"));
+    assert_eq!(declared_type("    pub(crate) enum Scope {").as_deref(), Some("Scope"));
+    assert_eq!(declared_type("pub trait TicketStore: Send + Sync {").as_deref(), Some("TicketStore"));
+    assert_eq!(declared_type("pub type Id = String;").as_deref(), Some("Id"));
+    assert_eq!(declared_type("pub(in crate::engine) struct Walk;").as_deref(), Some("Walk"));
+    assert_eq!(declared_type("pub fn structure() {}"), None);
+    assert_eq!(declared_type("struct Private;"), None);
+    assert_eq!(declared_type("pub struct_field: u8,"), None);
+}
