@@ -140,6 +140,7 @@ pub const SETTINGS: &[Setting] = &[
     var("SPORTELLO_DEMO_API_KEY", Local, Optional, "`sportello demo` against a running server"),
     var("SPORTELLO_DEMO_TELEPHONY_KEY", Local, Optional, "`sportello demo` against a running server"),
     var("SPORTELLO_DEMO_MAIL_TOKEN", Local, Optional, "`sportello demo` against a running server"),
+    var("USER", Local, Optional, "who `sportello kb candidates` records as deciding (default `admin`)"),
 ];
 
 /// The entry of a variable: its own, or its family's (the longest prefix).

@@ -9,6 +9,7 @@
 //! ```
 
 use crate::adapters::embedded::{SqliteReports, ports};
+use crate::cli::flags::FromSetting;
 use crate::engine::Engine;
 use crate::engine::reports::ListCursor;
 use crate::reports::csv::{self, CsvTable, Dialect, Value};
@@ -83,9 +84,9 @@ pub struct ReportArgs {
     /// With `tickets`: at most this many.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
-    #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+    #[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]
     pub data: PathBuf,
-    #[arg(long, env = "SPORTELLO_RULES", default_value = "rules")]
+    #[arg(long, default_value = "rules", from_setting = "SPORTELLO_RULES")]
     pub rules: PathBuf,
 }
 
