@@ -95,7 +95,7 @@ async fn page(Path(kind): Path<String>, Query(query): Query<PageQuery>, headers:
          </main></body></html>",
         lang = t.lang.code(),
         other = other.code(),
-        switch = Tr { lang: other }.problem_page_switch(),
+        switch = t.problem_page_switch(),
         kind_label = t.problem_page_kind(),
         path = PROBLEMS_PATH,
         title = page.title,

@@ -34,12 +34,14 @@ async fn every_problem_type_resolves_to_a_page_in_italian_and_in_english() {
         assert_eq!(italian.headers["content-language"], "it", "{ty}");
         assert!(italian.text.contains("<html lang=\"it\">"), "{ty}");
         assert!(italian.text.contains("Che cosa fare"), "{ty}: {}", italian.text);
+        assert!(italian.text.contains("hreflang=\"en\">English</a>"), "{ty}: a link to the English page");
         assert!(italian.text.contains(&format!("<code>{ty}</code>")), "{ty}: the page names its type");
 
         let english = app.send(request(Method::GET, ty, &[("accept-language", "en-GB,en;q=0.9,it;q=0.5")], "")).await;
         assert_eq!(english.status, StatusCode::OK, "{ty}");
         assert_eq!(english.headers["content-language"], "en", "{ty}");
         assert!(english.text.contains("What to do next"), "{ty}: {}", english.text);
+        assert!(english.text.contains("hreflang=\"it\">Italiano</a>"), "{ty}: a link to the Italian page");
         assert_ne!(italian.text, english.text, "{ty}");
 
         let asked = app.send(request(Method::GET, &format!("{ty}?lang=en"), &[("accept-language", "it")], "")).await;
