@@ -1,7 +1,7 @@
 //! The `sportello` command: the local server (the default) and the rulebook tools.
 
 use clap::{Parser, Subcommand};
-use sportello::cli::flags::FromSetting;
+use sportello::cli::flags::SettingDefault;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -40,25 +40,25 @@ enum Command {
     /// Run Sportello locally: every endpoint on one port, workers and clock in-process (the
     /// default: no command means serve).
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8080", from_setting = "SPORTELLO_LISTEN")]
+        #[arg(long, default_value = "127.0.0.1:8080", default_from_setting = "SPORTELLO_LISTEN")]
         listen: std::net::SocketAddr,
-        #[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
-        #[arg(long, default_value = "rules", from_setting = "SPORTELLO_RULES")]
+        #[arg(long, default_value = "rules", default_from_setting = "SPORTELLO_RULES")]
         rules: PathBuf,
         /// Most connections open at once; at the cap the oldest one with no request under way
         /// makes room.
-        #[arg(long, default_value_t = 1024, from_setting = "SPORTELLO_MAX_CONNECTIONS")]
+        #[arg(long, default_value_t = 1024, default_from_setting = "SPORTELLO_MAX_CONNECTIONS")]
         max_connections: usize,
         /// Time a client has to send a request's whole header (and to start its next request on
         /// a kept-alive connection), e.g. 10s.
-        #[arg(long, default_value = "10s", value_parser = duration, from_setting = "SPORTELLO_HEADER_TIMEOUT")]
+        #[arg(long, default_value = "10s", value_parser = duration, default_from_setting = "SPORTELLO_HEADER_TIMEOUT")]
         header_timeout: std::time::Duration,
         /// A connection on which nothing moves while no request is handled is closed after this.
-        #[arg(long, default_value = "60s", value_parser = duration, from_setting = "SPORTELLO_IDLE_TIMEOUT")]
+        #[arg(long, default_value = "60s", value_parser = duration, default_from_setting = "SPORTELLO_IDLE_TIMEOUT")]
         idle_timeout: std::time::Duration,
         /// A request not answered within this gets 408.
-        #[arg(long, default_value = "60s", value_parser = duration, from_setting = "SPORTELLO_REQUEST_TIMEOUT")]
+        #[arg(long, default_value = "60s", value_parser = duration, default_from_setting = "SPORTELLO_REQUEST_TIMEOUT")]
         request_timeout: std::time::Duration,
     },
     /// Check, explain, test and draw the rulebook.
@@ -106,22 +106,22 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
         /// With --url: a token of an operator without the privacy role.
-        #[arg(long, from_hidden_setting = "SPORTELLO_DEMO_OPERATOR_TOKEN")]
+        #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_OPERATOR_TOKEN")]
         operator_token: Option<String>,
         /// With --url: a token of a privacy operator.
-        #[arg(long, from_hidden_setting = "SPORTELLO_DEMO_PRIVACY_TOKEN")]
+        #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_PRIVACY_TOKEN")]
         privacy_token: Option<String>,
         /// With --url: a token of a supervisor (declares and resolves an incident).
-        #[arg(long, from_hidden_setting = "SPORTELLO_DEMO_SUPERVISOR_TOKEN")]
+        #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_SUPERVISOR_TOKEN")]
         supervisor_token: Option<String>,
         /// With --url: an API key of client `io`.
-        #[arg(long, from_hidden_setting = "SPORTELLO_DEMO_API_KEY")]
+        #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_API_KEY")]
         api_key: Option<String>,
         /// With --url: the telephony platform's key (`sportello clients add voice`).
-        #[arg(long, from_hidden_setting = "SPORTELLO_DEMO_TELEPHONY_KEY")]
+        #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_TELEPHONY_KEY")]
         telephony_key: Option<String>,
         /// With --url: the mail gateway's secret (the server's data/mail-token.txt).
-        #[arg(long, from_hidden_setting = "SPORTELLO_DEMO_MAIL_TOKEN")]
+        #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_MAIL_TOKEN")]
         mail_token: Option<String>,
     },
 }
@@ -136,7 +136,7 @@ enum OutboxCommand {
         /// How many of the latest messages.
         #[arg(long, default_value_t = 20)]
         limit: usize,
-        #[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
     /// One message as its recipient reads it: headers and text.
@@ -146,7 +146,7 @@ enum OutboxCommand {
         /// The MIME message as it would have been sent (an .eml file).
         #[arg(long)]
         raw: bool,
-        #[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
 }
@@ -161,7 +161,7 @@ enum SecretsCommand {
         /// e.g. 1h or 30d; none when absent.
         #[arg(long)]
         grace: Option<String>,
-        #[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
 }
@@ -194,9 +194,9 @@ enum EraseCommand {
     Preview {
         #[command(flatten)]
         requester: RequesterArgs,
-        #[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
-        #[arg(long, default_value = "rules", from_setting = "SPORTELLO_RULES")]
+        #[arg(long, default_value = "rules", default_from_setting = "SPORTELLO_RULES")]
         rules: PathBuf,
     },
     /// Erase what the preview showed, as a privacy operator of the token file.
@@ -209,9 +209,9 @@ enum EraseCommand {
         /// The privacy operator carrying it out (recorded on every ticket).
         #[arg(long = "as", value_name = "OPERATOR")]
         operator: String,
-        #[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
-        #[arg(long, default_value = "rules", from_setting = "SPORTELLO_RULES")]
+        #[arg(long, default_value = "rules", default_from_setting = "SPORTELLO_RULES")]
         rules: PathBuf,
     },
 }
@@ -235,19 +235,19 @@ enum NoticesCommand {
         /// What the target found or did.
         #[arg(long, requires_all = ["reference", "escalation_id", "target"])]
         notice: Option<String>,
-        #[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
     /// The escalations waiting for their notice, with the escalation id to quote.
     Pending {
-        #[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
-        #[arg(long, default_value = "rules", from_setting = "SPORTELLO_RULES")]
+        #[arg(long, default_value = "rules", default_from_setting = "SPORTELLO_RULES")]
         rules: PathBuf,
     },
     /// Show the refused notices, as they were sent.
     DeadLetters {
-        #[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
 }
@@ -365,7 +365,7 @@ enum KbCommand {
     Candidates {
         #[command(subcommand)]
         action: CandidatesCommand,
-        #[arg(long, default_value = "data", global = true, from_setting = "SPORTELLO_DATA")]
+        #[arg(long, default_value = "data", global = true, default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
 }
@@ -387,13 +387,13 @@ enum CandidatesCommand {
         #[arg(long, default_value = "rules")]
         rules: PathBuf,
         /// Who decides (an account id), kept with the decision.
-        #[arg(long, default_value = "admin", from_setting = "USER")]
+        #[arg(long, default_value = "admin", default_from_setting = "USER")]
         by: String,
     },
     /// Mark a candidate rejected: it is not listed as pending again.
     Reject {
         id: String,
-        #[arg(long, default_value = "admin", from_setting = "USER")]
+        #[arg(long, default_value = "admin", default_from_setting = "USER")]
         by: String,
     },
 }

@@ -2,8 +2,8 @@
 //! [`settings::environment`], the one reader of the environment, not from clap reading it on
 //! its own, and `--help` says which variable a flag's default comes from.
 //!
-//! `#[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]` calls
-//! [`FromSetting::from_setting`] on the flag (clap's derive calls any method named in `#[arg]`);
+//! `#[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]` calls
+//! [`SettingDefault::default_from_setting`] on the flag (clap's derive calls any method named in `#[arg]`);
 //! put it after `default_value`, which it replaces when the variable is set.
 
 use crate::settings;
@@ -14,19 +14,19 @@ use std::sync::Mutex;
 /// The variable behind each flag that has one, by the flag's long name.
 static SETTING_OF_FLAG: Mutex<BTreeMap<String, &'static str>> = Mutex::new(BTreeMap::new());
 
-pub trait FromSetting {
+pub trait SettingDefault {
     /// The default is variable `name`'s value when it is set; `--help` shows `[env: NAME=value]`.
-    fn from_setting(self, name: &'static str) -> Self;
-    /// As [`FromSetting::from_setting`], for a value `--help` must not show (a token, a key).
-    fn from_hidden_setting(self, name: &'static str) -> Self;
+    fn default_from_setting(self, name: &'static str) -> Self;
+    /// As [`SettingDefault::default_from_setting`], for a value `--help` must not show (a token, a key).
+    fn hidden_default_from_setting(self, name: &'static str) -> Self;
 }
 
-impl FromSetting for Arg {
-    fn from_setting(self, name: &'static str) -> Self {
+impl SettingDefault for Arg {
+    fn default_from_setting(self, name: &'static str) -> Self {
         with_setting(self, name, false)
     }
 
-    fn from_hidden_setting(self, name: &'static str) -> Self {
+    fn hidden_default_from_setting(self, name: &'static str) -> Self {
         with_setting(self, name, true)
     }
 }

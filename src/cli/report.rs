@@ -9,7 +9,7 @@
 //! ```
 
 use crate::adapters::embedded::{SqliteReports, ports};
-use crate::cli::flags::FromSetting;
+use crate::cli::flags::SettingDefault;
 use crate::engine::Engine;
 use crate::engine::reports::ListCursor;
 use crate::reports::csv::{self, CsvTable, Dialect, Value};
@@ -84,9 +84,9 @@ pub struct ReportArgs {
     /// With `tickets`: at most this many.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
-    #[arg(long, default_value = "data", from_setting = "SPORTELLO_DATA")]
+    #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
     pub data: PathBuf,
-    #[arg(long, default_value = "rules", from_setting = "SPORTELLO_RULES")]
+    #[arg(long, default_value = "rules", default_from_setting = "SPORTELLO_RULES")]
     pub rules: PathBuf,
 }
 
