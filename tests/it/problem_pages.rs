@@ -4,23 +4,9 @@
 use crate::support::app::TestApp;
 use crate::support::http::request;
 use axum::http::{Method, StatusCode};
-use sportello::engine::Refusal;
 use sportello::http::Problem;
 use sportello::http::problem::{ABOUT_BLANK, PROBLEM_TYPES};
 use std::collections::BTreeSet;
-
-fn refusals() -> Vec<Refusal> {
-    vec![
-        Refusal::Flow("f".into()),
-        Refusal::State("s".into()),
-        Refusal::Done("d".into()),
-        Refusal::Channel("c".into()),
-        Refusal::Unsupported("u".into()),
-        Refusal::Held("h".into()),
-        Refusal::Contended("c".into()),
-        Refusal::TypedByIncidentCheck { reference: "SP-7K3Q9XWD".into(), step: "the incident check" },
-    ]
-}
 
 #[tokio::test]
 async fn every_problem_type_resolves_to_a_page_in_italian_and_in_english() {
@@ -50,7 +36,7 @@ async fn every_problem_type_resolves_to_a_page_in_italian_and_in_english() {
 
     // Each refusal's problem: its type is one of those pages, and its title is the page's.
     let mut refused = BTreeSet::new();
-    for refusal in refusals() {
+    for refusal in crate::openapi::one_refusal_of_each_kind() {
         let problem = Problem::refused(&refusal);
         let page = app.send(request(Method::GET, &format!("{}?lang=en", problem.kind), &[], "")).await;
         assert_eq!(page.status, StatusCode::OK, "{refusal:?}");
