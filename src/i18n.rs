@@ -566,6 +566,37 @@ catalogue! {
     month_11: "novembre", "November";
     month_12: "dicembre", "December";
 
+    // The problem types' pages (`GET /problems/<kind>`): what a 409 of the API means and what to do.
+    problem_page_kind: "Tipo di problema", "Problem type";
+    problem_page_means: "Che cosa significa", "What it means";
+    problem_page_next: "Che cosa fare", "What to do next";
+    problem_page_sent: "L'API risponde con lo stato HTTP 409 e un corpo application/problem+json: il campo type è l'indirizzo di questa pagina, detail descrive il caso preciso.", "The API answers with HTTP status 409 and an application/problem+json body: its type is this page's address, and detail describes the case at hand.";
+    problem_page_switch: "English", "Italiano";
+    problem_flow_title: "Il flusso richiede prima un altro passo", "The flow expects another step first";
+    problem_flow_means: "Il ticket segue il flusso che il regolamento gli assegna, e la richiesta arriva prima del passo che il flusso attende: la classificazione, la verifica degli incidenti, o l'inoltro a uno dei destinatari che il flusso nomina.", "The ticket follows the flow the rulebook gives it, and the request came before the step that flow expects: triage, the incident check, or an escalation to one of the targets the flow names.";
+    problem_flow_next: "Leggi detail: nomina il passo o i valori che il flusso consente. Esegui quel passo, poi ripeti la richiesta. Se è il flusso a sembrare sbagliato, segnalalo a chi cura il regolamento.", "Read detail: it names the step or the values the flow allows. Take that step, then repeat the request. If the flow itself looks wrong, tell whoever maintains the rulebook.";
+    problem_state_title: "Il ticket non è nello stato giusto", "The ticket is not in a state for this";
+    problem_state_means: "Il ticket (o la sua chat, o il suo questionario) è in uno stato che ora non accetta questa azione: per esempio è chiuso, attende la notifica di risoluzione di un destinatario, o la chat è terminata.", "The ticket (or its chat, or its survey) is in a state that takes no such action now: it is closed, for example, or awaits a target's resolution notice, or its chat has ended.";
+    problem_state_next: "Rileggi il ticket per vederne lo stato attuale e scegli un'azione che quello stato consente. La stessa richiesta, ripetuta, riceve la stessa risposta.", "Read the ticket again to see its current state, and choose an action that state allows. The same request, repeated, gets the same answer.";
+    problem_done_title: "Già fatto", "Done already";
+    problem_done_means: "Quello che la richiesta chiede è già stato fatto, da chi chiama o da altri: un questionario a cui si è già risposto, un ticket già in carico a un altro operatore.", "What the request asks for is done already, by this caller or another: a survey already answered, a ticket another operator has in charge.";
+    problem_done_next: "Non serve ripetere la richiesta. Rileggi il ticket per vedere chi ha agito e quando; per un ticket in carico a un altro operatore, chiedi a un supervisore di riassegnarlo.", "There is no need to repeat the request. Read the ticket to see who acted and when; for a ticket in another operator's charge, ask a supervisor to reassign it.";
+    problem_channel_title: "Un altro canale o un altro client", "Another channel or client";
+    problem_channel_means: "La richiesta appartiene a un canale o a un client diverso da quello del ticket: la categoria non arriva dal canale del ticket, oppure un client ha usato una categoria dell'albero di un altro client.", "The request belongs to another channel or client than the ticket's: the category does not arrive on the ticket's channel, or a client used a category of another client's tree.";
+    problem_channel_next: "Usa il canale e le credenziali con cui il ticket è stato aperto, o una categoria del tuo albero: /openapi.json elenca quelle di ogni client.", "Use the channel and the credentials the ticket was opened with, or a category of your own tree: /openapi.json lists every client's.";
+    problem_unsupported_title: "Non previsto in questa installazione", "Not available in this deployment";
+    problem_unsupported_means: "Questa installazione, o il suo regolamento, non ha ciò che la richiesta presuppone: nessun blocco email, nessun canale chat, nessun bot sul canale, nessun dato per i report.", "This deployment, or its rulebook, has nothing to do it with: no email block, no chat channel, no bot on the channel, no report figures.";
+    problem_unsupported_next: "Non ripetere la richiesta: la risposta resta la stessa finché la configurazione non cambia. Chiedi a chi amministra l'installazione di attivare la funzione nel regolamento o nella configurazione.", "Do not repeat the request: the answer stays the same until the setup changes. Ask the deployment's administrators to turn the feature on in the rulebook or the configuration.";
+    problem_held_title: "Anteprima superata o azione bloccata", "Preview gone stale, or a hold";
+    problem_held_means: "Ciò che è stato confermato non corrisponde più a quello che c'è da fare (un'anteprima di cancellazione superata da nuovi ticket), oppure un blocco, come un vincolo legale, impedisce l'azione.", "What was confirmed no longer matches what there is to act on (an erasure preview overtaken by new tickets), or a hold, such as a legal hold, stops the action.";
+    problem_held_next: "Chiedi di nuovo l'anteprima, controllala e conferma quella nuova. Se a fermare l'azione è un blocco, deve toglierlo prima chi lo ha posto.", "Ask for the preview again, check it, and confirm the new one. If a hold stops the action, whoever placed it must lift it first.";
+    problem_contended_title: "Modifiche concorrenti", "Concurrent changes";
+    problem_contended_means: "Altre modifiche allo stesso ticket sono state registrate, una dopo l'altra, mentre questa veniva applicata: questa non è stata applicata.", "Other changes to the same ticket kept being recorded while this one was being applied: this one was not applied.";
+    problem_contended_next: "Ripeti la richiesta tra poco: di solito riesce. Se accade spesso, qualcosa (un'integrazione, uno script) modifica il ticket di continuo.", "Repeat the request shortly: it usually succeeds. If it happens often, something (an integration, a script) keeps changing the ticket.";
+    problem_typed_by_incident_check_title: "Il tipo lo decide la verifica degli incidenti", "Typed by the incident check";
+    problem_typed_by_incident_check_means: "Per questo ticket il flusso decide il tipo con la verifica degli incidenti, non con la classificazione: Q se sul servizio è attivo un incidente, I (inoltrato alla gestione degli incidenti) se non ce n'è.", "The flow types this ticket by the incident check, not by classify: Q when an incident is active on the service, I (escalated to incident management) when none is.";
+    problem_typed_by_incident_check_next: "Esegui la verifica degli incidenti sul ticket, con la richiesta che detail indica, invece di classificarlo.", "Run the incident check on the ticket, with the request detail names, instead of classifying it.";
+
     // Time.
     minutes_short: "{n} min", "{n} min";
     hours_short: "{n} h", "{n} h";

@@ -409,11 +409,13 @@ pub async fn operator(init: &Init) -> Result<HttpEvents, Error> {
     Ok(HttpEvents(served(operator_app(engine, init)?)))
 }
 
-/// Raw MIME over HTTP from the mail gateway: acknowledges, and checks targets' replies.
+/// Raw MIME over HTTP from the mail gateway: acknowledges, and checks targets' replies. Also the
+/// public pages that need no engine: `/health` and the problem types' pages.
 pub async fn email_http(init: &Init) -> Result<HttpEvents, Error> {
     let engine = engine_for(Function::EmailHttp, init, |app, parts| reply_tokens(app, &parts)).await?;
     let token = crate::http::email::MailToken::from_vars(&init.var())?;
-    let app = crate::http::health().merge(crate::http::email::router(token));
+    let app =
+        crate::http::health().merge(crate::http::problem_pages::router()).merge(crate::http::email::router(token));
     Ok(HttpEvents(served(app.with_state(AppState { engine }))))
 }
 

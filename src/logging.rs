@@ -106,20 +106,20 @@ pub fn capped(asked: &Targets) -> Targets {
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum LogFormat {
     Text,
     Json,
 }
 
 /// `SPORTELLO_LOG_FORMAT`, else JSON on Lambda or when standard output is not a terminal; a
 /// warning when the variable says something else.
-pub fn format_from_env(lambda: bool) -> (Format, Option<String>) {
+pub fn format_from_env(lambda: bool) -> (LogFormat, Option<String>) {
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let default = if lambda || !terminal { Format::Json } else { Format::Text };
+    let default = if lambda || !terminal { LogFormat::Json } else { LogFormat::Text };
     match crate::settings::environment().get("SPORTELLO_LOG_FORMAT").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None | Some("") => (default, None),
-        Some("json") => (Format::Json, None),
-        Some("text") => (Format::Text, None),
+        Some("json") => (LogFormat::Json, None),
+        Some("text") => (LogFormat::Text, None),
         Some(other) => (default, Some(format!("SPORTELLO_LOG_FORMAT=`{other}` is not `json` or `text`"))),
     }
 }
@@ -127,11 +127,11 @@ pub fn format_from_env(lambda: bool) -> (Format, Option<String>) {
 /// `filter`, with the metric events on in JSON (unless `RUST_LOG` names their target) and off in
 /// text, and the spans that carry ids (the Lambda runtime's invocation, Sportello's requests and
 /// steps) kept whatever the level.
-fn with_fixed_targets(filter: Targets, format: Format) -> Targets {
+fn with_fixed_targets(filter: Targets, format: LogFormat) -> Targets {
     let named = |target: &str| filter.iter().any(|(t, _)| t == target);
     let mut out = filter.clone();
     if !named(crate::metrics::TARGET) {
-        let level = if format == Format::Json { LevelFilter::INFO } else { LevelFilter::OFF };
+        let level = if format == LogFormat::Json { LevelFilter::INFO } else { LevelFilter::OFF };
         out = out.with_target(crate::metrics::TARGET, level);
     }
     for spans in [LAMBDA_SPAN_TARGET, SPAN_TARGET] {
@@ -149,12 +149,12 @@ pub const SPAN_TARGET: &str = "sportello::span";
 
 const LAMBDA_SPAN_TARGET: &str = "lambda_runtime::layers::trace";
 
-static FORMAT: std::sync::OnceLock<Format> = std::sync::OnceLock::new();
+static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
 
 /// Whether standard output carries the JSON log, so that messages for people (the server's
 /// banner) go to standard error instead.
 pub fn stdout_is_json() -> bool {
-    FORMAT.get() == Some(&Format::Json)
+    FORMAT.get() == Some(&LogFormat::Json)
 }
 
 /// The JSON log as `init` installs it (the environment's levels, metrics and id-carrying spans
@@ -163,7 +163,7 @@ pub fn json_subscriber<W>(make_writer: W) -> impl Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = with_fixed_targets(filter_from_env().0, Format::Json);
+    let filter = with_fixed_targets(filter_from_env().0, LogFormat::Json);
     tracing_subscriber::registry().with(JsonLines::new(make_writer).with_filter(filter))
 }
 
@@ -185,10 +185,10 @@ fn install(lambda: bool, filter: Targets, warning: Option<String>) {
     let filter = with_fixed_targets(filter, format);
     let _ = FORMAT.set(format);
     let installed = match format {
-        Format::Json => {
+        LogFormat::Json => {
             tracing_subscriber::registry().with(JsonLines::new(std::io::stdout).with_filter(filter)).try_init()
         }
-        Format::Text => {
+        LogFormat::Text => {
             let ansi = !lambda && std::io::IsTerminal::is_terminal(&std::io::stdout());
             let fmt = tracing_subscriber::fmt().with_target(false).with_ansi(ansi).with_max_level(LevelFilter::TRACE);
             if lambda {

@@ -13,7 +13,7 @@ use std::sync::{Mutex, OnceLock};
 
 /// Where a setting is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub enum SettingScope {
     /// By the Lambda functions (and, most of them, by the local server too).
     Lambda,
     /// By the local server and the CLI only.
@@ -37,25 +37,25 @@ pub struct Setting {
     pub family: bool,
     /// Kept in a secret on AWS (Secrets Manager), never in a function's plain environment.
     pub secret: bool,
-    pub scope: Scope,
+    pub scope: SettingScope,
     pub need: Need,
     pub about: &'static str,
 }
 
-const fn var(name: &'static str, scope: Scope, need: Need, about: &'static str) -> Setting {
+const fn var(name: &'static str, scope: SettingScope, need: Need, about: &'static str) -> Setting {
     Setting { name, family: false, secret: false, scope, need, about }
 }
 
 const fn secret(name: &'static str, about: &'static str) -> Setting {
-    Setting { name, family: false, secret: true, scope: Scope::Lambda, need: Need::Deploy, about }
+    Setting { name, family: false, secret: true, scope: SettingScope::Lambda, need: Need::Deploy, about }
 }
 
 const fn family(name: &'static str, secret: bool, about: &'static str) -> Setting {
-    Setting { name, family: true, secret, scope: Scope::Lambda, need: Need::Deploy, about }
+    Setting { name, family: true, secret, scope: SettingScope::Lambda, need: Need::Deploy, about }
 }
 
 use Need::{Deploy, Optional};
-use Scope::{Lambda, Local};
+use SettingScope::{Lambda, Local};
 
 /// Every variable, by name.
 pub const SETTINGS: &[Setting] = &[
@@ -140,6 +140,7 @@ pub const SETTINGS: &[Setting] = &[
     var("SPORTELLO_DEMO_API_KEY", Local, Optional, "`sportello demo` against a running server"),
     var("SPORTELLO_DEMO_TELEPHONY_KEY", Local, Optional, "`sportello demo` against a running server"),
     var("SPORTELLO_DEMO_MAIL_TOKEN", Local, Optional, "`sportello demo` against a running server"),
+    var("USER", Local, Optional, "who `sportello kb candidates` records as deciding (default `admin`)"),
 ];
 
 /// The entry of a variable: its own, or its family's (the longest prefix).

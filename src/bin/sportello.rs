@@ -1,6 +1,7 @@
 //! The `sportello` command: the local server (the default) and the rulebook tools.
 
 use clap::{Parser, Subcommand};
+use sportello::cli::flags::SettingDefault;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,25 +40,25 @@ enum Command {
     /// Run Sportello locally: every endpoint on one port, workers and clock in-process (the
     /// default: no command means serve).
     Serve {
-        #[arg(long, env = "SPORTELLO_LISTEN", default_value = "127.0.0.1:8080")]
+        #[arg(long, default_value = "127.0.0.1:8080", default_from_setting = "SPORTELLO_LISTEN")]
         listen: std::net::SocketAddr,
-        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
-        #[arg(long, env = "SPORTELLO_RULES", default_value = "rules")]
+        #[arg(long, default_value = "rules", default_from_setting = "SPORTELLO_RULES")]
         rules: PathBuf,
         /// Most connections open at once; at the cap the oldest one with no request under way
         /// makes room.
-        #[arg(long, env = "SPORTELLO_MAX_CONNECTIONS", default_value_t = 1024)]
+        #[arg(long, default_value_t = 1024, default_from_setting = "SPORTELLO_MAX_CONNECTIONS")]
         max_connections: usize,
         /// Time a client has to send a request's whole header (and to start its next request on
         /// a kept-alive connection), e.g. 10s.
-        #[arg(long, env = "SPORTELLO_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
+        #[arg(long, default_value = "10s", value_parser = duration, default_from_setting = "SPORTELLO_HEADER_TIMEOUT")]
         header_timeout: std::time::Duration,
         /// A connection on which nothing moves while no request is handled is closed after this.
-        #[arg(long, env = "SPORTELLO_IDLE_TIMEOUT", default_value = "60s", value_parser = duration)]
+        #[arg(long, default_value = "60s", value_parser = duration, default_from_setting = "SPORTELLO_IDLE_TIMEOUT")]
         idle_timeout: std::time::Duration,
         /// A request not answered within this gets 408.
-        #[arg(long, env = "SPORTELLO_REQUEST_TIMEOUT", default_value = "60s", value_parser = duration)]
+        #[arg(long, default_value = "60s", value_parser = duration, default_from_setting = "SPORTELLO_REQUEST_TIMEOUT")]
         request_timeout: std::time::Duration,
     },
     /// Check, explain, test and draw the rulebook.
@@ -119,7 +120,7 @@ enum OutboxCommand {
         /// How many of the latest messages.
         #[arg(long, default_value_t = 20)]
         limit: usize,
-        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
     /// One message as its recipient reads it: headers and text.
@@ -129,7 +130,7 @@ enum OutboxCommand {
         /// The MIME message as it would have been sent (an .eml file).
         #[arg(long)]
         raw: bool,
-        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
 }
@@ -144,7 +145,7 @@ enum SecretsCommand {
         /// e.g. 1h or 30d; none when absent.
         #[arg(long)]
         grace: Option<String>,
-        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
 }
@@ -177,9 +178,9 @@ enum EraseCommand {
     Preview {
         #[command(flatten)]
         requester: RequesterArgs,
-        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
-        #[arg(long, env = "SPORTELLO_RULES", default_value = "rules")]
+        #[arg(long, default_value = "rules", default_from_setting = "SPORTELLO_RULES")]
         rules: PathBuf,
     },
     /// Erase what the preview showed, as a privacy operator of the token file.
@@ -192,9 +193,9 @@ enum EraseCommand {
         /// The privacy operator carrying it out (recorded on every ticket).
         #[arg(long = "as", value_name = "OPERATOR")]
         operator: String,
-        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
-        #[arg(long, env = "SPORTELLO_RULES", default_value = "rules")]
+        #[arg(long, default_value = "rules", default_from_setting = "SPORTELLO_RULES")]
         rules: PathBuf,
     },
 }
@@ -218,19 +219,19 @@ enum NoticesCommand {
         /// What the target found or did.
         #[arg(long, requires_all = ["reference", "escalation_id", "target"])]
         notice: Option<String>,
-        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
     /// The escalations waiting for their notice, with the escalation id to quote.
     Pending {
-        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
-        #[arg(long, env = "SPORTELLO_RULES", default_value = "rules")]
+        #[arg(long, default_value = "rules", default_from_setting = "SPORTELLO_RULES")]
         rules: PathBuf,
     },
     /// Show the refused notices, as they were sent.
     DeadLetters {
-        #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+        #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
 }
@@ -348,7 +349,7 @@ enum KbCommand {
     Candidates {
         #[command(subcommand)]
         action: CandidatesCommand,
-        #[arg(long, env = "SPORTELLO_DATA", default_value = "data", global = true)]
+        #[arg(long, default_value = "data", global = true, default_from_setting = "SPORTELLO_DATA")]
         data: PathBuf,
     },
 }
@@ -370,13 +371,13 @@ enum CandidatesCommand {
         #[arg(long, default_value = "rules")]
         rules: PathBuf,
         /// Who decides (an account id), kept with the decision.
-        #[arg(long, env = "USER", default_value = "admin")]
+        #[arg(long, default_value = "admin", default_from_setting = "USER")]
         by: String,
     },
     /// Mark a candidate rejected: it is not listed as pending again.
     Reject {
         id: String,
-        #[arg(long, env = "USER", default_value = "admin")]
+        #[arg(long, default_value = "admin", default_from_setting = "USER")]
         by: String,
     },
 }
@@ -446,8 +447,8 @@ fn parse_cli() -> Cli {
         given(ContextKind::InvalidArg).zip(given(ContextKind::InvalidValue)).and_then(|(arg, value)| {
             let command = Cli::command();
             let args = command.get_subcommands().flat_map(|c| c.get_arguments().cloned().collect::<Vec<_>>());
-            args.filter(|a| a.get_long().is_some_and(|long| arg.starts_with(&format!("--{long} "))))
-                .filter_map(|a| a.get_env().and_then(|v| v.to_str()).map(str::to_string))
+            args.filter_map(|a| a.get_long().filter(|long| arg.starts_with(&format!("--{long} "))).map(str::to_string))
+                .filter_map(|long| sportello::cli::flags::setting_of_flag(&long))
                 .find(|name| sportello::settings::environment().get(name).is_some_and(|v| v.trim() == value.trim()))
         });
     let _ = error.print();
@@ -474,8 +475,9 @@ fn main() -> ExitCode {
             finish(rotate_file(&data, which, grace.as_deref(), jiff::Timestamp::now()))
         }
         Command::Erase(cmd) => {
-            use sportello::cli::erase::{EraseAction, Found, run};
-            let found = |r: RequesterArgs| Found { email: r.email, phone: r.phone, fiscal_code: r.fiscal_code };
+            use sportello::cli::erase::{EraseAction, RequesterLookup, run};
+            let found =
+                |r: RequesterArgs| RequesterLookup { email: r.email, phone: r.phone, fiscal_code: r.fiscal_code };
             match cmd {
                 EraseCommand::Preview { requester, data, rules } => {
                     finish(run(EraseAction::Preview { found: found(requester) }, &data, &rules))

@@ -14,13 +14,13 @@ use std::sync::Arc;
 
 /// How the requester is found: exactly one of these.
 #[derive(Debug, Clone, Default)]
-pub struct Found {
+pub struct RequesterLookup {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub fiscal_code: Option<String>,
 }
 
-impl Found {
+impl RequesterLookup {
     fn key(&self) -> Result<RequesterKey, String> {
         RequesterKey::one_of(self.email.clone(), self.phone.clone(), self.fiscal_code.clone()).map_err(|given| {
             if given == 0 {
@@ -43,8 +43,8 @@ impl Found {
 }
 
 pub enum EraseAction {
-    Preview { found: Found },
-    Run { found: Found, confirm: String, operator: String, operators: PathBuf },
+    Preview { found: RequesterLookup },
+    Run { found: RequesterLookup, confirm: String, operator: String, operators: PathBuf },
 }
 
 fn engine(data: &Path, rules: &Path) -> Result<Engine, String> {
@@ -123,7 +123,7 @@ pub fn run(action: EraseAction, data: &Path, rules: &Path) -> (String, u8) {
     })
 }
 
-fn preview_text(p: &crate::engine::ErasurePreview, found: &Found) -> String {
+fn preview_text(p: &crate::engine::ErasurePreview, found: &RequesterLookup) -> String {
     if p.tickets.is_empty() {
         return format!("no tickets of a requester with that {}: nothing to erase\n", p.matched_on);
     }

@@ -3,7 +3,7 @@
 //! `rules explain` shows a contact's path), `eval` (the figures on a question set) and
 //! `candidates` (example questions learnt from operators, to review).
 
-use crate::knowledge::eval::{self, Figures, Reply};
+use crate::knowledge::eval::{self, BotReply, EvalFigures};
 use crate::knowledge::search::{BotAnswer, FIELD_NAMES, KnowledgeIndex, Question, TermOrigin, Thresholds};
 use crate::ports::{CandidateStatus, KnowledgeCandidates, StoreError};
 use crate::rules::Rules;
@@ -140,18 +140,18 @@ fn check(rules: &Rules, out: &mut String) -> (String, u8) {
     let mut advice = Vec::new();
     for g in &figures.graded {
         match &g.reply {
-            Reply::Answered(id) if *id != g.question.expect => advice.push(format!(
+            BotReply::Answered(id) if *id != g.question.expect => advice.push(format!(
                 "example {:?} of `{}` ({}) is answered with `{id}`: make the two articles' words tell them apart",
                 g.question.q, g.question.expect, g.question.lang
             )),
-            Reply::AskedBack(ids) if !ids.contains(&g.question.expect) => advice.push(format!(
+            BotReply::AskedBack(ids) if !ids.contains(&g.question.expect) => advice.push(format!(
                 "example {:?} of `{}` ({}) gets suggestions without its own article ({})",
                 g.question.q,
                 g.question.expect,
                 g.question.lang,
                 ids.join(", ")
             )),
-            Reply::NoMatch | Reply::WantsOperator => advice.push(format!(
+            BotReply::NoMatch | BotReply::WantsOperator => advice.push(format!(
                 "example {:?} of `{}` ({}) matches no article: its words are in neither title, keywords nor examples",
                 g.question.q, g.question.expect, g.question.lang
             )),
@@ -298,7 +298,7 @@ fn sweep_table(rules: &Rules, set: &[eval::SetQuestion]) -> String {
         let _ = write!(out, "| {:.0} % |", c * 100.0);
         for m in margins {
             index.set_thresholds(Thresholds { score: current.score, margin: m, coverage: c });
-            let f: Figures = eval::evaluate(&index, set);
+            let f: EvalFigures = eval::evaluate(&index, set);
             let here = if (c - current.coverage).abs() < 1e-6 && (m - current.margin).abs() < 1e-6 { "*" } else { "" };
             let _ = write!(out, " {here}{}/{}/{} |", f.answered(), f.confident_wrong(), f.none_answered());
         }

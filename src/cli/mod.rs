@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod demo;
 pub mod erase;
+pub mod flags;
 pub mod kb;
 pub mod notices;
 pub mod operators;

@@ -9,9 +9,10 @@
 //! ```
 
 use crate::adapters::embedded::{SqliteReports, ports};
+use crate::cli::flags::SettingDefault;
 use crate::engine::Engine;
 use crate::engine::reports::ListCursor;
-use crate::reports::csv::{self, Dialect, Table, Value};
+use crate::reports::csv::{self, CsvTable, Dialect, Value};
 use crate::reports::export::ExportedEvent;
 use crate::reports::report::{AgeBucket, DrillDown, Figure, Figures};
 use crate::reports::{Cube, Dim, Period, Projector, Scope, TimeStats};
@@ -83,9 +84,9 @@ pub struct ReportArgs {
     /// With `tickets`: at most this many.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
-    #[arg(long, env = "SPORTELLO_DATA", default_value = "data")]
+    #[arg(long, default_value = "data", default_from_setting = "SPORTELLO_DATA")]
     pub data: PathBuf,
-    #[arg(long, env = "SPORTELLO_RULES", default_value = "rules")]
+    #[arg(long, default_value = "rules", default_from_setting = "SPORTELLO_RULES")]
     pub rules: PathBuf,
 }
 
@@ -145,7 +146,7 @@ async fn report(args: ReportArgs) -> Result<String, Failed> {
     let by = Dim::parse_list(args.by.as_deref().unwrap_or_default()).map_err(|m| usage(format!("--by: {m}")))?;
     let fail = |e: crate::engine::EngineError| (e.to_string(), 1);
     let scope = Scope::all();
-    let out = |json: String, table: Table, text: String| match args.format {
+    let out = |json: String, table: CsvTable, text: String| match args.format {
         OutputFormat::Json => json + "\n",
         OutputFormat::Csv => table.to_csv(dialect),
         OutputFormat::Table => text,
@@ -249,7 +250,7 @@ async fn export(reports: &SqliteReports, engine: &Engine, from: i32, to: i32) ->
 }
 
 /// A table as aligned text.
-fn plain(t: &Table) -> String {
+fn plain(t: &CsvTable) -> String {
     let cells: Vec<Vec<String>> = t
         .rows
         .iter()

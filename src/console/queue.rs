@@ -3,7 +3,7 @@
 
 use super::Console;
 use super::auth::{Desk, desk_message, html};
-use super::view::{self, Frame};
+use super::view::{self, Choice, Frame};
 use crate::domain::{TicketState, TicketType};
 use crate::engine::SlaState;
 use crate::http::operator_auth::{Endpoint, PRIVACY_ROLE, Role};
@@ -34,13 +34,7 @@ fn blank(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-pub struct Row {
+pub struct QueueRow {
     pub reference: String,
     pub channel: String,
     pub category: String,
@@ -73,7 +67,7 @@ struct QueuePage {
 #[template(path = "queue_rows.html")]
 struct Rows {
     frame_t: crate::i18n::Tr,
-    rows: Vec<Row>,
+    rows: Vec<QueueRow>,
     show_team: bool,
     status: String,
     updated: String,
@@ -145,12 +139,12 @@ async fn load_rows(console: &Console, desk: &Desk, p: &QueueParams, q: &QueueQue
     let page = engine.queue_page(q).await.map_err(|e| super::ticket::refusal_page(desk, e.into()))?;
     let now = engine.now();
     let lang = t.lang;
-    let rows: Vec<Row> = page
+    let rows: Vec<QueueRow> = page
         .tickets
         .iter()
         .map(|tk| {
             let sla = engine.sla_state(tk, now);
-            Row {
+            QueueRow {
                 reference: tk.reference.to_string(),
                 channel: view::channel_name(engine, lang, &tk.channel).to_string(),
                 category: view::category_name(engine, lang, tk.category.as_deref()).to_string(),

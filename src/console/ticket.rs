@@ -5,7 +5,7 @@
 
 use super::Console;
 use super::auth::{Desk, Posted, desk_message, html, see_other};
-use super::view::{self, Frame};
+use super::view::{self, Choice, Frame};
 use crate::domain::{Event, EventKind, Ticket, TicketState, TicketType};
 use crate::engine::flow_path::{PathNode, StepMark, flow_path};
 use crate::engine::{Engine, FlowGuard, SlaState};
@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
 /// A refusal shown beside the action that caused it.
-pub struct Refusal {
+pub struct ActionRefusal {
     pub action: String,
     pub title: &'static str,
     pub detail: String,
@@ -30,7 +30,7 @@ pub struct Refusal {
     pub detail_lang: &'static str,
 }
 
-fn refusal(t: Tr, action: &str, p: &Problem) -> Refusal {
+fn refusal(t: Tr, action: &str, p: &Problem) -> ActionRefusal {
     let title = match p.status {
         409 => t.refused_conflict(),
         422 | 400 => t.refused_invalid(),
@@ -38,7 +38,7 @@ fn refusal(t: Tr, action: &str, p: &Problem) -> Refusal {
         404 => t.refused_not_found(),
         _ => t.refused_unavailable(),
     };
-    Refusal { action: action.to_string(), title, detail: p.detail.clone(), detail_lang: "en" }
+    ActionRefusal { action: action.to_string(), title, detail: p.detail.clone(), detail_lang: "en" }
 }
 
 /// A whole page for a refusal that has no action to sit beside.
@@ -89,12 +89,6 @@ pub struct TimelineRow {
     pub actor: String,
     pub what: String,
     pub detail: String,
-}
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
 }
 
 pub struct Suggestion {
@@ -171,7 +165,7 @@ struct TicketPage {
     reference: String,
     heading: String,
     flash: Option<String>,
-    error: Option<Refusal>,
+    error: Option<ActionRefusal>,
     summary: Vec<Pair>,
     requester: Vec<Pair>,
     requester_note: Option<&'static str>,
@@ -187,7 +181,7 @@ struct TicketPage {
 }
 
 impl TicketPage {
-    fn error_for(&self, action: &str) -> Option<&Refusal> {
+    fn error_for(&self, action: &str) -> Option<&ActionRefusal> {
         self.error.as_ref().filter(|e| e.action == action)
     }
 
@@ -338,7 +332,7 @@ async fn render(
     events: Vec<Event>,
     draft: Draft,
     flash: Option<String>,
-    error: Option<Refusal>,
+    error: Option<ActionRefusal>,
     status: StatusCode,
 ) -> Response {
     let t = desk.t;

@@ -10,6 +10,13 @@ pub use crate::i18n::{
 };
 use jiff::{Timestamp, tz::TimeZone};
 
+/// An option of a select list: its value, its label, and whether it is the current one.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
 /// The page frame: header, navigation, the signed-in operator, language and CSRF token.
 #[derive(Debug, Clone)]
 pub struct Frame {

@@ -6,7 +6,7 @@
 use crate::domain::{ChannelKind, TicketType};
 use crate::rules::Rules;
 use crate::rules::ids::{CategoryIx, ChannelIx};
-use crate::rules::resolved::{Delivery, FieldFormat, Model, Path, TargetParty};
+use crate::rules::resolved::{FieldFormat, Model, Path, TargetDelivery, TargetParty};
 
 /// The voice channel's id.
 pub fn voice_channel(rules: &Model) -> Result<&str, String> {
@@ -96,8 +96,10 @@ pub fn is_specialist_request(rules: &Model, category: CategoryIx) -> bool {
         return false;
     };
     let paths = operator_paths(rules, api, category);
-    let queue = |p: &Path| p.escalate_to.iter().any(|t| matches!(rules.targets[*t].delivery, Delivery::Queue { .. }));
-    let mail = |p: &Path| p.escalate_to.iter().any(|t| matches!(rules.targets[*t].delivery, Delivery::Email { .. }));
+    let queue =
+        |p: &Path| p.escalate_to.iter().any(|t| matches!(rules.targets[*t].delivery, TargetDelivery::Queue { .. }));
+    let mail =
+        |p: &Path| p.escalate_to.iter().any(|t| matches!(rules.targets[*t].delivery, TargetDelivery::Email { .. }));
     !paths.is_empty() && paths.iter().all(|p| p.has_step("await_resolution_notice") && queue(p) && mail(p))
 }
 

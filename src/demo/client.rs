@@ -37,11 +37,11 @@ impl Reply {
 
 /// A client of one server (`http://host:port`).
 #[derive(Debug, Clone)]
-pub struct Client {
+pub struct DemoClient {
     authority: String,
 }
 
-impl Client {
+impl DemoClient {
     pub fn new(base_url: &str) -> Result<Self, String> {
         let rest = base_url
             .strip_prefix("http://")

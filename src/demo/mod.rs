@@ -5,7 +5,7 @@
 //! notice; a malfunction report during an incident; a privacy breach. With `--url` the same
 //! scenes play against a Sportello already running ([`Remote`]), with the credentials given.
 //!
-//! [`Sandbox`] and [`Client`] are also what the end-to-end tests (`tests/it/flows.rs`) run on.
+//! [`Sandbox`] and [`DemoClient`] are also what the end-to-end tests (`tests/it/flows.rs`) run on.
 
 pub mod cast;
 mod client;
@@ -13,7 +13,7 @@ mod sandbox;
 mod scenes;
 mod stage;
 
-pub use client::{Client, Reply};
+pub use client::{DemoClient, Reply};
 pub use sandbox::{OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_EMAIL, REPLY_QUEUE, SUPERVISOR_ID, Sandbox};
 pub use scenes::{mail_in_reply_to, mail_subject};
 pub use stage::{Callers, Remote, RemoteCredentials, Staff, Stage, queue_of};

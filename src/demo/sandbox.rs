@@ -2,7 +2,7 @@
 //! and routers (see `server.rs`), with the credentials every kind of caller needs and a clock
 //! the caller sets. The demo runs its scenes on it; the end-to-end tests walk the flows on it.
 
-use super::client::Client;
+use super::client::DemoClient;
 use super::stage::{Callers, Staff, Stage};
 use crate::adapters::embedded::{Db, OutboxEntry, OutboxMailer, SqliteQueue};
 use crate::engine::{Engine, EscalationSettings};
@@ -112,7 +112,7 @@ impl Sandbox {
                 tracing::warn!(error = %e, "demo server stopped");
             }
         });
-        let client = Client::new(&format!("http://{addr}"))?;
+        let client = DemoClient::new(&format!("http://{addr}"))?;
         let callers = Callers { client, staff, api_key, telephony_key, mail_token, secrets };
         Ok(Sandbox { dir, engine, db, callers, addr, clock, server })
     }

@@ -1,8 +1,9 @@
 //! Where the demo's scenes play: the in-process [`Sandbox`](super::Sandbox), or a Sportello
 //! already running (`sportello demo --url`) with the credentials its owner gives.
 
-use super::client::{Client, Reply};
+use super::client::{DemoClient, Reply};
 use crate::adapters::embedded::OutboxEntry;
+use crate::cli::flags::SettingDefault;
 use crate::http::operator::{NoticeSecrets, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::rules::Rules;
 use async_trait::async_trait;
@@ -21,7 +22,7 @@ pub enum Staff {
 
 /// The HTTP client and every credential the demo calls with, on either stage.
 pub struct Callers {
-    pub client: Client,
+    pub client: DemoClient,
     /// Each staff member's operator id and token.
     pub staff: BTreeMap<Staff, (String, String)>,
     pub api_key: String,
@@ -37,7 +38,7 @@ pub struct Callers {
 pub trait Stage: Send + Sync {
     fn callers(&self) -> &Callers;
     fn rules(&self) -> &Rules;
-    fn client(&self) -> &Client {
+    fn client(&self) -> &DemoClient {
         &self.callers().client
     }
     /// The operator id behind `who`'s token.
@@ -138,22 +139,22 @@ pub fn queue_of(rules: &Rules, target: &str) -> Option<String> {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RemoteCredentials {
     /// With --url: a token of an operator without the privacy role.
-    #[arg(long, env = "SPORTELLO_DEMO_OPERATOR_TOKEN", hide_env_values = true)]
+    #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_OPERATOR_TOKEN")]
     pub operator_token: Option<String>,
     /// With --url: a token of a privacy operator.
-    #[arg(long, env = "SPORTELLO_DEMO_PRIVACY_TOKEN", hide_env_values = true)]
+    #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_PRIVACY_TOKEN")]
     pub privacy_token: Option<String>,
     /// With --url: a token of a supervisor (declares and resolves an incident).
-    #[arg(long, env = "SPORTELLO_DEMO_SUPERVISOR_TOKEN", hide_env_values = true)]
+    #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_SUPERVISOR_TOKEN")]
     pub supervisor_token: Option<String>,
     /// With --url: an API key of client `io`.
-    #[arg(long, env = "SPORTELLO_DEMO_API_KEY", hide_env_values = true)]
+    #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_API_KEY")]
     pub api_key: Option<String>,
     /// With --url: the telephony platform's key (`sportello clients add voice`).
-    #[arg(long, env = "SPORTELLO_DEMO_TELEPHONY_KEY", hide_env_values = true)]
+    #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_TELEPHONY_KEY")]
     pub telephony_key: Option<String>,
     /// With --url: the mail gateway's secret (the server's data/mail-token.txt).
-    #[arg(long, env = "SPORTELLO_DEMO_MAIL_TOKEN", hide_env_values = true)]
+    #[arg(long, hidden_default_from_setting = "SPORTELLO_DEMO_MAIL_TOKEN")]
     pub mail_token: Option<String>,
     /// Each target's notice secret (the server's `SPORTELLO_TARGET_SECRET_<TARGET>`).
     #[arg(skip)]
@@ -185,7 +186,7 @@ pub struct Remote {
 impl Remote {
     /// Checks the server answers and every credential is there and valid.
     pub async fn connect(url: &str, rules: Rules, credentials: RemoteCredentials) -> Result<Remote, String> {
-        let client = Client::new(url)?;
+        let client = DemoClient::new(url)?;
         let health = client.get("/health", &[]).await.map_err(|e| format!("{url} does not answer: {e}"))?;
         if health.str("/status") != "ok" {
             return Err(format!("{url}/health: HTTP {} {}", health.status, health.text));

@@ -22,7 +22,7 @@ use crate::email::{
 };
 use crate::ports::mailer::usable_message_id;
 use crate::ports::{Claim, Completion, Lease, OutgoingMail, RunOnce, StoreError, run_claimed, run_once};
-use crate::rules::resolved::{Delivery, Email as EmailSettings};
+use crate::rules::resolved::{Email as EmailSettings, TargetDelivery};
 use crate::text::sha256_hex;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -344,7 +344,7 @@ impl Engine {
         }
         for e in &ticket.escalations {
             let to = match self.rules.targets.get(&e.target).map(|t| &t.delivery) {
-                Some(Delivery::Email { to }) => to.as_slice(),
+                Some(TargetDelivery::Email { to }) => to.as_slice(),
                 _ => &[],
             };
             if to.iter().any(|a| same_address(a, sender)) {

@@ -18,7 +18,7 @@ pub enum StepMark {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathStep {
+pub struct MarkedStep {
     /// The vocabulary's step name (`take_in_charge`, `escalate`...).
     pub name: String,
     /// The type of a `classify`, the targets of an `escalate`.
@@ -30,7 +30,7 @@ pub struct PathStep {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathNode {
-    Step(PathStep),
+    Step(MarkedStep),
     /// The flow asks a fact; each arm is what follows one answer.
     Branch {
         fact: String,
@@ -51,7 +51,7 @@ pub struct Arm {
 /// One operator path of the flow, with the facts it consulted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Route {
-    steps: Vec<PathStep>,
+    steps: Vec<MarkedStep>,
     facts: Vec<(String, bool)>,
     ticket_type: Option<TicketType>,
 }
@@ -62,7 +62,7 @@ impl Route {
     }
 }
 
-fn same(a: &PathStep, b: &PathStep) -> bool {
+fn same(a: &MarkedStep, b: &MarkedStep) -> bool {
     a.name == b.name && a.ticket_type == b.ticket_type && a.targets == b.targets
 }
 
@@ -85,7 +85,7 @@ impl Known<'_> {
     }
 
     /// Whether a step has its own record; `None` for steps only a later one shows done.
-    fn done(&self, step: &PathStep) -> Option<bool> {
+    fn done(&self, step: &MarkedStep) -> Option<bool> {
         let t = self.ticket;
         Some(match step.name.as_str() {
             "take_in_charge" => self.has(EventKind::TakenInCharge),
@@ -137,7 +137,7 @@ pub fn flow_path(model: &Model, ticket: &Ticket, events: &[Event]) -> Vec<PathNo
         let steps = path
             .steps
             .iter()
-            .map(|s| PathStep {
+            .map(|s| MarkedStep {
                 name: s.name.clone(),
                 ticket_type: match &s.detail {
                     StepDetail::Classify(t) => Some(*t),

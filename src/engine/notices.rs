@@ -51,6 +51,35 @@ pub(super) fn answers(escalation: &crate::domain::Escalation, quoted: &str) -> b
 }
 
 impl Engine {
+    /// A target's resolution notice on the signed HTTP callback: it answers escalation
+    /// `escalation_id` of ticket `reference`, and no other; the same notice twice changes
+    /// nothing (see [`Self::record_notice`]). Returns the ticket and whether this call changed it.
+    pub async fn receive_resolution_notice(
+        &self,
+        target_id: &str,
+        reference: &crate::domain::TicketReference,
+        escalation_id: &str,
+        notice: &str,
+        resolved_at: Option<jiff::Timestamp>,
+    ) -> Result<(Ticket, bool), EngineError> {
+        super::check_text("/notice", notice, super::operator::MAX_TEXT_BYTES)?;
+        if escalation_id.trim().is_empty() || escalation_id.len() > 128 {
+            return Err(EngineError::invalid(
+                "/escalation_id",
+                "quote the escalation_id of the escalation message this notice answers (1 to 128 characters)",
+            ));
+        }
+        let message = NoticeMessage {
+            schema: NOTICE_SCHEMA.to_string(),
+            escalation_id: escalation_id.to_string(),
+            reference: reference.clone(),
+            target: target_id.to_string(),
+            notice: notice.to_string(),
+            resolved_at,
+        };
+        self.record_notice(&message, NoticeRoute::Callback, Value::Null).await
+    }
+
     /// `ticket` with its long notices read back from its events; no read when it has none.
     pub async fn notice_bodies(&self, ticket: Ticket) -> Result<Ticket, EngineError> {
         if ticket.escalations.iter().all(|e| e.notice.is_some() || e.notice_at.is_none()) {

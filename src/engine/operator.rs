@@ -8,11 +8,11 @@ use super::answer::{AnswerDelivery, MAX_GIVEN_BY_CHARS, Resolution};
 use super::flow_guard::{ClassifyRefusal, EscalateRefusal, FlowGuard};
 use super::retry::Attempts;
 use super::{Engine, EngineError};
-use crate::domain::{Actor, Escalation, Event, EventKind, Ticket, TicketId, TicketReference, TicketState, TicketType};
+use crate::domain::{Actor, Escalation, Event, EventKind, Ticket, TicketId, TicketState, TicketType};
 use crate::knowledge::search::{Hit, KnowledgeIndex, detect_language};
 use crate::ports::escalation::ESCALATION_SCHEMA;
 use crate::ports::{EscalationMessage, EscalationRoute, FollowUps, MessageKind, Outboxed, StoreError};
-use crate::rules::resolved::{BusinessTime, Delivery};
+use crate::rules::resolved::{BusinessTime, TargetDelivery};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -502,35 +502,6 @@ impl Engine {
         Ok(out)
     }
 
-    /// A target's resolution notice on the signed HTTP callback: it answers escalation
-    /// `escalation_id` of ticket `reference`, and no other; the same notice twice changes
-    /// nothing (see [`Self::record_notice`]). Returns the ticket and whether this call changed it.
-    pub async fn receive_resolution_notice(
-        &self,
-        target_id: &str,
-        reference: &TicketReference,
-        escalation_id: &str,
-        notice: &str,
-        resolved_at: Option<jiff::Timestamp>,
-    ) -> Result<(Ticket, bool), EngineError> {
-        check_text("/notice", notice)?;
-        if escalation_id.trim().is_empty() || escalation_id.len() > 128 {
-            return Err(EngineError::invalid(
-                "/escalation_id",
-                "quote the escalation_id of the escalation message this notice answers (1 to 128 characters)",
-            ));
-        }
-        let message = crate::ports::notice::NoticeMessage {
-            schema: crate::ports::notice::NOTICE_SCHEMA.to_string(),
-            escalation_id: escalation_id.to_string(),
-            reference: reference.clone(),
-            target: target_id.to_string(),
-            notice: notice.to_string(),
-            resolved_at,
-        };
-        self.record_notice(&message, super::NoticeRoute::Callback, serde_json::Value::Null).await
-    }
-
     /// A supervisor moves a ticket another operator has in charge: to operator `to`, or back to
     /// its team's queue (`None`, where anyone on the team may take it in charge). Recorded as a
     /// `reassigned` event with the reason; the state stays (a ticket back in the queue is `new`).
@@ -763,11 +734,11 @@ pub(super) fn target_route(
     settings: &EscalationSettings,
 ) -> (EscalationRoute, Option<String>) {
     match &target.delivery {
-        Delivery::Queue { queue } => (
+        TargetDelivery::Queue { queue } => (
             EscalationRoute::Queue { queue: settings.queue_urls.get(queue).cloned().unwrap_or_else(|| queue.clone()) },
             settings.reply_queue.clone(),
         ),
-        Delivery::Email { to } => {
+        TargetDelivery::Email { to } => {
             (EscalationRoute::Email { from: settings.mail_from.clone(), to: to.clone() }, settings.reply_email.clone())
         }
     }

@@ -7,7 +7,7 @@ use crate::domain::TicketId;
 use crate::ports::ReportStore;
 use crate::reports::facts::{date_of, day_number};
 use crate::reports::report::{
-    AgeBucket, Backlog, BadParameter, DrillDown, Escalations, Gdpr, Incidents, ListedTicket, Overview, cube_for,
+    AgeBucket, Backlog, BadParameter, DrillDown, Escalations, GdprClocks, Incidents, ListedTicket, Overview, cube_for,
 };
 use crate::reports::{Cube, Dim, Period, Scope};
 use jiff::civil::Date;
@@ -137,10 +137,10 @@ impl Engine {
         Ok(Incidents::build(period, &cells))
     }
 
-    pub async fn report_gdpr(&self, scope: &Scope) -> Result<Gdpr, EngineError> {
+    pub async fn report_gdpr(&self, scope: &Scope) -> Result<GdprClocks, EngineError> {
         let store = self.caught_up().await?;
         let watched = store.watched().await?;
-        Ok(Gdpr::build(self.now(), scope, &watched))
+        Ok(GdprClocks::build(self.now(), scope, &watched))
     }
 
     /// The open cube's days for an age bucket, seen from today.

@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod operator;
 pub mod operator_auth;
 pub mod problem;
+pub mod problem_pages;
 pub mod requester;
 pub mod survey;
 pub mod voice;
@@ -48,6 +49,7 @@ pub fn app(engine: Engine, credentials: Credentials) -> Router {
         .merge(api::router_with(api_clients))
         .merge(survey::router())
         .merge(openapi::router())
+        .merge(problem_pages::router())
         .with_state(AppState { engine });
     channels.merge(operator::router(operators)).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

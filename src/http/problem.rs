@@ -48,6 +48,11 @@ impl Problem {
         };
         let mut problem = Self::new(StatusCode::CONFLICT, detail);
         problem.kind = refusal_type(refusal);
+        // The title of the type's page (`GET /problems/<kind>`), the same on every occurrence.
+        let title = format!("problem_{}_title", refusal.kind().replace('-', "_"));
+        if let Some(title) = crate::i18n::lookup(crate::i18n::Tr { lang: crate::i18n::Lang::En }, &title) {
+            problem.title = title.to_string();
+        }
         problem
     }
 
@@ -105,7 +110,8 @@ impl From<EngineError> for Problem {
 pub const ABOUT_BLANK: &str = "about:blank";
 
 /// Every problem type the API emits. docs/openapi.yaml describes each (`Problem.type`), and
-/// tests/it/openapi.rs checks that it does, and that no other is written in the source.
+/// tests/it/openapi.rs checks that it does, and that no other is written in the source; each
+/// but `about:blank` has its page (`http::problem_pages`).
 pub const PROBLEM_TYPES: &[&str] = &[
     ABOUT_BLANK,
     "/problems/flow",

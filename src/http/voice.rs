@@ -141,7 +141,7 @@ pub struct ContactData {
     #[serde(default)]
     pub initial_contact_id: Option<String>,
     #[serde(default, deserialize_with = "super::object_or_null")]
-    pub customer_endpoint: Option<Endpoint>,
+    pub customer_endpoint: Option<ConnectEndpoint>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub attributes: BTreeMap<String, String>,
     /// The flow's language, e.g. `it-IT`.
@@ -151,7 +151,7 @@ pub struct ContactData {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Endpoint {
+pub struct ConnectEndpoint {
     #[serde(default)]
     pub address: Option<String>,
 }

@@ -12,7 +12,7 @@ const CUT: &str = "…";
 
 /// Why a message was not kept as a candidate (logged without the message).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub enum CandidateRefusal {
     TooLong,
     /// It introduces or names a person.
     MayNameSomeone,
@@ -20,20 +20,20 @@ pub enum Refusal {
     NotAQuestion,
 }
 
-impl Refusal {
+impl CandidateRefusal {
     pub fn as_str(self) -> &'static str {
         match self {
-            Refusal::TooLong => "too_long",
-            Refusal::MayNameSomeone => "may_name_someone",
-            Refusal::NotAQuestion => "not_a_question",
+            CandidateRefusal::TooLong => "too_long",
+            CandidateRefusal::MayNameSomeone => "may_name_someone",
+            CandidateRefusal::NotAQuestion => "not_a_question",
         }
     }
 }
 
 /// The message with identifiers cut out, or why it cannot be kept.
-pub fn scrub(message: &str, lang: &str, index: &KnowledgeIndex) -> Result<String, Refusal> {
+pub fn scrub(message: &str, lang: &str, index: &KnowledgeIndex) -> Result<String, CandidateRefusal> {
     if message.chars().count() > MAX_QUESTION_CHARS {
-        return Err(Refusal::TooLong);
+        return Err(CandidateRefusal::TooLong);
     }
     let tokens: Vec<&str> = message.split_whitespace().collect();
     let mut kept: Vec<String> = Vec::new();
@@ -79,11 +79,11 @@ pub fn scrub(message: &str, lang: &str, index: &KnowledgeIndex) -> Result<String
         i += 1;
     }
     if may_name_someone(&kept, lang, index) {
-        return Err(Refusal::MayNameSomeone);
+        return Err(CandidateRefusal::MayNameSomeone);
     }
     let text = kept.join(" ");
     if !index.is_question(&text, lang) {
-        return Err(Refusal::NotAQuestion);
+        return Err(CandidateRefusal::NotAQuestion);
     }
     Ok(text)
 }

@@ -87,7 +87,7 @@ pub fn unknown_ids<'a>(kb: &KnowledgeBase, set: &'a [SetQuestion]) -> Vec<&'a st
 
 /// What the bot did with one question.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
+pub enum BotReply {
     Answered(String),
     AskedBack(Vec<String>),
     NoMatch,
@@ -97,7 +97,7 @@ pub enum Reply {
 #[derive(Debug, Clone)]
 pub struct Graded {
     pub question: SetQuestion,
-    pub reply: Reply,
+    pub reply: BotReply,
     /// The first article the bot names (its answer, or its first suggestion).
     pub top: Option<String>,
 }
@@ -111,20 +111,20 @@ impl Graded {
     }
     /// Answered with an article other than the expected one (any answer, for a `none` question).
     pub fn confident_wrong(&self) -> bool {
-        matches!(&self.reply, Reply::Answered(id) if *id != self.question.expect)
+        matches!(&self.reply, BotReply::Answered(id) if *id != self.question.expect)
     }
     pub fn answered_right(&self) -> bool {
-        matches!(&self.reply, Reply::Answered(id) if *id == self.question.expect)
+        matches!(&self.reply, BotReply::Answered(id) if *id == self.question.expect)
     }
 }
 
 /// The figures of a run.
 #[derive(Debug, Clone, Default)]
-pub struct Figures {
+pub struct EvalFigures {
     pub graded: Vec<Graded>,
 }
 
-impl Figures {
+impl EvalFigures {
     pub fn questions(&self) -> usize {
         self.graded.len()
     }
@@ -139,7 +139,7 @@ impl Figures {
         self.graded.iter().filter(|g| g.expects_article() && g.top_right()).count()
     }
     pub fn answered(&self) -> usize {
-        self.graded.iter().filter(|g| matches!(g.reply, Reply::Answered(_))).count()
+        self.graded.iter().filter(|g| matches!(g.reply, BotReply::Answered(_))).count()
     }
     pub fn answered_right(&self) -> usize {
         self.graded.iter().filter(|g| g.answered_right()).count()
@@ -148,18 +148,18 @@ impl Figures {
         self.graded.iter().filter(|g| g.confident_wrong()).count()
     }
     pub fn asked_back(&self) -> usize {
-        self.graded.iter().filter(|g| matches!(g.reply, Reply::AskedBack(_))).count()
+        self.graded.iter().filter(|g| matches!(g.reply, BotReply::AskedBack(_))).count()
     }
     /// Ask-backs whose suggestions hold the expected article.
     pub fn asked_back_holding_right(&self) -> usize {
         self.graded
             .iter()
-            .filter(|g| matches!(&g.reply, Reply::AskedBack(ids) if ids.contains(&g.question.expect)))
+            .filter(|g| matches!(&g.reply, BotReply::AskedBack(ids) if ids.contains(&g.question.expect)))
             .count()
     }
     /// `none` questions the bot answered anyway.
     pub fn none_answered(&self) -> usize {
-        self.graded.iter().filter(|g| !g.expects_article() && matches!(g.reply, Reply::Answered(_))).count()
+        self.graded.iter().filter(|g| !g.expects_article() && matches!(g.reply, BotReply::Answered(_))).count()
     }
     pub fn top1_percent(&self) -> f64 {
         percent(self.top1_right(), self.with_article())
@@ -251,12 +251,12 @@ impl Figures {
     }
 }
 
-fn describe(reply: &Reply) -> String {
+fn describe(reply: &BotReply) -> String {
     match reply {
-        Reply::Answered(id) => format!("answered {id}"),
-        Reply::AskedBack(ids) => format!("asked back with {}", ids.join(", ")),
-        Reply::NoMatch => "found nothing".into(),
-        Reply::WantsOperator => "read a request for an operator".into(),
+        BotReply::Answered(id) => format!("answered {id}"),
+        BotReply::AskedBack(ids) => format!("asked back with {}", ids.join(", ")),
+        BotReply::NoMatch => "found nothing".into(),
+        BotReply::WantsOperator => "read a request for an operator".into(),
     }
 }
 
@@ -265,22 +265,22 @@ fn percent(part: usize, whole: usize) -> f64 {
 }
 
 /// Asks the bot every question of the set.
-pub fn evaluate(index: &KnowledgeIndex, set: &[SetQuestion]) -> Figures {
+pub fn evaluate(index: &KnowledgeIndex, set: &[SetQuestion]) -> EvalFigures {
     let graded = set
         .iter()
         .map(|q| {
             let answer = index.answer_in(&Question { text: &q.q, earlier: &q.context }, &q.lang);
             let (reply, top) = match answer {
-                BotAnswer::Confident(h) => (Reply::Answered(h.id.clone()), Some(h.id)),
+                BotAnswer::Confident(h) => (BotReply::Answered(h.id.clone()), Some(h.id)),
                 BotAnswer::Unsure(hits) => {
                     let top = hits.first().map(|h| h.id.clone());
-                    (Reply::AskedBack(hits.into_iter().map(|h| h.id).collect()), top)
+                    (BotReply::AskedBack(hits.into_iter().map(|h| h.id).collect()), top)
                 }
-                BotAnswer::NoMatch => (Reply::NoMatch, None),
-                BotAnswer::WantsOperator => (Reply::WantsOperator, None),
+                BotAnswer::NoMatch => (BotReply::NoMatch, None),
+                BotAnswer::WantsOperator => (BotReply::WantsOperator, None),
             };
             Graded { question: q.clone(), reply, top }
         })
         .collect();
-    Figures { graded }
+    EvalFigures { graded }
 }

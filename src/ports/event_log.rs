@@ -1,9 +1,20 @@
 //! The append-only audit trail.
 
 use super::StoreResult;
-use super::idempotency::Completion;
+use super::step_queue::Outboxed;
 use crate::domain::{Event, TicketId};
 use async_trait::async_trait;
+use std::time::Duration;
+
+/// How a claimed effect is marked done: with the events that record it and the outbox items it
+/// made useless (the step that would have produced it), all in one write where the store can
+/// (see [`EventLog::append_completing`]).
+#[derive(Debug, Clone)]
+pub struct Completion<'a> {
+    pub key: &'a str,
+    pub keep_for: Duration,
+    pub outbox_done: &'a [Outboxed],
+}
 
 /// Every change to a ticket, with who made it and when. Events are never edited, except that
 /// erasure (GDPR art. 17) scrubs their `detail`.

@@ -4,6 +4,7 @@
 //! (so a crashed worker's claim runs out and the step is retried), then `COMPLETED` for a window
 //! during which redeliveries are recognised and skipped.
 
+use super::event_log::{Completion, EventLog};
 use super::{StoreError, StoreResult};
 use async_trait::async_trait;
 use std::future::Future;
@@ -46,16 +47,6 @@ impl Lease {
     pub fn new(key: impl Into<String>, lease: Duration) -> Self {
         Self { key: key.into(), lease }
     }
-}
-
-/// How a claimed effect is marked done: with the events that record it and the outbox items it
-/// made useless (the step that would have produced it), all in one write where the store can
-/// (see [`crate::ports::EventLog::append_completing`]).
-#[derive(Debug, Clone)]
-pub struct Completion<'a> {
-    pub key: &'a str,
-    pub keep_for: Duration,
-    pub outbox_done: &'a [crate::ports::Outboxed],
 }
 
 /// What [`run_once`] did.
@@ -115,7 +106,7 @@ where
 /// released for a retry. The effect's value comes back with its events.
 pub async fn run_claimed<T, E, F, Fut>(
     store: &dyn IdempotencyStore,
-    events: &dyn crate::ports::EventLog,
+    events: &dyn EventLog,
     completion: Completion<'_>,
     effect: F,
 ) -> Result<T, RunOnceError<E>>

@@ -18,13 +18,13 @@ pub mod webhook;
 
 pub use error::{StoreError, StoreResult};
 pub use escalation::{EscalationDelivery, EscalationMessage, EscalationRoute, MessageKind};
-pub use event_log::{EventLog, EventTail};
-pub use idempotency::{Claim, Completion, IdempotencyStore, Lease, RunOnce, RunOnceError, run_claimed, run_once};
+pub use event_log::{Completion, EventLog, EventTail};
+pub use idempotency::{Claim, IdempotencyStore, Lease, RunOnce, RunOnceError, run_claimed, run_once};
 pub use incidents::{Incident, IncidentState, IncidentStore};
 pub use kb_candidates::{Candidate, CandidateStatus, KnowledgeCandidates, NewCandidate};
 pub use mailer::{Mailer, OutgoingMail, SentMail};
 pub use queue_page::{AssigneeFilter, Hidden, PageStart, QueueKey, QueuePage, QueueQuery};
 pub use reports::{NoReports, ReportStore};
-pub use step_queue::{DeadLetter, Delivery, Published, StepError, StepMessage, StepQueue};
+pub use step_queue::{DeadLetter, Delivery, Outboxed, Published, StepError, StepMessage, StepQueue};
 pub use ticket_store::ClockPositions;
-pub use ticket_store::{Created, Erasure, FollowUps, NewTicket, Outboxed, QueuePosition, RequesterKey, TicketStore};
+pub use ticket_store::{Created, Erasure, FollowUps, NewTicket, QueuePosition, RequesterKey, TicketStore};

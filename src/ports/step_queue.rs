@@ -1,7 +1,9 @@
 //! The durable queue that chains steps (intake → triage → … → notify).
 
 use super::{StoreError, StoreResult};
+use crate::domain::TicketId;
 use async_trait::async_trait;
+use jiff::Timestamp;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -12,6 +14,15 @@ pub const STEP_ATTRIBUTE: &str = "sportello.step";
 pub const DEDUP_ATTRIBUTE: &str = "sportello.dedup_id";
 /// SQS's message size limit, which the embedded queue keeps too so both behave alike.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// A step waiting in a store's outbox to be published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outboxed {
+    pub ticket: TicketId,
+    /// When it was stored (an intake's: the ticket's creation; a change's: its `updated_at`).
+    pub queued_at: Timestamp,
+    pub step: StepMessage,
+}
 
 /// A message for a step handler.
 #[derive(Debug, Clone, PartialEq)]

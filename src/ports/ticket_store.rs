@@ -2,6 +2,7 @@
 
 use super::idempotency::Lease;
 use super::queue_page::{QueuePage, QueueQuery};
+use super::step_queue::Outboxed;
 use super::{StepMessage, StoreError, StoreResult};
 use crate::domain::{Actor, Event, EventKind, Requester, Ticket, TicketId, TicketReference, TicketState};
 use async_trait::async_trait;
@@ -74,15 +75,6 @@ pub struct Created {
     /// the caller publishes them, then calls [`TicketStore::outbox_done`]. Always empty for a
     /// store that queues them in the ticket's own transaction.
     pub outbox: Vec<Outboxed>,
-}
-
-/// A step waiting in a store's outbox to be published.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outboxed {
-    pub ticket: TicketId,
-    /// When it was stored (an intake's: the ticket's creation; a change's: its `updated_at`).
-    pub queued_at: Timestamp,
-    pub step: StepMessage,
 }
 
 /// One way to recognise a requester. Values are compared normalised (see [`RequesterKey::normalized`]).

@@ -13,7 +13,8 @@
 
 use super::metric::TimeStats;
 use super::report::{
-    AgeBucket, Backlog, BacklogFigures, Dim, Escalations, Figures, Gdpr, Incidents, ListedTicket, Overview, Row, shown,
+    AgeBucket, Backlog, BacklogFigures, Dim, Escalations, Figures, GdprClocks, Incidents, ListedTicket, Overview, Row,
+    shown,
 };
 use std::collections::BTreeMap;
 
@@ -82,12 +83,12 @@ impl From<&str> for Value {
 
 /// A table: column names and rows of values.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Table {
+pub struct CsvTable {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Value>>,
 }
 
-impl Table {
+impl CsvTable {
     /// Adds a row from `(column, value)` pairs; the first row fixes the columns.
     fn push(&mut self, cells: Vec<(String, Value)>) {
         if self.columns.is_empty() && self.rows.is_empty() {
@@ -217,8 +218,8 @@ fn period_columns(from: &jiff::civil::Date, to: &jiff::civil::Date) -> Vec<(Stri
     vec![("from".into(), from.to_string().into()), ("to".into(), to.to_string().into())]
 }
 
-pub fn overview(r: &Overview) -> Table {
-    let mut t = Table::default();
+pub fn overview(r: &Overview) -> CsvTable {
+    let mut t = CsvTable::default();
     let rows: Vec<&Row<Figures>> = r.rows.iter().collect();
     for row in rows {
         let mut cells = period_columns(&r.period.from, &r.period.to);
@@ -245,8 +246,8 @@ fn backlog_columns(f: &BacklogFigures) -> Vec<(String, Value)> {
     c
 }
 
-pub fn backlog(r: &Backlog) -> Table {
-    let mut t = Table::default();
+pub fn backlog(r: &Backlog) -> CsvTable {
+    let mut t = CsvTable::default();
     let as_of = ("as_of".to_string(), Value::Text(r.as_of.to_string()));
     for row in &r.rows {
         let mut cells = vec![as_of.clone()];
@@ -261,8 +262,8 @@ pub fn backlog(r: &Backlog) -> Table {
     t
 }
 
-pub fn escalations(r: &Escalations) -> Table {
-    let mut t = Table::default();
+pub fn escalations(r: &Escalations) -> CsvTable {
+    let mut t = CsvTable::default();
     for row in &r.rows {
         let f = &row.figures;
         let mut c = period_columns(&r.period.from, &r.period.to);
@@ -287,8 +288,8 @@ pub fn escalations(r: &Escalations) -> Table {
     t
 }
 
-pub fn incidents(r: &Incidents) -> Table {
-    let mut t = Table::default();
+pub fn incidents(r: &Incidents) -> CsvTable {
+    let mut t = CsvTable::default();
     for i in &r.rows {
         let mut c = period_columns(&r.period.from, &r.period.to);
         c.push(("incident".into(), i.incident.clone().into()));
@@ -303,8 +304,8 @@ pub fn incidents(r: &Incidents) -> Table {
     t
 }
 
-pub fn gdpr(r: &Gdpr) -> Table {
-    let mut t = Table { columns: Vec::new(), rows: Vec::new() };
+pub fn gdpr(r: &GdprClocks) -> CsvTable {
+    let mut t = CsvTable { columns: Vec::new(), rows: Vec::new() };
     for c in r.data_subject_requests.iter().chain(&r.breach_notifications) {
         t.push(vec![
             ("reference".into(), c.reference.clone().into()),
@@ -326,8 +327,8 @@ pub fn gdpr(r: &Gdpr) -> Table {
     t
 }
 
-pub fn tickets(list: &[ListedTicket]) -> Table {
-    let mut t = Table::default();
+pub fn tickets(list: &[ListedTicket]) -> CsvTable {
+    let mut t = CsvTable::default();
     for l in list {
         t.push(vec![
             ("reference".into(), l.reference.clone().into()),
@@ -355,7 +356,7 @@ mod tests {
 
     #[test]
     fn excel_italian_and_rfc_4180() {
-        let t = Table {
+        let t = CsvTable {
             columns: vec!["team".into(), "rate".into(), "note".into()],
             rows: vec![vec![Value::Text("primo; livello".into()), Value::Num(0.875), Value::Text("a \"b\"".into())]],
         };

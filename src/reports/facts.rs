@@ -11,7 +11,7 @@
 use super::metric::{DeadlineKind, Histogram, MetricKey, bucket, handoff_reason_key, key, open_state_key};
 use crate::domain::{ActorRole, ChannelKind, EventKind, Ticket, TicketId, TicketState};
 use crate::rules::Rules;
-use crate::rules::calendar::Schedule;
+use crate::rules::calendar::Calendar;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -319,8 +319,8 @@ impl TicketFacts {
 #[derive(Debug, Clone)]
 pub struct Projector {
     pub time_zone: TimeZone,
-    sla: Option<Schedule>,
-    channel_schedules: BTreeMap<String, Schedule>,
+    sla: Option<Calendar>,
+    channel_schedules: BTreeMap<String, Calendar>,
 }
 
 /// The epoch the day numbers count from.

@@ -811,15 +811,15 @@ pub struct GdprClock {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Gdpr {
+pub struct GdprClocks {
     pub report: &'static str,
     pub as_of: Timestamp,
     pub data_subject_requests: Vec<GdprClock>,
     pub breach_notifications: Vec<GdprClock>,
 }
 
-impl Gdpr {
-    pub fn build(now: Timestamp, scope: &Scope, watched: &[Watched]) -> Gdpr {
+impl GdprClocks {
+    pub fn build(now: Timestamp, scope: &Scope, watched: &[Watched]) -> GdprClocks {
         let mut dsr = Vec::new();
         let mut breach = Vec::new();
         let mut sorted: Vec<&Watched> = watched.iter().filter(|w| scope.admits(&w.team)).collect();
@@ -843,7 +843,7 @@ impl Gdpr {
             };
             if breach_kind { breach.push(clock) } else { dsr.push(clock) }
         }
-        Gdpr { report: "gdpr", as_of: now, data_subject_requests: dsr, breach_notifications: breach }
+        GdprClocks { report: "gdpr", as_of: now, data_subject_requests: dsr, breach_notifications: breach }
     }
 }
 

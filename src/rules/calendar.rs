@@ -280,7 +280,7 @@ pub fn italian_national_holidays() -> Vec<HolidayRule> {
 
 /// Named service hours: a weekly pattern in a time zone, minus holidays and closed dates.
 #[derive(Debug, Clone)]
-pub struct Schedule {
+pub struct Calendar {
     pub time_zone: TimeZone,
     /// Opening intervals per weekday, Monday first. Overlapping intervals are allowed (merged).
     pub weekly: [Vec<Interval>; 7],
@@ -292,10 +292,10 @@ pub struct Schedule {
 /// A stretch of open time `[start, end)`.
 type Span = (Timestamp, Timestamp);
 
-impl Schedule {
+impl Calendar {
     /// A schedule that is never open; fill in the fields from there.
-    pub fn closed(time_zone: TimeZone) -> Schedule {
-        Schedule { time_zone, weekly: Default::default(), holidays: Vec::new(), closed_dates: Vec::new() }
+    pub fn closed(time_zone: TimeZone) -> Calendar {
+        Calendar { time_zone, weekly: Default::default(), holidays: Vec::new(), closed_dates: Vec::new() }
     }
 
     /// Checks every interval and holiday rule, returning the first problem.
@@ -438,14 +438,14 @@ struct ClosedDays {
 }
 
 impl ClosedDays {
-    fn contains(&mut self, schedule: &Schedule, date: Date) -> bool {
+    fn contains(&mut self, schedule: &Calendar, date: Date) -> bool {
         if self.year != Some(date.year()) {
             self.fill(schedule, date.year());
         }
         self.dates.binary_search(&date).is_ok()
     }
 
-    fn fill(&mut self, schedule: &Schedule, year: i16) {
+    fn fill(&mut self, schedule: &Calendar, year: i16) {
         self.year = Some(year);
         self.dates.clear();
         for rule in &schedule.holidays {
@@ -501,7 +501,7 @@ fn merge(spans: &mut Vec<Span>) {
 
 /// Walks the open spans forwards from an instant, one local day at a time.
 struct Forward<'a> {
-    schedule: &'a Schedule,
+    schedule: &'a Calendar,
     /// The next local date not yet loaded; `None` past the end of the calendar.
     next_day: Option<Date>,
     /// No span from an unloaded day starts before this, so spans ending earlier are final.
@@ -514,7 +514,7 @@ struct Forward<'a> {
 }
 
 impl<'a> Forward<'a> {
-    fn new(schedule: &'a Schedule, from: Timestamp) -> Self {
+    fn new(schedule: &'a Calendar, from: Timestamp) -> Self {
         // Days more than 3 before the UTC date of `from` end before `from` in any zone.
         let utc_day = Offset::UTC.to_datetime(from).date();
         let first = utc_day.saturating_sub(ONE_DAY * 3);
@@ -580,7 +580,7 @@ impl<'a> Forward<'a> {
 
 /// Walks the open spans backwards from an instant: the mirror image of [`Forward`].
 struct Backward<'a> {
-    schedule: &'a Schedule,
+    schedule: &'a Calendar,
     /// The next (earlier) local date not yet loaded; `None` before the start of the calendar.
     next_day: Option<Date>,
     /// No span from an unloaded day ends after this, so spans starting later are final.
@@ -593,7 +593,7 @@ struct Backward<'a> {
 }
 
 impl<'a> Backward<'a> {
-    fn new(schedule: &'a Schedule, from: Timestamp) -> Self {
+    fn new(schedule: &'a Calendar, from: Timestamp) -> Self {
         let utc_day = Offset::UTC.to_datetime(from).date();
         let first = utc_day.saturating_add(ONE_DAY * 3);
         Backward {
@@ -693,7 +693,7 @@ mod tests {
             rules in prop::collection::vec(rule(), 0..6),
             days in prop::collection::vec(0i32..365 * 80, 1..40),
         ) {
-            let mut schedule = Schedule::closed(TimeZone::UTC);
+            let mut schedule = Calendar::closed(TimeZone::UTC);
             schedule.holidays = rules;
             schedule.closed_dates.push((date_at(days[0]), "closed".into()));
             let mut cache = ClosedDays::default();

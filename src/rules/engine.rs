@@ -18,7 +18,7 @@ use std::path::Path as FilePath;
 pub struct Rules {
     pub model: Model,
     /// By schedule, in the order of `model.schedules`.
-    calendars: Vec<calendar::Schedule>,
+    calendars: Vec<calendar::Calendar>,
     /// Read with the YAML; from a compiled rulebook, at its first use.
     pub knowledge: LazyKnowledgeBase,
     /// Warnings of the check, kept for `rules check` and the logs at start-up.
@@ -158,12 +158,12 @@ impl Rules {
         Ok(Rules { model, calendars, knowledge, warnings, file })
     }
 
-    pub fn calendar(&self, schedule: ScheduleIx) -> &calendar::Schedule {
+    pub fn calendar(&self, schedule: ScheduleIx) -> &calendar::Calendar {
         &self.calendars[schedule.index()]
     }
 
     /// The calendar SLA targets count business time in.
-    pub fn sla_calendar(&self) -> &calendar::Schedule {
+    pub fn sla_calendar(&self) -> &calendar::Calendar {
         self.calendar(self.model.sla.schedule)
     }
 

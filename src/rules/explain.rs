@@ -1,7 +1,7 @@
 //! `rules explain`: the path of one contact, step by step, as people read it.
 
 use super::engine::{Decision, Rules};
-use super::resolved::{Delivery, StepDetail};
+use super::resolved::{StepDetail, TargetDelivery};
 use super::vocabulary;
 use std::fmt::Write as _;
 
@@ -96,8 +96,8 @@ pub fn render(rules: &Rules, decision: &Decision<'_>, channel: &str, category: &
             let target = &rules.targets[*t];
             let t = rules.targets.key(*t);
             let how = match &target.delivery {
-                Delivery::Queue { queue } => format!("SQS queue {queue}"),
-                Delivery::Email { to } => format!("email to {}", to.join(", ")),
+                TargetDelivery::Queue { queue } => format!("SQS queue {queue}"),
+                TargetDelivery::Email { to } => format!("email to {}", to.join(", ")),
             };
             let _ =
                 writeln!(out, "  - {t} ({}) by {how}; fields: {}", text(rules, &target.name), target.fields.join(", "));

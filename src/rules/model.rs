@@ -1,7 +1,8 @@
 //! The rulebook as written in YAML: the serde model behind `rules/rulebook.yaml` and its JSON
 //! Schema. Every struct refuses unknown keys. References between blocks are plain ids here;
 //! `validate` checks them and `resolved` turns the checked book into the typed model the engine
-//! reads.
+//! reads. A block that `resolved` models anew is `Yaml…` here (`YamlTeam` is the YAML of a
+//! `resolved::Team`); the schema keeps the plain name.
 
 use crate::domain::{ChannelKind, Duty, Outcome, TicketType};
 use schemars::JsonSchema;
@@ -26,21 +27,21 @@ pub struct Rulebook {
     /// Languages every user-facing text must be written in; the first is the default.
     pub languages: Vec<String>,
     /// Request categories: the summary table of section 2.
-    pub categories: BTreeMap<Id, Category>,
+    pub categories: BTreeMap<Id, YamlCategory>,
     /// Teams that work tickets.
-    pub teams: BTreeMap<Id, Team>,
+    pub teams: BTreeMap<Id, YamlTeam>,
     /// Named service-hour calendars.
     pub schedules: BTreeMap<Id, Schedule>,
     /// Inbound channels and how a contact starts on each.
-    pub channels: BTreeMap<Id, Channel>,
+    pub channels: BTreeMap<Id, YamlChannel>,
     /// Named flows: sequences of steps, referenced by channels and by other flows.
     pub flows: BTreeMap<Id, Vec<Step>>,
     /// Where escalations go: PagoPA teams and third parties.
-    pub targets: BTreeMap<Id, Target>,
+    pub targets: BTreeMap<Id, YamlTarget>,
     /// Service-level targets per ticket type, counted in business hours.
-    pub sla: Sla,
+    pub sla: YamlSla,
     /// Legal clocks of the GDPR.
-    pub gdpr: Gdpr,
+    pub gdpr: YamlGdpr,
     /// How long data is kept.
     pub retention: Retention,
     /// Fields that clients may attach to a ticket (payment notice code, app version...).
@@ -53,7 +54,7 @@ pub struct Rulebook {
     pub messages: BTreeMap<Id, Text>,
     /// Client applications of the ticket API and how their own categories map onto ours.
     #[serde(default)]
-    pub clients: BTreeMap<Id, Client>,
+    pub clients: BTreeMap<Id, YamlClient>,
     /// Folder of knowledge-base articles, relative to this file.
     #[serde(default)]
     pub knowledge: Option<String>,
@@ -64,7 +65,8 @@ pub struct Rulebook {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Category {
+#[schemars(rename = "Category")]
+pub struct YamlCategory {
     pub name: Text,
     #[serde(default)]
     pub description: Text,
@@ -91,7 +93,8 @@ pub struct Category {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Team {
+#[schemars(rename = "Team")]
+pub struct YamlTeam {
     pub name: Text,
     /// New tickets go to this team until routed elsewhere. Exactly one team is the default.
     #[serde(default)]
@@ -184,14 +187,15 @@ pub struct ClosedDate {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Channel {
+#[schemars(rename = "Channel")]
+pub struct YamlChannel {
     pub kind: ChannelKind,
     pub name: Text,
     /// Service hours of the operators behind this channel.
     pub schedule: Id,
     /// A chatbot answers first on this channel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bot: Option<Bot>,
+    pub bot: Option<YamlBot>,
     /// The IVR menu of a voice channel: the key the caller presses (`"1"`, `"2"`...) → the
     /// category the operator starts from. A caller who presses nothing gets the default category.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -227,7 +231,8 @@ pub struct SurveySettings {
 /// The chatbot of a channel.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Bot {
+#[schemars(rename = "Bot")]
+pub struct YamlBot {
     /// While the bot talks, the chat's ticket belongs to this team, so no operator queue shows it;
     /// the user's request for an operator hands it to the team its flow routes to. Neither the
     /// default nor a privacy team.
@@ -298,10 +303,11 @@ pub enum TargetParty {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Target {
+#[schemars(rename = "Target")]
+pub struct YamlTarget {
     pub name: Text,
     pub party: TargetParty,
-    pub delivery: Delivery,
+    pub delivery: YamlDelivery,
     /// Ticket fields this target may receive; nothing else leaves Sportello.
     pub fields: Vec<String>,
     /// Whether the requester's own words (`subject`, `description`, `conversation`) may go to
@@ -318,7 +324,8 @@ pub struct Target {
 /// How an escalation reaches its target: exactly one of `sqs` or `email`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Delivery {
+#[schemars(rename = "Delivery")]
+pub struct YamlDelivery {
     #[serde(default)]
     pub sqs: Option<SqsDelivery>,
     #[serde(default)]
@@ -340,7 +347,8 @@ pub struct EmailDelivery {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Sla {
+#[schemars(rename = "Sla")]
+pub struct YamlSla {
     /// The schedule whose open hours count as business time.
     pub schedule: Id,
     /// Raise a warning when this share of the time is used, e.g. 80.
@@ -356,21 +364,21 @@ pub struct Sla {
 #[allow(non_snake_case)]
 pub struct SlaTargets {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub Q: Option<SlaTarget>,
+    pub Q: Option<YamlSlaTarget>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub A: Option<SlaTarget>,
+    pub A: Option<YamlSlaTarget>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub I: Option<SlaTarget>,
+    pub I: Option<YamlSlaTarget>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub PQ: Option<SlaTarget>,
+    pub PQ: Option<YamlSlaTarget>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub PA: Option<SlaTarget>,
+    pub PA: Option<YamlSlaTarget>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub PI: Option<SlaTarget>,
+    pub PI: Option<YamlSlaTarget>,
 }
 
 impl SlaTargets {
-    pub fn get(&self, t: TicketType) -> Option<&SlaTarget> {
+    pub fn get(&self, t: TicketType) -> Option<&YamlSlaTarget> {
         match t {
             TicketType::B => None,
             TicketType::Q => self.Q.as_ref(),
@@ -382,14 +390,15 @@ impl SlaTargets {
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (TicketType, &SlaTarget)> {
+    pub fn iter(&self) -> impl Iterator<Item = (TicketType, &YamlSlaTarget)> {
         TicketType::ALL.into_iter().filter_map(|t| self.get(t).map(|s| (t, s)))
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SlaTarget {
+#[schemars(rename = "SlaTarget")]
+pub struct YamlSlaTarget {
     /// Business time to take in charge, e.g. `2h`.
     pub first_response: String,
     /// Business time to resolve, e.g. `16h`.
@@ -398,16 +407,18 @@ pub struct SlaTarget {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Gdpr {
+#[schemars(rename = "Gdpr")]
+pub struct YamlGdpr {
     /// Art. 12(3): answer a data-subject request within one month.
-    pub data_subject_request: LegalClock,
+    pub data_subject_request: YamlLegalClock,
     /// Art. 33: notify a personal-data breach to the supervisory authority within 72 hours.
-    pub breach_notification: LegalClock,
+    pub breach_notification: YamlLegalClock,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LegalClock {
+#[schemars(rename = "LegalClock")]
+pub struct YamlLegalClock {
     /// Calendar time, e.g. `1 month` or `72h`.
     pub deadline: String,
     /// Ticket types this clock runs on.
@@ -484,7 +495,8 @@ pub struct EmailSettings {
 /// A client application of the ticket API (the IO app, a PagoPA back office...).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Client {
+#[schemars(rename = "Client")]
+pub struct YamlClient {
     pub name: Text,
     /// The client's own tree onto our categories: `category/subcategory`, or `category` for all
     /// of its subcategories. The most specific entry wins.

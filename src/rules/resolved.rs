@@ -118,7 +118,7 @@ pub struct Bot {
 pub struct Target {
     pub name: Text,
     pub party: TargetParty,
-    pub delivery: Delivery,
+    pub delivery: TargetDelivery,
     /// Ticket fields this target may receive.
     pub fields: Vec<String>,
     /// Cleared to receive the requester's free text (subject, description, conversation).
@@ -129,7 +129,7 @@ pub struct Target {
 /// How escalations reach a target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Delivery {
+pub enum TargetDelivery {
     /// An SQS queue, by name (the deployment maps names to URLs).
     Queue {
         queue: String,
@@ -139,11 +139,11 @@ pub enum Delivery {
     },
 }
 
-impl Delivery {
+impl TargetDelivery {
     pub fn queue(&self) -> Option<&str> {
         match self {
-            Delivery::Queue { queue } => Some(queue),
-            Delivery::Email { .. } => None,
+            TargetDelivery::Queue { queue } => Some(queue),
+            TargetDelivery::Email { .. } => None,
         }
     }
 }
@@ -470,11 +470,11 @@ pub fn resolve(book: &Rulebook) -> Result<Model, Vec<Diagnostic>> {
         .iter()
         .map(|(id, t)| {
             let delivery = match (&t.delivery.sqs, &t.delivery.email) {
-                (Some(sqs), _) => Delivery::Queue { queue: sqs.queue.clone() },
-                (None, Some(email)) => Delivery::Email { to: email.to.clone() },
+                (Some(sqs), _) => TargetDelivery::Queue { queue: sqs.queue.clone() },
+                (None, Some(email)) => TargetDelivery::Email { to: email.to.clone() },
                 (None, None) => {
                     r.problem(format!("/targets/{}/delivery", esc(id)), format!("target `{id}` has no delivery"));
-                    Delivery::Email { to: Vec::new() }
+                    TargetDelivery::Email { to: Vec::new() }
                 }
             };
             let remind_after = t
@@ -721,7 +721,7 @@ impl Resolver {
         }
     }
 
-    fn legal_clock(&mut self, clock: &model::LegalClock, pointer: &str) -> LegalClock {
+    fn legal_clock(&mut self, clock: &model::YamlLegalClock, pointer: &str) -> LegalClock {
         let span = schedule::calendar_span(&clock.deadline).unwrap_or_else(|e| {
             self.problem(format!("{pointer}/deadline"), e);
             Span::new()

@@ -90,7 +90,7 @@ pub fn problems(s: &model::Schedule) -> Vec<ScheduleFinding> {
 }
 
 /// Builds the calendar of a schedule that passed `problems`.
-pub fn compile(s: &model::Schedule) -> Result<calendar::Schedule, String> {
+pub fn compile(s: &model::Schedule) -> Result<calendar::Calendar, String> {
     let time_zone = TimeZone::get(&s.time_zone).map_err(|e| e.to_string())?;
     let mut weekly: [Vec<Interval>; 7] = Default::default();
     for (slot, (_, intervals)) in weekly.iter_mut().zip(s.weekly.days()) {
@@ -102,7 +102,7 @@ pub fn compile(s: &model::Schedule) -> Result<calendar::Schedule, String> {
         .iter()
         .map(|c| c.date.parse::<Date>().map(|d| (d, c.reason.clone())).map_err(|e| e.to_string()))
         .collect::<Result<_, _>>()?;
-    Ok(calendar::Schedule { time_zone, weekly, holidays, closed_dates })
+    Ok(calendar::Calendar { time_zone, weekly, holidays, closed_dates })
 }
 
 /// Business time such as `4h` or `1h 30m` (or ISO 8601 `PT4H`): counted only while open, so

@@ -1284,7 +1284,7 @@ impl Checker<'_> {
     }
 
     /// A channel's bot: a team of its own to hold chats, and the category of a chat it solves.
-    fn bot(&mut self, id: &str, ch: &super::model::Channel) {
+    fn bot(&mut self, id: &str, ch: &super::model::YamlChannel) {
         let b = self.book;
         let Some(bot) = &ch.bot else {
             return;
@@ -1331,7 +1331,7 @@ impl Checker<'_> {
     }
 
     /// The IVR menu: keys a caller can press, each to a category that arrives by phone.
-    fn menu(&mut self, id: &str, ch: &super::model::Channel) {
+    fn menu(&mut self, id: &str, ch: &super::model::YamlChannel) {
         let b = self.book;
         let at = format!("/channels/{}/menu", esc(id));
         if !ch.menu.is_empty() && ch.kind != ChannelKind::Voice {

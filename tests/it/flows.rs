@@ -300,7 +300,8 @@ async fn escalate(sb: &Sandbox, who: Staff, reference: &str, target: &str, with_
             }
         }
         None => {
-            let sportello::rules::resolved::Delivery::Email { to } = &sb.engine.rules.targets[target].delivery else {
+            let sportello::rules::resolved::TargetDelivery::Email { to } = &sb.engine.rules.targets[target].delivery
+            else {
                 panic!("{target} has no queue and no mailbox");
             };
             let mails = sb.outbox().await.unwrap();

@@ -27,6 +27,7 @@ mod notices;
 mod openapi;
 mod operator;
 mod outage;
+mod problem_pages;
 mod reports;
 mod rulebook;
 mod settings;

@@ -7,7 +7,7 @@ use sportello::settings::{SETTINGS, setting};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// Every `SPORTELLO_…` (and `AWS_ENDPOINT_URL`, `RUST_LOG`) token of the library, the CLI and the functions,
+/// Every `SPORTELLO_…` (and `AWS_ENDPOINT_URL`, `RUST_LOG`, `USER`) token of the library, the CLI and the functions,
 /// with where it was seen. A token ending in `_` is a family's prefix (`SPORTELLO_QUEUE_URL_{…}`).
 fn names_in_code() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -19,7 +19,7 @@ fn names_in_code() -> Vec<(String, String)> {
         // A file's unit tests (at its end) name wrong variables on purpose.
         let code = text.split("\n#[cfg(test)]").next().unwrap_or_default();
         for (n, line) in code.lines().enumerate() {
-            for prefix in ["SPORTELLO_", "AWS_ENDPOINT_URL", "RUST_LOG"] {
+            for prefix in ["SPORTELLO_", "AWS_ENDPOINT_URL", "RUST_LOG", "USER"] {
                 let mut rest = line;
                 while let Some(i) = rest.find(prefix) {
                     let after = &rest[i..];
@@ -39,7 +39,7 @@ fn names_in_code() -> Vec<(String, String)> {
 /// Words that look like variables and are not: the source's own file and message names.
 fn is_a_variable(name: &str) -> bool {
     // `SPORTELLO_<…>` in prose, the bare prefix itself.
-    name.len() > "SPORTELLO_".len() || name == "AWS_ENDPOINT_URL" || name == "RUST_LOG"
+    name.len() > "SPORTELLO_".len() || ["AWS_ENDPOINT_URL", "RUST_LOG", "USER"].contains(&name)
 }
 
 #[test]
@@ -81,7 +81,8 @@ fn the_list_has_each_name_once_and_secrets_are_deployed() {
 
 /// The environment is read in one place, `src/settings.rs` (once: `settings::environment()`); the
 /// rest of the code asks it. The one exception is the Lambda runtime's trace header, which
-/// changes with every invocation.
+/// changes with every invocation. clap reads none either: a flag's variable is named with
+/// `default_from_setting` (`cli::flags`), never with clap's `env`, whose feature stays off.
 #[test]
 fn only_the_settings_module_reads_the_environment() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -99,6 +100,11 @@ fn only_the_settings_module_reads_the_environment() {
             if ["env::var(", "env::var_os(", "env::vars(", "env::vars_os("].iter().any(|call| line.contains(call)) {
                 readers.push(format!("{at}:{}: {}", n + 1, line.trim()));
             }
+            let clap_env = (line.contains("#[arg(") || line.contains("#[clap("))
+                && line.split(['(', ',']).any(|part| part.trim_start().starts_with("env"));
+            if clap_env || line.contains(".env(\"") || line.contains("hide_env_values") {
+                readers.push(format!("{at}:{}: {} (clap's `env` reads the environment itself)", n + 1, line.trim()));
+            }
         }
     }
     assert!(
@@ -106,6 +112,39 @@ fn only_the_settings_module_reads_the_environment() {
         "read the environment through `sportello::settings::environment()`:\n{}",
         readers.join("\n")
     );
+}
+
+/// clap's `env` feature would let a flag read the environment behind `settings`' back.
+#[test]
+fn clap_is_built_without_its_env_feature() {
+    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let clap = manifest.lines().find(|l| l.trim_start().starts_with("clap =")).expect("clap in Cargo.toml");
+    assert!(clap.contains("features"), "{clap}");
+    assert!(!clap.contains("\"env\""), "{clap}");
+}
+
+/// A flag's default comes from its variable through `settings`, and `--help` says so, with the
+/// value unless it is a token.
+#[test]
+fn help_names_the_variable_behind_each_default() {
+    let help = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sportello"))
+            .args(args)
+            .arg("--help")
+            .env("SPORTELLO_DATA", "/srv/sportello")
+            .env("SPORTELLO_DEMO_API_KEY", "key-not-to-show")
+            .env_remove("SPORTELLO_LISTEN")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let serve = help(&["serve"]);
+    assert!(serve.contains("[env: SPORTELLO_DATA=/srv/sportello] [default: data]"), "{serve}");
+    assert!(serve.contains("[env: SPORTELLO_LISTEN] [default: 127.0.0.1:8080]"), "{serve}");
+    let demo = help(&["demo"]);
+    assert!(demo.contains("[env: SPORTELLO_DEMO_API_KEY]"), "{demo}");
+    assert!(!demo.contains("key-not-to-show"), "a token shows in --help: {demo}");
 }
 
 /// A bad value stops the server at start-up, and the message names the variable it came from.

@@ -7,7 +7,7 @@
 //! transaction; a strongly consistent read unit per 4 KB), with item sizes approximated as the
 //! attribute names' and values' bytes.
 //!
-//! It also notes what each call needs an IAM policy to grant ([`Access`]): the action as IAM
+//! It also notes what each call needs an IAM policy to grant ([`IamAccess`]): the action as IAM
 //! names it (a `TransactWriteItems` needs `dynamodb:PutItem`, `UpdateItem`... per item) and the
 //! resource it acts on. `tests/it/infra/grants.rs` checks those against the SAM template.
 
@@ -31,17 +31,17 @@ use std::sync::{Arc, Mutex};
 pub struct CallCounter {
     calls: Arc<Mutex<BTreeMap<String, u64>>>,
     units: Arc<Mutex<Units>>,
-    accesses: Arc<Mutex<BTreeSet<Access>>>,
+    accesses: Arc<Mutex<BTreeSet<IamAccess>>>,
 }
 
 /// What one call needs granted: an IAM action (`sqs:SendMessage`) on a resource.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Access {
+pub struct IamAccess {
     pub action: String,
     pub resource: Resource,
 }
 
-/// The resource of an [`Access`], as the request names it.
+/// The resource of an [`IamAccess`], as the request names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Resource {
     /// A DynamoDB table, or one of its indexes.
@@ -131,7 +131,7 @@ impl CallCounter {
     }
 
     /// What the calls so far needed granted, and starts again from nothing.
-    pub fn take_accesses(&self) -> BTreeSet<Access> {
+    pub fn take_accesses(&self) -> BTreeSet<IamAccess> {
         std::mem::take(&mut *self.accesses.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
@@ -242,10 +242,10 @@ fn accesses_of(
     service: &str,
     operation: &str,
     input: &aws_smithy_runtime_api::client::interceptors::context::Input,
-) -> Vec<Access> {
+) -> Vec<IamAccess> {
     use aws_sdk_dynamodb::operation as ddb;
     use aws_sdk_sqs::operation as sqs;
-    let access = |action: &str, resource: Resource| Access { action: action.to_string(), resource };
+    let access = |action: &str, resource: Resource| IamAccess { action: action.to_string(), resource };
     let table = |name: &str| Resource::Table { name: name.to_string(), index: None };
     let queue = |url: &str| Resource::Queue { url: url.to_string() };
     macro_rules! on {

@@ -22,7 +22,7 @@ mod tickets;
 pub mod trace;
 mod warm_up;
 
-pub use call_count::{Access, CallCounter, Resource, Units};
+pub use call_count::{CallCounter, IamAccess, Resource, Units};
 pub use escalation::AwsEscalation;
 pub use incidents::DynamoIncidents;
 pub use kb_candidates::DynamoKbCandidates;

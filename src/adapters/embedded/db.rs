@@ -1,5 +1,6 @@
+use super::sql::unavailable;
 use crate::ports::{StoreError, StoreResult};
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::Connection;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
@@ -174,7 +175,7 @@ CREATE TABLE clock_positions (
 /// Rust steps that run right after the migration of the same index, in its transaction.
 fn backfill(version: usize, tx: &Connection) -> StoreResult<()> {
     match version {
-        5 => super::tickets::backfill_queue_columns(tx),
+        5 => super::ticket_rows::backfill_queue_columns(tx),
         _ => Ok(()),
     }
 }
@@ -433,29 +434,6 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.commit().map_err(unavailable)?;
     }
     Ok(())
-}
-
-/// SQLite errors carry no row data, only table and column names, so they are safe to show.
-pub(crate) fn unavailable(e: rusqlite::Error) -> StoreError {
-    StoreError::Unavailable(format!("sqlite: {e}"))
-}
-
-pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
-}
-
-/// A JSON column that does not parse. The serde message is left out: it can quote the data.
-pub(crate) fn corrupt(what: &str, e: &serde_json::Error) -> StoreError {
-    StoreError::Corrupt(format!(
-        "{what}: unreadable JSON ({:?} error at line {}, column {})",
-        e.classify(),
-        e.line(),
-        e.column()
-    ))
-}
-
-pub(crate) fn micros(t: jiff::Timestamp) -> i64 {
-    t.as_microsecond()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::Db;
 use super::db::WithSchema;
-use super::db::unavailable;
+use super::sql::unavailable;
 use crate::domain::TicketId;
 use crate::ports::{Incident, IncidentStore, StoreError, StoreResult};
 use async_trait::async_trait;

@@ -3,7 +3,7 @@
 
 use super::Db;
 use super::db::WithSchema;
-use super::db::unavailable;
+use super::sql::unavailable;
 use crate::ports::kb_candidates::MAX_CANDIDATES_LISTED;
 use crate::ports::{Candidate, CandidateStatus, KnowledgeCandidates, NewCandidate, StoreError, StoreResult};
 use async_trait::async_trait;

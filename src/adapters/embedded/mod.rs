@@ -13,6 +13,8 @@ mod outbox;
 mod queue;
 mod reply_queue;
 mod reports;
+mod sql;
+mod ticket_rows;
 mod tickets;
 
 pub use db::Db;

@@ -1,6 +1,7 @@
 //! The local mailer: messages go to an outbox table, where they can be listed, instead of SES.
 
-use super::db::{Db, unavailable};
+use super::db::Db;
+use super::sql::unavailable;
 use crate::ports::idempotency::now_ms;
 use crate::ports::{Mailer, OutgoingMail, SentMail, StoreResult};
 use async_trait::async_trait;
@@ -64,7 +65,7 @@ impl OutboxMailer {
                 rows.map(|row| {
                     let (id, message_id, ticket_reference, recipients, raw, created_ms) = row.map_err(unavailable)?;
                     let recipients = serde_json::from_str(&recipients)
-                        .map_err(|e| super::db::corrupt(&format!("outbox message {id}"), &e))?;
+                        .map_err(|e| super::sql::corrupt(&format!("outbox message {id}"), &e))?;
                     Ok(OutboxEntry { id, message_id, ticket_reference, recipients, raw, created_ms })
                 })
                 .collect()

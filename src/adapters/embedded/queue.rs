@@ -1,7 +1,8 @@
 //! A durable step queue in SQLite, with SQS's semantics: visibility timeout, receive counts,
 //! a dead-letter table after `max_attempts`, and deduplication by id within a window.
 
-use super::db::{Db, corrupt, unavailable};
+use super::db::Db;
+use super::sql::{corrupt, unavailable};
 use crate::ports::idempotency::now_ms;
 use crate::ports::step_queue::validate_batch;
 use crate::ports::{DeadLetter, Delivery, Published, StepMessage, StepQueue, StoreError, StoreResult};

@@ -7,7 +7,8 @@
 //! added to the write of a ticket: intake and every other step cost what they cost before, and
 //! a batch of events costs one transaction however many there are.
 
-use super::db::{Db, corrupt, unavailable};
+use super::db::Db;
+use super::sql::{corrupt, unavailable};
 use crate::domain::{Event, Ticket, TicketId};
 use crate::ports::{ReportStore, StoreError, StoreResult};
 use crate::reports::facts::delta;

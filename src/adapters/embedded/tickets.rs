@@ -1,6 +1,8 @@
 //! Tickets, their events and idempotency records in SQLite.
 
-use super::db::{Db, corrupt, is_unique_violation, micros, unavailable};
+use super::db::Db;
+use super::sql::{corrupt, is_unique_violation, micros, unavailable};
+use super::ticket_rows::{list, read_ticket, write_queue_columns};
 use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState};
 use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::{ms_after, now_ms, validate_key};
@@ -11,8 +13,8 @@ use crate::ports::ticket_store::{
 };
 use crate::ports::{
     AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, IdempotencyStore, Lease,
-    NewTicket, Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage,
-    StoreError, StoreResult, TicketStore,
+    NewTicket, Outboxed, PageStart, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage, StoreError,
+    StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -59,17 +61,6 @@ impl SqliteStore {
 
 const MAX_LIST: usize = 1000;
 
-fn read_ticket(id: &str, doc: &str, version: i64) -> StoreResult<Ticket> {
-    let mut ticket: Ticket = serde_json::from_str(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
-    if ticket.id.0 != id {
-        return Err(StoreError::Corrupt(format!("ticket {id}: its record names another id")));
-    }
-    // The column is what version checks compare, so it is the truth.
-    ticket.version =
-        u64::try_from(version).map_err(|_| StoreError::Corrupt(format!("ticket {id}: negative version")))?;
-    Ok(ticket)
-}
-
 fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))
 }
@@ -88,18 +79,6 @@ fn load(conn: &Connection, id: &str) -> StoreResult<Option<Ticket>> {
     .map_err(unavailable)?
     .map(|(doc, version)| read_ticket(id, &doc, version))
     .transpose()
-}
-
-fn list(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Ticket>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(unavailable)?;
-    let rows = stmt
-        .query_map(params, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
-        .map_err(unavailable)?;
-    rows.map(|row| {
-        let (id, doc, version) = row.map_err(unavailable)?;
-        read_ticket(&id, &doc, version)
-    })
-    .collect()
 }
 
 fn insert_events(tx: &Connection, events: &[Event]) -> StoreResult<()> {
@@ -131,38 +110,6 @@ fn write_row(tx: &Connection, t: &Ticket) -> StoreResult<()> {
     )
     .map_err(unavailable)?;
     write_queue_columns(tx, t)
-}
-
-/// The columns a work queue sorts and filters by, and the custom fields' look-up rows.
-fn write_queue_columns(tx: &Connection, t: &Ticket) -> StoreResult<()> {
-    let key = QueueKey::of(t);
-    tx.prepare_cached(
-        "UPDATE tickets SET queue_due = ?2, channel = ?3, ticket_type = ?4, assignee = ?5, category = ?6
-         WHERE id = ?1",
-    )
-    .map_err(unavailable)?
-    .execute(params![t.id.0, key.due_us, t.channel, t.ticket_type.map(|ty| ty.code()), t.assignee, t.category])
-    .map_err(unavailable)?;
-    tx.prepare_cached("DELETE FROM ticket_fields WHERE ticket_id = ?1")
-        .map_err(unavailable)?
-        .execute([&t.id.0])
-        .map_err(unavailable)?;
-    let mut insert = tx
-        .prepare_cached("INSERT INTO ticket_fields (ticket_id, name, value, created_at) VALUES (?1, ?2, ?3, ?4)")
-        .map_err(unavailable)?;
-    for (name, value) in &t.fields {
-        insert.execute(params![t.id.0, name, value, micros(t.created_at)]).map_err(unavailable)?;
-    }
-    Ok(())
-}
-
-/// Fills the queue columns and field rows of tickets written before they existed (migration 5).
-pub(super) fn backfill_queue_columns(tx: &Connection) -> StoreResult<()> {
-    let tickets = list(tx, "SELECT id, doc, version FROM tickets", [])?;
-    for t in &tickets {
-        write_queue_columns(tx, t)?;
-    }
-    Ok(())
 }
 
 const OPEN_STATES: &str = "('new', 'taken_in_charge', 'in_progress', 'awaiting_resolution_notice')";

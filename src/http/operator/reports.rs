@@ -9,7 +9,7 @@ use super::{ByOperator, OperatorApi};
 use crate::engine::reports::ListCursor;
 use crate::http::Problem;
 use crate::http::operator_auth::{Endpoint, OperatorIdentity, Role};
-use crate::reports::csv::{self, Dialect, Table};
+use crate::reports::csv::{self, CsvTable, Dialect};
 use crate::reports::report::{AgeBucket, DrillDown, Figure};
 use crate::reports::{Cube, Dim, Period, Scope};
 use axum::Router;
@@ -149,7 +149,7 @@ pub fn scope(api: &OperatorApi, who: &OperatorIdentity) -> Result<Scope, Problem
     Ok(Scope::teams(privacy))
 }
 
-fn respond<T: Serialize>(report: &T, table: impl FnOnce() -> Table, format: Format, name: &str) -> Response {
+fn respond<T: Serialize>(report: &T, table: impl FnOnce() -> CsvTable, format: Format, name: &str) -> Response {
     match format {
         Format::Json => axum::Json(report).into_response(),
         Format::Csv(dialect) => {

@@ -3,7 +3,7 @@
 //! commands that rotate its credentials and erase a requester's data.
 
 use serde_json::{Value, json};
-use sportello::demo::Client;
+use sportello::demo::DemoClient;
 use sportello::http::auth::KeyFile;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -101,8 +101,8 @@ impl Server {
         }
     }
 
-    fn client(&self) -> Client {
-        Client::new(&format!("http://{}", self.addr)).unwrap()
+    fn client(&self) -> DemoClient {
+        DemoClient::new(&format!("http://{}", self.addr)).unwrap()
     }
 
     fn output(&self) -> String {

@@ -11,7 +11,7 @@
 use crate::support::stack::{ACCOUNT, Stack, allowed, rules_folder, secret_names, wildcard};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use sportello::adapters::aws::{Access, CallCounter, Clients, Resource};
+use sportello::adapters::aws::{CallCounter, Clients, IamAccess, Resource};
 use sportello::lambda::{Function, Handler, Init, build};
 use sportello::settings::{Need, Settings, setting};
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,7 +27,7 @@ struct Deployed {
     logical_id: String,
     handler: Handler,
     counter: CallCounter,
-    accesses: BTreeSet<Access>,
+    accesses: BTreeSet<IamAccess>,
     init: Init,
     environment: BTreeMap<String, String>,
 }
@@ -688,7 +688,7 @@ async fn the_grant_check_refuses_what_a_policy_does_not_grant() {
     let operator = stack.statements("OperatorFunction");
     let queue = |id: &str| {
         stack
-            .arn_of(&Access {
+            .arn_of(&IamAccess {
                 action: String::new(),
                 resource: Resource::Queue { url: stack.eval(&json!({"Ref": id})).as_str().unwrap().into() },
             })

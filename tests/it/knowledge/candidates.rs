@@ -5,7 +5,7 @@
 
 use crate::support::backend::Backend;
 use jiff::{SignedDuration, Timestamp};
-use sportello::knowledge::candidates::{Refusal, scrub};
+use sportello::knowledge::candidates::{CandidateRefusal, scrub};
 use sportello::knowledge::search::KnowledgeIndex;
 use sportello::ports::{CandidateStatus, NewCandidate, StoreError};
 use sportello::rules::Rules;
@@ -153,7 +153,7 @@ fn a_message_that_may_name_someone_is_refused() {
     ] {
         assert_eq!(
             scrub(message, if message.starts_with("my") { "en" } else { "it" }, &INDEX),
-            Err(Refusal::MayNameSomeone),
+            Err(CandidateRefusal::MayNameSomeone),
             "{message}"
         );
     }
@@ -164,10 +164,10 @@ fn a_message_that_may_name_someone_is_refused() {
 
 #[test]
 fn a_message_that_is_not_a_question_is_refused() {
-    assert_eq!(scrub("ok grazie", "it", &INDEX), Err(Refusal::NotAQuestion));
-    assert_eq!(scrub("voglio parlare con un operatore", "it", &INDEX), Err(Refusal::NotAQuestion));
-    assert_eq!(scrub("301000000012345678", "it", &INDEX), Err(Refusal::NotAQuestion));
-    assert_eq!(scrub(&"pagamento ricevuta ".repeat(20), "it", &INDEX), Err(Refusal::TooLong));
+    assert_eq!(scrub("ok grazie", "it", &INDEX), Err(CandidateRefusal::NotAQuestion));
+    assert_eq!(scrub("voglio parlare con un operatore", "it", &INDEX), Err(CandidateRefusal::NotAQuestion));
+    assert_eq!(scrub("301000000012345678", "it", &INDEX), Err(CandidateRefusal::NotAQuestion));
+    assert_eq!(scrub(&"pagamento ricevuta ".repeat(20), "it", &INDEX), Err(CandidateRefusal::TooLong));
 }
 
 mod learning {

@@ -145,6 +145,10 @@ async fn a_specialist_request_waits_for_the_signed_notice() {
     // A target of the rulebook, but not of this ticket's flow: refused by the flow (409).
     assert_eq!((status, p["type"].as_str()), (StatusCode::CONFLICT, Some("/problems/flow")), "{p}");
     assert!(p["detail"].as_str().unwrap().contains("pagopa_specialists, third_parties"), "{p}");
+    // Its type is a page for whoever follows it, under the problem's own title.
+    let page = d.send(crate::support::http::request(Method::GET, "/problems/flow?lang=en", &[], "")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains(&format!("<h1>{}</h1>", p["title"].as_str().unwrap())), "{p}: {}", page.text);
 
     // To PagoPA's specialists by queue, and to the third party by e-mail.
     let e = ok(d

@@ -50,7 +50,7 @@ async fn a_reminder_quoting_a_reference_shows_that_tickets_status_and_is_recorde
     .await);
 
     // A mail with an address the answer can go to (an answer that cannot be delivered keeps the
-    // ticket open: tests/operator_answers.rs).
+    // ticket open: `operator::answers`).
     let writer = Requester { email: Some("mario.rossi@example.it".into()), ..Requester::default() };
     let r = reminder(&d, "email", "sollecito-1", Some(&earlier), writer).await;
     let path = format!("/operator/tickets/{r}/reminder-lookup");

@@ -5,7 +5,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 use sportello::rules::calendar::{
-    CalendarError, HolidayRule, Interval, SEARCH_HORIZON_DAYS, Schedule, easter_sunday, italian_national_holidays,
+    Calendar, CalendarError, HolidayRule, Interval, SEARCH_HORIZON_DAYS, easter_sunday, italian_national_holidays,
 };
 
 fn rome() -> TimeZone {
@@ -17,9 +17,9 @@ fn iv(s: &str) -> Interval {
 }
 
 /// The default rulebook's hours: Mon–Fri 08–20, Sat 08–14, closed Sundays and national holidays.
-fn default_schedule() -> Schedule {
+fn default_schedule() -> Calendar {
     let weekday = vec![iv("08:00-20:00")];
-    Schedule {
+    Calendar {
         time_zone: rome(),
         weekly: [
             weekday.clone(),
@@ -35,9 +35,9 @@ fn default_schedule() -> Schedule {
     }
 }
 
-fn every_day(intervals: &[&str], tz: TimeZone) -> Schedule {
+fn every_day(intervals: &[&str], tz: TimeZone) -> Calendar {
     let day: Vec<Interval> = intervals.iter().map(|s| iv(s)).collect();
-    Schedule { weekly: std::array::from_fn(|_| day.clone()), ..Schedule::closed(tz) }
+    Calendar { weekly: std::array::from_fn(|_| day.clone()), ..Calendar::closed(tz) }
 }
 
 /// A local wall-clock time in Rome as an instant (compatible disambiguation).
@@ -468,14 +468,14 @@ fn weekly() -> impl Strategy<Value = [Vec<Interval>; 7]> {
     prop::array::uniform7(prop::collection::vec(interval, 0..=3))
 }
 
-fn schedule() -> impl Strategy<Value = Schedule> {
+fn schedule() -> impl Strategy<Value = Calendar> {
     let random = (
         prop::sample::select(ZONES),
         weekly(),
         prop::bool::ANY,
         prop::collection::vec((2000i16..2100, 1i8..=12, 1i8..=28), 0..4),
     )
-        .prop_map(|(zone, weekly, holidays, closed)| Schedule {
+        .prop_map(|(zone, weekly, holidays, closed)| Calendar {
             time_zone: TimeZone::get(zone).unwrap(),
             weekly,
             holidays: if holidays { italian_national_holidays() } else { vec![] },
@@ -488,7 +488,7 @@ fn business_amount() -> impl Strategy<Value = SignedDuration> {
     (0i64..=100 * 3600).prop_map(SignedDuration::from_secs)
 }
 
-fn local(s: &Schedule, t: Timestamp) -> DateTime {
+fn local(s: &Calendar, t: Timestamp) -> DateTime {
     s.time_zone.to_datetime(t)
 }
 
@@ -628,7 +628,7 @@ proptest! {
         weekly in weekly(), t in instant(), hours in -12i8..=14
     ) {
         let offset = jiff::tz::Offset::from_hours(hours).unwrap();
-        let s = Schedule { weekly, ..Schedule::closed(TimeZone::fixed(offset)) };
+        let s = Calendar { weekly, ..Calendar::closed(TimeZone::fixed(offset)) };
         let dt = local(&s, t);
         let now = dt.time();
         let expected = s.weekly[dt.weekday().to_monday_zero_offset() as usize]

@@ -10,7 +10,7 @@
 use super::moto::sdk_config;
 use aws_config::SdkConfig;
 use serde_json::{Value, json};
-use sportello::adapters::aws::{Access, Resource, table};
+use sportello::adapters::aws::{IamAccess, Resource, table};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -426,7 +426,7 @@ impl Stack {
     }
 
     /// The ARN an access needs granted.
-    pub fn arn_of(&self, access: &Access) -> Option<String> {
+    pub fn arn_of(&self, access: &IamAccess) -> Option<String> {
         Some(match &access.resource {
             Resource::Table { name, index: None } => format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"),
             Resource::Table { name, index: Some(i) } => {
