@@ -7,6 +7,8 @@
 //! environment), and what `tests/it/settings.rs` checks the source against (every
 //! `SPORTELLO_*` name in the code is listed here). A new variable is one line below.
 
+pub mod flags;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};

@@ -1,7 +1,7 @@
 //! The `sportello` command: the local server (the default) and the rulebook tools.
 
 use clap::{Parser, Subcommand};
-use sportello::cli::flags::SettingDefault;
+use sportello::settings::flags::SettingDefault;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -448,7 +448,7 @@ fn parse_cli() -> Cli {
             let command = Cli::command();
             let args = command.get_subcommands().flat_map(|c| c.get_arguments().cloned().collect::<Vec<_>>());
             args.filter_map(|a| a.get_long().filter(|long| arg.starts_with(&format!("--{long} "))).map(str::to_string))
-                .filter_map(|long| sportello::cli::flags::setting_of_flag(&long))
+                .filter_map(|long| sportello::settings::flags::setting_of_flag(&long))
                 .find(|name| sportello::settings::environment().get(name).is_some_and(|v| v.trim() == value.trim()))
         });
     let _ = error.print();

@@ -4,7 +4,6 @@
 pub mod clients;
 pub mod demo;
 pub mod erase;
-pub mod flags;
 pub mod kb;
 pub mod notices;
 pub mod operators;

@@ -9,13 +9,13 @@
 //! ```
 
 use crate::adapters::embedded::{SqliteReports, ports};
-use crate::cli::flags::SettingDefault;
 use crate::engine::Engine;
 use crate::engine::reports::ListCursor;
 use crate::reports::csv::{self, CsvTable, Dialect, Value};
 use crate::reports::export::ExportedEvent;
 use crate::reports::report::{AgeBucket, DrillDown, Figure, Figures};
 use crate::reports::{Cube, Dim, Period, Projector, Scope, TimeStats};
+use crate::settings::flags::SettingDefault;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

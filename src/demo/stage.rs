@@ -3,9 +3,9 @@
 
 use super::client::{DemoClient, Reply};
 use crate::adapters::embedded::OutboxEntry;
-use crate::cli::flags::SettingDefault;
 use crate::http::operator::{NoticeSecrets, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::rules::Rules;
+use crate::settings::flags::SettingDefault;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde_json::Value;

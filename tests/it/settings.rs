@@ -82,7 +82,7 @@ fn the_list_has_each_name_once_and_secrets_are_deployed() {
 /// The environment is read in one place, `src/settings.rs` (once: `settings::environment()`); the
 /// rest of the code asks it. The one exception is the Lambda runtime's trace header, which
 /// changes with every invocation. clap reads none either: a flag's variable is named with
-/// `default_from_setting` (`cli::flags`), never with clap's `env`, whose feature stays off.
+/// `default_from_setting` (`settings::flags`), never with clap's `env`, whose feature stays off.
 #[test]
 fn only_the_settings_module_reads_the_environment() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
