@@ -72,7 +72,7 @@ impl Folded {
             FeedOrder::Strict => false,
             FeedOrder::Within(window) => {
                 !self.recent.iter().any(|(id, _)| *id == fe.id)
-                    && self.newest.is_none_or(|newest| fe.event.at >= newest - window)
+                    && self.newest.is_none_or(|newest| fe.event.at >= window_start(newest, window))
             }
         }
     }
@@ -86,9 +86,15 @@ impl Folded {
             let newest = self.newest.map_or(fe.event.at, |n| n.max(fe.event.at));
             self.newest = Some(newest);
             self.recent.push((fe.id.clone(), fe.event.at));
-            self.recent.retain(|(_, at)| *at >= newest - window);
+            let start = window_start(newest, window);
+            self.recent.retain(|(_, at)| *at >= start);
         }
     }
+}
+
+/// Where the window of `window` before `newest` starts (jiff's earliest instant at the least).
+fn window_start(newest: Timestamp, window: jiff::SignedDuration) -> Timestamp {
+    newest.checked_sub(window).unwrap_or(Timestamp::MIN)
 }
 
 /// Which aggregate a cell belongs to.
@@ -760,7 +766,12 @@ mod tests {
             id: "7".into(),
             event: event(&t, EventKind::TakenInCharge, at + jiff::SignedDuration::from_mins(5)),
         };
-        let once = projector.project(TicketFacts::new(t.id.clone()), Some(&t), std::slice::from_ref(&taken), FeedOrder::Strict);
+        let once = projector.project(
+            TicketFacts::new(t.id.clone()),
+            Some(&t),
+            std::slice::from_ref(&taken),
+            FeedOrder::Strict,
+        );
         let first = delta(None, &once);
         assert!(!first.is_empty());
         let twice = projector.project(once.clone(), Some(&t), &[taken.clone(), taken], FeedOrder::Strict);

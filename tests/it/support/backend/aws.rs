@@ -202,12 +202,8 @@ impl Backend for MotoBackend {
             .send()
             .await
             .expect("the ticket's events");
-        let ids: Vec<String> = events
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(|item| item["sk"].as_s().unwrap().clone())
-            .collect();
+        let ids: Vec<String> =
+            events.items.unwrap_or_default().iter().map(|item| item["sk"].as_s().unwrap().clone()).collect();
         let got = client
             .get_item()
             .table_name(&self.table)
