@@ -18,10 +18,83 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// An event as the feed delivers it: with the id its store gave it (unique per event).
+///
+/// The ids of one feed sort in the order the store wrote them when compared as (length, text)
+/// ([`later_id`]): the embedded store's sequence numbers are integers without leading zeros,
+/// DynamoDB's event sort keys are all of one length.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedEvent {
     pub id: String,
     pub event: crate::domain::Event,
+}
+
+/// Whether feed id `a` comes after `b` (see [`FeedEvent`]).
+pub fn later_id(a: &str, b: &str) -> bool {
+    (a.len(), a) > (b.len(), b)
+}
+
+/// How a feed orders each ticket's events: what a ticket's facts must remember so that every
+/// event is folded exactly once, without keeping every id it ever folded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedOrder {
+    /// Strictly by id (the embedded store: one writer numbers the events, the fold reads them in
+    /// that order): an event at or below the highest id folded was folded.
+    Strict,
+    /// By id, except that an event may arrive after events with higher ids whose times are up to
+    /// this much later (DynamoDB: sort keys start with the event's time, and two writers to one
+    /// ticket may commit in the other order). The ids folded within that window of the newest
+    /// event are kept; an event older than the window and below the highest id was folded.
+    Within(jiff::SignedDuration),
+}
+
+/// Which of a ticket's events are folded in: the highest id, and under [`FeedOrder::Within`]
+/// the ids of the newest events. Stays small however long the ticket's history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Folded {
+    /// The highest feed id folded in (`""`: none yet).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub to: String,
+    /// The newest event time folded in ([`FeedOrder::Within`] only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest: Option<Timestamp>,
+    /// The ids folded in whose events are within the window of `newest`, with their times.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<(String, Timestamp)>,
+}
+
+impl Folded {
+    /// Whether `fe` has not been folded in yet.
+    pub fn is_new(&self, fe: &FeedEvent, order: FeedOrder) -> bool {
+        if self.to.is_empty() || later_id(&fe.id, &self.to) {
+            return true;
+        }
+        match order {
+            FeedOrder::Strict => false,
+            FeedOrder::Within(window) => {
+                !self.recent.iter().any(|(id, _)| *id == fe.id)
+                    && self.newest.is_none_or(|newest| fe.event.at >= window_start(newest, window))
+            }
+        }
+    }
+
+    /// Records `fe` as folded in.
+    fn note(&mut self, fe: &FeedEvent, order: FeedOrder) {
+        if self.to.is_empty() || later_id(&fe.id, &self.to) {
+            self.to = fe.id.clone();
+        }
+        if let FeedOrder::Within(window) = order {
+            let newest = self.newest.map_or(fe.event.at, |n| n.max(fe.event.at));
+            self.newest = Some(newest);
+            self.recent.push((fe.id.clone(), fe.event.at));
+            let start = window_start(newest, window);
+            self.recent.retain(|(_, at)| *at >= start);
+        }
+    }
+}
+
+/// Where the window of `window` before `newest` starts (jiff's earliest instant at the least).
+fn window_start(newest: Timestamp, window: jiff::SignedDuration) -> Timestamp {
+    newest.checked_sub(window).unwrap_or(Timestamp::MIN)
 }
 
 /// Which aggregate a cell belongs to.
@@ -165,9 +238,14 @@ pub struct TicketFacts {
     pub ticket_id: TicketId,
     #[serde(default)]
     pub reference: String,
-    /// The events folded in, by feed id.
+    /// Which events are folded in.
     #[serde(default)]
-    pub applied: BTreeSet<String>,
+    pub folded: Folded,
+    /// Facts written before [`Folded`] listed every event id folded in (`applied`). Under
+    /// [`FeedOrder::Strict`] the list becomes `folded.to` at the next fold; under
+    /// [`FeedOrder::Within`] it is kept as it is (it no longer grows) and still consulted.
+    #[serde(default, rename = "applied", skip_serializing_if = "BTreeSet::is_empty")]
+    pub applied_before: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_taken_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -266,11 +344,26 @@ impl TicketFacts {
         self.marks.iter().map(|m| m.day).collect()
     }
 
+    /// Whether `fe` has not been folded in yet.
+    pub fn is_new(&self, fe: &FeedEvent, order: FeedOrder) -> bool {
+        !self.applied_before.contains(&fe.id) && self.folded.is_new(fe, order)
+    }
+
     /// Folds one event in; false if it was folded before (a redelivery).
-    pub fn fold(&mut self, fe: &FeedEvent) -> bool {
-        if !self.applied.insert(fe.id.clone()) {
+    pub fn fold(&mut self, fe: &FeedEvent, order: FeedOrder) -> bool {
+        if order == FeedOrder::Strict && !self.applied_before.is_empty() {
+            // In strict order every id up to the highest listed was folded.
+            let listed = std::mem::take(&mut self.applied_before);
+            if let Some(highest) = listed.iter().reduce(|a, b| if later_id(b, a) { b } else { a })
+                && (self.folded.to.is_empty() || later_id(highest, &self.folded.to))
+            {
+                self.folded.to = highest.clone();
+            }
+        }
+        if !self.is_new(fe, order) {
             return false;
         }
+        self.folded.note(fe, order);
         let e = &fe.event;
         let min = |slot: &mut Option<Timestamp>, at: Timestamp| {
             if slot.is_none_or(|t| at < t) {
@@ -356,9 +449,15 @@ impl Projector {
 
     /// Folds `events` into `facts` and, with the ticket as it is now, works out its marks again.
     /// Without the ticket (purged meanwhile) the marks stay as they were.
-    pub fn project(&self, mut facts: TicketFacts, ticket: Option<&Ticket>, events: &[FeedEvent]) -> TicketFacts {
+    pub fn project(
+        &self,
+        mut facts: TicketFacts,
+        ticket: Option<&Ticket>,
+        events: &[FeedEvent],
+        order: FeedOrder,
+    ) -> TicketFacts {
         for e in events {
-            facts.fold(e);
+            facts.fold(e, order);
         }
         let Some(t) = ticket else {
             return facts;
@@ -667,10 +766,15 @@ mod tests {
             id: "7".into(),
             event: event(&t, EventKind::TakenInCharge, at + jiff::SignedDuration::from_mins(5)),
         };
-        let once = projector.project(TicketFacts::new(t.id.clone()), Some(&t), std::slice::from_ref(&taken));
+        let once = projector.project(
+            TicketFacts::new(t.id.clone()),
+            Some(&t),
+            std::slice::from_ref(&taken),
+            FeedOrder::Strict,
+        );
         let first = delta(None, &once);
         assert!(!first.is_empty());
-        let twice = projector.project(once.clone(), Some(&t), &[taken.clone(), taken]);
+        let twice = projector.project(once.clone(), Some(&t), &[taken.clone(), taken], FeedOrder::Strict);
         assert_eq!(twice, once, "folded once");
         assert!(delta(Some(&once), &twice).is_empty(), "nothing added the second time");
 
@@ -678,11 +782,83 @@ mod tests {
         t.state = TicketState::Resolved;
         let resolved_at = at + jiff::SignedDuration::from_hours(2);
         let resolved = FeedEvent { id: "9".into(), event: event(&t, EventKind::Resolved, resolved_at) };
-        let later = projector.project(twice.clone(), Some(&t), &[resolved]);
+        let later = projector.project(twice.clone(), Some(&t), &[resolved], FeedOrder::Strict);
         let change = delta(Some(&twice), &later);
         let slim: Vec<_> = change.iter().filter(|(k, _)| k.cube == Cube::Slim).collect();
         assert_eq!(slim.len(), 1, "{change:?}");
         assert_eq!(slim[0].1.get(key::RESOLVED), 1);
         assert_eq!(slim[0].1.get(key::CONTACTS), 0, "the contact was counted before");
+    }
+
+    fn feed(t: &Ticket, id: &str, at: &str) -> FeedEvent {
+        FeedEvent { id: id.into(), event: event(t, EventKind::Note, at.parse().unwrap()) }
+    }
+
+    #[test]
+    fn ids_sort_as_the_store_wrote_them() {
+        assert!(later_id("10", "9"));
+        assert!(later_id("100", "99"));
+        assert!(!later_id("9", "10"));
+        assert!(!later_id("7", "7"));
+        assert!(later_id("E#00000000000000000002#a#000", "E#00000000000000000001#b#001"));
+    }
+
+    #[test]
+    fn in_strict_order_only_the_highest_id_is_kept() {
+        let t = Ticket::new("email", ChannelKind::Email, "first_level", "2026-12-02T09:00:00Z".parse().unwrap());
+        let mut facts = TicketFacts::new(t.id.clone());
+        for (id, at) in [("8", "2026-12-02T09:00:00Z"), ("9", "2026-12-02T09:00:00Z"), ("12", "2026-12-03T09:00:00Z")] {
+            assert!(facts.fold(&feed(&t, id, at), FeedOrder::Strict), "{id} is new");
+        }
+        assert_eq!(facts.folded, Folded { to: "12".into(), ..Folded::default() }, "no list of ids");
+        for id in ["8", "9", "12", "3"] {
+            assert!(!facts.fold(&feed(&t, id, "2026-12-02T09:00:00Z"), FeedOrder::Strict), "{id} was folded");
+        }
+        assert!(facts.fold(&feed(&t, "13", "2026-12-01T09:00:00Z"), FeedOrder::Strict), "a higher id is new");
+    }
+
+    #[test]
+    fn within_a_window_a_late_event_is_folded_once() {
+        let order = FeedOrder::Within(jiff::SignedDuration::from_mins(15));
+        let t = Ticket::new("chat", ChannelKind::Chat, "first_level", "2026-12-02T09:00:00Z".parse().unwrap());
+        let mut facts = TicketFacts::new(t.id.clone());
+        assert!(facts.fold(&feed(&t, "E#1000", "2026-12-02T09:00:00Z"), order));
+        assert!(facts.fold(&feed(&t, "E#1030", "2026-12-02T09:00:30Z"), order));
+        // Written at 09:00:20 but committed after the one of 09:00:30: still folded, once.
+        let late = feed(&t, "E#1020", "2026-12-02T09:00:20Z");
+        assert!(facts.fold(&late, order), "a late event is new");
+        assert!(!facts.fold(&late, order), "and folded once");
+        assert!(!facts.fold(&feed(&t, "E#1000", "2026-12-02T09:00:00Z"), order), "a redelivery");
+        // An hour later the early ids are forgotten; below the highest id they count as folded.
+        assert!(facts.fold(&feed(&t, "E#4600", "2026-12-02T10:00:00Z"), order));
+        assert_eq!(facts.folded.recent.len(), 1, "{:?}", facts.folded);
+        assert!(!facts.fold(&feed(&t, "E#1030", "2026-12-02T09:00:30Z"), order), "a redelivery");
+        assert!(!facts.is_new(&feed(&t, "E#1020", "2026-12-02T09:00:20Z"), order));
+    }
+
+    #[test]
+    fn facts_written_with_the_list_of_ids_are_read_and_fold_each_event_once() {
+        let t = Ticket::new("email", ChannelKind::Email, "first_level", "2026-12-02T09:00:00Z".parse().unwrap());
+        let old = format!(r#"{{"ticket_id":"{}","applied":["7","9","10"],"requester_messages":1}}"#, t.id);
+        let within = FeedOrder::Within(jiff::SignedDuration::from_mins(15));
+        for order in [FeedOrder::Strict, within] {
+            let mut facts: TicketFacts = serde_json::from_str(&old).unwrap();
+            assert_eq!(facts.applied_before.len(), 3);
+            for id in ["7", "9", "10"] {
+                assert!(!facts.is_new(&feed(&t, id, "2026-12-02T09:00:00Z"), order), "{id} was folded");
+                assert!(!facts.fold(&feed(&t, id, "2026-12-02T09:00:00Z"), order), "{id} was folded");
+            }
+            assert!(facts.fold(&feed(&t, "11", "2026-12-02T10:00:00Z"), order), "a new event");
+            let written = serde_json::to_string(&facts).unwrap();
+            let again: TicketFacts = serde_json::from_str(&written).unwrap();
+            assert_eq!(again, facts, "{written}");
+            for id in ["7", "9", "10", "11"] {
+                assert!(!again.is_new(&feed(&t, id, "2026-12-02T09:00:00Z"), order), "{id} was folded");
+            }
+            if order == FeedOrder::Strict {
+                assert!(!written.contains("applied"), "the list is gone: {written}");
+                assert_eq!(again.folded.to, "11");
+            }
+        }
     }
 }

@@ -25,6 +25,6 @@ pub mod report;
 pub mod svg;
 pub mod verify;
 
-pub use facts::{CellKey, Cube, Dims, FeedEvent, Mark, NO_TARGET, Projector, TicketFacts, Watched};
+pub use facts::{CellKey, Cube, Dims, FeedEvent, FeedOrder, Folded, Mark, NO_TARGET, Projector, TicketFacts, Watched};
 pub use metric::{Metrics, TimeStats};
 pub use report::{Dim, Period, Scope};

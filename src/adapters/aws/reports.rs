@@ -3,9 +3,9 @@
 //! ticket's marks is added to the cells, in one transaction per ticket. See `docs/reports.md`
 //! ("On AWS") and `docs/dynamodb.md` for the items.
 //!
-//! Idempotent by event: the facts keep the ids (sort keys) of the events folded in, and the
-//! facts are written on condition of the revision read, in the same transaction as the cells'
-//! `ADD`s. A redelivered batch folds nothing twice; two batches racing on one ticket make one
+//! Idempotent by event: the facts keep the highest event sort key folded in and the sort keys of
+//! the last [`REORDER_WINDOW`] of events ([`FeedOrder::Within`]), and the facts are written on
+//! condition of the revision read, in the same transaction as the cells' `ADD`s. A redelivered batch folds nothing twice; two batches racing on one ticket make one
 //! transaction fail, and it is read again and retried.
 
 use super::unavailable;
@@ -13,7 +13,7 @@ use crate::domain::{Event, TicketId};
 use crate::ports::{ReportStore, StoreError, StoreResult, TicketStore};
 use crate::reports::facts::delta;
 use crate::reports::metric::{OPEN_STATES, key};
-use crate::reports::{CellKey, Cube, FeedEvent, Metrics, Projector, TicketFacts, Watched};
+use crate::reports::{CellKey, Cube, FeedEvent, FeedOrder, Metrics, Projector, TicketFacts, Watched};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
@@ -29,6 +29,11 @@ type Item = HashMap<String, AttributeValue>;
 /// A transaction holds at most 100 items; a ticket's change touches far fewer (its facts, a
 /// few cells per day it counts on, its drill-down days and GDPR clocks).
 const MAX_TRANSACTION: usize = 100;
+/// How late (by its time) an event may reach the stream after a later one of the same ticket:
+/// its sort key starts with the time its writer read, and a writer (a Lambda) can take up to
+/// 15 minutes to commit it.
+pub const REORDER_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+const FEED_ORDER: FeedOrder = FeedOrder::Within(REORDER_WINDOW);
 /// How many times a fold is read again after another one changed the same ticket.
 const ATTEMPTS: usize = 5;
 /// Days of cells read at once by a report.
@@ -189,7 +194,7 @@ impl DynamoReports {
                 Some((f, rev)) => (Some(f), rev),
                 None => (None, 0),
             };
-            if old.as_ref().is_some_and(|o| events.iter().all(|e| o.applied.contains(&e.id))) {
+            if old.as_ref().is_some_and(|o| events.iter().all(|e| !o.is_new(e, FEED_ORDER))) {
                 return Ok(()); // A redelivery: everything was folded before.
             }
             let current = match self.tickets.get(ticket).await {
@@ -199,7 +204,7 @@ impl DynamoReports {
                 Err(e) => return Err(e),
             };
             let start = old.clone().unwrap_or_else(|| TicketFacts::new(ticket.clone()));
-            let new = self.projector.project(start, current.as_ref(), events);
+            let new = self.projector.project(start, current.as_ref(), events, FEED_ORDER);
             let items = self.writes(old.as_ref(), &new, rev)?;
             match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
                 Ok(_) => {

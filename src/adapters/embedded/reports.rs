@@ -12,7 +12,7 @@ use super::sql::{corrupt, unavailable};
 use crate::domain::{Event, Ticket, TicketId};
 use crate::ports::{ReportStore, StoreError, StoreResult};
 use crate::reports::facts::delta;
-use crate::reports::{CellKey, Cube, FeedEvent, Metrics, Projector, TicketFacts, Watched};
+use crate::reports::{CellKey, Cube, FeedEvent, FeedOrder, Metrics, Projector, TicketFacts, Watched};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -171,7 +171,7 @@ fn project_tx(conn: &mut Connection, projector: &Projector, max: usize) -> Store
         let old = load_facts(&tx, &id)?;
         let ticket = load_ticket(&tx, &id)?;
         let start = old.clone().unwrap_or_else(|| TicketFacts::new(TicketId(id.clone())));
-        let new = projector.project(start, ticket.as_ref(), &events);
+        let new = projector.project(start, ticket.as_ref(), &events, FeedOrder::Strict);
         if old.as_ref() == Some(&new) {
             continue;
         }

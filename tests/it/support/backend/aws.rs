@@ -191,6 +191,35 @@ impl Backend for MotoBackend {
         self.hand_over(&self.report_feed(), records).await
     }
 
+    async fn list_folded_events(&self, ticket: &TicketId) {
+        let client = aws_sdk_dynamodb::Client::new(&self.config);
+        let events = client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :events)")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("T#{}", ticket.0)))
+            .expression_attribute_values(":events", AttributeValue::S("E#".into()))
+            .send()
+            .await
+            .expect("the ticket's events");
+        let ids: Vec<String> =
+            events.items.unwrap_or_default().iter().map(|item| item["sk"].as_s().unwrap().clone()).collect();
+        let got = client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("RF#{}", ticket.0)))
+            .key("sk", AttributeValue::S("FACTS".into()))
+            .send()
+            .await
+            .expect("the ticket's report facts");
+        let mut item = got.item.expect("report facts");
+        let mut facts: serde_json::Value = serde_json::from_str(item["doc"].as_s().unwrap()).unwrap();
+        facts.as_object_mut().unwrap().remove("folded").expect("facts in the current form");
+        facts["applied"] = serde_json::json!(ids);
+        item.insert("doc".into(), AttributeValue::S(facts.to_string()));
+        client.put_item().table_name(&self.table).set_item(Some(item)).send().await.expect("facts rewritten");
+    }
+
     async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String> {
         let EscalationRoute::Queue { queue } = route else { panic!("not a queue route") };
         self.sqs()

@@ -111,6 +111,24 @@ impl Backend for EmbeddedBackend {
         self.feed_reports().await
     }
 
+    async fn list_folded_events(&self, ticket: &TicketId) {
+        let c = self.raw();
+        let ids: Vec<String> = c
+            .prepare("SELECT seq FROM events WHERE ticket_id = ?1")
+            .unwrap()
+            .query_map([&ticket.0], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .map(|seq| seq.unwrap().to_string())
+            .collect();
+        let doc: String =
+            c.query_row("SELECT doc FROM report_facts WHERE ticket_id = ?1", [&ticket.0], |r| r.get(0)).unwrap();
+        let mut facts: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        facts.as_object_mut().unwrap().remove("folded").expect("facts in the current form");
+        facts["applied"] = serde_json::json!(ids);
+        c.execute("UPDATE report_facts SET doc = ?1 WHERE ticket_id = ?2", [facts.to_string(), ticket.0.clone()])
+            .unwrap();
+    }
+
     async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String> {
         let EscalationRoute::Queue { queue } = route else { panic!("not a queue route") };
         let q = SqliteQueue::new(self.db.clone(), queue.clone(), 5, Duration::from_secs(300));

@@ -40,4 +40,8 @@ pub trait Backend: Send + Sync {
     async fn feed_reports(&self) -> usize;
     /// Delivers every event written so far again (a replayed stream, a cursor moved back).
     async fn redeliver_reports(&self) -> usize;
+    /// Rewrites a ticket's stored report facts as they were written before they kept only the
+    /// highest event folded: every event of the ticket listed by id under `applied`, no
+    /// `folded`. Call it once every event of the ticket is folded.
+    async fn list_folded_events(&self, ticket: &TicketId);
 }
