@@ -33,15 +33,35 @@ pub const OPEN_SK: &str = "open_sk";
 /// DynamoDB's TTL attribute (epoch seconds) on idempotency and deduplication records.
 pub const EXPIRES_AT: &str = "expires_at";
 
-/// The table's global secondary indexes: name, partition key, sort key. Each projects every
-/// attribute, so an item carrying an index's partition key is written to that index in full.
-pub const INDEXES: [(&str, &str, &str); 6] = [
-    (BY_QUEUE, QUEUE_PK, QUEUE_SK),
-    (BY_EMAIL, RQ_EMAIL, RQ_SK),
-    (BY_PHONE, RQ_PHONE, RQ_SK),
-    (BY_FISCAL_CODE, RQ_FISCAL_CODE, RQ_SK),
-    (BY_CLOSED, CLOSED_PK, CLOSED_SK),
-    (BY_OPEN, OPEN_PK, OPEN_SK),
+/// What a global secondary index copies of each item besides the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projected {
+    /// Every attribute: the index is rewritten whenever the item changes.
+    All,
+    /// The table's and the index's keys only: rewritten only when the item enters or leaves the
+    /// index or its index key changes.
+    KeysOnly,
+    /// The keys and these attributes.
+    Include(&'static [&'static str]),
+}
+
+/// One global secondary index: name, partition key, sort key, projection.
+#[derive(Debug, Clone, Copy)]
+pub struct Index {
+    pub name: &'static str,
+    pub pk: &'static str,
+    pub sk: &'static str,
+    pub projected: Projected,
+}
+
+/// The table's global secondary indexes (see `docs/dynamodb.md`, "Global secondary indexes").
+pub const INDEXES: [Index; 6] = [
+    Index { name: BY_QUEUE, pk: QUEUE_PK, sk: QUEUE_SK, projected: Projected::All },
+    Index { name: BY_EMAIL, pk: RQ_EMAIL, sk: RQ_SK, projected: Projected::All },
+    Index { name: BY_PHONE, pk: RQ_PHONE, sk: RQ_SK, projected: Projected::All },
+    Index { name: BY_FISCAL_CODE, pk: RQ_FISCAL_CODE, sk: RQ_SK, projected: Projected::All },
+    Index { name: BY_CLOSED, pk: CLOSED_PK, sk: CLOSED_SK, projected: Projected::All },
+    Index { name: BY_OPEN, pk: OPEN_PK, sk: OPEN_SK, projected: Projected::All },
 ];
 
 fn s(name: &str) -> StoreResult<AttributeDefinition> {
@@ -60,12 +80,19 @@ fn key(name: &str, kind: KeyType) -> StoreResult<KeySchemaElement> {
         .map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-fn index(name: &str, pk: &str, sk: &str) -> StoreResult<GlobalSecondaryIndex> {
+fn index(i: &Index) -> StoreResult<GlobalSecondaryIndex> {
+    let projection = match i.projected {
+        Projected::All => Projection::builder().projection_type(ProjectionType::All),
+        Projected::KeysOnly => Projection::builder().projection_type(ProjectionType::KeysOnly),
+        Projected::Include(attrs) => Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(attrs.iter().map(|a| a.to_string()).collect())),
+    };
     GlobalSecondaryIndex::builder()
-        .index_name(name)
-        .key_schema(key(pk, KeyType::Hash)?)
-        .key_schema(key(sk, KeyType::Range)?)
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .index_name(i.name)
+        .key_schema(key(i.pk, KeyType::Hash)?)
+        .key_schema(key(i.sk, KeyType::Range)?)
+        .projection(projection.build())
         .build()
         .map_err(|e| StoreError::Invalid(e.to_string()))
 }
@@ -92,8 +119,8 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
     {
         req = req.attribute_definitions(s(attr)?);
     }
-    for (name, pk, sk) in INDEXES {
-        req = req.global_secondary_indexes(index(name, pk, sk)?);
+    for i in &INDEXES {
+        req = req.global_secondary_indexes(index(i)?);
     }
     req.send().await.map_err(|e| super::unavailable("CreateTable", e))?;
     client
