@@ -12,16 +12,16 @@
 //! names it (a `TransactWriteItems` needs `dynamodb:PutItem`, `UpdateItem`... per item) and the
 //! resource it acts on. `tests/it/infra/grants.rs` checks those against the SAM template.
 
+use super::table::{INDEXES, Index, PK, Projected, SK};
 use aws_sdk_dynamodb::config::interceptors::{
     AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
     BeforeTransmitInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::operation::{
-    batch_get_item::BatchGetItemOutput, delete_item::DeleteItemInput, get_item::GetItemOutput, put_item::PutItemInput, query::QueryOutput,
-    transact_write_items::TransactWriteItemsInput, update_item::UpdateItemInput,
+    batch_get_item::BatchGetItemOutput, delete_item::DeleteItemInput, get_item::GetItemOutput, put_item::PutItemInput,
+    query::QueryOutput, transact_write_items::TransactWriteItemsInput, update_item::UpdateItemInput,
 };
-use super::table::{INDEXES, Index, PK, Projected, SK};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;

@@ -9,17 +9,24 @@ use aws_sdk_dynamodb::types::{
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
-/// Team work queues: `Q#<team>#<state>`, sorted by creation.
+/// Team work queues: `Q#<team>#<state>`, sorted by creation. Sparse: only open tickets carry
+/// `queue_pk`; every ticket carries `queue_sk` (`<created µs>#<id>`), the requester indexes'
+/// sort key too.
 pub const BY_QUEUE: &str = "by_queue";
 pub const QUEUE_PK: &str = "queue_pk";
 pub const QUEUE_SK: &str = "queue_sk";
-/// Requester look-ups, one sparse index per key kind, sorted by creation.
-pub const BY_EMAIL: &str = "by_email";
-pub const BY_PHONE: &str = "by_phone";
-pub const BY_FISCAL_CODE: &str = "by_fiscal_code";
+/// Requester look-ups, one sparse index per key kind, sorted by creation (`queue_sk`). They
+/// project keys only, so a ticket's writes do not rewrite them: a look-up reads the tickets it
+/// found with `BatchGetItem`. Named apart from the earlier `by_email`... (which projected every
+/// attribute): a projection cannot change in place (`docs/dynamodb.md`, "Migrations").
+pub const BY_EMAIL: &str = "by_email_keys";
+pub const BY_PHONE: &str = "by_phone_keys";
+pub const BY_FISCAL_CODE: &str = "by_fiscal_code_keys";
 pub const RQ_EMAIL: &str = "rq_email";
 pub const RQ_PHONE: &str = "rq_phone";
 pub const RQ_FISCAL_CODE: &str = "rq_fiscal_code";
+/// The earlier requester indexes' sort key (the same value as `queue_sk`): items written before
+/// the keys-only indexes still carry it; new ones do not.
 pub const RQ_SK: &str = "rq_sk";
 /// Closed tickets by closing instant, for the retention purge (sparse).
 pub const BY_CLOSED: &str = "by_closed";
@@ -57,9 +64,9 @@ pub struct Index {
 /// The table's global secondary indexes (see `docs/dynamodb.md`, "Global secondary indexes").
 pub const INDEXES: [Index; 6] = [
     Index { name: BY_QUEUE, pk: QUEUE_PK, sk: QUEUE_SK, projected: Projected::All },
-    Index { name: BY_EMAIL, pk: RQ_EMAIL, sk: RQ_SK, projected: Projected::All },
-    Index { name: BY_PHONE, pk: RQ_PHONE, sk: RQ_SK, projected: Projected::All },
-    Index { name: BY_FISCAL_CODE, pk: RQ_FISCAL_CODE, sk: RQ_SK, projected: Projected::All },
+    Index { name: BY_EMAIL, pk: RQ_EMAIL, sk: QUEUE_SK, projected: Projected::KeysOnly },
+    Index { name: BY_PHONE, pk: RQ_PHONE, sk: QUEUE_SK, projected: Projected::KeysOnly },
+    Index { name: BY_FISCAL_CODE, pk: RQ_FISCAL_CODE, sk: QUEUE_SK, projected: Projected::KeysOnly },
     Index { name: BY_CLOSED, pk: CLOSED_PK, sk: CLOSED_SK, projected: Projected::All },
     Index { name: BY_OPEN, pk: OPEN_PK, sk: OPEN_SK, projected: Projected::All },
 ];
@@ -114,8 +121,7 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
                 .build()
                 .map_err(|e| StoreError::Invalid(e.to_string()))?,
         );
-    for attr in
-        [PK, SK, QUEUE_PK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, RQ_SK, CLOSED_PK, CLOSED_SK, OPEN_PK, OPEN_SK]
+    for attr in [PK, SK, QUEUE_PK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, CLOSED_PK, CLOSED_SK, OPEN_PK, OPEN_SK]
     {
         req = req.attribute_definitions(s(attr)?);
     }

@@ -19,7 +19,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -42,6 +42,10 @@ const OUTBOX_PK: &str = "OUTBOX";
 /// The partition of the clock's positions in the queues it did not finish (`P#<team>#<state>`):
 /// one query reads them all.
 const CLOCK_PK: &str = "CLOCK";
+/// Keys per `BatchGetItem` (DynamoDB's limit).
+const BATCH_GET_KEYS: usize = 100;
+/// Requests for one batch of keys before giving up on those left unprocessed.
+const BATCH_GET_TRIES: u32 = 6;
 /// Conflicting writers retry an erasure this many times before giving up.
 const ERASE_TRIES: usize = 5;
 /// How an erasure names the intake steps it removed from the outbox: messages still queued, as
@@ -98,17 +102,26 @@ fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
     r.map_err(|e| StoreError::Invalid(format!("request: {e}")))
 }
 
+/// The ticket's fields the item holds as attributes of their own (keys, conditions, filters),
+/// left out of its document to keep the item under 1 KB (a write unit; two in a transaction).
+/// [`read_ticket`] puts them back; documents written before keep them, which is as good.
+const KEPT_APART: [&str; 8] = ["id", "reference", "state", "channel", "ticket_type", "assignee", "category", "version"];
+
 fn ticket_item(t: &Ticket) -> StoreResult<Item> {
+    let mut doc = serde_json::to_value(t).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))?;
+    if let Some(fields) = doc.as_object_mut() {
+        for name in KEPT_APART {
+            fields.remove(name);
+        }
+    }
     let mut item: Item = HashMap::from([
         (PK.into(), s(ticket_pk(&t.id.0))),
         (SK.into(), s(TICKET_SK)),
-        ("doc".into(), s(to_json(t)?)),
+        ("doc".into(), s(to_json(&doc)?)),
         ("version".into(), AttributeValue::N(t.version.to_string())),
         ("reference".into(), s(&t.reference.0)),
         ("state".into(), s(t.state.as_str())),
-        (QUEUE_PK.into(), s(format!("Q#{}#{}", t.team, t.state))),
         (QUEUE_SK.into(), s(format!("{}#{}", sortable(t.created_at), t.id))),
-        (RQ_SK.into(), s(format!("{}#{}", sortable(t.created_at), t.id))),
     ]);
     let keys = RequesterKey::of(&t.requester);
     for (attr, value) in [(RQ_EMAIL, keys.email), (RQ_PHONE, keys.phone), (RQ_FISCAL_CODE, keys.fiscal_code)] {
@@ -116,7 +129,9 @@ fn ticket_item(t: &Ticket) -> StoreResult<Item> {
             item.insert(attr.into(), s(v));
         }
     }
+    // Sparse: a closed ticket leaves the work queues (the clock reads open ones only).
     if t.state.is_open() {
+        item.insert(QUEUE_PK.into(), s(format!("Q#{}#{}", t.team, t.state)));
         item.insert(OPEN_PK.into(), s(format!("O#{}", t.team)));
         item.insert(OPEN_SK.into(), s(QueueKey::of(t).sortable()));
     }
@@ -142,13 +157,33 @@ fn read_ticket(item: &Item) -> StoreResult<Ticket> {
     let pk = text(item, PK).unwrap_or("?");
     let id = pk.strip_prefix("T#").unwrap_or(pk);
     let doc = text(item, "doc").ok_or_else(|| StoreError::Corrupt(format!("ticket {id}: no document")))?;
-    let mut ticket: Ticket = serde_json::from_str(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
+    let mut doc: serde_json::Value = serde_json::from_str(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
+    let version = number(item, "version")
+        .and_then(|v| u64::try_from(v).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("ticket {id}: no version")))?;
+    if let Some(fields) = doc.as_object_mut() {
+        // A document written before [`KEPT_APART`] has them all already, with the same values.
+        let apart = [
+            ("id", Some(id)),
+            ("reference", text(item, "reference")),
+            ("state", text(item, "state")),
+            ("channel", text(item, "channel")),
+            ("ticket_type", text(item, "ticket_type")),
+            ("assignee", text(item, "assignee")),
+            ("category", text(item, "category")),
+        ];
+        for (name, value) in apart {
+            if let Some(v) = value {
+                fields.entry(name).or_insert_with(|| serde_json::Value::String(v.to_owned()));
+            }
+        }
+        fields.insert("version".into(), version.into());
+    }
+    let ticket: Ticket = serde_json::from_value(doc)
+        .map_err(|e| StoreError::Corrupt(format!("ticket {id}: unreadable document ({e})")))?;
     if ticket.id.0 != id {
         return Err(StoreError::Corrupt(format!("ticket {id}: its record names another id")));
     }
-    ticket.version = number(item, "version")
-        .and_then(|v| u64::try_from(v).ok())
-        .ok_or_else(|| StoreError::Corrupt(format!("ticket {id}: no version")))?;
     Ok(ticket)
 }
 
@@ -493,9 +528,52 @@ impl DynamoStore {
             RequesterKey::Phone(_) => (BY_PHONE, RQ_PHONE),
             RequesterKey::FiscalCode(_) => (BY_FISCAL_CODE, RQ_FISCAL_CODE),
         };
-        let items =
+        let found =
             self.query(Some(index), "#k = :v", &[(":v", s(key.normalized()?))], &[("#k", attr)], usize::MAX).await?;
-        items.iter().map(read_ticket).collect()
+        // The index holds keys only: the tickets themselves are read by key, in the index's order.
+        let ids: Vec<&str> = found.iter().filter_map(|item| text(item, PK)?.strip_prefix("T#")).collect();
+        self.tickets_by_id(&ids).await
+    }
+
+    /// The tickets of `ids` that exist, in that order: `BatchGetItem`, 100 keys a request
+    /// (strongly consistent), asking again for the keys DynamoDB left unprocessed.
+    async fn tickets_by_id(&self, ids: &[&str]) -> StoreResult<Vec<Ticket>> {
+        let mut items: HashMap<String, Item> = HashMap::new();
+        for chunk in ids.chunks(BATCH_GET_KEYS) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| HashMap::from([(PK.to_string(), s(ticket_pk(id))), (SK.to_string(), s(TICKET_SK))]))
+                .collect();
+            let mut pending =
+                Some(build(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build())?);
+            let mut tries = 0;
+            while let Some(request) = pending.take() {
+                tries += 1;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("BatchGetItem", e))?;
+                for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                    if let Some(pk) = text(&item, PK) {
+                        items.insert(pk.to_owned(), item);
+                    }
+                }
+                pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).filter(|k| !k.keys().is_empty());
+                if pending.is_some() {
+                    if tries >= BATCH_GET_TRIES {
+                        return Err(StoreError::Unavailable(
+                            "BatchGetItem: keys left unprocessed after retries".into(),
+                        ));
+                    }
+                    // Unprocessed keys mean the table is throttled: back off before asking again.
+                    tokio::time::sleep(Duration::from_millis(50 << tries)).await;
+                }
+            }
+        }
+        ids.iter().filter_map(|id| items.get(&ticket_pk(id))).map(read_ticket).collect()
     }
 
     async fn scrub_events(&self, id: &TicketId) -> StoreResult<()> {
