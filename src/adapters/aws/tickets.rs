@@ -210,20 +210,44 @@ fn field_items(t: &Ticket) -> Vec<Item> {
         .collect()
 }
 
+/// Events of one write stored together stop adding to an item at this size (an item holds 400 KB).
+const EVENT_ITEM_BYTES: usize = 64 * 1024;
+
+/// The items of events written together: one per run of same-instant events (most writes are
+/// one run), so a write of three events bills one item, not three. A run of one keeps the
+/// single-event form (`doc`); longer runs are a JSON array (`docs`). Sort keys keep the order
+/// they had when each event was an item: by time, then by write (the batch id, time-ordered),
+/// then by position in the write.
 fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
-    // Same-instant events keep their order through the batch id (time-ordered) and index.
     let batch = uuid::Uuid::now_v7().simple().to_string();
-    let mut items: Vec<Item> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            Ok(HashMap::from([
+    let mut runs: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut run_bytes = 0;
+    for (i, e) in events.iter().enumerate() {
+        let doc = to_json(e)?;
+        let joins = runs.last().is_some_and(|(first, _)| events[*first].at == e.at)
+            && run_bytes + doc.len() <= EVENT_ITEM_BYTES;
+        run_bytes = if joins { run_bytes + doc.len() } else { doc.len() };
+        match runs.last_mut() {
+            Some((_, docs)) if joins => docs.push(doc),
+            _ => runs.push((i, vec![doc])),
+        }
+    }
+    let mut items: Vec<Item> = runs
+        .into_iter()
+        .map(|(first, mut docs)| {
+            let e = &events[first];
+            let stored = if docs.len() == 1 {
+                ("doc".to_string(), s(docs.remove(0)))
+            } else {
+                ("docs".to_string(), s(format!("[{}]", docs.join(","))))
+            };
+            HashMap::from([
                 (PK.into(), s(ticket_pk(&e.ticket_id.0))),
-                (SK.into(), s(format!("{EVENT_PREFIX}{}#{batch}#{i:03}", sortable(e.at)))),
-                ("doc".into(), s(to_json(e)?)),
-            ]))
+                (SK.into(), s(format!("{EVENT_PREFIX}{}#{batch}#{first:03}", sortable(e.at)))),
+                stored,
+            ])
         })
-        .collect::<StoreResult<_>>()?;
+        .collect();
     for e in events {
         if let Some(digest) = token_digest(e).filter(|d| d.len() <= 128 && !d.is_empty()) {
             items.push(HashMap::from([
@@ -233,6 +257,23 @@ fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
         }
     }
     Ok(items)
+}
+
+/// The events of one event item, in order: `doc` (one) or `docs` (a run written together).
+fn item_events(item: &Item) -> Result<Vec<Event>, serde_json::Error> {
+    match (text(item, "doc"), text(item, "docs")) {
+        (Some(doc), _) => Ok(vec![serde_json::from_str(doc)?]),
+        (None, Some(docs)) => serde_json::from_str(docs),
+        (None, None) => Ok(Vec::new()),
+    }
+}
+
+fn read_events(row: &Item, ticket: &TicketId) -> StoreResult<Vec<Event>> {
+    let sk = text(row, SK).unwrap_or("?");
+    if text(row, "doc").is_none() && text(row, "docs").is_none() {
+        return Err(StoreError::Corrupt(format!("event {sk} of ticket {ticket}: no document")));
+    }
+    item_events(row).map_err(|e| corrupt(&format!("event {sk} of ticket {ticket}"), &e))
 }
 
 /// A tail position as the API carries it: the event's sort key without its prefix, `#` as `.`.
@@ -578,25 +619,40 @@ impl DynamoStore {
 
     async fn scrub_events(&self, id: &TicketId) -> StoreResult<()> {
         for mut row in self.event_rows(id).await? {
-            let scrubbed = match text(&row, "doc").map(serde_json::from_str::<Event>) {
-                Some(Ok(mut event)) => {
-                    if !scrub_event(&mut event) {
+            let many = text(&row, "doc").is_none() && text(&row, "docs").is_some();
+            let scrubbed = match item_events(&row) {
+                Ok(mut events) => {
+                    let mut changed = false;
+                    for event in &mut events {
+                        changed |= scrub_event(event);
+                    }
+                    if !changed {
                         continue;
                     }
-                    to_json(&event)?
+                    if many { to_json(&events)? } else { to_json(&events[0])? }
                 }
                 // Unreadable, so possibly holding anything: keep only that it existed.
-                _ => r#"{"erased":true}"#.to_string(),
+                Err(_) => {
+                    row.remove("docs");
+                    row.insert("doc".into(), s(r#"{"erased":true}"#));
+                    self.put_row(row).await?;
+                    continue;
+                }
             };
-            row.insert("doc".into(), s(scrubbed));
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(row))
-                .send()
-                .await
-                .map_err(|e| unavailable("PutItem", e))?;
+            row.insert((if many { "docs" } else { "doc" }).into(), s(scrubbed));
+            self.put_row(row).await?;
         }
+        Ok(())
+    }
+
+    async fn put_row(&self, row: Item) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(row))
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem", e))?;
         Ok(())
     }
 
@@ -1187,11 +1243,7 @@ impl EventLog for DynamoStore {
             if let Some(digest) = sk.strip_prefix(DIGEST_PREFIX) {
                 tail.digests.push(digest.to_string());
             } else if sk.starts_with(EVENT_PREFIX) && Some(sk) != from.as_deref() {
-                let doc = text(row, "doc")
-                    .ok_or_else(|| StoreError::Corrupt(format!("event {sk} of ticket {ticket}: no document")))?;
-                tail.events.push(
-                    serde_json::from_str(doc).map_err(|e| corrupt(&format!("event {sk} of ticket {ticket}"), &e))?,
-                );
+                tail.events.extend(read_events(row, ticket)?);
                 tail.next = tail_position(sk);
             }
         }
@@ -1199,16 +1251,11 @@ impl EventLog for DynamoStore {
     }
 
     async fn list(&self, ticket: &TicketId) -> StoreResult<Vec<Event>> {
-        self.event_rows(ticket)
-            .await?
-            .iter()
-            .map(|row| {
-                let sk = text(row, SK).unwrap_or("?");
-                let doc = text(row, "doc")
-                    .ok_or_else(|| StoreError::Corrupt(format!("event {sk} of ticket {ticket}: no document")))?;
-                serde_json::from_str(doc).map_err(|e| corrupt(&format!("event {sk} of ticket {ticket}"), &e))
-            })
-            .collect()
+        let mut events = Vec::new();
+        for row in self.event_rows(ticket).await? {
+            events.extend(read_events(&row, ticket)?);
+        }
+        Ok(events)
     }
 }
 
