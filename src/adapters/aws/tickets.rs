@@ -179,8 +179,8 @@ fn read_ticket(item: &Item) -> StoreResult<Ticket> {
         }
         fields.insert("version".into(), version.into());
     }
-    let ticket: Ticket = serde_json::from_value(doc)
-        .map_err(|e| StoreError::Corrupt(format!("ticket {id}: unreadable document ({e})")))?;
+    // `corrupt` names the kind of error only: serde's message can quote the stored values.
+    let ticket: Ticket = serde_json::from_value(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
     if ticket.id.0 != id {
         return Err(StoreError::Corrupt(format!("ticket {id}: its record names another id")));
     }
