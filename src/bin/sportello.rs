@@ -104,24 +104,8 @@ enum Command {
         /// one in-process; needs the credentials below and SPORTELLO_TARGET_SECRET_<TARGET>.
         #[arg(long)]
         url: Option<String>,
-        /// With --url: a token of an operator without the privacy role.
-        #[arg(long, env = "SPORTELLO_DEMO_OPERATOR_TOKEN", hide_env_values = true)]
-        operator_token: Option<String>,
-        /// With --url: a token of a privacy operator.
-        #[arg(long, env = "SPORTELLO_DEMO_PRIVACY_TOKEN", hide_env_values = true)]
-        privacy_token: Option<String>,
-        /// With --url: a token of a supervisor (declares and resolves an incident).
-        #[arg(long, env = "SPORTELLO_DEMO_SUPERVISOR_TOKEN", hide_env_values = true)]
-        supervisor_token: Option<String>,
-        /// With --url: an API key of client `io`.
-        #[arg(long, env = "SPORTELLO_DEMO_API_KEY", hide_env_values = true)]
-        api_key: Option<String>,
-        /// With --url: the telephony platform's key (`sportello clients add voice`).
-        #[arg(long, env = "SPORTELLO_DEMO_TELEPHONY_KEY", hide_env_values = true)]
-        telephony_key: Option<String>,
-        /// With --url: the mail gateway's secret (the server's data/mail-token.txt).
-        #[arg(long, env = "SPORTELLO_DEMO_MAIL_TOKEN", hide_env_values = true)]
-        mail_token: Option<String>,
+        #[command(flatten)]
+        credentials: sportello::demo::RemoteCredentials,
     },
 }
 
@@ -615,27 +599,7 @@ fn main() -> ExitCode {
             };
             finish(sportello::cli::clients::run(action, jiff::Timestamp::now()))
         }
-        Command::Demo {
-            rules,
-            at,
-            closed_at,
-            url,
-            operator_token,
-            privacy_token,
-            supervisor_token,
-            api_key,
-            telephony_key,
-            mail_token,
-        } => {
-            let credentials = sportello::demo::RemoteCredentials {
-                operator_token,
-                privacy_token,
-                supervisor_token,
-                api_key,
-                telephony_key,
-                mail_token,
-                notice_secrets: Default::default(),
-            };
+        Command::Demo { rules, at, closed_at, url, credentials } => {
             sportello::cli::demo::demo(sportello::demo::DemoOptions { rules, at, closed_at, url, credentials })
         }
     }

@@ -7,7 +7,7 @@ use super::{Console, SignIn};
 use crate::http::operator_auth::{OperatorIdentity, hash_token};
 use crate::i18n::{Lang, Tr};
 use askama::Template;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -128,21 +128,38 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-/// A form's fields, or a readable page for a body that is not one (too large, not a form).
-/// A posted form, read and then checked against its CSRF token and origin; the page that refuses
-/// it otherwise.
-pub fn checked_form(
-    console: &Console,
-    desk: &Desk,
-    headers: &HeaderMap,
-    form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
-) -> Result<HashMap<String, String>, Response> {
-    let form = form.map(|Form(f)| f).map_err(|rejection| {
-        let status = rejection.status();
-        desk_message(desk, status, desk.t.refused_invalid(), &rejection.body_text())
-    })?;
-    check_form(console, desk, headers, form.get("csrf").map(String::as_str))?;
-    Ok(form)
+/// A posted form and who posted it: the signed-in operator, then the form's fields, read and
+/// checked against its CSRF token and origin. Rejected with the page that says why (sign-in, a
+/// body that is not a form, a failed check).
+pub struct Posted {
+    pub desk: Desk,
+    pub form: HashMap<String, String>,
+}
+
+impl FromRequest<Console> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, console: &Console) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let desk = Desk::from_request_parts(&mut parts, console).await?;
+        let headers = parts.headers.clone();
+        let form = Form::<HashMap<String, String>>::from_request(Request::from_parts(parts, body), console)
+            .await
+            .map(|Form(f)| f)
+            .map_err(|rejection| {
+                let status = rejection.status();
+                desk_message(&desk, status, desk.t.refused_invalid(), &rejection.body_text())
+            })?;
+        check_form(console, &desk, &headers, form.get("csrf").map(String::as_str))?;
+        Ok(Posted { desk, form })
+    }
+}
+
+impl Posted {
+    /// A field's value, empty when absent.
+    pub fn get(&self, k: &str) -> &str {
+        self.form.get(k).map(String::as_str).unwrap_or_default()
+    }
 }
 
 pub fn see_other(to: &str) -> Response {

@@ -4,7 +4,7 @@
 //! showed.
 
 use super::Console;
-use super::auth::{Desk, checked_form, html};
+use super::auth::{Desk, Posted, html};
 use super::view::{self, Frame};
 use crate::engine::ErasurePreview;
 use crate::http::Problem;
@@ -12,11 +12,10 @@ use crate::http::operator_auth::Endpoint;
 use crate::i18n::{Tr, fill, lookup};
 use crate::ports::RequesterKey;
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 pub struct KeyChoice {
     pub value: &'static str,
@@ -138,15 +137,9 @@ pub async fn show(State(console): State<Console>, desk: Desk) -> Response {
 /// `POST /privacy/erasure/preview` and `POST /privacy/erasure`.
 pub async fn act(
     State(console): State<Console>,
-    desk: Desk,
-    headers: HeaderMap,
     axum::extract::Path(action): axum::extract::Path<String>,
-    form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
+    Posted { desk, form }: Posted,
 ) -> Response {
-    let form = match checked_form(&console, &desk, &headers, form) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let mut p = page(&console, &desk, get("kind"), get("value"));
     let engine = &console.api.engine;

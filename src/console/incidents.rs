@@ -2,7 +2,7 @@
 //! their restoration information, how many tickets are linked, and the resolution's fan-out.
 
 use super::Console;
-use super::auth::{Desk, checked_form, html, see_other};
+use super::auth::{Desk, Posted, html, see_other};
 use super::view::{self, Frame};
 use crate::engine::EngineError;
 use crate::http::Problem;
@@ -10,9 +10,8 @@ use crate::http::operator_auth::Endpoint;
 use crate::i18n::fill;
 use crate::ports::IncidentState;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use std::collections::HashMap;
 
@@ -137,16 +136,7 @@ fn opt(form: &HashMap<String, String>, k: &str) -> Option<String> {
     form.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-pub async fn declare(
-    State(console): State<Console>,
-    desk: Desk,
-    headers: HeaderMap,
-    form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let form = match checked_form(&console, &desk, &headers, form) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn declare(State(console): State<Console>, Posted { desk, form }: Posted) -> Response {
     let result: Result<(), Problem> = match desk.who.require(Endpoint::DeclareIncident) {
         Err(p) => Err(p),
         Ok(actor) => console
@@ -173,15 +163,9 @@ pub async fn declare(
 
 pub async fn act(
     State(console): State<Console>,
-    desk: Desk,
-    headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
-    form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
+    Posted { desk, form }: Posted,
 ) -> Response {
-    let form = match checked_form(&console, &desk, &headers, form) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let engine = &console.api.engine;
     let not_found = |e: EngineError| -> Problem {
         match e {

@@ -6,10 +6,10 @@
 use super::Console;
 use super::auth::{Desk, html};
 use super::view::Frame;
-use crate::http::operator::dashboard::{self, Base};
-use crate::http::operator::reports::ReportQuery;
+use crate::http::operator::dashboard::{self, Base, View};
+use crate::http::operator::reports::Params;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -23,8 +23,6 @@ struct ReportsPage {
     body: String,
 }
 
-type Params = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
-
 fn show(desk: &Desk, rendered: Result<(String, String), crate::http::Problem>) -> Response {
     let (status, title, body) = match rendered {
         Ok((title, body)) => (StatusCode::OK, title, body),
@@ -37,11 +35,11 @@ fn show(desk: &Desk, rendered: Result<(String, String), crate::http::Problem>) -
 }
 
 pub async fn dashboard(State(console): State<Console>, desk: Desk, q: Params) -> Response {
-    let rendered = dashboard::render(&console.api, &desk.who, q, CONSOLE, desk.t).await;
+    let rendered = dashboard::render(View::Dashboard, &console.api, &desk.who, q, CONSOLE, desk.t).await;
     show(&desk, rendered)
 }
 
 pub async fn tickets(State(console): State<Console>, desk: Desk, q: Params) -> Response {
-    let rendered = dashboard::render_tickets(&console.api, &desk.who, q, CONSOLE, desk.t).await;
+    let rendered = dashboard::render(View::Tickets, &console.api, &desk.who, q, CONSOLE, desk.t).await;
     show(&desk, rendered)
 }

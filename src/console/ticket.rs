@@ -4,7 +4,7 @@
 //! engine function the operator API calls.
 
 use super::Console;
-use super::auth::{Desk, checked_form, desk_message, html, see_other};
+use super::auth::{Desk, Posted, desk_message, html, see_other};
 use super::view::{self, Frame};
 use crate::domain::{Event, EventKind, Ticket, TicketState, TicketType};
 use crate::engine::flow_path::{PathNode, StepMark, flow_path};
@@ -15,9 +15,9 @@ use crate::http::operator_auth::{Endpoint, PRIVACY_ROLE, Role};
 use crate::i18n::{Tr, fill, lookup, step_label};
 use crate::ports::EscalationRoute;
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
@@ -75,6 +75,13 @@ pub struct Said {
     pub subject: Option<String>,
     pub body: String,
     pub attachments: Vec<String>,
+}
+
+impl Said {
+    /// A line with no subject nor attachments (a note, an answer sent); numbered later.
+    fn plain(who: String, side: &'static str, at: String, body: String) -> Said {
+        Said { seq: 0, who, side, at, subject: None, body, attachments: Vec::new() }
+    }
 }
 
 pub struct TimelineRow {
@@ -237,16 +244,31 @@ async fn load(console: &Console, desk: &Desk, reference: &str) -> Result<(Ticket
     Ok((ticket, events))
 }
 
+/// The ticket a page shows, with its events, once the signed-in operator may see it; rejected
+/// with the page that says why (sign-in, not found, the store failing).
+pub struct Shown {
+    desk: Desk,
+    ticket: Ticket,
+    events: Vec<Event>,
+}
+
+impl FromRequestParts<Console> for Shown {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, Response> {
+        let desk = Desk::from_request_parts(parts, console).await?;
+        let Path(reference) =
+            Path::<String>::from_request_parts(parts, console).await.map_err(IntoResponse::into_response)?;
+        let (ticket, events) = load(console, &desk, &reference).await?;
+        Ok(Shown { desk, ticket, events })
+    }
+}
+
 pub async fn page(
     State(console): State<Console>,
-    desk: Desk,
-    Path(reference): Path<String>,
+    Shown { desk, ticket, events }: Shown,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (ticket, events) = match load(&console, &desk, &reference).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let draft = Draft {
         kb_query: q.get("q").filter(|s| !s.trim().is_empty()).cloned(),
         use_article: q.get("use").cloned(),
@@ -679,41 +701,32 @@ pub fn conversation_of(engine: &Engine, t: Tr, ticket: &Ticket, events: &[Event]
                 first_mail = d.get("email");
             }
             EventKind::Note if d.get("text").is_some() && ticket.channel_kind == crate::domain::ChannelKind::Voice => {
-                items.push(Said {
-                    seq: 0,
-                    who: format!("{} · {}", t.voice_note(), e.actor.id),
-                    side: "note",
+                items.push(Said::plain(
+                    format!("{} · {}", t.voice_note(), e.actor.id),
+                    "note",
                     at,
-                    subject: None,
-                    body: text_of(d.get("text")).unwrap_or_default(),
-                    attachments: Vec::new(),
-                });
+                    text_of(d.get("text")).unwrap_or_default(),
+                ));
             }
             EventKind::Note if d.get("callback").is_some() => {
                 let phone = d.get("callback").and_then(|c| c.get("phone")).and_then(|p| p.as_str()).unwrap_or("—");
-                items.push(Said {
-                    seq: 0,
-                    who: t.voice_note().to_string(),
-                    side: "note",
+                items.push(Said::plain(
+                    t.voice_note().to_string(),
+                    "note",
                     at,
-                    subject: None,
-                    body: format!("{}: {phone}", t.callback_number()),
-                    attachments: Vec::new(),
-                });
+                    format!("{}: {phone}", t.callback_number()),
+                ));
             }
             EventKind::Answered
                 if ticket.channel_kind != crate::domain::ChannelKind::Chat
                     && !d.get("answer_id").and_then(|a| a.as_str()).is_some_and(|a| delivered.contains(&a)) =>
             {
-                items.push(Said {
-                    seq: 0,
-                    who: format!("{} · {}", t.answer_sent(), e.actor.id),
-                    side: "operator",
+                items.push(Said::plain(
+                    format!("{} · {}", t.answer_sent(), e.actor.id),
+                    "operator",
                     at,
-                    subject: None,
-                    body: text_of(d.get("body")).unwrap_or_default(),
-                    attachments: Vec::new(),
-                });
+                    text_of(d.get("body")).unwrap_or_default(),
+                ));
             }
             _ => {}
         }
@@ -908,14 +921,9 @@ fn write_nodes(t: Tr, engine: &Engine, nodes: &[PathNode], out: &mut String) {
 /// chat's refresh.
 pub async fn conversation(
     State(console): State<Console>,
-    desk: Desk,
-    Path(reference): Path<String>,
+    Shown { desk, ticket, events }: Shown,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (ticket, events) = match load(&console, &desk, &reference).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let after = q.get("after").and_then(|a| a.parse::<usize>().ok()).unwrap_or(0);
     let c = conversation_of(&console.api.engine, desk.t, &ticket, &events, after);
     #[derive(Template)]
@@ -930,15 +938,9 @@ pub async fn conversation(
 /// `POST /tickets/{reference}/{action}`: one action of the flow.
 pub async fn act(
     State(console): State<Console>,
-    desk: Desk,
-    headers: HeaderMap,
     Path((reference, action)): Path<(String, String)>,
-    form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
+    Posted { desk, form }: Posted,
 ) -> Response {
-    let form = match checked_form(&console, &desk, &headers, form) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let engine = &console.api.engine;
     let endpoint = match action.as_str() {

@@ -16,7 +16,7 @@ mod stage;
 pub use client::{Client, Reply};
 pub use sandbox::{OPERATOR_ID, PRIVACY_OPERATOR_ID, REPLY_EMAIL, REPLY_QUEUE, SUPERVISOR_ID, Sandbox};
 pub use scenes::{mail_in_reply_to, mail_subject};
-pub use stage::{Remote, RemoteCredentials, Staff, Stage, queue_of};
+pub use stage::{Callers, Remote, RemoteCredentials, Staff, Stage, queue_of};
 
 use scenes::Hours;
 
@@ -129,7 +129,7 @@ async fn in_process(options: &DemoOptions, rules: crate::rules::Rules, out: &mut
     let sandbox = Sandbox::start(&options.rules, at).await?;
     out.say(format!(
         "Sportello demo: a server on {} (rulebook {}, a throw-away data folder).",
-        sandbox.client.base_url(),
+        sandbox.client().base_url(),
         options.rules.display()
     ));
     out.say(format!(

@@ -3,7 +3,7 @@
 //! the caller sets. The demo runs its scenes on it; the end-to-end tests walk the flows on it.
 
 use super::client::Client;
-use super::stage::{Staff, Stage};
+use super::stage::{Callers, Staff, Stage};
 use crate::adapters::embedded::{Db, OutboxEntry, OutboxMailer, SqliteQueue};
 use crate::engine::{Engine, EscalationSettings};
 use crate::http::auth::KeyFile;
@@ -34,15 +34,9 @@ pub struct Sandbox {
     pub engine: Engine,
     /// A second handle on the store, to read what left Sportello (outbox, escalation queues).
     pub db: Db,
-    pub client: Client,
+    pub callers: Callers,
     pub addr: SocketAddr,
     clock: Arc<Mutex<Timestamp>>,
-    staff: BTreeMap<Staff, (String, String)>,
-    pub api_key: String,
-    /// The telephony platform's key (client `voice`).
-    pub telephony_key: String,
-    pub mail_token: String,
-    secrets: BTreeMap<String, Vec<u8>>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -119,7 +113,8 @@ impl Sandbox {
             }
         });
         let client = Client::new(&format!("http://{addr}"))?;
-        Ok(Sandbox { dir, engine, db, client, addr, clock, staff, api_key, telephony_key, mail_token, secrets, server })
+        let callers = Callers { client, staff, api_key, telephony_key, mail_token, secrets };
+        Ok(Sandbox { dir, engine, db, callers, addr, clock, server })
     }
 
     pub fn now(&self) -> Timestamp {
@@ -172,29 +167,11 @@ impl Sandbox {
 
 #[async_trait]
 impl Stage for Sandbox {
-    fn client(&self) -> &Client {
-        &self.client
+    fn callers(&self) -> &Callers {
+        &self.callers
     }
     fn rules(&self) -> &Rules {
         &self.engine.rules
-    }
-    fn staff_id(&self, who: Staff) -> &str {
-        &self.staff[&who].0
-    }
-    fn token(&self, who: Staff) -> &str {
-        &self.staff[&who].1
-    }
-    fn api_key(&self) -> &str {
-        &self.api_key
-    }
-    fn telephony_key(&self) -> &str {
-        &self.telephony_key
-    }
-    fn mail_token(&self) -> &str {
-        &self.mail_token
-    }
-    fn notice_secret(&self, target: &str) -> Option<&[u8]> {
-        self.secrets.get(target).map(Vec::as_slice)
     }
     fn now(&self) -> Timestamp {
         Sandbox::now(self)

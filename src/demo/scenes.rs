@@ -28,33 +28,28 @@ pub struct Scene {
     pub run: for<'a> fn(&'a dyn Stage, &'a mut Narrator) -> SceneFuture<'a>,
 }
 
+/// A scene of `ALL`: its title, when it plays, and the function that plays it.
+macro_rules! scene {
+    ($title:expr, $hours:ident, $play:ident) => {
+        Scene { title: $title, hours: Hours::$hours, run: |s, o| Box::pin($play(s, o)) }
+    };
+}
+
 pub const ALL: [Scene; 6] = [
-    Scene {
-        title: "1. A chat solved by the bot (section 3.2)",
-        hours: Hours::Any,
-        run: |s, o| Box::pin(chat_solved_by_the_bot(s, o)),
-    },
-    Scene {
-        title: "2. A call out of hours (section 3.1)",
-        hours: Hours::Out,
-        run: |s, o| Box::pin(call_out_of_hours(s, o)),
-    },
-    Scene {
-        title: "3. An email question answered from the knowledge base (section 3.3)",
-        hours: Hours::Any,
-        run: |s, o| Box::pin(email_answered_from_the_knowledge_base(s, o)),
-    },
-    Scene {
-        title: "4. A specialist request escalated and resolved on the notice (section 3.4)",
-        hours: Hours::Any,
-        run: |s, o| Box::pin(specialist_request_escalated(s, o)),
-    },
-    Scene {
-        title: "5. A malfunction report during an incident (section 3.1)",
-        hours: Hours::In,
-        run: |s, o| Box::pin(malfunction_during_an_incident(s, o)),
-    },
-    Scene { title: "6. A privacy breach (section 3.5)", hours: Hours::Any, run: |s, o| Box::pin(privacy_breach(s, o)) },
+    scene!("1. A chat solved by the bot (section 3.2)", Any, chat_solved_by_the_bot),
+    scene!("2. A call out of hours (section 3.1)", Out, call_out_of_hours),
+    scene!(
+        "3. An email question answered from the knowledge base (section 3.3)",
+        Any,
+        email_answered_from_the_knowledge_base
+    ),
+    scene!(
+        "4. A specialist request escalated and resolved on the notice (section 3.4)",
+        Any,
+        specialist_request_escalated
+    ),
+    scene!("5. A malfunction report during an incident (section 3.1)", In, malfunction_during_an_incident),
+    scene!("6. A privacy breach (section 3.5)", Any, privacy_breach),
 ];
 
 fn expect(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
@@ -94,6 +89,30 @@ async fn staff(
     let shown = body.as_ref().map(|b| format!(" {}", short(&b.to_string()))).unwrap_or_default();
     out.say(format!("   → {id}: {method} {path}{shown}"));
     sb.staff(who, method, path, body.as_ref()).await?.ok(&format!("{method} {path}"))
+}
+
+/// The ticket at `base` resolved by `who` with `answer`, narrated.
+async fn resolve(sb: &dyn Stage, out: &mut Narrator, who: Staff, base: &str, answer: &str) -> Result<Reply, String> {
+    let done = staff(sb, out, who, "POST", &format!("{base}/resolve"), Some(json!({"answer": answer}))).await?;
+    out.say(format!("   ← {}", ticket_line(&done.body)));
+    Ok(done)
+}
+
+/// A target's resolution notice on escalation `escalation_id`, narrated; `how` says how it is
+/// signed.
+async fn send_notice(
+    sb: &dyn Stage,
+    out: &mut Narrator,
+    target: &str,
+    reference: &str,
+    escalation_id: &str,
+    notice: &str,
+    how: &str,
+) -> Result<(), String> {
+    out.say(format!("   → {target}: POST /operator/targets/{target}/notices ({how}) \"{notice}\""));
+    let r = sb.notice(target, reference, escalation_id, notice).await?.ok("the notice")?;
+    out.say(format!("   ← {reference}: state {}", r.str("/state")));
+    Ok(())
 }
 
 /// The operator's view of a ticket.
@@ -251,9 +270,7 @@ async fn email_answered_from_the_knowledge_base(sb: &dyn Stage, out: &mut Narrat
         top["title"].as_str().unwrap_or(""),
         top["excerpt"].as_str().unwrap_or("")
     );
-    let done =
-        staff(sb, out, Staff::Operator, "POST", &format!("{base}/resolve"), Some(json!({"answer": answer}))).await?;
-    out.say(format!("   ← {}", ticket_line(&done.body)));
+    let done = resolve(sb, out, Staff::Operator, &base, &answer).await?;
     expect(done.str("/state") == "resolved", || format!("expected resolved: {}", done.text))?;
     sb.run_steps().await?;
     // The reply is on the ticket (over HTTP), with the ids it was threaded on.
@@ -420,24 +437,11 @@ async fn specialist_request_escalated(sb: &dyn Stage, out: &mut Narrator) -> Res
         "Confermato il doppio addebito; rimborso della seconda transazione avviato.",
         "Storno eseguito dal PSP il 7/12.",
     ]) {
-        out.say(format!(
-            "   → {target}: POST /operator/targets/{target}/notices (HMAC-signed, escalation {escalation_id}) \"{notice}\""
-        ));
-        let r = sb.notice(target, &reference, escalation_id, notice).await?.ok("the notice")?;
-        out.say(format!("   ← {reference}: state {}", r.str("/state")));
+        let how = format!("HMAC-signed, escalation {escalation_id}");
+        send_notice(sb, out, target, &reference, escalation_id, notice, &how).await?;
     }
-    let done = staff(
-        sb,
-        out,
-        Staff::Operator,
-        "POST",
-        &format!("{base}/resolve"),
-        Some(
-            json!({"answer": "Il secondo addebito è stato stornato: lo vedrai sulla carta entro 5 giorni lavorativi."}),
-        ),
-    )
-    .await?;
-    out.say(format!("   ← {}", ticket_line(&done.body)));
+    let answer = "Il secondo addebito è stato stornato: lo vedrai sulla carta entro 5 giorni lavorativi.";
+    resolve(sb, out, Staff::Operator, &base, answer).await?;
     out.say(format!("   → IO app: GET /api/v1/tickets/{reference}"));
     let status = sb.api_status(&reference).await?.ok("read the status")?;
     out.say(format!(
@@ -490,9 +494,7 @@ async fn malfunction_during_an_incident(sb: &dyn Stage, out: &mut Narrator) -> R
     expect(checked.str("/ticket/ticket_type") == "Q" && !info.is_empty(), || {
         format!("expected Q with restoration info: {}", checked.text)
     })?;
-    let done =
-        staff(sb, out, Staff::Operator, "POST", &format!("{base}/resolve"), Some(json!({"answer": info}))).await?;
-    out.say(format!("   ← {}", ticket_line(&done.body)));
+    resolve(sb, out, Staff::Operator, &base, &info).await?;
     staff(sb, out, Staff::Operator, "POST", &format!("{base}/close-contact"), None).await?;
     out.say("   ← call ended");
     staff(
@@ -581,19 +583,9 @@ async fn privacy_breach(sb: &dyn Stage, out: &mut Narrator) -> Result<String, St
         None => out.say(format!("   (queue {queue} is the server's: not read here)")),
     }
     let notice = "Violazione confermata e notificata al Garante; l'utente è stato informato.";
-    out.say(format!("   → {dpo}: POST /operator/targets/{dpo}/notices (HMAC-signed) \"{notice}\""));
-    let r = sb.notice(&dpo, &reference, &escalation_id, notice).await?.ok("the notice")?;
-    out.say(format!("   ← {reference}: state {}", r.str("/state")));
-    let done = staff(
-        sb,
-        out,
-        Staff::PrivacyOperator,
-        "POST",
-        &format!("{base}/resolve"),
-        Some(json!({"answer": "Abbiamo verificato la segnalazione con il DPO di PagoPA: l'accesso è stato bloccato."})),
-    )
-    .await?;
-    out.say(format!("   ← {}", ticket_line(&done.body)));
+    send_notice(sb, out, &dpo, &reference, &escalation_id, notice, "HMAC-signed").await?;
+    let answer = "Abbiamo verificato la segnalazione con il DPO di PagoPA: l'accesso è stato bloccato.";
+    let done = resolve(sb, out, Staff::PrivacyOperator, &base, answer).await?;
     expect(done.str("/state") == "resolved", || format!("expected resolved: {}", done.text))?;
     Ok(format!("{reference} typed PI on the privacy team, escalated to the DPO within the 72 h clock, resolved"))
 }

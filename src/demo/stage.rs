@@ -19,19 +19,47 @@ pub enum Staff {
     Supervisor,
 }
 
+/// The HTTP client and every credential the demo calls with, on either stage.
+pub struct Callers {
+    pub client: Client,
+    /// Each staff member's operator id and token.
+    pub staff: BTreeMap<Staff, (String, String)>,
+    pub api_key: String,
+    /// The telephony platform's key (client `voice`).
+    pub telephony_key: String,
+    pub mail_token: String,
+    /// Each target's notice secret.
+    pub secrets: BTreeMap<String, Vec<u8>>,
+}
+
 /// A Sportello to talk to, and what the caller may know about it.
 #[async_trait]
 pub trait Stage: Send + Sync {
-    fn client(&self) -> &Client;
+    fn callers(&self) -> &Callers;
     fn rules(&self) -> &Rules;
+    fn client(&self) -> &Client {
+        &self.callers().client
+    }
     /// The operator id behind `who`'s token.
-    fn staff_id(&self, who: Staff) -> &str;
-    fn token(&self, who: Staff) -> &str;
-    fn api_key(&self) -> &str;
+    fn staff_id(&self, who: Staff) -> &str {
+        &self.callers().staff[&who].0
+    }
+    fn token(&self, who: Staff) -> &str {
+        &self.callers().staff[&who].1
+    }
+    fn api_key(&self) -> &str {
+        &self.callers().api_key
+    }
     /// The telephony platform's key (client `voice`).
-    fn telephony_key(&self) -> &str;
-    fn mail_token(&self) -> &str;
-    fn notice_secret(&self, target: &str) -> Option<&[u8]>;
+    fn telephony_key(&self) -> &str {
+        &self.callers().telephony_key
+    }
+    fn mail_token(&self) -> &str {
+        &self.callers().mail_token
+    }
+    fn notice_secret(&self, target: &str) -> Option<&[u8]> {
+        self.callers().secrets.get(target).map(Vec::as_slice)
+    }
     /// The server's time (notices are signed with it).
     fn now(&self) -> Timestamp;
     /// The server's clock is the demo's to set.
@@ -103,22 +131,32 @@ pub fn queue_of(rules: &Rules, target: &str) -> Option<String> {
     rules.targets.get(target)?.delivery.queue().map(str::to_string)
 }
 
-/// What `sportello demo --url` needs to act as every caller of a running server.
-#[derive(Debug, Clone, Default)]
+/// What `sportello demo --url` needs to act as every caller of a running server (its flags):
+/// tokens from `sportello operators add`, a key from `sportello clients add` of the client the
+/// demo acts as (`cast::api_client`: the one whose category tree reaches the most categories,
+/// `io` in the default rulebook), the telephony platform's key and the mail gateway's secret.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct RemoteCredentials {
-    /// Tokens from `sportello operators add`: an operator without the privacy role, a privacy
-    /// operator, a supervisor.
+    /// With --url: a token of an operator without the privacy role.
+    #[arg(long, env = "SPORTELLO_DEMO_OPERATOR_TOKEN", hide_env_values = true)]
     pub operator_token: Option<String>,
+    /// With --url: a token of a privacy operator.
+    #[arg(long, env = "SPORTELLO_DEMO_PRIVACY_TOKEN", hide_env_values = true)]
     pub privacy_token: Option<String>,
+    /// With --url: a token of a supervisor (declares and resolves an incident).
+    #[arg(long, env = "SPORTELLO_DEMO_SUPERVISOR_TOKEN", hide_env_values = true)]
     pub supervisor_token: Option<String>,
-    /// A key of the client the demo acts as (`cast::api_client`: the one whose category tree
-    /// reaches the most categories, `io` in the default rulebook) from `sportello clients add`.
+    /// With --url: an API key of client `io`.
+    #[arg(long, env = "SPORTELLO_DEMO_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
-    /// The telephony platform's key from `sportello clients add voice`.
+    /// With --url: the telephony platform's key (`sportello clients add voice`).
+    #[arg(long, env = "SPORTELLO_DEMO_TELEPHONY_KEY", hide_env_values = true)]
     pub telephony_key: Option<String>,
-    /// The mail gateway's secret (the server's `data/mail-token.txt`).
+    /// With --url: the mail gateway's secret (the server's data/mail-token.txt).
+    #[arg(long, env = "SPORTELLO_DEMO_MAIL_TOKEN", hide_env_values = true)]
     pub mail_token: Option<String>,
     /// Each target's notice secret (the server's `SPORTELLO_TARGET_SECRET_<TARGET>`).
+    #[arg(skip)]
     pub notice_secrets: BTreeMap<String, Vec<u8>>,
 }
 
@@ -140,13 +178,8 @@ impl RemoteCredentials {
 /// A Sportello already running: the demo talks to it over HTTP only. Its queues and outbox are
 /// out of reach, its clock is its own, and its step workers run in the background.
 pub struct Remote {
-    client: Client,
+    callers: Callers,
     rules: Rules,
-    staff: BTreeMap<Staff, (String, String)>,
-    api_key: String,
-    telephony_key: String,
-    mail_token: String,
-    secrets: BTreeMap<String, Vec<u8>>,
 }
 
 impl Remote {
@@ -191,35 +224,18 @@ impl Remote {
             }
             staff.insert(who, (me.str("/id").to_string(), token));
         }
-        Ok(Remote { client, rules, staff, api_key, telephony_key, mail_token, secrets: credentials.notice_secrets })
+        let secrets = credentials.notice_secrets;
+        Ok(Remote { callers: Callers { client, staff, api_key, telephony_key, mail_token, secrets }, rules })
     }
 }
 
 #[async_trait]
 impl Stage for Remote {
-    fn client(&self) -> &Client {
-        &self.client
+    fn callers(&self) -> &Callers {
+        &self.callers
     }
     fn rules(&self) -> &Rules {
         &self.rules
-    }
-    fn staff_id(&self, who: Staff) -> &str {
-        &self.staff[&who].0
-    }
-    fn token(&self, who: Staff) -> &str {
-        &self.staff[&who].1
-    }
-    fn api_key(&self) -> &str {
-        &self.api_key
-    }
-    fn telephony_key(&self) -> &str {
-        &self.telephony_key
-    }
-    fn mail_token(&self) -> &str {
-        &self.mail_token
-    }
-    fn notice_secret(&self, target: &str) -> Option<&[u8]> {
-        self.secrets.get(target).map(Vec::as_slice)
     }
     fn now(&self) -> Timestamp {
         Timestamp::now()

@@ -193,7 +193,9 @@ impl Engine {
         answer_id: &str,
     ) -> Result<(AnswerDelivery, Vec<Event>), EngineError> {
         let how = match ticket.channel_kind {
-            ChannelKind::Email => return self.email_answer(ticket, events, operator, body, answer_id).await,
+            ChannelKind::Email => {
+                return self.email_answer(ticket, operator, self.answer_mail(ticket, events, body), answer_id).await;
+            }
             ChannelKind::Chat => {
                 let said = self.chat_operator_message(&ticket.id, operator, body).await?;
                 if let Some(question) = self.survey_question(ticket, None) {
@@ -231,12 +233,11 @@ impl Engine {
     async fn email_answer(
         &self,
         ticket: &Ticket,
-        events: &[Event],
         operator: &Actor,
-        body: &str,
+        mail: Result<OutgoingMail, String>,
         answer_id: &str,
     ) -> Result<(AnswerDelivery, Vec<Event>), EngineError> {
-        let mail = match self.answer_mail(ticket, events, body) {
+        let mail = match mail {
             Ok(mail) => mail,
             Err(reason) => {
                 tracing::warn!(ticket = %ticket.id, reason, "answer not mailed");
@@ -306,24 +307,12 @@ impl Engine {
             format!("[{}] Re: {original}", ticket.reference)
         };
         let subject: String = subject.chars().take(250).map(|c| if c.is_control() { ' ' } else { c }).collect();
-        let domain = settings.from.rsplit_once('@').map_or("localhost", |(_, d)| d);
         let mut text = body.to_string();
         if let (Some(question), Some(link)) = (self.survey_question(ticket, None), self.survey_link(ticket)) {
             text.push_str(&format!("\n\n--\n{question}\n{link}\n"));
         }
-        let mail = OutgoingMail {
-            from: settings.from.clone(),
-            to: vec![to],
-            subject,
-            text,
-            html: None,
-            message_id: super::outgoing_message_id(&ticket.reference, domain),
-            in_reply_to: last_from_requester,
-            references,
-            ticket: Some(ticket.reference.clone()),
-            auto_submitted: None,
-            reply_to: None,
-        };
+        let mail =
+            super::email::requester_mail(ticket, &settings.from, to, subject, text, last_from_requester, references);
         mail.validate().map_err(|e| format!("the requester's e-mail address cannot be mailed ({e})"))?;
         Ok(mail)
     }

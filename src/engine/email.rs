@@ -135,6 +135,31 @@ pub fn outgoing_message_id(reference: &TicketReference, domain: &str) -> String 
     format!("{reference}.{}@{domain}", uuid::Uuid::new_v4().simple())
 }
 
+/// Mail to the requester of `ticket` on its thread, from the rulebook's address, with a
+/// Message-ID minted in that address's domain.
+pub fn requester_mail(
+    ticket: &Ticket,
+    from: &str,
+    to: String,
+    subject: String,
+    text: String,
+    in_reply_to: Option<String>,
+    references: Vec<String>,
+) -> OutgoingMail {
+    let domain = from.rsplit_once('@').map_or("localhost", |(_, d)| d);
+    OutgoingMail {
+        from: from.to_string(),
+        to: vec![to],
+        subject,
+        text,
+        message_id: outgoing_message_id(&ticket.reference, domain),
+        in_reply_to,
+        references,
+        ticket: Some(ticket.reference.clone()),
+        ..OutgoingMail::default()
+    }
+}
+
 /// The ticket reference carried by one of our Message-IDs (see [`outgoing_message_id`]); `None`
 /// for anybody else's, including look-alikes minted outside `our_domains`.
 pub fn reference_in_message_id(id: &str, our_domains: &[String]) -> Option<TicketReference> {
@@ -576,7 +601,6 @@ impl Engine {
             subject = format!("{subject}: {original}");
         }
         let subject: String = truncate(&subject, 250).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-        let domain = settings.from.rsplit_once('@').map_or("localhost", |(_, d)| d);
         // Ids a header cannot carry as received are left out: the reply threads on the others
         // and on its subject tag rather than not going at all.
         let in_reply_to = email.message_id.as_deref().and_then(usable_message_id);
@@ -587,17 +611,8 @@ impl Engine {
             references.drain(1..references.len() - 19);
         }
         let mail = OutgoingMail {
-            from: settings.from.clone(),
-            to: vec![to],
-            subject,
-            text,
-            html: None,
-            message_id: outgoing_message_id(&ticket.reference, domain),
-            in_reply_to,
-            references,
-            ticket: Some(ticket.reference.clone()),
             auto_submitted: Some("auto-replied".into()),
-            reply_to: None,
+            ..requester_mail(ticket, &settings.from, to, subject, text, in_reply_to, references)
         };
         // An address that would break the headers: no acknowledgement, but the ticket stands.
         mail.validate().map_err(|e| format!("the acknowledgement cannot be sent: {e}"))?;

@@ -3,18 +3,18 @@
 //!
 //! Every call names its client (see [`super::auth`]); a client sees only its own tickets.
 
-use super::auth::{ClientAuthenticator, ClientIdentity};
+use super::auth::{ClientAuthenticator, ClientIdentity, client_routes};
 use super::requester::RequesterIn;
-use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
+use super::{ApiJson, AppState, Problem};
 use crate::domain::{Actor, ActorRole, ChannelKind, EventKind, Ticket, TicketState, TicketType};
 use crate::engine::{Engine, NewContact, validate_fields};
 use crate::ports::Created;
 use crate::rules::resolved::FieldFormat;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -29,13 +29,11 @@ pub fn router() -> Router<AppState> {
 }
 
 pub fn router_with(auth: impl Into<Arc<ClientAuthenticator>>) -> Router<AppState> {
-    Router::new()
+    let routes = Router::new()
         .route("/api/v1/tickets", post(create_ticket))
         .route("/api/v1/tickets/{reference}", get(ticket_status))
-        .route("/api/v1/tickets/{reference}/survey", post(survey))
-        .layer(Extension(auth.into()))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::map_response(errors::problem_json))
+        .route("/api/v1/tickets/{reference}/survey", post(survey));
+    client_routes(routes, auth)
 }
 
 /// `POST /api/v1/tickets`.

@@ -284,6 +284,18 @@ pub struct ClientAuthenticator {
     pub iam: BTreeMap<IamPrincipal, String>,
 }
 
+/// `routes` served to clients: each request's client authenticated by `auth` (see
+/// [`ClientIdentity`]), bodies up to [`super::MAX_BODY_BYTES`], errors as problem+json.
+pub fn client_routes(
+    routes: axum::Router<super::AppState>,
+    auth: impl Into<Arc<ClientAuthenticator>>,
+) -> axum::Router<super::AppState> {
+    routes
+        .layer(axum::Extension(auth.into()))
+        .layer(axum::extract::DefaultBodyLimit::max(super::MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(super::errors::problem_json))
+}
+
 impl ClientAuthenticator {
     pub fn api_keys(path: impl Into<PathBuf>) -> Self {
         Self { keys: Some(ApiKeys::new(path)), iam: BTreeMap::new() }

@@ -6,16 +6,16 @@
 //! Amazon Connect contact flow sends its Lambda (`POST /voice/connect`, or the event itself, see
 //! `functions/voice`). A retried call (same call id) gets the same ticket and the same answer.
 
-use super::auth::{ClientAuthenticator, ClientIdentity};
-use super::{ApiJson, AppState, MAX_BODY_BYTES, Problem, errors};
+use super::auth::{ClientAuthenticator, ClientIdentity, client_routes};
+use super::{ApiJson, AppState, Problem};
 use crate::domain::{Actor, ActorRole, ChannelKind, Requester, TicketState};
 use crate::engine::{Engine, NewContact};
 use crate::rules::resolved::Channel;
 use crate::rules::{Contact, Facts, Rules};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -38,13 +38,11 @@ pub fn router() -> Router<AppState> {
 /// contact flow that invokes the voice function directly is authorized by IAM instead (see
 /// `lambda::voice_event`).
 pub fn router_with(auth: impl Into<Arc<ClientAuthenticator>>) -> Router<AppState> {
-    Router::new()
+    let routes = Router::new()
         .route("/voice/calls", post(call))
         .route("/voice/connect", post(connect))
-        .route("/voice/survey", post(survey))
-        .layer(Extension(auth.into()))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::map_response(errors::problem_json))
+        .route("/voice/survey", post(survey));
+    client_routes(routes, auth)
 }
 
 /// Calls come from the telephony platform: a client named after a voice channel of the rulebook

@@ -146,7 +146,7 @@ async fn open(sb: &Sandbox, channel: Channel, category: &str, chases: Option<&st
                 "session_id": uuid::Uuid::new_v4().to_string(), "lang": "it", "category": category,
                 "requester": {"fiscal_code": FISCAL_CODE, "name": NAME, "email": EMAIL},
             });
-            let started = ok(sb.client.post_json("/chat/sessions", &[], &start).await.unwrap());
+            let started = ok(sb.client().post_json("/chat/sessions", &[], &start).await.unwrap());
             let reference = started["reference"].as_str().unwrap().to_string();
             let token = started["token"].as_str().unwrap().to_string();
             let auth = format!("Bearer {token}");
@@ -155,7 +155,7 @@ async fn open(sb: &Sandbox, channel: Channel, category: &str, chases: Option<&st
                 None => "Ho un problema con un pagamento pagoPA fatto con l'app IO.".to_string(),
             };
             let said = ok(sb
-                .client
+                .client()
                 .post_json(
                     &format!("/chat/sessions/{reference}/messages"),
                     &[("authorization", &auth)],
@@ -168,7 +168,7 @@ async fn open(sb: &Sandbox, channel: Channel, category: &str, chases: Option<&st
                 "the bot answers first: {said}"
             );
             let handed = ok(sb
-                .client
+                .client()
                 .request(
                     "POST",
                     &format!("/chat/sessions/{reference}/operator"),
@@ -643,7 +643,7 @@ async fn walk(channel: Channel, category: &str, walk: Walk) {
         Channel::Chat => {
             let auth = format!("Bearer {}", opened.chat_token.as_deref().unwrap());
             let poll = ok(sb
-                .client
+                .client()
                 .get(&format!("/chat/sessions/{r}/messages?after=0"), &[("authorization", &auth)])
                 .await
                 .unwrap());
@@ -774,13 +774,13 @@ async fn voice_out_of_hours_is_not_served_and_points_to_the_other_channels() {
 
 async fn chat_session(sb: &Sandbox, text: &str) -> (String, String) {
     let start = json!({"session_id": uuid::Uuid::new_v4().to_string(), "lang": "it"});
-    let started = ok(sb.client.post_json("/chat/sessions", &[], &start).await.unwrap());
+    let started = ok(sb.client().post_json("/chat/sessions", &[], &start).await.unwrap());
     let welcome = &sb.engine.rules.messages["chat_welcome"]["it"];
     assert_eq!(started["messages"][0]["body"].as_str(), Some(welcome.as_str()), "the welcome: {started}");
     let reference = started["reference"].as_str().unwrap().to_string();
     let auth = format!("Bearer {}", started["token"].as_str().unwrap());
     let said = ok(sb
-        .client
+        .client()
         .post_json(&format!("/chat/sessions/{reference}/messages"), &[("authorization", &auth)], &json!({"text": text}))
         .await
         .unwrap());
@@ -795,7 +795,7 @@ async fn chat_solved_by_the_bot_is_type_b_auto_resolved_in_and_out_of_hours() {
         let sb = sandbox(at).await;
         let (r, auth) = chat_session(&sb, "Dove posso pagare un avviso pagoPA?").await;
         let done = ok(sb
-            .client
+            .client()
             .request("POST", &format!("/chat/sessions/{r}/resolved"), &[("authorization", &auth)], Vec::new())
             .await
             .unwrap());
@@ -816,7 +816,7 @@ async fn chat_solved_by_the_bot_is_type_b_auto_resolved_in_and_out_of_hours() {
         assert_conflict(&take, "nothing more: the ticket is auto_resolved");
         // The user cannot ask for an operator on a closed chat.
         let late = sb
-            .client
+            .client()
             .request("POST", &format!("/chat/sessions/{r}/operator"), &[("authorization", &auth)], Vec::new())
             .await
             .unwrap();
@@ -830,7 +830,7 @@ async fn chat_out_of_hours_not_solved_is_closed_with_the_other_channels() {
     let sb = sandbox(CLOSED).await;
     let (r, auth) = chat_session(&sb, "Ho un problema con un pagamento pagoPA fatto con l'app IO.").await;
     let closed = ok(sb
-        .client
+        .client()
         .request("POST", &format!("/chat/sessions/{r}/operator"), &[("authorization", &auth)], Vec::new())
         .await
         .unwrap());
@@ -853,7 +853,7 @@ async fn chat_out_of_hours_not_solved_is_closed_with_the_other_channels() {
     let take = act(&sb, Staff::Operator, "POST", &format!("/operator/tickets/{r}/take-in-charge"), None).await;
     assert_conflict(&take, "nothing more: the ticket is auto_closed");
     let write = sb
-        .client
+        .client()
         .post_json(&format!("/chat/sessions/{r}/messages"), &[("authorization", &auth)], &json!({"text": "ci sei?"}))
         .await
         .unwrap();
@@ -893,7 +893,7 @@ async fn notices_need_the_targets_signature_and_a_ticket_awaiting_it() {
     let body = json!({"reference": r, "escalation_id": escalation_id, "notice": "fatto"}).to_string();
     let at = sb.now().as_second().to_string();
     let forged = sb
-        .client
+        .client()
         .request(
             "POST",
             "/operator/targets/pagopa_specialists/notices",
@@ -910,7 +910,7 @@ async fn notices_need_the_targets_signature_and_a_ticket_awaiting_it() {
     let unknown = sb.notice("pagopa_specialists", "SP-2222ZZZZ", &escalation_id, "fatto").await.unwrap();
     assert_eq!(unknown.status, 404, "{}", unknown.text);
     let nobody = sb
-        .client
+        .client()
         .post_json(
             "/operator/targets/nobody/notices",
             &[("x-sportello-timestamp", &at)],

@@ -9,6 +9,7 @@ use crate::domain::TicketId;
 use crate::ports::{Incident, IncidentState, IncidentStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use std::collections::HashMap;
@@ -61,6 +62,30 @@ pub struct DynamoIncidents {
 impl DynamoIncidents {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
+    }
+
+    /// A query of the table on partition `pk`, bound to `#pk` and `:pk` for the key condition.
+    fn query_partition(&self, pk: String) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(pk))
+    }
+
+    /// Up to `limit` items of partition `pk`, the highest sort keys first; read strongly
+    /// consistent when `consistent` (otherwise the request leaves it out, as DynamoDB's default).
+    async fn newest_first(&self, pk: String, limit: i32, consistent: bool) -> StoreResult<Vec<Item>> {
+        let out = self
+            .query_partition(pk)
+            .key_condition_expression("#pk = :pk")
+            .scan_index_forward(false)
+            .set_consistent_read(consistent.then_some(true))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", e))?;
+        Ok(out.items.unwrap_or_default())
     }
 }
 
@@ -163,20 +188,7 @@ impl IncidentStore for DynamoIncidents {
     }
 
     async fn active(&self, service: &str) -> StoreResult<Option<Incident>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(active_pk(service)))
-            .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(1)
-            .send()
-            .await
-            .map_err(|e| unavailable("Query", e))?;
-        out.items.unwrap_or_default().first().map(read).transpose()
+        self.newest_first(active_pk(service), 1, true).await?.first().map(read).transpose()
     }
 
     /// A plain put: linking twice writes the same item again.
@@ -197,13 +209,9 @@ impl IncidentStore for DynamoIncidents {
         let mut start: Option<Item> = None;
         loop {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
+                .query_partition(incident_pk(incident))
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :links)")
-                .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(incident_pk(incident)))
                 .expression_attribute_values(":links", s(LINK_PREFIX))
                 .select(aws_sdk_dynamodb::types::Select::Count)
                 .set_exclusive_start_key(start.take())
@@ -219,19 +227,8 @@ impl IncidentStore for DynamoIncidents {
     }
 
     async fn list(&self, limit: usize) -> StoreResult<Vec<Incident>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(LIST_PK))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
-            .send()
-            .await
-            .map_err(|e| unavailable("Query", e))?;
-        out.items.unwrap_or_default().iter().map(read).collect()
+        let limit = i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000);
+        self.newest_first(LIST_PK.to_string(), limit, false).await?.iter().map(read).collect()
     }
 
     async fn linked(&self, incident: &str, after: Option<&TicketId>, limit: usize) -> StoreResult<Vec<TicketId>> {
@@ -246,13 +243,9 @@ impl IncidentStore for DynamoIncidents {
         // response holds); the loop only covers a response cut short.
         loop {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
+                .query_partition(incident_pk(incident))
                 .key_condition_expression(condition)
-                .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(incident_pk(incident)))
                 .expression_attribute_values(":from", s(from.clone()))
                 .consistent_read(true)
                 .projection_expression("#sk")

@@ -3,6 +3,7 @@ use rusqlite::{Connection, ErrorCode};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -311,6 +312,37 @@ impl Db {
         let stopped = || StoreError::Unavailable("the store writer has stopped".into());
         self.writer.jobs.as_ref().ok_or_else(stopped)?.send(job).map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+}
+
+/// The database seen by an adapter whose tables live outside the migrations: its schema
+/// (`CREATE ... IF NOT EXISTS`, so a race is harmless) is run before the first call.
+#[derive(Clone)]
+pub(crate) struct WithSchema {
+    db: Db,
+    schema: &'static str,
+    ready: Arc<AtomicBool>,
+}
+
+impl WithSchema {
+    pub(crate) fn new(db: Db, schema: &'static str) -> Self {
+        Self { db, schema, ready: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// [`Db::call`], once the tables exist.
+    pub(crate) async fn call<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        if !self.ready.load(Ordering::Acquire) {
+            // A call of its own: inside `f`'s call, a failing `f` would roll the tables back
+            // with its savepoint. Marked ready only once committed.
+            let schema = self.schema;
+            self.db.call(move |c| c.execute_batch(schema).map_err(unavailable)).await?;
+            self.ready.store(true, Ordering::Release);
+        }
+        self.db.call(f).await
     }
 }
 

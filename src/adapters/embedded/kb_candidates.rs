@@ -2,14 +2,13 @@
 //! the store's own migrations (like the incidents' tables).
 
 use super::Db;
+use super::db::WithSchema;
 use super::db::unavailable;
 use crate::ports::kb_candidates::MAX_CANDIDATES_LISTED;
 use crate::ports::{Candidate, CandidateStatus, KnowledgeCandidates, NewCandidate, StoreError, StoreResult};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS kb_candidates (
@@ -31,25 +30,12 @@ const COLUMNS: &str = "id, lang, article, question, status, times, first_seen_ms
 
 #[derive(Clone)]
 pub struct SqliteKbCandidates {
-    db: Db,
-    ready: Arc<AtomicBool>,
+    db: WithSchema,
 }
 
 impl SqliteKbCandidates {
     pub fn new(db: Db) -> Self {
-        Self { db, ready: Arc::new(AtomicBool::new(false)) }
-    }
-
-    async fn call<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut rusqlite::Connection) -> StoreResult<T> + Send + 'static,
-    {
-        if !self.ready.load(Ordering::Acquire) {
-            self.db.call(|c| c.execute_batch(SCHEMA).map_err(unavailable)).await?;
-            self.ready.store(true, Ordering::Release);
-        }
-        self.db.call(f).await
+        Self { db: WithSchema::new(db, SCHEMA) }
     }
 }
 
@@ -85,7 +71,7 @@ impl KnowledgeCandidates for SqliteKbCandidates {
     async fn record(&self, new: &NewCandidate, at: Timestamp) -> StoreResult<Candidate> {
         let (id, n) = (new.id(), new.clone());
         let at = at.as_millisecond();
-        self.call(move |c| {
+        self.db.call(move |c| {
             c.execute(
                 "INSERT INTO kb_candidates (id, lang, article, question, status, times, first_seen_ms, last_seen_ms)
                  VALUES (?1, ?2, ?3, ?4, 'pending', 1, ?5, ?5)
@@ -100,39 +86,41 @@ impl KnowledgeCandidates for SqliteKbCandidates {
 
     async fn get(&self, id: &str) -> StoreResult<Candidate> {
         let id = id.to_string();
-        self.call(move |c| get(c, &id)).await
+        self.db.call(move |c| get(c, &id)).await
     }
 
     async fn list(&self, status: Option<CandidateStatus>, limit: usize) -> StoreResult<Vec<Candidate>> {
         let limit = limit.clamp(1, MAX_CANDIDATES_LISTED) as i64;
         let status = status.map(|s| s.as_str().to_string());
-        self.call(move |c| {
-            let mut stmt = c
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM kb_candidates WHERE ?1 IS NULL OR status = ?1
+        self.db
+            .call(move |c| {
+                let mut stmt = c
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM kb_candidates WHERE ?1 IS NULL OR status = ?1
                      ORDER BY times DESC, last_seen_ms DESC, id LIMIT ?2"
-                ))
-                .map_err(unavailable)?;
-            let rows = stmt.query_map(params![status, limit], candidate).map_err(unavailable)?;
-            rows.map(|r| r.map_err(unavailable)).collect()
-        })
-        .await
+                    ))
+                    .map_err(unavailable)?;
+                let rows = stmt.query_map(params![status, limit], candidate).map_err(unavailable)?;
+                rows.map(|r| r.map_err(unavailable)).collect()
+            })
+            .await
     }
 
     async fn decide(&self, id: &str, status: CandidateStatus, by: &str, at: Timestamp) -> StoreResult<Candidate> {
         let (id, by) = (id.to_string(), by.to_string());
-        self.call(move |c| {
-            let changed = c
-                .execute(
-                    "UPDATE kb_candidates SET status = ?2, decided_ms = ?3, decided_by = ?4 WHERE id = ?1",
-                    params![id, status.as_str(), at.as_millisecond(), by],
-                )
-                .map_err(unavailable)?;
-            if changed == 0 {
-                return Err(StoreError::NotFound(format!("candidate {id}")));
-            }
-            get(c, &id)
-        })
-        .await
+        self.db
+            .call(move |c| {
+                let changed = c
+                    .execute(
+                        "UPDATE kb_candidates SET status = ?2, decided_ms = ?3, decided_by = ?4 WHERE id = ?1",
+                        params![id, status.as_str(), at.as_millisecond(), by],
+                    )
+                    .map_err(unavailable)?;
+                if changed == 0 {
+                    return Err(StoreError::NotFound(format!("candidate {id}")));
+                }
+                get(c, &id)
+            })
+            .await
     }
 }

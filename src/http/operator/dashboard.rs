@@ -4,7 +4,7 @@
 //! supervisors and admins, and privacy operators for the privacy team's figures.
 
 use super::OperatorApi;
-use super::reports::{ReportQuery, drill_down, scope};
+use super::reports::{Params, ReportQuery, drill_down, params, scope};
 use crate::engine::Engine;
 use crate::engine::reports::ListCursor;
 use crate::http::operator_auth::OperatorIdentity;
@@ -13,9 +13,9 @@ use crate::reports::NO_TARGET;
 use crate::reports::TimeStats;
 use crate::reports::report::{AgeBucket, Figures};
 use crate::reports::svg::{Bar, bars, columns, escape};
-use crate::reports::{Dim, Period};
+use crate::reports::{Dim, Period, Scope};
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -248,6 +248,16 @@ fn tickets_href(base: Base, figure: &str, period: &Period, filter: &[(&str, &str
     href
 }
 
+/// A ticket's reference, linked to its page where the caller has ticket pages (the console).
+fn ticket_link(base: Base, reference: &str) -> String {
+    match base.ticket_page {
+        Some(prefix) => {
+            format!("<a href=\"{}\">{}</a>", escape(&format!("{prefix}{}", urlencoding(reference))), escape(reference))
+        }
+        None => escape(reference),
+    }
+}
+
 fn urlencoding(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -265,27 +275,53 @@ fn tile(label: &str, value: &str, href: Option<String>) -> String {
     format!("<li class=\"tile\">{}<b>{value}</b></li>", escape(label))
 }
 
-type Params = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
-
 async fn dashboard(State(api): State<OperatorApi>, who: OperatorIdentity, headers: HeaderMap, q: Params) -> Response {
     let t = language(&headers);
-    match render(&api, &who, q, API, t).await {
+    show(t, render(View::Dashboard, &api, &who, q, API, t).await)
+}
+
+fn show(t: Tr, rendered: Result<(String, String), crate::http::Problem>) -> Response {
+    match rendered {
         Ok((title, body)) => page(StatusCode::OK, t, &title, &body),
         Err(p) => problem_page(t, p),
     }
 }
 
-/// The dashboard of the period the query asks for, in `t`'s language: its title and its body
-/// (HTML).
+/// The report pages: the dashboard of a period, and the tickets behind one of its figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Dashboard,
+    Tickets,
+}
+
+/// A report page asked for, once the caller's scope and the query are known.
+struct Page<'a> {
+    api: &'a OperatorApi,
+    scope: Scope,
+    q: ReportQuery,
+    base: Base,
+    t: Tr,
+}
+
+/// The page `view` of the query, in `t`'s language: its title and its body (HTML).
 pub async fn render(
+    view: View,
     api: &OperatorApi,
     who: &OperatorIdentity,
     q: Params,
     base: Base,
     t: Tr,
 ) -> Result<(String, String), crate::http::Problem> {
-    let scope = scope(api, who)?;
-    let Query(q) = q.map_err(|e| crate::http::Problem::bad_request(e.body_text()))?;
+    let page = Page { api, scope: scope(api, who)?, q: params(q)?, base, t };
+    match view {
+        View::Dashboard => dashboard_page(page).await,
+        View::Tickets => tickets_page(page).await,
+    }
+}
+
+/// The dashboard of the period the query asks for.
+async fn dashboard_page(page: Page<'_>) -> Result<(String, String), crate::http::Problem> {
+    let Page { api, scope, q, base, t } = page;
     if let Some(other) = [("by", q.by.is_some()), ("figure", q.figure.is_some()), ("format", q.format.is_some())]
         .iter()
         .find(|(_, given)| *given)
@@ -543,14 +579,7 @@ pub async fn render(
             } else {
                 escape(&left)
             };
-            let reference = match base.ticket_page {
-                Some(prefix) => format!(
-                    "<a href=\"{}\">{}</a>",
-                    escape(&format!("{prefix}{}", urlencoding(&c.reference))),
-                    escape(&c.reference)
-                ),
-                None => escape(&c.reference),
-            };
+            let reference = ticket_link(base, &c.reference);
             let _ = write!(
                 body,
                 "<tr><th scope=\"row\">{reference}</th><td>{}</td><td>{}</td><td>{left}</td></tr>",
@@ -565,23 +594,13 @@ pub async fn render(
 
 async fn tickets(State(api): State<OperatorApi>, who: OperatorIdentity, headers: HeaderMap, q: Params) -> Response {
     let t = language(&headers);
-    match render_tickets(&api, &who, q, API, t).await {
-        Ok((title, body)) => page(StatusCode::OK, t, &title, &body),
-        Err(p) => problem_page(t, p),
-    }
+    show(t, render(View::Tickets, &api, &who, q, API, t).await)
 }
 
-/// The tickets behind a figure, in `t`'s language: the page's title and body (HTML).
-pub async fn render_tickets(
-    api: &OperatorApi,
-    who: &OperatorIdentity,
-    q: Params,
-    base: Base,
-    t: Tr,
-) -> Result<(String, String), crate::http::Problem> {
+/// The tickets behind a figure.
+async fn tickets_page(page: Page<'_>) -> Result<(String, String), crate::http::Problem> {
+    let Page { api, scope, q, base, t } = page;
     let listed = async {
-        let scope = scope(api, who)?;
-        let Query(q) = q.map_err(|e| crate::http::Problem::bad_request(e.body_text()))?;
         let (drill, period, age) = drill_down(api, &q, scope)?;
         let after = q.after.as_deref().map(ListCursor::parse).transpose()?;
         let limit = super::reports::listed_limit(&q)?;
@@ -632,14 +651,7 @@ pub async fn render_tickets(
         );
         for ticket in &listed.tickets {
             let days: Vec<String> = ticket.days.iter().map(|d| day(*d)).collect();
-            let reference = match base.ticket_page {
-                Some(prefix) => format!(
-                    "<a href=\"{}\">{}</a>",
-                    escape(&format!("{prefix}{}", urlencoding(&ticket.reference))),
-                    escape(&ticket.reference)
-                ),
-                None => escape(&ticket.reference),
-            };
+            let reference = ticket_link(base, &ticket.reference);
             let _ = write!(
                 body,
                 "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

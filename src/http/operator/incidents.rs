@@ -1,7 +1,7 @@
 //! Incidents over the operator API: supervisors and admins declare, update and resolve them; an
 //! operator working a malfunction report checks them (`check_active_incidents`).
 
-use super::{OperatorApi, authorize};
+use super::{OnTicket, OperatorApi};
 use crate::engine::EngineError;
 use crate::http::operator_auth::{Endpoint, OperatorIdentity};
 use crate::http::{ApiJson, Problem};
@@ -87,13 +87,8 @@ pub(super) struct CheckBody {
     service: String,
 }
 
-pub(super) async fn check(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
-    body: Result<ApiJson<CheckBody>, Problem>,
-) -> Result<Json<Value>, Problem> {
-    let (t, actor) = authorize(&api, &who, Endpoint::CheckIncidents, &key).await?;
+pub(super) async fn check(on: OnTicket, body: Result<ApiJson<CheckBody>, Problem>) -> Result<Json<Value>, Problem> {
+    let (api, t, actor) = on.authorize(Endpoint::CheckIncidents).await?;
     let ApiJson(b) = body?;
     let done = api.engine.check_incidents(&t.id, &actor, &b.service, &api.escalation).await?;
     Ok(Json(json!({

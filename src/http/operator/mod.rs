@@ -24,6 +24,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hmac::{KeyInit, Mac};
@@ -207,6 +208,42 @@ pub(crate) async fn authorize(
     Ok((ticket, actor))
 }
 
+/// A request by an operator: the API, who is calling (authenticated first, as a handler taking
+/// [`OperatorIdentity`] first would), then what the endpoint reads after that.
+pub(crate) struct ByOperator<T> {
+    pub(crate) api: OperatorApi,
+    pub(crate) who: OperatorIdentity,
+    pub(crate) then: T,
+}
+
+impl<T> FromRequestParts<OperatorApi> for ByOperator<T>
+where
+    T: FromRequestParts<OperatorApi>,
+    T::Rejection: IntoResponse,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, api: &OperatorApi) -> Result<Self, Response> {
+        let who = OperatorIdentity::from_request_parts(parts, api).await.map_err(IntoResponse::into_response)?;
+        let then = T::from_request_parts(parts, api).await.map_err(IntoResponse::into_response)?;
+        Ok(Self { api: api.clone(), who, then })
+    }
+}
+
+/// A request about one ticket (`{ticket}` in the path: its id or reference) by an operator.
+pub(crate) type OnTicket = ByOperator<Path<String>>;
+
+impl OnTicket {
+    /// [`authorize`] for `endpoint`: the API, the ticket and the actor the engine records.
+    pub(crate) async fn authorize(
+        self,
+        endpoint: Endpoint,
+    ) -> Result<(OperatorApi, Ticket, crate::domain::Actor), Problem> {
+        let (ticket, actor) = authorize(&self.api, &self.who, endpoint, &self.then.0).await?;
+        Ok((self.api, ticket, actor))
+    }
+}
+
 fn ticket_json(t: &Ticket) -> Value {
     serde_json::to_value(t).unwrap_or(Value::Null)
 }
@@ -301,12 +338,8 @@ async fn queue(
     Ok(Json(json!({"team": team, "tickets": items})))
 }
 
-async fn ticket(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
-) -> Result<Json<Value>, Problem> {
-    let (t, _) = authorize(&api, &who, Endpoint::Ticket, &key).await?;
+async fn ticket(on: OnTicket) -> Result<Json<Value>, Problem> {
+    let (api, t, _) = on.authorize(Endpoint::Ticket).await?;
     let view = api.engine.ticket_view(&t.id).await?;
     Ok(Json(json!({
         "ticket": ticket_json(&view.ticket),
@@ -327,12 +360,10 @@ struct SuggestionQuery {
 }
 
 async fn suggestions(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
+    on: OnTicket,
     query: Result<Query<SuggestionQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, Problem> {
-    let (t, _) = authorize(&api, &who, Endpoint::Suggestions, &key).await?;
+    let (api, t, _) = on.authorize(Endpoint::Suggestions).await?;
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     if let Some(lang) = &q.lang
         && !api.engine.rules.languages.contains(lang)
@@ -351,12 +382,8 @@ async fn suggestions(
     Ok(Json(json!({"suggestions": items})))
 }
 
-async fn take_in_charge(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
-) -> Result<Json<Value>, Problem> {
-    let (t, actor) = authorize(&api, &who, Endpoint::TakeInCharge, &key).await?;
+async fn take_in_charge(on: OnTicket) -> Result<Json<Value>, Problem> {
+    let (api, t, actor) = on.authorize(Endpoint::TakeInCharge).await?;
     Ok(Json(ticket_json(&api.engine.take_in_charge(&t.id, &actor).await?)))
 }
 
@@ -366,13 +393,8 @@ struct ClassifyBody {
     ticket_type: TicketType,
 }
 
-async fn classify(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
-    body: Result<ApiJson<ClassifyBody>, Problem>,
-) -> Result<Json<Value>, Problem> {
-    let (t, actor) = authorize(&api, &who, Endpoint::Classify, &key).await?;
+async fn classify(on: OnTicket, body: Result<ApiJson<ClassifyBody>, Problem>) -> Result<Json<Value>, Problem> {
+    let (api, t, actor) = on.authorize(Endpoint::Classify).await?;
     let ApiJson(body) = body?;
     Ok(Json(ticket_json(&api.engine.classify(&t.id, &actor, body.ticket_type).await?)))
 }
@@ -385,13 +407,8 @@ struct CategorizeBody {
 
 /// Confirms or changes the category. Moving a ticket into a privacy category is allowed to any
 /// operator (they found it is a privacy matter); the ticket then belongs to the privacy team.
-async fn categorize(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
-    body: Result<ApiJson<CategorizeBody>, Problem>,
-) -> Result<Json<Value>, Problem> {
-    let (t, actor) = authorize(&api, &who, Endpoint::Categorize, &key).await?;
+async fn categorize(on: OnTicket, body: Result<ApiJson<CategorizeBody>, Problem>) -> Result<Json<Value>, Problem> {
+    let (api, t, actor) = on.authorize(Endpoint::Categorize).await?;
     let ApiJson(body) = body?;
     Ok(Json(ticket_json(&api.engine.categorize(&t.id, &actor, &body.category).await?)))
 }
@@ -402,24 +419,15 @@ struct NoteBody {
     text: String,
 }
 
-async fn note(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
-    body: Result<ApiJson<NoteBody>, Problem>,
-) -> Result<(StatusCode, Json<Value>), Problem> {
-    let (t, actor) = authorize(&api, &who, Endpoint::Note, &key).await?;
+async fn note(on: OnTicket, body: Result<ApiJson<NoteBody>, Problem>) -> Result<(StatusCode, Json<Value>), Problem> {
+    let (api, t, actor) = on.authorize(Endpoint::Note).await?;
     let ApiJson(body) = body?;
     let event = api.engine.add_note(&t.id, &actor, &body.text).await?;
     Ok((StatusCode::CREATED, Json(serde_json::to_value(event).unwrap_or(Value::Null))))
 }
 
-async fn close_contact(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
-) -> Result<Json<Value>, Problem> {
-    let (t, actor) = authorize(&api, &who, Endpoint::CloseContact, &key).await?;
+async fn close_contact(on: OnTicket) -> Result<Json<Value>, Problem> {
+    let (api, t, actor) = on.authorize(Endpoint::CloseContact).await?;
     Ok(Json(ticket_json(&api.engine.close_contact(&t.id, &actor).await?)))
 }
 
@@ -430,13 +438,8 @@ struct EscalateBody {
     summary: String,
 }
 
-async fn escalate(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
-    body: Result<ApiJson<EscalateBody>, Problem>,
-) -> Result<Json<Value>, Problem> {
-    let (t, actor) = authorize(&api, &who, Endpoint::Escalate, &key).await?;
+async fn escalate(on: OnTicket, body: Result<ApiJson<EscalateBody>, Problem>) -> Result<Json<Value>, Problem> {
+    let (api, t, actor) = on.authorize(Endpoint::Escalate).await?;
     let ApiJson(body) = body?;
     let done = api.engine.escalate(&t.id, &actor, &body.target, &body.summary, &api.escalation).await?;
     Ok(Json(json!({
@@ -459,13 +462,8 @@ struct PreviewBody {
 }
 
 /// What an escalation would send, target by target: exactly what would leave, and what not.
-async fn escalation_preview(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
-    body: Result<ApiJson<PreviewBody>, Problem>,
-) -> Result<Json<Value>, Problem> {
-    let (t, _) = authorize(&api, &who, Endpoint::EscalationPreview, &key).await?;
+async fn escalation_preview(on: OnTicket, body: Result<ApiJson<PreviewBody>, Problem>) -> Result<Json<Value>, Problem> {
+    let (api, t, _) = on.authorize(Endpoint::EscalationPreview).await?;
     let ApiJson(body) = body?;
     let previews =
         api.engine.escalation_preview(&t.id, body.target.as_deref(), body.summary.as_deref(), &api.escalation).await?;
@@ -618,13 +616,8 @@ struct ResolveBody {
 /// The ticket after the resolution, with `answer_delivery` saying how the answer went: `email`,
 /// `chat`, `api`, `callback`, `given_by_operator`, `queued` (retried), `already_delivered`, or
 /// `undeliverable` with its `reason`, in which case the ticket is `in_progress` again.
-async fn resolve(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    Path(key): Path<String>,
-    body: Result<ApiJson<ResolveBody>, Problem>,
-) -> Result<Json<Value>, Problem> {
-    let (t, actor) = authorize(&api, &who, Endpoint::Resolve, &key).await?;
+async fn resolve(on: OnTicket, body: Result<ApiJson<ResolveBody>, Problem>) -> Result<Json<Value>, Problem> {
+    let (api, t, actor) = on.authorize(Endpoint::Resolve).await?;
     let ApiJson(body) = body?;
     let done = api
         .engine

@@ -5,7 +5,7 @@
 //! (and no incidents report, which is about the first level's malfunction reports). No report
 //! carries personal data: counts, times, ids and references only.
 
-use super::OperatorApi;
+use super::{ByOperator, OperatorApi};
 use crate::engine::reports::ListCursor;
 use crate::http::Problem;
 use crate::http::operator_auth::{Endpoint, OperatorIdentity, Role};
@@ -13,7 +13,7 @@ use crate::reports::csv::{self, Dialect, Table};
 use crate::reports::report::{AgeBucket, DrillDown, Figure};
 use crate::reports::{Cube, Dim, Period, Scope};
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -164,83 +164,73 @@ fn respond<T: Serialize>(report: &T, table: impl FnOnce() -> Table, format: Form
     }
 }
 
-type Params = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
+pub type Params = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
 
-fn params(q: Params) -> Result<ReportQuery, Problem> {
+pub fn params(q: Params) -> Result<ReportQuery, Problem> {
     q.map(|Query(q)| q).map_err(|e| Problem::bad_request(e.body_text()))
 }
 
-async fn overview(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    headers: HeaderMap,
-    q: Params,
-) -> Result<Response, Problem> {
-    let scope = scope(&api, &who)?;
-    let q = params(q)?;
-    q.only(&["period", "date", "from", "to", "by"])?;
-    let format = format(&q, &headers)?;
+/// What every report endpoint is given: the caller, then its headers and its query (kept as
+/// parsed, so that a bad query is refused only after the caller's scope is known).
+type Asked = ByOperator<(HeaderMap, Params)>;
+
+impl Asked {
+    /// What every report does first, in this order: who may see which teams, the parameters
+    /// (refusing those the report does not take), and the format asked for.
+    fn accept(self, allowed: &[&str]) -> Result<(OperatorApi, Scope, ReportQuery, Format), Problem> {
+        let scope = scope(&self.api, &self.who)?;
+        self.accept_in(scope, Some(allowed))
+    }
+
+    /// The same, for a scope the endpoint has already looked at; `None` takes every parameter.
+    fn accept_in(
+        self,
+        scope: Scope,
+        allowed: Option<&[&str]>,
+    ) -> Result<(OperatorApi, Scope, ReportQuery, Format), Problem> {
+        let (headers, query) = self.then;
+        let q = params(query)?;
+        if let Some(allowed) = allowed {
+            q.only(allowed)?;
+        }
+        let format = format(&q, &headers)?;
+        Ok((self.api, scope, q, format))
+    }
+}
+
+async fn overview(asked: Asked) -> Result<Response, Problem> {
+    let (api, scope, q, format) = asked.accept(&["period", "date", "from", "to", "by"])?;
     let report = api.engine.report_overview(q.period(&api)?, &q.by()?, &scope).await?;
     Ok(respond(&report, || csv::overview(&report), format, &format!("overview-{}", report.period.label)))
 }
 
-async fn backlog(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    headers: HeaderMap,
-    q: Params,
-) -> Result<Response, Problem> {
-    let scope = scope(&api, &who)?;
-    let q = params(q)?;
-    q.only(&["by"])?;
-    let format = format(&q, &headers)?;
+async fn backlog(asked: Asked) -> Result<Response, Problem> {
+    let (api, scope, q, format) = asked.accept(&["by"])?;
     let report = api.engine.report_backlog(&q.by()?, &scope).await?;
     Ok(respond(&report, || csv::backlog(&report), format, "backlog"))
 }
 
-async fn escalations(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    headers: HeaderMap,
-    q: Params,
-) -> Result<Response, Problem> {
-    let scope = scope(&api, &who)?;
-    let q = params(q)?;
-    q.only(&["period", "date", "from", "to"])?;
-    let format = format(&q, &headers)?;
+async fn escalations(asked: Asked) -> Result<Response, Problem> {
+    let (api, scope, q, format) = asked.accept(&["period", "date", "from", "to"])?;
     let report = api.engine.report_escalations(q.period(&api)?, &scope).await?;
     Ok(respond(&report, || csv::escalations(&report), format, &format!("escalations-{}", report.period.label)))
 }
 
-async fn incidents(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    headers: HeaderMap,
-    q: Params,
-) -> Result<Response, Problem> {
-    if scope(&api, &who)?.teams.is_some() {
+async fn incidents(asked: Asked) -> Result<Response, Problem> {
+    let scope = scope(&asked.api, &asked.who)?;
+    if scope.teams.is_some() {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
             "the incidents report covers the first level's malfunction reports: it needs the role `supervisor` or `admin`",
         ));
     }
-    let q = params(q)?;
-    q.only(&["period", "date", "from", "to"])?;
-    let format = format(&q, &headers)?;
+    let (api, _, q, format) = asked.accept_in(scope, Some(&["period", "date", "from", "to"]))?;
     let report = api.engine.report_incidents(q.period(&api)?).await?;
     Ok(respond(&report, || csv::incidents(&report), format, &format!("incidents-{}", report.period.label)))
 }
 
-async fn gdpr(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    headers: HeaderMap,
-    q: Params,
-) -> Result<Response, Problem> {
-    let scope = scope(&api, &who)?;
-    let q = params(q)?;
-    q.only(&[])?;
-    let format = format(&q, &headers)?;
+async fn gdpr(asked: Asked) -> Result<Response, Problem> {
+    let (api, scope, _, format) = asked.accept(&[])?;
     let report = api.engine.report_gdpr(&scope).await?;
     Ok(respond(&report, || csv::gdpr(&report), format, "gdpr"))
 }
@@ -309,15 +299,9 @@ pub fn drill_down(
     Ok((drill, period, age))
 }
 
-async fn tickets(
-    State(api): State<OperatorApi>,
-    who: OperatorIdentity,
-    headers: HeaderMap,
-    q: Params,
-) -> Result<Response, Problem> {
-    let scope = scope(&api, &who)?;
-    let q = params(q)?;
-    let format = format(&q, &headers)?;
+async fn tickets(asked: Asked) -> Result<Response, Problem> {
+    let scope = scope(&asked.api, &asked.who)?;
+    let (api, scope, q, format) = asked.accept_in(scope, None)?;
     let (drill, period, age) = drill_down(&api, &q, scope)?;
     let after = q.after.as_deref().map(ListCursor::parse).transpose()?;
     let limit = listed_limit(&q)?;

@@ -367,13 +367,13 @@ async fn flows_walk_over_http_on_the_renamed_rulebook() {
     // Chat: the bot holds the chat in its own team, then hands it to an operator; with no topic
     // chosen it gets the default category and the default team.
     let start = json!({"session_id": uuid::Uuid::new_v4().to_string(), "lang": "it"});
-    let started = ok(sb.client.post_json("/chat/sessions", &[], &start).await.unwrap());
+    let started = ok(sb.client().post_json("/chat/sessions", &[], &start).await.unwrap());
     let chat = started["reference"].as_str().unwrap().to_string();
     let auth = format!("Bearer {}", started["token"].as_str().unwrap());
     let view = act(&sb, Staff::Operator, "GET", &format!("/operator/tickets/{chat}"), None).await;
     assert_eq!(view["ticket"]["team"], json!(r.team("chatbot")), "the bot holds the chat: {view}");
     let said = ok(sb
-        .client
+        .client()
         .post_json(
             &format!("/chat/sessions/{chat}/messages"),
             &[("authorization", &auth)],
@@ -383,7 +383,7 @@ async fn flows_walk_over_http_on_the_renamed_rulebook() {
         .unwrap());
     assert!(said["messages"].as_array().unwrap().iter().any(|m| m["from"] == "bot"), "{said}");
     let handed = ok(sb
-        .client
+        .client()
         .request("POST", &format!("/chat/sessions/{chat}/operator"), &[("authorization", &auth)], Vec::new())
         .await
         .unwrap());
