@@ -336,7 +336,7 @@ impl ReportFeed {
     pub async fn handle(&self, payload: &Value) -> Result<Value, Error> {
         let records = crate::adapters::aws::reports::stream_records(payload)?;
         let events: Vec<(String, crate::reports::FeedEvent)> =
-            records.iter().filter_map(|r| r.event.clone().map(|e| (r.sequence.clone(), e))).collect();
+            records.iter().flat_map(|r| r.events.iter().map(|e| (r.sequence.clone(), e.clone()))).collect();
         let first_of = |pick: &dyn Fn(&crate::reports::FeedEvent) -> bool| {
             events.iter().find(|(_, e)| pick(e)).map(|(seq, _)| seq.clone())
         };

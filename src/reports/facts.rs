@@ -19,9 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// An event as the feed delivers it: with the id its store gave it (unique per event).
 ///
-/// The ids of one feed sort in the order the store wrote them when compared as (length, text)
-/// ([`later_id`]): the embedded store's sequence numbers are integers without leading zeros,
-/// DynamoDB's event sort keys are all of one length.
+/// The ids of one feed sort in the order the store wrote them ([`later_id`]): the embedded
+/// store's sequence numbers as integers, DynamoDB's ids as text (sort keys of one length that
+/// start with the event's time; events stored together in one item add `.<nnn>` after it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedEvent {
     pub id: String,
@@ -30,7 +30,8 @@ pub struct FeedEvent {
 
 /// Whether feed id `a` comes after `b` (see [`FeedEvent`]).
 pub fn later_id(a: &str, b: &str) -> bool {
-    (a.len(), a) > (b.len(), b)
+    let number = |id: &str| !id.is_empty() && id.bytes().all(|c| c.is_ascii_digit());
+    if number(a) && number(b) { (a.len(), a) > (b.len(), b) } else { a > b }
 }
 
 /// How a feed orders each ticket's events: what a ticket's facts must remember so that every
@@ -801,6 +802,10 @@ mod tests {
         assert!(!later_id("9", "10"));
         assert!(!later_id("7", "7"));
         assert!(later_id("E#00000000000000000002#a#000", "E#00000000000000000001#b#001"));
+        // Events stored together in one item: `<sort key>.<nnn>`, still in time order.
+        assert!(!later_id("E#00000000000000000001#a#000.001", "E#00000000000000000006#b#000"));
+        assert!(later_id("E#00000000000000000001#a#000.001", "E#00000000000000000001#a#000.000"));
+        assert!(later_id("E#00000000000000000001#a#000.000", "E#00000000000000000001#a#000"));
     }
 
     #[test]

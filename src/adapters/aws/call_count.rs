@@ -5,20 +5,22 @@
 //! DynamoDB on demand bills capacity units rather than requests, so the counter also estimates
 //! them from the items written and read, by DynamoDB's sizing rules (a write unit per KB, two in a
 //! transaction; a strongly consistent read unit per 4 KB), with item sizes approximated as the
-//! attribute names' and values' bytes.
+//! attribute names' and values' bytes. Index writes follow from what each write replaces, so the
+//! counter keeps the last item it saw written under each key.
 //!
 //! It also notes what each call needs an IAM policy to grant ([`IamAccess`]): the action as IAM
 //! names it (a `TransactWriteItems` needs `dynamodb:PutItem`, `UpdateItem`... per item) and the
 //! resource it acts on. `tests/it/infra/grants.rs` checks those against the SAM template.
 
+use super::table::{INDEXES, Index, PK, Projected, SK};
 use aws_sdk_dynamodb::config::interceptors::{
     AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
     BeforeTransmitInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::operation::{
-    delete_item::DeleteItemInput, get_item::GetItemOutput, put_item::PutItemInput, query::QueryOutput,
-    transact_write_items::TransactWriteItemsInput, update_item::UpdateItemInput,
+    batch_get_item::BatchGetItemOutput, delete_item::DeleteItemInput, get_item::GetItemOutput, put_item::PutItemInput,
+    query::QueryOutput, transact_write_items::TransactWriteItemsInput, update_item::UpdateItemInput,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -31,6 +33,7 @@ use std::sync::{Arc, Mutex};
 pub struct CallCounter {
     calls: Arc<Mutex<BTreeMap<String, u64>>>,
     units: Arc<Mutex<Units>>,
+    written: Arc<Mutex<Written>>,
     accesses: Arc<Mutex<BTreeSet<IamAccess>>>,
 }
 
@@ -97,18 +100,103 @@ fn item_bytes(item: &HashMap<String, AttributeValue>) -> u64 {
     item.iter().map(|(k, v)| k.len() as u64 + value_bytes(v)).sum()
 }
 
-fn write_units(item: &HashMap<String, AttributeValue>) -> u64 {
-    item_bytes(item).div_ceil(1024).max(1)
+type Item = HashMap<String, AttributeValue>;
+
+/// Write units of an item of `bytes` (a unit per KB, at least one).
+fn kb_units(bytes: u64) -> u64 {
+    bytes.div_ceil(1024).max(1)
 }
 
-/// Write units the table's global secondary indexes take for an item written: every index
-/// projects all attributes, so each index whose partition key the item carries gets a write of
-/// the item's size (indexes are kept outside the transaction: one unit per KB). A lower bound:
-/// when an index key changes, or an item leaves an index, DynamoDB also deletes the old entry
-/// (a unit more), which the request alone does not show.
-fn index_units(item: &HashMap<String, AttributeValue>) -> u64 {
-    let indexes = super::table::INDEXES.iter().filter(|(_, pk, _)| item.contains_key(*pk)).count() as u64;
-    indexes * write_units(item)
+/// DynamoDB's per-entry overhead in a global secondary index.
+const INDEX_ENTRY_OVERHEAD: u64 = 100;
+
+/// The bytes of `item`'s entry in index `i`, if it is in it (sparse: both index keys present).
+fn index_entry(i: &Index, item: &Item) -> Option<u64> {
+    if !(item.contains_key(i.pk) && item.contains_key(i.sk)) {
+        return None;
+    }
+    let attr = |name: &str| item.get(name).map_or(0, |v| name.len() as u64 + value_bytes(v));
+    let keys: u64 = [PK, SK, i.pk, i.sk].iter().map(|n| attr(n)).sum();
+    let projected = match i.projected {
+        Projected::All => item_bytes(item) - [PK, SK, i.pk, i.sk].iter().map(|n| attr(n)).sum::<u64>(),
+        Projected::KeysOnly => 0,
+        Projected::Include(names) => names.iter().map(|n| attr(n)).sum(),
+    };
+    Some(keys + projected + INDEX_ENTRY_OVERHEAD)
+}
+
+/// Whether index `i`'s copy of an item differs between `old` and `new` (both in the index).
+fn entry_changed(i: &Index, old: &Item, new: &Item) -> bool {
+    let differs = |name: &str| old.get(name) != new.get(name);
+    match i.projected {
+        Projected::All => old != new,
+        Projected::KeysOnly => [i.pk, i.sk].iter().any(|n| differs(n)),
+        Projected::Include(names) => [i.pk, i.sk].iter().chain(names).any(|n| differs(n)),
+    }
+}
+
+/// Write units the table's global secondary indexes take when an item goes from `old` to `new`
+/// (`None`: absent), by DynamoDB's rules: an entry put when the item enters an index, deleted
+/// when it leaves it, deleted and put again when its index key changes, rewritten when a
+/// projected attribute changes, and nothing when the index's copy stays the same.
+fn index_units(old: Option<&Item>, new: Option<&Item>) -> u64 {
+    INDEXES
+        .iter()
+        .map(|i| {
+            let before = old.and_then(|o| index_entry(i, o));
+            let after = new.and_then(|n| index_entry(i, n));
+            match (old, before, new, after) {
+                (_, None, _, None) => 0,
+                (_, None, _, Some(a)) => kb_units(a),
+                (_, Some(b), _, None) => kb_units(b),
+                (Some(o), Some(b), Some(n), Some(a)) => {
+                    let moved = o.get(i.pk) != n.get(i.pk) || o.get(i.sk) != n.get(i.sk);
+                    if moved {
+                        kb_units(b) + kb_units(a)
+                    } else if entry_changed(i, o, n) {
+                        kb_units(a)
+                    } else {
+                        0
+                    }
+                }
+                _ => 0,
+            }
+        })
+        .sum()
+}
+
+/// The items the counted clients wrote, by table and key: what a write replaces decides what it
+/// costs (the larger of the old and new item) and what the indexes must change.
+#[derive(Debug, Default)]
+struct Written(HashMap<(String, String, String), Item>);
+
+impl Written {
+    fn key(table: &str, item: &Item) -> (String, String, String) {
+        let part = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        (table.to_string(), part(PK), part(SK))
+    }
+
+    /// Table and index write units of a put; `transact` doubles the table's part.
+    fn put(&mut self, table: &str, item: &Item, transact: bool) -> (u64, u64) {
+        let old = self.0.insert(Self::key(table, item), item.clone());
+        let bytes = item_bytes(item).max(old.as_ref().map_or(0, item_bytes));
+        let factor = if transact { 2 } else { 1 };
+        (factor * kb_units(bytes), index_units(old.as_ref(), Some(item)))
+    }
+
+    fn delete(&mut self, table: &str, key: &Item, transact: bool) -> (u64, u64) {
+        let old = self.0.remove(&Self::key(table, key));
+        let factor = if transact { 2 } else { 1 };
+        (factor * kb_units(old.as_ref().map_or(0, item_bytes)), index_units(old.as_ref(), None))
+    }
+
+    /// An update (not evaluated here: sized by the item it finds) or a transaction's condition
+    /// check, which is billed as a write of the item it checks.
+    fn touch(&self, table: &str, key: &Item, transact: bool) -> (u64, u64) {
+        let bytes = self.0.get(&Self::key(table, key)).map_or(0, item_bytes);
+        let factor = if transact { 2 } else { 1 };
+        (factor * kb_units(bytes), 0)
+    }
 }
 
 impl CallCounter {
@@ -155,6 +243,36 @@ impl CallCounter {
         *self.calls.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_default() += 1;
     }
 
+    /// Table and index write units of a DynamoDB request (zero for any other).
+    fn write_units(&self, input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> (u64, u64) {
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        let sum = |a: (u64, u64), b: (u64, u64)| (a.0 + b.0, a.1 + b.1);
+        if let Some(put) = input.downcast_ref::<PutItemInput>() {
+            written.put(put.table_name().unwrap_or_default(), put.item.as_ref().unwrap_or(&HashMap::new()), false)
+        } else if let Some(d) = input.downcast_ref::<DeleteItemInput>() {
+            written.delete(d.table_name().unwrap_or_default(), d.key.as_ref().unwrap_or(&HashMap::new()), false)
+        } else if let Some(u) = input.downcast_ref::<UpdateItemInput>() {
+            written.touch(u.table_name().unwrap_or_default(), u.key.as_ref().unwrap_or(&HashMap::new()), false)
+        } else if let Some(tx) = input.downcast_ref::<TransactWriteItemsInput>() {
+            tx.transact_items().iter().fold((0, 0), |total, i| {
+                let one = if let Some(p) = i.put() {
+                    written.put(p.table_name(), p.item(), true)
+                } else if let Some(d) = i.delete() {
+                    written.delete(d.table_name(), d.key(), true)
+                } else if let Some(u) = i.update() {
+                    written.touch(u.table_name(), u.key(), true)
+                } else if let Some(c) = i.condition_check() {
+                    written.touch(c.table_name(), c.key(), true)
+                } else {
+                    (0, 0)
+                };
+                sum(total, one)
+            })
+        } else {
+            (0, 0)
+        }
+    }
+
     fn add_units(&self, write: u64, read: u64) {
         let mut units = self.units.lock().unwrap_or_else(|p| p.into_inner());
         units.write += write;
@@ -193,23 +311,7 @@ impl Intercept for CallCounter {
         let (service, operation) = cfg.load::<Metadata>().map_or(("unknown", "unknown"), |m| (m.service(), m.name()));
         let found = accesses_of(service, operation, input);
         self.accesses.lock().unwrap_or_else(|p| p.into_inner()).extend(found);
-        let index_write = if let Some(put) = input.downcast_ref::<PutItemInput>() {
-            put.item.as_ref().map_or(0, index_units)
-        } else if let Some(tx) = input.downcast_ref::<TransactWriteItemsInput>() {
-            tx.transact_items().iter().filter_map(|i| i.put()).map(|p| index_units(p.item())).sum()
-        } else {
-            0
-        };
-        let write = if let Some(put) = input.downcast_ref::<PutItemInput>() {
-            put.item.as_ref().map_or(1, write_units)
-        } else if input.downcast_ref::<DeleteItemInput>().is_some() || input.downcast_ref::<UpdateItemInput>().is_some()
-        {
-            1
-        } else if let Some(tx) = input.downcast_ref::<TransactWriteItemsInput>() {
-            tx.transact_items().iter().map(|i| 2 * i.put().map_or(1, |p| write_units(p.item()))).sum()
-        } else {
-            0
-        };
+        let (write, index_write) = self.write_units(input);
         self.add_units(write, 0);
         self.units.lock().unwrap_or_else(|p| p.into_inner()).index_write += index_write;
         Ok(())
@@ -229,6 +331,9 @@ impl Intercept for CallCounter {
             got.item.as_ref().map_or(0, item_bytes).div_ceil(4096).max(1)
         } else if let Some(q) = output.downcast_ref::<QueryOutput>() {
             q.items().iter().map(item_bytes).sum::<u64>().div_ceil(4096).max(1)
+        } else if let Some(batch) = output.downcast_ref::<BatchGetItemOutput>() {
+            // Each item read is rounded up to 4 KB on its own.
+            batch.responses().map_or(0, |r| r.values().flatten().map(|i| item_bytes(i).div_ceil(4096).max(1)).sum())
         } else {
             0
         };

@@ -99,8 +99,9 @@ fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 pub struct StreamRecord {
     /// The record's sequence number: what a partial failure names.
     pub sequence: String,
-    /// The new event, if the record is an event item written (not changed, not removed).
-    pub event: Option<FeedEvent>,
+    /// The new events, if the record is an event item written (not changed, not removed): one,
+    /// or the run of events a write stored together.
+    pub events: Vec<FeedEvent>,
 }
 
 /// The records of a DynamoDB Streams event (`{"Records": [...]}`, low-level attribute values).
@@ -118,21 +119,29 @@ pub fn stream_records(payload: &serde_json::Value) -> Result<Vec<StreamRecord>, 
             .to_string();
         let image = &change["NewImage"];
         let attr = |name: &str| image[name]["S"].as_str();
-        let event = match (r["eventName"].as_str(), attr(PK), attr(SK), attr("doc")) {
-            (Some("INSERT"), Some(pk), Some(sk), Some(doc)) if pk.starts_with("T#") && sk.starts_with("E#") => {
-                match serde_json::from_str::<Event>(doc) {
-                    Ok(event) => Some(FeedEvent { id: sk.to_string(), event }),
-                    Err(_) => {
-                        tracing::debug!(sequence, "reports: an unreadable event is left out");
-                        None
-                    }
-                }
+        let events = match (r["eventName"].as_str(), attr(PK), attr(SK)) {
+            (Some("INSERT"), Some(pk), Some(sk)) if pk.starts_with("T#") && sk.starts_with("E#") => {
+                stream_events(sk, attr("doc"), attr("docs")).unwrap_or_else(|| {
+                    tracing::debug!(sequence, "reports: an unreadable event is left out");
+                    Vec::new()
+                })
             }
-            _ => None,
+            _ => Vec::new(),
         };
-        out.push(StreamRecord { sequence, event });
+        out.push(StreamRecord { sequence, events });
     }
     Ok(out)
+}
+
+/// The events of an event item's new image: one (`doc`, id = the sort key), or a run written
+/// together (`docs`, ids = the sort key and the position, `<sk>.000`, in order).
+fn stream_events(sk: &str, doc: Option<&str>, docs: Option<&str>) -> Option<Vec<FeedEvent>> {
+    if let Some(doc) = doc {
+        let event = serde_json::from_str::<Event>(doc).ok()?;
+        return Some(vec![FeedEvent { id: sk.to_string(), event }]);
+    }
+    let events = serde_json::from_str::<Vec<Event>>(docs?).ok()?;
+    Some(events.into_iter().enumerate().map(|(i, event)| FeedEvent { id: format!("{sk}.{i:03}"), event }).collect())
 }
 
 #[derive(Clone)]

@@ -9,17 +9,24 @@ use aws_sdk_dynamodb::types::{
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
-/// Team work queues: `Q#<team>#<state>`, sorted by creation.
+/// Team work queues: `Q#<team>#<state>`, sorted by creation. Sparse: only open tickets carry
+/// `queue_pk`; every ticket carries `queue_sk` (`<created µs>#<id>`), the requester indexes'
+/// sort key too.
 pub const BY_QUEUE: &str = "by_queue";
 pub const QUEUE_PK: &str = "queue_pk";
 pub const QUEUE_SK: &str = "queue_sk";
-/// Requester look-ups, one sparse index per key kind, sorted by creation.
-pub const BY_EMAIL: &str = "by_email";
-pub const BY_PHONE: &str = "by_phone";
-pub const BY_FISCAL_CODE: &str = "by_fiscal_code";
+/// Requester look-ups, one sparse index per key kind, sorted by creation (`queue_sk`). They
+/// project keys only, so a ticket's writes do not rewrite them: a look-up reads the tickets it
+/// found with `BatchGetItem`. Named apart from the earlier `by_email`... (which projected every
+/// attribute): a projection cannot change in place (`docs/dynamodb.md`, "Migrations").
+pub const BY_EMAIL: &str = "by_email_keys";
+pub const BY_PHONE: &str = "by_phone_keys";
+pub const BY_FISCAL_CODE: &str = "by_fiscal_code_keys";
 pub const RQ_EMAIL: &str = "rq_email";
 pub const RQ_PHONE: &str = "rq_phone";
 pub const RQ_FISCAL_CODE: &str = "rq_fiscal_code";
+/// The earlier requester indexes' sort key (the same value as `queue_sk`): items written before
+/// the keys-only indexes still carry it; new ones do not.
 pub const RQ_SK: &str = "rq_sk";
 /// Closed tickets by closing instant, for the retention purge (sparse).
 pub const BY_CLOSED: &str = "by_closed";
@@ -33,15 +40,35 @@ pub const OPEN_SK: &str = "open_sk";
 /// DynamoDB's TTL attribute (epoch seconds) on idempotency and deduplication records.
 pub const EXPIRES_AT: &str = "expires_at";
 
-/// The table's global secondary indexes: name, partition key, sort key. Each projects every
-/// attribute, so an item carrying an index's partition key is written to that index in full.
-pub const INDEXES: [(&str, &str, &str); 6] = [
-    (BY_QUEUE, QUEUE_PK, QUEUE_SK),
-    (BY_EMAIL, RQ_EMAIL, RQ_SK),
-    (BY_PHONE, RQ_PHONE, RQ_SK),
-    (BY_FISCAL_CODE, RQ_FISCAL_CODE, RQ_SK),
-    (BY_CLOSED, CLOSED_PK, CLOSED_SK),
-    (BY_OPEN, OPEN_PK, OPEN_SK),
+/// What a global secondary index copies of each item besides the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projected {
+    /// Every attribute: the index is rewritten whenever the item changes.
+    All,
+    /// The table's and the index's keys only: rewritten only when the item enters or leaves the
+    /// index or its index key changes.
+    KeysOnly,
+    /// The keys and these attributes.
+    Include(&'static [&'static str]),
+}
+
+/// One global secondary index: name, partition key, sort key, projection.
+#[derive(Debug, Clone, Copy)]
+pub struct Index {
+    pub name: &'static str,
+    pub pk: &'static str,
+    pub sk: &'static str,
+    pub projected: Projected,
+}
+
+/// The table's global secondary indexes (see `docs/dynamodb.md`, "Global secondary indexes").
+pub const INDEXES: [Index; 6] = [
+    Index { name: BY_QUEUE, pk: QUEUE_PK, sk: QUEUE_SK, projected: Projected::All },
+    Index { name: BY_EMAIL, pk: RQ_EMAIL, sk: QUEUE_SK, projected: Projected::KeysOnly },
+    Index { name: BY_PHONE, pk: RQ_PHONE, sk: QUEUE_SK, projected: Projected::KeysOnly },
+    Index { name: BY_FISCAL_CODE, pk: RQ_FISCAL_CODE, sk: QUEUE_SK, projected: Projected::KeysOnly },
+    Index { name: BY_CLOSED, pk: CLOSED_PK, sk: CLOSED_SK, projected: Projected::All },
+    Index { name: BY_OPEN, pk: OPEN_PK, sk: OPEN_SK, projected: Projected::All },
 ];
 
 fn s(name: &str) -> StoreResult<AttributeDefinition> {
@@ -60,12 +87,19 @@ fn key(name: &str, kind: KeyType) -> StoreResult<KeySchemaElement> {
         .map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-fn index(name: &str, pk: &str, sk: &str) -> StoreResult<GlobalSecondaryIndex> {
+fn index(i: &Index) -> StoreResult<GlobalSecondaryIndex> {
+    let projection = match i.projected {
+        Projected::All => Projection::builder().projection_type(ProjectionType::All),
+        Projected::KeysOnly => Projection::builder().projection_type(ProjectionType::KeysOnly),
+        Projected::Include(attrs) => Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(attrs.iter().map(|a| a.to_string()).collect())),
+    };
     GlobalSecondaryIndex::builder()
-        .index_name(name)
-        .key_schema(key(pk, KeyType::Hash)?)
-        .key_schema(key(sk, KeyType::Range)?)
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .index_name(i.name)
+        .key_schema(key(i.pk, KeyType::Hash)?)
+        .key_schema(key(i.sk, KeyType::Range)?)
+        .projection(projection.build())
         .build()
         .map_err(|e| StoreError::Invalid(e.to_string()))
 }
@@ -87,13 +121,12 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
                 .build()
                 .map_err(|e| StoreError::Invalid(e.to_string()))?,
         );
-    for attr in
-        [PK, SK, QUEUE_PK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, RQ_SK, CLOSED_PK, CLOSED_SK, OPEN_PK, OPEN_SK]
+    for attr in [PK, SK, QUEUE_PK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, CLOSED_PK, CLOSED_SK, OPEN_PK, OPEN_SK]
     {
         req = req.attribute_definitions(s(attr)?);
     }
-    for (name, pk, sk) in INDEXES {
-        req = req.global_secondary_indexes(index(name, pk, sk)?);
+    for i in &INDEXES {
+        req = req.global_secondary_indexes(index(i)?);
     }
     req.send().await.map_err(|e| super::unavailable("CreateTable", e))?;
     client

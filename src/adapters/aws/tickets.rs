@@ -19,7 +19,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -42,6 +42,10 @@ const OUTBOX_PK: &str = "OUTBOX";
 /// The partition of the clock's positions in the queues it did not finish (`P#<team>#<state>`):
 /// one query reads them all.
 const CLOCK_PK: &str = "CLOCK";
+/// Keys per `BatchGetItem` (DynamoDB's limit).
+const BATCH_GET_KEYS: usize = 100;
+/// Requests for one batch of keys before giving up on those left unprocessed.
+const BATCH_GET_TRIES: u32 = 6;
 /// Conflicting writers retry an erasure this many times before giving up.
 const ERASE_TRIES: usize = 5;
 /// How an erasure names the intake steps it removed from the outbox: messages still queued, as
@@ -98,17 +102,26 @@ fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
     r.map_err(|e| StoreError::Invalid(format!("request: {e}")))
 }
 
+/// The ticket's fields the item holds as attributes of their own (keys, conditions, filters),
+/// left out of its document to keep the item under 1 KB (a write unit; two in a transaction).
+/// [`read_ticket`] puts them back; documents written before keep them, which is as good.
+const KEPT_APART: [&str; 8] = ["id", "reference", "state", "channel", "ticket_type", "assignee", "category", "version"];
+
 fn ticket_item(t: &Ticket) -> StoreResult<Item> {
+    let mut doc = serde_json::to_value(t).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))?;
+    if let Some(fields) = doc.as_object_mut() {
+        for name in KEPT_APART {
+            fields.remove(name);
+        }
+    }
     let mut item: Item = HashMap::from([
         (PK.into(), s(ticket_pk(&t.id.0))),
         (SK.into(), s(TICKET_SK)),
-        ("doc".into(), s(to_json(t)?)),
+        ("doc".into(), s(to_json(&doc)?)),
         ("version".into(), AttributeValue::N(t.version.to_string())),
         ("reference".into(), s(&t.reference.0)),
         ("state".into(), s(t.state.as_str())),
-        (QUEUE_PK.into(), s(format!("Q#{}#{}", t.team, t.state))),
         (QUEUE_SK.into(), s(format!("{}#{}", sortable(t.created_at), t.id))),
-        (RQ_SK.into(), s(format!("{}#{}", sortable(t.created_at), t.id))),
     ]);
     let keys = RequesterKey::of(&t.requester);
     for (attr, value) in [(RQ_EMAIL, keys.email), (RQ_PHONE, keys.phone), (RQ_FISCAL_CODE, keys.fiscal_code)] {
@@ -116,7 +129,9 @@ fn ticket_item(t: &Ticket) -> StoreResult<Item> {
             item.insert(attr.into(), s(v));
         }
     }
+    // Sparse: a closed ticket leaves the work queues (the clock reads open ones only).
     if t.state.is_open() {
+        item.insert(QUEUE_PK.into(), s(format!("Q#{}#{}", t.team, t.state)));
         item.insert(OPEN_PK.into(), s(format!("O#{}", t.team)));
         item.insert(OPEN_SK.into(), s(QueueKey::of(t).sortable()));
     }
@@ -142,13 +157,33 @@ fn read_ticket(item: &Item) -> StoreResult<Ticket> {
     let pk = text(item, PK).unwrap_or("?");
     let id = pk.strip_prefix("T#").unwrap_or(pk);
     let doc = text(item, "doc").ok_or_else(|| StoreError::Corrupt(format!("ticket {id}: no document")))?;
-    let mut ticket: Ticket = serde_json::from_str(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
+    let mut doc: serde_json::Value = serde_json::from_str(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
+    let version = number(item, "version")
+        .and_then(|v| u64::try_from(v).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("ticket {id}: no version")))?;
+    if let Some(fields) = doc.as_object_mut() {
+        // A document written before [`KEPT_APART`] has them all already, with the same values.
+        let apart = [
+            ("id", Some(id)),
+            ("reference", text(item, "reference")),
+            ("state", text(item, "state")),
+            ("channel", text(item, "channel")),
+            ("ticket_type", text(item, "ticket_type")),
+            ("assignee", text(item, "assignee")),
+            ("category", text(item, "category")),
+        ];
+        for (name, value) in apart {
+            if let Some(v) = value {
+                fields.entry(name).or_insert_with(|| serde_json::Value::String(v.to_owned()));
+            }
+        }
+        fields.insert("version".into(), version.into());
+    }
+    // `corrupt` names the kind of error only: serde's message can quote the stored values.
+    let ticket: Ticket = serde_json::from_value(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
     if ticket.id.0 != id {
         return Err(StoreError::Corrupt(format!("ticket {id}: its record names another id")));
     }
-    ticket.version = number(item, "version")
-        .and_then(|v| u64::try_from(v).ok())
-        .ok_or_else(|| StoreError::Corrupt(format!("ticket {id}: no version")))?;
     Ok(ticket)
 }
 
@@ -175,20 +210,44 @@ fn field_items(t: &Ticket) -> Vec<Item> {
         .collect()
 }
 
+/// Events of one write stored together stop adding to an item at this size (an item holds 400 KB).
+const EVENT_ITEM_BYTES: usize = 64 * 1024;
+
+/// The items of events written together: one per run of same-instant events (most writes are
+/// one run), so a write of three events bills one item, not three. A run of one keeps the
+/// single-event form (`doc`); longer runs are a JSON array (`docs`). Sort keys keep the order
+/// they had when each event was an item: by time, then by write (the batch id, time-ordered),
+/// then by position in the write.
 fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
-    // Same-instant events keep their order through the batch id (time-ordered) and index.
     let batch = uuid::Uuid::now_v7().simple().to_string();
-    let mut items: Vec<Item> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            Ok(HashMap::from([
+    let mut runs: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut run_bytes = 0;
+    for (i, e) in events.iter().enumerate() {
+        let doc = to_json(e)?;
+        let joins = runs.last().is_some_and(|(first, _)| events[*first].at == e.at)
+            && run_bytes + doc.len() <= EVENT_ITEM_BYTES;
+        run_bytes = if joins { run_bytes + doc.len() } else { doc.len() };
+        match runs.last_mut() {
+            Some((_, docs)) if joins => docs.push(doc),
+            _ => runs.push((i, vec![doc])),
+        }
+    }
+    let mut items: Vec<Item> = runs
+        .into_iter()
+        .map(|(first, mut docs)| {
+            let e = &events[first];
+            let stored = if docs.len() == 1 {
+                ("doc".to_string(), s(docs.remove(0)))
+            } else {
+                ("docs".to_string(), s(format!("[{}]", docs.join(","))))
+            };
+            HashMap::from([
                 (PK.into(), s(ticket_pk(&e.ticket_id.0))),
-                (SK.into(), s(format!("{EVENT_PREFIX}{}#{batch}#{i:03}", sortable(e.at)))),
-                ("doc".into(), s(to_json(e)?)),
-            ]))
+                (SK.into(), s(format!("{EVENT_PREFIX}{}#{batch}#{first:03}", sortable(e.at)))),
+                stored,
+            ])
         })
-        .collect::<StoreResult<_>>()?;
+        .collect();
     for e in events {
         if let Some(digest) = token_digest(e).filter(|d| d.len() <= 128 && !d.is_empty()) {
             items.push(HashMap::from([
@@ -198,6 +257,23 @@ fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
         }
     }
     Ok(items)
+}
+
+/// The events of one event item, in order: `doc` (one) or `docs` (a run written together).
+fn item_events(item: &Item) -> Result<Vec<Event>, serde_json::Error> {
+    match (text(item, "doc"), text(item, "docs")) {
+        (Some(doc), _) => Ok(vec![serde_json::from_str(doc)?]),
+        (None, Some(docs)) => serde_json::from_str(docs),
+        (None, None) => Ok(Vec::new()),
+    }
+}
+
+fn read_events(row: &Item, ticket: &TicketId) -> StoreResult<Vec<Event>> {
+    let sk = text(row, SK).unwrap_or("?");
+    if text(row, "doc").is_none() && text(row, "docs").is_none() {
+        return Err(StoreError::Corrupt(format!("event {sk} of ticket {ticket}: no document")));
+    }
+    item_events(row).map_err(|e| corrupt(&format!("event {sk} of ticket {ticket}"), &e))
 }
 
 /// A tail position as the API carries it: the event's sort key without its prefix, `#` as `.`.
@@ -493,32 +569,90 @@ impl DynamoStore {
             RequesterKey::Phone(_) => (BY_PHONE, RQ_PHONE),
             RequesterKey::FiscalCode(_) => (BY_FISCAL_CODE, RQ_FISCAL_CODE),
         };
-        let items =
+        let found =
             self.query(Some(index), "#k = :v", &[(":v", s(key.normalized()?))], &[("#k", attr)], usize::MAX).await?;
-        items.iter().map(read_ticket).collect()
+        // The index holds keys only: the tickets themselves are read by key, in the index's order.
+        let ids: Vec<&str> = found.iter().filter_map(|item| text(item, PK)?.strip_prefix("T#")).collect();
+        self.tickets_by_id(&ids).await
+    }
+
+    /// The tickets of `ids` that exist, in that order: `BatchGetItem`, 100 keys a request
+    /// (strongly consistent), asking again for the keys DynamoDB left unprocessed.
+    async fn tickets_by_id(&self, ids: &[&str]) -> StoreResult<Vec<Ticket>> {
+        let mut items: HashMap<String, Item> = HashMap::new();
+        for chunk in ids.chunks(BATCH_GET_KEYS) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| HashMap::from([(PK.to_string(), s(ticket_pk(id))), (SK.to_string(), s(TICKET_SK))]))
+                .collect();
+            let mut pending =
+                Some(build(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build())?);
+            let mut tries = 0;
+            while let Some(request) = pending.take() {
+                tries += 1;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("BatchGetItem", e))?;
+                for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                    if let Some(pk) = text(&item, PK) {
+                        items.insert(pk.to_owned(), item);
+                    }
+                }
+                pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).filter(|k| !k.keys().is_empty());
+                if pending.is_some() {
+                    if tries >= BATCH_GET_TRIES {
+                        return Err(StoreError::Unavailable(
+                            "BatchGetItem: keys left unprocessed after retries".into(),
+                        ));
+                    }
+                    // Unprocessed keys mean the table is throttled: back off before asking again.
+                    tokio::time::sleep(Duration::from_millis(50 << tries)).await;
+                }
+            }
+        }
+        ids.iter().filter_map(|id| items.get(&ticket_pk(id))).map(read_ticket).collect()
     }
 
     async fn scrub_events(&self, id: &TicketId) -> StoreResult<()> {
         for mut row in self.event_rows(id).await? {
-            let scrubbed = match text(&row, "doc").map(serde_json::from_str::<Event>) {
-                Some(Ok(mut event)) => {
-                    if !scrub_event(&mut event) {
+            let many = text(&row, "doc").is_none() && text(&row, "docs").is_some();
+            let scrubbed = match item_events(&row) {
+                Ok(mut events) => {
+                    let mut changed = false;
+                    for event in &mut events {
+                        changed |= scrub_event(event);
+                    }
+                    if !changed {
                         continue;
                     }
-                    to_json(&event)?
+                    if many { to_json(&events)? } else { to_json(&events[0])? }
                 }
                 // Unreadable, so possibly holding anything: keep only that it existed.
-                _ => r#"{"erased":true}"#.to_string(),
+                Err(_) => {
+                    row.remove("docs");
+                    row.insert("doc".into(), s(r#"{"erased":true}"#));
+                    self.put_row(row).await?;
+                    continue;
+                }
             };
-            row.insert("doc".into(), s(scrubbed));
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(row))
-                .send()
-                .await
-                .map_err(|e| unavailable("PutItem", e))?;
+            row.insert((if many { "docs" } else { "doc" }).into(), s(scrubbed));
+            self.put_row(row).await?;
         }
+        Ok(())
+    }
+
+    async fn put_row(&self, row: Item) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(row))
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem", e))?;
         Ok(())
     }
 
@@ -1109,11 +1243,7 @@ impl EventLog for DynamoStore {
             if let Some(digest) = sk.strip_prefix(DIGEST_PREFIX) {
                 tail.digests.push(digest.to_string());
             } else if sk.starts_with(EVENT_PREFIX) && Some(sk) != from.as_deref() {
-                let doc = text(row, "doc")
-                    .ok_or_else(|| StoreError::Corrupt(format!("event {sk} of ticket {ticket}: no document")))?;
-                tail.events.push(
-                    serde_json::from_str(doc).map_err(|e| corrupt(&format!("event {sk} of ticket {ticket}"), &e))?,
-                );
+                tail.events.extend(read_events(row, ticket)?);
                 tail.next = tail_position(sk);
             }
         }
@@ -1121,16 +1251,11 @@ impl EventLog for DynamoStore {
     }
 
     async fn list(&self, ticket: &TicketId) -> StoreResult<Vec<Event>> {
-        self.event_rows(ticket)
-            .await?
-            .iter()
-            .map(|row| {
-                let sk = text(row, SK).unwrap_or("?");
-                let doc = text(row, "doc")
-                    .ok_or_else(|| StoreError::Corrupt(format!("event {sk} of ticket {ticket}: no document")))?;
-                serde_json::from_str(doc).map_err(|e| corrupt(&format!("event {sk} of ticket {ticket}"), &e))
-            })
-            .collect()
+        let mut events = Vec::new();
+        for row in self.event_rows(ticket).await? {
+            events.extend(read_events(&row, ticket)?);
+        }
+        Ok(events)
     }
 }
 

@@ -161,15 +161,40 @@ fn the_table_matches_docs_dynamodb() {
     assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
     assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
     assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], "expires_at");
-    let indexes: BTreeSet<&str> = table["GlobalSecondaryIndexes"]
+    // Each index as `sportello::adapters::aws::table` declares it: name, keys, projection.
+    let indexes: BTreeSet<String> = table["GlobalSecondaryIndexes"]
         .as_array()
         .expect("GSIs")
         .iter()
-        .filter_map(|i| i["IndexName"].as_str())
+        .map(|i| {
+            let key = |n: usize| i["KeySchema"][n]["AttributeName"].as_str().unwrap_or("?").to_string();
+            let projection = &i["Projection"];
+            let mut included: Vec<&str> =
+                projection["NonKeyAttributes"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+            included.sort_unstable();
+            format!(
+                "{} {} {} {} {}",
+                i["IndexName"].as_str().unwrap_or("?"),
+                key(0),
+                key(1),
+                projection["ProjectionType"].as_str().unwrap_or("?"),
+                included.join(",")
+            )
+        })
         .collect();
-    // The names of `sportello::adapters::aws::table` (feature `aws`).
-    let expected: BTreeSet<&str> =
-        ["by_queue", "by_email", "by_phone", "by_fiscal_code", "by_closed", "by_open"].into();
+    use sportello::adapters::aws::table::{INDEXES, Projected};
+    let expected: BTreeSet<String> = INDEXES
+        .iter()
+        .map(|i| {
+            let (kind, mut included) = match i.projected {
+                Projected::All => ("ALL", vec![]),
+                Projected::KeysOnly => ("KEYS_ONLY", vec![]),
+                Projected::Include(names) => ("INCLUDE", names.to_vec()),
+            };
+            included.sort_unstable();
+            format!("{} {} {} {kind} {}", i.name, i.pk, i.sk, included.join(","))
+        })
+        .collect();
     assert_eq!(indexes, expected);
 }
 

@@ -4,6 +4,7 @@
 
 mod bad_data;
 mod incidents;
+mod old_layout;
 
 use crate::support::backend::Backend;
 use jiff::{SignedDuration, Timestamp};

@@ -527,7 +527,7 @@ pub struct Cost {
     pub lambda: f64,
     /// The table's own items, written and read.
     pub dynamodb: f64,
-    /// The global secondary indexes' copies of the items written (a lower bound).
+    /// The global secondary indexes' copies of the items written (entries put, moved, deleted).
     pub dynamodb_indexes: f64,
     pub dynamodb_before_cut: f64,
     pub sqs: f64,
@@ -589,7 +589,7 @@ pub fn markdown(flows: &[FlowCalls]) -> String {
     };
     out += &row("**API calls**", &|f| format!("**{}**", f.total()));
     out += &row("DynamoDB write units, table (est.)", &|f| f.units.write.to_string());
-    out += &row("DynamoDB write units, indexes (est., lower bound)", &|f| f.units.index_write.to_string());
+    out += &row("DynamoDB write units, indexes (est.)", &|f| f.units.index_write.to_string());
     out += &row("DynamoDB read units (est.)", &|f| f.units.read.to_string());
     out += &row("Lambda invocations", &|f| f.invocations.to_string());
     out += &row("mails sent (SES)", &|f| f.mails_sent.to_string());

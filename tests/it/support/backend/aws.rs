@@ -58,10 +58,18 @@ impl MotoBackend {
     /// Hands `records` to the reports function in batches of the template's size; every batch
     /// must be folded whole.
     pub async fn hand_over(&self, feed: &ReportFeed, records: Vec<serde_json::Value>) -> usize {
+        // An event item holds one event (`doc`) or the run a write stored together (`docs`).
         let events = records
             .iter()
             .filter(|r| r["dynamodb"]["Keys"]["sk"]["S"].as_str().is_some_and(|sk| sk.starts_with("E#")))
-            .count();
+            .map(|r| {
+                let image = &r["dynamodb"]["NewImage"];
+                image["docs"]["S"]
+                    .as_str()
+                    .and_then(|docs| serde_json::from_str::<Vec<serde_json::Value>>(docs).ok())
+                    .map_or(1, |docs| docs.len())
+            })
+            .sum();
         for batch in records.chunks(500) {
             let answer = feed.handle(&serde_json::json!({"Records": batch})).await.expect("a stream batch");
             assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "the batch was folded");
