@@ -235,6 +235,7 @@ impl Db {
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
         let mut conn = Connection::open(path.as_ref()).map_err(unavailable)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(unavailable)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(unavailable)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Unavailable(format!("SQLite refused WAL mode (got `{mode}`)")));
@@ -243,8 +244,14 @@ impl Db {
         // losing the last transactions in WAL mode), so an acknowledged write is never lost.
         // secure_delete: deleted and overwritten content is zeroed on disk, so an erasure leaves no
         // personal data in free pages.
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;")
-            .map_err(unavailable)?;
+        // temp_store = MEMORY: the sub-journal of each store call's savepoint stays in memory
+        // (a batch's is at most a few MB); past 64 KiB SQLite spilled it to a temporary file, a
+        // write per batch that intake paid for nothing (it is not needed after a crash).
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
+             PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(unavailable)?;
         migrate(&mut conn)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
@@ -404,6 +411,38 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 }
 
 /// SQLite errors carry no row data, only table and column names, so they are safe to show.
+/// Statements run through the connection's statement cache. `Connection::execute` and
+/// `query_row` compile their SQL at every call; the store calls run the same few dozen statements
+/// for every ticket, and compiling them again was a large part of an intake's own work.
+pub(crate) trait Cached {
+    fn run(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize>;
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn run(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, row)
+    }
+}
+
+/// Room for every statement the store's calls run (intake, the step worker, the reports' fold),
+/// so that none is pushed out and compiled again (rusqlite keeps 16 by default).
+const STATEMENT_CACHE: usize = 128;
+
 pub(crate) fn unavailable(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(format!("sqlite: {e}"))
 }
