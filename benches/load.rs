@@ -468,7 +468,7 @@ async fn connection_loop(
                 .await
                 .and_then(|(status, body)| expect(status, StatusCode::OK, "health", &body))
                 .map(|()| 1),
-            Workload::Intake => intake(s, &target, &key).await.map(|reference| {
+            Workload::Intake | Workload::IntakeFilled => intake(s, &target, &key).await.map(|reference| {
                 tally.last_references.truncate(0);
                 tally.last_references.push(reference);
                 1
