@@ -217,7 +217,10 @@ fn prefill(data: &Path, rules: &Path, count: usize) {
             }
             folded += n;
             if folded % 200_000 < n {
-                eprintln!("prefill: {folded} events folded into the reports ({:.0} s)", started.elapsed().as_secs_f64());
+                eprintln!(
+                    "prefill: {folded} events folded into the reports ({:.0} s)",
+                    started.elapsed().as_secs_f64()
+                );
             }
         }
     });

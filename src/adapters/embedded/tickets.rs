@@ -335,8 +335,7 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
 
 /// `NotFound` unless ticket `id` is stored: events never outlive their ticket.
 fn ticket_exists(tx: &Connection, id: &TicketId) -> StoreResult<()> {
-    let found =
-        tx.one("SELECT 1 FROM tickets WHERE id = ?1", [&id.0], |_| Ok(())).optional().map_err(unavailable)?;
+    let found = tx.one("SELECT 1 FROM tickets WHERE id = ?1", [&id.0], |_| Ok(())).optional().map_err(unavailable)?;
     found.ok_or_else(|| StoreError::NotFound(format!("ticket {id}")))
 }
 
@@ -369,9 +368,7 @@ fn update_tx(
 ) -> StoreResult<Ticket> {
     let tx = immediate(conn)?;
     let stored: Option<(i64, String)> = tx
-        .one("SELECT version, reference FROM tickets WHERE id = ?1", [&ticket.id.0], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .one("SELECT version, reference FROM tickets WHERE id = ?1", [&ticket.id.0], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map_err(unavailable)?;
     let Some((found, reference)) = stored else {
