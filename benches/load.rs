@@ -11,8 +11,13 @@
 //! The headline is intake throughput as a share of the trivial endpoint's (target: at least 30%).
 //! Settings (environment): `LOAD_CONNECTIONS` (16), `LOAD_SECONDS` per workload and round (5),
 //! `LOAD_ROUNDS` (3); `LOAD_SERVER_BIN`, another `sportello` binary to serve (the release
-//! profile's, say, against the benchmark profile's that is built with this benchmark). Prints a
-//! Markdown report.
+//! profile's, say, against the benchmark profile's that is built with this benchmark);
+//! `LOAD_PREFILL`, a number of tickets (say 1000000): a second server then runs on a store that
+//! already holds that many closed tickets, with their events folded into the reports, and a
+//! fourth workload, intake on that server, is interleaved with the others (the store's growth
+//! must not slow intake down); `LOAD_WORKLOADS`, the workloads to run, by name (`trivial`,
+//! `intake`, `filled`, `lifecycle`, comma-separated; all by default), to profile one of them.
+//! Prints a Markdown report.
 
 use axum::body::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -20,6 +25,11 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+use sportello::adapters::embedded::{Db, FOLD_BATCH, SqliteReports, SqliteStore};
+use sportello::domain::{Actor, ActorRole, ChannelKind, Event, EventKind, Ticket, TicketState, TicketType};
+use sportello::ports::ticket_store::NewTicket;
+use sportello::reports::Projector;
+use sportello::rules::Rules;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -38,16 +48,29 @@ enum Workload {
     Trivial,
     Intake,
     Lifecycle,
+    /// Intake on the second server, whose store was filled first (`LOAD_PREFILL`).
+    IntakeFilled,
 }
 
 impl Workload {
-    const ALL: [Workload; 3] = [Workload::Trivial, Workload::Intake, Workload::Lifecycle];
+    const ALL: [Workload; 4] = [Workload::Trivial, Workload::Intake, Workload::IntakeFilled, Workload::Lifecycle];
 
     fn name(self) -> &'static str {
         match self {
             Workload::Trivial => "trivial (GET /health)",
             Workload::Intake => "intake (POST /api/v1/tickets)",
             Workload::Lifecycle => "lifecycle (intake → triage → take in charge → classify → resolve)",
+            Workload::IntakeFilled => "intake, store filled first (POST /api/v1/tickets)",
+        }
+    }
+
+    /// The name `LOAD_WORKLOADS` knows it by.
+    fn key(self) -> &'static str {
+        match self {
+            Workload::Trivial => "trivial",
+            Workload::Intake => "intake",
+            Workload::Lifecycle => "lifecycle",
+            Workload::IntakeFilled => "filled",
         }
     }
 
@@ -63,6 +86,10 @@ struct Settings {
     connections: usize,
     duration: Duration,
     rounds: usize,
+    /// Tickets stored before the second server starts; none: no second server.
+    prefill: usize,
+    /// The workloads to run, by [`Workload::key`]; all when not set.
+    only: Option<Vec<String>>,
 }
 
 fn setting<T: FromStr>(name: &str, default: T) -> T {
@@ -77,7 +104,21 @@ impl Settings {
         let connections = setting("LOAD_CONNECTIONS", 16usize).max(1);
         let seconds = setting("LOAD_SECONDS", 5.0f64).max(0.5);
         let rounds = setting("LOAD_ROUNDS", 3usize).max(1);
-        Self { connections, duration: Duration::from_secs_f64(seconds), rounds }
+        let prefill = setting("LOAD_PREFILL", 0usize);
+        let only = std::env::var("LOAD_WORKLOADS")
+            .ok()
+            .map(|v| v.split(',').map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect::<Vec<_>>());
+        if let Some(names) = &only {
+            let known: Vec<&str> = Workload::ALL.iter().map(|w| w.key()).collect();
+            if let Some(unknown) = names.iter().find(|n| !known.contains(&n.as_str())) {
+                panic!("LOAD_WORKLOADS: unknown workload `{unknown}`; the workloads are {}", known.join(", "));
+            }
+        }
+        Self { connections, duration: Duration::from_secs_f64(seconds), rounds, prefill, only }
+    }
+
+    fn wants(&self, workload: Workload) -> bool {
+        self.only.as_ref().is_none_or(|names| names.iter().any(|n| n == workload.key()))
     }
 }
 
@@ -109,12 +150,92 @@ fn run_cli(bin: &str, args: &[&str], env: &[(&str, &Path)]) -> String {
     text
 }
 
-fn start_server() -> Server {
+/// A closed ticket of the past, with what a real one carries (a requester, a message, its
+/// resolution), as the API's intake would have stored it and the operators closed it.
+fn past_ticket(i: usize, now: jiff::Timestamp) -> NewTicket {
+    let channels = [("api", ChannelKind::Api), ("email", ChannelKind::Email), ("chat", ChannelKind::Chat)];
+    let (channel, kind) = channels[i % channels.len()];
+    // Spread over the last year, one every few seconds.
+    let created = now - jiff::SignedDuration::from_secs(30 + (i as i64 * 31) % (365 * 86_400));
+    let mut ticket = Ticket::new(channel, kind, "first_level", created);
+    ticket.category = Some("basic_info".into());
+    ticket.ticket_type = Some(TicketType::Q);
+    ticket.requester.email = Some(format!("citizen{i}@example.org"));
+    ticket.subject = Some("Pagamento non riuscito".into());
+    ticket.fields.insert("notice_code".into(), format!("3{i:017}"));
+    let closed = created + jiff::SignedDuration::from_secs(3_600);
+    ticket.state = TicketState::Resolved;
+    ticket.triaged_at = Some(created);
+    ticket.updated_at = closed;
+    ticket.closed_at = Some(closed);
+    let actor = Actor { id: "client:io".into(), role: ActorRole::Requester };
+    let event = |at, kind, detail| Event { ticket_id: ticket.id.clone(), at, actor: actor.clone(), kind, detail };
+    let events = vec![
+        event(created, EventKind::Message, json!({"text": "Ho pagato l'avviso ma risulta ancora da pagare."})),
+        event(closed, EventKind::Resolved, json!({"answer": "Il pagamento risulta registrato."})),
+    ];
+    NewTicket {
+        idempotency_key: format!("prefill-{i}"),
+        fingerprint: None,
+        ticket: ticket.clone(),
+        actor,
+        events,
+        steps: Vec::new(),
+        claims: Vec::new(),
+    }
+}
+
+/// Fills the data folder's store with `count` closed tickets through the store itself, 10,000
+/// per transaction, then folds their events into the reports as the server would have done.
+fn prefill(data: &Path, rules: &Path, count: usize) {
+    const BATCH: usize = 10_000;
+    let started = Instant::now();
+    sportello::secrets::create_private_dir(data).expect("the data folder");
+    let file = data.join("sportello.db");
+    sportello::secrets::create_private_file(&file).expect("the database file");
+    let db = Db::open(&file).expect("the database");
+    let store = SqliteStore::new(db.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let now = jiff::Timestamp::now();
+    runtime.block_on(async {
+        let mut done = 0;
+        while done < count {
+            let batch: Vec<NewTicket> = (done..(done + BATCH).min(count)).map(|i| past_ticket(i, now)).collect();
+            done += batch.len();
+            store.open_many(batch).await.expect("a batch of tickets stored");
+            if done % 100_000 == 0 || done == count {
+                eprintln!("prefill: {done} tickets stored ({:.0} s)", started.elapsed().as_secs_f64());
+            }
+        }
+        let rules = Rules::load(rules).expect("the rulebook");
+        let reports = SqliteReports::new(db.clone(), Arc::new(Projector::new(&rules)));
+        let mut folded = 0;
+        loop {
+            let n = reports.project_pending(FOLD_BATCH).await.expect("reports folded");
+            if n == 0 {
+                break;
+            }
+            folded += n;
+            if folded % 200_000 < n {
+                eprintln!(
+                    "prefill: {folded} events folded into the reports ({:.0} s)",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+    });
+    eprintln!("prefill: {count} tickets stored and folded in {:.0} s", started.elapsed().as_secs_f64());
+}
+
+fn start_server(prefilled: usize) -> Server {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bin = std::env::var("LOAD_SERVER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_sportello").to_string());
     let bin = bin.as_str();
     let rules = root.join("rules");
     let dir = tempfile::tempdir().expect("a temporary folder");
+    if prefilled > 0 {
+        prefill(&dir.path().join("data"), &rules, prefilled);
+    }
     let keys = dir.path().join("api-keys.json");
     let operators = dir.path().join("operators.json");
 
@@ -350,7 +471,7 @@ async fn connection_loop(
                 .await
                 .and_then(|(status, body)| expect(status, StatusCode::OK, "health", &body))
                 .map(|()| 1),
-            Workload::Intake => intake(s, &target, &key).await.map(|reference| {
+            Workload::Intake | Workload::IntakeFilled => intake(s, &target, &key).await.map(|reference| {
                 tally.last_references.truncate(0);
                 tally.last_references.push(reference);
                 1
@@ -429,32 +550,49 @@ struct Row {
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported and not needed.
     let settings = Settings::from_env();
-    let server = start_server();
+    let server = start_server(0);
     let pid = server.child.id();
-    let target = Arc::new(Target {
-        addr: server.addr,
-        api_key: server.api_key.clone(),
-        operator_token: server.operator_token.clone(),
-        run_id: uuid::Uuid::new_v4().simple().to_string(),
-    });
+    let target_of = |server: &Server| {
+        Arc::new(Target {
+            addr: server.addr,
+            api_key: server.api_key.clone(),
+            operator_token: server.operator_token.clone(),
+            run_id: uuid::Uuid::new_v4().simple().to_string(),
+        })
+    };
+    let target = target_of(&server);
+    // The same server on a store filled first, when asked for.
+    let filled = (settings.prefill > 0).then(|| start_server(settings.prefill));
+    let filled_target = filled.as_ref().map(target_of);
+    let workloads: Vec<Workload> = Workload::ALL
+        .into_iter()
+        .filter(|w| settings.wants(*w) && (*w != Workload::IntakeFilled || filled.is_some()))
+        .collect();
     // One thread for the load generator, so it takes at most one core from the server.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let report = runtime.block_on(async {
         wait_healthy(&target).await;
+        if let Some(t) = &filled_target {
+            wait_healthy(t).await;
+        }
         let rss_resettable = reset_peak_rss(pid);
         let mut rows: Vec<Row> = Vec::new();
         let mut rounds_text = String::new();
         for round in 1..=settings.rounds {
             let mut round_rates = Vec::new();
-            for workload in Workload::ALL {
+            for &workload in &workloads {
+                let (target, pid) = match (workload, &filled_target, &filled) {
+                    (Workload::IntakeFilled, Some(t), Some(s)) => (t, s.child.id()),
+                    _ => (&target, pid),
+                };
                 reset_peak_rss(pid);
-                let tally = run_workload(workload, &target, &settings, round).await;
+                let tally = run_workload(workload, target, &settings, round).await;
                 let peak = peak_rss_kib(pid);
                 let mut note = String::new();
                 if workload != Workload::Trivial {
                     // The backlog this workload queued (triage; answer delivery) runs before the next one.
-                    match drain_triage(&target, &tally.last_references).await {
-                        Ok(d) if workload == Workload::Intake => {
+                    match drain_triage(target, &tally.last_references).await {
+                        Ok(d) if matches!(workload, Workload::Intake | Workload::IntakeFilled) => {
                             let _ = write!(note, "; triage backlog drained {:.1} s after", d.as_secs_f64());
                         }
                         Ok(_) => {}
@@ -473,7 +611,7 @@ fn main() {
                     tally.ops,
                     tally.errors
                 );
-                round_rates.push(tally.rate());
+                round_rates.push((workload, tally.rate()));
                 match rows.iter_mut().find(|r| r.workload == workload) {
                     Some(row) => {
                         let elapsed = row.tally.elapsed + tally.elapsed;
@@ -484,16 +622,23 @@ fn main() {
                     None => rows.push(Row { workload, tally, peak_rss_kib: peak }),
                 }
             }
-            let _ = writeln!(
-                rounds_text,
-                "- round {round}: intake/trivial = {:.1}%",
-                100.0 * round_rates[1] / round_rates[0].max(1e-9)
-            );
+            let rate = |w: Workload| round_rates.iter().find(|(x, _)| *x == w).map(|r| r.1);
+            let mut ratios = Vec::new();
+            if let (Some(intake), Some(trivial)) = (rate(Workload::Intake), rate(Workload::Trivial)) {
+                ratios.push(format!("intake/trivial = {:.1}%", 100.0 * intake / trivial.max(1e-9)));
+            }
+            if let (Some(filled), Some(intake)) = (rate(Workload::IntakeFilled), rate(Workload::Intake)) {
+                ratios.push(format!("intake filled/empty = {:.2}", filled / intake.max(1e-9)));
+            }
+            if !ratios.is_empty() {
+                let _ = writeln!(rounds_text, "- round {round}: {}", ratios.join(", "));
+            }
         }
         render(&settings, &mut rows, &rounds_text, rss_resettable)
     });
     print!("{report}");
     drop(server);
+    drop(filled);
 }
 
 async fn wait_healthy(target: &Target) {
@@ -542,10 +687,22 @@ fn render(settings: &Settings, rows: &mut [Row], rounds_text: &str, rss_resettab
             rss
         );
     }
-    let rate = |w: Workload| rows.iter().find(|r| r.workload == w).map_or(0.0, |r| r.tally.rate());
-    let ratio = 100.0 * rate(Workload::Intake) / rate(Workload::Trivial).max(1e-9);
-    let verdict = if ratio >= 30.0 { "met" } else { "missed" };
-    let _ = writeln!(out, "\n**Intake / trivial: {ratio:.1}%** (target ≥ 30%: {verdict})\n");
+    let rate = |w: Workload| rows.iter().find(|r| r.workload == w).map(|r| r.tally.rate());
+    out.push('\n');
+    if let (Some(intake), Some(trivial)) = (rate(Workload::Intake), rate(Workload::Trivial)) {
+        let ratio = 100.0 * intake / trivial.max(1e-9);
+        let verdict = if ratio >= 30.0 { "met" } else { "missed" };
+        let _ = writeln!(out, "**Intake / trivial: {ratio:.1}%** (target ≥ 30%: {verdict})\n");
+    }
+    if let (Some(filled), Some(intake)) = (rate(Workload::IntakeFilled), rate(Workload::Intake)) {
+        let filled = filled / intake.max(1e-9);
+        let verdict = if filled >= 0.9 { "met" } else { "missed" };
+        let _ = writeln!(
+            out,
+            "**Intake with {} tickets stored / with an empty store: {filled:.2}** (target ≥ 0.9: {verdict})\n",
+            settings.prefill
+        );
+    }
     let _ = writeln!(out, "Rounds:\n{rounds_text}");
     if !rss_resettable {
         let _ = writeln!(out, "(peak RSS could not be reset between workloads: each figure is the peak so far)\n");

@@ -918,7 +918,7 @@ pub fn pick_suggestion(reply: &str, titles: &[String]) -> Option<usize> {
 
 /// A text's words, lower-cased and accent-folded, separated by single spaces.
 pub fn normalize(text: &str) -> String {
-    words(text).collect::<Vec<_>>().join(" ")
+    super::text::joined_words(text)
 }
 
 /// Two adjacent words, in either order: "ricevuta non arrivata" and "non è arrivata la ricevuta"

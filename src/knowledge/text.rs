@@ -174,13 +174,39 @@ impl Analyzer {
 /// Lowercased, accent-folded runs of letters and digits; everything else (apostrophes included,
 /// so `dell'ente` gives `dell` and `ente`) separates words.
 pub(super) fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| {
+    raw_words(text).map(|w| {
         let mut s = String::with_capacity(w.len());
-        for c in w.chars().flat_map(char::to_lowercase) {
-            s.push(fold(c));
-        }
+        push_folded(&mut s, w);
         s
     })
+}
+
+/// The words of [`words`], joined by single spaces into one string (no string per word: the
+/// rulebook check normalizes every example question of every article).
+pub(super) fn joined_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for w in raw_words(text) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        push_folded(&mut out, w);
+    }
+    out
+}
+
+fn raw_words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+}
+
+fn push_folded(out: &mut String, word: &str) {
+    for c in word.chars() {
+        // ASCII needs neither the Unicode case tables nor accent folding.
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase().map(fold));
+        }
+    }
 }
 
 /// Citizens type `perche`, `gia`, `e'` as often as `perché`, `già`, `è`.

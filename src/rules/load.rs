@@ -97,15 +97,21 @@ fn yaml_error(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
     d
 }
 
-/// The JSON Schema of the rulebook, as checked into `rules/rulebook.schema.json`.
+/// The JSON Schema of the rulebook, as checked into `rules/rulebook.schema.json`, compiled in:
+/// reading it is cheaper than generating it from the model at each process's first load. A test
+/// keeps the file equal to [`schema_text`], the schema generated from the model.
 pub fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(|| serde_json::to_value(schemars::schema_for!(Rulebook)).expect("the schema is JSON"))
+    SCHEMA.get_or_init(|| {
+        serde_json::from_str(include_str!("../../rules/rulebook.schema.json")).expect("the schema is JSON")
+    })
 }
 
-/// The schema as a pretty-printed document, ending with a newline.
+/// The schema generated from the rulebook model, pretty-printed, ending with a newline: what
+/// `sportello rules schema` prints and `rules/rulebook.schema.json` holds.
 pub fn schema_text() -> String {
-    serde_json::to_string_pretty(schema()).expect("the schema is JSON") + "\n"
+    let generated = serde_json::to_value(schemars::schema_for!(Rulebook)).expect("the schema is JSON");
+    serde_json::to_string_pretty(&generated).expect("the schema is JSON") + "\n"
 }
 
 fn validator() -> &'static jsonschema::Validator {

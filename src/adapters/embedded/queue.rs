@@ -2,7 +2,7 @@
 //! a dead-letter table after `max_attempts`, and deduplication by id within a window.
 
 use super::db::Db;
-use super::sql::{corrupt, unavailable};
+use super::sql::{Cached, corrupt, unavailable};
 use crate::ports::idempotency::now_ms;
 use crate::ports::step_queue::validate_batch;
 use crate::ports::{DeadLetter, Delivery, Published, StepMessage, StepQueue, StoreError, StoreResult};
@@ -39,7 +39,7 @@ impl SqliteQueue {
             .call(move |c| {
                 let tx = c.savepoint().map_err(unavailable)?;
                 let row = tx
-                    .query_row(
+                    .one(
                         "SELECT seq, message_id, step, dedup_id, body, attributes, attempts FROM queue_messages
                          WHERE queue = ?1 AND receipt = ?2",
                         params![queue, receipt],
@@ -76,7 +76,7 @@ pub(super) fn publish_tx(
 pub(super) fn enqueue(tx: &Connection, queue: &str, message: &StepMessage, window: Duration) -> StoreResult<Published> {
     let now = now_ms();
     let earlier: Option<String> = tx
-        .query_row(
+        .one(
             "SELECT message_id FROM queue_dedup WHERE queue = ?1 AND dedup_id = ?2 AND expires_ms > ?3",
             params![queue, message.dedup_id, now],
             |r| r.get(0),
@@ -88,19 +88,19 @@ pub(super) fn enqueue(tx: &Connection, queue: &str, message: &StepMessage, windo
     }
     let message_id = uuid::Uuid::now_v7().to_string();
     let attributes = serde_json::to_string(&message.attributes).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    tx.execute(
+    tx.run(
         "INSERT INTO queue_messages (message_id, queue, step, dedup_id, body, attributes, attempts, visible_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
         params![message_id, queue, message.step, message.dedup_id, message.body.to_string(), attributes, now],
     )
     .map_err(unavailable)?;
-    tx.execute(
+    tx.run(
         "INSERT INTO queue_dedup (queue, dedup_id, message_id, expires_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (queue, dedup_id) DO UPDATE SET message_id = ?3, expires_ms = ?4",
         params![queue, message.dedup_id, message_id, now.saturating_add(ms(window))],
     )
     .map_err(unavailable)?;
-    tx.execute("DELETE FROM queue_dedup WHERE queue = ?1 AND expires_ms <= ?2", params![queue, now])
+    tx.run("DELETE FROM queue_dedup WHERE queue = ?1 AND expires_ms <= ?2", params![queue, now])
         .map_err(unavailable)?;
     Ok(Published { message_id, duplicate: false })
 }
@@ -138,13 +138,13 @@ fn parse(row: &Row) -> StoreResult<StepMessage> {
 }
 
 fn bury(tx: &Connection, queue: &str, row: &Row, now: i64) -> StoreResult<()> {
-    tx.execute(
+    tx.run(
         "INSERT INTO dead_letters (message_id, queue, step, dedup_id, body, attributes, attempts, dead_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![row.message_id, queue, row.step, row.dedup_id, row.body, row.attributes, row.attempts, now],
     )
     .map_err(unavailable)?;
-    tx.execute("DELETE FROM queue_messages WHERE seq = ?1", [row.seq]).map_err(unavailable)?;
+    tx.run("DELETE FROM queue_messages WHERE seq = ?1", [row.seq]).map_err(unavailable)?;
     Ok(())
 }
 
@@ -190,7 +190,7 @@ fn receive_tx(
                 }
             };
             let receipt = uuid::Uuid::new_v4().to_string();
-            tx.execute(
+            tx.run(
                 "UPDATE queue_messages SET attempts = attempts + 1, visible_at_ms = ?2, receipt = ?3 WHERE seq = ?1",
                 params![row.seq, now.saturating_add(ms(visibility)), receipt],
             )
@@ -236,7 +236,7 @@ impl StepQueue for SqliteQueue {
         let (queue, receipt) = (self.queue.clone(), receipt.to_owned());
         self.db
             .call(move |c| {
-                c.execute("DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2", params![queue, receipt])
+                c.run("DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2", params![queue, receipt])
                     .map(drop)
                     .map_err(unavailable)
             })
@@ -248,7 +248,7 @@ impl StepQueue for SqliteQueue {
         self.db
             .call(move |c| {
                 let changed = c
-                    .execute(
+                    .run(
                         "UPDATE queue_messages SET visible_at_ms = ?3 WHERE queue = ?1 AND receipt = ?2",
                         params![queue, receipt, now_ms()],
                     )
@@ -315,13 +315,13 @@ impl StepQueue for SqliteQueue {
                     .collect::<Result<_, _>>()
                     .map_err(unavailable)?;
                 for seq in &seqs {
-                    tx.execute(
+                    tx.run(
                         "INSERT INTO queue_messages (message_id, queue, step, dedup_id, body, attributes, attempts, visible_at_ms)
                          SELECT message_id, queue, step, dedup_id, body, attributes, 0, ?2 FROM dead_letters WHERE seq = ?1",
                         params![seq, now_ms()],
                     )
                     .map_err(unavailable)?;
-                    tx.execute("DELETE FROM dead_letters WHERE seq = ?1", [seq]).map_err(unavailable)?;
+                    tx.run("DELETE FROM dead_letters WHERE seq = ?1", [seq]).map_err(unavailable)?;
                 }
                 tx.commit().map_err(unavailable)?;
                 Ok(seqs.len())

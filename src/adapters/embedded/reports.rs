@@ -8,7 +8,7 @@
 //! a batch of events costs one transaction however many there are.
 
 use super::db::Db;
-use super::sql::{corrupt, unavailable};
+use super::sql::{Cached, corrupt, unavailable};
 use crate::domain::{Event, Ticket, TicketId};
 use crate::ports::{ReportStore, StoreError, StoreResult};
 use crate::reports::facts::delta;
@@ -141,7 +141,7 @@ fn load_facts(conn: &Connection, id: &str) -> StoreResult<Option<TicketFacts>> {
 fn project_tx(conn: &mut Connection, projector: &Projector, max: usize) -> StoreResult<usize> {
     let tx = conn.savepoint().map_err(unavailable)?;
     let cursor: i64 = tx
-        .query_row("SELECT seq FROM report_feed WHERE name = ?1", [FEED], |r| r.get(0))
+        .one("SELECT seq FROM report_feed WHERE name = ?1", [FEED], |r| r.get(0))
         .optional()
         .map_err(unavailable)?
         .unwrap_or(0);
@@ -191,7 +191,7 @@ fn project_tx(conn: &mut Connection, projector: &Projector, max: usize) -> Store
     for (k, m) in cells {
         add_to_cell(&tx, &k, &m)?;
     }
-    tx.execute("INSERT OR REPLACE INTO report_feed (name, seq) VALUES (?1, ?2)", params![FEED, last])
+    tx.run("INSERT OR REPLACE INTO report_feed (name, seq) VALUES (?1, ?2)", params![FEED, last])
         .map_err(unavailable)?;
     tx.commit().map_err(unavailable)?;
     Ok(folded)

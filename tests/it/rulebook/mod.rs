@@ -42,6 +42,8 @@ fn checked_in_schema_matches_the_code() {
         on_disk == load::schema_text(),
         "rules/rulebook.schema.json is stale: run `cargo run -- rules schema > rules/rulebook.schema.json`"
     );
+    // The loader checks against the file as compiled in, so it is the generated schema too.
+    assert_eq!(load::schema(), &serde_json::from_str::<serde_json::Value>(&load::schema_text()).unwrap());
     let first_line = std::fs::read_to_string(root().join("rules/rulebook.yaml")).unwrap();
     assert_eq!(first_line.lines().next(), Some("# yaml-language-server: $schema=./rulebook.schema.json"));
 }
