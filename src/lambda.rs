@@ -422,7 +422,7 @@ pub async fn email_http(init: &Init) -> Result<HttpEvents, Error> {
 /// SES notifications of stored mail: acknowledges, and checks targets' replies.
 pub async fn email_sqs(init: &Init) -> Result<MailBatches, Error> {
     let engine = engine_for(Function::EmailSqs, init, |app, parts| reply_tokens(app, &parts)).await?;
-    Ok(MailBatches { engine, stored: StoredMail::new(init.clients.s3.clone()) })
+    Ok(MailBatches { engine, stored: StoredMail::new(init.clients.s3()) })
 }
 
 /// The step queue: triage, answers' retries, the incident fan-out, webhooks' posts.
@@ -462,7 +462,7 @@ pub async fn reports(init: &Init) -> Result<ReportFeed, Error> {
     if bucket.is_none() {
         tracing::warn!("SPORTELLO_EXPORT_BUCKET is not set: events are folded into the reports, not exported");
     }
-    let export = bucket.map(|b| crate::adapters::aws::S3Export::new(init.clients.s3.clone(), b));
+    let export = bucket.map(|b| crate::adapters::aws::S3Export::new(init.clients.s3(), b));
     Ok(ReportFeed { reports, export, projector })
 }
 

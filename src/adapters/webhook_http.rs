@@ -33,9 +33,9 @@ impl HttpWebhookSender {
     #[cfg(feature = "aws")]
     fn client(&self) -> &HttpsClient {
         self.client.get_or_init(|| {
-            let tls = rustls::ClientConfig::builder_with_provider(rustls::crypto::aws_lc_rs::default_provider().into())
+            let tls = rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
                 .with_safe_default_protocol_versions()
-                .expect("aws-lc-rs supports the default TLS versions")
+                .expect("ring supports the default TLS versions")
                 .with_root_certificates(crate::adapters::aws::roots::root_store())
                 .with_no_client_auth();
             let connector =

@@ -23,7 +23,7 @@ impl HttpClient {
         #[cfg(feature = "aws")]
         {
             let tls = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+                .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
                 .map_err(|e| tracing::warn!(error = %e, "no root certificates: https sign-in will fail"))
                 .ok()
                 .map(|b| {

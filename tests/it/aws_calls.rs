@@ -92,7 +92,7 @@ async fn the_warm_up_opens_every_endpoint_and_never_fails() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let unreachable = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let unreachable = sportello::adapters::aws::config_loader()
         .endpoint_url(&url)
         .region(aws_config::Region::new("eu-south-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test"))

@@ -41,24 +41,32 @@ pub use aws_config::SdkConfig;
 /// endpoint (moto in tests, LocalStack on a laptop). HTTPS trusts the compiled-in roots
 /// ([`roots`]), so no certificate file is read at a cold start.
 pub async fn load_config(endpoint: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(roots::sdk_http_client());
+    let mut loader = config_loader();
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);
     }
     loader.load().await
 }
 
+/// The SDK's configuration loader with Sportello's HTTPS client ([`roots::sdk_http_client`]).
+/// The SDK crates are built without a default HTTPS client, so every configuration starts here.
+pub fn config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(roots::sdk_http_client())
+}
+
 /// The SDK clients the ports share, built once per cold start from one configuration (and so
-/// over one HTTP connection pool).
+/// over one HTTP connection pool). The S3 client is built by the functions that use it
+/// ([`Clients::s3`]), so the others' binaries leave S3's SDK out.
 #[derive(Clone)]
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ses: aws_sdk_ses::Client,
-    /// Inbound mail an SES receipt rule stored.
-    pub s3: aws_sdk_s3::Client,
     /// Secret settings, read once at init.
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// What [`Clients::s3`] builds its client from.
+    config: SdkConfig,
+    counter: Option<CallCounter>,
 }
 
 /// S3 by path (`http://host/bucket/key`) when the endpoint is another one (moto, LocalStack),
@@ -73,8 +81,9 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
             ses: aws_sdk_ses::Client::new(config),
-            s3: aws_sdk_s3::Client::from_conf(s3_config(config).build()),
             secrets: aws_sdk_secretsmanager::Client::new(config),
+            config: config.clone(),
+            counter: None,
         }
     }
 
@@ -90,11 +99,22 @@ impl Clients {
             ses: aws_sdk_ses::Client::from_conf(
                 aws_sdk_ses::config::Builder::from(config).interceptor(counter.clone()).build(),
             ),
-            s3: aws_sdk_s3::Client::from_conf(s3_config(config).interceptor(counter.clone()).build()),
             secrets: aws_sdk_secretsmanager::Client::from_conf(
                 aws_sdk_secretsmanager::config::Builder::from(config).interceptor(counter.clone()).build(),
             ),
+            config: config.clone(),
+            counter: Some(counter.clone()),
         }
+    }
+
+    /// An S3 client over the same configuration (and counter): inbound mail SES stored, the
+    /// analysts' export. Built by the functions that use S3 only, at their init.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let mut config = s3_config(&self.config);
+        if let Some(counter) = &self.counter {
+            config = config.interceptor(counter.clone());
+        }
+        aws_sdk_s3::Client::from_conf(config.build())
     }
 }
 

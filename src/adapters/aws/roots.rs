@@ -23,13 +23,13 @@ fn pem_bundle() -> Vec<u8> {
     pem.into_bytes()
 }
 
-/// The SDK's HTTPS client (rustls over aws-lc, as the SDK's default one) trusting the compiled-in
-/// roots only.
+/// The SDK's HTTPS client, rustls over ring (not the SDK's default aws-lc, a larger C library
+/// in every function's binary), trusting the compiled-in roots only.
 pub fn sdk_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(pem_bundle());
     let context = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context from a trust store");
     aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https()
 }

@@ -197,7 +197,7 @@ async fn mail_stored_in_s3_is_read_from_there_and_a_missing_or_huge_one_fails_al
     m.clients.ses.verify_domain_identity().domain("sportello.pagopa.it").send().await.unwrap();
     let bucket = format!("inbound-{}", m.tag);
     m.clients
-        .s3
+        .s3()
         .create_bucket()
         .bucket(&bucket)
         .create_bucket_configuration(
@@ -209,7 +209,7 @@ async fn mail_stored_in_s3_is_read_from_there_and_a_missing_or_huge_one_fails_al
         .await
         .unwrap();
     let put = |key: &'static str, body: Vec<u8>| {
-        let (s3, bucket) = (m.clients.s3.clone(), bucket.clone());
+        let (s3, bucket) = (m.clients.s3(), bucket.clone());
         async move { s3.put_object().bucket(bucket).key(key).body(body.into()).send().await.unwrap() }
     };
     let big_body = "Una riga di testo della richiesta. ".repeat(6_000);
@@ -223,7 +223,7 @@ async fn mail_stored_in_s3_is_read_from_there_and_a_missing_or_huge_one_fails_al
     put("inbound/ok", raw.into_bytes()).await;
     put("inbound/huge", vec![b'x'; sportello::email::MAX_EMAIL_BYTES + 1]).await;
 
-    let stored = StoredMail::new(m.clients.s3.clone());
+    let stored = StoredMail::new(m.clients.s3());
     let event = batch(&[
         stored_notification(&bucket, "inbound/ok"),
         stored_notification(&bucket, "inbound/missing"),

@@ -2,7 +2,7 @@
 //! test binary on a free loopback port and stopped when the binary exits. Tests do not share
 //! state through it: each makes its own table and queues, named after a random tag.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -102,7 +102,8 @@ pub fn server() -> &'static MotoServer {
 }
 
 pub async fn sdk_config(server: &MotoServer) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    // Sportello's own HTTPS client, as the functions build it (the SDK crates have no default).
+    sportello::adapters::aws::config_loader()
         .endpoint_url(server.endpoint())
         .region(Region::new("eu-south-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
