@@ -210,8 +210,22 @@ impl Backend for MotoBackend {
             .send()
             .await
             .expect("the ticket's events");
-        let ids: Vec<String> =
-            events.items.unwrap_or_default().iter().map(|item| item["sk"].as_s().unwrap().clone()).collect();
+        // The ids the feed gives: an item's sort key, or `<sk>.<nnn>` for events stored together.
+        let ids: Vec<String> = events
+            .items
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|item| {
+                let sk = item["sk"].as_s().unwrap().clone();
+                match item.get("docs") {
+                    Some(docs) => {
+                        let n = serde_json::from_str::<Vec<serde_json::Value>>(docs.as_s().unwrap()).unwrap().len();
+                        (0..n).map(|i| format!("{sk}.{i:03}")).collect()
+                    }
+                    None => vec![sk],
+                }
+            })
+            .collect();
         let got = client
             .get_item()
             .table_name(&self.table)
