@@ -12,7 +12,6 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
 
 /// The path every page sits under: a problem's `type` is this and its kind.
 pub const PROBLEMS_PATH: &str = "/problems/";
@@ -40,15 +39,24 @@ pub fn problem_page(kind: &str, t: Tr) -> Option<ProblemPage> {
     Some(ProblemPage { title: text("title")?, means: text("means")?, next: text("next")? })
 }
 
-#[derive(Deserialize, Default)]
-struct PageQuery {
-    lang: Option<String>,
+/// `?lang=`, at most once and `it` or `en` exactly (as the OpenAPI says): a link that asks for
+/// another language is a mistake to say, not to hide behind the default.
+fn asked_language(query: &[(String, String)]) -> Result<Option<Lang>, Problem> {
+    let mut asked = query.iter().filter(|(name, _)| name == "lang").map(|(_, value)| value.as_str());
+    let Some(value) = asked.next() else { return Ok(None) };
+    if asked.next().is_some() {
+        return Err(Problem::bad_request("`lang` is given more than once").at("lang"));
+    }
+    match value {
+        "it" | "en" => Ok(Lang::parse(value)),
+        _ => Err(Problem::bad_request("`lang` is `it` or `en`").at("lang")),
+    }
 }
 
-/// `?lang=` when it names a language of the pages, else the first of Italian and English the
-/// browser accepts (by `q`), else Italian.
-fn language(query: &PageQuery, headers: &HeaderMap) -> Lang {
-    if let Some(lang) = query.lang.as_deref().and_then(Lang::parse) {
+/// The language asked for, else the first of Italian and English the browser accepts (by `q`),
+/// else Italian.
+fn language(asked: Option<Lang>, headers: &HeaderMap) -> Lang {
+    if let Some(lang) = asked {
         return lang;
     }
     let accepted = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -69,8 +77,12 @@ fn language(query: &PageQuery, headers: &HeaderMap) -> Lang {
     best.map(|(_, lang)| lang).unwrap_or_default()
 }
 
-async fn page(Path(kind): Path<String>, Query(query): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let t = Tr { lang: language(&query, &headers) };
+async fn page(Path(kind): Path<String>, Query(query): Query<Vec<(String, String)>>, headers: HeaderMap) -> Response {
+    let asked = match asked_language(&query) {
+        Ok(asked) => asked,
+        Err(problem) => return problem.into_response(),
+    };
+    let t = Tr { lang: language(asked, &headers) };
     let Some(page) = problem_page(&kind, t) else {
         let known: Vec<&str> = PROBLEM_TYPES.iter().filter_map(|ty| ty.strip_prefix(PROBLEMS_PATH)).collect();
         return Problem::new(
@@ -124,20 +136,32 @@ mod tests {
     fn accept(value: &str) -> Lang {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_str(value).unwrap());
-        language(&PageQuery::default(), &headers)
+        language(None, &headers)
     }
 
     #[test]
     fn the_language_is_the_query_s_else_the_browser_s_best_else_italian() {
-        assert_eq!(language(&PageQuery::default(), &HeaderMap::new()), Lang::It);
+        assert_eq!(language(None, &HeaderMap::new()), Lang::It);
         assert_eq!(accept("en-GB,en;q=0.9"), Lang::En);
         assert_eq!(accept("de-DE, en;q=0.5, it;q=0.8"), Lang::It);
         assert_eq!(accept("fr, de"), Lang::It);
         assert_eq!(accept("en;q=0"), Lang::It);
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("en"));
-        assert_eq!(language(&PageQuery { lang: Some("it".into()) }, &headers), Lang::It);
-        assert_eq!(language(&PageQuery { lang: Some("xx".into()) }, &headers), Lang::En);
+        assert_eq!(language(Some(Lang::It), &headers), Lang::It);
+    }
+
+    #[test]
+    fn a_language_asked_for_is_it_or_en_once() {
+        let query = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert_eq!(asked_language(&query(&[])).unwrap(), None);
+        assert_eq!(asked_language(&query(&[("lang", "en"), ("x", "1")])).unwrap(), Some(Lang::En));
+        for bad in [&[("lang", "xx")][..], &[("lang", "it ")], &[("lang", "")], &[("lang", "it"), ("lang", "it")]] {
+            let problem = asked_language(&query(bad)).expect_err("refused");
+            assert_eq!(problem.status, 400, "{bad:?}");
+        }
     }
 
     #[test]
