@@ -163,6 +163,50 @@ pub fn ports_with(
     }
 }
 
+/// Keys per `BatchGetItem` (DynamoDB's limit).
+const BATCH_GET_KEYS: usize = 100;
+/// Requests for one batch of keys before giving up on those left unprocessed.
+const BATCH_GET_TRIES: u32 = 6;
+
+/// The items of `keys` that exist, in no particular order: `BatchGetItem`, 100 keys a request
+/// (strongly consistent), asking again with back-off for the keys DynamoDB left unprocessed.
+pub(crate) async fn batch_get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+) -> Result<Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>, StoreError> {
+    let mut items = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(BATCH_GET_KEYS) {
+        let mut pending = Some(
+            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        );
+        let mut tries = 0;
+        while let Some(request) = pending.take() {
+            tries += 1;
+            let out = client
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchGetItem", e))?;
+            items.extend(out.responses.and_then(|mut r| r.remove(table)).unwrap_or_default());
+            pending = out.unprocessed_keys.and_then(|mut u| u.remove(table)).filter(|k| !k.keys().is_empty());
+            if pending.is_some() {
+                if tries >= BATCH_GET_TRIES {
+                    return Err(StoreError::Unavailable("BatchGetItem: keys left unprocessed after retries".into()));
+                }
+                // Unprocessed keys mean the table is throttled: back off before asking again.
+                tokio::time::sleep(std::time::Duration::from_millis(50 << tries)).await;
+            }
+        }
+    }
+    Ok(items)
+}
+
 /// An SDK call failed in a way the caller can only retry. The text names the operation and the
 /// service's error code; AWS error messages name attributes, not their values.
 pub(crate) fn unavailable<E, R>(op: &str, e: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -454,34 +454,14 @@ impl ReportStore for DynamoReports {
     async fn facts_on(&self, day: i32, after: Option<&TicketId>, limit: usize) -> StoreResult<Vec<TicketFacts>> {
         let listed = self.query(day_pk(day), after.map(|t| t.0.clone()), Some(limit.clamp(1, 10_000))).await?;
         let ids: Vec<String> = listed.iter().filter_map(|i| text(i, SK)).map(str::to_string).collect();
+        let keys: Vec<Item> = ids
+            .iter()
+            .map(|id| HashMap::from([(PK.to_string(), s(facts_pk(id))), (SK.to_string(), s(FACTS_SK))]))
+            .collect();
         let mut found: BTreeMap<String, TicketFacts> = BTreeMap::new();
-        for chunk in ids.chunks(100) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| HashMap::from([(PK.to_string(), s(facts_pk(id))), (SK.to_string(), s(FACTS_SK))]))
-                .collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
-            );
-            // Keys DynamoDB did not get to are handed back: ask for them again.
-            while let Some(keys) = request.take() {
-                let got = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("BatchGetItem", e))?;
-                for item in got.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
-                    let id = text(&item, PK).and_then(|pk| pk.strip_prefix("RF#")).unwrap_or_default().to_string();
-                    found.insert(id.clone(), decode_facts(&item, &id)?);
-                }
-                request = got.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
-            }
+        for item in super::batch_get(&self.client, &self.table, keys).await? {
+            let id = text(&item, PK).and_then(|pk| pk.strip_prefix("RF#")).unwrap_or_default().to_string();
+            found.insert(id.clone(), decode_facts(&item, &id)?);
         }
         Ok(found.into_values().collect())
     }

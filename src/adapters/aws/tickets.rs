@@ -19,7 +19,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -42,10 +42,6 @@ const OUTBOX_PK: &str = "OUTBOX";
 /// The partition of the clock's positions in the queues it did not finish (`P#<team>#<state>`):
 /// one query reads them all.
 const CLOCK_PK: &str = "CLOCK";
-/// Keys per `BatchGetItem` (DynamoDB's limit).
-const BATCH_GET_KEYS: usize = 100;
-/// Requests for one batch of keys before giving up on those left unprocessed.
-const BATCH_GET_TRIES: u32 = 6;
 /// Conflicting writers retry an erasure this many times before giving up.
 const ERASE_TRIES: usize = 5;
 /// How an erasure names the intake steps it removed from the outbox: messages still queued, as
@@ -576,44 +572,17 @@ impl DynamoStore {
         self.tickets_by_id(&ids).await
     }
 
-    /// The tickets of `ids` that exist, in that order: `BatchGetItem`, 100 keys a request
-    /// (strongly consistent), asking again for the keys DynamoDB left unprocessed.
+    /// The tickets of `ids` that exist, in that order ([`super::batch_get`]).
     async fn tickets_by_id(&self, ids: &[&str]) -> StoreResult<Vec<Ticket>> {
-        let mut items: HashMap<String, Item> = HashMap::new();
-        for chunk in ids.chunks(BATCH_GET_KEYS) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| HashMap::from([(PK.to_string(), s(ticket_pk(id))), (SK.to_string(), s(TICKET_SK))]))
-                .collect();
-            let mut pending =
-                Some(build(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build())?);
-            let mut tries = 0;
-            while let Some(request) = pending.take() {
-                tries += 1;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("BatchGetItem", e))?;
-                for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
-                    if let Some(pk) = text(&item, PK) {
-                        items.insert(pk.to_owned(), item);
-                    }
-                }
-                pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).filter(|k| !k.keys().is_empty());
-                if pending.is_some() {
-                    if tries >= BATCH_GET_TRIES {
-                        return Err(StoreError::Unavailable(
-                            "BatchGetItem: keys left unprocessed after retries".into(),
-                        ));
-                    }
-                    // Unprocessed keys mean the table is throttled: back off before asking again.
-                    tokio::time::sleep(Duration::from_millis(50 << tries)).await;
-                }
-            }
-        }
+        let keys: Vec<Item> = ids
+            .iter()
+            .map(|id| HashMap::from([(PK.to_string(), s(ticket_pk(id))), (SK.to_string(), s(TICKET_SK))]))
+            .collect();
+        let items: HashMap<String, Item> = super::batch_get(&self.client, &self.table, keys)
+            .await?
+            .into_iter()
+            .filter_map(|item| Some((text(&item, PK)?.to_owned(), item)))
+            .collect();
         ids.iter().filter_map(|id| items.get(&ticket_pk(id))).map(read_ticket).collect()
     }
 
