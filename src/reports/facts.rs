@@ -8,10 +8,10 @@
 //! ticket that moves from Q to A moves its counts, a reopened ticket stops counting as resolved,
 //! and an event delivered twice is folded once and changes nothing the second time.
 
+use super::hours::RememberedHours;
 use super::metric::{DeadlineKind, Histogram, MetricKey, bucket, handoff_reason_key, key, open_state_key};
 use crate::domain::{ActorRole, ChannelKind, EventKind, Ticket, TicketId, TicketState};
 use crate::rules::Rules;
-use crate::rules::calendar::Calendar;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -409,12 +409,13 @@ impl TicketFacts {
 }
 
 /// Works out marks from facts and tickets: the rulebook's time zone for days, its SLA calendar
-/// for business time, each channel's schedule for "in hours".
+/// for business time, each channel's schedule for "in hours" (each calendar's open hours
+/// remembered by day, [`RememberedHours`]).
 #[derive(Debug, Clone)]
 pub struct Projector {
     pub time_zone: TimeZone,
-    sla: Option<Calendar>,
-    channel_schedules: BTreeMap<String, Calendar>,
+    sla: Option<RememberedHours>,
+    channel_schedules: BTreeMap<String, RememberedHours>,
 }
 
 /// The epoch the day numbers count from.
@@ -422,14 +423,14 @@ const EPOCH: jiff::civil::Date = jiff::civil::date(1970, 1, 1);
 
 impl Projector {
     pub fn new(rules: &Rules) -> Self {
-        let sla = Some(rules.sla_calendar().clone());
-        let time_zone = sla.as_ref().map_or(TimeZone::UTC, |s| s.time_zone.clone());
+        let sla = rules.sla_calendar().clone();
+        let time_zone = sla.time_zone.clone();
         let channel_schedules = rules
             .channels
             .iter()
-            .map(|(id, ch)| (id.as_str().to_string(), rules.calendar(ch.schedule).clone()))
+            .map(|(id, ch)| (id.as_str().to_string(), RememberedHours::new(rules.calendar(ch.schedule).clone())))
             .collect();
-        Self { time_zone, sla, channel_schedules }
+        Self { time_zone, sla: Some(RememberedHours::new(sla)), channel_schedules }
     }
 
     /// The local day of an instant, as days since 1970-01-01.
@@ -663,41 +664,55 @@ pub fn cells(facts: &TicketFacts) -> BTreeMap<CellKey, super::Metrics> {
 
 /// The cells `marks` add to, for a ticket in the groups of `facts`.
 fn cells_of(facts: &TicketFacts, marks: &[Mark]) -> BTreeMap<CellKey, super::Metrics> {
-    let mut out: BTreeMap<CellKey, super::Metrics> = BTreeMap::new();
-    let mut add = |cube: Cube, day: i32, dims: &Dims, target: &str, incident: &str, key: MetricKey, value: i64| {
-        out.entry(CellKey {
-            cube,
-            day,
-            dims: dims.clone(),
-            target: target.to_string(),
-            incident: incident.to_string(),
-        })
-        .or_default()
-        .add(key, value);
+    /// Which of the ticket's dimensions a cell is in.
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    enum Group {
+        /// All of them.
+        Full,
+        /// All but the operator (the slim cube).
+        Slim,
+        /// None (incidents).
+        None,
+    }
+    // Summed under keys that borrow from the facts first: a ticket's marks fall in a few cells,
+    // so the dimensions' strings are copied once per cell instead of once per mark and target.
+    type Sums<'a> = BTreeMap<(Cube, i32, Group, &'a str, &'a str), super::Metrics>;
+    let mut sums: Sums<'_> = BTreeMap::new();
+    let mut add = |cube, day, group, target, incident, key, value| {
+        let at: (Cube, i32, Group, &str, &str) = (cube, day, group, target, incident);
+        sums.entry(at).or_default().add(key, value);
     };
-    let slim = Dims { operator: String::new(), ..facts.dims.clone() };
-    let none = Dims::default();
     for m in marks {
         match m.cube {
             Cube::Period | Cube::Open => {
-                add(m.cube, m.day, &facts.dims, "", "", m.key, m.value);
+                add(m.cube, m.day, Group::Full, "", "", m.key, m.value);
                 if m.cube == Cube::Period {
-                    add(Cube::Slim, m.day, &slim, "", "", m.key, m.value);
+                    add(Cube::Slim, m.day, Group::Slim, "", "", m.key, m.value);
                 }
                 if m.target.is_empty() {
                     for t in &facts.targets {
-                        add(m.cube, m.day, &facts.dims, t, "", m.key, m.value);
+                        add(m.cube, m.day, Group::Full, t, "", m.key, m.value);
                     }
                 } else {
-                    add(m.cube, m.day, &facts.dims, &m.target, "", m.key, m.value);
+                    add(m.cube, m.day, Group::Full, &m.target, "", m.key, m.value);
                 }
             }
-            Cube::Slim => add(Cube::Slim, m.day, &slim, "", "", m.key, m.value),
-            Cube::Incident => add(Cube::Incident, m.day, &none, "", &m.incident, m.key, m.value),
+            Cube::Slim => add(Cube::Slim, m.day, Group::Slim, "", "", m.key, m.value),
+            Cube::Incident => add(Cube::Incident, m.day, Group::None, "", &m.incident, m.key, m.value),
         }
     }
-    out.retain(|_, v| !v.is_empty());
-    out
+    let slim = Dims { operator: String::new(), ..facts.dims.clone() };
+    sums.into_iter()
+        .filter(|(_, metrics)| !metrics.is_empty())
+        .map(|((cube, day, group, target, incident), metrics)| {
+            let dims = match group {
+                Group::Full => facts.dims.clone(),
+                Group::Slim => slim.clone(),
+                Group::None => Dims::default(),
+            };
+            (CellKey { cube, day, dims, target: target.to_string(), incident: incident.to_string() }, metrics)
+        })
+        .collect()
 }
 
 /// What changes in the aggregates when a ticket's facts go from `old` to `new`.
@@ -732,6 +747,9 @@ pub fn delta(old: Option<&TicketFacts>, new: &TicketFacts) -> BTreeMap<CellKey, 
 /// The marks only in `old`, and those only in `new` (as multisets: a mark made twice counts
 /// twice).
 fn changed_marks(old: &[Mark], new: &[Mark]) -> (Vec<Mark>, Vec<Mark>) {
+    // The marks come out in the same order each time: most of the two lists is a shared start.
+    let same = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let (old, new) = (&old[same..], &new[same..]);
     let mut came: Vec<Option<&Mark>> = new.iter().map(Some).collect();
     let mut gone = Vec::new();
     for m in old {

@@ -20,6 +20,7 @@
 pub mod csv;
 pub mod export;
 pub mod facts;
+pub mod hours;
 pub mod metric;
 pub mod report;
 pub mod svg;

@@ -9,12 +9,14 @@
 
 use super::db::Db;
 use super::sql::{Cached, corrupt, unavailable};
-use crate::domain::{Event, Ticket, TicketId};
+use crate::domain::{Actor, ActorRole, Event, EventKind, Ticket, TicketId};
 use crate::ports::{ReportStore, StoreError, StoreResult};
 use crate::reports::facts::delta;
 use crate::reports::{CellKey, Cube, FeedEvent, FeedOrder, Metrics, Projector, TicketFacts, Watched};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,9 +117,7 @@ impl SqliteReports {
 
 fn load_ticket(conn: &Connection, id: &str) -> StoreResult<Option<Ticket>> {
     let row: Option<(String, i64)> = conn
-        .prepare_cached("SELECT doc, version FROM tickets WHERE id = ?1")
-        .map_err(unavailable)?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .one("SELECT doc, version FROM tickets WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map_err(unavailable)?;
     let Some((doc, version)) = row else {
@@ -129,13 +129,136 @@ fn load_ticket(conn: &Connection, id: &str) -> StoreResult<Option<Ticket>> {
 }
 
 fn load_facts(conn: &Connection, id: &str) -> StoreResult<Option<TicketFacts>> {
-    let doc: Option<String> = conn
-        .prepare_cached("SELECT doc FROM report_facts WHERE ticket_id = ?1")
-        .map_err(unavailable)?
-        .query_row([id], |r| r.get(0))
-        .optional()
-        .map_err(unavailable)?;
+    let doc: Option<String> =
+        conn.one("SELECT doc FROM report_facts WHERE ticket_id = ?1", [id], |r| r.get(0)).optional().map_err(unavailable)?;
     doc.map(|d| serde_json::from_str(&d).map_err(|e| corrupt(&format!("report facts of {id}"), &e))).transpose()
+}
+
+/// What the fold reads of a stored event: its time, kind, actor's role, and the few keys of
+/// its detail that [`TicketFacts::fold`] looks at (incident links, the bot's outcome). The rest
+/// (message bodies, payloads, the actor's id) is skipped without being built. The fields [`Event`]
+/// requires are still required, so what does not read as an event (an erased one) is left out.
+#[derive(serde::Deserialize)]
+struct StoredEvent {
+    #[serde(rename = "ticket_id")]
+    _ticket_id: IgnoredAny,
+    at: jiff::Timestamp,
+    actor: StoredActor,
+    kind: EventKind,
+    #[serde(default)]
+    detail: ReadDetail,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredActor {
+    #[serde(rename = "id")]
+    _id: IgnoredAny,
+    role: ActorRole,
+}
+
+impl StoredEvent {
+    fn read(ticket: &str, doc: &str) -> Option<Event> {
+        let stored: StoredEvent = serde_json::from_str(doc).ok()?;
+        let detail = if stored.detail.0.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::Value::Object(stored.detail.0)
+        };
+        Some(Event {
+            ticket_id: TicketId(ticket.to_string()),
+            at: stored.at,
+            actor: Actor { id: String::new(), role: stored.actor.role },
+            kind: stored.kind,
+            detail,
+        })
+    }
+}
+
+/// The keys of an event's detail the fold reads.
+const READ_KEYS: [&str; 7] = ["chat", "outcome", "reason", "asked_back", "step", "incident", "incident_resolved"];
+
+/// Those keys of a detail, as they are; every other key, and a detail that is not an object,
+/// skipped.
+#[derive(Default)]
+struct ReadDetail(serde_json::Map<String, serde_json::Value>);
+
+impl<'de> serde::Deserialize<'de> for ReadDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ReadDetailVisitor)
+    }
+}
+
+struct ReadDetailVisitor;
+
+impl<'de> Visitor<'de> for ReadDetailVisitor {
+    type Value = ReadDetail;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an event's detail")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ReadDetail, A::Error> {
+        let mut kept = serde_json::Map::new();
+        while let Some(DetailKey(key)) = map.next_key()? {
+            if READ_KEYS.contains(&key.as_ref()) {
+                kept.insert(key.into_owned(), map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(ReadDetail(kept))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ReadDetail, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(ReadDetail::default())
+    }
+
+    fn visit_unit<E>(self) -> Result<ReadDetail, E> {
+        Ok(ReadDetail::default())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<ReadDetail, E> {
+        Ok(ReadDetail::default())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<ReadDetail, E> {
+        Ok(ReadDetail::default())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<ReadDetail, E> {
+        Ok(ReadDetail::default())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<ReadDetail, E> {
+        Ok(ReadDetail::default())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<ReadDetail, E> {
+        Ok(ReadDetail::default())
+    }
+}
+
+/// A key of a detail, borrowed from the document unless it had to be unescaped.
+struct DetailKey<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for DetailKey<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = DetailKey<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<DetailKey<'de>, E> {
+                Ok(DetailKey(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<DetailKey<'de>, E> {
+                Ok(DetailKey(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
 }
 
 fn project_tx(conn: &mut Connection, projector: &Projector, max: usize) -> StoreResult<usize> {
@@ -145,26 +268,39 @@ fn project_tx(conn: &mut Connection, projector: &Projector, max: usize) -> Store
         .optional()
         .map_err(unavailable)?
         .unwrap_or(0);
-    let rows: Vec<(i64, String, String)> = {
+    // Each event read once, straight from the row, and grouped by ticket: a ticket is projected
+    // once per batch however many of its events the batch holds.
+    let mut by_ticket: BTreeMap<String, Vec<FeedEvent>> = BTreeMap::new();
+    let mut folded = 0;
+    let mut last = cursor;
+    {
         let mut stmt = tx
             .prepare_cached("SELECT seq, ticket_id, doc FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
             .map_err(unavailable)?;
-        stmt.query_map(params![cursor, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(unavailable)?
-            .collect::<Result<_, _>>()
-            .map_err(unavailable)?
-    };
-    let Some(last) = rows.last().map(|r| r.0) else {
-        return Ok(0);
-    };
-    let folded = rows.len();
-    let mut by_ticket: BTreeMap<String, Vec<FeedEvent>> = BTreeMap::new();
-    for (seq, ticket, doc) in rows {
-        match serde_json::from_str::<Event>(&doc) {
-            Ok(event) => by_ticket.entry(ticket).or_default().push(FeedEvent { id: seq.to_string(), event }),
-            // An erased event keeps only that it existed; nothing to count in it.
-            Err(_) => tracing::debug!(seq, "reports: an unreadable event is left out"),
+        let mut rows = stmt.query(params![cursor, max as i64]).map_err(unavailable)?;
+        while let Some(row) = rows.next().map_err(unavailable)? {
+            let seq: i64 = row.get(0).map_err(unavailable)?;
+            let ticket = row.get_ref(1).and_then(|v| v.as_str().map_err(Into::into)).map_err(unavailable)?;
+            let doc = row.get_ref(2).and_then(|v| v.as_str().map_err(Into::into)).map_err(unavailable)?;
+            folded += 1;
+            last = seq;
+            match StoredEvent::read(ticket, doc) {
+                Some(event) => {
+                    let fe = FeedEvent { id: seq.to_string(), event };
+                    match by_ticket.get_mut(ticket) {
+                        Some(events) => events.push(fe),
+                        None => {
+                            by_ticket.insert(ticket.to_string(), vec![fe]);
+                        }
+                    }
+                }
+                // An erased event keeps only that it existed; nothing to count in it.
+                None => tracing::debug!(seq, "reports: an unreadable event is left out"),
+            }
         }
+    }
+    if folded == 0 {
+        return Ok(0);
     }
     let mut cells: HashMap<CellKey, Metrics> = HashMap::new();
     for (id, events) in by_ticket {
@@ -183,11 +319,10 @@ fn project_tx(conn: &mut Connection, projector: &Projector, max: usize) -> Store
             write_watch(&tx, &id, &new.watch)?;
         }
         let doc = serde_json::to_string(&new).map_err(|e| StoreError::Invalid(format!("report facts: {e}")))?;
-        tx.prepare_cached("INSERT OR REPLACE INTO report_facts (ticket_id, doc) VALUES (?1, ?2)")
-            .map_err(unavailable)?
-            .execute(params![id, doc])
+        tx.run("INSERT OR REPLACE INTO report_facts (ticket_id, doc) VALUES (?1, ?2)", params![id, doc])
             .map_err(unavailable)?;
     }
+    // Each cell the batch changed is read and written once, with the batch's sum.
     for (k, m) in cells {
         add_to_cell(&tx, &k, &m)?;
     }
@@ -199,31 +334,24 @@ fn project_tx(conn: &mut Connection, projector: &Projector, max: usize) -> Store
 
 fn write_days(tx: &Connection, id: &str, old: BTreeSet<i32>, new: BTreeSet<i32>) -> StoreResult<()> {
     for day in old.difference(&new) {
-        tx.prepare_cached("DELETE FROM report_days WHERE day = ?1 AND ticket_id = ?2")
-            .map_err(unavailable)?
-            .execute(params![day, id])
-            .map_err(unavailable)?;
+        tx.run("DELETE FROM report_days WHERE day = ?1 AND ticket_id = ?2", params![day, id]).map_err(unavailable)?;
     }
     for day in new.difference(&old) {
-        tx.prepare_cached("INSERT OR IGNORE INTO report_days (day, ticket_id) VALUES (?1, ?2)")
-            .map_err(unavailable)?
-            .execute(params![day, id])
+        tx.run("INSERT OR IGNORE INTO report_days (day, ticket_id) VALUES (?1, ?2)", params![day, id])
             .map_err(unavailable)?;
     }
     Ok(())
 }
 
 fn write_watch(tx: &Connection, id: &str, watch: &[Watched]) -> StoreResult<()> {
-    tx.prepare_cached("DELETE FROM report_watch WHERE ticket_id = ?1")
-        .map_err(unavailable)?
-        .execute([id])
-        .map_err(unavailable)?;
+    tx.run("DELETE FROM report_watch WHERE ticket_id = ?1", [id]).map_err(unavailable)?;
     for w in watch {
         let doc = serde_json::to_string(w).map_err(|e| StoreError::Invalid(format!("report clock: {e}")))?;
-        tx.prepare_cached("INSERT OR REPLACE INTO report_watch (ticket_id, kind, due, doc) VALUES (?1, ?2, ?3, ?4)")
-            .map_err(unavailable)?
-            .execute(params![id, w.kind, w.due.as_second(), doc])
-            .map_err(unavailable)?;
+        tx.run(
+            "INSERT OR REPLACE INTO report_watch (ticket_id, kind, due, doc) VALUES (?1, ?2, ?3, ?4)",
+            params![id, w.kind, w.due.as_second(), doc],
+        )
+        .map_err(unavailable)?;
     }
     Ok(())
 }
@@ -232,9 +360,9 @@ fn add_to_cell(tx: &Connection, k: &CellKey, m: &Metrics) -> StoreResult<()> {
     let dims = k.dims_key();
     let cube = i64::from(k.cube.code());
     let current: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT metrics FROM report_cells WHERE cube = ?1 AND day = ?2 AND dims = ?3")
-        .map_err(unavailable)?
-        .query_row(params![cube, k.day, dims], |r| r.get(0))
+        .one("SELECT metrics FROM report_cells WHERE cube = ?1 AND day = ?2 AND dims = ?3", params![cube, k.day, dims], |r| {
+            r.get(0)
+        })
         .optional()
         .map_err(unavailable)?;
     let mut sum = match current {
@@ -244,15 +372,14 @@ fn add_to_cell(tx: &Connection, k: &CellKey, m: &Metrics) -> StoreResult<()> {
     };
     sum.merge(m, 1);
     if sum.is_empty() {
-        tx.prepare_cached("DELETE FROM report_cells WHERE cube = ?1 AND day = ?2 AND dims = ?3")
-            .map_err(unavailable)?
-            .execute(params![cube, k.day, dims])
+        tx.run("DELETE FROM report_cells WHERE cube = ?1 AND day = ?2 AND dims = ?3", params![cube, k.day, dims])
             .map_err(unavailable)?;
     } else {
-        tx.prepare_cached("INSERT OR REPLACE INTO report_cells (cube, day, dims, metrics) VALUES (?1, ?2, ?3, ?4)")
-            .map_err(unavailable)?
-            .execute(params![cube, k.day, dims, sum.encode()])
-            .map_err(unavailable)?;
+        tx.run(
+            "INSERT OR REPLACE INTO report_cells (cube, day, dims, metrics) VALUES (?1, ?2, ?3, ?4)",
+            params![cube, k.day, dims, sum.encode()],
+        )
+        .map_err(unavailable)?;
     }
     Ok(())
 }
