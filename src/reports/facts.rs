@@ -674,13 +674,21 @@ fn cells_of(facts: &TicketFacts, marks: &[Mark]) -> BTreeMap<CellKey, super::Met
         /// None (incidents).
         None,
     }
-    // Summed under keys that borrow from the facts first: a ticket's marks fall in a few cells,
-    // so the dimensions' strings are copied once per cell instead of once per mark and target.
-    type Sums<'a> = BTreeMap<(Cube, i32, Group, &'a str, &'a str), super::Metrics>;
-    let mut sums: Sums<'_> = BTreeMap::new();
+    // Summed under keys that borrow from the facts first: a ticket's marks fall in a few cells
+    // (a short list, searched in order), so the dimensions' strings are copied and compared once
+    // per cell instead of once per mark and target.
+    type Sums<'a> = Vec<((Cube, i32, Group, &'a str, &'a str), super::Metrics)>;
+    let mut sums: Sums<'_> = Vec::new();
     let mut add = |cube, day, group, target, incident, key, value| {
         let at: (Cube, i32, Group, &str, &str) = (cube, day, group, target, incident);
-        sums.entry(at).or_default().add(key, value);
+        match sums.iter_mut().find(|(k, _)| *k == at) {
+            Some((_, metrics)) => metrics.add(key, value),
+            None => {
+                let mut metrics = super::Metrics::new();
+                metrics.add(key, value);
+                sums.push((at, metrics));
+            }
+        }
     };
     for m in marks {
         match m.cube {

@@ -120,7 +120,8 @@ mod tests {
     #[test]
     fn answers_as_the_calendar_does() {
         let rules = rules();
-        let mut calendars: Vec<Calendar> = rules.channels.values().map(|ch| rules.calendar(ch.schedule).clone()).collect();
+        let mut calendars: Vec<Calendar> =
+            rules.channels.values().map(|ch| rules.calendar(ch.schedule).clone()).collect();
         calendars.push(rules.sla_calendar().clone());
         let start: Timestamp = "2026-10-01T00:00:00Z".parse().unwrap();
         for calendar in calendars {

@@ -129,8 +129,10 @@ fn load_ticket(conn: &Connection, id: &str) -> StoreResult<Option<Ticket>> {
 }
 
 fn load_facts(conn: &Connection, id: &str) -> StoreResult<Option<TicketFacts>> {
-    let doc: Option<String> =
-        conn.one("SELECT doc FROM report_facts WHERE ticket_id = ?1", [id], |r| r.get(0)).optional().map_err(unavailable)?;
+    let doc: Option<String> = conn
+        .one("SELECT doc FROM report_facts WHERE ticket_id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(unavailable)?;
     doc.map(|d| serde_json::from_str(&d).map_err(|e| corrupt(&format!("report facts of {id}"), &e))).transpose()
 }
 
@@ -319,8 +321,13 @@ fn project_tx(conn: &mut Connection, projector: &Projector, max: usize) -> Store
             write_watch(&tx, &id, &new.watch)?;
         }
         let doc = serde_json::to_string(&new).map_err(|e| StoreError::Invalid(format!("report facts: {e}")))?;
-        tx.run("INSERT OR REPLACE INTO report_facts (ticket_id, doc) VALUES (?1, ?2)", params![id, doc])
-            .map_err(unavailable)?;
+        // Updated in place: `INSERT OR REPLACE` deleted the row and its key and added them again
+        // under a new row id, every time a ticket's facts changed.
+        tx.run(
+            "INSERT INTO report_facts (ticket_id, doc) VALUES (?1, ?2) ON CONFLICT (ticket_id) DO UPDATE SET doc = excluded.doc",
+            params![id, doc],
+        )
+        .map_err(unavailable)?;
     }
     // Each cell the batch changed is read and written once, with the batch's sum.
     for (k, m) in cells {
@@ -360,9 +367,11 @@ fn add_to_cell(tx: &Connection, k: &CellKey, m: &Metrics) -> StoreResult<()> {
     let dims = k.dims_key();
     let cube = i64::from(k.cube.code());
     let current: Option<Vec<u8>> = tx
-        .one("SELECT metrics FROM report_cells WHERE cube = ?1 AND day = ?2 AND dims = ?3", params![cube, k.day, dims], |r| {
-            r.get(0)
-        })
+        .one(
+            "SELECT metrics FROM report_cells WHERE cube = ?1 AND day = ?2 AND dims = ?3",
+            params![cube, k.day, dims],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(unavailable)?;
     let mut sum = match current {
@@ -376,7 +385,8 @@ fn add_to_cell(tx: &Connection, k: &CellKey, m: &Metrics) -> StoreResult<()> {
             .map_err(unavailable)?;
     } else {
         tx.run(
-            "INSERT OR REPLACE INTO report_cells (cube, day, dims, metrics) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO report_cells (cube, day, dims, metrics) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (cube, day, dims) DO UPDATE SET metrics = excluded.metrics",
             params![cube, k.day, dims, sum.encode()],
         )
         .map_err(unavailable)?;
@@ -468,5 +478,51 @@ impl ReportStore for SqliteReports {
     async fn facts(&self, ticket: &TicketId) -> StoreResult<Option<TicketFacts>> {
         let id = ticket.0.clone();
         self.db.call(move |c| load_facts(c, &id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_read_for_what_the_fold_uses() {
+        let note = r#"{"ticket_id":"t-1","at":"2026-12-02T09:00:00Z","actor":{"id":"system","role":"system"},
+            "kind":"note","detail":{"chat":"outcome","outcome":"handed_off","reason":"privacy","asked_back":2,
+            "body":"Mi chiamo Mario Rossi","nested":{"incident":"x"},"incident":"inc-7","sent\"by":"x"}}"#;
+        let event = StoredEvent::read("t-1", note).expect("a note");
+        assert_eq!(event.kind, EventKind::Note);
+        assert_eq!(event.actor.role, ActorRole::System);
+        assert_eq!(event.ticket_id, TicketId("t-1".into()));
+        assert_eq!(
+            event.detail,
+            serde_json::json!({"chat": "outcome", "outcome": "handed_off", "reason": "privacy", "asked_back": 2,
+                "incident": "inc-7"}),
+            "the keys the fold reads, nothing else"
+        );
+        let full: Event = serde_json::from_str(note).unwrap();
+        assert_eq!(
+            crate::reports::facts::BotEnd::of(full.at, &full.detail),
+            crate::reports::facts::BotEnd::of(event.at, &event.detail)
+        );
+
+        for detail in [r#""a text""#, "[1,{\"a\":2}]", "null", "7", "true"] {
+            let doc = format!(
+                r#"{{"ticket_id":"t-1","at":"2026-12-02T09:00:00Z","actor":{{"id":"op-1","role":"operator"}},"kind":"message","detail":{detail}}}"#
+            );
+            let event = StoredEvent::read("t-1", &doc).unwrap_or_else(|| panic!("a detail of {detail}"));
+            assert_eq!(event.detail, serde_json::Value::Null);
+        }
+        let without = r#"{"ticket_id":"t-1","at":"2026-12-02T09:00:00Z","actor":{"id":"op-1","role":"operator"},"kind":"resolved"}"#;
+        assert_eq!(StoredEvent::read("t-1", without).unwrap().kind, EventKind::Resolved);
+        // What erasure leaves, and what is not an event, is left out as the full reading would.
+        for doc in [
+            r#"{"erased":true}"#,
+            r#"{"at":"2026-12-02T09:00:00Z","actor":{"role":"operator"},"kind":"resolved"}"#,
+            "{",
+        ] {
+            assert!(StoredEvent::read("t-1", doc).is_none(), "{doc}");
+            assert!(serde_json::from_str::<Event>(doc).is_err(), "{doc}");
+        }
     }
 }
