@@ -18,11 +18,14 @@ const REMEMBERED_DAYS: usize = 2048;
 /// Longer spans of business time are asked of the calendar directly.
 const LONGEST_SUMMED: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 62);
 
+/// The open stretches `[start, end)` within one local day, in order.
+type OpenStretches = Arc<[(Timestamp, Timestamp)]>;
+
 /// One calendar, with the open stretches of the local days asked so far.
 #[derive(Debug)]
 pub struct RememberedHours {
     calendar: Calendar,
-    days: Mutex<HashMap<Date, Arc<[(Timestamp, Timestamp)]>>>,
+    days: Mutex<HashMap<Date, OpenStretches>>,
 }
 
 impl Clone for RememberedHours {
@@ -68,7 +71,7 @@ impl RememberedHours {
     }
 
     /// The open stretches within local day `date`, in order.
-    fn open_on(&self, date: Date) -> Arc<[(Timestamp, Timestamp)]> {
+    fn open_on(&self, date: Date) -> OpenStretches {
         let mut days = self.days.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(spans) = days.get(&date) {
             return Arc::clone(spans);
@@ -76,7 +79,7 @@ impl RememberedHours {
         if days.len() >= REMEMBERED_DAYS {
             days.clear();
         }
-        let spans: Arc<[_]> = self.work_out(date).into();
+        let spans: OpenStretches = self.work_out(date).into();
         days.insert(date, Arc::clone(&spans));
         spans
     }
