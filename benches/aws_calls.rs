@@ -22,7 +22,7 @@ fn root() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-use aws_calls::{Cost, FlowCalls, Lab, breakdown, markdown};
+use aws_calls::{Cost, FlowCalls, Lab, breakdown, markdown, spent_on};
 use std::fmt::Write;
 
 /// Where `--write` puts the document.
@@ -45,6 +45,9 @@ async fn main() {
     doc += &before_and_after(&flows);
     doc += "## Figures\n\n";
     doc += &markdown(&flows);
+    doc += "\n### Where the write units go\n\nBy the kind of item written in the table (a transaction's items count \
+            twice, a condition check as a write of the item it checks) and by index.\n\n";
+    doc += &spent_on(&flows);
     doc += "\n";
     for flow in &flows {
         doc += &breakdown(flow);

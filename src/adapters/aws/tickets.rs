@@ -125,9 +125,8 @@ fn ticket_item(t: &Ticket) -> StoreResult<Item> {
             item.insert(attr.into(), s(v));
         }
     }
-    // Sparse: a closed ticket leaves the work queues (the clock reads open ones only).
+    // Sparse: a closed ticket leaves its team's queue (the clock and the console read open ones).
     if t.state.is_open() {
-        item.insert(QUEUE_PK.into(), s(format!("Q#{}#{}", t.team, t.state)));
         item.insert(OPEN_PK.into(), s(format!("O#{}", t.team)));
         item.insert(OPEN_SK.into(), s(QueueKey::of(t).sortable()));
     }
@@ -450,6 +449,7 @@ impl DynamoStore {
         values: &[(&str, AttributeValue)],
         names: &[(&str, &str)],
         limit: usize,
+        filter: Option<&str>,
     ) -> StoreResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
@@ -460,6 +460,7 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .set_index_name(index.map(str::to_owned))
                 .key_condition_expression(condition)
+                .set_filter_expression(filter.map(str::to_owned))
                 .scan_index_forward(true)
                 .consistent_read(index.is_none())
                 .set_exclusive_start_key(start.take())
@@ -487,7 +488,7 @@ impl DynamoStore {
             "#pk = :pk AND begins_with(#sk, :prefix)",
             &[(":pk", s(ticket_pk(&id.0))), (":prefix", s(EVENT_PREFIX))],
             &[("#pk", PK), ("#sk", SK)],
-            usize::MAX,
+            usize::MAX, None,
         )
         .await
     }
@@ -516,7 +517,7 @@ impl DynamoStore {
                 "#pk = :pk AND begins_with(#sk, :prefix)",
                 &[(":pk", s(OUTBOX_PK)), (":prefix", s(outbox_prefix(ticket.created_at, &ticket.id)))],
                 &[("#pk", PK), ("#sk", SK)],
-                usize::MAX,
+                usize::MAX, None,
             )
             .await?;
         pending.iter().map(read_outboxed).collect()
@@ -566,7 +567,7 @@ impl DynamoStore {
             RequesterKey::FiscalCode(_) => (BY_FISCAL_CODE, RQ_FISCAL_CODE),
         };
         let found =
-            self.query(Some(index), "#k = :v", &[(":v", s(key.normalized()?))], &[("#k", attr)], usize::MAX).await?;
+            self.query(Some(index), "#k = :v", &[(":v", s(key.normalized()?))], &[("#k", attr)], usize::MAX, None).await?;
         // The index holds keys only: the tickets themselves are read by key, in the index's order.
         let ids: Vec<&str> = found.iter().filter_map(|item| text(item, PK)?.strip_prefix("T#")).collect();
         self.tickets_by_id(&ids).await
@@ -634,7 +635,7 @@ impl DynamoStore {
                 "#pk = :pk AND begins_with(#sk, :prefix)",
                 &[(":pk", s(ticket_pk(&id.0))), (":prefix", s(DIGEST_PREFIX))],
                 &[("#pk", PK), ("#sk", SK)],
-                usize::MAX,
+                usize::MAX, None,
             )
             .await?;
         for row in digests {
@@ -868,7 +869,7 @@ impl TicketStore for DynamoStore {
                 "#pk = :pk AND #sk < :before",
                 &[(":pk", s(OUTBOX_PK)), (":before", s(sortable(before)))],
                 &[("#pk", PK), ("#sk", SK)],
-                limit.min(1000),
+                limit.min(1000), None,
             )
             .await?;
         items.iter().map(read_outboxed).collect()
@@ -927,28 +928,32 @@ impl TicketStore for DynamoStore {
         after: Option<&QueuePosition>,
         limit: usize,
     ) -> StoreResult<Vec<Ticket>> {
-        if limit == 0 {
+        if limit == 0 || !state.is_open() {
+            // Only open tickets are in a queue (`by_open` is sparse).
             return Ok(Vec::new());
         }
-        // The queue's sort key is `<created_at>#<id>`: a range on it starts just after `after`.
-        let queue = s(format!("Q#{team}#{state}"));
-        let items = match after {
-            None => {
-                self.query(Some(BY_QUEUE), "#q = :q", &[(":q", queue)], &[("#q", QUEUE_PK)], limit.min(1000)).await?
-            }
-            Some(p) => {
-                let from = s(format!("{}#{}", sortable(p.created_at), p.id));
-                self.query(
-                    Some(BY_QUEUE),
-                    "#q = :q AND #at > :after",
-                    &[(":q", queue), (":after", from)],
-                    &[("#q", QUEUE_PK), ("#at", QUEUE_SK)],
-                    limit.min(1000),
-                )
-                .await?
-            }
-        };
-        items.iter().map(read_ticket).collect()
+        // The team's open tickets, in one state: `by_open` holds them in deadline order, so the
+        // state's are read whole and put in creation order here. What reads this (the sweep's
+        // waiting tickets, an operator's list) reads queues that are short when things work.
+        let items = self
+            .query(
+                Some(BY_OPEN),
+                "#open_pk = :open_pk",
+                &[(":open_pk", s(format!("O#{team}"))), (":state", s(state.as_str()))],
+                &[("#open_pk", OPEN_PK), ("#state", "state")],
+                usize::MAX,
+                Some("#state = :state"),
+            )
+            .await?;
+        let mut tickets = items.iter().map(read_ticket).collect::<StoreResult<Vec<Ticket>>>()?;
+        // The index is eventually consistent with itself only: check the copy it holds.
+        tickets.retain(|t| t.state == state && t.team == team);
+        tickets.sort_by(|a, b| (a.created_at, &a.id.0).cmp(&(b.created_at, &b.id.0)));
+        if let Some(p) = after {
+            tickets.retain(|t| (t.created_at, &t.id.0) > (p.created_at, &p.id.0));
+        }
+        tickets.truncate(limit.min(1000));
+        Ok(tickets)
     }
 
     async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
@@ -1059,27 +1064,24 @@ impl TicketStore for DynamoStore {
     }
 
     async fn clock_positions(&self) -> StoreResult<ClockPositions> {
-        let items = self.query(None, "#pk = :pk", &[(":pk", s(CLOCK_PK))], &[("#pk", PK)], 1000).await?;
+        let items = self.query(None, "#pk = :pk", &[(":pk", s(CLOCK_PK))], &[("#pk", PK)], 1000, None).await?;
         let mut positions = ClockPositions::new();
         for item in items {
-            let (Some(team), Some(state), Some(id), Some(created)) =
-                (text(&item, "team"), text(&item, "state"), text(&item, "ticket_id"), number(&item, "created_us"))
+            // A position by team and state (`P#<team>#<state>`, written before the clock read a
+            // team's open tickets as one queue) has no `due_us`: it is left alone, as if absent.
+            let (Some(team), Some(due), Some(id), Some(created)) =
+                (text(&item, "team"), number(&item, "due_us"), text(&item, "ticket_id"), number(&item, "created_us"))
             else {
-                continue; // damaged: that queue starts from its oldest ticket
+                continue; // damaged or of the earlier layout: that queue starts from its first ticket
             };
-            positions.extend(clock_position(team, state, created, id));
+            positions.extend(clock_position(team, due, created, id));
         }
         Ok(positions)
     }
 
-    async fn set_clock_position(
-        &self,
-        team: &str,
-        state: TicketState,
-        position: Option<&QueuePosition>,
-    ) -> StoreResult<()> {
-        let sk = format!("P#{team}#{state}");
-        let Some(p) = position else {
+    async fn set_clock_position(&self, team: &str, position: Option<&QueueKey>) -> StoreResult<()> {
+        let sk = format!("P#{team}");
+        let Some(k) = position else {
             return self.delete_item(CLOCK_PK.into(), sk).await;
         };
         self.client
@@ -1088,9 +1090,9 @@ impl TicketStore for DynamoStore {
             .item(PK, s(CLOCK_PK))
             .item(SK, s(sk))
             .item("team", s(team))
-            .item("state", s(state.as_str()))
-            .item("ticket_id", s(&p.id.0))
-            .item("created_us", AttributeValue::N(p.created_at.as_microsecond().to_string()))
+            .item("ticket_id", s(&k.id))
+            .item("due_us", AttributeValue::N(k.due_us.to_string()))
+            .item("created_us", AttributeValue::N(k.created_us.to_string()))
             .send()
             .await
             .map_err(|e| unavailable("PutItem", e))?;
@@ -1108,7 +1110,7 @@ impl TicketStore for DynamoStore {
                 "#c = :c AND #at < :cutoff",
                 &[(":c", s(CLOSED)), (":cutoff", s(cutoff.clone()))],
                 &[("#c", CLOSED_PK), ("#at", CLOSED_SK)],
-                limit.min(1000),
+                limit.min(1000), None,
             )
             .await?;
         let mut purged = Vec::new();
@@ -1200,7 +1202,7 @@ impl EventLog for DynamoStore {
                     (":to", s(DIGEST_END)),
                 ],
                 &[("#pk", PK), ("#sk", SK)],
-                usize::MAX,
+                usize::MAX, None,
             )
             .await?;
         let mut tail = EventTail {
