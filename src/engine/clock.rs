@@ -576,7 +576,7 @@ fn system_event(ticket: &Ticket, kind: EventKind, at: Timestamp, detail: serde_j
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ChannelKind;
+    use crate::domain::{ChannelKind, TicketState};
 
     fn ticket(kind: ChannelKind, state: TicketState) -> Ticket {
         let created = Timestamp::from_second(1_800_000_000).unwrap();

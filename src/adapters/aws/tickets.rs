@@ -332,6 +332,17 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> StoreResult<Transact
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// What guards the events of [`EventLog::append_completing`]: that they never outlive their ticket.
+#[derive(Clone, Copy)]
+enum Guard<'a> {
+    /// No events of a ticket: nothing to guard.
+    None,
+    /// The claim's record, taken by a write of the ticket, is still there.
+    Claim,
+    /// The ticket is there (a condition check: a write of its size).
+    Ticket(&'a TicketId),
+}
+
 /// Which items of a cancelled transaction failed their condition (by position).
 fn failed_conditions(
     e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
@@ -413,6 +424,38 @@ impl DynamoStore {
             state = %next.state, events = events.len(), "ticket updated"
         );
         Ok(next)
+    }
+
+    /// [`EventLog::append_completing`]'s write, its events guarded as `guard` says; `NotFound`
+    /// when the guard's condition fails.
+    async fn complete_with(&self, events: &[Event], done: &Completion<'_>, guard: Guard<'_>) -> StoreResult<()> {
+        let mut items = Vec::new();
+        if let Guard::Ticket(id) = guard {
+            items.push(self.ticket_exists(id)?);
+        }
+        for e in event_items(events)? {
+            items.push(put(&self.table, e, None)?);
+        }
+        let claim_condition = matches!(guard, Guard::Claim).then_some("attribute_exists(pk)");
+        let claim_at = items.len();
+        items.push(put(&self.table, dedup::completed(&claim_pk(done.key), done.keep_for), claim_condition)?);
+        for o in done.outbox_done {
+            let sk = format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id);
+            let delete = build(Delete::builder().table_name(&self.table).key(PK, s(OUTBOX_PK)).key(SK, s(sk)).build())?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let Err(e) = written else { return Ok(()) };
+        let failed = failed_conditions(&e).unwrap_or_default();
+        let guard_failed = match guard {
+            Guard::Ticket(_) => failed.first() == Some(&true),
+            Guard::Claim => failed.get(claim_at) == Some(&true),
+            Guard::None => false,
+        };
+        if guard_failed {
+            return Err(StoreError::NotFound(format!("the record of {}", done.key)));
+        }
+        Err(unavailable("TransactWriteItems", e))
     }
 
     async fn get_item(&self, pk: String, sk: &str) -> StoreResult<Option<Item>> {
@@ -1165,26 +1208,19 @@ impl EventLog for DynamoStore {
             return Err(StoreError::Invalid("too many events or outbox items in one write".into()));
         }
         validate_key(done.key)?;
-        let mut items = Vec::new();
-        if let Some(id) = ticket_id {
-            items.push(self.ticket_exists(id)?);
-        }
-        for e in event_items(events)? {
-            items.push(put(&self.table, e, None)?);
-        }
-        items.push(put(&self.table, dedup::completed(&claim_pk(done.key), done.keep_for), None)?);
-        for o in done.outbox_done {
-            let sk = format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id);
-            let delete = build(Delete::builder().table_name(&self.table).key(PK, s(OUTBOX_PK)).key(SK, s(sk)).build())?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
-        }
-        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
-        match written {
-            Ok(_) => Ok(()),
-            Err(e) if ticket_id.is_some() && matches!(failed_conditions(&e).as_deref(), Some([true, ..])) => {
-                Err(StoreError::NotFound(format!("ticket {}", ticket_id.map(|t| t.0.as_str()).unwrap_or_default())))
-            }
-            Err(e) => Err(unavailable("TransactWriteItems", e)),
+        let Some(id) = ticket_id else {
+            return self.complete_with(events, done, Guard::None).await;
+        };
+        // The claim on the effect was taken by a write of the ticket (its intake, its resolution),
+        // so while its record is there the ticket is too: a condition on the record the write
+        // completes anyway guards the events, where a check of the ticket would bill its own
+        // write. A record gone (its lease expired long ago) falls back to that check.
+        match self.complete_with(events, done, Guard::Claim).await {
+            Err(StoreError::NotFound(_)) => match self.complete_with(events, done, Guard::Ticket(id)).await {
+                Err(StoreError::NotFound(_)) => Err(StoreError::NotFound(format!("ticket {id}"))),
+                other => other,
+            },
+            other => other,
         }
     }
 
