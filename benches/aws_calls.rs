@@ -247,8 +247,8 @@ fn cost_notes(flows: &[FlowCalls]) -> String {
         "- Sportello on AWS, per-ticket requests, SES's price apart: **${low:.2} to ${high:.2}** per \
          10,000 tickets depending on the flow, table and indexes. DynamoDB's writes are most of it: \
          every ticket write is a transaction (2 units per item of up to 1 KB: the ticket and its \
-         events' item at least) and moves or rewrites the ticket's entries in the two queue indexes \
-         (the clock's and the console's)."
+         events' item at least) and moves or rewrites the ticket's entry in the queue index \
+         (`by_open`, the clock's and the console's)."
     );
     // An idle event source mapping long-polls (20 s) with about 5 pollers per queue.
     let idle_polls = POLLED_QUEUES * 5.0 * 3.0 * 60.0 * 24.0 * 30.0;
@@ -375,13 +375,15 @@ where the rest goes):
    order), one page at a time with one position per team (`CLOCK` / `P#<team>`), instead of each
    team's queue per state from `by_queue`. `by_queue` is gone, and with it the second index entry
    every write of an open ticket moved or rewrote: API flows −14 index units, e-mail −6, chat −2;
-   the ticket item lost `queue_pk`, which kept two writes of the API ticket under 1 KB (−4). A
+   the ticket item lost `queue_pk`, which kept two writes of the API ticket (one of the privacy
+   ticket) under 1 KB: −4 (−2) table units. A
    team's tickets in one state (the sweep, an operator's list by state) are read from `by_open`
    with a filter on `state` (`docs/dynamodb.md`).
 9. **An API answer with no webhook to call is not a delivery** (`Engine::answer_is_sent`): the
    client reads it on the ticket, so the resolution writes no `deliver_answer` step and no claim,
-   and no second write records a delivery: API flows −8 units, −1 call (the webhook's client is
-   read from the events: +1 query, only when some client has a webhook).
+   and no second write records a delivery: API flows −8 units and −2 calls (that write, and the
+   events' read the delivery made); when some client has a webhook, an API answer reads the
+   events once before the resolution to know whether it is that client's.
 10. **A delivery's record is guarded by its claim** (`append_completing`): the claim's record,
     written by the ticket's own transaction, is put `COMPLETED` with `attribute_exists(pk)`,
     instead of a `ConditionCheck` of the ticket (billed as a write of it, 2 units); a record gone

@@ -146,24 +146,24 @@ fn index_units(old: Option<&Item>, new: Option<&Item>) -> Vec<(&'static str, u64
         .iter()
         .map(|i| {
             let units = {
-            let before = old.and_then(|o| index_entry(i, o));
-            let after = new.and_then(|n| index_entry(i, n));
-            match (old, before, new, after) {
-                (_, None, _, None) => 0,
-                (_, None, _, Some(a)) => kb_units(a),
-                (_, Some(b), _, None) => kb_units(b),
-                (Some(o), Some(b), Some(n), Some(a)) => {
-                    let moved = o.get(i.pk) != n.get(i.pk) || o.get(i.sk) != n.get(i.sk);
-                    if moved {
-                        kb_units(b) + kb_units(a)
-                    } else if entry_changed(i, o, n) {
-                        kb_units(a)
-                    } else {
-                        0
+                let before = old.and_then(|o| index_entry(i, o));
+                let after = new.and_then(|n| index_entry(i, n));
+                match (old, before, new, after) {
+                    (_, None, _, None) => 0,
+                    (_, None, _, Some(a)) => kb_units(a),
+                    (_, Some(b), _, None) => kb_units(b),
+                    (Some(o), Some(b), Some(n), Some(a)) => {
+                        let moved = o.get(i.pk) != n.get(i.pk) || o.get(i.sk) != n.get(i.sk);
+                        if moved {
+                            kb_units(b) + kb_units(a)
+                        } else if entry_changed(i, o, n) {
+                            kb_units(a)
+                        } else {
+                            0
+                        }
                     }
+                    _ => 0,
                 }
-                _ => 0,
-            }
             };
             (i.name, units)
         })
@@ -225,7 +225,10 @@ impl Written {
         let old = self.0.insert(Self::key(table, item), item.clone());
         let bytes = item_bytes(item).max(old.as_ref().map_or(0, item_bytes));
         let factor = if transact { 2 } else { 1 };
-        Spent { table: vec![(item_kind(item), factor * kb_units(bytes))], indexes: index_units(old.as_ref(), Some(item)) }
+        Spent {
+            table: vec![(item_kind(item), factor * kb_units(bytes))],
+            indexes: index_units(old.as_ref(), Some(item)),
+        }
     }
 
     fn delete(&mut self, table: &str, key: &Item, transact: bool) -> Spent {

@@ -118,8 +118,7 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
                 .build()
                 .map_err(|e| StoreError::Invalid(e.to_string()))?,
         );
-    for attr in [PK, SK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, CLOSED_PK, CLOSED_SK, OPEN_PK, OPEN_SK]
-    {
+    for attr in [PK, SK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, CLOSED_PK, CLOSED_SK, OPEN_PK, OPEN_SK] {
         req = req.attribute_definitions(s(attr)?);
     }
     for i in &INDEXES {

@@ -531,7 +531,8 @@ impl DynamoStore {
             "#pk = :pk AND begins_with(#sk, :prefix)",
             &[(":pk", s(ticket_pk(&id.0))), (":prefix", s(EVENT_PREFIX))],
             &[("#pk", PK), ("#sk", SK)],
-            usize::MAX, None,
+            usize::MAX,
+            None,
         )
         .await
     }
@@ -560,7 +561,8 @@ impl DynamoStore {
                 "#pk = :pk AND begins_with(#sk, :prefix)",
                 &[(":pk", s(OUTBOX_PK)), (":prefix", s(outbox_prefix(ticket.created_at, &ticket.id)))],
                 &[("#pk", PK), ("#sk", SK)],
-                usize::MAX, None,
+                usize::MAX,
+                None,
             )
             .await?;
         pending.iter().map(read_outboxed).collect()
@@ -609,8 +611,9 @@ impl DynamoStore {
             RequesterKey::Phone(_) => (BY_PHONE, RQ_PHONE),
             RequesterKey::FiscalCode(_) => (BY_FISCAL_CODE, RQ_FISCAL_CODE),
         };
-        let found =
-            self.query(Some(index), "#k = :v", &[(":v", s(key.normalized()?))], &[("#k", attr)], usize::MAX, None).await?;
+        let found = self
+            .query(Some(index), "#k = :v", &[(":v", s(key.normalized()?))], &[("#k", attr)], usize::MAX, None)
+            .await?;
         // The index holds keys only: the tickets themselves are read by key, in the index's order.
         let ids: Vec<&str> = found.iter().filter_map(|item| text(item, PK)?.strip_prefix("T#")).collect();
         self.tickets_by_id(&ids).await
@@ -678,7 +681,8 @@ impl DynamoStore {
                 "#pk = :pk AND begins_with(#sk, :prefix)",
                 &[(":pk", s(ticket_pk(&id.0))), (":prefix", s(DIGEST_PREFIX))],
                 &[("#pk", PK), ("#sk", SK)],
-                usize::MAX, None,
+                usize::MAX,
+                None,
             )
             .await?;
         for row in digests {
@@ -912,7 +916,8 @@ impl TicketStore for DynamoStore {
                 "#pk = :pk AND #sk < :before",
                 &[(":pk", s(OUTBOX_PK)), (":before", s(sortable(before)))],
                 &[("#pk", PK), ("#sk", SK)],
-                limit.min(1000), None,
+                limit.min(1000),
+                None,
             )
             .await?;
         items.iter().map(read_outboxed).collect()
@@ -1153,7 +1158,8 @@ impl TicketStore for DynamoStore {
                 "#c = :c AND #at < :cutoff",
                 &[(":c", s(CLOSED)), (":cutoff", s(cutoff.clone()))],
                 &[("#c", CLOSED_PK), ("#at", CLOSED_SK)],
-                limit.min(1000), None,
+                limit.min(1000),
+                None,
             )
             .await?;
         let mut purged = Vec::new();
@@ -1238,7 +1244,8 @@ impl EventLog for DynamoStore {
                     (":to", s(DIGEST_END)),
                 ],
                 &[("#pk", PK), ("#sk", SK)],
-                usize::MAX, None,
+                usize::MAX,
+                None,
             )
             .await?;
         let mut tail = EventTail {

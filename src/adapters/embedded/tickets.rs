@@ -13,8 +13,8 @@ use crate::ports::ticket_store::{
 };
 use crate::ports::{
     AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, IdempotencyStore, Lease,
-    NewTicket, Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage, StoreError,
-    StoreResult, TicketStore,
+    NewTicket, Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage,
+    StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;

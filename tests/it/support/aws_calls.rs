@@ -583,7 +583,8 @@ pub fn spent_on(flows: &[FlowCalls]) -> String {
     let mut kinds: Vec<&String> = flows.iter().flat_map(|f| f.spent_on.keys()).collect();
     kinds.sort_by_key(|k| (k.starts_with("index "), k.as_str()));
     kinds.dedup();
-    let _ = writeln!(out, "| write units spent on | {} |", flows.iter().map(|f| f.name).collect::<Vec<_>>().join(" | "));
+    let _ =
+        writeln!(out, "| write units spent on | {} |", flows.iter().map(|f| f.name).collect::<Vec<_>>().join(" | "));
     let _ = writeln!(out, "|---|{}", "---:|".repeat(flows.len()));
     for kind in kinds {
         let cells: Vec<String> = flows.iter().map(|f| f.spent_on.get(kind).copied().unwrap_or(0).to_string()).collect();
