@@ -385,9 +385,10 @@ where the rest goes):
    events' read the delivery made); when some client has a webhook, an API answer reads the
    events once before the resolution to know whether it is that client's.
 10. **A delivery's record is guarded by its claim** (`append_completing`): the claim's record,
-    written by the ticket's own transaction, is put `COMPLETED` with `attribute_exists(pk)`,
-    instead of a `ConditionCheck` of the ticket (billed as a write of it, 2 units); a record gone
-    falls back to the check. E-mail −4 (the acknowledgement's and the answer's records).
+    written by the ticket's own transaction, names it (`claimed_by`) and is put `COMPLETED` on
+    condition that it still does, instead of a `ConditionCheck` of the ticket (billed as a write
+    of it, 2 units); a record gone or claimed again by a step falls back to the check. E-mail −4
+    (the acknowledgement's and the answer's records).
 
 Measured and not kept, or not done: batching SQS sends gains nothing in these flows (one
 `SendMessage` per escalation, none per step: intake and resolution no longer publish); the

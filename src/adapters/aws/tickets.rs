@@ -332,13 +332,25 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> StoreResult<Transact
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// The record of a claim a write of `ticket` takes for its writer: it names the ticket, so the
+/// write that completes it can rely on the ticket being there ([`Guard::Claim`]). A claim taken
+/// again later (`IdempotencyStore::claim`, after its lease) does not name it.
+fn held_by(ticket: &TicketId, claim: &Lease) -> Item {
+    let mut item = dedup::held(&claim_pk(&claim.key), claim.lease);
+    item.insert(CLAIMED_BY.into(), s(&ticket.0));
+    item
+}
+
+/// The attribute of a claim's record naming the ticket whose write took it.
+const CLAIMED_BY: &str = "claimed_by";
+
 /// What guards the events of [`EventLog::append_completing`]: that they never outlive their ticket.
 #[derive(Clone, Copy)]
 enum Guard<'a> {
     /// No events of a ticket: nothing to guard.
     None,
-    /// The claim's record, taken by a write of the ticket, is still there.
-    Claim,
+    /// The claim's record, taken by a write of this ticket, is still there.
+    Claim(&'a TicketId),
     /// The ticket is there (a condition check: a write of its size).
     Ticket(&'a TicketId),
 }
@@ -436,9 +448,16 @@ impl DynamoStore {
         for e in event_items(events)? {
             items.push(put(&self.table, e, None)?);
         }
-        let claim_condition = matches!(guard, Guard::Claim).then_some("attribute_exists(pk)");
         let claim_at = items.len();
-        items.push(put(&self.table, dedup::completed(&claim_pk(done.key), done.keep_for), claim_condition)?);
+        let mut completed =
+            Put::builder().table_name(&self.table).set_item(Some(dedup::completed(&claim_pk(done.key), done.keep_for)));
+        if let Guard::Claim(id) = guard {
+            completed = completed
+                .condition_expression("#by = :ticket")
+                .expression_attribute_names("#by", CLAIMED_BY)
+                .expression_attribute_values(":ticket", s(&id.0));
+        }
+        items.push(TransactWriteItem::builder().put(build(completed.build())?).build());
         for o in done.outbox_done {
             let sk = format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id);
             let delete = build(Delete::builder().table_name(&self.table).key(PK, s(OUTBOX_PK)).key(SK, s(sk)).build())?;
@@ -449,7 +468,7 @@ impl DynamoStore {
         let failed = failed_conditions(&e).unwrap_or_default();
         let guard_failed = match guard {
             Guard::Ticket(_) => failed.first() == Some(&true),
-            Guard::Claim => failed.get(claim_at) == Some(&true),
+            Guard::Claim(_) => failed.get(claim_at) == Some(&true),
             Guard::None => false,
         };
         if guard_failed {
@@ -879,7 +898,7 @@ impl TicketStore for DynamoStore {
             items.push(put(&self.table, item, None)?);
         }
         for claim in &new.claims {
-            items.push(put(&self.table, dedup::held(&claim_pk(&claim.key), claim.lease), None)?);
+            items.push(put(&self.table, held_by(&ticket.id, claim), None)?);
         }
         let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         if let Err(e) = written {
@@ -964,7 +983,7 @@ impl TicketStore for DynamoStore {
             extra.push(put(&self.table, outbox_item(o)?, None)?);
         }
         for claim in claims {
-            extra.push(put(&self.table, dedup::held(&claim_pk(&claim.key), claim.lease), None)?);
+            extra.push(put(&self.table, held_by(&ticket.id, claim), None)?);
         }
         Ok((self.update_with(ticket, events, extra).await?, outbox))
     }
@@ -1218,10 +1237,11 @@ impl EventLog for DynamoStore {
             return self.complete_with(events, done, Guard::None).await;
         };
         // The claim on the effect was taken by a write of the ticket (its intake, its resolution),
-        // so while its record is there the ticket is too: a condition on the record the write
-        // completes anyway guards the events, where a check of the ticket would bill its own
-        // write. A record gone (its lease expired long ago) falls back to that check.
-        match self.complete_with(events, done, Guard::Claim).await {
+        // so while its record names the ticket the ticket is there: a condition on the record the
+        // write completes anyway guards the events, where a check of the ticket would bill its own
+        // write. A record gone (its lease expired long ago) or taken again by another claim falls
+        // back to that check.
+        match self.complete_with(events, done, Guard::Claim(id)).await {
             Err(StoreError::NotFound(_)) => match self.complete_with(events, done, Guard::Ticket(id)).await {
                 Err(StoreError::NotFound(_)) => Err(StoreError::NotFound(format!("ticket {id}"))),
                 other => other,
