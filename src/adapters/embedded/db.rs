@@ -249,13 +249,9 @@ impl Db {
         // temp_store = MEMORY: the sub-journal of each store call's savepoint stays in memory
         // (a batch's is at most a few MB); past 64 KiB SQLite spilled it to a temporary file, a
         // write per batch that intake paid for nothing (it is not needed after a crash).
-        // cache_size: 32 MiB of pages instead of SQLite's 2 MiB. Tickets are found by keys that
-        // are random by design (the reference, the idempotency key's digest), so each intake
-        // touches index pages all over the file; past about 100,000 tickets those no longer fit
-        // in 2 MiB and every intake read them back from the file, more of them as the store grew.
         conn.execute_batch(
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
-             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
+             PRAGMA temp_store = MEMORY;",
         )
         .map_err(unavailable)?;
         migrate(&mut conn)?;
