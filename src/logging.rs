@@ -454,6 +454,74 @@ mod tests {
             .or(t.default_level())
     }
 
+    /// Collects what the layer writes.
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_line_puts_the_fixed_members_first_and_takes_the_nearest_value_of_each_field() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::registry().with(JsonLines::new(move || writer.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let outer = tracing::info_span!("outer", ticket = "T-1", step = "triage", requestId = "inv-1");
+            let _outer = outer.enter();
+            let inner = tracing::info_span!("inner", step = "answer", client = tracing::field::Empty);
+            inner.record("client", "io");
+            let _inner = inner.enter();
+            tracing::info!(ticket = "T-2", count = 3u64, ok = true, note = "say \"hi\"\n", "done");
+            crate::metrics::contact("api");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let line = lines[0];
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert_eq!(v["message"], "done");
+        assert_eq!(v["level"], "INFO");
+        assert_eq!(v["ticket"], "T-2", "the event's own value over its span's");
+        assert_eq!(v["step"], "answer", "the nearest span's value");
+        assert_eq!(v["client"], "io", "recorded after the span opened");
+        assert_eq!(v["aws_request_id"], "inv-1");
+        assert_eq!(
+            (v["count"].as_u64(), v["ok"].as_bool(), v["note"].as_str()),
+            (Some(3), Some(true), Some("say \"hi\"\n"))
+        );
+        assert!(v["timestamp"].as_str().unwrap().parse::<jiff::Timestamp>().is_ok(), "{line}");
+        let at = |member: &str| line.find(&format!("\"{member}\":")).unwrap_or_else(|| panic!("no {member}: {line}"));
+        let order = [
+            "timestamp",
+            "level",
+            "target",
+            "message",
+            "aws_request_id",
+            "client",
+            "count",
+            "note",
+            "ok",
+            "step",
+            "ticket",
+        ];
+        assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "members out of order: {line}");
+        // The metric: an EMF block, the spans' fields beside it, no message.
+        let metric: Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(metric["Contacts"], 1);
+        assert_eq!(metric["channel"], "api");
+        assert_eq!(metric["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "Contacts");
+        assert_eq!(metric["client"], "io");
+        assert!(metric.get("message").is_none(), "{}", lines[1]);
+    }
+
     #[test]
     fn what_is_asked_is_kept_and_body_printing_targets_are_capped() {
         let asked: Targets = "trace".parse().unwrap();
