@@ -194,11 +194,11 @@ impl Engine {
                 return Ok((ticket, Vec::new()));
             }
             ticket.updated_at = self.now();
-            let FollowUps { steps, claims } = follow(&ticket);
-            let written = if steps.is_empty() && claims.is_empty() {
+            let follow_ups = follow(&ticket);
+            let written = if follow_ups.is_empty() {
                 self.ports.tickets.update(&ticket, &events).await.map(|saved| (saved, Vec::new()))
             } else {
-                self.ports.tickets.update_queueing(&ticket, &events, &steps, &claims).await
+                self.ports.tickets.update_queueing(&ticket, &events, &follow_ups).await
             };
             match written {
                 Ok(saved) => return Ok(saved),

@@ -62,6 +62,12 @@ pub struct FollowUps {
     pub claims: Vec<Lease>,
 }
 
+impl FollowUps {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty() && self.claims.is_empty()
+    }
+}
+
 /// The result of [`TicketStore::open`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Created {
@@ -249,8 +255,7 @@ pub trait TicketStore: Send + Sync {
         &self,
         ticket: &Ticket,
         events: &[Event],
-        steps: &[StepMessage],
-        claims: &[Lease],
+        follow: &FollowUps,
     ) -> StoreResult<(Ticket, Vec<Outboxed>)>;
 
     /// A team's tickets in one state, oldest first, at most `limit`.

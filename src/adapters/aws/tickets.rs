@@ -12,9 +12,9 @@ use crate::ports::ticket_store::{
     validate_follow_ups, validate_new, validate_update,
 };
 use crate::ports::{
-    AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, IdempotencyStore, Lease,
-    NewTicket, Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage,
-    StoreError, StoreResult, TicketStore,
+    AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, FollowUps,
+    IdempotencyStore, NewTicket, Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey,
+    StepMessage, StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -902,9 +902,9 @@ impl TicketStore for DynamoStore {
         &self,
         ticket: &Ticket,
         events: &[Event],
-        steps: &[StepMessage],
-        claims: &[Lease],
+        follow: &FollowUps,
     ) -> StoreResult<(Ticket, Vec<Outboxed>)> {
+        let FollowUps { steps, claims } = follow;
         validate_follow_ups(steps, claims)?;
         let outbox: Vec<Outboxed> = steps
             .iter()

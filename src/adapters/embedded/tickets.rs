@@ -12,9 +12,9 @@ use crate::ports::ticket_store::{
     validate_update,
 };
 use crate::ports::{
-    AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, IdempotencyStore, Lease,
-    NewTicket, Outboxed, PageStart, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage, StoreError,
-    StoreResult, TicketStore,
+    AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, FollowUps,
+    IdempotencyStore, Lease, NewTicket, Outboxed, PageStart, QueuePage, QueuePosition, QueueQuery, RequesterKey,
+    StepMessage, StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -315,7 +315,7 @@ fn hold_claims(tx: &Connection, claims: &[Lease]) -> StoreResult<()> {
 }
 
 /// What a ticket's write queues and claims with it (see [`TicketStore::update_queueing`]).
-struct FollowUps<'a> {
+struct Queueing<'a> {
     queue: &'a str,
     window: Duration,
     steps: &'a [StepMessage],
@@ -326,7 +326,7 @@ fn update_tx(
     conn: &mut Connection,
     ticket: &Ticket,
     events: &[Event],
-    follow: Option<FollowUps>,
+    follow: Option<Queueing>,
 ) -> StoreResult<Ticket> {
     let tx = immediate(conn)?;
     let stored: Option<(i64, String)> = tx
@@ -600,16 +600,16 @@ impl TicketStore for SqliteStore {
         &self,
         ticket: &Ticket,
         events: &[Event],
-        steps: &[StepMessage],
-        claims: &[Lease],
+        follow: &FollowUps,
     ) -> StoreResult<(Ticket, Vec<Outboxed>)> {
+        let FollowUps { steps, claims } = follow;
         validate_update(ticket, events)?;
         validate_follow_ups(steps, claims)?;
         let (t, ev, st, cl) = (ticket.clone(), events.to_vec(), steps.to_vec(), claims.to_vec());
         let (queue, window) = (self.steps.clone(), self.dedup_window);
         let next = self
             .db
-            .call(move |c| update_tx(c, &t, &ev, Some(FollowUps { queue: &queue, window, steps: &st, claims: &cl })))
+            .call(move |c| update_tx(c, &t, &ev, Some(Queueing { queue: &queue, window, steps: &st, claims: &cl })))
             .await?;
         if !steps.is_empty() {
             self.db.published().notify_one();

@@ -57,12 +57,11 @@ impl TicketStore for FaultyTickets {
         &self,
         ticket: &Ticket,
         events: &[Event],
-        steps: &[sportello::ports::StepMessage],
-        claims: &[sportello::ports::Lease],
+        follow: &sportello::ports::FollowUps,
     ) -> StoreResult<(Ticket, Vec<Outboxed>)> {
         match (self.refuse)(ticket) {
             Some(error) => Err(error),
-            None => self.inner().update_queueing(ticket, events, steps, claims).await,
+            None => self.inner().update_queueing(ticket, events, follow).await,
         }
     }
     async fn work_queue_after(
