@@ -5,7 +5,7 @@
 
 use super::Console;
 use super::auth::{Desk, Posted, html};
-use super::view::{self, Frame};
+use super::view::{self, Choice, Frame};
 use crate::engine::ErasurePreview;
 use crate::http::Problem;
 use crate::http::operator_auth::Endpoint;
@@ -16,12 +16,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use std::collections::BTreeMap;
-
-pub struct KeyChoice {
-    pub value: &'static str,
-    pub label: &'static str,
-    pub selected: bool,
-}
 
 pub struct Listed {
     pub reference: String,
@@ -34,7 +28,7 @@ pub struct Listed {
 #[template(path = "erasure.html")]
 struct ErasurePage {
     frame: Frame,
-    kinds: Vec<KeyChoice>,
+    kinds: Vec<Choice>,
     kind: String,
     value: String,
     preview: Option<PreviewView>,
@@ -81,7 +75,7 @@ fn page(console: &Console, desk: &Desk, kind: &str, value: &str) -> ErasurePage 
     let kinds =
         [("email", t.requester_email()), ("phone", t.requester_phone()), ("fiscal_code", t.requester_fiscal_code())]
             .into_iter()
-            .map(|(value, label)| KeyChoice { value, label, selected: value == kind })
+            .map(|(value, label)| Choice { value: value.into(), label: label.into(), selected: value == kind })
             .collect();
     let _ = console;
     ErasurePage {

@@ -3,7 +3,7 @@
 
 use super::Console;
 use super::auth::{Desk, html, see_other};
-use super::view::{self, Frame};
+use super::view::{self, Choice, Frame};
 use crate::engine::SearchBy;
 use crate::http::operator::is_privacy;
 use crate::http::operator_auth::{Endpoint, PRIVACY_ROLE};
@@ -18,12 +18,6 @@ use serde::Deserialize;
 pub struct SearchParams {
     q: Option<String>,
     by: Option<String>,
-}
-
-pub struct ByChoice {
-    pub value: &'static str,
-    pub label: &'static str,
-    pub selected: bool,
 }
 
 pub struct Found {
@@ -41,7 +35,7 @@ pub struct Found {
 struct SearchPage {
     frame: Frame,
     q: String,
-    by: Vec<ByChoice>,
+    by: Vec<Choice>,
     searched: bool,
     heading: String,
     results: Vec<Found>,
@@ -63,10 +57,10 @@ pub async fn page(State(console): State<Console>, desk: Desk, Query(p): Query<Se
     let engine = &console.api.engine;
     let q = p.q.clone().unwrap_or_default();
     let chosen = p.by.as_deref().and_then(SearchBy::parse);
-    let mut by = vec![ByChoice { value: "", label: t.search_by_auto(), selected: chosen.is_none() }];
-    by.extend(SearchBy::ALL.into_iter().map(|b| ByChoice {
-        value: b.as_str(),
-        label: by_label(t, b),
+    let mut by = vec![Choice { value: String::new(), label: t.search_by_auto().into(), selected: chosen.is_none() }];
+    by.extend(SearchBy::ALL.into_iter().map(|b| Choice {
+        value: b.as_str().into(),
+        label: by_label(t, b).into(),
         selected: chosen == Some(b),
     }));
     let mut page = SearchPage {

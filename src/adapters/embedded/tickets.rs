@@ -2,7 +2,7 @@
 
 use super::db::Db;
 use super::sql::{Cached, corrupt, is_unique_violation, micros, unavailable};
-use super::ticket_rows::{list, read_ticket, write_queue_columns};
+use super::ticket_rows::{list, queue_columns, read_ticket, write_fields};
 use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState};
 use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::{ms_after, now_ms, validate_key};
@@ -12,9 +12,9 @@ use crate::ports::ticket_store::{
     validate_update,
 };
 use crate::ports::{
-    AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, IdempotencyStore, Lease,
-    NewTicket, Outboxed, PageStart, QueuePage, QueuePosition, QueueQuery, RequesterKey, StepMessage, StoreError,
-    StoreResult, TicketStore,
+    AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, FollowUps,
+    IdempotencyStore, Lease, NewTicket, Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery,
+    RequesterKey, StepMessage, StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -120,9 +120,11 @@ fn insert_events(tx: &Connection, events: &[Event]) -> StoreResult<()> {
 /// Writes the ticket's row (doc and indexed columns) for a ticket that exists.
 fn write_row(tx: &Connection, t: &Ticket) -> StoreResult<()> {
     let keys = RequesterKey::of(&t.requester);
+    let (due, channel, ticket_type, assignee, category) = queue_columns(t);
     tx.run(
         "UPDATE tickets SET team = ?2, state = ?3, closed_at = ?4, version = ?5, rq_email = ?6,
-            rq_phone = ?7, rq_fiscal_code = ?8, doc = ?9 WHERE id = ?1",
+            rq_phone = ?7, rq_fiscal_code = ?8, doc = ?9, queue_due = ?10, channel = ?11,
+            ticket_type = ?12, assignee = ?13, category = ?14 WHERE id = ?1",
         params![
             t.id.0,
             t.team,
@@ -132,11 +134,16 @@ fn write_row(tx: &Connection, t: &Ticket) -> StoreResult<()> {
             keys.email,
             keys.phone,
             keys.fiscal_code,
-            to_json(t)?
+            to_json(t)?,
+            due,
+            channel,
+            ticket_type,
+            assignee,
+            category
         ],
     )
     .map_err(unavailable)?;
-    write_queue_columns(tx, t)
+    write_fields(tx, t, false)
 }
 
 const OPEN_STATES: &str = "('new', 'taken_in_charge', 'in_progress', 'awaiting_resolution_notice')";
@@ -235,10 +242,13 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
         return Ok((Created { ticket, replayed: true, fingerprint, outbox: Vec::new() }, false));
     }
     let keys = RequesterKey::of(&ticket.requester);
+    // The queue columns in the same statement: a second write of the row would update it and
+    // its indexes twice.
+    let (due, channel, ticket_type, assignee, category) = queue_columns(ticket);
     let inserted = tx.run(
         "INSERT INTO tickets (id, reference, team, state, created_at, closed_at, version,
-            rq_email, rq_phone, rq_fiscal_code, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10)",
+            rq_email, rq_phone, rq_fiscal_code, doc, queue_due, channel, ticket_type, assignee, category)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             ticket.id.0,
             ticket.reference.0,
@@ -249,7 +259,12 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
             keys.email,
             keys.phone,
             keys.fiscal_code,
-            to_json(ticket)?
+            to_json(ticket)?,
+            due,
+            channel,
+            ticket_type,
+            assignee,
+            category
         ],
     );
     if let Err(e) = inserted {
@@ -263,7 +278,7 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
             format!("reference {} is taken", ticket.reference)
         }));
     }
-    write_queue_columns(&tx, ticket)?;
+    write_fields(&tx, ticket, true)?;
     insert_events(&tx, &[created_event(ticket, actor)])?;
     insert_events(&tx, &new.events)?;
     tx.run(
@@ -300,7 +315,7 @@ fn hold_claims(tx: &Connection, claims: &[Lease]) -> StoreResult<()> {
 }
 
 /// What a ticket's write queues and claims with it (see [`TicketStore::update_queueing`]).
-struct FollowUps<'a> {
+struct Queueing<'a> {
     queue: &'a str,
     window: Duration,
     steps: &'a [StepMessage],
@@ -311,7 +326,7 @@ fn update_tx(
     conn: &mut Connection,
     ticket: &Ticket,
     events: &[Event],
-    follow: Option<FollowUps>,
+    follow: Option<Queueing>,
 ) -> StoreResult<Ticket> {
     let tx = immediate(conn)?;
     let stored: Option<(i64, String)> = tx
@@ -585,16 +600,16 @@ impl TicketStore for SqliteStore {
         &self,
         ticket: &Ticket,
         events: &[Event],
-        steps: &[StepMessage],
-        claims: &[Lease],
+        follow: &FollowUps,
     ) -> StoreResult<(Ticket, Vec<Outboxed>)> {
+        let FollowUps { steps, claims } = follow;
         validate_update(ticket, events)?;
         validate_follow_ups(steps, claims)?;
         let (t, ev, st, cl) = (ticket.clone(), events.to_vec(), steps.to_vec(), claims.to_vec());
         let (queue, window) = (self.steps.clone(), self.dedup_window);
         let next = self
             .db
-            .call(move |c| update_tx(c, &t, &ev, Some(FollowUps { queue: &queue, window, steps: &st, claims: &cl })))
+            .call(move |c| update_tx(c, &t, &ev, Some(Queueing { queue: &queue, window, steps: &st, claims: &cl })))
             .await?;
         if !steps.is_empty() {
             self.db.published().notify_one();
@@ -697,44 +712,35 @@ impl TicketStore for SqliteStore {
         self.db
             .call(|c| {
                 let mut stmt = c
-                    .prepare_cached("SELECT team, state, created_at, ticket_id FROM clock_positions")
+                    .prepare_cached("SELECT team, due_us, created_at, ticket_id FROM clock_positions")
                     .map_err(unavailable)?;
                 let rows = stmt
                     .query_map([], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, i64>(2)?,
-                            r.get::<_, String>(3)?,
-                        ))
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
                     })
                     .map_err(unavailable)?;
                 let mut positions = ClockPositions::new();
                 for row in rows {
-                    let (team, state, created, id) = row.map_err(unavailable)?;
-                    positions.extend(ticket_store::clock_position(&team, &state, created, &id));
+                    let (team, due, created, id) = row.map_err(unavailable)?;
+                    positions.extend(ticket_store::clock_position(&team, due, created, &id));
                 }
                 Ok(positions)
             })
             .await
     }
 
-    async fn set_clock_position(
-        &self,
-        team: &str,
-        state: TicketState,
-        position: Option<&QueuePosition>,
-    ) -> StoreResult<()> {
-        let (team, state, position) = (team.to_owned(), state.as_str(), position.cloned());
+    async fn set_clock_position(&self, team: &str, position: Option<&QueueKey>) -> StoreResult<()> {
+        let (team, position) = (team.to_owned(), position.cloned());
         self.db
             .call(move |c| {
                 match position {
-                    Some(p) => c.run(
-                        "INSERT INTO clock_positions (team, state, created_at, ticket_id) VALUES (?1, ?2, ?3, ?4) \
-                         ON CONFLICT (team, state) DO UPDATE SET created_at = excluded.created_at, ticket_id = excluded.ticket_id",
-                        rusqlite::params![team, state, micros(p.created_at), p.id.0],
+                    Some(k) => c.run(
+                        "INSERT INTO clock_positions (team, due_us, created_at, ticket_id) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (team) DO UPDATE SET due_us = excluded.due_us, created_at = excluded.created_at, \
+                         ticket_id = excluded.ticket_id",
+                        rusqlite::params![team, k.due_us, k.created_us, k.id],
                     ),
-                    None => c.run("DELETE FROM clock_positions WHERE team = ?1 AND state = ?2", [&team, state]),
+                    None => c.run("DELETE FROM clock_positions WHERE team = ?1", [&team]),
                 }
                 .map_err(unavailable)?;
                 Ok(())

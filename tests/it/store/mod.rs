@@ -12,8 +12,8 @@ use sportello::domain::{
     Actor, ActorRole, ChannelKind, Event, EventKind, Ticket, TicketId, TicketReference, TicketState,
 };
 use sportello::ports::{
-    Claim, Completion, EscalationMessage, EscalationRoute, Lease, NewTicket, OutgoingMail, QueuePosition, RequesterKey,
-    RunOnce, StepMessage, StoreError, run_once,
+    Claim, Completion, EscalationMessage, EscalationRoute, FollowUps, Lease, NewTicket, OutgoingMail, QueuePosition,
+    RequesterKey, RunOnce, StepMessage, StoreError, run_once,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -1004,14 +1004,14 @@ async fn writes_claim_and_queue_what_they_make_due(b: &dyn Backend) {
     let current = p.tickets.update(&t, &[note(&t, now(), "taken")]).await.unwrap();
     let answer = format!("answer:{}", t.id);
     let step = StepMessage::new("deliver_answer", format!("{}.answer", t.id), serde_json::json!({"ticket_id": t.id}));
-    let claims = [Lease::new(&answer, lease)];
+    let follow = FollowUps { steps: vec![step.clone()], claims: vec![Lease::new(&answer, lease)] };
     let ours = |pending: Vec<sportello::ports::Outboxed>| -> Vec<_> {
         pending.into_iter().filter(|o| o.ticket == t.id).collect()
     };
     let later = now() + SignedDuration::from_hours(1);
 
     // Stale: nothing is written, neither the step nor the claim.
-    let stale = p.tickets.update_queueing(&t, &[note(&t, now(), "stale")], std::slice::from_ref(&step), &claims).await;
+    let stale = p.tickets.update_queueing(&t, &[note(&t, now(), "stale")], &follow).await;
     assert!(matches!(stale, Err(StoreError::Conflict { .. })), "{stale:?}");
     assert!(ours(p.tickets.outbox_pending(later, 100).await.unwrap()).is_empty());
     assert_eq!(p.idempotency.claim(&answer, lease).await.unwrap(), Claim::Acquired, "not taken by the refused write");
@@ -1019,11 +1019,7 @@ async fn writes_claim_and_queue_what_they_make_due(b: &dyn Backend) {
 
     let mut resolving = current.clone();
     resolving.updated_at = now();
-    let (saved, outbox) = p
-        .tickets
-        .update_queueing(&resolving, &[note(&t, now(), "resolved")], std::slice::from_ref(&step), &claims)
-        .await
-        .unwrap();
+    let (saved, outbox) = p.tickets.update_queueing(&resolving, &[note(&t, now(), "resolved")], &follow).await.unwrap();
     assert_eq!(saved.version, current.version + 1);
     assert_eq!(p.idempotency.claim(&answer, lease).await.unwrap(), Claim::InProgress, "the write holds it");
     assert_eq!(ours(p.tickets.outbox_pending(later, 100).await.unwrap()), outbox, "what the store did not queue");
@@ -1055,6 +1051,31 @@ async fn writes_claim_and_queue_what_they_make_due(b: &dyn Backend) {
         .await;
     assert!(matches!(refused, Err(StoreError::NotFound(_))), "{refused:?}");
     assert_eq!(p.idempotency.claim(&other, lease).await.unwrap(), Claim::Acquired);
+
+    // The same with the key claimed on its own, not by a write of the ticket: still refused.
+    let held = key();
+    assert_eq!(p.idempotency.claim(&held, lease).await.unwrap(), Claim::Acquired);
+    let refused = p
+        .events
+        .append_completing(&[note(&ghost, now(), "x")], &Completion { key: &held, keep_for: keep, outbox_done: &[] })
+        .await;
+    assert!(matches!(refused, Err(StoreError::NotFound(_))), "{refused:?}");
+    assert!(p.events.list(&ghost.id).await.unwrap_or_default().is_empty(), "no events of a ticket not there");
+
+    // A ticket that is there, whose claim its own write did not take (claimed by a step, or its
+    // record gone): recorded, and the key completed.
+    for claimed in [true, false] {
+        let k = key();
+        if claimed {
+            assert_eq!(p.idempotency.claim(&k, lease).await.unwrap(), Claim::Acquired);
+        }
+        let text = format!("recorded, claimed on its own: {claimed}");
+        let done = Completion { key: &k, keep_for: keep, outbox_done: &[] };
+        p.events.append_completing(&[note(&t, now(), &text)], &done).await.unwrap();
+        assert_eq!(p.idempotency.claim(&k, lease).await.unwrap(), Claim::Completed);
+        let events = p.events.list(&t.id).await.unwrap();
+        assert!(events.iter().any(|e| e.detail["text"] == text.as_str()), "{text}");
+    }
 }
 
 macro_rules! contract {

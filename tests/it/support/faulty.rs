@@ -57,12 +57,11 @@ impl TicketStore for FaultyTickets {
         &self,
         ticket: &Ticket,
         events: &[Event],
-        steps: &[sportello::ports::StepMessage],
-        claims: &[sportello::ports::Lease],
+        follow: &sportello::ports::FollowUps,
     ) -> StoreResult<(Ticket, Vec<Outboxed>)> {
         match (self.refuse)(ticket) {
             Some(error) => Err(error),
-            None => self.inner().update_queueing(ticket, events, steps, claims).await,
+            None => self.inner().update_queueing(ticket, events, follow).await,
         }
     }
     async fn work_queue_after(
@@ -86,13 +85,8 @@ impl TicketStore for FaultyTickets {
     async fn clock_positions(&self) -> StoreResult<sportello::ports::ClockPositions> {
         self.inner().clock_positions().await
     }
-    async fn set_clock_position(
-        &self,
-        team: &str,
-        state: sportello::domain::TicketState,
-        position: Option<&sportello::ports::QueuePosition>,
-    ) -> StoreResult<()> {
-        self.inner().set_clock_position(team, state, position).await
+    async fn set_clock_position(&self, team: &str, position: Option<&sportello::ports::QueueKey>) -> StoreResult<()> {
+        self.inner().set_clock_position(team, position).await
     }
     async fn purge_closed(&self, days: u32, now: jiff::Timestamp, limit: usize) -> StoreResult<Vec<TicketId>> {
         self.inner().purge_closed(days, now, limit).await
