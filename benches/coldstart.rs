@@ -255,12 +255,7 @@ fn init_parts(log: &Path) -> Option<BTreeMap<String, f64>> {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find(|l| l.get("message").and_then(|m| m.as_str()) == Some("init done"))?;
     let fields = line.as_object()?;
-    Some(
-        fields
-            .iter()
-            .filter_map(|(k, v)| Some((k.strip_suffix("_ms")?.to_string(), v.as_f64()?)))
-            .collect(),
-    )
+    Some(fields.iter().filter_map(|(k, v)| Some((k.strip_suffix("_ms")?.to_string(), v.as_f64()?))).collect())
 }
 
 /// The median of each part over a binary's runs, in milliseconds.
@@ -312,7 +307,8 @@ fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the emulator");
         let api = listener.local_addr().expect("the emulator's address").to_string();
         tokio::spawn(async move { axum::serve(listener, emulator(tx)).await });
-        let mut results: Results = binaries.iter().map(|(n, _)| (n.clone(), Vec::new(), Vec::new(), Vec::new())).collect();
+        let mut results: Results =
+            binaries.iter().map(|(n, _)| (n.clone(), Vec::new(), Vec::new(), Vec::new())).collect();
         // Interleaved: each round runs every binary once, so a noisy moment hits all alike.
         for _ in 0..runs {
             for ((name, times, errors, parts), (_, binary)) in results.iter_mut().zip(&binaries) {

@@ -114,7 +114,11 @@ fn load_and_validate(c: &mut Criterion) {
     let texts: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
     c.bench_function("rulebook/check step piece: 84 articles parsed (front matter, body)", |b| {
         b.iter(|| {
-            files.iter().zip(&texts).map(|(f, t)| sportello::knowledge::parse_article(f, t).unwrap().body.len()).sum::<usize>()
+            files
+                .iter()
+                .zip(&texts)
+                .map(|(f, t)| sportello::knowledge::parse_article(f, t).unwrap().body.len())
+                .sum::<usize>()
         })
     });
     let book = load::parse(&source).unwrap();

@@ -29,8 +29,14 @@ pub struct SourceMap {
 
 enum Frame<'t> {
     /// A mapping, and the key read before its value (unescaped, as the text has it).
-    Map { path: String, key: Option<(Cow<'t, str>, Pos)> },
-    Seq { path: String, next: usize },
+    Map {
+        path: String,
+        key: Option<(Cow<'t, str>, Pos)>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
 }
 
 /// Escapes one JSON-pointer segment (RFC 6901).
