@@ -11,12 +11,18 @@
 //! `COLDSTART_BIN_DIR`); `scripts/bench` builds them. `COLDSTART_RUNS` (10) runs per binary.
 //! `COLDSTART_BASELINE_DIR` names a folder of the same binaries from another commit: they run
 //! interleaved with these, as "<name> (baseline)", so a before/after comparison shares one
-//! moment of a shared machine.
+//! moment of a shared machine. `COLDSTART_ONLY` (comma-separated names) runs only those
+//! binaries besides hello-lambda, for a profile of one.
+//!
+//! Each function logs where its init went (`init done`, `sportello::lambda::InitTimes`): a
+//! second table gives the median of each part, so the warm-up calls' share is read apart from
+//! the rest.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -24,6 +30,18 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 const HELLO: &str = "hello-lambda";
+
+/// What the columns of the init's parts mean (`sportello::lambda::InitTimes`).
+const INIT_PARTS: &str = "`sdk_config` the SDK's configuration and clients; `secrets` Secrets Manager reads; \
+`rulebook` the compiled rulebook (or the YAML) loaded; `build` the engine and the handler built, \
+the rulebook included; \
+`warm_up` the warm-up calls from their start to their end (concurrent with the parts after \
+`sdk_config`); `warm_up_wait` what the init waited for them once the rest was ready; `total` \
+from `run` to the end of the init (so the process start, the loader and the async runtime are \
+the exec → /next figure less `total`)";
+
+/// Per binary: its cold starts, its failures, and the parts of each init as it logged them.
+type Results = Vec<(String, Vec<Duration>, Vec<String>, Vec<BTreeMap<String, f64>>)>;
 const INIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the emulator saw: a function asking for its first event, or reporting a failed init.
@@ -189,13 +207,14 @@ async fn cold_start(
 ) -> Result<Duration, String> {
     while rx.try_recv().is_ok() {}
     let stderr = std::fs::File::create(log).map_err(|e| e.to_string())?;
+    let stdout = stderr.try_clone().map_err(|e| e.to_string())?;
     let started = Instant::now();
     let mut child = Command::new(binary)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(stderr)
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
@@ -228,12 +247,42 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The parts of an init as the function logged them: the `*_ms` fields of its `init done` line.
+fn init_parts(log: &Path) -> Option<BTreeMap<String, f64>> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let line = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l.get("message").and_then(|m| m.as_str()) == Some("init done"))?;
+    let fields = line.as_object()?;
+    Some(fields.iter().filter_map(|(k, v)| Some((k.strip_suffix("_ms")?.to_string(), v.as_f64()?))).collect())
+}
+
+/// The median of each part over a binary's runs, in milliseconds.
+fn median_parts(runs: &[BTreeMap<String, f64>]) -> BTreeMap<String, f64> {
+    let mut by_part: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for run in runs {
+        for (part, v) in run {
+            by_part.entry(part.clone()).or_default().push(*v);
+        }
+    }
+    by_part
+        .into_iter()
+        .map(|(part, mut v)| {
+            v.sort_by(f64::total_cmp);
+            (part, v[(v.len() - 1) / 2])
+        })
+        .collect()
+}
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let runs: usize = std::env::var("COLDSTART_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(10).max(1);
     let dir = bin_dir();
     let mut names = vec![HELLO.to_string()];
-    names.extend(functions(root));
+    let only: Option<Vec<String>> =
+        std::env::var("COLDSTART_ONLY").ok().map(|v| v.split(',').map(|n| n.trim().to_string()).collect());
+    names.extend(functions(root).into_iter().filter(|n| only.as_ref().is_none_or(|o| o.contains(n))));
     let missing: Vec<&String> = names.iter().filter(|n| !dir.join(n).is_file()).collect();
     // (label, binary): this build's, then the baseline's where it has the same binary.
     let mut binaries: Vec<(String, PathBuf)> = names.iter().map(|n| (n.clone(), dir.join(n))).collect();
@@ -258,16 +307,19 @@ fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the emulator");
         let api = listener.local_addr().expect("the emulator's address").to_string();
         tokio::spawn(async move { axum::serve(listener, emulator(tx)).await });
-        let mut results: Vec<(String, Vec<Duration>, Vec<String>)> =
-            binaries.iter().map(|(n, _)| (n.clone(), Vec::new(), Vec::new())).collect();
+        let mut results: Results =
+            binaries.iter().map(|(n, _)| (n.clone(), Vec::new(), Vec::new(), Vec::new())).collect();
         // Interleaved: each round runs every binary once, so a noisy moment hits all alike.
         for _ in 0..runs {
-            for ((name, times, errors), (_, binary)) in results.iter_mut().zip(&binaries) {
+            for ((name, times, errors, parts), (_, binary)) in results.iter_mut().zip(&binaries) {
                 let function = binary.file_name().and_then(|n| n.to_str()).unwrap_or_default();
                 let env = environment(root, &moto, &api, function);
                 let log = logs.path().join(format!("{}.log", name.replace(' ', "-")));
                 match cold_start(binary, &env, &mut rx, &log).await {
-                    Ok(d) => times.push(d),
+                    Ok(d) => {
+                        times.push(d);
+                        parts.extend(init_parts(&log));
+                    }
                     Err(e) => errors.push(e),
                 }
             }
@@ -289,13 +341,13 @@ fn main() {
         out,
         "| binary | median | p90 | min | median / hello | target ≤ 2× | failures |\n|---|---|---|---|---|---|---|"
     );
-    let hello_median = results.iter().find(|(n, ..)| n == HELLO).and_then(|(_, t, _)| {
+    let hello_median = results.iter().find(|(n, ..)| n == HELLO).and_then(|(_, t, ..)| {
         let mut t = t.clone();
         t.sort();
         (!t.is_empty()).then(|| percentile(&t, 50.0))
     });
     let mut failures = String::new();
-    for (name, times, errors) in results.iter_mut() {
+    for (name, times, errors, _) in results.iter_mut() {
         times.sort();
         if times.is_empty() {
             let _ = writeln!(out, "| {name} | – | – | – | – | – | {} |", errors.len());
@@ -319,6 +371,25 @@ fn main() {
         }
         if let Some(e) = errors.first() {
             let _ = writeln!(failures, "- {name}: {e}");
+        }
+    }
+    // Where each function's init went, as it logged it (medians over its runs; the parts of
+    // one run do not add up across medians exactly).
+    let logged: Vec<(&String, BTreeMap<String, f64>)> =
+        results.iter().filter(|(.., p)| !p.is_empty()).map(|(n, .., p)| (n, median_parts(p))).collect();
+    if let Some((_, first)) = logged.first() {
+        let columns: Vec<&String> = first.keys().collect();
+        let _ = writeln!(
+            out,
+            "\nWhere the init goes, as each function logs it (`init done`; medians, ms): {}\n",
+            INIT_PARTS
+        );
+        let _ = writeln!(out, "| binary | {} |", columns.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" | "));
+        let _ = writeln!(out, "|---|{}", "---|".repeat(columns.len()));
+        for (name, parts) in &logged {
+            let cells: Vec<String> =
+                columns.iter().map(|c| parts.get(*c).map_or("–".into(), |v| format!("{v:.2}"))).collect();
+            let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
         }
     }
     if !failures.is_empty() {

@@ -90,8 +90,47 @@ fn load_and_validate(c: &mut Criterion) {
     c.bench_function("rulebook/check step: knowledge articles read (84 files, front matter parsed)", |b| {
         b.iter(|| sportello::knowledge::load_dir(black_box(&knowledge_dir)).unwrap())
     });
+    // The second parse, piece by piece: YAML to a JSON tree, the tree against the schema, the
+    // tree to the typed model.
+    c.bench_function("rulebook/check step piece: YAML to JSON tree", |b| {
+        b.iter(|| serde_saphyr::from_str::<serde_json::Value>(black_box(&text)).unwrap())
+    });
+    let tree: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let validator = jsonschema::validator_for(load::schema()).unwrap();
+    c.bench_function("rulebook/check step piece: JSON tree against the schema (is_valid)", |b| {
+        b.iter(|| assert!(validator.is_valid(black_box(&tree))))
+    });
+    c.bench_function("rulebook/check step piece: schema validator built", |b| {
+        b.iter(|| jsonschema::validator_for(black_box(load::schema())).unwrap())
+    });
+    c.bench_function("rulebook/check step piece: JSON tree to typed model", |b| {
+        b.iter(|| serde_json::from_value::<sportello::rules::model::Rulebook>(black_box(tree.clone())).unwrap())
+    });
+    // The articles: the files read, then each parsed.
+    let files = sportello::knowledge::article_files(&knowledge_dir).unwrap();
+    c.bench_function("rulebook/check step piece: 84 article files read", |b| {
+        b.iter(|| files.iter().map(|f| std::fs::read_to_string(f).unwrap().len()).sum::<usize>())
+    });
+    let texts: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    c.bench_function("rulebook/check step piece: 84 articles parsed (front matter, body)", |b| {
+        b.iter(|| {
+            files
+                .iter()
+                .zip(&texts)
+                .map(|(f, t)| sportello::knowledge::parse_article(f, t).unwrap().body.len())
+                .sum::<usize>()
+        })
+    });
     let book = load::parse(&source).unwrap();
     let articles = Some(Ok(sportello::knowledge::load_dir(&knowledge_dir).unwrap()));
+    if let Some(Ok(kb)) = &articles {
+        c.bench_function("rulebook/check step piece: knowledge articles' checks", |b| {
+            b.iter(|| kb.check(&book.languages, book.categories.keys().map(String::as_str).collect()).len())
+        });
+    }
+    c.bench_function("rulebook/check step piece: semantic checks without the articles", |b| {
+        b.iter(|| sportello::rules::validate::check(black_box(&book), None))
+    });
     c.bench_function("rulebook/check step: semantic checks, knowledge articles' included", |b| {
         b.iter(|| sportello::rules::validate::check(black_box(&book), articles.as_ref()))
     });

@@ -35,8 +35,8 @@ use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Service, request::LambdaRequest};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub type Error = lambda_http::Error;
 
@@ -114,6 +114,26 @@ impl Function {
     }
 }
 
+/// How long each part of a function's init took, logged once at its end (`init done`, in ms):
+/// what Lambda's Init Duration is made of, apart (CloudWatch, and `benches/coldstart.rs`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InitTimes {
+    /// The SDK's configuration loaded and its clients built.
+    pub sdk_config: Duration,
+    /// The secrets read from Secrets Manager (nothing when `SPORTELLO_SECRETS` names none).
+    pub secrets: Duration,
+    /// The rulebook loaded (its compiled form, or the YAML checked).
+    pub rulebook: Duration,
+    /// The warm-up calls, from their start to their end: they run beside the secrets' read,
+    /// the rulebook's load and the handler's build, not after them.
+    pub warm_up: Duration,
+    /// What the init waited for the warm-up calls once everything else was ready.
+    pub warm_up_wait: Duration,
+}
+
+/// The warm-up calls, started when the clients exist; they report how long they took.
+type Warming = tokio::task::JoinHandle<Duration>;
+
 /// What every function's init starts from: its settings (secrets loaded) and the AWS clients.
 pub struct Init {
     pub settings: Settings,
@@ -125,28 +145,83 @@ pub struct Init {
     pub metrics_namespace: Option<String>,
     /// The engine's clock: the system's, unless a test sets another.
     pub clock: Option<crate::engine::Clock>,
+    /// The warm-up calls under way, until [`Init::warmed`] waits for them.
+    warming: Mutex<Option<Warming>>,
+    times: Mutex<InitTimes>,
 }
 
 impl Init {
     /// From the process environment: the SDK configuration and clients, then the secrets.
     pub async fn from_env() -> Result<Init, Error> {
-        let settings = Settings::from_env();
-        let endpoint = settings.get("AWS_ENDPOINT_URL");
-        let config = load_config(endpoint.as_deref()).await;
-        Init::new(settings, Clients::new(&config)).await
+        Init::from_settings(Settings::from_env()).await
     }
 
-    /// From given settings and clients (tests give moto's, and counted ones).
+    /// From settings already read: the SDK configuration and clients, then the secrets.
+    pub async fn from_settings(settings: Settings) -> Result<Init, Error> {
+        let started = Instant::now();
+        let endpoint = settings.get("AWS_ENDPOINT_URL");
+        let config = load_config(endpoint.as_deref()).await;
+        let clients = Clients::new(&config);
+        let sdk_config = started.elapsed();
+        let init = Init::new(settings, clients).await?;
+        init.times().sdk_config = sdk_config;
+        Ok(init)
+    }
+
+    /// From given settings and clients (tests give moto's, and counted ones). The warm-up calls
+    /// start here, before the secrets are read, and run while the rest of the init does.
     pub async fn new(mut settings: Settings, clients: Clients) -> Result<Init, Error> {
         let log = (settings.get("RUST_LOG"), settings.get("SPORTELLO_LOG"));
         let metrics_namespace = settings.get("SPORTELLO_METRICS_NAMESPACE");
+        let warming = start_warm_up(&settings, &clients);
+        let started = Instant::now();
         crate::adapters::aws::secrets::load_secrets(&clients.secrets, &mut settings).await?;
-        Ok(Init { settings, clients, log, metrics_namespace, clock: None })
+        let times = InitTimes { secrets: started.elapsed(), ..InitTimes::default() };
+        Ok(Init {
+            settings,
+            clients,
+            log,
+            metrics_namespace,
+            clock: None,
+            warming: Mutex::new(warming),
+            times: Mutex::new(times),
+        })
+    }
+
+    fn times(&self) -> std::sync::MutexGuard<'_, InitTimes> {
+        self.times.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits for the warm-up calls (each has its own time limit) and returns the init's times.
+    pub async fn warmed(&self) -> InitTimes {
+        let warming = self.warming.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(warming) = warming {
+            let started = Instant::now();
+            let took = warming.await.unwrap_or_default();
+            let mut times = self.times();
+            times.warm_up = took;
+            times.warm_up_wait = started.elapsed();
+        }
+        *self.times()
     }
 
     fn var(&self) -> impl Fn(&str) -> Option<String> + '_ {
         self.settings.lookup()
     }
+}
+
+/// The warm-up calls (see [`warm_up`]) on their own task, when the settings name a table and a
+/// step queue (without them the init fails anyway): a cold start pays its TLS handshakes beside
+/// the rest of its work instead of after it.
+fn start_warm_up(settings: &Settings, clients: &Clients) -> Option<Warming> {
+    let table = settings.get("SPORTELLO_TABLE")?;
+    let queue_url = settings.get("SPORTELLO_STEP_QUEUE_URL")?;
+    let clients = clients.clone();
+    Some(tokio::spawn(async move {
+        let started = Instant::now();
+        warm_up(&clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
+        started.elapsed()
+    }))
 }
 
 /// The rulebook folder: `SPORTELLO_RULES`, or `rules` beside the binary's working directory, or
@@ -179,10 +254,12 @@ async fn engine_for(
     let queue_url = settings.required("SPORTELLO_STEP_QUEUE_URL")?;
     let dlq_url = settings.get("SPORTELLO_STEP_DLQ_URL").unwrap_or_else(|| format!("{queue_url}-dlq"));
     let path = rules_path(settings);
+    let started = Instant::now();
     let rules = Rules::load_compiled_or_yaml(&path).map_err(|errors| {
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         format!("rulebook {} has errors:\n{}", path.display(), text.join("\n"))
     })?;
+    init.times().rulebook = started.elapsed();
     let sends = function.sends();
     if sends.requesters || sends.escalations {
         let from = sends.escalations.then(|| escalation_settings(init, &rules).mail_from);
@@ -190,8 +267,6 @@ async fn engine_for(
         let senders = requesters.into_iter().chain(from.as_deref());
         check_mail_domain(settings.get("SPORTELLO_MAIL_DOMAIN").as_deref(), senders)?;
     }
-    // Cold starts pay their TLS handshakes here, during init, not on the first request.
-    warm_up(&init.clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
     let ports = crate::adapters::aws::ports_with(&init.clients, &table, queue_url, dlq_url, STEP_DEDUP_WINDOW);
     let tickets = ports.tickets.clone();
     let rules = Arc::new(rules);
@@ -359,8 +434,15 @@ fn batch_failures(sequences: Vec<String>) -> Value {
     serde_json::json!({"batchItemFailures": items})
 }
 
-/// Builds `function` from its init, with the builder its binary runs.
+/// Builds `function` from its init, with the builder its binary runs, and waits for the init's
+/// warm-up calls as [`run`] does.
 pub async fn build(function: Function, init: &Init) -> Result<Handler, Error> {
+    let handler = build_only(function, init).await?;
+    init.warmed().await;
+    Ok(handler)
+}
+
+async fn build_only(function: Function, init: &Init) -> Result<Handler, Error> {
     Ok(match function {
         Function::Api => Handler::Http(api(init).await?),
         Function::Chat => Handler::Http(chat(init).await?),
@@ -609,13 +691,29 @@ async fn http_event(app: Router, event: LambdaEvent<Value>) -> Result<Value, Err
 /// handler its binary links), then its invocations until the end. An init that fails returns its
 /// error, which Lambda logs and reports as the init failure.
 pub async fn run<H: Invoke>(build: impl AsyncFnOnce(&Init) -> Result<H, Error>) -> Result<(), Error> {
-    let init = Init::from_env().await?;
-    let (rust_log, sportello_log) = init.log.clone();
-    if let Some(namespace) = &init.metrics_namespace {
-        crate::logging::set_metrics_namespace(namespace);
+    let started = Instant::now();
+    // The log first, so that what the init says (the warm-up's failures among it) is logged.
+    let settings = Settings::from_env();
+    if let Some(namespace) = settings.get("SPORTELLO_METRICS_NAMESPACE") {
+        crate::logging::set_metrics_namespace(&namespace);
     }
-    crate::logging::init_with(true, rust_log, sportello_log);
+    crate::logging::init_with(true, settings.get("RUST_LOG"), settings.get("SPORTELLO_LOG"));
+    let init = Init::from_settings(settings).await?;
+    let building = Instant::now();
     let handler = build(&init).await?;
+    let built = building.elapsed();
+    let times = init.warmed().await;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    tracing::info!(
+        sdk_config_ms = ms(times.sdk_config),
+        secrets_ms = ms(times.secrets),
+        rulebook_ms = ms(times.rulebook),
+        build_ms = ms(built),
+        warm_up_ms = ms(times.warm_up),
+        warm_up_wait_ms = ms(times.warm_up_wait),
+        total_ms = ms(started.elapsed()),
+        "init done"
+    );
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<Value>| traced(handler, event))).await
 }

@@ -342,15 +342,24 @@ pub fn article_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// An article file's text: opened once, its size read from the open file.
+fn read_article(file: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(file).map_err(|e| e.to_string())?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > MAX_ARTICLE_BYTES {
+        return Err(format!("larger than {MAX_ARTICLE_BYTES} bytes"));
+    }
+    let mut text = String::with_capacity(len as usize);
+    f.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    Ok(text)
+}
+
 pub fn load_dir(dir: &Path) -> std::io::Result<KnowledgeBase> {
     let files = article_files(dir)?;
     let mut kb = KnowledgeBase { folder: Some(dir.to_path_buf()), ..KnowledgeBase::default() };
     for file in files {
-        let text = match std::fs::metadata(&file) {
-            Ok(m) if m.len() > MAX_ARTICLE_BYTES => Err(format!("larger than {MAX_ARTICLE_BYTES} bytes")),
-            _ => std::fs::read_to_string(&file).map_err(|e| e.to_string()),
-        };
-        match text.and_then(|t| parse_article(&file, &t)) {
+        match read_article(&file).and_then(|t| parse_article(&file, &t)) {
             Ok(a) => kb.articles.push(a),
             Err(e) => kb.broken.push((file, e)),
         }

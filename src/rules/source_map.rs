@@ -2,6 +2,7 @@
 //! parsed rulebook can say file:line:col and show the offending line.
 
 use serde_saphyr::granit_parser::{Event, Parser};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// A 1-based line and column, with the byte length to underline when known.
@@ -26,14 +27,34 @@ pub struct SourceMap {
     line_starts: Vec<usize>,
 }
 
-enum Frame {
-    Map { path: String, key: Option<(String, Pos)> },
-    Seq { path: String, next: usize },
+enum Frame<'t> {
+    /// A mapping, and the key read before its value (unescaped, as the text has it).
+    Map {
+        path: String,
+        key: Option<(Cow<'t, str>, Pos)>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
 }
 
 /// Escapes one JSON-pointer segment (RFC 6901).
 pub fn escape_segment(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
+    if segment.contains(['~', '/']) { segment.replace('~', "~0").replace('/', "~1") } else { segment.to_string() }
+}
+
+/// `parent/segment`, the segment escaped, in one allocation.
+fn child_path(parent: &str, segment: &str) -> String {
+    let mut path = String::with_capacity(parent.len() + 1 + segment.len());
+    path.push_str(parent);
+    path.push('/');
+    if segment.contains(['~', '/']) {
+        path.push_str(&escape_segment(segment));
+    } else {
+        path.push_str(segment);
+    }
+    path
 }
 
 fn pos(span: &serde_saphyr::granit_parser::Span, one_line_scalar: bool) -> Pos {
@@ -50,7 +71,7 @@ impl SourceMap {
     /// the loader reports the syntax error itself.
     pub fn index(text: &str) -> Self {
         let mut nodes = HashMap::new();
-        let mut stack: Vec<Frame> = Vec::new();
+        let mut stack: Vec<Frame<'_>> = Vec::new();
         for item in Parser::new_from_str(text) {
             let Ok((event, span)) = item else { break };
             let (opens, is_scalar) = match &event {
@@ -66,31 +87,39 @@ impl SourceMap {
             let here = pos(&span, is_scalar);
             // A scalar where a mapping expects a key is the key itself.
             if let Some(Frame::Map { key: key @ None, .. }) = stack.last_mut() {
-                match &event {
+                match event {
                     Event::Scalar(value, ..) => {
-                        *key = Some((escape_segment(value), here));
+                        *key = Some((value, here));
                         continue;
                     }
                     // Complex keys are not used in rulebooks: index them under a placeholder.
-                    _ => *key = Some(("?".into(), here)),
+                    _ => *key = Some((Cow::Borrowed("?"), here)),
                 }
             }
             let (path, key_pos) = match stack.last_mut() {
                 None => (String::new(), None),
                 Some(Frame::Map { path, key }) => {
                     let (k, p) = key.take().unwrap_or_default();
-                    (format!("{path}/{k}"), Some(p))
+                    (child_path(path, &k), Some(p))
                 }
                 Some(Frame::Seq { path, next }) => {
                     *next += 1;
                     (format!("{path}/{}", *next - 1), None)
                 }
             };
-            nodes.insert(path.clone(), NodeSpan { key: key_pos, value: here });
+            let span = NodeSpan { key: key_pos, value: here };
             match opens {
-                Some(true) => stack.push(Frame::Map { path, key: None }),
-                Some(false) => stack.push(Frame::Seq { path, next: 0 }),
-                None => {}
+                Some(true) => {
+                    nodes.insert(path.clone(), span);
+                    stack.push(Frame::Map { path, key: None });
+                }
+                Some(false) => {
+                    nodes.insert(path.clone(), span);
+                    stack.push(Frame::Seq { path, next: 0 });
+                }
+                None => {
+                    nodes.insert(path, span);
+                }
             }
         }
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(at, _)| at + 1)).collect();
@@ -145,7 +174,7 @@ mod tests {
 
     #[test]
     fn keys_values_and_items_are_located() {
-        let text = "a:\n  b: hello\n  list:\n    - x\n    - {c: 1}\n\"s/l\": 2\n";
+        let text = "a:\n  b: hello\n  list:\n    - x\n    - {c: 1}\n\"s/l\": 2\nt~x: {k: 3}\n";
         let map = SourceMap::index(text);
         let b = map.get("/a/b").unwrap();
         assert_eq!(b.key.unwrap(), Pos { line: 2, col: 3, len: 1 });
@@ -153,11 +182,12 @@ mod tests {
         assert_eq!(map.get("/a/list/0").unwrap().value.line, 4);
         assert_eq!(map.get("/a/list/1/c").unwrap().value, Pos { line: 5, col: 11, len: 1 });
         assert_eq!(map.get("/s~1l").unwrap().value.line, 6);
+        assert_eq!(map.get("/t~0x/k").unwrap().value, Pos { line: 7, col: 10, len: 1 });
         // A missing key is reported at its nearest ancestor's key.
         assert_eq!(map.locate("/a/list/1/missing", false).unwrap().line, 5);
         assert_eq!(map.line(text, 2), "  b: hello");
         assert_eq!(map.line(text, 6), "\"s/l\": 2");
-        assert_eq!(map.line(text, 7), "");
+        assert_eq!(map.line(text, 8), "");
         assert_eq!(map.line(text, 99), "");
         let crlf = "a: 1\r\nb: 2";
         assert_eq!(SourceMap::index(crlf).line(crlf, 1), "a: 1");

@@ -4,6 +4,9 @@
 //! AWS endpoints (and the client apps' webhooks) use public CAs.
 
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use base64::Engine as _;
 use std::sync::{Arc, LazyLock};
 
@@ -24,14 +27,35 @@ fn pem_bundle() -> Vec<u8> {
 }
 
 /// The SDK's HTTPS client, rustls over ring (not the SDK's default aws-lc, a larger C library
-/// in every function's binary), trusting the compiled-in roots only.
-pub fn sdk_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+/// in every function's binary), trusting the compiled-in roots only. Its TLS connector (the
+/// roots parsed into rustls' store) is built at the first request, once for every client that
+/// shares this configuration (see [`ConnectorAtFirstUse`]).
+pub fn sdk_http_client() -> SharedHttpClient {
     let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(pem_bundle());
     let context = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context from a trust store");
-    aws_smithy_http_client::Builder::new()
+    let client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
-        .build_https()
+        .build_https();
+    SharedHttpClient::new(ConnectorAtFirstUse(client))
+}
+
+/// The SDK's hyper client without its check at each client's construction: that check builds a
+/// whole TLS connector (every root certificate decoded and parsed) only to drop it, once per SDK
+/// client, which was most of a function's SDK setup at a cold start (five clients). The
+/// connector the requests use is built and cached by the wrapped client at the first request
+/// (the init's warm-up calls, on their own task), as before.
+#[derive(Debug)]
+struct ConnectorAtFirstUse(SharedHttpClient);
+
+impl HttpClient for ConnectorAtFirstUse {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// The roots as rustls wants them, parsed once, when the first webhook is sent.

@@ -283,3 +283,35 @@ async fn each_http_function_answers_404_and_405_as_the_local_server_does() {
         assert_unserved_are_problems(&app, &calls).await;
     }
 }
+
+/// The init starts its warm-up calls as soon as its clients exist, beside the secrets' read and
+/// the rulebook's load, and the function is built only once they are done: each endpoint was
+/// called once by then, and the init's times say how long the warm-up and the rulebook took.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built() {
+    use sportello::adapters::aws::CallCounter;
+    let server = tokio::task::spawn_blocking(crate::support::moto::server).await.expect("moto");
+    let config = crate::support::moto::sdk_config(server).await;
+    let m = moto().await;
+    let values = m.settings(&[]).await;
+    let counter = CallCounter::new();
+    let init = Init::new(Settings::from_map(values), Clients::counted(&config, &counter)).await.unwrap();
+    build(Function::Notices, &init).await.expect("the notices function builds");
+    let calls = counter.take();
+    for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes", "SES.GetSendQuota"] {
+        assert_eq!(calls.get(op), Some(&1), "{calls:?}");
+    }
+    let times = init.warmed().await;
+    assert!(times.warm_up > std::time::Duration::ZERO, "{times:?}");
+    assert!(times.rulebook > std::time::Duration::ZERO, "{times:?}");
+    // Waited for once: a second look finds nothing under way.
+    assert_eq!(times.warm_up_wait, init.warmed().await.warm_up_wait, "{times:?}");
+
+    // Without a table the init cannot build a function; it starts no warm-up either.
+    let counter = CallCounter::new();
+    let mut no_table = m.settings(&[]).await;
+    no_table.remove("SPORTELLO_TABLE");
+    let init = Init::new(Settings::from_map(no_table), Clients::counted(&config, &counter)).await.unwrap();
+    assert_eq!(init.warmed().await.warm_up, std::time::Duration::ZERO);
+    assert!(counter.take().is_empty(), "no call without a table");
+}
