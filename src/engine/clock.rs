@@ -1,7 +1,7 @@
 //! The clock: the scheduled step (an EventBridge-scheduled Lambda on AWS, a timer in the local
 //! server) that watches the deadlines and escalations of open tickets.
 //!
-//! Each tick, for every team of the rulebook and every open state:
+//! Each tick, for every open ticket of every team of the rulebook (a team's queue, page by page):
 //! - a deadline not yet met whose `sla.warn_at_percent` share of time is used gets a warning, one
 //!   past due a breach: the ticket is stamped (`warned_at`, `breached_at`), a `deadline_warning`
 //!   or `deadline_breached` event is appended, and the team's `notify` mailboxes get a mail with
@@ -20,16 +20,19 @@ use super::operator::{Bodies, Envelope, EscalationSettings, escalation_message, 
 use super::retry::Attempts;
 use super::sweep::{SWEEP_GRACE, SweepReport};
 use super::{Engine, EngineError};
-use crate::domain::{Actor, Deadline, Event, EventKind, Ticket, TicketState};
-use crate::ports::{MessageKind, OutgoingMail, QueuePosition, RunOnce, RunOnceError, StoreError, run_once};
+use crate::domain::{Actor, Deadline, Event, EventKind, Ticket};
+use crate::ports::{
+    MessageKind, OutgoingMail, PageStart, QueueKey, QueueQuery, RunOnce, RunOnceError, StoreError, run_once,
+};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::json;
 use std::time::Duration;
 
-/// Tickets read at once from a team's queue in one state. The tick reads every queue to its end,
+/// Tickets read at once from a team's open tickets. The tick reads every queue to its end,
 /// page by page, so the backlog has no limit but the tick's time (see [`CLOCK_BUDGET`]).
 pub const CLOCK_PAGE: usize = 200;
+const _: () = assert!(CLOCK_PAGE <= crate::ports::queue_page::MAX_QUEUE_PAGE);
 /// Tickets of one page worked at the same time: each due one costs a few sequential calls
 /// (events, mail, stamp), and a backlog's breaches come in bursts.
 pub const CLOCK_PARALLEL: usize = 8;
@@ -141,35 +144,36 @@ impl Engine {
         let now = self.now();
         let mut report = ClockReport::default();
         // Queues the last tick did not finish are read on from where it stopped: under a backlog
-        // larger than a tick reads, the newest tickets come round too.
+        // larger than a tick reads, the last tickets come round too. A team's open tickets are one
+        // queue, in the console's order (nearest deadline first): one index on DynamoDB serves
+        // both, so a ticket's writes keep one queue entry, not two (`docs/dynamodb.md`).
         let remembered = self.ports.tickets.clock_positions().await?;
-        let mut queues: Vec<(&str, TicketState, Option<QueuePosition>)> = TicketState::ALL
-            .into_iter()
-            .filter(|s| s.is_open())
-            .flat_map(|state| self.rules.teams.keys().map(move |t| (t.as_str(), state)))
-            .map(|(team, state)| (team, state, remembered.get(&(team.to_string(), state)).cloned()))
-            .collect();
+        let mut queues: Vec<(&str, Option<QueueKey>)> =
+            self.rules.teams.keys().map(|t| (t.as_str(), remembered.get(t.as_str()).cloned())).collect();
         // Where each queue's reading stands at the end of the tick (`None`: read to its end).
-        let mut reached: Vec<(&str, TicketState, Option<QueuePosition>)> = Vec::new();
+        let mut reached: Vec<(&str, Option<QueueKey>)> = Vec::new();
         // Round-robin, a page of each queue per round: a queue whose reading the budget cuts
-        // short has still had its oldest tickets looked at, as have all the others.
+        // short has still had its first tickets looked at, as have all the others.
         while !queues.is_empty() {
             let mut next_round = Vec::with_capacity(queues.len());
             let mut left = queues.into_iter();
-            for (team, state, after) in left.by_ref() {
-                let page = self.ports.tickets.work_queue_after(team, state, after.as_ref(), CLOCK_PAGE).await?;
-                let Some(last) = page.last() else {
-                    reached.push((team, state, None));
+            for (team, after) in left.by_ref() {
+                let mut query = QueueQuery::team(team, CLOCK_PAGE);
+                if let Some(key) = &after {
+                    query.start = PageStart::After(key.clone());
+                }
+                let page = self.ports.tickets.queue_page(&query).await?;
+                let Some(last) = page.tickets.last() else {
+                    reached.push((team, None));
                     continue;
                 };
-                let position = QueuePosition::of(last);
-                let full = page.len() >= CLOCK_PAGE;
-                report.scanned += page.len();
-                self.tick_page(page, now, settings, &mut report).await;
-                if full {
-                    next_round.push((team, state, Some(position)));
+                let position = QueueKey::of(last);
+                report.scanned += page.tickets.len();
+                self.tick_page(page.tickets, now, settings, &mut report).await;
+                if page.more_after {
+                    next_round.push((team, Some(position)));
                 } else {
-                    reached.push((team, state, None));
+                    reached.push((team, None));
                 }
                 if started.elapsed() >= budget {
                     break;
@@ -188,9 +192,9 @@ impl Engine {
                 break;
             }
         }
-        for (team, state, position) in reached {
-            if remembered.get(&(team.to_string(), state)) != position.as_ref() {
-                self.ports.tickets.set_clock_position(team, state, position.as_ref()).await?;
+        for (team, position) in reached {
+            if remembered.get(team) != position.as_ref() {
+                self.ports.tickets.set_clock_position(team, position.as_ref()).await?;
             }
         }
         // After the deadlines: a ticket the sweep triages now is watched from the next tick.
@@ -572,7 +576,7 @@ fn system_event(ticket: &Ticket, kind: EventKind, at: Timestamp, detail: serde_j
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ChannelKind;
+    use crate::domain::{ChannelKind, TicketState};
 
     fn ticket(kind: ChannelKind, state: TicketState) -> Ticket {
         let created = Timestamp::from_second(1_800_000_000).unwrap();

@@ -623,15 +623,15 @@ impl Engine {
         }
         let now = self.now();
         let answer_id = uuid::Uuid::now_v7().to_string();
+        let ticket = self.ports.tickets.get(id).await?;
+        let sent = given_by.is_none() && self.answer_is_sent(&ticket).await?;
         // The answer's delivery step and the claim on it go with the resolution: the delivery
         // below is then this request's to make, and a crash before it leaves the step for the
         // sweep to publish.
-        let follow = |t: &Ticket| match given_by {
-            Some(_) => FollowUps::default(),
-            None => super::answer::delivery_follow_ups(t, &answer_id),
-        };
+        let follow =
+            |t: &Ticket| if sent { super::answer::delivery_follow_ups(t, &answer_id) } else { FollowUps::default() };
         let (resolved, outbox) = self
-            .change_queueing(id, None, follow, |t, guard| {
+            .change_queueing(id, Some(ticket), follow, |t, guard| {
                 check_in_charge(t, actor)?;
                 guard.check_resolve(t)?;
                 t.move_to(TicketState::Resolved, now)?;
@@ -653,6 +653,8 @@ impl Engine {
         crate::metrics::ticket_ended(resolved.ticket_type.map(|t| t.code()), resolved.state.as_str());
         let delivery = match given_by {
             Some(how) => AnswerDelivery::GivenByOperator { how: how.into() },
+            // On the ticket, which the client reads: nothing to send.
+            None if !sent => AnswerDelivery::Api,
             None => self.send_answer(&resolved, &answer_id, outbox).await?,
         };
         let ticket = match delivery {

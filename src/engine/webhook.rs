@@ -155,6 +155,21 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether an answer on `ticket` is sent anywhere: always, but on the API channel, where the
+    /// client reads it on the ticket and only a client with a webhook is sent a call. Without
+    /// one, a resolution needs no delivery step and no claim on it (two items fewer in its write,
+    /// and no second write to record the delivery).
+    pub(super) async fn answer_is_sent(&self, ticket: &Ticket) -> Result<bool, EngineError> {
+        if ticket.channel_kind != crate::domain::ChannelKind::Api {
+            return Ok(true);
+        }
+        if self.webhooks.hooks.is_empty() {
+            return Ok(false);
+        }
+        let events = self.ports.events.list(&ticket.id).await?;
+        Ok(client_of(&events).is_some_and(|client| self.webhooks.get(client).is_some()))
+    }
+
     /// The `webhook` step: POSTs the signed event; anything but a 2xx is an error, so the step
     /// is tried again.
     pub async fn send_webhook(&self, id: &TicketId, answer_id: &str, client: &str) -> Result<u16, EngineError> {

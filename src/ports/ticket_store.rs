@@ -189,20 +189,16 @@ impl QueuePosition {
     }
 }
 
-/// Where the clock stopped in each queue it did not finish, by team and state.
-pub type ClockPositions = std::collections::HashMap<(String, TicketState), QueuePosition>;
+/// Where the clock stopped reading each team's open tickets when its last tick ran out of time:
+/// the queue key of the last ticket it read (queue order, [`super::QueueKey`]), by team.
+pub type ClockPositions = std::collections::HashMap<String, super::QueueKey>;
 
-/// One stored clock position, from its parts as a store keeps them; `None` for a state no
-/// longer known or a damaged instant (that queue then starts from its oldest ticket).
-pub fn clock_position(
-    team: &str,
-    state: &str,
-    created_us: i64,
-    id: &str,
-) -> Option<((String, TicketState), QueuePosition)> {
-    let state = TicketState::ALL.into_iter().find(|s| s.as_str() == state)?;
-    let created_at = Timestamp::from_microsecond(created_us).ok()?;
-    Some(((team.to_owned(), state), QueuePosition { created_at, id: TicketId(id.to_owned()) }))
+/// One stored clock position, from its parts as a store keeps them; `None` for a damaged one
+/// (that team's queue then starts from its first ticket).
+pub fn clock_position(team: &str, due_us: i64, created_us: i64, id: &str) -> Option<(String, super::QueueKey)> {
+    let id_ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    (id_ok && created_us >= 0 && due_us >= 0)
+        .then(|| (team.to_owned(), super::QueueKey { due_us, created_us, id: id.to_owned() }))
 }
 
 /// What an erasure did: the tickets whose requester data is gone, and how many of the store's
@@ -298,19 +294,14 @@ pub trait TicketStore: Send + Sync {
         Ok(std::collections::BTreeMap::new())
     }
 
-    /// Where the clock stopped reading each work queue, by team and state, when its last tick ran
-    /// out of time: the next tick reads on from there, so a backlog larger than a tick's reading
-    /// still has its newest tickets looked at (see `engine/clock.rs`).
+    /// Where the clock stopped reading each team's open tickets ([`Self::queue_page`] order),
+    /// when its last tick ran out of time: the next tick reads on from there, so a backlog larger
+    /// than a tick's reading still has its last tickets looked at (see `engine/clock.rs`).
     async fn clock_positions(&self) -> StoreResult<ClockPositions>;
 
-    /// Remembers where the clock stopped reading a queue; `None` forgets it (the queue was read
-    /// to its end: the next tick starts from its oldest ticket).
-    async fn set_clock_position(
-        &self,
-        team: &str,
-        state: TicketState,
-        position: Option<&QueuePosition>,
-    ) -> StoreResult<()>;
+    /// Remembers where the clock stopped reading a team's open tickets; `None` forgets it (read
+    /// to the end: the next tick starts from the first).
+    async fn set_clock_position(&self, team: &str, position: Option<&super::QueueKey>) -> StoreResult<()>;
 
     /// Deletes tickets closed (in a final state) more than `retention_days` before `now`, with
     /// their events and records, the longest closed first, at most `limit` of them. Open and

@@ -34,6 +34,8 @@ pub struct CallCounter {
     calls: Arc<Mutex<BTreeMap<String, u64>>>,
     units: Arc<Mutex<Units>>,
     written: Arc<Mutex<Written>>,
+    /// Write units by what they were spent on ([`item_kind`], `index <name>`).
+    spent_on: Arc<Mutex<BTreeMap<String, u64>>>,
     accesses: Arc<Mutex<BTreeSet<IamAccess>>>,
 }
 
@@ -139,30 +141,72 @@ fn entry_changed(i: &Index, old: &Item, new: &Item) -> bool {
 /// (`None`: absent), by DynamoDB's rules: an entry put when the item enters an index, deleted
 /// when it leaves it, deleted and put again when its index key changes, rewritten when a
 /// projected attribute changes, and nothing when the index's copy stays the same.
-fn index_units(old: Option<&Item>, new: Option<&Item>) -> u64 {
+fn index_units(old: Option<&Item>, new: Option<&Item>) -> Vec<(&'static str, u64)> {
     INDEXES
         .iter()
         .map(|i| {
-            let before = old.and_then(|o| index_entry(i, o));
-            let after = new.and_then(|n| index_entry(i, n));
-            match (old, before, new, after) {
-                (_, None, _, None) => 0,
-                (_, None, _, Some(a)) => kb_units(a),
-                (_, Some(b), _, None) => kb_units(b),
-                (Some(o), Some(b), Some(n), Some(a)) => {
-                    let moved = o.get(i.pk) != n.get(i.pk) || o.get(i.sk) != n.get(i.sk);
-                    if moved {
-                        kb_units(b) + kb_units(a)
-                    } else if entry_changed(i, o, n) {
-                        kb_units(a)
-                    } else {
-                        0
+            let units = {
+                let before = old.and_then(|o| index_entry(i, o));
+                let after = new.and_then(|n| index_entry(i, n));
+                match (old, before, new, after) {
+                    (_, None, _, None) => 0,
+                    (_, None, _, Some(a)) => kb_units(a),
+                    (_, Some(b), _, None) => kb_units(b),
+                    (Some(o), Some(b), Some(n), Some(a)) => {
+                        let moved = o.get(i.pk) != n.get(i.pk) || o.get(i.sk) != n.get(i.sk);
+                        if moved {
+                            kb_units(b) + kb_units(a)
+                        } else if entry_changed(i, o, n) {
+                            kb_units(a)
+                        } else {
+                            0
+                        }
                     }
+                    _ => 0,
                 }
-                _ => 0,
-            }
+            };
+            (i.name, units)
         })
-        .sum()
+        .filter(|(_, units)| *units > 0)
+        .collect()
+}
+
+/// What an item is, from its keys, for the breakdown of write units: `ticket`, `events`...
+pub fn item_kind(item: &Item) -> &'static str {
+    let part = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).map_or("", String::as_str);
+    let (pk, sk) = (part(PK), part(SK));
+    match pk.split('#').next().unwrap_or_default() {
+        "T" if sk == "TICKET" => "ticket",
+        "T" if sk.starts_with("E#") => "events",
+        "T" if sk.starts_with("K#") => "token digests",
+        "T" => "ticket, other",
+        "R" => "reference",
+        "I" => "idempotency key",
+        "S" => "claims",
+        "OUTBOX" => "outbox",
+        "CLOCK" => "clock positions",
+        "F" => "field look-ups",
+        "X" => "escalation records",
+        "D" => "queue deduplication",
+        "N" | "A" => "incidents",
+        _ => "other",
+    }
+}
+
+/// Units spent on one write: the table's, by item kind, and each index's.
+#[derive(Debug, Default)]
+struct Spent {
+    table: Vec<(&'static str, u64)>,
+    indexes: Vec<(&'static str, u64)>,
+}
+
+impl Spent {
+    fn table_units(&self) -> u64 {
+        self.table.iter().map(|(_, u)| u).sum()
+    }
+    fn index_units(&self) -> u64 {
+        self.indexes.iter().map(|(_, u)| u).sum()
+    }
 }
 
 /// The items the counted clients wrote, by table and key: what a write replaces decides what it
@@ -177,25 +221,31 @@ impl Written {
     }
 
     /// Table and index write units of a put; `transact` doubles the table's part.
-    fn put(&mut self, table: &str, item: &Item, transact: bool) -> (u64, u64) {
+    fn put(&mut self, table: &str, item: &Item, transact: bool) -> Spent {
         let old = self.0.insert(Self::key(table, item), item.clone());
         let bytes = item_bytes(item).max(old.as_ref().map_or(0, item_bytes));
         let factor = if transact { 2 } else { 1 };
-        (factor * kb_units(bytes), index_units(old.as_ref(), Some(item)))
+        Spent {
+            table: vec![(item_kind(item), factor * kb_units(bytes))],
+            indexes: index_units(old.as_ref(), Some(item)),
+        }
     }
 
-    fn delete(&mut self, table: &str, key: &Item, transact: bool) -> (u64, u64) {
+    fn delete(&mut self, table: &str, key: &Item, transact: bool) -> Spent {
         let old = self.0.remove(&Self::key(table, key));
         let factor = if transact { 2 } else { 1 };
-        (factor * kb_units(old.as_ref().map_or(0, item_bytes)), index_units(old.as_ref(), None))
+        Spent {
+            table: vec![(item_kind(key), factor * kb_units(old.as_ref().map_or(0, item_bytes)))],
+            indexes: index_units(old.as_ref(), None),
+        }
     }
 
     /// An update (not evaluated here: sized by the item it finds) or a transaction's condition
     /// check, which is billed as a write of the item it checks.
-    fn touch(&self, table: &str, key: &Item, transact: bool) -> (u64, u64) {
+    fn touch(&self, table: &str, key: &Item, transact: bool) -> Spent {
         let bytes = self.0.get(&Self::key(table, key)).map_or(0, item_bytes);
         let factor = if transact { 2 } else { 1 };
-        (factor * kb_units(bytes), 0)
+        Spent { table: vec![(item_kind(key), factor * kb_units(bytes))], indexes: Vec::new() }
     }
 }
 
@@ -243,10 +293,24 @@ impl CallCounter {
         *self.calls.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_default() += 1;
     }
 
-    /// Table and index write units of a DynamoDB request (zero for any other).
-    fn write_units(&self, input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> (u64, u64) {
+    /// Write units by what they went on so far (`ticket`, `events`, `index by_open`...).
+    pub fn spent_on(&self) -> BTreeMap<String, u64> {
+        self.spent_on.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// [`Self::spent_on`], and starts again from nothing.
+    pub fn take_spent_on(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.spent_on.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Table and index write units of a DynamoDB request (none for any other).
+    fn write_units(&self, input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> Spent {
         let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
-        let sum = |a: (u64, u64), b: (u64, u64)| (a.0 + b.0, a.1 + b.1);
+        let sum = |mut a: Spent, b: Spent| {
+            a.table.extend(b.table);
+            a.indexes.extend(b.indexes);
+            a
+        };
         if let Some(put) = input.downcast_ref::<PutItemInput>() {
             written.put(put.table_name().unwrap_or_default(), put.item.as_ref().unwrap_or(&HashMap::new()), false)
         } else if let Some(d) = input.downcast_ref::<DeleteItemInput>() {
@@ -254,7 +318,7 @@ impl CallCounter {
         } else if let Some(u) = input.downcast_ref::<UpdateItemInput>() {
             written.touch(u.table_name().unwrap_or_default(), u.key.as_ref().unwrap_or(&HashMap::new()), false)
         } else if let Some(tx) = input.downcast_ref::<TransactWriteItemsInput>() {
-            tx.transact_items().iter().fold((0, 0), |total, i| {
+            tx.transact_items().iter().fold(Spent::default(), |total, i| {
                 let one = if let Some(p) = i.put() {
                     written.put(p.table_name(), p.item(), true)
                 } else if let Some(d) = i.delete() {
@@ -264,12 +328,12 @@ impl CallCounter {
                 } else if let Some(c) = i.condition_check() {
                     written.touch(c.table_name(), c.key(), true)
                 } else {
-                    (0, 0)
+                    Spent::default()
                 };
                 sum(total, one)
             })
         } else {
-            (0, 0)
+            Spent::default()
         }
     }
 
@@ -311,9 +375,16 @@ impl Intercept for CallCounter {
         let (service, operation) = cfg.load::<Metadata>().map_or(("unknown", "unknown"), |m| (m.service(), m.name()));
         let found = accesses_of(service, operation, input);
         self.accesses.lock().unwrap_or_else(|p| p.into_inner()).extend(found);
-        let (write, index_write) = self.write_units(input);
-        self.add_units(write, 0);
-        self.units.lock().unwrap_or_else(|p| p.into_inner()).index_write += index_write;
+        let spent = self.write_units(input);
+        self.add_units(spent.table_units(), 0);
+        self.units.lock().unwrap_or_else(|p| p.into_inner()).index_write += spent.index_units();
+        let mut on = self.spent_on.lock().unwrap_or_else(|p| p.into_inner());
+        for (kind, units) in spent.table {
+            *on.entry(kind.to_string()).or_default() += units;
+        }
+        for (index, units) in spent.indexes {
+            *on.entry(format!("index {index}")).or_default() += units;
+        }
         Ok(())
     }
 

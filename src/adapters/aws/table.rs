@@ -9,11 +9,8 @@ use aws_sdk_dynamodb::types::{
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
-/// Team work queues: `Q#<team>#<state>`, sorted by creation. Sparse: only open tickets carry
-/// `queue_pk`; every ticket carries `queue_sk` (`<created µs>#<id>`), the requester indexes'
-/// sort key too.
-pub const BY_QUEUE: &str = "by_queue";
-pub const QUEUE_PK: &str = "queue_pk";
+/// `<created µs>#<id>` on every ticket: the requester indexes' sort key. (Items written before the
+/// clock read [`BY_OPEN`] also carry `queue_pk`, the key of a `by_queue` index no longer kept.)
 pub const QUEUE_SK: &str = "queue_sk";
 /// Requester look-ups, one sparse index per key kind, sorted by creation (`queue_sk`). They
 /// project keys only, so a ticket's writes do not rewrite them: a look-up reads the tickets it
@@ -33,7 +30,8 @@ pub const BY_CLOSED: &str = "by_closed";
 pub const CLOSED_PK: &str = "closed_pk";
 pub const CLOSED_SK: &str = "closed_sk";
 /// Open tickets of a team, nearest running deadline first: `O#<team>`, sorted by
-/// [`crate::ports::QueueKey::sortable`] (sparse: only open tickets carry it).
+/// [`crate::ports::QueueKey::sortable`] (sparse: only open tickets carry it). The console's pages
+/// and the clock's reading both come from it; the sweep and a work queue by state filter it.
 pub const BY_OPEN: &str = "by_open";
 pub const OPEN_PK: &str = "open_pk";
 pub const OPEN_SK: &str = "open_sk";
@@ -62,8 +60,7 @@ pub struct Index {
 }
 
 /// The table's global secondary indexes (see `docs/dynamodb.md`, "Global secondary indexes").
-pub const INDEXES: [Index; 6] = [
-    Index { name: BY_QUEUE, pk: QUEUE_PK, sk: QUEUE_SK, projected: Projected::All },
+pub const INDEXES: [Index; 5] = [
     Index { name: BY_EMAIL, pk: RQ_EMAIL, sk: QUEUE_SK, projected: Projected::KeysOnly },
     Index { name: BY_PHONE, pk: RQ_PHONE, sk: QUEUE_SK, projected: Projected::KeysOnly },
     Index { name: BY_FISCAL_CODE, pk: RQ_FISCAL_CODE, sk: QUEUE_SK, projected: Projected::KeysOnly },
@@ -121,8 +118,7 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
                 .build()
                 .map_err(|e| StoreError::Invalid(e.to_string()))?,
         );
-    for attr in [PK, SK, QUEUE_PK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, CLOSED_PK, CLOSED_SK, OPEN_PK, OPEN_SK]
-    {
+    for attr in [PK, SK, QUEUE_SK, RQ_EMAIL, RQ_PHONE, RQ_FISCAL_CODE, CLOSED_PK, CLOSED_SK, OPEN_PK, OPEN_SK] {
         req = req.attribute_definitions(s(attr)?);
     }
     for i in &INDEXES {

@@ -13,8 +13,8 @@ use crate::ports::ticket_store::{
 };
 use crate::ports::{
     AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, FollowUps,
-    IdempotencyStore, NewTicket, Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery, RequesterKey,
-    StepMessage, StoreError, StoreResult, TicketStore,
+    IdempotencyStore, Lease, NewTicket, Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery,
+    RequesterKey, StepMessage, StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -125,9 +125,8 @@ fn ticket_item(t: &Ticket) -> StoreResult<Item> {
             item.insert(attr.into(), s(v));
         }
     }
-    // Sparse: a closed ticket leaves the work queues (the clock reads open ones only).
+    // Sparse: a closed ticket leaves its team's queue (the clock and the console read open ones).
     if t.state.is_open() {
-        item.insert(QUEUE_PK.into(), s(format!("Q#{}#{}", t.team, t.state)));
         item.insert(OPEN_PK.into(), s(format!("O#{}", t.team)));
         item.insert(OPEN_SK.into(), s(QueueKey::of(t).sortable()));
     }
@@ -333,6 +332,29 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> StoreResult<Transact
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// The record of a claim a write of `ticket` takes for its writer: it names the ticket, so the
+/// write that completes it can rely on the ticket being there ([`Guard::Claim`]). A claim taken
+/// again later (`IdempotencyStore::claim`, after its lease) does not name it.
+fn held_by(ticket: &TicketId, claim: &Lease) -> Item {
+    let mut item = dedup::held(&claim_pk(&claim.key), claim.lease);
+    item.insert(CLAIMED_BY.into(), s(&ticket.0));
+    item
+}
+
+/// The attribute of a claim's record naming the ticket whose write took it.
+const CLAIMED_BY: &str = "claimed_by";
+
+/// What guards the events of [`EventLog::append_completing`]: that they never outlive their ticket.
+#[derive(Clone, Copy)]
+enum Guard<'a> {
+    /// No events of a ticket: nothing to guard.
+    None,
+    /// The claim's record, taken by a write of this ticket, is still there.
+    Claim(&'a TicketId),
+    /// The ticket is there (a condition check: a write of its size).
+    Ticket(&'a TicketId),
+}
+
 /// Which items of a cancelled transaction failed their condition (by position).
 fn failed_conditions(
     e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
@@ -416,6 +438,45 @@ impl DynamoStore {
         Ok(next)
     }
 
+    /// [`EventLog::append_completing`]'s write, its events guarded as `guard` says; `NotFound`
+    /// when the guard's condition fails.
+    async fn complete_with(&self, events: &[Event], done: &Completion<'_>, guard: Guard<'_>) -> StoreResult<()> {
+        let mut items = Vec::new();
+        if let Guard::Ticket(id) = guard {
+            items.push(self.ticket_exists(id)?);
+        }
+        for e in event_items(events)? {
+            items.push(put(&self.table, e, None)?);
+        }
+        let claim_at = items.len();
+        let mut completed =
+            Put::builder().table_name(&self.table).set_item(Some(dedup::completed(&claim_pk(done.key), done.keep_for)));
+        if let Guard::Claim(id) = guard {
+            completed = completed
+                .condition_expression("#by = :ticket")
+                .expression_attribute_names("#by", CLAIMED_BY)
+                .expression_attribute_values(":ticket", s(&id.0));
+        }
+        items.push(TransactWriteItem::builder().put(build(completed.build())?).build());
+        for o in done.outbox_done {
+            let sk = format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id);
+            let delete = build(Delete::builder().table_name(&self.table).key(PK, s(OUTBOX_PK)).key(SK, s(sk)).build())?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let Err(e) = written else { return Ok(()) };
+        let failed = failed_conditions(&e).unwrap_or_default();
+        let guard_failed = match guard {
+            Guard::Ticket(_) => failed.first() == Some(&true),
+            Guard::Claim(_) => failed.get(claim_at) == Some(&true),
+            Guard::None => false,
+        };
+        if guard_failed {
+            return Err(StoreError::NotFound(format!("the record of {}", done.key)));
+        }
+        Err(unavailable("TransactWriteItems", e))
+    }
+
     async fn get_item(&self, pk: String, sk: &str) -> StoreResult<Option<Item>> {
         let out = self
             .client
@@ -450,6 +511,7 @@ impl DynamoStore {
         values: &[(&str, AttributeValue)],
         names: &[(&str, &str)],
         limit: usize,
+        filter: Option<&str>,
     ) -> StoreResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
@@ -460,6 +522,7 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .set_index_name(index.map(str::to_owned))
                 .key_condition_expression(condition)
+                .set_filter_expression(filter.map(str::to_owned))
                 .scan_index_forward(true)
                 .consistent_read(index.is_none())
                 .set_exclusive_start_key(start.take())
@@ -488,6 +551,7 @@ impl DynamoStore {
             &[(":pk", s(ticket_pk(&id.0))), (":prefix", s(EVENT_PREFIX))],
             &[("#pk", PK), ("#sk", SK)],
             usize::MAX,
+            None,
         )
         .await
     }
@@ -517,6 +581,7 @@ impl DynamoStore {
                 &[(":pk", s(OUTBOX_PK)), (":prefix", s(outbox_prefix(ticket.created_at, &ticket.id)))],
                 &[("#pk", PK), ("#sk", SK)],
                 usize::MAX,
+                None,
             )
             .await?;
         pending.iter().map(read_outboxed).collect()
@@ -565,8 +630,9 @@ impl DynamoStore {
             RequesterKey::Phone(_) => (BY_PHONE, RQ_PHONE),
             RequesterKey::FiscalCode(_) => (BY_FISCAL_CODE, RQ_FISCAL_CODE),
         };
-        let found =
-            self.query(Some(index), "#k = :v", &[(":v", s(key.normalized()?))], &[("#k", attr)], usize::MAX).await?;
+        let found = self
+            .query(Some(index), "#k = :v", &[(":v", s(key.normalized()?))], &[("#k", attr)], usize::MAX, None)
+            .await?;
         // The index holds keys only: the tickets themselves are read by key, in the index's order.
         let ids: Vec<&str> = found.iter().filter_map(|item| text(item, PK)?.strip_prefix("T#")).collect();
         self.tickets_by_id(&ids).await
@@ -635,6 +701,7 @@ impl DynamoStore {
                 &[(":pk", s(ticket_pk(&id.0))), (":prefix", s(DIGEST_PREFIX))],
                 &[("#pk", PK), ("#sk", SK)],
                 usize::MAX,
+                None,
             )
             .await?;
         for row in digests {
@@ -831,7 +898,7 @@ impl TicketStore for DynamoStore {
             items.push(put(&self.table, item, None)?);
         }
         for claim in &new.claims {
-            items.push(put(&self.table, dedup::held(&claim_pk(&claim.key), claim.lease), None)?);
+            items.push(put(&self.table, held_by(&ticket.id, claim), None)?);
         }
         let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         if let Err(e) = written {
@@ -869,6 +936,7 @@ impl TicketStore for DynamoStore {
                 &[(":pk", s(OUTBOX_PK)), (":before", s(sortable(before)))],
                 &[("#pk", PK), ("#sk", SK)],
                 limit.min(1000),
+                None,
             )
             .await?;
         items.iter().map(read_outboxed).collect()
@@ -915,7 +983,7 @@ impl TicketStore for DynamoStore {
             extra.push(put(&self.table, outbox_item(o)?, None)?);
         }
         for claim in claims {
-            extra.push(put(&self.table, dedup::held(&claim_pk(&claim.key), claim.lease), None)?);
+            extra.push(put(&self.table, held_by(&ticket.id, claim), None)?);
         }
         Ok((self.update_with(ticket, events, extra).await?, outbox))
     }
@@ -927,28 +995,32 @@ impl TicketStore for DynamoStore {
         after: Option<&QueuePosition>,
         limit: usize,
     ) -> StoreResult<Vec<Ticket>> {
-        if limit == 0 {
+        if limit == 0 || !state.is_open() {
+            // Only open tickets are in a queue (`by_open` is sparse).
             return Ok(Vec::new());
         }
-        // The queue's sort key is `<created_at>#<id>`: a range on it starts just after `after`.
-        let queue = s(format!("Q#{team}#{state}"));
-        let items = match after {
-            None => {
-                self.query(Some(BY_QUEUE), "#q = :q", &[(":q", queue)], &[("#q", QUEUE_PK)], limit.min(1000)).await?
-            }
-            Some(p) => {
-                let from = s(format!("{}#{}", sortable(p.created_at), p.id));
-                self.query(
-                    Some(BY_QUEUE),
-                    "#q = :q AND #at > :after",
-                    &[(":q", queue), (":after", from)],
-                    &[("#q", QUEUE_PK), ("#at", QUEUE_SK)],
-                    limit.min(1000),
-                )
-                .await?
-            }
-        };
-        items.iter().map(read_ticket).collect()
+        // The team's open tickets, in one state: `by_open` holds them in deadline order, so the
+        // state's are read whole and put in creation order here. What reads this (the sweep's
+        // waiting tickets, an operator's list) reads queues that are short when things work.
+        let items = self
+            .query(
+                Some(BY_OPEN),
+                "#open_pk = :open_pk",
+                &[(":open_pk", s(format!("O#{team}"))), (":state", s(state.as_str()))],
+                &[("#open_pk", OPEN_PK), ("#state", "state")],
+                usize::MAX,
+                Some("#state = :state"),
+            )
+            .await?;
+        let mut tickets = items.iter().map(read_ticket).collect::<StoreResult<Vec<Ticket>>>()?;
+        // The index is eventually consistent with itself only: check the copy it holds.
+        tickets.retain(|t| t.state == state && t.team == team);
+        tickets.sort_by(|a, b| (a.created_at, &a.id.0).cmp(&(b.created_at, &b.id.0)));
+        if let Some(p) = after {
+            tickets.retain(|t| (t.created_at, &t.id.0) > (p.created_at, &p.id.0));
+        }
+        tickets.truncate(limit.min(1000));
+        Ok(tickets)
     }
 
     async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {
@@ -1059,27 +1131,24 @@ impl TicketStore for DynamoStore {
     }
 
     async fn clock_positions(&self) -> StoreResult<ClockPositions> {
-        let items = self.query(None, "#pk = :pk", &[(":pk", s(CLOCK_PK))], &[("#pk", PK)], 1000).await?;
+        let items = self.query(None, "#pk = :pk", &[(":pk", s(CLOCK_PK))], &[("#pk", PK)], 1000, None).await?;
         let mut positions = ClockPositions::new();
         for item in items {
-            let (Some(team), Some(state), Some(id), Some(created)) =
-                (text(&item, "team"), text(&item, "state"), text(&item, "ticket_id"), number(&item, "created_us"))
+            // A position by team and state (`P#<team>#<state>`, written before the clock read a
+            // team's open tickets as one queue) has no `due_us`: it is left alone, as if absent.
+            let (Some(team), Some(due), Some(id), Some(created)) =
+                (text(&item, "team"), number(&item, "due_us"), text(&item, "ticket_id"), number(&item, "created_us"))
             else {
-                continue; // damaged: that queue starts from its oldest ticket
+                continue; // damaged or of the earlier layout: that queue starts from its first ticket
             };
-            positions.extend(clock_position(team, state, created, id));
+            positions.extend(clock_position(team, due, created, id));
         }
         Ok(positions)
     }
 
-    async fn set_clock_position(
-        &self,
-        team: &str,
-        state: TicketState,
-        position: Option<&QueuePosition>,
-    ) -> StoreResult<()> {
-        let sk = format!("P#{team}#{state}");
-        let Some(p) = position else {
+    async fn set_clock_position(&self, team: &str, position: Option<&QueueKey>) -> StoreResult<()> {
+        let sk = format!("P#{team}");
+        let Some(k) = position else {
             return self.delete_item(CLOCK_PK.into(), sk).await;
         };
         self.client
@@ -1088,9 +1157,9 @@ impl TicketStore for DynamoStore {
             .item(PK, s(CLOCK_PK))
             .item(SK, s(sk))
             .item("team", s(team))
-            .item("state", s(state.as_str()))
-            .item("ticket_id", s(&p.id.0))
-            .item("created_us", AttributeValue::N(p.created_at.as_microsecond().to_string()))
+            .item("ticket_id", s(&k.id))
+            .item("due_us", AttributeValue::N(k.due_us.to_string()))
+            .item("created_us", AttributeValue::N(k.created_us.to_string()))
             .send()
             .await
             .map_err(|e| unavailable("PutItem", e))?;
@@ -1109,6 +1178,7 @@ impl TicketStore for DynamoStore {
                 &[(":c", s(CLOSED)), (":cutoff", s(cutoff.clone()))],
                 &[("#c", CLOSED_PK), ("#at", CLOSED_SK)],
                 limit.min(1000),
+                None,
             )
             .await?;
         let mut purged = Vec::new();
@@ -1163,26 +1233,20 @@ impl EventLog for DynamoStore {
             return Err(StoreError::Invalid("too many events or outbox items in one write".into()));
         }
         validate_key(done.key)?;
-        let mut items = Vec::new();
-        if let Some(id) = ticket_id {
-            items.push(self.ticket_exists(id)?);
-        }
-        for e in event_items(events)? {
-            items.push(put(&self.table, e, None)?);
-        }
-        items.push(put(&self.table, dedup::completed(&claim_pk(done.key), done.keep_for), None)?);
-        for o in done.outbox_done {
-            let sk = format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id);
-            let delete = build(Delete::builder().table_name(&self.table).key(PK, s(OUTBOX_PK)).key(SK, s(sk)).build())?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
-        }
-        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
-        match written {
-            Ok(_) => Ok(()),
-            Err(e) if ticket_id.is_some() && matches!(failed_conditions(&e).as_deref(), Some([true, ..])) => {
-                Err(StoreError::NotFound(format!("ticket {}", ticket_id.map(|t| t.0.as_str()).unwrap_or_default())))
-            }
-            Err(e) => Err(unavailable("TransactWriteItems", e)),
+        let Some(id) = ticket_id else {
+            return self.complete_with(events, done, Guard::None).await;
+        };
+        // The claim on the effect was taken by a write of the ticket (its intake, its resolution),
+        // so while its record names the ticket the ticket is there: a condition on the record the
+        // write completes anyway guards the events, where a check of the ticket would bill its own
+        // write. A record gone (its lease expired long ago) or taken again by another claim falls
+        // back to that check.
+        match self.complete_with(events, done, Guard::Claim(id)).await {
+            Err(StoreError::NotFound(_)) => match self.complete_with(events, done, Guard::Ticket(id)).await {
+                Err(StoreError::NotFound(_)) => Err(StoreError::NotFound(format!("ticket {id}"))),
+                other => other,
+            },
+            other => other,
         }
     }
 
@@ -1201,6 +1265,7 @@ impl EventLog for DynamoStore {
                 ],
                 &[("#pk", PK), ("#sk", SK)],
                 usize::MAX,
+                None,
             )
             .await?;
         let mut tail = EventTail {

@@ -170,6 +170,18 @@ CREATE TABLE clock_positions (
     PRIMARY KEY (team, state)
 ) STRICT;
 "#,
+    // The clock reads a team's open tickets as one queue, nearest deadline first: one position
+    // per team, the queue key of the last ticket read. The positions of the queues by state are
+    // dropped: the next tick reads each team from its first ticket.
+    r#"
+DROP TABLE clock_positions;
+CREATE TABLE clock_positions (
+    team       TEXT NOT NULL PRIMARY KEY,
+    due_us     INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    ticket_id  TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// Rust steps that run right after the migration of the same index, in its transaction.

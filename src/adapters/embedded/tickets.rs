@@ -13,8 +13,8 @@ use crate::ports::ticket_store::{
 };
 use crate::ports::{
     AssigneeFilter, Claim, ClockPositions, Completion, Created, Erasure, EventLog, EventTail, FollowUps,
-    IdempotencyStore, Lease, NewTicket, Outboxed, PageStart, QueuePage, QueuePosition, QueueQuery, RequesterKey,
-    StepMessage, StoreError, StoreResult, TicketStore,
+    IdempotencyStore, Lease, NewTicket, Outboxed, PageStart, QueueKey, QueuePage, QueuePosition, QueueQuery,
+    RequesterKey, StepMessage, StoreError, StoreResult, TicketStore,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -697,44 +697,35 @@ impl TicketStore for SqliteStore {
         self.db
             .call(|c| {
                 let mut stmt = c
-                    .prepare_cached("SELECT team, state, created_at, ticket_id FROM clock_positions")
+                    .prepare_cached("SELECT team, due_us, created_at, ticket_id FROM clock_positions")
                     .map_err(unavailable)?;
                 let rows = stmt
                     .query_map([], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, i64>(2)?,
-                            r.get::<_, String>(3)?,
-                        ))
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
                     })
                     .map_err(unavailable)?;
                 let mut positions = ClockPositions::new();
                 for row in rows {
-                    let (team, state, created, id) = row.map_err(unavailable)?;
-                    positions.extend(ticket_store::clock_position(&team, &state, created, &id));
+                    let (team, due, created, id) = row.map_err(unavailable)?;
+                    positions.extend(ticket_store::clock_position(&team, due, created, &id));
                 }
                 Ok(positions)
             })
             .await
     }
 
-    async fn set_clock_position(
-        &self,
-        team: &str,
-        state: TicketState,
-        position: Option<&QueuePosition>,
-    ) -> StoreResult<()> {
-        let (team, state, position) = (team.to_owned(), state.as_str(), position.cloned());
+    async fn set_clock_position(&self, team: &str, position: Option<&QueueKey>) -> StoreResult<()> {
+        let (team, position) = (team.to_owned(), position.cloned());
         self.db
             .call(move |c| {
                 match position {
-                    Some(p) => c.run(
-                        "INSERT INTO clock_positions (team, state, created_at, ticket_id) VALUES (?1, ?2, ?3, ?4) \
-                         ON CONFLICT (team, state) DO UPDATE SET created_at = excluded.created_at, ticket_id = excluded.ticket_id",
-                        rusqlite::params![team, state, micros(p.created_at), p.id.0],
+                    Some(k) => c.run(
+                        "INSERT INTO clock_positions (team, due_us, created_at, ticket_id) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (team) DO UPDATE SET due_us = excluded.due_us, created_at = excluded.created_at, \
+                         ticket_id = excluded.ticket_id",
+                        rusqlite::params![team, k.due_us, k.created_us, k.id],
                     ),
-                    None => c.run("DELETE FROM clock_positions WHERE team = ?1 AND state = ?2", [&team, state]),
+                    None => c.run("DELETE FROM clock_positions WHERE team = ?1", [&team]),
                 }
                 .map_err(unavailable)?;
                 Ok(())

@@ -139,38 +139,51 @@ backlog_cases!(
     [newest_tickets_of_a_backlog_are_breached, the_purge_runs_when_the_deadlines_use_up_the_time]
 );
 
-/// A tick that reads one page: the next one reads on from where it stopped, so the newest
-/// tickets of a backlog larger than a tick's reading are breached a tick later, not never.
+/// A ticket of the team `age` seconds old with a GDPR deadline (calendar time) `due_in` seconds
+/// from now: warned by the clock once 80 % of its time is used.
+fn gdpr(age: i64, due_in: i64) -> Ticket {
+    let mut t = waiting(age, now() + SignedDuration::from_secs(due_in));
+    t.deadlines[0].kind = "gdpr_access".into();
+    t
+}
+
+/// A tick that reads one page: the next one reads on from where it stopped, so the last tickets
+/// of a backlog larger than a tick's reading (the queue's order: nearest deadline first) are
+/// warned a tick later, not never.
 async fn a_tick_reads_on_where_the_last_one_stopped(b: &dyn Backend) {
-    let later = now() + SignedDuration::from_hours(30 * 24);
-    let past = now() - SignedDuration::from_mins(1);
-    let size = CLOCK_PAGE + 10;
-    let backlog: Vec<Ticket> = (0..size)
-        .map(|i| waiting(20_000 - i64::try_from(i).unwrap(), if i >= size - OVERDUE { past } else { later }))
-        .collect();
-    let overdue: Vec<_> = backlog[size - OVERDUE..].iter().map(|t| t.id.clone()).collect();
+    const HOUR: i64 = 3600;
+    // A page of tickets due in an hour, opened a minute ago (2 % of their time used); then six
+    // due in two hours, as fresh; then the queue's last four, due in three hours but opened a
+    // day ago (89 % used): owed a warning.
+    let mut backlog: Vec<Ticket> = (0..CLOCK_PAGE).map(|_| gdpr(60, HOUR)).collect();
+    backlog.extend((0..6).map(|_| gdpr(60, 2 * HOUR)));
+    let owed: Vec<Ticket> = (0..OVERDUE).map(|_| gdpr(24 * HOUR, 3 * HOUR)).collect();
+    let owed_ids: Vec<_> = owed.iter().map(|t| t.id.clone()).collect();
+    backlog.extend(owed);
     store_all(b, backlog).await;
     let engine = engine(b).await;
 
-    // No time: one page of the queue, the oldest.
+    // No time: one page of the queue, its first.
     let first = engine.clock_tick_within(&settings(), Duration::ZERO).await.unwrap();
-    assert_eq!((first.scanned, first.breached), (CLOCK_PAGE, 0), "{first:?}");
+    assert_eq!((first.scanned, first.warned), (CLOCK_PAGE, 0), "{first:?}");
     assert!(first.unfinished >= 1, "{first:?}");
-    // The next tick, no time either: the rest, with the overdue ones.
+    let kept = b.reopen().await.tickets.clock_positions().await.unwrap();
+    assert_eq!(kept.len(), 1, "one position, the team's: {kept:?}");
+    assert!(kept.contains_key(TEAM), "{kept:?}");
+    // The next tick, no time either: the rest, with the ones owed a warning.
     let second = engine.clock_tick_within(&settings(), Duration::ZERO).await.unwrap();
-    assert_eq!((second.scanned, second.breached), (10, OVERDUE), "{second:?}");
-    for id in &overdue {
+    assert_eq!((second.scanned, second.warned), (6 + OVERDUE, OVERDUE), "{second:?}");
+    for id in &owed_ids {
         let t = b.store().tickets.get(id).await.unwrap();
-        assert!(t.deadlines[0].breached_at.is_some(), "ticket {id} is stamped breached");
+        assert!(t.deadlines[0].warned_at.is_some(), "ticket {id} is stamped warned");
     }
-    // Read to its end: the next tick starts again from the oldest, and new clients remember.
+    // Read to its end: the next tick starts again from the first, and new clients remember.
     let reopened = b.reopen().await;
     assert!(reopened.tickets.clock_positions().await.unwrap().is_empty());
     let third = engine.clock_tick_within(&settings(), Duration::ZERO).await.unwrap();
-    assert_eq!((third.scanned, third.breached), (CLOCK_PAGE, 0), "{third:?}");
+    assert_eq!((third.scanned, third.warned), (CLOCK_PAGE, 0), "{third:?}");
     let kept = b.reopen().await.tickets.clock_positions().await.unwrap();
-    assert_eq!(kept.len(), 1, "{kept:?}");
-    assert!(kept.contains_key(&(TEAM.to_string(), TicketState::New)), "{kept:?}");
+    assert!(kept.contains_key(TEAM), "{kept:?}");
 }
 
 mod position {

@@ -1051,6 +1051,31 @@ async fn writes_claim_and_queue_what_they_make_due(b: &dyn Backend) {
         .await;
     assert!(matches!(refused, Err(StoreError::NotFound(_))), "{refused:?}");
     assert_eq!(p.idempotency.claim(&other, lease).await.unwrap(), Claim::Acquired);
+
+    // The same with the key claimed on its own, not by a write of the ticket: still refused.
+    let held = key();
+    assert_eq!(p.idempotency.claim(&held, lease).await.unwrap(), Claim::Acquired);
+    let refused = p
+        .events
+        .append_completing(&[note(&ghost, now(), "x")], &Completion { key: &held, keep_for: keep, outbox_done: &[] })
+        .await;
+    assert!(matches!(refused, Err(StoreError::NotFound(_))), "{refused:?}");
+    assert!(p.events.list(&ghost.id).await.unwrap_or_default().is_empty(), "no events of a ticket not there");
+
+    // A ticket that is there, whose claim its own write did not take (claimed by a step, or its
+    // record gone): recorded, and the key completed.
+    for claimed in [true, false] {
+        let k = key();
+        if claimed {
+            assert_eq!(p.idempotency.claim(&k, lease).await.unwrap(), Claim::Acquired);
+        }
+        let text = format!("recorded, claimed on its own: {claimed}");
+        let done = Completion { key: &k, keep_for: keep, outbox_done: &[] };
+        p.events.append_completing(&[note(&t, now(), &text)], &done).await.unwrap();
+        assert_eq!(p.idempotency.claim(&k, lease).await.unwrap(), Claim::Completed);
+        let events = p.events.list(&t.id).await.unwrap();
+        assert!(events.iter().any(|e| e.detail["text"] == text.as_str()), "{text}");
+    }
 }
 
 macro_rules! contract {

@@ -44,6 +44,9 @@ pub struct FlowCalls {
     pub mails_received: u64,
     /// The calls of each request or step batch, in order: where they go.
     pub phases: Vec<Phase>,
+    /// DynamoDB write units by what they were spent on: an item kind of the table (`ticket`,
+    /// `events`, `outbox`...) or an index (`index by_open`).
+    pub spent_on: BTreeMap<String, u64>,
 }
 
 /// One request, inbound mail or step batch of a flow, and what it cost.
@@ -223,12 +226,14 @@ impl Lab {
             mails_sent,
             mails_received: std::mem::take(&mut self.inbound_mails),
             phases: std::mem::take(&mut self.phases),
+            spent_on: self.counter.take_spent_on(),
         }
     }
 
     fn start(&mut self) {
         self.counter.take();
         self.counter.take_units();
+        self.counter.take_spent_on();
         self.invocations = 0;
         self.inbound_mails = 0;
         self.phases.clear();
@@ -569,6 +574,24 @@ pub fn breakdown(flow: &FlowCalls) -> String {
         let _ =
             writeln!(out, "| {} | {} = **{total}** | {} + {} |", phase.name, list.join(", "), u.write, u.index_write);
     }
+    out
+}
+
+/// Where each flow's DynamoDB write units go: by item kind of the table, then by index.
+pub fn spent_on(flows: &[FlowCalls]) -> String {
+    let mut out = String::new();
+    let mut kinds: Vec<&String> = flows.iter().flat_map(|f| f.spent_on.keys()).collect();
+    kinds.sort_by_key(|k| (k.starts_with("index "), k.as_str()));
+    kinds.dedup();
+    let _ =
+        writeln!(out, "| write units spent on | {} |", flows.iter().map(|f| f.name).collect::<Vec<_>>().join(" | "));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(flows.len()));
+    for kind in kinds {
+        let cells: Vec<String> = flows.iter().map(|f| f.spent_on.get(kind).copied().unwrap_or(0).to_string()).collect();
+        let _ = writeln!(out, "| {kind} | {} |", cells.join(" | "));
+    }
+    let totals: Vec<String> = flows.iter().map(|f| format!("**{}**", f.units.write + f.units.index_write)).collect();
+    let _ = writeln!(out, "| **total** | {} |", totals.join(" | "));
     out
 }
 

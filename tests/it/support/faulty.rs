@@ -85,13 +85,8 @@ impl TicketStore for FaultyTickets {
     async fn clock_positions(&self) -> StoreResult<sportello::ports::ClockPositions> {
         self.inner().clock_positions().await
     }
-    async fn set_clock_position(
-        &self,
-        team: &str,
-        state: sportello::domain::TicketState,
-        position: Option<&sportello::ports::QueuePosition>,
-    ) -> StoreResult<()> {
-        self.inner().set_clock_position(team, state, position).await
+    async fn set_clock_position(&self, team: &str, position: Option<&sportello::ports::QueueKey>) -> StoreResult<()> {
+        self.inner().set_clock_position(team, position).await
     }
     async fn purge_closed(&self, days: u32, now: jiff::Timestamp, limit: usize) -> StoreResult<Vec<TicketId>> {
         self.inner().purge_closed(days, now, limit).await
