@@ -16,7 +16,10 @@
 //! already holds that many closed tickets, with their events folded into the reports, and a
 //! fourth workload, intake on that server, is interleaved with the others (the store's growth
 //! must not slow intake down); `LOAD_WORKLOADS`, the workloads to run, by name (`trivial`,
-//! `intake`, `filled`, `lifecycle`, comma-separated; all by default), to profile one of them.
+//! `intake`, `filled`, `lifecycle`, comma-separated; all by default), to profile one of them;
+//! `LOAD_PREFILL_DIR`, a folder that keeps the filled store between runs (filled once, at the first
+//! run that names it; a later run serves it as it is, with the tickets earlier runs' intake added,
+//! a few percent of a million), since filling a million tickets takes minutes.
 //! Prints a Markdown report.
 
 use axum::body::Bytes;
@@ -131,6 +134,29 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
+/// The data folder of the filled store: `LOAD_PREFILL_DIR`'s, filled there once (a marker file
+/// names the count), or one inside the server's temporary folder, filled now.
+fn filled_data(temp: &Path, rules: &Path, count: usize) -> PathBuf {
+    let Some(kept) = std::env::var_os("LOAD_PREFILL_DIR").map(PathBuf::from) else {
+        let data = temp.join("data");
+        prefill(&data, rules, count);
+        return data;
+    };
+    let data = kept.join("data");
+    let marker = kept.join(format!("prefilled-{count}"));
+    if marker.exists() {
+        eprintln!("prefill: reusing the store of {count} tickets in {}", kept.display());
+    } else {
+        if data.exists() {
+            std::fs::remove_dir_all(&data).expect("an old, unfinished filled store removed");
+        }
+        std::fs::create_dir_all(&kept).expect("LOAD_PREFILL_DIR created");
+        prefill(&data, rules, count);
+        std::fs::write(&marker, b"").expect("the prefill marker");
+    }
+    data
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -233,9 +259,7 @@ fn start_server(prefilled: usize) -> Server {
     let bin = bin.as_str();
     let rules = root.join("rules");
     let dir = tempfile::tempdir().expect("a temporary folder");
-    if prefilled > 0 {
-        prefill(&dir.path().join("data"), &rules, prefilled);
-    }
+    let data = if prefilled > 0 { filled_data(dir.path(), &rules, prefilled) } else { dir.path().join("data") };
     let keys = dir.path().join("api-keys.json");
     let operators = dir.path().join("operators.json");
 
@@ -253,7 +277,7 @@ fn start_server(prefilled: usize) -> Server {
     let log = dir.path().join("server.log");
     let server_log = std::fs::File::create(&log).expect("the server log");
     let child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data", path_str(&dir.path().join("data"))])
+        .args(["serve", "--listen", "127.0.0.1:0", "--data", path_str(&data)])
         .args(["--rules", path_str(&rules)])
         .env("SPORTELLO_API_KEYS", &keys)
         .env("SPORTELLO_OPERATORS", &operators)

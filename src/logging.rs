@@ -17,6 +17,8 @@
 //! response bodies at TRACE. Those targets are capped, whatever `RUST_LOG` says.
 
 use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
@@ -205,24 +207,72 @@ fn install(lambda: bool, filter: Targets, warning: Option<String>) {
     }
 }
 
-/// Span and event fields as JSON values.
+/// lambda_runtime's names, in the log's own style.
+fn member_name(field: &Field) -> &'static str {
+    match field.name() {
+        "requestId" => "aws_request_id",
+        "xrayTraceId" => "xray_trace_id",
+        "tenantId" => "tenant_id",
+        other => other,
+    }
+}
+
+/// `text` as a JSON string.
+fn json_string(text: &str) -> String {
+    // Serializing a string cannot fail.
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+/// Span and event fields, each value already written as JSON text: a span's are written once,
+/// when it opens, and every line inside it copies them as they are.
 #[derive(Default)]
-struct JsonFields(serde_json::Map<String, Value>);
+struct JsonFields(Vec<(&'static str, String)>);
 
 impl JsonFields {
-    fn put(&mut self, field: &Field, value: Value) {
-        // lambda_runtime's names, in the log's own style.
-        let name = match field.name() {
-            "requestId" => "aws_request_id",
-            "xrayTraceId" => "xray_trace_id",
-            "tenantId" => "tenant_id",
-            other => other,
-        };
-        self.0.insert(name.to_string(), value);
+    fn put(&mut self, field: &Field, json: String) {
+        let name = member_name(field);
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(member) => member.1 = json,
+            None => self.0.push((name, json)),
+        }
     }
 }
 
 impl Visit for JsonFields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.put(field, json_string(&format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, json_string(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, value.to_string());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, value.to_string());
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, Value::from(value).to_string());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, value.to_string());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, json_string(&value.to_string()));
+    }
+}
+
+/// A metric event's fields as JSON values, for its EMF block.
+#[derive(Default)]
+struct MetricFields(serde_json::Map<String, Value>);
+
+impl MetricFields {
+    fn put(&mut self, field: &Field, value: Value) {
+        self.0.insert(member_name(field).to_string(), value);
+    }
+}
+
+impl Visit for MetricFields {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         self.put(field, Value::String(format!("{value:?}")));
     }
@@ -295,45 +345,59 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        let mut line = serde_json::Map::new();
         let now = jiff::Timestamp::now();
-        line.insert("timestamp".into(), Value::String(format!("{now:.6}")));
-        line.insert("level".into(), Value::String(meta.level().to_string()));
-        line.insert("target".into(), Value::String(meta.target().to_string()));
-        // The spans' fields, outermost first, so the nearest span's value wins.
+        // Every member but the first three, by name; the nearest span's value wins, and the
+        // event's own over any span's.
+        let mut members: BTreeMap<Cow<'static, str>, String> = BTreeMap::new();
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
                 if let Some(fields) = span.extensions().get::<JsonFields>() {
-                    line.extend(fields.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    members.extend(fields.0.iter().map(|(k, v)| (Cow::Borrowed(*k), v.clone())));
                 }
             }
         }
-        let mut own = JsonFields::default();
-        event.record(&mut own);
         if meta.target() == crate::metrics::TARGET {
-            emf(&mut line, own.0, &self.namespace, now.as_millisecond());
+            let mut own = MetricFields::default();
+            event.record(&mut own);
+            let mut block = serde_json::Map::new();
+            emf(&mut block, own.0, &self.namespace, now.as_millisecond());
+            members.extend(block.into_iter().map(|(k, v)| (Cow::Owned(k), v.to_string())));
         } else {
-            line.extend(own.0);
+            let mut own = JsonFields::default();
+            event.record(&mut own);
+            members.extend(own.0.into_iter().map(|(k, v)| (Cow::Borrowed(k), v)));
         }
-        let text = ordered_line(line);
+        let text = ordered_line(&format!("{now:.6}"), meta.level().as_str(), meta.target(), members);
         // A log that cannot be written has nowhere to say so.
         let _ = self.make_writer.make_writer().write_all(text.as_bytes());
     }
 }
 
-/// The object as one line, `timestamp`, `level`, `target` and `message` first for the eye, the
-/// other members after them in name order.
-fn ordered_line(mut line: serde_json::Map<String, Value>) -> String {
-    let mut text = String::from("{");
-    let first = ["timestamp", "level", "target", "message"];
-    let leading = first.iter().filter_map(|k| line.remove(*k).map(|v| (k.to_string(), v))).collect::<Vec<_>>();
-    for (i, (key, value)) in leading.into_iter().chain(line).enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(&Value::String(key).to_string());
+/// One line: `timestamp`, `level`, `target` and `message` first for the eye, the other members
+/// after them in name order.
+fn ordered_line(
+    timestamp: &str,
+    level: &str,
+    target: &str,
+    mut members: BTreeMap<Cow<'static, str>, String>,
+) -> String {
+    let mut text = String::with_capacity(256);
+    for (name, value) in [("timestamp", timestamp), ("level", level), ("target", target)] {
+        members.remove(name);
+        text.push(if text.is_empty() { '{' } else { ',' });
+        text.push_str(&json_string(name));
         text.push(':');
-        text.push_str(&value.to_string());
+        text.push_str(&json_string(value));
+    }
+    if let Some(message) = members.remove("message") {
+        text.push_str(",\"message\":");
+        text.push_str(&message);
+    }
+    for (name, value) in members {
+        text.push(',');
+        text.push_str(&json_string(&name));
+        text.push(':');
+        text.push_str(&value);
     }
     text.push_str("}\n");
     text
@@ -388,6 +452,74 @@ mod tests {
             .max_by_key(|(prefix, _)| prefix.len())
             .map(|(_, l)| l)
             .or(t.default_level())
+    }
+
+    /// Collects what the layer writes.
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_line_puts_the_fixed_members_first_and_takes_the_nearest_value_of_each_field() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::registry().with(JsonLines::new(move || writer.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let outer = tracing::info_span!("outer", ticket = "T-1", step = "triage", requestId = "inv-1");
+            let _outer = outer.enter();
+            let inner = tracing::info_span!("inner", step = "answer", client = tracing::field::Empty);
+            inner.record("client", "io");
+            let _inner = inner.enter();
+            tracing::info!(ticket = "T-2", count = 3u64, ok = true, note = "say \"hi\"\n", "done");
+            crate::metrics::contact("api");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let line = lines[0];
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert_eq!(v["message"], "done");
+        assert_eq!(v["level"], "INFO");
+        assert_eq!(v["ticket"], "T-2", "the event's own value over its span's");
+        assert_eq!(v["step"], "answer", "the nearest span's value");
+        assert_eq!(v["client"], "io", "recorded after the span opened");
+        assert_eq!(v["aws_request_id"], "inv-1");
+        assert_eq!(
+            (v["count"].as_u64(), v["ok"].as_bool(), v["note"].as_str()),
+            (Some(3), Some(true), Some("say \"hi\"\n"))
+        );
+        assert!(v["timestamp"].as_str().unwrap().parse::<jiff::Timestamp>().is_ok(), "{line}");
+        let at = |member: &str| line.find(&format!("\"{member}\":")).unwrap_or_else(|| panic!("no {member}: {line}"));
+        let order = [
+            "timestamp",
+            "level",
+            "target",
+            "message",
+            "aws_request_id",
+            "client",
+            "count",
+            "note",
+            "ok",
+            "step",
+            "ticket",
+        ];
+        assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "members out of order: {line}");
+        // The metric: an EMF block, the spans' fields beside it, no message.
+        let metric: Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(metric["Contacts"], 1);
+        assert_eq!(metric["channel"], "api");
+        assert_eq!(metric["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "Contacts");
+        assert_eq!(metric["client"], "io");
+        assert!(metric.get("message").is_none(), "{}", lines[1]);
     }
 
     #[test]

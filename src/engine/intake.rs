@@ -205,13 +205,18 @@ impl Engine {
         }
         if !created.replayed {
             let t = &created.ticket;
-            tracing::info!(ticket = %t.id, reference = %t.reference, channel = %t.channel, "ticket opened");
+            // One line for the opening and the triage done with it (a chat's comes at its handoff).
+            tracing::info!(
+                ticket = %t.id,
+                reference = %t.reference,
+                channel = %t.channel,
+                team = %t.team,
+                triaged = triaged.is_some(),
+                "ticket opened"
+            );
             crate::metrics::contact(t.channel_kind.as_str());
-            if triaged.is_some() {
-                tracing::info!(ticket = %t.id, reference = %t.reference, team = %t.team, "ticket triaged");
-                if !t.state.is_open() {
-                    crate::metrics::ticket_ended(t.ticket_type.map(|ty| ty.code()), t.state.as_str());
-                }
+            if triaged.is_some() && !t.state.is_open() {
+                crate::metrics::ticket_ended(t.ticket_type.map(|ty| ty.code()), t.state.as_str());
             }
         }
         Ok(created)

@@ -281,7 +281,7 @@ async fn create_ticket(
         tracing::info!(reference = %ticket.reference, client = %who.client_id, "API request replayed");
         StatusCode::OK
     } else {
-        tracing::info!(reference = %ticket.reference, client = %who.client_id, via = %who.via, "API ticket opened");
+        // The engine's `ticket opened` line says it, inside the request's span, which names the client.
         StatusCode::CREATED
     };
     let mut response = (status, Json(TicketStatus::from(ticket))).into_response();

@@ -433,7 +433,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIdentity {
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "authentication is not configured").into_response()
             );
         };
-        auth.identify(parts).map_err(IntoResponse::into_response)
+        let who = auth.identify(parts).map_err(IntoResponse::into_response)?;
+        // Every line of the request names its client (the request span declares the fields).
+        let span = tracing::Span::current();
+        span.record("client", who.client_id.as_str());
+        span.record("via", who.via.as_str());
+        Ok(who)
     }
 }
 

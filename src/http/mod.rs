@@ -152,7 +152,15 @@ pub async fn in_request_span(
         (1..=128).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     });
     let id = given.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
-    let span = tracing::info_span!(target: SPAN_TARGET, "request", request_id = %id, method = %request.method());
+    // `client` and `via` are filled in when an API client is recognised (`auth::ClientIdentity`).
+    let span = tracing::info_span!(
+        target: SPAN_TARGET,
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        client = tracing::field::Empty,
+        via = tracing::field::Empty
+    );
     let mut response = next.run(request).instrument(span).await;
     if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);

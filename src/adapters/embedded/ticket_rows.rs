@@ -31,20 +31,43 @@ pub(super) fn list(conn: &Connection, sql: &str, params: impl rusqlite::Params) 
     .collect()
 }
 
-/// The columns a work queue sorts and filters by, and the custom fields' look-up rows.
+/// The columns a work queue sorts and filters by, and the custom fields' look-up rows: for the
+/// migration that fills them in. A ticket's own writes set the columns in the statement that
+/// writes its row ([`queue_columns`]) and its field rows with [`write_fields`].
 pub(super) fn write_queue_columns(tx: &Connection, t: &Ticket) -> StoreResult<()> {
-    let key = QueueKey::of(t);
+    let (due, channel, ticket_type, assignee, category) = queue_columns(t);
     tx.prepare_cached(
         "UPDATE tickets SET queue_due = ?2, channel = ?3, ticket_type = ?4, assignee = ?5, category = ?6
          WHERE id = ?1",
     )
     .map_err(unavailable)?
-    .execute(params![t.id.0, key.due_us, t.channel, t.ticket_type.map(|ty| ty.code()), t.assignee, t.category])
+    .execute(params![t.id.0, due, channel, ticket_type, assignee, category])
     .map_err(unavailable)?;
-    tx.prepare_cached("DELETE FROM ticket_fields WHERE ticket_id = ?1")
-        .map_err(unavailable)?
-        .execute([&t.id.0])
-        .map_err(unavailable)?;
+    write_fields(tx, t, false)
+}
+
+/// `queue_due`, `channel`, `ticket_type`, `assignee` and `category`, in that order.
+pub(super) fn queue_columns(t: &Ticket) -> (i64, &str, Option<&'static str>, Option<&str>, Option<&str>) {
+    (
+        QueueKey::of(t).due_us,
+        &t.channel,
+        t.ticket_type.map(|ty| ty.code()),
+        t.assignee.as_deref(),
+        t.category.as_deref(),
+    )
+}
+
+/// The custom fields' look-up rows; `new`: the ticket was just inserted, so it has none yet.
+pub(super) fn write_fields(tx: &Connection, t: &Ticket, new: bool) -> StoreResult<()> {
+    if !new {
+        tx.prepare_cached("DELETE FROM ticket_fields WHERE ticket_id = ?1")
+            .map_err(unavailable)?
+            .execute([&t.id.0])
+            .map_err(unavailable)?;
+    }
+    if t.fields.is_empty() {
+        return Ok(());
+    }
     let mut insert = tx
         .prepare_cached("INSERT INTO ticket_fields (ticket_id, name, value, created_at) VALUES (?1, ?2, ?3, ?4)")
         .map_err(unavailable)?;

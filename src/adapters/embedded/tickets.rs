@@ -2,7 +2,7 @@
 
 use super::db::Db;
 use super::sql::{Cached, corrupt, is_unique_violation, micros, unavailable};
-use super::ticket_rows::{list, read_ticket, write_queue_columns};
+use super::ticket_rows::{list, queue_columns, read_ticket, write_fields};
 use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState};
 use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::{ms_after, now_ms, validate_key};
@@ -120,9 +120,11 @@ fn insert_events(tx: &Connection, events: &[Event]) -> StoreResult<()> {
 /// Writes the ticket's row (doc and indexed columns) for a ticket that exists.
 fn write_row(tx: &Connection, t: &Ticket) -> StoreResult<()> {
     let keys = RequesterKey::of(&t.requester);
+    let (due, channel, ticket_type, assignee, category) = queue_columns(t);
     tx.run(
         "UPDATE tickets SET team = ?2, state = ?3, closed_at = ?4, version = ?5, rq_email = ?6,
-            rq_phone = ?7, rq_fiscal_code = ?8, doc = ?9 WHERE id = ?1",
+            rq_phone = ?7, rq_fiscal_code = ?8, doc = ?9, queue_due = ?10, channel = ?11,
+            ticket_type = ?12, assignee = ?13, category = ?14 WHERE id = ?1",
         params![
             t.id.0,
             t.team,
@@ -132,11 +134,16 @@ fn write_row(tx: &Connection, t: &Ticket) -> StoreResult<()> {
             keys.email,
             keys.phone,
             keys.fiscal_code,
-            to_json(t)?
+            to_json(t)?,
+            due,
+            channel,
+            ticket_type,
+            assignee,
+            category
         ],
     )
     .map_err(unavailable)?;
-    write_queue_columns(tx, t)
+    write_fields(tx, t, false)
 }
 
 const OPEN_STATES: &str = "('new', 'taken_in_charge', 'in_progress', 'awaiting_resolution_notice')";
@@ -235,10 +242,13 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
         return Ok((Created { ticket, replayed: true, fingerprint, outbox: Vec::new() }, false));
     }
     let keys = RequesterKey::of(&ticket.requester);
+    // The queue columns in the same statement: a second write of the row would update it and
+    // its indexes twice.
+    let (due, channel, ticket_type, assignee, category) = queue_columns(ticket);
     let inserted = tx.run(
         "INSERT INTO tickets (id, reference, team, state, created_at, closed_at, version,
-            rq_email, rq_phone, rq_fiscal_code, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10)",
+            rq_email, rq_phone, rq_fiscal_code, doc, queue_due, channel, ticket_type, assignee, category)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             ticket.id.0,
             ticket.reference.0,
@@ -249,7 +259,12 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
             keys.email,
             keys.phone,
             keys.fiscal_code,
-            to_json(ticket)?
+            to_json(ticket)?,
+            due,
+            channel,
+            ticket_type,
+            assignee,
+            category
         ],
     );
     if let Err(e) = inserted {
@@ -263,7 +278,7 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
             format!("reference {} is taken", ticket.reference)
         }));
     }
-    write_queue_columns(&tx, ticket)?;
+    write_fields(&tx, ticket, true)?;
     insert_events(&tx, &[created_event(ticket, actor)])?;
     insert_events(&tx, &new.events)?;
     tx.run(
