@@ -5,6 +5,7 @@
 mod bad_data;
 mod incidents;
 mod old_layout;
+mod open_many;
 
 use crate::support::backend::Backend;
 use jiff::{SignedDuration, Timestamp};
