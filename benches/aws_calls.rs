@@ -39,6 +39,8 @@ async fn main() {
     let (fan_out, notified) = lab.incident_fan_out(150).await;
     eprintln!("polling a chat...");
     let polls = lab.chat_polls(10).await;
+    eprintln!("reading a team's work queue...");
+    let (queue_read, _, listed) = lab.work_queue().await;
 
     let mut doc = String::new();
     doc += &header();
@@ -70,6 +72,18 @@ async fn main() {
     for poll in &polls {
         let _ = writeln!(doc, "| {} | {} | {} |", poll.name, poll.total(), poll.units.read);
     }
+    let _ = writeln!(
+        doc,
+        "\n## A team's work queue\n\nThe console's work queue (`Engine::work_queue`) of the API \
+         flows' team after the runs above, tickets in at least two open states ({} listed): one \
+         query of the team's `by_open` partition, split by state in the function. It was one query \
+         per open state (4), each reading the whole partition: a filter does not lower what a query \
+         bills. `cargo test --all-features --test it aws_calls::a_team` holds it to one query.\n\n\
+         | read | calls | read units (est.) |\n|---|---|---:|",
+        listed.len()
+    );
+    let calls: Vec<String> = queue_read.calls.iter().map(|(op, n)| format!("{op} ×{n}")).collect();
+    let _ = writeln!(doc, "| work queue | {} | {} |", calls.join(", "), queue_read.units.read);
     if write {
         let path = root().join(DOC);
         std::fs::write(&path, &doc).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));

@@ -55,6 +55,19 @@ async fn an_incident_resolution_reaches_every_linked_ticket_page_by_page() {
     assert_eq!(calls.invocations, 1 + pages as u64, "{:?}", calls.phases);
 }
 
+/// The console's work queue of a team reads the team's `by_open` partition once, not once per
+/// open state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_work_queue_is_one_query() {
+    let mut lab = Lab::new().await;
+    let (read, mut opened, mut listed) = lab.work_queue().await;
+    assert_eq!(read.calls.get("DynamoDB.Query"), Some(&1), "{:?}", read.calls);
+    assert_eq!(read.total(), 1, "{:?}", read.calls);
+    opened.sort_by(|a, b| a.0.cmp(&b.0));
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(listed, opened, "both tickets, in their two states");
+}
+
 /// A chat app polls every 2 s: a poll by cursor with nothing new reads one small query after the
 /// ticket, however long the chat (`docs/dynamodb.md`, "Chat polling").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
