@@ -109,7 +109,10 @@ fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
 
 /// The ticket's fields the item holds as attributes of their own (keys, conditions, filters),
 /// left out of its document to keep the item under 1 KB (a write unit; two in a transaction).
-/// [`read_ticket`] puts them back; documents written before keep them, which is as good.
+/// [`read_ticket`] puts them back; documents written before keep them, which is as good. Other
+/// copies [`ticket_item`] leaves out when the item holds them exactly: the requester's keys
+/// (`rq_*`), the creation time (`queue_sk`), the team while open (`open_pk`), the channel's kind
+/// when it is the channel's name.
 const KEPT_APART: [&str; 8] = ["id", "reference", "state", "channel", "ticket_type", "assignee", "category", "version"];
 
 fn ticket_item(t: &Ticket) -> StoreResult<Item> {
@@ -132,8 +135,18 @@ fn ticket_item(t: &Ticket) -> StoreResult<Item> {
                 }
             }
         }
+        if fields.get("requester").and_then(|r| r.as_object()).is_some_and(|r| r.is_empty()) {
+            fields.remove("requester");
+        }
         if exact_microsecond(t.created_at) {
             fields.remove("created_at");
+        }
+        // The team while open (`open_pk` is `O#<team>`), the channel's kind when it is its name.
+        if t.state.is_open() {
+            fields.remove("team");
+        }
+        if fields.get("channel_kind").and_then(|k| k.as_str()) == Some(t.channel.as_str()) {
+            fields.remove("channel_kind");
         }
     }
     let mut item: Item = HashMap::from([
@@ -198,12 +211,21 @@ fn read_ticket(item: &Item) -> StoreResult<Ticket> {
             }
         }
         fields.insert("version".into(), version.into());
-        if let Some(requester) = fields.get_mut("requester").and_then(|r| r.as_object_mut()) {
-            for (name, attr) in [("email", RQ_EMAIL), ("phone", RQ_PHONE), ("fiscal_code", RQ_FISCAL_CODE)] {
-                if let Some(v) = text(item, attr) {
-                    requester.entry(name).or_insert_with(|| serde_json::Value::String(v.to_owned()));
-                }
+        for (name, attr) in [("email", RQ_EMAIL), ("phone", RQ_PHONE), ("fiscal_code", RQ_FISCAL_CODE)] {
+            if let Some(v) = text(item, attr)
+                && let Some(requester) = fields
+                    .entry("requester")
+                    .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()))
+                    .as_object_mut()
+            {
+                requester.entry(name).or_insert_with(|| serde_json::Value::String(v.to_owned()));
             }
+        }
+        if let Some(team) = text(item, OPEN_PK).and_then(|pk| pk.strip_prefix("O#")) {
+            fields.entry("team").or_insert_with(|| serde_json::Value::String(team.to_owned()));
+        }
+        if let Some(channel) = text(item, "channel") {
+            fields.entry("channel_kind").or_insert_with(|| serde_json::Value::String(channel.to_owned()));
         }
         if !fields.contains_key("created_at")
             && let Some(created) = text(item, QUEUE_SK).and_then(key_instant)

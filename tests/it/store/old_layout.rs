@@ -199,7 +199,7 @@ async fn items_leave_out_what_their_keys_hold_and_read_back_whole() {
     // creation time queue_sk holds, and in every event the ticket and the instant of its key.
     let items = partition(&b, &t.id).await;
     let ticket_doc = items.iter().find(|i| i["sk"].as_s().unwrap() == "TICKET").unwrap()["doc"].as_s().unwrap();
-    for copy in [email.as_str(), "RSSMRA80A01H501U", "created_at"] {
+    for copy in [email.as_str(), "RSSMRA80A01H501U", "created_at", "requester", "team", "channel_kind"] {
         assert!(!ticket_doc.contains(copy), "{copy} in {ticket_doc}");
     }
     let mut with_time = 0;
@@ -212,6 +212,14 @@ async fn items_leave_out_what_their_keys_hold_and_read_back_whole() {
     let other = partition(&b, &shouting.id).await;
     let kept = other.iter().find(|i| i["sk"].as_s().unwrap() == "TICKET").unwrap()["doc"].as_s().unwrap();
     assert!(kept.contains(&email.to_uppercase()) && kept.contains("created_at"), "not the keys' copies: {kept}");
+
+    // Closed, a ticket keeps its team in the document (it has no `open_pk`), and reads back whole.
+    let mut closed = p.tickets.get(&shouting.id).await.unwrap();
+    closed.move_to(TicketState::AutoClosed, now()).unwrap();
+    let closed = p.tickets.update(&closed, &[]).await.unwrap();
+    assert_eq!(p.tickets.get(&closed.id).await.unwrap(), closed);
+    let item = partition(&b, &closed.id).await.into_iter().find(|i| i["sk"].as_s().unwrap() == "TICKET").unwrap();
+    assert!(item["doc"].as_s().unwrap().contains(&team), "{:?}", item["doc"]);
 
     // The reports' stream reader puts them back the same way.
     let records: Vec<serde_json::Value> = items
