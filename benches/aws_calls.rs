@@ -463,13 +463,15 @@ the write-unit bounds of `tests/it/aws_calls.rs`):
     `ticket_item`): an event item's events are stored without their ticket id (the partition) and,
     when it is exactly the instant the sort key starts with, without their time (a run's events
     share one instant; an event with nanoseconds keeps it); the ticket's document without the
-    requester's e-mail, phone and fiscal code when the `rq_*` attributes hold them as given, and
-    without its creation time (`queue_sk` holds it to the microsecond). The store's readers and
+    requester's e-mail, phone and fiscal code when the `rq_*` attributes hold them as given,
+    without its creation time (`queue_sk` holds it to the microsecond), its team while open
+    (`open_pk`) and its channel's kind when that is the channel's name. The store's readers and
     the reports' stream reader put them back (`stored_events`); items written before keep them and
-    read as they did. 79 bytes less per event and 65–100 per ticket: the e-mail intake's events
+    read as they did. 79 bytes less per event and 100–160 per ticket: the e-mail intake's events
     (1,274 bytes) and a chat exchange (1,027) fit in one unit, so do the privacy ticket's last two
-    writes (1,062 and 1,018) and the API ticket's `by_open` entries after escalation (1,053–1,113
-    with the entry's 100 bytes). E-mail −2, chat −2, API −3 (index), privacy −5 (4 table, 1 index).
+    writes (1,062 and 1,018) and the API and privacy tickets' `by_open` entries after escalation
+    (1,053–1,162 with the entry's 100 bytes). E-mail −2, chat −2, API −3 (index), privacy −7 (4
+    table, 3 index).
 12. **A team's work queue in one read** (`TicketStore::work_queues`): the console's work queue
     (`Engine::work_queue`) read the team's `by_open` partition once per open state (4 queries);
     now one query, filtered on the four states and split by state.
