@@ -1,33 +1,48 @@
 //! The rulebook's JSON tree built from the same YAML parser events that locate its nodes
 //! (`SourceMap`), so that a `rules check` scans the text once instead of twice.
 //!
-//! Only the plain shape is built here: mappings with string keys, each once, sequences and
-//! scalars, no anchors, aliases, tags, merge keys or directives, one document. Anything else
+//! Only the shape rulebooks are written in is built here: mappings with string keys, each once,
+//! sequences, scalars, anchors and aliases within a small budget, and merge keys (`<<: *anchor`,
+//! the mapping's own keys taking precedence); no tags or directives, one document. Anything else
 //! (and a syntax error) gives no tree, and the loader reads the text with serde-saphyr as before,
-//! so its messages are unchanged. Scalars get serde-saphyr's types: a plain word is a string, and
-//! any plain scalar that may be a number, a boolean or a null is typed by serde-saphyr itself.
+//! so its messages are unchanged; a test checks the two agree on every broken rulebook case.
+//! Scalars get serde-saphyr's types: a plain word is a string, and any plain scalar that may be a
+//! number, a boolean or a null is typed by serde-saphyr itself.
 
 use serde_json::{Map, Value};
 use serde_saphyr::granit_parser::{Event, ScalarStyle};
+use std::collections::HashMap;
 
 /// Deeper or larger documents go to serde-saphyr, whose budgets give the message.
 const MAX_DEPTH: usize = 48;
 const MAX_NODES: usize = 100_000;
+/// Nodes copied by aliases, all told (serde-saphyr's own budget is 20,000 replayed events).
+const MAX_ALIASED_NODES: usize = 5_000;
 
 enum Open {
-    /// A mapping, and the key read before its value.
-    Map(Map<String, Value>, Option<String>),
-    Seq(Vec<Value>),
+    Map {
+        map: Map<String, Value>,
+        /// The key read before its value; `<<` for a merge.
+        key: Option<String>,
+        /// Keys that came from a merge, which the mapping's own keys replace.
+        merged: Vec<String>,
+        anchor: usize,
+    },
+    Seq(Vec<Value>, usize),
 }
 
+const MERGE: &str = "<<";
+
 /// Builds a [`Value`] from parser events; gives up (`None`) at the first event outside the
-/// plain shape.
+/// shape it builds.
 #[derive(Default)]
 pub struct TreeBuilder {
     stack: Vec<Open>,
     done: Option<Value>,
+    anchors: HashMap<usize, Value>,
     documents: usize,
     nodes: usize,
+    aliased: usize,
     failed: bool,
 }
 
@@ -39,7 +54,7 @@ impl TreeBuilder {
         }
     }
 
-    /// The tree, when every event was within the plain shape and the document is complete.
+    /// The tree, when every event was within the shape and the document is complete.
     pub fn finish(self) -> Option<Value> {
         (!self.failed && self.stack.is_empty()).then_some(self.done).flatten()
     }
@@ -60,34 +75,50 @@ impl TreeBuilder {
                 self.documents += 1;
                 (self.documents == 1).then_some(())
             }
-            Event::Scalar(text, style, 0, None) => {
-                if let Some(Open::Map(map, key @ None)) = self.stack.last_mut() {
+            Event::Scalar(text, style, anchor, None) => {
+                if let Some(Open::Map { map, key: key @ None, merged, .. }) = self.stack.last_mut() {
                     let plain = *style == ScalarStyle::Plain;
-                    // A key that may be typed (`1:`, `true:`) or merges (`<<`) is serde-saphyr's.
-                    if (plain && !is_plain_word(text)) || map.contains_key(text.as_ref()) {
+                    let merge = plain && text == MERGE;
+                    // A key that may be typed (`1:`, `true:`) is serde-saphyr's, and so is a
+                    // repeated one, but for one that only came from a merge.
+                    if *anchor != 0
+                        || (plain && !merge && !is_plain_word(text))
+                        || (!plain && text == MERGE)
+                        || (merge && (map.contains_key(MERGE) || !merged.is_empty()))
+                        || (map.contains_key(text.as_ref()) && !merged.iter().any(|m| m == text))
+                    {
                         return None;
                     }
                     *key = Some(text.to_string());
                     return Some(());
                 }
                 let value = scalar(text, *style)?;
-                self.add(value)
+                if *anchor != 0 {
+                    self.anchors.insert(*anchor, value.clone());
+                }
+                self.add(value, false)
             }
-            Event::MappingStart(_, 0, None) if !self.awaits_key() => {
-                self.stack.push(Open::Map(Map::new(), None));
+            Event::Alias(anchor) => {
+                let value = self.anchors.get(anchor)?.clone();
+                self.aliased += count_nodes(&value, MAX_ALIASED_NODES + 1);
+                (self.aliased <= MAX_ALIASED_NODES).then_some(())?;
+                self.add(value, true)
+            }
+            Event::MappingStart(_, anchor, None) if !self.awaits_key() => {
+                self.stack.push(Open::Map { map: Map::new(), key: None, merged: Vec::new(), anchor: *anchor });
                 Some(())
             }
-            Event::SequenceStart(_, 0, None) if !self.awaits_key() => {
-                self.stack.push(Open::Seq(Vec::new()));
+            Event::SequenceStart(_, anchor, None) if !self.awaits_key() => {
+                self.stack.push(Open::Seq(Vec::new(), *anchor));
                 Some(())
             }
             Event::MappingEnd => match self.stack.pop()? {
-                Open::Map(map, None) => self.add(Value::Object(map)),
+                Open::Map { map, key: None, anchor, .. } => self.close(Value::Object(map), anchor),
                 _ => None,
             },
             Event::SequenceEnd => match self.stack.pop()? {
-                Open::Seq(items) => self.add(Value::Array(items)),
-                Open::Map(..) => None,
+                Open::Seq(items, anchor) => self.close(Value::Array(items), anchor),
+                Open::Map { .. } => None,
             },
             _ => None,
         }
@@ -95,22 +126,61 @@ impl TreeBuilder {
 
     /// Whether the next node is a mapping's key (a mapping or a list there is a complex key).
     fn awaits_key(&self) -> bool {
-        matches!(self.stack.last(), Some(Open::Map(_, None)))
+        matches!(self.stack.last(), Some(Open::Map { key: None, .. }))
     }
 
-    fn add(&mut self, value: Value) -> Option<()> {
+    fn close(&mut self, value: Value, anchor: usize) -> Option<()> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+        self.add(value, false)
+    }
+
+    fn add(&mut self, value: Value, from_alias: bool) -> Option<()> {
         match self.stack.last_mut() {
             None => self.done.replace(value).is_none().then_some(()),
-            Some(Open::Map(map, key)) => {
-                map.insert(key.take()?, value);
+            Some(Open::Map { map, key, merged, .. }) => {
+                let key = key.take()?;
+                if key != MERGE {
+                    merged.retain(|m| *m != key);
+                    map.insert(key, value);
+                    return Some(());
+                }
+                // `<<: *anchor`: the anchored mapping's keys, but those the mapping has already.
+                let Value::Object(entries) = value else { return None };
+                from_alias.then_some(())?;
+                for (k, v) in entries {
+                    if !map.contains_key(&k) {
+                        merged.push(k.clone());
+                        map.insert(k, v);
+                    }
+                }
                 Some(())
             }
-            Some(Open::Seq(items)) => {
+            Some(Open::Seq(items, _)) => {
                 items.push(value);
                 Some(())
             }
         }
     }
+}
+
+/// The nodes of `value`, counted up to `limit`.
+fn count_nodes(value: &Value, limit: usize) -> usize {
+    let mut count = 0;
+    let mut pending = vec![value];
+    while let Some(v) = pending.pop() {
+        count += 1;
+        if count >= limit {
+            break;
+        }
+        match v {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => pending.extend(map.values()),
+            _ => {}
+        }
+    }
+    count
 }
 
 /// A plain scalar that serde-saphyr reads as a string whatever it is deserialized into: it starts
@@ -181,9 +251,18 @@ mod tests {
             assert!(agrees(text), "built from the events: {text:?}");
         }
         for text in [
-            "a: &x 1\nb: *x\n",
+            "a: &x 1\nb: *x\nc: &l [1, {d: e}]\nf: *l\n",
+            "base: &b {p: 1, q: 2}\nc:\n  <<: *b\n  q: 3\n  r: 4\nd:\n  q: 5\n  <<: *b\n",
+        ] {
+            assert!(agrees(text), "built from the events: {text:?}");
+        }
+        for text in [
             "a: !!str 1\n",
-            "base: &b {x: 1}\nc:\n  <<: *b\n",
+            "base: &b {x: 1}\nc:\n  <<: {x: 2}\n",
+            "base: &b {x: 1}\nc:\n  <<: [*b]\n",
+            "base: &b {x: 1}\nc:\n  <<: *b\n  <<: *b\n",
+            "base: &b {x: 1}\nc:\n  y: 1\n  <<: *b\n  y: 2\n",
+            "a: &x [1, 2]\nb: &y [*x, *x, *x, *x, *x, *x, *x, *x, *x, *x]\nc: &z [*y, *y, *y, *y, *y, *y, *y, *y, *y, *y]\nd: [*z, *z, *z, *z, *z, *z, *z, *z, *z, *z]\ne: [*z, *z, *z, *z, *z, *z, *z, *z, *z, *z]\n",
             "a: 1\na: 2\n",
             "1: one\n",
             "true: yes\n",
