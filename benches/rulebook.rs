@@ -82,10 +82,24 @@ fn load_and_validate(c: &mut Criterion) {
     c.bench_function("rulebook/check step: positions of every node (the YAML's first parse)", |b| {
         b.iter(|| sportello::rules::source_map::SourceMap::index(black_box(&text)))
     });
+    c.bench_function("rulebook/check step: positions and JSON tree (one scan)", |b| {
+        b.iter(|| sportello::rules::source_map::SourceMap::index_with_tree(black_box(&text)))
+    });
     let source = load::Source::from_text("rulebook.yaml", rules_dir().to_path_buf(), text.clone());
-    c.bench_function("rulebook/check step: YAML to JSON tree, schema, typed model (the second parse)", |b| {
+    assert!(source.tree.is_some(), "the default rulebook's tree is built in the scan for positions");
+    c.bench_function("rulebook/check step: JSON tree against the schema, typed model", |b| {
         b.iter(|| load::parse(black_box(&source)).unwrap())
     });
+    // A text outside the plain shape (an anchor, a tag, a syntax error): serde-saphyr parses it
+    // again, as every text was before.
+    let reparsed = load::Source {
+        tree: None,
+        ..load::Source::from_text("rulebook.yaml", rules_dir().to_path_buf(), text.clone())
+    };
+    c.bench_function(
+        "rulebook/check step: YAML to JSON tree, schema, typed model (serde-saphyr's second parse)",
+        |b| b.iter(|| load::parse(black_box(&reparsed)).unwrap()),
+    );
     let knowledge_dir = rules_dir().join("knowledge");
     c.bench_function("rulebook/check step: knowledge articles read (84 files, front matter parsed)", |b| {
         b.iter(|| sportello::knowledge::load_dir(black_box(&knowledge_dir)).unwrap())

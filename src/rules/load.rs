@@ -22,6 +22,9 @@ pub struct Source {
     pub dir: PathBuf,
     pub text: String,
     pub map: SourceMap,
+    /// The JSON tree, built with the map from the same scan when the text has the plain shape;
+    /// otherwise serde-saphyr reads the text (and gives the message of any error).
+    pub tree: Option<Value>,
 }
 
 impl Source {
@@ -45,8 +48,8 @@ impl Source {
     }
 
     pub fn from_text(file: impl Into<String>, dir: PathBuf, text: String) -> Self {
-        let map = SourceMap::index(&text);
-        Self { file: file.into(), dir, text, map }
+        let (map, tree) = SourceMap::index_with_tree(&text);
+        Self { file: file.into(), dir, text, map, tree }
     }
 
     fn locate(&self, mut d: Diagnostic) -> Diagnostic {
@@ -55,7 +58,8 @@ impl Source {
     }
 }
 
-fn yaml_options() -> serde_saphyr::Options {
+/// The YAML reader's budgets and policies for a rulebook.
+pub fn yaml_options() -> serde_saphyr::Options {
     let mut aliases = serde_saphyr::options::AliasLimits::default();
     // A rulebook has no reason to expand aliases much; a "billion laughs" file stops here.
     aliases.max_total_replayed_events = 20_000;
@@ -121,13 +125,27 @@ fn validator() -> &'static jsonschema::Validator {
 
 /// Parses and checks structure. On success, the typed rulebook; otherwise every error found.
 pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
-    let tree: Value =
-        serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])?;
+    let read: Value;
+    let tree: &Value = match &source.tree {
+        Some(tree) => tree,
+        None => {
+            read = serde_saphyr::from_str_with_options(&source.text, yaml_options())
+                .map_err(|e| vec![yaml_error(source, &e)])?;
+            &read
+        }
+    };
+    // The model's types carry every constraint of the schema but the ranges of
+    // `within_schema_ranges` (a test checks the two agree on every broken case), so a tree that
+    // reads as the model is valid: the schema's validator, built once per process (about 1 ms,
+    // most of it checking the schema against its meta-schema), is needed only to explain errors.
+    if let Ok(book) = <Rulebook as serde::Deserialize>::deserialize(tree)
+        && within_schema_ranges(&book)
+    {
+        return Ok(book);
+    }
     let mut errors = Vec::new();
-    // A valid tree (the admin's usual case) is checked without building any error; the errors
-    // are worked out only when there are some.
-    if !validator().is_valid(&tree) {
-        for err in validator().iter_errors(&tree) {
+    if !validator().is_valid(tree) {
+        for err in validator().iter_errors(tree) {
             structural(&err, &mut errors);
         }
     }
@@ -142,9 +160,14 @@ pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
     }
     // The schema accepted the tree, so this only fails on what it cannot express; then parse the
     // text again for an error with its position.
-    serde_json::from_value(tree).or_else(|_| {
+    <Rulebook as serde::Deserialize>::deserialize(tree).or_else(|_| {
         serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])
     })
+}
+
+/// The schema's bounds that the model's integer types do not imply (`#[schemars(range)]`).
+pub fn within_schema_ranges(book: &Rulebook) -> bool {
+    (1..=99).contains(&book.sla.warn_at_percent)
 }
 
 fn describe(value: &Value) -> &'static str {
@@ -421,4 +444,48 @@ pub fn check(source: &Source) -> Result<Checked, Vec<Diagnostic>> {
 pub fn load(path: &Path) -> Result<(Checked, Source), Vec<Diagnostic>> {
     let source = Source::read(path).map_err(|d| vec![*d])?;
     Ok((check(&source)?, source))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema's bounds are those of its integers' formats, but the ones
+    /// `within_schema_ranges` checks: a new `#[schemars(range)]` must be added there too.
+    #[test]
+    fn the_schemas_ranges_are_the_types_or_checked_apart() {
+        fn walk(node: &Value, path: String, found: &mut Vec<String>) {
+            match node {
+                Value::Object(map) => {
+                    let bounds = (map.get("minimum"), map.get("maximum"));
+                    if bounds != (None, None) {
+                        let natural = match map.get("format").and_then(Value::as_str) {
+                            Some("uint8") => (Some(0), Some(255)),
+                            Some("uint16") => (Some(0), Some(65_535)),
+                            Some("uint32") => (Some(0), None),
+                            Some("uint64" | "uint") => (Some(0), None),
+                            Some("int16") => (Some(-32_768), Some(32_767)),
+                            _ => (None, None),
+                        };
+                        if (bounds.0.and_then(Value::as_i64), bounds.1.and_then(Value::as_i64)) != natural {
+                            found.push(path.clone());
+                        }
+                    }
+                    map.iter().for_each(|(k, v)| walk(v, format!("{path}/{k}"), found));
+                }
+                Value::Array(items) => {
+                    items.iter().enumerate().for_each(|(i, v)| walk(v, format!("{path}/{i}"), found))
+                }
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        walk(schema(), String::new(), &mut found);
+        assert_eq!(found, ["/$defs/Sla/properties/warn_at_percent"]);
+        let mut book: Rulebook = serde_saphyr::from_str(include_str!("../../rules/rulebook.yaml")).unwrap();
+        for (percent, within) in [(0, false), (1, true), (99, true), (100, false)] {
+            book.sla.warn_at_percent = percent;
+            assert_eq!(within_schema_ranges(&book), within, "{percent}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ pub mod source_map;
 pub mod validate;
 pub mod vocabulary;
 pub mod walk;
+pub mod yaml_tree;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use engine::{Contact, Decision, EvalError, Rules};

@@ -1,6 +1,7 @@
 //! Where each node of a YAML document stands, by JSON-pointer path, so that a check on the
 //! parsed rulebook can say file:line:col and show the offending line.
 
+use super::yaml_tree::TreeBuilder;
 use serde_saphyr::granit_parser::{Event, Parser};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -70,10 +71,30 @@ impl SourceMap {
     /// Indexes a YAML text. A text that does not parse gives what was indexed before the error;
     /// the loader reports the syntax error itself.
     pub fn index(text: &str) -> Self {
+        Self::scan(text, None)
+    }
+
+    /// Indexes a YAML text and builds its JSON tree from the same scan, when the text has the
+    /// plain shape `TreeBuilder` builds (else the tree is `None` and serde-saphyr reads it).
+    pub fn index_with_tree(text: &str) -> (Self, Option<serde_json::Value>) {
+        let mut tree = TreeBuilder::default();
+        let map = Self::scan(text, Some(&mut tree));
+        (map, tree.finish())
+    }
+
+    fn scan(text: &str, mut tree: Option<&mut TreeBuilder>) -> Self {
         let mut nodes = HashMap::new();
         let mut stack: Vec<Frame<'_>> = Vec::new();
         for item in Parser::new_from_str(text) {
-            let Ok((event, span)) = item else { break };
+            let Ok((event, span)) = item else {
+                if let Some(tree) = tree.as_mut() {
+                    tree.fail();
+                }
+                break;
+            };
+            if let Some(tree) = tree.as_mut() {
+                tree.feed(&event);
+            }
             let (opens, is_scalar) = match &event {
                 Event::Scalar(..) | Event::Alias(..) => (None, true),
                 Event::MappingStart(..) => (Some(true), false),

@@ -277,3 +277,39 @@ fn a_patch_that_no_longer_applies_says_what_it_expected_and_what_is_there() {
     let (text, placed) = apply(rulebook, &[edit("c: 2\n")]).unwrap();
     assert_eq!((text.as_str(), placed), ("a:\n  b: 1\n  x\n", vec![Placed { line: 3, indent: 2 }]));
 }
+
+/// Every case, read the fast way and the full way, gives the same verdict: the JSON tree built
+/// in the scan for positions (when the text has the plain shape) is serde-saphyr's, and a tree
+/// that reads as the typed model (within the schema's ranges) is one the JSON Schema accepts, so
+/// `rules check` needs the schema's validator only to explain errors.
+#[test]
+fn every_case_reads_the_same_by_the_fast_paths_and_by_the_schema() {
+    use sportello::rules::{load, model::Rulebook, source_map::SourceMap};
+    let rulebook = std::fs::read_to_string(crate::support::root().join("rules/rulebook.yaml")).unwrap();
+    let mut texts = vec![("rules/rulebook.yaml".to_string(), rulebook.clone())];
+    for file in cases_in(&crate::support::root().join("tests/broken/patches")) {
+        let case: Case = serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let (text, _) = apply(&rulebook, &case.edits).unwrap();
+        texts.push((file.display().to_string(), text));
+    }
+    for file in cases_in(&crate::support::root().join("tests/broken")) {
+        texts.push((file.display().to_string(), std::fs::read_to_string(&file).unwrap()));
+    }
+    let validator = jsonschema::validator_for(load::schema()).unwrap();
+    let (mut built, mut typed) = (0, 0);
+    for (name, text) in &texts {
+        let full = serde_saphyr::from_str_with_options::<serde_json::Value>(text, load::yaml_options());
+        let (_, tree) = SourceMap::index_with_tree(text);
+        if let Some(tree) = &tree {
+            assert_eq!(Some(tree), full.as_ref().ok(), "{name}: the tree built in the scan");
+            built += 1;
+        }
+        let Ok(full) = full else { continue };
+        let reads = <Rulebook as serde::Deserialize>::deserialize(&full).is_ok_and(|b| load::within_schema_ranges(&b));
+        if reads {
+            assert!(validator.is_valid(&full), "{name}: read as the model, refused by the schema");
+            typed += 1;
+        }
+    }
+    assert!(built > 50 && typed > 20, "{built} trees built in the scan, {typed} read as the model");
+}
