@@ -607,11 +607,9 @@ mod tests {
         // A frame is a 4 KiB page and its 24-byte header; one batch's worth above the mark at most.
         let most = u64::from(CHECKPOINT_FRAMES + 64) * (4096 + 24);
         assert!(wal <= most, "the log grew to {wal} bytes (at most {most} expected): no checkpoint ran");
-        let folded: i64 = db
-            .call(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(unavailable))
-            .await
-            .unwrap();
-        assert_eq!(folded, calls);
+        let stored: i64 =
+            db.call(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(unavailable)).await.unwrap();
+        assert_eq!(stored, calls);
     }
 
     #[tokio::test]
