@@ -4,7 +4,7 @@ use rusqlite::Connection;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -267,10 +267,21 @@ impl Db {
         )
         .map_err(unavailable)?;
         migrate(&mut conn)?;
+        // SQLite's automatic checkpoint runs inside the COMMIT that fills the log, so the batch of
+        // that commit waited for it (copying pages into the file and syncing it). The hook takes
+        // its place (one hook per connection) and only counts; the writer checkpoints once the
+        // batch is answered (`run_writer`).
+        let wal_frames = Arc::new(AtomicU32::new(0));
+        let counted = Arc::clone(&wal_frames);
+        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: std::ffi::c_int| {
+            counted.store(u32::try_from(frames).unwrap_or(0), Ordering::Relaxed);
+            Ok(())
+        }))
+        .map_err(unavailable)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(conn, queue))
+            .spawn(move || run_writer(conn, queue, &wal_frames))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the store thread: {e}")))?;
         Ok(Self {
             path: Arc::new(path.as_ref().to_path_buf()),
@@ -366,8 +377,14 @@ impl WithSchema {
     }
 }
 
-/// The writer thread: batches until every `Db` clone is gone.
-fn run_writer(mut conn: Connection, queue: Receiver<Job>) {
+/// Frames in the write-ahead log past which the writer folds it into the database file (SQLite's
+/// automatic checkpoint has the same threshold). After a complete checkpoint the next commit
+/// writes the log from its start again, so the file keeps its size.
+const CHECKPOINT_FRAMES: u32 = 1000;
+
+/// The writer thread: batches until every `Db` clone is gone. `wal_frames` is the log's length
+/// after the last commit (the connection's WAL hook sets it).
+fn run_writer(mut conn: Connection, queue: Receiver<Job>, wal_frames: &AtomicU32) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -377,6 +394,25 @@ fn run_writer(mut conn: Connection, queue: Receiver<Job>) {
             }
         }
         run_batch(&mut conn, batch);
+        // The batch is answered: the checkpoint delays the next batch, not this one's replies.
+        if wal_frames.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES {
+            wal_frames.store(0, Ordering::Relaxed);
+            checkpoint_passive(&conn);
+        }
+    }
+}
+
+/// Copies the log's pages into the database file (PASSIVE: never waits for a reader; what a
+/// reader still needs is copied at a later checkpoint).
+fn checkpoint_passive(conn: &Connection) {
+    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
+    match done {
+        Ok((log, copied)) if copied < log => {
+            tracing::debug!(log, copied, "checkpoint: a reader holds part of the write-ahead log; copied the rest")
+        }
+        Ok(_) => {}
+        // Committed data is safe in the log either way; the next batch past the mark tries again.
+        Err(e) => tracing::warn!(error = %e, "checkpoint of the write-ahead log failed"),
     }
 }
 
@@ -547,6 +583,33 @@ mod tests {
             .unwrap();
         let expected: Vec<i64> = (0..200).filter(|k| k % 5 == 0 || k % 5 == 4).collect();
         assert_eq!(keys, expected);
+    }
+
+    /// The writer folds the log in itself (SQLite's automatic checkpoint is replaced by the WAL
+    /// hook): however many commits, the log stays near the mark instead of growing with them.
+    #[tokio::test]
+    async fn the_log_is_checkpointed_once_past_the_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = open_with_table(&path).await;
+        // Each call writes a 10 KB value, in the row and in its index: several pages a call, and
+        // several times the mark in all.
+        let calls = i64::from(CHECKPOINT_FRAMES / 2);
+        for k in 0..calls {
+            db.call(move |c| {
+                c.execute("INSERT INTO t (k, v) VALUES (?1, ?2)", rusqlite::params![k, format!("{k:0>10000}")])
+                    .map_err(unavailable)
+            })
+            .await
+            .unwrap();
+        }
+        let wal = std::fs::metadata(dir.path().join("t.db-wal")).unwrap().len();
+        // A frame is a 4 KiB page and its 24-byte header; one batch's worth above the mark at most.
+        let most = u64::from(CHECKPOINT_FRAMES + 64) * (4096 + 24);
+        assert!(wal <= most, "the log grew to {wal} bytes (at most {most} expected): no checkpoint ran");
+        let stored: i64 =
+            db.call(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(unavailable)).await.unwrap();
+        assert_eq!(stored, calls);
     }
 
     #[tokio::test]

@@ -33,7 +33,7 @@ pub(super) fn list(conn: &Connection, sql: &str, params: impl rusqlite::Params) 
 
 /// The columns a work queue sorts and filters by, and the custom fields' look-up rows: for the
 /// migration that fills them in. A ticket's own writes set the columns in the statement that
-/// writes its row ([`queue_columns`]) and its field rows with [`write_fields`].
+/// writes its row ([`queue_columns`]) and its field rows with [`insert_fields`] or [`replace_fields`].
 pub(super) fn write_queue_columns(tx: &Connection, t: &Ticket) -> StoreResult<()> {
     let (due, channel, ticket_type, assignee, category) = queue_columns(t);
     tx.prepare_cached(
@@ -43,7 +43,7 @@ pub(super) fn write_queue_columns(tx: &Connection, t: &Ticket) -> StoreResult<()
     .map_err(unavailable)?
     .execute(params![t.id.0, due, channel, ticket_type, assignee, category])
     .map_err(unavailable)?;
-    write_fields(tx, t, false)
+    replace_fields(tx, t)
 }
 
 /// `queue_due`, `channel`, `ticket_type`, `assignee` and `category`, in that order.
@@ -57,14 +57,8 @@ pub(super) fn queue_columns(t: &Ticket) -> (i64, &str, Option<&'static str>, Opt
     )
 }
 
-/// The custom fields' look-up rows; `new`: the ticket was just inserted, so it has none yet.
-pub(super) fn write_fields(tx: &Connection, t: &Ticket, new: bool) -> StoreResult<()> {
-    if !new {
-        tx.prepare_cached("DELETE FROM ticket_fields WHERE ticket_id = ?1")
-            .map_err(unavailable)?
-            .execute([&t.id.0])
-            .map_err(unavailable)?;
-    }
+/// The custom fields' look-up rows of a ticket just inserted, which has none yet.
+pub(super) fn insert_fields(tx: &Connection, t: &Ticket) -> StoreResult<()> {
     if t.fields.is_empty() {
         return Ok(());
     }
@@ -75,6 +69,15 @@ pub(super) fn write_fields(tx: &Connection, t: &Ticket, new: bool) -> StoreResul
         insert.execute(params![t.id.0, name, value, micros(t.created_at)]).map_err(unavailable)?;
     }
     Ok(())
+}
+
+/// The custom fields' look-up rows of a stored ticket, replacing those of its last write.
+pub(super) fn replace_fields(tx: &Connection, t: &Ticket) -> StoreResult<()> {
+    tx.prepare_cached("DELETE FROM ticket_fields WHERE ticket_id = ?1")
+        .map_err(unavailable)?
+        .execute([&t.id.0])
+        .map_err(unavailable)?;
+    insert_fields(tx, t)
 }
 
 /// Fills the queue columns and field rows of tickets written before they existed (migration 5).

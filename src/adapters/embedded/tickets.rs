@@ -2,7 +2,7 @@
 
 use super::db::Db;
 use super::sql::{Cached, corrupt, is_unique_violation, micros, unavailable};
-use super::ticket_rows::{list, queue_columns, read_ticket, write_fields};
+use super::ticket_rows::{insert_fields, list, queue_columns, read_ticket, replace_fields};
 use crate::domain::{Actor, Event, Ticket, TicketId, TicketReference, TicketState};
 use crate::ports::event_log::single_ticket;
 use crate::ports::idempotency::{ms_after, now_ms, validate_key};
@@ -165,7 +165,7 @@ fn write_row(tx: &Connection, t: &Ticket) -> StoreResult<()> {
         ],
     )
     .map_err(unavailable)?;
-    write_fields(tx, t, false)
+    replace_fields(tx, t)
 }
 
 const OPEN_STATES: &str = "('new', 'taken_in_charge', 'in_progress', 'awaiting_resolution_notice')";
@@ -300,7 +300,7 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
             format!("reference {} is taken", ticket.reference)
         }));
     }
-    write_fields(&tx, ticket, true)?;
+    insert_fields(&tx, ticket)?;
     insert_events(&tx, &[created_event(ticket, actor)])?;
     insert_events(&tx, &new.events)?;
     tx.run(
