@@ -1,10 +1,20 @@
 //! Reading a rulebook: size and alias budgets, YAML syntax, structure against the JSON Schema
 //! (every error at once), then the semantic checks of `validate`.
+//!
+//! The JSON Schema pass is the `rulebook-schema` feature (on by default). The Lambda functions
+//! are built without it: the validator and its regex engines are a tenth of a function's zip,
+//! and a function only reads the YAML when its compiled form is missing or stale, so it types
+//! the YAML directly ([`parse_typed`]: the first structural error, located) and runs the same
+//! semantic checks. `rules check` and `rules compile` always have it.
+#![cfg_attr(not(feature = "rulebook-schema"), allow(dead_code))]
 
 use super::diagnostic::{Diagnostic, limit};
 use super::model::Rulebook;
-use super::source_map::{Pos, SourceMap, escape_segment};
+use super::source_map::{Pos, SourceMap};
+#[cfg(feature = "rulebook-schema")]
+use super::source_map::escape_segment;
 use crate::knowledge::KnowledgeBase;
+#[cfg(feature = "rulebook-schema")]
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -114,13 +124,29 @@ pub fn schema_text() -> String {
     serde_json::to_string_pretty(&generated).expect("the schema is JSON") + "\n"
 }
 
+#[cfg(feature = "rulebook-schema")]
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| jsonschema::validator_for(schema()).expect("the rulebook schema compiles"))
 }
 
-/// Parses and checks structure. On success, the typed rulebook; otherwise every error found.
+/// Parses and checks structure. On success, the typed rulebook; otherwise every error found
+/// (built without `rulebook-schema`, the first one: [`parse_typed`]).
 pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
+    #[cfg(feature = "rulebook-schema")]
+    return parse_against_schema(source);
+    #[cfg(not(feature = "rulebook-schema"))]
+    return parse_typed(source);
+}
+
+/// The rulebook typed straight from the YAML, with no JSON Schema pass: the first structural
+/// error only (an unknown key, a wrong type, a missing field), located.
+pub fn parse_typed(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
+    serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])
+}
+
+#[cfg(feature = "rulebook-schema")]
+fn parse_against_schema(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
     let tree: Value =
         serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])?;
     let mut errors = Vec::new();
@@ -142,9 +168,7 @@ pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
     }
     // The schema accepted the tree, so this only fails on what it cannot express; then parse the
     // text again for an error with its position.
-    serde_json::from_value(tree).or_else(|_| {
-        serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])
-    })
+    serde_json::from_value(tree).or_else(|_| parse_typed(source))
 }
 
 fn describe(value: &Value) -> &'static str {
@@ -210,6 +234,7 @@ fn not_one_of(pointer: String, instance: &Value, options: &[String]) -> Diagnost
     }
 }
 
+#[cfg(feature = "rulebook-schema")]
 /// The values allowed where every alternative is a single constant (how documented enums look).
 fn constant_options(context: &[Vec<jsonschema::ValidationError<'static>>], pointer: &str) -> Option<Vec<String>> {
     let mut options = Vec::new();
@@ -229,6 +254,7 @@ fn constant_options(context: &[Vec<jsonschema::ValidationError<'static>>], point
     Some(options)
 }
 
+#[cfg(feature = "rulebook-schema")]
 /// Turns one schema violation into diagnostics that say what is wrong in rulebook terms.
 fn structural(err: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) {
     let pointer = err.instance_path().to_string();
@@ -314,6 +340,7 @@ fn structural(err: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) 
     }
 }
 
+#[cfg(feature = "rulebook-schema")]
 /// The types the alternatives of a node expect, when each of them fails only on the node's type.
 fn expected_types(context: &[Vec<jsonschema::ValidationError<'static>>], pointer: &str) -> Option<String> {
     let mut names: Vec<&str> = Vec::new();
@@ -347,6 +374,7 @@ fn is_step(pointer: &str) -> bool {
 /// The mapping forms of a step, in the order of `model::Step`'s variants after `Name`.
 pub(crate) const STEP_FORMS: [&str; 5] = ["classify", "escalate", "flow", "end", "if"];
 
+#[cfg(feature = "rulebook-schema")]
 /// A step that fits no form: explain it by the form its key names, or name the unknown form.
 fn step_errors(
     pointer: &str,
@@ -400,7 +428,11 @@ pub struct Checked {
 
 /// Parses and checks a rulebook text. Errors stop here; warnings come back with the book.
 pub fn check(source: &Source) -> Result<Checked, Vec<Diagnostic>> {
-    let book = parse(source)?;
+    check_parsed(source, parse(source)?)
+}
+
+/// The semantic checks of a rulebook already parsed from `source`.
+pub fn check_parsed(source: &Source, book: Rulebook) -> Result<Checked, Vec<Diagnostic>> {
     // Read once: checked here, then kept for the engine.
     let knowledge = book.knowledge.as_ref().map(|folder| {
         let path = source.dir.join(folder);
