@@ -2,7 +2,7 @@
 //! (every error at once), then the semantic checks of `validate`.
 //!
 //! The JSON Schema pass is the `rulebook-schema` feature (on by default). The Lambda functions
-//! are built without it: the validator and its regex engines are a tenth of a function's zip,
+//! are built without it: the validator and its regex engines were a sixth of a function's zip,
 //! and a function only reads the YAML when its compiled form is missing or stale, so it types
 //! the YAML directly ([`parse_typed`]: the first structural error, located) and runs the same
 //! semantic checks. `rules check` and `rules compile` always have it.
@@ -10,9 +10,9 @@
 
 use super::diagnostic::{Diagnostic, limit};
 use super::model::Rulebook;
-use super::source_map::{Pos, SourceMap};
 #[cfg(feature = "rulebook-schema")]
 use super::source_map::escape_segment;
+use super::source_map::{Pos, SourceMap};
 use crate::knowledge::KnowledgeBase;
 #[cfg(feature = "rulebook-schema")]
 use jsonschema::error::ValidationErrorKind;

@@ -372,7 +372,10 @@ fn no_function_links_the_json_schema_validator() {
         let linked = |krate: &str| tree.lines().any(|l| l.starts_with(&format!("{krate} v")));
         assert!(linked("serde-saphyr"), "{name}: the YAML fallback is gone from the tree:\n{tree}");
         for left_out in ["jsonschema", "fancy-regex", "regex"] {
-            assert!(!linked(left_out), "{name} depends on {left_out}: is `default-features = false` gone from its sportello dependency?");
+            assert!(
+                !linked(left_out),
+                "{name} depends on {left_out}: is `default-features = false` gone from its sportello dependency?"
+            );
         }
     }
 }

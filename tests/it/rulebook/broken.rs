@@ -236,10 +236,33 @@ fn functions_fallback(source: &Source) -> Result<load::Checked, Vec<Diagnostic>>
     load::parse_typed(source).and_then(|book| load::check_parsed(source, book))
 }
 
+/// Where a typed parse's first error may point for a case: inside an edit; at the start of a
+/// node that holds an edit (serde reports a step none of whose forms fits at the step); or
+/// further down the node an edit starts (serde reports a missing key at its mapping's last key).
+fn near_an_edit(text: &str, d: &Diagnostic, edits: &[Edit], placed: &[Placed]) -> bool {
+    let Some(location) = d.location.as_ref() else { return false };
+    let (line, col) = (location.pos.line, location.pos.col);
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    edits.iter().zip(placed).any(|(edit, at)| {
+        let end = at.line + edit.result().lines().count();
+        let inside = line >= at.line && line < end;
+        // The lines between the node's start and the edit stay inside the node.
+        let holds = line < at.line
+            && at.indent + 1 >= col
+            && lines[line..at.line - 1].iter().all(|l| l.trim().is_empty() || indent(l) + 1 >= col);
+        // Later in the node the edit starts, its lines indented further.
+        let within = line >= end
+            && col > at.indent + 1
+            && lines[end - 1..line - 1].iter().all(|l| l.trim().is_empty() || indent(l) > at.indent);
+        inside || holds || within
+    })
+}
+
 /// Every case `rules check` refuses, a function's YAML fallback refuses too, and its first error
-/// points inside one of the case's edits, where the rulebook was broken.
+/// points where the rulebook was broken (see [`near_an_edit`]).
 #[test]
-fn the_functions_yaml_fallback_refuses_every_patched_rulebook_at_a_broken_line() {
+fn the_functions_yaml_fallback_refuses_every_patched_rulebook_where_it_is_broken() {
     let root = crate::support::root();
     let rulebook = std::fs::read_to_string(root.join("rules/rulebook.yaml")).unwrap();
     let files = cases_in(&root.join("tests/broken/patches"));
@@ -254,8 +277,8 @@ fn the_functions_yaml_fallback_refuses_every_patched_rulebook_at_a_broken_line()
             Ok(_) => failures.push(format!("{name}: accepted")),
             Err(errors) => {
                 let first = errors.iter().find(|d| d.severity == Severity::Error).expect("an error");
-                if place(first, &case.edits, &placed).is_none() {
-                    failures.push(format!("{name}: its first error is outside every edit:\n{first}"));
+                if !near_an_edit(&source.text, first, &case.edits, &placed) {
+                    failures.push(format!("{name}: its first error is away from every edit:\n{first}"));
                 }
             }
         }
