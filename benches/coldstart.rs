@@ -14,9 +14,15 @@
 //! moment of a shared machine. `COLDSTART_ONLY` (comma-separated names) runs only those
 //! binaries besides hello-lambda, for a profile of one.
 //!
-//! Each function logs where its init went (`init done`, `sportello::lambda::InitTimes`): a
-//! second table gives the median of each part, so the warm-up calls' share is read apart from
-//! the rest.
+//! Each function logs where its init went (`init done`, `sportello::lambda::InitTimes`, and
+//! `warm-up done` when its warm-up calls end): a second table gives the median of each part, so
+//! the warm-up calls' share is read apart from the rest.
+//!
+//! Then the emulator hands the function its first event (the first line of
+//! `tests/fixtures/events/invoke.txt` for that function, as `scripts/lambda-smoke.sh` sends it;
+//! hello-lambda gets a small JSON object) and times the first invocation: from the `/next` that
+//! carries it to its response. So an init that leaves work to the first request shows it there,
+//! and `exec → first response` is what the first caller of a cold function waits for in all.
 
 use axum::Router;
 use axum::extract::State;
@@ -36,43 +42,116 @@ const INIT_PARTS: &str = "`sdk_config` the SDK's configuration and clients; `sec
 `rulebook` the compiled rulebook (or the YAML) loaded; `build` the engine and the handler built, \
 the rulebook included; \
 `warm_up` the warm-up calls from their start to their end (concurrent with the parts after \
-`sdk_config`); `warm_up_wait` what the init waited for them once the rest was ready; `total` \
-from `run` to the end of the init (so the process start, the loader and the async runtime are \
-the exec → /next figure less `total`)";
+`sdk_config`, and with the first invocation when the init does not wait for them); \
+`warm_up_wait` what the init waited for them once the rest was ready (a build that does not \
+wait logs none); `total` from `run` to the end of the init (so the process start, the loader \
+and the async runtime are the exec → /next figure less `total`)";
+
+/// One cold start as the emulator saw it: exec → first `/next` (the init), and that `/next` →
+/// the first invocation's response.
+struct Start {
+    init: Duration,
+    first: Duration,
+}
 
 /// Per binary: its cold starts, its failures, and the parts of each init as it logged them.
-type Results = Vec<(String, Vec<Duration>, Vec<String>, Vec<BTreeMap<String, f64>>)>;
+type Results = Vec<(String, Vec<Start>, Vec<String>, Vec<BTreeMap<String, f64>>)>;
 const INIT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What the emulator saw: a function asking for its first event, or reporting a failed init.
+/// What the emulator saw: a function asking for its first event, answering it, or reporting a
+/// failed init or invocation.
 #[derive(Debug)]
 enum Seen {
     Next(Instant),
+    Response(Instant),
     InitError(String),
+    InvocationError(String),
 }
 
-/// The Runtime API, as far as the init needs it. `/next` is held open (there is no event): the
-/// process is killed once it has asked.
-fn emulator(tx: mpsc::UnboundedSender<Seen>) -> Router {
+/// The emulator's state: where it reports, and the event the next `/next` hands out (one per
+/// cold start; the `/next` after it is held open, and the process is killed).
+#[derive(Clone)]
+struct Emulated {
+    tx: mpsc::UnboundedSender<Seen>,
+    event: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+/// The Runtime API, as far as an init and one invocation need it.
+fn emulator(state: Emulated) -> Router {
     Router::new()
         .route(
             "/2018-06-01/runtime/invocation/next",
-            get(|State(tx): State<mpsc::UnboundedSender<Seen>>| async move {
-                let _ = tx.send(Seen::Next(Instant::now()));
-                std::future::pending::<()>().await;
-                StatusCode::NO_CONTENT
+            get(|State(state): State<Emulated>| async move {
+                let _ = state.tx.send(Seen::Next(Instant::now()));
+                let event = state.event.lock().expect("the event").take();
+                let Some(event) = event else {
+                    std::future::pending::<()>().await;
+                    unreachable!()
+                };
+                let deadline = std::time::SystemTime::now() + Duration::from_secs(60);
+                let deadline = deadline.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
+                axum::response::Response::builder()
+                    .header("lambda-runtime-aws-request-id", "8476a536-e9f4-11e8-9739-2dfe598c3fcd")
+                    .header("lambda-runtime-deadline-ms", deadline.to_string())
+                    .header(
+                        "lambda-runtime-invoked-function-arn",
+                        "arn:aws:lambda:eu-south-1:123456789012:function:coldstart",
+                    )
+                    .header(
+                        "lambda-runtime-trace-id",
+                        "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1",
+                    )
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(event))
+                    .expect("a /next response")
             }),
         )
         .route(
             "/2018-06-01/runtime/init/error",
-            post(|State(tx): State<mpsc::UnboundedSender<Seen>>, body: String| async move {
-                let _ = tx.send(Seen::InitError(body));
+            post(|State(state): State<Emulated>, body: String| async move {
+                let _ = state.tx.send(Seen::InitError(body));
                 StatusCode::ACCEPTED
             }),
         )
-        .route("/2018-06-01/runtime/invocation/{id}/response", post(|| async { StatusCode::ACCEPTED }))
-        .route("/2018-06-01/runtime/invocation/{id}/error", post(|| async { StatusCode::ACCEPTED }))
-        .with_state(tx)
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(|State(state): State<Emulated>| async move {
+                let _ = state.tx.send(Seen::Response(Instant::now()));
+                StatusCode::ACCEPTED
+            }),
+        )
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/error",
+            post(|State(state): State<Emulated>, body: String| async move {
+                let _ = state.tx.send(Seen::InvocationError(body));
+                StatusCode::ACCEPTED
+            }),
+        )
+        .with_state(state)
+}
+
+/// Each function's first event: the first line of `tests/fixtures/events/invoke.txt` that names
+/// it, its placeholders (a ticket stored by earlier invocations, in the smoke test) filled with
+/// ids that name no ticket.
+fn first_events(root: &Path) -> BTreeMap<String, String> {
+    let events = root.join("tests/fixtures/events");
+    let mapping = std::fs::read_to_string(events.join("invoke.txt")).expect("tests/fixtures/events/invoke.txt");
+    let mut first = BTreeMap::new();
+    for line in mapping.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let mut words = line.split_whitespace();
+        let (Some(function), Some(file)) = (words.next(), words.next()) else { continue };
+        if first.contains_key(function) {
+            continue;
+        }
+        let text = std::fs::read_to_string(events.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let text = text
+            .replace("@TICKET_ID@", "01JF0000000000000000000000")
+            .replace("@REFERENCE@", "SP-2612-00000")
+            .replace("@ESCALATION_ID@", "01JF0000000000000000000001");
+        first.insert(function.to_string(), text);
+    }
+    first.insert(HELLO.to_string(), r#"{"cold":"start"}"#.to_string());
+    first
 }
 
 /// The functions: every binary of every crate under functions/ (its `[[bin]]` names, or the
@@ -161,9 +240,11 @@ fn start_moto(root: &Path) -> Moto {
 /// The environment Lambda gives a function, plus Sportello's (as in scripts/lambda-smoke.sh).
 fn environment(root: &Path, moto: &Moto, runtime_api: &str, function: &str) -> Vec<(String, String)> {
     let tag = format!("coldstart-{}", std::process::id());
+    // The gateway's secret and the other values scripts/lambda-smoke.sh sets, so that each
+    // first event (the smoke test's) is served as it is there.
     let mail_token = {
         use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(b"bench-mail-gateway-secret"))
+        hex::encode(sha2::Sha256::digest(b"test-mail-gateway-secret"))
     };
     [
         ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string()),
@@ -178,6 +259,11 @@ fn environment(root: &Path, moto: &Moto, runtime_api: &str, function: &str) -> V
         ("SPORTELLO_RULES", root.join("rules").display().to_string()),
         ("SPORTELLO_API_KEYS", root.join("target/no-such-keys.json").display().to_string()),
         ("SPORTELLO_MAIL_TOKEN_SHA256", mail_token),
+        ("SPORTELLO_IAM_CLIENTS", "arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony=voice".into()),
+        ("SPORTELLO_OIDC_ISSUER", "http://127.0.0.1:9".to_string()),
+        ("SPORTELLO_OIDC_CLIENT_ID", "sportello-console".to_string()),
+        ("SPORTELLO_CONSOLE_SESSION_KEY", "smoke-test-console-session-key-32-bytes-or-more".to_string()),
+        ("SPORTELLO_CONSOLE_URL", "https://abc123defg.execute-api.eu-south-1.amazonaws.com".to_string()),
         ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
         ("AWS_REGION", "eu-south-1".to_string()),
         ("AWS_ACCESS_KEY_ID", "testing".to_string()),
@@ -198,14 +284,17 @@ fn bin_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).expect("target/<profile>/deps").to_path_buf()
 }
 
-/// One cold start: exec to the first `/next`, or why there was none.
+/// One cold start: exec to the first `/next`, then the first invocation (the emulator hands it
+/// `event`), or why there was none.
 async fn cold_start(
     binary: &Path,
     env: &[(String, String)],
+    (emulated, event): (&Emulated, &str),
     rx: &mut mpsc::UnboundedReceiver<Seen>,
     log: &Path,
-) -> Result<Duration, String> {
+) -> Result<Start, String> {
     while rx.try_recv().is_ok() {}
+    *emulated.event.lock().expect("the event") = Some(event.to_string());
     let stderr = std::fs::File::create(log).map_err(|e| e.to_string())?;
     let stdout = stderr.try_clone().map_err(|e| e.to_string())?;
     let started = Instant::now();
@@ -218,18 +307,34 @@ async fn cold_start(
         .stderr(stderr)
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    let seen = tokio::time::timeout(INIT_TIMEOUT, rx.recv()).await;
+    let last_line = || std::fs::read_to_string(log).unwrap_or_default().lines().last().unwrap_or_default().to_string();
+    let init = match tokio::time::timeout(INIT_TIMEOUT, rx.recv()).await {
+        Ok(Some(Seen::Next(at))) => Ok(at),
+        Ok(Some(Seen::InitError(body))) => Err(format!("init error: {body}")),
+        Ok(Some(other)) => Err(format!("{other:?} before the first /next")),
+        Ok(None) => Err("the emulator stopped".into()),
+        Err(_) => Err(format!("no call to /next within {INIT_TIMEOUT:?}: {}", last_line())),
+    };
+    let first = match init {
+        Ok(_) => match tokio::time::timeout(INIT_TIMEOUT, rx.recv()).await {
+            Ok(Some(Seen::Response(at))) => Ok(at),
+            Ok(Some(Seen::InvocationError(body))) => Err(format!("first invocation failed: {body}")),
+            Ok(Some(other)) => Err(format!("{other:?} before the first response")),
+            Ok(None) => Err("the emulator stopped".into()),
+            Err(_) => Err(format!("no response to the first event within {INIT_TIMEOUT:?}: {}", last_line())),
+        },
+        Err(_) => Err(String::new()),
+    };
+    // The warm-up's own log line, when it ends after the init, comes with the first invocation
+    // or just after: a moment for it before the process goes.
+    if first.is_ok() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let _ = child.kill();
     let _ = child.wait();
-    match seen {
-        Ok(Some(Seen::Next(at))) => Ok(at.saturating_duration_since(started)),
-        Ok(Some(Seen::InitError(body))) => Err(format!("init error: {body}")),
-        Ok(None) => Err("the emulator stopped".into()),
-        Err(_) => Err(format!(
-            "no call to /next within {INIT_TIMEOUT:?}: {}",
-            std::fs::read_to_string(log).unwrap_or_default().lines().last().unwrap_or_default()
-        )),
-    }
+    let next = init?;
+    let response = first?;
+    Ok(Start { init: next.saturating_duration_since(started), first: response.saturating_duration_since(next) })
 }
 
 /// The machine's load average, as /proc/loadavg gives it: the figures mean little without it.
@@ -247,15 +352,17 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The parts of an init as the function logged them: the `*_ms` fields of its `init done` line.
+/// The parts of an init as the function logged them: the `*_ms` fields of its `init done` line,
+/// and of its `warm-up done` line when the warm-up ends after the init.
 fn init_parts(log: &Path) -> Option<BTreeMap<String, f64>> {
     let text = std::fs::read_to_string(log).ok()?;
-    let line = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|l| l.get("message").and_then(|m| m.as_str()) == Some("init done"))?;
-    let fields = line.as_object()?;
-    Some(fields.iter().filter_map(|(k, v)| Some((k.strip_suffix("_ms")?.to_string(), v.as_f64()?))).collect())
+    let lines: Vec<serde_json::Value> =
+        text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).collect();
+    let message = |l: &serde_json::Value| l.get("message").and_then(|m| m.as_str()).map(str::to_string);
+    let init = lines.iter().find(|l| message(l).as_deref() == Some("init done"))?;
+    let warm_up = lines.iter().find(|l| message(l).as_deref() == Some("warm-up done"));
+    let fields = init.as_object()?.iter().chain(warm_up.and_then(|w| w.as_object()).into_iter().flatten());
+    Some(fields.filter_map(|(k, v)| Some((k.strip_suffix("_ms")?.to_string(), v.as_f64()?))).collect())
 }
 
 /// The median of each part over a binary's runs, in milliseconds.
@@ -297,27 +404,31 @@ fn main() {
         );
         std::process::exit(2);
     }
+    let events = first_events(root);
     let load_at_start = load_average();
     let moto = start_moto(root);
     let logs = tempfile::tempdir().expect("a temporary folder");
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
-    let mut results = runtime.block_on(async {
+    let results = runtime.block_on(async {
         let (tx, mut rx) = mpsc::unbounded_channel();
+        let emulated = Emulated { tx, event: Default::default() };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the emulator");
         let api = listener.local_addr().expect("the emulator's address").to_string();
-        tokio::spawn(async move { axum::serve(listener, emulator(tx)).await });
+        let served = emulated.clone();
+        tokio::spawn(async move { axum::serve(listener, emulator(served)).await });
         let mut results: Results =
             binaries.iter().map(|(n, _)| (n.clone(), Vec::new(), Vec::new(), Vec::new())).collect();
         // Interleaved: each round runs every binary once, so a noisy moment hits all alike.
         for _ in 0..runs {
-            for ((name, times, errors, parts), (_, binary)) in results.iter_mut().zip(&binaries) {
+            for ((name, starts, errors, parts), (_, binary)) in results.iter_mut().zip(&binaries) {
                 let function = binary.file_name().and_then(|n| n.to_str()).unwrap_or_default();
                 let env = environment(root, &moto, &api, function);
                 let log = logs.path().join(format!("{}.log", name.replace(' ', "-")));
-                match cold_start(binary, &env, &mut rx, &log).await {
+                let event = events.get(function).map_or(r#"{}"#, String::as_str);
+                match cold_start(binary, &env, (&emulated, event), &mut rx, &log).await {
                     Ok(d) => {
-                        times.push(d);
+                        starts.push(d);
                         parts.extend(init_parts(&log));
                     }
                     Err(e) => errors.push(e),
@@ -339,20 +450,28 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "| binary | median | p90 | min | median / hello | target ≤ 2× | failures |\n|---|---|---|---|---|---|---|"
+        "| binary | init median | p90 | min | median / hello | target ≤ 2× | first invocation median | min | \
+         exec → first response median | min | failures |\n|---|---|---|---|---|---|---|---|---|---|---|"
     );
-    let hello_median = results.iter().find(|(n, ..)| n == HELLO).and_then(|(_, t, ..)| {
-        let mut t = t.clone();
-        t.sort();
-        (!t.is_empty()).then(|| percentile(&t, 50.0))
-    });
+    let sorted = |starts: &[Start], of: &dyn Fn(&Start) -> Duration| {
+        let mut v: Vec<Duration> = starts.iter().map(of).collect();
+        v.sort();
+        v
+    };
+    let hello_median = results
+        .iter()
+        .find(|(n, ..)| n == HELLO)
+        .map(|(_, s, ..)| sorted(s, &|s| s.init))
+        .and_then(|t| (!t.is_empty()).then(|| percentile(&t, 50.0)));
     let mut failures = String::new();
-    for (name, times, errors, _) in results.iter_mut() {
-        times.sort();
-        if times.is_empty() {
-            let _ = writeln!(out, "| {name} | – | – | – | – | – | {} |", errors.len());
+    for (name, starts, errors, _) in results.iter() {
+        if starts.is_empty() {
+            let _ = writeln!(out, "| {name} | – | – | – | – | – | – | – | – | – | {} |", errors.len());
         } else {
-            let median = percentile(times, 50.0);
+            let init = sorted(starts, &|s| s.init);
+            let first = sorted(starts, &|s| s.first);
+            let whole = sorted(starts, &|s| s.init + s.first);
+            let median = percentile(&init, 50.0);
             let (ratio, verdict) = match hello_median {
                 Some(h) if name != HELLO => {
                     let r = median.as_secs_f64() / h.as_secs_f64().max(1e-9);
@@ -362,10 +481,14 @@ fn main() {
             };
             let _ = writeln!(
                 out,
-                "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {ratio} | {verdict} | {} |",
+                "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {ratio} | {verdict} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} |",
                 ms(median),
-                ms(percentile(times, 90.0)),
-                ms(times[0]),
+                ms(percentile(&init, 90.0)),
+                ms(init[0]),
+                ms(percentile(&first, 50.0)),
+                ms(first[0]),
+                ms(percentile(&whole, 50.0)),
+                ms(whole[0]),
                 errors.len()
             );
         }
@@ -377,11 +500,12 @@ fn main() {
     // one run do not add up across medians exactly).
     let logged: Vec<(&String, BTreeMap<String, f64>)> =
         results.iter().filter(|(.., p)| !p.is_empty()).map(|(n, .., p)| (n, median_parts(p))).collect();
-    if let Some((_, first)) = logged.first() {
-        let columns: Vec<&String> = first.keys().collect();
+    // Every part any binary logged (a baseline may log other parts than this build).
+    let columns: std::collections::BTreeSet<&String> = logged.iter().flat_map(|(_, p)| p.keys()).collect();
+    if !columns.is_empty() {
         let _ = writeln!(
             out,
-            "\nWhere the init goes, as each function logs it (`init done`; medians, ms): {}\n",
+            "\nWhere the init goes, as each function logs it (`init done`, `warm-up done`; medians, ms): {}\n",
             INIT_PARTS
         );
         let _ = writeln!(out, "| binary | {} |", columns.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" | "));

@@ -6,9 +6,11 @@
 //! the engine's parts it uses, not every function's (smaller zips; see BENCHMARKS.md). The init
 //! ([`Init`]) reads the settings the function needs and nothing else (every variable is listed
 //! in [`crate::settings::SETTINGS`]), loads the secrets named by `SPORTELLO_SECRETS` from Secrets
-//! Manager, opens the AWS clients and warms their connections; the builder then makes the engine
-//! and the handler. Tests run [`build`], which picks the same builder by [`Function`], on moto
-//! with the environment the SAM template gives each function (`tests/it/infra/grants.rs`).
+//! Manager, opens the AWS clients and starts warming their connections; the builder then makes
+//! the engine and the handler. On an on-demand cold start the first event is asked for without
+//! waiting for the warm-up (see [`run`]). Tests run [`build`], which picks the same builder by
+//! [`Function`], on moto with the environment the SAM template gives each function
+//! (`tests/it/infra/grants.rs`).
 //!
 //! Settings common to all: `SPORTELLO_TABLE`, `SPORTELLO_STEP_QUEUE_URL` (and
 //! `SPORTELLO_STEP_DLQ_URL`, default `<url>-dlq`), `SPORTELLO_RULES` (default `rules`, then
@@ -125,10 +127,44 @@ pub struct InitTimes {
     /// The rulebook loaded (its compiled form, or the YAML checked).
     pub rulebook: Duration,
     /// The warm-up calls, from their start to their end: they run beside the secrets' read,
-    /// the rulebook's load and the handler's build, not after them.
+    /// the rulebook's load and the handler's build, not after them (once waited for).
     pub warm_up: Duration,
-    /// What the init waited for the warm-up calls once everything else was ready.
+    /// What the init waited for the warm-up calls once everything else was ready: nothing on an
+    /// on-demand cold start (see [`run`]).
     pub warm_up_wait: Duration,
+}
+
+/// What [`run`] reads of a function's settings before its [`Init`]: the log's, first, so that
+/// what the init says (the warm-up's failures among it) is logged (`RUST_LOG`, `SPORTELLO_LOG`,
+/// and `SPORTELLO_METRICS_NAMESPACE` for the EMF metrics: the SAM template names one per stack,
+/// and its alarms and dashboard read that one), and whether the init waits for its warm-up
+/// calls ([`waits_for_warm_up`]). The tests that check what each function reads
+/// (`tests/it/infra/grants.rs`) read them with the same [`RunSettings::read`].
+#[derive(Debug)]
+pub struct RunSettings {
+    rust_log: Option<String>,
+    sportello_log: Option<String>,
+    metrics_namespace: Option<String>,
+    waits_for_warm_up: bool,
+}
+
+impl RunSettings {
+    pub fn read(settings: &Settings) -> RunSettings {
+        RunSettings {
+            rust_log: settings.get("RUST_LOG"),
+            sportello_log: settings.get("SPORTELLO_LOG"),
+            metrics_namespace: settings.get("SPORTELLO_METRICS_NAMESPACE"),
+            waits_for_warm_up: waits_for_warm_up(settings),
+        }
+    }
+
+    /// The process's log and metrics, as [`crate::logging`] makes them for a Lambda function.
+    fn install_log(&mut self) {
+        if let Some(namespace) = &self.metrics_namespace {
+            crate::logging::set_metrics_namespace(namespace);
+        }
+        crate::logging::init_with(true, self.rust_log.take(), self.sportello_log.take());
+    }
 }
 
 /// The warm-up calls, started when the clients exist; they report how long they took.
@@ -138,11 +174,6 @@ type Warming = tokio::task::JoinHandle<Duration>;
 pub struct Init {
     pub settings: Settings,
     pub clients: Clients,
-    /// `RUST_LOG` and `SPORTELLO_LOG`: what is logged (see [`crate::logging`]).
-    pub log: (Option<String>, Option<String>),
-    /// `SPORTELLO_METRICS_NAMESPACE`: the CloudWatch namespace of the EMF metrics (the SAM
-    /// template names one per stack, and its alarms and dashboard read that one).
-    pub metrics_namespace: Option<String>,
     /// The engine's clock: the system's, unless a test sets another.
     pub clock: Option<crate::engine::Clock>,
     /// The warm-up calls under way, until [`Init::warmed`] waits for them.
@@ -171,25 +202,20 @@ impl Init {
     /// From given settings and clients (tests give moto's, and counted ones). The warm-up calls
     /// start here, before the secrets are read, and run while the rest of the init does.
     pub async fn new(mut settings: Settings, clients: Clients) -> Result<Init, Error> {
-        let log = (settings.get("RUST_LOG"), settings.get("SPORTELLO_LOG"));
-        let metrics_namespace = settings.get("SPORTELLO_METRICS_NAMESPACE");
         let warming = start_warm_up(&settings, &clients);
         let started = Instant::now();
         crate::adapters::aws::secrets::load_secrets(&clients.secrets, &mut settings).await?;
         let times = InitTimes { secrets: started.elapsed(), ..InitTimes::default() };
-        Ok(Init {
-            settings,
-            clients,
-            log,
-            metrics_namespace,
-            clock: None,
-            warming: Mutex::new(warming),
-            times: Mutex::new(times),
-        })
+        Ok(Init { settings, clients, clock: None, warming: Mutex::new(warming), times: Mutex::new(times) })
     }
 
     fn times(&self) -> std::sync::MutexGuard<'_, InitTimes> {
         self.times.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The init's times so far (the warm-up's once [`Init::warmed`] waited for it).
+    pub fn times_so_far(&self) -> InitTimes {
+        *self.times()
     }
 
     /// Waits for the warm-up calls (each has its own time limit) and returns the init's times.
@@ -212,7 +238,8 @@ impl Init {
 
 /// The warm-up calls (see [`warm_up`]) on their own task, when the settings name a table and a
 /// step queue (without them the init fails anyway): a cold start pays its TLS handshakes beside
-/// the rest of its work instead of after it.
+/// the rest of its work instead of after it. The task logs `warm-up done` with its time when it
+/// ends, which on an on-demand cold start is after the init (see [`run`]).
 fn start_warm_up(settings: &Settings, clients: &Clients) -> Option<Warming> {
     let table = settings.get("SPORTELLO_TABLE")?;
     let queue_url = settings.get("SPORTELLO_STEP_QUEUE_URL")?;
@@ -220,8 +247,23 @@ fn start_warm_up(settings: &Settings, clients: &Clients) -> Option<Warming> {
     Some(tokio::spawn(async move {
         let started = Instant::now();
         warm_up(&clients, &table, &queue_url, WARM_UP_TIMEOUT).await;
-        started.elapsed()
+        let took = started.elapsed();
+        tracing::info!(warm_up_ms = took.as_secs_f64() * 1000.0, "warm-up done");
+        took
     }))
+}
+
+/// Whether the init waits for its warm-up calls before asking for the first event: only when
+/// Lambda runs it ahead of any request (provisioned concurrency, `AWS_LAMBDA_INITIALIZATION_TYPE`),
+/// where the wait delays no caller. On an on-demand cold start the request is already waiting,
+/// and the SDK's connection pool makes waiting pointless: a request that finds no open
+/// connection opens its own and, meanwhile, takes the warm-up's as soon as that one is free
+/// (hyper-util's pool races the two), so the first invocation never waits longer for a
+/// connection than it would with no warm-up at all, and usually less. Waiting would only move
+/// the warm-up's round trips from the invocation's time into the Init Duration, and add the part
+/// of them the invocation's own work would have hidden.
+fn waits_for_warm_up(settings: &Settings) -> bool {
+    settings.get("AWS_LAMBDA_INITIALIZATION_TYPE").as_deref() == Some("provisioned-concurrency")
 }
 
 /// The rulebook folder: `SPORTELLO_RULES`, or `rules` beside the binary's working directory, or
@@ -435,7 +477,8 @@ fn batch_failures(sequences: Vec<String>) -> Value {
 }
 
 /// Builds `function` from its init, with the builder its binary runs, and waits for the init's
-/// warm-up calls as [`run`] does.
+/// warm-up calls, as [`run`] does with provisioned concurrency: so that a test's count of AWS
+/// calls per invocation holds that invocation's calls only.
 pub async fn build(function: Function, init: &Init) -> Result<Handler, Error> {
     let handler = build_only(function, init).await?;
     init.warmed().await;
@@ -694,23 +737,22 @@ pub async fn run<H: Invoke>(build: impl AsyncFnOnce(&Init) -> Result<H, Error>) 
     let started = Instant::now();
     // The log first, so that what the init says (the warm-up's failures among it) is logged.
     let settings = Settings::from_env();
-    if let Some(namespace) = settings.get("SPORTELLO_METRICS_NAMESPACE") {
-        crate::logging::set_metrics_namespace(&namespace);
-    }
-    crate::logging::init_with(true, settings.get("RUST_LOG"), settings.get("SPORTELLO_LOG"));
+    let mut before = RunSettings::read(&settings);
+    before.install_log();
+    let wait = before.waits_for_warm_up;
     let init = Init::from_settings(settings).await?;
     let building = Instant::now();
     let handler = build(&init).await?;
     let built = building.elapsed();
-    let times = init.warmed().await;
+    // The warm-up's own time is in its `warm-up done` line (see `start_warm_up`).
+    let times = if wait { init.warmed().await } else { init.times_so_far() };
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     tracing::info!(
         sdk_config_ms = ms(times.sdk_config),
         secrets_ms = ms(times.secrets),
         rulebook_ms = ms(times.rulebook),
         build_ms = ms(built),
-        warm_up_ms = ms(times.warm_up),
-        warm_up_wait_ms = ms(times.warm_up_wait),
+        warm_up_wait_ms = wait.then(|| ms(times.warm_up_wait)),
         total_ms = ms(started.elapsed()),
         "init done"
     );
@@ -745,4 +787,31 @@ pub async fn voice_event(engine: &Engine, app: Router, event: LambdaEvent<Value>
 /// fewer per step); see [`handle_batch_idempotent`].
 pub async fn handle_steps(engine: &Engine, event: SqsEvent) -> SqsBatchResponse {
     handle_batch_idempotent(event, |message| async move { handle_step(engine, &message).await }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(initialization: Option<&str>) -> RunSettings {
+        let values = initialization.map(|v| ("AWS_LAMBDA_INITIALIZATION_TYPE".to_string(), v.to_string()));
+        RunSettings::read(&Settings::from_map(values.into_iter().collect()))
+    }
+
+    #[test]
+    fn only_an_init_ahead_of_any_request_waits_for_its_warm_up() {
+        assert!(read(Some("provisioned-concurrency")).waits_for_warm_up);
+        assert!(!read(Some("on-demand")).waits_for_warm_up);
+        assert!(!read(None).waits_for_warm_up, "outside Lambda, or an older runtime: on-demand");
+    }
+
+    #[test]
+    fn what_run_reads_before_the_init_is_noted() {
+        let settings = Settings::from_map(Default::default());
+        RunSettings::read(&settings);
+        let read = settings.names_read();
+        for name in ["RUST_LOG", "SPORTELLO_LOG", "SPORTELLO_METRICS_NAMESPACE", "AWS_LAMBDA_INITIALIZATION_TYPE"] {
+            assert!(read.contains(name), "{name} not noted: {read:?}");
+        }
+    }
 }

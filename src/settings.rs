@@ -80,6 +80,19 @@ pub const SETTINGS: &[Setting] = &[
         "the CloudWatch namespace of the EMF metrics (default `Sportello`)",
     ),
     var("AWS_ENDPOINT_URL", Lambda, Optional, "another endpoint for every AWS service (moto, LocalStack)"),
+    // Set by Lambda itself, and read as the AWS SDK's default chains would read them first: see
+    // `adapters::aws::config_loader`.
+    var("AWS_ACCESS_KEY_ID", Lambda, Optional, "set by Lambda: the function role's credentials (with the two below)"),
+    var("AWS_SECRET_ACCESS_KEY", Lambda, Optional, "set by Lambda: the function role's credentials"),
+    var("AWS_SESSION_TOKEN", Lambda, Optional, "set by Lambda: the function role's credentials"),
+    var("AWS_REGION", Lambda, Optional, "set by Lambda: the function's region"),
+    var("AWS_LAMBDA_FUNCTION_NAME", Lambda, Optional, "set by Lambda: no shared AWS config files are looked for there"),
+    var(
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        Lambda,
+        Optional,
+        "set by Lambda: `provisioned-concurrency` makes the init wait for its warm-up calls (no caller waits for that init)",
+    ),
     var(
         "SPORTELLO_SECRETS",
         Lambda,

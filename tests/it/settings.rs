@@ -7,7 +7,7 @@ use sportello::settings::{SETTINGS, setting};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// Every `SPORTELLO_…` (and `AWS_ENDPOINT_URL`, `RUST_LOG`, `USER`) token of the library, the CLI and the functions,
+/// Every `SPORTELLO_…` and `AWS_…` (and `RUST_LOG`, `USER`) token of the library, the CLI and the functions,
 /// with where it was seen. A token ending in `_` is a family's prefix (`SPORTELLO_QUEUE_URL_{…}`).
 fn names_in_code() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -19,7 +19,7 @@ fn names_in_code() -> Vec<(String, String)> {
         // A file's unit tests (at its end) name wrong variables on purpose.
         let code = text.split("\n#[cfg(test)]").next().unwrap_or_default();
         for (n, line) in code.lines().enumerate() {
-            for prefix in ["SPORTELLO_", "AWS_ENDPOINT_URL", "RUST_LOG", "USER"] {
+            for prefix in ["SPORTELLO_", "AWS_", "RUST_LOG", "USER"] {
                 let mut rest = line;
                 while let Some(i) = rest.find(prefix) {
                     let after = &rest[i..];
@@ -39,7 +39,8 @@ fn names_in_code() -> Vec<(String, String)> {
 /// Words that look like variables and are not: the source's own file and message names.
 fn is_a_variable(name: &str) -> bool {
     // `SPORTELLO_<…>` in prose, the bare prefix itself.
-    name.len() > "SPORTELLO_".len() || ["AWS_ENDPOINT_URL", "RUST_LOG", "USER"].contains(&name)
+    let prefixed = |p: &str| name.starts_with(p) && name.len() > p.len();
+    prefixed("SPORTELLO_") || prefixed("AWS_") || ["RUST_LOG", "USER"].contains(&name)
 }
 
 #[test]

@@ -50,8 +50,43 @@ pub async fn load_config(endpoint: Option<&str>) -> SdkConfig {
 
 /// The SDK's configuration loader with Sportello's HTTPS client ([`roots::sdk_http_client`]).
 /// The SDK crates are built without a default HTTPS client, so every configuration starts here.
+/// The credentials and the region come from the environment when they are there (on Lambda they
+/// always are: see [`from_environment`]), else from the SDK's default chains.
 pub fn config_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(BehaviorVersion::latest()).http_client(roots::sdk_http_client())
+    let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(roots::sdk_http_client());
+    from_environment(loader, &|name| crate::settings::environment().get(name))
+}
+
+/// `loader` with the credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`) and the region (`AWS_REGION`) that Lambda puts in a function's
+/// environment, when all of them but the token are set. The SDK's default chains would find the
+/// same values first, but only after building every provider they might fall back to (profile
+/// files, SSO, web identity, ECS, IMDS); that was most of a cold start's SDK setup. On Lambda
+/// (`AWS_LAMBDA_FUNCTION_NAME`) the shared config and credentials files are not looked for
+/// either: a function has none. Elsewhere the SDK still reads them for its other settings.
+fn from_environment(
+    loader: aws_config::ConfigLoader,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> aws_config::ConfigLoader {
+    let (Some(key), Some(secret), Some(region)) =
+        (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"), var("AWS_REGION"))
+    else {
+        return loader;
+    };
+    let credentials =
+        aws_sdk_dynamodb::config::Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, "Environment");
+    let loader = loader.region(aws_config::Region::new(region)).credentials_provider(credentials);
+    if var("AWS_LAMBDA_FUNCTION_NAME").is_none() {
+        return loader;
+    }
+    // aws-config names the file set by these aliases (of aws-runtime's types, not a dependency
+    // of ours); one empty config file stands for "no files".
+    #[allow(deprecated)]
+    let no_files = {
+        use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+        ProfileFiles::builder().with_contents(ProfileFileKind::Config, "").build()
+    };
+    loader.profile_files(no_files)
 }
 
 /// The SDK clients the ports share, built once per cold start from one configuration (and so
@@ -215,4 +250,37 @@ where
     R: std::fmt::Debug,
 {
     StoreError::Unavailable(format!("{op}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::config::ProvideCredentials;
+    use std::collections::BTreeMap;
+
+    async fn loaded(vars: &[(&str, &str)]) -> SdkConfig {
+        let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(roots::sdk_http_client());
+        from_environment(loader, &|name| vars.get(name).cloned()).load().await
+    }
+
+    #[tokio::test]
+    async fn lambdas_credentials_and_region_are_taken_from_its_environment() {
+        let on_lambda = [
+            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+            ("AWS_REGION", "eu-south-1"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "sportello-api"),
+        ];
+        for vars in [&on_lambda[..], &on_lambda[..4]] {
+            let config = loaded(vars).await;
+            assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-south-1"));
+            let provider = config.credentials_provider().expect("a credentials provider");
+            let credentials = provider.provide_credentials().await.expect("credentials");
+            assert_eq!(credentials.access_key_id(), "ASIAEXAMPLE");
+            assert_eq!(credentials.secret_access_key(), "secret");
+            assert_eq!(credentials.session_token(), Some("token"));
+        }
+    }
 }

@@ -1,7 +1,8 @@
-//! One cheap call per AWS endpoint during a Lambda function's init, so that the DNS look-ups and
-//! TLS handshakes a cold start needs (tens of ms each) are paid while the init phase runs, with
-//! its full CPU and before any request waits, rather than by the first request, and the pooled
-//! connections are then reused.
+//! One cheap call per AWS endpoint from a Lambda function's init, so that the DNS look-ups and
+//! TLS handshakes a cold start needs (tens of ms each) start as early as they can, beside the
+//! rest of the init and of the first invocation, rather than when the first request first needs
+//! each endpoint; the pooled connections are then reused (see `lambda::run` for why the init
+//! does not wait for them).
 
 use super::Clients;
 use std::time::Duration;

@@ -12,7 +12,7 @@ use crate::support::stack::{ACCOUNT, Stack, allowed, rules_folder, secret_names,
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use sportello::adapters::aws::{CallCounter, Clients, IamAccess, Resource};
-use sportello::lambda::{Function, Handler, Init, build};
+use sportello::lambda::{Function, Handler, Init, RunSettings, build};
 use sportello::settings::{Need, Settings, setting};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -73,9 +73,11 @@ impl Deployment {
             }
             let counter = CallCounter::new();
             let clients = Clients::counted(&stack.config, &counter);
-            let mut init = Init::new(Settings::from_map(values), clients)
-                .await
-                .unwrap_or_else(|e| panic!("{logical_id}: init failed: {e}"));
+            // What `sportello::lambda::run` reads before the init, then the init.
+            let settings = Settings::from_map(values);
+            RunSettings::read(&settings);
+            let mut init =
+                Init::new(settings, clients).await.unwrap_or_else(|e| panic!("{logical_id}: init failed: {e}"));
             let read = clock.clone();
             init.clock = Some(Arc::new(move || *read.lock().unwrap()));
             let handler = build(function, &init).await.unwrap_or_else(|e| panic!("{logical_id}: build failed: {e}"));
