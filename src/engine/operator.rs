@@ -702,10 +702,7 @@ impl Engine {
 
     /// A team's open tickets, nearest deadline first (tickets without one last, oldest first).
     pub async fn work_queue(&self, team: &str, limit: usize) -> Result<Vec<Ticket>, EngineError> {
-        let mut all = Vec::new();
-        for state in QUEUE_STATES {
-            all.extend(self.ports.tickets.work_queue(team, state, limit).await?);
-        }
+        let mut all = self.ports.tickets.work_queues(team, &QUEUE_STATES, limit).await?;
         all.sort_by_key(|t| (nearest_deadline(t).is_none(), nearest_deadline(t), t.created_at));
         all.truncate(limit);
         Ok(all)

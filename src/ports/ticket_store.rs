@@ -259,6 +259,17 @@ pub trait TicketStore: Send + Sync {
         self.work_queue_after(team, state, None, limit).await
     }
 
+    /// A team's tickets in each of `states`, oldest first within each state, at most `limit` per
+    /// state: what a team's work queue is made of. A store that keeps a team's open tickets
+    /// together reads them once instead of once per state.
+    async fn work_queues(&self, team: &str, states: &[TicketState], limit: usize) -> StoreResult<Vec<Ticket>> {
+        let mut all = Vec::new();
+        for state in states {
+            all.extend(self.work_queue(team, *state, limit).await?);
+        }
+        Ok(all)
+    }
+
     /// The same queue read page by page: the tickets after `after` (exclusive; `None` from the
     /// start), oldest first, `limit` of them (at most 1,000) or, at the end of the queue, fewer. Pass [`QueuePosition::of`] the last ticket of a page to read on.
     async fn work_queue_after(

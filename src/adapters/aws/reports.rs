@@ -9,7 +9,7 @@
 //! transaction fail, and it is read again and retried.
 
 use super::unavailable;
-use crate::domain::{Event, TicketId};
+use crate::domain::TicketId;
 use crate::ports::{ReportStore, StoreError, StoreResult, TicketStore};
 use crate::reports::facts::delta;
 use crate::reports::metric::{OPEN_STATES, key};
@@ -121,7 +121,7 @@ pub fn stream_records(payload: &serde_json::Value) -> Result<Vec<StreamRecord>, 
         let attr = |name: &str| image[name]["S"].as_str();
         let events = match (r["eventName"].as_str(), attr(PK), attr(SK)) {
             (Some("INSERT"), Some(pk), Some(sk)) if pk.starts_with("T#") && sk.starts_with("E#") => {
-                stream_events(sk, attr("doc"), attr("docs")).unwrap_or_else(|| {
+                stream_events(pk, sk, attr("doc"), attr("docs")).unwrap_or_else(|| {
                     tracing::debug!(sequence, "reports: an unreadable event is left out");
                     Vec::new()
                 })
@@ -134,13 +134,13 @@ pub fn stream_records(payload: &serde_json::Value) -> Result<Vec<StreamRecord>, 
 }
 
 /// The events of an event item's new image: one (`doc`, id = the sort key), or a run written
-/// together (`docs`, ids = the sort key and the position, `<sk>.000`, in order).
-fn stream_events(sk: &str, doc: Option<&str>, docs: Option<&str>) -> Option<Vec<FeedEvent>> {
-    if let Some(doc) = doc {
-        let event = serde_json::from_str::<Event>(doc).ok()?;
-        return Some(vec![FeedEvent { id: sk.to_string(), event }]);
+/// together (`docs`, ids = the sort key and the position, `<sk>.000`, in order); their ticket and
+/// time put back from the keys where the item leaves them out (`tickets::stored_events`).
+fn stream_events(pk: &str, sk: &str, doc: Option<&str>, docs: Option<&str>) -> Option<Vec<FeedEvent>> {
+    let events = super::tickets::stored_events(pk, sk, doc, docs).ok()?;
+    if doc.is_some() {
+        return Some(events.into_iter().map(|event| FeedEvent { id: sk.to_string(), event }).collect());
     }
-    let events = serde_json::from_str::<Vec<Event>>(docs?).ok()?;
     Some(events.into_iter().enumerate().map(|(i, event)| FeedEvent { id: format!("{sk}.{i:03}"), event }).collect())
 }
 

@@ -74,6 +74,15 @@ fn claim_pk(key: &str) -> String {
 fn sortable(t: Timestamp) -> String {
     format!("{:020}", t.as_microsecond().max(0))
 }
+/// Whether `t` is exactly what [`sortable`] keeps of it (no nanoseconds below the microsecond).
+fn exact_microsecond(t: Timestamp) -> bool {
+    t.as_microsecond() >= 0 && t.subsec_nanosecond() % 1000 == 0
+}
+/// The instant a sort key starts with (`<20 digits>#...`, as [`sortable`] writes it), as JSON.
+fn key_instant(key: &str) -> Option<serde_json::Value> {
+    let us: i64 = key.get(..20)?.parse().ok()?;
+    serde_json::to_value(Timestamp::from_microsecond(us).ok()?).ok()
+}
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
@@ -100,14 +109,44 @@ fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
 
 /// The ticket's fields the item holds as attributes of their own (keys, conditions, filters),
 /// left out of its document to keep the item under 1 KB (a write unit; two in a transaction).
-/// [`read_ticket`] puts them back; documents written before keep them, which is as good.
+/// [`read_ticket`] puts them back; documents written before keep them, which is as good. Other
+/// copies [`ticket_item`] leaves out when the item holds them exactly: the requester's keys
+/// (`rq_*`), the creation time (`queue_sk`), the team while open (`open_pk`), the channel's kind
+/// when it is the channel's name.
 const KEPT_APART: [&str; 8] = ["id", "reference", "state", "channel", "ticket_type", "assignee", "category", "version"];
 
 fn ticket_item(t: &Ticket) -> StoreResult<Item> {
     let mut doc = serde_json::to_value(t).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))?;
+    let keys = RequesterKey::of(&t.requester);
     if let Some(fields) = doc.as_object_mut() {
         for name in KEPT_APART {
             fields.remove(name);
+        }
+        // Copies the item's keys already hold, exactly: the requester's keys (`rq_*`) when they
+        // are stored as given, the creation time (`queue_sk`) when it has no sub-microsecond part.
+        if let Some(requester) = fields.get_mut("requester").and_then(|r| r.as_object_mut()) {
+            for (name, given, key) in [
+                ("email", &t.requester.email, &keys.email),
+                ("phone", &t.requester.phone, &keys.phone),
+                ("fiscal_code", &t.requester.fiscal_code, &keys.fiscal_code),
+            ] {
+                if given.is_some() && given == key {
+                    requester.remove(name);
+                }
+            }
+        }
+        if fields.get("requester").and_then(|r| r.as_object()).is_some_and(|r| r.is_empty()) {
+            fields.remove("requester");
+        }
+        if exact_microsecond(t.created_at) {
+            fields.remove("created_at");
+        }
+        // The team while open (`open_pk` is `O#<team>`), the channel's kind when it is its name.
+        if t.state.is_open() {
+            fields.remove("team");
+        }
+        if fields.get("channel_kind").and_then(|k| k.as_str()) == Some(t.channel.as_str()) {
+            fields.remove("channel_kind");
         }
     }
     let mut item: Item = HashMap::from([
@@ -119,7 +158,6 @@ fn ticket_item(t: &Ticket) -> StoreResult<Item> {
         ("state".into(), s(t.state.as_str())),
         (QUEUE_SK.into(), s(format!("{}#{}", sortable(t.created_at), t.id))),
     ]);
-    let keys = RequesterKey::of(&t.requester);
     for (attr, value) in [(RQ_EMAIL, keys.email), (RQ_PHONE, keys.phone), (RQ_FISCAL_CODE, keys.fiscal_code)] {
         if let Some(v) = value {
             item.insert(attr.into(), s(v));
@@ -173,6 +211,27 @@ fn read_ticket(item: &Item) -> StoreResult<Ticket> {
             }
         }
         fields.insert("version".into(), version.into());
+        for (name, attr) in [("email", RQ_EMAIL), ("phone", RQ_PHONE), ("fiscal_code", RQ_FISCAL_CODE)] {
+            if let Some(v) = text(item, attr)
+                && let Some(requester) = fields
+                    .entry("requester")
+                    .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()))
+                    .as_object_mut()
+            {
+                requester.entry(name).or_insert_with(|| serde_json::Value::String(v.to_owned()));
+            }
+        }
+        if let Some(team) = text(item, OPEN_PK).and_then(|pk| pk.strip_prefix("O#")) {
+            fields.entry("team").or_insert_with(|| serde_json::Value::String(team.to_owned()));
+        }
+        if let Some(channel) = text(item, "channel") {
+            fields.entry("channel_kind").or_insert_with(|| serde_json::Value::String(channel.to_owned()));
+        }
+        if !fields.contains_key("created_at")
+            && let Some(created) = text(item, QUEUE_SK).and_then(key_instant)
+        {
+            fields.insert("created_at".into(), created);
+        }
     }
     // `corrupt` names the kind of error only: serde's message can quote the stored values.
     let ticket: Ticket = serde_json::from_value(doc).map_err(|e| corrupt(&format!("ticket {id}"), &e))?;
@@ -218,7 +277,7 @@ fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
     let mut runs: Vec<(usize, Vec<String>)> = Vec::new();
     let mut run_bytes = 0;
     for (i, e) in events.iter().enumerate() {
-        let doc = to_json(e)?;
+        let doc = stored_event(e)?;
         let joins = runs.last().is_some_and(|(first, _)| events[*first].at == e.at)
             && run_bytes + doc.len() <= EVENT_ITEM_BYTES;
         run_bytes = if joins { run_bytes + doc.len() } else { doc.len() };
@@ -254,13 +313,54 @@ fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
     Ok(items)
 }
 
-/// The events of one event item, in order: `doc` (one) or `docs` (a run written together).
-fn item_events(item: &Item) -> Result<Vec<Event>, serde_json::Error> {
-    match (text(item, "doc"), text(item, "docs")) {
-        (Some(doc), _) => Ok(vec![serde_json::from_str(doc)?]),
-        (None, Some(docs)) => serde_json::from_str(docs),
-        (None, None) => Ok(Vec::new()),
+/// An event as an event item stores it: without what the item's key says, its ticket (the
+/// partition) and, when it is exactly the instant its sort key starts with, its time (a run's
+/// events share one instant). [`stored_events`] puts them back; items written before keep them.
+fn stored_event(e: &Event) -> StoreResult<String> {
+    let mut doc = serde_json::to_value(e).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))?;
+    if let Some(fields) = doc.as_object_mut() {
+        fields.remove("ticket_id");
+        if exact_microsecond(e.at) {
+            fields.remove("at");
+        }
     }
+    to_json(&doc)
+}
+
+/// The events of an event item (partition `pk`, sort key `sk`), in order: `doc` (one) or `docs`
+/// (a run written together), with their ticket and time put back from the keys where the
+/// stored form leaves them out ([`stored_event`]). Read by the store and by the reports' stream.
+pub(super) fn stored_events(
+    pk: &str,
+    sk: &str,
+    doc: Option<&str>,
+    docs: Option<&str>,
+) -> Result<Vec<Event>, serde_json::Error> {
+    let mut stored: Vec<serde_json::Value> = match (doc, docs) {
+        (Some(doc), _) => vec![serde_json::from_str(doc)?],
+        (None, Some(docs)) => serde_json::from_str(docs)?,
+        (None, None) => return Ok(Vec::new()),
+    };
+    let ticket = pk.strip_prefix("T#").unwrap_or(pk);
+    let at = sk.strip_prefix(EVENT_PREFIX).and_then(key_instant);
+    for event in &mut stored {
+        if let Some(fields) = event.as_object_mut() {
+            fields.entry("ticket_id").or_insert_with(|| serde_json::Value::String(ticket.to_owned()));
+            if let Some(at) = &at {
+                fields.entry("at").or_insert_with(|| at.clone());
+            }
+        }
+    }
+    stored.into_iter().map(serde_json::from_value).collect()
+}
+
+fn item_events(item: &Item) -> Result<Vec<Event>, serde_json::Error> {
+    stored_events(
+        text(item, PK).unwrap_or_default(),
+        text(item, SK).unwrap_or_default(),
+        text(item, "doc"),
+        text(item, "docs"),
+    )
 }
 
 fn read_events(row: &Item, ticket: &TicketId) -> StoreResult<Vec<Event>> {
@@ -664,7 +764,8 @@ impl DynamoStore {
                     if !changed {
                         continue;
                     }
-                    if many { to_json(&events)? } else { to_json(&events[0])? }
+                    let stored = events.iter().map(stored_event).collect::<StoreResult<Vec<String>>>()?;
+                    if many { format!("[{}]", stored.join(",")) } else { stored.concat() }
                 }
                 // Unreadable, so possibly holding anything: keep only that it existed.
                 Err(_) => {
@@ -823,6 +924,37 @@ impl DynamoStore {
         }
         found.truncate(want);
         Ok(found)
+    }
+
+    /// A team's open tickets in `states` (one query of its `by_open` partition, filtered on the
+    /// state), by state, each in creation order.
+    async fn team_open(&self, team: &str, states: &[TicketState]) -> StoreResult<HashMap<TicketState, Vec<Ticket>>> {
+        let marks: Vec<String> = (0..states.len()).map(|i| format!(":state_{i}")).collect();
+        let mut values = vec![(":open_pk", s(format!("O#{team}")))];
+        values.extend(marks.iter().zip(states).map(|(m, st)| (m.as_str(), s(st.as_str()))));
+        let filter = format!("#state IN ({})", marks.join(", "));
+        let items = self
+            .query(
+                Some(BY_OPEN),
+                "#open_pk = :open_pk",
+                &values,
+                &[("#open_pk", OPEN_PK), ("#state", "state")],
+                usize::MAX,
+                Some(&filter),
+            )
+            .await?;
+        let mut by_state: HashMap<TicketState, Vec<Ticket>> = HashMap::new();
+        for item in &items {
+            let t = read_ticket(item)?;
+            // The index is eventually consistent with itself only: check the copy it holds.
+            if t.team == team && states.contains(&t.state) {
+                by_state.entry(t.state).or_default().push(t);
+            }
+        }
+        for tickets in by_state.values_mut() {
+            tickets.sort_by(|a, b| (a.created_at, &a.id.0).cmp(&(b.created_at, &b.id.0)));
+        }
+        Ok(by_state)
     }
 
     async fn purge_one(&self, id: &str) -> StoreResult<()> {
@@ -1002,25 +1134,28 @@ impl TicketStore for DynamoStore {
         // The team's open tickets, in one state: `by_open` holds them in deadline order, so the
         // state's are read whole and put in creation order here. What reads this (the sweep's
         // waiting tickets, an operator's list) reads queues that are short when things work.
-        let items = self
-            .query(
-                Some(BY_OPEN),
-                "#open_pk = :open_pk",
-                &[(":open_pk", s(format!("O#{team}"))), (":state", s(state.as_str()))],
-                &[("#open_pk", OPEN_PK), ("#state", "state")],
-                usize::MAX,
-                Some("#state = :state"),
-            )
-            .await?;
-        let mut tickets = items.iter().map(read_ticket).collect::<StoreResult<Vec<Ticket>>>()?;
-        // The index is eventually consistent with itself only: check the copy it holds.
-        tickets.retain(|t| t.state == state && t.team == team);
-        tickets.sort_by(|a, b| (a.created_at, &a.id.0).cmp(&(b.created_at, &b.id.0)));
+        let mut tickets = self.team_open(team, &[state]).await?.remove(&state).unwrap_or_default();
         if let Some(p) = after {
             tickets.retain(|t| (t.created_at, &t.id.0) > (p.created_at, &p.id.0));
         }
         tickets.truncate(limit.min(1000));
         Ok(tickets)
+    }
+
+    async fn work_queues(&self, team: &str, states: &[TicketState], limit: usize) -> StoreResult<Vec<Ticket>> {
+        let open: Vec<TicketState> = states.iter().copied().filter(|st| st.is_open()).collect();
+        if limit == 0 || open.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One read of the team's `by_open` partition, split by state here.
+        let mut by_state = self.team_open(team, &open).await?;
+        let mut all = Vec::new();
+        for state in open {
+            let mut tickets = by_state.remove(&state).unwrap_or_default();
+            tickets.truncate(limit.min(1000));
+            all.extend(tickets);
+        }
+        Ok(all)
     }
 
     async fn find_by_requester(&self, key: &RequesterKey) -> StoreResult<Vec<Ticket>> {

@@ -215,6 +215,15 @@ async fn work_queue_is_oldest_first(b: &dyn Backend) {
     assert_eq!(in_charge.len(), 1);
     assert_eq!(in_charge[0].id, taken.id);
     assert!(p.tickets.work_queue(&team, TicketState::Closed, 10).await.unwrap().is_empty());
+
+    // Several states at once (a team's work queue): each state's, oldest first, `limit` each.
+    let states = [TicketState::New, TicketState::TakenInCharge, TicketState::Closed];
+    let both: Vec<_> = p.tickets.work_queues(&team, &states, 3).await.unwrap().into_iter().map(|t| t.id).collect();
+    let mut want_both = want.clone();
+    want_both.push(taken.id.clone());
+    assert_eq!(both, want_both);
+    assert!(p.tickets.work_queues(&team, &states, 0).await.unwrap().is_empty());
+    assert!(p.tickets.work_queues(&team, &[TicketState::Closed], 10).await.unwrap().is_empty());
 }
 
 fn deadline(kind: &str, due: Timestamp) -> sportello::domain::Deadline {

@@ -146,3 +146,106 @@ async fn closed_tickets_written_in_the_earlier_layout_are_purged() {
     assert!(matches!(p.tickets.get(&closed.id).await, Err(StoreError::NotFound(_))));
     assert!(p.events.list(&closed.id).await.unwrap().is_empty());
 }
+
+/// The raw items of ticket `id`'s partition.
+async fn partition(b: &MotoBackend, id: &sportello::domain::TicketId) -> Vec<HashMap<String, AttributeValue>> {
+    aws_sdk_dynamodb::Client::new(&b.config)
+        .query()
+        .table_name(&b.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", s(format!("T#{id}")))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_leave_out_what_their_keys_hold_and_read_back_whole() {
+    let b = MotoBackend::new().await;
+    let p = b.ports();
+    let team = format!("team-{}", uuid::Uuid::new_v4());
+    let email = format!("slim-{}@example.it", uuid::Uuid::new_v4().simple());
+    let mut t = ticket(&team, days_ago(3));
+    t.requester.email = Some(email.clone());
+    t.requester.fiscal_code = Some("RSSMRA80A01H501U".into());
+    // Given not as its key keeps it (upper case), and created between two microseconds: these
+    // copies stay in the document.
+    let mut shouting = ticket(&team, days_ago(2));
+    shouting.requester.email = Some(email.to_uppercase());
+    shouting.created_at = jiff::Timestamp::from_nanosecond(shouting.created_at.as_nanosecond() + 1).unwrap();
+    for x in [&t, &shouting] {
+        p.tickets.create(&key(), x, &operator()).await.unwrap();
+    }
+    // Two events at one instant (a run), and one with nanoseconds below the microsecond.
+    let at = days_ago(1);
+    let odd = jiff::Timestamp::from_nanosecond(at.as_nanosecond() + 5).unwrap();
+    let written = [note(&t, at, "first"), note(&t, at, "second"), note(&t, odd, "odd")];
+    p.events.append(&written[..2]).await.unwrap();
+    p.events.append(&written[2..]).await.unwrap();
+
+    // Read back whole, as written.
+    assert_eq!(p.tickets.get(&t.id).await.unwrap(), t);
+    assert_eq!(p.tickets.get(&shouting.id).await.unwrap(), shouting);
+    let listed = p.events.list(&t.id).await.unwrap();
+    assert_eq!(&listed[listed.len() - 3..], &written[..]);
+    assert_eq!(
+        p.tickets.find_by_requester(&RequesterKey::Email(email.clone())).await.unwrap(),
+        vec![t.clone(), shouting.clone()]
+    );
+
+    // Stored without the copies: the requester's keys the rq_* attributes hold as given, the
+    // creation time queue_sk holds, and in every event the ticket and the instant of its key.
+    let items = partition(&b, &t.id).await;
+    let ticket_doc = items.iter().find(|i| i["sk"].as_s().unwrap() == "TICKET").unwrap()["doc"].as_s().unwrap();
+    for copy in [email.as_str(), "RSSMRA80A01H501U", "created_at", "requester", "team", "channel_kind"] {
+        assert!(!ticket_doc.contains(copy), "{copy} in {ticket_doc}");
+    }
+    let mut with_time = 0;
+    for item in items.iter().filter(|i| i["sk"].as_s().unwrap().starts_with("E#")) {
+        let stored = item.get("doc").or(item.get("docs")).unwrap().as_s().unwrap();
+        assert!(!stored.contains(&t.id.0), "the ticket id is the partition: {stored}");
+        with_time += stored.matches("\"at\"").count();
+    }
+    assert_eq!(with_time, 1, "only the event with nanoseconds keeps its time");
+    let other = partition(&b, &shouting.id).await;
+    let kept = other.iter().find(|i| i["sk"].as_s().unwrap() == "TICKET").unwrap()["doc"].as_s().unwrap();
+    assert!(kept.contains(&email.to_uppercase()) && kept.contains("created_at"), "not the keys' copies: {kept}");
+
+    // Closed, a ticket keeps its team in the document (it has no `open_pk`), and reads back whole.
+    let mut closed = p.tickets.get(&shouting.id).await.unwrap();
+    closed.move_to(TicketState::AutoClosed, now()).unwrap();
+    let closed = p.tickets.update(&closed, &[]).await.unwrap();
+    assert_eq!(p.tickets.get(&closed.id).await.unwrap(), closed);
+    let item = partition(&b, &closed.id).await.into_iter().find(|i| i["sk"].as_s().unwrap() == "TICKET").unwrap();
+    assert!(item["doc"].as_s().unwrap().contains(&team), "{:?}", item["doc"]);
+
+    // The reports' stream reader puts them back the same way.
+    let records: Vec<serde_json::Value> = items
+        .iter()
+        .filter(|i| i["sk"].as_s().unwrap().starts_with("E#"))
+        .enumerate()
+        .map(|(n, i)| {
+            let image: serde_json::Map<String, serde_json::Value> =
+                i.iter().map(|(k, v)| (k.clone(), serde_json::json!({"S": v.as_s().unwrap()}))).collect();
+            serde_json::json!({"eventName": "INSERT", "dynamodb": {"SequenceNumber": n.to_string(), "NewImage": image}})
+        })
+        .collect();
+    let fed = sportello::adapters::aws::reports::stream_records(&serde_json::json!({ "Records": records })).unwrap();
+    let events: Vec<_> = fed.into_iter().flat_map(|r| r.events).map(|f| f.event).collect();
+    assert_eq!(events, listed, "the stream gives every event whole, once");
+
+    // An event item written before (ticket and time in each event) reads as it did.
+    let before = note(&t, days_ago(0), "written before");
+    aws_sdk_dynamodb::Client::new(&b.config)
+        .put_item()
+        .table_name(&b.table)
+        .item("pk", s(format!("T#{}", t.id)))
+        .item("sk", s(format!("E#{}#0", sortable(before.at))))
+        .item("doc", s(serde_json::to_string(&before).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p.events.list(&t.id).await.unwrap().last(), Some(&before));
+}

@@ -398,6 +398,20 @@ impl Lab {
         created.ticket.id
     }
 
+    /// A team's work queue as the console reads it, with tickets in two open states: its calls,
+    /// and the tickets it gave, which should be those two.
+    pub async fn work_queue(&mut self) -> (FlowCalls, Vec<TicketId>, Vec<TicketId>) {
+        let waiting = self.open_api("specialist_support").await;
+        let taken = self.open_api("specialist_support").await;
+        self.engine.take_in_charge(&taken, &operator()).await.expect("take in charge");
+        let team = self.stored(&waiting).await.team;
+        self.start();
+        self.invoke("work queue");
+        let queue = self.engine.work_queue(&team, 50).await.expect("work queue");
+        let listed = queue.into_iter().map(|t| t.id).collect();
+        (self.done("a team's work queue"), vec![waiting, taken], listed)
+    }
+
     /// Taken, classified, escalated to a target on SQS, its notice back, answered.
     async fn escalated(&mut self, id: &TicketId, ticket_type: TicketType, target: &str) {
         self.invoke("take in charge");
