@@ -1,10 +1,20 @@
 //! Reading a rulebook: size and alias budgets, YAML syntax, structure against the JSON Schema
 //! (every error at once), then the semantic checks of `validate`.
+//!
+//! The JSON Schema pass is the `rulebook-schema` feature (on by default). The Lambda functions
+//! are built without it: the validator and its regex engines were a sixth of a function's zip,
+//! and a function only reads the YAML when its compiled form is missing or stale, so it types
+//! the YAML directly ([`parse_typed`]: the first structural error, located) and runs the same
+//! semantic checks. `rules check` and `rules compile` always have it.
+#![cfg_attr(not(feature = "rulebook-schema"), allow(dead_code))]
 
 use super::diagnostic::{Diagnostic, limit};
 use super::model::Rulebook;
-use super::source_map::{Pos, SourceMap, escape_segment};
+#[cfg(feature = "rulebook-schema")]
+use super::source_map::escape_segment;
+use super::source_map::{Pos, SourceMap};
 use crate::knowledge::KnowledgeBase;
+#[cfg(feature = "rulebook-schema")]
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -118,13 +128,36 @@ pub fn schema_text() -> String {
     serde_json::to_string_pretty(&generated).expect("the schema is JSON") + "\n"
 }
 
+#[cfg(feature = "rulebook-schema")]
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| jsonschema::validator_for(schema()).expect("the rulebook schema compiles"))
 }
 
-/// Parses and checks structure. On success, the typed rulebook; otherwise every error found.
+/// Parses and checks structure. On success, the typed rulebook; otherwise every error found
+/// (built without `rulebook-schema`, the first one: [`parse_typed`]).
 pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
+    #[cfg(feature = "rulebook-schema")]
+    return parse_against_schema(source);
+    #[cfg(not(feature = "rulebook-schema"))]
+    return parse_typed(source);
+}
+
+/// The rulebook typed straight from the scan's tree (or the text when there is none), with no
+/// JSON Schema pass: the first structural error only (an unknown key, a wrong type, a missing
+/// field), located; the schema's one range is among the semantic checks too.
+pub fn parse_typed(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
+    let from_tree = source.tree.as_ref().and_then(|tree| <Rulebook as serde::Deserialize>::deserialize(tree).ok());
+    match from_tree {
+        Some(book) => Ok(book),
+        None => {
+            serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])
+        }
+    }
+}
+
+#[cfg(feature = "rulebook-schema")]
+fn parse_against_schema(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
     let read: Value;
     let tree: &Value = match &source.tree {
         Some(tree) => tree,
@@ -160,9 +193,7 @@ pub fn parse(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
     }
     // The schema accepted the tree, so this only fails on what it cannot express; then parse the
     // text again for an error with its position.
-    <Rulebook as serde::Deserialize>::deserialize(tree).or_else(|_| {
-        serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])
-    })
+    <Rulebook as serde::Deserialize>::deserialize(tree).or_else(|_| parse_typed(source))
 }
 
 /// The schema's bounds that the model's integer types do not imply (`#[schemars(range)]`).
@@ -233,6 +264,7 @@ fn not_one_of(pointer: String, instance: &Value, options: &[String]) -> Diagnost
     }
 }
 
+#[cfg(feature = "rulebook-schema")]
 /// The values allowed where every alternative is a single constant (how documented enums look).
 fn constant_options(context: &[Vec<jsonschema::ValidationError<'static>>], pointer: &str) -> Option<Vec<String>> {
     let mut options = Vec::new();
@@ -252,6 +284,7 @@ fn constant_options(context: &[Vec<jsonschema::ValidationError<'static>>], point
     Some(options)
 }
 
+#[cfg(feature = "rulebook-schema")]
 /// Turns one schema violation into diagnostics that say what is wrong in rulebook terms.
 fn structural(err: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) {
     let pointer = err.instance_path().to_string();
@@ -337,6 +370,7 @@ fn structural(err: &jsonschema::ValidationError<'_>, out: &mut Vec<Diagnostic>) 
     }
 }
 
+#[cfg(feature = "rulebook-schema")]
 /// The types the alternatives of a node expect, when each of them fails only on the node's type.
 fn expected_types(context: &[Vec<jsonschema::ValidationError<'static>>], pointer: &str) -> Option<String> {
     let mut names: Vec<&str> = Vec::new();
@@ -370,6 +404,7 @@ fn is_step(pointer: &str) -> bool {
 /// The mapping forms of a step, in the order of `model::Step`'s variants after `Name`.
 pub(crate) const STEP_FORMS: [&str; 5] = ["classify", "escalate", "flow", "end", "if"];
 
+#[cfg(feature = "rulebook-schema")]
 /// A step that fits no form: explain it by the form its key names, or name the unknown form.
 fn step_errors(
     pointer: &str,
@@ -423,7 +458,11 @@ pub struct Checked {
 
 /// Parses and checks a rulebook text. Errors stop here; warnings come back with the book.
 pub fn check(source: &Source) -> Result<Checked, Vec<Diagnostic>> {
-    let book = parse(source)?;
+    check_parsed(source, parse(source)?)
+}
+
+/// The semantic checks of a rulebook already parsed from `source`.
+pub fn check_parsed(source: &Source, book: Rulebook) -> Result<Checked, Vec<Diagnostic>> {
     // Read once: checked here, then kept for the engine.
     let knowledge = book.knowledge.as_ref().map(|folder| {
         let path = source.dir.join(folder);

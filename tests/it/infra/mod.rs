@@ -354,3 +354,28 @@ fn every_route_has_its_own_throttle() {
         assert!(burst >= rate, "{route}: a burst below the rate ({burst} < {rate}) throttles steady traffic");
     }
 }
+
+/// The functions are built without the rulebook's JSON Schema pass (the `rulebook-schema`
+/// feature, src/rules/load.rs): the validator and the regex engines it brings stay out of every
+/// function's zip, while the YAML fallback itself (serde-saphyr) stays in.
+#[test]
+fn no_function_links_the_json_schema_validator() {
+    for name in function_crates().keys() {
+        let manifest = crate::support::root().join("functions").join(name).join("Cargo.toml");
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(["tree", "--offline", "--edges", "normal", "--prefix", "none", "--manifest-path"])
+            .arg(&manifest)
+            .output()
+            .expect("cargo tree runs");
+        assert!(out.status.success(), "cargo tree for {name}: {}", String::from_utf8_lossy(&out.stderr));
+        let tree = String::from_utf8_lossy(&out.stdout);
+        let linked = |krate: &str| tree.lines().any(|l| l.starts_with(&format!("{krate} v")));
+        assert!(linked("serde-saphyr"), "{name}: the YAML fallback is gone from the tree:\n{tree}");
+        for left_out in ["jsonschema", "fancy-regex", "regex"] {
+            assert!(
+                !linked(left_out),
+                "{name} depends on {left_out}: is `default-features = false` gone from its sportello dependency?"
+            );
+        }
+    }
+}

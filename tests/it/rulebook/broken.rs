@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 use sportello::rules::Severity;
+use sportello::rules::load::{self, Source};
 use sportello::rules::{Diagnostic, Rules};
 use std::path::{Path, PathBuf};
 
@@ -226,6 +227,79 @@ fn patched_rulebooks_are_refused_with_their_errors_located_in_the_patch() {
         failures.extend(problems.into_iter().map(|p| format!("{name}: {p}")));
     }
     assert!(failures.is_empty(), "{} problem(s):\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// What a Lambda function does when it falls back to the YAML: it is built without the JSON
+/// Schema pass (`rulebook-schema`), so it types the YAML directly (`load::parse_typed`, the first
+/// structural error only) and runs the same semantic checks.
+fn functions_fallback(source: &Source) -> Result<load::Checked, Vec<Diagnostic>> {
+    load::parse_typed(source).and_then(|book| load::check_parsed(source, book))
+}
+
+/// Where a typed parse's first error may point for a case: inside an edit; at the start of a
+/// node that holds an edit (serde reports a step none of whose forms fits at the step); or
+/// further down the node an edit starts (serde reports a missing key at its mapping's last key).
+fn near_an_edit(text: &str, d: &Diagnostic, edits: &[Edit], placed: &[Placed]) -> bool {
+    let Some(location) = d.location.as_ref() else { return false };
+    let (line, col) = (location.pos.line, location.pos.col);
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    edits.iter().zip(placed).any(|(edit, at)| {
+        let end = at.line + edit.result().lines().count();
+        let inside = line >= at.line && line < end;
+        // The lines between the node's start and the edit stay inside the node.
+        let holds = line < at.line
+            && at.indent + 1 >= col
+            && lines[line..at.line - 1].iter().all(|l| l.trim().is_empty() || indent(l) + 1 >= col);
+        // Later in the node the edit starts, its lines indented further.
+        let within = line >= end
+            && col > at.indent + 1
+            && lines[end - 1..line - 1].iter().all(|l| l.trim().is_empty() || indent(l) > at.indent);
+        inside || holds || within
+    })
+}
+
+/// Every case `rules check` refuses, a function's YAML fallback refuses too, and its first error
+/// points where the rulebook was broken (see [`near_an_edit`]).
+#[test]
+fn the_functions_yaml_fallback_refuses_every_patched_rulebook_where_it_is_broken() {
+    let root = crate::support::root();
+    let rulebook = std::fs::read_to_string(root.join("rules/rulebook.yaml")).unwrap();
+    let files = cases_in(&root.join("tests/broken/patches"));
+    assert!(files.len() >= 50, "only {} patch cases", files.len());
+    let mut failures = Vec::new();
+    for file in &files {
+        let name = file.strip_prefix(root).unwrap().display().to_string();
+        let case: Case = serde_saphyr::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let (text, placed) = apply(&rulebook, &case.edits).unwrap_or_else(|why| panic!("{name}: {why}"));
+        let source = Source::from_text("rules/rulebook.yaml", root.join("rules"), text);
+        match functions_fallback(&source) {
+            Ok(_) => failures.push(format!("{name}: accepted")),
+            Err(errors) => {
+                let first = errors.iter().find(|d| d.severity == Severity::Error).expect("an error");
+                if !near_an_edit(&source.text, first, &case.edits, &placed) {
+                    failures.push(format!("{name}: its first error is away from every edit:\n{first}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} problem(s):\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// The whole-file cases too, each refused with a located error.
+#[test]
+fn the_functions_yaml_fallback_refuses_every_whole_broken_rulebook() {
+    for file in cases_in(&crate::support::root().join("tests/broken")) {
+        let source = Source::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        match functions_fallback(&source) {
+            Ok(_) => panic!("{}: accepted", file.display()),
+            Err(errors) => assert!(
+                errors.iter().any(|d| d.severity == Severity::Error && d.location.is_some()),
+                "{}: no located error in {errors:?}",
+                file.display()
+            ),
+        }
+    }
 }
 
 /// Each whole-file case starts with `# expect: <text>` lines; every one must appear in the
