@@ -7,33 +7,41 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use std::time::Duration;
 
+#[cfg(feature = "aws")]
+type TlsClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Body,
+>;
+
 #[derive(Clone, Default)]
 pub struct HttpClient {
+    /// Built at the first request (a sign-in), not at a cold start: reading and parsing the
+    /// system's root certificates took 2.6 ms of the operator function's init, for a console that
+    /// most invocations never show. `None` inside: no roots, https refused with a reason.
     #[cfg(feature = "aws")]
-    tls: Option<
-        hyper_util::client::legacy::Client<
-            hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-            Body,
-        >,
-    >,
+    tls: std::sync::Arc<std::sync::OnceLock<Option<TlsClient>>>,
 }
 
 impl HttpClient {
     pub fn new() -> Self {
-        #[cfg(feature = "aws")]
-        {
-            let tls = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-                .map_err(|e| tracing::warn!(error = %e, "no root certificates: https sign-in will fail"))
-                .ok()
-                .map(|b| {
-                    let connector = b.https_or_http().enable_http1().build();
-                    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
-                });
-            Self { tls }
-        }
-        #[cfg(not(feature = "aws"))]
         Self::default()
+    }
+
+    #[cfg(feature = "aws")]
+    fn tls(&self) -> Option<&TlsClient> {
+        self.tls
+            .get_or_init(|| {
+                hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+                    .map_err(|e| tracing::warn!(error = %e, "no root certificates: https sign-in will fail"))
+                    .ok()
+                    .map(|b| {
+                        let connector = b.https_or_http().enable_http1().build();
+                        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                            .build(connector)
+                    })
+            })
+            .as_ref()
     }
 
     pub async fn get(&self, url: &str, timeout: Duration, max: usize) -> Result<(u16, Vec<u8>), String> {
@@ -76,7 +84,7 @@ impl HttpClient {
 
     async fn round_trip(&self, req: Request<Body>) -> Result<axum::http::Response<hyper::body::Incoming>, String> {
         #[cfg(feature = "aws")]
-        if let Some(client) = &self.tls {
+        if let Some(client) = self.tls() {
             return client.request(req).await.map_err(|e| format!("HTTP request failed: {e}"));
         }
         plain_http(req).await
