@@ -150,10 +150,13 @@ pub fn parse_typed(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
     let from_tree = source.tree.as_ref().and_then(|tree| <Rulebook as serde::Deserialize>::deserialize(tree).ok());
     match from_tree {
         Some(book) => Ok(book),
-        None => {
-            serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])
-        }
+        None => read_text(source),
     }
+}
+
+/// The text read by serde-saphyr, whose errors carry their positions.
+fn read_text<T: serde::de::DeserializeOwned>(source: &Source) -> Result<T, Vec<Diagnostic>> {
+    serde_saphyr::from_str_with_options(&source.text, yaml_options()).map_err(|e| vec![yaml_error(source, &e)])
 }
 
 #[cfg(feature = "rulebook-schema")]
@@ -162,8 +165,7 @@ fn parse_against_schema(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
     let tree: &Value = match &source.tree {
         Some(tree) => tree,
         None => {
-            read = serde_saphyr::from_str_with_options(&source.text, yaml_options())
-                .map_err(|e| vec![yaml_error(source, &e)])?;
+            read = read_text(source)?;
             &read
         }
     };
@@ -191,14 +193,14 @@ fn parse_against_schema(source: &Source) -> Result<Rulebook, Vec<Diagnostic>> {
             .map(|d| if d.omitted.is_some() { d } else { source.locate(d) })
             .collect());
     }
-    // The schema accepted the tree, so this only fails on what it cannot express; then parse the
-    // text again for an error with its position.
-    <Rulebook as serde::Deserialize>::deserialize(tree).or_else(|_| parse_typed(source))
+    // The schema accepted the tree, and the model did not (on what the schema cannot express):
+    // the text read again gives that error with its position.
+    read_text(source)
 }
 
 /// The schema's bounds that the model's integer types do not imply (`#[schemars(range)]`).
 pub fn within_schema_ranges(book: &Rulebook) -> bool {
-    (1..=99).contains(&book.sla.warn_at_percent)
+    super::model::WARN_AT_PERCENT.contains(&book.sla.warn_at_percent)
 }
 
 fn describe(value: &Value) -> &'static str {

@@ -345,6 +345,10 @@ pub struct EmailDelivery {
     pub to: Vec<String>,
 }
 
+/// The SLA warning threshold's bounds, in per cent: the schema's (`#[schemars(range)]` below)
+/// and the checks' (`validate`, `load::within_schema_ranges`).
+pub const WARN_AT_PERCENT: std::ops::RangeInclusive<u8> = 1..=99;
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Sla")]

@@ -889,7 +889,7 @@ impl<'r> Checker<'r> {
     fn sla_and_gdpr(&mut self) {
         let b = self.book;
         self.reference("/sla/schedule".into(), "schedule", &b.sla.schedule, &b.schedules);
-        if !(1..=99).contains(&b.sla.warn_at_percent) {
+        if !super::model::WARN_AT_PERCENT.contains(&b.sla.warn_at_percent) {
             self.error("/sla/warn_at_percent", "the warning threshold must be between 1 and 99 per cent");
         }
         for (t, target) in b.sla.targets.iter() {
