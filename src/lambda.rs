@@ -452,6 +452,8 @@ impl ReportFeed {
     /// twice).
     pub async fn handle(&self, payload: &Value) -> Result<Value, Error> {
         let records = crate::adapters::aws::reports::stream_records(payload)?;
+        // Events written ahead of a ticket write count once the ticket records it.
+        let (records, wait_from) = self.reports.committed(records, jiff::Timestamp::now()).await;
         let events: Vec<(String, crate::reports::FeedEvent)> =
             records.iter().flat_map(|r| r.events.iter().map(|e| (r.sequence.clone(), e.clone()))).collect();
         let first_of = |pick: &dyn Fn(&crate::reports::FeedEvent) -> bool| {
@@ -461,11 +463,12 @@ impl ReportFeed {
             && let Err(e) = export.write(&events, &self.projector).await
         {
             tracing::warn!(error = %e, "reports: the export failed; the batch is retried");
-            let first = records.first().map(|r| r.sequence.clone());
+            let first = records.first().map(|r| r.sequence.clone()).or(wait_from);
             return Ok(batch_failures(first.into_iter().collect()));
         }
         let failed = self.reports.fold(events.iter().map(|(_, e)| e.clone()).collect()).await;
-        let retry_from = failed.iter().filter_map(|(ticket, _)| first_of(&|e| &e.event.ticket_id == ticket)).min();
+        let retry_from =
+            failed.iter().filter_map(|(ticket, _)| first_of(&|e| &e.event.ticket_id == ticket)).chain(wait_from).min();
         tracing::info!(records = records.len(), events = events.len(), failed = failed.len(), "reports: batch folded");
         Ok(batch_failures(retry_from.into_iter().collect()))
     }

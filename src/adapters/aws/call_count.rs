@@ -240,13 +240,86 @@ impl Written {
         }
     }
 
-    /// An update (not evaluated here: sized by the item it finds) or a transaction's condition
-    /// check, which is billed as a write of the item it checks.
+    /// An update: evaluated when its expression is of the plain form (`SET #n = :v, ...`,
+    /// `REMOVE #n, ...`, `ADD #n :v`, as a ticket's write is), then billed as a put of the item
+    /// it makes; otherwise sized by the item it finds, as [`Self::touch`].
+    fn update(&mut self, table: &str, update: &Update<'_>, transact: bool) -> Spent {
+        let old = self.0.get(&Self::key(table, update.key)).cloned();
+        let mut item = old.clone().unwrap_or_else(|| update.key.clone());
+        if apply_update(&mut item, update).is_none() {
+            return self.touch(table, update.key, transact);
+        }
+        self.put(table, &item, transact)
+    }
+
+    /// A transaction's condition check, billed as a write of the item it checks (and an update
+    /// whose expression [`Self::update`] does not evaluate).
     fn touch(&self, table: &str, key: &Item, transact: bool) -> Spent {
         let bytes = self.0.get(&Self::key(table, key)).map_or(0, item_bytes);
         let factor = if transact { 2 } else { 1 };
         Spent { table: vec![(item_kind(key), factor * kb_units(bytes))], indexes: Vec::new() }
     }
+}
+
+/// An update request's parts, as the counter reads them.
+struct Update<'a> {
+    key: &'a Item,
+    expression: Option<&'a str>,
+    names: Option<&'a HashMap<String, String>>,
+    values: Option<&'a Item>,
+}
+
+/// Applies `u` to `item` if its expression is of the plain form (`SET #n = :v` pairs, `REMOVE`
+/// names, `ADD` of a string set or a number); `None`, with `item` untouched or not, otherwise.
+fn apply_update(item: &mut Item, u: &Update<'_>) -> Option<()> {
+    let name = |token: &str| -> Option<String> {
+        let token = token.trim_end_matches(',');
+        match token.strip_prefix('#') {
+            Some(_) => u.names?.get(token).cloned(),
+            None => Some(token.to_string()),
+        }
+    };
+    let value = |token: &str| u.values?.get(token.trim_end_matches(',')).cloned();
+    let tokens: Vec<&str> = u.expression?.split_whitespace().collect();
+    let mut clause = "";
+    let mut i = 0;
+    while i < tokens.len() {
+        match tokens[i] {
+            "SET" | "REMOVE" | "ADD" => {
+                clause = tokens[i];
+                i += 1;
+            }
+            _ if clause == "SET" => {
+                if tokens.get(i + 1) != Some(&"=") {
+                    return None;
+                }
+                item.insert(name(tokens[i])?, value(tokens.get(i + 2)?)?);
+                i += 3;
+            }
+            _ if clause == "REMOVE" => {
+                item.remove(&name(tokens[i])?);
+                i += 1;
+            }
+            _ if clause == "ADD" => {
+                let (n, v) = (name(tokens[i])?, value(tokens.get(i + 1)?)?);
+                let added = match (item.remove(&n), v) {
+                    (Some(AttributeValue::Ss(mut had)), AttributeValue::Ss(more)) => {
+                        had.extend(more.into_iter().filter(|m| !had.contains(m)).collect::<Vec<_>>());
+                        AttributeValue::Ss(had)
+                    }
+                    (None, v) => v,
+                    (Some(AttributeValue::N(a)), AttributeValue::N(b)) => {
+                        AttributeValue::N((a.parse::<f64>().ok()? + b.parse::<f64>().ok()?).to_string())
+                    }
+                    _ => return None,
+                };
+                item.insert(n, added);
+                i += 2;
+            }
+            _ => return None,
+        }
+    }
+    Some(())
 }
 
 impl CallCounter {
@@ -316,7 +389,14 @@ impl CallCounter {
         } else if let Some(d) = input.downcast_ref::<DeleteItemInput>() {
             written.delete(d.table_name().unwrap_or_default(), d.key.as_ref().unwrap_or(&HashMap::new()), false)
         } else if let Some(u) = input.downcast_ref::<UpdateItemInput>() {
-            written.touch(u.table_name().unwrap_or_default(), u.key.as_ref().unwrap_or(&HashMap::new()), false)
+            let empty = HashMap::new();
+            let update = Update {
+                key: u.key.as_ref().unwrap_or(&empty),
+                expression: u.update_expression(),
+                names: u.expression_attribute_names.as_ref(),
+                values: u.expression_attribute_values.as_ref(),
+            };
+            written.update(u.table_name().unwrap_or_default(), &update, false)
         } else if let Some(tx) = input.downcast_ref::<TransactWriteItemsInput>() {
             tx.transact_items().iter().fold(Spent::default(), |total, i| {
                 let one = if let Some(p) = i.put() {
@@ -324,7 +404,13 @@ impl CallCounter {
                 } else if let Some(d) = i.delete() {
                     written.delete(d.table_name(), d.key(), true)
                 } else if let Some(u) = i.update() {
-                    written.touch(u.table_name(), u.key(), true)
+                    let update = Update {
+                        key: u.key(),
+                        expression: Some(u.update_expression()),
+                        names: u.expression_attribute_names.as_ref(),
+                        values: u.expression_attribute_values.as_ref(),
+                    };
+                    written.update(u.table_name(), &update, true)
                 } else if let Some(c) = i.condition_check() {
                     written.touch(c.table_name(), c.key(), true)
                 } else {

@@ -102,7 +102,18 @@ pub struct StreamRecord {
     /// The new events, if the record is an event item written (not changed, not removed): one,
     /// or the run of events a write stored together.
     pub events: Vec<FeedEvent>,
+    /// The id of the ticket write the events were written ahead of (`w`), and the ticket version
+    /// that write replaces (`wv`), if they were: they count once the ticket item records the
+    /// write ([`DynamoReports::committed`]).
+    pub commit: Option<(String, u64)>,
+    /// When the stream recorded the write (`ApproximateCreationDateTime`, seconds).
+    pub written_at: Option<jiff::Timestamp>,
 }
+
+/// How long after its events' item was written a ticket's write that has not recorded it is
+/// taken as never coming (its writer died, or lost to another writer): the two writes are one
+/// request apart, and the SDK's retries of the second take well under this.
+pub const COMMIT_WAIT: jiff::SignedDuration = jiff::SignedDuration::from_mins(2);
 
 /// The records of a DynamoDB Streams event (`{"Records": [...]}`, low-level attribute values).
 /// Items other than events, changes and removals are kept without an event, so their sequence
@@ -128,7 +139,14 @@ pub fn stream_records(payload: &serde_json::Value) -> Result<Vec<StreamRecord>, 
             }
             _ => Vec::new(),
         };
-        out.push(StreamRecord { sequence, events });
+        let expects = image[super::tickets::COMMIT_EXPECTS]["N"].as_str().and_then(|n| n.parse().ok());
+        let commit = match (events.is_empty(), attr(super::tickets::COMMIT), expects) {
+            (false, Some(commit), Some(expects)) => Some((commit.to_owned(), expects)),
+            _ => None,
+        };
+        let written_at =
+            change["ApproximateCreationDateTime"].as_f64().and_then(|secs| jiff::Timestamp::from_second(secs as i64).ok());
+        out.push(StreamRecord { sequence, events, commit, written_at });
     }
     Ok(out)
 }
@@ -161,6 +179,75 @@ impl DynamoReports {
         projector: Arc<Projector>,
     ) -> Self {
         Self { client, table: table.into(), tickets, projector }
+    }
+
+    /// The records of a batch whose events count: those written with their ticket, and those
+    /// written ahead of a ticket write that the ticket item now records. A record whose write the
+    /// ticket does not record is left out (its events are not the ticket's history) when the
+    /// ticket is past the version that write expected, when the ticket is gone, or once
+    /// [`COMMIT_WAIT`] has passed since it was written (the writer died); before that, the
+    /// records up to it are returned with its sequence number, from which the batch is to be
+    /// retried. One read of each such ticket item per batch.
+    pub async fn committed(&self, records: Vec<StreamRecord>, now: jiff::Timestamp) -> (Vec<StreamRecord>, Option<String>) {
+        let mut commits: HashMap<TicketId, Option<(Vec<String>, u64)>> = HashMap::new();
+        let mut kept = Vec::with_capacity(records.len());
+        for mut record in records {
+            let (Some((commit, expects)), Some(first)) = (record.commit.clone(), record.events.first()) else {
+                kept.push(record);
+                continue;
+            };
+            let ticket = first.event.ticket_id.clone();
+            if !commits.contains_key(&ticket) {
+                match self.ticket_commits(&ticket).await {
+                    Ok(found) => {
+                        commits.insert(ticket.clone(), found);
+                    }
+                    Err(e) => {
+                        tracing::warn!(ticket = %ticket, error = %e, "reports: cannot read the ticket; the batch is retried from it");
+                        return (kept, Some(record.sequence));
+                    }
+                }
+            }
+            match commits.get(&ticket) {
+                Some(Some((done, _))) if done.contains(&commit) => {}
+                Some(Some((_, version)))
+                    if *version <= expects
+                        && record.written_at.is_none_or(|at| now.duration_since(at) < COMMIT_WAIT) =>
+                {
+                    // Its ticket's write may be a moment behind: try again from here.
+                    return (kept, Some(record.sequence));
+                }
+                _ => {
+                    tracing::debug!(ticket = %ticket, sequence = record.sequence, "reports: events of a write never done are left out");
+                    record.events.clear();
+                }
+            }
+            kept.push(record);
+        }
+        (kept, None)
+    }
+
+    /// The writes a ticket item records as done ([`super::tickets`]' `commits`) and its version;
+    /// `None` when the ticket is not there.
+    async fn ticket_commits(&self, ticket: &TicketId) -> StoreResult<Option<(Vec<String>, u64)>> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(super::tickets::ticket_pk(&ticket.0)))
+            .key(SK, s(super::tickets::TICKET_SK))
+            .projection_expression("#c, #v")
+            .expression_attribute_names("#c", super::tickets::COMMITS)
+            .expression_attribute_names("#v", "version")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        Ok(got.item.map(|item| {
+            let done = item.get(super::tickets::COMMITS).and_then(|c| c.as_ss().ok()).cloned().unwrap_or_default();
+            let version = item.get("version").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+            (done, version)
+        }))
     }
 
     /// Folds a batch of the stream: each ticket's events in one transaction. Returns, per ticket

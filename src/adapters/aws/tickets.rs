@@ -19,22 +19,20 @@ use crate::ports::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 type Item = HashMap<String, AttributeValue>;
 
-const TICKET_SK: &str = "TICKET";
+pub(super) const TICKET_SK: &str = "TICKET";
 const REF_SK: &str = "REF";
 const IDEM_SK: &str = "IDEM";
 const EVENT_PREFIX: &str = "E#";
 /// A token digest one of the ticket's events carries (`K#<sha256>`): found by a poll with the
 /// events after its position, in the same query (`E#` < `K#` < `TICKET`).
 const DIGEST_PREFIX: &str = "K#";
-/// Just past every `K#` key.
-const DIGEST_END: &str = "K$";
 const CLOSED: &str = "CLOSED";
 /// The partition of intake steps not yet published: one key, so the sweep reads it with a
 /// strongly consistent query, oldest first (see `docs/dynamodb.md`).
@@ -42,6 +40,9 @@ const OUTBOX_PK: &str = "OUTBOX";
 /// The partition of the clock's positions in the queues it did not finish (`P#<team>#<state>`):
 /// one query reads them all.
 const CLOCK_PK: &str = "CLOCK";
+/// The most items one query page asks for, and the most a list returns (DynamoDB stops a page
+/// at 1 MB anyway).
+const MAX_LIST: usize = 1000;
 /// Conflicting writers retry an erasure this many times before giving up.
 const ERASE_TRIES: usize = 5;
 /// How an erasure names the intake steps it removed from the outbox: messages still queued, as
@@ -57,7 +58,7 @@ pub struct DynamoStore {
     records: Records,
 }
 
-fn ticket_pk(id: &str) -> String {
+pub(super) fn ticket_pk(id: &str) -> String {
     format!("T#{id}")
 }
 fn ref_pk(reference: &str) -> String {
@@ -264,6 +265,121 @@ fn field_items(t: &Ticket) -> Vec<Item> {
         .collect()
 }
 
+/// The attribute of an event item written before its ticket's write (see [`committed`]): the id
+/// of that write. The events count once the ticket item records the id in [`COMMITS`].
+pub(super) const COMMIT: &str = "w";
+/// The attribute of such an event item holding the ticket version its write expects to replace:
+/// once the ticket is past it without recording the write, the write can never be done.
+pub(super) const COMMIT_EXPECTS: &str = "wv";
+/// The attribute of a ticket item listing the writes whose events, written first, count (a string
+/// set, added to by each such write with `ADD`, so no writer needs to read it).
+pub(super) const COMMITS: &str = "commits";
+
+/// A new write's id: 6 hex digits, unique among one ticket's writes (the random tail of a UUID v7).
+fn new_commit() -> String {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    id[id.len() - 6..].to_string()
+}
+
+/// Which event rows of a ticket partition count: every row written in a transaction with its
+/// ticket (no [`COMMIT`]), and the rows written before a ticket write that the ticket item
+/// (`ticket`, if read) records as done. A row whose write never reached the ticket (the process
+/// died between the two writes, or another writer won) is left out, and erased and purged with
+/// the rest.
+fn committed(ticket: Option<&Item>) -> impl Fn(&Item) -> bool + '_ {
+    move |row: &Item| match text(row, COMMIT) {
+        None => true,
+        Some(commit) => ticket
+            .and_then(|t| t.get(COMMITS))
+            .and_then(|c| c.as_ss().ok())
+            .is_some_and(|done| done.iter().any(|d| d == commit)),
+    }
+}
+
+/// The attributes a ticket item may have or not, removed by a write of the ticket that has no
+/// value for them (the write is an `UpdateItem`, which keeps what it does not name). `queue_pk`
+/// and `rq_sk` are the earlier layouts' (see `docs/dynamodb.md`, "Migrations").
+const TICKET_OPTIONAL: [&str; 12] = [
+    OPEN_PK,
+    OPEN_SK,
+    CLOSED_PK,
+    CLOSED_SK,
+    RQ_EMAIL,
+    RQ_PHONE,
+    RQ_FISCAL_CODE,
+    "ticket_type",
+    "assignee",
+    "category",
+    "queue_pk",
+    RQ_SK,
+];
+
+/// A version-checked write of a ticket item as an update: every attribute of `item` set, the
+/// optional ones it lacks removed, [`COMMITS`] kept and, with `commit`, added to. An update, not
+/// a put, so that the list of writes done is kept without being read.
+struct TicketWrite {
+    key: Item,
+    expression: String,
+    names: HashMap<String, String>,
+    values: Item,
+    condition: String,
+}
+
+impl TicketWrite {
+    fn new(mut item: Item, expected_version: u64, reference: &str, commit: Option<&str>) -> Self {
+        let key = HashMap::from([
+            (PK.to_string(), item.remove(PK).unwrap_or_else(|| s(""))),
+            (SK.to_string(), item.remove(SK).unwrap_or_else(|| s(""))),
+        ]);
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut attrs: Vec<(String, AttributeValue)> = item.into_iter().collect();
+        attrs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut set = Vec::new();
+        for (i, (name, value)) in attrs.iter().enumerate() {
+            names.insert(format!("#a{i}"), name.clone());
+            values.insert(format!(":a{i}"), value.clone());
+            set.push(format!("#a{i} = :a{i}"));
+        }
+        let mut remove = Vec::new();
+        for (i, name) in TICKET_OPTIONAL.iter().enumerate() {
+            if !attrs.iter().any(|(n, _)| n == name) {
+                names.insert(format!("#r{i}"), (*name).to_string());
+                remove.push(format!("#r{i}"));
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        if let Some(commit) = commit {
+            names.insert("#commits".into(), COMMITS.into());
+            values.insert(":commit".into(), AttributeValue::Ss(vec![commit.to_string()]));
+            expression.push_str(" ADD #commits :commit");
+        }
+        names.insert("#version".into(), "version".into());
+        names.insert("#reference".into(), "reference".into());
+        values.insert(":expected".into(), AttributeValue::N(expected_version.to_string()));
+        values.insert(":reference".into(), s(reference));
+        let condition = "#version = :expected AND #reference = :reference".to_string();
+        Self { key, expression, names, values, condition }
+    }
+
+    fn in_transaction(self, table: &str) -> StoreResult<TransactWriteItem> {
+        let update = build(
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(self.key))
+                .update_expression(self.expression)
+                .condition_expression(self.condition)
+                .set_expression_attribute_names(Some(self.names))
+                .set_expression_attribute_values(Some(self.values))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
 /// Events of one write stored together stop adding to an item at this size (an item holds 400 KB).
 const EVENT_ITEM_BYTES: usize = 64 * 1024;
 
@@ -272,7 +388,7 @@ const EVENT_ITEM_BYTES: usize = 64 * 1024;
 /// single-event form (`doc`); longer runs are a JSON array (`docs`). Sort keys keep the order
 /// they had when each event was an item: by time, then by write (the batch id, time-ordered),
 /// then by position in the write.
-fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
+fn event_items(events: &[Event], commit: Option<(&str, u64)>) -> StoreResult<Vec<Item>> {
     let batch = uuid::Uuid::now_v7().simple().to_string();
     let mut runs: Vec<(usize, Vec<String>)> = Vec::new();
     let mut run_bytes = 0;
@@ -295,11 +411,16 @@ fn event_items(events: &[Event]) -> StoreResult<Vec<Item>> {
             } else {
                 ("docs".to_string(), s(format!("[{}]", docs.join(","))))
             };
-            HashMap::from([
+            let mut item = HashMap::from([
                 (PK.into(), s(ticket_pk(&e.ticket_id.0))),
                 (SK.into(), s(format!("{EVENT_PREFIX}{}#{batch}#{first:03}", sortable(e.at)))),
                 stored,
-            ])
+            ]);
+            if let Some((commit, expects)) = commit {
+                item.insert(COMMIT.into(), s(commit));
+                item.insert(COMMIT_EXPECTS.into(), AttributeValue::N(expects.to_string()));
+            }
+            item
         })
         .collect();
     for e in events {
@@ -487,7 +608,10 @@ impl DynamoStore {
     }
 
     /// The version-checked write of [`TicketStore::update`], with `extra` items (outbox steps,
-    /// claims) in the same transaction.
+    /// claims) in the same transaction. With no `extra`, no transaction: the events' item first
+    /// (a plain put, stamped with the write's id), then the ticket's update, which records the
+    /// id and is the write's commit point (1 write unit a KB each instead of 2; see
+    /// `docs/dynamodb.md`, "Writes").
     async fn update_with(
         &self,
         ticket: &Ticket,
@@ -497,23 +621,18 @@ impl DynamoStore {
         validate_update(ticket, events)?;
         let mut next = ticket.clone();
         next.version = ticket.version + 1;
-        let ticket_put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(ticket_item(&next)?))
-                .condition_expression("#version = :expected AND #reference = :reference")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_names("#reference", "reference")
-                .expression_attribute_values(":expected", AttributeValue::N(ticket.version.to_string()))
-                .expression_attribute_values(":reference", s(&ticket.reference.0))
-                .build(),
-        )?;
-        let mut items = vec![TransactWriteItem::builder().put(ticket_put).build()];
-        for e in event_items(events)? {
-            items.push(put(&self.table, e, None)?);
-        }
-        items.extend(extra);
-        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let item = ticket_item(&next)?;
+        let written = if extra.is_empty() {
+            self.commit_update(ticket, item, events).await
+        } else {
+            let mut items = vec![TicketWrite::new(item, ticket.version, &ticket.reference.0, None).in_transaction(&self.table)?];
+            for e in event_items(events, None)? {
+                items.push(put(&self.table, e, None)?);
+            }
+            items.extend(extra);
+            let sent = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+            sent.map(|_| ()).map_err(|e| unavailable("TransactWriteItems", e))
+        };
         if let Err(e) = written {
             let Some(current) = self.get_item(ticket_pk(&ticket.id.0), TICKET_SK).await? else {
                 return Err(StoreError::NotFound(format!("ticket {}", ticket.id)));
@@ -528,7 +647,7 @@ impl DynamoStore {
                     StoreError::Invalid(format!("ticket {}: the reference cannot change", ticket.id))
                 }
                 None => StoreError::Corrupt(format!("ticket {}: no version", ticket.id)),
-                _ => unavailable("TransactWriteItems", e),
+                _ => e,
             });
         }
         tracing::info!(
@@ -538,6 +657,43 @@ impl DynamoStore {
         Ok(next)
     }
 
+    /// The two writes of an update without a transaction: the events' items (plain puts, with
+    /// the write's id), then the ticket on condition of its version, adding the id to those it
+    /// records. A process that dies between the two leaves event items no ticket records: readers
+    /// leave them out ([`committed`]). A refused condition removes them at once.
+    async fn commit_update(&self, ticket: &Ticket, item: Item, events: &[Event]) -> StoreResult<()> {
+        let commit = (!events.is_empty()).then(new_commit);
+        let rows = event_items(events, commit.as_deref().map(|c| (c, ticket.version)))?;
+        for row in &rows {
+            self.put_row(row.clone()).await?;
+        }
+        let write = TicketWrite::new(item, ticket.version, &ticket.reference.0, commit.as_deref());
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(write.key))
+            .update_expression(write.expression)
+            .condition_expression(write.condition)
+            .set_expression_attribute_names(Some(write.names))
+            .set_expression_attribute_values(Some(write.values))
+            .send()
+            .await;
+        let Err(e) = updated else { return Ok(()) };
+        if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
+            // Refused for sure: the events would never count. Any other error may have come
+            // after the write was done, so its events stay (counted if it was).
+            for row in rows.iter().filter(|r| r.contains_key(COMMIT)) {
+                if let (Some(pk), Some(sk)) = (text(row, PK), text(row, SK))
+                    && let Err(e) = self.delete_item(pk.to_owned(), sk.to_owned()).await
+                {
+                    tracing::warn!(ticket_id = %ticket.id, error = %e, "the events of a refused write are left (not counted)");
+                }
+            }
+        }
+        Err(unavailable("UpdateItem", e))
+    }
+
     /// [`EventLog::append_completing`]'s write, its events guarded as `guard` says; `NotFound`
     /// when the guard's condition fails.
     async fn complete_with(&self, events: &[Event], done: &Completion<'_>, guard: Guard<'_>) -> StoreResult<()> {
@@ -545,7 +701,7 @@ impl DynamoStore {
         if let Guard::Ticket(id) = guard {
             items.push(self.ticket_exists(id)?);
         }
-        for e in event_items(events)? {
+        for e in event_items(events, None)? {
             items.push(put(&self.table, e, None)?);
         }
         let claim_at = items.len();
@@ -626,7 +782,7 @@ impl DynamoStore {
                 .scan_index_forward(true)
                 .consistent_read(index.is_none())
                 .set_exclusive_start_key(start.take())
-                .limit(i32::try_from(limit.saturating_sub(items.len()).clamp(1, 1000)).unwrap_or(1000));
+                .limit(i32::try_from(limit.saturating_sub(items.len()).clamp(1, MAX_LIST)).unwrap_or(i32::MAX));
             for (k, v) in values {
                 req = req.expression_attribute_values(*k, v.clone());
             }
@@ -902,7 +1058,7 @@ impl DynamoStore {
                 .set_filter_expression(filter.clone())
                 .scan_index_forward(forward)
                 .set_exclusive_start_key(start_key.take())
-                .limit(i32::try_from((want * 2).clamp(50, 1000)).unwrap_or(1000));
+                .limit(i32::try_from((want * 2).clamp(50, MAX_LIST)).unwrap_or(i32::MAX));
             for (k, v) in &values {
                 req = req.expression_attribute_values(k, v.clone());
             }
@@ -1018,7 +1174,7 @@ impl TicketStore for DynamoStore {
             put(&self.table, reference_item, not_there)?,
             put(&self.table, idem_item, not_there)?,
         ];
-        for e in event_items(&events)? {
+        for e in event_items(&events, None)? {
             items.push(put(&self.table, e, None)?);
         }
         for o in &outbox {
@@ -1067,7 +1223,7 @@ impl TicketStore for DynamoStore {
                 "#pk = :pk AND #sk < :before",
                 &[(":pk", s(OUTBOX_PK)), (":before", s(sortable(before)))],
                 &[("#pk", PK), ("#sk", SK)],
-                limit.min(1000),
+                limit.min(MAX_LIST),
                 None,
             )
             .await?;
@@ -1138,7 +1294,7 @@ impl TicketStore for DynamoStore {
         if let Some(p) = after {
             tickets.retain(|t| (t.created_at, &t.id.0) > (p.created_at, &p.id.0));
         }
-        tickets.truncate(limit.min(1000));
+        tickets.truncate(limit.min(MAX_LIST));
         Ok(tickets)
     }
 
@@ -1152,7 +1308,7 @@ impl TicketStore for DynamoStore {
         let mut all = Vec::new();
         for state in open {
             let mut tickets = by_state.remove(&state).unwrap_or_default();
-            tickets.truncate(limit.min(1000));
+            tickets.truncate(limit.min(MAX_LIST));
             all.extend(tickets);
         }
         Ok(all)
@@ -1199,7 +1355,7 @@ impl TicketStore for DynamoStore {
             .expression_attribute_names("#pk", PK)
             .expression_attribute_values(":pk", s(field_pk(name, value)))
             .scan_index_forward(false)
-            .limit(i32::try_from(limit.min(1000)).unwrap_or(1000))
+            .limit(i32::try_from(limit.min(MAX_LIST)).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(|e| unavailable("Query", e))?;
@@ -1266,7 +1422,7 @@ impl TicketStore for DynamoStore {
     }
 
     async fn clock_positions(&self) -> StoreResult<ClockPositions> {
-        let items = self.query(None, "#pk = :pk", &[(":pk", s(CLOCK_PK))], &[("#pk", PK)], 1000, None).await?;
+        let items = self.query(None, "#pk = :pk", &[(":pk", s(CLOCK_PK))], &[("#pk", PK)], MAX_LIST, None).await?;
         let mut positions = ClockPositions::new();
         for item in items {
             // A position by team and state (`P#<team>#<state>`, written before the clock read a
@@ -1312,7 +1468,7 @@ impl TicketStore for DynamoStore {
                 "#c = :c AND #at < :cutoff",
                 &[(":c", s(CLOSED)), (":cutoff", s(cutoff.clone()))],
                 &[("#c", CLOSED_PK), ("#at", CLOSED_SK)],
-                limit.min(1000),
+                limit.min(MAX_LIST),
                 None,
             )
             .await?;
@@ -1349,7 +1505,7 @@ impl EventLog for DynamoStore {
             return Err(StoreError::Invalid("too many events in one append".into()));
         }
         let mut items = vec![self.ticket_exists(ticket_id)?];
-        for e in event_items(events)? {
+        for e in event_items(events, None)? {
             items.push(put(&self.table, e, None)?);
         }
         let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
@@ -1386,7 +1542,8 @@ impl EventLog for DynamoStore {
     }
 
     /// One query from the position on: the newer events, then the token digests (`K#`), which
-    /// sort after every event. An idle poll reads the digests alone: a read unit.
+    /// sort after every event, then the ticket item, which says which events count. An idle poll
+    /// reads the digests and the ticket: a read unit.
     async fn tail(&self, ticket: &TicketId, after: Option<&str>) -> StoreResult<EventTail> {
         let from = after.and_then(tail_sort_key);
         let rows = self
@@ -1396,13 +1553,14 @@ impl EventLog for DynamoStore {
                 &[
                     (":pk", s(ticket_pk(&ticket.0))),
                     (":from", s(from.clone().unwrap_or_else(|| EVENT_PREFIX.to_string()))),
-                    (":to", s(DIGEST_END)),
+                    (":to", s(TICKET_SK)),
                 ],
                 &[("#pk", PK), ("#sk", SK)],
                 usize::MAX,
                 None,
             )
             .await?;
+        let counts = committed(rows.iter().find(|r| text(r, SK) == Some(TICKET_SK)));
         let mut tail = EventTail {
             next: after.filter(|_| from.is_some()).unwrap_or_default().to_string(),
             ..EventTail::default()
@@ -1411,7 +1569,7 @@ impl EventLog for DynamoStore {
             let sk = text(row, SK).unwrap_or("?");
             if let Some(digest) = sk.strip_prefix(DIGEST_PREFIX) {
                 tail.digests.push(digest.to_string());
-            } else if sk.starts_with(EVENT_PREFIX) && Some(sk) != from.as_deref() {
+            } else if sk.starts_with(EVENT_PREFIX) && Some(sk) != from.as_deref() && counts(row) {
                 tail.events.extend(read_events(row, ticket)?);
                 tail.next = tail_position(sk);
             }
@@ -1420,9 +1578,24 @@ impl EventLog for DynamoStore {
     }
 
     async fn list(&self, ticket: &TicketId) -> StoreResult<Vec<Event>> {
+        // The events and the ticket item in one query (`E#` < `K#` < `TICKET`): the ticket says
+        // which events written before it count.
+        let rows = self
+            .query(
+                None,
+                "#pk = :pk AND #sk BETWEEN :from AND :to",
+                &[(":pk", s(ticket_pk(&ticket.0))), (":from", s(EVENT_PREFIX)), (":to", s(TICKET_SK))],
+                &[("#pk", PK), ("#sk", SK)],
+                usize::MAX,
+                None,
+            )
+            .await?;
+        let counts = committed(rows.iter().find(|r| text(r, SK) == Some(TICKET_SK)));
         let mut events = Vec::new();
-        for row in self.event_rows(ticket).await? {
-            events.extend(read_events(&row, ticket)?);
+        for row in rows.iter().filter(|r| text(r, SK).is_some_and(|sk| sk.starts_with(EVENT_PREFIX))) {
+            if counts(row) {
+                events.extend(read_events(row, ticket)?);
+            }
         }
         Ok(events)
     }

@@ -697,6 +697,50 @@ async fn nothing_acknowledged_is_lost(b: &dyn Backend) {
     assert!(queue.windows(2).all(|w| w[0].created_at <= w[1].created_at));
 }
 
+/// A process that dies in the middle of an update leaves the ticket, its history, its chat
+/// feed and the reports as they were; the update done again succeeds, and counts once.
+async fn an_update_cut_short_leaves_no_trace(b: &dyn Backend) {
+    let p = b.ports();
+    let t = ticket("first_level", days_ago(2));
+    p.tickets.create(&key(), &t, &Actor::system()).await.unwrap();
+    let taken_at = |at: Timestamp| {
+        let mut taken = t.clone();
+        taken.state = TicketState::InProgress;
+        taken.assignee = Some("op-17".into());
+        taken.updated_at = at;
+        let event = Event {
+            ticket_id: t.id.clone(),
+            at,
+            actor: operator(),
+            kind: EventKind::TakenInCharge,
+            detail: serde_json::json!({ "assignee": "op-17" }),
+        };
+        (taken, event)
+    };
+    let (cut_short, lost) = taken_at(days_ago(1));
+    b.die_during_update(&cut_short, std::slice::from_ref(&lost)).await;
+    assert_eq!(p.tickets.get(&t.id).await.unwrap(), t, "the ticket is as it was");
+    let kinds = |events: Vec<Event>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+    assert_eq!(kinds(p.events.list(&t.id).await.unwrap()), [EventKind::Created]);
+    assert_eq!(kinds(p.events.tail(&t.id, None).await.unwrap().events), [EventKind::Created]);
+
+    // Done again later: it succeeds, and its events are the only ones of the update.
+    let (retry, kept) = taken_at(days_ago(1) + SignedDuration::from_mins(5));
+    let done = p.tickets.update(&retry, std::slice::from_ref(&kept)).await.unwrap();
+    assert_eq!(done.version, t.version + 1);
+    let history = p.events.list(&t.id).await.unwrap();
+    assert_eq!(kinds(history.clone()), [EventKind::Created, EventKind::TakenInCharge]);
+    assert_eq!(history[1].at, kept.at);
+    assert_eq!(kinds(p.events.tail(&t.id, None).await.unwrap().events), [EventKind::Created, EventKind::TakenInCharge]);
+    let reopened = b.reopen().await;
+    assert_eq!(kinds(reopened.events.list(&t.id).await.unwrap()), [EventKind::Created, EventKind::TakenInCharge]);
+
+    // The reports count the update done, not the one cut short.
+    b.feed_reports().await;
+    let facts = b.reports().facts(&t.id).await.unwrap().expect("the ticket's facts");
+    assert_eq!(facts.first_taken_at, Some(kept.at));
+}
+
 async fn events_keep_their_order(b: &dyn Backend) {
     let p = b.ports();
     let t = ticket("first_level", days_ago(3));
@@ -1124,6 +1168,7 @@ macro_rules! all_contracts {
                 purge_removes_only_closed_tickets_past_retention,
                 nothing_acknowledged_is_lost,
                 events_keep_their_order,
+                an_update_cut_short_leaves_no_trace,
                 publish_deduplicates,
                 redelivery_has_one_effect,
                 dead_letters_after_max_attempts_and_redrive,

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use sportello::adapters::aws::{Clients, DynamoReports, SqsQueue, create_queue_with_dlq, table};
-use sportello::domain::TicketId;
+use sportello::adapters::aws::DynamoStore;
+use sportello::domain::{Event, Ticket, TicketId};
+use sportello::ports::TicketStore;
 use sportello::engine::Ports;
 use sportello::lambda::ReportFeed;
 use sportello::ports::{EscalationRoute, ReportStore, StepQueue};
@@ -150,6 +152,15 @@ impl Backend for MotoBackend {
             .expect("corrupt the ticket item");
     }
 
+    async fn die_during_update(&self, ticket: &Ticket, events: &[Event]) {
+        // The real adapter, whose client fails every `UpdateItem` before sending it, as a process
+        // that died there would never send it.
+        let config = aws_sdk_dynamodb::config::Builder::from(&self.config).interceptor(DiesBeforeUpdateItem).build();
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &self.table);
+        let refused = store.update(ticket, events).await;
+        assert!(refused.is_err(), "the ticket item was written: {refused:?}");
+    }
+
     async fn escalation_queue(&self) -> EscalationRoute {
         let url = self
             .sqs()
@@ -256,5 +267,27 @@ impl Backend for MotoBackend {
             .into_iter()
             .filter_map(|m| m.body)
             .collect()
+    }
+}
+
+/// Fails every DynamoDB `UpdateItem` before it is sent (a process that dies just before it).
+#[derive(Debug)]
+struct DiesBeforeUpdateItem;
+
+impl aws_sdk_dynamodb::config::Intercept for DiesBeforeUpdateItem {
+    fn name(&self) -> &'static str {
+        "DiesBeforeUpdateItem"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        match cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
+            Some(op) if op.name() == "UpdateItem" => Err("the process died".into()),
+            _ => Ok(()),
+        }
     }
 }

@@ -1,7 +1,7 @@
 use super::Backend;
 use async_trait::async_trait;
 use sportello::adapters::embedded::{Db, OutboxMailer, SqliteQueue, SqliteReports};
-use sportello::domain::TicketId;
+use sportello::domain::{Event, Ticket, TicketId};
 use sportello::engine::Ports;
 use sportello::ports::{EscalationRoute, ReportStore, StepQueue};
 use sportello::reports::Projector;
@@ -61,6 +61,10 @@ impl Backend for EmbeddedBackend {
             .execute("UPDATE tickets SET doc = '{\"id\": 42, not json' WHERE id = ?1", [&id.0])
             .expect("corrupt");
         assert_eq!(n, 1);
+    }
+
+    async fn die_during_update(&self, _: &Ticket, _: &[Event]) {
+        // One SQLite transaction: a process that dies before its commit leaves nothing.
     }
 
     async fn escalation_queue(&self) -> EscalationRoute {

@@ -6,7 +6,7 @@ pub mod aws;
 pub mod embedded;
 
 use async_trait::async_trait;
-use sportello::domain::TicketId;
+use sportello::domain::{Event, Ticket, TicketId};
 use sportello::engine::Ports;
 use sportello::ports::{EscalationRoute, ReportStore, StepQueue};
 use std::sync::Arc;
@@ -26,6 +26,9 @@ pub trait Backend: Send + Sync {
     async fn sent_mail(&self) -> Vec<String>;
     /// Overwrites a stored ticket's document with bytes that are not a ticket.
     async fn corrupt_ticket(&self, id: &TicketId);
+    /// Writes `ticket`'s update with `events` as a process that dies in the middle of it would
+    /// leave it: whatever the store's update writes before the ticket item itself.
+    async fn die_during_update(&self, ticket: &Ticket, events: &[Event]);
     /// A fresh queue an escalation can be routed to, and a way to read what landed there.
     async fn escalation_queue(&self) -> EscalationRoute;
     async fn escalation_bodies(&self, route: &EscalationRoute) -> Vec<String>;
