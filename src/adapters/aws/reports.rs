@@ -110,11 +110,6 @@ pub struct StreamRecord {
     pub written_at: Option<jiff::Timestamp>,
 }
 
-/// How long after its events' item was written a ticket's write that has not recorded it is
-/// taken as never coming (its writer died, or lost to another writer): the two writes are one
-/// request apart, and the SDK's retries of the second take well under this.
-pub const COMMIT_WAIT: jiff::SignedDuration = jiff::SignedDuration::from_mins(2);
-
 /// The records of a DynamoDB Streams event (`{"Records": [...]}`, low-level attribute values).
 /// Items other than events, changes and removals are kept without an event, so their sequence
 /// numbers still count; an event item whose document cannot be read (erased meanwhile) too.
@@ -144,8 +139,9 @@ pub fn stream_records(payload: &serde_json::Value) -> Result<Vec<StreamRecord>, 
             (false, Some(commit), Some(expects)) => Some((commit.to_owned(), expects)),
             _ => None,
         };
-        let written_at =
-            change["ApproximateCreationDateTime"].as_f64().and_then(|secs| jiff::Timestamp::from_second(secs as i64).ok());
+        let written_at = change["ApproximateCreationDateTime"]
+            .as_f64()
+            .and_then(|secs| jiff::Timestamp::from_second(secs as i64).ok());
         out.push(StreamRecord { sequence, events, commit, written_at });
     }
     Ok(out)
@@ -182,14 +178,17 @@ impl DynamoReports {
     }
 
     /// The records of a batch whose events count: those written with their ticket, and those
-    /// written ahead of a ticket write that the ticket item now records. A record whose write the
-    /// ticket does not record is left out (its events are not the ticket's history) when the
-    /// ticket is past the version that write expected, when the ticket is gone, or once
-    /// [`COMMIT_WAIT`] has passed since it was written (the writer died); before that, the
-    /// records up to it are returned with its sequence number, from which the batch is to be
-    /// retried. One read of each such ticket item per batch.
-    pub async fn committed(&self, records: Vec<StreamRecord>, now: jiff::Timestamp) -> (Vec<StreamRecord>, Option<String>) {
-        let mut commits: HashMap<TicketId, Option<(Vec<String>, u64)>> = HashMap::new();
+    /// written ahead of a ticket write that the ticket item now records. A record whose write
+    /// will never be done (`tickets::written`: the ticket moved past it, is gone, or its writer
+    /// died) is kept without its events; at one whose write may still come, the records before
+    /// it are returned with its sequence number, from which the batch is to be retried. One read
+    /// of each such ticket item per batch.
+    pub async fn committed(
+        &self,
+        records: Vec<StreamRecord>,
+        now: jiff::Timestamp,
+    ) -> (Vec<StreamRecord>, Option<String>) {
+        let mut tickets: HashMap<TicketId, Option<Item>> = HashMap::new();
         let mut kept = Vec::with_capacity(records.len());
         for mut record in records {
             let (Some((commit, expects)), Some(first)) = (record.commit.clone(), record.events.first()) else {
@@ -197,10 +196,10 @@ impl DynamoReports {
                 continue;
             };
             let ticket = first.event.ticket_id.clone();
-            if !commits.contains_key(&ticket) {
+            if !tickets.contains_key(&ticket) {
                 match self.ticket_commits(&ticket).await {
                     Ok(found) => {
-                        commits.insert(ticket.clone(), found);
+                        tickets.insert(ticket.clone(), found);
                     }
                     Err(e) => {
                         tracing::warn!(ticket = %ticket, error = %e, "reports: cannot read the ticket; the batch is retried from it");
@@ -208,16 +207,15 @@ impl DynamoReports {
                     }
                 }
             }
-            match commits.get(&ticket) {
-                Some(Some((done, _))) if done.contains(&commit) => {}
-                Some(Some((_, version)))
-                    if *version <= expects
-                        && record.written_at.is_none_or(|at| now.duration_since(at) < COMMIT_WAIT) =>
-                {
-                    // Its ticket's write may be a moment behind: try again from here.
-                    return (kept, Some(record.sequence));
-                }
-                _ => {
+            let row = HashMap::from([
+                (super::tickets::COMMIT.to_string(), s(commit)),
+                (super::tickets::COMMIT_EXPECTS.to_string(), n(i64::try_from(expects).unwrap_or(i64::MAX))),
+            ]);
+            let at = record.written_at.or(Some(first.event.at));
+            match super::tickets::written(tickets.get(&ticket).and_then(Option::as_ref), &row, at, now) {
+                super::tickets::Written::Counts => {}
+                super::tickets::Written::Pending => return (kept, Some(record.sequence)),
+                super::tickets::Written::Never => {
                     tracing::debug!(ticket = %ticket, sequence = record.sequence, "reports: events of a write never done are left out");
                     record.events.clear();
                 }
@@ -227,9 +225,9 @@ impl DynamoReports {
         (kept, None)
     }
 
-    /// The writes a ticket item records as done ([`super::tickets`]' `commits`) and its version;
-    /// `None` when the ticket is not there.
-    async fn ticket_commits(&self, ticket: &TicketId) -> StoreResult<Option<(Vec<String>, u64)>> {
+    /// What of a ticket item says which writes are done: the writes it records
+    /// (`tickets::COMMITS`) and its version; `None` when the ticket is not there.
+    async fn ticket_commits(&self, ticket: &TicketId) -> StoreResult<Option<Item>> {
         let got = self
             .client
             .get_item()
@@ -243,11 +241,7 @@ impl DynamoReports {
             .send()
             .await
             .map_err(|e| unavailable("GetItem", e))?;
-        Ok(got.item.map(|item| {
-            let done = item.get(super::tickets::COMMITS).and_then(|c| c.as_ss().ok()).cloned().unwrap_or_default();
-            let version = item.get("version").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
-            (done, version)
-        }))
+        Ok(got.item)
     }
 
     /// Folds a batch of the stream: each ticket's events in one transaction. Returns, per ticket

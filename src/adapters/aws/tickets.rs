@@ -265,7 +265,7 @@ fn field_items(t: &Ticket) -> Vec<Item> {
         .collect()
 }
 
-/// The attribute of an event item written before its ticket's write (see [`committed`]): the id
+/// The attribute of an event item written before its ticket's write (see [`written`]): the id
 /// of that write. The events count once the ticket item records the id in [`COMMITS`].
 pub(super) const COMMIT: &str = "w";
 /// The attribute of such an event item holding the ticket version its write expects to replace:
@@ -281,19 +281,42 @@ fn new_commit() -> String {
     id[id.len() - 6..].to_string()
 }
 
-/// Which event rows of a ticket partition count: every row written in a transaction with its
-/// ticket (no [`COMMIT`]), and the rows written before a ticket write that the ticket item
-/// (`ticket`, if read) records as done. A row whose write never reached the ticket (the process
-/// died between the two writes, or another writer won) is left out, and erased and purged with
-/// the rest.
-fn committed(ticket: Option<&Item>) -> impl Fn(&Item) -> bool + '_ {
-    move |row: &Item| match text(row, COMMIT) {
-        None => true,
-        Some(commit) => ticket
-            .and_then(|t| t.get(COMMITS))
-            .and_then(|c| c.as_ss().ok())
-            .is_some_and(|done| done.iter().any(|d| d == commit)),
+/// How long after its events were written a ticket write that has not recorded them is taken as
+/// never coming (its writer died): the two writes are one request apart, and the SDK's retries
+/// of the second take well under this.
+pub(super) const COMMIT_WAIT: jiff::SignedDuration = jiff::SignedDuration::from_mins(2);
+
+/// Whether an event row of a ticket partition is part of the ticket's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Written {
+    /// Written with its ticket (no [`COMMIT`]), or ahead of a ticket write the ticket records.
+    Counts,
+    /// Ahead of a ticket write that can no longer be done: the ticket is past the version it
+    /// expected without recording it, the ticket is gone, or its writer died ([`COMMIT_WAIT`]).
+    Never,
+    /// Ahead of a ticket write that may still be done a moment later.
+    Pending,
+}
+
+/// Whether `row` counts, given its ticket's item (`ticket`, if there). The row's own time is its
+/// sort key's (`written`, when the caller knows better: the stream's record time).
+pub(super) fn written(ticket: Option<&Item>, row: &Item, written: Option<Timestamp>, now: Timestamp) -> Written {
+    let Some(commit) = text(row, COMMIT) else { return Written::Counts };
+    let Some(ticket) = ticket else { return Written::Never };
+    let done = ticket.get(COMMITS).and_then(|c| c.as_ss().ok());
+    if done.is_some_and(|done| done.iter().any(|d| d == commit)) {
+        return Written::Counts;
     }
+    let moved_on = match (number(ticket, "version"), number(row, COMMIT_EXPECTS)) {
+        (Some(version), Some(expects)) => version > expects,
+        _ => true,
+    };
+    let at = written.or_else(|| {
+        let us: i64 = text(row, SK)?.strip_prefix(EVENT_PREFIX)?.get(..20)?.parse().ok()?;
+        Timestamp::from_microsecond(us).ok()
+    });
+    let died = at.is_none_or(|at| now.duration_since(at) >= COMMIT_WAIT);
+    if moved_on || died { Written::Never } else { Written::Pending }
 }
 
 /// The attributes a ticket item may have or not, removed by a write of the ticket that has no
@@ -625,7 +648,8 @@ impl DynamoStore {
         let written = if extra.is_empty() {
             self.commit_update(ticket, item, events).await
         } else {
-            let mut items = vec![TicketWrite::new(item, ticket.version, &ticket.reference.0, None).in_transaction(&self.table)?];
+            let mut items =
+                vec![TicketWrite::new(item, ticket.version, &ticket.reference.0, None).in_transaction(&self.table)?];
             for e in event_items(events, None)? {
                 items.push(put(&self.table, e, None)?);
             }
@@ -660,7 +684,7 @@ impl DynamoStore {
     /// The two writes of an update without a transaction: the events' items (plain puts, with
     /// the write's id), then the ticket on condition of its version, adding the id to those it
     /// records. A process that dies between the two leaves event items no ticket records: readers
-    /// leave them out ([`committed`]). A refused condition removes them at once.
+    /// leave them out ([`written`]). A refused condition removes them at once.
     async fn commit_update(&self, ticket: &Ticket, item: Item, events: &[Event]) -> StoreResult<()> {
         let commit = (!events.is_empty()).then(new_commit);
         let rows = event_items(events, commit.as_deref().map(|c| (c, ticket.version)))?;
@@ -1560,7 +1584,10 @@ impl EventLog for DynamoStore {
                 None,
             )
             .await?;
-        let counts = committed(rows.iter().find(|r| text(r, SK) == Some(TICKET_SK)));
+        let ticket_item = rows.iter().find(|r| text(r, SK) == Some(TICKET_SK));
+        let now = Timestamp::now();
+        // Not past an event whose ticket write may still come: the next poll reads from it.
+        let mut held = false;
         let mut tail = EventTail {
             next: after.filter(|_| from.is_some()).unwrap_or_default().to_string(),
             ..EventTail::default()
@@ -1569,9 +1596,15 @@ impl EventLog for DynamoStore {
             let sk = text(row, SK).unwrap_or("?");
             if let Some(digest) = sk.strip_prefix(DIGEST_PREFIX) {
                 tail.digests.push(digest.to_string());
-            } else if sk.starts_with(EVENT_PREFIX) && Some(sk) != from.as_deref() && counts(row) {
-                tail.events.extend(read_events(row, ticket)?);
-                tail.next = tail_position(sk);
+            } else if sk.starts_with(EVENT_PREFIX) && Some(sk) != from.as_deref() && !held {
+                match written(ticket_item, row, None, now) {
+                    Written::Counts => {
+                        tail.events.extend(read_events(row, ticket)?);
+                        tail.next = tail_position(sk);
+                    }
+                    Written::Never => {}
+                    Written::Pending => held = true,
+                }
             }
         }
         Ok(tail)
@@ -1590,10 +1623,11 @@ impl EventLog for DynamoStore {
                 None,
             )
             .await?;
-        let counts = committed(rows.iter().find(|r| text(r, SK) == Some(TICKET_SK)));
+        let ticket_item = rows.iter().find(|r| text(r, SK) == Some(TICKET_SK));
+        let now = Timestamp::now();
         let mut events = Vec::new();
         for row in rows.iter().filter(|r| text(r, SK).is_some_and(|sk| sk.starts_with(EVENT_PREFIX))) {
-            if counts(row) {
+            if written(ticket_item, row, None, now) == Written::Counts {
                 events.extend(read_events(row, ticket)?);
             }
         }
