@@ -103,14 +103,16 @@ fn delivery_key(id: &TicketId, answer_id: &str) -> String {
 impl Engine {
     /// Delivers answer `answer_id` of the ticket its resolution just saved (with the claim on the
     /// delivery and the step in `outbox`, see [`delivery_follow_ups`]). A failed attempt is left
-    /// to the step, published now; a failure to publish it, to the sweep.
+    /// to the step, published now; a failure to publish it, to the sweep. `history`: the
+    /// ticket's events as the resolution left them, when the caller knows them (one read fewer).
     pub(crate) async fn send_answer(
         &self,
         ticket: &Ticket,
         answer_id: &str,
         outbox: Vec<Outboxed>,
+        history: Option<Vec<Event>>,
     ) -> Result<AnswerDelivery, EngineError> {
-        match self.deliver_claimed(&ticket.id, answer_id, Some(ticket), &outbox).await {
+        match self.deliver_claimed(&ticket.id, answer_id, Some(ticket), history, &outbox).await {
             Ok(how) => {
                 tracing::info!(ticket = %ticket.id, reference = %ticket.reference, ?how, "answer delivered");
                 Ok(how)
@@ -133,7 +135,7 @@ impl Engine {
             Claim::InProgress => {
                 Err(EngineError::Busy("this answer is being delivered by another worker; retry shortly".into()))
             }
-            Claim::Acquired => self.deliver_claimed(id, answer_id, None, &[]).await,
+            Claim::Acquired => self.deliver_claimed(id, answer_id, None, None, &[]).await,
         }
     }
 
@@ -146,11 +148,12 @@ impl Engine {
         id: &TicketId,
         answer_id: &str,
         resolved: Option<&Ticket>,
+        history: Option<Vec<Event>>,
         outbox: &[Outboxed],
     ) -> Result<AnswerDelivery, EngineError> {
         let key = delivery_key(id, answer_id);
         let completion = Completion { key: &key, keep_for: REMEMBER, outbox_done: outbox };
-        let deliver = || self.deliver_now(id, answer_id, resolved);
+        let deliver = || self.deliver_now(id, answer_id, resolved, history);
         run_claimed(self.ports.idempotency.as_ref(), self.ports.events.as_ref(), completion, deliver)
             .await
             .map_err(EngineError::from)
@@ -163,12 +166,16 @@ impl Engine {
         id: &TicketId,
         answer_id: &str,
         resolved: Option<&Ticket>,
+        history: Option<Vec<Event>>,
     ) -> Result<(AnswerDelivery, Vec<Event>), EngineError> {
         let ticket = match resolved {
             Some(t) if &t.id == id => t.clone(),
             _ => self.ports.tickets.get(id).await?,
         };
-        let events = self.ports.events.list(id).await?;
+        let events = match history {
+            Some(events) => events,
+            None => self.ports.events.list(id).await?,
+        };
         let answered = events
             .iter()
             .find(|e| {

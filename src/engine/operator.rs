@@ -623,8 +623,16 @@ impl Engine {
         }
         let now = self.now();
         let answer_id = uuid::Uuid::now_v7().to_string();
-        let ticket = self.ports.tickets.get(id).await?;
-        let sent = given_by.is_none() && self.answer_is_sent(&ticket).await?;
+        // The ticket and its history in one read where the store keeps them together: the
+        // delivery below then needs no second read of the history.
+        let (ticket, history) = match self.ports.events.list_with_ticket(id).await? {
+            Some((ticket, events)) => (ticket, Some(events)),
+            None => (self.ports.tickets.get(id).await?, None),
+        };
+        let sent = given_by.is_none() && self.answer_is_sent(&ticket, history.as_deref()).await?;
+        // The events the write below made, and how many times it was tried (a conflict reads the
+        // ticket again, and the history read first is then stale).
+        let mut wrote: (usize, Vec<Event>) = (0, Vec::new());
         // The answer's delivery step and the claim on it go with the resolution: the delivery
         // below is then this request's to make, and a crash before it leaves the step for the
         // sweep to publish.
@@ -647,15 +655,23 @@ impl Engine {
                     event(t, actor, EventKind::Resolved, now, json!({"ticket_type": t.ticket_type})),
                 ];
                 events.extend(self.survey_on_resolution(t, now));
+                wrote = (wrote.0 + 1, events.clone());
                 Ok(events)
             })
             .await?;
+        let known = match (history, wrote) {
+            (Some(mut history), (1, written)) => {
+                history.extend(written);
+                Some(history)
+            }
+            _ => None,
+        };
         crate::metrics::ticket_ended(resolved.ticket_type.map(|t| t.code()), resolved.state.as_str());
         let delivery = match given_by {
             Some(how) => AnswerDelivery::GivenByOperator { how: how.into() },
             // On the ticket, which the client reads: nothing to send.
             None if !sent => AnswerDelivery::Api,
-            None => self.send_answer(&resolved, &answer_id, outbox).await?,
+            None => self.send_answer(&resolved, &answer_id, outbox, known).await?,
         };
         let ticket = match delivery {
             // The resolution was undone: show the ticket as it is now, and learn nothing from it.

@@ -159,15 +159,19 @@ impl Engine {
     /// client reads it on the ticket and only a client with a webhook is sent a call. Without
     /// one, a resolution needs no delivery step and no claim on it (two items fewer in its write,
     /// and no second write to record the delivery).
-    pub(super) async fn answer_is_sent(&self, ticket: &Ticket) -> Result<bool, EngineError> {
+    /// `events`: the ticket's, when the caller has read them.
+    pub(super) async fn answer_is_sent(&self, ticket: &Ticket, events: Option<&[Event]>) -> Result<bool, EngineError> {
         if ticket.channel_kind != crate::domain::ChannelKind::Api {
             return Ok(true);
         }
         if self.webhooks.hooks.is_empty() {
             return Ok(false);
         }
-        let events = self.ports.events.list(&ticket.id).await?;
-        Ok(client_of(&events).is_some_and(|client| self.webhooks.get(client).is_some()))
+        let client = match events {
+            Some(events) => client_of(events).map(str::to_owned),
+            None => client_of(&self.ports.events.list(&ticket.id).await?).map(str::to_owned),
+        };
+        Ok(client.is_some_and(|client| self.webhooks.get(&client).is_some()))
     }
 
     /// The `webhook` step: POSTs the signed event; anything but a 2xx is an error, so the step

@@ -2,7 +2,7 @@
 
 use super::StoreResult;
 use super::step_queue::Outboxed;
-use crate::domain::{Event, TicketId};
+use crate::domain::{Event, Ticket, TicketId};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -32,6 +32,13 @@ pub trait EventLog: Send + Sync {
     /// The ticket's events, oldest first (by time, then in the order they were appended
     /// together). An unknown ticket has none.
     async fn list(&self, ticket: &TicketId) -> StoreResult<Vec<Event>>;
+
+    /// The ticket and its events (as [`Self::list`]) in one read, where the store keeps them
+    /// together; `None` where it does not (the caller reads them apart). `NotFound` for an
+    /// unknown ticket.
+    async fn list_with_ticket(&self, _ticket: &TicketId) -> StoreResult<Option<(Ticket, Vec<Event>)>> {
+        Ok(None)
+    }
 
     /// For a reader that polls (a chat app): the ticket's events written after the position
     /// `after` (from the start for `None`), and the position to read on from. A poll with nothing

@@ -17,7 +17,7 @@ async fn calls_per_ticket_life_stay_within_bounds() {
     // step nor claim is two requests (its events, then the ticket) instead of one transaction:
     // 2 write units fewer each, a call more (15, 9, 1, 16 and 16 before).
     let bounds = [
-        ("email Q (operator answers)", 17),
+        ("email Q (operator answers)", 16),
         ("chat B (bot-solved)", 10),
         ("voice out of hours", 1),
         ("API escalated (SQS target, notice)", 21),

@@ -824,6 +824,30 @@ impl DynamoStore {
         Ok(items)
     }
 
+    /// The ticket's item and its events that count, in one query (`E#` < `K#` < `TICKET`): the
+    /// ticket item says which events written ahead of it count ([`written`]).
+    async fn history(&self, ticket: &TicketId) -> StoreResult<(Option<Item>, Vec<Event>)> {
+        let rows = self
+            .query(
+                None,
+                "#pk = :pk AND #sk BETWEEN :from AND :to",
+                &[(":pk", s(ticket_pk(&ticket.0))), (":from", s(EVENT_PREFIX)), (":to", s(TICKET_SK))],
+                &[("#pk", PK), ("#sk", SK)],
+                usize::MAX,
+                None,
+            )
+            .await?;
+        let ticket_item = rows.iter().find(|r| text(r, SK) == Some(TICKET_SK));
+        let now = Timestamp::now();
+        let mut events = Vec::new();
+        for row in rows.iter().filter(|r| text(r, SK).is_some_and(|sk| sk.starts_with(EVENT_PREFIX))) {
+            if written(ticket_item, row, None, now) == Written::Counts {
+                events.extend(read_events(row, ticket)?);
+            }
+        }
+        Ok((ticket_item.cloned(), events))
+    }
+
     async fn event_rows(&self, id: &TicketId) -> StoreResult<Vec<Item>> {
         self.query(
             None,
@@ -1611,27 +1635,14 @@ impl EventLog for DynamoStore {
     }
 
     async fn list(&self, ticket: &TicketId) -> StoreResult<Vec<Event>> {
-        // The events and the ticket item in one query (`E#` < `K#` < `TICKET`): the ticket says
-        // which events written before it count.
-        let rows = self
-            .query(
-                None,
-                "#pk = :pk AND #sk BETWEEN :from AND :to",
-                &[(":pk", s(ticket_pk(&ticket.0))), (":from", s(EVENT_PREFIX)), (":to", s(TICKET_SK))],
-                &[("#pk", PK), ("#sk", SK)],
-                usize::MAX,
-                None,
-            )
-            .await?;
-        let ticket_item = rows.iter().find(|r| text(r, SK) == Some(TICKET_SK));
-        let now = Timestamp::now();
-        let mut events = Vec::new();
-        for row in rows.iter().filter(|r| text(r, SK).is_some_and(|sk| sk.starts_with(EVENT_PREFIX))) {
-            if written(ticket_item, row, None, now) == Written::Counts {
-                events.extend(read_events(row, ticket)?);
-            }
+        Ok(self.history(ticket).await?.1)
+    }
+
+    async fn list_with_ticket(&self, ticket: &TicketId) -> StoreResult<Option<(Ticket, Vec<Event>)>> {
+        match self.history(ticket).await? {
+            (Some(item), events) => Ok(Some((read_ticket(&item)?, events))),
+            (None, _) => Err(StoreError::NotFound(format!("ticket {ticket}"))),
         }
-        Ok(events)
     }
 }
 
