@@ -827,16 +827,7 @@ impl DynamoStore {
     /// The ticket's item and its events that count, in one query (`E#` < `K#` < `TICKET`): the
     /// ticket item says which events written ahead of it count ([`written`]).
     async fn history(&self, ticket: &TicketId) -> StoreResult<(Option<Item>, Vec<Event>)> {
-        let rows = self
-            .query(
-                None,
-                "#pk = :pk AND #sk BETWEEN :from AND :to",
-                &[(":pk", s(ticket_pk(&ticket.0))), (":from", s(EVENT_PREFIX)), (":to", s(TICKET_SK))],
-                &[("#pk", PK), ("#sk", SK)],
-                usize::MAX,
-                None,
-            )
-            .await?;
+        let rows = self.rows_to_ticket(ticket, EVENT_PREFIX).await?;
         let ticket_item = rows.iter().find(|r| text(r, SK) == Some(TICKET_SK));
         let now = Timestamp::now();
         let mut events = Vec::new();
@@ -846,6 +837,20 @@ impl DynamoStore {
             }
         }
         Ok((ticket_item.cloned(), events))
+    }
+
+    /// A ticket partition's items from sort key `from` to the ticket item, included: events, then
+    /// token digests, then the ticket (`E#` < `K#` < `TICKET`).
+    async fn rows_to_ticket(&self, ticket: &TicketId, from: &str) -> StoreResult<Vec<Item>> {
+        self.query(
+            None,
+            "#pk = :pk AND #sk BETWEEN :from AND :to",
+            &[(":pk", s(ticket_pk(&ticket.0))), (":from", s(from)), (":to", s(TICKET_SK))],
+            &[("#pk", PK), ("#sk", SK)],
+            usize::MAX,
+            None,
+        )
+        .await
     }
 
     async fn event_rows(&self, id: &TicketId) -> StoreResult<Vec<Item>> {
@@ -1594,20 +1599,7 @@ impl EventLog for DynamoStore {
     /// reads the digests and the ticket: a read unit.
     async fn tail(&self, ticket: &TicketId, after: Option<&str>) -> StoreResult<EventTail> {
         let from = after.and_then(tail_sort_key);
-        let rows = self
-            .query(
-                None,
-                "#pk = :pk AND #sk BETWEEN :from AND :to",
-                &[
-                    (":pk", s(ticket_pk(&ticket.0))),
-                    (":from", s(from.clone().unwrap_or_else(|| EVENT_PREFIX.to_string()))),
-                    (":to", s(TICKET_SK)),
-                ],
-                &[("#pk", PK), ("#sk", SK)],
-                usize::MAX,
-                None,
-            )
-            .await?;
+        let rows = self.rows_to_ticket(ticket, from.as_deref().unwrap_or(EVENT_PREFIX)).await?;
         let ticket_item = rows.iter().find(|r| text(r, SK) == Some(TICKET_SK));
         let now = Timestamp::now();
         // Not past an event whose ticket write may still come: the next poll reads from it.
