@@ -4,6 +4,7 @@
 
 mod broken;
 mod calendar;
+mod check_cache;
 mod compiled;
 mod renamed;
 
@@ -130,7 +131,7 @@ fn thousands_of_unknown_keys_are_reported_up_to_a_limit() {
     }
     let file = dir.join("rulebook.yaml");
     std::fs::write(&file, &text).unwrap();
-    let (out, code) = run(RulesAction::Check { path: file.clone() });
+    let (out, code) = run(RulesAction::Check { path: file.clone(), cache: false });
     assert_eq!(code, 1, "{out}");
     let shown = out.matches("error: unknown key `unknown_key_").count();
     assert_eq!(shown, 100, "{}", &out[..out.len().min(2000)]);
