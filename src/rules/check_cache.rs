@@ -89,6 +89,8 @@ pub struct CheckCache {
     changed: bool,
     /// Whether the knowledge folder was read (a rulebook with errors stops before it).
     articles_read: bool,
+    /// Each article file this check read, by name: its text's SHA-256 and its example keys.
+    read: BTreeMap<String, ([u8; 32], Vec<String>)>,
     /// Whether the rulebook's part came from the cache, and how many articles.
     reused: (bool, usize),
 }
@@ -126,6 +128,7 @@ impl CheckCache {
             new: Stored::default(),
             changed: false,
             articles_read: false,
+            read: BTreeMap::new(),
             reused: (false, 0),
         }
     }
@@ -143,6 +146,7 @@ impl CheckCache {
             new,
             changed: false,
             articles_read: false,
+            read: BTreeMap::new(),
             reused: (false, 0),
         }
     }
@@ -190,16 +194,13 @@ impl CheckCache {
         self.articles_read = true;
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let sha256 = digest(text);
-        if let Some(mut cached) = self.old.articles.remove(&name).filter(|e| e.sha256 == sha256) {
-            cached.article.file = file.to_path_buf();
-            let article = cached.article.clone();
+        if let Some(cached) = self.old.articles.remove(&name).filter(|e| e.sha256 == sha256) {
             self.reused.1 += 1;
-            self.new.articles.insert(name, cached);
-            return Ok(article);
+            self.read.insert(name, (sha256, cached.example_keys));
+            return Ok(Article { file: file.to_path_buf(), ..cached.article });
         }
         let article = parse(file, text)?;
-        let example_keys = crate::knowledge::example_keys(&article);
-        self.new.articles.insert(name, CachedArticle { sha256, article: article.clone(), example_keys });
+        self.read.insert(name, (sha256, crate::knowledge::example_keys(&article)));
         self.changed = true;
         Ok(article)
     }
@@ -207,10 +208,31 @@ impl CheckCache {
     /// An article's [`crate::knowledge::example_keys`], kept with it when the cache is on.
     pub fn example_keys(&self, article: &Article) -> Vec<String> {
         let name = article.file.file_name().map(|n| n.to_string_lossy());
-        match name.and_then(|n| self.new.articles.get(n.as_ref())) {
-            Some(cached) => cached.example_keys.clone(),
+        match name.and_then(|n| self.read.get(n.as_ref())) {
+            Some((_, keys)) => keys.clone(),
             None => crate::knowledge::example_keys(article),
         }
+    }
+
+    /// Keeps the articles this check read, when the cache is to be written (a file changed, or
+    /// one is gone): an unchanged cache copies nothing. Called after the rulebook's part is
+    /// taken or kept.
+    pub fn keep_articles(&mut self, knowledge: &crate::knowledge::KnowledgeBase) {
+        if !self.must_write() {
+            return;
+        }
+        for article in &knowledge.articles {
+            let name = article.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if let Some((sha256, keys)) = self.read.get(&name) {
+                let entry = CachedArticle { sha256: *sha256, article: article.clone(), example_keys: keys.clone() };
+                self.new.articles.insert(name, entry);
+            }
+        }
+    }
+
+    /// Whether the file must be written: an entry is new, or one is gone.
+    fn must_write(&self) -> bool {
+        self.file.is_some() && (self.changed || !self.old.articles.is_empty())
     }
 
     /// Writes the entries of this check when they differ from the file's, replacing it whole

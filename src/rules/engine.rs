@@ -144,6 +144,9 @@ impl Rules {
         let knowledge = load::read_knowledge(&dir, own.knowledge_folder.as_deref(), |file, text| {
             cache.article(file, text, crate::knowledge::parse_article)
         });
+        if let Some(Ok(kb)) = &knowledge {
+            cache.keep_articles(kb);
+        }
         let categories = own.categories.iter().map(String::as_str).collect();
         let across =
             super::validate::check_knowledge(&own.languages, categories, knowledge.as_ref(), |a| cache.example_keys(a));
@@ -201,10 +204,7 @@ impl Rules {
     }
 
     /// The checked YAML model resolved into the engine's, with its calendars; errors located.
-    fn resolve_located(
-        book: &super::model::Rulebook,
-        source: &Source,
-    ) -> Result<Resolution, Vec<Diagnostic>> {
+    fn resolve_located(book: &super::model::Rulebook, source: &Source) -> Result<Resolution, Vec<Diagnostic>> {
         let locate = |mut errors: Vec<Diagnostic>| {
             errors.iter_mut().for_each(|d| d.locate(&source.file, &source.text, &source.map));
             errors
