@@ -12,6 +12,20 @@ use sportello::cli::rules::{RulesAction, run};
 use sportello::rules::{Rules, Severity, load};
 use std::path::{Path, PathBuf};
 
+/// A copy of the default rulebook and its knowledge base in a folder of its own.
+pub(super) fn copy_of_default_rules() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("a temporary folder");
+    let dir = tmp.path().join("rules");
+    let from = crate::support::root().join("rules");
+    std::fs::create_dir_all(dir.join("knowledge")).expect("folders");
+    std::fs::copy(from.join("rulebook.yaml"), dir.join("rulebook.yaml")).expect("the rulebook");
+    for entry in std::fs::read_dir(from.join("knowledge")).expect("the knowledge base") {
+        let path = entry.expect("an entry").path();
+        std::fs::copy(&path, dir.join("knowledge").join(path.file_name().expect("a name"))).expect("an article");
+    }
+    (tmp, dir)
+}
+
 fn root() -> &'static Path {
     crate::support::root()
 }
