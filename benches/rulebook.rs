@@ -5,7 +5,7 @@ use sportello::domain::TicketType;
 use sportello::engine::FlowGuard;
 use sportello::rules::{Contact, Facts, Rules, compiled, load, resolved};
 use std::hint::black_box;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn rules_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
@@ -23,6 +23,14 @@ fn compiled_copy() -> tempfile::TempDir {
         std::fs::copy(&path, dir.join("knowledge").join(path.file_name().unwrap())).unwrap();
     }
     tmp
+}
+
+/// `sportello rules check` of a rulebook folder that passes; the report's length.
+fn check(dir: &Path, cache: bool) -> usize {
+    let (out, code) =
+        sportello::cli::rules::run(sportello::cli::rules::RulesAction::Check { path: dir.to_path_buf(), cache });
+    assert_eq!(code, 0, "{out}");
+    out.len()
 }
 
 fn load_and_validate(c: &mut Criterion) {
@@ -67,15 +75,37 @@ fn load_and_validate(c: &mut Criterion) {
     c.bench_function("rulebook/search index built from the articles", |b| {
         b.iter(|| sportello::knowledge::search::KnowledgeIndex::build(black_box(&rules.knowledge)))
     });
-    // The admin's loop: `sportello rules check` of the default rulebook, its report included.
+    // The admin's loop: `sportello rules check` of the default rulebook, its report included;
+    // with `--no-cache`, every file parsed.
     c.bench_function("rulebook/rules check (the default rulebook, report printed to a string)", |b| {
-        b.iter(|| {
-            let (out, code) = sportello::cli::rules::run(sportello::cli::rules::RulesAction::Check {
-                path: black_box(rules_dir()).to_path_buf(),
-            });
-            assert_eq!(code, 0, "{out}");
-            out.len()
-        })
+        b.iter(|| check(black_box(rules_dir()), false))
+    });
+    // The same with its cache (`.sportello-cache/`, in a copy of the rules): nothing changed since
+    // the last check; one article edited before each check (the edit outside the timing); the
+    // rulebook edited before each check. Each edit flips between two texts, so each check finds
+    // its file changed and writes the cache again.
+    let cached = compiled_copy();
+    check(cached.path(), true);
+    c.bench_function("rulebook/rules check, cached: nothing changed", |b| {
+        b.iter(|| check(black_box(cached.path()), true))
+    });
+    let edited = |file: PathBuf, edit: fn(&str) -> String| {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let texts = [text.clone(), edit(&text)];
+        let mut flip = 0;
+        move || {
+            flip = 1 - flip;
+            std::fs::write(&file, &texts[flip]).unwrap();
+        }
+    };
+    let mut edit_article =
+        edited(cached.path().join("knowledge/pay-pagopa-notice.it.md"), |t| t.replacen("title: ", "title: Come ", 1));
+    c.bench_function("rulebook/rules check, cached: one article edited", |b| {
+        b.iter_batched(&mut edit_article, |()| check(cached.path(), true), criterion::BatchSize::PerIteration)
+    });
+    let mut edit_rulebook = edited(cached.path().join("rulebook.yaml"), |t| format!("{t}\n# an admin's note\n"));
+    c.bench_function("rulebook/rules check, cached: the rulebook edited", |b| {
+        b.iter_batched(&mut edit_rulebook, |()| check(cached.path(), true), criterion::BatchSize::PerIteration)
     });
     // Where `rules check` spends its time, step by step.
     let text = std::fs::read_to_string(rules_dir().join("rulebook.yaml")).unwrap();

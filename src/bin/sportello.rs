@@ -384,11 +384,16 @@ enum CandidatesCommand {
 
 #[derive(Subcommand)]
 enum RulesCommand {
-    /// Check a rulebook: a summary, or every error with file:line:col.
+    /// Check a rulebook: a summary, or every error with file:line:col. Files unchanged since
+    /// the last check are not parsed again: what they gave is kept in `.sportello-cache/` in the
+    /// rulebook's folder (ignored by git; safe to delete).
     Check {
         /// Rulebook file, or a folder holding rulebook.yaml.
         #[arg(default_value = "rules")]
         path: PathBuf,
+        /// Parse every file, and neither read nor write the cache.
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Check a rulebook as `check` does and, when it has no errors, write its compiled form
     /// beside the YAML (rulebook.compiled): the Lambda functions load that at a cold start
@@ -490,7 +495,9 @@ fn main() -> ExitCode {
             }
         }
         Command::Rules(cmd) => sportello::cli::rules::rules(match cmd {
-            RulesCommand::Check { path } => sportello::cli::rules::RulesAction::Check { path },
+            RulesCommand::Check { path, no_cache } => {
+                sportello::cli::rules::RulesAction::Check { path, cache: !no_cache }
+            }
             RulesCommand::Compile { path } => sportello::cli::rules::RulesAction::Compile { path },
             RulesCommand::Explain { channel, category, at, facts, rules } => {
                 sportello::cli::rules::RulesAction::Explain { channel, category, at, facts, rules }

@@ -1,6 +1,7 @@
 //! What the `sportello rules` commands do, kept in the library so tests can run them.
 
 use crate::rules::cases;
+use crate::rules::check_cache::CheckCache;
 use crate::rules::{Contact, Diagnostic, Facts, Rules, Severity, explain, graph, load, vocabulary};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,6 +9,8 @@ use std::process::ExitCode;
 pub enum RulesAction {
     Check {
         path: PathBuf,
+        /// Reuse and update `rules check`'s cache (`rules::check_cache`).
+        cache: bool,
     },
     /// `rules check`, then the compiled form beside the YAML (`rules::compiled`).
     Compile {
@@ -95,8 +98,13 @@ fn check_summary(rules: &Rules, out: &mut String) {
 pub fn run(action: RulesAction) -> (String, u8) {
     let mut out = String::new();
     match action {
-        RulesAction::Check { path } => {
-            let Some(rules) = load_or_report(&path, &mut out) else {
+        RulesAction::Check { path, cache } => {
+            let mut cache = if cache { CheckCache::open(&path) } else { CheckCache::off() };
+            let loaded = Rules::load_with(&path, &mut cache);
+            // A cache that cannot be written only makes the next check slower: the report is
+            // the same with or without it.
+            let _ = cache.save();
+            let Some(rules) = reported(&path, loaded, &mut out) else {
                 return (out, 1);
             };
             check_summary(&rules, &mut out);

@@ -122,62 +122,6 @@ fn split_front_matter(text: &str) -> Option<(&str, &str)> {
     Some((&rest[..end], body))
 }
 
-/// The front matter read straight from the YAML parser's events, for its usual shape: a mapping
-/// of the known keys, each once, to strings and lists of strings. Anything else (an anchor or
-/// alias, a tag, a null, an unknown or repeated key, a syntax error) gives `None`, and
-/// serde-saphyr reads the text instead, with its own error messages: this only skips its
-/// per-node work, which is most of a `rules check` (84 front matters, 90 KB of YAML).
-fn front_matter_from_events(front: &str) -> Option<FrontMatter> {
-    use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
-    fn string(event: Event<'_>) -> Option<String> {
-        match event {
-            // A plain null (`~`, `null`, nothing) is no string to serde-saphyr: an error there.
-            Event::Scalar(v, style, 0, None)
-                if style != ScalarStyle::Plain || !matches!(v.as_ref(), "" | "~" | "null" | "Null" | "NULL") =>
-            {
-                Some(v.into_owned())
-            }
-            _ => None,
-        }
-    }
-    let mut events = Parser::new_from_str(front).map_while(Result::ok).map(|(event, _)| event);
-    matches!(events.next()?, Event::StreamStart).then_some(())?;
-    matches!(events.next()?, Event::DocumentStart(..)).then_some(())?;
-    matches!(events.next()?, Event::MappingStart(_, 0, None)).then_some(())?;
-    let mut strings: [Option<String>; 3] = Default::default();
-    let mut lists: [Option<Vec<String>>; 4] = Default::default();
-    loop {
-        let key = match events.next()? {
-            Event::MappingEnd => break,
-            Event::Scalar(key, ScalarStyle::Plain, 0, None) => key,
-            _ => return None,
-        };
-        if let Some(i) = ["id", "lang", "title"].iter().position(|k| *k == key) {
-            if strings[i].replace(string(events.next()?)?).is_some() {
-                return None;
-            }
-            continue;
-        }
-        let i = ["categories", "services", "keywords", "examples"].iter().position(|k| *k == key)?;
-        matches!(events.next()?, Event::SequenceStart(_, 0, None)).then_some(())?;
-        let mut items = Vec::new();
-        loop {
-            match events.next()? {
-                Event::SequenceEnd => break,
-                item => items.push(string(item)?),
-            }
-        }
-        if lists[i].replace(items).is_some() {
-            return None;
-        }
-    }
-    matches!(events.next()?, Event::DocumentEnd).then_some(())?;
-    matches!(events.next()?, Event::StreamEnd).then_some(())?;
-    let [id, lang, title] = strings;
-    let [categories, services, keywords, examples] = lists.map(Option::unwrap_or_default);
-    Some(FrontMatter { id: id?, lang: lang?, title: title?, categories, services, keywords, examples })
-}
-
 /// Whether `value` (a whole line's value, or a list item) reads as the same string in YAML: a
 /// plain scalar with no indicator, comment, colon, tab, control character or null spelling. In a
 /// flow list (`[a, b]`) the flow indicators are excluded too. Anything else goes to the parser.
@@ -257,7 +201,7 @@ fn front_matter_from_lines(front: &str) -> Option<FrontMatter> {
 pub fn parse_article(file: &Path, text: &str) -> Result<Article, String> {
     let (front, body) = split_front_matter(text)
         .ok_or("no front matter: the file must start with `---`, the article's keys, and `---`")?;
-    let quick = front_matter_from_lines(front).or_else(|| front_matter_from_events(front)).map(Ok);
+    let quick = front_matter_from_lines(front).map(Ok);
     let meta: FrontMatter = quick.unwrap_or_else(|| serde_saphyr::from_str(front)).map_err(|e| {
         let msg = e.without_snippet().to_string();
         match e.location() {
@@ -284,10 +228,10 @@ fn is_article_id(id: &str) -> bool {
         && !id.ends_with('-')
 }
 
-/// An example question's words, lower-cased and accent-folded, for spotting the same example in
-/// two articles however it is punctuated.
-fn example_key(example: &str) -> String {
-    search::normalize(example)
+/// An article's example questions' words, lower-cased and accent-folded, for spotting the same
+/// example in two articles however it is punctuated.
+pub fn example_keys(article: &Article) -> Vec<String> {
+    article.meta.examples.iter().map(|e| search::normalize(e)).collect()
 }
 
 /// A Markdown link `[text](url)` of an article's body, with its line within the body (0-based).
@@ -366,7 +310,7 @@ pub fn add_example(file: &Path, question: &str) -> Result<(), String> {
     }
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
     let article = parse_article(file, &text)?;
-    if article.meta.examples.iter().any(|e| example_key(e) == example_key(question)) {
+    if article.meta.examples.iter().any(|e| search::normalize(e) == search::normalize(question)) {
         return Err(format!("`{}` already lists {question:?}", file.display()));
     }
     let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
@@ -432,10 +376,19 @@ fn read_article(file: &Path) -> Result<String, String> {
 }
 
 pub fn load_dir(dir: &Path) -> std::io::Result<KnowledgeBase> {
+    load_dir_with(dir, parse_article)
+}
+
+/// [`load_dir`], each file's text turned into its article by `parse` (`rules check`'s cache
+/// gives back the article of a text it has already parsed).
+pub fn load_dir_with(
+    dir: &Path,
+    mut parse: impl FnMut(&Path, &str) -> Result<Article, String>,
+) -> std::io::Result<KnowledgeBase> {
     let files = article_files(dir)?;
     let mut kb = KnowledgeBase { folder: Some(dir.to_path_buf()), ..KnowledgeBase::default() };
     for file in files {
-        match read_article(&file).and_then(|t| parse_article(&file, &t)) {
+        match read_article(&file).and_then(|t| parse(&file, &t)) {
             Ok(a) => kb.articles.push(a),
             Err(e) => kb.broken.push((file, e)),
         }
@@ -454,6 +407,18 @@ impl KnowledgeBase {
     }
 
     pub fn check(&self, languages: &[String], categories: BTreeSet<&str>) -> Vec<ArticleFinding> {
+        let keys: Vec<Vec<String>> = self.articles.iter().map(example_keys).collect();
+        self.check_with_keys(languages, categories, &keys)
+    }
+
+    /// [`KnowledgeBase::check`], given each article's [`example_keys`] (`rules check`'s cache
+    /// keeps them with the article: they are most of the work of the checks).
+    pub fn check_with_keys(
+        &self,
+        languages: &[String],
+        categories: BTreeSet<&str>,
+        keys: &[Vec<String>],
+    ) -> Vec<ArticleFinding> {
         let mut out = Vec::new();
         let mut problem =
             |is_error, message: String, help: Option<String>| out.push(ArticleFinding { is_error, message, help });
@@ -464,7 +429,7 @@ impl KnowledgeBase {
         let all_ids = self.ids();
         // (language, example's words) → the article that lists it (its index and id): one key
         // built per example question, one look-up.
-        let mut examples: HashMap<(&str, String), (usize, &str)> = HashMap::new();
+        let mut examples: HashMap<(&str, &str), (usize, &str)> = HashMap::new();
         for (index, a) in self.articles.iter().enumerate() {
             let shown = a.file.display();
             if !seen.insert((&a.meta.id, &a.meta.lang)) {
@@ -530,8 +495,7 @@ impl KnowledgeBase {
                 ),
                 _ => {}
             }
-            for e in &a.meta.examples {
-                let key = example_key(e);
+            for (e, key) in a.meta.examples.iter().zip(&keys[index]) {
                 if key.is_empty() {
                     problem(
                         true,
@@ -637,26 +601,17 @@ mod tests {
         assert!(std::fs::read_to_string(&file).unwrap().contains("[a, b]"), "unchanged");
     }
 
-    /// The front matter read from the parser's events is serde-saphyr's reading, or none.
+    /// The front matter read line by line is serde-saphyr's reading, or none.
     #[test]
-    fn front_matter_from_events_agrees_with_serde_saphyr() {
-        // Whether the events' reading is serde-saphyr's (asserted equal when there is one, and
-        // the line by line reading too).
-        let same = |front: &str| {
-            let quick = front_matter_from_events(front).map(|m| serde_json::to_value(m).unwrap());
+    fn front_matter_read_line_by_line_agrees_with_serde_saphyr() {
+        // Whether the line by line reading is there (asserted equal to serde-saphyr's when it is).
+        let by_lines = |front: &str| {
             let full = serde_saphyr::from_str::<FrontMatter>(front).map(|m| serde_json::to_value(m).unwrap());
-            if let Some(quick) = &quick {
-                assert_eq!(Some(quick), full.as_ref().ok(), "{front}");
-            }
             let lines = front_matter_from_lines(front).map(|m| serde_json::to_value(m).unwrap());
             if let Some(lines) = &lines {
                 assert_eq!(Some(lines), full.as_ref().ok(), "read line by line: {front}");
             }
-            quick.is_some()
-        };
-        let by_lines = |front: &str| {
-            same(front);
-            front_matter_from_lines(front).is_some()
+            lines.is_some()
         };
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/knowledge");
         let files = article_files(&dir).unwrap();
@@ -664,7 +619,6 @@ mod tests {
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
             let (front, _) = split_front_matter(&text).unwrap();
-            assert!(same(front), "{} is read from the events", file.display());
             assert!(by_lines(front), "{} is read line by line", file.display());
         }
         assert!(by_lines(
@@ -699,8 +653,16 @@ mod tests {
         ] {
             assert!(!by_lines(other), "the parser reads {other:?}");
         }
-        assert!(same("id: x\nlang: it\ntitle: 'T: t'\nexamples:\n  - \"a\"\n  - b c\ncategories: [x, y]\n"));
-        assert!(same("id: 12\nlang: it\ntitle: true\n"), "numbers and booleans are strings to serde too");
+        // Left to serde-saphyr, which reads these (quotes, an anchor and its alias, a tag)...
+        for other in [
+            "id: x\nlang: it\ntitle: 'T: t'\nexamples:\n  - \"a\"\n  - b c\ncategories: [x, y]\n",
+            "id: &a x\nlang: it\ntitle: *a\n",
+            "id: !!str x\nlang: it\ntitle: T\n",
+        ] {
+            assert!(!by_lines(other), "the parser reads {other:?}");
+            assert!(serde_saphyr::from_str::<FrontMatter>(other).is_ok(), "{other:?}");
+        }
+        // ...and says what is wrong with these, in its own words.
         for other in [
             "id: x\nlang: it\ntitle: ~\n",
             "id: x\nlang: it\ntitle:\n",
@@ -708,8 +670,6 @@ mod tests {
             "id: x\nlang: it\n",
             "id: x\nid: y\nlang: it\ntitle: T\n",
             "id: x\nlang: it\ntitle: T\ntitel: T\n",
-            "id: &a x\nlang: it\ntitle: *a\n",
-            "id: !!str x\nlang: it\ntitle: T\n",
             "id: x\nlang: it\ntitle: T\nexamples: one\n",
             "id: x\nlang: it\ntitle: T\nexamples:\n  - [nested]\n",
             "id: x\nlang: it\ntitle: T\nexamples:\n  - ~\n",
@@ -717,7 +677,8 @@ mod tests {
             "- a\n- b\n",
             "id: x\nlang: it\ntitle: T\n...\n---\nid: y\n",
         ] {
-            assert!(!same(other), "serde-saphyr reads {other:?}");
+            assert!(!by_lines(other), "the parser reads {other:?}");
+            assert!(serde_saphyr::from_str::<FrontMatter>(other).is_err(), "{other:?} is refused");
         }
     }
 

@@ -40,6 +40,12 @@ pub struct Source {
 impl Source {
     /// Reads `path`, a rulebook file or a folder holding `rulebook.yaml`.
     pub fn read(path: &Path) -> Result<Self, Box<Diagnostic>> {
+        let (file, dir, text) = Self::read_text(path)?;
+        Ok(Self::from_text(file, dir, text))
+    }
+
+    /// The file's name as shown in messages, its folder and its text, with no parsing.
+    pub fn read_text(path: &Path) -> Result<(String, PathBuf, String), Box<Diagnostic>> {
         let file = if path.is_dir() { path.join(RULEBOOK_FILE) } else { path.to_path_buf() };
         let shown = file.display().to_string();
         let fail = |m: String| Box::new(Diagnostic::error("", m));
@@ -54,7 +60,7 @@ impl Source {
         let text = String::from_utf8(bytes)
             .map_err(|e| fail(format!("`{shown}` is not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        Ok(Self::from_text(shown, dir, text))
+        Ok((shown, dir, text))
     }
 
     pub fn from_text(file: impl Into<String>, dir: PathBuf, text: String) -> Self {
@@ -466,19 +472,35 @@ pub fn check(source: &Source) -> Result<Checked, Vec<Diagnostic>> {
 /// The semantic checks of a rulebook already parsed from `source`.
 pub fn check_parsed(source: &Source, book: Rulebook) -> Result<Checked, Vec<Diagnostic>> {
     // Read once: checked here, then kept for the engine.
-    let knowledge = book.knowledge.as_ref().map(|folder| {
-        let path = source.dir.join(folder);
-        crate::knowledge::load_dir(&path)
-            .map_err(|e| format!("cannot read the knowledge base at `{}`: {e}", path.display()))
-    });
+    let knowledge = read_knowledge(&source.dir, book.knowledge.as_deref(), crate::knowledge::parse_article);
     let mut diagnostics = super::validate::check(&book, knowledge.as_ref());
     diagnostics.iter_mut().for_each(|d| d.locate(&source.file, &source.text, &source.map));
-    diagnostics.sort_by_key(|d| (d.severity, d.location.as_ref().map(|l| (l.pos.line, l.pos.col))));
-    let diagnostics = limit(diagnostics);
+    let diagnostics = ordered(diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }
     Ok(Checked { book, warnings: diagnostics, knowledge: knowledge.and_then(Result::ok).unwrap_or_default() })
+}
+
+/// The knowledge articles of the rulebook's `knowledge:` folder (relative to the rulebook's
+/// folder), each file's text turned into its article by `parse`; `None` when it names none.
+pub fn read_knowledge(
+    dir: &Path,
+    folder: Option<&str>,
+    parse: impl FnMut(&Path, &str) -> Result<crate::knowledge::Article, String>,
+) -> Option<Result<KnowledgeBase, String>> {
+    folder.map(|folder| {
+        let path = dir.join(folder);
+        crate::knowledge::load_dir_with(&path, parse)
+            .map_err(|e| format!("cannot read the knowledge base at `{}`: {e}", path.display()))
+    })
+}
+
+/// Located diagnostics in the order they are shown: errors first, each kind by position, the
+/// ones past [`super::diagnostic::MAX_SHOWN`] counted.
+pub fn ordered(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diagnostics.sort_by_key(|d| (d.severity, d.location.as_ref().map(|l| (l.pos.line, l.pos.col))));
+    limit(diagnostics)
 }
 
 /// Reads, parses and checks a rulebook file or folder.

@@ -12,6 +12,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Every check; errors and warnings together.
 pub fn check(book: &Rulebook, knowledge: Option<&Result<KnowledgeBase, String>>) -> Vec<Diagnostic> {
+    let mut out = check_rulebook(book);
+    let categories = book.categories.keys().map(String::as_str).collect();
+    out.extend(check_knowledge(&book.languages, categories, knowledge, crate::knowledge::example_keys));
+    out
+}
+
+/// The checks of the rulebook file alone: what `rules check`'s cache keeps for an unchanged
+/// rulebook ([`check_knowledge`] runs again at every check, as the articles may have changed).
+pub fn check_rulebook(book: &Rulebook) -> Vec<Diagnostic> {
     let mut c = Checker { book, out: Vec::new() };
     c.version_and_languages();
     c.texts();
@@ -28,8 +37,34 @@ pub fn check(book: &Rulebook, knowledge: Option<&Result<KnowledgeBase, String>>)
     c.custom();
     c.email();
     c.clients();
-    c.knowledge(knowledge);
     c.out
+}
+
+/// The knowledge articles' checks against the rulebook's languages and categories, every
+/// finding at `/knowledge`; `example_keys` gives each article's
+/// [`crate::knowledge::example_keys`].
+pub fn check_knowledge(
+    languages: &[String],
+    categories: BTreeSet<&str>,
+    knowledge: Option<&Result<KnowledgeBase, String>>,
+    example_keys: impl FnMut(&crate::knowledge::Article) -> Vec<String>,
+) -> Vec<Diagnostic> {
+    match knowledge {
+        None => Vec::new(),
+        Some(Err(e)) => vec![Diagnostic::error("/knowledge", e.clone())],
+        Some(Ok(kb)) => kb
+            .check_with_keys(languages, categories, &kb.articles.iter().map(example_keys).collect::<Vec<_>>())
+            .into_iter()
+            .map(|problem| {
+                let d = if problem.is_error {
+                    Diagnostic::error("/knowledge", problem.message)
+                } else {
+                    Diagnostic::warning("/knowledge", problem.message)
+                };
+                Diagnostic { help: problem.help, ..d }
+            })
+            .collect(),
+    }
 }
 
 struct Checker<'r> {
@@ -1023,28 +1058,6 @@ impl<'r> Checker<'r> {
                         .any(|(ch, c)| c.kind == crate::domain::ChannelKind::Api && channels.contains(ch))
                 {
                     self.error(pointer, format!("category `{ours}` does not arrive on any API channel"));
-                }
-            }
-        }
-    }
-
-    fn knowledge(&mut self, knowledge: Option<&Result<KnowledgeBase, String>>) {
-        let Some(knowledge) = knowledge else {
-            return;
-        };
-        match knowledge {
-            Err(e) => {
-                self.error("/knowledge", e.clone());
-            }
-            Ok(kb) => {
-                for problem in kb.check(&self.book.languages, self.book.categories.keys().map(String::as_str).collect())
-                {
-                    let d = if problem.is_error {
-                        self.error("/knowledge", problem.message)
-                    } else {
-                        self.warn("/knowledge", problem.message)
-                    };
-                    d.help = problem.help;
                 }
             }
         }

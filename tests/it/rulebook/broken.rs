@@ -201,6 +201,23 @@ fn run_case(rulebook: &str, case: &Case) -> Vec<String> {
     failures
 }
 
+/// Every patch case's rulebook text, by the case's file name.
+pub(super) fn patched_rulebooks() -> Vec<(String, String)> {
+    let root = crate::support::root();
+    let rulebook = std::fs::read_to_string(root.join("rules/rulebook.yaml")).unwrap();
+    let files = cases_in(&root.join("tests/broken/patches"));
+    assert!(files.len() >= 50, "only {} patch cases", files.len());
+    files
+        .iter()
+        .map(|file| {
+            let name = file.strip_prefix(root).unwrap().display().to_string();
+            let case: Case = serde_saphyr::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+            let (text, _) = apply(&rulebook, &case.edits).unwrap_or_else(|why| panic!("{name}: {why}"));
+            (name, text)
+        })
+        .collect()
+}
+
 fn cases_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))

@@ -3,24 +3,11 @@
 //! YAML is loaded instead. Its knowledge articles are checked and read at their first use, and
 //! read from their folder when they are stale.
 
+use super::copy_of_default_rules;
 use sportello::cli::rules::{RulesAction, run};
 use sportello::rules::compiled::{self, CompiledError, FORMAT_VERSION, HEADER_LEN};
 use sportello::rules::{Contact, Facts, Rules};
-use std::path::{Path, PathBuf};
-
-/// A copy of the default rulebook and its knowledge base in a folder of its own.
-fn copy_of_default_rules() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().expect("a temporary folder");
-    let dir = tmp.path().join("rules");
-    let from = crate::support::root().join("rules");
-    std::fs::create_dir_all(dir.join("knowledge")).expect("folders");
-    std::fs::copy(from.join("rulebook.yaml"), dir.join("rulebook.yaml")).expect("the rulebook");
-    for entry in std::fs::read_dir(from.join("knowledge")).expect("the knowledge base") {
-        let path = entry.expect("an entry").path();
-        std::fs::copy(&path, dir.join("knowledge").join(path.file_name().expect("a name"))).expect("an article");
-    }
-    (tmp, dir)
-}
+use std::path::Path;
 
 fn compile(dir: &Path) -> String {
     let (out, code) = run(RulesAction::Compile { path: dir.to_path_buf() });

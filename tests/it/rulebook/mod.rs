@@ -4,12 +4,27 @@
 
 mod broken;
 mod calendar;
+mod check_cache;
 mod compiled;
 mod renamed;
 
 use sportello::cli::rules::{RulesAction, run};
 use sportello::rules::{Rules, Severity, load};
 use std::path::{Path, PathBuf};
+
+/// A copy of the default rulebook and its knowledge base in a folder of its own.
+pub(super) fn copy_of_default_rules() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("a temporary folder");
+    let dir = tmp.path().join("rules");
+    let from = crate::support::root().join("rules");
+    std::fs::create_dir_all(dir.join("knowledge")).expect("folders");
+    std::fs::copy(from.join("rulebook.yaml"), dir.join("rulebook.yaml")).expect("the rulebook");
+    for entry in std::fs::read_dir(from.join("knowledge")).expect("the knowledge base") {
+        let path = entry.expect("an entry").path();
+        std::fs::copy(&path, dir.join("knowledge").join(path.file_name().expect("a name"))).expect("an article");
+    }
+    (tmp, dir)
+}
 
 fn root() -> &'static Path {
     crate::support::root()
@@ -130,7 +145,7 @@ fn thousands_of_unknown_keys_are_reported_up_to_a_limit() {
     }
     let file = dir.join("rulebook.yaml");
     std::fs::write(&file, &text).unwrap();
-    let (out, code) = run(RulesAction::Check { path: file.clone() });
+    let (out, code) = run(RulesAction::Check { path: file.clone(), cache: false });
     assert_eq!(code, 1, "{out}");
     let shown = out.matches("error: unknown key `unknown_key_").count();
     assert_eq!(shown, 100, "{}", &out[..out.len().min(2000)]);

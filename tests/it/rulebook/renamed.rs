@@ -269,7 +269,7 @@ fn renamed_rulebook_passes_check_test_explain_and_graph() {
         assert!(!rules.categories.contains_key(old) && !rules.teams.contains_key(old), "`{old}` is still there");
     }
 
-    let (out, code) = run(RulesAction::Check { path: dir.path().into() });
+    let (out, code) = run(RulesAction::Check { path: dir.path().into(), cache: false });
     assert_eq!(code, 0, "{out}");
     let (out, code) = run(RulesAction::Test { paths: vec![dir.path().join("tests")], rules: dir.path().into() });
     assert_eq!(code, 0, "{out}");
