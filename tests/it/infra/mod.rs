@@ -387,7 +387,7 @@ fn every_function_leaves_trace_events_out_of_its_release_build() {
     for name in function_crates().keys() {
         let manifest = crate::support::root().join("functions").join(name).join("Cargo.toml");
         let out = std::process::Command::new(env!("CARGO"))
-            .args(["tree", "--offline", "--edges", "features", "--invert", "tracing", "--prefix", "none", "--manifest-path"])
+            .args(["tree", "--offline", "-e", "features", "-i", "tracing", "--prefix", "none", "--manifest-path"])
             .arg(&manifest)
             .output()
             .expect("cargo tree runs");
