@@ -379,3 +379,23 @@ fn no_function_links_the_json_schema_validator() {
         }
     }
 }
+
+/// The functions are built without TRACE events (`functions/*/Cargo.toml`, docs/operations.md):
+/// a crate that loses the feature ships them again, and a bigger zip.
+#[test]
+fn every_function_leaves_trace_events_out_of_its_release_build() {
+    for name in function_crates().keys() {
+        let manifest = crate::support::root().join("functions").join(name).join("Cargo.toml");
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(["tree", "--offline", "-e", "features", "-i", "tracing", "--prefix", "none", "--manifest-path"])
+            .arg(&manifest)
+            .output()
+            .expect("cargo tree runs");
+        assert!(out.status.success(), "cargo tree for {name}: {}", String::from_utf8_lossy(&out.stderr));
+        let tree = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            tree.lines().any(|l| l.starts_with("tracing feature \"release_max_level_debug\"")),
+            "{name} builds tracing without `release_max_level_debug`:\n{tree}"
+        );
+    }
+}
