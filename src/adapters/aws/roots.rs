@@ -8,10 +8,10 @@ use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use base64::Engine as _;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 /// The roots as one PEM bundle, the form the SDK's TLS settings take. Encoded once, at the
-/// first client built.
+/// first request (see [`ConnectorAtFirstUse`]).
 fn pem_bundle() -> Vec<u8> {
     let mut pem = String::with_capacity(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() * 2_200);
     for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
@@ -27,34 +27,48 @@ fn pem_bundle() -> Vec<u8> {
 }
 
 /// The SDK's HTTPS client, rustls over ring (not the SDK's default aws-lc, a larger C library
-/// in every function's binary), trusting the compiled-in roots only. Its TLS connector (the
-/// roots parsed into rustls' store) is built at the first request, once for every client that
-/// shares this configuration (see [`ConnectorAtFirstUse`]).
+/// in every function's binary), trusting the compiled-in roots only. Nothing of it is built
+/// here: the roots' PEM bundle, the TLS settings and the hyper client are made when the first
+/// request asks for a connector (see [`ConnectorAtFirstUse`]), once for every client that
+/// shares this configuration.
 pub fn sdk_http_client() -> SharedHttpClient {
-    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(pem_bundle());
-    let context = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context from a trust store");
-    let client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .tls_context(context)
-        .build_https();
-    SharedHttpClient::new(ConnectorAtFirstUse(client))
+    SharedHttpClient::new(ConnectorAtFirstUse(OnceLock::new()))
 }
 
-/// The SDK's hyper client without its check at each client's construction: that check builds a
-/// whole TLS connector (every root certificate decoded and parsed) only to drop it, once per SDK
-/// client, which was most of a function's SDK setup at a cold start (five clients). The
-/// connector the requests use is built and cached by the wrapped client at the first request
-/// (the init's warm-up calls, on their own task), as before.
+/// The SDK's hyper client over the compiled-in roots, as [`sdk_http_client`] builds it.
+fn https_client() -> SharedHttpClient {
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(pem_bundle());
+    let context = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context from a trust store");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
+        .build_https()
+}
+
+/// The SDK's hyper client, made at the first request rather than at the init. The SDK's TLS
+/// settings take the roots as PEM only, so a cold start spent 0.2 ms encoding the compiled-in
+/// roots to PEM and copying them into the TLS settings (BENCHMARKS.md, "Cold start: the SDK's
+/// setup apart"), only for the connector that decodes them again, which the SDK builds at the
+/// first request anyway: the warm-up's, on its own task beside the rest of the init. Also
+/// leaves out the hyper client's check at each SDK client's construction, which built a whole
+/// TLS connector (every root decoded and parsed) only to drop it, once per SDK client.
 #[derive(Debug)]
-struct ConnectorAtFirstUse(SharedHttpClient);
+struct ConnectorAtFirstUse(OnceLock<SharedHttpClient>);
+
+impl ConnectorAtFirstUse {
+    fn client(&self) -> &SharedHttpClient {
+        self.0.get_or_init(https_client)
+    }
+}
 
 impl HttpClient for ConnectorAtFirstUse {
     fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
-        self.0.http_connector(settings, components)
+        self.client().http_connector(settings, components)
     }
 
     fn connector_metadata(&self) -> Option<ConnectorMetadata> {
-        self.0.connector_metadata()
+        // Asked for by the user-agent interceptor, per request.
+        self.client().connector_metadata()
     }
 }
 
