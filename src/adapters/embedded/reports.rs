@@ -29,17 +29,47 @@ const FEED: &str = "events";
 pub struct SqliteReports {
     db: Db,
     projector: Arc<Projector>,
+    /// A read-only connection of the fold's own (opened at the first fold): the fold reads and
+    /// computes there, beside the writer thread, and hands the writer only its writes.
+    reader: Arc<std::sync::Mutex<Option<Connection>>>,
 }
 
 impl SqliteReports {
     pub fn new(db: Db, projector: Arc<Projector>) -> Self {
-        Self { db, projector }
+        Self { db, projector, reader: Arc::default() }
     }
 
     /// Folds up to `max` events not folded yet; returns how many.
+    ///
+    /// The fold is planned on the reader connection, off the writer thread that every intake
+    /// waits for: reading the events, the tickets and their facts, projecting, encoding the new
+    /// facts. The writer then only writes the plan, if the cursor is still where the plan started
+    /// (only a fold moves it: a fold that ran in between, a report's catch-up, wins, and this one
+    /// is worked out again on the writer as a whole). Without a reader (it could not be opened),
+    /// the whole fold runs on the writer.
     pub async fn project_pending(&self, max: usize) -> StoreResult<usize> {
+        let (reader, path, projector) = (Arc::clone(&self.reader), self.db.path(), Arc::clone(&self.projector));
+        let planned = tokio::task::spawn_blocking(move || -> StoreResult<FoldPlan> {
+            let mut reader = reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if reader.is_none() {
+                *reader = Some(open_reader(&path)?);
+            }
+            let conn = reader.as_mut().expect("opened above");
+            let snapshot = conn.transaction().map_err(unavailable)?;
+            plan_fold(&snapshot, &projector, max)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("reports: the fold's planning stopped: {e}")))
+        .and_then(|planned| planned);
         let projector = Arc::clone(&self.projector);
-        self.db.call(move |c| project_tx(c, &projector, max)).await
+        match planned {
+            Ok(plan) if plan.folded == 0 => Ok(0),
+            Ok(plan) => self.db.call(move |c| write_planned(c, &plan, &projector, max)).await,
+            Err(e) => {
+                tracing::debug!(error = %e, "reports: no reader connection; folding on the writer");
+                self.db.call(move |c| project_tx(c, &projector, max)).await
+            }
+        }
     }
 
     /// Events after `seq` (the store's own ids), oldest first, at most `limit`: what the export
@@ -263,20 +293,76 @@ impl<'de> serde::Deserialize<'de> for DetailKey<'de> {
     }
 }
 
+/// The fold as one call on the writer: planned and written in the same transaction.
 fn project_tx(conn: &mut Connection, projector: &Projector, max: usize) -> StoreResult<usize> {
     let tx = conn.savepoint().map_err(unavailable)?;
-    let cursor: i64 = tx
+    let plan = plan_fold(&tx, projector, max)?;
+    let folded = write_fold(&tx, &plan)?;
+    tx.commit().map_err(unavailable)?;
+    Ok(folded)
+}
+
+/// Writes a fold planned on the reader, on the writer thread: as planned if the cursor has not
+/// moved since, else planned again here (another fold ran in between) so no event counts twice.
+fn write_planned(conn: &mut Connection, plan: &FoldPlan, projector: &Projector, max: usize) -> StoreResult<usize> {
+    let tx = conn.savepoint().map_err(unavailable)?;
+    let folded = if fold_cursor(&tx)? == plan.from {
+        write_fold(&tx, plan)?
+    } else {
+        write_fold(&tx, &plan_fold(&tx, projector, max)?)?
+    };
+    tx.commit().map_err(unavailable)?;
+    Ok(folded)
+}
+
+/// Opens the fold's read-only connection on the database file.
+fn open_reader(path: &std::path::Path) -> StoreResult<Connection> {
+    use rusqlite::OpenFlags;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(unavailable)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(unavailable)?;
+    Ok(conn)
+}
+
+fn fold_cursor(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn
         .one("SELECT seq FROM report_feed WHERE name = ?1", [FEED], |r| r.get(0))
         .optional()
         .map_err(unavailable)?
-        .unwrap_or(0);
+        .unwrap_or(0))
+}
+
+/// What one fold writes, worked out from one snapshot of the store.
+struct FoldPlan {
+    /// The cursor the plan was made from, and where it moves (the last event read).
+    from: i64,
+    to: i64,
+    /// Events read (the unreadable ones included: they are folded as nothing).
+    folded: usize,
+    tickets: Vec<FactsWrite>,
+    /// Each cell the batch changed, with the batch's sum.
+    cells: HashMap<CellKey, Metrics>,
+}
+
+/// A ticket whose facts changed: its new facts (encoded), the days its marks are on before and
+/// after, and its clocks when they changed.
+struct FactsWrite {
+    id: String,
+    doc: String,
+    days_before: BTreeSet<i32>,
+    days_after: BTreeSet<i32>,
+    watch: Option<Vec<Watched>>,
+}
+
+fn plan_fold(conn: &Connection, projector: &Projector, max: usize) -> StoreResult<FoldPlan> {
+    let cursor = fold_cursor(conn)?;
     // Each event read once, straight from the row, and grouped by ticket: a ticket is projected
     // once per batch however many of its events the batch holds.
     let mut by_ticket: BTreeMap<String, Vec<FeedEvent>> = BTreeMap::new();
     let mut folded = 0;
     let mut last = cursor;
     {
-        let mut stmt = tx
+        let mut stmt = conn
             .prepare_cached("SELECT seq, ticket_id, doc FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
             .map_err(unavailable)?;
         let mut rows = stmt.query(params![cursor, max as i64]).map_err(unavailable)?;
@@ -301,49 +387,64 @@ fn project_tx(conn: &mut Connection, projector: &Projector, max: usize) -> Store
             }
         }
     }
-    if folded == 0 {
-        return Ok(0);
-    }
-    let mut cells: HashMap<CellKey, Metrics> = HashMap::new();
+    let mut plan = FoldPlan { from: cursor, to: last, folded, tickets: Vec::new(), cells: HashMap::new() };
     for (id, events) in by_ticket {
-        let old = load_facts(&tx, &id)?;
-        let ticket = load_ticket(&tx, &id)?;
+        let old = load_facts(conn, &id)?;
+        let ticket = load_ticket(conn, &id)?;
         let start = old.clone().unwrap_or_else(|| TicketFacts::new(TicketId(id.clone())));
         let new = projector.project(start, ticket.as_ref(), &events, FeedOrder::Strict);
         if old.as_ref() == Some(&new) {
             continue;
         }
         for (k, m) in delta(old.as_ref(), &new) {
-            cells.entry(k).or_default().merge(&m, 1);
+            plan.cells.entry(k).or_default().merge(&m, 1);
         }
-        write_days(&tx, &id, old.as_ref().map(TicketFacts::days).unwrap_or_default(), new.days())?;
-        if old.as_ref().map(|o| &o.watch) != Some(&new.watch) {
-            write_watch(&tx, &id, &new.watch)?;
-        }
+        let watch = (old.as_ref().map(|o| &o.watch) != Some(&new.watch)).then(|| new.watch.clone());
         let doc = serde_json::to_string(&new).map_err(|e| StoreError::Invalid(format!("report facts: {e}")))?;
+        plan.tickets.push(FactsWrite {
+            days_before: old.as_ref().map(TicketFacts::days).unwrap_or_default(),
+            days_after: new.days(),
+            id,
+            doc,
+            watch,
+        });
+    }
+    Ok(plan)
+}
+
+/// Writes a plan: the facts, the days, the clocks, the cells and the cursor, in the caller's
+/// transaction. Answers how many events it folded.
+fn write_fold(tx: &Connection, plan: &FoldPlan) -> StoreResult<usize> {
+    if plan.folded == 0 {
+        return Ok(0);
+    }
+    for t in &plan.tickets {
+        write_days(tx, &t.id, &t.days_before, &t.days_after)?;
+        if let Some(watch) = &t.watch {
+            write_watch(tx, &t.id, watch)?;
+        }
         // Updated in place: `INSERT OR REPLACE` deleted the row and its key and added them again
         // under a new row id, every time a ticket's facts changed.
         tx.run(
             "INSERT INTO report_facts (ticket_id, doc) VALUES (?1, ?2) ON CONFLICT (ticket_id) DO UPDATE SET doc = excluded.doc",
-            params![id, doc],
+            params![t.id, t.doc],
         )
         .map_err(unavailable)?;
     }
     // Each cell the batch changed is read and written once, with the batch's sum.
-    for (k, m) in cells {
-        add_to_cell(&tx, &k, &m)?;
+    for (k, m) in &plan.cells {
+        add_to_cell(tx, k, m)?;
     }
-    tx.run("INSERT OR REPLACE INTO report_feed (name, seq) VALUES (?1, ?2)", params![FEED, last])
+    tx.run("INSERT OR REPLACE INTO report_feed (name, seq) VALUES (?1, ?2)", params![FEED, plan.to])
         .map_err(unavailable)?;
-    tx.commit().map_err(unavailable)?;
-    Ok(folded)
+    Ok(plan.folded)
 }
 
-fn write_days(tx: &Connection, id: &str, old: BTreeSet<i32>, new: BTreeSet<i32>) -> StoreResult<()> {
-    for day in old.difference(&new) {
+fn write_days(tx: &Connection, id: &str, old: &BTreeSet<i32>, new: &BTreeSet<i32>) -> StoreResult<()> {
+    for day in old.difference(new) {
         tx.run("DELETE FROM report_days WHERE day = ?1 AND ticket_id = ?2", params![day, id]).map_err(unavailable)?;
     }
-    for day in new.difference(&old) {
+    for day in new.difference(old) {
         tx.run("INSERT OR IGNORE INTO report_days (day, ticket_id) VALUES (?1, ?2)", params![day, id])
             .map_err(unavailable)?;
     }
@@ -484,6 +585,51 @@ impl ReportStore for SqliteReports {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ChannelKind;
+    use crate::ports::{NewTicket, TicketStore};
+
+    /// A fold planned on the reader is written as planned; one planned before another fold moved
+    /// the cursor is worked out again on the writer, so no event counts twice.
+    #[tokio::test]
+    async fn a_fold_planned_before_another_fold_counts_each_event_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("s.db")).unwrap();
+        let rules =
+            crate::rules::Rules::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap();
+        let projector = Arc::new(Projector::new(&rules));
+        let store = super::super::SqliteStore::new(db.clone());
+        let reports = SqliteReports::new(db.clone(), Arc::clone(&projector));
+        let actor = Actor { id: "api".into(), role: ActorRole::Requester };
+        let open = |n: usize| {
+            let ticket = Ticket::new("api", ChannelKind::Api, "triage", jiff::Timestamp::now());
+            NewTicket::bare(&format!("k-{n}"), &ticket, &actor)
+        };
+        for n in 0..3 {
+            store.open(&open(n)).await.unwrap();
+        }
+        // Planned on the reader from the cursor at 0, then overtaken by a whole fold.
+        let stale = {
+            let mut reader = open_reader(&db.path()).unwrap();
+            let snapshot = reader.transaction().unwrap();
+            plan_fold(&snapshot, &projector, FOLD_BATCH).unwrap()
+        };
+        assert_eq!((stale.from, stale.folded), (0, 3));
+        assert_eq!(reports.project_pending(FOLD_BATCH).await.unwrap(), 3, "planned on the reader, written");
+        let once = reports.open_cells().await.unwrap();
+        assert!(!once.is_empty(), "three open tickets are counted somewhere");
+        let again = {
+            let projector = Arc::clone(&projector);
+            db.call(move |c| write_planned(c, &stale, &projector, FOLD_BATCH)).await.unwrap()
+        };
+        assert_eq!(again, 0, "the stale plan is not written: nothing was left to fold");
+        assert_eq!(reports.open_cells().await.unwrap(), once, "no event counted twice");
+
+        // A ticket more: planned, then written as planned.
+        store.open(&open(3)).await.unwrap();
+        assert_eq!(reports.project_pending(FOLD_BATCH).await.unwrap(), 1);
+        assert_eq!(reports.project_pending(FOLD_BATCH).await.unwrap(), 0);
+        assert_ne!(reports.open_cells().await.unwrap(), once);
+    }
 
     #[test]
     fn an_event_is_read_for_what_the_fold_uses() {

@@ -77,12 +77,13 @@ impl SqliteStore {
         let mut rest = batch.into_iter().peekable();
         while rest.peek().is_some() {
             let part: Vec<NewTicket> = rest.by_ref().take(OPEN_MANY_PER_CALL).collect();
+            let encoded = part.iter().map(EncodedIntake::of).collect::<StoreResult<Vec<_>>>()?;
             let (db, queue, window) = (self.db.clone(), self.steps.clone(), self.dedup_window);
             calls.spawn(async move {
                 db.call(move |c| {
                     let (mut opened, mut queued) = (0, false);
-                    for new in &part {
-                        let (created, q) = open_tx(c, new, &queue, window)?;
+                    for (new, encoded) in part.iter().zip(&encoded) {
+                        let (created, q) = open_tx(c, new, encoded, &queue, window)?;
                         opened += usize::from(!created.replayed);
                         queued |= q;
                     }
@@ -137,6 +138,26 @@ fn insert_events(tx: &Connection, events: &[Event]) -> StoreResult<()> {
         stmt.execute(params![e.ticket_id.0, micros(e.at), to_json(e)?]).map_err(unavailable)?;
     }
     Ok(())
+}
+
+/// An intake with its JSON already written: the ticket's document and its events' (the `Created`
+/// event first). Encoded on the caller's task, so the writer thread, which every intake waits
+/// for, only runs the statements.
+struct EncodedIntake {
+    ticket_doc: String,
+    /// `(at, doc)` of each event, in order.
+    events: Vec<(i64, String)>,
+}
+
+impl EncodedIntake {
+    fn of(new: &NewTicket) -> StoreResult<Self> {
+        let created = created_event(&new.ticket, &new.actor);
+        let events = std::iter::once(&created)
+            .chain(&new.events)
+            .map(|e| Ok((micros(e.at), to_json(e)?)))
+            .collect::<StoreResult<_>>()?;
+        Ok(Self { ticket_doc: to_json(&new.ticket)?, events })
+    }
 }
 
 /// Writes the ticket's row (doc and indexed columns) for a ticket that exists.
@@ -249,9 +270,16 @@ fn queue_page_tx(conn: &Connection, q: &QueueQuery) -> StoreResult<QueuePage> {
 
 /// The whole intake in one transaction: the ticket, its events, the idempotency record and the
 /// steps on the queue. Answers whether a step was queued (to wake the workers after the commit).
-fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration) -> StoreResult<(Created, bool)> {
-    let (key, ticket, actor) = (new.idempotency_key.as_str(), &new.ticket, &new.actor);
-    let tx = immediate(conn)?;
+/// No savepoint of its own: it runs as (part of) one writer call, whose savepoint ([`Db::call`])
+/// takes back every write of a call that fails, and a failing intake fails its call.
+fn open_tx(
+    tx: &Connection,
+    new: &NewTicket,
+    encoded: &EncodedIntake,
+    queue: &str,
+    window: Duration,
+) -> StoreResult<(Created, bool)> {
+    let (key, ticket) = (new.idempotency_key.as_str(), &new.ticket);
     let earlier: Option<(String, Option<String>)> = tx
         .one("SELECT ticket_id, fingerprint FROM ticket_idempotency WHERE key = ?1", [key], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -259,7 +287,7 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
         .optional()
         .map_err(unavailable)?;
     if let Some((id, fingerprint)) = earlier {
-        let ticket = load(&tx, &id)?
+        let ticket = load(tx, &id)?
             .ok_or_else(|| StoreError::Corrupt(format!("idempotency record points at missing ticket {id}")))?;
         return Ok((Created { ticket, replayed: true, fingerprint, outbox: Vec::new() }, false));
     }
@@ -281,7 +309,7 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
             keys.email,
             keys.phone,
             keys.fiscal_code,
-            to_json(ticket)?,
+            encoded.ticket_doc,
             due,
             channel,
             ticket_type,
@@ -293,16 +321,20 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
         if !is_unique_violation(&e) {
             return Err(unavailable(e));
         }
-        let id_taken = load(&tx, &ticket.id.0).is_ok_and(|t| t.is_some());
+        let id_taken = load(tx, &ticket.id.0).is_ok_and(|t| t.is_some());
         return Err(StoreError::Duplicate(if id_taken {
             format!("ticket id {} is taken", ticket.id)
         } else {
             format!("reference {} is taken", ticket.reference)
         }));
     }
-    insert_fields(&tx, ticket)?;
-    insert_events(&tx, &[created_event(ticket, actor)])?;
-    insert_events(&tx, &new.events)?;
+    insert_fields(tx, ticket)?;
+    let mut insert_event =
+        tx.prepare_cached("INSERT INTO events (ticket_id, at, doc) VALUES (?1, ?2, ?3)").map_err(unavailable)?;
+    for (at, doc) in &encoded.events {
+        insert_event.execute(params![ticket.id.0, at, doc]).map_err(unavailable)?;
+    }
+    drop(insert_event);
     tx.run(
         "INSERT INTO ticket_idempotency (key, ticket_id, fingerprint) VALUES (?1, ?2, ?3)",
         params![key, ticket.id.0, new.fingerprint],
@@ -310,10 +342,9 @@ fn open_tx(conn: &mut Connection, new: &NewTicket, queue: &str, window: Duration
     .map_err(unavailable)?;
     let mut queued = false;
     for step in &new.steps {
-        queued |= !super::queue::enqueue(&tx, queue, step, window)?.duplicate;
+        queued |= !super::queue::enqueue(tx, queue, step, window)?.duplicate;
     }
-    hold_claims(&tx, &new.claims)?;
-    tx.commit().map_err(unavailable)?;
+    hold_claims(tx, &new.claims)?;
     Ok((Created { ticket: ticket.clone(), replayed: false, fingerprint: None, outbox: Vec::new() }, queued))
 }
 
@@ -561,8 +592,9 @@ fn purge_tx(conn: &mut Connection, retention_days: u32, now: Timestamp, limit: u
 impl TicketStore for SqliteStore {
     async fn open(&self, new: &NewTicket) -> StoreResult<Created> {
         validate_new(new)?;
+        let encoded = EncodedIntake::of(new)?;
         let (intake, queue, window) = (new.clone(), self.steps.clone(), self.dedup_window);
-        let (created, queued) = self.db.call(move |c| open_tx(c, &intake, &queue, window)).await?;
+        let (created, queued) = self.db.call(move |c| open_tx(c, &intake, &encoded, &queue, window)).await?;
         if queued {
             self.db.published().notify_one();
         }
@@ -571,12 +603,13 @@ impl TicketStore for SqliteStore {
                 tracing::debug!(queue = %self.steps, step = %step.step, ticket_id = %created.ticket.id, "step queued with its ticket");
             }
         }
-        tracing::info!(
-            ticket_id = %created.ticket.id,
-            reference = %created.ticket.reference,
-            replayed = created.replayed,
-            "ticket created"
-        );
+        // A new ticket's line is the engine's `ticket opened` (with its team and channel); a second
+        // one here cost every intake a log line for nothing. A replay is said here.
+        if created.replayed {
+            tracing::info!(ticket_id = %created.ticket.id, reference = %created.ticket.reference, replayed = true, "ticket created");
+        } else {
+            tracing::debug!(ticket_id = %created.ticket.id, reference = %created.ticket.reference, replayed = false, "ticket created");
+        }
         Ok(created)
     }
 
