@@ -122,6 +122,9 @@ impl Function {
 pub struct InitTimes {
     /// The SDK's configuration loaded and its clients built.
     pub sdk_config: Duration,
+    /// Of `sdk_config`, the clients' construction (each service's configuration and runtime
+    /// plugins, checked).
+    pub sdk_clients: Duration,
     /// The secrets read from Secrets Manager (nothing when `SPORTELLO_SECRETS` names none).
     pub secrets: Duration,
     /// The rulebook loaded (its compiled form, or the YAML checked).
@@ -192,10 +195,14 @@ impl Init {
         let started = Instant::now();
         let endpoint = settings.get("AWS_ENDPOINT_URL");
         let config = load_config(endpoint.as_deref()).await;
+        let loaded = started.elapsed();
         let clients = Clients::new(&config);
         let sdk_config = started.elapsed();
         let init = Init::new(settings, clients).await?;
-        init.times().sdk_config = sdk_config;
+        let mut times = init.times();
+        times.sdk_config = sdk_config;
+        times.sdk_clients = sdk_config - loaded;
+        drop(times);
         Ok(init)
     }
 
@@ -204,7 +211,9 @@ impl Init {
     pub async fn new(mut settings: Settings, clients: Clients) -> Result<Init, Error> {
         let warming = start_warm_up(&settings, &clients);
         let started = Instant::now();
-        crate::adapters::aws::secrets::load_secrets(&clients.secrets, &mut settings).await?;
+        if settings.get(crate::adapters::aws::secrets::SECRETS_ENV).is_some_and(|named| !named.trim().is_empty()) {
+            crate::adapters::aws::secrets::load_secrets(&clients.secrets(), &mut settings).await?;
+        }
         let times = InitTimes { secrets: started.elapsed(), ..InitTimes::default() };
         Ok(Init { settings, clients, clock: None, warming: Mutex::new(warming), times: Mutex::new(times) })
     }
@@ -752,6 +761,7 @@ pub async fn run<H: Invoke>(build: impl AsyncFnOnce(&Init) -> Result<H, Error>) 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     tracing::info!(
         sdk_config_ms = ms(times.sdk_config),
+        sdk_clients_ms = ms(times.sdk_clients),
         secrets_ms = ms(times.secrets),
         rulebook_ms = ms(times.rulebook),
         build_ms = ms(built),

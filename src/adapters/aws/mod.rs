@@ -97,9 +97,7 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ses: aws_sdk_ses::Client,
-    /// Secret settings, read once at init.
-    pub secrets: aws_sdk_secretsmanager::Client,
-    /// What [`Clients::s3`] builds its client from.
+    /// What [`Clients::s3`] and [`Clients::secrets`] build their clients from.
     config: SdkConfig,
     counter: Option<CallCounter>,
 }
@@ -116,7 +114,6 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
             ses: aws_sdk_ses::Client::new(config),
-            secrets: aws_sdk_secretsmanager::Client::new(config),
             config: config.clone(),
             counter: None,
         }
@@ -134,9 +131,6 @@ impl Clients {
             ses: aws_sdk_ses::Client::from_conf(
                 aws_sdk_ses::config::Builder::from(config).interceptor(counter.clone()).build(),
             ),
-            secrets: aws_sdk_secretsmanager::Client::from_conf(
-                aws_sdk_secretsmanager::config::Builder::from(config).interceptor(counter.clone()).build(),
-            ),
             config: config.clone(),
             counter: Some(counter.clone()),
         }
@@ -150,6 +144,18 @@ impl Clients {
             config = config.interceptor(counter.clone());
         }
         aws_sdk_s3::Client::from_conf(config.build())
+    }
+
+    /// A Secrets Manager client over the same configuration (and counter), for the secret
+    /// settings read once at init. Built only by an init that names secrets
+    /// (`SPORTELLO_SECRETS`): most functions name none, and each client's construction is part
+    /// of the cold start.
+    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        let mut config = aws_sdk_secretsmanager::config::Builder::from(&self.config);
+        if let Some(counter) = &self.counter {
+            config = config.interceptor(counter.clone());
+        }
+        aws_sdk_secretsmanager::Client::from_conf(config.build())
     }
 }
 

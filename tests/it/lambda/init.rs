@@ -26,7 +26,7 @@ impl Moto {
     async fn secret(&self, name: &str, text: &str) -> String {
         let created = self
             .clients
-            .secrets
+            .secrets()
             .create_secret()
             .name(format!("{}/{name}", self.tag))
             .secret_string(text)
@@ -67,13 +67,13 @@ async fn secrets_are_read_at_init_in_the_order_named() {
     // An ARN and a name; the later secret wins for a name both hold.
     let named = format!("{first}, {}/second", m.tag);
     let mut s = settings(&[("SPORTELLO_SECRETS", &named), ("SPORTELLO_REPLY_TOKEN_KEY", "from the environment")]);
-    load_secrets(&m.clients.secrets, &mut s).await.unwrap();
+    load_secrets(&m.clients.secrets(), &mut s).await.unwrap();
     assert_eq!(s.get("SPORTELLO_REPLY_TOKEN_KEY").as_deref(), Some("k2"));
     assert_eq!(s.get("SPORTELLO_TARGET_SECRET_PAGOPA_PRIVACY").as_deref(), Some("p"));
 
     // No SPORTELLO_SECRETS: nothing read, nothing needed.
     let mut s = settings(&[]);
-    load_secrets(&m.clients.secrets, &mut s).await.unwrap();
+    load_secrets(&m.clients.secrets(), &mut s).await.unwrap();
     assert_eq!(s.get("SPORTELLO_REPLY_TOKEN_KEY"), None);
 }
 
@@ -81,7 +81,7 @@ async fn secrets_are_read_at_init_in_the_order_named() {
 async fn a_secret_that_cannot_be_used_stops_the_init_and_says_which_and_why() {
     let m = moto().await;
     let load = |named: String| {
-        let client = m.clients.secrets.clone();
+        let client = m.clients.secrets();
         async move {
             let mut s = settings(&[("SPORTELLO_SECRETS", &named)]);
             load_secrets(&client, &mut s).await.unwrap_err()
@@ -105,7 +105,7 @@ async fn a_secret_that_cannot_be_used_stops_the_init_and_says_which_and_why() {
 
     let binary = m
         .clients
-        .secrets
+        .secrets()
         .create_secret()
         .name(format!("{}/binary", m.tag))
         .secret_binary(aws_sdk_secretsmanager::primitives::Blob::new(b"\x00\x01".to_vec()))
