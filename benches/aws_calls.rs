@@ -521,11 +521,13 @@ Cut of the sixth pass (`tests/it/operator/take_and_classify.rs`, the store contr
 Why e-mail and privacy still miss $0.20 (\"What a flow's cost is made of\" above):
 
 - The privacy flow is 2 write units over what $0.20 leaves, and they are its `by_open` entry's:
-  the privacy ticket's entry (the whole ticket item, `commits` included, and 100 bytes) passes
-  1 KB at its third update now (the notice and the answer: 2 units each where the API ticket's
-  take 1). An index entry without `commits`, or a shorter `commits`, would bring it within the
-  target; BENCHMARKS.md (\"Take in charge and classify in one request\") says what each would
-  take.
+  the entry the notice writes (the whole ticket item with its three `commits` ids, and 100 bytes)
+  is 1,033 bytes, 2 units when written and 2 when the resolution deletes it, where the API
+  ticket's take 1 each. Without `commits` it would be 1,008 bytes: the counter, told that
+  `by_open` leaves `commits` out, gives the privacy flow 26 units and $0.194. That takes a new
+  index (a projection does not change in place) and leaves 16 bytes of margin that a longer
+  notice uses up; `commits` itself cannot be kept short safely. BENCHMARKS.md (\"Take in charge
+  and classify in one request\") has both.
 - The e-mail flow's two deliveries (the acknowledgement's and the answer's) still cost 16 units
   of transactions (claims, outbox and the deliveries' events): a delivery protocol whose claim is
   its outbox item is the next cut, a change of the engine's delivery protocol rather than of the
