@@ -257,6 +257,9 @@ catalogue! {
     actions_title: "Azioni", "Actions";
     actions_none: "Nessuna azione da fare ora su questo ticket.", "Nothing to do on this ticket now.";
     action_take: "Prendi in carico", "Take in charge";
+    action_take_type: "Tipo (facoltativo)", "Type (optional)";
+    action_take_type_help: "Se lo sai già, scegli il tipo: il ticket è preso in carico e classificato insieme.", "If you already know it, choose the type: the ticket is taken in charge and classified at once.";
+    action_take_type_later: "Lo decido dopo", "Decide later";
     action_categorize: "Cambia categoria", "Change category";
     action_categorize_help: "Conferma o correggi la categoria prima di classificare.", "Confirm or correct the category before classifying.";
     action_categorize_button: "Salva la categoria", "Save the category";
@@ -310,6 +313,7 @@ catalogue! {
     chat_help: "L'utente lo legge nell'app al prossimo aggiornamento.", "The user reads it in the app at its next poll.";
     chat_live: "I messaggi dell'utente compaiono qui senza ricaricare.", "The user's messages appear here without reloading.";
     done_take: "Ticket preso in carico.", "Ticket taken in charge.";
+    done_take_classify: "Ticket preso in carico e classificato.", "Ticket taken in charge and classified.";
     done_categorize: "Categoria salvata.", "Category saved.";
     done_classify: "Tipo salvato.", "Type saved.";
     done_note: "Nota aggiunta.", "Note added.";

@@ -122,6 +122,8 @@ pub struct ReminderView {
 #[derive(Default)]
 pub struct Actions {
     pub take: bool,
+    /// The types the operator may choose while taking the ticket in charge (none: no choice).
+    pub take_types: Vec<Choice>,
     pub categorize: Vec<Choice>,
     pub classify: Vec<Choice>,
     pub check_incidents: bool,
@@ -281,6 +283,7 @@ fn done_text(
     events: &[Event],
 ) -> String {
     match done {
+        "take" if q.contains_key("classified") => t.done_take_classify().into(),
         "take" => t.done_take().into(),
         "categorize" => t.done_categorize().into(),
         "classify" => t.done_classify().into(),
@@ -471,16 +474,22 @@ async fn render(
                 .collect();
         }
         let by_incidents = g.allows_step(None, "check_active_incidents");
-        if may(Endpoint::Classify) && working && ticket.ticket_type.is_none() && !by_incidents {
-            actions.classify = g
-                .classify_types()
+        let types = || -> Vec<Choice> {
+            g.classify_types()
                 .into_iter()
                 .map(|ty| Choice {
                     value: ty.code().into(),
                     label: view::type_label(t, Some(ty)).into(),
                     selected: false,
                 })
-                .collect();
+                .collect()
+        };
+        let classifiable = ticket.ticket_type.is_none() && !by_incidents && may(Endpoint::Classify);
+        if actions.take && classifiable {
+            actions.take_types = types();
+        }
+        if classifiable && working {
+            actions.classify = types();
         }
         actions.check_incidents =
             may(Endpoint::CheckIncidents) && working && ticket.ticket_type.is_none() && by_incidents;
@@ -968,7 +977,20 @@ pub async fn act(
     let id = ticket.id.clone();
     let mut done = action.clone();
     let result: Result<(), Problem> = match action.as_str() {
-        "take" => engine.take_in_charge(&id, &actor).await.map(drop).map_err(Into::into),
+        // The type is chosen on the same form, or left for later (the field empty or absent).
+        "take" => match get("ticket_type").trim() {
+            "" => engine.take_in_charge(&id, &actor).await.map(drop).map_err(Into::into),
+            ty => match ty.parse::<TicketType>() {
+                Ok(ty) => match desk.who.require(Endpoint::Classify) {
+                    Ok(_) => {
+                        done = "take&classified=1".into();
+                        engine.take_in_charge_as(&id, &actor, Some(ty)).await.map(drop).map_err(Into::into)
+                    }
+                    Err(p) => Err(p),
+                },
+                Err(e) => Err(Problem::unprocessable("/ticket_type", e.to_string())),
+            },
+        },
         "categorize" => engine.categorize(&id, &actor, get("category")).await.map(drop).map_err(Into::into),
         "classify" => match get("ticket_type").parse::<TicketType>() {
             Ok(ty) => engine.classify(&id, &actor, ty).await.map(drop).map_err(Into::into),

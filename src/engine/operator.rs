@@ -135,6 +135,63 @@ pub fn check_in_charge(ticket: &Ticket, actor: &Actor) -> Result<(), EngineError
     }
 }
 
+/// Takes `t` in charge for `actor`: its event, none when it is already theirs.
+fn taking(t: &mut Ticket, guard: &FlowGuard, actor: &Actor, now: jiff::Timestamp) -> Result<Vec<Event>, EngineError> {
+    if t.state == TicketState::TakenInCharge && t.assignee.as_deref() == Some(actor.id.as_str()) {
+        return Ok(Vec::new());
+    }
+    if t.state != TicketState::New
+        && let Some(who) = &t.assignee
+    {
+        return Err(Refusal::Done(format!("the ticket is already in charge of operator {who}")).into());
+    }
+    guard.check_take_in_charge(t)?;
+    t.move_to(TicketState::TakenInCharge, now)?;
+    t.assignee = Some(actor.id.clone());
+    Ok(vec![event(t, actor, EventKind::TakenInCharge, now, json!({"assignee": actor.id}))])
+}
+
+/// Classifies `t` as `to`: its events (the classification, and the team it moves to), none when
+/// it already has that type past its taking in charge.
+fn classifying(
+    t: &mut Ticket,
+    guard: &FlowGuard,
+    actor: &Actor,
+    to: TicketType,
+    by_incident_check: bool,
+    now: jiff::Timestamp,
+) -> Result<Vec<Event>, EngineError> {
+    check_in_charge(t, actor)?;
+    if t.ticket_type == Some(to) && t.state != TicketState::TakenInCharge {
+        return Ok(Vec::new());
+    }
+    if !by_incident_check && guard.allows_step(None, super::flow_guard::CHECK_INCIDENTS) {
+        return Err(Refusal::TypedByIncidentCheck {
+            reference: t.reference.to_string(),
+            step: super::flow_guard::CHECK_INCIDENTS,
+        }
+        .into());
+    }
+    // A type the flow does not allow for this ticket is a refusal of the flow (409), like any
+    // other step out of its order.
+    guard.check_classify(t, to).map_err(|r| match r {
+        ClassifyRefusal::Type(m) | ClassifyRefusal::Flow(m) => EngineError::from(Refusal::Flow(m)),
+    })?;
+    let from = t.ticket_type;
+    t.ticket_type = Some(to);
+    if t.state == TicketState::TakenInCharge {
+        t.move_to(TicketState::InProgress, now)?;
+    }
+    let mut events = vec![event(t, actor, EventKind::Classified, now, json!({"from": from, "to": to}))];
+    if let Some(team) = guard.team_for(to)
+        && team != t.team
+    {
+        let previous = std::mem::replace(&mut t.team, team.to_string());
+        events.push(event(t, actor, EventKind::RoutedToTeam, now, json!({"from": previous, "to": team})));
+    }
+    Ok(events)
+}
+
 impl Engine {
     fn guard(&self, ticket: &Ticket) -> Result<FlowGuard<'_>, EngineError> {
         if ticket.category.is_none() && ticket.state.is_final() {
@@ -235,20 +292,26 @@ impl Engine {
     /// C: the operator takes the ticket in charge and becomes its assignee. Taking one's own
     /// ticket again changes nothing.
     pub async fn take_in_charge(&self, id: &TicketId, actor: &Actor) -> Result<Ticket, EngineError> {
+        self.take_in_charge_as(id, actor, None).await
+    }
+
+    /// C, and with `to` the classification as well, in one write: the same checks as
+    /// [`Self::take_in_charge`] then [`Self::classify`], both events recorded in that order, and
+    /// nothing written when either is refused (a type the flow does not allow leaves the ticket
+    /// as it was, not taken in charge).
+    pub async fn take_in_charge_as(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        to: Option<TicketType>,
+    ) -> Result<Ticket, EngineError> {
         let now = self.now();
         self.change(id, |t, guard| {
-            if t.state == TicketState::TakenInCharge && t.assignee.as_deref() == Some(actor.id.as_str()) {
-                return Ok(Vec::new());
+            let mut events = taking(t, guard, actor, now)?;
+            if let Some(to) = to {
+                events.extend(classifying(t, guard, actor, to, false, now)?);
             }
-            if t.state != TicketState::New
-                && let Some(who) = &t.assignee
-            {
-                return Err(Refusal::Done(format!("the ticket is already in charge of operator {who}")).into());
-            }
-            guard.check_take_in_charge(t)?;
-            t.move_to(TicketState::TakenInCharge, now)?;
-            t.assignee = Some(actor.id.clone());
-            Ok(vec![event(t, actor, EventKind::TakenInCharge, now, json!({"assignee": actor.id}))])
+            Ok(events)
         })
         .await
     }
@@ -269,38 +332,7 @@ impl Engine {
         by_incident_check: bool,
     ) -> Result<Ticket, EngineError> {
         let now = self.now();
-        self.change(id, |t, guard| {
-            check_in_charge(t, actor)?;
-            if t.ticket_type == Some(to) && t.state != TicketState::TakenInCharge {
-                return Ok(Vec::new());
-            }
-            if !by_incident_check && guard.allows_step(None, super::flow_guard::CHECK_INCIDENTS) {
-                return Err(Refusal::TypedByIncidentCheck {
-                    reference: t.reference.to_string(),
-                    step: super::flow_guard::CHECK_INCIDENTS,
-                }
-                .into());
-            }
-            // A type the flow does not allow for this ticket is a refusal of the flow (409), like
-            // any other step out of its order.
-            guard.check_classify(t, to).map_err(|r| match r {
-                ClassifyRefusal::Type(m) | ClassifyRefusal::Flow(m) => EngineError::from(Refusal::Flow(m)),
-            })?;
-            let from = t.ticket_type;
-            t.ticket_type = Some(to);
-            if t.state == TicketState::TakenInCharge {
-                t.move_to(TicketState::InProgress, now)?;
-            }
-            let mut events = vec![event(t, actor, EventKind::Classified, now, json!({"from": from, "to": to}))];
-            if let Some(team) = guard.team_for(to)
-                && team != t.team
-            {
-                let previous = std::mem::replace(&mut t.team, team.to_string());
-                events.push(event(t, actor, EventKind::RoutedToTeam, now, json!({"from": previous, "to": team})));
-            }
-            Ok(events)
-        })
-        .await
+        self.change(id, |t, guard| classifying(t, guard, actor, to, by_incident_check, now)).await
     }
 
     /// L: a note on the ticket, for the team. Allowed until the ticket is closed.

@@ -16,7 +16,7 @@ pub mod survey;
 pub mod voice;
 
 pub use crate::logging::SPAN_TARGET;
-pub use problem::{ApiJson, Problem};
+pub use problem::{ApiJson, OptionalApiJson, Problem};
 
 use crate::engine::Engine;
 use axum::Router;

@@ -152,6 +152,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// [`ApiJson`] for a body that may be left out: no body (or white space only) is `None` and
+/// needs no `Content-Type`; any other body is read, and refused, as [`ApiJson`] reads it.
+pub struct OptionalApiJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|e| json_problem(JsonRejection::from(e)))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        let ApiJson(value) = ApiJson::from_request(Request::from_parts(parts, bytes.into()), state).await?;
+        Ok(Self(Some(value)))
+    }
+}
+
 fn json_problem(rejection: JsonRejection) -> Problem {
     match rejection {
         JsonRejection::MissingJsonContentType(_) => {

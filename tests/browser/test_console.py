@@ -36,6 +36,9 @@ def test_an_operator_answers_a_voice_question_from_a_knowledge_base_suggestion(s
     expect(path.locator("[aria-current=step]")).to_contain_text("Presa in carico")
     look(page, "voice-ticket-new")
 
+    # The type may be chosen while taking the ticket in charge; left to "decide later", the
+    # button only takes it.
+    expect(page.get_by_role("combobox", name="Tipo (facoltativo)")).to_have_value("")
     page.get_by_role("button", name="Prendi in carico").click()
     expect(page.get_by_role("status").filter(has_text="Ticket preso in carico.")).to_be_visible()
     # The flow allows only Q for a basic question.
@@ -166,9 +169,15 @@ def test_a_privacy_breach_is_invisible_to_first_level_and_worked_by_the_privacy_
     expect(privacy.get_by_role("heading", level=1)).to_contain_text("Team Privacy")
     privacy.get_by_role("link", name=reference).click()
     expect(privacy.get_by_role("region", name="Richiedente")).to_contain_text("RSSMRA85T10A562S")
+    # The type is known from the report: taken in charge and classified with one button.
+    ticket_type = privacy.get_by_role("combobox", name="Tipo (facoltativo)")
+    expect(ticket_type).to_have_value("")
+    ticket_type.select_option(label="PI · Privacy, violazione")
+    look(privacy, "privacy-take-with-type")
     privacy.get_by_role("button", name="Prendi in carico").click()
-    privacy.get_by_role("group", name="Classifica").get_by_role("radio", name="PI · Privacy, violazione").check()
-    privacy.get_by_role("button", name="Salva il tipo").click()
+    expect(privacy.get_by_role("status").filter(has_text="Ticket preso in carico e classificato.")).to_be_visible()
+    expect(privacy.get_by_role("group", name="Classifica")).to_have_count(0)
+    expect(privacy.locator(".ticket-head .badge")).to_have_text("in lavorazione")
     expect(privacy.get_by_role("region", name="Scadenze")).to_contain_text("Notifica di violazione (72 ore)")
     privacy.get_by_role("textbox", name="Riepilogo per il destinatario").fill(
         "Possibile violazione di dati personali: dati di terzi visibili in IO.")

@@ -18,7 +18,7 @@ use crate::domain::{Ticket, TicketId, TicketReference, TicketType};
 use crate::engine::operator::MAX_SUGGESTIONS;
 use crate::engine::{Engine, EngineError, EscalationSettings};
 use crate::http::operator_auth::{Endpoint, OperatorAuthenticator, OperatorIdentity, unauthorized};
-use crate::http::{ApiJson, MAX_BODY_BYTES, Problem};
+use crate::http::{ApiJson, MAX_BODY_BYTES, OptionalApiJson, Problem};
 use crate::knowledge::search::LazyIndex;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -382,9 +382,39 @@ async fn suggestions(
     Ok(Json(json!({"suggestions": items})))
 }
 
-async fn take_in_charge(on: OnTicket) -> Result<Json<Value>, Problem> {
+/// Takes the ticket in charge; a body `{"ticket_type": "Q"}` classifies it as well, in the same
+/// write (one request where an operator who already knows the type would make two).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TakeBody {
+    #[serde(default, deserialize_with = "type_code")]
+    ticket_type: Option<TicketType>,
+}
+
+/// A type given is its code, a string: a number or null is a wrong value at the field (422),
+/// where serde's enum reading calls a number a syntax error.
+fn type_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<TicketType>, D::Error> {
+    use serde::de::Error;
+    let code = String::deserialize(d)?;
+    TicketType::ALL.into_iter().find(|t| t.code() == code).map(Some).ok_or_else(|| {
+        let codes: Vec<&str> = TicketType::ALL.iter().map(|t| t.code()).collect();
+        D::Error::custom(format!("unknown ticket type `{code}`; types: {}", codes.join(", ")))
+    })
+}
+
+async fn take_in_charge(
+    on: OnTicket,
+    body: Result<OptionalApiJson<TakeBody>, Problem>,
+) -> Result<Json<Value>, Problem> {
+    let who = on.who.clone();
     let (api, t, actor) = on.authorize(Endpoint::TakeInCharge).await?;
-    Ok(Json(ticket_json(&api.engine.take_in_charge(&t.id, &actor).await?)))
+    let OptionalApiJson(body) = body?;
+    let to = body.and_then(|b| b.ticket_type);
+    if to.is_some() {
+        // Classifying asks the classify endpoint's roles as well.
+        who.require(Endpoint::Classify)?;
+    }
+    Ok(Json(ticket_json(&api.engine.take_in_charge_as(&t.id, &actor, to).await?)))
 }
 
 #[derive(Deserialize)]

@@ -5,6 +5,7 @@
 mod answers;
 mod incidents;
 mod reminders;
+mod take_and_classify;
 
 use crate::support::app::{TestApp, ok};
 use axum::Router;

@@ -741,6 +741,65 @@ async fn an_update_cut_short_leaves_no_trace(b: &dyn Backend) {
     assert_eq!(facts.first_taken_at, Some(kept.at));
 }
 
+/// Taking in charge and classifying in one request is one update with two events: they are
+/// written together, in order, or not at all (the loser of a race writes neither).
+async fn one_update_takes_in_charge_and_classifies(b: &dyn Backend) {
+    let p = b.ports();
+    let t = ticket("first_level", days_ago(2));
+    p.tickets.create(&key(), &t, &Actor::system()).await.unwrap();
+    let at = days_ago(1);
+    let taken_by = |who: &str| {
+        let mut done = t.clone();
+        done.move_to(TicketState::TakenInCharge, at).unwrap();
+        done.move_to(TicketState::InProgress, at).unwrap();
+        done.assignee = Some(who.into());
+        done.ticket_type = Some(sportello::domain::TicketType::Q);
+        done.updated_at = at;
+        let actor = Actor { id: who.into(), role: ActorRole::Operator };
+        let event = |kind, detail| Event { ticket_id: t.id.clone(), at, actor: actor.clone(), kind, detail };
+        let events = [
+            event(EventKind::TakenInCharge, serde_json::json!({ "assignee": who })),
+            event(EventKind::Classified, serde_json::json!({ "from": null, "to": "Q" })),
+        ];
+        (done, events)
+    };
+    let (a, a_events) = taken_by("op-a");
+    let (b_ticket, b_events) = taken_by("op-b");
+    let (won, lost) = tokio::join!(p.tickets.update(&a, &a_events), p.tickets.update(&b_ticket, &b_events));
+    let (saved, loser) = match (won, lost) {
+        (Ok(s), Err(e)) | (Err(e), Ok(s)) => (s, e),
+        other => panic!("exactly one of two racing updates wins: {other:?}"),
+    };
+    assert!(matches!(loser, StoreError::Conflict { expected: 0, found: 1 }), "{loser:?}");
+    assert_eq!(saved.version, t.version + 1, "one write");
+    assert_eq!(p.tickets.get(&t.id).await.unwrap(), saved);
+    let winner = saved.assignee.clone().unwrap();
+
+    let expect = [
+        (EventKind::Created, "system".to_string(), serde_json::Value::Null),
+        (EventKind::TakenInCharge, winner.clone(), serde_json::json!({ "assignee": winner })),
+        (EventKind::Classified, winner.clone(), serde_json::json!({ "from": null, "to": "Q" })),
+    ];
+    let seen = |events: Vec<Event>| {
+        events
+            .into_iter()
+            .map(|e| {
+                let detail = if e.kind == EventKind::Created { serde_json::Value::Null } else { e.detail };
+                (e.kind, e.actor.id, detail)
+            })
+            .collect::<Vec<_>>()
+    };
+    let history = p.events.list(&t.id).await.unwrap();
+    assert!(history[1..].iter().all(|e| e.at == at), "{history:?}");
+    assert_eq!(seen(history), expect);
+    assert_eq!(seen(p.events.tail(&t.id, None).await.unwrap().events), expect);
+    assert_eq!(seen(b.reopen().await.events.list(&t.id).await.unwrap()), expect);
+
+    b.feed_reports().await;
+    let facts = b.reports().facts(&t.id).await.unwrap().expect("the ticket's facts");
+    assert_eq!(facts.first_taken_at, Some(at));
+}
+
 async fn events_keep_their_order(b: &dyn Backend) {
     let p = b.ports();
     let t = ticket("first_level", days_ago(3));
@@ -1168,6 +1227,7 @@ macro_rules! all_contracts {
                 purge_removes_only_closed_tickets_past_retention,
                 nothing_acknowledged_is_lost,
                 events_keep_their_order,
+                one_update_takes_in_charge_and_classifies,
                 an_update_cut_short_leaves_no_trace,
                 publish_deduplicates,
                 redelivery_has_one_effect,

@@ -278,13 +278,11 @@ impl Lab {
         let outcome = self.engine.receive_email(raw.as_bytes(), None).await.expect("inbound mail");
         let id = outcome.ticket_id.expect("a ticket");
         self.run_steps().await;
-        self.invoke("take in charge");
-        let taken = self.engine.take_in_charge(&id, &operator()).await.expect("take in charge");
-        if taken.ticket_type.is_none() {
-            // A request of its own in the operator API.
-            self.invoke("classify");
-            self.engine.classify(&id, &operator(), TicketType::Q).await.expect("classify");
-        }
+        // The operator reads the mail, knows its type, and takes it in charge as a question: one
+        // request of the operator API.
+        self.invoke("take in charge and classify");
+        let taken = self.engine.take_in_charge_as(&id, &operator(), Some(TicketType::Q)).await.expect("take in charge");
+        assert_eq!(taken.ticket_type, Some(TicketType::Q));
         self.invoke("answer and resolve");
         self.engine
             .answer_and_resolve(&id, &operator(), "Può scaricarla dall'app IO, sezione Pagamenti.")
@@ -412,12 +410,10 @@ impl Lab {
         (self.done("a team's work queue"), vec![waiting, taken], listed)
     }
 
-    /// Taken, classified, escalated to a target on SQS, its notice back, answered.
+    /// Taken in charge and classified (one request), escalated to a target on SQS, its notice back, answered.
     async fn escalated(&mut self, id: &TicketId, ticket_type: TicketType, target: &str) {
-        self.invoke("take in charge");
-        self.engine.take_in_charge(id, &operator()).await.expect("take in charge");
-        self.invoke("classify");
-        self.engine.classify(id, &operator(), ticket_type).await.expect("classify");
+        self.invoke("take in charge and classify");
+        self.engine.take_in_charge_as(id, &operator(), Some(ticket_type)).await.expect("take in charge and classify");
         self.invoke("escalate");
         let escalated = self
             .engine
