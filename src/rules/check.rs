@@ -220,7 +220,12 @@ impl Articles {
                 Got::Fresh { parsed: at, sha256, stamp } => {
                     let article = parsed[at].take()?;
                     let name = file.file_name()?.to_str()?.to_string();
-                    Some(Kept::New { name, sha256: sha256?, stamp, facts: ArticleFacts::of(&article).into_owned() })
+                    Some(Kept::New {
+                        name,
+                        sha256: sha256?,
+                        stamp,
+                        facts: Box::new(ArticleFacts::of(&article).into_owned()),
+                    })
                 }
             })
             .collect()

@@ -159,7 +159,7 @@ impl CacheFile {
 /// new one.
 pub enum Kept {
     Cached(usize),
-    New { name: String, sha256: [u8; 32], stamp: Option<Stamp>, facts: ArticleFacts<'static> },
+    New { name: String, sha256: [u8; 32], stamp: Option<Stamp>, facts: Box<ArticleFacts<'static>> },
 }
 
 /// The cache of one check: the entries read at its start, and those its files give now.
@@ -339,7 +339,7 @@ impl<'a> CheckCache<'a> {
                 }
                 Kept::New { name, sha256, stamp, facts } => {
                     self.changed = true;
-                    Some(CachedArticle { name: Cow::Owned(name), sha256, stamp, facts })
+                    Some(CachedArticle { name: Cow::Owned(name), sha256, stamp, facts: *facts })
                 }
             })
             .collect();
