@@ -16,9 +16,10 @@
 //! what the articles are checked against and what the report says of it; for each article read
 //! without error, its facts ([`crate::knowledge::facts`]: its own findings, its example
 //! questions' words, its links to other articles). Where: `.sportello-cache/` in the rulebook's
-//! folder, one file per rulebook file (`check-rulebook.yaml.bin`), beside a `.gitignore` of `*`
-//! and a `CACHEDIR.TAG`, so git and backup tools leave the folder out. It is written only when
-//! an entry changed. A cache that cannot be read, is damaged or was written by another build is
+//! folder, two files per rulebook file (`check-rulebook.yaml.bin`, its own part, and
+//! `check-rulebook.yaml.articles.bin`, its articles'), beside a `.gitignore` of `*` and a
+//! `CACHEDIR.TAG`, so git and backup tools leave the folder out. Each is written only when one of
+//! its entries changed. A cache that cannot be read, is damaged or was written by another build is
 //! ignored and written afresh; one that cannot be written is left as it is: the cache never
 //! makes a check fail. `rules check --no-cache` neither reads nor writes it.
 //!
@@ -102,56 +103,76 @@ struct CachedArticle<'a> {
     facts: ArticleFacts<'a>,
 }
 
-#[derive(Default, Serialize, Deserialize)]
-struct Stored<'a> {
+/// The rulebook's part of the cache: a file of its own, so that an edit of the rulebook
+/// rewrites a few kilobytes rather than every article's entry.
+#[derive(Serialize, Deserialize)]
+struct RulebookPart<'a> {
     /// The build that wrote the entries ([`build_identity`]).
     #[serde(borrow)]
     build: Cow<'a, str>,
     rulebook: Option<CachedRulebook>,
-    /// In name order.
+}
+
+/// The articles' part, in name order.
+#[derive(Serialize, Deserialize)]
+struct ArticlesPart<'a> {
+    #[serde(borrow)]
+    build: Cow<'a, str>,
     #[serde(borrow)]
     articles: Vec<CachedArticle<'a>>,
 }
 
-/// The entries to write, borrowed: encoded as [`Stored`].
+/// The articles' part to write, borrowed: encoded as [`ArticlesPart`].
 #[derive(Serialize)]
-struct ToStore<'s, 'a> {
+struct ArticlesToStore<'s, 'a> {
     build: &'s str,
-    rulebook: Option<&'s CachedRulebook>,
     articles: Vec<&'s CachedArticle<'a>>,
 }
 
-/// The cache file's bytes, read before the check (the check's entries borrow their strings).
+/// One of the cache's files as read: its bytes and its own modification time, as the file
+/// system wrote it.
+#[derive(Default)]
+struct Part {
+    bytes: Vec<u8>,
+    written: Option<u128>,
+}
+
+impl Part {
+    fn read(path: &Path) -> Part {
+        use std::io::Read;
+        let mut part = Part::default();
+        if let Ok(mut f) = std::fs::File::open(path) {
+            let meta = f.metadata().ok();
+            part.written = meta.as_ref().and_then(Stamp::of).map(|s| s.modified);
+            part.bytes.reserve(meta.map_or(0, |m| m.len() as usize));
+            if f.read_to_end(&mut part.bytes).is_err() {
+                part.bytes.clear();
+            }
+        }
+        part
+    }
+}
+
+/// The cache's files as read before the check (the check's entries borrow their strings): the
+/// rulebook's part and the articles'.
 pub struct CacheFile {
     /// `None` when the cache is off.
-    path: Option<PathBuf>,
-    bytes: Vec<u8>,
-    /// The cache file's own modification time, as the file system wrote it.
-    written: Option<u128>,
+    paths: Option<[PathBuf; 2]>,
+    rulebook: Part,
+    articles: Part,
 }
 
 impl CacheFile {
     /// No cache: every file is parsed, nothing is written.
     pub fn off() -> Self {
-        CacheFile { path: None, bytes: Vec::new(), written: None }
+        CacheFile { paths: None, rulebook: Part::default(), articles: Part::default() }
     }
 
     /// The cache of the rulebook at `rulebook` (a file or its folder), as it is on disk: nothing
-    /// when it is not there or cannot be read.
+    /// of a part that is not there or cannot be read.
     pub fn read(rulebook: &Path) -> Self {
-        use std::io::Read;
-        let path = location(rulebook);
-        let mut bytes = Vec::new();
-        let mut written = None;
-        if let Ok(mut f) = std::fs::File::open(&path) {
-            let meta = f.metadata().ok();
-            written = meta.as_ref().and_then(Stamp::of).map(|s| s.modified);
-            bytes.reserve(meta.map_or(0, |m| m.len() as usize));
-            if f.read_to_end(&mut bytes).is_err() {
-                bytes.clear();
-            }
-        }
-        CacheFile { path: Some(path), bytes, written }
+        let paths = [location(rulebook), articles_location(rulebook)];
+        CacheFile { rulebook: Part::read(&paths[0]), articles: Part::read(&paths[1]), paths: Some(paths) }
     }
 }
 
@@ -164,20 +185,26 @@ pub enum Kept {
 
 /// The cache of one check: the entries read at its start, and those its files give now.
 pub struct CheckCache<'a> {
-    /// The cache file; `None` when the cache is off.
-    file: Option<&'a Path>,
-    written: Option<u128>,
+    /// The cache's files (the rulebook's part, the articles'); `None` when the cache is off.
+    files: Option<&'a [PathBuf; 2]>,
+    /// When each part was written.
+    written: [Option<u128>; 2],
     build: String,
-    old: Stored<'a>,
+    old_rulebook: Option<CachedRulebook>,
+    /// In name order.
+    old_articles: Vec<CachedArticle<'a>>,
     /// The rulebook's entry for this check: the one read, or a new one.
     rulebook: Option<CachedRulebook>,
     /// This check's articles, in name order, once the knowledge folder was read (a rulebook
     /// with errors stops before it).
     articles: Option<Vec<CachedArticle<'a>>>,
-    /// Whether the entries differ from what the file holds.
-    changed: bool,
+    /// Whether each part's entries differ from what its file holds.
+    changed: [bool; 2],
     stats: Stats,
 }
+
+const RULEBOOK: usize = 0;
+const ARTICLES: usize = 1;
 
 /// What a check took from the cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -208,32 +235,47 @@ fn build_identity() -> String {
     format!("{} {}", env!("CARGO_PKG_VERSION"), stamp.unwrap_or_default())
 }
 
-/// The cache file of a rulebook file or folder (`<folder>/.sportello-cache/check-<file>.bin`).
+/// The cache file of a rulebook file or folder (`<folder>/.sportello-cache/check-<file>.bin`):
+/// its rulebook's part.
 pub fn location(rulebook: &Path) -> PathBuf {
+    named(rulebook, "bin")
+}
+
+/// The cache file of its articles (`<folder>/.sportello-cache/check-<file>.articles.bin`).
+pub fn articles_location(rulebook: &Path) -> PathBuf {
+    named(rulebook, "articles.bin")
+}
+
+fn named(rulebook: &Path, ending: &str) -> PathBuf {
     let file = if rulebook.is_dir() { rulebook.join(super::load::RULEBOOK_FILE) } else { rulebook.to_path_buf() };
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    file.parent().unwrap_or(Path::new("")).join(CACHE_DIR).join(format!("check-{name}.bin"))
+    file.parent().unwrap_or(Path::new("")).join(CACHE_DIR).join(format!("check-{name}.{ending}"))
 }
 
 impl<'a> CheckCache<'a> {
     /// The entries of `file`, when it holds some this build wrote; none otherwise.
     pub fn open(file: &'a CacheFile) -> Self {
-        let build = if file.path.is_some() { build_identity() } else { String::new() };
-        let old = file.path.as_ref().and_then(|_| decode(&file.bytes)).filter(|s| s.build == build);
+        let build = if file.paths.is_some() { build_identity() } else { String::new() };
+        let on = file.paths.is_some();
+        let rulebook = on.then(|| decode::<RulebookPart>(&file.rulebook.bytes)).flatten().filter(|p| p.build == build);
+        let articles = on.then(|| decode::<ArticlesPart>(&file.articles.bytes)).flatten();
+        // Looked up by name: a part out of order is not one this code wrote.
+        let articles = articles.filter(|p| p.build == build && p.articles.is_sorted_by(|a, b| a.name < b.name));
         Self {
-            file: file.path.as_deref(),
-            written: file.written,
+            files: file.paths.as_ref(),
+            written: [file.rulebook.written, file.articles.written],
             build,
-            old: old.unwrap_or_default(),
+            old_rulebook: rulebook.and_then(|p| p.rulebook),
+            old_articles: articles.map(|p| p.articles).unwrap_or_default(),
             rulebook: None,
             articles: None,
-            changed: false,
+            changed: [false; 2],
             stats: Stats::default(),
         }
     }
 
     pub fn is_on(&self) -> bool {
-        self.file.is_some()
+        self.files.is_some()
     }
 
     pub fn stats(&self) -> Stats {
@@ -243,8 +285,8 @@ impl<'a> CheckCache<'a> {
     /// Whether an entry of `stamp` may be taken without reading its file: the same size and
     /// time, and a time older than the cache file's own (else the file may have changed again
     /// within the same tick).
-    fn unchanged(&self, cached: Option<Stamp>, now: Option<Stamp>) -> bool {
-        match (cached, now, self.written) {
+    fn unchanged(&self, part: usize, cached: Option<Stamp>, now: Option<Stamp>) -> bool {
+        match (cached, now, self.written[part]) {
             (Some(cached), Some(now), Some(written)) => cached == now && now.modified < written,
             _ => false,
         }
@@ -253,9 +295,9 @@ impl<'a> CheckCache<'a> {
     /// The rulebook's own checks and report, when the cache holds them for the file as `stamp`
     /// says it is, without reading it (`file` is how messages name it).
     pub fn rulebook_by_stamp(&mut self, file: &str, stamp: Option<Stamp>) -> Option<(OwnCheck, super::check::Summary)> {
-        self.file?;
-        let cached = self.old.rulebook.as_ref()?.stamp;
-        self.unchanged(cached, stamp).then(|| self.take_rulebook(file, cached))
+        self.files?;
+        let cached = self.old_rulebook.as_ref()?.stamp;
+        self.unchanged(RULEBOOK, cached, stamp).then(|| self.take_rulebook(file, cached))
     }
 
     /// The same for the file's text, once read: `sha256` is its digest.
@@ -266,14 +308,14 @@ impl<'a> CheckCache<'a> {
         stamp: Option<Stamp>,
     ) -> Option<(OwnCheck, super::check::Summary)> {
         self.stats.files_read += 1;
-        self.old.rulebook.as_ref().filter(|e| e.sha256 == sha256)?;
+        self.old_rulebook.as_ref().filter(|e| e.sha256 == sha256)?;
         // Its new time is kept, so that the next check need not read it.
-        self.changed = true;
+        self.changed[RULEBOOK] = true;
         Some(self.take_rulebook(file, stamp))
     }
 
     fn take_rulebook(&mut self, file: &str, stamp: Option<Stamp>) -> (OwnCheck, super::check::Summary) {
-        let entry = CachedRulebook { stamp, ..self.old.rulebook.take().expect("checked by the caller") };
+        let entry = CachedRulebook { stamp, ..self.old_rulebook.take().expect("checked by the caller") };
         let taken = (entry.own.clone().shown_as(file), entry.summary.clone());
         self.rulebook = Some(entry);
         self.stats.rulebook = true;
@@ -288,20 +330,20 @@ impl<'a> CheckCache<'a> {
         own: &OwnCheck,
         summary: &super::check::Summary,
     ) {
-        if self.file.is_some() {
+        if self.files.is_some() {
             self.rulebook = Some(CachedRulebook { sha256, stamp, own: own.clone(), summary: summary.clone() });
-            self.changed = true;
+            self.changed[RULEBOOK] = true;
         }
     }
 
     fn article_index(&self, name: &str) -> Option<usize> {
-        self.old.articles.binary_search_by(|a| (*a.name).cmp(name)).ok()
+        self.old_articles.binary_search_by(|a| (*a.name).cmp(name)).ok()
     }
 
     /// The article entry of the file `name` as `stamp` says it is, without reading it.
     pub fn article_by_stamp(&mut self, name: &str, stamp: Option<Stamp>) -> Option<usize> {
-        self.file?;
-        let i = self.article_index(name).filter(|i| self.unchanged(self.old.articles[*i].stamp, stamp))?;
+        self.files?;
+        let i = self.article_index(name).filter(|i| self.unchanged(ARTICLES, self.old_articles[*i].stamp, stamp))?;
         self.stats.articles += 1;
         Some(i)
     }
@@ -309,27 +351,27 @@ impl<'a> CheckCache<'a> {
     /// The article entry of the file `name` for its text, once read: `sha256` is its digest.
     pub fn article_by_text(&mut self, name: &str, sha256: [u8; 32], stamp: Option<Stamp>) -> Option<usize> {
         self.stats.files_read += 1;
-        let i = self.article_index(name).filter(|i| self.old.articles[*i].sha256 == sha256)?;
+        let i = self.article_index(name).filter(|i| self.old_articles[*i].sha256 == sha256)?;
         // Its new time is kept, so that the next check need not read it.
-        self.old.articles[i].stamp = stamp;
-        self.changed = true;
+        self.old_articles[i].stamp = stamp;
+        self.changed[ARTICLES] = true;
         self.stats.articles += 1;
         Some(i)
     }
 
     /// The facts of the article entry `index`.
     pub fn facts(&self, index: usize) -> &ArticleFacts<'a> {
-        &self.old.articles[index].facts
+        &self.old_articles[index].facts
     }
 
     /// Keeps the articles this check read, in name order (after the check used their facts).
     pub fn keep_articles(&mut self, kept: Vec<Kept>) {
-        if self.file.is_none() {
+        if self.files.is_none() {
             return;
         }
         let mut taken = 0;
         let mut old: Vec<Option<CachedArticle<'a>>> =
-            std::mem::take(&mut self.old.articles).into_iter().map(Some).collect();
+            std::mem::take(&mut self.old_articles).into_iter().map(Some).collect();
         let articles = kept
             .into_iter()
             .filter_map(|k| match k {
@@ -338,68 +380,73 @@ impl<'a> CheckCache<'a> {
                     old[i].take()
                 }
                 Kept::New { name, sha256, stamp, facts } => {
-                    self.changed = true;
+                    self.changed[ARTICLES] = true;
                     Some(CachedArticle { name: Cow::Owned(name), sha256, stamp, facts: *facts })
                 }
             })
             .collect();
         // An article gone (removed, or no longer read) loses its entry.
         if taken != old.len() {
-            self.changed = true;
+            self.changed[ARTICLES] = true;
         }
         self.articles = Some(articles);
     }
 
-    /// Writes the entries of this check when they differ from the file's, replacing it whole
-    /// (a temporary file renamed over it, so a concurrent check reads the old or the new one).
-    /// A failure is returned for the caller to mention; the check's result stands either way.
+    /// Writes each part whose entries differ from its file's, replacing it whole (a temporary
+    /// file renamed over it, so a concurrent check reads the old or the new one). A failure is
+    /// returned for the caller to mention; the check's result stands either way.
     pub fn save(self) -> Result<(), String> {
-        let Some(file) = self.file else { return Ok(()) };
-        if !self.changed {
-            return Ok(());
-        }
+        let Some([rulebook_file, articles_file]) = self.files else { return Ok(()) };
         // A rulebook text that did not pass keeps the entry of the last one that did (an edit
         // undone finds it again); the articles of a check that stopped before reading them keep
         // theirs.
-        let rulebook = self.rulebook.as_ref().or(self.old.rulebook.as_ref());
-        let articles = self.articles.as_ref().unwrap_or(&self.old.articles).iter().collect();
-        let stored = ToStore { build: &self.build, rulebook, articles };
-        let folder = file.parent().unwrap_or(Path::new("."));
-        let fail = |e: std::io::Error| format!("cannot write the check cache `{}`: {e}", file.display());
-        if !folder.is_dir() {
-            // In the rulebook's folder, which was read: never a folder of its own making.
-            std::fs::create_dir(folder).map_err(fail)?;
-            // Kept out of git and of backups, as ruff and pytest do with theirs.
-            std::fs::write(folder.join(".gitignore"), "# Written by `sportello rules check`.\n*\n").map_err(fail)?;
-            std::fs::write(
-                folder.join("CACHEDIR.TAG"),
-                "Signature: 8a477f597d28d172789f06886806bc55\n\
-                 # This folder is a cache of `sportello rules check`; see https://bford.info/cachedir/\n",
-            )
-            .map_err(fail)?;
+        if self.changed[RULEBOOK] {
+            let rulebook = self.rulebook.as_ref().or(self.old_rulebook.as_ref()).cloned();
+            write(rulebook_file, &RulebookPart { build: Cow::Borrowed(&self.build), rulebook })?;
         }
-        let mut bytes = Vec::with_capacity(64 * 1024);
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        let bytes = postcard::to_extend(&stored, bytes).map_err(|e| format!("cannot encode the check cache: {e}"))?;
-        let temporary = folder.join(format!(".check-{}.tmp", std::process::id()));
-        std::fs::write(&temporary, &bytes).map_err(fail)?;
-        std::fs::rename(&temporary, file).map_err(|e| {
-            let _ = std::fs::remove_file(&temporary);
-            fail(e)
-        })
+        if self.changed[ARTICLES] {
+            let articles = self.articles.as_ref().unwrap_or(&self.old_articles).iter().collect();
+            write(articles_file, &ArticlesToStore { build: &self.build, articles })?;
+        }
+        Ok(())
     }
 }
 
-/// The entries of a cache file, or `None` when it is not one of this format version or does
-/// not decode.
-fn decode(bytes: &[u8]) -> Option<Stored<'_>> {
+/// Writes one part of the cache, making its folder first if need be.
+fn write(file: &Path, part: &impl Serialize) -> Result<(), String> {
+    let folder = file.parent().unwrap_or(Path::new("."));
+    let fail = |e: std::io::Error| format!("cannot write the check cache `{}`: {e}", file.display());
+    if !folder.is_dir() {
+        // In the rulebook's folder, which was read: never a folder of its own making.
+        std::fs::create_dir(folder).map_err(fail)?;
+        // Kept out of git and of backups, as ruff and pytest do with theirs.
+        std::fs::write(folder.join(".gitignore"), "# Written by `sportello rules check`.\n*\n").map_err(fail)?;
+        std::fs::write(
+            folder.join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55\n\
+             # This folder is a cache of `sportello rules check`; see https://bford.info/cachedir/\n",
+        )
+        .map_err(fail)?;
+    }
+    let mut bytes = Vec::with_capacity(64 * 1024);
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    let bytes = postcard::to_extend(part, bytes).map_err(|e| format!("cannot encode the check cache: {e}"))?;
+    let temporary = folder.join(format!(".check-{}.tmp", std::process::id()));
+    std::fs::write(&temporary, &bytes).map_err(fail)?;
+    std::fs::rename(&temporary, file).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        fail(e)
+    })
+}
+
+/// A part of the cache, or `None` when its file is not one of this format version or does not
+/// decode.
+fn decode<'b, T: Deserialize<'b>>(bytes: &'b [u8]) -> Option<T> {
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
     let (version, payload) = rest.split_first_chunk::<4>()?;
     (u32::from_le_bytes(*version) == FORMAT_VERSION).then_some(())?;
-    let stored: Stored = postcard::from_bytes(payload).ok()?;
-    // Looked up by name: a file out of order is not one this code wrote.
-    stored.articles.is_sorted_by(|a, b| a.name < b.name).then_some(stored)
+    postcard::from_bytes(payload).ok()
 }
 
 #[cfg(test)]
@@ -408,16 +455,16 @@ mod tests {
 
     #[test]
     fn a_file_of_another_format_or_damaged_is_no_cache() {
-        let stored = ToStore { build: "b", rulebook: None, articles: Vec::new() };
+        let stored = ArticlesToStore { build: "b", articles: Vec::new() };
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         bytes.extend_from_slice(&postcard::to_stdvec(&stored).unwrap());
-        assert_eq!(decode(&bytes).map(|s| s.build.into_owned()), Some("b".to_string()));
+        assert_eq!(decode::<ArticlesPart>(&bytes).map(|s| s.build.into_owned()), Some("b".to_string()));
         let mut other = bytes.clone();
         other[MAGIC.len()] ^= 1;
-        assert!(decode(&other).is_none(), "another format version");
-        assert!(decode(&bytes[..bytes.len() - 1]).is_none(), "cut short");
-        assert!(decode(b"sportello-check\n").is_none(), "no version");
-        assert!(decode(b"").is_none());
+        assert!(decode::<ArticlesPart>(&other).is_none(), "another format version");
+        assert!(decode::<ArticlesPart>(&bytes[..bytes.len() - 1]).is_none(), "cut short");
+        assert!(decode::<ArticlesPart>(b"sportello-check\n").is_none(), "no version");
+        assert!(decode::<ArticlesPart>(b"").is_none());
     }
 }

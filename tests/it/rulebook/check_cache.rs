@@ -165,16 +165,19 @@ fn a_damaged_or_unwritable_cache_is_ignored_and_the_check_is_the_same() {
     assert!(!cache_file.exists(), "--no-cache writes nothing");
     assert!(!dir.join(".sportello-cache").exists(), "--no-cache makes no folder");
     assert_eq!(check(&dir, true), (clean.clone(), 0));
-    let good = std::fs::read(&cache_file).unwrap();
     let articles = article_count(&dir);
 
-    // Damaged in every way a file can be: garbage, cut short, another format version, empty.
-    let mut other_version = good.clone();
-    other_version[16] ^= 0xff;
-    for damaged in [b"not a cache at all".to_vec(), good[..good.len() / 2].to_vec(), other_version, Vec::new()] {
-        std::fs::write(&cache_file, &damaged).unwrap();
-        assert_eq!(check(&dir, true), (clean.clone(), 0));
-        assert_eq!(reused(&dir), (true, articles), "a damaged cache is written afresh");
+    // Either part (the rulebook's, the articles') damaged in every way a file can be: garbage,
+    // cut short, another format version, empty.
+    for part in [cache_file.clone(), check_cache::articles_location(&dir)] {
+        let good = std::fs::read(&part).unwrap();
+        let mut other_version = good.clone();
+        other_version[16] ^= 0xff;
+        for damaged in [b"not a cache at all".to_vec(), good[..good.len() / 2].to_vec(), other_version, Vec::new()] {
+            std::fs::write(&part, &damaged).unwrap();
+            assert_eq!(check(&dir, true), (clean.clone(), 0));
+            assert_eq!(reused(&dir), (true, articles), "a damaged cache is written afresh");
+        }
     }
 
     // A cache that cannot be written (a folder where its file goes): checked all the same.
@@ -240,7 +243,7 @@ fn a_file_not_older_than_the_cache_is_hashed_even_with_its_size_and_time_unchang
     set_modified(&article, tick);
     let (clean, code) = check(&dir, true);
     assert_eq!(code, 0, "{clean}");
-    let cache_written = std::fs::metadata(check_cache::location(&dir)).unwrap().modified().unwrap();
+    let cache_written = std::fs::metadata(check_cache::articles_location(&dir)).unwrap().modified().unwrap();
     assert!(cache_written <= tick);
 
     // Edited again within that tick: the same size, the same time, another text.
