@@ -1,5 +1,5 @@
 //! Webhook POSTs over HTTP. With the `aws` feature, `https://` and `http://` through hyper and
-//! rustls (the stack the AWS SDK builds anyway, trusting the same compiled-in roots); without it,
+//! rustls (the AWS SDK's own stack and TLS settings: `adapters::aws::https`); without it,
 //! plain `http://` over a TCP stream, enough for local development, and `https://` is refused
 //! with a reason rather than pulling a TLS stack into the local build.
 
@@ -33,11 +33,7 @@ impl HttpWebhookSender {
     #[cfg(feature = "aws")]
     fn client(&self) -> &HttpsClient {
         self.client.get_or_init(|| {
-            let tls = rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default TLS versions")
-                .with_root_certificates(crate::adapters::aws::roots::root_store())
-                .with_no_client_auth();
+            let tls = rustls::ClientConfig::clone(&crate::adapters::aws::https::tls_config());
             let connector =
                 hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)

@@ -1,6 +1,6 @@
 //! The few HTTP requests the console makes itself (an OpenID provider's discovery and token
 //! endpoints). With the `aws` feature, `https://` and `http://` through hyper and rustls (the
-//! stack the AWS SDK builds anyway); without it, plain `http://` only, which is what a local test
+//! AWS SDK's own stack and TLS settings); without it, plain `http://` only, which is what a local test
 //! provider needs, and `https://` is refused with a reason.
 
 use axum::body::Body;
@@ -15,11 +15,10 @@ type TlsClient = hyper_util::client::legacy::Client<
 
 #[derive(Clone, Default)]
 pub struct HttpClient {
-    /// Built at the first request (a sign-in), not at a cold start: reading and parsing the
-    /// system's root certificates took 2.6 ms of the operator function's init, for a console that
-    /// most invocations never show. `None` inside: no roots, https refused with a reason.
+    /// Built at the first request (a sign-in), not at a cold start, for a console that most
+    /// invocations never show. TLS as the AWS SDK's client has it (`adapters::aws::https`).
     #[cfg(feature = "aws")]
-    tls: std::sync::Arc<std::sync::OnceLock<Option<TlsClient>>>,
+    tls: std::sync::Arc<std::sync::OnceLock<TlsClient>>,
 }
 
 impl HttpClient {
@@ -28,20 +27,13 @@ impl HttpClient {
     }
 
     #[cfg(feature = "aws")]
-    fn tls(&self) -> Option<&TlsClient> {
-        self.tls
-            .get_or_init(|| {
-                hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-                    .map_err(|e| tracing::warn!(error = %e, "no root certificates: https sign-in will fail"))
-                    .ok()
-                    .map(|b| {
-                        let connector = b.https_or_http().enable_http1().build();
-                        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                            .build(connector)
-                    })
-            })
-            .as_ref()
+    fn tls(&self) -> &TlsClient {
+        self.tls.get_or_init(|| {
+            let tls = rustls::ClientConfig::clone(&crate::adapters::aws::https::tls_config());
+            let connector =
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
+        })
     }
 
     pub async fn get(&self, url: &str, timeout: Duration, max: usize) -> Result<(u16, Vec<u8>), String> {
@@ -84,14 +76,14 @@ impl HttpClient {
 
     async fn round_trip(&self, req: Request<Body>) -> Result<axum::http::Response<hyper::body::Incoming>, String> {
         #[cfg(feature = "aws")]
-        if let Some(client) = self.tls() {
-            return client.request(req).await.map_err(|e| format!("HTTP request failed: {e}"));
-        }
+        return self.tls().request(req).await.map_err(|e| format!("HTTP request failed: {e}"));
+        #[cfg(not(feature = "aws"))]
         plain_http(req).await
     }
 }
 
 /// One request on a fresh plain-HTTP connection.
+#[cfg(not(feature = "aws"))]
 async fn plain_http(mut req: Request<Body>) -> Result<axum::http::Response<hyper::body::Incoming>, String> {
     let uri = req.uri().clone();
     if uri.scheme_str() != Some("http") {

@@ -7,6 +7,7 @@ mod call_count;
 mod dedup;
 pub mod email_inbound;
 mod escalation;
+pub mod https;
 mod incidents;
 mod kb_candidates;
 pub mod lambda;
@@ -15,7 +16,6 @@ mod queue;
 pub mod reply_queue;
 pub mod report_export;
 pub mod reports;
-pub mod roots;
 pub mod secrets;
 pub mod table;
 mod tickets;
@@ -39,7 +39,7 @@ pub use aws_config::SdkConfig;
 
 /// The SDK configuration from the environment (credentials, region), optionally aimed at another
 /// endpoint (moto in tests, LocalStack on a laptop). HTTPS trusts the compiled-in roots
-/// ([`roots`]), so no certificate file is read at a cold start.
+/// ([`https`]), so no certificate file is read or parsed at a cold start.
 pub async fn load_config(endpoint: Option<&str>) -> SdkConfig {
     let mut loader = config_loader();
     if let Some(url) = endpoint {
@@ -48,12 +48,12 @@ pub async fn load_config(endpoint: Option<&str>) -> SdkConfig {
     loader.load().await
 }
 
-/// The SDK's configuration loader with Sportello's HTTPS client ([`roots::sdk_http_client`]).
+/// The SDK's configuration loader with Sportello's HTTPS client ([`https::sdk_http_client`]).
 /// The SDK crates are built without a default HTTPS client, so every configuration starts here.
 /// The credentials and the region come from the environment when they are there (on Lambda they
 /// always are: see [`from_environment`]), else from the SDK's default chains.
 pub fn config_loader() -> aws_config::ConfigLoader {
-    let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(roots::sdk_http_client());
+    let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https::sdk_http_client());
     from_environment(loader, &|name| crate::settings::environment().get(name))
 }
 
@@ -266,7 +266,7 @@ mod tests {
 
     async fn loaded(vars: &[(&str, &str)]) -> SdkConfig {
         let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(roots::sdk_http_client());
+        let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https::sdk_http_client());
         from_environment(loader, &|name| vars.get(name).cloned()).load().await
     }
 
