@@ -107,6 +107,15 @@ fn load_and_validate(c: &mut Criterion) {
     c.bench_function("rulebook/rules check, cached: the rulebook edited", |b| {
         b.iter_batched(&mut edit_rulebook, |()| check(cached.path(), true), criterion::BatchSize::PerIteration)
     });
+    // What every cached check pays first: the cache's two files read, and their entries decoded
+    // (the articles' strings borrowed from the bytes).
+    c.bench_function("rulebook/rules check step: the cache read and decoded", |b| {
+        b.iter(|| {
+            let file = sportello::rules::check_cache::CacheFile::read(black_box(cached.path()));
+            let cache = sportello::rules::check_cache::CheckCache::open(&file);
+            cache.is_on()
+        })
+    });
     // Where `rules check` spends its time, step by step.
     let text = std::fs::read_to_string(rules_dir().join("rulebook.yaml")).unwrap();
     c.bench_function("rulebook/check step: positions of every node (the YAML's first parse)", |b| {

@@ -385,8 +385,9 @@ enum CandidatesCommand {
 #[derive(Subcommand)]
 enum RulesCommand {
     /// Check a rulebook: a summary, or every error with file:line:col. Files unchanged since
-    /// the last check are not parsed again: what they gave is kept in `.sportello-cache/` in the
-    /// rulebook's folder (ignored by git; safe to delete).
+    /// the last check (the same size and modification time, else the same text) are not parsed
+    /// again: what they gave is kept in `.sportello-cache/` in the rulebook's folder (ignored by
+    /// git; safe to delete).
     Check {
         /// Rulebook file, or a folder holding rulebook.yaml.
         #[arg(default_value = "rules")]

@@ -1,7 +1,8 @@
 //! What the `sportello rules` commands do, kept in the library so tests can run them.
 
 use crate::rules::cases;
-use crate::rules::check_cache::CheckCache;
+use crate::rules::check::{self, Summary};
+use crate::rules::check_cache::{CacheFile, CheckCache};
 use crate::rules::{Contact, Diagnostic, Facts, Rules, Severity, explain, graph, load, vocabulary};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -69,29 +70,26 @@ fn reported<T>(path: &Path, loaded: Result<T, Vec<Diagnostic>>, out: &mut String
 }
 
 /// What `rules check` prints of a rulebook that passed: what it holds, then its warnings.
-fn check_summary(rules: &Rules, out: &mut String) {
-    let b = &rules.model;
-    out.push_str(&format!("Checking '{}'  SUCCESS\nFound:\n", rules.file));
-    for (n, what) in [
-        (b.categories.len(), "categories"),
-        (b.channels.len(), "channels"),
-        (b.teams.len(), "teams"),
-        (b.schedules.len(), "schedules"),
-        (b.flows.len(), "flows"),
-        (b.targets.len(), "escalation targets"),
-        (b.sla.targets.len(), "SLA targets"),
-        (b.messages.len(), "messages"),
-        (rules.knowledge.ids().len(), "knowledge articles"),
-    ] {
+fn check_summary(file: &str, summary: &Summary, articles: usize, warnings: &[Diagnostic], out: &mut String) {
+    out.push_str(&format!("Checking '{file}'  SUCCESS\nFound:\n"));
+    let whats =
+        ["categories", "channels", "teams", "schedules", "flows", "escalation targets", "SLA targets", "messages"];
+    for (n, what) in summary.counts.iter().zip(whats).chain([(&articles, "knowledge articles")]) {
         out.push_str(&format!(" - {n} {what}\n"));
     }
-    out.push_str(&format!(" - languages: {}\n", b.languages.join(", ")));
-    out.push_str(&roles_summary(b));
-    if !rules.warnings.is_empty() {
-        let warnings: usize = rules.warnings.iter().map(|w| w.counts().warnings).sum();
-        out.push_str(&format!("\n{warnings} warning(s):\n\n"));
-        print_diagnostics(out, &rules.warnings);
+    out.push_str(&format!(" - languages: {}\n", summary.languages.join(", ")));
+    out.push_str(&summary.roles);
+    if !warnings.is_empty() {
+        let count: usize = warnings.iter().map(|w| w.counts().warnings).sum();
+        out.push_str(&format!("\n{count} warning(s):\n\n"));
+        print_diagnostics(out, warnings);
     }
+}
+
+/// [`check_summary`] of a loaded rulebook.
+fn rules_summary(rules: &Rules, out: &mut String) {
+    let summary = Summary::of(&rules.model);
+    check_summary(&rules.file, &summary, rules.knowledge.ids().len(), &rules.warnings, out);
 }
 
 /// Runs a rules command; returns what it prints and its exit status.
@@ -99,15 +97,16 @@ pub fn run(action: RulesAction) -> (String, u8) {
     let mut out = String::new();
     match action {
         RulesAction::Check { path, cache } => {
-            let mut cache = if cache { CheckCache::open(&path) } else { CheckCache::off() };
-            let loaded = Rules::load_with(&path, &mut cache);
+            let file = if cache { CacheFile::read(&path) } else { CacheFile::off() };
+            let mut cache = CheckCache::open(&file);
+            let checked = check::check(&path, &mut cache);
             // A cache that cannot be written only makes the next check slower: the report is
             // the same with or without it.
             let _ = cache.save();
-            let Some(rules) = reported(&path, loaded, &mut out) else {
+            let Some(report) = reported(&path, checked, &mut out) else {
                 return (out, 1);
             };
-            check_summary(&rules, &mut out);
+            check_summary(&report.file, &report.summary, report.articles, &report.warnings, &mut out);
             (out, 0)
         }
         RulesAction::Compile { path } => {
@@ -115,7 +114,7 @@ pub fn run(action: RulesAction) -> (String, u8) {
                 out.push_str("nothing was compiled: fix the errors above, then run `sportello rules compile` again\n");
                 return (out, 1);
             };
-            check_summary(&rules, &mut out);
+            rules_summary(&rules, &mut out);
             let size = std::fs::metadata(&written).map(|m| m.len()).unwrap_or_default();
             out.push_str(&format!(
                 "\nCompiled '{}' into '{}' ({size} bytes, format version {}): the functions load it \
@@ -209,25 +208,6 @@ pub fn run(action: RulesAction) -> (String, u8) {
 }
 
 /// What the engine will take from the rulebook where it needs "the" one of something.
-fn roles_summary(m: &crate::rules::Model) -> String {
-    let mut out = String::from("Roles:\n");
-    out.push_str(&format!(" - default team: {}\n", m.default_team()));
-    out.push_str(&format!(" - privacy team: {}\n", m.privacy_team().map_or("none", |t| t.as_str())));
-    out.push_str(&format!(" - default category: {}\n", m.default_category()));
-    out.push_str(&format!(" - reminder category: {}\n", m.reminder_category().map_or("none", |c| c.as_str())));
-    for (id, ch) in m.channels.iter() {
-        if let Some(bot) = ch.bot {
-            let (team, category) = (m.teams.key(bot.team), m.categories.key(bot.category));
-            out.push_str(&format!(" - bot of channel `{id}`: team {team}, category {category}\n"));
-        }
-        if !ch.menu.is_empty() {
-            let keys: Vec<String> = ch.menu.iter().map(|(k, c)| format!("{k} {}", m.categories.key(*c))).collect();
-            out.push_str(&format!(" - IVR menu of channel `{id}`: {}\n", keys.join(", ")));
-        }
-    }
-    out
-}
-
 fn parse_time(rules: &Rules, channel: &str, at: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(t) = at.parse::<jiff::Timestamp>() {
         return Ok(t);

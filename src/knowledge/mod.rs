@@ -3,12 +3,13 @@
 
 pub mod candidates;
 pub mod eval;
+pub mod facts;
 mod fuzzy;
 pub mod search;
 mod text;
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -228,12 +229,6 @@ fn is_article_id(id: &str) -> bool {
         && !id.ends_with('-')
 }
 
-/// An article's example questions' words, lower-cased and accent-folded, for spotting the same
-/// example in two articles however it is punctuated.
-pub fn example_keys(article: &Article) -> Vec<String> {
-    article.meta.examples.iter().map(|e| search::normalize(e)).collect()
-}
-
 /// A Markdown link `[text](url)` of an article's body, with its line within the body (0-based).
 struct Link {
     url: String,
@@ -363,7 +358,7 @@ pub fn article_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// An article file's text: opened once, its size read from the open file.
-fn read_article(file: &Path) -> Result<String, String> {
+pub fn read_article(file: &Path) -> Result<String, String> {
     use std::io::Read;
     let mut f = std::fs::File::open(file).map_err(|e| e.to_string())?;
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
@@ -407,160 +402,9 @@ impl KnowledgeBase {
     }
 
     pub fn check(&self, languages: &[String], categories: BTreeSet<&str>) -> Vec<ArticleFinding> {
-        let keys: Vec<Vec<String>> = self.articles.iter().map(example_keys).collect();
-        self.check_with_keys(languages, categories, &keys)
-    }
-
-    /// [`KnowledgeBase::check`], given each article's [`example_keys`] (`rules check`'s cache
-    /// keeps them with the article: they are most of the work of the checks).
-    pub fn check_with_keys(
-        &self,
-        languages: &[String],
-        categories: BTreeSet<&str>,
-        keys: &[Vec<String>],
-    ) -> Vec<ArticleFinding> {
-        let mut out = Vec::new();
-        let mut problem =
-            |is_error, message: String, help: Option<String>| out.push(ArticleFinding { is_error, message, help });
-        for (file, why) in &self.broken {
-            problem(true, format!("knowledge article `{}` cannot be read: {why}", file.display()), None);
-        }
-        let mut seen = BTreeSet::new();
-        let all_ids = self.ids();
-        // (language, example's words) → the article that lists it (its index and id): one key
-        // built per example question, one look-up.
-        let mut examples: HashMap<(&str, &str), (usize, &str)> = HashMap::new();
-        for (index, a) in self.articles.iter().enumerate() {
-            let shown = a.file.display();
-            if !seen.insert((&a.meta.id, &a.meta.lang)) {
-                problem(
-                    true,
-                    format!("knowledge article `{}` repeats id `{}` in `{}`", shown, a.meta.id, a.meta.lang),
-                    None,
-                );
-            }
-            let expected = format!("{}.{}.md", a.meta.id, a.meta.lang);
-            if a.file.file_name().is_some_and(|n| n.to_string_lossy() != expected) {
-                problem(
-                    false,
-                    format!("knowledge article `{shown}` should be named `{expected}` after its id and language"),
-                    None,
-                );
-            }
-            if !languages.contains(&a.meta.lang) {
-                problem(
-                    true,
-                    format!("knowledge article `{shown}` is in `{}`, not one of the rulebook's languages", a.meta.lang),
-                    None,
-                );
-            }
-            for c in &a.meta.categories {
-                if !categories.contains(c.as_str()) {
-                    let help = crate::text::did_you_mean(c, categories.iter().copied())
-                        .map(|b| format!("did you mean `{b}`?"));
-                    problem(true, format!("knowledge article `{shown}` names unknown category `{c}`"), help);
-                }
-            }
-            if a.body.trim().is_empty() {
-                problem(true, format!("knowledge article `{shown}` has no text"), None);
-            }
-            if a.meta.title.trim().is_empty() {
-                problem(true, format!("knowledge article `{shown}` has an empty title"), None);
-            }
-            if !is_article_id(&a.meta.id) {
-                problem(
-                    true,
-                    format!(
-                        "knowledge article `{shown}` has id `{}`: use lower-case letters, digits and `-`",
-                        a.meta.id
-                    ),
-                    None,
-                );
-            }
-            match a.meta.examples.len() {
-                0 => problem(
-                    false,
-                    format!(
-                        "knowledge article `{shown}` has no example questions: the bot finds an article by questions \
-                         worded like its examples"
-                    ),
-                    Some("add `examples:` with questions as citizens type them, typos included".into()),
-                ),
-                n if n < MIN_EXAMPLES => problem(
-                    false,
-                    format!(
-                        "knowledge article `{shown}` has {n} example questions; at least {MIN_EXAMPLES} help the bot"
-                    ),
-                    None,
-                ),
-                _ => {}
-            }
-            for (e, key) in a.meta.examples.iter().zip(&keys[index]) {
-                if key.is_empty() {
-                    problem(
-                        true,
-                        format!("knowledge article `{shown}` has an example question with no words: {e:?}"),
-                        None,
-                    );
-                    continue;
-                }
-                match examples.insert((&a.meta.lang, key), (index, &a.meta.id)) {
-                    Some((listed_by, _)) if listed_by == index => {
-                        problem(false, format!("knowledge article `{shown}` lists the example {e:?} twice"), None)
-                    }
-                    Some((_, other)) if other != a.meta.id => problem(
-                        true,
-                        format!(
-                            "knowledge article `{shown}` and `{other}` ({}) both list the example {e:?}: the bot cannot \
-                             tell them apart",
-                            a.meta.lang
-                        ),
-                        Some("keep the example in the article that answers it".into()),
-                    ),
-                    _ => {}
-                }
-            }
-            for link in links(&a.body) {
-                let at = format!("{}:{}", shown, a.body_line + link.line);
-                match link.target() {
-                    LinkTarget::Web { secure: false } => problem(
-                        false,
-                        format!("knowledge article {at} links to `{}` over plain http", link.url),
-                        Some("link the https address".into()),
-                    ),
-                    LinkTarget::Web { secure: true } if !has_host(&link.url) => {
-                        problem(true, format!("knowledge article {at} has a malformed address `{}`", link.url), None)
-                    }
-                    LinkTarget::Article(id) => match all_ids.get(id.as_str()) {
-                        None => {
-                            let help = crate::text::did_you_mean(&id, all_ids.keys().copied())
-                                .map(|b| format!("did you mean `{b}`?"));
-                            problem(
-                                true,
-                                format!("knowledge article {at} links to `{}`, which is no article", link.url),
-                                help,
-                            )
-                        }
-                        Some(langs) if !langs.contains(a.meta.lang.as_str()) => problem(
-                            false,
-                            format!("knowledge article {at} links to `{id}`, which has no `{}` version", a.meta.lang),
-                            None,
-                        ),
-                        Some(_) => {}
-                    },
-                    LinkTarget::Empty => {
-                        problem(true, format!("knowledge article {at} has a link with no address"), None)
-                    }
-                    LinkTarget::Web { .. } | LinkTarget::Other => {}
-                }
-            }
-        }
-        for (id, langs) in self.ids() {
-            for lang in languages.iter().filter(|l| !langs.contains(l.as_str())) {
-                problem(false, format!("knowledge article `{id}` has no `{lang}` version"), None);
-            }
-        }
-        out
+        let facts: Vec<facts::ArticleFacts> = self.articles.iter().map(facts::ArticleFacts::of).collect();
+        let articles: Vec<_> = self.articles.iter().zip(&facts).map(|(a, f)| (a.file.as_path(), f)).collect();
+        facts::check(&self.broken, &articles, languages, categories)
     }
 
     /// Articles for a category in a language, for operators and `rules explain`.

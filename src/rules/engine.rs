@@ -2,7 +2,7 @@
 //! decision per contact.
 
 use super::calendar;
-use super::check_cache::{CheckCache, OwnCheck};
+use super::check_cache::OwnCheck;
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::ids::{ScheduleIx, TargetId, TeamId};
 use super::load::{self, Source};
@@ -112,64 +112,12 @@ fn unknown<K: AsRef<str>>(name: &str, ids: impl Iterator<Item = K>) -> (String, 
 impl Rules {
     /// Loads and checks a rulebook file or folder. Errors are every problem found, located.
     pub fn load(path: &FilePath) -> Result<Rules, Vec<Diagnostic>> {
-        Self::load_with(path, &mut CheckCache::off())
-    }
-
-    /// [`Rules::load`], taking from `cache` what it holds for files unchanged since it was
-    /// written (`rules check`'s cache), and giving it what the files that changed give now.
-    pub fn load_with(path: &FilePath, cache: &mut CheckCache) -> Result<Rules, Vec<Diagnostic>> {
-        enum Resolved {
-            Cached(Model),
-            /// Resolved when the rulebook's own checks found no error.
-            Fresh(Option<Result<Resolution, Vec<Diagnostic>>>),
-        }
-        let (file, dir, text) = Source::read_text(path).map_err(|d| vec![*d])?;
-        // The rulebook file's own part: from the cache, or parsed and checked (then its model
-        // resolved, when its own checks found no error).
-        let (resolved, own) = match cache.rulebook(&file, &text) {
-            Some((model, own)) => (Resolved::Cached(model), own),
-            None => {
-                let source = Source::from_text(file.clone(), dir.clone(), text);
-                let book = load::parse(&source)?;
-                let own = Self::own_check(&book, &source);
-                let resolved =
-                    (!own.diagnostics.iter().any(Diagnostic::is_error)).then(|| Self::resolve_located(&book, &source));
-                if let Some(Ok((model, _))) = &resolved {
-                    cache.keep_rulebook(&source.text, model, &own);
-                }
-                (Resolved::Fresh(resolved), own)
-            }
-        };
-        // The articles, and the checks across files, at every check.
-        let knowledge = load::read_knowledge(&dir, own.knowledge_folder.as_deref(), |file, text| {
-            cache.article(file, text, crate::knowledge::parse_article)
-        });
-        if let Some(Ok(kb)) = &knowledge {
-            cache.keep_articles(kb);
-        }
-        let categories = own.categories.iter().map(String::as_str).collect();
-        let across =
-            super::validate::check_knowledge(&own.languages, categories, knowledge.as_ref(), |a| cache.example_keys(a));
-        let mut diagnostics = own.diagnostics;
-        diagnostics.extend(across.into_iter().map(|d| Diagnostic { location: Some(own.knowledge_at.clone()), ..d }));
-        let warnings = load::ordered(diagnostics);
-        if warnings.iter().any(Diagnostic::is_error) {
-            return Err(warnings);
-        }
-        let knowledge = LazyKnowledgeBase::ready(knowledge.and_then(Result::ok).unwrap_or_default());
-        match resolved {
-            Resolved::Cached(model) => {
-                Self::from_checked_parts(model, knowledge, warnings, file).map_err(|e| vec![Diagnostic::error("", e)])
-            }
-            Resolved::Fresh(resolved) => {
-                let (model, calendars) = resolved.expect("resolved when its own checks found no error")?;
-                Ok(Rules { model, calendars, knowledge, warnings, file })
-            }
-        }
+        let (checked, source) = load::load(path)?;
+        Self::build(checked, &source)
     }
 
     /// A parsed rulebook's own checks, located in its text.
-    fn own_check(book: &super::model::Rulebook, source: &Source) -> OwnCheck {
+    pub(super) fn own_check(book: &super::model::Rulebook, source: &Source) -> OwnCheck {
         let mut diagnostics = super::validate::check_rulebook(book);
         diagnostics.iter_mut().for_each(|d| d.locate(&source.file, &source.text, &source.map));
         let mut knowledge_at = Diagnostic::error("/knowledge", "");
@@ -204,7 +152,10 @@ impl Rules {
     }
 
     /// The checked YAML model resolved into the engine's, with its calendars; errors located.
-    fn resolve_located(book: &super::model::Rulebook, source: &Source) -> Result<Resolution, Vec<Diagnostic>> {
+    pub(super) fn resolve_located(
+        book: &super::model::Rulebook,
+        source: &Source,
+    ) -> Result<Resolution, Vec<Diagnostic>> {
         let locate = |mut errors: Vec<Diagnostic>| {
             errors.iter_mut().for_each(|d| d.locate(&source.file, &source.text, &source.map));
             errors

@@ -46,21 +46,32 @@ impl Source {
 
     /// The file's name as shown in messages, its folder and its text, with no parsing.
     pub fn read_text(path: &Path) -> Result<(String, PathBuf, String), Box<Diagnostic>> {
-        let file = if path.is_dir() { path.join(RULEBOOK_FILE) } else { path.to_path_buf() };
+        let file = Self::file_of(path);
         let shown = file.display().to_string();
+        let text = Self::read_file(&file, &shown)?;
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok((shown, dir, text))
+    }
+
+    /// The rulebook file of `path`, a rulebook file or a folder holding `rulebook.yaml`.
+    pub fn file_of(path: &Path) -> PathBuf {
+        if path.is_dir() { path.join(RULEBOOK_FILE) } else { path.to_path_buf() }
+    }
+
+    /// The text of the rulebook file `file` (`shown` as messages name it), within the size
+    /// limit and UTF-8.
+    pub fn read_file(file: &Path, shown: &str) -> Result<String, Box<Diagnostic>> {
         let fail = |m: String| Box::new(Diagnostic::error("", m));
-        let meta = std::fs::metadata(&file).map_err(|e| fail(format!("cannot read `{shown}`: {e}")))?;
+        let meta = std::fs::metadata(file).map_err(|e| fail(format!("cannot read `{shown}`: {e}")))?;
         if meta.len() > MAX_RULEBOOK_BYTES as u64 {
             return Err(fail(format!(
                 "`{shown}` is {} bytes; a rulebook may be at most {MAX_RULEBOOK_BYTES} bytes",
                 meta.len()
             )));
         }
-        let bytes = std::fs::read(&file).map_err(|e| fail(format!("cannot read `{shown}`: {e}")))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| fail(format!("`{shown}` is not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
-        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        Ok((shown, dir, text))
+        let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read `{shown}`: {e}")))?;
+        String::from_utf8(bytes)
+            .map_err(|e| fail(format!("`{shown}` is not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))
     }
 
     pub fn from_text(file: impl Into<String>, dir: PathBuf, text: String) -> Self {

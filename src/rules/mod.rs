@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod cases;
+pub mod check;
 pub mod check_cache;
 pub mod compiled;
 pub mod diagnostic;

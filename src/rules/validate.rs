@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn check(book: &Rulebook, knowledge: Option<&Result<KnowledgeBase, String>>) -> Vec<Diagnostic> {
     let mut out = check_rulebook(book);
     let categories = book.categories.keys().map(String::as_str).collect();
-    out.extend(check_knowledge(&book.languages, categories, knowledge, crate::knowledge::example_keys));
+    out.extend(check_knowledge(&book.languages, categories, knowledge));
     out
 }
 
@@ -41,30 +41,32 @@ pub fn check_rulebook(book: &Rulebook) -> Vec<Diagnostic> {
 }
 
 /// The knowledge articles' checks against the rulebook's languages and categories, every
-/// finding at `/knowledge`; `example_keys` gives each article's
-/// [`crate::knowledge::example_keys`].
+/// finding at `/knowledge`.
 pub fn check_knowledge(
     languages: &[String],
     categories: BTreeSet<&str>,
     knowledge: Option<&Result<KnowledgeBase, String>>,
-    example_keys: impl FnMut(&crate::knowledge::Article) -> Vec<String>,
 ) -> Vec<Diagnostic> {
     match knowledge {
         None => Vec::new(),
         Some(Err(e)) => vec![Diagnostic::error("/knowledge", e.clone())],
-        Some(Ok(kb)) => kb
-            .check_with_keys(languages, categories, &kb.articles.iter().map(example_keys).collect::<Vec<_>>())
-            .into_iter()
-            .map(|problem| {
-                let d = if problem.is_error {
-                    Diagnostic::error("/knowledge", problem.message)
-                } else {
-                    Diagnostic::warning("/knowledge", problem.message)
-                };
-                Diagnostic { help: problem.help, ..d }
-            })
-            .collect(),
+        Some(Ok(kb)) => knowledge_diagnostics(kb.check(languages, categories)),
     }
+}
+
+/// The knowledge base's findings as diagnostics at `/knowledge`.
+pub fn knowledge_diagnostics(findings: Vec<crate::knowledge::ArticleFinding>) -> Vec<Diagnostic> {
+    findings
+        .into_iter()
+        .map(|problem| {
+            let d = if problem.is_error {
+                Diagnostic::error("/knowledge", problem.message)
+            } else {
+                Diagnostic::warning("/knowledge", problem.message)
+            };
+            Diagnostic { help: problem.help, ..d }
+        })
+        .collect()
 }
 
 struct Checker<'r> {
