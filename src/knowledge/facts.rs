@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 /// A string borrowed from the article (or from the cache's bytes), or owned.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Text<'a>(#[serde(borrow)] pub Cow<'a, str>);
+pub struct ArticleText<'a>(#[serde(borrow)] pub Cow<'a, str>);
 
-impl std::ops::Deref for Text<'_> {
+impl std::ops::Deref for ArticleText<'_> {
     type Target = str;
 
     fn deref(&self) -> &str {
@@ -23,13 +23,13 @@ impl std::ops::Deref for Text<'_> {
     }
 }
 
-impl<'a> Text<'a> {
+impl<'a> ArticleText<'a> {
     fn of(s: &'a str) -> Self {
-        Text(Cow::Borrowed(s))
+        ArticleText(Cow::Borrowed(s))
     }
 
-    fn into_owned(self) -> Text<'static> {
-        Text(Cow::Owned(self.0.into_owned()))
+    fn into_owned(self) -> ArticleText<'static> {
+        ArticleText(Cow::Owned(self.0.into_owned()))
     }
 }
 
@@ -42,18 +42,18 @@ pub enum Own<'a> {
     NoExamples,
     FewExamples(usize),
     #[serde(borrow)]
-    EmptyExample(Text<'a>),
+    EmptyExample(ArticleText<'a>),
     #[serde(borrow)]
-    ExampleTwice(Text<'a>),
+    ExampleTwice(ArticleText<'a>),
     /// `line`: the file's line.
     PlainHttp {
         #[serde(borrow)]
-        url: Text<'a>,
+        url: ArticleText<'a>,
         line: usize,
     },
     Malformed {
         #[serde(borrow)]
-        url: Text<'a>,
+        url: ArticleText<'a>,
         line: usize,
     },
     EmptyLink {
@@ -69,16 +69,16 @@ pub enum Item<'a> {
     /// An example question and its words: looked up against the other articles' at each check.
     Example {
         #[serde(borrow)]
-        text: Text<'a>,
+        text: ArticleText<'a>,
         #[serde(borrow)]
-        key: Text<'a>,
+        key: ArticleText<'a>,
     },
     /// A link to another article (by id) at a line of the file.
     Link {
         #[serde(borrow)]
-        url: Text<'a>,
+        url: ArticleText<'a>,
         #[serde(borrow)]
-        id: Text<'a>,
+        id: ArticleText<'a>,
         line: usize,
     },
 }
@@ -87,15 +87,15 @@ pub enum Item<'a> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArticleFacts<'a> {
     #[serde(borrow)]
-    pub id: Text<'a>,
+    pub id: ArticleText<'a>,
     #[serde(borrow)]
-    pub lang: Text<'a>,
+    pub lang: ArticleText<'a>,
     #[serde(borrow)]
-    pub categories: Vec<Text<'a>>,
+    pub categories: Vec<ArticleText<'a>>,
     /// The name the file should have, when it has another (a warning that comes before the
     /// rulebook's checks of the article).
     #[serde(borrow)]
-    pub named: Option<Text<'a>>,
+    pub named: Option<ArticleText<'a>>,
     #[serde(borrow)]
     pub items: Vec<Item<'a>>,
 }
@@ -105,7 +105,8 @@ impl<'a> ArticleFacts<'a> {
     pub fn of(a: &'a Article) -> Self {
         let mut items = Vec::new();
         let expected = format!("{}.{}.md", a.meta.id, a.meta.lang);
-        let named = a.file.file_name().is_some_and(|n| n.to_string_lossy() != expected).then(|| Text(expected.into()));
+        let named =
+            a.file.file_name().is_some_and(|n| n.to_string_lossy() != expected).then(|| ArticleText(expected.into()));
         if a.body.trim().is_empty() {
             items.push(Item::Own(Own::NoText));
         }
@@ -125,31 +126,35 @@ impl<'a> ArticleFacts<'a> {
         for e in &a.meta.examples {
             let key = super::search::normalize(e);
             if key.is_empty() {
-                items.push(Item::Own(Own::EmptyExample(Text::of(e))));
+                items.push(Item::Own(Own::EmptyExample(ArticleText::of(e))));
             } else if listed.contains(&key) {
-                items.push(Item::Own(Own::ExampleTwice(Text::of(e))));
+                items.push(Item::Own(Own::ExampleTwice(ArticleText::of(e))));
             } else {
-                items.push(Item::Example { text: Text::of(e), key: Text(key.clone().into()) });
+                items.push(Item::Example { text: ArticleText::of(e), key: ArticleText(key.clone().into()) });
                 listed.insert(key);
             }
         }
         for link in links(&a.body) {
             let line = a.body_line + link.line;
             let item = match link.target() {
-                LinkTarget::Web { secure: false } => Item::Own(Own::PlainHttp { url: Text(link.url.into()), line }),
-                LinkTarget::Web { secure: true } if !super::has_host(&link.url) => {
-                    Item::Own(Own::Malformed { url: Text(link.url.into()), line })
+                LinkTarget::Web { secure: false } => {
+                    Item::Own(Own::PlainHttp { url: ArticleText(link.url.into()), line })
                 }
-                LinkTarget::Article(id) => Item::Link { url: Text(link.url.into()), id: Text(id.into()), line },
+                LinkTarget::Web { secure: true } if !super::has_host(&link.url) => {
+                    Item::Own(Own::Malformed { url: ArticleText(link.url.into()), line })
+                }
+                LinkTarget::Article(id) => {
+                    Item::Link { url: ArticleText(link.url.into()), id: ArticleText(id.into()), line }
+                }
                 LinkTarget::Empty => Item::Own(Own::EmptyLink { line }),
                 LinkTarget::Web { .. } | LinkTarget::Other => continue,
             };
             items.push(item);
         }
         ArticleFacts {
-            id: Text::of(&a.meta.id),
-            lang: Text::of(&a.meta.lang),
-            categories: a.meta.categories.iter().map(|c| Text::of(c)).collect(),
+            id: ArticleText::of(&a.meta.id),
+            lang: ArticleText::of(&a.meta.lang),
+            categories: a.meta.categories.iter().map(|c| ArticleText::of(c)).collect(),
             named,
             items,
         }
@@ -172,8 +177,8 @@ impl<'a> ArticleFacts<'a> {
         ArticleFacts {
             id: self.id.into_owned(),
             lang: self.lang.into_owned(),
-            categories: self.categories.into_iter().map(Text::into_owned).collect(),
-            named: self.named.map(Text::into_owned),
+            categories: self.categories.into_iter().map(ArticleText::into_owned).collect(),
+            named: self.named.map(ArticleText::into_owned),
             items: self
                 .items
                 .into_iter()

@@ -66,7 +66,7 @@ struct CachedRulebook {
     sha256: [u8; 32],
     stamp: Option<Stamp>,
     own: OwnCheck,
-    summary: super::check::Summary,
+    summary: super::summary::Summary,
 }
 
 /// A rulebook file's own checks, and what the knowledge articles are checked against.
@@ -294,7 +294,11 @@ impl<'a> CheckCache<'a> {
 
     /// The rulebook's own checks and report, when the cache holds them for the file as `stamp`
     /// says it is, without reading it (`file` is how messages name it).
-    pub fn rulebook_by_stamp(&mut self, file: &str, stamp: Option<Stamp>) -> Option<(OwnCheck, super::check::Summary)> {
+    pub fn rulebook_by_stamp(
+        &mut self,
+        file: &str,
+        stamp: Option<Stamp>,
+    ) -> Option<(OwnCheck, super::summary::Summary)> {
         self.files?;
         let cached = self.old_rulebook.as_ref()?.stamp;
         self.unchanged(RULEBOOK, cached, stamp).then(|| self.take_rulebook(file, cached))
@@ -306,7 +310,7 @@ impl<'a> CheckCache<'a> {
         file: &str,
         sha256: [u8; 32],
         stamp: Option<Stamp>,
-    ) -> Option<(OwnCheck, super::check::Summary)> {
+    ) -> Option<(OwnCheck, super::summary::Summary)> {
         self.stats.files_read += 1;
         self.old_rulebook.as_ref().filter(|e| e.sha256 == sha256)?;
         // Its new time is kept, so that the next check need not read it.
@@ -314,7 +318,7 @@ impl<'a> CheckCache<'a> {
         Some(self.take_rulebook(file, stamp))
     }
 
-    fn take_rulebook(&mut self, file: &str, stamp: Option<Stamp>) -> (OwnCheck, super::check::Summary) {
+    fn take_rulebook(&mut self, file: &str, stamp: Option<Stamp>) -> (OwnCheck, super::summary::Summary) {
         let entry = CachedRulebook { stamp, ..self.old_rulebook.take().expect("checked by the caller") };
         let taken = (entry.own.clone().shown_as(file), entry.summary.clone());
         self.rulebook = Some(entry);
@@ -328,7 +332,7 @@ impl<'a> CheckCache<'a> {
         sha256: [u8; 32],
         stamp: Option<Stamp>,
         own: &OwnCheck,
-        summary: &super::check::Summary,
+        summary: &super::summary::Summary,
     ) {
         if self.files.is_some() {
             self.rulebook = Some(CachedRulebook { sha256, stamp, own: own.clone(), summary: summary.clone() });

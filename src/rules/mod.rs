@@ -16,6 +16,7 @@ pub mod model;
 pub mod resolved;
 pub mod schedule;
 pub mod source_map;
+pub mod summary;
 pub mod validate;
 pub mod vocabulary;
 pub mod walk;
