@@ -32,12 +32,7 @@ impl HttpWebhookSender {
 
     #[cfg(feature = "aws")]
     fn client(&self) -> &HttpsClient {
-        self.client.get_or_init(|| {
-            let tls = rustls::ClientConfig::clone(&crate::adapters::aws::https::tls_config());
-            let connector =
-                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
-        })
+        self.client.get_or_init(crate::adapters::aws::https::outbound_client)
     }
 }
 

@@ -28,12 +28,7 @@ impl HttpClient {
 
     #[cfg(feature = "aws")]
     fn tls(&self) -> &TlsClient {
-        self.tls.get_or_init(|| {
-            let tls = rustls::ClientConfig::clone(&crate::adapters::aws::https::tls_config());
-            let connector =
-                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
-        })
+        self.tls.get_or_init(crate::adapters::aws::https::outbound_client)
     }
 
     pub async fn get(&self, url: &str, timeout: Duration, max: usize) -> Result<(u16, Vec<u8>), String> {

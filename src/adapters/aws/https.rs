@@ -49,6 +49,20 @@ fn tls_config_with(roots: rustls::RootCertStore) -> rustls::ClientConfig {
         .with_no_client_auth()
 }
 
+/// The webhooks' and the console's sign-in client: the same TLS, HTTP/1.1, hyper's pool.
+pub fn outbound_client<B>() -> hyper_util::client::legacy::Client<HttpsConnector<TcpConnector>, B>
+where
+    B: hyper::body::Body + Send,
+    B::Data: Send,
+{
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(rustls::ClientConfig::clone(&tls_config()))
+        .https_or_http()
+        .enable_http1()
+        .build();
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
+}
+
 /// The SDK's HTTP client: one per function, shared by every SDK client built from the same
 /// configuration (and so one connection pool).
 pub fn sdk_http_client() -> SharedHttpClient {
