@@ -25,7 +25,7 @@
 use crate::adapters::aws::email_inbound::{StoredMail, handle_mail_batch};
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
 use crate::adapters::aws::reply_queue::{NoticeDeadLetters, handle_notice_batch};
-use crate::adapters::aws::{Clients, load_config, warm_up};
+use crate::adapters::aws::{Clients, http_api, load_config, warm_up};
 use crate::app::AppBuilder;
 use crate::engine::{Engine, EscalationSettings, handle_step};
 use crate::http::AppState;
@@ -34,7 +34,7 @@ use crate::rules::Rules;
 use crate::settings::Settings;
 use axum::Router;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
-use lambda_http::{Service, request::LambdaRequest};
+use lambda_http::request::LambdaRequest;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -737,9 +737,7 @@ async fn http_event(app: Router, event: LambdaEvent<Value>) -> Result<Value, Err
     let LambdaEvent { payload, context } = event;
     let request: LambdaRequest =
         serde_json::from_value(payload).map_err(|e| format!("not an API Gateway HTTP API event: {e}"))?;
-    let mut adapter = lambda_http::Adapter::from(app);
-    let response = adapter.call(LambdaEvent { payload: request, context }).await?;
-    Ok(serde_json::to_value(response)?)
+    Ok(serde_json::to_value(http_api::call(app, request, context).await?)?)
 }
 
 /// A function's `main`: the init from the environment, `build` (its own builder above, the only
@@ -790,9 +788,7 @@ pub async fn voice_event(engine: &Engine, app: Router, event: LambdaEvent<Value>
     }
     let request: LambdaRequest =
         serde_json::from_value(payload).map_err(|e| format!("neither a Connect event nor an HTTP API event: {e}"))?;
-    let mut adapter = lambda_http::Adapter::from(app);
-    let response = adapter.call(LambdaEvent { payload: request, context }).await?;
-    Ok(serde_json::to_value(response)?)
+    Ok(serde_json::to_value(http_api::call(app, request, context).await?)?)
 }
 
 /// Runs the step messages of an SQS batch; failed ones are reported for redelivery. Each step

@@ -7,6 +7,7 @@ mod call_count;
 mod dedup;
 pub mod email_inbound;
 mod escalation;
+pub mod http_api;
 pub mod https;
 mod incidents;
 mod kb_candidates;
