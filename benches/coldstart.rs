@@ -41,7 +41,8 @@ const HELLO: &str = "hello-lambda";
 const INIT_PARTS: &str = "`sdk_config` the SDK's configuration and clients; `secrets` Secrets Manager reads; \
 `rulebook` the compiled rulebook (or the YAML) loaded; `build` the engine and the handler built, \
 the rulebook included; \
-`warm_up` the warm-up calls from their start to their end (concurrent with the parts after \
+`warm_up` the warm-up calls of DynamoDB and SQS from their start to their end, and `mail_warm_up` \
+SES's, in the functions that send mail (concurrent with the parts after \
 `sdk_config`, and with the first invocation when the init does not wait for them); \
 `warm_up_wait` what the init waited for them once the rest was ready (a build that does not \
 wait logs none); `total` from `run` to the end of the init (so the process start, the loader \
@@ -353,15 +354,15 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// The parts of an init as the function logged them: the `*_ms` fields of its `init done` line,
-/// and of its `warm-up done` line when the warm-up ends after the init.
+/// and of its `warm-up done` and `mail warm-up done` lines when the warm-up ends after the init.
 fn init_parts(log: &Path) -> Option<BTreeMap<String, f64>> {
     let text = std::fs::read_to_string(log).ok()?;
     let lines: Vec<serde_json::Value> =
         text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).collect();
     let message = |l: &serde_json::Value| l.get("message").and_then(|m| m.as_str()).map(str::to_string);
     let init = lines.iter().find(|l| message(l).as_deref() == Some("init done"))?;
-    let warm_up = lines.iter().find(|l| message(l).as_deref() == Some("warm-up done"));
-    let fields = init.as_object()?.iter().chain(warm_up.and_then(|w| w.as_object()).into_iter().flatten());
+    let warm_ups = lines.iter().filter(|l| matches!(message(l).as_deref(), Some("warm-up done" | "mail warm-up done")));
+    let fields = init.as_object()?.iter().chain(warm_ups.filter_map(|w| w.as_object()).flatten());
     Some(fields.filter_map(|(k, v)| Some((k.strip_suffix("_ms")?.to_string(), v.as_f64()?))).collect())
 }
 
@@ -445,7 +446,8 @@ fn main() {
         out,
         "## Cold start (exec → first /next), x86_64 release builds\n\n{runs} runs per binary, interleaved; \
          AWS services are moto_server over plain HTTP on 127.0.0.1: the init's warm-up calls \
-         (DescribeTable, GetQueueAttributes, GetSendQuota) are in the figure, their TLS handshakes are not. \
+         (DescribeTable, GetQueueAttributes; GetSendQuota in the functions that send mail) are in the figure, \
+         their TLS handshakes are not. \
          Load average (1, 5, 15 min) at the start: {load_at_start}; at the end: {load_at_end}.\n"
     );
     let _ = writeln!(

@@ -25,7 +25,7 @@
 use crate::adapters::aws::email_inbound::{StoredMail, handle_mail_batch};
 use crate::adapters::aws::lambda::{SqsBatchResponse, SqsEvent, handle_batch_idempotent};
 use crate::adapters::aws::reply_queue::{NoticeDeadLetters, handle_notice_batch};
-use crate::adapters::aws::{Clients, http_api, load_config, warm_up};
+use crate::adapters::aws::{Clients, http_api, load_config, warm_up, warm_up_mail};
 use crate::app::AppBuilder;
 use crate::engine::{Engine, EscalationSettings, handle_step};
 use crate::http::AppState;
@@ -129,7 +129,8 @@ pub struct InitTimes {
     pub secrets: Duration,
     /// The rulebook loaded (its compiled form, or the YAML checked).
     pub rulebook: Duration,
-    /// The warm-up calls, from their start to their end: they run beside the secrets' read,
+    /// The warm-up calls, from their start to their end (the longer of DynamoDB's and SQS's task
+    /// and, in a function that sends mail, SES's): they run beside the secrets' read,
     /// the rulebook's load and the handler's build, not after them (once waited for).
     pub warm_up: Duration,
     /// What the init waited for the warm-up calls once everything else was ready: nothing on an
@@ -170,7 +171,8 @@ impl RunSettings {
     }
 }
 
-/// The warm-up calls, started when the clients exist; they report how long they took.
+/// The warm-up calls, started when the clients exist (and SES's when the function is known to
+/// send mail); each task reports how long it took.
 type Warming = tokio::task::JoinHandle<Duration>;
 
 /// What every function's init starts from: its settings (secrets loaded) and the AWS clients.
@@ -180,7 +182,7 @@ pub struct Init {
     /// The engine's clock: the system's, unless a test sets another.
     pub clock: Option<crate::engine::Clock>,
     /// The warm-up calls under way, until [`Init::warmed`] waits for them.
-    warming: Mutex<Option<Warming>>,
+    warming: Mutex<Vec<Warming>>,
     times: Mutex<InitTimes>,
 }
 
@@ -215,7 +217,8 @@ impl Init {
             crate::adapters::aws::secrets::load_secrets(&clients.secrets(), &mut settings).await?;
         }
         let times = InitTimes { secrets: started.elapsed(), ..InitTimes::default() };
-        Ok(Init { settings, clients, clock: None, warming: Mutex::new(warming), times: Mutex::new(times) })
+        let warming = Mutex::new(warming.into_iter().collect());
+        Ok(Init { settings, clients, clock: None, warming, times: Mutex::new(times) })
     }
 
     fn times(&self) -> std::sync::MutexGuard<'_, InitTimes> {
@@ -227,17 +230,42 @@ impl Init {
         *self.times()
     }
 
-    /// Waits for the warm-up calls (each has its own time limit) and returns the init's times.
+    /// Waits for the warm-up calls (each has its own time limit) and returns the init's times:
+    /// `warm_up` is the longest of their tasks.
     pub async fn warmed(&self) -> InitTimes {
-        let warming = self.warming.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        if let Some(warming) = warming {
+        let warming = std::mem::take(&mut *self.warming.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if !warming.is_empty() {
             let started = Instant::now();
-            let took = warming.await.unwrap_or_default();
+            let mut took = Duration::ZERO;
+            for task in warming {
+                took = took.max(task.await.unwrap_or_default());
+            }
             let mut times = self.times();
             times.warm_up = took;
             times.warm_up_wait = started.elapsed();
         }
         *self.times()
+    }
+
+    /// For a function that sends mail: its SES client, built now (its construction counted with
+    /// the other clients'), and SES's warm-up call on a task of its own. The functions that send
+    /// none never build it.
+    fn start_mail_warm_up(&self) {
+        let started = Instant::now();
+        let ses = self.clients.ses.get().clone();
+        let built = started.elapsed();
+        let mut times = self.times();
+        times.sdk_clients += built;
+        times.sdk_config += built;
+        drop(times);
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            warm_up_mail(&ses, WARM_UP_TIMEOUT).await;
+            let took = started.elapsed();
+            tracing::info!(mail_warm_up_ms = took.as_secs_f64() * 1000.0, "mail warm-up done");
+            took
+        });
+        self.warming.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(task);
     }
 
     fn var(&self) -> impl Fn(&str) -> Option<String> + '_ {
@@ -304,6 +332,10 @@ async fn engine_for(
     let table = settings.required("SPORTELLO_TABLE")?;
     let queue_url = settings.required("SPORTELLO_STEP_QUEUE_URL")?;
     let dlq_url = settings.get("SPORTELLO_STEP_DLQ_URL").unwrap_or_else(|| format!("{queue_url}-dlq"));
+    let sends = function.sends();
+    if sends.requesters || sends.escalations {
+        init.start_mail_warm_up();
+    }
     let path = rules_path(settings);
     let started = Instant::now();
     let rules = Rules::load_compiled_or_yaml(&path).map_err(|errors| {
@@ -311,7 +343,6 @@ async fn engine_for(
         format!("rulebook {} has errors:\n{}", path.display(), text.join("\n"))
     })?;
     init.times().rulebook = started.elapsed();
-    let sends = function.sends();
     if sends.requesters || sends.escalations {
         let from = sends.escalations.then(|| escalation_settings(init, &rules).mail_from);
         let requesters = rules.email.as_ref().map(|e| e.from.as_str()).filter(|_| sends.requesters);

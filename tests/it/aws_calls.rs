@@ -94,7 +94,7 @@ async fn a_chat_poll_with_nothing_new_reads_only_what_is_new() {
 
 #[tokio::test]
 async fn the_warm_up_opens_every_endpoint_and_never_fails() {
-    use sportello::adapters::aws::{CallCounter, Clients, warm_up};
+    use sportello::adapters::aws::{CallCounter, Clients, warm_up, warm_up_mail};
     use std::time::{Duration, Instant};
     let server = tokio::task::spawn_blocking(crate::support::moto::server).await.unwrap();
     let config = crate::support::moto::sdk_config(server).await;
@@ -109,9 +109,13 @@ async fn the_warm_up_opens_every_endpoint_and_never_fails() {
     )
     .await;
     let calls = counter.take();
-    for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes", "SES.GetSendQuota"] {
+    for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes"] {
         assert_eq!(calls.get(op), Some(&1), "{calls:?}");
     }
+    assert_eq!(calls.get("SES.GetSendQuota"), None, "SES is warmed up apart, by the functions that send mail");
+    assert!(!clients.ses.is_built(), "no SES client without mail to send");
+    warm_up_mail(clients.ses.get(), Duration::from_secs(5)).await;
+    assert_eq!(counter.take().get("SES.GetSendQuota"), Some(&1));
 
     // Nothing listening: the warm-up gives up within its timeout and returns.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -124,6 +128,8 @@ async fn the_warm_up_opens_every_endpoint_and_never_fails() {
         .load()
         .await;
     let started = Instant::now();
-    warm_up(&Clients::new(&unreachable), "t", &format!("{url}/q"), Duration::from_millis(500)).await;
+    let clients = Clients::new(&unreachable);
+    warm_up(&clients, "t", &format!("{url}/q"), Duration::from_millis(500)).await;
+    warm_up_mail(clients.ses.get(), Duration::from_millis(500)).await;
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
 }

@@ -22,7 +22,7 @@ impl AwsEscalation {
     /// `dynamodb` and `table` hold the delivery records (the ticket table does).
     pub fn new(
         sqs: aws_sdk_sqs::Client,
-        ses: aws_sdk_ses::Client,
+        ses: super::SesClient,
         dynamodb: aws_sdk_dynamodb::Client,
         table: impl Into<String>,
     ) -> Self {

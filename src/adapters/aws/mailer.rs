@@ -8,11 +8,11 @@ use aws_sdk_ses::types::RawMessage;
 
 #[derive(Clone)]
 pub struct SesMailer {
-    ses: aws_sdk_ses::Client,
+    ses: super::SesClient,
 }
 
 impl SesMailer {
-    pub fn new(ses: aws_sdk_ses::Client) -> Self {
+    pub fn new(ses: super::SesClient) -> Self {
         Self { ses }
     }
 }
@@ -23,7 +23,7 @@ impl Mailer for SesMailer {
         let raw = mail.to_mime(jiff::Timestamp::now())?;
         let message =
             RawMessage::builder().data(Blob::new(raw)).build().map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let out = match self.ses.send_raw_email().raw_message(message).send().await {
+        let out = match self.ses.get().send_raw_email().raw_message(message).send().await {
             Ok(out) => out,
             // SES refuses this message as it is (an unverified sender in the sandbox, a virus):
             // sending it again would be refused again, so it is not a retryable failure.

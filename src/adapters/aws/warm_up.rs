@@ -7,12 +7,11 @@
 use super::Clients;
 use std::time::Duration;
 
-/// Calls DynamoDB `DescribeTable` on `table`, SQS `GetQueueAttributes` on the step queue and
-/// SES `GetSendQuota`, concurrently, each within `timeout`. Never fails: a call that fails
-/// costs the first request its handshake, as without a warm-up. A refused call (an IAM policy
-/// without that action) still opened its connection, which is all the warm-up is for, so that
-/// is only logged at debug level. DescribeTable and GetSendQuota are not billed; one
-/// GetQueueAttributes per cold start is.
+/// Calls DynamoDB `DescribeTable` on `table` and SQS `GetQueueAttributes` on the step queue,
+/// concurrently, each within `timeout`. Never fails: a call that fails costs the first request
+/// its handshake, as without a warm-up. A refused call (an IAM policy without that action) still
+/// opened its connection, which is all the warm-up is for, so that is only logged at debug
+/// level. DescribeTable is not billed; one GetQueueAttributes per cold start is.
 pub async fn warm_up(clients: &Clients, table: &str, step_queue_url: &str, timeout: Duration) {
     let dynamodb = tokio::time::timeout(timeout, clients.dynamodb.describe_table().table_name(table).send());
     let sqs = tokio::time::timeout(
@@ -24,11 +23,15 @@ pub async fn warm_up(clients: &Clients, table: &str, step_queue_url: &str, timeo
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
             .send(),
     );
-    let ses = tokio::time::timeout(timeout, clients.ses.get_send_quota().send());
-    let (dynamodb, sqs, ses) = tokio::join!(dynamodb, sqs, ses);
+    let (dynamodb, sqs) = tokio::join!(dynamodb, sqs);
     report("dynamodb", &dynamodb);
     report("sqs", &sqs);
-    report("ses", &ses);
+}
+
+/// SES `GetSendQuota` (not billed) within `timeout`, for the functions that send mail: the same
+/// as [`warm_up`], for SES's endpoint.
+pub async fn warm_up_mail(ses: &aws_sdk_ses::Client, timeout: Duration) {
+    report("ses", &tokio::time::timeout(timeout, ses.get_send_quota().send()).await);
 }
 
 fn report<T, E, R>(

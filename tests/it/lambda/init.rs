@@ -194,7 +194,7 @@ async fn mail_stored_in_s3_is_read_from_there_and_a_missing_or_huge_one_fails_al
     else {
         panic!("the email-sqs function handles mail batches");
     };
-    m.clients.ses.verify_domain_identity().domain("sportello.pagopa.it").send().await.unwrap();
+    m.clients.ses.get().verify_domain_identity().domain("sportello.pagopa.it").send().await.unwrap();
     let bucket = format!("inbound-{}", m.tag);
     m.clients
         .s3()
@@ -285,8 +285,9 @@ async fn each_http_function_answers_404_and_405_as_the_local_server_does() {
 }
 
 /// The init starts its warm-up calls as soon as its clients exist, beside the secrets' read and
-/// the rulebook's load, and the function is built only once they are done: each endpoint was
-/// called once by then, and the init's times say how long the warm-up and the rulebook took.
+/// the rulebook's load, and the function is built only once they are done: each endpoint it uses
+/// was called once by then, and the init's times say how long the warm-up and the rulebook
+/// took. A function that sends no mail never builds an SES client, nor calls SES.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built() {
     use sportello::adapters::aws::CallCounter;
@@ -295,12 +296,23 @@ async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built
     let m = moto().await;
     let values = m.settings(&[]).await;
     let counter = CallCounter::new();
-    let init = Init::new(Settings::from_map(values), Clients::counted(&config, &counter)).await.unwrap();
+    let init = Init::new(Settings::from_map(values.clone()), Clients::counted(&config, &counter)).await.unwrap();
     build(Function::Notices, &init).await.expect("the notices function builds");
+    let calls = counter.take();
+    for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes"] {
+        assert_eq!(calls.get(op), Some(&1), "{calls:?}");
+    }
+    assert_eq!(calls.get("SES.GetSendQuota"), None, "{calls:?}");
+    assert!(!init.clients.ses.is_built(), "the notices function sends no mail");
+
+    // The triage function sends mail (answers' retries): SES is built at its init and warmed up.
+    let mailing = Init::new(Settings::from_map(values), Clients::counted(&config, &counter)).await.unwrap();
+    build(Function::Triage, &mailing).await.expect("the triage function builds");
     let calls = counter.take();
     for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes", "SES.GetSendQuota"] {
         assert_eq!(calls.get(op), Some(&1), "{calls:?}");
     }
+    assert!(mailing.clients.ses.is_built());
     let times = init.warmed().await;
     assert!(times.warm_up > std::time::Duration::ZERO, "{times:?}");
     assert!(times.rulebook > std::time::Duration::ZERO, "{times:?}");

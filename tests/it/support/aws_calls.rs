@@ -95,7 +95,7 @@ impl Lab {
         let Space { config, tag, table: table_name, steps: (step_url, dlq) } = Space::new(5).await;
         let plain = Clients::new(&config);
         for domain in ["sportello.pagopa.it", "pagopa.example"] {
-            plain.ses.verify_domain_identity().domain(domain).send().await.expect("verify SES domain");
+            plain.ses.get().verify_domain_identity().domain(domain).send().await.expect("verify SES domain");
         }
         let rules = Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).expect("rulebook");
         let mut queue_urls = BTreeMap::new();
