@@ -105,6 +105,12 @@ impl Function {
         Function::ALL.into_iter().find(|f| f.binary() == binary)
     }
 
+    /// Whether it sends any mail (so builds its SES client, and warms SES up, at its init).
+    fn sends_mail(self) -> bool {
+        let sends = self.sends();
+        sends.requesters || sends.escalations
+    }
+
     fn sends(self) -> Sends {
         let (requesters, escalations) = match self {
             Function::Api | Function::Chat | Function::Voice | Function::Notices | Function::Reports => (false, false),
@@ -187,38 +193,49 @@ pub struct Init {
 }
 
 impl Init {
-    /// From the process environment: the SDK configuration and clients, then the secrets.
-    pub async fn from_env() -> Result<Init, Error> {
-        Init::from_settings(Settings::from_env()).await
+    /// `function`'s, from the process environment: the SDK configuration and clients, then the
+    /// secrets.
+    pub async fn from_env(function: Function) -> Result<Init, Error> {
+        Init::from_settings(function, Settings::from_env()).await
     }
 
-    /// From settings already read: the SDK configuration and clients, then the secrets.
-    pub async fn from_settings(settings: Settings) -> Result<Init, Error> {
+    /// `function`'s, from settings already read: the SDK configuration and clients, then the
+    /// secrets.
+    pub async fn from_settings(function: Function, settings: Settings) -> Result<Init, Error> {
         let started = Instant::now();
         let endpoint = settings.get("AWS_ENDPOINT_URL");
         let config = load_config(endpoint.as_deref()).await;
         let loaded = started.elapsed();
         let clients = Clients::new(&config);
         let sdk_config = started.elapsed();
-        let init = Init::new(settings, clients).await?;
+        let init = Init::new(function, settings, clients).await?;
         let mut times = init.times();
-        times.sdk_config = sdk_config;
-        times.sdk_clients = sdk_config - loaded;
+        times.sdk_config += sdk_config;
+        times.sdk_clients += sdk_config - loaded;
         drop(times);
         Ok(init)
     }
 
-    /// From given settings and clients (tests give moto's, and counted ones). The warm-up calls
-    /// start here, before the secrets are read, and run while the rest of the init does.
-    pub async fn new(mut settings: Settings, clients: Clients) -> Result<Init, Error> {
-        let warming = start_warm_up(&settings, &clients);
+    /// `function`'s, from given settings and clients (tests give moto's, and counted ones). The
+    /// warm-up calls start here, before the secrets are read, and run while the rest of the init
+    /// does. A function that sends mail builds its SES client here (counted with the other
+    /// clients) and warms SES up on a task of its own; the others never build it.
+    pub async fn new(function: Function, mut settings: Settings, clients: Clients) -> Result<Init, Error> {
+        let mut warming: Vec<Warming> = start_warm_up(&settings, &clients).into_iter().collect();
+        let mut times = InitTimes::default();
+        if function.sends_mail() {
+            let started = Instant::now();
+            let ses = clients.ses.get().clone();
+            times.sdk_clients = started.elapsed();
+            times.sdk_config = times.sdk_clients;
+            warming.push(start_mail_warm_up(ses));
+        }
         let started = Instant::now();
         if settings.get(crate::adapters::aws::secrets::SECRETS_ENV).is_some_and(|named| !named.trim().is_empty()) {
             crate::adapters::aws::secrets::load_secrets(&clients.secrets(), &mut settings).await?;
         }
-        let times = InitTimes { secrets: started.elapsed(), ..InitTimes::default() };
-        let warming = Mutex::new(warming.into_iter().collect());
-        Ok(Init { settings, clients, clock: None, warming, times: Mutex::new(times) })
+        times.secrets = started.elapsed();
+        Ok(Init { settings, clients, clock: None, warming: Mutex::new(warming), times: Mutex::new(times) })
     }
 
     fn times(&self) -> std::sync::MutexGuard<'_, InitTimes> {
@@ -247,27 +264,6 @@ impl Init {
         *self.times()
     }
 
-    /// For a function that sends mail: its SES client, built now (its construction counted with
-    /// the other clients'), and SES's warm-up call on a task of its own. The functions that send
-    /// none never build it.
-    fn start_mail_warm_up(&self) {
-        let started = Instant::now();
-        let ses = self.clients.ses.get().clone();
-        let built = started.elapsed();
-        let mut times = self.times();
-        times.sdk_clients += built;
-        times.sdk_config += built;
-        drop(times);
-        let task = tokio::spawn(async move {
-            let started = Instant::now();
-            warm_up_mail(&ses, WARM_UP_TIMEOUT).await;
-            let took = started.elapsed();
-            tracing::info!(mail_warm_up_ms = took.as_secs_f64() * 1000.0, "mail warm-up done");
-            took
-        });
-        self.warming.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(task);
-    }
-
     fn var(&self) -> impl Fn(&str) -> Option<String> + '_ {
         self.settings.lookup()
     }
@@ -288,6 +284,17 @@ fn start_warm_up(settings: &Settings, clients: &Clients) -> Option<Warming> {
         tracing::info!(warm_up_ms = took.as_secs_f64() * 1000.0, "warm-up done");
         took
     }))
+}
+
+/// SES's warm-up call on its own task, for a function that sends mail.
+fn start_mail_warm_up(ses: aws_sdk_ses::Client) -> Warming {
+    tokio::spawn(async move {
+        let started = Instant::now();
+        warm_up_mail(&ses, WARM_UP_TIMEOUT).await;
+        let took = started.elapsed();
+        tracing::info!(mail_warm_up_ms = took.as_secs_f64() * 1000.0, "mail warm-up done");
+        took
+    })
 }
 
 /// Whether the init waits for its warm-up calls before asking for the first event: only when
@@ -332,10 +339,6 @@ async fn engine_for(
     let table = settings.required("SPORTELLO_TABLE")?;
     let queue_url = settings.required("SPORTELLO_STEP_QUEUE_URL")?;
     let dlq_url = settings.get("SPORTELLO_STEP_DLQ_URL").unwrap_or_else(|| format!("{queue_url}-dlq"));
-    let sends = function.sends();
-    if sends.requesters || sends.escalations {
-        init.start_mail_warm_up();
-    }
     let path = rules_path(settings);
     let started = Instant::now();
     let rules = Rules::load_compiled_or_yaml(&path).map_err(|errors| {
@@ -343,7 +346,8 @@ async fn engine_for(
         format!("rulebook {} has errors:\n{}", path.display(), text.join("\n"))
     })?;
     init.times().rulebook = started.elapsed();
-    if sends.requesters || sends.escalations {
+    let sends = function.sends();
+    if function.sends_mail() {
         let from = sends.escalations.then(|| escalation_settings(init, &rules).mail_from);
         let requesters = rules.email.as_ref().map(|e| e.from.as_str()).filter(|_| sends.requesters);
         let senders = requesters.into_iter().chain(from.as_deref());
@@ -771,17 +775,20 @@ async fn http_event(app: Router, event: LambdaEvent<Value>) -> Result<Value, Err
     Ok(serde_json::to_value(http_api::call(app, request, context).await?)?)
 }
 
-/// A function's `main`: the init from the environment, `build` (its own builder above, the only
-/// handler its binary links), then its invocations until the end. An init that fails returns its
+/// A function's `main`: `function`'s init from the environment, `build` (its own builder above,
+/// the only handler its binary links), then its invocations until the end. An init that fails returns its
 /// error, which Lambda logs and reports as the init failure.
-pub async fn run<H: Invoke>(build: impl AsyncFnOnce(&Init) -> Result<H, Error>) -> Result<(), Error> {
+pub async fn run<H: Invoke>(
+    function: Function,
+    build: impl AsyncFnOnce(&Init) -> Result<H, Error>,
+) -> Result<(), Error> {
     let started = Instant::now();
     // The log first, so that what the init says (the warm-up's failures among it) is logged.
     let settings = Settings::from_env();
     let mut before = RunSettings::read(&settings);
     before.install_log();
     let wait = before.waits_for_warm_up;
-    let init = Init::from_settings(settings).await?;
+    let init = Init::from_settings(function, settings).await?;
     let building = Instant::now();
     let handler = build(&init).await?;
     let built = building.elapsed();

@@ -6,5 +6,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::api).await
+    sportello::lambda::run(sportello::lambda::Function::Api, sportello::lambda::api).await
 }

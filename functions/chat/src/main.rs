@@ -6,5 +6,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::chat).await
+    sportello::lambda::run(sportello::lambda::Function::Chat, sportello::lambda::chat).await
 }

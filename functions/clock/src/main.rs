@@ -6,5 +6,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::clock).await
+    sportello::lambda::run(sportello::lambda::Function::Clock, sportello::lambda::clock).await
 }

@@ -6,5 +6,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::notices).await
+    sportello::lambda::run(sportello::lambda::Function::Notices, sportello::lambda::notices).await
 }

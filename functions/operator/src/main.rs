@@ -7,5 +7,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::operator).await
+    sportello::lambda::run(sportello::lambda::Function::Operator, sportello::lambda::operator).await
 }

@@ -8,5 +8,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::reports).await
+    sportello::lambda::run(sportello::lambda::Function::Reports, sportello::lambda::reports).await
 }

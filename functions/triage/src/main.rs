@@ -6,5 +6,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::triage).await
+    sportello::lambda::run(sportello::lambda::Function::Triage, sportello::lambda::triage).await
 }

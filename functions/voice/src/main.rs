@@ -6,5 +6,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::voice).await
+    sportello::lambda::run(sportello::lambda::Function::Voice, sportello::lambda::voice).await
 }

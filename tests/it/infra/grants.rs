@@ -76,8 +76,9 @@ impl Deployment {
             // What `sportello::lambda::run` reads before the init, then the init.
             let settings = Settings::from_map(values);
             RunSettings::read(&settings);
-            let mut init =
-                Init::new(settings, clients).await.unwrap_or_else(|e| panic!("{logical_id}: init failed: {e}"));
+            let mut init = Init::new(function, settings, clients)
+                .await
+                .unwrap_or_else(|e| panic!("{logical_id}: init failed: {e}"));
             let read = clock.clone();
             init.clock = Some(Arc::new(move || *read.lock().unwrap()));
             let handler = build(function, &init).await.unwrap_or_else(|e| panic!("{logical_id}: build failed: {e}"));

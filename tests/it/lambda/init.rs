@@ -120,9 +120,9 @@ async fn a_secret_that_cannot_be_used_stops_the_init_and_says_which_and_why() {
 #[tokio::test]
 async fn settings_a_function_cannot_run_with_stop_its_init_with_what_to_fix() {
     let m = moto().await;
-    let init = |values: BTreeMap<String, String>| {
+    let init = |function: Function, values: BTreeMap<String, String>| {
         let clients = m.clients.clone();
-        async move { Init::new(Settings::from_map(values), clients).await.expect("init") }
+        async move { Init::new(function, Settings::from_map(values), clients).await.expect("init") }
     };
     let error = |r: Result<sportello::lambda::Handler, sportello::lambda::Error>| match r {
         Ok(_) => panic!("the function was built"),
@@ -132,16 +132,16 @@ async fn settings_a_function_cannot_run_with_stop_its_init_with_what_to_fix() {
     let values = m.settings(&[]).await;
     let mut no_table = values.clone();
     no_table.remove("SPORTELLO_TABLE");
-    assert_eq!(error(build(Function::Chat, &init(no_table).await).await), "SPORTELLO_TABLE is not set");
+    assert_eq!(error(build(Function::Chat, &init(Function::Chat, no_table).await).await), "SPORTELLO_TABLE is not set");
 
     // The API function's clients: an entry it cannot read is named.
     let bad = m.settings(&[("SPORTELLO_IAM_CLIENTS", "arn:aws:iam::123456789012:root=io")]).await;
-    let refused = error(build(Function::Api, &init(bad).await).await);
+    let refused = error(build(Function::Api, &init(Function::Api, bad).await).await);
     assert!(refused.contains("a whole account is not a client"), "{refused}");
 
     // A sender off the SES identity the policy grants: every mail would be refused.
     let off = m.settings(&[("SPORTELLO_MAIL_DOMAIN", "sportello.example.org")]).await;
-    let refused = error(build(Function::EmailSqs, &init(off).await).await);
+    let refused = error(build(Function::EmailSqs, &init(Function::EmailSqs, off).await).await);
     assert!(
         refused.contains("`assistenza@sportello.pagopa.it` is not on the mail domain `sportello.example.org`"),
         "{refused}"
@@ -152,15 +152,15 @@ async fn settings_a_function_cannot_run_with_stop_its_init_with_what_to_fix() {
             ("SPORTELLO_ESCALATION_FROM", "escalations@pagopa.example"),
         ])
         .await;
-    let refused = error(build(Function::Clock, &init(escalating).await).await);
+    let refused = error(build(Function::Clock, &init(Function::Clock, escalating).await).await);
     assert!(refused.contains("`escalations@pagopa.example`"), "{refused}");
     // The same domain, in another case: SES identities are not case-sensitive.
     let fine = m.settings(&[("SPORTELLO_MAIL_DOMAIN", "Sportello.PagoPA.it")]).await;
-    assert!(build(Function::EmailSqs, &init(fine).await).await.is_ok());
+    assert!(build(Function::EmailSqs, &init(Function::EmailSqs, fine).await).await.is_ok());
 
     // A voice function sends no mail: it does not care.
     let voice = m.settings(&[("SPORTELLO_MAIL_DOMAIN", "sportello.example.org")]).await;
-    assert!(build(Function::Voice, &init(voice).await).await.is_ok());
+    assert!(build(Function::Voice, &init(Function::Voice, voice).await).await.is_ok());
 }
 
 /// What SES publishes after its S3 action stored a message.
@@ -188,7 +188,7 @@ fn batch(bodies: &[String]) -> SqsEvent {
 async fn mail_stored_in_s3_is_read_from_there_and_a_missing_or_huge_one_fails_alone() {
     let m = moto().await;
     let values = m.settings(&[]).await;
-    let init = Init::new(Settings::from_map(values), m.clients.clone()).await.unwrap();
+    let init = Init::new(Function::EmailSqs, Settings::from_map(values), m.clients.clone()).await.unwrap();
     let sportello::lambda::Handler::Mail(sportello::lambda::MailBatches { engine, .. }) =
         build(Function::EmailSqs, &init).await.unwrap()
     else {
@@ -272,7 +272,7 @@ async fn each_http_function_answers_404_and_405_as_the_local_server_does() {
         (Function::Operator, &["operator"]),
     ];
     for (function, routers) in functions {
-        let init = Init::new(Settings::from_map(values.clone()), m.clients.clone()).await.expect("init");
+        let init = Init::new(function, Settings::from_map(values.clone()), m.clients.clone()).await.expect("init");
         let app = match build(function, &init).await.expect("built") {
             Handler::Http(sportello::lambda::HttpEvents(app))
             | Handler::Voice(sportello::lambda::VoiceEvents { app, .. }) => app,
@@ -296,7 +296,9 @@ async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built
     let m = moto().await;
     let values = m.settings(&[]).await;
     let counter = CallCounter::new();
-    let init = Init::new(Settings::from_map(values.clone()), Clients::counted(&config, &counter)).await.unwrap();
+    let init = Init::new(Function::Notices, Settings::from_map(values.clone()), Clients::counted(&config, &counter))
+        .await
+        .unwrap();
     build(Function::Notices, &init).await.expect("the notices function builds");
     let calls = counter.take();
     for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes"] {
@@ -306,7 +308,8 @@ async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built
     assert!(!init.clients.ses.is_built(), "the notices function sends no mail");
 
     // The triage function sends mail (answers' retries): SES is built at its init and warmed up.
-    let mailing = Init::new(Settings::from_map(values), Clients::counted(&config, &counter)).await.unwrap();
+    let mailing =
+        Init::new(Function::Triage, Settings::from_map(values), Clients::counted(&config, &counter)).await.unwrap();
     build(Function::Triage, &mailing).await.expect("the triage function builds");
     let calls = counter.take();
     for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes", "SES.GetSendQuota"] {
@@ -323,7 +326,8 @@ async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built
     let counter = CallCounter::new();
     let mut no_table = m.settings(&[]).await;
     no_table.remove("SPORTELLO_TABLE");
-    let init = Init::new(Settings::from_map(no_table), Clients::counted(&config, &counter)).await.unwrap();
+    let init =
+        Init::new(Function::Notices, Settings::from_map(no_table), Clients::counted(&config, &counter)).await.unwrap();
     assert_eq!(init.warmed().await.warm_up, std::time::Duration::ZERO);
     assert!(counter.take().is_empty(), "no call without a table");
 }

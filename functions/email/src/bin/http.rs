@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::email_http).await
+    sportello::lambda::run(sportello::lambda::Function::EmailHttp, sportello::lambda::email_http).await
 }

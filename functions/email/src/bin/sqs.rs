@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), sportello::lambda::Error> {
-    sportello::lambda::run(sportello::lambda::email_sqs).await
+    sportello::lambda::run(sportello::lambda::Function::EmailSqs, sportello::lambda::email_sqs).await
 }
