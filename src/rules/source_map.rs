@@ -4,7 +4,6 @@
 use super::yaml_tree::TreeBuilder;
 use serde_saphyr::granit_parser::{Event, Parser};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// A 1-based line and column, with the byte length to underline when known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -21,21 +20,46 @@ pub struct NodeSpan {
     pub value: Pos,
 }
 
+/// Where every node of a document stands, in document order: a node's descendants follow it.
+/// A pointer is found by descending from the root through each node's children, so no path is
+/// built or hashed for the thousands of nodes that no diagnostic names.
 #[derive(Debug, Default)]
 pub struct SourceMap {
-    nodes: HashMap<String, NodeSpan>,
+    nodes: Vec<Node>,
+    /// The mapping keys' text, one after another; a [`Segment::Key`] is a range of it.
+    keys: String,
     /// Byte offset where each line starts, so a diagnostic finds its line without a scan.
     line_starts: Vec<usize>,
 }
 
+#[derive(Debug)]
+struct Node {
+    segment: Segment,
+    /// The index just past this node's last descendant.
+    end: usize,
+    span: NodeSpan,
+}
+
+/// How a node is reached from its parent.
+#[derive(Debug)]
+enum Segment {
+    /// A document's root.
+    Root,
+    /// A mapping's key, unescaped: `keys[start..end]`.
+    Key(usize, usize),
+    /// A sequence's item.
+    Item(usize),
+}
+
 enum Frame<'t> {
-    /// A mapping, and the key read before its value (unescaped, as the text has it).
+    /// A mapping (its node's index), and the key read before its value (unescaped, as the text
+    /// has it).
     Map {
-        path: String,
+        node: usize,
         key: Option<(Cow<'t, str>, Pos)>,
     },
     Seq {
-        path: String,
+        node: usize,
         next: usize,
     },
 }
@@ -43,19 +67,6 @@ enum Frame<'t> {
 /// Escapes one JSON-pointer segment (RFC 6901).
 pub fn escape_segment(segment: &str) -> String {
     if segment.contains(['~', '/']) { segment.replace('~', "~0").replace('/', "~1") } else { segment.to_string() }
-}
-
-/// `parent/segment`, the segment escaped, in one allocation.
-fn child_path(parent: &str, segment: &str) -> String {
-    let mut path = String::with_capacity(parent.len() + 1 + segment.len());
-    path.push_str(parent);
-    path.push('/');
-    if segment.contains(['~', '/']) {
-        path.push_str(&escape_segment(segment));
-    } else {
-        path.push_str(segment);
-    }
-    path
 }
 
 fn pos(span: &serde_saphyr::granit_parser::Span, one_line_scalar: bool) -> Pos {
@@ -83,7 +94,7 @@ impl SourceMap {
     }
 
     fn scan(text: &str, mut tree: Option<&mut TreeBuilder>) -> Self {
-        let mut nodes = HashMap::new();
+        let mut map = Self::default();
         let mut stack: Vec<Frame<'_>> = Vec::new();
         for item in Parser::new_from_str(text) {
             let Ok((event, span)) = item else {
@@ -100,7 +111,9 @@ impl SourceMap {
                 Event::MappingStart(..) => (Some(true), false),
                 Event::SequenceStart(..) => (Some(false), false),
                 Event::MappingEnd | Event::SequenceEnd => {
-                    stack.pop();
+                    if let Some(Frame::Map { node, .. } | Frame::Seq { node, .. }) = stack.pop() {
+                        map.nodes[node].end = map.nodes.len();
+                    }
                     continue;
                 }
                 _ => continue,
@@ -117,34 +130,71 @@ impl SourceMap {
                     _ => *key = Some((Cow::Borrowed("?"), here)),
                 }
             }
-            let (path, key_pos) = match stack.last_mut() {
-                None => (String::new(), None),
-                Some(Frame::Map { path, key }) => {
+            let (segment, key_pos) = match stack.last_mut() {
+                None => (Segment::Root, None),
+                Some(Frame::Map { key, .. }) => {
                     let (k, p) = key.take().unwrap_or_default();
-                    (child_path(path, &k), Some(p))
+                    let start = map.keys.len();
+                    map.keys.push_str(&k);
+                    (Segment::Key(start, map.keys.len()), Some(p))
                 }
-                Some(Frame::Seq { path, next }) => {
+                Some(Frame::Seq { next, .. }) => {
                     *next += 1;
-                    (format!("{path}/{}", *next - 1), None)
+                    (Segment::Item(*next - 1), None)
                 }
             };
-            let span = NodeSpan { key: key_pos, value: here };
+            let node = map.nodes.len();
+            map.nodes.push(Node { segment, end: node + 1, span: NodeSpan { key: key_pos, value: here } });
             match opens {
-                Some(true) => {
-                    nodes.insert(path.clone(), span);
-                    stack.push(Frame::Map { path, key: None });
-                }
-                Some(false) => {
-                    nodes.insert(path.clone(), span);
-                    stack.push(Frame::Seq { path, next: 0 });
-                }
-                None => {
-                    nodes.insert(path, span);
-                }
+                Some(true) => stack.push(Frame::Map { node, key: None }),
+                Some(false) => stack.push(Frame::Seq { node, next: 0 }),
+                None => {}
             }
         }
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(at, _)| at + 1)).collect();
-        Self { nodes, line_starts }
+        // A document cut short by a syntax error: its open nodes end where the scan stopped.
+        for Frame::Map { node, .. } | Frame::Seq { node, .. } in stack {
+            map.nodes[node].end = map.nodes.len();
+        }
+        map.line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(at, _)| at + 1)).collect();
+        map
+    }
+
+    /// The child of node `parent` that pointer segment `segment` (escaped) names; the last one
+    /// when a mapping repeats a key.
+    fn child(&self, parent: usize, segment: &str) -> Option<usize> {
+        let unescaped: Cow<'_, str> = if segment.contains('~') {
+            Cow::Owned(segment.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(segment)
+        };
+        let mut found = None;
+        let mut at = parent + 1;
+        while at < self.nodes[parent].end {
+            let node = &self.nodes[at];
+            let named = match node.segment {
+                Segment::Key(start, end) => self.keys[start..end] == *unescaped,
+                Segment::Item(index) => segment.parse::<usize>() == Ok(index) && index.to_string() == segment,
+                Segment::Root => false,
+            };
+            if named {
+                found = Some(at);
+            }
+            at = node.end;
+        }
+        found
+    }
+
+    /// The node at `pointer` (`""` the root, `/a/0/b` below it).
+    fn find(&self, pointer: &str) -> Option<usize> {
+        // The last document's root, as a later document's nodes replaced an earlier one's.
+        let mut node = self.nodes.iter().rposition(|n| matches!(n.segment, Segment::Root))?;
+        if pointer.is_empty() {
+            return Some(node);
+        }
+        for segment in pointer.strip_prefix('/')?.split('/') {
+            node = self.child(node, segment)?;
+        }
+        Some(node)
     }
 
     /// The text of 1-based line `line` of `text` (the text this map indexed), without its line end.
@@ -157,7 +207,7 @@ impl SourceMap {
     }
 
     pub fn get(&self, pointer: &str) -> Option<NodeSpan> {
-        self.nodes.get(pointer).copied()
+        self.find(pointer).map(|node| self.nodes[node].span)
     }
 
     /// The closest located node: the path itself or its nearest ancestor (for a missing key).
@@ -165,9 +215,10 @@ impl SourceMap {
     pub fn locate(&self, pointer: &str, at_key: bool) -> Option<Pos> {
         let mut p = pointer;
         loop {
-            if let Some(span) = self.nodes.get(p) {
+            if let Some(node) = self.find(p) {
+                let span = self.nodes[node].span;
                 let exact = p.len() == pointer.len();
-                if !exact && let Some(merge) = self.nodes.get(&format!("{p}/<<")) {
+                if !exact && let Some(merge) = self.child(node, "<<").map(|merge| self.nodes[merge].span) {
                     return Some(merge.key.unwrap_or(merge.value));
                 }
                 return Some(if at_key && exact {
@@ -210,8 +261,29 @@ mod tests {
         assert_eq!(map.line(text, 6), "\"s/l\": 2");
         assert_eq!(map.line(text, 8), "");
         assert_eq!(map.line(text, 99), "");
+        // A pointer's list index is the item's number as written, nothing else.
+        assert!(map.get("/a/list/01").is_none() && map.get("/a/list/+1").is_none());
+        assert!(map.get("/a/list/2").is_none() && map.get("a").is_none());
+        assert_eq!(map.get("").unwrap().value.line, 1, "the root");
         let crlf = "a: 1\r\nb: 2";
         assert_eq!(SourceMap::index(crlf).line(crlf, 1), "a: 1");
         assert_eq!(SourceMap::index(crlf).line(crlf, 2), "b: 2");
+    }
+
+    #[test]
+    fn a_missing_key_of_a_merged_mapping_is_located_at_the_merge() {
+        let text = "base: &b\n  x: 1\nteam:\n  <<: *b\n  y: 2\n";
+        let map = SourceMap::index(text);
+        assert_eq!(map.locate("/team/x", false), Some(Pos { line: 4, col: 3, len: 2 }));
+        assert_eq!(map.locate("/team/y", false).unwrap().line, 5);
+    }
+
+    #[test]
+    fn a_text_cut_short_by_a_syntax_error_keeps_what_was_indexed() {
+        let text = "a:\n  b: 1\n  c: [2, {\nd: 3\n";
+        let map = SourceMap::index(text);
+        assert_eq!(map.get("/a/b").unwrap().value, Pos { line: 2, col: 6, len: 1 });
+        assert_eq!(map.get("/a/c/0").unwrap().value.line, 3);
+        assert_eq!(map.locate("/a/c/9", false).unwrap().line, 3, "the nearest indexed ancestor");
     }
 }

@@ -497,16 +497,18 @@ impl<'r> Checker<'r> {
                 if cat.channels.as_ref().is_some_and(|chs| !chs.contains(ch_id)) || !ch.flows.contains_key(cat_id) {
                     continue;
                 }
-                // A path depends only on the facts it consulted: walk cheaply, and record the
-                // pointers (for messages) once per distinct path.
-                let mut seen_paths = BTreeSet::new();
+                // A path depends only on the facts it consulted: facts that agree with a path
+                // already walked take it again, so each distinct path is walked once, with the
+                // first facts (in `Facts::all`'s order) that take it.
+                let privacy_request = cat.types.iter().any(|t| t.is_privacy());
+                let mut walked: Vec<Vec<(&str, bool)>> = Vec::new();
                 for facts in Facts::all() {
-                    let quick = walk(b, ch_id, cat_id, facts, false);
-                    let key: Vec<(&str, bool)> = quick.consulted.clone();
-                    if !seen_paths.insert(key) {
+                    let asked = Facts { privacy_request, ..facts };
+                    if walked.iter().any(|consulted| consulted.iter().all(|(f, v)| asked.get(f) == Some(*v))) {
                         continue;
                     }
                     let w = walk(b, ch_id, cat_id, facts, true);
+                    walked.push(w.consulted.clone());
                     let when = describe_facts(&w.consulted);
                     let ctx = format!("on channel `{ch_id}`, category `{cat_id}`{when}");
                     for p in &w.problems {
@@ -566,7 +568,7 @@ impl<'r> Checker<'r> {
                     let mut ended: Option<Outcome> = None;
                     let mut routed = false;
                     for s in &w.steps {
-                        let p = s.pointer.clone().unwrap_or_default();
+                        let p = s.pointer.as_deref().unwrap_or_default();
                         let info = vocabulary::builtin(s.name);
                         let allowed = info.map(|i| i.allowed).or_else(|| {
                             b.custom_steps.get(s.name).map(|c| match &c.channels {
@@ -579,7 +581,7 @@ impl<'r> Checker<'r> {
                         {
                             report(
                                 self,
-                                &p,
+                                p,
                                 false,
                                 format!("step `{}` is not valid on channel `{ch_id}` ({})", s.name, ch.kind),
                                 Some(format!("`{}` is allowed on {}", s.name, allowed.describe())),
@@ -590,7 +592,7 @@ impl<'r> Checker<'r> {
                         {
                             report(
                                 self,
-                                &p,
+                                p,
                                 false,
                                 format!("type B on channel `{ch_id}`, which has no bot"),
                                 Some("B tickets are opened and resolved by a chatbot (section 2)".into()),
@@ -603,7 +605,7 @@ impl<'r> Checker<'r> {
                         } else if operator_step && !taken {
                             report(
                                 self,
-                                &p,
+                                p,
                                 false,
                                 format!("`{}` comes before `take_in_charge` {ctx}", s.name),
                                 Some(
@@ -627,7 +629,7 @@ impl<'r> Checker<'r> {
                                     if t.is_privacy() != cat.types.iter().any(|c| c.is_privacy()) {
                                         report(
                                             self,
-                                            &p,
+                                            p,
                                             false,
                                             msg,
                                             Some("privacy and non-privacy types cannot be swapped".into()),
@@ -635,7 +637,7 @@ impl<'r> Checker<'r> {
                                     } else {
                                         report(
                                             self,
-                                            &p,
+                                            p,
                                             true,
                                             msg,
                                             Some(format!(
@@ -650,7 +652,7 @@ impl<'r> Checker<'r> {
                             (_, "await_resolution_notice") if !escalated => {
                                 report(
                                     self,
-                                    &p,
+                                    p,
                                     false,
                                     format!("`await_resolution_notice` without an escalation before it {ctx}"),
                                     None,
@@ -659,7 +661,7 @@ impl<'r> Checker<'r> {
                             (_, "resolve") if !classified => {
                                 report(
                                     self,
-                                    &p,
+                                    p,
                                     false,
                                     format!("the ticket is resolved without a type {ctx}"),
                                     Some("add `classify: <type>` before `resolve`".into()),
@@ -675,7 +677,7 @@ impl<'r> Checker<'r> {
                             if let Some(before) = ended {
                                 report(
                                     self,
-                                    &p,
+                                    p,
                                     false,
                                     format!("the contact already ended ({before}) before this step {ctx}"),
                                     None,
