@@ -151,6 +151,18 @@ pub fn walk<'r>(book: &'r Rulebook, channel: &'r str, category: &'r str, mut fac
     walker.walk
 }
 
+/// `base/index`: built for every step of a recorded walk, so without the formatting machinery.
+fn child_pointer(base: &str, index: usize) -> String {
+    let mut pointer = String::with_capacity(base.len() + 4);
+    pointer.push_str(base);
+    pointer.push('/');
+    match u8::try_from(index) {
+        Ok(digit @ 0..=9) => pointer.push(char::from(b'0' + digit)),
+        _ => pointer.push_str(&index.to_string()),
+    }
+    pointer
+}
+
 /// Walking stops early at an `end` step.
 struct Ended;
 
@@ -161,7 +173,7 @@ impl<'r> Walker<'r> {
 
     fn steps(&mut self, steps: &'r [Step], flow: Option<&'r str>, base: Option<&str>) -> Result<(), Ended> {
         for (i, step) in steps.iter().enumerate() {
-            let here = base.map(|b| format!("{b}/{i}"));
+            let here = base.map(|b| child_pointer(b, i));
             self.step(step, flow, here)?;
         }
         Ok(())
@@ -270,5 +282,15 @@ impl<'r> Walker<'r> {
         let result = self.steps(steps, Some(key), base.as_deref());
         self.active_flows.pop();
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_step_pointer_is_its_list_and_its_index() {
+        for index in [0, 7, 9, 10, 255, 256, 1234] {
+            assert_eq!(super::child_pointer("/flows/a~1b", index), format!("/flows/a~1b/{index}"));
+        }
     }
 }
