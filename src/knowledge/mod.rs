@@ -132,12 +132,13 @@ fn is_plain_string(value: &str, in_flow: bool) -> bool {
         && !matches!(value, "null" | "Null" | "NULL")
         && !value.ends_with(' ')
         && !value.contains(" #")
-        && !value.chars().any(|c| {
-            c == ':'
-                || c.is_control()
-                || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}')
-                || in_flow && matches!(c, ',' | '[' | ']' | '{' | '}')
+        // Byte by byte for the ASCII ones (a UTF-8 sequence's bytes are never ASCII); the
+        // characters only of a value that has other than ASCII.
+        && !value.bytes().any(|b| {
+            b == b':' || b.is_ascii_control() || in_flow && matches!(b, b',' | b'[' | b']' | b'{' | b'}')
         })
+        && (value.is_ascii()
+            || !value.chars().any(|c| c.is_control() || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}')))
 }
 
 /// The front matter read line by line when it has the shape the articles are written in:
@@ -469,6 +470,7 @@ mod tests {
             "id: x\nlang: it\ntitle: T t's? (x)\nexamples:\n  - a\n\n  - b c\nkeywords: []\ncategories: [x,  y ]\n"
         ));
         assert!(by_lines("id: 12\nlang: it\ntitle: true\nkeywords: [1, yes]\n"), "numbers and booleans are strings");
+        assert!(by_lines("id: x\nlang: it\ntitle: Perché è già così?\nkeywords: [città, €]\n"), "accents");
         // Anything but the plain shape is left to the parser, which reads some of these.
         for other in [
             "id: x\nlang: it\ntitle: 'T: t'\n",
@@ -494,6 +496,10 @@ mod tests {
             "id: x\nlang: it\ntitle: T\nexamples:\n  - ~\n",
             "id: x\nlang: it\ntitle: T\nexamples:\n  - -1\n",
             "id: x\nlang: it\ntitle: T\nexamples:\n  - a\nexamples:\n  - b\n",
+            "id: x\nlang: it\ntitle: perché\u{85}no\n",
+            "id: x\nlang: it\ntitle: T\u{feff}\n",
+            "id: x\nlang: it\ntitle: già\u{7f}\n",
+            "id: x\nlang: it\ntitle: T\nkeywords: [città, {a}]\n",
         ] {
             assert!(!by_lines(other), "the parser reads {other:?}");
         }
