@@ -131,7 +131,8 @@ fn is_plain_string(value: &str, in_flow: bool) -> bool {
     !"-?:,[]{}#&*!|>'\"%@`~ ".contains(first)
         && !matches!(value, "null" | "Null" | "NULL")
         && !value.ends_with(' ')
-        && !value.contains(" #")
+        // A byte pair, not `str::contains`, whose searcher's set-up costs more than these values.
+        && !value.as_bytes().windows(2).any(|pair| pair == b" #")
         // Byte by byte for the ASCII ones (a UTF-8 sequence's bytes are never ASCII); the
         // characters only of a value that has other than ASCII.
         && !value.bytes().any(|b| {
