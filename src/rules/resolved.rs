@@ -607,8 +607,7 @@ fn routes(book: &Rulebook, model: &Model, r: &mut Resolver) -> Vec<Route> {
             let mut by_facts = [0u8; 16];
             for facts in Facts::all() {
                 let with_category = Facts { privacy_request: category.privacy, ..facts };
-                let known =
-                    paths.iter().position(|p| p.consulted.iter().all(|(f, v)| with_category.get(f) == Some(*v)));
+                let known = paths.iter().position(|p| with_category.take(&p.consulted));
                 let at = match known {
                     Some(i) => i,
                     None => {

@@ -167,13 +167,15 @@ impl SourceMap {
         } else {
             Cow::Borrowed(segment)
         };
+        // A list index only as written: `0`, not `00` or `+0`.
+        let item = segment.parse::<usize>().ok().filter(|index| index.to_string() == segment);
         let mut found = None;
         let mut at = parent + 1;
         while at < self.nodes[parent].end {
             let node = &self.nodes[at];
             let named = match node.segment {
                 Segment::Key(start, end) => self.keys[start..end] == *unescaped,
-                Segment::Item(index) => segment.parse::<usize>() == Ok(index) && index.to_string() == segment,
+                Segment::Item(index) => item == Some(index),
                 Segment::Root => false,
             };
             if named {

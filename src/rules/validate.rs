@@ -500,11 +500,11 @@ impl<'r> Checker<'r> {
                 // A path depends only on the facts it consulted: facts that agree with a path
                 // already walked take it again, so each distinct path is walked once, with the
                 // first facts (in `Facts::all`'s order) that take it.
-                let privacy_request = cat.types.iter().any(|t| t.is_privacy());
+                let is_privacy = cat.types.iter().any(|t| t.is_privacy());
                 let mut walked: Vec<Vec<(&str, bool)>> = Vec::new();
                 for facts in Facts::all() {
-                    let asked = Facts { privacy_request, ..facts };
-                    if walked.iter().any(|consulted| consulted.iter().all(|(f, v)| asked.get(f) == Some(*v))) {
+                    let asked = Facts { privacy_request: is_privacy, ..facts };
+                    if walked.iter().any(|consulted| asked.take(consulted)) {
                         continue;
                     }
                     let w = walk(b, ch_id, cat_id, facts, true);
@@ -626,7 +626,7 @@ impl<'r> Checker<'r> {
                                         "category `{cat_id}` is classified {t} on channel `{ch_id}`, but the summary table types it {}",
                                         table.join("/")
                                     );
-                                    if t.is_privacy() != cat.types.iter().any(|c| c.is_privacy()) {
+                                    if t.is_privacy() != is_privacy {
                                         report(
                                             self,
                                             p,
@@ -686,7 +686,6 @@ impl<'r> Checker<'r> {
                             ended = Some(o);
                         }
                     }
-                    let is_privacy = cat.types.iter().any(|t| t.is_privacy());
                     // Point where the route belongs: the step that takes the ticket in charge.
                     let taken_at = w
                         .steps

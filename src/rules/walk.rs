@@ -47,6 +47,12 @@ impl Facts {
             | usize::from(self.incident_active) << 3
     }
 
+    /// Whether these facts take the path that consulted `consulted`: a path depends only on the
+    /// facts it asked for, with the values it found.
+    pub fn take<S: AsRef<str>>(&self, consulted: &[(S, bool)]) -> bool {
+        consulted.iter().all(|(f, v)| self.get(f.as_ref()) == Some(*v))
+    }
+
     /// Every combination of the four facts.
     pub fn all() -> impl Iterator<Item = Facts> {
         (0u8..16).map(|bits| Facts {
