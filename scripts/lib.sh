@@ -12,6 +12,14 @@ contains() {
     return 1
 }
 
+# Cargo's build folder for the project at $1: CARGO_TARGET_DIR when set (a relative one is taken
+# from the project, where the scripts run cargo), else its target/.
+target_dir() {
+    local dir="${CARGO_TARGET_DIR:-target}"
+    [[ "$dir" == /* ]] || dir="$1/$dir"
+    printf '%s\n' "$dir"
+}
+
 # The package name a Cargo.toml declares (its first `name = "..."`).
 package_name() {
     sed -n 's/^name = "\(.*\)"/\1/p;T;q' "$1"
