@@ -147,6 +147,10 @@ pub struct Escalation {
     pub sent_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice_at: Option<Timestamp>,
+    /// The notice's text as readers show it, taken from its event ([`with_notice_bodies`]);
+    /// not stored with the ticket (tickets stored before hold notices of up to 1 KB here).
+    ///
+    /// [`with_notice_bodies`]: crate::domain::notice::with_notice_bodies
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
     /// When the target is reminded if no notice came: `sent_at` plus the target's

@@ -27,7 +27,7 @@ mod sweep;
 mod triage;
 pub mod webhook;
 
-pub use crate::domain::notice::{INLINE_NOTICE_BYTES, notice_body, with_notice_bodies};
+pub use crate::domain::notice::{notice_body, with_notice_bodies};
 pub use answer::{AnswerDelivery, DELIVER_ANSWER, MAX_GIVEN_BY_CHARS, Resolution};
 pub use chat::{ChatMessage, ChatReply, ChatTranscript, MAX_CHAT_MESSAGE_BYTES, NewChatSession, StartedChat};
 pub use clock::{Alarm, CLOCK_BUDGET, CLOCK_PAGE, CLOCK_PARALLEL, ClockReport, deadline_start};

@@ -16,7 +16,7 @@ use super::flow_guard::pending_targets;
 use super::operator::event;
 use super::reply_token::{find_tokens, strip_quoted};
 use super::{Engine, EngineError};
-use crate::domain::notice::{INLINE_NOTICE_BYTES, notice_body, with_notice_bodies};
+use crate::domain::notice::{notice_body, with_notice_bodies};
 use crate::domain::{Actor, ActorRole, EventKind, Ticket, TicketState};
 use crate::email::{InboundEmail, VerdictAction, VerdictDecision};
 use crate::ports::EscalationMessage;
@@ -80,7 +80,7 @@ impl Engine {
         self.record_notice(&message, NoticeRoute::Callback, Value::Null).await
     }
 
-    /// `ticket` with its long notices read back from its events; no read when it has none.
+    /// `ticket` with its notices' text read back from its events; no read when it has none.
     pub async fn notice_bodies(&self, ticket: Ticket) -> Result<Ticket, EngineError> {
         if ticket.escalations.iter().all(|e| e.notice.is_some() || e.notice_at.is_none()) {
             return Ok(ticket);
@@ -170,10 +170,8 @@ impl Engine {
                 if t.state.is_final() {
                     return Err(Refusal::State(format!("ticket {} is {:?}", t.reference, t.state)).into());
                 }
+                // The text goes in the event only (`domain::notice`).
                 t.escalations[at].notice_at = Some(now);
-                // A long notice stays in its event only (see [`INLINE_NOTICE_BYTES`]).
-                t.escalations[at].notice =
-                    (message.notice.len() <= INLINE_NOTICE_BYTES).then(|| message.notice.clone());
                 if t.state == TicketState::AwaitingResolutionNotice && pending_targets(t).is_empty() {
                     t.move_to(TicketState::InProgress, now)?;
                 }

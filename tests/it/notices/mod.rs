@@ -135,7 +135,12 @@ async fn a_notice_on_the_reply_queue_brings_the_ticket_back_to_its_operator() {
     let back = d.engine.ticket(&t.id).await.unwrap();
     assert_eq!(back.state, TicketState::InProgress);
     assert_eq!(back.assignee.as_deref(), Some("op-1"), "the same operator");
-    assert_eq!(back.escalations[0].notice.as_deref(), Some("Rimborso disposto."));
+    // The text is kept in the notice's event, not on the stored ticket, and the ticket's view
+    // shows it.
+    assert!(back.escalations[0].notice_at.is_some());
+    assert_eq!(back.escalations[0].notice, None, "a notice's text is not stored on its ticket");
+    let view = d.engine.ticket_view(&t.id).await.unwrap();
+    assert_eq!(view.ticket.escalations[0].notice.as_deref(), Some("Rimborso disposto."));
     let events = d.notices(&t).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].actor, Actor { id: "pagopa_specialists".into(), role: ActorRole::Target });
@@ -251,7 +256,8 @@ async fn an_email_reply_with_the_reply_token_is_the_notice() {
     assert_eq!(out.reference.as_ref(), Some(&t.reference));
     let back = d.engine.ticket(&t.id).await.unwrap();
     assert_eq!((back.state, back.assignee.as_deref()), (TicketState::InProgress, Some("op-1")));
-    assert_eq!(back.escalations[0].notice.as_deref(), Some("Nessuna anomalia sul pagamento."), "no quoted text");
+    let view = d.engine.ticket_view(&t.id).await.unwrap();
+    assert_eq!(view.ticket.escalations[0].notice.as_deref(), Some("Nessuna anomalia sul pagamento."), "no quoted text");
     let events = d.notices(&t).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail["via"], "email");

@@ -76,4 +76,43 @@ async fn thirty_full_notices_on_one_ticket(b: &dyn Backend) {
     assert!(!text.contains("NOTICE-07-BODY"), "a notice body outlived the erasure");
 }
 
-on_every_store!(thirty_full_notices_on_one_ticket);
+/// A ticket stored when short notices were kept on the escalation itself: its notice still reads
+/// back, the same notice again is a replay, and another one is refused.
+async fn a_notice_kept_on_a_ticket_stored_before_still_counts(b: &dyn Backend) {
+    let engine = TestApp::builder().at("2026-12-02T10:00:00+01:00").engine_on(b.store());
+    let p = b.ports();
+    let now: Timestamp = "2026-12-02T09:00:00Z".parse().unwrap();
+    let mut t = Ticket::new("email", ChannelKind::Email, "first_level", now);
+    t.state = TicketState::InProgress;
+    t.requester.email = Some(EMAIL.into());
+    t.category = Some("specialist_support".into());
+    t.ticket_type = Some(TicketType::A);
+    t.triaged_at = Some(now);
+    t.assignee = Some("op-1".into());
+    t.escalations = vec![Escalation {
+        escalation_id: "esc-old".into(),
+        target: "pagopa_specialists".into(),
+        sent_at: now,
+        notice_at: Some(now),
+        notice: Some("Rimborso disposto.".into()),
+        due: None,
+        reminded_at: None,
+    }];
+    p.tickets.create(&format!("old-{}", t.id), &t, &Actor::system()).await.unwrap();
+    let notice = |text: &str| {
+        serde_json::json!({
+            "schema": NOTICE_SCHEMA, "escalation_id": "esc-old", "reference": t.reference,
+            "target": "pagopa_specialists", "notice": text,
+        })
+        .to_string()
+    };
+    let view = engine.ticket_view(&t.id).await.unwrap();
+    assert_eq!(view.ticket.escalations[0].notice.as_deref(), Some("Rimborso disposto."));
+    let version = p.tickets.get(&t.id).await.unwrap().version;
+    engine.receive_notice_message(notice("Rimborso disposto.").as_bytes()).await.expect("the same notice: a replay");
+    assert_eq!(p.tickets.get(&t.id).await.unwrap().version, version, "a replay changes nothing");
+    let other = engine.receive_notice_message(notice("Un'altra cosa.").as_bytes()).await;
+    assert!(other.is_err(), "another notice for an answered escalation is refused: {other:?}");
+}
+
+on_every_store!(thirty_full_notices_on_one_ticket, a_notice_kept_on_a_ticket_stored_before_still_counts);
