@@ -183,6 +183,8 @@ type Warming = tokio::task::JoinHandle<Duration>;
 
 /// What every function's init starts from: its settings (secrets loaded) and the AWS clients.
 pub struct Init {
+    /// The function being started: its builder must be this function's ([`engine_for`] checks).
+    pub function: Function,
     pub settings: Settings,
     pub clients: Clients,
     /// The engine's clock: the system's, unless a test sets another.
@@ -235,7 +237,7 @@ impl Init {
             crate::adapters::aws::secrets::load_secrets(&clients.secrets(), &mut settings).await?;
         }
         times.secrets = started.elapsed();
-        Ok(Init { settings, clients, clock: None, warming: Mutex::new(warming), times: Mutex::new(times) })
+        Ok(Init { function, settings, clients, clock: None, warming: Mutex::new(warming), times: Mutex::new(times) })
     }
 
     fn times(&self) -> std::sync::MutexGuard<'_, InitTimes> {
@@ -335,6 +337,17 @@ async fn engine_for(
     init: &Init,
     parts: impl FnOnce(AppBuilder, Parts<'_>) -> Result<AppBuilder, Error>,
 ) -> Result<Engine, Error> {
+    // A `main` that names one function and another's builder would warm up and check mail for
+    // the wrong one: refused at the init, where a deployment's first start shows it.
+    if function != init.function {
+        return Err(format!(
+            "{} was started with the builder of {}: its main must pair Function::{:?} with its own builder",
+            init.function.binary(),
+            function.binary(),
+            init.function
+        )
+        .into());
+    }
     let settings = &init.settings;
     let table = settings.required("SPORTELLO_TABLE")?;
     let queue_url = settings.required("SPORTELLO_STEP_QUEUE_URL")?;
@@ -776,8 +789,9 @@ async fn http_event(app: Router, event: LambdaEvent<Value>) -> Result<Value, Err
 }
 
 /// A function's `main`: `function`'s init from the environment, `build` (its own builder above,
-/// the only handler its binary links), then its invocations until the end. An init that fails returns its
-/// error, which Lambda logs and reports as the init failure.
+/// the only handler its binary links; another function's builder is refused), then its invocations
+/// until the end. An init that fails returns its error, which Lambda logs and reports as the init
+/// failure.
 pub async fn run<H: Invoke>(
     function: Function,
     build: impl AsyncFnOnce(&Init) -> Result<H, Error>,

@@ -161,6 +161,13 @@ async fn settings_a_function_cannot_run_with_stop_its_init_with_what_to_fix() {
     // A voice function sends no mail: it does not care.
     let voice = m.settings(&[("SPORTELLO_MAIL_DOMAIN", "sportello.example.org")]).await;
     assert!(build(Function::Voice, &init(Function::Voice, voice).await).await.is_ok());
+
+    // A main that starts one function with another's builder: refused, naming both.
+    let values = m.settings(&[]).await;
+    let paired = error(build(Function::Chat, &init(Function::Api, values.clone()).await).await);
+    assert!(paired.contains("sportello-api was started with the builder of sportello-chat"), "{paired}");
+    let paired = error(build(Function::Notices, &init(Function::Triage, values).await).await);
+    assert!(paired.contains("sportello-triage was started with the builder of sportello-notices"), "{paired}");
 }
 
 /// What SES publishes after its S3 action stored a message.
