@@ -530,7 +530,8 @@ moto, `domain::notice`'s own tests, the bounds of `tests/it/aws_calls.rs`):
     1,033 bytes (2 units when written, 2 when the resolution deletes it) and is now 993. Privacy
     28 → 26 units ($0.207 → $0.194, within $0.20); the other flows have no notice or stayed under
     a kilobyte with it. The cost of a ticket no longer depends on how much a target writes:
-    before, a notice of a few hundred bytes put any escalated ticket's later writes at two units.
+    before, a notice 45 bytes longer than these flows' 29 put the API ticket's `by_open` entry
+    past a kilobyte, and one 145 bytes longer its item, each later write then billing two units.
     Tickets stored before keep their notice on the escalation, and readers take it from there.
     What is left of the privacy entry's margin is 31 bytes: a further update before the
     resolution adds a 7-byte id to `commits`, and a subject 31 bytes longer passes a kilobyte.
