@@ -355,7 +355,9 @@ pub fn article_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "md") && p.file_name().is_some_and(|n| n != "README.md"))
         .collect();
-    files.sort();
+    // One folder, so its paths' bytes sort as their names do: the same order as `Path`'s, which
+    // splits both paths into components at every comparison.
+    files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     Ok(files)
 }
 
@@ -448,6 +450,21 @@ mod tests {
     }
 
     /// The front matter read line by line is serde-saphyr's reading, or none.
+    #[test]
+    fn article_files_are_the_folders_articles_in_path_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.md", "a_b.md", "a-b.md", "a.md", "B.md", "è.md", "a.md.txt", "README.md", "z.mdx"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("c.md.d")).unwrap();
+        let files = article_files(dir.path()).unwrap();
+        let mut by_path = files.clone();
+        by_path.sort();
+        assert_eq!(files, by_path);
+        let names: Vec<_> = files.iter().map(|f| f.file_name().unwrap().to_str().unwrap()).collect();
+        assert_eq!(names, ["B.md", "a-b.md", "a.md", "a_b.md", "b.md", "è.md"]);
+    }
+
     #[test]
     fn front_matter_read_line_by_line_agrees_with_serde_saphyr() {
         // Whether the line by line reading is there (asserted equal to serde-saphyr's when it is).
