@@ -16,29 +16,38 @@ fn body(n: usize) -> String {
     mark.repeat(MAX_NOTICE_BYTES / mark.len() + 1)[..MAX_NOTICE_BYTES].to_string()
 }
 
-async fn thirty_full_notices_on_one_ticket(b: &dyn Backend) {
-    const NOTICES: usize = 30;
-    let engine = TestApp::builder().at("2026-12-02T10:00:00+01:00").engine_on(b.store());
-    let p = b.ports();
-    let now: Timestamp = "2026-12-02T09:00:00Z".parse().unwrap();
+/// An e-mail ticket of op-1's, escalated to `pagopa_specialists` once per `(id, notice)`: each
+/// escalation answered at `now` with that text kept on it when `notice` is given.
+fn escalated(state: TicketState, now: Timestamp, escalations: &[(String, Option<&str>)]) -> Ticket {
     let mut t = Ticket::new("email", ChannelKind::Email, "first_level", now);
-    t.state = TicketState::AwaitingResolutionNotice;
+    t.state = state;
     t.requester.email = Some(EMAIL.into());
     t.category = Some("specialist_support".into());
     t.ticket_type = Some(TicketType::A);
     t.triaged_at = Some(now);
     t.assignee = Some("op-1".into());
-    t.escalations = (0..NOTICES)
-        .map(|n| Escalation {
-            escalation_id: format!("esc-{n:02}"),
+    t.escalations = escalations
+        .iter()
+        .map(|(id, notice)| Escalation {
+            escalation_id: id.clone(),
             target: "pagopa_specialists".into(),
             sent_at: now,
-            notice_at: None,
-            notice: None,
+            notice_at: notice.map(|_| now),
+            notice: notice.map(str::to_string),
             due: None,
             reminded_at: None,
         })
         .collect();
+    t
+}
+
+async fn thirty_full_notices_on_one_ticket(b: &dyn Backend) {
+    const NOTICES: usize = 30;
+    let engine = TestApp::builder().at("2026-12-02T10:00:00+01:00").engine_on(b.store());
+    let p = b.ports();
+    let now: Timestamp = "2026-12-02T09:00:00Z".parse().unwrap();
+    let ids: Vec<(String, Option<&str>)> = (0..NOTICES).map(|n| (format!("esc-{n:02}"), None)).collect();
+    let t = escalated(TicketState::AwaitingResolutionNotice, now, &ids);
     p.tickets.create(&format!("big-{}", t.id), &t, &Actor::system()).await.unwrap();
     for n in 0..NOTICES {
         let message = serde_json::json!({
@@ -82,22 +91,7 @@ async fn a_notice_kept_on_a_ticket_stored_before_still_counts(b: &dyn Backend) {
     let engine = TestApp::builder().at("2026-12-02T10:00:00+01:00").engine_on(b.store());
     let p = b.ports();
     let now: Timestamp = "2026-12-02T09:00:00Z".parse().unwrap();
-    let mut t = Ticket::new("email", ChannelKind::Email, "first_level", now);
-    t.state = TicketState::InProgress;
-    t.requester.email = Some(EMAIL.into());
-    t.category = Some("specialist_support".into());
-    t.ticket_type = Some(TicketType::A);
-    t.triaged_at = Some(now);
-    t.assignee = Some("op-1".into());
-    t.escalations = vec![Escalation {
-        escalation_id: "esc-old".into(),
-        target: "pagopa_specialists".into(),
-        sent_at: now,
-        notice_at: Some(now),
-        notice: Some("Rimborso disposto.".into()),
-        due: None,
-        reminded_at: None,
-    }];
+    let t = escalated(TicketState::InProgress, now, &[("esc-old".into(), Some("Rimborso disposto."))]);
     p.tickets.create(&format!("old-{}", t.id), &t, &Actor::system()).await.unwrap();
     let notice = |text: &str| {
         serde_json::json!({
