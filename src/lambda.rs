@@ -536,17 +536,17 @@ fn batch_failures(sequences: Vec<String>) -> Value {
     serde_json::json!({"batchItemFailures": items})
 }
 
-/// Builds `function` from its init, with the builder its binary runs, and waits for the init's
+/// Builds the function `init` starts, with the builder its binary runs, and waits for the init's
 /// warm-up calls, as [`run`] does with provisioned concurrency: so that a test's count of AWS
 /// calls per invocation holds that invocation's calls only.
-pub async fn build(function: Function, init: &Init) -> Result<Handler, Error> {
-    let handler = build_only(function, init).await?;
+pub async fn build(init: &Init) -> Result<Handler, Error> {
+    let handler = build_only(init).await?;
     init.warmed().await;
     Ok(handler)
 }
 
-async fn build_only(function: Function, init: &Init) -> Result<Handler, Error> {
-    Ok(match function {
+async fn build_only(init: &Init) -> Result<Handler, Error> {
+    Ok(match init.function {
         Function::Api => Handler::Http(api(init).await?),
         Function::Chat => Handler::Http(chat(init).await?),
         Function::Voice => Handler::Voice(voice(init).await?),

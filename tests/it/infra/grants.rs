@@ -81,7 +81,7 @@ impl Deployment {
                 .unwrap_or_else(|e| panic!("{logical_id}: init failed: {e}"));
             let read = clock.clone();
             init.clock = Some(Arc::new(move || *read.lock().unwrap()));
-            let handler = build(function, &init).await.unwrap_or_else(|e| panic!("{logical_id}: build failed: {e}"));
+            let handler = build(&init).await.unwrap_or_else(|e| panic!("{logical_id}: build failed: {e}"));
             environment.retain(|k, _| k != "AWS_LAMBDA_EXEC_WRAPPER");
             let deployed = Deployed { logical_id, handler, counter, accesses: BTreeSet::new(), init, environment };
             assert!(functions.insert(function, deployed).is_none(), "{binary} deployed twice");

@@ -132,16 +132,16 @@ async fn settings_a_function_cannot_run_with_stop_its_init_with_what_to_fix() {
     let values = m.settings(&[]).await;
     let mut no_table = values.clone();
     no_table.remove("SPORTELLO_TABLE");
-    assert_eq!(error(build(Function::Chat, &init(Function::Chat, no_table).await).await), "SPORTELLO_TABLE is not set");
+    assert_eq!(error(build(&init(Function::Chat, no_table).await).await), "SPORTELLO_TABLE is not set");
 
     // The API function's clients: an entry it cannot read is named.
     let bad = m.settings(&[("SPORTELLO_IAM_CLIENTS", "arn:aws:iam::123456789012:root=io")]).await;
-    let refused = error(build(Function::Api, &init(Function::Api, bad).await).await);
+    let refused = error(build(&init(Function::Api, bad).await).await);
     assert!(refused.contains("a whole account is not a client"), "{refused}");
 
     // A sender off the SES identity the policy grants: every mail would be refused.
     let off = m.settings(&[("SPORTELLO_MAIL_DOMAIN", "sportello.example.org")]).await;
-    let refused = error(build(Function::EmailSqs, &init(Function::EmailSqs, off).await).await);
+    let refused = error(build(&init(Function::EmailSqs, off).await).await);
     assert!(
         refused.contains("`assistenza@sportello.pagopa.it` is not on the mail domain `sportello.example.org`"),
         "{refused}"
@@ -152,21 +152,27 @@ async fn settings_a_function_cannot_run_with_stop_its_init_with_what_to_fix() {
             ("SPORTELLO_ESCALATION_FROM", "escalations@pagopa.example"),
         ])
         .await;
-    let refused = error(build(Function::Clock, &init(Function::Clock, escalating).await).await);
+    let refused = error(build(&init(Function::Clock, escalating).await).await);
     assert!(refused.contains("`escalations@pagopa.example`"), "{refused}");
     // The same domain, in another case: SES identities are not case-sensitive.
     let fine = m.settings(&[("SPORTELLO_MAIL_DOMAIN", "Sportello.PagoPA.it")]).await;
-    assert!(build(Function::EmailSqs, &init(Function::EmailSqs, fine).await).await.is_ok());
+    assert!(build(&init(Function::EmailSqs, fine).await).await.is_ok());
 
     // A voice function sends no mail: it does not care.
     let voice = m.settings(&[("SPORTELLO_MAIL_DOMAIN", "sportello.example.org")]).await;
-    assert!(build(Function::Voice, &init(Function::Voice, voice).await).await.is_ok());
+    assert!(build(&init(Function::Voice, voice).await).await.is_ok());
 
     // A main that starts one function with another's builder: refused, naming both.
     let values = m.settings(&[]).await;
-    let paired = error(build(Function::Chat, &init(Function::Api, values.clone()).await).await);
+    let paired = match sportello::lambda::chat(&init(Function::Api, values.clone()).await).await {
+        Ok(_) => panic!("the API function was built with the chat's builder"),
+        Err(e) => e.to_string(),
+    };
     assert!(paired.contains("sportello-api was started with the builder of sportello-chat"), "{paired}");
-    let paired = error(build(Function::Notices, &init(Function::Triage, values).await).await);
+    let paired = match sportello::lambda::notices(&init(Function::Triage, values).await).await {
+        Ok(_) => panic!("the triage function was built with the notices' builder"),
+        Err(e) => e.to_string(),
+    };
     assert!(paired.contains("sportello-triage was started with the builder of sportello-notices"), "{paired}");
 }
 
@@ -196,8 +202,7 @@ async fn mail_stored_in_s3_is_read_from_there_and_a_missing_or_huge_one_fails_al
     let m = moto().await;
     let values = m.settings(&[]).await;
     let init = Init::new(Function::EmailSqs, Settings::from_map(values), m.clients.clone()).await.unwrap();
-    let sportello::lambda::Handler::Mail(sportello::lambda::MailBatches { engine, .. }) =
-        build(Function::EmailSqs, &init).await.unwrap()
+    let sportello::lambda::Handler::Mail(sportello::lambda::MailBatches { engine, .. }) = build(&init).await.unwrap()
     else {
         panic!("the email-sqs function handles mail batches");
     };
@@ -280,7 +285,7 @@ async fn each_http_function_answers_404_and_405_as_the_local_server_does() {
     ];
     for (function, routers) in functions {
         let init = Init::new(function, Settings::from_map(values.clone()), m.clients.clone()).await.expect("init");
-        let app = match build(function, &init).await.expect("built") {
+        let app = match build(&init).await.expect("built") {
             Handler::Http(sportello::lambda::HttpEvents(app))
             | Handler::Voice(sportello::lambda::VoiceEvents { app, .. }) => app,
             _ => panic!("{function:?} is not an HTTP function"),
@@ -306,7 +311,7 @@ async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built
     let init = Init::new(Function::Notices, Settings::from_map(values.clone()), Clients::counted(&config, &counter))
         .await
         .unwrap();
-    build(Function::Notices, &init).await.expect("the notices function builds");
+    build(&init).await.expect("the notices function builds");
     let calls = counter.take();
     for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes"] {
         assert_eq!(calls.get(op), Some(&1), "{calls:?}");
@@ -317,7 +322,7 @@ async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built
     // The triage function sends mail (answers' retries): SES is built at its init and warmed up.
     let mailing =
         Init::new(Function::Triage, Settings::from_map(values), Clients::counted(&config, &counter)).await.unwrap();
-    build(Function::Triage, &mailing).await.expect("the triage function builds");
+    build(&mailing).await.expect("the triage function builds");
     let calls = counter.take();
     for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes", "SES.GetSendQuota"] {
         assert_eq!(calls.get(op), Some(&1), "{calls:?}");
