@@ -7,7 +7,9 @@
 //! is the step published, so the operator is never blocked by it; a crash in between leaves the
 //! step for the sweep to publish. The step (or a redelivery of it) claims the answer id like any
 //! [`crate::ports::run_once`] effect: it waits while the resolving request holds the claim, and finds the
-//! answer delivered after.
+//! answer delivered after. Where the store keeps the step in an outbox, the outbox holds the claim
+//! (nobody runs the step before the resolving request drops or publishes it, or the sweep does
+//! after its grace): the step then takes the key, and finds the answer's record in the history.
 //!
 //! - email: a reply through the [`Mailer`](crate::ports::Mailer), threaded on the requester's last
 //!   message (`In-Reply-To`/`References`), with our Message-ID and `[SP-…]` subject tag so the
@@ -93,6 +95,21 @@ pub(crate) fn delivery_follow_ups(ticket: &Ticket, answer_id: &str) -> FollowUps
     .with_attribute("ticket_id", ticket.id.to_string())
     .with_attribute("reference", ticket.reference.to_string());
     FollowUps { steps: vec![step], claims: vec![Lease::new(delivery_key(&ticket.id, answer_id), LEASE)] }
+}
+
+/// Whether the history records what became of answer `answer_id` (mailed, said in the chat,
+/// left for a call-back, found undeliverable). A claim says so too, but a store may keep none for the
+/// resolving request (its outbox holds the step instead, see [`FollowUps`]), and a crash can come
+/// between a delivery's record and its claim's completion: the record is what was done.
+fn answer_settled(events: &[Event], answer_id: &str) -> bool {
+    let names = |detail: Option<&serde_json::Value>| {
+        detail.and_then(|d| d.get("answer_id")).and_then(|v| v.as_str()) == Some(answer_id)
+    };
+    events.iter().any(|e| match e.kind {
+        EventKind::Answered => false,
+        EventKind::Note => names(e.detail.get("callback")),
+        _ => names(Some(&e.detail)),
+    })
 }
 
 /// The idempotency key of one answer's delivery.
@@ -182,6 +199,9 @@ impl Engine {
                 e.kind == EventKind::Answered && e.detail.get("answer_id").and_then(|v| v.as_str()) == Some(answer_id)
             })
             .ok_or_else(|| EngineError::NotFound(format!("answer {answer_id} on ticket {id}")))?;
+        if answer_settled(&events, answer_id) {
+            return Ok((AnswerDelivery::AlreadyDelivered, Vec::new()));
+        }
         let body = answered.detail.get("body").and_then(|v| v.as_str()).unwrap_or_default().to_string();
         let operator = answered.actor.clone();
         let (how, recorded) = self.deliver_on_channel(&ticket, &events, &operator, &body, answer_id).await?;
@@ -204,7 +224,7 @@ impl Engine {
                 return self.email_answer(ticket, operator, self.answer_mail(ticket, events, body), answer_id).await;
             }
             ChannelKind::Chat => {
-                let said = self.chat_operator_message(&ticket.id, operator, body).await?;
+                let said = self.chat_operator_said(&ticket.id, operator, body, Some(answer_id)).await?;
                 if let Some(question) = self.survey_question(ticket, None) {
                     // The answer is out; a question that fails to follow must not send it twice.
                     if let Err(e) = self.chat_survey_question(ticket, question).await {
@@ -384,5 +404,35 @@ fn mail_id(e: &Event) -> Option<(String, bool)> {
         }
         EventKind::Note => Some((text(e.detail.get("email").and_then(|m| m.get("message_id")))?, true)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: EventKind, detail: serde_json::Value) -> Event {
+        Event {
+            ticket_id: TicketId("t-1".into()),
+            at: jiff::Timestamp::UNIX_EPOCH,
+            actor: Actor::system(),
+            kind,
+            detail,
+        }
+    }
+
+    #[test]
+    fn an_answer_is_settled_by_what_became_of_it_not_by_being_given() {
+        let answered = event(EventKind::Answered, json!({"answer_id": "a1", "body": "..."}));
+        assert!(!answer_settled(std::slice::from_ref(&answered), "a1"), "given, not yet delivered");
+        let mailed = event(EventKind::Message, json!({"from": "operator", "answer_id": "a1", "message_id": "m"}));
+        let said = event(EventKind::Message, json!({"from": "operator", "body": "...", "answer_id": "a1"}));
+        let callback = event(EventKind::Note, json!({"callback": {"answer_id": "a1", "status": "to_call"}}));
+        let undelivered = event(EventKind::AnswerUndelivered, json!({"answer_id": "a1", "reason": "no address"}));
+        for outcome in [mailed, said, callback, undelivered] {
+            let history = [answered.clone(), outcome.clone()];
+            assert!(answer_settled(&history, "a1"), "{:?}", outcome.kind);
+            assert!(!answer_settled(&history, "a2"), "another answer: {:?}", outcome.kind);
+        }
     }
 }

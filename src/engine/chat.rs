@@ -1021,6 +1021,18 @@ impl Engine {
         operator: &Actor,
         body: &str,
     ) -> Result<ChatMessage, EngineError> {
+        self.chat_operator_said(ticket_id, operator, body, None).await
+    }
+
+    /// [`Self::chat_operator_message`]; with `answer_id` when it carries a resolution's answer,
+    /// which its event then names: the record a later run of the delivery's step looks for.
+    pub(crate) async fn chat_operator_said(
+        &self,
+        ticket_id: &TicketId,
+        operator: &Actor,
+        body: &str,
+        answer_id: Option<&str>,
+    ) -> Result<ChatMessage, EngineError> {
         super::check_text("/body", body, MAX_CHAT_MESSAGE_BYTES)?;
         let ticket = self.ticket(ticket_id).await?;
         super::operator::check_in_charge(&ticket, operator)?;
@@ -1047,13 +1059,11 @@ impl Engine {
             ))
             .into());
         }
-        let said = event(
-            &ticket.id,
-            self.now(),
-            operator,
-            EventKind::Message,
-            json!({"from": "operator", "body": body, "operator": operator.id}),
-        );
+        let mut detail = json!({"from": "operator", "body": body, "operator": operator.id});
+        if let Some(answer_id) = answer_id {
+            detail["answer_id"] = json!(answer_id);
+        }
+        let said = event(&ticket.id, self.now(), operator, EventKind::Message, detail);
         self.ports.events.append(std::slice::from_ref(&said)).await?;
         let mut numbered = session.numbered(&[said]);
         Ok(numbered.remove(0))

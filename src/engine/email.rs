@@ -235,6 +235,16 @@ fn acknowledgement_key(ticket: &Ticket) -> String {
     format!("email-ack:{}", ticket.id)
 }
 
+/// The Message-ID of the acknowledgement the history records as sent, if it does.
+fn recorded_acknowledgement(events: &[Event]) -> Option<&str> {
+    events
+        .iter()
+        .find(|e| {
+            e.kind == EventKind::Message && e.detail.get("auto").and_then(|v| v.as_str()) == Some("acknowledgement")
+        })
+        .map(|e| e.detail.get("message_id").and_then(|v| v.as_str()).unwrap_or_default())
+}
+
 fn busy() -> EngineError {
     EngineError::Busy("this message is being handled by another worker; retry shortly".into())
 }
@@ -541,6 +551,13 @@ impl Engine {
                 Claim::Completed => return Ok(Acknowledgement::AlreadySent),
                 Claim::InProgress => return Err(busy()),
                 Claim::Acquired => {}
+            }
+            // Sent and recorded by an intake that died before completing its claim: the record
+            // says what was done (a replay is rare; the first intake never reads).
+            if let Some(message_id) = recorded_acknowledgement(&self.ports.events.list(&ticket.id).await?) {
+                self.ports.idempotency.complete(&key, REMEMBER).await?;
+                tracing::info!(ticket = %ticket.id, message_id, "acknowledgement found sent");
+                return Ok(Acknowledgement::AlreadySent);
             }
         }
         let completion = Completion { key: &key, keep_for: REMEMBER, outbox_done: &[] };

@@ -7,8 +7,7 @@ use async_trait::async_trait;
 use std::time::Duration;
 
 /// How a claimed effect is marked done: with the events that record it and the outbox items it
-/// made useless (the step that would have produced it), all in one write where the store can
-/// (see [`EventLog::append_completing`]).
+/// made useless (the step that would have produced it); see [`EventLog::append_completing`].
 #[derive(Debug, Clone)]
 pub struct Completion<'a> {
     pub key: &'a str,
@@ -25,8 +24,12 @@ pub trait EventLog: Send + Sync {
     async fn append(&self, events: &[Event]) -> StoreResult<()>;
 
     /// Appends `events` (of one ticket, which must exist; there may be none), marks the
-    /// idempotency key of `done` completed for its `keep_for`, and removes its outbox items, in
-    /// one write: how an effect claimed by a [`crate::ports::Lease`] is recorded.
+    /// idempotency key of `done` completed for its `keep_for`, and removes its outbox items: how
+    /// an effect claimed by a [`crate::ports::Lease`] is recorded. In one write where the store
+    /// makes that cheap; otherwise the events first, so that a crash leaves the effect recorded
+    /// with its claim still held or its step still in the outbox, never done and unrecorded. A
+    /// store whose outbox held the claim (see [`crate::ports::FollowUps`]) completes nothing when
+    /// it removes the outbox items: the record in the history says the effect is done.
     async fn append_completing(&self, events: &[Event], done: &Completion<'_>) -> StoreResult<()>;
 
     /// The ticket's events, oldest first (by time, then in the order they were appended

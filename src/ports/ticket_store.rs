@@ -58,7 +58,14 @@ impl NewTicket {
 /// What a ticket's write carries besides its events (see [`TicketStore::update_queueing`]).
 #[derive(Debug, Clone, Default)]
 pub struct FollowUps {
+    /// The steps that would produce what the write makes due, should its writer not.
     pub steps: Vec<StepMessage>,
+    /// The keys of those effects, taken for the writer. A store that keeps the steps in its
+    /// outbox holds them out of every worker's reach until the writer drops or publishes them
+    /// (or the sweep does, after [`crate::engine::SWEEP_GRACE`], longer than any request lives):
+    /// there the outbox items are the claims, and the store need not write them. A later claim
+    /// of such a key is then acquired, and whoever takes the effect over looks in the ticket's
+    /// history for its record before acting.
     pub claims: Vec<Lease>,
 }
 

@@ -19,7 +19,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -577,7 +577,7 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> StoreResult<Transact
 }
 
 /// The record of a claim a write of `ticket` takes for its writer: it names the ticket, so the
-/// write that completes it can rely on the ticket being there ([`Guard::Claim`]). A claim taken
+/// write that completes it can rely on the ticket being there (`complete_claim`). A claim taken
 /// again later (`IdempotencyStore::claim`, after its lease) does not name it.
 fn held_by(ticket: &TicketId, claim: &Lease) -> Item {
     let mut item = dedup::held(&claim_pk(&claim.key), claim.lease);
@@ -587,17 +587,6 @@ fn held_by(ticket: &TicketId, claim: &Lease) -> Item {
 
 /// The attribute of a claim's record naming the ticket whose write took it.
 const CLAIMED_BY: &str = "claimed_by";
-
-/// What guards the events of [`EventLog::append_completing`]: that they never outlive their ticket.
-#[derive(Clone, Copy)]
-enum Guard<'a> {
-    /// No events of a ticket: nothing to guard.
-    None,
-    /// The claim's record, taken by a write of this ticket, is still there.
-    Claim(&'a TicketId),
-    /// The ticket is there (a condition check: a write of its size).
-    Ticket(&'a TicketId),
-}
 
 /// Which items of a cancelled transaction failed their condition (by position).
 fn failed_conditions(
@@ -718,43 +707,56 @@ impl DynamoStore {
         Err(unavailable("UpdateItem", e))
     }
 
-    /// [`EventLog::append_completing`]'s write, its events guarded as `guard` says; `NotFound`
-    /// when the guard's condition fails.
-    async fn complete_with(&self, events: &[Event], done: &Completion<'_>, guard: Guard<'_>) -> StoreResult<()> {
-        let mut items = Vec::new();
-        if let Guard::Ticket(id) = guard {
-            items.push(self.ticket_exists(id)?);
-        }
-        for e in event_items(events, None)? {
-            items.push(put(&self.table, e, None)?);
-        }
-        let claim_at = items.len();
-        let mut completed =
-            Put::builder().table_name(&self.table).set_item(Some(dedup::completed(&claim_pk(done.key), done.keep_for)));
-        if let Guard::Claim(id) = guard {
-            completed = completed
-                .condition_expression("#by = :ticket")
-                .expression_attribute_names("#by", CLAIMED_BY)
-                .expression_attribute_values(":ticket", s(&id.0));
-        }
-        items.push(TransactWriteItem::builder().put(build(completed.build())?).build());
-        for o in done.outbox_done {
-            let sk = format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id);
-            let delete = build(Delete::builder().table_name(&self.table).key(PK, s(OUTBOX_PK)).key(SK, s(sk)).build())?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
-        }
-        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
-        let Err(e) = written else { return Ok(()) };
-        let failed = failed_conditions(&e).unwrap_or_default();
-        let guard_failed = match guard {
-            Guard::Ticket(_) => failed.first() == Some(&true),
-            Guard::Claim(_) => failed.get(claim_at) == Some(&true),
-            Guard::None => false,
+    /// Marks the claim of `done` completed on condition that its record still names `ticket`
+    /// (the write of that ticket took it, so the ticket is there); `false` when it does not (its
+    /// lease ran out and it was taken again, or its record is gone). No ticket: unconditionally.
+    async fn complete_claim(&self, done: &Completion<'_>, ticket: Option<&TicketId>) -> StoreResult<bool> {
+        let Some(ticket) = ticket else {
+            self.records.finish(&claim_pk(done.key), done.keep_for, None).await?;
+            return Ok(true);
         };
-        if guard_failed {
-            return Err(StoreError::NotFound(format!("the record of {}", done.key)));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(dedup::completed(&claim_pk(done.key), done.keep_for)))
+            .condition_expression("#by = :ticket")
+            .expression_attribute_names("#by", CLAIMED_BY)
+            .expression_attribute_values(":ticket", s(&ticket.0))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(unavailable("PutItem", e)),
         }
-        Err(unavailable("TransactWriteItems", e))
+    }
+
+    /// Deletes outbox items a write of their ticket put; `false` when one was gone already (a
+    /// sweep published it meanwhile), so that its being there no longer says the ticket is.
+    async fn drop_outbox_items(&self, items: &[Outboxed]) -> StoreResult<bool> {
+        let mut all_there = true;
+        for o in items {
+            let sk = format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id);
+            let deleted = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(PK, s(OUTBOX_PK))
+                .key(SK, s(sk))
+                .condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .send()
+                .await;
+            match deleted {
+                Ok(_) => {}
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                    all_there = false
+                }
+                Err(e) => return Err(unavailable("DeleteItem", e)),
+            }
+        }
+        Ok(all_there)
     }
 
     async fn get_item(&self, pk: String, sk: &str) -> StoreResult<Option<Item>> {
@@ -1323,8 +1325,14 @@ impl TicketStore for DynamoStore {
         for o in &outbox {
             extra.push(put(&self.table, outbox_item(o)?, None)?);
         }
-        for claim in claims {
-            extra.push(put(&self.table, held_by(&ticket.id, claim), None)?);
+        // The claims guard what the steps would do, and the outbox holds the steps out of every
+        // worker's reach until this writer drops or publishes them (or the sweep does, after a
+        // grace longer than any request lives): the outbox items are the claims, and the claims'
+        // own records (2 write units each in the transaction) would say nothing more.
+        if outbox.is_empty() {
+            for claim in claims {
+                extra.push(put(&self.table, held_by(&ticket.id, claim), None)?);
+            }
         }
         Ok((self.update_with(ticket, events, extra).await?, outbox))
     }
@@ -1577,21 +1585,40 @@ impl EventLog for DynamoStore {
             return Err(StoreError::Invalid("too many events or outbox items in one write".into()));
         }
         validate_key(done.key)?;
-        let Some(id) = ticket_id else {
-            return self.complete_with(events, done, Guard::None).await;
-        };
-        // The claim on the effect was taken by a write of the ticket (its intake, its resolution),
-        // so while its record names the ticket the ticket is there: a condition on the record the
-        // write completes anyway guards the events, where a check of the ticket would bill its own
-        // write. A record gone (its lease expired long ago) or taken again by another claim falls
-        // back to that check.
-        match self.complete_with(events, done, Guard::Claim(id)).await {
-            Err(StoreError::NotFound(_)) => match self.complete_with(events, done, Guard::Ticket(id)).await {
-                Err(StoreError::NotFound(_)) => Err(StoreError::NotFound(format!("ticket {id}"))),
-                other => other,
-            },
-            other => other,
+        // No transaction, which bills 2 write units an item: the record first, in plain puts,
+        // then what says the effect is done. A crash between the two leaves the record with the
+        // claim held until its lease runs out, or the step in the outbox for the sweep: whoever
+        // takes the effect over then finds it in the history (the engine looks before acting).
+        let rows = event_items(events, None)?;
+        for row in &rows {
+            self.put_row(row.clone()).await?;
         }
+        // A write that kept its steps in the outbox took no claim: its outbox items were the claim
+        // (`TicketStore::update_queueing`), and dropping them is the completion.
+        let guarded = if done.outbox_done.is_empty() {
+            self.complete_claim(done, ticket_id).await?
+        } else {
+            self.drop_outbox_items(done.outbox_done).await?
+        };
+        if guarded {
+            return Ok(());
+        }
+        // What the write of the ticket left (its claim, its outbox items) no longer says it is
+        // there: events never outlive their ticket, so look, and take them back if it is gone.
+        if let Some(id) = ticket_id
+            && self.get_item(ticket_pk(&id.0), TICKET_SK).await?.is_none()
+        {
+            for row in &rows {
+                if let (Some(pk), Some(sk)) = (text(row, PK), text(row, SK)) {
+                    self.delete_item(pk.to_owned(), sk.to_owned()).await?;
+                }
+            }
+            return Err(StoreError::NotFound(format!("ticket {id}")));
+        }
+        if done.outbox_done.is_empty() {
+            self.records.finish(&claim_pk(done.key), done.keep_for, None).await?;
+        }
+        Ok(())
     }
 
     /// One query from the position on: the newer events, then the token digests (`K#`), which

@@ -4,22 +4,25 @@
 use crate::support::app::TestApp;
 use crate::support::backend::Backend;
 use crate::support::backend::aws::MotoBackend;
+use aws_sdk_dynamodb::types::AttributeValue;
 use sportello::adapters::aws::email_inbound::handle_email_batch;
 use sportello::adapters::aws::lambda::SqsEvent;
 use sportello::domain::{EventKind, TicketState};
 use sportello::engine::{Engine, TRIAGE_TEAM};
+use sportello::ports::Claim;
 
 const EVENT: &str = include_str!("../../fixtures/events/email-sqs-ses.json");
 
-async fn engine_on_moto() -> Engine {
+async fn engine_on_moto() -> (MotoBackend, Engine) {
     let moto = MotoBackend::new().await;
     moto.verify_domain("sportello.pagopa.it").await;
-    TestApp::builder().at("2026-03-14T19:05:34+01:00").engine_on(moto.store())
+    let engine = TestApp::builder().at("2026-03-14T19:05:34+01:00").engine_on(moto.store());
+    (moto, engine)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_ses_batch_opens_one_ticket_acknowledged_through_ses_and_fails_only_the_poison() {
-    let engine = engine_on_moto().await;
+    let (moto, engine) = engine_on_moto().await;
     let event: SqsEvent = serde_json::from_str(EVENT).unwrap();
     let poison = event.records[2].message_id.clone().unwrap();
     let response = handle_email_batch(&engine, event).await;
@@ -41,6 +44,28 @@ async fn the_ses_batch_opens_one_ticket_acknowledged_through_ses_and_fails_only_
     assert_eq!(handle_email_batch(&engine, event).await.batch_item_failures.len(), 1);
     assert_eq!(new_tickets(&engine).await.len(), 1);
     assert_eq!(engine.ports.events.list(&opened[0].id).await.unwrap().len(), events.len());
+
+    // The intake recorded its acknowledgement, then died before completing the claim, whose lease
+    // ran out (the claim's record as such a crash leaves it): a redelivery takes the key, finds
+    // the acknowledgement in the history, sends nothing.
+    let key = format!("email-ack:{}", opened[0].id);
+    let s = |v: &str| AttributeValue::S(v.into());
+    aws_sdk_dynamodb::Client::new(&moto.config)
+        .put_item()
+        .table_name(&moto.table)
+        .item("pk", s(&format!("S#{key}")))
+        .item("sk", s("RECORD"))
+        .item("status", s("INPROGRESS"))
+        .item("until_ms", AttributeValue::N("0".into()))
+        .item("claimed_by", s(&opened[0].id.0))
+        .send()
+        .await
+        .unwrap();
+    let event: SqsEvent = serde_json::from_str(EVENT).unwrap();
+    assert_eq!(handle_email_batch(&engine, event).await.batch_item_failures.len(), 1);
+    assert_eq!(engine.ports.events.list(&opened[0].id).await.unwrap().len(), events.len(), "no second acknowledgement");
+    let lease = std::time::Duration::from_secs(60);
+    assert_eq!(engine.ports.idempotency.claim(&key, lease).await.unwrap(), Claim::Completed, "found done");
 }
 
 /// The new tickets of every team's queue.

@@ -57,6 +57,18 @@ fn contact(key: &str) -> NewContact {
     }
 }
 
+/// A mailed question, taken in charge, classified Q and answered: the ticket, and its resolution.
+async fn answered_by_mail(engine: &Engine, key: &str) -> (Ticket, sportello::engine::Resolution) {
+    use sportello::domain::{ActorRole, TicketType};
+    let requester = sportello::domain::Requester { email: Some("mario.rossi@example.it".into()), ..Default::default() };
+    let opened = engine.open(NewContact { requester, ..contact(key) }).await.unwrap().ticket;
+    let op = Actor { id: "op-1".into(), role: ActorRole::Operator };
+    engine.take_in_charge(&opened.id, &op).await.unwrap();
+    engine.classify(&opened.id, &op, TicketType::Q).await.unwrap();
+    let resolution = engine.resolve(&opened.id, &op, "Il rimborso arriva entro 30 giorni.", None).await.unwrap();
+    (opened, resolution)
+}
+
 async fn assert_triaged(engine: &Engine, id: &TicketId) {
     let t = engine.ticket(id).await.unwrap();
     assert!(t.triaged_at.is_some(), "ticket {} was never triaged", t.reference);
@@ -128,7 +140,6 @@ async fn on_moto_the_clock_publishes_what_the_outbox_holds_and_runs_lost_triages
 /// nothing more.
 #[tokio::test]
 async fn on_moto_an_answer_left_in_the_outbox_is_delivered_once_by_the_clock() {
-    use sportello::domain::{ActorRole, TicketType};
     use sportello::engine::AnswerDelivery;
     use sportello::ports::{Claim, Mailer, OutgoingMail, SentMail, StoreError, StoreResult};
 
@@ -146,12 +157,7 @@ async fn on_moto_an_answer_left_in_the_outbox_is_delivered_once_by_the_clock() {
     down.steps = w.broken_queue().await;
     down.mailer = Arc::new(DownMailer);
     let down = TestApp::builder().clock(w.clock.clone()).engine_on(down);
-    let requester = sportello::domain::Requester { email: Some("mario.rossi@example.it".into()), ..Default::default() };
-    let opened = down.open(NewContact { requester, ..contact("mail-4@example.it") }).await.unwrap().ticket;
-    let op = Actor { id: "op-1".into(), role: ActorRole::Operator };
-    down.take_in_charge(&opened.id, &op).await.unwrap();
-    down.classify(&opened.id, &op, TicketType::Q).await.unwrap();
-    let resolution = down.resolve(&opened.id, &op, "Il rimborso arriva entro 30 giorni.", None).await.unwrap();
+    let (opened, resolution) = answered_by_mail(&down, "mail-4@example.it").await;
     assert!(matches!(resolution.delivery, AnswerDelivery::Queued { .. }), "{:?}", resolution.delivery);
     let later = "2026-12-02T11:00:00+01:00".parse().unwrap();
     let left = down.ports.tickets.outbox_pending(later, 10).await.unwrap();
@@ -186,4 +192,49 @@ async fn on_moto_an_answer_left_in_the_outbox_is_delivered_once_by_the_clock() {
         Claim::Completed
     );
     assert_eq!(engine.ticket(&opened.id).await.unwrap().state, TicketState::Resolved);
+}
+
+/// The resolving request mails the answer and records it; the outbox held the step in the place
+/// of a claim, so none was written. Should the step run all the same (the sweep after a crash
+/// between the record and the step's removal, a stray redelivery), it takes the key and finds the
+/// answer in the history: nothing is mailed again.
+#[tokio::test]
+async fn on_moto_the_step_of_a_delivered_answer_finds_it_in_the_history() {
+    use sportello::engine::AnswerDelivery;
+    use sportello::ports::{Claim, Mailer, OutgoingMail, SentMail, StoreResult};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Default)]
+    struct CountingMailer(AtomicUsize);
+    #[async_trait::async_trait]
+    impl Mailer for CountingMailer {
+        async fn send(&self, mail: &OutgoingMail) -> StoreResult<SentMail> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(SentMail { message_id: mail.message_id.clone(), transport_id: format!("sent-{n}") })
+        }
+    }
+
+    let w = World::new().await;
+    let mailer = Arc::new(CountingMailer::default());
+    let mut store = w.backend.store();
+    store.mailer = mailer.clone();
+    let engine = TestApp::builder().clock(w.clock.clone()).engine_on(store);
+    let (opened, resolution) = answered_by_mail(&engine, "mail-5@example.it").await;
+    assert!(matches!(resolution.delivery, AnswerDelivery::Email { .. }), "{:?}", resolution.delivery);
+    assert_eq!(mailer.0.load(Ordering::SeqCst), 1);
+    let later = "2026-12-02T11:00:00+01:00".parse().unwrap();
+    assert!(engine.ports.tickets.outbox_pending(later, 10).await.unwrap().is_empty(), "the step is dropped");
+
+    let events = engine.ports.events.list(&opened.id).await.unwrap();
+    let answered = events.iter().find(|e| e.kind == EventKind::Answered).unwrap();
+    let answer_id = answered.detail["answer_id"].as_str().unwrap();
+    let key = format!("answer:{}:{answer_id}", opened.id);
+    let lease = std::time::Duration::from_secs(60);
+    assert_eq!(engine.ports.idempotency.claim(&key, lease).await.unwrap(), Claim::Acquired, "no claim was written");
+    engine.ports.idempotency.release(&key).await.unwrap();
+
+    assert_eq!(engine.deliver_answer(&opened.id, answer_id).await.unwrap(), AnswerDelivery::AlreadyDelivered);
+    assert_eq!(mailer.0.load(Ordering::SeqCst), 1, "not mailed again");
+    assert_eq!(engine.ports.events.list(&opened.id).await.unwrap().len(), events.len(), "nothing recorded again");
+    assert_eq!(engine.ports.idempotency.claim(&key, lease).await.unwrap(), Claim::Completed, "the step completed it");
 }

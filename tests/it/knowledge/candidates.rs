@@ -254,6 +254,12 @@ mod learning {
         let events = engine.ports.events.list(&t.id).await.unwrap();
         let answered = events.iter().find(|e| e.kind == sportello::domain::EventKind::Answered).unwrap();
         assert_eq!(answered.detail["article"], "paid-but-entity-says-unpaid");
+        // Said in the chat, naming the answer it carries: its delivery's record.
+        let said = events.iter().rfind(|e| e.detail["from"] == "operator").unwrap();
+        assert_eq!(
+            (said.detail["body"].as_str(), &said.detail["answer_id"]),
+            (Some("Ecco la guida."), &answered.detail["answer_id"])
+        );
     }
 
     /// Without a candidate store, or for other channels, answering with an article learns
