@@ -532,10 +532,15 @@ fn outbox_prefix(queued_at: Timestamp, ticket: &TicketId) -> String {
     format!("{}#{}#", sortable(queued_at), ticket.0)
 }
 
+/// The sort key of an outbox item.
+fn outbox_sk(o: &Outboxed) -> String {
+    format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id)
+}
+
 fn outbox_item(o: &Outboxed) -> StoreResult<Item> {
     Ok(HashMap::from([
         (PK.into(), s(OUTBOX_PK)),
-        (SK.into(), s(format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id))),
+        (SK.into(), s(outbox_sk(o))),
         ("ticket_id".into(), s(&o.ticket.0)),
         ("queued_us".into(), AttributeValue::N(o.queued_at.as_microsecond().to_string())),
         ("step".into(), s(&o.step.step)),
@@ -697,9 +702,7 @@ impl DynamoStore {
             // Refused for sure: the events would never count. Any other error may have come
             // after the write was done, so its events stay (counted if it was).
             for row in rows.iter().filter(|r| r.contains_key(COMMIT)) {
-                if let (Some(pk), Some(sk)) = (text(row, PK), text(row, SK))
-                    && let Err(e) = self.delete_item(pk.to_owned(), sk.to_owned()).await
-                {
+                if let Err(e) = self.delete_row(row).await {
                     tracing::warn!(ticket_id = %ticket.id, error = %e, "the events of a refused write are left (not counted)");
                 }
             }
@@ -737,13 +740,12 @@ impl DynamoStore {
     async fn drop_outbox_items(&self, items: &[Outboxed]) -> StoreResult<bool> {
         let mut all_there = true;
         for o in items {
-            let sk = format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id);
             let deleted = self
                 .client
                 .delete_item()
                 .table_name(&self.table)
                 .key(PK, s(OUTBOX_PK))
-                .key(SK, s(sk))
+                .key(SK, s(outbox_sk(o)))
                 .condition_expression("attribute_exists(#pk)")
                 .expression_attribute_names("#pk", PK)
                 .send()
@@ -783,6 +785,12 @@ impl DynamoStore {
             .await
             .map_err(|e| unavailable("DeleteItem", e))?;
         Ok(())
+    }
+
+    /// Deletes the item `row` was written as, by its keys (every row this store writes has them).
+    async fn delete_row(&self, row: &Item) -> StoreResult<()> {
+        let (Some(pk), Some(sk)) = (text(row, PK), text(row, SK)) else { return Ok(()) };
+        self.delete_item(pk.to_owned(), sk.to_owned()).await
     }
 
     /// All items of a query, following pages, up to `limit`.
@@ -1261,11 +1269,8 @@ impl TicketStore for DynamoStore {
     }
 
     async fn outbox_done(&self, items: &[Outboxed]) -> StoreResult<()> {
-        for o in items {
-            let sk = format!("{}{}", outbox_prefix(o.queued_at, &o.ticket), o.step.dedup_id);
-            self.delete_item(OUTBOX_PK.into(), sk).await?;
-        }
-        Ok(())
+        // Gone already or not, it is gone now.
+        self.drop_outbox_items(items).await.map(drop)
     }
 
     async fn outbox_pending(&self, before: Timestamp, limit: usize) -> StoreResult<Vec<Outboxed>> {
@@ -1609,9 +1614,7 @@ impl EventLog for DynamoStore {
             && self.get_item(ticket_pk(&id.0), TICKET_SK).await?.is_none()
         {
             for row in &rows {
-                if let (Some(pk), Some(sk)) = (text(row, PK), text(row, SK)) {
-                    self.delete_item(pk.to_owned(), sk.to_owned()).await?;
-                }
+                self.delete_row(row).await?;
             }
             return Err(StoreError::NotFound(format!("ticket {id}")));
         }
