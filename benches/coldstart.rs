@@ -38,7 +38,9 @@ use tokio::sync::mpsc;
 const HELLO: &str = "hello-lambda";
 
 /// What the columns of the init's parts mean (`sportello::lambda::InitTimes`).
-const INIT_PARTS: &str = "`sdk_config` the SDK's configuration and clients; `secrets` Secrets Manager reads; \
+const INIT_PARTS: &str = "`sdk_config` the SDK's configuration and clients; `warm_up_start` the warm-up tasks' first \
+turn on the init's thread (requests built and signed, DNS look-ups started); `secrets` Secrets \
+Manager reads; \
 `rulebook` the compiled rulebook (or the YAML) loaded; `build` the engine and the handler built, \
 the rulebook included; \
 `warm_up` the warm-up calls of DynamoDB and SQS from their start to their end, and `mail_warm_up` \

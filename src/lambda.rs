@@ -131,6 +131,9 @@ pub struct InitTimes {
     /// Of `sdk_config`, the clients' construction (each service's configuration and runtime
     /// plugins, checked).
     pub sdk_clients: Duration,
+    /// The warm-up tasks' first turn on the init's thread: their requests built and signed,
+    /// their DNS look-ups started.
+    pub warm_up_start: Duration,
     /// The secrets read from Secrets Manager (nothing when `SPORTELLO_SECRETS` names none).
     pub secrets: Duration,
     /// The rulebook loaded (its compiled form, or the YAML checked).
@@ -232,6 +235,13 @@ impl Init {
             times.sdk_config = times.sdk_clients;
             warming.push(start_mail_warm_up(ses));
         }
+        // The functions run on tokio's current-thread runtime (see [`run`]): the warm-up tasks
+        // run only when the init awaits. One turn now lets them build and sign their requests
+        // and start their DNS look-ups (on blocking threads), so their connections open while
+        // the rest of the init runs instead of after it.
+        let started = Instant::now();
+        tokio::task::yield_now().await;
+        times.warm_up_start = started.elapsed();
         let started = Instant::now();
         if settings.get(crate::adapters::aws::secrets::SECRETS_ENV).is_some_and(|named| !named.trim().is_empty()) {
             crate::adapters::aws::secrets::load_secrets(&clients.secrets(), &mut settings).await?;
@@ -792,6 +802,11 @@ async fn http_event(app: Router, event: LambdaEvent<Value>) -> Result<Value, Err
 /// the only handler its binary links; another function's builder is refused), then its invocations
 /// until the end. An init that fails returns its error, which Lambda logs and reports as the init
 /// failure.
+///
+/// Every `main` runs it on tokio's current-thread runtime. Lambda hands a function one event at
+/// a time, and a 256 MB function has about a seventh of a vCPU once its init is over, so worker
+/// threads bring no parallelism; they cost their creation at each cold start and a hop between
+/// threads at each wake-up (BENCHMARKS.md, "Cold start on the current-thread runtime").
 pub async fn run<H: Invoke>(
     function: Function,
     build: impl AsyncFnOnce(&Init) -> Result<H, Error>,
@@ -812,6 +827,7 @@ pub async fn run<H: Invoke>(
     tracing::info!(
         sdk_config_ms = ms(times.sdk_config),
         sdk_clients_ms = ms(times.sdk_clients),
+        warm_up_start_ms = ms(times.warm_up_start),
         secrets_ms = ms(times.secrets),
         rulebook_ms = ms(times.rulebook),
         build_ms = ms(built),

@@ -4,7 +4,7 @@
 //! for what it reads); naming the builder, not a `Function`, keeps the other functions' handlers
 //! out of this binary.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), sportello::lambda::Error> {
     sportello::lambda::run(sportello::lambda::Function::Voice, sportello::lambda::voice).await
 }

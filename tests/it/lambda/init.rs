@@ -5,7 +5,7 @@ use serde_json::json;
 use sportello::adapters::aws::email_inbound::{StoredMail, handle_mail_batch};
 use sportello::adapters::aws::lambda::SqsEvent;
 use sportello::adapters::aws::secrets::load_secrets;
-use sportello::adapters::aws::{Clients, create_queue_with_dlq, table};
+use sportello::adapters::aws::{CallCounter, Clients, create_queue_with_dlq, table};
 use sportello::lambda::{Function, Init, build};
 use sportello::settings::Settings;
 use std::collections::BTreeMap;
@@ -296,18 +296,39 @@ async fn each_http_function_answers_404_and_405_as_the_local_server_does() {
     }
 }
 
+/// moto with the settings every function needs, its SDK configuration, and a call counter for
+/// the clients a test builds over it.
+async fn counted_moto() -> (Moto, BTreeMap<String, String>, aws_config::SdkConfig, CallCounter) {
+    let server = tokio::task::spawn_blocking(crate::support::moto::server).await.expect("moto");
+    let config = crate::support::moto::sdk_config(server).await;
+    let m = moto().await;
+    let values = m.settings(&[]).await;
+    (m, values, config, CallCounter::new())
+}
+
+/// The functions run on tokio's current-thread runtime, where a spawned task runs only when the
+/// init awaits: the init gives the warm-up calls a turn as soon as they are started, so each is
+/// built, signed and on its way before the secrets, the rulebook and the build.
+#[tokio::test(flavor = "current_thread")]
+async fn on_the_current_thread_runtime_the_warm_up_calls_are_under_way_when_the_init_returns() {
+    let (_moto, values, config, counter) = counted_moto().await;
+    let init =
+        Init::new(Function::Triage, Settings::from_map(values), Clients::counted(&config, &counter)).await.unwrap();
+    let under_way = counter.snapshot();
+    for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes", "SES.GetSendQuota"] {
+        assert_eq!(under_way.get(op), Some(&1), "{under_way:?}");
+    }
+    build(&init).await.expect("the triage function builds");
+    assert!(init.warmed().await.warm_up_start > std::time::Duration::ZERO);
+}
+
 /// The init starts its warm-up calls as soon as its clients exist, beside the secrets' read and
 /// the rulebook's load, and the function is built only once they are done: each endpoint it uses
 /// was called once by then, and the init's times say how long the warm-up and the rulebook
 /// took. A function that sends no mail never builds an SES client, nor calls SES.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built() {
-    use sportello::adapters::aws::CallCounter;
-    let server = tokio::task::spawn_blocking(crate::support::moto::server).await.expect("moto");
-    let config = crate::support::moto::sdk_config(server).await;
-    let m = moto().await;
-    let values = m.settings(&[]).await;
-    let counter = CallCounter::new();
+    let (m, values, config, counter) = counted_moto().await;
     let init = Init::new(Function::Notices, Settings::from_map(values.clone()), Clients::counted(&config, &counter))
         .await
         .unwrap();
