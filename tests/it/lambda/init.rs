@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 struct Moto {
     clients: Clients,
+    config: aws_config::SdkConfig,
     tag: String,
 }
 
@@ -19,10 +20,15 @@ async fn moto() -> Moto {
     let server = tokio::task::spawn_blocking(crate::support::moto::server).await.expect("moto");
     let config = crate::support::moto::sdk_config(server).await;
     let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
-    Moto { clients: Clients::new(&config), tag }
+    Moto { clients: Clients::new(&config), config, tag }
 }
 
 impl Moto {
+    /// Clients over the same server whose every call `counter` counts.
+    fn counted(&self, counter: &CallCounter) -> Clients {
+        Clients::counted(&self.config, counter)
+    }
+
     async fn secret(&self, name: &str, text: &str) -> String {
         let created = self
             .clients
@@ -296,24 +302,15 @@ async fn each_http_function_answers_404_and_405_as_the_local_server_does() {
     }
 }
 
-/// moto with the settings every function needs, its SDK configuration, and a call counter for
-/// the clients a test builds over it.
-async fn counted_moto() -> (Moto, BTreeMap<String, String>, aws_config::SdkConfig, CallCounter) {
-    let server = tokio::task::spawn_blocking(crate::support::moto::server).await.expect("moto");
-    let config = crate::support::moto::sdk_config(server).await;
-    let m = moto().await;
-    let values = m.settings(&[]).await;
-    (m, values, config, CallCounter::new())
-}
-
 /// The functions run on tokio's current-thread runtime, where a spawned task runs only when the
 /// init awaits: the init gives the warm-up calls a turn as soon as they are started, so each is
 /// built, signed and on its way before the secrets, the rulebook and the build.
 #[tokio::test(flavor = "current_thread")]
 async fn on_the_current_thread_runtime_the_warm_up_calls_are_under_way_when_the_init_returns() {
-    let (_moto, values, config, counter) = counted_moto().await;
-    let init =
-        Init::new(Function::Triage, Settings::from_map(values), Clients::counted(&config, &counter)).await.unwrap();
+    let m = moto().await;
+    let values = m.settings(&[]).await;
+    let counter = CallCounter::new();
+    let init = Init::new(Function::Triage, Settings::from_map(values), m.counted(&counter)).await.unwrap();
     let under_way = counter.snapshot();
     for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes", "SES.GetSendQuota"] {
         assert_eq!(under_way.get(op), Some(&1), "{under_way:?}");
@@ -328,10 +325,10 @@ async fn on_the_current_thread_runtime_the_warm_up_calls_are_under_way_when_the_
 /// took. A function that sends no mail never builds an SES client, nor calls SES.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built() {
-    let (m, values, config, counter) = counted_moto().await;
-    let init = Init::new(Function::Notices, Settings::from_map(values.clone()), Clients::counted(&config, &counter))
-        .await
-        .unwrap();
+    let m = moto().await;
+    let values = m.settings(&[]).await;
+    let counter = CallCounter::new();
+    let init = Init::new(Function::Notices, Settings::from_map(values.clone()), m.counted(&counter)).await.unwrap();
     build(&init).await.expect("the notices function builds");
     let calls = counter.take();
     for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes"] {
@@ -341,8 +338,7 @@ async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built
     assert!(!init.clients.ses.is_built(), "the notices function sends no mail");
 
     // The triage function sends mail (answers' retries): SES is built at its init and warmed up.
-    let mailing =
-        Init::new(Function::Triage, Settings::from_map(values), Clients::counted(&config, &counter)).await.unwrap();
+    let mailing = Init::new(Function::Triage, Settings::from_map(values), m.counted(&counter)).await.unwrap();
     build(&mailing).await.expect("the triage function builds");
     let calls = counter.take();
     for op in ["DynamoDB.DescribeTable", "SQS.GetQueueAttributes", "SES.GetSendQuota"] {
@@ -359,8 +355,7 @@ async fn the_warm_up_runs_beside_the_init_and_is_over_when_the_function_is_built
     let counter = CallCounter::new();
     let mut no_table = m.settings(&[]).await;
     no_table.remove("SPORTELLO_TABLE");
-    let init =
-        Init::new(Function::Notices, Settings::from_map(no_table), Clients::counted(&config, &counter)).await.unwrap();
+    let init = Init::new(Function::Notices, Settings::from_map(no_table), m.counted(&counter)).await.unwrap();
     assert_eq!(init.warmed().await.warm_up, std::time::Duration::ZERO);
     assert!(counter.take().is_empty(), "no call without a table");
 }
