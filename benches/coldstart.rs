@@ -12,7 +12,9 @@
 //! `COLDSTART_BASELINE_DIR` names a folder of the same binaries from another commit: they run
 //! interleaved with these, as "<name> (baseline)", so a before/after comparison shares one
 //! moment of a shared machine. `COLDSTART_ONLY` (comma-separated names) runs only those
-//! binaries besides hello-lambda, for a profile of one.
+//! binaries besides hello-lambda, for a profile of one. `COLDSTART_BASELINE_UNSET`
+//! (comma-separated variables) leaves those out of the baseline's environment, to measure a
+//! change of the deployment's environment rather than of the code.
 //!
 //! Each function logs where its init went (`init done`, `sportello::lambda::InitTimes`, and
 //! `warm-up done` when its warm-up calls end): a second table gives the median of each part, so
@@ -36,6 +38,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 const HELLO: &str = "hello-lambda";
+/// How a baseline's binary is named in the results.
+const BASELINE: &str = " (baseline)";
 
 /// What the columns of the init's parts mean (`sportello::lambda::InitTimes`).
 const INIT_PARTS: &str = "`sdk_config` the SDK's configuration and clients; `warm_up_start` the warm-up tasks' first \
@@ -260,6 +264,11 @@ fn environment(root: &Path, moto: &Moto, runtime_api: &str, function: &str) -> V
         ("SPORTELLO_STEP_QUEUE_URL", moto.queue_url.clone()),
         ("SPORTELLO_STEP_DLQ_URL", format!("{}-dlq", moto.queue_url)),
         ("SPORTELLO_RULES", root.join("rules").display().to_string()),
+        // As infra/template.yaml sets it: the SDK's partition table cut to the stack's partition.
+        (
+            "SMITHY_CLIENT_SDK_CUSTOM_PARTITION",
+            root.join("infra/sdk-layer/aws-partitions/aws.json").display().to_string(),
+        ),
         ("SPORTELLO_API_KEYS", root.join("target/no-such-keys.json").display().to_string()),
         ("SPORTELLO_MAIL_TOKEN_SHA256", mail_token),
         ("SPORTELLO_IAM_CLIENTS", "arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony=voice".into()),
@@ -398,7 +407,7 @@ fn main() {
     let mut binaries: Vec<(String, PathBuf)> = names.iter().map(|n| (n.clone(), dir.join(n))).collect();
     if let Some(baseline) = std::env::var_os("COLDSTART_BASELINE_DIR").map(PathBuf::from) {
         let old = names.iter().filter(|n| baseline.join(n).is_file());
-        binaries.extend(old.map(|n| (format!("{n} (baseline)"), baseline.join(n))));
+        binaries.extend(old.map(|n| (format!("{n}{BASELINE}"), baseline.join(n))));
     }
     if !missing.is_empty() {
         eprintln!(
@@ -407,6 +416,9 @@ fn main() {
         );
         std::process::exit(2);
     }
+    let baseline_unset: Vec<String> = std::env::var("COLDSTART_BASELINE_UNSET")
+        .map(|v| v.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect())
+        .unwrap_or_default();
     let events = first_events(root);
     let load_at_start = load_average();
     let moto = start_moto(root);
@@ -433,7 +445,10 @@ fn main() {
             for i in order {
                 let ((name, starts, errors, parts), (_, binary)) = (&mut results[i], &binaries[i]);
                 let function = binary.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                let env = environment(root, &moto, &api, function);
+                let mut env = environment(root, &moto, &api, function);
+                if name.ends_with(BASELINE) {
+                    env.retain(|(k, _)| !baseline_unset.contains(k));
+                }
                 let log = logs.path().join(format!("{}.log", name.replace(' ', "-")));
                 let event = events.get(function).map_or(r#"{}"#, String::as_str);
                 match cold_start(binary, &env, (&emulated, event), &mut rx, &log).await {
@@ -459,6 +474,9 @@ fn main() {
          their TLS handshakes are not. \
          Load average (1, 5, 15 min) at the start: {load_at_start}; at the end: {load_at_end}.\n"
     );
+    if !baseline_unset.is_empty() {
+        let _ = writeln!(out, "The baseline's environment leaves out {}.\n", baseline_unset.join(", "));
+    }
     let _ = writeln!(
         out,
         "| binary | init median | p90 | min | median / hello | target ≤ 2× | first invocation median | min | \

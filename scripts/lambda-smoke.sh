@@ -86,6 +86,7 @@ SPORTELLO_TABLE=sportello-$tag
 SPORTELLO_STEP_QUEUE_URL=$queue_url
 SPORTELLO_STEP_DLQ_URL=$queue_url-dlq
 SPORTELLO_RULES=$root/rules
+SMITHY_CLIENT_SDK_CUSTOM_PARTITION=$root/infra/sdk-layer/aws-partitions/aws.json
 SPORTELLO_API_KEYS=$work/no-keys.json
 SPORTELLO_IAM_CLIENTS="arn:aws:sts::123456789012:assumed-role/telephony-platform/telephony=voice"
 SPORTELLO_MAIL_TOKEN_SHA256=$(printf %s test-mail-gateway-secret | sha256sum | cut -d' ' -f1)

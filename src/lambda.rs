@@ -208,6 +208,7 @@ impl Init {
     /// secrets.
     pub async fn from_settings(function: Function, settings: Settings) -> Result<Init, Error> {
         let started = Instant::now();
+        Init::check_sdk_partition(&settings)?;
         let endpoint = settings.get("AWS_ENDPOINT_URL");
         let config = load_config(endpoint.as_deref()).await;
         let loaded = started.elapsed();
@@ -219,6 +220,18 @@ impl Init {
         times.sdk_clients += sdk_config - loaded;
         drop(times);
         Ok(init)
+    }
+
+    /// Refuses a partition table the SDK could not read ([`crate::adapters::aws::partitions`]):
+    /// checked before the first client is built, which is when the SDK reads it.
+    pub fn check_sdk_partition(settings: &Settings) -> Result<(), Error> {
+        use crate::adapters::aws::partitions::{CUSTOM_PARTITION_VAR, check_custom_partition};
+        // A blank value is unset in the settings, but the SDK reads the variable itself, and a
+        // blank one would make it panic.
+        let blank = || crate::settings::blank_in_environment(CUSTOM_PARTITION_VAR).then(String::new);
+        let value = settings.get(CUSTOM_PARTITION_VAR).or_else(blank);
+        check_custom_partition(value)?;
+        Ok(())
     }
 
     /// `function`'s, from given settings and clients (tests give moto's, and counted ones). The

@@ -79,6 +79,12 @@ pub const SETTINGS: &[Setting] = &[
         Optional,
         "the CloudWatch namespace of the EMF metrics (default `Sportello`)",
     ),
+    var(
+        "SMITHY_CLIENT_SDK_CUSTOM_PARTITION",
+        Lambda,
+        Deploy,
+        "the AWS SDK's partition table cut to the stack's partition (`/opt/aws-partitions/<partition>.json` on Lambda: the SDK layer); read by the SDK, checked at init",
+    ),
     var("AWS_ENDPOINT_URL", Lambda, Optional, "another endpoint for every AWS service (moto, LocalStack)"),
     // Set by Lambda itself, and read as the AWS SDK's default chains would read them first: see
     // `adapters::aws::config_loader`.
@@ -186,6 +192,12 @@ fn snapshot() -> &'static BTreeMap<String, String> {
             .filter(|(k, v)| setting(k).is_some() && !v.trim().is_empty())
             .collect()
     })
+}
+
+/// Whether the process's environment sets `name` to a blank value, which the settings count as
+/// unset: for a variable that a library reads itself, and would take as set.
+pub fn blank_in_environment(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| v.to_string_lossy().trim().is_empty())
 }
 
 /// The process's settings: the local server's, the CLI's, and what a Lambda function reads

@@ -19,7 +19,7 @@ fn names_in_code() -> Vec<(String, String)> {
         // A file's unit tests (at its end) name wrong variables on purpose.
         let code = text.split("\n#[cfg(test)]").next().unwrap_or_default();
         for (n, line) in code.lines().enumerate() {
-            for prefix in ["SPORTELLO_", "AWS_", "RUST_LOG", "USER"] {
+            for prefix in ["SPORTELLO_", "AWS_", "SMITHY_", "RUST_LOG", "USER"] {
                 let mut rest = line;
                 while let Some(i) = rest.find(prefix) {
                     let after = &rest[i..];
@@ -40,7 +40,7 @@ fn names_in_code() -> Vec<(String, String)> {
 fn is_a_variable(name: &str) -> bool {
     // `SPORTELLO_<…>` in prose, the bare prefix itself.
     let prefixed = |p: &str| name.starts_with(p) && name.len() > p.len();
-    prefixed("SPORTELLO_") || prefixed("AWS_") || ["RUST_LOG", "USER"].contains(&name)
+    prefixed("SPORTELLO_") || prefixed("AWS_") || prefixed("SMITHY_") || ["RUST_LOG", "USER"].contains(&name)
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod incidents;
 mod kb_candidates;
 pub mod lambda;
 mod mailer;
+pub mod partitions;
 mod queue;
 pub mod reply_queue;
 pub mod report_export;

@@ -15,6 +15,7 @@ use sportello::adapters::aws::{CallCounter, Clients, IamAccess, Resource};
 use sportello::lambda::{Function, Handler, Init, RunSettings, build};
 use sportello::settings::{Need, Settings, setting};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Monday 7 December 2026, 10:00 in Rome: every channel is open.
@@ -71,11 +72,17 @@ impl Deployment {
             if values.get("SPORTELLO_RULES").map(String::as_str) == Some("/opt") {
                 values.insert("SPORTELLO_RULES".into(), rules_folder().display().to_string());
             }
+            // The SDK layer, mounted at /opt too, is infra/sdk-layer.
+            if let Some(table) = values.get_mut("SMITHY_CLIENT_SDK_CUSTOM_PARTITION") {
+                let layer = Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/sdk-layer");
+                *table = table.replacen("/opt", &layer.display().to_string(), 1);
+            }
             let counter = CallCounter::new();
             let clients = Clients::counted(&stack.config, &counter);
             // What `sportello::lambda::run` reads before the init, then the init.
             let settings = Settings::from_map(values);
             RunSettings::read(&settings);
+            Init::check_sdk_partition(&settings).unwrap_or_else(|e| panic!("{logical_id}: {e}"));
             let mut init = Init::new(function, settings, clients)
                 .await
                 .unwrap_or_else(|e| panic!("{logical_id}: init failed: {e}"));
