@@ -1,16 +1,16 @@
 //! The SDK's partition table, cut to the function's own partition.
 //!
 //! Every SDK client parses the SDK's whole table of AWS partitions when it is built: eight
-//! partitions, eight regular expressions compiled, fifty regions, once per service crate (about
-//! 0.38 M instructions a client, three or four clients a function). A function only ever calls
-//! its own region, which lies in its stack's partition, so `infra/template.yaml` points the SDK's
-//! own setting for a custom table, `SMITHY_CLIENT_SDK_CUSTOM_PARTITION`, at that partition's part
-//! of the table (`/opt/aws-partitions/${AWS::Partition}.json`, from the SDK layer,
-//! `infra/sdk-layer/`). Each file is the SDK's table cut to one partition, less the regions its
-//! pattern already matches (they carry nothing but a description); the tests below check the
-//! files against the SDK's table and every region's endpoints against the SDK's own. After an
-//! SDK upgrade, `cargo test --all-features --lib write_the_sdk_layer -- --ignored` writes them
-//! again.
+//! partitions, eight regular expressions compiled, fifty-three regions, once per service crate
+//! (about 0.38 M instructions a client, three or four clients a function). A function only ever
+//! calls its own region, which lies in its stack's partition, so `infra/template.yaml` points the
+//! SDK's own setting for a custom table, `SMITHY_CLIENT_SDK_CUSTOM_PARTITION`, at that
+//! partition's part of the table (`/opt/aws-partitions/${AWS::Partition}.json`, from the SDK
+//! layer, `infra/sdk-layer/`). Each file is the SDK's table cut to one partition, less the
+//! regions its pattern already matches (they carry nothing but a description); the tests below
+//! check the files against the SDK's table and every region's endpoints against the SDK's own.
+//! After an SDK upgrade, `cargo test --all-features --lib write_the_sdk_layer -- --ignored`
+//! writes them again.
 
 use std::path::PathBuf;
 

@@ -40,8 +40,8 @@ fn sdk_tables() -> Vec<(String, Value)> {
         .collect()
 }
 
-/// The JSON of the byte-string literal the default table is built from (the last
-/// `new_from_json(b"…")` of the file: the first reads the custom table's file).
+/// The JSON of the byte-string literal the default table is built from (`new_from_json(b"…")`;
+/// the custom table is read with `new_from_json` of a file's bytes).
 fn embedded_table(source: &str) -> Option<Value> {
     let start = source.rfind("new_from_json(b\"")? + "new_from_json(b\"".len();
     let mut json = String::new();
