@@ -92,9 +92,10 @@ fn cut_by_partition(table: &Value) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// The layer's files as the SDK's table gives them (by file name), and which crate's table.
-fn expected_files() -> (String, BTreeMap<String, String>) {
-    let tables = sdk_tables();
+/// The layer's files as the SDK's table gives them (by file name), which crate's table, and the
+/// table itself.
+fn expected_files() -> (String, Value, BTreeMap<String, String>) {
+    let mut tables = sdk_tables();
     let (first, table) = &tables[0];
     for (other, its) in &tables[1..] {
         assert_eq!(
@@ -106,13 +107,14 @@ fn expected_files() -> (String, BTreeMap<String, String>) {
         .into_iter()
         .map(|(id, part)| (format!("{id}.json"), serde_json::to_string_pretty(&part).expect("JSON") + "\n"))
         .collect();
-    (first.clone(), files)
+    let (first, table) = tables.swap_remove(0);
+    (first, table, files)
 }
 
 #[test]
 #[ignore = "writes infra/sdk-layer: run it after an SDK upgrade"]
 fn write_the_sdk_layer_from_the_sdk_table() {
-    let (_, expected) = expected_files();
+    let (_, _, expected) = expected_files();
     let folder = layer_folder();
     std::fs::create_dir_all(&folder).expect("the layer's folder");
     for entry in std::fs::read_dir(&folder).expect("the layer's folder") {
@@ -125,8 +127,8 @@ fn write_the_sdk_layer_from_the_sdk_table() {
 
 #[test]
 fn the_sdk_layer_holds_the_sdk_table_cut_by_partition() {
-    let (first, expected) = expected_files();
-    let whole_table = sdk_tables().swap_remove(0).1.to_string();
+    let (first, table, expected) = expected_files();
+    let whole_table = table.to_string();
     let folder = layer_folder();
     let redo = format!("run `{REWRITE}` and commit infra/sdk-layer");
     let found: BTreeMap<String, String> = std::fs::read_dir(&folder)
