@@ -37,7 +37,7 @@ use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use serde_json::Value;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 pub type Error = lambda_http::Error;
@@ -614,7 +614,7 @@ pub async fn operator(init: &Init) -> Result<HttpEvents, Error> {
         reply_tokens(app, &parts)
     })
     .await?;
-    Ok(HttpEvents(served(operator_app(engine, init)?)))
+    Ok(HttpEvents(operator_app(engine, init)?))
 }
 
 /// Raw MIME over HTTP from the mail gateway: acknowledges, and checks targets' replies. Also the
@@ -675,7 +675,9 @@ pub async fn reports(init: &Init) -> Result<ReportFeed, Error> {
 }
 
 /// The operator API behind the JWT authorizer, whose claims become the caller's identity and
-/// roles; targets' notices are checked against their secrets by the function itself.
+/// roles; targets' notices are checked against their secrets by the function itself. Beside it,
+/// the console. Their settings are checked here, at the init; their routers are built at the
+/// first request that needs each (see [`OperatorHalves`]).
 fn operator_app(engine: Engine, init: &Init) -> Result<Router, Error> {
     use crate::http::operator::{NoticeSecrets, OperatorApi, router};
     use crate::http::operator_auth::OperatorAuthenticator;
@@ -683,11 +685,51 @@ fn operator_app(engine: Engine, init: &Init) -> Result<Router, Error> {
     let secrets = NoticeSecrets::from_vars(&engine.rules, &init.var());
     let api = OperatorApi::new(engine, OperatorAuthenticator::Claims, escalation, secrets);
     let console = operator_console(api.clone(), &init.var())?;
-    let app = router::<()>(api).layer(axum::middleware::map_request(|req| async move { with_claims(req) }));
-    Ok(match console {
-        Some(console) => app.merge(crate::console::router(console)),
-        None => app,
-    })
+    let halves = OperatorHalves {
+        api: Arc::new(LazyLock::new(Box::new(move || {
+            served(router::<()>(api).layer(axum::middleware::map_request(|req| async move { with_claims(req) })))
+        }))),
+        console: Arc::new(LazyLock::new(Box::new(move || {
+            served(console.map(crate::console::router).unwrap_or_default())
+        }))),
+    };
+    // With provisioned concurrency the init runs ahead of any request: both are built then.
+    if waits_for_warm_up(&init.settings) {
+        LazyLock::force(&halves.api);
+        LazyLock::force(&halves.console);
+    }
+    Ok(Router::new().fallback_service(halves))
+}
+
+/// A router built at its first use.
+type BuiltOnUse = Arc<LazyLock<Router, Box<dyn FnOnce() -> Router + Send>>>;
+
+/// The operator function's two routers: the operator API (`/operator/…`) and the console (every
+/// other path, its 404s included). Each is built at the first request that needs it: a cold
+/// start serves one request, which needs one of them, and building both was about a quarter of
+/// the function's start (1.3 M instructions of axum's routing tables; BENCHMARKS.md, "The
+/// operator's routers built at first use"). Each half is a whole served router (the problem
+/// fallbacks, the request span), so it answers as the two merged did.
+#[derive(Clone)]
+struct OperatorHalves {
+    api: BuiltOnUse,
+    console: BuiltOnUse,
+}
+
+impl tower::Service<axum::extract::Request> for OperatorHalves {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = axum::routing::future::RouteFuture<std::convert::Infallible>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: axum::extract::Request) -> Self::Future {
+        let half = if request.uri().path().starts_with("/operator/") { &self.api } else { &self.console };
+        // A router is always ready (axum's own `poll_ready` says so).
+        tower::Service::call(&mut Router::clone(half), request)
+    }
 }
 
 /// The operators' web console on every path the API Gateway routes here besides `/operator/*`:
@@ -893,6 +935,50 @@ mod tests {
         assert!(read(Some("provisioned-concurrency")).waits_for_warm_up);
         assert!(!read(Some("on-demand")).waits_for_warm_up);
         assert!(!read(None).waits_for_warm_up, "outside Lambda, or an older runtime: on-demand");
+    }
+
+    /// A half that says which it is, and counts how often it was built.
+    fn half(name: &'static str, built: &Arc<std::sync::atomic::AtomicUsize>) -> BuiltOnUse {
+        let built = built.clone();
+        Arc::new(LazyLock::new(Box::new(move || {
+            built.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            served(
+                Router::new()
+                    .route("/operator/queue", axum::routing::get(move || async move { name }))
+                    .route("/queue", axum::routing::get(move || async move { name })),
+            )
+        })))
+    }
+
+    async fn answer(halves: &OperatorHalves, method: &str, path: &str) -> (u16, String) {
+        use tower::ServiceExt;
+        let request = axum::extract::Request::builder().method(method).uri(path).body(axum::body::Body::empty());
+        let response = halves.clone().oneshot(request.unwrap()).await.unwrap();
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn each_half_of_the_operator_function_is_built_at_the_first_request_that_needs_it() {
+        let (api_built, console_built) = (Arc::default(), Arc::default());
+        let halves = OperatorHalves { api: half("api", &api_built), console: half("console", &console_built) };
+        let count = |n: &Arc<std::sync::atomic::AtomicUsize>| n.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((count(&api_built), count(&console_built)), (0, 0), "nothing is built before a request");
+
+        assert_eq!(answer(&halves, "GET", "/operator/queue").await, (200, "api".into()));
+        assert_eq!((count(&api_built), count(&console_built)), (1, 0));
+        assert_eq!(answer(&halves, "GET", "/operator/queue").await, (200, "api".into()));
+        assert_eq!(count(&api_built), 1, "built once");
+
+        // Every path outside `/operator/` is the console's, its 404s and 405s included.
+        assert_eq!(answer(&halves, "GET", "/queue").await, (200, "console".into()));
+        let (status, body) = answer(&halves, "GET", "/operator").await;
+        assert_eq!(status, 404, "{body}");
+        assert!(body.contains("no endpoint GET /operator"), "{body}");
+        assert_eq!(answer(&halves, "POST", "/queue").await.0, 405);
+        assert_eq!(answer(&halves, "POST", "/operator/queue").await.0, 405);
+        assert_eq!((count(&api_built), count(&console_built)), (1, 1));
     }
 
     #[test]

@@ -302,6 +302,46 @@ async fn each_http_function_answers_404_and_405_as_the_local_server_does() {
     }
 }
 
+/// The operator function serves the operator API and the console as one router, though each is
+/// built at the first request that needs it: the console's pages and redirects, the API's
+/// refusal without the authorizer's claims, and one problem+json for what neither serves.
+#[tokio::test]
+async fn the_operator_function_serves_its_api_and_its_console_as_one_router() {
+    use crate::http::{UNSERVED, assert_unserved_are_problems};
+    use axum::body::Body;
+    use axum::http::Request;
+    use sportello::lambda::{Handler, HttpEvents};
+    let m = moto().await;
+    let values = m
+        .settings(&[
+            ("SPORTELLO_OIDC_ISSUER", "http://127.0.0.1:9"),
+            ("SPORTELLO_OIDC_CLIENT_ID", "sportello-console"),
+            ("SPORTELLO_CONSOLE_SESSION_KEY", "a-console-session-key-of-32-bytes-or-more"),
+        ])
+        .await;
+    let init = Init::new(Function::Operator, Settings::from_map(values), m.clients.clone()).await.expect("init");
+    let Handler::Http(HttpEvents(app)) = build(&init).await.expect("built") else { panic!("an HTTP function") };
+    let get = |path: &str| Request::builder().uri(path).body(Body::empty()).unwrap();
+    let send = |request| crate::support::http::send_to(app.clone(), request);
+
+    let sign_in = send(get("/sign-in")).await;
+    assert_eq!(sign_in.status, 200, "{}", sign_in.text);
+    assert!(sign_in.text.starts_with("<!DOCTYPE html>"), "{}", sign_in.text);
+    let queue = send(get("/queue")).await;
+    assert_eq!(queue.status, 303, "signed out: to the sign-in page");
+    let api = send(get("/operator/queue")).await;
+    assert_eq!(api.status, 401, "no authorizer claims: {}", api.text);
+
+    let operator_rows: Vec<_> = UNSERVED.iter().filter(|c| c.0 == "operator").collect();
+    assert_unserved_are_problems(&app, &operator_rows).await;
+    let console_rows = [
+        ("console", "DELETE", "/queue", "405", "GET,HEAD"),
+        ("console", "GET", "/nowhere", "404", ""),
+        ("console", "GET", "/operator", "404", ""),
+    ];
+    assert_unserved_are_problems(&app, &console_rows.iter().collect::<Vec<_>>()).await;
+}
+
 /// The functions run on tokio's current-thread runtime, where a spawned task runs only when the
 /// init awaits: the init gives the warm-up calls a turn as soon as they are started, so each is
 /// built, signed and on its way before the secrets, the rulebook and the build.
