@@ -16,10 +16,21 @@ fn layer_folder() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/sdk-layer/aws-partitions")
 }
 
+/// This machine's target triple, as `rustc -vV` names it.
+fn host_triple() -> String {
+    let out = Command::new("rustc").arg("-vV").output().expect("rustc -vV runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines().find_map(|l| l.strip_prefix("host: ")).expect("rustc -vV names the host").to_string()
+}
+
 /// The partition table each SDK crate compiles in, read from its source in Cargo's registry.
+/// `cargo metadata` is filtered to this machine's platform: unfiltered, it needs every package
+/// of the lock file, those of other platforms too, which a machine that has only built here has
+/// never downloaded (and `--offline` then fails).
 fn sdk_tables() -> Vec<(String, Value)> {
+    let host = host_triple();
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--all-features", "--offline"])
+        .args(["metadata", "--format-version", "1", "--all-features", "--offline", "--filter-platform", &host])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
