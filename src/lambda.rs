@@ -686,12 +686,10 @@ fn operator_app(engine: Engine, init: &Init) -> Result<Router, Error> {
     let api = OperatorApi::new(engine, OperatorAuthenticator::Claims, escalation, secrets);
     let console = operator_console(api.clone(), &init.var())?;
     let halves = OperatorHalves {
-        api: Arc::new(LazyLock::new(Box::new(move || {
+        api: built_on_use(move || {
             served(router::<()>(api).layer(axum::middleware::map_request(|req| async move { with_claims(req) })))
-        }))),
-        console: Arc::new(LazyLock::new(Box::new(move || {
-            served(console.map(crate::console::router).unwrap_or_default())
-        }))),
+        }),
+        console: built_on_use(move || served(console.map(crate::console::router).unwrap_or_default())),
     };
     // With provisioned concurrency the init runs ahead of any request: both are built then.
     if waits_for_warm_up(&init.settings) {
@@ -703,6 +701,10 @@ fn operator_app(engine: Engine, init: &Init) -> Result<Router, Error> {
 
 /// A router built at its first use.
 type BuiltOnUse = Arc<LazyLock<Router, Box<dyn FnOnce() -> Router + Send>>>;
+
+fn built_on_use(make: impl FnOnce() -> Router + Send + 'static) -> BuiltOnUse {
+    Arc::new(LazyLock::new(Box::new(make)))
+}
 
 /// The operator function's two routers: the operator API (`/operator/…`) and the console (every
 /// other path, its 404s included). Each is built at the first request that needs it: a cold
@@ -940,14 +942,14 @@ mod tests {
     /// A half that says which it is, and counts how often it was built.
     fn half(name: &'static str, built: &Arc<std::sync::atomic::AtomicUsize>) -> BuiltOnUse {
         let built = built.clone();
-        Arc::new(LazyLock::new(Box::new(move || {
+        built_on_use(move || {
             built.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             served(
                 Router::new()
                     .route("/operator/queue", axum::routing::get(move || async move { name }))
                     .route("/queue", axum::routing::get(move || async move { name })),
             )
-        })))
+        })
     }
 
     async fn answer(halves: &OperatorHalves, method: &str, path: &str) -> (u16, String) {
